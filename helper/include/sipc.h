@@ -1,0 +1,204 @@
+/*
+ * sipc — named, synchronous, shared-memory channels between two processes.
+ *
+ * Two processes open a channel by name. The creator becomes the server, the
+ * second opener the client; a third opener is refused with SIPC_ERR_BUSY.
+ * Each direction is a bounded FIFO queue of whole messages in shared memory.
+ * Blocking calls take a timeout in milliseconds: SIPC_INFINITE waits forever,
+ * 0 answers at once.
+ *
+ * Thread safety: several threads may call sipc_send / sipc_recv / sipc_cancel
+ * / sipc_info on one channel at once. sipc_close must be the last call on a
+ * channel: cancel, join the threads that use it, then close.
+ *
+ * Every function returns SIPC_OK (0) or a negative sipc_status.
+ */
+#ifndef SIPC_H
+#define SIPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  if defined(SIPC_BUILDING_DLL)
+#    define SIPC_API __declspec(dllexport)
+#  elif defined(SIPC_STATIC)
+#    define SIPC_API
+#  else
+#    define SIPC_API __declspec(dllimport)
+#  endif
+#else
+#  define SIPC_API __attribute__((visibility("default")))
+#endif
+
+#define SIPC_VERSION_MAJOR 1
+#define SIPC_VERSION_MINOR 0
+#define SIPC_VERSION_PATCH 0
+
+/* Timeouts, in milliseconds. */
+#define SIPC_INFINITE (-1)
+
+/* Names: 1..SIPC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
+#define SIPC_NAME_MAX 200
+
+/* Limits on options. */
+#define SIPC_DEFAULT_MAX_MESSAGE (64u * 1024u)
+#define SIPC_DEFAULT_QUEUE_DEPTH 16u
+#define SIPC_MAX_MESSAGE_LIMIT (64u * 1024u * 1024u)
+#define SIPC_MAX_QUEUE_DEPTH 4096u
+
+typedef enum sipc_status {
+    SIPC_OK = 0,
+    SIPC_ERR_TIMEOUT = -1,          /* the wait ran out */
+    SIPC_ERR_PEER_GONE = -2,        /* the peer closed or died (after its queued messages were delivered) */
+    SIPC_ERR_BUSY = -3,             /* both roles of the channel are taken */
+    SIPC_ERR_TOO_BIG = -4,          /* message larger than the channel's maximum; nothing was sent */
+    SIPC_ERR_CANCELLED = -5,        /* sipc_cancel was called on this channel */
+    SIPC_ERR_CLOSED = -6,           /* the channel handle is closed */
+    SIPC_ERR_INVALID_NAME = -7,     /* the name breaks the naming rules */
+    SIPC_ERR_INVALID_ARGUMENT = -8, /* a NULL pointer, an option out of range, ... */
+    SIPC_ERR_BUFFER_TOO_SMALL = -9, /* recv capacity too small: *length says the size needed; message stays queued */
+    SIPC_ERR_NOT_FOUND = -10,       /* no channel of that name (stat, observe, remove) */
+    SIPC_ERR_CORRUPT = -11,         /* the shared segment fails validation */
+    SIPC_ERR_VERSION = -12,         /* the segment was made by an incompatible protocol version */
+    SIPC_ERR_PERMISSION = -13,      /* the OS refused access to the segment */
+    SIPC_ERR_NO_MEMORY = -14,       /* out of memory or shared-memory space */
+    SIPC_ERR_MISMATCH = -15,        /* the channel exists with other options (max message size, queue depth) */
+    SIPC_ERR_NOT_CONNECTED = -16,   /* the operation needs a connected peer and none ever connected (timeout 0) */
+    SIPC_ERR_SYSTEM = -17           /* another OS error: see sipc_last_os_error() */
+} sipc_status;
+
+typedef enum sipc_role {
+    SIPC_ROLE_NONE = 0,
+    SIPC_ROLE_SERVER = 1,
+    SIPC_ROLE_CLIENT = 2
+} sipc_role;
+
+typedef enum sipc_state {
+    SIPC_STATE_WAITING = 0,     /* one side attached, waiting for the other */
+    SIPC_STATE_CONNECTED = 1,   /* both sides attached and alive */
+    SIPC_STATE_PEER_GONE = 2,   /* a side closed or died; the other is still attached */
+    SIPC_STATE_STALE = 3,       /* nobody alive is attached: the next opener reinitialises it */
+    SIPC_STATE_EMPTY = 4        /* segment exists but no side was ever attached (being created) */
+} sipc_state;
+
+/* sipc_options.flags */
+#define SIPC_OPEN_INHERIT_HANDLES 0x1u /* child processes inherit the handles (seed's bHandlesInheritable) */
+#define SIPC_OPEN_NO_CREATE 0x2u       /* only attach as client to an existing channel; SIPC_ERR_NOT_FOUND if none */
+#define SIPC_OPEN_GLOBAL 0x4u          /* Windows: Global\ namespace instead of Local\; ignored elsewhere */
+
+typedef struct sipc_options {
+    uint32_t struct_size;      /* sizeof(sipc_options): set by sipc_options_init */
+    uint32_t max_message_size; /* bytes; default SIPC_DEFAULT_MAX_MESSAGE */
+    uint32_t queue_depth;      /* messages per direction; default SIPC_DEFAULT_QUEUE_DEPTH */
+    uint32_t mode;             /* segment permission bits; default 0600 */
+    uint32_t flags;            /* SIPC_OPEN_* */
+} sipc_options;
+
+typedef struct sipc_direction_info {
+    uint64_t messages;          /* messages sent in this direction since the channel was created */
+    uint64_t bytes;             /* payload bytes sent in this direction */
+    uint32_t queued;            /* messages waiting to be received now */
+    uint32_t capacity;          /* queue depth */
+    uint64_t last_activity_ns;  /* wall clock (Unix epoch, ns) of the last send, 0 if none */
+} sipc_direction_info;
+
+typedef struct sipc_channel_info {
+    uint32_t struct_size;       /* sizeof(sipc_channel_info): the caller sets it */
+    uint32_t protocol_version;
+    char name[SIPC_NAME_MAX + 1];
+    int32_t state;              /* sipc_state */
+    uint32_t max_message_size;
+    uint32_t queue_depth;
+    uint32_t mode;              /* permission bits of the segment */
+    uint32_t owner_uid;
+    int64_t server_pid;         /* 0 if the role is free */
+    int64_t client_pid;
+    int32_t server_alive;       /* 1 if the process holding the role is running */
+    int32_t client_alive;
+    uint64_t connections;       /* how many times a client connected */
+    uint64_t created_ns;        /* wall clock (Unix epoch, ns) */
+    sipc_direction_info to_client; /* server -> client */
+    sipc_direction_info to_server; /* client -> server */
+} sipc_channel_info;
+
+typedef struct sipc_channel sipc_channel;
+typedef struct sipc_observer sipc_observer;
+
+/* ---- library ---- */
+SIPC_API const char *sipc_version(void);
+/* Stable upper-case name of a status, e.g. "TIMEOUT"; "UNKNOWN" for others. */
+SIPC_API const char *sipc_status_name(int status);
+/* A sentence for users, e.g. "the peer closed the channel or died". */
+SIPC_API const char *sipc_strerror(int status);
+/* errno (or GetLastError) behind the last SIPC_ERR_SYSTEM/PERMISSION/NO_MEMORY of this thread. */
+SIPC_API int sipc_last_os_error(void);
+/* SIPC_OK if the name is valid, else SIPC_ERR_INVALID_NAME. */
+SIPC_API int sipc_validate_name(const char *name);
+
+SIPC_API void sipc_options_init(sipc_options *options);
+
+/* ---- peers ---- */
+/* Creates the channel (server) or attaches to it (client). options may be NULL. */
+SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_channel **out);
+SIPC_API sipc_role sipc_get_role(const sipc_channel *channel);
+SIPC_API uint32_t sipc_max_message_size(const sipc_channel *channel);
+/* Waits until both sides are attached. timeout 0 answers at once (SIPC_ERR_TIMEOUT if the peer is not there). */
+SIPC_API int sipc_connect(sipc_channel *channel, int32_t timeout_ms);
+/* Copies the message into the queue towards the peer; blocks while the queue is full. */
+SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, int32_t timeout_ms);
+/* Receives the next message. On SIPC_OK *length is its size; on SIPC_ERR_BUFFER_TOO_SMALL *length
+ * is the size needed and the message stays queued. */
+SIPC_API int sipc_recv(sipc_channel *channel, void *buffer, size_t capacity, size_t *length, int32_t timeout_ms);
+/* Size of the next queued message without taking it; waits like sipc_recv. */
+SIPC_API int sipc_peek_size(sipc_channel *channel, size_t *length, int32_t timeout_ms);
+/* Wakes every blocked call on this handle with SIPC_ERR_CANCELLED; later calls fail the same way
+ * until sipc_uncancel. Async-signal-safe. */
+SIPC_API int sipc_cancel(sipc_channel *channel);
+SIPC_API int sipc_uncancel(sipc_channel *channel);
+SIPC_API int sipc_info(sipc_channel *channel, sipc_channel_info *info);
+/* Detaches. The peer's blocked calls wake with SIPC_ERR_PEER_GONE; the last one out removes the segment. */
+SIPC_API int sipc_close(sipc_channel *channel);
+
+/* ---- by name, without attaching ---- */
+SIPC_API int sipc_stat(const char *name, sipc_channel_info *info);
+/* Removes the channel's name. Refuses (SIPC_ERR_BUSY) while a live process is attached unless force. */
+SIPC_API int sipc_remove(const char *name, int force);
+/* Lists channel names on this machine. Calls visit for each; stops early if visit returns non-zero. */
+typedef int (*sipc_list_visitor)(const char *name, void *user);
+SIPC_API int sipc_list(sipc_list_visitor visit, void *user);
+
+/* ---- observers: read-only, never consume traffic ---- */
+typedef enum sipc_direction {
+    SIPC_DIR_TO_CLIENT = 0, /* server -> client */
+    SIPC_DIR_TO_SERVER = 1  /* client -> server */
+} sipc_direction;
+
+typedef struct sipc_observed_message {
+    uint32_t struct_size;
+    int32_t direction;       /* sipc_direction */
+    uint64_t sequence;       /* per-direction message number, from 0 */
+    uint64_t timestamp_ns;   /* wall clock of the send */
+    uint32_t length;         /* full message length */
+    uint32_t copied;         /* bytes copied into the buffer (min(length, capacity)) */
+    uint64_t missed;         /* messages of this direction lost to the observer just before this one */
+} sipc_observed_message;
+
+/* Attaches read-only. Starts at the newest traffic (messages sent after the call). */
+SIPC_API int sipc_observe(const char *name, sipc_observer **out);
+SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info);
+/* Next message in either direction (in send-time order). Truncates to capacity (copied < length).
+ * SIPC_ERR_TIMEOUT if nothing arrived; SIPC_ERR_NOT_FOUND if the channel was removed. */
+SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t capacity,
+                                sipc_observed_message *message, int32_t timeout_ms);
+SIPC_API int sipc_observer_cancel(sipc_observer *observer);
+SIPC_API int sipc_observer_close(sipc_observer *observer);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SIPC_H */
