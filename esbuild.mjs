@@ -4,8 +4,9 @@
 //   node esbuild.mjs --watch         rebuild on change
 //   node esbuild.mjs --package [--target linux-x64|win32-x64]
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, copyFileSync, readdirSync, rmSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { existsSync, mkdirSync, copyFileSync, readdirSync, rmSync, readFileSync, writeFileSync, cpSync, statSync } from 'node:fs';
+import { join, dirname, relative } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
@@ -45,6 +46,65 @@ function copyNative() {
   }
 }
 
+/** The VS Code target of this machine, in vsce's naming (linux-x64, win32-x64, darwin-arm64, ...). */
+const hostTarget = `${process.platform}-${process.arch}`;
+
+function optionValue(name) {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Files of the koffi runtime that a packaged extension needs (its sources, docs and build tooling stay out). */
+const koffiRuntimeFiles = ['package.json', 'LICENSE.txt', 'index.cjs', 'src/koffi/index.cjs', 'src/koffi/src/static.cjs'];
+
+/**
+ * Lays out exactly what the .vsix contains in a staging folder, then lets vsce pack it. Staging keeps the package
+ * small and explicit: the bundles, one platform's helper and koffi binary, the webview media, the manifest.
+ */
+async function packageVsix(target) {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const nativeDir = join(root, 'dist/native', target);
+  if (!existsSync(nativeDir)) {
+    throw new Error(`no native helper built for ${target} (expected ${relative(root, nativeDir)}/): build it first`);
+  }
+  const koffiPlatformPackage = `@koromix/koffi-${target}`;
+  const requireFromRoot = createRequire(join(root, 'package.json'));
+  let koffiPlatformDir;
+  try {
+    koffiPlatformDir = dirname(requireFromRoot.resolve(`${koffiPlatformPackage}/package.json`));
+  } catch {
+    throw new Error(`${koffiPlatformPackage} is not installed: npm install --no-save --force ${koffiPlatformPackage}@${manifest.dependencies.koffi.replace(/^[\^~]/, '')}`);
+  }
+
+  const stage = join(root, 'dist/stage', target);
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true });
+  const copy = (from, to = from) => cpSync(join(root, from), join(stage, to), { recursive: true });
+
+  for (const file of readdirSync(join(root, 'dist'))) {
+    if (file.endsWith('.js') || file.endsWith('.css')) copy(join('dist', file));
+  }
+  for (const dir of ['dist/media', 'extension/media']) if (existsSync(join(root, dir))) copy(dir);
+  cpSync(nativeDir, join(stage, 'dist/native', target), { recursive: true });
+  for (const file of koffiRuntimeFiles) copy(join('node_modules/koffi', file));
+  cpSync(koffiPlatformDir, join(stage, 'node_modules', koffiPlatformPackage), { recursive: true });
+  for (const file of ['README.md', 'LICENSE', 'CHANGELOG.md']) if (existsSync(join(root, file))) copy(file);
+
+  const { scripts: _scripts, devDependencies: _devDependencies, ...shipped } = manifest;
+  writeFileSync(join(stage, 'package.json'), JSON.stringify(shipped, null, 2));
+
+  const vsce = await import('@vscode/vsce');
+  const packagePath = join(root, target === hostTarget ? `sipc-${manifest.version}.vsix` : `sipc-${target}-${manifest.version}.vsix`);
+  await vsce.createVSIX({
+    cwd: stage,
+    packagePath,
+    target,
+    allowMissingRepository: true,
+    rewriteRelativeLinks: false,
+  });
+  return packagePath;
+}
+
 if (watch) {
   copyNative();
   for (const b of builds) await (await esbuild.context(b)).watch();
@@ -52,4 +112,8 @@ if (watch) {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   await Promise.all(builds.map((b) => esbuild.build(b)));
   copyNative();
+  if (args.includes('--package')) {
+    const packagePath = await packageVsix(optionValue('--target') ?? hostTarget);
+    console.log(`packaged ${relative(root, packagePath)} (${(statSync(packagePath).size / 1024).toFixed(0)} KiB)`);
+  }
 }
