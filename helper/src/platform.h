@@ -1,0 +1,133 @@
+/*
+ * platform.h — the small OS interface the sipc core is written against.
+ *
+ * One implementation per OS: platform_posix.c (Linux; futex) and
+ * platform_win32.c (Windows; named events). The core (channel.c, observer.c,
+ * ...) never calls the OS directly.
+ *
+ * Conventions:
+ * - Functions returning int return SIPC_OK or a negative sipc_status. When
+ *   the cause is an OS error they record it with sipc_os_record_error() first
+ *   (so sipc_last_os_error() can report it), and map it with
+ *   sipc_os_status_from_error().
+ * - A "key" is the OS-neutral object name the core derives from a channel
+ *   name: "sipc.<name>" or, when that would exceed SIPC_OS_KEY_MAX, "sipc.h"
+ *   followed by 16 hex digits of a hash (the full name is kept in the
+ *   segment header). The platform turns a key into its own object name
+ *   ("/sipc.x" for shm_open, "Local\\sipc.x" on Windows, ...).
+ * - Every waitable 32-bit word lives at a fixed index in the segment's
+ *   wait-word array (see SIPC_WAIT_WORDS). Waits and wakes pass both the
+ *   index (so Windows can map it to a named event per segment and index) and
+ *   the address (so Linux can futex on it).
+ */
+#ifndef SIPC_PLATFORM_H
+#define SIPC_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../include/sipc.h"
+
+#if defined(_WIN32)
+#  include <windows.h>
+typedef SRWLOCK sipc_os_mutex;
+#else
+#  include <pthread.h>
+typedef pthread_mutex_t sipc_os_mutex;
+#endif
+
+/* Longest key: macOS limits shm names to 31 bytes including the leading '/'. */
+#define SIPC_OS_KEY_MAX 30
+#define SIPC_OS_KEY_PREFIX "sipc."
+
+/* Number of waitable words in a segment (indices 0..SIPC_WAIT_WORDS-1). */
+#define SIPC_WAIT_WORDS 8
+
+/* ---- errors ---- */
+/* Remembers an OS error code (errno / GetLastError) for this thread. */
+void sipc_os_record_error(int os_error);
+/* Maps an OS error code to a status: EACCES/EPERM -> PERMISSION, ENOMEM/ENOSPC -> NO_MEMORY,
+ * ENOENT -> NOT_FOUND, else SYSTEM. */
+int sipc_os_status_from_error(int os_error);
+
+/* ---- clocks ---- */
+uint64_t sipc_os_monotonic_ns(void);
+uint64_t sipc_os_wall_ns(void); /* Unix epoch */
+void sipc_os_sleep_us(uint32_t microseconds);
+/* Hint to the CPU inside a spin loop (pause / yield instruction). */
+void sipc_os_cpu_relax(void);
+
+/* ---- processes ---- */
+/* A process identity that survives pid reuse: the start time distinguishes two processes that
+ * had the same pid. start_time is opaque (Linux: clock ticks since boot from /proc/<pid>/stat;
+ * Windows: creation FILETIME) and only compared for equality. */
+typedef struct sipc_os_process {
+    int64_t pid;
+    uint64_t start_time;
+} sipc_os_process;
+
+/* Identity of the calling process. */
+int sipc_os_process_self(sipc_os_process *out);
+/* 1 if the process is running (same pid AND same start time), 0 if it is gone, never negative:
+ * a process that cannot be examined (e.g. another user's, EPERM) but exists counts as alive. */
+int sipc_os_process_alive(const sipc_os_process *process);
+/* Real user id of the caller (0 on Windows). */
+uint32_t sipc_os_current_uid(void);
+
+/* ---- process-local mutex (never placed in shared memory) ---- */
+int sipc_os_mutex_init(sipc_os_mutex *mutex);
+void sipc_os_mutex_lock(sipc_os_mutex *mutex);
+void sipc_os_mutex_unlock(sipc_os_mutex *mutex);
+void sipc_os_mutex_destroy(sipc_os_mutex *mutex);
+
+/* ---- shared-memory segments ---- */
+typedef struct sipc_os_segment sipc_os_segment; /* opaque, one per open of a key */
+
+#define SIPC_OS_SEG_CREATE 0x1u   /* create exclusively: SIPC_ERR_BUSY-free, fails with EEXIST -> status below */
+#define SIPC_OS_SEG_READONLY 0x2u /* open for reading only (observers, stat, list) */
+#define SIPC_OS_SEG_INHERIT 0x4u  /* let child processes inherit the handle (else close-on-exec) */
+
+/* Status returned by sipc_os_segment_open with SIPC_OS_SEG_CREATE when the key already exists. */
+#define SIPC_OS_EXISTS 1
+
+/* Opens (or with SIPC_OS_SEG_CREATE, exclusively creates with exactly `mode` permission bits,
+ * regardless of umask, and size 0) the segment named by key.
+ * Returns SIPC_OK, SIPC_OS_EXISTS (create only), SIPC_ERR_NOT_FOUND, or an error. */
+int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, sipc_os_segment **out);
+/* Closes the handle (does not unmap views, does not unlink). */
+void sipc_os_segment_close(sipc_os_segment *segment);
+/* Exclusive lock held for the duration of open/close/reinitialisation. The OS releases it if the
+ * holder dies. Blocks. */
+int sipc_os_segment_lock(sipc_os_segment *segment);
+void sipc_os_segment_unlock(sipc_os_segment *segment);
+/* 1 if the handle still refers to the object currently reachable by its key (not unlinked and not
+ * replaced), 0 if not, negative on error. */
+int sipc_os_segment_is_current(sipc_os_segment *segment);
+/* Current size of the object in bytes. */
+int sipc_os_segment_size(sipc_os_segment *segment, uint64_t *size);
+/* Sets the size (creator only, before anyone maps it). */
+int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size);
+/* Permission bits and owner of the object (0600 / current uid where the OS has no such notion). */
+int sipc_os_segment_owner(sipc_os_segment *segment, uint32_t *mode, uint32_t *uid);
+/* Maps the first `size` bytes; read-write unless the segment was opened SIPC_OS_SEG_READONLY. */
+int sipc_os_segment_map(sipc_os_segment *segment, uint64_t size, void **base);
+void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size);
+/* Removes the key so later opens do not find this object (existing handles keep working).
+ * SIPC_ERR_NOT_FOUND if the key does not exist. */
+int sipc_os_segment_unlink(const char *key);
+/* Calls visit with every existing key that starts with SIPC_OS_KEY_PREFIX; stops when visit
+ * returns non-zero (and returns that value). */
+typedef int (*sipc_os_key_visitor)(const char *key, void *user);
+int sipc_os_segment_list(sipc_os_key_visitor visit, void *user);
+
+/* ---- waiting on a 32-bit word in a segment ---- */
+/* Sleeps while *word == expected, at most timeout_ms (SIPC_INFINITE: no limit).
+ * Returns SIPC_OK when woken or when *word != expected (spurious wake-ups are allowed),
+ * SIPC_ERR_TIMEOUT when the time ran out. `word` is the address of wait word `index` in the
+ * mapping `base` of `segment`. */
+int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected,
+                 int32_t timeout_ms);
+/* Wakes every waiter of wait word `index`. Async-signal-safe. */
+void sipc_os_wake(sipc_os_segment *segment, uint32_t index, uint32_t *word);
+
+#endif /* SIPC_PLATFORM_H */
