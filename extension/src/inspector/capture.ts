@@ -1,0 +1,250 @@
+// The capture (every retained message and event of one inspected channel) and the feed that batches it to
+// the webview. Pure: the extension host drives it, the unit tests and the benchmark drive it directly.
+import { previewOf } from './bytes';
+import { compileFilter, type CompiledFilter, type FilterSpec } from './filter';
+import { retainedSize, type CaptureEntry, type CapturedEvent, type CapturedMessage, type Direction } from './model';
+import type { HostToWebview, RowSummary } from './protocol';
+import { RetentionRing } from './ring';
+
+export interface RetentionLimits {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_RETENTION: RetentionLimits = { maxMessages: 100_000, maxBytes: 256 * 1024 * 1024 };
+
+export interface DirectionTotals {
+  messages: number;
+  bytes: number;
+}
+
+export class Capture {
+  private readonly ring: RetentionRing<CaptureEntry>;
+  private nextSeq = 0;
+  private readonly totals = new Map<Direction, DirectionTotals>();
+  private readonly appendListeners = new Set<(entry: CaptureEntry) => void>();
+  private readonly clearListeners = new Set<() => void>();
+
+  constructor(limits: RetentionLimits = DEFAULT_RETENTION) {
+    this.ring = new RetentionRing<CaptureEntry>(limits.maxMessages, limits.maxBytes, retainedSize);
+  }
+
+  get length(): number { return this.ring.length; }
+  get retainedBytes(): number { return this.ring.bytes; }
+  /** Entries dropped (oldest first) to stay within the retention limits since the last clear. */
+  get dropped(): number { return this.ring.dropped; }
+  /** Seq of the oldest retained entry (equals nextSeq when empty). */
+  get firstSeq(): number { return this.nextSeq - this.ring.length; }
+  get limits(): RetentionLimits {
+    const { maxItems, maxBytes } = this.ring.limits;
+    return { maxMessages: maxItems, maxBytes };
+  }
+
+  /** Messages and bytes seen per direction since the last clear, including dropped ones. */
+  totalsFor(direction: Direction): DirectionTotals {
+    return { ...(this.totals.get(direction) ?? { messages: 0, bytes: 0 }) };
+  }
+
+  addMessage(direction: Direction, data: Uint8Array, timestamp: number, length = data.byteLength): CapturedMessage {
+    const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data };
+    const totals = this.totals.get(direction) ?? { messages: 0, bytes: 0 };
+    totals.messages++;
+    totals.bytes += length;
+    this.totals.set(direction, totals);
+    this.append(entry);
+    return entry;
+  }
+
+  addEvent(event: string, detail: string, timestamp: number): CapturedEvent {
+    const entry: CapturedEvent = { kind: 'event', seq: this.nextSeq++, event, detail, timestamp };
+    this.append(entry);
+    return entry;
+  }
+
+  get(seq: number): CaptureEntry | undefined {
+    return this.ring.at(seq - this.firstSeq);
+  }
+
+  *entries(): IterableIterator<CaptureEntry> {
+    yield* this.ring;
+  }
+
+  clear(): void {
+    this.ring.clear();
+    this.totals.clear();
+    for (const listener of this.clearListeners) listener();
+  }
+
+  setLimits(limits: RetentionLimits): void {
+    this.ring.setLimits(limits.maxMessages, limits.maxBytes);
+  }
+
+  onAppend(listener: (entry: CaptureEntry) => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  onClear(listener: () => void): () => void {
+    this.clearListeners.add(listener);
+    return () => this.clearListeners.delete(listener);
+  }
+
+  summarize(entry: CaptureEntry): RowSummary {
+    const previous = this.get(entry.seq - 1);
+    const delta = previous ? entry.timestamp - previous.timestamp : undefined;
+    if (entry.kind === 'event') {
+      return { seq: entry.seq, t: entry.timestamp, delta, kind: 'event', len: 0, captured: 0, preview: entry.detail, event: entry.event };
+    }
+    let preview = previewOf(entry.data);
+    if (entry.data.byteLength < entry.length && !preview.endsWith('…')) preview += '…';
+    return {
+      seq: entry.seq, t: entry.timestamp, delta, kind: 'message', dir: entry.direction,
+      len: entry.length, captured: entry.data.byteLength, preview,
+    };
+  }
+
+  private append(entry: CaptureEntry): void {
+    this.ring.push(entry);
+    for (const listener of this.appendListeners) listener(entry);
+  }
+}
+
+/** Timer functions, injected so tests and the benchmark control time. */
+export interface Scheduler {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realScheduler: Scheduler = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * Sends the rows of a capture that pass the filter to one webview: a full 'reset' when the view (re)attaches
+ * or the filter changes, then 'append' batches at most once per interval, however fast messages arrive.
+ * While detached (panel hidden) or paused nothing is posted; the next attach or resume sends a reset.
+ */
+export class ViewFeed {
+  private filter: CompiledFilter = compileFilter({});
+  private filterSpec: FilterSpec = {};
+  private pending: number[] = [];
+  private timer: unknown;
+  private lastFlush = -Infinity;
+  private attached = false;
+  private paused = false;
+  private readonly disposers: (() => void)[] = [];
+  /** Post counts, for the benchmark and the tests. */
+  readonly posted = { resets: 0, appends: 0, rows: 0 };
+
+  constructor(
+    private readonly capture: Capture,
+    private readonly post: (message: HostToWebview) => void,
+    private readonly scheduler: Scheduler = realScheduler,
+    private readonly intervalMs = 50,
+  ) {
+    this.disposers.push(capture.onAppend((entry) => this.onAppend(entry)));
+    this.disposers.push(capture.onClear(() => this.reset()));
+  }
+
+  get filterInEffect(): FilterSpec { return this.filterSpec; }
+  get isPaused(): boolean { return this.paused; }
+
+  /** Throws InspectorInputError if the spec is invalid; the previous filter then stays in effect. */
+  setFilter(spec: FilterSpec): void {
+    this.filter = compileFilter(spec);
+    this.filterSpec = spec;
+    this.reset();
+  }
+
+  attach(): void {
+    this.attached = true;
+    this.reset();
+  }
+
+  detach(): void {
+    this.attached = false;
+    this.cancelTimer();
+    this.pending = [];
+  }
+
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (paused) {
+      this.cancelTimer();
+      this.pending = [];
+    } else {
+      this.reset();
+    }
+  }
+
+  /** Seqs of the retained entries passing the current filter, oldest first. */
+  matchingSeqs(): number[] {
+    const seqs: number[] = [];
+    for (const entry of this.capture.entries()) if (this.filter.matches(entry)) seqs.push(entry.seq);
+    return seqs;
+  }
+
+  reset(): void {
+    this.cancelTimer();
+    this.pending = [];
+    if (!this.attached || this.paused) return;
+    const rows: RowSummary[] = [];
+    for (const entry of this.capture.entries()) if (this.filter.matches(entry)) rows.push(this.capture.summarize(entry));
+    this.posted.resets++;
+    this.posted.rows += rows.length;
+    this.lastFlush = this.scheduler.now();
+    this.post({ type: 'reset', rows, ...this.window() });
+  }
+
+  flush(): void {
+    this.cancelTimer();
+    if (!this.attached || this.paused) return;
+    const firstSeq = this.capture.firstSeq;
+    const rows: RowSummary[] = [];
+    for (const seq of this.pending) {
+      if (seq < firstSeq) continue;
+      const entry = this.capture.get(seq);
+      if (entry) rows.push(this.capture.summarize(entry));
+    }
+    this.pending = [];
+    this.lastFlush = this.scheduler.now();
+    this.posted.appends++;
+    this.posted.rows += rows.length;
+    this.post({ type: 'append', rows, ...this.window() });
+  }
+
+  dispose(): void {
+    this.cancelTimer();
+    for (const dispose of this.disposers) dispose();
+  }
+
+  private window(): { firstSeq: number; dropped: number; retained: number } {
+    return { firstSeq: this.capture.firstSeq, dropped: this.capture.dropped, retained: this.capture.length };
+  }
+
+  private onAppend(entry: CaptureEntry): void {
+    if (!this.attached || this.paused) return;
+    if (this.filter.matches(entry)) this.pending.push(entry.seq);
+    // Everything older than the retention window is gone anyway: keep the pending list bounded by it too.
+    if (this.pending.length > 2 * this.capture.limits.maxMessages) {
+      const firstSeq = this.capture.firstSeq;
+      this.pending = this.pending.filter((seq) => seq >= firstSeq);
+    }
+    if (this.timer === undefined) {
+      const wait = Math.max(0, this.lastFlush + this.intervalMs - this.scheduler.now());
+      this.timer = this.scheduler.setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, wait);
+    }
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) this.scheduler.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

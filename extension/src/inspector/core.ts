@@ -1,0 +1,11 @@
+// Everything of the inspector that does not need VS Code, in one entry for the unit tests and the benchmark.
+export * from './bytes';
+export * from './capture';
+export * from './filter';
+export * from './jsonl';
+export * from './model';
+export * from './pcapng';
+export * from './protocol';
+export * from './ring';
+export * from './send';
+export * from './stats';

@@ -1,0 +1,138 @@
+// Messages between the extension host and the inspector webview. Pure; both sides import these types, and
+// the host validates every message it receives with parseWebviewMessage.
+import type { FilterSpec } from './filter';
+import { isDirection, type Direction } from './model';
+
+export type InspectorMode = 'peer' | 'observer';
+
+export interface RowSummary {
+  readonly seq: number;
+  /** Milliseconds since the Unix epoch. */
+  readonly t: number;
+  /** Milliseconds since the previous captured entry, if that one is still retained. */
+  readonly delta: number | undefined;
+  readonly kind: 'message' | 'event';
+  readonly dir?: Direction;
+  readonly len: number;
+  /** Bytes held; less than len when an observer saw a truncated copy. */
+  readonly captured: number;
+  readonly preview: string;
+  readonly event?: string;
+}
+
+export interface DirectionStats {
+  readonly direction: Direction;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly messagesPerSecond: number;
+  readonly bytesPerSecond: number;
+  /** Queue fill from the channel's shared header; absent when unknown. */
+  readonly queued?: number;
+  readonly capacity?: number;
+}
+
+export interface StatsSnapshot {
+  readonly state: string;
+  readonly directions: readonly DirectionStats[];
+  readonly serverPid?: number;
+  readonly clientPid?: number;
+  readonly serverAlive?: boolean;
+  readonly clientAlive?: boolean;
+  readonly maxMessageSize?: number;
+  readonly retained: number;
+  readonly retainedBytes: number;
+  readonly dropped: number;
+  readonly maxMessages: number;
+}
+
+export type SendFormat = 'text' | 'hex' | 'base64';
+export type LineEnding = 'none' | 'lf' | 'crlf';
+export type CopyFormat = 'text' | 'hex' | 'base64';
+export type EditorFormat = 'text' | 'hex' | 'json';
+export type ExportFormat = 'jsonl' | 'pcapng';
+
+export type HostToWebview =
+  | { readonly type: 'target'; readonly name: string; readonly mode: InspectorMode; readonly canSend: boolean }
+  | { readonly type: 'reset'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
+  | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
+  | { readonly type: 'detail'; readonly seq: number; readonly data: Uint8Array; readonly length: number; readonly row: RowSummary }
+  | { readonly type: 'detailMissing'; readonly seq: number }
+  | { readonly type: 'stats'; readonly stats: StatsSnapshot }
+  | { readonly type: 'filterResult'; readonly error?: string }
+  | { readonly type: 'sendResult'; readonly ok: boolean; readonly message?: string }
+  | { readonly type: 'paused'; readonly paused: boolean };
+
+export type WebviewToHost =
+  | { readonly type: 'ready' }
+  | { readonly type: 'filter'; readonly spec: FilterSpec }
+  | { readonly type: 'select'; readonly seq: number }
+  | { readonly type: 'pause'; readonly paused: boolean }
+  | { readonly type: 'clear' }
+  | { readonly type: 'send'; readonly format: SendFormat; readonly input: string; readonly lineEnding: LineEnding }
+  | { readonly type: 'sendFile' }
+  | { readonly type: 'copy'; readonly seq: number; readonly format: CopyFormat; readonly start?: number; readonly end?: number }
+  | { readonly type: 'openInEditor'; readonly seq: number; readonly format: EditorFormat }
+  | { readonly type: 'saveBytes'; readonly seq: number }
+  | { readonly type: 'export'; readonly format: ExportFormat; readonly filtered: boolean };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+function isSeq(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+function optionalNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+function oneOf<T extends string>(value: unknown, options: readonly T[]): value is T {
+  return typeof value === 'string' && (options as readonly string[]).includes(value);
+}
+
+function parseFilterSpec(value: unknown): FilterSpec | undefined {
+  if (!isRecord(value)) return undefined;
+  const directions = Array.isArray(value.directions) ? value.directions.filter(isDirection) : undefined;
+  return {
+    directions,
+    text: typeof value.text === 'string' ? value.text : undefined,
+    hex: typeof value.hex === 'string' ? value.hex : undefined,
+    minSize: optionalNumber(value.minSize),
+    maxSize: optionalNumber(value.maxSize),
+    events: typeof value.events === 'boolean' ? value.events : undefined,
+  };
+}
+
+/** Validates a message from the webview; undefined for anything malformed. */
+export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
+  if (!isRecord(value) || typeof value.type !== 'string') return undefined;
+  switch (value.type) {
+    case 'ready':
+    case 'clear':
+    case 'sendFile':
+      return { type: value.type };
+    case 'filter': {
+      const spec = parseFilterSpec(value.spec);
+      return spec ? { type: 'filter', spec } : undefined;
+    }
+    case 'select':
+    case 'saveBytes':
+      return isSeq(value.seq) ? { type: value.type, seq: value.seq } : undefined;
+    case 'pause':
+      return typeof value.paused === 'boolean' ? { type: 'pause', paused: value.paused } : undefined;
+    case 'send':
+      return oneOf(value.format, ['text', 'hex', 'base64'] as const) && typeof value.input === 'string'
+        && oneOf(value.lineEnding, ['none', 'lf', 'crlf'] as const)
+        ? { type: 'send', format: value.format, input: value.input, lineEnding: value.lineEnding } : undefined;
+    case 'copy':
+      if (!isSeq(value.seq) || !oneOf(value.format, ['text', 'hex', 'base64'] as const)) return undefined;
+      return { type: 'copy', seq: value.seq, format: value.format,
+        start: isSeq(value.start) ? value.start : undefined, end: isSeq(value.end) ? value.end : undefined };
+    case 'openInEditor':
+      return isSeq(value.seq) && oneOf(value.format, ['text', 'hex', 'json'] as const)
+        ? { type: 'openInEditor', seq: value.seq, format: value.format } : undefined;
+    case 'export':
+      return oneOf(value.format, ['jsonl', 'pcapng'] as const) && typeof value.filtered === 'boolean'
+        ? { type: 'export', format: value.format, filtered: value.filtered } : undefined;
+    default:
+      return undefined;
+  }
+}

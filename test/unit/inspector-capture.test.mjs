@@ -1,0 +1,183 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadCore } from './inspector-core.mjs';
+
+const core = await loadCore();
+const enc = (s) => new TextEncoder().encode(s);
+
+/** A scheduler whose clock only moves when the test says so. */
+function fakeScheduler() {
+  let now = 1000;
+  let timers = [];
+  return {
+    now: () => now,
+    setTimeout: (callback, ms) => { const t = { at: now + ms, callback }; timers.push(t); return t; },
+    clearTimeout: (t) => { timers = timers.filter((x) => x !== t); },
+    advance(ms) {
+      now += ms;
+      for (const t of timers.filter((x) => x.at <= now)) { timers = timers.filter((x) => x !== t); t.callback(); }
+    },
+    get pending() { return timers.length; },
+  };
+}
+
+test('ring: drops oldest first by count, reports drops, addresses by index', () => {
+  const ring = new core.RetentionRing(3, 1e9, () => 1);
+  for (let i = 0; i < 5; i++) ring.push(i);
+  assert.deepEqual([...ring], [2, 3, 4]);
+  assert.equal(ring.dropped, 2);
+  assert.equal(ring.at(0), 2);
+  assert.equal(ring.at(3), undefined);
+  assert.equal(ring.at(-1), undefined);
+  ring.clear();
+  assert.equal(ring.length, 0);
+  assert.equal(ring.dropped, 0);
+});
+
+test('ring: byte limit drops oldest but always keeps the newest item', () => {
+  const ring = new core.RetentionRing(100, 10, (n) => n);
+  ring.push(4); ring.push(4);
+  assert.equal(ring.push(4), 1);
+  assert.deepEqual([...ring], [4, 4]);
+  assert.equal(ring.push(50), 2);
+  assert.deepEqual([...ring], [50]);
+  assert.equal(ring.bytes, 50);
+});
+
+test('ring: grows past its initial allocation and shrinks with setLimits', () => {
+  const ring = new core.RetentionRing(5000, 1e9, () => 1);
+  for (let i = 0; i < 6000; i++) ring.push(i);
+  assert.equal(ring.length, 5000);
+  assert.equal(ring.at(0), 1000);
+  assert.equal(ring.at(4999), 5999);
+  assert.equal(ring.setLimits(10, 1e9), 4990);
+  assert.deepEqual([...ring], [5990, 5991, 5992, 5993, 5994, 5995, 5996, 5997, 5998, 5999]);
+  assert.equal(ring.dropped, 1000 + 4990);
+  assert.throws(() => new core.RetentionRing(0, 1, () => 1), RangeError);
+});
+
+test('capture: contiguous seqs across messages and events, lookup by seq after drops', () => {
+  const capture = new core.Capture({ maxMessages: 3, maxBytes: 1e9 });
+  capture.addMessage('sent', enc('a'), 1);
+  capture.addEvent('peer-gone', 'peer closed', 2);
+  capture.addMessage('received', enc('bb'), 3);
+  capture.addMessage('received', enc('ccc'), 4, 10);
+  assert.equal(capture.firstSeq, 1);
+  assert.equal(capture.dropped, 1);
+  assert.equal(capture.get(0), undefined);
+  assert.equal(capture.get(1).event, 'peer-gone');
+  assert.equal(capture.get(3).length, 10);
+  assert.deepEqual(capture.totalsFor('received'), { messages: 2, bytes: 12 });
+  assert.deepEqual(capture.totalsFor('sent'), { messages: 1, bytes: 1 });
+  const row = capture.summarize(capture.get(3));
+  assert.deepEqual({ ...row }, { seq: 3, t: 4, delta: 1, kind: 'message', dir: 'received', len: 10, captured: 3, preview: 'ccc…' });
+  assert.equal(capture.summarize(capture.get(1)).delta, undefined, 'no delta when the previous entry was dropped');
+});
+
+test('filter: direction, text (case-insensitive), hex, size; events kept unless excluded', () => {
+  const capture = new core.Capture();
+  capture.addMessage('sent', enc('Hello World'), 1);
+  capture.addMessage('received', Uint8Array.from([0, 0x0d, 0x0a, 5]), 2);
+  capture.addEvent('connected', 'client pid 5', 3);
+  capture.addMessage('received', enc('hello again, longer'), 4);
+  const seqs = (spec) => { const f = core.compileFilter(spec); return [...capture.entries()].filter(f.matches).map((e) => e.seq); };
+  assert.deepEqual(seqs({}), [0, 1, 2, 3]);
+  assert.equal(core.compileFilter({}).isEmpty, true);
+  assert.deepEqual(seqs({ directions: ['received'] }), [1, 2, 3]);
+  assert.deepEqual(seqs({ text: 'HELLO' }), [0, 2, 3]);
+  assert.deepEqual(seqs({ hex: '0d0a' }), [1, 2]);
+  assert.deepEqual(seqs({ minSize: 5, maxSize: 12 }), [0, 2]);
+  assert.deepEqual(seqs({ text: 'hello', events: false }), [0, 3]);
+  assert.throws(() => core.compileFilter({ hex: 'xyz' }), (e) => e.code === 'INVALID_HEX');
+  assert.throws(() => core.compileFilter({ minSize: -1 }), (e) => e.code === 'INVALID_FORMAT');
+});
+
+test('feed: reset on attach, then at most one append per interval however many messages arrive', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture();
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  capture.addMessage('sent', enc('before'), 1);
+  assert.equal(posts.length, 0, 'nothing is posted before the view attaches');
+  feed.attach();
+  assert.equal(posts.length, 1);
+  assert.equal(posts[0].type, 'reset');
+  assert.deepEqual(posts[0].rows.map((r) => r.preview), ['before']);
+  for (let i = 0; i < 1000; i++) capture.addMessage('received', enc(`m${i}`), 2 + i);
+  assert.equal(posts.length, 1, 'batched, not posted per message');
+  assert.equal(scheduler.pending, 1);
+  scheduler.advance(49);
+  assert.equal(posts.length, 1);
+  scheduler.advance(1);
+  assert.equal(posts.length, 2);
+  assert.equal(posts[1].type, 'append');
+  assert.equal(posts[1].rows.length, 1000);
+  assert.equal(posts[1].rows[999].preview, 'm999');
+  assert.equal(posts[1].retained, 1001);
+  feed.dispose();
+});
+
+test('feed: filter applies to resets and appends; pause and detach stop posting, resume resets', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture();
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  feed.attach();
+  feed.setFilter({ directions: ['sent'] });
+  capture.addMessage('sent', enc('s1'), 1);
+  capture.addMessage('received', enc('r1'), 2);
+  scheduler.advance(100);
+  const appended = posts.filter((p) => p.type === 'append').flatMap((p) => p.rows.map((r) => r.preview));
+  assert.deepEqual(appended, ['s1']);
+  feed.setPaused(true);
+  const count = posts.length;
+  capture.addMessage('sent', enc('s2'), 3);
+  scheduler.advance(100);
+  assert.equal(posts.length, count, 'paused: nothing posted');
+  feed.setPaused(false);
+  assert.equal(posts.at(-1).type, 'reset');
+  assert.deepEqual(posts.at(-1).rows.map((r) => r.preview), ['s1', 's2']);
+  feed.detach();
+  capture.addMessage('sent', enc('s3'), 4);
+  scheduler.advance(100);
+  assert.equal(posts.at(-1).type, 'reset', 'detached: nothing posted');
+  capture.clear();
+  feed.attach();
+  assert.deepEqual(posts.at(-1).rows, []);
+  feed.dispose();
+});
+
+test('feed: rows dropped by retention before a flush are skipped and the drop is reported', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture({ maxMessages: 10, maxBytes: 1e9 });
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  feed.attach();
+  for (let i = 0; i < 25; i++) capture.addMessage('received', enc(`m${i}`), i);
+  scheduler.advance(50);
+  const last = posts.at(-1);
+  assert.equal(last.rows.length, 10);
+  assert.equal(last.rows[0].preview, 'm15');
+  assert.equal(last.firstSeq, 15);
+  assert.equal(last.dropped, 15);
+  feed.dispose();
+});
+
+test('rates: messages and bytes per second over the window; a clear starts over', () => {
+  const meter = new core.RateMeter(2000);
+  assert.deepEqual(meter.sample('sent', { messages: 0, bytes: 0 }, 0), { messagesPerSecond: 0, bytesPerSecond: 0 });
+  assert.deepEqual(meter.sample('sent', { messages: 100, bytes: 1000 }, 1000), { messagesPerSecond: 100, bytesPerSecond: 1000 });
+  assert.deepEqual(meter.sample('sent', { messages: 300, bytes: 3000 }, 2000), { messagesPerSecond: 150, bytesPerSecond: 1500 });
+  assert.deepEqual(meter.sample('sent', { messages: 500, bytes: 5000 }, 3000), { messagesPerSecond: 200, bytesPerSecond: 2000 });
+  assert.deepEqual(meter.sample('sent', { messages: 0, bytes: 0 }, 4000), { messagesPerSecond: 0, bytesPerSecond: 0 });
+});
+
+test('webview messages are validated', () => {
+  assert.deepEqual(core.parseWebviewMessage({ type: 'select', seq: 4 }), { type: 'select', seq: 4 });
+  assert.equal(core.parseWebviewMessage({ type: 'select', seq: -1 }), undefined);
+  assert.equal(core.parseWebviewMessage({ type: 'send', format: 'octal', input: '1', lineEnding: 'lf' }), undefined);
+  assert.equal(core.parseWebviewMessage(null), undefined);
+  assert.equal(core.parseWebviewMessage({ type: 'nope' }), undefined);
+  assert.deepEqual(core.parseWebviewMessage({ type: 'filter', spec: { directions: ['sent', 'bogus'], text: 'a', minSize: 'x' } }),
+    { type: 'filter', spec: { directions: ['sent'], text: 'a', hex: undefined, minSize: undefined, maxSize: undefined, events: undefined } });
+});
