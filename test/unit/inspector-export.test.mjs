@@ -1,0 +1,141 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCore } from './inspector-core.mjs';
+
+const core = await loadCore();
+
+function sampleCapture() {
+  const capture = new core.Capture();
+  capture.addMessage('sent', new TextEncoder().encode('hello\n'), 1764000000123.456);
+  capture.addEvent('peer-gone', 'the peer closed the channel', 1764000000200);
+  capture.addMessage('received', Uint8Array.from({ length: 256 }, (_, i) => i), 1764000000300.001);
+  capture.addMessage('to-client', Uint8Array.from([1, 2, 3]), 1764000000400, 1000);
+  capture.addMessage('received', new Uint8Array(0), 1764000000500);
+  return capture;
+}
+
+/** Minimal independent pcapng reader: blocks, interface link type and name, packets with flags. */
+function readPcapng(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const blocks = [];
+  for (let offset = 0; offset < bytes.length;) {
+    const type = view.getUint32(offset, true);
+    const length = view.getUint32(offset + 4, true);
+    assert.equal(length % 4, 0, 'block length is a multiple of 4');
+    assert.equal(view.getUint32(offset + length - 4, true), length, 'trailing length matches');
+    blocks.push({ type, offset, length });
+    offset += length;
+  }
+  const options = (start, end) => {
+    const out = [];
+    for (let o = start; o + 4 <= end;) {
+      const code = view.getUint16(o, true);
+      const len = view.getUint16(o + 2, true);
+      if (code === 0) break;
+      out.push({ code, value: bytes.slice(o + 4, o + 4 + len) });
+      o += 4 + ((len + 3) & ~3);
+    }
+    return out;
+  };
+  const packets = [];
+  let linkType;
+  let ifName;
+  for (const b of blocks) {
+    if (b.type === 1) {
+      linkType = view.getUint16(b.offset + 8, true);
+      ifName = new TextDecoder().decode(options(b.offset + 16, b.offset + b.length - 4).find((o) => o.code === 2).value);
+    } else if (b.type === 6) {
+      const high = view.getUint32(b.offset + 12, true);
+      const low = view.getUint32(b.offset + 16, true);
+      const captured = view.getUint32(b.offset + 20, true);
+      const original = view.getUint32(b.offset + 24, true);
+      const dataStart = b.offset + 28;
+      const opts = options(dataStart + ((captured + 3) & ~3), b.offset + b.length - 4);
+      const flags = new DataView(opts.find((o) => o.code === 2).value.buffer).getUint32(0, true);
+      packets.push({ micros: high * 2 ** 32 + low, original, data: bytes.slice(dataStart, dataStart + captured), flags });
+    }
+  }
+  return { blocks, linkType, ifName, packets };
+}
+
+test('jsonl: export reads back byte-exact with timestamps and events', () => {
+  const capture = sampleCapture();
+  const text = [...core.jsonlLines(capture.entries(), { channel: 'demo', mode: 'peer', exported: 0 })].join('');
+  assert.equal(text.split('\n').length, 7, 'header + 5 entries + final newline');
+  const { header, entries } = core.parseJsonl(text);
+  assert.equal(header.channel, 'demo');
+  assert.deepEqual(entries, [...capture.entries()]);
+  assert.match(text, /"captured":3/, 'truncated observer copies say how much was captured');
+});
+
+test('jsonl: a bad line is reported by number', () => {
+  const good = core.jsonlHeaderLine({ channel: 'c', mode: 'peer', exported: 0 });
+  assert.throws(() => core.parseJsonl(`${good}\n{"type":"message","seq":0}\n`), (e) => e.code === 'INVALID_CAPTURE' && e.line === 2);
+  assert.throws(() => core.parseJsonl('{"type":"event","seq":0,"event":"x","timestampMs":1}\n'), /missing header/);
+});
+
+test('pcapng: one packet per message, link type USER0, direction flags, exact bytes and timestamps', () => {
+  const capture = sampleCapture();
+  const file = core.concatChunks(core.pcapngChunks(capture.entries(), { interfaceName: 'demo' }));
+  const read = readPcapng(file);
+  assert.equal(read.blocks[0].type, 0x0a0d0d0a);
+  assert.equal(read.linkType, 147);
+  assert.equal(read.ifName, 'demo');
+  const messages = [...capture.entries()].filter((e) => e.kind === 'message');
+  assert.equal(read.packets.length, messages.length, 'events are not packets');
+  read.packets.forEach((p, i) => {
+    assert.deepEqual(p.data, messages[i].data);
+    assert.equal(p.original, messages[i].length);
+    assert.equal(p.micros, Math.round(messages[i].timestamp * 1000));
+    assert.equal(p.flags, core.isOutbound(messages[i].direction) ? 2 : 1);
+  });
+});
+
+const tshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
+test('pcapng: tshark reads the export: packet count, lengths, payload bytes', { skip: tshark.status === 0 ? false : 'tshark is not installed (Debian package tshark)' }, () => {
+  const capture = sampleCapture();
+  const dir = mkdtempSync(join(tmpdir(), 'sipc-pcapng-'));
+  try {
+    const path = join(dir, 'capture.pcapng');
+    writeFileSync(path, core.concatChunks(core.pcapngChunks(capture.entries(), { interfaceName: 'demo' })));
+    const env = { ...process.env, HOME: dir };
+    const messages = [...capture.entries()].filter((e) => e.kind === 'message');
+    const summary = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.cap_len', '-e', 'frame.time_epoch',
+      '-e', 'frame.packet_flags_direction', '-e', 'frame.comment'], { encoding: 'utf8', env });
+    assert.equal(summary.status, 0, summary.stderr);
+    const rows = summary.stdout.trim().split('\n').map((l) => l.split('\t'));
+    assert.deepEqual(rows.map((r) => [Number(r[0]), Number(r[1])]), messages.map((m) => [m.length, m.data.length]));
+    rows.forEach((r, i) => {
+      assert.ok(Math.abs(Number(r[2]) * 1000 - messages[i].timestamp) < 0.002, `timestamp of packet ${i + 1}`);
+      assert.equal(Number(r[3]), core.isOutbound(messages[i].direction) ? 2 : 1);
+      assert.equal(r[4], core.directionLabel(messages[i].direction));
+    });
+    // Payload bytes from tshark's hex dump (-x), concatenated per packet.
+    const dumps = hexDumpsOf(spawnSync('tshark', ['-r', path, '-x'], { encoding: 'utf8', env }).stdout);
+    const nonEmpty = messages.filter((m) => m.data.length > 0);
+    assert.equal(dumps.length, nonEmpty.length);
+    dumps.forEach((d, i) => assert.deepEqual(d, nonEmpty[i].data));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Parses `tshark -x` output: blocks of "0000  48 65 ...  text" lines separated by blank lines. */
+function hexDumpsOf(text) {
+  const dumps = [];
+  let current;
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{4,})  ((?:[0-9a-f]{2} ){0,15}[0-9a-f]{2})/.exec(line);
+    if (m) {
+      if (!current) dumps.push((current = []));
+      for (const h of m[2].split(' ')) current.push(parseInt(h, 16));
+    } else if (line.trim() === '') {
+      current = undefined;
+    }
+  }
+  return dumps.map((d) => Uint8Array.from(d));
+}
