@@ -1,0 +1,19 @@
+import type * as vscode from 'vscode';
+import type { ConnectionManager } from './connections';
+
+/**
+ * What the extension's commands need from the inspector (extension/src/inspector/index.ts). The inspector
+ * module exports `registerInspector`, of type RegisterInspector; extension.ts calls it once on activation.
+ */
+export interface InspectorApi {
+  /** Opens (or reveals) the inspector on a channel this window is connected to. */
+  openForConnection(name: string): void;
+  /** Opens the inspector as a read-only observer of any channel on the machine. */
+  inspectChannel(name: string): void;
+}
+
+export type RegisterInspector = (
+  context: vscode.ExtensionContext,
+  connections: ConnectionManager,
+  log: vscode.LogOutputChannel,
+) => InspectorApi;
