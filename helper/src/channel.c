@@ -1,0 +1,739 @@
+/*
+ * channel.c — the peers: open (role election, stale recovery), connect, send, recv, cancel, close.
+ * See PROTOCOL.md for the layout, the state machine and the waiting protocol.
+ */
+#include "layout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Spin this long for the peer to act before sleeping, and only while it is running. */
+#define SPIN_NS 50000u
+/* A blocked call re-checks that the peer process is alive at least this often. */
+#define LIVENESS_SLICE_MS 100
+/* An object of size 0 (created, not yet initialised) is abandoned after this long. */
+#define ABANDONED_EMPTY_NS 500000000ull
+#define OPEN_ATTEMPTS 10000
+
+struct sipc_channel {
+    sipc_os_segment *segment;
+    seg_header *header;
+    uint64_t size;
+    seg_geometry geometry;
+    char key[SIPC_OS_KEY_MAX + 1];
+    int role_index;  /* SIPC_ROLE_INDEX_* */
+    int peer_index;
+    int out_direction; /* direction this side produces */
+    int in_direction;
+    uint32_t my_session;
+    sipc_os_process self;
+
+    /* process-local state, shared by this handle's threads */
+    sipc_os_mutex send_lock;
+    sipc_os_mutex recv_lock;
+    sipc_os_mutex state_lock; /* guards peer_process */
+    uint32_t peer_session;     /* atomic; 0 until connected */
+    uint32_t peer_dead_session; /* atomic; session found dead by a liveness check */
+    sipc_os_process peer_process;
+    int cancelled; /* atomic */
+    int closed;    /* atomic */
+};
+
+/* ---- helpers ---- */
+
+static uint64_t deadline_after(int32_t timeout_ms)
+{
+    if (timeout_ms < 0)
+        return UINT64_MAX;
+    return sipc_os_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+
+static void bump_and_wake(sipc_channel *ch, uint32_t index)
+{
+    SH_ADD(&ch->header->wait_word[index], 1u);
+    sipc_os_wake(ch->segment, index, &ch->header->wait_word[index]);
+}
+
+/* Wakes sleepers of a wait word, but only pays for the syscall when someone sleeps there. */
+static void notify(sipc_channel *ch, uint32_t index)
+{
+    SH_FENCE();
+    if (SH_LOAD(&ch->header->waiters[index]) != 0)
+        bump_and_wake(ch, index);
+}
+
+static void wake_everyone(sipc_channel *ch)
+{
+    for (uint32_t i = 0; i < SIPC_WAIT_USED; i++)
+        bump_and_wake(ch, i);
+}
+
+static int is_cancelled(sipc_channel *ch)
+{
+    return __atomic_load_n(&ch->cancelled, __ATOMIC_ACQUIRE);
+}
+
+/* The peer this handle connected to is still attached (fast: shared memory only). */
+static int peer_present(sipc_channel *ch)
+{
+    uint32_t session = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
+    if (session == 0 || __atomic_load_n(&ch->peer_dead_session, __ATOMIC_ACQUIRE) == session)
+        return 0;
+    const seg_role *peer = &ch->header->roles[ch->peer_index];
+    return SH_LOAD_ACQ(&peer->state) == SIPC_SLOT_ATTACHED && SH_LOAD(&peer->session) == session;
+}
+
+/* Slow check, done when a sleep slice ends: is the connected peer's process still running? */
+static void check_peer_alive(sipc_channel *ch)
+{
+    uint32_t session = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
+    if (session == 0)
+        return;
+    sipc_os_mutex_lock(&ch->state_lock);
+    sipc_os_process peer = ch->peer_process;
+    sipc_os_mutex_unlock(&ch->state_lock);
+    if (!sipc_os_process_alive(&peer)) {
+        __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
+        wake_everyone(ch); /* this process's other sleepers learn it without their own check */
+    }
+}
+
+static int peer_running(sipc_channel *ch)
+{
+    return SH_LOAD(&ch->header->roles[ch->peer_index].running) != 0;
+}
+
+static void set_running(sipc_channel *ch, int delta)
+{
+    uint32_t *running = &ch->header->roles[ch->role_index].running;
+    if (delta > 0)
+        SH_ADD(running, 1u);
+    else
+        SH_SUB(running, 1u);
+}
+
+typedef int (*ready_fn)(sipc_channel *ch, void *context);
+
+/*
+ * Waits until ready() may have become true: spins briefly while the peer is running, then sleeps
+ * on wait word `index`. Returns SIPC_OK to make the caller re-check everything, or
+ * SIPC_ERR_TIMEOUT once the deadline has passed. The caller counts as running while inside.
+ */
+static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_fn ready, void *context)
+{
+    uint64_t now = sipc_os_monotonic_ns();
+    if (now >= deadline)
+        return SIPC_ERR_TIMEOUT;
+    if (peer_running(ch)) {
+        uint64_t spin_until = now + SPIN_NS;
+        for (unsigned i = 1;; i++) {
+            if (ready(ch, context))
+                return SIPC_OK;
+            sipc_os_cpu_relax();
+            if ((i & 63) == 0) {
+                now = sipc_os_monotonic_ns();
+                if (now >= spin_until || now >= deadline || !peer_running(ch))
+                    break;
+            }
+        }
+    }
+    uint32_t *word = &ch->header->wait_word[index];
+    uint32_t seen = SH_LOAD_ACQ(word);
+    SH_ADD(&ch->header->waiters[index], 1u);
+    set_running(ch, -1);
+    SH_FENCE();
+    int rc = SIPC_OK;
+    if (!ready(ch, context)) {
+        now = sipc_os_monotonic_ns();
+        uint64_t remaining_ms = deadline == UINT64_MAX ? UINT64_MAX : (deadline - now + 999999u) / 1000000u;
+        int32_t slice = remaining_ms < LIVENESS_SLICE_MS ? (int32_t)remaining_ms : LIVENESS_SLICE_MS;
+        rc = sipc_os_wait(ch->segment, index, word, seen, slice);
+    }
+    SH_SUB(&ch->header->waiters[index], 1u);
+    set_running(ch, +1);
+    if (rc == SIPC_ERR_TIMEOUT) {
+        if (sipc_os_monotonic_ns() >= deadline)
+            return SIPC_ERR_TIMEOUT;
+        check_peer_alive(ch);
+    }
+    return SIPC_OK;
+}
+
+/* ---- open ---- */
+
+static int options_from(const sipc_options *options, sipc_options *out)
+{
+    sipc_options_init(out);
+    if (options == NULL)
+        return SIPC_OK;
+    if (options->struct_size < sizeof(sipc_options))
+        return SIPC_ERR_INVALID_ARGUMENT;
+    if (options->flags & ~(uint32_t)(SIPC_OPEN_INHERIT_HANDLES | SIPC_OPEN_NO_CREATE | SIPC_OPEN_GLOBAL))
+        return SIPC_ERR_INVALID_ARGUMENT;
+    out->flags = options->flags;
+    if (options->max_message_size != 0)
+        out->max_message_size = options->max_message_size;
+    if (options->queue_depth != 0)
+        out->queue_depth = options->queue_depth;
+    if (options->mode != 0)
+        out->mode = options->mode;
+    /* The owner must be able to read and write, else even the creator's peer could not attach. */
+    if ((out->mode & ~0777u) != 0 || (out->mode & 0600u) != 0600u)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    seg_geometry g;
+    return sipc_geometry_for(out->max_message_size, out->queue_depth, &g);
+}
+
+static void take_role(sipc_channel *ch, int role_index)
+{
+    seg_header *h = ch->header;
+    seg_role *role = &h->roles[role_index];
+    ch->role_index = role_index;
+    ch->peer_index = 1 - role_index;
+    ch->out_direction = role_index == SIPC_ROLE_INDEX_SERVER ? SIPC_DIR_TO_CLIENT : SIPC_DIR_TO_SERVER;
+    ch->in_direction = 1 - ch->out_direction;
+    /* Messages addressed to the previous holder of this role are dropped (and counted). */
+    seg_ring *in = &h->rings[ch->in_direction];
+    uint64_t head = SH_LOAD_ACQ(&in->head);
+    uint64_t tail = SH_LOAD(&in->tail);
+    if (head != tail) {
+        if (head > tail && head - tail <= ch->geometry.queue_depth)
+            SH_STORE(&in->dropped, SH_LOAD(&in->dropped) + (head - tail));
+        SH_STORE_REL(&in->tail, head);
+    }
+    SH_STORE(&role->running, 0u);
+    SH_STORE(&role->pid, ch->self.pid);
+    SH_STORE(&role->start_time, ch->self.start_time);
+    SH_STORE(&role->attached_ns, sipc_os_wall_ns());
+    uint32_t session = SH_LOAD(&role->session) + 1u;
+    if (session == 0)
+        session = 1;
+    SH_STORE_REL(&role->session, session);
+    SH_STORE_REL(&role->state, SIPC_SLOT_ATTACHED);
+    ch->my_session = session;
+    if (role_index == SIPC_ROLE_INDEX_CLIENT)
+        SH_STORE(&h->connections, SH_LOAD(&h->connections) + 1u);
+}
+
+static int init_segment(sipc_channel *ch, const char *name, const sipc_options *opt)
+{
+    int rc = sipc_geometry_for(opt->max_message_size, opt->queue_depth, &ch->geometry);
+    if (rc != SIPC_OK)
+        return rc;
+    snprintf(ch->geometry.name, sizeof ch->geometry.name, "%s", name);
+    ch->size = ch->geometry.segment_size;
+    rc = sipc_os_segment_resize(ch->segment, ch->size);
+    if (rc != SIPC_OK)
+        return rc;
+    void *base = NULL;
+    rc = sipc_os_segment_map(ch->segment, ch->size, &base);
+    if (rc != SIPC_OK)
+        return rc;
+    ch->header = base;
+    seg_header *h = ch->header;
+    /* A fresh object reads as zeros; fill in the header, magic last. */
+    h->version = SIPC_LAYOUT_VERSION;
+    h->header_size = SIPC_HEADER_SIZE;
+    h->segment_size = ch->size;
+    h->max_message = ch->geometry.max_message;
+    h->queue_depth = ch->geometry.queue_depth;
+    h->slot_size = ch->geometry.slot_size;
+    h->name_length = (uint32_t)strlen(name);
+    h->created_ns = sipc_os_wall_ns();
+    memcpy(h->name, name, h->name_length);
+    take_role(ch, SIPC_ROLE_INDEX_SERVER);
+    SH_STORE_REL(&h->magic, SIPC_LAYOUT_MAGIC);
+    return SIPC_OK;
+}
+
+static void release_mapping(sipc_channel *ch)
+{
+    if (ch->header != NULL)
+        sipc_os_segment_unmap(ch->segment, ch->header, ch->size);
+    ch->header = NULL;
+    ch->size = 0;
+}
+
+static int geometry_matches(const seg_geometry *existing, const sipc_options *asked)
+{
+    /* A client that leaves a field at its default adopts the server's value. */
+    if (asked->max_message_size != SIPC_DEFAULT_MAX_MESSAGE && asked->max_message_size != existing->max_message)
+        return 0;
+    if (asked->queue_depth != SIPC_DEFAULT_QUEUE_DEPTH && asked->queue_depth != existing->queue_depth)
+        return 0;
+    return 1;
+}
+
+typedef enum attach_result { ATTACH_DONE, ATTACH_RETRY } attach_result;
+
+/* With the lock held on a current, non-empty object: validate and take a free role. */
+static int attach_existing(sipc_channel *ch, const char *name, const sipc_options *opt, attach_result *next)
+{
+    *next = ATTACH_DONE;
+    void *base = NULL;
+    int rc = sipc_os_segment_map(ch->segment, ch->size, &base);
+    if (rc != SIPC_OK)
+        return rc;
+    ch->header = base;
+    rc = sipc_validate_header(base, ch->size, &ch->geometry);
+    if (rc == SIPC_ERR_NOT_FOUND) {
+        /* Sized but never initialised: its creator died mid-way (initialisation holds the lock). */
+        sipc_os_segment_unlink(ch->key);
+        *next = ATTACH_RETRY;
+        return SIPC_OK;
+    }
+    if (rc != SIPC_OK)
+        return rc;
+    if (strcmp(ch->geometry.name, name) != 0)
+        return SIPC_ERR_MISMATCH; /* another channel's long name hashes to the same key */
+    int alive[2];
+    for (int r = 0; r < 2; r++)
+        alive[r] = sipc_role_alive(ch->header, r);
+    if (!alive[0] && !alive[1]) {
+        if (opt->flags & SIPC_OPEN_NO_CREATE)
+            return SIPC_ERR_NOT_FOUND;
+        /* Stale: everybody attached is dead. Start over with a fresh object. */
+        sipc_os_segment_unlink(ch->key);
+        *next = ATTACH_RETRY;
+        return SIPC_OK;
+    }
+    if (alive[0] && alive[1])
+        return SIPC_ERR_BUSY;
+    if (!geometry_matches(&ch->geometry, opt))
+        return SIPC_ERR_MISMATCH;
+    int role = alive[SIPC_ROLE_INDEX_SERVER] ? SIPC_ROLE_INDEX_CLIENT : SIPC_ROLE_INDEX_SERVER;
+    if (role == SIPC_ROLE_INDEX_SERVER && (opt->flags & SIPC_OPEN_NO_CREATE))
+        return SIPC_ERR_NOT_FOUND; /* no server to attach to */
+    /* Validate the ring indices we are about to rely on. */
+    for (int d = 0; d < 2; d++) {
+        uint64_t head = SH_LOAD(&ch->header->rings[d].head);
+        uint64_t tail = SH_LOAD(&ch->header->rings[d].tail);
+        if (head < tail || head - tail > ch->geometry.queue_depth)
+            return SIPC_ERR_CORRUPT;
+    }
+    take_role(ch, role);
+    return SIPC_OK;
+}
+
+static void free_channel(sipc_channel *ch)
+{
+    release_mapping(ch);
+    if (ch->segment != NULL)
+        sipc_os_segment_close(ch->segment);
+    sipc_os_mutex_destroy(&ch->send_lock);
+    sipc_os_mutex_destroy(&ch->recv_lock);
+    sipc_os_mutex_destroy(&ch->state_lock);
+    free(ch);
+}
+
+SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_channel **out)
+{
+    if (out == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    int rc = sipc_validate_name(name);
+    if (rc != SIPC_OK)
+        return rc;
+    sipc_options opt;
+    rc = options_from(options, &opt);
+    if (rc != SIPC_OK)
+        return rc;
+
+    sipc_channel *ch = calloc(1, sizeof *ch);
+    if (ch == NULL)
+        return SIPC_ERR_NO_MEMORY;
+    int mutexes = 0;
+    if ((rc = sipc_os_mutex_init(&ch->send_lock)) == SIPC_OK) {
+        mutexes++;
+        if ((rc = sipc_os_mutex_init(&ch->recv_lock)) == SIPC_OK) {
+            mutexes++;
+            if ((rc = sipc_os_mutex_init(&ch->state_lock)) == SIPC_OK)
+                mutexes++;
+        }
+    }
+    if (mutexes != 3) {
+        if (mutexes > 1)
+            sipc_os_mutex_destroy(&ch->recv_lock);
+        if (mutexes > 0)
+            sipc_os_mutex_destroy(&ch->send_lock);
+        free(ch);
+        return rc;
+    }
+    rc = sipc_os_process_self(&ch->self);
+    if (rc != SIPC_OK) {
+        free_channel(ch);
+        return rc;
+    }
+    sipc_key_for_name(name, ch->key);
+    uint32_t seg_flags = (opt.flags & SIPC_OPEN_INHERIT_HANDLES) ? SIPC_OS_SEG_INHERIT : 0;
+
+    uint64_t empty_since = 0;
+    for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
+        rc = sipc_os_segment_open(ch->key, seg_flags, 0, &ch->segment);
+        int created = 0;
+        if (rc == SIPC_ERR_NOT_FOUND) {
+            if (opt.flags & SIPC_OPEN_NO_CREATE)
+                break;
+            rc = sipc_os_segment_open(ch->key, seg_flags | SIPC_OS_SEG_CREATE, opt.mode, &ch->segment);
+            if (rc == SIPC_OS_EXISTS)
+                continue;
+            created = 1;
+        }
+        if (rc != SIPC_OK)
+            break;
+        rc = sipc_os_segment_lock(ch->segment);
+        if (rc != SIPC_OK)
+            break;
+        int current = sipc_os_segment_is_current(ch->segment);
+        if (current != 1) {
+            sipc_os_segment_unlock(ch->segment);
+            sipc_os_segment_close(ch->segment);
+            ch->segment = NULL;
+            if (current < 0) {
+                rc = current;
+                break;
+            }
+            continue;
+        }
+        rc = sipc_os_segment_size(ch->segment, &ch->size);
+        if (rc == SIPC_OK && ch->size == 0 && created) {
+            rc = init_segment(ch, name, &opt);
+            if (rc != SIPC_OK)
+                sipc_os_segment_unlink(ch->key);
+            sipc_os_segment_unlock(ch->segment);
+            break;
+        }
+        attach_result next = ATTACH_DONE;
+        if (rc == SIPC_OK && ch->size == 0) {
+            /* Someone created it and has not initialised it yet; give up on it after a while. */
+            uint64_t now = sipc_os_monotonic_ns();
+            if (empty_since == 0)
+                empty_since = now;
+            if (now - empty_since > ABANDONED_EMPTY_NS) {
+                sipc_os_segment_unlink(ch->key);
+                empty_since = 0;
+            }
+            next = ATTACH_RETRY;
+        } else if (rc == SIPC_OK) {
+            empty_since = 0;
+            rc = attach_existing(ch, name, &opt, &next);
+        }
+        if (rc == SIPC_OK && next == ATTACH_DONE) {
+            sipc_os_segment_unlock(ch->segment);
+            break;
+        }
+        release_mapping(ch);
+        sipc_os_segment_unlock(ch->segment);
+        sipc_os_segment_close(ch->segment);
+        ch->segment = NULL;
+        if (rc != SIPC_OK)
+            break;
+        if (empty_since != 0)
+            sipc_os_sleep_us(1000);
+    }
+    if (rc == SIPC_OK && ch->header == NULL)
+        rc = SIPC_ERR_SYSTEM; /* could not settle a race in OPEN_ATTEMPTS tries */
+    if (rc != SIPC_OK) {
+        free_channel(ch);
+        return rc;
+    }
+    wake_everyone(ch);
+    *out = ch;
+    return SIPC_OK;
+}
+
+SIPC_API sipc_role sipc_get_role(const sipc_channel *channel)
+{
+    if (channel == NULL)
+        return SIPC_ROLE_NONE;
+    return channel->role_index == SIPC_ROLE_INDEX_SERVER ? SIPC_ROLE_SERVER : SIPC_ROLE_CLIENT;
+}
+
+SIPC_API uint32_t sipc_max_message_size(const sipc_channel *channel)
+{
+    return channel == NULL ? 0 : channel->geometry.max_message;
+}
+
+/* ---- calls ---- */
+
+/* Every call brackets itself with enter/leave so the peer knows when spinning can pay off. */
+static int enter(sipc_channel *ch)
+{
+    if (ch == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    if (__atomic_load_n(&ch->closed, __ATOMIC_ACQUIRE))
+        return SIPC_ERR_CLOSED;
+    set_running(ch, +1);
+    return SIPC_OK;
+}
+
+static int leave(sipc_channel *ch, int rc)
+{
+    set_running(ch, -1);
+    return rc;
+}
+
+/* A peer is attached that is not known to be dead. */
+static int connect_ready(sipc_channel *ch, void *context)
+{
+    (void)context;
+    const seg_role *peer = &ch->header->roles[ch->peer_index];
+    return is_cancelled(ch) || (SH_LOAD_ACQ(&peer->state) == SIPC_SLOT_ATTACHED &&
+                                SH_LOAD(&peer->session) != __atomic_load_n(&ch->peer_dead_session, __ATOMIC_ACQUIRE));
+}
+
+/* Adopts the peer currently attached, if it is alive. */
+static int try_adopt_peer(sipc_channel *ch)
+{
+    sipc_os_process peer;
+    uint32_t session = 0;
+    if (!sipc_role_snapshot(ch->header, ch->peer_index, &peer, &session))
+        return 0;
+    if (__atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE) == session &&
+        __atomic_load_n(&ch->peer_dead_session, __ATOMIC_ACQUIRE) != session)
+        return 1;
+    if (!sipc_os_process_alive(&peer)) {
+        /* It died without closing; wait for the next process to take its role. */
+        __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
+        return 0;
+    }
+    sipc_os_mutex_lock(&ch->state_lock);
+    ch->peer_process = peer;
+    __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
+    sipc_os_mutex_unlock(&ch->state_lock);
+    return 1;
+}
+
+static int connect_until(sipc_channel *ch, uint64_t deadline)
+{
+    for (;;) {
+        if (is_cancelled(ch))
+            return SIPC_ERR_CANCELLED;
+        if (try_adopt_peer(ch))
+            return SIPC_OK;
+        int rc = block_on(ch, SIPC_WAIT_ATTACH, deadline, connect_ready, NULL);
+        if (rc != SIPC_OK)
+            return rc;
+    }
+}
+
+SIPC_API int sipc_connect(sipc_channel *channel, int32_t timeout_ms)
+{
+    int rc = enter(channel);
+    if (rc != SIPC_OK)
+        return rc;
+    return leave(channel, connect_until(channel, deadline_after(timeout_ms)));
+}
+
+/* Send/recv need a peer: the first one waits for it like connect. */
+static int ensure_connected(sipc_channel *ch, int32_t timeout_ms, uint64_t deadline)
+{
+    if (__atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE) != 0)
+        return SIPC_OK;
+    int rc = connect_until(ch, deadline);
+    if (rc == SIPC_ERR_TIMEOUT && timeout_ms == 0)
+        return SIPC_ERR_NOT_CONNECTED;
+    return rc;
+}
+
+typedef struct ring_wait {
+    int direction;
+    uint64_t seen; /* the index (tail for send, head for recv) that made us wait */
+} ring_wait;
+
+static int space_ready(sipc_channel *ch, void *context)
+{
+    ring_wait *w = context;
+    return is_cancelled(ch) || !peer_present(ch) || SH_LOAD_ACQ(&ch->header->rings[w->direction].tail) != w->seen;
+}
+
+static int data_ready(sipc_channel *ch, void *context)
+{
+    ring_wait *w = context;
+    return is_cancelled(ch) || !peer_present(ch) || SH_LOAD_ACQ(&ch->header->rings[w->direction].head) != w->seen;
+}
+
+SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, int32_t timeout_ms)
+{
+    sipc_channel *ch = channel;
+    int rc = enter(ch);
+    if (rc != SIPC_OK)
+        return rc;
+    if (data == NULL && length != 0)
+        return leave(ch, SIPC_ERR_INVALID_ARGUMENT);
+    if (length > ch->geometry.max_message)
+        return leave(ch, SIPC_ERR_TOO_BIG);
+    uint64_t deadline = deadline_after(timeout_ms);
+    rc = ensure_connected(ch, timeout_ms, deadline);
+    if (rc != SIPC_OK)
+        return leave(ch, rc);
+    const int d = ch->out_direction;
+    seg_ring *ring = &ch->header->rings[d];
+    for (;;) {
+        if (is_cancelled(ch))
+            return leave(ch, SIPC_ERR_CANCELLED);
+        if (!peer_present(ch))
+            return leave(ch, SIPC_ERR_PEER_GONE);
+        sipc_os_mutex_lock(&ch->send_lock);
+        uint64_t head = SH_LOAD(&ring->head);
+        uint64_t tail = SH_LOAD_ACQ(&ring->tail);
+        if (head < tail || head - tail > ch->geometry.queue_depth) {
+            sipc_os_mutex_unlock(&ch->send_lock);
+            return leave(ch, SIPC_ERR_CORRUPT);
+        }
+        if (head - tail < ch->geometry.queue_depth) {
+            seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, d, head);
+            uint64_t now = sipc_os_wall_ns();
+            SH_STORE(&slot->stamp, 2 * head + 1);
+            __atomic_thread_fence(__ATOMIC_RELEASE);
+            SH_STORE(&slot->send_ns, now);
+            SH_STORE(&slot->length, (uint32_t)length);
+            if (length != 0)
+                memcpy((uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, data, length);
+            SH_STORE_REL(&slot->stamp, 2 * head + 2);
+            SH_STORE(&ring->messages, SH_LOAD(&ring->messages) + 1u);
+            SH_STORE(&ring->bytes, SH_LOAD(&ring->bytes) + length);
+            SH_STORE(&ring->last_send_ns, now);
+            SH_STORE_REL(&ring->head, head + 1);
+            sipc_os_mutex_unlock(&ch->send_lock);
+            notify(ch, SIPC_WAIT_DATA(d));
+            return leave(ch, SIPC_OK);
+        }
+        sipc_os_mutex_unlock(&ch->send_lock);
+        ring_wait w = {d, tail};
+        rc = block_on(ch, SIPC_WAIT_SPACE(d), deadline, space_ready, &w);
+        if (rc != SIPC_OK)
+            return leave(ch, rc);
+    }
+}
+
+/* Takes (or without take, only measures) the next message. */
+static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *length, int32_t timeout_ms, int take)
+{
+    int rc = enter(ch);
+    if (rc != SIPC_OK)
+        return rc;
+    if (length == NULL || (buffer == NULL && capacity != 0))
+        return leave(ch, SIPC_ERR_INVALID_ARGUMENT);
+    uint64_t deadline = deadline_after(timeout_ms);
+    const int d = ch->in_direction;
+    seg_ring *ring = &ch->header->rings[d];
+    int connected = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE) != 0;
+    for (;;) {
+        if (is_cancelled(ch))
+            return leave(ch, SIPC_ERR_CANCELLED);
+        int present = peer_present(ch);
+        sipc_os_mutex_lock(&ch->recv_lock);
+        uint64_t tail = SH_LOAD(&ring->tail);
+        uint64_t head = SH_LOAD_ACQ(&ring->head);
+        if (head < tail || head - tail > ch->geometry.queue_depth) {
+            sipc_os_mutex_unlock(&ch->recv_lock);
+            return leave(ch, SIPC_ERR_CORRUPT);
+        }
+        if (head != tail) {
+            seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, d, tail);
+            uint64_t stamp = SH_LOAD_ACQ(&slot->stamp);
+            uint32_t size = SH_LOAD(&slot->length);
+            if (stamp != 2 * tail + 2 || size > ch->geometry.max_message) {
+                sipc_os_mutex_unlock(&ch->recv_lock);
+                return leave(ch, SIPC_ERR_CORRUPT);
+            }
+            *length = size;
+            if (!take) {
+                sipc_os_mutex_unlock(&ch->recv_lock);
+                return leave(ch, SIPC_OK);
+            }
+            if (capacity < size) {
+                sipc_os_mutex_unlock(&ch->recv_lock);
+                return leave(ch, SIPC_ERR_BUFFER_TOO_SMALL);
+            }
+            if (size != 0)
+                memcpy(buffer, (const uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, size);
+            SH_STORE_REL(&ring->tail, tail + 1);
+            sipc_os_mutex_unlock(&ch->recv_lock);
+            notify(ch, SIPC_WAIT_SPACE(d));
+            return leave(ch, SIPC_OK);
+        }
+        sipc_os_mutex_unlock(&ch->recv_lock);
+        if (!connected) {
+            /* Nothing queued and no peer yet: wait for one like connect. */
+            rc = ensure_connected(ch, timeout_ms, deadline);
+            if (rc != SIPC_OK)
+                return leave(ch, rc);
+            connected = 1;
+            continue;
+        }
+        if (!present)
+            return leave(ch, SIPC_ERR_PEER_GONE);
+        ring_wait w = {d, head};
+        rc = block_on(ch, SIPC_WAIT_DATA(d), deadline, data_ready, &w);
+        if (rc != SIPC_OK)
+            return leave(ch, rc);
+    }
+}
+
+SIPC_API int sipc_recv(sipc_channel *channel, void *buffer, size_t capacity, size_t *length, int32_t timeout_ms)
+{
+    return receive(channel, buffer, capacity, length, timeout_ms, 1);
+}
+
+SIPC_API int sipc_peek_size(sipc_channel *channel, size_t *length, int32_t timeout_ms)
+{
+    return receive(channel, NULL, 0, length, timeout_ms, 0);
+}
+
+SIPC_API int sipc_cancel(sipc_channel *channel)
+{
+    if (channel == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    __atomic_store_n(&channel->cancelled, 1, __ATOMIC_SEQ_CST);
+    if (channel->header != NULL)
+        wake_everyone(channel);
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_uncancel(sipc_channel *channel)
+{
+    if (channel == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    __atomic_store_n(&channel->cancelled, 0, __ATOMIC_SEQ_CST);
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_info(sipc_channel *channel, sipc_channel_info *info)
+{
+    if (channel == NULL || info == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    if (__atomic_load_n(&channel->closed, __ATOMIC_ACQUIRE))
+        return SIPC_ERR_CLOSED;
+    sipc_fill_info(channel->header, &channel->geometry, channel->segment, info);
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_close(sipc_channel *channel)
+{
+    sipc_channel *ch = channel;
+    if (ch == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    if (__atomic_exchange_n(&ch->closed, 1, __ATOMIC_ACQ_REL))
+        return SIPC_ERR_CLOSED;
+    int rc = sipc_os_segment_lock(ch->segment);
+    seg_role *me = &ch->header->roles[ch->role_index];
+    int mine = SH_LOAD(&me->session) == ch->my_session && SH_LOAD(&me->pid) == ch->self.pid;
+    if (mine) {
+        SH_STORE(&me->running, 0u);
+        SH_STORE_REL(&me->state, SIPC_SLOT_FREE);
+        SH_STORE(&me->pid, 0);
+        SH_STORE(&me->start_time, 0);
+    }
+    wake_everyone(ch);
+    if (rc == SIPC_OK) {
+        /* Last one out removes the name, unless it already leads to another object. */
+        if (!sipc_role_alive(ch->header, ch->peer_index) && sipc_os_segment_is_current(ch->segment) == 1)
+            sipc_os_segment_unlink(ch->key);
+        sipc_os_segment_unlock(ch->segment);
+    }
+    free_channel(ch);
+    return SIPC_OK;
+}

@@ -1,0 +1,140 @@
+/*
+ * layout.h — the shared-memory layout of a sipc segment (protocol version 1) and the helpers that
+ * read it safely. PROTOCOL.md documents the same layout for other implementations; keep both in
+ * step. Everything in shared memory is untrusted: read fields once, validate, then use the copy.
+ */
+#ifndef SIPC_LAYOUT_H
+#define SIPC_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform.h"
+
+#define SIPC_LAYOUT_MAGIC 0x314d485343504953ull /* "SIPCSHM1" read as little-endian bytes */
+#define SIPC_LAYOUT_VERSION 1u
+#define SIPC_HEADER_SIZE 1024u
+#define SIPC_SLOT_HEADER_SIZE 64u
+#define SIPC_SLOT_ALIGN 64u
+/* One direction's ring may not exceed this many bytes (queue_depth * slot_size). */
+#define SIPC_MAX_RING_BYTES (1024ull * 1024u * 1024u)
+#define SIPC_NAME_FIELD_SIZE 256u
+
+/* Roles index the role array; directions index the ring array. The server produces direction
+ * SIPC_DIR_TO_CLIENT (0) and consumes SIPC_DIR_TO_SERVER (1); the client the reverse. */
+#define SIPC_ROLE_INDEX_SERVER 0
+#define SIPC_ROLE_INDEX_CLIENT 1
+
+/* seg_role.state */
+#define SIPC_SLOT_FREE 0u
+#define SIPC_SLOT_ATTACHED 1u
+
+/* Wait words (indices into seg_header.wait_word). */
+#define SIPC_WAIT_ATTACH 0u                               /* a role was taken or released */
+#define SIPC_WAIT_DATA(direction) (1u + 2u * (direction))  /* direction got a message */
+#define SIPC_WAIT_SPACE(direction) (2u + 2u * (direction)) /* direction got a free slot */
+#define SIPC_WAIT_USED 5u
+
+typedef struct seg_role {   /* 64 bytes; written by the role's holder (and by openers under the lock) */
+    int64_t pid;            /*  0: 0 when free */
+    uint64_t start_time;    /*  8: process start time (see platform.h), for pid-reuse checks */
+    uint32_t state;         /* 16: SIPC_SLOT_FREE / SIPC_SLOT_ATTACHED */
+    uint32_t session;       /* 20: incremented at every attach to this role */
+    uint32_t running;       /* 24: threads of the holder inside a call and not asleep (spin hint) */
+    uint32_t reserved0;     /* 28 */
+    uint64_t attached_ns;   /* 32: wall clock of the attach */
+    uint8_t reserved[24];   /* 40 */
+} seg_role;
+
+typedef struct seg_ring {   /* 192 bytes: one cache line per writer */
+    /* written by the producer */
+    uint64_t head;          /*   0: sequence number of the next message to write */
+    uint64_t messages;      /*   8: messages sent (all sessions) */
+    uint64_t bytes;         /*  16: payload bytes sent */
+    uint64_t last_send_ns;  /*  24: wall clock of the last send */
+    uint8_t producer_pad[32];
+    /* written by the consumer */
+    uint64_t tail;          /*  64: sequence number of the next message to read */
+    uint64_t dropped;       /*  72: messages discarded when a new consumer took the role */
+    uint8_t consumer_pad[48];
+    uint8_t reserved[64];   /* 128 */
+} seg_ring;
+
+typedef struct seg_header {
+    uint64_t magic;          /*   0: SIPC_LAYOUT_MAGIC, written last at initialisation */
+    uint32_t version;        /*   8: SIPC_LAYOUT_VERSION */
+    uint32_t header_size;    /*  12: SIPC_HEADER_SIZE */
+    uint64_t segment_size;   /*  16: total bytes */
+    uint32_t max_message;    /*  24 */
+    uint32_t queue_depth;    /*  28 */
+    uint32_t slot_size;      /*  32: round_up(SIPC_SLOT_HEADER_SIZE + max_message, 64) */
+    uint32_t name_length;    /*  36 */
+    uint64_t created_ns;     /*  40: wall clock */
+    uint64_t connections;    /*  48: clients attached so far */
+    uint64_t reserved0;      /*  56 */
+    char name[SIPC_NAME_FIELD_SIZE]; /* 64: NUL-padded channel name */
+    seg_role roles[2];       /* 320 */
+    uint32_t wait_word[SIPC_WAIT_WORDS]; /* 448: futex words, only ever incremented */
+    uint32_t waiters[SIPC_WAIT_WORDS];   /* 480: sleepers per wait word (wake only if non-zero) */
+    seg_ring rings[2];       /* 512 */
+    uint8_t reserved[SIPC_HEADER_SIZE - 896]; /* 896 */
+} seg_header;
+
+typedef struct seg_slot_header { /* SIPC_SLOT_HEADER_SIZE bytes, followed by the payload */
+    uint64_t stamp;         /* 0: 2*seq+1 while message seq is being written, 2*seq+2 once complete */
+    uint64_t send_ns;       /* 8: wall clock of the send */
+    uint32_t length;        /* 16: payload bytes */
+    uint32_t reserved0;
+    uint8_t reserved[40];
+} seg_slot_header;
+
+_Static_assert(sizeof(seg_role) == 64, "seg_role layout");
+_Static_assert(sizeof(seg_ring) == 192, "seg_ring layout");
+_Static_assert(sizeof(seg_header) == SIPC_HEADER_SIZE, "seg_header layout");
+_Static_assert(offsetof(seg_header, roles) == 320, "roles offset");
+_Static_assert(offsetof(seg_header, wait_word) == 448, "wait_word offset");
+_Static_assert(offsetof(seg_header, rings) == 512, "rings offset");
+_Static_assert(sizeof(seg_slot_header) == SIPC_SLOT_HEADER_SIZE, "slot header layout");
+
+/* Atomic access to shared words (GCC/Clang builtins; work on plain fields). */
+#define SH_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define SH_LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define SH_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define SH_STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define SH_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define SH_SUB(p, v) __atomic_sub_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define SH_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+/* Geometry, validated and copied out of a header; never re-read from shared memory. */
+typedef struct seg_geometry {
+    uint32_t max_message;
+    uint32_t queue_depth;
+    uint32_t slot_size;
+    uint64_t segment_size;
+    uint64_t ring_offset[2]; /* offset of direction d's first slot */
+    char name[SIPC_NAME_MAX + 1];
+} seg_geometry;
+
+/* Derives the platform key of a channel name (see platform.h). The name must be valid. */
+void sipc_key_for_name(const char *name, char key[SIPC_OS_KEY_MAX + 1]);
+/* Computes the geometry for options; SIPC_ERR_INVALID_ARGUMENT if out of range. */
+int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *out);
+/* Validates a mapped header of `mapped_size` bytes (== the object's size) and fills `out`.
+ * SIPC_ERR_CORRUPT or SIPC_ERR_VERSION on failure; SIPC_ERR_NOT_FOUND if it was never
+ * initialised (magic 0). */
+int sipc_validate_header(const volatile void *base, uint64_t mapped_size, seg_geometry *out);
+/* Pointer to the slot header of sequence number seq in direction d. */
+static inline seg_slot_header *sipc_slot(void *base, const seg_geometry *g, int direction, uint64_t seq)
+{
+    return (seg_slot_header *)((uint8_t *)base + g->ring_offset[direction] +
+                               (uint64_t)g->slot_size * (seq % g->queue_depth));
+}
+/* Fills a channel info from a validated mapping. is_alive[r] says which roles are alive. */
+void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment,
+                    sipc_channel_info *info);
+/* 1 if role r of the header is attached by a running process. */
+int sipc_role_alive(const seg_header *header, int role_index);
+/* Copies a role's identity consistently; 0 if the role is not attached. */
+int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session);
+
+#endif /* SIPC_LAYOUT_H */

@@ -1,0 +1,328 @@
+/*
+ * segment.c — naming, geometry and validation of segments, and the by-name operations that do
+ * not attach (stat, list, remove).
+ */
+#include "layout.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void sipc_key_for_name(const char *name, char key[SIPC_OS_KEY_MAX + 1])
+{
+    size_t length = strlen(name);
+    size_t prefix = strlen(SIPC_OS_KEY_PREFIX);
+    if (prefix + length <= SIPC_OS_KEY_MAX) {
+        memcpy(key, SIPC_OS_KEY_PREFIX, prefix);
+        memcpy(key + prefix, name, length + 1);
+        return;
+    }
+    /* Too long for macOS: FNV-1a 64 of the name; the header keeps the full name. */
+    uint64_t hash = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < length; i++) {
+        hash ^= (uint8_t)name[i];
+        hash *= 0x100000001b3ull;
+    }
+    snprintf(key, SIPC_OS_KEY_MAX + 1, "%sh%016llx", SIPC_OS_KEY_PREFIX, (unsigned long long)hash);
+}
+
+int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *out)
+{
+    if (max_message > SIPC_MAX_MESSAGE_LIMIT || queue_depth == 0 || queue_depth > SIPC_MAX_QUEUE_DEPTH)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    uint64_t slot = ((uint64_t)SIPC_SLOT_HEADER_SIZE + max_message + SIPC_SLOT_ALIGN - 1) /
+                    SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN;
+    uint64_t ring = slot * queue_depth;
+    if (ring > SIPC_MAX_RING_BYTES)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    out->max_message = max_message;
+    out->queue_depth = queue_depth;
+    out->slot_size = (uint32_t)slot;
+    out->ring_offset[0] = SIPC_HEADER_SIZE;
+    out->ring_offset[1] = SIPC_HEADER_SIZE + ring;
+    out->segment_size = SIPC_HEADER_SIZE + 2 * ring;
+    return SIPC_OK;
+}
+
+int sipc_validate_header(const volatile void *base, uint64_t mapped_size, seg_geometry *out)
+{
+    if (mapped_size < SIPC_HEADER_SIZE)
+        return mapped_size == 0 ? SIPC_ERR_NOT_FOUND : SIPC_ERR_CORRUPT;
+    const seg_header *header = (const seg_header *)(const void *)base;
+    uint64_t magic = SH_LOAD_ACQ(&header->magic);
+    if (magic == 0)
+        return SIPC_ERR_NOT_FOUND;
+    if (magic != SIPC_LAYOUT_MAGIC)
+        return SIPC_ERR_CORRUPT;
+    uint32_t version = SH_LOAD(&header->version);
+    if (version != SIPC_LAYOUT_VERSION)
+        return SIPC_ERR_VERSION;
+    uint32_t header_size = SH_LOAD(&header->header_size);
+    uint64_t segment_size = SH_LOAD(&header->segment_size);
+    uint32_t max_message = SH_LOAD(&header->max_message);
+    uint32_t queue_depth = SH_LOAD(&header->queue_depth);
+    uint32_t slot_size = SH_LOAD(&header->slot_size);
+    uint32_t name_length = SH_LOAD(&header->name_length);
+    if (header_size != SIPC_HEADER_SIZE)
+        return SIPC_ERR_CORRUPT;
+    seg_geometry g;
+    if (sipc_geometry_for(max_message, queue_depth, &g) != SIPC_OK)
+        return SIPC_ERR_CORRUPT;
+    if (g.slot_size != slot_size || g.segment_size != segment_size || segment_size != mapped_size)
+        return SIPC_ERR_CORRUPT;
+    if (name_length == 0 || name_length > SIPC_NAME_MAX)
+        return SIPC_ERR_CORRUPT;
+    for (uint32_t i = 0; i < name_length; i++)
+        g.name[i] = SH_LOAD(&header->name[i]);
+    g.name[name_length] = '\0';
+    if (sipc_validate_name(g.name) != SIPC_OK || strlen(g.name) != name_length)
+        return SIPC_ERR_CORRUPT;
+    *out = g;
+    return SIPC_OK;
+}
+
+int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session)
+{
+    const seg_role *role = &header->roles[role_index];
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint32_t before = SH_LOAD_ACQ(&role->session);
+        uint32_t state = SH_LOAD_ACQ(&role->state);
+        sipc_os_process p;
+        p.pid = SH_LOAD(&role->pid);
+        p.start_time = SH_LOAD(&role->start_time);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        uint32_t after = SH_LOAD(&role->session);
+        if (before != after)
+            continue;
+        if (state != SIPC_SLOT_ATTACHED)
+            return 0;
+        if (process != NULL)
+            *process = p;
+        if (session != NULL)
+            *session = before;
+        return 1;
+    }
+    return 0;
+}
+
+int sipc_role_alive(const seg_header *header, int role_index)
+{
+    sipc_os_process process;
+    if (!sipc_role_snapshot(header, role_index, &process, NULL))
+        return 0;
+    return sipc_os_process_alive(&process);
+}
+
+static void fill_direction(const seg_header *header, const seg_geometry *g, int direction,
+                           sipc_direction_info *out)
+{
+    const seg_ring *ring = &header->rings[direction];
+    uint64_t head = SH_LOAD_ACQ(&ring->head);
+    uint64_t tail = SH_LOAD_ACQ(&ring->tail);
+    out->messages = SH_LOAD(&ring->messages);
+    out->bytes = SH_LOAD(&ring->bytes);
+    uint64_t queued = head >= tail ? head - tail : 0;
+    out->queued = queued > g->queue_depth ? g->queue_depth : (uint32_t)queued;
+    out->capacity = g->queue_depth;
+    out->last_activity_ns = SH_LOAD(&ring->last_send_ns);
+}
+
+void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment,
+                    sipc_channel_info *info)
+{
+    uint32_t struct_size = info->struct_size;
+    memset(info, 0, sizeof *info);
+    info->struct_size = struct_size;
+    info->protocol_version = SIPC_LAYOUT_VERSION;
+    memcpy(info->name, g->name, sizeof info->name);
+    info->max_message_size = g->max_message;
+    info->queue_depth = g->queue_depth;
+    uint32_t mode = 0, uid = 0;
+    if (sipc_os_segment_owner(segment, &mode, &uid) == SIPC_OK) {
+        info->mode = mode;
+        info->owner_uid = uid;
+    }
+    sipc_os_process process;
+    int alive[2];
+    int ever[2];
+    for (int r = 0; r < 2; r++) {
+        int attached = sipc_role_snapshot(header, r, &process, NULL);
+        alive[r] = attached && sipc_os_process_alive(&process);
+        ever[r] = SH_LOAD(&header->roles[r].session) != 0;
+        if (attached) {
+            if (r == SIPC_ROLE_INDEX_SERVER)
+                info->server_pid = process.pid;
+            else
+                info->client_pid = process.pid;
+        }
+    }
+    info->server_alive = alive[SIPC_ROLE_INDEX_SERVER];
+    info->client_alive = alive[SIPC_ROLE_INDEX_CLIENT];
+    if (alive[0] && alive[1])
+        info->state = SIPC_STATE_CONNECTED;
+    else if (!alive[0] && !alive[1])
+        info->state = SIPC_STATE_STALE;
+    else if (ever[alive[0] ? 1 : 0])
+        info->state = SIPC_STATE_PEER_GONE;
+    else
+        info->state = SIPC_STATE_WAITING;
+    info->connections = SH_LOAD(&header->connections);
+    info->created_ns = SH_LOAD(&header->created_ns);
+    fill_direction(header, g, SIPC_DIR_TO_CLIENT, &info->to_client);
+    fill_direction(header, g, SIPC_DIR_TO_SERVER, &info->to_server);
+}
+
+/* ---- by name ---- */
+
+/* Maps a segment read-only and validates it. On SIPC_OK the caller unmaps base/size. */
+typedef struct readonly_view {
+    sipc_os_segment *segment;
+    void *base;
+    uint64_t size;
+    seg_geometry geometry;
+} readonly_view;
+
+static int open_view(const char *key, readonly_view *view)
+{
+    memset(view, 0, sizeof *view);
+    int rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, &view->segment);
+    if (rc != SIPC_OK)
+        return rc;
+    rc = sipc_os_segment_size(view->segment, &view->size);
+    if (rc == SIPC_OK && view->size < SIPC_HEADER_SIZE)
+        rc = view->size == 0 ? SIPC_ERR_NOT_FOUND : SIPC_ERR_CORRUPT;
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_map(view->segment, view->size, &view->base);
+    if (rc == SIPC_OK)
+        rc = sipc_validate_header(view->base, view->size, &view->geometry);
+    if (rc != SIPC_OK) {
+        sipc_os_segment_unmap(view->segment, view->base, view->size);
+        sipc_os_segment_close(view->segment);
+        memset(view, 0, sizeof *view);
+    }
+    return rc;
+}
+
+static void close_view(readonly_view *view)
+{
+    sipc_os_segment_unmap(view->segment, view->base, view->size);
+    sipc_os_segment_close(view->segment);
+}
+
+SIPC_API int sipc_stat(const char *name, sipc_channel_info *info)
+{
+    if (info == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int rc = sipc_validate_name(name);
+    if (rc != SIPC_OK)
+        return rc;
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    readonly_view view;
+    rc = open_view(key, &view);
+    if (rc == SIPC_ERR_NOT_FOUND) {
+        /* The object exists but is being created (or its creator died before initialising it). */
+        sipc_os_segment *segment = NULL;
+        if (sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, &segment) == SIPC_OK) {
+            sipc_os_segment_close(segment);
+            uint32_t struct_size = info->struct_size;
+            memset(info, 0, sizeof *info);
+            info->struct_size = struct_size;
+            info->protocol_version = SIPC_LAYOUT_VERSION;
+            snprintf(info->name, sizeof info->name, "%s", name);
+            info->state = SIPC_STATE_EMPTY;
+            return SIPC_OK;
+        }
+        return SIPC_ERR_NOT_FOUND;
+    }
+    if (rc != SIPC_OK)
+        return rc;
+    if (strcmp(view.geometry.name, name) != 0) {
+        close_view(&view);
+        return SIPC_ERR_NOT_FOUND; /* a different channel whose long name hashes to the same key */
+    }
+    sipc_fill_info((const seg_header *)view.base, &view.geometry, view.segment, info);
+    close_view(&view);
+    return SIPC_OK;
+}
+
+typedef struct list_context {
+    sipc_list_visitor visit;
+    void *user;
+} list_context;
+
+static int list_key(const char *key, void *user)
+{
+    list_context *context = user;
+    readonly_view view;
+    if (open_view(key, &view) != SIPC_OK)
+        return 0; /* not a readable, valid sipc segment: skip it */
+    char name[SIPC_NAME_MAX + 1];
+    memcpy(name, view.geometry.name, sizeof name);
+    char expected[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, expected);
+    close_view(&view);
+    if (strcmp(expected, key) != 0)
+        return 0; /* its header names a channel that lives under another key */
+    return context->visit(name, context->user);
+}
+
+SIPC_API int sipc_list(sipc_list_visitor visit, void *user)
+{
+    if (visit == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    list_context context = {visit, user};
+    int rc = sipc_os_segment_list(list_key, &context);
+    return rc < 0 ? rc : SIPC_OK;
+}
+
+SIPC_API int sipc_remove(const char *name, int force)
+{
+    int rc = sipc_validate_name(name);
+    if (rc != SIPC_OK)
+        return rc;
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    sipc_os_segment *segment = NULL;
+    rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, &segment);
+    if (rc != SIPC_OK)
+        return rc;
+    rc = sipc_os_segment_lock(segment);
+    if (rc != SIPC_OK) {
+        sipc_os_segment_close(segment);
+        return rc;
+    }
+    if (sipc_os_segment_is_current(segment) != 1) {
+        sipc_os_segment_unlock(segment);
+        sipc_os_segment_close(segment);
+        return SIPC_ERR_NOT_FOUND;
+    }
+    uint64_t size = 0;
+    void *base = NULL;
+    seg_geometry geometry;
+    rc = sipc_os_segment_size(segment, &size);
+    if (rc == SIPC_OK && size >= SIPC_HEADER_SIZE)
+        rc = sipc_os_segment_map(segment, size, &base);
+    if (rc == SIPC_OK && base != NULL) {
+        int valid = sipc_validate_header(base, size, &geometry);
+        if (valid == SIPC_OK) {
+            const seg_header *header = base;
+            if (strcmp(geometry.name, name) != 0)
+                rc = SIPC_ERR_NOT_FOUND; /* another channel whose long name hashes to this key */
+            else if (!force && (sipc_role_alive(header, SIPC_ROLE_INDEX_SERVER) ||
+                                sipc_role_alive(header, SIPC_ROLE_INDEX_CLIENT)))
+                rc = SIPC_ERR_BUSY;
+        } else if (valid != SIPC_ERR_NOT_FOUND && !force) {
+            rc = valid; /* corrupt or foreign version: only removed with force */
+        }
+        /* never initialised (magic 0 while we hold the lock): its creator gave up; remove it */
+    } else if (rc == SIPC_OK && size != 0 && !force) {
+        rc = SIPC_ERR_CORRUPT;
+    }
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_unlink(key);
+    sipc_os_segment_unmap(segment, base, size);
+    sipc_os_segment_unlock(segment);
+    sipc_os_segment_close(segment);
+    return rc;
+}
