@@ -1,0 +1,549 @@
+/*
+ * win_tests.c — two-process tests of libsipc on Windows (run under wine by test/wine/run.sh).
+ *
+ * Windows has no fork(): the second process is this executable started again with
+ * "child <scenario> <channel> [arg]". Every child is waited for with a bound and killed past it.
+ * Prints one line per test and a final "N passed, N failed"; exits non-zero on any failure.
+ */
+#include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipc.h"
+
+#define CHILD_LIMIT_MS 20000u
+#define ORDERED_MESSAGES 2000u
+
+static int passed, failed;
+static char self_path[MAX_PATH];
+static const char *current_test = "";
+
+#define CHECK(cond)                                                                                            \
+    do {                                                                                                       \
+        if (!(cond)) {                                                                                         \
+            fprintf(stderr, "  %s: check failed at line %d: %s\n", current_test, __LINE__, #cond);            \
+            return 0;                                                                                          \
+        }                                                                                                      \
+    } while (0)
+
+#define CHECK_RC(expr, expected)                                                                               \
+    do {                                                                                                       \
+        int rc_ = (expr);                                                                                      \
+        if (rc_ != (expected)) {                                                                               \
+            fprintf(stderr, "  %s: line %d: %s returned %s (%d), expected %s (os error %d)\n", current_test,  \
+                    __LINE__, #expr, sipc_status_name(rc_), rc_, sipc_status_name(expected),                  \
+                    sipc_last_os_error());                                                                     \
+            return 0;                                                                                          \
+        }                                                                                                      \
+    } while (0)
+
+static uint64_t now_ms(void)
+{
+    return GetTickCount64();
+}
+
+static void channel_name(char *out, size_t size, const char *what)
+{
+    snprintf(out, size, "wt-%lu-%s", (unsigned long)GetCurrentProcessId(), what);
+}
+
+static HANDLE spawn_child(const char *scenario, const char *name, const char *arg)
+{
+    char command[1024];
+    snprintf(command, sizeof command, "\"%s\" child %s %s %s", self_path, scenario, name, arg ? arg : "-");
+    STARTUPINFOA startup;
+    PROCESS_INFORMATION info;
+    memset(&startup, 0, sizeof startup);
+    startup.cb = sizeof startup;
+    if (!CreateProcessA(self_path, command, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &info)) {
+        fprintf(stderr, "  CreateProcess failed: %lu\n", (unsigned long)GetLastError());
+        return NULL;
+    }
+    CloseHandle(info.hThread);
+    return info.hProcess;
+}
+
+/* Exit code of the child, or -1 if it had to be killed. */
+static int join_child(HANDLE child)
+{
+    if (WaitForSingleObject(child, CHILD_LIMIT_MS) != WAIT_OBJECT_0) {
+        TerminateProcess(child, 99);
+        WaitForSingleObject(child, INFINITE);
+        CloseHandle(child);
+        return -1;
+    }
+    DWORD code = 0;
+    GetExitCodeProcess(child, &code);
+    CloseHandle(child);
+    return (int)code;
+}
+
+static void kill_child(HANDLE child)
+{
+    TerminateProcess(child, 9);
+    WaitForSingleObject(child, INFINITE);
+    CloseHandle(child);
+}
+
+typedef struct delayed_kill {
+    HANDLE process;
+    DWORD delay_ms;
+    volatile uint64_t killed_at;
+} delayed_kill;
+
+static DWORD WINAPI kill_after_delay(void *argument)
+{
+    delayed_kill *kill = argument;
+    Sleep(kill->delay_ms);
+    kill->killed_at = now_ms();
+    TerminateProcess(kill->process, 9);
+    return 0;
+}
+
+/* ---- children ---- */
+
+/* Client that echoes `count` messages back, then closes. */
+static int child_echo(const char *name, const char *arg)
+{
+    unsigned count = (unsigned)strtoul(arg, NULL, 10);
+    sipc_channel *ch = NULL;
+    if (sipc_open(name, NULL, &ch) != SIPC_OK || sipc_get_role(ch) != SIPC_ROLE_CLIENT)
+        return 2;
+    if (sipc_connect(ch, 10000) != SIPC_OK)
+        return 3;
+    char buffer[512];
+    for (unsigned i = 0; i < count; i++) {
+        size_t length = 0;
+        int rc = sipc_recv(ch, buffer, sizeof buffer, &length, 10000);
+        if (rc != SIPC_OK)
+            return 4;
+        if (sipc_send(ch, buffer, length, 10000) != SIPC_OK)
+            return 5;
+    }
+    sipc_close(ch);
+    return 0;
+}
+
+/* Client that connects, says "ready", then blocks until killed. */
+static int child_hold(const char *name, const char *arg)
+{
+    (void)arg;
+    sipc_channel *ch = NULL;
+    if (sipc_open(name, NULL, &ch) != SIPC_OK)
+        return 2;
+    if (sipc_connect(ch, 10000) != SIPC_OK)
+        return 3;
+    if (sipc_send(ch, "ready", 5, 10000) != SIPC_OK)
+        return 4;
+    Sleep(INFINITE);
+    return 0;
+}
+
+/* Creates the channel as server, then blocks until killed (a crashed server). */
+static int child_server(const char *name, const char *arg)
+{
+    (void)arg;
+    sipc_channel *ch = NULL;
+    if (sipc_open(name, NULL, &ch) != SIPC_OK || sipc_get_role(ch) != SIPC_ROLE_SERVER)
+        return 2;
+    Sleep(INFINITE);
+    return 0;
+}
+
+static int run_child(int argc, char **argv)
+{
+    if (argc < 5)
+        return 64;
+    const char *scenario = argv[2];
+    if (strcmp(scenario, "echo") == 0)
+        return child_echo(argv[3], argv[4]);
+    if (strcmp(scenario, "hold") == 0)
+        return child_hold(argv[3], argv[4]);
+    if (strcmp(scenario, "server") == 0)
+        return child_server(argv[3], argv[4]);
+    return 65;
+}
+
+/* ---- tests ---- */
+
+/* Messages arrive whole and in order in both directions between two processes. */
+static int test_ordering(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "order");
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
+    char count[16];
+    snprintf(count, sizeof count, "%u", ORDERED_MESSAGES);
+    HANDLE child = spawn_child("echo", name, count);
+    CHECK(child != NULL);
+    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
+    unsigned sent = 0, received = 0;
+    char buffer[512];
+    /* Keep a few messages in flight so both queues and both wake paths are used. */
+    while (received < ORDERED_MESSAGES) {
+        while (sent < ORDERED_MESSAGES && sent - received < 8) {
+            int length = snprintf(buffer, sizeof buffer, "message %u %.*s", sent, (int)(sent % 300),
+                                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                  "xxxxxxxxxxxxxxx");
+            CHECK_RC(sipc_send(ch, buffer, (size_t)length, 10000), SIPC_OK);
+            sent++;
+        }
+        size_t length = 0;
+        CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
+        char expected[512];
+        int expected_length = snprintf(expected, sizeof expected, "message %u ", received);
+        CHECK(length == (size_t)expected_length + received % 300);
+        CHECK(memcmp(buffer, expected, (size_t)expected_length) == 0);
+        received++;
+    }
+    CHECK(join_child(child) == 0);
+    /* The client closed after its last message: the server learns it. */
+    size_t length = 0;
+    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 5000), SIPC_ERR_PEER_GONE);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    return 1;
+}
+
+/* A wait with nothing to receive ends with TIMEOUT, not before its time; 0 answers at once. */
+static int test_timeouts(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "timeout");
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    CHECK_RC(sipc_connect(ch, 0), SIPC_ERR_TIMEOUT);
+    uint64_t start = now_ms();
+    CHECK_RC(sipc_connect(ch, 300), SIPC_ERR_TIMEOUT);
+    CHECK(now_ms() - start >= 290);
+    HANDLE child = spawn_child("hold", name, NULL);
+    CHECK(child != NULL);
+    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
+    char buffer[16];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK); /* "ready" */
+    start = now_ms();
+    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 250), SIPC_ERR_TIMEOUT);
+    CHECK(now_ms() - start >= 240);
+    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 0), SIPC_ERR_TIMEOUT);
+    kill_child(child);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    return 1;
+}
+
+/* A peer killed while we are blocked ends the wait with PEER_GONE at once (its process handle is
+ * part of the wait), well before the 30 s timeout. */
+static int test_peer_killed(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "killed");
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    HANDLE child = spawn_child("hold", name, NULL);
+    CHECK(child != NULL);
+    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
+    char buffer[16];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
+    CHECK(length == 5 && memcmp(buffer, "ready", 5) == 0);
+    /* Kill it from another thread while this one sleeps in recv. */
+    delayed_kill kill = {child, 300, 0};
+    HANDLE killer = CreateThread(NULL, 0, kill_after_delay, &kill, 0, NULL);
+    CHECK(killer != NULL);
+    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 30000), SIPC_ERR_PEER_GONE);
+    uint64_t noticed = now_ms();
+    WaitForSingleObject(killer, INFINITE);
+    CloseHandle(killer);
+    printf("  peer death noticed %lld ms after TerminateProcess\n", (long long)(noticed - kill.killed_at));
+    CHECK(noticed - kill.killed_at < 10000);
+    WaitForSingleObject(child, INFINITE);
+    CloseHandle(child);
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    CHECK_RC(sipc_info(ch, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_PEER_GONE);
+    CHECK(info.client_alive == 0);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    return 1;
+}
+
+/* After a client leaves (closes or dies), a new client connects to the same server. */
+static int test_reconnect(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "reconnect");
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    char buffer[64];
+    size_t length = 0;
+    for (int round = 0; round < 3; round++) {
+        HANDLE child = spawn_child(round == 1 ? "hold" : "echo", name, "1");
+        CHECK(child != NULL);
+        CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
+        if (round == 1) {
+            CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
+            kill_child(child);
+        } else {
+            CHECK_RC(sipc_send(ch, "ping", 4, 10000), SIPC_OK);
+            CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
+            CHECK(length == 4 && memcmp(buffer, "ping", 4) == 0);
+            CHECK(join_child(child) == 0);
+        }
+        CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_ERR_PEER_GONE);
+    }
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    CHECK_RC(sipc_info(ch, &info), SIPC_OK);
+    CHECK(info.connections == 3);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    return 1;
+}
+
+/* An observer in this process sees the traffic between two other handles, in order. */
+static int test_observer(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "observe");
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    sipc_observer *observer = NULL;
+    CHECK_RC(sipc_observe(name, &observer), SIPC_OK);
+    HANDLE child = spawn_child("echo", name, "3");
+    CHECK(child != NULL);
+    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
+    char buffer[64];
+    size_t length = 0;
+    const char *words[3] = {"one", "two", "three"};
+    for (int i = 0; i < 3; i++) {
+        CHECK_RC(sipc_send(ch, words[i], strlen(words[i]), 10000), SIPC_OK);
+        CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
+    }
+    CHECK(join_child(child) == 0);
+    /* Each word went out to the client and came back to the server. */
+    for (int i = 0; i < 6; i++) {
+        sipc_observed_message message;
+        memset(&message, 0, sizeof message);
+        message.struct_size = sizeof message;
+        CHECK_RC(sipc_observer_next(observer, buffer, sizeof buffer, &message, 5000), SIPC_OK);
+        const char *word = words[i / 2];
+        CHECK(message.direction == (i % 2 == 0 ? SIPC_DIR_TO_CLIENT : SIPC_DIR_TO_SERVER));
+        CHECK(message.sequence == (uint64_t)(i / 2));
+        CHECK(message.length == strlen(word) && memcmp(buffer, word, message.length) == 0);
+    }
+    sipc_observed_message message;
+    memset(&message, 0, sizeof message);
+    message.struct_size = sizeof message;
+    CHECK_RC(sipc_observer_next(observer, buffer, sizeof buffer, &message, 100), SIPC_ERR_TIMEOUT);
+    CHECK_RC(sipc_observer_close(observer), SIPC_OK);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    return 1;
+}
+
+/* A crashed server leaves nothing behind: the name opens fresh, as server. */
+static int test_crashed_server(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "crashed");
+    HANDLE child = spawn_child("server", name, NULL);
+    CHECK(child != NULL);
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    int rc = SIPC_ERR_NOT_FOUND;
+    for (int i = 0; i < 1000 && rc != SIPC_OK; i++) {
+        rc = sipc_stat(name, &info);
+        if (rc != SIPC_OK)
+            Sleep(10);
+    }
+    CHECK_RC(rc, SIPC_OK);
+    CHECK(info.server_alive == 1);
+    kill_child(child);
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND);
+    return 1;
+}
+
+/* A removed name can be created again at once, while the old channel's holder keeps its own. */
+static int test_remove_and_recreate(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "recreate");
+    sipc_channel *old_server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &old_server), SIPC_OK);
+    CHECK_RC(sipc_remove(name, 0), SIPC_ERR_BUSY);
+    CHECK_RC(sipc_remove(name, 1), SIPC_OK);
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND);
+    sipc_channel *new_server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &new_server), SIPC_OK);
+    CHECK(sipc_get_role(new_server) == SIPC_ROLE_SERVER);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.server_alive == 1);
+    CHECK_RC(sipc_close(old_server), SIPC_OK);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK); /* closing the old one leaves the new one alone */
+    CHECK_RC(sipc_close(new_server), SIPC_OK);
+    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND);
+    return 1;
+}
+
+typedef struct list_search {
+    const char *name;
+    int found;
+} list_search;
+
+static int find_in_list(const char *name, void *user)
+{
+    list_search *search = user;
+    if (strcmp(name, search->name) == 0)
+        search->found++;
+    return 0;
+}
+
+/* sipc_list enumerates the session's channels (the object directory), each once. */
+static int test_list(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "listed");
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    list_search search = {name, 0};
+    CHECK_RC(sipc_list(find_in_list, &search), SIPC_OK);
+    CHECK(search.found == 1);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    search.found = 0;
+    CHECK_RC(sipc_list(find_in_list, &search), SIPC_OK);
+    CHECK(search.found == 0);
+    return 1;
+}
+
+/* The objects behind a channel carry an owner-only DACL: one ACE, for the current user. */
+static int test_owner_only_security(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "acl");
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    char key_object[128];
+    snprintf(key_object, sizeof key_object, "Local\\sipc.%s~lock", name);
+    HANDLE mutex = OpenMutexA(READ_CONTROL, FALSE, key_object);
+    CHECK(mutex != NULL);
+    PACL dacl = NULL;
+    PSECURITY_DESCRIPTOR descriptor = NULL;
+    DWORD err = GetSecurityInfo(mutex, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
+                                &descriptor);
+    CloseHandle(mutex);
+    CHECK(err == ERROR_SUCCESS);
+    CHECK(dacl != NULL);
+    CHECK(dacl->AceCount == 1);
+    ACCESS_ALLOWED_ACE *ace = NULL;
+    CHECK(GetAce(dacl, 0, (void **)&ace));
+    CHECK(ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE);
+    HANDLE token = NULL;
+    CHECK(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
+    union {
+        TOKEN_USER user;
+        BYTE bytes[256];
+    } user;
+    DWORD size = 0;
+    CHECK(GetTokenInformation(token, TokenUser, &user, sizeof user, &size));
+    CloseHandle(token);
+    CHECK(EqualSid(&ace->SidStart, user.user.User.Sid));
+    LocalFree(descriptor);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    return 1;
+}
+
+/* SIPC_OPEN_GLOBAL puts the channel in Global\: both sides ask for it; stat finds it by name. */
+static int test_global_namespace(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "global");
+    sipc_options options;
+    sipc_options_init(&options);
+    options.flags = SIPC_OPEN_GLOBAL;
+    sipc_channel *server = NULL;
+    int rc = sipc_open(name, &options, &server);
+    if (rc == SIPC_ERR_PERMISSION) {
+        printf("  Global\\ refused (no SeCreateGlobalPrivilege): PERMISSION as documented\n");
+        return 1;
+    }
+    CHECK_RC(rc, SIPC_OK);
+    char object[128];
+    snprintf(object, sizeof object, "Global\\sipc.%s~lock", name);
+    HANDLE mutex = OpenMutexA(SYNCHRONIZE, FALSE, object);
+    CHECK(mutex != NULL);
+    CloseHandle(mutex);
+    snprintf(object, sizeof object, "Local\\sipc.%s~lock", name);
+    CHECK(OpenMutexA(SYNCHRONIZE, FALSE, object) == NULL);
+    sipc_channel *client = NULL;
+    CHECK_RC(sipc_open(name, &options, &client), SIPC_OK);
+    CHECK(sipc_get_role(client) == SIPC_ROLE_CLIENT);
+    CHECK_RC(sipc_send(client, "g", 1, 1000), SIPC_OK);
+    char buffer[4];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 1000), SIPC_OK);
+    CHECK(length == 1 && buffer[0] == 'g');
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_CONNECTED);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    return 1;
+}
+
+typedef struct test_case {
+    const char *name;
+    int (*run)(void);
+} test_case;
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    GetModuleFileNameA(NULL, self_path, sizeof self_path);
+    if (argc >= 2 && strcmp(argv[1], "child") == 0)
+        return run_child(argc, argv);
+    const test_case tests[] = {
+        {"ordering between two processes", test_ordering},
+        {"timeouts", test_timeouts},
+        {"peer killed while blocked", test_peer_killed},
+        {"reconnect after close and after death", test_reconnect},
+        {"observer sees both directions in order", test_observer},
+        {"crashed server leaves no stale objects", test_crashed_server},
+        {"remove then re-create while the old holder lives", test_remove_and_recreate},
+        {"list", test_list},
+        {"owner-only security descriptor", test_owner_only_security},
+        {"Global namespace", test_global_namespace},
+    };
+    const char *only = argc >= 2 ? argv[1] : NULL;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (only != NULL && strstr(tests[i].name, only) == NULL)
+            continue;
+        current_test = tests[i].name;
+        uint64_t start = now_ms();
+        int ok = tests[i].run();
+        printf("%s %s (%llu ms)\n", ok ? "ok  " : "FAIL", tests[i].name, (unsigned long long)(now_ms() - start));
+        if (ok)
+            passed++;
+        else
+            failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
