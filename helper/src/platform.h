@@ -86,6 +86,7 @@ typedef struct sipc_os_segment sipc_os_segment; /* opaque, one per open of a key
 #define SIPC_OS_SEG_CREATE 0x1u   /* create exclusively: SIPC_ERR_BUSY-free, fails with EEXIST -> status below */
 #define SIPC_OS_SEG_READONLY 0x2u /* open for reading only (observers, stat, list) */
 #define SIPC_OS_SEG_INHERIT 0x4u  /* let child processes inherit the handle (else close-on-exec) */
+#define SIPC_OS_SEG_GLOBAL 0x8u   /* Windows: Global\ namespace instead of Local\ (ignored elsewhere) */
 
 /* Status returned by sipc_os_segment_open with SIPC_OS_SEG_CREATE when the key already exists. */
 #define SIPC_OS_EXISTS 1
@@ -124,7 +125,9 @@ int sipc_os_segment_list(sipc_os_key_visitor visit, void *user);
 /* Sleeps while *word == expected, at most timeout_ms (SIPC_INFINITE: no limit).
  * Returns SIPC_OK when woken or when *word != expected (spurious wake-ups are allowed),
  * SIPC_ERR_TIMEOUT when the time ran out. `word` is the address of wait word `index` in the
- * mapping `base` of `segment`. */
+ * mapping `base` of `segment`. Windows also returns SIPC_ERR_TIMEOUT early when the peer of the
+ * caller's role dies (its process handle is part of the wait), so the caller's liveness check
+ * runs at once. */
 int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected,
                  int32_t timeout_ms);
 /* Wakes every waiter of wait word `index`. Async-signal-safe. */

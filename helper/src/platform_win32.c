@@ -570,10 +570,8 @@ static int open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int
 int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, sipc_os_segment **out)
 {
     *out = NULL;
-#if defined(SIPC_OS_SEG_GLOBAL)
     if (flags & SIPC_OS_SEG_GLOBAL)
         return open_in_namespace(key, flags, mode, 1, out);
-#endif
     int rc = open_in_namespace(key, flags, mode, 0, out);
     /* By name without creating (stat, observe, remove, a client): a session's Local\ channel wins,
      * else a Global\ one of that name. */
