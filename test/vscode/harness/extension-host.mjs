@@ -1,0 +1,141 @@
+// Route 1: tests inside the real extension host. Starts the plain VS Code server that ships inside code-server
+// (only it accepts extensionTestsPath from a client), opens the workbench in headless Chromium with
+// extensionDevelopmentPath and extensionTestsPath in the URL payload, and waits for VS Code to report the test
+// runner's exit code through window.codeAutomationExit.
+import { mkdirSync, existsSync, readFileSync, writeFileSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ensureCodeServer, vscodeServerMain, sandboxEnv, newRunDir, outDir, repoRoot } from './cache.mjs';
+import { startGroup, freePort, waitForHttp, withTimeout } from './processes.mjs';
+import { launchBrowser } from './browser.mjs';
+
+/** Arguments of the VS Code server shared by the test route and `npm start`. */
+export function vscodeServerArgs({ port, userDataDir, serverDataDir, extensionsDir, smokeTestDriver }) {
+  return [
+    vscodeServerMain,
+    '--host', '127.0.0.1',
+    '--port', String(port),
+    '--without-connection-token',
+    '--accept-server-license-terms',
+    '--user-data-dir', userDataDir,
+    '--server-data-dir', serverDataDir,
+    '--extensions-dir', extensionsDir,
+    '--telemetry-level', 'off',
+    '--disable-workspace-trust',
+    ...(smokeTestDriver ? ['--enable-smoke-test-driver'] : []),
+  ];
+}
+
+/** The workbench URL that opens `folder` with the given development options (the web client's `payload`). */
+export function workbenchUrl(port, folder, payload) {
+  const remote = (path) => `vscode-remote://127.0.0.1:${port}${path}`;
+  const entries = Object.entries(payload).map(([key, path]) => [key, remote(path)]);
+  const query = new URLSearchParams({ folder });
+  if (entries.length) query.set('payload', JSON.stringify(entries));
+  return `http://127.0.0.1:${port}/?${query}`;
+}
+
+/** Settings that keep a test workbench quiet: no welcome page, no update checks, no telemetry, no trust prompt. */
+export const quietSettings = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'chat.disableAIFeatures': true,
+};
+
+function writeSettings(userDataDir, settings) {
+  mkdirSync(join(userDataDir, 'User'), { recursive: true });
+  writeFileSync(join(userDataDir, 'User/settings.json'), JSON.stringify(settings, null, 2));
+}
+
+/** The newest extension host log of a server-data dir, for a failure that never reached the reporter. */
+function extensionHostLogTail(serverDataDir) {
+  const found = [];
+  const walk = (dir) => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/exthost\.log$|remoteexthost\.log$/i.test(entry.name)) found.push(path);
+    }
+  };
+  walk(join(serverDataDir, 'data/logs'));
+  walk(join(serverDataDir, 'logs'));
+  if (!found.length) return '';
+  found.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return `--- ${found[0]} (last lines)\n${readFileSync(found[0], 'utf8').split('\n').slice(-40).join('\n')}`;
+}
+
+/**
+ * Runs the extension-host suite once. Resolves { exitCode, resultsFile }.
+ *   extensionPath   the extension under development (its package.json "main" must be built)
+ *   testsIndex      the extensionTestsPath module (exports run(): Promise)
+ *   suiteDir        where the *.test.js files are (SIPC_SUITE_DIR for the index)
+ *   timeoutMs       bound on the whole run once the workbench is loading
+ */
+export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDir, timeoutMs = 10 * 60_000, env = {} }) {
+  const node = await ensureCodeServer();
+  const runDir = newRunDir('exthost');
+  const dirs = {
+    userDataDir: join(runDir, 'user-data'),
+    serverDataDir: join(runDir, 'server-data'),
+    extensionsDir: join(runDir, 'extensions'),
+  };
+  const workspace = join(runDir, 'workspace');
+  for (const dir of [...Object.values(dirs), workspace]) mkdirSync(dir, { recursive: true });
+  writeSettings(dirs.userDataDir, quietSettings);
+  writeSettings(join(dirs.serverDataDir, 'data'), quietSettings);
+  mkdirSync(outDir, { recursive: true });
+  const resultsFile = join(outDir, 'vscode-suite.txt');
+  const consoleFile = join(outDir, 'vscode-suite-console.log');
+  rmSync(resultsFile, { force: true });
+  writeFileSync(consoleFile, '');
+
+  const port = await freePort();
+  const server = startGroup(node, vscodeServerArgs({ port, ...dirs, smokeTestDriver: true }), {
+    name: 'vscode-server',
+    env: sandboxEnv({
+      SIPC_SUITE_DIR: suiteDir,
+      SIPC_SUITE_RESULTS: resultsFile,
+      SIPC_TEST_WORKSPACE: workspace,
+      ...env,
+    }),
+    cwd: runDir,
+    logFile: join(runDir, 'server.log'),
+    recordFile: join(runDir, 'process-groups'),
+  });
+  let browser;
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/version`, { what: 'the VS Code server', timeoutMs: 60_000, group: server });
+    browser = await launchBrowser();
+    const page = await browser.newPage();
+    let reportExit;
+    const exitCode = new Promise((resolve) => { reportExit = resolve; });
+    await page.exposeFunction('codeAutomationExit', (code) => reportExit(Number(code)));
+    await page.exposeFunction('codeAutomationLog', () => {});
+    page.on('console', (message) => writeFileSync(consoleFile, `${message.type()}: ${message.text()}\n`, { flag: 'a' }));
+    page.on('pageerror', (error) => writeFileSync(consoleFile, `pageerror: ${error.message}\n`, { flag: 'a' }));
+    const url = workbenchUrl(port, workspace, { extensionDevelopmentPath: extensionPath, extensionTestsPath: testsIndex });
+    console.log(`[harness] extension-host suite: ${relative(repoRoot, suiteDir) || '.'} in VS Code at http://127.0.0.1:${port}/`);
+    await page.goto(url, { timeout: 60_000 });
+    const serverGone = server.exited.then(({ code, signal }) => {
+      throw new Error(`the VS Code server exited (code ${code}, signal ${signal}) during the tests:\n${server.logTail()}`);
+    });
+    const code = await withTimeout(Promise.race([exitCode, serverGone]), timeoutMs,
+      `the extension-host suite (no exit code from VS Code; raise SIPC_VSCODE_TIMEOUT_MS if it is just slow)`);
+    return { exitCode: code, resultsFile, consoleFile };
+  } catch (error) {
+    const logs = extensionHostLogTail(dirs.serverDataDir);
+    error.message += `${logs ? `\n${logs}` : ''}\n(browser console: ${relative(repoRoot, consoleFile)})`;
+    throw error;
+  } finally {
+    await browser?.close().catch(() => {});
+    await server.stop();
+    if (!process.env.SIPC_VSCODE_KEEP) rmSync(runDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,150 @@
+// `npm run test:vscode`: the extension in a real VS Code (code-server 4.139, VS Code OSS 1.139), driven by
+// headless Debian Chromium.
+//   1. extension-host suite: mocha over test/vscode/suite/*.test.js inside the extension host, with the repo as
+//      the extension under development (after `npm run build:helper` and `npm run build:ext`);
+//   2. UI tests: `npm run package`, the .vsix installed into a fresh extensions dir, then
+//      `node --test test/vscode/ui/*.mjs` (they drive the workbench through ./workbench.mjs).
+// Options:  --suite-only | --ui-only   run one half
+//           --self-test                run both halves against the tiny fixture extension in ./fixtures/hello
+// Environment: SIPC_SKIP_VSCODE=1 skips everything (prints that it did); SIPC_VSCODE_NO_BUILD=1 uses the
+// existing dist/ and .vsix; SIPC_VSCODE_TIMEOUT_MS bounds the suite (default 600000); SIPC_VSCODE_KEEP=1 keeps
+// the run folders in .vscode-test/runs/ for inspection; SIPC_SUITE_GREP filters the suite.
+import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  repoRoot, cacheRoot, outDir, requireChromium, ensureCodeServer, applySandbox, cleanAbandonedRuns, newRunDir,
+  EnvironmentError, CODE_SERVER_VERSION,
+} from './cache.mjs';
+import { run, installCleanupHandlers } from './processes.mjs';
+
+const args = new Set(process.argv.slice(2));
+const selfTest = args.has('--self-test');
+const wantSuite = !args.has('--ui-only');
+const wantUi = !args.has('--suite-only');
+const fixtureDir = join(repoRoot, 'test/vscode/harness/fixtures/hello');
+const originalEnv = { ...process.env };
+
+const target = selfTest
+  ? { extensionPath: fixtureDir, suiteDir: join(fixtureDir, 'suite'), uiDir: join(fixtureDir, 'ui'), label: 'harness fixture' }
+  : { extensionPath: repoRoot, suiteDir: join(repoRoot, 'test/vscode/suite'), uiDir: join(repoRoot, 'test/vscode/ui'), label: 'sipc' };
+
+function log(message) {
+  console.log(`[harness] ${message}`);
+}
+
+function filesIn(dir, pattern) {
+  return existsSync(dir) ? readdirSync(dir).filter((f) => pattern.test(f)).sort().map((f) => join(dir, f)) : [];
+}
+
+/** A build step of the project, with the caller's own environment (not the sandbox). */
+function npmRun(script) {
+  log(`npm run ${script}`);
+  const result = spawnSync('npm', ['run', '--silent', script], { cwd: repoRoot, env: originalEnv, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`\`npm run ${script}\` failed (exit ${result.status ?? result.signal})`);
+}
+
+async function packageFixture(runDir) {
+  const vsce = await import('@vscode/vsce');
+  const packagePath = join(runDir, 'harness-fixture.vsix');
+  await vsce.createVSIX({ cwd: fixtureDir, packagePath, allowMissingRepository: true, skipLicense: true, dependencies: false });
+  return packagePath;
+}
+
+function packagedVsix() {
+  const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  const vsix = join(repoRoot, `sipc-${version}.vsix`);
+  if (!existsSync(vsix)) throw new Error(`\`npm run package\` made no ${relative(repoRoot, vsix)}`);
+  return vsix;
+}
+
+async function runSuite(suiteFiles) {
+  const { runExtensionHostSuite } = await import('./extension-host.mjs');
+  const timeoutMs = Number(process.env.SIPC_VSCODE_TIMEOUT_MS) || 10 * 60_000;
+  const { exitCode, resultsFile, consoleFile } = await runExtensionHostSuite({
+    extensionPath: target.extensionPath,
+    testsIndex: join(repoRoot, 'test/vscode/suite/index.js'),
+    suiteDir: target.suiteDir,
+    timeoutMs,
+  });
+  const results = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '(the suite wrote no results)\n';
+  process.stdout.write(`\n--- extension-host suite (${suiteFiles.length} file(s)) ---\n${results}`);
+  if (exitCode !== 0) {
+    log(`extension-host suite failed (exit ${exitCode}); browser console: ${relative(repoRoot, consoleFile)}`);
+  }
+  return exitCode === 0;
+}
+
+async function runUi(uiFiles) {
+  const { installExtension } = await import('./workbench.mjs');
+  const runDir = newRunDir('ui');
+  let vsix;
+  if (selfTest) {
+    vsix = await packageFixture(runDir);
+  } else {
+    if (!process.env.SIPC_VSCODE_NO_BUILD) npmRun('package');
+    vsix = packagedVsix();
+  }
+  const extensionsDir = join(runDir, 'extensions');
+  await installExtension(vsix, extensionsDir);
+  log(`installed ${relative(repoRoot, vsix) || vsix} into a fresh extensions dir`);
+  process.stdout.write(`\n--- UI tests (${uiFiles.length} file(s)) ---\n`);
+  const result = await run(process.execPath, ['--test', '--test-concurrency=1', ...uiFiles], {
+    name: 'node --test (UI)',
+    cwd: repoRoot,
+    env: { ...process.env, SIPC_VSCODE_EXTENSIONS_DIR: extensionsDir },
+    timeoutMs: Number(process.env.SIPC_VSCODE_UI_TIMEOUT_MS) || 20 * 60_000,
+    echo: false,
+    passthrough: true,
+  });
+  if (result.code !== 0) log(`UI tests failed (exit ${result.code})${result.timedOut ? `: ${result.tail.split('\n').pop()}` : ''}`);
+  return result.code === 0;
+}
+
+async function main() {
+  if (process.env.SIPC_SKIP_VSCODE === '1') {
+    log('SIPC_SKIP_VSCODE=1: skipped the VS Code tests (extension-host suite and UI tests)');
+    return 0;
+  }
+  installCleanupHandlers();
+  requireChromium();
+  const suiteFiles = wantSuite ? filesIn(target.suiteDir, /\.test\.js$/) : [];
+  const uiFiles = wantUi ? filesIn(target.uiDir, /\.(test\.)?m?js$/) : [];
+  if (!suiteFiles.length && !uiFiles.length) {
+    throw new Error(`no VS Code tests to run for ${target.label} (looked for ${relative(repoRoot, target.suiteDir)}/*.test.js` +
+      ` and ${relative(repoRoot, target.uiDir)}/*.mjs)`);
+  }
+  if (!selfTest && !process.env.SIPC_VSCODE_NO_BUILD) {
+    npmRun('build:helper');
+    npmRun('build:ext');
+    if (!existsSync(join(repoRoot, 'dist/extension.js'))) {
+      throw new Error('`npm run build:ext` made no dist/extension.js (is extension/src/extension.ts there?)');
+    }
+  }
+  applySandbox();
+  cleanAbandonedRuns();
+  mkdirSync(outDir, { recursive: true });
+  const started = Date.now();
+  await ensureCodeServer();
+  log(`VS Code: code-server ${CODE_SERVER_VERSION} from ${relative(repoRoot, cacheRoot) || cacheRoot}/`);
+
+  const outcomes = [];
+  if (suiteFiles.length) outcomes.push(['extension-host suite', await runSuite(suiteFiles)]);
+  else if (wantSuite) log(`no ${relative(repoRoot, target.suiteDir)}/*.test.js: extension-host suite not run`);
+  if (uiFiles.length) outcomes.push(['UI tests', await runUi(uiFiles)]);
+  else if (wantUi) log(`no ${relative(repoRoot, target.uiDir)}/*.mjs: UI tests not run`);
+
+  const failed = outcomes.filter(([, ok]) => !ok).map(([name]) => name);
+  log(`${target.label}: ${outcomes.map(([name, ok]) => `${name} ${ok ? 'passed' : 'FAILED'}`).join(', ')}` +
+    ` (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  return failed.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof EnvironmentError) console.error(`[harness] cannot run the VS Code tests here: ${error.message}`);
+    else console.error(`[harness] ${error.stack || error.message}`);
+    process.exit(1);
+  },
+);
