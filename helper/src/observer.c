@@ -1,0 +1,211 @@
+/*
+ * observer.c — read-only followers of a channel. An observer maps the segment PROT_READ, so it
+ * can never disturb the peers; it reads slots by sequence number (received slots keep their data
+ * until the sender reuses them) and validates each copy with the slot's stamp, seqlock style.
+ */
+#include "layout.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Idle polling: start fast (traffic tends to come in bursts), back off to this. */
+#define POLL_MIN_US 50u
+#define POLL_MAX_US 20000u
+/* How often an idle observer checks that the channel still exists. */
+#define EXISTENCE_CHECK_NS 200000000ull
+
+struct sipc_observer {
+    sipc_os_segment *segment;
+    const seg_header *header;
+    uint64_t size;
+    seg_geometry geometry;
+    uint64_t next_sequence[2];
+    uint64_t missed[2];
+    int cancelled; /* atomic */
+};
+
+SIPC_API int sipc_observe(const char *name, sipc_observer **out)
+{
+    if (out == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    int rc = sipc_validate_name(name);
+    if (rc != SIPC_OK)
+        return rc;
+    sipc_observer *ob = calloc(1, sizeof *ob);
+    if (ob == NULL)
+        return SIPC_ERR_NO_MEMORY;
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, &ob->segment);
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_size(ob->segment, &ob->size);
+    if (rc == SIPC_OK && ob->size < SIPC_HEADER_SIZE)
+        rc = ob->size == 0 ? SIPC_ERR_NOT_FOUND : SIPC_ERR_CORRUPT;
+    void *base = NULL;
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_map(ob->segment, ob->size, &base);
+    if (rc == SIPC_OK)
+        rc = sipc_validate_header(base, ob->size, &ob->geometry);
+    if (rc == SIPC_OK && strcmp(ob->geometry.name, name) != 0)
+        rc = SIPC_ERR_NOT_FOUND;
+    if (rc != SIPC_OK) {
+        if (base != NULL)
+            sipc_os_segment_unmap(ob->segment, base, ob->size);
+        if (ob->segment != NULL)
+            sipc_os_segment_close(ob->segment);
+        free(ob);
+        return rc;
+    }
+    ob->header = base;
+    for (int d = 0; d < 2; d++)
+        ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
+    *out = ob;
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info)
+{
+    if (observer == NULL || info == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    sipc_fill_info(observer->header, &observer->geometry, observer->segment, info);
+    return SIPC_OK;
+}
+
+typedef struct candidate {
+    int present;
+    uint64_t stamp;
+    uint64_t send_ns;
+    uint32_t length;
+} candidate;
+
+/*
+ * Finds the next complete message of direction d the observer has not seen, skipping (and
+ * counting) the ones already overwritten. SIPC_ERR_CORRUPT if the ring contradicts itself.
+ */
+static int find_next(sipc_observer *ob, int d, candidate *c)
+{
+    c->present = 0;
+    const seg_ring *ring = &ob->header->rings[d];
+    const uint64_t depth = ob->geometry.queue_depth;
+    for (;;) {
+        uint64_t head = SH_LOAD_ACQ(&ring->head);
+        uint64_t pos = ob->next_sequence[d];
+        if (head == pos)
+            return SIPC_OK;
+        if (head < pos) {
+            /* A sequence number cannot go back in one segment (a new channel is a new object). */
+            return SIPC_ERR_CORRUPT;
+        }
+        if (head - pos > depth) {
+            /* Slot of `pos` has been reused already. */
+            ob->missed[d] += head - depth - pos;
+            ob->next_sequence[d] = pos = head - depth;
+        }
+        const seg_slot_header *slot = sipc_slot((void *)ob->header, &ob->geometry, d, pos);
+        uint64_t stamp = SH_LOAD_ACQ(&slot->stamp);
+        uint64_t send_ns = SH_LOAD(&slot->send_ns);
+        uint32_t length = SH_LOAD(&slot->length);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        uint64_t again = SH_LOAD(&slot->stamp);
+        if (stamp == 2 * pos + 2 && again == stamp) {
+            if (length > ob->geometry.max_message)
+                return SIPC_ERR_CORRUPT;
+            c->present = 1;
+            c->stamp = stamp;
+            c->send_ns = send_ns;
+            c->length = length;
+            return SIPC_OK;
+        }
+        if (stamp < 2 * pos + 2 && again < 2 * pos + 2) {
+            /* head said it was published, yet the slot holds an older message */
+            return SIPC_ERR_CORRUPT;
+        }
+        /* Being overwritten by a newer message: this one is lost to us. */
+        ob->missed[d]++;
+        ob->next_sequence[d] = pos + 1;
+    }
+}
+
+SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t capacity,
+                                sipc_observed_message *message, int32_t timeout_ms)
+{
+    sipc_observer *ob = observer;
+    if (ob == NULL || message == NULL || (buffer == NULL && capacity != 0))
+        return SIPC_ERR_INVALID_ARGUMENT;
+    uint64_t start = sipc_os_monotonic_ns();
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
+    uint64_t last_existence_check = start;
+    uint32_t poll_us = POLL_MIN_US;
+    for (;;) {
+        if (__atomic_load_n(&ob->cancelled, __ATOMIC_ACQUIRE))
+            return SIPC_ERR_CANCELLED;
+        candidate c[2];
+        for (int d = 0; d < 2; d++) {
+            int rc = find_next(ob, d, &c[d]);
+            if (rc != SIPC_OK)
+                return rc;
+        }
+        if (c[0].present || c[1].present) {
+            int d;
+            if (c[0].present && c[1].present)
+                d = c[1].send_ns < c[0].send_ns ? 1 : 0;
+            else
+                d = c[0].present ? 0 : 1;
+            uint64_t pos = ob->next_sequence[d];
+            const seg_slot_header *slot = sipc_slot((void *)ob->header, &ob->geometry, d, pos);
+            size_t copied = c[d].length < capacity ? c[d].length : capacity;
+            if (copied != 0)
+                memcpy(buffer, (const uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, copied);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if (SH_LOAD(&slot->stamp) != c[d].stamp) {
+                /* Overwritten while we copied: never hand out torn bytes. */
+                ob->missed[d]++;
+                ob->next_sequence[d] = pos + 1;
+                continue;
+            }
+            uint32_t struct_size = message->struct_size;
+            memset(message, 0, sizeof *message);
+            message->struct_size = struct_size;
+            message->direction = d;
+            message->sequence = pos;
+            message->timestamp_ns = c[d].send_ns;
+            message->length = c[d].length;
+            message->copied = (uint32_t)copied;
+            message->missed = ob->missed[d];
+            ob->missed[d] = 0;
+            ob->next_sequence[d] = pos + 1;
+            return SIPC_OK;
+        }
+        uint64_t now = sipc_os_monotonic_ns();
+        if (now >= deadline)
+            return SIPC_ERR_TIMEOUT;
+        if (now - last_existence_check >= EXISTENCE_CHECK_NS) {
+            last_existence_check = now;
+            if (sipc_os_segment_is_current(ob->segment) == 0)
+                return SIPC_ERR_NOT_FOUND;
+        }
+        uint64_t left_us = deadline == UINT64_MAX ? UINT64_MAX : (deadline - now + 999u) / 1000u;
+        sipc_os_sleep_us(left_us < poll_us ? (uint32_t)left_us : poll_us);
+        if (poll_us < POLL_MAX_US)
+            poll_us = poll_us * 2 > POLL_MAX_US ? POLL_MAX_US : poll_us * 2;
+    }
+}
+
+SIPC_API int sipc_observer_cancel(sipc_observer *observer)
+{
+    if (observer == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    __atomic_store_n(&observer->cancelled, 1, __ATOMIC_RELEASE);
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_observer_close(sipc_observer *observer)
+{
+    if (observer == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    sipc_os_segment_unmap(observer->segment, (void *)observer->header, observer->size);
+    sipc_os_segment_close(observer->segment);
+    free(observer);
+    return SIPC_OK;
+}

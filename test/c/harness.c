@@ -1,0 +1,187 @@
+/*
+ * harness.c — runner for the libsipc C suite. Each test runs in its own forked process so a crash
+ * or a leaked channel in one cannot take the others down; the parent prints one line per test.
+ * Run one test: sipc_tests <name>.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TEST(fn) void fn(void);
+#include "test_list.h"
+#undef TEST
+
+typedef struct test_entry {
+    const char *name;
+    void (*fn)(void);
+} test_entry;
+
+static const test_entry tests[] = {
+#define TEST(fn) {#fn, fn},
+#include "test_list.h"
+#undef TEST
+};
+
+static int failed;
+static const char *current_test = "";
+
+void test_fail(const char *file, int line, const char *format, ...)
+{
+    failed = 1;
+    fprintf(stderr, "    %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, format);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+}
+
+int test_failed(void)
+{
+    return failed;
+}
+
+const char *test_name(const char *base)
+{
+    static char names[8][128];
+    static int next;
+    char *name = names[next++ % 8];
+    snprintf(name, sizeof names[0], "t%ld-%s-%s", (long)getpid(), current_test + 5, base);
+    return name;
+}
+
+pid_t spawn_child(int (*fn)(void *arg), void *arg)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(fn(arg));
+    return pid;
+}
+
+int reap_child(pid_t pid)
+{
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return -1;
+}
+
+uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+uint32_t message_size(uint64_t seed, uint64_t index, uint32_t max)
+{
+    uint64_t r = mix(seed * 0x9e3779b97f4a7c15ull + index);
+    /* Favour the edges: empty, full, and tiny messages are where bugs hide. */
+    switch (r % 8) {
+    case 0:
+        return 0;
+    case 1:
+        return max;
+    case 2:
+        return (uint32_t)((r >> 8) % 16 < max ? (r >> 8) % 16 : max);
+    default:
+        return (uint32_t)((r >> 8) % ((uint64_t)max + 1));
+    }
+}
+
+void message_fill(uint8_t *buffer, uint32_t size, uint64_t seed, uint64_t index)
+{
+    uint64_t state = mix(seed ^ (index << 20) ^ 0x5bd1e995u);
+    for (uint32_t i = 0; i < size; i++) {
+        if ((i & 7) == 0)
+            state = mix(state + i);
+        buffer[i] = (uint8_t)(state >> ((i & 7) * 8));
+    }
+}
+
+int message_check(const uint8_t *buffer, uint32_t size, uint64_t seed, uint64_t index)
+{
+    uint64_t state = mix(seed ^ (index << 20) ^ 0x5bd1e995u);
+    for (uint32_t i = 0; i < size; i++) {
+        if ((i & 7) == 0)
+            state = mix(state + i);
+        if (buffer[i] != (uint8_t)(state >> ((i & 7) * 8)))
+            return 0;
+    }
+    return 1;
+}
+
+static int run_one(const test_entry *test)
+{
+    fflush(NULL);
+    uint64_t start = now_ns();
+    pid_t pid = fork();
+    if (pid == 0) {
+        current_test = test->name;
+        alarm(120); /* a hung test fails instead of hanging the suite */
+        test->fn();
+        /* Leave no channels behind, whatever the test did. */
+        _exit(failed ? 1 : 0);
+    }
+    int status = reap_child(pid);
+    double ms = (double)(now_ns() - start) / 1e6;
+    if (status == 0) {
+        printf("ok   %-40s %8.1f ms\n", test->name + 5, ms);
+        return 1;
+    }
+    printf("FAIL %-40s %8.1f ms (exit %d)\n", test->name + 5, ms, status);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    int passed = 0, failures = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (argc > 1) {
+            int wanted = 0;
+            for (int a = 1; a < argc; a++)
+                wanted |= strcmp(argv[a], tests[i].name + 5) == 0 || strcmp(argv[a], tests[i].name) == 0;
+            if (!wanted)
+                continue;
+        }
+        if (run_one(&tests[i]))
+            passed++;
+        else
+            failures++;
+    }
+    printf("%d passed, %d failed\n", passed, failures);
+    return failures == 0 ? 0 : 1;
+}

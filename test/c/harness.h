@@ -1,0 +1,59 @@
+/*
+ * harness.h — a small test runner for the libsipc suite: one line per test, a final
+ * "N passed, N failed" line, non-zero exit on failure.
+ */
+#ifndef SIPC_TEST_HARNESS_H
+#define SIPC_TEST_HARNESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "sipc.h"
+
+void test_fail(const char *file, int line, const char *format, ...) __attribute__((format(printf, 3, 4)));
+int test_failed(void);
+
+#define CHECK(cond)                                                                                  \
+    do {                                                                                             \
+        if (!(cond)) {                                                                               \
+            test_fail(__FILE__, __LINE__, "%s", #cond);                                              \
+            return;                                                                                  \
+        }                                                                                            \
+    } while (0)
+
+#define CHECK_RC(expr, expected)                                                                     \
+    do {                                                                                             \
+        int check_rc_ = (expr);                                                                      \
+        int check_expected_ = (expected);                                                            \
+        if (check_rc_ != check_expected_) {                                                          \
+            test_fail(__FILE__, __LINE__, "%s returned %s, expected %s", #expr,                      \
+                      sipc_status_name(check_rc_), sipc_status_name(check_expected_));               \
+            return;                                                                                  \
+        }                                                                                            \
+    } while (0)
+
+/* In a child process: exit with the line number on failure. */
+#define CHILD_CHECK(cond)                                                                            \
+    do {                                                                                             \
+        if (!(cond)) {                                                                               \
+            fprintf(stderr, "child check failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
+            return 1;                                                                                \
+        }                                                                                            \
+    } while (0)
+
+/* A channel name unique to this run and test. */
+const char *test_name(const char *base);
+/* Runs fn(arg) in a forked child; its return value becomes the exit status. */
+pid_t spawn_child(int (*fn)(void *arg), void *arg);
+/* Waits for the child: its exit status, or 128 + signal. */
+int reap_child(pid_t pid);
+uint64_t now_ns(void);
+void sleep_ms(int ms);
+
+/* Deterministic message contents, so receivers and observers verify every byte. */
+uint32_t message_size(uint64_t seed, uint64_t index, uint32_t max);
+void message_fill(uint8_t *buffer, uint32_t size, uint64_t seed, uint64_t index);
+int message_check(const uint8_t *buffer, uint32_t size, uint64_t seed, uint64_t index);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * test_hostile.c — a hostile or buggy process writes garbage into a live segment: the library
+ * must answer CORRUPT / VERSION, never crash or read out of bounds (ASan checks the latter).
+ */
+#include "harness.h"
+#include "layout.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct raw_map {
+    int fd;
+    size_t size;
+    uint8_t *base;
+} raw_map;
+
+static int raw_open(const char *name, raw_map *map)
+{
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    char path[64];
+    snprintf(path, sizeof path, "/%s", key);
+    map->fd = shm_open(path, O_RDWR, 0);
+    if (map->fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(map->fd, &st) != 0)
+        return -1;
+    map->size = (size_t)st.st_size;
+    map->base = mmap(NULL, map->size, PROT_READ | PROT_WRITE, MAP_SHARED, map->fd, 0);
+    return map->base == MAP_FAILED ? -1 : 0;
+}
+
+static void raw_close(raw_map *map)
+{
+    munmap(map->base, map->size);
+    close(map->fd);
+}
+
+static sipc_options small_options(void)
+{
+    sipc_options o;
+    sipc_options_init(&o);
+    o.max_message_size = 128;
+    o.queue_depth = 4;
+    return o;
+}
+
+void test_hostile_ring_indices(void)
+{
+    const char *name = test_name("hring");
+    sipc_options o = small_options();
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_header *h = (seg_header *)map.base;
+    seg_ring *ring = &h->rings[SIPC_DIR_TO_CLIENT];
+    uint8_t buffer[128];
+    size_t length;
+    sipc_observed_message m = {.struct_size = sizeof m};
+
+    /* head far ahead of tail */
+    ring->head = ring->tail + 1000;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_ERR_CORRUPT);
+    CHECK_RC(sipc_peek_size(client, &length, 0), SIPC_ERR_CORRUPT);
+    CHECK_RC(sipc_send(server, "x", 1, 0), SIPC_ERR_CORRUPT);
+    /* tail beyond head */
+    ring->head = 0;
+    ring->tail = 5;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_ERR_CORRUPT);
+    CHECK_RC(sipc_send(server, "x", 1, 0), SIPC_ERR_CORRUPT);
+    /* the observer saw head 0; a head that goes backwards is corrupt to it */
+    ring->head = UINT64_MAX;
+    ring->tail = UINT64_MAX - 2;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_ERR_CORRUPT);
+    ring->head = 0;
+    ring->tail = 0;
+    CHECK_RC(sipc_send(server, "ok", 2, 0), SIPC_OK);
+    /* a published slot with an impossible length, then with a wrong stamp */
+    seg_geometry g;
+    CHECK_RC(sipc_validate_header(map.base, map.size, &g), SIPC_OK);
+    seg_slot_header *slot = sipc_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 0);
+    slot->length = 1u << 30;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_ERR_CORRUPT);
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
+    slot->length = 2;
+    slot->stamp = 12345;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_ERR_CORRUPT);
+    slot->stamp = 2;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK(length == 2 && memcmp(buffer, "ok", 2) == 0);
+    /* The handles keep the geometry they validated at open: a shrunk max_message in shared
+     * memory changes nothing for them, a grown one cannot make them overrun. */
+    h->max_message = 1u << 20;
+    h->queue_depth = 1;
+    uint8_t big[256] = {0};
+    CHECK_RC(sipc_send(server, big, 129, 0), SIPC_ERR_TOO_BIG);
+    CHECK_RC(sipc_send(server, big, 128, 0), SIPC_OK);
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK(length == 128);
+    /* ...but new openers refuse the inconsistent header. */
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_CORRUPT);
+    sipc_observer *ob2 = NULL;
+    CHECK_RC(sipc_observe(name, &ob2), SIPC_ERR_CORRUPT);
+    raw_close(&map);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* Each corruption of the header makes open, stat and observe refuse with a clear status. */
+void test_hostile_header_fields(void)
+{
+    const char *name = test_name("hhead");
+    sipc_options o = small_options();
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_header *h = (seg_header *)map.base;
+    seg_header saved;
+    memcpy(&saved, h, sizeof saved);
+    struct {
+        const char *what;
+        int expected;
+    } cases[] = {
+        {"magic", SIPC_ERR_CORRUPT},      {"version", SIPC_ERR_VERSION}, {"header_size", SIPC_ERR_CORRUPT},
+        {"segment_size", SIPC_ERR_CORRUPT}, {"slot_size", SIPC_ERR_CORRUPT}, {"max_message", SIPC_ERR_CORRUPT},
+        {"depth0", SIPC_ERR_CORRUPT},     {"name_length", SIPC_ERR_CORRUPT}, {"name_chars", SIPC_ERR_CORRUPT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(h, &saved, sizeof saved);
+        const char *w = cases[i].what;
+        if (strcmp(w, "magic") == 0)
+            h->magic = 0x4141414141414141ull;
+        else if (strcmp(w, "version") == 0)
+            h->version = 2;
+        else if (strcmp(w, "header_size") == 0)
+            h->header_size = 64;
+        else if (strcmp(w, "segment_size") == 0)
+            h->segment_size *= 2;
+        else if (strcmp(w, "slot_size") == 0)
+            h->slot_size = 8;
+        else if (strcmp(w, "max_message") == 0)
+            h->max_message = 0xffffffffu;
+        else if (strcmp(w, "depth0") == 0)
+            h->queue_depth = 0;
+        else if (strcmp(w, "name_length") == 0)
+            h->name_length = 100000;
+        else if (strcmp(w, "name_chars") == 0)
+            h->name[0] = '/';
+        sipc_channel_info info = {.struct_size = sizeof info};
+        int rc = sipc_stat(name, &info);
+        if (rc != cases[i].expected)
+            test_fail(__FILE__, __LINE__, "%s: stat returned %s", w, sipc_status_name(rc));
+        sipc_observer *ob = NULL;
+        rc = sipc_observe(name, &ob);
+        if (rc != cases[i].expected)
+            test_fail(__FILE__, __LINE__, "%s: observe returned %s", w, sipc_status_name(rc));
+        rc = sipc_open(name, NULL, &client);
+        if (rc != cases[i].expected)
+            test_fail(__FILE__, __LINE__, "%s: open returned %s", w, sipc_status_name(rc));
+        if (rc == SIPC_OK)
+            sipc_close(client);
+    }
+    CHECK(!test_failed());
+    CHECK(strstr(sipc_strerror(SIPC_ERR_VERSION), "version") != NULL);
+    /* A corrupt channel is removed only by force. */
+    h->magic = 1;
+    CHECK_RC(sipc_remove(name, 0), SIPC_ERR_CORRUPT);
+    CHECK_RC(sipc_remove(name, 1), SIPC_OK);
+    raw_close(&map);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+static uint64_t xorshift(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+/* Random garbage over the header and rings of a live channel, then every call: no crash. */
+void test_hostile_random_garbage(void)
+{
+    const char *name = test_name("hgarbage");
+    sipc_options o = small_options();
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    uint8_t *saved = malloc(map.size);
+    memcpy(saved, map.base, map.size);
+    uint64_t state = 0x1234567887654321ull;
+    int corrupt_seen = 0;
+    for (int round = 0; round < 400; round++) {
+        memcpy(map.base, saved, map.size);
+        /* Keep the roles (so the peers stay "present") in half of the rounds. */
+        int flips = 1 + (int)(xorshift(&state) % 16);
+        for (int f = 0; f < flips; f++) {
+            size_t at = (size_t)(xorshift(&state) % map.size);
+            if (round % 2 == 0 && at >= offsetof(seg_header, roles) && at < offsetof(seg_header, wait_word))
+                continue;
+            if (xorshift(&state) % 3 == 0 && at + 8 <= map.size) {
+                uint64_t v = xorshift(&state);
+                memcpy(map.base + at, &v, 8);
+            } else {
+                map.base[at] = (uint8_t)xorshift(&state);
+            }
+        }
+        uint8_t buffer[128];
+        size_t length;
+        sipc_observed_message m = {.struct_size = sizeof m};
+        sipc_channel_info info = {.struct_size = sizeof info};
+        int results[7];
+        results[0] = sipc_recv(client, buffer, sizeof buffer, &length, 0);
+        results[1] = sipc_send(server, buffer, 16, 0);
+        results[2] = sipc_peek_size(server, &length, 0);
+        results[3] = sipc_observer_next(ob, buffer, sizeof buffer, &m, 0);
+        results[4] = sipc_stat(name, &info);
+        results[5] = sipc_info(server, &info);
+        results[6] = sipc_connect(client, 0);
+        for (int r = 0; r < 7; r++) {
+            CHECK(results[r] <= 0 && results[r] >= SIPC_ERR_SYSTEM);
+            corrupt_seen |= results[r] == SIPC_ERR_CORRUPT;
+        }
+        sipc_observer *ob2 = NULL;
+        if (sipc_observe(name, &ob2) == SIPC_OK) {
+            (void)sipc_observer_next(ob2, buffer, sizeof buffer, &m, 0);
+            sipc_observer_close(ob2);
+        }
+    }
+    CHECK(corrupt_seen);
+    memcpy(map.base, saved, map.size);
+    free(saved);
+    raw_close(&map);
+    sipc_observer_close(ob);
+    sipc_close(client);
+    sipc_close(server);
+}
+
+/* A file under the sipc prefix that is not a sipc segment at all (too small, wrong size). */
+void test_hostile_foreign_objects(void)
+{
+    const char *name = test_name("hforeign");
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    char path[64];
+    snprintf(path, sizeof path, "/%s", key);
+    int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    CHECK(ftruncate(fd, 100) == 0);
+    CHECK(write(fd, "garbage", 7) == 7);
+    sipc_channel *ch = NULL;
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_ERR_CORRUPT);
+    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_CORRUPT);
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe(name, &ob), SIPC_ERR_CORRUPT);
+    /* A header for one geometry inside an object of another size. */
+    seg_geometry g;
+    CHECK_RC(sipc_geometry_for(128, 4, &g), SIPC_OK);
+    CHECK(ftruncate(fd, (off_t)g.segment_size + 4096) == 0);
+    seg_header header;
+    memset(&header, 0, sizeof header);
+    header.magic = SIPC_LAYOUT_MAGIC;
+    header.version = SIPC_LAYOUT_VERSION;
+    header.header_size = SIPC_HEADER_SIZE;
+    header.segment_size = g.segment_size;
+    header.max_message = 128;
+    header.queue_depth = 4;
+    header.slot_size = g.slot_size;
+    header.name_length = (uint32_t)strlen(name);
+    memcpy(header.name, name, header.name_length);
+    CHECK(pwrite(fd, &header, sizeof header, 0) == (ssize_t)sizeof header);
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_ERR_CORRUPT);
+    /* The right size: it is a valid (stale) segment and gets reinitialised. */
+    CHECK(ftruncate(fd, (off_t)g.segment_size) == 0);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_STALE);
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    close(fd);
+    /* An empty object that nobody initialises is given up on and replaced. */
+    fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_EMPTY);
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+}

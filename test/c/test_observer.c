@@ -1,0 +1,220 @@
+/*
+ * test_observer.c — read-only observers following live traffic.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static sipc_options options_with(uint32_t max_message, uint32_t depth)
+{
+    sipc_options o;
+    sipc_options_init(&o);
+    o.max_message_size = max_message;
+    o.queue_depth = depth;
+    return o;
+}
+
+void test_observer_follows_both_directions(void)
+{
+    const char *name = test_name("obs");
+    sipc_options o = options_with(256, 4);
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe(name, &ob), SIPC_ERR_NOT_FOUND);
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
+    /* Traffic from before the observer attached is not reported. */
+    CHECK_RC(sipc_send(server, "old", 3, 0), SIPC_OK);
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    uint8_t buffer[256];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
+
+    const struct {
+        int from_server;
+        uint32_t size;
+    } plan[] = {{1, 10}, {0, 0}, {0, 200}, {1, 256}, {0, 1}};
+    for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+        message_fill(buffer, plan[i].size, 9, i);
+        CHECK_RC(sipc_send(plan[i].from_server ? server : client, buffer, plan[i].size, 0), SIPC_OK);
+        sleep_ms(2); /* distinct send times across directions */
+    }
+    uint64_t expected_sequence[2] = {1, 0}; /* "old" was sequence 0 toward the client */
+    for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+        memset(buffer, 0, sizeof buffer);
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
+        int direction = plan[i].from_server ? SIPC_DIR_TO_CLIENT : SIPC_DIR_TO_SERVER;
+        CHECK(m.direction == direction);
+        CHECK(m.length == plan[i].size && m.copied == plan[i].size);
+        CHECK(m.missed == 0);
+        CHECK(m.sequence == expected_sequence[direction]);
+        CHECK(m.timestamp_ns > 0);
+        expected_sequence[direction]++;
+        CHECK(message_check(buffer, plan[i].size, 9, i));
+    }
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 50), SIPC_ERR_TIMEOUT);
+    /* Observing consumed nothing: the peers still receive everything. */
+    size_t length;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK(length == 3 && memcmp(buffer, "old", 3) == 0);
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK(length == 10);
+    /* Truncation to the caller's capacity. */
+    CHECK_RC(sipc_send(client, "0123456789", 10, 0), SIPC_OK);
+    CHECK_RC(sipc_observer_next(ob, buffer, 4, &m, 1000), SIPC_OK);
+    CHECK(m.length == 10 && m.copied == 4 && memcmp(buffer, "0123", 4) == 0);
+    for (int i = 0; i < 4; i++)
+        CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK_RC(sipc_send(client, "z", 1, 0), SIPC_OK);
+    CHECK_RC(sipc_observer_next(ob, NULL, 0, &m, 1000), SIPC_OK);
+    CHECK(m.length == 1 && m.copied == 0);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_observer_info(ob, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_CONNECTED && strcmp(info.name, name) == 0);
+    /* Cancel is sticky for the observer. */
+    CHECK_RC(sipc_observer_cancel(ob), SIPC_OK);
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_ERR_CANCELLED);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+
+    /* When the channel goes away, a waiting observer says so. */
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 3000), SIPC_ERR_NOT_FOUND);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_observer_close(NULL), SIPC_ERR_INVALID_ARGUMENT);
+}
+
+void test_observer_counts_missed(void)
+{
+    const char *name = test_name("obsmiss");
+    sipc_options o = options_with(64, 4);
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    uint8_t buffer[64];
+    size_t length;
+    for (uint64_t i = 0; i < 20; i++) {
+        message_fill(buffer, 64, 4, i);
+        CHECK_RC(sipc_send(server, buffer, 64, 0), SIPC_OK);
+        CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    }
+    /* The ring (depth 4) still holds messages 16..19; 0..15 were overwritten. */
+    sipc_observed_message m = {.struct_size = sizeof m};
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+    CHECK(m.sequence == 16 && m.missed == 16);
+    CHECK(message_check(buffer, 64, 4, 16));
+    for (uint64_t i = 17; i < 20; i++) {
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+        CHECK(m.sequence == i && m.missed == 0 && message_check(buffer, 64, 4, i));
+    }
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+#define LIVE_MESSAGES 20000u
+#define LIVE_MAX 1024u
+
+typedef struct live_plan {
+    const char *name;
+    int ready_pipe[2];
+} live_plan;
+
+/* Follows the channel until every message of both directions is seen or counted as missed,
+ * checking every byte it is given (torn copies must never come out). */
+static int child_live_observer(void *arg)
+{
+    live_plan *plan = arg;
+    sipc_observer *ob = NULL;
+    CHILD_CHECK(sipc_observe(plan->name, &ob) == SIPC_OK);
+    CHILD_CHECK(write(plan->ready_pipe[1], "r", 1) == 1);
+    uint8_t *buffer = malloc(LIVE_MAX);
+    uint64_t accounted[2] = {0, 0};
+    uint64_t seen = 0;
+    while (accounted[0] < LIVE_MESSAGES || accounted[1] < LIVE_MESSAGES) {
+        sipc_observed_message m = {.struct_size = sizeof m};
+        int rc = sipc_observer_next(ob, buffer, LIVE_MAX, &m, 10000);
+        CHILD_CHECK(rc == SIPC_OK);
+        CHILD_CHECK(m.direction == 0 || m.direction == 1);
+        CHILD_CHECK(m.sequence == accounted[m.direction] + m.missed);
+        CHILD_CHECK(m.length == message_size(5, m.sequence, LIVE_MAX));
+        CHILD_CHECK(m.copied == m.length);
+        CHILD_CHECK(message_check(buffer, m.length, 5, m.sequence));
+        accounted[m.direction] = m.sequence + 1;
+        seen++;
+    }
+    free(buffer);
+    sipc_observer_close(ob);
+    fprintf(stderr, "    observer saw %llu of %u messages\n", (unsigned long long)seen, 2 * LIVE_MESSAGES);
+    return seen > 0 ? 0 : 1;
+}
+
+static int child_live_echo(void *arg)
+{
+    live_plan *plan = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+    uint8_t *buffer = malloc(LIVE_MAX);
+    for (uint64_t i = 0; i < LIVE_MESSAGES; i++) {
+        size_t length;
+        CHILD_CHECK(sipc_recv(ch, buffer, LIVE_MAX, &length, 10000) == SIPC_OK);
+        CHILD_CHECK(sipc_send(ch, buffer, length, 10000) == SIPC_OK);
+    }
+    char done[4];
+    size_t length;
+    (void)sipc_recv(ch, done, sizeof done, &length, 10000);
+    free(buffer);
+    sipc_close(ch);
+    return 0;
+}
+
+void test_observer_live_traffic(void)
+{
+    live_plan plan;
+    plan.name = test_name("obslive");
+    CHECK(pipe(plan.ready_pipe) == 0);
+    sipc_options o = options_with(LIVE_MAX, 8);
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(plan.name, &o, &server), SIPC_OK);
+    pid_t observer = spawn_child(child_live_observer, &plan);
+    char ready;
+    CHECK(read(plan.ready_pipe[0], &ready, 1) == 1);
+    pid_t echo = spawn_child(child_live_echo, &plan);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    uint8_t *out = malloc(LIVE_MAX), *in = malloc(LIVE_MAX);
+    /* Pipelined: keep several messages in flight so the observer sees both busy and quiet rings. */
+    uint64_t received = 0;
+    for (uint64_t i = 0; i < LIVE_MESSAGES; i++) {
+        uint32_t size = message_size(5, i, LIVE_MAX);
+        message_fill(out, size, 5, i);
+        CHECK_RC(sipc_send(server, out, size, 10000), SIPC_OK);
+        if (i >= 4) {
+            size_t length;
+            CHECK_RC(sipc_recv(server, in, LIVE_MAX, &length, 10000), SIPC_OK);
+            CHECK(length == message_size(5, received, LIVE_MAX) && message_check(in, (uint32_t)length, 5, received));
+            received++;
+        }
+    }
+    while (received < LIVE_MESSAGES) {
+        size_t length;
+        CHECK_RC(sipc_recv(server, in, LIVE_MAX, &length, 10000), SIPC_OK);
+        CHECK(message_check(in, (uint32_t)length, 5, received));
+        received++;
+    }
+    free(out);
+    free(in);
+    CHECK(reap_child(observer) == 0);
+    CHECK_RC(sipc_send(server, "end", 3, 1000), SIPC_OK);
+    CHECK(reap_child(echo) == 0);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
