@@ -55,6 +55,9 @@ SIPC_API int sipc_async_channel_arm(sipc_async_channel *h, int armed);
 /* flowing: keep messages coming without explicit requests. want_delta: change of the number of
  * requested messages (clamped at 0). */
 SIPC_API int sipc_async_channel_demand(sipc_async_channel *h, int flowing, int32_t want_delta);
+/* After the peer went away (recv_status PEER_GONE) or a failed connect: waits for the next peer again.
+ * SIPC_OK and nothing to do while connected. */
+SIPC_API int sipc_async_channel_reconnect(sipc_async_channel *h);
 /* Snapshot of the handle; re-allows one notify. */
 SIPC_API int sipc_async_channel_poll(sipc_async_channel *h, sipc_async_status *status);
 /* Moves whole ready messages, oldest first, into `buffer` back to back and their sizes into `lengths`,

@@ -247,23 +247,29 @@ static int receive_run(sipc_async_channel *h, size_t size)
 static void *receiver_main(void *arg)
 {
     sipc_async_channel *h = arg;
-    int rc = sipc_connect(h->channel, SIPC_INFINITE);
     pthread_mutex_lock(&h->n.lock);
-    /* A peer that came and left still counts as connected: its queued messages are receivable. */
-    h->connect_status = rc == SIPC_ERR_PEER_GONE ? SIPC_OK : rc;
-    if (rc != SIPC_OK && rc != SIPC_ERR_PEER_GONE)
-        h->recv_status = rc;
-    notify_locked(&h->n);
-    for (;;) {
+    while (!h->n.stopping) {
+        if (h->connect_status == SIPC_ASYNC_PENDING) {
+            pthread_mutex_unlock(&h->n.lock);
+            int rc = sipc_connect(h->channel, SIPC_INFINITE);
+            pthread_mutex_lock(&h->n.lock);
+            if (h->n.stopping)
+                break;
+            h->connect_status = rc;
+            h->recv_status = rc;
+            h->queue_has_message = 0;
+            notify_locked(&h->n);
+            continue;
+        }
         /* Without demand the thread still waits in peek while the shared queue is empty, so that a
-         * departing peer is reported even on an idle channel. */
-        while (!h->n.stopping && h->recv_status == SIPC_OK && !receive_wanted(h) && h->queue_has_message)
+         * departing peer is reported even on an idle channel. After an error it waits for a reconnect. */
+        if (h->recv_status != SIPC_OK || (!receive_wanted(h) && h->queue_has_message)) {
             pthread_cond_wait(&h->n.wake, &h->n.lock);
-        if (h->n.stopping || h->recv_status != SIPC_OK)
-            break;
+            continue;
+        }
         pthread_mutex_unlock(&h->n.lock);
         size_t size = 0;
-        rc = sipc_peek_size(h->channel, &size, SIPC_INFINITE);
+        int rc = sipc_peek_size(h->channel, &size, SIPC_INFINITE);
         pthread_mutex_lock(&h->n.lock);
         if (h->n.stopping)
             break;
@@ -353,6 +359,24 @@ SIPC_API int sipc_async_channel_demand(sipc_async_channel *h, int flowing, int32
     pthread_cond_broadcast(&h->n.wake);
     pthread_mutex_unlock(&h->n.lock);
     return SIPC_OK;
+}
+
+SIPC_API int sipc_async_channel_reconnect(sipc_async_channel *h)
+{
+    if (!h)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    pthread_mutex_lock(&h->n.lock);
+    int rc = SIPC_OK;
+    if (h->n.stopping)
+        rc = SIPC_ERR_CLOSED;
+    else if (h->connect_status == SIPC_OK && h->recv_status == SIPC_OK)
+        rc = SIPC_OK; /* still connected: nothing to do */
+    else if (h->connect_status != SIPC_ASYNC_PENDING) {
+        h->connect_status = SIPC_ASYNC_PENDING;
+        pthread_cond_broadcast(&h->n.wake);
+    }
+    pthread_mutex_unlock(&h->n.lock);
+    return rc;
 }
 
 SIPC_API int sipc_async_channel_poll(sipc_async_channel *h, sipc_async_status *status)

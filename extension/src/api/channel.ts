@@ -1,0 +1,516 @@
+/**
+ * Channel: one end of a sipc channel, promise based, never blocking the event loop.
+ *
+ * Blocking waits happen in native threads (helper/src/async.c): the receiver thread waits for the peer and
+ * for messages, the sender thread takes the sends that found the queue full. The main thread only makes
+ * calls that answer at once: a send is first tried with timeout 0 and only handed to the sender thread
+ * (keeping its order: later sends queue behind it) when the queue is full.
+ */
+import { EventEmitter } from 'node:events';
+import { SipcError } from './errors';
+import { registerClient, setBusy, unregisterClient, nextTurn, type NativeClient } from './lifecycle';
+import { native, toNumber, type Pointer, type PointerCell, type RawAsyncStatus, type RawOptions } from './native';
+import {
+  SIPC_ASYNC_PENDING, SIPC_ERR_BUSY, SIPC_ERR_CANCELLED, SIPC_ERR_NOT_CONNECTED, SIPC_ERR_PEER_GONE,
+  SIPC_ERR_TIMEOUT, SIPC_OK, check, emptyRawInfo, errorFor, infoFromRaw, type ChannelInfo,
+} from './status';
+
+export type Role = 'server' | 'client';
+/** waiting: no peer yet (or waiting for the next one after connect()); peer-gone: the peer closed or died. */
+export type ChannelState = 'waiting' | 'connected' | 'peer-gone' | 'closed';
+
+export interface OpenOptions {
+  /** Largest message in bytes (default 64 KiB). Must match an existing channel's. */
+  maxMessageSize?: number;
+  /** Messages queued per direction before send waits (default 16). */
+  queueDepth?: number;
+  /** Permission bits of the shared segment (default 0o600). */
+  mode?: number;
+  /** Let child processes inherit the handles. */
+  inheritHandles?: boolean;
+}
+
+export interface ConnectOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface TimeoutOptions {
+  timeoutMs?: number;
+}
+
+const SIPC_OPEN_INHERIT_HANDLES = 0x1;
+/** Messages an iterator may read ahead before reading pauses. */
+const ITERATOR_READ_AHEAD = 64;
+/** Poll/take rounds per notification before leaving the rest to the next one. */
+const TAKE_ROUNDS = 4;
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: SipcError): void;
+  cleanup(): void;
+}
+
+function toBytes(data: Uint8Array | string): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (data instanceof Uint8Array) return data;
+  throw new SipcError('INVALID_ARGUMENT', 'a message must be a Uint8Array (or Buffer) or a string');
+}
+
+function checkTimeout(timeoutMs: number | undefined, what: string): void {
+  if (timeoutMs === undefined) return;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 0x7fffffff) {
+    throw new SipcError('INVALID_ARGUMENT', `${what}: timeoutMs must be an integer from 0 to 2147483647`);
+  }
+}
+
+export interface Channel {
+  on(event: 'message', listener: (data: Buffer) => void): this;
+  on(event: 'newListener' | 'removeListener', listener: (event: string | symbol) => void): this;
+  on(event: 'connected', listener: () => void): this;
+  on(event: 'peer-gone', listener: () => void): this;
+  on(event: 'error', listener: (error: SipcError) => void): this;
+  once(event: 'message', listener: (data: Buffer) => void): this;
+  once(event: 'connected', listener: () => void): this;
+  once(event: 'peer-gone', listener: () => void): this;
+  once(event: 'error', listener: (error: SipcError) => void): this;
+  off(event: 'message', listener: (data: Buffer) => void): this;
+  off(event: 'connected' | 'peer-gone', listener: () => void): this;
+  off(event: 'error', listener: (error: SipcError) => void): this;
+}
+
+export class Channel extends EventEmitter implements NativeClient {
+  readonly name: string;
+  readonly role: Role;
+  readonly maxMessageSize: number;
+
+  private currentState: ChannelState = 'waiting';
+  private readonly raw: Pointer;
+  private readonly handle: Pointer;
+  private readonly token: number;
+  private armed = true;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly connectWaiters = new Set<Waiter<void>>();
+  private readonly receiveWaiters: Waiter<Buffer>[] = [];
+  private readonly inbox: Buffer[] = [];
+  /** Why receiving stopped (PEER_GONE...), until a reconnect. */
+  private receiveEnded: SipcError | undefined;
+  /** Sends handed to the sender thread, oldest first; they settle in this order. */
+  private readonly backgroundSends: Waiter<void>[] = [];
+  private iterators = 0;
+  private flowing = false;
+  private readonly lengths = new Uint32Array(256);
+  private readonly statuses = new Int32Array(256);
+  private readonly count = new Uint32Array(1);
+  private readonly status: RawAsyncStatus = {
+    connect_status: 0, recv_status: 0, ready_count: 0, send_results: 0, ready_bytes: 0, sends_queued: 0, notifying: 0,
+  };
+
+  /** Use open(). */
+  constructor(name: string, options: OpenOptions = {}) {
+    super();
+    const lib = native();
+    validateOptions(options);
+    const raw: RawOptions = { struct_size: 0, max_message_size: 0, queue_depth: 0, mode: 0, flags: 0 };
+    lib.sipc_options_init(raw);
+    if (options.maxMessageSize !== undefined) raw.max_message_size = options.maxMessageSize;
+    if (options.queueDepth !== undefined) raw.queue_depth = options.queueDepth;
+    if (options.mode !== undefined) raw.mode = options.mode;
+    if (options.inheritHandles) raw.flags |= SIPC_OPEN_INHERIT_HANDLES;
+    const out: PointerCell = [null];
+    check(lib.sipc_open(name, raw, out), `open channel '${name}' failed`);
+    const channel = out[0];
+    if (channel === null) throw new SipcError('SYSTEM', `open channel '${name}' failed: no handle returned`);
+    this.name = name;
+    this.raw = channel;
+    this.role = lib.sipc_get_role(channel) === 1 ? 'server' : 'client';
+    this.maxMessageSize = lib.sipc_max_message_size(channel);
+    const { token, notify } = registerClient(this);
+    this.token = token;
+    const started: PointerCell = [null];
+    const rc = lib.sipc_async_channel_start(channel, notify, token, started);
+    if (rc !== SIPC_OK || started[0] === null) {
+      unregisterClient(token);
+      lib.sipc_close(channel);
+      throw errorFor(rc === SIPC_OK ? -17 : rc, `open channel '${name}' failed`);
+    }
+    this.handle = started[0];
+    this.on('newListener', (event) => {
+      if (event === 'message') queueMicrotask(() => this.update());
+    });
+    this.on('removeListener', (event) => {
+      if (event === 'message') this.update();
+    });
+  }
+
+  get state(): ChannelState {
+    return this.currentState;
+  }
+
+  /** Resolves once a peer is attached (at once if it is). After 'peer-gone', waits for the next peer. */
+  connect(options: ConnectOptions = {}): Promise<void> {
+    try {
+      checkTimeout(options.timeoutMs, `connect to channel '${this.name}'`);
+      this.ensureOpen('connect to');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.ensureArmed();
+    if (this.currentState === 'connected') return Promise.resolve();
+    if (this.currentState === 'peer-gone') {
+      check(native().sipc_async_channel_reconnect(this.handle), `connect to channel '${this.name}' failed`);
+      this.receiveEnded = undefined;
+      this.currentState = 'waiting';
+    }
+    const { timeoutMs, signal } = options;
+    if (signal?.aborted) return Promise.reject(this.cancelledError('connect to'));
+    if (timeoutMs === 0) {
+      // The native wait may not have reported yet: ask directly, without waiting.
+      const rc = native().sipc_connect(this.raw, 0);
+      return rc === SIPC_OK ? Promise.resolve() : Promise.reject(this.timeoutError('connect to', 0));
+    }
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => settle(() => reject(this.cancelledError('connect to')));
+      const waiter: Waiter<void> = {
+        resolve: () => settle(resolve),
+        reject: (error) => settle(() => reject(error)),
+        cleanup: () => {
+          if (timer) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      const settle = (how: () => void) => {
+        if (!this.connectWaiters.delete(waiter)) return;
+        waiter.cleanup();
+        how();
+        this.update();
+      };
+      this.connectWaiters.add(waiter);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => settle(() => reject(this.timeoutError('connect to', timeoutMs))), timeoutMs);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.update();
+    });
+  }
+
+  /** Sends one message (strings as UTF-8). Resolves when it is in the queue towards the peer. */
+  send(data: Uint8Array | string, options: TimeoutOptions = {}): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      checkTimeout(options.timeoutMs, `send to channel '${this.name}'`);
+      this.ensureOpen('send to');
+      bytes = toBytes(data);
+      if (bytes.byteLength > this.maxMessageSize) {
+        throw new SipcError(
+          'TOO_BIG',
+          `send to channel '${this.name}' failed: the message has ${bytes.byteLength} bytes, ` +
+            `the channel's maximum is ${this.maxMessageSize}`,
+        );
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.ensureArmed();
+    const lib = native();
+    const context = `send to channel '${this.name}' failed`;
+    if (this.backgroundSends.length === 0) {
+      const rc = lib.sipc_send(this.raw, bytes, bytes.byteLength, 0);
+      if (rc === SIPC_OK) return Promise.resolve();
+      if (rc !== SIPC_ERR_TIMEOUT && rc !== SIPC_ERR_NOT_CONNECTED) return Promise.reject(errorFor(rc, context));
+      if (options.timeoutMs === 0) return Promise.reject(errorFor(rc, context));
+    }
+    const rc = lib.sipc_async_channel_send(this.handle, bytes, bytes.byteLength, options.timeoutMs ?? -1);
+    if (rc !== SIPC_OK) return Promise.reject(errorFor(rc, context));
+    return new Promise<void>((resolve, reject) => {
+      this.backgroundSends.push({ resolve, reject, cleanup: () => undefined });
+      this.update();
+    });
+  }
+
+  /** The next message. Rejects with PEER_GONE once the peer left and its messages were all received. */
+  receive(options: TimeoutOptions = {}): Promise<Buffer> {
+    try {
+      checkTimeout(options.timeoutMs, `receive from channel '${this.name}'`);
+      this.ensureOpen('receive from');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.ensureArmed();
+    const queued = this.inbox.shift();
+    if (queued) {
+      this.update();
+      return Promise.resolve(queued);
+    }
+    if (this.receiveEnded) return Promise.reject(this.receiveEnded);
+    const { timeoutMs } = options;
+    return new Promise<Buffer>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waiter: Waiter<Buffer> = {
+        resolve,
+        reject,
+        cleanup: () => {
+          if (timer) clearTimeout(timer);
+        },
+      };
+      this.receiveWaiters.push(waiter);
+      native().sipc_async_channel_demand(this.handle, this.flowing ? 1 : 0, 1);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const index = this.receiveWaiters.indexOf(waiter);
+          if (index < 0) return;
+          this.receiveWaiters.splice(index, 1);
+          native().sipc_async_channel_demand(this.handle, this.flowing ? 1 : 0, -1);
+          reject(this.timeoutError('receive from', timeoutMs));
+          this.update();
+        }, timeoutMs);
+      }
+      this.update();
+    });
+  }
+
+  /** Every message until the peer leaves (then the loop ends) or the channel closes. */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    let done = false;
+    this.iterators++;
+    this.update();
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.iterators--;
+      this.update();
+    };
+    return {
+      next: async (): Promise<IteratorResult<Buffer>> => {
+        if (done) return { done: true, value: undefined };
+        try {
+          return { done: false, value: await this.receive() };
+        } catch (error) {
+          finish();
+          if (error instanceof SipcError && (error.code === 'PEER_GONE' || error.code === 'CLOSED')) {
+            return { done: true, value: undefined };
+          }
+          throw error;
+        }
+      },
+      return: async (): Promise<IteratorResult<Buffer>> => {
+        finish();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  /** Snapshot of the channel's shared state; never blocks. */
+  info(): ChannelInfo {
+    this.ensureOpen('read the state of');
+    const raw = emptyRawInfo();
+    check(native().sipc_info(this.raw, raw), `reading the state of channel '${this.name}' failed`);
+    return infoFromRaw(raw);
+  }
+
+  /**
+   * Closes the channel: pending receives and connects reject with CLOSED, sends still waiting for room
+   * reject with CLOSED (they were not sent); the native threads are cancelled and joined. Safe to repeat.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    this.currentState = 'closed';
+    const lib = native();
+    lib.sipc_async_channel_stop(this.handle);
+    const closed = (what: string) => new SipcError('CLOSED', `${what} channel '${this.name}' failed: the channel was closed`);
+    for (const waiter of [...this.connectWaiters]) waiter.reject(closed('connect to'));
+    this.connectWaiters.clear();
+    for (const waiter of this.receiveWaiters.splice(0)) {
+      waiter.cleanup();
+      waiter.reject(closed('receive from'));
+    }
+    for (const waiter of this.backgroundSends.splice(0)) {
+      waiter.reject(new SipcError('CLOSED', `send to channel '${this.name}' failed: the channel was closed before the message could be queued`));
+    }
+    this.inbox.length = 0;
+    this.closing = (async () => {
+      // A notify call in flight waits for this thread's event loop: let it run, then join.
+      while (lib.sipc_async_channel_destroy(this.handle) === SIPC_ERR_BUSY) await nextTurn();
+      unregisterClient(this.token);
+    })();
+    return this.closing;
+  }
+
+  // ---- NativeClient ----
+
+  /** @internal */
+  onNotify(): void {
+    if (this.closed) return;
+    const lib = native();
+    const status = this.status;
+    for (let round = 0; round < TAKE_ROUNDS; round++) {
+      lib.sipc_async_channel_poll(this.handle, status);
+      this.settleConnect(status.connect_status);
+      if (status.ready_count > 0) this.takeMessages(status);
+      if (status.send_results > 0) this.takeSendResults();
+      if (this.closed) return;
+      if (status.ready_count === 0 && status.send_results === 0) break;
+    }
+    this.settleReceiveEnd(status.connect_status, status.recv_status);
+    this.update();
+  }
+
+  /** @internal */
+  arm(armed: boolean): number {
+    if (this.closed) return 0;
+    this.armed = armed;
+    return native().sipc_async_channel_arm(this.handle, armed ? 1 : 0);
+  }
+
+  /** @internal */
+  shutdownForExit(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.currentState = 'closed';
+    this.closing = Promise.resolve();
+    const lib = native();
+    if (lib.sipc_async_channel_stop(this.handle) === 0) lib.sipc_async_channel_destroy(this.handle);
+    unregisterClient(this.token);
+  }
+
+  // ---- internals ----
+
+  private settleConnect(connectStatus: number): void {
+    if (this.currentState !== 'waiting' || connectStatus === SIPC_ASYNC_PENDING) return;
+    if (connectStatus === SIPC_OK) {
+      this.currentState = 'connected';
+      for (const waiter of [...this.connectWaiters]) waiter.resolve();
+      this.emit('connected');
+      return;
+    }
+    if (connectStatus === SIPC_ERR_CANCELLED) return;
+    const error = errorFor(connectStatus, `connect to channel '${this.name}' failed`);
+    for (const waiter of [...this.connectWaiters]) waiter.reject(error);
+    this.emitError(error);
+  }
+
+  private settleReceiveEnd(connectStatus: number, recvStatus: number): void {
+    if (connectStatus !== SIPC_OK || recvStatus === SIPC_OK || this.receiveEnded || this.closed) return;
+    if (recvStatus === SIPC_ERR_CANCELLED) return;
+    const peerGone = recvStatus === SIPC_ERR_PEER_GONE;
+    this.receiveEnded = peerGone
+      ? new SipcError('PEER_GONE', `receive from channel '${this.name}' failed: the peer closed the channel or died`)
+      : errorFor(recvStatus, `receive from channel '${this.name}' failed`);
+    if (peerGone && this.currentState === 'connected') this.currentState = 'peer-gone';
+    for (const waiter of this.receiveWaiters.splice(0)) {
+      waiter.cleanup();
+      waiter.reject(this.receiveEnded);
+    }
+    if (peerGone) this.emit('peer-gone');
+    else this.emitError(this.receiveEnded);
+  }
+
+  private takeMessages(status: RawAsyncStatus): void {
+    const lib = native();
+    const bytes = toNumber(status.ready_bytes);
+    const capacity = Math.max(bytes, 1);
+    const buffer = Buffer.allocUnsafeSlow(capacity);
+    const rc = lib.sipc_async_channel_take(
+      this.handle, buffer, capacity, this.lengths, Math.min(status.ready_count, this.lengths.length), this.count,
+    );
+    if (rc !== SIPC_OK) {
+      this.emitError(errorFor(rc, `receive from channel '${this.name}' failed`));
+      return;
+    }
+    let offset = 0;
+    for (let i = 0; i < this.count[0]; i++) {
+      const length = this.lengths[i];
+      const message = buffer.subarray(offset, offset + length);
+      offset += length;
+      this.deliver(message);
+      if (this.closed) return;
+    }
+  }
+
+  private deliver(message: Buffer): void {
+    const waiter = this.receiveWaiters.shift();
+    if (waiter) {
+      waiter.cleanup();
+      waiter.resolve(message);
+    } else if (this.listenerCount('message') > 0) {
+      this.emit('message', message);
+    } else {
+      this.inbox.push(message);
+    }
+  }
+
+  private takeSendResults(): void {
+    const lib = native();
+    lib.sipc_async_channel_take_send_results(this.handle, this.statuses, this.statuses.length, this.count);
+    for (let i = 0; i < this.count[0]; i++) {
+      const waiter = this.backgroundSends.shift();
+      if (!waiter) continue;
+      const rc = this.statuses[i];
+      if (rc === SIPC_OK) waiter.resolve();
+      else waiter.reject(errorFor(rc, `send to channel '${this.name}' failed`));
+    }
+  }
+
+  /** Recomputes demand and keep-alive after any change; hands buffered messages to new listeners. */
+  private update(): void {
+    if (this.closed) return;
+    if (this.listenerCount('message') > 0 && this.receiveWaiters.length === 0) {
+      while (this.inbox.length > 0 && !this.closed) this.emit('message', this.inbox.shift() as Buffer);
+    }
+    const flowing = this.listenerCount('message') > 0 || (this.iterators > 0 && this.inbox.length < ITERATOR_READ_AHEAD);
+    if (flowing !== this.flowing) {
+      this.flowing = flowing;
+      native().sipc_async_channel_demand(this.handle, flowing ? 1 : 0, 0);
+    }
+    const busy =
+      this.connectWaiters.size > 0 || this.receiveWaiters.length > 0 || this.backgroundSends.length > 0 ||
+      this.listenerCount('message') > 0 || this.iterators > 0;
+    setBusy(this.token, busy);
+  }
+
+  private ensureArmed(): void {
+    if (this.armed || this.closed) return;
+    this.arm(true);
+    // News that came while disarmed was not notified: look now.
+    queueMicrotask(() => this.onNotify());
+  }
+
+  private ensureOpen(action: string): void {
+    if (this.closed) throw new SipcError('CLOSED', `${action} channel '${this.name}' failed: the channel is closed`);
+  }
+
+  private emitError(error: SipcError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  private timeoutError(action: 'connect to' | 'receive from', timeoutMs: number): SipcError {
+    const what = action === 'connect to' ? 'no peer connected' : 'no message arrived';
+    return new SipcError('TIMEOUT', `${action} channel '${this.name}' failed: ${what} within ${timeoutMs} ms`);
+  }
+
+  private cancelledError(action: string): SipcError {
+    return new SipcError('CANCELLED', `${action} channel '${this.name}' failed: the wait was aborted`);
+  }
+}
+
+function validateOptions(options: OpenOptions): void {
+  const positive = (value: number | undefined, what: string, max: number) => {
+    if (value === undefined) return;
+    if (!Number.isInteger(value) || value < 1 || value > max) {
+      throw new SipcError('INVALID_ARGUMENT', `${what} must be an integer from 1 to ${max}`);
+    }
+  };
+  positive(options.maxMessageSize, 'maxMessageSize', 64 * 1024 * 1024);
+  positive(options.queueDepth, 'queueDepth', 4096);
+  if (options.mode !== undefined && (!Number.isInteger(options.mode) || options.mode < 0 || options.mode > 0o777)) {
+    throw new SipcError('INVALID_ARGUMENT', 'mode must be permission bits from 0 to 0o777');
+  }
+}
+
+/** Creates the channel (this process becomes the server) or attaches to it (client). Never blocks. */
+export function open(name: string, options?: OpenOptions): Channel {
+  return new Channel(name, options);
+}
