@@ -122,10 +122,8 @@ static int fail_last_error(void)
 
 uint64_t sipc_os_monotonic_ns(void)
 {
-    static LARGE_INTEGER frequency; /* constant after boot; racing first writers store the same value */
-    LARGE_INTEGER now;
-    if (frequency.QuadPart == 0)
-        QueryPerformanceFrequency(&frequency);
+    LARGE_INTEGER frequency, now; /* the frequency is a cheap read of a boot-time constant */
+    QueryPerformanceFrequency(&frequency);
     QueryPerformanceCounter(&now);
     uint64_t f = (uint64_t)frequency.QuadPart;
     uint64_t t = (uint64_t)now.QuadPart;
