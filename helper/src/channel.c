@@ -610,6 +610,12 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
     }
 }
 
+static int data_or_peer_ready(sipc_channel *ch, void *context)
+{
+    ring_wait *w = context;
+    return SH_LOAD_ACQ(&ch->header->rings[w->direction].head) != w->seen || connect_ready(ch, NULL);
+}
+
 /* Takes (or without take, only measures) the next message. */
 static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *length, int32_t timeout_ms, int take)
 {
@@ -659,11 +665,18 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
         }
         sipc_os_mutex_unlock(&ch->recv_lock);
         if (!connected) {
-            /* Nothing queued and no peer yet: wait for one like connect. */
-            rc = ensure_connected(ch, timeout_ms, deadline);
+            /* Nothing queued and never connected: wait for a peer to attach or for data (a peer
+             * may attach, send and leave before we look). Attaches wake every wait word. */
+            if (try_adopt_peer(ch)) {
+                connected = 1;
+                continue;
+            }
+            ring_wait w = {d, head};
+            rc = block_on(ch, SIPC_WAIT_DATA(d), deadline, data_or_peer_ready, &w);
+            if (rc == SIPC_ERR_TIMEOUT && timeout_ms == 0)
+                rc = SIPC_ERR_NOT_CONNECTED;
             if (rc != SIPC_OK)
                 return leave(ch, rc);
-            connected = 1;
             continue;
         }
         if (!present)

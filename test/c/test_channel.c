@@ -344,8 +344,13 @@ static int child_send_sequence(void *arg)
     const char *name = arg;
     sipc_channel *ch = NULL;
     CHILD_CHECK(sipc_open(name, NULL, &ch) == SIPC_OK);
-    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
     uint8_t buffer[100];
+    size_t length;
+    if (strstr(name, "small") != NULL) {
+        /* Wait until the parent is connected, so it sees this peer before it leaves. */
+        CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+        CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 5000) == SIPC_OK);
+    }
     message_fill(buffer, 100, 7, 0);
     CHILD_CHECK(sipc_send(ch, buffer, 100, 5000) == SIPC_OK);
     message_fill(buffer, 50, 7, 1);
@@ -362,6 +367,7 @@ void test_buffer_too_small_and_late_delivery(void)
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
     pid_t child = spawn_child(child_send_sequence, (void *)name);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    CHECK_RC(sipc_send(server, "go", 2, 5000), SIPC_OK);
     /* The child has closed: its messages are still delivered, in order, then PEER_GONE. */
     CHECK(reap_child(child) == 0);
     uint8_t buffer[100];
@@ -379,6 +385,29 @@ void test_buffer_too_small_and_late_delivery(void)
     sipc_channel_info info = {.struct_size = sizeof info};
     CHECK_RC(sipc_info(server, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_PEER_GONE);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* A peer that attaches, sends and leaves before this side ever connected: recv still gets it all. */
+void test_messages_from_peer_never_connected(void)
+{
+    const char *name = test_name("early");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    pid_t child = spawn_child(child_send_sequence, (void *)name);
+    uint8_t buffer[100];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    CHECK(length == 100 && message_check(buffer, 100, 7, 0));
+    CHECK(reap_child(child) == 0);
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    CHECK(length == 50 && message_check(buffer, 50, 7, 1));
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    CHECK(length == 0);
+    /* Nobody is there: PEER_GONE if our first recv met the child while it was attached,
+     * NOT_CONNECTED if it had left already. */
+    int rc = sipc_recv(server, buffer, sizeof buffer, &length, 0);
+    CHECK(rc == SIPC_ERR_PEER_GONE || rc == SIPC_ERR_NOT_CONNECTED);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
