@@ -94,6 +94,7 @@ typedef struct delayed_kill {
     HANDLE process;
     DWORD delay_ms;
     volatile uint64_t killed_at;
+    volatile uint64_t exited_at; /* when its process handle was signalled */
 } delayed_kill;
 
 static DWORD WINAPI kill_after_delay(void *argument)
@@ -102,6 +103,8 @@ static DWORD WINAPI kill_after_delay(void *argument)
     Sleep(kill->delay_ms);
     kill->killed_at = now_ms();
     TerminateProcess(kill->process, 9);
+    WaitForSingleObject(kill->process, INFINITE);
+    kill->exited_at = now_ms();
     return 0;
 }
 
@@ -155,6 +158,78 @@ static int child_server(const char *name, const char *arg)
     return 0;
 }
 
+/* Reads 40 messages slowly, checking each, then answers "done". */
+static int child_slow_reader(const char *name, const char *arg)
+{
+    (void)arg;
+    sipc_channel *ch = NULL;
+    if (sipc_open(name, NULL, &ch) != SIPC_OK || sipc_connect(ch, 10000) != SIPC_OK)
+        return 2;
+    char buffer[256];
+    for (unsigned i = 0; i < 40; i++) {
+        if (i % 10 == 0)
+            Sleep(20);
+        size_t length = 0;
+        if (sipc_recv(ch, buffer, sizeof buffer, &length, 10000) != SIPC_OK)
+            return 3;
+        char expected[32];
+        int n = snprintf(expected, sizeof expected, "bp %u", i);
+        if (length != (size_t)n || memcmp(buffer, expected, length) != 0)
+            return 4;
+    }
+    if (sipc_send(ch, "done", 4, 10000) != SIPC_OK)
+        return 5;
+    sipc_close(ch);
+    return 0;
+}
+
+/* Races to open: exits 10 as server, 11 as client, 12 on BUSY; holds its role for a while. */
+static int child_race_open(const char *name, const char *arg)
+{
+    (void)arg;
+    sipc_channel *ch = NULL;
+    int rc = sipc_open(name, NULL, &ch);
+    if (rc == SIPC_ERR_BUSY)
+        return 12;
+    if (rc != SIPC_OK)
+        return 2;
+    int code = sipc_get_role(ch) == SIPC_ROLE_SERVER ? 10 : 11;
+    Sleep(1500);
+    sipc_close(ch);
+    return code;
+}
+
+/* Becomes server and client of the channel in one process, queues a message towards the server,
+ * then blocks until killed: a stale channel whose every attached process died. */
+static int child_both_then_die(const char *name, const char *arg)
+{
+    (void)arg;
+    sipc_channel *server = NULL, *client = NULL;
+    if (sipc_open(name, NULL, &server) != SIPC_OK || sipc_open(name, NULL, &client) != SIPC_OK)
+        return 2;
+    if (sipc_send(client, "orphan", 6, 0) != SIPC_OK)
+        return 3;
+    Sleep(INFINITE);
+    return 0;
+}
+
+/* Takes the server role of a channel whose client is waiting, sends "again", waits for "ack". */
+static int child_new_server(const char *name, const char *arg)
+{
+    (void)arg;
+    sipc_channel *ch = NULL;
+    if (sipc_open(name, NULL, &ch) != SIPC_OK || sipc_get_role(ch) != SIPC_ROLE_SERVER)
+        return 2;
+    if (sipc_connect(ch, 10000) != SIPC_OK || sipc_send(ch, "again", 5, 10000) != SIPC_OK)
+        return 3;
+    char buffer[8];
+    size_t length = 0;
+    if (sipc_recv(ch, buffer, sizeof buffer, &length, 10000) != SIPC_OK || length != 3)
+        return 4;
+    sipc_close(ch);
+    return 0;
+}
+
 static int run_child(int argc, char **argv)
 {
     if (argc < 5)
@@ -166,6 +241,14 @@ static int run_child(int argc, char **argv)
         return child_hold(argv[3], argv[4]);
     if (strcmp(scenario, "server") == 0)
         return child_server(argv[3], argv[4]);
+    if (strcmp(scenario, "slowreader") == 0)
+        return child_slow_reader(argv[3], argv[4]);
+    if (strcmp(scenario, "race") == 0)
+        return child_race_open(argv[3], argv[4]);
+    if (strcmp(scenario, "both") == 0)
+        return child_both_then_die(argv[3], argv[4]);
+    if (strcmp(scenario, "newserver") == 0)
+        return child_new_server(argv[3], argv[4]);
     return 65;
 }
 
@@ -255,14 +338,15 @@ static int test_peer_killed(void)
     CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
     CHECK(length == 5 && memcmp(buffer, "ready", 5) == 0);
     /* Kill it from another thread while this one sleeps in recv. */
-    delayed_kill kill = {child, 300, 0};
+    delayed_kill kill = {child, 300, 0, 0};
     HANDLE killer = CreateThread(NULL, 0, kill_after_delay, &kill, 0, NULL);
     CHECK(killer != NULL);
     CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 30000), SIPC_ERR_PEER_GONE);
     uint64_t noticed = now_ms();
     WaitForSingleObject(killer, INFINITE);
     CloseHandle(killer);
-    printf("  peer death noticed %lld ms after TerminateProcess\n", (long long)(noticed - kill.killed_at));
+    printf("  peer death noticed %lld ms after TerminateProcess (the process was gone after %lld ms)\n",
+           (long long)(noticed - kill.killed_at), (long long)(kill.exited_at - kill.killed_at));
     CHECK(noticed - kill.killed_at < 10000);
     WaitForSingleObject(child, INFINITE);
     CloseHandle(child);
@@ -508,6 +592,207 @@ static int test_global_namespace(void)
     return 1;
 }
 
+/* A slow reader in another process throttles the writer (depth 3); nothing is lost. */
+static int test_backpressure(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "backpressure");
+    sipc_options options;
+    sipc_options_init(&options);
+    options.max_message_size = 256;
+    options.queue_depth = 3;
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, &options, &ch), SIPC_OK);
+    HANDLE child = spawn_child("slowreader", name, NULL);
+    CHECK(child != NULL);
+    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
+    int blocked = 0;
+    for (unsigned i = 0; i < 40; i++) {
+        char message[32];
+        int length = snprintf(message, sizeof message, "bp %u", i);
+        int rc = sipc_send(ch, message, (size_t)length, 0);
+        if (rc == SIPC_ERR_TIMEOUT) {
+            blocked++;
+            rc = sipc_send(ch, message, (size_t)length, 10000);
+        }
+        CHECK_RC(rc, SIPC_OK);
+    }
+    CHECK(blocked > 0);
+    char buffer[8];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
+    CHECK(length == 4 && memcmp(buffer, "done", 4) == 0);
+    CHECK(join_child(child) == 0);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    return 1;
+}
+
+/* Processes racing to open one fresh name: exactly one server, one client, the rest BUSY. */
+static int test_simultaneous_openers(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "race");
+    enum { RACERS = 6 };
+    HANDLE children[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        children[i] = spawn_child("race", name, NULL);
+        CHECK(children[i] != NULL);
+    }
+    int servers = 0, clients = 0, busy = 0;
+    for (int i = 0; i < RACERS; i++) {
+        int code = join_child(children[i]);
+        servers += code == 10;
+        clients += code == 11;
+        busy += code == 12;
+    }
+    CHECK(servers == 1 && clients == 1 && busy == RACERS - 2);
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND);
+    return 1;
+}
+
+/* The server leaves, the client stays attached; a new process takes the server role. */
+static int test_server_replaced(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "replaced");
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    char buffer[8];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 1000), SIPC_ERR_PEER_GONE);
+    HANDLE child = spawn_child("newserver", name, NULL);
+    CHECK(child != NULL);
+    CHECK_RC(sipc_connect(client, 10000), SIPC_OK);
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    CHECK_RC(sipc_info(client, &info), SIPC_OK);
+    CHECK(info.server_pid == (int64_t)GetProcessId(child));
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 10000), SIPC_OK);
+    CHECK(length == 5 && memcmp(buffer, "again", 5) == 0);
+    CHECK_RC(sipc_send(client, "ack", 3, 10000), SIPC_OK);
+    CHECK(join_child(child) == 0);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    return 1;
+}
+
+/* Everyone attached died but an observer keeps the objects alive: the channel is STALE, and the
+ * next opener starts it over as server with its own options (a new generation of objects). */
+static int test_stale_recovery(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "stale");
+    HANDLE child = spawn_child("both", name, NULL);
+    CHECK(child != NULL);
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    int attached = 0;
+    for (int i = 0; i < 1000 && !attached; i++) {
+        attached = sipc_stat(name, &info) == SIPC_OK && info.to_server.queued == 1;
+        if (!attached)
+            Sleep(10);
+    }
+    CHECK(attached);
+    sipc_observer *observer = NULL;
+    CHECK_RC(sipc_observe(name, &observer), SIPC_OK);
+    kill_child(child);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_STALE);
+    CHECK(info.server_alive == 0 && info.client_alive == 0);
+    sipc_options options;
+    sipc_options_init(&options);
+    options.flags = SIPC_OPEN_NO_CREATE;
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, &options, &ch), SIPC_ERR_NOT_FOUND);
+    sipc_options_init(&options);
+    options.max_message_size = 512;
+    options.queue_depth = 3;
+    CHECK_RC(sipc_open(name, &options, &ch), SIPC_OK);
+    CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
+    CHECK(sipc_max_message_size(ch) == 512);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_WAITING);
+    CHECK(info.to_server.queued == 0 && info.to_server.messages == 0 && info.queue_depth == 3);
+    CHECK_RC(sipc_observer_close(observer), SIPC_OK);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND);
+    return 1;
+}
+
+typedef struct cancel_plan {
+    sipc_channel *channel;
+    DWORD delay_ms;
+} cancel_plan;
+
+static DWORD WINAPI cancel_after_delay(void *argument)
+{
+    cancel_plan *plan = argument;
+    Sleep(plan->delay_ms);
+    sipc_cancel(plan->channel);
+    return 0;
+}
+
+/* sipc_cancel from another thread ends a blocked recv; uncancel makes the handle usable again. */
+static int test_cancel(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "cancel");
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    cancel_plan plan = {server, 200};
+    HANDLE thread = CreateThread(NULL, 0, cancel_after_delay, &plan, 0, NULL);
+    CHECK(thread != NULL);
+    char buffer[8];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 20000), SIPC_ERR_CANCELLED);
+    WaitForSingleObject(thread, INFINITE);
+    CloseHandle(thread);
+    CHECK_RC(sipc_uncancel(server), SIPC_OK);
+    CHECK_RC(sipc_send(client, "x", 1, 1000), SIPC_OK);
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 1000), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    return 1;
+}
+
+/* A peer blocked in recv sleeps in the kernel: it burns (almost) no CPU while idle. */
+static int test_idle_uses_no_cpu(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "idle");
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    HANDLE child = spawn_child("echo", name, "1");
+    CHECK(child != NULL);
+    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
+    FILETIME created, exited, kernel_before, user_before, kernel_after, user_after;
+    CHECK(GetProcessTimes(child, &created, &exited, &kernel_before, &user_before));
+    Sleep(1500);
+    CHECK(GetProcessTimes(child, &created, &exited, &kernel_after, &user_after));
+    uint64_t before = ((uint64_t)kernel_before.dwHighDateTime << 32 | kernel_before.dwLowDateTime) +
+                      ((uint64_t)user_before.dwHighDateTime << 32 | user_before.dwLowDateTime);
+    uint64_t after = ((uint64_t)kernel_after.dwHighDateTime << 32 | kernel_after.dwLowDateTime) +
+                     ((uint64_t)user_after.dwHighDateTime << 32 | user_after.dwLowDateTime);
+    uint64_t cpu_ms = (after - before) / 10000u;
+    printf("  idle peer used %llu ms of CPU in 1500 ms\n", (unsigned long long)cpu_ms);
+    CHECK(cpu_ms < 300);
+    CHECK_RC(sipc_send(ch, "bye", 3, 10000), SIPC_OK);
+    char buffer[8];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
+    CHECK(join_child(child) == 0);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    return 1;
+}
+
 typedef struct test_case {
     const char *name;
     int (*run)(void);
@@ -527,6 +812,12 @@ int main(int argc, char **argv)
         {"observer sees both directions in order", test_observer},
         {"crashed server leaves no stale objects", test_crashed_server},
         {"remove then re-create while the old holder lives", test_remove_and_recreate},
+        {"backpressure across processes", test_backpressure},
+        {"simultaneous openers", test_simultaneous_openers},
+        {"server replaced while the client stays", test_server_replaced},
+        {"stale channel held by an observer starts over", test_stale_recovery},
+        {"cancel from another thread", test_cancel},
+        {"idle peer uses no CPU", test_idle_uses_no_cpu},
         {"list", test_list},
         {"owner-only security descriptor", test_owner_only_security},
         {"Global namespace", test_global_namespace},
