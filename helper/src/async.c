@@ -19,6 +19,8 @@
 #define FLOW_MAX_BYTES (8u * 1024u * 1024u)
 /* An observer that falls further behind than this lets the library count what it misses. */
 #define OBSERVER_MAX_READY 1024u
+/* How long one look for a peer lasts before the queue is checked for messages of a peer that left. */
+#define CONNECT_SLICE_MS 250
 
 typedef struct msg_node {
     struct msg_node *next;
@@ -244,6 +246,26 @@ static int receive_run(sipc_async_channel *h, size_t size)
     }
 }
 
+/* Waits until a peer is attached, or until one that already left has queued messages: sipc_connect only
+ * adopts a peer that is still attached, so a peer that connects, sends and closes between two looks
+ * would otherwise never count. Hence the wait in slices, with a look at the queue between them. */
+static int wait_for_peer(sipc_async_channel *h)
+{
+    for (;;) {
+        int rc = sipc_connect(h->channel, CONNECT_SLICE_MS);
+        if (rc != SIPC_ERR_TIMEOUT)
+            return rc;
+        size_t size = 0;
+        if (sipc_peek_size(h->channel, &size, 0) == SIPC_OK)
+            return SIPC_OK;
+        pthread_mutex_lock(&h->n.lock);
+        int stopping = h->n.stopping;
+        pthread_mutex_unlock(&h->n.lock);
+        if (stopping)
+            return SIPC_ERR_CANCELLED;
+    }
+}
+
 static void *receiver_main(void *arg)
 {
     sipc_async_channel *h = arg;
@@ -251,7 +273,7 @@ static void *receiver_main(void *arg)
     while (!h->n.stopping) {
         if (h->connect_status == SIPC_ASYNC_PENDING) {
             pthread_mutex_unlock(&h->n.lock);
-            int rc = sipc_connect(h->channel, SIPC_INFINITE);
+            int rc = wait_for_peer(h);
             pthread_mutex_lock(&h->n.lock);
             if (h->n.stopping)
                 break;

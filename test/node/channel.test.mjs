@@ -1,0 +1,203 @@
+// Channel: messages to and from real peers (the sipc CLI, other Node processes).
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, cleanup, openTracked, randomBytes, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
+
+afterEach(cleanup);
+
+/** Starts `sipc echo` as the server of a new channel and connects to it as the client. */
+async function echoPeer(label, { maxSize = 65536, depth = 16 } = {}) {
+  const name = uniqueName(label);
+  const echo = startCli(['echo', name, '--max-size', String(maxSize), '--depth', String(depth)]);
+  await waitForChannel(name);
+  const channel = openTracked(name, { maxMessageSize: maxSize, queueDepth: depth });
+  await channel.connect({ timeoutMs: 5000 });
+  return { name, echo, channel };
+}
+
+test('10k messages of random sizes come back from sipc echo intact and in order', { timeout: 60000 }, async () => {
+  const { channel } = await echoPeer('integrity');
+  assert.equal(channel.role, 'client');
+  assert.equal(channel.state, 'connected');
+  const count = 10000;
+  const sent = [];
+  for (let i = 0; i < count; i++) {
+    // Mostly small messages, some up to the maximum, and empty ones.
+    const size = i % 500 === 0 ? 65536 : i % 97 === 0 ? 0 : (i * 7919) % (i % 10 === 0 ? 65536 : 2048);
+    const data = randomBytes(size, i + 1);
+    sent.push(data);
+  }
+  let received = 0;
+  const allBack = new Promise((resolve, reject) => {
+    channel.on('message', (data) => {
+      const expected = sent[received];
+      if (!expected || !data.equals(expected)) {
+        reject(new Error(`message ${received}: got ${data.length} bytes, expected ${expected?.length}`));
+        return;
+      }
+      if (++received === count) resolve();
+    });
+  });
+  // Sends are not awaited one by one: their order must still hold.
+  await within(50000, Promise.all([Promise.all(sent.map((data) => channel.send(data))), allBack]), '10k echoes');
+  assert.equal(received, count);
+  const info = channel.info();
+  assert.equal(info.toServer.messages, count);
+  assert.equal(info.toClient.messages, count);
+});
+
+test('the largest message passes; one byte more is TOO_BIG and nothing is sent', { timeout: 20000 }, async () => {
+  const { channel } = await echoPeer('largest', { maxSize: 1 << 20, depth: 4 });
+  assert.equal(channel.maxMessageSize, 1 << 20);
+  const largest = randomBytes(1 << 20, 42);
+  await assert.rejects(channel.send(Buffer.alloc((1 << 20) + 1)), { name: 'SipcError', code: 'TOO_BIG' });
+  await channel.send(largest);
+  const back = await channel.receive({ timeoutMs: 5000 });
+  assert.ok(back.equals(largest));
+  assert.equal(channel.info().toServer.messages, 1);
+});
+
+test('binary data stays byte-exact, views keep their offset, strings are UTF-8', { timeout: 20000 }, async () => {
+  const { channel } = await echoPeer('binary');
+  const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  await channel.send(every);
+  assert.deepEqual([...(await channel.receive({ timeoutMs: 5000 }))], [...every]);
+  const backing = new Uint8Array([9, 9, 0, 1, 2, 0xff, 9]);
+  await channel.send(backing.subarray(2, 6));
+  assert.deepEqual([...(await channel.receive({ timeoutMs: 5000 }))], [0, 1, 2, 0xff]);
+  const text = 'héllo ✓ 🚀 \u0000 end';
+  await channel.send(text);
+  const back = await channel.receive({ timeoutMs: 5000 });
+  assert.ok(back.equals(Buffer.from(text, 'utf8')));
+  assert.equal(back.toString('utf8'), text);
+  await channel.send(new Uint8Array(0));
+  assert.equal((await channel.receive({ timeoutMs: 5000 })).length, 0);
+});
+
+test('timeouts: receive, connect, send on a full queue; abort a connect', { timeout: 20000 }, async () => {
+  const name = uniqueName('timeouts');
+  const server = openTracked(name, { queueDepth: 2, maxMessageSize: 1024 });
+  assert.equal(server.role, 'server');
+  assert.equal(server.state, 'waiting');
+  await assert.rejects(server.connect({ timeoutMs: 50 }), { code: 'TIMEOUT', message: new RegExp(`channel '${name}'`) });
+  await assert.rejects(server.connect({ timeoutMs: 0 }), { code: 'TIMEOUT' });
+  const abort = new AbortController();
+  const aborted = server.connect({ signal: abort.signal });
+  setTimeout(() => abort.abort(), 20);
+  await assert.rejects(aborted, { code: 'CANCELLED' });
+  await assert.rejects(server.connect({ timeoutMs: -1 }), { code: 'INVALID_ARGUMENT' });
+
+  // The client is another process that never receives.
+  const peer = startNode(`const c = api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
+  await peer.waitFor('ready');
+  await server.connect({ timeoutMs: 5000 });
+  await assert.rejects(server.receive({ timeoutMs: 30 }), { code: 'TIMEOUT', message: /no message arrived within 30 ms/ });
+  await server.send('1');
+  await server.send('2');
+  const started = Date.now();
+  await assert.rejects(server.send('3', { timeoutMs: 100 }), { code: 'TIMEOUT' });
+  assert.ok(Date.now() - started >= 90, 'the send waited for its timeout');
+  await assert.rejects(server.send('3', { timeoutMs: 0 }), { code: 'TIMEOUT' });
+  assert.equal(server.info().toClient.queued, 2);
+});
+
+test('sends that find the queue full wait in order behind each other', { timeout: 30000 }, async () => {
+  const name = uniqueName('order');
+  const server = openTracked(name, { queueDepth: 2 });
+  // A slow reader in another process: it reads 200 messages, 1 ms apart, and prints them.
+  const reader = startNode(`const c = api.open(name); await c.connect();
+    const got = []; for (let i = 0; i < 200; i++) { got.push((await c.receive()).toString()); await new Promise(r => setTimeout(r, 1)); }
+    console.log(JSON.stringify(got)); await c.close();`, { name });
+  await server.connect({ timeoutMs: 5000 });
+  const sends = [];
+  for (let i = 0; i < 200; i++) sends.push(server.send(`m${i}`));
+  await within(20000, Promise.all(sends), '200 sends');
+  const result = await reader.done;
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout), Array.from({ length: 200 }, (_, i) => `m${i}`));
+});
+
+test('a peer killed with SIGKILL ends receive() with PEER_GONE, not a hang', { timeout: 20000 }, async () => {
+  const name = uniqueName('sigkill');
+  const server = openTracked(name);
+  const peer = startNode(`const c = api.open(name); await c.connect(); await c.send('last words'); console.log('ready'); setInterval(() => {}, 1000);`, { name });
+  await peer.waitFor('ready');
+  await server.connect({ timeoutMs: 5000 });
+  const gone = new Promise((resolve) => server.once('peer-gone', resolve));
+  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'last words');
+  const pending = server.receive();
+  peer.child.kill('SIGKILL');
+  await within(5000, assert.rejects(pending, { code: 'PEER_GONE', message: new RegExp(`channel '${name}'`) }), 'PEER_GONE');
+  await within(5000, gone, "'peer-gone'");
+  assert.equal(server.state, 'peer-gone');
+  await assert.rejects(server.receive(), { code: 'PEER_GONE' });
+});
+
+test('a peer that sends and leaves: its messages arrive first, then the iterator ends', { timeout: 20000 }, async () => {
+  const name = uniqueName('iterate');
+  const server = openTracked(name);
+  const peer = startNode(`const c = api.open(name); await c.connect(); for (let i = 0; i < 5; i++) await c.send('n' + i); await c.close();`, { name });
+  const got = [];
+  await within(10000, (async () => { for await (const m of server) got.push(m.toString()); })(), 'iteration');
+  assert.deepEqual(got, ['n0', 'n1', 'n2', 'n3', 'n4']);
+  assert.equal((await peer.done).code, 0);
+});
+
+test('a server waits for its next peer after peer-gone', { timeout: 20000 }, async () => {
+  const name = uniqueName('next-peer');
+  const server = openTracked(name);
+  const first = startNode(`const c = api.open(name); await c.connect(); await c.send('first'); await c.close();`, { name });
+  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'first');
+  await first.done;
+  await assert.rejects(server.receive({ timeoutMs: 5000 }), { code: 'PEER_GONE' });
+  const next = server.connect({ timeoutMs: 5000 });
+  assert.equal(server.state, 'waiting');
+  const second = startCli(['send', name, 'second', '--timeout', '5000']);
+  await next;
+  assert.equal(server.state, 'connected');
+  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'second');
+  assert.equal((await second.done).code, 0);
+});
+
+test('close() rejects pending receive/connect with CLOSED and cancels a blocked send', { timeout: 20000 }, async () => {
+  const name = uniqueName('close');
+  const lonely = openTracked(name + '-alone');
+  const connecting = lonely.connect();
+  const receiving = lonely.receive();
+  await lonely.close();
+  await assert.rejects(connecting, { code: 'CLOSED' });
+  await assert.rejects(receiving, { code: 'CLOSED' });
+  await assert.rejects(lonely.send('x'), { code: 'CLOSED' });
+  assert.equal(lonely.state, 'closed');
+  await lonely.close(); // twice is fine
+
+  const server = openTracked(name, { queueDepth: 1 });
+  const peer = startNode(`const c = api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
+  await peer.waitFor('ready');
+  await server.connect({ timeoutMs: 5000 });
+  await server.send('fills the queue');
+  const blocked = server.send('waits for room');
+  const behind = server.send('queued behind');
+  await new Promise((r) => setTimeout(r, 50));
+  const started = Date.now();
+  await within(2000, server.close(), 'close with a blocked send');
+  assert.ok(Date.now() - started < 1000);
+  await assert.rejects(blocked, { code: 'CLOSED' });
+  await assert.rejects(behind, { code: 'CLOSED' });
+});
+
+test('messages that arrive before a listener is attached are kept for it', { timeout: 20000 }, async () => {
+  const { channel } = await echoPeer('late-listener');
+  await channel.send('a');
+  await channel.send('b');
+  assert.equal((await channel.receive({ timeoutMs: 5000 })).toString(), 'a');
+  const got = await new Promise((resolve) => channel.once('message', (m) => resolve(m.toString())));
+  assert.equal(got, 'b');
+});
+
+test('bad arguments get clear errors', { timeout: 10000 }, () => {
+  assert.throws(() => api.open('.hidden'), { name: 'SipcError', code: 'INVALID_NAME', message: /\.hidden/ });
+  assert.throws(() => api.open('x'.repeat(201)), { code: 'INVALID_NAME' });
+  assert.throws(() => api.open(uniqueName('opts'), { queueDepth: 0 }), { code: 'INVALID_ARGUMENT', message: /queueDepth/ });
+  assert.throws(() => api.open(uniqueName('opts'), { maxMessageSize: 1.5 }), { code: 'INVALID_ARGUMENT' });
+});

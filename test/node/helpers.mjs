@@ -1,0 +1,134 @@
+// Helpers for the Node API tests: real peers only (the `sipc` CLI or a second Node process running the API).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const API_PATH = resolve(repoRoot, 'dist', 'api.js');
+export const SIPC = process.env.SIPC_CLI ?? resolve(repoRoot, 'helper', 'build', 'linux-x64', 'sipc');
+
+if (!existsSync(API_PATH)) throw new Error(`${API_PATH} is missing: run 'node esbuild.mjs' first`);
+if (!existsSync(SIPC)) throw new Error(`sipc CLI not found at ${SIPC}: run 'make -C helper' or set SIPC_CLI`);
+
+/** @type {typeof import('../../extension/src/api/index')} */
+export const api = createRequire(import.meta.url)(API_PATH);
+
+let counter = 0;
+const names = new Set();
+const children = new Set();
+const handles = new Set();
+
+/** A channel name no other test or run uses. */
+export function uniqueName(label) {
+  const name = `tn-${label}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+  names.add(name);
+  return name;
+}
+
+/** open() that is closed again by cleanup(). */
+export function openTracked(name, options) {
+  const channel = api.open(name, options);
+  handles.add(channel);
+  return channel;
+}
+
+/** observe() that is closed again by cleanup(). */
+export function observeTracked(name, options) {
+  const observer = api.observe(name, options);
+  handles.add(observer);
+  return observer;
+}
+
+function track(child, timeoutMs) {
+  children.add(child);
+  const stdout = [];
+  let stderr = '';
+  child.stdout.on('data', (chunk) => stdout.push(chunk));
+  child.stderr.on('data', (chunk) => { stderr += chunk.toString('utf8'); });
+  child.stdin?.on('error', () => {});
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise((resolveDone, rejectDone) => {
+    child.on('error', rejectDone);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolveDone({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr });
+    });
+  });
+  /** Resolves with the first stdout line containing `marker`. */
+  const waitFor = (marker) => new Promise((resolveLine, rejectLine) => {
+    let seen = '';
+    const onData = (chunk) => {
+      seen += chunk.toString('utf8');
+      if (seen.includes(marker)) { child.stdout.off('data', onData); resolveLine(seen); }
+    };
+    child.stdout.on('data', onData);
+    done.then((r) => rejectLine(new Error(`child ended (code ${r.code}, signal ${r.signal}) before '${marker}'; stderr: ${r.stderr}`)));
+  });
+  return { child, done, waitFor };
+}
+
+/** Runs the sipc CLI in the background. */
+export function startCli(args, { timeoutMs = 20000 } = {}) {
+  return track(spawn(SIPC, args, { stdio: ['pipe', 'pipe', 'pipe'] }), timeoutMs);
+}
+
+/**
+ * Runs `body` (an async function body as source text) in a child Node process with `api` (the built Node API)
+ * and `name` in scope. It prints to stdout to talk to the test.
+ */
+export function startNode(body, { name = '', timeoutMs = 20000, env = {} } = {}) {
+  const source = `const api = require(${JSON.stringify(API_PATH)}); const name = ${JSON.stringify(name)};
+(async () => { ${body} })().catch((e) => { console.error('child failed:', e && e.stack || e); process.exit(99); });`;
+  return track(
+    spawn(process.execPath, ['-e', source], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }),
+    timeoutMs,
+  );
+}
+
+/** Waits until a channel of that name exists (its creator got there first). */
+export async function waitForChannel(name, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return api.stat(name);
+    } catch (error) {
+      if (error.code !== 'NOT_FOUND' || Date.now() > deadline) throw error;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Rejects with a clear message when `promise` takes longer than `ms`. */
+export function within(ms, promise, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms); }),
+  ]);
+}
+
+/** Closes every tracked handle, kills every child, removes every channel name used. */
+export async function cleanup() {
+  await Promise.all([...handles].map((h) => h.close().catch(() => undefined)));
+  handles.clear();
+  for (const child of children) child.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 10));
+  for (const name of names) {
+    try { api.remove(name, true); } catch { /* already gone */ }
+  }
+  names.clear();
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), so a failure can be reproduced. */
+export function randomBytes(length, seed) {
+  const out = Buffer.allocUnsafe(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
