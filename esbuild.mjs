@@ -29,6 +29,9 @@ const common = {
 const builds = [
   { ...common, entryPoints: [join(root, 'extension/src/extension.ts')], outfile: join(root, 'dist/extension.js') },
   { ...common, entryPoints: [join(root, 'extension/src/api/index.ts')], outfile: join(root, 'dist/api.js') },
+  // The inspector's webview script runs in the browser sandbox of the webview, not in Node.
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022', external: [],
+    entryPoints: [join(root, 'extension/src/inspector/webview/main.ts')], outfile: join(root, 'dist/media/inspector.js') },
 ].filter((b) => existsSync(b.entryPoints[0]));
 
 /** Native helper libraries, one folder per platform: helper/build/<platform>-<arch>/ -> dist/native/<platform>-<arch>/ */
@@ -44,6 +47,14 @@ function copyNative() {
       copyFileSync(from, to);
     }
   }
+}
+
+/** The codicon font for the webviews, from the installed @vscode/codicons package -> dist/media/codicons/. */
+function copyCodicons() {
+  const from = join(root, 'node_modules/@vscode/codicons/dist');
+  if (!existsSync(from)) return;
+  mkdirSync(join(root, 'dist/media/codicons'), { recursive: true });
+  for (const file of ['codicon.css', 'codicon.ttf']) copyFileSync(join(from, file), join(root, 'dist/media/codicons', file));
 }
 
 /** The VS Code target of this machine, in vsce's naming (linux-x64, win32-x64, darwin-arm64, ...). */
@@ -107,11 +118,13 @@ async function packageVsix(target) {
 
 if (watch) {
   copyNative();
+  copyCodicons();
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   await Promise.all(builds.map((b) => esbuild.build(b)));
   copyNative();
+  copyCodicons();
   if (args.includes('--package')) {
     const packagePath = await packageVsix(optionValue('--target') ?? hostTarget);
     console.log(`packaged ${relative(root, packagePath)} (${(statSync(packagePath).size / 1024).toFixed(0)} KiB)`);

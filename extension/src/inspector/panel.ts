@@ -1,0 +1,364 @@
+// One inspector panel: a capture fed by a source, shown in a webview. The capture lives here, in the extension
+// host, so hiding the panel costs nothing (no retainContextWhenHidden) and the webview redraws from it on show.
+import * as vscode from 'vscode';
+import { hexDumpText, InspectorInputError, prettyJson, toBase64, toHex, decodeUtf8Visible, encodeUtf8 } from './bytes';
+import { Capture, ViewFeed, type RetentionLimits } from './capture';
+import { jsonlLines } from './jsonl';
+import type { CaptureEntry } from './model';
+import { concatChunks, pcapngChunks } from './pcapng';
+import {
+  parseWebviewMessage, type CopyFormat, type DirectionStats, type EditorFormat, type ExportFormat, type HostToWebview,
+  type InspectorMode, type StatsSnapshot, type WebviewToHost,
+} from './protocol';
+import { encodeSendInput } from './send';
+import type { CaptureSource } from './sources';
+import { RateMeter } from './stats';
+
+export const INSPECTOR_VIEW_TYPE = 'sipc.inspector';
+const STATS_INTERVAL_MS = 500;
+
+export interface InspectorTarget {
+  readonly mode: InspectorMode;
+  readonly name: string;
+}
+
+export function targetKey(target: InspectorTarget): string {
+  return `${target.mode}:${target.name}`;
+}
+
+/** The retention settings, clamped to sane ranges. */
+export function readRetention(): RetentionLimits {
+  const config = vscode.workspace.getConfiguration('sipc.inspector');
+  const clamp = (value: unknown, fallback: number, min: number, max: number): number =>
+    typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, Math.floor(value))) : fallback;
+  return {
+    maxMessages: clamp(config.get('retainedMessages'), 100_000, 100, 1_000_000),
+    maxBytes: clamp(config.get('retainedMegabytes'), 256, 1, 8192) * 1024 * 1024,
+  };
+}
+
+function nonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let out = '';
+  for (let i = 0; i < 32; i++) out += chars[Math.floor(Math.random() * chars.length)];
+  return out;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof InspectorInputError) return error.message;
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+function safeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+export class InspectorSession implements vscode.Disposable {
+  readonly capture: Capture;
+  private readonly feed: ViewFeed;
+  private readonly source: CaptureSource;
+  private readonly rates = new RateMeter();
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private disposed = false;
+  private readonly disposeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposeEmitter.event;
+
+  constructor(
+    readonly target: InspectorTarget,
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+    makeSource: (capture: Capture) => CaptureSource,
+  ) {
+    this.capture = new Capture(readRetention());
+    this.feed = new ViewFeed(this.capture, (message) => this.post(message));
+    this.source = makeSource(this.capture);
+    panel.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'media'), vscode.Uri.joinPath(extensionUri, 'extension', 'media')],
+    };
+    panel.title = `${target.mode === 'peer' ? 'Inspect' : 'Observe'}: ${target.name}`;
+    panel.webview.html = this.html(panel.webview);
+    this.subscriptions.push(
+      panel.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
+      panel.onDidChangeViewState(() => this.onVisibility()),
+      panel.onDidDispose(() => this.dispose()),
+      this.source.onDidChange(() => this.postTarget()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('sipc.inspector')) this.capture.setLimits(readRetention());
+      }),
+    );
+  }
+
+  reveal(): void {
+    this.panel.reveal();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.stopStats();
+    this.feed.dispose();
+    this.source.dispose();
+    this.subscriptions.forEach((s) => s.dispose());
+    this.panel.dispose();
+    this.disposeEmitter.fire();
+    this.disposeEmitter.dispose();
+  }
+
+  private post(message: HostToWebview): void {
+    if (this.disposed) return;
+    void this.panel.webview.postMessage(message).then(undefined, (error: unknown) =>
+      this.log.warn(`inspector: posting to the webview of ${this.target.name} failed: ${describe(error)}`));
+  }
+
+  private postTarget(): void {
+    this.post({ type: 'target', name: this.target.name, mode: this.target.mode, canSend: this.source.canSend() });
+  }
+
+  private onVisibility(): void {
+    // The webview is destroyed while hidden; it says 'ready' again when shown and gets a fresh reset then.
+    if (!this.panel.visible) {
+      this.feed.detach();
+      this.stopStats();
+    }
+  }
+
+  private startStats(): void {
+    this.stopStats();
+    this.postStats();
+    this.statsTimer = setInterval(() => this.postStats(), STATS_INTERVAL_MS);
+  }
+
+  private stopStats(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = undefined;
+  }
+
+  snapshot(): StatsSnapshot {
+    const now = Date.now();
+    const status = this.source.status();
+    const directions: DirectionStats[] = this.source.directions.map((direction) => {
+      const totals = this.capture.totalsFor(direction);
+      const rate = this.rates.sample(direction, totals, now);
+      const queue = status.queueOf(direction);
+      return { direction, ...totals, ...rate, ...(queue ?? {}) };
+    });
+    const info = status.info;
+    return {
+      state: status.state,
+      directions,
+      ...(info ? { serverPid: info.serverPid, clientPid: info.clientPid, serverAlive: info.serverAlive, clientAlive: info.clientAlive,
+        maxMessageSize: info.maxMessageSize } : {}),
+      retained: this.capture.length,
+      retainedBytes: this.capture.retainedBytes,
+      dropped: this.capture.dropped,
+      maxMessages: this.capture.limits.maxMessages,
+    };
+  }
+
+  private postStats(): void {
+    this.post({ type: 'stats', stats: this.snapshot() });
+  }
+
+  private onMessage(raw: unknown): void {
+    const message = parseWebviewMessage(raw);
+    if (!message) {
+      this.log.warn(`inspector: ignored a malformed message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    void this.handle(message).catch((error: unknown) => {
+      this.log.error(`inspector: ${message.type} failed: ${describe(error)}`);
+      void vscode.window.showErrorMessage(`SIPC inspector: ${describe(error)}`);
+    });
+  }
+
+  private async handle(message: WebviewToHost): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.postTarget();
+        this.post({ type: 'paused', paused: this.feed.isPaused });
+        this.feed.attach();
+        this.startStats();
+        return;
+      case 'filter':
+        try {
+          this.feed.setFilter(message.spec);
+          this.post({ type: 'filterResult' });
+        } catch (error) {
+          this.post({ type: 'filterResult', error: describe(error) });
+        }
+        return;
+      case 'select':
+        return this.postDetail(message.seq);
+      case 'pause':
+        this.feed.setPaused(message.paused);
+        this.post({ type: 'paused', paused: message.paused });
+        return;
+      case 'clear':
+        this.capture.clear();
+        this.rates.reset();
+        this.postStats();
+        return;
+      case 'send':
+        return this.sendInput(message.format, message.input, message.lineEnding);
+      case 'sendFile':
+        return this.sendFile();
+      case 'copy':
+        return this.copy(message.seq, message.format, message.start, message.end);
+      case 'openInEditor':
+        return this.openInEditor(message.seq, message.format);
+      case 'saveBytes':
+        return this.saveBytes(message.seq);
+      case 'export':
+        return this.exportCapture(message.format, message.filtered);
+    }
+  }
+
+  private entryBytes(entry: CaptureEntry): Uint8Array {
+    return entry.kind === 'message' ? entry.data : encodeUtf8(`${entry.event}: ${entry.detail}`);
+  }
+
+  private postDetail(seq: number): void {
+    const entry = this.capture.get(seq);
+    if (!entry) {
+      this.post({ type: 'detailMissing', seq });
+      return;
+    }
+    // A copy of exactly the message's bytes: a Buffer may be a view into a larger pooled ArrayBuffer.
+    const data = new Uint8Array(this.entryBytes(entry));
+    this.post({ type: 'detail', seq, data, length: entry.kind === 'message' ? entry.length : data.length, row: this.capture.summarize(entry) });
+  }
+
+  private requireEntry(seq: number): CaptureEntry {
+    const entry = this.capture.get(seq);
+    if (!entry) throw new Error(`message #${seq} is no longer retained`);
+    return entry;
+  }
+
+  private async sendInput(format: 'text' | 'hex' | 'base64', input: string, lineEnding: 'none' | 'lf' | 'crlf'): Promise<void> {
+    try {
+      const data = encodeSendInput(format, input, lineEnding);
+      await this.sendBytes(data);
+      this.post({ type: 'sendResult', ok: true });
+    } catch (error) {
+      this.post({ type: 'sendResult', ok: false, message: describe(error) });
+    }
+  }
+
+  private async sendBytes(data: Uint8Array): Promise<void> {
+    const max = this.source.maxMessageSize();
+    if (max !== undefined && data.byteLength > max) {
+      throw new Error(`the message is ${data.byteLength} bytes; this channel takes at most ${max}`);
+    }
+    await this.source.send(data);
+  }
+
+  private async sendFile(): Promise<void> {
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Send', title: `Send a file to ${this.target.name}` });
+    if (!picked || picked.length === 0) return;
+    const data = await vscode.workspace.fs.readFile(picked[0]);
+    await this.sendBytes(data);
+    vscode.window.setStatusBarMessage(`$(send) SIPC: sent ${data.byteLength} bytes from ${picked[0].path.split('/').pop()}`, 4000);
+  }
+
+  private async copy(seq: number, format: CopyFormat, start?: number, end?: number): Promise<void> {
+    const bytes = this.entryBytes(this.requireEntry(seq));
+    const slice = start !== undefined ? bytes.subarray(start, end ?? bytes.length) : bytes;
+    const text = format === 'hex' ? toHex(slice) : format === 'base64' ? toBase64(slice) : new TextDecoder('utf-8').decode(slice);
+    await vscode.env.clipboard.writeText(text);
+    vscode.window.setStatusBarMessage(`$(copy) SIPC: copied ${slice.byteLength} bytes as ${format}`, 3000);
+  }
+
+  private async openInEditor(seq: number, format: EditorFormat): Promise<void> {
+    const bytes = this.entryBytes(this.requireEntry(seq));
+    let content: string;
+    let language = 'plaintext';
+    if (format === 'json') {
+      const json = prettyJson(bytes);
+      if (json === undefined) throw new Error(`message #${seq} is not JSON`);
+      content = json;
+      language = 'json';
+    } else if (format === 'hex') {
+      content = hexDumpText(bytes);
+    } else {
+      content = decodeUtf8Visible(bytes, false).map((s) => s.text).join('');
+    }
+    const document = await vscode.workspace.openTextDocument({ content, language });
+    await vscode.window.showTextDocument(document, { preview: false, viewColumn: vscode.ViewColumn.Beside });
+  }
+
+  private async saveBytes(seq: number): Promise<void> {
+    const bytes = this.entryBytes(this.requireEntry(seq));
+    const uri = await vscode.window.showSaveDialog({
+      title: `Save message #${seq}`,
+      defaultUri: this.defaultUri(`${safeFileName(this.target.name)}-${seq}.bin`),
+    });
+    if (!uri) return;
+    await vscode.workspace.fs.writeFile(uri, bytes);
+    vscode.window.setStatusBarMessage(`$(save) SIPC: saved ${bytes.byteLength} bytes`, 3000);
+  }
+
+  private defaultUri(fileName: string): vscode.Uri | undefined {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    return folder ? vscode.Uri.joinPath(folder, fileName) : undefined;
+  }
+
+  /** The entries to export: all retained, or the ones the list's filter shows. */
+  private exportEntries(filtered: boolean): CaptureEntry[] {
+    if (!filtered) return [...this.capture.entries()];
+    return this.feed.matchingSeqs().map((seq) => this.capture.get(seq)).filter((e): e is CaptureEntry => e !== undefined);
+  }
+
+  private async exportCapture(format: ExportFormat, filtered: boolean): Promise<void> {
+    const entries = this.exportEntries(filtered);
+    const extension = format === 'jsonl' ? 'jsonl' : 'pcapng';
+    const uri = await vscode.window.showSaveDialog({
+      title: `Export ${filtered ? 'the filtered rows' : 'the capture'} of ${this.target.name} as ${format === 'jsonl' ? 'JSON Lines' : 'pcapng'}`,
+      defaultUri: this.defaultUri(`${safeFileName(this.target.name)}.${extension}`),
+      filters: format === 'jsonl' ? { 'JSON Lines': ['jsonl'] } : { 'pcapng (Wireshark)': ['pcapng'] },
+    });
+    if (!uri) return;
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SIPC: exporting ${entries.length} entries` }, async () => {
+      const bytes = format === 'jsonl'
+        ? encodeUtf8([...jsonlLines(entries, { channel: this.target.name, mode: this.target.mode, exported: Date.now() })].join(''))
+        : concatChunks(pcapngChunks(entries, { interfaceName: this.target.name, interfaceDescription: `sipc channel (${this.target.mode})` }));
+      await vscode.workspace.fs.writeFile(uri, bytes);
+    });
+    const messages = entries.filter((e) => e.kind === 'message').length;
+    this.log.info(`inspector: exported ${messages} messages of ${this.target.name} to ${uri.fsPath} (${format})`);
+    vscode.window.setStatusBarMessage(`$(export) SIPC: exported ${messages} messages to ${uri.path.split('/').pop()}`, 5000);
+  }
+
+  private html(webview: vscode.Webview): string {
+    const media = (...path: string[]): vscode.Uri => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...path));
+    const n = nonce();
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource} data:`,
+      `script-src 'nonce-${n}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${media('dist', 'media', 'codicons', 'codicon.css')}">
+<link rel="stylesheet" href="${media('extension', 'media', 'inspector', 'inspector.css')}">
+<title>sipc inspector</title>
+</head>
+<body>
+<div id="app"></div>
+<script nonce="${n}" src="${media('dist', 'media', 'inspector.js')}"></script>
+</body>
+</html>`;
+  }
+}
