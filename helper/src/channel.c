@@ -8,8 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Spin this long for the peer to act before sleeping, and only while it is running. */
-#define SPIN_NS 50000u
+/* Spinning for the peer pays only while the peer is on a CPU. Each wait word gets an adaptive
+ * spin budget: it grows while spins succeed (peer on another CPU) and halves when they fail (peer
+ * descheduled, e.g. sharing our CPU), down to zero; at zero, every SPIN_PROBE_EVERY-th wait
+ * probes with SPIN_PROBE_NS. No spinning at all while the peer sleeps in a wait. */
+#define SPIN_MAX_NS 50000u
+#define SPIN_START_NS 20000u
+#define SPIN_MIN_NS 500u
+#define SPIN_PROBE_NS 2000u
+#define SPIN_PROBE_EVERY 16u
 /* A blocked call re-checks that the peer process is alive at least this often. */
 #define LIVENESS_SLICE_MS 100
 /* An object of size 0 (created, not yet initialised) is abandoned after this long. */
@@ -38,6 +45,8 @@ struct sipc_channel {
     sipc_os_process peer_process;
     int cancelled; /* atomic */
     int closed;    /* atomic */
+    uint32_t spin_budget_ns[SIPC_WAIT_WORDS]; /* atomic (relaxed): a heuristic shared by threads */
+    uint32_t spin_probe[SIPC_WAIT_WORDS];
 };
 
 /* ---- helpers ---- */
@@ -99,49 +108,67 @@ static void check_peer_alive(sipc_channel *ch)
     }
 }
 
-static int peer_running(sipc_channel *ch)
+/* The peer has no thread asleep in a wait: it is probably running and about to act. */
+static int peer_awake(sipc_channel *ch)
 {
-    return SH_LOAD(&ch->header->roles[ch->peer_index].running) != 0;
+    return SH_LOAD(&ch->header->roles[ch->peer_index].sleepers) == 0;
 }
 
-static void set_running(sipc_channel *ch, int delta)
+static uint32_t spin_limit(sipc_channel *ch, uint32_t index)
 {
-    uint32_t *running = &ch->header->roles[ch->role_index].running;
-    if (delta > 0)
-        SH_ADD(running, 1u);
+    uint32_t budget = __atomic_load_n(&ch->spin_budget_ns[index], __ATOMIC_RELAXED);
+    if (budget != 0)
+        return budget;
+    uint32_t probe = __atomic_add_fetch(&ch->spin_probe[index], 1u, __ATOMIC_RELAXED);
+    return probe % SPIN_PROBE_EVERY == 0 ? SPIN_PROBE_NS : 0;
+}
+
+static void spin_learn(sipc_channel *ch, uint32_t index, int succeeded)
+{
+    uint32_t budget = __atomic_load_n(&ch->spin_budget_ns[index], __ATOMIC_RELAXED);
+    if (succeeded)
+        budget = budget == 0 ? SPIN_PROBE_NS : (budget > SPIN_MAX_NS / 2 ? SPIN_MAX_NS : budget * 2);
     else
-        SH_SUB(running, 1u);
+        budget = budget / 2 < SPIN_MIN_NS ? 0 : budget / 2;
+    __atomic_store_n(&ch->spin_budget_ns[index], budget, __ATOMIC_RELAXED);
 }
 
 typedef int (*ready_fn)(sipc_channel *ch, void *context);
 
 /*
- * Waits until ready() may have become true: spins briefly while the peer is running, then sleeps
+ * Waits until ready() may have become true: spins briefly while the peer is awake, then sleeps
  * on wait word `index`. Returns SIPC_OK to make the caller re-check everything, or
- * SIPC_ERR_TIMEOUT once the deadline has passed. The caller counts as running while inside.
+ * SIPC_ERR_TIMEOUT once the deadline has passed.
  */
 static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_fn ready, void *context)
 {
     uint64_t now = sipc_os_monotonic_ns();
     if (now >= deadline)
         return SIPC_ERR_TIMEOUT;
-    if (peer_running(ch)) {
-        uint64_t spin_until = now + SPIN_NS;
+    uint32_t limit = spin_limit(ch, index);
+    if (limit != 0 && peer_awake(ch)) {
+        uint64_t spin_until = now + limit;
         for (unsigned i = 1;; i++) {
-            if (ready(ch, context))
+            if (ready(ch, context)) {
+                spin_learn(ch, index, 1);
                 return SIPC_OK;
+            }
             sipc_os_cpu_relax();
-            if ((i & 63) == 0) {
+            if ((i & 15) == 0) {
                 now = sipc_os_monotonic_ns();
-                if (now >= spin_until || now >= deadline || !peer_running(ch))
+                if (now >= spin_until || now >= deadline)
+                    break;
+                if (!peer_awake(ch))
                     break;
             }
         }
+        spin_learn(ch, index, 0);
     }
     uint32_t *word = &ch->header->wait_word[index];
     uint32_t seen = SH_LOAD_ACQ(word);
     SH_ADD(&ch->header->waiters[index], 1u);
-    set_running(ch, -1);
+    uint32_t *sleepers = &ch->header->roles[ch->role_index].sleepers;
+    SH_ADD(sleepers, 1u);
     SH_FENCE();
     int rc = SIPC_OK;
     if (!ready(ch, context)) {
@@ -150,8 +177,8 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
         int32_t slice = remaining_ms < LIVENESS_SLICE_MS ? (int32_t)remaining_ms : LIVENESS_SLICE_MS;
         rc = sipc_os_wait(ch->segment, index, word, seen, slice);
     }
+    SH_SUB(sleepers, 1u);
     SH_SUB(&ch->header->waiters[index], 1u);
-    set_running(ch, +1);
     if (rc == SIPC_ERR_TIMEOUT) {
         if (sipc_os_monotonic_ns() >= deadline)
             return SIPC_ERR_TIMEOUT;
@@ -202,7 +229,7 @@ static void take_role(sipc_channel *ch, int role_index)
             SH_STORE(&in->dropped, SH_LOAD(&in->dropped) + (head - tail));
         SH_STORE_REL(&in->tail, head);
     }
-    SH_STORE(&role->running, 0u);
+    SH_STORE(&role->sleepers, 0u);
     SH_STORE(&role->pid, ch->self.pid);
     SH_STORE(&role->start_time, ch->self.start_time);
     SH_STORE(&role->attached_ns, sipc_os_wall_ns());
@@ -366,6 +393,8 @@ SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_chann
         return rc;
     }
     sipc_key_for_name(name, ch->key);
+    for (uint32_t i = 0; i < SIPC_WAIT_WORDS; i++)
+        ch->spin_budget_ns[i] = SPIN_START_NS;
     uint32_t seg_flags = (opt.flags & SIPC_OPEN_INHERIT_HANDLES) ? SIPC_OS_SEG_INHERIT : 0;
     if (opt.flags & SIPC_OPEN_GLOBAL)
         seg_flags |= SIPC_OS_SEG_GLOBAL;
@@ -459,20 +488,18 @@ SIPC_API uint32_t sipc_max_message_size(const sipc_channel *channel)
 
 /* ---- calls ---- */
 
-/* Every call brackets itself with enter/leave so the peer knows when spinning can pay off. */
 static int enter(sipc_channel *ch)
 {
     if (ch == NULL)
         return SIPC_ERR_INVALID_ARGUMENT;
     if (__atomic_load_n(&ch->closed, __ATOMIC_ACQUIRE))
         return SIPC_ERR_CLOSED;
-    set_running(ch, +1);
     return SIPC_OK;
 }
 
 static int leave(sipc_channel *ch, int rc)
 {
-    set_running(ch, -1);
+    (void)ch;
     return rc;
 }
 
@@ -737,7 +764,7 @@ SIPC_API int sipc_close(sipc_channel *channel)
     seg_role *me = &ch->header->roles[ch->role_index];
     int mine = SH_LOAD(&me->session) == ch->my_session && SH_LOAD(&me->pid) == ch->self.pid;
     if (mine) {
-        SH_STORE(&me->running, 0u);
+        SH_STORE(&me->sleepers, 0u);
         SH_STORE_REL(&me->state, SIPC_SLOT_FREE);
         SH_STORE(&me->pid, 0);
         SH_STORE(&me->start_time, 0);

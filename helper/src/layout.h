@@ -40,7 +40,7 @@ typedef struct seg_role {   /* 64 bytes; written by the role's holder (and by op
     uint64_t start_time;    /*  8: process start time (see platform.h), for pid-reuse checks */
     uint32_t state;         /* 16: SIPC_SLOT_FREE / SIPC_SLOT_ATTACHED */
     uint32_t session;       /* 20: incremented at every attach to this role */
-    uint32_t running;       /* 24: threads of the holder inside a call and not asleep (spin hint) */
+    uint32_t sleepers;      /* 24: threads of the holder asleep in a futex wait (spin hint) */
     uint32_t reserved0;     /* 28 */
     uint64_t attached_ns;   /* 32: wall clock of the attach */
     uint8_t reserved[24];   /* 40 */

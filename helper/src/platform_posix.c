@@ -336,7 +336,10 @@ int sipc_os_segment_map(sipc_os_segment *segment, uint64_t size, void **base)
     if (size == 0 || size > (uint64_t)SIZE_MAX)
         return SIPC_ERR_INVALID_ARGUMENT;
     int prot = segment->readonly ? PROT_READ : PROT_READ | PROT_WRITE;
-    void *p = mmap(NULL, (size_t)size, prot, MAP_SHARED, segment->fd, 0);
+    /* Peers prefault the whole segment: a first touch of each page inside send/recv would cost
+     * more than the copy itself. Observers map lazily (they read few slots). */
+    int flags = MAP_SHARED | (segment->readonly ? 0 : MAP_POPULATE);
+    void *p = mmap(NULL, (size_t)size, prot, flags, segment->fd, 0);
     if (p == MAP_FAILED)
         return fail_errno();
     *base = p;
