@@ -88,15 +88,17 @@ export function startNode(body, { name = '', timeoutMs = 20000, env = {} } = {})
   );
 }
 
-/** Waits until a channel of that name exists (its creator got there first). */
+/** Waits until a channel of that name exists and its creator is attached as the server. */
 export async function waitForChannel(name, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return api.stat(name);
+      const info = api.stat(name);
+      if (info.serverPid > 0) return info;
     } catch (error) {
-      if (error.code !== 'NOT_FOUND' || Date.now() > deadline) throw error;
+      if (error.code !== 'NOT_FOUND') throw error;
     }
+    if (Date.now() > deadline) throw new Error(`channel '${name}' did not appear within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

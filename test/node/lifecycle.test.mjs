@@ -1,0 +1,103 @@
+// Process lifetime: exiting with open channels (busy or idle) is clean, and idle channels starve nothing.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { cleanup, openTracked, startNode, uniqueName, within } from './helpers.mjs';
+
+afterEach(cleanup);
+
+test('process.exit() during heavy traffic on open channels exits with code 0, no crash', { timeout: 60000 }, async () => {
+  for (let round = 0; round < 5; round++) {
+    const child = startNode(`
+      const pairs = [];
+      for (let i = 0; i < 3; i++) {
+        const s = api.open(name + '-' + i), c = api.open(name + '-' + i);
+        await Promise.all([s.connect(), c.connect()]);
+        pairs.push([s, c]);
+      }
+      let received = 0;
+      for (const [s, c] of pairs) {
+        s.on('message', () => { received++; });
+        c.on('message', () => { received++; });
+        (async () => { for (;;) { await c.send('x'.repeat(100)); await s.send('y'); } })().catch(() => {});
+      }
+      api.open(name + '-idle');
+      setTimeout(() => { console.log('received ' + received); process.exit(0); }, 150 + ${round * 37});
+    `, { name: uniqueName(`exit-busy${round}`) });
+    const result = await within(20000, child.done, 'child exit');
+    assert.equal(result.signal, null, `round ${round}: killed by ${result.signal}; stderr: ${result.stderr}`);
+    assert.equal(result.code, 0, `round ${round}: stderr: ${result.stderr}`);
+    assert.match(result.stdout, /received [1-9]\d*/);
+    assert.equal(result.stderr, '');
+  }
+});
+
+test('a process with open idle channels ends by itself, and its peer sees PEER_GONE', { timeout: 30000 }, async () => {
+  const name = uniqueName('exit-idle');
+  const server = openTracked(name);
+  const child = startNode(`
+    const c = api.open(name);
+    await c.connect();
+    await c.send('hello');
+    await c.receive({ timeoutMs: 10 }).catch((e) => console.log('receive ' + e.code));
+    for (let i = 0; i < 4; i++) api.open(name + '-idle-' + i);
+    console.log('leaving with channels open');
+  `, { name });
+  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'hello');
+  const result = await within(10000, child.done, 'child ending by itself');
+  assert.equal(result.signal, null, result.stderr);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /receive TIMEOUT/);
+  // The exit hook closed the channel: the server learns it at once.
+  await within(3000, assert.rejects(server.receive(), { code: 'PEER_GONE' }), 'PEER_GONE after the child exit');
+});
+
+test('a pending receive keeps the process alive until its message arrives', { timeout: 20000 }, async () => {
+  const name = uniqueName('keep-alive');
+  const server = openTracked(name);
+  const child = startNode(`
+    const c = api.open(name);
+    c.receive().then((m) => console.log('got ' + m.toString()));
+    console.log('waiting');
+  `, { name });
+  await child.waitFor('waiting');
+  await server.connect({ timeoutMs: 5000 });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(child.child.exitCode, null, 'the child is still running while its receive() is pending');
+  await server.send('late');
+  const result = await within(5000, child.done, 'child exit');
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /got late/);
+});
+
+test('8 idle connected channels with pending receives and blocked sends do not delay fs.readFile', { timeout: 30000 }, async () => {
+  const base = uniqueName('starve');
+  const servers = [];
+  for (let i = 0; i < 8; i++) servers.push(openTracked(`${base}-${i}`, { queueDepth: 1 }));
+  const peer = startNode(`
+    const cs = [];
+    for (let i = 0; i < 8; i++) { const c = api.open(name + '-' + i, { queueDepth: 1 }); await c.connect(); cs.push(c); }
+    console.log('ready');
+    setInterval(() => {}, 1000);
+  `, { name: base });
+  await peer.waitFor('ready');
+  await Promise.all(servers.map((s) => s.connect({ timeoutMs: 5000 })));
+  const pending = [];
+  for (const server of servers) {
+    pending.push(server.receive().catch(() => undefined));
+    await server.send('fills the queue of 1');
+    pending.push(server.send('blocks: the peer never receives').catch(() => undefined));
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  const self = fileURLToPath(import.meta.url);
+  let worst = 0;
+  for (let i = 0; i < 20; i++) {
+    const started = performance.now();
+    await readFile(self);
+    worst = Math.max(worst, performance.now() - started);
+  }
+  assert.ok(worst < 50, `fs.readFile took up to ${worst.toFixed(1)} ms with 8 idle channels`);
+  await Promise.all(servers.map((s) => s.close()));
+  await within(5000, Promise.all(pending), 'pending operations settling on close');
+});

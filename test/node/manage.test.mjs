@@ -1,0 +1,65 @@
+// Channels by name (validateName/stat/list/remove) and finding the native library.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, cleanup, openTracked, startNode, uniqueName, within } from './helpers.mjs';
+
+afterEach(cleanup);
+
+test('validateName accepts the documented names and explains the rule otherwise', () => {
+  for (const good of ['a', 'demo', 'A-z_0.9', 'x'.repeat(200)]) api.validateName(good);
+  for (const bad of ['', '.dot', 'has space', 'slash/no', 'x'.repeat(201), 'ünï']) {
+    assert.throws(() => api.validateName(bad), { name: 'SipcError', code: 'INVALID_NAME', message: /A-Z a-z 0-9/ }, bad);
+  }
+});
+
+test('stat, list and remove a channel by name', { timeout: 10000 }, async () => {
+  const name = uniqueName('admin');
+  assert.throws(() => api.stat(name), { code: 'NOT_FOUND', message: new RegExp(`channel '${name}'`) });
+  const server = openTracked(name, { maxMessageSize: 4096, queueDepth: 8, mode: 0o640 });
+  const info = api.stat(name);
+  assert.equal(info.name, name);
+  assert.equal(info.state, 'waiting');
+  assert.equal(info.serverPid, process.pid);
+  assert.equal(info.serverAlive, true);
+  assert.equal(info.clientPid, 0);
+  assert.equal(info.maxMessageSize, 4096);
+  assert.equal(info.queueDepth, 8);
+  assert.equal(info.mode, 0o640);
+  assert.equal(info.protocolVersion, 1);
+  assert.ok(info.created instanceof Date && Math.abs(info.created.getTime() - Date.now()) < 60000);
+  assert.equal(info.toClient.capacity, 8);
+  assert.equal(info.toServer.lastActivity, undefined);
+  assert.ok(api.list().some((c) => c.name === name && c.serverPid === process.pid));
+  assert.throws(() => api.remove(name), { code: 'BUSY' });
+  api.remove(name, true);
+  assert.throws(() => api.stat(name), { code: 'NOT_FOUND' });
+  await server.close();
+});
+
+test('a missing library is LIBRARY_NOT_FOUND naming where it was looked for', { timeout: 10000 }, async () => {
+  const missing = '/nonexistent/sipc-test/libsipc.so';
+  const child = startNode(`
+    try { api.open('whatever'); } catch (e) { console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })); }
+  `, { env: { SIPC_LIBRARY: missing } });
+  const result = await within(5000, child.done, 'child');
+  assert.equal(result.code, 0, result.stderr);
+  const error = JSON.parse(result.stdout);
+  assert.equal(error.code, 'LIBRARY_NOT_FOUND');
+  assert.equal(error.name, 'SipcError');
+  assert.ok(error.message.includes(missing), error.message);
+});
+
+test('library lookup prefers the bundle folder, then the repository build', () => {
+  const saved = process.env.SIPC_LIBRARY;
+  delete process.env.SIPC_LIBRARY;
+  try {
+    const [bundled, repo] = api.libraryCandidates();
+    assert.match(bundled, new RegExp(`dist/native/${process.platform}-${process.arch}/libsipc\\.so$`));
+    assert.match(repo, new RegExp(`helper/build/${process.platform}-${process.arch}/libsipc\\.so$`));
+    assert.equal(api.libraryFileName('win32'), 'sipc.dll');
+    assert.equal(api.libraryFileName('darwin'), 'libsipc.dylib');
+  } finally {
+    if (saved !== undefined) process.env.SIPC_LIBRARY = saved;
+  }
+  assert.match(api.libraryVersion(), /^\d+\.\d+\.\d+$/);
+});

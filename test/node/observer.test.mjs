@@ -1,0 +1,111 @@
+// Observer: live traffic of a channel between two other processes, read-only.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { api, cleanup, observeTracked, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
+
+afterEach(cleanup);
+
+/** Collects observed messages until `until(messages)` holds. */
+function collect(observer, until, ms) {
+  const messages = [];
+  return within(ms, new Promise((resolve) => {
+    observer.on('message', (m) => {
+      messages.push(m);
+      if (until(messages)) resolve(messages);
+    });
+  }), 'observed traffic');
+}
+
+test('an observer sees both directions between sipc echo and a Node client, without consuming', { timeout: 30000 }, async () => {
+  const name = uniqueName('observe');
+  startCli(['echo', name, '--depth', '64']);
+  await waitForChannel(name);
+  const observer = observeTracked(name);
+  assert.equal(observer.name, name);
+  assert.equal(observer.info().name, name);
+  const seen = collect(observer, (all) => all.length >= 40, 15000);
+  const client = startNode(`
+    const c = api.open(name, { queueDepth: 64 });
+    await c.connect();
+    const back = [];
+    for (let i = 0; i < 20; i++) { await c.send('q' + i); back.push((await c.receive()).toString()); }
+    console.log(JSON.stringify(back));
+    await c.close();
+  `, { name });
+  const result = await client.done;
+  assert.equal(result.code, 0, result.stderr);
+  // The observer took nothing away from the peers.
+  assert.deepEqual(JSON.parse(result.stdout), Array.from({ length: 20 }, (_, i) => `q${i}`));
+  const messages = await seen;
+  for (const direction of ['to-server', 'to-client']) {
+    const one = messages.filter((m) => m.direction === direction);
+    assert.deepEqual(one.map((m) => m.data.toString()), Array.from({ length: 20 }, (_, i) => `q${i}`), direction);
+    assert.deepEqual(one.map((m) => m.sequence), Array.from({ length: 20 }, (_, i) => i), direction);
+    for (const m of one) {
+      assert.equal(m.missed, 0);
+      assert.equal(m.length, m.data.length);
+      assert.ok(m.timestamp instanceof Date && Math.abs(m.timestamp.getTime() - Date.now()) < 60000);
+    }
+  }
+});
+
+test('an observer truncates to its capacity, and reports what it missed while it was not reading', { timeout: 30000 }, async () => {
+  const name = uniqueName('missed');
+  startCli(['echo', name, '--depth', '4']);
+  await waitForChannel(name);
+  const observer = observeTracked(name, { capacity: 3 });
+  const total = 300;
+  const messages = [];
+  const complete = (direction) => {
+    const one = messages.filter((m) => m.direction === direction);
+    return one.length + one.reduce((sum, m) => sum + m.missed, 0);
+  };
+  const seen = within(20000, new Promise((resolve) => {
+    observer.on('message', (m) => {
+      messages.push(m);
+      if (complete('to-server') >= total && complete('to-client') >= total) resolve();
+    });
+  }), 'observer catching up');
+  const marker = join(tmpdir(), `${name}.done`);
+  const client = startNode(`
+    const c = api.open(name, { queueDepth: 4 });
+    await c.connect();
+    for (let i = 0; i < ${total}; i++) { await c.send('message ' + i); await c.receive(); }
+    require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'done');
+    setInterval(() => {}, 1000);
+  `, { name });
+  // Keep this thread blocked until the peers are done: the observer's native thread cannot hand anything
+  // over meanwhile, so the channel's slots are reused under it.
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const stop = Date.now() + 10000;
+  while (Date.now() < stop && !existsSync(marker)) Atomics.wait(pause, 0, 0, 20);
+  assert.ok(existsSync(marker), 'the peers finished');
+  rmSync(marker, { force: true });
+  client.child.kill();
+  await seen;
+  const missed = messages.reduce((sum, m) => sum + m.missed, 0);
+  assert.ok(missed > 0, 'some messages were missed while this process was busy');
+  assert.equal(complete('to-server'), total);
+  assert.equal(complete('to-client'), total);
+  for (const m of messages) {
+    assert.equal(m.data.length, 3);
+    assert.equal(m.data.toString(), 'mes');
+    assert.ok(m.length >= 'message 0'.length);
+  }
+});
+
+test("an observer reports 'gone' when the channel is removed; unknown names are NOT_FOUND", { timeout: 20000 }, async () => {
+  assert.throws(() => api.observe(uniqueName('nobody')), { code: 'NOT_FOUND' });
+  const name = uniqueName('gone');
+  const echo = startCli(['echo', name]);
+  await waitForChannel(name);
+  const observer = observeTracked(name);
+  const gone = new Promise((resolve) => observer.once('gone', resolve));
+  echo.child.kill('SIGTERM');
+  await echo.done;
+  try { api.remove(name, true); } catch { /* the echo removed it on its way out */ }
+  await within(5000, gone, "'gone'");
+});
