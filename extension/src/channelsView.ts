@@ -1,0 +1,269 @@
+import * as vscode from 'vscode';
+import { list, type ChannelInfo, type DirectionInfo } from './api';
+import type { Connection, ConnectionManager } from './connections';
+import { describeError } from './errors';
+import { describeChannelState, describeConnectionState, formatBytes } from './format';
+
+export const CHANNELS_VIEW_ID = 'sipc.channels';
+const POLL_INTERVAL_MS = 1000;
+/** Traffic of this window's connections refreshes the view at most this often. */
+const TRAFFIC_REFRESH_MS = 250;
+
+/** A channel on this machine; commands of the view's context menu receive it as their argument. */
+export class ChannelNode {
+  readonly kind = 'channel';
+  constructor(
+    readonly name: string,
+    readonly info: ChannelInfo,
+    /** This window's connection to the channel, if any. */
+    readonly connection: Connection | undefined,
+  ) {}
+  get stale(): boolean {
+    return this.info.state === 'stale';
+  }
+}
+
+/** One line of detail under a channel. */
+export class DetailNode {
+  readonly kind = 'detail';
+  constructor(
+    readonly id: string,
+    readonly label: string,
+    readonly description: string,
+    readonly icon: string,
+  ) {}
+}
+
+export type ChannelsViewNode = ChannelNode | DetailNode;
+
+/**
+ * Every sipc channel on the machine (API list()). Polls only while the view is visible; connection events
+ * and this window's traffic refresh it too. Refreshes that change nothing are not announced, so the tree does
+ * not flicker.
+ */
+export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsViewNode>, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<ChannelsViewNode | undefined>();
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+
+  private nodes: ChannelNode[] = [];
+  private snapshot = '';
+  private listError: string | undefined;
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
+  private trafficTimer: ReturnType<typeof setTimeout> | undefined;
+  private view: vscode.TreeView<ChannelsViewNode> | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly connections: ConnectionManager,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      connections.onDidChange(() => this.refresh()),
+      connections.onDidMessage(() => this.scheduleTrafficRefresh()),
+    );
+    this.collect();
+  }
+
+  /** Attaches the tree view so polling follows its visibility. */
+  attach(view: vscode.TreeView<ChannelsViewNode>): void {
+    this.view = view;
+    this.disposables.push(view.onDidChangeVisibility(() => this.updatePolling()));
+    this.updatePolling();
+    this.showListError();
+  }
+
+  /** Re-reads the channels; returns the nodes. Announces a change only if something differs. */
+  refresh(): ChannelNode[] {
+    if (this.collect()) this.changeEmitter.fire(undefined);
+    return this.nodes;
+  }
+
+  getTreeItem(node: ChannelsViewNode): vscode.TreeItem {
+    return node.kind === 'channel' ? channelItem(node) : detailItem(node);
+  }
+
+  getChildren(node?: ChannelsViewNode): ChannelsViewNode[] {
+    if (!node) return this.nodes;
+    return node.kind === 'channel' ? details(node) : [];
+  }
+
+  getParent(node: ChannelsViewNode): ChannelsViewNode | undefined {
+    if (node.kind === 'channel') return undefined;
+    return this.nodes.find((n) => node.id.startsWith(`${n.name}/`));
+  }
+
+  dispose(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.trafficTimer) clearTimeout(this.trafficTimer);
+    for (const d of this.disposables) d.dispose();
+    this.changeEmitter.dispose();
+  }
+
+  /** Rebuilds the nodes; true if they differ from the last ones. */
+  private collect(): boolean {
+    let infos: ChannelInfo[];
+    const previousError = this.listError;
+    try {
+      infos = list();
+      this.listError = undefined;
+    } catch (error) {
+      infos = [];
+      this.listError = describeError(error);
+      if (previousError !== this.listError) this.log.error(`Listing channels failed: ${this.listError}`);
+    }
+    if (previousError !== this.listError) this.showListError();
+
+    const byName = new Map(infos.map((info) => [info.name, info]));
+    // A channel this window holds is shown even if listing missed it (e.g. listing failed).
+    for (const connection of this.connections.connections()) {
+      if (byName.has(connection.name)) continue;
+      const info = connection.info();
+      if (info) byName.set(connection.name, info);
+    }
+    const nodes = [...byName.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((info) => new ChannelNode(info.name, info, this.connections.get(info.name)));
+    const snapshot = JSON.stringify(
+      nodes.map((n) => [
+        n.info,
+        n.connection ? [n.connection.role, n.connection.state, n.connection.sentCount, n.connection.receivedCount] : null,
+      ]),
+    );
+    this.nodes = nodes;
+    if (snapshot === this.snapshot) return false;
+    this.snapshot = snapshot;
+    return true;
+  }
+
+  private showListError(): void {
+    if (this.view) this.view.message = this.listError ? `Cannot list channels: ${this.listError}.` : undefined;
+  }
+
+  private updatePolling(): void {
+    const visible = this.view?.visible ?? false;
+    if (visible && !this.pollTimer) {
+      this.refresh();
+      this.pollTimer = setInterval(() => this.refresh(), POLL_INTERVAL_MS);
+    } else if (!visible && this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
+  private scheduleTrafficRefresh(): void {
+    if (this.trafficTimer || !(this.view?.visible ?? false)) return;
+    this.trafficTimer = setTimeout(() => {
+      this.trafficTimer = undefined;
+      this.refresh();
+    }, TRAFFIC_REFRESH_MS);
+  }
+}
+
+function stateIcon(node: ChannelNode): vscode.ThemeIcon {
+  switch (node.info.state) {
+    case 'connected':
+      return new vscode.ThemeIcon('plug', new vscode.ThemeColor('charts.green'));
+    case 'waiting':
+      return new vscode.ThemeIcon('watch', new vscode.ThemeColor('charts.yellow'));
+    case 'peer-gone':
+      return new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('charts.orange'));
+    case 'stale':
+      return new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+    case 'empty':
+      return new vscode.ThemeIcon('circle-outline');
+  }
+}
+
+function fill(direction: DirectionInfo): string {
+  return `${direction.queued}/${direction.capacity}`;
+}
+
+function channelItem(node: ChannelNode): vscode.TreeItem {
+  const { info, connection } = node;
+  const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = `channel:${node.name}`;
+  item.iconPath = stateIcon(node);
+  const parts: string[] = [];
+  if (connection) parts.push(`this window: ${connection.role}`);
+  parts.push(connection ? describeConnectionState(connection.state, connection.role) : describeChannelState(info.state));
+  if (info.state !== 'stale') parts.push(`s→c ${fill(info.toClient)} · c→s ${fill(info.toServer)}`);
+  item.description = parts.join(' · ');
+  // Space-separated flags, matched with regular expressions in package.json's `when` clauses.
+  item.contextValue = ['sipcChannel', connection ? 'here' : 'elsewhere', node.stale ? 'stale' : 'live'].join(' ');
+  item.tooltip = channelTooltip(node);
+  return item;
+}
+
+function pidText(pid: number, alive: boolean): string {
+  if (pid <= 0) return 'none';
+  return alive ? `pid ${pid}` : `pid ${pid} (exited)`;
+}
+
+function directionText(direction: DirectionInfo): string {
+  const count = direction.messages === 1 ? '1 message' : `${direction.messages} messages`;
+  return `${fill(direction)} queued · ${count} · ${formatBytes(direction.bytes)}`;
+}
+
+function details(node: ChannelNode): DetailNode[] {
+  const { info, connection } = node;
+  const id = (key: string) => `${node.name}/${key}`;
+  const own = (role: 'server' | 'client') => (connection?.role === role ? ' (this window)' : '');
+  const rows = [
+    new DetailNode(id('server'), 'Server', pidText(info.serverPid, info.serverAlive) + own('server'), 'server-process'),
+    new DetailNode(id('client'), 'Client', pidText(info.clientPid, info.clientAlive) + own('client'), 'vm'),
+    new DetailNode(id('to-client'), 'Server → client', directionText(info.toClient), 'arrow-right'),
+    new DetailNode(id('to-server'), 'Client → server', directionText(info.toServer), 'arrow-left'),
+    new DetailNode(
+      id('limits'),
+      'Limits',
+      `max message ${formatBytes(info.maxMessageSize)} · queue depth ${info.queueDepth}`,
+      'settings',
+    ),
+  ];
+  if (connection) {
+    rows.push(
+      new DetailNode(
+        id('window'),
+        'This window',
+        `sent ${connection.sentCount} · received ${connection.receivedCount}`,
+        'window',
+      ),
+    );
+  }
+  return rows;
+}
+
+function detailItem(node: DetailNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+  item.id = `detail:${node.id}`;
+  item.description = node.description;
+  item.tooltip = `${node.label}: ${node.description}`;
+  item.iconPath = new vscode.ThemeIcon(node.icon);
+  item.contextValue = 'sipcDetail';
+  return item;
+}
+
+function channelTooltip(node: ChannelNode): vscode.MarkdownString {
+  const { info, connection } = node;
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${escapeMarkdown(node.name)}** — ${describeChannelState(info.state)}\n\n`);
+  if (connection) {
+    md.appendMarkdown(
+      `This window is the **${connection.role}** (${describeConnectionState(connection.state, connection.role)}); ` +
+        `sent ${connection.sentCount}, received ${connection.receivedCount}.\n\n`,
+    );
+  }
+  md.appendMarkdown(`- Server: ${pidText(info.serverPid, info.serverAlive)}\n`);
+  md.appendMarkdown(`- Client: ${pidText(info.clientPid, info.clientAlive)}\n`);
+  md.appendMarkdown(`- Server → client: ${directionText(info.toClient)}\n`);
+  md.appendMarkdown(`- Client → server: ${directionText(info.toServer)}\n`);
+  md.appendMarkdown(`- Max message ${formatBytes(info.maxMessageSize)}, queue depth ${info.queueDepth}\n`);
+  md.appendMarkdown(`- Clients so far: ${info.connections}; created ${info.created.toLocaleString()}\n`);
+  md.appendMarkdown(`- Mode ${info.mode.toString(8).padStart(4, '0')}, owner uid ${info.ownerUid}, protocol ${info.protocolVersion}\n`);
+  if (node.stale) md.appendMarkdown('\nNobody alive is attached: *Remove Stale Channel* deletes it.\n');
+  return md;
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}

@@ -1,0 +1,485 @@
+// The extension inside the real extension host: activation, every command through executeCommand against a real
+// peer process (the sipc CLI), the bytes checked on the peer's side, the channels view, the status bar, a peer
+// killed mid-session, and last deactivation with open channels.
+'use strict';
+
+const assert = require('assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawn } = require('child_process');
+const vscode = require('vscode');
+
+const repoRoot = path.resolve(__dirname, '../../..');
+const CLI = process.env.SIPC_CLI || path.join(repoRoot, 'helper/build/linux-x64/sipc');
+const EXTENSION_ID = 'sipc.sipc';
+
+let nameCounter = 0;
+/** Channel names unique to this run, so parallel runs and leftovers never collide. */
+function uniqueName(label) {
+  return `vt-${label}-${process.pid}-${Date.now().toString(36)}-${nameCounter++}`;
+}
+
+/** Polls until check() returns something truthy, and returns it. */
+async function until(check, what, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function withTimeout(promise, timeoutMs, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting until ${what}`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** One message as printed by `sipc recv --format json`. */
+function decodeReceived(line) {
+  const record = JSON.parse(line);
+  // {"index":0,"length":5,"text":"hello"}, or "hex" instead of "text" when the message is not UTF-8.
+  if (typeof record.text === 'string') return Buffer.from(record.text, 'utf8');
+  if (typeof record.hex === 'string') return Buffer.from(record.hex.replace(/[^0-9a-f]/gi, ''), 'hex');
+  throw new Error(`unexpected recv output: ${line}`);
+}
+
+/** A peer process: the sipc CLI with the given arguments. */
+function cli(args) {
+  const child = spawn(CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = [];
+  let pending = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    pending += chunk;
+    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+      if (end > 0) lines.push(pending.slice(0, end));
+      pending = pending.slice(end + 1);
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    pid: child.pid,
+    kill: (signal) => child.kill(signal),
+    exited: (timeoutMs) => withTimeout(exit, timeoutMs, `sipc ${args.join(' ')} exits (stderr: ${stderr})`),
+    /** The first `count` messages the peer printed. */
+    async messages(count, timeoutMs = 5000) {
+      await until(() => lines.length >= count, `the peer printed ${count} message(s) (stderr: ${stderr})`, timeoutMs);
+      return lines.slice(0, count).map(decodeReceived);
+    },
+    async stop() {
+      if (!running()) return;
+      child.kill('SIGTERM');
+      try {
+        await withTimeout(exit, 3000, 'the peer stops');
+      } catch {
+        child.kill('SIGKILL');
+        await exit;
+      }
+    },
+  };
+}
+
+async function extensionApi() {
+  const extension = vscode.extensions.getExtension(EXTENSION_ID);
+  assert.ok(extension, `${EXTENSION_ID} is installed`);
+  return extension.activate();
+}
+
+/** The channel is listed with a live server. */
+function waitForChannel(api, name) {
+  return until(
+    () => api.channelsView.refresh().find((n) => n.name === name && n.info.serverAlive),
+    `channel ${name} has a live server`,
+  );
+}
+
+function connect(name, options = {}) {
+  return vscode.commands.executeCommand('sipc.connect', { name, ...options });
+}
+
+/** Captures the error notifications the extension shows, instead of showing them. */
+function errorMessages() {
+  const original = vscode.window.showErrorMessage;
+  const messages = [];
+  vscode.window.showErrorMessage = (message) => {
+    messages.push(message);
+    return Promise.resolve(undefined);
+  };
+  return { messages, restore: () => (vscode.window.showErrorMessage = original) };
+}
+
+describe('SIPC extension', function () {
+  let api;
+  const peers = [];
+  const spawnPeer = (args) => {
+    const peer = cli(args);
+    peers.push(peer);
+    return peer;
+  };
+
+  before(async () => {
+    api = await extensionApi();
+  });
+
+  afterEach(async () => {
+    await vscode.commands.executeCommand('sipc.disconnectAll');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await Promise.all(peers.splice(0).map((peer) => peer.stop()));
+    await vscode.workspace.getConfiguration('sipc').update('textEncoding', undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  describe('activation', () => {
+    it('activates and registers every command', async () => {
+      const commands = await vscode.commands.getCommands(true);
+      for (const id of [
+        'sipc.connect', 'sipc.disconnect', 'sipc.disconnectAll', 'sipc.sendSelection', 'sipc.sendText',
+        'sipc.sendFile', 'sipc.openInspector', 'sipc.inspectChannel', 'sipc.removeStaleChannel',
+        'sipc.copyChannelName', 'sipc.refreshChannels', 'sipc.showLog',
+      ]) {
+        assert.ok(commands.includes(id), `${id} is registered`);
+      }
+      assert.deepStrictEqual(api.connections.connections(), []);
+    });
+  });
+
+  describe('connect', () => {
+    it('joins a channel a CLI server created, as client', async () => {
+      const name = uniqueName('join');
+      spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      const result = await connect(name);
+      assert.strictEqual(result.role, 'client');
+      assert.strictEqual(result.state, 'connected');
+      assert.strictEqual(api.connections.get(name).state, 'connected');
+    });
+
+    it('creates a new channel as server with the given options and waits for the CLI client', async () => {
+      const name = uniqueName('create');
+      const pending = connect(name, { maxMessageSize: 2048, queueDepth: 4 });
+      await until(() => api.connections.get(name)?.state === 'waiting', 'the connection is listed as waiting');
+      assert.strictEqual(api.connections.get(name).role, 'server');
+      spawnPeer(['echo', name]);
+      const result = await pending;
+      assert.strictEqual(result.role, 'server');
+      assert.strictEqual(result.maxMessageSize, 2048);
+      const info = api.connections.get(name).info();
+      assert.strictEqual(info.queueDepth, 4);
+      assert.ok(info.clientPid > 0, 'the client pid is known');
+    });
+
+    it('gives up after the timeout and closes the channel', async () => {
+      const name = uniqueName('timeout');
+      const errors = errorMessages();
+      try {
+        const result = await connect(name, { timeoutMs: 300 });
+        assert.strictEqual(result, undefined);
+        assert.strictEqual(api.connections.get(name), undefined);
+        assert.ok(errors.messages.some((m) => m.includes('No peer connected') && m.includes(name)), errors.messages.join('\n'));
+      } finally {
+        errors.restore();
+      }
+      const listed = api.channelsView.refresh().map((n) => n.name);
+      assert.ok(!listed.includes(name), 'the abandoned channel was removed');
+    });
+
+    it('refuses an invalid name with a plain sentence', async () => {
+      const errors = errorMessages();
+      try {
+        assert.strictEqual(await connect('.bad name'), undefined);
+        assert.strictEqual(errors.messages.length, 1);
+        assert.match(errors.messages[0], /channel names are 1 to 200 letters/);
+        assert.doesNotMatch(errors.messages[0], /\bat\b.*\.js/, 'no stack trace');
+      } finally {
+        errors.restore();
+      }
+    });
+  });
+
+  describe('send', () => {
+    async function connectedToReceiver() {
+      const name = uniqueName('send');
+      const peer = spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      await connect(name);
+      return { name, peer };
+    }
+
+    async function editorWith(text) {
+      const document = await vscode.workspace.openTextDocument({ content: text });
+      return vscode.window.showTextDocument(document);
+    }
+
+    it('sends the selection', async () => {
+      const { peer } = await connectedToReceiver();
+      const editor = await editorWith('first line\nsecond line\nthird line\n');
+      editor.selection = new vscode.Selection(1, 0, 1, 6);
+      const result = await vscode.commands.executeCommand('sipc.sendSelection');
+      assert.deepStrictEqual({ messages: result.messages, bytes: result.bytes }, { messages: 1, bytes: 6 });
+      const [message] = await peer.messages(1);
+      assert.strictEqual(message.toString('utf8'), 'second');
+    });
+
+    it('sends each selection of a multi-cursor as its own message, in document order', async () => {
+      const { name, peer } = await connectedToReceiver();
+      const editor = await editorWith('alpha beta\ngamma delta\nepsilon\n');
+      editor.selections = [
+        new vscode.Selection(2, 0, 2, 7), // epsilon
+        new vscode.Selection(0, 6, 0, 10), // beta
+        new vscode.Selection(1, 0, 1, 5), // gamma
+      ];
+      const result = await vscode.commands.executeCommand('sipc.sendSelection', { name });
+      assert.strictEqual(result.messages, 3);
+      const messages = await peer.messages(3);
+      assert.deepStrictEqual(messages.map((m) => m.toString('utf8')), ['beta', 'gamma', 'epsilon']);
+      assert.strictEqual(api.connections.get(name).sentCount, 3);
+    });
+
+    it('sends the current line for an empty selection', async () => {
+      const { peer } = await connectedToReceiver();
+      const editor = await editorWith('one\n  two with spaces  \nthree');
+      editor.selection = new vscode.Selection(1, 4, 1, 4);
+      await vscode.commands.executeCommand('sipc.sendSelection');
+      const [message] = await peer.messages(1);
+      assert.strictEqual(message.toString('utf8'), '  two with spaces  ');
+    });
+
+    it('encodes text with sipc.textEncoding', async () => {
+      const { name, peer } = await connectedToReceiver();
+      await vscode.workspace.getConfiguration('sipc').update('textEncoding', 'utf16le', vscode.ConfigurationTarget.Global);
+      const result = await vscode.commands.executeCommand('sipc.sendText', { name, text: 'hé€' });
+      assert.strictEqual(result.bytes, 6);
+      const [message] = await peer.messages(1);
+      assert.deepStrictEqual([...message], [...Buffer.from('hé€', 'utf16le')]);
+    });
+
+    it('sends a file as one message', async () => {
+      const { name, peer } = await connectedToReceiver();
+      const file = path.join(os.tmpdir(), `${uniqueName('file')}.bin`);
+      const content = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) & 255));
+      fs.writeFileSync(file, content);
+      try {
+        const result = await vscode.commands.executeCommand('sipc.sendFile', { name, uri: vscode.Uri.file(file) });
+        assert.deepStrictEqual({ messages: result.messages, bytes: result.bytes }, { messages: 1, bytes: 3000 });
+        const [message] = await peer.messages(1);
+        assert.ok(message.equals(content), 'the peer received the file byte for byte');
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    });
+
+    it('refuses a file larger than the channel maximum before reading it, and sends nothing', async () => {
+      const name = uniqueName('big');
+      const peer = spawnPeer(['recv', name, '--format', 'json', '--max-size', '1024']);
+      await waitForChannel(api, name);
+      await connect(name);
+      assert.strictEqual(api.connections.get(name).maxMessageSize, 1024);
+      const file = path.join(os.tmpdir(), `${uniqueName('big')}.bin`);
+      fs.writeFileSync(file, Buffer.alloc(1025, 1));
+      const errors = errorMessages();
+      try {
+        const result = await vscode.commands.executeCommand('sipc.sendFile', { name, uri: vscode.Uri.file(file) });
+        assert.strictEqual(result, undefined);
+        assert.strictEqual(errors.messages.length, 1);
+        assert.match(errors.messages[0], /is 1 KiB|1025/);
+        assert.match(errors.messages[0], /at most 1 KiB per message\. Nothing was sent/);
+      } finally {
+        errors.restore();
+        fs.rmSync(file, { force: true });
+      }
+      // A small message afterwards is the first the peer sees.
+      await vscode.commands.executeCommand('sipc.sendText', { name, text: 'after' });
+      const [message] = await peer.messages(1);
+      assert.strictEqual(message.toString('utf8'), 'after');
+      assert.strictEqual(api.connections.get(name).sentCount, 1);
+    });
+
+    it('receives what the peer sends back and keeps it', async () => {
+      const name = uniqueName('echo');
+      const pending = connect(name);
+      await until(() => api.connections.get(name)?.state === 'waiting', 'waiting for the client');
+      spawnPeer(['echo', name]);
+      await pending;
+      const connection = api.connections.get(name);
+      const received = [];
+      const subscription = connection.onDidMessage((m) => received.push(m));
+      try {
+        await vscode.commands.executeCommand('sipc.sendText', { name, text: 'ping' });
+        await until(() => connection.receivedCount === 1, 'the echo arrives');
+        assert.deepStrictEqual(received.map((m) => [m.direction, Buffer.from(m.data).toString()]), [
+          ['sent', 'ping'],
+          ['received', 'ping'],
+        ]);
+        assert.strictEqual(Buffer.from(connection.receivedMessages[0].data).toString(), 'ping');
+      } finally {
+        subscription.dispose();
+      }
+    });
+  });
+
+  describe('disconnect', () => {
+    it('disconnects one channel by name and all of them', async () => {
+      const first = uniqueName('d1');
+      const second = uniqueName('d2');
+      const firstPeer = spawnPeer(['recv', first, '--format', 'json']);
+      spawnPeer(['recv', second, '--format', 'json']);
+      await waitForChannel(api, first);
+      await waitForChannel(api, second);
+      await connect(first);
+      await connect(second);
+      assert.strictEqual(api.connections.connections().length, 2);
+      assert.strictEqual(await vscode.commands.executeCommand('sipc.disconnect', { name: first }), first);
+      assert.deepStrictEqual(api.connections.connections().map((c) => c.name), [second]);
+      // The CLI receiver (the server) sees the client role freed, as by a clean close.
+      await until(() => {
+        const node = api.channelsView.refresh().find((n) => n.name === first);
+        return node && node.info.serverPid === firstPeer.pid && node.info.clientPid === 0;
+      }, 'the client role of the first channel is free');
+      assert.strictEqual(await vscode.commands.executeCommand('sipc.disconnectAll'), 1);
+      assert.deepStrictEqual(api.connections.connections(), []);
+    });
+  });
+
+  describe('peer death', () => {
+    it('a server sees its client die at once and takes the next client', async () => {
+      const name = uniqueName('srv');
+      const pending = connect(name);
+      await until(() => api.connections.get(name)?.state === 'waiting', 'waiting for the client');
+      const firstClient = spawnPeer(['echo', name]);
+      await pending;
+      const connection = api.connections.get(name);
+      firstClient.kill('SIGKILL');
+      await until(() => connection.state === 'peer-gone', 'the state shows the client is gone');
+      assert.match(api.statusBar.text, /client gone/);
+      spawnPeer(['echo', name]);
+      await until(() => connection.state === 'connected', 'the next client is taken', 10_000);
+      await vscode.commands.executeCommand('sipc.sendText', { name, text: 'again' });
+      await until(() => connection.receivedCount === 1, 'the new client echoes');
+    });
+
+    it('a client sees its server die', async () => {
+      const name = uniqueName('cli');
+      const server = spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      await connect(name);
+      const connection = api.connections.get(name);
+      const states = [];
+      const subscription = connection.onDidChangeState((s) => states.push(s));
+      try {
+        server.kill('SIGKILL');
+        await until(() => connection.state === 'peer-gone', 'the state shows the server is gone');
+        assert.deepStrictEqual(states, ['peer-gone']);
+      } finally {
+        subscription.dispose();
+      }
+      const errors = errorMessages();
+      try {
+        assert.strictEqual(await vscode.commands.executeCommand('sipc.sendText', { name, text: 'nobody' }), undefined);
+        assert.match(errors.messages[0] ?? '', /closed the channel or exited/);
+      } finally {
+        errors.restore();
+      }
+    });
+  });
+
+  describe('channels view and status bar', () => {
+    it('lists channels with this window\'s role, pids and queue fill', async () => {
+      const name = uniqueName('view');
+      const peer = spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      await connect(name);
+      await vscode.commands.executeCommand('sipc.sendText', { name, text: 'x' });
+      await peer.messages(1);
+      const node = api.channelsView.refresh().find((n) => n.name === name);
+      assert.ok(node, 'the channel is listed');
+      const item = api.channelsView.getTreeItem(node);
+      assert.strictEqual(item.label, name);
+      assert.match(item.description, /this window: client · connected · s→c 0\/\d+ · c→s \d+\/\d+/);
+      assert.match(item.contextValue, /^sipcChannel here live$/);
+      const details = api.channelsView.getChildren(node).map((d) => api.channelsView.getTreeItem(d));
+      const byLabel = Object.fromEntries(details.map((d) => [d.label, d.description]));
+      assert.strictEqual(byLabel.Server, `pid ${peer.pid}`);
+      assert.strictEqual(byLabel.Client, `pid ${process.pid} (this window)`);
+      assert.match(byLabel['Client → server'], /1 message · 1 byte/);
+      assert.strictEqual(byLabel['This window'], 'sent 1 · received 0');
+      // The status bar follows traffic a moment later (updates are throttled).
+      const expected = new RegExp(`${name} \\(client\\) ↑1 ↓0`);
+      await until(() => expected.test(api.statusBar.text), `the status bar shows ${expected}`);
+    });
+
+    it('marks a stale channel and removes it', async () => {
+      const name = uniqueName('stale');
+      const server = spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      server.kill('SIGKILL');
+      await server.exited(5000);
+      const node = await until(() => api.channelsView.refresh().find((n) => n.name === name && n.stale), 'the channel shows as stale');
+      const item = api.channelsView.getTreeItem(node);
+      assert.match(item.contextValue, /\bstale\b/);
+      assert.match(item.description, /stale/);
+      assert.strictEqual(await vscode.commands.executeCommand('sipc.removeStaleChannel', node), name);
+      assert.ok(!api.channelsView.refresh().some((n) => n.name === name), 'the channel is gone');
+    });
+
+    it('refuses to remove a channel in use', async () => {
+      const name = uniqueName('busy');
+      spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      const errors = errorMessages();
+      try {
+        assert.strictEqual(await vscode.commands.executeCommand('sipc.removeStaleChannel', { name }), undefined);
+        assert.match(errors.messages[0] ?? '', /still in use \(server pid \d+\); only stale channels can be removed/);
+      } finally {
+        errors.restore();
+      }
+      assert.ok(api.channelsView.refresh().some((n) => n.name === name));
+    });
+
+    it('copies a channel name from the view', async () => {
+      const name = uniqueName('copy');
+      spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      const node = api.channelsView.refresh().find((n) => n.name === name);
+      await vscode.commands.executeCommand('sipc.copyChannelName', node);
+      assert.strictEqual(await vscode.env.clipboard.readText(), name);
+    });
+  });
+
+  // Must stay last: afterwards this extension host has no working SIPC extension.
+  describe('deactivation', () => {
+    it('closes every open channel cleanly, and the peers see it', async () => {
+      const asClient = uniqueName('deact-c');
+      const server = spawnPeer(['recv', asClient, '--format', 'json']);
+      await waitForChannel(api, asClient);
+      await connect(asClient);
+      const asServer = uniqueName('deact-s');
+      const pending = connect(asServer);
+      await until(() => api.connections.get(asServer)?.state === 'waiting', 'waiting for the client');
+      spawnPeer(['echo', asServer]);
+      await pending;
+
+      const extension = vscode.extensions.getExtension(EXTENSION_ID);
+      const main = require(path.join(extension.extensionPath, extension.packageJSON.main));
+      await main.deactivate();
+
+      assert.deepStrictEqual(api.connections.connections(), []);
+      // A clean close frees the role (pid 0); a channel left open would still name this process.
+      const { list } = require(path.join(extension.extensionPath, 'dist/api.js'));
+      const ours = list().filter((info) => info.name === asClient || info.name === asServer);
+      for (const info of ours) {
+        assert.notStrictEqual(info.serverPid, process.pid, `${info.name}: server role released`);
+        assert.notStrictEqual(info.clientPid, process.pid, `${info.name}: client role released`);
+      }
+      const served = ours.find((info) => info.name === asClient);
+      assert.ok(served && served.serverPid === server.pid && served.clientPid === 0, 'the CLI server still serves, its client slot free');
+    });
+  });
+});
