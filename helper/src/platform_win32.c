@@ -625,6 +625,16 @@ static int sync_data_section(sipc_os_segment *segment)
             return SIPC_OK;
         return fail_last_error();
     }
+    /* The control is untrusted: the section must really be as large as it claims. */
+    void *whole = MapViewOfFile(section, FILE_MAP_READ, 0, 0, 0);
+    MEMORY_BASIC_INFORMATION region;
+    int large_enough = whole != NULL && VirtualQuery(whole, &region, sizeof region) != 0 && region.RegionSize >= size;
+    if (whole != NULL)
+        UnmapViewOfFile(whole);
+    if (!large_enough) {
+        CloseHandle(section);
+        return SIPC_ERR_CORRUPT;
+    }
     segment->data_section = section;
     segment->data_size = size;
     return SIPC_OK;

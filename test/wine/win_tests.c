@@ -793,6 +793,66 @@ static int test_idle_uses_no_cpu(void)
     return 1;
 }
 
+/* Hostile or foreign objects at our names fail cleanly or are skipped, never trusted. */
+static int test_hostile_objects(void)
+{
+    char name[64], object[160];
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+
+    /* An event squatting the lock's name: opening fails with an error, nothing is created. */
+    channel_name(name, sizeof name, "squat-lock");
+    snprintf(object, sizeof object, "Local\\sipc.%s~lock", name);
+    HANDLE squatter = CreateEventA(NULL, TRUE, TRUE, object);
+    CHECK(squatter != NULL);
+    sipc_channel *ch = NULL;
+    int rc = sipc_open(name, NULL, &ch);
+    printf("  lock name squatted by an event: %s\n", sipc_status_name(rc));
+    CHECK(rc != SIPC_OK && ch == NULL);
+    CloseHandle(squatter);
+
+    /* A garbage section at generation 0's control: skipped, the channel works in generation 1. */
+    channel_name(name, sizeof name, "squat-ctl");
+    snprintf(object, sizeof object, "Local\\sipc.%s~0~ctl", name);
+    squatter = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 64, object);
+    CHECK(squatter != NULL);
+    uint8_t *garbage = MapViewOfFile(squatter, FILE_MAP_WRITE, 0, 0, 64);
+    CHECK(garbage != NULL);
+    memset(garbage, 0xA5, 64);
+    UnmapViewOfFile(garbage);
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK(sipc_get_role(client) == SIPC_ROLE_CLIENT);
+    CHECK_RC(sipc_send(client, "ok", 2, 1000), SIPC_OK);
+    char buffer[4];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 1000), SIPC_OK);
+
+    /* A control block that lies about the data size: stat fails cleanly (the view is refused). */
+    snprintf(object, sizeof object, "Local\\sipc.%s~1~ctl", name);
+    HANDLE control = OpenFileMappingA(FILE_MAP_WRITE | FILE_MAP_READ, FALSE, object);
+    CHECK(control != NULL);
+    uint8_t *fields = MapViewOfFile(control, FILE_MAP_WRITE | FILE_MAP_READ, 0, 0, 0);
+    CHECK(fields != NULL);
+    uint64_t real_size = 0, huge = 1ull << 40;
+    memcpy(&real_size, fields + 24, 8);
+    memcpy(fields + 24, &huge, 8);
+    rc = sipc_stat(name, &info);
+    memcpy(fields + 24, &real_size, 8);
+    UnmapViewOfFile(fields);
+    CloseHandle(control);
+    printf("  control block claiming 1 TiB of data: %s\n", sipc_status_name(rc));
+    CHECK(rc != SIPC_OK);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_CONNECTED);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CloseHandle(squatter);
+    return 1;
+}
+
 typedef struct test_case {
     const char *name;
     int (*run)(void);
@@ -818,6 +878,7 @@ int main(int argc, char **argv)
         {"stale channel held by an observer starts over", test_stale_recovery},
         {"cancel from another thread", test_cancel},
         {"idle peer uses no CPU", test_idle_uses_no_cpu},
+        {"hostile objects at our names", test_hostile_objects},
         {"list", test_list},
         {"owner-only security descriptor", test_owner_only_security},
         {"Global namespace", test_global_namespace},
