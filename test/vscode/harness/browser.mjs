@@ -1,7 +1,7 @@
 // Headless Debian Chromium driven by playwright-core. Never `playwright install`: the machines reach no browser
 // download site, and the system Chromium is the one CI has.
 import { chromium } from 'playwright-core';
-import { chromiumPath, requireChromium, sandboxEnv } from './cache.mjs';
+import { chromiumPath, requireChromium, sandboxEnv, applySandbox } from './cache.mjs';
 
 /** Flags that let Chromium run as root on a closed network without reaching out or waiting on anything. */
 const chromiumFlags = [
@@ -21,6 +21,7 @@ const chromiumFlags = [
  */
 export async function launchBrowser({ timeoutMs = 60_000 } = {}) {
   requireChromium();
+  applySandbox(); // playwright puts the browser profile in os.tmpdir()
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { run, isAlive, killStaleGroups } from './processes.mjs';
+import { run, isAlive, killStaleGroups, installCleanupHandlers } from './processes.mjs';
 
 export const CODE_SERVER_VERSION = '4.139.1';
 /** code-server 4.139 refuses any Node major but 24; the exact build is pinned so a cache key names one thing. */
@@ -200,16 +200,34 @@ export async function ensureCodeServer() {
 }
 
 let runCounter = 0;
+const liveRunDirs = new Set();
 
 /**
  * A fresh folder for one run under runs/, named after this process so that a later harness can recognise it as
- * abandoned (owner dead), kill what it left running and delete it.
+ * abandoned (owner dead), kill what it left running and delete it. Removed by removeRunDir, or when this process
+ * exits (after its process groups are killed), unless SIPC_VSCODE_KEEP is set.
  */
 export function newRunDir(label) {
+  if (liveRunDirs.size === 0 && runCounter === 0) {
+    installCleanupHandlers();
+    process.on('exit', () => { for (const dir of liveRunDirs) removeRunDir(dir); });
+  }
   mkdirSync(runsRoot, { recursive: true });
   const dir = join(runsRoot, `${process.pid}-${Date.now().toString(36)}-${++runCounter}-${label}`);
   mkdirSync(dir, { recursive: true });
+  liveRunDirs.add(dir);
   return dir;
+}
+
+/** Deletes a run folder, unless SIPC_VSCODE_KEEP asks to keep it for inspection. */
+export function removeRunDir(dir) {
+  liveRunDirs.delete(dir);
+  if (process.env.SIPC_VSCODE_KEEP) return;
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (error) {
+    console.error(`[harness] could not remove ${dir}: ${error.message}`);
+  }
 }
 
 /** Removes run folders whose owning process is gone, first killing any server process group they recorded. */

@@ -4,7 +4,7 @@
 // runner's exit code through window.codeAutomationExit.
 import { mkdirSync, existsSync, readFileSync, writeFileSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ensureCodeServer, vscodeServerMain, sandboxEnv, newRunDir, outDir, repoRoot } from './cache.mjs';
+import { ensureCodeServer, vscodeServerMain, sandboxEnv, newRunDir, removeRunDir, outDir, repoRoot } from './cache.mjs';
 import { startGroup, freePort, waitForHttp, withTimeout } from './processes.mjs';
 import { launchBrowser } from './browser.mjs';
 
@@ -46,12 +46,9 @@ export const quietSettings = {
   'extensions.autoUpdate': false,
   'extensions.ignoreRecommendations': true,
   'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'git.openRepositoryInParentFolders': 'never',
 };
-
-function writeSettings(userDataDir, settings) {
-  mkdirSync(join(userDataDir, 'User'), { recursive: true });
-  writeFileSync(join(userDataDir, 'User/settings.json'), JSON.stringify(settings, null, 2));
-}
 
 /** The newest extension host log of a server-data dir, for a failure that never reached the reporter. */
 function extensionHostLogTail(serverDataDir) {
@@ -88,8 +85,9 @@ export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDi
   };
   const workspace = join(runDir, 'workspace');
   for (const dir of [...Object.values(dirs), workspace]) mkdirSync(dir, { recursive: true });
-  writeSettings(dirs.userDataDir, quietSettings);
-  writeSettings(join(dirs.serverDataDir, 'data'), quietSettings);
+  // This web workbench keeps user settings in the browser's storage; workspace settings are files, so use those.
+  mkdirSync(join(workspace, '.vscode'), { recursive: true });
+  writeFileSync(join(workspace, '.vscode/settings.json'), JSON.stringify(quietSettings, null, 2));
   mkdirSync(outDir, { recursive: true });
   const resultsFile = join(outDir, 'vscode-suite.txt');
   const consoleFile = join(outDir, 'vscode-suite-console.log');
@@ -136,6 +134,6 @@ export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDi
   } finally {
     await browser?.close().catch(() => {});
     await server.stop();
-    if (!process.env.SIPC_VSCODE_KEEP) rmSync(runDir, { recursive: true, force: true });
+    removeRunDir(runDir);
   }
 }

@@ -8,6 +8,12 @@ import { createServer } from 'node:net';
 /** Process groups (leader pids) that this process started and has not stopped yet. */
 const liveGroups = new Set();
 let handlersInstalled = false;
+let stopping = false;
+
+/** True once a stop signal arrived: children exiting now are expected, not failures. */
+export function isStopping() {
+  return stopping;
+}
 
 function killGroupNow(pid, signal) {
   try {
@@ -26,8 +32,14 @@ export function installCleanupHandlers() {
     liveGroups.clear();
   });
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
-    process.on(signal, () => {
+    process.on(signal, async () => {
+      if (stopping) return; // a second Ctrl-C while stopping changes nothing; the SIGKILL below still comes
+      stopping = true;
       console.error(`\n[harness] ${signal}: stopping ${liveGroups.size} process group(s)`);
+      // SIGTERM first so that peers can remove what they own (a channel's name); survivors get SIGKILL on exit.
+      for (const pid of liveGroups) killGroupNow(pid, 'SIGTERM');
+      const deadline = Date.now() + 3000;
+      while ([...liveGroups].some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       process.exit(code);
     });
   }

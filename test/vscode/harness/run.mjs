@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
-  repoRoot, cacheRoot, outDir, requireChromium, ensureCodeServer, applySandbox, cleanAbandonedRuns, newRunDir,
+  repoRoot, cacheRoot, outDir, requireChromium, ensureCodeServer, applySandbox, cleanAbandonedRuns, newRunDir, removeRunDir,
   EnvironmentError, CODE_SERVER_VERSION,
 } from './cache.mjs';
 import { run, installCleanupHandlers } from './processes.mjs';
@@ -97,6 +97,7 @@ async function runUi(uiFiles) {
     echo: false,
     passthrough: true,
   });
+  removeRunDir(runDir);
   if (result.code !== 0) log(`UI tests failed (exit ${result.code})${result.timedOut ? `: ${result.tail.split('\n').pop()}` : ''}`);
   return result.code === 0;
 }

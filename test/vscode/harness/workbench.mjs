@@ -26,10 +26,10 @@
 //   await poll(async () => (await something()) === expected, { what: 'the channel to appear', timeoutMs });
 //
 // Timeouts fail with a message naming what was awaited. Everything a workbench writes stays in .vscode-test/.
-import { mkdirSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ensureCodeServer, codeServerEntry, sandboxEnv, applySandbox, newRunDir, cleanAbandonedRuns, repoRoot, outDir,
+  ensureCodeServer, codeServerEntry, sandboxEnv, applySandbox, newRunDir, removeRunDir, cleanAbandonedRuns, repoRoot, outDir,
 } from './cache.mjs';
 import { startGroup, run, freePort, waitForHttp, installCleanupHandlers } from './processes.mjs';
 import { launchBrowser } from './browser.mjs';
@@ -57,7 +57,7 @@ export async function installExtension(vsix, extensionsDir) {
       throw new Error(`installing ${vsix} into ${extensionsDir} failed (exit ${result.code}):\n${result.tail}`);
     }
   } finally {
-    rmSync(runDir, { recursive: true, force: true });
+    removeRunDir(runDir);
   }
 }
 
@@ -107,7 +107,7 @@ export async function startWorkbench({
   const stop = async () => {
     await browser?.close().catch(() => {});
     await server.stop();
-    if (!process.env.SIPC_VSCODE_KEEP) rmSync(runDir, { recursive: true, force: true });
+    removeRunDir(runDir);
   };
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, { what: 'code-server', timeoutMs, group: server });

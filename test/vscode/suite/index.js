@@ -24,8 +24,10 @@ function loadMocha() {
 
 function describeError(error) {
   if (!error) return 'unknown error';
-  const lines = [String(error.message || error)];
-  if (error.expected !== undefined && error.actual !== undefined && error.showDiff !== false) {
+  const message = String(error.message || error);
+  const lines = [message.replace(/\n/g, '\n      ')];
+  const diffShown = /actual/i.test(message) && /expected/i.test(message);
+  if (!diffShown && error.expected !== undefined && error.actual !== undefined && error.showDiff !== false) {
     lines.push(`expected: ${JSON.stringify(error.expected)}`, `actual:   ${JSON.stringify(error.actual)}`);
   }
   if (error.stack) {
