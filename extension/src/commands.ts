@@ -194,6 +194,10 @@ export function registerCommands(services: CommandServices): vscode.Disposable[]
         log.info(`${channelName}: connecting cancelled`);
         return undefined;
       }
+      if (error instanceof SipcError && error.code === 'CLOSED' && !connections.get(channelName)) {
+        log.info(`${channelName}: disconnected while waiting for the peer`);
+        return undefined;
+      }
       if (error instanceof SipcError && error.code === 'TIMEOUT') {
         const seconds = Math.round(timeoutMs / 1000);
         throw new UserFacingError(`No peer connected to "${channelName}" within ${seconds} s; the channel was closed`);

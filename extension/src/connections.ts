@@ -203,7 +203,7 @@ function describeUnknown(error: unknown): string {
 export class ConnectionManager implements vscode.Disposable {
   private readonly byName = new Map<string, Connection>();
   /** The first wait for a peer of each connection still waiting, so a second connect() joins it. */
-  private readonly pending = new Map<string, Promise<Connection>>();
+  private readonly pending = new Map<string, { connection: Connection; ready: Promise<Connection> }>();
   private readonly subscriptions = new Map<string, vscode.Disposable[]>();
   private lastUsedName: string | undefined;
 
@@ -247,7 +247,7 @@ export class ConnectionManager implements vscode.Disposable {
    */
   async connect(name: string, options: ConnectOptions = {}): Promise<Connection> {
     const waiting = this.pending.get(name);
-    if (waiting) return waiting;
+    if (waiting) return waiting.ready;
     const existing = this.byName.get(name);
     if (existing && !(existing.role === 'client' && existing.state === 'peer-gone')) {
       this.markUsed(existing);
@@ -267,16 +267,17 @@ export class ConnectionManager implements vscode.Disposable {
       try {
         await connection.waitForPeer(options.timeoutMs, options.signal);
       } catch (error) {
-        await this.disconnect(name);
+        // Unless disconnect() already took it away (then the wait failed with CLOSED because of that).
+        if (this.byName.get(name) === connection) await this.disconnect(name);
         throw error;
       } finally {
-        this.pending.delete(name);
+        if (this.pending.get(name)?.connection === connection) this.pending.delete(name);
       }
       this.log.info(`${name}: connected as ${connection.role}, peer pid ${connection.peerPid() ?? 'unknown'}`);
       this.markUsed(connection);
       return connection;
     })();
-    this.pending.set(name, ready);
+    this.pending.set(name, { connection, ready });
     return ready;
   }
 
@@ -285,6 +286,7 @@ export class ConnectionManager implements vscode.Disposable {
     const connection = this.byName.get(name);
     if (!connection) return false;
     this.byName.delete(name);
+    this.pending.delete(name);
     for (const subscription of this.subscriptions.get(name) ?? []) subscription.dispose();
     this.subscriptions.delete(name);
     if (this.lastUsedName === name) this.lastUsedName = undefined;

@@ -348,6 +348,34 @@ describe('SIPC extension', function () {
     });
   });
 
+  describe('picking a connection', () => {
+    it('asks which connection when there are several, offering the last used first', async () => {
+      const first = uniqueName('p1');
+      const second = uniqueName('p2');
+      const firstPeer = spawnPeer(['recv', first, '--format', 'json']);
+      spawnPeer(['recv', second, '--format', 'json']);
+      await waitForChannel(api, first);
+      await waitForChannel(api, second);
+      await connect(first);
+      await connect(second);
+      await vscode.commands.executeCommand('sipc.sendText', { name: first, text: 'named' });
+      assert.strictEqual(api.connections.lastUsed.name, first);
+
+      // No name: a quick pick opens; accepting its first item must pick the last used channel.
+      let settled = false;
+      const pending = vscode.commands.executeCommand('sipc.sendText', { text: 'picked' }).finally(() => (settled = true));
+      await until(() => {
+        if (!settled) void vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        return settled;
+      }, 'the quick pick was accepted');
+      const result = await pending;
+      assert.strictEqual(result.name, first);
+      const messages = await firstPeer.messages(2);
+      assert.deepStrictEqual(messages.map((m) => m.toString()), ['named', 'picked']);
+      assert.strictEqual(api.connections.get(second).sentCount, 0);
+    });
+  });
+
   describe('peer death', () => {
     it('a server sees its client die at once and takes the next client', async () => {
       const name = uniqueName('srv');
@@ -384,6 +412,73 @@ describe('SIPC extension', function () {
       try {
         assert.strictEqual(await vscode.commands.executeCommand('sipc.sendText', { name, text: 'nobody' }), undefined);
         assert.match(errors.messages[0] ?? '', /closed the channel or exited/);
+      } finally {
+        errors.restore();
+      }
+    });
+  });
+
+  describe('reconnecting', () => {
+    it('stops waiting, without an error, when a waiting connection is disconnected', async () => {
+      const name = uniqueName('wait');
+      const errors = errorMessages();
+      try {
+        const pending = connect(name, { timeoutMs: 0 });
+        await until(() => api.connections.get(name)?.state === 'waiting', 'waiting for the client');
+        assert.strictEqual(await vscode.commands.executeCommand('sipc.disconnect', { name }), name);
+        assert.strictEqual(await pending, undefined);
+        assert.deepStrictEqual(errors.messages, []);
+      } finally {
+        errors.restore();
+      }
+      assert.strictEqual(api.connections.get(name), undefined);
+      assert.ok(!api.channelsView.refresh().some((n) => n.name === name), 'the channel is gone');
+    });
+
+    it('a client whose server died connects again to the next server', async () => {
+      const name = uniqueName('again');
+      const firstServer = spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      await connect(name);
+      const old = api.connections.get(name);
+      firstServer.kill('SIGKILL');
+      await until(() => old.state === 'peer-gone', 'the client sees the server gone');
+      const nextServer = spawnPeer(['recv', name, '--format', 'json']);
+      await until(() => api.channelsView.refresh().find((n) => n.name === name && n.info.serverPid === nextServer.pid && n.info.serverAlive), 'the next server holds the channel');
+      const result = await connect(name);
+      assert.strictEqual(result.state, 'connected');
+      assert.notStrictEqual(api.connections.get(name), old, 'a fresh connection replaced the dead one');
+      assert.strictEqual(old.state, 'closed');
+      await vscode.commands.executeCommand('sipc.sendText', { name, text: 'hello again' });
+      const [message] = await nextServer.messages(1);
+      assert.strictEqual(message.toString(), 'hello again');
+    });
+  });
+
+  describe('inspector commands', () => {
+    const webviewTabs = () =>
+      vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview);
+
+    it('opens the inspector on a connection and an observer on any channel', async () => {
+      const connected = uniqueName('insp');
+      const observed = uniqueName('obs');
+      spawnPeer(['recv', connected, '--format', 'json']);
+      spawnPeer(['recv', observed, '--format', 'json']);
+      await waitForChannel(api, connected);
+      await waitForChannel(api, observed);
+      await connect(connected);
+      assert.strictEqual(await vscode.commands.executeCommand('sipc.openInspector', { name: connected }), connected);
+      await until(() => webviewTabs().some((tab) => tab.label.includes(connected)), 'the inspector tab opens');
+      const node = api.channelsView.refresh().find((n) => n.name === observed);
+      assert.strictEqual(await vscode.commands.executeCommand('sipc.inspectChannel', node), observed);
+      await until(() => webviewTabs().some((tab) => tab.label.includes(observed)), 'the observer tab opens');
+    });
+
+    it('says so when asked to inspect a connection this window does not have', async () => {
+      const errors = errorMessages();
+      try {
+        assert.strictEqual(await vscode.commands.executeCommand('sipc.openInspector', { name: uniqueName('none') }), undefined);
+        assert.match(errors.messages[0] ?? '', /This window is not connected to "vt-none-/);
       } finally {
         errors.restore();
       }
