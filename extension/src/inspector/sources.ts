@@ -110,6 +110,12 @@ export class PeerSource implements CaptureSource {
     this.unfollow();
     this.connection = current;
     if (current) {
+      // Messages the connection received before this panel existed (sipc.receivedMessagesToKeep of them).
+      const earlier = hadOne ? [] : current.receivedMessages;
+      for (const m of earlier) this.capture.addMessage(m.direction, m.data, m.timestamp);
+      if (earlier.length > 0) {
+        this.capture.addEvent('history', `${earlier.length} message(s) above were received before the inspector opened`, Date.now());
+      }
       const peer = current.peerPid();
       this.capture.addEvent(hadOne ? 'reconnected' : 'attached',
         `${current.role}, state ${current.state}${peer ? `, peer pid ${peer}` : ''}`, Date.now());
