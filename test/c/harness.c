@@ -142,6 +142,29 @@ int message_check(const uint8_t *buffer, uint32_t size, uint64_t seed, uint64_t 
     return 1;
 }
 
+typedef struct cleanup_context {
+    char prefix[32];
+    int removed;
+} cleanup_context;
+
+static int remove_if_prefixed(const char *name, void *user)
+{
+    cleanup_context *context = user;
+    if (strncmp(name, context->prefix, strlen(context->prefix)) == 0 && sipc_remove(name, 1) == SIPC_OK)
+        context->removed++;
+    return 0;
+}
+
+/* Channels a test left behind (it failed, or a child was killed on purpose mid-test). */
+static int remove_leftovers(pid_t test_pid)
+{
+    cleanup_context context;
+    snprintf(context.prefix, sizeof context.prefix, "t%ld-", (long)test_pid);
+    context.removed = 0;
+    sipc_list(remove_if_prefixed, &context);
+    return context.removed;
+}
+
 static int run_one(const test_entry *test)
 {
     fflush(NULL);
@@ -151,10 +174,14 @@ static int run_one(const test_entry *test)
         current_test = test->name;
         alarm(120); /* a hung test fails instead of hanging the suite */
         test->fn();
-        /* Leave no channels behind, whatever the test did. */
         _exit(failed ? 1 : 0);
     }
     int status = reap_child(pid);
+    int leftovers = remove_leftovers(pid);
+    if (status == 0 && leftovers != 0) {
+        fprintf(stderr, "    left %d channel(s) behind\n", leftovers);
+        status = 1;
+    }
     double ms = (double)(now_ns() - start) / 1e6;
     if (status == 0) {
         printf("ok   %-40s %8.1f ms\n", test->name + 5, ms);
