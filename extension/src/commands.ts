@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { remove, SipcError, stat, validateName, type ChannelInfo, type ChannelState, type Role } from './api';
 import { ChannelNode, type ChannelsViewProvider } from './channelsView';
 import type { Connection, ConnectionManager } from './connections';
-import { describeError, isCancellation, reportError, UserFacingError } from './errors';
+import { ActionError, describeError, isCancellation, reportError, UserFacingError } from './errors';
 import { formatBytes } from './format';
 import type { InspectorApi } from './inspectorApi';
 import {
@@ -202,7 +202,7 @@ export function registerCommands(services: CommandServices): vscode.Disposable[]
         const seconds = Math.round(timeoutMs / 1000);
         throw new UserFacingError(`No peer connected to "${channelName}" within ${seconds} s; the channel was closed`);
       }
-      throw error;
+      throw new ActionError(`Could not connect to "${channelName}"`, error);
     }
 
     await rememberRecentChannel(context.globalState, {
@@ -239,7 +239,7 @@ export function registerCommands(services: CommandServices): vscode.Disposable[]
       try {
         await connection.send(message);
       } catch (error) {
-        if (index === 0) throw error;
+        if (index === 0) throw new ActionError(`Could not send to "${connection.name}"`, error);
         throw new UserFacingError(
           `Sent ${index} of ${messages.length} messages to "${connection.name}", then: ${describeError(error)}`,
         );

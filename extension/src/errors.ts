@@ -39,11 +39,25 @@ export function describeError(error: unknown): string {
 }
 
 export function isCancellation(error: unknown): boolean {
+  if (error instanceof ActionError) return isCancellation(error.failure);
   return error instanceof SipcError && error.code === 'CANCELLED';
 }
 
+/** An error with the action that failed spelled out once it is known, e.g. `Could not connect to "x"`. */
+export class ActionError extends Error {
+  constructor(
+    readonly action: string,
+    readonly failure: unknown,
+  ) {
+    super(`${action}: ${describeError(failure)}`);
+    this.name = 'ActionError';
+  }
+}
+
 /** Logs the full error and shows the user `<action>: <sentence>.` */
-export function reportError(log: vscode.LogOutputChannel, action: string, error: unknown): void {
+export function reportError(log: vscode.LogOutputChannel, defaultAction: string, reported: unknown): void {
+  const action = reported instanceof ActionError ? reported.action : defaultAction;
+  const error = reported instanceof ActionError ? reported.failure : reported;
   log.error(`${action}: ${error instanceof SipcError ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
   void vscode.window.showErrorMessage(`${action}: ${describeError(error)}.`);
 }

@@ -191,6 +191,24 @@ describe('SIPC extension', function () {
       assert.ok(!listed.includes(name), 'the abandoned channel was removed');
     });
 
+    it('says plainly that a channel with both roles taken cannot be joined', async () => {
+      const name = uniqueName('busy');
+      spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      spawnPeer(['echo', name]);
+      await until(() => api.channelsView.refresh().find((n) => n.name === name && n.info.clientAlive), 'the CLI client joined');
+      const errors = errorMessages();
+      try {
+        assert.strictEqual(await connect(name), undefined);
+        assert.deepStrictEqual(errors.messages, [
+          `Could not connect to "${name}": the channel already has a server and a client; a third process cannot join it.`,
+        ]);
+      } finally {
+        errors.restore();
+      }
+      assert.strictEqual(api.connections.get(name), undefined);
+    });
+
     it('refuses an invalid name with a plain sentence', async () => {
       const errors = errorMessages();
       try {
