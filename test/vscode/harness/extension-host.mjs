@@ -2,7 +2,7 @@
 // (only it accepts extensionTestsPath from a client), opens the workbench in headless Chromium with
 // extensionDevelopmentPath and extensionTestsPath in the URL payload, and waits for VS Code to report the test
 // runner's exit code through window.codeAutomationExit.
-import { mkdirSync, existsSync, readFileSync, writeFileSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync, writeFileSync, rmSync, readdirSync, statSync, copyFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ensureCodeServer, vscodeServerMain, sandboxEnv, newRunDir, removeRunDir, outDir, repoRoot } from './cache.mjs';
 import { startGroup, freePort, waitForHttp, withTimeout } from './processes.mjs';
@@ -69,7 +69,7 @@ function extensionHostLogTail(serverDataDir) {
 }
 
 /**
- * Runs the extension-host suite once. Resolves { exitCode, resultsFile }.
+ * Runs the extension-host suite once. Resolves { exitCode, results (the reporter's text), resultsFile, consoleFile }.
  *   extensionPath   the extension under development (its package.json "main" must be built)
  *   testsIndex      the extensionTestsPath module (exports run(): Promise)
  *   suiteDir        where the *.test.js files are (SIPC_SUITE_DIR for the index)
@@ -88,18 +88,20 @@ export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDi
   // This web workbench keeps user settings in the browser's storage; workspace settings are files, so use those.
   mkdirSync(join(workspace, '.vscode'), { recursive: true });
   writeFileSync(join(workspace, '.vscode/settings.json'), JSON.stringify(quietSettings, null, 2));
+  // Written inside the run folder, then copied to test/out/: two runs at once in one tree must not mix lines.
   mkdirSync(outDir, { recursive: true });
+  const runResults = join(runDir, 'vscode-suite.txt');
+  const runConsole = join(runDir, 'vscode-suite-console.log');
   const resultsFile = join(outDir, 'vscode-suite.txt');
   const consoleFile = join(outDir, 'vscode-suite-console.log');
-  rmSync(resultsFile, { force: true });
-  writeFileSync(consoleFile, '');
+  writeFileSync(runConsole, '');
 
   const port = await freePort();
   const server = startGroup(node, vscodeServerArgs({ port, ...dirs, smokeTestDriver: true }), {
     name: 'vscode-server',
     env: sandboxEnv({
       SIPC_SUITE_DIR: suiteDir,
-      SIPC_SUITE_RESULTS: resultsFile,
+      SIPC_SUITE_RESULTS: runResults,
       SIPC_TEST_WORKSPACE: workspace,
       ...env,
     }),
@@ -116,8 +118,8 @@ export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDi
     const exitCode = new Promise((resolve) => { reportExit = resolve; });
     await page.exposeFunction('codeAutomationExit', (code) => reportExit(Number(code)));
     await page.exposeFunction('codeAutomationLog', () => {});
-    page.on('console', (message) => writeFileSync(consoleFile, `${message.type()}: ${message.text()}\n`, { flag: 'a' }));
-    page.on('pageerror', (error) => writeFileSync(consoleFile, `pageerror: ${error.message}\n`, { flag: 'a' }));
+    page.on('console', (message) => writeFileSync(runConsole, `${message.type()}: ${message.text()}\n`, { flag: 'a' }));
+    page.on('pageerror', (error) => writeFileSync(runConsole, `pageerror: ${error.message}\n`, { flag: 'a' }));
     const url = workbenchUrl(port, workspace, { extensionDevelopmentPath: extensionPath, extensionTestsPath: testsIndex });
     console.log(`[harness] extension-host suite: ${relative(repoRoot, suiteDir) || '.'} in VS Code at http://127.0.0.1:${port}/`);
     await page.goto(url, { timeout: 60_000 });
@@ -126,7 +128,8 @@ export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDi
     });
     const code = await withTimeout(Promise.race([exitCode, serverGone]), timeoutMs,
       `the extension-host suite (no exit code from VS Code; raise SIPC_VSCODE_TIMEOUT_MS if it is just slow)`);
-    return { exitCode: code, resultsFile, consoleFile };
+    const results = existsSync(runResults) ? readFileSync(runResults, 'utf8') : '';
+    return { exitCode: code, results, resultsFile, consoleFile };
   } catch (error) {
     const logs = extensionHostLogTail(dirs.serverDataDir);
     error.message += `${logs ? `\n${logs}` : ''}\n(browser console: ${relative(repoRoot, consoleFile)})`;
@@ -134,6 +137,9 @@ export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDi
   } finally {
     await browser?.close().catch(() => {});
     await server.stop();
+    rmSync(resultsFile, { force: true });
+    if (existsSync(runResults)) copyFileSync(runResults, resultsFile);
+    copyFileSync(runConsole, consoleFile);
     removeRunDir(runDir);
   }
 }

@@ -61,14 +61,13 @@ function packagedVsix() {
 async function runSuite(suiteFiles) {
   const { runExtensionHostSuite } = await import('./extension-host.mjs');
   const timeoutMs = Number(process.env.SIPC_VSCODE_TIMEOUT_MS) || 10 * 60_000;
-  const { exitCode, resultsFile, consoleFile } = await runExtensionHostSuite({
+  const { exitCode, results, consoleFile } = await runExtensionHostSuite({
     extensionPath: target.extensionPath,
     testsIndex: join(repoRoot, 'test/vscode/suite/index.js'),
     suiteDir: target.suiteDir,
     timeoutMs,
   });
-  const results = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '(the suite wrote no results)\n';
-  process.stdout.write(`\n--- extension-host suite (${suiteFiles.length} file(s)) ---\n${results}`);
+  process.stdout.write(`\n--- extension-host suite (${suiteFiles.length} file(s)) ---\n${results || '(the suite wrote no results)\n'}`);
   if (exitCode !== 0) {
     log(`extension-host suite failed (exit ${exitCode}); browser console: ${relative(repoRoot, consoleFile)}`);
   }
