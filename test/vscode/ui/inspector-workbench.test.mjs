@@ -88,7 +88,7 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   await frame.locator('#lineEnding').selectOption('crlf');
   await input.fill('ping é');
   await input.press('Enter');
-  await poll(() => peer.received.length >= 2, { what: `the CLI to print two messages (stderr: ${peer.stderr()})`, timeoutMs: 15_000 });
+  await poll(() => peer.received.length >= 2, { what: `the CLI to print two messages (got ${JSON.stringify(peer.received)}, stderr: ${peer.stderr()})`, timeoutMs: 15_000 });
   assert.deepEqual(peer.received.slice(0, 2), ['deadbeef000d', Buffer.from('ping é\r\n').toString('hex')]);
   await poll(async () => (await frame.locator('#listViewport .row.out').count()) === 2, { what: 'two sent rows' });
 
@@ -100,11 +100,17 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   if (hasTshark) {
     const target = join(wb.folder, 'capture.pcapng');
     await frame.locator('#exportPcapng').click();
+    // The save dialog of VS Code for the web is a quick input holding a path; it fills in its default first.
     const dialog = page.locator('.quick-input-widget');
+    const pathInput = dialog.locator('input').first();
     await dialog.waitFor({ state: 'visible' });
-    await dialog.locator('input').first().fill(target);
-    await page.keyboard.press('Enter');
-    await poll(() => existsSync(target) && readFileSync(target).length > 0, { what: `the export at ${target}`, timeoutMs: 15_000 });
+    await poll(async () => (await pathInput.inputValue()).endsWith('.pcapng'), { what: 'the save dialog to propose a file name' });
+    await pathInput.fill(target);
+    await poll(async () => {
+      if (existsSync(target) && readFileSync(target).length > 0) return true;
+      if (await dialog.isVisible() && (await pathInput.inputValue()) === target) await pathInput.press('Enter');
+      return false;
+    }, { what: `the export at ${target}`, timeoutMs: 20_000, intervalMs: 1000 });
     const fields = spawnSync('tshark', ['-r', target, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.packet_flags_direction'], { encoding: 'utf8' });
     assert.equal(fields.status, 0, fields.stderr);
     assert.deepEqual(fields.stdout.trim().split('\n').map((l) => l.split('\t')),
@@ -122,4 +128,64 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   await poll(async () => (await page.locator('.monaco-workbench.vs').count()) > 0, { what: 'the light theme' });
   await frame.locator('#listViewport .row').first().waitFor();
   await screenshot(page, 'inspector-workbench-light');
+
+  // Hidden and shown again: the webview is rebuilt from the extension's capture and its own saved state.
+  await frame.locator('#filterText').fill('cli');
+  await poll(async () => (await frame.locator('#listViewport .row:not([hidden])').count()) === 2, { what: 'the text filter' });
+  await runCommand(page, 'File: New Untitled Text File');
+  await poll(async () => !(await frame.locator('#title').isVisible().catch(() => false)), { what: 'the inspector to be hidden' });
+  await page.locator('.tabs-container .tab', { hasText: `Inspect: ${name}` }).click();
+  await webviewFrame(page).locator('#title', { hasText: name }).waitFor({ timeout: 20_000 });
+  const shown = webviewFrame(page);
+  assert.equal(await shown.locator('#filterText').inputValue(), 'cli', 'the filter survives hide/show');
+  await poll(async () => (await shown.locator('#listViewport .row:not([hidden])').count()) === 2, { what: 'the filtered rows after show' });
+  await shown.locator('#listViewport .row.selected', { hasText: 'hello from the cli' }).waitFor();
+
+  // The peer leaves: an event row says so.
+  peer.child.kill('SIGTERM');
+  await shown.locator('#listViewport .row.event', { hasText: 'peer-gone' }).waitFor({ timeout: 15_000 });
+  await shown.locator('#state', { hasText: 'peer-gone' }).waitFor();
+
+  // Reloaded: the serializer brings the panel back; this window's connection did not survive the reload.
+  await runCommand(page, 'Developer: Reload Window');
+  await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+  await page.locator('.tabs-container .tab', { hasText: `Inspect: ${name}` }).click({ timeout: 60_000 });
+  const restored = webviewFrame(page);
+  await restored.locator('#title', { hasText: name }).waitFor({ timeout: 30_000 });
+  await restored.locator('#filterEvents').waitFor();
+  await restored.locator('#filterText').fill('');
+  await restored.locator('#listViewport .row.event', { hasText: 'not-connected' }).waitFor({ timeout: 15_000 });
+});
+
+test('inspector in the workbench: observer mode sees both directions of two CLI processes', { timeout: 180_000 }, async (t) => {
+  assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
+  const name = `inspector-observe-${process.pid}`;
+  const echo = spawn(cli, ['echo', name], { stdio: 'ignore' });
+  t.after(() => {
+    if (echo.exitCode === null) echo.kill('SIGTERM');
+    spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
+  });
+  await poll(() => spawnSync(cli, ['stat', name]).status === 0, { what: 'the echo server to create the channel' });
+  const wb = await startWorkbench({ theme: 'Default Dark Modern', viewport: { width: 1400, height: 860 } });
+  t.after(() => wb.stop());
+  const { page } = wb;
+  await runCommand(page, 'SIPC: Inspect Channel…');
+  await pickInQuickInput(page, name);
+  const frame = webviewFrame(page);
+  await frame.locator('#mode', { hasText: 'observer' }).waitFor({ timeout: 30_000 });
+  assert.equal(await frame.locator('#sendBox').isHidden(), true, 'an observer cannot send');
+
+  // A client that stays until its reply came back, so the echo's answer is seen too.
+  const client = spawn(cli, ['connect', name, '--format', 'hex', '--linger', '2000'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  t.after(() => { if (client.exitCode === null) client.kill('SIGTERM'); });
+  client.stdin.end(Buffer.from([0x01, 0x02, 0x03, 0xfe, 0xff, 0x0a]));
+  await frame.locator('#listViewport .row.out', { hasText: 'client→server' }).first().waitFor({ timeout: 15_000 });
+  const toServer = frame.locator('#listViewport .row.out').first();
+  assert.equal((await toServer.locator('.c-size').textContent()).trim(), '5');
+  await toServer.click();
+  const hexBytes = await frame.locator('#hexView .hex-line').first().locator('.hex .b').allTextContents();
+  assert.equal(hexBytes.filter((b) => b.trim() !== '').join(' '), '01 02 03 fe ff');
+  // The echo's reply towards the client is seen too.
+  await frame.locator('#listViewport .row.in', { hasText: 'server→client' }).first().waitFor({ timeout: 15_000 });
+  await screenshot(page, 'inspector-workbench-observer');
 });
