@@ -52,9 +52,11 @@ SIPC_API int sipc_async_channel_start(sipc_channel *channel, sipc_async_notify_f
                                       sipc_async_channel **out);
 /* Allows (1) or forbids (0) notify calls. Returns the number of notify calls in progress. */
 SIPC_API int sipc_async_channel_arm(sipc_async_channel *h, int armed);
-/* flowing: keep messages coming without explicit requests. want_delta: change of the number of
- * requested messages (clamped at 0). */
-SIPC_API int sipc_async_channel_demand(sipc_async_channel *h, int flowing, int32_t want_delta);
+/* sipc_async_channel_demand flags */
+#define SIPC_ASYNC_FLOWING 0x1u /* keep messages coming without explicit requests */
+#define SIPC_ASYNC_PAUSED 0x2u  /* the main thread receives by itself (take_now): the thread stays off the channel */
+/* Sets the flags; want_delta changes the number of requested messages (clamped at 0). */
+SIPC_API int sipc_async_channel_demand(sipc_async_channel *h, uint32_t flags, int32_t want_delta);
 /* After the peer went away (recv_status PEER_GONE) or a failed connect: waits for the next peer again.
  * SIPC_OK and nothing to do while connected. */
 SIPC_API int sipc_async_channel_reconnect(sipc_async_channel *h);
@@ -65,6 +67,14 @@ SIPC_API int sipc_async_channel_poll(sipc_async_channel *h, sipc_async_status *s
  * SIPC_ERR_BUFFER_TOO_SMALL if not even the first fits (nothing is taken). */
 SIPC_API int sipc_async_channel_take(sipc_async_channel *h, void *buffer, size_t capacity, uint32_t *lengths,
                                      uint32_t max_count, uint32_t *count);
+/* Upper bound of take_now's spin. */
+#define SIPC_ASYNC_MAX_SPIN_US 1000u
+/* Main-thread fast path for busy channels: takes the ready messages and, behind them, messages straight
+ * from the channel (no thread hop, no notify), spinning up to spin_us for the first one. Never waits
+ * longer; receives nothing while the channel is not connected or receiving has ended. Same buffer rules
+ * as take, except that a message that does not fit is left for later (not an error). */
+SIPC_API int sipc_async_channel_take_now(sipc_async_channel *h, void *buffer, size_t capacity, uint32_t *lengths,
+                                         uint32_t max_count, uint32_t *count, uint32_t spin_us);
 /* Copies the message and queues it for the native sender thread, behind every earlier queued send.
  * timeout_ms counts from now. The outcome comes back, in order, through take_send_results. */
 SIPC_API int sipc_async_channel_send(sipc_async_channel *h, const void *data, size_t length, int32_t timeout_ms);

@@ -175,6 +175,7 @@ static int notifier_stop(notifier *n)
 
 struct sipc_async_channel {
     notifier n;
+    pthread_mutex_t recv_lock; /* held by whoever takes messages off the channel (ordering); before n.lock */
     sipc_channel *channel;
     pthread_t receiver;
     pthread_t sender;
@@ -182,6 +183,7 @@ struct sipc_async_channel {
     int32_t connect_status;
     int32_t recv_status;
     int flowing;
+    int paused;              /* the main thread is receiving itself (take_now): stay off the channel */
     uint32_t want;
     int queue_has_message;   /* a message waits in the shared queue that nobody asked for yet */
     msg_queue ready;
@@ -215,6 +217,9 @@ static int receive_run(sipc_async_channel *h, size_t size)
         pthread_mutex_unlock(&h->n.lock);
         int rc;
         msg_node *node = node_new(size);
+        /* recv_lock is held from the receive until the message is in `ready`, so the main thread's
+         * take_now (which drains `ready` before it receives) can never overtake it. */
+        pthread_mutex_lock(&h->recv_lock);
         if (!node) {
             rc = SIPC_ERR_NO_MEMORY;
         } else {
@@ -228,6 +233,7 @@ static int receive_run(sipc_async_channel *h, size_t size)
                 size = got;
         }
         pthread_mutex_lock(&h->n.lock);
+        pthread_mutex_unlock(&h->recv_lock);
         if (rc == SIPC_OK) {
             queue_push(&h->ready, node);
         } else {
@@ -285,7 +291,7 @@ static void *receiver_main(void *arg)
         }
         /* Without demand the thread still waits in peek while the shared queue is empty, so that a
          * departing peer is reported even on an idle channel. After an error it waits for a reconnect. */
-        if (h->recv_status != SIPC_OK || (!receive_wanted(h) && h->queue_has_message)) {
+        if (h->paused || h->recv_status != SIPC_OK || (!receive_wanted(h) && h->queue_has_message)) {
             pthread_cond_wait(&h->n.wake, &h->n.lock);
             continue;
         }
@@ -351,10 +357,16 @@ SIPC_API int sipc_async_channel_start(sipc_channel *channel, sipc_async_notify_f
         free(h);
         return rc;
     }
+    if (pthread_mutex_init(&h->recv_lock, NULL) != 0) {
+        notifier_destroy(&h->n);
+        free(h);
+        return SIPC_ERR_SYSTEM;
+    }
     h->channel = channel;
     h->connect_status = SIPC_ASYNC_PENDING;
     h->recv_status = SIPC_OK;
     if (pthread_create(&h->receiver, NULL, receiver_main, h) != 0) {
+        pthread_mutex_destroy(&h->recv_lock);
         notifier_destroy(&h->n);
         free(h);
         return SIPC_ERR_SYSTEM;
@@ -370,15 +382,20 @@ SIPC_API int sipc_async_channel_arm(sipc_async_channel *h, int armed)
     return notifier_arm(&h->n, armed);
 }
 
-SIPC_API int sipc_async_channel_demand(sipc_async_channel *h, int flowing, int32_t want_delta)
+SIPC_API int sipc_async_channel_demand(sipc_async_channel *h, uint32_t flags, int32_t want_delta)
 {
     if (!h)
         return SIPC_ERR_INVALID_ARGUMENT;
     pthread_mutex_lock(&h->n.lock);
-    h->flowing = flowing != 0;
+    int was_paused = h->paused;
+    h->flowing = (flags & SIPC_ASYNC_FLOWING) != 0;
+    h->paused = (flags & SIPC_ASYNC_PAUSED) != 0;
     int64_t want = (int64_t)h->want + want_delta;
     h->want = want < 0 ? 0 : want > UINT32_MAX ? UINT32_MAX : (uint32_t)want;
-    pthread_cond_broadcast(&h->n.wake);
+    /* Wake the thread only when it may have something to do now; a busy channel pauses and resumes it
+     * per message, and a needless wake-up costs a context switch each time. */
+    if (!h->paused && (was_paused || h->flowing || want_delta > 0))
+        pthread_cond_broadcast(&h->n.wake);
     pthread_mutex_unlock(&h->n.lock);
     return SIPC_OK;
 }
@@ -418,6 +435,21 @@ SIPC_API int sipc_async_channel_poll(sipc_async_channel *h, sipc_async_status *s
     return SIPC_OK;
 }
 
+/* Moves ready messages into the caller's buffer; called with n.lock held. */
+static uint32_t take_ready_locked(sipc_async_channel *h, unsigned char *buffer, size_t capacity, size_t *used,
+                                  uint32_t *lengths, uint32_t max_count, uint32_t taken)
+{
+    while (taken < max_count && h->ready.head && h->ready.head->length <= capacity - *used) {
+        msg_node *node = queue_pop(&h->ready);
+        if (node->length > 0)
+            memcpy(buffer + *used, node->data, node->length);
+        *used += node->length;
+        lengths[taken++] = (uint32_t)node->length;
+        free(node);
+    }
+    return taken;
+}
+
 SIPC_API int sipc_async_channel_take(sipc_async_channel *h, void *buffer, size_t capacity, uint32_t *lengths,
                                      uint32_t max_count, uint32_t *count)
 {
@@ -426,15 +458,7 @@ SIPC_API int sipc_async_channel_take(sipc_async_channel *h, void *buffer, size_t
     *count = 0;
     pthread_mutex_lock(&h->n.lock);
     size_t used = 0;
-    uint32_t taken = 0;
-    while (taken < max_count && h->ready.head && h->ready.head->length <= capacity - used) {
-        msg_node *node = queue_pop(&h->ready);
-        if (node->length > 0)
-            memcpy((unsigned char *)buffer + used, node->data, node->length);
-        used += node->length;
-        lengths[taken++] = (uint32_t)node->length;
-        free(node);
-    }
+    uint32_t taken = take_ready_locked(h, (unsigned char *)buffer, capacity, &used, lengths, max_count, 0);
     int rc = (taken == 0 && h->ready.head && max_count > 0) ? SIPC_ERR_BUFFER_TOO_SMALL : SIPC_OK;
     h->want = h->want > taken ? h->want - taken : 0;
     if (taken > 0)
@@ -442,6 +466,48 @@ SIPC_API int sipc_async_channel_take(sipc_async_channel *h, void *buffer, size_t
     pthread_mutex_unlock(&h->n.lock);
     *count = taken;
     return rc;
+}
+
+SIPC_API int sipc_async_channel_take_now(sipc_async_channel *h, void *buffer, size_t capacity, uint32_t *lengths,
+                                         uint32_t max_count, uint32_t *count, uint32_t spin_us)
+{
+    if (!h || !count || !lengths || max_count == 0 || !buffer || spin_us > SIPC_ASYNC_MAX_SPIN_US)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *count = 0;
+    const int64_t deadline = monotonic_ns() + (int64_t)spin_us * 1000;
+    uint32_t taken = 0;
+    size_t used = 0;
+    for (;;) {
+        if (pthread_mutex_trylock(&h->recv_lock) == 0) {
+            pthread_mutex_lock(&h->n.lock);
+            int receiving = !h->n.stopping && h->recv_status == SIPC_OK && h->connect_status == SIPC_OK;
+            int had_ready = h->ready.head != NULL;
+            taken = take_ready_locked(h, buffer, capacity, &used, lengths, max_count, taken);
+            /* Older messages that did not fit stay first in line: nothing may be received past them. */
+            int blocked = h->ready.head != NULL;
+            pthread_mutex_unlock(&h->n.lock);
+            while (receiving && !blocked && taken < max_count) {
+                size_t size = 0;
+                if (sipc_peek_size(h->channel, &size, 0) != SIPC_OK || size > capacity - used)
+                    break;
+                size_t got = 0;
+                if (sipc_recv(h->channel, (unsigned char *)buffer + used, capacity - used, &got, 0) != SIPC_OK)
+                    break;
+                used += got;
+                lengths[taken++] = (uint32_t)got;
+            }
+            pthread_mutex_lock(&h->n.lock);
+            h->want = h->want > taken ? h->want - taken : 0;
+            if (had_ready)
+                pthread_cond_broadcast(&h->n.wake);
+            pthread_mutex_unlock(&h->n.lock);
+            pthread_mutex_unlock(&h->recv_lock);
+        }
+        if (taken > 0 || monotonic_ns() >= deadline)
+            break;
+    }
+    *count = taken;
+    return SIPC_OK;
 }
 
 SIPC_API int sipc_async_channel_send(sipc_async_channel *h, const void *data, size_t length, int32_t timeout_ms)
@@ -524,6 +590,7 @@ SIPC_API int sipc_async_channel_destroy(sipc_async_channel *h)
     queue_free(&h->ready);
     queue_free(&h->sends);
     queue_free(&h->send_done);
+    pthread_mutex_destroy(&h->recv_lock);
     notifier_destroy(&h->n);
     free(h);
     return rc;

@@ -40,10 +40,27 @@ export interface TimeoutOptions {
 }
 
 const SIPC_OPEN_INHERIT_HANDLES = 0x1;
+const SIPC_ASYNC_FLOWING = 0x1;
+const SIPC_ASYNC_PAUSED = 0x2;
 /** Messages an iterator may read ahead before reading pauses. */
 const ITERATOR_READ_AHEAD = 64;
 /** Poll/take rounds per notification before leaving the rest to the next one. */
 const TAKE_ROUNDS = 4;
+/**
+ * Busy channels skip the thread hop: for HOT_WINDOW_MS after a message arrived, a receive (or a 'message'
+ * listener) looks for the next one straight on the channel from a setImmediate, spinning at most SPIN_US
+ * there before it falls back to the native thread. The event loop is never held longer than SPIN_US.
+ */
+const HOT_WINDOW_MS = 2;
+const SPIN_US = spinSetting();
+
+/** SIPC_SPIN_US tunes the spin (0 turns the main-thread fast path off); at most 1000. */
+function spinSetting(): number {
+  const configured = Number(process.env.SIPC_SPIN_US ?? '100');
+  return Number.isInteger(configured) && configured >= 0 && configured <= 1000 ? configured : 100;
+}
+/** Messages larger than this always take the native thread's path. */
+const SPIN_BUFFER_MAX = 256 * 1024;
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -99,7 +116,13 @@ export class Channel extends EventEmitter implements NativeClient {
   /** Sends handed to the sender thread, oldest first; they settle in this order. */
   private readonly backgroundSends: Waiter<void>[] = [];
   private iterators = 0;
-  private flowing = false;
+  /** What the native side was last told (its want also drops by every message taken). */
+  private nativeFlags = 0;
+  private nativeWant = 0;
+  private hotUntil = 0;
+  private spinScheduled = false;
+  private coolDown: ReturnType<typeof setTimeout> | undefined;
+  private spinBuffer: Buffer | undefined;
   private readonly lengths = new Uint32Array(256);
   private readonly statuses = new Int32Array(256);
   private readonly count = new Uint32Array(1);
@@ -256,13 +279,11 @@ export class Channel extends EventEmitter implements NativeClient {
         },
       };
       this.receiveWaiters.push(waiter);
-      native().sipc_async_channel_demand(this.handle, this.flowing ? 1 : 0, 1);
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
           const index = this.receiveWaiters.indexOf(waiter);
           if (index < 0) return;
           this.receiveWaiters.splice(index, 1);
-          native().sipc_async_channel_demand(this.handle, this.flowing ? 1 : 0, -1);
           reject(this.timeoutError('receive from', timeoutMs));
           this.update();
         }, timeoutMs);
@@ -416,6 +437,7 @@ export class Channel extends EventEmitter implements NativeClient {
     const rc = lib.sipc_async_channel_take(
       this.handle, buffer, capacity, this.lengths, Math.min(status.ready_count, this.lengths.length), this.count,
     );
+    this.nativeWant = Math.max(0, this.nativeWant - this.count[0]);
     if (rc !== SIPC_OK) {
       this.emitError(errorFor(rc, `receive from channel '${this.name}' failed`));
       return;
@@ -431,6 +453,7 @@ export class Channel extends EventEmitter implements NativeClient {
   }
 
   private deliver(message: Buffer): void {
+    this.hotUntil = performance.now() + HOT_WINDOW_MS;
     const waiter = this.receiveWaiters.shift();
     if (waiter) {
       waiter.cleanup();
@@ -454,17 +477,79 @@ export class Channel extends EventEmitter implements NativeClient {
     }
   }
 
+  /** On a busy channel, looks for the next message on the main thread soon (see SPIN_US). */
+  private scheduleSpin(): void {
+    if (SPIN_US === 0 || this.spinScheduled || this.closed || this.currentState !== 'connected') return;
+    if (!this.wantsMessages()) return;
+    if (performance.now() > this.hotUntil) return;
+    this.spinScheduled = true;
+    setImmediate(() => this.spin());
+  }
+
+  private spin(): void {
+    this.spinScheduled = false;
+    if (this.closed) return;
+    if (this.wantsMessages()) {
+      const capacity = Math.min(this.maxMessageSize, SPIN_BUFFER_MAX);
+      this.spinBuffer ??= Buffer.allocUnsafeSlow(Math.max(capacity, 1));
+      const rc = native().sipc_async_channel_take_now(
+        this.handle, this.spinBuffer, this.spinBuffer.length, this.lengths, this.lengths.length, this.count, SPIN_US,
+      );
+      const taken = rc === SIPC_OK ? this.count[0] : 0;
+      this.nativeWant = Math.max(0, this.nativeWant - taken);
+      // Nothing came within the spin: the channel went quiet, the native thread takes over again.
+      if (taken === 0) this.hotUntil = 0;
+      let offset = 0;
+      for (let i = 0; i < taken; i++) {
+        const length = this.lengths[i];
+        // The spin buffer is reused: each message gets its own copy.
+        this.deliver(Buffer.from(this.spinBuffer.subarray(offset, offset + length)));
+        offset += length;
+        if (this.closed) return;
+      }
+    }
+    this.update();
+  }
+
+  private wantsMessages(): boolean {
+    return (
+      this.receiveWaiters.length > 0 || this.listenerCount('message') > 0 ||
+      (this.iterators > 0 && this.inbox.length < ITERATOR_READ_AHEAD)
+    );
+  }
+
+  /**
+   * Tells the native thread what is wanted. While the channel is hot it is paused (the main thread receives
+   * by itself), so that it costs no wake-up per message; a timer hands over again once it cooled down.
+   */
+  private syncDemand(): void {
+    const hot = SPIN_US > 0 && this.currentState === 'connected' && performance.now() <= this.hotUntil;
+    const paused = this.spinScheduled || hot;
+    if (paused && !this.spinScheduled && !this.coolDown) {
+      this.coolDown = setTimeout(() => {
+        this.coolDown = undefined;
+        this.update();
+      }, HOT_WINDOW_MS + 1);
+      this.coolDown.unref();
+    }
+    const flowing = !paused && (this.listenerCount('message') > 0 || (this.iterators > 0 && this.inbox.length < ITERATOR_READ_AHEAD));
+    const want = paused ? 0 : this.receiveWaiters.length;
+    const flags = (flowing ? SIPC_ASYNC_FLOWING : 0) | (paused ? SIPC_ASYNC_PAUSED : 0);
+    if (flags === this.nativeFlags && want === this.nativeWant) return;
+    native().sipc_async_channel_demand(this.handle, flags, want - this.nativeWant);
+    this.nativeFlags = flags;
+    this.nativeWant = want;
+  }
+
   /** Recomputes demand and keep-alive after any change; hands buffered messages to new listeners. */
   private update(): void {
     if (this.closed) return;
     if (this.listenerCount('message') > 0 && this.receiveWaiters.length === 0) {
       while (this.inbox.length > 0 && !this.closed) this.emit('message', this.inbox.shift() as Buffer);
+      if (this.closed) return;
     }
-    const flowing = this.listenerCount('message') > 0 || (this.iterators > 0 && this.inbox.length < ITERATOR_READ_AHEAD);
-    if (flowing !== this.flowing) {
-      this.flowing = flowing;
-      native().sipc_async_channel_demand(this.handle, flowing ? 1 : 0, 0);
-    }
+    this.scheduleSpin();
+    this.syncDemand();
     const busy =
       this.connectWaiters.size > 0 || this.receiveWaiters.length > 0 || this.backgroundSends.length > 0 ||
       this.listenerCount('message') > 0 || this.iterators > 0;

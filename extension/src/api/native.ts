@@ -171,11 +171,15 @@ export interface SipcNative {
 
   sipc_async_channel_start(channel: Pointer, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_channel_arm(h: Pointer, armed: number): number;
-  sipc_async_channel_demand(h: Pointer, flowing: number, wantDelta: number): number;
+  sipc_async_channel_demand(h: Pointer, flags: number, wantDelta: number): number;
   sipc_async_channel_reconnect(h: Pointer): number;
   sipc_async_channel_poll(h: Pointer, out: RawAsyncStatus): number;
   sipc_async_channel_take(
     h: Pointer, buffer: Uint8Array, capacity: number, lengths: Uint32Array, maxCount: number, count: Uint32Array,
+  ): number;
+  sipc_async_channel_take_now(
+    h: Pointer, buffer: Uint8Array, capacity: number, lengths: Uint32Array, maxCount: number, count: Uint32Array,
+    spinUs: number,
   ): number;
   sipc_async_channel_send(h: Pointer, data: Uint8Array, length: number, timeoutMs: number): number;
   sipc_async_channel_take_send_results(h: Pointer, statuses: Int32Array, maxCount: number, count: Uint32Array): number;
@@ -250,11 +254,14 @@ export function native(): SipcNative {
       voidPtr, koffi.pointer(NotifyProto), 'uint32_t', outPtr,
     ]),
     sipc_async_channel_arm: f('sipc_async_channel_arm', 'int', [voidPtr, 'int']),
-    sipc_async_channel_demand: f('sipc_async_channel_demand', 'int', [voidPtr, 'int', 'int32_t']),
+    sipc_async_channel_demand: f('sipc_async_channel_demand', 'int', [voidPtr, 'uint32_t', 'int32_t']),
     sipc_async_channel_reconnect: f('sipc_async_channel_reconnect', 'int', [voidPtr]),
     sipc_async_channel_poll: f('sipc_async_channel_poll', 'int', [voidPtr, koffi.out(koffi.pointer(AsyncStatusType))]),
     sipc_async_channel_take: f('sipc_async_channel_take', 'int', [
       voidPtr, voidPtr, 'size_t', voidPtr, 'uint32_t', voidPtr,
+    ]),
+    sipc_async_channel_take_now: f('sipc_async_channel_take_now', 'int', [
+      voidPtr, voidPtr, 'size_t', voidPtr, 'uint32_t', voidPtr, 'uint32_t',
     ]),
     sipc_async_channel_send: f('sipc_async_channel_send', 'int', [voidPtr, voidPtr, 'size_t', 'int32_t']),
     sipc_async_channel_take_send_results: f('sipc_async_channel_take_send_results', 'int', [
