@@ -1,0 +1,694 @@
+/*
+ * `sipc bench`: sipc against a pipe pair and a Unix socket pair in the same
+ * two-process layout (fork), with single-thread memcpy as the ceiling.
+ * Every blocking transport is bimodal on a small machine (the peers share a
+ * CPU or not), so each figure is the median over several runs, measured
+ * unpinned, with both processes on one CPU and on two CPUs.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define KIB 1024u
+#define MIB (1024u * 1024u)
+#define BENCH_MAX_SIZE MIB
+#define BENCH_QUEUE_DEPTH 8u
+#define BENCH_CALL_TIMEOUT_MS 10000
+#define MAX_RUNS 50
+
+typedef enum transport { TRANSPORT_SIPC, TRANSPORT_PIPE, TRANSPORT_UNIX, TRANSPORT_COUNT } transport;
+static const char *const transport_names[TRANSPORT_COUNT] = {"sipc", "pipe", "unix"};
+
+typedef enum affinity { AFFINITY_UNPINNED, AFFINITY_SAME, AFFINITY_SPLIT, AFFINITY_COUNT } affinity;
+static const char *const affinity_names[AFFINITY_COUNT] = {"unpinned", "same-cpu", "split-cpu"};
+
+static const uint32_t rtt_sizes[] = {64, 4 * KIB, 64 * KIB, MIB};
+#define RTT_SIZE_COUNT (sizeof rtt_sizes / sizeof rtt_sizes[0])
+static const uint32_t throughput_sizes[] = {64 * KIB, MIB};
+#define THROUGHPUT_SIZE_COUNT (sizeof throughput_sizes / sizeof throughput_sizes[0])
+
+typedef struct bench_config {
+    unsigned runs;
+    unsigned scale_divisor; /* iterations are divided by this in --quick mode */
+    double idle_seconds;
+    bool affinity_available[AFFINITY_COUNT];
+    int cpu_a, cpu_b;
+    cpu_set_t original_mask;
+} bench_config;
+
+typedef struct rtt_result {
+    bool measured;
+    double median_us[MAX_RUNS];
+    double p99_us[MAX_RUNS];
+    unsigned runs;
+    double median, p99; /* medians over the runs */
+} rtt_result;
+
+typedef struct throughput_result {
+    bool measured;
+    double gbps[MAX_RUNS];
+    unsigned runs;
+    double median;
+} throughput_result;
+
+static rtt_result rtt_results[TRANSPORT_COUNT][RTT_SIZE_COUNT][AFFINITY_COUNT];
+static throughput_result throughput_results[TRANSPORT_COUNT][THROUGHPUT_SIZE_COUNT][AFFINITY_COUNT];
+static unsigned channel_counter;
+static char bench_error[256];
+
+/* ---- statistics ---- */
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(double *values, size_t count, double fraction)
+{
+    if (count == 0) return 0;
+    qsort(values, count, sizeof *values, compare_doubles);
+    size_t index = (size_t)(fraction * (double)(count - 1) + 0.5);
+    return values[index < count ? index : count - 1];
+}
+
+/* ---- one endpoint of a transport, used the same way on both sides ---- */
+
+typedef struct endpoint {
+    transport kind;
+    sipc_channel *channel;
+    int read_fd, write_fd;
+    char channel_name[64];
+} endpoint;
+
+static bool read_exact(int fd, void *data, size_t length)
+{
+    char *cursor = data;
+    while (length > 0) {
+        ssize_t got = read(fd, cursor, length);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return false;
+        cursor += got;
+        length -= (size_t)got;
+    }
+    return true;
+}
+
+static bool endpoint_send(endpoint *end, const void *data, size_t length)
+{
+    if (end->kind == TRANSPORT_SIPC) return sipc_send(end->channel, data, length, BENCH_CALL_TIMEOUT_MS) == SIPC_OK;
+    return cli_write_all(end->write_fd, data, length);
+}
+
+static bool endpoint_recv(endpoint *end, void *buffer, size_t length)
+{
+    if (end->kind == TRANSPORT_SIPC) {
+        size_t got = 0;
+        return sipc_recv(end->channel, buffer, BENCH_MAX_SIZE, &got, BENCH_CALL_TIMEOUT_MS) == SIPC_OK &&
+               got == length;
+    }
+    return read_exact(end->read_fd, buffer, length);
+}
+
+static void endpoint_close(endpoint *end)
+{
+    if (end->channel) sipc_close(end->channel);
+    end->channel = NULL;
+    if (end->read_fd >= 0) close(end->read_fd);
+    if (end->write_fd >= 0 && end->write_fd != end->read_fd) close(end->write_fd);
+    end->read_fd = end->write_fd = -1;
+}
+
+static int endpoint_open_sipc(endpoint *end)
+{
+    sipc_options options;
+    sipc_options_init(&options);
+    options.max_message_size = BENCH_MAX_SIZE;
+    options.queue_depth = BENCH_QUEUE_DEPTH;
+    int status = sipc_open(end->channel_name, &options, &end->channel);
+    if (status == SIPC_OK) status = sipc_connect(end->channel, BENCH_CALL_TIMEOUT_MS);
+    return status;
+}
+
+/* The work the child process does. */
+typedef enum child_job { JOB_ECHO, JOB_SINK, JOB_IDLE } child_job;
+
+typedef struct pair {
+    endpoint parent, child;
+    pid_t pid;
+} pair;
+
+static void pin_to(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+}
+
+static void child_main(endpoint *end, child_job job, uint32_t size, uint64_t count, int child_cpu)
+{
+    if (child_cpu >= 0) pin_to(child_cpu);
+    if (end->kind == TRANSPORT_SIPC && endpoint_open_sipc(end) != SIPC_OK) _exit(3);
+    char *buffer = malloc(BENCH_MAX_SIZE);
+    if (!buffer) _exit(4);
+    memset(buffer, 0x5a, BENCH_MAX_SIZE);
+    if (job == JOB_ECHO) {
+        /* Answer every message until the parent leaves. */
+        for (;;) {
+            if (end->kind == TRANSPORT_SIPC) {
+                size_t got = 0;
+                if (sipc_recv(end->channel, buffer, BENCH_MAX_SIZE, &got, SIPC_INFINITE) != SIPC_OK) break;
+                if (sipc_send(end->channel, buffer, got, BENCH_CALL_TIMEOUT_MS) != SIPC_OK) break;
+            } else {
+                if (!read_exact(end->read_fd, buffer, size) || !cli_write_all(end->write_fd, buffer, size)) break;
+            }
+        }
+    } else if (job == JOB_SINK) {
+        for (uint64_t i = 0; i < count; i++)
+            if (!endpoint_recv(end, buffer, size)) _exit(5);
+        char ack = 1;
+        if (!endpoint_send(end, &ack, 1)) _exit(6);
+        /* Wait until the parent is done so it never sees us leave early. */
+        endpoint_recv(end, buffer, 1);
+    } else {
+        /* Idle: block in recv until the parent's message, then report our CPU time of that wait. */
+        struct rusage before, after;
+        getrusage(RUSAGE_SELF, &before);
+        bool ok = endpoint_recv(end, buffer, 1);
+        getrusage(RUSAGE_SELF, &after);
+        double cpu_ms = (double)(after.ru_utime.tv_sec - before.ru_utime.tv_sec) * 1e3 +
+                        (double)(after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e3 +
+                        (double)(after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1e3 +
+                        (double)(after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e3;
+        if (!ok || !endpoint_send(end, &cpu_ms, sizeof cpu_ms)) _exit(7);
+        endpoint_recv(end, buffer, 1);
+    }
+    endpoint_close(end);
+    free(buffer);
+    _exit(0);
+}
+
+/* Forks the child for one measurement; the parent's affinity is set by the caller. */
+static bool pair_start(pair *p, transport kind, child_job job, uint32_t size, uint64_t count, int child_cpu)
+{
+    memset(p, 0, sizeof *p);
+    p->parent.kind = p->child.kind = kind;
+    p->parent.read_fd = p->parent.write_fd = p->child.read_fd = p->child.write_fd = -1;
+    if (kind == TRANSPORT_SIPC) {
+        snprintf(p->parent.channel_name, sizeof p->parent.channel_name, "sipc-bench-%ld-%u", (long)getpid(),
+                 channel_counter++);
+        memcpy(p->child.channel_name, p->parent.channel_name, sizeof p->child.channel_name);
+    } else if (kind == TRANSPORT_PIPE) {
+        int to_child[2], to_parent[2];
+        if (pipe(to_child) != 0) return false;
+        if (pipe(to_parent) != 0) {
+            close(to_child[0]);
+            close(to_child[1]);
+            return false;
+        }
+        p->parent.write_fd = to_child[1], p->child.read_fd = to_child[0];
+        p->child.write_fd = to_parent[1], p->parent.read_fd = to_parent[0];
+    } else {
+        int sockets[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return false;
+        p->parent.read_fd = p->parent.write_fd = sockets[0];
+        p->child.read_fd = p->child.write_fd = sockets[1];
+    }
+    fflush(NULL);
+    p->pid = fork();
+    if (p->pid < 0) {
+        endpoint_close(&p->parent);
+        endpoint_close(&p->child);
+        return false;
+    }
+    if (p->pid == 0) {
+        endpoint_close(&p->parent);
+        child_main(&p->child, job, size, count, child_cpu);
+    }
+    endpoint_close(&p->child);
+    if (kind == TRANSPORT_SIPC) {
+        int status = endpoint_open_sipc(&p->parent);
+        if (status != SIPC_OK) {
+            snprintf(bench_error, sizeof bench_error, "sipc channel %s: %s (%s)", p->parent.channel_name,
+                     sipc_strerror(status), sipc_status_name(status));
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, NULL, 0);
+            endpoint_close(&p->parent);
+            sipc_remove(p->parent.channel_name, 1);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool pair_finish(pair *p, bool ok)
+{
+    if (!ok) kill(p->pid, SIGKILL);
+    endpoint_close(&p->parent);
+    int wait_status = 0;
+    waitpid(p->pid, &wait_status, 0);
+    if (p->parent.kind == TRANSPORT_SIPC) sipc_remove(p->parent.channel_name, 1);
+    return ok && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+}
+
+/* ---- affinity ---- */
+
+static bool apply_affinity(const bench_config *config, affinity mode, int *child_cpu)
+{
+    *child_cpu = -1;
+    if (mode == AFFINITY_UNPINNED) return sched_setaffinity(0, sizeof config->original_mask, &config->original_mask) == 0;
+    pin_to(config->cpu_a);
+    *child_cpu = mode == AFFINITY_SAME ? config->cpu_a : config->cpu_b;
+    return true;
+}
+
+static void restore_affinity(const bench_config *config)
+{
+    sched_setaffinity(0, sizeof config->original_mask, &config->original_mask);
+}
+
+/* ---- measurements ---- */
+
+static char *payload;
+
+static uint64_t rtt_iterations(const bench_config *config, uint32_t size)
+{
+    uint64_t iterations = size <= 4 * KIB ? 2000 : size <= 64 * KIB ? 600 : 60;
+    iterations /= config->scale_divisor;
+    return iterations < 10 ? 10 : iterations;
+}
+
+static bool measure_rtt(const bench_config *config, transport kind, uint32_t size, affinity mode,
+                        double *median_us, double *p99_us)
+{
+    int child_cpu;
+    apply_affinity(config, mode, &child_cpu);
+    pair p;
+    if (!pair_start(&p, kind, JOB_ECHO, size, 0, child_cpu)) return false;
+    uint64_t iterations = rtt_iterations(config, size);
+    uint64_t warmup = iterations / 10 + 2;
+    double *samples = malloc(iterations * sizeof *samples);
+    char *reply = malloc(BENCH_MAX_SIZE);
+    bool ok = samples && reply;
+    for (uint64_t i = 0; ok && i < warmup + iterations; i++) {
+        uint64_t start = cli_monotonic_ns();
+        ok = endpoint_send(&p.parent, payload, size) && endpoint_recv(&p.parent, reply, size);
+        uint64_t end = cli_monotonic_ns();
+        if (i >= warmup) samples[i - warmup] = (double)(end - start) / 1e3;
+    }
+    if (ok) {
+        *median_us = percentile(samples, iterations, 0.5);
+        *p99_us = percentile(samples, iterations, 0.99);
+    }
+    free(samples);
+    free(reply);
+    ok = pair_finish(&p, ok);
+    restore_affinity(config);
+    return ok;
+}
+
+static bool measure_throughput(const bench_config *config, transport kind, uint32_t size, affinity mode,
+                               double *gbps)
+{
+    int child_cpu;
+    apply_affinity(config, mode, &child_cpu);
+    uint64_t total = (size >= MIB ? 128ull : 96ull) * MIB / config->scale_divisor;
+    uint64_t count = total / size;
+    if (count < 8) count = 8;
+    pair p;
+    if (!pair_start(&p, kind, JOB_SINK, size, count, child_cpu)) return false;
+    char ack = 0;
+    uint64_t start = cli_monotonic_ns();
+    bool ok = true;
+    for (uint64_t i = 0; ok && i < count; i++) ok = endpoint_send(&p.parent, payload, size);
+    ok = ok && endpoint_recv(&p.parent, &ack, 1);
+    uint64_t end = cli_monotonic_ns();
+    ok = ok && endpoint_send(&p.parent, &ack, 1);
+    if (ok) *gbps = (double)(count * size) / (double)(end - start);
+    ok = pair_finish(&p, ok);
+    restore_affinity(config);
+    return ok;
+}
+
+static double measure_memcpy(const bench_config *config)
+{
+    /* 1 MiB blocks streamed through 64 MiB: the same block size as the throughput test, out of cache. */
+    const size_t region = 64u * MIB;
+    char *source = malloc(region);
+    char *target = malloc(region);
+    if (!source || !target) {
+        free(source);
+        free(target);
+        return 0;
+    }
+    memset(source, 0x33, region);
+    memset(target, 0x44, region);
+    double results[MAX_RUNS];
+    unsigned runs = config->runs;
+    unsigned passes = config->scale_divisor > 1 ? 1 : 3;
+    for (unsigned run = 0; run < runs; run++) {
+        uint64_t start = cli_monotonic_ns();
+        for (unsigned pass = 0; pass < passes; pass++)
+            for (size_t offset = 0; offset < region; offset += MIB) {
+                memcpy(target + offset, source + offset, MIB);
+                __asm__ __volatile__("" : : "r"(target) : "memory");
+            }
+        uint64_t end = cli_monotonic_ns();
+        results[run] = (double)(region * passes) / (double)(end - start);
+    }
+    free(source);
+    free(target);
+    return percentile(results, runs, 0.5);
+}
+
+typedef struct idle_result {
+    bool measured;
+    double seconds;
+    double server_cpu_ms, client_cpu_ms;
+} idle_result;
+
+static idle_result measure_idle(const bench_config *config)
+{
+    idle_result result = {.seconds = config->idle_seconds};
+    pair p;
+    if (!pair_start(&p, TRANSPORT_SIPC, JOB_IDLE, 1, 0, -1)) return result;
+    /* Both processes sit in a blocking sipc_recv: the child with no timeout, we with one. */
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    char scratch[16];
+    size_t got = 0;
+    int status = sipc_recv(p.parent.channel, scratch, sizeof scratch, &got, (int32_t)(config->idle_seconds * 1000));
+    getrusage(RUSAGE_SELF, &after);
+    bool ok = status == SIPC_ERR_TIMEOUT;
+    result.client_cpu_ms = (double)(after.ru_utime.tv_sec - before.ru_utime.tv_sec) * 1e3 +
+                           (double)(after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e3 +
+                           (double)(after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1e3 +
+                           (double)(after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e3;
+    char wake = 1;
+    double child_ms = 0;
+    ok = ok && endpoint_send(&p.parent, &wake, 1) && endpoint_recv(&p.parent, &child_ms, sizeof child_ms) &&
+         endpoint_send(&p.parent, &wake, 1);
+    result.server_cpu_ms = child_ms;
+    result.measured = pair_finish(&p, ok);
+    return result;
+}
+
+/* ---- reporting ---- */
+
+static void format_size(uint32_t size, char *out, size_t length)
+{
+    if (size >= MIB) snprintf(out, length, "%u MiB", size / MIB);
+    else if (size >= KIB) snprintf(out, length, "%u KiB", size / KIB);
+    else snprintf(out, length, "%u B", size);
+}
+
+typedef struct target {
+    const char *name;
+    const char *detail_format;
+    double value, limit;
+    bool measured, pass;
+} target;
+
+static bool write_json(FILE *out, const bench_config *config, double memcpy_gbps, const idle_result *idle,
+                       const target *targets, size_t target_count, double elapsed)
+{
+    fprintf(out, "{\"tool\":\"sipc bench\",\"version\":\"%s\",\"library\":\"%s\",\"cpus\":%ld,\"runs\":%u,"
+                 "\"quick\":%s,\"elapsedSeconds\":%.2f,\"memcpyGBps\":%.3f,\n\"rtt\":[",
+            SIPC_CLI_VERSION, sipc_version(), sysconf(_SC_NPROCESSORS_ONLN), config->runs,
+            config->scale_divisor > 1 ? "true" : "false", elapsed, memcpy_gbps);
+    bool first = true;
+    for (int t = 0; t < TRANSPORT_COUNT; t++)
+        for (size_t s = 0; s < RTT_SIZE_COUNT; s++)
+            for (int a = 0; a < AFFINITY_COUNT; a++) {
+                const rtt_result *r = &rtt_results[t][s][a];
+                if (!r->measured) continue;
+                fprintf(out, "%s\n {\"transport\":\"%s\",\"size\":%u,\"affinity\":\"%s\",\"medianUs\":%.3f,"
+                             "\"p99Us\":%.3f,\"runMediansUs\":[",
+                        first ? "" : ",", transport_names[t], rtt_sizes[s], affinity_names[a], r->median, r->p99);
+                for (unsigned i = 0; i < r->runs; i++) fprintf(out, "%s%.3f", i ? "," : "", r->median_us[i]);
+                fputs("]}", out);
+                first = false;
+            }
+    fputs("],\n\"throughput\":[", out);
+    first = true;
+    for (int t = 0; t < TRANSPORT_COUNT; t++)
+        for (size_t s = 0; s < THROUGHPUT_SIZE_COUNT; s++)
+            for (int a = 0; a < AFFINITY_COUNT; a++) {
+                const throughput_result *r = &throughput_results[t][s][a];
+                if (!r->measured) continue;
+                fprintf(out, "%s\n {\"transport\":\"%s\",\"size\":%u,\"affinity\":\"%s\",\"GBps\":%.3f,\"runsGBps\":[",
+                        first ? "" : ",", transport_names[t], throughput_sizes[s], affinity_names[a], r->median);
+                for (unsigned i = 0; i < r->runs; i++) fprintf(out, "%s%.3f", i ? "," : "", r->gbps[i]);
+                fputs("]}", out);
+                first = false;
+            }
+    fprintf(out, "],\n\"idle\":{\"measured\":%s,\"seconds\":%.2f,\"serverCpuMs\":%.3f,\"clientCpuMs\":%.3f},\n"
+                 "\"targets\":[",
+            idle->measured ? "true" : "false", idle->seconds, idle->server_cpu_ms, idle->client_cpu_ms);
+    for (size_t i = 0; i < target_count; i++)
+        fprintf(out, "%s\n {\"name\":\"%s\",\"measured\":%s,\"value\":%.4f,\"limit\":%.4f,\"pass\":%s}", i ? "," : "",
+                targets[i].name, targets[i].measured ? "true" : "false", targets[i].value, targets[i].limit,
+                targets[i].pass ? "true" : "false");
+    fputs("]}\n", out);
+    return !ferror(out);
+}
+
+static void print_table(FILE *out, const bench_config *config, double memcpy_gbps, const idle_result *idle)
+{
+    fprintf(out, "\nRound-trip latency, µs (median / p99 of each run, median over %u run%s)\n", config->runs,
+            config->runs == 1 ? "" : "s");
+    fprintf(out, "%-8s %-6s", "size", "");
+    for (int a = 0; a < AFFINITY_COUNT; a++) fprintf(out, " %21s", affinity_names[a]);
+    fputc('\n', out);
+    for (size_t s = 0; s < RTT_SIZE_COUNT; s++)
+        for (int t = 0; t < TRANSPORT_COUNT; t++) {
+            char size_text[16];
+            format_size(rtt_sizes[s], size_text, sizeof size_text);
+            fprintf(out, "%-8s %-6s", t == 0 ? size_text : "", transport_names[t]);
+            for (int a = 0; a < AFFINITY_COUNT; a++) {
+                const rtt_result *r = &rtt_results[t][s][a];
+                if (r->measured) fprintf(out, " %10.1f / %8.1f", r->median, r->p99);
+                else fprintf(out, " %21s", "n/a");
+            }
+            fputc('\n', out);
+        }
+    fprintf(out, "\nOne-way throughput, GB/s (median over runs)\n%-8s %-6s", "size", "");
+    for (int a = 0; a < AFFINITY_COUNT; a++) fprintf(out, " %10s", affinity_names[a]);
+    fputc('\n', out);
+    for (size_t s = 0; s < THROUGHPUT_SIZE_COUNT; s++)
+        for (int t = 0; t < TRANSPORT_COUNT; t++) {
+            char size_text[16];
+            format_size(throughput_sizes[s], size_text, sizeof size_text);
+            fprintf(out, "%-8s %-6s", t == 0 ? size_text : "", transport_names[t]);
+            for (int a = 0; a < AFFINITY_COUNT; a++) {
+                const throughput_result *r = &throughput_results[t][s][a];
+                if (r->measured) fprintf(out, " %10.2f", r->median);
+                else fprintf(out, " %10s", "n/a");
+            }
+            fputc('\n', out);
+        }
+    fprintf(out, "%-15s %10.2f  (single thread, 1 MiB blocks over 64 MiB)\n", "memcpy", memcpy_gbps);
+    if (idle->measured)
+        fprintf(out, "\nIdle connected channel, %.1f s: server %.2f ms CPU, client %.2f ms CPU\n", idle->seconds,
+                idle->server_cpu_ms, idle->client_cpu_ms);
+    else
+        fputs("\nIdle connected channel: could not be measured\n", out);
+}
+
+/* ---- command ---- */
+
+static bool setup_affinity(bench_config *config)
+{
+    config->affinity_available[AFFINITY_UNPINNED] = true;
+    if (sched_getaffinity(0, sizeof config->original_mask, &config->original_mask) != 0) return false;
+    config->cpu_a = config->cpu_b = -1;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &config->original_mask)) continue;
+        if (config->cpu_a < 0) config->cpu_a = cpu;
+        else if (config->cpu_b < 0) config->cpu_b = cpu;
+    }
+    if (config->cpu_a < 0) return false;
+    /* Check that pinning works here (containers may forbid it). */
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(config->cpu_a, &one);
+    bool can_pin = sched_setaffinity(0, sizeof one, &one) == 0;
+    restore_affinity(config);
+    config->affinity_available[AFFINITY_SAME] = can_pin;
+    config->affinity_available[AFFINITY_SPLIT] = can_pin && config->cpu_b >= 0;
+    return true;
+}
+
+int cmd_bench(const cli_command *command, int argc, char **argv)
+{
+    bool quick = false;
+    bool json = false;
+    const char *json_file = NULL;
+    uint32_t runs = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            cli_print_command_help(command, stdout);
+            return SIPC_CLI_EXIT_OK;
+        } else if (strcmp(arg, "--quick") == 0) {
+            quick = true;
+        } else if (strcmp(arg, "--json") == 0) {
+            json = true;
+            if (i + 1 < argc && argv[i + 1][0] != '-') json_file = argv[++i];
+        } else if (strncmp(arg, "--json=", 7) == 0) {
+            json = true;
+            json_file = arg + 7;
+        } else if (strcmp(arg, "--runs") == 0 || strncmp(arg, "--runs=", 7) == 0) {
+            const char *value = arg[6] == '=' ? arg + 7 : (i + 1 < argc ? argv[++i] : NULL);
+            char *end = NULL;
+            unsigned long parsed = value ? strtoul(value, &end, 10) : 0;
+            if (!value || *value < '0' || *value > '9' || *end != '\0' || parsed < 1 || parsed > MAX_RUNS)
+                return cli_usage_error(command->name, "--runs needs a number from 1 to %d", MAX_RUNS);
+            runs = (uint32_t)parsed;
+        } else {
+            return cli_usage_error(command->name, "unknown argument '%s'", arg);
+        }
+    }
+    bool table = !(json && json_file == NULL); /* JSON on stdout replaces the table */
+    FILE *json_out = NULL;
+    if (json_file) {
+        json_out = fopen(json_file, "w");
+        if (!json_out) return cli_io_error(command->name, "cannot write %s: %s", json_file, strerror(errno));
+    }
+
+    bench_config config = {
+        .runs = runs ? runs : quick ? 2 : 5,
+        .scale_divisor = quick ? 8 : 1,
+        .idle_seconds = quick ? 0.5 : 1.5,
+    };
+    if (!setup_affinity(&config)) {
+        config.affinity_available[AFFINITY_SAME] = config.affinity_available[AFFINITY_SPLIT] = false;
+    }
+    payload = malloc(BENCH_MAX_SIZE);
+    if (!payload) {
+        if (json_out) fclose(json_out);
+        return cli_io_error(command->name, "out of memory");
+    }
+    memset(payload, 0xa5, BENCH_MAX_SIZE);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+
+    uint64_t started = cli_monotonic_ns();
+    if (table)
+        printf("sipc bench: %ld CPUs, %u run%s per figure%s; pinning %s\n", sysconf(_SC_NPROCESSORS_ONLN),
+               config.runs, config.runs == 1 ? "" : "s", quick ? " (quick)" : "",
+               config.affinity_available[AFFINITY_SPLIT] ? "available"
+               : config.affinity_available[AFFINITY_SAME] ? "one CPU only" : "unavailable");
+    double memcpy_gbps = measure_memcpy(&config);
+    unsigned failures = 0;
+    for (unsigned run = 0; run < config.runs; run++) {
+        /* Runs are the outer loop so a passing disturbance touches one run of each figure, not all runs of one. */
+        for (int a = 0; a < AFFINITY_COUNT; a++) {
+            if (!config.affinity_available[a]) continue;
+            for (int t = 0; t < TRANSPORT_COUNT; t++) {
+                for (size_t s = 0; s < RTT_SIZE_COUNT; s++) {
+                    rtt_result *r = &rtt_results[t][s][a];
+                    double median = 0, p99 = 0;
+                    if (measure_rtt(&config, (transport)t, rtt_sizes[s], (affinity)a, &median, &p99)) {
+                        r->median_us[r->runs] = median;
+                        r->p99_us[r->runs] = p99;
+                        r->runs++;
+                    } else {
+                        failures++;
+                    }
+                }
+                for (size_t s = 0; s < THROUGHPUT_SIZE_COUNT; s++) {
+                    throughput_result *r = &throughput_results[t][s][a];
+                    double gbps = 0;
+                    if (measure_throughput(&config, (transport)t, throughput_sizes[s], (affinity)a, &gbps))
+                        r->gbps[r->runs++] = gbps;
+                    else
+                        failures++;
+                }
+            }
+        }
+        if (table) {
+            printf("  run %u/%u done (%.1f s)\n", run + 1, config.runs,
+                   (double)(cli_monotonic_ns() - started) / 1e9);
+            fflush(stdout);
+        }
+    }
+    for (int t = 0; t < TRANSPORT_COUNT; t++)
+        for (int a = 0; a < AFFINITY_COUNT; a++) {
+            for (size_t s = 0; s < RTT_SIZE_COUNT; s++) {
+                rtt_result *r = &rtt_results[t][s][a];
+                if (r->runs == 0) continue;
+                double medians[MAX_RUNS], p99s[MAX_RUNS];
+                memcpy(medians, r->median_us, sizeof medians);
+                memcpy(p99s, r->p99_us, sizeof p99s);
+                r->median = percentile(medians, r->runs, 0.5);
+                r->p99 = percentile(p99s, r->runs, 0.5);
+                r->measured = true;
+            }
+            for (size_t s = 0; s < THROUGHPUT_SIZE_COUNT; s++) {
+                throughput_result *r = &throughput_results[t][s][a];
+                if (r->runs == 0) continue;
+                double values[MAX_RUNS];
+                memcpy(values, r->gbps, sizeof values);
+                r->median = percentile(values, r->runs, 0.5);
+                r->measured = true;
+            }
+        }
+    idle_result idle = measure_idle(&config);
+    free(payload);
+    payload = NULL;
+    double elapsed = (double)(cli_monotonic_ns() - started) / 1e9;
+
+    const rtt_result *sipc_small = &rtt_results[TRANSPORT_SIPC][0][AFFINITY_UNPINNED];
+    const rtt_result *unix_small = &rtt_results[TRANSPORT_UNIX][0][AFFINITY_UNPINNED];
+    const throughput_result *sipc_big = &throughput_results[TRANSPORT_SIPC][THROUGHPUT_SIZE_COUNT - 1][AFFINITY_UNPINNED];
+    const double idle_limit_ms = 5.0; /* per process over the idle spell: below timer-tick noise */
+    target targets[3] = {
+        {.name = "sipc 64 B RTT / unix socket 64 B RTT (median, unpinned)", .limit = 0.10,
+         .measured = sipc_small->measured && unix_small->measured && unix_small->median > 0},
+        {.name = "sipc 1 MiB throughput / memcpy", .limit = 0.40,
+         .measured = sipc_big->measured && memcpy_gbps > 0},
+        {.name = "idle connected channel CPU ms (max of both processes)", .limit = idle_limit_ms,
+         .measured = idle.measured},
+    };
+    if (targets[0].measured) targets[0].value = sipc_small->median / unix_small->median;
+    targets[0].pass = targets[0].measured && targets[0].value <= targets[0].limit;
+    if (targets[1].measured) targets[1].value = sipc_big->median / memcpy_gbps;
+    targets[1].pass = targets[1].measured && targets[1].value >= targets[1].limit;
+    targets[2].value = idle.server_cpu_ms > idle.client_cpu_ms ? idle.server_cpu_ms : idle.client_cpu_ms;
+    targets[2].pass = targets[2].measured && targets[2].value <= targets[2].limit;
+
+    if (table) {
+        print_table(stdout, &config, memcpy_gbps, &idle);
+        printf("\nTargets\n");
+        printf("  %-4s sipc 64 B RTT <= 1/10 of unix socket RTT: %.2f / %.2f µs = %.3f (limit 0.100)\n",
+               targets[0].pass ? "PASS" : "MISS", sipc_small->median, unix_small->median, targets[0].value);
+        printf("  %-4s sipc 1 MiB throughput >= 40%% of memcpy: %.2f / %.2f GB/s = %.0f%% (limit 40%%)\n",
+               targets[1].pass ? "PASS" : "MISS", sipc_big->median, memcpy_gbps, targets[1].value * 100);
+        printf("  %-4s idle connected channel uses no CPU: %.2f ms over %.1f s (limit %.0f ms per process)\n",
+               targets[2].pass ? "PASS" : "MISS", targets[2].value, idle.seconds, idle_limit_ms);
+        printf("\n%.1f s", elapsed);
+        if (failures) printf(", %u measurement%s failed%s%s", failures, failures == 1 ? "" : "s",
+                             bench_error[0] ? ": " : "", bench_error);
+        printf("\n");
+    }
+    bool json_ok = true;
+    if (json) json_ok = write_json(json_out ? json_out : stdout, &config, memcpy_gbps, &idle, targets, 3, elapsed);
+    if (json_out && fclose(json_out) != 0) json_ok = false;
+    if (!json_ok) return cli_io_error(command->name, "cannot write the JSON report");
+    if (failures && !table) fprintf(stderr, "sipc: bench: %u measurements failed %s\n", failures, bench_error);
+    return SIPC_CLI_EXIT_OK;
+}

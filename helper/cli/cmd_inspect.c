@@ -1,0 +1,366 @@
+/* Inspection commands: ls, stat, tap, rm. */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void info_init(sipc_channel_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+}
+
+/* Stale: nobody alive holds the channel, so it only waits for removal or reuse. */
+static bool info_is_stale(const sipc_channel_info *info)
+{
+    if (info->state == SIPC_STATE_STALE) return true;
+    bool server_dead = info->server_pid == 0 || !info->server_alive;
+    bool client_dead = info->client_pid == 0 || !info->client_alive;
+    return info->state != SIPC_STATE_EMPTY && server_dead && client_dead;
+}
+
+static bool append_pid(cli_buffer *out, int64_t pid, int32_t alive)
+{
+    if (pid == 0) return cli_buffer_append_str(out, "-");
+    return cli_buffer_printf(out, "%" PRId64 "%s", pid, alive ? "" : "*");
+}
+
+static bool append_direction_json(cli_buffer *out, const char *key, const sipc_direction_info *direction)
+{
+    return cli_buffer_printf(out,
+                             "\"%s\":{\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64
+                             ",\"queued\":%u,\"capacity\":%u,\"lastActivityNs\":%" PRIu64 "}",
+                             key, direction->messages, direction->bytes, direction->queued, direction->capacity,
+                             direction->last_activity_ns);
+}
+
+static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)
+{
+    size_t name_length = strnlen(info->name, sizeof info->name);
+    return cli_buffer_append_str(out, "{\"name\":") && cli_append_json_string(out, info->name, name_length) &&
+           cli_buffer_printf(out,
+                             ",\"state\":\"%s\",\"stale\":%s,\"protocolVersion\":%u,\"maxMessageSize\":%u,"
+                             "\"queueDepth\":%u,\"mode\":\"%04o\",\"ownerUid\":%u,"
+                             "\"serverPid\":%" PRId64 ",\"serverAlive\":%s,\"clientPid\":%" PRId64
+                             ",\"clientAlive\":%s,\"connections\":%" PRIu64 ",\"createdNs\":%" PRIu64 ",",
+                             cli_state_name(info->state), info_is_stale(info) ? "true" : "false",
+                             info->protocol_version, info->max_message_size, info->queue_depth, info->mode & 07777u,
+                             info->owner_uid, info->server_pid, info->server_alive ? "true" : "false",
+                             info->client_pid, info->client_alive ? "true" : "false", info->connections,
+                             info->created_ns) &&
+           append_direction_json(out, "toClient", &info->to_client) && cli_buffer_append_str(out, ",") &&
+           append_direction_json(out, "toServer", &info->to_server) && cli_buffer_append_str(out, "}\n");
+}
+
+static bool print_buffer(cli_buffer *out)
+{
+    bool ok = cli_write_all(STDOUT_FILENO, out->data ? out->data : "", out->length);
+    out->length = 0;
+    return ok;
+}
+
+/* ---- ls ---- */
+
+typedef struct name_list {
+    char **names;
+    size_t count;
+    size_t capacity;
+    bool out_of_memory;
+} name_list;
+
+static int collect_name(const char *name, void *user)
+{
+    name_list *list = user;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 16;
+        char **names = realloc(list->names, capacity * sizeof *names);
+        if (!names) {
+            list->out_of_memory = true;
+            return 1;
+        }
+        list->names = names;
+        list->capacity = capacity;
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        list->out_of_memory = true;
+        return 1;
+    }
+    list->names[list->count++] = copy;
+    return 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cmd_ls(const cli_command *command, int argc, char **argv)
+{
+    bool json = false;
+    const cli_option options[] = {{"json", CLI_OPT_FLAG, &json, NULL, 0, 0, NULL}};
+    const char *positional[1];
+    size_t count = 0;
+    int rc = cli_parse(command, argc, argv, options, 1, positional, 0, 0, &count);
+    if (rc >= 0) return rc;
+
+    name_list list = {0};
+    int status = sipc_list(collect_name, &list);
+    if (list.out_of_memory) status = SIPC_ERR_NO_MEMORY;
+    if (status != SIPC_OK) {
+        for (size_t i = 0; i < list.count; i++) free(list.names[i]);
+        free(list.names);
+        return cli_fail(command->name, NULL, status);
+    }
+    if (list.count > 1) qsort(list.names, list.count, sizeof *list.names, compare_names);
+
+    cli_buffer out = {0};
+    bool ok = true;
+    if (!json && list.count > 0)
+        ok = cli_buffer_printf(&out, "%-24s %-10s %-9s %-9s %-9s %-9s %10s %10s %8s\n", "NAME", "STATE", "SERVER",
+                               "CLIENT", "S->C Q", "C->S Q", "S->C MSGS", "C->S MSGS", "MAXMSG");
+    for (size_t i = 0; ok && i < list.count; i++) {
+        sipc_channel_info info;
+        info_init(&info);
+        int stat_status = sipc_stat(list.names[i], &info);
+        if (stat_status == SIPC_ERR_NOT_FOUND) continue; /* removed while we listed */
+        if (stat_status != SIPC_OK) {
+            if (json) {
+                ok = cli_buffer_append_str(&out, "{\"name\":") &&
+                     cli_append_json_string(&out, list.names[i], strlen(list.names[i])) &&
+                     cli_buffer_printf(&out, ",\"error\":\"%s\"}\n", sipc_status_name(stat_status));
+            } else {
+                ok = cli_buffer_printf(&out, "%-24s %s (%s)\n", list.names[i], sipc_strerror(stat_status),
+                                       sipc_status_name(stat_status));
+            }
+            continue;
+        }
+        if (json) {
+            ok = append_info_json(&out, &info);
+            continue;
+        }
+        char server[32], client[32], to_client_queue[24], to_server_queue[24];
+        cli_buffer pid = {0};
+        ok = append_pid(&pid, info.server_pid, info.server_alive);
+        snprintf(server, sizeof server, "%s", ok ? pid.data : "?");
+        pid.length = 0;
+        ok = ok && append_pid(&pid, info.client_pid, info.client_alive);
+        snprintf(client, sizeof client, "%s", ok ? pid.data : "?");
+        cli_buffer_free(&pid);
+        snprintf(to_client_queue, sizeof to_client_queue, "%u/%u", info.to_client.queued, info.to_client.capacity);
+        snprintf(to_server_queue, sizeof to_server_queue, "%u/%u", info.to_server.queued, info.to_server.capacity);
+        const char *state = info_is_stale(&info) ? "stale" : cli_state_name(info.state);
+        ok = ok && cli_buffer_printf(&out, "%-24s %-10s %-9s %-9s %-9s %-9s %10" PRIu64 " %10" PRIu64 " %8u\n",
+                                     info.name, state, server, client, to_client_queue, to_server_queue,
+                                     info.to_client.messages, info.to_server.messages, info.max_message_size);
+    }
+    if (!json && list.count == 0) ok = cli_buffer_append_str(&out, "no sipc channels\n");
+    for (size_t i = 0; i < list.count; i++) free(list.names[i]);
+    free(list.names);
+    if (!ok) {
+        cli_buffer_free(&out);
+        return cli_io_error(command->name, "out of memory");
+    }
+    ok = print_buffer(&out);
+    cli_buffer_free(&out);
+    return ok ? SIPC_CLI_EXIT_OK : cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+}
+
+/* ---- stat ---- */
+
+static bool append_direction_text(cli_buffer *out, const char *label, const sipc_direction_info *direction)
+{
+    char last[40];
+    cli_format_iso_time(direction->last_activity_ns, last, sizeof last);
+    return cli_buffer_printf(out, "%-16s %" PRIu64 " messages, %" PRIu64 " bytes, queued %u/%u, last %s\n", label,
+                             direction->messages, direction->bytes, direction->queued, direction->capacity, last);
+}
+
+int cmd_stat(const cli_command *command, int argc, char **argv)
+{
+    bool json = false;
+    const cli_option options[] = {{"json", CLI_OPT_FLAG, &json, NULL, 0, 0, NULL}};
+    const char *positional[1];
+    size_t count = 0;
+    int rc = cli_parse(command, argc, argv, options, 1, positional, 1, 1, &count);
+    if (rc >= 0) return rc;
+    const char *name = positional[0];
+    sipc_channel_info info;
+    info_init(&info);
+    int status = sipc_validate_name(name);
+    if (status == SIPC_OK) status = sipc_stat(name, &info);
+    if (status != SIPC_OK) return cli_fail(command->name, name, status);
+
+    cli_buffer out = {0};
+    bool ok;
+    if (json) {
+        ok = append_info_json(&out, &info);
+    } else {
+        char created[40];
+        cli_format_iso_time(info.created_ns, created, sizeof created);
+        cli_buffer server = {0}, client = {0};
+        ok = append_pid(&server, info.server_pid, info.server_alive) &&
+             append_pid(&client, info.client_pid, info.client_alive) &&
+             cli_buffer_printf(&out,
+                               "%-16s %s\n%-16s %s%s\n%-16s %s%s\n%-16s %s%s\n%-16s %" PRIu64 "\n"
+                               "%-16s %u bytes\n%-16s %u messages per direction\n%-16s %04o, uid %u\n"
+                               "%-16s %u\n%-16s %s\n",
+                               "name", info.name, "state", info_is_stale(&info) ? "stale, was " : "",
+                               cli_state_name(info.state), "server pid", server.data,
+                               info.server_pid && !info.server_alive ? " (gone)" : "", "client pid", client.data,
+                               info.client_pid && !info.client_alive ? " (gone)" : "", "connections",
+                               info.connections, "max message", info.max_message_size, "queue depth",
+                               info.queue_depth, "mode", info.mode & 07777u, info.owner_uid, "protocol",
+                               info.protocol_version, "created", created) &&
+             append_direction_text(&out, "server->client", &info.to_client) &&
+             append_direction_text(&out, "client->server", &info.to_server);
+        cli_buffer_free(&server);
+        cli_buffer_free(&client);
+    }
+    if (!ok) {
+        cli_buffer_free(&out);
+        return cli_io_error(command->name, "out of memory");
+    }
+    ok = print_buffer(&out);
+    cli_buffer_free(&out);
+    return ok ? SIPC_CLI_EXIT_OK : cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+}
+
+/* ---- rm ---- */
+
+int cmd_rm(const cli_command *command, int argc, char **argv)
+{
+    bool force = false;
+    const cli_option options[] = {{"force", CLI_OPT_FLAG, &force, NULL, 0, 0, NULL}};
+    const char *positional[64];
+    size_t count = 0;
+    int rc = cli_parse(command, argc, argv, options, 1, positional, 1, 64, &count);
+    if (rc >= 0) return rc;
+    int exit_code = SIPC_CLI_EXIT_OK;
+    for (size_t i = 0; i < count; i++) {
+        int status = sipc_validate_name(positional[i]);
+        if (status == SIPC_OK) status = sipc_remove(positional[i], force ? 1 : 0);
+        if (status != SIPC_OK) {
+            int code = status == SIPC_ERR_BUSY
+                           ? (fprintf(stderr, "sipc: rm %s: a live process is attached; use --force (BUSY)\n",
+                                      positional[i]),
+                              cli_exit_code(status))
+                           : cli_fail(command->name, positional[i], status);
+            if (exit_code == SIPC_CLI_EXIT_OK) exit_code = code;
+        }
+    }
+    return exit_code;
+}
+
+/* ---- tap ---- */
+
+static const char *direction_label(int32_t direction)
+{
+    return direction == SIPC_DIR_TO_CLIENT ? "server->client" : "client->server";
+}
+
+int cmd_tap(const cli_command *command, int argc, char **argv)
+{
+    const char *format = "text";
+    bool json = false;
+    uint64_t limit = 0;
+    int32_t timeout = SIPC_INFINITE;
+    uint32_t preview = 60;
+    bool quiet = false;
+    const cli_option options[] = {
+        {"quiet", CLI_OPT_FLAG, &quiet, NULL, 0, 0, NULL},
+        {"format", CLI_OPT_CHOICE, &format, NULL, 0, 0, "text|hex|json"},
+        {"json", CLI_OPT_FLAG, &json, NULL, 0, 0, NULL},
+        {"count", CLI_OPT_U64, &limit, NULL, 1, UINT64_MAX, NULL},
+        {"timeout", CLI_OPT_TIMEOUT, &timeout, NULL, 0, 0, NULL},
+        {"preview", CLI_OPT_U32, &preview, NULL, 0, 1u << 20, NULL},
+    };
+    const char *positional[1];
+    size_t count = 0;
+    int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 1, &count);
+    if (rc >= 0) return rc;
+    const char *name = positional[0];
+    cli_format output = json ? CLI_FORMAT_JSON : cli_format_from_name(format);
+
+    sipc_observer *observer = NULL;
+    int status = sipc_validate_name(name);
+    if (status == SIPC_OK) status = sipc_observe(name, &observer);
+    if (status != SIPC_OK) return cli_fail(command->name, name, status);
+    cli_signals_watch_observer(observer);
+    /* Like tcpdump's "listening on": tells people and scripts that traffic from now on is seen. */
+    if (!quiet) fprintf(stderr, "sipc: tap %s: watching both directions (Ctrl-C stops)\n", name);
+    sipc_channel_info info;
+    info_init(&info);
+    status = sipc_observer_info(observer, &info);
+    size_t capacity = status == SIPC_OK && info.max_message_size > 0 ? info.max_message_size : SIPC_DEFAULT_MAX_MESSAGE;
+    /* The text format shows a preview only: no need to copy whole large messages. */
+    if (output == CLI_FORMAT_TEXT && capacity > (size_t)preview * 4 + 4) capacity = (size_t)preview * 4 + 4;
+    void *buffer = malloc(capacity ? capacity : 1);
+    cli_buffer out = {0};
+    uint64_t seen = 0;
+    int exit_code = -1;
+    if (!buffer) exit_code = cli_io_error(command->name, "out of memory");
+    while (exit_code < 0 && (limit == 0 || seen < limit)) {
+        sipc_observed_message message;
+        memset(&message, 0, sizeof message);
+        message.struct_size = sizeof message;
+        status = sipc_observer_next(observer, buffer, capacity, &message, timeout);
+        if (status != SIPC_OK) break;
+        size_t copied = message.copied <= capacity ? message.copied : capacity;
+        const char *direction = direction_label(message.direction);
+        bool ok = true;
+        out.length = 0;
+        if (output == CLI_FORMAT_JSON) {
+            char time_text[40];
+            cli_format_iso_time(message.timestamp_ns, time_text, sizeof time_text);
+            ok = cli_buffer_printf(&out,
+                                   "{\"dir\":\"%s\",\"seq\":%" PRIu64 ",\"timeNs\":%" PRIu64
+                                   ",\"time\":\"%s\",\"length\":%u,\"copied\":%zu,\"missed\":%" PRIu64 ",",
+                                   direction, message.sequence, message.timestamp_ns, time_text, message.length,
+                                   copied, message.missed);
+            if (ok && cli_utf8_valid(buffer, copied))
+                ok = cli_buffer_append_str(&out, "\"text\":") && cli_append_json_string(&out, buffer, copied);
+            else if (ok)
+                ok = cli_buffer_append_str(&out, "\"hex\":\"") && cli_append_hex(&out, buffer, copied) &&
+                     cli_buffer_append_str(&out, "\"");
+            ok = ok && cli_buffer_append_str(&out, "}\n");
+        } else {
+            char time_text[32];
+            cli_format_time(message.timestamp_ns, time_text, sizeof time_text);
+            if (message.missed > 0)
+                ok = cli_buffer_printf(&out, "%s %s missed %" PRIu64 " message%s\n", time_text, direction,
+                                       message.missed, message.missed == 1 ? "" : "s");
+            ok = ok && cli_buffer_printf(&out, "%s %s #%" PRIu64 " %u B ", time_text, direction, message.sequence,
+                                         message.length);
+            if (output == CLI_FORMAT_HEX) {
+                ok = ok && cli_append_hex(&out, buffer, copied);
+                if (ok && copied < message.length) ok = cli_buffer_append_str(&out, "...");
+            } else {
+                ok = ok && cli_append_preview(&out, buffer, copied, preview);
+                if (ok && copied < message.length && (out.length < 3 || strcmp(out.data + out.length - 3, "...") != 0))
+                    ok = cli_buffer_append_str(&out, "...");
+            }
+            ok = ok && cli_buffer_append_str(&out, "\n");
+        }
+        if (!ok) exit_code = cli_io_error(command->name, "out of memory");
+        else if (!cli_write_all(STDOUT_FILENO, out.data, out.length))
+            exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+        seen++;
+    }
+    cli_signals_watch_observer(NULL);
+    sipc_observer_close(observer);
+    free(buffer);
+    cli_buffer_free(&out);
+    if (exit_code >= 0) return exit_code;
+    if (limit != 0 && seen >= limit) return SIPC_CLI_EXIT_OK;
+    if (status == SIPC_ERR_NOT_FOUND) {
+        fprintf(stderr, "sipc: tap %s: the channel was removed\n", name);
+        return SIPC_CLI_EXIT_OK;
+    }
+    /* Without --count a quiet spell of --timeout ms is the normal end of a tap. */
+    if (status == SIPC_ERR_TIMEOUT && limit == 0) return SIPC_CLI_EXIT_OK;
+    return cli_fail(command->name, name, status);
+}

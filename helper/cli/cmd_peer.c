@@ -1,0 +1,512 @@
+/* Peer commands: send, recv, echo, connect. */
+#include "cli.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHANNEL_OPTIONS(opts)                                                                                  \
+    {"max-size", CLI_OPT_U32, &(opts).max_size, &(opts).max_size_given, 1, SIPC_MAX_MESSAGE_LIMIT, NULL},      \
+    {"depth", CLI_OPT_U32, &(opts).depth, &(opts).depth_given, 1, SIPC_MAX_QUEUE_DEPTH, NULL}
+
+/* Milliseconds left until deadline_ns (monotonic), for a timeout that spans several calls. */
+static int32_t remaining_ms(int32_t timeout_ms, uint64_t deadline_ns)
+{
+    if (timeout_ms == SIPC_INFINITE) return SIPC_INFINITE;
+    uint64_t now = cli_monotonic_ns();
+    if (now >= deadline_ns) return 0;
+    uint64_t left = (deadline_ns - now + 999999u) / 1000000u;
+    return left > INT32_MAX ? INT32_MAX : (int32_t)left;
+}
+
+static uint64_t deadline_after(int32_t timeout_ms)
+{
+    return timeout_ms == SIPC_INFINITE ? UINT64_MAX : cli_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+
+static int check_name(const char *command, const char *name)
+{
+    int status = sipc_validate_name(name);
+    return status == SIPC_OK ? -1 : cli_fail(command, name, status);
+}
+
+/* ---- send ---- */
+
+int cmd_send(const cli_command *command, int argc, char **argv)
+{
+    cli_channel_options channel_options = {0};
+    const char *file = NULL;
+    const char *hex = NULL;
+    int32_t timeout = SIPC_INFINITE;
+    const cli_option options[] = {
+        {"file", CLI_OPT_STRING, &file, NULL, 0, 0, NULL},
+        {"hex", CLI_OPT_STRING, &hex, NULL, 0, 0, NULL},
+        {"timeout", CLI_OPT_TIMEOUT, &timeout, NULL, 0, 0, NULL},
+        CHANNEL_OPTIONS(channel_options),
+    };
+    const char *positional[2];
+    size_t count = 0;
+    int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 2, &count);
+    if (rc >= 0) return rc;
+    const char *name = positional[0];
+    int sources = (count == 2) + (file != NULL) + (hex != NULL);
+    if (sources == 0) return cli_usage_error(command->name, "nothing to send: give TEXT, --file F or --hex HEX");
+    if (sources > 1) return cli_usage_error(command->name, "give only one of TEXT, --file F and --hex HEX");
+    if ((rc = check_name(command->name, name)) >= 0) return rc;
+
+    cli_buffer payload = {0};
+    if (count == 2) {
+        if (!cli_buffer_append_str(&payload, positional[1])) return cli_io_error(command->name, "out of memory");
+    } else if (hex) {
+        const char *error = NULL;
+        if (!cli_decode_hex(hex, &payload, &error)) {
+            cli_buffer_free(&payload);
+            return cli_usage_error(command->name, "--hex %s", error);
+        }
+    } else {
+        int error_number = 0;
+        if (!cli_read_file(file, &payload, &error_number)) {
+            cli_buffer_free(&payload);
+            if (error_number == EFBIG)
+                return cli_fail(command->name, name, SIPC_ERR_TOO_BIG);
+            return cli_io_error(command->name, "cannot read %s: %s", file, strerror(error_number));
+        }
+    }
+
+    uint64_t deadline = deadline_after(timeout);
+    sipc_channel *channel = NULL;
+    int status = cli_open_channel(name, &channel_options, &channel);
+    if (status == SIPC_OK) {
+        cli_signals_watch_channel(channel);
+        if (payload.length > sipc_max_message_size(channel)) {
+            status = SIPC_ERR_TOO_BIG;
+        } else {
+            status = sipc_connect(channel, remaining_ms(timeout, deadline));
+            if (status == SIPC_OK)
+                status = sipc_send(channel, payload.data ? payload.data : "", payload.length,
+                                   remaining_ms(timeout, deadline));
+        }
+        cli_signals_watch_channel(NULL);
+        sipc_close(channel);
+    }
+    size_t length = payload.length;
+    cli_buffer_free(&payload);
+    if (status == SIPC_ERR_TOO_BIG && channel) {
+        fprintf(stderr, "sipc: send %s: a %zu-byte message is larger than the channel's maximum (TOO_BIG)\n", name,
+                length);
+        return cli_exit_code(status);
+    }
+    return status == SIPC_OK ? SIPC_CLI_EXIT_OK : cli_fail(command->name, name, status);
+}
+
+/* ---- serving loop shared by recv and echo ---- */
+
+typedef struct serve_state {
+    const char *command;
+    const char *name;
+    int32_t timeout;
+    uint64_t limit;      /* messages to handle, 0 = unlimited */
+    uint64_t handled;
+    cli_format format;
+    bool echo;
+    cli_buffer out;
+    int exit_code;       /* set by the handler on a local failure, -1 otherwise */
+} serve_state;
+
+/* Returns false to stop serving (state->exit_code says why). */
+static bool handle_message(serve_state *state, sipc_channel *channel, const void *data, size_t length,
+                           bool connected, bool *peer_left)
+{
+    if (state->echo) {
+        /* Not connected: the sender may already be gone; answer only if it is still attached. */
+        int status = sipc_send(channel, data, length, connected ? state->timeout : 0);
+        if (status == SIPC_ERR_PEER_GONE || status == SIPC_ERR_NOT_CONNECTED) {
+            *peer_left = true; /* the sender left before its answer: nobody to answer to */
+        } else if (status != SIPC_OK) {
+            state->exit_code = cli_fail(state->command, state->name, status);
+            return false;
+        }
+        state->handled++;
+        return true;
+    }
+    state->out.length = 0;
+    if (!cli_format_message(&state->out, state->format, state->handled, data, length)) {
+        state->exit_code = cli_io_error(state->command, "out of memory");
+        return false;
+    }
+    if (!cli_write_all(STDOUT_FILENO, state->out.data, state->out.length)) {
+        state->exit_code = cli_io_error(state->command, "cannot write to stdout: %s", strerror(errno));
+        return false;
+    }
+    state->handled++;
+    return true;
+}
+
+/* Waits for a peer and handles its messages; when it leaves, serves the next one. */
+static int serve(serve_state *state, const cli_channel_options *channel_options)
+{
+    state->exit_code = -1;
+    sipc_channel *channel = NULL;
+    int status = cli_open_channel(state->name, channel_options, &channel);
+    if (status != SIPC_OK) return cli_fail(state->command, state->name, status);
+    cli_signals_watch_channel(channel);
+    size_t capacity = sipc_max_message_size(channel);
+    void *buffer = malloc(capacity ? capacity : 1);
+    if (!buffer) status = SIPC_ERR_NO_MEMORY;
+
+    while (buffer && state->exit_code < 0 && (state->limit == 0 || state->handled < state->limit)) {
+        bool connected = false;
+        status = cli_wait_for_peer(channel, state->timeout, &connected);
+        if (status != SIPC_OK) break;
+        bool peer_left = false;
+        while (status == SIPC_OK && !peer_left && (state->limit == 0 || state->handled < state->limit)) {
+            size_t length = 0;
+            status = sipc_recv(channel, buffer, capacity, &length, connected ? state->timeout : 0);
+            if (status == SIPC_OK && !handle_message(state, channel, buffer, length, connected, &peer_left)) break;
+        }
+        if (state->exit_code >= 0) break;
+        if (status == SIPC_ERR_PEER_GONE || status == SIPC_ERR_NOT_CONNECTED ||
+            (!connected && status == SIPC_ERR_TIMEOUT))
+            peer_left = true;
+        if (!peer_left) break;
+        /* The peer left. Keep our role so the next peer finds us and takes the free one (like `nc -lk`). */
+        status = SIPC_OK;
+    }
+    if (channel) {
+        cli_signals_watch_channel(NULL);
+        sipc_close(channel);
+    }
+    free(buffer);
+    cli_buffer_free(&state->out);
+    if (state->exit_code >= 0) return state->exit_code;
+    if (state->limit != 0 && state->handled >= state->limit) return SIPC_CLI_EXIT_OK;
+    /* Without --count an idle timeout is the normal end of a server that got something. */
+    if (status == SIPC_ERR_TIMEOUT && state->limit == 0 && state->handled > 0) return SIPC_CLI_EXIT_OK;
+    if (status == SIPC_OK) return SIPC_CLI_EXIT_OK;
+    return cli_fail(state->command, state->name, status);
+}
+
+int cmd_recv(const cli_command *command, int argc, char **argv)
+{
+    cli_channel_options channel_options = {0};
+    const char *format = "text";
+    serve_state state = {.command = command->name, .timeout = SIPC_INFINITE};
+    const cli_option options[] = {
+        {"count", CLI_OPT_U64, &state.limit, NULL, 1, UINT64_MAX, NULL},
+        {"format", CLI_OPT_CHOICE, &format, NULL, 0, 0, "raw|hex|text|json"},
+        {"timeout", CLI_OPT_TIMEOUT, &state.timeout, NULL, 0, 0, NULL},
+        CHANNEL_OPTIONS(channel_options),
+    };
+    const char *positional[1];
+    size_t count = 0;
+    int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 1, &count);
+    if (rc >= 0) return rc;
+    state.name = positional[0];
+    if ((rc = check_name(command->name, state.name)) >= 0) return rc;
+    state.format = cli_format_from_name(format);
+    return serve(&state, &channel_options);
+}
+
+int cmd_echo(const cli_command *command, int argc, char **argv)
+{
+    cli_channel_options channel_options = {0};
+    serve_state state = {.command = command->name, .timeout = SIPC_INFINITE, .echo = true};
+    const cli_option options[] = {
+        {"count", CLI_OPT_U64, &state.limit, NULL, 1, UINT64_MAX, NULL},
+        {"timeout", CLI_OPT_TIMEOUT, &state.timeout, NULL, 0, 0, NULL},
+        CHANNEL_OPTIONS(channel_options),
+    };
+    const char *positional[1];
+    size_t count = 0;
+    int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 1, &count);
+    if (rc >= 0) return rc;
+    state.name = positional[0];
+    if ((rc = check_name(command->name, state.name)) >= 0) return rc;
+    return serve(&state, &channel_options);
+}
+
+/* ---- connect ---- */
+
+typedef struct connect_session {
+    const char *name;
+    sipc_channel *channel;
+    bool raw;
+    const char *file;
+    cli_format format;
+    int32_t linger;
+    /* Set by the sender when stdin ended and the peer took every message. */
+    atomic_bool input_done;
+    /* Set by the receiver when the peer left or receiving failed: the sender stops. */
+    atomic_bool receiver_done;
+    int wake_pipe[2];       /* the receiver wakes the sender's poll() through it */
+    int sender_status;      /* sipc status of the sending side, or SIPC_OK */
+    int sender_io_error;    /* errno of a stdin/file failure, 0 if none */
+    int receiver_status;
+    int receiver_io_error;  /* errno of a stdout failure */
+} connect_session;
+
+static int send_one(connect_session *session, const void *data, size_t length)
+{
+    return sipc_send(session->channel, data, length, SIPC_INFINITE);
+}
+
+/* Waits until stdin is readable; false if we must stop (signal, receiver finished). */
+static bool wait_stdin(connect_session *session)
+{
+    for (;;) {
+        if (atomic_load(&session->receiver_done) || cli_stop_signal()) return false;
+        struct pollfd fds[3] = {
+            {.fd = STDIN_FILENO, .events = POLLIN},
+            {.fd = session->wake_pipe[0], .events = POLLIN},
+            {.fd = cli_signal_wake_fd(), .events = POLLIN},
+        };
+        int ready = poll(fds, 3, -1);
+        if (ready < 0 && errno != EINTR) return true; /* let read() report the problem */
+        if (ready > 0 && fds[0].revents) return true;
+    }
+}
+
+static int drain_outgoing(connect_session *session)
+{
+    /* Wait until the peer took every message we sent, so lingering measures the replies. */
+    for (;;) {
+        if (atomic_load(&session->receiver_done) || cli_stop_signal()) return SIPC_OK;
+        sipc_channel_info info;
+        memset(&info, 0, sizeof info);
+        info.struct_size = sizeof info;
+        int status = sipc_info(session->channel, &info);
+        if (status != SIPC_OK) return status;
+        const sipc_direction_info *outgoing =
+            sipc_get_role(session->channel) == SIPC_ROLE_SERVER ? &info.to_client : &info.to_server;
+        if (outgoing->queued == 0 || info.state != SIPC_STATE_CONNECTED) return SIPC_OK;
+        usleep(2000);
+    }
+}
+
+static void *connect_sender(void *argument)
+{
+    connect_session *session = argument;
+    int status = SIPC_OK;
+    size_t max_size = sipc_max_message_size(session->channel);
+    if (session->file) {
+        cli_buffer payload = {0};
+        int error_number = 0;
+        if (!cli_read_file(session->file, &payload, &error_number)) {
+            if (error_number == EFBIG) status = SIPC_ERR_TOO_BIG;
+            else session->sender_io_error = error_number;
+        } else {
+            status = send_one(session, payload.data ? payload.data : "", payload.length);
+        }
+        cli_buffer_free(&payload);
+    } else {
+        cli_buffer pending = {0};
+        size_t chunk = session->raw ? max_size : 65536;
+        bool eof = false;
+        while (status == SIPC_OK && !eof) {
+            if (!wait_stdin(session)) break;
+            if (!cli_buffer_reserve(&pending, chunk)) {
+                session->sender_io_error = ENOMEM;
+                break;
+            }
+            ssize_t got = read(STDIN_FILENO, pending.data + pending.length, chunk);
+            if (got < 0) {
+                if (errno == EINTR || errno == EAGAIN) continue;
+                session->sender_io_error = errno;
+                break;
+            }
+            if (got == 0) eof = true;
+            pending.length += (size_t)got;
+            if (session->raw) {
+                if (pending.length > 0) status = send_one(session, pending.data, pending.length);
+                pending.length = 0;
+                continue;
+            }
+            /* One message per line, without its "\n"; a last line without newline counts too. */
+            size_t start = 0;
+            for (size_t i = 0; i < pending.length && status == SIPC_OK; i++) {
+                if (pending.data[i] != '\n') continue;
+                status = send_one(session, pending.data + start, i - start);
+                start = i + 1;
+            }
+            if (status == SIPC_OK && eof && start < pending.length) {
+                status = send_one(session, pending.data + start, pending.length - start);
+                start = pending.length;
+            }
+            memmove(pending.data, pending.data + start, pending.length - start);
+            pending.length -= start;
+            if (status == SIPC_OK && pending.length > max_size) status = SIPC_ERR_TOO_BIG;
+        }
+        cli_buffer_free(&pending);
+        if (!eof && status == SIPC_OK && session->sender_io_error == 0) {
+            return NULL; /* stopped by a signal or by the receiver */
+        }
+    }
+    if (status == SIPC_OK && session->sender_io_error == 0) status = drain_outgoing(session);
+    session->sender_status = status;
+    atomic_store(&session->input_done, true);
+    /* Wake the receiver so it switches to lingering (or stops at once on an error). */
+    sipc_cancel(session->channel);
+    return NULL;
+}
+
+static void *connect_receiver(void *argument)
+{
+    connect_session *session = argument;
+    size_t capacity = sipc_max_message_size(session->channel);
+    void *buffer = malloc(capacity ? capacity : 1);
+    cli_buffer out = {0};
+    uint64_t index = 0;
+    int status = buffer ? SIPC_OK : SIPC_ERR_NO_MEMORY;
+    bool lingering = false;
+    while (status == SIPC_OK) {
+        size_t length = 0;
+        status = sipc_recv(session->channel, buffer, capacity, &length, lingering ? session->linger : SIPC_INFINITE);
+        if (status == SIPC_ERR_CANCELLED && !lingering && atomic_load(&session->input_done) && !cli_stop_signal()) {
+            bool sender_failed = session->sender_status != SIPC_OK || session->sender_io_error != 0;
+            if (sender_failed) break;
+            sipc_uncancel(session->channel);
+            lingering = true;
+            /* A signal that came while we uncancelled must still stop us. */
+            status = cli_stop_signal() ? SIPC_ERR_CANCELLED : SIPC_OK;
+            continue;
+        }
+        if (status != SIPC_OK) break;
+        out.length = 0;
+        if (!cli_format_message(&out, session->format, index++, buffer, length) ||
+            !cli_write_all(STDOUT_FILENO, out.data, out.length)) {
+            session->receiver_io_error = errno ? errno : ENOMEM;
+            break;
+        }
+    }
+    if (lingering && status == SIPC_ERR_TIMEOUT) status = SIPC_OK;
+    session->receiver_status = status;
+    free(buffer);
+    cli_buffer_free(&out);
+    atomic_store(&session->receiver_done, true);
+    char byte = 1;
+    ssize_t ignored = write(session->wake_pipe[1], &byte, 1);
+    (void)ignored;
+    return NULL;
+}
+
+static int print_departed_peer_messages(connect_session *session)
+{
+    size_t capacity = sipc_max_message_size(session->channel);
+    void *buffer = malloc(capacity ? capacity : 1);
+    if (!buffer) return SIPC_ERR_NO_MEMORY;
+    cli_buffer out = {0};
+    int status = SIPC_OK;
+    for (uint64_t index = 0; status == SIPC_OK; index++) {
+        size_t length = 0;
+        status = sipc_recv(session->channel, buffer, capacity, &length, 0);
+        if (status != SIPC_OK) break;
+        out.length = 0;
+        if (!cli_format_message(&out, session->format, index, buffer, length) ||
+            !cli_write_all(STDOUT_FILENO, out.data, out.length)) {
+            session->receiver_io_error = errno ? errno : ENOMEM;
+            status = SIPC_ERR_SYSTEM;
+        }
+    }
+    free(buffer);
+    cli_buffer_free(&out);
+    if (status == SIPC_ERR_PEER_GONE || status == SIPC_ERR_NOT_CONNECTED || status == SIPC_ERR_TIMEOUT)
+        status = SIPC_OK;
+    return status;
+}
+
+int cmd_connect(const cli_command *command, int argc, char **argv)
+{
+    cli_channel_options channel_options = {0};
+    bool raw = false;
+    const char *file = NULL;
+    const char *format = NULL;
+    int32_t timeout = SIPC_INFINITE;
+    int32_t linger = 500;
+    const cli_option options[] = {
+        {"raw", CLI_OPT_FLAG, &raw, NULL, 0, 0, NULL},
+        {"file", CLI_OPT_STRING, &file, NULL, 0, 0, NULL},
+        {"format", CLI_OPT_CHOICE, &format, NULL, 0, 0, "raw|hex|text|json"},
+        {"timeout", CLI_OPT_TIMEOUT, &timeout, NULL, 0, 0, NULL},
+        {"linger", CLI_OPT_TIMEOUT, &linger, NULL, 0, 0, NULL},
+        CHANNEL_OPTIONS(channel_options),
+    };
+    const char *positional[1];
+    size_t count = 0;
+    int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 1, &count);
+    if (rc >= 0) return rc;
+    if (raw && file) return cli_usage_error(command->name, "--raw and --file exclude each other");
+    const char *name = positional[0];
+    if ((rc = check_name(command->name, name)) >= 0) return rc;
+
+    connect_session session = {
+        .name = name,
+        .raw = raw,
+        .file = file,
+        .format = cli_format_from_name(format ? format : raw ? "raw" : "text"),
+        .linger = linger,
+        .wake_pipe = {-1, -1},
+    };
+    if (pipe(session.wake_pipe) != 0) return cli_io_error(command->name, "pipe: %s", strerror(errno));
+    int status = cli_open_channel(name, &channel_options, &session.channel);
+    bool connected = false;
+    if (status == SIPC_OK) {
+        cli_signals_watch_channel(session.channel);
+        status = cli_wait_for_peer(session.channel, timeout, &connected);
+    }
+    if (status == SIPC_OK && !connected) {
+        /* The peer sent and left before we saw it: print what it sent; there is nobody to send to. */
+        status = print_departed_peer_messages(&session);
+        cli_signals_watch_channel(NULL);
+        sipc_close(session.channel);
+        close(session.wake_pipe[0]);
+        close(session.wake_pipe[1]);
+        if (status == SIPC_OK) return SIPC_CLI_EXIT_OK;
+        if (status == SIPC_ERR_SYSTEM)
+            return cli_io_error(command->name, "cannot write to stdout: %s", strerror(session.receiver_io_error));
+        return cli_fail(command->name, name, status);
+    }
+    if (status != SIPC_OK) {
+        if (session.channel) {
+            cli_signals_watch_channel(NULL);
+            sipc_close(session.channel);
+        }
+        close(session.wake_pipe[0]);
+        close(session.wake_pipe[1]);
+        return cli_fail(command->name, name, status);
+    }
+    pthread_t sender, receiver;
+    bool sender_started = pthread_create(&sender, NULL, connect_sender, &session) == 0;
+    bool receiver_started = sender_started && pthread_create(&receiver, NULL, connect_receiver, &session) == 0;
+    if (!receiver_started) {
+        atomic_store(&session.receiver_done, true);
+        char byte = 1;
+        ssize_t ignored = write(session.wake_pipe[1], &byte, 1);
+        (void)ignored;
+        sipc_cancel(session.channel);
+    }
+    if (sender_started) pthread_join(sender, NULL);
+    if (receiver_started) pthread_join(receiver, NULL);
+    cli_signals_watch_channel(NULL);
+    sipc_close(session.channel);
+    close(session.wake_pipe[0]);
+    close(session.wake_pipe[1]);
+
+    if (!receiver_started) return cli_io_error(command->name, "cannot start threads");
+    if (cli_stop_signal()) return SIPC_CLI_EXIT_SIGNAL_BASE + cli_stop_signal();
+    if (session.sender_io_error)
+        return cli_io_error(command->name, "cannot read %s: %s", file ? file : "stdin",
+                            strerror(session.sender_io_error));
+    if (session.receiver_io_error)
+        return cli_io_error(command->name, "cannot write to stdout: %s", strerror(session.receiver_io_error));
+    /* Input that could not be delivered is an error; the peer leaving after everything is not. */
+    if (session.sender_status != SIPC_OK && session.sender_status != SIPC_ERR_CANCELLED)
+        return cli_fail(command->name, name, session.sender_status);
+    if (session.receiver_status != SIPC_OK && session.receiver_status != SIPC_ERR_PEER_GONE &&
+        session.receiver_status != SIPC_ERR_CANCELLED)
+        return cli_fail(command->name, name, session.receiver_status);
+    return SIPC_CLI_EXIT_OK;
+}

@@ -1,0 +1,178 @@
+/* The `sipc` command: dispatch, help and version. */
+#include "cli.h"
+
+#include <string.h>
+
+static const cli_command commands[] = {
+    {"connect", cmd_connect, "join a channel: stdin lines become messages, received messages go to stdout",
+     "usage: sipc connect NAME [--raw] [--file F] [--format raw|hex|text|json] [--timeout MS]\n"
+     "                         [--linger MS] [--max-size BYTES] [--depth N]\n"
+     "\n"
+     "Opens the channel (creating it if needed), waits for the peer, then sends stdin and prints\n"
+     "what the peer sends, like netcat. One thread sends, another receives.\n"
+     "\n"
+     "  --raw            send stdin in chunks of up to the channel's max message size instead of\n"
+     "                   one message per line; received messages are written without separators\n"
+     "  --file F         send file F as one message instead of reading stdin\n"
+     "  --format FMT     how received messages are written (default text: message + newline;\n"
+     "                   raw with --raw)\n"
+     "  --timeout MS     how long to wait for the peer to connect (default inf)\n"
+     "  --linger MS      after stdin ends and the peer took every message, keep printing replies\n"
+     "                   until none arrived for MS (default 500; inf waits until the peer leaves)\n"
+     "\n"
+     "Ends at stdin EOF + drain + linger, when the peer leaves (its queued messages are printed\n"
+     "first), or on SIGINT/SIGTERM.\n"},
+    {"send", cmd_send, "send one message (text, file or hex) and wait until it is queued",
+     "usage: sipc send NAME (TEXT | --file F | --hex HEX) [--timeout MS] [--max-size BYTES] [--depth N]\n"
+     "\n"
+     "Sends one message and returns once it is in the peer's queue (the peer may leave later;\n"
+     "queued messages are still delivered). Waits for a peer if none is attached.\n"
+     "\n"
+     "  TEXT             the message bytes, as given (no newline is added)\n"
+     "  --file F         the whole content of file F ('-' for stdin)\n"
+     "  --hex HEX        bytes written as hex digits, e.g. 'de ad be ef' or 0xdeadbeef\n"
+     "  --timeout MS     give up when no peer connects or the queue stays full this long (default inf)\n"
+     "  --max-size, --depth  options used if this command creates the channel\n"},
+    {"recv", cmd_recv, "receive messages and print them, serving one peer after another",
+     "usage: sipc recv NAME [--count N] [--format raw|hex|text|json] [--timeout MS]\n"
+     "                      [--max-size BYTES] [--depth N]\n"
+     "\n"
+     "Receives messages and writes them to stdout. Like `nc -lk`, when a peer leaves it keeps the\n"
+     "channel and serves the next one, until --count messages arrived or nothing arrived for MS.\n"
+     "\n"
+     "  --count N        stop after N messages (exit 3 TIMEOUT if fewer arrive in time)\n"
+     "  --format FMT     text (default): message + newline; raw: bytes only; hex: hex + newline;\n"
+     "                   json: {\"index\":0,\"length\":5,\"text\":\"hello\"} per line (\"hex\" instead of\n"
+     "                   \"text\" when the message is not UTF-8)\n"
+     "  --timeout MS     stop when no message arrives for MS (default inf); without --count that is\n"
+     "                   success if at least one message arrived\n"},
+    {"echo", cmd_echo, "an echo peer: sends every message back, serving one peer after another",
+     "usage: sipc echo NAME [--count N] [--timeout MS] [--max-size BYTES] [--depth N]\n"
+     "\n"
+     "Sends each received message back to its sender. Serves successive peers like `nc -lk`.\n"
+     "\n"
+     "  --count N        stop after echoing N messages\n"
+     "  --timeout MS     stop when no message arrives for MS (default inf)\n"},
+    {"ls", cmd_ls, "list every sipc channel on this machine",
+     "usage: sipc ls [--json]\n"
+     "\n"
+     "One line per channel: state, server and client pids (* = process gone), queue fill and\n"
+     "message counters per direction. Channels nobody alive is attached to are marked stale.\n"
+     "\n"
+     "  --json           one JSON object per channel per line\n"},
+    {"stat", cmd_stat, "show everything about one channel",
+     "usage: sipc stat NAME [--json]\n"},
+    {"tap", cmd_tap, "watch a channel's live traffic in both directions (read-only)",
+     "usage: sipc tap NAME [--format text|hex|json] [--json] [--count N] [--timeout MS] [--preview N]\n"
+     "                     [--quiet]\n"
+     "\n"
+     "Prints each message sent on the channel from now on, without consuming it:\n"
+     "  12:00:01.123456 client->server #0 5 B \"hello\"\n"
+     "and \"missed N\" lines when the observer fell behind.\n"
+     "\n"
+     "  --format FMT     text (default, with a preview), hex (full payload in hex) or json\n"
+     "  --json           same as --format json: {\"dir\":\"client->server\",\"seq\":0,\"time\":...,\n"
+     "                   \"length\":5,\"missed\":0,\"text\":\"hello\"} per line\n"
+     "  --count N        stop after N messages\n"
+     "  --timeout MS     stop when nothing was sent for MS (default inf)\n"
+     "  --preview N      characters of preview in text format (default 60)\n"
+     "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"},
+    {"rm", cmd_rm, "remove channels by name",
+     "usage: sipc rm NAME... [--force]\n"
+     "\n"
+     "Removes the channel's name. Refused (exit 5 BUSY) while a live process is attached, unless\n"
+     "--force. Processes still attached keep working on their mapping.\n"},
+    {"bench", cmd_bench, "measure sipc against a pipe, a Unix socket and memcpy",
+     "usage: sipc bench [--quick] [--runs N] [--json [FILE]]\n"
+     "\n"
+     "Round-trip latency (median, p99) at 64 B, 4 KiB, 64 KiB and 1 MiB and one-way throughput at\n"
+     "64 KiB and 1 MiB for sipc, a pipe pair and a Unix socket pair (two processes, fork), memcpy\n"
+     "bandwidth as the ceiling, pinned (same / split CPU) and unpinned, and the CPU an idle\n"
+     "connected channel uses. Prints PASS/MISS per target; exits 0 either way.\n"
+     "\n"
+     "  --quick          a few seconds instead of about a minute\n"
+     "  --runs N         repetitions per measurement (medians are reported)\n"
+     "  --json [FILE]    write every figure as JSON to FILE, or to stdout instead of the table\n"},
+};
+
+static const size_t command_count = sizeof commands / sizeof commands[0];
+
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < command_count; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+void cli_print_command_help(const cli_command *command, FILE *out)
+{
+    fprintf(out, "sipc %s: %s\n\n%s", command->name, command->summary, command->usage);
+    fputs("\nExit codes: see 'sipc --help'.\n", out);
+}
+
+static void print_main_help(FILE *out)
+{
+    fputs("sipc — named, synchronous, shared-memory channels between processes\n"
+          "\n"
+          "usage: sipc COMMAND [ARGS...]     sipc help COMMAND     sipc --version\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < command_count; i++) fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n"
+          "Channel names: 1..200 characters of [A-Za-z0-9._-], not starting with '.'.\n"
+          "Sizes accept k/m suffixes (64k, 1m). Timeouts are milliseconds or 'inf'.\n"
+          "\n"
+          "Exit codes:\n"
+          "  0  success                       10 INVALID_ARGUMENT: an option out of range\n"
+          "  1  bad command line              11 BUFFER_TOO_SMALL\n"
+          "  2  local I/O error (file, stdout) 12 NOT_FOUND: no channel of that name\n"
+          "  3  TIMEOUT: the wait ran out      13 CORRUPT: the shared segment is damaged\n"
+          "  4  PEER_GONE: the peer left       14 VERSION: incompatible protocol version\n"
+          "  5  BUSY: both roles are taken     15 PERMISSION: the OS refused access\n"
+          "  6  TOO_BIG: message too large     16 NO_MEMORY\n"
+          "  7  CANCELLED                      17 MISMATCH: channel exists with other options\n"
+          "  8  CLOSED                         18 NOT_CONNECTED\n"
+          "  9  INVALID_NAME                   19 SYSTEM: another OS error\n"
+          "  130/143  stopped by SIGINT/SIGTERM\n"
+          "(A library status S exits with 2 + |S|.)\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_main_help(stderr);
+        return SIPC_CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        print_main_help(stdout);
+        return SIPC_CLI_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("sipc %s (libsipc %s, protocol %d.%d)\n", SIPC_CLI_VERSION, sipc_version(), SIPC_VERSION_MAJOR,
+               SIPC_VERSION_MINOR);
+        return SIPC_CLI_EXIT_OK;
+    }
+    if (strcmp(name, "help") == 0) {
+        if (argc < 3) {
+            print_main_help(stdout);
+            return SIPC_CLI_EXIT_OK;
+        }
+        const cli_command *command = find_command(argv[2]);
+        if (!command) {
+            fprintf(stderr, "sipc: help: unknown command '%s' (see 'sipc --help')\n", argv[2]);
+            return SIPC_CLI_EXIT_USAGE;
+        }
+        cli_print_command_help(command, stdout);
+        return SIPC_CLI_EXIT_OK;
+    }
+    const cli_command *command = find_command(name);
+    if (!command) {
+        fprintf(stderr, "sipc: unknown command '%s' (see 'sipc --help')\n", name);
+        return SIPC_CLI_EXIT_USAGE;
+    }
+    cli_signals_install();
+    return command->run(command, argc - 1, argv + 1);
+}

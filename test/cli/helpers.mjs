@@ -1,0 +1,90 @@
+// Helpers for driving the real `sipc` binary from node:test.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SIPC = process.env.SIPC_CLI ?? resolve(repoRoot, 'helper', 'build', 'linux-x64', 'sipc');
+
+export function assertBinary() {
+  if (!existsSync(SIPC)) {
+    throw new Error(`sipc CLI not found at ${SIPC}: run 'make -C helper' or set SIPC_CLI`);
+  }
+}
+
+let counter = 0;
+const namesInUse = new Set();
+const children = new Set();
+
+/** A channel name no other test (or test run) uses. */
+export function uniqueName(label = 'cli') {
+  const name = `t-${label}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+  namesInUse.add(name);
+  return name;
+}
+
+/**
+ * Starts `sipc ARGS` in the background. The result collects stdout (Buffer) and stderr (string);
+ * `done` resolves with { code, signal, stdout, stderr } and is killed after `timeoutMs`.
+ */
+export function start(args, { input, timeoutMs = 15000, keepStdinOpen = false } = {}) {
+  const child = spawn(SIPC, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(child);
+  const stdout = [];
+  let stderr = '';
+  child.stdout.on('data', (chunk) => stdout.push(chunk));
+  child.stderr.on('data', (chunk) => { stderr += chunk.toString('utf8'); });
+  child.stdin.on('error', () => {});
+  if (input !== undefined) child.stdin.end(input);
+  else if (!keepStdinOpen) child.stdin.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise((resolveDone, rejectDone) => {
+    child.on('error', rejectDone);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolveDone({ code, signal, stdout: Buffer.concat(stdout), stderr });
+    });
+  });
+  return {
+    child,
+    done,
+    stdout: () => Buffer.concat(stdout),
+    stderr: () => stderr,
+  };
+}
+
+/** Runs `sipc ARGS` to completion. */
+export function run(args, options = {}) {
+  return start(args, options).done;
+}
+
+/** Polls until predicate() is truthy, up to timeoutMs. */
+export async function waitFor(predicate, { timeoutMs = 5000, intervalMs = 20, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Waits until `sipc stat NAME --json` succeeds and matches predicate(info). */
+export async function waitForChannel(name, predicate = () => true, timeoutMs = 5000) {
+  return waitFor(async () => {
+    const result = await run(['stat', name, '--json']);
+    if (result.code !== 0) return null;
+    const info = JSON.parse(result.stdout.toString('utf8'));
+    return predicate(info) ? info : null;
+  }, { timeoutMs, what: `channel ${name}` });
+}
+
+/** Kills every child still running and removes every channel the tests named. */
+export async function cleanup() {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+  for (const name of namesInUse) await run(['rm', '--force', name]);
+  namesInUse.clear();
+}

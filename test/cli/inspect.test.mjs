@@ -1,0 +1,111 @@
+// sipc ls / stat / tap / rm, driven through the real binary.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertBinary, cleanup, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
+
+const T = { timeout: 30000 };
+
+describe('sipc ls / stat / tap / rm', () => {
+  before(assertBinary);
+  after(cleanup);
+
+  it('stat and ls show a waiting channel with its server pid, text and --json', T, async () => {
+    const name = uniqueName('stat');
+    const receiver = start(['recv', name, '--max-size', '4k', '--depth', '4', '--timeout', '15000']);
+    const info = await waitForChannel(name);
+    assert.equal(info.name, name);
+    assert.equal(info.state, 'waiting');
+    assert.equal(info.serverPid, receiver.child.pid);
+    assert.equal(info.serverAlive, true);
+    assert.equal(info.clientPid, 0);
+    assert.equal(info.maxMessageSize, 4096);
+    assert.equal(info.queueDepth, 4);
+    assert.equal(info.stale, false);
+    assert.equal(info.mode, '0600');
+    assert.deepEqual(Object.keys(info.toServer).sort(), ['bytes', 'capacity', 'lastActivityNs', 'messages', 'queued']);
+
+    const text = await run(['stat', name]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout.toString(), new RegExp(`^name\\s+${name}$`, 'm'));
+    assert.match(text.stdout.toString(), new RegExp(`^server pid\\s+${receiver.child.pid}$`, 'm'));
+
+    const listed = await run(['ls', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const entries = listed.stdout.toString().trimEnd().split('\n').map((line) => JSON.parse(line));
+    const entry = entries.find((e) => e.name === name);
+    assert.ok(entry, 'channel missing from ls --json');
+    assert.equal(entry.serverPid, receiver.child.pid);
+
+    const table = await run(['ls']);
+    assert.equal(table.code, 0, table.stderr);
+    const row = table.stdout.toString().split('\n').find((line) => line.startsWith(name + ' '));
+    assert.ok(row, 'channel missing from ls');
+    assert.match(row, new RegExp(`\\bwaiting\\s+${receiver.child.pid}\\s+-\\s+0/4\\s+0/4\\b`));
+  });
+
+  it('stat counts messages per direction after traffic', T, async () => {
+    const name = uniqueName('count');
+    const receiver = start(['recv', name, '--timeout', '15000']);
+    await waitForChannel(name);
+    assert.equal((await run(['send', name, '12345', '--timeout', '5000'])).code, 0);
+    assert.equal((await run(['send', name, 'abc', '--timeout', '5000'])).code, 0);
+    const info = await waitForChannel(name, (i) => i.toServer.messages === 2);
+    assert.equal(info.toServer.bytes, 8);
+    assert.equal(info.toClient.messages, 0);
+    receiver.child.kill('SIGTERM');
+    assert.equal((await receiver.done).code, 143);
+  });
+
+  it('tap sees both directions between two other sipc processes', T, async () => {
+    const name = uniqueName('tap');
+    const echo = start(['echo', name, '--count', '2', '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--json', '--count', '4', '--timeout', '15000']);
+    await waitFor(() => tap.stderr().includes('watching'), { what: 'tap to start' });
+    const client = await run(['connect', name, '--timeout', '5000'], { input: 'ping\nsecond\n' });
+    assert.equal(client.code, 0, client.stderr);
+    assert.equal(client.stdout.toString(), 'ping\nsecond\n');
+    const tapped = await tap.done;
+    assert.equal(tapped.code, 0, tapped.stderr);
+    const events = tapped.stdout.toString().trimEnd().split('\n').map((line) => JSON.parse(line));
+    assert.equal(events.length, 4);
+    const toServer = events.filter((e) => e.dir === 'client->server').map((e) => e.text);
+    const toClient = events.filter((e) => e.dir === 'server->client').map((e) => e.text);
+    assert.deepEqual(toServer, ['ping', 'second']);
+    assert.deepEqual(toClient, ['ping', 'second']);
+    for (const e of events) {
+      assert.equal(e.length, e.text.length);
+      assert.equal(e.missed, 0);
+      assert.ok(e.timeNs > 0);
+    }
+    assert.equal((await echo.done).code, 0);
+  });
+
+  it('tap text format shows direction, size and a preview', T, async () => {
+    const name = uniqueName('taptext');
+    const receiver = start(['recv', name, '--count', '1', '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--count', '1', '--timeout', '15000']);
+    await waitFor(() => tap.stderr().includes('watching'), { what: 'tap to start' });
+    assert.equal((await run(['send', name, 'line one\nline two', '--timeout', '5000'])).code, 0);
+    const tapped = await tap.done;
+    assert.equal(tapped.code, 0, tapped.stderr);
+    assert.match(tapped.stdout.toString(), /^\d\d:\d\d:\d\d\.\d{6} client->server #0 17 B "line one\\nline two"\n$/);
+    assert.equal((await receiver.done).code, 0);
+  });
+
+  it('rm refuses a live channel without --force, removes it with --force', T, async () => {
+    const name = uniqueName('rm');
+    const receiver = start(['recv', name, '--timeout', '15000']);
+    await waitForChannel(name);
+    const refused = await run(['rm', name]);
+    assert.equal(refused.code, 5);
+    assert.match(refused.stderr, /^sipc: rm .*\(BUSY\)\n$/);
+    const removed = await run(['rm', '--force', name]);
+    assert.equal(removed.code, 0, removed.stderr);
+    const gone = await run(['stat', name]);
+    assert.equal(gone.code, 12);
+    receiver.child.kill('SIGTERM');
+    await receiver.done;
+  });
+});
