@@ -47,6 +47,10 @@ struct sipc_channel {
     int closed;    /* atomic */
     uint32_t spin_budget_ns[SIPC_WAIT_WORDS]; /* atomic (relaxed): a heuristic shared by threads */
     uint32_t spin_probe[SIPC_WAIT_WORDS];
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+    sipc_os_watcher *watcher;   /* started at the first connect; guarded by state_lock */
+#endif
+    uint32_t watched_session;   /* atomic; the peer session whose death the watcher reports */
 };
 
 /* ---- helpers ---- */
@@ -164,6 +168,11 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
         }
         spin_learn(ch, index, 0);
     }
+    /* Without a watcher reporting the connected peer's death, sleep in slices and look. */
+    uint32_t session = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
+    int32_t slice_limit =
+        session != 0 && session != __atomic_load_n(&ch->watched_session, __ATOMIC_ACQUIRE) ? LIVENESS_SLICE_MS
+                                                                                           : INT32_MAX;
     uint32_t *word = &ch->header->wait_word[index];
     uint32_t seen = SH_LOAD_ACQ(word);
     SH_ADD(&ch->header->waiters[index], 1u);
@@ -174,7 +183,9 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
     if (!ready(ch, context)) {
         now = sipc_os_monotonic_ns();
         uint64_t remaining_ms = deadline == UINT64_MAX ? UINT64_MAX : (deadline - now + 999999u) / 1000000u;
-        int32_t slice = remaining_ms < LIVENESS_SLICE_MS ? (int32_t)remaining_ms : LIVENESS_SLICE_MS;
+        int32_t slice = remaining_ms < (uint64_t)slice_limit ? (int32_t)remaining_ms : slice_limit;
+        if (slice == INT32_MAX && deadline == UINT64_MAX)
+            slice = SIPC_INFINITE;
         rc = sipc_os_wait(ch->segment, index, word, seen, slice);
     }
     SH_SUB(sleepers, 1u);
@@ -230,6 +241,9 @@ static void take_role(sipc_channel *ch, int role_index)
         SH_STORE_REL(&in->tail, head);
     }
     SH_STORE(&role->sleepers, 0u);
+    /* Only this role's holder sleeps on these words; a dead predecessor may have left counts. */
+    SH_STORE(&h->waiters[SIPC_WAIT_DATA(ch->in_direction)], 0u);
+    SH_STORE(&h->waiters[SIPC_WAIT_SPACE(ch->out_direction)], 0u);
     SH_STORE(&role->pid, ch->self.pid);
     SH_STORE(&role->start_time, ch->self.start_time);
     SH_STORE(&role->attached_ns, sipc_os_wall_ns());
@@ -345,6 +359,9 @@ static int attach_existing(sipc_channel *ch, const char *name, const sipc_option
 
 static void free_channel(sipc_channel *ch)
 {
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+    sipc_os_watcher_stop(ch->watcher); /* before unmapping: its callback wakes the segment's words */
+#endif
     release_mapping(ch);
     if (ch->segment != NULL)
         sipc_os_segment_close(ch->segment);
@@ -396,6 +413,8 @@ SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_chann
     for (uint32_t i = 0; i < SIPC_WAIT_WORDS; i++)
         ch->spin_budget_ns[i] = SPIN_START_NS;
     uint32_t seg_flags = (opt.flags & SIPC_OPEN_INHERIT_HANDLES) ? SIPC_OS_SEG_INHERIT : 0;
+    if (opt.flags & SIPC_OPEN_GLOBAL)
+        seg_flags |= SIPC_OS_SEG_GLOBAL;
     if (opt.flags & SIPC_OPEN_GLOBAL)
         seg_flags |= SIPC_OS_SEG_GLOBAL;
 
@@ -512,6 +531,39 @@ static int connect_ready(sipc_channel *ch, void *context)
                                 SH_LOAD(&peer->session) != __atomic_load_n(&ch->peer_dead_session, __ATOMIC_ACQUIRE));
 }
 
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+static void on_peer_death(void *user, uint32_t session)
+{
+    sipc_channel *ch = user;
+    __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
+    wake_everyone(ch);
+}
+#endif
+
+/* Asks the watcher to report the adopted peer's death. 0 if the peer is already gone. */
+static int watch_peer(sipc_channel *ch, const sipc_os_process *peer, uint32_t session)
+{
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+    int rc = SIPC_OK;
+    sipc_os_mutex_lock(&ch->state_lock);
+    if (ch->watcher == NULL)
+        rc = sipc_os_watcher_start(on_peer_death, ch, &ch->watcher);
+    if (rc == SIPC_OK)
+        rc = sipc_os_watcher_watch(ch->watcher, peer, session);
+    sipc_os_mutex_unlock(&ch->state_lock);
+    if (rc == SIPC_ERR_NOT_FOUND)
+        return 0;
+    if (rc == SIPC_OK)
+        __atomic_store_n(&ch->watched_session, session, __ATOMIC_RELEASE);
+    /* Any other failure: blocked calls fall back to checking every LIVENESS_SLICE_MS. */
+#else
+    (void)ch;
+    (void)peer;
+    (void)session;
+#endif
+    return 1;
+}
+
 /* Adopts the peer currently attached, if it is alive. */
 static int try_adopt_peer(sipc_channel *ch)
 {
@@ -531,6 +583,10 @@ static int try_adopt_peer(sipc_channel *ch)
     ch->peer_process = peer;
     __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
     sipc_os_mutex_unlock(&ch->state_lock);
+    if (!watch_peer(ch, &peer, session)) {
+        __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
+        return 0;
+    }
     return 1;
 }
 

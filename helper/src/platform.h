@@ -86,6 +86,7 @@ typedef struct sipc_os_segment sipc_os_segment; /* opaque, one per open of a key
 #define SIPC_OS_SEG_CREATE 0x1u   /* create exclusively: SIPC_ERR_BUSY-free, fails with EEXIST -> status below */
 #define SIPC_OS_SEG_READONLY 0x2u /* open for reading only (observers, stat, list) */
 #define SIPC_OS_SEG_INHERIT 0x4u  /* let child processes inherit the handle (else close-on-exec) */
+#define SIPC_OS_SEG_GLOBAL 0x8u   /* Windows: the Global\ namespace (SIPC_OPEN_GLOBAL); ignored elsewhere */
 #define SIPC_OS_SEG_GLOBAL 0x8u   /* Windows: Global\ namespace instead of Local\ (ignored elsewhere) */
 
 /* Status returned by sipc_os_segment_open with SIPC_OS_SEG_CREATE when the key already exists. */
@@ -132,5 +133,23 @@ int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint3
                  int32_t timeout_ms);
 /* Wakes every waiter of wait word `index`. Async-signal-safe. */
 void sipc_os_wake(sipc_os_segment *segment, uint32_t index, uint32_t *word);
+
+/* ---- optional: a thread that reports the death of a watched process at once ----
+ * Platforms that define SIPC_OS_HAS_PROCESS_WATCHER implement these; elsewhere blocked calls
+ * check the peer's liveness every 100 ms instead. */
+#if defined(__linux__)
+#  define SIPC_OS_HAS_PROCESS_WATCHER 1
+#endif
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+typedef struct sipc_os_watcher sipc_os_watcher;
+/* Called on the watcher's thread when the watched process exits; token is what watch() was given. */
+typedef void (*sipc_os_death_callback)(void *user, uint32_t token);
+int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_watcher **out);
+/* Watches `process` from now on (replacing the previous one). SIPC_OK: the callback will run when
+ * it exits; SIPC_ERR_NOT_FOUND: it is already gone (no callback); other errors: not watched. */
+int sipc_os_watcher_watch(sipc_os_watcher *watcher, const sipc_os_process *process, uint32_t token);
+/* Stops and joins the thread; no callback runs after it returns. */
+void sipc_os_watcher_stop(sipc_os_watcher *watcher);
+#endif
 
 #endif /* SIPC_PLATFORM_H */

@@ -57,13 +57,58 @@ const char *test_name(const char *base)
     return name;
 }
 
-pid_t spawn_child(int (*fn)(void *arg), void *arg)
+static const char hex_digits[] = "0123456789abcdef";
+
+/* The reference point for naming child functions across exec (see spawn_child). */
+void harness_anchor(void);
+void harness_anchor(void)
 {
+}
+
+pid_t spawn_child(int (*fn)(void *arg), const void *arg, size_t size)
+{
+    /* Functions are named by their offset from harness_anchor: the same in the re-executed binary. */
+    char function[32];
+    snprintf(function, sizeof function, "%llx",
+             (unsigned long long)((uintptr_t)fn - (uintptr_t)harness_anchor));
+    char *data = malloc(2 * size + 1);
+    if (data == NULL)
+        return -1;
+    const uint8_t *bytes = arg;
+    for (size_t i = 0; i < size; i++) {
+        data[2 * i] = hex_digits[bytes[i] >> 4];
+        data[2 * i + 1] = hex_digits[bytes[i] & 15];
+    }
+    data[2 * size] = '\0';
     fflush(NULL);
     pid_t pid = fork();
-    if (pid == 0)
-        _exit(fn(arg));
+    if (pid == 0) {
+        char *argv[] = {"sipc_tests", "--child", function, data, NULL};
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    free(data);
     return pid;
+}
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
+}
+
+static int run_child(const char *function, const char *data)
+{
+    uintptr_t offset = (uintptr_t)strtoull(function, NULL, 16);
+    int (*fn)(void *) = (int (*)(void *))((uintptr_t)harness_anchor + offset);
+    size_t size = strlen(data) / 2;
+    uint8_t *arg = calloc(1, size + 1);
+    if (arg == NULL)
+        return 126;
+    for (size_t i = 0; i < size; i++)
+        arg[i] = (uint8_t)(hex_value(data[2 * i]) << 4 | hex_value(data[2 * i + 1]));
+    int status = fn(arg);
+    free(arg);
+    return status;
 }
 
 int reap_child(pid_t pid)
@@ -195,6 +240,8 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
+    if (argc == 4 && strcmp(argv[1], "--child") == 0)
+        return run_child(argv[2], argv[3]);
     int passed = 0, failures = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (argc > 1) {

@@ -44,8 +44,11 @@ int test_failed(void);
 
 /* A channel name unique to this run and test. */
 const char *test_name(const char *base);
-/* Runs fn(arg) in a forked child; its return value becomes the exit status. */
-pid_t spawn_child(int (*fn)(void *arg), void *arg);
+/* Runs fn(copy of the size bytes at arg) in a child process; its return value becomes the exit
+ * status. The child is this test binary re-executed (a fresh process, not a fork of a possibly
+ * multi-threaded test), so arg must be plain data: no pointers. Inherited file descriptors stay
+ * open (pipes work). */
+pid_t spawn_child(int (*fn)(void *arg), const void *arg, size_t size);
 /* Waits for the child: its exit status, or 128 + signal. */
 int reap_child(pid_t pid);
 uint64_t now_ns(void);

@@ -135,10 +135,10 @@ void test_roles_and_busy(void)
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
     CHECK(sipc_get_role(server) == SIPC_ROLE_SERVER);
     CHECK(sipc_max_message_size(server) == SIPC_DEFAULT_MAX_MESSAGE);
-    pid_t client = spawn_child(child_client_hold, (void *)name);
+    pid_t client = spawn_child(child_client_hold, name, strlen(name) + 1);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     /* A third process, and a second handle in this process, are both refused. */
-    pid_t third = spawn_child(child_open_expect, (void *)name);
+    pid_t third = spawn_child(child_open_expect, name, strlen(name) + 1);
     CHECK(reap_child(third) == 0);
     sipc_channel *again = NULL;
     CHECK_RC(sipc_open(name, NULL, &again), SIPC_ERR_BUSY);
@@ -304,7 +304,7 @@ void test_echo_sizes(void)
     sipc_options o = options_with(4096, 4);
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    pid_t child = spawn_child(child_echo, (void *)name);
+    pid_t child = spawn_child(child_echo, name, strlen(name) + 1);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     static uint8_t out[4096], in[4096];
     const uint32_t sizes[] = {0, 1, 63, 64, 65, 4095, 4096};
@@ -365,7 +365,7 @@ void test_buffer_too_small_and_late_delivery(void)
     const char *name = test_name("small");
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    pid_t child = spawn_child(child_send_sequence, (void *)name);
+    pid_t child = spawn_child(child_send_sequence, name, strlen(name) + 1);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     CHECK_RC(sipc_send(server, "go", 2, 5000), SIPC_OK);
     /* The child has closed: its messages are still delivered, in order, then PEER_GONE. */
@@ -394,7 +394,7 @@ void test_messages_from_peer_never_connected(void)
     const char *name = test_name("early");
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    pid_t child = spawn_child(child_send_sequence, (void *)name);
+    pid_t child = spawn_child(child_send_sequence, name, strlen(name) + 1);
     uint8_t buffer[100];
     size_t length = 0;
     CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
@@ -489,7 +489,7 @@ void test_backpressure(void)
     sipc_options o = options_with(256, 3);
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    pid_t child = spawn_child(child_slow_reader, (void *)name);
+    pid_t child = spawn_child(child_slow_reader, name, strlen(name) + 1);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     uint8_t buffer[256];
     int blocked = 0;
@@ -607,7 +607,7 @@ void test_stress_both_directions(void)
     /* Create it here so the roles are fixed: this process serves. */
     CHECK_RC(sipc_open(name, &o, &probe), SIPC_OK);
     sipc_close(probe);
-    pid_t child = spawn_child(child_stress, (void *)name);
+    pid_t child = spawn_child(child_stress, name, strlen(name) + 1);
     int mine = run_stress_side(name, 11, 22);
     CHECK(mine == 0);
     CHECK(reap_child(child) == 0);
@@ -695,7 +695,7 @@ void test_concurrent_threads(void)
     sipc_options o = options_with(64, 4);
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    pid_t child = spawn_child(child_thread_senders, (void *)name);
+    pid_t child = spawn_child(child_thread_senders, name, strlen(name) + 1);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     pthread_t threads[2];
     thread_work work[2];
@@ -814,7 +814,7 @@ void test_cancel_from_signal(void)
 /* ---- peer death and close ---- */
 
 typedef struct death_plan {
-    const char *name;
+    char name[SIPC_NAME_MAX + 1];
     int delay_ms;
     int kill; /* 1: SIGKILL itself, 0: close */
 } death_plan;
@@ -838,8 +838,9 @@ static void peer_departure(int kill, int blocked_in_send)
     sipc_options o = options_with(16, 2);
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    death_plan plan = {name, 300, kill};
-    pid_t child = spawn_child(child_connect_then_die, &plan);
+    death_plan plan = {.delay_ms = 300, .kill = kill};
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    pid_t child = spawn_child(child_connect_then_die, &plan, sizeof plan);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     uint64_t start = now_ns();
     uint8_t buffer[16];
@@ -887,8 +888,8 @@ void test_peer_closed_during_send(void)
 /* ---- recovery ---- */
 
 typedef struct session_plan {
-    const char *name;
-    const char *text;
+    char name[SIPC_NAME_MAX + 1];
+    char text[32];
     int kill;
 } session_plan;
 
@@ -918,8 +919,10 @@ void test_restart_and_reconnect(void)
     char buffer[64];
     size_t length;
     for (int round = 0; round < 4; round++) {
-        session_plan plan = {name, round % 2 ? "closed" : "killed", round % 2 == 0};
-        pid_t child = spawn_child(child_one_session, &plan);
+        session_plan plan = {.kill = round % 2 == 0};
+        snprintf(plan.name, sizeof plan.name, "%s", name);
+        snprintf(plan.text, sizeof plan.text, "%s", round % 2 ? "closed" : "killed");
+        pid_t child = spawn_child(child_one_session, &plan, sizeof plan);
         CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
         CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
         CHECK(length == strlen(plan.text) && memcmp(buffer, plan.text, length) == 0);
@@ -955,7 +958,8 @@ static int child_server_then_die(void *arg)
 void test_server_replaced(void)
 {
     const char *name = test_name("srvrepl");
-    session_plan plan = {name, "x", 0};
+    session_plan plan = {.kill = 0};
+    snprintf(plan.name, sizeof plan.name, "%s", name);
     sipc_channel *client = NULL;
     /* Make a live server in a child that exchanges one message and is then killed. */
     sipc_channel *server = NULL;
@@ -967,9 +971,9 @@ void test_server_replaced(void)
     char buffer[64];
     size_t length;
     CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 1000), SIPC_ERR_PEER_GONE);
-    plan.text = "again";
+    snprintf(plan.text, sizeof plan.text, "again");
     plan.kill = 0;
-    pid_t child = spawn_child(child_one_session, &plan);
+    pid_t child = spawn_child(child_one_session, &plan, sizeof plan);
     CHECK_RC(sipc_connect(client, 5000), SIPC_OK);
     sipc_channel_info info = {.struct_size = sizeof info};
     CHECK_RC(sipc_info(client, &info), SIPC_OK);
@@ -984,8 +988,9 @@ void test_server_replaced(void)
 void test_stale_recovery(void)
 {
     const char *name = test_name("stale");
-    session_plan plan = {name, "", 1};
-    pid_t child = spawn_child(child_server_then_die, &plan);
+    session_plan plan = {.kill = 1};
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    pid_t child = spawn_child(child_server_then_die, &plan, sizeof plan);
     CHECK(reap_child(child) == 128 + SIGKILL);
     CHECK(shm_exists(name));
     sipc_channel_info info = {.struct_size = sizeof info};
@@ -1010,8 +1015,8 @@ void test_stale_recovery(void)
     CHECK(!shm_exists(name));
 
     /* A stale segment with a dead server AND a dead client: same, and nothing of it survives. */
-    plan.text = "both";
-    child = spawn_child(child_server_then_die, &plan);
+    snprintf(plan.text, sizeof plan.text, "both");
+    child = spawn_child(child_server_then_die, &plan, sizeof plan);
     CHECK(reap_child(child) == 128 + SIGKILL);
     CHECK_RC(sipc_stat(name, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_STALE);
@@ -1046,7 +1051,7 @@ void test_simultaneous_openers(void)
     enum { RACERS = 8 };
     pid_t children[RACERS];
     for (int i = 0; i < RACERS; i++)
-        children[i] = spawn_child(child_race_open, (void *)name);
+        children[i] = spawn_child(child_race_open, name, strlen(name) + 1);
     int counts[11] = {0};
     for (int i = 0; i < RACERS; i++) {
         int status = reap_child(children[i]);
@@ -1103,14 +1108,72 @@ void test_stat_list_remove(void)
     CHECK(!shm_exists(name));
 }
 
+static long voluntary_switches(void)
+{
+    FILE *f = fopen("/proc/thread-self/status", "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    long value = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &value) == 1)
+            break;
+    }
+    fclose(f);
+    return value;
+}
+
+/* Process identity survives pid reuse: the start time must match too; zombies are dead. */
+typedef struct identity_pipes {
+    int identity[2]; /* child -> parent: its sipc_os_process */
+    int release[2];  /* parent -> child: exit now */
+} identity_pipes;
+
+static int child_report_identity(void *arg)
+{
+    identity_pipes *p = arg;
+    sipc_os_process me;
+    CHILD_CHECK(sipc_os_process_self(&me) == SIPC_OK);
+    CHILD_CHECK(write(p->identity[1], &me, sizeof me) == (ssize_t)sizeof me);
+    char byte;
+    CHILD_CHECK(read(p->release[0], &byte, 1) == 1);
+    return 0;
+}
+
+void test_process_identity(void)
+{
+    sipc_os_process self;
+    CHECK_RC(sipc_os_process_self(&self), SIPC_OK);
+    CHECK(self.pid == getpid());
+    CHECK(sipc_os_process_alive(&self) == 1);
+    sipc_os_process other = self;
+    other.start_time += 1; /* same pid, another process's start time: a reused pid */
+    CHECK(sipc_os_process_alive(&other) == 0);
+    other.pid = 0;
+    CHECK(sipc_os_process_alive(&other) == 0);
+    identity_pipes pipes;
+    CHECK(pipe(pipes.identity) == 0 && pipe(pipes.release) == 0);
+    pid_t child = spawn_child(child_report_identity, &pipes, sizeof pipes);
+    sipc_os_process them;
+    CHECK(read(pipes.identity[0], &them, sizeof them) == (ssize_t)sizeof them);
+    CHECK(them.pid == child);
+    CHECK(sipc_os_process_alive(&them) == 1);
+    CHECK(write(pipes.release[1], "x", 1) == 1);
+    sleep_ms(200); /* exited, not reaped yet: a zombie with the same pid and start time */
+    CHECK(sipc_os_process_alive(&them) == 0);
+    CHECK(reap_child(child) == 0);
+    CHECK(sipc_os_process_alive(&them) == 0);
+}
+
 /* An idle connected channel with a blocked receiver burns no CPU (no spinning while idle). */
 void test_idle_uses_no_cpu(void)
 {
     const char *name = test_name("idle");
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    death_plan plan = {name, 1500, 0};
-    pid_t child = spawn_child(child_connect_then_die, &plan);
+    death_plan plan = {.delay_ms = 1500, .kill = 0};
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    pid_t child = spawn_child(child_connect_then_die, &plan, sizeof plan);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     struct timespec before, after;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &before);
@@ -1120,6 +1183,15 @@ void test_idle_uses_no_cpu(void)
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &after);
     double cpu_ms = (double)(after.tv_sec - before.tv_sec) * 1e3 + (double)(after.tv_nsec - before.tv_nsec) / 1e6;
     CHECK(cpu_ms < 80.0);
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+    /* The blocked thread sleeps through: no periodic wake-ups (a watcher thread reports the
+     * peer's death instead of liveness polling). */
+    long switches_before = voluntary_switches();
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 500), SIPC_ERR_TIMEOUT);
+    long switches = voluntary_switches() - switches_before;
+    if (switches > 3)
+        test_fail(__FILE__, __LINE__, "blocked recv woke %ld times in 500 ms", switches);
+#endif
     CHECK(reap_child(child) == 0);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }

@@ -1,5 +1,6 @@
 /* Every test of the C suite, in run order (X-macro: TEST(function)). */
 TEST(test_names)
+TEST(test_process_identity)
 TEST(test_closed_and_null_handles)
 TEST(test_long_name)
 TEST(test_roles_and_busy)

@@ -125,7 +125,7 @@ void test_observer_counts_missed(void)
 #define LIVE_MAX 1024u
 
 typedef struct live_plan {
-    const char *name;
+    char name[SIPC_NAME_MAX + 1];
     int ready_pipe[2];
 } live_plan;
 
@@ -181,15 +181,15 @@ static int child_live_echo(void *arg)
 void test_observer_live_traffic(void)
 {
     live_plan plan;
-    plan.name = test_name("obslive");
+    snprintf(plan.name, sizeof plan.name, "%s", test_name("obslive"));
     CHECK(pipe(plan.ready_pipe) == 0);
     sipc_options o = options_with(LIVE_MAX, 8);
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(plan.name, &o, &server), SIPC_OK);
-    pid_t observer = spawn_child(child_live_observer, &plan);
+    pid_t observer = spawn_child(child_live_observer, &plan, sizeof plan);
     char ready;
     CHECK(read(plan.ready_pipe[0], &ready, 1) == 1);
-    pid_t echo = spawn_child(child_live_echo, &plan);
+    pid_t echo = spawn_child(child_live_echo, &plan, sizeof plan);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     uint8_t *out = malloc(LIVE_MAX), *in = malloc(LIVE_MAX);
     /* Pipelined: keep several messages in flight so the observer sees both busy and quiet rings. */
