@@ -120,9 +120,11 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
       const info = connection.info();
       if (info) byName.set(connection.name, info);
     }
+    // This window's channels first, then the live ones, stale ones last; by name within each group.
+    const rank = (node: ChannelNode) => (node.connection ? 0 : node.stale ? 2 : 1);
     const nodes = [...byName.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((info) => new ChannelNode(info.name, info, this.connections.get(info.name)));
+      .map((info) => new ChannelNode(info.name, info, this.connections.get(info.name)))
+      .sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
     const snapshot = JSON.stringify(
       nodes.map((n) => [
         n.info,

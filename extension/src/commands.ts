@@ -360,13 +360,23 @@ export function registerCommands(services: CommandServices): vscode.Disposable[]
     return name;
   }
 
-  async function removeStaleChannel(arg: unknown): Promise<string | undefined> {
-    let name = nameArgument(arg);
+  /** Removes the named stale channel, or the stale channels the user picks (several at once). */
+  async function removeStaleChannels(arg: unknown): Promise<string[] | undefined> {
+    const name = nameArgument(arg);
+    let names: string[];
     if (name === undefined) {
       const stale = listChannelsQuietly(log).filter((info) => info.state === 'stale');
-      const picked = await pickChannel(stale, 'Remove which stale channel?', 'There are no stale channels on this machine', undefined);
-      if (!picked) return undefined;
-      name = picked.name;
+      if (stale.length === 0) throw new UserFacingError('There are no stale channels on this machine');
+      const picked = await vscode.window.showQuickPick(
+        stale.map((info) => ({
+          label: info.name,
+          description: `last server pid ${info.serverPid || 'none'} · created ${info.created.toLocaleString()}`,
+          detail: `${info.toClient.queued + info.toServer.queued} undelivered message(s) · max message ${formatBytes(info.maxMessageSize)}`,
+        })),
+        { title: 'SIPC: Remove Stale Channels', placeHolder: 'Nobody alive is attached to these; pick the ones to remove', canPickMany: true },
+      );
+      if (!picked || picked.length === 0) return undefined;
+      names = picked.map((item) => item.label);
     } else {
       validateName(name);
       const info = stat(name);
@@ -376,13 +386,30 @@ export function registerCommands(services: CommandServices): vscode.Disposable[]
           .join(', ');
         throw new UserFacingError(`"${name}" is still in use${alive ? ` (${alive})` : ''}; only stale channels can be removed`);
       }
+      names = [name];
     }
-    // Without force the library refuses (BUSY) if a process attached since the list was read.
-    remove(name, false);
-    log.info(`${name}: removed stale channel`);
+    const removed: string[] = [];
+    const failures: string[] = [];
+    for (const staleName of names) {
+      try {
+        // Without force the library refuses (BUSY) if a process attached since the list was read.
+        remove(staleName, false);
+        removed.push(staleName);
+        log.info(`${staleName}: removed stale channel`);
+      } catch (error) {
+        log.error(`${staleName}: removing failed: ${describeError(error)}`);
+        failures.push(`"${staleName}": ${describeError(error)}`);
+      }
+    }
     channelsView.refresh();
-    vscode.window.setStatusBarMessage(`$(trash) SIPC: removed stale channel ${name}`, 4000);
-    return name;
+    if (failures.length > 0) {
+      throw new UserFacingError(
+        `${removed.length > 0 ? `Removed ${removed.length}; ` : ''}could not remove ${failures.join('; ')}`,
+      );
+    }
+    const what = removed.length === 1 ? `stale channel ${removed[0]}` : `${removed.length} stale channels`;
+    vscode.window.setStatusBarMessage(`$(trash) SIPC: removed ${what}`, 4000);
+    return removed;
   }
 
   async function copyChannelName(arg: unknown): Promise<string | undefined> {
@@ -401,7 +428,7 @@ export function registerCommands(services: CommandServices): vscode.Disposable[]
     command('sipc.sendFile', 'Could not send the file', sendFile),
     command('sipc.openInspector', 'Could not open the inspector', openInspector),
     command('sipc.inspectChannel', 'Could not inspect the channel', inspectChannel),
-    command('sipc.removeStaleChannel', 'Could not remove the channel', removeStaleChannel),
+    command('sipc.removeStaleChannel', 'Could not remove the stale channel', removeStaleChannels),
     command('sipc.copyChannelName', 'Could not copy the name', copyChannelName),
     command('sipc.refreshChannels', 'Could not refresh the channels', async () => channelsView.refresh().length),
     command('sipc.showLog', 'Could not show the log', async () => {

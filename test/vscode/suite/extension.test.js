@@ -538,7 +538,7 @@ describe('SIPC extension', function () {
       const item = api.channelsView.getTreeItem(node);
       assert.match(item.contextValue, /\bstale\b/);
       assert.match(item.description, /stale/);
-      assert.strictEqual(await vscode.commands.executeCommand('sipc.removeStaleChannel', node), name);
+      assert.deepStrictEqual(await vscode.commands.executeCommand('sipc.removeStaleChannel', node), [name]);
       assert.ok(!api.channelsView.refresh().some((n) => n.name === name), 'the channel is gone');
     });
 
