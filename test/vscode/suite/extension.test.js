@@ -343,6 +343,40 @@ describe('SIPC extension', function () {
     });
   });
 
+  describe('traffic', () => {
+    it('counts a burst both ways in order and keeps only the last sipc.receivedMessagesToKeep received', async () => {
+      const config = vscode.workspace.getConfiguration('sipc');
+      await config.update('receivedMessagesToKeep', 50, vscode.ConfigurationTarget.Global);
+      try {
+        const name = uniqueName('burst');
+        const pending = connect(name, { queueDepth: 8 });
+        await until(() => api.connections.get(name)?.state === 'waiting', 'waiting for the client');
+        spawnPeer(['echo', name]);
+        await pending;
+        const connection = api.connections.get(name);
+        const total = 400;
+        const received = [];
+        const subscription = connection.onDidMessage((m) => {
+          if (m.direction === 'received') received.push(Buffer.from(m.data).toString());
+        });
+        try {
+          // More than the queue holds: sends wait for room while the echo drains the queue.
+          await Promise.all(Array.from({ length: total }, (_, i) => connection.send(Buffer.from(`m${i}`))));
+          await until(() => connection.receivedCount === total, `all ${total} echoes arrive`, 15_000);
+        } finally {
+          subscription.dispose();
+        }
+        assert.strictEqual(connection.sentCount, total);
+        assert.deepStrictEqual(received, Array.from({ length: total }, (_, i) => `m${i}`));
+        const kept = connection.receivedMessages.map((m) => Buffer.from(m.data).toString());
+        assert.deepStrictEqual(kept, received.slice(-50));
+        await until(() => api.statusBar.text.includes(`↑${total} ↓${total}`), 'the status bar shows the counts');
+      } finally {
+        await config.update('receivedMessagesToKeep', undefined, vscode.ConfigurationTarget.Global);
+      }
+    });
+  });
+
   describe('disconnect', () => {
     it('disconnects one channel by name and all of them', async () => {
       const first = uniqueName('d1');
