@@ -343,35 +343,47 @@ static bool measure_throughput(const bench_config *config, transport kind, uint3
     return ok;
 }
 
-static double measure_memcpy(const bench_config *config)
+typedef struct memcpy_result {
+    double hot_gbps;    /* 1 MiB from one source buffer into an 8 MiB ring: like a sender's copy into the queue */
+    double stream_gbps; /* 1 MiB blocks streamed through 64 MiB: out of cache */
+    double ceiling;     /* the larger: the stricter ceiling for the throughput target */
+} memcpy_result;
+
+static double copy_rate(char *target, size_t target_size, const char *source, size_t source_size, unsigned passes,
+                        unsigned runs)
 {
-    /* 1 MiB blocks streamed through 64 MiB: the same block size as the throughput test, out of cache. */
-    const size_t region = 64u * MIB;
-    char *source = malloc(region);
-    char *target = malloc(region);
-    if (!source || !target) {
-        free(source);
-        free(target);
-        return 0;
-    }
-    memset(source, 0x33, region);
-    memset(target, 0x44, region);
     double results[MAX_RUNS];
-    unsigned runs = config->runs;
-    unsigned passes = config->scale_divisor > 1 ? 1 : 3;
     for (unsigned run = 0; run < runs; run++) {
         uint64_t start = cli_monotonic_ns();
         for (unsigned pass = 0; pass < passes; pass++)
-            for (size_t offset = 0; offset < region; offset += MIB) {
-                memcpy(target + offset, source + offset, MIB);
+            for (size_t offset = 0; offset < target_size; offset += MIB) {
+                memcpy(target + offset, source + (offset % source_size), MIB);
                 __asm__ __volatile__("" : : "r"(target) : "memory");
             }
         uint64_t end = cli_monotonic_ns();
-        results[run] = (double)(region * passes) / (double)(end - start);
+        results[run] = (double)(target_size * passes) / (double)(end - start);
+    }
+    return percentile(results, runs, 0.5);
+}
+
+static memcpy_result measure_memcpy(const bench_config *config)
+{
+    memcpy_result result = {0};
+    const size_t region = 64u * MIB;
+    const size_t ring = (size_t)BENCH_QUEUE_DEPTH * MIB;
+    char *source = malloc(region);
+    char *target = malloc(region);
+    if (source && target) {
+        memset(source, 0x33, region);
+        memset(target, 0x44, region);
+        bool quick = config->scale_divisor > 1;
+        result.stream_gbps = copy_rate(target, region, source, region, quick ? 1 : 3, config->runs);
+        result.hot_gbps = copy_rate(target, ring, source, MIB, quick ? 4 : 24, config->runs);
+        result.ceiling = result.hot_gbps > result.stream_gbps ? result.hot_gbps : result.stream_gbps;
     }
     free(source);
     free(target);
-    return percentile(results, runs, 0.5);
+    return result;
 }
 
 typedef struct idle_result {
@@ -422,13 +434,15 @@ typedef struct target {
     bool measured, pass;
 } target;
 
-static bool write_json(FILE *out, const bench_config *config, double memcpy_gbps, const idle_result *idle,
+static bool write_json(FILE *out, const bench_config *config, const memcpy_result *copy, const idle_result *idle,
                        const target *targets, size_t target_count, double elapsed)
 {
     fprintf(out, "{\"tool\":\"sipc bench\",\"version\":\"%s\",\"library\":\"%s\",\"cpus\":%ld,\"runs\":%u,"
-                 "\"quick\":%s,\"elapsedSeconds\":%.2f,\"memcpyGBps\":%.3f,\n\"rtt\":[",
+                 "\"quick\":%s,\"elapsedSeconds\":%.2f,\"memcpyGBps\":%.3f,\"memcpyHotGBps\":%.3f,"
+                 "\"memcpyStreamGBps\":%.3f,\n\"rtt\":[",
             SIPC_CLI_VERSION, sipc_version(), sysconf(_SC_NPROCESSORS_ONLN), config->runs,
-            config->scale_divisor > 1 ? "true" : "false", elapsed, memcpy_gbps);
+            config->scale_divisor > 1 ? "true" : "false", elapsed, copy->ceiling, copy->hot_gbps,
+            copy->stream_gbps);
     bool first = true;
     for (int t = 0; t < TRANSPORT_COUNT; t++)
         for (size_t s = 0; s < RTT_SIZE_COUNT; s++)
@@ -466,7 +480,7 @@ static bool write_json(FILE *out, const bench_config *config, double memcpy_gbps
     return !ferror(out);
 }
 
-static void print_table(FILE *out, const bench_config *config, double memcpy_gbps, const idle_result *idle)
+static void print_table(FILE *out, const bench_config *config, const memcpy_result *copy, const idle_result *idle)
 {
     fprintf(out, "\nRound-trip latency, µs (median / p99 of each run, median over %u run%s)\n", config->runs,
             config->runs == 1 ? "" : "s");
@@ -500,7 +514,10 @@ static void print_table(FILE *out, const bench_config *config, double memcpy_gbp
             }
             fputc('\n', out);
         }
-    fprintf(out, "%-15s %10.2f  (single thread, 1 MiB blocks over 64 MiB)\n", "memcpy", memcpy_gbps);
+    fprintf(out, "%-15s %10.2f  (single thread, 1 MiB blocks into an 8 MiB ring, in cache)\n", "memcpy hot",
+            copy->hot_gbps);
+    fprintf(out, "%-15s %10.2f  (single thread, 1 MiB blocks streamed through 64 MiB)\n", "memcpy stream",
+            copy->stream_gbps);
     if (idle->measured)
         fprintf(out, "\nIdle connected channel, %.1f s: server %.2f ms CPU, client %.2f ms CPU\n", idle->seconds,
                 idle->server_cpu_ms, idle->client_cpu_ms);
@@ -592,7 +609,8 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
                config.runs, config.runs == 1 ? "" : "s", quick ? " (quick)" : "",
                config.affinity_available[AFFINITY_SPLIT] ? "available"
                : config.affinity_available[AFFINITY_SAME] ? "one CPU only" : "unavailable");
-    double memcpy_gbps = measure_memcpy(&config);
+    memcpy_result copy = measure_memcpy(&config);
+    double memcpy_gbps = copy.ceiling;
     unsigned failures = 0;
     for (unsigned run = 0; run < config.runs; run++) {
         /* Runs are the outer loop so a passing disturbance touches one run of each figure, not all runs of one. */
@@ -672,11 +690,12 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
     targets[2].pass = targets[2].measured && targets[2].value <= targets[2].limit;
 
     if (table) {
-        print_table(stdout, &config, memcpy_gbps, &idle);
+        print_table(stdout, &config, &copy, &idle);
         printf("\nTargets\n");
         printf("  %-4s sipc 64 B RTT <= 1/10 of unix socket RTT: %.2f / %.2f µs = %.3f (limit 0.100)\n",
                targets[0].pass ? "PASS" : "MISS", sipc_small->median, unix_small->median, targets[0].value);
-        printf("  %-4s sipc 1 MiB throughput >= 40%% of memcpy: %.2f / %.2f GB/s = %.0f%% (limit 40%%)\n",
+        printf("  %-4s sipc 1 MiB throughput >= 40%% of memcpy (the faster one): %.2f / %.2f GB/s = %.0f%% "
+               "(limit 40%%)\n",
                targets[1].pass ? "PASS" : "MISS", sipc_big->median, memcpy_gbps, targets[1].value * 100);
         printf("  %-4s idle connected channel uses no CPU: %.2f ms over %.1f s (limit %.0f ms per process)\n",
                targets[2].pass ? "PASS" : "MISS", targets[2].value, idle.seconds, idle_limit_ms);
@@ -686,7 +705,7 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
         printf("\n");
     }
     bool json_ok = true;
-    if (json) json_ok = write_json(json_out ? json_out : stdout, &config, memcpy_gbps, &idle, targets, 3, elapsed);
+    if (json) json_ok = write_json(json_out ? json_out : stdout, &config, &copy, &idle, targets, 3, elapsed);
     if (json_out && fclose(json_out) != 0) json_ok = false;
     if (!json_ok) return cli_io_error(command->name, "cannot write the JSON report");
     if (failures && !table) fprintf(stderr, "sipc: bench: %u measurements failed %s\n", failures, bench_error);

@@ -119,9 +119,12 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
 
     cli_buffer out = {0};
     bool ok = true;
+    int name_width = 4;
+    for (size_t i = 0; i < list.count; i++)
+        if ((int)strlen(list.names[i]) > name_width) name_width = (int)strlen(list.names[i]);
     if (!json && list.count > 0)
-        ok = cli_buffer_printf(&out, "%-24s %-10s %-9s %-9s %-9s %-9s %10s %10s %8s\n", "NAME", "STATE", "SERVER",
-                               "CLIENT", "S->C Q", "C->S Q", "S->C MSGS", "C->S MSGS", "MAXMSG");
+        ok = cli_buffer_printf(&out, "%-*s %-10s %-9s %-9s %-9s %-9s %10s %10s %8s\n", name_width, "NAME", "STATE",
+                               "SERVER", "CLIENT", "S->C Q", "C->S Q", "S->C MSGS", "C->S MSGS", "MAXMSG");
     for (size_t i = 0; ok && i < list.count; i++) {
         sipc_channel_info info;
         info_init(&info);
@@ -133,7 +136,7 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
                      cli_append_json_string(&out, list.names[i], strlen(list.names[i])) &&
                      cli_buffer_printf(&out, ",\"error\":\"%s\"}\n", sipc_status_name(stat_status));
             } else {
-                ok = cli_buffer_printf(&out, "%-24s %s (%s)\n", list.names[i], sipc_strerror(stat_status),
+                ok = cli_buffer_printf(&out, "%-*s %s (%s)\n", name_width, list.names[i], sipc_strerror(stat_status),
                                        sipc_status_name(stat_status));
             }
             continue;
@@ -153,8 +156,8 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
         snprintf(to_client_queue, sizeof to_client_queue, "%u/%u", info.to_client.queued, info.to_client.capacity);
         snprintf(to_server_queue, sizeof to_server_queue, "%u/%u", info.to_server.queued, info.to_server.capacity);
         const char *state = info_is_stale(&info) ? "stale" : cli_state_name(info.state);
-        ok = ok && cli_buffer_printf(&out, "%-24s %-10s %-9s %-9s %-9s %-9s %10" PRIu64 " %10" PRIu64 " %8u\n",
-                                     info.name, state, server, client, to_client_queue, to_server_queue,
+        ok = ok && cli_buffer_printf(&out, "%-*s %-10s %-9s %-9s %-9s %-9s %10" PRIu64 " %10" PRIu64 " %8u\n",
+                                     name_width, info.name, state, server, client, to_client_queue, to_server_queue,
                                      info.to_client.messages, info.to_server.messages, info.max_message_size);
     }
     if (!json && list.count == 0) ok = cli_buffer_append_str(&out, "no sipc channels\n");
