@@ -47,11 +47,16 @@ function watchPeers(connections: ConnectionManager, log: vscode.LogOutputChannel
     }
     for (const connection of current) {
       if (watched.has(connection)) continue;
+      // A failing channel may report the same error repeatedly: one notification per kind is enough (the log
+      // has every one).
+      const notified = new Set<string>();
       watched.set(connection, [
         connection.onDidChangeState((state) => onState(connection, state)),
-        connection.onDidError((error) =>
-          void vscode.window.showErrorMessage(`SIPC: "${connection.name}": ${describeError(error)}.`),
-        ),
+        connection.onDidError((error) => {
+          if (notified.has(error.code)) return;
+          notified.add(error.code);
+          void vscode.window.showErrorMessage(`SIPC: "${connection.name}": ${describeError(error)}.`);
+        }),
       ]);
     }
   };

@@ -505,6 +505,42 @@ describe('SIPC extension', function () {
       const [message] = await nextServer.messages(1);
       assert.strictEqual(message.toString(), 'hello again');
     });
+
+    it('offers to reconnect when the server of a client connection dies, and does so', async () => {
+      const name = uniqueName('offer');
+      const firstServer = spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      await connect(name);
+      const old = api.connections.get(name);
+      const original = vscode.window.showWarningMessage;
+      const shown = [];
+      let answer;
+      vscode.window.showWarningMessage = (message, ...buttons) => {
+        shown.push({ message, buttons });
+        return new Promise((resolve) => (answer = resolve));
+      };
+      try {
+        firstServer.kill('SIGKILL');
+        await until(() => shown.length === 1, 'the warning is shown');
+        assert.deepStrictEqual(shown[0], {
+          message: `SIPC: the server of "${name}" closed the channel or exited.`,
+          buttons: ['Reconnect', 'Disconnect'],
+        });
+      } finally {
+        vscode.window.showWarningMessage = original;
+      }
+      const nextServer = spawnPeer(['recv', name, '--format', 'json']);
+      await until(() => api.channelsView.refresh().find((n) => n.name === name && n.info.serverPid === nextServer.pid && n.info.serverAlive), 'the next server holds the channel');
+      answer('Reconnect');
+      const fresh = await until(() => {
+        const current = api.connections.get(name);
+        return current && current !== old && current.state === 'connected' && current;
+      }, 'the connection is replaced by a connected one');
+      assert.strictEqual(fresh.role, 'client');
+      await fresh.send(Buffer.from('back'));
+      const [message] = await nextServer.messages(1);
+      assert.strictEqual(message.toString(), 'back');
+    });
   });
 
   describe('inspector commands', () => {
