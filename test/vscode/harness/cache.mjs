@@ -131,6 +131,26 @@ async function withInstallLock(target, work) {
   }
 }
 
+/**
+ * The environment of a nested `npm install`: the sandbox, less every npm_* variable an outer `npm run` exported
+ * (npm reads them as config: an inherited npm_config_user_agent names the outer Node, and code-server's install
+ * script refuses that), plus the user's and the system's npmrc so the registry and CA settings still apply.
+ */
+function npmEnv(extra = {}) {
+  const env = sandboxEnv();
+  for (const key of Object.keys(env)) if (/^npm_/i.test(key) || key === 'NODE') delete env[key];
+  const originalHome = process.env.SIPC_ORIGINAL_HOME || process.env.HOME || '';
+  const userNpmrc = process.env.npm_config_userconfig || (originalHome && join(originalHome, '.npmrc'));
+  const globalNpmrc = process.env.npm_config_globalconfig || join(dirname(dirname(process.execPath)), 'etc/npmrc');
+  return {
+    ...env,
+    npm_config_cache: join(sandboxRoot, 'npm-cache'),
+    ...(userNpmrc && existsSync(userNpmrc) ? { npm_config_userconfig: userNpmrc } : {}),
+    ...(existsSync(globalNpmrc) ? { npm_config_globalconfig: globalNpmrc } : {}),
+    ...extra,
+  };
+}
+
 /** `npm install` of exact package specs into a prefix of their own, run by `node` (its major decides scripts). */
 async function npmInstall({ prefix, specs, node, env, what, timeoutMs }) {
   rmSync(prefix, { recursive: true, force: true });
@@ -168,7 +188,7 @@ export async function ensureNode() {
   await withInstallLock(nodePrefix, async () => {
     if (existsSync(join(nodePrefix, '.installed'))) return;
     await npmInstall({
-      prefix: nodePrefix, specs: [`${nodePackage}@${NODE_VERSION}`], node: process.execPath, env: sandboxEnv(),
+      prefix: nodePrefix, specs: [`${nodePackage}@${NODE_VERSION}`], node: process.execPath, env: npmEnv(),
       what: `Node ${NODE_VERSION} (${nodePackage})`, timeoutMs: 5 * 60_000,
     });
     if (!existsSync(nodeBinary)) throw new Error(`${nodePackage}@${NODE_VERSION} installed no ${nodeBinary}`);
@@ -189,7 +209,7 @@ export async function ensureCodeServer() {
       specs: [`code-server@${CODE_SERVER_VERSION}`],
       node,
       // node-gyp must build against Node 24's headers, not the system Node's that a user npmrc may name.
-      env: sandboxEnv({ PATH: `${dirname(node)}:${process.env.PATH}`, npm_config_nodedir: nodeHome, JOBS: '2' }),
+      env: npmEnv({ PATH: `${dirname(node)}:${process.env.PATH}`, npm_config_nodedir: nodeHome, JOBS: '2' }),
       what: `code-server ${CODE_SERVER_VERSION}`,
       timeoutMs: 15 * 60_000,
     });
