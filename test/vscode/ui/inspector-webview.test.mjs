@@ -233,6 +233,33 @@ test('webview: the send box encodes text/hex/base64 with line endings and keeps 
   assert.deepEqual(errors, []);
 });
 
+test('webview: retention drops the oldest rows first and the panel says so; pause and clear', async (t) => {
+  const { page, errors } = await openPage(t);
+  await page.evaluate(() => {
+    const { capture } = window.__host;
+    capture.setLimits({ maxMessages: 100, maxBytes: 1e9 });
+    const enc = new TextEncoder();
+    for (let i = 0; i < 150; i++) capture.addMessage('received', enc.encode(`m${i}`), Date.now());
+  });
+  await page.locator('#dropped', { hasText: '50 oldest messages dropped' }).waitFor();
+  await page.locator('#listViewport').focus();
+  await page.keyboard.press('Home');
+  await page.locator('#listViewport .row.selected', { hasText: 'm50' }).waitFor();
+  await page.keyboard.press(' ');
+  await page.locator('#pause[aria-pressed="true"]').waitFor();
+  await page.evaluate(() => window.__host.capture.addMessage('sent', new TextEncoder().encode('while paused'), Date.now()));
+  await page.waitForTimeout(200);
+  assert.equal(await page.locator('#listViewport .row', { hasText: 'while paused' }).count(), 0, 'paused: the list does not change');
+  await page.locator('#pause').click();
+  await page.locator('#listViewport').focus();
+  await page.keyboard.press('End');
+  await page.locator('#listViewport .row.selected', { hasText: 'while paused' }).waitFor();
+  await page.locator('#clear').click();
+  await page.locator('#empty', { hasText: 'No messages yet' }).waitFor();
+  await page.locator('#dropped').waitFor({ state: 'hidden' });
+  assert.deepEqual(errors, []);
+});
+
 test('webview: screenshots in dark and light themes', async (t) => {
   for (const theme of ['dark', 'light']) {
     const { page, errors } = await openPage(t, theme);

@@ -188,4 +188,9 @@ test('inspector in the workbench: observer mode sees both directions of two CLI 
   // The echo's reply towards the client is seen too.
   await frame.locator('#listViewport .row.in', { hasText: 'server→client' }).first().waitFor({ timeout: 15_000 });
   await screenshot(page, 'inspector-workbench-observer');
+
+  // Open in an editor tab: the hex dump of the selected message.
+  await toServer.click();
+  await frame.locator('#openEditor').click();
+  await page.locator('.monaco-editor .view-lines', { hasText: '00000000  01 02 03 fe ff' }).waitFor({ timeout: 15_000 });
 });
