@@ -181,3 +181,16 @@ test('webview messages are validated', () => {
   assert.deepEqual(core.parseWebviewMessage({ type: 'filter', spec: { directions: ['sent', 'bogus'], text: 'a', minSize: 'x' } }),
     { type: 'filter', spec: { directions: ['sent'], text: 'a', hex: undefined, minSize: undefined, maxSize: undefined, events: undefined } });
 });
+
+test('capture: a message that is a view into a larger buffer is copied, so retention bounds real memory', () => {
+  const capture = new core.Capture();
+  const batch = new Uint8Array(1 << 20);
+  batch.set([1, 2, 3], 100);
+  const view = batch.subarray(100, 103);
+  const entry = capture.addMessage('received', view, 1);
+  assert.deepEqual([...entry.data], [1, 2, 3]);
+  assert.equal(entry.data.buffer.byteLength, 3, 'its own 3-byte buffer, not the 1 MiB batch');
+  const own = new Uint8Array([4, 5]);
+  assert.equal(capture.addMessage('sent', own, 2).data, own, 'a buffer of its own is kept as is');
+  assert.equal(capture.addMessage('sent', Buffer.from('pooled'), 3).data.buffer.byteLength, 6, 'pooled Node Buffers are copied');
+});

@@ -13,6 +13,14 @@ export interface RetentionLimits {
 
 export const DEFAULT_RETENTION: RetentionLimits = { maxMessages: 100_000, maxBytes: 256 * 1024 * 1024 };
 
+/**
+ * The bytes as a buffer of their own. Messages often arrive as views into a larger batch or pool buffer; keeping
+ * such a view would keep the whole buffer alive and make the retention limit meaningless.
+ */
+function ownedBytes(data: Uint8Array): Uint8Array {
+  return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : new Uint8Array(data);
+}
+
 export interface DirectionTotals {
   messages: number;
   bytes: number;
@@ -46,7 +54,7 @@ export class Capture {
   }
 
   addMessage(direction: Direction, data: Uint8Array, timestamp: number, length = data.byteLength): CapturedMessage {
-    const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data };
+    const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data: ownedBytes(data) };
     const totals = this.totals.get(direction) ?? { messages: 0, bytes: 0 };
     totals.messages++;
     totals.bytes += length;
