@@ -86,6 +86,17 @@ function statOrUndefined(name: string): ChannelInfo | undefined {
   }
 }
 
+/** A send TIMEOUT means either no peer came or the peer stopped reading: say which. */
+function sendTimeoutReason(connection: Connection, stateBefore: ChannelState, error: unknown): string | undefined {
+  if (!(error instanceof SipcError) || error.code !== 'TIMEOUT') return undefined;
+  const seconds = Math.round(readSettings().sendTimeoutMs / 1000);
+  if (stateBefore !== 'connected') {
+    const peer = connection.role === 'server' ? 'client' : 'server';
+    return `no ${peer} connected within ${seconds} s (sipc.sendTimeoutSeconds), so nothing was sent`;
+  }
+  return `the peer did not take messages for ${seconds} s (sipc.sendTimeoutSeconds) and the queue stayed full, so nothing more was sent`;
+}
+
 export function registerCommands(services: CommandServices): vscode.Disposable[] {
   const { context, connections, channelsView, log } = services;
 
@@ -236,13 +247,14 @@ export function registerCommands(services: CommandServices): vscode.Disposable[]
     });
     let bytes = 0;
     for (const [index, message] of messages.entries()) {
+      const stateBefore = connection.state;
       try {
         await connection.send(message);
       } catch (error) {
-        if (index === 0) throw new ActionError(`Could not send to "${connection.name}"`, error);
-        throw new UserFacingError(
-          `Sent ${index} of ${messages.length} messages to "${connection.name}", then: ${describeError(error)}`,
-        );
+        const timedOut = sendTimeoutReason(connection, stateBefore, error);
+        const failure = timedOut ? new UserFacingError(timedOut) : error;
+        if (index === 0) throw new ActionError(`Could not send to "${connection.name}"`, failure);
+        throw new ActionError(`Sent ${index} of ${messages.length} messages to "${connection.name}", then`, failure);
       }
       bytes += message.byteLength;
     }

@@ -377,6 +377,28 @@ describe('SIPC extension', function () {
     });
   });
 
+  describe('send timeout', () => {
+    it('says that no peer came when a send to a waiting channel times out', async () => {
+      const config = vscode.workspace.getConfiguration('sipc');
+      await config.update('sendTimeoutSeconds', 1, vscode.ConfigurationTarget.Global);
+      const name = uniqueName('lonely');
+      const errors = errorMessages();
+      try {
+        const pending = connect(name, { timeoutMs: 0 });
+        await until(() => api.connections.get(name)?.state === 'waiting', 'waiting for the client');
+        assert.strictEqual(await vscode.commands.executeCommand('sipc.sendText', { name, text: 'anyone?' }), undefined);
+        assert.deepStrictEqual(errors.messages, [
+          `Could not send to "${name}": no client connected within 1 s (sipc.sendTimeoutSeconds), so nothing was sent.`,
+        ]);
+        await vscode.commands.executeCommand('sipc.disconnect', { name });
+        assert.strictEqual(await pending, undefined);
+      } finally {
+        errors.restore();
+        await config.update('sendTimeoutSeconds', undefined, vscode.ConfigurationTarget.Global);
+      }
+    });
+  });
+
   describe('disconnect', () => {
     it('disconnects one channel by name and all of them', async () => {
       const first = uniqueName('d1');
