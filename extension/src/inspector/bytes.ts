@@ -122,8 +122,17 @@ export function fromBase64(input: string): Uint8Array {
   return out;
 }
 
+// One of each for the module: constructing a decoder per message costs more than decoding a short one.
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder('utf-8');
+
 export function encodeUtf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+  return UTF8_ENCODER.encode(text);
+}
+
+/** UTF-8 to a string, invalid sequences replaced by U+FFFD (for display and copying, never for export). */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return UTF8_DECODER.decode(bytes);
 }
 
 /** A piece of decoded text: valid characters, a byte that is not UTF-8, a control character, or a line ending. */
@@ -162,7 +171,7 @@ function utf8SequenceLength(bytes: Uint8Array, i: number): number {
  */
 export function decodeUtf8Visible(bytes: Uint8Array, showLineEndings: boolean): TextSegment[] {
   const segments: TextSegment[] = [];
-  const decoder = new TextDecoder('utf-8');
+  const decoder = UTF8_DECODER;
   let runStart = -1;
   const flushRun = (end: number): void => {
     if (runStart >= 0 && end > runStart) segments.push({ kind: 'text', text: decoder.decode(bytes.subarray(runStart, end)), offset: runStart });
@@ -215,7 +224,7 @@ export function isValidUtf8(bytes: Uint8Array): boolean {
 /** Pretty-printed JSON if the bytes are valid UTF-8 holding a JSON object or array, else undefined. */
 export function prettyJson(bytes: Uint8Array): string | undefined {
   if (bytes.length === 0 || bytes.length > 8 * 1024 * 1024 || !isValidUtf8(bytes)) return undefined;
-  const text = new TextDecoder('utf-8').decode(bytes).trim();
+  const text = UTF8_DECODER.decode(bytes).trim();
   if (!(text.startsWith('{') || text.startsWith('['))) return undefined;
   try {
     return JSON.stringify(JSON.parse(text), null, 2);
@@ -256,7 +265,7 @@ export function previewOf(bytes: Uint8Array, maxChars = 64): string {
   for (const b of prefix) if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09 || b >= 0x80) printable++;
   const asText = printable === prefix.length && isValidUtf8Prefix(prefix);
   if (asText) {
-    const text = new TextDecoder('utf-8').decode(prefix).replace(/\r\n|\n|\r/g, '↵').replace(/\t/g, '→');
+    const text = UTF8_DECODER.decode(prefix).replace(/\r\n|\n|\r/g, '↵').replace(/\t/g, '→');
     const chars = Array.from(text);
     return chars.length > maxChars || prefix.length < bytes.length ? chars.slice(0, maxChars).join('') + '…' : text;
   }

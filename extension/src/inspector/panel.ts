@@ -1,7 +1,7 @@
 // One inspector panel: a capture fed by a source, shown in a webview. The capture lives here, in the extension
 // host, so hiding the panel costs nothing (no retainContextWhenHidden) and the webview redraws from it on show.
 import * as vscode from 'vscode';
-import { hexDumpText, InspectorInputError, prettyJson, toBase64, toHex, decodeUtf8Visible, encodeUtf8 } from './bytes';
+import { decodeUtf8, decodeUtf8Visible, encodeUtf8, hexDumpText, InspectorInputError, prettyJson, toBase64, toHex } from './bytes';
 import { Capture, ViewFeed, type RetentionLimits } from './capture';
 import { jsonlLines } from './jsonl';
 import type { CaptureEntry } from './model';
@@ -270,7 +270,7 @@ export class InspectorSession implements vscode.Disposable {
   private async copy(seq: number, format: CopyFormat, start?: number, end?: number): Promise<void> {
     const bytes = this.entryBytes(this.requireEntry(seq));
     const slice = start !== undefined ? bytes.subarray(start, end ?? bytes.length) : bytes;
-    const text = format === 'hex' ? toHex(slice) : format === 'base64' ? toBase64(slice) : new TextDecoder('utf-8').decode(slice);
+    const text = format === 'hex' ? toHex(slice) : format === 'base64' ? toBase64(slice) : decodeUtf8(slice);
     await vscode.env.clipboard.writeText(text);
     vscode.window.setStatusBarMessage(`$(copy) SIPC: copied ${slice.byteLength} bytes as ${format}`, 3000);
   }

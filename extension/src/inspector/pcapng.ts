@@ -2,6 +2,7 @@
 // registered link type), one Enhanced Packet Block per message with its direction in epb_flags and as a
 // comment. Events (dead peer, reconnect) are not packets and are left out. Layout per the pcapng spec
 // (draft-ietf-opsawg-pcapng), little-endian, microsecond timestamps (the default if_tsresol).
+import { encodeUtf8 } from './bytes';
 import { directionLabel, isOutbound, type CaptureEntry } from './model';
 
 export const LINKTYPE_USER0 = 147;
@@ -60,7 +61,7 @@ class BlockWriter {
   get position(): number { return this.offset; }
 }
 
-const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+const utf8 = encodeUtf8;
 
 function block(type: number, bodyLength: number, fill: (w: BlockWriter) => void): Uint8Array {
   const total = 12 + bodyLength;
