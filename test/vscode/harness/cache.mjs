@@ -27,6 +27,9 @@ const codeServerPrefix = join(cacheRoot, `code-server-${CODE_SERVER_VERSION}`);
 const sandboxRoot = join(cacheRoot, 'sandbox');
 const runsRoot = join(cacheRoot, 'runs');
 
+/** Where npm writes the debug logs of the builds the harness runs (they would otherwise land in ~/.npm). */
+export const npmLogsDir = join(sandboxRoot, 'npm-logs');
+
 export const nodeHome = join(nodePrefix, 'node_modules', nodePackage);
 export const nodeBinary = join(nodeHome, 'bin', 'node');
 export const codeServerHome = join(codeServerPrefix, 'node_modules', 'code-server');

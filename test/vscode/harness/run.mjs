@@ -14,7 +14,7 @@ import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   repoRoot, cacheRoot, outDir, requireChromium, ensureCodeServer, applySandbox, cleanAbandonedRuns, newRunDir, removeRunDir,
-  EnvironmentError, CODE_SERVER_VERSION,
+  EnvironmentError, CODE_SERVER_VERSION, npmLogsDir,
 } from './cache.mjs';
 import { run, installCleanupHandlers } from './processes.mjs';
 
@@ -40,7 +40,9 @@ function filesIn(dir, pattern) {
 /** A build step of the project, with the caller's own environment (not the sandbox). */
 function npmRun(script) {
   log(`npm run ${script}`);
-  const result = spawnSync('npm', ['run', '--silent', script], { cwd: repoRoot, env: originalEnv, stdio: 'inherit' });
+  const result = spawnSync('npm', ['run', '--silent', script], {
+    cwd: repoRoot, env: { ...originalEnv, npm_config_logs_dir: npmLogsDir }, stdio: 'inherit',
+  });
   if (result.status !== 0) throw new Error(`\`npm run ${script}\` failed (exit ${result.status ?? result.signal})`);
 }
 

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { repoRoot, cacheRoot, ensureCodeServer, sandboxEnv, EnvironmentError } from './cache.mjs';
+import { repoRoot, cacheRoot, ensureCodeServer, sandboxEnv, EnvironmentError, npmLogsDir } from './cache.mjs';
 import { startGroup, freePort, waitForHttp, installCleanupHandlers, isStopping } from './processes.mjs';
 import { vscodeServerArgs, workbenchUrl } from './extension-host.mjs';
 
@@ -33,7 +33,9 @@ function portIsFree(port) {
 async function main() {
   installCleanupHandlers();
   console.log('[start] npm run build');
-  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+  const build = spawnSync('npm', ['run', '--silent', 'build'], {
+    cwd: repoRoot, env: { ...process.env, npm_config_logs_dir: npmLogsDir }, stdio: 'inherit',
+  });
   if (build.status !== 0) throw new Error(`\`npm run build\` failed (exit ${build.status ?? build.signal})`);
   if (withEcho && !existsSync(cli)) throw new Error(`no sipc CLI at ${cli} after the build (SIPC_CLI overrides the path)`);
 
