@@ -415,8 +415,6 @@ SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_chann
     uint32_t seg_flags = (opt.flags & SIPC_OPEN_INHERIT_HANDLES) ? SIPC_OS_SEG_INHERIT : 0;
     if (opt.flags & SIPC_OPEN_GLOBAL)
         seg_flags |= SIPC_OS_SEG_GLOBAL;
-    if (opt.flags & SIPC_OPEN_GLOBAL)
-        seg_flags |= SIPC_OS_SEG_GLOBAL;
 
     uint64_t empty_since = 0;
     for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {

@@ -87,7 +87,6 @@ typedef struct sipc_os_segment sipc_os_segment; /* opaque, one per open of a key
 #define SIPC_OS_SEG_READONLY 0x2u /* open for reading only (observers, stat, list) */
 #define SIPC_OS_SEG_INHERIT 0x4u  /* let child processes inherit the handle (else close-on-exec) */
 #define SIPC_OS_SEG_GLOBAL 0x8u   /* Windows: the Global\ namespace (SIPC_OPEN_GLOBAL); ignored elsewhere */
-#define SIPC_OS_SEG_GLOBAL 0x8u   /* Windows: Global\ namespace instead of Local\ (ignored elsewhere) */
 
 /* Status returned by sipc_os_segment_open with SIPC_OS_SEG_CREATE when the key already exists. */
 #define SIPC_OS_EXISTS 1
@@ -126,9 +125,7 @@ int sipc_os_segment_list(sipc_os_key_visitor visit, void *user);
 /* Sleeps while *word == expected, at most timeout_ms (SIPC_INFINITE: no limit).
  * Returns SIPC_OK when woken or when *word != expected (spurious wake-ups are allowed),
  * SIPC_ERR_TIMEOUT when the time ran out. `word` is the address of wait word `index` in the
- * mapping `base` of `segment`. Windows also returns SIPC_ERR_TIMEOUT early when the peer of the
- * caller's role dies (its process handle is part of the wait), so the caller's liveness check
- * runs at once. */
+ * mapping `base` of `segment`. */
 int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected,
                  int32_t timeout_ms);
 /* Wakes every waiter of wait word `index`. Async-signal-safe. */
@@ -137,7 +134,7 @@ void sipc_os_wake(sipc_os_segment *segment, uint32_t index, uint32_t *word);
 /* ---- optional: a thread that reports the death of a watched process at once ----
  * Platforms that define SIPC_OS_HAS_PROCESS_WATCHER implement these; elsewhere blocked calls
  * check the peer's liveness every 100 ms instead. */
-#if defined(__linux__)
+#if defined(__linux__) || defined(_WIN32)
 #  define SIPC_OS_HAS_PROCESS_WATCHER 1
 #endif
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)

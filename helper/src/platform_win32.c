@@ -19,16 +19,15 @@
  * owner-only DACL (plus Authenticated Users when the mode grants group/other bits).
  *
  * Waiting: a waiter counts itself in the control block, re-checks the word, then sleeps on the
- * word's semaphore together with the process handle of its peer (the other role holder, read
- * from the segment header). A peer that dies ends the wait at once with SIPC_ERR_TIMEOUT, the
- * result after which the core checks liveness, instead of after a sleep slice. A waker takes the count
- * and releases that many tokens; a token left over by a timed-out waiter only causes a spurious
- * wake-up, which the interface allows.
+ * word's semaphore. A waker takes the count and releases that many tokens; a token left over by a
+ * timed-out waiter only causes a spurious wake-up, which the interface allows.
+ *
+ * Peer death: the process watcher registers a thread-pool wait on the peer's process handle, so
+ * the core learns of the death the moment the process ends.
  */
 #if defined(_WIN32)
 
 #include "platform.h"
-#include "layout.h"
 
 #include <bcrypt.h>
 #include <sddl.h>
@@ -60,14 +59,6 @@ typedef struct win_control {
 
 _Static_assert(sizeof(win_control) <= WIN_CONTROL_SIZE, "control block fits its page");
 
-/* A peer process whose death ends waits at once. */
-typedef struct win_peer {
-    int64_t pid;
-    uint64_t start_time;
-    HANDLE handle;    /* NULL if it could not be opened */
-    LONG reported;    /* its death already woke one wait: later waits leave it out */
-} win_peer;
-
 struct sipc_os_segment {
     wchar_t base_name[WIN_NAME_MAX]; /* "<ns>\<key>" */
     unsigned generation;
@@ -83,9 +74,6 @@ struct sipc_os_segment {
     HANDLE data_section;
     uint32_t data_serial;
     uint64_t data_size;
-    void *mapped_base;              /* the last mapping of the data, for reading the roles */
-    uint64_t mapped_size;
-    win_peer peers[2];
 };
 
 /* ---- errors ---- */
@@ -479,9 +467,6 @@ static void close_segment_handles(sipc_os_segment *segment)
     for (unsigned i = 0; i < SIPC_WAIT_WORDS; i++)
         if (segment->semaphore[i] != NULL)
             CloseHandle(segment->semaphore[i]);
-    for (unsigned r = 0; r < 2; r++)
-        if (segment->peers[r].handle != NULL)
-            CloseHandle(segment->peers[r].handle);
     if (segment->data_section != NULL)
         CloseHandle(segment->data_section);
     close_control(segment);
@@ -705,13 +690,10 @@ int sipc_os_segment_map(sipc_os_segment *segment, uint64_t size, void **base)
     if (rc == SIPC_OK) {
         DWORD access = segment->readonly ? FILE_MAP_READ : FILE_MAP_READ | FILE_MAP_WRITE;
         void *view = MapViewOfFile(segment->data_section, access, 0, 0, (SIZE_T)size);
-        if (view == NULL) {
+        if (view == NULL)
             rc = fail_last_error();
-        } else {
-            segment->mapped_base = view;
-            segment->mapped_size = size;
+        else
             *base = view;
-        }
     }
     ReleaseSRWLockExclusive(&segment->state_lock);
     return rc;
@@ -719,16 +701,10 @@ int sipc_os_segment_map(sipc_os_segment *segment, uint64_t size, void **base)
 
 void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size)
 {
+    (void)segment;
     (void)size;
-    if (base == NULL)
-        return;
-    AcquireSRWLockExclusive(&segment->state_lock);
-    if (segment->mapped_base == base) {
-        segment->mapped_base = NULL;
-        segment->mapped_size = 0;
-    }
-    ReleaseSRWLockExclusive(&segment->state_lock);
-    UnmapViewOfFile(base);
+    if (base != NULL)
+        UnmapViewOfFile(base);
 }
 
 static int unlink_in_namespace(const char *key, int global)
@@ -899,47 +875,6 @@ int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
 
 /* ---- waiting ---- */
 
-/* The segment header, if `word` is wait word `index` of the data we mapped last. */
-static const seg_header *header_of_word(const sipc_os_segment *segment, uint32_t index, const uint32_t *word)
-{
-    const seg_header *header = segment->mapped_base;
-    if (header == NULL || segment->mapped_size < sizeof(seg_header) || &header->wait_word[index] != word)
-        return NULL;
-    return header;
-}
-
-/* Refreshes the cached handles of the processes attached to the segment's roles, except us.
- * Caller holds state_lock exclusively. */
-static void refresh_peers(sipc_os_segment *segment, const seg_header *header, DWORD self)
-{
-    sipc_os_process holders[2] = {{0, 0}, {0, 0}};
-    uint32_t session = 0;
-    int attached_self = 0;
-    for (int r = 0; r < 2; r++) {
-        if (!sipc_role_snapshot(header, r, &holders[r], &session))
-            holders[r].pid = 0;
-        attached_self |= holders[r].pid == (int64_t)self;
-    }
-    for (int r = 0; r < 2; r++) {
-        win_peer *peer = &segment->peers[r];
-        sipc_os_process process = holders[r];
-        /* Only a role holder has a peer; observers learn of deaths from the roles themselves. */
-        if (!attached_self || process.pid == (int64_t)self)
-            process.pid = 0;
-        if (process.pid == 0)
-            process.start_time = 0;
-        if (process.pid == peer->pid && process.start_time == peer->start_time)
-            continue;
-        if (peer->handle != NULL)
-            CloseHandle(peer->handle);
-        peer->pid = process.pid;
-        peer->start_time = process.start_time;
-        peer->reported = 0;
-        int unexaminable = 0;
-        peer->handle = process.pid != 0 ? open_identified_process(&process, &unexaminable) : NULL;
-    }
-}
-
 static void remove_waiter(win_control *control, uint32_t index)
 {
     volatile LONG *count = &control->waiters[index];
@@ -957,67 +892,27 @@ int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint3
 {
     if (index >= SIPC_WAIT_WORDS)
         return SIPC_ERR_INVALID_ARGUMENT;
-    HANDLE handles[3];
-    DWORD count = 0;
-    int peer_of_handle[3] = {-1, -1, -1};
-    handles[count++] = segment->semaphore[index];
-
-    AcquireSRWLockExclusive(&segment->state_lock);
-    const seg_header *header = header_of_word(segment, index, word);
-    if (header != NULL) {
-        refresh_peers(segment, header, GetCurrentProcessId());
-        for (int r = 0; r < 2; r++) {
-            win_peer *peer = &segment->peers[r];
-            if (peer->handle == NULL || peer->reported)
-                continue;
-            /* Our own copy: a concurrent refresh may close the cached one while we sleep. */
-            HANDLE copy = NULL;
-            if (DuplicateHandle(GetCurrentProcess(), peer->handle, GetCurrentProcess(), &copy, SYNCHRONIZE, FALSE, 0)) {
-                peer_of_handle[count] = r;
-                handles[count++] = copy;
-            }
-        }
-    }
-    ReleaseSRWLockExclusive(&segment->state_lock);
-
     win_control *control = segment->control;
+    int counted = segment->control_writable;
     DWORD timeout = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
-    if (!segment->control_writable && (timeout == INFINITE || timeout > WIN_POLL_SLICE_MS))
+    if (!counted && (timeout == INFINITE || timeout > WIN_POLL_SLICE_MS))
         timeout = WIN_POLL_SLICE_MS; /* cannot count ourselves in: nobody would release a token */
 
     int rc = SIPC_OK;
-    if (segment->control_writable)
+    if (counted)
         InterlockedIncrement(&control->waiters[index]); /* full barrier: count, then look */
     if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == expected) {
-        DWORD r = WaitForMultipleObjects(count, handles, FALSE, timeout);
-        if (r == WAIT_TIMEOUT) {
+        DWORD r = WaitForSingleObject(segment->semaphore[index], timeout);
+        if (r == WAIT_OBJECT_0)
+            return SIPC_OK; /* a waker took our count with it */
+        if (r == WAIT_TIMEOUT)
             /* A wait shortened to a poll slice reports a spurious wake-up, not the caller's timeout. */
             rc = timeout_ms >= 0 && timeout == (DWORD)timeout_ms ? SIPC_ERR_TIMEOUT : SIPC_OK;
-            if (segment->control_writable)
-                remove_waiter(control, index);
-        } else if (r == WAIT_OBJECT_0) {
-            /* a waker took our count with it */
-        } else if (r > WAIT_OBJECT_0 && r < WAIT_OBJECT_0 + count) {
-            /* The peer died: end the wait as if its slice ran out, which makes the caller check
-             * liveness now. Later waits leave it out so a caller that waits for something else
-             * does not spin. */
-            int r_index = peer_of_handle[r - WAIT_OBJECT_0];
-            AcquireSRWLockExclusive(&segment->state_lock);
-            segment->peers[r_index].reported = 1;
-            ReleaseSRWLockExclusive(&segment->state_lock);
-            rc = SIPC_ERR_TIMEOUT;
-            if (segment->control_writable)
-                remove_waiter(control, index);
-        } else {
+        else
             rc = fail_last_error();
-            if (segment->control_writable)
-                remove_waiter(control, index);
-        }
-    } else if (segment->control_writable) {
-        remove_waiter(control, index);
     }
-    for (DWORD i = 1; i < count; i++)
-        CloseHandle(handles[i]);
+    if (counted)
+        remove_waiter(control, index);
     return rc;
 }
 
@@ -1033,6 +928,86 @@ void sipc_os_wake(sipc_os_segment *segment, uint32_t index, uint32_t *word)
     if (waiting > WIN_WAKE_MAX)
         waiting = WIN_WAKE_MAX;
     ReleaseSemaphore(segment->semaphore[index], waiting, NULL);
+}
+
+/* ---- process watcher: a thread-pool wait on the watched process's handle ---- */
+
+struct sipc_os_watcher {
+    SRWLOCK lock;                 /* guards the fields below against concurrent watch/stop */
+    HANDLE process;               /* the watched process, NULL if none */
+    HANDLE wait;                  /* its registered wait, NULL if none */
+    uint32_t token;
+    sipc_os_death_callback callback;
+    void *user;
+};
+
+static VOID CALLBACK on_watched_exit(PVOID context, BOOLEAN timed_out)
+{
+    (void)timed_out; /* INFINITE: only the process handle signals it */
+    sipc_os_watcher *watcher = context;
+    watcher->callback(watcher->user, watcher->token);
+}
+
+/* Unregisters the current wait, waiting for a running callback to finish. Caller holds the lock. */
+static void watcher_clear(sipc_os_watcher *watcher)
+{
+    if (watcher->wait != NULL)
+        UnregisterWaitEx(watcher->wait, INVALID_HANDLE_VALUE);
+    if (watcher->process != NULL)
+        CloseHandle(watcher->process);
+    watcher->wait = NULL;
+    watcher->process = NULL;
+}
+
+int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_watcher **out)
+{
+    *out = NULL;
+    sipc_os_watcher *watcher = calloc(1, sizeof *watcher);
+    if (watcher == NULL) {
+        sipc_os_record_error(ERROR_NOT_ENOUGH_MEMORY);
+        return SIPC_ERR_NO_MEMORY;
+    }
+    InitializeSRWLock(&watcher->lock);
+    watcher->callback = callback;
+    watcher->user = user;
+    *out = watcher;
+    return SIPC_OK;
+}
+
+int sipc_os_watcher_watch(sipc_os_watcher *watcher, const sipc_os_process *process, uint32_t token)
+{
+    int unexaminable = 0;
+    HANDLE handle = open_identified_process(process, &unexaminable);
+    if (handle == NULL) {
+        if (!unexaminable)
+            return SIPC_ERR_NOT_FOUND;
+        sipc_os_record_error(ERROR_ACCESS_DENIED);
+        return SIPC_ERR_PERMISSION; /* alive but not ours to wait on: the caller polls instead */
+    }
+    AcquireSRWLockExclusive(&watcher->lock);
+    watcher_clear(watcher);
+    watcher->token = token;
+    watcher->process = handle;
+    int rc = SIPC_OK;
+    if (!RegisterWaitForSingleObject(&watcher->wait, handle, on_watched_exit, watcher, INFINITE,
+                                     WT_EXECUTEONLYONCE)) {
+        rc = fail_last_error();
+        watcher->wait = NULL;
+        CloseHandle(handle);
+        watcher->process = NULL;
+    }
+    ReleaseSRWLockExclusive(&watcher->lock);
+    return rc;
+}
+
+void sipc_os_watcher_stop(sipc_os_watcher *watcher)
+{
+    if (watcher == NULL)
+        return;
+    AcquireSRWLockExclusive(&watcher->lock);
+    watcher_clear(watcher);
+    ReleaseSRWLockExclusive(&watcher->lock);
+    free(watcher);
 }
 
 #endif /* _WIN32 */
