@@ -211,8 +211,8 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
                                "%-16s %s\n%-16s %s%s\n%-16s %s%s\n%-16s %s%s\n%-16s %" PRIu64 "\n"
                                "%-16s %u bytes\n%-16s %u messages per direction\n%-16s %04o, uid %u\n"
                                "%-16s %u\n%-16s %s\n",
-                               "name", info.name, "state", info_is_stale(&info) ? "stale, was " : "",
-                               cli_state_name(info.state), "server pid", server.data,
+                               "name", info.name, "state", cli_state_name(info.state),
+                               info_is_stale(&info) && info.state != SIPC_STATE_STALE ? " (stale: nobody alive attached)" : "", "server pid", server.data,
                                info.server_pid && !info.server_alive ? " (gone)" : "", "client pid", client.data,
                                info.client_pid && !info.client_alive ? " (gone)" : "", "connections",
                                info.connections, "max message", info.max_message_size, "queue depth",

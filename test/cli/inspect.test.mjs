@@ -94,6 +94,24 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.equal((await receiver.done).code, 0);
   });
 
+  it('marks a channel whose processes died as stale; rm needs no --force for it', T, async () => {
+    const name = uniqueName('stale');
+    const receiver = start(['recv', name, '--timeout', '15000']);
+    await waitForChannel(name);
+    receiver.child.kill('SIGKILL');
+    await receiver.done;
+    const info = await waitForChannel(name);
+    assert.equal(info.stale, true);
+    assert.equal(info.serverAlive, false);
+    const table = await run(['ls']);
+    const row = table.stdout.toString().split('\n').find((line) => line.startsWith(name + ' '));
+    assert.ok(row, 'channel missing from ls');
+    assert.match(row, new RegExp(`^${name}\\s+stale\\s+${receiver.child.pid}\\*\\s`));
+    const removed = await run(['rm', name]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal((await run(['stat', name])).code, 12);
+  });
+
   it('rm refuses a live channel without --force, removes it with --force', T, async () => {
     const name = uniqueName('rm');
     const receiver = start(['recv', name, '--timeout', '15000']);

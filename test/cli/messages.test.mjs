@@ -169,6 +169,24 @@ describe('sipc connect / echo', () => {
     assert.equal(echoed.code, 143, echoed.stderr);
   });
 
+  it('connect --file sends a file as one message', T, async () => {
+    const name = uniqueName('cfile');
+    const receiver = start(['recv', name, '--count', '1', '--format', 'hex', '--timeout', '10000']);
+    await waitForChannel(name);
+    const dir = mkdtempSync(join(tmpdir(), 'sipc-cli-'));
+    try {
+      const path = join(dir, 'one.bin');
+      writeFileSync(path, Buffer.from('line 1\nline 2\n\x00end'));
+      const client = await run(['connect', name, '--file', path, '--timeout', '10000', '--linger', '0']);
+      assert.equal(client.code, 0, client.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const received = await receiver.done;
+    assert.equal(received.code, 0, received.stderr);
+    assert.equal(received.stdout.toString(), Buffer.from('line 1\nline 2\n\x00end').toString('hex') + '\n');
+  });
+
   it('connect prints what a departed peer sent, then exits 0', T, async () => {
     const name = uniqueName('gone');
     const listener = start(['connect', name], { keepStdinOpen: true });
