@@ -94,6 +94,32 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.equal((await receiver.done).code, 0);
   });
 
+  it('tap reports messages it missed while it was stopped', T, async () => {
+    const name = uniqueName('missed');
+    const echo = start(['echo', name, '--depth', '4', '--count', '40', '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--timeout', '1500']);
+    await waitFor(() => tap.stderr().includes('watching'), { what: 'tap to start' });
+    tap.child.kill('SIGSTOP');
+    const lines = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    const client = await run(['connect', name, '--timeout', '5000'], { input: lines.join('\n') + '\n' });
+    assert.equal(client.stdout.toString(), lines.join('\n') + '\n');
+    tap.child.kill('SIGCONT');
+    const tapped = await tap.done;
+    assert.equal(tapped.code, 0, tapped.stderr);
+    const output = tapped.stdout.toString();
+    const missed = [...output.matchAll(/ (client->server|server->client) missed (\d+) messages?\n/g)];
+    assert.ok(missed.length >= 1, output);
+    // Per direction, every message is either shown or counted as missed.
+    for (const direction of ['client->server', 'server->client']) {
+      const shown = output.split('\n').filter((l) => l.includes(` ${direction} #`)).length;
+      const lost = missed.filter((m) => m[1] === direction).reduce((sum, m) => sum + Number(m[2]), 0);
+      assert.equal(shown + lost, 40, `${direction}: ${shown} shown + ${lost} missed`);
+    }
+    assert.match(output, / client->server #39 3 B "m39"\n/);
+    assert.equal((await echo.done).code, 0);
+  });
+
   it('marks a channel whose processes died as stale; rm needs no --force for it', T, async () => {
     const name = uniqueName('stale');
     const receiver = start(['recv', name, '--timeout', '15000']);
