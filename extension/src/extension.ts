@@ -70,7 +70,12 @@ function watchPeers(connections: ConnectionManager, log: vscode.LogOutputChannel
 
 export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
   const log = vscode.window.createOutputChannel('SIPC', { log: true });
-  const connections = new ConnectionManager(log, readSettings);
+  // Connections consult the settings per message: read them once per change, not per message.
+  let settings = readSettings();
+  const settingsWatcher = vscode.workspace.onDidChangeConfiguration((event) => {
+    if (event.affectsConfiguration('sipc')) settings = readSettings();
+  });
+  const connections = new ConnectionManager(log, () => settings);
   activeConnections = connections;
 
   const channelsView = new ChannelsViewProvider(connections, log);
@@ -95,6 +100,7 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
 
   context.subscriptions.push(
     log,
+    settingsWatcher,
     treeView,
     channelsView,
     statusBar,
