@@ -7,7 +7,7 @@
 // Options:  --suite-only | --ui-only   run one half
 //           --self-test                run both halves against the tiny fixture extension in ./fixtures/hello
 // Environment: SIPC_SKIP_VSCODE=1 skips everything (prints that it did); SIPC_VSCODE_NO_BUILD=1 uses the
-// existing dist/ and .vsix; SIPC_VSCODE_TIMEOUT_MS bounds the suite (default 600000); SIPC_VSCODE_KEEP=1 keeps
+// existing dist/ and .vsix; SIPC_VSCODE_TIMEOUT_MS bounds the suite (default 300000); SIPC_VSCODE_KEEP=1 keeps
 // the run folders in .vscode-test/runs/ for inspection; SIPC_SUITE_GREP filters the suite.
 import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -16,7 +16,7 @@ import {
   repoRoot, cacheRoot, outDir, requireChromium, ensureCodeServer, applySandbox, cleanAbandonedRuns, newRunDir, removeRunDir,
   EnvironmentError, CODE_SERVER_VERSION, npmLogsDir,
 } from './cache.mjs';
-import { run, installCleanupHandlers } from './processes.mjs';
+import { run, installCleanupHandlers, isStopping } from './processes.mjs';
 
 const args = new Set(process.argv.slice(2));
 const selfTest = args.has('--self-test');
@@ -62,7 +62,7 @@ function packagedVsix() {
 
 async function runSuite(suiteFiles) {
   const { runExtensionHostSuite } = await import('./extension-host.mjs');
-  const timeoutMs = Number(process.env.SIPC_VSCODE_TIMEOUT_MS) || 10 * 60_000;
+  const timeoutMs = Number(process.env.SIPC_VSCODE_TIMEOUT_MS) || 5 * 60_000;
   const { exitCode, results, consoleFile } = await runExtensionHostSuite({
     extensionPath: target.extensionPath,
     testsIndex: join(repoRoot, 'test/vscode/suite/index.js'),
@@ -99,7 +99,7 @@ async function runUi(uiFiles) {
     passthrough: true,
   });
   removeRunDir(runDir);
-  if (result.code !== 0) log(`UI tests failed (exit ${result.code})${result.timedOut ? `: ${result.tail.split('\n').pop()}` : ''}`);
+  if (result.code !== 0 && !isStopping()) log(`UI tests failed (exit ${result.code})${result.timedOut ? `: ${result.tail.split('\n').pop()}` : ''}`);
   return result.code === 0;
 }
 
@@ -136,15 +136,18 @@ async function main() {
   if (uiFiles.length) outcomes.push(['UI tests', await runUi(uiFiles)]);
   else if (wantUi) log(`no ${relative(repoRoot, target.uiDir)}/*.mjs: UI tests not run`);
 
+  if (isStopping()) return 130;
   const failed = outcomes.filter(([, ok]) => !ok).map(([name]) => name);
   log(`${target.label}: ${outcomes.map(([name, ok]) => `${name} ${ok ? 'passed' : 'FAILED'}`).join(', ')}` +
     ` (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return failed.length ? 1 : 0;
 }
 
+// After Ctrl-C the children end early; the signal handler reports that and exits, so stay quiet here.
 main().then(
-  (code) => process.exit(code),
+  (code) => isStopping() || process.exit(code),
   (error) => {
+    if (isStopping()) return;
     if (error instanceof EnvironmentError) console.error(`[harness] cannot run the VS Code tests here: ${error.message}`);
     else console.error(`[harness] ${error.stack || error.message}`);
     process.exit(1);
