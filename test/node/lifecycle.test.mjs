@@ -91,13 +91,17 @@ test('8 idle connected channels with pending receives and blocked sends do not d
   }
   await new Promise((r) => setTimeout(r, 100));
   const self = fileURLToPath(import.meta.url);
-  let worst = 0;
-  for (let i = 0; i < 20; i++) {
+  // Were the waits parked in libuv's pool (4 threads), readFile would not answer at all while they last.
+  // The median keeps a loaded machine's scheduling hiccups out of the verdict.
+  const times = [];
+  for (let i = 0; i < 21; i++) {
     const started = performance.now();
     await readFile(self);
-    worst = Math.max(worst, performance.now() - started);
+    times.push(performance.now() - started);
   }
-  assert.ok(worst < 50, `fs.readFile took up to ${worst.toFixed(1)} ms with 8 idle channels`);
+  times.sort((a, b) => a - b);
+  const median = times[10];
+  assert.ok(median < 50, `fs.readFile took ${median.toFixed(1)} ms (median; worst ${times[20].toFixed(1)} ms) with 8 idle channels`);
   await Promise.all(servers.map((s) => s.close()));
   await within(5000, Promise.all(pending), 'pending operations settling on close');
 });

@@ -59,6 +59,13 @@ function spinSetting(): number {
   const configured = Number(process.env.SIPC_SPIN_US ?? '100');
   return Number.isInteger(configured) && configured >= 0 && configured <= 1000 ? configured : 100;
 }
+/**
+ * Spinning only pays while the peer answers within the spin; on a loaded machine it steals the CPU the peer
+ * needs. After SPIN_MISSES_TO_BACK_OFF spins in a row found nothing, the channel stops spinning for
+ * SPIN_BACK_OFF_MS.
+ */
+const SPIN_MISSES_TO_BACK_OFF = 2;
+const SPIN_BACK_OFF_MS = 100;
 /** Messages larger than this always take the native thread's path. */
 const SPIN_BUFFER_MAX = 256 * 1024;
 
@@ -121,6 +128,8 @@ export class Channel extends EventEmitter implements NativeClient {
   private nativeWant = 0;
   private hotUntil = 0;
   private spinScheduled = false;
+  private spinMisses = 0;
+  private spinOffUntil = 0;
   private coolDown: ReturnType<typeof setTimeout> | undefined;
   private spinBuffer: Buffer | undefined;
   private readonly lengths = new Uint32Array(256);
@@ -339,6 +348,7 @@ export class Channel extends EventEmitter implements NativeClient {
     if (this.closing) return this.closing;
     this.closed = true;
     this.currentState = 'closed';
+    if (this.coolDown) clearTimeout(this.coolDown);
     const lib = native();
     lib.sipc_async_channel_stop(this.handle);
     const closed = (what: string) => new SipcError('CLOSED', `${what} channel '${this.name}' failed: the channel was closed`);
@@ -481,7 +491,8 @@ export class Channel extends EventEmitter implements NativeClient {
   private scheduleSpin(): void {
     if (SPIN_US === 0 || this.spinScheduled || this.closed || this.currentState !== 'connected') return;
     if (!this.wantsMessages()) return;
-    if (performance.now() > this.hotUntil) return;
+    const now = performance.now();
+    if (now > this.hotUntil || now < this.spinOffUntil) return;
     this.spinScheduled = true;
     setImmediate(() => this.spin());
   }
@@ -497,8 +508,16 @@ export class Channel extends EventEmitter implements NativeClient {
       );
       const taken = rc === SIPC_OK ? this.count[0] : 0;
       this.nativeWant = Math.max(0, this.nativeWant - taken);
-      // Nothing came within the spin: the channel went quiet, the native thread takes over again.
-      if (taken === 0) this.hotUntil = 0;
+      if (taken > 0) {
+        this.spinMisses = 0;
+      } else {
+        // Nothing came within the spin: the channel went quiet, the native thread takes over again.
+        this.hotUntil = 0;
+        if (++this.spinMisses >= SPIN_MISSES_TO_BACK_OFF) {
+          this.spinMisses = 0;
+          this.spinOffUntil = performance.now() + SPIN_BACK_OFF_MS;
+        }
+      }
       let offset = 0;
       for (let i = 0; i < taken; i++) {
         const length = this.lengths[i];
@@ -523,7 +542,8 @@ export class Channel extends EventEmitter implements NativeClient {
    * by itself), so that it costs no wake-up per message; a timer hands over again once it cooled down.
    */
   private syncDemand(): void {
-    const hot = SPIN_US > 0 && this.currentState === 'connected' && performance.now() <= this.hotUntil;
+    const now = performance.now();
+    const hot = SPIN_US > 0 && this.currentState === 'connected' && now <= this.hotUntil && now >= this.spinOffUntil;
     const paused = this.spinScheduled || hot;
     if (paused && !this.spinScheduled && !this.coolDown) {
       this.coolDown = setTimeout(() => {
