@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot } from '../harness/workbench.mjs';
 
@@ -92,6 +92,24 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   assert.deepEqual(peer.received.slice(0, 2), ['deadbeef000d', Buffer.from('ping é\r\n').toString('hex')]);
   await poll(async () => (await frame.locator('#listViewport .row.out').count()) === 2, { what: 'two sent rows' });
 
+  // Send a file: every byte value, as one message, picked in the open dialog (a path quick input on the web).
+  const fileBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  const filePath = join(wb.folder, 'all-bytes.bin');
+  writeFileSync(filePath, fileBytes);
+  await frame.locator('#sendFile').click();
+  const openDialog = page.locator('.quick-input-widget');
+  const openInput = openDialog.locator('input').first();
+  await openDialog.waitFor({ state: 'visible' });
+  await poll(async () => (await openInput.inputValue()).includes('/'), { what: 'the open dialog to show a folder' });
+  await openInput.fill(filePath);
+  await poll(async () => {
+    if (peer.received.length >= 3) return true;
+    if (await openDialog.isVisible() && (await openInput.inputValue()) === filePath) await openInput.press('Enter');
+    return false;
+  }, { what: 'the CLI to receive the file', timeoutMs: 20_000, intervalMs: 1000 });
+  assert.equal(peer.received[2], fileBytes.toString('hex'));
+  await poll(async () => (await frame.locator('#listViewport .row.out').count()) === 3, { what: 'three sent rows' });
+
   await inbound.nth(0).click();
   await frame.locator('#hexView .hex .b.sel').count();
   await screenshot(page, 'inspector-workbench-dark');
@@ -114,10 +132,10 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
     const fields = spawnSync('tshark', ['-r', target, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.packet_flags_direction'], { encoding: 'utf8' });
     assert.equal(fields.status, 0, fields.stderr);
     assert.deepEqual(fields.stdout.trim().split('\n').map((l) => l.split('\t')),
-      [['18', '0x00000001'], [String(binary.length), '0x00000001'], ['6', '0x00000002'], ['9', '0x00000002']]);
+      [['18', '0x00000001'], [String(binary.length), '0x00000001'], ['6', '0x00000002'], ['9', '0x00000002'], ['256', '0x00000002']]);
     const dump = spawnSync('tshark', ['-r', target, '-x'], { encoding: 'utf8' }).stdout;
     const hex = dump.split('\n').map((l) => /^[0-9a-f]{4}  ((?:[0-9a-f]{2} ?)+)/.exec(l)?.[1]).filter(Boolean).join(' ').replace(/\s+/g, '');
-    assert.equal(hex, Buffer.concat([Buffer.from('hello from the cli'), binary, Buffer.from('deadbeef000d', 'hex'), Buffer.from('ping é\r\n')]).toString('hex'));
+    assert.equal(hex, Buffer.concat([Buffer.from('hello from the cli'), binary, Buffer.from('deadbeef000d', 'hex'), Buffer.from('ping é\r\n'), fileBytes]).toString('hex'));
   } else {
     t.diagnostic('tshark is not installed (Debian package tshark): the pcapng read-back was skipped');
   }
