@@ -50,8 +50,8 @@ export const quietSettings = {
   'git.openRepositoryInParentFolders': 'never',
 };
 
-/** The newest extension host log of a server-data dir, for a failure that never reached the reporter. */
-function extensionHostLogTail(serverDataDir) {
+/** The newest extension host log of a run, for a failure that never reached the reporter. */
+function extensionHostLogTail({ userDataDir, serverDataDir }) {
   const found = [];
   const walk = (dir) => {
     if (!existsSync(dir)) return;
@@ -61,8 +61,8 @@ function extensionHostLogTail(serverDataDir) {
       else if (/exthost\.log$|remoteexthost\.log$/i.test(entry.name)) found.push(path);
     }
   };
+  walk(join(userDataDir, 'logs'));
   walk(join(serverDataDir, 'data/logs'));
-  walk(join(serverDataDir, 'logs'));
   if (!found.length) return '';
   found.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   return `--- ${found[0]} (last lines)\n${readFileSync(found[0], 'utf8').split('\n').slice(-40).join('\n')}`;
@@ -131,7 +131,7 @@ export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDi
     const results = existsSync(runResults) ? readFileSync(runResults, 'utf8') : '';
     return { exitCode: code, results, resultsFile, consoleFile };
   } catch (error) {
-    const logs = extensionHostLogTail(dirs.serverDataDir);
+    const logs = extensionHostLogTail(dirs);
     error.message += `${logs ? `\n${logs}` : ''}\n(browser console: ${relative(repoRoot, consoleFile)})`;
     throw error;
   } finally {

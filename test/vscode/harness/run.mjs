@@ -8,7 +8,8 @@
 //           --self-test                run both halves against the tiny fixture extension in ./fixtures/hello
 // Environment: SIPC_SKIP_VSCODE=1 skips everything (prints that it did); SIPC_VSCODE_NO_BUILD=1 uses the
 // existing dist/ and .vsix; SIPC_VSCODE_TIMEOUT_MS bounds the suite (default 300000); SIPC_VSCODE_KEEP=1 keeps
-// the run folders in .vscode-test/runs/ for inspection; SIPC_SUITE_GREP filters the suite.
+// the run folders in .vscode-test/runs/ for inspection; SIPC_SUITE_GREP filters the suite; SIPC_VSCODE_DEBUG=1
+// adds stack traces to the harness's own errors.
 import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -149,7 +150,7 @@ main().then(
   (error) => {
     if (isStopping()) return;
     if (error instanceof EnvironmentError) console.error(`[harness] cannot run the VS Code tests here: ${error.message}`);
-    else console.error(`[harness] ${error.stack || error.message}`);
+    else console.error(`[harness] ${error.message}${process.env.SIPC_VSCODE_DEBUG ? `\n${error.stack}` : ''}`);
     process.exit(1);
   },
 );
