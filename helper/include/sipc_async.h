@@ -84,8 +84,11 @@ SIPC_API int sipc_async_channel_take_send_results(sipc_async_channel *h, int32_t
 SIPC_API sipc_channel *sipc_async_channel_handle(sipc_async_channel *h);
 /* Forbids notify, cancels the blocking calls and wakes the threads. Returns notify calls in progress. */
 SIPC_API int sipc_async_channel_stop(sipc_async_channel *h);
-/* After stop: joins the threads, closes the channel, frees everything (queued messages are dropped).
- * SIPC_ERR_BUSY (nothing done) while a notify call is in progress. */
+/* Stops (if needed) and joins the threads; poll and the take functions still work afterwards (the outcome
+ * of every send that finished is in take_send_results). SIPC_ERR_BUSY (nothing done) while a notify call
+ * is in progress. */
+SIPC_API int sipc_async_channel_join(sipc_async_channel *h);
+/* Joins (see above, same BUSY rule), closes the channel, frees everything (queued messages are dropped). */
 SIPC_API int sipc_async_channel_destroy(sipc_async_channel *h);
 
 /* ---- observers ---- */

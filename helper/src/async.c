@@ -180,6 +180,7 @@ struct sipc_async_channel {
     pthread_t receiver;
     pthread_t sender;
     int sender_started;
+    int joined;              /* main thread only */
     int32_t connect_status;
     int32_t recv_status;
     int flowing;
@@ -586,19 +587,31 @@ SIPC_API int sipc_async_channel_stop(sipc_async_channel *h)
     return in_progress;
 }
 
-SIPC_API int sipc_async_channel_destroy(sipc_async_channel *h)
+SIPC_API int sipc_async_channel_join(sipc_async_channel *h)
 {
     if (!h)
         return SIPC_ERR_INVALID_ARGUMENT;
     if (sipc_async_channel_stop(h) > 0)
         return SIPC_ERR_BUSY;
+    /* Only the main thread joins, so `joined` needs no lock; the threads never read it. */
+    if (h->joined)
+        return SIPC_OK;
     pthread_join(h->receiver, NULL);
     pthread_mutex_lock(&h->n.lock);
     int sender_started = h->sender_started;
     pthread_mutex_unlock(&h->n.lock);
     if (sender_started)
         pthread_join(h->sender, NULL);
-    int rc = sipc_close(h->channel);
+    h->joined = 1;
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_async_channel_destroy(sipc_async_channel *h)
+{
+    int rc = sipc_async_channel_join(h);
+    if (rc != SIPC_OK)
+        return rc;
+    rc = sipc_close(h->channel);
     queue_free(&h->ready);
     queue_free(&h->sends);
     queue_free(&h->send_done);

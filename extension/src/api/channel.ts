@@ -358,13 +358,16 @@ export class Channel extends EventEmitter implements NativeClient {
       waiter.cleanup();
       waiter.reject(closed('receive from'));
     }
-    for (const waiter of this.backgroundSends.splice(0)) {
-      waiter.reject(new SipcError('CLOSED', `send to channel '${this.name}' failed: the channel was closed before the message could be queued`));
-    }
     this.inbox.length = 0;
     this.closing = (async () => {
       // A notify call in flight waits for this thread's event loop: let it run, then join.
-      while (lib.sipc_async_channel_destroy(this.handle) === SIPC_ERR_BUSY) await nextTurn();
+      while (lib.sipc_async_channel_join(this.handle) === SIPC_ERR_BUSY) await nextTurn();
+      // Sends that finished before the threads stopped get their real outcome; the others were not sent.
+      this.takeSendResults();
+      for (const waiter of this.backgroundSends.splice(0)) {
+        waiter.reject(new SipcError('CLOSED', `send to channel '${this.name}' failed: the channel was closed before the message could be queued`));
+      }
+      lib.sipc_async_channel_destroy(this.handle);
       unregisterClient(this.token);
     })();
     return this.closing;
@@ -477,14 +480,18 @@ export class Channel extends EventEmitter implements NativeClient {
 
   private takeSendResults(): void {
     const lib = native();
-    lib.sipc_async_channel_take_send_results(this.handle, this.statuses, this.statuses.length, this.count);
-    for (let i = 0; i < this.count[0]; i++) {
-      const waiter = this.backgroundSends.shift();
-      if (!waiter) continue;
-      const rc = this.statuses[i];
-      if (rc === SIPC_OK) waiter.resolve();
-      else waiter.reject(errorFor(rc, `send to channel '${this.name}' failed`));
-    }
+    do {
+      lib.sipc_async_channel_take_send_results(this.handle, this.statuses, this.statuses.length, this.count);
+      for (let i = 0; i < this.count[0]; i++) {
+        const waiter = this.backgroundSends.shift();
+        if (!waiter) continue;
+        const rc = this.statuses[i];
+        if (rc === SIPC_OK) waiter.resolve();
+        else if (rc === SIPC_ERR_CANCELLED && this.closed) {
+          waiter.reject(new SipcError('CLOSED', `send to channel '${this.name}' failed: the channel was closed before the message could be queued`));
+        } else waiter.reject(errorFor(rc, `send to channel '${this.name}' failed`));
+      }
+    } while (this.count[0] === this.statuses.length);
   }
 
   /** On a busy channel, looks for the next message on the main thread soon (see SPIN_US). */

@@ -184,6 +184,7 @@ export interface SipcNative {
   sipc_async_channel_send(h: Pointer, data: Uint8Array, length: number, timeoutMs: number): number;
   sipc_async_channel_take_send_results(h: Pointer, statuses: Int32Array, maxCount: number, count: Uint32Array): number;
   sipc_async_channel_stop(h: Pointer): number;
+  sipc_async_channel_join(h: Pointer): number;
   sipc_async_channel_destroy(h: Pointer): number;
 
   sipc_async_observer_start(observer: Pointer, capacity: number, notify: Pointer, token: number, out: PointerCell): number;
@@ -268,6 +269,7 @@ export function native(): SipcNative {
       voidPtr, voidPtr, 'uint32_t', voidPtr,
     ]),
     sipc_async_channel_stop: f('sipc_async_channel_stop', 'int', [voidPtr]),
+    sipc_async_channel_join: f('sipc_async_channel_join', 'int', [voidPtr]),
     sipc_async_channel_destroy: f('sipc_async_channel_destroy', 'int', [voidPtr]),
 
     sipc_async_observer_start: f('sipc_async_observer_start', 'int', [
