@@ -14,6 +14,13 @@
 
 #define SIPC_CLI_VERSION "1.0.0"
 
+/* MinGW's "printf" format archetype is Microsoft's, which lacks %zu; its C99 stdio is GNU's. */
+#if defined(__MINGW32__)
+#  define CLI_PRINTF __MINGW_PRINTF_FORMAT
+#else
+#  define CLI_PRINTF printf
+#endif
+
 /* Exit codes. A library failure exits with SIPC_CLI_EXIT_STATUS_BASE + |status|
  * (TIMEOUT 3, PEER_GONE 4, BUSY 5, TOO_BIG 6, ...), see cli_exit_code(). */
 enum {
@@ -29,9 +36,9 @@ int cli_exit_code(int status);
 /* Prints "sipc: <command> <name>: <sentence> (<STATUS>)" and returns the exit code for status. */
 int cli_fail(const char *command, const char *name, int status);
 /* Prints "sipc: <command>: <message>" plus a hint to the help, returns SIPC_CLI_EXIT_USAGE. */
-int cli_usage_error(const char *command, const char *format, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *command, const char *format, ...) __attribute__((format(CLI_PRINTF, 2, 3)));
 /* Prints "sipc: <command>: <message>" and returns SIPC_CLI_EXIT_IO. */
-int cli_io_error(const char *command, const char *format, ...) __attribute__((format(printf, 2, 3)));
+int cli_io_error(const char *command, const char *format, ...) __attribute__((format(CLI_PRINTF, 2, 3)));
 
 /* ---- option parsing ---- */
 typedef enum cli_option_kind {
@@ -110,7 +117,7 @@ typedef struct cli_buffer {
 bool cli_buffer_reserve(cli_buffer *buffer, size_t extra);
 bool cli_buffer_append(cli_buffer *buffer, const void *data, size_t length);
 bool cli_buffer_append_str(cli_buffer *buffer, const char *text);
-bool cli_buffer_printf(cli_buffer *buffer, const char *format, ...) __attribute__((format(printf, 2, 3)));
+bool cli_buffer_printf(cli_buffer *buffer, const char *format, ...) __attribute__((format(CLI_PRINTF, 2, 3)));
 void cli_buffer_free(cli_buffer *buffer);
 
 bool cli_append_hex(cli_buffer *out, const void *data, size_t length);

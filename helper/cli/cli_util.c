@@ -15,6 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(_WIN32)
+#  include <io.h>
+#  include <windows.h>
+#  define O_CLOEXEC (_O_NOINHERIT | _O_BINARY)
+#endif
+
 /* ---- errors ---- */
 
 int cli_exit_code(int status)
@@ -558,6 +564,60 @@ const char *cli_state_name(int32_t state)
 
 /* ---- signals ---- */
 
+#if defined(_WIN32)
+/* Windows has no SIGINT/SIGTERM delivery to a handler that may cancel: a console control handler
+ * runs on its own thread instead (Ctrl+C -> SIGINT; Ctrl+Break, closing the console, logoff or
+ * shutdown -> SIGTERM). The lock keeps the channel or observer from being closed under it. */
+static SRWLOCK watch_lock = SRWLOCK_INIT;
+static sipc_channel *watched_channel;
+static sipc_observer *watched_observer;
+static volatile LONG stop_signal;
+
+static BOOL WINAPI on_console_event(DWORD event)
+{
+    InterlockedCompareExchange(&stop_signal, event == CTRL_C_EVENT ? SIGINT : SIGTERM, 0);
+    AcquireSRWLockShared(&watch_lock);
+    if (watched_channel) sipc_cancel(watched_channel);
+    if (watched_observer) sipc_observer_cancel(watched_observer);
+    ReleaseSRWLockShared(&watch_lock);
+    return TRUE;
+}
+
+void cli_signals_install(void)
+{
+    /* Messages are bytes: no CRLF translation on stdin/stdout. */
+    _setmode(_fileno(stdin), _O_BINARY);
+    _setmode(_fileno(stdout), _O_BINARY);
+    SetConsoleCtrlHandler(on_console_event, TRUE);
+}
+
+void cli_signals_watch_channel(sipc_channel *channel)
+{
+    AcquireSRWLockExclusive(&watch_lock);
+    watched_channel = channel;
+    if (channel && stop_signal) sipc_cancel(channel);
+    ReleaseSRWLockExclusive(&watch_lock);
+}
+
+void cli_signals_watch_observer(sipc_observer *observer)
+{
+    AcquireSRWLockExclusive(&watch_lock);
+    watched_observer = observer;
+    if (observer && stop_signal) sipc_observer_cancel(observer);
+    ReleaseSRWLockExclusive(&watch_lock);
+}
+
+int cli_stop_signal(void)
+{
+    return (int)stop_signal;
+}
+
+int cli_signal_wake_fd(void)
+{
+    return -1; /* nothing to poll(): the stdin reader is cancelled instead (cmd_peer.c) */
+}
+#else
+
 static _Atomic(sipc_channel *) watched_channel;
 static _Atomic(sipc_observer *) watched_observer;
 static volatile sig_atomic_t stop_signal;
@@ -629,3 +689,4 @@ int cli_signal_wake_fd(void)
 {
     return wake_pipe[0];
 }
+#endif /* _WIN32 */

@@ -2,8 +2,15 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
+#if defined(_WIN32)
+#  include <fcntl.h>
+#  include <io.h>
+#  include <windows.h>
+#  define pipe(fds) _pipe((fds), 64, _O_BINARY)
+#else
+#  include <poll.h>
+#endif
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +264,10 @@ static int send_one(connect_session *session, const void *data, size_t length)
 /* Waits until stdin is readable; false if we must stop (signal, receiver finished). */
 static bool wait_stdin(connect_session *session)
 {
+#if defined(_WIN32)
+    /* Windows cannot poll() stdin: the read blocks, and connect cancels it when it must stop. */
+    return !atomic_load(&session->receiver_done) && !cli_stop_signal();
+#else
     for (;;) {
         if (atomic_load(&session->receiver_done) || cli_stop_signal()) return false;
         struct pollfd fds[3] = {
@@ -268,11 +279,14 @@ static bool wait_stdin(connect_session *session)
         if (ready < 0 && errno != EINTR) return true; /* let read() report the problem */
         if (ready > 0 && fds[0].revents) return true;
     }
+#endif
 }
 
 static int drain_outgoing(connect_session *session)
 {
-    /* Wait until the peer took every message we sent, so lingering measures the replies. */
+    /* Wait until the peer took every message we sent, so lingering measures the replies.
+     * The library has no "queue drained" wait, so poll, backing off to 50 ms. */
+    useconds_t pause_us = 1000;
     for (;;) {
         if (atomic_load(&session->receiver_done) || cli_stop_signal()) return SIPC_OK;
         sipc_channel_info info;
@@ -283,7 +297,8 @@ static int drain_outgoing(connect_session *session)
         const sipc_direction_info *outgoing =
             sipc_get_role(session->channel) == SIPC_ROLE_SERVER ? &info.to_client : &info.to_server;
         if (outgoing->queued == 0 || info.state != SIPC_STATE_CONNECTED) return SIPC_OK;
-        usleep(2000);
+        usleep(pause_us);
+        if (pause_us < 50000) pause_us *= 2;
     }
 }
 
@@ -315,6 +330,7 @@ static void *connect_sender(void *argument)
             ssize_t got = read(STDIN_FILENO, pending.data + pending.length, chunk);
             if (got < 0) {
                 if (errno == EINTR || errno == EAGAIN) continue;
+                if (atomic_load(&session->receiver_done) || cli_stop_signal()) break; /* read cancelled */
                 session->sender_io_error = errno;
                 break;
             }
@@ -387,6 +403,9 @@ static void *connect_receiver(void *argument)
     free(buffer);
     cli_buffer_free(&out);
     atomic_store(&session->receiver_done, true);
+    /* A sender blocked on a full queue must not wait forever for a peer we stopped reading.
+     * When the peer left, its own PEER_GONE tells the sender whether input was lost. */
+    if (status != SIPC_ERR_PEER_GONE && !atomic_load(&session->input_done)) sipc_cancel(session->channel);
     char byte = 1;
     ssize_t ignored = write(session->wake_pipe[1], &byte, 1);
     (void)ignored;
@@ -488,8 +507,19 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
         (void)ignored;
         sipc_cancel(session.channel);
     }
+#if defined(_WIN32)
+    /* The sender may sit in a read of stdin that nothing will end: once the receiver is done,
+     * cancel that read until the sender notices. */
+    if (receiver_started) pthread_join(receiver, NULL);
+    if (sender_started) {
+        HANDLE sender_thread = pthread_gethandle(sender);
+        while (WaitForSingleObject(sender_thread, 20) == WAIT_TIMEOUT) CancelSynchronousIo(sender_thread);
+        pthread_join(sender, NULL);
+    }
+#else
     if (sender_started) pthread_join(sender, NULL);
     if (receiver_started) pthread_join(receiver, NULL);
+#endif
     cli_signals_watch_channel(NULL);
     sipc_close(session.channel);
     close(session.wake_pipe[0]);

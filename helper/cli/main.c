@@ -82,6 +82,7 @@ static const cli_command commands[] = {
      "\n"
      "Removes the channel's name. Refused (exit 5 BUSY) while a live process is attached, unless\n"
      "--force. Processes still attached keep working on their mapping.\n"},
+#if !defined(_WIN32) /* it compares against POSIX pipes and socket pairs, with fork() */
     {"bench", cmd_bench, "measure sipc against a pipe, a Unix socket and memcpy",
      "usage: sipc bench [--quick] [--runs N] [--json [FILE]]\n"
      "\n"
@@ -93,6 +94,7 @@ static const cli_command commands[] = {
      "  --quick          a few seconds instead of about a minute\n"
      "  --runs N         repetitions per measurement (medians are reported)\n"
      "  --json [FILE]    write every figure as JSON to FILE, or to stdout instead of the table\n"},
+#endif
 };
 
 static const size_t command_count = sizeof commands / sizeof commands[0];
@@ -124,16 +126,16 @@ static void print_main_help(FILE *out)
           "Sizes accept k/m suffixes (64k, 1m). Timeouts are milliseconds or 'inf'.\n"
           "\n"
           "Exit codes:\n"
-          "  0  success                       10 INVALID_ARGUMENT: an option out of range\n"
-          "  1  bad command line              11 BUFFER_TOO_SMALL\n"
-          "  2  local I/O error (file, stdout) 12 NOT_FOUND: no channel of that name\n"
-          "  3  TIMEOUT: the wait ran out      13 CORRUPT: the shared segment is damaged\n"
-          "  4  PEER_GONE: the peer left       14 VERSION: incompatible protocol version\n"
-          "  5  BUSY: both roles are taken     15 PERMISSION: the OS refused access\n"
-          "  6  TOO_BIG: message too large     16 NO_MEMORY\n"
-          "  7  CANCELLED                      17 MISMATCH: channel exists with other options\n"
-          "  8  CLOSED                         18 NOT_CONNECTED\n"
-          "  9  INVALID_NAME                   19 SYSTEM: another OS error\n"
+          "  0  success                         10 INVALID_ARGUMENT: option out of range\n"
+          "  1  bad command line                11 BUFFER_TOO_SMALL\n"
+          "  2  local I/O error (file, stdout)  12 NOT_FOUND: no channel of that name\n"
+          "  3  TIMEOUT: the wait ran out       13 CORRUPT: the shared segment is damaged\n"
+          "  4  PEER_GONE: the peer left        14 VERSION: incompatible protocol version\n"
+          "  5  BUSY: both roles are taken      15 PERMISSION: the OS refused access\n"
+          "  6  TOO_BIG: message too large      16 NO_MEMORY\n"
+          "  7  CANCELLED                       17 MISMATCH: exists with other options\n"
+          "  8  CLOSED                          18 NOT_CONNECTED\n"
+          "  9  INVALID_NAME                    19 SYSTEM: another OS error\n"
           "  130/143  stopped by SIGINT/SIGTERM\n"
           "(A library status S exits with 2 + |S|.)\n",
           out);

@@ -71,14 +71,27 @@ export async function waitFor(predicate, { timeoutMs = 5000, intervalMs = 20, wh
   }
 }
 
-/** Waits until `sipc stat NAME --json` succeeds and matches predicate(info). */
-export async function waitForChannel(name, predicate = () => true, timeoutMs = 5000) {
+/**
+ * Waits until `sipc stat NAME --json` succeeds and matches predicate(info). By default it waits until
+ * the creator finished initialising the channel (state 'empty' until then).
+ */
+export async function waitForChannel(name, predicate = (info) => info.state !== 'empty', timeoutMs = 5000) {
   return waitFor(async () => {
     const result = await run(['stat', name, '--json']);
     if (result.code !== 0) return null;
     const info = JSON.parse(result.stdout.toString('utf8'));
     return predicate(info) ? info : null;
   }, { timeoutMs, what: `channel ${name}` });
+}
+
+/** Waits until a background `sipc tap` announced on stderr that it is watching. */
+export async function waitForTap(tap) {
+  let exited = null;
+  tap.done.then((result) => { exited = result; });
+  await waitFor(() => {
+    if (exited) throw new Error(`tap exited early with ${exited.code}: ${exited.stderr}`);
+    return tap.stderr().includes('watching');
+  }, { what: 'tap to start' });
 }
 
 /** Kills every child still running and removes every channel the tests named. */

@@ -1,7 +1,7 @@
 // sipc ls / stat / tap / rm, driven through the real binary.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertBinary, cleanup, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
+import { assertBinary, cleanup, run, start, uniqueName, waitForChannel, waitForTap } from './helpers.mjs';
 
 const T = { timeout: 30000 };
 
@@ -61,7 +61,7 @@ describe('sipc ls / stat / tap / rm', () => {
     const echo = start(['echo', name, '--count', '2', '--timeout', '15000']);
     await waitForChannel(name);
     const tap = start(['tap', name, '--json', '--count', '4', '--timeout', '15000']);
-    await waitFor(() => tap.stderr().includes('watching'), { what: 'tap to start' });
+    await waitForTap(tap);
     const client = await run(['connect', name, '--timeout', '5000'], { input: 'ping\nsecond\n' });
     assert.equal(client.code, 0, client.stderr);
     assert.equal(client.stdout.toString(), 'ping\nsecond\n');
@@ -86,7 +86,7 @@ describe('sipc ls / stat / tap / rm', () => {
     const receiver = start(['recv', name, '--count', '1', '--timeout', '15000']);
     await waitForChannel(name);
     const tap = start(['tap', name, '--count', '1', '--timeout', '15000']);
-    await waitFor(() => tap.stderr().includes('watching'), { what: 'tap to start' });
+    await waitForTap(tap);
     assert.equal((await run(['send', name, 'line one\nline two', '--timeout', '5000'])).code, 0);
     const tapped = await tap.done;
     assert.equal(tapped.code, 0, tapped.stderr);
@@ -99,7 +99,7 @@ describe('sipc ls / stat / tap / rm', () => {
     const echo = start(['echo', name, '--depth', '4', '--count', '40', '--timeout', '15000']);
     await waitForChannel(name);
     const tap = start(['tap', name, '--timeout', '1500']);
-    await waitFor(() => tap.stderr().includes('watching'), { what: 'tap to start' });
+    await waitForTap(tap);
     tap.child.kill('SIGSTOP');
     const lines = Array.from({ length: 40 }, (_, i) => `m${i}`);
     const client = await run(['connect', name, '--timeout', '5000'], { input: lines.join('\n') + '\n' });
@@ -123,7 +123,8 @@ describe('sipc ls / stat / tap / rm', () => {
   it('marks a channel whose processes died as stale; rm needs no --force for it', T, async () => {
     const name = uniqueName('stale');
     const receiver = start(['recv', name, '--timeout', '15000']);
-    await waitForChannel(name);
+    // Wait until its server role is recorded: a creator killed mid-initialisation leaves an 'empty' object.
+    await waitForChannel(name, (i) => i.state === 'waiting' && i.serverPid === receiver.child.pid);
     receiver.child.kill('SIGKILL');
     await receiver.done;
     const info = await waitForChannel(name);
