@@ -12,8 +12,10 @@
  * registered JS callback makes the native thread wait until the main thread ran it, so:
  *   - sipc_async_*_arm(h, 0) and sipc_async_*_stop(h) return how many notify calls are still in
  *     progress; while that is non-zero the main thread must let its event loop run before it joins;
- *   - sipc_async_*_destroy joins the threads and refuses (SIPC_ERR_BUSY) while a notify is in
- *     progress, so it can never deadlock the main thread.
+ *   - sipc_async_channel_join and sipc_async_*_destroy join the threads and refuse (SIPC_ERR_BUSY)
+ *     while a notify is in progress, so they can never deadlock the main thread.
+ * Every function must be called from one and the same thread (the main thread); notify is the only
+ * call coming from elsewhere.
  *
  * Receiving is demand driven so that no message leaves the shared queue unless someone wants it:
  * `want` messages are received on request (receive()), or the handle is `flowing` (a listener) and
@@ -47,7 +49,8 @@ typedef struct sipc_async_status {
 } sipc_async_status;
 
 /* Takes ownership of `channel` (closed by sipc_async_channel_destroy) and starts its native thread,
- * which first waits for the peer. On error the channel is NOT taken. */
+ * which first waits for the peer (in slices of 250 ms with a look at the queue in between, so that a
+ * peer that sent and left before it was seen still counts). On error the channel is NOT taken. */
 SIPC_API int sipc_async_channel_start(sipc_channel *channel, sipc_async_notify_fn notify, uint32_t token,
                                       sipc_async_channel **out);
 /* Allows (1) or forbids (0) notify calls. Returns the number of notify calls in progress. */
