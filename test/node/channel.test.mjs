@@ -91,6 +91,7 @@ test('timeouts: receive, connect, send on a full queue; abort a connect', { time
   const peer = startNode(`const c = api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
   await peer.waitFor('ready');
   await server.connect({ timeoutMs: 5000 });
+  assert.deepEqual(server.peer, { pid: peer.child.pid, alive: true });
   await assert.rejects(server.receive({ timeoutMs: 30 }), { code: 'TIMEOUT', message: /no message arrived within 30 ms/ });
   await server.send('1');
   await server.send('2');

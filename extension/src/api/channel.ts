@@ -30,6 +30,13 @@ export interface OpenOptions {
   inheritHandles?: boolean;
 }
 
+/** The process at the other end of a channel. */
+export interface PeerInfo {
+  pid: number;
+  /** Whether that process is still running. */
+  alive: boolean;
+}
+
 export interface ConnectOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -178,6 +185,15 @@ export class Channel extends EventEmitter implements NativeClient {
 
   get state(): ChannelState {
     return this.currentState;
+  }
+
+  /** The process attached to the other role right now, from the shared state (never blocks). */
+  get peer(): PeerInfo | undefined {
+    if (this.closed) return undefined;
+    const info = this.info();
+    const pid = this.role === 'server' ? info.clientPid : info.serverPid;
+    if (pid <= 0) return undefined;
+    return { pid, alive: this.role === 'server' ? info.clientAlive : info.serverAlive };
   }
 
   /** Resolves once a peer is attached (at once if it is). After 'peer-gone', waits for the next peer. */

@@ -3,7 +3,9 @@
  * wait runs in a native thread of libsipc, never on the event loop nor in libuv's thread pool.
  */
 export { SipcError, type SipcErrorCode } from './errors';
-export { Channel, open, type ChannelState, type ConnectOptions, type OpenOptions, type Role, type TimeoutOptions } from './channel';
+export {
+  Channel, open, type ChannelState, type ConnectOptions, type OpenOptions, type PeerInfo, type Role, type TimeoutOptions,
+} from './channel';
 export { Observer, observe, type ObservedMessage, type ObserveOptions } from './observer';
 export { list, remove, stat, validateName } from './manage';
 export type { ChannelInfo, DirectionInfo, SharedState } from './status';
