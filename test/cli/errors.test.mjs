@@ -1,7 +1,7 @@
 // Exit codes and one-line error messages of the sipc CLI.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertBinary, cleanup, run, start, uniqueName, waitForChannel } from './helpers.mjs';
+import { assertBinary, cleanup, run, start, uniqueName, waitForChannel, waitForTap } from './helpers.mjs';
 
 const T = { timeout: 30000 };
 
@@ -72,6 +72,23 @@ describe('sipc exit codes and errors', () => {
     await client.done;
     server.child.kill('SIGTERM');
     await server.done;
+  });
+
+  it('SIGTERM / SIGINT stop recv and tap quietly with 128 + signal', T, async () => {
+    const name = uniqueName('signal');
+    const receiver = start(['recv', name]);
+    await waitForChannel(name);
+    const tap = start(['tap', name]);
+    await waitForTap(tap);
+    tap.child.kill('SIGINT');
+    const tapped = await tap.done;
+    assert.equal(tapped.code, 130);
+    assert.doesNotMatch(tapped.stderr, /\(CANCELLED\)/);
+    receiver.child.kill('SIGTERM');
+    const received = await receiver.done;
+    assert.equal(received.code, 143);
+    assert.equal(received.stderr, '');
+    assert.equal((await run(['stat', name])).code, 12, 'the last one out removes the channel');
   });
 
   it('bad arguments: exit 1 with a clear message', T, async () => {
