@@ -108,9 +108,11 @@ if make -C "$root/helper" -f Makefile.win32 -j2 lib tests >"$logs/build.log" 2>&
 else
   grep -E 'error|Error' "$logs/build.log" | head -20; fail "build sipc.dll and tests"; finish
 fi
+cli_built=0
 if [ -n "$(ls "$root"/helper/cli/*.c 2>/dev/null)" ]; then
   if make -C "$root/helper" -f Makefile.win32 cli >"$logs/build-cli.log" 2>&1; then
     pass "build sipc.exe"
+    cli_built=1
   else
     grep -E 'error' "$logs/build-cli.log" | head -10; fail "build sipc.exe (see $logs/build-cli.log)"
   fi
@@ -124,6 +126,50 @@ for exe in "$build"/tests/*.exe; do
   cat "$out"
   count_from "$(basename "$exe")" "$out"
 done
+
+# ---- the sipc.exe CLI ----
+# Each check: a name, then a command whose exit status says pass or fail.
+check() {
+  local what="$1"; shift
+  if "$@" >>"$logs/cli.log" 2>&1; then pass "sipc.exe: $what"; else fail "sipc.exe: $what (see $logs/cli.log)"; fi
+}
+cli_checks() {
+  local sipc="$build/sipc.exe" out="$cache/cli" name="wcli-$$"
+  rm -rf "$out" && mkdir -p "$out"
+  check "--version" bash -c "wine '$sipc' --version >'$out/version' && grep -q '^sipc ' '$out/version'"
+  # A receiver in the background, two sends, byte-exact output (no CRLF translation).
+  (timeout 60 wine "$sipc" recv "$name" --count 2 --format raw >"$out/recv" 2>"$out/recv.err"; echo $? >"$out/recv.rc") &
+  local receiver=$!
+  check "send text and hex to a waiting recv" bash -c "
+    for i in \$(seq 1 100); do wine '$sipc' stat '$name' >/dev/null 2>&1 && break; sleep 0.1; done
+    wine '$sipc' ls >'$out/ls' && grep -q '^$name ' '$out/ls' &&
+    timeout 30 wine '$sipc' send '$name' 'hello' && timeout 30 wine '$sipc' send '$name' --hex '0d 0a ff'"
+  wait "$receiver"
+  check "recv prints both messages byte for byte" bash -c "
+    [ \"\$(cat '$out/recv.rc')\" = 0 ] && printf 'hello\r\n\377' | cmp - '$out/recv'"
+  check "a wait that runs out exits 3 (TIMEOUT)" bash -c "
+    timeout 30 wine '$sipc' recv '$name-t' --timeout 200 >'$out/timeout' 2>&1; [ \$? = 3 ]"
+  check "rm of a missing channel exits 12 (NOT_FOUND)" bash -c "
+    wine '$sipc' rm '$name-none' >'$out/rm' 2>&1; [ \$? = 12 ]"
+  # connect sends stdin lines to an echo peer and prints the replies; tap watches both directions.
+  printf 'one\ntwo\nthree\n' >"$out/lines"
+  (timeout 60 wine "$sipc" echo "$name-e" --count 3 >"$out/echo" 2>&1; echo $? >"$out/echo.rc") &
+  local echoer=$!
+  check "connect lines through an echo peer, watched by tap" bash -c "
+    for i in \$(seq 1 100); do wine '$sipc' stat '$name-e' >/dev/null 2>&1 && break; sleep 0.1; done
+    (timeout 60 wine '$sipc' tap '$name-e' --count 6 --format text >'$out/tap' 2>&1; echo \$? >'$out/tap.rc') &
+    tapper=\$!
+    sleep 1
+    timeout 60 wine '$sipc' connect '$name-e' <'$out/lines' >'$out/connect' 2>'$out/connect.err' &&
+    printf 'one\ntwo\nthree\n' | cmp - '$out/connect' && wait \$tapper &&
+    [ \"\$(cat '$out/tap.rc')\" = 0 ] && [ \"\$(grep -c 'one\|two\|three' '$out/tap')\" = 6 ]"
+  wait "$echoer"
+}
+if [ "$cli_built" = 1 ]; then
+  step "sipc.exe under wine"
+  : >"$logs/cli.log"
+  cli_checks
+fi
 
 # ---- Node API with the Windows node.exe ----
 step "Node API under wine"
