@@ -2,11 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { execFileSync } from 'node:child_process';
+
+const arch = () => execFileSync('uname', ['-m']).toString().trim();
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,7 +33,11 @@ for (const variant of variants) {
     try {
       const binary = join(dir, 'async_stress');
       await run(process.env.CC ?? 'cc', [...common, ...variant.flags, ...sources, '-o', binary, '-lrt']);
-      const { stdout, stderr } = await run(binary, [variant.messages], {
+      // TSan needs the classic memory layout on some kernels (as helper/Makefile does): setarch -R.
+      const [command, argv] = variant.name === 'TSan' && existsSync('/usr/bin/setarch')
+        ? ['/usr/bin/setarch', [arch(), '-R', binary, variant.messages]]
+        : [binary, [variant.messages]];
+      const { stdout, stderr } = await run(command, argv, {
         timeout: 90000,
         env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1', ASAN_OPTIONS: 'detect_leaks=1' },
       });
