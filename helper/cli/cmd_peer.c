@@ -201,10 +201,12 @@ int cmd_recv(const cli_command *command, int argc, char **argv)
 {
     cli_channel_options channel_options = {0};
     const char *format = "text";
+    bool json = false;
     serve_state state = {.command = command->name, .timeout = SIPC_INFINITE};
     const cli_option options[] = {
         {"count", CLI_OPT_U64, &state.limit, NULL, 1, UINT64_MAX, NULL},
         {"format", CLI_OPT_CHOICE, &format, NULL, 0, 0, "raw|hex|text|json"},
+        {"json", CLI_OPT_FLAG, &json, NULL, 0, 0, NULL},
         {"timeout", CLI_OPT_TIMEOUT, &state.timeout, NULL, 0, 0, NULL},
         CHANNEL_OPTIONS(channel_options),
     };
@@ -214,7 +216,7 @@ int cmd_recv(const cli_command *command, int argc, char **argv)
     if (rc >= 0) return rc;
     state.name = positional[0];
     if ((rc = check_name(command->name, state.name)) >= 0) return rc;
-    state.format = cli_format_from_name(format);
+    state.format = json ? CLI_FORMAT_JSON : cli_format_from_name(format);
     return serve(&state, &channel_options);
 }
 
@@ -443,12 +445,14 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
     bool raw = false;
     const char *file = NULL;
     const char *format = NULL;
+    bool json = false;
     int32_t timeout = SIPC_INFINITE;
     int32_t linger = 500;
     const cli_option options[] = {
         {"raw", CLI_OPT_FLAG, &raw, NULL, 0, 0, NULL},
         {"file", CLI_OPT_STRING, &file, NULL, 0, 0, NULL},
         {"format", CLI_OPT_CHOICE, &format, NULL, 0, 0, "raw|hex|text|json"},
+        {"json", CLI_OPT_FLAG, &json, NULL, 0, 0, NULL},
         {"timeout", CLI_OPT_TIMEOUT, &timeout, NULL, 0, 0, NULL},
         {"linger", CLI_OPT_TIMEOUT, &linger, NULL, 0, 0, NULL},
         CHANNEL_OPTIONS(channel_options),
@@ -465,7 +469,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
         .name = name,
         .raw = raw,
         .file = file,
-        .format = cli_format_from_name(format ? format : raw ? "raw" : "text"),
+        .format = json ? CLI_FORMAT_JSON : cli_format_from_name(format ? format : raw ? "raw" : "text"),
         .linger = linger,
         .wake_pipe = {-1, -1},
     };

@@ -5,7 +5,7 @@
 
 static const cli_command commands[] = {
     {"connect", cmd_connect, "join a channel: stdin lines become messages, received messages go to stdout",
-     "usage: sipc connect NAME [--raw] [--file F] [--format raw|hex|text|json] [--timeout MS]\n"
+     "usage: sipc connect NAME [--raw] [--file F] [--format raw|hex|text|json] [--json] [--timeout MS]\n"
      "                         [--linger MS] [--max-size BYTES] [--depth N]\n"
      "\n"
      "Opens the channel (creating it if needed), waits for the peer, then sends stdin and prints\n"
@@ -15,10 +15,12 @@ static const cli_command commands[] = {
      "                   one message per line; received messages are written without separators\n"
      "  --file F         send file F as one message instead of reading stdin\n"
      "  --format FMT     how received messages are written (default text: message + newline;\n"
-     "                   raw with --raw)\n"
+     "                   raw with --raw); --json is --format json\n"
      "  --timeout MS     how long to wait for the peer to connect (default inf)\n"
      "  --linger MS      after stdin ends and the peer took every message, keep printing replies\n"
      "                   until none arrived for MS (default 500; inf waits until the peer leaves)\n"
+     "  --max-size BYTES, --depth N  message size limit and queue depth if this command creates\n"
+     "                   the channel (default 64k and 16; when attaching, the channel's own apply)\n"
      "\n"
      "Ends at stdin EOF + drain + linger, when the peer leaves (its queued messages are printed\n"
      "first), or on SIGINT/SIGTERM.\n"},
@@ -32,9 +34,10 @@ static const cli_command commands[] = {
      "  --file F         the whole content of file F ('-' for stdin)\n"
      "  --hex HEX        bytes written as hex digits, e.g. 'de ad be ef' or 0xdeadbeef\n"
      "  --timeout MS     give up when no peer connects or the queue stays full this long (default inf)\n"
-     "  --max-size, --depth  options used if this command creates the channel\n"},
+     "  --max-size BYTES, --depth N  message size limit and queue depth if this command creates\n"
+     "                   the channel (default 64k and 16; when attaching, the channel's own apply)\n"},
     {"recv", cmd_recv, "receive messages and print them, serving one peer after another",
-     "usage: sipc recv NAME [--count N] [--format raw|hex|text|json] [--timeout MS]\n"
+     "usage: sipc recv NAME [--count N] [--format raw|hex|text|json] [--json] [--timeout MS]\n"
      "                      [--max-size BYTES] [--depth N]\n"
      "\n"
      "Receives messages and writes them to stdout. Like `nc -lk`, when a peer leaves it keeps the\n"
@@ -43,16 +46,20 @@ static const cli_command commands[] = {
      "  --count N        stop after N messages (exit 3 TIMEOUT if fewer arrive in time)\n"
      "  --format FMT     text (default): message + newline; raw: bytes only; hex: hex + newline;\n"
      "                   json: {\"index\":0,\"length\":5,\"text\":\"hello\"} per line (\"hex\" instead of\n"
-     "                   \"text\" when the message is not UTF-8)\n"
+     "                   \"text\" when the message is not UTF-8); --json is --format json\n"
      "  --timeout MS     stop when no message arrives for MS (default inf); without --count that is\n"
-     "                   success if at least one message arrived\n"},
+     "                   success if at least one message arrived\n"
+     "  --max-size BYTES, --depth N  message size limit and queue depth if this command creates\n"
+     "                   the channel (default 64k and 16; when attaching, the channel's own apply)\n"},
     {"echo", cmd_echo, "an echo peer: sends every message back, serving one peer after another",
      "usage: sipc echo NAME [--count N] [--timeout MS] [--max-size BYTES] [--depth N]\n"
      "\n"
      "Sends each received message back to its sender. Serves successive peers like `nc -lk`.\n"
      "\n"
      "  --count N        stop after echoing N messages\n"
-     "  --timeout MS     stop when no message arrives for MS (default inf)\n"},
+     "  --timeout MS     stop when no message arrives for MS (default inf)\n"
+     "  --max-size BYTES, --depth N  message size limit and queue depth if this command creates\n"
+     "                   the channel (default 64k and 16; when attaching, the channel's own apply)\n"},
     {"ls", cmd_ls, "list every sipc channel on this machine",
      "usage: sipc ls [--json]\n"
      "\n"
