@@ -3,7 +3,7 @@
 //   1. extension-host suite: mocha over test/vscode/suite/*.test.js inside the extension host, with the repo as
 //      the extension under development (after `npm run build:helper` and `npm run build:ext`);
 //   2. UI tests: `npm run package`, the .vsix installed into a fresh extensions dir, then
-//      `node --test test/vscode/ui/*.mjs` (they drive the workbench through ./workbench.mjs).
+//      `node --test test/vscode/ui/*.test.mjs` (they drive the workbench through ./workbench.mjs).
 // Options:  --suite-only | --ui-only   run one half
 //           --self-test                run both halves against the tiny fixture extension in ./fixtures/hello
 // Environment: SIPC_SKIP_VSCODE=1 skips everything (prints that it did); SIPC_VSCODE_NO_BUILD=1 uses the
@@ -112,10 +112,10 @@ async function main() {
   installCleanupHandlers();
   requireChromium();
   const suiteFiles = wantSuite ? filesIn(target.suiteDir, /\.test\.js$/) : [];
-  const uiFiles = wantUi ? filesIn(target.uiDir, /\.(test\.)?m?js$/) : [];
+  const uiFiles = wantUi ? filesIn(target.uiDir, /\.test\.m?js$/) : [];
   if (!suiteFiles.length && !uiFiles.length) {
     throw new Error(`no VS Code tests to run for ${target.label} (looked for ${relative(repoRoot, target.suiteDir)}/*.test.js` +
-      ` and ${relative(repoRoot, target.uiDir)}/*.mjs)`);
+      ` and ${relative(repoRoot, target.uiDir)}/*.test.mjs)`);
   }
   if (!selfTest && !process.env.SIPC_VSCODE_NO_BUILD) {
     npmRun('build:helper');
@@ -135,7 +135,7 @@ async function main() {
   if (suiteFiles.length) outcomes.push(['extension-host suite', await runSuite(suiteFiles)]);
   else if (wantSuite) log(`no ${relative(repoRoot, target.suiteDir)}/*.test.js: extension-host suite not run`);
   if (uiFiles.length) outcomes.push(['UI tests', await runUi(uiFiles)]);
-  else if (wantUi) log(`no ${relative(repoRoot, target.uiDir)}/*.mjs: UI tests not run`);
+  else if (wantUi) log(`no ${relative(repoRoot, target.uiDir)}/*.test.mjs: UI tests not run`);
 
   if (isStopping()) return 130;
   const failed = outcomes.filter(([, ok]) => !ok).map(([name]) => name);
