@@ -61,6 +61,7 @@ export class InspectorSession implements vscode.Disposable {
   readonly capture: Capture;
   private readonly feed: ViewFeed;
   private readonly source: CaptureSource;
+  private readonly captureId = nonce();
   private readonly rates = new RateMeter();
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -118,7 +119,7 @@ export class InspectorSession implements vscode.Disposable {
   }
 
   private postTarget(): void {
-    this.post({ type: 'target', name: this.target.name, mode: this.target.mode, canSend: this.source.canSend() });
+    this.post({ type: 'target', name: this.target.name, mode: this.target.mode, canSend: this.source.canSend(), captureId: this.captureId });
   }
 
   private onVisibility(): void {

@@ -52,7 +52,9 @@ export type EditorFormat = 'text' | 'hex' | 'json';
 export type ExportFormat = 'jsonl' | 'pcapng';
 
 export type HostToWebview =
-  | { readonly type: 'target'; readonly name: string; readonly mode: InspectorMode; readonly canSend: boolean }
+  | { readonly type: 'target'; readonly name: string; readonly mode: InspectorMode; readonly canSend: boolean;
+      /** Changes when the capture is a new one (after a reload): seqs then mean other messages. */
+      readonly captureId: string }
   | { readonly type: 'reset'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'detail'; readonly seq: number; readonly data: Uint8Array; readonly length: number; readonly row: RowSummary }

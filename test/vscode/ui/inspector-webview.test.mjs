@@ -62,7 +62,7 @@ window.acquireVsCodeApi = () => ({
     window.__host.posts.push(m);
     const reply = (x) => window.postMessage(x, '*');
     switch (m.type) {
-      case 'ready': reply({ type: 'target', name: 'demo.channel', mode: 'peer', canSend: true }); feed.attach(); reply({ type: 'stats', stats: stats() }); break;
+      case 'ready': reply({ type: 'target', name: 'demo.channel', mode: 'peer', canSend: true, captureId: 'c1' }); feed.attach(); reply({ type: 'stats', stats: stats() }); break;
       case 'filter': try { feed.setFilter(m.spec); reply({ type: 'filterResult' }); } catch (e) { reply({ type: 'filterResult', error: e.message }); } break;
       case 'select': { const e = capture.get(m.seq); if (e) reply({ type: 'detail', seq: m.seq, data: e.kind === 'message' ? e.data : new Uint8Array(0), length: e.length ?? 0, row: capture.summarize(e) }); break; }
       case 'pause': feed.setPaused(m.paused); reply({ type: 'paused', paused: m.paused }); break;

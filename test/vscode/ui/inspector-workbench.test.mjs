@@ -104,7 +104,11 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   await openInput.fill(filePath);
   await poll(async () => {
     if (peer.received.length >= 3) return true;
-    if (await openDialog.isVisible() && (await openInput.inputValue()) === filePath) await openInput.press('Enter');
+    // The dialog may still be filling in its folder listing and overwrite what was typed: type it again then.
+    if (await openDialog.isVisible()) {
+      if ((await openInput.inputValue()) !== filePath) await openInput.fill(filePath);
+      else await openInput.press('Enter');
+    }
     return false;
   }, { what: 'the CLI to receive the file', timeoutMs: 20_000, intervalMs: 1000 });
   assert.equal(peer.received[2], fileBytes.toString('hex'));
@@ -126,7 +130,10 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
     await pathInput.fill(target);
     await poll(async () => {
       if (existsSync(target) && readFileSync(target).length > 0) return true;
-      if (await dialog.isVisible() && (await pathInput.inputValue()) === target) await pathInput.press('Enter');
+      if (await dialog.isVisible()) {
+        if ((await pathInput.inputValue()) !== target) await pathInput.fill(target);
+        else await pathInput.press('Enter');
+      }
       return false;
     }, { what: `the export at ${target}`, timeoutMs: 20_000, intervalMs: 1000 });
     const fields = spawnSync('tshark', ['-r', target, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.packet_flags_direction'], { encoding: 'utf8' });
@@ -173,6 +180,8 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   await restored.locator('#filterEvents').waitFor();
   await restored.locator('#filterText').fill('');
   await restored.locator('#listViewport .row.event', { hasText: 'not-connected' }).waitFor({ timeout: 15_000 });
+  assert.deepEqual(wb.console.filter((line) => /Content Security Policy|Refused to (load|apply|execute)/i.test(line)), [],
+    'the webview loads everything it needs under its CSP');
 });
 
 test('inspector in the workbench: observer mode sees both directions of two CLI processes', { timeout: 180_000 }, async (t) => {

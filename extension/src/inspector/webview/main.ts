@@ -21,6 +21,7 @@ type TimeMode = 'absolute' | 'relative';
 
 interface PersistedState {
   target?: { name: string; mode: InspectorMode };
+  captureId?: string;
   timeMode: TimeMode;
   filter: FilterSpec;
   selectedSeq?: number;
@@ -42,6 +43,7 @@ const vscode = acquireVsCodeApi();
 const saved = (vscode.getState() ?? {}) as Partial<PersistedState>;
 const state: PersistedState = {
   target: saved.target,
+  captureId: saved.captureId,
   timeMode: saved.timeMode === 'relative' ? 'relative' : 'absolute',
   filter: saved.filter ?? {},
   selectedSeq: saved.selectedSeq,
@@ -248,6 +250,7 @@ function applyRows(message: Extract<HostToWebview, { type: 'reset' | 'append' }>
   list.setCount(rows.length);
   if (follow) list.scrollToBottom();
   else if (removed > 0) listViewport.scrollTop = Math.max(0, scrollTop - removed * ROW_HEIGHT);
+  if (message.retained === 0 && detail) clearDetail('Select a message');
   $('empty').hidden = rows.length > 0;
   $('empty').textContent = message.retained > 0 ? 'No message matches the filter.' : 'No messages yet.';
   if (message.type === 'reset' && selectedIndex >= 0 && (!detail || detail.seq !== state.selectedSeq)) post({ type: 'select', seq: rows[selectedIndex].seq });
@@ -709,6 +712,12 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
       const modeChanged = mode !== message.mode;
       mode = message.mode;
       state.target = { name: message.name, mode: message.mode };
+      if (state.captureId !== message.captureId) {
+        // A new capture (the window was reloaded): the saved selection named a message of the old one.
+        state.captureId = message.captureId;
+        state.selectedSeq = undefined;
+        selectedIndex = -1;
+      }
       if (modeChanged) state.filter = { ...state.filter, directions: [] };
       persist();
       $('title').textContent = message.name;
