@@ -46,6 +46,18 @@ test('10k messages of random sizes come back from sipc echo intact and in order'
   assert.equal(info.toClient.messages, count);
 });
 
+test('request/response: 3000 round trips through sipc echo, each answer matching its request', { timeout: 60000 }, async () => {
+  const { channel } = await echoPeer('round-trips');
+  // Back-to-back round trips keep the channel hot: receive() then looks for the answer on the main thread.
+  for (let i = 0; i < 3000; i++) {
+    const request = randomBytes(1 + (i % 200), i + 7);
+    await channel.send(request);
+    const answer = await channel.receive({ timeoutMs: 5000 });
+    assert.ok(answer.equals(request), `round trip ${i}`);
+  }
+  assert.equal(channel.info().toClient.messages, 3000);
+});
+
 test('the largest message passes; one byte more is TOO_BIG and nothing is sent', { timeout: 20000 }, async () => {
   const { channel } = await echoPeer('largest', { maxSize: 1 << 20, depth: 4 });
   assert.equal(channel.maxMessageSize, 1 << 20);

@@ -293,6 +293,14 @@ export class Channel extends EventEmitter implements NativeClient {
       return Promise.resolve(queued);
     }
     if (this.receiveEnded) return Promise.reject(this.receiveEnded);
+    if (this.receiveWaiters.length === 0 && this.isHot()) {
+      // A busy request/response exchange: the answer is usually moments away; look for it right here.
+      const [first, ...rest] = this.spinOnce();
+      if (first) {
+        for (const message of rest) this.deliver(message);
+        return Promise.resolve(first);
+      }
+    }
     const { timeoutMs } = options;
     return new Promise<Buffer>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -513,9 +521,7 @@ export class Channel extends EventEmitter implements NativeClient {
   /** On a busy channel, looks for the next message on the main thread soon (see SPIN_US). */
   private scheduleSpin(): void {
     if (SPIN_US === 0 || this.spinScheduled || this.closed || this.currentState !== 'connected') return;
-    if (!this.wantsMessages()) return;
-    const now = performance.now();
-    if (now > this.hotUntil || now < this.spinOffUntil) return;
+    if (!this.wantsMessages() || !this.isHot()) return;
     this.spinScheduled = true;
     setImmediate(() => this.spin());
   }
@@ -524,33 +530,48 @@ export class Channel extends EventEmitter implements NativeClient {
     this.spinScheduled = false;
     if (this.closed) return;
     if (this.wantsMessages()) {
-      const capacity = Math.min(this.maxMessageSize, SPIN_BUFFER_MAX);
-      this.spinBuffer ??= Buffer.allocUnsafeSlow(Math.max(capacity, 1));
-      const rc = native().sipc_async_channel_take_now(
-        this.handle, this.spinBuffer, this.spinBuffer.length, this.lengths, this.lengths.length, this.count, SPIN_US,
-      );
-      const taken = rc === SIPC_OK ? this.count[0] : 0;
-      this.nativeWant = Math.max(0, this.nativeWant - taken);
-      if (taken > 0) {
-        this.spinMisses = 0;
-      } else {
-        // Nothing came within the spin: the channel went quiet, the native thread takes over again.
-        this.hotUntil = 0;
-        if (++this.spinMisses >= SPIN_MISSES_TO_BACK_OFF) {
-          this.spinMisses = 0;
-          this.spinOffUntil = performance.now() + SPIN_BACK_OFF_MS;
-        }
-      }
-      let offset = 0;
-      for (let i = 0; i < taken; i++) {
-        const length = this.lengths[i];
-        // The spin buffer is reused: each message gets its own copy.
-        this.deliver(Buffer.from(this.spinBuffer.subarray(offset, offset + length)));
-        offset += length;
+      for (const message of this.spinOnce()) {
+        this.deliver(message);
         if (this.closed) return;
       }
     }
     this.update();
+  }
+
+  private isHot(): boolean {
+    const now = performance.now();
+    return SPIN_US > 0 && this.currentState === 'connected' && now <= this.hotUntil && now >= this.spinOffUntil;
+  }
+
+  /** Takes messages straight from the channel on this thread, spinning up to SPIN_US for the first. */
+  private spinOnce(): Buffer[] {
+    const capacity = Math.min(this.maxMessageSize, SPIN_BUFFER_MAX);
+    this.spinBuffer ??= Buffer.allocUnsafeSlow(Math.max(capacity, 1));
+    const rc = native().sipc_async_channel_take_now(
+      this.handle, this.spinBuffer, this.spinBuffer.length, this.lengths, this.lengths.length, this.count, SPIN_US,
+    );
+    const taken = rc === SIPC_OK ? this.count[0] : 0;
+    this.nativeWant = Math.max(0, this.nativeWant - taken);
+    if (taken === 0) {
+      // Nothing came within the spin: the channel went quiet, the native thread takes over again.
+      this.hotUntil = 0;
+      if (++this.spinMisses >= SPIN_MISSES_TO_BACK_OFF) {
+        this.spinMisses = 0;
+        this.spinOffUntil = performance.now() + SPIN_BACK_OFF_MS;
+      }
+      this.update();
+      return [];
+    }
+    this.spinMisses = 0;
+    this.hotUntil = performance.now() + HOT_WINDOW_MS;
+    // The spin buffer is reused: each message gets its own copy.
+    const messages: Buffer[] = [];
+    let offset = 0;
+    for (let i = 0; i < taken; i++) {
+      messages.push(Buffer.from(this.spinBuffer.subarray(offset, offset + this.lengths[i])));
+      offset += this.lengths[i];
+    }
+    return messages;
   }
 
   private wantsMessages(): boolean {
@@ -565,9 +586,7 @@ export class Channel extends EventEmitter implements NativeClient {
    * by itself), so that it costs no wake-up per message; a timer hands over again once it cooled down.
    */
   private syncDemand(): void {
-    const now = performance.now();
-    const hot = SPIN_US > 0 && this.currentState === 'connected' && now <= this.hotUntil && now >= this.spinOffUntil;
-    const paused = this.spinScheduled || hot;
+    const paused = this.spinScheduled || this.isHot();
     if (paused && !this.spinScheduled && !this.coolDown) {
       this.coolDown = setTimeout(() => {
         this.coolDown = undefined;
