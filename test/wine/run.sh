@@ -194,4 +194,42 @@ else
   fi
 fi
 
+# ---- the win32-x64 .vsix: its own API bundle, koffi and sipc.dll work under the Windows node.exe ----
+# Packaged from a scratch copy whose node_modules links the project's and adds koffi's win32 binary,
+# so the project's node_modules stay untouched.
+step "win32-x64 package"
+package_check() {
+  local stage="$cache/package"
+  rm -rf "$stage" && mkdir -p "$stage/node_modules/@koromix" "$stage/helper/build" || return 1
+  (cd "$root" && cp -r package.json esbuild.mjs tsconfig.json extension "$stage/" &&
+    for f in README.md LICENSE CHANGELOG.md; do [ ! -f "$f" ] || cp "$f" "$stage/"; done) || return 1
+  cp -r "$build" "$stage/helper/build/" || return 1
+  local entry
+  for entry in "$root"/node_modules/* "$root"/node_modules/.bin; do
+    [ "$(basename "$entry")" = "@koromix" ] || ln -s "$entry" "$stage/node_modules/"
+  done
+  for entry in "$root"/node_modules/@koromix/*; do ln -s "$entry" "$stage/node_modules/@koromix/"; done
+  ln -sfn "$node_modules/@koromix/koffi-win32-x64" "$stage/node_modules/@koromix/koffi-win32-x64"
+  (cd "$stage" && node esbuild.mjs --package --target win32-x64) >"$logs/package.log" 2>&1 || return 1
+  local vsix
+  vsix="$(ls "$stage"/*.vsix 2>/dev/null | head -1)"
+  [ -n "$vsix" ] && mkdir -p "$stage/unpacked" && (cd "$stage/unpacked" && unzip -q "$vsix") || return 1
+  cat >"$stage/unpacked/extension/check.js" <<'JS'
+const fs = require('node:fs');
+const api = require('./dist/api.js');
+const name = `vsix-check-${process.pid}`;
+const channel = api.open(name);
+const result = { path: api.libraryPath(), role: channel.role, state: api.stat(name).state };
+channel.close().then(() => fs.writeFileSync('check.json', JSON.stringify(result)));
+JS
+  (cd "$stage/unpacked/extension" && timeout 120 wine "$node_exe" check.js >"$logs/package-check.out" 2>&1) || return 1
+  grep -q '"path":"[^"]*dist\\\\native\\\\win32-x64\\\\sipc.dll","role":"server","state":"waiting"' \
+    "$stage/unpacked/extension/check.json"
+}
+if package_check; then
+  pass "win32-x64 .vsix: its API loads its sipc.dll through its koffi under Windows node"
+else
+  fail "win32-x64 .vsix (see $logs/package.log, $logs/package-check.out)"
+fi
+
 finish
