@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// `npm run bench`: every benchmark of the project, one after the other, each measuring its own baselines in the
+// same run. Tables go to the terminal; `--json` also writes all figures to test/out/bench.json.
+//   npm run bench [-- --quick] [-- --json]
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const wantJson = args.includes('--json');
+const cli = process.env.SIPC_CLI ?? join(root, 'helper/build', `${process.platform}-${process.arch}`, 'sipc');
+
+const benches = [
+  {
+    name: 'native (sipc bench: sipc vs pipe vs Unix socket vs memcpy)',
+    command: cli,
+    args: ['bench', ...(quick ? ['--quick'] : [])],
+    jsonArgs: ['--json'],
+  },
+  {
+    name: 'Node API (sipc vs net Unix socket, two Node processes)',
+    command: process.execPath,
+    args: [join(root, 'test/bench/node-bench.mjs'), ...(quick ? ['--runs', '3'] : [])],
+    jsonArgs: ['--json'],
+  },
+  {
+    name: 'inspector pipeline (10,000 msg/s for 10 s)',
+    command: process.execPath,
+    args: ['--expose-gc', join(root, 'test/bench/inspector-bench.mjs'), ...(quick ? ['--seconds', '2'] : [])],
+    jsonArgs: ['--json'],
+  },
+];
+
+if (!existsSync(cli)) {
+  console.error(`bench: ${cli} is missing; build first with npm install (or npm run build)`);
+  process.exit(1);
+}
+
+const results = {};
+let failed = 0;
+for (const bench of benches) {
+  console.log(`\n## ${bench.name}\n`);
+  const run = spawnSync(bench.command, bench.args, { cwd: root, stdio: 'inherit' });
+  if (run.status !== 0) {
+    failed++;
+    console.error(`bench: ${bench.name} exited with ${run.status ?? run.signal}`);
+    continue;
+  }
+  if (wantJson) {
+    const measured = spawnSync(bench.command, [...bench.args, ...bench.jsonArgs], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+    try {
+      results[bench.name] = JSON.parse(measured.stdout);
+    } catch {
+      failed++;
+      console.error(`bench: ${bench.name} --json did not print JSON`);
+    }
+  }
+}
+
+if (wantJson) {
+  const out = join(root, 'test/out/bench.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(results, null, 2));
+  console.log(`\nfigures written to ${out}`);
+}
+process.exit(failed ? 1 : 0);
