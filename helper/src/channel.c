@@ -312,12 +312,29 @@ typedef enum attach_result { ATTACH_DONE, ATTACH_RETRY } attach_result;
 static int attach_existing(sipc_channel *ch, const char *name, const sipc_options *opt, attach_result *next)
 {
     *next = ATTACH_DONE;
+    /* Validate through a header-only view first: the full mapping is prefaulted, and a hostile
+     * object size must not make us populate gigabytes before we know the header is sane. */
+    if (ch->size < SIPC_HEADER_SIZE)
+        return SIPC_ERR_CORRUPT;
     void *base = NULL;
-    int rc = sipc_os_segment_map(ch->segment, ch->size, &base);
+    int rc = sipc_os_segment_map(ch->segment, SIPC_HEADER_SIZE, &base);
     if (rc != SIPC_OK)
         return rc;
-    ch->header = base;
     rc = sipc_validate_header(base, ch->size, &ch->geometry);
+    sipc_os_segment_unmap(ch->segment, base, SIPC_HEADER_SIZE);
+    if (rc == SIPC_OK) {
+        rc = sipc_os_segment_map(ch->segment, ch->size, &base);
+        if (rc != SIPC_OK)
+            return rc;
+        ch->header = base;
+        seg_geometry again;
+        rc = sipc_validate_header(base, ch->size, &again); /* nobody can change it while we hold the lock... */
+        if (rc == SIPC_OK && (again.max_message != ch->geometry.max_message ||
+                              again.queue_depth != ch->geometry.queue_depth ||
+                              again.segment_size != ch->geometry.segment_size ||
+                              strcmp(again.name, ch->geometry.name) != 0))
+            rc = SIPC_ERR_CORRUPT; /* ...unless a hostile writer ignores the lock */
+    }
     if (rc == SIPC_ERR_NOT_FOUND) {
         /* Sized but never initialised: its creator died mid-way (initialisation holds the lock). */
         sipc_os_segment_unlink(ch->key);

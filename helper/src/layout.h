@@ -119,7 +119,8 @@ typedef struct seg_geometry {
 void sipc_key_for_name(const char *name, char key[SIPC_OS_KEY_MAX + 1]);
 /* Computes the geometry for options; SIPC_ERR_INVALID_ARGUMENT if out of range. */
 int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *out);
-/* Validates a mapped header of `mapped_size` bytes (== the object's size) and fills `out`.
+/* Validates the header mapped at base (at least SIPC_HEADER_SIZE bytes mapped) of an object of
+ * `mapped_size` bytes (its size from the OS, e.g. fstat) and fills `out`.
  * SIPC_ERR_CORRUPT or SIPC_ERR_VERSION on failure; SIPC_ERR_NOT_FOUND if it was never
  * initialised (magic 0). */
 int sipc_validate_header(const volatile void *base, uint64_t mapped_size, seg_geometry *out);

@@ -292,6 +292,15 @@ void test_hostile_foreign_objects(void)
     memcpy(header.name, name, header.name_length);
     CHECK(pwrite(fd, &header, sizeof header, 0) == (ssize_t)sizeof header);
     CHECK_RC(sipc_open(name, NULL, &ch), SIPC_ERR_CORRUPT);
+    /* A huge sparse object: refused from the header alone, nothing of it is populated. */
+    CHECK(ftruncate(fd, (off_t)8 << 30) == 0);
+    uint64_t start = now_ns();
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_ERR_CORRUPT);
+    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_CORRUPT);
+    CHECK(now_ns() - start < 1000000000u);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0);
+    CHECK(st.st_blocks * 512 < (1 << 20));
     /* The right size: it is a valid (stale) segment and gets reinitialised. */
     CHECK(ftruncate(fd, (off_t)g.segment_size) == 0);
     CHECK_RC(sipc_stat(name, &info), SIPC_OK);
