@@ -559,7 +559,7 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, sipc_os
     /* By name without creating (stat, observe, remove, a client): a session's Local\ channel wins,
      * else a Global\ one of that name. */
     if (rc == SIPC_ERR_NOT_FOUND && !(flags & SIPC_OS_SEG_CREATE))
-        rc = open_in_namespace(key, flags, mode, 1, out) == SIPC_OK ? SIPC_OK : SIPC_ERR_NOT_FOUND;
+        rc = open_in_namespace(key, flags, mode, 1, out);
     return rc;
 }
 
