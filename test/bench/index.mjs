@@ -43,16 +43,20 @@ const results = {};
 let failed = 0;
 for (const bench of benches) {
   console.log(`\n## ${bench.name}\n`);
-  const run = spawnSync(bench.command, bench.args, { cwd: root, stdio: 'inherit' });
+  // With --json each benchmark runs once in its JSON mode and the figures are collected; otherwise tables go
+  // straight to the terminal.
+  const run = wantJson
+    ? spawnSync(bench.command, [...bench.args, ...bench.jsonArgs], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 })
+    : spawnSync(bench.command, bench.args, { cwd: root, stdio: 'inherit' });
   if (run.status !== 0) {
     failed++;
     console.error(`bench: ${bench.name} exited with ${run.status ?? run.signal}`);
     continue;
   }
   if (wantJson) {
-    const measured = spawnSync(bench.command, [...bench.args, ...bench.jsonArgs], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
     try {
-      results[bench.name] = JSON.parse(measured.stdout);
+      results[bench.name] = JSON.parse(run.stdout);
+      console.log('measured');
     } catch {
       failed++;
       console.error(`bench: ${bench.name} --json did not print JSON`);
