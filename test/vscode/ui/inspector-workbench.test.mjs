@@ -153,6 +153,11 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   await poll(async () => (await page.locator('.monaco-workbench.vs').count()) > 0, { what: 'the light theme' });
   await frame.locator('#listViewport .row').first().waitFor();
   await screenshot(page, 'inspector-workbench-light');
+  await runCommand(page, 'Preferences: Color Theme');
+  await pickInQuickInput(page, 'Dark High Contrast');
+  await poll(async () => (await page.locator('.monaco-workbench.hc-black').count()) > 0, { what: 'the high contrast theme' });
+  await frame.locator('#listViewport .row').first().waitFor();
+  await screenshot(page, 'inspector-workbench-high-contrast');
 
   // Hidden and shown again: the webview is rebuilt from the extension's capture and its own saved state.
   await frame.locator('#filterText').fill('cli');
