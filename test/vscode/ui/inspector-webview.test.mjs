@@ -247,10 +247,12 @@ test('webview: retention drops the oldest rows first and the panel says so; paus
   await page.locator('#listViewport .row.selected', { hasText: 'm50' }).waitFor();
   await page.keyboard.press(' ');
   await page.locator('#pause[aria-pressed="true"]').waitFor();
+  await page.locator('#pausedNotice', { hasText: 'paused' }).waitFor();
   await page.evaluate(() => window.__host.capture.addMessage('sent', new TextEncoder().encode('while paused'), Date.now()));
   await page.waitForTimeout(200);
   assert.equal(await page.locator('#listViewport .row', { hasText: 'while paused' }).count(), 0, 'paused: the list does not change');
   await page.locator('#pause').click();
+  await page.locator('#pausedNotice').waitFor({ state: 'hidden' });
   await page.locator('#listViewport').focus();
   await page.keyboard.press('End');
   await page.locator('#listViewport .row.selected', { hasText: 'while paused' }).waitFor();

@@ -83,6 +83,7 @@ app.innerHTML = `
   <label class="check"><input type="checkbox" id="filterEvents" checked> events</label>
   <span id="filterError" class="error" role="alert"></span>
 </section>
+<div id="pausedNotice" class="notice" hidden><span class="codicon codicon-debug-pause"></span> The list is paused; the capture goes on. Resume with the ▶ button or Space in the list.</div>
 <div id="dropped" class="notice" hidden><span class="codicon codicon-warning"></span> <span id="droppedText"></span></div>
 <main class="split">
   <section class="list" aria-label="Messages">
@@ -296,6 +297,7 @@ function showPaused(value: boolean): void {
   button.title = value ? 'Resume the list' : 'Pause the list (capture continues)';
   (button.firstElementChild as HTMLElement).className = `codicon ${value ? 'codicon-debug-start' : 'codicon-debug-pause'}`;
   button.classList.toggle('active', value);
+  $('pausedNotice').hidden = !value;
 }
 $('pause').addEventListener('click', togglePause);
 $('follow').addEventListener('click', () => setFollow(!follow));
