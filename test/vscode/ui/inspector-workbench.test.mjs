@@ -226,3 +226,35 @@ test('inspector in the workbench: observer mode sees both directions of two CLI 
   await frame.locator('#openEditor').click();
   await page.locator('.monaco-editor .view-lines', { hasText: '00000000  01 02 03 fe ff' }).waitFor({ timeout: 15_000 });
 });
+
+test('inspector in the workbench: a flood of 100,000 messages is kept within the retention setting', { timeout: 240_000 }, async (t) => {
+  assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
+  const name = `inspector-flood-${process.pid}`;
+  const peer = startCliPeer(t, name);
+  const wb = await startWorkbench({ settings: { 'sipc.inspector.retainedMessages': 50000 }, viewport: { width: 1400, height: 860 } });
+  t.after(() => wb.stop());
+  const { page } = wb;
+  await runCommand(page, 'SIPC: Connect to Channel…');
+  await pickInQuickInput(page, name);
+  await poll(async () => {
+    await runCommand(page, 'SIPC: Open Inspector');
+    if (await page.locator('.quick-input-widget').isVisible()) await pickInQuickInput(page, name);
+    return webviewFrame(page).locator('#title', { hasText: name }).isVisible({ timeout: 8000 }).catch(() => false);
+  }, { what: 'the inspector panel to show the channel', timeoutMs: 60_000, intervalMs: 1000 });
+  const frame = webviewFrame(page);
+  await frame.locator('#state', { hasText: 'connected' }).waitFor();
+
+  // One message per line, as fast as the channel takes them.
+  peer.child.stdin.write(Array.from({ length: 100_000 }, (_, i) => String(i)).join('\n') + '\n');
+  await frame.locator('#stats', { hasText: 'received: 100,000 msgs' }).waitFor({ timeout: 120_000 });
+  // 100,000 messages and the 'attached' event: the oldest 50,001 entries made room for the newest 50,000.
+  await frame.locator('#dropped', { hasText: '50,001 oldest messages dropped' }).waitFor({ timeout: 10_000 });
+  await frame.locator('#stats', { hasText: 'kept 50,000/50,000' }).waitFor();
+  await frame.locator('#listViewport').focus();
+  await page.keyboard.press('End');
+  await frame.locator('#listViewport .row.selected .c-preview', { hasText: /^99999$/ }).waitFor();
+  await frame.locator('#detailTitle', { hasText: '5 bytes' }).waitFor();
+  await page.keyboard.press('Home');
+  await frame.locator('#listViewport .row.selected .c-preview', { hasText: /^50000$/ }).waitFor();
+  await screenshot(page, 'inspector-workbench-flood');
+});
