@@ -816,7 +816,7 @@ SIPC_API int sipc_uncancel(sipc_channel *channel)
 
 SIPC_API int sipc_info(sipc_channel *channel, sipc_channel_info *info)
 {
-    if (channel == NULL || info == NULL)
+    if (channel == NULL || info == NULL || info->struct_size < sizeof *info)
         return SIPC_ERR_INVALID_ARGUMENT;
     if (__atomic_load_n(&channel->closed, __ATOMIC_ACQUIRE))
         return SIPC_ERR_CLOSED;

@@ -66,7 +66,7 @@ SIPC_API int sipc_observe(const char *name, sipc_observer **out)
 
 SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info)
 {
-    if (observer == NULL || info == NULL)
+    if (observer == NULL || info == NULL || info->struct_size < sizeof *info)
         return SIPC_ERR_INVALID_ARGUMENT;
     sipc_fill_info(observer->header, &observer->geometry, observer->segment, info);
     return SIPC_OK;
@@ -131,7 +131,8 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
                                 sipc_observed_message *message, int32_t timeout_ms)
 {
     sipc_observer *ob = observer;
-    if (ob == NULL || message == NULL || (buffer == NULL && capacity != 0))
+    if (ob == NULL || message == NULL || message->struct_size < sizeof *message ||
+        (buffer == NULL && capacity != 0))
         return SIPC_ERR_INVALID_ARGUMENT;
     uint64_t start = sipc_os_monotonic_ns();
     uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;

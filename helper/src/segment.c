@@ -211,7 +211,7 @@ static void close_view(readonly_view *view)
 
 SIPC_API int sipc_stat(const char *name, sipc_channel_info *info)
 {
-    if (info == NULL)
+    if (info == NULL || info->struct_size < sizeof *info)
         return SIPC_ERR_INVALID_ARGUMENT;
     int rc = sipc_validate_name(name);
     if (rc != SIPC_OK)

@@ -1206,6 +1206,10 @@ void test_closed_and_null_handles(void)
     CHECK_RC(sipc_cancel(NULL), SIPC_ERR_INVALID_ARGUMENT);
     CHECK_RC(sipc_close(NULL), SIPC_ERR_INVALID_ARGUMENT);
     CHECK_RC(sipc_info(NULL, NULL), SIPC_ERR_INVALID_ARGUMENT);
+    /* Structs the caller did not size (or sized for an older, smaller layout) are refused. */
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    CHECK_RC(sipc_stat("anything", &info), SIPC_ERR_INVALID_ARGUMENT);
     CHECK(sipc_get_role(NULL) == SIPC_ROLE_NONE);
     sipc_options_init(NULL);
     sipc_options o;

@@ -72,8 +72,12 @@ void test_observer_follows_both_directions(void)
     CHECK_RC(sipc_send(client, "z", 1, 0), SIPC_OK);
     CHECK_RC(sipc_observer_next(ob, NULL, 0, &m, 1000), SIPC_OK);
     CHECK(m.length == 1 && m.copied == 0);
-    sipc_channel_info info = {.struct_size = sizeof info};
+    sipc_channel_info info = {.struct_size = sizeof info - 1};
+    CHECK_RC(sipc_observer_info(ob, &info), SIPC_ERR_INVALID_ARGUMENT);
+    info.struct_size = sizeof info;
     CHECK_RC(sipc_observer_info(ob, &info), SIPC_OK);
+    sipc_observed_message unsized = {.struct_size = 0};
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &unsized, 0), SIPC_ERR_INVALID_ARGUMENT);
     CHECK(info.state == SIPC_STATE_CONNECTED && strcmp(info.name, name) == 0);
     /* Cancel is sticky for the observer. */
     CHECK_RC(sipc_observer_cancel(ob), SIPC_OK);
