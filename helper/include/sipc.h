@@ -88,9 +88,14 @@ typedef enum sipc_state {
 
 /* sipc_options.flags */
 #define SIPC_OPEN_INHERIT_HANDLES 0x1u /* child processes inherit the handles (seed's bHandlesInheritable) */
-#define SIPC_OPEN_NO_CREATE 0x2u       /* only attach as client to an existing channel; SIPC_ERR_NOT_FOUND if none */
+#define SIPC_OPEN_NO_CREATE 0x2u       /* only attach as client to an existing channel; SIPC_ERR_NOT_FOUND if none
+                                          (or if it is stale, or only its server role is free) */
 #define SIPC_OPEN_GLOBAL 0x4u          /* Windows: Global\ namespace instead of Local\; ignored elsewhere */
 
+/* A client (or any opener of an existing channel) adopts the server's max_message_size and
+ * queue_depth when it leaves them at 0 or at their defaults; any other value that differs from the
+ * channel's gives SIPC_ERR_MISMATCH. mode only applies when the channel is created (0 = 0600;
+ * the owner must keep read+write); the segment gets exactly these bits whatever the umask. */
 typedef struct sipc_options {
     uint32_t struct_size;      /* sizeof(sipc_options): set by sipc_options_init */
     uint32_t max_message_size; /* bytes; default SIPC_DEFAULT_MAX_MESSAGE */
@@ -147,7 +152,10 @@ SIPC_API void sipc_options_init(sipc_options *options);
 SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_channel **out);
 SIPC_API sipc_role sipc_get_role(const sipc_channel *channel);
 SIPC_API uint32_t sipc_max_message_size(const sipc_channel *channel);
-/* Waits until both sides are attached. timeout 0 answers at once (SIPC_ERR_TIMEOUT if the peer is not there). */
+/* Waits until both sides are attached. timeout 0 answers at once (SIPC_ERR_TIMEOUT if the peer is not there).
+ * Adopts the peer attached now; after SIPC_ERR_PEER_GONE, call it again to adopt the next peer that
+ * takes the free role. send/recv on a handle that never connected connect implicitly within their
+ * timeout (timeout 0: SIPC_ERR_NOT_CONNECTED); recv delivers queued messages even before that. */
 SIPC_API int sipc_connect(sipc_channel *channel, int32_t timeout_ms);
 /* Copies the message into the queue towards the peer; blocks while the queue is full. */
 SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, int32_t timeout_ms);
@@ -161,7 +169,9 @@ SIPC_API int sipc_peek_size(sipc_channel *channel, size_t *length, int32_t timeo
 SIPC_API int sipc_cancel(sipc_channel *channel);
 SIPC_API int sipc_uncancel(sipc_channel *channel);
 SIPC_API int sipc_info(sipc_channel *channel, sipc_channel_info *info);
-/* Detaches. The peer's blocked calls wake with SIPC_ERR_PEER_GONE; the last one out removes the segment. */
+/* Detaches and frees the handle. The peer's blocked calls wake with SIPC_ERR_PEER_GONE; the last one out
+ * removes the segment. Messages still queued toward a departed peer are discarded when the next process
+ * takes its role; messages it sent stay deliverable (see helper/PROTOCOL.md). */
 SIPC_API int sipc_close(sipc_channel *channel);
 
 /* ---- by name, without attaching ---- */
@@ -188,7 +198,8 @@ typedef struct sipc_observed_message {
     uint64_t missed;         /* messages of this direction lost to the observer just before this one */
 } sipc_observed_message;
 
-/* Attaches read-only. Starts at the newest traffic (messages sent after the call). */
+/* Attaches read-only (the segment is mapped PROT_READ: an observer can never disturb the peers).
+ * Starts at the newest traffic (messages sent after the call). */
 SIPC_API int sipc_observe(const char *name, sipc_observer **out);
 SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info);
 /* Next message in either direction (in send-time order). Truncates to capacity (copied < length).
