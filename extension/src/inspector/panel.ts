@@ -1,7 +1,8 @@
 // One inspector panel: a capture fed by a source, shown in a webview. The capture lives here, in the extension
 // host, so hiding the panel costs nothing (no retainContextWhenHidden) and the webview redraws from it on show.
 import * as vscode from 'vscode';
-import { decodeUtf8, decodeUtf8Visible, encodeUtf8, hexDumpText, InspectorInputError, prettyJson, toBase64, toHex } from './bytes';
+import { describeError as describe } from '../errors';
+import { decodeUtf8, decodeUtf8Visible, encodeUtf8, hexDumpText, prettyJson, toBase64, toHex } from './bytes';
 import { Capture, ViewFeed, type RetentionLimits } from './capture';
 import { jsonlLines } from './jsonl';
 import type { CaptureEntry } from './model';
@@ -42,15 +43,6 @@ function nonce(): string {
   let out = '';
   for (let i = 0; i < 32; i++) out += chars[Math.floor(Math.random() * chars.length)];
   return out;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof InspectorInputError) return error.message;
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }
 
 function safeFileName(name: string): string {

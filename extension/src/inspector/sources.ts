@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { observe, type ChannelInfo, type ObservedMessage, type Observer } from '../api';
 import type { Connection, ConnectionManager } from '../connections';
+import { describeError as describe } from '../errors';
 import type { Capture } from './capture';
 import type { Direction } from './model';
 import type { InspectorMode } from './protocol';
@@ -25,14 +26,6 @@ export interface CaptureSource extends vscode.Disposable {
   status(): SourceStatus;
   /** Fires when canSend() or the state may have changed. */
   readonly onDidChange: vscode.Event<void>;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }
 
 export class NotConnectedError extends Error {

@@ -1,6 +1,7 @@
 // The inspector webview: message list, detail (hex/text/JSON), filters, send box, statistics. The extension host
 // owns the capture; this page shows the rows it is sent and asks for a message's bytes when one is selected.
 // UI state (filter, selection, send history...) lives in the webview state so it survives hide/show and reload.
+import { formatBytes } from '../../format';
 import { asciiChar, byteHex, decodeUtf8Visible, prettyJson } from '../bytes';
 import type { FilterSpec } from '../filter';
 import { directionLabel, isOutbound, type Direction } from '../model';
@@ -146,13 +147,6 @@ function formatDelta(ms: number | undefined): string {
   if (ms < 1) return `${Math.round(ms * 1000)} µs`;
   if (ms < 1000) return `${ms.toFixed(ms < 10 ? 3 : 1)} ms`;
   return `${(ms / 1000).toFixed(3)} s`;
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${Math.round(n)} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
 }
 
 function directionIcon(dir: Direction): string {
@@ -694,7 +688,7 @@ function renderStats(stats: StatsSnapshot): void {
   for (const d of stats.directions) {
     const queue = d.capacity !== undefined ? ` · queue ${d.queued ?? 0}/${d.capacity}` : '';
     add(`stat ${isOutbound(d.direction) ? 'out' : 'in'}`, directionIcon(d.direction),
-      `${directionLabel(d.direction)}: ${d.messages.toLocaleString()} msgs, ${formatBytes(d.bytes)} · ${d.messagesPerSecond.toFixed(0)} msg/s, ${formatBytes(d.bytesPerSecond)}/s${queue}`);
+      `${directionLabel(d.direction)}: ${d.messages.toLocaleString()} msgs, ${formatBytes(d.bytes)} · ${d.messagesPerSecond.toFixed(0)} msg/s, ${formatBytes(Math.round(d.bytesPerSecond))}/s${queue}`);
   }
   const pid = (label: string, value: number | undefined, alive: boolean | undefined): string =>
     `${label} ${value && value > 0 ? value : '—'}${value && value > 0 && alive === false ? ' (dead)' : ''}`;
