@@ -132,6 +132,9 @@ test('webview: 100,000 rows are virtualised, follow the tail, and keyboard navig
   assert.ok(selected > 10, `PageDown moved a page (now at ${selected})`);
   await page.keyboard.press('End');
   await page.locator('#listViewport .row.selected', { hasText: 'message 99999' }).waitFor();
+  await page.keyboard.press('Control+c');
+  await page.waitForFunction(() => window.__host.copies.length === 1);
+  assert.deepEqual(await page.evaluate(() => window.__host.copies[0]), { type: 'copy', seq: 99999, format: 'text', start: undefined, end: undefined });
   assert.deepEqual(errors, []);
 });
 

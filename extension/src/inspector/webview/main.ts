@@ -275,6 +275,15 @@ listViewport.addEventListener('keydown', (e) => {
     case 'Enter': focusDetail(); break;
     case ' ': togglePause(); break;
     case '/': $('filterText').focus(); break;
+    case 'c':
+      // Ctrl+C copies the selected message as text (Ctrl+Shift+C as hex).
+      if ((e.ctrlKey || e.metaKey) && selectedIndex >= 0) post({ type: 'copy', seq: rows[selectedIndex].seq, format: 'text' });
+      else handled = false;
+      break;
+    case 'C':
+      if ((e.ctrlKey || e.metaKey) && selectedIndex >= 0) post({ type: 'copy', seq: rows[selectedIndex].seq, format: 'hex' });
+      else handled = false;
+      break;
     default: handled = false;
   }
   if (handled) e.preventDefault();
