@@ -83,7 +83,9 @@ export class InspectorSession implements vscode.Disposable {
       panel.onDidDispose(() => this.dispose()),
       this.source.onDidChange(() => this.postTarget()),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('sipc.inspector')) this.capture.setLimits(readRetention());
+        if (!e.affectsConfiguration('sipc.inspector')) return;
+        this.capture.setLimits(readRetention());
+        this.feed.reset();
       }),
     );
   }
