@@ -1029,39 +1029,77 @@ void test_stale_recovery(void)
 }
 
 /* Many processes open the same fresh name at once: exactly one server, one client, rest BUSY. */
+typedef struct race_plan {
+    char name[SIPC_NAME_MAX + 1];
+    int start[2];   /* closed by the parent: go */
+    int results[2]; /* each racer writes one byte: its outcome */
+    int release[2]; /* closed by the parent: everyone has answered, let go of the roles */
+} race_plan;
+
 static int child_race_open(void *arg)
 {
-    const char *name = arg;
+    race_plan *plan = arg;
+    close(plan->start[1]);
+    close(plan->release[1]);
+    close(plan->results[0]);
+    char byte;
+    CHILD_CHECK(read(plan->start[0], &byte, 1) == 0);
     sipc_channel *ch = NULL;
-    int rc = sipc_open(name, NULL, &ch);
-    if (rc == SIPC_ERR_BUSY)
-        return 3;
-    if (rc != SIPC_OK)
-        return 10;
-    int role = sipc_get_role(ch);
-    /* Hold the role long enough for every racer to have tried. */
-    sleep_ms(400);
-    sipc_close(ch);
-    return role;
+    int rc = sipc_open(plan->name, NULL, &ch);
+    char outcome = rc == SIPC_ERR_BUSY ? 'B' : rc != SIPC_OK ? 'E' : sipc_get_role(ch) == SIPC_ROLE_SERVER ? 'S' : 'C';
+    CHILD_CHECK(write(plan->results[1], &outcome, 1) == 1);
+    /* Hold the role until every racer has answered. */
+    CHILD_CHECK(read(plan->release[0], &byte, 1) == 0);
+    if (ch != NULL)
+        sipc_close(ch);
+    return 0;
 }
+
+static void race_round(const char *name)
+{
+    race_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    CHECK(pipe(plan.start) == 0 && pipe(plan.results) == 0 && pipe(plan.release) == 0);
+    enum { RACERS = 8 };
+    pid_t children[RACERS];
+    for (int i = 0; i < RACERS; i++)
+        children[i] = spawn_child(child_race_open, &plan, sizeof plan);
+    close(plan.start[0]);
+    close(plan.release[0]);
+    close(plan.results[1]);
+    sleep_ms(50);
+    close(plan.start[1]); /* all at once */
+    int servers = 0, clients = 0, busy = 0;
+    for (int i = 0; i < RACERS; i++) {
+        char outcome = 0;
+        CHECK(read(plan.results[0], &outcome, 1) == 1);
+        servers += outcome == 'S';
+        clients += outcome == 'C';
+        busy += outcome == 'B';
+    }
+    close(plan.release[1]);
+    for (int i = 0; i < RACERS; i++)
+        CHECK(reap_child(children[i]) == 0);
+    CHECK(servers == 1);
+    CHECK(clients == 1);
+    CHECK(busy == RACERS - 2);
+    CHECK(!shm_exists(plan.name));
+}
+
 
 void test_simultaneous_openers(void)
 {
     const char *name = test_name("race");
-    enum { RACERS = 8 };
-    pid_t children[RACERS];
-    for (int i = 0; i < RACERS; i++)
-        children[i] = spawn_child(child_race_open, name, strlen(name) + 1);
-    int counts[11] = {0};
-    for (int i = 0; i < RACERS; i++) {
-        int status = reap_child(children[i]);
-        CHECK(status >= 0 && status <= 10);
-        counts[status]++;
-    }
-    CHECK(counts[SIPC_ROLE_SERVER] == 1);
-    CHECK(counts[SIPC_ROLE_CLIENT] == 1);
-    CHECK(counts[3] == RACERS - 2);
-    CHECK(!shm_exists(name));
+    race_round(name);
+    if (test_failed())
+        return;
+    /* Again on a stale segment: the racers must agree on one re-initialisation. */
+    session_plan stale = {.kill = 1};
+    snprintf(stale.name, sizeof stale.name, "%s", name);
+    pid_t child = spawn_child(child_server_then_die, &stale, sizeof stale);
+    CHECK(reap_child(child) == 128 + SIGKILL);
+    CHECK(shm_exists(name));
+    race_round(name);
 }
 
 /* ---- by-name operations ---- */
