@@ -194,6 +194,25 @@ else
   fi
 fi
 
+# ---- the Node API's own suite (test/node) under the Windows node.exe ----
+# Peers are sipc.exe and Windows node processes. Left out: native.test.mjs (builds async_stress.c
+# with the host's gcc and sanitizers) and manage.test.mjs (its library-lookup test expects the
+# Linux file name libsipc.so; the rest of it passes on Windows).
+step "test/node under Windows node"
+if [ ! -f "$root/dist/api.js" ]; then
+  (cd "$root" && node esbuild.mjs) >"$logs/esbuild.log" 2>&1 || { tail -5 "$logs/esbuild.log"; }
+fi
+if [ -f "$root/dist/api.js" ]; then
+  out="$logs/node-suite.out"
+  (cd "$root" && SIPC_LIBRARY="$(winepath -w "$build/sipc.dll")" SIPC_CLI="$(winepath -w "$build/sipc.exe")" \
+    NODE_PATH="$(winepath -w "$node_modules")" timeout 600 wine "$node_exe" --test \
+    test/node/channel.test.mjs test/node/lifecycle.test.mjs test/node/observer.test.mjs >"$out" 2>&1)
+  grep -E '^(not )?ok ' "$out"
+  count_from "test/node (Windows node $node_version)" "$out"
+else
+  fail "test/node: dist/api.js missing (node esbuild.mjs failed, see $logs/esbuild.log)"
+fi
+
 # ---- the win32-x64 .vsix: its own API bundle, koffi and sipc.dll work under the Windows node.exe ----
 # Packaged from a scratch copy whose node_modules links the project's and adds koffi's win32 binary,
 # so the project's node_modules stay untouched.
