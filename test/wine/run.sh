@@ -232,7 +232,7 @@ package_check() {
   (cd "$stage" && node esbuild.mjs --package --target win32-x64) >"$logs/package.log" 2>&1 || return 1
   local vsix
   vsix="$(ls "$stage"/*.vsix 2>/dev/null | head -1)"
-  [ -n "$vsix" ] && mkdir -p "$stage/unpacked" && (cd "$stage/unpacked" && unzip -q "$vsix") || return 1
+  [ -n "$vsix" ] && mkdir -p "$stage/unpacked" && python3 -m zipfile -e "$vsix" "$stage/unpacked" || return 1
   cat >"$stage/unpacked/extension/check.js" <<'JS'
 const fs = require('node:fs');
 const api = require('./dist/api.js');
