@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot } from '../harness/workbench.mjs';
+import { loadCore } from '../../unit/inspector-core.mjs';
 
 const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
@@ -33,6 +34,34 @@ function startCliPeer(t, name) {
     spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
   });
   return { child, received, stderr: () => stderr };
+}
+
+/**
+ * Answers VS Code for the web's file dialog (a quick input holding a path) with `path`, until `done()` says the
+ * action happened. The dialog fills in its own default first and may overwrite early typing, so retype as needed.
+ */
+async function answerFileDialog(page, open, path, done, what) {
+  const dialog = page.locator('.quick-input-widget');
+  const input = dialog.locator('input').first();
+  // A click while the previous quick input is still closing can be lost: start from a closed one, retry the click.
+  await dialog.waitFor({ state: 'hidden' });
+  await poll(async () => {
+    await open();
+    return dialog.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false);
+  }, { what: `the file dialog for ${what}`, timeoutMs: 30_000, intervalMs: 500 });
+  await poll(async () => (await input.inputValue()).includes('/'), { what: 'the file dialog to show a path' });
+  await input.fill(path);
+  await poll(async () => {
+    if (await done()) return true;
+    if (await dialog.isVisible()) {
+      if ((await input.inputValue()) !== path) await input.fill(path);
+      else await input.press('Enter');
+    }
+    return false;
+  }, { what, timeoutMs: 20_000, intervalMs: 1000 }).catch(async (error) => {
+    const shot = await screenshot(page, `failed-file-dialog-${process.pid}`);
+    throw new Error(`${error.message} (screenshot: ${shot})`);
+  });
 }
 
 /** Picks `label` in the open quick input (typing it first), retrying until it is listed. */
@@ -96,21 +125,7 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   const fileBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   const filePath = join(wb.folder, 'all-bytes.bin');
   writeFileSync(filePath, fileBytes);
-  await frame.locator('#sendFile').click();
-  const openDialog = page.locator('.quick-input-widget');
-  const openInput = openDialog.locator('input').first();
-  await openDialog.waitFor({ state: 'visible' });
-  await poll(async () => (await openInput.inputValue()).includes('/'), { what: 'the open dialog to show a folder' });
-  await openInput.fill(filePath);
-  await poll(async () => {
-    if (peer.received.length >= 3) return true;
-    // The dialog may still be filling in its folder listing and overwrite what was typed: type it again then.
-    if (await openDialog.isVisible()) {
-      if ((await openInput.inputValue()) !== filePath) await openInput.fill(filePath);
-      else await openInput.press('Enter');
-    }
-    return false;
-  }, { what: 'the CLI to receive the file', timeoutMs: 20_000, intervalMs: 1000 });
+  await answerFileDialog(page, () => frame.locator('#sendFile').click(), filePath, () => peer.received.length >= 3, 'the CLI to receive the file');
   assert.equal(peer.received[2], fileBytes.toString('hex'));
   await poll(async () => (await frame.locator('#listViewport .row.out').count()) === 3, { what: 'three sent rows' });
 
@@ -121,21 +136,7 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   // Export the capture as pcapng through the save dialog, and read it back with tshark.
   if (hasTshark) {
     const target = join(wb.folder, 'capture.pcapng');
-    await frame.locator('#exportPcapng').click();
-    // The save dialog of VS Code for the web is a quick input holding a path; it fills in its default first.
-    const dialog = page.locator('.quick-input-widget');
-    const pathInput = dialog.locator('input').first();
-    await dialog.waitFor({ state: 'visible' });
-    await poll(async () => (await pathInput.inputValue()).endsWith('.pcapng'), { what: 'the save dialog to propose a file name' });
-    await pathInput.fill(target);
-    await poll(async () => {
-      if (existsSync(target) && readFileSync(target).length > 0) return true;
-      if (await dialog.isVisible()) {
-        if ((await pathInput.inputValue()) !== target) await pathInput.fill(target);
-        else await pathInput.press('Enter');
-      }
-      return false;
-    }, { what: `the export at ${target}`, timeoutMs: 20_000, intervalMs: 1000 });
+    await answerFileDialog(page, () => frame.locator('#exportPcapng').click(), target, () => existsSync(target) && readFileSync(target).length > 0, `the export at ${target}`);
     const fields = spawnSync('tshark', ['-r', target, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.packet_flags_direction'], { encoding: 'utf8' });
     assert.equal(fields.status, 0, fields.stderr);
     assert.deepEqual(fields.stdout.trim().split('\n').map((l) => l.split('\t')),
@@ -215,11 +216,26 @@ test('inspector in the workbench: observer mode sees both directions of two CLI 
   const toServer = frame.locator('#listViewport .row.out').first();
   assert.equal((await toServer.locator('.c-size').textContent()).trim(), '5');
   await toServer.click();
+  await frame.locator('#detailTitle', { hasText: 'client→server · 5 bytes' }).waitFor();
   const hexBytes = await frame.locator('#hexView .hex-line').first().locator('.hex .b').allTextContents();
   assert.equal(hexBytes.filter((b) => b.trim() !== '').join(' '), '01 02 03 fe ff');
   // The echo's reply towards the client is seen too.
   await frame.locator('#listViewport .row.in', { hasText: 'server→client' }).first().waitFor({ timeout: 15_000 });
   await screenshot(page, 'inspector-workbench-observer');
+
+  // Save the selected message's bytes; export the capture as JSON Lines and read it back byte-exact.
+  await toServer.click();
+  const saved = join(wb.folder, 'message.bin');
+  await answerFileDialog(page, () => frame.locator('#saveBytes').click(), saved, () => existsSync(saved), `the saved message at ${saved}`);
+  assert.deepEqual([...readFileSync(saved)], [1, 2, 3, 0xfe, 0xff]);
+  const jsonl = join(wb.folder, 'capture.jsonl');
+  await answerFileDialog(page, () => frame.locator('#exportJsonl').click(), jsonl, () => existsSync(jsonl) && readFileSync(jsonl).length > 0, `the JSON Lines export at ${jsonl}`);
+  const { header, entries } = (await loadCore()).parseJsonl(readFileSync(jsonl, 'utf8'));
+  assert.equal(header.channel, name);
+  assert.equal(header.mode, 'observer');
+  const messages = entries.filter((e) => e.kind === 'message');
+  assert.deepEqual(messages.map((m) => [m.direction, [...m.data]]),
+    [['to-server', [1, 2, 3, 0xfe, 0xff]], ['to-client', [1, 2, 3, 0xfe, 0xff]]]);
 
   // Open in an editor tab: the hex dump of the selected message.
   await toServer.click();
