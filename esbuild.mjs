@@ -7,6 +7,7 @@ import * as esbuild from 'esbuild';
 import { existsSync, mkdirSync, copyFileSync, readdirSync, rmSync, readFileSync, writeFileSync, cpSync, statSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
@@ -68,6 +69,14 @@ function optionValue(name) {
 /** Files of the koffi runtime that a packaged extension needs (its sources, docs and build tooling stay out). */
 const koffiRuntimeFiles = ['package.json', 'LICENSE.txt', 'index.cjs', 'src/koffi/index.cjs', 'src/koffi/src/static.cjs'];
 
+/** Debug info stays in the development build; users get the smaller library. Best effort: no strip, no loss. */
+function stripDebugInfo(dir) {
+  for (const file of readdirSync(dir)) {
+    const strip = file.endsWith('.dll') ? 'x86_64-w64-mingw32-strip' : 'strip';
+    spawnSync(strip, ['--strip-debug', join(dir, file)], { stdio: 'ignore' });
+  }
+}
+
 /**
  * Lays out exactly what the .vsix contains in a staging folder, then lets vsce pack it. Staging keeps the package
  * small and explicit: the bundles, one platform's helper and koffi binary, the webview media, the manifest.
@@ -92,11 +101,10 @@ async function packageVsix(target) {
   mkdirSync(stage, { recursive: true });
   const copy = (from, to = from) => cpSync(join(root, from), join(stage, to), { recursive: true });
 
-  for (const file of readdirSync(join(root, 'dist'))) {
-    if (file.endsWith('.js') || file.endsWith('.css')) copy(join('dist', file));
-  }
+  copy(manifest.main.replace(/^\.\//, ''));
   for (const dir of ['dist/media', 'extension/media']) if (existsSync(join(root, dir))) copy(dir);
   cpSync(nativeDir, join(stage, 'dist/native', target), { recursive: true });
+  stripDebugInfo(join(stage, 'dist/native', target));
   for (const file of koffiRuntimeFiles) copy(join('node_modules/koffi', file));
   cpSync(koffiPlatformDir, join(stage, 'node_modules', koffiPlatformPackage), { recursive: true });
   for (const file of ['README.md', 'LICENSE', 'CHANGELOG.md']) if (existsSync(join(root, file))) copy(file);
