@@ -98,9 +98,8 @@ typedef struct cli_channel_options {
 /* Opens the channel. Options the user did not give adopt an existing channel's values. */
 int cli_open_channel(const char *name, const cli_channel_options *options, sipc_channel **out);
 
-/* Waits until a peer is connected (*connected = true) or messages from a peer that already left
- * are queued for us (*connected = false: take them with timeout 0). The second case covers a peer
- * that attached, sent and closed before we adopted it: sipc_connect alone would wait for the next. */
+/* Waits for the next peer session (sipc_connect); *connected says whether one began. A peer that
+ * attached, sent and closed before we looked counts: recv delivers what it sent, then PEER_GONE. */
 int cli_wait_for_peer(sipc_channel *channel, int32_t timeout_ms, bool *connected);
 
 /* ---- output ---- */

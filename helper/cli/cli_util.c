@@ -213,30 +213,11 @@ int cli_open_channel(const char *name, const cli_channel_options *requested, sip
 
 int cli_wait_for_peer(sipc_channel *channel, int32_t timeout_ms, bool *connected)
 {
-    /* Slices bound how long a departed peer's messages wait when we missed its attach. */
-    const int32_t slice_ms = 100;
-    uint64_t deadline = timeout_ms == SIPC_INFINITE ? UINT64_MAX
-                                                    : cli_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
-    for (;;) {
-        int32_t wait_ms = slice_ms;
-        if (deadline != UINT64_MAX) {
-            uint64_t now = cli_monotonic_ns();
-            uint64_t left_ms = now >= deadline ? 0 : (deadline - now + 999999u) / 1000000u;
-            if (left_ms < (uint64_t)wait_ms) wait_ms = (int32_t)left_ms;
-        }
-        int status = sipc_connect(channel, wait_ms);
-        if (status == SIPC_OK) {
-            *connected = true;
-            return SIPC_OK;
-        }
-        if (status != SIPC_ERR_TIMEOUT) return status;
-        size_t length = 0;
-        if (sipc_peek_size(channel, &length, 0) == SIPC_OK) {
-            *connected = false;
-            return SIPC_OK;
-        }
-        if (deadline != UINT64_MAX && cli_monotonic_ns() >= deadline) return SIPC_ERR_TIMEOUT;
-    }
+    /* sipc_connect also counts a peer that attached, sent and left before we looked: its messages
+     * come first, then PEER_GONE, exactly as for a peer that leaves while connected. */
+    int status = sipc_connect(channel, timeout_ms);
+    *connected = status == SIPC_OK;
+    return status;
 }
 
 /* ---- buffers and formats ---- */

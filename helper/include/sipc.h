@@ -152,10 +152,13 @@ SIPC_API void sipc_options_init(sipc_options *options);
 SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_channel **out);
 SIPC_API sipc_role sipc_get_role(const sipc_channel *channel);
 SIPC_API uint32_t sipc_max_message_size(const sipc_channel *channel);
-/* Waits until both sides are attached. timeout 0 answers at once (SIPC_ERR_TIMEOUT if the peer is not there).
- * Adopts the peer attached now; after SIPC_ERR_PEER_GONE, call it again to adopt the next peer that
- * takes the free role. send/recv on a handle that never connected connect implicitly within their
- * timeout (timeout 0: SIPC_ERR_NOT_CONNECTED); recv delivers queued messages even before that. */
+/* Waits for a peer: returns SIPC_OK when the peer role has a session this handle has not served yet
+ * (a peer attached since the last one adopted), even if that peer already left again; recv then
+ * delivers everything it sent and only then SIPC_ERR_PEER_GONE. While the adopted peer is attached
+ * or messages from it are queued, returns SIPC_OK at once. After SIPC_ERR_PEER_GONE it adopts the next
+ * peer (peers are served in order, never mixed) or waits. timeout 0 answers at once (SIPC_ERR_TIMEOUT).
+ * send/recv on a handle that never connected connect implicitly within their timeout (timeout 0:
+ * SIPC_ERR_NOT_CONNECTED); so a first recv gets the messages of a peer that already left. */
 SIPC_API int sipc_connect(sipc_channel *channel, int32_t timeout_ms);
 /* Copies the message into the queue towards the peer; blocks while the queue is full. */
 SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, int32_t timeout_ms);

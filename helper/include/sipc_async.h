@@ -49,8 +49,8 @@ typedef struct sipc_async_status {
 } sipc_async_status;
 
 /* Takes ownership of `channel` (closed by sipc_async_channel_destroy) and starts its native thread,
- * which first waits for the peer (in slices of 250 ms with a look at the queue in between, so that a
- * peer that sent and left before it was seen still counts). On error the channel is NOT taken. */
+ * which first waits for the peer in sipc_connect (a peer that sent and left before it looked counts
+ * too: its messages are received, then PEER_GONE). On error the channel is NOT taken. */
 SIPC_API int sipc_async_channel_start(sipc_channel *channel, sipc_async_notify_fn notify, uint32_t token,
                                       sipc_async_channel **out);
 /* Allows (1) or forbids (0) notify calls. Returns the number of notify calls in progress. */

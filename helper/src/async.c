@@ -19,8 +19,6 @@
 #define FLOW_MAX_BYTES (8u * 1024u * 1024u)
 /* An observer that falls further behind than this lets the library count what it misses. */
 #define OBSERVER_MAX_READY 1024u
-/* How long one look for a peer lasts before the queue is checked for messages of a peer that left. */
-#define CONNECT_SLICE_MS 250
 
 typedef struct msg_node {
     struct msg_node *next;
@@ -187,7 +185,6 @@ struct sipc_async_channel {
     int paused;              /* the main thread is receiving itself (take_now): stay off the channel */
     uint32_t want;
     int queue_has_message;   /* a message waits in the shared queue that nobody asked for yet */
-    int peer_adopted;        /* connected through sipc_connect, not only through a departed peer's messages */
     msg_queue ready;
     msg_queue sends;
     msg_queue send_done;
@@ -254,30 +251,6 @@ static int receive_run(sipc_async_channel *h, size_t size)
     }
 }
 
-/* Waits until a peer is attached, or until one that already left has queued messages: sipc_connect only
- * adopts a peer that is still attached, so a peer that connects, sends and closes between two looks
- * would otherwise never count. Hence the wait in slices, with a look at the queue between them. */
-static int wait_for_peer(sipc_async_channel *h, int *adopted)
-{
-    for (;;) {
-        int rc = sipc_connect(h->channel, CONNECT_SLICE_MS);
-        *adopted = rc == SIPC_OK;
-        if (rc != SIPC_ERR_TIMEOUT)
-            return rc;
-        size_t size = 0;
-        if (sipc_peek_size(h->channel, &size, 0) == SIPC_OK) {
-            /* The peer may have attached just after the slice ran out: adopt it if it is still there. */
-            *adopted = sipc_connect(h->channel, 0) == SIPC_OK;
-            return SIPC_OK;
-        }
-        pthread_mutex_lock(&h->n.lock);
-        int stopping = h->n.stopping;
-        pthread_mutex_unlock(&h->n.lock);
-        if (stopping)
-            return SIPC_ERR_CANCELLED;
-    }
-}
-
 static void *receiver_main(void *arg)
 {
     sipc_async_channel *h = arg;
@@ -285,12 +258,12 @@ static void *receiver_main(void *arg)
     while (!h->n.stopping) {
         if (h->connect_status == SIPC_ASYNC_PENDING) {
             pthread_mutex_unlock(&h->n.lock);
-            int adopted = 0;
-            int rc = wait_for_peer(h, &adopted);
+            /* Sleeps until a peer session begins (or began already: one that attached, sent and left
+             * before we looked counts too); stop() wakes it through sipc_cancel. */
+            int rc = sipc_connect(h->channel, SIPC_INFINITE);
             pthread_mutex_lock(&h->n.lock);
             if (h->n.stopping)
                 break;
-            h->peer_adopted = adopted;
             h->connect_status = rc;
             h->recv_status = rc;
             h->queue_has_message = 0;
@@ -303,14 +276,10 @@ static void *receiver_main(void *arg)
             pthread_cond_wait(&h->n.wake, &h->n.lock);
             continue;
         }
-        int adopted = h->peer_adopted;
         pthread_mutex_unlock(&h->n.lock);
         size_t size = 0;
-        /* The library would wait for the next peer once a departed, never adopted peer's messages are
-         * all received; for this handle that peer is gone. */
-        int rc = sipc_peek_size(h->channel, &size, adopted ? SIPC_INFINITE : 0);
-        if (!adopted && (rc == SIPC_ERR_TIMEOUT || rc == SIPC_ERR_NOT_CONNECTED))
-            rc = SIPC_ERR_PEER_GONE;
+        /* Ends with PEER_GONE once the peer left and everything it sent was received. */
+        int rc = sipc_peek_size(h->channel, &size, SIPC_INFINITE);
         pthread_mutex_lock(&h->n.lock);
         if (h->n.stopping)
             break;

@@ -168,11 +168,13 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
         }
         spin_learn(ch, index, 0);
     }
-    /* Without a watcher reporting the connected peer's death, sleep in slices and look. */
+    /* Without a watcher reporting the connected peer's death, sleep in slices and look. A wait for
+     * an attach needs no look: only a live peer would return from it, and attaches wake it. */
     uint32_t session = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
-    int32_t slice_limit =
-        session != 0 && session != __atomic_load_n(&ch->watched_session, __ATOMIC_ACQUIRE) ? LIVENESS_SLICE_MS
-                                                                                           : INT32_MAX;
+    int32_t slice_limit = index != SIPC_WAIT_ATTACH && session != 0 &&
+                                  session != __atomic_load_n(&ch->watched_session, __ATOMIC_ACQUIRE)
+                              ? LIVENESS_SLICE_MS
+                              : INT32_MAX;
     uint32_t *word = &ch->header->wait_word[index];
     uint32_t seen = SH_LOAD_ACQ(word);
     SH_ADD(&ch->header->waiters[index], 1u);
@@ -537,15 +539,6 @@ static int leave(sipc_channel *ch, int rc)
     return rc;
 }
 
-/* A peer is attached that is not known to be dead. */
-static int connect_ready(sipc_channel *ch, void *context)
-{
-    (void)context;
-    const seg_role *peer = &ch->header->roles[ch->peer_index];
-    return is_cancelled(ch) || (SH_LOAD_ACQ(&peer->state) == SIPC_SLOT_ATTACHED &&
-                                SH_LOAD(&peer->session) != __atomic_load_n(&ch->peer_dead_session, __ATOMIC_ACQUIRE));
-}
-
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
 static void on_peer_death(void *user, uint32_t session)
 {
@@ -579,30 +572,128 @@ static int watch_peer(sipc_channel *ch, const sipc_os_process *peer, uint32_t se
     return 1;
 }
 
-/* Adopts the peer currently attached, if it is alive. */
-static int try_adopt_peer(sipc_channel *ch)
+/* A consistent copy of the peer role. `settled` is 0 while an attach or a close is half-written
+ * (FREE with a pid: take_role writes the pid before the session, close clears it after the state). */
+typedef struct peer_role_view {
+    uint32_t session;
+    int attached;
+    int settled;
+    sipc_os_process process;
+} peer_role_view;
+
+static void read_peer_role(sipc_channel *ch, peer_role_view *view)
 {
-    sipc_os_process peer;
-    uint32_t session = 0;
-    if (!sipc_role_snapshot(ch->header, ch->peer_index, &peer, &session))
-        return 0;
-    if (__atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE) == session &&
-        __atomic_load_n(&ch->peer_dead_session, __ATOMIC_ACQUIRE) != session)
-        return 1;
-    if (!sipc_os_process_alive(&peer)) {
-        /* It died without closing; wait for the next process to take its role. */
+    const seg_role *role = &ch->header->roles[ch->peer_index];
+    memset(view, 0, sizeof *view);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint32_t before = SH_LOAD_ACQ(&role->session);
+        uint32_t state = SH_LOAD_ACQ(&role->state);
+        sipc_os_process p;
+        p.pid = SH_LOAD(&role->pid);
+        p.start_time = SH_LOAD(&role->start_time);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (SH_LOAD(&role->session) != before)
+            continue;
+        view->session = before;
+        view->attached = state == SIPC_SLOT_ATTACHED;
+        view->settled = view->attached || p.pid == 0;
+        view->process = p;
+        return;
+    }
+    /* A role that never holds still is being rewritten by a hostile writer: treat it as unsettled. */
+}
+
+typedef enum queue_look { QUEUE_EMPTY, QUEUE_MESSAGE, QUEUE_CORRUPT } queue_look;
+
+/* The producer session recorded in the oldest message queued towards us (0 = not recorded). */
+static queue_look oldest_message_session(sipc_channel *ch, uint32_t *session)
+{
+    const seg_ring *ring = &ch->header->rings[ch->in_direction];
+    queue_look look = QUEUE_EMPTY;
+    sipc_os_mutex_lock(&ch->recv_lock); /* our receivers move tail and would make the slot a moving target */
+    uint64_t tail = SH_LOAD(&ring->tail);
+    uint64_t head = SH_LOAD_ACQ(&ring->head);
+    if (head < tail || head - tail > ch->geometry.queue_depth) {
+        look = QUEUE_CORRUPT;
+    } else if (head != tail) {
+        const seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, ch->in_direction, tail);
+        if (SH_LOAD_ACQ(&slot->stamp) != 2 * tail + 2) {
+            look = QUEUE_CORRUPT;
+        } else {
+            *session = SH_LOAD(&slot->session);
+            look = QUEUE_MESSAGE;
+        }
+    }
+    sipc_os_mutex_unlock(&ch->recv_lock);
+    return look;
+}
+
+typedef enum peer_choice {
+    CHOICE_WAIT,    /* nothing to adopt yet */
+    CHOICE_CURRENT, /* the adopted peer is attached, or messages from it are still queued */
+    CHOICE_NEXT,    /* a session began since the adopted one: adopt it (attached or not) */
+    CHOICE_CORRUPT
+} peer_choice;
+
+/*
+ * What connect does now. Sessions are served in order: the adopted one until it left and its
+ * messages are all received; then the session of the oldest queued message (every message carries
+ * its producer's session), else the role's newest session if it is not the adopted one, even if
+ * that peer already left (its attach is what counts, not whether we saw it).
+ */
+static peer_choice choose_peer(sipc_channel *ch, peer_role_view *role, uint32_t *next)
+{
+    /* Role first: a session seen there has its messages (sent before it closed) visible below. */
+    read_peer_role(ch, role);
+    uint32_t message_session = 0;
+    queue_look look = oldest_message_session(ch, &message_session);
+    if (look == QUEUE_CORRUPT)
+        return CHOICE_CORRUPT;
+    uint32_t adopted = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
+    int unrecorded = look == QUEUE_MESSAGE && message_session == 0;
+    if (adopted != 0) {
+        if (peer_present(ch))
+            return CHOICE_CURRENT;
+        if (look == QUEUE_MESSAGE && (message_session == adopted || unrecorded))
+            return CHOICE_CURRENT;
+    }
+    if (look == QUEUE_MESSAGE && !unrecorded) {
+        *next = message_session;
+        return CHOICE_NEXT;
+    }
+    if (role->session != 0 && role->session != adopted && role->settled) {
+        *next = role->session;
+        return CHOICE_NEXT;
+    }
+    return CHOICE_WAIT;
+}
+
+/* Makes `session` the adopted peer; watches its process if it is the one attached now. */
+static void adopt_peer(sipc_channel *ch, const peer_role_view *role, uint32_t session)
+{
+    int live = role->attached && role->session == session;
+    if (live && !sipc_os_process_alive(&role->process))
+        live = 0; /* attached, but died without closing */
+    if (!live) {
+        /* Dead first, so that no reader ever sees this session as present. */
         __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
-        return 0;
+        __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
+        return;
     }
     sipc_os_mutex_lock(&ch->state_lock);
-    ch->peer_process = peer;
+    ch->peer_process = role->process;
     __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
     sipc_os_mutex_unlock(&ch->state_lock);
-    if (!watch_peer(ch, &peer, session)) {
+    if (!watch_peer(ch, &role->process, session))
         __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
-        return 0;
-    }
-    return 1;
+}
+
+static int connect_ready(sipc_channel *ch, void *context)
+{
+    (void)context;
+    peer_role_view role;
+    uint32_t next = 0;
+    return is_cancelled(ch) || choose_peer(ch, &role, &next) != CHOICE_WAIT;
 }
 
 static int connect_until(sipc_channel *ch, uint64_t deadline)
@@ -610,8 +701,20 @@ static int connect_until(sipc_channel *ch, uint64_t deadline)
     for (;;) {
         if (is_cancelled(ch))
             return SIPC_ERR_CANCELLED;
-        if (try_adopt_peer(ch))
+        peer_role_view role;
+        uint32_t next = 0;
+        switch (choose_peer(ch, &role, &next)) {
+        case CHOICE_CURRENT:
             return SIPC_OK;
+        case CHOICE_NEXT:
+            adopt_peer(ch, &role, next);
+            return SIPC_OK;
+        case CHOICE_CORRUPT:
+            return SIPC_ERR_CORRUPT;
+        case CHOICE_WAIT:
+            break;
+        }
+        /* Every attach and close increments and wakes this word: no polling while nobody comes. */
         int rc = block_on(ch, SIPC_WAIT_ATTACH, deadline, connect_ready, NULL);
         if (rc != SIPC_OK)
             return rc;
@@ -689,6 +792,7 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
             __atomic_thread_fence(__ATOMIC_RELEASE);
             SH_STORE(&slot->send_ns, now);
             SH_STORE(&slot->length, (uint32_t)length);
+            SH_STORE(&slot->session, ch->my_session);
             if (length != 0)
                 memcpy((uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, data, length);
             SH_STORE_REL(&slot->stamp, 2 * head + 2);
@@ -708,13 +812,7 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
     }
 }
 
-static int data_or_peer_ready(sipc_channel *ch, void *context)
-{
-    ring_wait *w = context;
-    return SH_LOAD_ACQ(&ch->header->rings[w->direction].head) != w->seen || connect_ready(ch, NULL);
-}
-
-/* Takes (or without take, only measures) the next message. */
+/* Takes (or without take, only measures) the next message of the adopted peer. */
 static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *length, int32_t timeout_ms, int take)
 {
     int rc = enter(ch);
@@ -723,12 +821,16 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
     if (length == NULL || (buffer == NULL && capacity != 0))
         return leave(ch, SIPC_ERR_INVALID_ARGUMENT);
     uint64_t deadline = deadline_after(timeout_ms);
+    /* A handle that never connected adopts the session of the oldest queued message, if any. */
+    rc = ensure_connected(ch, timeout_ms, deadline);
+    if (rc != SIPC_OK)
+        return leave(ch, rc);
     const int d = ch->in_direction;
     seg_ring *ring = &ch->header->rings[d];
-    int connected = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE) != 0;
     for (;;) {
         if (is_cancelled(ch))
             return leave(ch, SIPC_ERR_CANCELLED);
+        /* Before head: once the peer is seen gone, everything it sent is visible. */
         int present = peer_present(ch);
         sipc_os_mutex_lock(&ch->recv_lock);
         uint64_t tail = SH_LOAD(&ring->tail);
@@ -741,9 +843,16 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
             seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, d, tail);
             uint64_t stamp = SH_LOAD_ACQ(&slot->stamp);
             uint32_t size = SH_LOAD(&slot->length);
+            uint32_t sender = SH_LOAD(&slot->session);
             if (stamp != 2 * tail + 2 || size > ch->geometry.max_message) {
                 sipc_os_mutex_unlock(&ch->recv_lock);
                 return leave(ch, SIPC_ERR_CORRUPT);
+            }
+            uint32_t adopted = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
+            if (sender != 0 && sender != adopted && !peer_present(ch)) {
+                /* A later peer's message: the adopted one's are all delivered. connect moves on. */
+                sipc_os_mutex_unlock(&ch->recv_lock);
+                return leave(ch, SIPC_ERR_PEER_GONE);
             }
             *length = size;
             if (!take) {
@@ -762,21 +871,6 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
             return leave(ch, SIPC_OK);
         }
         sipc_os_mutex_unlock(&ch->recv_lock);
-        if (!connected) {
-            /* Nothing queued and never connected: wait for a peer to attach or for data (a peer
-             * may attach, send and leave before we look). Attaches wake every wait word. */
-            if (try_adopt_peer(ch)) {
-                connected = 1;
-                continue;
-            }
-            ring_wait w = {d, head};
-            rc = block_on(ch, SIPC_WAIT_DATA(d), deadline, data_or_peer_ready, &w);
-            if (rc == SIPC_ERR_TIMEOUT && timeout_ms == 0)
-                rc = SIPC_ERR_NOT_CONNECTED;
-            if (rc != SIPC_OK)
-                return leave(ch, rc);
-            continue;
-        }
         if (!present)
             return leave(ch, SIPC_ERR_PEER_GONE);
         ring_wait w = {d, head};

@@ -84,7 +84,7 @@ typedef struct seg_slot_header { /* SIPC_SLOT_HEADER_SIZE bytes, followed by the
     uint64_t stamp;         /* 0: 2*seq+1 while message seq is being written, 2*seq+2 once complete */
     uint64_t send_ns;       /* 8: wall clock of the send */
     uint32_t length;        /* 16: payload bytes */
-    uint32_t reserved0;
+    uint32_t session;       /* 20: the producer's role session (0: not recorded); marks where a peer's messages end */
     uint8_t reserved[40];
 } seg_slot_header;
 
