@@ -50,15 +50,24 @@ async function answerFileDialog(page, open, path, done, what) {
     return dialog.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false);
   }, { what: `the file dialog for ${what}`, timeoutMs: 30_000, intervalMs: 500 });
   await poll(async () => (await input.inputValue()).includes('/'), { what: 'the file dialog to show a path' });
+  // Its folder listing loads asynchronously and then rewrites the path: let it, before typing ours.
+  await dialog.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 5000 }).catch(() => {});
   await input.fill(path);
+  let unchanged = false;
   await poll(async () => {
     if (await done()) return true;
-    if (await dialog.isVisible()) {
-      if ((await input.inputValue()) !== path) await input.fill(path);
-      else await input.press('Enter');
+    if (!(await dialog.isVisible())) return false;
+    if ((await input.inputValue()) !== path) {
+      await input.fill(path);
+      unchanged = false;
+    } else if (unchanged) {
+      // Only press Enter once our path has survived a whole poll interval untouched.
+      await input.press('Enter');
+    } else {
+      unchanged = true;
     }
     return false;
-  }, { what, timeoutMs: 20_000, intervalMs: 1000 }).catch(async (error) => {
+  }, { what, timeoutMs: 25_000, intervalMs: 700 }).catch(async (error) => {
     const shot = await screenshot(page, `failed-file-dialog-${process.pid}`);
     throw new Error(`${error.message} (screenshot: ${shot})`);
   });
