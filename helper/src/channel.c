@@ -572,35 +572,19 @@ static int watch_peer(sipc_channel *ch, const sipc_os_process *peer, uint32_t se
     return 1;
 }
 
-/* A consistent copy of the peer role. `settled` is 0 while an attach or a close is half-written
+/* The peer role as connect sees it. `settled` is 0 while an attach or a close is half-written
  * (FREE with a pid: take_role writes the pid before the session, close clears it after the state). */
 typedef struct peer_role_view {
-    uint32_t session;
-    int attached;
+    seg_role_view role;
     int settled;
-    sipc_os_process process;
 } peer_role_view;
 
 static void read_peer_role(sipc_channel *ch, peer_role_view *view)
 {
-    const seg_role *role = &ch->header->roles[ch->peer_index];
     memset(view, 0, sizeof *view);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        uint32_t before = SH_LOAD_ACQ(&role->session);
-        uint32_t state = SH_LOAD_ACQ(&role->state);
-        sipc_os_process p;
-        p.pid = SH_LOAD(&role->pid);
-        p.start_time = SH_LOAD(&role->start_time);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (SH_LOAD(&role->session) != before)
-            continue;
-        view->session = before;
-        view->attached = state == SIPC_SLOT_ATTACHED;
-        view->settled = view->attached || p.pid == 0;
-        view->process = p;
-        return;
-    }
-    /* A role that never holds still is being rewritten by a hostile writer: treat it as unsettled. */
+    /* A role that never holds still is being rewritten by a hostile writer: it stays unsettled. */
+    if (sipc_role_read(ch->header, ch->peer_index, &view->role))
+        view->settled = view->role.attached || view->role.process.pid == 0;
 }
 
 typedef enum queue_look { QUEUE_EMPTY, QUEUE_MESSAGE, QUEUE_CORRUPT } queue_look;
@@ -661,8 +645,8 @@ static peer_choice choose_peer(sipc_channel *ch, peer_role_view *role, uint32_t 
         *next = message_session;
         return CHOICE_NEXT;
     }
-    if (role->session != 0 && role->session != adopted && role->settled) {
-        *next = role->session;
+    if (role->role.session != 0 && role->role.session != adopted && role->settled) {
+        *next = role->role.session;
         return CHOICE_NEXT;
     }
     return CHOICE_WAIT;
@@ -671,8 +655,8 @@ static peer_choice choose_peer(sipc_channel *ch, peer_role_view *role, uint32_t 
 /* Makes `session` the adopted peer; watches its process if it is the one attached now. */
 static void adopt_peer(sipc_channel *ch, const peer_role_view *role, uint32_t session)
 {
-    int live = role->attached && role->session == session;
-    if (live && !sipc_os_process_alive(&role->process))
+    int live = role->role.attached && role->role.session == session;
+    if (live && !sipc_os_process_alive(&role->role.process))
         live = 0; /* attached, but died without closing */
     if (!live) {
         /* Dead first, so that no reader ever sees this session as present. */
@@ -681,10 +665,10 @@ static void adopt_peer(sipc_channel *ch, const peer_role_view *role, uint32_t se
         return;
     }
     sipc_os_mutex_lock(&ch->state_lock);
-    ch->peer_process = role->process;
+    ch->peer_process = role->role.process;
     __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
     sipc_os_mutex_unlock(&ch->state_lock);
-    if (!watch_peer(ch, &role->process, session))
+    if (!watch_peer(ch, &role->role.process, session))
         __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
 }
 

@@ -135,7 +135,15 @@ void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_seg
                     sipc_channel_info *info);
 /* 1 if role r of the header is attached by a running process. */
 int sipc_role_alive(const seg_header *header, int role_index);
-/* Copies a role's identity consistently; 0 if the role is not attached. */
+/* A role's fields, copied consistently (its session read before and after the others). */
+typedef struct seg_role_view {
+    uint32_t session;
+    int attached;            /* state == SIPC_SLOT_ATTACHED */
+    sipc_os_process process; /* pid 0 when free (or while a close is half-written) */
+} seg_role_view;
+/* 0 if the role never held still long enough to be copied (a hostile writer). */
+int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view);
+/* Copies an attached role's identity consistently; 0 if the role is not attached. */
 int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session);
 
 #endif /* SIPC_LAYOUT_H */

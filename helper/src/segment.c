@@ -81,7 +81,7 @@ int sipc_validate_header(const volatile void *base, uint64_t mapped_size, seg_ge
     return SIPC_OK;
 }
 
-int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session)
+int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view)
 {
     const seg_role *role = &header->roles[role_index];
     for (int attempt = 0; attempt < 100; attempt++) {
@@ -94,15 +94,24 @@ int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process
         uint32_t after = SH_LOAD(&role->session);
         if (before != after)
             continue;
-        if (state != SIPC_SLOT_ATTACHED)
-            return 0;
-        if (process != NULL)
-            *process = p;
-        if (session != NULL)
-            *session = before;
+        view->session = before;
+        view->attached = state == SIPC_SLOT_ATTACHED;
+        view->process = p;
         return 1;
     }
     return 0;
+}
+
+int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session)
+{
+    seg_role_view view;
+    if (!sipc_role_read(header, role_index, &view) || !view.attached)
+        return 0;
+    if (process != NULL)
+        *process = view.process;
+    if (session != NULL)
+        *session = view.session;
+    return 1;
 }
 
 int sipc_role_alive(const seg_header *header, int role_index)
