@@ -213,7 +213,7 @@ else
   fail "test/node: dist/api.js missing (node esbuild.mjs failed, see $logs/esbuild.log)"
 fi
 
-# ---- the win32-x64 .vsix: its own API bundle, koffi and sipc.dll work under the Windows node.exe ----
+# ---- the win32-x64 .vsix: its koffi and sipc.dll work under the Windows node.exe ----
 # Packaged from a scratch copy whose node_modules links the project's and adds koffi's win32 binary,
 # so the project's node_modules stay untouched.
 step "win32-x64 package"
@@ -233,6 +233,9 @@ package_check() {
   local vsix
   vsix="$(ls "$stage"/*.vsix 2>/dev/null | head -1)"
   [ -n "$vsix" ] && mkdir -p "$stage/unpacked" && python3 -m zipfile -e "$vsix" "$stage/unpacked" || return 1
+  # The package ships the extension bundle only; the standalone API bundle is the same code without `vscode`,
+  # so it is placed beside it to drive the package's own koffi and sipc.dll.
+  cp "$root/dist/api.js" "$stage/unpacked/extension/dist/api.js" || return 1
   cat >"$stage/unpacked/extension/check.js" <<'JS'
 const fs = require('node:fs');
 const api = require('./dist/api.js');
@@ -246,7 +249,7 @@ JS
     "$stage/unpacked/extension/check.json"
 }
 if package_check; then
-  pass "win32-x64 .vsix: its API loads its sipc.dll through its koffi under Windows node"
+  pass "win32-x64 .vsix: the API loads the package's sipc.dll through the package's koffi under Windows node"
 else
   fail "win32-x64 .vsix (see $logs/package.log, $logs/package-check.out)"
 fi
