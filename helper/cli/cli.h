@@ -98,10 +98,6 @@ typedef struct cli_channel_options {
 /* Opens the channel. Options the user did not give adopt an existing channel's values. */
 int cli_open_channel(const char *name, const cli_channel_options *options, sipc_channel **out);
 
-/* Waits for the next peer session (sipc_connect); *connected says whether one began. A peer that
- * attached, sent and closed before we looked counts: recv delivers what it sent, then PEER_GONE. */
-int cli_wait_for_peer(sipc_channel *channel, int32_t timeout_ms, bool *connected);
-
 /* ---- output ---- */
 typedef enum cli_format { CLI_FORMAT_RAW, CLI_FORMAT_HEX, CLI_FORMAT_TEXT, CLI_FORMAT_JSON } cli_format;
 cli_format cli_format_from_name(const char *name);

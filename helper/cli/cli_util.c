@@ -211,15 +211,6 @@ int cli_open_channel(const char *name, const cli_channel_options *requested, sip
     return sipc_open(name, &options, out);
 }
 
-int cli_wait_for_peer(sipc_channel *channel, int32_t timeout_ms, bool *connected)
-{
-    /* sipc_connect also counts a peer that attached, sent and left before we looked: its messages
-     * come first, then PEER_GONE, exactly as for a peer that leaves while connected. */
-    int status = sipc_connect(channel, timeout_ms);
-    *connected = status == SIPC_OK;
-    return status;
-}
-
 /* ---- buffers and formats ---- */
 
 bool cli_buffer_reserve(cli_buffer *buffer, size_t extra)

@@ -126,11 +126,10 @@ typedef struct serve_state {
 
 /* Returns false to stop serving (state->exit_code says why). */
 static bool handle_message(serve_state *state, sipc_channel *channel, const void *data, size_t length,
-                           bool connected, bool *peer_left)
+                           bool *peer_left)
 {
     if (state->echo) {
-        /* Not connected: the sender may already be gone; answer only if it is still attached. */
-        int status = sipc_send(channel, data, length, connected ? state->timeout : 0);
+        int status = sipc_send(channel, data, length, state->timeout);
         if (status == SIPC_ERR_PEER_GONE || status == SIPC_ERR_NOT_CONNECTED) {
             *peer_left = true; /* the sender left before its answer: nobody to answer to */
         } else if (status != SIPC_OK) {
@@ -166,19 +165,18 @@ static int serve(serve_state *state, const cli_channel_options *channel_options)
     if (!buffer) status = SIPC_ERR_NO_MEMORY;
 
     while (buffer && state->exit_code < 0 && (state->limit == 0 || state->handled < state->limit)) {
-        bool connected = false;
-        status = cli_wait_for_peer(channel, state->timeout, &connected);
+        /* A peer that attached, sent and left before we looked counts too: its messages come
+         * first, then PEER_GONE, as for a peer that leaves while connected. */
+        status = sipc_connect(channel, state->timeout);
         if (status != SIPC_OK) break;
         bool peer_left = false;
         while (status == SIPC_OK && !peer_left && (state->limit == 0 || state->handled < state->limit)) {
             size_t length = 0;
-            status = sipc_recv(channel, buffer, capacity, &length, connected ? state->timeout : 0);
-            if (status == SIPC_OK && !handle_message(state, channel, buffer, length, connected, &peer_left)) break;
+            status = sipc_recv(channel, buffer, capacity, &length, state->timeout);
+            if (status == SIPC_OK && !handle_message(state, channel, buffer, length, &peer_left)) break;
         }
         if (state->exit_code >= 0) break;
-        if (status == SIPC_ERR_PEER_GONE || status == SIPC_ERR_NOT_CONNECTED ||
-            (!connected && status == SIPC_ERR_TIMEOUT))
-            peer_left = true;
+        if (status == SIPC_ERR_PEER_GONE || status == SIPC_ERR_NOT_CONNECTED) peer_left = true;
         if (!peer_left) break;
         /* The peer left. Keep our role so the next peer finds us and takes the free one (like `nc -lk`). */
         status = SIPC_OK;
@@ -414,31 +412,6 @@ static void *connect_receiver(void *argument)
     return NULL;
 }
 
-static int print_departed_peer_messages(connect_session *session)
-{
-    size_t capacity = sipc_max_message_size(session->channel);
-    void *buffer = malloc(capacity ? capacity : 1);
-    if (!buffer) return SIPC_ERR_NO_MEMORY;
-    cli_buffer out = {0};
-    int status = SIPC_OK;
-    for (uint64_t index = 0; status == SIPC_OK; index++) {
-        size_t length = 0;
-        status = sipc_recv(session->channel, buffer, capacity, &length, 0);
-        if (status != SIPC_OK) break;
-        out.length = 0;
-        if (!cli_format_message(&out, session->format, index, buffer, length) ||
-            !cli_write_all(STDOUT_FILENO, out.data, out.length)) {
-            session->receiver_io_error = errno ? errno : ENOMEM;
-            status = SIPC_ERR_SYSTEM;
-        }
-    }
-    free(buffer);
-    cli_buffer_free(&out);
-    if (status == SIPC_ERR_PEER_GONE || status == SIPC_ERR_NOT_CONNECTED || status == SIPC_ERR_TIMEOUT)
-        status = SIPC_OK;
-    return status;
-}
-
 int cmd_connect(const cli_command *command, int argc, char **argv)
 {
     cli_channel_options channel_options = {0};
@@ -475,22 +448,11 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
     };
     if (pipe(session.wake_pipe) != 0) return cli_io_error(command->name, "pipe: %s", strerror(errno));
     int status = cli_open_channel(name, &channel_options, &session.channel);
-    bool connected = false;
     if (status == SIPC_OK) {
         cli_signals_watch_channel(session.channel);
-        status = cli_wait_for_peer(session.channel, timeout, &connected);
-    }
-    if (status == SIPC_OK && !connected) {
-        /* The peer sent and left before we saw it: print what it sent; there is nobody to send to. */
-        status = print_departed_peer_messages(&session);
-        cli_signals_watch_channel(NULL);
-        sipc_close(session.channel);
-        close(session.wake_pipe[0]);
-        close(session.wake_pipe[1]);
-        if (status == SIPC_OK) return SIPC_CLI_EXIT_OK;
-        if (status == SIPC_ERR_SYSTEM)
-            return cli_io_error(command->name, "cannot write to stdout: %s", strerror(session.receiver_io_error));
-        return cli_fail(command->name, name, status);
+        /* A peer that already left is adopted too: the receiver prints what it sent, then sees
+         * PEER_GONE, and the sender's PEER_GONE says whether input was lost. */
+        status = sipc_connect(session.channel, timeout);
     }
     if (status != SIPC_OK) {
         if (session.channel) {
