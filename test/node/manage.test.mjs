@@ -1,6 +1,7 @@
 // Channels by name (validateName/stat/list/remove) and finding the native library.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { api, cleanup, openTracked, startNode, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
@@ -54,8 +55,13 @@ test('library lookup prefers the bundle folder, then the repository build', () =
   delete process.env.SIPC_LIBRARY;
   try {
     const [bundled, repo] = api.libraryCandidates();
-    assert.match(bundled, new RegExp(`dist/native/${process.platform}-${process.arch}/libsipc\\.so$`));
-    assert.match(repo, new RegExp(`helper/build/${process.platform}-${process.arch}/libsipc\\.so$`));
+    const target = `${process.platform}-${process.arch}`;
+    const file = api.libraryFileName();
+    const bundledSuffix = join('dist', 'native', target, file);
+    const repoSuffix = join('helper', 'build', target, file);
+    assert.ok(bundled.endsWith(bundledSuffix), `${bundled} should end with ${bundledSuffix}`);
+    assert.ok(repo.endsWith(repoSuffix), `${repo} should end with ${repoSuffix}`);
+    assert.equal(api.libraryFileName('linux'), 'libsipc.so');
     assert.equal(api.libraryFileName('win32'), 'sipc.dll');
     assert.equal(api.libraryFileName('darwin'), 'libsipc.dylib');
   } finally {
