@@ -55,11 +55,15 @@ static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)
            append_direction_json(out, "toServer", &info->to_server) && cli_buffer_append_str(out, "}\n");
 }
 
-static bool print_buffer(cli_buffer *out)
+/* Prints what a command built into out (built: whether building it succeeded), frees out and
+ * returns the command's exit code. */
+static int print_output(const char *command, cli_buffer *out, bool built)
 {
-    bool ok = cli_write_all(STDOUT_FILENO, out->data ? out->data : "", out->length);
-    out->length = 0;
-    return ok;
+    bool written = built && cli_write_all(STDOUT_FILENO, out->data ? out->data : "", out->length);
+    int error_number = errno;
+    cli_buffer_free(out);
+    if (!built) return cli_io_error(command, "out of memory");
+    return written ? SIPC_CLI_EXIT_OK : cli_io_error(command, "cannot write to stdout: %s", strerror(error_number));
 }
 
 /* ---- ls ---- */
@@ -93,6 +97,12 @@ static int collect_name(const char *name, void *user)
     return 0;
 }
 
+static void name_list_free(name_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) free(list->names[i]);
+    free(list->names);
+}
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -111,8 +121,7 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
     int status = sipc_list(collect_name, &list);
     if (list.out_of_memory) status = SIPC_ERR_NO_MEMORY;
     if (status != SIPC_OK) {
-        for (size_t i = 0; i < list.count; i++) free(list.names[i]);
-        free(list.names);
+        name_list_free(&list);
         return cli_fail(command->name, NULL, status);
     }
     if (list.count > 1) qsort(list.names, list.count, sizeof *list.names, compare_names);
@@ -161,15 +170,8 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
                                      info.to_client.messages, info.to_server.messages, info.max_message_size);
     }
     if (!json && list.count == 0) ok = cli_buffer_append_str(&out, "no sipc channels\n");
-    for (size_t i = 0; i < list.count; i++) free(list.names[i]);
-    free(list.names);
-    if (!ok) {
-        cli_buffer_free(&out);
-        return cli_io_error(command->name, "out of memory");
-    }
-    ok = print_buffer(&out);
-    cli_buffer_free(&out);
-    return ok ? SIPC_CLI_EXIT_OK : cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+    name_list_free(&list);
+    return print_output(command->name, &out, ok);
 }
 
 /* ---- stat ---- */
@@ -223,13 +225,7 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
         cli_buffer_free(&server);
         cli_buffer_free(&client);
     }
-    if (!ok) {
-        cli_buffer_free(&out);
-        return cli_io_error(command->name, "out of memory");
-    }
-    ok = print_buffer(&out);
-    cli_buffer_free(&out);
-    return ok ? SIPC_CLI_EXIT_OK : cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+    return print_output(command->name, &out, ok);
 }
 
 /* ---- rm ---- */

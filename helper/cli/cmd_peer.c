@@ -256,6 +256,14 @@ typedef struct connect_session {
     int receiver_io_error;  /* errno of a stdout failure */
 } connect_session;
 
+/* Wakes the sender's poll() on stdin so it sees receiver_done. */
+static void wake_sender(connect_session *session)
+{
+    char byte = 1;
+    ssize_t ignored = write(session->wake_pipe[1], &byte, 1);
+    (void)ignored;
+}
+
 static int send_one(connect_session *session, const void *data, size_t length)
 {
     return sipc_send(session->channel, data, length, SIPC_INFINITE);
@@ -406,9 +414,7 @@ static void *connect_receiver(void *argument)
     /* A sender blocked on a full queue must not wait forever for a peer we stopped reading.
      * When the peer left, its own PEER_GONE tells the sender whether input was lost. */
     if (status != SIPC_ERR_PEER_GONE && !atomic_load(&session->input_done)) sipc_cancel(session->channel);
-    char byte = 1;
-    ssize_t ignored = write(session->wake_pipe[1], &byte, 1);
-    (void)ignored;
+    wake_sender(session);
     return NULL;
 }
 
@@ -468,9 +474,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
     bool receiver_started = sender_started && pthread_create(&receiver, NULL, connect_receiver, &session) == 0;
     if (!receiver_started) {
         atomic_store(&session.receiver_done, true);
-        char byte = 1;
-        ssize_t ignored = write(session.wake_pipe[1], &byte, 1);
-        (void)ignored;
+        wake_sender(&session);
         sipc_cancel(session.channel);
     }
 #if defined(_WIN32)
