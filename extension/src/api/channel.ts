@@ -67,12 +67,16 @@ function spinSetting(): number {
   return Number.isInteger(configured) && configured >= 0 && configured <= 1000 ? configured : 100;
 }
 /**
- * Spinning only pays while the peer answers within the spin; on a loaded machine it steals the CPU the peer
- * needs. After SPIN_MISSES_TO_BACK_OFF spins in a row found nothing, the channel stops spinning for
- * SPIN_BACK_OFF_MS.
+ * Spinning only pays while the peer answers within the hot window; a peer that answers slower would have
+ * the channel burn CPU for nothing. After SPIN_MISSES_TO_BACK_OFF hot windows in a row ran out without a
+ * message, the channel stops spinning for a back-off that starts at SPIN_BACK_OFF_MIN_MS and doubles up to
+ * SPIN_BACK_OFF_MAX_MS while that repeats; a message caught by a spin starts it over. A busy exchange
+ * that only stumbles now and then (its process preempted on a loaded machine) so loses a few milliseconds
+ * of fast path, not a tenth of a second, while a steadily slow peer soon costs almost nothing.
  */
 const SPIN_MISSES_TO_BACK_OFF = 2;
-const SPIN_BACK_OFF_MS = 100;
+const SPIN_BACK_OFF_MIN_MS = 10;
+const SPIN_BACK_OFF_MAX_MS = 1000;
 /** Messages larger than this always take the native thread's path. */
 const SPIN_BUFFER_MAX = 256 * 1024;
 
@@ -137,6 +141,7 @@ export class Channel extends EventEmitter implements NativeClient {
   private spinScheduled = false;
   private spinMisses = 0;
   private spinOffUntil = 0;
+  private spinBackOffMs = SPIN_BACK_OFF_MIN_MS;
   private coolDown: ReturnType<typeof setTimeout> | undefined;
   private spinBuffer: Buffer | undefined;
   private readonly lengths = new Uint32Array(256);
@@ -553,16 +558,22 @@ export class Channel extends EventEmitter implements NativeClient {
     const taken = rc === SIPC_OK ? this.count[0] : 0;
     this.nativeWant = Math.max(0, this.nativeWant - taken);
     if (taken === 0) {
-      // Nothing came within the spin: the channel went quiet, the native thread takes over again.
-      this.hotUntil = 0;
-      if (++this.spinMisses >= SPIN_MISSES_TO_BACK_OFF) {
-        this.spinMisses = 0;
-        this.spinOffUntil = performance.now() + SPIN_BACK_OFF_MS;
+      // One short spin finding nothing proves little: the peer may simply be a turn behind. The next
+      // spins follow from setImmediate until the hot window ran out; only then the channel went quiet and
+      // the native thread takes over again.
+      if (performance.now() > this.hotUntil) {
+        this.hotUntil = 0;
+        if (++this.spinMisses >= SPIN_MISSES_TO_BACK_OFF) {
+          this.spinMisses = 0;
+          this.spinOffUntil = performance.now() + this.spinBackOffMs;
+          this.spinBackOffMs = Math.min(this.spinBackOffMs * 2, SPIN_BACK_OFF_MAX_MS);
+        }
       }
       this.update();
       return [];
     }
     this.spinMisses = 0;
+    this.spinBackOffMs = SPIN_BACK_OFF_MIN_MS;
     this.hotUntil = performance.now() + HOT_WINDOW_MS;
     // The spin buffer is reused: each message gets its own copy.
     const messages: Buffer[] = [];
