@@ -9,6 +9,7 @@
 #include "sipc_async.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,8 @@
 #define FLOW_MAX_BYTES (8u * 1024u * 1024u)
 /* An observer that falls further behind than this lets the library count what it misses. */
 #define OBSERVER_MAX_READY 1024u
+/* take_now spins this long before it starts yielding the CPU between looks. */
+#define TAKE_NOW_YIELD_AFTER_NS 2000
 
 typedef struct msg_node {
     struct msg_node *next;
@@ -456,7 +459,8 @@ SIPC_API int sipc_async_channel_take_now(sipc_async_channel *h, void *buffer, si
     if (!h || !count || !lengths || max_count == 0 || !buffer || spin_us > SIPC_ASYNC_MAX_SPIN_US)
         return SIPC_ERR_INVALID_ARGUMENT;
     *count = 0;
-    const int64_t deadline = monotonic_ns() + (int64_t)spin_us * 1000;
+    const int64_t started = monotonic_ns();
+    const int64_t deadline = started + (int64_t)spin_us * 1000;
     uint32_t taken = 0;
     size_t used = 0;
     for (;;) {
@@ -485,8 +489,15 @@ SIPC_API int sipc_async_channel_take_now(sipc_async_channel *h, void *buffer, si
             pthread_mutex_unlock(&h->n.lock);
             pthread_mutex_unlock(&h->recv_lock);
         }
-        if (taken > 0 || monotonic_ns() >= deadline)
+        if (taken > 0)
             break;
+        int64_t now = monotonic_ns();
+        if (now >= deadline)
+            break;
+        /* The peer may be waiting for this very CPU (two spinners on a loaded machine): past the first
+         * microseconds, let any thread runnable here go first. Without one this returns at once. */
+        if (now - started >= TAKE_NOW_YIELD_AFTER_NS)
+            sched_yield();
     }
     *count = taken;
     return SIPC_OK;
