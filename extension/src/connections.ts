@@ -8,8 +8,13 @@ export type { ChannelState, Role } from './api';
 export interface ConnectionMessage {
   readonly direction: 'sent' | 'received';
   readonly data: Uint8Array;
-  /** Date.now() when this window sent or received it. */
+  /** Wall clock in milliseconds, with microsecond resolution (see wallClockMs), when this window sent or received it. */
   readonly timestamp: number;
+}
+
+/** Date.now() resolves only milliseconds; the inspector shows and exports microseconds. */
+function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 export interface ConnectOptions {
@@ -116,7 +121,7 @@ export class Connection {
       const timeoutMs = this.env.settings().sendTimeoutMs;
       await this.channel.send(data, timeoutMs > 0 ? { timeoutMs } : undefined);
       this.sent++;
-      this.lastActivity = Date.now();
+      this.lastActivity = wallClockMs();
       this.env.log.trace(`${this.name}: sent ${data.byteLength} bytes`);
       this.messageEmitter.fire({ direction: 'sent', data, timestamp: this.lastActivity });
     });
@@ -151,7 +156,7 @@ export class Connection {
   private onReceived(data: Uint8Array): void {
     if (this.currentState === 'closed') return;
     this.received++;
-    this.lastActivity = Date.now();
+    this.lastActivity = wallClockMs();
     const message: ConnectionMessage = { direction: 'received', data, timestamp: this.lastActivity };
     const keep = this.env.settings().receivedMessagesToKeep;
     if (keep > 0) {
