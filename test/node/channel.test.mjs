@@ -58,6 +58,27 @@ test('request/response: 3000 round trips through sipc echo, each answer matching
   assert.equal(channel.info().toClient.messages, 3000);
 });
 
+test('a hot channel that goes quiet stops spinning: a pending receive then costs no CPU', { timeout: 60000 }, async () => {
+  const { channel } = await echoPeer('cool-down');
+  for (let i = 0; i < 2000; i++) {
+    await channel.send('ping');
+    await channel.receive({ timeoutMs: 5000 });
+  }
+  // Nothing is on its way now: the main-thread spin must give up within its hot window.
+  const pending = channel.receive({ timeoutMs: 20000 });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const wallMs = performance.now() - wallBefore;
+  assert.ok(cpuMs < wallMs / 4, `an idle channel with a pending receive used ${cpuMs.toFixed(0)} ms of CPU in ${wallMs.toFixed(0)} ms`);
+  // The native thread took over: the next answer still arrives.
+  await channel.send('late');
+  assert.equal((await within(5000, pending, 'the late answer')).toString(), 'late');
+});
+
 test('the largest message passes; one byte more is TOO_BIG and nothing is sent', { timeout: 20000 }, async () => {
   const { channel } = await echoPeer('largest', { maxSize: 1 << 20, depth: 4 });
   assert.equal(channel.maxMessageSize, 1 << 20);
