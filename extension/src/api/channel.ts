@@ -55,8 +55,10 @@ const ITERATOR_READ_AHEAD = 64;
 const TAKE_ROUNDS = 4;
 /**
  * Busy channels skip the thread hop: for HOT_WINDOW_MS after a message arrived, a receive (or a 'message'
- * listener) looks for the next one straight on the channel from a setImmediate, spinning at most SPIN_US
- * there before it falls back to the native thread. The event loop is never held longer than SPIN_US.
+ * listener) looks for the next one straight on the channel, first right away, then from setImmediate turns
+ * that spin at most SPIN_US each, while the native thread stays parked. Only when the window ran out without
+ * a message does the native thread take over. The event loop is never held longer than SPIN_US per turn,
+ * and a quiet channel stops spinning after HOT_WINDOW_MS.
  */
 const HOT_WINDOW_MS = 2;
 const SPIN_US = spinSetting();
