@@ -1,6 +1,7 @@
 // Round-trip time between two Node processes: sipc (the Node API) against a Node `net` Unix socket.
 //   node test/bench/node-bench.mjs [--json] [--check] [--runs N] [--iterations N] [--sizes 64,1024,65536]
-// Prints a table of median round trips (microseconds) and the sipc/Unix ratio per size. The target is a sipc
+// Prints a table of median round trips (microseconds) and the sipc/Unix ratio per size, then single-trip
+// percentiles. The target is a sipc
 // 64 B round trip of at most half the Unix socket's; --check exits 1 when it is missed.
 // Needs `make -C helper` and `node esbuild.mjs` (dist/api.js).
 import { spawn } from 'node:child_process';
@@ -130,18 +131,34 @@ async function measureThroughput(messages) {
   return Math.round((messages - 1) / seconds);
 }
 
-/** Median (and min/max) over `runs` of the mean round trip of `iterations` trips, after a warm-up. */
+/**
+ * Median (and min/max) over `runs` of the mean round trip of `iterations` trips, after a warm-up; also the
+ * 50th/99th percentile of single trips, which tell the usual trip from the rare stall (a preempted process)
+ * that the means include.
+ */
 async function timeRuns(once, iterations, runs) {
   // Long enough for both processes' JIT to settle and for the channel to run hot.
   for (let i = 0; i < Math.max(2000, iterations); i++) await once();
   const perRun = [];
+  const trips = new Float64Array(runs * iterations);
   for (let run = 0; run < runs; run++) {
     const started = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) await once();
-    perRun.push(Number(process.hrtime.bigint() - started) / 1000 / iterations);
+    let tripStarted = started;
+    for (let i = 0; i < iterations; i++) {
+      await once();
+      const now = process.hrtime.bigint();
+      trips[run * iterations + i] = Number(now - tripStarted) / 1000;
+      tripStarted = now;
+    }
+    perRun.push(Number(tripStarted - started) / 1000 / iterations);
   }
   const sorted = [...perRun].sort((a, b) => a - b);
-  return { medianUs: sorted[Math.floor(sorted.length / 2)], minUs: sorted[0], maxUs: sorted[sorted.length - 1] };
+  trips.sort();
+  const percentile = (fraction) => trips[Math.min(trips.length - 1, Math.floor(fraction * trips.length))];
+  return {
+    medianUs: sorted[Math.floor(sorted.length / 2)], minUs: sorted[0], maxUs: sorted[sorted.length - 1],
+    tripP50Us: percentile(0.5), tripP99Us: percentile(0.99),
+  };
 }
 
 async function main() {
@@ -171,6 +188,10 @@ async function main() {
     console.log('-------- | -------- | --------------- | ---------');
     for (const row of rows) {
       console.log(`${String(row.size).padStart(8)} | ${row.sipc.medianUs.toFixed(1).padStart(8)} | ${row.unix.medianUs.toFixed(1).padStart(15)} | ${row.ratio.toFixed(2).padStart(9)}`);
+    }
+    for (const row of rows) {
+      console.log(`${row.size} B single trips (p50 / p99): sipc ${row.sipc.tripP50Us.toFixed(1)} / ${row.sipc.tripP99Us.toFixed(1)}, ` +
+        `unix socket ${row.unix.tripP50Us.toFixed(1)} / ${row.unix.tripP99Us.toFixed(1)}`);
     }
     console.log(`one-way 64 B messages into a 'message' listener: ${messagesPerSecond} msgs/s (median of ${runs})`);
     if (target.ratio !== undefined) {
