@@ -34,7 +34,8 @@ function validSize(value: number | undefined, label: string): number | undefined
 /** Compiles a spec; throws InspectorInputError for bad hex or sizes. */
 export function compileFilter(spec: FilterSpec): CompiledFilter {
   const directions = spec.directions && spec.directions.length > 0 ? new Set(spec.directions) : undefined;
-  const text = spec.text ? encodeUtf8(spec.text.toLowerCase()) : undefined;
+  // Only ASCII letters fold: the byte search lower-cases ASCII alone (toLowerCase would turn 'Ü' into 'ü').
+  const text = spec.text ? encodeUtf8(spec.text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())) : undefined;
   const hex = spec.hex && spec.hex.trim() !== '' ? parseHex(spec.hex) : undefined;
   const minSize = validSize(spec.minSize, 'Minimum size');
   const maxSize = validSize(spec.maxSize, 'Maximum size');

@@ -1,0 +1,16 @@
+// Regression tests for bugs found in review of the inspector's pure modules.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadCore } from './inspector-core.mjs';
+
+const core = await loadCore();
+const enc = (s) => new TextEncoder().encode(s);
+const message = (text) => ({ kind: 'message', seq: 0, direction: 'received', timestamp: 1, length: enc(text).length, data: enc(text) });
+
+test('text filter: a non-ASCII query finds the very same text (only ASCII letters fold case)', () => {
+  for (const text of ['Über', 'ÉCOLE', 'Ω', 'İstanbul']) {
+    assert.equal(core.compileFilter({ text }).matches(message(`x ${text} y`)), true, text);
+  }
+  // ASCII letters still match either case.
+  assert.equal(core.compileFilter({ text: 'HELLO' }).matches(message('well, hello there')), true);
+});
