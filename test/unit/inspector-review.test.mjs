@@ -14,3 +14,9 @@ test('text filter: a non-ASCII query finds the very same text (only ASCII letter
   // ASCII letters still match either case.
   assert.equal(core.compileFilter({ text: 'HELLO' }).matches(message('well, hello there')), true);
 });
+
+test('parseJsonl: a message line with bad base64 is reported as INVALID_CAPTURE naming that line', () => {
+  const header = core.jsonlHeaderLine({ channel: 'demo', mode: 'peer', exported: 0 });
+  const bad = JSON.stringify({ type: 'message', seq: 0, timestampMs: 1, direction: 'sent', length: 3, data: 'ab$d' });
+  assert.throws(() => core.parseJsonl(`${header}\n${bad}\n`), (e) => e instanceof core.JsonlParseError && e.code === 'INVALID_CAPTURE' && e.line === 2);
+});

@@ -64,7 +64,13 @@ export function parseJsonl(text: string): { header: JsonlHeader; entries: Captur
     } else if (v.type === 'message') {
       if (!isDirection(v.direction) || typeof v.data !== 'string' || typeof v.seq !== 'number' || !Number.isFinite(timestamp)
         || typeof v.length !== 'number') throw new JsonlParseError('malformed message', lineNo);
-      const message: CapturedMessage = { kind: 'message', seq: v.seq, direction: v.direction, timestamp, length: v.length, data: fromBase64(v.data) };
+      let data: Uint8Array;
+      try {
+        data = fromBase64(v.data);
+      } catch (error) {
+        throw new JsonlParseError(`malformed message data: ${error instanceof Error ? error.message : String(error)}`, lineNo);
+      }
+      const message: CapturedMessage = { kind: 'message', seq: v.seq, direction: v.direction, timestamp, length: v.length, data };
       entries.push(message);
     } else if (v.type === 'event') {
       if (typeof v.seq !== 'number' || typeof v.event !== 'string' || !Number.isFinite(timestamp)) throw new JsonlParseError('malformed event', lineNo);
