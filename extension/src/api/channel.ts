@@ -486,9 +486,10 @@ export class Channel extends EventEmitter implements NativeClient {
       this.emitError(errorFor(rc, `receive from channel '${this.name}' failed`));
       return;
     }
+    // A 'message' listener may call receive(), whose spin reuses this.count and this.lengths: copy them first.
+    const lengths = this.lengths.slice(0, this.count[0]);
     let offset = 0;
-    for (let i = 0; i < this.count[0]; i++) {
-      const length = this.lengths[i];
+    for (const length of lengths) {
       const message = buffer.subarray(offset, offset + length);
       offset += length;
       this.deliver(message);
