@@ -184,7 +184,10 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
     int rc = SIPC_OK;
     if (!ready(ch, context)) {
         now = sipc_os_monotonic_ns();
-        uint64_t remaining_ms = deadline == UINT64_MAX ? UINT64_MAX : (deadline - now + 999999u) / 1000000u;
+        /* The deadline may have passed since the look above (spinning, ready(), preemption). */
+        uint64_t remaining_ms = deadline == UINT64_MAX ? UINT64_MAX
+                                : now >= deadline      ? 0
+                                                       : (deadline - now + 999999u) / 1000000u;
         int32_t slice = remaining_ms < (uint64_t)slice_limit ? (int32_t)remaining_ms : slice_limit;
         if (slice == INT32_MAX && deadline == UINT64_MAX)
             slice = SIPC_INFINITE;

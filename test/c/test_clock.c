@@ -1,0 +1,92 @@
+/*
+ * test_clock.c — blocking calls under a clock that moves in big steps, as it appears to a thread
+ * that is descheduled at the wrong moment. The library sources are compiled into this binary, so
+ * the clock_gettime defined here is the one they call; it forwards to the real one unless a test
+ * has set a step.
+ */
+#include "harness.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef int (*clock_gettime_fn)(clockid_t, struct timespec *);
+
+static uint64_t jumping_clock_step_ns; /* atomic; 0: the real clock */
+static uint64_t jumping_clock_ns;      /* atomic; the next value CLOCK_MONOTONIC reads while stepping */
+
+int clock_gettime(clockid_t clock, struct timespec *ts)
+{
+    if (clock == CLOCK_MONOTONIC) {
+        uint64_t step = __atomic_load_n(&jumping_clock_step_ns, __ATOMIC_ACQUIRE);
+        if (step != 0) {
+            uint64_t value = __atomic_fetch_add(&jumping_clock_ns, step, __ATOMIC_ACQ_REL);
+            ts->tv_sec = (time_t)(value / 1000000000u);
+            ts->tv_nsec = (long)(value % 1000000000u);
+            return 0;
+        }
+    }
+    static clock_gettime_fn real;
+    clock_gettime_fn next = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
+    if (next == NULL) {
+        next = (clock_gettime_fn)dlsym(RTLD_NEXT, "clock_gettime");
+        __atomic_store_n(&real, next, __ATOMIC_RELEASE);
+    }
+    if (next != NULL)
+        return next(clock, ts);
+    return (int)syscall(SYS_clock_gettime, clock, ts);
+}
+
+static void start_jumping_clock(uint64_t step_ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    __atomic_store_n(&jumping_clock_ns, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, __ATOMIC_RELEASE);
+    __atomic_store_n(&jumping_clock_step_ns, step_ns, __ATOMIC_RELEASE);
+}
+
+static void stop_jumping_clock(void)
+{
+    __atomic_store_n(&jumping_clock_step_ns, 0, __ATOMIC_RELEASE);
+}
+
+/* Every clock read is 4 ms after the previous one: the wait's second look at the clock lands
+ * more than a millisecond past a 5 ms deadline that its first look had not reached. */
+static int child_connect_past_deadline(void *arg)
+{
+    const char *name = arg;
+    sipc_channel *server = NULL;
+    CHILD_CHECK(sipc_open(name, NULL, &server) == SIPC_OK);
+    start_jumping_clock(4000000u);
+    int rc = sipc_connect(server, 5);
+    stop_jumping_clock();
+    CHILD_CHECK(rc == SIPC_ERR_TIMEOUT);
+    CHILD_CHECK(sipc_close(server) == SIPC_OK);
+    return 0;
+}
+
+void test_timeout_when_deadline_passes_mid_wait(void)
+{
+    const char *name = test_name("clockjump");
+    pid_t child = spawn_child(child_connect_past_deadline, name, strlen(name) + 1);
+    CHECK(child > 0);
+    /* Before the fix the child slept for INT32_MAX ms; give it far more than it needs. */
+    uint64_t give_up = now_ns() + 5000000000ull;
+    int status = 0;
+    pid_t done = 0;
+    while ((done = waitpid(child, &status, WNOHANG)) == 0 && now_ns() < give_up)
+        sleep_ms(10);
+    if (done == 0) {
+        kill(child, SIGKILL);
+        reap_child(child);
+        sipc_remove(name, 1);
+        CHECK(!"sipc_connect(5 ms) still blocked after 5 s");
+    }
+    CHECK(done == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
