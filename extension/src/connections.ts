@@ -258,7 +258,11 @@ export class ConnectionManager implements vscode.Disposable {
       this.markUsed(existing);
       return existing;
     }
-    if (existing) await this.disconnect(name);
+    if (existing) {
+      await this.disconnect(name);
+      // Another connect() may have started while the dead one closed: join it rather than open a second end.
+      return this.connect(name, options);
+    }
 
     const channel = open(name, {
       ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),

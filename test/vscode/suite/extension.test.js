@@ -528,6 +528,24 @@ describe('SIPC extension', function () {
       assert.strictEqual(message.toString(), 'hello again');
     });
 
+    it('two connects at once to a channel whose server died share one fresh connection', async () => {
+      const name = uniqueName('again-twice');
+      const firstServer = spawnPeer(['recv', name, '--format', 'json']);
+      await waitForChannel(api, name);
+      await connect(name);
+      const old = api.connections.get(name);
+      firstServer.kill('SIGKILL');
+      await until(() => old.state === 'peer-gone', 'the client sees the server gone');
+      const nextServer = spawnPeer(['recv', name, '--format', 'json']);
+      await until(() => api.channelsView.refresh().find((n) => n.name === name && n.info.serverPid === nextServer.pid && n.info.serverAlive), 'the next server holds the channel');
+      // Both find the dead connection; the second must not open a channel of its own while the first replaces it.
+      const [first, second] = await Promise.all([api.connections.connect(name), api.connections.connect(name)]);
+      assert.strictEqual(first, second, 'both got the same connection');
+      assert.strictEqual(api.connections.get(name), first);
+      assert.strictEqual(first.state, 'connected');
+      assert.strictEqual(api.connections.connections().filter((c) => c.name === name).length, 1);
+    });
+
     it('offers to reconnect when the server of a client connection dies, and does so', async () => {
       const name = uniqueName('offer');
       const firstServer = spawnPeer(['recv', name, '--format', 'json']);
