@@ -263,7 +263,7 @@ export function previewOf(bytes: Uint8Array, maxChars = 64): string {
   const prefix = bytes.subarray(0, Math.min(bytes.length, maxChars * 4));
   let printable = 0;
   for (const b of prefix) if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09 || b >= 0x80) printable++;
-  const asText = printable === prefix.length && isValidUtf8Prefix(prefix);
+  const asText = printable === prefix.length && isValidUtf8Prefix(prefix, prefix.length < bytes.length);
   if (asText) {
     const text = UTF8_DECODER.decode(prefix).replace(/\r\n|\n|\r/g, '↵').replace(/\t/g, '→');
     const chars = Array.from(text);
@@ -273,13 +273,22 @@ export function previewOf(bytes: Uint8Array, maxChars = 64): string {
   return toHex(bytes.subarray(0, shown)) + (shown < bytes.length ? ' …' : '');
 }
 
-/** Valid UTF-8 except possibly a sequence cut off by the end of the prefix. */
-function isValidUtf8Prefix(bytes: Uint8Array): boolean {
+/** Valid UTF-8 except possibly, when `cut`, a sequence cut off by the end of the prefix. */
+function isValidUtf8Prefix(bytes: Uint8Array, cut: boolean): boolean {
   for (let i = 0; i < bytes.length;) {
     const n = utf8SequenceLength(bytes, i);
-    if (n === 0) return bytes.length - i < 4 && bytes[i] >= 0xc2;
+    if (n === 0) return cut && isCutOffSequence(bytes, i);
     i += n;
   }
+  return true;
+}
+
+/** True if bytes[i..] is the start of a UTF-8 sequence that the end of `bytes` cut short. */
+function isCutOffSequence(bytes: Uint8Array, i: number): boolean {
+  const b0 = bytes[i];
+  const length = b0 >= 0xc2 && b0 <= 0xdf ? 2 : b0 >= 0xe0 && b0 <= 0xef ? 3 : b0 >= 0xf0 && b0 <= 0xf4 ? 4 : 0;
+  if (bytes.length - i >= length) return false;
+  for (let k = i + 1; k < bytes.length; k++) if ((bytes[k] & 0xc0) !== 0x80) return false;
   return true;
 }
 
