@@ -1,5 +1,6 @@
 // One inspector panel: a capture fed by a source, shown in a webview. The capture lives here, in the extension
 // host, so hiding the panel costs nothing (no retainContextWhenHidden) and the webview redraws from it on show.
+import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { describeError as describe } from '../errors';
 import { decodeUtf8, decodeUtf8Visible, encodeUtf8, hexDumpText, prettyJson, toBase64, toHex } from './bytes';
@@ -38,11 +39,9 @@ export function readRetention(): RetentionLimits {
   };
 }
 
+/** A CSP nonce must be unguessable, so it comes from the CSPRNG. */
 function nonce(): string {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let out = '';
-  for (let i = 0; i < 32; i++) out += chars[Math.floor(Math.random() * chars.length)];
-  return out;
+  return randomBytes(24).toString('base64url');
 }
 
 function safeFileName(name: string): string {
@@ -257,6 +256,12 @@ export class InspectorSession implements vscode.Disposable {
   private async sendFile(): Promise<void> {
     const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Send', title: `Send a file to ${this.target.name}` });
     if (!picked || picked.length === 0) return;
+    // Refuse an oversized file before reading it whole.
+    const max = this.source.maxMessageSize();
+    const { size } = await vscode.workspace.fs.stat(picked[0]);
+    if (max !== undefined && size > max) {
+      throw new Error(`the file is ${size} bytes; this channel takes at most ${max}`);
+    }
     const data = await vscode.workspace.fs.readFile(picked[0]);
     await this.sendBytes(data);
     vscode.window.setStatusBarMessage(`$(send) SIPC: sent ${data.byteLength} bytes from ${picked[0].path.split('/').pop()}`, 4000);
