@@ -4,6 +4,7 @@
  * Run one test: sipc_tests <name>.
  */
 #include "harness.h"
+#include "layout.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -55,6 +56,44 @@ const char *test_name(const char *base)
     char *name = names[next++ % 8];
     snprintf(name, sizeof names[0], "t%ld-%s-%s", (long)getpid(), current_test + 5, base);
     return name;
+}
+
+sipc_options options_with(uint32_t max_message, uint32_t depth)
+{
+    sipc_options o;
+    sipc_options_init(&o);
+    o.max_message_size = max_message;
+    o.queue_depth = depth;
+    return o;
+}
+
+void shm_path(const char *name, char *path, size_t size)
+{
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    snprintf(path, size, "/dev/shm/%s", key);
+}
+
+int shm_exists(const char *name)
+{
+    char path[512];
+    shm_path(name, path, sizeof path);
+    return access(path, F_OK) == 0;
+}
+
+long thread_voluntary_switches(void)
+{
+    FILE *f = fopen("/proc/thread-self/status", "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    long value = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &value) == 1)
+            break;
+    }
+    fclose(f);
+    return value;
 }
 
 static const char hex_digits[] = "0123456789abcdef";

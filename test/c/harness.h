@@ -42,6 +42,14 @@ int test_failed(void);
         }                                                                                            \
     } while (0)
 
+/* Options with this geometry, the rest default. */
+sipc_options options_with(uint32_t max_message, uint32_t depth);
+/* The file that backs channel `name` (POSIX shared memory under /dev/shm). */
+void shm_path(const char *name, char *path, size_t size);
+int shm_exists(const char *name);
+/* The calling thread's voluntary context switches so far (Linux), or -1. */
+long thread_voluntary_switches(void);
+
 /* A channel name unique to this run and test. */
 const char *test_name(const char *base);
 /* Runs fn(copy of the size bytes at arg) in a child process; its return value becomes the exit

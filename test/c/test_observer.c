@@ -7,15 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static sipc_options options_with(uint32_t max_message, uint32_t depth)
-{
-    sipc_options o;
-    sipc_options_init(&o);
-    o.max_message_size = max_message;
-    o.queue_depth = depth;
-    return o;
-}
-
 void test_observer_follows_both_directions(void)
 {
     const char *name = test_name("obs");

@@ -208,21 +208,6 @@ void test_silent_departed_peer(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
-static long thread_voluntary_switches(void)
-{
-    FILE *f = fopen("/proc/thread-self/status", "r");
-    if (f == NULL)
-        return -1;
-    char line[256];
-    long value = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (sscanf(line, "voluntary_ctxt_switches: %ld", &value) == 1)
-            break;
-    }
-    fclose(f);
-    return value;
-}
-
 /* Waiting for a peer sleeps through: no periodic wake-ups, before the first peer and after one left. */
 void test_connect_wait_sleeps(void)
 {
@@ -271,10 +256,8 @@ void test_garbage_message_session(void)
     /* Rewrite the second message's session through a mapping of our own. */
     sipc_channel_info info = {.struct_size = sizeof info};
     CHECK_RC(sipc_info(server, &info), SIPC_OK);
-    char key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, key);
     char path[64 + SIPC_OS_KEY_MAX];
-    snprintf(path, sizeof path, "/dev/shm/%s", key);
+    shm_path(name, path, sizeof path);
     FILE *f = fopen(path, "r+b");
     CHECK(f != NULL);
     seg_geometry g;

@@ -1,0 +1,376 @@
+/*
+ * test_peers.c — the peer's life: death or close while the other side waits, restart and
+ * reconnect, a replaced server, stale segments, racing openers, process identity, and a blocked
+ * wait that costs no CPU.
+ */
+#include "harness.h"
+#include "layout.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+/* ---- peer death and close ---- */
+
+typedef struct death_plan {
+    char name[SIPC_NAME_MAX + 1];
+    int delay_ms;
+    int kill; /* 1: SIGKILL itself, 0: close */
+} death_plan;
+
+static int child_connect_then_die(void *arg)
+{
+    death_plan *plan = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+    sleep_ms(plan->delay_ms);
+    if (plan->kill)
+        raise(SIGKILL);
+    sipc_close(ch);
+    return 0;
+}
+
+static void peer_departure(int kill, int blocked_in_send)
+{
+    const char *name = test_name(kill ? "kill" : "close");
+    sipc_options o = options_with(16, 2);
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    death_plan plan = {.delay_ms = 300, .kill = kill};
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    pid_t child = spawn_child(child_connect_then_die, &plan, sizeof plan);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    uint64_t start = now_ns();
+    uint8_t buffer[16];
+    size_t length;
+    if (blocked_in_send) {
+        CHECK_RC(sipc_send(server, "1", 1, 0), SIPC_OK);
+        CHECK_RC(sipc_send(server, "2", 1, 0), SIPC_OK);
+        CHECK_RC(sipc_send(server, "3", 1, SIPC_INFINITE), SIPC_ERR_PEER_GONE);
+    } else {
+        CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, SIPC_INFINITE), SIPC_ERR_PEER_GONE);
+    }
+    uint64_t elapsed = now_ns() - start;
+    /* The child departs ~300 ms in; PEER_GONE must follow promptly (the benchmark measures
+     * the precise latency). */
+    CHECK(elapsed < 2300000000u);
+    CHECK(reap_child(child) == (kill ? 128 + SIGKILL : 0));
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_info(server, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_PEER_GONE);
+    CHECK(info.client_alive == 0);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CHECK(!shm_exists(name));
+}
+
+void test_peer_killed_during_recv(void)
+{
+    peer_departure(1, 0);
+}
+
+void test_peer_killed_during_send(void)
+{
+    peer_departure(1, 1);
+}
+
+void test_peer_closed_during_recv(void)
+{
+    peer_departure(0, 0);
+}
+
+void test_peer_closed_during_send(void)
+{
+    peer_departure(0, 1);
+}
+
+/* ---- recovery ---- */
+
+typedef struct session_plan {
+    char name[SIPC_NAME_MAX + 1];
+    char text[32];
+    int kill;
+} session_plan;
+
+/* Opens (whatever role is free), connects, sends its text, waits for a reply, then dies/closes. */
+static int child_one_session(void *arg)
+{
+    session_plan *plan = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+    CHILD_CHECK(sipc_send(ch, plan->text, strlen(plan->text), 5000) == SIPC_OK);
+    char buffer[64];
+    size_t length;
+    CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 5000) == SIPC_OK);
+    CHILD_CHECK(length == 3 && memcmp(buffer, "ack", 3) == 0);
+    if (plan->kill)
+        raise(SIGKILL);
+    sipc_close(ch);
+    return 0;
+}
+
+void test_restart_and_reconnect(void)
+{
+    const char *name = test_name("restart");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    char buffer[64];
+    size_t length;
+    for (int round = 0; round < 4; round++) {
+        session_plan plan = {.kill = round % 2 == 0};
+        snprintf(plan.name, sizeof plan.name, "%s", name);
+        snprintf(plan.text, sizeof plan.text, "%s", round % 2 ? "closed" : "killed");
+        pid_t child = spawn_child(child_one_session, &plan, sizeof plan);
+        CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+        CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+        CHECK(length == strlen(plan.text) && memcmp(buffer, plan.text, length) == 0);
+        CHECK_RC(sipc_send(server, "ack", 3, 5000), SIPC_OK);
+        /* A message the departing client will never read: dropped when the next one arrives. */
+        CHECK(reap_child(child) == (plan.kill ? 128 + SIGKILL : 0));
+        CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_ERR_PEER_GONE);
+        (void)sipc_send(server, "lost", 4, 0);
+    }
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_info(server, &info), SIPC_OK);
+    CHECK(info.connections == 4);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+static int child_server_then_die(void *arg)
+{
+    session_plan *plan = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
+    if (strcmp(plan->text, "both") == 0) {
+        sipc_channel *client = NULL;
+        CHILD_CHECK(sipc_open(plan->name, NULL, &client) == SIPC_OK);
+        CHILD_CHECK(sipc_send(client, "orphan", 6, 0) == SIPC_OK);
+    }
+    if (plan->kill)
+        raise(SIGKILL);
+    return 0; /* exits without closing */
+}
+
+/* The server dies; the client stays; a new process takes the server role. */
+void test_server_replaced(void)
+{
+    const char *name = test_name("srvrepl");
+    session_plan plan = {.kill = 0};
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    sipc_channel *client = NULL;
+    /* Make a live server in a child that exchanges one message and is then killed. */
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK(sipc_get_role(client) == SIPC_ROLE_CLIENT);
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    char buffer[64];
+    size_t length;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 1000), SIPC_ERR_PEER_GONE);
+    snprintf(plan.text, sizeof plan.text, "again");
+    plan.kill = 0;
+    pid_t child = spawn_child(child_one_session, &plan, sizeof plan);
+    CHECK_RC(sipc_connect(client, 5000), SIPC_OK);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_info(client, &info), SIPC_OK);
+    CHECK(info.server_pid == child);
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    CHECK(length == 5 && memcmp(buffer, "again", 5) == 0);
+    CHECK_RC(sipc_send(client, "ack", 3, 5000), SIPC_OK);
+    CHECK(reap_child(child) == 0);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+}
+
+void test_stale_recovery(void)
+{
+    const char *name = test_name("stale");
+    session_plan plan = {.kill = 1};
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    pid_t child = spawn_child(child_server_then_die, &plan, sizeof plan);
+    CHECK(reap_child(child) == 128 + SIGKILL);
+    CHECK(shm_exists(name));
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_STALE);
+    CHECK(info.server_alive == 0);
+    /* NO_CREATE does not attach to a stale channel. */
+    sipc_options o;
+    sipc_options_init(&o);
+    o.flags = SIPC_OPEN_NO_CREATE;
+    sipc_channel *ch = NULL;
+    CHECK_RC(sipc_open(name, &o, &ch), SIPC_ERR_NOT_FOUND);
+    /* The next opener reinitialises it, with its own options, as the server. */
+    o = options_with(512, 3);
+    CHECK_RC(sipc_open(name, &o, &ch), SIPC_OK);
+    CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
+    CHECK(sipc_max_message_size(ch) == 512);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_WAITING);
+    CHECK(info.to_client.messages == 0);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+    CHECK(!shm_exists(name));
+
+    /* A stale segment with a dead server AND a dead client: same, and nothing of it survives. */
+    snprintf(plan.text, sizeof plan.text, "both");
+    child = spawn_child(child_server_then_die, &plan, sizeof plan);
+    CHECK(reap_child(child) == 128 + SIGKILL);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_STALE);
+    CHECK(info.to_server.queued == 1);
+    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
+    CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.to_server.queued == 0 && info.to_server.messages == 0);
+    CHECK_RC(sipc_close(ch), SIPC_OK);
+}
+
+/* Many processes open the same fresh name at once: exactly one server, one client, rest BUSY. */
+typedef struct race_plan {
+    char name[SIPC_NAME_MAX + 1];
+    int start[2];   /* closed by the parent: go */
+    int results[2]; /* each racer writes one byte: its outcome */
+    int release[2]; /* closed by the parent: everyone has answered, let go of the roles */
+} race_plan;
+
+static int child_race_open(void *arg)
+{
+    race_plan *plan = arg;
+    close(plan->start[1]);
+    close(plan->release[1]);
+    close(plan->results[0]);
+    char byte;
+    CHILD_CHECK(read(plan->start[0], &byte, 1) == 0);
+    sipc_channel *ch = NULL;
+    int rc = sipc_open(plan->name, NULL, &ch);
+    char outcome = rc == SIPC_ERR_BUSY ? 'B' : rc != SIPC_OK ? 'E' : sipc_get_role(ch) == SIPC_ROLE_SERVER ? 'S' : 'C';
+    CHILD_CHECK(write(plan->results[1], &outcome, 1) == 1);
+    /* Hold the role until every racer has answered. */
+    CHILD_CHECK(read(plan->release[0], &byte, 1) == 0);
+    if (ch != NULL)
+        sipc_close(ch);
+    return 0;
+}
+
+static void race_round(const char *name)
+{
+    race_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    CHECK(pipe(plan.start) == 0 && pipe(plan.results) == 0 && pipe(plan.release) == 0);
+    enum { RACERS = 8 };
+    pid_t children[RACERS];
+    for (int i = 0; i < RACERS; i++)
+        children[i] = spawn_child(child_race_open, &plan, sizeof plan);
+    close(plan.start[0]);
+    close(plan.release[0]);
+    close(plan.results[1]);
+    sleep_ms(50);
+    close(plan.start[1]); /* all at once */
+    int servers = 0, clients = 0, busy = 0;
+    for (int i = 0; i < RACERS; i++) {
+        char outcome = 0;
+        CHECK(read(plan.results[0], &outcome, 1) == 1);
+        servers += outcome == 'S';
+        clients += outcome == 'C';
+        busy += outcome == 'B';
+    }
+    close(plan.release[1]);
+    for (int i = 0; i < RACERS; i++)
+        CHECK(reap_child(children[i]) == 0);
+    CHECK(servers == 1);
+    CHECK(clients == 1);
+    CHECK(busy == RACERS - 2);
+    CHECK(!shm_exists(plan.name));
+}
+
+
+void test_simultaneous_openers(void)
+{
+    const char *name = test_name("race");
+    race_round(name);
+    if (test_failed())
+        return;
+    /* Again on a stale segment: the racers must agree on one re-initialisation. */
+    session_plan stale = {.kill = 1};
+    snprintf(stale.name, sizeof stale.name, "%s", name);
+    pid_t child = spawn_child(child_server_then_die, &stale, sizeof stale);
+    CHECK(reap_child(child) == 128 + SIGKILL);
+    CHECK(shm_exists(name));
+    race_round(name);
+}
+
+/* Process identity survives pid reuse: the start time must match too; zombies are dead. */
+typedef struct identity_pipes {
+    int identity[2]; /* child -> parent: its sipc_os_process */
+    int release[2];  /* parent -> child: exit now */
+} identity_pipes;
+
+static int child_report_identity(void *arg)
+{
+    identity_pipes *p = arg;
+    sipc_os_process me;
+    CHILD_CHECK(sipc_os_process_self(&me) == SIPC_OK);
+    CHILD_CHECK(write(p->identity[1], &me, sizeof me) == (ssize_t)sizeof me);
+    char byte;
+    CHILD_CHECK(read(p->release[0], &byte, 1) == 1);
+    return 0;
+}
+
+void test_process_identity(void)
+{
+    sipc_os_process self;
+    CHECK_RC(sipc_os_process_self(&self), SIPC_OK);
+    CHECK(self.pid == getpid());
+    CHECK(sipc_os_process_alive(&self) == 1);
+    sipc_os_process other = self;
+    other.start_time += 1; /* same pid, another process's start time: a reused pid */
+    CHECK(sipc_os_process_alive(&other) == 0);
+    other.pid = 0;
+    CHECK(sipc_os_process_alive(&other) == 0);
+    identity_pipes pipes;
+    CHECK(pipe(pipes.identity) == 0 && pipe(pipes.release) == 0);
+    pid_t child = spawn_child(child_report_identity, &pipes, sizeof pipes);
+    sipc_os_process them;
+    CHECK(read(pipes.identity[0], &them, sizeof them) == (ssize_t)sizeof them);
+    CHECK(them.pid == child);
+    CHECK(sipc_os_process_alive(&them) == 1);
+    CHECK(write(pipes.release[1], "x", 1) == 1);
+    sleep_ms(200); /* exited, not reaped yet: a zombie with the same pid and start time */
+    CHECK(sipc_os_process_alive(&them) == 0);
+    CHECK(reap_child(child) == 0);
+    CHECK(sipc_os_process_alive(&them) == 0);
+}
+
+/* An idle connected channel with a blocked receiver burns no CPU (no spinning while idle). */
+void test_idle_uses_no_cpu(void)
+{
+    const char *name = test_name("idle");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    death_plan plan = {.delay_ms = 1500, .kill = 0};
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    pid_t child = spawn_child(child_connect_then_die, &plan, sizeof plan);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    struct timespec before, after;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &before);
+    uint8_t buffer[16];
+    size_t length;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 800), SIPC_ERR_TIMEOUT);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &after);
+    double cpu_ms = (double)(after.tv_sec - before.tv_sec) * 1e3 + (double)(after.tv_nsec - before.tv_nsec) / 1e6;
+    CHECK(cpu_ms < 80.0);
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+    /* The blocked thread sleeps through: no periodic wake-ups (a watcher thread reports the
+     * peer's death instead of liveness polling). */
+    long switches_before = thread_voluntary_switches();
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 500), SIPC_ERR_TIMEOUT);
+    long switches = thread_voluntary_switches() - switches_before;
+    if (switches > 3)
+        test_fail(__FILE__, __LINE__, "blocked recv woke %ld times in 500 ms", switches);
+#endif
+    CHECK(reap_child(child) == 0);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}

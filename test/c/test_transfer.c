@@ -1,0 +1,245 @@
+/*
+ * test_transfer.c — send and recv between two processes: message sizes, buffers too small,
+ * delivery after the sender left, timeouts and backpressure.
+ */
+#include "harness.h"
+#include "layout.h"
+
+#include <stdlib.h>
+#include <string.h>
+/* ---- send / recv ---- */
+
+static int child_echo(void *arg)
+{
+    const char *name = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+    uint32_t max = sipc_max_message_size(ch);
+    uint8_t *buffer = malloc(max ? max : 1);
+    for (;;) {
+        size_t length = 0;
+        int rc = sipc_recv(ch, buffer, max, &length, 10000);
+        if (rc == SIPC_ERR_PEER_GONE)
+            break;
+        CHILD_CHECK(rc == SIPC_OK);
+        CHILD_CHECK(sipc_send(ch, buffer, length, 10000) == SIPC_OK);
+    }
+    free(buffer);
+    sipc_close(ch);
+    return 0;
+}
+
+void test_echo_sizes(void)
+{
+    const char *name = test_name("echo");
+    sipc_options o = options_with(4096, 4);
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    pid_t child = spawn_child(child_echo, name, strlen(name) + 1);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    static uint8_t out[4096], in[4096];
+    const uint32_t sizes[] = {0, 1, 63, 64, 65, 4095, 4096};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        message_fill(out, sizes[i], 1, i);
+        CHECK_RC(sipc_send(server, out, sizes[i], 5000), SIPC_OK);
+        size_t length = 99999;
+        CHECK_RC(sipc_peek_size(server, &length, 5000), SIPC_OK);
+        CHECK(length == sizes[i]);
+        CHECK_RC(sipc_recv(server, in, sizeof in, &length, 5000), SIPC_OK);
+        CHECK(length == sizes[i]);
+        CHECK(message_check(in, sizes[i], 1, i));
+    }
+    /* Zero-length with a NULL buffer of capacity 0 is legal both ways. */
+    CHECK_RC(sipc_send(server, NULL, 0, 5000), SIPC_OK);
+    size_t length = 1;
+    CHECK_RC(sipc_recv(server, NULL, 0, &length, 5000), SIPC_OK);
+    CHECK(length == 0);
+    CHECK_RC(sipc_send(server, NULL, 5, 5000), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_recv(server, NULL, 5, &length, 0), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_recv(server, in, sizeof in, NULL, 0), SIPC_ERR_INVALID_ARGUMENT);
+    /* Oversized: rejected whole, nothing reaches the peer. */
+    CHECK_RC(sipc_send(server, out, 4097, 5000), SIPC_ERR_TOO_BIG);
+    CHECK_RC(sipc_recv(server, in, sizeof in, &length, 100), SIPC_ERR_TIMEOUT);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_info(server, &info), SIPC_OK);
+    CHECK(info.to_client.messages == sizeof sizes / sizeof sizes[0] + 1);
+    CHECK(info.to_server.messages == sizeof sizes / sizeof sizes[0] + 1);
+    CHECK(info.to_client.capacity == 4);
+    CHECK(info.to_client.last_activity_ns > 0);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CHECK(reap_child(child) == 0);
+}
+
+static int child_send_sequence(void *arg)
+{
+    const char *name = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(name, NULL, &ch) == SIPC_OK);
+    uint8_t buffer[100];
+    size_t length;
+    if (strstr(name, "small") != NULL) {
+        /* Wait until the parent is connected, so it sees this peer before it leaves. */
+        CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+        CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 5000) == SIPC_OK);
+    }
+    message_fill(buffer, 100, 7, 0);
+    CHILD_CHECK(sipc_send(ch, buffer, 100, 5000) == SIPC_OK);
+    message_fill(buffer, 50, 7, 1);
+    CHILD_CHECK(sipc_send(ch, buffer, 50, 5000) == SIPC_OK);
+    CHILD_CHECK(sipc_send(ch, buffer, 0, 5000) == SIPC_OK);
+    CHILD_CHECK(sipc_close(ch) == SIPC_OK);
+    return 0;
+}
+
+void test_buffer_too_small_and_late_delivery(void)
+{
+    const char *name = test_name("small");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    pid_t child = spawn_child(child_send_sequence, name, strlen(name) + 1);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    CHECK_RC(sipc_send(server, "go", 2, 5000), SIPC_OK);
+    /* The child has closed: its messages are still delivered, in order, then PEER_GONE. */
+    CHECK(reap_child(child) == 0);
+    uint8_t buffer[100];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(server, buffer, 99, &length, 5000), SIPC_ERR_BUFFER_TOO_SMALL);
+    CHECK(length == 100);
+    CHECK_RC(sipc_recv(server, buffer, 100, &length, 5000), SIPC_OK);
+    CHECK(length == 100 && message_check(buffer, 100, 7, 0));
+    CHECK_RC(sipc_recv(server, buffer, 100, &length, 5000), SIPC_OK);
+    CHECK(length == 50 && message_check(buffer, 50, 7, 1));
+    CHECK_RC(sipc_recv(server, buffer, 0, &length, 5000), SIPC_OK);
+    CHECK(length == 0);
+    CHECK_RC(sipc_recv(server, buffer, 100, &length, 5000), SIPC_ERR_PEER_GONE);
+    CHECK_RC(sipc_send(server, buffer, 1, 5000), SIPC_ERR_PEER_GONE);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_info(server, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_PEER_GONE);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* A peer that attaches, sends and leaves before this side ever connected: recv still gets it all. */
+void test_messages_from_peer_never_connected(void)
+{
+    const char *name = test_name("early");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    pid_t child = spawn_child(child_send_sequence, name, strlen(name) + 1);
+    uint8_t buffer[100];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    CHECK(length == 100 && message_check(buffer, 100, 7, 0));
+    CHECK(reap_child(child) == 0);
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    CHECK(length == 50 && message_check(buffer, 50, 7, 1));
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    CHECK(length == 0);
+    /* The first recv adopted the child's session (attached or not): its end is PEER_GONE. */
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 0), SIPC_ERR_PEER_GONE);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+void test_timeouts(void)
+{
+    const char *name = test_name("timeouts");
+    sipc_options o = options_with(64, 2);
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    uint8_t buffer[64] = {0};
+    size_t length;
+    /* No peer yet: timeout 0 answers at once. */
+    CHECK_RC(sipc_connect(server, 0), SIPC_ERR_TIMEOUT);
+    CHECK_RC(sipc_send(server, buffer, 1, 0), SIPC_ERR_NOT_CONNECTED);
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 0), SIPC_ERR_NOT_CONNECTED);
+    uint64_t start = now_ns();
+    CHECK_RC(sipc_connect(server, 150), SIPC_ERR_TIMEOUT);
+    uint64_t elapsed = now_ns() - start;
+    CHECK(elapsed >= 149000000u && elapsed < 2000000000u);
+    start = now_ns();
+    CHECK_RC(sipc_send(server, buffer, 1, 120), SIPC_ERR_TIMEOUT);
+    CHECK(now_ns() - start >= 119000000u);
+    start = now_ns();
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 120), SIPC_ERR_TIMEOUT);
+    CHECK(now_ns() - start >= 119000000u);
+
+    sipc_channel *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(client, 0), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 0), SIPC_OK);
+    /* Connected, nothing queued. */
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_ERR_TIMEOUT);
+    CHECK_RC(sipc_peek_size(client, &length, 0), SIPC_ERR_TIMEOUT);
+    start = now_ns();
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 200), SIPC_ERR_TIMEOUT);
+    elapsed = now_ns() - start;
+    CHECK(elapsed >= 199000000u && elapsed < 2000000000u);
+    /* Backpressure: depth 2, the third send waits, then times out. */
+    CHECK_RC(sipc_send(server, "a", 1, 0), SIPC_OK);
+    CHECK_RC(sipc_send(server, "b", 1, 0), SIPC_OK);
+    CHECK_RC(sipc_send(server, "c", 1, 0), SIPC_ERR_TIMEOUT);
+    start = now_ns();
+    CHECK_RC(sipc_send(server, "c", 1, 150), SIPC_ERR_TIMEOUT);
+    CHECK(now_ns() - start >= 149000000u);
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK(length == 1 && buffer[0] == 'a');
+    CHECK_RC(sipc_send(server, "c", 1, 0), SIPC_OK);
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK(buffer[0] == 'b');
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK(buffer[0] == 'c');
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* Backpressure across processes: a slow reader throttles the writer, nothing is lost. */
+static int child_slow_reader(void *arg)
+{
+    const char *name = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+    uint8_t buffer[256];
+    for (uint64_t i = 0; i < 40; i++) {
+        if (i % 10 == 0)
+            sleep_ms(20);
+        size_t length;
+        CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 5000) == SIPC_OK);
+        CHILD_CHECK(length == message_size(3, i, 256) && message_check(buffer, (uint32_t)length, 3, i));
+    }
+    CHILD_CHECK(sipc_send(ch, "done", 4, 5000) == SIPC_OK);
+    sipc_close(ch);
+    return 0;
+}
+
+void test_backpressure(void)
+{
+    const char *name = test_name("bp");
+    sipc_options o = options_with(256, 3);
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    pid_t child = spawn_child(child_slow_reader, name, strlen(name) + 1);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    uint8_t buffer[256];
+    int blocked = 0;
+    for (uint64_t i = 0; i < 40; i++) {
+        uint32_t size = message_size(3, i, 256);
+        message_fill(buffer, size, 3, i);
+        int rc = sipc_send(server, buffer, size, 0);
+        if (rc == SIPC_ERR_TIMEOUT) {
+            blocked++;
+            rc = sipc_send(server, buffer, size, 5000);
+        }
+        CHECK_RC(rc, SIPC_OK);
+        sipc_channel_info info = {.struct_size = sizeof info};
+        CHECK_RC(sipc_info(server, &info), SIPC_OK);
+        CHECK(info.to_client.queued <= 3);
+    }
+    CHECK(blocked > 0);
+    size_t length;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    CHECK(length == 4);
+    CHECK(reap_child(child) == 0);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
