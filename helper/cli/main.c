@@ -113,12 +113,6 @@ static const cli_command *find_command(const char *name)
     return NULL;
 }
 
-void cli_print_command_help(const cli_command *command, FILE *out)
-{
-    fprintf(out, "sipc %s: %s\n\n%s", command->name, command->summary, command->usage);
-    fputs("\nExit codes: see 'sipc --help'.\n", out);
-}
-
 static void print_main_help(FILE *out)
 {
     fputs("sipc — named, synchronous, shared-memory channels between processes\n"

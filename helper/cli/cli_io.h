@@ -1,0 +1,33 @@
+/*
+ * cli_io.h — the `sipc` command line's I/O: whole writes and whole-file reads, clocks, and the stop
+ * signals (SIGINT/SIGTERM, or the console control events on Windows) that cancel a blocked call.
+ */
+#ifndef SIPC_CLI_IO_H
+#define SIPC_CLI_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli_text.h"
+#include "sipc.h"
+
+/* Writes everything, retrying on EINTR / short writes. */
+bool cli_write_all(int fd, const void *data, size_t length);
+/* Reads a whole file ("-" is stdin). */
+bool cli_read_file(const char *path, cli_buffer *out, int *error_number);
+
+uint64_t cli_now_ns(void);              /* CLOCK_REALTIME */
+uint64_t cli_monotonic_ns(void);        /* CLOCK_MONOTONIC */
+
+/* ---- signals: SIGINT/SIGTERM cancel the current channel / observer ---- */
+void cli_signals_install(void);
+/* Registers what the handler cancels (NULL to clear); blocks the signals while switching. */
+void cli_signals_watch_channel(sipc_channel *channel);
+void cli_signals_watch_observer(sipc_observer *observer);
+/* 0 if no stop signal arrived, else the signal number. */
+int cli_stop_signal(void);
+/* Write end of a pipe the handler writes one byte to: poll() its read end to wake on a signal. */
+int cli_signal_wake_fd(void);
+
+#endif /* SIPC_CLI_IO_H */

@@ -1,0 +1,54 @@
+/*
+ * cli_text.h — the `sipc` command line's text: a growable byte buffer, hex, UTF-8 and JSON
+ * encoding, one-line previews, the message output formats, times and channel state names.
+ */
+#ifndef SIPC_CLI_TEXT_H
+#define SIPC_CLI_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h> /* defines __MINGW_PRINTF_FORMAT on MinGW */
+
+#include "sipc.h"
+
+/* MinGW's "printf" format archetype is Microsoft's, which lacks %zu; its C99 stdio is GNU's. */
+#if defined(__MINGW32__)
+#  define CLI_PRINTF __MINGW_PRINTF_FORMAT
+#else
+#  define CLI_PRINTF printf
+#endif
+
+typedef enum cli_format { CLI_FORMAT_RAW, CLI_FORMAT_HEX, CLI_FORMAT_TEXT, CLI_FORMAT_JSON } cli_format;
+cli_format cli_format_from_name(const char *name);
+
+/* Growable byte buffer. */
+typedef struct cli_buffer {
+    char *data;
+    size_t length;
+    size_t capacity;
+} cli_buffer;
+
+bool cli_buffer_reserve(cli_buffer *buffer, size_t extra);
+bool cli_buffer_append(cli_buffer *buffer, const void *data, size_t length);
+bool cli_buffer_append_str(cli_buffer *buffer, const char *text);
+bool cli_buffer_printf(cli_buffer *buffer, const char *format, ...) __attribute__((format(CLI_PRINTF, 2, 3)));
+void cli_buffer_free(cli_buffer *buffer);
+
+bool cli_append_hex(cli_buffer *out, const void *data, size_t length);
+/* Appends a JSON string literal (quotes included); invalid UTF-8 bytes become U+FFFD. */
+bool cli_append_json_string(cli_buffer *out, const void *data, size_t length);
+bool cli_utf8_valid(const void *data, size_t length);
+/* Appends a one-line, printable preview of at most max_chars characters. */
+bool cli_append_preview(cli_buffer *out, const void *data, size_t length, size_t max_chars);
+/* Decodes hex (whitespace allowed between byte pairs). Returns false on invalid input. */
+bool cli_decode_hex(const char *text, cli_buffer *out, const char **error);
+
+/* Appends a message to out in the given format (with its separator), index is its number. */
+bool cli_format_message(cli_buffer *out, cli_format format, uint64_t index, const void *data, size_t length);
+
+void cli_format_time(uint64_t epoch_ns, char *out, size_t size); /* HH:MM:SS.uuuuuu local time */
+void cli_format_iso_time(uint64_t epoch_ns, char *out, size_t size);
+const char *cli_state_name(int32_t state);
+
+#endif /* SIPC_CLI_TEXT_H */
