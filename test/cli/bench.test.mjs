@@ -2,13 +2,17 @@
 // are judged by `npm run bench`, not here.
 import { before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertBinary, run } from './helpers.mjs';
+import { leftoversWithPrefix } from '../debris.mjs';
+import { SIPC, assertBinary, start } from './helpers.mjs';
 
 before(assertBinary);
 
 it('bench --quick --runs 1 --json writes a complete report', { timeout: 120000 }, async () => {
-  const result = await run(['bench', '--quick', '--runs', '1', '--json'], { timeoutMs: 110000 });
+  const bench = start(['bench', '--quick', '--runs', '1', '--json'], { timeoutMs: 110000 });
+  const result = await bench.done;
   assert.equal(result.code, 0, result.stderr);
+  // The bench names its channels sipc-bench-<its pid>-N and removes them itself.
+  assert.deepEqual(leftoversWithPrefix(SIPC, `sipc-bench-${bench.child.pid}-`), { channels: [], objects: [] });
   const report = JSON.parse(result.stdout.toString());
   assert.equal(report.runs, 1);
   assert.equal(report.quick, true);
@@ -25,7 +29,13 @@ it('bench --quick --runs 1 --json writes a complete report', { timeout: 120000 }
     }
   }
   assert.equal(report.idle.measured, true);
-  assert.ok(report.idle.serverCpuMs >= 0 && report.idle.clientCpuMs >= 0);
+  assert.equal(report.idle.seconds, 0.5, 'the quick idle spell lasts 0.5 s');
+  // CPU used during the idle spell only: a figure counting the busy benchmark before it would exceed the
+  // spell's own wall time.
+  for (const cpuMs of [report.idle.serverCpuMs, report.idle.clientCpuMs]) {
+    assert.ok(Number.isFinite(cpuMs) && cpuMs >= 0 && cpuMs < report.idle.seconds * 1000, `idle CPU ${cpuMs} ms`);
+  }
   assert.deepEqual(report.targets.map((t) => t.measured), [true, true, true]);
+  assert.equal(report.targets[2].value, Math.max(report.idle.serverCpuMs, report.idle.clientCpuMs));
   for (const t of report.targets) assert.equal(typeof t.pass, 'boolean');
 });

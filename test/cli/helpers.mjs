@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkDebrisAtExit, runPrefix } from '../debris.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SIPC = process.env.SIPC_CLI ?? resolve(repoRoot, 'helper', 'build', 'linux-x64', 'sipc');
@@ -13,22 +14,27 @@ export function assertBinary() {
   }
 }
 
+/** Every channel this test process names starts with it. */
+export const NAME_PREFIX = runPrefix('t');
+checkDebrisAtExit(SIPC, NAME_PREFIX, 'test/cli');
+
 let counter = 0;
 const namesInUse = new Set();
 const children = new Set();
 
 /** A channel name no other test (or test run) uses. */
 export function uniqueName(label = 'cli') {
-  const name = `t-${label}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+  const name = `${NAME_PREFIX}${label}-${counter++}`;
   namesInUse.add(name);
   return name;
 }
 
 /**
  * Starts `sipc ARGS` in the background. The result collects stdout (Buffer) and stderr (string);
- * `done` resolves with { code, signal, stdout, stderr } and is killed after `timeoutMs`.
+ * `done` resolves with { code, signal, stdout, stderr }. The process is killed by cleanup() or, if given, after
+ * `timeoutMs`: by default it lives as long as the test that started it needs it.
  */
-export function start(args, { input, timeoutMs = 15000, keepStdinOpen = false } = {}) {
+export function start(args, { input, timeoutMs, keepStdinOpen = false } = {}) {
   const child = spawn(SIPC, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   const stdout = [];
@@ -38,7 +44,7 @@ export function start(args, { input, timeoutMs = 15000, keepStdinOpen = false } 
   child.stdin.on('error', () => {});
   if (input !== undefined) child.stdin.end(input);
   else if (!keepStdinOpen) child.stdin.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const done = new Promise((resolveDone, rejectDone) => {
     child.on('error', rejectDone);
     child.on('close', (code, signal) => {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { checkDebrisAtExit, runPrefix } from '../debris.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const API_PATH = resolve(repoRoot, 'dist', 'api.js');
@@ -15,16 +16,27 @@ if (!existsSync(SIPC)) throw new Error(`sipc CLI not found at ${SIPC}: run 'make
 /** @type {typeof import('../../extension/src/api/index')} */
 export const api = createRequire(import.meta.url)(API_PATH);
 
+/** Every channel of this test process starts with it (names derived in child processes too). */
+export const NAME_PREFIX = runPrefix('tn');
+checkDebrisAtExit(SIPC, NAME_PREFIX, 'test/node');
+
 let counter = 0;
 const names = new Set();
 const children = new Set();
 const handles = new Set();
 
-/** A channel name no other test or run uses. */
+/** A channel name no other test or run uses; names derived from it (`${name}-1`) keep the run's prefix. */
 export function uniqueName(label) {
-  const name = `tn-${label}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+  const name = `${NAME_PREFIX}${label}-${counter++}`;
   names.add(name);
   return name;
+}
+
+/** Names derived from a uniqueName() (opened by a child process, say), so cleanup() removes them too. */
+export function derivedNames(base, suffixes) {
+  const derived = suffixes.map((suffix) => `${base}-${suffix}`);
+  for (const name of derived) names.add(name);
+  return derived;
 }
 
 /** open() that is closed again by cleanup(). */
@@ -48,7 +60,9 @@ function track(child, timeoutMs) {
   child.stdout.on('data', (chunk) => stdout.push(chunk));
   child.stderr.on('data', (chunk) => { stderr += chunk.toString('utf8'); });
   child.stdin?.on('error', () => {});
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  // Without an explicit limit a peer lives as long as its test: cleanup() (afterEach) kills it, so a peer never
+  // dies on a timer of its own while the test still counts on it.
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const done = new Promise((resolveDone, rejectDone) => {
     child.on('error', rejectDone);
     child.on('close', (code, signal) => {
@@ -70,8 +84,8 @@ function track(child, timeoutMs) {
   return { child, done, waitFor };
 }
 
-/** Runs the sipc CLI in the background. */
-export function startCli(args, { timeoutMs = 20000 } = {}) {
+/** Runs the sipc CLI in the background (killed by cleanup(), or after `timeoutMs` if given). */
+export function startCli(args, { timeoutMs } = {}) {
   return track(spawn(SIPC, args, { stdio: ['pipe', 'pipe', 'pipe'] }), timeoutMs);
 }
 
@@ -79,7 +93,7 @@ export function startCli(args, { timeoutMs = 20000 } = {}) {
  * Runs `body` (an async function body as source text) in a child Node process with `api` (the built Node API)
  * and `name` in scope. It prints to stdout to talk to the test.
  */
-export function startNode(body, { name = '', timeoutMs = 20000, env = {} } = {}) {
+export function startNode(body, { name = '', timeoutMs, env = {} } = {}) {
   const source = `const api = require(${JSON.stringify(API_PATH)}); const name = ${JSON.stringify(name)};
 (async () => { ${body} })().catch((e) => { console.error('child failed:', e && e.stack || e); process.exit(99); });`;
   return track(

@@ -3,12 +3,14 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { cleanup, openTracked, startNode, uniqueName, within } from './helpers.mjs';
+import { cleanup, derivedNames, openTracked, startNode, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
 test('process.exit() during heavy traffic on open channels exits with code 0, no crash', { timeout: 60000 }, async () => {
   for (let round = 0; round < 5; round++) {
+    const name = uniqueName(`exit-busy${round}`);
+    derivedNames(name, [0, 1, 2, 'idle']);
     const child = startNode(`
       const pairs = [];
       for (let i = 0; i < 3; i++) {
@@ -24,7 +26,7 @@ test('process.exit() during heavy traffic on open channels exits with code 0, no
       }
       api.open(name + '-idle');
       setTimeout(() => { console.log('received ' + received); process.exit(0); }, 150 + ${round * 37});
-    `, { name: uniqueName(`exit-busy${round}`) });
+    `, { name });
     const result = await within(20000, child.done, 'child exit');
     assert.equal(result.signal, null, `round ${round}: killed by ${result.signal}; stderr: ${result.stderr}`);
     assert.equal(result.code, 0, `round ${round}: stderr: ${result.stderr}`);
@@ -35,6 +37,7 @@ test('process.exit() during heavy traffic on open channels exits with code 0, no
 
 test('a process with open idle channels ends by itself, and its peer sees PEER_GONE', { timeout: 30000 }, async () => {
   const name = uniqueName('exit-idle');
+  derivedNames(name, ['idle-0', 'idle-1', 'idle-2', 'idle-3']);
   const server = openTracked(name);
   const child = startNode(`
     const c = api.open(name);
@@ -73,6 +76,7 @@ test('a pending receive keeps the process alive until its message arrives', { ti
 
 test('8 idle connected channels with pending receives and blocked sends do not delay fs.readFile', { timeout: 30000 }, async () => {
   const base = uniqueName('starve');
+  derivedNames(base, [0, 1, 2, 3, 4, 5, 6, 7]);
   const servers = [];
   for (let i = 0; i < 8; i++) servers.push(openTracked(`${base}-${i}`, { queueDepth: 1 }));
   const peer = startNode(`
