@@ -7,9 +7,18 @@
  * Blocking calls take a timeout in milliseconds: SIPC_INFINITE waits forever,
  * 0 answers at once.
  *
- * Thread safety: several threads may call sipc_send / sipc_recv / sipc_cancel
- * / sipc_info on one channel at once. sipc_close must be the last call on a
- * channel: cancel, join the threads that use it, then close.
+ * Thread safety: several threads may call sipc_send / sipc_recv / sipc_connect /
+ * sipc_peek_size / sipc_cancel / sipc_info on one channel at once. sipc_close may
+ * be called while other threads are blocked in those calls: they return
+ * SIPC_ERR_CLOSED, and sipc_close returns once they have all left the handle.
+ * A call that *starts* after sipc_close returned uses freed memory: sipc_close
+ * must still be the last call that begins on a handle.
+ *
+ * fork(): a handle belongs to the process that opened it. In a child created
+ * by fork() every call on an inherited handle returns SIPC_ERR_CLOSED without
+ * touching the channel, and sipc_close only frees the child's copy (the
+ * parent's role, lock and peer are left alone). See SIPC_OPEN_INHERIT_HANDLES
+ * for exec().
  *
  * Every function returns SIPC_OK (0) or a negative sipc_status.
  */
@@ -58,7 +67,8 @@ typedef enum sipc_status {
     SIPC_ERR_BUSY = -3,             /* both roles of the channel are taken */
     SIPC_ERR_TOO_BIG = -4,          /* message larger than the channel's maximum; nothing was sent */
     SIPC_ERR_CANCELLED = -5,        /* sipc_cancel was called on this channel */
-    SIPC_ERR_CLOSED = -6,           /* the channel handle is closed */
+    SIPC_ERR_CLOSED = -6,           /* the handle is closed (or being closed by another thread), or it was
+                                       inherited through fork() and belongs to the parent process */
     SIPC_ERR_INVALID_NAME = -7,     /* the name breaks the naming rules */
     SIPC_ERR_INVALID_ARGUMENT = -8, /* a NULL pointer, an option out of range, ... */
     SIPC_ERR_BUFFER_TOO_SMALL = -9, /* recv capacity too small: *length says the size needed; message stays queued */

@@ -44,7 +44,9 @@ struct sipc_channel {
     uint32_t peer_dead_session; /* atomic; session found dead by a liveness check */
     sipc_os_process peer_process;
     int cancelled; /* atomic */
-    int closed;    /* atomic */
+    int closed;    /* atomic: set once by sipc_close; calls in progress then return SIPC_ERR_CLOSED */
+    int users;     /* atomic: calls in progress (enter..leave); sipc_close frees the handle at 0 */
+    uint32_t fork_generation; /* sipc_os_fork_generation() at open: differs in a forked child */
     uint32_t spin_budget_ns[SIPC_WAIT_WORDS]; /* atomic (relaxed): a heuristic shared by threads */
     uint32_t spin_probe[SIPC_WAIT_WORDS];
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
@@ -82,9 +84,12 @@ static void wake_everyone(sipc_channel *ch)
         bump_and_wake(ch, i);
 }
 
-static int is_cancelled(sipc_channel *ch)
+/* Why a blocked call must stop now: SIPC_ERR_CLOSED (sipc_close runs), SIPC_ERR_CANCELLED, or 0. */
+static int interrupted(sipc_channel *ch)
 {
-    return __atomic_load_n(&ch->cancelled, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&ch->closed, __ATOMIC_SEQ_CST))
+        return SIPC_ERR_CLOSED;
+    return __atomic_load_n(&ch->cancelled, __ATOMIC_ACQUIRE) ? SIPC_ERR_CANCELLED : 0;
 }
 
 /* The peer this handle connected to is still attached (fast: shared memory only). */
@@ -393,6 +398,19 @@ static void free_channel(sipc_channel *ch)
     free(ch);
 }
 
+/* Frees a handle in a process that inherited it through fork() without touching what belongs to
+ * the parent: no shared-memory write, no lock, no join of the parent's watcher thread (it does not
+ * exist here), no mutex destroy (a parent thread may have held one at the fork). */
+static void free_forked_copy(sipc_channel *ch)
+{
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+    sipc_os_watcher_abandon(ch->watcher);
+#endif
+    release_mapping(ch);
+    sipc_os_segment_close(ch->segment);
+    free(ch);
+}
+
 SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_channel **out)
 {
     if (out == NULL)
@@ -431,6 +449,7 @@ SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_chann
         free_channel(ch);
         return rc;
     }
+    ch->fork_generation = sipc_os_fork_generation();
     sipc_key_for_name(name, ch->key);
     for (uint32_t i = 0; i < SIPC_WAIT_WORDS; i++)
         ch->spin_budget_ns[i] = SPIN_START_NS;
@@ -527,18 +546,28 @@ SIPC_API uint32_t sipc_max_message_size(const sipc_channel *channel)
 
 /* ---- calls ---- */
 
+/* Every call that touches the mapping runs between enter and leave, so that sipc_close can wake it
+ * and wait for it to leave before freeing the handle. The increment comes before the look at
+ * `closed` and close sets `closed` before it looks at `users` (both sequentially consistent): either
+ * the call sees the close, or the close sees and waits for the call. */
 static int enter(sipc_channel *ch)
 {
     if (ch == NULL)
         return SIPC_ERR_INVALID_ARGUMENT;
-    if (__atomic_load_n(&ch->closed, __ATOMIC_ACQUIRE))
-        return SIPC_ERR_CLOSED;
-    return SIPC_OK;
+    __atomic_add_fetch(&ch->users, 1, __ATOMIC_SEQ_CST);
+    int rc = SIPC_OK;
+    if (__atomic_load_n(&ch->closed, __ATOMIC_SEQ_CST))
+        rc = SIPC_ERR_CLOSED;
+    else if (ch->fork_generation != sipc_os_fork_generation())
+        rc = SIPC_ERR_CLOSED; /* inherited through fork(): the role belongs to the parent */
+    if (rc != SIPC_OK)
+        __atomic_sub_fetch(&ch->users, 1, __ATOMIC_SEQ_CST);
+    return rc;
 }
 
 static int leave(sipc_channel *ch, int rc)
 {
-    (void)ch;
+    __atomic_sub_fetch(&ch->users, 1, __ATOMIC_SEQ_CST);
     return rc;
 }
 
@@ -680,14 +709,15 @@ static int connect_ready(sipc_channel *ch, void *context)
     (void)context;
     peer_role_view role;
     uint32_t next = 0;
-    return is_cancelled(ch) || choose_peer(ch, &role, &next) != CHOICE_WAIT;
+    return interrupted(ch) != 0 || choose_peer(ch, &role, &next) != CHOICE_WAIT;
 }
 
 static int connect_until(sipc_channel *ch, uint64_t deadline)
 {
     for (;;) {
-        if (is_cancelled(ch))
-            return SIPC_ERR_CANCELLED;
+        int stop = interrupted(ch);
+        if (stop != 0)
+            return stop;
         peer_role_view role;
         uint32_t next = 0;
         switch (choose_peer(ch, &role, &next)) {
@@ -735,13 +765,13 @@ typedef struct ring_wait {
 static int space_ready(sipc_channel *ch, void *context)
 {
     ring_wait *w = context;
-    return is_cancelled(ch) || !peer_present(ch) || SH_LOAD_ACQ(&ch->header->rings[w->direction].tail) != w->seen;
+    return interrupted(ch) != 0 || !peer_present(ch) || SH_LOAD_ACQ(&ch->header->rings[w->direction].tail) != w->seen;
 }
 
 static int data_ready(sipc_channel *ch, void *context)
 {
     ring_wait *w = context;
-    return is_cancelled(ch) || !peer_present(ch) || SH_LOAD_ACQ(&ch->header->rings[w->direction].head) != w->seen;
+    return interrupted(ch) != 0 || !peer_present(ch) || SH_LOAD_ACQ(&ch->header->rings[w->direction].head) != w->seen;
 }
 
 SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, int32_t timeout_ms)
@@ -761,8 +791,9 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
     const int d = ch->out_direction;
     seg_ring *ring = &ch->header->rings[d];
     for (;;) {
-        if (is_cancelled(ch))
-            return leave(ch, SIPC_ERR_CANCELLED);
+        int stop = interrupted(ch);
+        if (stop != 0)
+            return leave(ch, stop);
         if (!peer_present(ch))
             return leave(ch, SIPC_ERR_PEER_GONE);
         sipc_os_mutex_lock(&ch->send_lock);
@@ -815,8 +846,9 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
     const int d = ch->in_direction;
     seg_ring *ring = &ch->header->rings[d];
     for (;;) {
-        if (is_cancelled(ch))
-            return leave(ch, SIPC_ERR_CANCELLED);
+        int stop = interrupted(ch);
+        if (stop != 0)
+            return leave(ch, stop);
         /* Before head: once the peer is seen gone, everything it sent is visible. */
         int present = peer_present(ch);
         sipc_os_mutex_lock(&ch->recv_lock);
@@ -879,12 +911,12 @@ SIPC_API int sipc_peek_size(sipc_channel *channel, size_t *length, int32_t timeo
 
 SIPC_API int sipc_cancel(sipc_channel *channel)
 {
-    if (channel == NULL)
-        return SIPC_ERR_INVALID_ARGUMENT;
+    int rc = enter(channel);
+    if (rc != SIPC_OK)
+        return rc;
     __atomic_store_n(&channel->cancelled, 1, __ATOMIC_SEQ_CST);
-    if (channel->header != NULL)
-        wake_everyone(channel);
-    return SIPC_OK;
+    wake_everyone(channel);
+    return leave(channel, SIPC_OK);
 }
 
 SIPC_API int sipc_uncancel(sipc_channel *channel)
@@ -897,12 +929,13 @@ SIPC_API int sipc_uncancel(sipc_channel *channel)
 
 SIPC_API int sipc_info(sipc_channel *channel, sipc_channel_info *info)
 {
-    if (channel == NULL || info == NULL || info->struct_size < sizeof *info)
+    if (info == NULL || info->struct_size < sizeof *info)
         return SIPC_ERR_INVALID_ARGUMENT;
-    if (__atomic_load_n(&channel->closed, __ATOMIC_ACQUIRE))
-        return SIPC_ERR_CLOSED;
+    int rc = enter(channel);
+    if (rc != SIPC_OK)
+        return rc;
     sipc_fill_info(channel->header, &channel->geometry, channel->segment, info);
-    return SIPC_OK;
+    return leave(channel, SIPC_OK);
 }
 
 SIPC_API int sipc_close(sipc_channel *channel)
@@ -910,8 +943,21 @@ SIPC_API int sipc_close(sipc_channel *channel)
     sipc_channel *ch = channel;
     if (ch == NULL)
         return SIPC_ERR_INVALID_ARGUMENT;
-    if (__atomic_exchange_n(&ch->closed, 1, __ATOMIC_ACQ_REL))
+    if (__atomic_exchange_n(&ch->closed, 1, __ATOMIC_SEQ_CST))
         return SIPC_ERR_CLOSED;
+    if (ch->fork_generation != sipc_os_fork_generation()) {
+        /* A copy inherited through fork(): the role, the lock and the watcher are the parent's. */
+        free_forked_copy(ch);
+        return SIPC_OK;
+    }
+    /* Calls blocked on this handle in other threads see `closed` once woken and return
+     * SIPC_ERR_CLOSED; the handle is freed when the last of them has left. */
+    wake_everyone(ch);
+    for (unsigned round = 1; __atomic_load_n(&ch->users, __ATOMIC_SEQ_CST) != 0; round++) {
+        sipc_os_sleep_us(100);
+        if (round % 64 == 0)
+            wake_everyone(ch); /* belt and braces: the wake-up protocol has no lost wake-ups */
+    }
     int rc = sipc_os_segment_lock(ch->segment);
     seg_role *me = &ch->header->roles[ch->role_index];
     int mine = SH_LOAD(&me->session) == ch->my_session && SH_LOAD(&me->pid) == ch->self.pid;

@@ -71,6 +71,9 @@ int sipc_os_process_self(sipc_os_process *out);
 /* 1 if the process is running (same pid AND same start time), 0 if it is gone, never negative:
  * a process that cannot be examined (e.g. another user's, EPERM) but exists counts as alive. */
 int sipc_os_process_alive(const sipc_os_process *process);
+/* A counter that a fork() child sees incremented (pthread_atfork): a handle that remembers the value
+ * of its opener detects that it is used in a forked child. Always 0 where fork does not exist. */
+uint32_t sipc_os_fork_generation(void);
 /* Real user id of the caller (0 on Windows). */
 uint32_t sipc_os_current_uid(void);
 
@@ -147,6 +150,9 @@ int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_w
 int sipc_os_watcher_watch(sipc_os_watcher *watcher, const sipc_os_process *process, uint32_t token);
 /* Stops and joins the thread; no callback runs after it returns. */
 void sipc_os_watcher_stop(sipc_os_watcher *watcher);
+/* In a forked child, where the thread does not exist: frees what the child inherited (file
+ * descriptors, memory) without signalling or joining the parent's thread. NULL is fine. */
+void sipc_os_watcher_abandon(sipc_os_watcher *watcher);
 #endif
 
 #endif /* SIPC_PLATFORM_H */

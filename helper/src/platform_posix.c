@@ -170,6 +170,25 @@ int sipc_os_process_alive(const sipc_os_process *process)
     return 1;
 }
 
+static uint32_t fork_generation; /* atomic */
+static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    __atomic_add_fetch(&fork_generation, 1u, __ATOMIC_RELAXED);
+}
+
+static void install_fork_hook(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+uint32_t sipc_os_fork_generation(void)
+{
+    pthread_once(&fork_hook_once, install_fork_hook);
+    return __atomic_load_n(&fork_generation, __ATOMIC_RELAXED);
+}
+
 uint32_t sipc_os_current_uid(void)
 {
     return (uint32_t)getuid();
@@ -563,6 +582,17 @@ void sipc_os_watcher_stop(sipc_os_watcher *w)
         close(w->next_pidfd);
     close(w->event_fd);
     pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+void sipc_os_watcher_abandon(sipc_os_watcher *w)
+{
+    if (w == NULL)
+        return;
+    /* The lock may have been held by the parent's thread at the fork: read without it. */
+    if (w->has_next && w->next_pidfd >= 0)
+        close(w->next_pidfd);
+    close(w->event_fd);
     free(w);
 }
 

@@ -192,6 +192,12 @@ int sipc_os_process_alive(const sipc_os_process *process)
     return 1;
 }
 
+/* Windows has no fork(): a handle is never used in a copy of its process. */
+uint32_t sipc_os_fork_generation(void)
+{
+    return 0;
+}
+
 uint32_t sipc_os_current_uid(void)
 {
     return 0;
@@ -1008,6 +1014,12 @@ void sipc_os_watcher_stop(sipc_os_watcher *watcher)
     watcher_clear(watcher);
     ReleaseSRWLockExclusive(&watcher->lock);
     free(watcher);
+}
+
+/* Only called in a forked child, which Windows never has; stopping is the safe equivalent. */
+void sipc_os_watcher_abandon(sipc_os_watcher *watcher)
+{
+    sipc_os_watcher_stop(watcher);
 }
 
 #endif /* _WIN32 */

@@ -1,0 +1,215 @@
+/*
+ * test_robust.c — what the machine can do to a channel handle that the library must survive:
+ * sipc_close while other threads are blocked on the handle, a handle used in a fork() child.
+ */
+#include "harness.h"
+#include "layout.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A read-only view of a channel's header, to wait for states (a thread asleep in a wait). */
+typedef struct header_view {
+    int fd;
+    const seg_header *header;
+} header_view;
+
+static int view_header(const char *name, header_view *view)
+{
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    char path[64];
+    snprintf(path, sizeof path, "/%s", key);
+    view->fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (view->fd < 0)
+        return -1;
+    void *base = mmap(NULL, SIPC_HEADER_SIZE, PROT_READ, MAP_SHARED, view->fd, 0);
+    if (base == MAP_FAILED) {
+        close(view->fd);
+        return -1;
+    }
+    view->header = base;
+    return 0;
+}
+
+static void unview_header(header_view *view)
+{
+    munmap((void *)view->header, SIPC_HEADER_SIZE);
+    close(view->fd);
+}
+
+/* Waits until a thread of role r sleeps in a futex wait; 0 if that never happens within 10 s. */
+static int wait_role_asleep(const header_view *view, int role_index)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (__atomic_load_n(&view->header->roles[role_index].sleepers, __ATOMIC_ACQUIRE) != 0)
+            return 1;
+        sleep_ms(1);
+    }
+    return 0;
+}
+
+typedef enum blocked_call { CALL_RECV, CALL_SEND, CALL_CONNECT, CALL_PEEK } blocked_call;
+
+typedef struct blocked_thread {
+    sipc_channel *channel;
+    blocked_call call;
+    int32_t timeout_ms;
+    int result; /* written by the thread, read after join */
+} blocked_thread;
+
+static void *run_blocked_call(void *arg)
+{
+    blocked_thread *t = arg;
+    uint8_t buffer[64];
+    size_t length = 0;
+    switch (t->call) {
+    case CALL_RECV:
+        t->result = sipc_recv(t->channel, buffer, sizeof buffer, &length, t->timeout_ms);
+        break;
+    case CALL_PEEK:
+        t->result = sipc_peek_size(t->channel, &length, t->timeout_ms);
+        break;
+    case CALL_SEND:
+        t->result = sipc_send(t->channel, "x", 1, t->timeout_ms);
+        break;
+    case CALL_CONNECT:
+        t->result = sipc_connect(t->channel, t->timeout_ms);
+        break;
+    }
+    return NULL;
+}
+
+/* Blocks `count` threads in `call` on the handle of role `role_index`, closes the handle from this
+ * thread, and checks that every blocked call returned SIPC_ERR_CLOSED. */
+static int close_under_blocked_calls(const char *name, blocked_call call, int32_t timeout_ms)
+{
+    sipc_options o;
+    sipc_options_init(&o);
+    o.queue_depth = 1;
+    sipc_channel *server = NULL, *client = NULL;
+    if (sipc_open(name, &o, &server) != SIPC_OK)
+        return 0;
+    int ok = 1;
+    if (call != CALL_CONNECT) {
+        ok = sipc_open(name, NULL, &client) == SIPC_OK && sipc_connect(server, 1000) == SIPC_OK &&
+             sipc_connect(client, 1000) == SIPC_OK;
+        if (ok && call == CALL_SEND)
+            ok = sipc_send(server, "fill", 4, 0) == SIPC_OK; /* queue depth 1: the next send blocks */
+    }
+    header_view view;
+    if (!ok || view_header(name, &view) != 0) {
+        sipc_close(server);
+        if (client != NULL)
+            sipc_close(client);
+        return 0;
+    }
+    enum { THREADS = 3 };
+    blocked_thread threads[THREADS];
+    pthread_t ids[THREADS];
+    sipc_channel *target = call == CALL_RECV || call == CALL_PEEK ? client : server;
+    int target_role = target == server ? SIPC_ROLE_INDEX_SERVER : SIPC_ROLE_INDEX_CLIENT;
+    for (int i = 0; i < THREADS; i++) {
+        threads[i] = (blocked_thread){target, call, timeout_ms, 1};
+        pthread_create(&ids[i], NULL, run_blocked_call, &threads[i]);
+    }
+    ok = wait_role_asleep(&view, target_role);
+    if (!ok)
+        fprintf(stderr, "    the blocked calls never went to sleep\n");
+    int closed = sipc_close(target);
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(ids[i], NULL);
+        if (threads[i].result != SIPC_ERR_CLOSED) {
+            fprintf(stderr, "    blocked call %d returned %s, expected CLOSED\n", i,
+                    sipc_status_name(threads[i].result));
+            ok = 0;
+        }
+    }
+    unview_header(&view);
+    if (closed != SIPC_OK)
+        ok = 0;
+    if (target != server)
+        sipc_close(server);
+    if (client != NULL && target != client)
+        sipc_close(client);
+    return ok;
+}
+
+void test_close_wakes_blocked_recv(void)
+{
+    CHECK(close_under_blocked_calls(test_name("inf"), CALL_RECV, SIPC_INFINITE));
+    CHECK(close_under_blocked_calls(test_name("fin"), CALL_RECV, 60000));
+    CHECK(close_under_blocked_calls(test_name("peek"), CALL_PEEK, 60000));
+}
+
+void test_close_wakes_blocked_send_and_connect(void)
+{
+    CHECK(close_under_blocked_calls(test_name("send"), CALL_SEND, 60000));
+    CHECK(close_under_blocked_calls(test_name("conn"), CALL_CONNECT, SIPC_INFINITE));
+}
+
+void test_calls_after_close_in_other_threads_fail_closed(void)
+{
+    /* A second close of the same handle while the first is waiting for calls to leave. */
+    const char *name = test_name("twice");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    header_view view;
+    CHECK(view_header(name, &view) == 0);
+    blocked_thread t = {server, CALL_CONNECT, SIPC_INFINITE, 1};
+    pthread_t id;
+    CHECK(pthread_create(&id, NULL, run_blocked_call, &t) == 0);
+    CHECK(wait_role_asleep(&view, SIPC_ROLE_INDEX_SERVER));
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    pthread_join(id, NULL);
+    unview_header(&view);
+    CHECK_RC(t.result, SIPC_ERR_CLOSED);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND); /* the last one out removed it */
+}
+
+/* fork(): the child's copy of a handle is not a role holder. */
+void test_forked_child_cannot_use_or_release_parent_role(void)
+{
+    const char *name = test_name("fork");
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint8_t buffer[16];
+        size_t length = 0;
+        int failures = 0;
+        failures += sipc_send(client, "x", 1, 0) != SIPC_ERR_CLOSED;
+        failures += sipc_recv(server, buffer, sizeof buffer, &length, 0) != SIPC_ERR_CLOSED;
+        failures += sipc_connect(server, 0) != SIPC_ERR_CLOSED;
+        failures += sipc_cancel(server) != SIPC_ERR_CLOSED;
+        failures += sipc_close(client) != SIPC_OK;
+        failures += sipc_close(server) != SIPC_OK;
+        _exit(failures);
+    }
+    CHECK(pid > 0);
+    CHECK_RC(reap_child(pid), 0);
+    /* The parent's roles are untouched: both still attached, a third opener is refused, and the
+     * parent's handles still talk (the child's cancel did not reach them). */
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_CONNECTED);
+    sipc_channel *third = NULL;
+    CHECK_RC(sipc_open(name, NULL, &third), SIPC_ERR_BUSY);
+    CHECK_RC(sipc_send(client, "hi", 2, 1000), SIPC_OK);
+    uint8_t buffer[16];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 1000), SIPC_OK);
+    CHECK(length == 2 && memcmp(buffer, "hi", 2) == 0);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
