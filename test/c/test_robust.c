@@ -21,11 +21,9 @@ typedef struct header_view {
 
 static int view_header(const char *name, header_view *view)
 {
-    char key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, key);
-    char path[64];
-    snprintf(path, sizeof path, "/%s", key);
-    view->fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+    char path[256];
+    shm_path(name, path, sizeof path);
+    view->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (view->fd < 0)
         return -1;
     void *base = mmap(NULL, SIPC_HEADER_SIZE, PROT_READ, MAP_SHARED, view->fd, 0);
