@@ -2,7 +2,7 @@
  * platform.h — the small OS interface the sipc core is written against.
  *
  * One implementation per OS: platform_posix.c (Linux; futex) and
- * platform_win32.c (Windows; named events). The core (channel.c, observer.c,
+ * the platform_win32_*.c files (Windows; named semaphores). The core (channel.c, observer.c,
  * ...) never calls the OS directly.
  *
  * Conventions:

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sources = [
   ...readdirSync(join(repo, 'helper', 'src'))
-    .filter((f) => f.endsWith('.c') && f !== 'platform_win32.c')
+    .filter((f) => f.endsWith('.c') && !f.startsWith('platform_win32'))
     .map((f) => join(repo, 'helper', 'src', f)),
   join(repo, 'test', 'node', 'native', 'async_stress.c'),
 ];

@@ -1,0 +1,103 @@
+/* platform_win32_process.c — Windows OS errors and process identity: a pid with its creation time survives pid reuse. */
+#if defined(_WIN32)
+
+#include "platform_win32.h"
+
+
+/* ---- errors ---- */
+
+int sipc_os_status_from_error(int os_error)
+{
+    switch ((DWORD)os_error) {
+    case ERROR_ACCESS_DENIED:
+    case ERROR_PRIVILEGE_NOT_HELD:
+    case ERROR_INVALID_OWNER:
+        return SIPC_ERR_PERMISSION;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_COMMITMENT_LIMIT:
+    case ERROR_NO_SYSTEM_RESOURCES:
+    case ERROR_TOO_MANY_OPEN_FILES:
+        return SIPC_ERR_NO_MEMORY;
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+        return SIPC_ERR_NOT_FOUND;
+    default:
+        return SIPC_ERR_SYSTEM;
+    }
+}
+
+int win_fail_last_error(void)
+{
+    int err = (int)GetLastError();
+    sipc_os_record_error(err);
+    return sipc_os_status_from_error(err);
+}
+
+/* ---- processes ---- */
+
+static uint64_t filetime_value(FILETIME ft)
+{
+    return ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+}
+
+static int process_start_time(HANDLE process, uint64_t *start_time)
+{
+    FILETIME created, exited, kernel, user;
+    if (!GetProcessTimes(process, &created, &exited, &kernel, &user))
+        return 0;
+    *start_time = filetime_value(created);
+    return 1;
+}
+
+int sipc_os_process_self(sipc_os_process *out)
+{
+    out->pid = (int64_t)GetCurrentProcessId();
+    if (!process_start_time(GetCurrentProcess(), &out->start_time))
+        return win_fail_last_error();
+    return SIPC_OK;
+}
+
+/* Opens the process if it is the one identified (same pid and creation time) and still running. */
+HANDLE win_open_identified_process(const sipc_os_process *process, int *exists_unexaminable)
+{
+    *exists_unexaminable = 0;
+    if (process->pid <= 0 || process->pid > (int64_t)UINT32_MAX)
+        return NULL;
+    HANDLE handle = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)process->pid);
+    if (handle == NULL) {
+        /* ERROR_INVALID_PARAMETER: no such pid. Access denied: it exists (another user's). */
+        *exists_unexaminable = GetLastError() == ERROR_ACCESS_DENIED;
+        return NULL;
+    }
+    uint64_t start_time = 0;
+    if (!process_start_time(handle, &start_time) || start_time != process->start_time ||
+        WaitForSingleObject(handle, 0) == WAIT_OBJECT_0) {
+        CloseHandle(handle); /* the pid was reused, or the process has exited */
+        return NULL;
+    }
+    return handle;
+}
+
+int sipc_os_process_alive(const sipc_os_process *process)
+{
+    int unexaminable = 0;
+    HANDLE handle = win_open_identified_process(process, &unexaminable);
+    if (handle == NULL)
+        return unexaminable;
+    CloseHandle(handle);
+    return 1;
+}
+
+/* Windows has no fork(): a handle is never used in a copy of its process. */
+uint32_t sipc_os_fork_generation(void)
+{
+    return 0;
+}
+
+uint32_t sipc_os_current_uid(void)
+{
+    return 0;
+}
+
+#endif /* _WIN32 */
