@@ -1,8 +1,8 @@
 /*
  * platform.h — the small OS interface the sipc core is written against.
  *
- * One implementation per OS: platform_posix.c (Linux; futex) and
- * the platform_win32_*.c files (Windows; named semaphores). The core (channel.c, observer.c,
+ * One implementation per OS: platform_posix*.c (Linux; futex; see platform_posix.h) and
+ * platform_win32*.c (Windows; named semaphores; see platform_win32.h). The core (channel.c, observer.c,
  * ...) never calls the OS directly.
  *
  * Conventions:

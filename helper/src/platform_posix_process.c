@@ -1,0 +1,262 @@
+/*
+ * platform_posix_process.c — process identity (pid + start time from /proc/<pid>/stat) and the
+ * process watcher (a pidfd polled on a thread): Linux.
+ */
+#if defined(__linux__)
+
+#include "platform_posix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- processes ---- */
+
+/* Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
+static int read_start_time(int64_t pid, uint64_t *start_time)
+{
+    char path[64];
+    char buffer[1024];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buffer, sizeof buffer - 1);
+    int err = errno;
+    close(fd);
+    if (n <= 0)
+        return n < 0 ? -err : -EIO;
+    buffer[n] = '\0';
+    /* The command name (field 2) may contain spaces and ')': skip to the last ')'. */
+    char *p = strrchr(buffer, ')');
+    if (p == NULL)
+        return -EIO;
+    p++;
+    /* After ')' come fields 3.. separated by single spaces; field 22 is the 20th of them. */
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p + 1, ' ');
+        if (p == NULL)
+            return -EIO;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(p + 1, &end, 10);
+    if (errno != 0 || end == p + 1)
+        return -EIO;
+    *start_time = value;
+    return 0;
+}
+
+int sipc_os_process_self(sipc_os_process *out)
+{
+    out->pid = (int64_t)getpid();
+    int rc = read_start_time(out->pid, &out->start_time);
+    if (rc < 0) {
+        sipc_os_record_error(-rc);
+        return SIPC_ERR_SYSTEM;
+    }
+    return SIPC_OK;
+}
+
+int sipc_os_process_alive(const sipc_os_process *process)
+{
+    if (process->pid <= 0 || process->pid > INT_MAX)
+        return 0;
+    if (kill((pid_t)process->pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    uint64_t start_time = 0;
+    int rc = read_start_time(process->pid, &start_time);
+    if (rc == -ENOENT || rc == -ESRCH)
+        return 0;
+    if (rc < 0)
+        return 1; /* exists but cannot be examined */
+    if (start_time != process->start_time)
+        return 0; /* the pid was reused */
+    /* A zombie has exited: it will never touch the channel again. */
+    char path[64];
+    char buffer[512];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)process->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, buffer, sizeof buffer - 1);
+        close(fd);
+        if (n > 0) {
+            buffer[n] = '\0';
+            char *p = strrchr(buffer, ')');
+            if (p != NULL && (p[1] == ' ') && (p[2] == 'Z' || p[2] == 'X'))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- process watcher (pidfd + poll on a thread) ---- */
+
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+
+#include <poll.h>
+#include <sys/eventfd.h>
+
+struct sipc_os_watcher {
+    pthread_t thread;
+    int event_fd;
+    pthread_mutex_t lock;
+    /* guarded by lock: the next process to watch, handed over to the thread */
+    int next_pidfd;
+    uint32_t next_token;
+    int has_next;
+    int stopping;
+    sipc_os_death_callback callback;
+    void *user;
+};
+
+static void *watcher_main(void *arg)
+{
+    sipc_os_watcher *w = arg;
+    int pidfd = -1; /* owned by this thread */
+    uint32_t token = 0;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        int stopping = w->stopping;
+        if (w->has_next) {
+            if (pidfd >= 0)
+                close(pidfd);
+            pidfd = w->next_pidfd;
+            token = w->next_token;
+            w->has_next = 0;
+            w->next_pidfd = -1;
+        }
+        pthread_mutex_unlock(&w->lock);
+        if (stopping)
+            break;
+        struct pollfd fds[2] = {{w->event_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+        int n = poll(fds, pidfd >= 0 ? 2 : 1, -1);
+        if (n < 0)
+            continue; /* EINTR */
+        if (fds[0].revents & POLLIN) {
+            uint64_t value;
+            ssize_t got = read(w->event_fd, &value, sizeof value);
+            (void)got;
+        }
+        if (pidfd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            close(pidfd);
+            pidfd = -1;
+            w->callback(w->user, token);
+        }
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    return NULL;
+}
+
+static void watcher_poke(sipc_os_watcher *w)
+{
+    uint64_t one = 1;
+    ssize_t put = write(w->event_fd, &one, sizeof one);
+    (void)put;
+}
+
+int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_watcher **out)
+{
+    *out = NULL;
+    sipc_os_watcher *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        sipc_os_record_error(ENOMEM);
+        return SIPC_ERR_NO_MEMORY;
+    }
+    w->callback = callback;
+    w->user = user;
+    w->next_pidfd = -1;
+    w->event_fd = eventfd(0, EFD_CLOEXEC);
+    if (w->event_fd < 0) {
+        int rc = posix_fail_errno();
+        free(w);
+        return rc;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    /* The thread must not take signals meant for the application's threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&w->thread, NULL, watcher_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        close(w->event_fd);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+        sipc_os_record_error(err);
+        return sipc_os_status_from_error(err);
+    }
+    *out = w;
+    return SIPC_OK;
+}
+
+int sipc_os_watcher_watch(sipc_os_watcher *w, const sipc_os_process *process, uint32_t token)
+{
+    if (process->pid <= 0 || process->pid > INT_MAX)
+        return SIPC_ERR_NOT_FOUND;
+#if defined(SYS_pidfd_open)
+    int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)process->pid, 0);
+#else
+    int pidfd = -1;
+    errno = ENOSYS;
+#endif
+    if (pidfd < 0) {
+        if (errno == ESRCH)
+            return SIPC_ERR_NOT_FOUND;
+        return posix_fail_errno();
+    }
+    /* The pid may have been reused between the caller's check and pidfd_open: the pidfd now pins
+     * whatever process has the pid, so check that it is still the one we mean. */
+    if (!sipc_os_process_alive(process)) {
+        close(pidfd);
+        return SIPC_ERR_NOT_FOUND;
+    }
+    pthread_mutex_lock(&w->lock);
+    if (w->has_next && w->next_pidfd >= 0)
+        close(w->next_pidfd);
+    w->next_pidfd = pidfd;
+    w->next_token = token;
+    w->has_next = 1;
+    pthread_mutex_unlock(&w->lock);
+    watcher_poke(w);
+    return SIPC_OK;
+}
+
+void sipc_os_watcher_stop(sipc_os_watcher *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = 1;
+    pthread_mutex_unlock(&w->lock);
+    watcher_poke(w);
+    pthread_join(w->thread, NULL);
+    if (w->has_next && w->next_pidfd >= 0)
+        close(w->next_pidfd);
+    close(w->event_fd);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+void sipc_os_watcher_abandon(sipc_os_watcher *w)
+{
+    if (w == NULL)
+        return;
+    /* The lock may have been held by the parent's thread at the fork: read without it. */
+    if (w->has_next && w->next_pidfd >= 0)
+        close(w->next_pidfd);
+    close(w->event_fd);
+    free(w);
+}
+
+#endif /* SIPC_OS_HAS_PROCESS_WATCHER */
+
+#endif

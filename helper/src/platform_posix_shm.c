@@ -1,0 +1,209 @@
+/*
+ * platform_posix_shm.c — segments as POSIX shared memory: shm_open (objects under /dev/shm), flock
+ * for the open-time lock, mmap.
+ */
+#if !defined(_WIN32)
+
+#include "platform_posix.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sipc_os_segment {
+    int fd;
+    int readonly;
+    char path[SIPC_OS_KEY_MAX + 2]; /* "/" + key */
+};
+
+/* ---- segments ---- */
+
+static int key_to_path(const char *key, char *path, size_t size)
+{
+    size_t length = strlen(key);
+    if (length == 0 || length > SIPC_OS_KEY_MAX || length + 2 > size || strchr(key, '/') != NULL)
+        return SIPC_ERR_INVALID_NAME;
+    path[0] = '/';
+    memcpy(path + 1, key, length + 1);
+    return SIPC_OK;
+}
+
+int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, sipc_os_segment **out)
+{
+    *out = NULL;
+    sipc_os_segment *segment = calloc(1, sizeof *segment);
+    if (segment == NULL) {
+        sipc_os_record_error(ENOMEM);
+        return SIPC_ERR_NO_MEMORY;
+    }
+    int rc = key_to_path(key, segment->path, sizeof segment->path);
+    if (rc != SIPC_OK) {
+        free(segment);
+        return rc;
+    }
+    segment->readonly = (flags & SIPC_OS_SEG_READONLY) != 0;
+    int oflags = segment->readonly ? O_RDONLY : O_RDWR;
+    if (flags & SIPC_OS_SEG_CREATE)
+        oflags |= O_CREAT | O_EXCL;
+    if (!(flags & SIPC_OS_SEG_INHERIT))
+        oflags |= O_CLOEXEC;
+    int fd = shm_open(segment->path, oflags, (mode_t)(mode & 0777));
+    if (fd < 0) {
+        int err = errno;
+        free(segment);
+        if ((flags & SIPC_OS_SEG_CREATE) && err == EEXIST)
+            return SIPC_OS_EXISTS;
+        sipc_os_record_error(err);
+        return sipc_os_status_from_error(err);
+    }
+    if (flags & SIPC_OS_SEG_CREATE) {
+        /* shm_open applied the umask; set exactly the bits asked for. */
+        if (fchmod(fd, (mode_t)(mode & 0777)) != 0) {
+            rc = posix_fail_errno();
+            shm_unlink(segment->path);
+            close(fd);
+            free(segment);
+            return rc;
+        }
+    }
+    if (flags & SIPC_OS_SEG_INHERIT) {
+        int fdflags = fcntl(fd, F_GETFD);
+        if (fdflags >= 0)
+            fcntl(fd, F_SETFD, fdflags & ~FD_CLOEXEC);
+    }
+    segment->fd = fd;
+    *out = segment;
+    return SIPC_OK;
+}
+
+void sipc_os_segment_close(sipc_os_segment *segment)
+{
+    if (segment == NULL)
+        return;
+    close(segment->fd);
+    free(segment);
+}
+
+int sipc_os_segment_lock(sipc_os_segment *segment)
+{
+    while (flock(segment->fd, LOCK_EX) != 0) {
+        if (errno != EINTR)
+            return posix_fail_errno();
+    }
+    return SIPC_OK;
+}
+
+void sipc_os_segment_unlock(sipc_os_segment *segment)
+{
+    flock(segment->fd, LOCK_UN);
+}
+
+int sipc_os_segment_is_current(sipc_os_segment *segment)
+{
+    struct stat mine;
+    if (fstat(segment->fd, &mine) != 0)
+        return posix_fail_errno();
+    if (mine.st_nlink == 0)
+        return 0;
+    /* The name may have been unlinked and re-created: compare with what the name leads to now. */
+    char path[sizeof "/dev/shm" + SIPC_OS_KEY_MAX + 2];
+    snprintf(path, sizeof path, "/dev/shm%s", segment->path);
+    struct stat named;
+    if (stat(path, &named) != 0)
+        return errno == ENOENT ? 0 : posix_fail_errno();
+    return named.st_dev == mine.st_dev && named.st_ino == mine.st_ino;
+}
+
+int sipc_os_segment_size(sipc_os_segment *segment, uint64_t *size)
+{
+    struct stat st;
+    if (fstat(segment->fd, &st) != 0)
+        return posix_fail_errno();
+    *size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
+    return SIPC_OK;
+}
+
+int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size)
+{
+    if (size > (uint64_t)INT64_MAX)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    while (ftruncate(segment->fd, (off_t)size) != 0) {
+        if (errno != EINTR)
+            return posix_fail_errno();
+    }
+    return SIPC_OK;
+}
+
+int sipc_os_segment_owner(sipc_os_segment *segment, uint32_t *mode, uint32_t *uid)
+{
+    struct stat st;
+    if (fstat(segment->fd, &st) != 0)
+        return posix_fail_errno();
+    *mode = (uint32_t)(st.st_mode & 0777);
+    *uid = (uint32_t)st.st_uid;
+    return SIPC_OK;
+}
+
+int sipc_os_segment_map(sipc_os_segment *segment, uint64_t size, void **base)
+{
+    *base = NULL;
+    if (size == 0 || size > (uint64_t)SIZE_MAX)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int prot = segment->readonly ? PROT_READ : PROT_READ | PROT_WRITE;
+    /* Peers prefault the whole segment: a first touch of each page inside send/recv would cost
+     * more than the copy itself. Observers map lazily (they read few slots). */
+    int flags = MAP_SHARED | (segment->readonly ? 0 : MAP_POPULATE);
+    void *p = mmap(NULL, (size_t)size, prot, flags, segment->fd, 0);
+    if (p == MAP_FAILED)
+        return posix_fail_errno();
+    *base = p;
+    return SIPC_OK;
+}
+
+void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size)
+{
+    (void)segment;
+    if (base != NULL)
+        munmap(base, (size_t)size);
+}
+
+int sipc_os_segment_unlink(const char *key)
+{
+    char path[SIPC_OS_KEY_MAX + 2];
+    int rc = key_to_path(key, path, sizeof path);
+    if (rc != SIPC_OK)
+        return rc;
+    if (shm_unlink(path) != 0)
+        return posix_fail_errno();
+    return SIPC_OK;
+}
+
+int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
+{
+    DIR *dir = opendir("/dev/shm");
+    if (dir == NULL)
+        return errno == ENOENT ? SIPC_OK : posix_fail_errno();
+    const size_t prefix_length = strlen(SIPC_OS_KEY_PREFIX);
+    int result = SIPC_OK;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (strncmp(entry->d_name, SIPC_OS_KEY_PREFIX, prefix_length) != 0)
+            continue;
+        if (strlen(entry->d_name) > SIPC_OS_KEY_MAX)
+            continue;
+        result = visit(entry->d_name, user);
+        if (result != 0)
+            break;
+    }
+    closedir(dir);
+    return result;
+}
+
+#endif
