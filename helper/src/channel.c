@@ -3,20 +3,28 @@
  * See PROTOCOL.md for the layout, the state machine and the waiting protocol.
  */
 #include "layout.h"
+#include "waiting.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Spinning for the peer pays only while the peer is on a CPU. Each wait word gets an adaptive
- * spin budget: it grows while spins succeed (peer on another CPU) and halves when they fail (peer
- * descheduled, e.g. sharing our CPU), down to zero; at zero, every SPIN_PROBE_EVERY-th wait
- * probes with SPIN_PROBE_NS. No spinning at all while the peer sleeps in a wait. */
+/* Spinning for the peer pays only while the peer is on a CPU (PROTOCOL.md, section 6). Each wait
+ * word gets an adaptive spin budget: it grows while spins succeed (peer on another CPU) and halves
+ * when they fail (peer descheduled, e.g. sharing our CPU), down to zero; at zero, every
+ * SPIN_PROBE_EVERY-th wait probes with SPIN_PROBE_NS. No spinning while the peer sleeps in a wait,
+ * unless this handle woke it and it has not gone back to sleep since: then it is on its way to a
+ * CPU, and a spin of at least WAKE_SPIN_NS covers its wake-up (every WAKE_PROBE_EVERY-th wait even
+ * at budget zero, so a pair that fell back to sleeping finds the fast hand-off again). */
 #define SPIN_MAX_NS 50000u
 #define SPIN_START_NS 20000u
 #define SPIN_MIN_NS 500u
 #define SPIN_PROBE_NS 2000u
 #define SPIN_PROBE_EVERY 16u
+#define WAKE_SPIN_NS 50000u
+#define WAKE_PROBE_EVERY 256u
+/* woke_peer_nap: this flag | the peer's `naps` when this handle last woke it. */
+#define WOKE_PEER 0x100000000ull
 /* A blocked call re-checks that the peer process is alive at least this often. */
 #define LIVENESS_SLICE_MS 100
 /* An object of size 0 (created, not yet initialised) is abandoned after this long. */
@@ -49,6 +57,9 @@ struct sipc_channel {
     uint32_t fork_generation; /* sipc_os_fork_generation() at open: differs in a forked child */
     uint32_t spin_budget_ns[SIPC_WAIT_WORDS]; /* atomic (relaxed): a heuristic shared by threads */
     uint32_t spin_probe[SIPC_WAIT_WORDS];
+    uint32_t spin_fixed_ns;    /* atomic; test hook: a fixed budget, no learning (0 = adaptive) */
+    uint64_t woke_peer_nap;    /* atomic; WOKE_PEER | peer naps at our last wake-up of it, 0 = never */
+    sipc_wait_stats stats;     /* atomic (relaxed) counters, see waiting.h */
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
     sipc_os_watcher *watcher;   /* started at the first connect; guarded by state_lock */
 #endif
@@ -70,12 +81,23 @@ static void bump_and_wake(sipc_channel *ch, uint32_t index)
     sipc_os_wake(ch->segment, index, &ch->header->wait_word[index]);
 }
 
-/* Wakes sleepers of a wait word, but only pays for the syscall when someone sleeps there. */
+static void count(uint64_t *counter)
+{
+    __atomic_add_fetch(counter, 1u, __ATOMIC_RELAXED);
+}
+
+/* Wakes the peer's sleepers of a wait word, but only pays for the syscall when someone sleeps there.
+ * The peer's `naps` is read after the wake-up: a sleeper counts its nap before it counts itself in
+ * `waiters`, so the value read is the nap we ended (or a later one). */
 static void notify(sipc_channel *ch, uint32_t index)
 {
     SH_FENCE();
-    if (SH_LOAD(&ch->header->waiters[index]) != 0)
+    if (SH_LOAD(&ch->header->waiters[index]) != 0) {
         bump_and_wake(ch, index);
+        uint32_t nap = SH_LOAD(&ch->header->roles[ch->peer_index].naps);
+        __atomic_store_n(&ch->woke_peer_nap, WOKE_PEER | nap, __ATOMIC_RELAXED);
+        count(&ch->stats.wakes);
+    }
 }
 
 static void wake_everyone(sipc_channel *ch)
@@ -117,23 +139,39 @@ static void check_peer_alive(sipc_channel *ch)
     }
 }
 
-/* The peer has no thread asleep in a wait: it is probably running and about to act. */
-static int peer_awake(sipc_channel *ch)
+/* This handle woke the peer and the peer has not begun another nap since: it is waking up or running. */
+static int peer_just_woken(sipc_channel *ch)
 {
-    return SH_LOAD(&ch->header->roles[ch->peer_index].sleepers) == 0;
+    uint64_t woke = __atomic_load_n(&ch->woke_peer_nap, __ATOMIC_RELAXED);
+    return woke != 0 && (uint32_t)woke == SH_LOAD(&ch->header->roles[ch->peer_index].naps);
 }
 
-static uint32_t spin_limit(sipc_channel *ch, uint32_t index)
+/* The peer is probably on a CPU (or about to be) and about to act. */
+static int peer_running(sipc_channel *ch)
 {
+    return SH_LOAD(&ch->header->roles[ch->peer_index].sleepers) == 0 || peer_just_woken(ch);
+}
+
+static uint32_t spin_limit(sipc_channel *ch, uint32_t index, int peer_woken)
+{
+    uint32_t fixed = __atomic_load_n(&ch->spin_fixed_ns, __ATOMIC_RELAXED);
+    if (fixed != 0)
+        return fixed;
     uint32_t budget = __atomic_load_n(&ch->spin_budget_ns[index], __ATOMIC_RELAXED);
     if (budget != 0)
-        return budget;
+        return peer_woken && budget < WAKE_SPIN_NS ? WAKE_SPIN_NS : budget;
     uint32_t probe = __atomic_add_fetch(&ch->spin_probe[index], 1u, __ATOMIC_RELAXED);
+    if (peer_woken && probe % WAKE_PROBE_EVERY == 0)
+        return WAKE_SPIN_NS;
     return probe % SPIN_PROBE_EVERY == 0 ? SPIN_PROBE_NS : 0;
 }
 
 static void spin_learn(sipc_channel *ch, uint32_t index, int succeeded)
 {
+    if (succeeded)
+        count(&ch->stats.spin_hits);
+    if (__atomic_load_n(&ch->spin_fixed_ns, __ATOMIC_RELAXED) != 0)
+        return;
     uint32_t budget = __atomic_load_n(&ch->spin_budget_ns[index], __ATOMIC_RELAXED);
     if (succeeded)
         budget = budget == 0 ? SPIN_PROBE_NS : (budget > SPIN_MAX_NS / 2 ? SPIN_MAX_NS : budget * 2);
@@ -154,8 +192,10 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
     uint64_t now = sipc_os_monotonic_ns();
     if (now >= deadline)
         return SIPC_ERR_TIMEOUT;
-    uint32_t limit = spin_limit(ch, index);
-    if (limit != 0 && peer_awake(ch)) {
+    int peer_woken = peer_just_woken(ch);
+    uint32_t limit = spin_limit(ch, index, peer_woken);
+    if (limit != 0 && (peer_woken || peer_running(ch))) {
+        count(&ch->stats.spins);
         uint64_t spin_until = now + limit;
         for (unsigned i = 1;; i++) {
             if (ready(ch, context)) {
@@ -167,7 +207,7 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
                 now = sipc_os_monotonic_ns();
                 if (now >= spin_until || now >= deadline)
                     break;
-                if (!peer_awake(ch))
+                if (!peer_running(ch))
                     break;
             }
         }
@@ -181,9 +221,11 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
                               ? LIVENESS_SLICE_MS
                               : INT32_MAX;
     uint32_t *word = &ch->header->wait_word[index];
+    seg_role *me = &ch->header->roles[ch->role_index];
+    SH_ADD(&me->naps, 1u); /* before `waiters`: a waker that sees us there reads this nap (notify) */
     uint32_t seen = SH_LOAD_ACQ(word);
     SH_ADD(&ch->header->waiters[index], 1u);
-    uint32_t *sleepers = &ch->header->roles[ch->role_index].sleepers;
+    uint32_t *sleepers = &me->sleepers;
     SH_ADD(sleepers, 1u);
     SH_FENCE();
     int rc = SIPC_OK;
@@ -196,6 +238,7 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
         int32_t slice = remaining_ms < (uint64_t)slice_limit ? (int32_t)remaining_ms : slice_limit;
         if (slice == INT32_MAX && deadline == UINT64_MAX)
             slice = SIPC_INFINITE;
+        count(&ch->stats.sleeps);
         rc = sipc_os_wait(ch->segment, index, word, seen, slice);
     }
     SH_SUB(sleepers, 1u);
@@ -976,4 +1019,17 @@ SIPC_API int sipc_close(sipc_channel *channel)
     }
     free_channel(ch);
     return SIPC_OK;
+}
+
+void sipc_channel_wait_stats(sipc_channel *channel, sipc_wait_stats *out)
+{
+    out->sleeps = __atomic_load_n(&channel->stats.sleeps, __ATOMIC_RELAXED);
+    out->wakes = __atomic_load_n(&channel->stats.wakes, __ATOMIC_RELAXED);
+    out->spins = __atomic_load_n(&channel->stats.spins, __ATOMIC_RELAXED);
+    out->spin_hits = __atomic_load_n(&channel->stats.spin_hits, __ATOMIC_RELAXED);
+}
+
+void sipc_channel_fix_spin(sipc_channel *channel, uint32_t budget_ns)
+{
+    __atomic_store_n(&channel->spin_fixed_ns, budget_ns, __ATOMIC_RELAXED);
 }

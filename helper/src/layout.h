@@ -41,7 +41,7 @@ typedef struct seg_role {   /* 64 bytes; written by the role's holder (and by op
     uint32_t state;         /* 16: SIPC_SLOT_FREE / SIPC_SLOT_ATTACHED */
     uint32_t session;       /* 20: incremented at every attach to this role */
     uint32_t sleepers;      /* 24: threads of the holder asleep in a futex wait (spin hint) */
-    uint32_t reserved0;     /* 28 */
+    uint32_t naps;          /* 28: incremented by the holder before each futex wait (spin hint) */
     uint64_t attached_ns;   /* 32: wall clock of the attach */
     uint8_t reserved[24];   /* 40 */
 } seg_role;

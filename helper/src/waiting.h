@@ -1,0 +1,25 @@
+/*
+ * waiting.h — what a channel handle's waits did, for tests and `sipc bench` (not part of the public
+ * API, not exported from the shared library). See PROTOCOL.md section 6 for the waiting protocol.
+ */
+#ifndef SIPC_WAITING_H
+#define SIPC_WAITING_H
+
+#include <stdint.h>
+
+#include "../include/sipc.h"
+
+/* Counted per handle since sipc_open, over all its threads and wait words. */
+typedef struct sipc_wait_stats {
+    uint64_t sleeps;    /* waits that went to sleep in the OS (futex / semaphore) */
+    uint64_t wakes;     /* wake-ups this handle sent to its peer's sleepers (send or recv found one asleep) */
+    uint64_t spins;     /* waits that spun for the peer first */
+    uint64_t spin_hits; /* spins that ended with the condition met (no sleep needed) */
+} sipc_wait_stats;
+
+void sipc_channel_wait_stats(sipc_channel *channel, sipc_wait_stats *out);
+/* Test hook: spin up to budget_ns in every wait the protocol lets spin, without learning
+ * (0 restores the adaptive budget). Makes the spin-or-sleep decisions observable without timing. */
+void sipc_channel_fix_spin(sipc_channel *channel, uint32_t budget_ns);
+
+#endif /* SIPC_WAITING_H */

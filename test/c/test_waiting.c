@@ -1,0 +1,247 @@
+/*
+ * test_waiting.c — the waiting protocol's spin-or-sleep decisions (PROTOCOL.md section 6), checked
+ * with the handle's wait counters instead of timings: the spin budget is fixed (a test hook) so a
+ * spin lasts until the peer acts, and the peer is held still with SIGSTOP where the order matters.
+ */
+#include "harness.h"
+#include "layout.h"
+#include "waiting.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Long enough that a spin the protocol allows always outlasts the peer's answer, even on a loaded
+ * machine; the tests never wait that long when the protocol decides right. */
+#define FIXED_SPIN_NS 4000000000u
+#define ROUND_TRIPS 100
+
+typedef struct echo_plan {
+    char name[SIPC_NAME_MAX + 1];
+} echo_plan;
+
+/* Client: echoes every message until the server leaves. After the first message it spins with the
+ * fixed budget and must never sleep again: its peer is always running or just woken by it. */
+static int child_echo(void *arg)
+{
+    echo_plan *plan = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+    uint8_t buffer[64];
+    size_t length = 0;
+    uint64_t sleeps_after_first = 0;
+    for (int messages = 0;; messages++) {
+        int rc = sipc_recv(ch, buffer, sizeof buffer, &length, 20000);
+        if (rc == SIPC_ERR_PEER_GONE)
+            break;
+        CHILD_CHECK(rc == SIPC_OK);
+        if (messages == 0) {
+            sipc_wait_stats stats;
+            sipc_channel_wait_stats(ch, &stats);
+            sleeps_after_first = stats.sleeps;
+            sipc_channel_fix_spin(ch, FIXED_SPIN_NS);
+        }
+        rc = sipc_send(ch, buffer, length, 20000);
+        if (rc == SIPC_ERR_PEER_GONE)
+            break;
+        CHILD_CHECK(rc == SIPC_OK);
+    }
+    sipc_wait_stats stats;
+    sipc_channel_wait_stats(ch, &stats);
+    if (stats.sleeps != sleeps_after_first)
+        fprintf(stderr, "    echo slept %llu times after its first message\n",
+                (unsigned long long)(stats.sleeps - sleeps_after_first));
+    CHILD_CHECK(stats.sleeps == sleeps_after_first);
+    CHILD_CHECK(sipc_close(ch) == SIPC_OK);
+    return 0;
+}
+
+/* A read-only view of the segment's header, to wait for the peer's state (asleep, napping). */
+typedef struct header_view {
+    const seg_header *header;
+    size_t size;
+} header_view;
+
+static int view_open(const char *name, header_view *view)
+{
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    char path[64];
+    snprintf(path, sizeof path, "/%s", key);
+    int fd = shm_open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return 0;
+    view->size = SIPC_HEADER_SIZE;
+    void *base = mmap(NULL, view->size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    view->header = base == MAP_FAILED ? NULL : base;
+    return view->header != NULL;
+}
+
+static void view_close(header_view *view)
+{
+    munmap((void *)view->header, view->size);
+}
+
+/* Waits (state, not time: 20 s is only a bound against a hang) until the client role has a thread
+ * asleep and has begun at least `naps` naps. */
+static int wait_client_asleep(const header_view *view, uint32_t naps)
+{
+    const seg_role *client = &view->header->roles[SIPC_ROLE_INDEX_CLIENT];
+    for (int i = 0; i < 20000; i++) {
+        if (SH_LOAD(&client->sleepers) != 0 && SH_LOAD(&client->naps) >= naps)
+            return 1;
+        sleep_ms(1);
+    }
+    return 0;
+}
+
+typedef struct resume_plan {
+    sipc_channel *server;
+    pid_t child;
+    uint64_t spins_before;
+    uint64_t sleeps_before;
+} resume_plan;
+
+/* Lets the stopped peer go on once the server has decided how to wait: spun (the fix) or slept. */
+static void *resume_when_waiting(void *arg)
+{
+    resume_plan *plan = arg;
+    for (;;) {
+        sipc_wait_stats stats;
+        sipc_channel_wait_stats(plan->server, &stats);
+        if (stats.spins != plan->spins_before || stats.sleeps != plan->sleeps_before)
+            break;
+        sleep_ms(1);
+    }
+    kill(plan->child, SIGCONT);
+    return NULL;
+}
+
+/*
+ * The ping-pong that used to settle in a slow equilibrium: the peer is asleep, we wake it and wait
+ * for its answer while it is still on its way out of the wait. We must spin (it was just woken),
+ * not sleep; and from then on neither side ever sleeps. Also: a peer that sleeps and that we did
+ * not wake is never spun on, nor one that went back to sleep after our wake-up.
+ */
+void test_waiting_spins_for_a_woken_peer(void)
+{
+    const char *name = test_name("woken");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    echo_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    pid_t child = spawn_child(child_echo, &plan, sizeof plan);
+    CHECK(child > 0);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    sipc_channel_fix_spin(server, FIXED_SPIN_NS);
+    header_view view;
+    CHECK(view_open(name, &view));
+    CHECK(wait_client_asleep(&view, 1));
+
+    /* An idle peer (asleep, not woken by us): no spin, straight to sleep. */
+    uint8_t buffer[64] = {0};
+    size_t length = 0;
+    sipc_wait_stats connected; /* connect's own waits are not the point here */
+    sipc_channel_wait_stats(server, &connected);
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 30), SIPC_ERR_TIMEOUT);
+    sipc_wait_stats stats;
+    sipc_channel_wait_stats(server, &stats);
+    CHECK(stats.spins == connected.spins && stats.sleeps > connected.sleeps && stats.wakes == 0);
+
+    /* Wake it while it is held still: it stays counted asleep, yet we must spin for its answer. */
+    CHECK(kill(child, SIGSTOP) == 0);
+    int status = 0;
+    CHECK(waitpid(child, &status, WUNTRACED) == child && WIFSTOPPED(status));
+    resume_plan resume = {.server = server, .child = child, .spins_before = stats.spins, .sleeps_before = stats.sleeps};
+    pthread_t resumer;
+    CHECK(pthread_create(&resumer, NULL, resume_when_waiting, &resume) == 0);
+    int sent = sipc_send(server, "ping", 4, 5000);
+    int received = sent == SIPC_OK ? sipc_recv(server, buffer, sizeof buffer, &length, 20000) : sent;
+    if (sent != SIPC_OK)
+        kill(child, SIGCONT);
+    pthread_join(resumer, NULL);
+    CHECK_RC(sent, SIPC_OK);
+    CHECK_RC(received, SIPC_OK);
+    CHECK(length == 4 && memcmp(buffer, "ping", 4) == 0);
+    sipc_wait_stats after;
+    sipc_channel_wait_stats(server, &after);
+    if (after.sleeps != stats.sleeps)
+        test_fail(__FILE__, __LINE__, "slept while the peer it had just woken was on its way (spins %llu)",
+                  (unsigned long long)after.spins);
+    CHECK(after.wakes == 1 && after.spins == stats.spins + 1 && after.spin_hits == stats.spin_hits + 1);
+
+    /* Back to back from the first trip on: nobody sleeps (the child checks itself). */
+    for (int i = 0; i < ROUND_TRIPS; i++) {
+        message_fill(buffer, sizeof buffer, 7, (uint64_t)i);
+        CHECK_RC(sipc_send(server, buffer, sizeof buffer, 20000), SIPC_OK);
+        CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 20000), SIPC_OK);
+        CHECK(length == sizeof buffer && message_check(buffer, sizeof buffer, 7, (uint64_t)i));
+    }
+    sipc_channel_wait_stats(server, &after);
+    CHECK(after.sleeps == stats.sleeps);
+    CHECK(after.spin_hits - stats.spin_hits == after.spins - stats.spins);
+
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    view_close(&view);
+    CHECK(reap_child(child) == 0);
+}
+
+/* Closes after its first echo; then sleeps in recv (adaptive spin) until the parent closes. */
+static int child_echo_once_then_sleep(void *arg)
+{
+    echo_plan *plan = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+    uint8_t buffer[64];
+    size_t length = 0;
+    CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 20000) == SIPC_OK);
+    CHILD_CHECK(sipc_send(ch, buffer, length, 20000) == SIPC_OK);
+    CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 20000) == SIPC_ERR_PEER_GONE);
+    CHILD_CHECK(sipc_close(ch) == SIPC_OK);
+    return 0;
+}
+
+/* A woken peer that went back to sleep (a new nap) is idle again: no spin for it. */
+void test_waiting_no_spin_after_peer_naps_again(void)
+{
+    const char *name = test_name("naps");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    echo_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    pid_t child = spawn_child(child_echo_once_then_sleep, &plan, sizeof plan);
+    CHECK(child > 0);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    header_view view;
+    CHECK(view_open(name, &view));
+    CHECK(wait_client_asleep(&view, 1));
+    uint32_t naps = SH_LOAD(&view.header->roles[SIPC_ROLE_INDEX_CLIENT].naps);
+    CHECK_RC(sipc_send(server, "ping", 4, 5000), SIPC_OK);
+    sipc_wait_stats stats;
+    sipc_channel_wait_stats(server, &stats);
+    CHECK(stats.wakes == 1);
+    /* The echo comes back and the child naps again, waiting for more. */
+    CHECK(wait_client_asleep(&view, naps + 1));
+    uint8_t buffer[64];
+    size_t length = 0;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    sipc_channel_fix_spin(server, FIXED_SPIN_NS);
+    sipc_channel_wait_stats(server, &stats);
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 30), SIPC_ERR_TIMEOUT);
+    sipc_wait_stats after;
+    sipc_channel_wait_stats(server, &after);
+    CHECK(after.spins == stats.spins);
+    CHECK(after.sleeps > stats.sleeps);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    view_close(&view);
+    CHECK(reap_child(child) == 0);
+}
