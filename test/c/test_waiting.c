@@ -71,11 +71,9 @@ typedef struct header_view {
 
 static int view_open(const char *name, header_view *view)
 {
-    char key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, key);
     char path[64];
-    snprintf(path, sizeof path, "/%s", key);
-    int fd = shm_open(path, O_RDONLY, 0);
+    shm_path(name, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
     view->size = SIPC_HEADER_SIZE;
