@@ -182,6 +182,51 @@ test('webview messages are validated', () => {
     { type: 'filter', spec: { directions: ['sent'], text: 'a', hex: undefined, minSize: undefined, maxSize: undefined, events: undefined } });
 });
 
+test('webview envelopes are validated: a number, then a valid body', () => {
+  assert.deepEqual(core.parseWebviewEnvelope({ messageId: 3, body: { type: 'select', seq: 4 } }), { messageId: 3, body: { type: 'select', seq: 4 } });
+  assert.equal(core.parseWebviewEnvelope({ body: { type: 'select', seq: 4 } }), undefined);
+  assert.equal(core.parseWebviewEnvelope({ messageId: -1, body: { type: 'clear' } }), undefined);
+  assert.equal(core.parseWebviewEnvelope({ messageId: 1, body: { type: 'nope' } }), undefined);
+  assert.equal(core.isRequest({ type: 'select', seq: 1 }), true);
+  assert.equal(core.isRequest({ type: 'copy', seq: 1, format: 'hex' }), false);
+});
+
+test('messaging: each reply settles the request it names, in whatever order replies come; failures reject', async () => {
+  const toHost = [];
+  const requester = new core.Requester((envelope) => toHost.push(envelope));
+  const toPage = [];
+  const responder = new core.Responder((envelope) => toPage.push(envelope));
+  const first = requester.request({ type: 'select', seq: 1 });
+  requester.notify({ type: 'clear' });
+  const second = requester.request({ type: 'pause', paused: true });
+  const third = requester.request({ type: 'select', seq: 2 });
+  assert.deepEqual(toHost.map((e) => e.messageId), [1, 2, 3, 4], 'every message is numbered');
+  // The host answers out of order, and pushes in between.
+  responder.push({ type: 'stats', stats: {} });
+  responder.reply(toHost[2].messageId, { paused: true });
+  responder.fail(toHost[3].messageId, 'boom');
+  responder.reply(toHost[0].messageId, { found: false });
+  for (const envelope of toPage) if (envelope.inReplyTo !== undefined) assert.equal(requester.settle(envelope), true);
+  assert.deepEqual(await first, { found: false });
+  assert.deepEqual(await second, { paused: true });
+  await assert.rejects(third, (error) => error.code === 'REQUEST_FAILED' && error.requestType === 'select' && error.message === 'boom');
+  assert.equal(requester.pendingCount, 0);
+  assert.equal(requester.settle({ messageId: 9, inReplyTo: 1, body: {} }), false, 'a second reply to the same request is ignored');
+  assert.equal(toPage[0].inReplyTo, undefined, 'a push names no request');
+});
+
+test('messaging: answerRequest replies with the handler of the request type, or with the error it threw', async () => {
+  const sent = [];
+  const responder = new core.Responder((envelope) => sent.push(envelope));
+  const handlers = {
+    select: (request) => ({ found: request.seq === 7 }),
+    pause: async () => { throw new Error('not now'); },
+  };
+  await core.answerRequest(handlers, 11, { type: 'select', seq: 7 }, responder);
+  await assert.rejects(core.answerRequest(handlers, 12, { type: 'pause', paused: true }, responder), /not now/);
+  assert.deepEqual(sent, [{ messageId: 1, inReplyTo: 11, body: { found: true } }, { messageId: 2, inReplyTo: 12, error: 'not now' }]);
+});
+
 test('capture: a message that is a view into a larger buffer is copied, so retention bounds real memory', () => {
   const capture = new core.Capture();
   const batch = new Uint8Array(1 << 20);

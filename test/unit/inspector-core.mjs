@@ -1,4 +1,4 @@
-// Bundles the inspector's pure modules (extension/src/inspector/core.ts) for Node with esbuild and loads
+// Bundles the inspector's pure modules (extension/src/inspector/shared/core.ts) for Node with esbuild and loads
 // them, so the unit tests exercise the TypeScript sources without a separate build step.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
@@ -10,12 +10,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outfile = join(root, 'test/out/unit', `inspector-core-${process.pid}.cjs`);
 
 let loaded;
-/** @returns {Promise<typeof import('../../extension/src/inspector/core')>} */
+/** @returns {Promise<typeof import('../../extension/src/inspector/shared/core')>} */
 export async function loadCore() {
   if (!loaded) {
     mkdirSync(dirname(outfile), { recursive: true });
     await build({
-      entryPoints: [join(root, 'extension/src/inspector/core.ts')],
+      entryPoints: [join(root, 'extension/src/inspector/shared/core.ts')],
       outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'silent',
     });
     loaded = createRequire(import.meta.url)(outfile);

@@ -42,11 +42,12 @@ const themes = {
   },
 };
 
-/** The fake host: what extension/src/inspector/panel.ts does, minus VS Code. Runs in the page. */
+/** The fake host: what extension/src/inspector/host/panel.ts does, minus VS Code. Runs in the page. */
 const fakeHost = `
 const core = InspectorCore;
 const capture = new core.Capture({ maxMessages: 100000, maxBytes: 512 * 1024 * 1024 });
-const feed = new core.ViewFeed(capture, (m) => window.postMessage(m, '*'));
+const responder = new core.Responder((envelope) => window.postMessage(envelope, '*'));
+const feed = new core.ViewFeed(capture, (m) => responder.push(m));
 window.__host = { capture, feed, sent: [], posts: [], copies: [] };
 const rates = new core.RateMeter();
 function stats() {
@@ -54,20 +55,23 @@ function stats() {
   return { state: 'connected', directions, serverPid: 4242, clientPid: 4343, serverAlive: true, clientAlive: true,
     retained: capture.length, retainedBytes: capture.retainedBytes, dropped: capture.dropped, maxMessages: capture.limits.maxMessages };
 }
+const requests = {
+  ready: () => { responder.push({ type: 'target', name: 'demo.channel', mode: 'peer', canSend: true, captureId: 'c1' }); feed.attach(); responder.push({ type: 'stats', stats: stats() }); return { paused: feed.isPaused }; },
+  select: (m) => { const e = capture.get(m.seq); return e ? { found: true, data: e.kind === 'message' ? e.data : new Uint8Array(0), length: e.length ?? 0, row: capture.summarize(e) } : { found: false }; },
+  filter: (m) => { try { feed.setFilter(m.spec); return {}; } catch (e) { return { error: e.message }; } },
+  pause: (m) => { feed.setPaused(m.paused); return { paused: feed.isPaused }; },
+  send: (m) => { try { const data = core.encodeSendInput(m.format, m.input, m.lineEnding); window.__host.sent.push([...data]); capture.addMessage('sent', data, Date.now()); return { ok: true }; } catch (e) { return { ok: false, message: e.message }; } },
+};
 window.acquireVsCodeApi = () => ({
   getState: () => JSON.parse(sessionStorage.getItem('state') || 'null'),
   setState: (s) => sessionStorage.setItem('state', JSON.stringify(s)),
   postMessage: (raw) => {
-    const m = core.parseWebviewMessage(raw);
+    const envelope = core.parseWebviewEnvelope(raw);
+    const m = envelope.body;
     window.__host.posts.push(m);
-    const reply = (x) => window.postMessage(x, '*');
+    if (core.isRequest(m)) { void core.answerRequest(requests, envelope.messageId, m, responder); return; }
     switch (m.type) {
-      case 'ready': reply({ type: 'target', name: 'demo.channel', mode: 'peer', canSend: true, captureId: 'c1' }); feed.attach(); reply({ type: 'stats', stats: stats() }); break;
-      case 'filter': try { feed.setFilter(m.spec); reply({ type: 'filterResult' }); } catch (e) { reply({ type: 'filterResult', error: e.message }); } break;
-      case 'select': { const e = capture.get(m.seq); if (e) reply({ type: 'detail', seq: m.seq, data: e.kind === 'message' ? e.data : new Uint8Array(0), length: e.length ?? 0, row: capture.summarize(e) }); break; }
-      case 'pause': feed.setPaused(m.paused); reply({ type: 'paused', paused: m.paused }); break;
       case 'clear': capture.clear(); break;
-      case 'send': try { const data = core.encodeSendInput(m.format, m.input, m.lineEnding); window.__host.sent.push([...data]); capture.addMessage('sent', data, Date.now()); reply({ type: 'sendResult', ok: true }); } catch (e) { reply({ type: 'sendResult', ok: false, message: e.message }); } break;
       case 'copy': window.__host.copies.push(m); break;
     }
   },
@@ -76,7 +80,7 @@ window.acquireVsCodeApi = () => ({
 
 async function preparePage(theme) {
   mkdirSync(dir, { recursive: true });
-  await build({ entryPoints: [join(repoRoot, 'extension/src/inspector/core.ts')], outfile: join(dir, 'core.js'), bundle: true,
+  await build({ entryPoints: [join(repoRoot, 'extension/src/inspector/shared/core.ts')], outfile: join(dir, 'core.js'), bundle: true,
     platform: 'browser', format: 'iife', globalName: 'InspectorCore', logLevel: 'silent' });
   await build({ entryPoints: [join(repoRoot, 'extension/src/inspector/webview/main.ts')], outfile: join(dir, 'inspector.js'), bundle: true,
     platform: 'browser', format: 'iife', target: 'es2022', logLevel: 'silent' });

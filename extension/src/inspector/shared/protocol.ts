@@ -1,6 +1,8 @@
-// Messages between the extension host and the inspector webview. Pure; both sides import these types, and
-// the host validates every message it receives with parseWebviewMessage.
+// Messages between the extension host and the inspector webview: requests with typed replies (correlated by
+// messageId/inReplyTo, see messaging.ts), notifications, and the host's pushes. Pure; both sides import these
+// types, and the host validates every envelope it receives with parseWebviewEnvelope.
 import type { FilterSpec } from './filter';
+import type { Envelope, ReplyEnvelope } from './messaging';
 import { isDirection, type Direction } from './model';
 
 export type InspectorMode = 'peer' | 'observer';
@@ -51,31 +53,65 @@ export type CopyFormat = 'text' | 'hex' | 'base64';
 export type EditorFormat = 'text' | 'hex' | 'json';
 export type ExportFormat = 'jsonl' | 'pcapng';
 
+/** A message as the extension host shows it: the detail pane's bytes, or why there are none. */
+export type DetailReply =
+  | { readonly found: true; readonly data: Uint8Array; readonly length: number; readonly row: RowSummary }
+  | { readonly found: false };
+
+export type SendReply = { readonly ok: true } | { readonly ok: false; readonly message: string };
+
+/**
+ * Every request the webview makes and the reply the host gives to it. The host must answer each request exactly
+ * once (InspectorSession's handlers are typed against this map); the webview awaits the answer.
+ */
+export type InspectorRequests = {
+  /** The page is up: the host then pushes 'target', a 'reset' and 'stats'; the reply says whether the list is paused. */
+  ready: { request: { readonly type: 'ready' }; reply: { readonly paused: boolean } };
+  select: { request: { readonly type: 'select'; readonly seq: number }; reply: DetailReply };
+  /** The reply carries the reason an invalid filter was refused (the previous one then stays in effect). */
+  filter: { request: { readonly type: 'filter'; readonly spec: FilterSpec }; reply: { readonly error?: string } };
+  pause: { request: { readonly type: 'pause'; readonly paused: boolean }; reply: { readonly paused: boolean } };
+  send: {
+    request: { readonly type: 'send'; readonly format: SendFormat; readonly input: string; readonly lineEnding: LineEnding };
+    reply: SendReply;
+  };
+};
+
+export type InspectorRequest = InspectorRequests[keyof InspectorRequests]['request'];
+export type InspectorReply = InspectorRequests[keyof InspectorRequests]['reply'];
+/** The reply type of one request type. */
+export type ReplyTo<R extends InspectorRequest> = InspectorRequests[R['type']]['reply'];
+
+/** What the webview tells the host without waiting for an answer (failures are the host's to report). */
+export type InspectorNotification =
+  | { readonly type: 'clear' }
+  | { readonly type: 'sendFile' }
+  | { readonly type: 'copy'; readonly seq: number; readonly format: CopyFormat; readonly start?: number; readonly end?: number }
+  | { readonly type: 'openInEditor'; readonly seq: number; readonly format: EditorFormat }
+  | { readonly type: 'saveBytes'; readonly seq: number }
+  | { readonly type: 'export'; readonly format: ExportFormat; readonly filtered: boolean };
+
+export type WebviewToHost = InspectorRequest | InspectorNotification;
+
+/** What the host pushes on its own: the inspected channel, the rows to show, the statistics. */
 export type HostToWebview =
   | { readonly type: 'target'; readonly name: string; readonly mode: InspectorMode; readonly canSend: boolean;
       /** Changes when the capture is a new one (after a reload): seqs then mean other messages. */
       readonly captureId: string }
   | { readonly type: 'reset'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
-  | { readonly type: 'detail'; readonly seq: number; readonly data: Uint8Array; readonly length: number; readonly row: RowSummary }
-  | { readonly type: 'detailMissing'; readonly seq: number }
-  | { readonly type: 'stats'; readonly stats: StatsSnapshot }
-  | { readonly type: 'filterResult'; readonly error?: string }
-  | { readonly type: 'sendResult'; readonly ok: boolean; readonly message?: string }
-  | { readonly type: 'paused'; readonly paused: boolean };
+  | { readonly type: 'stats'; readonly stats: StatsSnapshot };
 
-export type WebviewToHost =
-  | { readonly type: 'ready' }
-  | { readonly type: 'filter'; readonly spec: FilterSpec }
-  | { readonly type: 'select'; readonly seq: number }
-  | { readonly type: 'pause'; readonly paused: boolean }
-  | { readonly type: 'clear' }
-  | { readonly type: 'send'; readonly format: SendFormat; readonly input: string; readonly lineEnding: LineEnding }
-  | { readonly type: 'sendFile' }
-  | { readonly type: 'copy'; readonly seq: number; readonly format: CopyFormat; readonly start?: number; readonly end?: number }
-  | { readonly type: 'openInEditor'; readonly seq: number; readonly format: EditorFormat }
-  | { readonly type: 'saveBytes'; readonly seq: number }
-  | { readonly type: 'export'; readonly format: ExportFormat; readonly filtered: boolean };
+const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send']);
+
+export function isRequest(message: WebviewToHost): message is InspectorRequest {
+  return REQUEST_TYPES.has(message.type);
+}
+
+/** The webview's envelope: every message is numbered, so that the reply to a request can name it. */
+export type WebviewEnvelope = Envelope<WebviewToHost>;
+/** The host's envelope: a push, or (with inReplyTo) the reply to a request. */
+export type HostEnvelope = Envelope<HostToWebview> | ReplyEnvelope<InspectorReply>;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -137,4 +173,11 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
     default:
       return undefined;
   }
+}
+
+/** Validates an envelope from the webview; undefined for anything malformed. */
+export function parseWebviewEnvelope(value: unknown): WebviewEnvelope | undefined {
+  if (!isRecord(value) || !isSeq(value.messageId)) return undefined;
+  const body = parseWebviewMessage(value.body);
+  return body ? { messageId: value.messageId, body } : undefined;
 }

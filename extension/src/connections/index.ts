@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { open, type Channel, type ChannelInfo, type ChannelState, type Role, type SipcError } from './api';
-import type { SipcSettings } from './settings';
+import { open, type Channel, type ChannelInfo, type ChannelState, type Role, type SipcError } from '../api';
+import type { SipcSettings } from '../settings';
 
-export type { ChannelState, Role } from './api';
+export type { ChannelState, Role } from '../api';
 
 /** One message that went through a connection of this window, in either direction. */
 export interface ConnectionMessage {

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { list, type ChannelInfo, type DirectionInfo } from './api';
-import type { Connection, ConnectionManager } from './connections';
-import { describeError } from './errors';
-import { describeChannelState, describeConnectionState, formatBytes } from './format';
+import { list, type ChannelInfo, type DirectionInfo } from '../api';
+import type { Connection, ConnectionManager } from '../connections';
+import { describeError } from '../errors';
+import { describeChannelState, describeConnectionState, formatBytes } from '../format';
 
 export const CHANNELS_VIEW_ID = 'sipc.channels';
 const POLL_INTERVAL_MS = 1000;

@@ -2,19 +2,22 @@
 // host, so hiding the panel costs nothing (no retainContextWhenHidden) and the webview redraws from it on show.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { describeError as describe } from '../errors';
-import { decodeUtf8, decodeUtf8Visible, encodeUtf8, hexDumpText, prettyJson, toBase64, toHex } from './bytes';
-import { Capture, ViewFeed, type RetentionLimits } from './capture';
-import { jsonlLines } from './jsonl';
-import type { CaptureEntry } from './model';
-import { concatChunks, pcapngChunks } from './pcapng';
+import { describeError as describe } from '../../errors';
+import { decodeUtf8, decodeUtf8Visible, encodeUtf8, hexDumpText, prettyJson, toBase64, toHex } from '../shared/bytes';
+import { Capture, ViewFeed, type RetentionLimits } from '../shared/capture';
+import { jsonlLines } from '../shared/jsonl';
+import type { CaptureEntry } from '../shared/model';
+import { concatChunks, pcapngChunks } from '../shared/pcapng';
+import { answerRequest, Responder, type RequestHandlers } from '../shared/messaging';
 import {
-  parseWebviewMessage, type CopyFormat, type DirectionStats, type EditorFormat, type ExportFormat, type HostToWebview,
-  type InspectorMode, type StatsSnapshot, type WebviewToHost,
-} from './protocol';
-import { encodeSendInput } from './send';
+  isRequest, parseWebviewEnvelope, type CopyFormat, type DetailReply, type DirectionStats, type EditorFormat, type ExportFormat,
+  type HostEnvelope, type HostToWebview, type InspectorMode, type InspectorNotification, type InspectorReply, type InspectorRequests,
+  type LineEnding, type SendFormat, type SendReply, type StatsSnapshot,
+} from '../shared/protocol';
+import { encodeSendInput } from '../shared/send';
+import { SEND_FILE_COMMAND } from '../../sending/commands/sendFile';
 import type { CaptureSource } from './sources';
-import { RateMeter } from './stats';
+import { RateMeter } from '../shared/stats';
 
 export const INSPECTOR_VIEW_TYPE = 'sipc.inspector';
 const STATS_INTERVAL_MS = 500;
@@ -53,6 +56,30 @@ export class InspectorSession implements vscode.Disposable {
   private readonly feed: ViewFeed;
   private readonly source: CaptureSource;
   private readonly captureId = nonce();
+  private readonly responder = new Responder<HostToWebview, InspectorReply>((envelope) => this.post(envelope));
+  /** The answer to each request of the webview (see InspectorRequests). */
+  private readonly requests: RequestHandlers<InspectorRequests> = {
+    ready: () => {
+      this.postTarget();
+      this.feed.attach();
+      this.startStats();
+      return { paused: this.feed.isPaused };
+    },
+    select: (request) => this.detail(request.seq),
+    filter: (request) => {
+      try {
+        this.feed.setFilter(request.spec);
+        return {};
+      } catch (error) {
+        return { error: describe(error) };
+      }
+    },
+    pause: (request) => {
+      this.feed.setPaused(request.paused);
+      return { paused: this.feed.isPaused };
+    },
+    send: (request) => this.sendInput(request.format, request.input, request.lineEnding),
+  };
   private readonly rates = new RateMeter();
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -68,7 +95,7 @@ export class InspectorSession implements vscode.Disposable {
     makeSource: (capture: Capture) => CaptureSource,
   ) {
     this.capture = new Capture(readRetention());
-    this.feed = new ViewFeed(this.capture, (message) => this.post(message));
+    this.feed = new ViewFeed(this.capture, (message) => this.responder.push(message));
     this.source = makeSource(this.capture);
     panel.webview.options = {
       enableScripts: true,
@@ -105,14 +132,14 @@ export class InspectorSession implements vscode.Disposable {
     this.disposeEmitter.dispose();
   }
 
-  private post(message: HostToWebview): void {
+  private post(envelope: HostEnvelope): void {
     if (this.disposed) return;
-    void this.panel.webview.postMessage(message).then(undefined, (error: unknown) =>
+    void this.panel.webview.postMessage(envelope).then(undefined, (error: unknown) =>
       this.log.warn(`inspector: posting to the webview of ${this.target.name} failed: ${describe(error)}`));
   }
 
   private postTarget(): void {
-    this.post({ type: 'target', name: this.target.name, mode: this.target.mode, canSend: this.source.canSend(), captureId: this.captureId });
+    this.responder.push({ type: 'target', name: this.target.name, mode: this.target.mode, canSend: this.source.canSend(), captureId: this.captureId });
   }
 
   private onVisibility(): void {
@@ -157,50 +184,32 @@ export class InspectorSession implements vscode.Disposable {
   }
 
   private postStats(): void {
-    this.post({ type: 'stats', stats: this.snapshot() });
+    this.responder.push({ type: 'stats', stats: this.snapshot() });
   }
 
   private onMessage(raw: unknown): void {
-    const message = parseWebviewMessage(raw);
-    if (!message) {
+    const envelope = parseWebviewEnvelope(raw);
+    if (!envelope) {
       this.log.warn(`inspector: ignored a malformed message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
       return;
     }
-    void this.handle(message).catch((error: unknown) => {
+    const message = envelope.body;
+    const handled = isRequest(message)
+      ? answerRequest(this.requests, envelope.messageId, message, this.responder)
+      : this.handleNotification(message);
+    void handled.catch((error: unknown) => {
       this.log.error(`inspector: ${message.type} failed: ${describe(error)}`);
       void vscode.window.showErrorMessage(`SIPC inspector: ${describe(error)}`);
     });
   }
 
-  private async handle(message: WebviewToHost): Promise<void> {
+  private async handleNotification(message: InspectorNotification): Promise<void> {
     switch (message.type) {
-      case 'ready':
-        this.postTarget();
-        this.post({ type: 'paused', paused: this.feed.isPaused });
-        this.feed.attach();
-        this.startStats();
-        return;
-      case 'filter':
-        try {
-          this.feed.setFilter(message.spec);
-          this.post({ type: 'filterResult' });
-        } catch (error) {
-          this.post({ type: 'filterResult', error: describe(error) });
-        }
-        return;
-      case 'select':
-        return this.postDetail(message.seq);
-      case 'pause':
-        this.feed.setPaused(message.paused);
-        this.post({ type: 'paused', paused: message.paused });
-        return;
       case 'clear':
         this.capture.clear();
         this.rates.reset();
         this.postStats();
         return;
-      case 'send':
-        return this.sendInput(message.format, message.input, message.lineEnding);
       case 'sendFile':
         return this.sendFile();
       case 'copy':
@@ -218,15 +227,12 @@ export class InspectorSession implements vscode.Disposable {
     return entry.kind === 'message' ? entry.data : encodeUtf8(`${entry.event}: ${entry.detail}`);
   }
 
-  private postDetail(seq: number): void {
+  private detail(seq: number): DetailReply {
     const entry = this.capture.get(seq);
-    if (!entry) {
-      this.post({ type: 'detailMissing', seq });
-      return;
-    }
+    if (!entry) return { found: false };
     // A copy of exactly the message's bytes: a Buffer may be a view into a larger pooled ArrayBuffer.
     const data = new Uint8Array(this.entryBytes(entry));
-    this.post({ type: 'detail', seq, data, length: entry.kind === 'message' ? entry.length : data.length, row: this.capture.summarize(entry) });
+    return { found: true, data, length: entry.kind === 'message' ? entry.length : data.length, row: this.capture.summarize(entry) };
   }
 
   private requireEntry(seq: number): CaptureEntry {
@@ -235,13 +241,12 @@ export class InspectorSession implements vscode.Disposable {
     return entry;
   }
 
-  private async sendInput(format: 'text' | 'hex' | 'base64', input: string, lineEnding: 'none' | 'lf' | 'crlf'): Promise<void> {
+  private async sendInput(format: SendFormat, input: string, lineEnding: LineEnding): Promise<SendReply> {
     try {
-      const data = encodeSendInput(format, input, lineEnding);
-      await this.sendBytes(data);
-      this.post({ type: 'sendResult', ok: true });
+      await this.sendBytes(encodeSendInput(format, input, lineEnding));
+      return { ok: true };
     } catch (error) {
-      this.post({ type: 'sendResult', ok: false, message: describe(error) });
+      return { ok: false, message: describe(error) };
     }
   }
 
@@ -253,18 +258,9 @@ export class InspectorSession implements vscode.Disposable {
     await this.source.send(data);
   }
 
+  /** The one file-sending path is the Send File command's: the same checks, messages and errors as from the palette. */
   private async sendFile(): Promise<void> {
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Send', title: `Send a file to ${this.target.name}` });
-    if (!picked || picked.length === 0) return;
-    // Refuse an oversized file before reading it whole.
-    const max = this.source.maxMessageSize();
-    const { size } = await vscode.workspace.fs.stat(picked[0]);
-    if (max !== undefined && size > max) {
-      throw new Error(`the file is ${size} bytes; this channel takes at most ${max}`);
-    }
-    const data = await vscode.workspace.fs.readFile(picked[0]);
-    await this.sendBytes(data);
-    vscode.window.setStatusBarMessage(`$(send) SIPC: sent ${data.byteLength} bytes from ${picked[0].path.split('/').pop()}`, 4000);
+    await vscode.commands.executeCommand(SEND_FILE_COMMAND, { name: this.target.name });
   }
 
   private async copy(seq: number, format: CopyFormat, start?: number, end?: number): Promise<void> {

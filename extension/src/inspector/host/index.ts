@@ -1,12 +1,12 @@
 // The inspector's entry point for the extension: opens panels for connections (peer mode) and for any channel
 // (observer mode), and restores them after a reload.
 import * as vscode from 'vscode';
-import type { ConnectionManager } from '../connections';
-import type { InspectorApi } from '../inspectorApi';
+import type { ConnectionManager } from '../../connections';
+import type { InspectorApi } from './api';
 import { INSPECTOR_VIEW_TYPE, InspectorSession, targetKey, type InspectorTarget } from './panel';
 import { ObserverSource, PeerSource } from './sources';
 
-export type { InspectorApi } from '../inspectorApi';
+export type { InspectorApi } from './api';
 
 function isTarget(value: unknown): value is InspectorTarget {
   if (typeof value !== 'object' || value === null) return false;

@@ -1,5 +1,5 @@
 import type * as vscode from 'vscode';
-import type { ConnectionManager } from './connections';
+import type { ConnectionManager } from '../../connections';
 
 /**
  * What the extension's commands need from the inspector (extension/src/inspector/index.ts). The inspector

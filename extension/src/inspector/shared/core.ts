@@ -3,6 +3,7 @@ export * from './bytes';
 export * from './capture';
 export * from './filter';
 export * from './jsonl';
+export * from './messaging';
 export * from './model';
 export * from './pcapng';
 export * from './protocol';

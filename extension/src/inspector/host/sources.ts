@@ -1,12 +1,12 @@
 // Where a capture's messages come from: this window's own connection (peer mode: sent/received, can send), or a
 // read-only observer of any channel on the machine (observer mode: both directions, cannot send).
 import * as vscode from 'vscode';
-import { observe, type ChannelInfo, type ObservedMessage, type Observer } from '../api';
-import type { Connection, ConnectionManager } from '../connections';
-import { describeError as describe } from '../errors';
-import type { Capture } from './capture';
-import type { Direction } from './model';
-import type { InspectorMode } from './protocol';
+import { observe, type ChannelInfo, type ObservedMessage, type Observer } from '../../api';
+import type { Connection, ConnectionManager } from '../../connections';
+import { describeError as describe } from '../../errors';
+import type { Capture } from '../shared/capture';
+import type { Direction } from '../shared/model';
+import type { InspectorMode } from '../shared/protocol';
 
 /** What the statistics bar needs from the channel's shared header, per direction as the inspector names them. */
 export interface SourceStatus {

@@ -1,0 +1,93 @@
+// The filter bar: directions, text, hex bytes, sizes and events. The host applies the filter to the capture (so the
+// page receives only the rows it shows) and replies with the reason when it refuses one.
+import type { FilterSpec } from '../shared/filter';
+import { directionLabel, type Direction } from '../shared/model';
+import type { InspectorMode } from '../shared/protocol';
+import { host } from './host';
+import { $ } from './markup';
+import { persist, state } from './state';
+
+/** Typing pauses this long before the filter is applied. */
+const FILTER_DELAY_MS = 200;
+
+function directionsForMode(mode: InspectorMode): Direction[] {
+  return mode === 'peer' ? ['sent', 'received'] : ['to-server', 'to-client'];
+}
+
+function sizeValue(input: HTMLInputElement): number | undefined {
+  return input.value.trim() === '' ? undefined : Number(input.value);
+}
+
+export class Filters {
+  private readonly text = $<HTMLInputElement>('filterText');
+  private readonly hex = $<HTMLInputElement>('filterHex');
+  private readonly min = $<HTMLInputElement>('filterMin');
+  private readonly max = $<HTMLInputElement>('filterMax');
+  private readonly events = $<HTMLInputElement>('filterEvents');
+  private readonly directions = $('directionFilters');
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor() {
+    const spec = state.filter;
+    this.text.value = spec.text ?? '';
+    this.hex.value = spec.hex ?? '';
+    this.min.value = spec.minSize === undefined ? '' : String(spec.minSize);
+    this.max.value = spec.maxSize === undefined ? '' : String(spec.maxSize);
+    this.events.checked = spec.events !== false;
+    for (const input of [this.text, this.hex, this.min, this.max]) input.addEventListener('input', () => this.schedule());
+    this.events.addEventListener('change', () => this.schedule());
+  }
+
+  focus(): void {
+    this.text.focus();
+  }
+
+  /** Draws the direction boxes of a mode (peer: sent/received; observer: both directions of the channel). */
+  renderDirections(mode: InspectorMode): void {
+    const container = this.directions;
+    container.textContent = '';
+    const chosen = state.filter.directions ?? [];
+    for (const dir of directionsForMode(mode)) {
+      const label = document.createElement('label');
+      label.className = 'check';
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.value = dir;
+      box.checked = chosen.length === 0 || chosen.includes(dir);
+      box.addEventListener('change', () => {
+        // An empty direction set would mean "all"; keep at least one direction ticked instead.
+        if (![...container.querySelectorAll<HTMLInputElement>('input')].some((b) => b.checked)) box.checked = true;
+        this.schedule();
+      });
+      label.append(box, ` ${directionLabel(dir)}`);
+      container.appendChild(label);
+    }
+  }
+
+  /** Sends a filter to the host and shows why it was refused, if it was. */
+  async apply(spec: FilterSpec): Promise<void> {
+    const reply = await host.request({ type: 'filter', spec });
+    $('filterError').textContent = reply.error ?? '';
+    this.hex.classList.toggle('invalid', reply.error !== undefined);
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.applyInputs(), FILTER_DELAY_MS);
+  }
+
+  private applyInputs(): Promise<void> {
+    const boxes = [...this.directions.querySelectorAll<HTMLInputElement>('input')];
+    const checked = boxes.filter((b) => b.checked).map((b) => b.value as Direction);
+    state.filter = {
+      directions: checked.length === boxes.length ? [] : checked,
+      text: this.text.value,
+      hex: this.hex.value,
+      minSize: sizeValue(this.min),
+      maxSize: sizeValue(this.max),
+      events: this.events.checked,
+    };
+    persist();
+    return this.apply(state.filter);
+  }
+}

@@ -1,0 +1,69 @@
+// The inspector page's markup: one static tree, filled in by the components (list, detail, filters, send box, stats).
+
+/** Renders the page into `app`. Ids are the components' handles (and the UI tests'). */
+export function renderMarkup(app: HTMLElement): void {
+  app.innerHTML = `
+<header class="toolbar" role="toolbar" aria-label="Inspector">
+  <span class="title"><span class="codicon codicon-plug" aria-hidden="true"></span><span id="title">sipc</span>
+    <span id="mode" class="badge"></span><span id="state" class="badge"></span></span>
+  <span class="spacer"></span>
+  <button id="pause" class="icon" title="Pause the list (capture continues)" aria-pressed="false"><span class="codicon codicon-debug-pause"></span></button>
+  <button id="follow" class="icon" title="Follow new messages (End)" aria-pressed="true"><span class="codicon codicon-arrow-down"></span></button>
+  <button id="timeMode" class="icon" title="Toggle absolute/relative time"><span class="codicon codicon-clock"></span></button>
+  <button id="clear" class="icon" title="Clear the capture"><span class="codicon codicon-clear-all"></span></button>
+  <span class="separator"></span>
+  <label class="check" title="Export only the rows the filter shows"><input type="checkbox" id="exportFiltered"> filtered only</label>
+  <button id="exportJsonl" title="Export the capture as JSON Lines (base64 payloads)"><span class="codicon codicon-export"></span> JSONL</button>
+  <button id="exportPcapng" title="Export the capture as pcapng for Wireshark"><span class="codicon codicon-export"></span> pcapng</button>
+</header>
+<section class="filters" aria-label="Filter">
+  <span class="codicon codicon-filter" aria-hidden="true"></span>
+  <span id="directionFilters"></span>
+  <input id="filterText" type="search" placeholder="Text" aria-label="Filter by text" spellcheck="false">
+  <input id="filterHex" type="search" placeholder="Hex bytes, e.g. 0d 0a" aria-label="Filter by hex bytes" spellcheck="false">
+  <input id="filterMin" type="number" min="0" placeholder="Min size" aria-label="Minimum size in bytes">
+  <input id="filterMax" type="number" min="0" placeholder="Max size" aria-label="Maximum size in bytes">
+  <label class="check"><input type="checkbox" id="filterEvents" checked> events</label>
+  <span id="filterError" class="error" role="alert"></span>
+</section>
+<div id="pausedNotice" class="notice" hidden><span class="codicon codicon-debug-pause"></span> The list is paused; the capture goes on. Resume with the ▶ button or Space in the list.</div>
+<div id="dropped" class="notice" hidden><span class="codicon codicon-warning"></span> <span id="droppedText"></span></div>
+<main class="split">
+  <section class="list" aria-label="Messages">
+    <div class="row header" aria-hidden="true"><span class="c-seq">#</span><span class="c-time" id="timeHeader">Time</span><span class="c-delta">Δ</span><span class="c-dir">Direction</span><span class="c-size">Size</span><span class="c-preview">Preview</span></div>
+    <div id="listViewport" class="viewport" tabindex="0" role="listbox" aria-label="Messages, arrow keys to move"></div>
+    <div id="empty" class="empty">No messages yet.</div>
+  </section>
+  <section class="detail" aria-label="Selected message">
+    <div class="detail-bar">
+      <span id="detailTitle" class="detail-title">Select a message</span>
+      <span class="spacer"></span>
+      <span role="tablist" class="tabs">
+        <button role="tab" id="tab-hex" data-tab="hex">Hex</button><button role="tab" id="tab-text" data-tab="text">Text</button><button role="tab" id="tab-json" data-tab="json">JSON</button>
+      </span>
+      <label class="check" title="Show line endings (CR, LF) in the text view"><input type="checkbox" id="showEol"> CR/LF</label>
+      <button id="copyText" class="icon" title="Copy as text"><span class="codicon codicon-symbol-string"></span></button>
+      <button id="copyHex" class="icon" title="Copy as hex"><span class="codicon codicon-file-binary"></span></button>
+      <button id="copyBase64" class="icon" title="Copy as base64"><span class="codicon codicon-copy"></span></button>
+      <button id="openEditor" class="icon" title="Open in an editor tab"><span class="codicon codicon-go-to-file"></span></button>
+      <button id="saveBytes" class="icon" title="Save the bytes to a file"><span class="codicon codicon-save"></span></button>
+    </div>
+    <div id="hexView" class="hex-view" tabindex="0" role="grid" aria-label="Hex dump: arrows move, Shift+arrows select"></div>
+    <pre id="textView" class="text-view" tabindex="0" hidden></pre>
+    <pre id="jsonView" class="text-view" tabindex="0" hidden></pre>
+    <div id="selectionInfo" class="selection-info"></div>
+  </section>
+</main>
+<section id="sendBox" class="send" aria-label="Send" hidden>
+  <select id="sendFormat" aria-label="Input format"><option value="text">Text</option><option value="hex">Hex</option><option value="base64">Base64</option></select>
+  <select id="lineEnding" aria-label="Line ending (text only)"><option value="none">No line ending</option><option value="lf">LF</option><option value="crlf">CRLF</option></select>
+  <textarea id="sendInput" rows="1" placeholder="Message — Enter sends, Shift+Enter new line, ↑/↓ history" aria-label="Message to send" spellcheck="false"></textarea>
+  <button id="send" title="Send (Enter)"><span class="codicon codicon-send"></span> Send</button>
+  <button id="sendFile" class="icon" title="Send a file as one message"><span class="codicon codicon-file"></span></button>
+  <span id="sendError" class="error" role="alert"></span>
+</section>
+<footer id="stats" class="stats" aria-live="off"></footer>`;
+}
+
+/** The element of a given id; the markup above has them all. */
+export const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;

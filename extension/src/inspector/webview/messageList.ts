@@ -1,0 +1,181 @@
+// The message list: virtualised rows of the capture as the host sends them (reset/append), the selection, follow
+// mode and the list's keyboard.
+import { directionLabel, isOutbound, type Direction } from '../shared/model';
+import type { CopyFormat, HostToWebview, RowSummary } from '../shared/protocol';
+import { directionIcon, formatDelta, formatTime } from './format';
+import { $ } from './markup';
+import { persist, state } from './state';
+import { VirtualList } from './virtualList';
+
+const ROW_HEIGHT = 22;
+
+export type RowsMessage = Extract<HostToWebview, { type: 'reset' | 'append' }>;
+
+/** What the list asks of the rest of the page. */
+export interface MessageListActions {
+  /** The selection moved to `seq` (`changed`: another message than before). */
+  selected(seq: number, changed: boolean): void;
+  /** Enter or a double click: look at the selected message. */
+  openDetail(): void;
+  togglePause(): void;
+  focusFilter(): void;
+  copy(seq: number, format: CopyFormat): void;
+}
+
+export class MessageList {
+  private rows: RowSummary[] = [];
+  private selectedIndex = -1;
+  private following = true;
+  readonly viewport = $('listViewport');
+  private readonly list: VirtualList;
+
+  constructor(private readonly actions: MessageListActions) {
+    this.list = new VirtualList(this.viewport, ROW_HEIGHT, () => this.createRow(), (element, index) => this.renderRow(element, index));
+    this.viewport.addEventListener('scroll', () => {
+      const atBottom = this.list.isAtBottom();
+      if (atBottom !== this.following) this.setFollow(atBottom);
+    });
+    this.viewport.addEventListener('keydown', (e) => this.onKey(e));
+    $('follow').addEventListener('click', () => this.setFollow(!this.following));
+  }
+
+  /** Applies a reset (the whole list) or an append (new rows; rows older than firstSeq were dropped). */
+  apply(message: RowsMessage): void {
+    const scrollTop = this.viewport.scrollTop;
+    let removed = 0;
+    if (message.type === 'reset') {
+      this.rows = message.rows;
+    } else {
+      while (removed < this.rows.length && this.rows[removed].seq < message.firstSeq) removed++;
+      if (removed > 0) this.rows.splice(0, removed);
+      for (const r of message.rows) this.rows.push(r);
+    }
+    this.selectedIndex = state.selectedSeq === undefined ? -1 : this.indexOfSeq(state.selectedSeq);
+    this.list.setCount(this.rows.length);
+    if (this.following) this.list.scrollToBottom();
+    else if (removed > 0) this.viewport.scrollTop = Math.max(0, scrollTop - removed * ROW_HEIGHT);
+    $('empty').hidden = this.rows.length > 0;
+    $('empty').textContent = message.retained > 0 ? 'No message matches the filter.' : 'No messages yet.';
+  }
+
+  /** The selected row's seq, if it is in the list. */
+  get selectedSeq(): number | undefined {
+    return this.selectedIndex >= 0 ? this.rows[this.selectedIndex].seq : undefined;
+  }
+
+  /** Forgets the selection (a new capture: its seqs name other messages). */
+  forgetSelection(): void {
+    state.selectedSeq = undefined;
+    this.selectedIndex = -1;
+  }
+
+  select(index: number, reveal = true): void {
+    if (this.rows.length === 0 || Number.isNaN(index)) return;
+    index = Math.max(0, Math.min(this.rows.length - 1, index));
+    const seq = this.rows[index].seq;
+    const changed = seq !== state.selectedSeq;
+    this.selectedIndex = index;
+    state.selectedSeq = seq;
+    persist();
+    this.viewport.setAttribute('aria-activedescendant', `row-${seq}`);
+    if (reveal) this.list.reveal(index);
+    this.list.invalidate();
+    this.list.renderNow();
+    this.actions.selected(seq, changed);
+  }
+
+  setFollow(value: boolean): void {
+    this.following = value;
+    $('follow').setAttribute('aria-pressed', String(value));
+    $('follow').classList.toggle('active', value);
+    if (value) this.list.scrollToBottom();
+  }
+
+  /** Redraws the rows (the time mode changed). */
+  redraw(): void {
+    this.list.invalidate();
+  }
+
+  focus(): void {
+    this.viewport.focus();
+  }
+
+  private indexOfSeq(seq: number): number {
+    let lo = 0;
+    let hi = this.rows.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.rows[mid].seq === seq) return mid;
+      if (this.rows[mid].seq < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  private createRow(): HTMLElement {
+    const row = document.createElement('div');
+    row.className = 'row';
+    row.setAttribute('role', 'option');
+    row.innerHTML = '<span class="c-seq"></span><span class="c-time"></span><span class="c-delta"></span><span class="c-dir"><span class="codicon"></span><span class="label"></span></span><span class="c-size"></span><span class="c-preview"></span>';
+    row.addEventListener('mousedown', () => this.select(Number(row.dataset.index)));
+    row.addEventListener('dblclick', () => this.actions.openDetail());
+    return row;
+  }
+
+  private renderRow(element: HTMLElement, index: number): void {
+    const r = this.rows[index];
+    const selected = index === this.selectedIndex;
+    element.dataset.index = String(index);
+    element.dataset.seq = String(r.seq);
+    element.id = `row-${r.seq}`;
+    const cells = element.children;
+    const dirCell = cells[3];
+    cells[0].textContent = String(r.seq);
+    cells[1].textContent = formatTime(r.t, state.timeMode, this.rows.length > 0 ? this.rows[0].t : r.t);
+    cells[2].textContent = formatDelta(r.delta);
+    if (r.kind === 'event') {
+      element.className = `row event${selected ? ' selected' : ''}`;
+      dirCell.children[0].className = 'codicon codicon-warning';
+      dirCell.children[1].textContent = r.event ?? 'event';
+      cells[4].textContent = '';
+      cells[5].textContent = r.preview;
+    } else {
+      const dir = r.dir as Direction;
+      element.className = `row ${isOutbound(dir) ? 'out' : 'in'}${selected ? ' selected' : ''}`;
+      dirCell.children[0].className = `codicon ${directionIcon(dir)}`;
+      dirCell.children[1].textContent = directionLabel(dir);
+      cells[4].textContent = r.captured < r.len ? `${r.len} (${r.captured} seen)` : String(r.len);
+      cells[5].textContent = r.preview;
+    }
+    element.setAttribute('aria-selected', selected ? 'true' : 'false');
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const page = this.list.visibleRows;
+    const current = this.selectedIndex < 0 ? this.rows.length : this.selectedIndex;
+    const selectedSeq = this.selectedSeq;
+    let handled = true;
+    switch (e.key) {
+      case 'ArrowDown': this.select(current + 1); break;
+      case 'ArrowUp': this.select(current - 1); break;
+      case 'PageDown': this.select(current + page); break;
+      case 'PageUp': this.select(current - page); break;
+      case 'Home': this.select(0); break;
+      case 'End': this.select(this.rows.length - 1); this.setFollow(true); break;
+      case 'Enter': this.actions.openDetail(); break;
+      case ' ': this.actions.togglePause(); break;
+      case '/': this.actions.focusFilter(); break;
+      case 'c':
+        // Ctrl+C copies the selected message as text (Ctrl+Shift+C as hex).
+        if ((e.ctrlKey || e.metaKey) && selectedSeq !== undefined) this.actions.copy(selectedSeq, 'text');
+        else handled = false;
+        break;
+      case 'C':
+        if ((e.ctrlKey || e.metaKey) && selectedSeq !== undefined) this.actions.copy(selectedSeq, 'hex');
+        else handled = false;
+        break;
+      default: handled = false;
+    }
+    if (handled) e.preventDefault();
+  }
+}

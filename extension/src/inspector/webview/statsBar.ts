@@ -1,0 +1,51 @@
+// The statistics footer (per direction: counts, rates, queue fill; the pids; what the panel keeps), the state badge
+// and the "oldest messages dropped" notice.
+import { formatBytes } from '../../format';
+import { directionLabel, isOutbound } from '../shared/model';
+import type { StatsSnapshot } from '../shared/protocol';
+import { directionIcon } from './format';
+import { $ } from './markup';
+
+export class StatsBar {
+  private maxMessages: number | undefined;
+
+  render(stats: StatsSnapshot): void {
+    this.maxMessages = stats.maxMessages;
+    const footer = $('stats');
+    footer.textContent = '';
+    const add = (className: string, icon: string | undefined, text: string): void => {
+      const span = document.createElement('span');
+      span.className = className;
+      if (icon) {
+        const i = document.createElement('span');
+        i.className = `codicon ${icon}`;
+        span.append(i, ' ');
+      }
+      span.append(text);
+      footer.appendChild(span);
+    };
+    for (const d of stats.directions) {
+      const queue = d.capacity !== undefined ? ` · queue ${d.queued ?? 0}/${d.capacity}` : '';
+      add(`stat ${isOutbound(d.direction) ? 'out' : 'in'}`, directionIcon(d.direction),
+        `${directionLabel(d.direction)}: ${d.messages.toLocaleString()} msgs, ${formatBytes(d.bytes)} · ${d.messagesPerSecond.toFixed(0)} msg/s, ${formatBytes(Math.round(d.bytesPerSecond))}/s${queue}`);
+    }
+    const pid = (label: string, value: number | undefined, alive: boolean | undefined): string =>
+      `${label} ${value && value > 0 ? value : '—'}${value && value > 0 && alive === false ? ' (dead)' : ''}`;
+    add('stat', 'codicon-server-process', `${pid('server', stats.serverPid, stats.serverAlive)} · ${pid('client', stats.clientPid, stats.clientAlive)}`);
+    add('stat', 'codicon-list-flat', `kept ${stats.retained.toLocaleString()}/${stats.maxMessages.toLocaleString()} (${formatBytes(stats.retainedBytes)})${stats.dropped > 0 ? `, dropped ${stats.dropped.toLocaleString()}` : ''}`);
+    const stateBadge = $('state');
+    stateBadge.textContent = stats.state;
+    stateBadge.className = `badge state-${stats.state}`;
+    this.showDropped(stats.dropped);
+  }
+
+  /** Says how many of the oldest messages the retention limit dropped (hidden when none). */
+  showDropped(dropped: number): void {
+    const box = $('dropped');
+    box.hidden = dropped === 0;
+    if (dropped > 0) {
+      const limit = this.maxMessages !== undefined ? ` to keep the last ${this.maxMessages.toLocaleString()}` : '';
+      $('droppedText').textContent = `${dropped.toLocaleString()} oldest messages dropped${limit} (setting sipc.inspector.retainedMessages).`;
+    }
+  }
+}

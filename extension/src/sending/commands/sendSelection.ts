@@ -1,0 +1,27 @@
+import * as vscode from 'vscode';
+import { nameArgument } from '../../commands/arguments';
+import type { SipcCommand } from '../../commands/command';
+import { UserFacingError } from '../../errors';
+import { pickConnection } from '../../prompts';
+import { readSettings } from '../../settings';
+import { sendMessages, type SendResult } from '../sendMessages';
+
+/** SIPC: Send Selection — each selection of the active editor is one message, in document order. */
+export const sendSelection: SipcCommand = {
+  id: 'sipc.sendSelection',
+  failure: 'Could not send the selection',
+  async run({ connections }, arg): Promise<SendResult | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) throw new UserFacingError('There is no active editor to send a selection from');
+    const connection = await pickConnection(connections, nameArgument(arg), 'Send the selection to which channel?');
+    if (!connection) return undefined;
+    const { textEncoding } = readSettings();
+    // Each selection of a multi-cursor is one message, in document order; an empty one sends its line.
+    const selections = [...editor.selections].sort((a, b) => a.start.compareTo(b.start));
+    const messages = selections.map((selection) => {
+      const text = selection.isEmpty ? editor.document.lineAt(selection.active.line).text : editor.document.getText(selection);
+      return Buffer.from(text, textEncoding);
+    });
+    return sendMessages(connection, messages, 'Selection');
+  },
+};
