@@ -37,7 +37,11 @@ interface ConnectionEnvironment {
  * waits for the next one by itself; a client stays in 'peer-gone' until it is disconnected or connected anew.
  */
 export class Connection {
-  private currentState: ChannelState = 'waiting';
+  /**
+   * The one fact about the state that the Channel does not keep: the peer left and no new one has come yet. A server
+   * waits for the next client at once (its Channel is 'waiting' again); this window still shows it as 'peer-gone'.
+   */
+  private peerLeft = false;
   private sent = 0;
   private received = 0;
   private lastActivity: number | undefined;
@@ -61,7 +65,7 @@ export class Connection {
     private readonly env: ConnectionEnvironment,
   ) {
     channel.on('message', (data) => this.onReceived(data));
-    channel.on('connected', () => this.setState('connected'));
+    channel.on('connected', () => this.onConnected());
     channel.on('peer-gone', () => this.onPeerGone());
     channel.on('error', (error) => {
       this.env.log.error(`${this.name}: ${error.code}: ${error.message}`);
@@ -75,8 +79,10 @@ export class Connection {
   get role(): Role {
     return this.channel.role;
   }
+  /** The Channel's state, except that a server waiting for its next client after one left is 'peer-gone'. */
   get state(): ChannelState {
-    return this.currentState;
+    const state = this.channel.state;
+    return state === 'waiting' && this.peerLeft ? 'peer-gone' : state;
   }
   get sentCount(): number {
     return this.sent;
@@ -99,7 +105,7 @@ export class Connection {
 
   /** A snapshot of the channel's shared state, or undefined once it cannot be read (closed). */
   info(): ChannelInfo | undefined {
-    if (this.currentState === 'closed') return undefined;
+    if (this.state === 'closed') return undefined;
     try {
       return this.channel.info();
     } catch {
@@ -132,18 +138,20 @@ export class Connection {
 
   /** Waits for the first peer. Used by ConnectionManager.connect; a rejection leaves the connection to be closed. */
   async waitForPeer(timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+    // The Channel is 'connected' when this resolves; its 'connected' event has told the listeners.
     await this.channel.connect({ ...(timeoutMs ? { timeoutMs } : {}), ...(signal ? { signal } : {}) });
-    this.setState('connected');
   }
 
   /** Closes the channel; safe to call more than once. Resolves when the native side is released. */
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.closing.abort();
-      this.setState('closed');
+      // close() marks the Channel closed at once; it cancels a send still blocked on a full queue (that send
+      // rejects with CANCELLED or CLOSED) and resolves once the native side is released.
+      const closed = this.channel.close();
+      this.stateEmitter.fire('closed');
       try {
-        // close() cancels a send still blocked on a full queue; it rejects with CANCELLED or CLOSED.
-        await this.channel.close();
+        await closed;
       } finally {
         this.messageEmitter.dispose();
         this.stateEmitter.dispose();
@@ -154,7 +162,7 @@ export class Connection {
   }
 
   private onReceived(data: Uint8Array): void {
-    if (this.currentState === 'closed') return;
+    if (this.state === 'closed') return;
     this.received++;
     this.lastActivity = wallClockMs();
     const message: ConnectionMessage = { direction: 'received', data, timestamp: this.lastActivity };
@@ -170,10 +178,16 @@ export class Connection {
     this.messageEmitter.fire(message);
   }
 
+  private onConnected(): void {
+    this.peerLeft = false;
+    this.stateEmitter.fire('connected');
+  }
+
   private onPeerGone(): void {
-    if (this.currentState === 'closed' || this.currentState === 'peer-gone') return;
+    if (this.peerLeft || this.state === 'closed') return;
     this.env.log.info(`${this.name}: the peer went away`);
-    this.setState('peer-gone');
+    this.peerLeft = true;
+    this.stateEmitter.fire('peer-gone');
     if (this.role === 'server') void this.waitForNextPeer();
   }
 
@@ -181,19 +195,12 @@ export class Connection {
     this.env.log.info(`${this.name}: waiting for the next peer (this window is the server)`);
     try {
       await this.channel.connect({ signal: this.closing.signal });
-      if (this.currentState === 'closed') return;
+      if (this.state === 'closed') return;
       this.env.log.info(`${this.name}: a new peer connected (pid ${this.peerPid() ?? 'unknown'})`);
-      this.setState('connected');
     } catch (error) {
       if (this.closing.signal.aborted) return;
       this.env.log.error(`${this.name}: waiting for the next peer failed: ${describeUnknown(error)}`);
     }
-  }
-
-  private setState(state: ChannelState): void {
-    if (this.currentState === state || this.currentState === 'closed') return;
-    this.currentState = state;
-    this.stateEmitter.fire(state);
   }
 }
 
