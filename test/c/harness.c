@@ -7,6 +7,7 @@
 #include "layout.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ static const test_entry tests[] = {
 
 static int failed;
 static const char *current_test = "";
+/* Write end of the pipe on which a test tells the harness every channel name it made (see test_name). */
+static int names_fd = -1;
 
 void test_fail(const char *file, int line, const char *format, ...)
 {
@@ -55,6 +58,13 @@ const char *test_name(const char *base)
     static int next;
     char *name = names[next++ % 8];
     snprintf(name, sizeof names[0], "t%ld-%s-%s", (long)getpid(), current_test + 5, base);
+    if (names_fd >= 0) {
+        /* Registered with the harness, which checks after the test that no object of this name is left. */
+        char line[130];
+        int length = snprintf(line, sizeof line, "%s\n", name);
+        if (write(names_fd, line, (size_t)length) != length)
+            fprintf(stderr, "    (could not register channel name %s for the leftover check)\n", name);
+    }
     return name;
 }
 
@@ -239,13 +249,29 @@ static int remove_if_prefixed(const char *name, void *user)
     return 0;
 }
 
-/* Channels a test left behind (it failed, or a child was killed on purpose mid-test). */
-static int remove_leftovers(pid_t test_pid)
+/* Channels a test left behind (it failed, or a child was killed on purpose mid-test): every channel
+ * whose name carries the test's prefix (sipc_list reads the names from the segments, so long hashed
+ * names are found too), and every object of a name the test registered through test_name, which also
+ * catches damaged or half-made segments that sipc_list cannot read. */
+static int remove_leftovers(pid_t test_pid, FILE *registered)
 {
     cleanup_context context;
     snprintf(context.prefix, sizeof context.prefix, "t%ld-", (long)test_pid);
     context.removed = 0;
     sipc_list(remove_if_prefixed, &context);
+    char name[256];
+    while (registered != NULL && fgets(name, sizeof name, registered) != NULL) {
+        name[strcspn(name, "\n")] = '\0';
+        if (!shm_exists(name))
+            continue;
+        fprintf(stderr, "    left %s behind\n", name);
+        context.removed++;
+        if (sipc_remove(name, 1) != SIPC_OK || shm_exists(name)) {
+            char path[512];
+            shm_path(name, path, sizeof path);
+            unlink(path);
+        }
+    }
     return context.removed;
 }
 
@@ -253,15 +279,26 @@ static int run_one(const test_entry *test)
 {
     fflush(NULL);
     uint64_t start = now_ns();
+    /* A temporary file, not a pipe: a test that makes many channels never blocks on a full pipe. */
+    FILE *registered = tmpfile();
     pid_t pid = fork();
     if (pid == 0) {
         current_test = test->name;
+        if (registered != NULL) {
+            names_fd = dup(fileno(registered));
+            if (names_fd >= 0)
+                fcntl(names_fd, F_SETFD, FD_CLOEXEC); /* not inherited by re-executed child processes */
+        }
         alarm(120); /* a hung test fails instead of hanging the suite */
         test->fn();
         _exit(failed ? 1 : 0);
     }
     int status = reap_child(pid);
-    int leftovers = remove_leftovers(pid);
+    if (registered != NULL)
+        rewind(registered);
+    int leftovers = remove_leftovers(pid, registered);
+    if (registered != NULL)
+        fclose(registered);
     if (status == 0 && leftovers != 0) {
         fprintf(stderr, "    left %d channel(s) behind\n", leftovers);
         status = 1;
