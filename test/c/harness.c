@@ -181,6 +181,15 @@ uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+unsigned test_seed(void)
+{
+    const char *fixed = getenv("SIPC_TEST_SEED");
+    unsigned seed = fixed != NULL && *fixed != '\0' ? (unsigned)strtoul(fixed, NULL, 0) : (unsigned)now_ns();
+    fprintf(stderr, "    %s: seed %u (replay: SIPC_TEST_SEED=%u sipc_tests %s)\n", current_test + 5, seed, seed,
+            current_test + 5);
+    return seed;
+}
+
 void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

@@ -60,6 +60,9 @@ pid_t spawn_child(int (*fn)(void *arg), const void *arg, size_t size);
 /* Waits for the child: its exit status, or 128 + signal. */
 int reap_child(pid_t pid);
 uint64_t now_ns(void);
+/* The seed of a randomised test: SIPC_TEST_SEED if set, else from the clock. Printed either way, so a
+ * failure can be replayed with SIPC_TEST_SEED=<seed> sipc_tests <test>. */
+unsigned test_seed(void);
 void sleep_ms(int ms);
 
 /* Deterministic message contents, so receivers and observers verify every byte. */

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 /* ---- peer death and close ---- */
@@ -338,7 +339,10 @@ void test_process_identity(void)
     CHECK(them.pid == child);
     CHECK(sipc_os_process_alive(&them) == 1);
     CHECK(write(pipes.release[1], "x", 1) == 1);
-    sleep_ms(200); /* exited, not reaped yet: a zombie with the same pid and start time */
+    /* Wait until it has exited without reaping it: a zombie with the same pid and start time. */
+    siginfo_t exited;
+    memset(&exited, 0, sizeof exited);
+    CHECK(waitid(P_PID, (id_t)child, &exited, WEXITED | WNOWAIT) == 0 && exited.si_pid == child);
     CHECK(sipc_os_process_alive(&them) == 0);
     CHECK(reap_child(child) == 0);
     CHECK(sipc_os_process_alive(&them) == 0);

@@ -92,7 +92,7 @@ void test_departed_peer_before_connect(void)
     const char *name = test_name("oneshot");
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    unsigned seed = (unsigned)now_ns();
+    unsigned seed = test_seed();
     uint64_t sent = 0;
     for (uint32_t round = 0; round < 50; round++) {
         burst_plan plan = {.seed = seed + round, .count = BURST_MESSAGES, .delay_us = (uint32_t)(rand_r(&seed) % 2000)};
