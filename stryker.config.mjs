@@ -1,0 +1,62 @@
+// Mutation testing (StrykerJS): `npm run test:mutation` mutates the TypeScript that runs without VS Code (the
+// Node API in extension/src/api and the inspector's pure logic) and runs the node:test files that load it
+// (test/unit, test/node), each file as one "test", through the tap runner. The report goes to test/out/mutation/.
+// `npm run test:mutation:ci` (SIPC_MUTATION=ci) mutates a fixed subset and fails below its floor; CI runs it.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+/** Every .ts file under `dir` that needs neither VS Code nor a browser (webview code is left out). */
+function pureModules(dir) {
+  const found = [];
+  for (const entry of readdirSync(join(root, dir))) {
+    const path = join(dir, entry);
+    if (statSync(join(root, path)).isDirectory()) {
+      if (entry !== 'webview') found.push(...pureModules(path));
+    } else if (entry.endsWith('.ts') && !entry.endsWith('.d.ts')
+      && !/from ['"]vscode['"]/.test(readFileSync(join(root, path), 'utf8'))) {
+      found.push(relative(root, join(root, path)));
+    }
+  }
+  return found;
+}
+
+// The CI subset: inspector logic whose tests are fast unit tests, so the pass takes a few minutes.
+const ciSubset = ['bytes', 'pcapng']
+  .map((name) => `extension/src/inspector/${name}.ts`)
+  .filter((path) => { try { return statSync(join(root, path)).isFile(); } catch { return false; } });
+const ci = process.env.SIPC_MUTATION === 'ci';
+const out = 'test/out/mutation';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  plugins: ['@stryker-mutator/tap-runner'],
+  testRunner: 'tap',
+  tap: {
+    testFiles: ci ? ['test/unit/*.test.mjs'] : ['test/unit/*.test.mjs', 'test/node/*.test.mjs'],
+    nodeArgs: ['--test-reporter=tap'],
+    forceBail: true,
+  },
+  mutate: ci ? ciSubset : [...pureModules('extension/src/api'), ...pureModules('extension/src/inspector')],
+  // The tests load the bundles (dist/api.js; the inspector core is bundled by each unit test file), so the
+  // sandbox rebuilds them from the mutated sources once; mutants are then switched on per run.
+  buildCommand: 'node esbuild.mjs',
+  coverageAnalysis: 'perTest',
+  // tsconfig.json stays out: esbuild does not need it, and Stryker would parse it with the TypeScript JS API,
+  // which TypeScript 7 (the native compiler this project type-checks with) no longer has.
+  ignorePatterns: ['tsconfig.json', 'dist', 'test/out', '.vscode-test', '.wine-test', '*.vsix', 'helper/build/test-*',
+    'helper/build/fuzz', 'helper/build/coverage', 'helper/build/win*'],
+  tempDirName: 'test/out/stryker-tmp',
+  cleanTempDir: 'always',
+  concurrency: Number(process.env.SIPC_MUTATION_CONCURRENCY ?? 2),
+  timeoutMS: 15000,
+  incremental: !ci,
+  incrementalFile: `${out}/incremental.json`,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: `${out}/${ci ? 'ci' : 'index'}.html` },
+  jsonReporter: { fileName: `${out}/${ci ? 'ci' : 'mutation'}.json` },
+  clearTextReporter: { allowColor: false, logTests: false, reportMutants: false },
+  thresholds: { high: 80, low: 60, break: ci ? 75 : null },
+};
