@@ -2,11 +2,25 @@
 // Node API in extension/src/api and the inspector's pure logic) and runs the node:test files that load it
 // (test/unit, test/node), each file as one "test", through the tap runner. The report goes to test/out/mutation/.
 // `npm run test:mutation:ci` (SIPC_MUTATION=ci) mutates a fixed subset and fails below its floor; CI runs it.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
+
+/** True if the module imports VS Code, directly or through its relative imports. */
+function needsVscode(path, seen = new Set()) {
+  if (seen.has(path)) return false;
+  seen.add(path);
+  const source = readFileSync(join(root, path), 'utf8');
+  if (/from ['"]vscode['"]|require\(['"]vscode['"]\)/.test(source)) return true;
+  for (const [, spec] of source.matchAll(/from ['"](\.{1,2}\/[^'"]+)['"]/g)) {
+    const base = join(dirname(path), spec);
+    const target = [`${base}.ts`, join(base, 'index.ts')].find((candidate) => existsSync(join(root, candidate)));
+    if (target && needsVscode(target, seen)) return true;
+  }
+  return false;
+}
 
 /** Every .ts file under `dir` that needs neither VS Code nor a browser (webview code is left out). */
 function pureModules(dir) {
@@ -15,19 +29,17 @@ function pureModules(dir) {
     const path = join(dir, entry);
     if (statSync(join(root, path)).isDirectory()) {
       if (entry !== 'webview') found.push(...pureModules(path));
-    } else if (entry.endsWith('.ts') && !entry.endsWith('.d.ts')
-      && !/from ['"]vscode['"]/.test(readFileSync(join(root, path), 'utf8'))) {
-      found.push(relative(root, join(root, path)));
+    } else if (entry.endsWith('.ts') && !entry.endsWith('.d.ts') && !needsVscode(path)) {
+      found.push(path);
     }
   }
   return found;
 }
 
 // The CI subset: inspector logic whose tests are fast unit tests, so the pass takes a few minutes.
-const ciSubset = ['bytes', 'pcapng']
-  .map((name) => `extension/src/inspector/${name}.ts`)
-  .filter((path) => { try { return statSync(join(root, path)).isFile(); } catch { return false; } });
 const ci = process.env.SIPC_MUTATION === 'ci';
+const inspectorModules = pureModules('extension/src/inspector');
+const ciSubset = inspectorModules.filter((path) => ['bytes.ts', 'pcapng.ts'].includes(basename(path)));
 const out = 'test/out/mutation';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -39,7 +51,7 @@ export default {
     nodeArgs: ['--test-reporter=tap'],
     forceBail: true,
   },
-  mutate: ci ? ciSubset : [...pureModules('extension/src/api'), ...pureModules('extension/src/inspector')],
+  mutate: ci ? ciSubset : [...pureModules('extension/src/api'), ...inspectorModules],
   // The tests load the bundles (dist/api.js; the inspector core is bundled by each unit test file), so the
   // sandbox rebuilds them from the mutated sources once; mutants are then switched on per run.
   buildCommand: 'node esbuild.mjs',
