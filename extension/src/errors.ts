@@ -20,6 +20,7 @@ const SENTENCES: Record<SipcErrorCode, string> = {
   MISMATCH: 'the channel already exists with a different maximum message size or queue depth',
   NOT_CONNECTED: 'no peer has connected to the channel yet',
   SYSTEM: 'the operating system reported an error',
+  NOT_A_CHANNEL: "the channel's name leads to something that is not a sipc channel (e.g. a FIFO another user made); remove it with sipc rm --force",
   LIBRARY_NOT_FOUND: 'the sipc native library for this platform was not found; reinstall the extension',
 };
 

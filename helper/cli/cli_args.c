@@ -12,7 +12,7 @@
 int cli_exit_code(int status)
 {
     if (status >= 0) return SIPC_CLI_EXIT_OK;
-    if (status < SIPC_ERR_SYSTEM) return SIPC_CLI_EXIT_STATUS_BASE - SIPC_ERR_SYSTEM;
+    if (status < SIPC_ERR_NOT_A_CHANNEL) return SIPC_CLI_EXIT_STATUS_BASE - SIPC_ERR_SYSTEM;
     return SIPC_CLI_EXIT_STATUS_BASE - status;
 }
 
@@ -29,8 +29,9 @@ int cli_fail(const char *command, const char *name, int status)
             return cli_exit_code(status);
         }
     }
-    fprintf(stderr, "sipc: %s%s%s: %s (%s)\n", command, name ? " " : "", name ? name : "", sentence,
-            sipc_status_name(status));
+    const char *detail = sipc_last_error_message();
+    fprintf(stderr, "sipc: %s%s%s: %s (%s)%s%s\n", command, name ? " " : "", name ? name : "", sentence,
+            sipc_status_name(status), detail[0] != '\0' ? ": " : "", detail);
     return cli_exit_code(status);
 }
 

@@ -68,44 +68,69 @@ static int print_output(const char *command, cli_buffer *out, bool built)
 
 /* ---- ls ---- */
 
+/* The names sipc_list_entries reported: usable channels, and entries that cannot be used with why. */
+typedef struct listed_entry {
+    char *name;
+    char *detail; /* NULL for a usable channel */
+    int status;
+} listed_entry;
+
 typedef struct name_list {
-    char **names;
+    listed_entry *entries;
     size_t count;
     size_t capacity;
     bool out_of_memory;
 } name_list;
 
-static int collect_name(const char *name, void *user)
+static int collect_entry(const sipc_list_entry *entry, void *user)
 {
     name_list *list = user;
     if (list->count == list->capacity) {
         size_t capacity = list->capacity ? list->capacity * 2 : 16;
-        char **names = realloc(list->names, capacity * sizeof *names);
-        if (!names) {
+        listed_entry *entries = realloc(list->entries, capacity * sizeof *entries);
+        if (!entries) {
             list->out_of_memory = true;
             return 1;
         }
-        list->names = names;
+        list->entries = entries;
         list->capacity = capacity;
     }
-    char *copy = strdup(name);
-    if (!copy) {
+    listed_entry copy = {strdup(entry->name), NULL, entry->status};
+    if (entry->status != SIPC_OK) copy.detail = strdup(entry->detail);
+    if (!copy.name || (entry->status != SIPC_OK && !copy.detail)) {
+        free(copy.name);
+        free(copy.detail);
         list->out_of_memory = true;
         return 1;
     }
-    list->names[list->count++] = copy;
+    list->entries[list->count++] = copy;
     return 0;
 }
 
 static void name_list_free(name_list *list)
 {
-    for (size_t i = 0; i < list->count; i++) free(list->names[i]);
-    free(list->names);
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->entries[i].name);
+        free(list->entries[i].detail);
+    }
+    free(list->entries);
+}
+
+/* "NAME  unusable  reason" / {"name":...,"error":"STATUS","detail":...}: listed, never waited for. */
+static bool append_unusable(cli_buffer *out, bool json, int name_width, const char *name, int status,
+                            const char *detail)
+{
+    if (json)
+        return cli_buffer_append_str(out, "{\"name\":") && cli_append_json_string(out, name, strlen(name)) &&
+               cli_buffer_printf(out, ",\"error\":\"%s\",\"detail\":", sipc_status_name(status)) &&
+               cli_append_json_string(out, detail, strlen(detail)) && cli_buffer_append_str(out, "}\n");
+    return cli_buffer_printf(out, "%-*s %-10s %s (%s)%s%s\n", name_width, name, "unusable", sipc_strerror(status),
+                             sipc_status_name(status), detail[0] != '\0' ? ": " : "", detail);
 }
 
 static int compare_names(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const listed_entry *)a)->name, ((const listed_entry *)b)->name);
 }
 
 int cmd_ls(const cli_command *command, int argc, char **argv)
@@ -118,36 +143,35 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
     if (rc >= 0) return rc;
 
     name_list list = {0};
-    int status = sipc_list(collect_name, &list);
+    int status = sipc_list_entries(collect_entry, &list);
     if (list.out_of_memory) status = SIPC_ERR_NO_MEMORY;
     if (status != SIPC_OK) {
         name_list_free(&list);
         return cli_fail(command->name, NULL, status);
     }
-    if (list.count > 1) qsort(list.names, list.count, sizeof *list.names, compare_names);
+    if (list.count > 1) qsort(list.entries, list.count, sizeof *list.entries, compare_names);
 
     cli_buffer out = {0};
     bool ok = true;
     int name_width = 4;
     for (size_t i = 0; i < list.count; i++)
-        if ((int)strlen(list.names[i]) > name_width) name_width = (int)strlen(list.names[i]);
+        if ((int)strlen(list.entries[i].name) > name_width) name_width = (int)strlen(list.entries[i].name);
     if (!json && list.count > 0)
         ok = cli_buffer_printf(&out, "%-*s %-10s %-9s %-9s %-9s %-9s %10s %10s %8s\n", name_width, "NAME", "STATE",
                                "SERVER", "CLIENT", "S->C Q", "C->S Q", "S->C MSGS", "C->S MSGS", "MAXMSG");
     for (size_t i = 0; ok && i < list.count; i++) {
+        const listed_entry *entry = &list.entries[i];
+        if (entry->status == SIPC_ERR_NOT_FOUND) continue; /* removed while we listed, or being created */
+        if (entry->status != SIPC_OK) {
+            ok = append_unusable(&out, json, name_width, entry->name, entry->status, entry->detail);
+            continue;
+        }
         sipc_channel_info info;
         info_init(&info);
-        int stat_status = sipc_stat(list.names[i], &info);
+        int stat_status = sipc_stat(entry->name, &info);
         if (stat_status == SIPC_ERR_NOT_FOUND) continue; /* removed while we listed */
         if (stat_status != SIPC_OK) {
-            if (json) {
-                ok = cli_buffer_append_str(&out, "{\"name\":") &&
-                     cli_append_json_string(&out, list.names[i], strlen(list.names[i])) &&
-                     cli_buffer_printf(&out, ",\"error\":\"%s\"}\n", sipc_status_name(stat_status));
-            } else {
-                ok = cli_buffer_printf(&out, "%-*s %s (%s)\n", name_width, list.names[i], sipc_strerror(stat_status),
-                                       sipc_status_name(stat_status));
-            }
+            ok = append_unusable(&out, json, name_width, entry->name, stat_status, sipc_last_error_message());
             continue;
         }
         if (json) {

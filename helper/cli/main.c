@@ -65,6 +65,8 @@ static const cli_command commands[] = {
      "\n"
      "One line per channel: state, server and client pids (* = process gone), queue fill and\n"
      "message counters per direction. Channels nobody alive is attached to are marked stale.\n"
+     "Entries of the shared-memory namespace that cannot be used (not a sipc segment, e.g. a FIFO;\n"
+     "corrupt; unreadable; locked) are listed as 'unusable' with the reason; listing never waits.\n"
      "\n"
      "  --json           one JSON object per channel per line\n"},
     {"stat", cmd_stat, "show everything about one channel",
@@ -137,6 +139,7 @@ static void print_main_help(FILE *out)
           "  7  CANCELLED                       17 MISMATCH: exists with other options\n"
           "  8  CLOSED                          18 NOT_CONNECTED\n"
           "  9  INVALID_NAME                    19 SYSTEM: another OS error\n"
+          "                                     20 NOT_A_CHANNEL: the name leads to something else\n"
           "  130/143  stopped by SIGINT/SIGTERM\n"
           "(A library status S exits with 2 + |S|.)\n",
           out);

@@ -48,8 +48,15 @@ extern "C" {
 #define SIPC_VERSION_MINOR 0
 #define SIPC_VERSION_PATCH 0
 
-/* Timeouts, in milliseconds. */
+/* Timeouts, in milliseconds: SIPC_INFINITE waits for ever, 0 answers at once, a positive value waits
+ * at most that long. Values below -1 are refused with SIPC_ERR_INVALID_ARGUMENT by the _ex functions;
+ * the blocking calls (connect, send, recv, peek_size, observer_next) treat every negative value as
+ * SIPC_INFINITE. */
 #define SIPC_INFINITE (-1)
+/* How long sipc_open, sipc_close, sipc_remove and sipc_stat wait for a channel's lock that another
+ * process holds (locks are normally held for microseconds; a process that keeps one longer, e.g. a
+ * stopped one, then costs SIPC_ERR_TIMEOUT instead of a hang). The _ex functions take their own. */
+#define SIPC_DEFAULT_LOCK_TIMEOUT_MS 5000
 
 /* Names: 1..SIPC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
 #define SIPC_NAME_MAX 200
@@ -79,7 +86,11 @@ typedef enum sipc_status {
     SIPC_ERR_NO_MEMORY = -14,       /* out of memory or shared-memory space */
     SIPC_ERR_MISMATCH = -15,        /* the channel exists with other options (max message size, queue depth) */
     SIPC_ERR_NOT_CONNECTED = -16,   /* the operation needs a connected peer and none ever connected (timeout 0) */
-    SIPC_ERR_SYSTEM = -17           /* another OS error: see sipc_last_os_error() */
+    SIPC_ERR_SYSTEM = -17,          /* another OS error: see sipc_last_os_error() */
+    SIPC_ERR_NOT_A_CHANNEL = -18    /* the name leads to an object that is not this channel: not a shared-memory
+                                       object (a FIFO, a directory, a link, ...), or the segment of another
+                                       channel whose name hashes to the same key; sipc_last_error_message() says
+                                       which. Nothing was touched. */
 } sipc_status;
 
 typedef enum sipc_role {
@@ -152,14 +163,22 @@ SIPC_API const char *sipc_status_name(int status);
 SIPC_API const char *sipc_strerror(int status);
 /* errno (or GetLastError) behind the last SIPC_ERR_SYSTEM/PERMISSION/NO_MEMORY of this thread. */
 SIPC_API int sipc_last_os_error(void);
+/* A sentence with the details of the last failure of this thread's last by-name call (open, stat,
+ * remove, observe, list), e.g. what a name leads to instead of a channel, or how much shared memory
+ * a channel needed; "" when that call failed without details or succeeded. The string lives until
+ * this thread's next sipc call. */
+SIPC_API const char *sipc_last_error_message(void);
 /* SIPC_OK if the name is valid, else SIPC_ERR_INVALID_NAME. */
 SIPC_API int sipc_validate_name(const char *name);
 
 SIPC_API void sipc_options_init(sipc_options *options);
 
 /* ---- peers ---- */
-/* Creates the channel (server) or attaches to it (client). options may be NULL. */
+/* Creates the channel (server) or attaches to it (client). options may be NULL. Waits at most
+ * SIPC_DEFAULT_LOCK_TIMEOUT_MS for the channel's lock or for a creator to finish (SIPC_ERR_TIMEOUT). */
 SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_channel **out);
+/* sipc_open with its own limit on those waits (SIPC_INFINITE: no limit; 0: only if nothing is in the way). */
+SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t timeout_ms, sipc_channel **out);
 SIPC_API sipc_role sipc_get_role(const sipc_channel *channel);
 SIPC_API uint32_t sipc_max_message_size(const sipc_channel *channel);
 /* Waits for a peer: returns SIPC_OK when the peer role has a session this handle has not served yet
@@ -186,14 +205,40 @@ SIPC_API int sipc_info(sipc_channel *channel, sipc_channel_info *info);
  * removes the segment. Messages still queued toward a departed peer are discarded when the next process
  * takes its role; messages it sent stay deliverable (see helper/PROTOCOL.md). */
 SIPC_API int sipc_close(sipc_channel *channel);
+/* sipc_close waiting at most timeout_ms for the channel's lock (sipc_close: SIPC_DEFAULT_LOCK_TIMEOUT_MS).
+ * When the lock stays held that long the role is released anyway and the handle freed, but the segment
+ * is not removed even if this was the last one out (SIPC_ERR_TIMEOUT; it is stale and the next opener or
+ * `sipc rm --stale` removes it). */
+SIPC_API int sipc_close_ex(sipc_channel *channel, int32_t timeout_ms);
 
 /* ---- by name, without attaching ---- */
+/* Never blocks on what the name leads to (a FIFO or another file gives SIPC_ERR_NOT_A_CHANNEL) and takes
+ * no lock on Linux (Windows: waits at most SIPC_DEFAULT_LOCK_TIMEOUT_MS for the key's mutex). */
 SIPC_API int sipc_stat(const char *name, sipc_channel_info *info);
-/* Removes the channel's name. Refuses (SIPC_ERR_BUSY) while a live process is attached unless force. */
+/* Removes the channel's name. Refuses (SIPC_ERR_BUSY) while a live process is attached unless force.
+ * Waits at most SIPC_DEFAULT_LOCK_TIMEOUT_MS for the channel's lock. */
 SIPC_API int sipc_remove(const char *name, int force);
-/* Lists channel names on this machine. Calls visit for each; stops early if visit returns non-zero. */
+#define SIPC_REMOVE_FORCE 0x1u /* also while attached, and also what is not a valid channel (corrupt, FIFO, ...) */
+SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms);
+/* Lists the usable channels on this machine (those this user can read and that pass validation; the
+ * rest is omitted: see sipc_list_entries). Calls visit for each; stops early if visit returns non-zero.
+ * Never waits. The name passed to visit lives only during that call. */
 typedef int (*sipc_list_visitor)(const char *name, void *user);
 SIPC_API int sipc_list(sipc_list_visitor visit, void *user);
+/* One entry of the shared-memory namespace that looks like a sipc key. */
+typedef struct sipc_list_entry {
+    uint32_t struct_size;        /* sizeof(sipc_list_entry) of the library */
+    int32_t status;              /* SIPC_OK: a usable channel; else why it cannot be used (NOT_A_CHANNEL,
+                                    CORRUPT, VERSION, PERMISSION, NOT_FOUND = being created, TIMEOUT = locked) */
+    const char *key;             /* the OS object name, e.g. "sipc.demo" */
+    const char *detail;          /* a sentence about the failure, or "" */
+    char name[SIPC_NAME_MAX + 1];/* the channel's name; for an unusable entry the name its key stands for, or
+                                    the key itself when that is a hash */
+} sipc_list_entry;
+/* Calls visit for every entry, usable or not (everything it points to lives only during the call);
+ * stops early if visit returns non-zero. Never waits. Read only the fields up to entry->struct_size. */
+typedef int (*sipc_list_entry_visitor)(const sipc_list_entry *entry, void *user);
+SIPC_API int sipc_list_entries(sipc_list_entry_visitor visit, void *user);
 
 /* ---- observers: read-only, never consume traffic ---- */
 typedef enum sipc_direction {

@@ -56,6 +56,7 @@ enum class status : int {
     mismatch = SIPC_ERR_MISMATCH,
     not_connected = SIPC_ERR_NOT_CONNECTED,
     system = SIPC_ERR_SYSTEM,
+    not_a_channel = SIPC_ERR_NOT_A_CHANNEL,
 };
 
 // Stable upper-case name, the same in every binding: "TIMEOUT", "PEER_GONE", ... ("UNKNOWN" otherwise).

@@ -68,13 +68,6 @@ struct sipc_channel {
 
 /* ---- helpers ---- */
 
-static uint64_t deadline_after(int32_t timeout_ms)
-{
-    if (timeout_ms < 0)
-        return UINT64_MAX;
-    return sipc_os_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
-}
-
 static void bump_and_wake(sipc_channel *ch, uint32_t index)
 {
     SH_ADD(&ch->header->wait_word[index], 1u);
@@ -397,7 +390,7 @@ static int attach_existing(sipc_channel *ch, const char *name, const sipc_option
     if (rc != SIPC_OK)
         return rc;
     if (strcmp(ch->geometry.name, name) != 0)
-        return SIPC_ERR_MISMATCH; /* another channel's long name hashes to the same key */
+        return sipc_name_mismatch(ch->key, ch->geometry.name, name); /* another channel's long name hashes alike */
     int alive[2];
     for (int r = 0; r < 2; r++)
         alive[r] = sipc_role_alive(ch->header, r);
@@ -456,9 +449,16 @@ static void free_forked_copy(sipc_channel *ch)
 
 SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_channel **out)
 {
-    if (out == NULL)
+    return sipc_open_ex(name, options, SIPC_DEFAULT_LOCK_TIMEOUT_MS, out);
+}
+
+SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t timeout_ms, sipc_channel **out)
+{
+    sipc_clear_error_detail();
+    if (out == NULL || timeout_ms < SIPC_INFINITE)
         return SIPC_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    uint64_t deadline = sipc_deadline_after(timeout_ms);
     int rc = sipc_validate_name(name);
     if (rc != SIPC_OK)
         return rc;
@@ -502,19 +502,19 @@ SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_chann
 
     uint64_t empty_since = 0;
     for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
-        rc = sipc_os_segment_open(ch->key, seg_flags, 0, &ch->segment);
+        rc = sipc_os_segment_open(ch->key, seg_flags, 0, deadline, &ch->segment);
         int created = 0;
         if (rc == SIPC_ERR_NOT_FOUND) {
             if (opt.flags & SIPC_OPEN_NO_CREATE)
                 break;
-            rc = sipc_os_segment_open(ch->key, seg_flags | SIPC_OS_SEG_CREATE, opt.mode, &ch->segment);
+            rc = sipc_os_segment_open(ch->key, seg_flags | SIPC_OS_SEG_CREATE, opt.mode, deadline, &ch->segment);
             if (rc == SIPC_OS_EXISTS)
                 continue;
             created = 1;
         }
         if (rc != SIPC_OK)
             break;
-        rc = sipc_os_segment_lock(ch->segment);
+        rc = sipc_os_segment_lock(ch->segment, deadline);
         if (rc != SIPC_OK)
             break;
         int current = sipc_os_segment_is_current(ch->segment);
@@ -561,8 +561,14 @@ SIPC_API int sipc_open(const char *name, const sipc_options *options, sipc_chann
         ch->segment = NULL;
         if (rc != SIPC_OK)
             break;
-        if (empty_since != 0)
+        if (empty_since != 0) {
+            if (sipc_os_monotonic_ns() >= deadline) {
+                sipc_record_error_detail("its creator did not finish creating it within the timeout");
+                rc = SIPC_ERR_TIMEOUT;
+                break;
+            }
             sipc_os_sleep_us(1000);
+        }
     }
     if (rc == SIPC_OK && ch->header == NULL)
         rc = SIPC_ERR_SYSTEM; /* could not settle a race in OPEN_ATTEMPTS tries */
@@ -786,7 +792,7 @@ SIPC_API int sipc_connect(sipc_channel *channel, int32_t timeout_ms)
     int rc = enter(channel);
     if (rc != SIPC_OK)
         return rc;
-    return leave(channel, connect_until(channel, deadline_after(timeout_ms)));
+    return leave(channel, connect_until(channel, sipc_deadline_after(timeout_ms)));
 }
 
 /* Send/recv need a peer: the first one waits for it like connect. */
@@ -827,7 +833,7 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
         return leave(ch, SIPC_ERR_INVALID_ARGUMENT);
     if (length > ch->geometry.max_message)
         return leave(ch, SIPC_ERR_TOO_BIG);
-    uint64_t deadline = deadline_after(timeout_ms);
+    uint64_t deadline = sipc_deadline_after(timeout_ms);
     rc = ensure_connected(ch, timeout_ms, deadline);
     if (rc != SIPC_OK)
         return leave(ch, rc);
@@ -881,7 +887,7 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
         return rc;
     if (length == NULL || (buffer == NULL && capacity != 0))
         return leave(ch, SIPC_ERR_INVALID_ARGUMENT);
-    uint64_t deadline = deadline_after(timeout_ms);
+    uint64_t deadline = sipc_deadline_after(timeout_ms);
     /* A handle that never connected adopts the session of the oldest queued message, if any. */
     rc = ensure_connected(ch, timeout_ms, deadline);
     if (rc != SIPC_OK)
@@ -983,8 +989,13 @@ SIPC_API int sipc_info(sipc_channel *channel, sipc_channel_info *info)
 
 SIPC_API int sipc_close(sipc_channel *channel)
 {
+    return sipc_close_ex(channel, SIPC_DEFAULT_LOCK_TIMEOUT_MS);
+}
+
+SIPC_API int sipc_close_ex(sipc_channel *channel, int32_t timeout_ms)
+{
     sipc_channel *ch = channel;
-    if (ch == NULL)
+    if (ch == NULL || timeout_ms < SIPC_INFINITE)
         return SIPC_ERR_INVALID_ARGUMENT;
     if (__atomic_exchange_n(&ch->closed, 1, __ATOMIC_SEQ_CST))
         return SIPC_ERR_CLOSED;
@@ -1001,7 +1012,9 @@ SIPC_API int sipc_close(sipc_channel *channel)
         if (round % 64 == 0)
             wake_everyone(ch); /* belt and braces: the wake-up protocol has no lost wake-ups */
     }
-    int rc = sipc_os_segment_lock(ch->segment);
+    /* Without the lock (a stranger keeps it) the role is still ours to release; only the decision to
+     * remove the name needs it, and a segment left behind is stale and reclaimed later. */
+    int rc = sipc_os_segment_lock(ch->segment, sipc_deadline_after(timeout_ms));
     seg_role *me = &ch->header->roles[ch->role_index];
     int mine = SH_LOAD(&me->session) == ch->my_session && SH_LOAD(&me->pid) == ch->self.pid;
     if (mine) {
@@ -1018,7 +1031,7 @@ SIPC_API int sipc_close(sipc_channel *channel)
         sipc_os_segment_unlock(ch->segment);
     }
     free_channel(ch);
-    return SIPC_OK;
+    return rc == SIPC_ERR_TIMEOUT ? SIPC_ERR_TIMEOUT : SIPC_OK;
 }
 
 void sipc_channel_wait_stats(sipc_channel *channel, sipc_wait_stats *out)

@@ -146,4 +146,22 @@ int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view
 /* Copies an attached role's identity consistently; 0 if the role is not attached. */
 int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session);
 
+/* A deadline (monotonic ns) timeout_ms from now; SIPC_OS_NO_DEADLINE for a negative timeout. */
+uint64_t sipc_deadline_after(int32_t timeout_ms);
+
+/* A validated read-only mapping of a channel's segment, for stat, list and observers. */
+typedef struct sipc_view {
+    sipc_os_segment *segment;
+    void *base;
+    uint64_t size;
+    seg_geometry geometry;
+} sipc_view;
+/* Opens and validates (header first, then maps the whole object read-only). SIPC_ERR_NOT_FOUND also
+ * for an object that is not initialised yet. On SIPC_OK the caller closes it with sipc_view_close. */
+int sipc_view_open(const char *key, uint64_t deadline, sipc_view *view);
+void sipc_view_close(sipc_view *view);
+/* Records why `key` does not hold channel `wanted` (it holds `found`) and returns
+ * SIPC_ERR_NOT_A_CHANNEL. */
+int sipc_name_mismatch(const char *key, const char *found, const char *wanted);
+
 #endif /* SIPC_LAYOUT_H */

@@ -26,6 +26,7 @@ struct sipc_observer {
 
 SIPC_API int sipc_observe(const char *name, sipc_observer **out)
 {
+    sipc_clear_error_detail();
     if (out == NULL)
         return SIPC_ERR_INVALID_ARGUMENT;
     *out = NULL;
@@ -37,27 +38,20 @@ SIPC_API int sipc_observe(const char *name, sipc_observer **out)
         return SIPC_ERR_NO_MEMORY;
     char key[SIPC_OS_KEY_MAX + 1];
     sipc_key_for_name(name, key);
-    rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, &ob->segment);
-    if (rc == SIPC_OK)
-        rc = sipc_os_segment_size(ob->segment, &ob->size);
-    if (rc == SIPC_OK && ob->size < SIPC_HEADER_SIZE)
-        rc = ob->size == 0 ? SIPC_ERR_NOT_FOUND : SIPC_ERR_CORRUPT;
-    void *base = NULL;
-    if (rc == SIPC_OK)
-        rc = sipc_os_segment_map(ob->segment, ob->size, &base);
-    if (rc == SIPC_OK)
-        rc = sipc_validate_header(base, ob->size, &ob->geometry);
-    if (rc == SIPC_OK && strcmp(ob->geometry.name, name) != 0)
-        rc = SIPC_ERR_NOT_FOUND;
+    sipc_view view;
+    rc = sipc_view_open(key, sipc_deadline_after(SIPC_DEFAULT_LOCK_TIMEOUT_MS), &view);
+    if (rc == SIPC_OK && strcmp(view.geometry.name, name) != 0) {
+        rc = sipc_name_mismatch(key, view.geometry.name, name);
+        sipc_view_close(&view);
+    }
     if (rc != SIPC_OK) {
-        if (base != NULL)
-            sipc_os_segment_unmap(ob->segment, base, ob->size);
-        if (ob->segment != NULL)
-            sipc_os_segment_close(ob->segment);
         free(ob);
         return rc;
     }
-    ob->header = base;
+    ob->segment = view.segment;
+    ob->header = view.base;
+    ob->size = view.size;
+    ob->geometry = view.geometry;
     for (int d = 0; d < 2; d++)
         ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
     *out = ob;

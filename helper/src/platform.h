@@ -46,6 +46,15 @@ typedef pthread_mutex_t sipc_os_mutex;
 /* ---- errors ---- */
 /* Remembers an OS error code (errno / GetLastError) for this thread. */
 void sipc_os_record_error(int os_error);
+/* Remembers a sentence about the failure being returned, for sipc_last_error_message() (this
+ * thread only; printf format). sipc_clear_error_detail() forgets it: every public call that can
+ * record one clears it first, so a message never describes an older failure. */
+void sipc_record_error_detail(const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+void sipc_clear_error_detail(void);
 /* Maps an OS error code to a status: EACCES/EPERM -> PERMISSION, ENOMEM/ENOSPC -> NO_MEMORY,
  * ENOENT -> NOT_FOUND, else SYSTEM. */
 int sipc_os_status_from_error(int os_error);
@@ -94,15 +103,23 @@ typedef struct sipc_os_segment sipc_os_segment; /* opaque, one per open of a key
 /* Status returned by sipc_os_segment_open with SIPC_OS_SEG_CREATE when the key already exists. */
 #define SIPC_OS_EXISTS 1
 
+/* Deadlines are sipc_os_monotonic_ns() values; this one never comes. */
+#define SIPC_OS_NO_DEADLINE UINT64_MAX
+
 /* Opens (or with SIPC_OS_SEG_CREATE, exclusively creates with exactly `mode` permission bits,
- * regardless of umask, and size 0) the segment named by key.
+ * regardless of umask, and size 0) the segment named by key. Never blocks on the object itself:
+ * whatever the name leads to that is not a plain shared-memory object (a FIFO, a device, a
+ * directory, a symbolic link) gives SIPC_ERR_NOT_A_CHANNEL with a detail message. Where opening
+ * takes a lock (Windows) it waits at most until `deadline` (SIPC_ERR_TIMEOUT).
  * Returns SIPC_OK, SIPC_OS_EXISTS (create only), SIPC_ERR_NOT_FOUND, or an error. */
-int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, sipc_os_segment **out);
+int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline,
+                         sipc_os_segment **out);
 /* Closes the handle (does not unmap views, does not unlink). */
 void sipc_os_segment_close(sipc_os_segment *segment);
 /* Exclusive lock held for the duration of open/close/reinitialisation. The OS releases it if the
- * holder dies. Blocks. */
-int sipc_os_segment_lock(sipc_os_segment *segment);
+ * holder dies. Waits at most until `deadline`: SIPC_ERR_TIMEOUT when another process holds it
+ * that long. */
+int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline);
 void sipc_os_segment_unlock(sipc_os_segment *segment);
 /* 1 if the handle still refers to the object currently reachable by its key (not unlinked and not
  * replaced), 0 if not, negative on error. */

@@ -35,8 +35,25 @@ static int key_to_path(const char *key, char *path, size_t size)
     return SIPC_OK;
 }
 
-int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, sipc_os_segment **out)
+static const char *file_type_name(mode_t mode)
 {
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISLNK(mode))
+        return "a symbolic link";
+    return "not a regular file";
+}
+
+int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline,
+                         sipc_os_segment **out)
+{
+    (void)deadline; /* opening takes no lock here */
     *out = NULL;
     sipc_os_segment *segment = calloc(1, sizeof *segment);
     if (segment == NULL) {
@@ -49,7 +66,10 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, sipc_os
         return rc;
     }
     segment->readonly = (flags & SIPC_OS_SEG_READONLY) != 0;
-    int oflags = segment->readonly ? O_RDONLY : O_RDWR;
+    /* /dev/shm is world-writable: the name may lead to anything another user put there. O_NONBLOCK
+     * keeps a FIFO from blocking the open, O_NOFOLLOW refuses symbolic links; fstat then refuses
+     * everything that is not a regular file before it is used. */
+    int oflags = (segment->readonly ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_NOFOLLOW;
     if (flags & SIPC_OS_SEG_CREATE)
         oflags |= O_CREAT | O_EXCL;
     if (!(flags & SIPC_OS_SEG_INHERIT))
@@ -60,8 +80,29 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, sipc_os
         free(segment);
         if ((flags & SIPC_OS_SEG_CREATE) && err == EEXIST)
             return SIPC_OS_EXISTS;
+        /* glibc's shm_open reports a directory as EINVAL (the key itself is always valid). */
+        if (err == ELOOP || err == ENXIO || err == EISDIR || err == EINVAL) {
+            sipc_record_error_detail("/dev/shm/%s is %s, not a sipc segment", key,
+                                     err == ELOOP   ? "a symbolic link"
+                                     : err == ENXIO ? "a special file"
+                                                    : "a directory");
+            return SIPC_ERR_NOT_A_CHANNEL;
+        }
         sipc_os_record_error(err);
         return sipc_os_status_from_error(err);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        rc = posix_fail_errno();
+        close(fd);
+        free(segment);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        sipc_record_error_detail("/dev/shm/%s is %s, not a sipc segment", key, file_type_name(st.st_mode));
+        close(fd);
+        free(segment);
+        return SIPC_ERR_NOT_A_CHANNEL;
     }
     if (flags & SIPC_OS_SEG_CREATE) {
         /* shm_open applied the umask; set exactly the bits asked for. */
@@ -91,13 +132,32 @@ void sipc_os_segment_close(sipc_os_segment *segment)
     free(segment);
 }
 
-int sipc_os_segment_lock(sipc_os_segment *segment)
+/* The lock is polled (LOCK_NB) so that a holder that never lets go costs the caller its timeout,
+ * not its thread: anyone who can open the object can flock it, and locks are held for
+ * microseconds, so the first try nearly always succeeds. */
+#define LOCK_POLL_FIRST_US 20u
+#define LOCK_POLL_MAX_US 5000u
+
+int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
 {
-    while (flock(segment->fd, LOCK_EX) != 0) {
-        if (errno != EINTR)
+    uint32_t pause_us = LOCK_POLL_FIRST_US;
+    for (;;) {
+        if (flock(segment->fd, LOCK_EX | LOCK_NB) == 0)
+            return SIPC_OK;
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK)
             return posix_fail_errno();
+        uint64_t now = sipc_os_monotonic_ns();
+        if (now >= deadline) {
+            sipc_record_error_detail("/dev/shm%s stayed locked by another process until the timeout",
+                                     segment->path);
+            return SIPC_ERR_TIMEOUT;
+        }
+        uint64_t remaining_us = (deadline - now + 999u) / 1000u;
+        sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
+        pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
     }
-    return SIPC_OK;
 }
 
 void sipc_os_segment_unlock(sipc_os_segment *segment)

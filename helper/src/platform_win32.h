@@ -106,7 +106,9 @@ uint64_t win_random_instance(void);
 
 /* ---- segments (platform_win32_segment.c) ---- */
 /* Opens the key in one namespace (global: Global\, else Local\). */
-int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int global, sipc_os_segment **out);
+/* Waits for the key's mutex at most until `deadline` (SIPC_ERR_TIMEOUT). */
+int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int global, uint64_t deadline,
+                          sipc_os_segment **out);
 /* Closes every handle of the segment and frees it. */
 void win_close_segment_handles(sipc_os_segment *segment);
 

@@ -107,7 +107,9 @@ int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
     for (size_t i = 0; i < count && result == SIPC_OK; i++) {
         /* Removed generations still listed in the directory are not channels any more. */
         sipc_os_segment *segment = NULL;
-        if (win_open_in_namespace(keys[i], SIPC_OS_SEG_READONLY, 0600, 0, &segment) != SIPC_OK)
+        /* Listing never waits: a key whose mutex is held right now is skipped. */
+        if (win_open_in_namespace(keys[i], SIPC_OS_SEG_READONLY, 0600, 0, sipc_os_monotonic_ns(), &segment) !=
+            SIPC_OK)
             continue;
         win_close_segment_handles(segment);
         result = visit(keys[i], user);

@@ -139,11 +139,23 @@ static int find_generation(sipc_os_segment *segment, int create, uint32_t mode)
 
 /* ---- segments ---- */
 
-static int acquire(HANDLE mutex)
+/* Waits for the key's mutex until `deadline` (monotonic ns). Holders keep it for microseconds; a
+ * holder that never lets go costs the caller its timeout (SIPC_ERR_TIMEOUT), not its thread. */
+static int acquire(HANDLE mutex, uint64_t deadline)
 {
-    DWORD r = WaitForSingleObject(mutex, INFINITE);
+    DWORD wait_ms = INFINITE;
+    if (deadline != SIPC_OS_NO_DEADLINE) {
+        uint64_t now = sipc_os_monotonic_ns();
+        uint64_t remaining_ms = now >= deadline ? 0 : (deadline - now + 999999u) / 1000000u;
+        wait_ms = remaining_ms >= INFINITE ? INFINITE - 1 : (DWORD)remaining_ms;
+    }
+    DWORD r = WaitForSingleObject(mutex, wait_ms);
     if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED) /* abandoned: the holder died; we own it now */
         return SIPC_OK;
+    if (r == WAIT_TIMEOUT) {
+        sipc_record_error_detail("the channel's lock stayed held by another process until the timeout");
+        return SIPC_ERR_TIMEOUT;
+    }
     return win_fail_last_error();
 }
 
@@ -178,7 +190,8 @@ static int open_semaphores(sipc_os_segment *segment, uint32_t mode)
     return SIPC_OK;
 }
 
-int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int global, sipc_os_segment **out)
+int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int global, uint64_t deadline,
+                          sipc_os_segment **out)
 {
     sipc_os_segment *segment = calloc(1, sizeof *segment);
     if (segment == NULL) {
@@ -215,7 +228,7 @@ int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int gl
         return rc;
     }
 
-    rc = acquire(segment->lock);
+    rc = acquire(segment->lock, deadline);
     if (rc != SIPC_OK) {
         win_close_segment_handles(segment);
         return rc;
@@ -235,16 +248,17 @@ int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int gl
     return SIPC_OK;
 }
 
-int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, sipc_os_segment **out)
+int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline,
+                         sipc_os_segment **out)
 {
     *out = NULL;
     if (flags & SIPC_OS_SEG_GLOBAL)
-        return win_open_in_namespace(key, flags, mode, 1, out);
-    int rc = win_open_in_namespace(key, flags, mode, 0, out);
+        return win_open_in_namespace(key, flags, mode, 1, deadline, out);
+    int rc = win_open_in_namespace(key, flags, mode, 0, deadline, out);
     /* By name without creating (stat, observe, remove, a client): a session's Local\ channel wins,
      * else a Global\ one of that name. */
     if (rc == SIPC_ERR_NOT_FOUND && !(flags & SIPC_OS_SEG_CREATE))
-        rc = win_open_in_namespace(key, flags, mode, 1, out);
+        rc = win_open_in_namespace(key, flags, mode, 1, deadline, out);
     return rc;
 }
 
@@ -254,9 +268,9 @@ void sipc_os_segment_close(sipc_os_segment *segment)
         win_close_segment_handles(segment);
 }
 
-int sipc_os_segment_lock(sipc_os_segment *segment)
+int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
 {
-    return acquire(segment->lock);
+    return acquire(segment->lock, deadline);
 }
 
 void sipc_os_segment_unlock(sipc_os_segment *segment)
@@ -392,10 +406,15 @@ void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size)
         UnmapViewOfFile(base);
 }
 
+/* The core unlinks while it holds the key's (recursive) mutex, so this wait is normally none; a
+ * stranger holding it costs at most this long. */
+#define UNLINK_LOCK_WAIT_NS 5000000000ull
+
 static int unlink_in_namespace(const char *key, int global)
 {
     sipc_os_segment *segment = NULL;
-    int rc = win_open_in_namespace(key, 0, 0600, global, &segment);
+    uint64_t deadline = sipc_os_monotonic_ns() + UNLINK_LOCK_WAIT_NS;
+    int rc = win_open_in_namespace(key, 0, 0600, global, deadline, &segment);
     if (rc != SIPC_OK)
         return rc;
     if (!segment->control_writable) {
@@ -403,7 +422,7 @@ static int unlink_in_namespace(const char *key, int global)
         sipc_os_record_error(ERROR_ACCESS_DENIED);
         return SIPC_ERR_PERMISSION;
     }
-    rc = acquire(segment->lock);
+    rc = acquire(segment->lock, deadline);
     if (rc == SIPC_OK) {
         __atomic_store_n(&segment->control->removed, 1u, __ATOMIC_RELEASE);
         ReleaseMutex(segment->lock);

@@ -183,43 +183,57 @@ void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_seg
 
 /* ---- by name ---- */
 
-/* Maps a segment read-only and validates it. On SIPC_OK the caller unmaps base/size. */
-typedef struct readonly_view {
-    sipc_os_segment *segment;
-    void *base;
-    uint64_t size;
-    seg_geometry geometry;
-} readonly_view;
+uint64_t sipc_deadline_after(int32_t timeout_ms)
+{
+    if (timeout_ms < 0)
+        return SIPC_OS_NO_DEADLINE;
+    return sipc_os_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+}
 
-static int open_view(const char *key, readonly_view *view)
+int sipc_view_open(const char *key, uint64_t deadline, sipc_view *view)
 {
     memset(view, 0, sizeof *view);
-    int rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, &view->segment);
+    int rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, deadline, &view->segment);
     if (rc != SIPC_OK)
         return rc;
     rc = sipc_os_segment_size(view->segment, &view->size);
     if (rc == SIPC_OK && view->size < SIPC_HEADER_SIZE)
         rc = view->size == 0 ? SIPC_ERR_NOT_FOUND : SIPC_ERR_CORRUPT;
+    /* The header first: its geometry must account for the object's exact size before anything of an
+     * arbitrary (hostile) size is mapped. */
+    void *header = NULL;
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_map(view->segment, SIPC_HEADER_SIZE, &header);
+    if (rc == SIPC_OK) {
+        rc = sipc_validate_header(header, view->size, &view->geometry);
+        sipc_os_segment_unmap(view->segment, header, SIPC_HEADER_SIZE);
+    }
     if (rc == SIPC_OK)
         rc = sipc_os_segment_map(view->segment, view->size, &view->base);
-    if (rc == SIPC_OK)
-        rc = sipc_validate_header(view->base, view->size, &view->geometry);
     if (rc != SIPC_OK) {
-        sipc_os_segment_unmap(view->segment, view->base, view->size);
         sipc_os_segment_close(view->segment);
         memset(view, 0, sizeof *view);
     }
     return rc;
 }
 
-static void close_view(readonly_view *view)
+void sipc_view_close(sipc_view *view)
 {
     sipc_os_segment_unmap(view->segment, view->base, view->size);
     sipc_os_segment_close(view->segment);
+    memset(view, 0, sizeof *view);
+}
+
+int sipc_name_mismatch(const char *key, const char *found, const char *wanted)
+{
+    sipc_record_error_detail("%s holds channel '%.60s...', not '%.60s...' (their long names hash alike)", key,
+                             found, wanted);
+    return SIPC_ERR_NOT_A_CHANNEL;
 }
 
 SIPC_API int sipc_stat(const char *name, sipc_channel_info *info)
 {
+    sipc_clear_error_detail();
     if (info == NULL || info->struct_size < sizeof *info)
         return SIPC_ERR_INVALID_ARGUMENT;
     int rc = sipc_validate_name(name);
@@ -227,12 +241,13 @@ SIPC_API int sipc_stat(const char *name, sipc_channel_info *info)
         return rc;
     char key[SIPC_OS_KEY_MAX + 1];
     sipc_key_for_name(name, key);
-    readonly_view view;
-    rc = open_view(key, &view);
+    uint64_t deadline = sipc_deadline_after(SIPC_DEFAULT_LOCK_TIMEOUT_MS);
+    sipc_view view;
+    rc = sipc_view_open(key, deadline, &view);
     if (rc == SIPC_ERR_NOT_FOUND) {
         /* The object exists but is being created (or its creator died before initialising it). */
         sipc_os_segment *segment = NULL;
-        if (sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, &segment) == SIPC_OK) {
+        if (sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, deadline, &segment) == SIPC_OK) {
             sipc_os_segment_close(segment);
             uint32_t struct_size = info->struct_size;
             memset(info, 0, sizeof *info);
@@ -247,56 +262,110 @@ SIPC_API int sipc_stat(const char *name, sipc_channel_info *info)
     if (rc != SIPC_OK)
         return rc;
     if (strcmp(view.geometry.name, name) != 0) {
-        close_view(&view);
-        return SIPC_ERR_NOT_FOUND; /* a different channel whose long name hashes to the same key */
+        rc = sipc_name_mismatch(key, view.geometry.name, name);
+        sipc_view_close(&view);
+        return rc;
     }
     sipc_fill_info((const seg_header *)view.base, &view.geometry, view.segment, info);
-    close_view(&view);
+    sipc_view_close(&view);
     return SIPC_OK;
 }
 
+/* The channel name a key stands for when it is not hashed (sipc.<name>), else the key itself. */
+static void name_of_key(const char *key, char *out, size_t size)
+{
+    const char *rest = key + strlen(SIPC_OS_KEY_PREFIX);
+    snprintf(out, size, "%s", sipc_validate_name(rest) == SIPC_OK ? rest : key);
+}
+
 typedef struct list_context {
-    sipc_list_visitor visit;
+    sipc_list_entry_visitor visit;
     void *user;
 } list_context;
 
 static int list_key(const char *key, void *user)
 {
     list_context *context = user;
-    readonly_view view;
-    if (open_view(key, &view) != SIPC_OK)
-        return 0; /* not a readable, valid sipc segment: skip it */
-    char name[SIPC_NAME_MAX + 1];
-    memcpy(name, view.geometry.name, sizeof name);
-    char expected[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, expected);
-    close_view(&view);
-    if (strcmp(expected, key) != 0)
-        return 0; /* its header names a channel that lives under another key */
-    return context->visit(name, context->user);
+    sipc_list_entry entry;
+    memset(&entry, 0, sizeof entry);
+    entry.struct_size = sizeof entry;
+    entry.key = key;
+    sipc_clear_error_detail();
+    sipc_view view;
+    /* Listing never waits: a key whose lock is held right now (Windows) counts as unusable. */
+    entry.status = sipc_view_open(key, sipc_os_monotonic_ns(), &view);
+    if (entry.status == SIPC_OK) {
+        memcpy(entry.name, view.geometry.name, sizeof entry.name);
+        sipc_view_close(&view);
+        char expected[SIPC_OS_KEY_MAX + 1];
+        sipc_key_for_name(entry.name, expected);
+        if (strcmp(expected, key) != 0) {
+            /* Its header names a channel that lives under another key. */
+            entry.status = SIPC_ERR_NOT_A_CHANNEL;
+            sipc_record_error_detail("%s holds the header of channel '%.80s', which lives under %s", key,
+                                     entry.name, expected);
+            name_of_key(key, entry.name, sizeof entry.name);
+        }
+    } else {
+        name_of_key(key, entry.name, sizeof entry.name);
+    }
+    entry.detail = sipc_last_error_message();
+    return context->visit(&entry, context->user);
+}
+
+SIPC_API int sipc_list_entries(sipc_list_entry_visitor visit, void *user)
+{
+    if (visit == NULL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    list_context context = {visit, user};
+    int rc = sipc_os_segment_list(list_key, &context);
+    sipc_clear_error_detail();
+    return rc < 0 ? rc : SIPC_OK;
+}
+
+typedef struct usable_context {
+    sipc_list_visitor visit;
+    void *user;
+} usable_context;
+
+static int visit_usable(const sipc_list_entry *entry, void *user)
+{
+    usable_context *context = user;
+    return entry->status == SIPC_OK ? context->visit(entry->name, context->user) : 0;
 }
 
 SIPC_API int sipc_list(sipc_list_visitor visit, void *user)
 {
     if (visit == NULL)
         return SIPC_ERR_INVALID_ARGUMENT;
-    list_context context = {visit, user};
-    int rc = sipc_os_segment_list(list_key, &context);
-    return rc < 0 ? rc : SIPC_OK;
+    usable_context context = {visit, user};
+    return sipc_list_entries(visit_usable, &context);
 }
 
 SIPC_API int sipc_remove(const char *name, int force)
 {
+    return sipc_remove_ex(name, force ? SIPC_REMOVE_FORCE : 0u, SIPC_DEFAULT_LOCK_TIMEOUT_MS);
+}
+
+SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms)
+{
+    sipc_clear_error_detail();
     int rc = sipc_validate_name(name);
     if (rc != SIPC_OK)
         return rc;
+    if ((flags & ~(uint32_t)SIPC_REMOVE_FORCE) != 0 || timeout_ms < SIPC_INFINITE)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int force = (flags & SIPC_REMOVE_FORCE) != 0;
     char key[SIPC_OS_KEY_MAX + 1];
     sipc_key_for_name(name, key);
+    uint64_t deadline = sipc_deadline_after(timeout_ms);
     sipc_os_segment *segment = NULL;
-    rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, &segment);
+    rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, deadline, &segment);
+    if (rc == SIPC_ERR_NOT_A_CHANNEL && force)
+        return sipc_os_segment_unlink(key); /* something else squats the name: only force removes it */
     if (rc != SIPC_OK)
         return rc;
-    rc = sipc_os_segment_lock(segment);
+    rc = sipc_os_segment_lock(segment, deadline);
     if (rc != SIPC_OK) {
         sipc_os_segment_close(segment);
         return rc;
@@ -311,13 +380,13 @@ SIPC_API int sipc_remove(const char *name, int force)
     seg_geometry geometry;
     rc = sipc_os_segment_size(segment, &size);
     if (rc == SIPC_OK && size >= SIPC_HEADER_SIZE)
-        rc = sipc_os_segment_map(segment, size, &base);
+        rc = sipc_os_segment_map(segment, SIPC_HEADER_SIZE, &base);
     if (rc == SIPC_OK && base != NULL) {
         int valid = sipc_validate_header(base, size, &geometry);
         if (valid == SIPC_OK) {
             const seg_header *header = base;
             if (strcmp(geometry.name, name) != 0)
-                rc = SIPC_ERR_NOT_FOUND; /* another channel whose long name hashes to this key */
+                rc = sipc_name_mismatch(key, geometry.name, name);
             else if (!force && (sipc_role_alive(header, SIPC_ROLE_INDEX_SERVER) ||
                                 sipc_role_alive(header, SIPC_ROLE_INDEX_CLIENT)))
                 rc = SIPC_ERR_BUSY;
@@ -330,7 +399,8 @@ SIPC_API int sipc_remove(const char *name, int force)
     }
     if (rc == SIPC_OK)
         rc = sipc_os_segment_unlink(key);
-    sipc_os_segment_unmap(segment, base, size);
+    if (base != NULL)
+        sipc_os_segment_unmap(segment, base, SIPC_HEADER_SIZE);
     sipc_os_segment_unlock(segment);
     sipc_os_segment_close(segment);
     return rc;

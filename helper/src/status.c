@@ -3,12 +3,15 @@
  */
 #include "platform.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #define SIPC_STR2(x) #x
 #define SIPC_STR(x) SIPC_STR2(x)
 
 static _Thread_local int last_os_error;
+static _Thread_local char last_error_detail[256];
 
 void sipc_os_record_error(int os_error)
 {
@@ -18,6 +21,24 @@ void sipc_os_record_error(int os_error)
 SIPC_API int sipc_last_os_error(void)
 {
     return last_os_error;
+}
+
+void sipc_record_error_detail(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(last_error_detail, sizeof last_error_detail, format, args);
+    va_end(args);
+}
+
+void sipc_clear_error_detail(void)
+{
+    last_error_detail[0] = '\0';
+}
+
+SIPC_API const char *sipc_last_error_message(void)
+{
+    return last_error_detail;
 }
 
 SIPC_API const char *sipc_version(void)
@@ -53,6 +74,8 @@ static const status_text status_texts[] = {
      "the channel exists with a different maximum message size or queue depth"},
     {SIPC_ERR_NOT_CONNECTED, "NOT_CONNECTED", "no peer has connected to the channel"},
     {SIPC_ERR_SYSTEM, "SYSTEM", "an operating-system call failed"},
+    {SIPC_ERR_NOT_A_CHANNEL, "NOT_A_CHANNEL",
+     "the name leads to something that is not this channel (not a sipc segment, or another channel's)"},
 };
 
 static const status_text *find_status(int status)

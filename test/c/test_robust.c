@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -41,11 +42,11 @@ static void unview_header(header_view *view)
     close(view->fd);
 }
 
-/* Waits until a thread of role r sleeps in a futex wait; 0 if that never happens within 10 s. */
-static int wait_role_asleep(const header_view *view, int role_index)
+/* Waits until `threads` threads of role r sleep in a futex wait; 0 if that never happens within 10 s. */
+static int wait_role_asleep(const header_view *view, int role_index, uint32_t threads)
 {
     for (int i = 0; i < 10000; i++) {
-        if (__atomic_load_n(&view->header->roles[role_index].sleepers, __ATOMIC_ACQUIRE) != 0)
+        if (__atomic_load_n(&view->header->roles[role_index].sleepers, __ATOMIC_ACQUIRE) >= threads)
             return 1;
         sleep_ms(1);
     }
@@ -116,7 +117,7 @@ static int close_under_blocked_calls(const char *name, blocked_call call, int32_
         threads[i] = (blocked_thread){target, call, timeout_ms, 1};
         pthread_create(&ids[i], NULL, run_blocked_call, &threads[i]);
     }
-    ok = wait_role_asleep(&view, target_role);
+    ok = wait_role_asleep(&view, target_role, THREADS); /* all inside the call: close may free at once */
     if (!ok)
         fprintf(stderr, "    the blocked calls never went to sleep\n");
     int closed = sipc_close(target);
@@ -162,7 +163,7 @@ void test_calls_after_close_in_other_threads_fail_closed(void)
     blocked_thread t = {server, CALL_CONNECT, SIPC_INFINITE, 1};
     pthread_t id;
     CHECK(pthread_create(&id, NULL, run_blocked_call, &t) == 0);
-    CHECK(wait_role_asleep(&view, SIPC_ROLE_INDEX_SERVER));
+    CHECK(wait_role_asleep(&view, SIPC_ROLE_INDEX_SERVER, 1));
     CHECK_RC(sipc_close(server), SIPC_OK);
     pthread_join(id, NULL);
     unview_header(&view);
@@ -210,4 +211,133 @@ void test_forked_child_cannot_use_or_release_parent_role(void)
     CHECK(length == 2 && memcmp(buffer, "hi", 2) == 0);
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* ---- every call by name is bounded ---- */
+
+typedef struct entry_search {
+    const char *name;
+    int found_status; /* 1 = not seen */
+    int visits_of_name;
+} entry_search;
+
+static int find_entry(const sipc_list_entry *entry, void *user)
+{
+    entry_search *search = user;
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(search->name, key); /* an unusable entry of a hashed key is known by its key only */
+    if (strcmp(entry->key, key) == 0) {
+        search->found_status = entry->status;
+        if (entry->status != SIPC_OK && entry->detail[0] == '\0')
+            search->found_status = 2; /* an unusable entry must say why */
+    }
+    return 0;
+}
+
+static int count_name(const char *name, void *user)
+{
+    entry_search *search = user;
+    search->visits_of_name += strcmp(name, search->name) == 0;
+    return 0;
+}
+
+/* What a hostile local user can put under a channel's key: every by-name call answers at once. */
+static int squatter_is_refused(const char *name)
+{
+    sipc_channel_info info = {.struct_size = sizeof info};
+    sipc_channel *channel = NULL;
+    sipc_observer *observer = NULL;
+    int ok = 1;
+    ok &= sipc_stat(name, &info) == SIPC_ERR_NOT_A_CHANNEL && sipc_last_error_message()[0] != '\0';
+    ok &= sipc_open(name, NULL, &channel) == SIPC_ERR_NOT_A_CHANNEL;
+    ok &= sipc_observe(name, &observer) == SIPC_ERR_NOT_A_CHANNEL;
+    ok &= sipc_remove(name, 0) == SIPC_ERR_NOT_A_CHANNEL;
+    entry_search search = {name, 1, 0};
+    ok &= sipc_list_entries(find_entry, &search) == SIPC_OK && search.found_status == SIPC_ERR_NOT_A_CHANNEL;
+    ok &= sipc_list(count_name, &search) == SIPC_OK && search.visits_of_name == 0;
+    ok &= sipc_remove(name, 1) == SIPC_OK && !shm_exists(name);
+    return ok;
+}
+
+void test_non_channel_objects_never_block(void)
+{
+    char path[256];
+    const char *fifo = test_name("fifo");
+    shm_path(fifo, path, sizeof path);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(squatter_is_refused(fifo));
+
+    const char *directory = test_name("dir");
+    shm_path(directory, path, sizeof path);
+    CHECK(mkdir(path, 0700) == 0);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(directory, &info), SIPC_ERR_NOT_A_CHANNEL);
+    sipc_channel *channel = NULL;
+    CHECK_RC(sipc_open(directory, NULL, &channel), SIPC_ERR_NOT_A_CHANNEL);
+    CHECK(rmdir(path) == 0);
+
+    /* A symbolic link, even to a real channel, is not followed. */
+    const char *real = test_name("real");
+    const char *link = test_name("link");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(real, NULL, &server), SIPC_OK);
+    char target[256];
+    shm_path(real, target, sizeof target);
+    shm_path(link, path, sizeof path);
+    CHECK(symlink(target, path) == 0);
+    CHECK(squatter_is_refused(link));
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* Opens another description of a channel's object (as a stranger would) and flocks it. */
+static int flock_channel(const char *name, int readonly)
+{
+    char path[256];
+    shm_path(name, path, sizeof path);
+    int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+void test_lock_holder_costs_timeout_not_hang(void)
+{
+    const char *name = test_name("locked");
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    int fd = flock_channel(name, 1); /* read access is enough to hold the lock */
+    CHECK(fd >= 0);
+    CHECK_RC(sipc_open_ex(name, NULL, 100, &client), SIPC_ERR_TIMEOUT);
+    CHECK(sipc_last_error_message()[0] != '\0');
+    CHECK_RC(sipc_open_ex(name, NULL, 0, &client), SIPC_ERR_TIMEOUT);
+    CHECK_RC(sipc_remove_ex(name, SIPC_REMOVE_FORCE, 50), SIPC_ERR_TIMEOUT);
+    /* stat and list take no lock at all */
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_WAITING);
+    entry_search search = {name, 1, 0};
+    CHECK_RC(sipc_list(count_name, &search), SIPC_OK);
+    CHECK(search.visits_of_name == 1);
+    /* close cannot remove the name under a stranger's lock, but frees the handle and the role */
+    CHECK_RC(sipc_close_ex(server, 50), SIPC_ERR_TIMEOUT);
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_STALE);
+    close(fd);
+    CHECK_RC(sipc_remove(name, 0), SIPC_OK);
+    CHECK(!shm_exists(name));
+}
+
+void test_ex_functions_refuse_timeouts_below_infinite(void)
+{
+    const char *name = test_name("neg");
+    sipc_channel *channel = NULL;
+    CHECK_RC(sipc_open_ex(name, NULL, -2, &channel), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_remove_ex(name, 0, -5), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_remove_ex(name, 0x80, 0), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_open_ex(name, NULL, SIPC_INFINITE, &channel), SIPC_OK);
+    CHECK_RC(sipc_close_ex(channel, -2), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_close_ex(channel, SIPC_INFINITE), SIPC_OK);
+    CHECK(!shm_exists(name));
 }

@@ -17,12 +17,13 @@ export type SipcErrorCode =
   | 'MISMATCH'
   | 'NOT_CONNECTED'
   | 'SYSTEM'
+  | 'NOT_A_CHANNEL'
   | 'LIBRARY_NOT_FOUND';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<SipcErrorCode>([
   'TIMEOUT', 'PEER_GONE', 'BUSY', 'TOO_BIG', 'CANCELLED', 'CLOSED', 'INVALID_NAME', 'INVALID_ARGUMENT',
   'BUFFER_TOO_SMALL', 'NOT_FOUND', 'CORRUPT', 'VERSION', 'PERMISSION', 'NO_MEMORY', 'MISMATCH', 'NOT_CONNECTED',
-  'SYSTEM', 'LIBRARY_NOT_FOUND',
+  'SYSTEM', 'NOT_A_CHANNEL', 'LIBRARY_NOT_FOUND',
 ]);
 
 export function isSipcErrorCode(code: string): code is SipcErrorCode {
