@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 
 /** Process groups (leader pids) that this process started and has not stopped yet. */
 const liveGroups = new Set();
+/** Groups whose leader is stopped first and the rest given time to end by themselves (see startGroup's leaderFirstMs). */
+const leaderFirstGroups = new Map();
 let handlersInstalled = false;
 let stopping = false;
 
@@ -23,6 +25,32 @@ function killGroupNow(pid, signal) {
   }
 }
 
+function killLeaderNow(pid, signal) {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if (error.code !== 'ESRCH') throw error;
+  }
+}
+
+/** True while any process of the group led by `pid` lives. */
+function groupIsAlive(pid) {
+  return isAlive(-pid);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * SIGTERM to a leader-first group's leader alone, then up to its grace for the whole group to end by itself;
+ * SIGTERM to what is left of the group after that.
+ */
+async function stopLeaderFirst(pid, graceMs) {
+  killLeaderNow(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (groupIsAlive(pid) && Date.now() < deadline) await sleep(50);
+  killGroupNow(pid, 'SIGTERM');
+}
+
 /** Installs the exit and signal handlers once; the signals exit with the conventional 128+n code. */
 export function installCleanupHandlers() {
   if (handlersInstalled) return;
@@ -37,9 +65,11 @@ export function installCleanupHandlers() {
       stopping = true;
       console.error(`\n[harness] ${signal}: stopping ${liveGroups.size} process group(s)`);
       // SIGTERM first so that peers can remove what they own (a channel's name); survivors get SIGKILL on exit.
-      for (const pid of liveGroups) killGroupNow(pid, 'SIGTERM');
+      const leaderFirst = [...liveGroups].filter((pid) => leaderFirstGroups.has(pid));
+      for (const pid of liveGroups) if (!leaderFirstGroups.has(pid)) killGroupNow(pid, 'SIGTERM');
+      await Promise.all(leaderFirst.map((pid) => stopLeaderFirst(pid, leaderFirstGroups.get(pid))));
       const deadline = Date.now() + 3000;
-      while ([...liveGroups].some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while ([...liveGroups].some(isAlive) && Date.now() < deadline) await sleep(50);
       process.exit(code);
     });
   }
@@ -73,9 +103,12 @@ export function killStaleGroups(recordFile, mustMention) {
 /**
  * Starts a long-running process in a group of its own. Its output goes to `logFile` (and, with `echo`, to this
  * process's stderr with a prefix; with `passthrough`, straight to this process's stdout/stderr). `recordFile` gets its pid so an abandoned run can be cleaned up later.
+ * With `leaderFirstMs`, a stop (and a stop signal to this process) sends SIGTERM to the leader alone and gives the
+ * rest of the group that long to end by itself before it gets SIGTERM too: the VS Code server's extension hosts
+ * notice that their parent is gone and deactivate their extensions, which closes their channels cleanly.
  * Returns { child, pid, exited: Promise<{code, signal}>, stop(graceMs), logTail() }.
  */
-export function startGroup(command, args, { name, env, cwd, logFile, recordFile, echo = false, passthrough = false }) {
+export function startGroup(command, args, { name, env, cwd, logFile, recordFile, echo = false, passthrough = false, leaderFirstMs }) {
   installCleanupHandlers();
   const child = spawn(command, args, { env, cwd, detached: true, stdio: ['ignore', passthrough ? 'inherit' : 'pipe', passthrough ? 'inherit' : 'pipe'] });
   const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
@@ -94,6 +127,7 @@ export function startGroup(command, args, { name, env, cwd, logFile, recordFile,
   });
   if (child.pid) {
     liveGroups.add(child.pid);
+    if (leaderFirstMs !== undefined) leaderFirstGroups.set(child.pid, leaderFirstMs);
     if (recordFile) appendFileSync(recordFile, `${child.pid}\n`);
   }
   exited.then(() => log?.end());
@@ -106,13 +140,15 @@ export function startGroup(command, args, { name, env, cwd, logFile, recordFile,
     /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves once the leader has exited. */
     async stop(graceMs = 5000) {
       if (!child.pid || !liveGroups.has(child.pid)) return;
-      killGroupNow(child.pid, 'SIGTERM');
+      if (leaderFirstMs !== undefined) await stopLeaderFirst(child.pid, leaderFirstMs);
+      else killGroupNow(child.pid, 'SIGTERM');
       const timer = setTimeout(() => killGroupNow(child.pid, 'SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
       // Children of the leader may outlive it; the group's id outlives the leader, so sweep it.
       killGroupNow(child.pid, 'SIGKILL');
       liveGroups.delete(child.pid);
+      leaderFirstGroups.delete(child.pid);
     },
   };
 }

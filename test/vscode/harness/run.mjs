@@ -78,7 +78,7 @@ async function runSuite(suiteFiles) {
 }
 
 async function runUi(uiFiles) {
-  const { installExtension } = await import('./workbench.mjs');
+  const { installExtension } = await import('./install.mjs');
   const runDir = newRunDir('ui');
   let vsix;
   if (selfTest) {

@@ -31,7 +31,8 @@ import { join } from 'node:path';
 import {
   ensureCodeServer, codeServerEntry, sandboxEnv, applySandbox, newRunDir, removeRunDir, cleanAbandonedRuns, repoRoot, outDir,
 } from './cache.mjs';
-import { startGroup, run, freePort, waitForHttp, installCleanupHandlers } from './processes.mjs';
+import { installExtension } from './install.mjs';
+import { startGroup, freePort, waitForHttp, installCleanupHandlers } from './processes.mjs';
 import { launchBrowser } from './browser.mjs';
 import { quietSettings } from './extension-host.mjs';
 
@@ -40,26 +41,6 @@ export const screenshotsDir = join(outDir, 'screenshots');
 
 applySandbox();
 installCleanupHandlers();
-
-/** Installs a .vsix with code-server's CLI into `extensionsDir` (created if missing). */
-export async function installExtension(vsix, extensionsDir) {
-  if (!existsSync(vsix)) throw new Error(`no extension package at ${vsix}: run \`npm run package\` first`);
-  const node = await ensureCodeServer();
-  const runDir = newRunDir('install');
-  try {
-    mkdirSync(extensionsDir, { recursive: true });
-    const result = await run(node, [codeServerEntry, '--config', join(runDir, 'config.yaml'),
-      '--user-data-dir', join(runDir, 'user-data'), '--extensions-dir', extensionsDir,
-      '--force', '--install-extension', vsix], {
-      name: 'code-server --install-extension', env: sandboxEnv(), cwd: runDir, timeoutMs: 120_000,
-    });
-    if (result.code !== 0 || !/successfully installed/i.test(result.tail)) {
-      throw new Error(`installing ${vsix} into ${extensionsDir} failed (exit ${result.code}):\n${result.tail}`);
-    }
-  } finally {
-    removeRunDir(runDir);
-  }
-}
 
 let defaultExtensionsDir;
 
