@@ -1,0 +1,492 @@
+"""Channels, observers and channels by name, over libsipc."""
+from __future__ import annotations
+
+import ctypes
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterator, Literal, Optional, Union
+
+from . import _native
+from ._native import INFINITE, SIPC_ERR_BUFFER_TOO_SMALL, SIPC_ERR_CANCELLED, SIPC_ERR_TIMEOUT, SIPC_OK
+from .errors import Cancelled, Closed, InvalidName, NotFound, PeerGone, SipcError, check, error_for, library
+
+Role = Literal["server", "client"]
+State = Literal["waiting", "connected", "peer-gone", "stale", "empty"]
+Direction = Literal["to-client", "to-server"]
+Data = Union[bytes, bytearray, memoryview, str]
+
+_STATES: tuple[State, ...] = ("waiting", "connected", "peer-gone", "stale", "empty")
+_ROLES: dict[int, Role] = {1: "server", 2: "client"}
+_DIRECTIONS: tuple[Direction, Direction] = ("to-client", "to-server")
+
+# The main thread waits in slices so that Ctrl-C (KeyboardInterrupt) is seen during a long wait: Python runs
+# signal handlers between bytecodes, never inside a C call. Other threads wait in one call.
+_MAIN_THREAD_SLICE_MS = 250
+_RECV_BUFFER_LIMIT = 64 * 1024
+
+
+def _deadline(timeout: Optional[float]) -> Optional[float]:
+    if timeout is None:
+        return None
+    if timeout != timeout or timeout < 0:  # NaN or negative: answer at once
+        timeout = 0.0
+    return time.monotonic() + timeout
+
+
+def _remaining_ms(deadline: Optional[float]) -> int:
+    if deadline is None:
+        return INFINITE
+    left = math.ceil((deadline - time.monotonic()) * 1000)
+    return max(0, min(left, 2**31 - 2))
+
+
+def _wait(call: Callable[[int], int], timeout: Optional[float]) -> int:
+    """Runs call(timeout_ms) until it answers something other than TIMEOUT or the timeout ran out."""
+    deadline = _deadline(timeout)
+    sliced = threading.current_thread() is threading.main_thread()
+    while True:
+        remaining = _remaining_ms(deadline)
+        ms = remaining
+        if sliced and (ms == INFINITE or ms > _MAIN_THREAD_SLICE_MS):
+            ms = _MAIN_THREAD_SLICE_MS
+        status = call(ms)
+        if status != SIPC_ERR_TIMEOUT or ms == remaining:
+            return status
+
+
+def _as_bytes(data: Data) -> Union[bytes, bytearray, memoryview]:
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return data
+    raise TypeError(f"send() takes bytes, bytearray, memoryview or str, not {type(data).__name__}")
+
+
+def _encode_name(name: str) -> bytes:
+    if not isinstance(name, str):
+        raise InvalidName("a channel name must be a str", code="INVALID_NAME")
+    try:
+        return name.encode("ascii")
+    except UnicodeEncodeError:
+        raise error_for(-7, f"'{name}' is not a valid channel name") from None
+
+
+@dataclass(frozen=True)
+class DirectionInfo:
+    messages: int
+    """Messages sent in this direction since the channel was created."""
+    bytes: int
+    queued: int
+    """Messages waiting to be received now."""
+    capacity: int
+    last_activity: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    name: str
+    protocol_version: int
+    state: State
+    max_message_size: int
+    queue_depth: int
+    mode: int
+    owner_uid: int
+    server_pid: int
+    client_pid: int
+    server_alive: bool
+    client_alive: bool
+    connections: int
+    created: Optional[datetime]
+    to_client: DirectionInfo
+    """Server -> client."""
+    to_server: DirectionInfo
+    """Client -> server."""
+
+
+def _time(ns: int) -> Optional[datetime]:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc) if ns else None
+
+
+def _direction_info(raw: _native.DirectionInfo) -> DirectionInfo:
+    return DirectionInfo(raw.messages, raw.bytes, raw.queued, raw.capacity, _time(raw.last_activity_ns))
+
+
+def _empty_info() -> _native.ChannelInfo:
+    info = _native.ChannelInfo()
+    info.struct_size = ctypes.sizeof(info)
+    return info
+
+
+def _info(raw: _native.ChannelInfo) -> ChannelInfo:
+    return ChannelInfo(
+        name=raw.name.decode("ascii", "replace"),
+        protocol_version=raw.protocol_version,
+        state=_STATES[raw.state] if 0 <= raw.state < len(_STATES) else "empty",
+        max_message_size=raw.max_message_size,
+        queue_depth=raw.queue_depth,
+        mode=raw.mode,
+        owner_uid=raw.owner_uid,
+        server_pid=raw.server_pid,
+        client_pid=raw.client_pid,
+        server_alive=raw.server_alive != 0,
+        client_alive=raw.client_alive != 0,
+        connections=raw.connections,
+        created=_time(raw.created_ns),
+        to_client=_direction_info(raw.to_client),
+        to_server=_direction_info(raw.to_server),
+    )
+
+
+class _Handle:
+    """A native handle that several threads may use while one of them closes it: close() wakes the calls in
+    progress (through `wake`), waits until they left the library, then frees the handle."""
+
+    def __init__(self, pointer: ctypes.c_void_p, what: str):
+        self.pointer: Optional[ctypes.c_void_p] = pointer
+        self.what = what
+        self.closing = False
+        self.users = 0
+        self.lock = threading.Condition()
+
+    def enter(self) -> ctypes.c_void_p:
+        with self.lock:
+            if self.pointer is None or self.closing:
+                raise Closed(f"{self.what} is closed", status=-6, code="CLOSED")
+            self.users += 1
+            return self.pointer
+
+    def leave(self) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                self.lock.notify_all()
+
+    def close(self, wake: Callable[[ctypes.c_void_p], int], free: Callable[[ctypes.c_void_p], int]) -> None:
+        with self.lock:
+            if self.pointer is None or self.closing:
+                while self.pointer is not None:
+                    self.lock.wait()
+                return
+            self.closing = True
+            pointer = self.pointer
+            if self.users:
+                wake(pointer)
+            while self.users:
+                self.lock.wait()
+        free(pointer)
+        with self.lock:
+            self.pointer = None
+            self.lock.notify_all()
+
+    def raise_for(self, status: int, context: str) -> None:
+        """Raises for a failed status; a call woken by close() raises Closed."""
+        if status == SIPC_ERR_CANCELLED and self.closing:
+            raise Closed(f"{context}: the channel was closed", status=-6, code="CLOSED")
+        check(status, context)
+
+
+class Channel:
+    """One end of a named channel. Opening never waits: the first opener of a name is the server, the second
+    the client (a third gets Busy). Use it as a context manager, or close() it; the peer then sees PeerGone.
+
+    Blocking calls take `timeout` in seconds (None waits forever), release the GIL while they wait, and can be
+    stopped from another thread with cancel()."""
+
+    def __init__(self, name: str, *, max_message_size: int = 0, queue_depth: int = 0, mode: int = 0,
+                 inherit_handles: bool = False, create: bool = True):
+        lib = library()
+        encoded = _encode_name(name)
+        options = _native.Options()
+        lib.sipc_options_init(ctypes.byref(options))
+        if max_message_size:
+            options.max_message_size = max_message_size
+        if queue_depth:
+            options.queue_depth = queue_depth
+        if mode:
+            options.mode = mode
+        options.flags = (_native.SIPC_OPEN_INHERIT_HANDLES if inherit_handles else 0) | (
+            0 if create else _native.SIPC_OPEN_NO_CREATE)
+        pointer = ctypes.c_void_p()
+        check(lib.sipc_open(encoded, ctypes.byref(options), ctypes.byref(pointer)), f"opening channel '{name}'")
+        self.name = name
+        self._lib = lib
+        self._handle = _Handle(pointer, f"channel '{name}'")
+        self._role: Role = _ROLES.get(lib.sipc_get_role(pointer), "server")
+        self._max_message_size: int = lib.sipc_max_message_size(pointer)
+        self._buffers = threading.local()
+
+    @property
+    def role(self) -> Role:
+        """'server' (created the channel) or 'client'."""
+        return self._role
+
+    @property
+    def max_message_size(self) -> int:
+        return self._max_message_size
+
+    @property
+    def closed(self) -> bool:
+        return self._handle.pointer is None
+
+    def connect(self, timeout: Optional[float] = None) -> None:
+        """Waits for a peer this handle has not served yet (one that already sent and left counts too)."""
+        pointer = self._handle.enter()
+        try:
+            status = _wait(lambda ms: self._lib.sipc_connect(pointer, ms), timeout)
+            self._handle.raise_for(status, f"connecting to channel '{self.name}'")
+        finally:
+            self._handle.leave()
+
+    def send(self, data: Data, timeout: Optional[float] = None) -> None:
+        """Queues one message for the peer (str is sent as UTF-8); waits while the peer's queue is full."""
+        payload = _as_bytes(data)
+        message = payload if isinstance(payload, bytes) else bytes(payload)
+        length = len(message)
+        pointer = self._handle.enter()
+        try:
+            status = _wait(lambda ms: self._lib.sipc_send(pointer, message, length, ms), timeout)
+            self._handle.raise_for(status, f"sending to channel '{self.name}'")
+        finally:
+            self._handle.leave()
+
+    def recv(self, timeout: Optional[float] = None) -> bytes:
+        """The next message. Raises Timeout when the wait ran out, PeerGone once the peer left and everything
+        it sent was received."""
+        buffer = self._thread_buffer()
+        length = ctypes.c_size_t(0)
+        pointer = self._handle.enter()
+        try:
+            status = _wait(lambda ms: self._lib.sipc_recv(pointer, buffer, len(buffer), ctypes.byref(length), ms),
+                           timeout)
+            while status == SIPC_ERR_BUFFER_TOO_SMALL:  # a big one: exactly its size (no other thread took it)
+                buffer = ctypes.create_string_buffer(length.value)
+                status = self._lib.sipc_recv(pointer, buffer, len(buffer), ctypes.byref(length), 0)
+                if status == SIPC_ERR_TIMEOUT:  # another thread took it meanwhile: wait for the next one
+                    status = _wait(lambda ms: self._lib.sipc_recv(pointer, buffer, len(buffer),
+                                                                  ctypes.byref(length), ms), timeout)
+            self._handle.raise_for(status, f"receiving from channel '{self.name}'")
+            return ctypes.string_at(buffer, length.value)
+        finally:
+            self._handle.leave()
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Messages until the peer left (and everything it sent was received)."""
+        while True:
+            try:
+                yield self.recv()
+            except PeerGone:
+                return
+
+    def cancel(self) -> None:
+        """Wakes every blocked call on this channel with Cancelled; later calls fail the same way until
+        uncancel(). Safe from any thread."""
+        pointer = self._handle.enter()
+        try:
+            self._lib.sipc_cancel(pointer)
+        finally:
+            self._handle.leave()
+
+    def uncancel(self) -> None:
+        pointer = self._handle.enter()
+        try:
+            self._lib.sipc_uncancel(pointer)
+        finally:
+            self._handle.leave()
+
+    def info(self) -> ChannelInfo:
+        """Snapshot of the shared state: pids and liveness, queue fill, counters each way."""
+        raw = _empty_info()
+        pointer = self._handle.enter()
+        try:
+            check(self._lib.sipc_info(pointer, ctypes.byref(raw)), f"reading the state of channel '{self.name}'")
+        finally:
+            self._handle.leave()
+        return _info(raw)
+
+    def close(self) -> None:
+        """Detaches (idempotent). Calls blocked in other threads raise Closed."""
+        self._handle.close(self._lib.sipc_cancel, self._lib.sipc_close)
+
+    def __enter__(self) -> "Channel":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.pointer is not None:
+            self.close()
+
+    def __repr__(self) -> str:
+        return f"<sipc.Channel {self.name!r} {self._role}{' closed' if self.closed else ''}>"
+
+    def _thread_buffer(self) -> ctypes.Array[ctypes.c_char]:
+        buffer = getattr(self._buffers, "buffer", None)
+        if buffer is None:
+            buffer = ctypes.create_string_buffer(max(1, min(self._max_message_size, _RECV_BUFFER_LIMIT)))
+            self._buffers.buffer = buffer
+        return buffer
+
+
+@dataclass(frozen=True)
+class ObservedMessage:
+    direction: Direction
+    """'to-client' (server -> client) or 'to-server'."""
+    sequence: int
+    """Per-direction message number, from 0."""
+    timestamp_ns: int
+    """Wall clock of the send, nanoseconds since the Unix epoch."""
+    length: int
+    """Full length as sent; data is shorter when the message was longer than the observer's capacity."""
+    data: bytes
+    missed: int
+    """Messages of this direction the observer missed just before this one."""
+
+    @property
+    def timestamp(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ns / 1e9, tz=timezone.utc)
+
+
+class Observer:
+    """Follows a channel's traffic in both directions, read-only, from the moment it attached. Iterating yields
+    ObservedMessage until the channel is removed, cancel() or close()."""
+
+    def __init__(self, name: str, *, capacity: Optional[int] = None):
+        lib = library()
+        encoded = _encode_name(name)
+        pointer = ctypes.c_void_p()
+        check(lib.sipc_observe(encoded, ctypes.byref(pointer)), f"observing channel '{name}'")
+        self.name = name
+        self._lib = lib
+        self._handle = _Handle(pointer, f"observer of '{name}'")
+        if capacity is None:
+            capacity = self.info().max_message_size or _native.DEFAULT_MAX_MESSAGE
+        self._capacity = max(1, capacity)
+        self._buffers = threading.local()
+
+    def next(self, timeout: Optional[float] = None) -> Optional[ObservedMessage]:
+        """The next message in either direction (in send-time order), or None when the wait ran out. Raises
+        NotFound once the channel was removed, Cancelled after cancel()."""
+        buffer = getattr(self._buffers, "buffer", None)
+        if buffer is None:
+            buffer = self._buffers.buffer = ctypes.create_string_buffer(self._capacity)
+        raw = _native.ObservedMessage()
+        raw.struct_size = ctypes.sizeof(raw)
+        pointer = self._handle.enter()
+        try:
+            status = _wait(lambda ms: self._lib.sipc_observer_next(pointer, buffer, len(buffer), ctypes.byref(raw),
+                                                                   ms), timeout)
+            if status == SIPC_ERR_TIMEOUT:
+                return None
+            self._handle.raise_for(status, f"observing channel '{self.name}'")
+        finally:
+            self._handle.leave()
+        copied = min(raw.copied, len(buffer))
+        return ObservedMessage(_DIRECTIONS[raw.direction & 1], raw.sequence, raw.timestamp_ns, raw.length,
+                               ctypes.string_at(buffer, copied), raw.missed)
+
+    def __iter__(self) -> Iterator[ObservedMessage]:
+        while True:
+            try:
+                message = self.next()
+            except (NotFound, Cancelled, Closed):
+                return
+            if message is not None:
+                yield message
+
+    def cancel(self) -> None:
+        """Ends a blocked next() (and the iteration) from another thread; later calls raise Cancelled."""
+        pointer = self._handle.enter()
+        try:
+            self._lib.sipc_observer_cancel(pointer)
+        finally:
+            self._handle.leave()
+
+    def info(self) -> ChannelInfo:
+        raw = _empty_info()
+        pointer = self._handle.enter()
+        try:
+            check(self._lib.sipc_observer_info(pointer, ctypes.byref(raw)),
+                  f"reading the state of channel '{self.name}'")
+        finally:
+            self._handle.leave()
+        return _info(raw)
+
+    def close(self) -> None:
+        self._handle.close(self._lib.sipc_observer_cancel, self._lib.sipc_observer_close)
+
+    @property
+    def closed(self) -> bool:
+        return self._handle.pointer is None
+
+    def __enter__(self) -> "Observer":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.pointer is not None:
+            self.close()
+
+
+def observe(name: str, *, capacity: Optional[int] = None) -> Observer:
+    """Observer of the channel `name` (see Observer)."""
+    return Observer(name, capacity=capacity)
+
+
+def validate_name(name: str) -> None:
+    """Raises InvalidName unless the name is 1-200 characters of A-Z a-z 0-9 . _ -, not starting with '.'."""
+    check(library().sipc_validate_name(_encode_name(name)), f"'{name}' is not a valid channel name")
+
+
+def stat(name: str) -> ChannelInfo:
+    """Snapshot of a channel by name, without attaching. NotFound if there is none."""
+    raw = _empty_info()
+    check(library().sipc_stat(_encode_name(name), ctypes.byref(raw)), f"reading the state of channel '{name}'")
+    return _info(raw)
+
+
+def list_channels() -> list[ChannelInfo]:
+    """Every channel on this machine, sorted by name (channels that vanish meanwhile are skipped)."""
+    names: list[str] = []
+
+    def visit(name: bytes, _user: object) -> int:
+        names.append(name.decode("ascii", "replace"))
+        return 0
+
+    check(library().sipc_list(_native.ListVisitor(visit), None), "listing the channels")
+    infos: list[ChannelInfo] = []
+    for name in sorted(names):
+        try:
+            infos.append(stat(name))
+        except (NotFound, InvalidName):
+            continue
+    return infos
+
+
+def remove(name: str, force: bool = False) -> None:
+    """Removes a channel's name. Busy while a live process is attached, unless force."""
+    check(library().sipc_remove(_encode_name(name), 1 if force else 0), f"removing channel '{name}'")
+
+
+def version() -> str:
+    """Version of the loaded libsipc, e.g. '1.0.0'."""
+    return str(library().sipc_version().decode())
+
+
+def library_path() -> str:
+    """Path of the loaded libsipc (loads it; LibraryNotFound lists the paths tried)."""
+    library()
+    return _native.library_path()
+
+
+__all__ = [
+    "Channel", "ChannelInfo", "Data", "Direction", "DirectionInfo", "ObservedMessage", "Observer", "Role", "State",
+    "SipcError", "list_channels", "library_path", "observe", "remove", "stat", "validate_name", "version",
+]

@@ -1,0 +1,263 @@
+"""asyncio face: the blocking calls run in the channel's own worker threads, never on the event loop.
+
+    async with sipc.AsyncChannel("demo") as ch:
+        await ch.connect(timeout=5)
+        await ch.send(b"hello")
+        reply = await ch.recv(timeout=5)
+        async for message in ch: ...          # until the peer left
+
+Cancelling the task that awaits connect/recv/send (asyncio.wait_for, TaskGroup, task.cancel()) interrupts the
+native wait at once; a message that arrived just as its recv was cancelled is kept for the next recv.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import AsyncIterator, Callable, Deque, Optional, TypeVar, cast
+
+from ._core import Channel, ChannelInfo, Data, ObservedMessage, Observer, Role
+from .errors import Cancelled, Closed, NotFound, PeerGone
+
+T = TypeVar("T")
+
+# Worker threads per channel: a connect or recv and a send can wait at the same time, plus a spare.
+_WORKERS = 3
+# An async observer looks for a cancelled task at least this often (the library's observer polls anyway).
+_OBSERVER_SLICE_S = 0.1
+
+
+class _Operation:
+    __slots__ = ("delivered", "generation", "interrupted", "result", "running", "stopped")
+
+    def __init__(self) -> None:
+        self.delivered = False  # its worker returned a result for the awaiting task
+        self.result: object = None
+        self.generation = 0
+        self.interrupted = False  # counted in AsyncChannel._interrupting until its worker finished
+        self.running = False  # its worker is inside the native call
+        self.stopped = False  # its awaiting task was cancelled
+
+
+def _remaining(deadline: Optional[float]) -> Optional[float]:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+class AsyncChannel:
+    """A Channel whose connect/send/recv are coroutines (see Channel for the semantics)."""
+
+    def __init__(self, name: str, *, max_message_size: int = 0, queue_depth: int = 0, mode: int = 0,
+                 inherit_handles: bool = False, create: bool = True):
+        self.channel = Channel(name, max_message_size=max_message_size, queue_depth=queue_depth, mode=mode,
+                               inherit_handles=inherit_handles, create=create)
+        self.name = name
+        self._executor = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix=f"sipc-{name}")
+        self._lock = threading.Condition()
+        # Interrupting one operation cancels the whole native handle: the other operations that get CANCELLED
+        # meanwhile (their generation is older) wait until it is lifted and resume.
+        self._generation = 0
+        self._interrupting = 0
+        self._user_cancelled = False
+        self._stash: Deque[bytes] = collections.deque()
+
+    @property
+    def role(self) -> Role:
+        return self.channel.role
+
+    @property
+    def max_message_size(self) -> int:
+        return self.channel.max_message_size
+
+    def info(self) -> ChannelInfo:
+        return self.channel.info()
+
+    async def connect(self, timeout: Optional[float] = None) -> None:
+        await self._run(lambda left: self.channel.connect(left), timeout)
+
+    async def send(self, data: Data, timeout: Optional[float] = None) -> None:
+        await self._run(lambda left: self.channel.send(data, left), timeout)
+
+    async def recv(self, timeout: Optional[float] = None) -> bytes:
+        with self._lock:
+            if self._stash:
+                return self._stash.popleft()
+        return await self._run(lambda left: self.channel.recv(left), timeout, keep=self._stash.append)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._messages()
+
+    async def _messages(self) -> AsyncIterator[bytes]:
+        while True:
+            try:
+                message = await self.recv()
+            except PeerGone:
+                return
+            yield message
+
+    def cancel(self) -> None:
+        """Like Channel.cancel: every pending operation raises Cancelled until uncancel()."""
+        with self._lock:
+            self._user_cancelled = True
+            self.channel.cancel()
+
+    def uncancel(self) -> None:
+        with self._lock:
+            self._user_cancelled = False
+            if self._interrupting == 0:
+                self.channel.uncancel()
+
+    def close(self) -> None:
+        """Closes the channel; pending operations raise Closed."""
+        self.channel.close()
+        self._executor.shutdown(wait=False)
+
+    async def aclose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.channel.close)
+        self._executor.shutdown(wait=False)
+
+    async def __aenter__(self) -> "AsyncChannel":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _run(self, call: Callable[[Optional[float]], T], timeout: Optional[float],
+                   keep: Optional[Callable[[T], None]] = None) -> T:
+        operation = _Operation()
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self._work, operation, call, deadline, keep)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._interrupt(operation, keep)
+            raise
+
+    def _interrupt(self, operation: _Operation, keep: Optional[Callable[[T], None]]) -> None:
+        with self._lock:
+            operation.stopped = True
+            if operation.delivered and keep is not None:
+                keep(cast(T, operation.result))  # finished just as its task was cancelled: the next recv gets it
+                return
+            if not operation.running or operation.interrupted:
+                return
+            operation.interrupted = True
+            self._interrupting += 1
+            self._generation += 1
+            try:
+                self.channel.cancel()  # under the lock, so _finish cannot lift it before it is set
+            except Closed:
+                pass
+
+    def _work(self, operation: _Operation, call: Callable[[Optional[float]], T], deadline: Optional[float],
+              keep: Optional[Callable[[T], None]]) -> T:
+        while True:
+            with self._lock:
+                while self._interrupting and not operation.stopped:
+                    self._lock.wait()
+                if operation.stopped:
+                    raise Cancelled("the operation was cancelled", status=-5, code="CANCELLED")
+                operation.running = True
+                operation.generation = self._generation
+            try:
+                result = call(_remaining(deadline))
+            except Cancelled:
+                with self._lock:
+                    interrupted_for_another = (not operation.stopped and not self._user_cancelled
+                                               and operation.generation != self._generation)
+                if interrupted_for_another:
+                    continue  # not meant for us: wait until the interrupt is lifted, then resume
+                raise
+            else:
+                with self._lock:
+                    if operation.stopped and keep is not None:
+                        keep(result)  # its awaiter is gone: the next recv gets it
+                    else:
+                        operation.delivered, operation.result = True, result
+                return result
+            finally:
+                self._finish(operation)
+
+    def _finish(self, operation: _Operation) -> None:
+        with self._lock:
+            operation.running = False
+            if not operation.interrupted:
+                return
+            operation.interrupted = False
+            self._interrupting -= 1
+            if self._interrupting == 0:
+                if not self._user_cancelled:
+                    try:
+                        self.channel.uncancel()
+                    except Closed:
+                        pass
+                self._lock.notify_all()
+
+
+class AsyncObserver:
+    """An Observer with `async for` and `await next()`; the waits run in a worker thread."""
+
+    def __init__(self, name: str, *, capacity: Optional[int] = None):
+        self.observer = Observer(name, capacity=capacity)
+        self.name = name
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sipc-observe-{name}")
+        self._lock = threading.Lock()
+        self._stash: Deque[ObservedMessage] = collections.deque()
+
+    async def next(self, timeout: Optional[float] = None) -> Optional[ObservedMessage]:
+        """The next message, or None when the wait ran out; NotFound once the channel was removed."""
+        with self._lock:
+            if self._stash:
+                return self._stash.popleft()
+        stop = threading.Event()
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+
+        def wait() -> Optional[ObservedMessage]:
+            while not stop.is_set():
+                left = _remaining(deadline)
+                message = self.observer.next(_OBSERVER_SLICE_S if left is None else min(left, _OBSERVER_SLICE_S))
+                if message is not None:
+                    if stop.is_set():
+                        with self._lock:
+                            self._stash.append(message)
+                    return message
+                if left is not None and left <= _OBSERVER_SLICE_S:
+                    return None
+            return None
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, wait)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+
+    def __aiter__(self) -> AsyncIterator[ObservedMessage]:
+        return self._messages()
+
+    async def _messages(self) -> AsyncIterator[ObservedMessage]:
+        while True:
+            try:
+                message = await self.next()
+            except (NotFound, Cancelled, Closed):
+                return
+            if message is not None:
+                yield message
+
+    def cancel(self) -> None:
+        self.observer.cancel()
+
+    def close(self) -> None:
+        self.observer.close()
+        self._executor.shutdown(wait=False)
+
+    async def aclose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.observer.close)
+        self._executor.shutdown(wait=False)
+
+    async def __aenter__(self) -> "AsyncObserver":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
