@@ -120,6 +120,17 @@ inline void check(int rc, const char *operation, std::string_view name)
     if (rc != SIPC_OK) raise(rc, std::string(operation) + " '" + std::string(name) + "'");
 }
 
+// For calls by name (open, observe, stat, remove): the library's detail sentence about the failure, if any,
+// e.g. what the name leads to instead of a channel.
+inline void check_by_name(int rc, const char *operation, std::string_view name)
+{
+    if (rc == SIPC_OK) return;
+    std::string context = std::string(operation) + " '" + std::string(name) + "'";
+    const char *detail = sipc_last_error_message();
+    if (detail != nullptr && detail[0] != '\0') context += std::string(" (") + detail + ")";
+    raise(rc, context);
+}
+
 inline sipc_channel_info empty_info() noexcept
 {
     sipc_channel_info info;
@@ -258,7 +269,7 @@ public:
         if (opts.queue_depth != 0) native.queue_depth = opts.queue_depth;
         if (opts.mode != 0) native.mode = opts.mode;
         native.flags = opts.flags;
-        detail::check(sipc_open(name_.c_str(), &native, &handle_), "opening channel", name_);
+        detail::check_by_name(sipc_open(name_.c_str(), &native, &handle_), "opening channel", name_);
     }
     channel(const channel &) = delete;
     channel &operator=(const channel &) = delete;
@@ -407,7 +418,7 @@ class observer {
 public:
     explicit observer(std::string_view name) : name_(name)
     {
-        detail::check(sipc_observe(name_.c_str(), &handle_), "observing channel", name_);
+        detail::check_by_name(sipc_observe(name_.c_str(), &handle_), "observing channel", name_);
         channel_info info = this->info();
         capacity_ = info.max_message_size != 0 ? info.max_message_size : SIPC_DEFAULT_MAX_MESSAGE;
     }
@@ -513,7 +524,7 @@ inline channel_info stat(std::string_view name)
 {
     const std::string owned(name);
     channel_info info = detail::empty_info();
-    detail::check(sipc_stat(owned.c_str(), &info), "reading the state of channel", owned);
+    detail::check_by_name(sipc_stat(owned.c_str(), &info), "reading the state of channel", owned);
     return info;
 }
 
@@ -539,7 +550,7 @@ inline std::vector<std::string> list()
 inline void remove(std::string_view name, bool force = false)
 {
     const std::string owned(name);
-    detail::check(sipc_remove(owned.c_str(), force ? 1 : 0), "removing channel", owned);
+    detail::check_by_name(sipc_remove(owned.c_str(), force ? 1 : 0), "removing channel", owned);
 }
 
 inline bool is_valid_name(std::string_view name)

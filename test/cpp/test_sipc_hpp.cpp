@@ -245,10 +245,10 @@ void test_errors_and_non_throwing_forms()
 
 void test_status_names_match_the_library()
 {
-    for (int rc = SIPC_OK; rc >= SIPC_ERR_NOT_A_CHANNEL; rc--) {
+    // Every status the library names (the enum's members are checked against sipc.h by test/interop/names).
+    for (int rc = SIPC_OK; std::string(sipc_status_name(rc)) != "UNKNOWN"; rc--) {
         const auto s = static_cast<sipc::status>(rc);
         EXPECT(std::string(sipc::status_name(s)) == sipc_status_name(rc));
-        EXPECT(std::string(sipc::status_name(s)) != "UNKNOWN");
     }
 }
 

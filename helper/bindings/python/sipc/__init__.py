@@ -39,6 +39,7 @@ from .errors import (
     LibraryNotFound,
     Mismatch,
     NoMemory,
+    NotAChannel,
     NotConnected,
     NotFound,
     PeerGone,
@@ -57,7 +58,8 @@ __version__ = "1.0.0"
 __all__ = [
     "AsyncChannel", "AsyncObserver", "Busy", "BufferTooSmall", "Cancelled", "Channel", "ChannelInfo", "Closed",
     "Corrupt", "Data", "Direction", "DirectionInfo", "ERRORS_BY_CODE", "IncompatibleVersion", "InvalidArgument",
-    "InvalidName", "LibraryNotFound", "Mismatch", "NoMemory", "NotConnected", "NotFound", "ObservedMessage",
-    "Observer", "PeerGone", "PermissionDenied", "Role", "SipcError", "State", "SystemFailure", "Timeout", "TooBig",
-    "library_path", "list", "list_channels", "observe", "remove", "stat", "validate_name", "version",
+    "InvalidName", "LibraryNotFound", "Mismatch", "NoMemory", "NotAChannel", "NotConnected", "NotFound",
+    "ObservedMessage", "Observer", "PeerGone", "PermissionDenied", "Role", "SipcError", "State", "SystemFailure",
+    "Timeout", "TooBig", "library_path", "list", "list_channels", "observe", "remove", "stat", "validate_name",
+    "version",
 ]

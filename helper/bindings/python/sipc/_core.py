@@ -210,7 +210,8 @@ class Channel:
         options.flags = (_native.SIPC_OPEN_INHERIT_HANDLES if inherit_handles else 0) | (
             0 if create else _native.SIPC_OPEN_NO_CREATE)
         pointer = ctypes.c_void_p()
-        check(lib.sipc_open(encoded, ctypes.byref(options), ctypes.byref(pointer)), f"opening channel '{name}'")
+        check(lib.sipc_open(encoded, ctypes.byref(options), ctypes.byref(pointer)), f"opening channel '{name}'",
+              by_name=True)
         self.name = name
         self._lib = lib
         self._handle = _Handle(pointer, f"channel '{name}'")
@@ -359,7 +360,7 @@ class Observer:
         lib = library()
         encoded = _encode_name(name)
         pointer = ctypes.c_void_p()
-        check(lib.sipc_observe(encoded, ctypes.byref(pointer)), f"observing channel '{name}'")
+        check(lib.sipc_observe(encoded, ctypes.byref(pointer)), f"observing channel '{name}'", by_name=True)
         self.name = name
         self._lib = lib
         self._handle = _Handle(pointer, f"observer of '{name}'")
@@ -448,7 +449,8 @@ def validate_name(name: str) -> None:
 def stat(name: str) -> ChannelInfo:
     """Snapshot of a channel by name, without attaching. NotFound if there is none."""
     raw = _empty_info()
-    check(library().sipc_stat(_encode_name(name), ctypes.byref(raw)), f"reading the state of channel '{name}'")
+    check(library().sipc_stat(_encode_name(name), ctypes.byref(raw)), f"reading the state of channel '{name}'",
+          by_name=True)
     return _info(raw)
 
 
@@ -460,7 +462,7 @@ def list_channels() -> list[ChannelInfo]:
         names.append(name.decode("ascii", "replace"))
         return 0
 
-    check(library().sipc_list(_native.ListVisitor(visit), None), "listing the channels")
+    check(library().sipc_list(_native.ListVisitor(visit), None), "listing the channels", by_name=True)
     infos: list[ChannelInfo] = []
     for name in sorted(names):
         try:
@@ -472,7 +474,8 @@ def list_channels() -> list[ChannelInfo]:
 
 def remove(name: str, force: bool = False) -> None:
     """Removes a channel's name. Busy while a live process is attached, unless force."""
-    check(library().sipc_remove(_encode_name(name), 1 if force else 0), f"removing channel '{name}'")
+    check(library().sipc_remove(_encode_name(name), 1 if force else 0), f"removing channel '{name}'",
+          by_name=True)
 
 
 def version() -> str:

@@ -91,6 +91,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sipc_status_name": (ctypes.c_char_p, [_c_int]),
     "sipc_strerror": (ctypes.c_char_p, [_c_int]),
     "sipc_last_os_error": (_c_int, []),
+    "sipc_last_error_message": (ctypes.c_char_p, []),
     "sipc_validate_name": (_c_int, [ctypes.c_char_p]),
     "sipc_options_init": (None, [ctypes.POINTER(Options)]),
     "sipc_open": (_c_int, [ctypes.c_char_p, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),

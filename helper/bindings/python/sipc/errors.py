@@ -106,6 +106,11 @@ class SystemFailure(SipcError):
     code = "SYSTEM"
 
 
+class NotAChannel(SipcError):
+    """The name leads to something that is not this channel (another file, a FIFO, a hash collision)."""
+    code = "NOT_A_CHANNEL"
+
+
 class LibraryNotFound(SipcError):
     """libsipc could not be loaded; the message lists every path tried."""
     code = "LIBRARY_NOT_FOUND"
@@ -116,7 +121,7 @@ ERRORS_BY_CODE: dict[str, type[SipcError]] = {
     cls.code: cls
     for cls in (Timeout, PeerGone, Busy, TooBig, Cancelled, Closed, InvalidName, InvalidArgument, BufferTooSmall,
                 NotFound, Corrupt, IncompatibleVersion, PermissionDenied, NoMemory, Mismatch, NotConnected,
-                SystemFailure, LibraryNotFound)
+                SystemFailure, NotAChannel, LibraryNotFound)
 }
 
 _OS_ERROR_CODES = ("SYSTEM", "PERMISSION", "NO_MEMORY")
@@ -130,11 +135,16 @@ def library() -> ctypes.CDLL:
         raise LibraryNotFound(str(error)) from None
 
 
-def error_for(status: int, context: str) -> SipcError:
-    """The exception for a failed status, e.g. error_for(-2, "send to channel 'demo'")."""
+def error_for(status: int, context: str, *, by_name: bool = False) -> SipcError:
+    """The exception for a failed status, e.g. error_for(-2, "send to channel 'demo'"). by_name: the failed call
+    was one by name (open, observe, stat, remove, list), whose details the library keeps."""
     lib = library()
     code = lib.sipc_status_name(status).decode()
     detail = lib.sipc_strerror(status).decode()
+    if by_name:
+        extra = lib.sipc_last_error_message()
+        if extra:
+            detail += f" ({extra.decode(errors='replace')})"
     os_error = None
     if code in _OS_ERROR_CODES:
         os_error = lib.sipc_last_os_error() or None
@@ -144,6 +154,6 @@ def error_for(status: int, context: str) -> SipcError:
     return cls(f"{context}: {detail}", status=status, code=code, os_error=os_error)
 
 
-def check(status: int, context: str) -> None:
+def check(status: int, context: str, *, by_name: bool = False) -> None:
     if status != _native.SIPC_OK:
-        raise error_for(status, context)
+        raise error_for(status, context, by_name=by_name)
