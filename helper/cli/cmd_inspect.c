@@ -341,9 +341,11 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             cli_format_iso_time(message.timestamp_ns, time_text, sizeof time_text);
             ok = cli_buffer_printf(&out,
                                    "{\"dir\":\"%s\",\"seq\":%" PRIu64 ",\"timeNs\":%" PRIu64
-                                   ",\"time\":\"%s\",\"length\":%u,\"copied\":%zu,\"missed\":%" PRIu64 ",",
+                                   ",\"time\":\"%s\",\"length\":%u,\"copied\":%zu,\"missed\":%" PRIu64
+                                   ",\"discarded\":%" PRIu64 ",\"undeliverable\":%s,",
                                    direction, message.sequence, message.timestamp_ns, time_text, message.length,
-                                   copied, message.missed);
+                                   copied, message.missed, message.discarded,
+                                   message.undeliverable ? "true" : "false");
             if (ok && cli_utf8_valid(buffer, copied))
                 ok = cli_buffer_append_str(&out, "\"text\":") && cli_append_json_string(&out, buffer, copied);
             else if (ok)
@@ -356,6 +358,10 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             if (message.missed > 0)
                 ok = cli_buffer_printf(&out, "%s %s missed %" PRIu64 " message%s\n", time_text, direction,
                                        message.missed, message.missed == 1 ? "" : "s");
+            if (ok && message.discarded > 0)
+                ok = cli_buffer_printf(&out, "%s %s discarded %" PRIu64 " message%s addressed to a departed peer\n",
+                                       time_text, direction, message.discarded, message.discarded == 1 ? "" : "s");
+
             ok = ok && cli_buffer_printf(&out, "%s %s #%" PRIu64 " %u B ", time_text, direction, message.sequence,
                                          message.length);
             if (output == CLI_FORMAT_HEX) {
@@ -366,6 +372,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
                 if (ok && copied < message.length && (out.length < 3 || strcmp(out.data + out.length - 3, "...") != 0))
                     ok = cli_buffer_append_str(&out, "...");
             }
+            if (ok && message.undeliverable) ok = cli_buffer_append_str(&out, " (undeliverable: its addressee left)");
             ok = ok && cli_buffer_append_str(&out, "\n");
         }
         if (!ok) exit_code = cli_io_error(command->name, "out of memory");

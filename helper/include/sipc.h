@@ -254,6 +254,14 @@ typedef struct sipc_observed_message {
     uint32_t length;         /* full message length */
     uint32_t copied;         /* bytes copied into the buffer (min(length, capacity)) */
     uint64_t missed;         /* messages of this direction lost to the observer just before this one */
+    /* Added later: a caller whose struct_size ends after `missed` gets the fields above only. */
+    uint64_t discarded;      /* messages of this direction the receiving side discarded since the previous one
+                                reported, because they were addressed to an earlier holder of its role that left
+                                before receiving them (PROTOCOL.md, "Message fate across sessions") */
+    uint32_t undeliverable;  /* 1: this message is addressed to a session of the receiving role that had been
+                                replaced or closed, without taking it, when the observer read it: it will be
+                                discarded, never delivered (its discard is also counted in a later `discarded`) */
+    uint32_t reserved;
 } sipc_observed_message;
 
 /* Attaches read-only (the segment is mapped PROT_READ: an observer can never disturb the peers).
@@ -261,6 +269,7 @@ typedef struct sipc_observed_message {
 SIPC_API int sipc_observe(const char *name, sipc_observer **out);
 SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info);
 /* Next message in either direction (in send-time order). Truncates to capacity (copied < length).
+ * message->struct_size: sizeof(sipc_observed_message), or the earlier size that ends after `missed`.
  * SIPC_ERR_TIMEOUT if nothing arrived; SIPC_ERR_NOT_FOUND if the channel was removed. */
 SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t capacity,
                                 sipc_observed_message *message, int32_t timeout_ms);

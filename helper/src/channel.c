@@ -3,6 +3,7 @@
  * See PROTOCOL.md for the layout, the state machine and the waiting protocol.
  */
 #include "layout.h"
+#include "test_hooks.h"
 #include "waiting.h"
 
 #include <stdio.h>
@@ -60,6 +61,8 @@ struct sipc_channel {
     uint32_t spin_fixed_ns;    /* atomic; test hook: a fixed budget, no learning (0 = adaptive) */
     uint64_t woke_peer_nap;    /* atomic; WOKE_PEER | peer naps at our last wake-up of it, 0 = never */
     sipc_wait_stats stats;     /* atomic (relaxed) counters, see waiting.h */
+    sipc_test_hook test_hook;  /* atomic; test_hooks.h, NULL outside tests */
+    void *test_hook_arg;
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
     sipc_os_watcher *watcher;   /* started at the first connect; guarded by state_lock */
 #endif
@@ -77,6 +80,13 @@ static void bump_and_wake(sipc_channel *ch, uint32_t index)
 static void count(uint64_t *counter)
 {
     __atomic_add_fetch(counter, 1u, __ATOMIC_RELAXED);
+}
+
+static void test_point(sipc_channel *ch, sipc_test_point point)
+{
+    sipc_test_hook hook = __atomic_load_n(&ch->test_hook, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(hook != NULL, 0))
+        hook(ch->test_hook_arg, point);
 }
 
 /* Wakes the peer's sleepers of a wait word, but only pays for the syscall when someone sleeps there.
@@ -629,17 +639,16 @@ static void on_peer_death(void *user, uint32_t session)
 }
 #endif
 
-/* Asks the watcher to report the adopted peer's death. 0 if the peer is already gone. */
-static int watch_peer(sipc_channel *ch, const sipc_os_process *peer, uint32_t session)
+/* Asks the watcher to report the adopted peer's death. 0 if the peer is already gone.
+ * The caller holds state_lock. */
+static int watch_peer_locked(sipc_channel *ch, const sipc_os_process *peer, uint32_t session)
 {
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
     int rc = SIPC_OK;
-    sipc_os_mutex_lock(&ch->state_lock);
     if (ch->watcher == NULL)
         rc = sipc_os_watcher_start(on_peer_death, ch, &ch->watcher);
     if (rc == SIPC_OK)
         rc = sipc_os_watcher_watch(ch->watcher, peer, session);
-    sipc_os_mutex_unlock(&ch->state_lock);
     if (rc == SIPC_ERR_NOT_FOUND)
         return 0;
     if (rc == SIPC_OK)
@@ -670,26 +679,52 @@ static void read_peer_role(sipc_channel *ch, peer_role_view *view)
 
 typedef enum queue_look { QUEUE_EMPTY, QUEUE_MESSAGE, QUEUE_CORRUPT } queue_look;
 
-/* The producer session recorded in the oldest message queued towards us (0 = not recorded). */
+/* A message addressed to another session of our role (a predecessor's: it was in flight when that
+ * holder left) is never delivered (PROTOCOL.md, Message fate across sessions). */
+static int addressed_elsewhere(const sipc_channel *ch, const seg_slot_header *slot)
+{
+    uint32_t to = SH_LOAD(&slot->to_session);
+    return to != 0 && to != ch->my_session;
+}
+
+/* Discards the oldest queued message (counted in the ring's `dropped`). Caller holds recv_lock. */
+static void discard_oldest(seg_ring *ring, uint64_t tail)
+{
+    SH_STORE(&ring->dropped, SH_LOAD(&ring->dropped) + 1u);
+    SH_STORE_REL(&ring->tail, tail + 1);
+}
+
+/* The producer session recorded in the oldest message queued towards us (0 = not recorded), after
+ * discarding the messages at the front that were addressed to an earlier holder of our role. */
 static queue_look oldest_message_session(sipc_channel *ch, uint32_t *session)
 {
-    const seg_ring *ring = &ch->header->rings[ch->in_direction];
+    seg_ring *ring = &ch->header->rings[ch->in_direction];
     queue_look look = QUEUE_EMPTY;
+    int discarded = 0;
     sipc_os_mutex_lock(&ch->recv_lock); /* our receivers move tail and would make the slot a moving target */
-    uint64_t tail = SH_LOAD(&ring->tail);
-    uint64_t head = SH_LOAD_ACQ(&ring->head);
-    if (head < tail || head - tail > ch->geometry.queue_depth) {
-        look = QUEUE_CORRUPT;
-    } else if (head != tail) {
-        const seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, ch->in_direction, tail);
-        if (SH_LOAD_ACQ(&slot->stamp) != 2 * tail + 2) {
+    for (;;) {
+        uint64_t tail = SH_LOAD(&ring->tail);
+        uint64_t head = SH_LOAD_ACQ(&ring->head);
+        if (head < tail || head - tail > ch->geometry.queue_depth) {
             look = QUEUE_CORRUPT;
-        } else {
-            *session = SH_LOAD(&slot->session);
-            look = QUEUE_MESSAGE;
+        } else if (head != tail) {
+            const seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, ch->in_direction, tail);
+            if (SH_LOAD_ACQ(&slot->stamp) != 2 * tail + 2) {
+                look = QUEUE_CORRUPT;
+            } else if (addressed_elsewhere(ch, slot)) {
+                discard_oldest(ring, tail);
+                discarded = 1;
+                continue;
+            } else {
+                *session = SH_LOAD(&slot->session);
+                look = QUEUE_MESSAGE;
+            }
         }
+        break;
     }
     sipc_os_mutex_unlock(&ch->recv_lock);
+    if (discarded)
+        notify(ch, SIPC_WAIT_SPACE(ch->in_direction));
     return look;
 }
 
@@ -706,10 +741,13 @@ typedef enum peer_choice {
  * its producer's session), else the role's newest session if it is not the adopted one, even if
  * that peer already left (its attach is what counts, not whether we saw it).
  */
-static peer_choice choose_peer(sipc_channel *ch, peer_role_view *role, uint32_t *next)
+static peer_choice choose_peer(sipc_channel *ch, peer_role_view *role, uint32_t *next, uint32_t *adopted_seen)
 {
+    /* What this handle had adopted when it looked: adopt_peer only moves on from that. */
+    *adopted_seen = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
     /* Role first: a session seen there has its messages (sent before it closed) visible below. */
     read_peer_role(ch, role);
+    test_point(ch, SIPC_TEST_CONNECT_LOOKED_AT_ROLE);
     uint32_t message_session = 0;
     queue_look look = oldest_message_session(ch, &message_session);
     if (look == QUEUE_CORRUPT)
@@ -733,32 +771,43 @@ static peer_choice choose_peer(sipc_channel *ch, peer_role_view *role, uint32_t 
     return CHOICE_WAIT;
 }
 
-/* Makes `session` the adopted peer; watches its process if it is the one attached now. */
-static void adopt_peer(sipc_channel *ch, const peer_role_view *role, uint32_t session)
+/*
+ * Makes `session` the adopted peer, unless another thread of this handle adopted one since this
+ * thread's look (`seen`): then returns 0 and the caller looks again. Whether the session is still
+ * attached comes from a fresh look at the role: the look that chose it may predate its attach (its
+ * message was seen in the queue after the role), and would declare a live peer departed.
+ * Watches the peer's process if it is the one attached now.
+ */
+static int adopt_peer(sipc_channel *ch, uint32_t seen, uint32_t session)
 {
-    int live = role->role.attached && role->role.session == session;
-    if (live && !sipc_os_process_alive(&role->role.process))
-        live = 0; /* attached, but died without closing */
+    sipc_os_mutex_lock(&ch->state_lock);
+    if (__atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE) != seen) {
+        sipc_os_mutex_unlock(&ch->state_lock);
+        return 0;
+    }
+    peer_role_view role;
+    read_peer_role(ch, &role);
+    int live = role.role.attached && role.role.session == session && sipc_os_process_alive(&role.role.process);
     if (!live) {
         /* Dead first, so that no reader ever sees this session as present. */
         __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
         __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
-        return;
+    } else {
+        ch->peer_process = role.role.process;
+        __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
+        if (!watch_peer_locked(ch, &role.role.process, session))
+            __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
     }
-    sipc_os_mutex_lock(&ch->state_lock);
-    ch->peer_process = role->role.process;
-    __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
     sipc_os_mutex_unlock(&ch->state_lock);
-    if (!watch_peer(ch, &role->role.process, session))
-        __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
+    return 1;
 }
 
 static int connect_ready(sipc_channel *ch, void *context)
 {
     (void)context;
     peer_role_view role;
-    uint32_t next = 0;
-    return interrupted(ch) != 0 || choose_peer(ch, &role, &next) != CHOICE_WAIT;
+    uint32_t next = 0, seen = 0;
+    return interrupted(ch) != 0 || choose_peer(ch, &role, &next, &seen) != CHOICE_WAIT;
 }
 
 static int connect_until(sipc_channel *ch, uint64_t deadline)
@@ -768,12 +817,14 @@ static int connect_until(sipc_channel *ch, uint64_t deadline)
         if (stop != 0)
             return stop;
         peer_role_view role;
-        uint32_t next = 0;
-        switch (choose_peer(ch, &role, &next)) {
+        uint32_t next = 0, seen = 0;
+        switch (choose_peer(ch, &role, &next, &seen)) {
         case CHOICE_CURRENT:
             return SIPC_OK;
         case CHOICE_NEXT:
-            adopt_peer(ch, &role, next);
+            test_point(ch, SIPC_TEST_CONNECT_CHOSE_PEER);
+            if (!adopt_peer(ch, seen, next))
+                continue; /* another thread of this handle adopted a peer meanwhile */
             return SIPC_OK;
         case CHOICE_CORRUPT:
             return SIPC_ERR_CORRUPT;
@@ -843,6 +894,8 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
         int stop = interrupted(ch);
         if (stop != 0)
             return leave(ch, stop);
+        /* The addressee before the presence check: a message always names a session seen present. */
+        uint32_t addressee = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
         if (!peer_present(ch))
             return leave(ch, SIPC_ERR_PEER_GONE);
         sipc_os_mutex_lock(&ch->send_lock);
@@ -860,12 +913,14 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
             SH_STORE(&slot->send_ns, now);
             SH_STORE(&slot->length, (uint32_t)length);
             SH_STORE(&slot->session, ch->my_session);
+            SH_STORE(&slot->to_session, addressee);
             if (length != 0)
                 memcpy((uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, data, length);
             SH_STORE_REL(&slot->stamp, 2 * head + 2);
             SH_STORE(&ring->messages, SH_LOAD(&ring->messages) + 1u);
             SH_STORE(&ring->bytes, SH_LOAD(&ring->bytes) + length);
             SH_STORE(&ring->last_send_ns, now);
+            test_point(ch, SIPC_TEST_SEND_BEFORE_PUBLISH);
             SH_STORE_REL(&ring->head, head + 1);
             sipc_os_mutex_unlock(&ch->send_lock);
             notify(ch, SIPC_WAIT_DATA(d));
@@ -915,6 +970,12 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
             if (stamp != 2 * tail + 2 || size > ch->geometry.max_message) {
                 sipc_os_mutex_unlock(&ch->recv_lock);
                 return leave(ch, SIPC_ERR_CORRUPT);
+            }
+            if (addressed_elsewhere(ch, slot)) {
+                discard_oldest(ring, tail);
+                sipc_os_mutex_unlock(&ch->recv_lock);
+                notify(ch, SIPC_WAIT_SPACE(d));
+                continue;
             }
             uint32_t adopted = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
             if (sender != 0 && sender != adopted && !peer_present(ch)) {
@@ -1045,4 +1106,10 @@ void sipc_channel_wait_stats(sipc_channel *channel, sipc_wait_stats *out)
 void sipc_channel_fix_spin(sipc_channel *channel, uint32_t budget_ns)
 {
     __atomic_store_n(&channel->spin_fixed_ns, budget_ns, __ATOMIC_RELAXED);
+}
+
+void sipc_channel_set_test_hook(sipc_channel *channel, sipc_test_hook hook, void *arg)
+{
+    channel->test_hook_arg = arg;
+    __atomic_store_n(&channel->test_hook, hook, __ATOMIC_RELEASE);
 }

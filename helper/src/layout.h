@@ -55,7 +55,7 @@ typedef struct seg_ring {   /* 192 bytes: one cache line per writer */
     uint8_t producer_pad[32];
     /* written by the consumer */
     uint64_t tail;          /*  64: sequence number of the next message to read */
-    uint64_t dropped;       /*  72: messages discarded when a new consumer took the role */
+    uint64_t dropped;       /*  72: messages the consumer discarded, addressed to an earlier holder of its role */
     uint8_t consumer_pad[48];
     uint8_t reserved[64];   /* 128 */
 } seg_ring;
@@ -85,7 +85,8 @@ typedef struct seg_slot_header { /* SIPC_SLOT_HEADER_SIZE bytes, followed by the
     uint64_t send_ns;       /* 8: wall clock of the send */
     uint32_t length;        /* 16: payload bytes */
     uint32_t session;       /* 20: the producer's role session (0: not recorded); marks where a peer's messages end */
-    uint8_t reserved[40];
+    uint32_t to_session;    /* 24: the consumer role's session the producer addressed (0: not recorded) */
+    uint8_t reserved[36];
 } seg_slot_header;
 
 _Static_assert(sizeof(seg_role) == 64, "seg_role layout");

@@ -5,6 +5,7 @@
  */
 #include "layout.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ struct sipc_observer {
     seg_geometry geometry;
     uint64_t next_sequence[2];
     uint64_t missed[2];
+    uint64_t dropped_seen[2]; /* rings[d].dropped when last reported */
     int cancelled; /* atomic */
 };
 
@@ -52,8 +54,10 @@ SIPC_API int sipc_observe(const char *name, sipc_observer **out)
     ob->header = view.base;
     ob->size = view.size;
     ob->geometry = view.geometry;
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 2; d++) {
         ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
+        ob->dropped_seen[d] = SH_LOAD(&ob->header->rings[d].dropped);
+    }
     *out = ob;
     return SIPC_OK;
 }
@@ -71,6 +75,7 @@ typedef struct candidate {
     uint64_t stamp;
     uint64_t send_ns;
     uint32_t length;
+    uint32_t to_session;
 } candidate;
 
 /*
@@ -100,6 +105,7 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
         uint64_t stamp = SH_LOAD_ACQ(&slot->stamp);
         uint64_t send_ns = SH_LOAD(&slot->send_ns);
         uint32_t length = SH_LOAD(&slot->length);
+        uint32_t to_session = SH_LOAD(&slot->to_session);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         uint64_t again = SH_LOAD(&slot->stamp);
         if (stamp == 2 * pos + 2 && again == stamp) {
@@ -109,6 +115,7 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
             c->stamp = stamp;
             c->send_ns = send_ns;
             c->length = length;
+            c->to_session = to_session;
             return SIPC_OK;
         }
         if (stamp < 2 * pos + 2 && again < 2 * pos + 2) {
@@ -121,11 +128,41 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
     }
 }
 
+/* Callers built before `discarded` was added pass a struct that ends after `missed`. */
+#define OBSERVED_MESSAGE_FIRST_SIZE (offsetof(sipc_observed_message, missed) + sizeof(uint64_t))
+
+/* Messages of direction d its consumer discarded since the last report (ring `dropped` grows). */
+static uint64_t take_discarded(sipc_observer *ob, int d)
+{
+    uint64_t now = SH_LOAD(&ob->header->rings[d].dropped);
+    uint64_t discarded = now > ob->dropped_seen[d] ? now - ob->dropped_seen[d] : 0;
+    ob->dropped_seen[d] = now; /* a value that went back (hostile writer) restarts the count */
+    return discarded;
+}
+
+/* 1 if message `pos` of direction d, addressed to `to_session`, will never be received: its
+ * addressee (a session of the consuming role) was replaced or closed before taking it. The role is
+ * read before the ring's tail: once the addressee is gone it takes nothing more, so a message still
+ * at or after the tail then is not taken by it (its successor discards it, counted in `discarded`).
+ * Whether an attached holder's process still runs is not checked here (a /proc look per message). */
+static uint32_t addressee_gone(sipc_observer *ob, int d, uint64_t pos, uint32_t to_session)
+{
+    if (to_session == 0)
+        return 0; /* not recorded */
+    int consumer = d == SIPC_DIR_TO_CLIENT ? SIPC_ROLE_INDEX_CLIENT : SIPC_ROLE_INDEX_SERVER;
+    seg_role_view role;
+    if (!sipc_role_read(ob->header, consumer, &role))
+        return 0;
+    if (role.session == to_session && role.attached)
+        return 0;
+    return pos >= SH_LOAD_ACQ(&ob->header->rings[d].tail);
+}
+
 SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t capacity,
                                 sipc_observed_message *message, int32_t timeout_ms)
 {
     sipc_observer *ob = observer;
-    if (ob == NULL || message == NULL || message->struct_size < sizeof *message ||
+    if (ob == NULL || message == NULL || message->struct_size < OBSERVED_MESSAGE_FIRST_SIZE ||
         (buffer == NULL && capacity != 0))
         return SIPC_ERR_INVALID_ARGUMENT;
     uint64_t start = sipc_os_monotonic_ns();
@@ -160,8 +197,12 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
                 continue;
             }
             uint32_t struct_size = message->struct_size;
-            memset(message, 0, sizeof *message);
+            memset(message, 0, struct_size < sizeof *message ? struct_size : sizeof *message);
             message->struct_size = struct_size;
+            if (struct_size >= sizeof *message) {
+                message->discarded = take_discarded(ob, d);
+                message->undeliverable = addressee_gone(ob, d, pos, c[d].to_session);
+            }
             message->direction = d;
             message->sequence = pos;
             message->timestamp_ns = c[d].send_ns;

@@ -1,0 +1,22 @@
+/*
+ * test_hooks.h — points inside a channel call where a test can pause the calling thread, to put
+ * another process's (or thread's) action exactly into a race window. Not exported; NULL (no hook)
+ * outside tests costs one predictable branch.
+ */
+#ifndef SIPC_TEST_HOOKS_H
+#define SIPC_TEST_HOOKS_H
+
+#include "../include/sipc.h"
+
+typedef enum sipc_test_point {
+    SIPC_TEST_CONNECT_LOOKED_AT_ROLE, /* connect read the peer role and is about to look at the queue */
+    SIPC_TEST_CONNECT_CHOSE_PEER,     /* connect chose a session to adopt and is about to adopt it */
+    SIPC_TEST_SEND_BEFORE_PUBLISH     /* send checked the peer is present and wrote the slot; head is next */
+} sipc_test_point;
+
+typedef void (*sipc_test_hook)(void *arg, sipc_test_point point);
+
+/* Calls hook(arg, point) on the calling thread at every test point of this handle (NULL: none). */
+void sipc_channel_set_test_hook(sipc_channel *channel, sipc_test_hook hook, void *arg);
+
+#endif /* SIPC_TEST_HOOKS_H */
