@@ -90,14 +90,15 @@ static void test_point(sipc_channel *ch, sipc_test_point point)
 }
 
 /* Wakes the peer's sleepers of a wait word, but only pays for the syscall when someone sleeps there.
- * The peer's `naps` is read after the wake-up: a sleeper counts its nap before it counts itself in
- * `waiters`, so the value read is the nap we ended (or a later one). */
+ * The peer's `naps` is read before the wake-up: a sleeper counts its nap before it counts itself in
+ * `waiters`, so the value is the nap this wake-up ends (read after it, it could already be the
+ * woken peer's next nap, and we would spin on a peer that sleeps again). */
 static void notify(sipc_channel *ch, uint32_t index)
 {
     SH_FENCE();
     if (SH_LOAD(&ch->header->waiters[index]) != 0) {
-        bump_and_wake(ch, index);
         uint32_t nap = SH_LOAD(&ch->header->roles[ch->peer_index].naps);
+        bump_and_wake(ch, index);
         __atomic_store_n(&ch->woke_peer_nap, WOKE_PEER | nap, __ATOMIC_RELAXED);
         count(&ch->stats.wakes);
     }
