@@ -11,8 +11,8 @@
  *   (so sipc_last_os_error() can report it), and map it with
  *   sipc_os_status_from_error().
  * - A "key" is the OS-neutral object name the core derives from a channel
- *   name: "sipc.<name>" or, when that would exceed SIPC_OS_KEY_MAX, "sipc.h"
- *   followed by 16 hex digits of a hash (the full name is kept in the
+ *   name: "sipc.<name>" or, when that would exceed SIPC_OS_KEY_MAX, "sipc.#"
+ *   followed by 16 hex digits of a hash (a '#' no name contains, so the two never meet) (the full name is kept in the
  *   segment header). The platform turns a key into its own object name
  *   ("/sipc.x" for shm_open, "Local\\sipc.x" on Windows, ...).
  * - Every waitable 32-bit word lives at a fixed index in the segment's

@@ -16,13 +16,15 @@ void sipc_key_for_name(const char *name, char key[SIPC_OS_KEY_MAX + 1])
         memcpy(key + prefix, name, length + 1);
         return;
     }
-    /* Too long for macOS: FNV-1a 64 of the name; the header keeps the full name. */
+    /* Too long for macOS: FNV-1a 64 of the name; the header keeps the full name. The '#' can never
+     * appear in a name, so no plain key equals a hashed one. */
     uint64_t hash = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < length; i++) {
         hash ^= (uint8_t)name[i];
         hash *= 0x100000001b3ull;
     }
-    snprintf(key, SIPC_OS_KEY_MAX + 1, "%sh%016llx", SIPC_OS_KEY_PREFIX, (unsigned long long)hash);
+    snprintf(key, SIPC_OS_KEY_MAX + 1, "%s" SIPC_HASHED_KEY_MARK "%016llx", SIPC_OS_KEY_PREFIX,
+             (unsigned long long)hash);
 }
 
 int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *out)
@@ -226,8 +228,14 @@ void sipc_view_close(sipc_view *view)
 
 int sipc_name_mismatch(const char *key, const char *found, const char *wanted)
 {
-    sipc_record_error_detail("%s holds channel '%.60s...', not '%.60s...' (their long names hash alike)", key,
-                             found, wanted);
+    char home[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(found, home);
+    if (strcmp(home, key) == 0)
+        sipc_record_error_detail("%s holds channel '%.80s', not '%.80s': their long names hash alike", key, found,
+                                 wanted);
+    else
+        sipc_record_error_detail("%s holds a copy of channel '%.80s' (whose key is %s), not '%.80s'", key, found,
+                                 home, wanted);
     return SIPC_ERR_NOT_A_CHANNEL;
 }
 
@@ -385,8 +393,10 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
         int valid = sipc_validate_header(base, size, &geometry);
         if (valid == SIPC_OK) {
             const seg_header *header = base;
-            if (strcmp(geometry.name, name) != 0)
-                rc = sipc_name_mismatch(key, geometry.name, name);
+            char home[SIPC_OS_KEY_MAX + 1];
+            sipc_key_for_name(geometry.name, home);
+            if (strcmp(geometry.name, name) != 0 && (!force || strcmp(home, key) == 0))
+                rc = sipc_name_mismatch(key, geometry.name, name); /* force removes only a misplaced copy */
             else if (!force && (sipc_role_alive(header, SIPC_ROLE_INDEX_SERVER) ||
                                 sipc_role_alive(header, SIPC_ROLE_INDEX_CLIENT)))
                 rc = SIPC_ERR_BUSY;

@@ -341,3 +341,78 @@ void test_ex_functions_refuse_timeouts_below_infinite(void)
     CHECK_RC(sipc_close_ex(channel, SIPC_INFINITE), SIPC_OK);
     CHECK(!shm_exists(name));
 }
+
+/* ---- plain and hashed names never share a key ---- */
+
+typedef struct name_hit {
+    const char *name;
+    int hits;
+} name_hit;
+
+static int count_hits(const char *name, void *user)
+{
+    name_hit *hit = user;
+    hit->hits += strcmp(name, hit->name) == 0;
+    return 0;
+}
+
+void test_plain_and_hashed_keys_never_meet(void)
+{
+    /* A long name is hashed; a short name made of 'h' and that hash's digits once got the same key. */
+    char long_name[128];
+    snprintf(long_name, sizeof long_name, "%s-%s", test_name("long"), "padding-to-make-it-hash");
+    char long_key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(long_name, long_key);
+    const char *digits = long_key + strlen(SIPC_OS_KEY_PREFIX) + 1;
+    CHECK(strlen(digits) == 16);
+    char short_name[32];
+    snprintf(short_name, sizeof short_name, "h%s", digits);
+    CHECK_RC(sipc_validate_name(short_name), SIPC_OK);
+    char short_key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(short_name, short_key);
+    CHECK(strcmp(short_key, long_key) != 0);
+
+    sipc_channel *first = NULL, *second = NULL;
+    CHECK_RC(sipc_open(long_name, NULL, &first), SIPC_OK);
+    CHECK_RC(sipc_open(short_name, NULL, &second), SIPC_OK);
+    CHECK(sipc_get_role(first) == SIPC_ROLE_SERVER && sipc_get_role(second) == SIPC_ROLE_SERVER);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(long_name, &info), SIPC_OK);
+    CHECK(strcmp(info.name, long_name) == 0);
+    CHECK_RC(sipc_stat(short_name, &info), SIPC_OK);
+    CHECK(strcmp(info.name, short_name) == 0);
+    name_hit hits[2] = {{long_name, 0}, {short_name, 0}};
+    CHECK_RC(sipc_list(count_hits, &hits[0]), SIPC_OK);
+    CHECK_RC(sipc_list(count_hits, &hits[1]), SIPC_OK);
+    CHECK(hits[0].hits == 1 && hits[1].hits == 1);
+    CHECK_RC(sipc_close(second), SIPC_OK);
+    CHECK_RC(sipc_close(first), SIPC_OK);
+    CHECK(!shm_exists(long_name) && !shm_exists(short_name));
+}
+
+/* A segment found under another channel's key (copied or renamed there): NOT_A_CHANNEL, never
+ * attached to; only --force removes the misplaced copy. */
+void test_segment_under_another_name_is_refused(void)
+{
+    const char *real = test_name("a");
+    const char *other = test_name("b");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(real, NULL, &server), SIPC_OK);
+    char from[256], to[256];
+    shm_path(real, from, sizeof from);
+    shm_path(other, to, sizeof to);
+    CHECK(link(from, to) == 0); /* the same object, now also under other's key */
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(other, &info), SIPC_ERR_NOT_A_CHANNEL);
+    CHECK(strstr(sipc_last_error_message(), "copy of channel") != NULL);
+    sipc_channel *client = NULL;
+    CHECK_RC(sipc_open(other, NULL, &client), SIPC_ERR_NOT_A_CHANNEL);
+    sipc_observer *observer = NULL;
+    CHECK_RC(sipc_observe(other, &observer), SIPC_ERR_NOT_A_CHANNEL);
+    CHECK_RC(sipc_remove(other, 0), SIPC_ERR_NOT_A_CHANNEL);
+    CHECK_RC(sipc_remove(other, 1), SIPC_OK);
+    CHECK(!shm_exists(other) && shm_exists(real));
+    CHECK_RC(sipc_stat(real, &info), SIPC_OK); /* the real channel is untouched */
+    CHECK(info.state == SIPC_STATE_WAITING);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
