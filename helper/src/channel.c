@@ -380,7 +380,10 @@ static int attach_existing(sipc_channel *ch, const char *name, const sipc_option
     rc = sipc_validate_header(base, ch->size, &ch->geometry);
     sipc_os_segment_unmap(ch->segment, base, SIPC_HEADER_SIZE);
     if (rc == SIPC_OK) {
-        rc = sipc_os_segment_map(ch->segment, ch->size, &base);
+        /* A creator that did not reserve the pages (another implementation) must not make us SIGBUS. */
+        rc = sipc_os_segment_reserve(ch->segment, ch->size);
+        if (rc == SIPC_OK)
+            rc = sipc_os_segment_map(ch->segment, ch->size, &base);
         if (rc != SIPC_OK)
             return rc;
         ch->header = base;

@@ -126,8 +126,13 @@ void sipc_os_segment_unlock(sipc_os_segment *segment);
 int sipc_os_segment_is_current(sipc_os_segment *segment);
 /* Current size of the object in bytes. */
 int sipc_os_segment_size(sipc_os_segment *segment, uint64_t *size);
-/* Sets the size (creator only, before anyone maps it). */
+/* Sets the size (creator only, before anyone maps it), with every byte reserved: SIPC_ERR_NO_MEMORY
+ * (with a detail message saying what was needed and what is free) when the shared-memory file system
+ * is full, never a SIGBUS later. */
 int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size);
+/* Makes sure the first `size` bytes of the object are backed by memory (an opener of a segment that
+ * another implementation created sparse); SIPC_ERR_NO_MEMORY as above. Read-write segments only. */
+int sipc_os_segment_reserve(sipc_os_segment *segment, uint64_t size);
 /* Permission bits and owner of the object (0600 / current uid where the OS has no such notion). */
 int sipc_os_segment_owner(sipc_os_segment *segment, uint32_t *mode, uint32_t *uid);
 /* Maps the first `size` bytes; read-write unless the segment was opened SIPC_OS_SEG_READONLY. */

@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 struct sipc_os_segment {
@@ -190,10 +191,47 @@ int sipc_os_segment_size(sipc_os_segment *segment, uint64_t *size)
     return SIPC_OK;
 }
 
+/* tmpfs hands out pages on first touch: a segment that was only ftruncate'd turns a full /dev/shm
+ * into SIGBUS inside whoever touches a page first (MAP_POPULATE does not report it). Allocating every
+ * page up front turns it into an error here. */
+int sipc_os_segment_reserve(sipc_os_segment *segment, uint64_t size)
+{
+    if (size > (uint64_t)INT64_MAX)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int err;
+    while ((err = posix_fallocate(segment->fd, 0, (off_t)size)) == EINTR) {
+    }
+    if (err == 0)
+        return SIPC_OK;
+    if (err == EOPNOTSUPP || err == EINVAL)
+        return SIPC_OK; /* a file system that cannot reserve: pages come on first touch, as before */
+    sipc_os_record_error(err);
+    if (err == ENOSPC || err == ENOMEM) {
+        struct statvfs fs;
+        if (fstatvfs(segment->fd, &fs) == 0) {
+            uint64_t total = (uint64_t)fs.f_blocks * fs.f_frsize, free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize;
+            sipc_record_error_detail("the channel needs %llu KiB of shared memory, but /dev/shm (%llu KiB in all) "
+                                     "has only %llu KiB free: remove stale channels (sipc rm --stale) or make "
+                                     "/dev/shm larger (docker run --shm-size=...)",
+                                     (unsigned long long)(size + 1023) / 1024, (unsigned long long)total / 1024,
+                                     (unsigned long long)free_bytes / 1024);
+        }
+        return SIPC_ERR_NO_MEMORY;
+    }
+    return sipc_os_status_from_error(err);
+}
+
 int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size)
 {
     if (size > (uint64_t)INT64_MAX)
         return SIPC_ERR_INVALID_ARGUMENT;
+    int rc = sipc_os_segment_reserve(segment, size);
+    if (rc != SIPC_OK) {
+        /* posix_fallocate may have grown the object before it ran out: keep it at size 0 (not initialised). */
+        while (ftruncate(segment->fd, 0) != 0 && errno == EINTR) {
+        }
+        return rc;
+    }
     while (ftruncate(segment->fd, (off_t)size) != 0) {
         if (errno != EINTR)
             return posix_fail_errno();

@@ -333,6 +333,15 @@ int sipc_os_segment_size(sipc_os_segment *segment, uint64_t *size)
     return rc;
 }
 
+/* A pagefile-backed section is committed in full when it is created (CreateFileMapping fails with
+ * ERROR_COMMITMENT_LIMIT, i.e. NO_MEMORY, when it cannot be): there is nothing left to reserve. */
+int sipc_os_segment_reserve(sipc_os_segment *segment, uint64_t size)
+{
+    (void)segment;
+    (void)size;
+    return SIPC_OK;
+}
+
 int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size)
 {
     if (size == 0 || size > (uint64_t)INT64_MAX || segment->readonly || !segment->control_writable)

@@ -5,11 +5,14 @@
 #include "harness.h"
 #include "layout.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -415,4 +418,68 @@ void test_segment_under_another_name_is_refused(void)
     CHECK_RC(sipc_stat(real, &info), SIPC_OK); /* the real channel is untouched */
     CHECK(info.state == SIPC_STATE_WAITING);
     CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* ---- a full /dev/shm is an error, never a SIGBUS ---- */
+
+/* Fills the channel's queue towards the client with maximal messages (touching every slot's page),
+ * then drains it. Returns 0 on success. */
+static int fill_and_drain(sipc_channel *server, sipc_channel *client)
+{
+    static uint8_t message[SIPC_DEFAULT_MAX_MESSAGE];
+    static uint8_t received[SIPC_DEFAULT_MAX_MESSAGE];
+    if (sipc_connect(server, 1000) != SIPC_OK || sipc_connect(client, 1000) != SIPC_OK)
+        return 1;
+    for (uint32_t i = 0; i < SIPC_DEFAULT_QUEUE_DEPTH; i++) {
+        message_fill(message, sizeof message, 7, i);
+        if (sipc_send(server, message, sizeof message, 0) != SIPC_OK)
+            return 2;
+    }
+    for (uint32_t i = 0; i < SIPC_DEFAULT_QUEUE_DEPTH; i++) {
+        size_t length = 0;
+        if (sipc_recv(client, received, sizeof received, &length, 0) != SIPC_OK || length != sizeof received ||
+            !message_check(received, sizeof received, 7, i))
+            return 3;
+    }
+    return 0;
+}
+
+void test_full_shm_is_no_memory_not_sigbus(void)
+{
+    /* A private 4 MiB /dev/shm in a mount namespace of this test process only: one default channel
+     * (2 MiB) fits, a second does not. */
+    if (geteuid() != 0) {
+        printf("    skipped: a private tmpfs needs root (unshare -m, mount)\n");
+        return;
+    }
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("sipc-test", "/dev/shm", "tmpfs", 0, "size=4m,mode=1777") != 0) {
+        printf("    skipped: cannot mount a private tmpfs here (%s)\n", strerror(errno));
+        return;
+    }
+    const char *first = test_name("fits");
+    const char *second = test_name("full");
+    sipc_channel *server = NULL, *client = NULL, *other = NULL;
+    CHECK_RC(sipc_open(first, NULL, &server), SIPC_OK);
+    int rc = sipc_open(second, NULL, &other);
+    if (rc == SIPC_OK) {
+        /* Before pages were reserved at creation, this open "worked" and touching the ring died. */
+        sipc_channel *other_client = NULL;
+        CHECK_RC(sipc_open(second, NULL, &other_client), SIPC_OK);
+        fill_and_drain(other, other_client);
+        CHECK(!"the second channel should not fit");
+    }
+    CHECK_RC(rc, SIPC_ERR_NO_MEMORY);
+    const char *message = sipc_last_error_message();
+    if (strstr(message, "/dev/shm (4096 KiB in all)") == NULL || strstr(message, "needs 2051 KiB") == NULL)
+        test_fail(__FILE__, __LINE__, "message: %s", message);
+    CHECK(!shm_exists(second)); /* the half-made object is gone */
+    /* The channel that fits is fully backed: every slot can be written. */
+    CHECK_RC(sipc_open(first, NULL, &client), SIPC_OK);
+    CHECK(fill_and_drain(server, client) == 0);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    /* With the space back, the second one fits. */
+    CHECK_RC(sipc_open(second, NULL, &other), SIPC_OK);
+    CHECK_RC(sipc_close(other), SIPC_OK);
 }
