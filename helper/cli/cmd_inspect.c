@@ -254,14 +254,101 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
 
 /* ---- rm ---- */
 
+/* "90" (seconds), "30s", "5m", "2h", "1d" -> nanoseconds. */
+static bool parse_duration(const char *text, uint64_t *out_ns)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || text[0] == '-') return false;
+    uint64_t unit = 1000000000ull;
+    if (strcmp(end, "ms") == 0) unit = 1000000ull;
+    else if (strcmp(end, "m") == 0) unit = 60ull * 1000000000ull;
+    else if (strcmp(end, "h") == 0) unit = 3600ull * 1000000000ull;
+    else if (strcmp(end, "d") == 0) unit = 86400ull * 1000000000ull;
+    else if (strcmp(end, "s") != 0 && *end != '\0') return false;
+    if (value > UINT64_MAX / unit) return false;
+    *out_ns = (uint64_t)value * unit;
+    return true;
+}
+
+/* The last time anything happened on the channel: created or a message sent. */
+static uint64_t last_activity_ns(const sipc_channel_info *info)
+{
+    uint64_t last = info->created_ns;
+    if (info->to_client.last_activity_ns > last) last = info->to_client.last_activity_ns;
+    if (info->to_server.last_activity_ns > last) last = info->to_server.last_activity_ns;
+    return last;
+}
+
+static int remove_stale(const char *command, uint64_t older_than_ns)
+{
+    name_list list = {0};
+    int status = sipc_list_entries(collect_entry, &list);
+    if (list.out_of_memory) status = SIPC_ERR_NO_MEMORY;
+    if (status != SIPC_OK) {
+        name_list_free(&list);
+        return cli_fail(command, NULL, status);
+    }
+    int exit_code = SIPC_CLI_EXIT_OK;
+    uint64_t now = cli_now_ns();
+    for (size_t i = 0; i < list.count; i++) {
+        if (list.entries[i].status != SIPC_OK) continue; /* not a channel: only `rm --force NAME` removes it */
+        const char *name = list.entries[i].name;
+        sipc_channel_info info;
+        info_init(&info);
+        if (sipc_stat(name, &info) != SIPC_OK || !info_is_stale(&info)) continue;
+        uint64_t last = last_activity_ns(&info);
+        if (older_than_ns != 0 && last <= now && now - last < older_than_ns) continue;
+        /* Without force: the library re-checks under the channel's lock that nobody alive is attached. */
+        status = sipc_remove(name, 0);
+        if (status == SIPC_OK) {
+            printf("removed %s\n", name);
+        } else if (status != SIPC_ERR_NOT_FOUND && status != SIPC_ERR_BUSY) { /* gone or revived meanwhile */
+            int code = cli_fail(command, name, status);
+            if (exit_code == SIPC_CLI_EXIT_OK) exit_code = code;
+        }
+    }
+    name_list_free(&list);
+    if (fflush(stdout) != 0) return cli_io_error(command, "cannot write to stdout: %s", strerror(errno));
+    return exit_code;
+}
+
 int cmd_rm(const cli_command *command, int argc, char **argv)
 {
-    bool force = false;
-    const cli_option options[] = {{"force", CLI_OPT_FLAG, &force, NULL, 0, 0, NULL}};
-    const char *positional[64];
+    bool force = false, stale = false, older_given = false;
+    const char *older_than = NULL;
+    const cli_option options[] = {{"force", CLI_OPT_FLAG, &force, NULL, 0, 0, NULL},
+                                  {"stale", CLI_OPT_FLAG, &stale, NULL, 0, 0, NULL},
+                                  {"older-than", CLI_OPT_STRING, &older_than, &older_given, 0, 0, NULL}};
+    /* Any number of names: at most one per argument. */
+    const char **positional = calloc((size_t)argc + 1, sizeof *positional);
+    if (!positional) return cli_io_error(command->name, "out of memory");
     size_t count = 0;
-    int rc = cli_parse(command, argc, argv, options, 1, positional, 1, 64, &count);
-    if (rc >= 0) return rc;
+    int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 0,
+                       (size_t)argc, &count);
+    if (rc >= 0) {
+        free(positional);
+        return rc;
+    }
+    uint64_t older_than_ns = 0;
+    if (older_given && !parse_duration(older_than, &older_than_ns)) {
+        free(positional);
+        return cli_usage_error(command->name, "--older-than needs a duration like 90s, 30m, 12h or 7d, not '%s'",
+                               older_than);
+    }
+    if (stale && (count != 0 || force)) {
+        free(positional);
+        return cli_usage_error(command->name, "--stale takes no names and no --force");
+    }
+    if (!stale && (count == 0 || older_given)) {
+        free(positional);
+        return cli_usage_error(command->name, older_given ? "--older-than goes with --stale" : "missing channel name");
+    }
+    if (stale) {
+        free(positional);
+        return remove_stale(command->name, older_than_ns);
+    }
     int exit_code = SIPC_CLI_EXIT_OK;
     for (size_t i = 0; i < count; i++) {
         int status = sipc_validate_name(positional[i]);
@@ -275,6 +362,7 @@ int cmd_rm(const cli_command *command, int argc, char **argv)
             if (exit_code == SIPC_CLI_EXIT_OK) exit_code = code;
         }
     }
+    free(positional);
     return exit_code;
 }
 

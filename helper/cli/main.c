@@ -86,11 +86,18 @@ static const cli_command commands[] = {
      "  --timeout MS     stop when nothing was sent for MS (default inf)\n"
      "  --preview N      characters of preview in text format (default 60)\n"
      "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"},
-    {"rm", cmd_rm, "remove channels by name",
-     "usage: sipc rm NAME... [--force]\n"
+    {"rm", cmd_rm, "remove channels by name, or every stale channel",
+     "usage: sipc rm [--force] [--] NAME...\n"
+     "       sipc rm --stale [--older-than DURATION]\n"
      "\n"
-     "Removes the channel's name. Refused (exit 5 BUSY) while a live process is attached, unless\n"
-     "--force. Processes still attached keep working on their mapping.\n"},
+     "Removes the channels' names (any number of them). Refused (exit 5 BUSY) while a live process\n"
+     "is attached, unless --force. Processes still attached keep working on their mapping. --force\n"
+     "also removes what squats a channel's name without being a channel (a FIFO, a corrupt segment).\n"
+     "'--' ends the options: names after it may start with '-'.\n"
+     "\n"
+     "  --stale          remove every channel that no live process is attached to (prints each name)\n"
+     "  --older-than D   with --stale: only those idle (no message, not created) for at least D,\n"
+     "                   e.g. 90s, 30m, 12h, 7d\n"},
 #if !defined(_WIN32) /* it compares against POSIX pipes and socket pairs, with fork() */
     {"bench", cmd_bench, "measure sipc against a pipe, a Unix socket and memcpy",
      "usage: sipc bench [--quick] [--runs N] [--json [FILE]]\n"

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { assertBinary, cleanup, run, start, waitForChannel } from './helpers.mjs';
+import { SIPC, assertBinary, cleanup, run, start, waitForChannel } from './helpers.mjs';
 
 const T = { timeout: 60000 };
 // A name that stays a plain key (sipc.<name>), so the test can put things at /dev/shm/sipc.<name> itself.
@@ -71,5 +71,44 @@ describe('sipc by name never hangs', () => {
       server.child.kill('SIGTERM');
       await server.done;
     }
+  });
+
+  it('rm takes any number of names, and -- ends the options (names may start with -)', T, async () => {
+    const names = Array.from({ length: 70 }, (_, i) => `rb${process.pid}-missing-${i}`);
+    const result = await run(['rm', ...names], { timeoutMs: 20000 });
+    assert.equal(result.code, 12, result.stderr);
+    assert.equal(result.stderr.trim().split('\n').length, 70);
+    const dashed = await run(['rm', '--', `-rb${process.pid}`], { timeoutMs: 10000 });
+    assert.equal(dashed.code, 12, dashed.stderr);
+    assert.match(dashed.stderr, /NOT_FOUND/);
+  });
+
+  it('rm --stale removes the channels nobody alive holds, --older-than spares recent ones', T, async (t) => {
+    // In a private /dev/shm (a mount namespace of its own), so that other people's stale channels are safe.
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root for a private /dev/shm (unshare -m)');
+      return;
+    }
+    const script = `
+      mount --make-rprivate / && mount -t tmpfs -o size=16m sipc-test /dev/shm || exit 77
+      "$SIPC" recv old --timeout 60000 >/dev/null & victim=$!
+      "$SIPC" recv live --timeout 60000 >/dev/null & alive=$!
+      until "$SIPC" stat old >/dev/null 2>&1 && "$SIPC" stat live >/dev/null 2>&1; do sleep 0.02; done
+      kill -9 $victim; wait $victim
+      echo "== older"; "$SIPC" rm --stale --older-than 1d; echo "rc=$?"
+      echo "== stale"; "$SIPC" rm --stale; echo "rc=$?"
+      echo "== left"; ls /dev/shm
+      kill $alive; wait $alive; exit 0
+    `;
+    const result = spawnSync('unshare', ['-m', 'sh', '-c', script], { env: { ...process.env, SIPC }, encoding: 'utf8', timeout: 30000 });
+    if (result.status === 77) {
+      t.skip(`cannot mount a private tmpfs here: ${result.stderr.trim()}`);
+      return;
+    }
+    assert.equal(result.status, 0, result.stderr);
+    const [, older, stale, left] = result.stdout.split(/== \w+\n/);
+    assert.equal(older.trim(), 'rc=0', 'a channel created just now is not older than a day');
+    assert.equal(stale.trim(), 'removed old\nrc=0');
+    assert.equal(left.trim(), 'sipc.live');
   });
 });
