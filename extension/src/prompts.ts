@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { list, validateName, type ChannelInfo } from './api';
+import { isUnusable, list, validateName, type ChannelInfo } from './api';
 import type { Connection, ConnectionManager } from './connections';
 import { describeError, UserFacingError } from './errors';
 import { describeChannelState, describeConnectionState, formatBytes, parseSize } from './format';
@@ -30,10 +30,10 @@ export async function rememberRecentChannel(state: vscode.Memento, channel: Rece
   await state.update(RECENT_KEY, [channel, ...rest].slice(0, RECENT_LIMIT));
 }
 
-/** list() that reports failure as an empty list: pickers still work for typed names. */
-export function listChannelsQuietly(log: vscode.LogOutputChannel): ChannelInfo[] {
+/** The usable channels of list(), or an empty list if listing failed: pickers still work for typed names. */
+export async function listChannelsQuietly(log: vscode.LogOutputChannel): Promise<ChannelInfo[]> {
   try {
-    return list();
+    return (await list()).filter((entry): entry is ChannelInfo => !isUnusable(entry));
   } catch (error) {
     log.warn(`Listing channels failed: ${describeError(error)}`);
     return [];
@@ -54,12 +54,12 @@ type ChoiceItem = vscode.QuickPickItem & { choice?: ChannelChoice; invalid?: boo
  * Asks which channel to connect to: channels on this machine, recent ones, or a new name typed in the box
  * (validated as it is typed). Undefined if the user dismissed it.
  */
-export function pickChannelToConnect(
+export async function pickChannelToConnect(
   connections: ConnectionManager,
   state: vscode.Memento,
   log: vscode.LogOutputChannel,
 ): Promise<ChannelChoice | undefined> {
-  const onMachine = listChannelsQuietly(log).filter((info) => !connections.get(info.name));
+  const onMachine = (await listChannelsQuietly(log)).filter((info) => !connections.get(info.name));
   const machineNames = new Set(onMachine.map((info) => info.name));
   const recents = recentChannels(state).filter((r) => !machineNames.has(r.name) && !connections.get(r.name));
 

@@ -117,6 +117,78 @@ SIPC_API sipc_observer *sipc_async_observer_handle(sipc_async_observer *h);
 SIPC_API int sipc_async_observer_stop(sipc_async_observer *h);
 SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h);
 
+/* ---- one-shot calls: a call that may wait or touch the file system, on a thread of its own ----
+ * The thread makes the call, keeps its outcome and calls notify(token) once (while armed); the main
+ * thread then reads the outcome (poll, take_channel/take_observer, entry) and releases the call. A call
+ * cannot be cancelled: releasing it before it finished only discards the outcome (a channel or observer
+ * it opened is then closed by whoever drops the last reference). Every function here answers at once;
+ * release never waits for the thread. */
+typedef struct sipc_async_call sipc_async_call;
+
+typedef struct sipc_async_call_status {
+    int32_t status;    /* SIPC_ASYNC_PENDING while the call runs, then its status */
+    uint32_t entries;  /* once done: entries for sipc_async_call_entry (list: one per entry; stat: 1) */
+    uint32_t notifying;
+    int32_t os_error;  /* once failed: sipc_last_os_error() of the call's thread (0 if none) */
+} sipc_async_call_status;
+
+/* sipc_open / sipc_observe / sipc_stat / sipc_remove on the call's thread. An invalid name is refused at
+ * once (SIPC_ERR_INVALID_NAME, no call made). */
+SIPC_API int sipc_async_open(const char *name, const sipc_options *options, sipc_async_notify_fn notify,
+                             uint32_t token, sipc_async_call **out);
+SIPC_API int sipc_async_observe(const char *name, sipc_async_notify_fn notify, uint32_t token,
+                                sipc_async_call **out);
+SIPC_API int sipc_async_stat(const char *name, sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out);
+SIPC_API int sipc_async_remove(const char *name, int force, sipc_async_notify_fn notify, uint32_t token,
+                               sipc_async_call **out);
+/* sipc_list_entries (without the entries still being created), then sipc_stat of each usable entry: an
+ * entry whose stat fails becomes unusable with that status; one that vanished meanwhile is dropped. */
+SIPC_API int sipc_async_list(sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out);
+/* Stops `h` now, then on the call's thread waits until its notify calls in progress are done, joins its
+ * threads, closes the channel (or observer) and frees `h`; the call's status is the close's. `h` must not
+ * be used once this returned SIPC_OK. */
+SIPC_API int sipc_async_channel_close(sipc_async_channel *h, sipc_async_notify_fn notify, uint32_t token,
+                                      sipc_async_call **out);
+SIPC_API int sipc_async_observer_close(sipc_async_observer *h, sipc_async_notify_fn notify, uint32_t token,
+                                       sipc_async_call **out);
+/* Snapshot of the call; re-allows one notify. */
+SIPC_API int sipc_async_call_poll(sipc_async_call *c, sipc_async_call_status *status);
+/* The channel (observer) a finished open (observe) made; the caller owns it from now on. SIPC_ERR_BUSY
+ * while the call runs, its status if it failed. */
+SIPC_API int sipc_async_call_take_channel(sipc_async_call *c, sipc_channel **out);
+SIPC_API int sipc_async_call_take_observer(sipc_async_call *c, sipc_observer **out);
+/* Entry `index` of a finished list or stat: *status is SIPC_OK (info filled) or why the entry is unusable
+ * (only info->name is set: the channel's name or, for an object that is no usable channel, its name
+ * without the "sipc." prefix). info->struct_size must be set; it is kept. */
+SIPC_API int sipc_async_call_entry(sipc_async_call *c, uint32_t index, sipc_channel_info *info, int32_t *status);
+/* The detail sentence of a finished call: index -1 for the call itself (sipc_last_error_message() of its
+ * thread after it failed), else of entry `index` (why it is unusable). "" if none; NULL while the call runs
+ * or for an index out of range. Lives as long as the call. */
+SIPC_API const char *sipc_async_call_detail(sipc_async_call *c, int32_t index);
+/* A finished channel close: the outcomes (in send order) of the background sends that finished before
+ * its threads stopped, as sipc_async_channel_take_send_results gives them. */
+SIPC_API int sipc_async_call_take_send_results(sipc_async_call *c, int32_t *statuses, uint32_t max_count,
+                                               uint32_t *count);
+/* Allows (1) or forbids (0) the notify call. Returns the number of notify calls in progress. */
+SIPC_API int sipc_async_call_arm(sipc_async_call *c, int armed);
+/* The main thread is done with the call (no notify after this). Returns notify calls in progress. */
+SIPC_API int sipc_async_call_release(sipc_async_call *c);
+
+/* ---- watching the channels of this machine ----
+ * A thread that calls notify(token) when the channels listed by sipc_list_entries change: an entry
+ * appears, vanishes or becomes (un)usable, or a channel's state, peers or connection count change.
+ * Entries that appear or vanish are seen at once where the OS reports them (inotify on Linux);
+ * everything else is compared every interval_ms (a listing and a stat per entry, on the watch's thread).
+ * Changes that come before the next poll share one notify call. */
+typedef struct sipc_async_watch sipc_async_watch;
+SIPC_API int sipc_async_watch_start(uint32_t interval_ms, sipc_async_notify_fn notify, uint32_t token,
+                                    sipc_async_watch **out);
+SIPC_API int sipc_async_watch_arm(sipc_async_watch *h, int armed);
+/* *changes: how many changes were seen since the start; re-allows one notify. */
+SIPC_API int sipc_async_watch_poll(sipc_async_watch *h, uint64_t *changes);
+/* Stops the watch; its thread frees it when it ends (never waits). Returns notify calls in progress. */
+SIPC_API int sipc_async_watch_release(sipc_async_watch *h);
+
 #ifdef __cplusplus
 }
 #endif

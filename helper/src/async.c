@@ -8,8 +8,11 @@
  */
 #include "sipc_async.h"
 
+#include "platform.h"
+
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -777,4 +780,591 @@ SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h)
     notifier_destroy(&h->n);
     free(h);
     return rc;
+}
+
+/* ---- one-shot calls on a thread of their own ---- */
+
+typedef enum call_kind {
+    CALL_OPEN,
+    CALL_OBSERVE,
+    CALL_STAT,
+    CALL_REMOVE,
+    CALL_LIST,
+    CALL_CLOSE_CHANNEL,
+    CALL_CLOSE_OBSERVER
+} call_kind;
+
+/* Longest detail sentence kept (sipc_last_error_message, sipc_list_entry.detail); longer ones are cut. */
+#define CALL_DETAIL_MAX 256
+
+typedef struct call_entry {
+    int32_t status;
+    sipc_channel_info info;
+    char detail[CALL_DETAIL_MAX]; /* why it is unusable, or "" */
+} call_entry;
+
+struct sipc_async_call {
+    notifier n;              /* n.stopping: released by the main thread */
+    call_kind kind;
+    int refs;                /* under n.lock: the thread's and the main thread's */
+    int32_t status;          /* under n.lock; SIPC_ASYNC_PENDING until the thread is done */
+    /* Inputs (immutable once the thread runs) and outputs (the thread's until status is set). */
+    char name[SIPC_NAME_MAX + 1];
+    sipc_options options;
+    int has_options;
+    int force;
+    sipc_async_channel *closing_channel;
+    sipc_async_observer *closing_observer;
+    sipc_channel *channel;   /* open's result until taken */
+    sipc_observer *observer; /* observe's result until taken */
+    call_entry *entries;
+    uint32_t entry_count;
+    uint32_t entry_capacity;
+    msg_queue send_done;     /* close: outcomes of the sends that finished before the threads stopped */
+    int32_t os_error;        /* sipc_last_os_error() of the thread after a failed call */
+    char detail[CALL_DETAIL_MAX]; /* sipc_last_error_message() of the thread after a failed call */
+};
+
+static void call_free(sipc_async_call *c)
+{
+    /* A result nobody took (the main thread released the call without reading it). */
+    if (c->channel)
+        sipc_close(c->channel);
+    if (c->observer)
+        sipc_observer_close(c->observer);
+    free(c->entries);
+    queue_free(&c->send_done);
+    notifier_destroy(&c->n);
+    free(c);
+}
+
+/* Drops one reference; the last one frees the call. */
+static void call_unref(sipc_async_call *c)
+{
+    pthread_mutex_lock(&c->n.lock);
+    int last = --c->refs == 0;
+    pthread_mutex_unlock(&c->n.lock);
+    if (last)
+        call_free(c);
+}
+
+static int add_entry(sipc_async_call *c, const char *name, int status, const char *detail)
+{
+    if (c->entry_count == c->entry_capacity) {
+        uint32_t capacity = c->entry_capacity ? c->entry_capacity * 2 : 16;
+        call_entry *grown = realloc(c->entries, (size_t)capacity * sizeof *grown);
+        if (!grown)
+            return SIPC_ERR_NO_MEMORY;
+        c->entries = grown;
+        c->entry_capacity = capacity;
+    }
+    call_entry *entry = &c->entries[c->entry_count++];
+    memset(entry, 0, sizeof *entry);
+    entry->status = status;
+    entry->info.struct_size = sizeof entry->info;
+    snprintf(entry->info.name, sizeof entry->info.name, "%s", name);
+    snprintf(entry->detail, sizeof entry->detail, "%s", detail ? detail : "");
+    return SIPC_OK;
+}
+
+static int list_visit(const sipc_list_entry *entry, void *user)
+{
+    if (entry->status == SIPC_ERR_NOT_FOUND)
+        return 0; /* being created: not a channel yet, nor a broken one */
+    return add_entry(user, entry->name, entry->status, entry->detail) == SIPC_OK ? 0 : 1;
+}
+
+/* A stat per usable entry; one that fails meanwhile becomes unusable, one that vanished is dropped. */
+static int list_and_stat(sipc_async_call *c)
+{
+    int rc = sipc_list_entries(list_visit, c);
+    if (rc != SIPC_OK)
+        return rc;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < c->entry_count; i++) {
+        call_entry *entry = &c->entries[i];
+        if (entry->status == SIPC_OK) {
+            char name[SIPC_NAME_MAX + 1];
+            memcpy(name, entry->info.name, sizeof name);
+            entry->status = sipc_stat(name, &entry->info);
+            if (entry->status != SIPC_OK) {
+                memset(&entry->info, 0, sizeof entry->info);
+                entry->info.struct_size = sizeof entry->info;
+                memcpy(entry->info.name, name, sizeof name);
+                snprintf(entry->detail, sizeof entry->detail, "%s", sipc_last_error_message());
+            }
+            if (entry->status == SIPC_ERR_NOT_FOUND)
+                continue;
+        }
+        c->entries[kept++] = *entry;
+    }
+    c->entry_count = kept;
+    return SIPC_OK;
+}
+
+/* Joins a stopped channel's threads once no notify call is in progress; waits (never the main thread). */
+static void wait_notify_done(notifier *n)
+{
+    pthread_mutex_lock(&n->lock);
+    while (n->notifying > 0)
+        pthread_cond_wait(&n->wake, &n->lock);
+    pthread_mutex_unlock(&n->lock);
+}
+
+static int run_call(sipc_async_call *c)
+{
+    switch (c->kind) {
+    case CALL_OPEN:
+        return sipc_open(c->name, c->has_options ? &c->options : NULL, &c->channel);
+    case CALL_OBSERVE:
+        return sipc_observe(c->name, &c->observer);
+    case CALL_STAT: {
+        int rc = add_entry(c, c->name, SIPC_OK, "");
+        return rc == SIPC_OK ? (c->entries[0].status = sipc_stat(c->name, &c->entries[0].info)) : rc;
+    }
+    case CALL_REMOVE:
+        return sipc_remove(c->name, c->force);
+    case CALL_LIST:
+        return list_and_stat(c);
+    /* Stopped before the thread started, so no new notify call begins: once the ones in progress
+     * are done (the main thread runs them), destroy cannot be BUSY. */
+    case CALL_CLOSE_CHANNEL: {
+        sipc_async_channel *h = c->closing_channel;
+        wait_notify_done(&h->n);
+        int rc = sipc_async_channel_join(h);
+        if (rc != SIPC_OK)
+            return rc;
+        /* The threads are joined: nothing else touches send_done now. */
+        c->send_done = h->send_done;
+        memset(&h->send_done, 0, sizeof h->send_done);
+        return sipc_async_channel_destroy(h);
+    }
+    case CALL_CLOSE_OBSERVER:
+        wait_notify_done(&c->closing_observer->n);
+        return sipc_async_observer_destroy(c->closing_observer);
+    }
+    return SIPC_ERR_INVALID_ARGUMENT;
+}
+
+static void *call_main(void *arg)
+{
+    sipc_async_call *c = arg;
+    int rc = run_call(c);
+    int32_t os_error = rc == SIPC_OK ? 0 : sipc_last_os_error();
+    if (rc != SIPC_OK)
+        snprintf(c->detail, sizeof c->detail, "%s", sipc_last_error_message());
+    pthread_mutex_lock(&c->n.lock);
+    c->os_error = os_error;
+    c->status = rc == SIPC_ASYNC_PENDING ? SIPC_ERR_SYSTEM : rc;
+    notify_locked(&c->n);
+    pthread_mutex_unlock(&c->n.lock);
+    call_unref(c);
+    return NULL;
+}
+
+static sipc_async_call *call_new(call_kind kind, sipc_async_notify_fn notify, uint32_t token)
+{
+    sipc_async_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (notifier_init(&c->n, notify, token) != SIPC_OK) {
+        free(c);
+        return NULL;
+    }
+    c->kind = kind;
+    c->status = SIPC_ASYNC_PENDING;
+    c->refs = 2;
+    return c;
+}
+
+/* Starts the call's detached thread; on failure frees the call (its inputs stay the caller's). */
+static int call_start(sipc_async_call *c, sipc_async_call **out)
+{
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, call_main, c) != 0) {
+        notifier_destroy(&c->n);
+        free(c);
+        return SIPC_ERR_SYSTEM;
+    }
+    pthread_detach(thread);
+    *out = c;
+    return SIPC_OK;
+}
+
+static int call_by_name(call_kind kind, const char *name, sipc_async_notify_fn notify, uint32_t token,
+                        sipc_async_call **out, sipc_async_call **made)
+{
+    if (!out || !notify)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!name)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int rc = sipc_validate_name(name); /* pure: also bounds the copy below */
+    if (rc != SIPC_OK)
+        return rc;
+    sipc_async_call *c = call_new(kind, notify, token);
+    if (!c)
+        return SIPC_ERR_NO_MEMORY;
+    snprintf(c->name, sizeof c->name, "%s", name);
+    *made = c;
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_async_open(const char *name, const sipc_options *options, sipc_async_notify_fn notify,
+                             uint32_t token, sipc_async_call **out)
+{
+    if (options && options->struct_size > sizeof(sipc_options))
+        return SIPC_ERR_INVALID_ARGUMENT;
+    sipc_async_call *c = NULL;
+    int rc = call_by_name(CALL_OPEN, name, notify, token, out, &c);
+    if (rc != SIPC_OK)
+        return rc;
+    if (options) {
+        memcpy(&c->options, options, options->struct_size);
+        c->has_options = 1;
+    }
+    return call_start(c, out);
+}
+
+SIPC_API int sipc_async_observe(const char *name, sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out)
+{
+    sipc_async_call *c = NULL;
+    int rc = call_by_name(CALL_OBSERVE, name, notify, token, out, &c);
+    return rc != SIPC_OK ? rc : call_start(c, out);
+}
+
+SIPC_API int sipc_async_stat(const char *name, sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out)
+{
+    sipc_async_call *c = NULL;
+    int rc = call_by_name(CALL_STAT, name, notify, token, out, &c);
+    return rc != SIPC_OK ? rc : call_start(c, out);
+}
+
+SIPC_API int sipc_async_remove(const char *name, int force, sipc_async_notify_fn notify, uint32_t token,
+                               sipc_async_call **out)
+{
+    sipc_async_call *c = NULL;
+    int rc = call_by_name(CALL_REMOVE, name, notify, token, out, &c);
+    if (rc != SIPC_OK)
+        return rc;
+    c->force = force != 0;
+    return call_start(c, out);
+}
+
+SIPC_API int sipc_async_list(sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out)
+{
+    if (!out || !notify)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    sipc_async_call *c = call_new(CALL_LIST, notify, token);
+    return c ? call_start(c, out) : SIPC_ERR_NO_MEMORY;
+}
+
+SIPC_API int sipc_async_channel_close(sipc_async_channel *h, sipc_async_notify_fn notify, uint32_t token,
+                                      sipc_async_call **out)
+{
+    if (!h || !out || !notify)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    sipc_async_call *c = call_new(CALL_CLOSE_CHANNEL, notify, token);
+    if (!c)
+        return SIPC_ERR_NO_MEMORY;
+    sipc_async_channel_stop(h);
+    c->closing_channel = h;
+    return call_start(c, out);
+}
+
+SIPC_API int sipc_async_observer_close(sipc_async_observer *h, sipc_async_notify_fn notify, uint32_t token,
+                                       sipc_async_call **out)
+{
+    if (!h || !out || !notify)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    sipc_async_call *c = call_new(CALL_CLOSE_OBSERVER, notify, token);
+    if (!c)
+        return SIPC_ERR_NO_MEMORY;
+    sipc_async_observer_stop(h);
+    c->closing_observer = h;
+    return call_start(c, out);
+}
+
+SIPC_API int sipc_async_call_arm(sipc_async_call *c, int armed)
+{
+    if (!c)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    return notifier_arm(&c->n, armed);
+}
+
+SIPC_API int sipc_async_call_poll(sipc_async_call *c, sipc_async_call_status *status)
+{
+    if (!c || !status)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    pthread_mutex_lock(&c->n.lock);
+    status->status = c->status;
+    status->entries = c->status == SIPC_ASYNC_PENDING ? 0 : c->entry_count;
+    status->notifying = c->n.notifying;
+    status->os_error = c->status == SIPC_ASYNC_PENDING ? 0 : c->os_error;
+    c->n.notify_pending = 0;
+    pthread_mutex_unlock(&c->n.lock);
+    return SIPC_OK;
+}
+
+/* The thread's outputs may be read once status is set; returns that status under the lock. */
+static int32_t call_status(sipc_async_call *c)
+{
+    pthread_mutex_lock(&c->n.lock);
+    int32_t status = c->status;
+    pthread_mutex_unlock(&c->n.lock);
+    return status;
+}
+
+SIPC_API int sipc_async_call_take_channel(sipc_async_call *c, sipc_channel **out)
+{
+    if (!c || !out || c->kind != CALL_OPEN)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    int32_t status = call_status(c);
+    if (status != SIPC_OK)
+        return status == SIPC_ASYNC_PENDING ? SIPC_ERR_BUSY : status;
+    *out = c->channel;
+    c->channel = NULL;
+    return *out ? SIPC_OK : SIPC_ERR_CLOSED;
+}
+
+SIPC_API int sipc_async_call_take_observer(sipc_async_call *c, sipc_observer **out)
+{
+    if (!c || !out || c->kind != CALL_OBSERVE)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    int32_t status = call_status(c);
+    if (status != SIPC_OK)
+        return status == SIPC_ASYNC_PENDING ? SIPC_ERR_BUSY : status;
+    *out = c->observer;
+    c->observer = NULL;
+    return *out ? SIPC_OK : SIPC_ERR_CLOSED;
+}
+
+SIPC_API int sipc_async_call_entry(sipc_async_call *c, uint32_t index, sipc_channel_info *info, int32_t *status)
+{
+    if (!c || !info || !status || info->struct_size < sizeof *info)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    if (call_status(c) == SIPC_ASYNC_PENDING)
+        return SIPC_ERR_BUSY;
+    if (index >= c->entry_count)
+        return SIPC_ERR_NOT_FOUND;
+    uint32_t struct_size = info->struct_size;
+    memcpy(info, &c->entries[index].info, sizeof *info);
+    info->struct_size = struct_size;
+    *status = c->entries[index].status;
+    return SIPC_OK;
+}
+
+SIPC_API const char *sipc_async_call_detail(sipc_async_call *c, int32_t index)
+{
+    if (!c || call_status(c) == SIPC_ASYNC_PENDING)
+        return NULL;
+    if (index < 0)
+        return c->detail;
+    return (uint32_t)index < c->entry_count ? c->entries[index].detail : NULL;
+}
+
+SIPC_API int sipc_async_call_take_send_results(sipc_async_call *c, int32_t *statuses, uint32_t max_count,
+                                               uint32_t *count)
+{
+    if (!c || !count || (max_count > 0 && !statuses) || c->kind != CALL_CLOSE_CHANNEL)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *count = 0;
+    if (call_status(c) == SIPC_ASYNC_PENDING)
+        return SIPC_ERR_BUSY;
+    uint32_t taken = 0;
+    msg_node *node;
+    while (taken < max_count && (node = queue_pop(&c->send_done)) != NULL) {
+        statuses[taken++] = node->status;
+        free(node);
+    }
+    *count = taken;
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_async_call_release(sipc_async_call *c)
+{
+    if (!c)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int in_progress = notifier_stop(&c->n);
+    call_unref(c);
+    return in_progress;
+}
+
+/* ---- watching the channels of the machine ---- */
+
+struct sipc_async_watch {
+    notifier n;
+    sipc_os_key_monitor *monitor;
+    uint32_t interval_ms;
+    int refs;               /* under n.lock: the thread's and the main thread's */
+    uint64_t changes;       /* under n.lock */
+};
+
+/* FNV-1a over a byte range, continuing from `hash`. */
+static uint64_t fnv1a(uint64_t hash, const void *data, size_t length)
+{
+    const unsigned char *bytes = data;
+    for (size_t i = 0; i < length; i++)
+        hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+    return hash;
+}
+
+typedef struct fingerprint {
+    uint64_t sum;   /* order-independent: readdir order may change while the set does not */
+    uint64_t count;
+    int ok;
+} fingerprint;
+
+static int fingerprint_visit(const sipc_list_entry *entry, void *user)
+{
+    fingerprint *f = user;
+    uint64_t hash = fnv1a(0xcbf29ce484222325ull, entry->key, strlen(entry->key));
+    int32_t facts[8] = {entry->status};
+    if (entry->status == SIPC_OK) {
+        sipc_channel_info info;
+        memset(&info, 0, sizeof info);
+        info.struct_size = sizeof info;
+        facts[1] = sipc_stat(entry->name, &info);
+        facts[2] = info.state;
+        facts[3] = (int32_t)info.server_pid;
+        facts[4] = (int32_t)info.client_pid;
+        facts[5] = info.server_alive | info.client_alive << 1;
+        facts[6] = (int32_t)info.connections;
+    }
+    hash = fnv1a(hash, facts, sizeof facts);
+    f->sum += hash * 0x9e3779b97f4a7c15ull + (hash >> 29);
+    f->count++;
+    return 0;
+}
+
+static fingerprint take_fingerprint(void)
+{
+    fingerprint f = {0, 0, 0};
+    f.ok = sipc_list_entries(fingerprint_visit, &f) == SIPC_OK;
+    return f;
+}
+
+static void watch_unref(sipc_async_watch *h)
+{
+    pthread_mutex_lock(&h->n.lock);
+    int last = --h->refs == 0;
+    pthread_mutex_unlock(&h->n.lock);
+    if (last) {
+        sipc_os_key_monitor_close(h->monitor);
+        notifier_destroy(&h->n);
+        free(h);
+    }
+}
+
+/* After a reported change, keeps collecting the burst that usually follows (create, size, first
+ * open...) for this long, so one notify covers it. */
+#define WATCH_SETTLE_MS 20
+#define WATCH_SETTLE_MAX_MS 200
+/* A new segment becomes listable only when its creator initialised the header, which the OS does not
+ * report (it is a write to the mapping): after a reported change, look again this often, this many times. */
+#define WATCH_FOLLOW_UP_MS 50
+#define WATCH_FOLLOW_UPS 6
+
+static void *watch_main(void *arg)
+{
+    sipc_async_watch *h = arg;
+    fingerprint last = take_fingerprint();
+    uint32_t follow_ups = 0;
+    for (;;) {
+        int32_t timeout = follow_ups > 0 && WATCH_FOLLOW_UP_MS < h->interval_ms ? WATCH_FOLLOW_UP_MS
+                                                                                : (int32_t)h->interval_ms;
+        int rc = sipc_os_key_monitor_wait(h->monitor, timeout);
+        if (follow_ups > 0)
+            follow_ups--;
+        if (rc == SIPC_OK) {
+            follow_ups = WATCH_FOLLOW_UPS;
+            for (uint32_t settled = 0; settled < WATCH_SETTLE_MAX_MS; settled += WATCH_SETTLE_MS) {
+                rc = sipc_os_key_monitor_wait(h->monitor, WATCH_SETTLE_MS);
+                if (rc != SIPC_OK)
+                    break;
+            }
+        }
+        if (rc == SIPC_ERR_CANCELLED)
+            break;
+        fingerprint now = take_fingerprint();
+        pthread_mutex_lock(&h->n.lock);
+        int stopping = h->n.stopping;
+        if (!stopping && now.ok && (now.sum != last.sum || now.count != last.count || !last.ok)) {
+            last = now;
+            h->changes++;
+            notify_locked(&h->n);
+        }
+        pthread_mutex_unlock(&h->n.lock);
+        if (stopping)
+            break;
+    }
+    watch_unref(h);
+    return NULL;
+}
+
+SIPC_API int sipc_async_watch_start(uint32_t interval_ms, sipc_async_notify_fn notify, uint32_t token,
+                                    sipc_async_watch **out)
+{
+    if (!notify || !out || interval_ms == 0 || interval_ms > INT32_MAX)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    sipc_async_watch *h = calloc(1, sizeof *h);
+    if (!h)
+        return SIPC_ERR_NO_MEMORY;
+    int rc = notifier_init(&h->n, notify, token);
+    if (rc != SIPC_OK) {
+        free(h);
+        return rc;
+    }
+    rc = sipc_os_key_monitor_open(&h->monitor);
+    if (rc != SIPC_OK) {
+        notifier_destroy(&h->n);
+        free(h);
+        return rc;
+    }
+    h->interval_ms = interval_ms;
+    h->refs = 2;
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, watch_main, h) != 0) {
+        sipc_os_key_monitor_close(h->monitor);
+        notifier_destroy(&h->n);
+        free(h);
+        return SIPC_ERR_SYSTEM;
+    }
+    pthread_detach(thread);
+    *out = h;
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_async_watch_arm(sipc_async_watch *h, int armed)
+{
+    if (!h)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    return notifier_arm(&h->n, armed);
+}
+
+SIPC_API int sipc_async_watch_poll(sipc_async_watch *h, uint64_t *changes)
+{
+    if (!h || !changes)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    pthread_mutex_lock(&h->n.lock);
+    *changes = h->changes;
+    h->n.notify_pending = 0;
+    pthread_mutex_unlock(&h->n.lock);
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_async_watch_release(sipc_async_watch *h)
+{
+    if (!h)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int in_progress = notifier_stop(&h->n);
+    sipc_os_key_monitor_interrupt(h->monitor);
+    watch_unref(h);
+    return in_progress;
 }

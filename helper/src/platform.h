@@ -146,6 +146,19 @@ int sipc_os_segment_unlink(const char *key);
 typedef int (*sipc_os_key_visitor)(const char *key, void *user);
 int sipc_os_segment_list(sipc_os_key_visitor visit, void *user);
 
+/* ---- noticing that keys appear or vanish ----
+ * A monitor lets one thread sleep until a key starting with SIPC_OS_KEY_PREFIX may have been created,
+ * removed or rewritten (Linux: inotify on /dev/shm). Where the OS offers no such notice, wait only
+ * ever times out and the caller compares listings itself. */
+typedef struct sipc_os_key_monitor sipc_os_key_monitor;
+int sipc_os_key_monitor_open(sipc_os_key_monitor **out);
+/* SIPC_OK: something may have changed (spurious reports are allowed); SIPC_ERR_TIMEOUT: nothing
+ * reported within timeout_ms; SIPC_ERR_CANCELLED: interrupted (sticky: every later wait says so). */
+int sipc_os_key_monitor_wait(sipc_os_key_monitor *monitor, int32_t timeout_ms);
+/* Wakes the waiting thread with SIPC_ERR_CANCELLED. Callable from any thread. */
+void sipc_os_key_monitor_interrupt(sipc_os_key_monitor *monitor);
+void sipc_os_key_monitor_close(sipc_os_key_monitor *monitor);
+
 /* ---- waiting on a 32-bit word in a segment ---- */
 /* Sleeps while *word == expected, at most timeout_ms (SIPC_INFINITE: no limit).
  * Returns SIPC_OK when woken or when *word != expected (spurious wake-ups are allowed),

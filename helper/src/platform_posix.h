@@ -7,6 +7,7 @@
  *   platform_posix_futex.c    waiting on a wait word (Linux futex; macOS would use os_sync/ulock)
  *   platform_posix_process.c  process identity from /proc and the pidfd process watcher (Linux;
  *                             macOS would use proc_pidinfo and kqueue)
+ *   platform_posix_monitor.c  the key monitor: inotify on /dev/shm (Linux; macOS would only time out)
  */
 #ifndef SIPC_PLATFORM_POSIX_H
 #define SIPC_PLATFORM_POSIX_H

@@ -118,4 +118,49 @@ int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
     return result;
 }
 
+/* ---- key monitor: the object namespace has no change notice; callers compare listings ---- */
+
+struct sipc_os_key_monitor {
+    HANDLE interrupted; /* manual-reset event */
+};
+
+int sipc_os_key_monitor_open(sipc_os_key_monitor **out)
+{
+    *out = NULL;
+    sipc_os_key_monitor *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return SIPC_ERR_NO_MEMORY;
+    m->interrupted = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (m->interrupted == NULL) {
+        int rc = win_fail_last_error();
+        free(m);
+        return rc;
+    }
+    *out = m;
+    return SIPC_OK;
+}
+
+int sipc_os_key_monitor_wait(sipc_os_key_monitor *m, int32_t timeout_ms)
+{
+    DWORD rc = WaitForSingleObject(m->interrupted, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+    if (rc == WAIT_OBJECT_0)
+        return SIPC_ERR_CANCELLED;
+    if (rc == WAIT_TIMEOUT)
+        return SIPC_ERR_TIMEOUT;
+    return win_fail_last_error();
+}
+
+void sipc_os_key_monitor_interrupt(sipc_os_key_monitor *m)
+{
+    SetEvent(m->interrupted);
+}
+
+void sipc_os_key_monitor_close(sipc_os_key_monitor *m)
+{
+    if (m == NULL)
+        return;
+    CloseHandle(m->interrupted);
+    free(m);
+}
+
 #endif /* _WIN32 */

@@ -26,7 +26,7 @@ const option = (flag, fallback) => {
 if (args[0] === '--child') {
   const [, kind, address, maxSize] = args;
   if (kind === 'flood') {
-    const channel = api.open(address);
+    const channel = await api.open(address);
     await channel.connect();
     const payload = Buffer.alloc(64);
     for (let i = 0; i < Number(maxSize); i++) {
@@ -35,7 +35,7 @@ if (args[0] === '--child') {
     }
     await channel.close();
   } else if (kind === 'sipc') {
-    const channel = api.open(address, { maxMessageSize: Number(maxSize) });
+    const channel = await api.open(address, { maxMessageSize: Number(maxSize) });
     channel.on('message', (message) => { channel.send(message).catch(() => undefined); });
     channel.on('peer-gone', () => { channel.close().then(() => process.exit(0)); });
     await channel.connect();
@@ -59,7 +59,7 @@ function startChild(kind, address, maxSize) {
 async function measureSipc(size, iterations, runs) {
   const name = `bench-node-${process.pid}-${size}`;
   const maxSize = Math.max(size, 64);
-  const channel = api.open(name, { maxMessageSize: maxSize });
+  const channel = await api.open(name, { maxMessageSize: maxSize });
   const { child, exited } = startChild('sipc', name, maxSize);
   try {
     await channel.connect({ timeoutMs: 10000 });
@@ -113,7 +113,7 @@ async function measureUnix(size, iterations, runs) {
 /** One-way 64 B messages per second from another process into a 'message' listener. */
 async function measureThroughput(messages) {
   const name = `bench-node-flood-${process.pid}`;
-  const channel = api.open(name);
+  const channel = await api.open(name);
   let received = 0;
   let started = 0n;
   const done = new Promise((resolveDone, rejectDone) => {

@@ -10,7 +10,7 @@ async function echoPeer(label, { maxSize = 65536, depth = 16 } = {}) {
   const name = uniqueName(label);
   const echo = startCli(['echo', name, '--max-size', String(maxSize), '--depth', String(depth)]);
   await waitForChannel(name);
-  const channel = openTracked(name, { maxMessageSize: maxSize, queueDepth: depth });
+  const channel = await openTracked(name, { maxMessageSize: maxSize, queueDepth: depth });
   await channel.connect({ timeoutMs: 5000 });
   return { name, echo, channel };
 }
@@ -109,7 +109,7 @@ test('binary data stays byte-exact, views keep their offset, strings are UTF-8',
 
 test('timeouts: receive, connect, send on a full queue; abort a connect', { timeout: 20000 }, async () => {
   const name = uniqueName('timeouts');
-  const server = openTracked(name, { queueDepth: 2, maxMessageSize: 1024 });
+  const server = await openTracked(name, { queueDepth: 2, maxMessageSize: 1024 });
   assert.equal(server.role, 'server');
   assert.equal(server.state, 'waiting');
   await assert.rejects(server.connect({ timeoutMs: 50 }), { code: 'TIMEOUT', message: new RegExp(`channel '${name}'`) });
@@ -121,7 +121,7 @@ test('timeouts: receive, connect, send on a full queue; abort a connect', { time
   await assert.rejects(server.connect({ timeoutMs: -1 }), { code: 'INVALID_ARGUMENT' });
 
   // The client is another process that never receives.
-  const peer = startNode(`const c = api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
+  const peer = startNode(`const c = await api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
   await peer.waitFor('ready');
   await server.connect({ timeoutMs: 5000 });
   assert.deepEqual(server.peer, { pid: peer.child.pid, alive: true });
@@ -137,9 +137,9 @@ test('timeouts: receive, connect, send on a full queue; abort a connect', { time
 
 test('sends that find the queue full wait in order behind each other', { timeout: 30000 }, async () => {
   const name = uniqueName('order');
-  const server = openTracked(name, { queueDepth: 2 });
+  const server = await openTracked(name, { queueDepth: 2 });
   // A slow reader in another process: it reads 200 messages, 1 ms apart, and prints them.
-  const reader = startNode(`const c = api.open(name); await c.connect();
+  const reader = startNode(`const c = await api.open(name); await c.connect();
     const got = []; for (let i = 0; i < 200; i++) { got.push((await c.receive()).toString()); await new Promise(r => setTimeout(r, 1)); }
     console.log(JSON.stringify(got)); await c.close();`, { name });
   await server.connect({ timeoutMs: 5000 });
@@ -153,8 +153,8 @@ test('sends that find the queue full wait in order behind each other', { timeout
 
 test('a peer killed with SIGKILL ends receive() with PEER_GONE, not a hang', { timeout: 20000 }, async () => {
   const name = uniqueName('sigkill');
-  const server = openTracked(name);
-  const peer = startNode(`const c = api.open(name); await c.connect(); await c.send('last words'); console.log('ready'); setInterval(() => {}, 1000);`, { name });
+  const server = await openTracked(name);
+  const peer = startNode(`const c = await api.open(name); await c.connect(); await c.send('last words'); console.log('ready'); setInterval(() => {}, 1000);`, { name });
   await peer.waitFor('ready');
   await server.connect({ timeoutMs: 5000 });
   const gone = new Promise((resolve) => server.once('peer-gone', resolve));
@@ -169,8 +169,8 @@ test('a peer killed with SIGKILL ends receive() with PEER_GONE, not a hang', { t
 
 test('a peer that sends and leaves: its messages arrive first, then the iterator ends', { timeout: 20000 }, async () => {
   const name = uniqueName('iterate');
-  const server = openTracked(name);
-  const peer = startNode(`const c = api.open(name); await c.connect(); for (let i = 0; i < 5; i++) await c.send('n' + i); await c.close();`, { name });
+  const server = await openTracked(name);
+  const peer = startNode(`const c = await api.open(name); await c.connect(); for (let i = 0; i < 5; i++) await c.send('n' + i); await c.close();`, { name });
   const got = [];
   await within(10000, (async () => { for await (const m of server) got.push(m.toString()); })(), 'iteration');
   assert.deepEqual(got, ['n0', 'n1', 'n2', 'n3', 'n4']);
@@ -179,8 +179,8 @@ test('a peer that sends and leaves: its messages arrive first, then the iterator
 
 test('a server waits for its next peer after peer-gone', { timeout: 20000 }, async () => {
   const name = uniqueName('next-peer');
-  const server = openTracked(name);
-  const first = startNode(`const c = api.open(name); await c.connect(); await c.send('first'); await c.close();`, { name });
+  const server = await openTracked(name);
+  const first = startNode(`const c = await api.open(name); await c.connect(); await c.send('first'); await c.close();`, { name });
   assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'first');
   await first.done;
   await assert.rejects(server.receive({ timeoutMs: 5000 }), { code: 'PEER_GONE' });
@@ -195,18 +195,18 @@ test('a server waits for its next peer after peer-gone', { timeout: 20000 }, asy
 
 test('close() rejects pending receive/connect with CLOSED and cancels a blocked send', { timeout: 20000 }, async () => {
   const name = uniqueName('close');
-  const lonely = openTracked(name + '-alone');
-  const connecting = lonely.connect();
-  const receiving = lonely.receive();
+  const lonely = await openTracked(name + '-alone');
+  const connecting = assert.rejects(lonely.connect(), { code: 'CLOSED' });
+  const receiving = assert.rejects(lonely.receive(), { code: 'CLOSED' });
   await lonely.close();
-  await assert.rejects(connecting, { code: 'CLOSED' });
-  await assert.rejects(receiving, { code: 'CLOSED' });
+  await connecting;
+  await receiving;
   await assert.rejects(lonely.send('x'), { code: 'CLOSED' });
   assert.equal(lonely.state, 'closed');
   await lonely.close(); // twice is fine
 
-  const server = openTracked(name, { queueDepth: 1 });
-  const peer = startNode(`const c = api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
+  const server = await openTracked(name, { queueDepth: 1 });
+  const peer = startNode(`const c = await api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
   await peer.waitFor('ready');
   await server.connect({ timeoutMs: 5000 });
   await server.send('fills the queue');
@@ -229,9 +229,9 @@ test('messages that arrive before a listener is attached are kept for it', { tim
   assert.equal(got, 'b');
 });
 
-test('bad arguments get clear errors', { timeout: 10000 }, () => {
-  assert.throws(() => api.open('.hidden'), { name: 'SipcError', code: 'INVALID_NAME', message: /\.hidden/ });
-  assert.throws(() => api.open('x'.repeat(201)), { code: 'INVALID_NAME' });
-  assert.throws(() => api.open(uniqueName('opts'), { queueDepth: 0 }), { code: 'INVALID_ARGUMENT', message: /queueDepth/ });
-  assert.throws(() => api.open(uniqueName('opts'), { maxMessageSize: 1.5 }), { code: 'INVALID_ARGUMENT' });
+test('bad arguments get clear errors', { timeout: 10000 }, async () => {
+  await assert.rejects(api.open('.hidden'), { name: 'SipcError', code: 'INVALID_NAME', message: /\.hidden/ });
+  await assert.rejects(api.open('x'.repeat(201)), { code: 'INVALID_NAME' });
+  await assert.rejects(api.open(uniqueName('opts'), { queueDepth: 0 }), { code: 'INVALID_ARGUMENT', message: /queueDepth/ });
+  await assert.rejects(api.open(uniqueName('opts'), { maxMessageSize: 1.5 }), { code: 'INVALID_ARGUMENT' });
 });

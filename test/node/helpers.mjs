@@ -40,15 +40,15 @@ export function derivedNames(base, suffixes) {
 }
 
 /** open() that is closed again by cleanup(). */
-export function openTracked(name, options) {
-  const channel = api.open(name, options);
+export async function openTracked(name, options) {
+  const channel = await api.open(name, options);
   handles.add(channel);
   return channel;
 }
 
 /** observe() that is closed again by cleanup(). */
-export function observeTracked(name, options) {
-  const observer = api.observe(name, options);
+export async function observeTracked(name, options) {
+  const observer = await api.observe(name, options);
   handles.add(observer);
   return observer;
 }
@@ -107,7 +107,7 @@ export async function waitForChannel(name, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const info = api.stat(name);
+      const info = await api.stat(name);
       if (info.serverPid > 0) return info;
     } catch (error) {
       if (error.code !== 'NOT_FOUND') throw error;
@@ -133,7 +133,7 @@ export async function cleanup() {
   for (const child of children) child.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 10));
   for (const name of names) {
-    try { api.remove(name, true); } catch { /* already gone */ }
+    await api.remove(name, true).catch(() => { /* already gone */ });
   }
   names.clear();
 }

@@ -14,7 +14,7 @@ test('process.exit() during heavy traffic on open channels exits with code 0, no
     const child = startNode(`
       const pairs = [];
       for (let i = 0; i < 3; i++) {
-        const s = api.open(name + '-' + i), c = api.open(name + '-' + i);
+        const s = await api.open(name + '-' + i), c = await api.open(name + '-' + i);
         await Promise.all([s.connect(), c.connect()]);
         pairs.push([s, c]);
       }
@@ -24,7 +24,7 @@ test('process.exit() during heavy traffic on open channels exits with code 0, no
         c.on('message', () => { received++; });
         (async () => { for (;;) { await c.send('x'.repeat(100)); await s.send('y'); } })().catch(() => {});
       }
-      api.open(name + '-idle');
+      await api.open(name + '-idle');
       setTimeout(() => { console.log('received ' + received); process.exit(0); }, 150 + ${round * 37});
     `, { name });
     const result = await within(20000, child.done, 'child exit');
@@ -38,13 +38,13 @@ test('process.exit() during heavy traffic on open channels exits with code 0, no
 test('a process with open idle channels ends by itself, and its peer sees PEER_GONE', { timeout: 30000 }, async () => {
   const name = uniqueName('exit-idle');
   derivedNames(name, ['idle-0', 'idle-1', 'idle-2', 'idle-3']);
-  const server = openTracked(name);
+  const server = await openTracked(name);
   const child = startNode(`
-    const c = api.open(name);
+    const c = await api.open(name);
     await c.connect();
     await c.send('hello');
     await c.receive({ timeoutMs: 10 }).catch((e) => console.log('receive ' + e.code));
-    for (let i = 0; i < 4; i++) api.open(name + '-idle-' + i);
+    for (let i = 0; i < 4; i++) await api.open(name + '-idle-' + i);
     console.log('leaving with channels open');
   `, { name });
   assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'hello');
@@ -58,9 +58,9 @@ test('a process with open idle channels ends by itself, and its peer sees PEER_G
 
 test('a pending receive keeps the process alive until its message arrives', { timeout: 20000 }, async () => {
   const name = uniqueName('keep-alive');
-  const server = openTracked(name);
+  const server = await openTracked(name);
   const child = startNode(`
-    const c = api.open(name);
+    const c = await api.open(name);
     c.receive().then((m) => console.log('got ' + m.toString()));
     console.log('waiting');
   `, { name });
@@ -78,10 +78,10 @@ test('8 idle connected channels with pending receives and blocked sends do not d
   const base = uniqueName('starve');
   derivedNames(base, [0, 1, 2, 3, 4, 5, 6, 7]);
   const servers = [];
-  for (let i = 0; i < 8; i++) servers.push(openTracked(`${base}-${i}`, { queueDepth: 1 }));
+  for (let i = 0; i < 8; i++) servers.push(await openTracked(`${base}-${i}`, { queueDepth: 1 }));
   const peer = startNode(`
     const cs = [];
-    for (let i = 0; i < 8; i++) { const c = api.open(name + '-' + i, { queueDepth: 1 }); await c.connect(); cs.push(c); }
+    for (let i = 0; i < 8; i++) { const c = await api.open(name + '-' + i, { queueDepth: 1 }); await c.connect(); cs.push(c); }
     console.log('ready');
     setInterval(() => {}, 1000);
   `, { name: base });

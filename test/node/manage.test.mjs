@@ -15,9 +15,9 @@ test('validateName accepts the documented names and explains the rule otherwise'
 
 test('stat, list and remove a channel by name', { timeout: 10000 }, async () => {
   const name = uniqueName('admin');
-  assert.throws(() => api.stat(name), { code: 'NOT_FOUND', message: new RegExp(`channel '${name}'`) });
-  const server = openTracked(name, { maxMessageSize: 4096, queueDepth: 8, mode: 0o640 });
-  const info = api.stat(name);
+  await assert.rejects(api.stat(name), { code: 'NOT_FOUND', message: new RegExp(`channel '${name}'`) });
+  const server = await openTracked(name, { maxMessageSize: 4096, queueDepth: 8, mode: 0o640 });
+  const info = await api.stat(name);
   assert.equal(info.name, name);
   assert.equal(info.state, 'waiting');
   assert.equal(info.serverPid, process.pid);
@@ -30,17 +30,17 @@ test('stat, list and remove a channel by name', { timeout: 10000 }, async () => 
   assert.ok(info.created instanceof Date && Math.abs(info.created.getTime() - Date.now()) < 60000);
   assert.equal(info.toClient.capacity, 8);
   assert.equal(info.toServer.lastActivity, undefined);
-  assert.ok(api.list().some((c) => c.name === name && c.serverPid === process.pid));
-  assert.throws(() => api.remove(name), { code: 'BUSY' });
-  api.remove(name, true);
-  assert.throws(() => api.stat(name), { code: 'NOT_FOUND' });
+  assert.ok((await api.list()).some((c) => c.name === name && c.serverPid === process.pid));
+  await assert.rejects(api.remove(name), { code: 'BUSY' });
+  await api.remove(name, true);
+  await assert.rejects(api.stat(name), { code: 'NOT_FOUND' });
   await server.close();
 });
 
 test('a missing library is LIBRARY_NOT_FOUND naming where it was looked for', { timeout: 10000 }, async () => {
   const missing = '/nonexistent/sipc-test/libsipc.so';
   const child = startNode(`
-    try { api.open('whatever'); } catch (e) { console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })); }
+    try { await api.open('whatever'); } catch (e) { console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })); }
   `, { env: { SIPC_LIBRARY: missing } });
   const result = await within(5000, child.done, 'child');
   assert.equal(result.code, 0, result.stderr);

@@ -23,12 +23,12 @@ test('an observer sees both directions between sipc echo and a Node client, with
   const name = uniqueName('observe');
   startCli(['echo', name, '--depth', '64']);
   await waitForChannel(name);
-  const observer = observeTracked(name);
+  const observer = await observeTracked(name);
   assert.equal(observer.name, name);
   assert.equal(observer.info().name, name);
   const seen = collect(observer, (all) => all.length >= 40, 15000);
   const client = startNode(`
-    const c = api.open(name, { queueDepth: 64 });
+    const c = await api.open(name, { queueDepth: 64 });
     await c.connect();
     const back = [];
     for (let i = 0; i < 20; i++) { await c.send('q' + i); back.push((await c.receive()).toString()); }
@@ -56,7 +56,7 @@ test('an observer truncates to its capacity, and reports what it missed while it
   const name = uniqueName('missed');
   startCli(['echo', name, '--depth', '4']);
   await waitForChannel(name);
-  const observer = observeTracked(name, { capacity: 3 });
+  const observer = await observeTracked(name, { capacity: 3 });
   const total = 300;
   const messages = [];
   const complete = (direction) => {
@@ -71,7 +71,7 @@ test('an observer truncates to its capacity, and reports what it missed while it
   }), 'observer catching up');
   const marker = join(tmpdir(), `${name}.done`);
   const client = startNode(`
-    const c = api.open(name, { queueDepth: 4 });
+    const c = await api.open(name, { queueDepth: 4 });
     await c.connect();
     for (let i = 0; i < ${total}; i++) { await c.send('message ' + i); await c.receive(); }
     require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'done');
@@ -98,14 +98,14 @@ test('an observer truncates to its capacity, and reports what it missed while it
 });
 
 test("an observer reports 'gone' when the channel is removed; unknown names are NOT_FOUND", { timeout: 20000 }, async () => {
-  assert.throws(() => api.observe(uniqueName('nobody')), { code: 'NOT_FOUND' });
+  await assert.rejects(api.observe(uniqueName('nobody')), { code: 'NOT_FOUND' });
   const name = uniqueName('gone');
   const echo = startCli(['echo', name]);
   await waitForChannel(name);
-  const observer = observeTracked(name);
+  const observer = await observeTracked(name);
   const gone = new Promise((resolve) => observer.once('gone', resolve));
   echo.child.kill('SIGTERM');
   await echo.done;
-  try { api.remove(name, true); } catch { /* the echo removed it on its way out */ }
+  await api.remove(name, true).catch(() => { /* the echo removed it on its way out */ });
   await within(5000, gone, "'gone'");
 });

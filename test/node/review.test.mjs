@@ -9,7 +9,7 @@ test('a message listener that calls receive() loses none of the batch being deli
   const name = uniqueName('reentrant');
   startCli(['echo', name]);
   await waitForChannel(name);
-  const channel = openTracked(name);
+  const channel = await openTracked(name);
   await channel.connect({ timeoutMs: 5000 });
   const sent = ['a', 'b', 'c', 'd'];
   for (const text of sent) await channel.send(text);

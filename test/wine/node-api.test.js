@@ -20,7 +20,7 @@ if (role === '--child') {
 
 /** Peer process: "echo" sends every message back until the server closes; "hold" says ready and waits. */
 async function runChild(scenario, name) {
-  const channel = api.open(name);
+  const channel = await api.open(name);
   await channel.connect({ timeoutMs: 20000 });
   if (scenario === 'hold') {
     await channel.send('ready');
@@ -61,7 +61,7 @@ function defineTests() {
 
   test('two Windows node processes exchange messages in order', async () => {
     const name = uniqueName('echo');
-    const server = api.open(name);
+    const server = await api.open(name);
     assert.equal(server.role, 'server');
     const peer = startPeer('echo', name);
     await server.connect({ timeoutMs: 20000 });
@@ -79,7 +79,7 @@ function defineTests() {
 
   test('receive times out with TIMEOUT', async () => {
     const name = uniqueName('timeout');
-    const server = api.open(name);
+    const server = await api.open(name);
     const peer = startPeer('hold', name);
     await server.connect({ timeoutMs: 20000 });
     assert.equal((await server.receive({ timeoutMs: 10000 })).toString(), 'ready');
@@ -93,7 +93,7 @@ function defineTests() {
 
   test('a killed peer ends a pending receive with PEER_GONE', async () => {
     const name = uniqueName('killed');
-    const server = api.open(name);
+    const server = await api.open(name);
     const peer = startPeer('hold', name);
     await server.connect({ timeoutMs: 20000 });
     assert.equal((await server.receive({ timeoutMs: 10000 })).toString(), 'ready');
@@ -103,14 +103,14 @@ function defineTests() {
     await assert.rejects(pending, (error) => error.code === 'PEER_GONE');
     assert.ok(Date.now() - killedAt < 10000);
     await peer.exited;
-    assert.equal(api.stat(name).state, 'peer-gone');
+    assert.equal((await api.stat(name)).state, 'peer-gone');
     await server.close();
   });
 
   test('an observer sees both directions; stat, list and remove work by name', async () => {
     const name = uniqueName('observed');
-    const server = api.open(name);
-    const observer = api.observe(name);
+    const server = await api.open(name);
+    const observer = await api.observe(name);
     const seen = [];
     observer.on('message', (message) => seen.push(`${message.direction}:${message.data.toString()}`));
     const peer = startPeer('echo', name);
@@ -120,15 +120,15 @@ function defineTests() {
     const until = Date.now() + 10000;
     while (seen.length < 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(seen, ['to-client:hello', 'to-server:hello']);
-    const info = api.stat(name);
+    const info = await api.stat(name);
     assert.equal(info.state, 'connected');
     assert.equal(info.serverPid, process.pid);
     assert.equal(info.clientPid, peer.child.pid);
-    assert.ok(api.list().some((listed) => listed.name === name));
-    assert.throws(() => api.remove(name), (error) => error.code === 'BUSY');
+    assert.ok((await api.list()).some((listed) => listed.name === name));
+    await assert.rejects(api.remove(name), (error) => error.code === 'BUSY');
     await observer.close();
     await server.close();
     assert.deepEqual(await peer.exited, { code: 0, signal: null });
-    assert.throws(() => api.stat(name), (error) => error.code === 'NOT_FOUND');
+    await assert.rejects(api.stat(name), (error) => error.code === 'NOT_FOUND');
   });
 }

@@ -8,10 +8,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { SipcError } from './errors';
-import { registerClient, setBusy, unregisterClient, nextTurn, type NativeClient } from './lifecycle';
+import { runCall } from './calls';
+import { registerClient, setBusy, unregisterClient, type NativeClient } from './lifecycle';
 import { native, toNumber, type Pointer, type PointerCell, type RawAsyncStatus, type RawOptions } from './native';
 import {
-  SIPC_ASYNC_PENDING, SIPC_ERR_BUSY, SIPC_ERR_CANCELLED, SIPC_ERR_NOT_CONNECTED, SIPC_ERR_PEER_GONE,
+  SIPC_ASYNC_PENDING, SIPC_ERR_CANCELLED, SIPC_ERR_NOT_CONNECTED, SIPC_ERR_PEER_GONE, SIPC_ERR_SYSTEM,
   SIPC_ERR_TIMEOUT, SIPC_OK, check, emptyRawInfo, errorFor, infoFromRaw, type ChannelInfo,
 } from './status';
 
@@ -153,21 +154,10 @@ export class Channel extends EventEmitter implements NativeClient {
     connect_status: 0, recv_status: 0, ready_count: 0, send_results: 0, ready_bytes: 0, sends_queued: 0, notifying: 0,
   };
 
-  /** Use open(). */
-  constructor(name: string, options: OpenOptions = {}) {
+  /** Use open(). Takes ownership of `channel`, a handle sipc_open returned. @internal */
+  constructor(name: string, channel: Pointer) {
     super();
     const lib = native();
-    validateOptions(options);
-    const raw: RawOptions = { struct_size: 0, max_message_size: 0, queue_depth: 0, mode: 0, flags: 0 };
-    lib.sipc_options_init(raw);
-    if (options.maxMessageSize !== undefined) raw.max_message_size = options.maxMessageSize;
-    if (options.queueDepth !== undefined) raw.queue_depth = options.queueDepth;
-    if (options.mode !== undefined) raw.mode = options.mode;
-    if (options.inheritHandles) raw.flags |= SIPC_OPEN_INHERIT_HANDLES;
-    const out: PointerCell = [null];
-    check(lib.sipc_open(name, raw, out), `open channel '${name}' failed`);
-    const channel = out[0];
-    if (channel === null) throw new SipcError('SYSTEM', `open channel '${name}' failed: no handle returned`);
     this.name = name;
     this.raw = channel;
     this.role = lib.sipc_get_role(channel) === 1 ? 'server' : 'client';
@@ -178,8 +168,9 @@ export class Channel extends EventEmitter implements NativeClient {
     const rc = lib.sipc_async_channel_start(channel, notify, token, started);
     if (rc !== SIPC_OK || started[0] === null) {
       unregisterClient(token);
+      // Only when no thread could be started: closing here is the lesser evil than leaking the role.
       lib.sipc_close(channel);
-      throw errorFor(rc === SIPC_OK ? -17 : rc, `open channel '${name}' failed`);
+      throw errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, `open channel '${name}' failed`);
     }
     this.handle = started[0];
     this.on('newListener', (event) => {
@@ -372,8 +363,10 @@ export class Channel extends EventEmitter implements NativeClient {
   }
 
   /**
-   * Closes the channel: pending receives and connects reject with CLOSED, sends still waiting for room
-   * reject with CLOSED (they were not sent); the native threads are cancelled and joined. Safe to repeat.
+   * Closes the channel: pending receives and connects reject with CLOSED at once, sends still waiting for
+   * room reject with CLOSED (they were not sent). The native threads are cancelled, joined and the handle
+   * closed on a native thread; the promise resolves when that is done (and rejects with the library's
+   * error if detaching failed; the handle is gone either way). Safe to repeat.
    */
   close(): Promise<void> {
     if (this.closing) return this.closing;
@@ -381,7 +374,7 @@ export class Channel extends EventEmitter implements NativeClient {
     this.currentState = 'closed';
     if (this.coolDown) clearTimeout(this.coolDown);
     const lib = native();
-    lib.sipc_async_channel_stop(this.handle);
+    const handle = this.handle;
     const closed = (what: string) => new SipcError('CLOSED', `${what} channel '${this.name}' failed: the channel was closed`);
     for (const waiter of [...this.connectWaiters]) waiter.reject(closed('connect to'));
     this.connectWaiters.clear();
@@ -390,17 +383,21 @@ export class Channel extends EventEmitter implements NativeClient {
       waiter.reject(closed('receive from'));
     }
     this.inbox.length = 0;
-    this.closing = (async () => {
-      // A notify call in flight waits for this thread's event loop: let it run, then join.
-      while (lib.sipc_async_channel_join(this.handle) === SIPC_ERR_BUSY) await nextTurn();
-      // Sends that finished before the threads stopped get their real outcome; the others were not sent.
-      this.takeSendResults();
+    const notQueued = () => {
       for (const waiter of this.backgroundSends.splice(0)) {
         waiter.reject(new SipcError('CLOSED', `send to channel '${this.name}' failed: the channel was closed before the message could be queued`));
       }
-      lib.sipc_async_channel_destroy(this.handle);
       unregisterClient(this.token);
-    })();
+    };
+    this.closing = runCall(
+      `close channel '${this.name}' failed`,
+      (notify, token, out) => lib.sipc_async_channel_close(handle, notify, token, out),
+      // Sends that finished before the threads stopped get their real outcome; the others were not sent.
+      (call) => this.takeSendResults((statuses, max, count) => lib.sipc_async_call_take_send_results(call, statuses, max, count)),
+    ).then(notQueued, (error: unknown) => {
+      notQueued();
+      throw error;
+    });
     return this.closing;
   }
 
@@ -415,7 +412,9 @@ export class Channel extends EventEmitter implements NativeClient {
       lib.sipc_async_channel_poll(this.handle, status);
       this.settleConnect(status.connect_status);
       if (status.ready_count > 0) this.takeMessages(status);
-      if (status.send_results > 0) this.takeSendResults();
+      if (status.send_results > 0) {
+        this.takeSendResults((statuses, max, count) => lib.sipc_async_channel_take_send_results(this.handle, statuses, max, count));
+      }
       if (this.closed) return;
       if (status.ready_count === 0 && status.send_results === 0) break;
     }
@@ -510,10 +509,9 @@ export class Channel extends EventEmitter implements NativeClient {
     }
   }
 
-  private takeSendResults(): void {
-    const lib = native();
+  private takeSendResults(take: (statuses: Int32Array, maxCount: number, count: Uint32Array) => number): void {
     do {
-      lib.sipc_async_channel_take_send_results(this.handle, this.statuses, this.statuses.length, this.count);
+      take(this.statuses, this.statuses.length, this.count);
       for (let i = 0; i < this.count[0]; i++) {
         const waiter = this.backgroundSends.shift();
         if (!waiter) continue;
@@ -671,7 +669,32 @@ function validateOptions(options: OpenOptions): void {
   }
 }
 
-/** Creates the channel (this process becomes the server) or attaches to it (client). Never blocks. */
-export function open(name: string, options?: OpenOptions): Channel {
-  return new Channel(name, options);
+/**
+ * Creates the channel (this process becomes the server) or attaches to it (client). The open runs on a
+ * native thread; the promise rejects with the library's status as code (INVALID_NAME, BUSY, MISMATCH, ...).
+ */
+export function open(name: string, options: OpenOptions = {}): Promise<Channel> {
+  const context = `open channel '${name}' failed`;
+  let raw: RawOptions;
+  try {
+    validateOptions(options);
+    raw = { struct_size: 0, max_message_size: 0, queue_depth: 0, mode: 0, flags: 0 };
+    native().sipc_options_init(raw);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (options.maxMessageSize !== undefined) raw.max_message_size = options.maxMessageSize;
+  if (options.queueDepth !== undefined) raw.queue_depth = options.queueDepth;
+  if (options.mode !== undefined) raw.mode = options.mode;
+  if (options.inheritHandles) raw.flags |= SIPC_OPEN_INHERIT_HANDLES;
+  return runCall(
+    context,
+    (notify, token, out) => native().sipc_async_open(name, raw, notify, token, out),
+    (call) => {
+      const out: PointerCell = [null];
+      const rc = native().sipc_async_call_take_channel(call, out);
+      if (rc !== SIPC_OK || out[0] === null) throw errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, context);
+      return new Channel(name, out[0]);
+    },
+  );
 }

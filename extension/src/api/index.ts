@@ -7,7 +7,10 @@ export {
   Channel, open, type ChannelState, type ConnectOptions, type OpenOptions, type PeerInfo, type Role, type TimeoutOptions,
 } from './channel';
 export { Observer, observe, type ObservedMessage, type ObserveOptions } from './observer';
-export { list, remove, stat, validateName } from './manage';
+export {
+  isUnusable, list, remove, stat, validateName, watchChannels, type ChannelWatch, type ListedChannel, type UnusableChannel,
+  type WatchOptions,
+} from './manage';
 export type { ChannelInfo, DirectionInfo, SharedState } from './status';
 export { libraryCandidates, libraryFileName, platformTarget } from './native';
 

@@ -90,8 +90,13 @@ const AsyncObserverStatusType = koffi.struct(typeName('sipc_async_observer_statu
   notifying: 'uint32_t',
   reserved: 'uint32_t',
 });
+const AsyncCallStatusType = koffi.struct(typeName('sipc_async_call_status'), {
+  status: 'int32_t',
+  entries: 'uint32_t',
+  notifying: 'uint32_t',
+  os_error: 'int32_t',
+});
 const NotifyProto = koffi.proto(typeName('sipc_async_notify_fn'), 'void', ['uint32_t']);
-const ListVisitorProto = koffi.proto(typeName('sipc_list_visitor'), 'int', ['const char *', 'void *']);
 
 export interface RawDirectionInfo {
   messages: number | bigint;
@@ -134,6 +139,12 @@ export interface RawAsyncStatus {
   sends_queued: number;
   notifying: number;
 }
+export interface RawAsyncCallStatus {
+  status: number;
+  entries: number;
+  notifying: number;
+  os_error: number;
+}
 export interface RawAsyncObserverStatus {
   status: number;
   ready_count: number;
@@ -145,6 +156,10 @@ export interface RawAsyncObserverStatus {
 /** Out-parameter cell for a pointer. */
 export type PointerCell = [Pointer | null];
 
+/**
+ * The bound functions. Calls by name and closes (which may wait or touch the file system) are bound only in
+ * their sipc_async_* form, so that nothing on the main thread can make them synchronously.
+ */
 export interface SipcNative {
   readonly path: string;
   readonly channelInfoSize: number;
@@ -155,17 +170,12 @@ export interface SipcNative {
   sipc_last_os_error(): number;
   sipc_validate_name(name: string): number;
   sipc_options_init(out: RawOptions): void;
-  sipc_open(name: string, options: RawOptions, out: PointerCell): number;
   sipc_get_role(channel: Pointer): number;
   sipc_max_message_size(channel: Pointer): number;
   sipc_connect(channel: Pointer, timeoutMs: number): number;
   sipc_send(channel: Pointer, data: Uint8Array, length: number, timeoutMs: number): number;
   sipc_info(channel: Pointer, info: RawChannelInfo): number;
   sipc_close(channel: Pointer): number;
-  sipc_stat(name: string, info: RawChannelInfo): number;
-  sipc_remove(name: string, force: number): number;
-  sipc_list(visit: (name: string, user: unknown) => number, user: null): number;
-  sipc_observe(name: string, out: PointerCell): number;
   sipc_observer_info(observer: Pointer, info: RawChannelInfo): number;
   sipc_observer_close(observer: Pointer): number;
 
@@ -195,6 +205,27 @@ export interface SipcNative {
   ): number;
   sipc_async_observer_stop(h: Pointer): number;
   sipc_async_observer_destroy(h: Pointer): number;
+
+  sipc_async_open(name: string, options: RawOptions, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_observe(name: string, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_stat(name: string, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_remove(name: string, force: number, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_list(notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_channel_close(h: Pointer, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_observer_close(h: Pointer, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_call_poll(call: Pointer, out: RawAsyncCallStatus): number;
+  sipc_async_call_take_channel(call: Pointer, out: PointerCell): number;
+  sipc_async_call_take_observer(call: Pointer, out: PointerCell): number;
+  sipc_async_call_entry(call: Pointer, index: number, info: RawChannelInfo, status: Int32Array): number;
+  sipc_async_call_detail(call: Pointer, index: number): string | null;
+  sipc_async_call_take_send_results(call: Pointer, statuses: Int32Array, maxCount: number, count: Uint32Array): number;
+  sipc_async_call_arm(call: Pointer, armed: number): number;
+  sipc_async_call_release(call: Pointer): number;
+
+  sipc_async_watch_start(intervalMs: number, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_watch_arm(h: Pointer, armed: number): number;
+  sipc_async_watch_poll(h: Pointer, changes: BigUint64Array): number;
+  sipc_async_watch_release(h: Pointer): number;
 
   /** Registers the one process-wide notify callback (never unregistered: see lifecycle.ts). */
   registerNotify(callback: (token: number) => void): Pointer;
@@ -237,17 +268,12 @@ export function native(): SipcNative {
     sipc_last_os_error: f('sipc_last_os_error', 'int', []),
     sipc_validate_name: f('sipc_validate_name', 'int', ['const char *']),
     sipc_options_init: f('sipc_options_init', 'void', [koffi.out(koffi.pointer(OptionsType))]),
-    sipc_open: f('sipc_open', 'int', ['const char *', koffi.pointer(OptionsType), outPtr]),
     sipc_get_role: f('sipc_get_role', 'int', [voidPtr]),
     sipc_max_message_size: f('sipc_max_message_size', 'uint32_t', [voidPtr]),
     sipc_connect: f('sipc_connect', 'int', [voidPtr, 'int32_t']),
     sipc_send: f('sipc_send', 'int', [voidPtr, voidPtr, 'size_t', 'int32_t']),
     sipc_info: f('sipc_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_close: f('sipc_close', 'int', [voidPtr]),
-    sipc_stat: f('sipc_stat', 'int', ['const char *', koffi.inout(koffi.pointer(ChannelInfoType))]),
-    sipc_remove: f('sipc_remove', 'int', ['const char *', 'int']),
-    sipc_list: f('sipc_list', 'int', [koffi.pointer(ListVisitorProto), voidPtr]),
-    sipc_observe: f('sipc_observe', 'int', ['const char *', outPtr]),
     sipc_observer_info: f('sipc_observer_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_observer_close: f('sipc_observer_close', 'int', [voidPtr]),
 
@@ -284,6 +310,31 @@ export function native(): SipcNative {
     ]),
     sipc_async_observer_stop: f('sipc_async_observer_stop', 'int', [voidPtr]),
     sipc_async_observer_destroy: f('sipc_async_observer_destroy', 'int', [voidPtr]),
+
+    sipc_async_open: f('sipc_async_open', 'int', [
+      'const char *', koffi.pointer(OptionsType), koffi.pointer(NotifyProto), 'uint32_t', outPtr,
+    ]),
+    sipc_async_observe: f('sipc_async_observe', 'int', ['const char *', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
+    sipc_async_stat: f('sipc_async_stat', 'int', ['const char *', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
+    sipc_async_remove: f('sipc_async_remove', 'int', ['const char *', 'int', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
+    sipc_async_list: f('sipc_async_list', 'int', [koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
+    sipc_async_channel_close: f('sipc_async_channel_close', 'int', [voidPtr, koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
+    sipc_async_observer_close: f('sipc_async_observer_close', 'int', [voidPtr, koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
+    sipc_async_call_poll: f('sipc_async_call_poll', 'int', [voidPtr, koffi.out(koffi.pointer(AsyncCallStatusType))]),
+    sipc_async_call_take_channel: f('sipc_async_call_take_channel', 'int', [voidPtr, outPtr]),
+    sipc_async_call_take_observer: f('sipc_async_call_take_observer', 'int', [voidPtr, outPtr]),
+    sipc_async_call_entry: f('sipc_async_call_entry', 'int', [
+      voidPtr, 'uint32_t', koffi.inout(koffi.pointer(ChannelInfoType)), voidPtr,
+    ]),
+    sipc_async_call_detail: f('sipc_async_call_detail', 'const char *', [voidPtr, 'int32_t']),
+    sipc_async_call_take_send_results: f('sipc_async_call_take_send_results', 'int', [voidPtr, voidPtr, 'uint32_t', voidPtr]),
+    sipc_async_call_arm: f('sipc_async_call_arm', 'int', [voidPtr, 'int']),
+    sipc_async_call_release: f('sipc_async_call_release', 'int', [voidPtr]),
+
+    sipc_async_watch_start: f('sipc_async_watch_start', 'int', ['uint32_t', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
+    sipc_async_watch_arm: f('sipc_async_watch_arm', 'int', [voidPtr, 'int']),
+    sipc_async_watch_poll: f('sipc_async_watch_poll', 'int', [voidPtr, voidPtr]),
+    sipc_async_watch_release: f('sipc_async_watch_release', 'int', [voidPtr]),
 
     registerNotify: (callback: (token: number) => void): Pointer =>
       koffi.register(callback, koffi.pointer(NotifyProto)),

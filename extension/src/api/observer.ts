@@ -5,9 +5,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { SipcError } from './errors';
-import { registerClient, setBusy, unregisterClient, nextTurn, type NativeClient } from './lifecycle';
+import { runCall } from './calls';
+import { registerClient, setBusy, unregisterClient, type NativeClient } from './lifecycle';
 import { native, toNumber, type Pointer, type PointerCell, type RawAsyncObserverStatus } from './native';
-import { SIPC_ERR_BUSY, SIPC_ERR_CANCELLED, SIPC_OK, check, emptyRawInfo, errorFor, infoFromRaw, type ChannelInfo } from './status';
+import { SIPC_ERR_CANCELLED, SIPC_ERR_SYSTEM, SIPC_OK, check, emptyRawInfo, errorFor, infoFromRaw, type ChannelInfo } from './status';
 
 export interface ObservedMessage {
   direction: 'to-client' | 'to-server';
@@ -58,19 +59,12 @@ export class Observer extends EventEmitter implements NativeClient {
   private readonly count = new Uint32Array(1);
   private readonly status: RawAsyncObserverStatus = { status: 0, ready_count: 0, ready_bytes: 0, notifying: 0, reserved: 0 };
 
-  /** Use observe(). */
-  constructor(name: string, options: ObserveOptions = {}) {
+  /** Use observe(). Takes ownership of `observer`, a handle sipc_observe returned. @internal */
+  constructor(name: string, observer: Pointer, capacity: number) {
     super();
-    const capacity = options.capacity ?? DEFAULT_CAPACITY;
-    if (!Number.isInteger(capacity) || capacity < 0 || capacity > 64 * 1024 * 1024) {
-      throw new SipcError('INVALID_ARGUMENT', 'capacity must be an integer from 0 to 67108864');
-    }
     const lib = native();
-    const out: PointerCell = [null];
-    check(lib.sipc_observe(name, out), `observe channel '${name}' failed`);
-    if (out[0] === null) throw new SipcError('SYSTEM', `observe channel '${name}' failed: no handle returned`);
     this.name = name;
-    this.raw = out[0];
+    this.raw = observer;
     const { token, notify } = registerClient(this);
     this.token = token;
     const started: PointerCell = [null];
@@ -78,7 +72,7 @@ export class Observer extends EventEmitter implements NativeClient {
     if (rc !== SIPC_OK || started[0] === null) {
       unregisterClient(token);
       lib.sipc_observer_close(this.raw);
-      throw errorFor(rc === SIPC_OK ? -17 : rc, `observe channel '${name}' failed`);
+      throw errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, `observe channel '${name}' failed`);
     }
     this.handle = started[0];
     this.on('newListener', () => queueMicrotask(() => this.update()));
@@ -93,16 +87,20 @@ export class Observer extends EventEmitter implements NativeClient {
     return infoFromRaw(raw);
   }
 
-  /** Stops observing; cancels and joins the native thread. Safe to repeat. */
+  /** Stops observing: no 'message' after this; the native thread is cancelled and joined on a native thread. Safe to repeat. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
-    const lib = native();
-    lib.sipc_async_observer_stop(this.handle);
-    this.closing = (async () => {
-      while (lib.sipc_async_observer_destroy(this.handle) === SIPC_ERR_BUSY) await nextTurn();
-      unregisterClient(this.token);
-    })();
+    const handle = this.handle;
+    const done = () => unregisterClient(this.token);
+    this.closing = runCall(
+      `closing the observer of channel '${this.name}' failed`,
+      (notify, token, out) => native().sipc_async_observer_close(handle, notify, token, out),
+      () => undefined,
+    ).then(done, (error: unknown) => {
+      done();
+      throw error;
+    });
     return this.closing;
   }
 
@@ -179,7 +177,24 @@ export class Observer extends EventEmitter implements NativeClient {
   }
 }
 
-/** Starts observing a channel by name (it must exist: NOT_FOUND otherwise). Sees messages sent from now on. */
-export function observe(name: string, options?: ObserveOptions): Observer {
-  return new Observer(name, options);
+/**
+ * Starts observing a channel by name (it must exist: NOT_FOUND otherwise). Sees messages sent from the moment
+ * the native attach succeeded. The attach runs on a native thread.
+ */
+export function observe(name: string, options: ObserveOptions = {}): Promise<Observer> {
+  const capacity = options.capacity ?? DEFAULT_CAPACITY;
+  if (!Number.isInteger(capacity) || capacity < 0 || capacity > 64 * 1024 * 1024) {
+    return Promise.reject(new SipcError('INVALID_ARGUMENT', 'capacity must be an integer from 0 to 67108864'));
+  }
+  const context = `observe channel '${name}' failed`;
+  return runCall(
+    context,
+    (notify, token, out) => native().sipc_async_observe(name, notify, token, out),
+    (call) => {
+      const out: PointerCell = [null];
+      const rc = native().sipc_async_call_take_observer(call, out);
+      if (rc !== SIPC_OK || out[0] === null) throw errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, context);
+      return new Observer(name, out[0], capacity);
+    },
+  );
 }

@@ -7,18 +7,32 @@ export const SIPC_ERR_TIMEOUT = -1;
 export const SIPC_ERR_PEER_GONE = -2;
 export const SIPC_ERR_BUSY = -3;
 export const SIPC_ERR_CANCELLED = -5;
+export const SIPC_ERR_NOT_FOUND = -10;
 export const SIPC_ERR_NOT_CONNECTED = -16;
+export const SIPC_ERR_SYSTEM = -17;
 export const SIPC_ASYNC_PENDING = 1;
 
-/** An error for a failed status, e.g. errorFor(-2, "send to channel 'demo' failed"). */
-export function errorFor(status: number, context: string): SipcError {
+/** What the thread that made a call reported besides its status (calls made on a native thread). */
+export interface ThreadReport {
+  /** sipc_last_os_error() of that thread (0: none). */
+  osError: number;
+  /** sipc_last_error_message() of that thread, or why a listed entry is unusable ("" if none). */
+  detail: string;
+}
+
+/**
+ * An error for a failed status, e.g. errorFor(-2, "send to channel 'demo' failed"). The OS error is this
+ * thread's last one unless the call ran on a native thread, which then reports its own (`report`).
+ */
+export function errorFor(status: number, context: string, report?: ThreadReport): SipcError {
   const lib = native();
   const name = lib.sipc_status_name(status);
   const code: SipcErrorCode = isSipcErrorCode(name) ? name : 'SYSTEM';
   let osError: number | undefined;
   let detail = lib.sipc_strerror(status);
+  if (report?.detail) detail += `: ${report.detail}`;
   if (code === 'SYSTEM' || code === 'PERMISSION' || code === 'NO_MEMORY') {
-    osError = lib.sipc_last_os_error() || undefined;
+    osError = (report ? report.osError : lib.sipc_last_os_error()) || undefined;
     if (osError !== undefined) detail += ` (OS error ${osError})`;
   }
   return new SipcError(code, `${context}: ${detail}`, osError);

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { list, type ChannelInfo, type DirectionInfo } from '../api';
+import { isUnusable, list, type ChannelInfo, type DirectionInfo } from '../api';
 import type { Connection, ConnectionManager } from '../connections';
 import { describeError } from '../errors';
 import { describeChannelState, describeConnectionState, formatBytes } from '../format';
@@ -46,6 +46,7 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
   readonly onDidChangeTreeData = this.changeEmitter.event;
 
   private nodes: ChannelNode[] = [];
+  private listGeneration = 0;
   private snapshot = '';
   private listError: string | undefined;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
@@ -58,10 +59,10 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.disposables.push(
-      connections.onDidChange(() => this.refresh()),
+      connections.onDidChange(() => void this.refresh()),
       connections.onDidMessage(() => this.scheduleTrafficRefresh()),
     );
-    this.collect();
+    void this.refresh();
   }
 
   /** Attaches the tree view so polling follows its visibility. */
@@ -72,9 +73,14 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
     this.showListError();
   }
 
-  /** Re-reads the channels; returns the nodes. Announces a change only if something differs. */
-  refresh(): ChannelNode[] {
-    if (this.collect()) this.changeEmitter.fire(undefined);
+  /**
+   * Re-reads the channels (the listing runs on a native thread); resolves with the nodes. Announces a change
+   * only if something differs. Of overlapping refreshes only the newest listing is applied.
+   */
+  async refresh(): Promise<ChannelNode[]> {
+    const generation = ++this.listGeneration;
+    const listing = await this.listChannels();
+    if (generation === this.listGeneration && this.collect(listing)) this.changeEmitter.fire(undefined);
     return this.nodes;
   }
 
@@ -99,19 +105,25 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
     this.changeEmitter.dispose();
   }
 
-  /** Rebuilds the nodes; true if they differ from the last ones. */
-  private collect(): boolean {
-    let infos: ChannelInfo[];
-    const previousError = this.listError;
+  /** The usable channels, or the error that kept them from being listed. */
+  private async listChannels(): Promise<{ infos: ChannelInfo[] } | { error: string }> {
     try {
-      infos = list();
-      this.listError = undefined;
+      // Objects that are no usable channel are not shown (yet).
+      return { infos: (await list()).filter((entry): entry is ChannelInfo => !isUnusable(entry)) };
     } catch (error) {
-      infos = [];
-      this.listError = describeError(error);
-      if (previousError !== this.listError) this.log.error(`Listing channels failed: ${this.listError}`);
+      return { error: describeError(error) };
     }
-    if (previousError !== this.listError) this.showListError();
+  }
+
+  /** Rebuilds the nodes from a listing; true if they differ from the last ones. */
+  private collect(listing: { infos: ChannelInfo[] } | { error: string }): boolean {
+    const previousError = this.listError;
+    const infos = 'infos' in listing ? listing.infos : [];
+    this.listError = 'error' in listing ? listing.error : undefined;
+    if (previousError !== this.listError) {
+      if (this.listError !== undefined) this.log.error(`Listing channels failed: ${this.listError}`);
+      this.showListError();
+    }
 
     const byName = new Map(infos.map((info) => [info.name, info]));
     // A channel this window holds is shown even if listing missed it (e.g. listing failed).
@@ -144,8 +156,8 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
   private updatePolling(): void {
     const visible = this.view?.visible ?? false;
     if (visible && !this.pollTimer) {
-      this.refresh();
-      this.pollTimer = setInterval(() => this.refresh(), POLL_INTERVAL_MS);
+      void this.refresh();
+      this.pollTimer = setInterval(() => void this.refresh(), POLL_INTERVAL_MS);
     } else if (!visible && this.pollTimer) {
       clearInterval(this.pollTimer);
       this.pollTimer = undefined;
@@ -156,7 +168,7 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
     if (this.trafficTimer || !(this.view?.visible ?? false)) return;
     this.trafficTimer = setTimeout(() => {
       this.trafficTimer = undefined;
-      this.refresh();
+      void this.refresh();
     }, TRAFFIC_REFRESH_MS);
   }
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { open, type Channel, type ChannelInfo, type ChannelState, type Role, type SipcError } from '../api';
+import { open, SipcError, type Channel, type ChannelInfo, type ChannelState, type Role } from '../api';
 import type { SipcSettings } from '../settings';
 
 export type { ChannelState, Role } from '../api';
@@ -24,6 +24,13 @@ export interface ConnectOptions {
   /** How long to wait for the peer; undefined or 0 waits until connected or aborted. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Called once the channel is open (its role known), before the wait for the peer. */
+  readonly onOpened?: (connection: Connection) => void;
+}
+
+/** A connect() in progress; later connect() calls for the same name join it. */
+interface PendingConnect {
+  readonly ready: Promise<Connection>;
 }
 
 /** What a connection needs from the rest of the extension; read on each use so setting changes apply at once. */
@@ -215,7 +222,9 @@ function describeUnknown(error: unknown): string {
 export class ConnectionManager implements vscode.Disposable {
   private readonly byName = new Map<string, Connection>();
   /** The first wait for a peer of each connection still waiting, so a second connect() joins it. */
-  private readonly pending = new Map<string, { connection: Connection; ready: Promise<Connection> }>();
+  private readonly pending = new Map<string, PendingConnect>();
+  /** Connections being closed, by name: a new open of that name waits for them. */
+  private readonly releasing = new Map<string, Promise<void>>();
   private readonly subscriptions = new Map<string, vscode.Disposable[]>();
   private lastUsedName: string | undefined;
 
@@ -271,30 +280,41 @@ export class ConnectionManager implements vscode.Disposable {
       return this.connect(name, options);
     }
 
-    const channel = open(name, {
-      ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
-      ...(options.queueDepth !== undefined ? { queueDepth: options.queueDepth } : {}),
-    });
-    const connection = new Connection(channel, { log: this.log, settings: this.settings });
-    this.add(connection);
-    this.log.info(`${name}: opened as ${connection.role} (max message ${connection.maxMessageSize} bytes)`);
+    const pending: PendingConnect = { ready: this.openAndWait(name, options, () => pending) };
+    this.pending.set(name, pending);
+    return pending.ready;
+  }
 
-    const ready = (async () => {
+  /** The open (on a native thread) and the wait for the peer of one connect(); `self` is its pending entry. */
+  private async openAndWait(name: string, options: ConnectOptions, self: () => PendingConnect): Promise<Connection> {
+    try {
+      await this.releasing.get(name);
+      const channel = await open(name, {
+        ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
+        ...(options.queueDepth !== undefined ? { queueDepth: options.queueDepth } : {}),
+      });
+      if (this.pending.get(name) !== self()) {
+        // disconnect() came while the channel was being opened.
+        await channel.close();
+        throw new SipcError('CLOSED', `connect to channel '${name}' failed: it was disconnected while opening`);
+      }
+      const connection = new Connection(channel, { log: this.log, settings: this.settings });
+      this.add(connection);
+      this.log.info(`${name}: opened as ${connection.role} (max message ${connection.maxMessageSize} bytes)`);
+      options.onOpened?.(connection);
       try {
         await connection.waitForPeer(options.timeoutMs, options.signal);
       } catch (error) {
         // Unless disconnect() already took it away (then the wait failed with CLOSED because of that).
         if (this.byName.get(name) === connection) await this.disconnect(name);
         throw error;
-      } finally {
-        if (this.pending.get(name)?.connection === connection) this.pending.delete(name);
       }
       this.log.info(`${name}: connected as ${connection.role}, peer pid ${connection.peerPid() ?? 'unknown'}`);
       this.markUsed(connection);
       return connection;
-    })();
-    this.pending.set(name, { connection, ready });
-    return ready;
+    } finally {
+      if (this.pending.get(name) === self()) this.pending.delete(name);
+    }
   }
 
   /** Closes and forgets the connection; false if there was none of that name. */
@@ -307,8 +327,15 @@ export class ConnectionManager implements vscode.Disposable {
     this.subscriptions.delete(name);
     if (this.lastUsedName === name) this.lastUsedName = undefined;
     this.changeEmitter.fire();
+    // The close runs on a native thread: a connect() meanwhile must not open a second end before this one is gone.
+    const closed = connection.close();
+    const released = closed.catch(() => undefined);
+    this.releasing.set(name, released);
+    void released.then(() => {
+      if (this.releasing.get(name) === released) this.releasing.delete(name);
+    });
     try {
-      await connection.close();
+      await closed;
       this.log.info(`${name}: disconnected`);
     } catch (error) {
       this.log.error(`${name}: closing failed: ${describeUnknown(error)}`);

@@ -7,6 +7,7 @@
 #include "sipc_async.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,12 +273,126 @@ static void test_observer(void)
     sipc_close(server);
 }
 
+/* ---- one-shot calls and the watch, the way calls.ts and manage.ts drive them ---- */
+
+/* Waits for a call's notify and returns its final status snapshot. */
+static sipc_async_call_status finish_call(sipc_async_call *call, uint32_t token)
+{
+    sipc_async_call_status status;
+    for (;;) {
+        CHECK(sipc_async_call_poll(call, &status) == SIPC_OK, "poll call");
+        if (status.status != SIPC_ASYNC_PENDING)
+            return status;
+        wait_news(token, 50);
+    }
+}
+
+static int stat_now(const char *name, sipc_channel_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    return sipc_stat(name, info);
+}
+
+static void test_calls(void)
+{
+    enum { CALL_TOKEN = 6, WATCH_TOKEN = 7 };
+    char name[64];
+    snprintf(name, sizeof name, "async-calls-%d", (int)getpid());
+    sipc_async_call *call;
+    sipc_options options;
+    sipc_options_init(&options);
+    options.max_message_size = MAX_SIZE;
+
+    sipc_async_watch *watch;
+    CHECK(sipc_async_watch_start(60000, notify, WATCH_TOKEN, &watch) == SIPC_OK, "start watch");
+
+    /* open, twice: server and client */
+    sipc_channel *raw[2];
+    for (int i = 0; i < 2; i++) {
+        CHECK(sipc_async_open(name, &options, notify, CALL_TOKEN, &call) == SIPC_OK, "start open");
+        CHECK(finish_call(call, CALL_TOKEN).status == SIPC_OK, "open");
+        CHECK(sipc_async_call_take_channel(call, &raw[i]) == SIPC_OK && raw[i], "take channel");
+        sipc_channel *again;
+        CHECK(sipc_async_call_take_channel(call, &again) == SIPC_ERR_CLOSED && !again, "taken only once");
+        sipc_async_call_release(call);
+    }
+    CHECK(sipc_get_role(raw[0]) == SIPC_ROLE_SERVER && sipc_get_role(raw[1]) == SIPC_ROLE_CLIENT, "roles");
+    CHECK(sipc_async_open("-bad name", NULL, notify, CALL_TOKEN, &call) == SIPC_ERR_INVALID_NAME && !call, "bad name");
+
+    /* the watch saw the channel appear (inotify on Linux; its interval is a minute) */
+    uint64_t changes = 0;
+    for (int round = 0; round < 400 && changes == 0; round++) {
+        wait_news(WATCH_TOKEN, 50);
+        sipc_async_watch_poll(watch, &changes);
+    }
+    CHECK(changes > 0, "the watch reported the new channel");
+
+    /* stat and list */
+    CHECK(sipc_async_stat(name, notify, CALL_TOKEN, &call) == SIPC_OK, "start stat");
+    sipc_async_call_status done = finish_call(call, CALL_TOKEN);
+    CHECK(done.status == SIPC_OK && done.entries == 1, "stat: %s, %u entries", sipc_status_name(done.status), done.entries);
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    int32_t entry_status = -100;
+    CHECK(sipc_async_call_entry(call, 0, &info, &entry_status) == SIPC_OK && entry_status == SIPC_OK, "stat entry");
+    CHECK(strcmp(info.name, name) == 0 && info.max_message_size == MAX_SIZE, "stat info");
+    CHECK(sipc_async_call_entry(call, 1, &info, &entry_status) == SIPC_ERR_NOT_FOUND, "one entry only");
+    sipc_async_call_release(call);
+
+    CHECK(sipc_async_list(notify, CALL_TOKEN, &call) == SIPC_OK, "start list");
+    done = finish_call(call, CALL_TOKEN);
+    CHECK(done.status == SIPC_OK, "list: %s", sipc_status_name(done.status));
+    int listed = 0;
+    for (uint32_t i = 0; i < done.entries; i++) {
+        CHECK(sipc_async_call_entry(call, i, &info, &entry_status) == SIPC_OK, "list entry");
+        listed += entry_status == SIPC_OK && strcmp(info.name, name) == 0;
+    }
+    CHECK(listed == 1, "listed %d times", listed);
+    sipc_async_call_release(call);
+
+    /* remove refuses while attached */
+    CHECK(sipc_async_remove(name, 0, notify, CALL_TOKEN, &call) == SIPC_OK, "start remove");
+    CHECK(finish_call(call, CALL_TOKEN).status == SIPC_ERR_BUSY, "remove while attached");
+    sipc_async_call_release(call);
+
+    /* close through a call, with a send that finished just before */
+    sipc_async_channel *ends[2];
+    CHECK(sipc_async_channel_start(raw[0], notify, 0, &ends[0]) == SIPC_OK, "start server");
+    CHECK(sipc_async_channel_start(raw[1], notify, 1, &ends[1]) == SIPC_OK, "start client");
+    unsigned char message[8] = {0};
+    CHECK(sipc_async_channel_send(ends[1], message, sizeof message, 1000) == SIPC_OK, "queue send");
+    for (int i = 0; i < 2; i++) {
+        CHECK(sipc_async_channel_close(ends[1 - i], notify, CALL_TOKEN, &call) == SIPC_OK, "start close");
+        CHECK(finish_call(call, CALL_TOKEN).status == SIPC_OK, "close");
+        int32_t results[4];
+        uint32_t count = 0;
+        CHECK(sipc_async_call_take_send_results(call, results, 4, &count) == SIPC_OK, "send results");
+        CHECK(i == 1 || count <= 1, "at most the one send");
+        sipc_async_call_release(call);
+    }
+    CHECK(stat_now(name, &info) == SIPC_ERR_NOT_FOUND, "the last one out removed the channel");
+
+    /* calls released before they finish: their threads clean up (an open closes what it opened) */
+    for (int i = 0; i < 16; i++) {
+        CHECK(sipc_async_list(notify, CALL_TOKEN, &call) == SIPC_OK, "start list");
+        sipc_async_call_release(call);
+    }
+    CHECK(sipc_async_open(name, &options, notify, CALL_TOKEN, &call) == SIPC_OK, "start open");
+    sipc_async_call_release(call);
+    while (stat_now(name, &info) != SIPC_ERR_NOT_FOUND || info.server_pid != 0)
+        sched_yield(); /* appears, then the call's thread closes it again */
+    CHECK(sipc_async_watch_release(watch) >= 0, "release watch");
+}
+
 int main(int argc, char **argv)
 {
     uint32_t count = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 20000;
     test_receive_paths(count);
     test_stop_while_blocked();
     test_observer();
-    printf("async stress: %u messages through every receive path, stop while blocked, observer: ok\n", count);
+    test_calls();
+    printf("async stress: %u messages through every receive path, stop while blocked, observer, calls, watch: ok\n", count);
     return 0;
 }

@@ -24,7 +24,7 @@ function uniqueName(label) {
 async function until(check, what, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -97,7 +97,7 @@ async function extensionApi() {
 /** The channel is listed with a live server. */
 function waitForChannel(api, name) {
   return until(
-    () => api.channelsView.refresh().find((n) => n.name === name && n.info.serverAlive),
+    async () => (await api.channelsView.refresh()).find((n) => n.name === name && n.info.serverAlive),
     `channel ${name} has a live server`,
   );
 }
@@ -187,7 +187,7 @@ describe('SIPC extension', function () {
       } finally {
         errors.restore();
       }
-      const listed = api.channelsView.refresh().map((n) => n.name);
+      const listed = (await api.channelsView.refresh()).map((n) => n.name);
       assert.ok(!listed.includes(name), 'the abandoned channel was removed');
     });
 
@@ -196,7 +196,7 @@ describe('SIPC extension', function () {
       spawnPeer(['recv', name, '--format', 'json']);
       await waitForChannel(api, name);
       spawnPeer(['echo', name]);
-      await until(() => api.channelsView.refresh().find((n) => n.name === name && n.info.clientAlive), 'the CLI client joined');
+      await until(async () => (await api.channelsView.refresh()).find((n) => n.name === name && n.info.clientAlive), 'the CLI client joined');
       const errors = errorMessages();
       try {
         assert.strictEqual(await connect(name), undefined);
@@ -413,8 +413,8 @@ describe('SIPC extension', function () {
       assert.strictEqual(await vscode.commands.executeCommand('sipc.disconnect', { name: first }), first);
       assert.deepStrictEqual(api.connections.connections().map((c) => c.name), [second]);
       // The CLI receiver (the server) sees the client role freed, as by a clean close.
-      await until(() => {
-        const node = api.channelsView.refresh().find((n) => n.name === first);
+      await until(async () => {
+        const node = (await api.channelsView.refresh()).find((n) => n.name === first);
         return node && node.info.serverPid === firstPeer.pid && node.info.clientPid === 0;
       }, 'the client role of the first channel is free');
       assert.strictEqual(await vscode.commands.executeCommand('sipc.disconnectAll'), 1);
@@ -506,7 +506,7 @@ describe('SIPC extension', function () {
         errors.restore();
       }
       assert.strictEqual(api.connections.get(name), undefined);
-      assert.ok(!api.channelsView.refresh().some((n) => n.name === name), 'the channel is gone');
+      assert.ok(!(await api.channelsView.refresh()).some((n) => n.name === name), 'the channel is gone');
     });
 
     it('a client whose server died connects again to the next server', async () => {
@@ -518,7 +518,7 @@ describe('SIPC extension', function () {
       firstServer.kill('SIGKILL');
       await until(() => old.state === 'peer-gone', 'the client sees the server gone');
       const nextServer = spawnPeer(['recv', name, '--format', 'json']);
-      await until(() => api.channelsView.refresh().find((n) => n.name === name && n.info.serverPid === nextServer.pid && n.info.serverAlive), 'the next server holds the channel');
+      await until(async () => (await api.channelsView.refresh()).find((n) => n.name === name && n.info.serverPid === nextServer.pid && n.info.serverAlive), 'the next server holds the channel');
       const result = await connect(name);
       assert.strictEqual(result.state, 'connected');
       assert.notStrictEqual(api.connections.get(name), old, 'a fresh connection replaced the dead one');
@@ -537,7 +537,7 @@ describe('SIPC extension', function () {
       firstServer.kill('SIGKILL');
       await until(() => old.state === 'peer-gone', 'the client sees the server gone');
       const nextServer = spawnPeer(['recv', name, '--format', 'json']);
-      await until(() => api.channelsView.refresh().find((n) => n.name === name && n.info.serverPid === nextServer.pid && n.info.serverAlive), 'the next server holds the channel');
+      await until(async () => (await api.channelsView.refresh()).find((n) => n.name === name && n.info.serverPid === nextServer.pid && n.info.serverAlive), 'the next server holds the channel');
       // Both find the dead connection; the second must not open a channel of its own while the first replaces it.
       const [first, second] = await Promise.all([api.connections.connect(name), api.connections.connect(name)]);
       assert.strictEqual(first, second, 'both got the same connection');
@@ -570,7 +570,7 @@ describe('SIPC extension', function () {
         vscode.window.showWarningMessage = original;
       }
       const nextServer = spawnPeer(['recv', name, '--format', 'json']);
-      await until(() => api.channelsView.refresh().find((n) => n.name === name && n.info.serverPid === nextServer.pid && n.info.serverAlive), 'the next server holds the channel');
+      await until(async () => (await api.channelsView.refresh()).find((n) => n.name === name && n.info.serverPid === nextServer.pid && n.info.serverAlive), 'the next server holds the channel');
       answer('Reconnect');
       const fresh = await until(() => {
         const current = api.connections.get(name);
@@ -597,7 +597,7 @@ describe('SIPC extension', function () {
       await connect(connected);
       assert.strictEqual(await vscode.commands.executeCommand('sipc.openInspector', { name: connected }), connected);
       await until(() => webviewTabs().some((tab) => tab.label.includes(connected)), 'the inspector tab opens');
-      const node = api.channelsView.refresh().find((n) => n.name === observed);
+      const node = (await api.channelsView.refresh()).find((n) => n.name === observed);
       assert.strictEqual(await vscode.commands.executeCommand('sipc.inspectChannel', node), observed);
       await until(() => webviewTabs().some((tab) => tab.label.includes(observed)), 'the observer tab opens');
     });
@@ -621,7 +621,7 @@ describe('SIPC extension', function () {
       await connect(name);
       await vscode.commands.executeCommand('sipc.sendText', { name, text: 'x' });
       await peer.messages(1);
-      const node = api.channelsView.refresh().find((n) => n.name === name);
+      const node = (await api.channelsView.refresh()).find((n) => n.name === name);
       assert.ok(node, 'the channel is listed');
       const item = api.channelsView.getTreeItem(node);
       assert.strictEqual(item.label, name);
@@ -644,12 +644,12 @@ describe('SIPC extension', function () {
       await waitForChannel(api, name);
       server.kill('SIGKILL');
       await server.exited(5000);
-      const node = await until(() => api.channelsView.refresh().find((n) => n.name === name && n.stale), 'the channel shows as stale');
+      const node = await until(async () => (await api.channelsView.refresh()).find((n) => n.name === name && n.stale), 'the channel shows as stale');
       const item = api.channelsView.getTreeItem(node);
       assert.match(item.contextValue, /\bstale\b/);
       assert.match(item.description, /stale/);
       assert.deepStrictEqual(await vscode.commands.executeCommand('sipc.removeStaleChannel', node), [name]);
-      assert.ok(!api.channelsView.refresh().some((n) => n.name === name), 'the channel is gone');
+      assert.ok(!(await api.channelsView.refresh()).some((n) => n.name === name), 'the channel is gone');
     });
 
     it('refuses to remove a channel in use', async () => {
@@ -663,14 +663,14 @@ describe('SIPC extension', function () {
       } finally {
         errors.restore();
       }
-      assert.ok(api.channelsView.refresh().some((n) => n.name === name));
+      assert.ok((await api.channelsView.refresh()).some((n) => n.name === name));
     });
 
     it('copies a channel name from the view', async () => {
       const name = uniqueName('copy');
       spawnPeer(['recv', name, '--format', 'json']);
       await waitForChannel(api, name);
-      const node = api.channelsView.refresh().find((n) => n.name === name);
+      const node = (await api.channelsView.refresh()).find((n) => n.name === name);
       await vscode.commands.executeCommand('sipc.copyChannelName', node);
       assert.strictEqual(await vscode.env.clipboard.readText(), name);
     });
@@ -696,7 +696,7 @@ describe('SIPC extension', function () {
       assert.deepStrictEqual(api.connections.connections(), []);
       // A clean close frees the role (pid 0); a channel left open would still name this process.
       const { list } = require(path.join(extension.extensionPath, 'dist/api.js'));
-      const ours = list().filter((info) => info.name === asClient || info.name === asServer);
+      const ours = (await list()).filter((info) => info.name === asClient || info.name === asServer);
       for (const info of ours) {
         assert.notStrictEqual(info.serverPid, process.pid, `${info.name}: server role released`);
         assert.notStrictEqual(info.clientPid, process.pid, `${info.name}: client role released`);

@@ -5,6 +5,6 @@ export const refreshChannels: SipcCommand = {
   id: 'sipc.refreshChannels',
   failure: 'Could not refresh the channels',
   async run({ channelsView }): Promise<number> {
-    return channelsView.refresh().length;
+    return (await channelsView.refresh()).length;
   },
 };

@@ -11,7 +11,7 @@ async function staleChannelsToRemove(arg: unknown, log: vscode.LogOutputChannel)
   const name = nameArgument(arg);
   if (name !== undefined) {
     validateName(name);
-    const info = stat(name);
+    const info = await stat(name);
     if (info.state !== 'stale') {
       const alive = [info.serverAlive ? `server pid ${info.serverPid}` : '', info.clientAlive ? `client pid ${info.clientPid}` : '']
         .filter(Boolean)
@@ -20,7 +20,7 @@ async function staleChannelsToRemove(arg: unknown, log: vscode.LogOutputChannel)
     }
     return [name];
   }
-  const stale = listChannelsQuietly(log).filter((info) => info.state === 'stale');
+  const stale = (await listChannelsQuietly(log)).filter((info) => info.state === 'stale');
   if (stale.length === 0) throw new UserFacingError('There are no stale channels on this machine');
   const picked = await vscode.window.showQuickPick(
     stale.map((info) => ({
@@ -46,7 +46,7 @@ export const removeStaleChannel: SipcCommand = {
     for (const staleName of names) {
       try {
         // Without force the library refuses (BUSY) if a process attached since the list was read.
-        remove(staleName, false);
+        await remove(staleName, false);
         removed.push(staleName);
         log.info(`${staleName}: removed stale channel`);
       } catch (error) {
@@ -54,7 +54,7 @@ export const removeStaleChannel: SipcCommand = {
         failures.push(`"${staleName}": ${describeError(error)}`);
       }
     }
-    channelsView.refresh();
+    await channelsView.refresh();
     if (failures.length > 0) {
       throw new UserFacingError(`${removed.length > 0 ? `Removed ${removed.length}; ` : ''}could not remove ${failures.join('; ')}`);
     }

@@ -23,9 +23,9 @@ export interface ConnectResult {
   readonly maxMessageSize: number;
 }
 
-function statOrUndefined(name: string): ChannelInfo | undefined {
+async function statOrUndefined(name: string): Promise<ChannelInfo | undefined> {
   try {
-    return stat(name);
+    return await stat(name);
   } catch {
     // Not there (or unreadable): open() reports anything that matters.
     return undefined;
@@ -53,7 +53,7 @@ export const connect: SipcCommand = {
       recent = choice.recent;
     } else {
       validateName(name);
-      existing = statOrUndefined(name);
+      existing = await statOrUndefined(name);
       recent = recentChannels(context.globalState).find((r) => r.name === name);
     }
 
@@ -98,18 +98,17 @@ export const connect: SipcCommand = {
         async (progress, token) => {
           const cancelled = token.onCancellationRequested(() => controller.abort());
           try {
-            const pending = connections.connect(channelName, { maxMessageSize, queueDepth, timeoutMs, signal: controller.signal });
-            // open() ran synchronously inside connect(): the role is known before the peer arrives.
-            const opened = connections.get(channelName);
-            if (opened?.state === 'waiting') {
+            // The role is known once the channel is open, before the peer arrives.
+            const onOpened = (opened: Connection) => {
+              if (opened.state !== 'waiting') return;
               progress.report({
                 message:
                   opened.role === 'server'
                     ? 'this window created the channel (server) and waits for a client…'
                     : 'this window joined as client and waits for the server…',
               });
-            }
-            return await pending;
+            };
+            return await connections.connect(channelName, { maxMessageSize, queueDepth, timeoutMs, signal: controller.signal, onOpened });
           } finally {
             cancelled.dispose();
           }

@@ -199,9 +199,18 @@ export class ObserverSource implements CaptureSource {
   }
 
   private start(): void {
+    void this.attach();
+  }
+
+  /** Attaches the observer (on a native thread); a failure retries after retryMs. */
+  private async attach(): Promise<void> {
     if (this.disposed) return;
     try {
-      const observer = observe(this.name);
+      const observer = await observe(this.name);
+      if (this.disposed) {
+        await observer.close();
+        return;
+      }
       this.observer = observer;
       observer.on('message', (m: ObservedMessage) => this.onMessage(m));
       observer.on('gone', () => this.onGone(observer));

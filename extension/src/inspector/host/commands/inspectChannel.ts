@@ -13,7 +13,7 @@ export const inspectChannel: SipcCommand = {
     let name = nameArgument(arg);
     if (name === undefined) {
       const picked = await pickChannel(
-        listChannelsQuietly(services.log),
+        await listChannelsQuietly(services.log),
         'Observe which channel? (read-only: its traffic is not consumed)',
         'There are no sipc channels on this machine to inspect',
         services.connections.lastUsed?.name,

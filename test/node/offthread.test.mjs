@@ -1,0 +1,152 @@
+// The event loop never waits for libsipc: every call that touches the file system runs on a native thread
+// (issue #10, "the extension host never blocks"), list() reports unusable entries instead of throwing, and
+// watchChannels() reports changes from a native thread.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { api, cleanup, openTracked, uniqueName } from './helpers.mjs';
+
+afterEach(cleanup);
+
+const SHM = '/dev/shm';
+const linux = process.platform === 'linux';
+
+/** Measures how late a 5 ms interval fires: the event loop's lag while something runs. */
+function lagMonitor(periodMs = 5) {
+  const lags = [];
+  const waiters = [];
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    lags.push(Math.max(0, now - last - periodMs));
+    last = now;
+    for (const waiter of waiters.splice(0)) {
+      if (lags.length >= waiter.ticks) waiter.resolve();
+      else waiters.push(waiter);
+    }
+  }, periodMs);
+  return {
+    /** Resolves once the interval ran `ticks` times (the loop was free to run it). */
+    turned: (ticks) => new Promise((resolve) => waiters.push({ ticks, resolve })),
+    stop() {
+      clearInterval(timer);
+      const sorted = [...lags].sort((a, b) => a - b);
+      const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+      return { ticks: lags.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
+    },
+  };
+}
+
+const figures = (lag) => `${lag.ticks} ticks, lag p50 ${lag.p50.toFixed(2)} ms, p99 ${lag.p99.toFixed(2)} ms, max ${lag.max.toFixed(2)} ms`;
+
+test('list() reports an object that is no usable channel as unusable, with a stable code, and still lists the others', { skip: !linux, timeout: 20000 }, async () => {
+  const name = uniqueName('junk');
+  const good = uniqueName('good');
+  const path = `${SHM}/sipc.${name}`;
+  const server = await openTracked(good);
+  writeFileSync(path, Buffer.alloc(64 * 1024, 0xab), { mode: 0o600 });
+  try {
+    const entries = await api.list();
+    const junk = entries.find((entry) => entry.name === name);
+    assert.ok(junk, `the corrupt object is listed: ${JSON.stringify(entries.map((e) => e.name))}`);
+    assert.ok(api.isUnusable(junk));
+    assert.equal(junk.unusable.name, 'SipcError');
+    assert.equal(junk.unusable.code, 'CORRUPT');
+    const healthy = entries.find((entry) => entry.name === good);
+    assert.ok(healthy && !api.isUnusable(healthy) && healthy.serverPid === process.pid);
+    assert.deepEqual(entries.map((e) => e.name), [...entries.map((e) => e.name)].sort(), 'sorted by name');
+    await assert.rejects(api.stat(name), { code: 'CORRUPT' });
+    await assert.rejects(api.remove(name), { code: 'CORRUPT' });
+    await server.close();
+  } finally {
+    if (existsSync(path)) unlinkSync(path);
+  }
+});
+
+test('a FIFO named like a channel never stalls the event loop: list, stat, observe, open and remove wait on native threads', { skip: !linux, timeout: 30000 }, async (t) => {
+  const name = uniqueName('fifo');
+  const path = `${SHM}/sipc.${name}`;
+  execFileSync('mkfifo', ['-m', '600', path]);
+  let unblock;
+  try {
+    const lag = lagMonitor();
+    const calls = {
+      list: api.list(),
+      stat: api.stat(name),
+      observe: api.observe(name),
+      open: api.open(name),
+    };
+    const settled = Object.fromEntries(Object.entries(calls).map(([what, promise]) => [what, promise.then(
+      (value) => ({ ok: true, value }),
+      (error) => ({ ok: false, code: error.code }),
+    )]));
+    // While the calls may be stuck in open(2) of the FIFO, timers keep firing.
+    await lag.turned(40);
+    // A reader-writer open of the FIFO lets every blocked open(2) return (robust libsipc versions never block).
+    unblock = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    const outcome = {};
+    for (const [what, promise] of Object.entries(settled)) outcome[what] = await promise;
+    const removed = await api.remove(name, true).then(() => 'removed', (error) => error.code);
+    const figuresWhileBlocked = lag.stop();
+    t.diagnostic(`event loop while the calls waited on the FIFO: ${figures(figuresWhileBlocked)}`);
+    const summary = Object.fromEntries(Object.entries(outcome).map(([what, o]) => [what, o.ok ? 'ok' : o.code]));
+    t.diagnostic(`outcomes: ${JSON.stringify({ ...summary, remove: removed })}`);
+    for (const handle of [outcome.observe, outcome.open]) if (handle.ok) await handle.value.close();
+    assert.ok(outcome.list.ok, 'list() never fails because of one bad entry');
+    assert.ok(figuresWhileBlocked.max < 1000, `hang guard: ${figures(figuresWhileBlocked)}`);
+  } finally {
+    if (unblock !== undefined) closeSync(unblock);
+    if (existsSync(path)) unlinkSync(path);
+  }
+});
+
+test('watchChannels() reports a channel appearing and vanishing, from the OS notice, not a poll of the main thread', { skip: !linux, timeout: 20000 }, async () => {
+  const name = uniqueName('watched');
+  let calls = 0;
+  let wake;
+  // A long interval: on Linux appearing and vanishing are reported from inotify, not the periodic comparison.
+  const watch = api.watchChannels(() => { calls++; wake?.(); }, { intervalMs: 600000 });
+  try {
+    /**
+     * Waits for the listener's calls until one of them, made after `since`, finds the listing satisfying
+     * `check` (other processes may change /dev/shm meanwhile, so a call alone proves nothing).
+     */
+    const until = async (since, check) => {
+      for (;;) {
+        if (calls === since) await new Promise((resolve) => { wake = resolve; });
+        since = calls;
+        if (check(await api.list())) return;
+      }
+    };
+    let seen = calls;
+    const server = await openTracked(name);
+    await until(seen, (entries) => entries.some((e) => e.name === name));
+    seen = calls;
+    await server.close();
+    await until(seen, (entries) => !entries.some((e) => e.name === name));
+  } finally {
+    watch.dispose();
+  }
+  watch.dispose(); // twice is fine
+});
+
+test('watchChannels() checks its arguments', () => {
+  assert.throws(() => api.watchChannels(() => undefined, { intervalMs: 0 }), { code: 'INVALID_ARGUMENT' });
+  assert.throws(() => api.watchChannels('nope'), { code: 'INVALID_ARGUMENT' });
+});
+
+test('a close() runs on a native thread and the handle is gone afterwards; the channel is removed with it', { timeout: 20000 }, async () => {
+  const name = uniqueName('closing');
+  const server = await openTracked(name);
+  const client = await openTracked(name);
+  await server.connect({ timeoutMs: 5000 });
+  await client.send('bye');
+  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'bye');
+  const closing = client.close();
+  assert.equal(client.state, 'closed', 'closed at once for the caller');
+  await closing;
+  await assert.rejects(server.receive({ timeoutMs: 5000 }), { code: 'PEER_GONE' });
+  await server.close();
+  await assert.rejects(api.stat(name), { code: 'NOT_FOUND' });
+});
