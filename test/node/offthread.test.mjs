@@ -83,7 +83,9 @@ test('a FIFO named like a channel never stalls the event loop: list, stat, obser
     )]));
     // While the calls may be stuck in open(2) of the FIFO, timers keep firing.
     await lag.turned(40);
-    // A reader-writer open of the FIFO lets every blocked open(2) return (robust libsipc versions never block).
+    // libsipc opens names without blocking (O_NONBLOCK), so the calls settle by themselves; a version that
+    // blocked in open(2) would be released here by a reader-writer open of the FIFO, and the lag above shows
+    // that the event loop turned meanwhile either way.
     unblock = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
     const outcome = {};
     for (const [what, promise] of Object.entries(settled)) outcome[what] = await promise;
@@ -94,6 +96,10 @@ test('a FIFO named like a channel never stalls the event loop: list, stat, obser
     t.diagnostic(`outcomes: ${JSON.stringify({ ...summary, remove: removed })}`);
     for (const handle of [outcome.observe, outcome.open]) if (handle.ok) await handle.value.close();
     assert.ok(outcome.list.ok, 'list() never fails because of one bad entry');
+    const fifo = outcome.list.value.find((entry) => entry.name === name);
+    assert.ok(fifo && api.isUnusable(fifo), 'the FIFO is listed as unusable');
+    assert.equal(fifo.unusable.code, 'NOT_A_CHANNEL');
+    for (const what of ['stat', 'observe', 'open']) assert.equal(outcome[what].code, 'NOT_A_CHANNEL', what);
     assert.ok(figuresWhileBlocked.max < 1000, `hang guard: ${figures(figuresWhileBlocked)}`);
   } finally {
     if (unblock !== undefined) closeSync(unblock);
