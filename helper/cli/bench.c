@@ -4,11 +4,16 @@
  * Every blocking transport is bimodal on a small machine (the peers share a
  * CPU or not), so each figure is the median over several runs, measured
  * unpinned, with both processes on one CPU and on two CPUs.
+ * Sessions measure what a program gets: each one starts two fresh processes
+ * (fork), opens the transport and runs 100, 1,000 or 10,000 round trips (or a
+ * stream, or requests with think time); the distribution of the sessions'
+ * medians and p90s shows how often a session misses the fast path.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "cli.h"
+#include "../src/waiting.h" /* per-handle wait counters: sleeps per round trip in the session report */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +32,8 @@
 #define BENCH_QUEUE_DEPTH 8u
 #define BENCH_CALL_TIMEOUT_MS 10000
 #define MAX_RUNS 50
+#define MAX_SESSIONS 100
+#define SESSION_MESSAGE 64u
 
 typedef enum transport { TRANSPORT_SIPC, TRANSPORT_PIPE, TRANSPORT_UNIX, TRANSPORT_COUNT } transport;
 static const char *const transport_names[TRANSPORT_COUNT] = {"sipc", "pipe", "unix"};
@@ -41,6 +48,7 @@ static const uint32_t throughput_sizes[] = {64 * KIB, MIB};
 
 typedef struct bench_config {
     unsigned runs;
+    unsigned sessions;      /* fresh-process sessions per session figure */
     unsigned scale_divisor; /* iterations are divided by this in --quick mode */
     double idle_seconds;
     bool affinity_available[AFFINITY_COUNT];
@@ -143,7 +151,7 @@ static int endpoint_open_sipc(endpoint *end)
 }
 
 /* The work the child process does. */
-typedef enum child_job { JOB_ECHO, JOB_SINK, JOB_IDLE } child_job;
+typedef enum child_job { JOB_ECHO, JOB_SINK, JOB_IDLE, JOB_ACK } child_job;
 
 typedef struct pair {
     endpoint parent, child;
@@ -175,6 +183,12 @@ static void child_main(endpoint *end, child_job job, uint32_t size, uint64_t cou
             } else {
                 if (!read_exact(end->read_fd, buffer, size) || !cli_write_all(end->write_fd, buffer, size)) break;
             }
+        }
+    } else if (job == JOB_ACK) {
+        /* Acknowledge every `count` messages with one byte, until the other side leaves. */
+        for (uint64_t received = 1;; received++) {
+            if (!endpoint_recv(end, buffer, size)) break;
+            if (received % count == 0 && !endpoint_send(end, buffer, 1)) break;
         }
     } else if (job == JOB_SINK) {
         for (uint64_t i = 0; i < count; i++)
@@ -418,6 +432,270 @@ static idle_result measure_idle(const bench_config *config)
     return result;
 }
 
+/* ---- sessions from fresh processes ---- */
+
+typedef enum session_kind { SESSION_REQUEST_REPLY, SESSION_STREAM, SESSION_THINK } session_kind;
+
+typedef struct session_spec {
+    session_kind kind;
+    uint32_t trips; /* round trips; for a stream, messages */
+    uint32_t param; /* stream: acknowledge every `param` messages; think: µs of work before each request */
+    const char *name;
+} session_spec;
+
+static const session_spec session_specs[] = {
+    {SESSION_REQUEST_REPLY, 100, 0, "request/reply 100"},
+    {SESSION_REQUEST_REPLY, 1000, 0, "request/reply 1000"},
+    {SESSION_REQUEST_REPLY, 10000, 0, "request/reply 10000"},
+    {SESSION_STREAM, 10000, 16, "stream, ack every 16"},
+    {SESSION_THINK, 1000, 10, "think 10 us"},
+    {SESSION_THINK, 1000, 30, "think 30 us"},
+    {SESSION_THINK, 1000, 100, "think 100 us"},
+};
+#define SESSION_SPEC_COUNT (sizeof session_specs / sizeof session_specs[0])
+#define SESSION_TARGET_SPEC 1 /* request/reply 1000: the targets */
+
+/* What the client process of one session reports through a pipe. */
+typedef struct session_report {
+    int ok;
+    double median_us, p90_us; /* per round trip (stream: per message) */
+    double sleeps_per_trip;   /* sipc: the client's sleeps in the OS per round trip (stream: per message) */
+} session_report;
+
+typedef struct session_result {
+    unsigned count;
+    double median_us[MAX_SESSIONS], p90_us[MAX_SESSIONS], sleeps_per_trip[MAX_SESSIONS];
+} session_result;
+
+static session_result session_results[SESSION_SPEC_COUNT][TRANSPORT_COUNT][AFFINITY_COUNT];
+
+static void spin_for_us(uint32_t microseconds)
+{
+    uint64_t until = cli_monotonic_ns() + (uint64_t)microseconds * 1000u;
+    while (cli_monotonic_ns() < until) {
+    }
+}
+
+/* The client process of a session: opens, runs the trips, reports, leaves (which ends the server). */
+static void session_client(endpoint *end, const session_spec *spec, int report_fd)
+{
+    session_report report = {0};
+    char *buffer = malloc(BENCH_MAX_SIZE);
+    uint32_t per_unit = spec->kind == SESSION_STREAM ? spec->param : 1;
+    uint32_t units = spec->trips / per_unit;
+    double *samples = malloc((size_t)units * sizeof *samples);
+    bool ok = buffer && samples && (end->kind != TRANSPORT_SIPC || endpoint_open_sipc(end) == SIPC_OK);
+    for (uint32_t u = 0; ok && u < units; u++) {
+        if (spec->kind == SESSION_THINK) spin_for_us(spec->param);
+        uint64_t start = cli_monotonic_ns();
+        if (spec->kind == SESSION_STREAM) {
+            for (uint32_t i = 0; ok && i < per_unit; i++) ok = endpoint_send(end, payload, SESSION_MESSAGE);
+            ok = ok && endpoint_recv(end, buffer, 1);
+        } else {
+            ok = endpoint_send(end, payload, SESSION_MESSAGE) && endpoint_recv(end, buffer, SESSION_MESSAGE);
+        }
+        samples[u] = (double)(cli_monotonic_ns() - start) / 1e3 / per_unit;
+    }
+    if (ok) {
+        report.ok = 1;
+        report.median_us = percentile(samples, units, 0.5);
+        report.p90_us = percentile(samples, units, 0.9);
+        if (end->kind == TRANSPORT_SIPC) {
+            sipc_wait_stats stats;
+            sipc_channel_wait_stats(end->channel, &stats);
+            report.sleeps_per_trip = (double)stats.sleeps / spec->trips;
+        }
+    }
+    ok = cli_write_all(report_fd, &report, sizeof report);
+    endpoint_close(end);
+    _exit(ok ? 0 : 8);
+}
+
+/* Sets up both ends of a transport in this process (to be handed to two children). */
+static bool endpoints_create(transport kind, endpoint *server, endpoint *client)
+{
+    memset(server, 0, sizeof *server);
+    memset(client, 0, sizeof *client);
+    server->kind = client->kind = kind;
+    server->read_fd = server->write_fd = client->read_fd = client->write_fd = -1;
+    if (kind == TRANSPORT_SIPC) {
+        snprintf(server->channel_name, sizeof server->channel_name, "sipc-bench-%ld-%u", (long)getpid(),
+                 channel_counter++);
+        memcpy(client->channel_name, server->channel_name, sizeof client->channel_name);
+        return true;
+    }
+    if (kind == TRANSPORT_PIPE) {
+        int to_server[2], to_client[2];
+        if (pipe(to_server) != 0) return false;
+        if (pipe(to_client) != 0) {
+            close(to_server[0]);
+            close(to_server[1]);
+            return false;
+        }
+        server->read_fd = to_server[0], client->write_fd = to_server[1];
+        client->read_fd = to_client[0], server->write_fd = to_client[1];
+        return true;
+    }
+    int sockets[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return false;
+    server->read_fd = server->write_fd = sockets[0];
+    client->read_fd = client->write_fd = sockets[1];
+    return true;
+}
+
+static void reap(pid_t pid, bool kill_first)
+{
+    if (pid <= 0) return;
+    if (kill_first) kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+}
+
+/* One session: a fresh server process and a fresh client process; the client's report. */
+static bool run_session(const bench_config *config, transport kind, affinity mode, const session_spec *spec,
+                        session_report *report)
+{
+    int server_cpu;
+    apply_affinity(config, mode, &server_cpu); /* the client inherits ours */
+    endpoint server, client;
+    int report_pipe[2] = {-1, -1};
+    bool ok = endpoints_create(kind, &server, &client) && pipe(report_pipe) == 0;
+    pid_t server_pid = -1, client_pid = -1;
+    if (ok) {
+        fflush(NULL);
+        server_pid = fork();
+        if (server_pid == 0) {
+            endpoint_close(&client);
+            close(report_pipe[0]);
+            close(report_pipe[1]);
+            child_main(&server, spec->kind == SESSION_STREAM ? JOB_ACK : JOB_ECHO, SESSION_MESSAGE, spec->param,
+                       server_cpu);
+        }
+        ok = server_pid > 0;
+    }
+    if (ok) {
+        client_pid = fork();
+        if (client_pid == 0) {
+            endpoint_close(&server);
+            close(report_pipe[0]);
+            session_client(&client, spec, report_pipe[1]);
+        }
+        ok = client_pid > 0;
+    }
+    endpoint_close(&server);
+    endpoint_close(&client);
+    if (report_pipe[1] >= 0) close(report_pipe[1]);
+    memset(report, 0, sizeof *report);
+    ok = ok && read_exact(report_pipe[0], report, sizeof *report) && report->ok;
+    if (report_pipe[0] >= 0) close(report_pipe[0]);
+    reap(client_pid, !ok);
+    reap(server_pid, !ok);
+    if (kind == TRANSPORT_SIPC) sipc_remove(server.channel_name, 1);
+    restore_affinity(config);
+    if (!ok && kind == TRANSPORT_SIPC)
+        snprintf(bench_error, sizeof bench_error, "a sipc session (%s) failed", spec->name);
+    return ok;
+}
+
+static unsigned measure_sessions(const bench_config *config)
+{
+    unsigned failures = 0;
+    /* Sessions are the outer loop, as runs are for the other figures: a disturbance touches one
+     * session of many figures rather than all sessions of one. */
+    for (unsigned n = 0; n < config->sessions; n++)
+        for (size_t s = 0; s < SESSION_SPEC_COUNT; s++)
+            for (int a = 0; a < AFFINITY_COUNT; a++) {
+                if (!config->affinity_available[a]) continue;
+                for (int t = 0; t < TRANSPORT_COUNT; t++) {
+                    session_report report;
+                    if (!run_session(config, (transport)t, (affinity)a, &session_specs[s], &report)) {
+                        failures++;
+                        continue;
+                    }
+                    session_result *r = &session_results[s][t][a];
+                    r->median_us[r->count] = report.median_us;
+                    r->p90_us[r->count] = report.p90_us;
+                    r->sleeps_per_trip[r->count] = report.sleeps_per_trip;
+                    r->count++;
+                }
+            }
+    return failures;
+}
+
+/* Order statistics of one figure's sessions (sorted copies; the results keep session order). */
+typedef struct session_summary {
+    double median_min, median_median, median_max;
+    double p90_median, p90_max;
+    double sleeps_median;
+} session_summary;
+
+static session_summary summarize(const session_result *r)
+{
+    session_summary sum = {0};
+    if (r->count == 0) return sum;
+    double values[MAX_SESSIONS];
+    memcpy(values, r->median_us, r->count * sizeof values[0]);
+    sum.median_min = percentile(values, r->count, 0);
+    sum.median_median = percentile(values, r->count, 0.5);
+    sum.median_max = percentile(values, r->count, 1);
+    memcpy(values, r->p90_us, r->count * sizeof values[0]);
+    sum.p90_median = percentile(values, r->count, 0.5);
+    sum.p90_max = percentile(values, r->count, 1);
+    memcpy(values, r->sleeps_per_trip, r->count * sizeof values[0]);
+    sum.sleeps_median = percentile(values, r->count, 0.5);
+    return sum;
+}
+
+static void print_sessions(FILE *out, const bench_config *config)
+{
+    fprintf(out, "\nSessions from fresh processes, 64 B, %u per figure, µs per round trip (stream: per message):\n"
+                 "session medians min / median / max, session p90s median / max; sipc client sleeps per trip\n",
+            config->sessions);
+    fprintf(out, "%-21s %-9s %-5s %8s %8s %8s %9s %8s %7s\n", "traffic", "cpus", "", "med min", "med med",
+            "med max", "p90 med", "p90 max", "sleeps");
+    for (size_t s = 0; s < SESSION_SPEC_COUNT; s++)
+        for (int a = 0; a < AFFINITY_COUNT; a++)
+            for (int t = 0; t < TRANSPORT_COUNT; t++) {
+                const session_result *r = &session_results[s][t][a];
+                if (r->count == 0) continue;
+                session_summary sum = summarize(r);
+                fprintf(out, "%-21s %-9s %-5s %8.1f %8.1f %8.1f %9.1f %8.1f", t == 0 ? session_specs[s].name : "",
+                        t == 0 ? affinity_names[a] : "", transport_names[t], sum.median_min, sum.median_median,
+                        sum.median_max, sum.p90_median, sum.p90_max);
+                if (t == TRANSPORT_SIPC) fprintf(out, " %7.2f", sum.sleeps_median);
+                fputc('\n', out);
+            }
+}
+
+static void write_sessions_json(FILE *out)
+{
+    fputs(",\n\"sessions\":[", out);
+    bool first = true;
+    for (size_t s = 0; s < SESSION_SPEC_COUNT; s++)
+        for (int t = 0; t < TRANSPORT_COUNT; t++)
+            for (int a = 0; a < AFFINITY_COUNT; a++) {
+                const session_result *r = &session_results[s][t][a];
+                if (r->count == 0) continue;
+                static const char *const kinds[] = {"request-reply", "stream", "think"};
+                fprintf(out, "%s\n {\"traffic\":\"%s\",\"trips\":%u,\"param\":%u,\"transport\":\"%s\","
+                             "\"affinity\":\"%s\",\"medianUs\":[",
+                        first ? "" : ",", kinds[session_specs[s].kind], session_specs[s].trips, session_specs[s].param,
+                        transport_names[t], affinity_names[a]);
+                for (unsigned i = 0; i < r->count; i++) fprintf(out, "%s%.3f", i ? "," : "", r->median_us[i]);
+                fputs("],\"p90Us\":[", out);
+                for (unsigned i = 0; i < r->count; i++) fprintf(out, "%s%.3f", i ? "," : "", r->p90_us[i]);
+                fputs("]", out);
+                if (t == TRANSPORT_SIPC) {
+                    fputs(",\"sleepsPerTrip\":[", out);
+                    for (unsigned i = 0; i < r->count; i++) fprintf(out, "%s%.3f", i ? "," : "", r->sleeps_per_trip[i]);
+                    fputs("]", out);
+                }
+                fputs("}", out);
+                first = false;
+            }
+    fputs("]", out);
+}
+
 /* ---- reporting ---- */
 
 static void format_size(uint32_t size, char *out, size_t length)
@@ -469,7 +747,9 @@ static bool write_json(FILE *out, const bench_config *config, const memcpy_resul
                 fputs("]}", out);
                 first = false;
             }
-    fprintf(out, "],\n\"idle\":{\"measured\":%s,\"seconds\":%.2f,\"serverCpuMs\":%.3f,\"clientCpuMs\":%.3f},\n"
+    fputs("]", out);
+    write_sessions_json(out);
+    fprintf(out, ",\n\"idle\":{\"measured\":%s,\"seconds\":%.2f,\"serverCpuMs\":%.3f,\"clientCpuMs\":%.3f},\n"
                  "\"targets\":[",
             idle->measured ? "true" : "false", idle->seconds, idle->server_cpu_ms, idle->client_cpu_ms);
     for (size_t i = 0; i < target_count; i++)
@@ -554,7 +834,7 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
     bool quick = false;
     bool json = false;
     const char *json_file = NULL;
-    uint32_t runs = 0;
+    uint32_t runs = 0, sessions = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -575,6 +855,13 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
             if (!value || *value < '0' || *value > '9' || *end != '\0' || parsed < 1 || parsed > MAX_RUNS)
                 return cli_usage_error(command->name, "--runs needs a number from 1 to %d", MAX_RUNS);
             runs = (uint32_t)parsed;
+        } else if (strcmp(arg, "--sessions") == 0 || strncmp(arg, "--sessions=", 11) == 0) {
+            const char *value = arg[10] == '=' ? arg + 11 : (i + 1 < argc ? argv[++i] : NULL);
+            char *end = NULL;
+            unsigned long parsed = value ? strtoul(value, &end, 10) : 0;
+            if (!value || *value < '0' || *value > '9' || *end != '\0' || parsed < 1 || parsed > MAX_SESSIONS)
+                return cli_usage_error(command->name, "--sessions needs a number from 1 to %d", MAX_SESSIONS);
+            sessions = (uint32_t)parsed;
         } else {
             return cli_usage_error(command->name, "unknown argument '%s'", arg);
         }
@@ -588,6 +875,8 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
 
     bench_config config = {
         .runs = runs ? runs : quick ? 2 : 5,
+        /* --quick keeps the sessions' lengths (short sessions are the point) and runs fewer of them. */
+        .sessions = sessions ? sessions : quick ? 8 : 20,
         .scale_divisor = quick ? 8 : 1,
         .idle_seconds = quick ? 0.5 : 1.5,
     };
@@ -665,6 +954,11 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
                 r->measured = true;
             }
         }
+    if (table) {
+        printf("  sessions: %u of each figure from fresh processes...\n", config.sessions);
+        fflush(stdout);
+    }
+    failures += measure_sessions(&config);
     idle_result idle = measure_idle(&config);
     free(payload);
     payload = NULL;
@@ -674,14 +968,24 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
     const rtt_result *unix_small = &rtt_results[TRANSPORT_UNIX][0][AFFINITY_UNPINNED];
     const throughput_result *sipc_big = &throughput_results[TRANSPORT_SIPC][THROUGHPUT_SIZE_COUNT - 1][AFFINITY_UNPINNED];
     const double idle_limit_ms = 5.0; /* per process over the idle spell: below timer-tick noise */
-    target targets[3] = {
+    const session_result *split_1000 = &session_results[SESSION_TARGET_SPEC][TRANSPORT_SIPC][AFFINITY_SPLIT];
+    const session_result *same_1000 = &session_results[SESSION_TARGET_SPEC][TRANSPORT_SIPC][AFFINITY_SAME];
+    session_summary split_sum = summarize(split_1000), same_sum = summarize(same_1000);
+    target targets[6] = {
         {.name = "sipc 64 B RTT / unix socket 64 B RTT (median, unpinned)", .limit = 0.10,
          .measured = sipc_small->measured && unix_small->measured && unix_small->median > 0},
         {.name = "sipc 1 MiB throughput / memcpy", .limit = 0.40,
          .measured = sipc_big->measured && memcpy_gbps > 0},
         {.name = "idle connected channel CPU ms (max of both processes)", .limit = idle_limit_ms,
          .measured = idle.measured},
+        {.name = "sipc 1000-trip sessions, split CPUs: worst session median us", .limit = 2.0,
+         .measured = split_1000->count > 0, .value = split_sum.median_max},
+        {.name = "sipc 1000-trip sessions, split CPUs: worst session p90 us", .limit = 5.0,
+         .measured = split_1000->count > 0, .value = split_sum.p90_max},
+        {.name = "sipc 1000-trip sessions, same CPU: median of session medians us", .limit = 4.7,
+         .measured = same_1000->count > 0, .value = same_sum.median_median},
     };
+    for (size_t i = 3; i < 6; i++) targets[i].pass = targets[i].measured && targets[i].value <= targets[i].limit;
     if (targets[0].measured) targets[0].value = sipc_small->median / unix_small->median;
     targets[0].pass = targets[0].measured && targets[0].value <= targets[0].limit;
     if (targets[1].measured) targets[1].value = sipc_big->median / memcpy_gbps;
@@ -691,6 +995,7 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
 
     if (table) {
         print_table(stdout, &config, &copy, &idle);
+        print_sessions(stdout, &config);
         printf("\nTargets\n");
         printf("  %-4s sipc 64 B RTT <= 1/10 of unix socket RTT: %.2f / %.2f µs = %.3f (limit 0.100)\n",
                targets[0].pass ? "PASS" : "MISS", sipc_small->median, unix_small->median, targets[0].value);
@@ -699,13 +1004,19 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
                targets[1].pass ? "PASS" : "MISS", sipc_big->median, memcpy_gbps, targets[1].value * 100);
         printf("  %-4s idle connected channel uses no CPU: %.2f ms over %.1f s (limit %.0f ms per process)\n",
                targets[2].pass ? "PASS" : "MISS", targets[2].value, idle.seconds, idle_limit_ms);
+        printf("  %-4s sipc 1,000-trip sessions on split CPUs, every session median <= 2 µs and p90 <= 5 µs: "
+               "worst %.2f / %.2f µs over %u sessions\n",
+               targets[3].pass && targets[4].pass ? "PASS" : "MISS", targets[3].value, targets[4].value,
+               split_1000->count);
+        printf("  %-4s sipc 1,000-trip sessions on one CPU, median of the session medians <= 4.7 µs: %.2f µs\n",
+               targets[5].pass ? "PASS" : "MISS", targets[5].value);
         printf("\n%.1f s", elapsed);
         if (failures) printf(", %u measurement%s failed%s%s", failures, failures == 1 ? "" : "s",
                              bench_error[0] ? ": " : "", bench_error);
         printf("\n");
     }
     bool json_ok = true;
-    if (json) json_ok = write_json(json_out ? json_out : stdout, &config, &copy, &idle, targets, 3, elapsed);
+    if (json) json_ok = write_json(json_out ? json_out : stdout, &config, &copy, &idle, targets, 6, elapsed);
     if (json_out && fclose(json_out) != 0) json_ok = false;
     if (!json_ok) return cli_io_error(command->name, "cannot write the JSON report");
     if (failures && !table) fprintf(stderr, "sipc: bench: %u measurements failed %s\n", failures, bench_error);
