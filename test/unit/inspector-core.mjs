@@ -1,25 +1,36 @@
-// Bundles the inspector's pure modules (extension/src/inspector/shared/core.ts) for Node with esbuild and loads
-// them, so the unit tests exercise the TypeScript sources without a separate build step.
+// Bundles the inspector's pure modules (extension/src/inspector/shared/core.ts, and host modules that need no
+// VS Code) for Node with esbuild and loads them, so the unit tests exercise the TypeScript sources without a
+// separate build step.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
 import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const outfile = join(root, 'test/out/unit', `inspector-core-${process.pid}.cjs`);
+const loaded = new Map();
 
-let loaded;
-/** @returns {Promise<typeof import('../../extension/src/inspector/shared/core')>} */
-export async function loadCore() {
-  if (!loaded) {
+/** Bundles and loads one entry module (a path from the repository root). */
+async function loadBundle(entry) {
+  if (!loaded.has(entry)) {
+    const outfile = join(root, 'test/out/unit', `${basename(entry, '.ts')}-${process.pid}.cjs`);
     mkdirSync(dirname(outfile), { recursive: true });
     await build({
-      entryPoints: [join(root, 'extension/src/inspector/shared/core.ts')],
+      entryPoints: [join(root, entry)],
       outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'silent',
     });
-    loaded = createRequire(import.meta.url)(outfile);
+    loaded.set(entry, createRequire(import.meta.url)(outfile));
     process.on('exit', () => rmSync(outfile, { force: true }));
   }
-  return loaded;
+  return loaded.get(entry);
+}
+
+/** @returns {Promise<typeof import('../../extension/src/inspector/shared/core')>} */
+export function loadCore() {
+  return loadBundle('extension/src/inspector/shared/core.ts');
+}
+
+/** @returns {Promise<typeof import('../../extension/src/inspector/host/page')>} */
+export function loadPage() {
+  return loadBundle('extension/src/inspector/host/page.ts');
 }

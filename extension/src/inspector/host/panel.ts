@@ -1,6 +1,5 @@
 // One inspector panel: a capture fed by a source, shown in a webview. The capture lives here, in the extension
 // host, so hiding the panel costs nothing (no retainContextWhenHidden) and the webview redraws from it on show.
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { describeError as describe } from '../../errors';
 import { decodeUtf8, decodeUtf8Visible, encodeUtf8, hexDumpText, prettyJson, toBase64, toHex } from '../shared/bytes';
@@ -16,6 +15,7 @@ import {
 } from '../shared/protocol';
 import { encodeSendInput } from '../shared/send';
 import { SEND_FILE_COMMAND } from '../../sending/commands/sendFile';
+import { cspNonce, inspectorPage } from './page';
 import type { CaptureSource } from './sources';
 import { RateMeter } from '../shared/stats';
 
@@ -42,11 +42,6 @@ export function readRetention(): RetentionLimits {
   };
 }
 
-/** A CSP nonce must be unguessable, so it comes from the CSPRNG. */
-function nonce(): string {
-  return randomBytes(24).toString('base64url');
-}
-
 function safeFileName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, '_');
 }
@@ -55,7 +50,7 @@ export class InspectorSession implements vscode.Disposable {
   readonly capture: Capture;
   private readonly feed: ViewFeed;
   private readonly source: CaptureSource;
-  private readonly captureId = nonce();
+  private readonly captureId = cspNonce();
   private readonly responder = new Responder<HostToWebview, InspectorReply>((envelope) => this.post(envelope));
   /** The answer to each request of the webview (see InspectorRequests). */
   private readonly requests: RequestHandlers<InspectorRequests> = {
@@ -332,29 +327,12 @@ export class InspectorSession implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const media = (...path: string[]): vscode.Uri => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...path));
-    const n = nonce();
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource} data:`,
-      `script-src 'nonce-${n}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${media('dist', 'media', 'codicons', 'codicon.css')}">
-<link rel="stylesheet" href="${media('extension', 'media', 'inspector', 'inspector.css')}">
-<title>sipc inspector</title>
-</head>
-<body>
-<div id="app"></div>
-<script nonce="${n}" src="${media('dist', 'media', 'inspector.js')}"></script>
-</body>
-</html>`;
+    const media = (...path: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...path)).toString();
+    return inspectorPage({
+      cspSource: webview.cspSource,
+      codiconCss: media('dist', 'media', 'codicons', 'codicon.css'),
+      inspectorCss: media('extension', 'media', 'inspector', 'inspector.css'),
+      script: media('dist', 'media', 'inspector.js'),
+    });
   }
 }
