@@ -18,6 +18,7 @@ import {
   EnvironmentError, CODE_SERVER_VERSION, npmLogsDir,
 } from './cache.mjs';
 import { run, installCleanupHandlers, isStopping } from './processes.mjs';
+import { leftoversWithPrefix, runPrefix } from '../../debris.mjs';
 
 const args = new Set(process.argv.slice(2));
 const selfTest = args.has('--self-test');
@@ -25,6 +26,10 @@ const wantSuite = !args.has('--ui-only');
 const wantUi = !args.has('--suite-only');
 const fixtureDir = join(repoRoot, 'test/vscode/harness/fixtures/hello');
 const originalEnv = { ...process.env };
+// Every channel the suite and the UI tests name starts with this (SIPC_TEST_NAME_PREFIX); what is left with it
+// after both halves ran fails the run.
+const namePrefix = runPrefix('vt');
+const cli = process.env.SIPC_CLI ?? join(repoRoot, 'helper/build/linux-x64/sipc');
 
 const target = selfTest
   ? { extensionPath: fixtureDir, suiteDir: join(fixtureDir, 'suite'), uiDir: join(fixtureDir, 'ui'), label: 'harness fixture' }
@@ -69,6 +74,7 @@ async function runSuite(suiteFiles) {
     testsIndex: join(repoRoot, 'test/vscode/suite/index.js'),
     suiteDir: target.suiteDir,
     timeoutMs,
+    env: { SIPC_TEST_NAME_PREFIX: namePrefix },
   });
   process.stdout.write(`\n--- extension-host suite (${suiteFiles.length} file(s)) ---\n${results || '(the suite wrote no results)\n'}`);
   if (exitCode !== 0) {
@@ -94,7 +100,7 @@ async function runUi(uiFiles) {
   const result = await run(process.execPath, ['--test', '--test-concurrency=1', ...uiFiles], {
     name: 'node --test (UI)',
     cwd: repoRoot,
-    env: { ...process.env, SIPC_VSCODE_EXTENSIONS_DIR: extensionsDir },
+    env: { ...process.env, SIPC_VSCODE_EXTENSIONS_DIR: extensionsDir, SIPC_TEST_NAME_PREFIX: namePrefix },
     timeoutMs: Number(process.env.SIPC_VSCODE_UI_TIMEOUT_MS) || 20 * 60_000,
     echo: false,
     passthrough: true,
@@ -102,6 +108,17 @@ async function runUi(uiFiles) {
   removeRunDir(runDir);
   if (result.code !== 0 && !isStopping()) log(`UI tests failed (exit ${result.code})${result.timedOut ? `: ${result.tail.split('\n').pop()}` : ''}`);
   return result.code === 0;
+}
+
+/** The suite and the UI tests are over (their processes ended): none of their channels may remain. */
+function noChannelsLeft() {
+  const { channels, objects } = leftoversWithPrefix(cli, namePrefix);
+  const left = [...channels, ...objects.map((file) => `/dev/shm/${file}`)];
+  if (left.length === 0) return true;
+  log(`${left.length} channel(s) named ${namePrefix}* were left behind (removed now): ${left.join(', ')}`);
+  for (const name of channels) spawnSync(cli, ['rm', '--force', name], { stdio: 'ignore' });
+  for (const file of objects) spawnSync('rm', ['-f', `/dev/shm/${file}`], { stdio: 'ignore' });
+  return false;
 }
 
 async function main() {
@@ -138,6 +155,7 @@ async function main() {
   else if (wantUi) log(`no ${relative(repoRoot, target.uiDir)}/*.test.mjs: UI tests not run`);
 
   if (isStopping()) return 130;
+  if (!selfTest) outcomes.push(['no channels left behind', noChannelsLeft()]);
   const failed = outcomes.filter(([, ok]) => !ok).map(([name]) => name);
   log(`${target.label}: ${outcomes.map(([name, ok]) => `${name} ${ok ? 'passed' : 'FAILED'}`).join(', ')}` +
     ` (${((Date.now() - started) / 1000).toFixed(0)} s)`);

@@ -13,6 +13,8 @@ import { loadCore } from '../../unit/inspector-core.mjs';
 
 const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
+// Channel names carry the harness's run prefix, which it checks for leftovers once every test ended.
+const namePrefix = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-`;
 
 /** The CLI peer: stdin lines become messages, received messages come out as hex lines. */
 function startCliPeer(t, name) {
@@ -84,7 +86,7 @@ async function pickInQuickInput(page, text) {
 
 test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export, themes', { timeout: 240_000 }, async (t) => {
   assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
-  const name = `inspector-ui-${process.pid}`;
+  const name = `${namePrefix}inspector-ui`;
   const peer = startCliPeer(t, name);
   const wb = await startWorkbench({ theme: 'Default Dark Modern', viewport: { width: 1400, height: 860 } });
   t.after(() => wb.stop());
@@ -201,7 +203,7 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
 
 test('inspector in the workbench: observer mode sees both directions of two CLI processes', { timeout: 180_000 }, async (t) => {
   assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
-  const name = `inspector-observe-${process.pid}`;
+  const name = `${namePrefix}inspector-observe`;
   const echo = spawn(cli, ['echo', name], { stdio: 'ignore' });
   t.after(() => {
     if (echo.exitCode === null) echo.kill('SIGTERM');
@@ -254,7 +256,7 @@ test('inspector in the workbench: observer mode sees both directions of two CLI 
 
 test('inspector in the workbench: a flood of 100,000 messages is kept within the retention setting', { timeout: 240_000 }, async (t) => {
   assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
-  const name = `inspector-flood-${process.pid}`;
+  const name = `${namePrefix}inspector-flood`;
   const peer = startCliPeer(t, name);
   const wb = await startWorkbench({ settings: { 'sipc.inspector.retainedMessages': 50000 }, viewport: { width: 1400, height: 860 } });
   t.after(() => wb.stop());
