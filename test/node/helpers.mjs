@@ -148,3 +148,14 @@ export function randomBytes(length, seed) {
   }
   return out;
 }
+
+/** Polls until check() (sync or async) returns something truthy, and returns it: tests wait for states, not time. */
+export async function waitUntil(check, what, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,7 +1,7 @@
 // Regression tests for bugs found in review of the Node API.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, openTracked, startCli, uniqueName, waitForChannel } from './helpers.mjs';
+import { api, cleanup, openTracked, startCli, uniqueName, waitForChannel, waitUntil } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -13,15 +13,16 @@ test('a message listener that calls receive() loses none of the batch being deli
   await channel.connect({ timeoutMs: 5000 });
   const sent = ['a', 'b', 'c', 'd'];
   for (const text of sent) await channel.send(text);
-  // Let every echo be queued, so that the native thread hands them over as one batch.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Every echo queued in the channel before anyone listens, so that the native thread hands them over as one batch.
+  await waitUntil(async () => (await api.stat(name)).toClient.queued === sent.length, 'all four echoes are queued');
   const heard = [];
   let received;
   channel.on('message', (data) => {
     heard.push(data.toString());
     if (!received) received = channel.receive({ timeoutMs: 3000 }).then((m) => m.toString());
   });
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const got = [...heard, await received].sort();
+  const fromReceive = await (await waitUntil(() => received, 'the listener hears the first message'));
+  await waitUntil(() => heard.length >= sent.length - 1, `the listener hears the other three (heard ${JSON.stringify(heard)})`, 5000);
+  const got = [...heard, fromReceive].sort();
   assert.deepEqual(got, sent, `listener heard ${JSON.stringify(heard)}`);
 });
