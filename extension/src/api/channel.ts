@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { SipcError } from './errors';
 import { runCall } from './calls';
+import { OrderedDelivery, type Waiter } from './delivery';
 import { registerClient, setBusy, unregisterClient, type NativeClient } from './lifecycle';
 import { native, toNumber, type Pointer, type PointerCell, type RawAsyncStatus, type RawOptions } from './native';
 import {
@@ -83,11 +84,6 @@ const SPIN_BACK_OFF_MAX_MS = 1000;
 /** Messages larger than this always take the native thread's path. */
 const SPIN_BUFFER_MAX = 256 * 1024;
 
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(error: SipcError): void;
-  cleanup(): void;
-}
 
 function toBytes(data: Uint8Array | string): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
@@ -130,10 +126,15 @@ export class Channel extends EventEmitter implements NativeClient {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly connectWaiters = new Set<Waiter<void>>();
-  private readonly receiveWaiters: Waiter<Buffer>[] = [];
-  private readonly inbox: Buffer[] = [];
-  /** Why receiving stopped (PEER_GONE...), until a reconnect. */
-  private receiveEnded: SipcError | undefined;
+  /** Received messages and pending receive() calls, in channel order (see delivery.ts). */
+  private readonly delivery = new OrderedDelivery({
+    hasListeners: () => this.listenerCount('message') > 0,
+    emit: (message) => this.emit('message', message),
+    stopped: () => this.closed,
+    changed: () => this.update(),
+  });
+  /** Why the native connect wait failed (CORRUPT...); the next connect() makes it wait again. */
+  private connectFailure: SipcError | undefined;
   /** Sends handed to the sender thread, oldest first; they settle in this order. */
   private readonly backgroundSends: Waiter<void>[] = [];
   private iterators = 0;
@@ -204,17 +205,24 @@ export class Channel extends EventEmitter implements NativeClient {
     }
     this.ensureArmed();
     if (this.currentState === 'connected') return Promise.resolve();
-    if (this.currentState === 'peer-gone') {
-      check(native().sipc_async_channel_reconnect(this.handle), `connect to channel '${this.name}' failed`);
-      this.receiveEnded = undefined;
+    if (this.currentState === 'peer-gone' || this.connectFailure) {
+      // After the peer left, or after the native connect wait failed: the native thread waits again.
+      const rc = native().sipc_async_channel_reconnect(this.handle);
+      if (rc !== SIPC_OK) return Promise.reject(errorFor(rc, `connect to channel '${this.name}' failed`));
+      this.delivery.resume();
+      this.connectFailure = undefined;
       this.currentState = 'waiting';
     }
     const { timeoutMs, signal } = options;
     if (signal?.aborted) return Promise.reject(this.cancelledError('connect to'));
     if (timeoutMs === 0) {
-      // The native wait may not have reported yet: ask directly, without waiting.
+      // The native wait may not have reported yet: ask directly, without waiting, and answer with the
+      // library's own status (TIMEOUT only when no peer is there).
       const rc = native().sipc_connect(this.raw, 0);
-      return rc === SIPC_OK ? Promise.resolve() : Promise.reject(this.timeoutError('connect to', 0));
+      if (rc === SIPC_OK) return Promise.resolve();
+      return Promise.reject(
+        rc === SIPC_ERR_TIMEOUT ? this.timeoutError('connect to', 0) : errorFor(rc, `connect to channel '${this.name}' failed`),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -285,16 +293,17 @@ export class Channel extends EventEmitter implements NativeClient {
       return Promise.reject(error);
     }
     this.ensureArmed();
-    const queued = this.inbox.shift();
+    const queued = this.delivery.take();
     if (queued) {
       this.update();
       return Promise.resolve(queued);
     }
-    if (this.receiveEnded) return Promise.reject(this.receiveEnded);
-    if (this.receiveWaiters.length === 0 && this.isHot()) {
+    if (this.delivery.ended) return Promise.reject(this.delivery.ended);
+    if (this.delivery.waiters.length === 0 && this.isHot()) {
       // A busy request/response exchange: the answer is usually moments away; look for it right here.
       const [first, ...rest] = this.spinOnce();
       if (first) {
+        this.delivery.handedOff();
         for (const message of rest) this.deliver(message);
         return Promise.resolve(first);
       }
@@ -309,12 +318,10 @@ export class Channel extends EventEmitter implements NativeClient {
           if (timer) clearTimeout(timer);
         },
       };
-      this.receiveWaiters.push(waiter);
+      this.delivery.addWaiter(waiter);
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
-          const index = this.receiveWaiters.indexOf(waiter);
-          if (index < 0) return;
-          this.receiveWaiters.splice(index, 1);
+          if (!this.delivery.removeWaiter(waiter)) return;
           reject(this.timeoutError('receive from', timeoutMs));
           this.update();
         }, timeoutMs);
@@ -378,11 +385,7 @@ export class Channel extends EventEmitter implements NativeClient {
     const closed = (what: string) => new SipcError('CLOSED', `${what} channel '${this.name}' failed: the channel was closed`);
     for (const waiter of [...this.connectWaiters]) waiter.reject(closed('connect to'));
     this.connectWaiters.clear();
-    for (const waiter of this.receiveWaiters.splice(0)) {
-      waiter.cleanup();
-      waiter.reject(closed('receive from'));
-    }
-    this.inbox.length = 0;
+    this.delivery.close(closed('receive from'));
     const notQueued = () => {
       for (const waiter of this.backgroundSends.splice(0)) {
         waiter.reject(new SipcError('CLOSED', `send to channel '${this.name}' failed: the channel was closed before the message could be queued`));
@@ -450,26 +453,26 @@ export class Channel extends EventEmitter implements NativeClient {
       this.emit('connected');
       return;
     }
-    if (connectStatus === SIPC_ERR_CANCELLED) return;
+    if (connectStatus === SIPC_ERR_CANCELLED || this.connectFailure) return;
+    // The native thread now waits for a reconnect (the next connect()); until then receiving has ended too.
     const error = errorFor(connectStatus, `connect to channel '${this.name}' failed`);
+    this.connectFailure = error;
     for (const waiter of [...this.connectWaiters]) waiter.reject(error);
+    this.delivery.end(error);
     this.emitError(error);
   }
 
   private settleReceiveEnd(connectStatus: number, recvStatus: number): void {
-    if (connectStatus !== SIPC_OK || recvStatus === SIPC_OK || this.receiveEnded || this.closed) return;
+    if (connectStatus !== SIPC_OK || recvStatus === SIPC_OK || this.delivery.ended || this.closed) return;
     if (recvStatus === SIPC_ERR_CANCELLED) return;
     const peerGone = recvStatus === SIPC_ERR_PEER_GONE;
-    this.receiveEnded = peerGone
+    const ended = peerGone
       ? new SipcError('PEER_GONE', `receive from channel '${this.name}' failed: the peer closed the channel or died`)
       : errorFor(recvStatus, `receive from channel '${this.name}' failed`);
     if (peerGone && this.currentState === 'connected') this.currentState = 'peer-gone';
-    for (const waiter of this.receiveWaiters.splice(0)) {
-      waiter.cleanup();
-      waiter.reject(this.receiveEnded);
-    }
+    this.delivery.end(ended);
     if (peerGone) this.emit('peer-gone');
-    else this.emitError(this.receiveEnded);
+    else this.emitError(ended);
   }
 
   private takeMessages(status: RawAsyncStatus): void {
@@ -498,15 +501,7 @@ export class Channel extends EventEmitter implements NativeClient {
 
   private deliver(message: Buffer): void {
     this.hotUntil = performance.now() + HOT_WINDOW_MS;
-    const waiter = this.receiveWaiters.shift();
-    if (waiter) {
-      waiter.cleanup();
-      waiter.resolve(message);
-    } else if (this.listenerCount('message') > 0) {
-      this.emit('message', message);
-    } else {
-      this.inbox.push(message);
-    }
+    this.delivery.push(message);
   }
 
   private takeSendResults(take: (statuses: Int32Array, maxCount: number, count: Uint32Array) => number): void {
@@ -588,8 +583,8 @@ export class Channel extends EventEmitter implements NativeClient {
 
   private wantsMessages(): boolean {
     return (
-      this.receiveWaiters.length > 0 || this.listenerCount('message') > 0 ||
-      (this.iterators > 0 && this.inbox.length < ITERATOR_READ_AHEAD)
+      this.delivery.waiters.length > 0 || this.listenerCount('message') > 0 ||
+      (this.iterators > 0 && this.delivery.backlog.length < ITERATOR_READ_AHEAD)
     );
   }
 
@@ -606,8 +601,8 @@ export class Channel extends EventEmitter implements NativeClient {
       }, HOT_WINDOW_MS + 1);
       this.coolDown.unref();
     }
-    const flowing = !paused && (this.listenerCount('message') > 0 || (this.iterators > 0 && this.inbox.length < ITERATOR_READ_AHEAD));
-    const want = paused ? 0 : this.receiveWaiters.length;
+    const flowing = !paused && (this.listenerCount('message') > 0 || (this.iterators > 0 && this.delivery.backlog.length < ITERATOR_READ_AHEAD));
+    const want = paused ? 0 : this.delivery.waiters.length;
     const flags = (flowing ? SIPC_ASYNC_FLOWING : 0) | (paused ? SIPC_ASYNC_PAUSED : 0);
     if (flags === this.nativeFlags && want === this.nativeWant) return;
     native().sipc_async_channel_demand(this.handle, flags, want - this.nativeWant);
@@ -618,14 +613,14 @@ export class Channel extends EventEmitter implements NativeClient {
   /** Recomputes demand and keep-alive after any change; hands buffered messages to new listeners. */
   private update(): void {
     if (this.closed) return;
-    if (this.listenerCount('message') > 0 && this.receiveWaiters.length === 0) {
-      while (this.inbox.length > 0 && !this.closed) this.emit('message', this.inbox.shift() as Buffer);
+    if (this.listenerCount('message') > 0 && this.delivery.waiters.length === 0) {
+      this.delivery.offer();
       if (this.closed) return;
     }
     this.scheduleSpin();
     this.syncDemand();
     const busy =
-      this.connectWaiters.size > 0 || this.receiveWaiters.length > 0 || this.backgroundSends.length > 0 ||
+      this.connectWaiters.size > 0 || this.delivery.waiters.length > 0 || this.backgroundSends.length > 0 ||
       this.listenerCount('message') > 0 || this.iterators > 0;
     setBusy(this.token, busy);
   }

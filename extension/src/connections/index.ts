@@ -28,6 +28,42 @@ export interface ConnectOptions {
   readonly onOpened?: (connection: Connection) => void;
 }
 
+/** `shared`, unless `options.timeoutMs` runs out or `options.signal` aborts first (TIMEOUT / CANCELLED). */
+function withOwnLimits(name: string, shared: Promise<Connection>, options: ConnectOptions): Promise<Connection> {
+  const { timeoutMs, signal } = options;
+  const context = `connect to channel '${name}' failed`;
+  if (signal?.aborted) return Promise.reject(new SipcError('CANCELLED', `${context}: the wait was aborted`));
+  if (!timeoutMs && !signal) return shared;
+  return new Promise<Connection>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(new SipcError('CANCELLED', `${context}: the wait was aborted`));
+    };
+    if (timeoutMs) {
+      timer = setTimeout(() => {
+        done();
+        reject(new SipcError('TIMEOUT', `${context}: no peer connected within ${timeoutMs} ms`));
+      }, timeoutMs);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (connection) => {
+        done();
+        resolve(connection);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}
+
 /** A connect() in progress; later connect() calls for the same name join it. */
 interface PendingConnect {
   readonly ready: Promise<Connection>;
@@ -268,7 +304,9 @@ export class ConnectionManager implements vscode.Disposable {
    */
   async connect(name: string, options: ConnectOptions = {}): Promise<Connection> {
     const waiting = this.pending.get(name);
-    if (waiting) return waiting.ready;
+    // Joining a connect in progress: this call still gives up on its own timeout and signal (the shared one
+    // goes on for its own caller).
+    if (waiting) return withOwnLimits(name, waiting.ready, options);
     const existing = this.byName.get(name);
     if (existing && !(existing.role === 'client' && existing.state === 'peer-gone')) {
       this.markUsed(existing);

@@ -548,6 +548,19 @@ describe('SIPC extension', function () {
       assert.strictEqual(api.connections.connections().filter((c) => c.name === name).length, 1);
     });
 
+    it('a connect that joins one in progress gives up on its own timeout and signal; the first goes on', async () => {
+      const name = uniqueName('join-own');
+      const first = api.connections.connect(name);
+      await assert.rejects(api.connections.connect(name, { timeoutMs: 50 }), (error) => error.code === 'TIMEOUT');
+      const controller = new AbortController();
+      const aborted = assert.rejects(api.connections.connect(name, { signal: controller.signal }), (error) => error.code === 'CANCELLED');
+      controller.abort();
+      await aborted;
+      spawnPeer(['send', name, 'hello']);
+      const connection = await withTimeout(first, 10000, 'the first connect');
+      assert.strictEqual(connection.state, 'connected');
+    });
+
     it('offers to reconnect when the server of a client connection dies, and does so', async () => {
       const name = uniqueName('offer');
       const firstServer = spawnPeer(['recv', name, '--format', 'json']);

@@ -1,0 +1,147 @@
+// The Node API keeps every promise (issue #19, items 1-4): connect after a failed native connect wait,
+// connect({ timeoutMs: 0 }) with the library's own status, every connect() with its own signal and timeout,
+// and one order of delivery across receive(), 'message' listeners and `for await`.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { cleanup, openTracked, startNode, uniqueName, within } from './helpers.mjs';
+
+afterEach(cleanup);
+
+const linux = process.platform === 'linux';
+/** Byte offset of rings[to-server].head in a segment (helper/src/layout.h: rings at 512, 192 bytes each). */
+const TO_SERVER_HEAD = 512 + 192;
+
+/** The segment's path (helper/src/segment.c sipc_key_for_name: long names are hashed, FNV-1a 64). */
+function segmentPath(name) {
+  if (`sipc.${name}`.length <= 30) return `/dev/shm/sipc.${name}`;
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(name)) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return `/dev/shm/sipc.#${hash.toString(16).padStart(16, '0')}`;
+}
+
+/** Writes a 64-bit little-endian value into the channel's shared segment, as a hostile or broken peer could. */
+function pokeSegment(name, offset, value) {
+  const fd = openSync(segmentPath(name), 'r+');
+  try {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64LE(BigInt(value));
+    writeSync(fd, bytes, 0, 8, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A Node peer that opens the channel, connects and stays until killed. */
+function stayingPeer(name) {
+  return startNode(`const c = await api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
+}
+
+test('a connect() after the native connect wait failed waits again instead of hanging', { skip: !linux, timeout: 30000 }, async () => {
+  const name = uniqueName('reconnect-after-corrupt');
+  const server = await openTracked(name, { queueDepth: 4 });
+  // The queue towards the server claims a message whose slot was never written: openers (which check only
+  // the indices) get in, the connect wait finds the queue corrupt.
+  pokeSegment(name, TO_SERVER_HEAD, 1);
+  const failed = assert.rejects(server.connect(), { code: 'CORRUPT' });
+  const peer = stayingPeer(name);
+  await peer.waitFor('ready');
+  await failed;
+  assert.equal(server.state, 'waiting');
+  pokeSegment(name, TO_SERVER_HEAD, 0); // repaired
+  await within(10000, server.connect(), 'connect after the failed wait');
+  assert.equal(server.state, 'connected');
+});
+
+test('connect({ timeoutMs: 0 }) answers with the library\'s own status', { skip: !linux, timeout: 30000 }, async () => {
+  const name = uniqueName('connect-zero');
+  const server = await openTracked(name, { queueDepth: 4 });
+  await assert.rejects(server.connect({ timeoutMs: 0 }), { code: 'TIMEOUT', message: /no peer connected within 0 ms/ });
+  pokeSegment(name, TO_SERVER_HEAD, 1);
+  await assert.rejects(server.connect({ timeoutMs: 0 }), { code: 'CORRUPT', message: new RegExp(`connect to channel '${name}' failed`) });
+  pokeSegment(name, TO_SERVER_HEAD, 0);
+  const peer = stayingPeer(name);
+  await peer.waitFor('ready');
+  await server.connect({ timeoutMs: 0 });
+  await server.close();
+  await assert.rejects(server.connect({ timeoutMs: 0 }), { code: 'CLOSED' });
+});
+
+test('every connect() honours its own timeout and signal while another connect waits', { timeout: 30000 }, async () => {
+  const name = uniqueName('connect-own');
+  const server = await openTracked(name);
+  const first = server.connect();
+  let firstSettled = false;
+  first.then(() => { firstSettled = true; }, () => { firstSettled = true; });
+  await assert.rejects(server.connect({ timeoutMs: 50 }), { code: 'TIMEOUT' });
+  const controller = new AbortController();
+  const aborted = assert.rejects(server.connect({ signal: controller.signal }), { code: 'CANCELLED' });
+  controller.abort();
+  await aborted;
+  await assert.rejects(server.connect({ signal: AbortSignal.abort() }), { code: 'CANCELLED' });
+  assert.equal(firstSettled, false, 'the first connect still waits');
+  const peer = stayingPeer(name);
+  await peer.waitFor('ready');
+  await within(10000, first, 'the first connect');
+  await server.connect({ timeoutMs: 10 }); // connected: at once
+});
+
+/** A Node peer that sends `count` numbered messages as soon as it is connected, then stays. */
+function numberedSender(name, count) {
+  return startNode(`const c = await api.open(name, { queueDepth: 256 }); await c.connect();
+    for (let i = 0; i < ${count}; i++) await c.send('m' + i);
+    console.log('sent'); setInterval(() => {}, 1000);`, { name });
+}
+
+const expected = (count) => Array.from({ length: count }, (_, i) => `m${i}`);
+
+test('receive() and \'message\' listeners together see each message once, in channel order', { timeout: 30000 }, async () => {
+  const count = 200;
+  const name = uniqueName('order-mix');
+  const channel = await openTracked(name, { queueDepth: 256 });
+  const sender = numberedSender(name, count);
+  await channel.connect({ timeoutMs: 10000 });
+  await sender.waitFor('sent');
+  const seen = [];
+  let listened = 0;
+  channel.on('message', (data) => { seen.push(data.toString()); listened++; });
+  // Every fifth message is taken by receive(); a pending receive() has priority over the listener.
+  let received = 0;
+  while (seen.length < count) {
+    const taken = (await within(5000, channel.receive(), `message ${seen.length}`)).toString();
+    seen.push(taken);
+    received++;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  assert.deepEqual(seen, expected(count));
+  assert.ok(received > 0 && listened > 0, `both consumers took messages (receive ${received}, listener ${listened})`);
+});
+
+test('for await, receive() and a listener added midway keep channel order', { timeout: 30000 }, async () => {
+  const count = 150;
+  const name = uniqueName('order-iter');
+  const channel = await openTracked(name, { queueDepth: 256 });
+  const sender = numberedSender(name, count);
+  await channel.connect({ timeoutMs: 10000 });
+  await sender.waitFor('sent');
+  const seen = [];
+  let done;
+  const all = new Promise((resolve) => { done = resolve; });
+  const record = (text) => {
+    seen.push(text);
+    if (seen.length === count) done();
+  };
+  (async () => {
+    for await (const data of channel) {
+      record(data.toString());
+      if (seen.length === 20) {
+        // Mid-loop: a direct receive() and a listener join in.
+        record((await channel.receive()).toString());
+        channel.on('message', (m) => record(m.toString()));
+      }
+      if (seen.length >= count) break;
+    }
+  })();
+  await within(10000, all, 'every message');
+  assert.deepEqual(seen.slice(0, count), expected(count));
+});
