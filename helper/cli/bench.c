@@ -318,9 +318,9 @@ static bool measure_rtt(const bench_config *config, transport kind, uint32_t siz
     char *reply = malloc(BENCH_MAX_SIZE);
     bool ok = samples && reply;
     for (uint64_t i = 0; ok && i < warmup + iterations; i++) {
-        uint64_t start = cli_monotonic_ns();
+        uint64_t start = sipc_os_monotonic_ns();
         ok = endpoint_send(&p.parent, payload, size) && endpoint_recv(&p.parent, reply, size);
-        uint64_t end = cli_monotonic_ns();
+        uint64_t end = sipc_os_monotonic_ns();
         if (i >= warmup) samples[i - warmup] = (double)(end - start) / 1e3;
     }
     if (ok) {
@@ -345,11 +345,11 @@ static bool measure_throughput(const bench_config *config, transport kind, uint3
     pair p;
     if (!pair_start(&p, kind, JOB_SINK, size, count, child_cpu)) return false;
     char ack = 0;
-    uint64_t start = cli_monotonic_ns();
+    uint64_t start = sipc_os_monotonic_ns();
     bool ok = true;
     for (uint64_t i = 0; ok && i < count; i++) ok = endpoint_send(&p.parent, payload, size);
     ok = ok && endpoint_recv(&p.parent, &ack, 1);
-    uint64_t end = cli_monotonic_ns();
+    uint64_t end = sipc_os_monotonic_ns();
     ok = ok && endpoint_send(&p.parent, &ack, 1);
     if (ok) *gbps = (double)(count * size) / (double)(end - start);
     ok = pair_finish(&p, ok);
@@ -368,13 +368,13 @@ static double copy_rate(char *target, size_t target_size, const char *source, si
 {
     double results[MAX_RUNS];
     for (unsigned run = 0; run < runs; run++) {
-        uint64_t start = cli_monotonic_ns();
+        uint64_t start = sipc_os_monotonic_ns();
         for (unsigned pass = 0; pass < passes; pass++)
             for (size_t offset = 0; offset < target_size; offset += MIB) {
                 memcpy(target + offset, source + (offset % source_size), MIB);
                 __asm__ __volatile__("" : : "r"(target) : "memory");
             }
-        uint64_t end = cli_monotonic_ns();
+        uint64_t end = sipc_os_monotonic_ns();
         results[run] = (double)(target_size * passes) / (double)(end - start);
     }
     return percentile(results, runs, 0.5);
@@ -892,7 +892,7 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
 
-    uint64_t started = cli_monotonic_ns();
+    uint64_t started = sipc_os_monotonic_ns();
     if (table)
         printf("sipc bench: %ld CPUs, %u run%s per figure%s; pinning %s\n", sysconf(_SC_NPROCESSORS_ONLN),
                config.runs, config.runs == 1 ? "" : "s", quick ? " (quick)" : "",
@@ -929,7 +929,7 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
         }
         if (table) {
             printf("  run %u/%u done (%.1f s)\n", run + 1, config.runs,
-                   (double)(cli_monotonic_ns() - started) / 1e9);
+                   (double)(sipc_os_monotonic_ns() - started) / 1e9);
             fflush(stdout);
         }
     }
@@ -962,7 +962,7 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
     idle_result idle = measure_idle(&config);
     free(payload);
     payload = NULL;
-    double elapsed = (double)(cli_monotonic_ns() - started) / 1e9;
+    double elapsed = (double)(sipc_os_monotonic_ns() - started) / 1e9;
 
     const rtt_result *sipc_small = &rtt_results[TRANSPORT_SIPC][0][AFFINITY_UNPINNED];
     const rtt_result *unix_small = &rtt_results[TRANSPORT_UNIX][0][AFFINITY_UNPINNED];

@@ -8,6 +8,8 @@
 #include "cli_args.h"
 #include "cli_io.h"
 #include "cli_text.h"
+#include "deadline.h" /* from ../src: the library's own deadlines, clocks and threads */
+#include "platform.h"
 
 #define SIPC_CLI_VERSION "1.0.0"
 

@@ -1,5 +1,5 @@
 /*
- * cli_io.h — the `sipc` command line's I/O: whole writes and whole-file reads, clocks, and the stop
+ * cli_io.h — the `sipc` command line's I/O: whole writes and whole-file reads, and the stop
  * signals (SIGINT/SIGTERM, or the console control events on Windows) that cancel a blocked call.
  */
 #ifndef SIPC_CLI_IO_H
@@ -16,9 +16,6 @@
 bool cli_write_all(int fd, const void *data, size_t length);
 /* Reads a whole file ("-" is stdin). */
 bool cli_read_file(const char *path, cli_buffer *out, int *error_number);
-
-uint64_t cli_now_ns(void);              /* CLOCK_REALTIME */
-uint64_t cli_monotonic_ns(void);        /* CLOCK_MONOTONIC */
 
 /* ---- signals: SIGINT/SIGTERM cancel the current channel / observer ---- */
 void cli_signals_install(void);

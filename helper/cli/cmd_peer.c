@@ -2,11 +2,9 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <pthread.h>
 #if defined(_WIN32)
 #  include <fcntl.h>
 #  include <io.h>
-#  include <windows.h>
 #  define pipe(fds) _pipe((fds), 64, _O_BINARY)
 #else
 #  include <poll.h>
@@ -19,21 +17,6 @@
 #define CHANNEL_OPTIONS(opts)                                                                                  \
     {"max-size", CLI_OPT_U32, &(opts).max_size, &(opts).max_size_given, 1, SIPC_MAX_MESSAGE_LIMIT, NULL},      \
     {"depth", CLI_OPT_U32, &(opts).depth, &(opts).depth_given, 1, SIPC_MAX_QUEUE_DEPTH, NULL}
-
-/* Milliseconds left until deadline_ns (monotonic), for a timeout that spans several calls. */
-static int32_t remaining_ms(int32_t timeout_ms, uint64_t deadline_ns)
-{
-    if (timeout_ms == SIPC_INFINITE) return SIPC_INFINITE;
-    uint64_t now = cli_monotonic_ns();
-    if (now >= deadline_ns) return 0;
-    uint64_t left = (deadline_ns - now + 999999u) / 1000000u;
-    return left > INT32_MAX ? INT32_MAX : (int32_t)left;
-}
-
-static uint64_t deadline_after(int32_t timeout_ms)
-{
-    return timeout_ms == SIPC_INFINITE ? UINT64_MAX : cli_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
-}
 
 static int check_name(const char *command, const char *name)
 {
@@ -84,7 +67,7 @@ int cmd_send(const cli_command *command, int argc, char **argv)
         }
     }
 
-    uint64_t deadline = deadline_after(timeout);
+    uint64_t deadline = sipc_deadline_after(timeout);
     sipc_channel *channel = NULL;
     int status = cli_open_channel(name, &channel_options, &channel);
     if (status == SIPC_OK) {
@@ -92,10 +75,10 @@ int cmd_send(const cli_command *command, int argc, char **argv)
         if (payload.length > sipc_max_message_size(channel)) {
             status = SIPC_ERR_TOO_BIG;
         } else {
-            status = sipc_connect(channel, remaining_ms(timeout, deadline));
+            status = sipc_connect(channel, sipc_deadline_ms_left(deadline));
             if (status == SIPC_OK)
                 status = sipc_send(channel, payload.data ? payload.data : "", payload.length,
-                                   remaining_ms(timeout, deadline));
+                                   sipc_deadline_ms_left(deadline));
         }
         cli_signals_watch_channel(NULL);
         sipc_close(channel);
@@ -294,7 +277,7 @@ static int drain_outgoing(connect_session *session)
 {
     /* Wait until the peer took every message we sent, so lingering measures the replies.
      * The library has no "queue drained" wait, so poll, backing off to 50 ms. */
-    useconds_t pause_us = 1000;
+    uint32_t pause_us = 1000;
     for (;;) {
         if (atomic_load(&session->receiver_done) || cli_stop_signal()) return SIPC_OK;
         sipc_channel_info info;
@@ -305,7 +288,7 @@ static int drain_outgoing(connect_session *session)
         const sipc_direction_info *outgoing =
             sipc_get_role(session->channel) == SIPC_ROLE_SERVER ? &info.to_client : &info.to_server;
         if (outgoing->queued == 0 || info.state != SIPC_STATE_CONNECTED) return SIPC_OK;
-        usleep(pause_us);
+        sipc_os_sleep_us(pause_us);
         if (pause_us < 50000) pause_us *= 2;
     }
 }
@@ -469,9 +452,10 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
         close(session.wake_pipe[1]);
         return cli_fail(command->name, name, status);
     }
-    pthread_t sender, receiver;
-    bool sender_started = pthread_create(&sender, NULL, connect_sender, &session) == 0;
-    bool receiver_started = sender_started && pthread_create(&receiver, NULL, connect_receiver, &session) == 0;
+    sipc_os_thread sender, receiver;
+    bool sender_started = sipc_os_thread_create(&sender, connect_sender, &session) == SIPC_OK;
+    bool receiver_started =
+        sender_started && sipc_os_thread_create(&receiver, connect_receiver, &session) == SIPC_OK;
     if (!receiver_started) {
         atomic_store(&session.receiver_done, true);
         wake_sender(&session);
@@ -480,15 +464,11 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
 #if defined(_WIN32)
     /* The sender may sit in a read of stdin that nothing will end: once the receiver is done,
      * cancel that read until the sender notices. */
-    if (receiver_started) pthread_join(receiver, NULL);
-    if (sender_started) {
-        HANDLE sender_thread = pthread_gethandle(sender);
-        while (WaitForSingleObject(sender_thread, 20) == WAIT_TIMEOUT) CancelSynchronousIo(sender_thread);
-        pthread_join(sender, NULL);
-    }
+    if (receiver_started) sipc_os_thread_join(&receiver);
+    if (sender_started) sipc_os_thread_join_cancelling_io(&sender);
 #else
-    if (sender_started) pthread_join(sender, NULL);
-    if (receiver_started) pthread_join(receiver, NULL);
+    if (sender_started) sipc_os_thread_join(&sender);
+    if (receiver_started) sipc_os_thread_join(&receiver);
 #endif
     cli_signals_watch_channel(NULL);
     sipc_close(session.channel);

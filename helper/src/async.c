@@ -8,14 +8,12 @@
  */
 #include "sipc_async.h"
 
-#include "platform.h"
-
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "deadline.h"
+#include "platform.h"
 
 /* A flowing channel keeps at most this much received ahead of the main thread, so a slow consumer
  * pushes back on the sender through the shared queue instead of growing our memory. */
@@ -30,7 +28,7 @@ typedef struct msg_node {
     struct msg_node *next;
     size_t length;     /* bytes in data */
     int32_t status;    /* send outcome (sender results) */
-    int64_t deadline;  /* monotonic ns, -1 for none (queued sends) */
+    uint64_t deadline; /* queued sends: monotonic ns, SIPC_DEADLINE_NONE for none */
     uint64_t meta[SIPC_ASYNC_OBSERVED_FIELDS]; /* observed messages */
     unsigned char data[];
 } msg_node;
@@ -50,7 +48,7 @@ static msg_node *node_new(size_t length)
     if (node) {
         memset(node, 0, sizeof *node);
         node->length = length;
-        node->deadline = -1;
+        node->deadline = SIPC_DEADLINE_NONE;
     }
     return node;
 }
@@ -88,29 +86,11 @@ static void queue_free(msg_queue *q)
         free(node);
 }
 
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int32_t remaining_ms(int64_t deadline)
-{
-    if (deadline < 0)
-        return SIPC_INFINITE;
-    int64_t left = deadline - monotonic_ns();
-    if (left <= 0)
-        return 0;
-    int64_t ms = (left + 999999) / 1000000;
-    return ms > INT32_MAX ? INT32_MAX : (int32_t)ms;
-}
-
 /* ---- notification, shared by channels and observers ---- */
 
 typedef struct notifier {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;     /* any change the threads may wait for */
+    sipc_os_mutex lock;
+    sipc_os_cond wake;     /* any change the threads may wait for */
     sipc_async_notify_fn notify;
     uint32_t token;
     int armed;
@@ -122,10 +102,10 @@ typedef struct notifier {
 static int notifier_init(notifier *n, sipc_async_notify_fn notify, uint32_t token)
 {
     memset(n, 0, sizeof *n);
-    if (pthread_mutex_init(&n->lock, NULL) != 0)
+    if (sipc_os_mutex_init(&n->lock) != SIPC_OK)
         return SIPC_ERR_SYSTEM;
-    if (pthread_cond_init(&n->wake, NULL) != 0) {
-        pthread_mutex_destroy(&n->lock);
+    if (sipc_os_cond_init(&n->wake) != SIPC_OK) {
+        sipc_os_mutex_destroy(&n->lock);
         return SIPC_ERR_SYSTEM;
     }
     n->notify = notify;
@@ -136,8 +116,8 @@ static int notifier_init(notifier *n, sipc_async_notify_fn notify, uint32_t toke
 
 static void notifier_destroy(notifier *n)
 {
-    pthread_cond_destroy(&n->wake);
-    pthread_mutex_destroy(&n->lock);
+    sipc_os_cond_destroy(&n->wake);
+    sipc_os_mutex_destroy(&n->lock);
 }
 
 /* Called and returns with n->lock held; the lock is released around the call, which may wait for the
@@ -148,30 +128,30 @@ static void notify_locked(notifier *n)
         return;
     n->notify_pending = 1;
     n->notifying++;
-    pthread_mutex_unlock(&n->lock);
+    sipc_os_mutex_unlock(&n->lock);
     n->notify(n->token);
-    pthread_mutex_lock(&n->lock);
+    sipc_os_mutex_lock(&n->lock);
     n->notifying--;
-    pthread_cond_broadcast(&n->wake);
+    sipc_os_cond_broadcast(&n->wake);
 }
 
 static int notifier_arm(notifier *n, int armed)
 {
-    pthread_mutex_lock(&n->lock);
+    sipc_os_mutex_lock(&n->lock);
     n->armed = armed != 0;
     int in_progress = (int)n->notifying;
-    pthread_mutex_unlock(&n->lock);
+    sipc_os_mutex_unlock(&n->lock);
     return in_progress;
 }
 
 /* Returns the notify calls in progress. */
 static int notifier_stop(notifier *n)
 {
-    pthread_mutex_lock(&n->lock);
+    sipc_os_mutex_lock(&n->lock);
     n->stopping = 1;
     int in_progress = (int)n->notifying;
-    pthread_cond_broadcast(&n->wake);
-    pthread_mutex_unlock(&n->lock);
+    sipc_os_cond_broadcast(&n->wake);
+    sipc_os_mutex_unlock(&n->lock);
     return in_progress;
 }
 
@@ -179,10 +159,10 @@ static int notifier_stop(notifier *n)
 
 struct sipc_async_channel {
     notifier n;
-    pthread_mutex_t recv_lock; /* held by whoever takes messages off the channel (ordering); before n.lock */
+    sipc_os_mutex recv_lock; /* held by whoever takes messages off the channel (ordering); before n.lock */
     sipc_channel *channel;
-    pthread_t receiver;
-    pthread_t sender;
+    sipc_os_thread receiver;
+    sipc_os_thread sender;
     int sender_started;
     int joined;              /* main thread only */
     int32_t connect_status;
@@ -219,12 +199,12 @@ static int receive_run(sipc_async_channel *h, size_t size)
         }
         if (size > max_size)
             return SIPC_ERR_CORRUPT;
-        pthread_mutex_unlock(&h->n.lock);
+        sipc_os_mutex_unlock(&h->n.lock);
         int rc;
         msg_node *node = node_new(size);
         /* recv_lock is held from the receive until the message is in `ready`, so the main thread's
          * take_now (which drains `ready` before it receives) can never overtake it. */
-        pthread_mutex_lock(&h->recv_lock);
+        sipc_os_mutex_lock(&h->recv_lock);
         if (!node) {
             rc = SIPC_ERR_NO_MEMORY;
         } else {
@@ -237,8 +217,8 @@ static int receive_run(sipc_async_channel *h, size_t size)
             else if (rc == SIPC_ERR_BUFFER_TOO_SMALL)
                 size = got;
         }
-        pthread_mutex_lock(&h->n.lock);
-        pthread_mutex_unlock(&h->recv_lock);
+        sipc_os_mutex_lock(&h->n.lock);
+        sipc_os_mutex_unlock(&h->recv_lock);
         if (rc == SIPC_OK) {
             queue_push(&h->ready, node);
         } else {
@@ -249,9 +229,9 @@ static int receive_run(sipc_async_channel *h, size_t size)
         }
         if (h->n.stopping)
             return SIPC_ERR_CANCELLED;
-        pthread_mutex_unlock(&h->n.lock);
+        sipc_os_mutex_unlock(&h->n.lock);
         rc = sipc_peek_size(h->channel, &size, 0);
-        pthread_mutex_lock(&h->n.lock);
+        sipc_os_mutex_lock(&h->n.lock);
         if (rc != SIPC_OK)
             return rc;
     }
@@ -260,14 +240,14 @@ static int receive_run(sipc_async_channel *h, size_t size)
 static void *receiver_main(void *arg)
 {
     sipc_async_channel *h = arg;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     while (!h->n.stopping) {
         if (h->connect_status == SIPC_ASYNC_PENDING) {
-            pthread_mutex_unlock(&h->n.lock);
+            sipc_os_mutex_unlock(&h->n.lock);
             /* Sleeps until a peer session begins (or began already: one that attached, sent and left
              * before we looked counts too); stop() wakes it through sipc_cancel. */
             int rc = sipc_connect(h->channel, SIPC_INFINITE);
-            pthread_mutex_lock(&h->n.lock);
+            sipc_os_mutex_lock(&h->n.lock);
             if (h->n.stopping)
                 break;
             h->connect_status = rc;
@@ -279,14 +259,14 @@ static void *receiver_main(void *arg)
         /* Without demand the thread still waits in peek while the shared queue is empty, so that a
          * departing peer is reported even on an idle channel. After an error it waits for a reconnect. */
         if (h->paused || h->recv_status != SIPC_OK || (!receive_wanted(h) && h->queue_has_message)) {
-            pthread_cond_wait(&h->n.wake, &h->n.lock);
+            sipc_os_cond_wait(&h->n.wake, &h->n.lock);
             continue;
         }
-        pthread_mutex_unlock(&h->n.lock);
+        sipc_os_mutex_unlock(&h->n.lock);
         size_t size = 0;
         /* Ends with PEER_GONE once the peer left and everything it sent was received. */
         int rc = sipc_peek_size(h->channel, &size, SIPC_INFINITE);
-        pthread_mutex_lock(&h->n.lock);
+        sipc_os_mutex_lock(&h->n.lock);
         if (h->n.stopping)
             break;
         uint32_t ready_before = h->ready.count;
@@ -301,33 +281,33 @@ static void *receiver_main(void *arg)
         if (h->ready.count != ready_before || h->recv_status != SIPC_OK)
             notify_locked(&h->n);
     }
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     return NULL;
 }
 
 static void *sender_main(void *arg)
 {
     sipc_async_channel *h = arg;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     for (;;) {
         while (!h->n.stopping && !h->sends.head)
-            pthread_cond_wait(&h->n.wake, &h->n.lock);
+            sipc_os_cond_wait(&h->n.wake, &h->n.lock);
         if (h->n.stopping)
             break;
         msg_node *node = queue_pop(&h->sends);
-        pthread_mutex_unlock(&h->n.lock);
-        int rc = sipc_send(h->channel, node->data, node->length, remaining_ms(node->deadline));
+        sipc_os_mutex_unlock(&h->n.lock);
+        int rc = sipc_send(h->channel, node->data, node->length, sipc_deadline_ms_left(node->deadline));
         node->status = rc;
         node->length = 0;
         msg_node *small = realloc(node, sizeof(msg_node));
         if (small)
             node = small;
-        pthread_mutex_lock(&h->n.lock);
+        sipc_os_mutex_lock(&h->n.lock);
         queue_push(&h->send_done, node);
         h->sends_queued--;
         notify_locked(&h->n);
     }
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     return NULL;
 }
 
@@ -345,7 +325,7 @@ SIPC_API int sipc_async_channel_start(sipc_channel *channel, sipc_async_notify_f
         free(h);
         return rc;
     }
-    if (pthread_mutex_init(&h->recv_lock, NULL) != 0) {
+    if (sipc_os_mutex_init(&h->recv_lock) != SIPC_OK) {
         notifier_destroy(&h->n);
         free(h);
         return SIPC_ERR_SYSTEM;
@@ -353,8 +333,8 @@ SIPC_API int sipc_async_channel_start(sipc_channel *channel, sipc_async_notify_f
     h->channel = channel;
     h->connect_status = SIPC_ASYNC_PENDING;
     h->recv_status = SIPC_OK;
-    if (pthread_create(&h->receiver, NULL, receiver_main, h) != 0) {
-        pthread_mutex_destroy(&h->recv_lock);
+    if (sipc_os_thread_create(&h->receiver, receiver_main, h) != SIPC_OK) {
+        sipc_os_mutex_destroy(&h->recv_lock);
         notifier_destroy(&h->n);
         free(h);
         return SIPC_ERR_SYSTEM;
@@ -374,7 +354,7 @@ SIPC_API int sipc_async_channel_demand(sipc_async_channel *h, uint32_t flags, in
 {
     if (!h)
         return SIPC_ERR_INVALID_ARGUMENT;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     int was_paused = h->paused;
     h->flowing = (flags & SIPC_ASYNC_FLOWING) != 0;
     h->paused = (flags & SIPC_ASYNC_PAUSED) != 0;
@@ -383,8 +363,8 @@ SIPC_API int sipc_async_channel_demand(sipc_async_channel *h, uint32_t flags, in
     /* Wake the thread only when it may have something to do now; a busy channel pauses and resumes it
      * per message, and a needless wake-up costs a context switch each time. */
     if (!h->paused && (was_paused || h->flowing || want_delta > 0))
-        pthread_cond_broadcast(&h->n.wake);
-    pthread_mutex_unlock(&h->n.lock);
+        sipc_os_cond_broadcast(&h->n.wake);
+    sipc_os_mutex_unlock(&h->n.lock);
     return SIPC_OK;
 }
 
@@ -392,7 +372,7 @@ SIPC_API int sipc_async_channel_reconnect(sipc_async_channel *h)
 {
     if (!h)
         return SIPC_ERR_INVALID_ARGUMENT;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     int rc = SIPC_OK;
     if (h->n.stopping)
         rc = SIPC_ERR_CLOSED;
@@ -400,9 +380,9 @@ SIPC_API int sipc_async_channel_reconnect(sipc_async_channel *h)
         rc = SIPC_OK; /* still connected: nothing to do */
     else if (h->connect_status != SIPC_ASYNC_PENDING) {
         h->connect_status = SIPC_ASYNC_PENDING;
-        pthread_cond_broadcast(&h->n.wake);
+        sipc_os_cond_broadcast(&h->n.wake);
     }
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     return rc;
 }
 
@@ -410,7 +390,7 @@ SIPC_API int sipc_async_channel_poll(sipc_async_channel *h, sipc_async_status *s
 {
     if (!h || !status)
         return SIPC_ERR_INVALID_ARGUMENT;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     status->connect_status = h->connect_status;
     status->recv_status = h->recv_status;
     status->ready_count = h->ready.count;
@@ -419,7 +399,7 @@ SIPC_API int sipc_async_channel_poll(sipc_async_channel *h, sipc_async_status *s
     status->sends_queued = h->sends_queued;
     status->notifying = h->n.notifying;
     h->n.notify_pending = 0;
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     return SIPC_OK;
 }
 
@@ -444,14 +424,14 @@ SIPC_API int sipc_async_channel_take(sipc_async_channel *h, void *buffer, size_t
     if (!h || !count || (max_count > 0 && !lengths) || (capacity > 0 && !buffer))
         return SIPC_ERR_INVALID_ARGUMENT;
     *count = 0;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     size_t used = 0;
     uint32_t taken = take_ready_locked(h, (unsigned char *)buffer, capacity, &used, lengths, max_count, 0);
     int rc = (taken == 0 && h->ready.head && max_count > 0) ? SIPC_ERR_BUFFER_TOO_SMALL : SIPC_OK;
     h->want = h->want > taken ? h->want - taken : 0;
     if (taken > 0)
-        pthread_cond_broadcast(&h->n.wake);
-    pthread_mutex_unlock(&h->n.lock);
+        sipc_os_cond_broadcast(&h->n.wake);
+    sipc_os_mutex_unlock(&h->n.lock);
     *count = taken;
     return rc;
 }
@@ -462,19 +442,19 @@ SIPC_API int sipc_async_channel_take_now(sipc_async_channel *h, void *buffer, si
     if (!h || !count || !lengths || max_count == 0 || !buffer || spin_us > SIPC_ASYNC_MAX_SPIN_US)
         return SIPC_ERR_INVALID_ARGUMENT;
     *count = 0;
-    const int64_t started = monotonic_ns();
-    const int64_t deadline = started + (int64_t)spin_us * 1000;
+    const uint64_t started = sipc_os_monotonic_ns();
+    const uint64_t deadline = started + (uint64_t)spin_us * 1000u;
     uint32_t taken = 0;
     size_t used = 0;
     for (;;) {
-        if (pthread_mutex_trylock(&h->recv_lock) == 0) {
-            pthread_mutex_lock(&h->n.lock);
+        if (sipc_os_mutex_trylock(&h->recv_lock)) {
+            sipc_os_mutex_lock(&h->n.lock);
             int receiving = !h->n.stopping && h->recv_status == SIPC_OK && h->connect_status == SIPC_OK;
             int had_ready = h->ready.head != NULL;
             taken = take_ready_locked(h, buffer, capacity, &used, lengths, max_count, taken);
             /* Older messages that did not fit stay first in line: nothing may be received past them. */
             int blocked = h->ready.head != NULL;
-            pthread_mutex_unlock(&h->n.lock);
+            sipc_os_mutex_unlock(&h->n.lock);
             while (receiving && !blocked && taken < max_count) {
                 size_t size = 0;
                 if (sipc_peek_size(h->channel, &size, 0) != SIPC_OK || size > capacity - used)
@@ -485,22 +465,22 @@ SIPC_API int sipc_async_channel_take_now(sipc_async_channel *h, void *buffer, si
                 used += got;
                 lengths[taken++] = (uint32_t)got;
             }
-            pthread_mutex_lock(&h->n.lock);
+            sipc_os_mutex_lock(&h->n.lock);
             h->want = h->want > taken ? h->want - taken : 0;
             if (had_ready)
-                pthread_cond_broadcast(&h->n.wake);
-            pthread_mutex_unlock(&h->n.lock);
-            pthread_mutex_unlock(&h->recv_lock);
+                sipc_os_cond_broadcast(&h->n.wake);
+            sipc_os_mutex_unlock(&h->n.lock);
+            sipc_os_mutex_unlock(&h->recv_lock);
         }
         if (taken > 0)
             break;
-        int64_t now = monotonic_ns();
+        uint64_t now = sipc_os_monotonic_ns();
         if (now >= deadline)
             break;
         /* The peer may be waiting for this very CPU (two spinners on a loaded machine): past the first
          * microseconds, let any thread runnable here go first. Without one this returns at once. */
         if (now - started >= TAKE_NOW_YIELD_AFTER_NS)
-            sched_yield();
+            sipc_os_thread_yield();
     }
     *count = taken;
     return SIPC_OK;
@@ -517,13 +497,13 @@ SIPC_API int sipc_async_channel_send(sipc_async_channel *h, const void *data, si
         return SIPC_ERR_NO_MEMORY;
     if (length > 0)
         memcpy(node->data, data, length);
-    node->deadline = timeout_ms < 0 ? -1 : monotonic_ns() + (int64_t)timeout_ms * 1000000;
-    pthread_mutex_lock(&h->n.lock);
+    node->deadline = sipc_deadline_after(timeout_ms);
+    sipc_os_mutex_lock(&h->n.lock);
     int rc = SIPC_OK;
     if (h->n.stopping) {
         rc = SIPC_ERR_CLOSED;
     } else if (!h->sender_started) {
-        if (pthread_create(&h->sender, NULL, sender_main, h) == 0)
+        if (sipc_os_thread_create(&h->sender, sender_main, h) == SIPC_OK)
             h->sender_started = 1;
         else
             rc = SIPC_ERR_SYSTEM;
@@ -531,9 +511,9 @@ SIPC_API int sipc_async_channel_send(sipc_async_channel *h, const void *data, si
     if (rc == SIPC_OK) {
         queue_push(&h->sends, node);
         h->sends_queued++;
-        pthread_cond_broadcast(&h->n.wake);
+        sipc_os_cond_broadcast(&h->n.wake);
     }
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     if (rc != SIPC_OK)
         free(node);
     return rc;
@@ -544,14 +524,14 @@ SIPC_API int sipc_async_channel_take_send_results(sipc_async_channel *h, int32_t
 {
     if (!h || !count || (max_count > 0 && !statuses))
         return SIPC_ERR_INVALID_ARGUMENT;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     uint32_t taken = 0;
     while (taken < max_count && h->send_done.head) {
         msg_node *node = queue_pop(&h->send_done);
         statuses[taken++] = node->status;
         free(node);
     }
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     *count = taken;
     return SIPC_OK;
 }
@@ -579,12 +559,12 @@ SIPC_API int sipc_async_channel_join(sipc_async_channel *h)
     /* Only the main thread joins, so `joined` needs no lock; the threads never read it. */
     if (h->joined)
         return SIPC_OK;
-    pthread_join(h->receiver, NULL);
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_thread_join(&h->receiver);
+    sipc_os_mutex_lock(&h->n.lock);
     int sender_started = h->sender_started;
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     if (sender_started)
-        pthread_join(h->sender, NULL);
+        sipc_os_thread_join(&h->sender);
     h->joined = 1;
     return SIPC_OK;
 }
@@ -598,7 +578,7 @@ SIPC_API int sipc_async_channel_destroy(sipc_async_channel *h)
     queue_free(&h->ready);
     queue_free(&h->sends);
     queue_free(&h->send_done);
-    pthread_mutex_destroy(&h->recv_lock);
+    sipc_os_mutex_destroy(&h->recv_lock);
     notifier_destroy(&h->n);
     free(h);
     return rc;
@@ -610,7 +590,7 @@ struct sipc_async_observer {
     notifier n;
     sipc_observer *observer;
     uint32_t capacity;
-    pthread_t thread;
+    sipc_os_thread thread;
     int32_t status;
     msg_queue ready;
 };
@@ -647,24 +627,24 @@ static int observe_one(sipc_async_observer *h, int32_t timeout_ms, msg_node **ou
 static void *observer_main(void *arg)
 {
     sipc_async_observer *h = arg;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     for (;;) {
         while (!h->n.stopping && h->ready.count >= OBSERVER_MAX_READY)
-            pthread_cond_wait(&h->n.wake, &h->n.lock);
+            sipc_os_cond_wait(&h->n.wake, &h->n.lock);
         if (h->n.stopping)
             break;
-        pthread_mutex_unlock(&h->n.lock);
+        sipc_os_mutex_unlock(&h->n.lock);
         msg_node *node;
         int rc = observe_one(h, SIPC_INFINITE, &node);
-        pthread_mutex_lock(&h->n.lock);
+        sipc_os_mutex_lock(&h->n.lock);
         /* Batch whatever else is already there into the same notification. */
         while (rc == SIPC_OK && !h->n.stopping) {
             queue_push(&h->ready, node);
             if (h->ready.count >= OBSERVER_MAX_READY)
                 break;
-            pthread_mutex_unlock(&h->n.lock);
+            sipc_os_mutex_unlock(&h->n.lock);
             rc = observe_one(h, 0, &node);
-            pthread_mutex_lock(&h->n.lock);
+            sipc_os_mutex_lock(&h->n.lock);
         }
         if (rc == SIPC_OK && h->n.stopping)
             free(node);
@@ -676,7 +656,7 @@ static void *observer_main(void *arg)
         if (h->status != SIPC_OK)
             break;
     }
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     return NULL;
 }
 
@@ -697,7 +677,7 @@ SIPC_API int sipc_async_observer_start(sipc_observer *observer, uint32_t capacit
     h->observer = observer;
     h->capacity = capacity;
     h->status = SIPC_OK;
-    if (pthread_create(&h->thread, NULL, observer_main, h) != 0) {
+    if (sipc_os_thread_create(&h->thread, observer_main, h) != SIPC_OK) {
         notifier_destroy(&h->n);
         free(h);
         return SIPC_ERR_SYSTEM;
@@ -717,14 +697,14 @@ SIPC_API int sipc_async_observer_poll(sipc_async_observer *h, sipc_async_observe
 {
     if (!h || !status)
         return SIPC_ERR_INVALID_ARGUMENT;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     status->status = h->status;
     status->ready_count = h->ready.count;
     status->ready_bytes = h->ready.bytes;
     status->notifying = h->n.notifying;
     status->reserved = 0;
     h->n.notify_pending = 0;
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     return SIPC_OK;
 }
 
@@ -734,7 +714,7 @@ SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size
     if (!h || !count || (max_count > 0 && !fields) || (capacity > 0 && !buffer))
         return SIPC_ERR_INVALID_ARGUMENT;
     *count = 0;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     size_t used = 0;
     uint32_t taken = 0;
     while (taken < max_count && h->ready.head && h->ready.head->length <= capacity - used) {
@@ -748,8 +728,8 @@ SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size
     }
     int rc = (taken == 0 && h->ready.head && max_count > 0) ? SIPC_ERR_BUFFER_TOO_SMALL : SIPC_OK;
     if (taken > 0)
-        pthread_cond_broadcast(&h->n.wake);
-    pthread_mutex_unlock(&h->n.lock);
+        sipc_os_cond_broadcast(&h->n.wake);
+    sipc_os_mutex_unlock(&h->n.lock);
     *count = taken;
     return rc;
 }
@@ -774,7 +754,7 @@ SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h)
         return SIPC_ERR_INVALID_ARGUMENT;
     if (sipc_async_observer_stop(h) > 0)
         return SIPC_ERR_BUSY;
-    pthread_join(h->thread, NULL);
+    sipc_os_thread_join(&h->thread);
     int rc = sipc_observer_close(h->observer);
     queue_free(&h->ready);
     notifier_destroy(&h->n);
@@ -841,9 +821,9 @@ static void call_free(sipc_async_call *c)
 /* Drops one reference; the last one frees the call. */
 static void call_unref(sipc_async_call *c)
 {
-    pthread_mutex_lock(&c->n.lock);
+    sipc_os_mutex_lock(&c->n.lock);
     int last = --c->refs == 0;
-    pthread_mutex_unlock(&c->n.lock);
+    sipc_os_mutex_unlock(&c->n.lock);
     if (last)
         call_free(c);
 }
@@ -905,10 +885,10 @@ static int list_and_stat(sipc_async_call *c)
 /* Joins a stopped channel's threads once no notify call is in progress; waits (never the main thread). */
 static void wait_notify_done(notifier *n)
 {
-    pthread_mutex_lock(&n->lock);
+    sipc_os_mutex_lock(&n->lock);
     while (n->notifying > 0)
-        pthread_cond_wait(&n->wake, &n->lock);
-    pthread_mutex_unlock(&n->lock);
+        sipc_os_cond_wait(&n->wake, &n->lock);
+    sipc_os_mutex_unlock(&n->lock);
 }
 
 static int run_call(sipc_async_call *c)
@@ -953,11 +933,11 @@ static void *call_main(void *arg)
     int32_t os_error = rc == SIPC_OK ? 0 : sipc_last_os_error();
     if (rc != SIPC_OK)
         snprintf(c->detail, sizeof c->detail, "%s", sipc_last_error_message());
-    pthread_mutex_lock(&c->n.lock);
+    sipc_os_mutex_lock(&c->n.lock);
     c->os_error = os_error;
     c->status = rc == SIPC_ASYNC_PENDING ? SIPC_ERR_SYSTEM : rc;
     notify_locked(&c->n);
-    pthread_mutex_unlock(&c->n.lock);
+    sipc_os_mutex_unlock(&c->n.lock);
     call_unref(c);
     return NULL;
 }
@@ -980,13 +960,13 @@ static sipc_async_call *call_new(call_kind kind, sipc_async_notify_fn notify, ui
 /* Starts the call's detached thread; on failure frees the call (its inputs stay the caller's). */
 static int call_start(sipc_async_call *c, sipc_async_call **out)
 {
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, call_main, c) != 0) {
+    sipc_os_thread thread;
+    if (sipc_os_thread_create(&thread, call_main, c) != SIPC_OK) {
         notifier_destroy(&c->n);
         free(c);
         return SIPC_ERR_SYSTEM;
     }
-    pthread_detach(thread);
+    sipc_os_thread_detach(&thread);
     *out = c;
     return SIPC_OK;
 }
@@ -1099,22 +1079,22 @@ SIPC_API int sipc_async_call_poll(sipc_async_call *c, sipc_async_call_status *st
 {
     if (!c || !status)
         return SIPC_ERR_INVALID_ARGUMENT;
-    pthread_mutex_lock(&c->n.lock);
+    sipc_os_mutex_lock(&c->n.lock);
     status->status = c->status;
     status->entries = c->status == SIPC_ASYNC_PENDING ? 0 : c->entry_count;
     status->notifying = c->n.notifying;
     status->os_error = c->status == SIPC_ASYNC_PENDING ? 0 : c->os_error;
     c->n.notify_pending = 0;
-    pthread_mutex_unlock(&c->n.lock);
+    sipc_os_mutex_unlock(&c->n.lock);
     return SIPC_OK;
 }
 
 /* The thread's outputs may be read once status is set; returns that status under the lock. */
 static int32_t call_status(sipc_async_call *c)
 {
-    pthread_mutex_lock(&c->n.lock);
+    sipc_os_mutex_lock(&c->n.lock);
     int32_t status = c->status;
-    pthread_mutex_unlock(&c->n.lock);
+    sipc_os_mutex_unlock(&c->n.lock);
     return status;
 }
 
@@ -1251,9 +1231,9 @@ static fingerprint take_fingerprint(void)
 
 static void watch_unref(sipc_async_watch *h)
 {
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     int last = --h->refs == 0;
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     if (last) {
         sipc_os_key_monitor_close(h->monitor);
         notifier_destroy(&h->n);
@@ -1292,14 +1272,14 @@ static void *watch_main(void *arg)
         if (rc == SIPC_ERR_CANCELLED)
             break;
         fingerprint now = take_fingerprint();
-        pthread_mutex_lock(&h->n.lock);
+        sipc_os_mutex_lock(&h->n.lock);
         int stopping = h->n.stopping;
         if (!stopping && now.ok && (now.sum != last.sum || now.count != last.count || !last.ok)) {
             last = now;
             h->changes++;
             notify_locked(&h->n);
         }
-        pthread_mutex_unlock(&h->n.lock);
+        sipc_os_mutex_unlock(&h->n.lock);
         if (stopping)
             break;
     }
@@ -1329,14 +1309,14 @@ SIPC_API int sipc_async_watch_start(uint32_t interval_ms, sipc_async_notify_fn n
     }
     h->interval_ms = interval_ms;
     h->refs = 2;
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, watch_main, h) != 0) {
+    sipc_os_thread thread;
+    if (sipc_os_thread_create(&thread, watch_main, h) != SIPC_OK) {
         sipc_os_key_monitor_close(h->monitor);
         notifier_destroy(&h->n);
         free(h);
         return SIPC_ERR_SYSTEM;
     }
-    pthread_detach(thread);
+    sipc_os_thread_detach(&thread);
     *out = h;
     return SIPC_OK;
 }
@@ -1352,10 +1332,10 @@ SIPC_API int sipc_async_watch_poll(sipc_async_watch *h, uint64_t *changes)
 {
     if (!h || !changes)
         return SIPC_ERR_INVALID_ARGUMENT;
-    pthread_mutex_lock(&h->n.lock);
+    sipc_os_mutex_lock(&h->n.lock);
     *changes = h->changes;
     h->n.notify_pending = 0;
-    pthread_mutex_unlock(&h->n.lock);
+    sipc_os_mutex_unlock(&h->n.lock);
     return SIPC_OK;
 }
 

@@ -2,6 +2,7 @@
  * channel.c — the peers: open (role election, stale recovery), connect, send, recv, cancel, close.
  * See PROTOCOL.md for the layout, the state machine and the waiting protocol.
  */
+#include "deadline.h"
 #include "layout.h"
 #include "test_hooks.h"
 #include "waiting.h"
@@ -234,13 +235,10 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
     SH_FENCE();
     int rc = SIPC_OK;
     if (!ready(ch, context)) {
-        now = sipc_os_monotonic_ns();
         /* The deadline may have passed since the look above (spinning, ready(), preemption). */
-        uint64_t remaining_ms = deadline == UINT64_MAX ? UINT64_MAX
-                                : now >= deadline      ? 0
-                                                       : (deadline - now + 999999u) / 1000000u;
-        int32_t slice = remaining_ms < (uint64_t)slice_limit ? (int32_t)remaining_ms : slice_limit;
-        if (slice == INT32_MAX && deadline == UINT64_MAX)
+        int32_t remaining_ms = sipc_deadline_ms_left(deadline);
+        int32_t slice = remaining_ms != SIPC_INFINITE && remaining_ms < slice_limit ? remaining_ms : slice_limit;
+        if (slice == INT32_MAX && deadline == SIPC_DEADLINE_NONE)
             slice = SIPC_INFINITE;
         count(&ch->stats.sleeps);
         rc = sipc_os_wait(ch->segment, index, word, seen, slice);

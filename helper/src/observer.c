@@ -3,6 +3,7 @@
  * can never disturb the peers; it reads slots by sequence number (received slots keep their data
  * until the sender reuses them) and validates each copy with the slot's stamp, seqlock style.
  */
+#include "deadline.h"
 #include "layout.h"
 
 #include <stddef.h>
@@ -166,7 +167,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         (buffer == NULL && capacity != 0))
         return SIPC_ERR_INVALID_ARGUMENT;
     uint64_t start = sipc_os_monotonic_ns();
-    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline = sipc_deadline_at(start, timeout_ms);
     uint64_t last_existence_check = start;
     uint32_t poll_us = POLL_MIN_US;
     for (;;) {
@@ -221,7 +222,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
             if (sipc_os_segment_is_current(ob->segment) == 0)
                 return SIPC_ERR_NOT_FOUND;
         }
-        uint64_t left_us = deadline == UINT64_MAX ? UINT64_MAX : (deadline - now + 999u) / 1000u;
+        uint64_t left_us = sipc_deadline_us_left_at(deadline, now);
         sipc_os_sleep_us(left_us < poll_us ? (uint32_t)left_us : poll_us);
         if (poll_us < POLL_MAX_US)
             poll_us = poll_us * 2 > POLL_MAX_US ? POLL_MAX_US : poll_us * 2;

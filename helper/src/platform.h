@@ -31,9 +31,13 @@
 #if defined(_WIN32)
 #  include <windows.h>
 typedef SRWLOCK sipc_os_mutex;
+typedef CONDITION_VARIABLE sipc_os_cond;
+typedef HANDLE sipc_os_thread;
 #else
 #  include <pthread.h>
 typedef pthread_mutex_t sipc_os_mutex;
+typedef pthread_cond_t sipc_os_cond;
+typedef pthread_t sipc_os_thread;
 #endif
 
 /* Longest key: macOS limits shm names to 31 bytes including the leading '/'. */
@@ -86,11 +90,36 @@ uint32_t sipc_os_fork_generation(void);
 /* Real user id of the caller (0 on Windows). */
 uint32_t sipc_os_current_uid(void);
 
-/* ---- process-local mutex (never placed in shared memory) ---- */
+/* ---- threads, mutexes and condition variables (process-local, never in shared memory) ----
+ * The portable code (async.c, channel.c, the CLI) uses only these; POSIX implements them with
+ * pthreads, Windows with SRW locks, condition variables and CreateThread. */
 int sipc_os_mutex_init(sipc_os_mutex *mutex);
 void sipc_os_mutex_lock(sipc_os_mutex *mutex);
+/* 1 if the mutex was free and is now held by the caller, 0 if another thread holds it. */
+int sipc_os_mutex_trylock(sipc_os_mutex *mutex);
 void sipc_os_mutex_unlock(sipc_os_mutex *mutex);
 void sipc_os_mutex_destroy(sipc_os_mutex *mutex);
+
+int sipc_os_cond_init(sipc_os_cond *cond);
+/* Releases the mutex, sleeps until broadcast (or spuriously), takes the mutex again. */
+void sipc_os_cond_wait(sipc_os_cond *cond, sipc_os_mutex *mutex);
+void sipc_os_cond_broadcast(sipc_os_cond *cond);
+void sipc_os_cond_destroy(sipc_os_cond *cond);
+
+/* The thread's body; its return value is discarded. */
+typedef void *(*sipc_os_thread_main)(void *arg);
+/* Starts a thread running main(arg). SIPC_OK, or an error (recorded) and no thread. */
+int sipc_os_thread_create(sipc_os_thread *thread, sipc_os_thread_main main, void *arg);
+/* Waits for the thread to end and releases it; once per created thread. */
+void sipc_os_thread_join(sipc_os_thread *thread);
+/* Joins a thread that may be blocked in a synchronous read nothing else will end (stdin on
+ * Windows, where it cannot be polled): cancels that I/O until the thread ends. Where reads can
+ * be woken otherwise (POSIX: poll with a wake-up pipe), a plain join. */
+void sipc_os_thread_join_cancelling_io(sipc_os_thread *thread);
+/* Lets the thread run on by itself: no join; its resources go when it ends. */
+void sipc_os_thread_detach(sipc_os_thread *thread);
+/* Lets another runnable thread on this CPU go first; returns at once when there is none. */
+void sipc_os_thread_yield(void);
 
 /* ---- shared-memory segments ---- */
 typedef struct sipc_os_segment sipc_os_segment; /* opaque, one per open of a key */

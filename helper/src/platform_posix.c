@@ -1,6 +1,6 @@
 /*
  * platform_posix.c — the portable POSIX part of platform.h (Linux today, macOS later): errno
- * mapping, clocks, the process-local mutex, the fork generation and the user id. The parts that
+ * mapping, clocks, threads, mutexes and condition variables, the fork generation and the user id. The parts that
  * differ per OS are in platform_posix_*.c (see platform_posix.h).
  */
 #if !defined(_WIN32)
@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,7 +96,7 @@ uint32_t sipc_os_current_uid(void)
     return (uint32_t)getuid();
 }
 
-/* ---- mutex ---- */
+/* ---- mutexes ---- */
 
 int sipc_os_mutex_init(sipc_os_mutex *mutex)
 {
@@ -117,9 +118,73 @@ void sipc_os_mutex_unlock(sipc_os_mutex *mutex)
     pthread_mutex_unlock(mutex);
 }
 
+int sipc_os_mutex_trylock(sipc_os_mutex *mutex)
+{
+    return pthread_mutex_trylock(mutex) == 0;
+}
+
 void sipc_os_mutex_destroy(sipc_os_mutex *mutex)
 {
     pthread_mutex_destroy(mutex);
+}
+
+/* ---- condition variables ---- */
+
+int sipc_os_cond_init(sipc_os_cond *cond)
+{
+    int rc = pthread_cond_init(cond, NULL);
+    if (rc != 0) {
+        sipc_os_record_error(rc);
+        return sipc_os_status_from_error(rc);
+    }
+    return SIPC_OK;
+}
+
+void sipc_os_cond_wait(sipc_os_cond *cond, sipc_os_mutex *mutex)
+{
+    pthread_cond_wait(cond, mutex);
+}
+
+void sipc_os_cond_broadcast(sipc_os_cond *cond)
+{
+    pthread_cond_broadcast(cond);
+}
+
+void sipc_os_cond_destroy(sipc_os_cond *cond)
+{
+    pthread_cond_destroy(cond);
+}
+
+/* ---- threads ---- */
+
+int sipc_os_thread_create(sipc_os_thread *thread, sipc_os_thread_main main, void *arg)
+{
+    int rc = pthread_create(thread, NULL, main, arg);
+    if (rc != 0) {
+        sipc_os_record_error(rc);
+        return sipc_os_status_from_error(rc);
+    }
+    return SIPC_OK;
+}
+
+void sipc_os_thread_join(sipc_os_thread *thread)
+{
+    pthread_join(*thread, NULL);
+}
+
+void sipc_os_thread_join_cancelling_io(sipc_os_thread *thread)
+{
+    pthread_join(*thread, NULL); /* POSIX readers poll a wake-up pipe: nothing to cancel */
+}
+
+void sipc_os_thread_detach(sipc_os_thread *thread)
+{
+    pthread_detach(*thread);
+}
+
+void sipc_os_thread_yield(void)
+{
+    sched_yield();
 }
 
 #endif

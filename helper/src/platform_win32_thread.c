@@ -1,8 +1,12 @@
-/* platform_win32_thread.c — Windows clocks (QueryPerformanceCounter, the precise system time) and the process-local mutex (SRW lock). */
+/*
+ * platform_win32_thread.c — Windows clocks (QueryPerformanceCounter, the precise system time),
+ * threads (CreateThread), mutexes (SRW locks) and condition variables.
+ */
 #if defined(_WIN32)
 
 #include "platform_win32.h"
 
+#include <stdlib.h>
 
 /* ---- clocks ---- */
 
@@ -35,7 +39,7 @@ void sipc_os_cpu_relax(void)
     YieldProcessor();
 }
 
-/* ---- mutex ---- */
+/* ---- mutexes ---- */
 
 int sipc_os_mutex_init(sipc_os_mutex *mutex)
 {
@@ -53,9 +57,97 @@ void sipc_os_mutex_unlock(sipc_os_mutex *mutex)
     ReleaseSRWLockExclusive(mutex);
 }
 
+int sipc_os_mutex_trylock(sipc_os_mutex *mutex)
+{
+    return TryAcquireSRWLockExclusive(mutex) != 0;
+}
+
 void sipc_os_mutex_destroy(sipc_os_mutex *mutex)
 {
     (void)mutex; /* SRW locks need no cleanup */
+}
+
+/* ---- condition variables ---- */
+
+int sipc_os_cond_init(sipc_os_cond *cond)
+{
+    InitializeConditionVariable(cond);
+    return SIPC_OK;
+}
+
+void sipc_os_cond_wait(sipc_os_cond *cond, sipc_os_mutex *mutex)
+{
+    SleepConditionVariableSRW(cond, mutex, INFINITE, 0);
+}
+
+void sipc_os_cond_broadcast(sipc_os_cond *cond)
+{
+    WakeAllConditionVariable(cond);
+}
+
+void sipc_os_cond_destroy(sipc_os_cond *cond)
+{
+    (void)cond; /* condition variables need no cleanup */
+}
+
+/* ---- threads ---- */
+
+/* CreateThread's entry point has another signature: the start record carries the portable one. */
+typedef struct thread_start {
+    sipc_os_thread_main main;
+    void *arg;
+} thread_start;
+
+static DWORD WINAPI thread_entry(LPVOID parameter)
+{
+    thread_start start = *(thread_start *)parameter;
+    free(parameter);
+    start.main(start.arg);
+    return 0;
+}
+
+int sipc_os_thread_create(sipc_os_thread *thread, sipc_os_thread_main main, void *arg)
+{
+    thread_start *start = malloc(sizeof *start);
+    if (start == NULL) {
+        sipc_os_record_error(ERROR_NOT_ENOUGH_MEMORY);
+        return SIPC_ERR_NO_MEMORY;
+    }
+    start->main = main;
+    start->arg = arg;
+    HANDLE handle = CreateThread(NULL, 0, thread_entry, start, 0, NULL);
+    if (handle == NULL) {
+        int rc = win_fail_last_error();
+        free(start);
+        return rc;
+    }
+    *thread = handle;
+    return SIPC_OK;
+}
+
+void sipc_os_thread_join(sipc_os_thread *thread)
+{
+    WaitForSingleObject(*thread, INFINITE);
+    CloseHandle(*thread);
+    *thread = NULL;
+}
+
+void sipc_os_thread_join_cancelling_io(sipc_os_thread *thread)
+{
+    while (WaitForSingleObject(*thread, 20) == WAIT_TIMEOUT)
+        CancelSynchronousIo(*thread);
+    sipc_os_thread_join(thread);
+}
+
+void sipc_os_thread_detach(sipc_os_thread *thread)
+{
+    CloseHandle(*thread); /* the thread runs on; its handle is all we held */
+    *thread = NULL;
+}
+
+void sipc_os_thread_yield(void)
+{
+    SwitchToThread();
 }
 
 #endif /* _WIN32 */

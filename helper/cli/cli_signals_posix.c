@@ -1,0 +1,89 @@
+/* cli_signals_posix.c — the `sipc` command line's stop signals on POSIX: SIGINT/SIGTERM cancel. */
+#if !defined(_WIN32)
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "cli_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+static _Atomic(sipc_channel *) watched_channel;
+static _Atomic(sipc_observer *) watched_observer;
+static volatile sig_atomic_t stop_signal;
+static int wake_pipe[2] = {-1, -1};
+
+static void on_stop_signal(int signal_number)
+{
+    int saved_errno = errno;
+    stop_signal = signal_number;
+    sipc_channel *channel = atomic_load(&watched_channel);
+    if (channel) sipc_cancel(channel);
+    sipc_observer *observer = atomic_load(&watched_observer);
+    if (observer) sipc_observer_cancel(observer);
+    if (wake_pipe[1] >= 0) {
+        char byte = 1;
+        ssize_t ignored = write(wake_pipe[1], &byte, 1);
+        (void)ignored;
+    }
+    errno = saved_errno;
+}
+
+void cli_signals_install(void)
+{
+    if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe[0] = wake_pipe[1] = -1;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    /* A closed stdout (e.g. `| head`) must give an error, not kill us mid-cleanup. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void block_stop_signals(sigset_t *previous)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, previous);
+}
+
+void cli_signals_watch_channel(sipc_channel *channel)
+{
+    sigset_t previous;
+    block_stop_signals(&previous);
+    atomic_store(&watched_channel, channel);
+    /* A signal that arrived before the channel existed must still cancel it. */
+    if (channel && stop_signal) sipc_cancel(channel);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+}
+
+void cli_signals_watch_observer(sipc_observer *observer)
+{
+    sigset_t previous;
+    block_stop_signals(&previous);
+    atomic_store(&watched_observer, observer);
+    if (observer && stop_signal) sipc_observer_cancel(observer);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+}
+
+int cli_stop_signal(void)
+{
+    return stop_signal;
+}
+
+int cli_signal_wake_fd(void)
+{
+    return wake_pipe[0];
+}
+
+#endif /* !_WIN32 */
