@@ -28,7 +28,7 @@ typedef struct msg_node {
     struct msg_node *next;
     size_t length;     /* bytes in data */
     int32_t status;    /* send outcome (sender results) */
-    uint64_t deadline; /* queued sends: monotonic ns, SIPC_DEADLINE_NONE for none */
+    uint64_t deadline; /* queued sends: monotonic ns, SIPC_OS_NO_DEADLINE for none */
     uint64_t meta[SIPC_ASYNC_OBSERVED_FIELDS]; /* observed messages */
     unsigned char data[];
 } msg_node;
@@ -48,7 +48,7 @@ static msg_node *node_new(size_t length)
     if (node) {
         memset(node, 0, sizeof *node);
         node->length = length;
-        node->deadline = SIPC_DEADLINE_NONE;
+        node->deadline = SIPC_OS_NO_DEADLINE;
     }
     return node;
 }

@@ -238,7 +238,7 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
         /* The deadline may have passed since the look above (spinning, ready(), preemption). */
         int32_t remaining_ms = sipc_deadline_ms_left(deadline);
         int32_t slice = remaining_ms != SIPC_INFINITE && remaining_ms < slice_limit ? remaining_ms : slice_limit;
-        if (slice == INT32_MAX && deadline == SIPC_DEADLINE_NONE)
+        if (slice == INT32_MAX && deadline == SIPC_OS_NO_DEADLINE)
             slice = SIPC_INFINITE;
         count(&ch->stats.sleeps);
         rc = sipc_os_wait(ch->segment, index, word, seen, slice);

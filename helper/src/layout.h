@@ -150,9 +150,6 @@ int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view
 /* Copies an attached role's identity consistently; 0 if the role is not attached. */
 int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session);
 
-/* A deadline (monotonic ns) timeout_ms from now; SIPC_OS_NO_DEADLINE for a negative timeout. */
-uint64_t sipc_deadline_after(int32_t timeout_ms);
-
 /* A validated read-only mapping of a channel's segment, for stat, list and observers. */
 typedef struct sipc_view {
     sipc_os_segment *segment;

@@ -4,6 +4,7 @@
  */
 #if !defined(_WIN32)
 
+#include "deadline.h"
 #include "platform_posix.h"
 
 #include <dirent.h>
@@ -155,7 +156,7 @@ int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
                                      segment->path);
             return SIPC_ERR_TIMEOUT;
         }
-        uint64_t remaining_us = (deadline - now + 999u) / 1000u;
+        uint64_t remaining_us = sipc_deadline_us_left_at(deadline, now);
         sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
         pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
     }

@@ -1,6 +1,7 @@
 /* platform_win32_segment.c — a key's segment: its lock, the control section of the live generation, the data section and the wait semaphores. */
 #if defined(_WIN32)
 
+#include "deadline.h"
 #include "platform_win32.h"
 
 #include <stdio.h>
@@ -144,11 +145,8 @@ static int find_generation(sipc_os_segment *segment, int create, uint32_t mode)
 static int acquire(HANDLE mutex, uint64_t deadline)
 {
     DWORD wait_ms = INFINITE;
-    if (deadline != SIPC_OS_NO_DEADLINE) {
-        uint64_t now = sipc_os_monotonic_ns();
-        uint64_t remaining_ms = now >= deadline ? 0 : (deadline - now + 999999u) / 1000000u;
-        wait_ms = remaining_ms >= INFINITE ? INFINITE - 1 : (DWORD)remaining_ms;
-    }
+    if (deadline != SIPC_OS_NO_DEADLINE)
+        wait_ms = (DWORD)sipc_deadline_ms_left(deadline); /* 0..INT32_MAX: never INFINITE */
     DWORD r = WaitForSingleObject(mutex, wait_ms);
     if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED) /* abandoned: the holder died; we own it now */
         return SIPC_OK;

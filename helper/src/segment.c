@@ -2,6 +2,7 @@
  * segment.c — naming, geometry and validation of segments, and the by-name operations that do
  * not attach (stat, list, remove).
  */
+#include "deadline.h"
 #include "layout.h"
 
 #include <stdio.h>
@@ -184,13 +185,6 @@ void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_seg
 }
 
 /* ---- by name ---- */
-
-uint64_t sipc_deadline_after(int32_t timeout_ms)
-{
-    if (timeout_ms < 0)
-        return SIPC_OS_NO_DEADLINE;
-    return sipc_os_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
-}
 
 int sipc_view_open(const char *key, uint64_t deadline, sipc_view *view)
 {

@@ -96,20 +96,20 @@ void test_timeout_when_deadline_passes_mid_wait(void)
 void test_deadline_arithmetic(void)
 {
     const uint64_t now = 5000000000ull;
-    CHECK(sipc_deadline_at(now, SIPC_INFINITE) == SIPC_DEADLINE_NONE);
-    CHECK(sipc_deadline_at(now, -7) == SIPC_DEADLINE_NONE);
+    CHECK(sipc_deadline_at(now, SIPC_INFINITE) == SIPC_OS_NO_DEADLINE);
+    CHECK(sipc_deadline_at(now, -7) == SIPC_OS_NO_DEADLINE);
     CHECK(sipc_deadline_at(now, 0) == now);
     CHECK(sipc_deadline_at(now, 250) == now + 250000000u);
     CHECK(sipc_deadline_at(now, INT32_MAX) == now + (uint64_t)INT32_MAX * 1000000u);
     /* Milliseconds left round up: a wait never ends before its deadline. */
-    CHECK(sipc_deadline_ms_left_at(SIPC_DEADLINE_NONE, now) == SIPC_INFINITE);
+    CHECK(sipc_deadline_ms_left_at(SIPC_OS_NO_DEADLINE, now) == SIPC_INFINITE);
     CHECK(sipc_deadline_ms_left_at(now, now) == 0);
     CHECK(sipc_deadline_ms_left_at(now, now + 1) == 0);
     CHECK(sipc_deadline_ms_left_at(now + 1, now) == 1);
     CHECK(sipc_deadline_ms_left_at(now + 1000000u, now) == 1);
     CHECK(sipc_deadline_ms_left_at(now + 1000001u, now) == 2);
     CHECK(sipc_deadline_ms_left_at(now + 3000000000000000000ull, now) == INT32_MAX);
-    CHECK(sipc_deadline_us_left_at(SIPC_DEADLINE_NONE, now) == UINT64_MAX);
+    CHECK(sipc_deadline_us_left_at(SIPC_OS_NO_DEADLINE, now) == UINT64_MAX);
     CHECK(sipc_deadline_us_left_at(now, now + 5) == 0);
     CHECK(sipc_deadline_us_left_at(now + 1001u, now) == 2);
     /* From the real clock: a fresh deadline has (about) its whole timeout left. */
