@@ -291,7 +291,7 @@ static int remove_stale(const char *command, uint64_t older_than_ns)
         return cli_fail(command, NULL, status);
     }
     int exit_code = SIPC_CLI_EXIT_OK;
-    uint64_t now = cli_now_ns();
+    uint64_t now = sipc_os_wall_ns();
     for (size_t i = 0; i < list.count; i++) {
         if (list.entries[i].status != SIPC_OK) continue; /* not a channel: only `rm --force NAME` removes it */
         const char *name = list.entries[i].name;
