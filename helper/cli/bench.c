@@ -471,8 +471,8 @@ static session_result session_results[SESSION_SPEC_COUNT][TRANSPORT_COUNT][AFFIN
 
 static void spin_for_us(uint32_t microseconds)
 {
-    uint64_t until = cli_monotonic_ns() + (uint64_t)microseconds * 1000u;
-    while (cli_monotonic_ns() < until) {
+    uint64_t until = sipc_os_monotonic_ns() + (uint64_t)microseconds * 1000u;
+    while (sipc_os_monotonic_ns() < until) {
     }
 }
 
@@ -487,14 +487,14 @@ static void session_client(endpoint *end, const session_spec *spec, int report_f
     bool ok = buffer && samples && (end->kind != TRANSPORT_SIPC || endpoint_open_sipc(end) == SIPC_OK);
     for (uint32_t u = 0; ok && u < units; u++) {
         if (spec->kind == SESSION_THINK) spin_for_us(spec->param);
-        uint64_t start = cli_monotonic_ns();
+        uint64_t start = sipc_os_monotonic_ns();
         if (spec->kind == SESSION_STREAM) {
             for (uint32_t i = 0; ok && i < per_unit; i++) ok = endpoint_send(end, payload, SESSION_MESSAGE);
             ok = ok && endpoint_recv(end, buffer, 1);
         } else {
             ok = endpoint_send(end, payload, SESSION_MESSAGE) && endpoint_recv(end, buffer, SESSION_MESSAGE);
         }
-        samples[u] = (double)(cli_monotonic_ns() - start) / 1e3 / per_unit;
+        samples[u] = (double)(sipc_os_monotonic_ns() - start) / 1e3 / per_unit;
     }
     if (ok) {
         report.ok = 1;
