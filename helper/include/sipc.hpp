@@ -253,6 +253,8 @@ struct options {
     std::uint32_t queue_depth = 0;      // messages per direction, default 16, up to 4096
     std::uint32_t mode = 0;             // permission bits of a new segment, default 0600
     std::uint32_t flags = 0;            // SIPC_OPEN_* from sipc.h
+    // How long opening may wait for another process holding the channel's lock or still creating it.
+    timeout open_timeout = std::chrono::milliseconds(SIPC_DEFAULT_LOCK_TIMEOUT_MS);
 };
 
 using channel_info = sipc_channel_info;
@@ -269,7 +271,8 @@ public:
         if (opts.queue_depth != 0) native.queue_depth = opts.queue_depth;
         if (opts.mode != 0) native.mode = opts.mode;
         native.flags = opts.flags;
-        detail::check_by_name(sipc_open(name_.c_str(), &native, &handle_), "opening channel", name_);
+        detail::check_by_name(sipc_open_ex(name_.c_str(), &native, opts.open_timeout.milliseconds(), &handle_),
+                              "opening channel", name_);
     }
     channel(const channel &) = delete;
     channel &operator=(const channel &) = delete;
@@ -546,11 +549,14 @@ inline std::vector<std::string> list()
     return names;
 }
 
-// Removes a channel's name; status::busy while a live process is attached, unless force.
-inline void remove(std::string_view name, bool force = false)
+// Removes a channel's name; status::busy while a live process is attached, unless force (which also removes
+// what is not a valid channel). Waits at most `limit` for the channel's lock (status::timeout).
+inline void remove(std::string_view name, bool force = false,
+                   timeout limit = std::chrono::milliseconds(SIPC_DEFAULT_LOCK_TIMEOUT_MS))
 {
     const std::string owned(name);
-    detail::check_by_name(sipc_remove(owned.c_str(), force ? 1 : 0), "removing channel", owned);
+    detail::check_by_name(sipc_remove_ex(owned.c_str(), force ? SIPC_REMOVE_FORCE : 0u, limit.milliseconds()),
+                          "removing channel", owned);
 }
 
 inline bool is_valid_name(std::string_view name)

@@ -215,7 +215,7 @@ void test_errors_and_non_throwing_forms()
     const std::string name = unique_name("errors");
     EXPECT_ERROR(sipc::status::invalid_name, sipc::channel("bad name!"));
     EXPECT(!sipc::is_valid_name("bad name!") && sipc::is_valid_name(name));
-    sipc::channel server(name, {.max_message_size = 16});
+    sipc::channel server(name, {.max_message_size = 16, .open_timeout = 2s});
     EXPECT_ERROR(sipc::status::mismatch, sipc::channel(name, {.max_message_size = 32}));
     EXPECT(server.try_connect(0ms) == sipc::status::timeout);
     EXPECT(server.try_send("x", 0ms) == sipc::status::not_connected);
@@ -357,7 +357,7 @@ void test_by_name()
     auto names = sipc::list();
     EXPECT(std::find(names.begin(), names.end(), name) != names.end());
     EXPECT_ERROR(sipc::status::busy, sipc::remove(name));
-    sipc::remove(name, true);
+    sipc::remove(name, true, 1s);
     EXPECT_ERROR(sipc::status::not_found, sipc::remove(name));
     EXPECT(std::string(sipc::version()).find('.') != std::string::npos);
 }

@@ -196,7 +196,8 @@ class Channel:
     stopped from another thread with cancel()."""
 
     def __init__(self, name: str, *, max_message_size: int = 0, queue_depth: int = 0, mode: int = 0,
-                 inherit_handles: bool = False, create: bool = True):
+                 inherit_handles: bool = False, create: bool = True,
+                 open_timeout: Optional[float] = _native.DEFAULT_LOCK_TIMEOUT):
         lib = library()
         encoded = _encode_name(name)
         options = _native.Options()
@@ -210,8 +211,10 @@ class Channel:
         options.flags = (_native.SIPC_OPEN_INHERIT_HANDLES if inherit_handles else 0) | (
             0 if create else _native.SIPC_OPEN_NO_CREATE)
         pointer = ctypes.c_void_p()
-        check(lib.sipc_open(encoded, ctypes.byref(options), ctypes.byref(pointer)), f"opening channel '{name}'",
-              by_name=True)
+        # open_timeout: how long opening may wait for another process holding the channel's lock or creating it.
+        status = lib.sipc_open_ex(encoded, ctypes.byref(options), _remaining_ms(_deadline(open_timeout)),
+                                  ctypes.byref(pointer))
+        check(status, f"opening channel '{name}'", by_name=True)
         self.name = name
         self._lib = lib
         self._handle = _Handle(pointer, f"channel '{name}'")
@@ -472,10 +475,12 @@ def list_channels() -> list[ChannelInfo]:
     return infos
 
 
-def remove(name: str, force: bool = False) -> None:
-    """Removes a channel's name. Busy while a live process is attached, unless force."""
-    check(library().sipc_remove(_encode_name(name), 1 if force else 0), f"removing channel '{name}'",
-          by_name=True)
+def remove(name: str, force: bool = False, timeout: Optional[float] = _native.DEFAULT_LOCK_TIMEOUT) -> None:
+    """Removes a channel's name. Busy while a live process is attached, unless force (which also removes what is
+    not a valid channel). Waits at most `timeout` seconds for the channel's lock (Timeout)."""
+    flags = _native.SIPC_REMOVE_FORCE if force else 0
+    check(library().sipc_remove_ex(_encode_name(name), flags, _remaining_ms(_deadline(timeout))),
+          f"removing channel '{name}'", by_name=True)
 
 
 def version() -> str:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 NAME_MAX = 200
 INFINITE = -1
+DEFAULT_LOCK_TIMEOUT = 5.0  # seconds: SIPC_DEFAULT_LOCK_TIMEOUT_MS
+SIPC_REMOVE_FORCE = 0x1
 DEFAULT_MAX_MESSAGE = 64 * 1024
 
 SIPC_OK = 0
@@ -95,6 +97,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sipc_validate_name": (_c_int, [ctypes.c_char_p]),
     "sipc_options_init": (None, [ctypes.POINTER(Options)]),
     "sipc_open": (_c_int, [ctypes.c_char_p, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),
+    "sipc_open_ex": (_c_int, [ctypes.c_char_p, ctypes.POINTER(Options), ctypes.c_int32, ctypes.POINTER(_ptr)]),
     "sipc_get_role": (_c_int, [_ptr]),
     "sipc_max_message_size": (ctypes.c_uint32, [_ptr]),
     "sipc_connect": (_c_int, [_ptr, ctypes.c_int32]),
@@ -107,6 +110,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sipc_close": (_c_int, [_ptr]),
     "sipc_stat": (_c_int, [ctypes.c_char_p, ctypes.POINTER(ChannelInfo)]),
     "sipc_remove": (_c_int, [ctypes.c_char_p, _c_int]),
+    "sipc_remove_ex": (_c_int, [ctypes.c_char_p, ctypes.c_uint32, ctypes.c_int32]),
     "sipc_list": (_c_int, [ListVisitor, _ptr]),
     "sipc_observe": (_c_int, [ctypes.c_char_p, ctypes.POINTER(_ptr)]),
     "sipc_observer_info": (_c_int, [_ptr, ctypes.POINTER(ChannelInfo)]),

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator, Callable, Deque, Optional, TypeVar, cast
 
 from ._core import Channel, ChannelInfo, Data, ObservedMessage, Observer, Role
+from ._native import DEFAULT_LOCK_TIMEOUT
 from .errors import Cancelled, Closed, NotFound, PeerGone
 
 T = TypeVar("T")
@@ -49,9 +50,10 @@ class AsyncChannel:
     """A Channel whose connect/send/recv are coroutines (see Channel for the semantics)."""
 
     def __init__(self, name: str, *, max_message_size: int = 0, queue_depth: int = 0, mode: int = 0,
-                 inherit_handles: bool = False, create: bool = True):
+                 inherit_handles: bool = False, create: bool = True,
+                 open_timeout: Optional[float] = DEFAULT_LOCK_TIMEOUT):
         self.channel = Channel(name, max_message_size=max_message_size, queue_depth=queue_depth, mode=mode,
-                               inherit_handles=inherit_handles, create=create)
+                               inherit_handles=inherit_handles, create=create, open_timeout=open_timeout)
         self.name = name
         self._executor = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix=f"sipc-{name}")
         self._lock = threading.Condition()
@@ -61,6 +63,15 @@ class AsyncChannel:
         self._interrupting = 0
         self._user_cancelled = False
         self._stash: Deque[bytes] = collections.deque()
+
+    @classmethod
+    async def open(cls, name: str, *, max_message_size: int = 0, queue_depth: int = 0, mode: int = 0,
+                   inherit_handles: bool = False, create: bool = True,
+                   open_timeout: Optional[float] = DEFAULT_LOCK_TIMEOUT) -> "AsyncChannel":
+        """Opens in a worker thread: opening may wait (up to 5 s) for another process holding the channel's lock."""
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: cls(name, max_message_size=max_message_size, queue_depth=queue_depth, mode=mode,
+                              inherit_handles=inherit_handles, create=create, open_timeout=open_timeout))
 
     @property
     def role(self) -> Role:

@@ -109,7 +109,7 @@ def test_async_iteration_and_errors(unique_name, start_peer):
     name = unique_name("aio-iterate")
 
     async def main() -> None:
-        async with sipc.AsyncChannel(name) as ch:
+        async with await sipc.AsyncChannel.open(name) as ch:
             with pytest.raises(sipc.Timeout):
                 await ch.connect(timeout=0)
             peer = start_peer("""

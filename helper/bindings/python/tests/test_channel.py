@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import signal
 import threading
 
 import pytest
@@ -72,7 +73,7 @@ def test_errors_are_classes_with_stable_codes(unique_name):
     assert bad.value.code == "INVALID_NAME" and isinstance(bad.value, sipc.SipcError)
     with pytest.raises(sipc.InvalidName):
         sipc.Channel("ünïcode")
-    with sipc.Channel(name, max_message_size=8) as server:
+    with sipc.Channel(name, max_message_size=8, open_timeout=2) as server:
         with pytest.raises(sipc.Timeout) as timeout:
             server.connect(timeout=0)
         assert timeout.value.code == "TIMEOUT" and name in str(timeout.value)
@@ -168,3 +169,27 @@ time.sleep(3600)
             ch.recv(timeout=30)
         info = ch.info()
         assert info.state == "peer-gone" and not info.client_alive
+
+
+def test_ctrl_c_interrupts_a_wait_on_the_main_thread(unique_name, start_peer):
+    name = unique_name("sigint")
+    peer = start_peer("""
+with sipc.Channel(name) as ch:
+    try:
+        print("waiting", flush=True)
+        ch.connect()
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+""", name)
+    peer.expect_line("waiting")
+    peer.process.send_signal(signal.SIGINT)  # lands during the wait (or just before it: the slice sees it)
+    peer.expect_line("interrupted")
+    assert peer.wait() == 0
+
+
+def test_create_false_only_attaches(unique_name):
+    name = unique_name("no-create")
+    with pytest.raises(sipc.NotFound):
+        sipc.Channel(name, create=False)
+    with sipc.Channel(name) as server, sipc.Channel(name, create=False) as client:
+        assert (server.role, client.role) == ("server", "client")

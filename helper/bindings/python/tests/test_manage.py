@@ -78,9 +78,9 @@ def test_stat_list_remove(unique_name):
         assert name in [c.name for c in sipc.list()]
         with pytest.raises(sipc.Busy):
             sipc.remove(name)
-        sipc.remove(name, force=True)
+        sipc.remove(name, force=True, timeout=1)
         with pytest.raises(sipc.NotFound):
-            sipc.remove(name)
+            sipc.remove(name, timeout=None)
     sipc.validate_name("fine.name_1-2")
     with pytest.raises(sipc.InvalidName):
         sipc.validate_name(".hidden")
