@@ -1,6 +1,7 @@
 """Observer, stat/list/remove, status names against sipc.h, library lookup, pip install."""
 from __future__ import annotations
 
+import ctypes.util
 import os
 import re
 import shutil
@@ -128,6 +129,15 @@ def test_pip_install_and_library_beside_the_package(tmp_path: Path):
     by_env = _run_python("import sipc; print(sipc.version(), sipc.library_path())",
                          dict(env, SIPC_LIBRARY=str(library)), python)
     assert by_env.stdout.split() == ["1.0.0", str(library)], by_env.stderr
+    # The system's library path (here LD_LIBRARY_PATH, as after `make install` into a non-default prefix).
+    by_system = _run_python("import sipc; print(sipc.version(), sipc.library_path())",
+                            dict(env, LD_LIBRARY_PATH=str(library.parent)), python)
+    assert by_system.returncode == 0 and by_system.stdout.split()[0] == "1.0.0", by_system.stderr
+    assert "libsipc.so" in by_system.stdout and str(environment) not in by_system.stdout
+    without = _run_python("import sipc\ntry:\n    sipc.version()\nexcept sipc.LibraryNotFound as e:\n    print(e.code)",
+                          env, python)
+    if ctypes.util.find_library("sipc") is None:  # (a machine with libsipc installed system-wide finds it there)
+        assert without.stdout.strip() == "LIBRARY_NOT_FOUND", without.stdout + without.stderr
     shutil.copy(library, installed / "libsipc.so")
     beside = _run_python("import sipc; print(sipc.library_path())", env, python)
     assert beside.stdout.strip() == str(installed / "libsipc.so"), beside.stderr
