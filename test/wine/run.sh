@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Windows port tests under wine: installs what they need (idempotent, cached), cross-builds the helper
-# with MinGW-w64, runs the two-process C tests and the Node API tests with the official Windows node.exe
+# with MinGW-w64, runs the two-process C tests (and the waiting stress, win_stress.exe) and the Node API tests with the official Windows node.exe
 # and koffi's win32-x64 binary. Prints "N passed, N failed" last; exits non-zero on any failure.
 #
 #   bash test/wine/run.sh            (npm run test:windows)
