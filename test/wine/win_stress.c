@@ -7,7 +7,7 @@
  * A lost wake-up shows as a wait with a long timeout (LONG_WAIT_MS) that runs out although its
  * message was sent within milliseconds: each scenario counts those and fails on any.
  *
- *   win_stress.exe [ITERATIONS]       round trips per scenario (default 3000)
+ *   win_stress.exe [ITERATIONS]       round trips per scenario (default 2000)
  * Prints one line per scenario with its counts and a final "N passed, N failed".
  */
 #include <windows.h>
@@ -22,7 +22,7 @@
 
 #define LONG_WAIT_MS 10000
 #define CHILD_LIMIT_MS 600000u
-#define DEFAULT_ITERATIONS 3000u
+#define DEFAULT_ITERATIONS 2000u
 #define STOP_MESSAGE 0xffffffffu
 
 static char self_path[MAX_PATH];
