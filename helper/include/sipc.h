@@ -112,6 +112,8 @@ typedef enum sipc_state {
 #define SIPC_OPEN_NO_CREATE 0x2u       /* only attach as client to an existing channel; SIPC_ERR_NOT_FOUND if none
                                           (or if it is stale, or only its server role is free) */
 #define SIPC_OPEN_GLOBAL 0x4u          /* Windows: Global\ namespace instead of Local\; ignored elsewhere */
+#define SIPC_OPEN_NO_SPIN 0x8u         /* this handle's waits sleep at once, never spinning for the peer: less CPU per
+                                          message, a wake-up (several us) per hop; the peer's handle is unaffected */
 
 /* A client (or any opener of an existing channel) adopts the server's max_message_size and
  * queue_depth when it leaves them at 0 or at their defaults; any other value that differs from the

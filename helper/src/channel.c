@@ -64,6 +64,7 @@ struct sipc_channel {
     sipc_wait_stats stats;     /* atomic (relaxed) counters, see waiting.h */
     sipc_test_hook test_hook;  /* atomic; test_hooks.h, NULL outside tests */
     void *test_hook_arg;
+    int never_spin;            /* SIPC_OPEN_NO_SPIN */
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
     sipc_os_watcher *watcher;   /* started at the first connect; guarded by state_lock */
 #endif
@@ -159,6 +160,8 @@ static int peer_running(sipc_channel *ch)
 
 static uint32_t spin_limit(sipc_channel *ch, uint32_t index, int peer_woken)
 {
+    if (ch->never_spin)
+        return 0;
     uint32_t fixed = __atomic_load_n(&ch->spin_fixed_ns, __ATOMIC_RELAXED);
     if (fixed != 0)
         return fixed;
@@ -262,7 +265,8 @@ static int options_from(const sipc_options *options, sipc_options *out)
         return SIPC_OK;
     if (options->struct_size < sizeof(sipc_options))
         return SIPC_ERR_INVALID_ARGUMENT;
-    if (options->flags & ~(uint32_t)(SIPC_OPEN_INHERIT_HANDLES | SIPC_OPEN_NO_CREATE | SIPC_OPEN_GLOBAL))
+    if (options->flags & ~(uint32_t)(SIPC_OPEN_INHERIT_HANDLES | SIPC_OPEN_NO_CREATE | SIPC_OPEN_GLOBAL |
+                                       SIPC_OPEN_NO_SPIN))
         return SIPC_ERR_INVALID_ARGUMENT;
     out->flags = options->flags;
     if (options->max_message_size != 0)
@@ -508,6 +512,7 @@ SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t
     sipc_key_for_name(name, ch->key);
     for (uint32_t i = 0; i < SIPC_WAIT_WORDS; i++)
         ch->spin_budget_ns[i] = SPIN_START_NS;
+    ch->never_spin = (opt.flags & SIPC_OPEN_NO_SPIN) != 0;
     uint32_t seg_flags = (opt.flags & SIPC_OPEN_INHERIT_HANDLES) ? SIPC_OS_SEG_INHERIT : 0;
     if (opt.flags & SIPC_OPEN_GLOBAL)
         seg_flags |= SIPC_OS_SEG_GLOBAL;

@@ -4,6 +4,7 @@
  */
 #include "harness.h"
 #include "layout.h"
+#include "waiting.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,65 @@ static int child_echo(void *arg)
     free(buffer);
     sipc_close(ch);
     return 0;
+}
+
+/* Like child_echo, but its handle never spins (SIPC_OPEN_NO_SPIN). */
+static int child_echo_no_spin(void *arg)
+{
+    const char *name = arg;
+    sipc_options o;
+    sipc_options_init(&o);
+    o.flags = SIPC_OPEN_NO_SPIN;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(name, &o, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
+    uint8_t buffer[256];
+    for (;;) {
+        size_t length = 0;
+        int rc = sipc_recv(ch, buffer, sizeof buffer, &length, 10000);
+        if (rc == SIPC_ERR_PEER_GONE)
+            break;
+        CHILD_CHECK(rc == SIPC_OK);
+        CHILD_CHECK(sipc_send(ch, buffer, length, 10000) == SIPC_OK);
+    }
+    sipc_close(ch);
+    return 0;
+}
+
+/* A handle opened with SIPC_OPEN_NO_SPIN never spins, even with a spin budget forced on it (the
+ * control: the same forced budget makes a default handle spin), and still hands every message over,
+ * in order, against a peer that spins and against one that does not. */
+void test_no_spin(void)
+{
+    for (int server_spins = 0; server_spins <= 1; server_spins++) {
+        const char *name = test_name(server_spins ? "nospin-mixed" : "nospin-both");
+        sipc_options o = options_with(256, 2);
+        o.flags = server_spins ? 0 : SIPC_OPEN_NO_SPIN;
+        sipc_channel *server = NULL;
+        CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+        pid_t child = spawn_child(child_echo_no_spin, name, strlen(name) + 1);
+        CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+        sipc_channel_fix_spin(server, 50000);
+        uint8_t out[256], in[256];
+        for (uint32_t i = 0; i < 200; i++) {
+            uint32_t size = i % 2 ? 256 : 64;
+            message_fill(out, size, 7, i);
+            CHECK_RC(sipc_send(server, out, size, 5000), SIPC_OK);
+            size_t length = 0;
+            CHECK_RC(sipc_recv(server, in, sizeof in, &length, 5000), SIPC_OK);
+            CHECK(length == size);
+            CHECK(message_check(in, size, 7, i));
+        }
+        sipc_wait_stats stats;
+        sipc_channel_wait_stats(server, &stats);
+        if (server_spins)
+            CHECK(stats.spins > 0);
+        else
+            CHECK(stats.spins == 0 && stats.spin_hits == 0);
+        CHECK_RC(sipc_close(server), SIPC_OK);
+        CHECK(reap_child(child) == 0);
+        CHECK(!shm_exists(name));
+    }
 }
 
 void test_echo_sizes(void)
