@@ -101,6 +101,19 @@ static int wait_client_asleep(const header_view *view, uint32_t naps)
     return 0;
 }
 
+/* Opens the server, starts `client` in a child process and waits until it sleeps in its first wait. */
+static int start_with_client_asleep(const char *name, int (*client)(void *), sipc_channel **server, pid_t *child,
+                                    header_view *view)
+{
+    if (sipc_open(name, NULL, server) != SIPC_OK)
+        return 0;
+    echo_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    *child = spawn_child(client, &plan, sizeof plan);
+    return *child > 0 && sipc_connect(*server, 5000) == SIPC_OK && view_open(name, view) &&
+           wait_client_asleep(view, 1);
+}
+
 typedef struct resume_plan {
     sipc_channel *server;
     pid_t child;
@@ -131,18 +144,11 @@ static void *resume_when_waiting(void *arg)
  */
 void test_waiting_spins_for_a_woken_peer(void)
 {
-    const char *name = test_name("woken");
     sipc_channel *server = NULL;
-    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    echo_plan plan;
-    snprintf(plan.name, sizeof plan.name, "%s", name);
-    pid_t child = spawn_child(child_echo, &plan, sizeof plan);
-    CHECK(child > 0);
-    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
-    sipc_channel_fix_spin(server, FIXED_SPIN_NS);
+    pid_t child = -1;
     header_view view;
-    CHECK(view_open(name, &view));
-    CHECK(wait_client_asleep(&view, 1));
+    CHECK(start_with_client_asleep(test_name("woken"), child_echo, &server, &child, &view));
+    sipc_channel_fix_spin(server, FIXED_SPIN_NS);
 
     /* An idle peer (asleep, not woken by us): no spin, straight to sleep. */
     uint8_t buffer[64] = {0};
@@ -211,17 +217,10 @@ static int child_echo_once_then_sleep(void *arg)
 /* A woken peer that went back to sleep (a new nap) is idle again: no spin for it. */
 void test_waiting_no_spin_after_peer_naps_again(void)
 {
-    const char *name = test_name("naps");
     sipc_channel *server = NULL;
-    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    echo_plan plan;
-    snprintf(plan.name, sizeof plan.name, "%s", name);
-    pid_t child = spawn_child(child_echo_once_then_sleep, &plan, sizeof plan);
-    CHECK(child > 0);
-    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    pid_t child = -1;
     header_view view;
-    CHECK(view_open(name, &view));
-    CHECK(wait_client_asleep(&view, 1));
+    CHECK(start_with_client_asleep(test_name("naps"), child_echo_once_then_sleep, &server, &child, &view));
     uint32_t naps = SH_LOAD(&view.header->roles[SIPC_ROLE_INDEX_CLIENT].naps);
     CHECK_RC(sipc_send(server, "ping", 4, 5000), SIPC_OK);
     sipc_wait_stats stats;
