@@ -451,18 +451,21 @@ public:
 
     // The next message in either direction (send-time order), or std::nullopt when the wait ran out.
     // Throws sipc::error: status::not_found once the channel was removed, status::cancelled after cancel().
+    // Not for several threads at once (one observer follows one position); cancel() is.
     std::optional<observed_message> next(timeout limit = forever)
     {
-        std::vector<std::byte> buffer(capacity_);
+        scratch_.resize(capacity_);
         sipc_observed_message raw;
         std::memset(&raw, 0, sizeof raw);
         raw.struct_size = sizeof raw;
-        const int rc = sipc_observer_next(handle_, buffer.data(), buffer.size(), &raw, limit.milliseconds());
+        const int rc = sipc_observer_next(handle_, scratch_.data(), scratch_.size(), &raw, limit.milliseconds());
         if (rc == SIPC_ERR_TIMEOUT) return std::nullopt;
         detail::check(rc, "observing channel", name_);
-        buffer.resize(raw.copied <= buffer.size() ? raw.copied : buffer.size());
+        const std::size_t copied = raw.copied <= scratch_.size() ? raw.copied : scratch_.size();
+        // A message owns exactly its bytes; the capacity-sized buffer is reused.
+        std::vector<std::byte> data(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(copied));
         return observed_message{static_cast<sipc::direction>(raw.direction), raw.sequence, raw.timestamp_ns,
-                                raw.length, raw.missed, message(std::move(buffer))};
+                                raw.length, raw.missed, message(std::move(data))};
     }
 
     // Ends a blocked next() (and the iteration) from another thread; later calls fail with status::cancelled.
@@ -518,6 +521,7 @@ private:
     std::string name_;
     sipc_observer *handle_ = nullptr;
     std::size_t capacity_ = SIPC_DEFAULT_MAX_MESSAGE;
+    std::vector<std::byte> scratch_;
 };
 
 // ---- channels by name ----
