@@ -1,13 +1,14 @@
 """Channels, observers and channels by name, over libsipc."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterator, Literal, Optional, Union
+from typing import Callable, Iterator, Literal, Optional, TypeVar, Union
 
 from . import _native
 from ._native import INFINITE, SIPC_ERR_BUFFER_TOO_SMALL, SIPC_ERR_CANCELLED, SIPC_ERR_TIMEOUT, SIPC_OK
@@ -164,6 +165,15 @@ class _Handle:
             if self.users == 0:
                 self.lock.notify_all()
 
+    @contextlib.contextmanager
+    def use(self) -> Iterator[ctypes.c_void_p]:
+        """`with handle.use() as pointer:` the pointer stays valid (close() waits) until the block ends."""
+        pointer = self.enter()
+        try:
+            yield pointer
+        finally:
+            self.leave()
+
     def close(self, wake: Callable[[ctypes.c_void_p], int], free: Callable[[ctypes.c_void_p], int]) -> None:
         with self.lock:
             if self.pointer is None or self.closing:
@@ -188,7 +198,34 @@ class _Handle:
         check(status, context)
 
 
-class Channel:
+class _Owner:
+    """Owns a native handle: a context manager that closes it, and closes it when garbage-collected too."""
+
+    _handle: _Handle
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        return self._handle.pointer is None
+
+    def __enter__(self: _OwnerT) -> _OwnerT:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.pointer is not None:
+            self.close()
+
+
+_OwnerT = TypeVar("_OwnerT", bound=_Owner)
+
+
+class Channel(_Owner):
     """One end of a named channel. Opening never waits: the first opener of a name is the server, the second
     the client (a third gets Busy). Use it as a context manager, or close() it; the peer then sees PeerGone.
 
@@ -231,38 +268,27 @@ class Channel:
     def max_message_size(self) -> int:
         return self._max_message_size
 
-    @property
-    def closed(self) -> bool:
-        return self._handle.pointer is None
-
     def connect(self, timeout: Optional[float] = None) -> None:
         """Waits for a peer this handle has not served yet (one that already sent and left counts too)."""
-        pointer = self._handle.enter()
-        try:
+        with self._handle.use() as pointer:
             status = _wait(lambda ms: self._lib.sipc_connect(pointer, ms), timeout)
             self._handle.raise_for(status, f"connecting to channel '{self.name}'")
-        finally:
-            self._handle.leave()
 
     def send(self, data: Data, timeout: Optional[float] = None) -> None:
         """Queues one message for the peer (str is sent as UTF-8); waits while the peer's queue is full."""
         payload = _as_bytes(data)
         message = payload if isinstance(payload, bytes) else bytes(payload)
         length = len(message)
-        pointer = self._handle.enter()
-        try:
+        with self._handle.use() as pointer:
             status = _wait(lambda ms: self._lib.sipc_send(pointer, message, length, ms), timeout)
             self._handle.raise_for(status, f"sending to channel '{self.name}'")
-        finally:
-            self._handle.leave()
 
     def recv(self, timeout: Optional[float] = None) -> bytes:
         """The next message. Raises Timeout when the wait ran out, PeerGone once the peer left and everything
         it sent was received."""
         buffer = self._thread_buffer()
         length = ctypes.c_size_t(0)
-        pointer = self._handle.enter()
-        try:
+        with self._handle.use() as pointer:
             status = _wait(lambda ms: self._lib.sipc_recv(pointer, buffer, len(buffer), ctypes.byref(length), ms),
                            timeout)
             while status == SIPC_ERR_BUFFER_TOO_SMALL:  # a big one: exactly its size (no other thread took it)
@@ -273,8 +299,6 @@ class Channel:
                                                                   ctypes.byref(length), ms), timeout)
             self._handle.raise_for(status, f"receiving from channel '{self.name}'")
             return ctypes.string_at(buffer, length.value)
-        finally:
-            self._handle.leave()
 
     def __iter__(self) -> Iterator[bytes]:
         """Messages until the peer left (and everything it sent was received)."""
@@ -287,43 +311,23 @@ class Channel:
     def cancel(self) -> None:
         """Wakes every blocked call on this channel with Cancelled; later calls fail the same way until
         uncancel(). Safe from any thread."""
-        pointer = self._handle.enter()
-        try:
+        with self._handle.use() as pointer:
             self._lib.sipc_cancel(pointer)
-        finally:
-            self._handle.leave()
 
     def uncancel(self) -> None:
-        pointer = self._handle.enter()
-        try:
+        with self._handle.use() as pointer:
             self._lib.sipc_uncancel(pointer)
-        finally:
-            self._handle.leave()
 
     def info(self) -> ChannelInfo:
         """Snapshot of the shared state: pids and liveness, queue fill, counters each way."""
         raw = _empty_info()
-        pointer = self._handle.enter()
-        try:
+        with self._handle.use() as pointer:
             check(self._lib.sipc_info(pointer, ctypes.byref(raw)), f"reading the state of channel '{self.name}'")
-        finally:
-            self._handle.leave()
         return _info(raw)
 
     def close(self) -> None:
         """Detaches (idempotent). Calls blocked in other threads raise Closed."""
         self._handle.close(self._lib.sipc_cancel, self._lib.sipc_close)
-
-    def __enter__(self) -> "Channel":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.pointer is not None:
-            self.close()
 
     def __repr__(self) -> str:
         return f"<sipc.Channel {self.name!r} {self._role}{' closed' if self.closed else ''}>"
@@ -355,7 +359,7 @@ class ObservedMessage:
         return datetime.fromtimestamp(self.timestamp_ns / 1e9, tz=timezone.utc)
 
 
-class Observer:
+class Observer(_Owner):
     """Follows a channel's traffic in both directions, read-only, from the moment it attached. Iterating yields
     ObservedMessage until the channel is removed, cancel() or close()."""
 
@@ -380,15 +384,12 @@ class Observer:
             buffer = self._buffers.buffer = ctypes.create_string_buffer(self._capacity)
         raw = _native.ObservedMessage()
         raw.struct_size = ctypes.sizeof(raw)
-        pointer = self._handle.enter()
-        try:
+        with self._handle.use() as pointer:
             status = _wait(lambda ms: self._lib.sipc_observer_next(pointer, buffer, len(buffer), ctypes.byref(raw),
                                                                    ms), timeout)
             if status == SIPC_ERR_TIMEOUT:
                 return None
             self._handle.raise_for(status, f"observing channel '{self.name}'")
-        finally:
-            self._handle.leave()
         copied = min(raw.copied, len(buffer))
         return ObservedMessage(_DIRECTIONS[raw.direction & 1], raw.sequence, raw.timestamp_ns, raw.length,
                                ctypes.string_at(buffer, copied), raw.missed)
@@ -404,39 +405,19 @@ class Observer:
 
     def cancel(self) -> None:
         """Ends a blocked next() (and the iteration) from another thread; later calls raise Cancelled."""
-        pointer = self._handle.enter()
-        try:
+        with self._handle.use() as pointer:
             self._lib.sipc_observer_cancel(pointer)
-        finally:
-            self._handle.leave()
 
     def info(self) -> ChannelInfo:
         raw = _empty_info()
-        pointer = self._handle.enter()
-        try:
+        with self._handle.use() as pointer:
             check(self._lib.sipc_observer_info(pointer, ctypes.byref(raw)),
                   f"reading the state of channel '{self.name}'")
-        finally:
-            self._handle.leave()
         return _info(raw)
 
     def close(self) -> None:
         self._handle.close(self._lib.sipc_observer_cancel, self._lib.sipc_observer_close)
 
-    @property
-    def closed(self) -> bool:
-        return self._handle.pointer is None
-
-    def __enter__(self) -> "Observer":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.pointer is not None:
-            self.close()
 
 
 def observe(name: str, *, capacity: Optional[int] = None) -> Observer:
