@@ -1,11 +1,10 @@
 import * as vscode from 'vscode';
-import { isUnusable, list, type ChannelInfo, type DirectionInfo } from '../api';
+import { isUnusable, list, watchChannels, type ChannelInfo, type ChannelWatch, type DirectionInfo, type ListedChannel, type SipcError } from '../api';
 import type { Connection, ConnectionManager } from '../connections';
 import { describeError } from '../errors';
 import { describeChannelState, describeConnectionState, formatBytes } from '../format';
 
 export const CHANNELS_VIEW_ID = 'sipc.channels';
-const POLL_INTERVAL_MS = 1000;
 /** Traffic of this window's connections refreshes the view at most this often. */
 const TRAFFIC_REFRESH_MS = 250;
 
@@ -23,6 +22,20 @@ export class ChannelNode {
   }
 }
 
+/**
+ * Something in the machine's channel namespace that is no usable channel: a FIFO or another non-file named like a
+ * segment, a corrupt segment, another protocol version, one this user may not read. Listed so that the user sees
+ * it, with no channel commands.
+ */
+export class UnusableNode {
+  readonly kind = 'unusable';
+  constructor(
+    readonly name: string,
+    /** Why it cannot be used; `code` is stable (NOT_A_CHANNEL, CORRUPT, VERSION, PERMISSION...). */
+    readonly error: SipcError,
+  ) {}
+}
+
 /** One line of detail under a channel. */
 export class DetailNode {
   readonly kind = 'detail';
@@ -34,22 +47,25 @@ export class DetailNode {
   ) {}
 }
 
-export type ChannelsViewNode = ChannelNode | DetailNode;
+export type ChannelsViewNode = ChannelNode | UnusableNode | DetailNode;
+type TopNode = ChannelNode | UnusableNode;
 
 /**
- * Every sipc channel on the machine (API list()). Polls only while the view is visible; connection events
- * and this window's traffic refresh it too. Refreshes that change nothing are not announced, so the tree does
- * not flicker.
+ * Every sipc channel on the machine (API list(), which runs on a native thread). Nothing polls: the view refreshes
+ * when the API's channel watch reports a change (a native thread compares the channels and hears inotify), when this
+ * window's connections change or carry traffic, and when it is shown. One listing runs at a time; requests made
+ * meanwhile share the next one. Refreshes that change nothing are not announced, so the tree does not flicker.
  */
 export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsViewNode>, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<ChannelsViewNode | undefined>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
 
-  private nodes: ChannelNode[] = [];
-  private listGeneration = 0;
+  private nodes: TopNode[] = [];
+  private listing: Promise<TopNode[]> | undefined;
+  private nextListing: Promise<TopNode[]> | undefined;
   private snapshot = '';
   private listError: string | undefined;
-  private pollTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly watch: ChannelWatch | undefined;
   private trafficTimer: ReturnType<typeof setTimeout> | undefined;
   private view: vscode.TreeView<ChannelsViewNode> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -62,30 +78,48 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
       connections.onDidChange(() => void this.refresh()),
       connections.onDidMessage(() => this.scheduleTrafficRefresh()),
     );
+    try {
+      // Not persistent: the watch must not keep the extension host alive.
+      this.watch = watchChannels(() => void this.refresh(), { persistent: false });
+    } catch (error) {
+      log.error(`Watching the channels failed (the view refreshes when shown and on this window's changes): ${describeError(error)}`);
+    }
     void this.refresh();
   }
 
-  /** Attaches the tree view so polling follows its visibility. */
+  /** Attaches the tree view: shown again, it refreshes (changes while hidden were not announced to it). */
   attach(view: vscode.TreeView<ChannelsViewNode>): void {
     this.view = view;
-    this.disposables.push(view.onDidChangeVisibility(() => this.updatePolling()));
-    this.updatePolling();
+    this.disposables.push(view.onDidChangeVisibility(() => {
+      if (view.visible) void this.refresh();
+    }));
     this.showListError();
   }
 
   /**
-   * Re-reads the channels (the listing runs on a native thread); resolves with the nodes. Announces a change
-   * only if something differs. Of overlapping refreshes only the newest listing is applied.
+   * Re-reads the channels; resolves with the nodes as they are after this call. Announces a change only if
+   * something differs. While a listing runs, every request made meanwhile shares one more listing after it.
    */
-  async refresh(): Promise<ChannelNode[]> {
-    const generation = ++this.listGeneration;
-    const listing = await this.listChannels();
-    if (generation === this.listGeneration && this.collect(listing)) this.changeEmitter.fire(undefined);
-    return this.nodes;
+  refresh(): Promise<TopNode[]> {
+    if (!this.listing) {
+      this.listing = this.listAndCollect().finally(() => {
+        this.listing = undefined;
+      });
+      return this.listing;
+    }
+    this.nextListing ??= this.listing.then(() => {
+      this.nextListing = undefined;
+      return this.refresh();
+    });
+    return this.nextListing;
   }
 
   getTreeItem(node: ChannelsViewNode): vscode.TreeItem {
-    return node.kind === 'channel' ? channelItem(node) : detailItem(node);
+    switch (node.kind) {
+      case 'channel': return channelItem(node);
+      case 'unusable': return unusableItem(node);
+      case 'detail': return detailItem(node);
+    }
   }
 
   getChildren(node?: ChannelsViewNode): ChannelsViewNode[] {
@@ -94,31 +128,36 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
   }
 
   getParent(node: ChannelsViewNode): ChannelsViewNode | undefined {
-    if (node.kind === 'channel') return undefined;
+    if (node.kind !== 'detail') return undefined;
     return this.nodes.find((n) => node.id.startsWith(`${n.name}/`));
   }
 
   dispose(): void {
-    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.watch?.dispose();
     if (this.trafficTimer) clearTimeout(this.trafficTimer);
     for (const d of this.disposables) d.dispose();
     this.changeEmitter.dispose();
   }
 
-  /** The usable channels, or the error that kept them from being listed. */
-  private async listChannels(): Promise<{ infos: ChannelInfo[] } | { error: string }> {
+  private async listAndCollect(): Promise<TopNode[]> {
+    if (this.collect(await this.listChannels())) this.changeEmitter.fire(undefined);
+    return this.nodes;
+  }
+
+  /** Every entry of the channel namespace, or the error that kept them from being listed. */
+  private async listChannels(): Promise<{ entries: ListedChannel[] } | { error: string }> {
     try {
-      // Objects that are no usable channel are not shown (yet).
-      return { infos: (await list()).filter((entry): entry is ChannelInfo => !isUnusable(entry)) };
+      return { entries: await list() };
     } catch (error) {
       return { error: describeError(error) };
     }
   }
 
   /** Rebuilds the nodes from a listing; true if they differ from the last ones. */
-  private collect(listing: { infos: ChannelInfo[] } | { error: string }): boolean {
+  private collect(listing: { entries: ListedChannel[] } | { error: string }): boolean {
     const previousError = this.listError;
-    const infos = 'infos' in listing ? listing.infos : [];
+    const entries = 'entries' in listing ? listing.entries : [];
+    const infos = entries.filter((entry): entry is ChannelInfo => !isUnusable(entry));
     this.listError = 'error' in listing ? listing.error : undefined;
     if (previousError !== this.listError) {
       if (this.listError !== undefined) this.log.error(`Listing channels failed: ${this.listError}`);
@@ -132,13 +171,16 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
       const info = connection.info();
       if (info) byName.set(connection.name, info);
     }
-    // This window's channels first, then the live ones, stale ones last; by name within each group.
-    const rank = (node: ChannelNode) => (node.connection ? 0 : node.stale ? 2 : 1);
-    const nodes = [...byName.values()]
-      .map((info) => new ChannelNode(info.name, info, this.connections.get(info.name)))
-      .sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+    const unusable = entries.filter(isUnusable).filter((entry) => !byName.has(entry.name))
+      .map((entry) => new UnusableNode(entry.name, entry.unusable));
+    // This window's channels first, then the live ones, stale ones, unusable entries last; by name within each group.
+    const rank = (node: TopNode) => (node.kind === 'unusable' ? 3 : node.connection ? 0 : node.stale ? 2 : 1);
+    const nodes: TopNode[] = [
+      ...[...byName.values()].map((info) => new ChannelNode(info.name, info, this.connections.get(info.name))),
+      ...unusable,
+    ].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
     const snapshot = JSON.stringify(
-      nodes.map((n) => [
+      nodes.map((n) => n.kind === 'unusable' ? [n.name, n.error.code, n.error.message] : [
         n.info,
         n.connection ? [n.connection.role, n.connection.state, n.connection.sentCount, n.connection.receivedCount] : null,
       ]),
@@ -151,17 +193,6 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
 
   private showListError(): void {
     if (this.view) this.view.message = this.listError ? `Cannot list channels: ${this.listError}.` : undefined;
-  }
-
-  private updatePolling(): void {
-    const visible = this.view?.visible ?? false;
-    if (visible && !this.pollTimer) {
-      void this.refresh();
-      this.pollTimer = setInterval(() => void this.refresh(), POLL_INTERVAL_MS);
-    } else if (!visible && this.pollTimer) {
-      clearInterval(this.pollTimer);
-      this.pollTimer = undefined;
-    }
   }
 
   private scheduleTrafficRefresh(): void {
@@ -245,6 +276,22 @@ function details(node: ChannelNode): DetailNode[] {
     );
   }
   return rows;
+}
+
+function unusableItem(node: UnusableNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.None);
+  item.id = `unusable:${node.name}`;
+  item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+  item.description = `unusable: ${node.error.code}`;
+  // No channel flags: none of the channel commands apply.
+  item.contextValue = 'sipcUnusable';
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${escapeMarkdown(node.name)}** is named like a sipc channel but cannot be used:\n\n`);
+  md.appendMarkdown(`${escapeMarkdown(node.error.message)} (\`${node.error.code}\`)\n\n`);
+  md.appendMarkdown('Another program or user may have put it there, or a process died while creating it. ' +
+    'sipc never waits on it; remove it by hand if it is yours.');
+  item.tooltip = md;
+  return item;
 }
 
 function detailItem(node: DetailNode): vscode.TreeItem {
