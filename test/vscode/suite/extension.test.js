@@ -1,45 +1,14 @@
 // The extension inside the real extension host: activation, every command through executeCommand against a real
 // peer process (the sipc CLI), the bytes checked on the peer's side, the channels view, the status bar, a peer
-// killed mid-session, and last deactivation with open channels.
+// killed mid-session (deactivation with open channels is deactivation.test.js, which runs last).
 'use strict';
 
 const assert = require('assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawn } = require('child_process');
 const vscode = require('vscode');
-
-const repoRoot = path.resolve(__dirname, '../../..');
-const CLI = process.env.SIPC_CLI || path.join(repoRoot, 'helper/build/linux-x64/sipc');
-const EXTENSION_ID = 'sipc.sipc';
-
-let nameCounter = 0;
-// The harness gives every run one prefix and fails the run if a channel with it is left at the end.
-const NAME_PREFIX = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-${Date.now().toString(36)}-`;
-/** Channel names unique to this run, so parallel runs and leftovers never collide. */
-function uniqueName(label) {
-  return `${NAME_PREFIX}${label}-${nameCounter++}`;
-}
-
-/** Polls until check() returns something truthy, and returns it. */
-async function until(check, what, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function withTimeout(promise, timeoutMs, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting until ${what}`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const { uniqueName, until, withTimeout, cli: cliProcess, extensionApi } = require('./helpers');
 
 /** One message as printed by `sipc recv --format json`. */
 function decodeReceived(line) {
@@ -50,50 +19,17 @@ function decodeReceived(line) {
   throw new Error(`unexpected recv output: ${line}`);
 }
 
-/** A peer process: the sipc CLI with the given arguments. */
+/** A peer process: the sipc CLI with the given arguments; messages() decodes what `recv --format json` printed. */
 function cli(args) {
-  const child = spawn(CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = [];
-  let pending = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    pending += chunk;
-    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
-      if (end > 0) lines.push(pending.slice(0, end));
-      pending = pending.slice(end + 1);
-    }
-  });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const running = () => child.exitCode === null && child.signalCode === null;
+  const peer = cliProcess(args);
   return {
-    pid: child.pid,
-    kill: (signal) => child.kill(signal),
-    exited: (timeoutMs) => withTimeout(exit, timeoutMs, `sipc ${args.join(' ')} exits (stderr: ${stderr})`),
+    ...peer,
     /** The first `count` messages the peer printed. */
     async messages(count, timeoutMs = 5000) {
-      await until(() => lines.length >= count, `the peer printed ${count} message(s) (stderr: ${stderr})`, timeoutMs);
-      return lines.slice(0, count).map(decodeReceived);
-    },
-    async stop() {
-      if (!running()) return;
-      child.kill('SIGTERM');
-      try {
-        await withTimeout(exit, 3000, 'the peer stops');
-      } catch {
-        child.kill('SIGKILL');
-        await exit;
-      }
+      await until(() => peer.lines.length >= count, `the peer printed ${count} message(s) (stderr: ${peer.stderr()})`, timeoutMs);
+      return peer.lines.slice(0, count).map(decodeReceived);
     },
   };
-}
-
-async function extensionApi() {
-  const extension = vscode.extensions.getExtension(EXTENSION_ID);
-  assert.ok(extension, `${EXTENSION_ID} is installed`);
-  return extension.activate();
 }
 
 /** The channel is listed with a live server. */
@@ -689,36 +625,6 @@ describe('SIPC extension', function () {
       const node = (await api.channelsView.refresh()).find((n) => n.name === name);
       await vscode.commands.executeCommand('sipc.copyChannelName', node);
       assert.strictEqual(await vscode.env.clipboard.readText(), name);
-    });
-  });
-
-  // Must stay last: afterwards this extension host has no working SIPC extension.
-  describe('deactivation', () => {
-    it('closes every open channel cleanly, and the peers see it', async () => {
-      const asClient = uniqueName('deact-c');
-      const server = spawnPeer(['recv', asClient, '--format', 'json']);
-      await waitForChannel(api, asClient);
-      await connect(asClient);
-      const asServer = uniqueName('deact-s');
-      const pending = connect(asServer);
-      await until(() => api.connections.get(asServer)?.state === 'waiting', 'waiting for the client');
-      spawnPeer(['echo', asServer]);
-      await pending;
-
-      const extension = vscode.extensions.getExtension(EXTENSION_ID);
-      const main = require(path.join(extension.extensionPath, extension.packageJSON.main));
-      await main.deactivate();
-
-      assert.deepStrictEqual(api.connections.connections(), []);
-      // A clean close frees the role (pid 0); a channel left open would still name this process.
-      const { list } = require(path.join(extension.extensionPath, 'dist/api.js'));
-      const ours = (await list()).filter((info) => info.name === asClient || info.name === asServer);
-      for (const info of ours) {
-        assert.notStrictEqual(info.serverPid, process.pid, `${info.name}: server role released`);
-        assert.notStrictEqual(info.clientPid, process.pid, `${info.name}: client role released`);
-      }
-      const served = ours.find((info) => info.name === asClient);
-      assert.ok(served && served.serverPid === server.pid && served.clientPid === 0, 'the CLI server still serves, its client slot free');
     });
   });
 });
