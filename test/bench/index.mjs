@@ -32,6 +32,12 @@ const benches = [
     args: ['--expose-gc', join(root, 'test/bench/inspector-bench.mjs'), ...(quick ? ['--seconds', '2'] : [])],
     jsonArgs: ['--json'],
   },
+  {
+    name: 'extension host event-loop delay (real VS Code, hostile /dev/shm entries, 100,000-message flood)',
+    command: process.execPath,
+    args: [join(root, 'test/bench/extension-host-bench.mjs')],
+    jsonArgs: ['--json'],
+  },
 ];
 
 if (!existsSync(cli)) {

@@ -4,7 +4,7 @@
 // runner's exit code through window.codeAutomationExit.
 import { mkdirSync, existsSync, readFileSync, writeFileSync, rmSync, readdirSync, statSync, copyFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ensureCodeServer, vscodeServerMain, sandboxEnv, newRunDir, removeRunDir, outDir, repoRoot } from './cache.mjs';
+import { ensureCodeServer, vscodeServerMain, sandboxEnv, newRunDir, removeRunDir, outDir, repoRoot, EnvironmentError } from './cache.mjs';
 import { startGroup, freePort, waitForHttp, withTimeout } from './processes.mjs';
 import { launchBrowser } from './browser.mjs';
 
@@ -69,13 +69,34 @@ function extensionHostLogTail({ userDataDir, serverDataDir }) {
 }
 
 /**
+ * How to start the server. With `privateShm` (a tmpfs size such as '64m') it runs — and so the extension host and
+ * every process the tests start — in a mount namespace of its own with a fresh tmpfs of that size on /dev/shm, so a
+ * test may fill /dev/shm without touching the machine's (needs root and util-linux's unshare). The tests see the
+ * size in SIPC_PRIVATE_SHM.
+ */
+function serverCommand(node, args, privateShm) {
+  if (!privateShm) return { command: node, args, env: {} };
+  if (!/^[1-9][0-9]*[kmg]?$/i.test(privateShm)) throw new Error(`SIPC_VSCODE_PRIVATE_SHM=${privateShm}: give a tmpfs size such as 64m`);
+  if (process.getuid?.() !== 0) {
+    throw new EnvironmentError(`SIPC_VSCODE_PRIVATE_SHM needs root (it mounts a tmpfs in a private mount namespace); unset it to run without`);
+  }
+  const mountThenRun = 'mount -t tmpfs -o "size=$0,mode=1777" sipc-test-shm /dev/shm && exec "$@"';
+  return {
+    command: 'unshare',
+    args: ['--mount', '--propagation', 'private', 'sh', '-c', mountThenRun, privateShm, node, ...args],
+    env: { SIPC_PRIVATE_SHM: privateShm },
+  };
+}
+
+/**
  * Runs the extension-host suite once. Resolves { exitCode, results (the reporter's text), resultsFile, consoleFile }.
  *   extensionPath   the extension under development (its package.json "main" must be built)
  *   testsIndex      the extensionTestsPath module (exports run(): Promise)
  *   suiteDir        where the *.test.js files are (SIPC_SUITE_DIR for the index)
  *   timeoutMs       bound on the whole run once the workbench is loading
+ *   privateShm      a tmpfs size: run with a private /dev/shm of that size (see serverCommand)
  */
-export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDir, timeoutMs = 10 * 60_000, env = {} }) {
+export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDir, timeoutMs = 10 * 60_000, env = {}, privateShm }) {
   const node = await ensureCodeServer();
   const runDir = newRunDir('exthost');
   const dirs = {
@@ -97,12 +118,14 @@ export async function runExtensionHostSuite({ extensionPath, testsIndex, suiteDi
   writeFileSync(runConsole, '');
 
   const port = await freePort();
-  const server = startGroup(node, vscodeServerArgs({ port, ...dirs, smokeTestDriver: true }), {
+  const start = serverCommand(node, vscodeServerArgs({ port, ...dirs, smokeTestDriver: true }), privateShm);
+  const server = startGroup(start.command, start.args, {
     name: 'vscode-server',
     env: sandboxEnv({
       SIPC_SUITE_DIR: suiteDir,
       SIPC_SUITE_RESULTS: runResults,
       SIPC_TEST_WORKSPACE: workspace,
+      ...start.env,
       ...env,
     }),
     cwd: runDir,

@@ -9,7 +9,8 @@
 // Environment: SIPC_SKIP_VSCODE=1 skips everything (prints that it did); SIPC_VSCODE_NO_BUILD=1 uses the
 // existing dist/ and .vsix; SIPC_VSCODE_TIMEOUT_MS bounds the suite (default 300000); SIPC_VSCODE_KEEP=1 keeps
 // the run folders in .vscode-test/runs/ for inspection; SIPC_SUITE_GREP filters the suite; SIPC_VSCODE_DEBUG=1
-// adds stack traces to the harness's own errors.
+// adds stack traces to the harness's own errors; SIPC_VSCODE_PRIVATE_SHM=64m runs the extension-host suite with a
+// private /dev/shm of that size (root only; the hostile-entries test then also fills it).
 import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -75,6 +76,7 @@ async function runSuite(suiteFiles) {
     suiteDir: target.suiteDir,
     timeoutMs,
     env: { SIPC_TEST_NAME_PREFIX: namePrefix },
+    privateShm: process.env.SIPC_VSCODE_PRIVATE_SHM,
   });
   process.stdout.write(`\n--- extension-host suite (${suiteFiles.length} file(s)) ---\n${results || '(the suite wrote no results)\n'}`);
   if (exitCode !== 0) {

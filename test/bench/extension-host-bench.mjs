@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The extension host's event-loop delay with hostile entries in /dev/shm and a 100,000-message flood, measured from
+// inside a real VS Code's extension host by test/vscode/suite/hostile.test.js (see there for the scenario). This runs
+// that one test through the extension-host harness (code-server; about a minute) and prints its figures.
+//   [SIPC_VSCODE_PRIVATE_SHM=64m] node test/bench/extension-host-bench.mjs [--json]
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const report = join(root, 'test/out/extension-host-lag.json');
+const wantJson = process.argv.includes('--json');
+
+if (process.env.SIPC_SKIP_VSCODE === '1') {
+  console.log(wantJson ? JSON.stringify({ skipped: 'SIPC_SKIP_VSCODE=1' }) : 'skipped (SIPC_SKIP_VSCODE=1)');
+  process.exit(0);
+}
+rmSync(report, { force: true });
+// The harness talks a lot: its output goes to stderr so that --json leaves stdout to the figures.
+const run = spawnSync(process.execPath, [join(root, 'test/vscode/harness/run.mjs'), '--suite-only'], {
+  cwd: root,
+  // With SIPC_VSCODE_PRIVATE_SHM=64m (root only) the run gets a private /dev/shm that the test fills; without it the
+  // full-/dev/shm case is reported as not run.
+  env: { ...process.env, SIPC_SUITE_GREP: 'extension host never blocks' },
+  stdio: ['ignore', process.stderr, process.stderr],
+});
+if (run.status !== 0) {
+  console.error(`extension-host bench: the harness exited with ${run.status ?? run.signal}`);
+  process.exit(1);
+}
+let figures;
+try {
+  figures = JSON.parse(readFileSync(report, 'utf8'));
+} catch {
+  console.error(`extension-host bench: the test wrote no ${report} (was the suite skipped? SIPC_SKIP_VSCODE)`);
+  process.exit(1);
+}
+if (wantJson) {
+  console.log(JSON.stringify(figures, null, 2));
+} else {
+  const { eventLoopDelayMs: lag, phases, flood } = figures;
+  console.log(figures.what);
+  console.log('');
+  console.log('| phase | duration ms | p99 ms | max ms |');
+  console.log('|---|---:|---:|---:|');
+  for (const [name, phase] of Object.entries(phases)) console.log(`| ${name} | ${phase.ms} | ${phase.p99} | ${phase.max} |`);
+  console.log(`| whole run (p50 ${lag.p50}, mean ${lag.mean}) | ${figures.durationMs} | ${lag.p99} | ${lag.max} |`);
+  console.log('');
+  console.log(`flood: ${flood.messages} messages in ${flood.ms} ms (${flood.messagesPerSecond} msg/s); joining the flock'ed channel: ${figures.lockedChannelConnect}`);
+  console.log(`full /dev/shm: ${figures.fullTmpfs}`);
+}
