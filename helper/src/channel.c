@@ -57,6 +57,8 @@ struct sipc_channel {
     int closed;    /* atomic: set once by sipc_close; calls in progress then return SIPC_ERR_CLOSED */
     int users;     /* atomic: calls in progress (enter..leave); sipc_close frees the handle at 0 */
     uint32_t fork_generation; /* sipc_os_fork_generation() at open: differs in a forked child */
+    sipc_channel *registry_prev; /* the process's open handles (guarded by sipc_os_process_lock) */
+    sipc_channel *registry_next;
     uint32_t spin_budget_ns[SIPC_WAIT_WORDS]; /* atomic (relaxed): a heuristic shared by threads */
     uint32_t spin_probe[SIPC_WAIT_WORDS];
     uint32_t spin_fixed_ns;    /* atomic; test hook: a fixed budget, no learning (0 = adaptive) */
@@ -70,6 +72,10 @@ struct sipc_channel {
 #endif
     uint32_t watched_session;   /* atomic; the peer session whose death the watcher reports */
 };
+
+/* Every open handle is in the process's registry until it is closed (see release_at_exit). */
+static void registry_add(sipc_channel *ch);
+static void registry_remove(sipc_channel *ch);
 
 /* ---- helpers ---- */
 
@@ -594,6 +600,7 @@ SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t
         return rc;
     }
     wake_everyone(ch);
+    registry_add(ch);
     *out = ch;
     return SIPC_OK;
 }
@@ -1060,29 +1067,57 @@ SIPC_API int sipc_close(sipc_channel *channel)
     return sipc_close_ex(channel, SIPC_DEFAULT_LOCK_TIMEOUT_MS);
 }
 
-SIPC_API int sipc_close_ex(sipc_channel *channel, int32_t timeout_ms)
+/* ---- the process's open handles, released when it exits ---- */
+
+#if defined(SIPC_OS_NAMES_OUTLIVE_PROCESSES)
+/* How long the exit handler waits for each channel's lock held by another process. */
+#define EXIT_LOCK_TIMEOUT_MS 100
+
+static sipc_channel *registry_head; /* guarded by sipc_os_process_lock */
+static int exit_handler_installed;  /* guarded by sipc_os_process_lock */
+static void release_at_exit(void);
+#endif
+
+static void registry_add(sipc_channel *ch)
 {
-    sipc_channel *ch = channel;
-    if (ch == NULL || timeout_ms < SIPC_INFINITE)
-        return SIPC_ERR_INVALID_ARGUMENT;
-    if (__atomic_exchange_n(&ch->closed, 1, __ATOMIC_SEQ_CST))
-        return SIPC_ERR_CLOSED;
-    if (ch->fork_generation != sipc_os_fork_generation()) {
-        /* A copy inherited through fork(): the role, the lock and the watcher are the parent's. */
-        free_forked_copy(ch);
-        return SIPC_OK;
-    }
-    /* Calls blocked on this handle in other threads see `closed` once woken and return
-     * SIPC_ERR_CLOSED; the handle is freed when the last of them has left. */
-    wake_everyone(ch);
-    for (unsigned round = 1; __atomic_load_n(&ch->users, __ATOMIC_SEQ_CST) != 0; round++) {
-        sipc_os_sleep_us(100);
-        if (round % 64 == 0)
-            wake_everyone(ch); /* belt and braces: the wake-up protocol has no lost wake-ups */
-    }
-    /* Without the lock (a stranger keeps it) the role is still ours to release; only the decision to
-     * remove the name needs it, and a segment left behind is stale and reclaimed later. */
-    int rc = sipc_os_segment_lock(ch->segment, sipc_deadline_after(timeout_ms));
+#if defined(SIPC_OS_NAMES_OUTLIVE_PROCESSES)
+    sipc_os_process_lock();
+    if (!exit_handler_installed)
+        exit_handler_installed = atexit(release_at_exit) == 0;
+    ch->registry_prev = NULL;
+    ch->registry_next = registry_head;
+    if (registry_head != NULL)
+        registry_head->registry_prev = ch;
+    registry_head = ch;
+    sipc_os_process_unlock();
+#else
+    (void)ch;
+#endif
+}
+
+static void registry_remove(sipc_channel *ch)
+{
+#if defined(SIPC_OS_NAMES_OUTLIVE_PROCESSES)
+    sipc_os_process_lock();
+    if (ch->registry_prev != NULL)
+        ch->registry_prev->registry_next = ch->registry_next;
+    else if (registry_head == ch)
+        registry_head = ch->registry_next;
+    if (ch->registry_next != NULL)
+        ch->registry_next->registry_prev = ch->registry_prev;
+    ch->registry_prev = ch->registry_next = NULL;
+    sipc_os_process_unlock();
+#else
+    (void)ch;
+#endif
+}
+
+/* Gives up this handle's role (under the channel's lock if it can be had by `deadline`) and, as the
+ * last one out, removes the name. SIPC_ERR_TIMEOUT when the lock could not be had: the role is
+ * released all the same, only the name stays (stale, reclaimed by the next opener). */
+static int release_role(sipc_channel *ch, uint64_t deadline)
+{
+    int rc = sipc_os_segment_lock(ch->segment, deadline);
     seg_role *me = &ch->header->roles[ch->role_index];
     int mine = SH_LOAD(&me->session) == ch->my_session && SH_LOAD(&me->pid) == ch->self.pid;
     if (mine) {
@@ -1098,8 +1133,58 @@ SIPC_API int sipc_close_ex(sipc_channel *channel, int32_t timeout_ms)
             sipc_os_segment_unlink(ch->key);
         sipc_os_segment_unlock(ch->segment);
     }
-    free_channel(ch);
     return rc == SIPC_ERR_TIMEOUT ? SIPC_ERR_TIMEOUT : SIPC_OK;
+}
+
+#if defined(SIPC_OS_NAMES_OUTLIVE_PROCESSES)
+/* atexit: a process that returns from main or calls exit() (Node's process.exit, an uncaught
+ * exception) with channels still open releases their roles and removes the names it was the last
+ * user of, including channels whose two ends it held itself (released one after the other, the
+ * second sees the first gone). Other threads may still be inside calls on these handles: they are
+ * woken (SIPC_ERR_CLOSED) but the handles are not freed, the process is ending anyway. Handles
+ * inherited through fork() belong to the parent and are left alone. */
+static void release_at_exit(void)
+{
+    sipc_os_process_lock();
+    for (sipc_channel *ch = registry_head; ch != NULL; ch = ch->registry_next) {
+        if (ch->fork_generation != sipc_os_fork_generation())
+            continue;
+        if (__atomic_exchange_n(&ch->closed, 1, __ATOMIC_SEQ_CST))
+            continue; /* a sipc_close in another thread is at it */
+        release_role(ch, sipc_deadline_after(EXIT_LOCK_TIMEOUT_MS));
+    }
+    registry_head = NULL;
+    sipc_os_process_unlock();
+}
+#endif
+
+SIPC_API int sipc_close_ex(sipc_channel *channel, int32_t timeout_ms)
+{
+    sipc_channel *ch = channel;
+    if (ch == NULL || timeout_ms < SIPC_INFINITE)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    if (__atomic_exchange_n(&ch->closed, 1, __ATOMIC_SEQ_CST))
+        return SIPC_ERR_CLOSED;
+    if (ch->fork_generation != sipc_os_fork_generation()) {
+        /* A copy inherited through fork(): the role, the lock and the watcher are the parent's. */
+        registry_remove(ch); /* from this process's copy of the registry */
+        free_forked_copy(ch);
+        return SIPC_OK;
+    }
+    /* Calls blocked on this handle in other threads see `closed` once woken and return
+     * SIPC_ERR_CLOSED; the handle is freed when the last of them has left. */
+    wake_everyone(ch);
+    for (unsigned round = 1; __atomic_load_n(&ch->users, __ATOMIC_SEQ_CST) != 0; round++) {
+        sipc_os_sleep_us(100);
+        if (round % 64 == 0)
+            wake_everyone(ch); /* belt and braces: the wake-up protocol has no lost wake-ups */
+    }
+    /* Without the lock (a stranger keeps it) the role is still ours to release; only the decision to
+     * remove the name needs it, and a segment left behind is stale and reclaimed later. */
+    registry_remove(ch);
+    int rc = release_role(ch, sipc_deadline_after(timeout_ms));
+    free_channel(ch);
+    return rc;
 }
 
 void sipc_channel_wait_stats(sipc_channel *channel, sipc_wait_stats *out)

@@ -87,6 +87,16 @@ int sipc_os_process_alive(const sipc_os_process *process);
 /* A counter that a fork() child sees incremented (pthread_atfork): a handle that remembers the value
  * of its opener detects that it is used in a forked child. Always 0 where fork does not exist. */
 uint32_t sipc_os_fork_generation(void);
+/* One process-wide lock for the core's process-global state (the registry of open handles). A
+ * forked child never inherits it held. Not reentrant. */
+void sipc_os_process_lock(void);
+void sipc_os_process_unlock(void);
+/* Defined where a segment's name outlives the processes that use it (POSIX shm: the name stays until
+ * unlinked), so a process must remove the names it was the last user of before it exits. Windows
+ * named objects vanish with their last handle. */
+#if !defined(_WIN32)
+#  define SIPC_OS_NAMES_OUTLIVE_PROCESSES 1
+#endif
 /* Real user id of the caller (0 on Windows). */
 uint32_t sipc_os_current_uid(void);
 

@@ -74,21 +74,45 @@ void sipc_os_cpu_relax(void)
 
 static uint32_t fork_generation; /* atomic */
 static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
+/* Held across fork() (taken in the prepare handler), so a child never inherits it locked. */
+static pthread_mutex_t process_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void on_fork_child(void)
+static void before_fork(void)
+{
+    pthread_mutex_lock(&process_lock);
+}
+
+static void after_fork_in_parent(void)
+{
+    pthread_mutex_unlock(&process_lock);
+}
+
+static void after_fork_in_child(void)
 {
     __atomic_add_fetch(&fork_generation, 1u, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&process_lock);
 }
 
 static void install_fork_hook(void)
 {
-    pthread_atfork(NULL, NULL, on_fork_child);
+    pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
 }
 
 uint32_t sipc_os_fork_generation(void)
 {
     pthread_once(&fork_hook_once, install_fork_hook);
     return __atomic_load_n(&fork_generation, __ATOMIC_RELAXED);
+}
+
+void sipc_os_process_lock(void)
+{
+    pthread_once(&fork_hook_once, install_fork_hook);
+    pthread_mutex_lock(&process_lock);
+}
+
+void sipc_os_process_unlock(void)
+{
+    pthread_mutex_unlock(&process_lock);
 }
 
 uint32_t sipc_os_current_uid(void)

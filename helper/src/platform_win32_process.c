@@ -95,6 +95,18 @@ uint32_t sipc_os_fork_generation(void)
     return 0;
 }
 
+static SRWLOCK process_lock = SRWLOCK_INIT;
+
+void sipc_os_process_lock(void)
+{
+    AcquireSRWLockExclusive(&process_lock);
+}
+
+void sipc_os_process_unlock(void)
+{
+    ReleaseSRWLockExclusive(&process_lock);
+}
+
 uint32_t sipc_os_current_uid(void)
 {
     return 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
@@ -482,4 +483,71 @@ void test_full_shm_is_no_memory_not_sigbus(void)
     /* With the space back, the second one fits. */
     CHECK_RC(sipc_open(second, NULL, &other), SIPC_OK);
     CHECK_RC(sipc_close(other), SIPC_OK);
+}
+
+/* ---- a process that exits with channels open leaves no name behind ---- */
+
+typedef struct exit_plan {
+    char both_ends[64];  /* opened twice (server and client) by the child */
+    char shared[64];     /* the test process is its server, the child its client */
+    int call_exit;       /* 1: exit(0) from inside; 0: return from main */
+} exit_plan;
+
+static int exit_with_channels_open(void *arg)
+{
+    exit_plan *plan = arg;
+    sipc_channel *server = NULL, *client = NULL, *shared = NULL;
+    CHILD_CHECK(sipc_open(plan->both_ends, NULL, &server) == SIPC_OK);
+    CHILD_CHECK(sipc_open(plan->both_ends, NULL, &client) == SIPC_OK);
+    CHILD_CHECK(sipc_send(server, "bye", 3, 1000) == SIPC_OK);
+    CHILD_CHECK(sipc_open(plan->shared, NULL, &shared) == SIPC_OK);
+    CHILD_CHECK(sipc_get_role(shared) == SIPC_ROLE_CLIENT);
+    if (plan->call_exit)
+        exit(0);
+    return 0; /* from main, through the harness */
+}
+
+static int names_cleaned_at_exit(int call_exit)
+{
+    exit_plan plan = {.call_exit = call_exit};
+    snprintf(plan.both_ends, sizeof plan.both_ends, "%s", test_name(call_exit ? "xboth" : "rboth"));
+    snprintf(plan.shared, sizeof plan.shared, "%s", test_name(call_exit ? "xshared" : "rshared"));
+    sipc_channel *server = NULL;
+    if (sipc_open(plan.shared, NULL, &server) != SIPC_OK)
+        return 0;
+    pid_t pid = spawn_child(exit_with_channels_open, &plan, sizeof plan);
+    int ok = pid > 0 && reap_child(pid) == 0;
+    ok &= !shm_exists(plan.both_ends); /* it was the last user of both ends */
+    /* The shared channel stays (we still hold it); the child's client role was given back. */
+    sipc_channel_info info = {.struct_size = sizeof info};
+    ok &= sipc_stat(plan.shared, &info) == SIPC_OK && info.state == SIPC_STATE_PEER_GONE && info.client_pid == 0;
+    ok &= sipc_close(server) == SIPC_OK;
+    ok &= !shm_exists(plan.shared);
+    return ok;
+}
+
+void test_exit_releases_open_channels(void)
+{
+    CHECK(names_cleaned_at_exit(0));
+    CHECK(names_cleaned_at_exit(1));
+}
+
+void test_exit_of_forked_child_keeps_parent_channels(void)
+{
+    const char *name = test_name("parent");
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        exit(0); /* runs the exit handler in the child: the parent's roles must survive it */
+    CHECK(pid > 0);
+    CHECK_RC(reap_child(pid), 0);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_CONNECTED);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CHECK(!shm_exists(name));
 }
