@@ -136,7 +136,8 @@ static void print_main_help(FILE *out)
           out);
     for (size_t i = 0; i < command_count; i++) fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fputs("\n"
-          "Channel names: 1..200 characters of [A-Za-z0-9._-], not starting with '.'.\n"
+          "Channel names: 1..200 characters of [A-Za-z0-9._-], not starting with '.'; '--' ends\n"
+          "the options, so names after it may start with '-' (sipc rm -- -old).\n"
           "Sizes accept k/m suffixes (64k, 1m). Timeouts are milliseconds or 'inf'.\n"
           "\n"
           "Exit codes:\n"

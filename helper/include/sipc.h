@@ -17,8 +17,27 @@
  * fork(): a handle belongs to the process that opened it. In a child created
  * by fork() every call on an inherited handle returns SIPC_ERR_CLOSED without
  * touching the channel, and sipc_close only frees the child's copy (the
- * parent's role, lock and peer are left alone). See SIPC_OPEN_INHERIT_HANDLES
- * for exec().
+ * parent's role, lock and peer are left alone). A child's exit() leaves the
+ * parent's channels alone too.
+ *
+ * exec(): a process that execs another program without closing its handles
+ * loses its roles: its handles are close-on-exec, and with them goes the
+ * liveness token its peers test (PROTOCOL.md section 5), so its peer sees
+ * SIPC_ERR_PEER_GONE within about 250 ms and the role is free for the next
+ * process. With SIPC_OPEN_INHERIT_HANDLES the new program keeps the handles'
+ * OS objects and with them the role, but it has no sipc_channel to use them:
+ * use that flag only for a program that stays attached on purpose.
+ *
+ * Exit: a process that returns from main or calls exit() with channels still
+ * open releases their roles and removes the channels it was the last user of
+ * (also those whose both ends it held). A process that is killed leaves them
+ * stale: the next opener re-initialises them (`sipc rm --stale` removes them).
+ *
+ * Versioned structs: struct_size must be set by the caller (sipc_options_init
+ * does it for options). A value smaller than this header's sizeof is refused
+ * with SIPC_ERR_INVALID_ARGUMENT; a larger one (a caller built against a newer
+ * header) is accepted, and the library reads and writes only the fields it
+ * knows.
  *
  * Every function returns SIPC_OK (0) or a negative sipc_status.
  */
@@ -108,7 +127,10 @@ typedef enum sipc_state {
 } sipc_state;
 
 /* sipc_options.flags */
-#define SIPC_OPEN_INHERIT_HANDLES 0x1u /* child processes inherit the handles (seed's bHandlesInheritable) */
+#define SIPC_OPEN_INHERIT_HANDLES 0x1u /* the segment's OS handle is not close-on-exec: a program this process
+                                          exec()s keeps it, and with it this side's role (it stays alive to the
+                                          peer until that program ends); without the flag exec() gives the role
+                                          up. fork() children share the handle either way (see the top). */
 #define SIPC_OPEN_NO_CREATE 0x2u       /* only attach as client to an existing channel; SIPC_ERR_NOT_FOUND if none
                                           (or if it is stale, or only its server role is free) */
 #define SIPC_OPEN_GLOBAL 0x4u          /* Windows: Global\ namespace instead of Local\; ignored elsewhere */
@@ -249,7 +271,7 @@ typedef enum sipc_direction {
 } sipc_direction;
 
 typedef struct sipc_observed_message {
-    uint32_t struct_size;
+    uint32_t struct_size;    /* the caller sets it to sizeof(sipc_observed_message); else INVALID_ARGUMENT */
     int32_t direction;       /* sipc_direction */
     uint64_t sequence;       /* per-direction message number, from 0 */
     uint64_t timestamp_ns;   /* wall clock of the send */

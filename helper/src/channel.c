@@ -49,10 +49,10 @@ struct sipc_channel {
     /* process-local state, shared by this handle's threads */
     sipc_os_mutex send_lock;
     sipc_os_mutex recv_lock;
-    sipc_os_mutex state_lock; /* guards peer_process */
+    sipc_os_mutex state_lock; /* guards peer_view */
     uint32_t peer_session;     /* atomic; 0 until connected */
     uint32_t peer_dead_session; /* atomic; session found dead by a liveness check */
-    sipc_os_process peer_process;
+    seg_role_view peer_view; /* the adopted peer as it attached: its process and whether it holds a token */
     int cancelled; /* atomic */
     int closed;    /* atomic: set once by sipc_close; calls in progress then return SIPC_ERR_CLOSED */
     int users;     /* atomic: calls in progress (enter..leave); sipc_close frees the handle at 0 */
@@ -143,9 +143,9 @@ static void check_peer_alive(sipc_channel *ch)
     if (session == 0)
         return;
     sipc_os_mutex_lock(&ch->state_lock);
-    sipc_os_process peer = ch->peer_process;
+    seg_role_view peer = ch->peer_view;
     sipc_os_mutex_unlock(&ch->state_lock);
-    if (!sipc_os_process_alive(&peer)) {
+    if (!sipc_holder_alive(ch->segment, &peer, ch->peer_index)) {
         __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
         wake_everyone(ch); /* this process's other sleepers learn it without their own check */
     }
@@ -312,6 +312,8 @@ static void take_role(sipc_channel *ch, int role_index)
     SH_STORE(&role->pid, ch->self.pid);
     SH_STORE(&role->start_time, ch->self.start_time);
     SH_STORE(&role->attached_ns, sipc_os_wall_ns());
+    /* The token (held through this handle's close-on-exec descriptor) tells peers when we exec(). */
+    SH_STORE(&role->flags, sipc_os_segment_hold_token(ch->segment, (uint32_t)role_index) == 1 ? SIPC_ROLE_HOLDS_TOKEN : 0u);
     uint32_t session = SH_LOAD(&role->session) + 1u;
     if (session == 0)
         session = 1;
@@ -415,7 +417,7 @@ static int attach_existing(sipc_channel *ch, const char *name, const sipc_option
         return sipc_name_mismatch(ch->key, ch->geometry.name, name); /* another channel's long name hashes alike */
     int alive[2];
     for (int r = 0; r < 2; r++)
-        alive[r] = sipc_role_alive(ch->header, r);
+        alive[r] = sipc_role_alive(ch->segment, ch->header, r);
     if (!alive[0] && !alive[1]) {
         if (opt->flags & SIPC_OPEN_NO_CREATE)
             return SIPC_ERR_NOT_FOUND;
@@ -655,14 +657,16 @@ static void on_peer_death(void *user, uint32_t session)
 
 /* Asks the watcher to report the adopted peer's death. 0 if the peer is already gone.
  * The caller holds state_lock. */
-static int watch_peer_locked(sipc_channel *ch, const sipc_os_process *peer, uint32_t session)
+static int watch_peer_locked(sipc_channel *ch, const seg_role_view *peer, uint32_t session)
 {
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
     int rc = SIPC_OK;
     if (ch->watcher == NULL)
         rc = sipc_os_watcher_start(on_peer_death, ch, &ch->watcher);
     if (rc == SIPC_OK)
-        rc = sipc_os_watcher_watch(ch->watcher, peer, session);
+        rc = sipc_os_watcher_watch(ch->watcher, &peer->process, session);
+    if (rc == SIPC_OK && (peer->flags & SIPC_ROLE_HOLDS_TOKEN))
+        sipc_os_watcher_watch_token(ch->watcher, ch->segment, (uint32_t)ch->peer_index);
     if (rc == SIPC_ERR_NOT_FOUND)
         return 0;
     if (rc == SIPC_OK)
@@ -801,15 +805,16 @@ static int adopt_peer(sipc_channel *ch, uint32_t seen, uint32_t session)
     }
     peer_role_view role;
     read_peer_role(ch, &role);
-    int live = role.role.attached && role.role.session == session && sipc_os_process_alive(&role.role.process);
+    int live = role.role.attached && role.role.session == session &&
+               sipc_holder_alive(ch->segment, &role.role, ch->peer_index);
     if (!live) {
         /* Dead first, so that no reader ever sees this session as present. */
         __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
         __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
     } else {
-        ch->peer_process = role.role.process;
+        ch->peer_view = role.role;
         __atomic_store_n(&ch->peer_session, session, __ATOMIC_RELEASE);
-        if (!watch_peer_locked(ch, &role.role.process, session))
+        if (!watch_peer_locked(ch, &role.role, session))
             __atomic_store_n(&ch->peer_dead_session, session, __ATOMIC_RELEASE);
     }
     sipc_os_mutex_unlock(&ch->state_lock);
@@ -1129,7 +1134,7 @@ static int release_role(sipc_channel *ch, uint64_t deadline)
     wake_everyone(ch);
     if (rc == SIPC_OK) {
         /* Last one out removes the name, unless it already leads to another object. */
-        if (!sipc_role_alive(ch->header, ch->peer_index) && sipc_os_segment_is_current(ch->segment) == 1)
+        if (!sipc_role_alive(ch->segment, ch->header, ch->peer_index) && sipc_os_segment_is_current(ch->segment) == 1)
             sipc_os_segment_unlink(ch->key);
         sipc_os_segment_unlock(ch->segment);
     }

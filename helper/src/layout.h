@@ -25,6 +25,10 @@
 #define SIPC_ROLE_INDEX_SERVER 0
 #define SIPC_ROLE_INDEX_CLIENT 1
 
+/* seg_role.flags: the holder keeps liveness token <role index> on its close-on-exec handle (PROTOCOL.md
+ * section 5): the role is alive only while the token is held, so a holder that exec()s is seen gone. */
+#define SIPC_ROLE_HOLDS_TOKEN 0x1u
+
 /* seg_role.state */
 #define SIPC_SLOT_FREE 0u
 #define SIPC_SLOT_ATTACHED 1u
@@ -43,7 +47,8 @@ typedef struct seg_role {   /* 64 bytes; written by the role's holder (and by op
     uint32_t sleepers;      /* 24: threads of the holder asleep in a futex wait (spin hint) */
     uint32_t naps;          /* 28: incremented by the holder before each futex wait (spin hint) */
     uint64_t attached_ns;   /* 32: wall clock of the attach */
-    uint8_t reserved[24];   /* 40 */
+    uint32_t flags;         /* 40: SIPC_ROLE_HOLDS_TOKEN (0 from implementations that do not know it) */
+    uint8_t reserved[20];   /* 44 */
 } seg_role;
 
 typedef struct seg_ring {   /* 192 bytes: one cache line per writer */
@@ -138,13 +143,17 @@ static inline seg_slot_header *sipc_slot(void *base, const seg_geometry *g, int 
 void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment,
                     sipc_channel_info *info);
 /* 1 if role r of the header is attached by a running process. */
-int sipc_role_alive(const seg_header *header, int role_index);
+int sipc_role_alive(sipc_os_segment *segment, const seg_header *header, int role_index);
 /* A role's fields, copied consistently (its session read before and after the others). */
 typedef struct seg_role_view {
     uint32_t session;
     int attached;            /* state == SIPC_SLOT_ATTACHED */
     sipc_os_process process; /* pid 0 when free (or while a close is half-written) */
+    uint32_t flags;          /* SIPC_ROLE_HOLDS_TOKEN */
 } seg_role_view;
+/* 1 if the holder in `view` (of role role_index of the segment) is running and, when it announced
+ * one, still holds its liveness token (it has not exec()ed another program). */
+int sipc_holder_alive(sipc_os_segment *segment, const seg_role_view *view, int role_index);
 /* 0 if the role never held still long enough to be copied (a hostile writer). */
 int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view);
 /* Copies an attached role's identity consistently; 0 if the role is not attached. */

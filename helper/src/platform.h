@@ -198,6 +198,18 @@ int sipc_os_key_monitor_wait(sipc_os_key_monitor *monitor, int32_t timeout_ms);
 void sipc_os_key_monitor_interrupt(sipc_os_key_monitor *monitor);
 void sipc_os_key_monitor_close(sipc_os_key_monitor *monitor);
 
+/* ---- liveness tokens ----
+ * A role holder holds token <role index> through its own handle of the segment. The token goes away
+ * with the last copy of that handle: at close, when the process ends, and at exec() (the handle is
+ * close-on-exec unless SIPC_OS_SEG_INHERIT), so a peer can tell a process that exec()ed another
+ * program (same pid, same start time) from the one that attached. Linux: an open-file-description
+ * read lock on byte 2^40 + index (fcntl F_OFD_SETLK), tested with F_OFD_GETLK. */
+#define SIPC_OS_TOKENS 2u
+/* 1 if this handle now holds the token, 0 if the platform has no tokens (or could not take it). */
+int sipc_os_segment_hold_token(sipc_os_segment *segment, uint32_t index);
+/* 1 if some handle of the object holds token `index`, 0 if none does, -1 if it cannot be told. */
+int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index);
+
 /* ---- waiting on a 32-bit word in a segment ---- */
 /* Sleeps while *word == expected, at most timeout_ms (SIPC_INFINITE: no limit).
  * Returns SIPC_OK when woken or when *word != expected (spurious wake-ups are allowed),
@@ -222,6 +234,11 @@ int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_w
 /* Watches `process` from now on (replacing the previous one). SIPC_OK: the callback will run when
  * it exits; SIPC_ERR_NOT_FOUND: it is already gone (no callback); other errors: not watched. */
 int sipc_os_watcher_watch(sipc_os_watcher *watcher, const sipc_os_process *process, uint32_t token);
+/* Also reports the death (as above) when liveness token `token_index` of `segment` is no longer held
+ * (the process exec()ed), looked at every SIPC_OS_TOKEN_POLL_MS while watched. Call after watch();
+ * the segment must outlive the watch. Where tokens do not exist, nothing to do. */
+#define SIPC_OS_TOKEN_POLL_MS 250
+void sipc_os_watcher_watch_token(sipc_os_watcher *watcher, sipc_os_segment *segment, uint32_t token_index);
 /* Stops and joins the thread; no callback runs after it returns. */
 void sipc_os_watcher_stop(sipc_os_watcher *watcher);
 /* In a forked child, where the thread does not exist: frees what the child inherited (file

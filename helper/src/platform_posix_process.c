@@ -113,6 +113,9 @@ struct sipc_os_watcher {
     uint32_t next_token;
     int has_next;
     int stopping;
+    /* guarded by lock: the watched process's liveness token, looked at every SIPC_OS_TOKEN_POLL_MS */
+    sipc_os_segment *token_segment; /* NULL: none */
+    uint32_t token_index;
     sipc_os_death_callback callback;
     void *user;
 };
@@ -125,6 +128,8 @@ static void *watcher_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&w->lock);
         int stopping = w->stopping;
+        sipc_os_segment *token_segment = w->token_segment;
+        uint32_t token_index = w->token_index;
         if (w->has_next) {
             if (pidfd >= 0)
                 close(pidfd);
@@ -137,9 +142,19 @@ static void *watcher_main(void *arg)
         if (stopping)
             break;
         struct pollfd fds[2] = {{w->event_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
-        int n = poll(fds, pidfd >= 0 ? 2 : 1, -1);
+        /* exec() is no event of a pidfd: a process that announced a token is looked at periodically. */
+        int with_token = pidfd >= 0 && token_segment != NULL;
+        int n = poll(fds, pidfd >= 0 ? 2 : 1, with_token ? SIPC_OS_TOKEN_POLL_MS : -1);
         if (n < 0)
             continue; /* EINTR */
+        if (n == 0) {
+            if (sipc_os_segment_token_held(token_segment, token_index) == 0) {
+                close(pidfd);
+                pidfd = -1;
+                w->callback(w->user, token);
+            }
+            continue;
+        }
         if (fds[0].revents & POLLIN) {
             uint64_t value;
             ssize_t got = read(w->event_fd, &value, sizeof value);
@@ -225,9 +240,19 @@ int sipc_os_watcher_watch(sipc_os_watcher *w, const sipc_os_process *process, ui
     w->next_pidfd = pidfd;
     w->next_token = token;
     w->has_next = 1;
+    w->token_segment = NULL; /* a new process: its token, if any, comes with watch_token */
     pthread_mutex_unlock(&w->lock);
     watcher_poke(w);
     return SIPC_OK;
+}
+
+void sipc_os_watcher_watch_token(sipc_os_watcher *w, sipc_os_segment *segment, uint32_t token_index)
+{
+    pthread_mutex_lock(&w->lock);
+    w->token_segment = segment;
+    w->token_index = token_index;
+    pthread_mutex_unlock(&w->lock);
+    watcher_poke(w);
 }
 
 void sipc_os_watcher_stop(sipc_os_watcher *w)

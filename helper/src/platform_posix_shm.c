@@ -22,6 +22,7 @@
 struct sipc_os_segment {
     int fd;
     int readonly;
+    uint32_t held_tokens; /* tokens this handle holds (its own locks never conflict with a probe) */
     char path[SIPC_OS_KEY_MAX + 2]; /* "/" + key */
 };
 
@@ -160,6 +161,33 @@ int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
         sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
         pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
     }
+}
+
+/* Tokens live far beyond any segment's bytes (locks may lie past the end of a file) and are
+ * open-file-description locks, independent of the flock above and of other descriptions. */
+#define TOKEN_OFFSET ((off_t)1 << 40)
+
+int sipc_os_segment_hold_token(sipc_os_segment *segment, uint32_t index)
+{
+    if (index >= SIPC_OS_TOKENS)
+        return 0;
+    struct flock lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = TOKEN_OFFSET + index, .l_len = 1};
+    if (fcntl(segment->fd, F_OFD_SETLK, &lock) != 0)
+        return 0;
+    segment->held_tokens |= 1u << index; /* set once, before any other thread can probe through it */
+    return 1;
+}
+
+int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index)
+{
+    if (index >= SIPC_OS_TOKENS)
+        return -1;
+    if (segment->held_tokens & (1u << index))
+        return 1; /* a probe through the holding description would not see its own lock */
+    struct flock probe = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = TOKEN_OFFSET + index, .l_len = 1};
+    if (fcntl(segment->fd, F_OFD_GETLK, &probe) != 0)
+        return -1;
+    return probe.l_type != F_UNLCK;
 }
 
 void sipc_os_segment_unlock(sipc_os_segment *segment)

@@ -106,6 +106,14 @@ int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_w
     return SIPC_OK;
 }
 
+/* Windows has no exec(): a process that runs another program is another process. */
+void sipc_os_watcher_watch_token(sipc_os_watcher *watcher, sipc_os_segment *segment, uint32_t token_index)
+{
+    (void)watcher;
+    (void)segment;
+    (void)token_index;
+}
+
 int sipc_os_watcher_watch(sipc_os_watcher *watcher, const sipc_os_process *process, uint32_t token)
 {
     int unexaminable = 0;

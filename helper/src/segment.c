@@ -93,6 +93,7 @@ int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view
         sipc_os_process p;
         p.pid = SH_LOAD(&role->pid);
         p.start_time = SH_LOAD(&role->start_time);
+        uint32_t flags = SH_LOAD(&role->flags);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         uint32_t after = SH_LOAD(&role->session);
         if (before != after)
@@ -100,6 +101,7 @@ int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view
         view->session = before;
         view->attached = state == SIPC_SLOT_ATTACHED;
         view->process = p;
+        view->flags = flags;
         return 1;
     }
     return 0;
@@ -117,12 +119,20 @@ int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process
     return 1;
 }
 
-int sipc_role_alive(const seg_header *header, int role_index)
+int sipc_holder_alive(sipc_os_segment *segment, const seg_role_view *view, int role_index)
 {
-    sipc_os_process process;
-    if (!sipc_role_snapshot(header, role_index, &process, NULL))
+    if (!sipc_os_process_alive(&view->process))
         return 0;
-    return sipc_os_process_alive(&process);
+    /* Same pid and start time, but the program may have exec()ed: then its token is gone. */
+    return !(view->flags & SIPC_ROLE_HOLDS_TOKEN) || sipc_os_segment_token_held(segment, (uint32_t)role_index) != 0;
+}
+
+int sipc_role_alive(sipc_os_segment *segment, const seg_header *header, int role_index)
+{
+    seg_role_view view;
+    if (!sipc_role_read(header, role_index, &view) || !view.attached)
+        return 0;
+    return sipc_holder_alive(segment, &view, role_index);
 }
 
 static void fill_direction(const seg_header *header, const seg_geometry *g, int direction,
@@ -154,18 +164,18 @@ void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_seg
         info->mode = mode;
         info->owner_uid = uid;
     }
-    sipc_os_process process;
     int alive[2];
     int ever[2];
     for (int r = 0; r < 2; r++) {
-        int attached = sipc_role_snapshot(header, r, &process, NULL);
-        alive[r] = attached && sipc_os_process_alive(&process);
+        seg_role_view view;
+        int attached = sipc_role_read(header, r, &view) && view.attached;
+        alive[r] = attached && sipc_holder_alive(segment, &view, r);
         ever[r] = SH_LOAD(&header->roles[r].session) != 0;
         if (attached) {
             if (r == SIPC_ROLE_INDEX_SERVER)
-                info->server_pid = process.pid;
+                info->server_pid = view.process.pid;
             else
-                info->client_pid = process.pid;
+                info->client_pid = view.process.pid;
         }
     }
     info->server_alive = alive[SIPC_ROLE_INDEX_SERVER];
@@ -391,8 +401,8 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
             sipc_key_for_name(geometry.name, home);
             if (strcmp(geometry.name, name) != 0 && (!force || strcmp(home, key) == 0))
                 rc = sipc_name_mismatch(key, geometry.name, name); /* force removes only a misplaced copy */
-            else if (!force && (sipc_role_alive(header, SIPC_ROLE_INDEX_SERVER) ||
-                                sipc_role_alive(header, SIPC_ROLE_INDEX_CLIENT)))
+            else if (!force && (sipc_role_alive(segment, header, SIPC_ROLE_INDEX_SERVER) ||
+                                sipc_role_alive(segment, header, SIPC_ROLE_INDEX_CLIENT)))
                 rc = SIPC_ERR_BUSY;
         } else if (valid != SIPC_ERR_NOT_FOUND && !force) {
             rc = valid; /* corrupt or foreign version: only removed with force */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
@@ -548,6 +549,99 @@ void test_exit_of_forked_child_keeps_parent_channels(void)
     CHECK_RC(sipc_stat(name, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_CONNECTED);
     CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CHECK(!shm_exists(name));
+}
+
+/* ---- a peer that exec()s without closing is gone ---- */
+
+typedef struct exec_plan {
+    char name[64];
+    int ready_fd; /* write end of a pipe: one byte once attached */
+    int inherit;  /* SIPC_OPEN_INHERIT_HANDLES: the new program keeps the handle, and the role */
+} exec_plan;
+
+static int attach_then_exec(void *arg)
+{
+    exec_plan *plan = arg;
+    sipc_options o;
+    sipc_options_init(&o);
+    o.flags = plan->inherit ? SIPC_OPEN_INHERIT_HANDLES : 0;
+    sipc_channel *client = NULL;
+    CHILD_CHECK(sipc_open(plan->name, &o, &client) == SIPC_OK);
+    CHILD_CHECK(sipc_connect(client, 5000) == SIPC_OK);
+    CHILD_CHECK(write(plan->ready_fd, "r", 1) == 1);
+    /* Same pid, same start time, another program: it will never call sipc again. */
+    execl("/bin/sleep", "sleep", "60", (char *)NULL);
+    return 127;
+}
+
+static pid_t start_exec_peer(const char *name, int inherit, int ready[2])
+{
+    exec_plan plan = {.inherit = inherit};
+    snprintf(plan.name, sizeof plan.name, "%s", name);
+    if (pipe(ready) != 0)
+        return -1;
+    plan.ready_fd = ready[1];
+    pid_t pid = spawn_child(attach_then_exec, &plan, sizeof plan);
+    char byte;
+    if (pid < 0 || read(ready[0], &byte, 1) != 1)
+        return -1;
+    return pid;
+}
+
+void test_peer_that_execs_is_gone(void)
+{
+    const char *name = test_name("exec");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    int ready[2];
+    pid_t pid = start_exec_peer(name, 0, ready);
+    CHECK(pid > 0);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    /* A blocked receive learns it (the watcher looks at the token every 250 ms); the generous
+     * timeout only keeps a broken build from hanging. */
+    uint8_t buffer[16];
+    size_t length = 0;
+    int rc = sipc_recv(server, buffer, sizeof buffer, &length, 30000);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    int stat_rc = sipc_stat(name, &info);
+    sipc_channel *next = NULL;
+    int open_rc = sipc_open(name, NULL, &next); /* the role is free for the next process */
+    kill(pid, SIGKILL);
+    reap_child(pid);
+    close(ready[0]);
+    close(ready[1]);
+    CHECK_RC(rc, SIPC_ERR_PEER_GONE);
+    CHECK_RC(stat_rc, SIPC_OK);
+    CHECK(info.client_pid == pid && info.client_alive == 0);
+    CHECK_RC(open_rc, SIPC_OK);
+    CHECK_RC(sipc_close(next), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CHECK(!shm_exists(name));
+}
+
+void test_inherited_handle_keeps_role_across_exec(void)
+{
+    /* SIPC_OPEN_INHERIT_HANDLES: the exec()ed program keeps the handle and with it the role. */
+    const char *name = test_name("inherit");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    int ready[2];
+    pid_t pid = start_exec_peer(name, 1, ready);
+    CHECK(pid > 0);
+    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    int stat_rc = sipc_stat(name, &info);
+    sipc_channel *third = NULL;
+    int open_rc = sipc_open(name, NULL, &third);
+    kill(pid, SIGKILL);
+    reap_child(pid);
+    close(ready[0]);
+    close(ready[1]);
+    CHECK_RC(stat_rc, SIPC_OK);
+    CHECK(info.state == SIPC_STATE_CONNECTED && info.client_alive == 1);
+    CHECK_RC(open_rc, SIPC_ERR_BUSY);
     CHECK_RC(sipc_close(server), SIPC_OK);
     CHECK(!shm_exists(name));
 }
