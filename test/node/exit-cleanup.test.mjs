@@ -12,8 +12,8 @@ const ENDINGS = {
   'the end of its work': 'await Promise.all(pairs.flat().map((c) => c.close()));',
 };
 
-function assertGone(name) {
-  assert.throws(() => api.stat(name), { code: 'NOT_FOUND' }, `channel '${name}' was left behind`);
+async function assertGone(name) {
+  await assert.rejects(api.stat(name), { code: 'NOT_FOUND' }, `channel '${name}' was left behind`);
 }
 
 for (const [ending, code] of Object.entries(ENDINGS)) {
@@ -23,7 +23,7 @@ for (const [ending, code] of Object.entries(ENDINGS)) {
     const child = startNode(`
       const pairs = [];
       for (const n of [name + '-a', name + '-b']) {
-        const s = api.open(n), c = api.open(n);
+        const s = await api.open(n), c = await api.open(n);
         await Promise.all([s.connect(), c.connect()]);
         await c.send('unread');
         pairs.push([s, c]);
@@ -36,17 +36,17 @@ for (const [ending, code] of Object.entries(ENDINGS)) {
     assert.equal(result.signal, null, result.stderr);
     if (ending === 'an uncaught exception') assert.notEqual(result.code, 0);
     else assert.equal(result.code, 0, result.stderr);
-    assertGone(first);
-    assertGone(second);
+    await assertGone(first);
+    await assertGone(second);
   });
 }
 
 test('process.exit() with one end open leaves the channel to the peer, which sees PEER_GONE', { timeout: 30000 }, async () => {
   const name = uniqueName('exit-one');
-  const server = api.open(name);
+  const server = await api.open(name);
   try {
     const child = startNode(`
-      const c = api.open(name);
+      const c = await api.open(name);
       await c.connect();
       console.log('connected');
       process.exit(0);
@@ -54,9 +54,9 @@ test('process.exit() with one end open leaves the channel to the peer, which see
     await server.connect({ timeoutMs: 10000 });
     await within(20000, child.done, 'child exit');
     await within(3000, assert.rejects(server.receive(), { code: 'PEER_GONE' }), 'PEER_GONE after the child exit');
-    assert.equal(api.stat(name).clientPid, 0, 'the client role was given back');
+    assert.equal((await api.stat(name)).clientPid, 0, 'the client role was given back');
   } finally {
     await server.close();
   }
-  assertGone(name);
+  await assertGone(name);
 });
