@@ -1,12 +1,13 @@
 import * as vscode from 'vscode';
+import { SIPC_MAX_MESSAGE_LIMIT, SIPC_MAX_QUEUE_DEPTH } from './api/abi';
 
 /** Text encodings offered for text sends; each is a Node Buffer encoding. */
 export const TEXT_ENCODINGS = ['utf8', 'utf16le', 'latin1'] as const;
 export type TextEncoding = (typeof TEXT_ENCODINGS)[number];
 
-/** Limits of the C library (sipc.h), repeated here to validate user input before it reaches the library. */
-export const MAX_MESSAGE_SIZE_LIMIT = 64 * 1024 * 1024;
-export const MAX_QUEUE_DEPTH = 4096;
+/** Limits of the C library (generated from sipc.h), to validate user input before it reaches the library. */
+export const MAX_MESSAGE_SIZE_LIMIT = SIPC_MAX_MESSAGE_LIMIT;
+export const MAX_QUEUE_DEPTH = SIPC_MAX_QUEUE_DEPTH;
 
 export interface SipcSettings {
   readonly defaultMaxMessageSize: number;

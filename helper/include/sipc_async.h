@@ -95,8 +95,6 @@ SIPC_API int sipc_async_channel_join(sipc_async_channel *h);
 SIPC_API int sipc_async_channel_destroy(sipc_async_channel *h);
 
 /* ---- observers ---- */
-/* Per observed message, sipc_async_observer_take writes these 6 values into `fields`. */
-#define SIPC_ASYNC_OBSERVED_FIELDS 6 /* direction, sequence, timestamp_ns, length, copied, missed */
 
 typedef struct sipc_async_observer_status {
     int32_t status;         /* SIPC_OK while observing works, else why it ended (NOT_FOUND: removed) */
@@ -111,8 +109,10 @@ SIPC_API int sipc_async_observer_start(sipc_observer *observer, uint32_t capacit
                                        uint32_t token, sipc_async_observer **out);
 SIPC_API int sipc_async_observer_arm(sipc_async_observer *h, int armed);
 SIPC_API int sipc_async_observer_poll(sipc_async_observer *h, sipc_async_observer_status *status);
-SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size_t capacity, uint64_t *fields,
-                                      uint32_t max_count, uint32_t *count);
+/* Moves ready messages, oldest first, into `buffer` back to back (their copied bytes) and their descriptions
+ * into `messages` (struct_size is set to sizeof(sipc_observed_message)), as many as fit in both. */
+SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size_t capacity,
+                                      sipc_observed_message *messages, uint32_t max_count, uint32_t *count);
 SIPC_API sipc_observer *sipc_async_observer_handle(sipc_async_observer *h);
 SIPC_API int sipc_async_observer_stop(sipc_async_observer *h);
 SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h);

@@ -29,7 +29,7 @@ typedef struct msg_node {
     size_t length;     /* bytes in data */
     int32_t status;    /* send outcome (sender results) */
     uint64_t deadline; /* queued sends: monotonic ns, SIPC_OS_NO_DEADLINE for none */
-    uint64_t meta[SIPC_ASYNC_OBSERVED_FIELDS]; /* observed messages */
+    sipc_observed_message observed; /* observed messages */
     unsigned char data[];
 } msg_node;
 
@@ -613,12 +613,7 @@ static int observe_one(sipc_async_observer *h, int32_t timeout_ms, msg_node **ou
         return rc;
     }
     node->length = m.copied;
-    node->meta[0] = (uint64_t)(uint32_t)m.direction;
-    node->meta[1] = m.sequence;
-    node->meta[2] = m.timestamp_ns;
-    node->meta[3] = m.length;
-    node->meta[4] = m.copied;
-    node->meta[5] = m.missed;
+    node->observed = m;
     msg_node *small = realloc(node, sizeof(msg_node) + m.copied);
     *out = small ? small : node;
     return SIPC_OK;
@@ -708,10 +703,10 @@ SIPC_API int sipc_async_observer_poll(sipc_async_observer *h, sipc_async_observe
     return SIPC_OK;
 }
 
-SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size_t capacity, uint64_t *fields,
-                                      uint32_t max_count, uint32_t *count)
+SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size_t capacity,
+                                      sipc_observed_message *messages, uint32_t max_count, uint32_t *count)
 {
-    if (!h || !count || (max_count > 0 && !fields) || (capacity > 0 && !buffer))
+    if (!h || !count || (max_count > 0 && !messages) || (capacity > 0 && !buffer))
         return SIPC_ERR_INVALID_ARGUMENT;
     *count = 0;
     sipc_os_mutex_lock(&h->n.lock);
@@ -722,7 +717,8 @@ SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size
         if (node->length > 0)
             memcpy((unsigned char *)buffer + used, node->data, node->length);
         used += node->length;
-        memcpy(fields + (size_t)taken * SIPC_ASYNC_OBSERVED_FIELDS, node->meta, sizeof node->meta);
+        messages[taken] = node->observed;
+        messages[taken].struct_size = sizeof messages[taken];
         taken++;
         free(node);
     }

@@ -6,11 +6,15 @@
  * calls that answer at once: a send is first tried with timeout 0 and only handed to the sender thread
  * (keeping its order: later sends queue behind it) when the queue is full.
  */
-import { EventEmitter } from 'node:events';
 import { SipcError } from './errors';
+import {
+  SIPC_ASYNC_FLOWING, SIPC_ASYNC_PAUSED, SIPC_MAX_MESSAGE_LIMIT, SIPC_MAX_QUEUE_DEPTH, SIPC_OPEN_INHERIT_HANDLES,
+  SIPC_ROLE_SERVER,
+} from './abi';
 import { runCall } from './calls';
-import { OrderedDelivery, type Waiter } from './delivery';
-import { registerClient, setBusy, unregisterClient, type NativeClient } from './lifecycle';
+import { SpinPolicy } from './spinPolicy';
+import { OrderedDelivery, ownedCopy, type Waiter } from './delivery';
+import { NativeHandle, type AsyncHandleKind } from './nativeHandle';
 import { native, toNumber, type Pointer, type PointerCell, type RawAsyncStatus, type RawOptions } from './native';
 import {
   SIPC_ASYNC_PENDING, SIPC_ERR_CANCELLED, SIPC_ERR_NOT_CONNECTED, SIPC_ERR_PEER_GONE, SIPC_ERR_SYSTEM,
@@ -48,39 +52,10 @@ export interface TimeoutOptions {
   timeoutMs?: number;
 }
 
-const SIPC_OPEN_INHERIT_HANDLES = 0x1;
-const SIPC_ASYNC_FLOWING = 0x1;
-const SIPC_ASYNC_PAUSED = 0x2;
 /** Messages an iterator may read ahead before reading pauses. */
 const ITERATOR_READ_AHEAD = 64;
 /** Poll/take rounds per notification before leaving the rest to the next one. */
 const TAKE_ROUNDS = 4;
-/**
- * Busy channels skip the thread hop: for HOT_WINDOW_MS after a message arrived, a receive (or a 'message'
- * listener) looks for the next one straight on the channel, first right away, then from setImmediate turns
- * that spin at most SPIN_US each, while the native thread stays parked. Only when the window ran out without
- * a message does the native thread take over. The event loop is never held longer than SPIN_US per turn,
- * and a quiet channel stops spinning after HOT_WINDOW_MS.
- */
-const HOT_WINDOW_MS = 2;
-const SPIN_US = spinSetting();
-
-/** SIPC_SPIN_US tunes the spin (0 turns the main-thread fast path off); at most 1000. */
-function spinSetting(): number {
-  const configured = Number(process.env.SIPC_SPIN_US ?? '100');
-  return Number.isInteger(configured) && configured >= 0 && configured <= 1000 ? configured : 100;
-}
-/**
- * Spinning only pays while the peer answers within the hot window; a peer that answers slower would have
- * the channel burn CPU for nothing. After SPIN_MISSES_TO_BACK_OFF hot windows in a row ran out without a
- * message, the channel stops spinning for a back-off that starts at SPIN_BACK_OFF_MIN_MS and doubles up to
- * SPIN_BACK_OFF_MAX_MS while that repeats; a message caught by a spin starts it over. A busy exchange
- * that only stumbles now and then (its process preempted on a loaded machine) so loses a few milliseconds
- * of fast path, not a tenth of a second, while a steadily slow peer soon costs almost nothing.
- */
-const SPIN_MISSES_TO_BACK_OFF = 2;
-const SPIN_BACK_OFF_MIN_MS = 10;
-const SPIN_BACK_OFF_MAX_MS = 1000;
 /** Messages larger than this always take the native thread's path. */
 const SPIN_BUFFER_MAX = 256 * 1024;
 
@@ -98,6 +73,10 @@ function checkTimeout(timeoutMs: number | undefined, what: string): void {
   }
 }
 
+/**
+ * Every received message (from receive(), 'message' or `for await`) is a Buffer in memory of its own: byteOffset
+ * 0 and an ArrayBuffer of exactly its length, so keeping one keeps no batch or pool alive.
+ */
 export interface Channel {
   on(event: 'message', listener: (data: Buffer) => void): this;
   on(event: 'newListener' | 'removeListener', listener: (event: string | symbol) => void): this;
@@ -113,18 +92,24 @@ export interface Channel {
   off(event: 'error', listener: (error: SipcError) => void): this;
 }
 
-export class Channel extends EventEmitter implements NativeClient {
+/** The sipc_async_channel functions, for the life cycle NativeHandle runs. */
+const CHANNEL_KIND: AsyncHandleKind = {
+  start: (raw, notify, token, out) => native().sipc_async_channel_start(raw, notify, token, out),
+  closeRaw: (raw) => native().sipc_close(raw),
+  arm: (handle, armed) => native().sipc_async_channel_arm(handle, armed),
+  stop: (handle) => native().sipc_async_channel_stop(handle),
+  destroy: (handle) => native().sipc_async_channel_destroy(handle),
+  close: (handle, notify, token, out) => native().sipc_async_channel_close(handle, notify, token, out),
+};
+
+export class Channel extends NativeHandle {
   readonly name: string;
   readonly role: Role;
   readonly maxMessageSize: number;
 
   private currentState: ChannelState = 'waiting';
+  /** The sipc_channel, for the calls that answer at once on this thread (send with timeout 0, info). */
   private readonly raw: Pointer;
-  private readonly handle: Pointer;
-  private readonly token: number;
-  private armed = true;
-  private closed = false;
-  private closing: Promise<void> | undefined;
   private readonly connectWaiters = new Set<Waiter<void>>();
   /** Received messages and pending receive() calls, in channel order (see delivery.ts). */
   private readonly delivery = new OrderedDelivery({
@@ -141,11 +126,9 @@ export class Channel extends EventEmitter implements NativeClient {
   /** What the native side was last told (its want also drops by every message taken). */
   private nativeFlags = 0;
   private nativeWant = 0;
-  private hotUntil = 0;
+  /** When to look for messages on this thread (the hot path; see spinPolicy.ts). */
+  private readonly spinPolicy = new SpinPolicy();
   private spinScheduled = false;
-  private spinMisses = 0;
-  private spinOffUntil = 0;
-  private spinBackOffMs = SPIN_BACK_OFF_MIN_MS;
   private coolDown: ReturnType<typeof setTimeout> | undefined;
   private spinBuffer: Buffer | undefined;
   private readonly lengths = new Uint32Array(256);
@@ -157,23 +140,12 @@ export class Channel extends EventEmitter implements NativeClient {
 
   /** Use open(). Takes ownership of `channel`, a handle sipc_open returned. @internal */
   constructor(name: string, channel: Pointer) {
-    super();
+    super(CHANNEL_KIND, channel, `open channel '${name}'`);
     const lib = native();
     this.name = name;
     this.raw = channel;
-    this.role = lib.sipc_get_role(channel) === 1 ? 'server' : 'client';
+    this.role = lib.sipc_get_role(channel) === SIPC_ROLE_SERVER ? 'server' : 'client';
     this.maxMessageSize = lib.sipc_max_message_size(channel);
-    const { token, notify } = registerClient(this);
-    this.token = token;
-    const started: PointerCell = [null];
-    const rc = lib.sipc_async_channel_start(channel, notify, token, started);
-    if (rc !== SIPC_OK || started[0] === null) {
-      unregisterClient(token);
-      // Only when no thread could be started: closing here is the lesser evil than leaking the role.
-      lib.sipc_close(channel);
-      throw errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, `open channel '${name}' failed`);
-    }
-    this.handle = started[0];
     this.on('newListener', (event) => {
       if (event === 'message') queueMicrotask(() => this.update());
     });
@@ -376,35 +348,28 @@ export class Channel extends EventEmitter implements NativeClient {
    * error if detaching failed; the handle is gone either way). Safe to repeat.
    */
   close(): Promise<void> {
-    if (this.closing) return this.closing;
-    this.closed = true;
+    return this.closeHandle(
+      `close channel '${this.name}'`,
+      // Sends that finished before the threads stopped get their real outcome; the others were not sent.
+      (call) => this.takeSendResults((statuses, max, count) => native().sipc_async_call_take_send_results(call, statuses, max, count)),
+      () => {
+        for (const waiter of this.backgroundSends.splice(0)) {
+          waiter.reject(new SipcError('CLOSED', `send to channel '${this.name}' failed: the channel was closed before the message could be queued`));
+        }
+      },
+    );
+  }
+
+  protected onClosing(): void {
     this.currentState = 'closed';
     if (this.coolDown) clearTimeout(this.coolDown);
-    const lib = native();
-    const handle = this.handle;
     const closed = (what: string) => new SipcError('CLOSED', `${what} channel '${this.name}' failed: the channel was closed`);
     for (const waiter of [...this.connectWaiters]) waiter.reject(closed('connect to'));
     this.connectWaiters.clear();
     this.delivery.close(closed('receive from'));
-    const notQueued = () => {
-      for (const waiter of this.backgroundSends.splice(0)) {
-        waiter.reject(new SipcError('CLOSED', `send to channel '${this.name}' failed: the channel was closed before the message could be queued`));
-      }
-      unregisterClient(this.token);
-    };
-    this.closing = runCall(
-      `close channel '${this.name}' failed`,
-      (notify, token, out) => lib.sipc_async_channel_close(handle, notify, token, out),
-      // Sends that finished before the threads stopped get their real outcome; the others were not sent.
-      (call) => this.takeSendResults((statuses, max, count) => lib.sipc_async_call_take_send_results(call, statuses, max, count)),
-    ).then(notQueued, (error: unknown) => {
-      notQueued();
-      throw error;
-    });
-    return this.closing;
   }
 
-  // ---- NativeClient ----
+  // ---- notifications ----
 
   /** @internal */
   onNotify(): void {
@@ -423,24 +388,6 @@ export class Channel extends EventEmitter implements NativeClient {
     }
     this.settleReceiveEnd(status.connect_status, status.recv_status);
     this.update();
-  }
-
-  /** @internal */
-  arm(armed: boolean): number {
-    if (this.closed) return 0;
-    this.armed = armed;
-    return native().sipc_async_channel_arm(this.handle, armed ? 1 : 0);
-  }
-
-  /** @internal */
-  shutdownForExit(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.currentState = 'closed';
-    this.closing = Promise.resolve();
-    const lib = native();
-    if (lib.sipc_async_channel_stop(this.handle) === 0) lib.sipc_async_channel_destroy(this.handle);
-    unregisterClient(this.token);
   }
 
   // ---- internals ----
@@ -490,9 +437,14 @@ export class Channel extends EventEmitter implements NativeClient {
     }
     // A 'message' listener may call receive(), whose spin reuses this.count and this.lengths: copy them first.
     const lengths = this.lengths.slice(0, this.count[0]);
+    // Each message is handed out in memory of its own; a batch of one already is.
+    if (lengths.length === 1 && lengths[0] === buffer.length) {
+      this.deliver(buffer);
+      return;
+    }
     let offset = 0;
     for (const length of lengths) {
-      const message = buffer.subarray(offset, offset + length);
+      const message = ownedCopy(buffer.subarray(offset, offset + length));
       offset += length;
       this.deliver(message);
       if (this.closed) return;
@@ -500,7 +452,7 @@ export class Channel extends EventEmitter implements NativeClient {
   }
 
   private deliver(message: Buffer): void {
-    this.hotUntil = performance.now() + HOT_WINDOW_MS;
+    this.spinPolicy.messageArrived();
     this.delivery.push(message);
   }
 
@@ -519,9 +471,9 @@ export class Channel extends EventEmitter implements NativeClient {
     } while (this.count[0] === this.statuses.length);
   }
 
-  /** On a busy channel, looks for the next message on the main thread soon (see SPIN_US). */
+  /** On a busy channel, looks for the next message on the main thread soon (see spinPolicy.ts). */
   private scheduleSpin(): void {
-    if (SPIN_US === 0 || this.spinScheduled || this.closed || this.currentState !== 'connected') return;
+    if (this.spinPolicy.spinUs === 0 || this.spinScheduled || this.closed || this.currentState !== 'connected') return;
     if (!this.wantsMessages() || !this.isHot()) return;
     this.spinScheduled = true;
     setImmediate(() => this.spin());
@@ -540,42 +492,29 @@ export class Channel extends EventEmitter implements NativeClient {
   }
 
   private isHot(): boolean {
-    const now = performance.now();
-    return SPIN_US > 0 && this.currentState === 'connected' && now <= this.hotUntil && now >= this.spinOffUntil;
+    return this.currentState === 'connected' && this.spinPolicy.isHot();
   }
 
-  /** Takes messages straight from the channel on this thread, spinning up to SPIN_US for the first. */
+  /** Takes messages straight from the channel on this thread, spinning up to spinPolicy.spinUs for the first. */
   private spinOnce(): Buffer[] {
     const capacity = Math.min(this.maxMessageSize, SPIN_BUFFER_MAX);
     this.spinBuffer ??= Buffer.allocUnsafeSlow(Math.max(capacity, 1));
     const rc = native().sipc_async_channel_take_now(
-      this.handle, this.spinBuffer, this.spinBuffer.length, this.lengths, this.lengths.length, this.count, SPIN_US,
+      this.handle, this.spinBuffer, this.spinBuffer.length, this.lengths, this.lengths.length, this.count,
+      this.spinPolicy.spinUs,
     );
     const taken = rc === SIPC_OK ? this.count[0] : 0;
     this.nativeWant = Math.max(0, this.nativeWant - taken);
+    this.spinPolicy.spun(taken);
     if (taken === 0) {
-      // One short spin finding nothing proves little: the peer may simply be a turn behind. The next
-      // spins follow from setImmediate until the hot window ran out; only then the channel went quiet and
-      // the native thread takes over again.
-      if (performance.now() > this.hotUntil) {
-        this.hotUntil = 0;
-        if (++this.spinMisses >= SPIN_MISSES_TO_BACK_OFF) {
-          this.spinMisses = 0;
-          this.spinOffUntil = performance.now() + this.spinBackOffMs;
-          this.spinBackOffMs = Math.min(this.spinBackOffMs * 2, SPIN_BACK_OFF_MAX_MS);
-        }
-      }
       this.update();
       return [];
     }
-    this.spinMisses = 0;
-    this.spinBackOffMs = SPIN_BACK_OFF_MIN_MS;
-    this.hotUntil = performance.now() + HOT_WINDOW_MS;
     // The spin buffer is reused: each message gets its own copy.
     const messages: Buffer[] = [];
     let offset = 0;
     for (let i = 0; i < taken; i++) {
-      messages.push(Buffer.from(this.spinBuffer.subarray(offset, offset + this.lengths[i])));
+      messages.push(ownedCopy(this.spinBuffer.subarray(offset, offset + this.lengths[i])));
       offset += this.lengths[i];
     }
     return messages;
@@ -598,7 +537,7 @@ export class Channel extends EventEmitter implements NativeClient {
       this.coolDown = setTimeout(() => {
         this.coolDown = undefined;
         this.update();
-      }, HOT_WINDOW_MS + 1);
+      }, this.spinPolicy.coolDownMs);
       this.coolDown.unref();
     }
     const flowing = !paused && (this.listenerCount('message') > 0 || (this.iterators > 0 && this.delivery.backlog.length < ITERATOR_READ_AHEAD));
@@ -622,14 +561,7 @@ export class Channel extends EventEmitter implements NativeClient {
     const busy =
       this.connectWaiters.size > 0 || this.delivery.waiters.length > 0 || this.backgroundSends.length > 0 ||
       this.listenerCount('message') > 0 || this.iterators > 0;
-    setBusy(this.token, busy);
-  }
-
-  private ensureArmed(): void {
-    if (this.armed || this.closed) return;
-    this.arm(true);
-    // News that came while disarmed was not notified: look now.
-    queueMicrotask(() => this.onNotify());
+    this.setBusy(busy);
   }
 
   private ensureOpen(action: string): void {
@@ -657,8 +589,8 @@ function validateOptions(options: OpenOptions): void {
       throw new SipcError('INVALID_ARGUMENT', `${what} must be an integer from 1 to ${max}`);
     }
   };
-  positive(options.maxMessageSize, 'maxMessageSize', 64 * 1024 * 1024);
-  positive(options.queueDepth, 'queueDepth', 4096);
+  positive(options.maxMessageSize, 'maxMessageSize', SIPC_MAX_MESSAGE_LIMIT);
+  positive(options.queueDepth, 'queueDepth', SIPC_MAX_QUEUE_DEPTH);
   if (options.mode !== undefined && (!Number.isInteger(options.mode) || options.mode < 0 || options.mode > 0o777)) {
     throw new SipcError('INVALID_ARGUMENT', 'mode must be permission bits from 0 to 0o777');
   }

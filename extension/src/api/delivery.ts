@@ -13,6 +13,16 @@
  */
 import type { SipcError } from './errors';
 
+/**
+ * A copy of `bytes` in memory of its own (byteOffset 0, an ArrayBuffer of exactly its length, never a slice of
+ * Node's pool): every message the API hands out is one, so keeping a message keeps nothing else alive.
+ */
+export function ownedCopy(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
 export interface Waiter<T> {
   resolve(value: T): void;
   reject(error: SipcError): void;

@@ -1,30 +1,12 @@
-/** Stable error codes: the names of libsipc's statuses (sipc_status_name) plus LIBRARY_NOT_FOUND. */
-export type SipcErrorCode =
-  | 'TIMEOUT'
-  | 'PEER_GONE'
-  | 'BUSY'
-  | 'TOO_BIG'
-  | 'CANCELLED'
-  | 'CLOSED'
-  | 'INVALID_NAME'
-  | 'INVALID_ARGUMENT'
-  | 'BUFFER_TOO_SMALL'
-  | 'NOT_FOUND'
-  | 'CORRUPT'
-  | 'VERSION'
-  | 'PERMISSION'
-  | 'NO_MEMORY'
-  | 'MISMATCH'
-  | 'NOT_CONNECTED'
-  | 'SYSTEM'
-  | 'NOT_A_CHANNEL'
-  | 'LIBRARY_NOT_FOUND';
+import { STATUS_ERROR_NAMES } from './abi';
 
-const KNOWN_CODES: ReadonlySet<string> = new Set<SipcErrorCode>([
-  'TIMEOUT', 'PEER_GONE', 'BUSY', 'TOO_BIG', 'CANCELLED', 'CLOSED', 'INVALID_NAME', 'INVALID_ARGUMENT',
-  'BUFFER_TOO_SMALL', 'NOT_FOUND', 'CORRUPT', 'VERSION', 'PERMISSION', 'NO_MEMORY', 'MISMATCH', 'NOT_CONNECTED',
-  'SYSTEM', 'NOT_A_CHANNEL', 'LIBRARY_NOT_FOUND',
-]);
+/**
+ * Stable error codes: the names of libsipc's error statuses (sipc_status_name, generated from sipc.h) plus
+ * LIBRARY_NOT_FOUND.
+ */
+export type SipcErrorCode = (typeof STATUS_ERROR_NAMES)[number] | 'LIBRARY_NOT_FOUND';
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<SipcErrorCode>([...STATUS_ERROR_NAMES, 'LIBRARY_NOT_FOUND']);
 
 export function isSipcErrorCode(code: string): code is SipcErrorCode {
   return KNOWN_CODES.has(code);

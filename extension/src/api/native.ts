@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import koffi from 'koffi';
+import { STRUCTS, type RawAsyncCallStatus, type RawAsyncObserverStatus, type RawAsyncStatus, type RawChannelInfo, type RawOptions, type StructName } from './abi';
 import { SipcError } from './errors';
 
 /** Folder name of the native build for this machine, e.g. linux-x64, win32-x64, darwin-arm64. */
@@ -38,120 +39,52 @@ export function libraryCandidates(): string[] {
 
 export type Pointer = bigint;
 
-// ---- C types (layouts of helper/include/sipc.h and sipc_async.h) ----
+// ---- C types: made from the generated description of helper/include/sipc.h and sipc_async.h (abi.ts) ----
 const typeSuffix = `_${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 10)}`;
 const typeName = (name: string) => name + typeSuffix;
-const NAME_MAX = 200;
-const DirectionInfoType = koffi.struct(typeName('sipc_direction_info'), {
-  messages: 'uint64_t',
-  bytes: 'uint64_t',
-  queued: 'uint32_t',
-  capacity: 'uint32_t',
-  last_activity_ns: 'uint64_t',
-});
-const ChannelInfoType = koffi.struct(typeName('sipc_channel_info'), {
-  struct_size: 'uint32_t',
-  protocol_version: 'uint32_t',
-  name: koffi.array('char', NAME_MAX + 1, 'String'),
-  state: 'int32_t',
-  max_message_size: 'uint32_t',
-  queue_depth: 'uint32_t',
-  mode: 'uint32_t',
-  owner_uid: 'uint32_t',
-  server_pid: 'int64_t',
-  client_pid: 'int64_t',
-  server_alive: 'int32_t',
-  client_alive: 'int32_t',
-  connections: 'uint64_t',
-  created_ns: 'uint64_t',
-  to_client: DirectionInfoType,
-  to_server: DirectionInfoType,
-});
-const OptionsType = koffi.struct(typeName('sipc_options'), {
-  struct_size: 'uint32_t',
-  max_message_size: 'uint32_t',
-  queue_depth: 'uint32_t',
-  mode: 'uint32_t',
-  flags: 'uint32_t',
-});
-const AsyncStatusType = koffi.struct(typeName('sipc_async_status'), {
-  connect_status: 'int32_t',
-  recv_status: 'int32_t',
-  ready_count: 'uint32_t',
-  send_results: 'uint32_t',
-  ready_bytes: 'uint64_t',
-  sends_queued: 'uint32_t',
-  notifying: 'uint32_t',
-});
-const AsyncObserverStatusType = koffi.struct(typeName('sipc_async_observer_status'), {
-  status: 'int32_t',
-  ready_count: 'uint32_t',
-  ready_bytes: 'uint64_t',
-  notifying: 'uint32_t',
-  reserved: 'uint32_t',
-});
-const AsyncCallStatusType = koffi.struct(typeName('sipc_async_call_status'), {
-  status: 'int32_t',
-  entries: 'uint32_t',
-  notifying: 'uint32_t',
-  os_error: 'int32_t',
-});
+
+type KoffiType = ReturnType<typeof koffi.struct>;
+const structTypes = new Map<StructName, KoffiType>();
+
+/** The koffi type of a struct of abi.ts (char arrays read as strings; nested structs made first). */
+export function structType(name: StructName): KoffiType {
+  const made = structTypes.get(name);
+  if (made) return made;
+  const members: Record<string, string | KoffiType> = {};
+  for (const field of STRUCTS[name]) {
+    if (field.type === 'char') members[field.name] = koffi.array('char', field.length ?? 0, 'String');
+    else if (field.type in STRUCTS) members[field.name] = structType(field.type as StructName);
+    else members[field.name] = field.type;
+  }
+  const type = koffi.struct(typeName(name), members);
+  structTypes.set(name, type);
+  return type;
+}
+
+const ChannelInfoType = structType('sipc_channel_info');
+const OptionsType = structType('sipc_options');
+const AsyncStatusType = structType('sipc_async_status');
+const AsyncObserverStatusType = structType('sipc_async_observer_status');
+const AsyncCallStatusType = structType('sipc_async_call_status');
 const NotifyProto = koffi.proto(typeName('sipc_async_notify_fn'), 'void', ['uint32_t']);
 
-export interface RawDirectionInfo {
-  messages: number | bigint;
-  bytes: number | bigint;
-  queued: number;
-  capacity: number;
-  last_activity_ns: number | bigint;
+/** Size and field offsets of a struct of abi.ts, for reading arrays of it out of a Buffer. */
+export interface StructLayout<S extends StructName> {
+  readonly size: number;
+  readonly offset: { readonly [F in (typeof STRUCTS)[S][number]['name']]: number };
 }
-export interface RawChannelInfo {
-  struct_size: number;
-  protocol_version: number;
-  name: string;
-  state: number;
-  max_message_size: number;
-  queue_depth: number;
-  mode: number;
-  owner_uid: number;
-  server_pid: number | bigint;
-  client_pid: number | bigint;
-  server_alive: number;
-  client_alive: number;
-  connections: number | bigint;
-  created_ns: number | bigint;
-  to_client: RawDirectionInfo;
-  to_server: RawDirectionInfo;
+
+export function structLayout<S extends StructName>(name: S): StructLayout<S> {
+  const type = structType(name);
+  const offset: Record<string, number> = {};
+  for (const field of STRUCTS[name]) offset[field.name] = koffi.offsetof(type, field.name);
+  return { size: koffi.sizeof(type), offset: offset as StructLayout<S>['offset'] };
 }
-export interface RawOptions {
-  struct_size: number;
-  max_message_size: number;
-  queue_depth: number;
-  mode: number;
-  flags: number;
-}
-export interface RawAsyncStatus {
-  connect_status: number;
-  recv_status: number;
-  ready_count: number;
-  send_results: number;
-  ready_bytes: number | bigint;
-  sends_queued: number;
-  notifying: number;
-}
-export interface RawAsyncCallStatus {
-  status: number;
-  entries: number;
-  notifying: number;
-  os_error: number;
-}
-export interface RawAsyncObserverStatus {
-  status: number;
-  ready_count: number;
-  ready_bytes: number | bigint;
-  notifying: number;
-  reserved: number;
-}
+
+export type {
+  RawAsyncCallStatus, RawAsyncObserverStatus, RawAsyncStatus, RawChannelInfo, RawDirectionInfo, RawObservedMessage,
+  RawOptions,
+} from './abi';
 
 /** Out-parameter cell for a pointer. */
 export type PointerCell = [Pointer | null];
@@ -201,7 +134,7 @@ export interface SipcNative {
   sipc_async_observer_arm(h: Pointer, armed: number): number;
   sipc_async_observer_poll(h: Pointer, out: RawAsyncObserverStatus): number;
   sipc_async_observer_take(
-    h: Pointer, buffer: Uint8Array, capacity: number, fields: BigUint64Array, maxCount: number, count: Uint32Array,
+    h: Pointer, buffer: Uint8Array, capacity: number, messages: Uint8Array, maxCount: number, count: Uint32Array,
   ): number;
   sipc_async_observer_stop(h: Pointer): number;
   sipc_async_observer_destroy(h: Pointer): number;

@@ -3,11 +3,13 @@
  * message). A native thread waits for traffic and hands it over in batches; when this process falls behind,
  * the library skips ahead and reports how many messages were missed.
  */
-import { EventEmitter } from 'node:events';
+import { endianness } from 'node:os';
+import { SIPC_DEFAULT_MAX_MESSAGE, SIPC_DIR_TO_CLIENT, SIPC_MAX_MESSAGE_LIMIT } from './abi';
 import { SipcError } from './errors';
 import { runCall } from './calls';
-import { registerClient, setBusy, unregisterClient, type NativeClient } from './lifecycle';
-import { native, toNumber, type Pointer, type PointerCell, type RawAsyncObserverStatus } from './native';
+import { ownedCopy } from './delivery';
+import { NativeHandle, type AsyncHandleKind } from './nativeHandle';
+import { native, structLayout, toNumber, type Pointer, type PointerCell, type RawAsyncObserverStatus } from './native';
 import { SIPC_ERR_CANCELLED, SIPC_ERR_SYSTEM, SIPC_OK, check, emptyRawInfo, errorFor, infoFromRaw, type ChannelInfo } from './status';
 
 export interface ObservedMessage {
@@ -18,7 +20,10 @@ export interface ObservedMessage {
   timestamp: Date;
   /** Full length of the message as sent. */
   length: number;
-  /** The message, truncated to the observer's capacity when it was longer (data.length < length). */
+  /**
+   * The message, truncated to the observer's capacity when it was longer (data.length < length), in memory of
+   * its own (keeping it keeps nothing else alive).
+   */
   data: Buffer;
   /** Messages of this direction the observer missed just before this one. */
   missed: number;
@@ -29,9 +34,12 @@ export interface ObserveOptions {
   capacity?: number;
 }
 
-const FIELDS = 6; // SIPC_ASYNC_OBSERVED_FIELDS
+/** Layout of sipc_observed_message: the array sipc_async_observer_take fills (in native byte order). */
+const OBSERVED = structLayout('sipc_observed_message');
 const BATCH = 256;
-const DEFAULT_CAPACITY = 64 * 1024;
+/** By default an observer copies as much of each message as a channel holds by default. */
+const DEFAULT_CAPACITY = SIPC_DEFAULT_MAX_MESSAGE;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 export interface Observer {
   on(event: 'message', listener: (message: ObservedMessage) => void): this;
@@ -46,35 +54,34 @@ export interface Observer {
   off(event: 'error', listener: (error: SipcError) => void): this;
 }
 
-export class Observer extends EventEmitter implements NativeClient {
+/** The sipc_async_observer functions, for the life cycle NativeHandle runs; `capacity` bytes copied per message. */
+function observerKind(capacity: number): AsyncHandleKind {
+  return {
+    start: (raw, notify, token, out) => native().sipc_async_observer_start(raw, capacity, notify, token, out),
+    closeRaw: (raw) => native().sipc_observer_close(raw),
+    arm: (handle, armed) => native().sipc_async_observer_arm(handle, armed),
+    stop: (handle) => native().sipc_async_observer_stop(handle),
+    destroy: (handle) => native().sipc_async_observer_destroy(handle),
+    close: (handle, notify, token, out) => native().sipc_async_observer_close(handle, notify, token, out),
+  };
+}
+
+export class Observer extends NativeHandle {
   readonly name: string;
+  /** The sipc_observer, for info() on this thread. */
   private readonly raw: Pointer;
-  private readonly handle: Pointer;
-  private readonly token: number;
-  private armed = true;
-  private closed = false;
   private ended = false;
-  private closing: Promise<void> | undefined;
-  private readonly fields = new BigUint64Array(BATCH * FIELDS);
+  /** sipc_observed_message[BATCH], filled by sipc_async_observer_take. */
+  private readonly descriptions = Buffer.alloc(BATCH * OBSERVED.size);
+  private readonly described = new DataView(this.descriptions.buffer, this.descriptions.byteOffset, this.descriptions.byteLength);
   private readonly count = new Uint32Array(1);
   private readonly status: RawAsyncObserverStatus = { status: 0, ready_count: 0, ready_bytes: 0, notifying: 0, reserved: 0 };
 
   /** Use observe(). Takes ownership of `observer`, a handle sipc_observe returned. @internal */
   constructor(name: string, observer: Pointer, capacity: number) {
-    super();
-    const lib = native();
+    super(observerKind(capacity), observer, `observe channel '${name}'`);
     this.name = name;
     this.raw = observer;
-    const { token, notify } = registerClient(this);
-    this.token = token;
-    const started: PointerCell = [null];
-    const rc = lib.sipc_async_observer_start(this.raw, capacity, notify, token, started);
-    if (rc !== SIPC_OK || started[0] === null) {
-      unregisterClient(token);
-      lib.sipc_observer_close(this.raw);
-      throw errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, `observe channel '${name}' failed`);
-    }
-    this.handle = started[0];
     this.on('newListener', () => queueMicrotask(() => this.update()));
     this.on('removeListener', () => this.update());
   }
@@ -89,19 +96,11 @@ export class Observer extends EventEmitter implements NativeClient {
 
   /** Stops observing: no 'message' after this; the native thread is cancelled and joined on a native thread. Safe to repeat. */
   close(): Promise<void> {
-    if (this.closing) return this.closing;
-    this.closed = true;
-    const handle = this.handle;
-    const done = () => unregisterClient(this.token);
-    this.closing = runCall(
-      `closing the observer of channel '${this.name}' failed`,
-      (notify, token, out) => native().sipc_async_observer_close(handle, notify, token, out),
-      () => undefined,
-    ).then(done, (error: unknown) => {
-      done();
-      throw error;
-    });
-    return this.closing;
+    return this.closeHandle(`closing the observer of channel '${this.name}'`, () => undefined, () => undefined);
+  }
+
+  protected onClosing(): void {
+    // Nothing pending to settle: an observer only emits.
   }
 
   /** @internal */
@@ -114,7 +113,7 @@ export class Observer extends EventEmitter implements NativeClient {
     while (remaining > 0 && !this.closed) {
       const capacity = Math.max(toNumber(status.ready_bytes), 1);
       const buffer = Buffer.allocUnsafeSlow(capacity);
-      const rc = lib.sipc_async_observer_take(this.handle, buffer, capacity, this.fields, BATCH, this.count);
+      const rc = lib.sipc_async_observer_take(this.handle, buffer, capacity, this.descriptions, BATCH, this.count);
       if (rc !== SIPC_OK) {
         this.emitError(errorFor(rc, `observing channel '${this.name}' failed`));
         break;
@@ -124,15 +123,17 @@ export class Observer extends EventEmitter implements NativeClient {
       remaining -= Math.min(remaining, taken);
       let offset = 0;
       for (let i = 0; i < taken && !this.closed; i++) {
-        const f = this.fields.subarray(i * FIELDS, (i + 1) * FIELDS);
-        const copied = Number(f[4]);
+        const at = i * OBSERVED.size;
+        const field = OBSERVED.offset;
+        const copied = this.described.getUint32(at + field.copied, LITTLE_ENDIAN);
         const message: ObservedMessage = {
-          direction: f[0] === 0n ? 'to-client' : 'to-server',
-          sequence: Number(f[1]),
-          timestamp: new Date(Number(f[2] / 1000000n)),
-          length: Number(f[3]),
-          data: buffer.subarray(offset, offset + copied),
-          missed: Number(f[5]),
+          direction: this.described.getInt32(at + field.direction, LITTLE_ENDIAN) === SIPC_DIR_TO_CLIENT ? 'to-client' : 'to-server',
+          sequence: Number(this.described.getBigUint64(at + field.sequence, LITTLE_ENDIAN)),
+          timestamp: new Date(Number(this.described.getBigUint64(at + field.timestamp_ns, LITTLE_ENDIAN) / 1000000n)),
+          length: this.described.getUint32(at + field.length, LITTLE_ENDIAN),
+          // In memory of its own: keeping it does not keep the batch alive.
+          data: ownedCopy(buffer.subarray(offset, offset + copied)),
+          missed: Number(this.described.getBigUint64(at + field.missed, LITTLE_ENDIAN)),
         };
         offset += copied;
         this.emit('message', message);
@@ -146,30 +147,10 @@ export class Observer extends EventEmitter implements NativeClient {
     this.update();
   }
 
-  /** @internal */
-  arm(armed: boolean): number {
-    if (this.closed) return 0;
-    this.armed = armed;
-    return native().sipc_async_observer_arm(this.handle, armed ? 1 : 0);
-  }
-
-  /** @internal */
-  shutdownForExit(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.closing = Promise.resolve();
-    const lib = native();
-    if (lib.sipc_async_observer_stop(this.handle) === 0) lib.sipc_async_observer_destroy(this.handle);
-    unregisterClient(this.token);
-  }
-
   private update(): void {
     if (this.closed) return;
-    if (!this.armed) {
-      this.arm(true);
-      queueMicrotask(() => this.onNotify());
-    }
-    setBusy(this.token, !this.ended && (this.listenerCount('message') > 0 || this.listenerCount('gone') > 0));
+    this.ensureArmed();
+    this.setBusy(!this.ended && (this.listenerCount('message') > 0 || this.listenerCount('gone') > 0));
   }
 
   private emitError(error: SipcError): void {
@@ -183,8 +164,8 @@ export class Observer extends EventEmitter implements NativeClient {
  */
 export function observe(name: string, options: ObserveOptions = {}): Promise<Observer> {
   const capacity = options.capacity ?? DEFAULT_CAPACITY;
-  if (!Number.isInteger(capacity) || capacity < 0 || capacity > 64 * 1024 * 1024) {
-    return Promise.reject(new SipcError('INVALID_ARGUMENT', 'capacity must be an integer from 0 to 67108864'));
+  if (!Number.isInteger(capacity) || capacity < 0 || capacity > SIPC_MAX_MESSAGE_LIMIT) {
+    return Promise.reject(new SipcError('INVALID_ARGUMENT', `capacity must be an integer from 0 to ${SIPC_MAX_MESSAGE_LIMIT}`));
   }
   const context = `observe channel '${name}' failed`;
   return runCall(

@@ -2,15 +2,14 @@
 import { SipcError, isSipcErrorCode, type SipcErrorCode } from './errors';
 import { native, toNumber, type RawChannelInfo, type RawDirectionInfo } from './native';
 
-export const SIPC_OK = 0;
-export const SIPC_ERR_TIMEOUT = -1;
-export const SIPC_ERR_PEER_GONE = -2;
-export const SIPC_ERR_BUSY = -3;
-export const SIPC_ERR_CANCELLED = -5;
-export const SIPC_ERR_NOT_FOUND = -10;
-export const SIPC_ERR_NOT_CONNECTED = -16;
-export const SIPC_ERR_SYSTEM = -17;
-export const SIPC_ASYNC_PENDING = 1;
+import {
+  SIPC_OK, SIPC_STATE_CONNECTED, SIPC_STATE_EMPTY, SIPC_STATE_PEER_GONE, SIPC_STATE_STALE, SIPC_STATE_WAITING,
+} from './abi';
+
+export {
+  SIPC_ASYNC_PENDING, SIPC_ERR_BUSY, SIPC_ERR_CANCELLED, SIPC_ERR_NOT_CONNECTED, SIPC_ERR_NOT_FOUND, SIPC_ERR_PEER_GONE,
+  SIPC_ERR_SYSTEM, SIPC_ERR_TIMEOUT, SIPC_OK,
+} from './abi';
 
 /** What the thread that made a call reported besides its status (calls made on a native thread). */
 export interface ThreadReport {
@@ -76,7 +75,13 @@ export interface ChannelInfo {
   toServer: DirectionInfo;
 }
 
-const SHARED_STATES: readonly SharedState[] = ['waiting', 'connected', 'peer-gone', 'stale', 'empty'];
+const SHARED_STATES: Readonly<Record<number, SharedState>> = {
+  [SIPC_STATE_WAITING]: 'waiting',
+  [SIPC_STATE_CONNECTED]: 'connected',
+  [SIPC_STATE_PEER_GONE]: 'peer-gone',
+  [SIPC_STATE_STALE]: 'stale',
+  [SIPC_STATE_EMPTY]: 'empty',
+};
 
 function dateFromNs(ns: number | bigint): Date | undefined {
   const big = typeof ns === 'bigint' ? ns : BigInt(Math.trunc(ns));

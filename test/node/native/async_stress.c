@@ -249,7 +249,7 @@ static void test_observer(void)
         CHECK(sipc_recv(client, buffer, sizeof buffer, &got, 1000) == SIPC_OK, "recv back");
     }
     uint32_t seen[2] = {0, 0};
-    uint64_t fields[64 * SIPC_ASYNC_OBSERVED_FIELDS];
+    sipc_observed_message observed[64];
     unsigned char copies[64 * 8];
     for (int round = 0; round < 200 && seen[0] + seen[1] < 100; round++) {
         wait_news(5, 20);
@@ -257,14 +257,17 @@ static void test_observer(void)
         sipc_async_observer_poll(observer, &status);
         CHECK(status.status == SIPC_OK, "observer status %s", sipc_status_name(status.status));
         uint32_t n = 0;
-        CHECK(sipc_async_observer_take(observer, copies, sizeof copies, fields, 64, &n) == SIPC_OK, "take");
+        CHECK(sipc_async_observer_take(observer, copies, sizeof copies, observed, 64, &n) == SIPC_OK, "take");
         for (uint32_t k = 0; k < n; k++) {
-            const uint64_t *f = fields + (size_t)k * SIPC_ASYNC_OBSERVED_FIELDS;
-            CHECK(f[0] <= 1, "direction");
-            CHECK(f[1] == seen[f[0]], "sequence %llu, expected %u", (unsigned long long)f[1], seen[f[0]]);
-            CHECK(f[3] == message_size((uint32_t)f[1]), "length");
-            CHECK(f[4] == (f[3] < 8 ? f[3] : 8) && f[5] == 0, "copied %llu missed %llu", (unsigned long long)f[4], (unsigned long long)f[5]);
-            seen[f[0]]++;
+            const sipc_observed_message *m = &observed[k];
+            CHECK(m->struct_size == sizeof *m, "struct_size");
+            CHECK(m->direction == SIPC_DIR_TO_CLIENT || m->direction == SIPC_DIR_TO_SERVER, "direction");
+            CHECK(m->sequence == seen[m->direction], "sequence %llu, expected %u", (unsigned long long)m->sequence,
+                  seen[m->direction]);
+            CHECK(m->length == message_size((uint32_t)m->sequence), "length");
+            CHECK(m->copied == (m->length < 8 ? m->length : 8) && m->missed == 0, "copied %u missed %llu", m->copied,
+                  (unsigned long long)m->missed);
+            seen[m->direction]++;
         }
     }
     CHECK(seen[0] == 50 && seen[1] == 50, "observed %u + %u messages", seen[0], seen[1]);

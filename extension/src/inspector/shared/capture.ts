@@ -14,8 +14,9 @@ export interface RetentionLimits {
 export const DEFAULT_RETENTION: RetentionLimits = { maxMessages: 100_000, maxBytes: 256 * 1024 * 1024 };
 
 /**
- * The bytes as a buffer of their own. Messages often arrive as views into a larger batch or pool buffer; keeping
- * such a view would keep the whole buffer alive and make the retention limit meaningless.
+ * The bytes as a buffer of their own. What the Node API hands out (received and observed messages) already is
+ * one and is kept as is; bytes from elsewhere (sent text encoded into Node's pool, views into a file read) are
+ * copied, since keeping such a view would keep the whole buffer alive and make the retention limit meaningless.
  */
 function ownedBytes(data: Uint8Array): Uint8Array {
   return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : new Uint8Array(data);
