@@ -374,6 +374,7 @@ export class Channel extends NativeHandle {
   /** @internal */
   onNotify(): void {
     if (this.closed) return;
+    this.delivery.newTurn();
     const lib = native();
     const status = this.status;
     for (let round = 0; round < TAKE_ROUNDS; round++) {
@@ -482,6 +483,7 @@ export class Channel extends NativeHandle {
   private spin(): void {
     this.spinScheduled = false;
     if (this.closed) return;
+    this.delivery.newTurn();
     if (this.wantsMessages()) {
       for (const message of this.spinOnce()) {
         this.deliver(message);

@@ -95,6 +95,15 @@ export class OrderedDelivery {
     return true;
   }
 
+  /**
+   * Called at the start of every event-loop turn that brings news (a native notify, a spin): the reactions of
+   * any receive() settled in an earlier turn have all run by now, so the hand-off is over.
+   */
+  newTurn(): void {
+    this.handingOff = false;
+    if (this.backlog.length > 0) this.drain();
+  }
+
   /** Hands the backlog to consumers that appeared (a listener was added), keeping the hand-off rule. */
   offer(): void {
     if (this.backlog.length === 0) return;

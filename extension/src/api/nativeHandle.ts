@@ -96,11 +96,14 @@ export abstract class NativeHandle extends EventEmitter implements NativeClient 
     return this.closing;
   }
 
-  /** Re-allows notify calls after a 'beforeExit' disarmed them; news that came meanwhile is looked at now. */
+  /**
+   * Re-allows notify calls after a 'beforeExit' disarmed them; news that came meanwhile is looked at in the next
+   * turn (onNotify always runs at the start of an event-loop turn, as a notify does).
+   */
   protected ensureArmed(): void {
     if (this.armed || this.isClosed) return;
     this.arm(true);
-    queueMicrotask(() => this.onNotify());
+    setImmediate(() => this.onNotify());
   }
 
   /** Pending work keeps the process alive (like a socket); idle handles do not. */
