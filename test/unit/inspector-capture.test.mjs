@@ -239,3 +239,31 @@ test('capture: a message that is a view into a larger buffer is copied, so reten
   assert.equal(capture.addMessage('sent', own, 2).data, own, 'a buffer of its own is kept as is');
   assert.equal(capture.addMessage('sent', Buffer.from('pooled'), 3).data.buffer.byteLength, 6, 'pooled Node Buffers are copied');
 });
+
+test('feed: no post carries more than MAX_ROWS_PER_POST rows; a large reset goes out in order, one chunk per turn', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture();
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const total = 2 * core.MAX_ROWS_PER_POST + 10;
+  for (let i = 0; i < total; i++) capture.addMessage('received', enc(`m${i}`), i);
+  feed.attach();
+  assert.equal(posts.length, 1);
+  assert.equal(posts[0].type, 'reset');
+  assert.equal(posts[0].rows.length, core.MAX_ROWS_PER_POST);
+  assert.equal(posts[0].retained, total, 'the reset says how many rows are retained in all');
+  // A message that arrives meanwhile comes after the backlog.
+  capture.addMessage('sent', enc('late'), total);
+  scheduler.advance(0);
+  assert.equal(posts.length, 2);
+  assert.equal(posts[1].type, 'append');
+  assert.equal(posts[1].rows.length, core.MAX_ROWS_PER_POST);
+  scheduler.advance(0);
+  assert.equal(posts.length, 3);
+  assert.deepEqual(posts[2].rows.map((r) => r.preview), [...Array.from({ length: 10 }, (_, k) => `m${total - 10 + k}`), 'late']);
+  const seqs = posts.flatMap((p) => p.rows.map((r) => r.seq));
+  assert.deepEqual(seqs, Array.from({ length: total + 1 }, (_, k) => k), 'every row once, in order');
+  scheduler.advance(1000);
+  assert.equal(posts.length, 3, 'nothing more to post');
+  feed.dispose();
+});

@@ -131,10 +131,15 @@ export const realScheduler: Scheduler = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** Rows in one post at most: summarising and sending 100,000 rows at once would stall the extension host. */
+export const MAX_ROWS_PER_POST = 2000;
+
 /**
- * Sends the rows of a capture that pass the filter to one webview: a full 'reset' when the view (re)attaches
- * or the filter changes, then 'append' batches at most once per interval, however fast messages arrive.
- * While detached (panel hidden) or paused nothing is posted; the next attach or resume sends a reset.
+ * Sends the rows of a capture that pass the filter to one webview: a 'reset' when the view (re)attaches or the
+ * filter changes, then 'append' batches at most once per interval, however fast messages arrive. No post carries
+ * more than MAX_ROWS_PER_POST rows: a reset of a large capture sends its first rows and the rest as appends, one
+ * per turn of the event loop, before the new messages. While detached (panel hidden) or paused nothing is posted;
+ * the next attach or resume sends a reset.
  */
 export class ViewFeed {
   private filter: CompiledFilter = compileFilter({});
@@ -201,34 +206,53 @@ export class ViewFeed {
     this.cancelTimer();
     this.pending = [];
     if (!this.attached || this.paused) return;
-    const rows: RowSummary[] = [];
-    for (const entry of this.capture.entries()) if (this.filter.matches(entry)) rows.push(this.capture.summarize(entry));
+    for (const entry of this.capture.entries()) if (this.filter.matches(entry)) this.pending.push(entry.seq);
+    const rows = this.takeRows();
     this.posted.resets++;
     this.posted.rows += rows.length;
     this.lastFlush = this.scheduler.now();
     this.post({ type: 'reset', rows, ...this.window() });
+    this.scheduleBacklog();
   }
 
   flush(): void {
     this.cancelTimer();
     if (!this.attached || this.paused) return;
-    const firstSeq = this.capture.firstSeq;
-    const rows: RowSummary[] = [];
-    for (const seq of this.pending) {
-      if (seq < firstSeq) continue;
-      const entry = this.capture.get(seq);
-      if (entry) rows.push(this.capture.summarize(entry));
-    }
-    this.pending = [];
+    const rows = this.takeRows();
     this.lastFlush = this.scheduler.now();
     this.posted.appends++;
     this.posted.rows += rows.length;
     this.post({ type: 'append', rows, ...this.window() });
+    this.scheduleBacklog();
   }
 
   dispose(): void {
     this.cancelTimer();
     for (const dispose of this.disposers) dispose();
+  }
+
+  /** Summaries of the oldest pending rows still retained, at most MAX_ROWS_PER_POST; they leave the pending list. */
+  private takeRows(): RowSummary[] {
+    const firstSeq = this.capture.firstSeq;
+    const rows: RowSummary[] = [];
+    let taken = 0;
+    while (taken < this.pending.length && rows.length < MAX_ROWS_PER_POST) {
+      const seq = this.pending[taken++];
+      if (seq < firstSeq) continue;
+      const entry = this.capture.get(seq);
+      if (entry) rows.push(this.capture.summarize(entry));
+    }
+    this.pending = taken === this.pending.length ? [] : this.pending.slice(taken);
+    return rows;
+  }
+
+  /** Rows left over from a full post go out on the next turn, without waiting for the interval. */
+  private scheduleBacklog(): void {
+    if (this.pending.length === 0 || this.timer !== undefined) return;
+    this.timer = this.scheduler.setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, 0);
   }
 
   private window(): { firstSeq: number; dropped: number; retained: number } {
