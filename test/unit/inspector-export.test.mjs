@@ -145,3 +145,28 @@ function hexDumpsOf(text) {
   }
   return dumps.map((d) => Uint8Array.from(d));
 }
+
+test('pcapng: the section names the application, the interface carries name and description options', () => {
+  const optionsOf = (block, bodyStart) => {
+    const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+    const found = {};
+    for (let o = bodyStart; o + 4 <= block.length - 4;) {
+      const code = view.getUint16(o, true);
+      const length = view.getUint16(o + 2, true);
+      if (code === 0) break;
+      found[code] = new TextDecoder().decode(block.subarray(o + 4, o + 4 + length));
+      o += 4 + ((length + 3) & ~3);
+    }
+    return found;
+  };
+  const shb = core.sectionHeader('tool 1.0');
+  assert.deepEqual(optionsOf(shb, 24), { 4: 'tool 1.0' });
+  const [defaultShb] = core.pcapngChunks([], { interfaceName: 'x' });
+  assert.deepEqual(optionsOf(defaultShb, 24), { 4: 'sipc inspector' });
+  const described = core.interfaceDescription({ interfaceName: 'demo', interfaceDescription: 'sipc channel (peer)' });
+  assert.deepEqual(optionsOf(described, 16), { 2: 'demo', 3: 'sipc channel (peer)' });
+  const plain = core.interfaceDescription({ interfaceName: 'demo', linkType: 148 });
+  assert.deepEqual(optionsOf(plain, 16), { 2: 'demo' });
+  assert.equal(new DataView(plain.buffer, plain.byteOffset).getUint16(8, true), 148);
+  assert.deepEqual([...core.pcapngChunks([], { interfaceName: 'x' })].length, 2, 'no packets: header and interface only');
+});
