@@ -35,7 +35,7 @@ test('process.exit() during heavy traffic on open channels exits with code 0, no
   }
 });
 
-test('a process with open idle channels ends by itself, and its peer sees PEER_GONE', { timeout: 30000 }, async () => {
+test('a process with open idle channels ends by itself, and its peer sees PEER_GONE', { timeout: 45000 }, async () => {
   const name = uniqueName('exit-idle');
   derivedNames(name, ['idle-0', 'idle-1', 'idle-2', 'idle-3']);
   const server = await openTracked(name);
@@ -47,13 +47,14 @@ test('a process with open idle channels ends by itself, and its peer sees PEER_G
     for (let i = 0; i < 4; i++) await api.open(name + '-idle-' + i);
     console.log('leaving with channels open');
   `, { name });
-  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'hello');
-  const result = await within(10000, child.done, 'child ending by itself');
+  // Bounds below the test's own 45 s: a child Node process can take seconds to start on a loaded machine.
+  assert.equal((await server.receive({ timeoutMs: 20000 })).toString(), 'hello');
+  const result = await within(20000, child.done, 'child ending by itself');
   assert.equal(result.signal, null, result.stderr);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /receive TIMEOUT/);
-  // The exit hook closed the channel: the server learns it at once.
-  await within(3000, assert.rejects(server.receive(), { code: 'PEER_GONE' }), 'PEER_GONE after the child exit');
+  // The exit hook closed the channel (exit-hook.test.mjs checks that the role was released, not abandoned).
+  await within(10000, assert.rejects(server.receive(), { code: 'PEER_GONE' }), 'PEER_GONE after the child exit');
 });
 
 test('a pending receive keeps the process alive until its message arrives', { timeout: 20000 }, async () => {
