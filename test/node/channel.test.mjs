@@ -1,7 +1,7 @@
 // Channel: messages to and from real peers (the sipc CLI, other Node processes).
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, cleanup, openTracked, randomBytes, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, randomBytes, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -11,7 +11,7 @@ async function echoPeer(label, { maxSize = 65536, depth = 16 } = {}) {
   const echo = startCli(['echo', name, '--max-size', String(maxSize), '--depth', String(depth)]);
   await waitForChannel(name);
   const channel = await openTracked(name, { maxMessageSize: maxSize, queueDepth: depth });
-  await channel.connect({ timeoutMs: 5000 });
+  await channel.connect({ timeoutMs: PEER_WAIT_MS });
   return { name, echo, channel };
 }
 
@@ -52,7 +52,7 @@ test('request/response: 3000 round trips through sipc echo, each answer matching
   for (let i = 0; i < 3000; i++) {
     const request = randomBytes(1 + (i % 200), i + 7);
     await channel.send(request);
-    const answer = await channel.receive({ timeoutMs: 5000 });
+    const answer = await channel.receive({ timeoutMs: PEER_WAIT_MS });
     assert.ok(answer.equals(request), `round trip ${i}`);
   }
   assert.equal(channel.info().toClient.messages, 3000);
@@ -62,7 +62,7 @@ test('a hot channel that goes quiet stops spinning: a pending receive then costs
   const { channel } = await echoPeer('cool-down');
   for (let i = 0; i < 2000; i++) {
     await channel.send('ping');
-    await channel.receive({ timeoutMs: 5000 });
+    await channel.receive({ timeoutMs: PEER_WAIT_MS });
   }
   // Nothing is on its way now: the main-thread spin must give up within its hot window.
   const pending = channel.receive({ timeoutMs: 20000 });
@@ -76,38 +76,38 @@ test('a hot channel that goes quiet stops spinning: a pending receive then costs
   assert.ok(cpuMs < wallMs / 4, `an idle channel with a pending receive used ${cpuMs.toFixed(0)} ms of CPU in ${wallMs.toFixed(0)} ms`);
   // The native thread took over: the next answer still arrives.
   await channel.send('late');
-  assert.equal((await within(5000, pending, 'the late answer')).toString(), 'late');
+  assert.equal((await within(PEER_WAIT_MS, pending, 'the late answer')).toString(), 'late');
 });
 
-test('the largest message passes; one byte more is TOO_BIG and nothing is sent', { timeout: 20000 }, async () => {
+test('the largest message passes; one byte more is TOO_BIG and nothing is sent', { timeout: 60000 }, async () => {
   const { channel } = await echoPeer('largest', { maxSize: 1 << 20, depth: 4 });
   assert.equal(channel.maxMessageSize, 1 << 20);
   const largest = randomBytes(1 << 20, 42);
   await assert.rejects(channel.send(Buffer.alloc((1 << 20) + 1)), { name: 'SipcError', code: 'TOO_BIG' });
   await channel.send(largest);
-  const back = await channel.receive({ timeoutMs: 5000 });
+  const back = await channel.receive({ timeoutMs: PEER_WAIT_MS });
   assert.ok(back.equals(largest));
   assert.equal(channel.info().toServer.messages, 1);
 });
 
-test('binary data stays byte-exact, views keep their offset, strings are UTF-8', { timeout: 20000 }, async () => {
+test('binary data stays byte-exact, views keep their offset, strings are UTF-8', { timeout: 60000 }, async () => {
   const { channel } = await echoPeer('binary');
   const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   await channel.send(every);
-  assert.deepEqual([...(await channel.receive({ timeoutMs: 5000 }))], [...every]);
+  assert.deepEqual([...(await channel.receive({ timeoutMs: PEER_WAIT_MS }))], [...every]);
   const backing = new Uint8Array([9, 9, 0, 1, 2, 0xff, 9]);
   await channel.send(backing.subarray(2, 6));
-  assert.deepEqual([...(await channel.receive({ timeoutMs: 5000 }))], [0, 1, 2, 0xff]);
+  assert.deepEqual([...(await channel.receive({ timeoutMs: PEER_WAIT_MS }))], [0, 1, 2, 0xff]);
   const text = 'héllo ✓ 🚀 \u0000 end';
   await channel.send(text);
-  const back = await channel.receive({ timeoutMs: 5000 });
+  const back = await channel.receive({ timeoutMs: PEER_WAIT_MS });
   assert.ok(back.equals(Buffer.from(text, 'utf8')));
   assert.equal(back.toString('utf8'), text);
   await channel.send(new Uint8Array(0));
-  assert.equal((await channel.receive({ timeoutMs: 5000 })).length, 0);
+  assert.equal((await channel.receive({ timeoutMs: PEER_WAIT_MS })).length, 0);
 });
 
-test('timeouts: receive, connect, send on a full queue; abort a connect', { timeout: 20000 }, async () => {
+test('timeouts: receive, connect, send on a full queue; abort a connect', { timeout: 60000 }, async () => {
   const name = uniqueName('timeouts');
   const server = await openTracked(name, { queueDepth: 2, maxMessageSize: 1024 });
   assert.equal(server.role, 'server');
@@ -123,7 +123,7 @@ test('timeouts: receive, connect, send on a full queue; abort a connect', { time
   // The client is another process that never receives.
   const peer = startNode(`const c = await api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
   await peer.waitFor('ready');
-  await server.connect({ timeoutMs: 5000 });
+  await server.connect({ timeoutMs: PEER_WAIT_MS });
   assert.deepEqual(server.peer, { pid: peer.child.pid, alive: true });
   await assert.rejects(server.receive({ timeoutMs: 30 }), { code: 'TIMEOUT', message: /no message arrived within 30 ms/ });
   await server.send('1');
@@ -135,14 +135,14 @@ test('timeouts: receive, connect, send on a full queue; abort a connect', { time
   assert.equal(server.info().toClient.queued, 2);
 });
 
-test('sends that find the queue full wait in order behind each other', { timeout: 30000 }, async () => {
+test('sends that find the queue full wait in order behind each other', { timeout: 60000 }, async () => {
   const name = uniqueName('order');
   const server = await openTracked(name, { queueDepth: 2 });
   // A slow reader in another process: it reads 200 messages, 1 ms apart, and prints them.
   const reader = startNode(`const c = await api.open(name); await c.connect();
     const got = []; for (let i = 0; i < 200; i++) { got.push((await c.receive()).toString()); await new Promise(r => setTimeout(r, 1)); }
     console.log(JSON.stringify(got)); await c.close();`, { name });
-  await server.connect({ timeoutMs: 5000 });
+  await server.connect({ timeoutMs: PEER_WAIT_MS });
   const sends = [];
   for (let i = 0; i < 200; i++) sends.push(server.send(`m${i}`));
   await within(20000, Promise.all(sends), '200 sends');
@@ -151,23 +151,23 @@ test('sends that find the queue full wait in order behind each other', { timeout
   assert.deepEqual(JSON.parse(result.stdout), Array.from({ length: 200 }, (_, i) => `m${i}`));
 });
 
-test('a peer killed with SIGKILL ends receive() with PEER_GONE, not a hang', { timeout: 20000 }, async () => {
+test('a peer killed with SIGKILL ends receive() with PEER_GONE, not a hang', { timeout: 60000 }, async () => {
   const name = uniqueName('sigkill');
   const server = await openTracked(name);
   const peer = startNode(`const c = await api.open(name); await c.connect(); await c.send('last words'); console.log('ready'); setInterval(() => {}, 1000);`, { name });
   await peer.waitFor('ready');
-  await server.connect({ timeoutMs: 5000 });
+  await server.connect({ timeoutMs: PEER_WAIT_MS });
   const gone = new Promise((resolve) => server.once('peer-gone', resolve));
-  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'last words');
+  assert.equal((await server.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'last words');
   const pending = server.receive();
   peer.child.kill('SIGKILL');
-  await within(5000, assert.rejects(pending, { code: 'PEER_GONE', message: new RegExp(`channel '${name}'`) }), 'PEER_GONE');
-  await within(5000, gone, "'peer-gone'");
+  await within(PEER_WAIT_MS, assert.rejects(pending, { code: 'PEER_GONE', message: new RegExp(`channel '${name}'`) }), 'PEER_GONE');
+  await within(PEER_WAIT_MS, gone, "'peer-gone'");
   assert.equal(server.state, 'peer-gone');
   await assert.rejects(server.receive(), { code: 'PEER_GONE' });
 });
 
-test('a peer that sends and leaves: its messages arrive first, then the iterator ends', { timeout: 20000 }, async () => {
+test('a peer that sends and leaves: its messages arrive first, then the iterator ends', { timeout: 60000 }, async () => {
   const name = uniqueName('iterate');
   const server = await openTracked(name);
   const peer = startNode(`const c = await api.open(name); await c.connect(); for (let i = 0; i < 5; i++) await c.send('n' + i); await c.close();`, { name });
@@ -177,23 +177,23 @@ test('a peer that sends and leaves: its messages arrive first, then the iterator
   assert.equal((await peer.done).code, 0);
 });
 
-test('a server waits for its next peer after peer-gone', { timeout: 20000 }, async () => {
+test('a server waits for its next peer after peer-gone', { timeout: 60000 }, async () => {
   const name = uniqueName('next-peer');
   const server = await openTracked(name);
   const first = startNode(`const c = await api.open(name); await c.connect(); await c.send('first'); await c.close();`, { name });
-  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'first');
+  assert.equal((await server.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'first');
   await first.done;
-  await assert.rejects(server.receive({ timeoutMs: 5000 }), { code: 'PEER_GONE' });
-  const next = server.connect({ timeoutMs: 5000 });
+  await assert.rejects(server.receive({ timeoutMs: PEER_WAIT_MS }), { code: 'PEER_GONE' });
+  const next = server.connect({ timeoutMs: PEER_WAIT_MS });
   assert.equal(server.state, 'waiting');
   const second = startCli(['send', name, 'second', '--timeout', '5000']);
   await next;
   assert.equal(server.state, 'connected');
-  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'second');
+  assert.equal((await server.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'second');
   assert.equal((await second.done).code, 0);
 });
 
-test('close() rejects pending receive/connect with CLOSED and cancels a blocked send', { timeout: 20000 }, async () => {
+test('close() rejects pending receive/connect with CLOSED and cancels a blocked send', { timeout: 60000 }, async () => {
   const name = uniqueName('close');
   const lonely = await openTracked(name + '-alone');
   const connecting = assert.rejects(lonely.connect(), { code: 'CLOSED' });
@@ -208,7 +208,7 @@ test('close() rejects pending receive/connect with CLOSED and cancels a blocked 
   const server = await openTracked(name, { queueDepth: 1 });
   const peer = startNode(`const c = await api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
   await peer.waitFor('ready');
-  await server.connect({ timeoutMs: 5000 });
+  await server.connect({ timeoutMs: PEER_WAIT_MS });
   await server.send('fills the queue');
   const blocked = server.send('waits for room');
   const behind = server.send('queued behind');
@@ -220,16 +220,16 @@ test('close() rejects pending receive/connect with CLOSED and cancels a blocked 
   await assert.rejects(behind, { code: 'CLOSED' });
 });
 
-test('messages that arrive before a listener is attached are kept for it', { timeout: 20000 }, async () => {
+test('messages that arrive before a listener is attached are kept for it', { timeout: 60000 }, async () => {
   const { channel } = await echoPeer('late-listener');
   await channel.send('a');
   await channel.send('b');
-  assert.equal((await channel.receive({ timeoutMs: 5000 })).toString(), 'a');
+  assert.equal((await channel.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'a');
   const got = await new Promise((resolve) => channel.once('message', (m) => resolve(m.toString())));
   assert.equal(got, 'b');
 });
 
-test('bad arguments get clear errors', { timeout: 10000 }, async () => {
+test('bad arguments get clear errors', { timeout: 60000 }, async () => {
   await assert.rejects(api.open('.hidden'), { name: 'SipcError', code: 'INVALID_NAME', message: /\.hidden/ });
   await assert.rejects(api.open('x'.repeat(201)), { code: 'INVALID_NAME' });
   await assert.rejects(api.open(uniqueName('opts'), { queueDepth: 0 }), { code: 'INVALID_ARGUMENT', message: /queueDepth/ });

@@ -8,7 +8,7 @@ import { api, cleanup, derivedNames, openTracked, startNode, uniqueName, within 
 afterEach(cleanup);
 
 for (const ending of ['returns from its last callback', 'calls process.exit(0)']) {
-  test(`a process that ${ending} closes its channels: the peer's role pid is back to 0, its own channels are gone`, { timeout: 45000 }, async () => {
+  test(`a process that ${ending} closes its channels: the peer's role pid is back to 0, its own channels are gone`, { timeout: 60000 }, async () => {
     const name = uniqueName('exit-hook');
     const own = derivedNames(name, ['own-0', 'own-1']);
     const server = await openTracked(name);

@@ -102,8 +102,14 @@ export function startNode(body, { name = '', timeoutMs, env = {} } = {}) {
   );
 }
 
+/**
+ * How long a test waits for something a peer process does. Generous: a child Node process can take seconds to
+ * start on a loaded machine (tests failed at 5 s under load 24); each test's own timeout bounds the whole.
+ */
+export const PEER_WAIT_MS = 20000;
+
 /** Waits until a channel of that name exists and its creator is attached as the server. */
-export async function waitForChannel(name, timeoutMs = 5000) {
+export async function waitForChannel(name, timeoutMs = PEER_WAIT_MS) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -3,7 +3,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { cleanup, derivedNames, openTracked, startNode, uniqueName, within } from './helpers.mjs';
+import { cleanup, derivedNames, openTracked, PEER_WAIT_MS, startNode, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -35,7 +35,7 @@ test('process.exit() during heavy traffic on open channels exits with code 0, no
   }
 });
 
-test('a process with open idle channels ends by itself, and its peer sees PEER_GONE', { timeout: 45000 }, async () => {
+test('a process with open idle channels ends by itself, and its peer sees PEER_GONE', { timeout: 60000 }, async () => {
   const name = uniqueName('exit-idle');
   derivedNames(name, ['idle-0', 'idle-1', 'idle-2', 'idle-3']);
   const server = await openTracked(name);
@@ -57,7 +57,7 @@ test('a process with open idle channels ends by itself, and its peer sees PEER_G
   await within(10000, assert.rejects(server.receive(), { code: 'PEER_GONE' }), 'PEER_GONE after the child exit');
 });
 
-test('a pending receive keeps the process alive until its message arrives', { timeout: 20000 }, async () => {
+test('a pending receive keeps the process alive until its message arrives', { timeout: 60000 }, async () => {
   const name = uniqueName('keep-alive');
   const server = await openTracked(name);
   const child = startNode(`
@@ -66,16 +66,16 @@ test('a pending receive keeps the process alive until its message arrives', { ti
     console.log('waiting');
   `, { name });
   await child.waitFor('waiting');
-  await server.connect({ timeoutMs: 5000 });
+  await server.connect({ timeoutMs: PEER_WAIT_MS });
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(child.child.exitCode, null, 'the child is still running while its receive() is pending');
   await server.send('late');
-  const result = await within(5000, child.done, 'child exit');
+  const result = await within(PEER_WAIT_MS, child.done, 'child exit');
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /got late/);
 });
 
-test('8 idle connected channels with pending receives and blocked sends do not delay fs.readFile', { timeout: 30000 }, async () => {
+test('8 idle connected channels with pending receives and blocked sends do not delay fs.readFile', { timeout: 60000 }, async () => {
   const base = uniqueName('starve');
   derivedNames(base, [0, 1, 2, 3, 4, 5, 6, 7]);
   const servers = [];
@@ -87,7 +87,7 @@ test('8 idle connected channels with pending receives and blocked sends do not d
     setInterval(() => {}, 1000);
   `, { name: base });
   await peer.waitFor('ready');
-  await Promise.all(servers.map((s) => s.connect({ timeoutMs: 5000 })));
+  await Promise.all(servers.map((s) => s.connect({ timeoutMs: PEER_WAIT_MS })));
   const pending = [];
   for (const server of servers) {
     pending.push(server.receive().catch(() => undefined));
@@ -108,5 +108,5 @@ test('8 idle connected channels with pending receives and blocked sends do not d
   const median = times[10];
   assert.ok(median < 50, `fs.readFile took ${median.toFixed(1)} ms (median; worst ${times[20].toFixed(1)} ms) with 8 idle channels`);
   await Promise.all(servers.map((s) => s.close()));
-  await within(5000, Promise.all(pending), 'pending operations settling on close');
+  await within(PEER_WAIT_MS, Promise.all(pending), 'pending operations settling on close');
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, cleanup, observeTracked, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
+import { api, cleanup, observeTracked, PEER_WAIT_MS, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -19,7 +19,7 @@ function collect(observer, until, ms) {
   }), 'observed traffic');
 }
 
-test('an observer sees both directions between sipc echo and a Node client, without consuming', { timeout: 30000 }, async () => {
+test('an observer sees both directions between sipc echo and a Node client, without consuming', { timeout: 60000 }, async () => {
   const name = uniqueName('observe');
   startCli(['echo', name, '--depth', '64']);
   await waitForChannel(name);
@@ -52,7 +52,7 @@ test('an observer sees both directions between sipc echo and a Node client, with
   }
 });
 
-test('an observer truncates to its capacity, and reports what it missed while it was not reading', { timeout: 30000 }, async () => {
+test('an observer truncates to its capacity, and reports what it missed while it was not reading', { timeout: 60000 }, async () => {
   const name = uniqueName('missed');
   startCli(['echo', name, '--depth', '4']);
   await waitForChannel(name);
@@ -97,7 +97,7 @@ test('an observer truncates to its capacity, and reports what it missed while it
   }
 });
 
-test("an observer reports 'gone' when the channel is removed; unknown names are NOT_FOUND", { timeout: 20000 }, async () => {
+test("an observer reports 'gone' when the channel is removed; unknown names are NOT_FOUND", { timeout: 60000 }, async () => {
   await assert.rejects(api.observe(uniqueName('nobody')), { code: 'NOT_FOUND' });
   const name = uniqueName('gone');
   const echo = startCli(['echo', name]);
@@ -107,5 +107,5 @@ test("an observer reports 'gone' when the channel is removed; unknown names are 
   echo.child.kill('SIGTERM');
   await echo.done;
   await api.remove(name, true).catch(() => { /* the echo removed it on its way out */ });
-  await within(5000, gone, "'gone'");
+  await within(PEER_WAIT_MS, gone, "'gone'");
 });

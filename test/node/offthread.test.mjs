@@ -5,7 +5,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
-import { api, cleanup, openTracked, uniqueName } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, uniqueName } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -142,17 +142,17 @@ test('watchChannels() checks its arguments', () => {
   assert.throws(() => api.watchChannels('nope'), { code: 'INVALID_ARGUMENT' });
 });
 
-test('a close() runs on a native thread and the handle is gone afterwards; the channel is removed with it', { timeout: 20000 }, async () => {
+test('a close() runs on a native thread and the handle is gone afterwards; the channel is removed with it', { timeout: 60000 }, async () => {
   const name = uniqueName('closing');
   const server = await openTracked(name);
   const client = await openTracked(name);
-  await server.connect({ timeoutMs: 5000 });
+  await server.connect({ timeoutMs: PEER_WAIT_MS });
   await client.send('bye');
-  assert.equal((await server.receive({ timeoutMs: 5000 })).toString(), 'bye');
+  assert.equal((await server.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'bye');
   const closing = client.close();
   assert.equal(client.state, 'closed', 'closed at once for the caller');
   await closing;
-  await assert.rejects(server.receive({ timeoutMs: 5000 }), { code: 'PEER_GONE' });
+  await assert.rejects(server.receive({ timeoutMs: PEER_WAIT_MS }), { code: 'PEER_GONE' });
   await server.close();
   await assert.rejects(api.stat(name), { code: 'NOT_FOUND' });
 });

@@ -1,16 +1,16 @@
 // Regression tests for bugs found in review of the Node API.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, cleanup, openTracked, startCli, uniqueName, waitForChannel, waitUntil } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, startCli, uniqueName, waitForChannel, waitUntil } from './helpers.mjs';
 
 afterEach(cleanup);
 
-test('a message listener that calls receive() loses none of the batch being delivered', { timeout: 20000 }, async () => {
+test('a message listener that calls receive() loses none of the batch being delivered', { timeout: 60000 }, async () => {
   const name = uniqueName('reentrant');
   startCli(['echo', name]);
   await waitForChannel(name);
   const channel = await openTracked(name);
-  await channel.connect({ timeoutMs: 5000 });
+  await channel.connect({ timeoutMs: PEER_WAIT_MS });
   const sent = ['a', 'b', 'c', 'd'];
   for (const text of sent) await channel.send(text);
   // Every echo queued in the channel before anyone listens, so that the native thread hands them over as one batch.
