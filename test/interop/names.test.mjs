@@ -36,6 +36,8 @@ test('every SIPC_ERR_* has a Python exception with that code', () => {
 });
 
 test('every SIPC_ERR_* is a Node SipcErrorCode', () => {
-  const errors = read('extension/src/api/errors.ts');
-  for (const code of statuses) assert.match(errors, new RegExp(`'${code}'`), `SipcErrorCode lacks ${code}`);
+  // SipcErrorCode is the list of status names generated from sipc.h (extension/src/api/abi.ts).
+  assert.match(read('extension/src/api/errors.ts'), /SipcErrorCode = \(typeof STATUS_ERROR_NAMES\)\[number\]/);
+  const generated = /STATUS_ERROR_NAMES = \[([^\]]*)\]/.exec(read('extension/src/api/abi.ts'))?.[1] ?? '';
+  for (const code of statuses) assert.match(generated, new RegExp(`'${code}'`), `SipcErrorCode lacks ${code}`);
 });
