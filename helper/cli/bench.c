@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #endif
 #include "cli.h"
+#include "bench_stats.h"
 #include "../src/waiting.h" /* per-handle wait counters: sleeps per round trip in the session report */
 
 #include <errno.h>
@@ -75,22 +76,6 @@ static rtt_result rtt_results[TRANSPORT_COUNT][RTT_SIZE_COUNT][AFFINITY_COUNT];
 static throughput_result throughput_results[TRANSPORT_COUNT][THROUGHPUT_SIZE_COUNT][AFFINITY_COUNT];
 static unsigned channel_counter;
 static char bench_error[256];
-
-/* ---- statistics ---- */
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double percentile(double *values, size_t count, double fraction)
-{
-    if (count == 0) return 0;
-    qsort(values, count, sizeof *values, compare_doubles);
-    size_t index = (size_t)(fraction * (double)(count - 1) + 0.5);
-    return values[index < count ? index : count - 1];
-}
 
 /* ---- one endpoint of a transport, used the same way on both sides ---- */
 
@@ -158,17 +143,9 @@ typedef struct pair {
     pid_t pid;
 } pair;
 
-static void pin_to(int cpu)
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof set, &set);
-}
-
 static void child_main(endpoint *end, child_job job, uint32_t size, uint64_t count, int child_cpu)
 {
-    if (child_cpu >= 0) pin_to(child_cpu);
+    if (child_cpu >= 0) bench_pin_to(child_cpu);
     if (end->kind == TRANSPORT_SIPC && endpoint_open_sipc(end) != SIPC_OK) _exit(3);
     char *buffer = malloc(BENCH_MAX_SIZE);
     if (!buffer) _exit(4);
@@ -284,7 +261,7 @@ static bool apply_affinity(const bench_config *config, affinity mode, int *child
 {
     *child_cpu = -1;
     if (mode == AFFINITY_UNPINNED) return sched_setaffinity(0, sizeof config->original_mask, &config->original_mask) == 0;
-    pin_to(config->cpu_a);
+    bench_pin_to(config->cpu_a);
     *child_cpu = mode == AFFINITY_SAME ? config->cpu_a : config->cpu_b;
     return true;
 }
@@ -324,8 +301,8 @@ static bool measure_rtt(const bench_config *config, transport kind, uint32_t siz
         if (i >= warmup) samples[i - warmup] = (double)(end - start) / 1e3;
     }
     if (ok) {
-        *median_us = percentile(samples, iterations, 0.5);
-        *p99_us = percentile(samples, iterations, 0.99);
+        *median_us = bench_percentile(samples, iterations, 0.5);
+        *p99_us = bench_percentile(samples, iterations, 0.99);
     }
     free(samples);
     free(reply);
@@ -377,7 +354,7 @@ static double copy_rate(char *target, size_t target_size, const char *source, si
         uint64_t end = sipc_os_monotonic_ns();
         results[run] = (double)(target_size * passes) / (double)(end - start);
     }
-    return percentile(results, runs, 0.5);
+    return bench_percentile(results, runs, 0.5);
 }
 
 static memcpy_result measure_memcpy(const bench_config *config)
@@ -498,8 +475,8 @@ static void session_client(endpoint *end, const session_spec *spec, int report_f
     }
     if (ok) {
         report.ok = 1;
-        report.median_us = percentile(samples, units, 0.5);
-        report.p90_us = percentile(samples, units, 0.9);
+        report.median_us = bench_percentile(samples, units, 0.5);
+        report.p90_us = bench_percentile(samples, units, 0.9);
         if (end->kind == TRANSPORT_SIPC) {
             sipc_wait_stats stats;
             sipc_channel_wait_stats(end->channel, &stats);
@@ -635,14 +612,14 @@ static session_summary summarize(const session_result *r)
     if (r->count == 0) return sum;
     double values[MAX_SESSIONS];
     memcpy(values, r->median_us, r->count * sizeof values[0]);
-    sum.median_min = percentile(values, r->count, 0);
-    sum.median_median = percentile(values, r->count, 0.5);
-    sum.median_max = percentile(values, r->count, 1);
+    sum.median_min = bench_percentile(values, r->count, 0);
+    sum.median_median = bench_percentile(values, r->count, 0.5);
+    sum.median_max = bench_percentile(values, r->count, 1);
     memcpy(values, r->p90_us, r->count * sizeof values[0]);
-    sum.p90_median = percentile(values, r->count, 0.5);
-    sum.p90_max = percentile(values, r->count, 1);
+    sum.p90_median = bench_percentile(values, r->count, 0.5);
+    sum.p90_max = bench_percentile(values, r->count, 1);
     memcpy(values, r->sleeps_per_trip, r->count * sizeof values[0]);
-    sum.sleeps_median = percentile(values, r->count, 0.5);
+    sum.sleeps_median = bench_percentile(values, r->count, 0.5);
     return sum;
 }
 
@@ -941,8 +918,8 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
                 double medians[MAX_RUNS], p99s[MAX_RUNS];
                 memcpy(medians, r->median_us, sizeof medians);
                 memcpy(p99s, r->p99_us, sizeof p99s);
-                r->median = percentile(medians, r->runs, 0.5);
-                r->p99 = percentile(p99s, r->runs, 0.5);
+                r->median = bench_percentile(medians, r->runs, 0.5);
+                r->p99 = bench_percentile(p99s, r->runs, 0.5);
                 r->measured = true;
             }
             for (size_t s = 0; s < THROUGHPUT_SIZE_COUNT; s++) {
@@ -950,7 +927,7 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
                 if (r->runs == 0) continue;
                 double values[MAX_RUNS];
                 memcpy(values, r->gbps, sizeof values);
-                r->median = percentile(values, r->runs, 0.5);
+                r->median = bench_percentile(values, r->runs, 0.5);
                 r->measured = true;
             }
         }

@@ -38,6 +38,13 @@ const benches = [
     args: [join(root, 'test/bench/extension-host-bench.mjs')],
     jsonArgs: ['--json'],
   },
+  {
+    // Measured only once `npm run bench:peers` has built the peers (its first cargo build takes minutes).
+    name: 'peers (sipc vs iceoryx2, Boost.Interprocess, POSIX mq)',
+    command: process.execPath,
+    args: [join(root, 'test/bench/peers.mjs'), '--if-built', ...(quick ? ['--quick'] : [])],
+    jsonArgs: ['--json'],
+  },
 ];
 
 if (!existsSync(cli)) {
