@@ -7,6 +7,7 @@
 //   --if-built: measure only if the program was built before (npm run bench uses this; never runs cargo's first build)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,13 +56,16 @@ function buildIceoryx2() {
     for (const n of names) skipped[n] = 'not built yet: run `npm run bench:peers` once (cargo build, a few minutes)';
     return false;
   }
-  if (!onPath('cargo')) {
+  // rustup's cargo lives in ~/.cargo/bin, which only login shells put on PATH.
+  const rustupCargo = join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin/cargo');
+  const cargo = onPath('cargo') ? 'cargo' : existsSync(rustupCargo) ? rustupCargo : undefined;
+  if (!cargo) {
     for (const n of names) skipped[n] = 'cargo not found: install Rust (rustup or Debian cargo) to build the iceoryx2 peer';
     return false;
   }
   if (!existsSync(iceoryxLib)) say('building the iceoryx2 peer with cargo (first time only: a few minutes)...');
   const started = Date.now();
-  const built = run('cargo', ['build', '--release', '--locked', '--manifest-path', join(peersDir, 'iceoryx2/Cargo.toml'),
+  const built = run(cargo, ['build', '--release', '--locked', '--manifest-path', join(peersDir, 'iceoryx2/Cargo.toml'),
     '--target-dir', cargoTarget]);
   if (!built.ok) {
     console.error(`bench:peers: cargo build of the iceoryx2 peer failed:\n${built.tail}`);
@@ -134,10 +138,11 @@ if (valueOf('--runs')) programArgs.push('--runs', valueOf('--runs'));
 if (valueOf('--only')) programArgs.push('--only', valueOf('--only'));
 const debrisBefore = iceoryxDebris();
 const started = Date.now();
-const measured = spawnSync(program, programArgs, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+// The program's progress lines (stderr) show as they come; its JSON (stdout) is collected.
+const measured = spawnSync(program, programArgs, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
 removeIceoryxDebris(debrisBefore);
 if (measured.status !== 0) {
-  console.error(`bench:peers: ${program} exited with ${measured.status ?? measured.signal}\n${measured.stderr}`);
+  console.error(`bench:peers: ${program} exited with ${measured.status ?? measured.signal}`);
   process.exit(1);
 }
 const report = JSON.parse(measured.stdout);
@@ -184,6 +189,8 @@ const num = (value, digits = 1) => (value == null ? 'n/a' : value >= 1000 ? valu
 const ratio = (value) => (value == null ? '—' : value >= 100 ? value.toFixed(0) : value.toFixed(2));
 const pad = (text, width) => String(text).padStart(width);
 const names = report.transports.filter((t) => t.built && t.selected).map((t) => t.name);
+// A transport given a shallower queue than the others (POSIX mq under its quota) says so in its row.
+const label = (f) => (f.queueDepth === report.queueDepth ? f.transport : `${f.transport} (depth ${f.queueDepth})`);
 
 say(`sipc peers bench: ${report.cpus} CPUs, ${report.runs} run${report.runs === 1 ? '' : 's'} per figure${report.quick ? ' (quick)' : ''}, ` +
   `queue depth ${report.queueDepth}, ${report.elapsedSeconds.toFixed(1)} s`);
@@ -192,7 +199,7 @@ for (const t of report.transports) say(`  ${t.name.padEnd(15)} ${t.how}`);
 for (const placement of report.affinities) {
   say(`\nRound trip, ${placement}: µs, median and p99 (medians over runs); time ÷ sipc and ÷ sipc-nospin; ` +
     'CPU µs per round trip burned by each process');
-  say(`${'size'.padEnd(8)} ${'transport'.padEnd(15)} ${pad('median', 9)} ${pad('p99', 9)} ${pad('÷sipc', 7)} ${pad('÷nospin', 8)} ${pad('CPU parent', 11)} ${pad('child', 8)}`);
+  say(`${'size'.padEnd(8)} ${'transport'.padEnd(19)} ${pad('median', 9)} ${pad('p99', 9)} ${pad('÷sipc', 7)} ${pad('÷nospin', 8)} ${pad('CPU parent', 11)} ${pad('child', 8)}`);
   for (const size of [...new Set(report.rtt.map((f) => f.size))]) {
     let first = true;
     for (const name of names) {
@@ -200,7 +207,7 @@ for (const placement of report.affinities) {
       const cells = f
         ? `${pad(num(f.medianUs, 2), 9)} ${pad(num(f.p99Us, 2), 9)} ${pad(ratio(f.vsSipc), 7)} ${pad(ratio(f.vsSipcNoSpin), 8)} ${pad(num(f.parentCpuUs, 2), 11)} ${pad(num(f.childCpuUs, 2), 8)}`
         : `${pad('n/a', 9)}`;
-      say(`${(first ? sizeText(size) : '').padEnd(8)} ${name.padEnd(15)} ${cells}`);
+      say(`${(first ? sizeText(size) : '').padEnd(8)} ${(f ? label(f) : name).padEnd(19)} ${cells}`);
       first = false;
     }
   }
@@ -209,7 +216,7 @@ for (const placement of report.affinities) {
 for (const placement of report.affinities) {
   say(`\nOne-way throughput, ${placement}: GB/s (median over runs); GB/s ÷ sipc and ÷ sipc-nospin; ` +
     'CPU µs per message burned by sender and receiver');
-  say(`${'size'.padEnd(8)} ${'transport'.padEnd(15)} ${pad('GB/s', 9)} ${pad('÷sipc', 7)} ${pad('÷nospin', 8)} ${pad('CPU sender', 11)} ${pad('receiver', 9)}`);
+  say(`${'size'.padEnd(8)} ${'transport'.padEnd(19)} ${pad('GB/s', 9)} ${pad('÷sipc', 7)} ${pad('÷nospin', 8)} ${pad('CPU sender', 11)} ${pad('receiver', 9)}`);
   for (const size of [...new Set(report.throughput.map((f) => f.size))]) {
     let first = true;
     for (const name of names) {
@@ -217,7 +224,7 @@ for (const placement of report.affinities) {
       const cells = f
         ? `${pad(num(f.GBps, 2), 9)} ${pad(ratio(f.vsSipc), 7)} ${pad(ratio(f.vsSipcNoSpin), 8)} ${pad(num(f.parentCpuUs, 2), 11)} ${pad(num(f.childCpuUs, 2), 9)}`
         : `${pad('n/a', 9)}`;
-      say(`${(first ? sizeText(size) : '').padEnd(8)} ${name.padEnd(15)} ${cells}`);
+      say(`${(first ? sizeText(size) : '').padEnd(8)} ${(f ? label(f) : name).padEnd(19)} ${cells}`);
       first = false;
     }
   }

@@ -96,6 +96,7 @@ typedef struct figure {
     double parent_cpu[MAX_RUNS]; /* µs of CPU per round trip / per message */
     double child_cpu[MAX_RUNS];
     double samples[MAX_RUNS];    /* round trips timed / messages sent */
+    uint32_t depth;              /* queue depth the transport was given */
 } figure;
 
 static figure rtt_figures[T_COUNT][RTT_SIZE_COUNT][AFFINITY_COUNT];
@@ -136,6 +137,7 @@ typedef struct pair_spec {
     char name[64]; /* sipc channel, iceoryx2 service prefix, Boost queue prefix */
     char mq_names[2][72]; /* POSIX mq: parent-to-child, child-to-parent */
     uint32_t max_size;
+    uint32_t depth; /* QUEUE_DEPTH, or less where the POSIX mq quota forces it */
 } pair_spec;
 
 typedef struct endpoint {
@@ -168,19 +170,42 @@ static struct timespec realtime_deadline(uint32_t timeout_ms)
     return ts;
 }
 
+/* The kernel charges a POSIX queue about maxmsg × (msgsize + its bookkeeping) against the user's
+ * RLIMIT_MSGQUEUE (800 KiB by default; only CAP_SYS_RESOURCE raises it), so two queues of 8 × 64 KiB
+ * may not fit. posix-mq then gets the deepest queue that does (reported with the figure): a round
+ * trip never has more than one message in flight, only throughput can feel it. 0: not even one. */
+static uint32_t mq_depth_for(uint32_t msgsize)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_MSGQUEUE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return QUEUE_DEPTH;
+    uint64_t per_message = (uint64_t)msgsize + 128u; /* struct msg_msg and the priority tree node, rounded up */
+    uint64_t depth = (uint64_t)limit.rlim_cur / 2u / per_message;
+    return depth < QUEUE_DEPTH ? (uint32_t)depth : QUEUE_DEPTH;
+}
+
 /* Before the fork: the objects that one side must create before either side opens. */
 static bool spec_prepare(pair_spec *spec, char *error, size_t error_capacity)
 {
     if (spec->kind == T_BOOST) {
 #ifdef PEERS_HAVE_BOOST
-        return peers_boost_create(spec->name, spec->max_size, QUEUE_DEPTH, error, error_capacity) == 0;
+        return peers_boost_create(spec->name, spec->max_size, spec->depth, error, error_capacity) == 0;
 #else
         snprintf(error, error_capacity, "not built");
         return false;
 #endif
     }
     if (spec->kind == T_POSIX_MQ) {
-        struct mq_attr attr = {.mq_maxmsg = QUEUE_DEPTH, .mq_msgsize = spec->max_size};
+        spec->depth = mq_depth_for(spec->max_size);
+        if (spec->depth == 0) {
+            struct rlimit limit;
+            getrlimit(RLIMIT_MSGQUEUE, &limit);
+            snprintf(error, error_capacity,
+                     "two queues of %u-byte messages exceed the per-user POSIX mq quota (RLIMIT_MSGQUEUE %llu "
+                     "bytes; raising it needs CAP_SYS_RESOURCE)",
+                     spec->max_size, (unsigned long long)limit.rlim_cur);
+            return false;
+        }
+        struct mq_attr attr = {.mq_maxmsg = spec->depth, .mq_msgsize = spec->max_size};
         for (int i = 0; i < 2; i++) {
             mq_unlink(spec->mq_names[i]);
             mqd_t queue = mq_open(spec->mq_names[i], O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &attr);
@@ -198,7 +223,7 @@ static bool spec_prepare(pair_spec *spec, char *error, size_t error_capacity)
                              "CAP_SYS_RESOURCE", limit);
                 else
                     snprintf(error, error_capacity, "mq_open(msgsize %u, maxmsg %u): %s", spec->max_size,
-                             QUEUE_DEPTH, strerror(why));
+                             spec->depth, strerror(why));
                 if (i == 1) mq_unlink(spec->mq_names[0]);
                 return false;
             }
@@ -253,7 +278,7 @@ static bool endpoint_open(endpoint *end, const pair_spec *spec, bool is_parent, 
         sipc_options options;
         sipc_options_init(&options);
         options.max_message_size = spec->max_size;
-        options.queue_depth = QUEUE_DEPTH;
+        options.queue_depth = spec->depth;
         if (spec->kind == T_SIPC_NO_SPIN) options.flags |= SIPC_OPEN_NO_SPIN;
         int status = sipc_open(spec->name, &options, &end->channel);
         if (status == SIPC_OK) status = sipc_connect(end->channel, CALL_TIMEOUT_MS);
@@ -263,7 +288,7 @@ static bool endpoint_open(endpoint *end, const pair_spec *spec, bool is_parent, 
     case T_IOX_BUSY:
     case T_IOX_EVENT:
 #ifdef PEERS_HAVE_ICEORYX2
-        end->iox = peers_iox_open(spec->name, is_parent, spec->max_size, QUEUE_DEPTH, spec->kind == T_IOX_EVENT,
+        end->iox = peers_iox_open(spec->name, is_parent, spec->max_size, spec->depth, spec->kind == T_IOX_EVENT,
                                   CALL_TIMEOUT_MS, error, error_capacity);
         return end->iox != NULL;
 #else
@@ -479,6 +504,7 @@ static bool pair_start(pair *p, transport kind, uint32_t size, job work, uint64_
     memset(p, 0, sizeof *p);
     p->spec.kind = kind;
     p->spec.max_size = size;
+    p->spec.depth = QUEUE_DEPTH;
     snprintf(p->spec.name, sizeof p->spec.name, "sipc-peers-%ld-%u", (long)getpid(), pair_counter++);
     snprintf(p->spec.mq_names[0], sizeof p->spec.mq_names[0], "/%s-ping", p->spec.name);
     snprintf(p->spec.mq_names[1], sizeof p->spec.mq_names[1], "/%s-pong", p->spec.name);
@@ -624,6 +650,7 @@ static void measure_rtt(const config *cfg, transport kind, size_t size_index, af
         f->parent_cpu[run] = parent_cpu / (double)timed;
         f->child_cpu[run] = report.cpu_us / (double)timed;
         f->samples[run] = (double)timed;
+        f->depth = p.spec.depth;
     }
     free(samples);
     sched_setaffinity(0, sizeof cfg->original_mask, &cfg->original_mask);
@@ -655,6 +682,7 @@ static void measure_throughput(const config *cfg, transport kind, size_t size_in
         f->parent_cpu[run] = parent_cpu / (double)count;
         f->child_cpu[run] = report.cpu_us / (double)count;
         f->samples[run] = (double)count;
+        f->depth = p.spec.depth;
     }
     sched_setaffinity(0, sizeof cfg->original_mask, &cfg->original_mask);
 }
@@ -703,8 +731,9 @@ static void write_figures(FILE *out, const char *key, const figure (*figures)[AF
             fprintf(out, "%s\n {\"transport\":\"%s\",\"size\":%u,\"affinity\":\"%s\",\"%s\":%.4f,", *first ? "" : ",",
                     transport_info[kind].name, sizes[s], affinity_names[a], key, median_of(f->value, f->runs));
             if (rtt) fprintf(out, "\"p99Us\":%.4f,", median_of(f->p99, f->runs));
-            fprintf(out, "\"parentCpuUs\":%.4f,\"childCpuUs\":%.4f,\"samples\":%.0f,\"runs\":[",
-                    median_of(f->parent_cpu, f->runs), median_of(f->child_cpu, f->runs), median_of(f->samples, f->runs));
+            fprintf(out, "\"parentCpuUs\":%.4f,\"childCpuUs\":%.4f,\"samples\":%.0f,\"queueDepth\":%u,\"runs\":[",
+                    median_of(f->parent_cpu, f->runs), median_of(f->child_cpu, f->runs), median_of(f->samples, f->runs),
+                    f->depth);
             for (unsigned r = 0; r < f->runs; r++) fprintf(out, "%s%.4f", r ? "," : "", f->value[r]);
             fputs("]}", out);
             *first = false;
@@ -791,10 +820,13 @@ int main(int argc, char **argv)
         cfg.selected[t] = wanted && transport_built((transport)t);
     }
     setup_affinity(&cfg);
-    /* A queue of 8 messages of 1 MiB is past the default per-user POSIX mq limit (800 KiB); root may
-     * raise it. If this fails, posix-mq reports the mq_open error for the sizes it cannot hold. */
-    struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
-    setrlimit(RLIMIT_MSGQUEUE, &unlimited);
+    /* Queues of 8 messages of 64 KiB or 1 MiB are past the default per-user POSIX mq quota (800 KiB):
+     * lift it where allowed (CAP_SYS_RESOURCE), else take the hard limit; mq_depth_for() copes with the rest. */
+    struct rlimit mq_quota = {RLIM_INFINITY, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_MSGQUEUE, &mq_quota) != 0 && getrlimit(RLIMIT_MSGQUEUE, &mq_quota) == 0) {
+        mq_quota.rlim_cur = mq_quota.rlim_max;
+        setrlimit(RLIMIT_MSGQUEUE, &mq_quota);
+    }
     payload = malloc(MIB);
     if (!payload) return 1;
     memset(payload, 0xa5, MIB);
