@@ -240,9 +240,12 @@ package_check() {
 const fs = require('node:fs');
 const api = require('./dist/api.js');
 const name = `vsix-check-${process.pid}`;
-const channel = api.open(name);
-const result = { path: api.libraryPath(), role: channel.role, state: api.stat(name).state };
-channel.close().then(() => fs.writeFileSync('check.json', JSON.stringify(result)));
+(async () => {
+  const channel = await api.open(name); // open and stat are promises (they run on a native thread)
+  const result = { path: api.libraryPath(), role: channel.role, state: (await api.stat(name)).state };
+  await channel.close();
+  fs.writeFileSync('check.json', JSON.stringify(result));
+})().catch((error) => { console.error(error); process.exit(1); });
 JS
   (cd "$stage/unpacked/extension" && timeout 120 wine "$node_exe" check.js >"$logs/package-check.out" 2>&1) || return 1
   grep -q '"path":"[^"]*dist\\\\native\\\\win32-x64\\\\sipc.dll","role":"server","state":"waiting"' \
