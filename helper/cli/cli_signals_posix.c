@@ -35,9 +35,24 @@ static void on_stop_signal(int signal_number)
     errno = saved_errno;
 }
 
+/* A non-blocking, close-on-exec pipe: pipe2 where it exists (macOS has none before 27). */
+static int open_wake_pipe(void)
+{
+#if defined(__APPLE__)
+    if (pipe(wake_pipe) != 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+        fcntl(wake_pipe[i], F_SETFL, O_NONBLOCK);
+    }
+    return 0;
+#else
+    return pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK);
+#endif
+}
+
 void cli_signals_install(void)
 {
-    if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe[0] = wake_pipe[1] = -1;
+    if (wake_pipe[0] < 0 && open_wake_pipe() != 0) wake_pipe[0] = wake_pipe[1] = -1;
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = on_stop_signal;

@@ -98,7 +98,7 @@ static const cli_command commands[] = {
      "  --stale          remove every channel that no live process is attached to (prints each name)\n"
      "  --older-than D   with --stale: only those idle (no message, not created) for at least D,\n"
      "                   e.g. 90s, 30m, 12h, 7d\n"},
-#if !defined(_WIN32) /* it compares against POSIX pipes and socket pairs, with fork() */
+#if defined(__linux__) /* POSIX pipes and socket pairs with fork(), and Linux CPU affinity */
     {"bench", cmd_bench, "measure sipc against a pipe, a Unix socket and memcpy",
      "usage: sipc bench [--quick] [--runs N] [--sessions N] [--json [FILE]]\n"
      "\n"

@@ -223,7 +223,7 @@ void sipc_os_wake(sipc_os_segment *segment, uint32_t index, uint32_t *word);
 /* ---- optional: a thread that reports the death of a watched process at once ----
  * Platforms that define SIPC_OS_HAS_PROCESS_WATCHER implement these; elsewhere blocked calls
  * check the peer's liveness every 100 ms instead. */
-#if defined(__linux__) || defined(_WIN32)
+#if defined(__linux__) || defined(__APPLE__) || defined(_WIN32)
 #  define SIPC_OS_HAS_PROCESS_WATCHER 1
 #endif
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)

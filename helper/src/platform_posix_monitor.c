@@ -2,7 +2,7 @@
  * platform_posix_monitor.c — noticing that keys appear or vanish: inotify on /dev/shm, an eventfd to
  * interrupt (Linux; macOS, whose shm objects live in no directory, would use a monitor that only times out).
  */
-#if !defined(_WIN32)
+#if defined(__linux__)
 
 #include "platform_posix.h"
 
@@ -111,4 +111,4 @@ void sipc_os_key_monitor_close(sipc_os_key_monitor *m)
     free(m);
 }
 
-#endif /* !_WIN32 */
+#endif /* __linux__ */

@@ -2,7 +2,7 @@
  * platform_posix_shm.c — segments as POSIX shared memory: shm_open (objects under /dev/shm), flock
  * for the open-time lock, mmap.
  */
-#if !defined(_WIN32)
+#if defined(__linux__)
 
 #include "deadline.h"
 #include "platform_posix.h"

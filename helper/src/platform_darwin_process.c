@@ -1,0 +1,222 @@
+/*
+ * platform_darwin_process.c — process identity (pid + start time from proc_pidinfo) and the process
+ * watcher (kqueue EVFILT_PROC/NOTE_EXIT on a thread): macOS. There are no liveness tokens (see
+ * platform_darwin_shm.c), so a process that exec()s is not told from the one that attached.
+ */
+#if defined(__APPLE__)
+
+#include "platform_posix.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <libproc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/event.h>
+#include <sys/proc.h>
+#include <sys/proc_info.h>
+#include <unistd.h>
+
+/* ---- processes ---- */
+
+/* 0 and the start time (µs since the epoch) and whether it is a zombie, or -errno. */
+static int read_bsd_info(int64_t pid, uint64_t *start_time, int *zombie)
+{
+    struct proc_bsdinfo info;
+    int got = proc_pidinfo((int)pid, PROC_PIDTBSDINFO, 0, &info, (int)sizeof info);
+    if (got <= 0)
+        return errno != 0 ? -errno : -ESRCH;
+    if ((size_t)got < sizeof info)
+        return -EIO;
+    *start_time = (uint64_t)info.pbi_start_tvsec * 1000000u + (uint64_t)info.pbi_start_tvusec;
+    *zombie = info.pbi_status == SZOMB;
+    return 0;
+}
+
+int sipc_os_process_self(sipc_os_process *out)
+{
+    out->pid = (int64_t)getpid();
+    int zombie = 0;
+    int rc = read_bsd_info(out->pid, &out->start_time, &zombie);
+    if (rc < 0) {
+        sipc_os_record_error(-rc);
+        return SIPC_ERR_SYSTEM;
+    }
+    return SIPC_OK;
+}
+
+int sipc_os_process_alive(const sipc_os_process *process)
+{
+    if (process->pid <= 0 || process->pid > INT_MAX)
+        return 0;
+    if (kill((pid_t)process->pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    uint64_t start_time = 0;
+    int zombie = 0;
+    int rc = read_bsd_info(process->pid, &start_time, &zombie);
+    if (rc == -ESRCH)
+        return 0;
+    if (rc < 0)
+        return 1; /* exists but cannot be examined (another user's) */
+    if (start_time != process->start_time)
+        return 0; /* the pid was reused */
+    return !zombie; /* a zombie has exited: it will never touch the channel again */
+}
+
+/* ---- process watcher (kqueue on a thread) ---- */
+
+#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
+
+/* The EVFILT_USER event that wakes the thread to stop. */
+#define STOP_EVENT_IDENT 1
+
+struct sipc_os_watcher {
+    pthread_t thread;
+    int kq;
+    pthread_mutex_t lock;
+    /* guarded by lock: the watched process; its kevent carries `generation` as udata so that an exit
+     * of a process watched before the latest watch() is never reported under the new token */
+    pid_t pid; /* 0: none */
+    uint32_t token;
+    uintptr_t generation;
+    int stopping;
+    sipc_os_death_callback callback;
+    void *user;
+};
+
+static void *watcher_main(void *arg)
+{
+    sipc_os_watcher *w = arg;
+    for (;;) {
+        struct kevent event;
+        int n = kevent(w->kq, NULL, 0, &event, 1, NULL);
+        if (n < 0)
+            continue; /* EINTR */
+        if (n == 0)
+            continue;
+        pthread_mutex_lock(&w->lock);
+        int stopping = w->stopping;
+        int report = !stopping && event.filter == EVFILT_PROC && (event.fflags & NOTE_EXIT) &&
+                     (uintptr_t)event.udata == w->generation && w->pid != 0;
+        uint32_t token = w->token;
+        if (report)
+            w->pid = 0; /* EV_ONESHOT: the registration is gone */
+        pthread_mutex_unlock(&w->lock);
+        if (stopping)
+            break;
+        if (report)
+            w->callback(w->user, token);
+    }
+    return NULL;
+}
+
+int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_watcher **out)
+{
+    *out = NULL;
+    sipc_os_watcher *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        sipc_os_record_error(ENOMEM);
+        return SIPC_ERR_NO_MEMORY;
+    }
+    w->callback = callback;
+    w->user = user;
+    w->kq = kqueue(); /* a kqueue is not inherited by fork() children: no close-on-exec needed */
+    if (w->kq < 0) {
+        int rc = posix_fail_errno();
+        free(w);
+        return rc;
+    }
+    struct kevent stop;
+    EV_SET(&stop, STOP_EVENT_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, NULL);
+    if (kevent(w->kq, &stop, 1, NULL, 0, NULL) != 0) {
+        int rc = posix_fail_errno();
+        close(w->kq);
+        free(w);
+        return rc;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    /* The thread must not take signals meant for the application's threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&w->thread, NULL, watcher_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        close(w->kq);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+        sipc_os_record_error(err);
+        return sipc_os_status_from_error(err);
+    }
+    *out = w;
+    return SIPC_OK;
+}
+
+int sipc_os_watcher_watch(sipc_os_watcher *w, const sipc_os_process *process, uint32_t token)
+{
+    if (process->pid <= 0 || process->pid > INT_MAX)
+        return SIPC_ERR_NOT_FOUND;
+    pthread_mutex_lock(&w->lock);
+    if (w->pid != 0) {
+        struct kevent old;
+        EV_SET(&old, (uintptr_t)w->pid, EVFILT_PROC, EV_DELETE, 0, 0, NULL);
+        kevent(w->kq, &old, 1, NULL, 0, NULL); /* ENOENT when it already fired: nothing to undo */
+        w->pid = 0;
+    }
+    w->generation++;
+    struct kevent watch;
+    EV_SET(&watch, (uintptr_t)process->pid, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0,
+           (void *)w->generation);
+    int rc = SIPC_OK;
+    if (kevent(w->kq, &watch, 1, NULL, 0, NULL) != 0)
+        rc = errno == ESRCH ? SIPC_ERR_NOT_FOUND : posix_fail_errno();
+    /* The pid may have been reused between the caller's check and the registration: what is now
+     * watched is whatever process has the pid, so check that it is still the one we mean. */
+    if (rc == SIPC_OK && !sipc_os_process_alive(process)) {
+        EV_SET(&watch, (uintptr_t)process->pid, EVFILT_PROC, EV_DELETE, 0, 0, NULL);
+        kevent(w->kq, &watch, 1, NULL, 0, NULL);
+        rc = SIPC_ERR_NOT_FOUND;
+    }
+    if (rc == SIPC_OK) {
+        w->pid = (pid_t)process->pid;
+        w->token = token;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+void sipc_os_watcher_watch_token(sipc_os_watcher *w, sipc_os_segment *segment, uint32_t token_index)
+{
+    /* macOS has no liveness tokens (sipc_os_segment_hold_token returns 0): nothing to look at. */
+    (void)w;
+    (void)segment;
+    (void)token_index;
+}
+
+void sipc_os_watcher_stop(sipc_os_watcher *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = 1;
+    pthread_mutex_unlock(&w->lock);
+    struct kevent stop;
+    EV_SET(&stop, STOP_EVENT_IDENT, EVFILT_USER, 0, NOTE_TRIGGER, 0, NULL);
+    kevent(w->kq, &stop, 1, NULL, 0, NULL);
+    pthread_join(w->thread, NULL);
+    close(w->kq);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+void sipc_os_watcher_abandon(sipc_os_watcher *w)
+{
+    /* The child did not inherit the kqueue: its descriptor number may already name another file of
+     * the child, so it is not closed. */
+    free(w);
+}
+
+#endif /* SIPC_OS_HAS_PROCESS_WATCHER */
+
+#endif
