@@ -147,14 +147,18 @@ if (measured.status !== 0) {
 }
 const report = JSON.parse(measured.stdout);
 
+// A built peer that measured nothing at all is broken, not limited (a system limit such as the POSIX mq quota
+// costs only some sizes): the run fails, which is what CI's quick run checks.
+const broken = [];
 for (const t of report.transports) {
   if (!t.built && !skipped[t.name]) skipped[t.name] = 'not built';
   if (t.built && t.selected && t.failures > 0) {
-    const sizes = [...report.rtt, ...report.throughput].filter((f) => f.transport === t.name).length;
-    skipped[t.name] = sizes === 0 ? `failed: ${t.error}` : undefined;
+    const figures = [...report.rtt, ...report.throughput].filter((f) => f.transport === t.name).length;
+    if (figures === 0) broken.push(t.name);
     t.note = `${t.failures} measurement${t.failures === 1 ? '' : 's'} failed: ${t.error}`;
   }
 }
+report.broken = broken;
 
 // Ratios against sipc's default and against sipc waiting without spinning, same size and placement.
 const key = (f) => `${f.size}/${f.affinity}`;
@@ -179,7 +183,7 @@ if (wantJson) {
   } else {
     process.stdout.write(text);
   }
-  if (!jsonFile) process.exit(0);
+  if (!jsonFile) process.exit(broken.length ? 1 : 0);
 }
 
 // ---- tables ----
@@ -236,3 +240,7 @@ const notes = [
 ];
 if (notes.length) say(`\nNot measured\n${notes.join('\n')}`);
 say(`\n${((Date.now() - started) / 1000).toFixed(1)} s`);
+if (broken.length) {
+  console.error(`bench:peers: ${broken.join(', ')} measured nothing (see "Not measured" above)`);
+  process.exit(1);
+}
