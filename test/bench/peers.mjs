@@ -41,7 +41,7 @@ const say = (text) => (wantJson && !jsonFile ? process.stderr : process.stdout).
 function run(command, commandArgs, options = {}) {
   const result = spawnSync(command, commandArgs, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, ...options });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
-  return { ok: result.status === 0, missing: result.error?.code === 'ENOENT', tail: output.split('\n').slice(-25).join('\n') };
+  return { ok: result.status === 0, tail: output.split('\n').slice(-25).join('\n') };
 }
 
 function onPath(command) {
