@@ -590,6 +590,14 @@ static pid_t start_exec_peer(const char *name, int inherit, int ready[2])
     return pid;
 }
 
+static void stop_exec_peer(pid_t pid, int ready[2])
+{
+    kill(pid, SIGKILL);
+    reap_child(pid);
+    close(ready[0]);
+    close(ready[1]);
+}
+
 void test_peer_that_execs_is_gone(void)
 {
     const char *name = test_name("exec");
@@ -608,10 +616,7 @@ void test_peer_that_execs_is_gone(void)
     int stat_rc = sipc_stat(name, &info);
     sipc_channel *next = NULL;
     int open_rc = sipc_open(name, NULL, &next); /* the role is free for the next process */
-    kill(pid, SIGKILL);
-    reap_child(pid);
-    close(ready[0]);
-    close(ready[1]);
+    stop_exec_peer(pid, ready);
     CHECK_RC(rc, SIPC_ERR_PEER_GONE);
     CHECK_RC(stat_rc, SIPC_OK);
     CHECK(info.client_pid == pid && info.client_alive == 0);
@@ -635,10 +640,7 @@ void test_inherited_handle_keeps_role_across_exec(void)
     int stat_rc = sipc_stat(name, &info);
     sipc_channel *third = NULL;
     int open_rc = sipc_open(name, NULL, &third);
-    kill(pid, SIGKILL);
-    reap_child(pid);
-    close(ready[0]);
-    close(ready[1]);
+    stop_exec_peer(pid, ready);
     CHECK_RC(stat_rc, SIPC_OK);
     CHECK(info.state == SIPC_STATE_CONNECTED && info.client_alive == 1);
     CHECK_RC(open_rc, SIPC_ERR_BUSY);
