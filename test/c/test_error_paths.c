@@ -51,6 +51,8 @@ void test_error_paths_bad_arguments(void)
     CHECK_RC(sipc_list(NULL, NULL), SIPC_ERR_INVALID_ARGUMENT);
     CHECK_RC(sipc_observe(name, NULL), SIPC_ERR_INVALID_ARGUMENT);
     CHECK_RC(sipc_observer_cancel(NULL), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_uncancel(NULL), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_list_entries(NULL, NULL), SIPC_ERR_INVALID_ARGUMENT);
     CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
     CHECK_RC(sipc_info(ch, NULL), SIPC_ERR_INVALID_ARGUMENT);
     sipc_channel_info info = {.struct_size = sizeof info - 1};
@@ -110,6 +112,8 @@ void test_error_paths_small_and_uninitialised_objects(void)
     int fd = make_raw_object(name, 100);
     CHECK(fd >= 0);
     close(fd);
+    sipc_channel_info small = {.struct_size = sizeof small};
+    CHECK_RC(sipc_stat(name, &small), SIPC_ERR_CORRUPT);
     CHECK_RC(sipc_remove(name, 0), SIPC_ERR_CORRUPT);
     CHECK(shm_exists(name));
     CHECK_RC(sipc_remove(name, 1), SIPC_OK);
