@@ -10,11 +10,14 @@
 #include <string.h>
 /* ---- send / recv ---- */
 
-static int child_echo(void *arg)
+/* Opens `name` with `flags`, then echoes every message until the peer leaves. */
+static int echo_until_peer_gone(const char *name, uint32_t flags)
 {
-    const char *name = arg;
+    sipc_options o;
+    sipc_options_init(&o);
+    o.flags = flags;
     sipc_channel *ch = NULL;
-    CHILD_CHECK(sipc_open(name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_open(name, &o, &ch) == SIPC_OK);
     CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
     uint32_t max = sipc_max_message_size(ch);
     uint8_t *buffer = malloc(max ? max : 1);
@@ -31,27 +34,15 @@ static int child_echo(void *arg)
     return 0;
 }
 
-/* Like child_echo, but its handle never spins (SIPC_OPEN_NO_SPIN). */
+static int child_echo(void *arg)
+{
+    return echo_until_peer_gone(arg, 0);
+}
+
+/* Like child_echo, but its handle never spins. */
 static int child_echo_no_spin(void *arg)
 {
-    const char *name = arg;
-    sipc_options o;
-    sipc_options_init(&o);
-    o.flags = SIPC_OPEN_NO_SPIN;
-    sipc_channel *ch = NULL;
-    CHILD_CHECK(sipc_open(name, &o, &ch) == SIPC_OK);
-    CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
-    uint8_t buffer[256];
-    for (;;) {
-        size_t length = 0;
-        int rc = sipc_recv(ch, buffer, sizeof buffer, &length, 10000);
-        if (rc == SIPC_ERR_PEER_GONE)
-            break;
-        CHILD_CHECK(rc == SIPC_OK);
-        CHILD_CHECK(sipc_send(ch, buffer, length, 10000) == SIPC_OK);
-    }
-    sipc_close(ch);
-    return 0;
+    return echo_until_peer_gone(arg, SIPC_OPEN_NO_SPIN);
 }
 
 /* A handle opened with SIPC_OPEN_NO_SPIN never spins, even with a spin budget forced on it (the
