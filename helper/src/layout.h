@@ -121,8 +121,6 @@ typedef struct seg_geometry {
     char name[SIPC_NAME_MAX + 1];
 } seg_geometry;
 
-/* What follows SIPC_OS_KEY_PREFIX in a hashed key: a character no channel name contains. */
-#define SIPC_HASHED_KEY_MARK "#"
 /* Derives the platform key of a channel name (see platform.h): "sipc.<name>" when that fits, else
  * "sipc.#" + 16 hex digits of the name's FNV-1a-64 hash. The name must be valid. */
 void sipc_key_for_name(const char *name, char key[SIPC_OS_KEY_MAX + 1]);

@@ -43,6 +43,9 @@ typedef pthread_t sipc_os_thread;
 /* Longest key: macOS limits shm names to 31 bytes including the leading '/'. */
 #define SIPC_OS_KEY_MAX 30
 #define SIPC_OS_KEY_PREFIX "sipc."
+/* What follows SIPC_OS_KEY_PREFIX in a hashed key: a character no channel name contains, so keys
+ * are names' characters plus this one. */
+#define SIPC_HASHED_KEY_MARK "#"
 
 /* Number of waitable words in a segment (indices 0..SIPC_WAIT_WORDS-1). */
 #define SIPC_WAIT_WORDS 8
@@ -102,7 +105,7 @@ uint32_t sipc_os_current_uid(void);
 
 /* ---- threads, mutexes and condition variables (process-local, never in shared memory) ----
  * The portable code (async.c, channel.c, the CLI) uses only these; POSIX implements them with
- * pthreads, Windows with SRW locks, condition variables and CreateThread. */
+ * pthreads, Windows with SRW locks, condition variables and _beginthreadex. */
 int sipc_os_mutex_init(sipc_os_mutex *mutex);
 void sipc_os_mutex_lock(sipc_os_mutex *mutex);
 /* 1 if the mutex was free and is now held by the caller, 0 if another thread holds it. */

@@ -17,9 +17,9 @@ int win_make_base_name(const char *key, int global, wchar_t *out, size_t capacit
         return SIPC_ERR_INVALID_NAME;
     for (size_t i = 0; i < length; i++) {
         char c = key[i];
-        /* A channel name's characters, and the '#' that marks a hashed key (layout.h). */
+        /* A channel name's characters, and the mark of a hashed key (platform.h), which no name contains. */
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-' || c == '#'))
+              c == '_' || c == '-' || c == SIPC_HASHED_KEY_MARK[0]))
             return SIPC_ERR_INVALID_NAME;
     }
     int n = swprintf(out, capacity, L"%ls\\%hs", global ? L"Global" : L"Local", key);

@@ -1,11 +1,12 @@
 /*
  * platform_win32_thread.c — Windows clocks (QueryPerformanceCounter, the precise system time),
- * threads (CreateThread), mutexes (SRW locks) and condition variables.
+ * threads (_beginthreadex), mutexes (SRW locks) and condition variables.
  */
 #if defined(_WIN32)
 
 #include "platform_win32.h"
 
+#include <process.h>
 #include <stdlib.h>
 
 /* ---- clocks ---- */
@@ -92,13 +93,13 @@ void sipc_os_cond_destroy(sipc_os_cond *cond)
 
 /* ---- threads ---- */
 
-/* CreateThread's entry point has another signature: the start record carries the portable one. */
+/* The runtime's thread entry point has another signature: the start record carries the portable one. */
 typedef struct thread_start {
     sipc_os_thread_main main;
     void *arg;
 } thread_start;
 
-static DWORD WINAPI thread_entry(LPVOID parameter)
+static unsigned __stdcall thread_entry(void *parameter)
 {
     thread_start start = *(thread_start *)parameter;
     free(parameter);
@@ -115,13 +116,15 @@ int sipc_os_thread_create(sipc_os_thread *thread, sipc_os_thread_main main, void
     }
     start->main = main;
     start->arg = arg;
-    HANDLE handle = CreateThread(NULL, 0, thread_entry, start, 0, NULL);
-    if (handle == NULL) {
+    /* _beginthreadex, not CreateThread: the C runtime sets up its per-thread state (locale, errno)
+     * for the thread, which the library's swprintf of object names relies on. */
+    uintptr_t handle = _beginthreadex(NULL, 0, thread_entry, start, 0, NULL);
+    if (handle == 0) {
         int rc = win_fail_last_error();
         free(start);
         return rc;
     }
-    *thread = handle;
+    *thread = (HANDLE)handle;
     return SIPC_OK;
 }
 

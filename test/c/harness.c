@@ -1,39 +1,28 @@
 /*
- * harness.c — runner for the libsipc C suite. Each test runs in its own forked process so a crash
- * or a leaked channel in one cannot take the others down; the parent prints one line per test.
+ * harness.c — runner for the libsipc C suite. Each test runs in its own process so a crash or a
+ * leaked channel in one cannot take the others down; the parent prints one line per test. What
+ * differs per OS (making processes, the segment files) is in harness_posix.c and harness_win32.c.
  * Run one test: sipc_tests <name>.
  */
 #include "harness.h"
-#include "layout.h"
+#include "harness_os.h"
+#include "platform.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TEST(fn) void fn(void);
 #include "test_list.h"
 #undef TEST
 
-typedef struct test_entry {
-    const char *name;
-    void (*fn)(void);
-} test_entry;
-
 static const test_entry tests[] = {
 #define TEST(fn) {#fn, fn},
 #include "test_list.h"
 #undef TEST
 };
-
-#ifdef SIPC_COVERAGE
-void __gcov_dump(void); /* libgcov: writes the coverage counters, which _exit would skip */
-#endif
 
 static int failed;
 static const char *current_test = "";
@@ -81,35 +70,6 @@ sipc_options options_with(uint32_t max_message, uint32_t depth)
     return o;
 }
 
-void shm_path(const char *name, char *path, size_t size)
-{
-    char key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, key);
-    snprintf(path, size, "/dev/shm/%s", key);
-}
-
-int shm_exists(const char *name)
-{
-    char path[512];
-    shm_path(name, path, sizeof path);
-    return access(path, F_OK) == 0;
-}
-
-long thread_voluntary_switches(void)
-{
-    FILE *f = fopen("/proc/thread-self/status", "r");
-    if (f == NULL)
-        return -1;
-    char line[256];
-    long value = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (sscanf(line, "voluntary_ctxt_switches: %ld", &value) == 1)
-            break;
-    }
-    fclose(f);
-    return value;
-}
-
 static const char hex_digits[] = "0123456789abcdef";
 
 /* The reference point for naming child functions across exec (see spawn_child). */
@@ -133,13 +93,7 @@ pid_t spawn_child(int (*fn)(void *arg), const void *arg, size_t size)
         data[2 * i + 1] = hex_digits[bytes[i] & 15];
     }
     data[2 * size] = '\0';
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char *argv[] = {"sipc_tests", "--child", function, data, NULL};
-        execv("/proc/self/exe", argv);
-        _exit(127);
-    }
+    pid_t pid = harness_spawn_self("--child", function, data);
     free(data);
     return pid;
 }
@@ -164,25 +118,14 @@ static int run_child(const char *function, const char *data)
     return status;
 }
 
-int reap_child(pid_t pid)
-{
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return -1;
-    }
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return -1;
-}
-
 uint64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return sipc_os_monotonic_ns();
+}
+
+void sleep_ms(int ms)
+{
+    sipc_os_sleep_us((uint32_t)ms * 1000u);
 }
 
 unsigned test_seed(void)
@@ -192,13 +135,6 @@ unsigned test_seed(void)
     fprintf(stderr, "    %s: seed %u (replay: SIPC_TEST_SEED=%u sipc_tests %s)\n", current_test + 5, seed, seed,
             current_test + 5);
     return seed;
-}
-
-void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
 }
 
 static uint64_t mix(uint64_t x)
@@ -279,39 +215,44 @@ static int remove_leftovers(pid_t test_pid, FILE *registered)
             continue;
         fprintf(stderr, "    left %s behind\n", name);
         context.removed++;
-        if (sipc_remove(name, 1) != SIPC_OK || shm_exists(name)) {
-            char path[512];
-            shm_path(name, path, sizeof path);
-            unlink(path);
-        }
+        if (sipc_remove(name, 1) != SIPC_OK || shm_exists(name))
+            harness_remove_object(name);
     }
     return context.removed;
+}
+
+void harness_enter_test(const test_entry *test, int registration_fd)
+{
+    current_test = test->name;
+    names_fd = registration_fd;
+}
+
+int harness_test_status(void)
+{
+    return failed ? 1 : 0;
+}
+
+/* The test named on the command line, in this process (how harness_win32.c isolates a test). */
+static int run_here(const char *name, const char *registration_path)
+{
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (strcmp(tests[i].name, name) != 0)
+            continue;
+        harness_enter_test(&tests[i], open(registration_path, O_WRONLY | O_APPEND));
+        tests[i].fn();
+        return harness_test_status();
+    }
+    fprintf(stderr, "no test %s\n", name);
+    return 125;
 }
 
 static int run_one(const test_entry *test)
 {
     fflush(NULL);
     uint64_t start = now_ns();
-    /* A temporary file, not a pipe: a test that makes many channels never blocks on a full pipe. */
-    FILE *registered = tmpfile();
-    pid_t pid = fork();
-    if (pid == 0) {
-        current_test = test->name;
-        if (registered != NULL) {
-            names_fd = dup(fileno(registered));
-            if (names_fd >= 0)
-                fcntl(names_fd, F_SETFD, FD_CLOEXEC); /* not inherited by re-executed child processes */
-        }
-        alarm(120); /* a hung test fails instead of hanging the suite */
-        test->fn();
-#ifdef SIPC_COVERAGE
-        __gcov_dump();
-#endif
-        _exit(failed ? 1 : 0);
-    }
-    int status = reap_child(pid);
-    if (registered != NULL)
-        rewind(registered);
+    FILE *registered = NULL;
+    pid_t pid = 0;
+    int status = harness_run_isolated(test, &pid, &registered);
     int leftovers = remove_leftovers(pid, registered);
     if (registered != NULL)
         fclose(registered);
@@ -330,10 +271,11 @@ static int run_one(const test_entry *test)
 
 int main(int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
+    harness_os_init();
     if (argc == 4 && strcmp(argv[1], "--child") == 0)
         return run_child(argv[2], argv[3]);
+    if (argc == 4 && strcmp(argv[1], "--test") == 0)
+        return run_here(argv[2], argv[3]);
     int passed = 0, failures = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (argc > 1) {

@@ -11,7 +11,19 @@
 
 #include "sipc.h"
 
-void test_fail(const char *file, int line, const char *format, ...) __attribute__((format(printf, 3, 4)));
+/* MinGW's "printf" format archetype is Microsoft's, which lacks %zu; its C99 stdio is GNU's. */
+#if defined(__MINGW32__)
+#  define TEST_PRINTF __MINGW_PRINTF_FORMAT
+#else
+#  define TEST_PRINTF printf
+#endif
+
+/* Windows has no SIGKILL; kill_self() ends a process with the exit status a SIGKILL gives on POSIX. */
+#if defined(_WIN32) && !defined(SIGKILL)
+#  define SIGKILL 9
+#endif
+
+void test_fail(const char *file, int line, const char *format, ...) __attribute__((format(TEST_PRINTF, 3, 4)));
 int test_failed(void);
 
 #define CHECK(cond)                                                                                  \
@@ -44,8 +56,9 @@ int test_failed(void);
 
 /* Options with this geometry, the rest default. */
 sipc_options options_with(uint32_t max_message, uint32_t depth);
-/* The file that backs channel `name` (POSIX shared memory under /dev/shm). */
+/* The file that backs channel `name` (POSIX shared memory under /dev/shm; POSIX only). */
 void shm_path(const char *name, char *path, size_t size);
+/* 1 while the OS object of channel `name` exists (not unlinked; on Windows: someone holds it). */
 int shm_exists(const char *name);
 /* The calling thread's voluntary context switches so far (Linux), or -1. */
 long thread_voluntary_switches(void);
@@ -59,6 +72,8 @@ const char *test_name(const char *base);
 pid_t spawn_child(int (*fn)(void *arg), const void *arg, size_t size);
 /* Waits for the child: its exit status, or 128 + signal. */
 int reap_child(pid_t pid);
+/* Ends this process at once, as SIGKILL does: no cleanup; the parent reaps 128 + SIGKILL. */
+void kill_self(void);
 uint64_t now_ns(void);
 /* The seed of a randomised test: SIPC_TEST_SEED if set, else from the clock. Printed either way, so a
  * failure can be replayed with SIPC_TEST_SEED=<seed> sipc_tests <test>. */

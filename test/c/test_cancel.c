@@ -3,12 +3,14 @@
  * until uncancel) and from a signal handler.
  */
 #include "harness.h"
+#include "platform.h"
 #include "layout.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/time.h>
+#if !defined(_WIN32)
+#  include <sys/time.h>
+#endif
 /* ---- cancel ---- */
 
 typedef struct blocked_call {
@@ -40,14 +42,14 @@ void test_cancel(void)
     CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
     CHECK_RC(sipc_send(server, "f", 1, 0), SIPC_OK); /* the queue toward the client is full now */
     blocked_call calls[3] = {{server, 0, 99}, {server, 1, 99}, {server, 0, 99}};
-    pthread_t threads[3];
+    sipc_os_thread threads[3];
     for (int i = 0; i < 3; i++)
-        CHECK(pthread_create(&threads[i], NULL, blocked_thread, &calls[i]) == 0);
+        CHECK(sipc_os_thread_create(&threads[i], blocked_thread, &calls[i]) == SIPC_OK);
     sleep_ms(100);
     uint64_t start = now_ns();
     CHECK_RC(sipc_cancel(server), SIPC_OK);
     for (int i = 0; i < 3; i++)
-        pthread_join(threads[i], NULL);
+        sipc_os_thread_join(&threads[i]);
     CHECK(now_ns() - start < 2000000000u);
     for (int i = 0; i < 3; i++)
         CHECK_RC(calls[i].rc, SIPC_ERR_CANCELLED);
@@ -65,6 +67,7 @@ void test_cancel(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
+#if !defined(_WIN32) /* signals and interval timers */
 static sipc_channel *signal_channel;
 static void cancel_on_signal(int signo)
 {
@@ -93,3 +96,4 @@ void test_cancel_from_signal(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+#endif

@@ -6,14 +6,14 @@
  * a call while the test does the other side's action, so each test fails without its fix every time.
  */
 #include "harness.h"
+#include "platform.h"
 #include "test_hooks.h"
 
-#include <pthread.h>
 #include <string.h>
 
 typedef struct pause_point {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
+    sipc_os_mutex lock;
+    sipc_os_cond changed;
     sipc_test_point point;
     int paused;   /* a thread is held at the point */
     int released; /* the test let it go; later passes do not stop */
@@ -22,15 +22,15 @@ typedef struct pause_point {
 static void pause_init(pause_point *p, sipc_test_point point)
 {
     memset(p, 0, sizeof *p);
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->changed, NULL);
+    sipc_os_mutex_init(&p->lock);
+    sipc_os_cond_init(&p->changed);
     p->point = point;
 }
 
 static void pause_destroy(pause_point *p)
 {
-    pthread_cond_destroy(&p->changed);
-    pthread_mutex_destroy(&p->lock);
+    sipc_os_cond_destroy(&p->changed);
+    sipc_os_mutex_destroy(&p->lock);
 }
 
 /* Holds the first thread that reaches the point until pause_release. */
@@ -38,14 +38,14 @@ static void pause_at(pause_point *p, sipc_test_point point)
 {
     if (point != p->point)
         return;
-    pthread_mutex_lock(&p->lock);
+    sipc_os_mutex_lock(&p->lock);
     if (!p->paused && !p->released) {
         p->paused = 1;
-        pthread_cond_broadcast(&p->changed);
+        sipc_os_cond_broadcast(&p->changed);
         while (!p->released)
-            pthread_cond_wait(&p->changed, &p->lock);
+            sipc_os_cond_wait(&p->changed, &p->lock);
     }
-    pthread_mutex_unlock(&p->lock);
+    sipc_os_mutex_unlock(&p->lock);
 }
 
 /* The hook's argument: the points where a handle's threads are held (NULL-terminated). */
@@ -62,18 +62,18 @@ static void pause_hook(void *arg, sipc_test_point point)
 
 static void pause_wait_held(pause_point *p)
 {
-    pthread_mutex_lock(&p->lock);
+    sipc_os_mutex_lock(&p->lock);
     while (!p->paused)
-        pthread_cond_wait(&p->changed, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+        sipc_os_cond_wait(&p->changed, &p->lock);
+    sipc_os_mutex_unlock(&p->lock);
 }
 
 static void pause_release(pause_point *p)
 {
-    pthread_mutex_lock(&p->lock);
+    sipc_os_mutex_lock(&p->lock);
     p->released = 1;
-    pthread_cond_broadcast(&p->changed);
-    pthread_mutex_unlock(&p->lock);
+    sipc_os_cond_broadcast(&p->changed);
+    sipc_os_mutex_unlock(&p->lock);
 }
 
 typedef struct call_on_thread {
@@ -123,13 +123,13 @@ void test_fate_reply_in_flight_to_departed_client(void)
     pause_plan plan = {{&hold, NULL}};
     sipc_channel_set_test_hook(server, pause_hook, &plan);
     call_on_thread reply = {.channel = server, .text = "for-first"};
-    pthread_t thread;
-    CHECK(pthread_create(&thread, NULL, run_call, &reply) == 0);
+    sipc_os_thread thread;
+    CHECK(sipc_os_thread_create(&thread, run_call, &reply) == SIPC_OK);
     pause_wait_held(&hold);
     CHECK_RC(sipc_close(first), SIPC_OK);
     int opened = sipc_open(name, NULL, &second);
     pause_release(&hold);
-    pthread_join(thread, NULL);
+    sipc_os_thread_join(&thread);
     sipc_channel_set_test_hook(server, NULL, NULL);
     pause_destroy(&hold);
     CHECK_RC(opened, SIPC_OK);
@@ -186,8 +186,8 @@ static void connect_across_an_attach(const char *name, int threads)
     pause_plan plan = {{&looked, &chose, NULL}};
     sipc_channel_set_test_hook(server, pause_hook, &plan);
     call_on_thread stale = {.channel = server, .text = NULL};
-    pthread_t thread;
-    CHECK(pthread_create(&thread, NULL, run_call, &stale) == 0);
+    sipc_os_thread thread;
+    CHECK(sipc_os_thread_create(&thread, run_call, &stale) == SIPC_OK);
     pause_wait_held(&looked);
     int opened = sipc_open(name, NULL, &client);
     int sent = opened == SIPC_OK ? sipc_send(client, "hello", 5, 5000) : opened;
@@ -195,7 +195,7 @@ static void connect_across_an_attach(const char *name, int threads)
     pause_wait_held(&chose);
     int other = threads == 2 ? sipc_connect(server, 5000) : SIPC_OK;
     pause_release(&chose);
-    pthread_join(thread, NULL);
+    sipc_os_thread_join(&thread);
     sipc_channel_set_test_hook(server, NULL, NULL);
     pause_destroy(&looked);
     pause_destroy(&chose);

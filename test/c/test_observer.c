@@ -116,6 +116,7 @@ void test_observer_counts_missed(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
+#if !defined(_WIN32) /* the observer tells the test it is ready through a pipe */
 #define LIVE_MESSAGES 20000u
 #define LIVE_MAX 1024u
 
@@ -219,3 +220,4 @@ void test_observer_live_traffic(void)
     CHECK(reap_child(echo) == 0);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+#endif

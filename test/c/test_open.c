@@ -186,6 +186,7 @@ void test_options(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
+#if !defined(_WIN32) /* permission bits and file descriptors of /dev/shm files */
 void test_permissions(void)
 {
     const char *name = test_name("perm");
@@ -247,6 +248,7 @@ void test_inherit_handles(void)
 }
 
 /* ---- by-name operations ---- */
+#endif
 
 void test_stat_list_remove(void)
 {

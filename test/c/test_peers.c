@@ -9,9 +9,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if !defined(_WIN32)
+#  include <sys/wait.h>
+#endif
 /* ---- peer death and close ---- */
 
 typedef struct death_plan {
@@ -28,7 +30,7 @@ static int child_connect_then_die(void *arg)
     CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
     sleep_ms(plan->delay_ms);
     if (plan->kill)
-        raise(SIGKILL);
+        kill_self();
     sipc_close(ch);
     return 0;
 }
@@ -107,7 +109,7 @@ static int child_one_session(void *arg)
     CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 5000) == SIPC_OK);
     CHILD_CHECK(length == 3 && memcmp(buffer, "ack", 3) == 0);
     if (plan->kill)
-        raise(SIGKILL);
+        kill_self();
     sipc_close(ch);
     return 0;
 }
@@ -139,6 +141,7 @@ void test_restart_and_reconnect(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
+#if !defined(_WIN32) /* for the stale-segment tests below */
 static int child_server_then_die(void *arg)
 {
     session_plan *plan = arg;
@@ -151,9 +154,10 @@ static int child_server_then_die(void *arg)
         CHILD_CHECK(sipc_send(client, "orphan", 6, 0) == SIPC_OK);
     }
     if (plan->kill)
-        raise(SIGKILL);
+        kill_self();
     return 0; /* exits without closing */
 }
+#endif
 
 /* The server dies; the client stays; a new process takes the server role. */
 void test_server_replaced(void)
@@ -186,6 +190,9 @@ void test_server_replaced(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
 }
 
+/* POSIX only: a killed server leaves its segment behind (Windows objects go with their last handle);
+ * pipes shared with child processes; pid reuse and zombies; CPU time and context switches. */
+#if !defined(_WIN32)
 void test_stale_recovery(void)
 {
     const char *name = test_name("stale");
@@ -378,3 +385,4 @@ void test_idle_uses_no_cpu(void)
     CHECK(reap_child(child) == 0);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+#endif

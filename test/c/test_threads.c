@@ -3,9 +3,9 @@
  * and several threads sending and receiving on one handle.
  */
 #include "harness.h"
+#include "platform.h"
 #include "layout.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +71,10 @@ static int run_stress_side(const char *name, uint64_t seed_out, uint64_t seed_in
     sipc_options o = options_with(STRESS_MAX, 8);
     CHILD_CHECK(sipc_open(name, &o, &side.ch) == SIPC_OK);
     CHILD_CHECK(sipc_connect(side.ch, 5000) == SIPC_OK);
-    pthread_t sender;
-    CHILD_CHECK(pthread_create(&sender, NULL, stress_sender, &side) == 0);
+    sipc_os_thread sender;
+    CHILD_CHECK(sipc_os_thread_create(&sender, stress_sender, &side) == SIPC_OK);
     int received = stress_receive(&side);
-    pthread_join(sender, NULL);
+    sipc_os_thread_join(&sender);
     /* Keep the channel until the peer has taken everything we sent. */
     for (int i = 0; i < 2000; i++) {
         sipc_channel_info info = {.struct_size = sizeof info};
@@ -164,17 +164,17 @@ static int child_thread_senders(void *arg)
     sipc_channel *ch = NULL;
     CHILD_CHECK(sipc_open(name, NULL, &ch) == SIPC_OK);
     CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
-    pthread_t threads[THREADS];
+    sipc_os_thread threads[THREADS];
     thread_work work[THREADS];
     memset(work, 0, sizeof work);
     for (int t = 0; t < THREADS; t++) {
         work[t].ch = ch;
         work[t].id = t;
-        CHILD_CHECK(pthread_create(&threads[t], NULL, thread_sender, &work[t]) == 0);
+        CHILD_CHECK(sipc_os_thread_create(&threads[t], thread_sender, &work[t]) == SIPC_OK);
     }
     int result = 0;
     for (int t = 0; t < THREADS; t++) {
-        pthread_join(threads[t], NULL);
+        sipc_os_thread_join(&threads[t]);
         result |= work[t].result;
     }
     char done[8];
@@ -192,12 +192,12 @@ void test_concurrent_threads(void)
     CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
     pid_t child = spawn_child(child_thread_senders, name, strlen(name) + 1);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
-    pthread_t threads[2];
+    sipc_os_thread threads[2];
     thread_work work[2];
     memset(work, 0, sizeof work);
     for (int t = 0; t < 2; t++) {
         work[t].ch = server;
-        CHECK(pthread_create(&threads[t], NULL, thread_receiver, &work[t]) == 0);
+        CHECK(sipc_os_thread_create(&threads[t], thread_receiver, &work[t]) == SIPC_OK);
     }
     /* Wait until every message arrived, then cancel the receivers. */
     uint64_t deadline = now_ns() + 60000000000ull;
@@ -211,7 +211,7 @@ void test_concurrent_threads(void)
     sleep_ms(20);
     CHECK_RC(sipc_cancel(server), SIPC_OK);
     for (int t = 0; t < 2; t++)
-        pthread_join(threads[t], NULL);
+        sipc_os_thread_join(&threads[t]);
     CHECK(work[0].result == 0 && work[1].result == 0);
     for (int s = 0; s < THREADS; s++)
         CHECK(work[0].seen[s] + work[1].seen[s] == PER_THREAD);

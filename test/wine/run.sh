@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Windows port tests under wine: installs what they need (idempotent, cached), cross-builds the helper
-# with MinGW-w64, runs the two-process C tests (and the waiting stress, win_stress.exe) and the Node API tests with the official Windows node.exe
-# and koffi's win32-x64 binary. Prints "N passed, N failed" last; exits non-zero on any failure.
+# with MinGW-w64, runs the C suite of test/c, the Windows-only C tests (and the waiting stress,
+# win_stress.exe) and the Node API tests with the official Windows node.exe and koffi's win32-x64 binary.
+# Prints "N passed, N failed" last; exits non-zero on any failure.
 #
 #   bash test/wine/run.sh            (npm run test:windows)
 #
@@ -118,8 +119,15 @@ if [ -n "$(ls "$root"/helper/cli/*.c 2>/dev/null)" ]; then
   fi
 fi
 
-# ---- C: two-process tests (spawn-based) ----
-step "C tests under wine"
+# ---- C: the C suite of test/c (the scenarios Linux runs, processes made with CreateProcess) ----
+step "C suite (test/c) under wine"
+out="$logs/c-suite.out"
+(cd "$build/c-suite" && timeout 600 wine "$build/c-suite/sipc_tests.exe" >"$out" 2>&1)
+cat "$out"
+count_from "test/c suite (sipc_tests.exe)" "$out"
+
+# ---- C: the Windows-only tests (DACLs, namespaces, generations, squatted objects) ----
+step "Windows-only C tests under wine"
 for exe in "$build"/tests/*.exe; do
   out="$logs/$(basename "$exe" .exe).out"
   (cd "$build/tests" && timeout 300 wine "$exe" >"$out" 2>&1)

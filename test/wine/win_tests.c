@@ -1,5 +1,8 @@
 /*
- * win_tests.c — two-process tests of libsipc on Windows (run under wine by test/wine/run.sh).
+ * win_tests.c — the Windows-only tests of libsipc (run under wine by test/wine/run.sh): what the
+ * Windows objects do differently (no stale segments after a crash, generations after a remove, the
+ * object-directory listing, DACLs, the Global namespace, squatted objects), racing openers and idle
+ * CPU. The scenarios common to both systems are the C suite's (test/c), which run.sh runs too.
  *
  * Windows has no fork(): the second process is this executable started again with
  * "child <scenario> <channel> [arg]". Every child is waited for with a bound and killed past it.
@@ -17,7 +20,6 @@
 #include "sipc.h"
 
 #define CHILD_LIMIT_MS 20000u
-#define ORDERED_MESSAGES 2000u
 
 static int passed, failed;
 static char self_path[MAX_PATH];
@@ -90,24 +92,6 @@ static void kill_child(HANDLE child)
     CloseHandle(child);
 }
 
-typedef struct delayed_kill {
-    HANDLE process;
-    DWORD delay_ms;
-    volatile uint64_t killed_at;
-    volatile uint64_t exited_at; /* when its process handle was signalled */
-} delayed_kill;
-
-static DWORD WINAPI kill_after_delay(void *argument)
-{
-    delayed_kill *kill = argument;
-    Sleep(kill->delay_ms);
-    kill->killed_at = now_ms();
-    TerminateProcess(kill->process, 9);
-    WaitForSingleObject(kill->process, INFINITE);
-    kill->exited_at = now_ms();
-    return 0;
-}
-
 /* ---- children ---- */
 
 /* Client that echoes `count` messages back, then closes. */
@@ -132,21 +116,6 @@ static int child_echo(const char *name, const char *arg)
     return 0;
 }
 
-/* Client that connects, says "ready", then blocks until killed. */
-static int child_hold(const char *name, const char *arg)
-{
-    (void)arg;
-    sipc_channel *ch = NULL;
-    if (sipc_open(name, NULL, &ch) != SIPC_OK)
-        return 2;
-    if (sipc_connect(ch, 10000) != SIPC_OK)
-        return 3;
-    if (sipc_send(ch, "ready", 5, 10000) != SIPC_OK)
-        return 4;
-    Sleep(INFINITE);
-    return 0;
-}
-
 /* Creates the channel as server, then blocks until killed (a crashed server). */
 static int child_server(const char *name, const char *arg)
 {
@@ -155,31 +124,6 @@ static int child_server(const char *name, const char *arg)
     if (sipc_open(name, NULL, &ch) != SIPC_OK || sipc_get_role(ch) != SIPC_ROLE_SERVER)
         return 2;
     Sleep(INFINITE);
-    return 0;
-}
-
-/* Reads 40 messages slowly, checking each, then answers "done". */
-static int child_slow_reader(const char *name, const char *arg)
-{
-    (void)arg;
-    sipc_channel *ch = NULL;
-    if (sipc_open(name, NULL, &ch) != SIPC_OK || sipc_connect(ch, 10000) != SIPC_OK)
-        return 2;
-    char buffer[256];
-    for (unsigned i = 0; i < 40; i++) {
-        if (i % 10 == 0)
-            Sleep(20);
-        size_t length = 0;
-        if (sipc_recv(ch, buffer, sizeof buffer, &length, 10000) != SIPC_OK)
-            return 3;
-        char expected[32];
-        int n = snprintf(expected, sizeof expected, "bp %u", i);
-        if (length != (size_t)n || memcmp(buffer, expected, length) != 0)
-            return 4;
-    }
-    if (sipc_send(ch, "done", 4, 10000) != SIPC_OK)
-        return 5;
-    sipc_close(ch);
     return 0;
 }
 
@@ -213,23 +157,6 @@ static int child_both_then_die(const char *name, const char *arg)
     return 0;
 }
 
-/* Takes the server role of a channel whose client is waiting, sends "again", waits for "ack". */
-static int child_new_server(const char *name, const char *arg)
-{
-    (void)arg;
-    sipc_channel *ch = NULL;
-    if (sipc_open(name, NULL, &ch) != SIPC_OK || sipc_get_role(ch) != SIPC_ROLE_SERVER)
-        return 2;
-    if (sipc_connect(ch, 10000) != SIPC_OK || sipc_send(ch, "again", 5, 10000) != SIPC_OK)
-        return 3;
-    char buffer[8];
-    size_t length = 0;
-    if (sipc_recv(ch, buffer, sizeof buffer, &length, 10000) != SIPC_OK || length != 3)
-        return 4;
-    sipc_close(ch);
-    return 0;
-}
-
 static int run_child(int argc, char **argv)
 {
     if (argc < 5)
@@ -237,201 +164,16 @@ static int run_child(int argc, char **argv)
     const char *scenario = argv[2];
     if (strcmp(scenario, "echo") == 0)
         return child_echo(argv[3], argv[4]);
-    if (strcmp(scenario, "hold") == 0)
-        return child_hold(argv[3], argv[4]);
     if (strcmp(scenario, "server") == 0)
         return child_server(argv[3], argv[4]);
-    if (strcmp(scenario, "slowreader") == 0)
-        return child_slow_reader(argv[3], argv[4]);
     if (strcmp(scenario, "race") == 0)
         return child_race_open(argv[3], argv[4]);
     if (strcmp(scenario, "both") == 0)
         return child_both_then_die(argv[3], argv[4]);
-    if (strcmp(scenario, "newserver") == 0)
-        return child_new_server(argv[3], argv[4]);
     return 65;
 }
 
 /* ---- tests ---- */
-
-/* Messages arrive whole and in order in both directions between two processes. */
-static int test_ordering(void)
-{
-    char name[64];
-    channel_name(name, sizeof name, "order");
-    sipc_channel *ch = NULL;
-    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
-    CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
-    char count[16];
-    snprintf(count, sizeof count, "%u", ORDERED_MESSAGES);
-    HANDLE child = spawn_child("echo", name, count);
-    CHECK(child != NULL);
-    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
-    unsigned sent = 0, received = 0;
-    char buffer[512];
-    /* Keep a few messages in flight so both queues and both wake paths are used. */
-    while (received < ORDERED_MESSAGES) {
-        while (sent < ORDERED_MESSAGES && sent - received < 8) {
-            int length = snprintf(buffer, sizeof buffer, "message %u %.*s", sent, (int)(sent % 300),
-                                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                  "xxxxxxxxxxxxxxx");
-            CHECK_RC(sipc_send(ch, buffer, (size_t)length, 10000), SIPC_OK);
-            sent++;
-        }
-        size_t length = 0;
-        CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
-        char expected[512];
-        int expected_length = snprintf(expected, sizeof expected, "message %u ", received);
-        CHECK(length == (size_t)expected_length + received % 300);
-        CHECK(memcmp(buffer, expected, (size_t)expected_length) == 0);
-        received++;
-    }
-    CHECK(join_child(child) == 0);
-    /* The client closed after its last message: the server learns it. */
-    size_t length = 0;
-    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 5000), SIPC_ERR_PEER_GONE);
-    CHECK_RC(sipc_close(ch), SIPC_OK);
-    return 1;
-}
-
-/* A wait with nothing to receive ends with TIMEOUT, not before its time; 0 answers at once. */
-static int test_timeouts(void)
-{
-    char name[64];
-    channel_name(name, sizeof name, "timeout");
-    sipc_channel *ch = NULL;
-    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
-    CHECK_RC(sipc_connect(ch, 0), SIPC_ERR_TIMEOUT);
-    uint64_t start = now_ms();
-    CHECK_RC(sipc_connect(ch, 300), SIPC_ERR_TIMEOUT);
-    CHECK(now_ms() - start >= 290);
-    HANDLE child = spawn_child("hold", name, NULL);
-    CHECK(child != NULL);
-    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
-    char buffer[16];
-    size_t length = 0;
-    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK); /* "ready" */
-    start = now_ms();
-    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 250), SIPC_ERR_TIMEOUT);
-    CHECK(now_ms() - start >= 240);
-    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 0), SIPC_ERR_TIMEOUT);
-    kill_child(child);
-    CHECK_RC(sipc_close(ch), SIPC_OK);
-    return 1;
-}
-
-/* A peer killed while we are blocked ends the wait with PEER_GONE at once (its process handle is
- * part of the wait), well before the 30 s timeout. */
-static int test_peer_killed(void)
-{
-    char name[64];
-    channel_name(name, sizeof name, "killed");
-    sipc_channel *ch = NULL;
-    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
-    HANDLE child = spawn_child("hold", name, NULL);
-    CHECK(child != NULL);
-    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
-    char buffer[16];
-    size_t length = 0;
-    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
-    CHECK(length == 5 && memcmp(buffer, "ready", 5) == 0);
-    /* Kill it from another thread while this one sleeps in recv. */
-    delayed_kill kill = {child, 300, 0, 0};
-    HANDLE killer = CreateThread(NULL, 0, kill_after_delay, &kill, 0, NULL);
-    CHECK(killer != NULL);
-    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 30000), SIPC_ERR_PEER_GONE);
-    uint64_t noticed = now_ms();
-    WaitForSingleObject(killer, INFINITE);
-    CloseHandle(killer);
-    printf("  peer death noticed %lld ms after TerminateProcess (the process was gone after %lld ms)\n",
-           (long long)(noticed - kill.killed_at), (long long)(kill.exited_at - kill.killed_at));
-    CHECK(noticed - kill.killed_at < 10000);
-    WaitForSingleObject(child, INFINITE);
-    CloseHandle(child);
-    sipc_channel_info info;
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    CHECK_RC(sipc_info(ch, &info), SIPC_OK);
-    CHECK(info.state == SIPC_STATE_PEER_GONE);
-    CHECK(info.client_alive == 0);
-    CHECK_RC(sipc_close(ch), SIPC_OK);
-    return 1;
-}
-
-/* After a client leaves (closes or dies), a new client connects to the same server. */
-static int test_reconnect(void)
-{
-    char name[64];
-    channel_name(name, sizeof name, "reconnect");
-    sipc_channel *ch = NULL;
-    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
-    char buffer[64];
-    size_t length = 0;
-    for (int round = 0; round < 3; round++) {
-        HANDLE child = spawn_child(round == 1 ? "hold" : "echo", name, "1");
-        CHECK(child != NULL);
-        CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
-        if (round == 1) {
-            CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
-            kill_child(child);
-        } else {
-            CHECK_RC(sipc_send(ch, "ping", 4, 10000), SIPC_OK);
-            CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
-            CHECK(length == 4 && memcmp(buffer, "ping", 4) == 0);
-            CHECK(join_child(child) == 0);
-        }
-        CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_ERR_PEER_GONE);
-    }
-    sipc_channel_info info;
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    CHECK_RC(sipc_info(ch, &info), SIPC_OK);
-    CHECK(info.connections == 3);
-    CHECK_RC(sipc_close(ch), SIPC_OK);
-    return 1;
-}
-
-/* An observer in this process sees the traffic between two other handles, in order. */
-static int test_observer(void)
-{
-    char name[64];
-    channel_name(name, sizeof name, "observe");
-    sipc_channel *ch = NULL;
-    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
-    sipc_observer *observer = NULL;
-    CHECK_RC(sipc_observe(name, &observer), SIPC_OK);
-    HANDLE child = spawn_child("echo", name, "3");
-    CHECK(child != NULL);
-    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
-    char buffer[64];
-    size_t length = 0;
-    const char *words[3] = {"one", "two", "three"};
-    for (int i = 0; i < 3; i++) {
-        CHECK_RC(sipc_send(ch, words[i], strlen(words[i]), 10000), SIPC_OK);
-        CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
-    }
-    CHECK(join_child(child) == 0);
-    /* Each word went out to the client and came back to the server. */
-    for (int i = 0; i < 6; i++) {
-        sipc_observed_message message;
-        memset(&message, 0, sizeof message);
-        message.struct_size = sizeof message;
-        CHECK_RC(sipc_observer_next(observer, buffer, sizeof buffer, &message, 5000), SIPC_OK);
-        const char *word = words[i / 2];
-        CHECK(message.direction == (i % 2 == 0 ? SIPC_DIR_TO_CLIENT : SIPC_DIR_TO_SERVER));
-        CHECK(message.sequence == (uint64_t)(i / 2));
-        CHECK(message.length == strlen(word) && memcmp(buffer, word, message.length) == 0);
-    }
-    sipc_observed_message message;
-    memset(&message, 0, sizeof message);
-    message.struct_size = sizeof message;
-    CHECK_RC(sipc_observer_next(observer, buffer, sizeof buffer, &message, 100), SIPC_ERR_TIMEOUT);
-    CHECK_RC(sipc_observer_close(observer), SIPC_OK);
-    CHECK_RC(sipc_close(ch), SIPC_OK);
-    return 1;
-}
 
 /* A crashed server leaves nothing behind: the name opens fresh, as server. */
 static int test_crashed_server(void)
@@ -592,41 +334,6 @@ static int test_global_namespace(void)
     return 1;
 }
 
-/* A slow reader in another process throttles the writer (depth 3); nothing is lost. */
-static int test_backpressure(void)
-{
-    char name[64];
-    channel_name(name, sizeof name, "backpressure");
-    sipc_options options;
-    sipc_options_init(&options);
-    options.max_message_size = 256;
-    options.queue_depth = 3;
-    sipc_channel *ch = NULL;
-    CHECK_RC(sipc_open(name, &options, &ch), SIPC_OK);
-    HANDLE child = spawn_child("slowreader", name, NULL);
-    CHECK(child != NULL);
-    CHECK_RC(sipc_connect(ch, 10000), SIPC_OK);
-    int blocked = 0;
-    for (unsigned i = 0; i < 40; i++) {
-        char message[32];
-        int length = snprintf(message, sizeof message, "bp %u", i);
-        int rc = sipc_send(ch, message, (size_t)length, 0);
-        if (rc == SIPC_ERR_TIMEOUT) {
-            blocked++;
-            rc = sipc_send(ch, message, (size_t)length, 10000);
-        }
-        CHECK_RC(rc, SIPC_OK);
-    }
-    CHECK(blocked > 0);
-    char buffer[8];
-    size_t length = 0;
-    CHECK_RC(sipc_recv(ch, buffer, sizeof buffer, &length, 10000), SIPC_OK);
-    CHECK(length == 4 && memcmp(buffer, "done", 4) == 0);
-    CHECK(join_child(child) == 0);
-    CHECK_RC(sipc_close(ch), SIPC_OK);
-    return 1;
-}
-
 /* Processes racing to open one fresh name: exactly one server, one client, the rest BUSY. */
 static int test_simultaneous_openers(void)
 {
@@ -650,35 +357,6 @@ static int test_simultaneous_openers(void)
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
     CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND);
-    return 1;
-}
-
-/* The server leaves, the client stays attached; a new process takes the server role. */
-static int test_server_replaced(void)
-{
-    char name[64];
-    channel_name(name, sizeof name, "replaced");
-    sipc_channel *server = NULL, *client = NULL;
-    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
-    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
-    char buffer[8];
-    size_t length = 0;
-    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 1000), SIPC_ERR_PEER_GONE);
-    HANDLE child = spawn_child("newserver", name, NULL);
-    CHECK(child != NULL);
-    CHECK_RC(sipc_connect(client, 10000), SIPC_OK);
-    sipc_channel_info info;
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    CHECK_RC(sipc_info(client, &info), SIPC_OK);
-    CHECK(info.server_pid == (int64_t)GetProcessId(child));
-    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 10000), SIPC_OK);
-    CHECK(length == 5 && memcmp(buffer, "again", 5) == 0);
-    CHECK_RC(sipc_send(client, "ack", 3, 10000), SIPC_OK);
-    CHECK(join_child(child) == 0);
-    CHECK_RC(sipc_close(client), SIPC_OK);
     return 1;
 }
 
@@ -723,43 +401,6 @@ static int test_stale_recovery(void)
     CHECK_RC(sipc_observer_close(observer), SIPC_OK);
     CHECK_RC(sipc_close(ch), SIPC_OK);
     CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND);
-    return 1;
-}
-
-typedef struct cancel_plan {
-    sipc_channel *channel;
-    DWORD delay_ms;
-} cancel_plan;
-
-static DWORD WINAPI cancel_after_delay(void *argument)
-{
-    cancel_plan *plan = argument;
-    Sleep(plan->delay_ms);
-    sipc_cancel(plan->channel);
-    return 0;
-}
-
-/* sipc_cancel from another thread ends a blocked recv; uncancel makes the handle usable again. */
-static int test_cancel(void)
-{
-    char name[64];
-    channel_name(name, sizeof name, "cancel");
-    sipc_channel *server = NULL, *client = NULL;
-    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
-    cancel_plan plan = {server, 200};
-    HANDLE thread = CreateThread(NULL, 0, cancel_after_delay, &plan, 0, NULL);
-    CHECK(thread != NULL);
-    char buffer[8];
-    size_t length = 0;
-    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 20000), SIPC_ERR_CANCELLED);
-    WaitForSingleObject(thread, INFINITE);
-    CloseHandle(thread);
-    CHECK_RC(sipc_uncancel(server), SIPC_OK);
-    CHECK_RC(sipc_send(client, "x", 1, 1000), SIPC_OK);
-    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 1000), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
     return 1;
 }
 
@@ -865,18 +506,10 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "child") == 0)
         return run_child(argc, argv);
     const test_case tests[] = {
-        {"ordering between two processes", test_ordering},
-        {"timeouts", test_timeouts},
-        {"peer killed while blocked", test_peer_killed},
-        {"reconnect after close and after death", test_reconnect},
-        {"observer sees both directions in order", test_observer},
         {"crashed server leaves no stale objects", test_crashed_server},
         {"remove then re-create while the old holder lives", test_remove_and_recreate},
-        {"backpressure across processes", test_backpressure},
         {"simultaneous openers", test_simultaneous_openers},
-        {"server replaced while the client stays", test_server_replaced},
         {"stale channel held by an observer starts over", test_stale_recovery},
-        {"cancel from another thread", test_cancel},
         {"idle peer uses no CPU", test_idle_uses_no_cpu},
         {"hostile objects at our names", test_hostile_objects},
         {"list", test_list},
