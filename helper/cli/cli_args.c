@@ -11,8 +11,10 @@
 
 int cli_exit_code(int status)
 {
-    if (status >= 0) return SIPC_CLI_EXIT_OK;
-    if (status < SIPC_ERR_NOT_A_CHANNEL) return SIPC_CLI_EXIT_STATUS_BASE - SIPC_ERR_SYSTEM;
+    if (status >= 0)
+        return SIPC_CLI_EXIT_OK;
+    if (status < SIPC_ERR_NOT_A_CHANNEL)
+        return SIPC_CLI_EXIT_STATUS_BASE - SIPC_ERR_SYSTEM;
     return SIPC_CLI_EXIT_STATUS_BASE - status;
 }
 
@@ -61,17 +63,23 @@ int cli_io_error(const char *command, const char *format, ...)
 
 static bool parse_u64(const char *text, uint64_t *out)
 {
-    if (text == NULL || *text < '0' || *text > '9') return false;
+    if (text == NULL || *text < '0' || *text > '9')
+        return false;
     errno = 0;
     char *end = NULL;
     unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text) return false;
+    if (errno != 0 || end == text)
+        return false;
     /* Accept binary suffixes for sizes: 64k, 1m (KiB, MiB). */
     unsigned long long scale = 1;
-    if (*end == 'k' || *end == 'K') scale = 1024ull, end++;
-    else if (*end == 'm' || *end == 'M') scale = 1024ull * 1024ull, end++;
-    if (*end != '\0') return false;
-    if (value > UINT64_MAX / scale) return false;
+    if (*end == 'k' || *end == 'K')
+        scale = 1024ull, end++;
+    else if (*end == 'm' || *end == 'M')
+        scale = 1024ull * 1024ull, end++;
+    if (*end != '\0')
+        return false;
+    if (value > UINT64_MAX / scale)
+        return false;
     *out = (uint64_t)(value * scale);
     return true;
 }
@@ -83,8 +91,10 @@ static bool choice_allowed(const char *choices, const char *value)
     while (*word) {
         const char *bar = strchr(word, '|');
         size_t word_length = bar ? (size_t)(bar - word) : strlen(word);
-        if (word_length == value_length && strncmp(word, value, word_length) == 0) return true;
-        if (!bar) break;
+        if (word_length == value_length && strncmp(word, value, word_length) == 0)
+            return true;
+        if (!bar)
+            break;
         word = bar + 1;
     }
     return false;
@@ -113,8 +123,10 @@ static int apply_option(const cli_command *command, const cli_option *option, co
         if (number < option->min || number > option->max)
             return cli_usage_error(command->name, "--%s must be between %" PRIu64 " and %" PRIu64 ", not %s",
                                    option->name, option->min, option->max, value);
-        if (option->kind == CLI_OPT_U32) *(uint32_t *)option->target = (uint32_t)number;
-        else *(uint64_t *)option->target = number;
+        if (option->kind == CLI_OPT_U32)
+            *(uint32_t *)option->target = (uint32_t)number;
+        else
+            *(uint64_t *)option->target = number;
         break;
     case CLI_OPT_TIMEOUT:
         if (strcmp(value, "inf") == 0 || strcmp(value, "-1") == 0) {
@@ -128,7 +140,8 @@ static int apply_option(const cli_command *command, const cli_option *option, co
         *(int32_t *)option->target = (int32_t)number;
         break;
     }
-    if (option->seen) *option->seen = true;
+    if (option->seen)
+        *option->seen = true;
     return -1;
 }
 
@@ -161,18 +174,22 @@ int cli_parse(const cli_command *command, int argc, char **argv, const cli_optio
                     break;
                 }
             }
-            if (!match) return cli_usage_error(command->name, "unknown option '--%.*s'", (int)name_length, name);
+            if (!match)
+                return cli_usage_error(command->name, "unknown option '--%.*s'", (int)name_length, name);
             const char *value = NULL;
             if (match->kind == CLI_OPT_FLAG) {
-                if (equals) return cli_usage_error(command->name, "--%s takes no value", match->name);
+                if (equals)
+                    return cli_usage_error(command->name, "--%s takes no value", match->name);
             } else if (equals) {
                 value = equals + 1;
             } else {
-                if (i + 1 >= argc) return cli_usage_error(command->name, "--%s needs a value", match->name);
+                if (i + 1 >= argc)
+                    return cli_usage_error(command->name, "--%s needs a value", match->name);
                 value = argv[++i];
             }
             int rc = apply_option(command, match, value);
-            if (rc >= 0) return rc;
+            if (rc >= 0)
+                return rc;
             continue;
         }
         if (count >= max_positional)

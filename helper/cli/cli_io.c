@@ -22,7 +22,8 @@ bool cli_write_all(int fd, const void *data, size_t length)
     while (length > 0) {
         ssize_t written = write(fd, cursor, length);
         if (written < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return false;
         }
         cursor += written;
@@ -47,12 +48,14 @@ bool cli_read_file(const char *path, cli_buffer *out, int *error_number)
         }
         ssize_t got = read(fd, out->data + out->length, out->capacity - out->length - 1);
         if (got < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             *error_number = errno;
             ok = false;
             break;
         }
-        if (got == 0) break;
+        if (got == 0)
+            break;
         out->length += (size_t)got;
         if (out->length > SIPC_MAX_MESSAGE_LIMIT) {
             *error_number = EFBIG;
@@ -60,6 +63,7 @@ bool cli_read_file(const char *path, cli_buffer *out, int *error_number)
             break;
         }
     }
-    if (fd != STDIN_FILENO) close(fd);
+    if (fd != STDIN_FILENO)
+        close(fd);
     return ok;
 }

@@ -24,9 +24,11 @@ static void on_stop_signal(int signal_number)
     int saved_errno = errno;
     stop_signal = signal_number;
     sipc_channel *channel = atomic_load(&watched_channel);
-    if (channel) sipc_cancel(channel);
+    if (channel)
+        sipc_cancel(channel);
     sipc_observer *observer = atomic_load(&watched_observer);
-    if (observer) sipc_observer_cancel(observer);
+    if (observer)
+        sipc_observer_cancel(observer);
     if (wake_pipe[1] >= 0) {
         char byte = 1;
         ssize_t ignored = write(wake_pipe[1], &byte, 1);
@@ -39,7 +41,8 @@ static void on_stop_signal(int signal_number)
 static int open_wake_pipe(void)
 {
 #if defined(__APPLE__)
-    if (pipe(wake_pipe) != 0) return -1;
+    if (pipe(wake_pipe) != 0)
+        return -1;
     for (int i = 0; i < 2; i++) {
         fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
         fcntl(wake_pipe[i], F_SETFL, O_NONBLOCK);
@@ -52,7 +55,8 @@ static int open_wake_pipe(void)
 
 void cli_signals_install(void)
 {
-    if (wake_pipe[0] < 0 && open_wake_pipe() != 0) wake_pipe[0] = wake_pipe[1] = -1;
+    if (wake_pipe[0] < 0 && open_wake_pipe() != 0)
+        wake_pipe[0] = wake_pipe[1] = -1;
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = on_stop_signal;
@@ -78,7 +82,8 @@ void cli_signals_watch_channel(sipc_channel *channel)
     block_stop_signals(&previous);
     atomic_store(&watched_channel, channel);
     /* A signal that arrived before the channel existed must still cancel it. */
-    if (channel && stop_signal) sipc_cancel(channel);
+    if (channel && stop_signal)
+        sipc_cancel(channel);
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
 }
 
@@ -87,7 +92,8 @@ void cli_signals_watch_observer(sipc_observer *observer)
     sigset_t previous;
     block_stop_signals(&previous);
     atomic_store(&watched_observer, observer);
-    if (observer && stop_signal) sipc_observer_cancel(observer);
+    if (observer && stop_signal)
+        sipc_observer_cancel(observer);
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
 }
 

@@ -21,8 +21,10 @@ static BOOL WINAPI on_console_event(DWORD event)
 {
     InterlockedCompareExchange(&stop_signal, event == CTRL_C_EVENT ? SIGINT : SIGTERM, 0);
     AcquireSRWLockShared(&watch_lock);
-    if (watched_channel) sipc_cancel(watched_channel);
-    if (watched_observer) sipc_observer_cancel(watched_observer);
+    if (watched_channel)
+        sipc_cancel(watched_channel);
+    if (watched_observer)
+        sipc_observer_cancel(watched_observer);
     ReleaseSRWLockShared(&watch_lock);
     return TRUE;
 }
@@ -39,7 +41,8 @@ void cli_signals_watch_channel(sipc_channel *channel)
 {
     AcquireSRWLockExclusive(&watch_lock);
     watched_channel = channel;
-    if (channel && stop_signal) sipc_cancel(channel);
+    if (channel && stop_signal)
+        sipc_cancel(channel);
     ReleaseSRWLockExclusive(&watch_lock);
 }
 
@@ -47,7 +50,8 @@ void cli_signals_watch_observer(sipc_observer *observer)
 {
     AcquireSRWLockExclusive(&watch_lock);
     watched_observer = observer;
-    if (observer && stop_signal) sipc_observer_cancel(observer);
+    if (observer && stop_signal)
+        sipc_observer_cancel(observer);
     ReleaseSRWLockExclusive(&watch_lock);
 }
 

@@ -15,13 +15,17 @@
 
 bool cli_buffer_reserve(cli_buffer *buffer, size_t extra)
 {
-    if (extra > SIZE_MAX - buffer->length - 1) return false;
+    if (extra > SIZE_MAX - buffer->length - 1)
+        return false;
     size_t needed = buffer->length + extra + 1; /* room for a terminating NUL */
-    if (needed <= buffer->capacity) return true;
+    if (needed <= buffer->capacity)
+        return true;
     size_t capacity = buffer->capacity ? buffer->capacity : 256;
-    while (capacity < needed) capacity = capacity > SIZE_MAX / 2 ? needed : capacity * 2;
+    while (capacity < needed)
+        capacity = capacity > SIZE_MAX / 2 ? needed : capacity * 2;
     char *data = realloc(buffer->data, capacity);
-    if (!data) return false;
+    if (!data)
+        return false;
     buffer->data = data;
     buffer->capacity = capacity;
     return true;
@@ -29,8 +33,10 @@ bool cli_buffer_reserve(cli_buffer *buffer, size_t extra)
 
 bool cli_buffer_append(cli_buffer *buffer, const void *data, size_t length)
 {
-    if (!cli_buffer_reserve(buffer, length)) return false;
-    if (length) memcpy(buffer->data + buffer->length, data, length);
+    if (!cli_buffer_reserve(buffer, length))
+        return false;
+    if (length)
+        memcpy(buffer->data + buffer->length, data, length);
     buffer->length += length;
     buffer->data[buffer->length] = '\0';
     return true;
@@ -68,7 +74,8 @@ void cli_buffer_free(cli_buffer *buffer)
 bool cli_append_hex(cli_buffer *out, const void *data, size_t length)
 {
     static const char digits[] = "0123456789abcdef";
-    if (length > (SIZE_MAX - 1) / 2 || !cli_buffer_reserve(out, length * 2)) return false;
+    if (length > (SIZE_MAX - 1) / 2 || !cli_buffer_reserve(out, length * 2))
+        return false;
     const unsigned char *bytes = data;
     char *cursor = out->data + out->length;
     for (size_t i = 0; i < length; i++) {
@@ -87,17 +94,25 @@ static size_t utf8_sequence_length(const unsigned char *bytes, size_t available)
     size_t length;
     uint32_t minimum;
     uint32_t code;
-    if (lead < 0x80) return 1;
-    if ((lead & 0xE0) == 0xC0) length = 2, minimum = 0x80, code = lead & 0x1F;
-    else if ((lead & 0xF0) == 0xE0) length = 3, minimum = 0x800, code = lead & 0x0F;
-    else if ((lead & 0xF8) == 0xF0) length = 4, minimum = 0x10000, code = lead & 0x07;
-    else return 0;
-    if (length > available) return 0;
+    if (lead < 0x80)
+        return 1;
+    if ((lead & 0xE0) == 0xC0)
+        length = 2, minimum = 0x80, code = lead & 0x1F;
+    else if ((lead & 0xF0) == 0xE0)
+        length = 3, minimum = 0x800, code = lead & 0x0F;
+    else if ((lead & 0xF8) == 0xF0)
+        length = 4, minimum = 0x10000, code = lead & 0x07;
+    else
+        return 0;
+    if (length > available)
+        return 0;
     for (size_t i = 1; i < length; i++) {
-        if ((bytes[i] & 0xC0) != 0x80) return 0;
+        if ((bytes[i] & 0xC0) != 0x80)
+            return 0;
         code = (code << 6) | (bytes[i] & 0x3F);
     }
-    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+        return 0;
     return length;
 }
 
@@ -107,7 +122,8 @@ bool cli_utf8_valid(const void *data, size_t length)
     size_t i = 0;
     while (i < length) {
         size_t step = utf8_sequence_length(bytes + i, length - i);
-        if (step == 0) return false;
+        if (step == 0)
+            return false;
         i += step;
     }
     return true;
@@ -116,18 +132,26 @@ bool cli_utf8_valid(const void *data, size_t length)
 bool cli_append_json_string(cli_buffer *out, const void *data, size_t length)
 {
     const unsigned char *bytes = data;
-    if (!cli_buffer_append(out, "\"", 1)) return false;
+    if (!cli_buffer_append(out, "\"", 1))
+        return false;
     size_t i = 0;
     while (i < length) {
         unsigned char c = bytes[i];
         bool ok;
-        if (c == '"') ok = cli_buffer_append(out, "\\\"", 2);
-        else if (c == '\\') ok = cli_buffer_append(out, "\\\\", 2);
-        else if (c == '\n') ok = cli_buffer_append(out, "\\n", 2);
-        else if (c == '\r') ok = cli_buffer_append(out, "\\r", 2);
-        else if (c == '\t') ok = cli_buffer_append(out, "\\t", 2);
-        else if (c < 0x20 || c == 0x7F) ok = cli_buffer_printf(out, "\\u%04x", c);
-        else if (c < 0x80) ok = cli_buffer_append(out, &bytes[i], 1);
+        if (c == '"')
+            ok = cli_buffer_append(out, "\\\"", 2);
+        else if (c == '\\')
+            ok = cli_buffer_append(out, "\\\\", 2);
+        else if (c == '\n')
+            ok = cli_buffer_append(out, "\\n", 2);
+        else if (c == '\r')
+            ok = cli_buffer_append(out, "\\r", 2);
+        else if (c == '\t')
+            ok = cli_buffer_append(out, "\\t", 2);
+        else if (c < 0x20 || c == 0x7F)
+            ok = cli_buffer_printf(out, "\\u%04x", c);
+        else if (c < 0x80)
+            ok = cli_buffer_append(out, &bytes[i], 1);
         else {
             size_t step = utf8_sequence_length(bytes + i, length - i);
             if (step == 0) {
@@ -137,7 +161,8 @@ bool cli_append_json_string(cli_buffer *out, const void *data, size_t length)
                 i += step - 1;
             }
         }
-        if (!ok) return false;
+        if (!ok)
+            return false;
         i++;
     }
     return cli_buffer_append(out, "\"", 1);
@@ -152,34 +177,47 @@ bool cli_append_preview(cli_buffer *out, const void *data, size_t length, size_t
     while (ok && i < length && shown < max_chars) {
         unsigned char c = bytes[i];
         size_t step = c < 0x80 ? 1 : utf8_sequence_length(bytes + i, length - i);
-        if (c == '\n') ok = cli_buffer_append(out, "\\n", 2);
-        else if (c == '\t') ok = cli_buffer_append(out, "\\t", 2);
-        else if (c == '"' || c == '\\') ok = cli_buffer_printf(out, "\\%c", c);
-        else if (c < 0x20 || c == 0x7F || step == 0) ok = cli_buffer_printf(out, "\\x%02x", c);
-        else ok = cli_buffer_append(out, &bytes[i], step);
+        if (c == '\n')
+            ok = cli_buffer_append(out, "\\n", 2);
+        else if (c == '\t')
+            ok = cli_buffer_append(out, "\\t", 2);
+        else if (c == '"' || c == '\\')
+            ok = cli_buffer_printf(out, "\\%c", c);
+        else if (c < 0x20 || c == 0x7F || step == 0)
+            ok = cli_buffer_printf(out, "\\x%02x", c);
+        else
+            ok = cli_buffer_append(out, &bytes[i], step);
         i += step ? step : 1;
         shown++;
     }
-    if (ok) ok = cli_buffer_append(out, "\"", 1);
-    if (ok && i < length) ok = cli_buffer_append(out, "...", 3);
+    if (ok)
+        ok = cli_buffer_append(out, "\"", 1);
+    if (ok && i < length)
+        ok = cli_buffer_append(out, "...", 3);
     return ok;
 }
 
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
 bool cli_decode_hex(const char *text, cli_buffer *out, const char **error)
 {
     const char *cursor = text;
-    if (cursor[0] == '0' && (cursor[1] == 'x' || cursor[1] == 'X')) cursor += 2;
+    if (cursor[0] == '0' && (cursor[1] == 'x' || cursor[1] == 'X'))
+        cursor += 2;
     for (;;) {
-        while (*cursor == ' ' || *cursor == '\t' || *cursor == '\n' || *cursor == ':') cursor++;
-        if (*cursor == '\0') break;
+        while (*cursor == ' ' || *cursor == '\t' || *cursor == '\n' || *cursor == ':')
+            cursor++;
+        if (*cursor == '\0')
+            break;
         int high = hex_value(cursor[0]);
         if (high < 0) {
             *error = "contains a character that is not a hex digit";
@@ -203,9 +241,12 @@ bool cli_decode_hex(const char *text, cli_buffer *out, const char **error)
 
 cli_format cli_format_from_name(const char *name)
 {
-    if (strcmp(name, "raw") == 0) return CLI_FORMAT_RAW;
-    if (strcmp(name, "hex") == 0) return CLI_FORMAT_HEX;
-    if (strcmp(name, "json") == 0) return CLI_FORMAT_JSON;
+    if (strcmp(name, "raw") == 0)
+        return CLI_FORMAT_RAW;
+    if (strcmp(name, "hex") == 0)
+        return CLI_FORMAT_HEX;
+    if (strcmp(name, "json") == 0)
+        return CLI_FORMAT_JSON;
     return CLI_FORMAT_TEXT;
 }
 
@@ -219,7 +260,8 @@ bool cli_format_message(cli_buffer *out, cli_format format, uint64_t index, cons
     case CLI_FORMAT_HEX:
         return cli_append_hex(out, data, length) && cli_buffer_append(out, "\n", 1);
     case CLI_FORMAT_JSON:
-        if (!cli_buffer_printf(out, "{\"index\":%" PRIu64 ",\"length\":%zu,", index, length)) return false;
+        if (!cli_buffer_printf(out, "{\"index\":%" PRIu64 ",\"length\":%zu,", index, length))
+            return false;
         if (cli_utf8_valid(data, length)) {
             if (!cli_buffer_append_str(out, "\"text\":") || !cli_append_json_string(out, data, length))
                 return false;
@@ -261,11 +303,17 @@ void cli_format_iso_time(uint64_t epoch_ns, char *out, size_t size)
 const char *cli_state_name(int32_t state)
 {
     switch (state) {
-    case SIPC_STATE_WAITING: return "waiting";
-    case SIPC_STATE_CONNECTED: return "connected";
-    case SIPC_STATE_PEER_GONE: return "peer-gone";
-    case SIPC_STATE_STALE: return "stale";
-    case SIPC_STATE_EMPTY: return "empty";
-    default: return "unknown";
+    case SIPC_STATE_WAITING:
+        return "waiting";
+    case SIPC_STATE_CONNECTED:
+        return "connected";
+    case SIPC_STATE_PEER_GONE:
+        return "peer-gone";
+    case SIPC_STATE_STALE:
+        return "stale";
+    case SIPC_STATE_EMPTY:
+        return "empty";
+    default:
+        return "unknown";
     }
 }

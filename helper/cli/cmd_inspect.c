@@ -16,7 +16,8 @@ static void info_init(sipc_channel_info *info)
 /* Stale: nobody alive holds the channel, so it only waits for removal or reuse. */
 static bool info_is_stale(const sipc_channel_info *info)
 {
-    if (info->state == SIPC_STATE_STALE) return true;
+    if (info->state == SIPC_STATE_STALE)
+        return true;
     bool server_dead = info->server_pid == 0 || !info->server_alive;
     bool client_dead = info->client_pid == 0 || !info->client_alive;
     return info->state != SIPC_STATE_EMPTY && server_dead && client_dead;
@@ -24,7 +25,8 @@ static bool info_is_stale(const sipc_channel_info *info)
 
 static bool append_pid(cli_buffer *out, int64_t pid, int32_t alive)
 {
-    if (pid == 0) return cli_buffer_append_str(out, "-");
+    if (pid == 0)
+        return cli_buffer_append_str(out, "-");
     return cli_buffer_printf(out, "%" PRId64 "%s", pid, alive ? "" : "*");
 }
 
@@ -62,7 +64,8 @@ static int print_output(const char *command, cli_buffer *out, bool built)
     bool written = built && cli_write_all(STDOUT_FILENO, out->data ? out->data : "", out->length);
     int error_number = errno;
     cli_buffer_free(out);
-    if (!built) return cli_io_error(command, "out of memory");
+    if (!built)
+        return cli_io_error(command, "out of memory");
     return written ? SIPC_CLI_EXIT_OK : cli_io_error(command, "cannot write to stdout: %s", strerror(error_number));
 }
 
@@ -96,7 +99,8 @@ static int collect_entry(const sipc_list_entry *entry, void *user)
         list->capacity = capacity;
     }
     listed_entry copy = {strdup(entry->name), NULL, entry->status};
-    if (entry->status != SIPC_OK) copy.detail = strdup(entry->detail);
+    if (entry->status != SIPC_OK)
+        copy.detail = strdup(entry->detail);
     if (!copy.name || (entry->status != SIPC_OK && !copy.detail)) {
         free(copy.name);
         free(copy.detail);
@@ -140,28 +144,33 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
     const char *positional[1];
     size_t count = 0;
     int rc = cli_parse(command, argc, argv, options, 1, positional, 0, 0, &count);
-    if (rc >= 0) return rc;
+    if (rc >= 0)
+        return rc;
 
     name_list list = {0};
     int status = sipc_list_entries(collect_entry, &list);
-    if (list.out_of_memory) status = SIPC_ERR_NO_MEMORY;
+    if (list.out_of_memory)
+        status = SIPC_ERR_NO_MEMORY;
     if (status != SIPC_OK) {
         name_list_free(&list);
         return cli_fail(command->name, NULL, status);
     }
-    if (list.count > 1) qsort(list.entries, list.count, sizeof *list.entries, compare_names);
+    if (list.count > 1)
+        qsort(list.entries, list.count, sizeof *list.entries, compare_names);
 
     cli_buffer out = {0};
     bool ok = true;
     int name_width = 4;
     for (size_t i = 0; i < list.count; i++)
-        if ((int)strlen(list.entries[i].name) > name_width) name_width = (int)strlen(list.entries[i].name);
+        if ((int)strlen(list.entries[i].name) > name_width)
+            name_width = (int)strlen(list.entries[i].name);
     if (!json && list.count > 0)
         ok = cli_buffer_printf(&out, "%-*s %-10s %-9s %-9s %-9s %-9s %10s %10s %8s\n", name_width, "NAME", "STATE",
                                "SERVER", "CLIENT", "S->C Q", "C->S Q", "S->C MSGS", "C->S MSGS", "MAXMSG");
     for (size_t i = 0; ok && i < list.count; i++) {
         const listed_entry *entry = &list.entries[i];
-        if (entry->status == SIPC_ERR_NOT_FOUND) continue; /* removed while we listed, or being created */
+        if (entry->status == SIPC_ERR_NOT_FOUND)
+            continue; /* removed while we listed, or being created */
         if (entry->status != SIPC_OK) {
             ok = append_unusable(&out, json, name_width, entry->name, entry->status, entry->detail);
             continue;
@@ -169,7 +178,8 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
         sipc_channel_info info;
         info_init(&info);
         int stat_status = sipc_stat(entry->name, &info);
-        if (stat_status == SIPC_ERR_NOT_FOUND) continue; /* removed while we listed */
+        if (stat_status == SIPC_ERR_NOT_FOUND)
+            continue; /* removed while we listed */
         if (stat_status != SIPC_OK) {
             ok = append_unusable(&out, json, name_width, entry->name, stat_status, sipc_last_error_message());
             continue;
@@ -193,7 +203,8 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
                                      name_width, info.name, state, server, client, to_client_queue, to_server_queue,
                                      info.to_client.messages, info.to_server.messages, info.max_message_size);
     }
-    if (!json && list.count == 0) ok = cli_buffer_append_str(&out, "no sipc channels\n");
+    if (!json && list.count == 0)
+        ok = cli_buffer_append_str(&out, "no sipc channels\n");
     name_list_free(&list);
     return print_output(command->name, &out, ok);
 }
@@ -215,13 +226,16 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
     const char *positional[1];
     size_t count = 0;
     int rc = cli_parse(command, argc, argv, options, 1, positional, 1, 1, &count);
-    if (rc >= 0) return rc;
+    if (rc >= 0)
+        return rc;
     const char *name = positional[0];
     sipc_channel_info info;
     info_init(&info);
     int status = sipc_validate_name(name);
-    if (status == SIPC_OK) status = sipc_stat(name, &info);
-    if (status != SIPC_OK) return cli_fail(command->name, name, status);
+    if (status == SIPC_OK)
+        status = sipc_stat(name, &info);
+    if (status != SIPC_OK)
+        return cli_fail(command->name, name, status);
 
     cli_buffer out = {0};
     bool ok;
@@ -260,14 +274,21 @@ static bool parse_duration(const char *text, uint64_t *out_ns)
     char *end = NULL;
     errno = 0;
     unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || text[0] == '-') return false;
+    if (errno != 0 || end == text || text[0] == '-')
+        return false;
     uint64_t unit = 1000000000ull;
-    if (strcmp(end, "ms") == 0) unit = 1000000ull;
-    else if (strcmp(end, "m") == 0) unit = 60ull * 1000000000ull;
-    else if (strcmp(end, "h") == 0) unit = 3600ull * 1000000000ull;
-    else if (strcmp(end, "d") == 0) unit = 86400ull * 1000000000ull;
-    else if (strcmp(end, "s") != 0 && *end != '\0') return false;
-    if (value > UINT64_MAX / unit) return false;
+    if (strcmp(end, "ms") == 0)
+        unit = 1000000ull;
+    else if (strcmp(end, "m") == 0)
+        unit = 60ull * 1000000000ull;
+    else if (strcmp(end, "h") == 0)
+        unit = 3600ull * 1000000000ull;
+    else if (strcmp(end, "d") == 0)
+        unit = 86400ull * 1000000000ull;
+    else if (strcmp(end, "s") != 0 && *end != '\0')
+        return false;
+    if (value > UINT64_MAX / unit)
+        return false;
     *out_ns = (uint64_t)value * unit;
     return true;
 }
@@ -276,8 +297,10 @@ static bool parse_duration(const char *text, uint64_t *out_ns)
 static uint64_t last_activity_ns(const sipc_channel_info *info)
 {
     uint64_t last = info->created_ns;
-    if (info->to_client.last_activity_ns > last) last = info->to_client.last_activity_ns;
-    if (info->to_server.last_activity_ns > last) last = info->to_server.last_activity_ns;
+    if (info->to_client.last_activity_ns > last)
+        last = info->to_client.last_activity_ns;
+    if (info->to_server.last_activity_ns > last)
+        last = info->to_server.last_activity_ns;
     return last;
 }
 
@@ -285,7 +308,8 @@ static int remove_stale(const char *command, uint64_t older_than_ns)
 {
     name_list list = {0};
     int status = sipc_list_entries(collect_entry, &list);
-    if (list.out_of_memory) status = SIPC_ERR_NO_MEMORY;
+    if (list.out_of_memory)
+        status = SIPC_ERR_NO_MEMORY;
     if (status != SIPC_OK) {
         name_list_free(&list);
         return cli_fail(command, NULL, status);
@@ -293,24 +317,29 @@ static int remove_stale(const char *command, uint64_t older_than_ns)
     int exit_code = SIPC_CLI_EXIT_OK;
     uint64_t now = sipc_os_wall_ns();
     for (size_t i = 0; i < list.count; i++) {
-        if (list.entries[i].status != SIPC_OK) continue; /* not a channel: only `rm --force NAME` removes it */
+        if (list.entries[i].status != SIPC_OK)
+            continue; /* not a channel: only `rm --force NAME` removes it */
         const char *name = list.entries[i].name;
         sipc_channel_info info;
         info_init(&info);
-        if (sipc_stat(name, &info) != SIPC_OK || !info_is_stale(&info)) continue;
+        if (sipc_stat(name, &info) != SIPC_OK || !info_is_stale(&info))
+            continue;
         uint64_t last = last_activity_ns(&info);
-        if (older_than_ns != 0 && last <= now && now - last < older_than_ns) continue;
+        if (older_than_ns != 0 && last <= now && now - last < older_than_ns)
+            continue;
         /* Without force: the library re-checks under the channel's lock that nobody alive is attached. */
         status = sipc_remove(name, 0);
         if (status == SIPC_OK) {
             printf("removed %s\n", name);
         } else if (status != SIPC_ERR_NOT_FOUND && status != SIPC_ERR_BUSY) { /* gone or revived meanwhile */
             int code = cli_fail(command, name, status);
-            if (exit_code == SIPC_CLI_EXIT_OK) exit_code = code;
+            if (exit_code == SIPC_CLI_EXIT_OK)
+                exit_code = code;
         }
     }
     name_list_free(&list);
-    if (fflush(stdout) != 0) return cli_io_error(command, "cannot write to stdout: %s", strerror(errno));
+    if (fflush(stdout) != 0)
+        return cli_io_error(command, "cannot write to stdout: %s", strerror(errno));
     return exit_code;
 }
 
@@ -323,7 +352,8 @@ int cmd_rm(const cli_command *command, int argc, char **argv)
                                   {"older-than", CLI_OPT_STRING, &older_than, &older_given, 0, 0, NULL}};
     /* Any number of names: at most one per argument. */
     const char **positional = calloc((size_t)argc + 1, sizeof *positional);
-    if (!positional) return cli_io_error(command->name, "out of memory");
+    if (!positional)
+        return cli_io_error(command->name, "out of memory");
     size_t count = 0;
     int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 0,
                        (size_t)argc, &count);
@@ -352,14 +382,16 @@ int cmd_rm(const cli_command *command, int argc, char **argv)
     int exit_code = SIPC_CLI_EXIT_OK;
     for (size_t i = 0; i < count; i++) {
         int status = sipc_validate_name(positional[i]);
-        if (status == SIPC_OK) status = sipc_remove(positional[i], force ? 1 : 0);
+        if (status == SIPC_OK)
+            status = sipc_remove(positional[i], force ? 1 : 0);
         if (status != SIPC_OK) {
             int code = status == SIPC_ERR_BUSY
                            ? (fprintf(stderr, "sipc: rm %s: a live process is attached; use --force (BUSY)\n",
                                       positional[i]),
                               cli_exit_code(status))
                            : cli_fail(command->name, positional[i], status);
-            if (exit_code == SIPC_CLI_EXIT_OK) exit_code = code;
+            if (exit_code == SIPC_CLI_EXIT_OK)
+                exit_code = code;
         }
     }
     free(positional);
@@ -392,34 +424,41 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     const char *positional[1];
     size_t count = 0;
     int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 1, &count);
-    if (rc >= 0) return rc;
+    if (rc >= 0)
+        return rc;
     const char *name = positional[0];
     cli_format output = json ? CLI_FORMAT_JSON : cli_format_from_name(format);
 
     sipc_observer *observer = NULL;
     int status = sipc_validate_name(name);
-    if (status == SIPC_OK) status = sipc_observe(name, &observer);
-    if (status != SIPC_OK) return cli_fail(command->name, name, status);
+    if (status == SIPC_OK)
+        status = sipc_observe(name, &observer);
+    if (status != SIPC_OK)
+        return cli_fail(command->name, name, status);
     cli_signals_watch_observer(observer);
     /* Like tcpdump's "listening on": tells people and scripts that traffic from now on is seen. */
-    if (!quiet) fprintf(stderr, "sipc: tap %s: watching both directions (Ctrl-C stops)\n", name);
+    if (!quiet)
+        fprintf(stderr, "sipc: tap %s: watching both directions (Ctrl-C stops)\n", name);
     sipc_channel_info info;
     info_init(&info);
     status = sipc_observer_info(observer, &info);
     size_t capacity = status == SIPC_OK && info.max_message_size > 0 ? info.max_message_size : SIPC_DEFAULT_MAX_MESSAGE;
     /* The text format shows a preview only: no need to copy whole large messages. */
-    if (output == CLI_FORMAT_TEXT && capacity > (size_t)preview * 4 + 4) capacity = (size_t)preview * 4 + 4;
+    if (output == CLI_FORMAT_TEXT && capacity > (size_t)preview * 4 + 4)
+        capacity = (size_t)preview * 4 + 4;
     void *buffer = malloc(capacity ? capacity : 1);
     cli_buffer out = {0};
     uint64_t seen = 0;
     int exit_code = -1;
-    if (!buffer) exit_code = cli_io_error(command->name, "out of memory");
+    if (!buffer)
+        exit_code = cli_io_error(command->name, "out of memory");
     while (exit_code < 0 && (limit == 0 || seen < limit)) {
         sipc_observed_message message;
         memset(&message, 0, sizeof message);
         message.struct_size = sizeof message;
         status = sipc_observer_next(observer, buffer, capacity, &message, timeout);
-        if (status != SIPC_OK) break;
+        if (status != SIPC_OK)
+            break;
         size_t copied = message.copied <= capacity ? message.copied : capacity;
         const char *direction = direction_label(message.direction);
         bool ok = true;
@@ -454,16 +493,19 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
                                          message.length);
             if (output == CLI_FORMAT_HEX) {
                 ok = ok && cli_append_hex(&out, buffer, copied);
-                if (ok && copied < message.length) ok = cli_buffer_append_str(&out, "...");
+                if (ok && copied < message.length)
+                    ok = cli_buffer_append_str(&out, "...");
             } else {
                 ok = ok && cli_append_preview(&out, buffer, copied, preview);
                 if (ok && copied < message.length && (out.length < 3 || strcmp(out.data + out.length - 3, "...") != 0))
                     ok = cli_buffer_append_str(&out, "...");
             }
-            if (ok && message.undeliverable) ok = cli_buffer_append_str(&out, " (undeliverable: its addressee left)");
+            if (ok && message.undeliverable)
+                ok = cli_buffer_append_str(&out, " (undeliverable: its addressee left)");
             ok = ok && cli_buffer_append_str(&out, "\n");
         }
-        if (!ok) exit_code = cli_io_error(command->name, "out of memory");
+        if (!ok)
+            exit_code = cli_io_error(command->name, "out of memory");
         else if (!cli_write_all(STDOUT_FILENO, out.data, out.length))
             exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
         seen++;
@@ -472,13 +514,16 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     sipc_observer_close(observer);
     free(buffer);
     cli_buffer_free(&out);
-    if (exit_code >= 0) return exit_code;
-    if (limit != 0 && seen >= limit) return SIPC_CLI_EXIT_OK;
+    if (exit_code >= 0)
+        return exit_code;
+    if (limit != 0 && seen >= limit)
+        return SIPC_CLI_EXIT_OK;
     if (status == SIPC_ERR_NOT_FOUND) {
         fprintf(stderr, "sipc: tap %s: the channel was removed\n", name);
         return SIPC_CLI_EXIT_OK;
     }
     /* Without --count a quiet spell of --timeout ms is the normal end of a tap. */
-    if (status == SIPC_ERR_TIMEOUT && limit == 0) return SIPC_CLI_EXIT_OK;
+    if (status == SIPC_ERR_TIMEOUT && limit == 0)
+        return SIPC_CLI_EXIT_OK;
     return cli_fail(command->name, name, status);
 }

@@ -41,16 +41,21 @@ int cmd_send(const cli_command *command, int argc, char **argv)
     const char *positional[2];
     size_t count = 0;
     int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 2, &count);
-    if (rc >= 0) return rc;
+    if (rc >= 0)
+        return rc;
     const char *name = positional[0];
     int sources = (count == 2) + (file != NULL) + (hex != NULL);
-    if (sources == 0) return cli_usage_error(command->name, "nothing to send: give TEXT, --file F or --hex HEX");
-    if (sources > 1) return cli_usage_error(command->name, "give only one of TEXT, --file F and --hex HEX");
-    if ((rc = check_name(command->name, name)) >= 0) return rc;
+    if (sources == 0)
+        return cli_usage_error(command->name, "nothing to send: give TEXT, --file F or --hex HEX");
+    if (sources > 1)
+        return cli_usage_error(command->name, "give only one of TEXT, --file F and --hex HEX");
+    if ((rc = check_name(command->name, name)) >= 0)
+        return rc;
 
     cli_buffer payload = {0};
     if (count == 2) {
-        if (!cli_buffer_append_str(&payload, positional[1])) return cli_io_error(command->name, "out of memory");
+        if (!cli_buffer_append_str(&payload, positional[1]))
+            return cli_io_error(command->name, "out of memory");
     } else if (hex) {
         const char *error = NULL;
         if (!cli_decode_hex(hex, &payload, &error)) {
@@ -141,26 +146,33 @@ static int serve(serve_state *state, const cli_channel_options *channel_options)
     state->exit_code = -1;
     sipc_channel *channel = NULL;
     int status = cli_open_channel(state->name, channel_options, &channel);
-    if (status != SIPC_OK) return cli_fail(state->command, state->name, status);
+    if (status != SIPC_OK)
+        return cli_fail(state->command, state->name, status);
     cli_signals_watch_channel(channel);
     size_t capacity = sipc_max_message_size(channel);
     void *buffer = malloc(capacity ? capacity : 1);
-    if (!buffer) status = SIPC_ERR_NO_MEMORY;
+    if (!buffer)
+        status = SIPC_ERR_NO_MEMORY;
 
     while (buffer && state->exit_code < 0 && (state->limit == 0 || state->handled < state->limit)) {
         /* A peer that attached, sent and left before we looked counts too: its messages come
          * first, then PEER_GONE, as for a peer that leaves while connected. */
         status = sipc_connect(channel, state->timeout);
-        if (status != SIPC_OK) break;
+        if (status != SIPC_OK)
+            break;
         bool peer_left = false;
         while (status == SIPC_OK && !peer_left && (state->limit == 0 || state->handled < state->limit)) {
             size_t length = 0;
             status = sipc_recv(channel, buffer, capacity, &length, state->timeout);
-            if (status == SIPC_OK && !handle_message(state, channel, buffer, length, &peer_left)) break;
+            if (status == SIPC_OK && !handle_message(state, channel, buffer, length, &peer_left))
+                break;
         }
-        if (state->exit_code >= 0) break;
-        if (status == SIPC_ERR_PEER_GONE || status == SIPC_ERR_NOT_CONNECTED) peer_left = true;
-        if (!peer_left) break;
+        if (state->exit_code >= 0)
+            break;
+        if (status == SIPC_ERR_PEER_GONE || status == SIPC_ERR_NOT_CONNECTED)
+            peer_left = true;
+        if (!peer_left)
+            break;
         /* The peer left. Keep our role so the next peer finds us and takes the free one (like `nc -lk`). */
         status = SIPC_OK;
     }
@@ -170,11 +182,15 @@ static int serve(serve_state *state, const cli_channel_options *channel_options)
     }
     free(buffer);
     cli_buffer_free(&state->out);
-    if (state->exit_code >= 0) return state->exit_code;
-    if (state->limit != 0 && state->handled >= state->limit) return SIPC_CLI_EXIT_OK;
+    if (state->exit_code >= 0)
+        return state->exit_code;
+    if (state->limit != 0 && state->handled >= state->limit)
+        return SIPC_CLI_EXIT_OK;
     /* Without --count an idle timeout is the normal end of a server that got something. */
-    if (status == SIPC_ERR_TIMEOUT && state->limit == 0 && state->handled > 0) return SIPC_CLI_EXIT_OK;
-    if (status == SIPC_OK) return SIPC_CLI_EXIT_OK;
+    if (status == SIPC_ERR_TIMEOUT && state->limit == 0 && state->handled > 0)
+        return SIPC_CLI_EXIT_OK;
+    if (status == SIPC_OK)
+        return SIPC_CLI_EXIT_OK;
     return cli_fail(state->command, state->name, status);
 }
 
@@ -194,9 +210,11 @@ int cmd_recv(const cli_command *command, int argc, char **argv)
     const char *positional[1];
     size_t count = 0;
     int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 1, &count);
-    if (rc >= 0) return rc;
+    if (rc >= 0)
+        return rc;
     state.name = positional[0];
-    if ((rc = check_name(command->name, state.name)) >= 0) return rc;
+    if ((rc = check_name(command->name, state.name)) >= 0)
+        return rc;
     state.format = json ? CLI_FORMAT_JSON : cli_format_from_name(format);
     return serve(&state, &channel_options);
 }
@@ -213,9 +231,11 @@ int cmd_echo(const cli_command *command, int argc, char **argv)
     const char *positional[1];
     size_t count = 0;
     int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 1, &count);
-    if (rc >= 0) return rc;
+    if (rc >= 0)
+        return rc;
     state.name = positional[0];
-    if ((rc = check_name(command->name, state.name)) >= 0) return rc;
+    if ((rc = check_name(command->name, state.name)) >= 0)
+        return rc;
     return serve(&state, &channel_options);
 }
 
@@ -260,15 +280,18 @@ static bool wait_stdin(connect_session *session)
     return !atomic_load(&session->receiver_done) && !cli_stop_signal();
 #else
     for (;;) {
-        if (atomic_load(&session->receiver_done) || cli_stop_signal()) return false;
+        if (atomic_load(&session->receiver_done) || cli_stop_signal())
+            return false;
         struct pollfd fds[3] = {
             {.fd = STDIN_FILENO, .events = POLLIN},
             {.fd = session->wake_pipe[0], .events = POLLIN},
             {.fd = cli_signal_wake_fd(), .events = POLLIN},
         };
         int ready = poll(fds, 3, -1);
-        if (ready < 0 && errno != EINTR) return true; /* let read() report the problem */
-        if (ready > 0 && fds[0].revents) return true;
+        if (ready < 0 && errno != EINTR)
+            return true; /* let read() report the problem */
+        if (ready > 0 && fds[0].revents)
+            return true;
     }
 #endif
 }
@@ -279,17 +302,21 @@ static int drain_outgoing(connect_session *session)
      * The library has no "queue drained" wait, so poll, backing off to 50 ms. */
     uint32_t pause_us = 1000;
     for (;;) {
-        if (atomic_load(&session->receiver_done) || cli_stop_signal()) return SIPC_OK;
+        if (atomic_load(&session->receiver_done) || cli_stop_signal())
+            return SIPC_OK;
         sipc_channel_info info;
         memset(&info, 0, sizeof info);
         info.struct_size = sizeof info;
         int status = sipc_info(session->channel, &info);
-        if (status != SIPC_OK) return status;
+        if (status != SIPC_OK)
+            return status;
         const sipc_direction_info *outgoing =
             sipc_get_role(session->channel) == SIPC_ROLE_SERVER ? &info.to_client : &info.to_server;
-        if (outgoing->queued == 0 || info.state != SIPC_STATE_CONNECTED) return SIPC_OK;
+        if (outgoing->queued == 0 || info.state != SIPC_STATE_CONNECTED)
+            return SIPC_OK;
         sipc_os_sleep_us(pause_us);
-        if (pause_us < 50000) pause_us *= 2;
+        if (pause_us < 50000)
+            pause_us *= 2;
     }
 }
 
@@ -302,8 +329,10 @@ static void *connect_sender(void *argument)
         cli_buffer payload = {0};
         int error_number = 0;
         if (!cli_read_file(session->file, &payload, &error_number)) {
-            if (error_number == EFBIG) status = SIPC_ERR_TOO_BIG;
-            else session->sender_io_error = error_number;
+            if (error_number == EFBIG)
+                status = SIPC_ERR_TOO_BIG;
+            else
+                session->sender_io_error = error_number;
         } else {
             status = send_one(session, payload.data ? payload.data : "", payload.length);
         }
@@ -313,29 +342,35 @@ static void *connect_sender(void *argument)
         size_t chunk = session->raw ? max_size : 65536;
         bool eof = false;
         while (status == SIPC_OK && !eof) {
-            if (!wait_stdin(session)) break;
+            if (!wait_stdin(session))
+                break;
             if (!cli_buffer_reserve(&pending, chunk)) {
                 session->sender_io_error = ENOMEM;
                 break;
             }
             ssize_t got = read(STDIN_FILENO, pending.data + pending.length, chunk);
             if (got < 0) {
-                if (errno == EINTR || errno == EAGAIN) continue;
-                if (atomic_load(&session->receiver_done) || cli_stop_signal()) break; /* read cancelled */
+                if (errno == EINTR || errno == EAGAIN)
+                    continue;
+                if (atomic_load(&session->receiver_done) || cli_stop_signal())
+                    break; /* read cancelled */
                 session->sender_io_error = errno;
                 break;
             }
-            if (got == 0) eof = true;
+            if (got == 0)
+                eof = true;
             pending.length += (size_t)got;
             if (session->raw) {
-                if (pending.length > 0) status = send_one(session, pending.data, pending.length);
+                if (pending.length > 0)
+                    status = send_one(session, pending.data, pending.length);
                 pending.length = 0;
                 continue;
             }
             /* One message per line, without its "\n"; a last line without newline counts too. */
             size_t start = 0;
             for (size_t i = 0; i < pending.length && status == SIPC_OK; i++) {
-                if (pending.data[i] != '\n') continue;
+                if (pending.data[i] != '\n')
+                    continue;
                 status = send_one(session, pending.data + start, i - start);
                 start = i + 1;
             }
@@ -345,14 +380,16 @@ static void *connect_sender(void *argument)
             }
             memmove(pending.data, pending.data + start, pending.length - start);
             pending.length -= start;
-            if (status == SIPC_OK && pending.length > max_size) status = SIPC_ERR_TOO_BIG;
+            if (status == SIPC_OK && pending.length > max_size)
+                status = SIPC_ERR_TOO_BIG;
         }
         cli_buffer_free(&pending);
         if (!eof && status == SIPC_OK && session->sender_io_error == 0) {
             return NULL; /* stopped by a signal or by the receiver */
         }
     }
-    if (status == SIPC_OK && session->sender_io_error == 0) status = drain_outgoing(session);
+    if (status == SIPC_OK && session->sender_io_error == 0)
+        status = drain_outgoing(session);
     session->sender_status = status;
     atomic_store(&session->input_done, true);
     /* Wake the receiver so it switches to lingering (or stops at once on an error). */
@@ -374,14 +411,16 @@ static void *connect_receiver(void *argument)
         status = sipc_recv(session->channel, buffer, capacity, &length, lingering ? session->linger : SIPC_INFINITE);
         if (status == SIPC_ERR_CANCELLED && !lingering && atomic_load(&session->input_done) && !cli_stop_signal()) {
             bool sender_failed = session->sender_status != SIPC_OK || session->sender_io_error != 0;
-            if (sender_failed) break;
+            if (sender_failed)
+                break;
             sipc_uncancel(session->channel);
             lingering = true;
             /* A signal that came while we uncancelled must still stop us. */
             status = cli_stop_signal() ? SIPC_ERR_CANCELLED : SIPC_OK;
             continue;
         }
-        if (status != SIPC_OK) break;
+        if (status != SIPC_OK)
+            break;
         out.length = 0;
         if (!cli_format_message(&out, session->format, index++, buffer, length) ||
             !cli_write_all(STDOUT_FILENO, out.data, out.length)) {
@@ -389,14 +428,16 @@ static void *connect_receiver(void *argument)
             break;
         }
     }
-    if (lingering && status == SIPC_ERR_TIMEOUT) status = SIPC_OK;
+    if (lingering && status == SIPC_ERR_TIMEOUT)
+        status = SIPC_OK;
     session->receiver_status = status;
     free(buffer);
     cli_buffer_free(&out);
     atomic_store(&session->receiver_done, true);
     /* A sender blocked on a full queue must not wait forever for a peer we stopped reading.
      * When the peer left, its own PEER_GONE tells the sender whether input was lost. */
-    if (status != SIPC_ERR_PEER_GONE && !atomic_load(&session->input_done)) sipc_cancel(session->channel);
+    if (status != SIPC_ERR_PEER_GONE && !atomic_load(&session->input_done))
+        sipc_cancel(session->channel);
     wake_sender(session);
     return NULL;
 }
@@ -422,10 +463,13 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
     const char *positional[1];
     size_t count = 0;
     int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 1, 1, &count);
-    if (rc >= 0) return rc;
-    if (raw && file) return cli_usage_error(command->name, "--raw and --file exclude each other");
+    if (rc >= 0)
+        return rc;
+    if (raw && file)
+        return cli_usage_error(command->name, "--raw and --file exclude each other");
     const char *name = positional[0];
-    if ((rc = check_name(command->name, name)) >= 0) return rc;
+    if ((rc = check_name(command->name, name)) >= 0)
+        return rc;
 
     connect_session session = {
         .name = name,
@@ -435,7 +479,8 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
         .linger = linger,
         .wake_pipe = {-1, -1},
     };
-    if (pipe(session.wake_pipe) != 0) return cli_io_error(command->name, "pipe: %s", strerror(errno));
+    if (pipe(session.wake_pipe) != 0)
+        return cli_io_error(command->name, "pipe: %s", strerror(errno));
     int status = cli_open_channel(name, &channel_options, &session.channel);
     if (status == SIPC_OK) {
         cli_signals_watch_channel(session.channel);
@@ -464,19 +509,25 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
 #if defined(_WIN32)
     /* The sender may sit in a read of stdin that nothing will end: once the receiver is done,
      * cancel that read until the sender notices. */
-    if (receiver_started) sipc_os_thread_join(&receiver);
-    if (sender_started) sipc_os_thread_join_cancelling_io(&sender);
+    if (receiver_started)
+        sipc_os_thread_join(&receiver);
+    if (sender_started)
+        sipc_os_thread_join_cancelling_io(&sender);
 #else
-    if (sender_started) sipc_os_thread_join(&sender);
-    if (receiver_started) sipc_os_thread_join(&receiver);
+    if (sender_started)
+        sipc_os_thread_join(&sender);
+    if (receiver_started)
+        sipc_os_thread_join(&receiver);
 #endif
     cli_signals_watch_channel(NULL);
     sipc_close(session.channel);
     close(session.wake_pipe[0]);
     close(session.wake_pipe[1]);
 
-    if (!receiver_started) return cli_io_error(command->name, "cannot start threads");
-    if (cli_stop_signal()) return SIPC_CLI_EXIT_SIGNAL_BASE + cli_stop_signal();
+    if (!receiver_started)
+        return cli_io_error(command->name, "cannot start threads");
+    if (cli_stop_signal())
+        return SIPC_CLI_EXIT_SIGNAL_BASE + cli_stop_signal();
     if (session.sender_io_error)
         return cli_io_error(command->name, "cannot read %s: %s", file ? file : "stdin",
                             strerror(session.sender_io_error));

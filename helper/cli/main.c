@@ -122,7 +122,8 @@ static const size_t command_count = sizeof commands / sizeof commands[0];
 static const cli_command *find_command(const char *name)
 {
     for (size_t i = 0; i < command_count; i++)
-        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
     return NULL;
 }
 
@@ -134,7 +135,8 @@ static void print_main_help(FILE *out)
           "\n"
           "Commands:\n",
           out);
-    for (size_t i = 0; i < command_count; i++) fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < command_count; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fputs("\n"
           "Channel names: 1..200 characters of [A-Za-z0-9._-], not starting with '.'; '--' ends\n"
           "the options, so names after it may start with '-' (sipc rm -- -old).\n"
