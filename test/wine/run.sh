@@ -214,7 +214,8 @@ if [ -f "$root/dist/api.js" ]; then
   out="$logs/node-suite.out"
   (cd "$root" && SIPC_LIBRARY="$(winepath -w "$build/sipc.dll")" SIPC_CLI="$(winepath -w "$build/sipc.exe")" \
     NODE_PATH="$(winepath -w "$node_modules")" timeout 600 wine "$node_exe" --test \
-    test/node/channel.test.mjs test/node/lifecycle.test.mjs test/node/observer.test.mjs >"$out" 2>&1)
+    test/node/channel.test.mjs test/node/lifecycle.test.mjs test/node/observer.test.mjs \
+    test/node/offthread.test.mjs test/node/promises.test.mjs >"$out" 2>&1)
   grep -E '^(not )?ok ' "$out"
   count_from "test/node (Windows node $node_version)" "$out"
 else
