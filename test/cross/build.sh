@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-builds the helper with Zig for the targets these machines cannot run — macOS x64 and arm64
-# (libsipc.dylib + sipc), Windows arm64 (sipc.dll + sipc.exe) — with the native build's warnings as
+# (libsipc.dylib + sipc), Windows arm64 (sipc.dll + sipc.exe), Linux arm64 (libsipc.so + sipc) — with the native build's warnings as
 # errors, then checks that each binary is of the right format and architecture.
 # Zig comes from PyPI (`ziglang`), installed once into a git-ignored virtualenv (.zig-venv/;
 # SIPC_ZIG_VENV overrides). Usage: bash test/cross/build.sh [PLATFORM...]
@@ -15,7 +15,7 @@ fi
 zig="$venv/bin/python -m ziglang"
 
 platforms=("$@")
-[ ${#platforms[@]} -gt 0 ] || platforms=(darwin-x64 darwin-arm64 win32-arm64)
+[ ${#platforms[@]} -gt 0 ] || platforms=(darwin-x64 darwin-arm64 win32-arm64 linux-arm64)
 for platform in "${platforms[@]}"; do
   start=$SECONDS
   make -C helper cross PLATFORM="$platform" ZIG="$zig" -j2 >/dev/null
