@@ -2,7 +2,8 @@
 // helper of each built platform into dist/native/<platform>-<arch>/, and with --package makes the .vsix.
 //   node esbuild.mjs                 build once
 //   node esbuild.mjs --watch         rebuild on change
-//   node esbuild.mjs --package [--target linux-x64|win32-x64]
+//   node esbuild.mjs --package [--target linux-x64|win32-x64|...]
+//   node esbuild.mjs --package --target all   sipc-<target>-<version>.vsix for every target in allTargets
 import * as esbuild from 'esbuild';
 import { existsSync, mkdirSync, copyFileSync, readdirSync, rmSync, readFileSync, writeFileSync, cpSync, statSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
@@ -81,7 +82,10 @@ function stripDebugInfo(dir) {
  * Lays out exactly what the .vsix contains in a staging folder, then lets vsce pack it. Staging keeps the package
  * small and explicit: the bundles, one platform's helper and koffi binary, the webview media, the manifest.
  */
-async function packageVsix(target) {
+/** Every VS Code target sipc packages for (npm run package:all); each needs its helper built and koffi's package. */
+const allTargets = ['linux-x64', 'linux-arm64', 'win32-x64', 'win32-arm64', 'darwin-x64', 'darwin-arm64'];
+
+async function packageVsix(target, { namedByTarget = false } = {}) {
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const nativeDir = join(root, 'dist/native', target);
   if (!existsSync(nativeDir)) {
@@ -113,7 +117,7 @@ async function packageVsix(target) {
   writeFileSync(join(stage, 'package.json'), JSON.stringify(shipped, null, 2));
 
   const vsce = await import('@vscode/vsce');
-  const packagePath = join(root, target === hostTarget ? `sipc-${manifest.version}.vsix` : `sipc-${target}-${manifest.version}.vsix`);
+  const packagePath = join(root, target === hostTarget && !namedByTarget ? `sipc-${manifest.version}.vsix` : `sipc-${target}-${manifest.version}.vsix`);
   await vsce.createVSIX({
     cwd: stage,
     packagePath,
@@ -134,7 +138,10 @@ if (watch) {
   copyNative();
   copyCodicons();
   if (args.includes('--package')) {
-    const packagePath = await packageVsix(optionValue('--target') ?? hostTarget);
-    console.log(`packaged ${relative(root, packagePath)} (${(statSync(packagePath).size / 1024).toFixed(0)} KiB)`);
+    const target = optionValue('--target') ?? hostTarget;
+    const packages = target === 'all'
+      ? await Promise.all(allTargets.map((t) => packageVsix(t, { namedByTarget: true })))
+      : [await packageVsix(target)];
+    for (const packagePath of packages) console.log(`packaged ${relative(root, packagePath)} (${(statSync(packagePath).size / 1024).toFixed(0)} KiB)`);
   }
 }
