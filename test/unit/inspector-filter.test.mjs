@@ -43,6 +43,7 @@ test('byte search: exact indices at the start, the middle and the end; -1 otherw
   assert.equal(core.indexOfBytesIgnoreCase(utf8('ABC'), utf8('abc')), 0);
   assert.equal(core.indexOfBytesIgnoreCase(utf8('xxAB'), utf8('abc')), -1);
   assert.equal(core.indexOfBytesIgnoreCase(utf8('[\\]^_@'), utf8('{|}~\x7f`')), -1, 'only A-Z fold, not the bytes around');
+  assert.equal(core.indexOfBytesIgnoreCase(utf8('xAZ'), utf8('az')), 1, 'A and Z, the ends of the range, fold');
   assert.equal(core.indexOfBytesIgnoreCase(utf8('abc'), new Uint8Array(0)), 0);
 });
 
