@@ -74,5 +74,5 @@ export default {
   htmlReporter: { fileName: `${out}/${report}.html` },
   jsonReporter: { fileName: `${out}/${report}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: false },
-  thresholds: { high: 80, low: 60, break: ci ? 75 : null },
+  thresholds: { high: 80, low: 60, break: ci ? 85 : null }, // CI subset measured at 91%
 };
