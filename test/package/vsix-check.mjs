@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { binaryFormat, expectedFormat } from '../cross/binary-format.mjs';
 
 const nativeLibraries = ['libsipc.so', 'libsipc.dylib', 'sipc.dll'];
+/** The file name extension/src/api/native.ts loads on each OS. */
+const loadedLibrary = { linux: 'libsipc.so', win32: 'sipc.dll', darwin: 'libsipc.dylib' };
 
 /** Every entry of a zip file as name → bytes (Python's zipfile: node has no unzip of its own). */
 function readZip(file) {
@@ -27,7 +29,8 @@ function checkVsix(file) {
   const nativeFolders = new Set([...entries.keys()].map((n) => /^extension\/dist\/native\/([^/]+)\//.exec(n)?.[1]).filter(Boolean));
   if (nativeFolders.size !== 1 || !nativeFolders.has(target)) problems.push(`native folders ${[...nativeFolders].join(', ') || 'none'}, expected only ${target}`);
   const libraries = nativeLibraries.map((lib) => `extension/dist/native/${target}/${lib}`).filter((name) => entries.has(name));
-  if (libraries.length !== 1) problems.push(`${libraries.length} helper libraries in dist/native/${target}/, expected 1`);
+  const loaded = `extension/dist/native/${target}/${loadedLibrary[target.split('-')[0]]}`;
+  if (libraries.length !== 1 || libraries[0] !== loaded) problems.push(`helper libraries ${libraries.join(', ') || 'none'}, expected only ${loaded} (the path the extension loads)`);
   for (const name of libraries) {
     const got = binaryFormat(entries.get(name));
     if (got.format !== want.format || got.arch !== want.arch) problems.push(`${name} is ${got.format}/${got.arch}, expected ${want.format}/${want.arch}`);
