@@ -1251,6 +1251,17 @@ static void *watch_main(void *arg)
     sipc_async_watch *h = arg;
     fingerprint last = take_fingerprint();
     uint32_t follow_ups = 0;
+    /* The monitor was armed in sipc_async_watch_start, before this thread ran: what changed in between is
+     * queued in it and may already be in that first fingerprint, where a comparison would miss it. Report it. */
+    if (sipc_os_key_monitor_wait(h->monitor, 1) == SIPC_OK) {
+        follow_ups = WATCH_FOLLOW_UPS;
+        sipc_os_mutex_lock(&h->n.lock);
+        if (!h->n.stopping) {
+            h->changes++;
+            notify_locked(&h->n);
+        }
+        sipc_os_mutex_unlock(&h->n.lock);
+    }
     for (;;) {
         int32_t timeout = follow_ups > 0 && WATCH_FOLLOW_UP_MS < h->interval_ms ? WATCH_FOLLOW_UP_MS
                                                                                 : (int32_t)h->interval_ms;
