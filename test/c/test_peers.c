@@ -19,7 +19,8 @@
 typedef struct death_plan {
     char name[SIPC_NAME_MAX + 1];
     int delay_ms;
-    int kill; /* 1: SIGKILL itself, 0: close */
+    int kill;             /* 1: SIGKILL itself, 0: close */
+    int until_message;    /* 1: stay until the server sends a message (delay_ms unused) */
 } death_plan;
 
 static int child_connect_then_die(void *arg)
@@ -28,7 +29,13 @@ static int child_connect_then_die(void *arg)
     sipc_channel *ch = NULL;
     CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
     CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
-    sleep_ms(plan->delay_ms);
+    if (plan->until_message) {
+        uint8_t buffer[16];
+        size_t length = 0;
+        CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 60000) == SIPC_OK);
+    } else {
+        sleep_ms(plan->delay_ms);
+    }
     if (plan->kill)
         kill_self();
     sipc_close(ch);
@@ -361,7 +368,8 @@ void test_idle_uses_no_cpu(void)
     const char *name = test_name("idle");
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    death_plan plan = {.delay_ms = 1500, .kill = 0};
+    /* The client stays connected until it is told to go, however slowly this test runs. */
+    death_plan plan = {.until_message = 1, .kill = 0};
     snprintf(plan.name, sizeof plan.name, "%s", name);
     pid_t child = spawn_child(child_connect_then_die, &plan, sizeof plan);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
@@ -382,6 +390,7 @@ void test_idle_uses_no_cpu(void)
     if (switches > 3)
         test_fail(__FILE__, __LINE__, "blocked recv woke %ld times in 500 ms", switches);
 #endif
+    CHECK_RC(sipc_send(server, "bye", 3, 5000), SIPC_OK);
     CHECK(reap_child(child) == 0);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
