@@ -155,7 +155,8 @@ void test_waiting_spins_for_a_woken_peer(void)
     size_t length = 0;
     sipc_wait_stats connected; /* connect's own waits are not the point here */
     sipc_channel_wait_stats(server, &connected);
-    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 30), SIPC_ERR_TIMEOUT);
+    /* 300 ms: long enough to reach the sleep even when a loaded machine preempts us for tens of ms. */
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 300), SIPC_ERR_TIMEOUT);
     sipc_wait_stats stats;
     sipc_channel_wait_stats(server, &stats);
     CHECK(stats.spins == connected.spins && stats.sleeps > connected.sleeps && stats.wakes == 0);
@@ -233,7 +234,8 @@ void test_waiting_no_spin_after_peer_naps_again(void)
     CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
     sipc_channel_fix_spin(server, FIXED_SPIN_NS);
     sipc_channel_wait_stats(server, &stats);
-    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 30), SIPC_ERR_TIMEOUT);
+    /* 300 ms: long enough to reach the sleep even when a loaded machine preempts us for tens of ms. */
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 300), SIPC_ERR_TIMEOUT);
     sipc_wait_stats after;
     sipc_channel_wait_stats(server, &after);
     CHECK(after.spins == stats.spins);
