@@ -94,7 +94,7 @@ class AsyncChannel:
         with self._lock:
             if self._stash:
                 return self._stash.popleft()
-        return await self._run(lambda left: self.channel.recv(left), timeout, keep=self._stash.append)
+        return await self._run(lambda left: self.channel.recv(left), timeout, stash=self._stash)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._messages()
@@ -135,22 +135,25 @@ class AsyncChannel:
         await self.aclose()
 
     async def _run(self, call: Callable[[Optional[float]], T], timeout: Optional[float],
-                   keep: Optional[Callable[[T], None]] = None) -> T:
+                   stash: Optional[Deque[T]] = None) -> T:
+        """Runs call in a worker; stash holds results whose awaiting task was cancelled (recv's messages), oldest
+        first: a worker takes from it before calling the library, so no message overtakes a kept one."""
         operation = _Operation()
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self._work, operation, call, deadline, keep)
+        future = loop.run_in_executor(self._executor, self._work, operation, call, deadline, stash)
         try:
             return await future
         except asyncio.CancelledError:
-            self._interrupt(operation, keep)
+            self._interrupt(operation, stash)
             raise
 
-    def _interrupt(self, operation: _Operation, keep: Optional[Callable[[T], None]]) -> None:
+    def _interrupt(self, operation: _Operation, stash: Optional[Deque[T]]) -> None:
         with self._lock:
             operation.stopped = True
-            if operation.delivered and keep is not None:
-                keep(cast(T, operation.result))  # finished just as its task was cancelled: the next recv gets it
+            if operation.delivered and stash is not None:
+                # Finished just as its task was cancelled: it is older than anything kept since, so it goes first.
+                stash.appendleft(cast(T, operation.result))
                 return
             if not operation.running or operation.interrupted:
                 return
@@ -163,13 +166,18 @@ class AsyncChannel:
                 pass
 
     def _work(self, operation: _Operation, call: Callable[[Optional[float]], T], deadline: Optional[float],
-              keep: Optional[Callable[[T], None]]) -> T:
+              stash: Optional[Deque[T]]) -> T:
         while True:
             with self._lock:
                 while self._interrupting and not operation.stopped:
                     self._lock.wait()
                 if operation.stopped:
                     raise Cancelled("the operation was cancelled", status=-5, code="CANCELLED")
+                if stash:
+                    # Kept while this worker waited for an interrupt to be lifted: older than anything in the channel.
+                    kept = stash.popleft()
+                    operation.delivered, operation.result = True, kept
+                    return kept
                 operation.running = True
                 operation.generation = self._generation
             try:
@@ -183,8 +191,8 @@ class AsyncChannel:
                 raise
             else:
                 with self._lock:
-                    if operation.stopped and keep is not None:
-                        keep(result)  # its awaiter is gone: the next recv gets it
+                    if operation.stopped and stash is not None:
+                        stash.append(result)  # its awaiter is gone: the next recv gets it
                     else:
                         operation.delivered, operation.result = True, result
                 return result
