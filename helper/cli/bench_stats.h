@@ -19,7 +19,8 @@ static inline int bench_compare_doubles(const void *a, const void *b)
 /* The value at `fraction` (0.5 = median) of `count` values, nearest rank. Sorts `values` in place. */
 static inline double bench_percentile(double *values, size_t count, double fraction)
 {
-    if (count == 0) return 0;
+    if (count == 0)
+        return 0;
     qsort(values, count, sizeof *values, bench_compare_doubles);
     size_t index = (size_t)(fraction * (double)(count - 1) + 0.5);
     return values[index < count ? index : count - 1];

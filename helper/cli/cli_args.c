@@ -26,8 +26,8 @@ int cli_fail(const char *command, const char *name, int status)
     if (status == SIPC_ERR_SYSTEM || status == SIPC_ERR_PERMISSION || status == SIPC_ERR_NO_MEMORY) {
         int os_error = sipc_last_os_error();
         if (os_error != 0) {
-            fprintf(stderr, "sipc: %s%s%s: %s: %s (%s)\n", command, name ? " " : "", name ? name : "",
-                    sentence, strerror(os_error), sipc_status_name(status));
+            fprintf(stderr, "sipc: %s%s%s: %s: %s (%s)\n", command, name ? " " : "", name ? name : "", sentence,
+                    strerror(os_error), sipc_status_name(status));
             return cli_exit_code(status);
         }
     }
@@ -112,8 +112,8 @@ static int apply_option(const cli_command *command, const cli_option *option, co
         break;
     case CLI_OPT_CHOICE:
         if (!choice_allowed(option->choices, value))
-            return cli_usage_error(command->name, "--%s must be one of %s, not '%s'", option->name,
-                                   option->choices, value);
+            return cli_usage_error(command->name, "--%s must be one of %s, not '%s'", option->name, option->choices,
+                                   value);
         *(const char **)option->target = value;
         break;
     case CLI_OPT_U32:
@@ -134,8 +134,7 @@ static int apply_option(const cli_command *command, const cli_option *option, co
             break;
         }
         if (!parse_u64(value, &number) || number > INT32_MAX)
-            return cli_usage_error(command->name,
-                                   "--%s needs milliseconds (0..%d) or 'inf', not '%s'", option->name,
+            return cli_usage_error(command->name, "--%s needs milliseconds (0..%d) or 'inf', not '%s'", option->name,
                                    INT32_MAX, value);
         *(int32_t *)option->target = (int32_t)number;
         break;
@@ -145,9 +144,8 @@ static int apply_option(const cli_command *command, const cli_option *option, co
     return -1;
 }
 
-int cli_parse(const cli_command *command, int argc, char **argv, const cli_option *options,
-              size_t option_count, const char **positional, size_t min_positional,
-              size_t max_positional, size_t *positional_count)
+int cli_parse(const cli_command *command, int argc, char **argv, const cli_option *options, size_t option_count,
+              const char **positional, size_t min_positional, size_t max_positional, size_t *positional_count)
 {
     size_t count = 0;
     bool options_ended = false;
@@ -197,8 +195,7 @@ int cli_parse(const cli_command *command, int argc, char **argv, const cli_optio
         positional[count++] = arg;
     }
     if (count < min_positional)
-        return cli_usage_error(command->name, min_positional == 1 ? "missing channel name"
-                                                                  : "missing arguments");
+        return cli_usage_error(command->name, min_positional == 1 ? "missing channel name" : "missing arguments");
     *positional_count = count;
     return -1;
 }

@@ -18,8 +18,8 @@
  * (TIMEOUT 3, PEER_GONE 4, BUSY 5, TOO_BIG 6, ...), see cli_exit_code(). */
 enum {
     SIPC_CLI_EXIT_OK = 0,
-    SIPC_CLI_EXIT_USAGE = 1,        /* bad command line */
-    SIPC_CLI_EXIT_IO = 2,           /* a local file, stdin or stdout failed */
+    SIPC_CLI_EXIT_USAGE = 1, /* bad command line */
+    SIPC_CLI_EXIT_IO = 2,    /* a local file, stdin or stdout failed */
     SIPC_CLI_EXIT_STATUS_BASE = 2,
     SIPC_CLI_EXIT_SIGNAL_BASE = 128 /* stopped by SIGINT (130) or SIGTERM (143) */
 };
@@ -35,30 +35,29 @@ int cli_io_error(const char *command, const char *format, ...) __attribute__((fo
 
 /* ---- option parsing ---- */
 typedef enum cli_option_kind {
-    CLI_OPT_FLAG,     /* bool */
-    CLI_OPT_STRING,   /* const char * */
-    CLI_OPT_U32,      /* uint32_t within [min, max] */
-    CLI_OPT_U64,      /* uint64_t within [min, max] */
-    CLI_OPT_TIMEOUT,  /* int32_t milliseconds; "inf" or -1 means SIPC_INFINITE */
-    CLI_OPT_CHOICE    /* const char *, one of the '|'-separated words in choices */
+    CLI_OPT_FLAG,    /* bool */
+    CLI_OPT_STRING,  /* const char * */
+    CLI_OPT_U32,     /* uint32_t within [min, max] */
+    CLI_OPT_U64,     /* uint64_t within [min, max] */
+    CLI_OPT_TIMEOUT, /* int32_t milliseconds; "inf" or -1 means SIPC_INFINITE */
+    CLI_OPT_CHOICE   /* const char *, one of the '|'-separated words in choices */
 } cli_option_kind;
 
 typedef struct cli_option {
-    const char *name;      /* long name without "--" */
+    const char *name; /* long name without "--" */
     cli_option_kind kind;
     void *target;
-    bool *seen;            /* optional: set when the option was given */
-    uint64_t min, max;     /* for numbers */
-    const char *choices;   /* for CLI_OPT_CHOICE */
+    bool *seen;          /* optional: set when the option was given */
+    uint64_t min, max;   /* for numbers */
+    const char *choices; /* for CLI_OPT_CHOICE */
 } cli_option;
 
 typedef struct cli_command cli_command;
 
 /* Parses argv (argv[0] is the command name). Positional arguments are stored in positional[].
  * Returns -1 on success, else an exit code to return (help printed: 0, error: 1). */
-int cli_parse(const cli_command *command, int argc, char **argv, const cli_option *options,
-              size_t option_count, const char **positional, size_t min_positional,
-              size_t max_positional, size_t *positional_count);
+int cli_parse(const cli_command *command, int argc, char **argv, const cli_option *options, size_t option_count,
+              const char **positional, size_t min_positional, size_t max_positional, size_t *positional_count);
 
 struct cli_command {
     const char *name;

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #if defined(_WIN32)
-#  include <io.h>
-#  define O_CLOEXEC (_O_NOINHERIT | _O_BINARY)
+#include <io.h>
+#define O_CLOEXEC (_O_NOINHERIT | _O_BINARY)
 #endif
 
 /* ---- I/O ---- */

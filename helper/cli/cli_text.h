@@ -14,9 +14,9 @@
 
 /* MinGW's "printf" format archetype is Microsoft's, which lacks %zu; its C99 stdio is GNU's. */
 #if defined(__MINGW32__)
-#  define CLI_PRINTF __MINGW_PRINTF_FORMAT
+#define CLI_PRINTF __MINGW_PRINTF_FORMAT
 #else
-#  define CLI_PRINTF printf
+#define CLI_PRINTF printf
 #endif
 
 typedef enum cli_format { CLI_FORMAT_RAW, CLI_FORMAT_HEX, CLI_FORMAT_TEXT, CLI_FORMAT_JSON } cli_format;

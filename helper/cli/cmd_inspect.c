@@ -50,9 +50,8 @@ static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)
                              ",\"clientAlive\":%s,\"connections\":%" PRIu64 ",\"createdNs\":%" PRIu64 ",",
                              cli_state_name(info->state), info_is_stale(info) ? "true" : "false",
                              info->protocol_version, info->max_message_size, info->queue_depth, info->mode & 07777u,
-                             info->owner_uid, info->server_pid, info->server_alive ? "true" : "false",
-                             info->client_pid, info->client_alive ? "true" : "false", info->connections,
-                             info->created_ns) &&
+                             info->owner_uid, info->server_pid, info->server_alive ? "true" : "false", info->client_pid,
+                             info->client_alive ? "true" : "false", info->connections, info->created_ns) &&
            append_direction_json(out, "toClient", &info->to_client) && cli_buffer_append_str(out, ",") &&
            append_direction_json(out, "toServer", &info->to_server) && cli_buffer_append_str(out, "}\n");
 }
@@ -247,17 +246,17 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
         cli_buffer server = {0}, client = {0};
         ok = append_pid(&server, info.server_pid, info.server_alive) &&
              append_pid(&client, info.client_pid, info.client_alive) &&
-             cli_buffer_printf(&out,
-                               "%-16s %s\n%-16s %s%s\n%-16s %s%s\n%-16s %s%s\n%-16s %" PRIu64 "\n"
-                               "%-16s %u bytes\n%-16s %u messages per direction\n%-16s %04o, uid %u\n"
-                               "%-16s %u\n%-16s %s\n",
-                               "name", info.name, "state", cli_state_name(info.state),
-                               info_is_stale(&info) && info.state != SIPC_STATE_STALE ? " (stale: nobody alive attached)" : "", "server pid", server.data,
-                               info.server_pid && !info.server_alive ? " (gone)" : "", "client pid", client.data,
-                               info.client_pid && !info.client_alive ? " (gone)" : "", "connections",
-                               info.connections, "max message", info.max_message_size, "queue depth",
-                               info.queue_depth, "mode", info.mode & 07777u, info.owner_uid, "protocol",
-                               info.protocol_version, "created", created) &&
+             cli_buffer_printf(
+                 &out,
+                 "%-16s %s\n%-16s %s%s\n%-16s %s%s\n%-16s %s%s\n%-16s %" PRIu64 "\n"
+                 "%-16s %u bytes\n%-16s %u messages per direction\n%-16s %04o, uid %u\n"
+                 "%-16s %u\n%-16s %s\n",
+                 "name", info.name, "state", cli_state_name(info.state),
+                 info_is_stale(&info) && info.state != SIPC_STATE_STALE ? " (stale: nobody alive attached)" : "",
+                 "server pid", server.data, info.server_pid && !info.server_alive ? " (gone)" : "", "client pid",
+                 client.data, info.client_pid && !info.client_alive ? " (gone)" : "", "connections", info.connections,
+                 "max message", info.max_message_size, "queue depth", info.queue_depth, "mode", info.mode & 07777u,
+                 info.owner_uid, "protocol", info.protocol_version, "created", created) &&
              append_direction_text(&out, "server->client", &info.to_client) &&
              append_direction_text(&out, "client->server", &info.to_server);
         cli_buffer_free(&server);
@@ -355,8 +354,8 @@ int cmd_rm(const cli_command *command, int argc, char **argv)
     if (!positional)
         return cli_io_error(command->name, "out of memory");
     size_t count = 0;
-    int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 0,
-                       (size_t)argc, &count);
+    int rc = cli_parse(command, argc, argv, options, sizeof options / sizeof options[0], positional, 0, (size_t)argc,
+                       &count);
     if (rc >= 0) {
         free(positional);
         return rc;
@@ -385,11 +384,11 @@ int cmd_rm(const cli_command *command, int argc, char **argv)
         if (status == SIPC_OK)
             status = sipc_remove(positional[i], force ? 1 : 0);
         if (status != SIPC_OK) {
-            int code = status == SIPC_ERR_BUSY
-                           ? (fprintf(stderr, "sipc: rm %s: a live process is attached; use --force (BUSY)\n",
-                                      positional[i]),
-                              cli_exit_code(status))
-                           : cli_fail(command->name, positional[i], status);
+            int code =
+                status == SIPC_ERR_BUSY
+                    ? (fprintf(stderr, "sipc: rm %s: a live process is attached; use --force (BUSY)\n", positional[i]),
+                       cli_exit_code(status))
+                    : cli_fail(command->name, positional[i], status);
             if (exit_code == SIPC_CLI_EXIT_OK)
                 exit_code = code;
         }
@@ -470,9 +469,8 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
                                    "{\"dir\":\"%s\",\"seq\":%" PRIu64 ",\"timeNs\":%" PRIu64
                                    ",\"time\":\"%s\",\"length\":%u,\"copied\":%zu,\"missed\":%" PRIu64
                                    ",\"discarded\":%" PRIu64 ",\"undeliverable\":%s,",
-                                   direction, message.sequence, message.timestamp_ns, time_text, message.length,
-                                   copied, message.missed, message.discarded,
-                                   message.undeliverable ? "true" : "false");
+                                   direction, message.sequence, message.timestamp_ns, time_text, message.length, copied,
+                                   message.missed, message.discarded, message.undeliverable ? "true" : "false");
             if (ok && cli_utf8_valid(buffer, copied))
                 ok = cli_buffer_append_str(&out, "\"text\":") && cli_append_json_string(&out, buffer, copied);
             else if (ok)

@@ -3,20 +3,23 @@
 
 #include <errno.h>
 #if defined(_WIN32)
-#  include <fcntl.h>
-#  include <io.h>
-#  define pipe(fds) _pipe((fds), 64, _O_BINARY)
+#include <fcntl.h>
+#include <io.h>
+#define pipe(fds) _pipe((fds), 64, _O_BINARY)
 #else
-#  include <poll.h>
+#include <poll.h>
 #endif
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define CHANNEL_OPTIONS(opts)                                                                                  \
-    {"max-size", CLI_OPT_U32, &(opts).max_size, &(opts).max_size_given, 1, SIPC_MAX_MESSAGE_LIMIT, NULL},      \
+/* Two option initialisers in one macro, which clang-format would misread as one braced list. */
+/* clang-format off */
+#define CHANNEL_OPTIONS(opts)                                                                              \
+    {"max-size", CLI_OPT_U32, &(opts).max_size, &(opts).max_size_given, 1, SIPC_MAX_MESSAGE_LIMIT, NULL}, \
     {"depth", CLI_OPT_U32, &(opts).depth, &(opts).depth_given, 1, SIPC_MAX_QUEUE_DEPTH, NULL}
+/* clang-format on */
 
 static int check_name(const char *command, const char *name)
 {
@@ -104,17 +107,16 @@ typedef struct serve_state {
     const char *command;
     const char *name;
     int32_t timeout;
-    uint64_t limit;      /* messages to handle, 0 = unlimited */
+    uint64_t limit; /* messages to handle, 0 = unlimited */
     uint64_t handled;
     cli_format format;
     bool echo;
     cli_buffer out;
-    int exit_code;       /* set by the handler on a local failure, -1 otherwise */
+    int exit_code; /* set by the handler on a local failure, -1 otherwise */
 } serve_state;
 
 /* Returns false to stop serving (state->exit_code says why). */
-static bool handle_message(serve_state *state, sipc_channel *channel, const void *data, size_t length,
-                           bool *peer_left)
+static bool handle_message(serve_state *state, sipc_channel *channel, const void *data, size_t length, bool *peer_left)
 {
     if (state->echo) {
         int status = sipc_send(channel, data, length, state->timeout);
@@ -252,11 +254,11 @@ typedef struct connect_session {
     atomic_bool input_done;
     /* Set by the receiver when the peer left or receiving failed: the sender stops. */
     atomic_bool receiver_done;
-    int wake_pipe[2];       /* the receiver wakes the sender's poll() through it */
-    int sender_status;      /* sipc status of the sending side, or SIPC_OK */
-    int sender_io_error;    /* errno of a stdin/file failure, 0 if none */
+    int wake_pipe[2];    /* the receiver wakes the sender's poll() through it */
+    int sender_status;   /* sipc status of the sending side, or SIPC_OK */
+    int sender_io_error; /* errno of a stdin/file failure, 0 if none */
     int receiver_status;
-    int receiver_io_error;  /* errno of a stdout failure */
+    int receiver_io_error; /* errno of a stdout failure */
 } connect_session;
 
 /* Wakes the sender's poll() on stdin so it sees receiver_done. */
@@ -475,7 +477,10 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
         .name = name,
         .raw = raw,
         .file = file,
-        .format = json ? CLI_FORMAT_JSON : cli_format_from_name(format ? format : raw ? "raw" : "text"),
+        .format = json ? CLI_FORMAT_JSON
+                       : cli_format_from_name(format ? format
+                                              : raw  ? "raw"
+                                                     : "text"),
         .linger = linger,
         .wake_pipe = {-1, -1},
     };
@@ -499,8 +504,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
     }
     sipc_os_thread sender, receiver;
     bool sender_started = sipc_os_thread_create(&sender, connect_sender, &session) == SIPC_OK;
-    bool receiver_started =
-        sender_started && sipc_os_thread_create(&receiver, connect_receiver, &session) == SIPC_OK;
+    bool receiver_started = sender_started && sipc_os_thread_create(&receiver, connect_receiver, &session) == SIPC_OK;
     if (!receiver_started) {
         atomic_store(&session.receiver_done, true);
         wake_sender(&session);

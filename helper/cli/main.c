@@ -69,8 +69,7 @@ static const cli_command commands[] = {
      "corrupt; unreadable; locked) are listed as 'unusable' with the reason; listing never waits.\n"
      "\n"
      "  --json           one JSON object per channel per line\n"},
-    {"stat", cmd_stat, "show everything about one channel",
-     "usage: sipc stat NAME [--json]\n"},
+    {"stat", cmd_stat, "show everything about one channel", "usage: sipc stat NAME [--json]\n"},
     {"tap", cmd_tap, "watch a channel's live traffic in both directions (read-only)",
      "usage: sipc tap NAME [--format text|hex|json] [--json] [--count N] [--timeout MS] [--preview N]\n"
      "                     [--quiet]\n"

@@ -26,9 +26,9 @@
 
 typedef struct msg_node {
     struct msg_node *next;
-    size_t length;     /* bytes in data */
-    int32_t status;    /* send outcome (sender results) */
-    uint64_t deadline; /* queued sends: monotonic ns, SIPC_OS_NO_DEADLINE for none */
+    size_t length;                  /* bytes in data */
+    int32_t status;                 /* send outcome (sender results) */
+    uint64_t deadline;              /* queued sends: monotonic ns, SIPC_OS_NO_DEADLINE for none */
     sipc_observed_message observed; /* observed messages */
     unsigned char data[];
 } msg_node;
@@ -90,13 +90,13 @@ static void queue_free(msg_queue *q)
 
 typedef struct notifier {
     sipc_os_mutex lock;
-    sipc_os_cond wake;     /* any change the threads may wait for */
+    sipc_os_cond wake; /* any change the threads may wait for */
     sipc_async_notify_fn notify;
     uint32_t token;
     int armed;
     int stopping;
-    int notify_pending;      /* notified, not polled since */
-    uint32_t notifying;      /* notify calls in progress */
+    int notify_pending; /* notified, not polled since */
+    uint32_t notifying; /* notify calls in progress */
 } notifier;
 
 static int notifier_init(notifier *n, sipc_async_notify_fn notify, uint32_t token)
@@ -164,13 +164,13 @@ struct sipc_async_channel {
     sipc_os_thread receiver;
     sipc_os_thread sender;
     int sender_started;
-    int joined;              /* main thread only */
+    int joined; /* main thread only */
     int32_t connect_status;
     int32_t recv_status;
     int flowing;
-    int paused;              /* the main thread is receiving itself (take_now): stay off the channel */
+    int paused; /* the main thread is receiving itself (take_now): stay off the channel */
     uint32_t want;
-    int queue_has_message;   /* a message waits in the shared queue that nobody asked for yet */
+    int queue_has_message; /* a message waits in the shared queue that nobody asked for yet */
     msg_queue ready;
     msg_queue sends;
     msg_queue send_done;
@@ -181,8 +181,7 @@ static int receive_wanted(const sipc_async_channel *h)
 {
     if (h->recv_status != SIPC_OK || h->connect_status != SIPC_OK)
         return 0;
-    if (h->flowing && (h->ready.count == 0 ||
-                       (h->ready.count < FLOW_MAX_MESSAGES && h->ready.bytes < FLOW_MAX_BYTES)))
+    if (h->flowing && (h->ready.count == 0 || (h->ready.count < FLOW_MAX_MESSAGES && h->ready.bytes < FLOW_MAX_BYTES)))
         return 1;
     return h->ready.count < h->want;
 }
@@ -780,10 +779,10 @@ typedef struct call_entry {
 } call_entry;
 
 struct sipc_async_call {
-    notifier n;              /* n.stopping: released by the main thread */
+    notifier n; /* n.stopping: released by the main thread */
     call_kind kind;
-    int refs;                /* under n.lock: the thread's and the main thread's */
-    int32_t status;          /* under n.lock; SIPC_ASYNC_PENDING until the thread is done */
+    int refs;       /* under n.lock: the thread's and the main thread's */
+    int32_t status; /* under n.lock; SIPC_ASYNC_PENDING until the thread is done */
     /* Inputs (immutable once the thread runs) and outputs (the thread's until status is set). */
     char name[SIPC_NAME_MAX + 1];
     sipc_options options;
@@ -796,8 +795,8 @@ struct sipc_async_call {
     call_entry *entries;
     uint32_t entry_count;
     uint32_t entry_capacity;
-    msg_queue send_done;     /* close: outcomes of the sends that finished before the threads stopped */
-    int32_t os_error;        /* sipc_last_os_error() of the thread after a failed call */
+    msg_queue send_done;          /* close: outcomes of the sends that finished before the threads stopped */
+    int32_t os_error;             /* sipc_last_os_error() of the thread after a failed call */
     char detail[CALL_DETAIL_MAX]; /* sipc_last_error_message() of the thread after a failed call */
 };
 
@@ -986,8 +985,8 @@ static int call_by_name(call_kind kind, const char *name, sipc_async_notify_fn n
     return SIPC_OK;
 }
 
-SIPC_API int sipc_async_open(const char *name, const sipc_options *options, sipc_async_notify_fn notify,
-                             uint32_t token, sipc_async_call **out)
+SIPC_API int sipc_async_open(const char *name, const sipc_options *options, sipc_async_notify_fn notify, uint32_t token,
+                             sipc_async_call **out)
 {
     if (options && options->struct_size > sizeof(sipc_options))
         return SIPC_ERR_INVALID_ARGUMENT;
@@ -1177,8 +1176,8 @@ struct sipc_async_watch {
     notifier n;
     sipc_os_key_monitor *monitor;
     uint32_t interval_ms;
-    int refs;               /* under n.lock: the thread's and the main thread's */
-    uint64_t changes;       /* under n.lock */
+    int refs;         /* under n.lock: the thread's and the main thread's */
+    uint64_t changes; /* under n.lock */
 };
 
 /* FNV-1a over a byte range, continuing from `hash`. */
@@ -1191,7 +1190,7 @@ static uint64_t fnv1a(uint64_t hash, const void *data, size_t length)
 }
 
 typedef struct fingerprint {
-    uint64_t sum;   /* order-independent: readdir order may change while the set does not */
+    uint64_t sum; /* order-independent: readdir order may change while the set does not */
     uint64_t count;
     int ok;
 } fingerprint;
@@ -1263,8 +1262,8 @@ static void *watch_main(void *arg)
         sipc_os_mutex_unlock(&h->n.lock);
     }
     for (;;) {
-        int32_t timeout = follow_ups > 0 && WATCH_FOLLOW_UP_MS < h->interval_ms ? WATCH_FOLLOW_UP_MS
-                                                                                : (int32_t)h->interval_ms;
+        int32_t timeout =
+            follow_ups > 0 && WATCH_FOLLOW_UP_MS < h->interval_ms ? WATCH_FOLLOW_UP_MS : (int32_t)h->interval_ms;
         int rc = sipc_os_key_monitor_wait(h->monitor, timeout);
         if (follow_ups > 0)
             follow_ups--;

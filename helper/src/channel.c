@@ -41,7 +41,7 @@ struct sipc_channel {
     uint64_t size;
     seg_geometry geometry;
     char key[SIPC_OS_KEY_MAX + 1];
-    int role_index;  /* SIPC_ROLE_INDEX_* */
+    int role_index; /* SIPC_ROLE_INDEX_* */
     int peer_index;
     int out_direction; /* direction this side produces */
     int in_direction;
@@ -51,28 +51,28 @@ struct sipc_channel {
     /* process-local state, shared by this handle's threads */
     sipc_os_mutex send_lock;
     sipc_os_mutex recv_lock;
-    sipc_os_mutex state_lock; /* guards peer_view */
-    uint32_t peer_session;     /* atomic; 0 until connected */
-    uint32_t peer_dead_session; /* atomic; session found dead by a liveness check */
-    seg_role_view peer_view; /* the adopted peer as it attached: its process and whether it holds a token */
-    int cancelled; /* atomic */
-    int closed;    /* atomic: set once by sipc_close; calls in progress then return SIPC_ERR_CLOSED */
-    int users;     /* atomic: calls in progress (enter..leave); sipc_close frees the handle at 0 */
-    uint32_t fork_generation; /* sipc_os_fork_generation() at open: differs in a forked child */
+    sipc_os_mutex state_lock;    /* guards peer_view */
+    uint32_t peer_session;       /* atomic; 0 until connected */
+    uint32_t peer_dead_session;  /* atomic; session found dead by a liveness check */
+    seg_role_view peer_view;     /* the adopted peer as it attached: its process and whether it holds a token */
+    int cancelled;               /* atomic */
+    int closed;                  /* atomic: set once by sipc_close; calls in progress then return SIPC_ERR_CLOSED */
+    int users;                   /* atomic: calls in progress (enter..leave); sipc_close frees the handle at 0 */
+    uint32_t fork_generation;    /* sipc_os_fork_generation() at open: differs in a forked child */
     sipc_channel *registry_prev; /* the process's open handles (guarded by sipc_os_process_lock) */
     sipc_channel *registry_next;
     uint32_t spin_budget_ns[SIPC_WAIT_WORDS]; /* atomic (relaxed): a heuristic shared by threads */
     uint32_t spin_probe[SIPC_WAIT_WORDS];
-    uint32_t spin_fixed_ns;    /* atomic; test hook: a fixed budget, no learning (0 = adaptive) */
-    uint64_t woke_peer_nap;    /* atomic; WOKE_PEER | peer naps at our last wake-up of it, 0 = never */
-    sipc_wait_stats stats;     /* atomic (relaxed) counters, see waiting.h */
-    sipc_test_hook test_hook;  /* atomic; test_hooks.h, NULL outside tests */
+    uint32_t spin_fixed_ns;   /* atomic; test hook: a fixed budget, no learning (0 = adaptive) */
+    uint64_t woke_peer_nap;   /* atomic; WOKE_PEER | peer naps at our last wake-up of it, 0 = never */
+    sipc_wait_stats stats;    /* atomic (relaxed) counters, see waiting.h */
+    sipc_test_hook test_hook; /* atomic; test_hooks.h, NULL outside tests */
     void *test_hook_arg;
-    int never_spin;            /* SIPC_OPEN_NO_SPIN */
+    int never_spin; /* SIPC_OPEN_NO_SPIN */
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
-    sipc_os_watcher *watcher;   /* started at the first connect; guarded by state_lock */
+    sipc_os_watcher *watcher; /* started at the first connect; guarded by state_lock */
 #endif
-    uint32_t watched_session;   /* atomic; the peer session whose death the watcher reports */
+    uint32_t watched_session; /* atomic; the peer session whose death the watcher reports */
 };
 
 /* Every open handle is in the process's registry until it is closed (see release_at_exit). */
@@ -232,10 +232,10 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
     /* Without a watcher reporting the connected peer's death, sleep in slices and look. A wait for
      * an attach needs no look: only a live peer would return from it, and attaches wake it. */
     uint32_t session = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
-    int32_t slice_limit = index != SIPC_WAIT_ATTACH && session != 0 &&
-                                  session != __atomic_load_n(&ch->watched_session, __ATOMIC_ACQUIRE)
-                              ? LIVENESS_SLICE_MS
-                              : INT32_MAX;
+    int32_t slice_limit =
+        index != SIPC_WAIT_ATTACH && session != 0 && session != __atomic_load_n(&ch->watched_session, __ATOMIC_ACQUIRE)
+            ? LIVENESS_SLICE_MS
+            : INT32_MAX;
     uint32_t *word = &ch->header->wait_word[index];
     seg_role *me = &ch->header->roles[ch->role_index];
     SH_ADD(&me->naps, 1u); /* before `waiters`: a waker that sees us there reads this nap (notify) */
@@ -273,8 +273,8 @@ static int options_from(const sipc_options *options, sipc_options *out)
         return SIPC_OK;
     if (options->struct_size < sizeof(sipc_options))
         return SIPC_ERR_INVALID_ARGUMENT;
-    if (options->flags & ~(uint32_t)(SIPC_OPEN_INHERIT_HANDLES | SIPC_OPEN_NO_CREATE | SIPC_OPEN_GLOBAL |
-                                       SIPC_OPEN_NO_SPIN))
+    if (options->flags &
+        ~(uint32_t)(SIPC_OPEN_INHERIT_HANDLES | SIPC_OPEN_NO_CREATE | SIPC_OPEN_GLOBAL | SIPC_OPEN_NO_SPIN))
         return SIPC_ERR_INVALID_ARGUMENT;
     out->flags = options->flags;
     if (options->max_message_size != 0)
@@ -315,7 +315,8 @@ static void take_role(sipc_channel *ch, int role_index)
     SH_STORE(&role->start_time, ch->self.start_time);
     SH_STORE(&role->attached_ns, sipc_os_wall_ns());
     /* The token (held through this handle's close-on-exec descriptor) tells peers when we exec(). */
-    SH_STORE(&role->flags, sipc_os_segment_hold_token(ch->segment, (uint32_t)role_index) == 1 ? SIPC_ROLE_HOLDS_TOKEN : 0u);
+    SH_STORE(&role->flags,
+             sipc_os_segment_hold_token(ch->segment, (uint32_t)role_index) == 1 ? SIPC_ROLE_HOLDS_TOKEN : 0u);
     uint32_t session = SH_LOAD(&role->session) + 1u;
     if (session == 0)
         session = 1;
@@ -401,10 +402,9 @@ static int attach_existing(sipc_channel *ch, const char *name, const sipc_option
         ch->header = base;
         seg_geometry again;
         rc = sipc_validate_header(base, ch->size, &again); /* nobody can change it while we hold the lock... */
-        if (rc == SIPC_OK && (again.max_message != ch->geometry.max_message ||
-                              again.queue_depth != ch->geometry.queue_depth ||
-                              again.segment_size != ch->geometry.segment_size ||
-                              strcmp(again.name, ch->geometry.name) != 0))
+        if (rc == SIPC_OK &&
+            (again.max_message != ch->geometry.max_message || again.queue_depth != ch->geometry.queue_depth ||
+             again.segment_size != ch->geometry.segment_size || strcmp(again.name, ch->geometry.name) != 0))
             rc = SIPC_ERR_CORRUPT; /* ...unless a hostile writer ignores the lock */
     }
     if (rc == SIPC_ERR_NOT_FOUND) {
@@ -671,9 +671,10 @@ static int watch_peer_locked(sipc_channel *ch, const seg_role_view *peer, uint32
         sipc_os_watcher_watch_token(ch->watcher, ch->segment, (uint32_t)ch->peer_index);
     if (rc == SIPC_ERR_NOT_FOUND)
         return 0;
+    /* On any other failure watched_session stays as it was: blocked calls fall back to checking
+     * every LIVENESS_SLICE_MS. */
     if (rc == SIPC_OK)
         __atomic_store_n(&ch->watched_session, session, __ATOMIC_RELEASE);
-    /* Any other failure: blocked calls fall back to checking every LIVENESS_SLICE_MS. */
 #else
     (void)ch;
     (void)peer;

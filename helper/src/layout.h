@@ -34,63 +34,63 @@
 #define SIPC_SLOT_ATTACHED 1u
 
 /* Wait words (indices into seg_header.wait_word). */
-#define SIPC_WAIT_ATTACH 0u                               /* a role was taken or released */
+#define SIPC_WAIT_ATTACH 0u                                /* a role was taken or released */
 #define SIPC_WAIT_DATA(direction) (1u + 2u * (direction))  /* direction got a message */
 #define SIPC_WAIT_SPACE(direction) (2u + 2u * (direction)) /* direction got a free slot */
 #define SIPC_WAIT_USED 5u
 
-typedef struct seg_role {   /* 64 bytes; written by the role's holder (and by openers under the lock) */
-    int64_t pid;            /*  0: 0 when free */
-    uint64_t start_time;    /*  8: process start time (see platform.h), for pid-reuse checks */
-    uint32_t state;         /* 16: SIPC_SLOT_FREE / SIPC_SLOT_ATTACHED */
-    uint32_t session;       /* 20: incremented at every attach to this role */
-    uint32_t sleepers;      /* 24: threads of the holder asleep in a futex wait (spin hint) */
-    uint32_t naps;          /* 28: incremented by the holder before each futex wait (spin hint) */
-    uint64_t attached_ns;   /* 32: wall clock of the attach */
-    uint32_t flags;         /* 40: SIPC_ROLE_HOLDS_TOKEN (0 from implementations that do not know it) */
-    uint8_t reserved[20];   /* 44 */
+typedef struct seg_role { /* 64 bytes; written by the role's holder (and by openers under the lock) */
+    int64_t pid;          /*  0: 0 when free */
+    uint64_t start_time;  /*  8: process start time (see platform.h), for pid-reuse checks */
+    uint32_t state;       /* 16: SIPC_SLOT_FREE / SIPC_SLOT_ATTACHED */
+    uint32_t session;     /* 20: incremented at every attach to this role */
+    uint32_t sleepers;    /* 24: threads of the holder asleep in a futex wait (spin hint) */
+    uint32_t naps;        /* 28: incremented by the holder before each futex wait (spin hint) */
+    uint64_t attached_ns; /* 32: wall clock of the attach */
+    uint32_t flags;       /* 40: SIPC_ROLE_HOLDS_TOKEN (0 from implementations that do not know it) */
+    uint8_t reserved[20]; /* 44 */
 } seg_role;
 
-typedef struct seg_ring {   /* 192 bytes: one cache line per writer */
+typedef struct seg_ring { /* 192 bytes: one cache line per writer */
     /* written by the producer */
-    uint64_t head;          /*   0: sequence number of the next message to write */
-    uint64_t messages;      /*   8: messages sent (all sessions) */
-    uint64_t bytes;         /*  16: payload bytes sent */
-    uint64_t last_send_ns;  /*  24: wall clock of the last send */
+    uint64_t head;         /*   0: sequence number of the next message to write */
+    uint64_t messages;     /*   8: messages sent (all sessions) */
+    uint64_t bytes;        /*  16: payload bytes sent */
+    uint64_t last_send_ns; /*  24: wall clock of the last send */
     uint8_t producer_pad[32];
     /* written by the consumer */
-    uint64_t tail;          /*  64: sequence number of the next message to read */
-    uint64_t dropped;       /*  72: messages the consumer discarded, addressed to an earlier holder of its role */
+    uint64_t tail;    /*  64: sequence number of the next message to read */
+    uint64_t dropped; /*  72: messages the consumer discarded, addressed to an earlier holder of its role */
     uint8_t consumer_pad[48];
-    uint8_t reserved[64];   /* 128 */
+    uint8_t reserved[64]; /* 128 */
 } seg_ring;
 
 typedef struct seg_header {
-    uint64_t magic;          /*   0: SIPC_LAYOUT_MAGIC, written last at initialisation */
-    uint32_t version;        /*   8: SIPC_LAYOUT_VERSION */
-    uint32_t header_size;    /*  12: SIPC_HEADER_SIZE */
-    uint64_t segment_size;   /*  16: total bytes */
-    uint32_t max_message;    /*  24 */
-    uint32_t queue_depth;    /*  28 */
-    uint32_t slot_size;      /*  32: round_up(SIPC_SLOT_HEADER_SIZE + max_message, 64) */
-    uint32_t name_length;    /*  36 */
-    uint64_t created_ns;     /*  40: wall clock */
-    uint64_t connections;    /*  48: clients attached so far */
-    uint64_t reserved0;      /*  56 */
-    char name[SIPC_NAME_FIELD_SIZE]; /* 64: NUL-padded channel name */
-    seg_role roles[2];       /* 320 */
-    uint32_t wait_word[SIPC_WAIT_WORDS]; /* 448: futex words, only ever incremented */
-    uint32_t waiters[SIPC_WAIT_WORDS];   /* 480: sleepers per wait word (wake only if non-zero) */
-    seg_ring rings[2];       /* 512 */
+    uint64_t magic;                           /*   0: SIPC_LAYOUT_MAGIC, written last at initialisation */
+    uint32_t version;                         /*   8: SIPC_LAYOUT_VERSION */
+    uint32_t header_size;                     /*  12: SIPC_HEADER_SIZE */
+    uint64_t segment_size;                    /*  16: total bytes */
+    uint32_t max_message;                     /*  24 */
+    uint32_t queue_depth;                     /*  28 */
+    uint32_t slot_size;                       /*  32: round_up(SIPC_SLOT_HEADER_SIZE + max_message, 64) */
+    uint32_t name_length;                     /*  36 */
+    uint64_t created_ns;                      /*  40: wall clock */
+    uint64_t connections;                     /*  48: clients attached so far */
+    uint64_t reserved0;                       /*  56 */
+    char name[SIPC_NAME_FIELD_SIZE];          /* 64: NUL-padded channel name */
+    seg_role roles[2];                        /* 320 */
+    uint32_t wait_word[SIPC_WAIT_WORDS];      /* 448: futex words, only ever incremented */
+    uint32_t waiters[SIPC_WAIT_WORDS];        /* 480: sleepers per wait word (wake only if non-zero) */
+    seg_ring rings[2];                        /* 512 */
     uint8_t reserved[SIPC_HEADER_SIZE - 896]; /* 896 */
 } seg_header;
 
 typedef struct seg_slot_header { /* SIPC_SLOT_HEADER_SIZE bytes, followed by the payload */
-    uint64_t stamp;         /* 0: 2*seq+1 while message seq is being written, 2*seq+2 once complete */
-    uint64_t send_ns;       /* 8: wall clock of the send */
-    uint32_t length;        /* 16: payload bytes */
-    uint32_t session;       /* 20: the producer's role session (0: not recorded); marks where a peer's messages end */
-    uint32_t to_session;    /* 24: the consumer role's session the producer addressed (0: not recorded) */
+    uint64_t stamp;              /* 0: 2*seq+1 while message seq is being written, 2*seq+2 once complete */
+    uint64_t send_ns;            /* 8: wall clock of the send */
+    uint32_t length;             /* 16: payload bytes */
+    uint32_t session;            /* 20: the producer's role session (0: not recorded); where a peer's messages end */
+    uint32_t to_session;         /* 24: the consumer role's session the producer addressed (0: not recorded) */
     uint8_t reserved[36];
 } seg_slot_header;
 
@@ -138,8 +138,7 @@ static inline seg_slot_header *sipc_slot(void *base, const seg_geometry *g, int 
                                (uint64_t)g->slot_size * (seq % g->queue_depth));
 }
 /* Fills a channel info from a validated mapping. is_alive[r] says which roles are alive. */
-void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment,
-                    sipc_channel_info *info);
+void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment, sipc_channel_info *info);
 /* 1 if role r of the header is attached by a running process. */
 int sipc_role_alive(sipc_os_segment *segment, const seg_header *header, int role_index);
 /* A role's fields, copied consistently (its session read before and after the others). */

@@ -24,7 +24,7 @@ struct sipc_observer {
     uint64_t next_sequence[2];
     uint64_t missed[2];
     uint64_t dropped_seen[2]; /* rings[d].dropped when last reported */
-    int cancelled; /* atomic */
+    int cancelled;            /* atomic */
 };
 
 SIPC_API int sipc_observe(const char *name, sipc_observer **out)
@@ -159,8 +159,8 @@ static uint32_t addressee_gone(sipc_observer *ob, int d, uint64_t pos, uint32_t 
     return pos >= SH_LOAD_ACQ(&ob->header->rings[d].tail);
 }
 
-SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t capacity,
-                                sipc_observed_message *message, int32_t timeout_ms)
+SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t capacity, sipc_observed_message *message,
+                                int32_t timeout_ms)
 {
     sipc_observer *ob = observer;
     if (ob == NULL || message == NULL || message->struct_size < OBSERVED_MESSAGE_FIRST_SIZE ||

@@ -29,12 +29,12 @@
 #include "../include/sipc.h"
 
 #if defined(_WIN32)
-#  include <windows.h>
+#include <windows.h>
 typedef SRWLOCK sipc_os_mutex;
 typedef CONDITION_VARIABLE sipc_os_cond;
 typedef HANDLE sipc_os_thread;
 #else
-#  include <pthread.h>
+#include <pthread.h>
 typedef pthread_mutex_t sipc_os_mutex;
 typedef pthread_cond_t sipc_os_cond;
 typedef pthread_t sipc_os_thread;
@@ -98,7 +98,7 @@ void sipc_os_process_unlock(void);
  * unlinked), so a process must remove the names it was the last user of before it exits. Windows
  * named objects vanish with their last handle. */
 #if !defined(_WIN32)
-#  define SIPC_OS_NAMES_OUTLIVE_PROCESSES 1
+#define SIPC_OS_NAMES_OUTLIVE_PROCESSES 1
 #endif
 /* Real user id of the caller (0 on Windows). */
 uint32_t sipc_os_current_uid(void);
@@ -154,8 +154,7 @@ typedef struct sipc_os_segment sipc_os_segment; /* opaque, one per open of a key
  * directory, a symbolic link) gives SIPC_ERR_NOT_A_CHANNEL with a detail message. Where opening
  * takes a lock (Windows) it waits at most until `deadline` (SIPC_ERR_TIMEOUT).
  * Returns SIPC_OK, SIPC_OS_EXISTS (create only), SIPC_ERR_NOT_FOUND, or an error. */
-int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline,
-                         sipc_os_segment **out);
+int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline, sipc_os_segment **out);
 /* Closes the handle (does not unmap views, does not unlink). */
 void sipc_os_segment_close(sipc_os_segment *segment);
 /* Exclusive lock held for the duration of open/close/reinitialisation. The OS releases it if the
@@ -218,8 +217,7 @@ int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index);
  * Returns SIPC_OK when woken or when *word != expected (spurious wake-ups are allowed),
  * SIPC_ERR_TIMEOUT when the time ran out. `word` is the address of wait word `index` in the
  * mapping `base` of `segment`. */
-int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected,
-                 int32_t timeout_ms);
+int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected, int32_t timeout_ms);
 /* Wakes every waiter of wait word `index`. Async-signal-safe. */
 void sipc_os_wake(sipc_os_segment *segment, uint32_t index, uint32_t *word);
 
@@ -227,7 +225,7 @@ void sipc_os_wake(sipc_os_segment *segment, uint32_t index, uint32_t *word);
  * Platforms that define SIPC_OS_HAS_PROCESS_WATCHER implement these; elsewhere blocked calls
  * check the peer's liveness every 100 ms instead. */
 #if defined(__linux__) || defined(__APPLE__) || defined(_WIN32)
-#  define SIPC_OS_HAS_PROCESS_WATCHER 1
+#define SIPC_OS_HAS_PROCESS_WATCHER 1
 #endif
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
 typedef struct sipc_os_watcher sipc_os_watcher;

@@ -60,7 +60,7 @@ int sipc_os_process_alive(const sipc_os_process *process)
     if (rc < 0)
         return 1; /* exists but cannot be examined (another user's) */
     if (start_time != process->start_time)
-        return 0; /* the pid was reused */
+        return 0;   /* the pid was reused */
     return !zombie; /* a zombie has exited: it will never touch the channel again */
 }
 
@@ -166,8 +166,7 @@ int sipc_os_watcher_watch(sipc_os_watcher *w, const sipc_os_process *process, ui
     }
     w->generation++;
     struct kevent watch;
-    EV_SET(&watch, (uintptr_t)process->pid, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0,
-           (void *)w->generation);
+    EV_SET(&watch, (uintptr_t)process->pid, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, (void *)w->generation);
     int rc = SIPC_OK;
     if (kevent(w->kq, &watch, 1, NULL, 0, NULL) != 0)
         rc = errno == ESRCH ? SIPC_ERR_NOT_FOUND : posix_fail_errno();

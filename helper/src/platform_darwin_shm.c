@@ -54,8 +54,7 @@ static void set_close_on_exec(int fd, int inherit)
         fcntl(fd, F_SETFD, inherit ? fdflags & ~FD_CLOEXEC : fdflags | FD_CLOEXEC);
 }
 
-int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline,
-                         sipc_os_segment **out)
+int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline, sipc_os_segment **out)
 {
     (void)deadline; /* opening takes no lock here */
     *out = NULL;

@@ -17,11 +17,11 @@
 #include <stddef.h>
 
 /* <os/os_sync_wait_on_address.h> (macOS 14.4): the flags, the clock and the signatures as published. */
-#define SIPC_OS_SYNC_SHARED 0x1u           /* OS_SYNC_WAIT_ON_ADDRESS_SHARED, OS_SYNC_WAKE_BY_ADDRESS_SHARED */
+#define SIPC_OS_SYNC_SHARED 0x1u            /* OS_SYNC_WAIT_ON_ADDRESS_SHARED, OS_SYNC_WAKE_BY_ADDRESS_SHARED */
 #define SIPC_OS_CLOCK_MACH_ABSOLUTE_TIME 32 /* OS_CLOCK_MACH_ABSOLUTE_TIME; the timeout is relative, in ns */
 typedef int (*os_sync_wait_fn)(void *addr, uint64_t value, size_t size, uint32_t flags);
-typedef int (*os_sync_wait_timeout_fn)(void *addr, uint64_t value, size_t size, uint32_t flags,
-                                       uint32_t clockid, uint64_t timeout_ns);
+typedef int (*os_sync_wait_timeout_fn)(void *addr, uint64_t value, size_t size, uint32_t flags, uint32_t clockid,
+                                       uint64_t timeout_ns);
 typedef int (*os_sync_wake_fn)(void *addr, size_t size, uint32_t flags);
 
 /* xnu's bsd/sys/ulock.h (private). With ULF_NO_ERRNO the calls return -errno instead of setting errno. */
@@ -50,8 +50,7 @@ __attribute__((constructor)) static void resolve_wait_calls(void)
     }
 }
 
-int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected,
-                 int32_t timeout_ms)
+int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected, int32_t timeout_ms)
 {
     (void)segment;
     (void)index;

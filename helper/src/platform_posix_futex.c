@@ -14,8 +14,7 @@
 
 /* ---- futex ---- */
 
-int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected,
-                 int32_t timeout_ms)
+int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected, int32_t timeout_ms)
 {
     (void)segment;
     (void)index;

@@ -22,7 +22,7 @@
 struct sipc_os_segment {
     int fd;
     int readonly;
-    uint32_t held_tokens; /* tokens this handle holds (its own locks never conflict with a probe) */
+    uint32_t held_tokens;           /* tokens this handle holds (its own locks never conflict with a probe) */
     char path[SIPC_OS_KEY_MAX + 2]; /* "/" + key */
 };
 
@@ -53,8 +53,7 @@ static const char *file_type_name(mode_t mode)
     return "not a regular file";
 }
 
-int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline,
-                         sipc_os_segment **out)
+int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline, sipc_os_segment **out)
 {
     (void)deadline; /* opening takes no lock here */
     *out = NULL;
@@ -153,8 +152,7 @@ int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
             return posix_fail_errno();
         uint64_t now = sipc_os_monotonic_ns();
         if (now >= deadline) {
-            sipc_record_error_detail("/dev/shm%s stayed locked by another process until the timeout",
-                                     segment->path);
+            sipc_record_error_detail("/dev/shm%s stayed locked by another process until the timeout", segment->path);
             return SIPC_ERR_TIMEOUT;
         }
         uint64_t remaining_us = sipc_deadline_us_left_at(deadline, now);

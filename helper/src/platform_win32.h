@@ -53,13 +53,13 @@
 #define WIN_POLL_SLICE_MS 20u
 
 typedef struct win_control {
-    uint64_t magic;          /* WIN_CONTROL_MAGIC, written last */
-    uint32_t version;        /* WIN_CONTROL_VERSION */
-    uint32_t removed;        /* 1 once sipc_os_segment_unlink ran */
-    uint64_t instance;       /* random; names the semaphores */
-    uint64_t data_size;      /* exact size of the current data section, 0 before the first resize */
-    uint32_t data_serial;    /* names the current data section; +1 at each resize */
-    uint32_t mode;           /* permission bits asked for at creation */
+    uint64_t magic;       /* WIN_CONTROL_MAGIC, written last */
+    uint32_t version;     /* WIN_CONTROL_VERSION */
+    uint32_t removed;     /* 1 once sipc_os_segment_unlink ran */
+    uint64_t instance;    /* random; names the semaphores */
+    uint64_t data_size;   /* exact size of the current data section, 0 before the first resize */
+    uint32_t data_serial; /* names the current data section; +1 at each resize */
+    uint32_t mode;        /* permission bits asked for at creation */
     volatile LONG waiters[SIPC_WAIT_WORDS];
 } win_control;
 
@@ -74,9 +74,9 @@ struct sipc_os_segment {
     HANDLE control_section;
     win_control *control;
     int control_writable;
-    uint64_t instance;              /* copied from the control at open */
+    uint64_t instance; /* copied from the control at open */
     HANDLE semaphore[SIPC_WAIT_WORDS];
-    SRWLOCK state_lock;             /* guards the fields below */
+    SRWLOCK state_lock; /* guards the fields below */
     HANDLE data_section;
     uint32_t data_serial;
     uint64_t data_size;

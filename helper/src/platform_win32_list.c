@@ -52,8 +52,7 @@ int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
         swprintf(path, 64, L"\\Sessions\\%lu\\BaseNamedObjects", (unsigned long)session);
     win_unicode_string path_string = {(USHORT)(wcslen(path) * sizeof(wchar_t)),
                                       (USHORT)(wcslen(path) * sizeof(wchar_t)), path};
-    win_object_attributes attributes = {sizeof attributes, NULL, &path_string, WIN_OBJ_CASE_INSENSITIVE,
-                                        NULL, NULL};
+    win_object_attributes attributes = {sizeof attributes, NULL, &path_string, WIN_OBJ_CASE_INSENSITIVE, NULL, NULL};
     HANDLE directory = NULL;
     LONG status = nt->NtOpenDirectoryObject(&directory, WIN_DIRECTORY_QUERY, &attributes);
     if (status < 0) {
@@ -108,8 +107,7 @@ int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
         /* Removed generations still listed in the directory are not channels any more. */
         sipc_os_segment *segment = NULL;
         /* Listing never waits: a key whose mutex is held right now is skipped. */
-        if (win_open_in_namespace(keys[i], SIPC_OS_SEG_READONLY, 0600, 0, sipc_os_monotonic_ns(), &segment) !=
-            SIPC_OK)
+        if (win_open_in_namespace(keys[i], SIPC_OS_SEG_READONLY, 0600, 0, sipc_os_monotonic_ns(), &segment) != SIPC_OK)
             continue;
         win_close_segment_handles(segment);
         result = visit(keys[i], user);

@@ -18,8 +18,8 @@ int win_make_base_name(const char *key, int global, wchar_t *out, size_t capacit
     for (size_t i = 0; i < length; i++) {
         char c = key[i];
         /* A channel name's characters, and the mark of a hashed key (platform.h), which no name contains. */
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-' || c == SIPC_HASHED_KEY_MARK[0]))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-' || c == SIPC_HASHED_KEY_MARK[0]))
             return SIPC_ERR_INVALID_NAME;
     }
     int n = swprintf(out, capacity, L"%ls\\%hs", global ? L"Global" : L"Local", key);
@@ -33,14 +33,12 @@ void win_control_name(const sipc_os_segment *segment, unsigned generation, wchar
 
 void win_data_name(const sipc_os_segment *segment, uint32_t serial, wchar_t *out)
 {
-    swprintf(out, WIN_NAME_MAX, L"%ls~%u~%lu~data", segment->base_name, segment->generation,
-             (unsigned long)serial);
+    swprintf(out, WIN_NAME_MAX, L"%ls~%u~%lu~data", segment->base_name, segment->generation, (unsigned long)serial);
 }
 
 void win_semaphore_name(const sipc_os_segment *segment, unsigned index, wchar_t *out)
 {
-    swprintf(out, WIN_NAME_MAX, L"%ls~%016llx~s%u", segment->base_name,
-             (unsigned long long)segment->instance, index);
+    swprintf(out, WIN_NAME_MAX, L"%ls~%016llx~s%u", segment->base_name, (unsigned long long)segment->instance, index);
 }
 
 uint64_t win_random_instance(void)

@@ -3,7 +3,6 @@
 
 #include "platform_win32.h"
 
-
 /* ---- errors ---- */
 
 int sipc_os_status_from_error(int os_error)

@@ -246,8 +246,7 @@ int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int gl
     return SIPC_OK;
 }
 
-int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline,
-                         sipc_os_segment **out)
+int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline, sipc_os_segment **out)
 {
     *out = NULL;
     if (flags & SIPC_OS_SEG_GLOBAL)
@@ -370,8 +369,8 @@ int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size)
         serial++; /* sections cannot grow: a new one replaces the old */
     wchar_t name[WIN_NAME_MAX];
     win_data_name(segment, serial, name);
-    HANDLE section = CreateFileMappingW(INVALID_HANDLE_VALUE, &attributes, PAGE_READWRITE, (DWORD)(size >> 32),
-                                        (DWORD)size, name);
+    HANDLE section =
+        CreateFileMappingW(INVALID_HANDLE_VALUE, &attributes, PAGE_READWRITE, (DWORD)(size >> 32), (DWORD)size, name);
     if (section == NULL) {
         rc = win_fail_last_error();
     } else if (GetLastError() == ERROR_ALREADY_EXISTS) {

@@ -65,9 +65,9 @@ void sipc_os_wake(sipc_os_segment *segment, uint32_t index, uint32_t *word)
 /* ---- process watcher: a thread-pool wait on the watched process's handle ---- */
 
 struct sipc_os_watcher {
-    SRWLOCK lock;                 /* guards the fields below against concurrent watch/stop */
-    HANDLE process;               /* the watched process, NULL if none */
-    HANDLE wait;                  /* its registered wait, NULL if none */
+    SRWLOCK lock;   /* guards the fields below against concurrent watch/stop */
+    HANDLE process; /* the watched process, NULL if none */
+    HANDLE wait;    /* its registered wait, NULL if none */
     uint32_t token;
     sipc_os_death_callback callback;
     void *user;
@@ -129,8 +129,7 @@ int sipc_os_watcher_watch(sipc_os_watcher *watcher, const sipc_os_process *proce
     watcher->token = token;
     watcher->process = handle;
     int rc = SIPC_OK;
-    if (!RegisterWaitForSingleObject(&watcher->wait, handle, on_watched_exit, watcher, INFINITE,
-                                     WT_EXECUTEONLYONCE)) {
+    if (!RegisterWaitForSingleObject(&watcher->wait, handle, on_watched_exit, watcher, INFINITE, WT_EXECUTEONLYONCE)) {
         rc = win_fail_last_error();
         watcher->wait = NULL;
         CloseHandle(handle);

@@ -32,8 +32,8 @@ int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *
 {
     if (max_message > SIPC_MAX_MESSAGE_LIMIT || queue_depth == 0 || queue_depth > SIPC_MAX_QUEUE_DEPTH)
         return SIPC_ERR_INVALID_ARGUMENT;
-    uint64_t slot = ((uint64_t)SIPC_SLOT_HEADER_SIZE + max_message + SIPC_SLOT_ALIGN - 1) /
-                    SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN;
+    uint64_t slot =
+        ((uint64_t)SIPC_SLOT_HEADER_SIZE + max_message + SIPC_SLOT_ALIGN - 1) / SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN;
     uint64_t ring = slot * queue_depth;
     if (ring > SIPC_MAX_RING_BYTES)
         return SIPC_ERR_INVALID_ARGUMENT;
@@ -135,8 +135,7 @@ int sipc_role_alive(sipc_os_segment *segment, const seg_header *header, int role
     return sipc_holder_alive(segment, &view, role_index);
 }
 
-static void fill_direction(const seg_header *header, const seg_geometry *g, int direction,
-                           sipc_direction_info *out)
+static void fill_direction(const seg_header *header, const seg_geometry *g, int direction, sipc_direction_info *out)
 {
     const seg_ring *ring = &header->rings[direction];
     uint64_t head = SH_LOAD_ACQ(&ring->head);
@@ -149,8 +148,7 @@ static void fill_direction(const seg_header *header, const seg_geometry *g, int 
     out->last_activity_ns = SH_LOAD(&ring->last_send_ns);
 }
 
-void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment,
-                    sipc_channel_info *info)
+void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment, sipc_channel_info *info)
 {
     uint32_t struct_size = info->struct_size;
     memset(info, 0, sizeof *info);
@@ -238,8 +236,8 @@ int sipc_name_mismatch(const char *key, const char *found, const char *wanted)
         sipc_record_error_detail("%s holds channel '%.80s', not '%.80s': their long names hash alike", key, found,
                                  wanted);
     else
-        sipc_record_error_detail("%s holds a copy of channel '%.80s' (whose key is %s), not '%.80s'", key, found,
-                                 home, wanted);
+        sipc_record_error_detail("%s holds a copy of channel '%.80s' (whose key is %s), not '%.80s'", key, found, home,
+                                 wanted);
     return SIPC_ERR_NOT_A_CHANNEL;
 }
 
@@ -314,8 +312,8 @@ static int list_key(const char *key, void *user)
         if (strcmp(expected, key) != 0) {
             /* Its header names a channel that lives under another key. */
             entry.status = SIPC_ERR_NOT_A_CHANNEL;
-            sipc_record_error_detail("%s holds the header of channel '%.80s', which lives under %s", key,
-                                     entry.name, expected);
+            sipc_record_error_detail("%s holds the header of channel '%.80s', which lives under %s", key, entry.name,
+                                     expected);
             name_of_key(key, entry.name, sizeof entry.name);
         }
     } else {

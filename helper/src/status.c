@@ -66,12 +66,10 @@ static const status_text status_texts[] = {
     {SIPC_ERR_BUFFER_TOO_SMALL, "BUFFER_TOO_SMALL", "the receive buffer is smaller than the next message"},
     {SIPC_ERR_NOT_FOUND, "NOT_FOUND", "no channel of that name exists"},
     {SIPC_ERR_CORRUPT, "CORRUPT", "the channel's shared memory is corrupt"},
-    {SIPC_ERR_VERSION, "VERSION",
-     "the channel was created by an incompatible version of the sipc protocol"},
+    {SIPC_ERR_VERSION, "VERSION", "the channel was created by an incompatible version of the sipc protocol"},
     {SIPC_ERR_PERMISSION, "PERMISSION", "permission denied by the operating system"},
     {SIPC_ERR_NO_MEMORY, "NO_MEMORY", "out of memory or shared-memory space"},
-    {SIPC_ERR_MISMATCH, "MISMATCH",
-     "the channel exists with a different maximum message size or queue depth"},
+    {SIPC_ERR_MISMATCH, "MISMATCH", "the channel exists with a different maximum message size or queue depth"},
     {SIPC_ERR_NOT_CONNECTED, "NOT_CONNECTED", "no peer has connected to the channel"},
     {SIPC_ERR_SYSTEM, "SYSTEM", "an operating-system call failed"},
     {SIPC_ERR_NOT_A_CHANNEL, "NOT_A_CHANNEL",
@@ -108,8 +106,8 @@ SIPC_API int sipc_validate_name(const char *name)
         if (length >= SIPC_NAME_MAX)
             return SIPC_ERR_INVALID_NAME;
         char c = *p;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                 c == '_' || c == '-';
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                 c == '-';
         if (!ok)
             return SIPC_ERR_INVALID_NAME;
     }
