@@ -18,7 +18,7 @@ async function load(source) {
 }
 
 const { SpinPolicy, spinSetting } = await load('extension/src/api/spinPolicy.ts');
-const { OrderedDelivery } = await load('extension/src/api/delivery.ts');
+const { OrderedDelivery, ownedBytes } = await load('extension/src/api/delivery.ts');
 
 test('SIPC_SPIN_US: 0 to 1000 µs, anything else is the default 100', () => {
   assert.equal(spinSetting('0'), 0);
@@ -122,4 +122,22 @@ test('delivery: a new turn with news ends the hand-off at once; the end of recei
   delivery.end(gone);
   assert.equal(await third, 'z');
   await assert.rejects(fourth, gone);
+});
+
+test('ownedBytes: a buffer of its own is kept as is; a view or a pooled Buffer becomes a copy of exactly its bytes', () => {
+  const own = new Uint8Array([4, 5]);
+  assert.equal(ownedBytes(own), own);
+  const batch = new Uint8Array(1 << 20);
+  batch.set([1, 2, 3], 100);
+  const fromView = ownedBytes(batch.subarray(100, 103));
+  assert.deepEqual([...fromView], [1, 2, 3]);
+  assert.equal(fromView.byteOffset, 0);
+  assert.equal(fromView.buffer.byteLength, 3, 'its own 3-byte buffer, not the 1 MiB batch');
+  batch[100] = 9;
+  assert.equal(fromView[0], 1, 'not sharing memory with the view');
+  const pooled = Buffer.from('pooled');
+  assert.notEqual(pooled.buffer.byteLength, pooled.byteLength, 'a small Buffer.from lives in Node\'s pool');
+  const fromPool = ownedBytes(pooled);
+  assert.equal(fromPool.buffer.byteLength, 6);
+  assert.equal(Buffer.from(fromPool).toString(), 'pooled');
 });

@@ -23,6 +23,15 @@ export function ownedCopy(bytes: Uint8Array): Buffer {
   return copy;
 }
 
+/**
+ * `bytes` itself when it already is in memory of its own (as ownedCopy makes it), else an owned copy: a record of
+ * bytes that came from elsewhere (text encoded into Node's pool, a slice of a larger buffer) must not keep that
+ * whole buffer alive.
+ */
+export function ownedBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? bytes : ownedCopy(bytes);
+}
+
 export interface Waiter<T> {
   resolve(value: T): void;
   reject(error: SipcError): void;

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { open, SipcError, type Channel, type ChannelInfo, type ChannelState, type Role } from '../api';
+import { ownedBytes } from '../api/delivery';
 import type { SipcSettings } from '../settings';
 
 export type { ChannelState, Role } from '../api';
@@ -7,6 +8,7 @@ export type { ChannelState, Role } from '../api';
 /** One message that went through a connection of this window, in either direction. */
 export interface ConnectionMessage {
   readonly direction: 'sent' | 'received';
+  /** In memory of its own (byteOffset 0, its buffer exactly its length), so keeping it keeps nothing else alive. */
   readonly data: Uint8Array;
   /** Wall clock in milliseconds, with microsecond resolution (see wallClockMs), when this window sent or received it. */
   readonly timestamp: number;
@@ -172,7 +174,9 @@ export class Connection {
       this.sent++;
       this.lastActivity = wallClockMs();
       this.env.log.trace(`${this.name}: sent ${data.byteLength} bytes`);
-      this.messageEmitter.fire({ direction: 'sent', data, timestamp: this.lastActivity });
+      // Received messages come owned from the Channel; what was sent may be a view (text encoded into Node's
+      // pool, a slice of a file), so its record is made owned here, once, rather than by every listener.
+      this.messageEmitter.fire({ direction: 'sent', data: ownedBytes(data), timestamp: this.lastActivity });
     });
     // A failed send must not stop the ones queued behind it.
     this.sendChain = result.catch(() => undefined);

@@ -274,6 +274,12 @@ describe('SIPC extension', function () {
           ['sent', 'ping'],
           ['received', 'ping'],
         ]);
+        // Both records are in memory of their own: 'ping' was encoded into Node's shared pool, so keeping a view
+        // of it (the inspector retains every record) would keep the pool's 8 KiB slab alive.
+        for (const m of received) {
+          assert.strictEqual(m.data.byteOffset, 0, `${m.direction}: not a view`);
+          assert.strictEqual(m.data.buffer.byteLength, m.data.byteLength, `${m.direction}: its buffer is exactly its bytes`);
+        }
         assert.strictEqual(Buffer.from(connection.receivedMessages[0].data).toString(), 'ping');
       } finally {
         subscription.dispose();

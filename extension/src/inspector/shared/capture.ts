@@ -13,15 +13,6 @@ export interface RetentionLimits {
 
 export const DEFAULT_RETENTION: RetentionLimits = { maxMessages: 100_000, maxBytes: 256 * 1024 * 1024 };
 
-/**
- * The bytes as a buffer of their own. What the Node API hands out (received and observed messages) already is
- * one and is kept as is; bytes from elsewhere (sent text encoded into Node's pool, views into a file read) are
- * copied, since keeping such a view would keep the whole buffer alive and make the retention limit meaningless.
- */
-function ownedBytes(data: Uint8Array): Uint8Array {
-  return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : new Uint8Array(data);
-}
-
 export interface DirectionTotals {
   messages: number;
   bytes: number;
@@ -54,8 +45,12 @@ export class Capture {
     return { ...(this.totals.get(direction) ?? { messages: 0, bytes: 0 }) };
   }
 
+  /**
+   * Retains `data` as it is, so it must be in memory of its own (what the Node API hands out and Connection
+   * records are): a view into a larger buffer would keep that buffer alive beyond the retention limits.
+   */
   addMessage(direction: Direction, data: Uint8Array, timestamp: number, length = data.byteLength): CapturedMessage {
-    const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data: ownedBytes(data) };
+    const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data };
     const totals = this.totals.get(direction) ?? { messages: 0, bytes: 0 };
     totals.messages++;
     totals.bytes += length;
