@@ -14,6 +14,7 @@
 
 #include "deadline.h"
 #include "platform.h"
+#include "test_hooks.h"
 
 /* A flowing channel keeps at most this much received ahead of the main thread, so a slow consumer
  * pushes back on the sender through the shared queue instead of growing our memory. */
@@ -1245,15 +1246,31 @@ static void watch_unref(sipc_async_watch *h)
 #define WATCH_FOLLOW_UP_MS 50
 #define WATCH_FOLLOW_UPS 6
 
+static sipc_test_hook watch_test_hook; /* atomic; test_hooks.h */
+static void *watch_test_hook_arg;
+
+void sipc_async_watch_set_test_hook(sipc_test_hook hook, void *arg)
+{
+    watch_test_hook_arg = arg;
+    __atomic_store_n(&watch_test_hook, hook, __ATOMIC_RELEASE);
+}
+
 static void *watch_main(void *arg)
 {
     sipc_async_watch *h = arg;
     fingerprint last = take_fingerprint();
     uint32_t follow_ups = 0;
+    sipc_test_hook hook = __atomic_load_n(&watch_test_hook, __ATOMIC_ACQUIRE);
+    if (hook != NULL)
+        hook(watch_test_hook_arg, SIPC_TEST_WATCH_TOOK_FIRST_LOOK);
     /* The monitor was armed in sipc_async_watch_start, before this thread ran: what changed in between is
-     * queued in it and may already be in that first fingerprint, where a comparison would miss it. Report it. */
+     * queued in it and may or may not be in that first look, where a comparison would miss it. Report it,
+     * and compare from a look taken after the queue was drained: a first look taken before a channel
+     * appeared would otherwise equal the one taken after it vanished again, and the removal would go
+     * unreported. */
     if (sipc_os_key_monitor_wait(h->monitor, 1) == SIPC_OK) {
         follow_ups = WATCH_FOLLOW_UPS;
+        last = take_fingerprint();
         sipc_os_mutex_lock(&h->n.lock);
         if (!h->n.stopping) {
             h->changes++;

@@ -107,13 +107,8 @@ test('a FIFO named like a channel never stalls the event loop: list, stat, obser
   }
 });
 
-// todo: on this machine the watch's thread sometimes keeps running (polling, comparing) but never reports the
-// channel's removal after it reported its appearance; seen deterministically for a while late in session 2 and in
-// about half the runs against the -O0 coverage build, never in a plain `npm test` until then. Runs and reports,
-// does not fail the suite, until the cause is found (see the README's reliability section).
 test('watchChannels() reports a channel appearing and vanishing from its native thread (Linux: inotify; Windows: its own poll)', {
   timeout: 20000,
-  todo: 'the removal is sometimes never reported (watch thread alive); cause not found yet',
 }, async () => {
   const name = uniqueName('watched');
   let calls = 0;

@@ -169,9 +169,18 @@ describe('SIPC extension', function () {
       return { name, peer };
     }
 
+    /**
+     * The active editor showing a new document with `text`. The extension host learns of a new active editor
+     * asynchronously: once in CI the command still found the previous test's editor (the new selections were
+     * applied to the old text), so this waits until the active editor is the new document's.
+     */
     async function editorWith(text) {
       const document = await vscode.workspace.openTextDocument({ content: text });
-      return vscode.window.showTextDocument(document);
+      await vscode.window.showTextDocument(document);
+      return until(() => {
+        const editor = vscode.window.activeTextEditor;
+        return editor !== undefined && editor.document === document && editor.document.getText() === text && editor;
+      }, 'the new document is the active editor');
     }
 
     it('sends the selection', async () => {
