@@ -34,3 +34,8 @@ export function loadCore() {
 export function loadPage() {
   return loadBundle('extension/src/inspector/host/page.ts');
 }
+
+/** @returns {Promise<typeof import('../../extension/src/decode/index')>} */
+export function loadDecode() {
+  return loadBundle('extension/src/decode/index.ts');
+}

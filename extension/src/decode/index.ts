@@ -1,0 +1,8 @@
+// The decode layer's public surface: C-struct schemas (parse, lay out, decode) and message schemas built on them.
+export * from './types';
+export { TARGETS, isTargetName } from './targets';
+export { parseCSchema, type ParseOptions } from './cparser';
+export { preprocess, type IncludeReader } from './preprocess';
+export * from './decoder';
+export { compileMessageSchema, type MessageSchema, type MessageSpec, type TagSpec } from './messages';
+export * from './mapping';
