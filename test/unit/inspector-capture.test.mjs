@@ -147,6 +147,29 @@ test('feed: filter applies to resets and appends; pause and detach stop posting,
   feed.dispose();
 });
 
+test('feed: a highlighting filter sends every row and marks the matches; the export still takes the matches only', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture();
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  feed.attach();
+  capture.addMessage('sent', enc('needle 1'), 1);
+  capture.addMessage('received', enc('hay'), 2);
+  feed.setFilter({ text: 'NEEDLE', highlight: true });
+  assert.deepEqual(posts.at(-1).rows.map((r) => [r.preview, r.match]), [['needle 1', true], ['hay', false]]);
+  capture.addMessage('received', enc('more hay'), 3);
+  capture.addMessage('received', enc('a needle'), 4);
+  scheduler.advance(100);
+  assert.deepEqual(posts.at(-1).rows.map((r) => [r.preview, r.match]), [['more hay', false], ['a needle', true]]);
+  assert.deepEqual(feed.matchingSeqs(), [0, 3]);
+  // Without a filter there is nothing to mark; without highlight the rows carry no mark and only matches come.
+  feed.setFilter({ highlight: true });
+  assert.deepEqual(posts.at(-1).rows.map((r) => r.match), [undefined, undefined, undefined, undefined]);
+  feed.setFilter({ text: 'hay' });
+  assert.deepEqual(posts.at(-1).rows.map((r) => [r.preview, r.match]), [['hay', undefined], ['more hay', undefined]]);
+  feed.dispose();
+});
+
 test('feed: rows dropped by retention before a flush are skipped and the drop is reported', () => {
   const scheduler = fakeScheduler();
   const capture = new core.Capture({ maxMessages: 10, maxBytes: 1e9 });
@@ -179,7 +202,7 @@ test('webview messages are validated', () => {
   assert.equal(core.parseWebviewMessage(null), undefined);
   assert.equal(core.parseWebviewMessage({ type: 'nope' }), undefined);
   assert.deepEqual(core.parseWebviewMessage({ type: 'filter', spec: { directions: ['sent', 'bogus'], text: 'a', minSize: 'x' } }),
-    { type: 'filter', spec: { directions: ['sent'], text: 'a', hex: undefined, minSize: undefined, maxSize: undefined, events: undefined } });
+    { type: 'filter', spec: { directions: ['sent'], text: 'a', hex: undefined, minSize: undefined, maxSize: undefined, events: undefined, highlight: undefined } });
 });
 
 test('webview envelopes are validated: a number, then a valid body', () => {

@@ -16,6 +16,7 @@ import {
 import { encodeSendInput } from '../shared/send';
 import { SEND_FILE_COMMAND } from '../../sending/commands/sendFile';
 import { cspNonce, inspectorPage } from './page';
+import { confirmSaved, defaultSaveUri, rememberSaveFolder } from './saveLocation';
 import type { CaptureSource } from './sources';
 import { RateMeter } from '../shared/stats';
 
@@ -134,7 +135,11 @@ export class InspectorSession implements vscode.Disposable {
   }
 
   private postTarget(): void {
-    this.responder.push({ type: 'target', name: this.target.name, mode: this.target.mode, canSend: this.source.canSend(), captureId: this.captureId });
+    const role = this.source.role();
+    this.responder.push({
+      type: 'target', name: this.target.name, mode: this.target.mode, canSend: this.source.canSend(), captureId: this.captureId,
+      ...(role ? { role } : {}),
+    });
   }
 
   private onVisibility(): void {
@@ -288,16 +293,12 @@ export class InspectorSession implements vscode.Disposable {
     const bytes = this.entryBytes(this.requireEntry(seq));
     const uri = await vscode.window.showSaveDialog({
       title: `Save message #${seq}`,
-      defaultUri: this.defaultUri(`${safeFileName(this.target.name)}-${seq}.bin`),
+      defaultUri: defaultSaveUri(`${safeFileName(this.target.name)}-${seq}.bin`),
     });
     if (!uri) return;
+    rememberSaveFolder(uri);
     await vscode.workspace.fs.writeFile(uri, bytes);
-    vscode.window.setStatusBarMessage(`$(save) SIPC: saved ${bytes.byteLength} bytes`, 3000);
-  }
-
-  private defaultUri(fileName: string): vscode.Uri | undefined {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    return folder ? vscode.Uri.joinPath(folder, fileName) : undefined;
+    confirmSaved(`SIPC: saved message #${seq} (${bytes.byteLength} bytes) to ${uri.fsPath}`, uri, false);
   }
 
   /** The entries to export: all retained, or the ones the list's filter shows. */
@@ -311,10 +312,11 @@ export class InspectorSession implements vscode.Disposable {
     const extension = format === 'jsonl' ? 'jsonl' : 'pcapng';
     const uri = await vscode.window.showSaveDialog({
       title: `Export ${filtered ? 'the filtered rows' : 'the capture'} of ${this.target.name} as ${format === 'jsonl' ? 'JSON Lines' : 'pcapng'}`,
-      defaultUri: this.defaultUri(`${safeFileName(this.target.name)}.${extension}`),
+      defaultUri: defaultSaveUri(`${safeFileName(this.target.name)}.${extension}`),
       filters: format === 'jsonl' ? { 'JSON Lines': ['jsonl'] } : { 'pcapng (Wireshark)': ['pcapng'] },
     });
     if (!uri) return;
+    rememberSaveFolder(uri);
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SIPC: exporting ${entries.length} entries` }, async () => {
       const bytes = format === 'jsonl'
         ? encodeUtf8([...jsonlLines(entries, { channel: this.target.name, mode: this.target.mode, exported: Date.now() })].join(''))
@@ -323,7 +325,7 @@ export class InspectorSession implements vscode.Disposable {
     });
     const messages = entries.filter((e) => e.kind === 'message').length;
     this.log.info(`inspector: exported ${messages} messages of ${this.target.name} to ${uri.fsPath} (${format})`);
-    vscode.window.setStatusBarMessage(`$(export) SIPC: exported ${messages} messages to ${uri.path.split('/').pop()}`, 5000);
+    confirmSaved(`SIPC: exported ${messages} messages of ${this.target.name} to ${uri.fsPath}`, uri, format === 'jsonl');
   }
 
   private html(webview: vscode.Webview): string {

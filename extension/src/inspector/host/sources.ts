@@ -1,7 +1,7 @@
 // Where a capture's messages come from: this window's own connection (peer mode: sent/received, can send), or a
 // read-only observer of any channel on the machine (observer mode: both directions, cannot send).
 import * as vscode from 'vscode';
-import { observe, type ChannelInfo, type ObservedMessage, type Observer } from '../../api';
+import { observe, type ChannelInfo, type ObservedMessage, type Observer, type Role } from '../../api';
 import type { Connection, ConnectionManager } from '../../connections';
 import { describeError as describe } from '../../errors';
 import type { Capture } from '../shared/capture';
@@ -21,6 +21,8 @@ export interface CaptureSource extends vscode.Disposable {
   readonly name: string;
   readonly directions: readonly Direction[];
   canSend(): boolean;
+  /** This window's role on the channel (peer mode, once open); an observer has none. */
+  role(): Role | undefined;
   send(data: Uint8Array): Promise<void>;
   maxMessageSize(): number | undefined;
   status(): SourceStatus;
@@ -58,6 +60,10 @@ export class PeerSource implements CaptureSource {
 
   canSend(): boolean {
     return this.connection !== undefined && this.connection.state !== 'closed';
+  }
+
+  role(): Role | undefined {
+    return this.connection?.role;
   }
 
   async send(data: Uint8Array): Promise<void> {
@@ -160,6 +166,10 @@ export class ObserverSource implements CaptureSource {
 
   canSend(): boolean {
     return false;
+  }
+
+  role(): undefined {
+    return undefined;
   }
 
   send(): Promise<void> {

@@ -201,7 +201,7 @@ export class ViewFeed {
     this.cancelTimer();
     this.pending = [];
     if (!this.attached || this.paused) return;
-    for (const entry of this.capture.entries()) if (this.filter.matches(entry)) this.pending.push(entry.seq);
+    for (const entry of this.capture.entries()) if (this.shows(entry)) this.pending.push(entry.seq);
     const rows = this.takeRows();
     this.posted.resets++;
     this.posted.rows += rows.length;
@@ -235,7 +235,7 @@ export class ViewFeed {
       const seq = this.pending[taken++];
       if (seq < firstSeq) continue;
       const entry = this.capture.get(seq);
-      if (entry) rows.push(this.capture.summarize(entry));
+      if (entry) rows.push(this.highlighting ? { ...this.capture.summarize(entry), match: this.filter.matches(entry) } : this.capture.summarize(entry));
     }
     this.pending = taken === this.pending.length ? [] : this.pending.slice(taken);
     return rows;
@@ -256,7 +256,7 @@ export class ViewFeed {
 
   private onAppend(entry: CaptureEntry): void {
     if (!this.attached || this.paused) return;
-    if (this.filter.matches(entry)) this.pending.push(entry.seq);
+    if (this.shows(entry)) this.pending.push(entry.seq);
     // Everything older than the retention window is gone anyway: keep the pending list bounded by it too.
     if (this.pending.length > 2 * this.capture.limits.maxMessages) {
       const firstSeq = this.capture.firstSeq;
@@ -269,6 +269,16 @@ export class ViewFeed {
         this.flush();
       }, wait);
     }
+  }
+
+  /** A filter that highlights (and is not empty) marks rows instead of hiding them. */
+  private get highlighting(): boolean {
+    return this.filterSpec.highlight === true && !this.filter.isEmpty;
+  }
+
+  /** Whether the list gets this entry's row: all rows when highlighting, else the matching ones. */
+  private shows(entry: CaptureEntry): boolean {
+    return this.highlighting || this.filter.matches(entry);
   }
 
   private cancelTimer(): void {

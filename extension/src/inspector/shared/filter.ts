@@ -15,6 +15,8 @@ export interface FilterSpec {
   readonly maxSize?: number;
   /** Event rows (dead peer, reconnect, missed messages) are shown unless this is false. */
   readonly events?: boolean;
+  /** Show every row and mark the matching ones, instead of hiding the rest. */
+  readonly highlight?: boolean;
 }
 
 export type EntryPredicate = (entry: CaptureEntry) => boolean;

@@ -20,6 +20,8 @@ export interface RowSummary {
   readonly captured: number;
   readonly preview: string;
   readonly event?: string;
+  /** Set when the filter highlights instead of hiding: whether this row matches it. */
+  readonly match?: boolean;
 }
 
 export interface DirectionStats {
@@ -96,6 +98,8 @@ export type WebviewToHost = InspectorRequest | InspectorNotification;
 /** What the host pushes on its own: the inspected channel, the rows to show, the statistics. */
 export type HostToWebview =
   | { readonly type: 'target'; readonly name: string; readonly mode: InspectorMode; readonly canSend: boolean;
+      /** This window's role on the channel (peer mode, once open). */
+      readonly role?: 'server' | 'client';
       /** Changes when the capture is a new one (after a reload): seqs then mean other messages. */
       readonly captureId: string }
   | { readonly type: 'reset'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
@@ -136,6 +140,7 @@ function parseFilterSpec(value: unknown): FilterSpec | undefined {
     minSize: optionalNumber(value.minSize),
     maxSize: optionalNumber(value.maxSize),
     events: typeof value.events === 'boolean' ? value.events : undefined,
+    highlight: typeof value.highlight === 'boolean' ? value.highlight : undefined,
   };
 }
 

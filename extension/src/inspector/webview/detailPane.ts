@@ -25,8 +25,19 @@ export class DetailPane {
   private readonly hex: HexView;
   private readonly text = new TextViews();
 
-  constructor(leave: () => void) {
+  /**
+   * `leave`: Escape in any of the views goes back to the list. `formatTime`: a row's time as the list writes it,
+   * so the header and the list agree.
+   */
+  constructor(leave: () => void, private readonly formatTime: (t: number) => string) {
     this.hex = new HexView({ leave, copyHex: () => this.copy('hex') });
+    for (const view of [this.text.textView, this.text.jsonView]) {
+      view.addEventListener('keydown', (e) => {
+        if (e.key !== 'Escape') return;
+        e.preventDefault();
+        leave();
+      });
+    }
     for (const t of ['hex', 'text', 'json'] as const) $(`tab-${t}`).addEventListener('click', () => this.showTab(t));
     const showEol = $<HTMLInputElement>('showEol');
     showEol.checked = state.showLineEndings;
@@ -86,12 +97,21 @@ export class DetailPane {
     const json = prettyJson(data);
     const sameMessage = this.detail?.seq === seq;
     this.detail = { seq, data, length, row, json };
-    $('detailTitle').textContent = `#${row.seq} · ${row.dir ? directionLabel(row.dir) : ''} · ${length} bytes · ${new Date(row.t).toLocaleTimeString()}`;
+    this.renderTitle();
     this.hex.show(data, length, sameMessage);
     this.text.showText(data, state.showLineEndings);
     this.text.showJson(json);
     this.setEnabled(true);
     this.showTab(state.detailTab);
+  }
+
+  /** Writes the header (again, when the time mode changed). */
+  renderTitle(): void {
+    const detail = this.detail;
+    if (!detail) return;
+    const { row, length } = detail;
+    const what = row.kind === 'event' ? (row.event ?? 'event') : row.dir ? directionLabel(row.dir) : '';
+    $('detailTitle').textContent = `#${row.seq} · ${what} · ${length} bytes · ${this.formatTime(row.t)}`;
   }
 
   private showTab(tab: DetailTab): void {

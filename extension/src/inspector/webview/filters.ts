@@ -14,6 +14,18 @@ function directionsForMode(mode: InspectorMode): Direction[] {
   return mode === 'peer' ? ['sent', 'received'] : ['to-server', 'to-client'];
 }
 
+/** Whether a spec narrows (or marks) anything: only then does the bar say "n of m". */
+function isActive(spec: FilterSpec): boolean {
+  return (spec.directions?.length ?? 0) > 0 || !!spec.text || !!spec.hex?.trim() || spec.minSize !== undefined
+    || spec.maxSize !== undefined || spec.events === false;
+}
+
+/** What the filter bar asks of the list. */
+export interface MatchNavigation {
+  next(): void;
+  previous(): void;
+}
+
 function sizeValue(input: HTMLInputElement): number | undefined {
   return input.value.trim() === '' ? undefined : Number(input.value);
 }
@@ -24,11 +36,25 @@ export class Filters {
   private readonly min = $<HTMLInputElement>('filterMin');
   private readonly max = $<HTMLInputElement>('filterMax');
   private readonly events = $<HTMLInputElement>('filterEvents');
+  private readonly highlight = $<HTMLInputElement>('filterHighlight');
   private readonly directions = $('directionFilters');
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor() {
+  constructor(navigation: MatchNavigation) {
     const spec = state.filter;
+    this.highlight.checked = spec.highlight === true;
+    this.highlight.addEventListener('change', () => this.schedule());
+    $('matchNext').addEventListener('click', () => navigation.next());
+    $('matchPrevious').addEventListener('click', () => navigation.previous());
+    // Enter in a filter box goes to the next match (Shift+Enter: the previous one), as in the editor's find.
+    for (const input of [this.text, this.hex]) {
+      input.addEventListener('keydown', (e) => {
+        if (e.key !== 'Enter') return;
+        e.preventDefault();
+        if (e.shiftKey) navigation.previous();
+        else navigation.next();
+      });
+    }
     this.text.value = spec.text ?? '';
     this.hex.value = spec.hex ?? '';
     this.min.value = spec.minSize === undefined ? '' : String(spec.minSize);
@@ -64,6 +90,15 @@ export class Filters {
     }
   }
 
+  /** "n of m" while a filter is in effect: how many of the retained entries match it. */
+  showCount(matches: number, retained: number): void {
+    const active = isActive(state.filter);
+    const count = $('filterCount');
+    count.textContent = active ? `${matches.toLocaleString()} of ${retained.toLocaleString()}` : '';
+    count.title = active ? `${matches} of the ${retained} retained entries match the filter` : '';
+    for (const id of ['matchNext', 'matchPrevious']) ($(id) as HTMLButtonElement).disabled = !active || matches === 0;
+  }
+
   /** Sends a filter to the host and shows why it was refused, if it was. */
   async apply(spec: FilterSpec): Promise<void> {
     const reply = await host.request({ type: 'filter', spec });
@@ -86,6 +121,7 @@ export class Filters {
       minSize: sizeValue(this.min),
       maxSize: sizeValue(this.max),
       events: this.events.checked,
+      highlight: this.highlight.checked,
     };
     persist();
     return this.apply(state.filter);

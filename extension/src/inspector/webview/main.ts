@@ -3,6 +3,7 @@
 // message's bytes when one is selected (requests and replies: ../shared/protocol.ts).
 // UI state (filter, selection, send history...) lives in the webview state so it survives hide/show and reload.
 import type { HostToWebview, InspectorMode } from '../shared/protocol';
+import { Columns } from './columns';
 import { DetailPane } from './detailPane';
 import { Filters } from './filters';
 import { host, listenToHost } from './host';
@@ -17,16 +18,21 @@ renderMarkup(document.getElementById('app') as HTMLDivElement);
 
 let mode: InspectorMode = state.target?.mode ?? 'peer';
 const stats = new StatsBar();
-const filters = new Filters();
+new Columns();
+const filters = new Filters({ next: () => list.selectMatch(1), previous: () => list.selectMatch(-1) });
 const sendBox = new SendBox();
 // The list and the detail pane refer to each other through callbacks, which run only after both exist.
-const detail = new DetailPane(() => list.focus());
-const toolbar = new Toolbar(() => list.redraw());
+const detail = new DetailPane(() => list.focus(), (t) => list.formatTime(t));
+const toolbar = new Toolbar(() => {
+  list.redraw();
+  detail.renderTitle();
+});
 const list = new MessageList({
   selected: (seq, changed) => void detail.load(seq, changed),
   openDetail: () => detail.focus(),
   togglePause: () => void toolbar.togglePause(),
   focusFilter: () => filters.focus(),
+  counted: (matches, retained) => filters.showCount(matches, retained),
   copy: (seq, format) => host.notify({ type: 'copy', seq, format }),
 });
 
@@ -42,7 +48,8 @@ function onTarget(message: Extract<HostToWebview, { type: 'target' }>): void {
   if (modeChanged) state.filter = { ...state.filter, directions: [] };
   persist();
   $('title').textContent = message.name;
-  $('mode').textContent = message.mode === 'peer' ? 'peer' : 'observer (read-only)';
+  // Peer mode names this window's side of the channel (known once it is open); an observer has no side.
+  $('mode').textContent = message.mode === 'observer' ? 'observer (read-only)' : message.role ?? 'peer';
   sendBox.visible = message.canSend;
   document.title = `sipc: ${message.name}`;
   filters.renderDirections(mode);

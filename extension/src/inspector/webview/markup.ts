@@ -24,13 +24,17 @@ export function renderMarkup(app: HTMLElement): void {
   <input id="filterMin" type="number" min="0" placeholder="Min size" aria-label="Minimum size in bytes">
   <input id="filterMax" type="number" min="0" placeholder="Max size" aria-label="Maximum size in bytes">
   <label class="check"><input type="checkbox" id="filterEvents" checked> events</label>
+  <label class="check" title="Show every row and mark the matching ones, instead of hiding the others"><input type="checkbox" id="filterHighlight"> highlight</label>
+  <span id="filterCount" class="count" aria-live="polite"></span>
+  <button id="matchPrevious" class="icon" title="Previous match (Shift+Enter, Shift+F3)" disabled><span class="codicon codicon-arrow-up"></span></button>
+  <button id="matchNext" class="icon" title="Next match (Enter, F3)" disabled><span class="codicon codicon-arrow-down"></span></button>
   <span id="filterError" class="error" role="alert"></span>
 </section>
 <div id="pausedNotice" class="notice" hidden><span class="codicon codicon-debug-pause"></span> The list is paused; the capture goes on. Resume with the ▶ button or Space in the list.</div>
 <div id="dropped" class="notice" hidden><span class="codicon codicon-warning"></span> <span id="droppedText"></span></div>
 <main class="split">
   <section class="list" aria-label="Messages">
-    <div class="row header" aria-hidden="true"><span class="c-seq">#</span><span class="c-time" id="timeHeader">Time</span><span class="c-delta">Δ</span><span class="c-dir">Direction</span><span class="c-size">Size</span><span class="c-preview">Preview</span></div>
+    <div id="listHeader" class="row header" aria-hidden="true"><span class="c-seq" data-column="seq">#</span><span class="c-time" data-column="time"><span id="timeHeader">Time</span></span><span class="c-delta" data-column="delta">Δ</span><span class="c-dir" data-column="dir">Direction</span><span class="c-size" data-column="size">Size</span><span class="c-preview">Preview</span></div>
     <div id="listViewport" class="viewport" tabindex="0" role="listbox" aria-label="Messages, arrow keys to move"></div>
     <div id="empty" class="empty">No messages yet.</div>
   </section>

@@ -20,23 +20,67 @@ export interface MessageListActions {
   togglePause(): void;
   focusFilter(): void;
   copy(seq: number, format: CopyFormat): void;
+  /** The rows matching the filter, of the retained ones (after every reset/append). */
+  counted(matches: number, retained: number): void;
 }
+
+/** A row counts as a match unless the filter highlights and says it does not. */
+const isMatch = (row: RowSummary): boolean => row.match !== false;
 
 export class MessageList {
   private rows: RowSummary[] = [];
   private selectedIndex = -1;
   private following = true;
+  private matches = 0;
+  /** The user's own scrolling: a wheel turn not yet answered by a scroll event, or a drag of the scrollbar. */
+  private wheelPending = false;
+  private dragging = false;
   readonly viewport = $('listViewport');
   private readonly list: VirtualList;
 
   constructor(private readonly actions: MessageListActions) {
     this.list = new VirtualList(this.viewport, ROW_HEIGHT, () => this.createRow(), (element, index) => this.renderRow(element, index));
+    // Follow mode changes only on what the user does (wheel, scrollbar drag, keys, the button). Scrolls the page
+    // makes itself never change it: new rows, the oldest rows dropped, or a notice resizing the viewport.
+    this.viewport.addEventListener('wheel', (e) => {
+      if (e.deltaY < 0) this.setFollow(false);
+      else this.wheelPending = true;
+    }, { passive: true });
+    this.viewport.addEventListener('pointerdown', (e) => { if (e.target === this.viewport) this.dragging = true; });
+    window.addEventListener('pointerup', () => { this.dragging = false; });
     this.viewport.addEventListener('scroll', () => {
+      if (!this.dragging && !this.wheelPending) return;
+      this.wheelPending = false;
       const atBottom = this.list.isAtBottom();
       if (atBottom !== this.following) this.setFollow(atBottom);
     });
+    new ResizeObserver(() => { if (this.following) this.list.scrollToBottom(); }).observe(this.viewport);
     this.viewport.addEventListener('keydown', (e) => this.onKey(e));
     $('follow').addEventListener('click', () => this.setFollow(!this.following));
+  }
+
+  /** Following: the list keeps its last row in view as rows arrive. */
+  get isFollowing(): boolean {
+    return this.following;
+  }
+
+  /** A row's time as the list shows it (absolute, or relative to the first row). */
+  formatTime(t: number): string {
+    return formatTime(t, state.timeMode, this.rows.length > 0 ? this.rows[0].t : t);
+  }
+
+  /** Selects the next (direction 1) or previous (-1) matching row from the selection, wrapping around. */
+  selectMatch(direction: 1 | -1): void {
+    const count = this.rows.length;
+    if (count === 0) return;
+    const from = this.selectedIndex < 0 ? (direction === 1 ? -1 : count) : this.selectedIndex;
+    for (let step = 1; step <= count; step++) {
+      const index = (((from + direction * step) % count) + count) % count;
+      if (isMatch(this.rows[index])) {
+        this.selectByUser(index);
+        return;
+      }
+    }
   }
 
   /** Applies a reset (the whole list) or an append (new rows; rows older than firstSeq were dropped). */
@@ -45,11 +89,17 @@ export class MessageList {
     let removed = 0;
     if (message.type === 'reset') {
       this.rows = message.rows;
+      this.matches = 0;
     } else {
-      while (removed < this.rows.length && this.rows[removed].seq < message.firstSeq) removed++;
+      while (removed < this.rows.length && this.rows[removed].seq < message.firstSeq) {
+        if (isMatch(this.rows[removed])) this.matches--;
+        removed++;
+      }
       if (removed > 0) this.rows.splice(0, removed);
       for (const r of message.rows) this.rows.push(r);
     }
+    for (const r of message.rows) if (isMatch(r)) this.matches++;
+    this.actions.counted(this.matches, message.retained);
     this.selectedIndex = state.selectedSeq === undefined ? -1 : this.indexOfSeq(state.selectedSeq);
     this.list.setCount(this.rows.length);
     if (this.following) this.list.scrollToBottom();
@@ -82,6 +132,12 @@ export class MessageList {
     this.list.invalidate();
     this.list.renderNow();
     this.actions.selected(seq, changed);
+  }
+
+  /** A move the user made from the keyboard scrolls the list: it follows again only on the last row. */
+  private selectByUser(index: number): void {
+    this.select(index);
+    if (this.rows.length > 0) this.setFollow(this.selectedIndex === this.rows.length - 1);
   }
 
   setFollow(value: boolean): void {
@@ -134,14 +190,14 @@ export class MessageList {
     cells[1].textContent = formatTime(r.t, state.timeMode, this.rows.length > 0 ? this.rows[0].t : r.t);
     cells[2].textContent = formatDelta(r.delta);
     if (r.kind === 'event') {
-      element.className = `row event${selected ? ' selected' : ''}`;
+      element.className = `row event${selected ? ' selected' : ''}${r.match ? ' match' : ''}`;
       dirCell.children[0].className = 'codicon codicon-warning';
       dirCell.children[1].textContent = r.event ?? 'event';
       cells[4].textContent = '';
       cells[5].textContent = r.preview;
     } else {
       const dir = r.dir as Direction;
-      element.className = `row ${isOutbound(dir) ? 'out' : 'in'}${selected ? ' selected' : ''}`;
+      element.className = `row ${isOutbound(dir) ? 'out' : 'in'}${selected ? ' selected' : ''}${r.match ? ' match' : ''}`;
       dirCell.children[0].className = `codicon ${directionIcon(dir)}`;
       dirCell.children[1].textContent = directionLabel(dir);
       cells[4].textContent = r.captured < r.len ? `${r.len} (${r.captured} seen)` : String(r.len);
@@ -156,12 +212,13 @@ export class MessageList {
     const selectedSeq = this.selectedSeq;
     let handled = true;
     switch (e.key) {
-      case 'ArrowDown': this.select(current + 1); break;
-      case 'ArrowUp': this.select(current - 1); break;
-      case 'PageDown': this.select(current + page); break;
-      case 'PageUp': this.select(current - page); break;
-      case 'Home': this.select(0); break;
+      case 'ArrowDown': this.selectByUser(current + 1); break;
+      case 'ArrowUp': this.selectByUser(current - 1); break;
+      case 'PageDown': this.selectByUser(current + page); break;
+      case 'PageUp': this.selectByUser(current - page); break;
+      case 'Home': this.selectByUser(0); break;
       case 'End': this.select(this.rows.length - 1); this.setFollow(true); break;
+      case 'F3': this.selectMatch(e.shiftKey ? -1 : 1); break;
       case 'Enter': this.actions.openDetail(); break;
       case ' ': this.actions.togglePause(); break;
       case '/': this.actions.focusFilter(); break;

@@ -2,14 +2,15 @@
 import type { LineEnding, SendFormat } from '../shared/protocol';
 import { host } from './host';
 import { $ } from './markup';
-import { HISTORY_LIMIT, persist, state } from './state';
+import { HISTORY_LIMIT, persist, state, type HistoryEntry } from './state';
 
 export class SendBox {
   private readonly input = $<HTMLTextAreaElement>('sendInput');
   private readonly format = $<HTMLSelectElement>('sendFormat');
   private readonly lineEnding = $<HTMLSelectElement>('lineEnding');
   private historyPosition = state.history.length;
-  private draft = '';
+  /** What was in the box (and its format) before ↑ walked into the history. */
+  private draft: HistoryEntry = { input: '', format: state.sendFormat, lineEnding: state.lineEnding };
   private sending = false;
 
   constructor() {
@@ -52,13 +53,15 @@ export class SendBox {
     }
   }
 
-  /** The input went out: it joins the history and the box empties. */
+  /** The input went out: it joins the history (with its format) and the box empties. */
   private sent(): void {
-    const value = this.input.value;
-    if (value !== '' && state.history[state.history.length - 1] !== value) state.history.push(value);
+    const entry: HistoryEntry = { input: this.input.value, format: this.format.value as SendFormat, lineEnding: this.lineEnding.value as LineEnding };
+    const last = state.history[state.history.length - 1];
+    const repeated = last !== undefined && last.input === entry.input && last.format === entry.format && last.lineEnding === entry.lineEnding;
+    if (entry.input !== '' && !repeated) state.history.push(entry);
     if (state.history.length > HISTORY_LIMIT) state.history.splice(0, state.history.length - HISTORY_LIMIT);
     this.historyPosition = state.history.length;
-    this.draft = '';
+    this.draft = { ...entry, input: '' };
     this.input.value = '';
     persist();
   }
@@ -74,14 +77,27 @@ export class SendBox {
     const onFirstLine = !value.slice(0, input.selectionStart).includes('\n');
     const onLastLine = !value.slice(input.selectionEnd).includes('\n');
     if (e.key === 'ArrowUp' && onFirstLine && this.historyPosition > 0) {
-      if (this.historyPosition === state.history.length) this.draft = value;
+      if (this.historyPosition === state.history.length) {
+        this.draft = { input: value, format: this.format.value as SendFormat, lineEnding: this.lineEnding.value as LineEnding };
+      }
       this.historyPosition--;
-      input.value = state.history[this.historyPosition];
+      this.recall(state.history[this.historyPosition]);
       e.preventDefault();
     } else if (e.key === 'ArrowDown' && onLastLine && this.historyPosition < state.history.length) {
       this.historyPosition++;
-      input.value = this.historyPosition === state.history.length ? this.draft : state.history[this.historyPosition];
+      this.recall(this.historyPosition === state.history.length ? this.draft : state.history[this.historyPosition]);
       e.preventDefault();
     }
+  }
+
+  /** Puts an entry in the box with the format and line ending it was sent with. */
+  private recall(entry: HistoryEntry): void {
+    this.input.value = entry.input;
+    this.format.value = entry.format;
+    this.lineEnding.value = entry.lineEnding;
+    state.sendFormat = entry.format;
+    state.lineEnding = entry.lineEnding;
+    persist();
+    this.updateControls();
   }
 }

@@ -6,6 +6,17 @@ import { vscodeApi } from './host';
 export type DetailTab = 'hex' | 'text' | 'json';
 export type TimeMode = 'absolute' | 'relative';
 
+/** A sent input as typed, with the format (and line ending) it was sent in, so recalling it sends the same bytes. */
+export interface HistoryEntry {
+  readonly input: string;
+  readonly format: SendFormat;
+  readonly lineEnding: LineEnding;
+}
+
+/** The list's resizable columns; Preview takes the rest. */
+export const RESIZABLE_COLUMNS = ['seq', 'time', 'delta', 'dir', 'size'] as const;
+export type ResizableColumn = typeof RESIZABLE_COLUMNS[number];
+
 export interface PersistedState {
   target?: { name: string; mode: InspectorMode };
   captureId?: string;
@@ -16,13 +27,31 @@ export interface PersistedState {
   showLineEndings: boolean;
   sendFormat: SendFormat;
   lineEnding: LineEnding;
-  history: string[];
+  history: HistoryEntry[];
   exportFiltered: boolean;
+  /** Column widths in pixels the user dragged to; absent columns keep their default width. */
+  columns: Partial<Record<ResizableColumn, number>>;
 }
 
 export const HISTORY_LIMIT = 50;
 
 const saved = (vscodeApi.getState() ?? {}) as Partial<PersistedState>;
+
+/** History saved by an older page held plain strings (text); anything else malformed is dropped. */
+function savedHistory(value: unknown): HistoryEntry[] {
+  if (!Array.isArray(value)) return [];
+  const entries: HistoryEntry[] = [];
+  for (const item of value as unknown[]) {
+    if (typeof item === 'string') entries.push({ input: item, format: 'text', lineEnding: 'none' });
+    else if (item && typeof item === 'object' && typeof (item as HistoryEntry).input === 'string') {
+      const entry = item as HistoryEntry;
+      const format: SendFormat = entry.format === 'hex' || entry.format === 'base64' ? entry.format : 'text';
+      const lineEnding: LineEnding = entry.lineEnding === 'lf' || entry.lineEnding === 'crlf' ? entry.lineEnding : 'none';
+      entries.push({ input: entry.input, format, lineEnding });
+    }
+  }
+  return entries.slice(-HISTORY_LIMIT);
+}
 
 /** The one state object of the page; components change it and call persist(). */
 export const state: PersistedState = {
@@ -35,8 +64,9 @@ export const state: PersistedState = {
   showLineEndings: saved.showLineEndings ?? false,
   sendFormat: saved.sendFormat ?? 'text',
   lineEnding: saved.lineEnding ?? 'none',
-  history: Array.isArray(saved.history) ? saved.history.slice(-HISTORY_LIMIT) : [],
+  history: savedHistory(saved.history),
   exportFiltered: saved.exportFiltered ?? false,
+  columns: saved.columns && typeof saved.columns === 'object' ? saved.columns : {},
 };
 
 export function persist(): void {
