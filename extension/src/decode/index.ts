@@ -6,3 +6,4 @@ export { preprocess, type IncludeReader } from './preprocess';
 export * from './decoder';
 export { compileMessageSchema, type MessageSchema, type MessageSpec, type TagSpec } from './messages';
 export * from './mapping';
+export { compileFieldFilter, type FieldPredicate } from './fieldFilter';

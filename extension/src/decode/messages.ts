@@ -27,6 +27,8 @@ export interface MessageSchema {
   readonly description: string;
   /** The C types messages may decode as (for columns, filters and forms). */
   readonly types: readonly CType[];
+  /** The schema's named constants (enum values, #defines), for field filters and forms. */
+  readonly constants: ReadonlyMap<string, bigint>;
   decode(bytes: Uint8Array): DecodedMessage;
 }
 
@@ -47,7 +49,7 @@ function caseValue(schema: CSchema, key: string): bigint {
 export function compileMessageSchema(schema: CSchema, spec: MessageSpec): MessageSchema {
   if ('type' in spec) {
     const type = resolveType(schema, spec.type, 'type');
-    return { description: type.name, types: [type], decode: (bytes) => decodeAs(type, bytes, schema.endian) };
+    return { description: type.name, types: [type], constants: schema.constants, decode: (bytes) => decodeAs(type, bytes, schema.endian) };
   }
   const tagType = resolveType(schema, spec.tag.type, 'tag type');
   if (tagType.kind !== 'int' && tagType.kind !== 'enum') throw new SchemaError('BAD_MAPPING', `the tag type ${tagType.name} is not an integer or enum type`);
@@ -69,6 +71,7 @@ export function compileMessageSchema(schema: CSchema, spec: MessageSpec): Messag
   return {
     description,
     types,
+    constants: schema.constants,
     decode(bytes: Uint8Array): DecodedMessage {
       // The tag alone, decoded as its own type (this also reports a message too short to hold it).
       const tagOnly = decodeAs(tagType, bytes.subarray(Math.min(tagField.offset, bytes.length), tagField.offset + tagInt.size), tagEndian);

@@ -5,6 +5,7 @@ import type { ConnectionManager } from '../../connections';
 import type { InspectorApi } from './api';
 import { INSPECTOR_VIEW_TYPE, InspectorSession, targetKey, type InspectorTarget } from './panel';
 import { ObserverSource, PeerSource } from './sources';
+import { WorkspaceSchemas } from '../../decode/workspaceSchemas';
 
 export type { InspectorApi } from './api';
 
@@ -16,12 +17,15 @@ function isTarget(value: unknown): value is InspectorTarget {
 
 class InspectorRegistry implements vscode.Disposable {
   private readonly sessions = new Map<string, InspectorSession>();
+  private readonly schemas: WorkspaceSchemas;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly connections: ConnectionManager,
     private readonly log: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    this.schemas = new WorkspaceSchemas(log);
+  }
 
   open(target: InspectorTarget): InspectorSession {
     const existing = this.sessions.get(targetKey(target));
@@ -51,11 +55,12 @@ class InspectorRegistry implements vscode.Disposable {
   dispose(): void {
     for (const session of [...this.sessions.values()]) session.dispose();
     this.sessions.clear();
+    this.schemas.dispose();
   }
 
   private attach(target: InspectorTarget, panel: vscode.WebviewPanel): InspectorSession {
     const session = new InspectorSession(target, panel, this.context.extensionUri, this.log, (capture) =>
-      target.mode === 'peer' ? new PeerSource(target.name, this.connections, capture) : new ObserverSource(target.name, capture, this.log));
+      target.mode === 'peer' ? new PeerSource(target.name, this.connections, capture) : new ObserverSource(target.name, capture, this.log), this.schemas);
     const key = targetKey(target);
     this.sessions.set(key, session);
     session.onDidDispose(() => {

@@ -19,6 +19,8 @@ import { cspNonce, inspectorPage } from './page';
 import { confirmSaved, defaultSaveUri, rememberSaveFolder } from './saveLocation';
 import type { CaptureSource } from './sources';
 import { RateMeter } from '../shared/stats';
+import { decodedToWire } from '../shared/decoded';
+import type { ChannelSchema, WorkspaceSchemas } from '../../decode/workspaceSchemas';
 
 export const INSPECTOR_VIEW_TYPE = 'sipc.inspector';
 const STATS_INTERVAL_MS = 500;
@@ -57,6 +59,7 @@ export class InspectorSession implements vscode.Disposable {
   private readonly requests: RequestHandlers<InspectorRequests> = {
     ready: () => {
       this.postTarget();
+      this.postSchema();
       this.feed.attach();
       this.startStats();
       return { paused: this.feed.isPaused };
@@ -77,6 +80,7 @@ export class InspectorSession implements vscode.Disposable {
     send: (request) => this.sendInput(request.format, request.input, request.lineEnding),
   };
   private readonly rates = new RateMeter();
+  private channelSchema: ChannelSchema;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private disposed = false;
@@ -89,10 +93,12 @@ export class InspectorSession implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
     makeSource: (capture: Capture) => CaptureSource,
+    private readonly schemas?: WorkspaceSchemas,
   ) {
     this.capture = new Capture(readRetention());
     this.feed = new ViewFeed(this.capture, (message) => this.responder.push(message));
     this.source = makeSource(this.capture);
+    this.channelSchema = this.loadSchema();
     panel.webview.options = {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'media'), vscode.Uri.joinPath(extensionUri, 'extension', 'media')],
@@ -103,6 +109,7 @@ export class InspectorSession implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
       panel.onDidChangeViewState(() => this.onVisibility()),
       panel.onDidDispose(() => this.dispose()),
+      ...(schemas ? [schemas.onDidChange(() => { this.channelSchema = this.loadSchema(); this.postSchema(); })] : []),
       this.source.onDidChange(() => this.postTarget()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('sipc.inspector')) return;
@@ -132,6 +139,19 @@ export class InspectorSession implements vscode.Disposable {
     if (this.disposed) return;
     void this.panel.webview.postMessage(envelope).then(undefined, (error: unknown) =>
       this.log.warn(`inspector: posting to the webview of ${this.target.name} failed: ${describe(error)}`));
+  }
+
+  /** The channel's schema from the workspace; a field filter follows it. */
+  private loadSchema(): ChannelSchema {
+    const found = this.schemas?.schemaFor(this.target.name) ?? { kind: 'none' };
+    this.feed.setDecoder(found.kind === 'schema' ? found.schema : undefined);
+    return found;
+  }
+
+  private postSchema(): void {
+    const s = this.channelSchema;
+    this.responder.push(s.kind === 'schema' ? { type: 'schema', description: s.schema.description, source: s.source }
+      : s.kind === 'error' ? { type: 'schema', error: s.message } : { type: 'schema' });
   }
 
   private postTarget(): void {
@@ -232,7 +252,8 @@ export class InspectorSession implements vscode.Disposable {
     if (!entry) return { found: false };
     // A copy of exactly the message's bytes: a Buffer may be a view into a larger pooled ArrayBuffer.
     const data = new Uint8Array(this.entryBytes(entry));
-    return { found: true, data, length: entry.kind === 'message' ? entry.length : data.length, row: this.capture.summarize(entry) };
+    const decoded = entry.kind === 'message' && this.channelSchema.kind === 'schema' ? decodedToWire(this.channelSchema.schema.decode(data)) : undefined;
+    return { found: true, data, length: entry.kind === 'message' ? entry.length : data.length, row: this.capture.summarize(entry), ...(decoded ? { decoded } : {}) };
   }
 
   private requireEntry(seq: number): CaptureEntry {

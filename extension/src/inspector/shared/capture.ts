@@ -1,7 +1,7 @@
 // The capture (every retained message and event of one inspected channel) and the feed that batches it to
 // the webview. Pure: the extension host drives it, the unit tests and the benchmark drive it directly.
 import { previewOf } from './bytes';
-import { compileFilter, type CompiledFilter, type FilterSpec } from './filter';
+import { compileFilter, type CompiledFilter, type FieldDecoder, type FilterSpec } from './filter';
 import { retainedSize, type CaptureEntry, type CapturedEvent, type CapturedMessage, type Direction } from './model';
 import type { HostToWebview, RowSummary } from './protocol';
 import { RetentionRing } from './ring';
@@ -139,6 +139,7 @@ export const MAX_ROWS_PER_POST = 2000;
 export class ViewFeed {
   private filter: CompiledFilter = compileFilter({});
   private filterSpec: FilterSpec = {};
+  private decoder: FieldDecoder | undefined;
   private pending: number[] = [];
   private timer: unknown;
   private lastFlush = -Infinity;
@@ -163,8 +164,20 @@ export class ViewFeed {
 
   /** Throws InspectorInputError if the spec is invalid; the previous filter then stays in effect. */
   setFilter(spec: FilterSpec): void {
-    this.filter = compileFilter(spec);
+    this.filter = compileFilter(spec, this.decoder);
     this.filterSpec = spec;
+    this.reset();
+  }
+
+  /** The channel's schema changed: a field filter now decodes with the new one (or, without one, is dropped). */
+  setDecoder(decoder: FieldDecoder | undefined): void {
+    this.decoder = decoder;
+    try {
+      this.filter = compileFilter(this.filterSpec, decoder);
+    } catch {
+      this.filterSpec = { ...this.filterSpec, fields: undefined };
+      this.filter = compileFilter(this.filterSpec, decoder);
+    }
     this.reset();
   }
 

@@ -1,6 +1,7 @@
 // Everything of the inspector that does not need VS Code, in one entry for the unit tests and the benchmark.
 export * from './bytes';
 export * from './capture';
+export * from './decoded';
 export * from './filter';
 export * from './jsonl';
 export * from './messaging';

@@ -1,6 +1,7 @@
 // Messages between the extension host and the inspector webview: requests with typed replies (correlated by
 // messageId/inReplyTo, see messaging.ts), notifications, and the host's pushes. Pure; both sides import these
 // types, and the host validates every envelope it receives with parseWebviewEnvelope.
+import type { WireDecoded } from './decoded';
 import type { FilterSpec } from './filter';
 import type { Envelope, ReplyEnvelope } from './messaging';
 import { isDirection, type Direction } from './model';
@@ -57,7 +58,9 @@ export type ExportFormat = 'jsonl' | 'pcapng';
 
 /** A message as the extension host shows it: the detail pane's bytes, or why there are none. */
 export type DetailReply =
-  | { readonly found: true; readonly data: Uint8Array; readonly length: number; readonly row: RowSummary }
+  | { readonly found: true; readonly data: Uint8Array; readonly length: number; readonly row: RowSummary;
+      /** The message decoded with the channel's schema, when it has one. */
+      readonly decoded?: WireDecoded }
   | { readonly found: false };
 
 export type SendReply = { readonly ok: true } | { readonly ok: false; readonly message: string };
@@ -104,7 +107,9 @@ export type HostToWebview =
       readonly captureId: string }
   | { readonly type: 'reset'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
-  | { readonly type: 'stats'; readonly stats: StatsSnapshot };
+  | { readonly type: 'stats'; readonly stats: StatsSnapshot }
+  /** The channel's schema (.sipc/channels.json): what messages decode as, or why the schema could not be loaded. */
+  | { readonly type: 'schema'; readonly description?: string; readonly source?: string; readonly error?: string };
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send']);
 
@@ -141,6 +146,7 @@ function parseFilterSpec(value: unknown): FilterSpec | undefined {
     maxSize: optionalNumber(value.maxSize),
     events: typeof value.events === 'boolean' ? value.events : undefined,
     highlight: typeof value.highlight === 'boolean' ? value.highlight : undefined,
+    ...(typeof value.fields === 'string' ? { fields: value.fields } : {}),
   };
 }
 

@@ -8,6 +8,8 @@ import { HexView } from './hexView';
 import { $ } from './markup';
 import { persist, state, type DetailTab } from './state';
 import { TextViews } from './textViews';
+import { FieldTree } from './fieldTree';
+import type { WireDecoded } from '../shared/decoded';
 
 interface Detail { seq: number; data: Uint8Array; length: number; row: RowSummary; json: string | undefined }
 
@@ -24,13 +26,21 @@ export class DetailPane {
   private detail: Detail | undefined;
   private readonly hex: HexView;
   private readonly text = new TextViews();
+  readonly fields: FieldTree;
 
   /**
    * `leave`: Escape in any of the views goes back to the list. `formatTime`: a row's time as the list writes it,
    * so the header and the list agree.
    */
   constructor(leave: () => void, private readonly formatTime: (t: number) => string) {
-    this.hex = new HexView({ leave, copyHex: () => this.copy('hex') });
+    this.hex = new HexView({ leave, copyHex: () => this.copy('hex'), selectionMoved: (first) => this.fields.highlightByte(first) });
+    this.fields = new FieldTree({
+      leave,
+      selectBytes: (first, last) => {
+        if (state.detailTab !== 'hex') this.showTab('hex');
+        this.hex.select(first, last);
+      },
+    });
     for (const view of [this.text.textView, this.text.jsonView]) {
       view.addEventListener('keydown', (e) => {
         if (e.key !== 'Escape') return;
@@ -71,7 +81,7 @@ export class DetailPane {
     const reply = await host.request({ type: 'select', seq });
     // The user may have moved on while the bytes were on their way.
     if (seq !== state.selectedSeq) return;
-    if (reply.found) this.show(seq, toBytes(reply.data), reply.length, reply.row);
+    if (reply.found) this.show(seq, toBytes(reply.data), reply.length, reply.row, reply.decoded);
     else this.clear(`Message #${seq} is no longer retained`);
   }
 
@@ -81,6 +91,7 @@ export class DetailPane {
     this.hex.show(undefined, 0, false);
     this.text.showText(undefined, state.showLineEndings);
     this.text.showJson(undefined);
+    this.fields.show(undefined);
     this.setEnabled(false);
   }
 
@@ -93,7 +104,7 @@ export class DetailPane {
     target.focus();
   }
 
-  private show(seq: number, data: Uint8Array, length: number, row: RowSummary): void {
+  private show(seq: number, data: Uint8Array, length: number, row: RowSummary, decoded: WireDecoded | undefined): void {
     const json = prettyJson(data);
     const sameMessage = this.detail?.seq === seq;
     this.detail = { seq, data, length, row, json };
@@ -101,6 +112,7 @@ export class DetailPane {
     this.hex.show(data, length, sameMessage);
     this.text.showText(data, state.showLineEndings);
     this.text.showJson(json);
+    this.fields.show(decoded);
     this.setEnabled(true);
     this.showTab(state.detailTab);
   }

@@ -37,6 +37,7 @@ export class Filters {
   private readonly max = $<HTMLInputElement>('filterMax');
   private readonly events = $<HTMLInputElement>('filterEvents');
   private readonly highlight = $<HTMLInputElement>('filterHighlight');
+  private readonly fields = $<HTMLInputElement>('filterFields');
   private readonly directions = $('directionFilters');
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -60,12 +61,18 @@ export class Filters {
     this.min.value = spec.minSize === undefined ? '' : String(spec.minSize);
     this.max.value = spec.maxSize === undefined ? '' : String(spec.maxSize);
     this.events.checked = spec.events !== false;
-    for (const input of [this.text, this.hex, this.min, this.max]) input.addEventListener('input', () => this.schedule());
+    this.fields.value = spec.fields ?? '';
+    for (const input of [this.text, this.hex, this.min, this.max, this.fields]) input.addEventListener('input', () => this.schedule());
     this.events.addEventListener('change', () => this.schedule());
   }
 
   focus(): void {
     this.text.focus();
+  }
+
+  /** The field filter is offered when the channel has a schema. */
+  showFieldFilter(visible: boolean): void {
+    this.fields.hidden = !visible;
   }
 
   /** Draws the direction boxes of a mode (peer: sent/received; observer: both directions of the channel). */
@@ -103,7 +110,8 @@ export class Filters {
   async apply(spec: FilterSpec): Promise<void> {
     const reply = await host.request({ type: 'filter', spec });
     $('filterError').textContent = reply.error ?? '';
-    this.hex.classList.toggle('invalid', reply.error !== undefined);
+    this.hex.classList.toggle('invalid', reply.error !== undefined && !spec.fields);
+    this.fields.classList.toggle('invalid', reply.error !== undefined && !!spec.fields);
   }
 
   private schedule(): void {
@@ -122,6 +130,7 @@ export class Filters {
       maxSize: sizeValue(this.max),
       events: this.events.checked,
       highlight: this.highlight.checked,
+      ...(this.fields.value.trim() ? { fields: this.fields.value } : {}),
     };
     persist();
     return this.apply(state.filter);

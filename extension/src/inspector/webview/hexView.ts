@@ -12,6 +12,8 @@ export interface HexViewActions {
   leave(): void;
   /** Ctrl+C: copy the selection as hex. */
   copyHex(): void;
+  /** The user moved the selection (mouse or keys): its first byte, or undefined when nothing is selected. */
+  selectionMoved?(first: number | undefined): void;
 }
 
 export class HexView {
@@ -34,6 +36,7 @@ export class HexView {
       this.focusByte = i;
       this.dragging = true;
       this.update();
+      this.actions.selectionMoved?.(this.selectionRange()?.[0]);
     });
     this.viewport.addEventListener('mouseover', (e) => {
       if (!this.dragging) return;
@@ -56,6 +59,16 @@ export class HexView {
       this.viewport.scrollTop = 0;
     }
     this.lines.setCount(data ? Math.ceil(data.length / BYTES_PER_LINE) : 0);
+    this.update();
+  }
+
+  /** Selects bytes first..last (a decoded field) and scrolls them into view. */
+  select(first: number, last: number): void {
+    if (!this.data || this.data.length === 0) return;
+    const n = this.data.length;
+    this.anchor = Math.max(0, Math.min(n - 1, first));
+    this.focusByte = Math.max(0, Math.min(n - 1, last));
+    this.lines.reveal(Math.floor(this.anchor / BYTES_PER_LINE));
     this.update();
   }
 
@@ -108,6 +121,7 @@ export class HexView {
     this.focusByte = next;
     this.lines.reveal(Math.floor(next / BYTES_PER_LINE));
     this.update();
+    this.actions.selectionMoved?.(this.selectionRange()?.[0]);
   }
 
   private createLine(): HTMLElement {

@@ -70,6 +70,14 @@ listenToHost((message) => {
     case 'reset':
     case 'append': return onRows(message);
     case 'stats': return stats.render(message.stats);
+    case 'schema': {
+      detail.fields.setSchema(message.description, message.source, message.error);
+      filters.showFieldFilter(message.description !== undefined);
+      // The fields of the message on show were decoded with the previous schema.
+      const selected = list.selectedSeq;
+      if (selected !== undefined) void detail.load(selected, true);
+      return;
+    }
   }
 });
 

@@ -23,6 +23,7 @@ export function renderMarkup(app: HTMLElement): void {
   <input id="filterHex" type="search" placeholder="Hex bytes, e.g. 0d 0a" aria-label="Filter by hex bytes" spellcheck="false">
   <input id="filterMin" type="number" min="0" placeholder="Min size" aria-label="Minimum size in bytes">
   <input id="filterMax" type="number" min="0" placeholder="Max size" aria-label="Maximum size in bytes">
+  <input id="filterFields" type="search" placeholder="Fields, e.g. type == 2 && value > 10" aria-label="Filter by decoded field values" spellcheck="false" hidden>
   <label class="check"><input type="checkbox" id="filterEvents" checked> events</label>
   <label class="check" title="Show every row and mark the matching ones, instead of hiding the others"><input type="checkbox" id="filterHighlight"> highlight</label>
   <span id="filterCount" class="count" aria-live="polite"></span>
@@ -56,6 +57,12 @@ export function renderMarkup(app: HTMLElement): void {
     <pre id="textView" class="text-view" tabindex="0" hidden></pre>
     <pre id="jsonView" class="text-view" tabindex="0" hidden></pre>
     <div id="selectionInfo" class="selection-info"></div>
+    <div id="fieldPane" class="field-pane" hidden>
+      <div id="schemaInfo" class="schema-info"></div>
+      <ul id="fieldProblems" class="field-problems" role="alert" hidden></ul>
+      <div class="field-row header" aria-hidden="true"><span class="f-name">Field</span><span class="f-type">Type</span><span class="f-value">Value</span><span class="f-offset">Offset</span><span class="f-size">Size</span></div>
+      <div id="fieldTree" class="field-tree" role="tree" tabindex="0" aria-label="Decoded fields: arrows move, Enter opens"></div>
+    </div>
   </section>
 </main>
 <section id="sendBox" class="send" aria-label="Send" hidden>

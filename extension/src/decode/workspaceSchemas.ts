@@ -1,0 +1,109 @@
+// The schemas of this workspace's channels: reads the mapping file (`sipc.decode.mappingFile`, default
+// `.sipc/channels.json` in the first workspace folder) and the headers it names, and reloads them when any of
+// those files or the setting changes. The extension runs in the workspace (extensionKind), so these are local files.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { findEntry, loadEntry, parseMapping, type Mapping } from './mapping';
+import type { MessageSchema } from './messages';
+import { SchemaError } from './types';
+
+export const DEFAULT_MAPPING_FILE = '.sipc/channels.json';
+
+/** What a channel decodes with: a schema, nothing (no entry matches), or why its schema could not be loaded. */
+export type ChannelSchema =
+  | { readonly kind: 'schema'; readonly schema: MessageSchema; readonly source: string }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'error'; readonly message: string };
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export class WorkspaceSchemas implements vscode.Disposable {
+  private mapping: { file: string; mapping?: Mapping; error?: string } | undefined;
+  private readonly channels = new Map<string, ChannelSchema>();
+  private readonly watched = new Map<string, vscode.FileSystemWatcher>();
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  private readonly subscriptions: vscode.Disposable[] = [];
+  /** Fires when the mapping, a schema file or the setting changed: ask again for every channel. */
+  readonly onDidChange = this.changeEmitter.event;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('sipc.decode')) this.invalidate(); }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.invalidate()),
+    );
+  }
+
+  /** The mapping file's absolute path, or undefined without a workspace folder and with a relative setting. */
+  mappingFile(): string | undefined {
+    const setting = vscode.workspace.getConfiguration('sipc.decode').get<string>('mappingFile') || DEFAULT_MAPPING_FILE;
+    if (path.isAbsolute(setting)) return setting;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    return folder && folder.scheme === 'file' ? path.join(folder.fsPath, setting) : undefined;
+  }
+
+  /** The schema of a channel (cached until a file changes). */
+  schemaFor(channel: string): ChannelSchema {
+    const cached = this.channels.get(channel);
+    if (cached) return cached;
+    const result = this.load(channel);
+    this.channels.set(channel, result);
+    return result;
+  }
+
+  private load(channel: string): ChannelSchema {
+    const file = this.mappingFile();
+    if (!file) return { kind: 'none' };
+    if (!this.mapping || this.mapping.file !== file) {
+      this.watch(file);
+      const text = readText(file);
+      try {
+        this.mapping = { file, mapping: text === undefined ? { entries: [] } : parseMapping(text, file) };
+      } catch (error) {
+        this.mapping = { file, error: error instanceof Error ? error.message : String(error) };
+      }
+    }
+    if (this.mapping.error) return { kind: 'error', message: this.mapping.error };
+    const entry = findEntry(this.mapping.mapping!, channel);
+    if (!entry) return { kind: 'none' };
+    const read = (p: string) => { this.watch(p); return readText(p); };
+    try {
+      const schema = loadEntry(entry, file.split(path.sep).join('/'), read);
+      this.log.info(`decode: ${channel} uses ${entry.schema} (${schema.description})`);
+      return { kind: 'schema', schema, source: entry.schema };
+    } catch (error) {
+      const message = error instanceof SchemaError || error instanceof Error ? error.message : String(error);
+      this.log.warn(`decode: the schema of ${channel} could not be loaded: ${message}`);
+      return { kind: 'error', message };
+    }
+  }
+
+  private watch(file: string): void {
+    if (this.watched.has(file)) return;
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+    const changed = () => this.invalidate();
+    watcher.onDidChange(changed);
+    watcher.onDidCreate(changed);
+    watcher.onDidDelete(changed);
+    this.watched.set(file, watcher);
+  }
+
+  private invalidate(): void {
+    this.mapping = undefined;
+    this.channels.clear();
+    this.changeEmitter.fire();
+  }
+
+  dispose(): void {
+    this.subscriptions.forEach((s) => s.dispose());
+    this.watched.forEach((w) => w.dispose());
+    this.watched.clear();
+    this.changeEmitter.dispose();
+  }
+}

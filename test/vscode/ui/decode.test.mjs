@@ -1,0 +1,108 @@
+// Decoded views in a real VS Code: a workspace with .sipc/channels.json and a C header, an echo server and a
+// client sending binary structs; the inspector (observer) shows the schema, the field tree of a message, links
+// the tree and the hex view both ways, reports an unknown tag, and filters rows by field values.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot } from '../harness/workbench.mjs';
+
+const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
+const namePrefix = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-`;
+
+const HEADER = `#include <stdint.h>
+enum msg_type { MSG_HELLO = 1, MSG_SAMPLE = 2 };
+struct hello { uint16_t type; uint16_t version; char name[12]; };
+struct sample { uint16_t type; uint16_t channel; uint32_t seq; double value; };
+`;
+
+function hello(name) {
+  const b = Buffer.alloc(16);
+  b.writeUInt16LE(1, 0);
+  b.writeUInt16LE(3, 2);
+  b.write(name, 4, 'latin1');
+  return b;
+}
+function sample(seq, value) {
+  const b = Buffer.alloc(16);
+  b.writeUInt16LE(2, 0);
+  b.writeUInt16LE(7, 2);
+  b.writeUInt32LE(seq, 4);
+  b.writeDoubleLE(value, 8);
+  return b;
+}
+
+test('decoded fields: schema from .sipc/, field tree, tree ↔ hex selection, unknown tag, field filter', { timeout: 180_000 }, async (t) => {
+  assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
+  const name = `${namePrefix}decode-ui`;
+  const folder = mkdtempSync(join(tmpdir(), 'sipc-decode-ws-'));
+  mkdirSync(join(folder, '.sipc'));
+  writeFileSync(join(folder, '.sipc', 'protocol.h'), HEADER);
+  writeFileSync(join(folder, '.sipc', 'channels.json'), JSON.stringify({
+    channels: [{ match: `${namePrefix}decode-*`, schema: 'protocol.h', tag: { offset: 0, type: 'uint16_t' }, cases: { MSG_HELLO: 'struct hello', MSG_SAMPLE: 'struct sample' } }],
+  }, null, 2));
+
+  const echo = spawn(cli, ['echo', name], { stdio: 'ignore' });
+  t.after(() => {
+    if (echo.exitCode === null) echo.kill('SIGTERM');
+    spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
+  });
+  await poll(() => spawnSync(cli, ['stat', name]).status === 0, { what: 'the echo server to create the channel' });
+  const wb = await startWorkbench({ folder, theme: 'Default Dark Modern', viewport: { width: 1400, height: 900 } });
+  t.after(() => wb.stop());
+  const { page } = wb;
+  await runCommand(page, 'SIPC: Inspect Channel…');
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible' });
+  await widget.locator('input').first().fill(name);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  await page.keyboard.press('Enter');
+  const frame = webviewFrame(page);
+  await frame.locator('#mode', { hasText: 'observer' }).waitFor({ timeout: 30_000 });
+  await frame.locator('#schemaInfo', { hasText: 'tagged by uint16_t at offset 0' }).waitFor({ timeout: 15_000 });
+
+  // Stdin lines become messages: none of these bytes is a newline.
+  const messages = [hello('left'), sample(1, 21.5), sample(2, 42.25), Buffer.from([9, 0, 1, 2])];
+  for (const m of messages) assert.ok(!m.includes(0x0a));
+  const client = spawn(cli, ['connect', name, '--linger', '3000'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  t.after(() => { if (client.exitCode === null) client.kill('SIGTERM'); });
+  client.stdin.end(Buffer.concat(messages.flatMap((m) => [m, Buffer.from('\n')])));
+  const toServer = frame.locator('#listViewport .row.out');
+  await poll(async () => (await toServer.count()) === 4, { what: 'four client→server rows', timeoutMs: 20_000 });
+
+  // A sample: one row per field, with type, value, offset and size.
+  await toServer.nth(1).click();
+  await frame.locator('#fieldTree .field-row[data-path="value"]').waitFor();
+  const rows = await frame.locator('#fieldTree .field-row').evaluateAll((els) => els.map((el) =>
+    [...el.querySelectorAll('span.f-name, span.f-type, span.f-value, span.f-offset, span.f-size')].map((s) => s.textContent.trim())));
+  assert.deepEqual(rows, [
+    ['type', 'uint16_t', '2', '0', '2'],
+    ['channel', 'uint16_t', '7', '2', '2'],
+    ['seq', 'uint32_t', '1', '4', '4'],
+    ['value', 'double', '21.5', '8', '8'],
+  ]);
+
+  // Tree → hex: choosing a field selects its bytes.
+  await frame.locator('#fieldTree .field-row[data-path="value"]').click();
+  await poll(async () => (await frame.locator('#hexView .hex .b.sel').count()) === 8, { what: 'the 8 bytes of value selected in the hex view' });
+  assert.deepEqual(await frame.locator('#hexView .hex .b.sel').evaluateAll((els) => els.map((e) => Number(e.dataset.i))), [8, 9, 10, 11, 12, 13, 14, 15]);
+  // Hex → tree: clicking a byte highlights the field that holds it.
+  await frame.locator('#hexView .hex .b[data-i="5"]').click();
+  await frame.locator('#fieldTree .field-row.selected[data-path="seq"]').waitFor();
+  await screenshot(page, 'decode-field-tree');
+
+  // The hello's text, and a message whose tag names no type.
+  await toServer.nth(0).click();
+  await frame.locator('#fieldTree .field-row[data-path="name"] .f-value', { hasText: '"left"' }).waitFor();
+  await toServer.nth(3).click();
+  await frame.locator('#fieldProblems', { hasText: 'UNKNOWN_TAG: tag 9' }).waitFor();
+
+  // The field filter: only the sample above 30 (both directions of it: the echo sends it back).
+  await frame.locator('#filterFields').fill('type == MSG_SAMPLE && sample.value > 30');
+  await poll(async () => (await frame.locator('#listViewport .row:not([hidden]):not(.event)').count()) === 2, { what: 'the rows of the one matching sample' });
+  await frame.locator('#filterFields').fill('value >');
+  await frame.locator('#filterError', { hasText: 'field filter' }).waitFor();
+  assert.deepEqual(wb.console.filter((line) => /Content Security Policy|Refused to (load|apply|execute)/i.test(line)), []);
+});
