@@ -34,6 +34,9 @@ const builds = [
   // The inspector's webview script runs in the browser sandbox of the webview, not in Node.
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', external: [],
     entryPoints: [join(root, 'extension/src/inspector/webview/main.ts')], outfile: join(root, 'dist/media/inspector.js') },
+  // The messages panel's page (a webview view in the bottom panel), likewise in the browser sandbox.
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022', external: [],
+    entryPoints: [join(root, 'extension/src/messagesPanel/webview/main.ts')], outfile: join(root, 'dist/media/messages.js') },
 ].filter((b) => existsSync(b.entryPoints[0]));
 
 /** Native helper libraries, one folder per platform: helper/build/<platform>-<arch>/ -> dist/native/<platform>-<arch>/ */

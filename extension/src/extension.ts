@@ -10,6 +10,8 @@ import { describeError } from './errors';
 import type { InspectorApi } from './inspector/host/api';
 import { registerInspector } from './inspector/host';
 import { inspectorCommands } from './inspector/host/commands';
+import { MESSAGES_VIEW_ID, MessagesPanelProvider } from './messagesPanel';
+import { showMessages } from './messagesPanel/commands/showMessages';
 import { sendingCommands } from './sending/commands';
 import { readSettings } from './settings';
 import { ConnectionStatusBar } from './statusBar';
@@ -19,6 +21,7 @@ export interface SipcExtensionApi {
   readonly connections: ConnectionManager;
   readonly channelsView: ChannelsViewProvider;
   readonly statusBar: ConnectionStatusBar;
+  readonly messagesPanel: MessagesPanelProvider;
 }
 
 let activeConnections: ConnectionManager | undefined;
@@ -40,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
   });
   channelsView.attach(treeView);
   const statusBar = new ConnectionStatusBar(connections);
+  const messagesPanel = new MessagesPanelProvider(connections, context.extensionUri, log);
 
   // The rest of the extension works without the inspector; its commands then say why it is missing.
   let inspector: InspectorApi | undefined;
@@ -59,15 +63,17 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
     treeView,
     channelsView,
     statusBar,
+    messagesPanel,
+    vscode.window.registerWebviewViewProvider(MESSAGES_VIEW_ID, messagesPanel),
     connections.onDidChange(updateContext),
     watchPeers(connections, log),
     ...registerCommands(
-      [...connectionCommands, ...sendingCommands, ...inspectorCommands, ...channelsViewCommands, showLog],
-      { context, connections, channelsView, log, inspector: () => inspector },
+      [...connectionCommands, ...sendingCommands, ...inspectorCommands, ...channelsViewCommands, showLog, showMessages],
+      { context, connections, channelsView, messagesPanel, log, inspector: () => inspector },
     ),
   );
   log.info('SIPC activated');
-  return { connections, channelsView, statusBar };
+  return { connections, channelsView, statusBar, messagesPanel };
 }
 
 /** Closes every channel and waits for the native side, so the peers see a clean close rather than a death. */

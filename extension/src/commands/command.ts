@@ -1,17 +1,20 @@
 // How a command of the extension is declared and registered. Each feature keeps its commands next to it, one per
-// file (connections/commands/, sending/commands/, channelsView/commands/, inspector/host/commands/); extension.ts
+// file (connections/commands/, sending/commands/, channelsView/commands/, inspector/host/commands/,
+// messagesPanel/commands/); extension.ts
 // registers them all through registerCommands.
 import * as vscode from 'vscode';
 import type { ChannelsViewProvider } from '../channelsView';
 import type { ConnectionManager } from '../connections';
 import { isCancellation, reportError } from '../errors';
 import type { InspectorApi } from '../inspector/host/api';
+import type { MessagesPanelProvider } from '../messagesPanel';
 
 /** What commands work with: the window's connections, the channels view, the log and the inspector. */
 export interface CommandServices {
   readonly context: vscode.ExtensionContext;
   readonly connections: ConnectionManager;
   readonly channelsView: ChannelsViewProvider;
+  readonly messagesPanel: MessagesPanelProvider;
   readonly log: vscode.LogOutputChannel;
   /** Undefined when the inspector failed to start; its commands then say so. */
   readonly inspector: () => InspectorApi | undefined;

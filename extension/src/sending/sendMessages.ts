@@ -25,8 +25,11 @@ function sendTimeoutReason(connection: Connection, stateBefore: ChannelState, er
   return `the peer did not take messages for ${seconds} s (sipc.sendTimeoutSeconds) and the queue stayed full, so nothing more was sent`;
 }
 
-/** Sends messages in order; on failure says how many went out before it. `what` names them in errors ("Selection"). */
-export async function sendMessages(connection: Connection, messages: readonly Uint8Array[], what: string): Promise<SendResult> {
+/**
+ * Sends messages in order; on failure says how many went out before it. `what` names them in errors ("Selection");
+ * `answers`, if given, ends the confirmation by saying where the peer's answer can be seen.
+ */
+export async function sendMessages(connection: Connection, messages: readonly Uint8Array[], what: string, answers?: string): Promise<SendResult> {
   const max = connection.maxMessageSize;
   messages.forEach((message, index) => {
     if (message.byteLength > max) {
@@ -50,7 +53,7 @@ export async function sendMessages(connection: Connection, messages: readonly Ui
     bytes += message.byteLength;
   }
   const count = messages.length === 1 ? '1 message' : `${messages.length} messages`;
-  vscode.window.setStatusBarMessage(`$(check) SIPC: sent ${count} (${formatBytes(bytes)}) to ${connection.name}`, 4000);
+  vscode.window.setStatusBarMessage(`$(check) SIPC: sent ${count} (${formatBytes(bytes)}) to ${connection.name}${answers ? ` — ${answers}` : ''}`, answers ? 8000 : 4000);
   return { name: connection.name, messages: messages.length, bytes };
 }
 

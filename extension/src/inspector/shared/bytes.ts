@@ -259,7 +259,12 @@ export function hexDumpText(bytes: Uint8Array, width = 16): string {
  * spaced hex. Never longer than maxChars characters plus an ellipsis.
  */
 export function previewOf(bytes: Uint8Array, maxChars = 64): string {
-  if (bytes.length === 0) return '';
+  return preview(bytes, maxChars).text;
+}
+
+/** previewOf, saying whether the line is text or hex (the messages panel styles them apart). */
+export function preview(bytes: Uint8Array, maxChars = 64): { readonly kind: 'text' | 'hex'; readonly text: string } {
+  if (bytes.length === 0) return { kind: 'text', text: '' };
   const prefix = bytes.subarray(0, Math.min(bytes.length, maxChars * 4));
   let printable = 0;
   for (const b of prefix) if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09 || b >= 0x80) printable++;
@@ -267,10 +272,10 @@ export function previewOf(bytes: Uint8Array, maxChars = 64): string {
   if (asText) {
     const text = UTF8_DECODER.decode(prefix).replace(/\r\n|\n|\r/g, '↵').replace(/\t/g, '→');
     const chars = Array.from(text);
-    return chars.length > maxChars || prefix.length < bytes.length ? chars.slice(0, maxChars).join('') + '…' : text;
+    return { kind: 'text', text: chars.length > maxChars || prefix.length < bytes.length ? chars.slice(0, maxChars).join('') + '…' : text };
   }
   const shown = Math.min(bytes.length, Math.floor(maxChars / 3));
-  return toHex(bytes.subarray(0, shown)) + (shown < bytes.length ? ' …' : '');
+  return { kind: 'hex', text: toHex(bytes.subarray(0, shown)) + (shown < bytes.length ? ' …' : '') };
 }
 
 /** Valid UTF-8 except possibly, when `cut`, a sequence cut off by the end of the prefix. */

@@ -10,7 +10,7 @@ import { sendMessages, type SendResult } from '../sendMessages';
 export const sendSelection: SipcCommand = {
   id: 'sipc.sendSelection',
   failure: 'Could not send the selection',
-  async run({ connections }, arg): Promise<SendResult | undefined> {
+  async run({ connections, messagesPanel }, arg): Promise<SendResult | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) throw new UserFacingError('There is no active editor to send a selection from');
     const connection = await pickConnection(connections, nameArgument(arg), 'Send the selection to which channel?');
@@ -22,6 +22,11 @@ export const sendSelection: SipcCommand = {
       const text = selection.isEmpty ? editor.document.lineAt(selection.active.line).text : editor.document.getText(selection);
       return Buffer.from(text, textEncoding);
     });
-    return sendMessages(connection, messages, 'Selection');
+    // The peer's answer shows in the messages panel: say so, and show the panel (sipc.messagesPanel.revealOnSend).
+    const reveal = vscode.workspace.getConfiguration('sipc.messagesPanel').get<boolean>('revealOnSend', true);
+    const result = await sendMessages(connection, messages, 'Selection',
+      reveal ? 'answers appear in the SIPC panel below' : 'answers appear in the SIPC panel (SIPC: Show Messages Panel)');
+    if (reveal) await messagesPanel.reveal(true);
+    return result;
   },
 };
