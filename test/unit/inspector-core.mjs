@@ -39,3 +39,8 @@ export function loadPage() {
 export function loadDecode() {
   return loadBundle('extension/src/decode/index.ts');
 }
+
+/** @returns {Promise<typeof import('../../extension/src/messagesPanel/core')>} */
+export function loadMessagesPanel() {
+  return loadBundle('extension/src/messagesPanel/core.ts');
+}
