@@ -3,7 +3,7 @@
 // enum's, a _Bool that is neither 0 nor 1, an unknown tag), so nothing is shown silently wrong.
 import type { CType, Endian, FloatType, IntType, RecordType } from './types';
 
-export type DecodeProblemCode = 'TOO_SHORT' | 'TRAILING_BYTES' | 'BAD_ENUM' | 'BAD_BOOL' | 'UNKNOWN_TAG';
+export type DecodeProblemCode = 'TOO_SHORT' | 'TRAILING_BYTES' | 'BAD_ENUM' | 'BAD_BOOL' | 'UNKNOWN_TAG' | 'BAD_ENCODING';
 
 export interface DecodeProblem {
   readonly code: DecodeProblemCode;
@@ -34,6 +34,8 @@ export interface DecodedField {
   readonly children?: readonly DecodedField[];
   /** Set when this field's bytes are (partly) missing or its value is invalid. */
   readonly problem?: DecodeProblemCode;
+  /** Formats decoded by a library (protobuf, MessagePack, CBOR, JSON): offset and size are not known. */
+  readonly unlocated?: true;
 }
 
 export interface DecodedMessage {

@@ -7,3 +7,4 @@ export * from './decoder';
 export { compileMessageSchema, type MessageSchema, type MessageSpec, type TagSpec } from './messages';
 export * from './mapping';
 export { compileFieldFilter, type FieldPredicate } from './fieldFilter';
+export * from './formats';

@@ -10,13 +10,16 @@
 // The first entry whose pattern matches a channel's name wins. Schema paths are relative to the mapping file.
 import { parseCSchema } from './cparser';
 import { compileMessageSchema, type MessageSchema, type MessageSpec } from './messages';
+import { DATA_FORMATS, cborSchema, jsonSchema, msgpackSchema, protobufSchema, type DataFormat } from './formats';
 import { isTargetName } from './targets';
 import { SchemaError, type Endian, type TargetName } from './types';
 
 export interface MappingEntry {
   /** Channel-name pattern: `*` any run of characters, `?` one character; anything else literal. */
   readonly match: string;
-  /** Path of the C header, relative to the mapping file's folder. */
+  /** `c` (default): C structs; or a format decoded by a library. */
+  readonly format: 'c' | DataFormat;
+  /** Path of the C header or .proto file, relative to the mapping file's folder ('' for msgpack, cbor, json). */
   readonly schema: string;
   readonly target: TargetName;
   readonly endian: Endian;
@@ -54,7 +57,11 @@ export function parseMapping(text: string, file = '.sipc/channels.json'): Mappin
       return v;
     };
     const match = str('match', true)!;
-    const schema = str('schema', true)!;
+    const format = str('format', false) ?? 'c';
+    if (format !== 'c' && !(DATA_FORMATS as readonly string[]).includes(format)) fail(file, `${at}.format "${format}" is not one of c, ${DATA_FORMATS.join(', ')}`);
+    const selfDescribing = format === 'msgpack' || format === 'cbor' || format === 'json';
+    const schema = str('schema', !selfDescribing) ?? '';
+    if (selfDescribing) return { match, format: format as DataFormat, schema, target: 'x86_64-linux', endian: 'little', message: { type: format } };
     const target = str('target', false) ?? 'x86_64-linux';
     if (!isTargetName(target)) fail(file, `${at}.target "${target}" is not one of x86_64-linux, aarch64-linux, i386-linux, arm-linux, x86_64-windows`);
     const endian = str('endian', false) ?? 'little';
@@ -79,7 +86,8 @@ export function parseMapping(text: string, file = '.sipc/channels.json'): Mappin
     } else {
       message = { type: str('type', true)! };
     }
-    return { match, schema, target, endian, message };
+    if (format === 'protobuf' && !('type' in message)) fail(file, `${at}: a protobuf channel names one message "type"`);
+    return { match, format: format as 'c' | 'protobuf', schema, target, endian, message };
   });
   return { entries };
 }
@@ -119,7 +127,11 @@ export type TextReader = (path: string) => string | undefined;
  * parses and lays it out for the entry's target, and checks every type name the entry uses.
  */
 export function loadEntry(entry: MappingEntry, mappingFile: string, read: TextReader): MessageSchema {
+  if (entry.format === 'json') return jsonSchema();
+  if (entry.format === 'msgpack') return msgpackSchema();
+  if (entry.format === 'cbor') return cborSchema();
   const schemaPath = joinPath(dirnameOf(mappingFile), entry.schema);
+  if (entry.format === 'protobuf' && 'type' in entry.message) return protobufSchema(schemaPath, entry.message.type, read);
   const text = read(schemaPath);
   if (text === undefined) throw new SchemaError('INCLUDE', `cannot read the schema ${entry.schema}`, mappingFile);
   const schema = parseCSchema(text, {

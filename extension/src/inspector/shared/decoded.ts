@@ -16,6 +16,8 @@ export interface WireField {
   readonly display: string;
   readonly children?: readonly WireField[];
   readonly problem?: DecodeProblemCode;
+  /** No byte range is known (protobuf, MessagePack, CBOR, JSON). */
+  readonly unlocated?: true;
 }
 
 export interface WireDecoded {
@@ -43,7 +45,7 @@ export function decodedToWire(message: DecodedMessage): WireDecoded {
 export function fieldAtOffset(root: WireField, offset: number): WireField | undefined {
   let found: WireField | undefined;
   const visit = (f: WireField) => {
-    if (offset < f.offset || offset >= f.offset + Math.max(f.size, 1)) return;
+    if (f.unlocated || offset < f.offset || offset >= f.offset + Math.max(f.size, 1)) return;
     if (f.path !== '' || f === root) found = f;
     for (const c of f.children ?? []) visit(c);
   };

@@ -67,7 +67,7 @@ export class FieldTree {
   private choose(field: WireField): void {
     this.selectedPath = field.path;
     this.render();
-    if (field.size > 0) this.actions.selectBytes(field.offset, field.offset + field.size - 1);
+    if (field.size > 0 && !field.unlocated) this.actions.selectBytes(field.offset, field.offset + field.size - 1);
   }
 
   private toggle(field: WireField): void {
@@ -153,8 +153,8 @@ export class FieldTree {
     const cells: Array<[string, string]> = [
       ['f-type', field.bitWidth !== undefined ? `${field.type} : ${field.bitWidth}` : field.type],
       ['f-value', field.display],
-      ['f-offset', field.bitWidth !== undefined ? `${field.offset}.${field.bitOffset ?? 0}` : String(field.offset)],
-      ['f-size', field.bitWidth !== undefined ? `${field.bitWidth} bit${field.bitWidth === 1 ? '' : 's'}` : String(field.size)],
+      ['f-offset', field.unlocated ? '' : field.bitWidth !== undefined ? `${field.offset}.${field.bitOffset ?? 0}` : String(field.offset)],
+      ['f-size', field.unlocated ? '' : field.bitWidth !== undefined ? `${field.bitWidth} bit${field.bitWidth === 1 ? '' : 's'}` : String(field.size)],
     ];
     row.appendChild(name);
     for (const [cls, text] of cells) {
