@@ -404,6 +404,58 @@ static const char *direction_label(int32_t direction)
     return direction == SIPC_DIR_TO_CLIENT ? "server->client" : "client->server";
 }
 
+static const char *event_label(int32_t event)
+{
+    switch (event) {
+    case SIPC_EVENT_ATTACHED:
+        return "attached";
+    case SIPC_EVENT_CLOSED:
+        return "closed";
+    case SIPC_EVENT_DIED:
+        return "died";
+    case SIPC_EVENT_LOSSLESS_DROPPED:
+        return "lossless-dropped";
+    default:
+        return "unknown";
+    }
+}
+
+static const char *role_label(int32_t role)
+{
+    return role == SIPC_ROLE_SERVER ? "server" : role == SIPC_ROLE_CLIENT ? "client" : "observer";
+}
+
+/* Why the peers dropped a lossless observer (sipc_observed_message.count of SIPC_EVENT_LOSSLESS_DROPPED). */
+static const char *drop_reason(uint64_t count)
+{
+    return count == 1 ? "stalled" : count == 2 ? "died" : "invalid";
+}
+
+/* One line for an observer event, in the tap's format. */
+static bool append_event(cli_buffer *out, cli_format output, const sipc_observed_message *m)
+{
+    const char *event = event_label(m->event);
+    if (output == CLI_FORMAT_JSON) {
+        char time_text[40];
+        cli_format_iso_time(m->timestamp_ns, time_text, sizeof time_text);
+        bool ok = cli_buffer_printf(out,
+                                    "{\"event\":\"%s\",\"role\":\"%s\",\"pid\":%" PRId64
+                                    ",\"session\":%u,\"timeNs\":%" PRIu64 ",\"time\":\"%s\"",
+                                    event, role_label(m->role), m->pid, m->session, m->timestamp_ns, time_text);
+        if (ok && m->event == SIPC_EVENT_LOSSLESS_DROPPED)
+            ok = cli_buffer_printf(out, ",\"reason\":\"%s\"", drop_reason(m->count));
+        return ok && cli_buffer_append_str(out, "}\n");
+    }
+    char time_text[32];
+    cli_format_time(m->timestamp_ns, time_text, sizeof time_text);
+    if (m->event == SIPC_EVENT_LOSSLESS_DROPPED)
+        return cli_buffer_printf(out,
+                                 "%s event lossless observation dropped by the peers (%s): messages may be missed\n",
+                                 time_text, drop_reason(m->count));
+    return cli_buffer_printf(out, "%s event %s %s pid %" PRId64 " (session %u)\n", time_text, role_label(m->role),
+                             event, m->pid, m->session);
+}
+
 int cmd_tap(const cli_command *command, int argc, char **argv)
 {
     const char *format = "text";
@@ -412,8 +464,14 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     int32_t timeout = SIPC_INFINITE;
     uint32_t preview = 60;
     bool quiet = false;
+    bool lossless = false;
+    bool events = false;
+    uint32_t stall_timeout = 0;
     const cli_option options[] = {
         {"quiet", CLI_OPT_FLAG, &quiet, NULL, 0, 0, NULL},
+        {"lossless", CLI_OPT_FLAG, &lossless, NULL, 0, 0, NULL},
+        {"events", CLI_OPT_FLAG, &events, NULL, 0, 0, NULL},
+        {"stall-timeout", CLI_OPT_U32, &stall_timeout, NULL, 1, SIPC_OBSERVE_STALL_MAX_MS, NULL},
         {"format", CLI_OPT_CHOICE, &format, NULL, 0, 0, "text|hex|json"},
         {"json", CLI_OPT_FLAG, &json, NULL, 0, 0, NULL},
         {"count", CLI_OPT_U64, &limit, NULL, 1, UINT64_MAX, NULL},
@@ -430,14 +488,19 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
 
     sipc_observer *observer = NULL;
     int status = sipc_validate_name(name);
+    sipc_observe_options observe_options;
+    sipc_observe_options_init(&observe_options);
+    observe_options.flags = (lossless ? SIPC_OBSERVE_LOSSLESS : 0u) | (events ? SIPC_OBSERVE_EVENTS : 0u);
+    observe_options.stall_timeout_ms = stall_timeout;
     if (status == SIPC_OK)
-        status = sipc_observe(name, &observer);
+        status = sipc_observe_ex(name, &observe_options, &observer);
     if (status != SIPC_OK)
         return cli_fail(command->name, name, status);
     cli_signals_watch_observer(observer);
     /* Like tcpdump's "listening on": tells people and scripts that traffic from now on is seen. */
     if (!quiet)
-        fprintf(stderr, "sipc: tap %s: watching both directions (Ctrl-C stops)\n", name);
+        fprintf(stderr, "sipc: tap %s: watching both directions%s (Ctrl-C stops)\n", name,
+                lossless ? ", lossless" : "");
     sipc_channel_info info;
     info_init(&info);
     status = sipc_observer_info(observer, &info);
@@ -451,17 +514,32 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     int exit_code = -1;
     if (!buffer)
         exit_code = cli_io_error(command->name, "out of memory");
+    /* Lines are collected while messages are waiting and written when the channel goes quiet (or 64 KiB
+     * piled up): one write per batch, not per message, so the tap keeps up with a busy channel. */
+    const size_t flush_at = 64u * 1024u;
     while (exit_code < 0 && (limit == 0 || seen < limit)) {
         sipc_observed_message message;
         memset(&message, 0, sizeof message);
         message.struct_size = sizeof message;
-        status = sipc_observer_next(observer, buffer, capacity, &message, timeout);
+        status = sipc_observer_next(observer, buffer, capacity, &message, 0);
+        if (status == SIPC_ERR_TIMEOUT && timeout != 0) {
+            if (out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length)) {
+                exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+                break;
+            }
+            out.length = 0;
+            status = sipc_observer_next(observer, buffer, capacity, &message, timeout);
+        }
         if (status != SIPC_OK)
             break;
+        bool ok = true;
+        if (message.kind == SIPC_OBSERVED_EVENT) {
+            if (!append_event(&out, output, &message))
+                exit_code = cli_io_error(command->name, "out of memory");
+            continue;
+        }
         size_t copied = message.copied <= capacity ? message.copied : capacity;
         const char *direction = direction_label(message.direction);
-        bool ok = true;
-        out.length = 0;
         if (output == CLI_FORMAT_JSON) {
             char time_text[40];
             cli_format_iso_time(message.timestamp_ns, time_text, sizeof time_text);
@@ -504,10 +582,15 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
         }
         if (!ok)
             exit_code = cli_io_error(command->name, "out of memory");
-        else if (!cli_write_all(STDOUT_FILENO, out.data, out.length))
-            exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+        else if (out.length >= flush_at) {
+            if (!cli_write_all(STDOUT_FILENO, out.data, out.length))
+                exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+            out.length = 0;
+        }
         seen++;
     }
+    if (exit_code < 0 && out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length))
+        exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
     cli_signals_watch_observer(NULL);
     sipc_observer_close(observer);
     free(buffer);

@@ -72,7 +72,7 @@ static const cli_command commands[] = {
     {"stat", cmd_stat, "show everything about one channel", "usage: sipc stat NAME [--json]\n"},
     {"tap", cmd_tap, "watch a channel's live traffic in both directions (read-only)",
      "usage: sipc tap NAME [--format text|hex|json] [--json] [--count N] [--timeout MS] [--preview N]\n"
-     "                     [--quiet]\n"
+     "                     [--lossless [--stall-timeout MS]] [--events] [--quiet]\n"
      "\n"
      "Prints each message sent on the channel from now on, without consuming it:\n"
      "  12:00:01.123456 client->server #0 5 B \"hello\"\n"
@@ -84,6 +84,12 @@ static const cli_command commands[] = {
      "  --count N        stop after N messages\n"
      "  --timeout MS     stop when nothing was sent for MS (default inf)\n"
      "  --preview N      characters of preview in text format (default 60)\n"
+     "  --lossless       the peers never overwrite a message the tap has not copied: nothing is missed,\n"
+     "                   and the peers go at most at the tap's pace (a tap that stops reading for\n"
+     "                   --stall-timeout MS, default 1000, max 10000, is dropped and goes on as a plain tap)\n"
+     "  --events         also print peers attaching, closing and dying (with pid), and a lossless drop:\n"
+     "                   12:00:01.123456 event client attached pid 4242 (session 1)\n"
+     "                   json: {\"event\":\"attached\",\"role\":\"client\",\"pid\":4242,\"session\":1,...}\n"
      "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"},
     {"rm", cmd_rm, "remove channels by name, or every stale channel",
      "usage: sipc rm [--force] [--] NAME...\n"

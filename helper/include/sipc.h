@@ -286,11 +286,60 @@ typedef struct sipc_observed_message {
                                 replaced or closed, without taking it, when the observer read it: it will be
                                 discarded, never delivered (its discard is also counted in a later `discarded`) */
     uint32_t reserved;
+    /* Added with events: a caller whose struct_size ends before `kind` never gets events. */
+    uint32_t kind;           /* SIPC_OBSERVED_MESSAGE, or SIPC_OBSERVED_EVENT (only with SIPC_OBSERVE_EVENTS): then
+                                only direction (-1), timestamp_ns (when the observer noticed it) and the fields
+                                below mean something, and nothing is copied */
+    int32_t event;           /* sipc_observer_event */
+    int32_t role;            /* sipc_role the event is about (SIPC_ROLE_NONE for the observer's own events) */
+    uint32_t session;        /* the role's session (attach number) the event is about */
+    int64_t pid;             /* the process the event is about (0: unknown) */
+    uint64_t count;          /* SIPC_EVENT_LOSSLESS_DROPPED: the state the peers left (reason) */
 } sipc_observed_message;
 
-/* Attaches read-only (the segment is mapped PROT_READ: an observer can never disturb the peers).
- * Starts at the newest traffic (messages sent after the call). */
+#define SIPC_OBSERVED_MESSAGE 0u
+#define SIPC_OBSERVED_EVENT 1u
+
+typedef enum sipc_observer_event {
+    SIPC_EVENT_NONE = 0,
+    SIPC_EVENT_ATTACHED = 1,        /* a process took the role (session is its attach number) */
+    SIPC_EVENT_CLOSED = 2,          /* the role's holder closed it */
+    SIPC_EVENT_DIED = 3,            /* the role's holder ended without closing (killed, crashed) */
+    SIPC_EVENT_LOSSLESS_DROPPED = 4 /* the peers dropped this lossless observer (count: 1 stalled, 2 died,
+                                       3 invalid record); it goes on as a plain observer */
+} sipc_observer_event;
+
+/* sipc_observe_options.flags */
+#define SIPC_OBSERVE_LOSSLESS 0x1u /* the peers never overwrite a message this observer has not copied yet: it
+                                      registers a small record in the segment whose cursor the producers respect
+                                      (it may slow them down to its pace). A lossless observer that dies, or does
+                                      not move on for stall_timeout_ms while a producer waits for it, is dropped by
+                                      the peers and goes on as a plain observer (reported with
+                                      SIPC_EVENT_LOSSLESS_DROPPED). SIPC_ERR_BUSY when every record is taken
+                                      (SIPC_OBSERVE_LOSSLESS_MAX), SIPC_ERR_PERMISSION when this process may only
+                                      read the segment. Messages of an attached peer built before lossless
+                                      observation existed can still be missed (counted in `missed`). */
+#define SIPC_OBSERVE_EVENTS 0x2u   /* sipc_observer_next also returns events (kind SIPC_OBSERVED_EVENT): peers
+                                      attaching, closing, dying, this observer being dropped */
+#define SIPC_OBSERVE_LOSSLESS_MAX 2u /* lossless observers per channel at once */
+#define SIPC_OBSERVE_STALL_DEFAULT_MS 1000u
+#define SIPC_OBSERVE_STALL_MAX_MS 10000u
+
+typedef struct sipc_observe_options {
+    uint32_t struct_size;      /* sizeof(sipc_observe_options): set by sipc_observe_options_init */
+    uint32_t flags;            /* SIPC_OBSERVE_* */
+    uint32_t stall_timeout_ms; /* lossless: how long a producer waits for this observer to copy before it drops
+                                  it; 0 = SIPC_OBSERVE_STALL_DEFAULT_MS, at most SIPC_OBSERVE_STALL_MAX_MS */
+    uint32_t reserved;
+} sipc_observe_options;
+
+SIPC_API void sipc_observe_options_init(sipc_observe_options *options);
+/* Attaches as an observer. Starts at the newest traffic (messages sent after the call). A plain observer
+ * writes nothing the peers read except a wake-up request while it sleeps (it maps the segment read-write
+ * when it may, to sleep until the next message instead of polling; read-only otherwise). */
 SIPC_API int sipc_observe(const char *name, sipc_observer **out);
+/* sipc_observe with options (NULL: as sipc_observe). */
+SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *options, sipc_observer **out);
 SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info);
 /* Next message in either direction (in send-time order). Truncates to capacity (copied < length).
  * message->struct_size: sizeof(sipc_observed_message), or the earlier size that ends after `missed`.

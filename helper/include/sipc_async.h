@@ -138,6 +138,9 @@ SIPC_API int sipc_async_open(const char *name, const sipc_options *options, sipc
                              uint32_t token, sipc_async_call **out);
 SIPC_API int sipc_async_observe(const char *name, sipc_async_notify_fn notify, uint32_t token,
                                 sipc_async_call **out);
+/* sipc_observe_ex on the call's thread (options: NULL, or struct_size exactly sizeof(sipc_observe_options)). */
+SIPC_API int sipc_async_observe_ex(const char *name, const sipc_observe_options *options, sipc_async_notify_fn notify,
+                                   uint32_t token, sipc_async_call **out);
 SIPC_API int sipc_async_stat(const char *name, sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out);
 SIPC_API int sipc_async_remove(const char *name, int force, sipc_async_notify_fn notify, uint32_t token,
                                sipc_async_call **out);

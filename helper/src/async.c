@@ -788,6 +788,7 @@ struct sipc_async_call {
     char name[SIPC_NAME_MAX + 1];
     sipc_options options;
     int has_options;
+    sipc_observe_options observe_options;
     int force;
     sipc_async_channel *closing_channel;
     sipc_async_observer *closing_observer;
@@ -893,7 +894,7 @@ static int run_call(sipc_async_call *c)
     case CALL_OPEN:
         return sipc_open(c->name, c->has_options ? &c->options : NULL, &c->channel);
     case CALL_OBSERVE:
-        return sipc_observe(c->name, &c->observer);
+        return sipc_observe_ex(c->name, &c->observe_options, &c->observer);
     case CALL_STAT: {
         int rc = add_entry(c, c->name, SIPC_OK, "");
         return rc == SIPC_OK ? (c->entries[0].status = sipc_stat(c->name, &c->entries[0].info)) : rc;
@@ -1004,9 +1005,22 @@ SIPC_API int sipc_async_open(const char *name, const sipc_options *options, sipc
 
 SIPC_API int sipc_async_observe(const char *name, sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out)
 {
+    return sipc_async_observe_ex(name, NULL, notify, token, out);
+}
+
+SIPC_API int sipc_async_observe_ex(const char *name, const sipc_observe_options *options, sipc_async_notify_fn notify,
+                                   uint32_t token, sipc_async_call **out)
+{
+    if (options && options->struct_size != sizeof(sipc_observe_options))
+        return SIPC_ERR_INVALID_ARGUMENT;
     sipc_async_call *c = NULL;
     int rc = call_by_name(CALL_OBSERVE, name, notify, token, out, &c);
-    return rc != SIPC_OK ? rc : call_start(c, out);
+    if (rc != SIPC_OK)
+        return rc;
+    sipc_observe_options_init(&c->observe_options);
+    if (options)
+        c->observe_options = *options;
+    return call_start(c, out);
 }
 
 SIPC_API int sipc_async_stat(const char *name, sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out)

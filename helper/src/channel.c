@@ -73,6 +73,14 @@ struct sipc_channel {
     sipc_os_watcher *watcher; /* started at the first connect; guarded by state_lock */
 #endif
     uint32_t watched_session; /* atomic; the peer session whose death the watcher reports */
+    /* Lossless observers this handle's sends waited for (guarded by send_lock): since when an observer
+     * record has held us back without its cursor moving, and when its process was last seen alive. */
+    struct observer_hold {
+        uint64_t claim;
+        uint64_t cursor;
+        uint64_t since_ns;
+        uint64_t alive_checked_ns;
+    } observer_hold[SIPC_OBSERVER_RECORDS];
 };
 
 /* Every open handle is in the process's registry until it is closed (see release_at_exit). */
@@ -112,6 +120,17 @@ static void notify(sipc_channel *ch, uint32_t index)
         __atomic_store_n(&ch->woke_peer_nap, WOKE_PEER | nap, __ATOMIC_RELAXED);
         count(&ch->stats.wakes);
     }
+}
+
+/* Wakes the observers asleep on SIPC_WAIT_OBSERVE (PROTOCOL.md section 7). They raise the flag in
+ * `waiters` before they sleep; the first producer that finds it raised takes it down and pays the one
+ * wake-up, so a burst of sends costs one syscall per observer nap, not one per message. Call after a
+ * full fence (notify's). */
+static void notify_observers(sipc_channel *ch)
+{
+    uint32_t *flag = &ch->header->waiters[SIPC_WAIT_OBSERVE];
+    if (SH_LOAD(flag) != 0 && SH_XCHG(flag, 0u) != 0)
+        bump_and_wake(ch, SIPC_WAIT_OBSERVE);
 }
 
 static void wake_everyone(sipc_channel *ch)
@@ -315,8 +334,10 @@ static void take_role(sipc_channel *ch, int role_index)
     SH_STORE(&role->start_time, ch->self.start_time);
     SH_STORE(&role->attached_ns, sipc_os_wall_ns());
     /* The token (held through this handle's close-on-exec descriptor) tells peers when we exec(). */
-    SH_STORE(&role->flags,
-             sipc_os_segment_hold_token(ch->segment, (uint32_t)role_index) == 1 ? SIPC_ROLE_HOLDS_TOKEN : 0u);
+    uint32_t flags = SIPC_ROLE_SERVES_OBSERVERS;
+    if (sipc_os_segment_hold_token(ch->segment, (uint32_t)role_index) == 1)
+        flags |= SIPC_ROLE_HOLDS_TOKEN;
+    SH_STORE(&role->flags, flags);
     uint32_t session = SH_LOAD(&role->session) + 1u;
     if (session == 0)
         session = 1;
@@ -881,13 +902,104 @@ static int ensure_connected(sipc_channel *ch, int32_t timeout_ms, uint64_t deadl
 
 typedef struct ring_wait {
     int direction;
-    uint64_t seen; /* the index (tail for send, head for recv) that made us wait */
+    uint64_t seen; /* the index (the lowest of tail and lossless cursors for send, head for recv) that made us wait */
 } ring_wait;
+
+/* ---- lossless observers (PROTOCOL.md section 7) ---- */
+
+/* How often a send held back by a lossless observer checks that the observer's process still runs. */
+#define OBSERVER_LIVENESS_SLICE_NS 100000000ull
+
+/* The oldest message of direction d that someone still needs: the consumer's tail or an active lossless
+ * observer's cursor, whichever is lower. *holder is the observer record that is lowest (-1: the tail). A cursor
+ * past head (possible only from a hostile or broken writer) is reported in *invalid and not counted; a cursor
+ * more than a ring behind counts as a full ring (the observer has to catch up or be dropped). */
+static uint64_t lowest_needed(sipc_channel *ch, int d, uint64_t head, uint64_t tail, int *holder, int *invalid)
+{
+    uint64_t lowest = tail;
+    *holder = -1;
+    *invalid = -1;
+    for (int r = 0; r < (int)SIPC_OBSERVER_RECORDS; r++) {
+        seg_observer *ob = &ch->header->observers[r];
+        if (SIPC_CLAIM_STATE(SH_LOAD_ACQ(&ob->claim)) != SIPC_OBSERVER_ACTIVE)
+            continue;
+        uint64_t cursor = SH_LOAD_ACQ(&ob->cursor[d]);
+        if (cursor > head) {
+            *invalid = r;
+            continue;
+        }
+        if (head - cursor > ch->geometry.queue_depth)
+            cursor = head - ch->geometry.queue_depth;
+        if (cursor < lowest) {
+            lowest = cursor;
+            *holder = r;
+        }
+    }
+    return lowest;
+}
+
+static void drop_observer(sipc_channel *ch, int r, uint64_t claim, uint32_t why)
+{
+    seg_observer *ob = &ch->header->observers[r];
+    if (SIPC_CLAIM_STATE(claim) == SIPC_OBSERVER_ACTIVE &&
+        sh_cas64(&ob->claim, claim, SIPC_CLAIM(SIPC_CLAIM_TICKET(claim), why)))
+        bump_and_wake(ch, SIPC_WAIT_OBSERVE); /* the observer learns it at once */
+}
+
+uint32_t sipc_observer_stall_ms(uint32_t asked)
+{
+    if (asked == 0)
+        return SIPC_OBSERVE_STALL_DEFAULT_MS;
+    return asked > SIPC_OBSERVE_STALL_MAX_MS ? SIPC_OBSERVE_STALL_MAX_MS : asked;
+}
+
+/*
+ * Observer record r holds back this handle's send (caller holds send_lock): drops it when its process is
+ * gone or its cursor has not moved for its stall bound, else says how long to wait before looking again
+ * (ns; 0 = dropped, look again at once).
+ */
+static uint64_t observer_holds_back(sipc_channel *ch, int r, int d)
+{
+    seg_observer *ob = &ch->header->observers[r];
+    struct observer_hold *hold = &ch->observer_hold[r];
+    uint64_t claim = SH_LOAD_ACQ(&ob->claim);
+    uint64_t cursor = SH_LOAD_ACQ(&ob->cursor[d]);
+    uint64_t now = sipc_os_monotonic_ns();
+    if (claim != hold->claim || cursor != hold->cursor || hold->since_ns == 0) {
+        hold->claim = claim;
+        hold->cursor = cursor;
+        hold->since_ns = now;
+        hold->alive_checked_ns = 0;
+    }
+    uint64_t stall_ns = (uint64_t)sipc_observer_stall_ms(SH_LOAD(&ob->stall_ms)) * 1000000u;
+    if (now - hold->since_ns >= stall_ns) {
+        drop_observer(ch, r, claim, SIPC_OBSERVER_DROPPED_STALL);
+        hold->since_ns = 0;
+        return 0;
+    }
+    if (hold->alive_checked_ns == 0 || now - hold->alive_checked_ns >= OBSERVER_LIVENESS_SLICE_NS) {
+        hold->alive_checked_ns = now;
+        sipc_os_process process = {SH_LOAD(&ob->pid), SH_LOAD(&ob->start_time)};
+        if (process.pid <= 0 || !sipc_os_process_alive(&process)) {
+            drop_observer(ch, r, claim, process.pid <= 0 ? SIPC_OBSERVER_DROPPED_INVALID : SIPC_OBSERVER_DROPPED_DEAD);
+            hold->since_ns = 0;
+            return 0;
+        }
+    }
+    uint64_t left = stall_ns - (now - hold->since_ns);
+    return left < OBSERVER_LIVENESS_SLICE_NS ? left : OBSERVER_LIVENESS_SLICE_NS;
+}
 
 static int space_ready(sipc_channel *ch, void *context)
 {
     ring_wait *w = context;
-    return interrupted(ch) != 0 || !peer_present(ch) || SH_LOAD_ACQ(&ch->header->rings[w->direction].tail) != w->seen;
+    if (interrupted(ch) != 0 || !peer_present(ch))
+        return 1;
+    const seg_ring *ring = &ch->header->rings[w->direction];
+    int holder, invalid;
+    uint64_t lowest =
+        lowest_needed(ch, w->direction, SH_LOAD(&ring->head), SH_LOAD_ACQ(&ring->tail), &holder, &invalid);
+    return lowest != w->seen || invalid >= 0;
 }
 
 static int data_ready(sipc_channel *ch, void *context)
@@ -927,7 +1039,15 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
             sipc_os_mutex_unlock(&ch->send_lock);
             return leave(ch, SIPC_ERR_CORRUPT);
         }
-        if (head - tail < ch->geometry.queue_depth) {
+        int holder, invalid;
+        uint64_t lowest = lowest_needed(ch, d, head, tail, &holder, &invalid);
+        if (invalid >= 0) {
+            drop_observer(ch, invalid, SH_LOAD_ACQ(&ch->header->observers[invalid].claim),
+                          SIPC_OBSERVER_DROPPED_INVALID);
+            sipc_os_mutex_unlock(&ch->send_lock);
+            continue;
+        }
+        if (head - lowest < ch->geometry.queue_depth) {
             seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, d, head);
             uint64_t now = sipc_os_wall_ns();
             SH_STORE(&slot->stamp, 2 * head + 1);
@@ -946,11 +1066,26 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
             SH_STORE_REL(&ring->head, head + 1);
             sipc_os_mutex_unlock(&ch->send_lock);
             notify(ch, SIPC_WAIT_DATA(d));
+            notify_observers(ch);
             return leave(ch, SIPC_OK);
         }
+        uint64_t wait_until = deadline;
+        if (holder >= 0 && head - tail < ch->geometry.queue_depth) {
+            /* Only a lossless observer holds us back: wait for it within its bound, then drop it. */
+            uint64_t look_again_ns = observer_holds_back(ch, holder, d);
+            if (look_again_ns == 0) {
+                sipc_os_mutex_unlock(&ch->send_lock);
+                continue;
+            }
+            uint64_t now = sipc_os_monotonic_ns();
+            if (deadline > now && deadline - now > look_again_ns)
+                wait_until = now + look_again_ns;
+        }
         sipc_os_mutex_unlock(&ch->send_lock);
-        ring_wait w = {d, tail};
-        rc = block_on(ch, SIPC_WAIT_SPACE(d), deadline, space_ready, &w);
+        ring_wait w = {d, lowest};
+        rc = block_on(ch, SIPC_WAIT_SPACE(d), wait_until, space_ready, &w);
+        if (rc == SIPC_ERR_TIMEOUT && wait_until != deadline && sipc_os_monotonic_ns() < deadline)
+            rc = SIPC_OK;
         if (rc != SIPC_OK)
             return leave(ch, rc);
     }

@@ -28,6 +28,9 @@
 /* seg_role.flags: the holder keeps liveness token <role index> on its close-on-exec handle (PROTOCOL.md
  * section 5): the role is alive only while the token is held, so a holder that exec()s is seen gone. */
 #define SIPC_ROLE_HOLDS_TOKEN 0x1u
+/* seg_role.flags: as a producer the holder wakes observers (wait word SIPC_WAIT_OBSERVE) and never overwrites
+ * a message an active lossless observer has not copied (PROTOCOL.md section 7). 0 from older writers. */
+#define SIPC_ROLE_SERVES_OBSERVERS 0x2u
 
 /* seg_role.state */
 #define SIPC_SLOT_FREE 0u
@@ -37,7 +40,21 @@
 #define SIPC_WAIT_ATTACH 0u                                /* a role was taken or released */
 #define SIPC_WAIT_DATA(direction) (1u + 2u * (direction))  /* direction got a message */
 #define SIPC_WAIT_SPACE(direction) (2u + 2u * (direction)) /* direction got a free slot */
-#define SIPC_WAIT_USED 5u
+#define SIPC_WAIT_OBSERVE 5u /* a message was published in either direction, or a role changed */
+#define SIPC_WAIT_USED 6u
+
+/* seg_observer.claim: ticket << 32 | state. The ticket grows at every claim, so a peer's compare-and-swap
+ * that drops a stalled observer can never hit the next observer of the same record. */
+#define SIPC_OBSERVER_FREE 0u
+#define SIPC_OBSERVER_CLAIMING 1u        /* being filled in by a new observer; peers ignore it */
+#define SIPC_OBSERVER_ACTIVE 2u          /* peers respect its cursor */
+#define SIPC_OBSERVER_DROPPED_STALL 3u   /* a peer waited past stall_ms for its cursor to move */
+#define SIPC_OBSERVER_DROPPED_DEAD 4u    /* its process is gone */
+#define SIPC_OBSERVER_DROPPED_INVALID 5u /* its cursor contradicted the ring (hostile or corrupt) */
+#define SIPC_OBSERVER_RECORDS SIPC_OBSERVE_LOSSLESS_MAX
+#define SIPC_CLAIM_STATE(claim) ((uint32_t)(claim))
+#define SIPC_CLAIM_TICKET(claim) ((uint32_t)((claim) >> 32))
+#define SIPC_CLAIM(ticket, state) (((uint64_t)(ticket) << 32) | (uint32_t)(state))
 
 typedef struct seg_role { /* 64 bytes; written by the role's holder (and by openers under the lock) */
     int64_t pid;          /*  0: 0 when free */
@@ -65,24 +82,34 @@ typedef struct seg_ring { /* 192 bytes: one cache line per writer */
     uint8_t reserved[64]; /* 128 */
 } seg_ring;
 
+typedef struct seg_observer { /* 64 bytes: the record of a lossless observer (PROTOCOL.md section 7) */
+    uint64_t claim;           /*  0: SIPC_CLAIM(ticket, SIPC_OBSERVER_*), compare-and-swap only */
+    int64_t pid;              /*  8: the observer's process (written while CLAIMING) */
+    uint64_t start_time;      /* 16 */
+    uint64_t cursor[2];       /* 24: per direction, the next message the observer has not copied yet (release) */
+    uint32_t stall_ms;        /* 40: peers wait at most this long for the cursor to move (clamped, 0 = default) */
+    uint8_t reserved[20];     /* 44 */
+} seg_observer;
+
 typedef struct seg_header {
-    uint64_t magic;                           /*   0: SIPC_LAYOUT_MAGIC, written last at initialisation */
-    uint32_t version;                         /*   8: SIPC_LAYOUT_VERSION */
-    uint32_t header_size;                     /*  12: SIPC_HEADER_SIZE */
-    uint64_t segment_size;                    /*  16: total bytes */
-    uint32_t max_message;                     /*  24 */
-    uint32_t queue_depth;                     /*  28 */
-    uint32_t slot_size;                       /*  32: round_up(SIPC_SLOT_HEADER_SIZE + max_message, 64) */
-    uint32_t name_length;                     /*  36 */
-    uint64_t created_ns;                      /*  40: wall clock */
-    uint64_t connections;                     /*  48: clients attached so far */
-    uint64_t reserved0;                       /*  56 */
-    char name[SIPC_NAME_FIELD_SIZE];          /* 64: NUL-padded channel name */
-    seg_role roles[2];                        /* 320 */
-    uint32_t wait_word[SIPC_WAIT_WORDS];      /* 448: futex words, only ever incremented */
-    uint32_t waiters[SIPC_WAIT_WORDS];        /* 480: sleepers per wait word (wake only if non-zero) */
-    seg_ring rings[2];                        /* 512 */
-    uint8_t reserved[SIPC_HEADER_SIZE - 896]; /* 896 */
+    uint64_t magic;                                /*   0: SIPC_LAYOUT_MAGIC, written last at initialisation */
+    uint32_t version;                              /*   8: SIPC_LAYOUT_VERSION */
+    uint32_t header_size;                          /*  12: SIPC_HEADER_SIZE */
+    uint64_t segment_size;                         /*  16: total bytes */
+    uint32_t max_message;                          /*  24 */
+    uint32_t queue_depth;                          /*  28 */
+    uint32_t slot_size;                            /*  32: round_up(SIPC_SLOT_HEADER_SIZE + max_message, 64) */
+    uint32_t name_length;                          /*  36 */
+    uint64_t created_ns;                           /*  40: wall clock */
+    uint64_t connections;                          /*  48: clients attached so far */
+    uint64_t reserved0;                            /*  56 */
+    char name[SIPC_NAME_FIELD_SIZE];               /* 64: NUL-padded channel name */
+    seg_role roles[2];                             /* 320 */
+    uint32_t wait_word[SIPC_WAIT_WORDS];           /* 448: futex words, only ever incremented */
+    uint32_t waiters[SIPC_WAIT_WORDS];             /* 480: sleepers per wait word (wake only if non-zero) */
+    seg_ring rings[2];                             /* 512 */
+    seg_observer observers[SIPC_OBSERVER_RECORDS]; /* 896: lossless observers, written by them (and by peers
+                                                       that drop one) */
 } seg_header;
 
 typedef struct seg_slot_header { /* SIPC_SLOT_HEADER_SIZE bytes, followed by the payload */
@@ -96,7 +123,9 @@ typedef struct seg_slot_header { /* SIPC_SLOT_HEADER_SIZE bytes, followed by the
 
 _Static_assert(sizeof(seg_role) == 64, "seg_role layout");
 _Static_assert(sizeof(seg_ring) == 192, "seg_ring layout");
+_Static_assert(sizeof(seg_observer) == 64, "seg_observer layout");
 _Static_assert(sizeof(seg_header) == SIPC_HEADER_SIZE, "seg_header layout");
+_Static_assert(offsetof(seg_header, observers) == 896, "observers offset");
 _Static_assert(offsetof(seg_header, roles) == 320, "roles offset");
 _Static_assert(offsetof(seg_header, wait_word) == 448, "wait_word offset");
 _Static_assert(offsetof(seg_header, rings) == 512, "rings offset");
@@ -109,6 +138,12 @@ _Static_assert(sizeof(seg_slot_header) == SIPC_SLOT_HEADER_SIZE, "slot header la
 #define SH_STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define SH_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define SH_SUB(p, v) __atomic_sub_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define SH_XCHG(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+/* Compare-and-swap of a shared 64-bit word: 1 if *p held expected and now holds desired. */
+static inline int sh_cas64(uint64_t *p, uint64_t expected, uint64_t desired)
+{
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
 #define SH_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 /* Geometry, validated and copied out of a header; never re-read from shared memory. */
@@ -166,6 +201,10 @@ typedef struct sipc_view {
 /* Opens and validates (header first, then maps the whole object read-only). SIPC_ERR_NOT_FOUND also
  * for an object that is not initialised yet. On SIPC_OK the caller closes it with sipc_view_close. */
 int sipc_view_open(const char *key, uint64_t deadline, sipc_view *view);
+/* The same with SIPC_OS_SEG_* flags: 0 maps read-write (a lossless observer's record). */
+int sipc_view_open_flags(const char *key, uint32_t os_flags, uint64_t deadline, sipc_view *view);
+/* The stall bound a lossless observer record asks for, as peers apply it (untrusted: clamped). */
+uint32_t sipc_observer_stall_ms(uint32_t asked);
 void sipc_view_close(sipc_view *view);
 /* Records why `key` does not hold channel `wanted` (it holds `found`) and returns
  * SIPC_ERR_NOT_A_CHANNEL. */

@@ -1,7 +1,8 @@
 /*
- * observer.c — read-only followers of a channel. An observer maps the segment PROT_READ, so it
- * can never disturb the peers; it reads slots by sequence number (received slots keep their data
- * until the sender reuses them) and validates each copy with the slot's stamp, seqlock style.
+ * observer.c — followers of a channel that never consume its traffic. An observer reads slots by sequence
+ * number (received slots keep their data until the sender reuses them) and validates each copy with the
+ * slot's stamp, seqlock style. It sleeps on the observer wait word until a producer publishes (PROTOCOL.md
+ * section 7); a lossless observer also owns a record in the header whose cursor the producers respect.
  */
 #include "deadline.h"
 #include "layout.h"
@@ -10,39 +11,290 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Idle polling: start fast (traffic tends to come in bursts), back off to this. */
+/* Polling, where the observer cannot ask to be woken (a read-only mapping, or an attached producer that
+ * predates the observer wait word): start fast (traffic comes in bursts), back off to this. */
 #define POLL_MIN_US 50u
-#define POLL_MAX_US 20000u
-/* How often an idle observer checks that the channel still exists. */
+#define POLL_MAX_US 2000u
+/* How long one sleep on the observer wait word lasts at most: the observer then checks that the channel
+ * still exists and, with events, that the role holders still run (a killed peer wakes nobody). */
+#define SLEEP_SLICE_MS 100
+/* How often an observer checks that the channel still exists while messages keep it busy. */
 #define EXISTENCE_CHECK_NS 200000000ull
+/* How often, with events, the processes holding the roles are checked while traffic keeps the observer busy. */
+#define LIVENESS_CHECK_NS 100000000ull
+#define EVENT_QUEUE 8
+
+typedef struct role_seen {
+    uint32_t session;
+    int attached;
+    int died_reported;
+    sipc_os_process process;
+} role_seen;
 
 struct sipc_observer {
     sipc_os_segment *segment;
-    const seg_header *header;
+    seg_header *header; /* written only through the observer record, waiters/wait_word (writable) */
     uint64_t size;
     seg_geometry geometry;
+    int writable;   /* the mapping is read-write: the observer may ask to be woken */
+    uint32_t flags; /* SIPC_OBSERVE_* */
+    int record;     /* lossless: index of our record, -1 when none (or dropped) */
+    uint64_t claim; /* lossless: SIPC_CLAIM(ticket, ACTIVE) as we set it */
     uint64_t next_sequence[2];
+    uint64_t published[2]; /* lossless: the cursor values last stored in our record */
     uint64_t missed[2];
     uint64_t dropped_seen[2]; /* rings[d].dropped when last reported */
-    int cancelled;            /* atomic */
+    role_seen roles[2];
+    uint64_t last_liveness_check;
+    uint64_t last_existence_check;
+    sipc_observed_message events[EVENT_QUEUE];
+    unsigned event_count;
+    int cancelled; /* atomic */
 };
 
+SIPC_API void sipc_observe_options_init(sipc_observe_options *options)
+{
+    if (options == NULL)
+        return;
+    memset(options, 0, sizeof *options);
+    options->struct_size = sizeof *options;
+}
+
+/* ---- the lossless record ---- */
+
+/* 1 if record r may be taken: free, dropped, or held by a process that is gone. */
+static int record_reclaimable(const seg_observer *record, uint64_t claim)
+{
+    uint32_t state = SIPC_CLAIM_STATE(claim);
+    if (state == SIPC_OBSERVER_FREE || state >= SIPC_OBSERVER_DROPPED_STALL)
+        return 1;
+    if (state != SIPC_OBSERVER_ACTIVE)
+        return 0; /* CLAIMING: another observer is filling it in */
+    sipc_os_process holder = {SH_LOAD(&record->pid), SH_LOAD(&record->start_time)};
+    return holder.pid <= 0 || !sipc_os_process_alive(&holder);
+}
+
+/* Wakes producers waiting for space in direction d (our cursor moved or went away). */
+static void wake_producer(sipc_observer *ob, int d)
+{
+    SH_FENCE();
+    uint32_t index = SIPC_WAIT_SPACE(d);
+    if (SH_LOAD(&ob->header->waiters[index]) != 0) {
+        SH_ADD(&ob->header->wait_word[index], 1u);
+        sipc_os_wake(ob->segment, index, &ob->header->wait_word[index]);
+    }
+}
+
+/*
+ * Claims a record: CLAIMING (ticket + 1), fill in pid and cursors, ACTIVE, then move the cursors to the heads
+ * read after a full fence. A producer that had not seen ACTIVE yet wrote at most the message at that head, so
+ * from there on nothing is overwritten before we copied it.
+ */
+static int claim_record(sipc_observer *ob, uint32_t stall_ms)
+{
+    sipc_os_process self;
+    int rc = sipc_os_process_self(&self);
+    if (rc != SIPC_OK)
+        return rc;
+    for (int r = 0; r < (int)SIPC_OBSERVER_RECORDS; r++) {
+        seg_observer *record = &ob->header->observers[r];
+        uint64_t claim = SH_LOAD_ACQ(&record->claim);
+        if (!record_reclaimable(record, claim))
+            continue;
+        uint32_t ticket = SIPC_CLAIM_TICKET(claim) + 1u;
+        if (!sh_cas64(&record->claim, claim, SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING)))
+            continue;
+        SH_STORE(&record->pid, self.pid);
+        SH_STORE(&record->start_time, self.start_time);
+        SH_STORE(&record->stall_ms, stall_ms);
+        for (int d = 0; d < 2; d++)
+            SH_STORE(&record->cursor[d], SH_LOAD_ACQ(&ob->header->rings[d].head));
+        uint64_t active = SIPC_CLAIM(ticket, SIPC_OBSERVER_ACTIVE);
+        if (!sh_cas64(&record->claim, SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING), active))
+            continue; /* a hostile writer changed it: look for another */
+        SH_FENCE();
+        for (int d = 0; d < 2; d++) {
+            ob->published[d] = ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
+            SH_STORE_REL(&record->cursor[d], ob->next_sequence[d]);
+            wake_producer(ob, d);
+        }
+        ob->record = r;
+        ob->claim = active;
+        return SIPC_OK;
+    }
+    sipc_record_error_detail("both lossless observer records of '%.80s' are in use", ob->geometry.name);
+    return SIPC_ERR_BUSY;
+}
+
+/* 1 while our record is still ours and active; the peers may have dropped it. */
+static int record_held(sipc_observer *ob)
+{
+    return ob->record >= 0 && SH_LOAD_ACQ(&ob->header->observers[ob->record].claim) == ob->claim;
+}
+
+/* Lossless: tells the producers that everything before next_sequence[d] is copied. */
+static void publish_cursor(sipc_observer *ob, int d)
+{
+    if (ob->record < 0 || ob->published[d] == ob->next_sequence[d])
+        return;
+    ob->published[d] = ob->next_sequence[d];
+    SH_STORE_REL(&ob->header->observers[ob->record].cursor[d], ob->next_sequence[d]);
+    wake_producer(ob, d);
+}
+
+static void release_record(sipc_observer *ob)
+{
+    if (ob->record < 0)
+        return;
+    seg_observer *record = &ob->header->observers[ob->record];
+    sh_cas64(&record->claim, ob->claim, SIPC_CLAIM(SIPC_CLAIM_TICKET(ob->claim), SIPC_OBSERVER_FREE));
+    ob->record = -1;
+    for (int d = 0; d < 2; d++)
+        wake_producer(ob, d);
+}
+
+/* ---- events ---- */
+
+static sipc_observed_message *push_event(sipc_observer *ob, int32_t event, int role_index, uint64_t when_ns)
+{
+    if (ob->event_count == EVENT_QUEUE)
+        return NULL;
+    sipc_observed_message *e = &ob->events[ob->event_count++];
+    memset(e, 0, sizeof *e);
+    e->kind = SIPC_OBSERVED_EVENT;
+    e->event = event;
+    e->direction = -1;
+    e->role =
+        role_index < 0 ? SIPC_ROLE_NONE : (role_index == SIPC_ROLE_INDEX_SERVER ? SIPC_ROLE_SERVER : SIPC_ROLE_CLIENT);
+    e->timestamp_ns = when_ns;
+    return e;
+}
+
+static void push_role_event(sipc_observer *ob, int32_t event, int r, const role_seen *who, uint64_t when_ns)
+{
+    sipc_observed_message *e = push_event(ob, event, r, when_ns);
+    if (e != NULL) {
+        e->pid = who->process.pid;
+        e->session = who->session;
+    }
+}
+
+/* The wall-clock time a role was taken, if it still reads as that session's (else now). */
+static uint64_t attach_time(const sipc_observer *ob, int r, uint32_t session)
+{
+    const seg_role *role = &ob->header->roles[r];
+    uint64_t when = SH_LOAD(&role->attached_ns);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return SH_LOAD(&role->session) == session && when != 0 ? when : sipc_os_wall_ns();
+}
+
+/*
+ * Compares the roles with what we saw last and queues what happened: a holder that left (CLOSED when the role
+ * was released, DIED when it is still attached by a process that is gone) and a new holder (ATTACHED). A role
+ * taken again between two looks reports the departure of the previous holder as CLOSED (a killed holder's role
+ * taken over counts as closed too: we cannot tell any more), then ATTACHED. With check_alive the processes of
+ * attached roles are tested (a /proc read each).
+ */
+static void look_at_roles(sipc_observer *ob, int check_alive)
+{
+    for (int r = 0; r < 2 && ob->event_count + 2 <= EVENT_QUEUE; r++) {
+        seg_role_view view;
+        if (!sipc_role_read(ob->header, r, &view))
+            continue;
+        role_seen *seen = &ob->roles[r];
+        uint64_t now = sipc_os_wall_ns();
+        if (view.session != seen->session) {
+            if (seen->attached && !seen->died_reported)
+                push_role_event(ob, SIPC_EVENT_CLOSED, r, seen, now);
+            seen->session = view.session;
+            seen->attached = 0;
+            seen->died_reported = 0;
+            if (view.attached && view.process.pid != 0) {
+                seen->attached = 1;
+                seen->process = view.process;
+                push_role_event(ob, SIPC_EVENT_ATTACHED, r, seen, attach_time(ob, r, view.session));
+            }
+            continue;
+        }
+        if (seen->attached && !view.attached) {
+            if (!seen->died_reported)
+                push_role_event(ob, SIPC_EVENT_CLOSED, r, seen, now);
+            seen->attached = 0;
+            continue;
+        }
+        if (check_alive && seen->attached && !seen->died_reported && !sipc_holder_alive(ob->segment, &view, r)) {
+            seen->died_reported = 1;
+            push_role_event(ob, SIPC_EVENT_DIED, r, seen, now);
+        }
+    }
+}
+
+/* Queues SIPC_EVENT_LOSSLESS_DROPPED once when the peers took our record away. */
+static void look_at_record(sipc_observer *ob)
+{
+    if (ob->record < 0 || record_held(ob))
+        return;
+    uint64_t claim = SH_LOAD_ACQ(&ob->header->observers[ob->record].claim);
+    ob->record = -1;
+    if (ob->flags & SIPC_OBSERVE_EVENTS) {
+        sipc_observed_message *e = push_event(ob, SIPC_EVENT_LOSSLESS_DROPPED, -1, sipc_os_wall_ns());
+        if (e != NULL) {
+            uint32_t state = SIPC_CLAIM_STATE(claim);
+            e->count = state >= SIPC_OBSERVER_DROPPED_STALL ? state - SIPC_OBSERVER_DROPPED_STALL + 1u : 3u;
+        }
+    }
+}
+
+static void take_event(sipc_observer *ob, sipc_observed_message *message)
+{
+    uint32_t struct_size = message->struct_size;
+    *message = ob->events[0];
+    message->struct_size = struct_size;
+    ob->event_count--;
+    memmove(&ob->events[0], &ob->events[1], ob->event_count * sizeof ob->events[0]);
+}
+
+/* ---- attach ---- */
+
 SIPC_API int sipc_observe(const char *name, sipc_observer **out)
+{
+    return sipc_observe_ex(name, NULL, out);
+}
+
+SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *options, sipc_observer **out)
 {
     sipc_clear_error_detail();
     if (out == NULL)
         return SIPC_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    sipc_observe_options opt;
+    sipc_observe_options_init(&opt);
+    if (options != NULL) {
+        if (options->struct_size < sizeof opt)
+            return SIPC_ERR_INVALID_ARGUMENT;
+        opt.flags = options->flags;
+        opt.stall_timeout_ms = options->stall_timeout_ms;
+    }
+    if ((opt.flags & ~(uint32_t)(SIPC_OBSERVE_LOSSLESS | SIPC_OBSERVE_EVENTS)) != 0 ||
+        opt.stall_timeout_ms > SIPC_OBSERVE_STALL_MAX_MS)
+        return SIPC_ERR_INVALID_ARGUMENT;
     int rc = sipc_validate_name(name);
     if (rc != SIPC_OK)
         return rc;
     sipc_observer *ob = calloc(1, sizeof *ob);
     if (ob == NULL)
         return SIPC_ERR_NO_MEMORY;
+    ob->record = -1;
+    ob->flags = opt.flags;
     char key[SIPC_OS_KEY_MAX + 1];
     sipc_key_for_name(name, key);
     sipc_view view;
-    rc = sipc_view_open(key, sipc_deadline_after(SIPC_DEFAULT_LOCK_TIMEOUT_MS), &view);
+    uint64_t deadline = sipc_deadline_after(SIPC_DEFAULT_LOCK_TIMEOUT_MS);
+    /* Read-write when allowed (to ask for wake-ups; lossless: to own a record), else read-only. */
+    rc = sipc_view_open_flags(key, 0, deadline, &view);
+    ob->writable = rc == SIPC_OK;
+    if (rc == SIPC_ERR_PERMISSION && !(opt.flags & SIPC_OBSERVE_LOSSLESS))
+        rc = sipc_view_open(key, deadline, &view);
     if (rc == SIPC_OK && strcmp(view.geometry.name, name) != 0) {
         rc = sipc_name_mismatch(key, view.geometry.name, name);
         sipc_view_close(&view);
@@ -59,6 +311,24 @@ SIPC_API int sipc_observe(const char *name, sipc_observer **out)
         ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
         ob->dropped_seen[d] = SH_LOAD(&ob->header->rings[d].dropped);
     }
+    if (opt.flags & SIPC_OBSERVE_LOSSLESS) {
+        rc = claim_record(ob, sipc_observer_stall_ms(opt.stall_timeout_ms));
+        if (rc != SIPC_OK) {
+            sipc_view_close(&view);
+            free(ob);
+            return rc;
+        }
+    }
+    /* The holders at the start are reported as attached (the timeline starts with who is there). */
+    if (opt.flags & SIPC_OBSERVE_EVENTS)
+        look_at_roles(ob, 1);
+    else
+        for (int r = 0; r < 2; r++) {
+            seg_role_view role;
+            if (sipc_role_read(ob->header, r, &role))
+                ob->roles[r].session = role.session;
+        }
+    ob->last_existence_check = ob->last_liveness_check = sipc_os_monotonic_ns();
     *out = ob;
     return SIPC_OK;
 }
@@ -70,6 +340,8 @@ SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info
     sipc_fill_info(observer->header, &observer->geometry, observer->segment, info);
     return SIPC_OK;
 }
+
+/* ---- reading ---- */
 
 typedef struct candidate {
     int present;
@@ -131,6 +403,8 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
 
 /* Callers built before `discarded` was added pass a struct that ends after `missed`. */
 #define OBSERVED_MESSAGE_FIRST_SIZE (offsetof(sipc_observed_message, missed) + sizeof(uint64_t))
+/* Callers built before events were added pass a struct that ends after `reserved`. */
+#define OBSERVED_MESSAGE_EVENTS_SIZE (offsetof(sipc_observed_message, count) + sizeof(uint64_t))
 
 /* Messages of direction d its consumer discarded since the last report (ring `dropped` grows). */
 static uint64_t take_discarded(sipc_observer *ob, int d)
@@ -159,6 +433,90 @@ static uint32_t addressee_gone(sipc_observer *ob, int d, uint64_t pos, uint32_t 
     return pos >= SH_LOAD_ACQ(&ob->header->rings[d].tail);
 }
 
+/* 1 if a sleep on the observer wait word will be ended by the next message: our mapping can raise the
+ * wake-up flag, and every attached producer announces that it serves observers. */
+static int producers_wake_us(const sipc_observer *ob)
+{
+    if (!ob->writable)
+        return 0;
+    for (int r = 0; r < 2; r++) {
+        const seg_role *role = &ob->header->roles[r];
+        if (SH_LOAD_ACQ(&role->state) == SIPC_SLOT_ATTACHED && !(SH_LOAD(&role->flags) & SIPC_ROLE_SERVES_OBSERVERS))
+            return 0;
+    }
+    return 1;
+}
+
+/* Something for sipc_observer_next to look at: a message or a role change since the caller looked. */
+static int anything_new(sipc_observer *ob)
+{
+    if (__atomic_load_n(&ob->cancelled, __ATOMIC_ACQUIRE))
+        return 1;
+    for (int d = 0; d < 2; d++)
+        if (SH_LOAD_ACQ(&ob->header->rings[d].head) != ob->next_sequence[d])
+            return 1;
+    if (ob->flags & SIPC_OBSERVE_EVENTS)
+        for (int r = 0; r < 2; r++) {
+            const seg_role *role = &ob->header->roles[r];
+            if (SH_LOAD_ACQ(&role->session) != ob->roles[r].session ||
+                (SH_LOAD_ACQ(&role->state) == SIPC_SLOT_ATTACHED) != ob->roles[r].attached)
+                return 1;
+        }
+    return ob->record >= 0 && !record_held(ob);
+}
+
+/*
+ * Sleeps until a producer publishes (or a role changes) or timeout_ms passes: raise the flag in
+ * waiters[SIPC_WAIT_OBSERVE] after reading the wait word, fence, look once more, then wait on the word. The
+ * producer that finds the flag raised after its publish takes it down and wakes us (PROTOCOL.md section 7).
+ */
+static void sleep_until_news(sipc_observer *ob, int32_t timeout_ms)
+{
+    uint32_t *word = &ob->header->wait_word[SIPC_WAIT_OBSERVE];
+    uint32_t seen = SH_LOAD_ACQ(word);
+    SH_XCHG(&ob->header->waiters[SIPC_WAIT_OBSERVE], 1u);
+    SH_FENCE();
+    if (anything_new(ob))
+        return;
+    sipc_os_wait(ob->segment, SIPC_WAIT_OBSERVE, word, seen, timeout_ms);
+}
+
+/* Copies message `pos` of direction d (found by find_next as c) into the caller's message and buffer.
+ * 0 if it was overwritten while we copied (counted as missed). */
+static int deliver(sipc_observer *ob, int d, const candidate *c, void *buffer, size_t capacity,
+                   sipc_observed_message *message)
+{
+    uint64_t pos = ob->next_sequence[d];
+    const seg_slot_header *slot = sipc_slot((void *)ob->header, &ob->geometry, d, pos);
+    size_t copied = c->length < capacity ? c->length : capacity;
+    if (copied != 0)
+        memcpy(buffer, (const uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, copied);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (SH_LOAD(&slot->stamp) != c->stamp) {
+        /* Overwritten while we copied: never hand out torn bytes. */
+        ob->missed[d]++;
+        ob->next_sequence[d] = pos + 1;
+        return 0;
+    }
+    uint32_t struct_size = message->struct_size;
+    memset(message, 0, struct_size < sizeof *message ? struct_size : sizeof *message);
+    message->struct_size = struct_size;
+    if (struct_size >= offsetof(sipc_observed_message, reserved)) {
+        message->discarded = take_discarded(ob, d);
+        message->undeliverable = addressee_gone(ob, d, pos, c->to_session);
+    }
+    message->direction = d;
+    message->sequence = pos;
+    message->timestamp_ns = c->send_ns;
+    message->length = c->length;
+    message->copied = (uint32_t)copied;
+    message->missed = ob->missed[d];
+    ob->missed[d] = 0;
+    ob->next_sequence[d] = pos + 1;
+    publish_cursor(ob, d);
+    return 1;
+}
+
 SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t capacity, sipc_observed_message *message,
                                 int32_t timeout_ms)
 {
@@ -166,61 +524,57 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
     if (ob == NULL || message == NULL || message->struct_size < OBSERVED_MESSAGE_FIRST_SIZE ||
         (buffer == NULL && capacity != 0))
         return SIPC_ERR_INVALID_ARGUMENT;
+    const int events = (ob->flags & SIPC_OBSERVE_EVENTS) && message->struct_size >= OBSERVED_MESSAGE_EVENTS_SIZE;
     uint64_t start = sipc_os_monotonic_ns();
     uint64_t deadline = sipc_deadline_at(start, timeout_ms);
-    uint64_t last_existence_check = start;
     uint32_t poll_us = POLL_MIN_US;
     for (;;) {
         if (__atomic_load_n(&ob->cancelled, __ATOMIC_ACQUIRE))
             return SIPC_ERR_CANCELLED;
+        uint64_t now = sipc_os_monotonic_ns();
+        look_at_record(ob);
+        if (events) {
+            int check_alive = now - ob->last_liveness_check >= LIVENESS_CHECK_NS;
+            if (check_alive)
+                ob->last_liveness_check = now;
+            look_at_roles(ob, check_alive);
+        }
         candidate c[2];
         for (int d = 0; d < 2; d++) {
             int rc = find_next(ob, d, &c[d]);
             if (rc != SIPC_OK)
                 return rc;
+            publish_cursor(ob, d); /* skipped (missed) messages no longer need to be kept */
         }
-        if (c[0].present || c[1].present) {
-            int d;
-            if (c[0].present && c[1].present)
-                d = c[1].send_ns < c[0].send_ns ? 1 : 0;
-            else
-                d = c[0].present ? 0 : 1;
-            uint64_t pos = ob->next_sequence[d];
-            const seg_slot_header *slot = sipc_slot((void *)ob->header, &ob->geometry, d, pos);
-            size_t copied = c[d].length < capacity ? c[d].length : capacity;
-            if (copied != 0)
-                memcpy(buffer, (const uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, copied);
-            __atomic_thread_fence(__ATOMIC_ACQUIRE);
-            if (SH_LOAD(&slot->stamp) != c[d].stamp) {
-                /* Overwritten while we copied: never hand out torn bytes. */
-                ob->missed[d]++;
-                ob->next_sequence[d] = pos + 1;
-                continue;
+        int d = -1;
+        if (c[0].present && c[1].present)
+            d = c[1].send_ns < c[0].send_ns ? 1 : 0;
+        else if (c[0].present || c[1].present)
+            d = c[0].present ? 0 : 1;
+        /* Events and messages in time order (an event's time: the attach, or when we noticed it). */
+        if (ob->event_count > 0 && (d < 0 || ob->events[0].timestamp_ns <= c[d].send_ns)) {
+            if (events) {
+                take_event(ob, message);
+                return SIPC_OK;
             }
-            uint32_t struct_size = message->struct_size;
-            memset(message, 0, struct_size < sizeof *message ? struct_size : sizeof *message);
-            message->struct_size = struct_size;
-            if (struct_size >= sizeof *message) {
-                message->discarded = take_discarded(ob, d);
-                message->undeliverable = addressee_gone(ob, d, pos, c[d].to_session);
-            }
-            message->direction = d;
-            message->sequence = pos;
-            message->timestamp_ns = c[d].send_ns;
-            message->length = c[d].length;
-            message->copied = (uint32_t)copied;
-            message->missed = ob->missed[d];
-            ob->missed[d] = 0;
-            ob->next_sequence[d] = pos + 1;
-            return SIPC_OK;
+            ob->event_count = 0;
         }
-        uint64_t now = sipc_os_monotonic_ns();
+        if (d >= 0) {
+            if (deliver(ob, d, &c[d], buffer, capacity, message))
+                return SIPC_OK;
+            continue;
+        }
         if (now >= deadline)
             return SIPC_ERR_TIMEOUT;
-        if (now - last_existence_check >= EXISTENCE_CHECK_NS) {
-            last_existence_check = now;
+        if (now - ob->last_existence_check >= EXISTENCE_CHECK_NS) {
+            ob->last_existence_check = now;
             if (sipc_os_segment_is_current(ob->segment) == 0)
                 return SIPC_ERR_NOT_FOUND;
+        }
+        if (producers_wake_us(ob)) {
+            int32_t left_ms = sipc_deadline_ms_left(deadline);
+            sleep_until_news(ob, left_ms == SIPC_INFINITE || left_ms > SLEEP_SLICE_MS ? SLEEP_SLICE_MS : left_ms);
+            continue;
         }
         uint64_t left_us = sipc_deadline_us_left_at(deadline, now);
         sipc_os_sleep_us(left_us < poll_us ? (uint32_t)left_us : poll_us);
@@ -233,7 +587,12 @@ SIPC_API int sipc_observer_cancel(sipc_observer *observer)
 {
     if (observer == NULL)
         return SIPC_ERR_INVALID_ARGUMENT;
-    __atomic_store_n(&observer->cancelled, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&observer->cancelled, 1, __ATOMIC_SEQ_CST);
+    if (observer->writable) {
+        /* End our own sleep on the observer word (other observers of the channel wake spuriously, harmless). */
+        SH_ADD(&observer->header->wait_word[SIPC_WAIT_OBSERVE], 1u);
+        sipc_os_wake(observer->segment, SIPC_WAIT_OBSERVE, &observer->header->wait_word[SIPC_WAIT_OBSERVE]);
+    }
     return SIPC_OK;
 }
 
@@ -241,6 +600,7 @@ SIPC_API int sipc_observer_close(sipc_observer *observer)
 {
     if (observer == NULL)
         return SIPC_ERR_INVALID_ARGUMENT;
+    release_record(observer);
     sipc_os_segment_unmap(observer->segment, (void *)observer->header, observer->size);
     sipc_os_segment_close(observer->segment);
     free(observer);

@@ -196,8 +196,13 @@ void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_seg
 
 int sipc_view_open(const char *key, uint64_t deadline, sipc_view *view)
 {
+    return sipc_view_open_flags(key, SIPC_OS_SEG_READONLY, deadline, view);
+}
+
+int sipc_view_open_flags(const char *key, uint32_t os_flags, uint64_t deadline, sipc_view *view)
+{
     memset(view, 0, sizeof *view);
-    int rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, deadline, &view->segment);
+    int rc = sipc_os_segment_open(key, os_flags, 0, deadline, &view->segment);
     if (rc != SIPC_OK)
         return rc;
     rc = sipc_os_segment_size(view->segment, &view->size);

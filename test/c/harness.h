@@ -85,4 +85,16 @@ uint32_t message_size(uint64_t seed, uint64_t index, uint32_t max);
 void message_fill(uint8_t *buffer, uint32_t size, uint64_t seed, uint64_t index);
 int message_check(const uint8_t *buffer, uint32_t size, uint64_t seed, uint64_t index);
 
+#if !defined(_WIN32)
+/* A read-write mapping of a channel's whole segment, as a hostile or buggy process of the same user would
+ * make (tests that write into shared memory). raw_open: 0, or -1 if the object cannot be mapped. */
+typedef struct raw_map {
+    int fd;
+    size_t size;
+    uint8_t *base;
+} raw_map;
+int raw_open(const char *name, raw_map *map);
+void raw_close(raw_map *map);
+#endif
+
 #endif

@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,3 +120,26 @@ long thread_voluntary_switches(void)
 }
 
 #endif /* !_WIN32 */
+
+int raw_open(const char *name, raw_map *map)
+{
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    char path[64];
+    snprintf(path, sizeof path, "/%s", key);
+    map->fd = shm_open(path, O_RDWR, 0);
+    if (map->fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(map->fd, &st) != 0)
+        return -1;
+    map->size = (size_t)st.st_size;
+    map->base = mmap(NULL, map->size, PROT_READ | PROT_WRITE, MAP_SHARED, map->fd, 0);
+    return map->base == MAP_FAILED ? -1 : 0;
+}
+
+void raw_close(raw_map *map)
+{
+    munmap(map->base, map->size);
+    close(map->fd);
+}

@@ -12,35 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct raw_map {
-    int fd;
-    size_t size;
-    uint8_t *base;
-} raw_map;
-
-static int raw_open(const char *name, raw_map *map)
-{
-    char key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, key);
-    char path[64];
-    snprintf(path, sizeof path, "/%s", key);
-    map->fd = shm_open(path, O_RDWR, 0);
-    if (map->fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(map->fd, &st) != 0)
-        return -1;
-    map->size = (size_t)st.st_size;
-    map->base = mmap(NULL, map->size, PROT_READ | PROT_WRITE, MAP_SHARED, map->fd, 0);
-    return map->base == MAP_FAILED ? -1 : 0;
-}
-
-static void raw_close(raw_map *map)
-{
-    munmap(map->base, map->size);
-    close(map->fd);
-}
-
 static sipc_options small_options(void)
 {
     sipc_options o;

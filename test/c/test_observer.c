@@ -123,6 +123,7 @@ void test_observer_counts_missed(void)
 typedef struct live_plan {
     char name[SIPC_NAME_MAX + 1];
     int ready_pipe[2];
+    uint32_t observe_flags;
 } live_plan;
 
 /* Follows the channel until every message of both directions is seen or counted as missed,
@@ -131,7 +132,11 @@ static int child_live_observer(void *arg)
 {
     live_plan *plan = arg;
     sipc_observer *ob = NULL;
-    CHILD_CHECK(sipc_observe(plan->name, &ob) == SIPC_OK);
+    sipc_observe_options options;
+    sipc_observe_options_init(&options);
+    options.flags = plan->observe_flags;
+    options.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS; /* under a sanitizer on a loaded machine */
+    CHILD_CHECK(sipc_observe_ex(plan->name, &options, &ob) == SIPC_OK);
     CHILD_CHECK(write(plan->ready_pipe[1], "r", 1) == 1);
     uint8_t *buffer = malloc(LIVE_MAX);
     uint64_t accounted[2] = {0, 0};
@@ -156,6 +161,8 @@ static int child_live_observer(void *arg)
     /* Every message of both directions was either given (byte-checked above) or counted as missed, and the
      * last one of each direction was given. */
     CHILD_CHECK(seen + missed == 2u * LIVE_MESSAGES);
+    if (plan->observe_flags & SIPC_OBSERVE_LOSSLESS)
+        CHILD_CHECK(missed == 0);
     CHILD_CHECK(seen_per_direction[0] >= 1 && seen_per_direction[1] >= 1);
     return 0;
 }
@@ -180,10 +187,11 @@ static int child_live_echo(void *arg)
     return 0;
 }
 
-void test_observer_live_traffic(void)
+static void live_traffic(const char *base, uint32_t observe_flags)
 {
     live_plan plan;
-    snprintf(plan.name, sizeof plan.name, "%s", test_name("obslive"));
+    snprintf(plan.name, sizeof plan.name, "%s", test_name(base));
+    plan.observe_flags = observe_flags;
     CHECK(pipe(plan.ready_pipe) == 0);
     sipc_options o = options_with(LIVE_MAX, 8);
     sipc_channel *server = NULL;
@@ -220,4 +228,151 @@ void test_observer_live_traffic(void)
     CHECK(reap_child(echo) == 0);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+
+void test_observer_live_traffic(void)
+{
+    live_traffic("obslive", 0);
+}
+
+/* The same traffic, and the lossless observer misses nothing. */
+void test_lossless_live_traffic(void)
+{
+    live_traffic("losslive", SIPC_OBSERVE_LOSSLESS);
+}
 #endif
+
+/* Sends message i (64 bytes) from server to client and has the client take it. */
+static int pass_one(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms)
+{
+    uint8_t buffer[64];
+    message_fill(buffer, sizeof buffer, 12, i);
+    int rc = sipc_send(server, buffer, sizeof buffer, timeout_ms);
+    if (rc != SIPC_OK)
+        return rc;
+    size_t length;
+    return sipc_recv(client, buffer, sizeof buffer, &length, 1000);
+}
+
+/* Reads the next observed message and checks it is message i of the server's direction, none missed. */
+static void expect_observed(sipc_observer *ob, uint64_t i)
+{
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
+    CHECK(m.kind == SIPC_OBSERVED_MESSAGE && m.direction == SIPC_DIR_TO_CLIENT);
+    CHECK(m.sequence == i && m.missed == 0 && m.length == 64 && message_check(buffer, 64, 12, i));
+}
+
+void test_lossless_holds_the_producer(void)
+{
+    const char *name = test_name("lossless");
+    sipc_options o = options_with(64, 4);
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    sipc_observe_options oo;
+    sipc_observe_options_init(&oo);
+    oo.flags = SIPC_OBSERVE_LOSSLESS;
+    oo.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS + 1;
+    CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_ERR_INVALID_ARGUMENT);
+    oo.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
+    CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
+    /* The client takes every message, yet the ring is full for the producer once the observer is a ring
+     * behind: the fifth send finds no space until the observer copies. */
+    for (uint64_t i = 0; i < 4; i++)
+        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
+    CHECK_RC(pass_one(server, client, 4, 0), SIPC_ERR_TIMEOUT);
+    expect_observed(ob, 0);
+    CHECK_RC(pass_one(server, client, 4, 0), SIPC_OK);
+    /* Interleaved: nothing is ever missed. */
+    for (uint64_t i = 5; i < 40; i++) {
+        expect_observed(ob, i - 4);
+        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
+    }
+    for (uint64_t i = 36; i < 40; i++)
+        expect_observed(ob, i);
+    /* A plain observer alongside is never waited for. */
+    sipc_observer *plain = NULL;
+    CHECK_RC(sipc_observe(name, &plain), SIPC_OK);
+    /* Closing the lossless observer frees the producer at once. */
+    for (uint64_t i = 40; i < 44; i++)
+        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
+    CHECK_RC(pass_one(server, client, 44, 0), SIPC_ERR_TIMEOUT);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    for (uint64_t i = 44; i < 60; i++)
+        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
+    CHECK_RC(sipc_observer_close(plain), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+void test_lossless_stalled_observer_dropped(void)
+{
+    const char *name = test_name("lstall");
+    sipc_options o = options_with(64, 4);
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    sipc_observe_options oo;
+    sipc_observe_options_init(&oo);
+    oo.flags = SIPC_OBSERVE_LOSSLESS | SIPC_OBSERVE_EVENTS;
+    oo.stall_timeout_ms = 30;
+    CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    /* The holders at the start come first. */
+    for (int i = 0; i < 2; i++) {
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
+        CHECK(m.kind == SIPC_OBSERVED_EVENT && m.event == SIPC_EVENT_ATTACHED && m.pid == (int64_t)getpid());
+        CHECK(m.role == (i == 0 ? SIPC_ROLE_SERVER : SIPC_ROLE_CLIENT) && m.session == 1 && m.direction == -1);
+    }
+    /* The observer copies nothing: the fifth send waits for it at most its 30 ms, then drops it (the send's
+     * own timeout is far longer). */
+    for (uint64_t i = 0; i < 5; i++)
+        CHECK_RC(pass_one(server, client, i, 5000), SIPC_OK);
+    /* Message 0 was overwritten once the observer was dropped; then the drop is reported. */
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
+    CHECK(m.kind == SIPC_OBSERVED_MESSAGE && m.sequence == 1 && m.missed == 1);
+    for (uint64_t i = 2; i < 5; i++)
+        expect_observed(ob, i);
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
+    CHECK(m.kind == SIPC_OBSERVED_EVENT && m.event == SIPC_EVENT_LOSSLESS_DROPPED && m.count == 1);
+    /* From now on it is a plain observer: the producer never waits for it. */
+    for (uint64_t i = 5; i < 20; i++)
+        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
+    /* Its record is free for the next lossless observer. */
+    sipc_observer *second = NULL, *third = NULL, *fourth = NULL;
+    oo.flags = SIPC_OBSERVE_LOSSLESS;
+    CHECK_RC(sipc_observe_ex(name, &oo, &second), SIPC_OK);
+    CHECK_RC(sipc_observe_ex(name, &oo, &third), SIPC_OK);
+    CHECK_RC(sipc_observe_ex(name, &oo, &fourth), SIPC_ERR_BUSY);
+    CHECK_RC(sipc_observer_close(third), SIPC_OK);
+    CHECK_RC(sipc_observe_ex(name, &oo, &fourth), SIPC_OK);
+    /* The peers' close and attach come as events, in order. */
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    int closed = 0;
+    while (!closed) {
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 2000), SIPC_OK);
+        if (test_failed())
+            break;
+        closed = m.kind == SIPC_OBSERVED_EVENT;
+    }
+    CHECK(m.event == SIPC_EVENT_CLOSED && m.role == SIPC_ROLE_CLIENT && m.pid == (int64_t)getpid() && m.session == 1);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 2000), SIPC_OK);
+    CHECK(m.kind == SIPC_OBSERVED_EVENT && m.event == SIPC_EVENT_ATTACHED && m.role == SIPC_ROLE_CLIENT && m.session == 2);
+    /* An observer asked for no events gets none (an older caller's struct neither). */
+    sipc_observer *quiet = NULL;
+    CHECK_RC(sipc_observe(name, &quiet), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_observer_next(quiet, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
+    CHECK_RC(sipc_observer_close(quiet), SIPC_OK);
+    CHECK_RC(sipc_observer_close(fourth), SIPC_OK);
+    CHECK_RC(sipc_observer_close(second), SIPC_OK);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}

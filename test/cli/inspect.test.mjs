@@ -130,6 +130,59 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.equal((await echo.done).code, 0);
   });
 
+  it('tap --lossless shows every message of a flood, with the peers\' events', T, async () => {
+    const name = uniqueName('lossless');
+    const echo = start(['echo', name, '--depth', '4', '--count', '3000', '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--json', '--lossless', '--events', '--count', '6000', '--timeout', '15000']);
+    await waitForTap(tap);
+    const lines = Array.from({ length: 3000 }, (_, i) => `m${i}`);
+    const client = start(['connect', name, '--timeout', '5000'], { input: lines.join('\n') + '\n' });
+    const connected = await client.done;
+    assert.equal(connected.code, 0, connected.stderr);
+    assert.equal(connected.stdout.toString(), lines.join('\n') + '\n');
+    const tapped = await tap.done;
+    assert.equal(tapped.code, 0, tapped.stderr);
+    const records = tapped.stdout.toString().trimEnd().split('\n').map((line) => JSON.parse(line));
+    for (const dir of ['client->server', 'server->client']) {
+      const one = records.filter((r) => r.dir === dir);
+      assert.deepEqual(one.map((r) => r.seq), lines.map((_, i) => i), dir);
+      assert.deepEqual(one.map((r) => r.text), lines, dir);
+      assert.ok(one.every((r) => r.missed === 0), dir);
+    }
+    const events = records.filter((r) => r.event).map((r) => `${r.event} ${r.role} ${r.pid}`);
+    assert.deepEqual(events.slice(0, 2), [`attached server ${echo.child.pid}`, `attached client ${client.child.pid}`]);
+    assert.equal((await echo.done).code, 0);
+  });
+
+  it('a stopped lossless tap holds the peers up for its stall timeout only, then is dropped', T, async () => {
+    const name = uniqueName('stalled');
+    const echo = start(['echo', name, '--depth', '4', '--count', '40', '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--lossless', '--stall-timeout', '200', '--events']);
+    await waitForTap(tap);
+    assert.match(tap.stderr(), /watching both directions, lossless/);
+    tap.child.kill('SIGSTOP');
+    const lines = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    const client = await run(['connect', name, '--timeout', '10000'], { input: lines.join('\n') + '\n' });
+    assert.equal(client.code, 0, client.stderr);
+    assert.equal(client.stdout.toString(), lines.join('\n') + '\n');
+    tap.child.kill('SIGCONT');
+    await waitFor(() => / client->server #39 3 B "m39"\n/.test(tap.stdout().toString()), { timeoutMs: 15000, what: 'the tap to catch up' });
+    tap.child.kill('SIGINT');
+    const output = (await tap.done).stdout.toString();
+    assert.match(output, / event lossless observation dropped by the peers \(stalled\)/);
+    // Dropped, it is a plain tap again: the slots were reused under it, and it says how many it missed.
+    for (const direction of ['client->server', 'server->client']) {
+      const shown = output.split('\n').filter((l) => l.includes(` ${direction} #`)).length;
+      const lost = [...output.matchAll(/ (client->server|server->client) missed (\d+) messages?\n/g)]
+        .filter((m) => m[1] === direction).reduce((sum, m) => sum + Number(m[2]), 0);
+      assert.equal(shown + lost, 40, `${direction}: ${shown} shown + ${lost} missed`);
+      assert.ok(lost > 0, direction);
+    }
+    assert.equal((await echo.done).code, 0);
+  });
+
   it('marks a channel whose processes died as stale; rm needs no --force for it', T, async () => {
     const name = uniqueName('stale');
     const receiver = start(['recv', name, '--timeout', '15000']);

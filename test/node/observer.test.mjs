@@ -57,7 +57,9 @@ test('an observer truncates to its capacity, and reports what it missed while it
   startCli(['echo', name, '--depth', '4']);
   await waitForChannel(name);
   const observer = await observeTracked(name, { capacity: 3 });
-  const total = 300;
+  // More than the observer's native thread holds for this thread (1,024 messages): beyond that it stops copying
+  // and the channel's slots are reused under it.
+  const total = 1500;
   const messages = [];
   const complete = (direction) => {
     const one = messages.filter((m) => m.direction === direction);
@@ -78,7 +80,7 @@ test('an observer truncates to its capacity, and reports what it missed while it
     setInterval(() => {}, 1000);
   `, { name });
   // Keep this thread blocked until the peers are done: the observer's native thread cannot hand anything
-  // over meanwhile, so the channel's slots are reused under it.
+  // over meanwhile, so once its queue is full the channel's slots are reused under it.
   const pause = new Int32Array(new SharedArrayBuffer(4));
   const stop = Date.now() + 10000;
   while (Date.now() < stop && !existsSync(marker)) Atomics.wait(pause, 0, 0, 20);
@@ -108,4 +110,55 @@ test("an observer reports 'gone' when the channel is removed; unknown names are 
   await echo.done;
   await api.remove(name, true).catch(() => { /* the echo removed it on its way out */ });
   await within(PEER_WAIT_MS, gone, "'gone'");
+});
+
+test('a lossless observer misses nothing at full speed and tells who attached, closed and died', { timeout: 90000 }, async () => {
+  const name = uniqueName('lossless');
+  const echo = startCli(['echo', name, '--depth', '4']);
+  await waitForChannel(name);
+  await assert.rejects(api.observe(name, { lossless: true, stallTimeoutMs: 10001 }), { code: 'INVALID_ARGUMENT' });
+  const observer = await observeTracked(name, { lossless: true, stallTimeoutMs: 10000 });
+  const events = [];
+  observer.on('event', (e) => events.push(e));
+  const total = 3000;
+  const messages = [];
+  const seen = within(60000, new Promise((resolve) => {
+    observer.on('message', (m) => {
+      messages.push(m);
+      if (messages.length === 2 * total) resolve();
+    });
+  }), 'every message');
+  const client = startNode(`
+    const c = await api.open(name, { queueDepth: 4 });
+    await c.connect();
+    for (let i = 0; i < ${total}; i++) { await c.send('m' + i); await c.receive(); }
+    await c.close();
+  `, { name });
+  const result = await client.done;
+  assert.equal(result.code, 0, result.stderr);
+  await seen;
+  for (const direction of ['to-server', 'to-client']) {
+    const one = messages.filter((m) => m.direction === direction);
+    assert.deepEqual(one.map((m) => m.sequence), Array.from({ length: total }, (_, i) => i), direction);
+    assert.deepEqual(one.map((m) => m.data.toString()), Array.from({ length: total }, (_, i) => `m${i}`), direction);
+  }
+  for (const m of messages) {
+    assert.equal(m.missed, 0);
+    assert.equal(m.discarded, 0);
+    assert.equal(m.undeliverable, false);
+    assert.ok(Number.isInteger(m.timestampUs) && Math.abs(m.timestampUs / 1000 - Date.now()) < 60000);
+    assert.equal(m.timestamp.getTime(), Math.floor(m.timestampUs / 1000));
+  }
+  const died = new Promise((resolve) => observer.on('event', (e) => { if (e.kind === 'died') resolve(); }));
+  echo.child.kill('SIGKILL');
+  await within(PEER_WAIT_MS, died, "the echo's death");
+  const timeline = events.map((e) => `${e.kind} ${e.role} ${e.pid} ${e.session}`);
+  assert.deepEqual(timeline, [
+    `attached server ${echo.child.pid} 1`,
+    `attached client ${client.child.pid} 1`,
+    `closed client ${client.child.pid} 1`,
+    `died server ${echo.child.pid} 1`,
+  ]);
+  for (const e of events) assert.ok(Number.isInteger(e.timestampUs) && e.timestamp instanceof Date);
+  await api.remove(name, true);
 });

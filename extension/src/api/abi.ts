@@ -17,6 +17,13 @@ export const SIPC_OPEN_NO_CREATE = 2;
 export const SIPC_OPEN_GLOBAL = 4;
 export const SIPC_OPEN_NO_SPIN = 8;
 export const SIPC_REMOVE_FORCE = 1;
+export const SIPC_OBSERVED_MESSAGE = 0;
+export const SIPC_OBSERVED_EVENT = 1;
+export const SIPC_OBSERVE_LOSSLESS = 1;
+export const SIPC_OBSERVE_EVENTS = 2;
+export const SIPC_OBSERVE_LOSSLESS_MAX = 2;
+export const SIPC_OBSERVE_STALL_DEFAULT_MS = 1000;
+export const SIPC_OBSERVE_STALL_MAX_MS = 10000;
 export const SIPC_OK = 0;
 export const SIPC_ERR_TIMEOUT = -1;
 export const SIPC_ERR_PEER_GONE = -2;
@@ -46,6 +53,11 @@ export const SIPC_STATE_STALE = 3;
 export const SIPC_STATE_EMPTY = 4;
 export const SIPC_DIR_TO_CLIENT = 0;
 export const SIPC_DIR_TO_SERVER = 1;
+export const SIPC_EVENT_NONE = 0;
+export const SIPC_EVENT_ATTACHED = 1;
+export const SIPC_EVENT_CLOSED = 2;
+export const SIPC_EVENT_DIED = 3;
+export const SIPC_EVENT_LOSSLESS_DROPPED = 4;
 export const SIPC_ASYNC_PENDING = 1;
 export const SIPC_ASYNC_FLOWING = 1;
 export const SIPC_ASYNC_PAUSED = 2;
@@ -58,7 +70,7 @@ export const STATUS_ERROR_NAMES = ['TIMEOUT', 'PEER_GONE', 'BUSY', 'TOO_BIG', 'C
 export type CScalar = 'int32_t' | 'uint32_t' | 'int64_t' | 'uint64_t' | 'const char *';
 /** One field: a scalar, a char array of `length` (a string), or another struct of this file. */
 export interface CField { readonly name: string; readonly type: CScalar | 'char' | StructName; readonly length?: number }
-export type StructName = 'sipc_options' | 'sipc_direction_info' | 'sipc_channel_info' | 'sipc_list_entry' | 'sipc_observed_message' | 'sipc_async_status' | 'sipc_async_observer_status' | 'sipc_async_call_status';
+export type StructName = 'sipc_options' | 'sipc_direction_info' | 'sipc_channel_info' | 'sipc_list_entry' | 'sipc_observed_message' | 'sipc_observe_options' | 'sipc_async_status' | 'sipc_async_observer_status' | 'sipc_async_call_status';
 export const STRUCTS = {
   sipc_options: [
     { name: 'struct_size', type: 'uint32_t' },
@@ -109,6 +121,18 @@ export const STRUCTS = {
     { name: 'missed', type: 'uint64_t' },
     { name: 'discarded', type: 'uint64_t' },
     { name: 'undeliverable', type: 'uint32_t' },
+    { name: 'reserved', type: 'uint32_t' },
+    { name: 'kind', type: 'uint32_t' },
+    { name: 'event', type: 'int32_t' },
+    { name: 'role', type: 'int32_t' },
+    { name: 'session', type: 'uint32_t' },
+    { name: 'pid', type: 'int64_t' },
+    { name: 'count', type: 'uint64_t' },
+  ],
+  sipc_observe_options: [
+    { name: 'struct_size', type: 'uint32_t' },
+    { name: 'flags', type: 'uint32_t' },
+    { name: 'stall_timeout_ms', type: 'uint32_t' },
     { name: 'reserved', type: 'uint32_t' },
   ],
   sipc_async_status: [
@@ -193,6 +217,20 @@ export interface RawObservedMessage {
   missed: number | bigint;
   discarded: number | bigint;
   undeliverable: number;
+  reserved: number;
+  kind: number;
+  event: number;
+  role: number;
+  session: number;
+  pid: number | bigint;
+  count: number | bigint;
+}
+
+/** sipc_observe_options, as koffi reads and writes it. */
+export interface RawObserveOptions {
+  struct_size: number;
+  flags: number;
+  stall_timeout_ms: number;
   reserved: number;
 }
 

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import koffi from 'koffi';
-import { STRUCTS, type RawAsyncCallStatus, type RawAsyncObserverStatus, type RawAsyncStatus, type RawChannelInfo, type RawOptions, type StructName } from './abi';
+import { STRUCTS, type RawAsyncCallStatus, type RawAsyncObserverStatus, type RawAsyncStatus, type RawChannelInfo, type RawObserveOptions, type RawOptions, type StructName } from './abi';
 import { SipcError } from './errors';
 
 /** Folder name of the native build for this machine, e.g. linux-x64, win32-x64, darwin-arm64. */
@@ -63,6 +63,7 @@ export function structType(name: StructName): KoffiType {
 
 const ChannelInfoType = structType('sipc_channel_info');
 const OptionsType = structType('sipc_options');
+const ObserveOptionsType = structType('sipc_observe_options');
 const AsyncStatusType = structType('sipc_async_status');
 const AsyncObserverStatusType = structType('sipc_async_observer_status');
 const AsyncCallStatusType = structType('sipc_async_call_status');
@@ -83,7 +84,7 @@ export function structLayout<S extends StructName>(name: S): StructLayout<S> {
 
 export type {
   RawAsyncCallStatus, RawAsyncObserverStatus, RawAsyncStatus, RawChannelInfo, RawDirectionInfo, RawObservedMessage,
-  RawOptions,
+  RawObserveOptions, RawOptions,
 } from './abi';
 
 /** Out-parameter cell for a pointer. */
@@ -103,6 +104,7 @@ export interface SipcNative {
   sipc_last_os_error(): number;
   sipc_validate_name(name: string): number;
   sipc_options_init(out: RawOptions): void;
+  sipc_observe_options_init(out: RawObserveOptions): void;
   sipc_get_role(channel: Pointer): number;
   sipc_max_message_size(channel: Pointer): number;
   sipc_connect(channel: Pointer, timeoutMs: number): number;
@@ -141,6 +143,7 @@ export interface SipcNative {
 
   sipc_async_open(name: string, options: RawOptions, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_observe(name: string, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_observe_ex(name: string, options: RawObserveOptions, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_stat(name: string, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_remove(name: string, force: number, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_list(notify: Pointer, token: number, out: PointerCell): number;
@@ -201,6 +204,7 @@ export function native(): SipcNative {
     sipc_last_os_error: f('sipc_last_os_error', 'int', []),
     sipc_validate_name: f('sipc_validate_name', 'int', ['const char *']),
     sipc_options_init: f('sipc_options_init', 'void', [koffi.out(koffi.pointer(OptionsType))]),
+    sipc_observe_options_init: f('sipc_observe_options_init', 'void', [koffi.out(koffi.pointer(ObserveOptionsType))]),
     sipc_get_role: f('sipc_get_role', 'int', [voidPtr]),
     sipc_max_message_size: f('sipc_max_message_size', 'uint32_t', [voidPtr]),
     sipc_connect: f('sipc_connect', 'int', [voidPtr, 'int32_t']),
@@ -248,6 +252,9 @@ export function native(): SipcNative {
       'const char *', koffi.pointer(OptionsType), koffi.pointer(NotifyProto), 'uint32_t', outPtr,
     ]),
     sipc_async_observe: f('sipc_async_observe', 'int', ['const char *', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
+    sipc_async_observe_ex: f('sipc_async_observe_ex', 'int', [
+      'const char *', koffi.pointer(ObserveOptionsType), koffi.pointer(NotifyProto), 'uint32_t', outPtr,
+    ]),
     sipc_async_stat: f('sipc_async_stat', 'int', ['const char *', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
     sipc_async_remove: f('sipc_async_remove', 'int', ['const char *', 'int', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
     sipc_async_list: f('sipc_async_list', 'int', [koffi.pointer(NotifyProto), 'uint32_t', outPtr]),

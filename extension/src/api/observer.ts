@@ -4,7 +4,11 @@
  * the library skips ahead and reports how many messages were missed.
  */
 import { endianness } from 'node:os';
-import { SIPC_DEFAULT_MAX_MESSAGE, SIPC_DIR_TO_CLIENT, SIPC_MAX_MESSAGE_LIMIT } from './abi';
+import {
+  SIPC_DEFAULT_MAX_MESSAGE, SIPC_DIR_TO_CLIENT, SIPC_EVENT_ATTACHED, SIPC_EVENT_CLOSED, SIPC_EVENT_DIED, SIPC_EVENT_LOSSLESS_DROPPED,
+  SIPC_MAX_MESSAGE_LIMIT, SIPC_OBSERVED_EVENT, SIPC_OBSERVE_EVENTS, SIPC_OBSERVE_LOSSLESS, SIPC_OBSERVE_STALL_MAX_MS, SIPC_ROLE_CLIENT,
+  SIPC_ROLE_SERVER, type RawObserveOptions,
+} from './abi';
 import { SipcError } from './errors';
 import { runCall } from './calls';
 import { ownedCopy } from './delivery';
@@ -16,8 +20,10 @@ export interface ObservedMessage {
   direction: 'to-client' | 'to-server';
   /** Per-direction message number, from 0. */
   sequence: number;
-  /** When it was sent. */
+  /** When it was sent (milliseconds; see timestampUs for the full resolution). */
   timestamp: Date;
+  /** When it was sent, in microseconds since the Unix epoch (the library's clock has ns; µs fit a number exactly). */
+  timestampUs: number;
   /** Full length of the message as sent. */
   length: number;
   /**
@@ -25,13 +31,48 @@ export interface ObservedMessage {
    * its own (keeping it keeps nothing else alive).
    */
   data: Buffer;
-  /** Messages of this direction the observer missed just before this one. */
+  /** Messages of this direction the observer missed just before this one (always 0 while lossless). */
   missed: number;
+  /**
+   * Messages of this direction the receiving side discarded since the previous report, because they were addressed
+   * to an earlier holder of its role that left before taking them.
+   */
+  discarded: number;
+  /** This message is addressed to a receiver that was replaced or closed without taking it: it will never be delivered. */
+  undeliverable: boolean;
+}
+
+/** Something that happened to the channel's peers or to this observer, in time order with the messages. */
+export interface ObserverEvent {
+  /**
+   * attached: a process took a role; closed: its holder closed it; died: its holder ended without closing (killed,
+   * crashed); lossless-dropped: the peers dropped this lossless observer (see `reason`), which goes on as a plain one.
+   */
+  kind: 'attached' | 'closed' | 'died' | 'lossless-dropped';
+  /** The role the event is about (null for this observer's own events). */
+  role: 'server' | 'client' | null;
+  /** The process the event is about (0: unknown). */
+  pid: number;
+  /** The role's attach number (its session), 0 for this observer's own events. */
+  session: number;
+  /** When it happened: the attach, or when the observer noticed the departure. */
+  timestamp: Date;
+  timestampUs: number;
+  /** lossless-dropped: why (it stopped copying for its stall timeout, its process died, or its record was invalid). */
+  reason?: 'stalled' | 'died' | 'invalid';
 }
 
 export interface ObserveOptions {
   /** Bytes copied of each message (default 64 KiB); longer messages arrive truncated. */
   capacity?: number;
+  /**
+   * The peers never overwrite a message this observer has not copied yet (nothing is missed; the peers go at most at
+   * the observer's pace). At most two lossless observers per channel (BUSY beyond). An observer that stops copying for
+   * `stallTimeoutMs` while a peer waits for it is dropped and goes on as a plain observer ('event' lossless-dropped).
+   */
+  lossless?: boolean;
+  /** Lossless: how long a peer waits for this observer before dropping it (default 1000, at most 10000). */
+  stallTimeoutMs?: number;
 }
 
 /** Layout of sipc_observed_message: the array sipc_async_observer_take fills (in native byte order). */
@@ -40,16 +81,31 @@ const BATCH = 256;
 /** By default an observer copies as much of each message as a channel holds by default. */
 const DEFAULT_CAPACITY = SIPC_DEFAULT_MAX_MESSAGE;
 const LITTLE_ENDIAN = endianness() === 'LE';
+const EVENT_KINDS: Readonly<Record<number, ObserverEvent['kind']>> = {
+  [SIPC_EVENT_ATTACHED]: 'attached',
+  [SIPC_EVENT_CLOSED]: 'closed',
+  [SIPC_EVENT_DIED]: 'died',
+  [SIPC_EVENT_LOSSLESS_DROPPED]: 'lossless-dropped',
+};
+const DROP_REASONS: Readonly<Record<number, NonNullable<ObserverEvent['reason']>>> = { 1: 'stalled', 2: 'died', 3: 'invalid' };
+
+/** Nanoseconds since the epoch (a u64 field) as microseconds, exact in a number until the year 2255. */
+function microseconds(view: DataView, at: number): number {
+  return Number(view.getBigUint64(at, LITTLE_ENDIAN) / 1000n);
+}
 
 export interface Observer {
   on(event: 'message', listener: (message: ObservedMessage) => void): this;
   on(event: 'newListener' | 'removeListener', listener: (event: string | symbol) => void): this;
   on(event: 'gone', listener: () => void): this;
   on(event: 'error', listener: (error: SipcError) => void): this;
+  on(event: 'event', listener: (event: ObserverEvent) => void): this;
   once(event: 'message', listener: (message: ObservedMessage) => void): this;
+  once(event: 'event', listener: (event: ObserverEvent) => void): this;
   once(event: 'gone', listener: () => void): this;
   once(event: 'error', listener: (error: SipcError) => void): this;
   off(event: 'message', listener: (message: ObservedMessage) => void): this;
+  off(event: 'event', listener: (event: ObserverEvent) => void): this;
   off(event: 'gone', listener: () => void): this;
   off(event: 'error', listener: (error: SipcError) => void): this;
 }
@@ -125,15 +181,23 @@ export class Observer extends NativeHandle {
       for (let i = 0; i < taken && !this.closed; i++) {
         const at = i * OBSERVED.size;
         const field = OBSERVED.offset;
+        const timestampUs = microseconds(this.described, at + field.timestamp_ns);
+        if (this.described.getUint32(at + field.kind, LITTLE_ENDIAN) === SIPC_OBSERVED_EVENT) {
+          this.emitEvent(at, timestampUs);
+          continue;
+        }
         const copied = this.described.getUint32(at + field.copied, LITTLE_ENDIAN);
         const message: ObservedMessage = {
           direction: this.described.getInt32(at + field.direction, LITTLE_ENDIAN) === SIPC_DIR_TO_CLIENT ? 'to-client' : 'to-server',
           sequence: Number(this.described.getBigUint64(at + field.sequence, LITTLE_ENDIAN)),
-          timestamp: new Date(Number(this.described.getBigUint64(at + field.timestamp_ns, LITTLE_ENDIAN) / 1000000n)),
+          timestamp: new Date(Math.floor(timestampUs / 1000)),
+          timestampUs,
           length: this.described.getUint32(at + field.length, LITTLE_ENDIAN),
           // In memory of its own: keeping it does not keep the batch alive.
           data: ownedCopy(buffer.subarray(offset, offset + copied)),
           missed: Number(this.described.getBigUint64(at + field.missed, LITTLE_ENDIAN)),
+          discarded: Number(this.described.getBigUint64(at + field.discarded, LITTLE_ENDIAN)),
+          undeliverable: this.described.getUint32(at + field.undeliverable, LITTLE_ENDIAN) !== 0,
         };
         offset += copied;
         this.emit('message', message);
@@ -147,10 +211,31 @@ export class Observer extends NativeHandle {
     this.update();
   }
 
+  /** Emits the event described at byte `at` of the descriptions. */
+  private emitEvent(at: number, timestampUs: number): void {
+    const field = OBSERVED.offset;
+    const code = this.described.getInt32(at + field.event, LITTLE_ENDIAN);
+    const kind = EVENT_KINDS[code];
+    if (kind === undefined) return; // an event of a newer library this version does not know
+    const role = this.described.getInt32(at + field.role, LITTLE_ENDIAN);
+    const event: ObserverEvent = {
+      kind,
+      role: role === SIPC_ROLE_SERVER ? 'server' : role === SIPC_ROLE_CLIENT ? 'client' : null,
+      pid: Number(this.described.getBigInt64(at + field.pid, LITTLE_ENDIAN)),
+      session: this.described.getUint32(at + field.session, LITTLE_ENDIAN),
+      timestamp: new Date(Math.floor(timestampUs / 1000)),
+      timestampUs,
+    };
+    if (kind === 'lossless-dropped') event.reason = DROP_REASONS[Number(this.described.getBigUint64(at + field.count, LITTLE_ENDIAN))] ?? 'invalid';
+    this.emit('event', event);
+  }
+
   private update(): void {
     if (this.closed) return;
     this.ensureArmed();
-    this.setBusy(!this.ended && (this.listenerCount('message') > 0 || this.listenerCount('gone') > 0));
+    this.setBusy(
+      !this.ended && (this.listenerCount('message') > 0 || this.listenerCount('gone') > 0 || this.listenerCount('event') > 0),
+    );
   }
 
   private emitError(error: SipcError): void {
@@ -167,10 +252,19 @@ export function observe(name: string, options: ObserveOptions = {}): Promise<Obs
   if (!Number.isInteger(capacity) || capacity < 0 || capacity > SIPC_MAX_MESSAGE_LIMIT) {
     return Promise.reject(new SipcError('INVALID_ARGUMENT', `capacity must be an integer from 0 to ${SIPC_MAX_MESSAGE_LIMIT}`));
   }
+  const stall = options.stallTimeoutMs ?? 0;
+  if (!Number.isInteger(stall) || stall < 0 || stall > SIPC_OBSERVE_STALL_MAX_MS) {
+    return Promise.reject(new SipcError('INVALID_ARGUMENT', `stallTimeoutMs must be an integer from 0 to ${SIPC_OBSERVE_STALL_MAX_MS}`));
+  }
+  const raw: RawObserveOptions = { struct_size: 0, flags: 0, stall_timeout_ms: 0, reserved: 0 };
+  native().sipc_observe_options_init(raw);
+  // Events are always asked for: they cost a look at the roles per wake-up, and 'event' listeners may come later.
+  raw.flags = SIPC_OBSERVE_EVENTS | (options.lossless === true ? SIPC_OBSERVE_LOSSLESS : 0);
+  raw.stall_timeout_ms = stall;
   const context = `observe channel '${name}' failed`;
   return runCall(
     context,
-    (notify, token, out) => native().sipc_async_observe(name, notify, token, out),
+    (notify, token, out) => native().sipc_async_observe_ex(name, raw, notify, token, out),
     (call) => {
       const out: PointerCell = [null];
       const rc = native().sipc_async_call_take_observer(call, out);

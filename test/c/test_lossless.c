@@ -1,0 +1,253 @@
+/*
+ * test_lossless.c — the observer's part of the segment (PROTOCOL.md section 7) seen from outside: a lossless
+ * observer that dies, a hostile observer record, the wake-up flag of a sleeping observer, and the events of
+ * a peer killed with SIGKILL. POSIX only (pipes, raw mappings of /dev/shm).
+ */
+#include "harness.h"
+#include "layout.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct child_plan {
+    char name[SIPC_NAME_MAX + 1];
+    int ready_pipe[2];
+} child_plan;
+
+static int pass_64(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms)
+{
+    uint8_t buffer[64];
+    message_fill(buffer, sizeof buffer, 14, i);
+    int rc = sipc_send(server, buffer, sizeof buffer, timeout_ms);
+    if (rc != SIPC_OK)
+        return rc;
+    size_t length;
+    return sipc_recv(client, buffer, sizeof buffer, &length, 1000);
+}
+
+static void open_pair(const char *name, sipc_channel **server, sipc_channel **client)
+{
+    sipc_options o = options_with(64, 4);
+    CHECK_RC(sipc_open(name, &o, server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, client), SIPC_OK);
+    CHECK_RC(sipc_connect(*server, 1000), SIPC_OK);
+}
+
+/* Registers as a lossless observer that asks for the longest stall bound, says so, and dies without a word. */
+static int child_lossless_then_killed(void *arg)
+{
+    child_plan *plan = arg;
+    sipc_observe_options options;
+    sipc_observe_options_init(&options);
+    options.flags = SIPC_OBSERVE_LOSSLESS;
+    options.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
+    sipc_observer *ob = NULL;
+    CHILD_CHECK(sipc_observe_ex(plan->name, &options, &ob) == SIPC_OK);
+    CHILD_CHECK(write(plan->ready_pipe[1], "r", 1) == 1);
+    kill_self();
+    return 1;
+}
+
+void test_lossless_dead_observer_dropped(void)
+{
+    child_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", test_name("ldead"));
+    CHECK(pipe(plan.ready_pipe) == 0);
+    sipc_channel *server = NULL, *client = NULL;
+    open_pair(plan.name, &server, &client);
+    pid_t child = spawn_child(child_lossless_then_killed, &plan, sizeof plan);
+    char ready;
+    CHECK(read(plan.ready_pipe[0], &ready, 1) == 1);
+    CHECK(reap_child(child) == 128 + 9);
+    /* Its stall bound is 10 s, but its process is gone: the send that needs its slot drops it at once
+     * (the send's 5 s timeout would fail this test otherwise). */
+    for (uint64_t i = 0; i < 6; i++)
+        CHECK_RC(pass_64(server, client, i, 5000), SIPC_OK);
+    raw_map map;
+    CHECK(raw_open(plan.name, &map) == 0);
+    const seg_header *h = (const seg_header *)map.base;
+    uint32_t states = SIPC_CLAIM_STATE(h->observers[0].claim) | SIPC_CLAIM_STATE(h->observers[1].claim) << 8;
+    CHECK(states == SIPC_OBSERVER_DROPPED_DEAD || states == SIPC_OBSERVER_DROPPED_DEAD << 8);
+    raw_close(&map);
+    close(plan.ready_pipe[0]);
+    close(plan.ready_pipe[1]);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* Writes an active observer record with the given fields into record 0. */
+static void forge_record(seg_header *h, sipc_os_process who, uint64_t cursor0, uint32_t stall_ms)
+{
+    seg_observer *r = &h->observers[0];
+    __atomic_store_n(&r->pid, who.pid, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->start_time, who.start_time, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->cursor[0], cursor0, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->cursor[1], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->stall_ms, stall_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->claim, SIPC_CLAIM(77, SIPC_OBSERVER_ACTIVE), __ATOMIC_RELEASE);
+}
+
+static uint32_t record_state(const seg_header *h)
+{
+    return SIPC_CLAIM_STATE(__atomic_load_n(&h->observers[0].claim, __ATOMIC_ACQUIRE));
+}
+
+void test_lossless_hostile_record(void)
+{
+    const char *name = test_name("lhostile");
+    sipc_channel *server = NULL, *client = NULL;
+    open_pair(name, &server, &client);
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_header *h = (seg_header *)map.base;
+    uint64_t i = 0; /* messages sent so far: the head of direction 0 */
+    for (; i < 4; i++)
+        CHECK_RC(pass_64(server, client, i, 0), SIPC_OK);
+    sipc_os_process self, nobody = {0, 0};
+    CHECK_RC(sipc_os_process_self(&self), SIPC_OK);
+    /* A cursor ahead of head: dropped as invalid, the send goes through. */
+    forge_record(h, self, 1000, 5);
+    CHECK_RC(pass_64(server, client, i++, 0), SIPC_OK);
+    CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_INVALID);
+    /* A cursor more than a ring behind (it holds the producer back) and no process: dropped at once, although
+     * its stall bound is the longest (the send's own 5 s would run out first). */
+    forge_record(h, nobody, 0, SIPC_OBSERVE_STALL_MAX_MS);
+    CHECK_RC(pass_64(server, client, i++, 5000), SIPC_OK);
+    CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_INVALID);
+    /* A live process (our own identity) whose cursor never moves: four sends fit, the fifth waits its 20 ms and
+     * drops it as stalled. */
+    forge_record(h, self, i, 20);
+    for (int k = 0; k < 5; k++)
+        CHECK_RC(pass_64(server, client, i++, 5000), SIPC_OK);
+    CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_STALL);
+    /* An absurd stall bound is clamped; garbage states are ignored. */
+    CHECK(sipc_observer_stall_ms(UINT32_MAX) == SIPC_OBSERVE_STALL_MAX_MS);
+    CHECK(sipc_observer_stall_ms(0) == SIPC_OBSERVE_STALL_DEFAULT_MS);
+    __atomic_store_n(&h->observers[0].claim, SIPC_CLAIM(5, 0xdeadu), __ATOMIC_RELEASE);
+    __atomic_store_n(&h->observers[1].claim, SIPC_CLAIM(5, SIPC_OBSERVER_CLAIMING), __ATOMIC_RELEASE);
+    for (int k = 0; k < 8; k++)
+        CHECK_RC(pass_64(server, client, i++, 0), SIPC_OK);
+    /* A garbage record can neither be taken (CLAIMING is someone's) nor stop a lossless observer from using the
+     * other one once it is free again. */
+    __atomic_store_n(&h->observers[0].claim, 0, __ATOMIC_RELEASE);
+    sipc_observe_options oo;
+    sipc_observe_options_init(&oo);
+    oo.flags = SIPC_OBSERVE_LOSSLESS;
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
+    CHECK(record_state(h) == SIPC_OBSERVER_ACTIVE);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK(record_state(h) == SIPC_OBSERVER_FREE);
+    raw_close(&map);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* A plain observer in another process waits for one message. */
+static int child_observe_one(void *arg)
+{
+    child_plan *plan = arg;
+    sipc_observer *ob = NULL;
+    CHILD_CHECK(sipc_observe(plan->name, &ob) == SIPC_OK);
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    CHILD_CHECK(sipc_observer_next(ob, buffer, sizeof buffer, &m, 20000) == SIPC_OK);
+    CHILD_CHECK(m.sequence == 0 && m.length == 64 && message_check(buffer, 64, 14, 0));
+    sipc_observer_close(ob);
+    return 0;
+}
+
+void test_observer_sleeps_until_a_send(void)
+{
+    child_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", test_name("lsleep"));
+    sipc_channel *server = NULL, *client = NULL;
+    open_pair(plan.name, &server, &client);
+    raw_map map;
+    CHECK(raw_open(plan.name, &map) == 0);
+    seg_header *h = (seg_header *)map.base;
+    uint32_t *flag = &h->waiters[SIPC_WAIT_OBSERVE];
+    uint32_t word = __atomic_load_n(&h->wait_word[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE);
+    pid_t child = spawn_child(child_observe_one, &plan, sizeof plan);
+    /* The observer raises the flag before it sleeps (no timing: the state is waited for). */
+    for (int k = 0; k < 200000 && __atomic_load_n(flag, __ATOMIC_ACQUIRE) == 0; k++)
+        sleep_ms(1);
+    CHECK(__atomic_load_n(flag, __ATOMIC_ACQUIRE) == 1);
+    /* The send that finds it raised takes it down and bumps the observer word: one wake-up. */
+    CHECK_RC(pass_64(server, client, 0, 0), SIPC_OK);
+    CHECK(reap_child(child) == 0);
+    CHECK(__atomic_load_n(&h->wait_word[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) != word);
+    /* With nobody asleep, sends leave the word alone (a raised flag costs one wake, not one per message). */
+    __atomic_store_n(flag, 0, __ATOMIC_RELEASE);
+    word = __atomic_load_n(&h->wait_word[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE);
+    for (uint64_t i = 1; i < 10; i++)
+        CHECK_RC(pass_64(server, client, i, 0), SIPC_OK);
+    CHECK(__atomic_load_n(&h->wait_word[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) == word);
+    raw_close(&map);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* A client that attaches, says so, and is killed. */
+static int child_client_killed(void *arg)
+{
+    child_plan *plan = arg;
+    sipc_channel *ch = NULL;
+    CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(write(plan->ready_pipe[1], "r", 1) == 1);
+    kill_self();
+    return 1;
+}
+
+/* Reads until the next event (messages in between are skipped) into *m. */
+static int next_event(sipc_observer *ob, sipc_observed_message *m)
+{
+    uint8_t buffer[64];
+    m->struct_size = sizeof *m;
+    for (;;) {
+        int rc = sipc_observer_next(ob, buffer, sizeof buffer, m, 10000);
+        if (rc != SIPC_OK || m->kind == SIPC_OBSERVED_EVENT)
+            return rc;
+    }
+}
+
+void test_observer_events_of_a_killed_peer(void)
+{
+    child_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", test_name("levents"));
+    CHECK(pipe(plan.ready_pipe) == 0);
+    sipc_options o = options_with(64, 4);
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(plan.name, &o, &server), SIPC_OK);
+    sipc_observe_options oo;
+    sipc_observe_options_init(&oo);
+    oo.flags = SIPC_OBSERVE_EVENTS;
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe_ex(plan.name, &oo, &ob), SIPC_OK);
+    sipc_observed_message m;
+    CHECK_RC(next_event(ob, &m), SIPC_OK);
+    CHECK(m.event == SIPC_EVENT_ATTACHED && m.role == SIPC_ROLE_SERVER && m.pid == (int64_t)getpid());
+    pid_t child = spawn_child(child_client_killed, &plan, sizeof plan);
+    char ready;
+    CHECK(read(plan.ready_pipe[0], &ready, 1) == 1);
+    CHECK_RC(next_event(ob, &m), SIPC_OK);
+    CHECK(m.event == SIPC_EVENT_ATTACHED && m.role == SIPC_ROLE_CLIENT && m.pid == (int64_t)child && m.session == 1);
+    CHECK(reap_child(child) == 128 + 9);
+    /* Nobody wakes the observer for a SIGKILL: it finds out when it checks the holders (every 100 ms). */
+    CHECK_RC(next_event(ob, &m), SIPC_OK);
+    CHECK(m.event == SIPC_EVENT_DIED && m.role == SIPC_ROLE_CLIENT && m.pid == (int64_t)child);
+    CHECK(m.timestamp_ns > 0);
+    /* The next client takes the dead one's role: reported as attached (the death was reported already). */
+    sipc_channel *client = NULL;
+    CHECK_RC(sipc_open(plan.name, NULL, &client), SIPC_OK);
+    CHECK_RC(next_event(ob, &m), SIPC_OK);
+    CHECK(m.event == SIPC_EVENT_ATTACHED && m.role == SIPC_ROLE_CLIENT && m.session == 2);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(next_event(ob, &m), SIPC_OK);
+    CHECK(m.event == SIPC_EVENT_CLOSED && m.role == SIPC_ROLE_CLIENT && m.session == 2);
+    close(plan.ready_pipe[0]);
+    close(plan.ready_pipe[1]);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
