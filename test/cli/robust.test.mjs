@@ -93,7 +93,9 @@ describe('sipc by name never hangs', () => {
       mount --make-rprivate / && mount -t tmpfs -o size=16m sipc-test /dev/shm || exit 77
       "$SIPC" recv old --timeout 60000 >/dev/null & victim=$!
       "$SIPC" recv live --timeout 60000 >/dev/null & alive=$!
-      until "$SIPC" stat old >/dev/null 2>&1 && "$SIPC" stat live >/dev/null 2>&1; do sleep 0.02; done
+      # Until both hold the server role: a segment that exists before its creator took the role is not stale yet.
+      until "$SIPC" stat old --json 2>/dev/null | grep -q '"state":"waiting"' &&
+            "$SIPC" stat live --json 2>/dev/null | grep -q '"state":"waiting"'; do sleep 0.02; done
       kill -9 $victim; wait $victim
       echo "== older"; "$SIPC" rm --stale --older-than 1d; echo "rc=$?"
       echo "== stale"; "$SIPC" rm --stale; echo "rc=$?"
