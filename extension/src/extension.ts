@@ -10,6 +10,7 @@ import { describeError } from './errors';
 import type { InspectorApi } from './inspector/host/api';
 import { registerInspector } from './inspector/host';
 import { inspectorCommands } from './inspector/host/commands';
+import { exportDissector } from './decode/commands/exportDissector';
 import { MESSAGES_VIEW_ID, MessagesPanelProvider } from './messagesPanel';
 import { showMessages } from './messagesPanel/commands/showMessages';
 import { sendingCommands } from './sending/commands';
@@ -68,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
     connections.onDidChange(updateContext),
     watchPeers(connections, log),
     ...registerCommands(
-      [...connectionCommands, ...sendingCommands, ...inspectorCommands, ...channelsViewCommands, showLog, showMessages],
+      [...connectionCommands, ...sendingCommands, ...inspectorCommands, ...channelsViewCommands, showLog, showMessages, exportDissector],
       { context, connections, channelsView, messagesPanel, log, inspector: () => inspector },
     ),
   );

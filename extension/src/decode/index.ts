@@ -8,3 +8,4 @@ export { compileMessageSchema, type MessageSchema, type MessageSpec, type TagSpe
 export * from './mapping';
 export { compileFieldFilter, type FieldPredicate } from './fieldFilter';
 export * from './formats';
+export { generateLuaDissector, recordKey as dissectorRecordKey, type LuaOptions } from './luaDissector';

@@ -12,7 +12,7 @@ import { parseCSchema } from './cparser';
 import { compileMessageSchema, type MessageSchema, type MessageSpec } from './messages';
 import { DATA_FORMATS, cborSchema, jsonSchema, msgpackSchema, protobufSchema, type DataFormat } from './formats';
 import { isTargetName } from './targets';
-import { SchemaError, type Endian, type TargetName } from './types';
+import { SchemaError, type CSchema, type Endian, type TargetName } from './types';
 
 export interface MappingEntry {
   /** Channel-name pattern: `*` any run of characters, `?` one character; anything else literal. */
@@ -132,9 +132,16 @@ export function loadEntry(entry: MappingEntry, mappingFile: string, read: TextRe
   if (entry.format === 'cbor') return cborSchema();
   const schemaPath = joinPath(dirnameOf(mappingFile), entry.schema);
   if (entry.format === 'protobuf' && 'type' in entry.message) return protobufSchema(schemaPath, entry.message.type, read);
+  return compileMessageSchema(loadCSchema(entry, mappingFile, read), entry.message);
+}
+
+/** Reads and lays out the C header of a `c` entry (with its #include "..." files) for the entry's target. */
+export function loadCSchema(entry: MappingEntry, mappingFile: string, read: TextReader): CSchema {
+  if (entry.format !== 'c') throw new SchemaError('BAD_MAPPING', `${entry.match}: a ${entry.format} channel has no C schema`, mappingFile);
+  const schemaPath = joinPath(dirnameOf(mappingFile), entry.schema);
   const text = read(schemaPath);
   if (text === undefined) throw new SchemaError('INCLUDE', `cannot read the schema ${entry.schema}`, mappingFile);
-  const schema = parseCSchema(text, {
+  return parseCSchema(text, {
     file: schemaPath,
     target: entry.target,
     endian: entry.endian,
@@ -144,5 +151,4 @@ export function loadEntry(entry: MappingEntry, mappingFile: string, read: TextRe
       return included === undefined ? undefined : { file, text: included };
     },
   });
-  return compileMessageSchema(schema, entry.message);
 }

@@ -24,6 +24,26 @@ function readText(file: string): string | undefined {
   }
 }
 
+/** The mapping file's absolute path, or undefined without a workspace folder and with a relative setting. */
+export function mappingFilePath(): string | undefined {
+  const setting = vscode.workspace.getConfiguration('sipc.decode').get<string>('mappingFile') || DEFAULT_MAPPING_FILE;
+  if (path.isAbsolute(setting)) return setting;
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return folder && folder.scheme === 'file' ? path.join(folder.fsPath, setting) : undefined;
+}
+
+/** Reads and parses the mapping file now (for commands); throws SchemaError when it is missing or invalid. */
+export function readMapping(): { file: string; mapping: Mapping } {
+  const file = mappingFilePath();
+  if (!file) throw new SchemaError('BAD_MAPPING', 'open a folder first: schemas live in its .sipc/channels.json');
+  const text = readText(file);
+  if (text === undefined) throw new SchemaError('BAD_MAPPING', `there is no ${file}: see the README, Decoding messages`);
+  return { file, mapping: parseMapping(text, file) };
+}
+
+/** A file reader for loadEntry/loadCSchema ('/'-separated paths, as the mapping module joins them). */
+export const readWorkspaceText: (p: string) => string | undefined = readText;
+
 export class WorkspaceSchemas implements vscode.Disposable {
   private mapping: { file: string; mapping?: Mapping; error?: string } | undefined;
   private readonly channels = new Map<string, ChannelSchema>();
@@ -40,13 +60,6 @@ export class WorkspaceSchemas implements vscode.Disposable {
     );
   }
 
-  /** The mapping file's absolute path, or undefined without a workspace folder and with a relative setting. */
-  mappingFile(): string | undefined {
-    const setting = vscode.workspace.getConfiguration('sipc.decode').get<string>('mappingFile') || DEFAULT_MAPPING_FILE;
-    if (path.isAbsolute(setting)) return setting;
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    return folder && folder.scheme === 'file' ? path.join(folder.fsPath, setting) : undefined;
-  }
 
   /** The schema of a channel (cached until a file changes). */
   schemaFor(channel: string): ChannelSchema {
@@ -58,7 +71,7 @@ export class WorkspaceSchemas implements vscode.Disposable {
   }
 
   private load(channel: string): ChannelSchema {
-    const file = this.mappingFile();
+    const file = mappingFilePath();
     if (!file) return { kind: 'none' };
     if (!this.mapping || this.mapping.file !== file) {
       this.watch(file);
