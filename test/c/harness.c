@@ -6,6 +6,7 @@
  */
 #include "harness.h"
 #include "harness_os.h"
+#include "layout.h"
 #include "platform.h"
 
 #include <fcntl.h>
@@ -126,6 +127,57 @@ uint64_t now_ns(void)
 void sleep_ms(int ms)
 {
     sipc_os_sleep_us((uint32_t)ms * 1000u);
+}
+
+void sleep_us(uint32_t us)
+{
+    sipc_os_sleep_us(us);
+}
+
+unsigned test_rand(unsigned *state)
+{
+    /* xorshift32: the same sequence on every system for a given seed (a replayed seed replays it all). */
+    unsigned x = *state != 0 ? *state : 0x9e3779b9u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    *state = x;
+    return x;
+}
+
+int raw_open(const char *name, raw_map *map)
+{
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    memset(map, 0, sizeof *map);
+    if (sipc_os_segment_open(key, 0, 0600, SIPC_OS_NO_DEADLINE, &map->segment) != SIPC_OK)
+        return -1;
+    uint64_t size = 0;
+    void *base = NULL;
+    if (sipc_os_segment_size(map->segment, &size) != SIPC_OK || size > SIZE_MAX ||
+        sipc_os_segment_map(map->segment, size, &base) != SIPC_OK) {
+        sipc_os_segment_close(map->segment);
+        map->segment = NULL;
+        return -1;
+    }
+    map->size = (size_t)size;
+    map->base = base;
+    return 0;
+}
+
+void raw_close(raw_map *map)
+{
+    if (map->segment == NULL)
+        return;
+    sipc_os_segment_unmap(map->segment, map->base, map->size);
+    sipc_os_segment_close(map->segment);
+    map->segment = NULL;
+}
+
+void test_pipe_close(test_pipe *pipe)
+{
+    pipe_close(&pipe->read_end);
+    pipe_close(&pipe->write_end);
 }
 
 unsigned test_seed(void)

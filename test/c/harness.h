@@ -80,21 +80,54 @@ uint64_t now_ns(void);
 unsigned test_seed(void);
 void sleep_ms(int ms);
 
+/* A pseudo-random number from *state (rand_r's role, on every system). */
+unsigned test_rand(unsigned *state);
+void sleep_us(uint32_t us);
+
+/* ---- what a test does to its child processes, on every system ---- */
+/* Ends the child at once, as SIGKILL does (TerminateProcess on Windows): reap_child gives 128 + SIGKILL. */
+int kill_child(pid_t pid);
+/* Waits until the child has exited, up to timeout_ms, without reaping it: its process id (and so its
+ * identity) cannot be reused meanwhile. 1 once it exited, 0 if still running. */
+int wait_child_exited(pid_t pid, int32_t timeout_ms);
+/* Holds every thread of the child still (SIGSTOP; NtSuspendProcess on Windows) and lets it go on.
+ * stop_child returns 0 once the child is stopped. */
+int stop_child(pid_t pid);
+int continue_child(pid_t pid);
+
+/* Pipes between a test and its children. An end is a descriptor (POSIX) or a HANDLE value (Windows)
+ * that spawn_child's children inherit under the same value, so ends travel inside a child's plan. */
+typedef int64_t pipe_end;
+typedef struct test_pipe {
+    pipe_end read_end;
+    pipe_end write_end;
+} test_pipe;
+/* 0 on success. */
+int test_pipe_open(test_pipe *pipe);
+/* Reads `size` bytes: `size`, fewer only at end of file (every write end closed, in every process), -1
+ * on error. */
+long pipe_read(pipe_end end, void *buffer, size_t size);
+/* 1 if all `size` bytes were written. */
+int pipe_write(pipe_end end, const void *buffer, size_t size);
+/* Closes this process's copy of the end and marks it closed (-1); a closed end is left alone. */
+void pipe_close(pipe_end *end);
+void test_pipe_close(test_pipe *pipe);
+
+
 /* Deterministic message contents, so receivers and observers verify every byte. */
 uint32_t message_size(uint64_t seed, uint64_t index, uint32_t max);
 void message_fill(uint8_t *buffer, uint32_t size, uint64_t seed, uint64_t index);
 int message_check(const uint8_t *buffer, uint32_t size, uint64_t seed, uint64_t index);
 
-#if !defined(_WIN32)
 /* A read-write mapping of a channel's whole segment, as a hostile or buggy process of the same user would
- * make (tests that write into shared memory). raw_open: 0, or -1 if the object cannot be mapped. */
+ * make (tests that write into shared memory), made through the platform layer on every system. raw_open: 0,
+ * or -1 if the object cannot be mapped. */
 typedef struct raw_map {
-    int fd;
+    struct sipc_os_segment *segment;
     size_t size;
     uint8_t *base;
 } raw_map;
 int raw_open(const char *name, raw_map *map);
 void raw_close(raw_map *map);
-#endif
 
 #endif

@@ -83,6 +83,88 @@ void kill_self(void)
     raise(SIGKILL);
 }
 
+int kill_child(pid_t pid)
+{
+    return kill(pid, SIGKILL);
+}
+
+int wait_child_exited(pid_t pid, int32_t timeout_ms)
+{
+    /* WNOWAIT: the child stays a zombie, so its pid is not reused before reap_child. */
+    uint64_t give_up = now_ns() + (uint64_t)timeout_ms * 1000000u;
+    for (;;) {
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid)
+            return 1;
+        if (now_ns() >= give_up)
+            return 0;
+        sleep_ms(1);
+    }
+}
+
+int stop_child(pid_t pid)
+{
+    if (kill(pid, SIGSTOP) != 0)
+        return -1;
+    int status = 0;
+    return waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status) ? 0 : -1;
+}
+
+int continue_child(pid_t pid)
+{
+    return kill(pid, SIGCONT);
+}
+
+/* pipe(): no close-on-exec, so the re-executed children keep both ends under the same numbers. */
+int test_pipe_open(test_pipe *p)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    p->read_end = fds[0];
+    p->write_end = fds[1];
+    return 0;
+}
+
+long pipe_read(pipe_end end, void *buffer, size_t size)
+{
+    size_t done = 0;
+    while (done < size) {
+        ssize_t got = read((int)end, (char *)buffer + done, size - done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return -1;
+        if (got == 0)
+            break;
+        done += (size_t)got;
+    }
+    return (long)done;
+}
+
+int pipe_write(pipe_end end, const void *buffer, size_t size)
+{
+    size_t done = 0;
+    while (done < size) {
+        ssize_t wrote = write((int)end, (const char *)buffer + done, size - done);
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote <= 0)
+            return 0;
+        done += (size_t)wrote;
+    }
+    return 1;
+}
+
+void pipe_close(pipe_end *end)
+{
+    if (*end < 0)
+        return;
+    close((int)*end);
+    *end = -1;
+}
+
 void shm_path(const char *name, char *path, size_t size)
 {
     char key[SIPC_OS_KEY_MAX + 1];
@@ -120,26 +202,3 @@ long thread_voluntary_switches(void)
 }
 
 #endif /* !_WIN32 */
-
-int raw_open(const char *name, raw_map *map)
-{
-    char key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, key);
-    char path[64];
-    snprintf(path, sizeof path, "/%s", key);
-    map->fd = shm_open(path, O_RDWR, 0);
-    if (map->fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(map->fd, &st) != 0)
-        return -1;
-    map->size = (size_t)st.st_size;
-    map->base = mmap(NULL, map->size, PROT_READ | PROT_WRITE, MAP_SHARED, map->fd, 0);
-    return map->base == MAP_FAILED ? -1 : 0;
-}
-
-void raw_close(raw_map *map)
-{
-    munmap(map->base, map->size);
-    close(map->fd);
-}

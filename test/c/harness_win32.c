@@ -101,6 +101,100 @@ void kill_self(void)
     TerminateProcess(GetCurrentProcess(), 128 + SIGKILL);
 }
 
+static HANDLE child_process(pid_t pid)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        if (children[i].process != NULL && children[i].pid == pid)
+            return children[i].process;
+    }
+    return NULL;
+}
+
+int kill_child(pid_t pid)
+{
+    HANDLE process = child_process(pid);
+    return process != NULL && TerminateProcess(process, 128 + SIGKILL) ? 0 : -1;
+}
+
+/* The harness holds the child's handle until reap_child: its id is not reused before. */
+int wait_child_exited(pid_t pid, int32_t timeout_ms)
+{
+    HANDLE process = child_process(pid);
+    return process != NULL && WaitForSingleObject(process, (DWORD)timeout_ms) == WAIT_OBJECT_0;
+}
+
+/* Windows has no SIGSTOP: ntdll's NtSuspendProcess/NtResumeProcess suspend and resume every thread. */
+typedef LONG(NTAPI *process_control_fn)(HANDLE process);
+
+static int control_child(pid_t pid, const char *function)
+{
+    HANDLE process = child_process(pid);
+    HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+    FARPROC address = ntdll != NULL ? GetProcAddress(ntdll, function) : NULL;
+    if (process == NULL || address == NULL)
+        return -1;
+    process_control_fn control;
+    memcpy(&control, &address, sizeof control);
+    return control(process) >= 0 ? 0 : -1;
+}
+
+int stop_child(pid_t pid)
+{
+    return control_child(pid, "NtSuspendProcess");
+}
+
+int continue_child(pid_t pid)
+{
+    return control_child(pid, "NtResumeProcess");
+}
+
+/* Inheritable handles: CreateProcess (bInheritHandles) gives every child both ends under the same values. */
+int test_pipe_open(test_pipe *p)
+{
+    SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
+    HANDLE read_end = NULL, write_end = NULL;
+    if (!CreatePipe(&read_end, &write_end, &inherit, 0))
+        return -1;
+    p->read_end = (pipe_end)(intptr_t)read_end;
+    p->write_end = (pipe_end)(intptr_t)write_end;
+    return 0;
+}
+
+long pipe_read(pipe_end end, void *buffer, size_t size)
+{
+    size_t done = 0;
+    while (done < size) {
+        DWORD got = 0;
+        if (!ReadFile((HANDLE)(intptr_t)end, (char *)buffer + done, (DWORD)(size - done), &got, NULL))
+            return GetLastError() == ERROR_BROKEN_PIPE ? (long)done : -1; /* broken: every write end closed */
+        if (got == 0)
+            break;
+        done += got;
+    }
+    return (long)done;
+}
+
+int pipe_write(pipe_end end, const void *buffer, size_t size)
+{
+    size_t done = 0;
+    while (done < size) {
+        DWORD wrote = 0;
+        if (!WriteFile((HANDLE)(intptr_t)end, (const char *)buffer + done, (DWORD)(size - done), &wrote, NULL) ||
+            wrote == 0)
+            return 0;
+        done += wrote;
+    }
+    return 1;
+}
+
+void pipe_close(pipe_end *end)
+{
+    if (*end < 0)
+        return;
+    CloseHandle((HANDLE)(intptr_t)*end);
+    *end = -1;
+}
+
 int harness_run_isolated(const test_entry *test, pid_t *pid, FILE **registered)
 {
     /* The test process appends the names it makes to this file (see test_name). */
@@ -141,6 +235,12 @@ int harness_run_isolated(const test_entry *test, pid_t *pid, FILE **registered)
         fclose(names);
     DeleteFileA(path);
     return status;
+}
+
+/* Windows reports no per-thread count of context switches to the thread itself. */
+long thread_voluntary_switches(void)
+{
+    return -1;
 }
 
 int shm_exists(const char *name)

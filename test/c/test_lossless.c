@@ -1,7 +1,7 @@
 /*
  * test_lossless.c — the observer's part of the segment (PROTOCOL.md section 7) seen from outside: a lossless
  * observer that dies, a hostile observer record, the wake-up flag of a sleeping observer, and the events of
- * a peer killed with SIGKILL. POSIX only (pipes, raw mappings of /dev/shm).
+ * a peer killed with SIGKILL.
  */
 #include "harness.h"
 #include "layout.h"
@@ -12,7 +12,7 @@
 
 typedef struct child_plan {
     char name[SIPC_NAME_MAX + 1];
-    int ready_pipe[2];
+    test_pipe ready; /* the child writes one byte once it is in place */
 } child_plan;
 
 static int pass_64(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms)
@@ -44,7 +44,7 @@ static int child_lossless_then_killed(void *arg)
     options.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
     sipc_observer *ob = NULL;
     CHILD_CHECK(sipc_observe_ex(plan->name, &options, &ob) == SIPC_OK);
-    CHILD_CHECK(write(plan->ready_pipe[1], "r", 1) == 1);
+    CHILD_CHECK(pipe_write(plan->ready.write_end, "r", 1));
     kill_self();
     return 1;
 }
@@ -53,12 +53,12 @@ void test_lossless_dead_observer_dropped(void)
 {
     child_plan plan;
     snprintf(plan.name, sizeof plan.name, "%s", test_name("ldead"));
-    CHECK(pipe(plan.ready_pipe) == 0);
+    CHECK(test_pipe_open(&plan.ready) == 0);
     sipc_channel *server = NULL, *client = NULL;
     open_pair(plan.name, &server, &client);
     pid_t child = spawn_child(child_lossless_then_killed, &plan, sizeof plan);
     char ready;
-    CHECK(read(plan.ready_pipe[0], &ready, 1) == 1);
+    CHECK(pipe_read(plan.ready.read_end, &ready, 1) == 1);
     CHECK(reap_child(child) == 128 + 9);
     /* Its stall bound is 10 s, but its process is gone: the send that needs its slot drops it at once
      * (the send's 5 s timeout would fail this test otherwise). */
@@ -70,8 +70,7 @@ void test_lossless_dead_observer_dropped(void)
     uint32_t states = SIPC_CLAIM_STATE(h->observers[0].claim) | SIPC_CLAIM_STATE(h->observers[1].claim) << 8;
     CHECK(states == SIPC_OBSERVER_DROPPED_DEAD || states == SIPC_OBSERVER_DROPPED_DEAD << 8);
     raw_close(&map);
-    close(plan.ready_pipe[0]);
-    close(plan.ready_pipe[1]);
+    test_pipe_close(&plan.ready);
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
@@ -195,7 +194,7 @@ static int child_client_killed(void *arg)
     child_plan *plan = arg;
     sipc_channel *ch = NULL;
     CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
-    CHILD_CHECK(write(plan->ready_pipe[1], "r", 1) == 1);
+    CHILD_CHECK(pipe_write(plan->ready.write_end, "r", 1));
     kill_self();
     return 1;
 }
@@ -216,7 +215,7 @@ void test_observer_events_of_a_killed_peer(void)
 {
     child_plan plan;
     snprintf(plan.name, sizeof plan.name, "%s", test_name("levents"));
-    CHECK(pipe(plan.ready_pipe) == 0);
+    CHECK(test_pipe_open(&plan.ready) == 0);
     sipc_options o = options_with(64, 4);
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(plan.name, &o, &server), SIPC_OK);
@@ -230,7 +229,7 @@ void test_observer_events_of_a_killed_peer(void)
     CHECK(m.event == SIPC_EVENT_ATTACHED && m.role == SIPC_ROLE_SERVER && m.pid == (int64_t)getpid());
     pid_t child = spawn_child(child_client_killed, &plan, sizeof plan);
     char ready;
-    CHECK(read(plan.ready_pipe[0], &ready, 1) == 1);
+    CHECK(pipe_read(plan.ready.read_end, &ready, 1) == 1);
     CHECK_RC(next_event(ob, &m), SIPC_OK);
     CHECK(m.event == SIPC_EVENT_ATTACHED && m.role == SIPC_ROLE_CLIENT && m.pid == (int64_t)child && m.session == 1);
     CHECK(reap_child(child) == 128 + 9);
@@ -246,8 +245,7 @@ void test_observer_events_of_a_killed_peer(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(next_event(ob, &m), SIPC_OK);
     CHECK(m.event == SIPC_EVENT_CLOSED && m.role == SIPC_ROLE_CLIENT && m.session == 2);
-    close(plan.ready_pipe[0]);
-    close(plan.ready_pipe[1]);
+    test_pipe_close(&plan.ready);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }

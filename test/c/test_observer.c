@@ -116,13 +116,12 @@ void test_observer_counts_missed(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
-#if !defined(_WIN32) /* the observer tells the test it is ready through a pipe */
 #define LIVE_MESSAGES 20000u
 #define LIVE_MAX 1024u
 
 typedef struct live_plan {
     char name[SIPC_NAME_MAX + 1];
-    int ready_pipe[2];
+    test_pipe ready; /* the observer writes one byte once it follows the channel */
     uint32_t observe_flags;
 } live_plan;
 
@@ -137,7 +136,7 @@ static int child_live_observer(void *arg)
     options.flags = plan->observe_flags;
     options.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS; /* under a sanitizer on a loaded machine */
     CHILD_CHECK(sipc_observe_ex(plan->name, &options, &ob) == SIPC_OK);
-    CHILD_CHECK(write(plan->ready_pipe[1], "r", 1) == 1);
+    CHILD_CHECK(pipe_write(plan->ready.write_end, "r", 1));
     uint8_t *buffer = malloc(LIVE_MAX);
     uint64_t accounted[2] = {0, 0};
     uint64_t seen_per_direction[2] = {0, 0}, missed = 0, seen = 0;
@@ -192,13 +191,13 @@ static void live_traffic(const char *base, uint32_t observe_flags)
     live_plan plan;
     snprintf(plan.name, sizeof plan.name, "%s", test_name(base));
     plan.observe_flags = observe_flags;
-    CHECK(pipe(plan.ready_pipe) == 0);
+    CHECK(test_pipe_open(&plan.ready) == 0);
     sipc_options o = options_with(LIVE_MAX, 8);
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(plan.name, &o, &server), SIPC_OK);
     pid_t observer = spawn_child(child_live_observer, &plan, sizeof plan);
     char ready;
-    CHECK(read(plan.ready_pipe[0], &ready, 1) == 1);
+    CHECK(pipe_read(plan.ready.read_end, &ready, 1) == 1);
     pid_t echo = spawn_child(child_live_echo, &plan, sizeof plan);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     uint8_t *out = malloc(LIVE_MAX), *in = malloc(LIVE_MAX);
@@ -227,6 +226,7 @@ static void live_traffic(const char *base, uint32_t observe_flags)
     CHECK_RC(sipc_send(server, "end", 3, 1000), SIPC_OK);
     CHECK(reap_child(echo) == 0);
     CHECK_RC(sipc_close(server), SIPC_OK);
+    test_pipe_close(&plan.ready);
 }
 
 void test_observer_live_traffic(void)
@@ -239,7 +239,6 @@ void test_lossless_live_traffic(void)
 {
     live_traffic("losslive", SIPC_OBSERVE_LOSSLESS);
 }
-#endif
 
 /* Sends message i (64 bytes) from server to client and has the client take it. */
 static int pass_one(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms)

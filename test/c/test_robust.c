@@ -1,50 +1,32 @@
 /*
  * test_robust.c — what the machine can do to a channel handle that the library must survive:
- * sipc_close while other threads are blocked on the handle, a handle used in a fork() child.
+ * sipc_close while other threads are blocked on the handle, a handle used in a fork() child, hostile
+ * objects under a channel's key, a lock held by a stranger, a full /dev/shm, exit and exec.
  */
 #include "harness.h"
 #include "layout.h"
+#include "platform.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-/* A read-only view of a channel's header, to wait for states (a thread asleep in a wait). */
+/* A view of a channel's header, to wait for states (a thread asleep in a wait). */
 typedef struct header_view {
-    int fd;
+    raw_map segment;
     const seg_header *header;
 } header_view;
 
 static int view_header(const char *name, header_view *view)
 {
-    char path[256];
-    shm_path(name, path, sizeof path);
-    view->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (view->fd < 0)
+    if (raw_open(name, &view->segment) != 0)
         return -1;
-    void *base = mmap(NULL, SIPC_HEADER_SIZE, PROT_READ, MAP_SHARED, view->fd, 0);
-    if (base == MAP_FAILED) {
-        close(view->fd);
-        return -1;
-    }
-    view->header = base;
+    view->header = (const seg_header *)view->segment.base;
     return 0;
 }
 
 static void unview_header(header_view *view)
 {
-    munmap((void *)view->header, SIPC_HEADER_SIZE);
-    close(view->fd);
+    raw_close(&view->segment);
 }
 
 /* Waits until `threads` threads of role r sleep in a futex wait; 0 if that never happens within 10 s. */
@@ -115,19 +97,25 @@ static int close_under_blocked_calls(const char *name, blocked_call call, int32_
     }
     enum { THREADS = 3 };
     blocked_thread threads[THREADS];
-    pthread_t ids[THREADS];
+    sipc_os_thread ids[THREADS];
     sipc_channel *target = call == CALL_RECV || call == CALL_PEEK ? client : server;
     int target_role = target == server ? SIPC_ROLE_INDEX_SERVER : SIPC_ROLE_INDEX_CLIENT;
+    int started[THREADS];
     for (int i = 0; i < THREADS; i++) {
         threads[i] = (blocked_thread){target, call, timeout_ms, 1};
-        pthread_create(&ids[i], NULL, run_blocked_call, &threads[i]);
+        started[i] = sipc_os_thread_create(&ids[i], run_blocked_call, &threads[i]) == SIPC_OK;
     }
     ok = wait_role_asleep(&view, target_role, THREADS); /* all inside the call: close may free at once */
     if (!ok)
         fprintf(stderr, "    the blocked calls never went to sleep\n");
     int closed = sipc_close(target);
     for (int i = 0; i < THREADS; i++) {
-        pthread_join(ids[i], NULL);
+        if (!started[i]) {
+            fprintf(stderr, "    blocked call %d: no thread\n", i);
+            ok = 0;
+            continue;
+        }
+        sipc_os_thread_join(&ids[i]);
         if (threads[i].result != SIPC_ERR_CLOSED) {
             fprintf(stderr, "    blocked call %d returned %s, expected CLOSED\n", i,
                     sipc_status_name(threads[i].result));
@@ -166,17 +154,96 @@ void test_calls_after_close_in_other_threads_fail_closed(void)
     header_view view;
     CHECK(view_header(name, &view) == 0);
     blocked_thread t = {server, CALL_CONNECT, SIPC_INFINITE, 1};
-    pthread_t id;
-    CHECK(pthread_create(&id, NULL, run_blocked_call, &t) == 0);
+    sipc_os_thread id;
+    CHECK(sipc_os_thread_create(&id, run_blocked_call, &t) == SIPC_OK);
     CHECK(wait_role_asleep(&view, SIPC_ROLE_INDEX_SERVER, 1));
     CHECK_RC(sipc_close(server), SIPC_OK);
-    pthread_join(id, NULL);
+    sipc_os_thread_join(&id);
     unview_header(&view);
     CHECK_RC(t.result, SIPC_ERR_CLOSED);
     sipc_channel_info info = {.struct_size = sizeof info};
     CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND); /* the last one out removed it */
 }
 
+void test_ex_functions_refuse_timeouts_below_infinite(void)
+{
+    const char *name = test_name("neg");
+    sipc_channel *channel = NULL;
+    CHECK_RC(sipc_open_ex(name, NULL, -2, &channel), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_remove_ex(name, 0, -5), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_remove_ex(name, 0x80, 0), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_open_ex(name, NULL, SIPC_INFINITE, &channel), SIPC_OK);
+    CHECK_RC(sipc_close_ex(channel, -2), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_close_ex(channel, SIPC_INFINITE), SIPC_OK);
+    CHECK(!shm_exists(name));
+}
+
+/* ---- plain and hashed names never share a key ---- */
+
+typedef struct name_hit {
+    const char *name;
+    int hits;
+} name_hit;
+
+static int count_hits(const char *name, void *user)
+{
+    name_hit *hit = user;
+    hit->hits += strcmp(name, hit->name) == 0;
+    return 0;
+}
+
+void test_plain_and_hashed_keys_never_meet(void)
+{
+    /* A long name is hashed; a short name made of 'h' and that hash's digits once got the same key. */
+    char long_name[128];
+    snprintf(long_name, sizeof long_name, "%s-%s", test_name("long"), "padding-to-make-it-hash");
+    char long_key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(long_name, long_key);
+    const char *digits = long_key + strlen(SIPC_OS_KEY_PREFIX) + 1;
+    CHECK(strlen(digits) == 16);
+    char short_name[32];
+    snprintf(short_name, sizeof short_name, "h%s", digits);
+    CHECK_RC(sipc_validate_name(short_name), SIPC_OK);
+    char short_key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(short_name, short_key);
+    CHECK(strcmp(short_key, long_key) != 0);
+
+    sipc_channel *first = NULL, *second = NULL;
+    CHECK_RC(sipc_open(long_name, NULL, &first), SIPC_OK);
+    CHECK_RC(sipc_open(short_name, NULL, &second), SIPC_OK);
+    CHECK(sipc_get_role(first) == SIPC_ROLE_SERVER && sipc_get_role(second) == SIPC_ROLE_SERVER);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(long_name, &info), SIPC_OK);
+    CHECK(strcmp(info.name, long_name) == 0);
+    CHECK_RC(sipc_stat(short_name, &info), SIPC_OK);
+    CHECK(strcmp(info.name, short_name) == 0);
+    name_hit hits[2] = {{long_name, 0}, {short_name, 0}};
+    CHECK_RC(sipc_list(count_hits, &hits[0]), SIPC_OK);
+    CHECK_RC(sipc_list(count_hits, &hits[1]), SIPC_OK);
+    CHECK(hits[0].hits == 1 && hits[1].hits == 1);
+    CHECK_RC(sipc_close(second), SIPC_OK);
+    CHECK_RC(sipc_close(first), SIPC_OK);
+    CHECK(!shm_exists(long_name) && !shm_exists(short_name));
+}
+
+/* A segment found under another channel's key (copied or renamed there): NOT_A_CHANNEL, never
+ * attached to; only --force removes the misplaced copy. */
+
+/* ---- POSIX-only by nature, each for its reason ----
+ * fork(): Windows has none. Squatters: FIFOs, directories, symbolic and hard links under /dev/shm;
+ * Windows keys name the library's own sections (test/wine/win_tests.c covers squatted objects). The
+ * stranger's lock is an flock on the /dev/shm file. A full /dev/shm is a private tmpfs mount. The
+ * exit handler exists where names outlive processes (SIPC_OS_NAMES_OUTLIVE_PROCESSES): Windows removes
+ * a name with its last handle and finds a dead role holder by its process. exec() and its tokens. */
+#if !defined(_WIN32)
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 /* fork(): the child's copy of a handle is not a role holder. */
 void test_forked_child_cannot_use_or_release_parent_role(void)
 {
@@ -334,69 +401,6 @@ void test_lock_holder_costs_timeout_not_hang(void)
     CHECK(!shm_exists(name));
 }
 
-void test_ex_functions_refuse_timeouts_below_infinite(void)
-{
-    const char *name = test_name("neg");
-    sipc_channel *channel = NULL;
-    CHECK_RC(sipc_open_ex(name, NULL, -2, &channel), SIPC_ERR_INVALID_ARGUMENT);
-    CHECK_RC(sipc_remove_ex(name, 0, -5), SIPC_ERR_INVALID_ARGUMENT);
-    CHECK_RC(sipc_remove_ex(name, 0x80, 0), SIPC_ERR_INVALID_ARGUMENT);
-    CHECK_RC(sipc_open_ex(name, NULL, SIPC_INFINITE, &channel), SIPC_OK);
-    CHECK_RC(sipc_close_ex(channel, -2), SIPC_ERR_INVALID_ARGUMENT);
-    CHECK_RC(sipc_close_ex(channel, SIPC_INFINITE), SIPC_OK);
-    CHECK(!shm_exists(name));
-}
-
-/* ---- plain and hashed names never share a key ---- */
-
-typedef struct name_hit {
-    const char *name;
-    int hits;
-} name_hit;
-
-static int count_hits(const char *name, void *user)
-{
-    name_hit *hit = user;
-    hit->hits += strcmp(name, hit->name) == 0;
-    return 0;
-}
-
-void test_plain_and_hashed_keys_never_meet(void)
-{
-    /* A long name is hashed; a short name made of 'h' and that hash's digits once got the same key. */
-    char long_name[128];
-    snprintf(long_name, sizeof long_name, "%s-%s", test_name("long"), "padding-to-make-it-hash");
-    char long_key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(long_name, long_key);
-    const char *digits = long_key + strlen(SIPC_OS_KEY_PREFIX) + 1;
-    CHECK(strlen(digits) == 16);
-    char short_name[32];
-    snprintf(short_name, sizeof short_name, "h%s", digits);
-    CHECK_RC(sipc_validate_name(short_name), SIPC_OK);
-    char short_key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(short_name, short_key);
-    CHECK(strcmp(short_key, long_key) != 0);
-
-    sipc_channel *first = NULL, *second = NULL;
-    CHECK_RC(sipc_open(long_name, NULL, &first), SIPC_OK);
-    CHECK_RC(sipc_open(short_name, NULL, &second), SIPC_OK);
-    CHECK(sipc_get_role(first) == SIPC_ROLE_SERVER && sipc_get_role(second) == SIPC_ROLE_SERVER);
-    sipc_channel_info info = {.struct_size = sizeof info};
-    CHECK_RC(sipc_stat(long_name, &info), SIPC_OK);
-    CHECK(strcmp(info.name, long_name) == 0);
-    CHECK_RC(sipc_stat(short_name, &info), SIPC_OK);
-    CHECK(strcmp(info.name, short_name) == 0);
-    name_hit hits[2] = {{long_name, 0}, {short_name, 0}};
-    CHECK_RC(sipc_list(count_hits, &hits[0]), SIPC_OK);
-    CHECK_RC(sipc_list(count_hits, &hits[1]), SIPC_OK);
-    CHECK(hits[0].hits == 1 && hits[1].hits == 1);
-    CHECK_RC(sipc_close(second), SIPC_OK);
-    CHECK_RC(sipc_close(first), SIPC_OK);
-    CHECK(!shm_exists(long_name) && !shm_exists(short_name));
-}
-
-/* A segment found under another channel's key (copied or renamed there): NOT_A_CHANNEL, never
- * attached to; only --force removes the misplaced copy. */
 void test_segment_under_another_name_is_refused(void)
 {
     const char *real = test_name("a");
@@ -647,3 +651,4 @@ void test_inherited_handle_keeps_role_across_exec(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
     CHECK(!shm_exists(name));
 }
+#endif /* !_WIN32 */

@@ -24,7 +24,7 @@ static int child_send_burst(void *arg)
 {
     burst_plan *plan = arg;
     if (plan->delay_us != 0)
-        usleep(plan->delay_us);
+        sleep_us(plan->delay_us);
     sipc_channel *ch = NULL;
     CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
     CHILD_CHECK(sipc_get_role(ch) == SIPC_ROLE_CLIENT);
@@ -95,7 +95,7 @@ void test_departed_peer_before_connect(void)
     unsigned seed = test_seed();
     uint64_t sent = 0;
     for (uint32_t round = 0; round < 50; round++) {
-        burst_plan plan = {.seed = seed + round, .count = BURST_MESSAGES, .delay_us = (uint32_t)(rand_r(&seed) % 2000)};
+        burst_plan plan = {.seed = seed + round, .count = BURST_MESSAGES, .delay_us = test_rand(&seed) % 2000u};
         snprintf(plan.name, sizeof plan.name, "%s", name);
         pid_t child = spawn_child(child_send_burst, &plan, sizeof plan);
         CHECK(child > 0);
@@ -107,7 +107,7 @@ void test_departed_peer_before_connect(void)
             reaped = 1;
             CHECK(wait_sent(server, sent));
         } else {
-            usleep((useconds_t)(rand_r(&seed) % 4000));
+            sleep_us(test_rand(&seed) % 4000u);
         }
         CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
         if (!receive_burst(server, plan.seed, plan.count)) {
@@ -214,10 +214,15 @@ void test_connect_wait_sleeps(void)
     const char *name = test_name("connsleep");
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    /* Wake-ups are counted as the thread's voluntary context switches, which only Linux reports (/proc);
+     * elsewhere the test checks the waits' outcomes only. */
     long before = thread_voluntary_switches();
+#if defined(__linux__)
+    CHECK(before >= 0);
+#endif
     CHECK_RC(sipc_connect(server, 600), SIPC_ERR_TIMEOUT);
     long switches = thread_voluntary_switches() - before;
-    if (before < 0 || switches > 3) {
+    if (before >= 0 && switches > 3) {
         test_fail(__FILE__, __LINE__, "connect woke %ld times in 600 ms", switches);
         return;
     }
@@ -233,7 +238,7 @@ void test_connect_wait_sleeps(void)
     before = thread_voluntary_switches();
     CHECK_RC(sipc_connect(server, 600), SIPC_ERR_TIMEOUT);
     switches = thread_voluntary_switches() - before;
-    if (switches > 3) {
+    if (before >= 0 && switches > 3) {
         test_fail(__FILE__, __LINE__, "connect after a departed peer woke %ld times in 600 ms", switches);
         return;
     }
@@ -254,24 +259,14 @@ void test_garbage_message_session(void)
     CHECK_RC(sipc_send(client, "two", 3, 0), SIPC_OK);
     CHECK_RC(sipc_close(client), SIPC_OK);
     /* Rewrite the second message's session through a mapping of our own. */
-    sipc_channel_info info = {.struct_size = sizeof info};
-    CHECK_RC(sipc_info(server, &info), SIPC_OK);
-    char path[64 + SIPC_OS_KEY_MAX];
-    shm_path(name, path, sizeof path);
-    FILE *f = fopen(path, "r+b");
-    CHECK(f != NULL);
+    raw_map view;
+    CHECK(raw_open(name, &view) == 0);
     seg_geometry g;
-    if (sipc_geometry_for(info.max_message_size, info.queue_depth, &g) != SIPC_OK) {
-        fclose(f);
-        test_fail(__FILE__, __LINE__, "geometry");
-        return;
-    }
-    uint32_t garbage = 0xdeadbeefu;
-    long offset = (long)(g.ring_offset[SIPC_DIR_TO_SERVER] + (uint64_t)g.slot_size * 1u +
-                         offsetof(seg_slot_header, session));
-    int written = fseek(f, offset, SEEK_SET) == 0 && fwrite(&garbage, sizeof garbage, 1, f) == 1;
-    fclose(f);
-    CHECK(written);
+    int valid = sipc_validate_header(view.base, view.size, &g) == SIPC_OK;
+    if (valid)
+        SH_STORE(&sipc_slot(view.base, &g, SIPC_DIR_TO_SERVER, 1)->session, 0xdeadbeefu);
+    raw_close(&view);
+    CHECK(valid);
     char buffer[8];
     size_t length = 0;
     CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 0), SIPC_OK);

@@ -6,7 +6,6 @@
 #include "harness.h"
 #include "layout.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
@@ -15,22 +14,19 @@
 /* The ring's "dropped" counter straight from the segment (sipc_channel_info does not carry it). */
 static int read_dropped(const char *name, int direction, uint64_t *dropped)
 {
-    char path[512];
-    shm_path(name, path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    raw_map view;
+    if (raw_open(name, &view) != 0)
         return -1;
-    off_t at = (off_t)(offsetof(seg_header, rings) + (size_t)direction * sizeof(seg_ring) +
-                       offsetof(seg_ring, dropped));
-    ssize_t got = pread(fd, dropped, sizeof *dropped, at);
-    close(fd);
-    return got == (ssize_t)sizeof *dropped ? 0 : -1;
+    const seg_header *header = (const seg_header *)view.base;
+    *dropped = SH_LOAD(&header->rings[direction].dropped);
+    raw_close(&view);
+    return 0;
 }
 
 typedef struct client_plan {
     char name[128];
-    int ready[2];   /* the client writes one byte once connected */
-    int release[2]; /* never written: the client waits here until it is killed */
+    test_pipe ready;   /* the client writes one byte once connected */
+    test_pipe release; /* never written: the client waits here until it is killed */
 } client_plan;
 
 static int child_client_until_killed(void *arg)
@@ -41,9 +37,9 @@ static int child_client_until_killed(void *arg)
     CHILD_CHECK(sipc_get_role(ch) == SIPC_ROLE_CLIENT);
     CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
     CHILD_CHECK(sipc_send(ch, "from the first client", 21, 5000) == SIPC_OK);
-    CHILD_CHECK(write(plan->ready[1], "r", 1) == 1);
+    CHILD_CHECK(pipe_write(plan->ready.write_end, "r", 1));
     char byte;
-    (void)read(plan->release[0], &byte, 1);
+    (void)pipe_read(plan->release.read_end, &byte, 1);
     return 0;
 }
 
@@ -57,17 +53,17 @@ void test_takeover_drops_and_counts(void)
     CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
     client_plan plan;
     snprintf(plan.name, sizeof plan.name, "%s", name);
-    CHECK(pipe(plan.ready) == 0 && pipe(plan.release) == 0);
+    CHECK(test_pipe_open(&plan.ready) == 0 && test_pipe_open(&plan.release) == 0);
     pid_t child = spawn_child(child_client_until_killed, &plan, sizeof plan);
     CHECK(child > 0);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     char byte;
-    CHECK(read(plan.ready[0], &byte, 1) == 1);
+    CHECK(pipe_read(plan.ready.read_end, &byte, 1) == 1);
     for (int i = 0; i < 3; i++)
         CHECK_RC(sipc_send(server, "never read", 10, 5000), SIPC_OK); /* the client is alive: queued */
     uint64_t dropped = 99;
     CHECK(read_dropped(name, SIPC_DIR_TO_CLIENT, &dropped) == 0 && dropped == 0);
-    CHECK(kill(child, SIGKILL) == 0);
+    CHECK(kill_child(child) == 0);
     CHECK(reap_child(child) == 128 + SIGKILL);
 
     sipc_channel *next = NULL;
@@ -95,10 +91,8 @@ void test_takeover_drops_and_counts(void)
     CHECK_RC(sipc_recv(next, buffer, sizeof buffer, &length, 5000), SIPC_OK);
     CHECK(length == 5 && memcmp(buffer, "fresh", 5) == 0);
     CHECK(read_dropped(name, SIPC_DIR_TO_CLIENT, &dropped) == 0 && dropped == 3);
-    close(plan.ready[0]);
-    close(plan.ready[1]);
-    close(plan.release[0]);
-    close(plan.release[1]);
+    test_pipe_close(&plan.ready);
+    test_pipe_close(&plan.release);
     CHECK_RC(sipc_close(next), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
     CHECK(!shm_exists(name));

@@ -1,21 +1,17 @@
 /*
  * test_waiting.c — the waiting protocol's spin-or-sleep decisions (PROTOCOL.md section 6), checked
  * with the handle's wait counters instead of timings: the spin budget is fixed (a test hook) so a
- * spin lasts until the peer acts, and the peer is held still with SIGSTOP where the order matters.
+ * spin lasts until the peer acts, and the peer is held still (SIGSTOP, or suspended on Windows) where
+ * the order matters.
  */
 #include "harness.h"
 #include "layout.h"
 #include "waiting.h"
 
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
+#include "platform.h"
+
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 /* Long enough that a spin the protocol allows always outlasts the peer's answer, even on a loaded
  * machine; the tests never wait that long when the protocol decides right. */
@@ -63,29 +59,23 @@ static int child_echo(void *arg)
     return 0;
 }
 
-/* A read-only view of the segment's header, to wait for the peer's state (asleep, napping). */
+/* A view of the segment's header, to wait for the peer's state (asleep, napping). */
 typedef struct header_view {
+    raw_map segment;
     const seg_header *header;
-    size_t size;
 } header_view;
 
 static int view_open(const char *name, header_view *view)
 {
-    char path[64];
-    shm_path(name, path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (raw_open(name, &view->segment) != 0)
         return 0;
-    view->size = SIPC_HEADER_SIZE;
-    void *base = mmap(NULL, view->size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    view->header = base == MAP_FAILED ? NULL : base;
-    return view->header != NULL;
+    view->header = (const seg_header *)view->segment.base;
+    return 1;
 }
 
 static void view_close(header_view *view)
 {
-    munmap((void *)view->header, view->size);
+    raw_close(&view->segment);
 }
 
 /* Waits (state, not time: 20 s is only a bound against a hang) until the client role has a thread
@@ -132,7 +122,7 @@ static void *resume_when_waiting(void *arg)
             break;
         sleep_ms(1);
     }
-    kill(plan->child, SIGCONT);
+    continue_child(plan->child);
     return NULL;
 }
 
@@ -162,17 +152,15 @@ void test_waiting_spins_for_a_woken_peer(void)
     CHECK(stats.spins == connected.spins && stats.sleeps > connected.sleeps && stats.wakes == 0);
 
     /* Wake it while it is held still: it stays counted asleep, yet we must spin for its answer. */
-    CHECK(kill(child, SIGSTOP) == 0);
-    int status = 0;
-    CHECK(waitpid(child, &status, WUNTRACED) == child && WIFSTOPPED(status));
+    CHECK(stop_child(child) == 0);
     resume_plan resume = {.server = server, .child = child, .spins_before = stats.spins, .sleeps_before = stats.sleeps};
-    pthread_t resumer;
-    CHECK(pthread_create(&resumer, NULL, resume_when_waiting, &resume) == 0);
+    sipc_os_thread resumer;
+    CHECK(sipc_os_thread_create(&resumer, resume_when_waiting, &resume) == SIPC_OK);
     int sent = sipc_send(server, "ping", 4, 5000);
     int received = sent == SIPC_OK ? sipc_recv(server, buffer, sizeof buffer, &length, 20000) : sent;
     if (sent != SIPC_OK)
-        kill(child, SIGCONT);
-    pthread_join(resumer, NULL);
+        continue_child(child);
+    sipc_os_thread_join(&resumer);
     CHECK_RC(sent, SIPC_OK);
     CHECK_RC(received, SIPC_OK);
     CHECK(length == 4 && memcmp(buffer, "ping", 4) == 0);

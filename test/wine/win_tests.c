@@ -1,8 +1,9 @@
 /*
  * win_tests.c — the Windows-only tests of libsipc (run under wine by test/wine/run.sh): what the
  * Windows objects do differently (no stale segments after a crash, generations after a remove, the
- * object-directory listing, DACLs, the Global namespace, squatted objects), racing openers and idle
- * CPU. The scenarios common to both systems are the C suite's (test/c), which run.sh runs too.
+ * object-directory listing, DACLs, the Global namespace, squatted objects, a stale channel kept by an
+ * observer) and idle CPU. The scenarios common to both systems (racing openers among them) are the C
+ * suite's (test/c), which run.sh runs too.
  *
  * Windows has no fork(): the second process is this executable started again with
  * "child <scenario> <channel> [arg]". Every child is waited for with a bound and killed past it.
@@ -127,22 +128,6 @@ static int child_server(const char *name, const char *arg)
     return 0;
 }
 
-/* Races to open: exits 10 as server, 11 as client, 12 on BUSY; holds its role for a while. */
-static int child_race_open(const char *name, const char *arg)
-{
-    (void)arg;
-    sipc_channel *ch = NULL;
-    int rc = sipc_open(name, NULL, &ch);
-    if (rc == SIPC_ERR_BUSY)
-        return 12;
-    if (rc != SIPC_OK)
-        return 2;
-    int code = sipc_get_role(ch) == SIPC_ROLE_SERVER ? 10 : 11;
-    Sleep(1500);
-    sipc_close(ch);
-    return code;
-}
-
 /* Becomes server and client of the channel in one process, queues a message towards the server,
  * then blocks until killed: a stale channel whose every attached process died. */
 static int child_both_then_die(const char *name, const char *arg)
@@ -166,8 +151,6 @@ static int run_child(int argc, char **argv)
         return child_echo(argv[3], argv[4]);
     if (strcmp(scenario, "server") == 0)
         return child_server(argv[3], argv[4]);
-    if (strcmp(scenario, "race") == 0)
-        return child_race_open(argv[3], argv[4]);
     if (strcmp(scenario, "both") == 0)
         return child_both_then_die(argv[3], argv[4]);
     return 65;
@@ -334,32 +317,6 @@ static int test_global_namespace(void)
     return 1;
 }
 
-/* Processes racing to open one fresh name: exactly one server, one client, the rest BUSY. */
-static int test_simultaneous_openers(void)
-{
-    char name[64];
-    channel_name(name, sizeof name, "race");
-    enum { RACERS = 6 };
-    HANDLE children[RACERS];
-    for (int i = 0; i < RACERS; i++) {
-        children[i] = spawn_child("race", name, NULL);
-        CHECK(children[i] != NULL);
-    }
-    int servers = 0, clients = 0, busy = 0;
-    for (int i = 0; i < RACERS; i++) {
-        int code = join_child(children[i]);
-        servers += code == 10;
-        clients += code == 11;
-        busy += code == 12;
-    }
-    CHECK(servers == 1 && clients == 1 && busy == RACERS - 2);
-    sipc_channel_info info;
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND);
-    return 1;
-}
-
 /* Everyone attached died but an observer keeps the objects alive: the channel is STALE, and the
  * next opener starts it over as server with its own options (a new generation of objects). */
 static int test_stale_recovery(void)
@@ -508,7 +465,6 @@ int main(int argc, char **argv)
     const test_case tests[] = {
         {"crashed server leaves no stale objects", test_crashed_server},
         {"remove then re-create while the old holder lives", test_remove_and_recreate},
-        {"simultaneous openers", test_simultaneous_openers},
         {"stale channel held by an observer starts over", test_stale_recovery},
         {"idle peer uses no CPU", test_idle_uses_no_cpu},
         {"hostile objects at our names", test_hostile_objects},
