@@ -1,10 +1,12 @@
-"""Fixtures: channel names unique to the run (removed and checked at the end), and real peer processes."""
+"""Fixtures: channel names unique to the run (removed and checked at the end of each test and of the session), and
+real peer processes."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -19,6 +21,51 @@ import sipc  # noqa: E402
 CLI = os.environ.get("SIPC_CLI", str(REPOSITORY / "helper" / "build" / "linux-x64" / "sipc"))
 
 
+SHM = Path("/dev/shm")
+# Every channel this session makes is named with this prefix, unique to the process and the run: the end-of-session
+# check looks at it only (other programs on the machine make sipc channels at the same time).
+def _base36(value: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        value, digit = divmod(value, 36)
+        text = digits[digit] + text
+        if value == 0:
+            return text
+
+
+# Short, so that short labels keep a plain key (names over 25 characters get a hashed one, found through stat only).
+RUN_PREFIX = f"tpy{_base36(os.getpid())}-{_base36(int(time.time() * 1000) % 36**4)}-"
+# Every name handed out this session: stat finds what is left of each, long (hashed-key) names included.
+SESSION_NAMES: list[str] = []
+
+
+def _is_left(name: str) -> bool:
+    try:
+        sipc.stat(name)
+    except sipc.NotFound:
+        return False
+    except sipc.SipcError:
+        return True  # something is there under its key, just not a usable channel (damaged, half made)
+    return True
+
+
+def remove_leftovers(names: list[str]) -> list[str]:
+    """The names of `names` that still have a channel (or anything) under their key; each is removed by force."""
+    left = [name for name in names if _is_left(name)]
+    for name in left:
+        try:
+            sipc.remove(name, force=True)
+        except sipc.SipcError:
+            pass
+    return left
+
+
+def leftover_objects() -> list[Path]:
+    """/dev/shm objects whose key still shows this run's prefix (anything stat could not reach)."""
+    return sorted(SHM.glob(f"sipc.{RUN_PREFIX}*")) if SHM.is_dir() else []
+
+
 class Names:
     def __init__(self) -> None:
         self.names: list[str] = []
@@ -26,8 +73,9 @@ class Names:
 
     def __call__(self, label: str) -> str:
         self.counter += 1
-        name = f"tpy-{label}-{os.getpid()}-{self.counter}"
+        name = f"{RUN_PREFIX}{label}-{len(SESSION_NAMES)}"
         self.names.append(name)
+        SESSION_NAMES.append(name)
         return name
 
 
@@ -36,15 +84,21 @@ def unique_name() -> Iterator[Names]:
     """unique_name(label) -> a channel name; the test fails if one of them is still there at its end."""
     names = Names()
     yield names
-    left = []
-    for name in names.names:
-        try:
-            sipc.stat(name)
-        except sipc.NotFound:
-            continue
-        left.append(name)
-        sipc.remove(name, force=True)
+    left = remove_leftovers(names.names)
     assert not left, f"channels left behind: {left}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The suite fails if it leaves anything of its own in /dev/shm, whichever test (or peer) made it; what is left is
+    removed, so a failing run still leaves the machine clean."""
+    left = remove_leftovers(SESSION_NAMES)
+    objects = leftover_objects()
+    for path in objects:
+        path.unlink(missing_ok=True)
+    if left or objects:
+        sys.stderr.write(f"\ntest:python: left {len(left) + len(objects)} sipc channel(s) behind (removed now): "
+                         f"{', '.join(left + [str(path) for path in objects])}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 class Peer:
