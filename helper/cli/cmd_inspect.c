@@ -514,14 +514,18 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     int exit_code = -1;
     if (!buffer)
         exit_code = cli_io_error(command->name, "out of memory");
-    /* Lines are collected while messages are waiting and written when the channel goes quiet (or 64 KiB
-     * piled up): one write per batch, not per message, so the tap keeps up with a busy channel. */
+    /* Lines are collected while messages keep coming and written when the channel has been quiet for quiet_ms (or
+     * 64 KiB piled up): one write per batch, not per message, so the tap keeps up with a busy channel. */
     const size_t flush_at = 64u * 1024u;
+    const int32_t quiet_ms = 5;
     while (exit_code < 0 && (limit == 0 || seen < limit)) {
         sipc_observed_message message;
         memset(&message, 0, sizeof message);
         message.struct_size = sizeof message;
         status = sipc_observer_next(observer, buffer, capacity, &message, 0);
+        if (status == SIPC_ERR_TIMEOUT && out.length > 0 && timeout != 0)
+            status = sipc_observer_next(observer, buffer, capacity, &message,
+                                        timeout == SIPC_INFINITE || timeout > quiet_ms ? quiet_ms : timeout);
         if (status == SIPC_ERR_TIMEOUT && timeout != 0) {
             if (out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length)) {
                 exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));

@@ -23,6 +23,10 @@
 /* How often, with events, the processes holding the roles are checked while traffic keeps the observer busy. */
 #define LIVENESS_CHECK_NS 100000000ull
 #define EVENT_QUEUE 8
+/* While messages keep coming (one returned less than SPIN_WHILE_FLOWING_NS ago), an observer that caught up spins
+ * this long for the next one before it sleeps. */
+#define SPIN_NS 20000u
+#define SPIN_WHILE_FLOWING_NS 200000u
 
 typedef struct role_seen {
     uint32_t session;
@@ -41,7 +45,9 @@ struct sipc_observer {
     int record;     /* lossless: index of our record, -1 when none (or dropped) */
     uint64_t claim; /* lossless: SIPC_CLAIM(ticket, ACTIVE) as we set it */
     uint64_t next_sequence[2];
-    uint64_t published[2]; /* lossless: the cursor values last stored in our record */
+    uint64_t published[2];     /* lossless: the cursor values last stored in our record */
+    uint64_t woken_at[2];      /* lossless: the cursor value of our last wake-up of a waiting producer */
+    uint64_t last_delivery_ns; /* when sipc_observer_next last returned a message (traffic is flowing) */
     uint64_t missed[2];
     uint64_t dropped_seen[2]; /* rings[d].dropped when last reported */
     role_seen roles[2];
@@ -114,7 +120,7 @@ static int claim_record(sipc_observer *ob, uint32_t stall_ms)
             continue; /* a hostile writer changed it: look for another */
         SH_FENCE();
         for (int d = 0; d < 2; d++) {
-            ob->published[d] = ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
+            ob->woken_at[d] = ob->published[d] = ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
             SH_STORE_REL(&record->cursor[d], ob->next_sequence[d]);
             wake_producer(ob, d);
         }
@@ -132,14 +138,22 @@ static int record_held(sipc_observer *ob)
     return ob->record >= 0 && SH_LOAD_ACQ(&ob->header->observers[ob->record].claim) == ob->claim;
 }
 
-/* Lossless: tells the producers that everything before next_sequence[d] is copied. */
+/* Lossless: tells the producers that everything before next_sequence[d] is copied. The cursor is stored every
+ * time; a producer asleep waiting for it is woken only once half a ring is free again, or when we caught up (then
+ * nothing more will come from us until it sends), so a producer held back by us wakes once per half ring rather
+ * than once per message. */
 static void publish_cursor(sipc_observer *ob, int d)
 {
-    if (ob->record < 0 || ob->published[d] == ob->next_sequence[d])
+    uint64_t next = ob->next_sequence[d];
+    if (ob->record < 0 || ob->published[d] == next)
         return;
-    ob->published[d] = ob->next_sequence[d];
-    SH_STORE_REL(&ob->header->observers[ob->record].cursor[d], ob->next_sequence[d]);
-    wake_producer(ob, d);
+    ob->published[d] = next;
+    SH_STORE_REL(&ob->header->observers[ob->record].cursor[d], next);
+    uint64_t batch = ob->geometry.queue_depth / 2 ? ob->geometry.queue_depth / 2 : 1;
+    if (next - ob->woken_at[d] >= batch || SH_LOAD_ACQ(&ob->header->rings[d].head) == next) {
+        ob->woken_at[d] = next;
+        wake_producer(ob, d);
+    }
 }
 
 static void release_record(sipc_observer *ob)
@@ -197,7 +211,7 @@ static uint64_t attach_time(const sipc_observer *ob, int r, uint32_t session)
  */
 static void look_at_roles(sipc_observer *ob, int check_alive)
 {
-    for (int r = 0; r < 2 && ob->event_count + 2 <= EVENT_QUEUE; r++) {
+    for (int r = 0; r < 2 && ob->event_count + 3 <= EVENT_QUEUE; r++) {
         seg_role_view view;
         if (!sipc_role_read(ob->header, r, &view))
             continue;
@@ -213,6 +227,11 @@ static void look_at_roles(sipc_observer *ob, int check_alive)
                 seen->attached = 1;
                 seen->process = view.process;
                 push_role_event(ob, SIPC_EVENT_ATTACHED, r, seen, attach_time(ob, r, view.session));
+            } else if (!view.attached && view.session != 0) {
+                /* A holder came and went between two looks (its pid is gone from the role): say so, pid unknown. */
+                seen->process.pid = 0;
+                push_role_event(ob, SIPC_EVENT_ATTACHED, r, seen, now);
+                push_role_event(ob, SIPC_EVENT_CLOSED, r, seen, now);
             }
             continue;
         }
@@ -319,15 +338,15 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
             return rc;
         }
     }
-    /* The holders at the start are reported as attached (the timeline starts with who is there). */
+    /* The holders at the start are reported as attached (the timeline starts with who is there); earlier
+     * sessions of a free role are history, not events. */
+    for (int r = 0; r < 2; r++) {
+        seg_role_view role;
+        if (sipc_role_read(ob->header, r, &role) && !((opt.flags & SIPC_OBSERVE_EVENTS) && role.attached))
+            ob->roles[r].session = role.session;
+    }
     if (opt.flags & SIPC_OBSERVE_EVENTS)
         look_at_roles(ob, 1);
-    else
-        for (int r = 0; r < 2; r++) {
-            seg_role_view role;
-            if (sipc_role_read(ob->header, r, &role))
-                ob->roles[r].session = role.session;
-        }
     ob->last_existence_check = ob->last_liveness_check = sipc_os_monotonic_ns();
     *out = ob;
     return SIPC_OK;
@@ -481,6 +500,19 @@ static void sleep_until_news(sipc_observer *ob, int32_t timeout_ms)
     sipc_os_wait(ob->segment, SIPC_WAIT_OBSERVE, word, seen, timeout_ms);
 }
 
+/* Spins (CPU relax) until anything_new or SPIN_NS passed: 1 if something came. */
+static int spin_for_news(sipc_observer *ob, uint64_t now, uint64_t deadline)
+{
+    uint64_t until = now + SPIN_NS < deadline ? now + SPIN_NS : deadline;
+    for (unsigned i = 1;; i++) {
+        if (anything_new(ob))
+            return 1;
+        sipc_os_cpu_relax();
+        if ((i & 15) == 0 && sipc_os_monotonic_ns() >= until)
+            return 0;
+    }
+}
+
 /* Copies message `pos` of direction d (found by find_next as c) into the caller's message and buffer.
  * 0 if it was overwritten while we copied (counted as missed). */
 static int deliver(sipc_observer *ob, int d, const candidate *c, void *buffer, size_t capacity,
@@ -560,8 +592,10 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
             ob->event_count = 0;
         }
         if (d >= 0) {
-            if (deliver(ob, d, &c[d], buffer, capacity, message))
+            if (deliver(ob, d, &c[d], buffer, capacity, message)) {
+                ob->last_delivery_ns = now;
                 return SIPC_OK;
+            }
             continue;
         }
         if (now >= deadline)
@@ -571,6 +605,10 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
             if (sipc_os_segment_is_current(ob->segment) == 0)
                 return SIPC_ERR_NOT_FOUND;
         }
+        /* Traffic is flowing: the next message is probably microseconds away, sooner than a wake-up would bring us
+         * back (a wake-up costs the producer a syscall and us the scheduler's latency). */
+        if (now - ob->last_delivery_ns < SPIN_WHILE_FLOWING_NS && spin_for_news(ob, now, deadline))
+            continue;
         if (producers_wake_us(ob)) {
             int32_t left_ms = sipc_deadline_ms_left(deadline);
             sleep_until_news(ob, left_ms == SIPC_INFINITE || left_ms > SLEEP_SLICE_MS ? SLEEP_SLICE_MS : left_ms);

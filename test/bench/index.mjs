@@ -27,6 +27,12 @@ const benches = [
     jsonArgs: ['--json'],
   },
   {
+    name: 'observers (share of messages captured by sipc tap and the Node observer; lossless cost to the peers)',
+    command: process.execPath,
+    args: [join(root, 'test/bench/observer-bench.mjs'), ...(quick ? ['--quick'] : [])],
+    jsonArgs: ['--json'],
+  },
+  {
     name: 'inspector pipeline (10,000 msg/s for 10 s)',
     command: process.execPath,
     args: ['--expose-gc', join(root, 'test/bench/inspector-bench.mjs'), ...(quick ? ['--seconds', '2'] : [])],

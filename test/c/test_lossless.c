@@ -245,6 +245,13 @@ void test_observer_events_of_a_killed_peer(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(next_event(ob, &m), SIPC_OK);
     CHECK(m.event == SIPC_EVENT_CLOSED && m.role == SIPC_ROLE_CLIENT && m.session == 2);
+    /* A client that comes and goes while the observer is not looking is still on the timeline, pid unknown. */
+    CHECK_RC(sipc_open(plan.name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(next_event(ob, &m), SIPC_OK);
+    CHECK(m.event == SIPC_EVENT_ATTACHED && m.role == SIPC_ROLE_CLIENT && m.session == 3 && m.pid == 0);
+    CHECK_RC(next_event(ob, &m), SIPC_OK);
+    CHECK(m.event == SIPC_EVENT_CLOSED && m.role == SIPC_ROLE_CLIENT && m.session == 3 && m.pid == 0);
     test_pipe_close(&plan.ready);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);

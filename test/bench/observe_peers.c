@@ -1,0 +1,104 @@
+/*
+ * observe_peers.c — the two C peers of the observer benchmark (test/bench/observer-bench.mjs).
+ *   observe_peers server NAME COUNT         creates NAME, prints "ready", receives COUNT messages (keeps up)
+ *   observe_peers client NAME COUNT RATE SIZE
+ *                                           attaches, waits for a line on stdin, sends COUNT messages of SIZE
+ *                                           bytes at RATE messages/s (0: as fast as the server takes them),
+ *                                           then prints {"seconds":..,"rate":..} (the send loop's time)
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <sipc.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int fail(const char *what, int status)
+{
+    fprintf(stderr, "observe_peers: %s: %s\n", what, sipc_status_name(status));
+    return 1;
+}
+
+static int server(const char *name, uint64_t count)
+{
+    sipc_channel *ch = NULL;
+    int rc = sipc_open(name, NULL, &ch);
+    if (rc != SIPC_OK)
+        return fail("open", rc);
+    printf("ready\n");
+    fflush(stdout);
+    rc = sipc_connect(ch, 60000);
+    if (rc != SIPC_OK)
+        return fail("connect", rc);
+    static unsigned char buffer[SIPC_DEFAULT_MAX_MESSAGE];
+    for (uint64_t i = 0; i < count; i++) {
+        size_t length;
+        rc = sipc_recv(ch, buffer, sizeof buffer, &length, 60000);
+        if (rc != SIPC_OK)
+            return fail("recv", rc);
+    }
+    sipc_close(ch);
+    return 0;
+}
+
+static int client(const char *name, uint64_t count, uint64_t rate, uint32_t size)
+{
+    sipc_options options;
+    sipc_options_init(&options);
+    options.flags = SIPC_OPEN_NO_CREATE;
+    sipc_channel *ch = NULL;
+    int rc = sipc_open(name, &options, &ch);
+    if (rc != SIPC_OK)
+        return fail("open", rc);
+    rc = sipc_connect(ch, 60000);
+    if (rc != SIPC_OK)
+        return fail("connect", rc);
+    char line[16];
+    if (fgets(line, sizeof line, stdin) == NULL)
+        return 1;
+    unsigned char *payload = calloc(1, size ? size : 1);
+    uint64_t start = now_ns();
+    for (uint64_t i = 0; i < count; i++) {
+        if (rate != 0) {
+            /* Paced: message i is due at start + i/rate. Ahead of time, the client sleeps (a producer that
+             * spun for its pacing would take a CPU from the observer on a small machine); the timer's slack
+             * makes it send in short bursts of a few messages, as paced producers do. */
+            uint64_t due = start + i * 1000000000u / rate;
+            uint64_t now = now_ns();
+            if (due > now) {
+                struct timespec nap = {0, (long)(due - now)};
+                nanosleep(&nap, NULL);
+            }
+        }
+        memcpy(payload, &i, size < sizeof i ? size : sizeof i);
+        rc = sipc_send(ch, payload, size, 60000);
+        if (rc != SIPC_OK)
+            return fail("send", rc);
+    }
+    double seconds = (double)(now_ns() - start) / 1e9;
+    printf("{\"seconds\":%.6f,\"rate\":%.0f}\n", seconds, (double)count / seconds);
+    fflush(stdout);
+    free(payload);
+    sipc_close(ch);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "server") == 0)
+        return server(argv[2], strtoull(argv[3], NULL, 10));
+    if (argc == 6 && strcmp(argv[1], "client") == 0)
+        return client(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
+                      (uint32_t)strtoul(argv[5], NULL, 10));
+    fprintf(stderr, "usage: observe_peers server NAME COUNT | client NAME COUNT RATE SIZE\n");
+    return 2;
+}

@@ -1,0 +1,171 @@
+// How much of a busy channel an observer captures, and what lossless observation costs the peers.
+//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick]
+// Two C peers (test/bench/observe_peers.c, built here against helper/build's libsipc.a): a client sends 64 B
+// messages to a server that receives them as they come (a reader that keeps up), at full speed and paced at
+// 100,000 msgs/s. Each load runs without an observer (the baseline), then with `sipc tap --json`, with the Node
+// API's observe(), and with both in lossless mode. Reported per load and observer: the share of the messages the
+// observer captured (the rest it counted as missed), and the peers' time against the baseline of the same run.
+// Each figure is the median of --runs runs (default 3; --quick: 1 run, fewer messages).
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const wantJson = args.includes('--json');
+const quick = args.includes('--quick');
+const runsAt = args.indexOf('--runs');
+const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : quick ? 1 : 3;
+const platform = `${process.platform}-${process.arch}`;
+const cli = process.env.SIPC_CLI ?? join(root, 'helper/build', platform, 'sipc');
+const outDir = join(root, 'test/out');
+const peersBinary = join(outDir, 'observe_peers');
+const apiPath = join(root, 'dist', 'api.js');
+const SIZE = 64;
+
+const loads = [
+  { label: 'full speed', rate: 0, count: quick ? 50000 : 200000 },
+  { label: '100k msgs/s', rate: 100000, count: quick ? 30000 : 100000 },
+];
+const observers = [
+  { label: 'none (baseline)', kind: 'none' },
+  { label: 'sipc tap', kind: 'tap', lossless: false },
+  { label: 'Node observe()', kind: 'node', lossless: false },
+  { label: 'sipc tap --lossless', kind: 'tap', lossless: true },
+  { label: 'Node observe({ lossless })', kind: 'node', lossless: true },
+];
+
+function build() {
+  mkdirSync(outDir, { recursive: true });
+  const lib = join(root, 'helper/build', platform, 'libsipc.a');
+  const cc = spawnSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-I', join(root, 'helper/include'),
+    join(root, 'test/bench/observe_peers.c'), lib, '-pthread', '-lrt', '-o', peersBinary], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`building observe_peers failed:\n${cc.stderr}`);
+}
+
+/** Starts a child and collects its stdout; `lines` resolves each time a line arrives. */
+function start(command, commandArgs, options = {}) {
+  const child = spawn(command, commandArgs, { stdio: ['pipe', options.stdout ?? 'pipe', 'pipe'], ...options.spawn });
+  let out = '';
+  let err = '';
+  const waiters = [];
+  child.stdout?.on('data', (chunk) => {
+    out += chunk;
+    for (const w of [...waiters]) if (w.test(out)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  });
+  child.stderr.on('data', (chunk) => {
+    err += chunk;
+    for (const w of [...waiters]) if (w.test(err)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  });
+  const done = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const waitFor = (pattern, ms, what) => new Promise((resolve, reject) => {
+    const test = (text) => pattern.test(text);
+    if (test(out) || test(err)) return resolve();
+    const timer = setTimeout(() => reject(new Error(`${what}: not seen within ${ms} ms; stderr: ${err.slice(-400)}`)), ms);
+    waiters.push({ test, resolve: () => { clearTimeout(timer); resolve(); } });
+    done.then(() => { clearTimeout(timer); if (!test(out) && !test(err)) reject(new Error(`${what}: exited; stderr: ${err.slice(-400)}`)); });
+  });
+  return { child, done, waitFor, stdout: () => out, stderr: () => err };
+}
+
+const NODE_OBSERVER = `
+const api = require(process.argv[1]);
+const [name, count, lossless] = [process.argv[2], Number(process.argv[3]), process.argv[4] === '1'];
+let seen = 0, missed = 0;
+const finish = () => { console.log(JSON.stringify({ seen, missed })); process.exit(0); };
+process.on('SIGTERM', finish);
+api.observe(name, { lossless, capacity: 64, stallTimeoutMs: 10000 }).then((observer) => {
+  observer.on('message', (m) => { seen++; missed += m.missed; if (seen + missed >= count) finish(); });
+  console.error('ready');
+}, (error) => { console.error(String(error)); process.exit(1); });
+`;
+
+let serial = 0;
+async function runOnce(load, observer) {
+  const name = `bench-obs-${process.pid}-${++serial}`;
+  const server = start(peersBinary, ['server', name, String(load.count)]);
+  try {
+    await server.waitFor(/ready/, 10000, 'server');
+    const client = start(peersBinary, ['client', name, String(load.count), String(load.rate), String(SIZE)]);
+    let watcher;
+    let tapFile;
+    if (observer.kind === 'tap') {
+      tapFile = join(outDir, `${name}.tap`);
+      const fd = openSync(tapFile, 'w');
+      watcher = start(cli, ['tap', name, '--json', '--timeout', '1000', ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])],
+        { stdout: fd });
+      closeSync(fd);
+      await watcher.waitFor(/watching/, 10000, 'tap');
+    } else if (observer.kind === 'node') {
+      watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0']);
+      await watcher.waitFor(/ready/, 10000, 'node observer');
+    }
+    client.child.stdin.write('go\n');
+    const clientDone = await client.done;
+    if (clientDone.code !== 0) throw new Error(`client failed: ${client.stderr()}`);
+    const { seconds, rate } = JSON.parse(client.stdout());
+    const serverDone = await server.done;
+    if (serverDone.code !== 0) throw new Error(`server failed: ${server.stderr()}`);
+    let seen = null;
+    let missed = null;
+    if (observer.kind === 'tap') {
+      await watcher.done; // it ends after a quiet second
+      const lines = readFileSync(tapFile, 'utf8').split('\n').filter(Boolean);
+      rmSync(tapFile, { force: true });
+      seen = lines.length;
+      missed = lines.reduce((sum, line) => sum + JSON.parse(line).missed, 0);
+    } else if (observer.kind === 'node') {
+      const timer = setTimeout(() => watcher.child.kill('SIGTERM'), 10000);
+      await watcher.done;
+      clearTimeout(timer);
+      ({ seen, missed } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
+    }
+    return { seconds, rate, seen, missed };
+  } finally {
+    server.child.kill('SIGKILL');
+    spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
+  }
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+build();
+const results = [];
+for (const load of loads) {
+  let baseline = null;
+  for (const observer of observers) {
+    const measured = [];
+    for (let r = 0; r < runs; r++) measured.push(await runOnce(load, observer));
+    const seconds = median(measured.map((m) => m.seconds));
+    if (observer.kind === 'none') baseline = seconds;
+    const captured = observer.kind === 'none' ? null : median(measured.map((m) => m.seen / load.count));
+    results.push({
+      load: load.label, rate: load.rate, messages: load.count, observer: observer.label, lossless: observer.lossless ?? false,
+      captured, missed: observer.kind === 'none' ? null : median(measured.map((m) => m.missed)),
+      peersSeconds: seconds, peersRate: median(measured.map((m) => m.rate)), slowdown: seconds / baseline,
+    });
+  }
+}
+
+if (wantJson) {
+  console.log(JSON.stringify({ runs, sizeBytes: SIZE, results }, null, 2));
+} else {
+  console.log(`64 B messages, client -> server, the server receiving as they come; median of ${runs} run(s); captured = messages the`);
+  console.log('observer copied / messages sent (the rest it counted as missed); peers = the send loop\'s time, x = against no observer.\n');
+  console.log('| load | observer | captured | peers\' rate | peers vs no observer |');
+  console.log('|---|---|---:|---:|---:|');
+  for (const r of results) {
+    const captured = r.captured === null ? '-' : `${(r.captured * 100).toFixed(1)}%`;
+    console.log(`| ${r.load} | ${r.observer} | ${captured} | ${Math.round(r.peersRate).toLocaleString('en-US')} msgs/s | ${r.slowdown.toFixed(2)}x |`);
+  }
+}
+const lost = results.filter((r) => r.lossless && r.captured !== 1);
+if (lost.length > 0) {
+  console.error(`observer bench: a lossless observer missed messages: ${lost.map((r) => `${r.load}/${r.observer}`).join(', ')}`);
+  process.exit(1);
+}
