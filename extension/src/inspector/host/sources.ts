@@ -1,7 +1,7 @@
 // Where a capture's messages come from: this window's own connection (peer mode: sent/received, can send), or a
 // read-only observer of any channel on the machine (observer mode: both directions, cannot send).
 import * as vscode from 'vscode';
-import { observe, type ChannelInfo, type ObservedMessage, type Observer, type Role } from '../../api';
+import { observe, watchChannels, type ChannelInfo, type ChannelWatch, type ObservedMessage, type Observer, type ObserverEvent, type Role } from '../../api';
 import type { Connection, ConnectionManager } from '../../connections';
 import { describeError as describe } from '../../errors';
 import type { Capture } from '../shared/capture';
@@ -143,13 +143,22 @@ export class PeerSource implements CaptureSource {
   }
 }
 
-/** A read-only observer; when the channel goes away it keeps trying to observe it again, every few seconds. */
+/**
+ * A read-only observer; when the channel goes away (or is not there yet) it observes it again as soon as the name
+ * reappears (the channel watch: inotify on /dev/shm, polling where the OS has no such notice), and says how many
+ * messages the new channel carried before it could see them.
+ */
 export class ObserverSource implements CaptureSource {
   readonly mode = 'observer' as const;
   readonly directions: readonly Direction[] = ['to-server', 'to-client'];
   private observer: Observer | undefined;
   private state = 'starting';
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Watches the machine's channels while the name is missing; undefined while observing. */
+  private watch: ChannelWatch | undefined;
+  private attaching = false;
+  /** Observed once already: the next attach is a re-attach (its lost messages are reported). */
+  private attachedBefore = false;
   private disposed = false;
   private lastFailure = '';
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -196,6 +205,7 @@ export class ObserverSource implements CaptureSource {
   dispose(): void {
     this.disposed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.unwatch();
     void this.stop();
     this.changeEmitter.dispose();
   }
@@ -212,17 +222,20 @@ export class ObserverSource implements CaptureSource {
     void this.attach();
   }
 
-  /** Attaches the observer (on a native thread); a failure retries after retryMs. */
+  /** Attaches the observer (on a native thread); a failure tries again when the channels change (or after retryMs). */
   private async attach(): Promise<void> {
-    if (this.disposed) return;
+    if (this.disposed || this.attaching || this.observer) return;
+    this.attaching = true;
     try {
       const observer = await observe(this.name);
       if (this.disposed) {
         await observer.close();
         return;
       }
+      this.unwatch();
       this.observer = observer;
       observer.on('message', (m: ObservedMessage) => this.onMessage(m));
+      observer.on('event', (e: ObserverEvent) => this.onEvent(e));
       observer.on('gone', () => this.onGone(observer));
       observer.on('error', (error: Error) => {
         this.log.error(`inspector: observing ${this.name}: ${describe(error)}`);
@@ -231,28 +244,78 @@ export class ObserverSource implements CaptureSource {
       this.state = 'observing';
       this.lastFailure = '';
       const info = this.safeInfo();
-      this.capture.addEvent('observing', info
-        ? `server pid ${info.serverPid || '—'}, client pid ${info.clientPid || '—'}, state ${info.state}`
-        : 'observer attached', Date.now());
+      if (this.attachedBefore) {
+        // The observer starts at the newest message: whatever the new channel carried before is lost to it.
+        const unseen = info ? info.toClient.messages + info.toServer.messages : undefined;
+        this.capture.addEvent('reattached', `observer re-attached; ${unseen ?? 'an unknown number of'} message(s) were sent before it could see them`, Date.now());
+      } else {
+        this.capture.addEvent('observing', info
+          ? `server pid ${info.serverPid || '—'}, client pid ${info.clientPid || '—'}, state ${info.state}`
+          : 'observer attached', Date.now());
+      }
+      this.attachedBefore = true;
       this.log.info(`inspector: observing ${this.name}`);
     } catch (error) {
       const text = describe(error);
       if (text !== this.lastFailure) {
-        this.capture.addEvent('not-found', `cannot observe "${this.name}": ${text}; retrying`, Date.now());
+        this.capture.addEvent('not-found', `cannot observe "${this.name}": ${text}; observing it as soon as it appears`, Date.now());
         this.log.warn(`inspector: cannot observe ${this.name}: ${text}`);
         this.lastFailure = text;
       }
       this.state = 'not found';
-      this.retryTimer = setTimeout(() => this.start(), this.retryMs);
+      this.waitForName();
+    } finally {
+      this.attaching = false;
     }
     this.changeEmitter.fire();
   }
 
-  private onMessage(m: ObservedMessage): void {
-    if (m.missed > 0) {
-      this.capture.addEvent('missed', `${m.missed} ${m.direction === 'to-client' ? 'server→client' : 'client→server'} message(s) went by before the observer could copy them`, m.timestamp.getTime());
+  /** Tries again whenever the machine's channels change; without a watch, every retryMs. */
+  private waitForName(): void {
+    if (this.disposed) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.watch) return; // already waiting: the watch calls attach() at the next change
+    try {
+      this.watch = watchChannels(() => void this.attach(), { persistent: false });
+      // Look once more now: the name may have come back between the failed attach and the watch's start.
+      this.retryTimer = setTimeout(() => this.start(), 0);
+    } catch (error) {
+      this.log.warn(`inspector: watching the channels for ${this.name}: ${describe(error)}; retrying every ${this.retryMs} ms`);
+      this.retryTimer = setTimeout(() => this.start(), this.retryMs);
     }
-    this.capture.addMessage(m.direction, m.data, m.timestamp.getTime(), m.length);
+  }
+
+  private unwatch(): void {
+    this.watch?.dispose();
+    this.watch = undefined;
+  }
+
+  private onEvent(e: ObserverEvent): void {
+    const at = e.timestampUs / 1000;
+    if (e.kind === 'lossless-dropped') {
+      this.capture.addEvent(e.kind, `the peers dropped this lossless observer (${e.reason ?? 'invalid'}): messages may be missed`, at);
+      return;
+    }
+    const who = `${e.role ?? 'observer'}${e.pid ? ` pid ${e.pid}` : ' (pid unknown: it came and went between two looks)'}`;
+    const what = e.kind === 'attached' ? (e.session > 1 ? `${who} attached (replacing an earlier ${e.role}; attach #${e.session})` : `${who} attached`)
+      : e.kind === 'closed' ? `${who} closed the channel`
+      : `${who} died without closing (killed or crashed)`;
+    this.capture.addEvent(`peer-${e.kind}`, what, at);
+  }
+
+  private onMessage(m: ObservedMessage): void {
+    const at = m.timestampUs / 1000;
+    const direction = m.direction === 'to-client' ? 'server→client' : 'client→server';
+    if (m.missed > 0) {
+      this.capture.addEvent('missed', `${m.missed} ${direction} message(s) went by before the observer could copy them`, at);
+    }
+    if (m.discarded > 0) {
+      this.capture.addEvent('discarded', `${m.discarded} ${direction} message(s) were discarded unread: addressed to a receiver that had left`, at);
+    }
+    this.capture.addMessage(m.direction, m.data, at, m.length);
+    if (m.undeliverable) {
+      this.capture.addEvent('undeliverable', `the ${direction} message above will never be delivered: its addressee left without taking it`, at);
+    }
   }
 
   private onGone(observer: Observer): void {
@@ -261,7 +324,7 @@ export class ObserverSource implements CaptureSource {
     this.state = 'gone';
     void this.stop();
     this.changeEmitter.fire();
-    if (!this.disposed) this.retryTimer = setTimeout(() => this.start(), this.retryMs);
+    this.waitForName();
   }
 
   private async stop(): Promise<void> {

@@ -1,0 +1,97 @@
+// The inspector's observer source (extension/src/inspector/host/sources.ts) against real sipc processes, outside
+// VS Code ('vscode' is a stub with EventEmitter): its timeline shows peers attaching, closing and dying with their
+// pid, and it observes a channel again as soon as the name reappears (the channel watch, not its retry timer),
+// saying how many messages went by meanwhile.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { build } from 'esbuild';
+import { createRequire } from 'node:module';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const target = `${process.platform}-${process.arch}`;
+const cli = join(root, 'helper/build', target, 'sipc');
+process.env.SIPC_LIBRARY ??= join(root, 'helper/build', target, process.platform === 'win32' ? 'sipc.dll' : 'libsipc.so');
+
+async function load(entry) {
+  const outfile = join(root, 'test/out/unit', `observer-source-${entry.replace(/\W+/g, '-')}-${process.pid}.cjs`);
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build({
+    entryPoints: [join(root, entry)], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'silent',
+    alias: { vscode: join(root, 'test/unit/vscode-stub.cjs') }, external: ['koffi'],
+  });
+  process.on('exit', () => rmSync(outfile, { force: true }));
+  return createRequire(import.meta.url)(outfile);
+}
+
+const { ObserverSource } = await load('extension/src/inspector/host/sources.ts');
+const { Capture } = await load('extension/src/inspector/shared/capture.ts');
+const log = { info() {}, warn() {}, error() {} };
+const name = `t-obsrc-${process.pid}`;
+const children = new Set();
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+  spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
+});
+
+function startCli(args) {
+  const child = spawn(cli, args, { stdio: ['pipe', 'ignore', 'ignore'] });
+  children.add(child);
+  const done = new Promise((resolve) => child.on('close', (code) => { children.delete(child); resolve(code); }));
+  return { child, done };
+}
+
+/** The capture's events as "event detail" strings. */
+function events(capture) {
+  const out = [];
+  for (let seq = capture.firstSeq; seq < capture.firstSeq + capture.length; seq++) {
+    const entry = capture.get(seq);
+    if (entry?.kind === 'event') out.push(`${entry.event} ${entry.detail}`);
+  }
+  return out;
+}
+
+async function until(predicate, what, ms = 15000) {
+  const stop = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > stop) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('the observer timeline: attached, closed, died with pids; re-attached at once when the name comes back', { timeout: 60000 }, async () => {
+  const capture = new Capture();
+  // The retry timer is a minute: only the channel watch can bring the observer back within the test's waits.
+  const source = new ObserverSource(name, capture, log, 60000);
+  try {
+    await until(() => events(capture).some((e) => e.startsWith('not-found ')), 'the first attempt to fail');
+    const echo = startCli(['echo', name]);
+    await until(() => events(capture).some((e) => e.startsWith('observing ')), 'the observer to attach when the channel appears');
+    await until(() => events(capture).some((e) => e === `peer-attached server pid ${echo.child.pid} attached`), 'the server attached');
+    // A client that stays until told (a one-shot `sipc send` can come and go before the observer looks: then the
+    // row says the pid is unknown).
+    const client = startCli(['connect', name]);
+    await until(() => events(capture).some((e) => e === `peer-attached client pid ${client.child.pid} attached`), 'the client attached');
+    client.child.stdin.end('hello\n');
+    assert.equal(await client.done, 0);
+    await until(() => events(capture).some((e) => e === `peer-closed client pid ${client.child.pid} closed the channel`), 'the client closed');
+    echo.child.kill('SIGKILL');
+    await echo.done;
+    await until(() => events(capture).some((e) => e === `peer-died server pid ${echo.child.pid} died without closing (killed or crashed)`), 'the server died');
+    spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
+    await until(() => events(capture).some((e) => e.startsWith('gone ')), 'the channel gone');
+    const again = startCli(['echo', name]);
+    await until(() => events(capture).some((e) => e.startsWith('reattached observer re-attached; ')), 'the re-attach');
+    assert.match(events(capture).find((e) => e.startsWith('reattached ')), /; \d+ message\(s\) were sent before it could see them$/);
+    const second = startCli(['send', name, 'after']);
+    assert.equal(await second.done, 0);
+    await until(() => capture.totalsFor('to-server').messages >= 2, 'the message after the re-attach');
+    again.child.kill('SIGTERM');
+    await again.done;
+  } finally {
+    source.dispose();
+  }
+});
