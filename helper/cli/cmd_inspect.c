@@ -23,11 +23,57 @@ static bool info_is_stale(const sipc_channel_info *info)
     return info->state != SIPC_STATE_EMPTY && server_dead && client_dead;
 }
 
+/* The process holding a role, as the library sees it (name, stopped, traced); UNKNOWN and no name for pid 0. */
+static sipc_process_info describe_process(int64_t pid)
+{
+    sipc_process_info process = {.struct_size = sizeof process};
+    if (pid <= 0 || sipc_process_describe(pid, &process) != SIPC_OK) {
+        process.state = SIPC_PROCESS_UNKNOWN;
+        process.traced = 0;
+        process.name[0] = '\0';
+    }
+    return process;
+}
+
+static const char *process_state_name(int32_t state)
+{
+    switch (state) {
+    case SIPC_PROCESS_RUNNING:
+        return "running";
+    case SIPC_PROCESS_STOPPED:
+        return "stopped";
+    case SIPC_PROCESS_GONE:
+        return "gone";
+    default:
+        return "unknown";
+    }
+}
+
+/* "-" (free), "1234*" (its holder has gone), or "1234 name", with " (stopped)" or " (stopped, debugger)" for a
+ * holder that is alive but stopped: it will not answer until it is continued, yet it is not dead. */
 static bool append_pid(cli_buffer *out, int64_t pid, int32_t alive)
 {
     if (pid == 0)
         return cli_buffer_append_str(out, "-");
-    return cli_buffer_printf(out, "%" PRId64 "%s", pid, alive ? "" : "*");
+    if (!alive)
+        return cli_buffer_printf(out, "%" PRId64 "*", pid);
+    sipc_process_info process = describe_process(pid);
+    const char *stopped = process.state != SIPC_PROCESS_STOPPED ? ""
+                          : process.traced                      ? " (stopped, debugger)"
+                                                                : " (stopped)";
+    return cli_buffer_printf(out, "%" PRId64 "%s%s%s", pid, process.name[0] != '\0' ? " " : "", process.name, stopped);
+}
+
+/* ,"serverProcess":{"name":"sipc","state":"stopped","traced":true} (null when the role is free or its holder gone). */
+static bool append_process_json(cli_buffer *out, const char *key, int64_t pid, int32_t alive)
+{
+    if (pid == 0 || !alive)
+        return cli_buffer_printf(out, ",\"%s\":null", key);
+    sipc_process_info process = describe_process(pid);
+    return cli_buffer_printf(out, ",\"%s\":{\"name\":", key) &&
+           cli_append_json_string(out, process.name, strnlen(process.name, sizeof process.name)) &&
+           cli_buffer_printf(out, ",\"state\":\"%s\",\"traced\":%s}", process_state_name(process.state),
+                             process.traced ? "true" : "false");
 }
 
 static bool append_direction_json(cli_buffer *out, const char *key, const sipc_direction_info *direction)
@@ -47,13 +93,16 @@ static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)
                              ",\"state\":\"%s\",\"stale\":%s,\"protocolVersion\":%u,\"maxMessageSize\":%u,"
                              "\"queueDepth\":%u,\"mode\":\"%04o\",\"ownerUid\":%u,"
                              "\"serverPid\":%" PRId64 ",\"serverAlive\":%s,\"clientPid\":%" PRId64
-                             ",\"clientAlive\":%s,\"connections\":%" PRIu64 ",\"createdNs\":%" PRIu64 ",",
+                             ",\"clientAlive\":%s,\"connections\":%" PRIu64 ",\"createdNs\":%" PRIu64,
                              cli_state_name(info->state), info_is_stale(info) ? "true" : "false",
                              info->protocol_version, info->max_message_size, info->queue_depth, info->mode & 07777u,
                              info->owner_uid, info->server_pid, info->server_alive ? "true" : "false", info->client_pid,
                              info->client_alive ? "true" : "false", info->connections, info->created_ns) &&
-           append_direction_json(out, "toClient", &info->to_client) && cli_buffer_append_str(out, ",") &&
-           append_direction_json(out, "toServer", &info->to_server) && cli_buffer_append_str(out, "}\n");
+           append_process_json(out, "serverProcess", info->server_pid, info->server_alive) &&
+           append_process_json(out, "clientProcess", info->client_pid, info->client_alive) &&
+           cli_buffer_append_str(out, ",") && append_direction_json(out, "toClient", &info->to_client) &&
+           cli_buffer_append_str(out, ",") && append_direction_json(out, "toServer", &info->to_server) &&
+           cli_buffer_append_str(out, "}\n");
 }
 
 /* Prints what a command built into out (built: whether building it succeeded), frees out and
@@ -164,7 +213,7 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
         if ((int)strlen(list.entries[i].name) > name_width)
             name_width = (int)strlen(list.entries[i].name);
     if (!json && list.count > 0)
-        ok = cli_buffer_printf(&out, "%-*s %-10s %-9s %-9s %-9s %-9s %10s %10s %8s\n", name_width, "NAME", "STATE",
+        ok = cli_buffer_printf(&out, "%-*s %-10s %-14s %-14s %-9s %-9s %10s %10s %8s\n", name_width, "NAME", "STATE",
                                "SERVER", "CLIENT", "S->C Q", "C->S Q", "S->C MSGS", "C->S MSGS", "MAXMSG");
     for (size_t i = 0; ok && i < list.count; i++) {
         const listed_entry *entry = &list.entries[i];
@@ -187,7 +236,7 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
             ok = append_info_json(&out, &info);
             continue;
         }
-        char server[32], client[32], to_client_queue[24], to_server_queue[24];
+        char server[96], client[96], to_client_queue[24], to_server_queue[24];
         cli_buffer pid = {0};
         ok = append_pid(&pid, info.server_pid, info.server_alive);
         snprintf(server, sizeof server, "%s", ok ? pid.data : "?");
@@ -198,7 +247,7 @@ int cmd_ls(const cli_command *command, int argc, char **argv)
         snprintf(to_client_queue, sizeof to_client_queue, "%u/%u", info.to_client.queued, info.to_client.capacity);
         snprintf(to_server_queue, sizeof to_server_queue, "%u/%u", info.to_server.queued, info.to_server.capacity);
         const char *state = info_is_stale(&info) ? "stale" : cli_state_name(info.state);
-        ok = ok && cli_buffer_printf(&out, "%-*s %-10s %-9s %-9s %-9s %-9s %10" PRIu64 " %10" PRIu64 " %8u\n",
+        ok = ok && cli_buffer_printf(&out, "%-*s %-10s %-14s %-14s %-9s %-9s %10" PRIu64 " %10" PRIu64 " %8u\n",
                                      name_width, info.name, state, server, client, to_client_queue, to_server_queue,
                                      info.to_client.messages, info.to_server.messages, info.max_message_size);
     }

@@ -176,6 +176,29 @@ typedef struct sipc_channel_info {
     sipc_direction_info to_server; /* client -> server */
 } sipc_channel_info;
 
+/* What can be seen of a process from outside, for tools that show who holds a role (sipc ls/stat, the
+ * extension): its short name, and whether it is stopped — at a debugger's breakpoint or by SIGSTOP — so that a
+ * peer that does not answer is not mistaken for a dead one. See sipc_process_describe. */
+typedef enum sipc_process_state {
+    SIPC_PROCESS_UNKNOWN = 0, /* it exists, but its state cannot be read here (another user's process) */
+    SIPC_PROCESS_RUNNING = 1, /* running or waiting: it will answer */
+    SIPC_PROCESS_STOPPED = 2, /* alive but stopped: by a tracer (Linux state 't', a debugger's breakpoint) or by a
+                                 signal ('T', SIGSTOP/Ctrl-Z); macOS SSTOP. Windows cannot tell: RUNNING there */
+    SIPC_PROCESS_GONE = 3     /* no such process, or one that has exited and not been reaped (a zombie) */
+} sipc_process_state;
+
+#define SIPC_PROCESS_NAME_MAX 63
+
+typedef struct sipc_process_info {
+    uint32_t struct_size; /* sizeof(sipc_process_info): the caller sets it */
+    int32_t state;        /* sipc_process_state */
+    int32_t traced;       /* 1 if a debugger is attached (Linux TracerPid, macOS P_TRACED, Windows
+                             CheckRemoteDebuggerPresent), 0 if not or unknown */
+    char name[SIPC_PROCESS_NAME_MAX + 1]; /* short name, "" if unknown: Linux /proc/<pid>/comm (at most 15
+                                             bytes), macOS proc_name, Windows the image's file name; bytes
+                                             outside printable ASCII become '?' */
+} sipc_process_info;
+
 typedef struct sipc_channel sipc_channel;
 typedef struct sipc_observer sipc_observer;
 
@@ -239,6 +262,10 @@ SIPC_API int sipc_close_ex(sipc_channel *channel, int32_t timeout_ms);
 /* Never blocks on what the name leads to (a FIFO or another file gives SIPC_ERR_NOT_A_CHANNEL) and takes
  * no lock on Linux (Windows: waits at most SIPC_DEFAULT_LOCK_TIMEOUT_MS for the key's mutex). */
 SIPC_API int sipc_stat(const char *name, sipc_channel_info *info);
+/* Describes process `pid` (a server_pid/client_pid of sipc_channel_info): name, stopped or running, traced.
+ * Never waits (Linux reads /proc/<pid>/{stat,comm,status}). SIPC_OK, or SIPC_ERR_INVALID_ARGUMENT for a NULL
+ * info, a struct_size below sizeof(sipc_process_info) or a pid <= 0. A gone process is SIPC_OK with state GONE. */
+SIPC_API int sipc_process_describe(int64_t pid, sipc_process_info *info);
 /* Removes the channel's name. Refuses (SIPC_ERR_BUSY) while a live process is attached unless force.
  * Waits at most SIPC_DEFAULT_LOCK_TIMEOUT_MS for the channel's lock. */
 SIPC_API int sipc_remove(const char *name, int force);

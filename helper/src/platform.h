@@ -87,6 +87,9 @@ int sipc_os_process_self(sipc_os_process *out);
 /* 1 if the process is running (same pid AND same start time), 0 if it is gone, never negative:
  * a process that cannot be examined (e.g. another user's, EPERM) but exists counts as alive. */
 int sipc_os_process_alive(const sipc_os_process *process);
+/* Fills state, traced and name of `info` for process `pid` (> 0; info zeroed by the caller). Never waits; what
+ * it reads of another process is untrusted (the name is sanitised by the caller). */
+void sipc_os_process_describe(int64_t pid, sipc_process_info *info);
 /* A counter that a fork() child sees incremented (pthread_atfork): a handle that remembers the value
  * of its opener detects that it is used in a forked child. Always 0 where fork does not exist. */
 uint32_t sipc_os_fork_generation(void);

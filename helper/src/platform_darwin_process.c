@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/event.h>
 #include <sys/proc.h>
 #include <sys/proc_info.h>
@@ -32,6 +33,31 @@ static int read_bsd_info(int64_t pid, uint64_t *start_time, int *zombie)
     *start_time = (uint64_t)info.pbi_start_tvsec * 1000000u + (uint64_t)info.pbi_start_tvusec;
     *zombie = info.pbi_status == SZOMB;
     return 0;
+}
+
+void sipc_os_process_describe(int64_t pid, sipc_process_info *info)
+{
+    if (pid > INT_MAX) {
+        info->state = SIPC_PROCESS_GONE;
+        return;
+    }
+    struct proc_bsdinfo bsd;
+    errno = 0;
+    int got = proc_pidinfo((int)pid, PROC_PIDTBSDINFO, 0, &bsd, (int)sizeof bsd);
+    if (got <= 0 || (size_t)got < sizeof bsd) {
+        info->state = kill((pid_t)pid, 0) != 0 && errno == ESRCH ? SIPC_PROCESS_GONE : SIPC_PROCESS_UNKNOWN;
+        return;
+    }
+    info->state = bsd.pbi_status == SZOMB   ? SIPC_PROCESS_GONE
+                  : bsd.pbi_status == SSTOP ? SIPC_PROCESS_STOPPED
+                                            : SIPC_PROCESS_RUNNING;
+    info->traced = (bsd.pbi_flags & PROC_FLAG_TRACED) != 0;
+    const char *name = bsd.pbi_name[0] != '\0' ? bsd.pbi_name : bsd.pbi_comm;
+    size_t length = strnlen(name, MAXCOMLEN * 2);
+    if (length > SIPC_PROCESS_NAME_MAX)
+        length = SIPC_PROCESS_NAME_MAX;
+    memcpy(info->name, name, length);
+    info->name[length] = '\0';
 }
 
 int sipc_os_process_self(sipc_os_process *out)

@@ -97,6 +97,74 @@ int sipc_os_process_alive(const sipc_os_process *process)
     return 1;
 }
 
+/* Reads up to size-1 bytes of a small /proc file into buffer (NUL-terminated): the length, or -errno. */
+static ssize_t read_proc_file(int64_t pid, const char *file, char *buffer, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%lld/%s", (long long)pid, file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buffer, size - 1);
+    int err = errno;
+    close(fd);
+    if (n < 0)
+        return -err;
+    buffer[n] = '\0';
+    return n;
+}
+
+/* Field 3 of /proc/<pid>/stat (after the last ')': the name may hold anything): 'R', 'S', 't', 'T', 'Z'... */
+static sipc_process_state state_from_stat(const char *stat)
+{
+    const char *p = strrchr(stat, ')');
+    if (p == NULL || p[1] != ' ' || p[2] == '\0')
+        return SIPC_PROCESS_UNKNOWN;
+    switch (p[2]) {
+    case 't': /* stopped by a tracer: a debugger's breakpoint or step */
+    case 'T': /* stopped by a signal: SIGSTOP, Ctrl-Z */
+        return SIPC_PROCESS_STOPPED;
+    case 'Z':
+    case 'X':
+        return SIPC_PROCESS_GONE;
+    default:
+        return SIPC_PROCESS_RUNNING;
+    }
+}
+
+void sipc_os_process_describe(int64_t pid, sipc_process_info *info)
+{
+    if (pid > INT_MAX) {
+        info->state = SIPC_PROCESS_GONE;
+        return;
+    }
+    char buffer[1024];
+    ssize_t n = read_proc_file(pid, "stat", buffer, sizeof buffer);
+    if (n == -ENOENT || n == -ESRCH) {
+        info->state = SIPC_PROCESS_GONE;
+        return;
+    }
+    if (n < 0) {
+        info->state = kill((pid_t)pid, 0) != 0 && errno == ESRCH ? SIPC_PROCESS_GONE : SIPC_PROCESS_UNKNOWN;
+        return;
+    }
+    info->state = state_from_stat(buffer);
+    /* comm is at most 15 bytes and a newline. */
+    n = read_proc_file(pid, "comm", info->name, sizeof info->name);
+    if (n > 0)
+        info->name[strcspn(info->name, "\n")] = '\0';
+    else
+        info->name[0] = '\0';
+    /* "TracerPid:\t<pid>" in status: nonzero while a debugger (ptrace) is attached. */
+    char status[4096];
+    n = read_proc_file(pid, "status", status, sizeof status);
+    if (n > 0) {
+        const char *tracer = strstr(status, "\nTracerPid:");
+        if (tracer != NULL)
+            info->traced = strtol(tracer + strlen("\nTracerPid:"), NULL, 10) > 0;
+    }
+}
+
 /* ---- process watcher (pidfd + poll on a thread) ---- */
 
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)

@@ -88,6 +88,45 @@ int sipc_os_process_alive(const sipc_os_process *process)
     return 1;
 }
 
+/* Windows has no stopped state to read (a debugger suspends threads): a running process is RUNNING, traced when
+ * a debugger is attached. */
+void sipc_os_process_describe(int64_t pid, sipc_process_info *info)
+{
+    if (pid > (int64_t)UINT32_MAX) {
+        info->state = SIPC_PROCESS_GONE;
+        return;
+    }
+    HANDLE handle = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (handle == NULL) {
+        info->state = GetLastError() == ERROR_ACCESS_DENIED ? SIPC_PROCESS_UNKNOWN : SIPC_PROCESS_GONE;
+        return;
+    }
+    DWORD exit_code = 0;
+    info->state = GetExitCodeProcess(handle, &exit_code) && exit_code != STILL_ACTIVE &&
+                          WaitForSingleObject(handle, 0) == WAIT_OBJECT_0
+                      ? SIPC_PROCESS_GONE
+                      : SIPC_PROCESS_RUNNING;
+    BOOL debugged = FALSE;
+    if (CheckRemoteDebuggerPresent(handle, &debugged))
+        info->traced = debugged ? 1 : 0;
+    char path[MAX_PATH];
+    DWORD length = (DWORD)sizeof path;
+    if (QueryFullProcessImageNameA(handle, 0, path, &length)) {
+        path[length < sizeof path ? length : sizeof path - 1] = '\0';
+        const char *base = path;
+        for (const char *c = path; *c != '\0'; c++) {
+            if (*c == '\\' || *c == '/')
+                base = c + 1;
+        }
+        size_t n = strlen(base);
+        if (n > SIPC_PROCESS_NAME_MAX)
+            n = SIPC_PROCESS_NAME_MAX;
+        memcpy(info->name, base, n);
+        info->name[n] = '\0';
+    }
+    CloseHandle(handle);
+}
+
 /* Windows has no fork(): a handle is never used in a copy of its process. */
 uint32_t sipc_os_fork_generation(void)
 {

@@ -27,7 +27,10 @@ describe('sipc ls / stat / tap / rm', () => {
     const text = await run(['stat', name]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout.toString(), new RegExp(`^name\\s+${name}$`, 'm'));
-    assert.match(text.stdout.toString(), new RegExp(`^server pid\\s+${receiver.child.pid}$`, 'm'));
+    // The holder's name comes from the library (sipc_process_describe): the CLI itself here.
+    assert.match(text.stdout.toString(), new RegExp(`^server pid\\s+${receiver.child.pid} sipc$`, 'm'));
+    assert.deepEqual(info.serverProcess, { name: 'sipc', state: 'running', traced: false });
+    assert.equal(info.clientProcess, null);
 
     const listed = await run(['ls', '--json']);
     assert.equal(listed.code, 0, listed.stderr);
@@ -40,7 +43,31 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.equal(table.code, 0, table.stderr);
     const row = table.stdout.toString().split('\n').find((line) => line.startsWith(name + ' '));
     assert.ok(row, 'channel missing from ls');
-    assert.match(row, new RegExp(`\\bwaiting\\s+${receiver.child.pid}\\s+-\\s+0/4\\s+0/4\\b`));
+    assert.match(row, new RegExp(`\\bwaiting\\s+${receiver.child.pid} sipc\\s+-\\s+0/4\\s+0/4\\b`));
+  });
+
+  it('ls and stat say when a holder is alive but stopped (SIGSTOP), and running again after SIGCONT', T, async () => {
+    const name = uniqueName('stopped');
+    const receiver = start(['recv', name, '--timeout', '15000']);
+    await waitForChannel(name);
+    const pid = receiver.child.pid;
+    receiver.child.kill('SIGSTOP');
+    try {
+      const info = await waitForChannel(name, (i) => i.serverProcess?.state === 'stopped');
+      assert.equal(info.serverAlive, true, 'a stopped holder is alive, not gone');
+      assert.equal(info.stale, false);
+      assert.deepEqual(info.serverProcess, { name: 'sipc', state: 'stopped', traced: false });
+      const text = await run(['stat', name]);
+      assert.match(text.stdout.toString(), new RegExp(`^server pid\\s+${pid} sipc \\(stopped\\)$`, 'm'));
+      const table = await run(['ls']);
+      const row = table.stdout.toString().split('\n').find((line) => line.startsWith(name + ' '));
+      assert.match(row, new RegExp(`\\bwaiting\\s+${pid} sipc \\(stopped\\)\\s+-`));
+    } finally {
+      receiver.child.kill('SIGCONT');
+    }
+    await waitForChannel(name, (i) => i.serverProcess?.state === 'running');
+    receiver.child.kill('SIGTERM');
+    await receiver.done;
   });
 
   it('stat counts messages per direction after traffic', T, async () => {

@@ -16,6 +16,7 @@ export const SIPC_OPEN_INHERIT_HANDLES = 1;
 export const SIPC_OPEN_NO_CREATE = 2;
 export const SIPC_OPEN_GLOBAL = 4;
 export const SIPC_OPEN_NO_SPIN = 8;
+export const SIPC_PROCESS_NAME_MAX = 63;
 export const SIPC_REMOVE_FORCE = 1;
 export const SIPC_OBSERVED_MESSAGE = 0;
 export const SIPC_OBSERVED_EVENT = 1;
@@ -51,6 +52,10 @@ export const SIPC_STATE_CONNECTED = 1;
 export const SIPC_STATE_PEER_GONE = 2;
 export const SIPC_STATE_STALE = 3;
 export const SIPC_STATE_EMPTY = 4;
+export const SIPC_PROCESS_UNKNOWN = 0;
+export const SIPC_PROCESS_RUNNING = 1;
+export const SIPC_PROCESS_STOPPED = 2;
+export const SIPC_PROCESS_GONE = 3;
 export const SIPC_DIR_TO_CLIENT = 0;
 export const SIPC_DIR_TO_SERVER = 1;
 export const SIPC_EVENT_NONE = 0;
@@ -70,7 +75,7 @@ export const STATUS_ERROR_NAMES = ['TIMEOUT', 'PEER_GONE', 'BUSY', 'TOO_BIG', 'C
 export type CScalar = 'int32_t' | 'uint32_t' | 'int64_t' | 'uint64_t' | 'const char *';
 /** One field: a scalar, a char array of `length` (a string), or another struct of this file. */
 export interface CField { readonly name: string; readonly type: CScalar | 'char' | StructName; readonly length?: number }
-export type StructName = 'sipc_options' | 'sipc_direction_info' | 'sipc_channel_info' | 'sipc_list_entry' | 'sipc_observed_message' | 'sipc_observe_options' | 'sipc_async_status' | 'sipc_async_observer_status' | 'sipc_async_call_status';
+export type StructName = 'sipc_options' | 'sipc_direction_info' | 'sipc_channel_info' | 'sipc_process_info' | 'sipc_list_entry' | 'sipc_observed_message' | 'sipc_observe_options' | 'sipc_async_status' | 'sipc_async_observer_status' | 'sipc_async_call_status';
 export const STRUCTS = {
   sipc_options: [
     { name: 'struct_size', type: 'uint32_t' },
@@ -103,6 +108,12 @@ export const STRUCTS = {
     { name: 'created_ns', type: 'uint64_t' },
     { name: 'to_client', type: 'sipc_direction_info' },
     { name: 'to_server', type: 'sipc_direction_info' },
+  ],
+  sipc_process_info: [
+    { name: 'struct_size', type: 'uint32_t' },
+    { name: 'state', type: 'int32_t' },
+    { name: 'traced', type: 'int32_t' },
+    { name: 'name', type: 'char', length: 64 },
   ],
   sipc_list_entry: [
     { name: 'struct_size', type: 'uint32_t' },
@@ -195,6 +206,14 @@ export interface RawChannelInfo {
   created_ns: number | bigint;
   to_client: RawDirectionInfo;
   to_server: RawDirectionInfo;
+}
+
+/** sipc_process_info, as koffi reads and writes it. */
+export interface RawProcessInfo {
+  struct_size: number;
+  state: number;
+  traced: number;
+  name: string;
 }
 
 /** sipc_list_entry, as koffi reads and writes it. */

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import koffi from 'koffi';
-import { STRUCTS, type RawAsyncCallStatus, type RawAsyncObserverStatus, type RawAsyncStatus, type RawChannelInfo, type RawObserveOptions, type RawOptions, type StructName } from './abi';
+import { STRUCTS, type RawAsyncCallStatus, type RawAsyncObserverStatus, type RawAsyncStatus, type RawChannelInfo, type RawObserveOptions, type RawOptions, type RawProcessInfo, type StructName } from './abi';
 import { SipcError } from './errors';
 
 /** Folder name of the native build for this machine, e.g. linux-x64, win32-x64, darwin-arm64. */
@@ -64,6 +64,7 @@ export function structType(name: StructName): KoffiType {
 const ChannelInfoType = structType('sipc_channel_info');
 const OptionsType = structType('sipc_options');
 const ObserveOptionsType = structType('sipc_observe_options');
+const ProcessInfoType = structType('sipc_process_info');
 const AsyncStatusType = structType('sipc_async_status');
 const AsyncObserverStatusType = structType('sipc_async_observer_status');
 const AsyncCallStatusType = structType('sipc_async_call_status');
@@ -84,7 +85,7 @@ export function structLayout<S extends StructName>(name: S): StructLayout<S> {
 
 export type {
   RawAsyncCallStatus, RawAsyncObserverStatus, RawAsyncStatus, RawChannelInfo, RawDirectionInfo, RawObservedMessage,
-  RawObserveOptions, RawOptions,
+  RawObserveOptions, RawOptions, RawProcessInfo,
 } from './abi';
 
 /** Out-parameter cell for a pointer. */
@@ -98,6 +99,7 @@ export interface SipcNative {
   readonly path: string;
   readonly channelInfoSize: number;
   readonly optionsSize: number;
+  readonly processInfoSize: number;
   sipc_version(): string;
   sipc_status_name(status: number): string;
   sipc_strerror(status: number): string;
@@ -113,6 +115,8 @@ export interface SipcNative {
   sipc_close(channel: Pointer): number;
   sipc_observer_info(observer: Pointer, info: RawChannelInfo): number;
   sipc_observer_close(observer: Pointer): number;
+  /** Reads a few small /proc files (never waits): bound synchronously like sipc_info. */
+  sipc_process_describe(pid: number, info: RawProcessInfo): number;
 
   sipc_async_channel_start(channel: Pointer, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_channel_arm(h: Pointer, armed: number): number;
@@ -198,6 +202,7 @@ export function native(): SipcNative {
     path,
     channelInfoSize: koffi.sizeof(ChannelInfoType),
     optionsSize: koffi.sizeof(OptionsType),
+    processInfoSize: koffi.sizeof(ProcessInfoType),
     sipc_version: f('sipc_version', 'const char *', []),
     sipc_status_name: f('sipc_status_name', 'const char *', ['int']),
     sipc_strerror: f('sipc_strerror', 'const char *', ['int']),
@@ -213,6 +218,7 @@ export function native(): SipcNative {
     sipc_close: f('sipc_close', 'int', [voidPtr]),
     sipc_observer_info: f('sipc_observer_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_observer_close: f('sipc_observer_close', 'int', [voidPtr]),
+    sipc_process_describe: f('sipc_process_describe', 'int', ['int64_t', koffi.inout(koffi.pointer(ProcessInfoType))]),
 
     sipc_async_channel_start: f('sipc_async_channel_start', 'int', [
       voidPtr, koffi.pointer(NotifyProto), 'uint32_t', outPtr,

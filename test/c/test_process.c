@@ -1,0 +1,119 @@
+/*
+ * test_process.c — sipc_process_describe: what sipc ls/stat and the extension show of a role's holder. A child
+ * process is described while it runs, while SIGSTOP holds it, while a tracer holds it (a debugger's stop),
+ * after SIGCONT, as a zombie and once reaped. Each state is reached by waiting for it (waitid), never by time.
+ */
+#include "harness.h"
+
+/* POSIX only (fork, signals, ptrace, /proc): listed as POSIX_TEST in test_list.h. */
+#if !defined(_WIN32)
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int child_wait_for_release(void *arg)
+{
+    int fd = *(int *)arg;
+    char byte;
+    CHILD_CHECK(read(fd, &byte, 1) == 1);
+    return 0;
+}
+
+/* The description of `pid`; a failed call gives state -1, which no check accepts. */
+static sipc_process_info describe(int64_t pid)
+{
+    sipc_process_info info;
+    memset(&info, 0x5a, sizeof info); /* garbage: the call must set every field */
+    info.struct_size = sizeof info;
+    if (sipc_process_describe(pid, &info) != SIPC_OK || info.struct_size != sizeof info ||
+        memchr(info.name, '\0', sizeof info.name) == NULL)
+        info.state = -1;
+    return info;
+}
+
+/* Waits until the child is in the state `what` (WSTOPPED, WCONTINUED, WEXITED) without reaping it: 1 if so. */
+static int wait_for(pid_t child, int what)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    return waitid(P_PID, (id_t)child, &info, what | WNOWAIT) == 0 && info.si_pid == child;
+}
+
+void test_process_describe(void)
+{
+    sipc_process_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_process_describe(0, &info), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_process_describe(-5, &info), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_process_describe(getpid(), NULL), SIPC_ERR_INVALID_ARGUMENT);
+    info.struct_size = sizeof info - 1;
+    CHECK_RC(sipc_process_describe(getpid(), &info), SIPC_ERR_INVALID_ARGUMENT);
+
+    /* This process: running, named after the test binary (comm keeps 15 bytes of it). */
+    sipc_process_info self = describe(getpid());
+    CHECK(self.state == SIPC_PROCESS_RUNNING);
+    CHECK(strncmp(self.name, "sipc_tests", 10) == 0);
+
+    int release[2];
+    CHECK(pipe(release) == 0);
+    pid_t child = spawn_child(child_wait_for_release, &release[0], sizeof release[0]);
+    /* Everything is observed first and checked after the child is gone, so a failed check never leaves a
+     * stopped child behind (the harness would wait for it). */
+    sipc_process_info running = describe(child);
+
+    /* SIGSTOP (state 'T'): alive but stopped, no debugger. */
+    int stop_sent = kill(child, SIGSTOP) == 0;
+    int stop_seen = stop_sent && wait_for(child, WSTOPPED);
+    sipc_process_info stopped = describe(child);
+    int cont_sent = kill(child, SIGCONT) == 0;
+    int cont_seen = cont_sent && wait_for(child, WCONTINUED);
+    sipc_process_info continued = describe(child);
+
+    /* A tracer's stop (state 't'), as at a debugger's breakpoint: stopped and traced. */
+    int seized = ptrace(PTRACE_SEIZE, child, NULL, NULL) == 0;
+    int seize_errno = errno;
+    int interrupted = 0, detached = 0;
+    sipc_process_info traced = {0}, untraced = {0};
+    if (seized) {
+        int status = 0;
+        interrupted = ptrace(PTRACE_INTERRUPT, child, NULL, NULL) == 0 && waitpid(child, &status, __WALL) == child &&
+                      WIFSTOPPED(status);
+        traced = describe(child);
+        detached = ptrace(PTRACE_DETACH, child, NULL, NULL) == 0;
+        untraced = describe(child);
+    }
+
+    /* Exited but not reaped (a zombie), then reaped: gone either way. */
+    int released = write(release[1], "x", 1) == 1;
+    if (!released)
+        kill(child, SIGKILL);
+    int exited = wait_for(child, WEXITED);
+    sipc_process_info zombie = describe(child);
+    int exit_status = reap_child(child);
+    sipc_process_info reaped = describe(child);
+
+    CHECK(running.state == SIPC_PROCESS_RUNNING && running.traced == 0);
+    CHECK(running.name[0] != '\0');
+    CHECK(stop_sent && stop_seen);
+    CHECK(stopped.state == SIPC_PROCESS_STOPPED && stopped.traced == 0);
+    CHECK(strcmp(stopped.name, running.name) == 0);
+    CHECK(cont_sent && cont_seen);
+    CHECK(continued.state == SIPC_PROCESS_RUNNING);
+    if (seized) {
+        CHECK(interrupted && detached);
+        CHECK(traced.state == SIPC_PROCESS_STOPPED && traced.traced == 1);
+        CHECK(untraced.traced == 0);
+    } else {
+        printf("    (tracer stop not checked: ptrace is not permitted here: %s)\n", strerror(seize_errno));
+    }
+    CHECK(released && exited && exit_status == 0);
+    CHECK(zombie.state == SIPC_PROCESS_GONE);
+    CHECK(reaped.state == SIPC_PROCESS_GONE);
+    close(release[0]);
+    close(release[1]);
+}
+
+#endif /* !_WIN32 */

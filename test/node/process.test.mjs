@@ -1,0 +1,48 @@
+// describeProcess: the name and run state of a role's holder, from the library (the same source as `sipc ls`):
+// a child is running, stopped by SIGSTOP, running again after SIGCONT, and gone once it exited. Each state is
+// waited for (bounded), never assumed after a delay.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { api } from './helpers.mjs';
+
+/** Polls describeProcess until `state` (at most 10 s): the info then. */
+async function until(pid, state) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const info = api.describeProcess(pid);
+    if (info.state === state) return info;
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not become ${state} (last: ${JSON.stringify(info)})`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('describeProcess: this process runs under its own name; bad pids are refused', () => {
+  const self = api.describeProcess(process.pid);
+  assert.equal(self.state, 'running');
+  assert.equal(self.pid, process.pid);
+  assert.ok(self.name.length > 0 && self.name.length <= 63, self.name);
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => api.describeProcess(bad), { name: 'SipcError', code: 'INVALID_ARGUMENT' }, String(bad));
+  }
+});
+
+test('describeProcess: running, stopped by SIGSTOP, running after SIGCONT, gone after exit', { skip: process.platform === 'win32' }, async () => {
+  const child = spawn(process.execPath, ['-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = once(child, 'exit');
+  try {
+    const running = await until(child.pid, 'running');
+    assert.equal(running.traced, false);
+    child.kill('SIGSTOP');
+    const stopped = await until(child.pid, 'stopped');
+    assert.equal(stopped.name, running.name);
+    child.kill('SIGCONT');
+    await until(child.pid, 'running');
+  } finally {
+    child.kill('SIGCONT');
+    child.stdin.end();
+  }
+  await exited;
+  assert.equal(api.describeProcess(child.pid).state, 'gone');
+});
