@@ -62,6 +62,14 @@ function copyCodicons() {
   for (const file of ['codicon.css', 'codicon.ttf']) copyFileSync(join(from, file), join(root, 'dist/media/codicons', file));
 }
 
+/** uPlot's stylesheet for the inspector's plot -> dist/media/uplot/ (its script is bundled into the webview's). */
+function copyPlotCss() {
+  const from = join(root, 'node_modules/uplot/dist/uPlot.min.css');
+  if (!existsSync(from)) return;
+  mkdirSync(join(root, 'dist/media/uplot'), { recursive: true });
+  copyFileSync(from, join(root, 'dist/media/uplot/uPlot.min.css'));
+}
+
 /** The VS Code target of this machine, in vsce's naming (linux-x64, win32-x64, darwin-arm64, ...). */
 const hostTarget = `${process.platform}-${process.arch}`;
 
@@ -134,12 +142,14 @@ async function packageVsix(target, { namedByTarget = false } = {}) {
 if (watch) {
   copyNative();
   copyCodicons();
+  copyPlotCss();
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   await Promise.all(builds.map((b) => esbuild.build(b)));
   copyNative();
   copyCodicons();
+  copyPlotCss();
   if (args.includes('--package')) {
     const target = optionValue('--target') ?? hostTarget;
     const packages = target === 'all'

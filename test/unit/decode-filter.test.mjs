@@ -114,3 +114,35 @@ test('wire form: 64-bit values as decimal text, the field of a byte is the deepe
   const grid = core.decodedToWire(d.decodeAs(d.parseCSchema('struct g { struct { uint8_t a; uint16_t b[2]; } in; };').lookup('g'), new Uint8Array(6)));
   assert.equal(core.fieldAtOffset(grid.root, 4).path, 'in.b[1]');
 });
+
+test('the plot feed: a reset with the retained messages, then batched appends per interval; values per direction', () => {
+  const capture = new core.Capture({ maxMessages: 100, maxBytes: 1 << 20 });
+  const pushes = [];
+  const timers = [];
+  const scheduler = { now: () => 0, setTimeout: (cb) => { timers.push(cb); return timers.length; }, clearTimeout: () => {} };
+  const feed = new core.PlotFeed(capture, (p) => pushes.push(p), scheduler, 100);
+  capture.addMessage('received', sample(5, { stamp: 3n }), 1000);
+  capture.addMessage('sent', hello('x'), 1001);
+  capture.addEvent('peer-gone', '', 1002);
+  feed.set(['value', 'stamp', 'colour'], schema);
+  assert.equal(pushes.length, 1);
+  assert.deepEqual(pushes[0], { type: 'plot', paths: ['value', 'stamp', 'colour'], reset: true,
+    columns: { t: [1000, 1001], dir: ['received', 'sent'], values: [[5, null], [3, null], [0, null]] } });
+  capture.addMessage('received', sample(7), 2000);
+  capture.addMessage('received', sample(8), 2001);
+  assert.equal(pushes.length, 1, 'nothing is posted before the interval');
+  assert.equal(timers.length, 1, 'one timer for the batch');
+  timers.shift()();
+  assert.deepEqual(pushes[1].columns.values[0], [7, 8]);
+  assert.equal(pushes[1].reset, false);
+  capture.clear();
+  assert.equal(pushes.at(-1).reset, true, 'a cleared capture resets the plot');
+  assert.deepEqual(pushes.at(-1).columns.t, []);
+  feed.set([], schema);
+  capture.addMessage('received', sample(9), 3000);
+  assert.equal(timers.length, 0, 'no plot, no work');
+  feed.dispose();
+  assert.equal(core.parseWebviewMessage({ type: 'plot', paths: ['a', 'b'] }).paths.length, 2);
+  assert.equal(core.parseWebviewMessage({ type: 'plot', paths: Array(9).fill('a') }), undefined, 'at most 8 fields');
+  assert.equal(core.parseWebviewMessage({ type: 'plot', paths: [3] }), undefined);
+});

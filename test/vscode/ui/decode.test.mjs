@@ -53,9 +53,19 @@ test('decoded fields: schema from .sipc/, field tree, tree ↔ hex selection, un
   const wb = await startWorkbench({ folder, theme: 'Default Dark Modern', viewport: { width: 1400, height: 900 } });
   t.after(() => wb.stop());
   const { page } = wb;
-  await runCommand(page, 'SIPC: Inspect Channel…');
+  // The channel picker lists the machine's channels; under load `sipc ls` and the palette can be slow: retry.
   const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible' });
+  await poll(async () => {
+    await runCommand(page, 'SIPC: Inspect Channel…');
+    return widget.waitFor({ state: 'visible', timeout: 15_000 }).then(() => true, async () => {
+      await page.keyboard.press('Escape');
+      return false;
+    });
+  }, { what: 'the channel picker of Inspect Channel', timeoutMs: 40_000, intervalMs: 1000 }).catch(async (error) => {
+    await runCommand(page, 'Notifications: Show Notifications').catch(() => {});
+    const notes = await page.locator('.notifications-center .notification-list-item-message').allTextContents().catch(() => []);
+    throw new Error(`notifications: ${JSON.stringify(notes)} ${error.message} (screenshot: ${await screenshot(page, `failed-decode-picker-${process.pid}`)})`);
+  });
   await widget.locator('input').first().fill(name);
   await widget.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
   await page.keyboard.press('Enter');
@@ -92,6 +102,13 @@ test('decoded fields: schema from .sipc/, field tree, tree ↔ hex selection, un
   await frame.locator('#hexView .hex .b[data-i="5"]').click();
   await frame.locator('#fieldTree .field-row.selected[data-path="seq"]').waitFor();
   await screenshot(page, 'decode-field-tree');
+
+  // Plot: the sample's value over time; the host sends the points of every retained message (both directions).
+  await frame.locator('#fieldTree .field-row[data-path="value"] .plot-toggle').click();
+  await frame.locator('#plotPane:not([hidden]) #plotChart canvas').waitFor();
+  await poll(async () => (await frame.locator('#plotPane').getAttribute('data-points')) === '8', { what: 'the points of the 8 retained messages' });
+  assert.equal((await frame.locator('#plotFields').textContent()).trim(), 'value');
+  await screenshot(page, 'decode-plot');
 
   // The hello's text, and a message whose tag names no type.
   await toServer.nth(0).click();

@@ -15,6 +15,8 @@ export interface InspectorPageResources {
   readonly cspSource: string;
   readonly codiconCss: string;
   readonly inspectorCss: string;
+  /** The plot library's stylesheet (uPlot), when the page has one. */
+  readonly plotCss?: string;
   readonly script: string;
 }
 
@@ -34,7 +36,7 @@ export function inspectorPage(resources: InspectorPageResources, nonce = cspNonc
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${resources.codiconCss}">
-<link rel="stylesheet" href="${resources.inspectorCss}">
+<link rel="stylesheet" href="${resources.inspectorCss}">${resources.plotCss ? `\n<link rel="stylesheet" href="${resources.plotCss}">` : ''}
 <title>sipc inspector</title>
 </head>
 <body>

@@ -20,6 +20,7 @@ import { confirmSaved, defaultSaveUri, rememberSaveFolder } from './saveLocation
 import type { CaptureSource } from './sources';
 import { RateMeter } from '../shared/stats';
 import { decodedToWire } from '../shared/decoded';
+import { PlotFeed } from '../shared/plot';
 import type { ChannelSchema, WorkspaceSchemas } from '../../decode/workspaceSchemas';
 
 export const INSPECTOR_VIEW_TYPE = 'sipc.inspector';
@@ -78,9 +79,17 @@ export class InspectorSession implements vscode.Disposable {
       return { paused: this.feed.isPaused };
     },
     send: (request) => this.sendInput(request.format, request.input, request.lineEnding),
+    plot: (request) => {
+      this.plotPaths = request.paths;
+      if (request.paths.length > 0 && this.channelSchema.kind !== 'schema') return { error: 'this channel has no schema to plot fields of' };
+      this.plot.set(request.paths, this.channelSchema.kind === 'schema' ? this.channelSchema.schema : undefined);
+      return {};
+    },
   };
   private readonly rates = new RateMeter();
   private channelSchema: ChannelSchema;
+  private readonly plot: PlotFeed;
+  private plotPaths: readonly string[] = [];
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private disposed = false;
@@ -98,6 +107,7 @@ export class InspectorSession implements vscode.Disposable {
     this.capture = new Capture(readRetention());
     this.feed = new ViewFeed(this.capture, (message) => this.responder.push(message));
     this.source = makeSource(this.capture);
+    this.plot = new PlotFeed(this.capture, (push) => this.responder.push(push));
     this.channelSchema = this.loadSchema();
     panel.webview.options = {
       enableScripts: true,
@@ -109,7 +119,11 @@ export class InspectorSession implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
       panel.onDidChangeViewState(() => this.onVisibility()),
       panel.onDidDispose(() => this.dispose()),
-      ...(schemas ? [schemas.onDidChange(() => { this.channelSchema = this.loadSchema(); this.postSchema(); })] : []),
+      ...(schemas ? [schemas.onDidChange(() => {
+        this.channelSchema = this.loadSchema();
+        this.postSchema();
+        this.plot.set(this.plotPaths, this.channelSchema.kind === 'schema' ? this.channelSchema.schema : undefined);
+      })] : []),
       this.source.onDidChange(() => this.postTarget()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('sipc.inspector')) return;
@@ -127,6 +141,7 @@ export class InspectorSession implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     this.stopStats();
+    this.plot.dispose();
     this.feed.dispose();
     this.source.dispose();
     this.subscriptions.forEach((s) => s.dispose());
@@ -355,6 +370,7 @@ export class InspectorSession implements vscode.Disposable {
       cspSource: webview.cspSource,
       codiconCss: media('dist', 'media', 'codicons', 'codicon.css'),
       inspectorCss: media('extension', 'media', 'inspector', 'inspector.css'),
+      plotCss: media('dist', 'media', 'uplot', 'uPlot.min.css'),
       script: media('dist', 'media', 'inspector.js'),
     });
   }

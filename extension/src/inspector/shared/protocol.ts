@@ -2,6 +2,7 @@
 // messageId/inReplyTo, see messaging.ts), notifications, and the host's pushes. Pure; both sides import these
 // types, and the host validates every envelope it receives with parseWebviewEnvelope.
 import type { WireDecoded } from './decoded';
+import type { PlotPush } from './plot';
 import type { FilterSpec } from './filter';
 import type { Envelope, ReplyEnvelope } from './messaging';
 import { isDirection, type Direction } from './model';
@@ -76,6 +77,8 @@ export type InspectorRequests = {
   /** The reply carries the reason an invalid filter was refused (the previous one then stays in effect). */
   filter: { request: { readonly type: 'filter'; readonly spec: FilterSpec }; reply: { readonly error?: string } };
   pause: { request: { readonly type: 'pause'; readonly paused: boolean }; reply: { readonly paused: boolean } };
+  /** Plot these decoded fields over time (none: stop); the host then pushes 'plot' columns. */
+  plot: { request: { readonly type: 'plot'; readonly paths: readonly string[] }; reply: { readonly error?: string } };
   send: {
     request: { readonly type: 'send'; readonly format: SendFormat; readonly input: string; readonly lineEnding: LineEnding };
     reply: SendReply;
@@ -109,9 +112,13 @@ export type HostToWebview =
   | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'stats'; readonly stats: StatsSnapshot }
   /** The channel's schema (.sipc/channels.json): what messages decode as, or why the schema could not be loaded. */
-  | { readonly type: 'schema'; readonly description?: string; readonly source?: string; readonly error?: string };
+  | { readonly type: 'schema'; readonly description?: string; readonly source?: string; readonly error?: string }
+  | PlotPush;
 
-const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send']);
+/** Fields one plot shows at most. */
+export const MAX_PLOTTED_FIELDS = 8;
+
+const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send', 'plot']);
 
 export function isRequest(message: WebviewToHost): message is InspectorRequest {
   return REQUEST_TYPES.has(message.type);
@@ -165,6 +172,10 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
     case 'select':
     case 'saveBytes':
       return isSeq(value.seq) ? { type: value.type, seq: value.seq } : undefined;
+    case 'plot':
+      return Array.isArray(value.paths) && value.paths.length <= MAX_PLOTTED_FIELDS
+        && value.paths.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 256)
+        ? { type: 'plot', paths: value.paths as string[] } : undefined;
     case 'pause':
       return typeof value.paused === 'boolean' ? { type: 'pause', paused: value.paused } : undefined;
     case 'send':

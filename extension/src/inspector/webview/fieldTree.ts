@@ -13,6 +13,9 @@ export interface FieldTreeActions {
   selectBytes(first: number, last: number): void;
   /** Escape: back to the list. */
   leave(): void;
+  /** The plot button of a numeric field. */
+  togglePlot(path: string): void;
+  isPlotted(path: string): boolean;
 }
 
 export class FieldTree {
@@ -32,7 +35,10 @@ export class FieldTree {
       const entry = this.rows[Number(row.dataset.index)];
       if (!entry) return;
       if (e.target instanceof HTMLElement && e.target.classList.contains('twisty')) this.toggle(entry.field);
-      else this.choose(entry.field);
+      else if (e.target instanceof HTMLElement && e.target.classList.contains('plot-toggle')) {
+        this.actions.togglePlot(entry.field.path);
+        this.render();
+      } else this.choose(entry.field);
     });
     this.tree.addEventListener('keydown', (e) => this.onKey(e));
   }
@@ -150,6 +156,14 @@ export class FieldTree {
       row.setAttribute('aria-expanded', String(open));
     }
     name.append(twisty, field.name);
+    const numeric = !field.children && (typeof field.value === 'number' || typeof field.value === 'boolean' || field.big === true);
+    if (numeric) {
+      const plot = document.createElement('span');
+      plot.className = 'plot-toggle codicon codicon-graph-line';
+      plot.title = 'Plot this field over time';
+      plot.classList.toggle('active', this.actions.isPlotted(field.path));
+      name.appendChild(plot);
+    }
     const cells: Array<[string, string]> = [
       ['f-type', field.bitWidth !== undefined ? `${field.type} : ${field.bitWidth}` : field.type],
       ['f-value', field.display],

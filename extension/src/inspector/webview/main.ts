@@ -5,6 +5,7 @@
 import type { HostToWebview, InspectorMode } from '../shared/protocol';
 import { Columns } from './columns';
 import { DetailPane } from './detailPane';
+import { PlotPane } from './plotPane';
 import { Filters } from './filters';
 import { host, listenToHost } from './host';
 import { $, renderMarkup } from './markup';
@@ -22,7 +23,8 @@ new Columns();
 const filters = new Filters({ next: () => list.selectMatch(1), previous: () => list.selectMatch(-1) });
 const sendBox = new SendBox();
 // The list and the detail pane refer to each other through callbacks, which run only after both exist.
-const detail = new DetailPane(() => list.focus(), (t) => list.formatTime(t));
+const plot = new PlotPane();
+const detail = new DetailPane(() => list.focus(), (t) => list.formatTime(t), plot);
 const toolbar = new Toolbar(() => {
   list.redraw();
   detail.renderTitle();
@@ -53,6 +55,7 @@ function onTarget(message: Extract<HostToWebview, { type: 'target' }>): void {
   sendBox.visible = message.canSend;
   document.title = `sipc: ${message.name}`;
   filters.renderDirections(mode);
+  plot.setDirections(message.mode === 'peer' ? ['sent', 'received'] : ['to-server', 'to-client']);
 }
 
 function onRows(message: RowsMessage): void {
@@ -70,9 +73,11 @@ listenToHost((message) => {
     case 'reset':
     case 'append': return onRows(message);
     case 'stats': return stats.render(message.stats);
+    case 'plot': return plot.apply(message);
     case 'schema': {
       detail.fields.setSchema(message.description, message.source, message.error);
       filters.showFieldFilter(message.description !== undefined);
+      if (message.description !== undefined && plot.plotted.length > 0) void plot.setPaths(plot.plotted);
       // The fields of the message on show were decoded with the previous schema.
       const selected = list.selectedSeq;
       if (selected !== undefined) void detail.load(selected, true);

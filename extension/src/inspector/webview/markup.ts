@@ -65,6 +65,12 @@ export function renderMarkup(app: HTMLElement): void {
     </div>
   </section>
 </main>
+<section id="plotPane" class="plot-pane" aria-label="Plot of decoded fields" hidden>
+  <div class="plot-bar"><span class="codicon codicon-graph-line" aria-hidden="true"></span><span id="plotFields"></span>
+    <span id="plotError" class="error" role="alert"></span><span class="spacer"></span>
+    <button id="plotClose" class="icon" title="Close the plot"><span class="codicon codicon-close"></span></button></div>
+  <div id="plotChart" class="plot-chart"></div>
+</section>
 <section id="sendBox" class="send" aria-label="Send" hidden>
   <select id="sendFormat" aria-label="Input format"><option value="text">Text</option><option value="hex">Hex</option><option value="base64">Base64</option></select>
   <select id="lineEnding" aria-label="Line ending (text only)"><option value="none">No line ending</option><option value="lf">LF</option><option value="crlf">CRLF</option></select>

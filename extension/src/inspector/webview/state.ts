@@ -31,6 +31,8 @@ export interface PersistedState {
   exportFiltered: boolean;
   /** Column widths in pixels the user dragged to; absent columns keep their default width. */
   columns: Partial<Record<ResizableColumn, number>>;
+  /** Decoded fields shown in the plot. */
+  plotPaths?: string[];
 }
 
 export const HISTORY_LIMIT = 50;
@@ -67,6 +69,7 @@ export const state: PersistedState = {
   history: savedHistory(saved.history),
   exportFiltered: saved.exportFiltered ?? false,
   columns: saved.columns && typeof saved.columns === 'object' ? saved.columns : {},
+  plotPaths: Array.isArray(saved.plotPaths) ? saved.plotPaths.filter((p): p is string => typeof p === 'string') : [],
 };
 
 export function persist(): void {
