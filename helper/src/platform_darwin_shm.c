@@ -37,16 +37,6 @@ struct sipc_os_segment {
     char path[SIPC_OS_KEY_MAX + 2]; /* "/" + key */
 };
 
-static int key_to_path(const char *key, char *path, size_t size)
-{
-    size_t length = strlen(key);
-    if (length == 0 || length > SIPC_OS_KEY_MAX || length + 2 > size || strchr(key, '/') != NULL)
-        return SIPC_ERR_INVALID_NAME;
-    path[0] = '/';
-    memcpy(path + 1, key, length + 1);
-    return SIPC_OK;
-}
-
 static void set_close_on_exec(int fd, int inherit)
 {
     int fdflags = fcntl(fd, F_GETFD);
@@ -63,7 +53,7 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_
         sipc_os_record_error(ENOMEM);
         return SIPC_ERR_NO_MEMORY;
     }
-    int rc = key_to_path(key, segment->path, sizeof segment->path);
+    int rc = posix_shm_path(key, segment->path, sizeof segment->path);
     if (rc != SIPC_OK) {
         free(segment);
         return rc;
@@ -130,11 +120,7 @@ static int open_lock_file(sipc_os_segment *segment)
     return SIPC_OK;
 }
 
-/* Polled like on Linux (platform_posix_shm.c): a holder that never lets go costs the caller its
- * timeout, not its thread. */
-#define LOCK_POLL_FIRST_US 20u
-#define LOCK_POLL_MAX_US 5000u
-
+/* Polled like on Linux: a holder that never lets go costs the caller its timeout, not its thread. */
 int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
 {
     if (segment->lock_fd < 0) {
@@ -142,23 +128,7 @@ int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
         if (rc != SIPC_OK)
             return rc;
     }
-    uint32_t pause_us = LOCK_POLL_FIRST_US;
-    for (;;) {
-        if (flock(segment->lock_fd, LOCK_EX | LOCK_NB) == 0)
-            return SIPC_OK;
-        if (errno == EINTR)
-            continue;
-        if (errno != EWOULDBLOCK)
-            return posix_fail_errno();
-        uint64_t now = sipc_os_monotonic_ns();
-        if (now >= deadline) {
-            sipc_record_error_detail("%s stayed locked by another process until the timeout", segment->path);
-            return SIPC_ERR_TIMEOUT;
-        }
-        uint64_t remaining_us = sipc_deadline_us_left_at(deadline, now);
-        sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
-        pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
-    }
+    return posix_flock_until(segment->lock_fd, deadline, "", segment->path);
 }
 
 void sipc_os_segment_unlock(sipc_os_segment *segment)
@@ -202,11 +172,7 @@ int sipc_os_segment_is_current(sipc_os_segment *segment)
 
 int sipc_os_segment_size(sipc_os_segment *segment, uint64_t *size)
 {
-    struct stat st;
-    if (fstat(segment->fd, &st) != 0)
-        return posix_fail_errno();
-    *size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
-    return SIPC_OK;
+    return posix_fd_size(segment->fd, size);
 }
 
 int sipc_os_segment_reserve(sipc_os_segment *segment, uint64_t size)
@@ -218,54 +184,28 @@ int sipc_os_segment_reserve(sipc_os_segment *segment, uint64_t size)
 
 int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size)
 {
-    if (size > (uint64_t)INT64_MAX)
-        return SIPC_ERR_INVALID_ARGUMENT;
-    while (ftruncate(segment->fd, (off_t)size) != 0) {
-        if (errno != EINTR)
-            return posix_fail_errno();
-    }
-    return SIPC_OK;
+    return posix_fd_truncate(segment->fd, size);
 }
 
 int sipc_os_segment_owner(sipc_os_segment *segment, uint32_t *mode, uint32_t *uid)
 {
-    struct stat st;
-    if (fstat(segment->fd, &st) != 0)
-        return posix_fail_errno();
-    *mode = (uint32_t)(st.st_mode & 0777);
-    *uid = (uint32_t)st.st_uid;
-    return SIPC_OK;
+    return posix_fd_owner(segment->fd, mode, uid);
 }
 
 int sipc_os_segment_map(sipc_os_segment *segment, uint64_t size, void **base)
 {
-    *base = NULL;
-    if (size == 0 || size > (uint64_t)SIZE_MAX)
-        return SIPC_ERR_INVALID_ARGUMENT;
-    int prot = segment->readonly ? PROT_READ : PROT_READ | PROT_WRITE;
-    void *p = mmap(NULL, (size_t)size, prot, MAP_SHARED, segment->fd, 0);
-    if (p == MAP_FAILED)
-        return posix_fail_errno();
-    *base = p;
-    return SIPC_OK;
+    return posix_fd_map(segment->fd, segment->readonly, 0, size, base);
 }
 
 void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size)
 {
     (void)segment;
-    if (base != NULL)
-        munmap(base, (size_t)size);
+    posix_unmap(base, size);
 }
 
 int sipc_os_segment_unlink(const char *key)
 {
-    char path[SIPC_OS_KEY_MAX + 2];
-    int rc = key_to_path(key, path, sizeof path);
-    if (rc != SIPC_OK)
-        return rc;
-    if (shm_unlink(path) != 0)
-        return posix_fail_errno();
-    return SIPC_OK;
+    return posix_shm_unlink_key(key);
 }
 
 int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)

@@ -1,15 +1,23 @@
 /*
  * platform_posix.c — the portable POSIX part of platform.h (Linux today, macOS later): errno
- * mapping, clocks, threads, mutexes and condition variables, the fork generation and the user id. The parts that
- * differ per OS are in platform_posix_*.c (see platform_posix.h).
+ * mapping, clocks, threads, mutexes and condition variables, the fork generation and the user id, and what the
+ * segment implementations do alike through a descriptor (size, owner, map, lock poll, unlink). The parts that
+ * differ per OS are in platform_posix_*.c and platform_darwin_*.c (see platform_posix.h).
  */
 #if !defined(_WIN32)
 
+#include "deadline.h"
 #include "platform_posix.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -209,6 +217,118 @@ void sipc_os_thread_detach(sipc_os_thread *thread)
 void sipc_os_thread_yield(void)
 {
     sched_yield();
+}
+
+int posix_thread_create_quiet(pthread_t *thread, void *(*main)(void *), void *arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits this mask */
+    int err = pthread_create(thread, NULL, main, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        sipc_os_record_error(err);
+        return sipc_os_status_from_error(err);
+    }
+    return SIPC_OK;
+}
+
+/* ---- shared-memory objects by descriptor ---- */
+
+int posix_shm_path(const char *key, char *path, size_t size)
+{
+    size_t length = strlen(key);
+    if (length == 0 || length > SIPC_OS_KEY_MAX || length + 2 > size || strchr(key, '/') != NULL)
+        return SIPC_ERR_INVALID_NAME;
+    path[0] = '/';
+    memcpy(path + 1, key, length + 1);
+    return SIPC_OK;
+}
+
+int posix_shm_unlink_key(const char *key)
+{
+    char path[SIPC_OS_KEY_MAX + 2];
+    int rc = posix_shm_path(key, path, sizeof path);
+    if (rc != SIPC_OK)
+        return rc;
+    if (shm_unlink(path) != 0)
+        return posix_fail_errno();
+    return SIPC_OK;
+}
+
+/* Anyone who can open the object can flock it, and locks are held for microseconds, so the first try
+ * nearly always succeeds; the pause between tries doubles up to 5 ms. */
+#define LOCK_POLL_FIRST_US 20u
+#define LOCK_POLL_MAX_US 5000u
+
+int posix_flock_until(int fd, uint64_t deadline, const char *where, const char *path)
+{
+    uint32_t pause_us = LOCK_POLL_FIRST_US;
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return SIPC_OK;
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK)
+            return posix_fail_errno();
+        uint64_t now = sipc_os_monotonic_ns();
+        if (now >= deadline) {
+            sipc_record_error_detail("%s%s stayed locked by another process until the timeout", where, path);
+            return SIPC_ERR_TIMEOUT;
+        }
+        uint64_t remaining_us = sipc_deadline_us_left_at(deadline, now);
+        sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
+        pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
+    }
+}
+
+int posix_fd_size(int fd, uint64_t *size)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return posix_fail_errno();
+    *size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
+    return SIPC_OK;
+}
+
+int posix_fd_truncate(int fd, uint64_t size)
+{
+    if (size > (uint64_t)INT64_MAX)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    while (ftruncate(fd, (off_t)size) != 0) {
+        if (errno != EINTR)
+            return posix_fail_errno();
+    }
+    return SIPC_OK;
+}
+
+int posix_fd_owner(int fd, uint32_t *mode, uint32_t *uid)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return posix_fail_errno();
+    *mode = (uint32_t)(st.st_mode & 0777);
+    *uid = (uint32_t)st.st_uid;
+    return SIPC_OK;
+}
+
+int posix_fd_map(int fd, int readonly, int extra_flags, uint64_t size, void **base)
+{
+    *base = NULL;
+    if (size == 0 || size > (uint64_t)SIZE_MAX)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int prot = readonly ? PROT_READ : PROT_READ | PROT_WRITE;
+    void *p = mmap(NULL, (size_t)size, prot, MAP_SHARED | extra_flags, fd, 0);
+    if (p == MAP_FAILED)
+        return posix_fail_errno();
+    *base = p;
+    return SIPC_OK;
+}
+
+void posix_unmap(void *base, uint64_t size)
+{
+    if (base != NULL)
+        munmap(base, (size_t)size);
 }
 
 #endif

@@ -264,18 +264,12 @@ int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_w
         return rc;
     }
     pthread_mutex_init(&w->lock, NULL);
-    /* The thread must not take signals meant for the application's threads. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = pthread_create(&w->thread, NULL, watcher_main, w);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
+    int rc = posix_thread_create_quiet(&w->thread, watcher_main, w);
+    if (rc != SIPC_OK) {
         close(w->event_fd);
         pthread_mutex_destroy(&w->lock);
         free(w);
-        sipc_os_record_error(err);
-        return sipc_os_status_from_error(err);
+        return rc;
     }
     *out = w;
     return SIPC_OK;

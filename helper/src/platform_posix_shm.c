@@ -28,16 +28,6 @@ struct sipc_os_segment {
 
 /* ---- segments ---- */
 
-static int key_to_path(const char *key, char *path, size_t size)
-{
-    size_t length = strlen(key);
-    if (length == 0 || length > SIPC_OS_KEY_MAX || length + 2 > size || strchr(key, '/') != NULL)
-        return SIPC_ERR_INVALID_NAME;
-    path[0] = '/';
-    memcpy(path + 1, key, length + 1);
-    return SIPC_OK;
-}
-
 static const char *file_type_name(mode_t mode)
 {
     if (S_ISFIFO(mode))
@@ -62,7 +52,7 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_
         sipc_os_record_error(ENOMEM);
         return SIPC_ERR_NO_MEMORY;
     }
-    int rc = key_to_path(key, segment->path, sizeof segment->path);
+    int rc = posix_shm_path(key, segment->path, sizeof segment->path);
     if (rc != SIPC_OK) {
         free(segment);
         return rc;
@@ -134,31 +124,10 @@ void sipc_os_segment_close(sipc_os_segment *segment)
     free(segment);
 }
 
-/* The lock is polled (LOCK_NB) so that a holder that never lets go costs the caller its timeout,
- * not its thread: anyone who can open the object can flock it, and locks are held for
- * microseconds, so the first try nearly always succeeds. */
-#define LOCK_POLL_FIRST_US 20u
-#define LOCK_POLL_MAX_US 5000u
-
+/* Polled, so a holder that never lets go costs the caller its timeout, not its thread (platform_posix.c). */
 int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
 {
-    uint32_t pause_us = LOCK_POLL_FIRST_US;
-    for (;;) {
-        if (flock(segment->fd, LOCK_EX | LOCK_NB) == 0)
-            return SIPC_OK;
-        if (errno == EINTR)
-            continue;
-        if (errno != EWOULDBLOCK)
-            return posix_fail_errno();
-        uint64_t now = sipc_os_monotonic_ns();
-        if (now >= deadline) {
-            sipc_record_error_detail("/dev/shm%s stayed locked by another process until the timeout", segment->path);
-            return SIPC_ERR_TIMEOUT;
-        }
-        uint64_t remaining_us = sipc_deadline_us_left_at(deadline, now);
-        sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
-        pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
-    }
+    return posix_flock_until(segment->fd, deadline, "/dev/shm", segment->path);
 }
 
 /* Tokens live far beyond any segment's bytes (locks may lie past the end of a file) and are
@@ -211,11 +180,7 @@ int sipc_os_segment_is_current(sipc_os_segment *segment)
 
 int sipc_os_segment_size(sipc_os_segment *segment, uint64_t *size)
 {
-    struct stat st;
-    if (fstat(segment->fd, &st) != 0)
-        return posix_fail_errno();
-    *size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
-    return SIPC_OK;
+    return posix_fd_size(segment->fd, size);
 }
 
 /* tmpfs hands out pages on first touch: a segment that was only ftruncate'd turns a full /dev/shm
@@ -259,55 +224,30 @@ int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size)
         }
         return rc;
     }
-    while (ftruncate(segment->fd, (off_t)size) != 0) {
-        if (errno != EINTR)
-            return posix_fail_errno();
-    }
-    return SIPC_OK;
+    return posix_fd_truncate(segment->fd, size);
 }
 
 int sipc_os_segment_owner(sipc_os_segment *segment, uint32_t *mode, uint32_t *uid)
 {
-    struct stat st;
-    if (fstat(segment->fd, &st) != 0)
-        return posix_fail_errno();
-    *mode = (uint32_t)(st.st_mode & 0777);
-    *uid = (uint32_t)st.st_uid;
-    return SIPC_OK;
+    return posix_fd_owner(segment->fd, mode, uid);
 }
 
 int sipc_os_segment_map(sipc_os_segment *segment, uint64_t size, void **base)
 {
-    *base = NULL;
-    if (size == 0 || size > (uint64_t)SIZE_MAX)
-        return SIPC_ERR_INVALID_ARGUMENT;
-    int prot = segment->readonly ? PROT_READ : PROT_READ | PROT_WRITE;
     /* Peers prefault the whole segment: a first touch of each page inside send/recv would cost
      * more than the copy itself. Observers map lazily (they read few slots). */
-    int flags = MAP_SHARED | (segment->readonly ? 0 : MAP_POPULATE);
-    void *p = mmap(NULL, (size_t)size, prot, flags, segment->fd, 0);
-    if (p == MAP_FAILED)
-        return posix_fail_errno();
-    *base = p;
-    return SIPC_OK;
+    return posix_fd_map(segment->fd, segment->readonly, segment->readonly ? 0 : MAP_POPULATE, size, base);
 }
 
 void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size)
 {
     (void)segment;
-    if (base != NULL)
-        munmap(base, (size_t)size);
+    posix_unmap(base, size);
 }
 
 int sipc_os_segment_unlink(const char *key)
 {
-    char path[SIPC_OS_KEY_MAX + 2];
-    int rc = key_to_path(key, path, sizeof path);
-    if (rc != SIPC_OK)
-        return rc;
-    if (shm_unlink(path) != 0)
-        return posix_fail_errno();
-    return SIPC_OK;
+    return posix_shm_unlink_key(key);
 }
 
 int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
