@@ -27,8 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define KIB 1024u
-#define MIB (1024u * 1024u)
 #define BENCH_MAX_SIZE MIB
 #define BENCH_QUEUE_DEPTH 8u
 #define BENCH_CALL_TIMEOUT_MS 10000
@@ -39,22 +37,12 @@
 typedef enum transport { TRANSPORT_SIPC, TRANSPORT_PIPE, TRANSPORT_UNIX, TRANSPORT_COUNT } transport;
 static const char *const transport_names[TRANSPORT_COUNT] = {"sipc", "pipe", "unix"};
 
-typedef enum affinity { AFFINITY_UNPINNED, AFFINITY_SAME, AFFINITY_SPLIT, AFFINITY_COUNT } affinity;
-static const char *const affinity_names[AFFINITY_COUNT] = {"unpinned", "same-cpu", "split-cpu"};
-
-static const uint32_t rtt_sizes[] = {64, 4 * KIB, 64 * KIB, MIB};
-#define RTT_SIZE_COUNT (sizeof rtt_sizes / sizeof rtt_sizes[0])
-static const uint32_t throughput_sizes[] = {64 * KIB, MIB};
-#define THROUGHPUT_SIZE_COUNT (sizeof throughput_sizes / sizeof throughput_sizes[0])
-
 typedef struct bench_config {
     unsigned runs;
     unsigned sessions;      /* fresh-process sessions per session figure */
     unsigned scale_divisor; /* iterations are divided by this in --quick mode */
     double idle_seconds;
-    bool affinity_available[AFFINITY_COUNT];
-    int cpu_a, cpu_b;
-    cpu_set_t original_mask;
+    bench_cpus cpus;
 } bench_config;
 
 typedef struct rtt_result {
@@ -276,23 +264,6 @@ static bool pair_finish(pair *p, bool ok)
     return ok && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
 }
 
-/* ---- affinity ---- */
-
-static bool apply_affinity(const bench_config *config, affinity mode, int *child_cpu)
-{
-    *child_cpu = -1;
-    if (mode == AFFINITY_UNPINNED)
-        return sched_setaffinity(0, sizeof config->original_mask, &config->original_mask) == 0;
-    bench_pin_to(config->cpu_a);
-    *child_cpu = mode == AFFINITY_SAME ? config->cpu_a : config->cpu_b;
-    return true;
-}
-
-static void restore_affinity(const bench_config *config)
-{
-    sched_setaffinity(0, sizeof config->original_mask, &config->original_mask);
-}
-
 /* ---- measurements ---- */
 
 static char *payload;
@@ -307,8 +278,7 @@ static uint64_t rtt_iterations(const bench_config *config, uint32_t size)
 static bool measure_rtt(const bench_config *config, transport kind, uint32_t size, affinity mode, double *median_us,
                         double *p99_us)
 {
-    int child_cpu;
-    apply_affinity(config, mode, &child_cpu);
+    int child_cpu = bench_cpus_apply(&config->cpus, mode);
     pair p;
     if (!pair_start(&p, kind, JOB_ECHO, size, 0, child_cpu))
         return false;
@@ -331,14 +301,13 @@ static bool measure_rtt(const bench_config *config, transport kind, uint32_t siz
     free(samples);
     free(reply);
     ok = pair_finish(&p, ok);
-    restore_affinity(config);
+    bench_cpus_restore(&config->cpus);
     return ok;
 }
 
 static bool measure_throughput(const bench_config *config, transport kind, uint32_t size, affinity mode, double *gbps)
 {
-    int child_cpu;
-    apply_affinity(config, mode, &child_cpu);
+    int child_cpu = bench_cpus_apply(&config->cpus, mode);
     uint64_t total = (size >= MIB ? 128ull : 96ull) * MIB / config->scale_divisor;
     uint64_t count = total / size;
     if (count < 8)
@@ -357,7 +326,7 @@ static bool measure_throughput(const bench_config *config, transport kind, uint3
     if (ok)
         *gbps = (double)(count * size) / (double)(end - start);
     ok = pair_finish(&p, ok);
-    restore_affinity(config);
+    bench_cpus_restore(&config->cpus);
     return ok;
 }
 
@@ -566,8 +535,7 @@ static void reap(pid_t pid, bool kill_first)
 static bool run_session(const bench_config *config, transport kind, affinity mode, const session_spec *spec,
                         session_report *report)
 {
-    int server_cpu;
-    apply_affinity(config, mode, &server_cpu); /* the client inherits ours */
+    int server_cpu = bench_cpus_apply(&config->cpus, mode); /* the client inherits ours */
     endpoint server, client;
     int report_pipe[2] = {-1, -1};
     bool ok = endpoints_create(kind, &server, &client) && pipe(report_pipe) == 0;
@@ -605,7 +573,7 @@ static bool run_session(const bench_config *config, transport kind, affinity mod
     reap(server_pid, !ok);
     if (kind == TRANSPORT_SIPC)
         sipc_remove(server.channel_name, 1);
-    restore_affinity(config);
+    bench_cpus_restore(&config->cpus);
     if (!ok && kind == TRANSPORT_SIPC)
         snprintf(bench_error, sizeof bench_error, "a sipc session (%s) failed", spec->name);
     return ok;
@@ -619,7 +587,7 @@ static unsigned measure_sessions(const bench_config *config)
     for (unsigned n = 0; n < config->sessions; n++)
         for (size_t s = 0; s < SESSION_SPEC_COUNT; s++)
             for (int a = 0; a < AFFINITY_COUNT; a++) {
-                if (!config->affinity_available[a])
+                if (!config->cpus.available[a])
                     continue;
                 for (int t = 0; t < TRANSPORT_COUNT; t++) {
                     session_report report;
@@ -846,33 +814,6 @@ static void print_table(FILE *out, const bench_config *config, const memcpy_resu
 
 /* ---- command ---- */
 
-static bool setup_affinity(bench_config *config)
-{
-    config->affinity_available[AFFINITY_UNPINNED] = true;
-    if (sched_getaffinity(0, sizeof config->original_mask, &config->original_mask) != 0)
-        return false;
-    config->cpu_a = config->cpu_b = -1;
-    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (!CPU_ISSET(cpu, &config->original_mask))
-            continue;
-        if (config->cpu_a < 0)
-            config->cpu_a = cpu;
-        else if (config->cpu_b < 0)
-            config->cpu_b = cpu;
-    }
-    if (config->cpu_a < 0)
-        return false;
-    /* Check that pinning works here (containers may forbid it). */
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(config->cpu_a, &one);
-    bool can_pin = sched_setaffinity(0, sizeof one, &one) == 0;
-    restore_affinity(config);
-    config->affinity_available[AFFINITY_SAME] = can_pin;
-    config->affinity_available[AFFINITY_SPLIT] = can_pin && config->cpu_b >= 0;
-    return true;
-}
-
 int cmd_bench(const cli_command *command, int argc, char **argv)
 {
     bool quick = false;
@@ -930,9 +871,7 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
         .scale_divisor = quick ? 8 : 1,
         .idle_seconds = quick ? 0.5 : 1.5,
     };
-    if (!setup_affinity(&config)) {
-        config.affinity_available[AFFINITY_SAME] = config.affinity_available[AFFINITY_SPLIT] = false;
-    }
+    bench_cpus_setup(&config.cpus);
     payload = malloc(BENCH_MAX_SIZE);
     if (!payload) {
         if (json_out)
@@ -947,16 +886,16 @@ int cmd_bench(const cli_command *command, int argc, char **argv)
     if (table)
         printf("sipc bench: %ld CPUs, %u run%s per figure%s; pinning %s\n", sysconf(_SC_NPROCESSORS_ONLN), config.runs,
                config.runs == 1 ? "" : "s", quick ? " (quick)" : "",
-               config.affinity_available[AFFINITY_SPLIT]  ? "available"
-               : config.affinity_available[AFFINITY_SAME] ? "one CPU only"
-                                                          : "unavailable");
+               config.cpus.available[AFFINITY_SPLIT]  ? "available"
+               : config.cpus.available[AFFINITY_SAME] ? "one CPU only"
+                                                      : "unavailable");
     memcpy_result copy = measure_memcpy(&config);
     double memcpy_gbps = copy.ceiling;
     unsigned failures = 0;
     for (unsigned run = 0; run < config.runs; run++) {
         /* Runs are the outer loop so a passing disturbance touches one run of each figure, not all runs of one. */
         for (int a = 0; a < AFFINITY_COUNT; a++) {
-            if (!config.affinity_available[a])
+            if (!config.cpus.available[a])
                 continue;
             for (int t = 0; t < TRANSPORT_COUNT; t++) {
                 for (size_t s = 0; s < RTT_SIZE_COUNT; s++) {

@@ -35,8 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KIB 1024u
-#define MIB (1024u * 1024u)
 #define QUEUE_DEPTH 8u /* as in sipc bench */
 #define CALL_TIMEOUT_MS 10000u
 #define MAX_RUNS 20
@@ -70,22 +68,12 @@ static const struct {
     {"posix-mq", "POSIX message queues, one per direction (mq_timedsend/mq_timedreceive)"},
 };
 
-typedef enum affinity { AFFINITY_UNPINNED, AFFINITY_SAME, AFFINITY_SPLIT, AFFINITY_COUNT } affinity;
-static const char *const affinity_names[AFFINITY_COUNT] = {"unpinned", "same-cpu", "split-cpu"};
-
-static const uint32_t rtt_sizes[] = {64, 4 * KIB, 64 * KIB, MIB};
-#define RTT_SIZE_COUNT (sizeof rtt_sizes / sizeof rtt_sizes[0])
-static const uint32_t throughput_sizes[] = {64 * KIB, MIB};
-#define THROUGHPUT_SIZE_COUNT (sizeof throughput_sizes / sizeof throughput_sizes[0])
-
 typedef struct config {
     unsigned runs;
     unsigned scale_divisor;
     double rtt_budget_s; /* a round-trip figure stops sampling after this long (busy waiting on one CPU is slow) */
     bool selected[T_COUNT];
-    bool affinity_available[AFFINITY_COUNT];
-    int cpu_a, cpu_b;
-    cpu_set_t original_mask;
+    bench_cpus cpus;
 } config;
 
 /* One figure, per run, then the medians over the runs. */
@@ -570,36 +558,6 @@ static bool pair_finish(pair *p, bool ok, child_report *report)
 
 /* ---- affinity (as in sipc bench) ---- */
 
-static int apply_affinity(const config *cfg, affinity mode)
-{
-    if (mode == AFFINITY_UNPINNED) {
-        sched_setaffinity(0, sizeof cfg->original_mask, &cfg->original_mask);
-        return -1;
-    }
-    bench_pin_to(cfg->cpu_a);
-    return mode == AFFINITY_SAME ? cfg->cpu_a : cfg->cpu_b;
-}
-
-static void setup_affinity(config *cfg)
-{
-    cfg->affinity_available[AFFINITY_UNPINNED] = true;
-    cfg->cpu_a = cfg->cpu_b = -1;
-    if (sched_getaffinity(0, sizeof cfg->original_mask, &cfg->original_mask) != 0) return;
-    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (!CPU_ISSET(cpu, &cfg->original_mask)) continue;
-        if (cfg->cpu_a < 0) cfg->cpu_a = cpu;
-        else if (cfg->cpu_b < 0) cfg->cpu_b = cpu;
-    }
-    if (cfg->cpu_a < 0) return;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cfg->cpu_a, &one);
-    bool can_pin = sched_setaffinity(0, sizeof one, &one) == 0;
-    sched_setaffinity(0, sizeof cfg->original_mask, &cfg->original_mask);
-    cfg->affinity_available[AFFINITY_SAME] = can_pin;
-    cfg->affinity_available[AFFINITY_SPLIT] = can_pin && cfg->cpu_b >= 0;
-}
-
 /* ---- measurements ---- */
 
 static uint64_t rtt_iterations(const config *cfg, uint32_t size)
@@ -612,7 +570,7 @@ static uint64_t rtt_iterations(const config *cfg, uint32_t size)
 static void measure_rtt(const config *cfg, transport kind, size_t size_index, affinity mode)
 {
     uint32_t size = rtt_sizes[size_index];
-    int child_cpu = apply_affinity(cfg, mode);
+    int child_cpu = bench_cpus_apply(&cfg->cpus, mode);
     pair p;
     if (!pair_start(&p, kind, size, JOB_ECHO, 0, child_cpu)) return;
     uint64_t iterations = rtt_iterations(cfg, size);
@@ -653,13 +611,13 @@ static void measure_rtt(const config *cfg, transport kind, size_t size_index, af
         f->depth = p.spec.depth;
     }
     free(samples);
-    sched_setaffinity(0, sizeof cfg->original_mask, &cfg->original_mask);
+    bench_cpus_restore(&cfg->cpus);
 }
 
 static void measure_throughput(const config *cfg, transport kind, size_t size_index, affinity mode)
 {
     uint32_t size = throughput_sizes[size_index];
-    int child_cpu = apply_affinity(cfg, mode);
+    int child_cpu = bench_cpus_apply(&cfg->cpus, mode);
     uint64_t total = (size >= MIB ? 128ull : 96ull) * MIB / cfg->scale_divisor; /* as in sipc bench */
     uint64_t count = total / size < 8 ? 8 : total / size;
     pair p;
@@ -684,7 +642,7 @@ static void measure_throughput(const config *cfg, transport kind, size_t size_in
         f->samples[run] = (double)count;
         f->depth = p.spec.depth;
     }
-    sched_setaffinity(0, sizeof cfg->original_mask, &cfg->original_mask);
+    bench_cpus_restore(&cfg->cpus);
 }
 
 /* ---- output ---- */
@@ -748,7 +706,7 @@ static void write_json(FILE *out, const config *cfg, double elapsed)
             QUEUE_DEPTH, elapsed);
     bool first = true;
     for (int a = 0; a < AFFINITY_COUNT; a++) {
-        if (!cfg->affinity_available[a]) continue;
+        if (!cfg->cpus.available[a]) continue;
         fprintf(out, "%s\"%s\"", first ? "" : ",", affinity_names[a]);
         first = false;
     }
@@ -819,7 +777,7 @@ int main(int argc, char **argv)
         }
         cfg.selected[t] = wanted && transport_built((transport)t);
     }
-    setup_affinity(&cfg);
+    bench_cpus_setup(&cfg.cpus);
     /* Queues of 8 messages of 64 KiB or 1 MiB are past the default per-user POSIX mq quota (800 KiB):
      * lift it where allowed (CAP_SYS_RESOURCE), else take the hard limit; mq_depth_for() copes with the rest. */
     struct rlimit mq_quota = {RLIM_INFINITY, RLIM_INFINITY};
@@ -835,7 +793,7 @@ int main(int argc, char **argv)
     uint64_t started = monotonic_ns();
     for (unsigned run = 0; run < cfg.runs; run++) {
         for (int a = 0; a < AFFINITY_COUNT; a++) {
-            if (!cfg.affinity_available[a]) continue;
+            if (!cfg.cpus.available[a]) continue;
             for (int t = 0; t < T_COUNT; t++) {
                 if (!cfg.selected[t]) continue;
                 for (size_t s = 0; s < RTT_SIZE_COUNT; s++) measure_rtt(&cfg, (transport)t, s, (affinity)a);
