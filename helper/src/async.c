@@ -9,6 +9,7 @@
 #include "sipc_async.h"
 
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +155,30 @@ static int notifier_stop(notifier *n)
     sipc_os_cond_broadcast(&n->wake);
     sipc_os_mutex_unlock(&n->lock);
     return in_progress;
+}
+
+/* Every handle kind below starts with its notifier (`notifier n;` first), so one allocation serves them all:
+ * a zeroed handle of `size` bytes with its notifier made, or NULL with *status NO_MEMORY or the notifier's error. */
+static void *handle_new(size_t size, sipc_async_notify_fn notify, uint32_t token, int *status)
+{
+    notifier *n = calloc(1, size);
+    if (!n) {
+        *status = SIPC_ERR_NO_MEMORY;
+        return NULL;
+    }
+    *status = notifier_init(n, notify, token);
+    if (*status != SIPC_OK) {
+        free(n);
+        return NULL;
+    }
+    return n;
+}
+
+/* Undoes handle_new (for a handle whose thread never started, or whose last reference went). */
+static void handle_free(notifier *n)
+{
+    notifier_destroy(n);
+    free(n);
 }
 
 /* ---- channels ---- */
@@ -317,17 +342,12 @@ SIPC_API int sipc_async_channel_start(sipc_channel *channel, sipc_async_notify_f
     if (!channel || !notify || !out)
         return SIPC_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    sipc_async_channel *h = calloc(1, sizeof *h);
+    int rc;
+    sipc_async_channel *h = handle_new(sizeof *h, notify, token, &rc);
     if (!h)
-        return SIPC_ERR_NO_MEMORY;
-    int rc = notifier_init(&h->n, notify, token);
-    if (rc != SIPC_OK) {
-        free(h);
         return rc;
-    }
     if (sipc_os_mutex_init(&h->recv_lock) != SIPC_OK) {
-        notifier_destroy(&h->n);
-        free(h);
+        handle_free(&h->n);
         return SIPC_ERR_SYSTEM;
     }
     h->channel = channel;
@@ -335,8 +355,7 @@ SIPC_API int sipc_async_channel_start(sipc_channel *channel, sipc_async_notify_f
     h->recv_status = SIPC_OK;
     if (sipc_os_thread_create(&h->receiver, receiver_main, h) != SIPC_OK) {
         sipc_os_mutex_destroy(&h->recv_lock);
-        notifier_destroy(&h->n);
-        free(h);
+        handle_free(&h->n);
         return SIPC_ERR_SYSTEM;
     }
     *out = h;
@@ -579,8 +598,7 @@ SIPC_API int sipc_async_channel_destroy(sipc_async_channel *h)
     queue_free(&h->sends);
     queue_free(&h->send_done);
     sipc_os_mutex_destroy(&h->recv_lock);
-    notifier_destroy(&h->n);
-    free(h);
+    handle_free(&h->n);
     return rc;
 }
 
@@ -661,20 +679,15 @@ SIPC_API int sipc_async_observer_start(sipc_observer *observer, uint32_t capacit
     if (!observer || !notify || !out || capacity > SIPC_MAX_MESSAGE_LIMIT)
         return SIPC_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    sipc_async_observer *h = calloc(1, sizeof *h);
+    int rc;
+    sipc_async_observer *h = handle_new(sizeof *h, notify, token, &rc);
     if (!h)
-        return SIPC_ERR_NO_MEMORY;
-    int rc = notifier_init(&h->n, notify, token);
-    if (rc != SIPC_OK) {
-        free(h);
         return rc;
-    }
     h->observer = observer;
     h->capacity = capacity;
     h->status = SIPC_OK;
     if (sipc_os_thread_create(&h->thread, observer_main, h) != SIPC_OK) {
-        notifier_destroy(&h->n);
-        free(h);
+        handle_free(&h->n);
         return SIPC_ERR_SYSTEM;
     }
     *out = h;
@@ -753,8 +766,7 @@ SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h)
     sipc_os_thread_join(&h->thread);
     int rc = sipc_observer_close(h->observer);
     queue_free(&h->ready);
-    notifier_destroy(&h->n);
-    free(h);
+    handle_free(&h->n);
     return rc;
 }
 
@@ -811,8 +823,7 @@ static void call_free(sipc_async_call *c)
         sipc_observer_close(c->observer);
     free(c->entries);
     queue_free(&c->send_done);
-    notifier_destroy(&c->n);
-    free(c);
+    handle_free(&c->n);
 }
 
 /* Drops one reference; the last one frees the call. */
@@ -941,13 +952,10 @@ static void *call_main(void *arg)
 
 static sipc_async_call *call_new(call_kind kind, sipc_async_notify_fn notify, uint32_t token)
 {
-    sipc_async_call *c = calloc(1, sizeof *c);
+    int rc;
+    sipc_async_call *c = handle_new(sizeof *c, notify, token, &rc);
     if (!c)
         return NULL;
-    if (notifier_init(&c->n, notify, token) != SIPC_OK) {
-        free(c);
-        return NULL;
-    }
     c->kind = kind;
     c->status = SIPC_ASYNC_PENDING;
     c->refs = 2;
@@ -959,8 +967,7 @@ static int call_start(sipc_async_call *c, sipc_async_call **out)
 {
     sipc_os_thread thread;
     if (sipc_os_thread_create(&thread, call_main, c) != SIPC_OK) {
-        notifier_destroy(&c->n);
-        free(c);
+        handle_free(&c->n);
         return SIPC_ERR_SYSTEM;
     }
     sipc_os_thread_detach(&thread);
@@ -1195,6 +1202,11 @@ struct sipc_async_watch {
     uint64_t changes; /* under n.lock */
 };
 
+/* handle_new/handle_free rely on it. */
+_Static_assert(offsetof(struct sipc_async_channel, n) == 0 && offsetof(struct sipc_async_observer, n) == 0 &&
+                   offsetof(struct sipc_async_call, n) == 0 && offsetof(struct sipc_async_watch, n) == 0,
+               "every async handle starts with its notifier");
+
 /* FNV-1a over a byte range, continuing from `hash`. */
 static uint64_t fnv1a(uint64_t hash, const void *data, size_t length)
 {
@@ -1246,8 +1258,7 @@ static void watch_unref(sipc_async_watch *h)
     sipc_os_mutex_unlock(&h->n.lock);
     if (last) {
         sipc_os_key_monitor_close(h->monitor);
-        notifier_destroy(&h->n);
-        free(h);
+        handle_free(&h->n);
     }
 }
 
@@ -1330,18 +1341,13 @@ SIPC_API int sipc_async_watch_start(uint32_t interval_ms, sipc_async_notify_fn n
     if (!notify || !out || interval_ms == 0 || interval_ms > INT32_MAX)
         return SIPC_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    sipc_async_watch *h = calloc(1, sizeof *h);
+    int rc;
+    sipc_async_watch *h = handle_new(sizeof *h, notify, token, &rc);
     if (!h)
-        return SIPC_ERR_NO_MEMORY;
-    int rc = notifier_init(&h->n, notify, token);
-    if (rc != SIPC_OK) {
-        free(h);
         return rc;
-    }
     rc = sipc_os_key_monitor_open(&h->monitor);
     if (rc != SIPC_OK) {
-        notifier_destroy(&h->n);
-        free(h);
+        handle_free(&h->n);
         return rc;
     }
     h->interval_ms = interval_ms;
@@ -1349,8 +1355,7 @@ SIPC_API int sipc_async_watch_start(uint32_t interval_ms, sipc_async_notify_fn n
     sipc_os_thread thread;
     if (sipc_os_thread_create(&thread, watch_main, h) != SIPC_OK) {
         sipc_os_key_monitor_close(h->monitor);
-        notifier_destroy(&h->n);
-        free(h);
+        handle_free(&h->n);
         return SIPC_ERR_SYSTEM;
     }
     sipc_os_thread_detach(&thread);
