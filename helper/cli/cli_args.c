@@ -210,12 +210,17 @@ void cli_print_command_help(const cli_command *command, FILE *out)
 
 /* ---- channels ---- */
 
-int cli_open_channel(const char *name, const cli_channel_options *requested, sipc_channel **out)
+int32_t cli_lock_timeout(int32_t timeout_ms)
+{
+    return timeout_ms == SIPC_INFINITE ? SIPC_DEFAULT_LOCK_TIMEOUT_MS : timeout_ms;
+}
+
+int cli_open_channel(const char *name, const cli_channel_options *requested, int32_t timeout_ms, sipc_channel **out)
 {
     sipc_options options;
     sipc_options_init(&options);
     /* Zero asks for the default when creating and adopts an existing channel's value when attaching. */
     options.max_message_size = requested->max_size_given ? requested->max_size : 0;
     options.queue_depth = requested->depth_given ? requested->depth : 0;
-    return sipc_open(name, &options, out);
+    return sipc_open_ex(name, &options, cli_lock_timeout(timeout_ms), out);
 }

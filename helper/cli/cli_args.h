@@ -77,6 +77,10 @@ typedef struct cli_channel_options {
 } cli_channel_options;
 
 /* Opens the channel. Options the user did not give adopt an existing channel's values. */
-int cli_open_channel(const char *name, const cli_channel_options *options, sipc_channel **out);
+/* How long a by-name step (open, close, rm) may wait for a channel's lock: the command's --timeout, or without
+ * one (inf) the library's default (SIPC_DEFAULT_LOCK_TIMEOUT_MS). */
+int32_t cli_lock_timeout(int32_t timeout_ms);
+/* Opens a channel, waiting at most cli_lock_timeout(timeout_ms) for its lock. */
+int cli_open_channel(const char *name, const cli_channel_options *options, int32_t timeout_ms, sipc_channel **out);
 
 #endif /* SIPC_CLI_ARGS_H */

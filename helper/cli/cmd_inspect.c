@@ -352,7 +352,7 @@ static uint64_t last_activity_ns(const sipc_channel_info *info)
     return last;
 }
 
-static int remove_stale(const char *command, uint64_t older_than_ns)
+static int remove_stale(const char *command, uint64_t older_than_ns, int32_t timeout)
 {
     name_list list = {0};
     int status = sipc_list_entries(collect_entry, &list);
@@ -376,7 +376,7 @@ static int remove_stale(const char *command, uint64_t older_than_ns)
         if (older_than_ns != 0 && last <= now && now - last < older_than_ns)
             continue;
         /* Without force: the library re-checks under the channel's lock that nobody alive is attached. */
-        status = sipc_remove(name, 0);
+        status = sipc_remove_ex(name, 0, cli_lock_timeout(timeout));
         if (status == SIPC_OK) {
             printf("removed %s\n", name);
         } else if (status != SIPC_ERR_NOT_FOUND && status != SIPC_ERR_BUSY) { /* gone or revived meanwhile */
@@ -395,9 +395,11 @@ int cmd_rm(const cli_command *command, int argc, char **argv)
 {
     bool force = false, stale = false, older_given = false;
     const char *older_than = NULL;
+    int32_t timeout = SIPC_INFINITE;
     const cli_option options[] = {{"force", CLI_OPT_FLAG, &force, NULL, 0, 0, NULL},
                                   {"stale", CLI_OPT_FLAG, &stale, NULL, 0, 0, NULL},
-                                  {"older-than", CLI_OPT_STRING, &older_than, &older_given, 0, 0, NULL}};
+                                  {"older-than", CLI_OPT_STRING, &older_than, &older_given, 0, 0, NULL},
+                                  {"timeout", CLI_OPT_TIMEOUT, &timeout, NULL, 0, 0, NULL}};
     /* Any number of names: at most one per argument. */
     const char **positional = calloc((size_t)argc + 1, sizeof *positional);
     if (!positional)
@@ -425,13 +427,13 @@ int cmd_rm(const cli_command *command, int argc, char **argv)
     }
     if (stale) {
         free(positional);
-        return remove_stale(command->name, older_than_ns);
+        return remove_stale(command->name, older_than_ns, timeout);
     }
     int exit_code = SIPC_CLI_EXIT_OK;
     for (size_t i = 0; i < count; i++) {
         int status = sipc_validate_name(positional[i]);
         if (status == SIPC_OK)
-            status = sipc_remove(positional[i], force ? 1 : 0);
+            status = sipc_remove_ex(positional[i], force ? SIPC_REMOVE_FORCE : 0u, cli_lock_timeout(timeout));
         if (status != SIPC_OK) {
             int code =
                 status == SIPC_ERR_BUSY

@@ -77,7 +77,7 @@ int cmd_send(const cli_command *command, int argc, char **argv)
 
     uint64_t deadline = sipc_deadline_after(timeout);
     sipc_channel *channel = NULL;
-    int status = cli_open_channel(name, &channel_options, &channel);
+    int status = cli_open_channel(name, &channel_options, sipc_deadline_ms_left(deadline), &channel);
     if (status == SIPC_OK) {
         cli_signals_watch_channel(channel);
         if (payload.length > sipc_max_message_size(channel)) {
@@ -89,7 +89,7 @@ int cmd_send(const cli_command *command, int argc, char **argv)
                                    sipc_deadline_ms_left(deadline));
         }
         cli_signals_watch_channel(NULL);
-        sipc_close(channel);
+        sipc_close_ex(channel, cli_lock_timeout(timeout));
     }
     size_t length = payload.length;
     cli_buffer_free(&payload);
@@ -147,7 +147,7 @@ static int serve(serve_state *state, const cli_channel_options *channel_options)
 {
     state->exit_code = -1;
     sipc_channel *channel = NULL;
-    int status = cli_open_channel(state->name, channel_options, &channel);
+    int status = cli_open_channel(state->name, channel_options, state->timeout, &channel);
     if (status != SIPC_OK)
         return cli_fail(state->command, state->name, status);
     cli_signals_watch_channel(channel);
@@ -180,7 +180,7 @@ static int serve(serve_state *state, const cli_channel_options *channel_options)
     }
     if (channel) {
         cli_signals_watch_channel(NULL);
-        sipc_close(channel);
+        sipc_close_ex(channel, cli_lock_timeout(state->timeout));
     }
     free(buffer);
     cli_buffer_free(&state->out);
@@ -486,7 +486,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
     };
     if (pipe(session.wake_pipe) != 0)
         return cli_io_error(command->name, "pipe: %s", strerror(errno));
-    int status = cli_open_channel(name, &channel_options, &session.channel);
+    int status = cli_open_channel(name, &channel_options, timeout, &session.channel);
     if (status == SIPC_OK) {
         cli_signals_watch_channel(session.channel);
         /* A peer that already left is adopted too: the receiver prints what it sent, then sees
@@ -496,7 +496,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
     if (status != SIPC_OK) {
         if (session.channel) {
             cli_signals_watch_channel(NULL);
-            sipc_close(session.channel);
+            sipc_close_ex(session.channel, cli_lock_timeout(timeout));
         }
         close(session.wake_pipe[0]);
         close(session.wake_pipe[1]);
@@ -524,7 +524,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
         sipc_os_thread_join(&receiver);
 #endif
     cli_signals_watch_channel(NULL);
-    sipc_close(session.channel);
+    sipc_close_ex(session.channel, cli_lock_timeout(timeout));
     close(session.wake_pipe[0]);
     close(session.wake_pipe[1]);
 

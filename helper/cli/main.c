@@ -92,14 +92,15 @@ static const cli_command commands[] = {
      "                   json: {\"event\":\"attached\",\"role\":\"client\",\"pid\":4242,\"session\":1,...}\n"
      "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"},
     {"rm", cmd_rm, "remove channels by name, or every stale channel",
-     "usage: sipc rm [--force] [--] NAME...\n"
-     "       sipc rm --stale [--older-than DURATION]\n"
+     "usage: sipc rm [--force] [--timeout MS] [--] NAME...\n"
+     "       sipc rm --stale [--older-than DURATION] [--timeout MS]\n"
      "\n"
      "Removes the channels' names (any number of them). Refused (exit 5 BUSY) while a live process\n"
      "is attached, unless --force. Processes still attached keep working on their mapping. --force\n"
      "also removes what squats a channel's name without being a channel (a FIFO, a corrupt segment).\n"
      "'--' ends the options: names after it may start with '-'.\n"
      "\n"
+     "  --timeout MS     wait at most MS for each channel's lock (default 5000), then TIMEOUT\n"
      "  --stale          remove every channel that no live process is attached to (prints each name)\n"
      "  --older-than D   with --stale: only those idle (no message, not created) for at least D,\n"
      "                   e.g. 90s, 30m, 12h, 7d\n"},
@@ -145,7 +146,8 @@ static void print_main_help(FILE *out)
     fputs("\n"
           "Channel names: 1..200 characters of [A-Za-z0-9._-], not starting with '.'; '--' ends\n"
           "the options, so names after it may start with '-' (sipc rm -- -old).\n"
-          "Sizes accept k/m suffixes (64k, 1m). Timeouts are milliseconds or 'inf'.\n"
+          "Sizes accept k/m suffixes (64k, 1m). Timeouts are milliseconds or 'inf'. --timeout also bounds\n"
+          "each wait for a channel's lock when opening, closing or removing it (without --timeout: 5 s).\n"
           "\n"
           "Exit codes:\n"
           "  0  success                         10 INVALID_ARGUMENT: option out of range\n"

@@ -74,7 +74,9 @@ extern "C" {
 #define SIPC_INFINITE (-1)
 /* How long sipc_open, sipc_close, sipc_remove and sipc_stat wait for a channel's lock that another
  * process holds (locks are normally held for microseconds; a process that keeps one longer, e.g. a
- * stopped one, then costs SIPC_ERR_TIMEOUT instead of a hang). The _ex functions take their own. */
+ * stopped one, then costs SIPC_ERR_TIMEOUT instead of a hang). The _ex functions take their own. The lock
+ * is a word in the segment's header: only a process that can write the segment can hold it (one that may
+ * only read it cannot delay anyone), and a holder that died is taken over at once (helper/PROTOCOL.md). */
 #define SIPC_DEFAULT_LOCK_TIMEOUT_MS 5000
 
 /* Names: 1..SIPC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */

@@ -348,23 +348,83 @@ static void take_role(sipc_channel *ch, int role_index)
         SH_STORE(&h->connections, SH_LOAD(&h->connections) + 1u);
 }
 
-static int init_segment(sipc_channel *ch, const char *name, const sipc_options *opt)
+/* Takes the OS's lock where it has one (sipc_os_segment_lock), then the header's lock word. */
+static int lock_segment(sipc_os_segment *segment, seg_header *header, const sipc_os_process *self, uint64_t deadline,
+                        const char *key)
 {
+    int rc = sipc_os_segment_lock(segment, deadline);
+    if (rc != SIPC_OK)
+        return rc;
+    rc = sipc_segment_lock(header, self, deadline, key);
+    if (rc != SIPC_OK)
+        sipc_os_segment_unlock(segment);
+    return rc;
+}
+
+static void unlock_segment(sipc_os_segment *segment, seg_header *header, const sipc_os_process *self)
+{
+    sipc_segment_unlock(header, self);
+    sipc_os_segment_unlock(segment);
+}
+
+typedef enum init_result { INIT_DONE, INIT_LOST } init_result;
+
+/* The creator of a new (empty) object: sizes it, writes the header and takes the server role, magic
+ * last, all under the lock word. The header page is reserved and the word taken before the rest is
+ * sized and reserved (which can take long for a big channel): an opener that finds the object sized
+ * but not initialised sees a live holder and waits, where it would otherwise think it abandoned.
+ * INIT_LOST: the name no longer leads to this object (an opener gave it up for abandoned). */
+static int init_segment(sipc_channel *ch, const char *name, const sipc_options *opt, uint64_t deadline,
+                        init_result *result)
+{
+    *result = INIT_DONE;
     int rc = sipc_geometry_for(opt->max_message_size, opt->queue_depth, &ch->geometry);
     if (rc != SIPC_OK)
         return rc;
     snprintf(ch->geometry.name, sizeof ch->geometry.name, "%s", name);
+    /* Where the OS can size an object in steps (Linux), the header page first. */
+    rc = sipc_os_segment_reserve(ch->segment, SIPC_HEADER_SIZE);
+    uint64_t size = 0;
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_size(ch->segment, &size);
+    void *first = NULL;
+    if (rc == SIPC_OK && size >= SIPC_HEADER_SIZE)
+        rc = sipc_os_segment_map(ch->segment, SIPC_HEADER_SIZE, &first);
+    if (rc == SIPC_OK && first != NULL) {
+        rc = sipc_segment_lock(first, &ch->self, deadline, ch->key);
+        if (rc != SIPC_OK) {
+            sipc_os_segment_unmap(ch->segment, first, SIPC_HEADER_SIZE);
+            return rc;
+        }
+        int current = sipc_os_segment_is_current(ch->segment);
+        if (current != 1) {
+            sipc_segment_unlock(first, &ch->self);
+            sipc_os_segment_unmap(ch->segment, first, SIPC_HEADER_SIZE);
+            *result = INIT_LOST;
+            return current < 0 ? current : SIPC_OK;
+        }
+    }
     ch->size = ch->geometry.segment_size;
-    rc = sipc_os_segment_resize(ch->segment, ch->size);
-    if (rc != SIPC_OK)
-        return rc;
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_resize(ch->segment, ch->size);
     void *base = NULL;
-    rc = sipc_os_segment_map(ch->segment, ch->size, &base);
-    if (rc != SIPC_OK)
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_map(ch->segment, ch->size, &base);
+    if (rc == SIPC_OK && first == NULL)
+        rc = sipc_segment_lock(base, &ch->self, deadline, ch->key); /* the OS lock keeps everyone else out */
+    if (rc != SIPC_OK) {
+        if (base != NULL)
+            sipc_os_segment_unmap(ch->segment, base, ch->size);
+        if (first != NULL) {
+            sipc_segment_unlock(first, &ch->self);
+            sipc_os_segment_unmap(ch->segment, first, SIPC_HEADER_SIZE);
+        }
+        ch->size = 0;
         return rc;
+    }
     ch->header = base;
     seg_header *h = ch->header;
-    /* A fresh object reads as zeros; fill in the header, magic last. */
+    /* A fresh object reads as zeros (but the lock word); fill in the header, magic last. */
     h->version = SIPC_LAYOUT_VERSION;
     h->header_size = SIPC_HEADER_SIZE;
     h->segment_size = ch->size;
@@ -376,6 +436,9 @@ static int init_segment(sipc_channel *ch, const char *name, const sipc_options *
     memcpy(h->name, name, h->name_length);
     take_role(ch, SIPC_ROLE_INDEX_SERVER);
     SH_STORE_REL(&h->magic, SIPC_LAYOUT_MAGIC);
+    sipc_segment_unlock(h, &ch->self);
+    if (first != NULL)
+        sipc_os_segment_unmap(ch->segment, first, SIPC_HEADER_SIZE);
     return SIPC_OK;
 }
 
@@ -567,28 +630,44 @@ SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t
         rc = sipc_os_segment_lock(ch->segment, deadline);
         if (rc != SIPC_OK)
             break;
-        int current = sipc_os_segment_is_current(ch->segment);
-        if (current != 1) {
-            sipc_os_segment_unlock(ch->segment);
-            sipc_os_segment_close(ch->segment);
-            ch->segment = NULL;
-            if (current < 0) {
-                rc = current;
-                break;
-            }
-            continue;
-        }
-        rc = sipc_os_segment_size(ch->segment, &ch->size);
-        if (rc == SIPC_OK && ch->size == 0 && created) {
-            rc = init_segment(ch, name, &opt);
-            if (rc != SIPC_OK)
+        if (created) {
+            init_result result = INIT_DONE;
+            rc = init_segment(ch, name, &opt, deadline, &result);
+            if (rc != SIPC_OK && result == INIT_DONE && sipc_os_segment_is_current(ch->segment) == 1)
                 sipc_os_segment_unlink(ch->key);
             sipc_os_segment_unlock(ch->segment);
+            if (rc == SIPC_OK && result == INIT_LOST) {
+                sipc_os_segment_close(ch->segment);
+                ch->segment = NULL;
+                continue;
+            }
             break;
         }
+        rc = sipc_os_segment_size(ch->segment, &ch->size);
+        /* The header's lock word needs a header: an object of size 0 is being created (or its creator
+         * died before sizing it); 1..1023 bytes is no segment at all. */
+        void *lock_view = NULL;
+        if (rc == SIPC_OK && ch->size != 0)
+            rc = ch->size < SIPC_HEADER_SIZE ? SIPC_ERR_CORRUPT
+                                             : sipc_os_segment_map(ch->segment, SIPC_HEADER_SIZE, &lock_view);
+        if (rc == SIPC_OK && lock_view != NULL) {
+            rc = sipc_segment_lock(lock_view, &ch->self, deadline, ch->key);
+            if (rc != SIPC_OK) {
+                sipc_os_segment_unmap(ch->segment, lock_view, SIPC_HEADER_SIZE);
+                lock_view = NULL;
+            }
+        }
+        int current = rc == SIPC_OK ? sipc_os_segment_is_current(ch->segment) : 1;
+        /* Its creator may have sized it fully while we waited for the word. */
+        if (rc == SIPC_OK && current == 1 && lock_view != NULL)
+            rc = sipc_os_segment_size(ch->segment, &ch->size);
         attach_result next = ATTACH_DONE;
-        if (rc == SIPC_OK && ch->size == 0) {
-            /* Someone created it and has not initialised it yet; give up on it after a while. */
+        if (current != 1) {
+            rc = current < 0 ? current : SIPC_OK;
+            next = ATTACH_RETRY;
+        } else if (rc == SIPC_OK && (lock_view == NULL || SH_LOAD_ACQ(&((seg_header *)lock_view)->magic) == 0)) {
+            /* Someone created it and has not initialised it yet (it would hold the lock word while it
+             * does, once the header is sized); give up on it after a while. */
             uint64_t now = sipc_os_monotonic_ns();
             if (empty_since == 0)
                 empty_since = now;
@@ -601,12 +680,14 @@ SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t
             empty_since = 0;
             rc = attach_existing(ch, name, &opt, &next);
         }
-        if (rc == SIPC_OK && next == ATTACH_DONE) {
-            sipc_os_segment_unlock(ch->segment);
-            break;
+        if (lock_view != NULL) {
+            sipc_segment_unlock(lock_view, &ch->self);
+            sipc_os_segment_unmap(ch->segment, lock_view, SIPC_HEADER_SIZE);
         }
-        release_mapping(ch);
         sipc_os_segment_unlock(ch->segment);
+        if (rc == SIPC_OK && next == ATTACH_DONE)
+            break;
+        release_mapping(ch);
         sipc_os_segment_close(ch->segment);
         ch->segment = NULL;
         if (rc != SIPC_OK)
@@ -1262,7 +1343,7 @@ static void registry_remove(sipc_channel *ch)
  * released all the same, only the name stays (stale, reclaimed by the next opener). */
 static int release_role(sipc_channel *ch, uint64_t deadline)
 {
-    int rc = sipc_os_segment_lock(ch->segment, deadline);
+    int rc = lock_segment(ch->segment, ch->header, &ch->self, deadline, ch->key);
     seg_role *me = &ch->header->roles[ch->role_index];
     int mine = SH_LOAD(&me->session) == ch->my_session && SH_LOAD(&me->pid) == ch->self.pid;
     if (mine) {
@@ -1276,7 +1357,7 @@ static int release_role(sipc_channel *ch, uint64_t deadline)
         /* Last one out removes the name, unless it already leads to another object. */
         if (!sipc_role_alive(ch->segment, ch->header, ch->peer_index) && sipc_os_segment_is_current(ch->segment) == 1)
             sipc_os_segment_unlink(ch->key);
-        sipc_os_segment_unlock(ch->segment);
+        unlock_segment(ch->segment, ch->header, &ch->self);
     }
     return rc == SIPC_ERR_TIMEOUT ? SIPC_ERR_TIMEOUT : SIPC_OK;
 }

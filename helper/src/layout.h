@@ -1,5 +1,5 @@
 /*
- * layout.h — the shared-memory layout of a sipc segment (protocol version 1) and the helpers that
+ * layout.h — the shared-memory layout of a sipc segment (protocol version 2) and the helpers that
  * read it safely. PROTOCOL.md documents the same layout for other implementations; keep both in
  * step. Everything in shared memory is untrusted: read fields once, validate, then use the copy.
  */
@@ -12,7 +12,9 @@
 #include "platform.h"
 
 #define SIPC_LAYOUT_MAGIC 0x314d485343504953ull /* "SIPCSHM1" read as little-endian bytes */
-#define SIPC_LAYOUT_VERSION 1u
+/* 2: the open-time lock is the header's lock word (version 1 used flock on the object, which anyone who
+ * could read it could hold); the two exclude each other, so the versions refuse each other's segments. */
+#define SIPC_LAYOUT_VERSION 2u
 #define SIPC_HEADER_SIZE 1024u
 #define SIPC_SLOT_HEADER_SIZE 64u
 #define SIPC_SLOT_ALIGN 64u
@@ -92,19 +94,19 @@ typedef struct seg_observer { /* 64 bytes: the record of a lossless observer (PR
 } seg_observer;
 
 typedef struct seg_header {
-    uint64_t magic;                                /*   0: SIPC_LAYOUT_MAGIC, written last at initialisation */
-    uint32_t version;                              /*   8: SIPC_LAYOUT_VERSION */
-    uint32_t header_size;                          /*  12: SIPC_HEADER_SIZE */
-    uint64_t segment_size;                         /*  16: total bytes */
-    uint32_t max_message;                          /*  24 */
-    uint32_t queue_depth;                          /*  28 */
-    uint32_t slot_size;                            /*  32: round_up(SIPC_SLOT_HEADER_SIZE + max_message, 64) */
-    uint32_t name_length;                          /*  36 */
-    uint64_t created_ns;                           /*  40: wall clock */
-    uint64_t connections;                          /*  48: clients attached so far */
-    uint64_t reserved0;                            /*  56 */
-    char name[SIPC_NAME_FIELD_SIZE];               /* 64: NUL-padded channel name */
-    seg_role roles[2];                             /* 320 */
+    uint64_t magic;                  /*   0: SIPC_LAYOUT_MAGIC, written last at initialisation */
+    uint32_t version;                /*   8: SIPC_LAYOUT_VERSION */
+    uint32_t header_size;            /*  12: SIPC_HEADER_SIZE */
+    uint64_t segment_size;           /*  16: total bytes */
+    uint32_t max_message;            /*  24 */
+    uint32_t queue_depth;            /*  28 */
+    uint32_t slot_size;              /*  32: round_up(SIPC_SLOT_HEADER_SIZE + max_message, 64) */
+    uint32_t name_length;            /*  36 */
+    uint64_t created_ns;             /*  40: wall clock */
+    uint64_t connections;            /*  48: clients attached so far */
+    uint64_t lock_owner;             /* 56: open-time lock word: 0 free, else sipc_lock_word() of the holder (CAS) */
+    char name[SIPC_NAME_FIELD_SIZE]; /* 64: NUL-padded channel name */
+    seg_role roles[2];               /* 320 */
     uint32_t wait_word[SIPC_WAIT_WORDS];           /* 448: futex words, only ever incremented */
     uint32_t waiters[SIPC_WAIT_WORDS];             /* 480: sleepers per wait word (wake only if non-zero) */
     seg_ring rings[2];                             /* 512 */
@@ -129,6 +131,7 @@ _Static_assert(offsetof(seg_header, observers) == 896, "observers offset");
 _Static_assert(offsetof(seg_header, roles) == 320, "roles offset");
 _Static_assert(offsetof(seg_header, wait_word) == 448, "wait_word offset");
 _Static_assert(offsetof(seg_header, rings) == 512, "rings offset");
+_Static_assert(offsetof(seg_header, lock_owner) == 56, "lock_owner offset");
 _Static_assert(sizeof(seg_slot_header) == SIPC_SLOT_HEADER_SIZE, "slot header layout");
 
 /* Atomic access to shared words (GCC/Clang builtins; work on plain fields). */
@@ -190,6 +193,20 @@ int sipc_holder_alive(sipc_os_segment *segment, const seg_role_view *view, int r
 int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view);
 /* Copies an attached role's identity consistently; 0 if the role is not attached. */
 int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session);
+
+/* ---- the open-time lock (PROTOCOL.md section 5) ----
+ * A word in the header that open, close, remove and re-initialisation hold for microseconds. Only a process
+ * that maps the segment read-write can take it, so a reader cannot block anyone. It names its holder
+ * (pid and start time), so a holder that died is taken over; a live holder, or one that cannot be
+ * examined, costs the caller at most its timeout. */
+/* The word a process holds the lock with: pid << 32 | the start time folded to 32 bits (never 0; 0 if the
+ * pid does not fit). */
+uint64_t sipc_lock_word(const sipc_os_process *process);
+/* Takes the lock of the header mapped read-write at `header` for `self` (sipc_os_process_self()), polling
+ * until `deadline`: SIPC_OK, or SIPC_ERR_TIMEOUT (with a detail naming the holder). `key` is for messages. */
+int sipc_segment_lock(seg_header *header, const sipc_os_process *self, uint64_t deadline, const char *key);
+/* Gives the lock back (only if `self` still holds it). */
+void sipc_segment_unlock(seg_header *header, const sipc_os_process *self);
 
 /* A validated read-only mapping of a channel's segment, for stat, list and observers. */
 typedef struct sipc_view {

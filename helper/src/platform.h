@@ -90,6 +90,9 @@ int sipc_os_process_alive(const sipc_os_process *process);
 /* Fills state, traced and name of `info` for process `pid` (> 0; info zeroed by the caller). Never waits; what
  * it reads of another process is untrusted (the name is sanitised by the caller). */
 void sipc_os_process_describe(int64_t pid, sipc_process_info *info);
+/* The start time of the running process `pid` (as in sipc_os_process): SIPC_OK; SIPC_ERR_NOT_FOUND when no
+ * such process runs (or it is a zombie); another error when it exists but cannot be examined. */
+int sipc_os_process_start_time(int64_t pid, uint64_t *start_time);
 /* A counter that a fork() child sees incremented (pthread_atfork): a handle that remembers the value
  * of its opener detects that it is used in a forked child. Always 0 where fork does not exist. */
 uint32_t sipc_os_fork_generation(void);
@@ -160,9 +163,10 @@ typedef struct sipc_os_segment sipc_os_segment; /* opaque, one per open of a key
 int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline, sipc_os_segment **out);
 /* Closes the handle (does not unmap views, does not unlink). */
 void sipc_os_segment_close(sipc_os_segment *segment);
-/* Exclusive lock held for the duration of open/close/reinitialisation. The OS releases it if the
- * holder dies. Waits at most until `deadline`: SIPC_ERR_TIMEOUT when another process holds it
- * that long. */
+/* Serialises what the OS's own objects need around open/close/reinitialisation, where they need it
+ * (Windows: the key mutex guards generations and sections; macOS: a lock file). Linux needs none (a
+ * no-op): the open-time lock is the header's lock word (layout.h, sipc_segment_lock), which only a
+ * process that can write the segment can hold. Waits at most until `deadline` (SIPC_ERR_TIMEOUT). */
 int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline);
 void sipc_os_segment_unlock(sipc_os_segment *segment);
 /* 1 if the handle still refers to the object currently reachable by its key (not unlinked and not

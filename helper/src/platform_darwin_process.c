@@ -72,22 +72,32 @@ int sipc_os_process_self(sipc_os_process *out)
     return SIPC_OK;
 }
 
+int sipc_os_process_start_time(int64_t pid, uint64_t *start_time)
+{
+    if (pid <= 0 || pid > INT_MAX)
+        return SIPC_ERR_NOT_FOUND;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return SIPC_ERR_NOT_FOUND;
+    int zombie = 0;
+    int rc = read_bsd_info(pid, start_time, &zombie);
+    if (rc == -ESRCH)
+        return SIPC_ERR_NOT_FOUND;
+    if (rc < 0) {
+        sipc_os_record_error(-rc);
+        return SIPC_ERR_SYSTEM; /* exists but cannot be examined (another user's) */
+    }
+    return zombie ? SIPC_ERR_NOT_FOUND : SIPC_OK; /* a zombie will never touch the channel again */
+}
+
 int sipc_os_process_alive(const sipc_os_process *process)
 {
-    if (process->pid <= 0 || process->pid > INT_MAX)
-        return 0;
-    if (kill((pid_t)process->pid, 0) != 0 && errno == ESRCH)
-        return 0;
     uint64_t start_time = 0;
-    int zombie = 0;
-    int rc = read_bsd_info(process->pid, &start_time, &zombie);
-    if (rc == -ESRCH)
+    int rc = sipc_os_process_start_time(process->pid, &start_time);
+    if (rc == SIPC_ERR_NOT_FOUND)
         return 0;
-    if (rc < 0)
-        return 1; /* exists but cannot be examined (another user's) */
-    if (start_time != process->start_time)
-        return 0;   /* the pid was reused */
-    return !zombie; /* a zombie has exited: it will never touch the channel again */
+    if (rc != SIPC_OK)
+        return 1;
+    return start_time == process->start_time; /* else the pid was reused */
 }
 
 /* ---- process watcher (kqueue on a thread) ---- */

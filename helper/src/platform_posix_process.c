@@ -65,24 +65,23 @@ int sipc_os_process_self(sipc_os_process *out)
     return SIPC_OK;
 }
 
-int sipc_os_process_alive(const sipc_os_process *process)
+int sipc_os_process_start_time(int64_t pid, uint64_t *start_time)
 {
-    if (process->pid <= 0 || process->pid > INT_MAX)
-        return 0;
-    if (kill((pid_t)process->pid, 0) != 0 && errno == ESRCH)
-        return 0;
-    uint64_t start_time = 0;
-    int rc = read_start_time(process->pid, &start_time);
+    if (pid <= 0 || pid > INT_MAX)
+        return SIPC_ERR_NOT_FOUND;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return SIPC_ERR_NOT_FOUND;
+    int rc = read_start_time(pid, start_time);
     if (rc == -ENOENT || rc == -ESRCH)
-        return 0;
-    if (rc < 0)
-        return 1; /* exists but cannot be examined */
-    if (start_time != process->start_time)
-        return 0; /* the pid was reused */
+        return SIPC_ERR_NOT_FOUND;
+    if (rc < 0) {
+        sipc_os_record_error(-rc);
+        return SIPC_ERR_SYSTEM; /* exists but cannot be examined */
+    }
     /* A zombie has exited: it will never touch the channel again. */
     char path[64];
     char buffer[512];
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)process->pid);
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         ssize_t n = read(fd, buffer, sizeof buffer - 1);
@@ -91,10 +90,21 @@ int sipc_os_process_alive(const sipc_os_process *process)
             buffer[n] = '\0';
             char *p = strrchr(buffer, ')');
             if (p != NULL && (p[1] == ' ') && (p[2] == 'Z' || p[2] == 'X'))
-                return 0;
+                return SIPC_ERR_NOT_FOUND;
         }
     }
-    return 1;
+    return SIPC_OK;
+}
+
+int sipc_os_process_alive(const sipc_os_process *process)
+{
+    uint64_t start_time = 0;
+    int rc = sipc_os_process_start_time(process->pid, &start_time);
+    if (rc == SIPC_ERR_NOT_FOUND)
+        return 0;
+    if (rc != SIPC_OK)
+        return 1;                             /* exists but cannot be examined */
+    return start_time == process->start_time; /* else the pid was reused */
 }
 
 /* Reads up to size-1 bytes of a small /proc file into buffer (NUL-terminated): the length, or -errno. */
@@ -179,6 +189,9 @@ struct sipc_os_watcher {
     /* guarded by lock: the next process to watch, handed over to the thread */
     int next_pidfd;
     uint32_t next_token;
+    /* the pidfd the thread polls (atomic; written only by the thread): a forked child, which has no
+     * thread, closes it in sipc_os_watcher_abandon */
+    int thread_pidfd;
     int has_next;
     int stopping;
     /* guarded by lock: the watched process's liveness token, looked at every SIPC_OS_TOKEN_POLL_MS */
@@ -187,6 +200,17 @@ struct sipc_os_watcher {
     sipc_os_death_callback callback;
     void *user;
 };
+
+/* The thread's pidfd changes only through here: the field names it before the old one is closed, so a
+ * fork() at any moment leaves the child a field that names an open descriptor (at worst, for the
+ * instant between the store and the close, the old one stays open in that child). */
+static int watcher_switch_pidfd(sipc_os_watcher *w, int old_pidfd, int new_pidfd)
+{
+    __atomic_store_n(&w->thread_pidfd, new_pidfd, __ATOMIC_SEQ_CST);
+    if (old_pidfd >= 0)
+        close(old_pidfd);
+    return new_pidfd;
+}
 
 static void *watcher_main(void *arg)
 {
@@ -199,9 +223,7 @@ static void *watcher_main(void *arg)
         sipc_os_segment *token_segment = w->token_segment;
         uint32_t token_index = w->token_index;
         if (w->has_next) {
-            if (pidfd >= 0)
-                close(pidfd);
-            pidfd = w->next_pidfd;
+            pidfd = watcher_switch_pidfd(w, pidfd, w->next_pidfd);
             token = w->next_token;
             w->has_next = 0;
             w->next_pidfd = -1;
@@ -217,8 +239,7 @@ static void *watcher_main(void *arg)
             continue; /* EINTR */
         if (n == 0) {
             if (sipc_os_segment_token_held(token_segment, token_index) == 0) {
-                close(pidfd);
-                pidfd = -1;
+                pidfd = watcher_switch_pidfd(w, pidfd, -1);
                 w->callback(w->user, token);
             }
             continue;
@@ -229,13 +250,11 @@ static void *watcher_main(void *arg)
             (void)got;
         }
         if (pidfd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-            close(pidfd);
-            pidfd = -1;
+            pidfd = watcher_switch_pidfd(w, pidfd, -1);
             w->callback(w->user, token);
         }
     }
-    if (pidfd >= 0)
-        close(pidfd);
+    watcher_switch_pidfd(w, pidfd, -1);
     return NULL;
 }
 
@@ -257,6 +276,7 @@ int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_w
     w->callback = callback;
     w->user = user;
     w->next_pidfd = -1;
+    w->thread_pidfd = -1;
     w->event_fd = eventfd(0, EFD_CLOEXEC);
     if (w->event_fd < 0) {
         int rc = posix_fail_errno();
@@ -337,9 +357,13 @@ void sipc_os_watcher_abandon(sipc_os_watcher *w)
 {
     if (w == NULL)
         return;
-    /* The lock may have been held by the parent's thread at the fork: read without it. */
+    /* The lock may have been held by the parent's thread at the fork: read without it. Both the pidfd
+     * handed over and the one the parent's thread was polling are copies this child owns. */
     if (w->has_next && w->next_pidfd >= 0)
         close(w->next_pidfd);
+    int polled = __atomic_load_n(&w->thread_pidfd, __ATOMIC_SEQ_CST);
+    if (polled >= 0 && polled != w->next_pidfd)
+        close(polled);
     close(w->event_fd);
     free(w);
 }

@@ -1,10 +1,9 @@
 /*
- * platform_posix_shm.c — segments as POSIX shared memory: shm_open (objects under /dev/shm), flock
- * for the open-time lock, mmap.
+ * platform_posix_shm.c — segments as POSIX shared memory: shm_open (objects under /dev/shm), mmap, and
+ * the liveness tokens (open-file-description locks). The open-time lock is the header's lock word.
  */
 #if defined(__linux__)
 
-#include "deadline.h"
 #include "platform_posix.h"
 
 #include <dirent.h>
@@ -13,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -124,14 +122,18 @@ void sipc_os_segment_close(sipc_os_segment *segment)
     free(segment);
 }
 
-/* Polled, so a holder that never lets go costs the caller its timeout, not its thread (platform_posix.c). */
+/* Nothing of the OS needs serialising here: the open-time lock is the header's lock word, which only
+ * a process that can write the segment can hold (flock, which anyone who can read the object can take,
+ * let a reader cost every opener its timeout). */
 int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
 {
-    return posix_flock_until(segment->fd, deadline, "/dev/shm", segment->path);
+    (void)segment;
+    (void)deadline;
+    return SIPC_OK;
 }
 
 /* Tokens live far beyond any segment's bytes (locks may lie past the end of a file) and are
- * open-file-description locks, independent of the flock above and of other descriptions. */
+ * open-file-description locks, independent of other descriptions. */
 #define TOKEN_OFFSET ((off_t)1 << 40)
 
 int sipc_os_segment_hold_token(sipc_os_segment *segment, uint32_t index)
@@ -159,7 +161,7 @@ int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index)
 
 void sipc_os_segment_unlock(sipc_os_segment *segment)
 {
-    flock(segment->fd, LOCK_UN);
+    (void)segment;
 }
 
 int sipc_os_segment_is_current(sipc_os_segment *segment)
@@ -217,10 +219,17 @@ int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size)
 {
     if (size > (uint64_t)INT64_MAX)
         return SIPC_ERR_INVALID_ARGUMENT;
-    int rc = sipc_os_segment_reserve(segment, size);
+    uint64_t before = 0;
+    int rc = sipc_os_segment_size(segment, &before);
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_reserve(segment, size);
     if (rc != SIPC_OK) {
-        /* posix_fallocate may have grown the object before it ran out: keep it at size 0 (not initialised). */
-        while (ftruncate(segment->fd, 0) != 0 && errno == EINTR) {
+        /* posix_fallocate may have grown the object before it ran out: give it back its size (never less:
+         * openers may have mapped its header). */
+        uint64_t now = 0;
+        if (sipc_os_segment_size(segment, &now) == SIPC_OK && now > before) {
+            while (ftruncate(segment->fd, (off_t)before) != 0 && errno == EINTR) {
+            }
         }
         return rc;
     }

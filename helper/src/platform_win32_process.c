@@ -78,6 +78,25 @@ HANDLE win_open_identified_process(const sipc_os_process *process, int *exists_u
     return handle;
 }
 
+int sipc_os_process_start_time(int64_t pid, uint64_t *start_time)
+{
+    if (pid <= 0 || pid > (int64_t)UINT32_MAX)
+        return SIPC_ERR_NOT_FOUND;
+    HANDLE handle = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (handle == NULL) {
+        if (GetLastError() == ERROR_ACCESS_DENIED)
+            return win_fail_last_error(); /* exists (another user's) but cannot be examined */
+        return SIPC_ERR_NOT_FOUND;
+    }
+    int rc = SIPC_OK;
+    if (WaitForSingleObject(handle, 0) == WAIT_OBJECT_0)
+        rc = SIPC_ERR_NOT_FOUND; /* exited */
+    else if (!process_start_time(handle, start_time))
+        rc = win_fail_last_error();
+    CloseHandle(handle);
+    return rc;
+}
+
 int sipc_os_process_alive(const sipc_os_process *process)
 {
     int unexaminable = 0;

@@ -192,6 +192,71 @@ void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_seg
     fill_direction(header, g, SIPC_DIR_TO_SERVER, &info->to_server);
 }
 
+/* ---- the open-time lock ---- */
+
+uint64_t sipc_lock_word(const sipc_os_process *process)
+{
+    if (process->pid <= 0 || process->pid > (int64_t)UINT32_MAX)
+        return 0;
+    uint32_t folded = (uint32_t)(process->start_time ^ (process->start_time >> 32));
+    return (uint64_t)process->pid << 32 | folded;
+}
+
+/* 1 unless the holder named by `word` is known to be gone: no process with its pid runs, or the one that
+ * does started at another time (the pid was reused). A holder that cannot be examined counts as alive:
+ * the caller's timeout bounds the wait. */
+static int lock_holder_alive(uint64_t word)
+{
+    uint64_t start_time = 0;
+    int rc = sipc_os_process_start_time((int64_t)(word >> 32), &start_time);
+    if (rc == SIPC_ERR_NOT_FOUND)
+        return 0;
+    if (rc != SIPC_OK)
+        return 1;
+    return (uint32_t)(start_time ^ (start_time >> 32)) == (uint32_t)word;
+}
+
+/* Locks are held for microseconds: the first look nearly always finds the word free. */
+#define LOCK_POLL_FIRST_US 20u
+#define LOCK_POLL_MAX_US 5000u
+
+int sipc_segment_lock(seg_header *header, const sipc_os_process *self, uint64_t deadline, const char *key)
+{
+    uint64_t mine = sipc_lock_word(self);
+    if (mine == 0)
+        return SIPC_ERR_SYSTEM;
+    uint32_t pause_us = LOCK_POLL_FIRST_US;
+    for (;;) {
+        uint64_t seen = __atomic_load_n(&header->lock_owner, __ATOMIC_ACQUIRE);
+        if (seen == 0) {
+            if (__atomic_compare_exchange_n(&header->lock_owner, &seen, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return SIPC_OK;
+            continue;
+        }
+        /* Our own word is another thread of this process (or a program this process exec()ed from): alive. */
+        if (seen != mine && !lock_holder_alive(seen)) {
+            if (__atomic_compare_exchange_n(&header->lock_owner, &seen, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return SIPC_OK; /* taken over */
+            continue;
+        }
+        uint64_t now = sipc_os_monotonic_ns();
+        if (now >= deadline) {
+            sipc_record_error_detail("%s stayed locked by process %llu until the timeout", key,
+                                     (unsigned long long)(seen >> 32));
+            return SIPC_ERR_TIMEOUT;
+        }
+        uint64_t remaining_us = sipc_deadline_us_left_at(deadline, now);
+        sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
+        pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
+    }
+}
+
+void sipc_segment_unlock(seg_header *header, const sipc_os_process *self)
+{
+    uint64_t mine = sipc_lock_word(self);
+    __atomic_compare_exchange_n(&header->lock_owner, &mine, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 /* ---- by name ---- */
 
 int sipc_view_open(const char *key, uint64_t deadline, sipc_view *view)
@@ -375,7 +440,8 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
     sipc_key_for_name(name, key);
     uint64_t deadline = sipc_deadline_after(timeout_ms);
     sipc_os_segment *segment = NULL;
-    rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, deadline, &segment);
+    /* Read-write: the lock word is written (a process that may only read a channel cannot remove it). */
+    rc = sipc_os_segment_open(key, 0, 0, deadline, &segment);
     if (rc == SIPC_ERR_NOT_A_CHANNEL && force)
         return sipc_os_segment_unlink(key); /* something else squats the name: only force removes it */
     if (rc != SIPC_OK)
@@ -385,17 +451,22 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
         sipc_os_segment_close(segment);
         return rc;
     }
-    if (sipc_os_segment_is_current(segment) != 1) {
-        sipc_os_segment_unlock(segment);
-        sipc_os_segment_close(segment);
-        return SIPC_ERR_NOT_FOUND;
-    }
+    sipc_os_process self;
     uint64_t size = 0;
     void *base = NULL;
-    seg_geometry geometry;
-    rc = sipc_os_segment_size(segment, &size);
+    int locked = 0;
+    rc = sipc_os_process_self(&self);
+    if (rc == SIPC_OK)
+        rc = sipc_os_segment_size(segment, &size);
     if (rc == SIPC_OK && size >= SIPC_HEADER_SIZE)
         rc = sipc_os_segment_map(segment, SIPC_HEADER_SIZE, &base);
+    if (rc == SIPC_OK && base != NULL) {
+        rc = sipc_segment_lock(base, &self, deadline, key);
+        locked = rc == SIPC_OK;
+    }
+    if (rc == SIPC_OK && sipc_os_segment_is_current(segment) != 1)
+        rc = SIPC_ERR_NOT_FOUND;
+    seg_geometry geometry;
     if (rc == SIPC_OK && base != NULL) {
         int valid = sipc_validate_header(base, size, &geometry);
         if (valid == SIPC_OK) {
@@ -410,12 +481,15 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
         } else if (valid != SIPC_ERR_NOT_FOUND && !force) {
             rc = valid; /* corrupt or foreign version: only removed with force */
         }
-        /* never initialised (magic 0 while we hold the lock): its creator gave up; remove it */
+        /* never initialised (magic 0 while we hold the lock word its creator would hold): its creator
+         * gave up; remove it */
     } else if (rc == SIPC_OK && size != 0 && !force) {
         rc = SIPC_ERR_CORRUPT;
     }
     if (rc == SIPC_OK)
         rc = sipc_os_segment_unlink(key);
+    if (locked)
+        sipc_segment_unlock(base, &self);
     if (base != NULL)
         sipc_os_segment_unmap(segment, base, SIPC_HEADER_SIZE);
     sipc_os_segment_unlock(segment);

@@ -260,7 +260,7 @@ void test_stat_list_remove(void)
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
     CHECK_RC(sipc_stat(name, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_WAITING);
-    CHECK(info.protocol_version == 1);
+    CHECK(info.protocol_version == 2);
     CHECK(info.created_ns > 0);
     CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
     CHECK_RC(sipc_connect(client, 1000), SIPC_OK);

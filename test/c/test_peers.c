@@ -264,6 +264,8 @@ static int child_race_open(void *arg)
     CHILD_CHECK(pipe_read(plan->start.read_end, &byte, 1) == 0);
     sipc_channel *ch = NULL;
     int rc = sipc_open(plan->name, NULL, &ch);
+    if (rc != SIPC_OK && rc != SIPC_ERR_BUSY)
+        fprintf(stderr, "racer: open returned %s (%s)\n", sipc_status_name(rc), sipc_last_error_message());
     char outcome = rc == SIPC_ERR_BUSY ? 'B' : rc != SIPC_OK ? 'E' : sipc_get_role(ch) == SIPC_ROLE_SERVER ? 'S' : 'C';
     CHILD_CHECK(pipe_write(plan->results.write_end, &outcome, 1));
     /* Hold the role until every racer has answered. */

@@ -29,6 +29,7 @@ static void unview_header(header_view *view)
     raw_close(&view->segment);
 }
 
+
 /* Waits until `threads` threads of role r sleep in a futex wait; 0 if that never happens within 10 s. */
 static int wait_role_asleep(const header_view *view, int role_index, uint32_t threads)
 {
@@ -226,13 +227,10 @@ void test_plain_and_hashed_keys_never_meet(void)
     CHECK(!shm_exists(long_name) && !shm_exists(short_name));
 }
 
-/* A segment found under another channel's key (copied or renamed there): NOT_A_CHANNEL, never
- * attached to; only --force removes the misplaced copy. */
-
 /* ---- POSIX-only by nature, each for its reason ----
  * fork(): Windows has none. Squatters: FIFOs, directories, symbolic and hard links under /dev/shm;
  * Windows keys name the library's own sections (test/wine/win_tests.c covers squatted objects). The
- * stranger's lock is an flock on the /dev/shm file. A full /dev/shm is a private tmpfs mount. The
+ * stranger's lock (an flock, a lock word) is written through the /dev/shm file. A full /dev/shm is a private tmpfs mount. The
  * exit handler exists where names outlive processes (SIPC_OS_NAMES_OUTLIVE_PROCESSES): Windows removes
  * a name with its last handle and finds a dead role holder by its process. exec() and its tokens. */
 #if !defined(_WIN32)
@@ -243,6 +241,7 @@ void test_plain_and_hashed_keys_never_meet(void)
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 /* fork(): the child's copy of a handle is not a role holder. */
 void test_forked_child_cannot_use_or_release_parent_role(void)
@@ -283,6 +282,107 @@ void test_forked_child_cannot_use_or_release_parent_role(void)
     CHECK(length == 2 && memcmp(buffer, "hi", 2) == 0);
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* Descriptors of this process whose link (readlink of /proc/self/fd/N) is exactly `target`, e.g.
+ * "anon_inode:[pidfd]"; with `unread_events`, eventfds whose counter is not 0 instead. */
+static int count_fds(const char *target, int unread_events)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL)
+        return -1;
+    int found = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] == '.' || atoi(entry->d_name) == dirfd(dir))
+            continue;
+        char path[300], link[128];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", entry->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n < 0)
+            continue;
+        link[n] = '\0';
+        if (strcmp(link, target) != 0)
+            continue;
+        if (!unread_events) {
+            found++;
+            continue;
+        }
+        char info[512];
+        snprintf(path, sizeof path, "/proc/self/fdinfo/%s", entry->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t got = fread(info, 1, sizeof info - 1, f);
+        fclose(f);
+        info[got] = '\0';
+        const char *counter = strstr(info, "eventfd-count:");
+        found += counter != NULL && strtoull(counter + strlen("eventfd-count:"), NULL, 16) != 0;
+    }
+    closedir(dir);
+    return found;
+}
+
+/* 1 once every thread but the calling one sleeps (state S) and every eventfd has been read: the
+ * watcher threads took the processes they were handed and poll them. 0 after 10 s. */
+static int wait_watchers_polling(void)
+{
+    for (int i = 0; i < 10000; i++) {
+        int busy = count_fds("anon_inode:[eventfd]", 1);
+        DIR *dir = opendir("/proc/self/task");
+        if (dir == NULL)
+            return 0;
+        struct dirent *entry;
+        while (busy == 0 && (entry = readdir(dir)) != NULL) {
+            if (entry->d_name[0] == '.' || atoi(entry->d_name) == gettid())
+                continue;
+            char path[300], stat[512];
+            snprintf(path, sizeof path, "/proc/self/task/%s/stat", entry->d_name);
+            FILE *f = fopen(path, "r");
+            if (f == NULL)
+                continue;
+            size_t got = fread(stat, 1, sizeof stat - 1, f);
+            fclose(f);
+            stat[got] = '\0';
+            const char *close_paren = strrchr(stat, ')');
+            busy += close_paren == NULL || close_paren[1] != ' ' || close_paren[2] != 'S';
+        }
+        closedir(dir);
+        if (busy == 0)
+            return 1;
+        sleep_ms(1);
+    }
+    return 0;
+}
+
+/* fork(): closing the inherited copies frees everything the child got with them, including the
+ * descriptors of the parent's watcher threads (which do not exist in the child). */
+void test_forked_child_close_leaves_no_descriptors(void)
+{
+    const char *name = test_name("forkfd");
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK); /* each handle now watches its peer through a pidfd */
+    CHECK(wait_watchers_polling());
+    CHECK(count_fds("anon_inode:[pidfd]", 0) == 2);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int failures = 0;
+        failures += sipc_close(client) != SIPC_OK;
+        failures += sipc_close(server) != SIPC_OK;
+        failures += (count_fds("anon_inode:[pidfd]", 0) != 0) << 1;
+        failures += (count_fds("anon_inode:[eventfd]", 0) != 0) << 2;
+        _exit(failures);
+    }
+    CHECK(pid > 0);
+    CHECK_RC(reap_child(pid), 0);
+    CHECK(count_fds("anon_inode:[pidfd]", 0) == 2); /* the parent's watchers are untouched */
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CHECK(count_fds("anon_inode:[pidfd]", 0) == 0);
 }
 
 /* ---- every call by name is bounded ---- */
@@ -374,33 +474,142 @@ static int flock_channel(const char *name, int readonly)
     return fd;
 }
 
-void test_lock_holder_costs_timeout_not_hang(void)
+/* Version 1 locked with flock, which read access is enough to hold: a reader could cost every opener its
+ * timeout. The lock is now a word in the header, which a reader cannot write. */
+void test_reader_cannot_hold_the_lock(void)
 {
-    const char *name = test_name("locked");
+    const char *name = test_name("rdlock");
     sipc_channel *server = NULL, *client = NULL;
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    int fd = flock_channel(name, 1); /* read access is enough to hold the lock */
+    int fd = flock_channel(name, 1);
     CHECK(fd >= 0);
+    CHECK_RC(sipc_open_ex(name, NULL, 0, &client), SIPC_OK);
+    CHECK_RC(sipc_close_ex(client, 0), SIPC_OK);
+    CHECK_RC(sipc_close_ex(server, 0), SIPC_OK);
+    CHECK(!shm_exists(name)); /* the last one out removed the name despite the flock */
+    close(fd);
+}
+
+/* Writes a 64-bit field of a channel's header as another process with write access would. */
+static int write_header_u64(const char *name, size_t offset, uint64_t value)
+{
+    raw_map map;
+    if (raw_open(name, &map) != 0)
+        return -1;
+    __atomic_store_n((uint64_t *)(void *)(map.base + offset), value, __ATOMIC_RELEASE);
+    raw_close(&map);
+    return 0;
+}
+
+/* The header's lock word, as another process would hold it. */
+static int set_lock_word(const char *name, uint64_t word)
+{
+    return write_header_u64(name, offsetof(seg_header, lock_owner), word);
+}
+
+static uint64_t lock_word_now(const char *name)
+{
+    header_view view;
+    if (view_header(name, &view) != 0)
+        return UINT64_MAX;
+    uint64_t word = __atomic_load_n(&view.header->lock_owner, __ATOMIC_ACQUIRE);
+    unview_header(&view);
+    return word;
+}
+
+/* A live process holding the lock word costs openers, closers and removers their timeout (never their
+ * thread); stat and list never look at it; a holder that is gone (dead, or its pid reused) is taken over. */
+void test_lock_word_holder_costs_timeout_and_dead_holder_is_taken_over(void)
+{
+    const char *name = test_name("lockword");
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    int hold[2];
+    CHECK(pipe(hold) == 0);
+    fflush(NULL);
+    pid_t holder = fork();
+    if (holder == 0) {
+        char byte;
+        close(hold[1]);
+        _exit(read(hold[0], &byte, 1) == 0 ? 0 : 1); /* lives until the test closes the pipe */
+    }
+    close(hold[0]);
+    CHECK(holder > 0);
+    sipc_os_process holder_identity = {.pid = holder};
+    CHECK_RC(sipc_os_process_start_time(holder, &holder_identity.start_time), SIPC_OK);
+    CHECK(set_lock_word(name, sipc_lock_word(&holder_identity)) == 0);
     CHECK_RC(sipc_open_ex(name, NULL, 100, &client), SIPC_ERR_TIMEOUT);
-    CHECK(sipc_last_error_message()[0] != '\0');
+    CHECK(strstr(sipc_last_error_message(), "stayed locked by process") != NULL);
     CHECK_RC(sipc_open_ex(name, NULL, 0, &client), SIPC_ERR_TIMEOUT);
     CHECK_RC(sipc_remove_ex(name, SIPC_REMOVE_FORCE, 50), SIPC_ERR_TIMEOUT);
-    /* stat and list take no lock at all */
     sipc_channel_info info = {.struct_size = sizeof info};
     CHECK_RC(sipc_stat(name, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_WAITING);
     entry_search search = {name, 1, 0};
     CHECK_RC(sipc_list(count_name, &search), SIPC_OK);
     CHECK(search.visits_of_name == 1);
-    /* close cannot remove the name under a stranger's lock, but frees the handle and the role */
+    /* The holder dies: the next opener takes its lock over. */
+    close(hold[1]);
+    CHECK_RC(reap_child(holder), 0);
+    CHECK_RC(sipc_open_ex(name, NULL, 1000, &client), SIPC_OK);
+    CHECK(sipc_get_role(client) == SIPC_ROLE_CLIENT);
+    CHECK(lock_word_now(name) == 0); /* taken over, then given back */
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    /* A word naming a running process with another start time (its pid was reused) is taken over too. */
+    sipc_os_process self;
+    CHECK_RC(sipc_os_process_self(&self), SIPC_OK);
+    CHECK(set_lock_word(name, sipc_lock_word(&self) ^ 1u) == 0);
+    CHECK_RC(sipc_open_ex(name, NULL, 1000, &client), SIPC_OK);
+    CHECK(lock_word_now(name) == 0);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    /* A live holder keeps a closer out: the role is given back all the same, only the name stays. */
+    CHECK(set_lock_word(name, sipc_lock_word(&self)) == 0); /* this process: alive, and not this thread's */
     CHECK_RC(sipc_close_ex(server, 50), SIPC_ERR_TIMEOUT);
     CHECK_RC(sipc_stat(name, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_STALE);
-    close(fd);
+    CHECK(set_lock_word(name, 0) == 0);
     CHECK_RC(sipc_remove(name, 0), SIPC_OK);
     CHECK(!shm_exists(name));
 }
 
+/* A creator that died holding the lock word before writing the magic: its half-made object is taken over
+ * and replaced by the next opener. */
+void test_creator_that_died_holding_the_lock_is_replaced(void)
+{
+    const char *name = test_name("deadmaker");
+    int hold[2];
+    CHECK(pipe(hold) == 0);
+    fflush(NULL);
+    pid_t maker = fork();
+    if (maker == 0) {
+        char byte;
+        close(hold[1]);
+        _exit(read(hold[0], &byte, 1) == 0 ? 0 : 1); /* runs until its identity is known */
+    }
+    close(hold[0]);
+    CHECK(maker > 0);
+    sipc_os_process dead = {.pid = maker};
+    CHECK_RC(sipc_os_process_start_time(maker, &dead.start_time), SIPC_OK);
+    close(hold[1]);
+    CHECK_RC(reap_child(maker), 0);
+    seg_geometry g;
+    CHECK_RC(sipc_geometry_for(SIPC_DEFAULT_MAX_MESSAGE, SIPC_DEFAULT_QUEUE_DEPTH, &g), SIPC_OK);
+    char path[256];
+    shm_path(name, path, sizeof path);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    CHECK(ftruncate(fd, (off_t)g.segment_size) == 0);
+    close(fd);
+    CHECK(set_lock_word(name, sipc_lock_word(&dead)) == 0);
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open_ex(name, NULL, 5000, &server), SIPC_OK);
+    CHECK(sipc_get_role(server) == SIPC_ROLE_SERVER);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CHECK(!shm_exists(name));
+}
+
+/* A segment found under another channel's key (copied or renamed there): NOT_A_CHANNEL, never
+ * attached to; only --force removes the misplaced copy. */
 void test_segment_under_another_name_is_refused(void)
 {
     const char *real = test_name("a");

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { SIPC, assertBinary, cleanup, run, start, waitForChannel } from './helpers.mjs';
 
 const T = { timeout: 60000 };
@@ -15,6 +15,28 @@ function shortName() {
   return name;
 }
 const pathOf = (name) => `/dev/shm/sipc.${name}`;
+
+// Holds a channel's open-time lock as a live process with write access would: the header's lock word
+// (offset 56, PROTOCOL.md section 2 and 5) set to this process's pid << 32 | its start time folded to 32 bits.
+const LOCK_WORD_OFFSET = 56;
+function holdLockWord(path) {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const startTime = BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const folded = (startTime ^ (startTime >> 32n)) & 0xffffffffn;
+  const word = Buffer.alloc(8);
+  word.writeBigUInt64LE((BigInt(process.pid) << 32n) | folded);
+  const fd = openSync(path, 'r+');
+  writeSync(fd, word, 0, 8, LOCK_WORD_OFFSET);
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      writeSync(fd, Buffer.alloc(8), 0, 8, LOCK_WORD_OFFSET);
+      closeSync(fd);
+    },
+  };
+}
 
 describe('sipc by name never hangs', () => {
   before(assertBinary);
@@ -45,29 +67,53 @@ describe('sipc by name never hangs', () => {
     assert.ok(!existsSync(pathOf(name)));
   });
 
-  it('a stranger holding the lock costs rm its timeout (TIMEOUT, exit 3), not a hang; stat and ls do not wait', T, async () => {
+  it('a reader holding flock on a segment blocks nobody: rm goes through at once (the lock is a word in the header)', T, async () => {
     const name = shortName();
     const server = start(['recv', name, '--timeout', '30000']);
     await waitForChannel(name);
-    // flock(1) opens the object read-only (read access is enough to hold the lock), takes a shared lock, which
-    // conflicts with the exclusive one sipc needs, and only then runs the command that says so.
+    // flock(1) opens the object read-only (read access was enough to hold version 1's lock), takes a shared lock,
+    // which conflicted with the exclusive one version 1 needed, and only then runs the command that says so.
+    // Its own process group, so that the sleep it forks goes too (else its open stdout keeps this file's run alive).
     const holder = spawn('flock', ['--shared', pathOf(name), 'sh', '-c', 'echo locked; exec sleep 60'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['ignore', 'pipe', 'ignore'], detached: true,
     });
     try {
       await new Promise((resolve, reject) => {
         holder.stdout.on('data', (chunk) => { if (chunk.toString().includes('locked')) resolve(); });
         holder.on('exit', (code) => reject(new Error(`flock exited with ${code}`)));
       });
-      const stat = await run(['stat', name], { timeoutMs: 10000 });
-      assert.equal(stat.code, 0, stat.stderr);
-      const listed = await run(['ls'], { timeoutMs: 10000 });
-      assert.match(listed.stdout.toString('utf8'), new RegExp(`^${name} +waiting`, 'm'));
-      const removed = await run(['rm', '--force', name], { timeoutMs: 20000 });
+      const removed = await run(['rm', '--force', '--timeout', '0', name], { timeoutMs: 20000 });
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.ok(!existsSync(pathOf(name)));
+    } finally {
+      process.kill(-holder.pid, 'SIGKILL');
+      server.child.kill('SIGTERM');
+      await server.done;
+    }
+  });
+
+  it('every by-name call waits for a live lock holder as long as its --timeout says, not 5 s', { timeout: 90000 }, async () => {
+    const name = shortName();
+    const server = start(['recv', name, '--count', '1', '--timeout', '60000']);
+    await waitForChannel(name);
+    const lock = holdLockWord(pathOf(name));
+    try {
+      const removed = await run(['rm', '--timeout', '200', name], { timeoutMs: 20000 });
       assert.equal(removed.code, 3, removed.stderr);
       assert.match(removed.stderr, /TIMEOUT/);
+      const refused = await run(['send', name, 'early', '--timeout', '200'], { timeoutMs: 20000 });
+      assert.equal(refused.code, 3, refused.stderr);
+      // Held for longer than the library's 5 s default: a send with a longer --timeout outlasts it.
+      const sent = start(['send', name, 'late', '--timeout', '60000']);
+      const released = new Promise((resolve) => setTimeout(() => { lock.release(); resolve(); }, 6500));
+      const result = await sent.done;
+      await released;
+      assert.equal(result.code, 0, result.stderr);
+      const received = await server.done;
+      assert.equal(received.code, 0, received.stderr);
+      assert.equal(received.stdout.toString('utf8'), 'late\n');
     } finally {
-      holder.kill('SIGKILL');
+      lock.release();
       server.child.kill('SIGTERM');
       await server.done;
     }

@@ -26,7 +26,7 @@ test('stat, list and remove a channel by name', { timeout: 60000 }, async () => 
   assert.equal(info.maxMessageSize, 4096);
   assert.equal(info.queueDepth, 8);
   assert.equal(info.mode, 0o640);
-  assert.equal(info.protocolVersion, 1);
+  assert.equal(info.protocolVersion, 2);
   assert.ok(info.created instanceof Date && Math.abs(info.created.getTime() - Date.now()) < 60000);
   assert.equal(info.toClient.capacity, 8);
   assert.equal(info.toServer.lastActivity, undefined);
