@@ -145,4 +145,8 @@ test('the plot feed: a reset with the retained messages, then batched appends pe
   assert.equal(core.parseWebviewMessage({ type: 'plot', paths: ['a', 'b'] }).paths.length, 2);
   assert.equal(core.parseWebviewMessage({ type: 'plot', paths: Array(9).fill('a') }), undefined, 'at most 8 fields');
   assert.equal(core.parseWebviewMessage({ type: 'plot', paths: [3] }), undefined);
+  assert.deepEqual(core.parseWebviewMessage({ type: 'form' }), { type: 'form' });
+  assert.deepEqual(core.parseWebviewMessage({ type: 'form', messageType: 'struct a' }), { type: 'form', messageType: 'struct a' });
+  assert.deepEqual(core.parseWebviewMessage({ type: 'encode', messageType: 'struct a', values: { x: '1' } }), { type: 'encode', messageType: 'struct a', values: { x: '1' } });
+  assert.equal(core.parseWebviewMessage({ type: 'encode', messageType: 'struct a', values: { x: 1 } }), undefined, 'values are text');
 });

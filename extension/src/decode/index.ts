@@ -9,3 +9,4 @@ export * from './mapping';
 export { compileFieldFilter, type FieldPredicate } from './fieldFilter';
 export * from './formats';
 export { generateLuaDissector, recordKey as dissectorRecordKey, type LuaOptions } from './luaDissector';
+export { encodeAs, formFields, type FormField } from './encoder';

@@ -2,6 +2,7 @@
 // ("the type is the uint16_t at offset 0; 1 is struct hello, 2 is struct sample"), which is how real protocols
 // over sipc look. Compiling checks every name once, so decoding a message cannot fail on the schema.
 import { decodeAs, type DecodedMessage } from './decoder';
+import { encodeAs, formFields, type FormField } from './encoder';
 import { SchemaError, type CSchema, type CType, type Endian, type IntType } from './types';
 
 export interface TagSpec {
@@ -30,6 +31,37 @@ export interface MessageSchema {
   /** The schema's named constants (enum values, #defines), for field filters and forms. */
   readonly constants: ReadonlyMap<string, bigint>;
   decode(bytes: Uint8Array): DecodedMessage;
+  /** C schemas: the send form (the types a message may be, their inputs, and the encoder). */
+  readonly form?: MessageForm;
+}
+
+export interface MessageForm {
+  /** Type names the form offers (a tagged union: one per case). */
+  readonly types: readonly string[];
+  fields(typeName: string): FormField[];
+  /** Values filled in for a new message: a tagged union's tag field. */
+  defaults(typeName: string): Record<string, string>;
+  encode(typeName: string, values: Readonly<Record<string, string>>): Uint8Array;
+}
+
+function formFor(schema: CSchema, types: readonly CType[], tagValue?: (type: CType) => { offset: number; size: number; value: bigint } | undefined): MessageForm {
+  const byName = (name: string): CType => {
+    const type = types.find((t) => t.name === name);
+    if (!type) throw new SchemaError('BAD_VALUE', `${name} is not a message type of this channel`);
+    return type;
+  };
+  return {
+    types: types.map((t) => t.name),
+    fields: (name) => formFields(byName(name)),
+    defaults: (name) => {
+      const type = byName(name);
+      const tag = tagValue?.(type);
+      if (!tag || (type.kind !== 'struct' && type.kind !== 'union')) return {};
+      const field = type.fields.find((f) => f.offset === tag.offset && f.bitWidth === undefined && f.type.size === tag.size && f.name !== '');
+      return field ? { [field.name]: String(tag.value) } : {};
+    },
+    encode: (name, values) => encodeAs(byName(name), values, schema.endian),
+  };
 }
 
 function resolveType(schema: CSchema, name: string, what: string): CType {
@@ -49,7 +81,7 @@ function caseValue(schema: CSchema, key: string): bigint {
 export function compileMessageSchema(schema: CSchema, spec: MessageSpec): MessageSchema {
   if ('type' in spec) {
     const type = resolveType(schema, spec.type, 'type');
-    return { description: type.name, types: [type], constants: schema.constants, decode: (bytes) => decodeAs(type, bytes, schema.endian) };
+    return { description: type.name, types: [type], constants: schema.constants, decode: (bytes) => decodeAs(type, bytes, schema.endian), form: formFor(schema, [type]) };
   }
   const tagType = resolveType(schema, spec.tag.type, 'tag type');
   if (tagType.kind !== 'int' && tagType.kind !== 'enum') throw new SchemaError('BAD_MAPPING', `the tag type ${tagType.name} is not an integer or enum type`);
@@ -72,6 +104,10 @@ export function compileMessageSchema(schema: CSchema, spec: MessageSpec): Messag
     description,
     types,
     constants: schema.constants,
+    form: formFor(schema, types, (type) => {
+      for (const [value, t] of cases) if (t === type) return { offset: tagField.offset, size: tagInt.size, value };
+      return undefined;
+    }),
     decode(bytes: Uint8Array): DecodedMessage {
       // The tag alone, decoded as its own type (this also reports a message too short to hold it).
       const tagOnly = decodeAs(tagType, bytes.subarray(Math.min(tagField.offset, bytes.length), tagField.offset + tagInt.size), tagEndian);

@@ -13,7 +13,8 @@ export type SchemaErrorCode =
   | 'INCOMPLETE_TYPE'
   | 'UNSUPPORTED'
   | 'INCLUDE'
-  | 'BAD_MAPPING';
+  | 'BAD_MAPPING'
+  | 'BAD_VALUE';
 
 export class SchemaError extends Error {
   constructor(

@@ -123,3 +123,77 @@ test('decoded fields: schema from .sipc/, field tree, tree ↔ hex selection, un
   await frame.locator('#filterError', { hasText: 'field filter' }).waitFor();
   assert.deepEqual(wb.console.filter((line) => /Content Security Policy|Refused to (load|apply|execute)/i.test(line)), []);
 });
+
+test('send from the schema: the form of a tagged union fills in the tag, encodes, and sends through the send box', { timeout: 180_000 }, async (t) => {
+  assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
+  const name = `${namePrefix}decode-form`;
+  const folder = mkdtempSync(join(tmpdir(), 'sipc-decode-form-'));
+  mkdirSync(join(folder, '.sipc'));
+  writeFileSync(join(folder, '.sipc', 'protocol.h'), HEADER);
+  writeFileSync(join(folder, '.sipc', 'channels.json'), JSON.stringify({
+    channels: [{ match: `${namePrefix}decode-*`, schema: 'protocol.h', tag: { offset: 0, type: 'uint16_t' }, cases: { MSG_HELLO: 'struct hello', MSG_SAMPLE: 'struct sample' } }],
+  }));
+  // The CLI peer prints every message it receives as a hex line.
+  const peer = spawn(cli, ['connect', name, '--format', 'hex', '--linger', 'inf'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const received = [];
+  let buffered = '';
+  peer.stdout.on('data', (chunk) => {
+    buffered += chunk.toString('latin1');
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      received.push(buffered.slice(0, nl).replace(/[^0-9a-f]/gi, '').toLowerCase());
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  t.after(() => {
+    if (peer.exitCode === null) peer.kill('SIGTERM');
+    spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
+  });
+  await poll(() => spawnSync(cli, ['stat', name]).status === 0, { what: 'the CLI peer to create the channel' });
+  const wb = await startWorkbench({ folder, theme: 'Default Dark Modern', viewport: { width: 1400, height: 900 } });
+  t.after(() => wb.stop());
+  const { page } = wb;
+  const widget = page.locator('.quick-input-widget');
+  const pick = async (command) => poll(async () => {
+    await runCommand(page, command);
+    if (!(await widget.waitFor({ state: 'visible', timeout: 15_000 }).then(() => true, () => false))) return false;
+    await widget.locator('input').first().fill(name);
+    if (!(await widget.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 }).then(() => true, () => false))) {
+      await page.keyboard.press('Escape');
+      return false;
+    }
+    await page.keyboard.press('Enter');
+    return true;
+  }, { what: `${command} to offer ${name}`, timeoutMs: 60_000, intervalMs: 1000 });
+  await pick('SIPC: Connect to Channel…');
+  await poll(async () => {
+    await runCommand(page, 'SIPC: Open Inspector');
+    if (await widget.isVisible()) {
+      await widget.locator('input').first().fill(name);
+      await page.keyboard.press('Enter');
+    }
+    return webviewFrame(page).locator('#title', { hasText: name }).isVisible({ timeout: 8000 }).catch(() => false);
+  }, { what: 'the inspector of the connection', timeoutMs: 60_000, intervalMs: 1000 });
+  const frame = webviewFrame(page);
+  await frame.locator('#sendFormToggle:not([hidden])').waitFor({ timeout: 20_000 });
+  await frame.locator('#sendFormToggle').click();
+  await frame.locator('#formType').selectOption('struct sample');
+  await frame.locator('#formFields input[data-path="type"]').waitFor();
+  assert.equal(await frame.locator('#formFields input[data-path="type"]').inputValue(), '2', 'the tag of struct sample is filled in');
+  await frame.locator('#formFields input[data-path="seq"]').fill('5');
+  await frame.locator('#formFields input[data-path="value"]').fill('2.5');
+  const expected = sample(5, 2.5);
+  expected.writeUInt16LE(0, 2); // channel left empty
+  await frame.locator('#formHex', { hasText: expected.toString('hex').replace(/(..)(?!$)/g, '$1 ') }).waitFor();
+  await frame.locator('#formFields input[data-path="seq"]').fill('-1');
+  await frame.locator('#formError', { hasText: 'seq: -1 does not fit 32 bits unsigned' }).waitFor();
+  await frame.locator('#formFields input[data-path="seq"]').fill('5');
+  await frame.locator('#formSend:not([disabled])').waitFor();
+  await screenshot(page, 'decode-send-form');
+  await frame.locator('#formSend').click();
+  await poll(() => received.length >= 1, { what: 'the CLI to receive the form message', timeoutMs: 15_000 });
+  assert.equal(received[0], expected.toString('hex'));
+  // The same history as typed hex: ↑ in the send box recalls the form's bytes, in hex.
+  await frame.locator('#sendInput').press('ArrowUp');
+  assert.equal((await frame.locator('#sendInput').inputValue()).replace(/\s/g, ''), expected.toString('hex'));
+  assert.equal(await frame.locator('#sendFormat').inputValue(), 'hex');
+});

@@ -79,6 +79,21 @@ export class InspectorSession implements vscode.Disposable {
       return { paused: this.feed.isPaused };
     },
     send: (request) => this.sendInput(request.format, request.input, request.lineEnding),
+    form: (request) => {
+      const form = this.channelSchema.kind === 'schema' ? this.channelSchema.schema.form : undefined;
+      if (!form) return { types: [], fields: [], defaults: {}, error: 'this channel has no C-struct schema to fill in' };
+      const messageType = request.messageType !== undefined && form.types.includes(request.messageType) ? request.messageType : form.types[0];
+      return { types: form.types, messageType, fields: form.fields(messageType), defaults: form.defaults(messageType) };
+    },
+    encode: (request) => {
+      const form = this.channelSchema.kind === 'schema' ? this.channelSchema.schema.form : undefined;
+      if (!form) return { error: 'this channel has no C-struct schema to fill in' };
+      try {
+        return { hex: toHex(form.encode(request.messageType, request.values)) };
+      } catch (error) {
+        return { error: describe(error) };
+      }
+    },
     plot: (request) => {
       this.plotPaths = request.paths;
       if (request.paths.length > 0 && this.channelSchema.kind !== 'schema') return { error: 'this channel has no schema to plot fields of' };
@@ -165,7 +180,7 @@ export class InspectorSession implements vscode.Disposable {
 
   private postSchema(): void {
     const s = this.channelSchema;
-    this.responder.push(s.kind === 'schema' ? { type: 'schema', description: s.schema.description, source: s.source }
+    this.responder.push(s.kind === 'schema' ? { type: 'schema', description: s.schema.description, source: s.source, form: s.schema.form !== undefined }
       : s.kind === 'error' ? { type: 'schema', error: s.message } : { type: 'schema' });
   }
 

@@ -3,6 +3,7 @@
 // types, and the host validates every envelope it receives with parseWebviewEnvelope.
 import type { WireDecoded } from './decoded';
 import type { PlotPush } from './plot';
+import type { FormField } from '../../decode/encoder';
 import type { FilterSpec } from './filter';
 import type { Envelope, ReplyEnvelope } from './messaging';
 import { isDirection, type Direction } from './model';
@@ -79,6 +80,17 @@ export type InspectorRequests = {
   pause: { request: { readonly type: 'pause'; readonly paused: boolean }; reply: { readonly paused: boolean } };
   /** Plot these decoded fields over time (none: stop); the host then pushes 'plot' columns. */
   plot: { request: { readonly type: 'plot'; readonly paths: readonly string[] }; reply: { readonly error?: string } };
+  /** The send form of the channel's schema: its message types and the inputs of one (the first when none is named). */
+  form: {
+    request: { readonly type: 'form'; readonly messageType?: string };
+    reply: { readonly types: readonly string[]; readonly messageType?: string; readonly fields: readonly FormField[];
+      readonly defaults: Readonly<Record<string, string>>; readonly error?: string };
+  };
+  /** Encodes the form's values; the page then sends the hex through the send box (one history for all). */
+  encode: {
+    request: { readonly type: 'encode'; readonly messageType: string; readonly values: Readonly<Record<string, string>> };
+    reply: { readonly hex?: string; readonly error?: string };
+  };
   send: {
     request: { readonly type: 'send'; readonly format: SendFormat; readonly input: string; readonly lineEnding: LineEnding };
     reply: SendReply;
@@ -112,13 +124,15 @@ export type HostToWebview =
   | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'stats'; readonly stats: StatsSnapshot }
   /** The channel's schema (.sipc/channels.json): what messages decode as, or why the schema could not be loaded. */
-  | { readonly type: 'schema'; readonly description?: string; readonly source?: string; readonly error?: string }
+  | { readonly type: 'schema'; readonly description?: string; readonly source?: string; readonly error?: string;
+      /** The schema can encode messages (C structs): the send box offers its form. */
+      readonly form?: boolean }
   | PlotPush;
 
 /** Fields one plot shows at most. */
 export const MAX_PLOTTED_FIELDS = 8;
 
-const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send', 'plot']);
+const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send', 'plot', 'form', 'encode']);
 
 export function isRequest(message: WebviewToHost): message is InspectorRequest {
   return REQUEST_TYPES.has(message.type);
@@ -172,6 +186,15 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
     case 'select':
     case 'saveBytes':
       return isSeq(value.seq) ? { type: value.type, seq: value.seq } : undefined;
+    case 'form':
+      return value.messageType === undefined || (typeof value.messageType === 'string' && value.messageType.length <= 256)
+        ? { type: 'form', ...(typeof value.messageType === 'string' ? { messageType: value.messageType } : {}) } : undefined;
+    case 'encode': {
+      if (typeof value.messageType !== 'string' || !isRecord(value.values)) return undefined;
+      const entries = Object.entries(value.values);
+      if (entries.length > 4096 || !entries.every(([, v]) => typeof v === 'string')) return undefined;
+      return { type: 'encode', messageType: value.messageType, values: Object.fromEntries(entries) as Record<string, string> };
+    }
     case 'plot':
       return Array.isArray(value.paths) && value.paths.length <= MAX_PLOTTED_FIELDS
         && value.paths.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 256)

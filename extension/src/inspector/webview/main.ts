@@ -6,6 +6,7 @@ import type { HostToWebview, InspectorMode } from '../shared/protocol';
 import { Columns } from './columns';
 import { DetailPane } from './detailPane';
 import { PlotPane } from './plotPane';
+import { SendForm } from './sendForm';
 import { Filters } from './filters';
 import { host, listenToHost } from './host';
 import { $, renderMarkup } from './markup';
@@ -22,6 +23,7 @@ const stats = new StatsBar();
 new Columns();
 const filters = new Filters({ next: () => list.selectMatch(1), previous: () => list.selectMatch(-1) });
 const sendBox = new SendBox();
+const sendForm = new SendForm((hex) => sendBox.sendHex(hex));
 // The list and the detail pane refer to each other through callbacks, which run only after both exist.
 const plot = new PlotPane();
 const detail = new DetailPane(() => list.focus(), (t) => list.formatTime(t), plot);
@@ -78,6 +80,7 @@ listenToHost((message) => {
       detail.fields.setSchema(message.description, message.source, message.error);
       filters.showFieldFilter(message.description !== undefined);
       if (message.description !== undefined && plot.plotted.length > 0) void plot.setPaths(plot.plotted);
+      sendForm.setAvailable(message.form === true);
       // The fields of the message on show were decoded with the previous schema.
       const selected = list.selectedSeq;
       if (selected !== undefined) void detail.load(selected, true);

@@ -72,10 +72,17 @@ export function renderMarkup(app: HTMLElement): void {
   <div id="plotChart" class="plot-chart"></div>
 </section>
 <section id="sendBox" class="send" aria-label="Send" hidden>
+  <div id="sendForm" class="send-form" hidden>
+    <div class="form-bar"><select id="formType" aria-label="Message type"></select><span id="formError" class="error" role="alert"></span>
+      <span class="spacer"></span><button id="formSend" title="Send these bytes (they join the history as hex)"><span class="codicon codicon-send"></span> Send</button></div>
+    <div id="formFields" class="form-fields"></div>
+    <div class="form-hex"><span class="form-name">Bytes</span><code id="formHex"></code></div>
+  </div>
   <select id="sendFormat" aria-label="Input format"><option value="text">Text</option><option value="hex">Hex</option><option value="base64">Base64</option></select>
   <select id="lineEnding" aria-label="Line ending (text only)"><option value="none">No line ending</option><option value="lf">LF</option><option value="crlf">CRLF</option></select>
   <textarea id="sendInput" rows="1" placeholder="Message — Enter sends, Shift+Enter new line, ↑/↓ history" aria-label="Message to send" spellcheck="false"></textarea>
   <button id="send" title="Send (Enter)"><span class="codicon codicon-send"></span> Send</button>
+  <button id="sendFormToggle" class="icon" title="Fill in a message from the channel's schema" hidden><span class="codicon codicon-symbol-structure"></span></button>
   <button id="sendFile" class="icon" title="Send a file as one message"><span class="codicon codicon-file"></span></button>
   <span id="sendError" class="error" role="alert"></span>
 </section>

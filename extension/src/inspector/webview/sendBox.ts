@@ -36,6 +36,13 @@ export class SendBox {
     this.lineEnding.disabled = this.format.value !== 'text';
   }
 
+  /** Sends bytes given as hex (the send form) exactly as if typed in hex here: same path, same history. */
+  async sendHex(hex: string): Promise<string | undefined> {
+    this.recall({ input: hex, format: 'hex', lineEnding: 'none' });
+    await this.send();
+    return $('sendError').textContent || undefined;
+  }
+
   private async send(): Promise<void> {
     if (this.sending) return;
     this.sending = true;
