@@ -148,9 +148,12 @@ bool cli_append_json_string(cli_buffer *out, const void *data, size_t length)
             ok = cli_buffer_append(out, "\\r", 2);
         else if (c == '\t')
             ok = cli_buffer_append(out, "\\t", 2);
-        else if (c < 0x20 || c == 0x7F)
-            ok = cli_buffer_printf(out, "\\u%04x", c);
-        else if (c < 0x80)
+        else if (c < 0x20 || c == 0x7F) {
+            /* Without printf: a tap writes this for every control byte of every message. */
+            static const char digits[] = "0123456789abcdef";
+            const char escape[6] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
+            ok = cli_buffer_append(out, escape, sizeof escape);
+        } else if (c < 0x80)
             ok = cli_buffer_append(out, &bytes[i], 1);
         else {
             size_t step = utf8_sequence_length(bytes + i, length - i);
@@ -296,8 +299,8 @@ void cli_format_iso_time(uint64_t epoch_ns, char *out, size_t size)
         snprintf(out, size, "-");
         return;
     }
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-             utc.tm_hour, utc.tm_min, utc.tm_sec, (unsigned)((epoch_ns % 1000000000ull) / 1000000u));
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+             utc.tm_hour, utc.tm_min, utc.tm_sec, (unsigned)((epoch_ns % 1000000000ull) / 1000u));
 }
 
 const char *cli_state_name(int32_t state)

@@ -47,8 +47,8 @@ bool cli_decode_hex(const char *text, cli_buffer *out, const char **error);
 /* Appends a message to out in the given format (with its separator), index is its number. */
 bool cli_format_message(cli_buffer *out, cli_format format, uint64_t index, const void *data, size_t length);
 
-void cli_format_time(uint64_t epoch_ns, char *out, size_t size); /* HH:MM:SS.uuuuuu local time */
-void cli_format_iso_time(uint64_t epoch_ns, char *out, size_t size);
+void cli_format_time(uint64_t epoch_ns, char *out, size_t size);     /* HH:MM:SS.uuuuuu local time */
+void cli_format_iso_time(uint64_t epoch_ns, char *out, size_t size); /* YYYY-MM-DDTHH:MM:SS.uuuuuuZ (UTC) */
 const char *cli_state_name(int32_t state);
 
 #endif /* SIPC_CLI_TEXT_H */

@@ -608,32 +608,32 @@ struct sipc_async_observer {
     notifier n;
     sipc_observer *observer;
     uint32_t capacity;
+    unsigned char *scratch; /* capacity bytes: each message is copied here, then into a node of its own size */
     sipc_os_thread thread;
     int32_t status;
     msg_queue ready;
 };
 
-/* One sipc_observer_next call, made without the lock. */
+/* One sipc_observer_next call, made without the lock. The message goes through the scratch buffer, so a node
+ * is as large as the message, not as the capacity (a 64 B message would otherwise cost a 64 KiB allocation). */
 static int observe_one(sipc_async_observer *h, int32_t timeout_ms, msg_node **out)
 {
     *out = NULL;
-    msg_node *node = node_new(h->capacity);
-    if (!node)
-        return SIPC_ERR_NO_MEMORY;
     sipc_observed_message m;
     memset(&m, 0, sizeof m);
     m.struct_size = sizeof m;
-    int rc = sipc_observer_next(h->observer, node->data, h->capacity, &m, timeout_ms);
+    int rc = sipc_observer_next(h->observer, h->scratch, h->capacity, &m, timeout_ms);
     if (rc == SIPC_OK && (m.copied > h->capacity || m.copied > m.length))
         rc = SIPC_ERR_CORRUPT;
-    if (rc != SIPC_OK) {
-        free(node);
+    if (rc != SIPC_OK)
         return rc;
-    }
-    node->length = m.copied;
+    msg_node *node = node_new(m.copied);
+    if (!node)
+        return SIPC_ERR_NO_MEMORY;
+    if (m.copied != 0)
+        memcpy(node->data, h->scratch, m.copied);
     node->observed = m;
-    msg_node *small = realloc(node, sizeof(msg_node) + m.copied);
-    *out = small ? small : node;
+    *out = node;
     return SIPC_OK;
 }
 
@@ -686,7 +686,13 @@ SIPC_API int sipc_async_observer_start(sipc_observer *observer, uint32_t capacit
     h->observer = observer;
     h->capacity = capacity;
     h->status = SIPC_OK;
+    h->scratch = malloc(capacity ? capacity : 1);
+    if (!h->scratch) {
+        handle_free(&h->n);
+        return SIPC_ERR_NO_MEMORY;
+    }
     if (sipc_os_thread_create(&h->thread, observer_main, h) != SIPC_OK) {
+        free(h->scratch);
         handle_free(&h->n);
         return SIPC_ERR_SYSTEM;
     }
@@ -765,6 +771,7 @@ SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h)
         return SIPC_ERR_BUSY;
     sipc_os_thread_join(&h->thread);
     int rc = sipc_observer_close(h->observer);
+    free(h->scratch);
     queue_free(&h->ready);
     handle_free(&h->n);
     return rc;
