@@ -4,6 +4,7 @@
  * a peer killed with SIGKILL.
  */
 #include "harness.h"
+#include "observe_helpers.h"
 #include "layout.h"
 
 #include <stdlib.h>
@@ -14,25 +15,6 @@ typedef struct child_plan {
     char name[SIPC_NAME_MAX + 1];
     test_pipe ready; /* the child writes one byte once it is in place */
 } child_plan;
-
-static int pass_64(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms)
-{
-    uint8_t buffer[64];
-    message_fill(buffer, sizeof buffer, 14, i);
-    int rc = sipc_send(server, buffer, sizeof buffer, timeout_ms);
-    if (rc != SIPC_OK)
-        return rc;
-    size_t length;
-    return sipc_recv(client, buffer, sizeof buffer, &length, 1000);
-}
-
-static void open_pair(const char *name, sipc_channel **server, sipc_channel **client)
-{
-    sipc_options o = options_with(64, 4);
-    CHECK_RC(sipc_open(name, &o, server), SIPC_OK);
-    CHECK_RC(sipc_open(name, NULL, client), SIPC_OK);
-    CHECK_RC(sipc_connect(*server, 1000), SIPC_OK);
-}
 
 /* Registers as a lossless observer that asks for the longest stall bound, says so, and dies without a word. */
 static int child_lossless_then_killed(void *arg)
@@ -55,7 +37,9 @@ void test_lossless_dead_observer_dropped(void)
     snprintf(plan.name, sizeof plan.name, "%s", test_name("ldead"));
     CHECK(test_pipe_open(&plan.ready) == 0);
     sipc_channel *server = NULL, *client = NULL;
-    open_pair(plan.name, &server, &client);
+    observed_pair_open(plan.name, &server, &client);
+    if (test_failed())
+        return;
     pid_t child = spawn_child(child_lossless_then_killed, &plan, sizeof plan);
     char ready;
     CHECK(pipe_read(plan.ready.read_end, &ready, 1) == 1);
@@ -63,7 +47,7 @@ void test_lossless_dead_observer_dropped(void)
     /* Its stall bound is 10 s, but its process is gone: the send that needs its slot drops it at once
      * (the send's 5 s timeout would fail this test otherwise). */
     for (uint64_t i = 0; i < 6; i++)
-        CHECK_RC(pass_64(server, client, i, 5000), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, i, 5000), SIPC_OK);
     raw_map map;
     CHECK(raw_open(plan.name, &map) == 0);
     const seg_header *h = (const seg_header *)map.base;
@@ -96,29 +80,31 @@ void test_lossless_hostile_record(void)
 {
     const char *name = test_name("lhostile");
     sipc_channel *server = NULL, *client = NULL;
-    open_pair(name, &server, &client);
+    observed_pair_open(name, &server, &client);
+    if (test_failed())
+        return;
     raw_map map;
     CHECK(raw_open(name, &map) == 0);
     seg_header *h = (seg_header *)map.base;
     uint64_t i = 0; /* messages sent so far: the head of direction 0 */
     for (; i < 4; i++)
-        CHECK_RC(pass_64(server, client, i, 0), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     sipc_os_process self, nobody = {0, 0};
     CHECK_RC(sipc_os_process_self(&self), SIPC_OK);
     /* A cursor ahead of head: dropped as invalid, the send goes through. */
     forge_record(h, self, 1000, 5);
-    CHECK_RC(pass_64(server, client, i++, 0), SIPC_OK);
+    CHECK_RC(observed_pass(server, client, i++, 0), SIPC_OK);
     CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_INVALID);
     /* A cursor more than a ring behind (it holds the producer back) and no process: dropped at once, although
      * its stall bound is the longest (the send's own 5 s would run out first). */
     forge_record(h, nobody, 0, SIPC_OBSERVE_STALL_MAX_MS);
-    CHECK_RC(pass_64(server, client, i++, 5000), SIPC_OK);
+    CHECK_RC(observed_pass(server, client, i++, 5000), SIPC_OK);
     CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_INVALID);
     /* A live process (our own identity) whose cursor never moves: four sends fit, the fifth waits its 20 ms and
      * drops it as stalled. */
     forge_record(h, self, i, 20);
     for (int k = 0; k < 5; k++)
-        CHECK_RC(pass_64(server, client, i++, 5000), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, i++, 5000), SIPC_OK);
     CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_STALL);
     /* An absurd stall bound is clamped; garbage states are ignored. */
     CHECK(sipc_observer_stall_ms(UINT32_MAX) == SIPC_OBSERVE_STALL_MAX_MS);
@@ -126,7 +112,7 @@ void test_lossless_hostile_record(void)
     __atomic_store_n(&h->observers[0].claim, SIPC_CLAIM(5, 0xdeadu), __ATOMIC_RELEASE);
     __atomic_store_n(&h->observers[1].claim, SIPC_CLAIM(5, SIPC_OBSERVER_CLAIMING), __ATOMIC_RELEASE);
     for (int k = 0; k < 8; k++)
-        CHECK_RC(pass_64(server, client, i++, 0), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, i++, 0), SIPC_OK);
     /* A garbage record can neither be taken (CLAIMING is someone's) nor stop a lossless observer from using the
      * other one once it is free again. */
     __atomic_store_n(&h->observers[0].claim, 0, __ATOMIC_RELEASE);
@@ -152,7 +138,7 @@ static int child_observe_one(void *arg)
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
     CHILD_CHECK(sipc_observer_next(ob, buffer, sizeof buffer, &m, 20000) == SIPC_OK);
-    CHILD_CHECK(m.sequence == 0 && m.length == 64 && message_check(buffer, 64, 14, 0));
+    CHILD_CHECK(m.sequence == 0 && m.length == 64 && message_check(buffer, 64, 12, 0));
     sipc_observer_close(ob);
     return 0;
 }
@@ -162,7 +148,9 @@ void test_observer_sleeps_until_a_send(void)
     child_plan plan;
     snprintf(plan.name, sizeof plan.name, "%s", test_name("lsleep"));
     sipc_channel *server = NULL, *client = NULL;
-    open_pair(plan.name, &server, &client);
+    observed_pair_open(plan.name, &server, &client);
+    if (test_failed())
+        return;
     raw_map map;
     CHECK(raw_open(plan.name, &map) == 0);
     seg_header *h = (seg_header *)map.base;
@@ -174,14 +162,14 @@ void test_observer_sleeps_until_a_send(void)
         sleep_ms(1);
     CHECK(__atomic_load_n(flag, __ATOMIC_ACQUIRE) == 1);
     /* The send that finds it raised takes it down and bumps the observer word: one wake-up. */
-    CHECK_RC(pass_64(server, client, 0, 0), SIPC_OK);
+    CHECK_RC(observed_pass(server, client, 0, 0), SIPC_OK);
     CHECK(reap_child(child) == 0);
     CHECK(__atomic_load_n(&h->wait_word[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) != word);
     /* With nobody asleep, sends leave the word alone (a raised flag costs one wake, not one per message). */
     __atomic_store_n(flag, 0, __ATOMIC_RELEASE);
     word = __atomic_load_n(&h->wait_word[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE);
     for (uint64_t i = 1; i < 10; i++)
-        CHECK_RC(pass_64(server, client, i, 0), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     CHECK(__atomic_load_n(&h->wait_word[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) == word);
     raw_close(&map);
     CHECK_RC(sipc_close(client), SIPC_OK);

@@ -2,6 +2,7 @@
  * test_observer.c — read-only observers following live traffic.
  */
 #include "harness.h"
+#include "observe_helpers.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -240,8 +241,7 @@ void test_lossless_live_traffic(void)
     live_traffic("losslive", SIPC_OBSERVE_LOSSLESS);
 }
 
-/* Sends message i (64 bytes) from server to client and has the client take it. */
-static int pass_one(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms)
+int observed_pass(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms)
 {
     uint8_t buffer[64];
     message_fill(buffer, sizeof buffer, 12, i);
@@ -250,6 +250,14 @@ static int pass_one(sipc_channel *server, sipc_channel *client, uint64_t i, int3
         return rc;
     size_t length;
     return sipc_recv(client, buffer, sizeof buffer, &length, 1000);
+}
+
+void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **client)
+{
+    sipc_options o = options_with(64, 4);
+    CHECK_RC(sipc_open(name, &o, server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, client), SIPC_OK);
+    CHECK_RC(sipc_connect(*server, 1000), SIPC_OK);
 }
 
 /* Reads the next observed message and checks it is message i of the server's direction, none missed. */
@@ -265,12 +273,11 @@ static void expect_observed(sipc_observer *ob, uint64_t i)
 void test_lossless_holds_the_producer(void)
 {
     const char *name = test_name("lossless");
-    sipc_options o = options_with(64, 4);
     sipc_channel *server = NULL, *client = NULL;
     sipc_observer *ob = NULL;
-    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
-    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    observed_pair_open(name, &server, &client);
+    if (test_failed())
+        return;
     sipc_observe_options oo;
     sipc_observe_options_init(&oo);
     oo.flags = SIPC_OBSERVE_LOSSLESS;
@@ -281,14 +288,14 @@ void test_lossless_holds_the_producer(void)
     /* The client takes every message, yet the ring is full for the producer once the observer is a ring
      * behind: the fifth send finds no space until the observer copies. */
     for (uint64_t i = 0; i < 4; i++)
-        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
-    CHECK_RC(pass_one(server, client, 4, 0), SIPC_ERR_TIMEOUT);
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_pass(server, client, 4, 0), SIPC_ERR_TIMEOUT);
     expect_observed(ob, 0);
-    CHECK_RC(pass_one(server, client, 4, 0), SIPC_OK);
+    CHECK_RC(observed_pass(server, client, 4, 0), SIPC_OK);
     /* Interleaved: nothing is ever missed. */
     for (uint64_t i = 5; i < 40; i++) {
         expect_observed(ob, i - 4);
-        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     }
     for (uint64_t i = 36; i < 40; i++)
         expect_observed(ob, i);
@@ -297,11 +304,11 @@ void test_lossless_holds_the_producer(void)
     CHECK_RC(sipc_observe(name, &plain), SIPC_OK);
     /* Closing the lossless observer frees the producer at once. */
     for (uint64_t i = 40; i < 44; i++)
-        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
-    CHECK_RC(pass_one(server, client, 44, 0), SIPC_ERR_TIMEOUT);
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_pass(server, client, 44, 0), SIPC_ERR_TIMEOUT);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
     for (uint64_t i = 44; i < 60; i++)
-        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     CHECK_RC(sipc_observer_close(plain), SIPC_OK);
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
@@ -310,12 +317,11 @@ void test_lossless_holds_the_producer(void)
 void test_lossless_stalled_observer_dropped(void)
 {
     const char *name = test_name("lstall");
-    sipc_options o = options_with(64, 4);
     sipc_channel *server = NULL, *client = NULL;
     sipc_observer *ob = NULL;
-    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
-    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    observed_pair_open(name, &server, &client);
+    if (test_failed())
+        return;
     sipc_observe_options oo;
     sipc_observe_options_init(&oo);
     oo.flags = SIPC_OBSERVE_LOSSLESS | SIPC_OBSERVE_EVENTS;
@@ -332,7 +338,7 @@ void test_lossless_stalled_observer_dropped(void)
     /* The observer copies nothing: the fifth send waits for it at most its 30 ms, then drops it (the send's
      * own timeout is far longer). */
     for (uint64_t i = 0; i < 5; i++)
-        CHECK_RC(pass_one(server, client, i, 5000), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, i, 5000), SIPC_OK);
     /* Message 0 was overwritten once the observer was dropped; then the drop is reported. */
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
     CHECK(m.kind == SIPC_OBSERVED_MESSAGE && m.sequence == 1 && m.missed == 1);
@@ -342,7 +348,7 @@ void test_lossless_stalled_observer_dropped(void)
     CHECK(m.kind == SIPC_OBSERVED_EVENT && m.event == SIPC_EVENT_LOSSLESS_DROPPED && m.count == 1);
     /* From now on it is a plain observer: the producer never waits for it. */
     for (uint64_t i = 5; i < 20; i++)
-        CHECK_RC(pass_one(server, client, i, 0), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     /* Its record is free for the next lossless observer. */
     sipc_observer *second = NULL, *third = NULL, *fourth = NULL;
     oo.flags = SIPC_OBSERVE_LOSSLESS;

@@ -1,0 +1,19 @@
+/*
+ * observe_helpers.h — what test_observer.c and test_lossless.c share: a connected pair whose traffic an observer
+ * watches (defined in test_observer.c).
+ */
+#ifndef SIPC_TEST_OBSERVE_HELPERS_H
+#define SIPC_TEST_OBSERVE_HELPERS_H
+
+#include <stdint.h>
+
+#include "sipc.h"
+
+/* Opens `name` as server (64 B messages, queue depth 4) and as client, and connects the server. A failed step is
+ * recorded as the test's failure (test_failed()). */
+void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **client);
+/* Sends message i (64 B, contents from message_fill with seed 12) from server to client and has the client take it;
+ * the first status that is not SIPC_OK. */
+int observed_pass(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms);
+
+#endif
