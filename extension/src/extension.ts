@@ -23,6 +23,8 @@ export interface SipcExtensionApi {
   readonly channelsView: ChannelsViewProvider;
   readonly statusBar: ConnectionStatusBar;
   readonly messagesPanel: MessagesPanelProvider;
+  /** Undefined when the inspector failed to start (the log says why). */
+  readonly inspector: InspectorApi | undefined;
 }
 
 let activeConnections: ConnectionManager | undefined;
@@ -74,7 +76,7 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
     ),
   );
   log.info('SIPC activated');
-  return { connections, channelsView, statusBar, messagesPanel };
+  return { connections, channelsView, statusBar, messagesPanel, inspector };
 }
 
 /** Closes every channel and waits for the native side, so the peers see a clean close rather than a death. */

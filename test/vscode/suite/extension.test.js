@@ -553,19 +553,45 @@ describe('SIPC extension', function () {
     const webviewTabs = () =>
       vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview);
 
-    it('opens the inspector on a connection and an observer on any channel', async () => {
+    /** The open panel's snapshot once `ready(snapshot)` holds. */
+    const shown = (mode, name, ready, what) =>
+      until(() => {
+        const snapshot = api.inspector.snapshot(mode, name);
+        return snapshot && ready(snapshot) && snapshot;
+      }, what);
+    const messagesOf = (snapshot) =>
+      snapshot.entries.filter((e) => e.kind === 'message').map((e) => [e.direction, Buffer.from(e.data).toString()]);
+
+    it('opens the inspector on a connection and an observer on any channel, each showing its own traffic', async () => {
       const connected = uniqueName('insp');
       const observed = uniqueName('obs');
-      spawnPeer(['recv', connected, '--format', 'json']);
-      spawnPeer(['recv', observed, '--format', 'json']);
+      const connectedPeer = spawnPeer(['recv', connected, '--format', 'json']);
+      const observedServer = spawnPeer(['recv', observed, '--format', 'json']);
       await waitForChannel(api, connected);
       await waitForChannel(api, observed);
       await connect(connected);
       assert.strictEqual(await vscode.commands.executeCommand('sipc.openInspector', { name: connected }), connected);
       await until(() => webviewTabs().some((tab) => tab.label.includes(connected)), 'the inspector tab opens');
+      // The tab shows this window's traffic on that connection, byte for byte.
+      await shown('peer', connected, (v) => v.entries.some((e) => e.kind === 'event' && e.event === 'attached'), 'the inspector attaches');
+      await vscode.commands.executeCommand('sipc.sendText', { name: connected, text: 'to the peer' });
+      await connectedPeer.messages(1);
+      const peerView = await shown('peer', connected, (v) => messagesOf(v).length > 0, 'the inspector lists the sent message');
+      assert.strictEqual(peerView.title, `Inspect: ${connected}`);
+      assert.deepStrictEqual(messagesOf(peerView), [['sent', 'to the peer']]);
+      assert.strictEqual(api.inspector.snapshot('observer', connected), undefined, 'no observer was opened on it');
+
       const node = (await api.channelsView.refresh()).find((n) => n.name === observed);
       assert.strictEqual(await vscode.commands.executeCommand('sipc.inspectChannel', node), observed);
       await until(() => webviewTabs().some((tab) => tab.label.includes(observed)), 'the observer tab opens');
+      // The observer shows what two other processes exchange, with its direction.
+      await shown('observer', observed, (v) => v.entries.some((e) => e.kind === 'event' && e.event === 'observing'), 'the observer attaches');
+      spawnPeer(['send', observed, 'between others']);
+      await observedServer.messages(1);
+      const observerView = await shown('observer', observed, (v) => messagesOf(v).length > 0, 'the observer lists the message');
+      assert.strictEqual(observerView.title, `Observe: ${observed}`);
+      assert.deepStrictEqual(messagesOf(observerView), [['to-server', 'between others']]);
+      assert.strictEqual(api.inspector.snapshot('peer', observed), undefined, 'this window is not connected to it');
     });
 
     it('says so when asked to inspect a connection this window does not have', async () => {

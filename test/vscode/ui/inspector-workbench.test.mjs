@@ -3,6 +3,7 @@
 // box reaches the CLI byte-exact, and the pcapng export is read back by tshark. Screenshots of the panel in
 // the dark and light themes go to test/out/screenshots/. Needs `npm run package` first (or the harness's
 // SIPC_VSCODE_EXTENSIONS_DIR), Debian chromium, and tshark for the export check.
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,6 +11,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot } from '../harness/workbench.mjs';
 import { loadCore } from '../../unit/inspector-core.mjs';
+
+/** An inline script injected into the inspector page, which its CSP must refuse; browsers name it by its hash. */
+const CSP_PROBE = 'window.sipcInjectedScriptRan = true;';
+const CSP_PROBE_HASH = createHash('sha256').update(CSP_PROBE).digest('base64');
 
 const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
@@ -104,6 +109,22 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   const frame = webviewFrame(page);
   await frame.locator('#state', { hasText: 'connected' }).waitFor();
 
+  // The page runs under its own CSP: nothing by default, scripts only with this render's nonce (128 bits or
+  // more), so a script injected without it does not run.
+  const csp = await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+  assert.match(csp, /(^|;)\s*default-src 'none'/);
+  const scriptSrc = /(?:^|;)\s*script-src ([^;]*)/.exec(csp)?.[1] ?? '';
+  const nonce = /'nonce-([A-Za-z0-9+/=_-]+)'/.exec(scriptSrc)?.[1];
+  assert.ok(nonce && Buffer.from(nonce, 'base64').length >= 16, `script-src has a nonce of 128 bits or more: ${csp}`);
+  assert.doesNotMatch(scriptSrc, /unsafe-inline|unsafe-eval|\*/, 'script-src allows nothing else');
+  const injectedRan = await frame.locator('body').evaluate((body, text) => {
+    const script = document.createElement('script');
+    script.textContent = text;
+    body.append(script);
+    return window.sipcInjectedScriptRan === true;
+  }, CSP_PROBE);
+  assert.equal(injectedRan, false, 'an inline script without the nonce is refused');
+
   // The peer sends a text line and a binary message (stdin lines become messages, without the newline).
   const binary = Buffer.from([0x00, 0x01, 0x7f, 0xfe, 0xff, 0x80, 0x1b]);
   peer.child.stdin.write('hello from the cli\n');
@@ -197,7 +218,9 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   await restored.locator('#filterEvents').waitFor();
   await restored.locator('#filterText').fill('');
   await restored.locator('#listViewport .row.event', { hasText: 'not-connected' }).waitFor({ timeout: 15_000 });
-  assert.deepEqual(wb.console.filter((line) => /Content Security Policy|Refused to (load|apply|execute)/i.test(line)), [],
+  // (The browser's report of the probe refused above names the probe's hash; any other report fails.)
+  assert.deepEqual(wb.console.filter((line) => /Content Security Policy|Refused to (load|apply|execute)/i.test(line) &&
+    !line.includes(CSP_PROBE_HASH)), [],
     'the webview loads everything it needs under its CSP');
 });
 

@@ -1,5 +1,12 @@
 import type * as vscode from 'vscode';
 import type { ConnectionManager } from '../../connections';
+import type { CaptureEntry } from '../shared/model';
+
+/** What an open inspector panel shows: its tab's title and the capture its page lists. */
+export interface InspectorSnapshot {
+  readonly title: string;
+  readonly entries: readonly CaptureEntry[];
+}
 
 /**
  * What the extension's commands need from the inspector (extension/src/inspector/index.ts). The inspector
@@ -10,6 +17,8 @@ export interface InspectorApi {
   openForConnection(name: string): void;
   /** Opens the inspector as a read-only observer of any channel on the machine. */
   inspectChannel(name: string): void;
+  /** The panel open on `name` in that mode ('peer': this window's connection, 'observer'), if any. */
+  snapshot(mode: 'peer' | 'observer', name: string): InspectorSnapshot | undefined;
 }
 
 export type RegisterInspector = (

@@ -27,6 +27,11 @@ class InspectorRegistry implements vscode.Disposable {
     this.schemas = new WorkspaceSchemas(log);
   }
 
+  /** The session open on `target`, if any. */
+  find(target: InspectorTarget): InspectorSession | undefined {
+    return this.sessions.get(targetKey(target));
+  }
+
   open(target: InspectorTarget): InspectorSession {
     const existing = this.sessions.get(targetKey(target));
     if (existing) {
@@ -85,5 +90,9 @@ export function registerInspector(
   return {
     openForConnection: (name) => void registry.open({ mode: 'peer', name }),
     inspectChannel: (name) => void registry.open({ mode: 'observer', name }),
+    snapshot: (mode, name) => {
+      const session = registry.find({ mode, name });
+      return session && { title: session.panel.title, entries: [...session.capture.entries()] };
+    },
   };
 }
