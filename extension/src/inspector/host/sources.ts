@@ -159,6 +159,8 @@ export class ObserverSource implements CaptureSource {
   private attaching = false;
   /** Observed once already: the next attach is a re-attach (its lost messages are reported). */
   private attachedBefore = false;
+  /** After a re-attach: the directions whose first message has not come yet (it tells what went by unseen). */
+  private unseenPending = new Set<Direction>();
   private disposed = false;
   private lastFailure = '';
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -245,9 +247,10 @@ export class ObserverSource implements CaptureSource {
       this.lastFailure = '';
       const info = this.safeInfo();
       if (this.attachedBefore) {
-        // The observer starts at the newest message: whatever the new channel carried before is lost to it.
-        const unseen = info ? info.toClient.messages + info.toServer.messages : undefined;
-        this.capture.addEvent('reattached', `observer re-attached; ${unseen ?? 'an unknown number of'} message(s) were sent before it could see them`, Date.now());
+        // The observer starts at the newest message: what the new channel carried before is lost to it. Its first
+        // message of each direction says exactly how much (the channel numbers from 0; see onMessage).
+        this.unseenPending = new Set(this.directions);
+        this.capture.addEvent('reattached', 'observer re-attached; the first message of each direction says how many were sent before', Date.now());
       } else {
         this.capture.addEvent('observing', info
           ? `server pid ${info.serverPid || '—'}, client pid ${info.clientPid || '—'}, state ${info.state}`
@@ -306,6 +309,12 @@ export class ObserverSource implements CaptureSource {
   private onMessage(m: ObservedMessage): void {
     const at = m.timestampUs / 1000;
     const direction = m.direction === 'to-client' ? 'server→client' : 'client→server';
+    if (this.unseenPending.delete(m.direction)) {
+      // Sequence numbers of the new channel start at 0: all before the first one seen (less what the observer itself
+      // missed after it started, reported below) went by before the re-attach.
+      const unseen = m.sequence - m.missed;
+      this.capture.addEvent('reattached', `${unseen} ${direction} message(s) were sent before the observer re-attached`, at);
+    }
     if (m.missed > 0) {
       this.capture.addEvent('missed', `${m.missed} ${direction} message(s) went by before the observer could copy them`, at);
     }
