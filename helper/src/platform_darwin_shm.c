@@ -120,7 +120,33 @@ static int open_lock_file(sipc_os_segment *segment)
     return SIPC_OK;
 }
 
-/* Polled like on Linux: a holder that never lets go costs the caller its timeout, not its thread. */
+/* flock(LOCK_EX), polled (LOCK_NB) until `deadline`: a holder that never lets go costs the caller its timeout,
+ * not its thread. Anyone who can open the lock file can flock it, and locks are held for microseconds, so the
+ * first try nearly always succeeds; the pause between tries doubles up to 5 ms. */
+#define LOCK_POLL_FIRST_US 20u
+#define LOCK_POLL_MAX_US 5000u
+
+static int flock_until(int fd, uint64_t deadline, const char *path)
+{
+    uint32_t pause_us = LOCK_POLL_FIRST_US;
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return SIPC_OK;
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK)
+            return posix_fail_errno();
+        uint64_t now = sipc_os_monotonic_ns();
+        if (now >= deadline) {
+            sipc_record_error_detail("%s stayed locked by another process until the timeout", path);
+            return SIPC_ERR_TIMEOUT;
+        }
+        uint64_t remaining_us = sipc_deadline_us_left_at(deadline, now);
+        sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
+        pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
+    }
+}
+
 int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
 {
     if (segment->lock_fd < 0) {
@@ -128,7 +154,7 @@ int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
         if (rc != SIPC_OK)
             return rc;
     }
-    return posix_flock_until(segment->lock_fd, deadline, "", segment->path);
+    return flock_until(segment->lock_fd, deadline, segment->path);
 }
 
 void sipc_os_segment_unlock(sipc_os_segment *segment)

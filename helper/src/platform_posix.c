@@ -6,7 +6,6 @@
  */
 #if !defined(_WIN32)
 
-#include "deadline.h"
 #include "platform_posix.h"
 
 #include <errno.h>
@@ -15,7 +14,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -254,32 +252,6 @@ int posix_shm_unlink_key(const char *key)
     if (shm_unlink(path) != 0)
         return posix_fail_errno();
     return SIPC_OK;
-}
-
-/* Anyone who can open the object can flock it, and locks are held for microseconds, so the first try
- * nearly always succeeds; the pause between tries doubles up to 5 ms. */
-#define LOCK_POLL_FIRST_US 20u
-#define LOCK_POLL_MAX_US 5000u
-
-int posix_flock_until(int fd, uint64_t deadline, const char *where, const char *path)
-{
-    uint32_t pause_us = LOCK_POLL_FIRST_US;
-    for (;;) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return SIPC_OK;
-        if (errno == EINTR)
-            continue;
-        if (errno != EWOULDBLOCK)
-            return posix_fail_errno();
-        uint64_t now = sipc_os_monotonic_ns();
-        if (now >= deadline) {
-            sipc_record_error_detail("%s%s stayed locked by another process until the timeout", where, path);
-            return SIPC_ERR_TIMEOUT;
-        }
-        uint64_t remaining_us = sipc_deadline_us_left_at(deadline, now);
-        sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
-        pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
-    }
 }
 
 int posix_fd_size(int fd, uint64_t *size)

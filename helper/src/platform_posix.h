@@ -34,9 +34,6 @@ int posix_thread_create_quiet(pthread_t *thread, void *(*main)(void *), void *ar
 int posix_shm_path(const char *key, char *path, size_t size);
 /* shm_unlink of the key's object. */
 int posix_shm_unlink_key(const char *key);
-/* flock(LOCK_EX) on fd, polled (LOCK_NB) until `deadline` (monotonic ns): a holder that never lets go costs
- * the caller its timeout, not its thread. On TIMEOUT the detail names `where` + `path`. */
-int posix_flock_until(int fd, uint64_t deadline, const char *where, const char *path);
 int posix_fd_size(int fd, uint64_t *size);
 /* ftruncate to `size`, retried on EINTR. */
 int posix_fd_truncate(int fd, uint64_t size);
