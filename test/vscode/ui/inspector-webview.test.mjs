@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openPage, rowCount, screenshots } from '../harness/inspector-page.mjs';
+import { openPage, rowCount, screenshots, themes } from '../harness/inspector-page.mjs';
 
 test('webview: 100,000 rows are virtualised, follow the tail, and keyboard navigation selects', async (t) => {
   const { page, errors } = await openPage(t);
@@ -190,8 +190,23 @@ test('webview: screenshots in dark and light themes', async (t) => {
     await page.keyboard.press('Shift+ArrowRight');
     await page.keyboard.press('Shift+ArrowRight');
     await page.locator('#sendInput').fill('{"op":"ping"}');
+    // What the screenshot shows: the page in this theme's colours, and the selection just made.
+    const colours = await page.evaluate(() => {
+      const style = getComputedStyle(document.body);
+      return { background: style.backgroundColor, foreground: style.color };
+    });
+    assert.deepEqual(colours, { background: rgb(themes[theme]['editor-background']), foreground: rgb(themes[theme].foreground) },
+      `${theme}: the page takes its colours from the theme`);
+    assert.match(await page.locator('#selectionInfo').textContent(), /^Selected 0x2–0x5 \(4 bytes, offsets 2–5\) of \d+$/);
+    assert.equal(await page.locator('#listViewport .row.selected').getAttribute('data-seq'), '10');
     mkdirSync(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, `inspector-webview-${theme}.png`) });
     assert.deepEqual(errors, []);
   }
 });
+
+/** '#rrggbb' as the browser's computed 'rgb(r, g, b)'. */
+function rgb(hex) {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return `rgb(${r}, ${g}, ${b})`;
+}
