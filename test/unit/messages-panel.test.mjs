@@ -46,9 +46,16 @@ test('messages panel: lines are text or hex, numbered, and the log keeps the las
   for (let i = 0; i < 40; i++) log.add({ direction: 'received', data: enc(`m${i}`), timestamp: 3 + i });
   assert.deepEqual(log.all.map((l) => l.text), ['m37', 'm38', 'm39']);
   assert.deepEqual(log.all.map((l) => l.seq), [39, 40, 41]);
-  const long = log.add({ direction: 'received', data: new Uint8Array(5000).fill(0x61), timestamp: 50 });
+  log.add({ direction: 'received', data: new Uint8Array(5000).fill(0x61), timestamp: 50 });
+  const long = log.last;
   assert.equal(long.text.length, panel.LINE_CHARS + 1, 'a long message is cut with an ellipsis');
   assert.ok(long.text.endsWith('…'));
+  log.add({ direction: 'received', data: new Uint8Array(100_000).fill(0x62), timestamp: 51 });
+  assert.equal(log.last.len, 100_000, 'the line gives the whole length of a message kept only in part');
+  assert.ok(log.last.text.endsWith('…') && log.last.text.length === panel.LINE_CHARS + 1);
+  log.add({ direction: 'received', data: new Uint8Array(100_000).fill(0x01), timestamp: 52 });
+  assert.equal(log.last.kind, 'hex');
+  assert.ok(log.last.text.endsWith(' …'));
   log.clear();
   assert.deepEqual(log.all, []);
 });

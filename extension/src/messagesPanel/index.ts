@@ -140,8 +140,9 @@ export class MessagesPanelProvider implements vscode.WebviewViewProvider, vscode
       log = new LineLog(LINES_KEPT);
       this.logs.set(connection.name, log);
     }
-    const line = log.add(message);
+    log.add(message);
     if (!this.view?.visible) return;
+    const line = log.last as StreamLine;
     const queue = this.pending.get(connection.name);
     if (queue) {
       queue.push(line);

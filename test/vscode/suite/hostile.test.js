@@ -35,6 +35,29 @@ function objectPath(name) {
 
 const ms = (ns) => Math.round((ns / 1e6) * 100) / 100;
 
+/**
+ * With SIPC_EXTHOST_PROFILE=1 the flood is CPU-profiled from inside the extension host (node:inspector) into
+ * test/out/extension-host-flood.cpuprofile (open it in Chrome DevTools or VS Code): where the main thread's time goes.
+ */
+async function startProfile() {
+  if (!process.env.SIPC_EXTHOST_PROFILE) return undefined;
+  const inspector = require('inspector');
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method, params) => new Promise((resolve, reject) =>
+    session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 500 });
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = await post('Profiler.stop');
+    session.disconnect();
+    const file = path.join(repoRoot, 'test/out/extension-host-flood.cpuprofile');
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    await fs.promises.writeFile(file, JSON.stringify(profile));
+  };
+}
+
 /** The event loop's delay over the whole run and per phase (each phase its own histogram). */
 class LagRecorder {
   constructor() {
@@ -170,6 +193,7 @@ describe('SIPC extension host never blocks', function () {
     await until(() => api.connections.get(names.flood)?.state === 'waiting', 'this window created the flood channel', 15_000);
     await vscode.commands.executeCommand('sipc.openInspector', { name: names.flood });
     lag.endPhase('flood channel created, inspector opened');
+    const stopProfile = await startProfile();
     const floodStarted = performance.now();
     const floodInput = await fs.promises.open(floodFile, 'r');
     const sender = cli(['connect', names.flood, '--linger', '0'], { stdin: floodInput.fd });
@@ -180,6 +204,7 @@ describe('SIPC extension host never blocks', function () {
     const connection = api.connections.get(names.flood);
     await until(() => connection.receivedCount >= FLOOD_MESSAGES, `${FLOOD_MESSAGES} messages arrived`, 240_000);
     const floodMs = performance.now() - floodStarted;
+    if (stopProfile) await stopProfile();
     assert.strictEqual(connection.receivedCount, FLOOD_MESSAGES);
 
     // After all that the view still answers and still lists what it listed.
