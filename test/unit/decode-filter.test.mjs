@@ -150,3 +150,23 @@ test('the plot feed: a reset with the retained messages, then batched appends pe
   assert.deepEqual(core.parseWebviewMessage({ type: 'encode', messageType: 'struct a', values: { x: '1' } }), { type: 'encode', messageType: 'struct a', values: { x: '1' } });
   assert.equal(core.parseWebviewMessage({ type: 'encode', messageType: 'struct a', values: { x: 1 } }), undefined, 'values are text');
 });
+
+test('decoded columns: rows carry the picked fields as path=value, messages without them a dash, events nothing', () => {
+  const capture = new core.Capture({ maxMessages: 100, maxBytes: 1 << 20 });
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(m), { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} });
+  feed.setDecoder(schema);
+  feed.attach();
+  capture.addMessage('received', sample(21, { colour: 1 }), 0);
+  capture.addMessage('sent', hello('left'), 0);
+  capture.addEvent('peer-gone', '', 0);
+  feed.setColumns(['value', 'colour', 'name']);
+  const rows = posts.at(-1).rows;
+  assert.equal(posts.at(-1).type, 'reset');
+  assert.deepEqual(rows.map((r) => r.fields), ['value=21  colour=GREEN (1)  name=—', 'value=—  colour=—  name="left"', undefined]);
+  feed.setColumns([]);
+  assert.equal(posts.at(-1).rows[0].fields, undefined);
+  assert.deepEqual(core.parseWebviewMessage({ type: 'columns', paths: ['a'] }), { type: 'columns', paths: ['a'] });
+  assert.equal(core.parseWebviewMessage({ type: 'columns', paths: [''] }), undefined);
+  feed.dispose();
+});

@@ -110,6 +110,12 @@ test('decoded fields: schema from .sipc/, field tree, tree ↔ hex selection, un
   assert.equal((await frame.locator('#plotFields').textContent()).trim(), 'value');
   await screenshot(page, 'decode-plot');
 
+  // A decoded column: every row shows the picked field.
+  await frame.locator('#fieldTree .field-row[data-path="seq"] .column-toggle').click();
+  await frame.locator('#listViewport .row.out .c-fields', { hasText: 'seq=2' }).waitFor();
+  assert.equal((await toServer.nth(0).locator('.c-fields').textContent()).trim(), 'seq=—', 'a hello has no seq');
+  assert.equal(await frame.locator('#listHeader .c-fields').isVisible(), true);
+
   // The hello's text, and a message whose tag names no type.
   await toServer.nth(0).click();
   await frame.locator('#fieldTree .field-row[data-path="name"] .f-value', { hasText: '"left"' }).waitFor();

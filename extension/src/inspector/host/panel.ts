@@ -94,6 +94,11 @@ export class InspectorSession implements vscode.Disposable {
         return { error: describe(error) };
       }
     },
+    columns: (request) => {
+      if (request.paths.length > 0 && this.channelSchema.kind !== 'schema') return { error: 'this channel has no schema to show fields of' };
+      this.feed.setColumns(request.paths);
+      return {};
+    },
     plot: (request) => {
       this.plotPaths = request.paths;
       if (request.paths.length > 0 && this.channelSchema.kind !== 'schema') return { error: 'this channel has no schema to plot fields of' };

@@ -2,6 +2,7 @@
 // the webview. Pure: the extension host drives it, the unit tests and the benchmark drive it directly.
 import { previewOf } from './bytes';
 import { compileFilter, type CompiledFilter, type FieldDecoder, type FilterSpec } from './filter';
+import { fieldAt } from '../../decode/decoder';
 import { retainedSize, type CaptureEntry, type CapturedEvent, type CapturedMessage, type Direction } from './model';
 import type { HostToWebview, RowSummary } from './protocol';
 import { RetentionRing } from './ring';
@@ -143,6 +144,7 @@ export class ViewFeed {
   private filter: CompiledFilter = compileFilter({});
   private filterSpec: FilterSpec = {};
   private decoder: FieldDecoder | undefined;
+  private columns: readonly string[] = [];
   private pending: number[] = [];
   private timer: unknown;
   private lastFlush = -Infinity;
@@ -242,6 +244,23 @@ export class ViewFeed {
     for (const dispose of this.disposers) dispose();
   }
 
+  /** A row as the list shows it: with its filter match when highlighting, and the decoded column when one is picked. */
+  private summary(entry: CaptureEntry): RowSummary {
+    let row = this.capture.summarize(entry);
+    if (this.highlighting) row = { ...row, match: this.filter.matches(entry) };
+    if (this.columns.length > 0 && this.decoder && entry.kind === 'message') {
+      const message = this.decoder.decode(entry.data);
+      row = { ...row, fields: this.columns.map((path) => `${path}=${fieldAt(message, path)?.display ?? '—'}`).join('  ') };
+    }
+    return row;
+  }
+
+  /** Decoded fields shown in the list's Fields column (none: no column); the rows are sent again. */
+  setColumns(paths: readonly string[]): void {
+    this.columns = [...paths];
+    this.reset();
+  }
+
   /** Summaries of the oldest pending rows still retained, at most MAX_ROWS_PER_POST; they leave the pending list. */
   private takeRows(): RowSummary[] {
     const firstSeq = this.capture.firstSeq;
@@ -251,7 +270,7 @@ export class ViewFeed {
       const seq = this.pending[taken++];
       if (seq < firstSeq) continue;
       const entry = this.capture.get(seq);
-      if (entry) rows.push(this.highlighting ? { ...this.capture.summarize(entry), match: this.filter.matches(entry) } : this.capture.summarize(entry));
+      if (entry) rows.push(this.summary(entry));
     }
     this.pending = taken === this.pending.length ? [] : this.pending.slice(taken);
     return rows;

@@ -25,6 +25,8 @@ export interface RowSummary {
   readonly event?: string;
   /** Set when the filter highlights instead of hiding: whether this row matches it. */
   readonly match?: boolean;
+  /** The decoded columns the user picked, as `path=value` pairs (a channel with a schema). */
+  readonly fields?: string;
 }
 
 export interface DirectionStats {
@@ -91,6 +93,8 @@ export type InspectorRequests = {
     request: { readonly type: 'encode'; readonly messageType: string; readonly values: Readonly<Record<string, string>> };
     reply: { readonly hex?: string; readonly error?: string };
   };
+  /** Decoded fields shown as a column of the list (none: no column); the host then resets the rows. */
+  columns: { request: { readonly type: 'columns'; readonly paths: readonly string[] }; reply: { readonly error?: string } };
   send: {
     request: { readonly type: 'send'; readonly format: SendFormat; readonly input: string; readonly lineEnding: LineEnding };
     reply: SendReply;
@@ -129,10 +133,10 @@ export type HostToWebview =
       readonly form?: boolean }
   | PlotPush;
 
-/** Fields one plot shows at most. */
+/** Fields one plot (or the list's decoded column) shows at most. */
 export const MAX_PLOTTED_FIELDS = 8;
 
-const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send', 'plot', 'form', 'encode']);
+const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send', 'plot', 'form', 'encode', 'columns']);
 
 export function isRequest(message: WebviewToHost): message is InspectorRequest {
   return REQUEST_TYPES.has(message.type);
@@ -195,6 +199,10 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
       if (entries.length > 4096 || !entries.every(([, v]) => typeof v === 'string')) return undefined;
       return { type: 'encode', messageType: value.messageType, values: Object.fromEntries(entries) as Record<string, string> };
     }
+    case 'columns':
+      return Array.isArray(value.paths) && value.paths.length <= MAX_PLOTTED_FIELDS
+        && value.paths.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 256)
+        ? { type: 'columns', paths: value.paths as string[] } : undefined;
     case 'plot':
       return Array.isArray(value.paths) && value.paths.length <= MAX_PLOTTED_FIELDS
         && value.paths.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 256)

@@ -32,12 +32,15 @@ export class DetailPane {
    * `leave`: Escape in any of the views goes back to the list. `formatTime`: a row's time as the list writes it,
    * so the header and the list agree.
    */
-  constructor(leave: () => void, private readonly formatTime: (t: number) => string, plot: { toggle(path: string): void; readonly plotted: readonly string[] }) {
+  constructor(leave: () => void, private readonly formatTime: (t: number) => string, plot: { toggle(path: string): void; readonly plotted: readonly string[] },
+    columns: { toggle(path: string): void; readonly shown: readonly string[] }) {
     this.hex = new HexView({ leave, copyHex: () => this.copy('hex'), selectionMoved: (first) => this.fields.highlightByte(first) });
     this.fields = new FieldTree({
       leave,
       togglePlot: (path) => plot.toggle(path),
       isPlotted: (path) => plot.plotted.includes(path),
+      toggleColumn: (path) => columns.toggle(path),
+      isColumn: (path) => columns.shown.includes(path),
       selectBytes: (first, last) => {
         if (state.detailTab !== 'hex') this.showTab('hex');
         this.hex.select(first, last);

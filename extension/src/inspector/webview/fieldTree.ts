@@ -16,6 +16,9 @@ export interface FieldTreeActions {
   /** The plot button of a numeric field. */
   togglePlot(path: string): void;
   isPlotted(path: string): boolean;
+  /** The column button of a field: show it in the list. */
+  toggleColumn(path: string): void;
+  isColumn(path: string): boolean;
 }
 
 export class FieldTree {
@@ -37,6 +40,9 @@ export class FieldTree {
       if (e.target instanceof HTMLElement && e.target.classList.contains('twisty')) this.toggle(entry.field);
       else if (e.target instanceof HTMLElement && e.target.classList.contains('plot-toggle')) {
         this.actions.togglePlot(entry.field.path);
+        this.render();
+      } else if (e.target instanceof HTMLElement && e.target.classList.contains('column-toggle')) {
+        this.actions.toggleColumn(entry.field.path);
         this.render();
       } else this.choose(entry.field);
     });
@@ -163,6 +169,13 @@ export class FieldTree {
       plot.title = 'Plot this field over time';
       plot.classList.toggle('active', this.actions.isPlotted(field.path));
       name.appendChild(plot);
+    }
+    if (!field.children) {
+      const column = document.createElement('span');
+      column.className = 'column-toggle codicon codicon-list-flat';
+      column.title = 'Show this field as a column of the list';
+      column.classList.toggle('active', this.actions.isColumn(field.path));
+      name.appendChild(column);
     }
     const cells: Array<[string, string]> = [
       ['f-type', field.bitWidth !== undefined ? `${field.type} : ${field.bitWidth}` : field.type],

@@ -7,6 +7,7 @@ import { Columns } from './columns';
 import { DetailPane } from './detailPane';
 import { PlotPane } from './plotPane';
 import { SendForm } from './sendForm';
+import { FieldColumns } from './fieldColumns';
 import { Filters } from './filters';
 import { host, listenToHost } from './host';
 import { $, renderMarkup } from './markup';
@@ -26,7 +27,8 @@ const sendBox = new SendBox();
 const sendForm = new SendForm((hex) => sendBox.sendHex(hex));
 // The list and the detail pane refer to each other through callbacks, which run only after both exist.
 const plot = new PlotPane();
-const detail = new DetailPane(() => list.focus(), (t) => list.formatTime(t), plot);
+const fieldColumns = new FieldColumns();
+const detail = new DetailPane(() => list.focus(), (t) => list.formatTime(t), plot, fieldColumns);
 const toolbar = new Toolbar(() => {
   list.redraw();
   detail.renderTitle();
@@ -81,6 +83,8 @@ listenToHost((message) => {
       filters.showFieldFilter(message.description !== undefined);
       if (message.description !== undefined && plot.plotted.length > 0) void plot.setPaths(plot.plotted);
       sendForm.setAvailable(message.form === true);
+      if (message.description !== undefined) void fieldColumns.set(fieldColumns.shown);
+      else document.querySelector('.list')?.classList.remove('with-fields');
       // The fields of the message on show were decoded with the previous schema.
       const selected = list.selectedSeq;
       if (selected !== undefined) void detail.load(selected, true);

@@ -172,7 +172,7 @@ export class MessageList {
     const row = document.createElement('div');
     row.className = 'row';
     row.setAttribute('role', 'option');
-    row.innerHTML = '<span class="c-seq"></span><span class="c-time"></span><span class="c-delta"></span><span class="c-dir"><span class="codicon"></span><span class="label"></span></span><span class="c-size"></span><span class="c-preview"></span>';
+    row.innerHTML = '<span class="c-seq"></span><span class="c-time"></span><span class="c-delta"></span><span class="c-dir"><span class="codicon"></span><span class="label"></span></span><span class="c-size"></span><span class="c-fields"></span><span class="c-preview"></span>';
     row.addEventListener('mousedown', () => this.select(Number(row.dataset.index)));
     row.addEventListener('dblclick', () => this.actions.openDetail());
     return row;
@@ -194,14 +194,16 @@ export class MessageList {
       dirCell.children[0].className = 'codicon codicon-warning';
       dirCell.children[1].textContent = r.event ?? 'event';
       cells[4].textContent = '';
-      cells[5].textContent = r.preview;
+      cells[5].textContent = '';
+      cells[6].textContent = r.preview;
     } else {
       const dir = r.dir as Direction;
       element.className = `row ${isOutbound(dir) ? 'out' : 'in'}${selected ? ' selected' : ''}${r.match ? ' match' : ''}`;
       dirCell.children[0].className = `codicon ${directionIcon(dir)}`;
       dirCell.children[1].textContent = directionLabel(dir);
       cells[4].textContent = r.captured < r.len ? `${r.len} (${r.captured} seen)` : String(r.len);
-      cells[5].textContent = r.preview;
+      cells[5].textContent = r.fields ?? '';
+      cells[6].textContent = r.preview;
     }
     element.setAttribute('aria-selected', selected ? 'true' : 'false');
   }

@@ -33,6 +33,8 @@ export interface PersistedState {
   columns: Partial<Record<ResizableColumn, number>>;
   /** Decoded fields shown in the plot. */
   plotPaths?: string[];
+  /** Decoded fields shown in the list's Fields column. */
+  columnPaths?: string[];
 }
 
 export const HISTORY_LIMIT = 50;
@@ -70,6 +72,7 @@ export const state: PersistedState = {
   exportFiltered: saved.exportFiltered ?? false,
   columns: saved.columns && typeof saved.columns === 'object' ? saved.columns : {},
   plotPaths: Array.isArray(saved.plotPaths) ? saved.plotPaths.filter((p): p is string => typeof p === 'string') : [],
+  columnPaths: Array.isArray(saved.columnPaths) ? saved.columnPaths.filter((p): p is string => typeof p === 'string') : [],
 };
 
 export function persist(): void {
