@@ -1,5 +1,6 @@
 /* Inspection commands: ls, stat, tap, rm. */
 #include "cli.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -482,6 +483,63 @@ static const char *drop_reason(uint64_t count)
     return count == 1 ? "stalled" : count == 2 ? "died" : "invalid";
 }
 
+/* One line for an event of the tap itself (--follow: the channel was removed, the tap observes it again). */
+static bool append_tap_event(cli_buffer *out, cli_format output, const char *event, const char *text)
+{
+    uint64_t now = sipc_os_wall_ns();
+    if (output == CLI_FORMAT_JSON) {
+        char time_text[40];
+        cli_format_iso_time(now, time_text, sizeof time_text);
+        return cli_buffer_printf(out,
+                                 "{\"event\":\"%s\",\"role\":\"observer\",\"timeNs\":%" PRIu64 ",\"time\":\"%s\"}\n",
+                                 event, now, time_text);
+    }
+    char time_text[32];
+    cli_format_time(now, time_text, sizeof time_text);
+    return cli_buffer_printf(out, "%s event %s\n", time_text, text);
+}
+
+/*
+ * --follow: the channel was removed; waits until its name leads to a channel again (woken by the platform's key
+ * monitor, inotify on Linux; 100 ms slices to notice Ctrl-C), then observes it. SIPC_OK with *observer replaced,
+ * SIPC_ERR_TIMEOUT once `timeout_ms` passed, SIPC_ERR_CANCELLED on a stop signal, or why observing failed.
+ */
+static int observe_again(const char *name, const sipc_observe_options *options, int32_t timeout_ms,
+                         sipc_observer **observer)
+{
+    cli_signals_watch_observer(NULL);
+    sipc_observer_close(*observer);
+    *observer = NULL;
+    sipc_os_key_monitor *monitor = NULL;
+    if (sipc_os_key_monitor_open(&monitor) != SIPC_OK)
+        monitor = NULL;
+    uint64_t deadline =
+        timeout_ms == SIPC_INFINITE ? UINT64_MAX : sipc_os_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+    int status;
+    for (;;) {
+        if (cli_stop_signal() != 0) {
+            status = SIPC_ERR_CANCELLED;
+            break;
+        }
+        status = sipc_observe_ex(name, options, observer);
+        if (status != SIPC_ERR_NOT_FOUND)
+            break;
+        uint64_t now = sipc_os_monotonic_ns();
+        if (now >= deadline) {
+            status = SIPC_ERR_TIMEOUT;
+            break;
+        }
+        int32_t slice = deadline - now < 100000000u ? (int32_t)((deadline - now) / 1000000u) + 1 : 100;
+        if (monitor == NULL || sipc_os_key_monitor_wait(monitor, slice) == SIPC_ERR_CANCELLED)
+            sipc_os_sleep_us((uint32_t)slice * 1000u);
+    }
+    if (monitor != NULL)
+        sipc_os_key_monitor_close(monitor);
+    if (status == SIPC_OK)
+        cli_signals_watch_observer(*observer);
+    return status;
+}
+
 /* One line for an observer event, in the tap's format. */
 static bool append_event(cli_buffer *out, cli_format output, const sipc_observed_message *m)
 {
@@ -517,11 +575,13 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     bool quiet = false;
     bool lossless = false;
     bool events = false;
+    bool follow = false;
     uint32_t stall_timeout = 0;
     const cli_option options[] = {
         {"quiet", CLI_OPT_FLAG, &quiet, NULL, 0, 0, NULL},
         {"lossless", CLI_OPT_FLAG, &lossless, NULL, 0, 0, NULL},
         {"events", CLI_OPT_FLAG, &events, NULL, 0, 0, NULL},
+        {"follow", CLI_OPT_FLAG, &follow, NULL, 0, 0, NULL},
         {"stall-timeout", CLI_OPT_U32, &stall_timeout, NULL, 1, SIPC_OBSERVE_STALL_MAX_MS, NULL},
         {"format", CLI_OPT_CHOICE, &format, NULL, 0, 0, "text|hex|json"},
         {"json", CLI_OPT_FLAG, &json, NULL, 0, 0, NULL},
@@ -569,6 +629,9 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
      * 64 KiB piled up): one write per batch, not per message, so the tap keeps up with a busy channel. */
     const size_t flush_at = 64u * 1024u;
     const int32_t quiet_ms = 5;
+    /* --follow, after observing the channel again: its first message of each direction tells how many went by
+     * unseen (the new channel numbers from 0); they are reported as missed. */
+    bool unseen_pending[2] = {false, false};
     while (exit_code < 0 && (limit == 0 || seen < limit)) {
         sipc_observed_message message;
         memset(&message, 0, sizeof message);
@@ -585,6 +648,30 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             out.length = 0;
             status = sipc_observer_next(observer, buffer, capacity, &message, timeout);
         }
+        if (status == SIPC_ERR_NOT_FOUND && follow) {
+            bool ok = append_tap_event(&out, output, "removed", "channel removed; waiting for it to reappear");
+            if (!ok || (out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length))) {
+                exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+                break;
+            }
+            out.length = 0;
+            status = observe_again(name, &observe_options, timeout, &observer);
+            if (status != SIPC_OK)
+                break;
+            info_init(&info);
+            if (output != CLI_FORMAT_TEXT && sipc_observer_info(observer, &info) == SIPC_OK &&
+                info.max_message_size > capacity) {
+                void *larger = realloc(buffer, info.max_message_size);
+                if (larger != NULL) {
+                    buffer = larger;
+                    capacity = info.max_message_size;
+                }
+            }
+            if (!append_tap_event(&out, output, "reattached", "observer re-attached"))
+                exit_code = cli_io_error(command->name, "out of memory");
+            unseen_pending[0] = unseen_pending[1] = true;
+            continue;
+        }
         if (status != SIPC_OK)
             break;
         bool ok = true;
@@ -592,6 +679,10 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             if (!append_event(&out, output, &message))
                 exit_code = cli_io_error(command->name, "out of memory");
             continue;
+        }
+        if (message.direction >= 0 && message.direction <= 1 && unseen_pending[message.direction]) {
+            unseen_pending[message.direction] = false;
+            message.missed = message.sequence;
         }
         size_t copied = message.copied <= capacity ? message.copied : capacity;
         const char *direction = direction_label(message.direction);
@@ -647,7 +738,8 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     if (exit_code < 0 && out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length))
         exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
     cli_signals_watch_observer(NULL);
-    sipc_observer_close(observer);
+    if (observer != NULL)
+        sipc_observer_close(observer);
     free(buffer);
     cli_buffer_free(&out);
     if (exit_code >= 0)

@@ -72,7 +72,7 @@ static const cli_command commands[] = {
     {"stat", cmd_stat, "show everything about one channel", "usage: sipc stat NAME [--json]\n"},
     {"tap", cmd_tap, "watch a channel's live traffic in both directions (read-only)",
      "usage: sipc tap NAME [--format text|hex|json] [--json] [--count N] [--timeout MS] [--preview N]\n"
-     "                     [--lossless [--stall-timeout MS]] [--events] [--quiet]\n"
+     "                     [--lossless [--stall-timeout MS]] [--events] [--follow] [--quiet]\n"
      "\n"
      "Prints each message sent on the channel from now on, without consuming it:\n"
      "  12:00:01.123456 client->server #0 5 B \"hello\"\n"
@@ -90,6 +90,9 @@ static const cli_command commands[] = {
      "  --events         also print peers attaching, closing and dying (with pid), and a lossless drop:\n"
      "                   12:00:01.123456 event client attached pid 4242 (session 1)\n"
      "                   json: {\"event\":\"attached\",\"role\":\"client\",\"pid\":4242,\"session\":1,...}\n"
+     "  --follow         when the channel is removed, wait for its name to come back and observe it again\n"
+     "                   (event lines \"removed\" and \"reattached\"; what the new channel carried before\n"
+     "                   counts as missed)\n"
      "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"},
     {"rm", cmd_rm, "remove channels by name, or every stale channel",
      "usage: sipc rm [--force] [--timeout MS] [--] NAME...\n"

@@ -123,7 +123,9 @@ describe('sipc ls / stat / tap / rm', () => {
 
   it('tap reports messages it missed while it was stopped', T, async () => {
     const name = uniqueName('missed');
-    const echo = start(['echo', name, '--depth', '4', '--count', '40', '--timeout', '15000']);
+    // The echo stays (no --count): its exit would remove the channel, and a tap that finds its channel removed ends
+    // by itself (exit 0), possibly before the SIGINT below.
+    const echo = start(['echo', name, '--depth', '4', '--timeout', '15000']);
     await waitForChannel(name);
     const tap = start(['tap', name]);
     await waitForTap(tap);
@@ -154,7 +156,8 @@ describe('sipc ls / stat / tap / rm', () => {
       assert.equal(shown + lost, 40, `${direction}: ${shown} shown + ${lost} missed`);
     }
     assert.match(output, / client->server #39 3 B "m39"\n/);
-    assert.equal((await echo.done).code, 0);
+    echo.child.kill('SIGTERM');
+    assert.equal((await echo.done).code, 143);
   });
 
   it('tap --lossless shows every message of a flood, with the peers\' events', T, async () => {
@@ -208,6 +211,39 @@ describe('sipc ls / stat / tap / rm', () => {
       assert.ok(lost > 0, direction);
     }
     assert.equal((await echo.done).code, 0);
+  });
+
+  it('tap --follow observes a channel again when its name comes back, and counts what went by meanwhile', T, async () => {
+    const name = uniqueName('follow');
+    const first = start(['echo', name, '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--json', '--follow', '--timeout', '15000']);
+    await waitForTap(tap);
+    // connect waits for the echo's answer: both directions are on the channel before it goes.
+    assert.equal((await run(['connect', name, '--timeout', '5000'], { input: 'before\n' })).stdout.toString(), 'before\n');
+    first.child.kill('SIGTERM'); // its exit removes the channel
+    await first.done;
+    await waitFor(() => tap.stdout().toString().includes('"event":"removed"'), { timeoutMs: 10000, what: 'the tap to see the removal' });
+    // Stopped, the tap cannot re-attach before three messages each way have gone by on the new channel.
+    tap.child.kill('SIGSTOP');
+    const second = start(['echo', name, '--timeout', '15000']);
+    await waitForChannel(name);
+    const three = await run(['connect', name, '--timeout', '5000'], { input: 'a\nb\nc\n' });
+    assert.equal(three.stdout.toString(), 'a\nb\nc\n');
+    tap.child.kill('SIGCONT');
+    await waitFor(() => tap.stdout().toString().includes('"event":"reattached"'), { timeoutMs: 10000, what: 'the re-attach' });
+    assert.equal((await run(['connect', name, '--timeout', '5000'], { input: 'after\n' })).stdout.toString(), 'after\n');
+    await waitFor(() => (tap.stdout().toString().match(/"text":"after"/g) ?? []).length === 2, { timeoutMs: 10000, what: 'the message after' });
+    tap.child.kill('SIGINT');
+    assert.equal((await tap.done).code, 130);
+    const records = tap.stdout().toString().trimEnd().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(records.map((r) => r.event ?? r.text), ['before', 'before', 'removed', 'reattached', 'after', 'after']);
+    for (const r of records.filter((x) => x.text === 'after')) {
+      assert.equal(r.seq, 3);
+      assert.equal(r.missed, 3, 'the three messages of its direction sent before the tap re-attached');
+    }
+    second.child.kill('SIGTERM');
+    await second.done;
   });
 
   it('marks a channel whose processes died as stale; rm needs no --force for it', T, async () => {
