@@ -22,6 +22,9 @@ int cmd_ls(const cli_command *command, int argc, char **argv);
 int cmd_stat(const cli_command *command, int argc, char **argv);
 int cmd_tap(const cli_command *command, int argc, char **argv);
 int cmd_rm(const cli_command *command, int argc, char **argv);
+int cmd_record(const cli_command *command, int argc, char **argv);
+int cmd_replay(const cli_command *command, int argc, char **argv);
+int cmd_extcap(const cli_command *command, int argc, char **argv);
 int cmd_bench(const cli_command *command, int argc, char **argv);
 
 #endif /* SIPC_CLI_H */

@@ -84,6 +84,32 @@ static bool parse_u64(const char *text, uint64_t *out)
     return true;
 }
 
+bool cli_parse_duration(const char *text, uint64_t *out_ns)
+{
+    char *end = NULL;
+    errno = 0;
+    if (text == NULL || *text < '0' || *text > '9')
+        return false;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text)
+        return false;
+    uint64_t unit = 1000000000ull;
+    if (strcmp(end, "ms") == 0)
+        unit = 1000000ull;
+    else if (strcmp(end, "m") == 0)
+        unit = 60ull * 1000000000ull;
+    else if (strcmp(end, "h") == 0)
+        unit = 3600ull * 1000000000ull;
+    else if (strcmp(end, "d") == 0)
+        unit = 86400ull * 1000000000ull;
+    else if (strcmp(end, "s") != 0 && *end != '\0')
+        return false;
+    if (value > UINT64_MAX / unit)
+        return false;
+    *out_ns = (uint64_t)value * unit;
+    return true;
+}
+
 static bool choice_allowed(const char *choices, const char *value)
 {
     size_t value_length = strlen(value);
@@ -128,6 +154,11 @@ static int apply_option(const cli_command *command, const cli_option *option, co
         else
             *(uint64_t *)option->target = number;
         break;
+    case CLI_OPT_DURATION:
+        if (!cli_parse_duration(value, (uint64_t *)option->target))
+            return cli_usage_error(command->name, "--%s needs a duration like 250ms, 90s, 30m, 12h or 7d, not '%s'",
+                                   option->name, value);
+        break;
     case CLI_OPT_TIMEOUT:
         if (strcmp(value, "inf") == 0 || strcmp(value, "-1") == 0) {
             *(int32_t *)option->target = SIPC_INFINITE;
@@ -160,13 +191,21 @@ int cli_parse(const cli_command *command, int argc, char **argv, const cli_optio
             return SIPC_CLI_EXIT_OK;
         }
         if (!options_ended && arg[0] == '-' && arg[1] != '\0') {
-            if (arg[1] != '-')
-                return cli_usage_error(command->name, "unknown option '%s'", arg);
-            const char *name = arg + 2;
-            const char *equals = strchr(name, '=');
-            size_t name_length = equals ? (size_t)(equals - name) : strlen(name);
             const cli_option *match = NULL;
-            for (size_t k = 0; k < option_count; k++) {
+            const char *name = arg + 2;
+            const char *equals = NULL;
+            size_t name_length = 0;
+            if (arg[1] != '-') {
+                for (size_t k = 0; arg[2] == '\0' && k < option_count; k++)
+                    if (options[k].name[0] == arg[1] && options[k].name[1] == '\0')
+                        match = &options[k];
+                if (!match)
+                    return cli_usage_error(command->name, "unknown option '%s'", arg);
+            } else {
+                equals = strchr(name, '=');
+                name_length = equals ? (size_t)(equals - name) : strlen(name);
+            }
+            for (size_t k = 0; !match && k < option_count; k++) {
                 if (strlen(options[k].name) == name_length && strncmp(options[k].name, name, name_length) == 0) {
                     match = &options[k];
                     break;

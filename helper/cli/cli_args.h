@@ -21,6 +21,7 @@ enum {
     SIPC_CLI_EXIT_USAGE = 1, /* bad command line */
     SIPC_CLI_EXIT_IO = 2,    /* a local file, stdin or stdout failed */
     SIPC_CLI_EXIT_STATUS_BASE = 2,
+    SIPC_CLI_EXIT_MISMATCH = 30,    /* replay --expect: the answers differ from the recording */
     SIPC_CLI_EXIT_SIGNAL_BASE = 128 /* stopped by SIGINT (130) or SIGTERM (143) */
 };
 
@@ -40,17 +41,21 @@ typedef enum cli_option_kind {
     CLI_OPT_U32,     /* uint32_t within [min, max] */
     CLI_OPT_U64,     /* uint64_t within [min, max] */
     CLI_OPT_TIMEOUT, /* int32_t milliseconds; "inf" or -1 means SIPC_INFINITE */
-    CLI_OPT_CHOICE   /* const char *, one of the '|'-separated words in choices */
+    CLI_OPT_CHOICE,  /* const char *, one of the '|'-separated words in choices */
+    CLI_OPT_DURATION /* uint64_t nanoseconds, see cli_parse_duration */
 } cli_option_kind;
 
 typedef struct cli_option {
-    const char *name; /* long name without "--" */
+    const char *name; /* long name without "--"; a one-letter name is also given as -X */
     cli_option_kind kind;
     void *target;
     bool *seen;          /* optional: set when the option was given */
     uint64_t min, max;   /* for numbers */
     const char *choices; /* for CLI_OPT_CHOICE */
 } cli_option;
+
+/* "90" (seconds), "250ms", "30s", "5m", "2h", "1d" -> nanoseconds. */
+bool cli_parse_duration(const char *text, uint64_t *out_ns);
 
 typedef struct cli_command cli_command;
 

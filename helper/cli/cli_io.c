@@ -6,12 +6,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(_WIN32)
+#include <direct.h>
 #include <io.h>
+#include <windows.h>
 #define O_CLOEXEC (_O_NOINHERIT | _O_BINARY)
+#elif defined(__APPLE__)
+#include <mach-o/dyld.h>
 #endif
 
 /* ---- I/O ---- */
@@ -66,4 +74,81 @@ bool cli_read_file(const char *path, cli_buffer *out, int *error_number)
     if (fd != STDIN_FILENO)
         close(fd);
     return ok;
+}
+
+/* ---- files for `sipc extcap install` ---- */
+
+bool cli_executable_path(char *out, size_t size)
+{
+#if defined(_WIN32)
+    DWORD length = GetModuleFileNameA(NULL, out, (DWORD)size);
+    return length > 0 && length < size;
+#elif defined(__APPLE__)
+    char raw[4096];
+    uint32_t raw_size = sizeof raw;
+    if (_NSGetExecutablePath(raw, &raw_size) != 0)
+        return false;
+    char resolved[PATH_MAX];
+    if (!realpath(raw, resolved) || strlen(resolved) >= size)
+        return false;
+    memcpy(out, resolved, strlen(resolved) + 1);
+    return true;
+#else
+    ssize_t length = readlink("/proc/self/exe", out, size - 1);
+    if (length <= 0 || (size_t)length >= size - 1)
+        return false;
+    out[length] = '\0';
+    return true;
+#endif
+}
+
+static int make_directory(const char *path)
+{
+#if defined(_WIN32)
+    return _mkdir(path);
+#else
+    return mkdir(path, 0755);
+#endif
+}
+
+bool cli_make_directories(const char *path)
+{
+    char partial[4096];
+    size_t length = strlen(path);
+    if (length == 0 || length >= sizeof partial) {
+        errno = ENAMETOOLONG;
+        return false;
+    }
+    memcpy(partial, path, length + 1);
+    for (size_t i = 1; i <= length; i++) {
+        if (partial[i] != '/' && partial[i] != '\\' && partial[i] != '\0')
+            continue;
+        char saved = partial[i];
+        partial[i] = '\0';
+        /* "C:" is a drive, not a directory to create. */
+        bool drive = i == 2 && partial[1] == ':';
+        if (!drive && make_directory(partial) != 0 && errno != EEXIST)
+            return false;
+        partial[i] = saved;
+    }
+    return true;
+}
+
+bool cli_write_executable(const char *path, const char *content)
+{
+    FILE *file = fopen(path, "wb");
+    if (!file)
+        return false;
+    size_t length = strlen(content);
+    bool ok = fwrite(content, 1, length, file) == length;
+    ok = fclose(file) == 0 && ok;
+#if !defined(_WIN32)
+    ok = ok && chmod(path, 0755) == 0;
+#endif
+    return ok;
+}
+
+bool cli_remove_file(const char *path)
+{
+    return remove(path) == 0;
 }

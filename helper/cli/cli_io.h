@@ -17,6 +17,15 @@ bool cli_write_all(int fd, const void *data, size_t length);
 /* Reads a whole file ("-" is stdin). */
 bool cli_read_file(const char *path, cli_buffer *out, int *error_number);
 
+/* The absolute path of the running sipc executable; false if the OS does not say. */
+bool cli_executable_path(char *out, size_t size);
+/* Creates a directory and its missing parents (like mkdir -p); false with errno set. */
+bool cli_make_directories(const char *path);
+/* Writes a file that the OS may run (mode 0755 on POSIX), replacing an existing one. */
+bool cli_write_executable(const char *path, const char *content);
+/* Removes a file; false with errno set (ENOENT when there was none). */
+bool cli_remove_file(const char *path);
+
 /* ---- signals: SIGINT/SIGTERM cancel the current channel / observer ---- */
 void cli_signals_install(void);
 /* Registers what the handler cancels (NULL to clear); blocks the signals while switching. */

@@ -200,6 +200,72 @@ bool cli_append_preview(cli_buffer *out, const void *data, size_t length, size_t
     return ok;
 }
 
+static const char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+bool cli_append_base64(cli_buffer *out, const void *data, size_t length)
+{
+    const unsigned char *bytes = data;
+    if (!cli_buffer_reserve(out, (length + 2) / 3 * 4))
+        return false;
+    char *cursor = out->data + out->length;
+    size_t i = 0;
+    for (; i + 3 <= length; i += 3) {
+        uint32_t group = (uint32_t)bytes[i] << 16 | (uint32_t)bytes[i + 1] << 8 | bytes[i + 2];
+        *cursor++ = base64_alphabet[group >> 18];
+        *cursor++ = base64_alphabet[(group >> 12) & 63];
+        *cursor++ = base64_alphabet[(group >> 6) & 63];
+        *cursor++ = base64_alphabet[group & 63];
+    }
+    if (i < length) {
+        uint32_t group = (uint32_t)bytes[i] << 16 | (i + 1 < length ? (uint32_t)bytes[i + 1] << 8 : 0u);
+        *cursor++ = base64_alphabet[group >> 18];
+        *cursor++ = base64_alphabet[(group >> 12) & 63];
+        *cursor++ = i + 1 < length ? base64_alphabet[(group >> 6) & 63] : '=';
+        *cursor++ = '=';
+    }
+    out->length = (size_t)(cursor - out->data);
+    out->data[out->length] = '\0';
+    return true;
+}
+
+static int base64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+bool cli_decode_base64(const char *text, size_t length, cli_buffer *out)
+{
+    while (length > 0 && text[length - 1] == '=')
+        length--;
+    if (length % 4 == 1 || !cli_buffer_reserve(out, length / 4 * 3 + 3))
+        return false;
+    uint32_t group = 0;
+    unsigned bits = 0;
+    for (size_t i = 0; i < length; i++) {
+        int value = base64_value(text[i]);
+        if (value < 0)
+            return false;
+        group = (group << 6) | (uint32_t)value;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out->data[out->length++] = (char)((group >> bits) & 0xffu);
+        }
+    }
+    out->data[out->length] = '\0';
+    return true;
+}
+
 static int hex_value(char c)
 {
     if (c >= '0' && c <= '9')

@@ -41,6 +41,10 @@ bool cli_append_json_string(cli_buffer *out, const void *data, size_t length);
 bool cli_utf8_valid(const void *data, size_t length);
 /* Appends a one-line, printable preview of at most max_chars characters. */
 bool cli_append_preview(cli_buffer *out, const void *data, size_t length, size_t max_chars);
+/* Standard base64 with padding (RFC 4648 §4), as JSON Lines recordings carry payloads. */
+bool cli_append_base64(cli_buffer *out, const void *data, size_t length);
+/* Decodes base64 (padding optional, no whitespace). Returns false on invalid input. */
+bool cli_decode_base64(const char *text, size_t length, cli_buffer *out);
 /* Decodes hex (whitespace allowed between byte pairs). Returns false on invalid input. */
 bool cli_decode_hex(const char *text, cli_buffer *out, const char **error);
 

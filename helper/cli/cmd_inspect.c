@@ -317,31 +317,6 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
 
 /* ---- rm ---- */
 
-/* "90" (seconds), "30s", "5m", "2h", "1d" -> nanoseconds. */
-static bool parse_duration(const char *text, uint64_t *out_ns)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || text[0] == '-')
-        return false;
-    uint64_t unit = 1000000000ull;
-    if (strcmp(end, "ms") == 0)
-        unit = 1000000ull;
-    else if (strcmp(end, "m") == 0)
-        unit = 60ull * 1000000000ull;
-    else if (strcmp(end, "h") == 0)
-        unit = 3600ull * 1000000000ull;
-    else if (strcmp(end, "d") == 0)
-        unit = 86400ull * 1000000000ull;
-    else if (strcmp(end, "s") != 0 && *end != '\0')
-        return false;
-    if (value > UINT64_MAX / unit)
-        return false;
-    *out_ns = (uint64_t)value * unit;
-    return true;
-}
-
 /* The last time anything happened on the channel: created or a message sent. */
 static uint64_t last_activity_ns(const sipc_channel_info *info)
 {
@@ -413,7 +388,7 @@ int cmd_rm(const cli_command *command, int argc, char **argv)
         return rc;
     }
     uint64_t older_than_ns = 0;
-    if (older_given && !parse_duration(older_than, &older_than_ns)) {
+    if (older_given && !cli_parse_duration(older_than, &older_than_ns)) {
         free(positional);
         return cli_usage_error(command->name, "--older-than needs a duration like 90s, 30m, 12h or 7d, not '%s'",
                                older_than);

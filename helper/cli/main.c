@@ -94,6 +94,63 @@ static const cli_command commands[] = {
      "                   (event lines \"removed\" and \"reattached\"; what the new channel carried before\n"
      "                   counts as missed)\n"
      "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"},
+    {"record", cmd_record, "record channels' traffic to pcapng or JSON Lines (read-only, like tap)",
+     "usage: sipc record NAME... -o FILE [--format pcapng|jsonl] [--count N] [--duration D]\n"
+     "                   [--rotate-size BYTES] [--rotate-time D] [--quiet]\n"
+     "\n"
+     "Observes one or more channels (never consuming their traffic) and writes every message with\n"
+     "its direction and nanosecond timestamp, plus events (messages the observer missed, discarded\n"
+     "messages, the channel removed and back). Ends after --count messages, after --duration, or on\n"
+     "SIGINT/SIGTERM (exit 0): the file is always complete.\n"
+     "\n"
+     "  -o, --output FILE  where to write; '-' is stdout (e.g. | wireshark -k -i -)\n"
+     "  --format F       pcapng (default; Wireshark, tshark) or jsonl (default for .jsonl/.ndjson/.json):\n"
+     "                   pcapng has one interface per channel (LINKTYPE_USER0), direction flags\n"
+     "                   (outbound = client->server) and events as packet comments; JSON Lines has one\n"
+     "                   object per message with base64 \"data\" and \"text\" when it is UTF-8\n"
+     "  --count N        stop after N messages (all channels together)\n"
+     "  --duration D     stop after D (250ms, 90s, 30m, 12h)\n"
+     "  --rotate-size B  start a new file when one reaches B bytes (64k, 100m): FILE-00001.pcapng, ...\n"
+     "  --rotate-time D  start a new file every D\n"
+     "  --quiet          no progress lines on stderr\n"
+     "\n"
+     "The observer copies messages while the peers run; on a channel busier than it can follow it\n"
+     "records 'missed' events with the number lost (see the README on lossless observation).\n"},
+    {"replay", cmd_replay, "play one side of a recording into a channel; --expect checks the answers",
+     "usage: sipc replay FILE --to NAME [--direction to-server|to-client] [--speed X | --as-fast-as-possible]\n"
+     "                        [--expect] [--junit FILE] [--timeout MS] [--linger MS] [--channel REC]\n"
+     "       sipc replay FILE --list\n"
+     "\n"
+     "Sends the recorded messages of one direction into channel NAME with their recorded timing and\n"
+     "receives what the other side answers. Each message waits (up to --timeout) for the answers\n"
+     "recorded before it, then keeps its recorded distance to the latest of them.\n"
+     "\n"
+     "  --to NAME        the channel to play into\n"
+     "  --direction D    to-server (default): play the client's messages, as the client of a running\n"
+     "                   server; to-client: play the server's messages, as the server (the name must be\n"
+     "                   free; a client connects to it)\n"
+     "  --speed X        scale the recorded pauses (2 = twice as fast); --as-fast-as-possible: no pauses\n"
+     "  --expect         compare the answers with the recording byte for byte; on a difference print\n"
+     "                   each one (expected, got, first differing byte) and exit 30\n"
+     "  --junit FILE     write a JUnit XML report (one test case per recorded answer); implies --expect\n"
+     "  --timeout MS     how long an answer may take (default 5000)\n"
+     "  --linger MS      after the last answer, how long to wait for unexpected extra ones (default 200)\n"
+     "  --channel REC    which recorded channel to replay when the file holds several\n"
+     "  --list           print the recording (messages and events) and exit\n"},
+    {"extcap", cmd_extcap, "Wireshark capture source: live traffic of a channel in Wireshark/tshark",
+     "usage: sipc extcap install [--folder DIR | --global]\n"
+     "       sipc extcap uninstall [--folder DIR | --global]\n"
+     "       sipc extcap --extcap-interfaces | --extcap-interface sipc (--extcap-dlts | --extcap-config |\n"
+     "                   --capture --fifo PATH --channel NAME)\n"
+     "\n"
+     "'install' writes a small launcher (sipc-extcap, on Windows sipc-extcap.bat) that runs this sipc\n"
+     "into Wireshark's personal extcap folder (~/.local/lib/wireshark/extcap, Windows\n"
+     "%APPDATA%\\Wireshark\\extcap: read by Wireshark 4.2 and later). Older versions (Debian 12's 4.0)\n"
+     "read only their global folder: use --global (as root) or --folder with the 'Extcap path' that\n"
+     "'tshark -G folders' names. Then Wireshark lists the interface 'sipc'; its option 'Channel' lists\n"
+     "the live channels. tshark: tshark -i sipc -o extcap.sipc.channel:NAME -w out.pcapng\n"
+     "\n"
+     "The other forms are the extcap protocol Wireshark speaks with the launcher.\n"},
     {"rm", cmd_rm, "remove channels by name, or every stale channel",
      "usage: sipc rm [--force] [--timeout MS] [--] NAME...\n"
      "       sipc rm --stale [--older-than DURATION] [--timeout MS]\n"
@@ -164,6 +221,7 @@ static void print_main_help(FILE *out)
           "  8  CLOSED                          18 NOT_CONNECTED\n"
           "  9  INVALID_NAME                    19 SYSTEM: another OS error\n"
           "                                     20 NOT_A_CHANNEL: the name leads to something else\n"
+          "  30 replay --expect: the answers differ from the recording\n"
           "  130/143  stopped by SIGINT/SIGTERM\n"
           "(A library status S exits with 2 + |S|.)\n",
           out);
@@ -199,6 +257,11 @@ int main(int argc, char **argv)
         return SIPC_CLI_EXIT_OK;
     }
     const cli_command *command = find_command(name);
+    /* A launcher may run this binary directly with Wireshark's arguments. */
+    if (!command && strncmp(name, "--extcap-", 9) == 0) {
+        cli_signals_install();
+        return cmd_extcap(find_command("extcap"), argc, argv);
+    }
     if (!command) {
         fprintf(stderr, "sipc: unknown command '%s' (see 'sipc --help')\n", name);
         return SIPC_CLI_EXIT_USAGE;

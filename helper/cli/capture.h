@@ -1,0 +1,92 @@
+/*
+ * capture.h — recordings of sipc traffic on disk: pcapng and JSON Lines, written by `sipc record`
+ * and the Wireshark extcap, read by `sipc replay`.
+ *
+ * pcapng layout (the same conventions as the extension's export, extension/src/inspector/shared/pcapng.ts):
+ *   - one Section Header Block (shb_userappl "sipc <version>");
+ *   - one Interface Description Block per channel, in the order the channels were named:
+ *     LINKTYPE_USER0 (147: sipc messages have no registered link type), snaplen 0, if_name = the
+ *     channel's name, if_tsresol = 9 (timestamps in nanoseconds since the Unix epoch);
+ *   - one Enhanced Packet Block per message: the payload as the packet, epb_flags direction
+ *     "outbound" (2) for client->server and "inbound" (1) for server->client, and an opt_comment
+ *     naming the direction ("client→server" / "server→client", plus notes such as "undeliverable");
+ *   - an event (messages the observer missed, messages discarded, the channel removed) is an Enhanced
+ *     Packet Block with no payload, epb_flags direction 0 ("not available") and an opt_comment
+ *     "sipc event: <what>". Readers tell it from an empty message by that direction.
+ * Every multi-byte field is in the writer's byte order (little-endian here); the reader takes both.
+ *
+ * JSON Lines layout (a superset of the extension's export, extension/src/inspector/shared/jsonl.ts):
+ *   {"type":"header","format":"sipc-capture","version":1,"channel":"a","channels":["a","b"],"mode":"observe",...}
+ *   {"type":"message","channel":"a","seq":0,"time":"...Z","timestampMs":...,"timestampNs":...,
+ *    "direction":"to-server","length":5,"data":"<base64>","text":"hello"}   ("text" only when UTF-8)
+ *   {"type":"event","channel":"a","seq":3,...,"event":"missed","detail":"12 messages client→server"}
+ */
+#ifndef SIPC_CLI_CAPTURE_H
+#define SIPC_CLI_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli_text.h"
+
+#define CAPTURE_LINKTYPE_USER0 147u
+/* epb_flags direction bits (pcapng spec): 0 not available, 1 inbound, 2 outbound. */
+#define CAPTURE_EPB_INBOUND 1u  /* server -> client */
+#define CAPTURE_EPB_OUTBOUND 2u /* client -> server */
+/* A block larger than this is refused by the reader: a message is at most SIPC_MAX_MESSAGE_LIMIT. */
+#define CAPTURE_MAX_BLOCK (SIPC_MAX_MESSAGE_LIMIT + 65536u)
+
+typedef enum capture_format { CAPTURE_PCAPNG, CAPTURE_JSONL } capture_format;
+typedef enum capture_kind { CAPTURE_MESSAGE, CAPTURE_EVENT } capture_kind;
+
+typedef struct capture_record {
+    capture_kind kind;
+    uint32_t channel;      /* index into the file's channel list */
+    int32_t direction;     /* sipc_direction (messages only) */
+    uint64_t sequence;     /* the observer's per-direction number (JSON Lines only; pcapng: 0) */
+    uint64_t timestamp_ns; /* Unix epoch */
+    uint32_t length;       /* the message's full length */
+    uint32_t captured;     /* bytes of it in data (less than length when the recording truncated it) */
+    const uint8_t *data;
+    const char *event;  /* events: a short stable name ("missed", "discarded", "removed", ...) */
+    const char *detail; /* events: a sentence; messages: an optional note (e.g. "undeliverable") */
+} capture_record;
+
+/* "client→server" / "server→client". */
+const char *capture_direction_label(int32_t direction);
+/* "to-server" / "to-client" (the names of the extension's model). */
+const char *capture_direction_name(int32_t direction);
+
+/* ---- writing ---- */
+typedef struct capture_sink {
+    FILE *file;
+    capture_format format;
+    const char *const *channels;
+    size_t channel_count;
+    uint64_t bytes;     /* written to this file so far */
+    cli_buffer scratch; /* reused for each record */
+} capture_sink;
+
+/* Starts a file: pcapng section and interfaces, or the JSON Lines header. false: out of memory or
+ * write error (errno). */
+bool capture_sink_start(capture_sink *sink, FILE *file, capture_format format, const char *const *channels,
+                        size_t channel_count);
+bool capture_sink_write(capture_sink *sink, const capture_record *record);
+void capture_sink_free(capture_sink *sink); /* does not close the file */
+
+/* ---- reading ---- */
+typedef struct capture_reader capture_reader;
+
+/* Opens a recording and detects its format. false with a sentence in error. */
+bool capture_reader_open(const char *path, capture_reader **out, char *error, size_t error_size);
+/* 1: a record (valid until the next call); 0: the end; -1: the file is damaged (a sentence naming
+ * where in error). */
+int capture_reader_next(capture_reader *reader, capture_record *record, char *error, size_t error_size);
+capture_format capture_reader_format(const capture_reader *reader);
+size_t capture_reader_channel_count(const capture_reader *reader);
+const char *capture_reader_channel(const capture_reader *reader, size_t index);
+void capture_reader_close(capture_reader *reader);
+
+#endif /* SIPC_CLI_CAPTURE_H */

@@ -1,0 +1,400 @@
+/* Where a recording goes: files with rotation, stdout, or a FIFO (recording.h). */
+#include "recording.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+capture_format recording_format_for(const char *path, const char *format_name)
+{
+    if (format_name)
+        return strcmp(format_name, "jsonl") == 0 ? CAPTURE_JSONL : CAPTURE_PCAPNG;
+    const char *dot = strrchr(path, '.');
+    if (dot && (strcmp(dot, ".jsonl") == 0 || strcmp(dot, ".ndjson") == 0 || strcmp(dot, ".json") == 0))
+        return CAPTURE_JSONL;
+    return CAPTURE_PCAPNG;
+}
+
+/* path with "-NNNNN" before its extension: capture.pcapng -> capture-00001.pcapng. */
+static char *rotated_path(const char *path, uint32_t index)
+{
+    const char *slash = strrchr(path, '/');
+    const char *backslash = strrchr(path, '\\');
+    const char *base = slash && (!backslash || slash > backslash) ? slash + 1 : backslash ? backslash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t stem = dot && dot > base ? (size_t)(dot - path) : strlen(path);
+    size_t size = strlen(path) + 16;
+    char *out = malloc(size);
+    if (out)
+        snprintf(out, size, "%.*s-%05u%s", (int)stem, path, index, path + stem);
+    return out;
+}
+
+static bool start_file(recording_output *output, int *exit_code)
+{
+    free(output->current_path);
+    output->current_path = output->file_index ? rotated_path(output->path, output->file_index) : strdup(output->path);
+    if (!output->current_path) {
+        *exit_code = cli_io_error(output->command, "out of memory");
+        return false;
+    }
+    output->file = fopen(output->current_path, "wb");
+    if (!output->file) {
+        *exit_code = cli_io_error(output->command, "cannot create %s: %s", output->current_path, strerror(errno));
+        return false;
+    }
+    output->owns_file = true;
+    output->file_started = sipc_os_monotonic_ns();
+    output->rotate_pending = false;
+    if (!capture_sink_start(&output->sink, output->file, output->format, output->channels, output->channel_count)) {
+        *exit_code = cli_io_error(output->command, "cannot write %s: %s", output->current_path, strerror(errno));
+        return false;
+    }
+    if (output->file_index > 1 && !output->quiet)
+        fprintf(stderr, "sipc: %s: now writing %s\n", output->command, output->current_path);
+    return true;
+}
+
+static bool finish_file(recording_output *output, int *exit_code)
+{
+    if (!output->file)
+        return true;
+    bool ok = output->owns_file ? fclose(output->file) == 0 : fflush(output->file) == 0;
+    output->file = NULL;
+    if (!ok && exit_code && *exit_code < 0)
+        *exit_code = cli_io_error(output->command, "cannot write %s: %s",
+                                  output->current_path ? output->current_path : "stdout", strerror(errno));
+    return ok;
+}
+
+bool recording_output_open(recording_output *output, const char *command, const char *path, capture_format format,
+                           const char *const *channels, size_t channel_count, uint64_t rotate_size,
+                           uint64_t rotate_time_ns, bool quiet, int *exit_code)
+{
+    memset(output, 0, sizeof *output);
+    output->command = command;
+    output->path = path;
+    output->format = format;
+    output->channels = channels;
+    output->channel_count = channel_count;
+    output->rotate_size = rotate_size;
+    output->rotate_time_ns = rotate_time_ns;
+    output->quiet = quiet;
+    if (strcmp(path, "-") == 0) {
+        output->file = stdout;
+        output->file_started = sipc_os_monotonic_ns();
+        if (!capture_sink_start(&output->sink, stdout, format, channels, channel_count)) {
+            *exit_code = cli_io_error(command, "cannot write to stdout: %s", strerror(errno));
+            return false;
+        }
+        return true;
+    }
+    output->file_index = rotate_size != 0 || rotate_time_ns != 0 ? 1 : 0;
+    if (!start_file(output, exit_code)) {
+        finish_file(output, NULL);
+        free(output->current_path);
+        capture_sink_free(&output->sink);
+        return false;
+    }
+    return true;
+}
+
+bool recording_output_open_stream(recording_output *output, const char *command, FILE *file, const char *path,
+                                  capture_format format, const char *const *channels, size_t channel_count,
+                                  int *exit_code)
+{
+    memset(output, 0, sizeof *output);
+    output->command = command;
+    output->path = path;
+    output->format = format;
+    output->channels = channels;
+    output->channel_count = channel_count;
+    output->flush_each = true;
+    output->owns_file = true;
+    output->file = file;
+    if (!capture_sink_start(&output->sink, file, format, channels, channel_count) || fflush(file) != 0) {
+        *exit_code = cli_io_error(command, "cannot write to %s: %s", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool recording_output_write(recording_output *output, const capture_record *record, int *exit_code)
+{
+    if (output->file_index != 0 &&
+        (output->rotate_pending ||
+         (output->rotate_time_ns != 0 && sipc_os_monotonic_ns() - output->file_started >= output->rotate_time_ns))) {
+        if (!finish_file(output, exit_code))
+            return false;
+        output->file_index++;
+        if (!start_file(output, exit_code))
+            return false;
+    }
+    if (!capture_sink_write(&output->sink, record) || (output->flush_each && fflush(output->file) != 0)) {
+        int error_number = errno;
+        if (*exit_code < 0)
+            *exit_code =
+                cli_io_error(output->command, "cannot write %s: %s",
+                             output->current_path ? output->current_path : output->path, strerror(error_number));
+        return false;
+    }
+    if (output->rotate_size != 0 && output->sink.bytes >= output->rotate_size)
+        output->rotate_pending = true;
+    return true;
+}
+
+void recording_output_idle(recording_output *output, sipc_os_mutex *lock)
+{
+    sipc_os_mutex_lock(lock);
+    if (output->file)
+        fflush(output->file);
+    sipc_os_mutex_unlock(lock);
+}
+
+bool recording_output_close(recording_output *output, int *exit_code)
+{
+    bool ok = finish_file(output, exit_code);
+    free(output->current_path);
+    output->current_path = NULL;
+    capture_sink_free(&output->sink);
+    return ok;
+}
+
+/* ================================ recording channels ================================ */
+
+/* How long an observer wait lasts before the worker looks at the stop conditions again: a stop signal
+ * wakes the first channel's observer at once; the others notice within this slice. */
+#define RECORD_SLICE_MS 100
+
+typedef struct record_session {
+    sipc_os_mutex lock;
+    recording_output *output;
+    uint64_t limit;         /* messages to record in all (0: no limit) */
+    uint64_t recorded;      /* messages written */
+    uint64_t missed;        /* messages the observers reported missing */
+    uint64_t stop_deadline; /* monotonic; SIPC_OS_NO_DEADLINE without --duration */
+    bool stopping;
+    int exit_code; /* -1 while fine */
+} record_session;
+
+typedef struct record_worker {
+    record_session *session;
+    uint32_t channel;
+    const char *name;
+    sipc_observer *observer;
+    sipc_os_thread thread;
+    int status; /* the observer's last failure, SIPC_OK if none */
+} record_worker;
+
+static bool session_stopping(record_session *session)
+{
+    sipc_os_mutex_lock(&session->lock);
+    bool stopping = session->stopping || cli_stop_signal() != 0;
+    if (!stopping && session->stop_deadline != SIPC_OS_NO_DEADLINE && sipc_os_monotonic_ns() >= session->stop_deadline)
+        stopping = session->stopping = true;
+    sipc_os_mutex_unlock(&session->lock);
+    return stopping;
+}
+
+/* Writes one record under the session's lock; false when the recording must end. */
+static bool session_write(record_session *session, const capture_record *record)
+{
+    sipc_os_mutex_lock(&session->lock);
+    bool ok = !session->stopping && session->exit_code < 0;
+    if (ok && !recording_output_write(session->output, record, &session->exit_code)) {
+        session->stopping = true;
+        ok = false;
+    }
+    if (ok && record->kind == CAPTURE_MESSAGE) {
+        session->recorded++;
+        if (session->limit != 0 && session->recorded >= session->limit)
+            session->stopping = true;
+    }
+    sipc_os_mutex_unlock(&session->lock);
+    return ok;
+}
+
+static void write_event(record_worker *worker, const char *event, const char *detail)
+{
+    capture_record record = {.kind = CAPTURE_EVENT,
+                             .channel = worker->channel,
+                             .timestamp_ns = sipc_os_wall_ns(),
+                             .event = event,
+                             .detail = detail};
+    session_write(worker->session, &record);
+}
+
+static int32_t slice_ms(record_session *session)
+{
+    int32_t left = sipc_deadline_ms_left(session->stop_deadline);
+    return left >= 0 && left < RECORD_SLICE_MS ? left : RECORD_SLICE_MS;
+}
+
+/* Waits for the channel to exist again after it was removed; false when the recording stops first. */
+static bool reobserve(record_worker *worker)
+{
+    while (!session_stopping(worker->session)) {
+        sipc_observer *observer = NULL;
+        if (sipc_observe(worker->name, &observer) == SIPC_OK) {
+            worker->observer = observer;
+            if (worker->channel == 0)
+                cli_signals_watch_observer(observer);
+            write_event(worker, "attached", "the channel exists again; the recorder observes it from here on");
+            return true;
+        }
+        sipc_os_sleep_us((uint32_t)slice_ms(worker->session) * 1000u); /* no directory watch in the CLI yet */
+    }
+    return false;
+}
+
+static size_t observer_capacity(sipc_observer *observer)
+{
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    if (sipc_observer_info(observer, &info) == SIPC_OK && info.max_message_size > 0)
+        return info.max_message_size;
+    return SIPC_MAX_MESSAGE_LIMIT;
+}
+
+static void *record_worker_main(void *argument)
+{
+    record_worker *worker = argument;
+    record_session *session = worker->session;
+    size_t capacity = observer_capacity(worker->observer);
+    void *buffer = malloc(capacity);
+    if (!buffer) {
+        worker->status = SIPC_ERR_NO_MEMORY;
+        return NULL;
+    }
+    char detail[160];
+    while (!session_stopping(session)) {
+        sipc_observed_message message;
+        memset(&message, 0, sizeof message);
+        message.struct_size = sizeof message;
+        int status = sipc_observer_next(worker->observer, buffer, capacity, &message, slice_ms(session));
+        if (status == SIPC_ERR_TIMEOUT) {
+            recording_output_idle(session->output, &session->lock);
+            continue;
+        }
+        if (status == SIPC_ERR_CANCELLED)
+            break;
+        if (status == SIPC_ERR_NOT_FOUND) {
+            write_event(worker, "removed", "the channel was removed; the recorder waits for it to exist again");
+            if (worker->channel == 0)
+                cli_signals_watch_observer(NULL);
+            sipc_observer_close(worker->observer);
+            worker->observer = NULL;
+            if (!reobserve(worker))
+                break;
+            size_t needed = observer_capacity(worker->observer);
+            if (needed > capacity) {
+                void *grown = realloc(buffer, needed);
+                if (!grown) {
+                    worker->status = SIPC_ERR_NO_MEMORY;
+                    break;
+                }
+                buffer = grown;
+                capacity = needed;
+            }
+            continue;
+        }
+        if (status != SIPC_OK) {
+            worker->status = status;
+            break;
+        }
+        const char *label = capture_direction_label(message.direction);
+        if (message.missed > 0) {
+            sipc_os_mutex_lock(&session->lock);
+            session->missed += message.missed;
+            sipc_os_mutex_unlock(&session->lock);
+            snprintf(detail, sizeof detail, "%" PRIu64 " %s message%s the observer did not see", message.missed, label,
+                     message.missed == 1 ? "" : "s");
+            write_event(worker, "missed", detail);
+        }
+        if (message.discarded > 0) {
+            snprintf(detail, sizeof detail, "%" PRIu64 " %s message%s discarded: addressed to a departed peer",
+                     message.discarded, label, message.discarded == 1 ? "" : "s");
+            write_event(worker, "discarded", detail);
+        }
+        capture_record record = {.kind = CAPTURE_MESSAGE,
+                                 .channel = worker->channel,
+                                 .direction = message.direction,
+                                 .sequence = message.sequence,
+                                 .timestamp_ns = message.timestamp_ns,
+                                 .length = message.length,
+                                 .captured = message.copied <= capacity ? message.copied : (uint32_t)capacity,
+                                 .data = buffer,
+                                 .detail = message.undeliverable ? "undeliverable: its addressee left" : ""};
+        if (!session_write(session, &record))
+            break;
+    }
+    free(buffer);
+    return NULL;
+}
+
+int recording_run(const char *command, const char *const *names, sipc_observer **observers, size_t count,
+                  recording_output *output, uint64_t limit, uint64_t duration_ns, bool quiet)
+{
+    record_session session;
+    memset(&session, 0, sizeof session);
+    session.output = output;
+    session.limit = limit;
+    session.exit_code = -1;
+    session.stop_deadline = duration_ns ? sipc_os_monotonic_ns() + duration_ns : SIPC_OS_NO_DEADLINE;
+    record_worker *workers = calloc(count, sizeof *workers);
+    if (!workers || sipc_os_mutex_init(&session.lock) != SIPC_OK) {
+        free(workers);
+        for (size_t i = 0; i < count; i++)
+            sipc_observer_close(observers[i]);
+        return cli_io_error(command, "out of memory");
+    }
+    cli_signals_watch_observer(observers[0]);
+    size_t started = 0;
+    for (; started < count; started++) {
+        workers[started] = (record_worker){.session = &session,
+                                           .channel = (uint32_t)started,
+                                           .name = names[started],
+                                           .observer = observers[started],
+                                           .status = SIPC_OK};
+        if (sipc_os_thread_create(&workers[started].thread, record_worker_main, &workers[started]) != SIPC_OK) {
+            sipc_os_mutex_lock(&session.lock);
+            session.stopping = true;
+            if (session.exit_code < 0)
+                session.exit_code = cli_io_error(command, "cannot start a thread");
+            sipc_os_mutex_unlock(&session.lock);
+            break;
+        }
+    }
+    int failed_status = SIPC_OK;
+    const char *failed_name = NULL;
+    for (size_t i = 0; i < started; i++) {
+        sipc_os_thread_join(&workers[i].thread);
+        if (workers[i].status != SIPC_OK && failed_status == SIPC_OK) {
+            failed_status = workers[i].status;
+            failed_name = names[i];
+        }
+    }
+    cli_signals_watch_observer(NULL);
+    for (size_t i = 0; i < count; i++) {
+        sipc_observer *observer = i < started ? workers[i].observer : observers[i];
+        if (observer)
+            sipc_observer_close(observer);
+    }
+    free(workers);
+    recording_output_close(output, &session.exit_code);
+    if (!quiet)
+        fprintf(stderr, "sipc: %s: %" PRIu64 " message%s recorded, %" PRIu64 " missed by the observer%s\n", command,
+                session.recorded, session.recorded == 1 ? "" : "s", session.missed,
+                session.missed > 0 ? " (the peers outran the observer)" : "");
+    sipc_os_mutex_destroy(&session.lock);
+    if (session.exit_code >= 0)
+        return session.exit_code;
+    if (failed_status != SIPC_OK)
+        return cli_fail(command, failed_name, failed_status);
+    /* --count, --duration or a stop signal: every way a recording is meant to end leaves a complete file. */
+    return SIPC_CLI_EXIT_OK;
+}

@@ -1,0 +1,62 @@
+/*
+ * recording.h — where `sipc record` and the Wireshark extcap write a recording: a file (rotated by
+ * size or age into NAME-00001.EXT, NAME-00002.EXT, ...), stdout, or a FIFO/pipe that is flushed after
+ * every record. Each rotated file is complete by itself (its own pcapng section and interfaces, or
+ * its own JSON Lines header).
+ */
+#ifndef SIPC_CLI_RECORDING_H
+#define SIPC_CLI_RECORDING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture.h"
+#include "platform.h"
+#include "sipc.h"
+
+typedef struct recording_output {
+    const char *command; /* for error messages */
+    const char *path;    /* as given; "-" is stdout */
+    char *current_path;  /* the file being written (path itself unless rotating) */
+    capture_format format;
+    const char *const *channels;
+    size_t channel_count;
+    uint64_t rotate_size;    /* bytes per file, 0: no limit */
+    uint64_t rotate_time_ns; /* age per file, 0: no limit */
+    uint64_t file_started;   /* monotonic */
+    uint32_t file_index;     /* 1, 2, ... when rotating; 0 otherwise */
+    bool rotate_pending;
+    bool flush_each; /* a live reader (Wireshark) waits for every record */
+    bool quiet;
+    bool owns_file;
+    FILE *file;
+    capture_sink sink;
+} recording_output;
+
+/* pcapng unless format_name says otherwise or the path ends in .jsonl, .ndjson or .json. */
+capture_format recording_format_for(const char *path, const char *format_name);
+
+/* Opens path (or stdout for "-") and writes the header. On failure prints why, sets *exit_code and
+ * returns false. */
+bool recording_output_open(recording_output *output, const char *command, const char *path, capture_format format,
+                           const char *const *channels, size_t channel_count, uint64_t rotate_size,
+                           uint64_t rotate_time_ns, bool quiet, int *exit_code);
+/* Writes to an already open stream (a FIFO), flushing after every record; the stream is closed by
+ * recording_output_close. */
+bool recording_output_open_stream(recording_output *output, const char *command, FILE *file, const char *path,
+                                  capture_format format, const char *const *channels, size_t channel_count,
+                                  int *exit_code);
+/* Writes one record, rotating first when the file is full or old. The caller serialises calls. */
+bool recording_output_write(recording_output *output, const capture_record *record, int *exit_code);
+/* Nothing arrived for a while: flush what is buffered, so the file is readable while recording. */
+void recording_output_idle(recording_output *output, sipc_os_mutex *lock);
+bool recording_output_close(recording_output *output, int *exit_code);
+
+/* Records the observed channels (observers[i] watches names[i]; this takes them over and closes them)
+ * into output (opened; this closes it) until limit messages (0: no limit), duration_ns (0: none), a
+ * stop signal, or a failure. Returns the exit code. */
+int recording_run(const char *command, const char *const *names, sipc_observer **observers, size_t count,
+                  recording_output *output, uint64_t limit, uint64_t duration_ns, bool quiet);
+
+#endif /* SIPC_CLI_RECORDING_H */
