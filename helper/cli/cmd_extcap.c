@@ -20,7 +20,7 @@
 
 static int print_interfaces(void)
 {
-    printf("extcap {version=%s}{help=https://github.com/sipc/sipc#watch-live-in-wireshark}\n", SIPC_CLI_VERSION);
+    printf("extcap {version=%s}{display=sipc: live traffic of shared-memory channels}\n", SIPC_CLI_VERSION);
     printf("interface {value=" EXTCAP_INTERFACE "}{display=sipc channels (shared memory)}\n");
     return fflush(stdout) == 0 ? SIPC_CLI_EXIT_OK : SIPC_CLI_EXIT_IO;
 }
@@ -51,8 +51,8 @@ static int print_channel_value(const char *name, void *user)
 static int print_config(bool values_only)
 {
     if (!values_only)
-        printf("arg {number=0}{call=--channel}{display=Channel}{type=editselector}{required=true}{reload=true}"
-               "{tooltip=The sipc channel to watch (its live channels are listed; a name can be typed)}\n");
+        printf("arg {number=0}{call=--channel}{display=Channel}{type=selector}{required=true}{reload=true}"
+               "{tooltip=The sipc channel to watch (the live channels are listed; reload refreshes the list)}\n");
     bool first = true;
     int status = sipc_list(print_channel_value, &first);
     if (status != SIPC_OK)

@@ -1,0 +1,145 @@
+// sipc as a Wireshark extcap: the protocol answers, a capture into a FIFO-like file, and (as root, with tshark) the
+// real client: the launcher in the folder `tshark -G folders` names, `tshark -D` lists it, and a live capture of
+// two CLI peers is checked byte for byte. The launcher is removed afterwards.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn as spawnAsync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SIPC, assertBinary, cleanup, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
+import { packetDirection, parsePcapng } from './pcapng.mjs';
+
+const T = { timeout: 60000 };
+
+function tsharkExtcapFolder() {
+  const result = spawnSync('tshark', ['-G', 'folders'], { encoding: 'utf8' });
+  if (result.status !== 0) return null;
+  const line = result.stdout.split('\n').find((l) => l.startsWith('Extcap path:'));
+  return line ? line.slice('Extcap path:'.length).trim() : null;
+}
+
+const extcapFolder = tsharkExtcapFolder();
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const liveSkip = !extcapFolder ? 'tshark is not installed (.ci/run installs it)'
+  : !isRoot ? 'placing the launcher in tshark\'s global extcap folder needs root'
+    : false;
+
+describe('sipc extcap', () => {
+  let scratch;
+  before(() => {
+    assertBinary();
+    scratch = mkdtempSync(join(tmpdir(), 'sipc-extcap-'));
+  });
+  after(async () => {
+    await cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('answers the extcap questions: interfaces, DLT, a channel selector listing the live channels', T, async () => {
+    const interfaces = await run(['extcap', '--extcap-interfaces', '--extcap-version=4.0.17']);
+    assert.equal(interfaces.code, 0, interfaces.stderr);
+    assert.match(interfaces.stdout.toString(), /^extcap \{version=[\d.]+\}\{display=[^}]+\}\ninterface \{value=sipc\}\{display=[^}]+\}\n$/);
+    // Run directly with Wireshark's arguments (no "extcap" word) it answers the same.
+    assert.deepEqual((await run(['--extcap-interfaces'])).stdout, interfaces.stdout);
+    const dlts = await run(['extcap', '--extcap-interface', 'sipc', '--extcap-dlts']);
+    assert.match(dlts.stdout.toString(), /^dlt \{number=147\}\{name=USER0\}\{display=[^}]+\}\n$/);
+
+    const name = uniqueName('cfg');
+    start(['echo', name, '--timeout', '20000']);
+    await waitForChannel(name);
+    const config = await run(['extcap', '--extcap-interface', 'sipc', '--extcap-config']);
+    assert.equal(config.code, 0, config.stderr);
+    const lines = config.stdout.toString().split('\n');
+    assert.match(lines[0], /^arg \{number=0\}\{call=--channel\}\{display=Channel\}\{type=selector\}\{required=true\}\{reload=true\}/);
+    assert.ok(lines.some((l) => l.startsWith(`value {arg=0}{value=${name}}{display=${name}}`)), config.stdout.toString());
+    const reload = await run(['extcap', '--extcap-interface', 'sipc', '--extcap-config', '--extcap-reload-option', 'channel']);
+    assert.ok(reload.stdout.toString().split('\n').every((l) => l === '' || l.startsWith('value {arg=0}')));
+
+    const unknown = await run(['extcap', '--extcap-interface', 'other', '--extcap-dlts']);
+    assert.equal(unknown.code, 1);
+    const noChannel = await run(['extcap', '--extcap-interface', 'sipc', '--capture', '--fifo', join(scratch, 'x')]);
+    assert.equal(noChannel.code, 1);
+    assert.match(noChannel.stderr, /choose a channel/);
+  });
+
+  it('captures into the FIFO it is given, flushing every packet, and stops on SIGTERM with a valid file', T, async () => {
+    const name = uniqueName('fifo');
+    start(['echo', name, '--timeout', '20000', '--depth', '256']);
+    await waitForChannel(name);
+    const fifo = join(scratch, 'capture.pcapng'); // a regular file stands in for Wireshark's FIFO
+    const capture = start(['extcap', '--capture', '--extcap-interface', 'sipc', '--fifo', fifo, '--channel', name]);
+    // The header is written once the observer is attached: from then on every message is seen.
+    await waitFor(() => existsSync(fifo) && readFileSync(fifo).length > 0, { what: 'the pcapng header' });
+    assert.equal((await run(['connect', name, '--linger', '300'], { input: 'alpha\nbeta\n' })).code, 0);
+    await waitFor(() => parsePcapng(readFileSync(fifo)).packets.length === 4, { what: 'four packets flushed' });
+    capture.child.kill('SIGTERM');
+    const ended = await capture.done;
+    assert.equal(ended.code, 0, ended.stderr);
+    const packets = parsePcapng(readFileSync(fifo)).packets;
+    assert.deepEqual(packets.map((p) => [packetDirection(p), p.data.toString()]),
+      [['to-server', 'alpha'], ['to-server', 'beta'], ['to-client', 'alpha'], ['to-client', 'beta']]);
+  });
+
+  it('installs and removes its launcher (personal folder by default, --folder)', T, async () => {
+    const home = join(scratch, 'home');
+    const installed = await run(['extcap', 'install', '--folder', join(home, 'extcap')]);
+    assert.equal(installed.code, 0, installed.stderr);
+    const launcher = join(home, 'extcap', 'sipc-extcap');
+    assert.match(readFileSync(launcher, 'utf8'), /^#!\/bin\/sh\n#.*\nexec '.*sipc' extcap "\$@"\n$/);
+    const viaLauncher = spawnSync(launcher, ['--extcap-interfaces'], { encoding: 'utf8' });
+    assert.equal(viaLauncher.status, 0, viaLauncher.stderr);
+    assert.match(viaLauncher.stdout, /interface \{value=sipc\}/);
+    assert.equal((await run(['extcap', 'uninstall', '--folder', join(home, 'extcap')])).code, 0);
+    assert.equal(existsSync(launcher), false);
+
+    const personal = spawnSync(SIPC, ['extcap', 'install'], { encoding: 'utf8', env: { ...process.env, HOME: home } });
+    assert.equal(personal.status, 0, personal.stderr);
+    assert.ok(existsSync(join(home, '.local', 'lib', 'wireshark', 'extcap', 'sipc-extcap')));
+    assert.match(personal.stdout, /Wireshark 4\.2 and later read this folder/);
+  });
+
+  it('tshark captures live traffic of two CLI peers through the installed launcher, byte for byte', { ...T, skip: liveSkip }, async () => {
+    const launcher = join(extcapFolder, 'sipc-extcap');
+    assert.equal(existsSync(launcher), false, `${launcher} exists already: another run is using it`);
+    try {
+      const installed = await run(['extcap', 'install', '--folder', extcapFolder]);
+      assert.equal(installed.code, 0, installed.stderr);
+      const list = spawnSync('tshark', ['-D'], { encoding: 'utf8' });
+      assert.match(list.stdout, /\d+\. sipc \(sipc channels \(shared memory\)\)/, list.stdout + list.stderr);
+
+      const name = uniqueName('live');
+      start(['echo', name, '--timeout', '30000', '--depth', '256']);
+      await waitForChannel(name);
+      const out = join(scratch, 'live.pcapng');
+      const messages = ['first message', 'zweite Nachricht ü', '3'];
+      const capture = startTshark(['-i', 'sipc', '-o', `extcap.sipc.channel:${name}`, '-a', `packets:${2 * messages.length}`, '-w', out]);
+      // tshark says "Capture started" once it read the extcap's header: the observer is attached by then.
+      await waitFor(() => capture.stderr().includes('Capture started'), { timeoutMs: 20000, what: 'tshark capture started' });
+      const client = await run(['connect', name, '--linger', '300'], { input: messages.map((m) => `${m}\n`).join('') });
+      assert.equal(client.code, 0, client.stderr);
+      const ended = await capture.done;
+      assert.equal(ended.code, 0, ended.stderr);
+      const packets = parsePcapng(readFileSync(out)).packets;
+      const bytes = (direction) => packets.filter((p) => packetDirection(p) === direction).map((p) => p.data);
+      assert.deepEqual(bytes('to-server'), messages.map((m) => Buffer.from(m)));
+      assert.deepEqual(bytes('to-client'), messages.map((m) => Buffer.from(m)));
+      // No extcap process is left behind once tshark stopped.
+      await waitFor(() => spawnSync('pgrep', ['-f', `extcap.*--channel ${name}`]).status === 1, { what: 'the extcap process to end' });
+    } finally {
+      await run(['extcap', 'uninstall', '--folder', extcapFolder]);
+    }
+    assert.equal(existsSync(launcher), false);
+  });
+});
+
+/** Runs tshark in the background, collecting stderr; `done` resolves with { code, stderr }. */
+function startTshark(args) {
+  const child = spawnAsync('tshark', args);
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk.toString('utf8'); });
+  child.stdout.resume();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 45000);
+  const done = new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr }); }));
+  return { child, done, stderr: () => stderr };
+}

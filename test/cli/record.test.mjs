@@ -1,0 +1,418 @@
+// sipc record / sipc replay through the real binary: pcapng and JSON Lines written, read back by an
+// independent parser (./pcapng.mjs) and by tshark when it is installed, replayed against real peers.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assertBinary, cleanup, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
+import { packetDirection, parsePcapng } from './pcapng.mjs';
+
+const T = { timeout: 60000 };
+const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** Waits until a background sipc printed text on stderr (e.g. record's "recording" once its observers are attached). */
+async function waitForStderr(proc, text) {
+  let exited = null;
+  proc.done.then((result) => { exited = result; });
+  await waitFor(() => {
+    if (exited && !proc.stderr().includes(text)) throw new Error(`exited early with ${exited.code}: ${exited.stderr}`);
+    return proc.stderr().includes(text);
+  }, { timeoutMs: 15000, what: `"${text}" on stderr` });
+}
+
+/** Lines of random bytes a `sipc connect` sends one message each (no newline, no 0x0B: the CLI peer's separators). */
+function randomLines(count, maxLength = 40) {
+  return Array.from({ length: count }, () => {
+    const bytes = randomBytes(1 + Math.floor(Math.random() * maxLength));
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a || bytes[i] === 0x0b) bytes[i] = 0x41;
+    return bytes;
+  });
+}
+
+const asInput = (lines) => Buffer.concat(lines.flatMap((line) => [line, Buffer.from('\n')]));
+
+/** tshark's view of a file: [p2p_dir, hex payload] per packet (p2p_dir 0 = sent/outbound, 1 = received/inbound). */
+function tsharkFields(file) {
+  const result = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.p2p_dir', '-e', 'data'], { encoding: 'utf8' });
+  assert.equal(result.status, 0, `tshark -r ${file}: ${result.stderr}`);
+  return result.stdout.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
+}
+
+/**
+ * Starts an echo server on a fresh channel and waits until it is there. Its queues are deeper than any test's
+ * traffic: the default observer copies slots the peers have not reused yet, so it sees every message whatever the
+ * machine's load (a busier channel gets 'missed' events instead: see the test on that).
+ */
+async function echoChannel(label, depth = 1024) {
+  const name = uniqueName(label);
+  start(['echo', name, '--timeout', '30000', '--depth', String(depth)]);
+  await waitForChannel(name);
+  return name;
+}
+
+function jsonl(channel, entries) {
+  const header = { type: 'header', format: 'sipc-capture', version: 1, channel, channels: [channel], mode: 'observe' };
+  return [header, ...entries.map(([direction, text, ms], seq) => ({ type: 'message', channel, seq, direction,
+    timestampNs: String(1_700_000_000_000_000_000n + BigInt(ms) * 1_000_000n), length: Buffer.byteLength(text),
+    data: Buffer.from(text).toString('base64') }))]
+    .map((line) => JSON.stringify(line).replace(/"timestampNs":"(\d+)"/, '"timestampNs":$1')).join('\n') + '\n';
+}
+
+describe('sipc record', () => {
+  let scratch;
+  before(() => {
+    assertBinary();
+    scratch = mkdtempSync(join(tmpdir(), 'sipc-record-'));
+  });
+  after(async () => {
+    await cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('records both directions of a channel to pcapng byte for byte, with ns timestamps and direction flags', T, async () => {
+    const name = await echoChannel('rec');
+    const file = join(scratch, 'one.pcapng');
+    const lines = randomLines(25);
+    const recorder = start(['record', name, '-o', file, '--count', String(2 * lines.length)]);
+    await waitForStderr(recorder, 'recording');
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const client = await run(['connect', name, '--linger', '300'], { input: asInput(lines) });
+    assert.equal(client.code, 0, client.stderr);
+    const recorded = await recorder.done;
+    const afterNs = BigInt(Date.now() + 1) * 1_000_000n;
+    assert.equal(recorded.code, 0, recorded.stderr);
+    assert.match(recorded.stderr, /50 messages recorded, 0 missed/);
+
+    const capture = parsePcapng(readFileSync(file));
+    assert.deepEqual(capture.interfaces, [{ linkType: 147, name, tsresol: 9 }]);
+    assert.match(capture.application, /^sipc /);
+    const toServer = capture.packets.filter((p) => packetDirection(p) === 'to-server');
+    const toClient = capture.packets.filter((p) => packetDirection(p) === 'to-client');
+    assert.deepEqual(toServer.map((p) => p.data), lines);
+    assert.deepEqual(toClient.map((p) => p.data), lines);
+    for (const packet of capture.packets) {
+      assert.equal(packet.length, packet.data.length);
+      assert.ok(packet.timestampNs >= before - 1_000_000n && packet.timestampNs <= afterNs, 'a wall-clock ns timestamp');
+      assert.equal(packet.comment, packetDirection(packet) === 'to-server' ? 'client→server' : 'server→client');
+    }
+    // Nanosecond resolution: not every timestamp is a whole microsecond.
+    assert.ok(capture.packets.some((p) => p.timestampNs % 1000n !== 0n));
+
+    if (hasTshark) {
+      const fields = tsharkFields(file);
+      assert.equal(fields.length, 50);
+      assert.deepEqual(fields.filter(([dir]) => dir === '0').map(([, hex]) => hex), lines.map((l) => l.toString('hex')));
+      assert.deepEqual(fields.filter(([dir]) => dir === '1').map(([, hex]) => hex), lines.map((l) => l.toString('hex')));
+    }
+  });
+
+  it('records two channels at once to JSON Lines: one channel field per line, text when UTF-8', T, async () => {
+    const first = await echoChannel('reca');
+    const second = await echoChannel('recb');
+    const file = join(scratch, 'two.jsonl');
+    const recorder = start(['record', first, second, '-o', file, '--count', '4']);
+    await waitForStderr(recorder, 'recording 2 channels');
+    assert.equal((await run(['connect', first, '--linger', '300'], { input: 'héllo\n' })).code, 0);
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
+    assert.equal((await run(['connect', second, '--linger', '300'], { input: Buffer.concat([binary, Buffer.from('\n')]) })).code, 0);
+    const recorded = await recorder.done;
+    assert.equal(recorded.code, 0, recorded.stderr);
+
+    const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    assert.equal(header.type, 'header');
+    assert.equal(header.format, 'sipc-capture');
+    assert.deepEqual(header.channels, [first, second]);
+    assert.equal(lines.length, 4);
+    for (const line of lines) {
+      assert.equal(line.type, 'message');
+      assert.equal(typeof line.timestampNs, 'number');
+      assert.ok(['to-server', 'to-client'].includes(line.direction));
+      const data = Buffer.from(line.data, 'base64');
+      assert.equal(data.length, line.length);
+      if (line.channel === first) {
+        assert.equal(line.text, 'héllo');
+        assert.deepEqual(data, Buffer.from('héllo'));
+      } else {
+        assert.equal(line.channel, second);
+        assert.equal(line.text, undefined, 'no text field for bytes that are not UTF-8');
+        assert.deepEqual(data, binary);
+      }
+    }
+  });
+
+  it('ends on SIGINT with a complete file and exit 0', T, async () => {
+    const name = await echoChannel('recint');
+    const file = join(scratch, 'sigint.pcapng');
+    const recorder = start(['record', name, '-o', file]);
+    await waitForStderr(recorder, 'recording');
+    const lines = randomLines(3);
+    assert.equal((await run(['connect', name, '--linger', '300'], { input: asInput(lines) })).code, 0);
+    // The recorder flushes when the channel goes quiet: wait until all six messages are in the file.
+    await waitFor(() => {
+      try {
+        return parsePcapng(readFileSync(file)).packets.length === 6;
+      } catch {
+        return false;
+      }
+    }, { timeoutMs: 15000, what: 'six packets in the file' });
+    recorder.child.kill('SIGINT');
+    const recorded = await recorder.done;
+    assert.equal(recorded.code, 0, recorded.stderr);
+    assert.match(recorded.stderr, /6 messages recorded/);
+    assert.equal(parsePcapng(readFileSync(file)).packets.length, 6);
+    if (hasTshark) assert.equal(tsharkFields(file).length, 6);
+  });
+
+  it('rotates by size into numbered files, each complete by itself', T, async () => {
+    const name = await echoChannel('recrot');
+    const base = join(scratch, 'rot.pcapng');
+    const lines = randomLines(120, 100);
+    const recorder = start(['record', name, '-o', base, '--rotate-size', '4k', '--count', String(2 * lines.length)]);
+    await waitForStderr(recorder, 'recording');
+    assert.equal((await run(['connect', name, '--linger', '300'], { input: asInput(lines) })).code, 0);
+    const recorded = await recorder.done;
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const files = readdirSync(scratch).filter((f) => /^rot-\d{5}\.pcapng$/.test(f)).sort();
+    assert.ok(files.length >= 3, `several files: ${files.join(', ')}`);
+    const packets = [];
+    for (const f of files) {
+      const content = readFileSync(join(scratch, f));
+      const capture = parsePcapng(content);
+      assert.equal(capture.interfaces.length, 1);
+      // A file ends once it passed 4 KiB: by at most one message block.
+      assert.ok(content.length < 4096 + 300, `${f} is ${content.length} bytes`);
+      packets.push(...capture.packets);
+    }
+    assert.deepEqual(packets.filter((p) => packetDirection(p) === 'to-server').map((p) => p.data), lines);
+    assert.deepEqual(packets.filter((p) => packetDirection(p) === 'to-client').map((p) => p.data), lines);
+  });
+
+  it('counts what the observer could not keep up with: recorded + missed = sent, as events in the file', T, async () => {
+    const name = await echoChannel('recmiss', 2);
+    const file = join(scratch, 'missed.pcapng');
+    const lines = randomLines(300, 8);
+    const recorder = start(['record', name, '-o', file]);
+    await waitForStderr(recorder, 'recording');
+    assert.equal((await run(['connect', name, '--linger', '300'], { input: asInput(lines) })).code, 0);
+    const tally = () => {
+      const count = { 'to-server': 0, 'to-client': 0 };
+      for (const packet of parsePcapng(readFileSync(file)).packets) {
+        const direction = packetDirection(packet);
+        if (direction) {
+          count[direction]++;
+          continue;
+        }
+        const event = /^sipc event missed: (\d+) (client→server|server→client) /.exec(packet.comment);
+        assert.ok(event || /^sipc event discarded: /.test(packet.comment), `an event comment: ${packet.comment}`);
+        if (event) count[event[2] === 'client→server' ? 'to-server' : 'to-client'] += Number(event[1]);
+      }
+      return count;
+    };
+    // Every message is either in the file or counted by a 'missed' event before the next one.
+    await waitFor(() => {
+      try {
+        const count = tally();
+        return count['to-server'] === lines.length && count['to-client'] === lines.length;
+      } catch {
+        return false;
+      }
+    }, { timeoutMs: 20000, what: 'every message recorded or counted as missed' });
+    recorder.child.kill('SIGINT');
+    const recorded = await recorder.done;
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const packets = parsePcapng(readFileSync(file)).packets;
+    const sent = new Set(lines.map((l) => l.toString('hex')));
+    for (const p of packets) if (packetDirection(p)) assert.ok(sent.has(p.data.toString('hex')), 'recorded bytes are sent bytes');
+  });
+
+  it('stops after --duration with a valid (here empty) recording', T, async () => {
+    const name = await echoChannel('recdur');
+    const file = join(scratch, 'duration.pcapng');
+    const recorded = await run(['record', name, '-o', file, '--duration', '300ms']);
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const capture = parsePcapng(readFileSync(file));
+    assert.equal(capture.interfaces.length, 1);
+    assert.equal(capture.packets.length, 0);
+  });
+
+  it('refuses bad command lines and missing channels clearly', T, async () => {
+    const missing = await run(['record', uniqueName('nochan'), '-o', join(scratch, 'x.pcapng')]);
+    assert.equal(missing.code, 12, missing.stderr);
+    assert.match(missing.stderr, /NOT_FOUND/);
+    const noOutput = await run(['record', 'abc']);
+    assert.equal(noOutput.code, 1);
+    assert.match(noOutput.stderr, /missing -o FILE/);
+    const rotateStdout = await run(['record', 'abc', '-o', '-', '--rotate-size', '1m']);
+    assert.equal(rotateStdout.code, 1);
+    assert.match(rotateStdout.stderr, /need a file/);
+  });
+});
+
+describe('sipc replay', () => {
+  let scratch;
+  before(() => {
+    assertBinary();
+    scratch = mkdtempSync(join(tmpdir(), 'sipc-replay-'));
+  });
+  after(async () => {
+    await cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  async function recordSession(lines, file) {
+    const name = await echoChannel('src');
+    const recorder = start(['record', name, '-o', file, '--count', String(2 * lines.length)]);
+    await waitForStderr(recorder, 'recording');
+    assert.equal((await run(['connect', name, '--linger', '300'], { input: asInput(lines) })).code, 0);
+    assert.equal((await recorder.done).code, 0);
+  }
+
+  it('a recorded session replays as a passing regression test (pcapng and JSON Lines, JUnit report)', T, async () => {
+    for (const extension of ['pcapng', 'jsonl']) {
+      const file = join(scratch, `session.${extension}`);
+      const lines = randomLines(10);
+      await recordSession(lines, file);
+      const target = await echoChannel('target');
+      const junit = join(scratch, `ok-${extension}.xml`);
+      const replayed = await run(['replay', file, '--to', target, '--expect', '--junit', junit]);
+      assert.equal(replayed.code, 0, replayed.stdout.toString() + replayed.stderr);
+      assert.match(replayed.stdout.toString(), /played 10 of 10 client→server messages .* all 10 answers match the recording/);
+      const xml = readFileSync(junit, 'utf8');
+      assert.match(xml, /<testsuites tests="11" failures="0"/);
+      assert.equal((xml.match(/<testcase /g) ?? []).length, 11);
+    }
+  });
+
+  it('a different answer fails with exit 30, a readable diff and a JUnit failure', T, async () => {
+    const file = join(scratch, 'pingpong.jsonl');
+    writeFileSync(file, jsonl('pp', [['to-server', 'ping', 0], ['to-client', 'pong', 1], ['to-server', 'same', 2], ['to-client', 'same', 3]]));
+    const target = await echoChannel('diff');
+    const junit = join(scratch, 'diff.xml');
+    const replayed = await run(['replay', file, '--to', target, '--expect', '--junit', junit, '--timeout', '3000']);
+    assert.equal(replayed.code, 30, replayed.stderr);
+    const out = replayed.stdout.toString();
+    assert.match(out, /1 of 2 answers differ from the recording/);
+    assert.match(out, /answer #0 \(server→client, recorded at \+0\.001000 s\):/);
+    assert.match(out, /expected 4 B "pong"/);
+    assert.match(out, /got {6}4 B "ping"/);
+    assert.match(out, /first difference at byte 1: expected 0x6f, got 0x69/);
+    assert.doesNotMatch(out, /answer #1/);
+    const xml = readFileSync(junit, 'utf8');
+    assert.match(xml, /<testsuites tests="3" failures="1"/);
+    assert.match(xml, /<failure message="the answer differs from the recording">/);
+    assert.match(xml, /expected 4 B &quot;pong&quot;/);
+  });
+
+  it('a missing answer is reported after --timeout', T, async () => {
+    const file = join(scratch, 'silent.jsonl');
+    writeFileSync(file, jsonl('s', [['to-server', 'hello', 0], ['to-client', 'welcome', 5]]));
+    const name = uniqueName('silent');
+    start(['recv', name, '--timeout', '20000']);
+    await waitForChannel(name);
+    const replayed = await run(['replay', file, '--to', name, '--expect', '--timeout', '300']);
+    assert.equal(replayed.code, 30);
+    assert.match(replayed.stdout.toString(), /got {6}nothing within 300 ms/);
+  });
+
+  it('plays the server side to a client (--direction to-client)', T, async () => {
+    const file = join(scratch, 'server.jsonl');
+    writeFileSync(file, jsonl('srv', [['to-server', 'hi', 0], ['to-client', 'hello back', 2], ['to-server', 'bye', 4], ['to-client', 'see you', 6]]));
+    const name = uniqueName('asserver');
+    const replay = start(['replay', file, '--to', name, '--direction', 'to-client', '--expect', '--timeout', '10000']);
+    await waitForChannel(name);
+    const client = await run(['connect', name, '--linger', '500'], { input: 'hi\nbye\n' });
+    assert.equal(client.code, 0, client.stderr);
+    assert.equal(client.stdout.toString(), 'hello back\nsee you\n');
+    const replayed = await replay.done;
+    assert.equal(replayed.code, 0, replayed.stdout.toString() + replayed.stderr);
+    assert.match(replayed.stdout.toString(), /all 2 answers match/);
+  });
+
+  it('keeps the recorded pauses (scaled by --speed; none with --as-fast-as-possible)', T, async () => {
+    const file = join(scratch, 'paced.jsonl');
+    writeFileSync(file, jsonl('paced', [['to-server', 'a', 0], ['to-server', 'b', 400], ['to-server', 'c', 800]]));
+    const name = uniqueName('paced');
+    start(['recv', name, '--timeout', '30000']);
+    await waitForChannel(name);
+    // Lower bounds only: a pause never ends early, however loaded the machine is.
+    for (const [args, atLeastMs] of [[[], 800], [['--speed', '4'], 200]]) {
+      const began = Date.now();
+      const replayed = await run(['replay', file, '--to', name, '--linger', '0', ...args]);
+      assert.equal(replayed.code, 0, replayed.stderr);
+      assert.ok(Date.now() - began >= atLeastMs, `${args.join(' ') || 'speed 1'} took ${Date.now() - began} ms`);
+    }
+    const fast = await run(['replay', file, '--to', name, '--as-fast-as-possible', '--linger', '0']);
+    assert.equal(fast.code, 0, fast.stderr);
+    assert.match(fast.stdout.toString(), /played 3 of 3/);
+  });
+
+  it('lists a recording, and explains files it cannot use', T, async () => {
+    const file = join(scratch, 'list.jsonl');
+    writeFileSync(file, jsonl('lst', [['to-server', 'ping', 0], ['to-client', 'pong', 1]]));
+    const listed = await run(['replay', file, '--list']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout.toString(), /^2023-11-14T22:13:20\.000000Z lst client→server 4 B "ping"\n.*server→client 4 B "pong"\n$/);
+
+    const cases = [
+      [join(scratch, 'absent.pcapng'), /cannot open/],
+      [join(scratch, 'empty.pcapng'), /neither pcapng nor JSON Lines \(it is empty\)/],
+      [join(scratch, 'badline.jsonl'), /line 2 is not a JSON object/],
+      [join(scratch, 'baddata.jsonl'), /line 2: the message's length or base64 data is malformed/],
+    ];
+    writeFileSync(cases[1][0], '');
+    writeFileSync(cases[2][0], '{"type":"header","format":"sipc-capture","version":1}\n{"type":\n');
+    writeFileSync(cases[3][0], '{"type":"header","format":"sipc-capture","version":1}\n{"type":"message","direction":"to-server","timestampNs":1,"length":2,"data":"!!"}\n');
+    for (const [path, message] of cases) {
+      const result = await run(['replay', path, '--list']);
+      assert.equal(result.code, 2, `${path}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+    const needsTarget = await run(['replay', file]);
+    assert.equal(needsTarget.code, 1);
+    assert.match(needsTarget.stderr, /missing --to NAME/);
+  });
+
+  it('survives damaged pcapng files: truncated blocks, huge lengths, flipped bytes (a clear error, never a crash)', T, async () => {
+    const file = join(scratch, 'good.pcapng');
+    await recordSession(randomLines(4), file);
+    const good = readFileSync(file);
+    const variants = [];
+    for (let length = 0; length < good.length; length += length < 64 ? 1 : 13) variants.push(['truncated', good.subarray(0, length)]);
+    const huge = Buffer.from(good);
+    const secondBlock = huge.readUInt32LE(4);
+    huge.writeUInt32LE(0xfffffff0, secondBlock + 4);
+    variants.push(['huge block length', huge]);
+    const capturedTooLong = Buffer.from(good);
+    const idbLength = good.readUInt32LE(secondBlock + 4);
+    const epb = secondBlock + idbLength;
+    capturedTooLong.writeUInt32LE(0x7fffffff, epb + 8 + 12);
+    variants.push(['captured length past the block', capturedTooLong]);
+    const badInterface = Buffer.from(good);
+    badInterface.writeUInt32LE(7, epb + 8);
+    variants.push(['unknown interface', badInterface]);
+    const badOption = Buffer.from(good);
+    const captured = good.readUInt32LE(epb + 8 + 12);
+    badOption.writeUInt16LE(0xfff0, epb + 8 + 20 + ((captured + 3) & ~3) + 2);
+    variants.push(['option length past the block', badOption]);
+    for (let seed = 0; seed < 40; seed++) {
+      const flipped = Buffer.from(good);
+      for (let k = 0; k < 3; k++) flipped[Math.floor(Math.random() * flipped.length)] ^= 1 << Math.floor(Math.random() * 8);
+      variants.push([`flipped #${seed}`, flipped]);
+    }
+    const path = join(scratch, 'damaged.pcapng');
+    for (const [what, content] of variants) {
+      writeFileSync(path, content);
+      const result = await run(['replay', path, '--list']);
+      assert.equal(result.signal, null, `${what}: killed by ${result.signal}`);
+      assert.ok(result.code === 0 || result.code === 2, `${what}: exit ${result.code} ${result.stderr}`);
+      if (result.code === 2) assert.match(result.stderr, /^sipc: replay: /, what);
+      if (what !== 'truncated' && !what.startsWith('flipped')) {
+        assert.equal(result.code, 2, what);
+        assert.match(result.stderr, what === 'huge block length' ? /claims 4294967280 bytes/ : /offset \d+/, what);
+      }
+    }
+  });
+});
