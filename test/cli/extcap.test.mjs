@@ -7,7 +7,7 @@ import { spawn as spawnAsync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SIPC, assertBinary, cleanup, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
+import { SIPC, assertBinary, cleanup, converse, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
 import { packetDirection, parsePcapng } from './pcapng.mjs';
 
 const T = { timeout: 60000 };
@@ -47,7 +47,7 @@ describe('sipc extcap', () => {
 
     const name = uniqueName('cfg');
     start(['echo', name, '--timeout', '20000']);
-    await waitForChannel(name);
+    await waitForChannel(name, undefined, 20000);
     const config = await run(['extcap', '--extcap-interface', 'sipc', '--extcap-config']);
     assert.equal(config.code, 0, config.stderr);
     const lines = config.stdout.toString().split('\n');
@@ -66,19 +66,21 @@ describe('sipc extcap', () => {
   it('captures into the FIFO it is given, flushing every packet, and stops on SIGTERM with a valid file', T, async () => {
     const name = uniqueName('fifo');
     start(['echo', name, '--timeout', '20000', '--depth', '256']);
-    await waitForChannel(name);
+    await waitForChannel(name, undefined, 20000);
     const fifo = join(scratch, 'capture.pcapng'); // a regular file stands in for Wireshark's FIFO
     const capture = start(['extcap', '--capture', '--extcap-interface', 'sipc', '--fifo', fifo, '--channel', name]);
     // The header is written once the observer is attached: from then on every message is seen.
     await waitFor(() => existsSync(fifo) && readFileSync(fifo).length > 0, { what: 'the pcapng header' });
-    assert.equal((await run(['connect', name, '--linger', '300'], { input: 'alpha\nbeta\n' })).code, 0);
+    await converse(name, 'alpha\nbeta\n');
     await waitFor(() => parsePcapng(readFileSync(fifo)).packets.length === 4, { what: 'four packets flushed' });
     capture.child.kill('SIGTERM');
     const ended = await capture.done;
     assert.equal(ended.code, 0, ended.stderr);
     const packets = parsePcapng(readFileSync(fifo)).packets;
-    assert.deepEqual(packets.map((p) => [packetDirection(p), p.data.toString()]),
-      [['to-server', 'alpha'], ['to-server', 'beta'], ['to-client', 'alpha'], ['to-client', 'beta']]);
+    // Each direction in order (how the two interleave depends on when the echo answered).
+    for (const direction of ['to-server', 'to-client']) {
+      assert.deepEqual(packets.filter((p) => packetDirection(p) === direction).map((p) => p.data.toString()), ['alpha', 'beta']);
+    }
   });
 
   it('installs and removes its launcher (personal folder by default, --folder)', T, async () => {
@@ -102,6 +104,7 @@ describe('sipc extcap', () => {
   it('tshark captures live traffic of two CLI peers through the installed launcher, byte for byte', { ...T, skip: liveSkip }, async () => {
     const launcher = join(extcapFolder, 'sipc-extcap');
     assert.equal(existsSync(launcher), false, `${launcher} exists already: another run is using it`);
+    let capture = null;
     try {
       const installed = await run(['extcap', 'install', '--folder', extcapFolder]);
       assert.equal(installed.code, 0, installed.stderr);
@@ -110,23 +113,27 @@ describe('sipc extcap', () => {
 
       const name = uniqueName('live');
       start(['echo', name, '--timeout', '30000', '--depth', '256']);
-      await waitForChannel(name);
+      await waitForChannel(name, undefined, 20000);
       const out = join(scratch, 'live.pcapng');
       const messages = ['first message', 'zweite Nachricht ü', '3'];
-      const capture = startTshark(['-i', 'sipc', '-o', `extcap.sipc.channel:${name}`, '-a', `packets:${2 * messages.length}`, '-w', out]);
+      capture = startTshark(['-i', 'sipc', '-o', `extcap.sipc.channel:${name}`, '-a', `packets:${2 * messages.length}`, '-w', out]);
       // tshark says "Capture started" once it read the extcap's header: the observer is attached by then.
-      await waitFor(() => capture.stderr().includes('Capture started'), { timeoutMs: 20000, what: 'tshark capture started' });
-      const client = await run(['connect', name, '--linger', '300'], { input: messages.map((m) => `${m}\n`).join('') });
-      assert.equal(client.code, 0, client.stderr);
+      await waitFor(() => capture.stderr().includes('Capture started'), { timeoutMs: 30000, what: 'tshark capture started' });
+      await converse(name, messages.map((m) => `${m}\n`).join(''));
       const ended = await capture.done;
+      capture = null;
       assert.equal(ended.code, 0, ended.stderr);
       const packets = parsePcapng(readFileSync(out)).packets;
       const bytes = (direction) => packets.filter((p) => packetDirection(p) === direction).map((p) => p.data);
       assert.deepEqual(bytes('to-server'), messages.map((m) => Buffer.from(m)));
       assert.deepEqual(bytes('to-client'), messages.map((m) => Buffer.from(m)));
       // No extcap process is left behind once tshark stopped.
-      await waitFor(() => spawnSync('pgrep', ['-f', `extcap.*--channel ${name}`]).status === 1, { what: 'the extcap process to end' });
+      await waitFor(() => spawnSync('pgrep', ['-f', `extcap.*--channel ${name}`]).status === 1, { timeoutMs: 20000, what: 'the extcap process to end' });
     } finally {
+      if (capture) {
+        capture.child.kill('SIGTERM');
+        await capture.done;
+      }
       await run(['extcap', 'uninstall', '--folder', extcapFolder]);
     }
     assert.equal(existsSync(launcher), false);
@@ -139,7 +146,8 @@ function startTshark(args) {
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk.toString('utf8'); });
   child.stdout.resume();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 45000);
+  // SIGTERM, not SIGKILL: tshark then stops its dumpcap and the extcap too, so nothing is left running.
+  const timer = setTimeout(() => child.kill('SIGTERM'), 45000);
   const done = new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr }); }));
   return { child, done, stderr: () => stderr };
 }

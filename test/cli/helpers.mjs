@@ -100,6 +100,23 @@ export async function waitForTap(tap) {
   }, { what: 'tap to start' });
 }
 
+/**
+ * A `sipc connect` client sends input and ends only once the replies it expects (by default: input itself, from an
+ * echo server) came back, so they are sent while it is attached, however slow the machine is. Returns its result.
+ */
+export async function converse(name, input, expected = input) {
+  const want = Buffer.from(expected);
+  const client = start(['connect', name, '--linger', '100'], { keepStdinOpen: true });
+  client.child.stdin.write(input);
+  await waitFor(() => client.stdout().length >= want.length, { timeoutMs: 20000, what: `replies on ${name}` });
+  client.child.stdin.end();
+  const result = await client.done;
+  if (result.code !== 0 || !result.stdout.equals(want)) {
+    throw new Error(`connect ${name} exited ${result.code} with ${JSON.stringify(result.stdout.toString())}: ${result.stderr}`);
+  }
+  return result;
+}
+
 /** Kills every child still running and removes every channel the tests named. */
 export async function cleanup() {
   for (const child of children) child.kill('SIGKILL');

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertBinary, cleanup, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
+import { assertBinary, cleanup, converse, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
 import { packetDirection, parsePcapng } from './pcapng.mjs';
 
 const T = { timeout: 60000 };
@@ -49,7 +49,7 @@ function tsharkFields(file) {
 async function echoChannel(label, depth = 1024) {
   const name = uniqueName(label);
   start(['echo', name, '--timeout', '30000', '--depth', String(depth)]);
-  await waitForChannel(name);
+  await waitForChannel(name, undefined, 20000);
   return name;
 }
 
@@ -79,8 +79,7 @@ describe('sipc record', () => {
     const recorder = start(['record', name, '-o', file, '--count', String(2 * lines.length)]);
     await waitForStderr(recorder, 'recording');
     const before = BigInt(Date.now()) * 1_000_000n;
-    const client = await run(['connect', name, '--linger', '300'], { input: asInput(lines) });
-    assert.equal(client.code, 0, client.stderr);
+    await converse(name, asInput(lines));
     const recorded = await recorder.done;
     const afterNs = BigInt(Date.now() + 1) * 1_000_000n;
     assert.equal(recorded.code, 0, recorded.stderr);
@@ -115,9 +114,9 @@ describe('sipc record', () => {
     const file = join(scratch, 'two.jsonl');
     const recorder = start(['record', first, second, '-o', file, '--count', '4']);
     await waitForStderr(recorder, 'recording 2 channels');
-    assert.equal((await run(['connect', first, '--linger', '300'], { input: 'héllo\n' })).code, 0);
+    await converse(first, 'héllo\n');
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
-    assert.equal((await run(['connect', second, '--linger', '300'], { input: Buffer.concat([binary, Buffer.from('\n')]) })).code, 0);
+    await converse(second, Buffer.concat([binary, Buffer.from('\n')]));
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
 
@@ -149,7 +148,7 @@ describe('sipc record', () => {
     const recorder = start(['record', name, '-o', file]);
     await waitForStderr(recorder, 'recording');
     const lines = randomLines(3);
-    assert.equal((await run(['connect', name, '--linger', '300'], { input: asInput(lines) })).code, 0);
+    await converse(name, asInput(lines));
     // The recorder flushes when the channel goes quiet: wait until all six messages are in the file.
     await waitFor(() => {
       try {
@@ -172,7 +171,7 @@ describe('sipc record', () => {
     const lines = randomLines(120, 100);
     const recorder = start(['record', name, '-o', base, '--rotate-size', '4k', '--count', String(2 * lines.length)]);
     await waitForStderr(recorder, 'recording');
-    assert.equal((await run(['connect', name, '--linger', '300'], { input: asInput(lines) })).code, 0);
+    await converse(name, asInput(lines));
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
     const files = readdirSync(scratch).filter((f) => /^rot-\d{5}\.pcapng$/.test(f)).sort();
@@ -196,7 +195,7 @@ describe('sipc record', () => {
     const lines = randomLines(300, 8);
     const recorder = start(['record', name, '-o', file]);
     await waitForStderr(recorder, 'recording');
-    assert.equal((await run(['connect', name, '--linger', '300'], { input: asInput(lines) })).code, 0);
+    await converse(name, asInput(lines));
     const tally = () => {
       const count = { 'to-server': 0, 'to-client': 0 };
       for (const packet of parsePcapng(readFileSync(file)).packets) {
@@ -266,7 +265,7 @@ describe('sipc replay', () => {
     const name = await echoChannel('src');
     const recorder = start(['record', name, '-o', file, '--count', String(2 * lines.length)]);
     await waitForStderr(recorder, 'recording');
-    assert.equal((await run(['connect', name, '--linger', '300'], { input: asInput(lines) })).code, 0);
+    await converse(name, asInput(lines));
     assert.equal((await recorder.done).code, 0);
   }
 
@@ -311,7 +310,7 @@ describe('sipc replay', () => {
     writeFileSync(file, jsonl('s', [['to-server', 'hello', 0], ['to-client', 'welcome', 5]]));
     const name = uniqueName('silent');
     start(['recv', name, '--timeout', '20000']);
-    await waitForChannel(name);
+    await waitForChannel(name, undefined, 20000);
     const replayed = await run(['replay', file, '--to', name, '--expect', '--timeout', '300']);
     assert.equal(replayed.code, 30);
     assert.match(replayed.stdout.toString(), /got {6}nothing within 300 ms/);
@@ -322,10 +321,8 @@ describe('sipc replay', () => {
     writeFileSync(file, jsonl('srv', [['to-server', 'hi', 0], ['to-client', 'hello back', 2], ['to-server', 'bye', 4], ['to-client', 'see you', 6]]));
     const name = uniqueName('asserver');
     const replay = start(['replay', file, '--to', name, '--direction', 'to-client', '--expect', '--timeout', '10000']);
-    await waitForChannel(name);
-    const client = await run(['connect', name, '--linger', '500'], { input: 'hi\nbye\n' });
-    assert.equal(client.code, 0, client.stderr);
-    assert.equal(client.stdout.toString(), 'hello back\nsee you\n');
+    await waitForChannel(name, undefined, 20000);
+    await converse(name, 'hi\nbye\n', 'hello back\nsee you\n');
     const replayed = await replay.done;
     assert.equal(replayed.code, 0, replayed.stdout.toString() + replayed.stderr);
     assert.match(replayed.stdout.toString(), /all 2 answers match/);
@@ -336,7 +333,7 @@ describe('sipc replay', () => {
     writeFileSync(file, jsonl('paced', [['to-server', 'a', 0], ['to-server', 'b', 400], ['to-server', 'c', 800]]));
     const name = uniqueName('paced');
     start(['recv', name, '--timeout', '30000']);
-    await waitForChannel(name);
+    await waitForChannel(name, undefined, 20000);
     // Lower bounds only: a pause never ends early, however loaded the machine is.
     for (const [args, atLeastMs] of [[[], 800], [['--speed', '4'], 200]]) {
       const began = Date.now();
