@@ -89,13 +89,8 @@ static bool append_record_line(cli_buffer *out, const capture_reader *reader, co
 {
     char time_text[40];
     cli_format_iso_time(record->timestamp_ns, time_text, sizeof time_text);
-    /* cli_format_iso_time ends in ".mmmZ": show microseconds instead, as everywhere in sipc. */
-    size_t length = strlen(time_text);
-    if (length > 5 && time_text[length - 1] == 'Z')
-        time_text[length - 5] = '\0';
     const char *channel = capture_reader_channel(reader, record->channel);
-    bool ok = cli_buffer_printf(out, "%s.%06uZ %s ", time_text, (unsigned)(record->timestamp_ns % 1000000000u / 1000u),
-                                channel ? channel : "?");
+    bool ok = cli_buffer_printf(out, "%s %s ", time_text, channel ? channel : "?");
     if (record->kind == CAPTURE_EVENT)
         return ok && cli_buffer_printf(out, "event %s: %s\n", record->event, record->detail);
     ok = ok &&
