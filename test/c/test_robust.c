@@ -284,6 +284,18 @@ void test_forked_child_cannot_use_or_release_parent_role(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
+/* Reads up to size-1 bytes of a (/proc) file into text, NUL-terminated; 0 if it cannot be opened. */
+static int read_small_file(const char *path, char *text, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t got = fread(text, 1, size - 1, f);
+    fclose(f);
+    text[got] = '\0';
+    return 1;
+}
+
 /* Descriptors of this process whose link (readlink of /proc/self/fd/N) is exactly `target`, e.g.
  * "anon_inode:[pidfd]"; with `unread_events`, eventfds whose counter is not 0 instead. */
 static int count_fds(const char *target, int unread_events)
@@ -310,12 +322,8 @@ static int count_fds(const char *target, int unread_events)
         }
         char info[512];
         snprintf(path, sizeof path, "/proc/self/fdinfo/%s", entry->d_name);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
+        if (!read_small_file(path, info, sizeof info))
             continue;
-        size_t got = fread(info, 1, sizeof info - 1, f);
-        fclose(f);
-        info[got] = '\0';
         const char *counter = strstr(info, "eventfd-count:");
         found += counter != NULL && strtoull(counter + strlen("eventfd-count:"), NULL, 16) != 0;
     }
@@ -338,12 +346,8 @@ static int wait_watchers_polling(void)
                 continue;
             char path[300], stat[512];
             snprintf(path, sizeof path, "/proc/self/task/%s/stat", entry->d_name);
-            FILE *f = fopen(path, "r");
-            if (f == NULL)
+            if (!read_small_file(path, stat, sizeof stat))
                 continue;
-            size_t got = fread(stat, 1, sizeof stat - 1, f);
-            fclose(f);
-            stat[got] = '\0';
             const char *close_paren = strrchr(stat, ')');
             busy += close_paren == NULL || close_paren[1] != ' ' || close_paren[2] != 'S';
         }
