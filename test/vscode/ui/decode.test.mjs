@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot } from '../harness/workbench.mjs';
@@ -17,6 +17,18 @@ enum msg_type { MSG_HELLO = 1, MSG_SAMPLE = 2 };
 struct hello { uint16_t type; uint16_t version; char name[12]; };
 struct sample { uint16_t type; uint16_t channel; uint32_t seq; double value; };
 `;
+
+/** A workspace whose .sipc/channels.json maps this run's decode-* channels to HEADER as a tagged union. */
+function workspaceWithSchema(t) {
+  const folder = mkdtempSync(join(tmpdir(), 'sipc-decode-ws-'));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  mkdirSync(join(folder, '.sipc'));
+  writeFileSync(join(folder, '.sipc', 'protocol.h'), HEADER);
+  writeFileSync(join(folder, '.sipc', 'channels.json'), JSON.stringify({
+    channels: [{ match: `${namePrefix}decode-*`, schema: 'protocol.h', tag: { offset: 0, type: 'uint16_t' }, cases: { MSG_HELLO: 'struct hello', MSG_SAMPLE: 'struct sample' } }],
+  }, null, 2));
+  return folder;
+}
 
 function hello(name) {
   const b = Buffer.alloc(16);
@@ -37,12 +49,7 @@ function sample(seq, value) {
 test('decoded fields: schema from .sipc/, field tree, tree ↔ hex selection, unknown tag, field filter', { timeout: 180_000 }, async (t) => {
   assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
   const name = `${namePrefix}decode-ui`;
-  const folder = mkdtempSync(join(tmpdir(), 'sipc-decode-ws-'));
-  mkdirSync(join(folder, '.sipc'));
-  writeFileSync(join(folder, '.sipc', 'protocol.h'), HEADER);
-  writeFileSync(join(folder, '.sipc', 'channels.json'), JSON.stringify({
-    channels: [{ match: `${namePrefix}decode-*`, schema: 'protocol.h', tag: { offset: 0, type: 'uint16_t' }, cases: { MSG_HELLO: 'struct hello', MSG_SAMPLE: 'struct sample' } }],
-  }, null, 2));
+  const folder = workspaceWithSchema(t);
 
   const echo = spawn(cli, ['echo', name], { stdio: 'ignore' });
   t.after(() => {
@@ -133,12 +140,7 @@ test('decoded fields: schema from .sipc/, field tree, tree ↔ hex selection, un
 test('send from the schema: the form of a tagged union fills in the tag, encodes, and sends through the send box', { timeout: 180_000 }, async (t) => {
   assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
   const name = `${namePrefix}decode-form`;
-  const folder = mkdtempSync(join(tmpdir(), 'sipc-decode-form-'));
-  mkdirSync(join(folder, '.sipc'));
-  writeFileSync(join(folder, '.sipc', 'protocol.h'), HEADER);
-  writeFileSync(join(folder, '.sipc', 'channels.json'), JSON.stringify({
-    channels: [{ match: `${namePrefix}decode-*`, schema: 'protocol.h', tag: { offset: 0, type: 'uint16_t' }, cases: { MSG_HELLO: 'struct hello', MSG_SAMPLE: 'struct sample' } }],
-  }));
+  const folder = workspaceWithSchema(t);
   // The CLI peer prints every message it receives as a hex line.
   const peer = spawn(cli, ['connect', name, '--format', 'hex', '--linger', 'inf'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const received = [];

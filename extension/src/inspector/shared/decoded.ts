@@ -1,23 +1,12 @@
 // A decoded message as it crosses to the webview: postMessage carries JSON, so 64-bit values travel as decimal
 // strings (`big: true`), and nothing else changes. Pure; the host converts, the webview shows.
-import type { DecodeProblem, DecodeProblemCode, DecodedField, DecodedMessage } from '../../decode/decoder';
+import type { DecodeProblem, DecodedField, DecodedMessage } from '../../decode/decoder';
 
-export interface WireField {
-  readonly name: string;
-  readonly path: string;
-  readonly type: string;
-  readonly offset: number;
-  readonly size: number;
-  readonly bitOffset?: number;
-  readonly bitWidth?: number;
-  /** The value for plots and forms: numbers, booleans, text; 64-bit integers as decimal strings with `big`. */
+/** A DecodedField as JSON carries it: the value with 64-bit integers as decimal text (`big`), children likewise. */
+export interface WireField extends Omit<DecodedField, 'value' | 'children'> {
   readonly value?: number | string | boolean;
   readonly big?: boolean;
-  readonly display: string;
   readonly children?: readonly WireField[];
-  readonly problem?: DecodeProblemCode;
-  /** No byte range is known (protobuf, MessagePack, CBOR, JSON). */
-  readonly unlocated?: true;
 }
 
 export interface WireDecoded {
