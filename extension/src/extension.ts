@@ -11,6 +11,7 @@ import type { InspectorApi } from './inspector/host/api';
 import { registerInspector } from './inspector/host';
 import { inspectorCommands } from './inspector/host/commands';
 import { exportDissector } from './decode/commands/exportDissector';
+import { setChannelSchema } from './decode/commands/setChannelSchema';
 import { MESSAGES_VIEW_ID, MessagesPanelProvider } from './messagesPanel';
 import { showMessages } from './messagesPanel/commands/showMessages';
 import { sendingCommands } from './sending/commands';
@@ -71,7 +72,7 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
     connections.onDidChange(updateContext),
     watchPeers(connections, log),
     ...registerCommands(
-      [...connectionCommands, ...sendingCommands, ...inspectorCommands, ...channelsViewCommands, showLog, showMessages, exportDissector],
+      [...connectionCommands, ...sendingCommands, ...inspectorCommands, ...channelsViewCommands, showLog, showMessages, exportDissector, setChannelSchema],
       { context, connections, channelsView, messagesPanel, log, inspector: () => inspector },
     ),
   );

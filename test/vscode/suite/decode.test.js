@@ -1,5 +1,6 @@
-// Export Dissector… inside the real extension host: a mapping file (named by the sipc.decode.mappingFile setting)
-// with a C header, the command run for a channel name, and the Lua it writes read back by the real tshark.
+// Set Channel Schema… and Export Dissector… inside the real extension host: a mapping file (named by the
+// sipc.decode.mappingFile setting) with a C header; a channel given a schema by the command; the Lua the export
+// writes read back by the real tshark.
 'use strict';
 
 const assert = require('assert');
@@ -10,7 +11,7 @@ const { spawnSync } = require('child_process');
 const vscode = require('vscode');
 const { extensionApi } = require('./helpers');
 
-describe('decode: Export Dissector', function () {
+describe('decode: Set Channel Schema and Export Dissector', function () {
   this.timeout(60000);
   let dir;
 
@@ -52,5 +53,22 @@ describe('decode: Export Dissector', function () {
     const result = await vscode.commands.executeCommand('sipc.exportDissector', { name: 'json.x', to });
     assert.strictEqual(result, undefined);
     assert.strictEqual(fs.existsSync(to), false);
+  });
+
+  it('Set Channel Schema puts the channel first in the mapping (replacing its old entry), and the export follows it', async () => {
+    const header = path.join(dir, 'include', 'other.h');
+    fs.writeFileSync(header, '#include <stdint.h>\nstruct reading { uint32_t seq; float v; };\nstruct status { uint8_t ok; };\n');
+    const file = await vscode.commands.executeCommand('sipc.setChannelSchema', { name: 'sensor.left', header, type: 'struct reading' });
+    assert.strictEqual(file, path.join(dir, 'channels.json'));
+    let mapping = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.deepStrictEqual(mapping.channels[0], { match: 'sensor.left', schema: 'include/other.h', type: 'struct reading' });
+    assert.strictEqual(mapping.channels.length, 3, 'the other entries stay');
+    await vscode.commands.executeCommand('sipc.setChannelSchema', { name: 'sensor.left', header, type: 'status' });
+    mapping = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.deepStrictEqual(mapping.channels.map((e) => e.match), ['sensor.left', 'json.*', 'sensor.*'], 'replaced, not added twice');
+    const to = path.join(dir, 'status.lua');
+    await vscode.commands.executeCommand('sipc.exportDissector', { name: 'sensor.left', to });
+    assert.match(fs.readFileSync(to, 'utf8'), /"sipc\.status\.ok"/);
+    assert.strictEqual(await vscode.commands.executeCommand('sipc.setChannelSchema', { name: 'x', header, type: 'struct nope' }), undefined, 'an unknown type is refused');
   });
 });

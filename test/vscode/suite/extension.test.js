@@ -81,7 +81,7 @@ describe('SIPC extension', function () {
       for (const id of [
         'sipc.connect', 'sipc.disconnect', 'sipc.disconnectAll', 'sipc.sendSelection', 'sipc.sendText',
         'sipc.sendFile', 'sipc.openInspector', 'sipc.inspectChannel', 'sipc.removeStaleChannel',
-        'sipc.copyChannelName', 'sipc.refreshChannels', 'sipc.showLog', 'sipc.exportDissector',
+        'sipc.copyChannelName', 'sipc.refreshChannels', 'sipc.showLog', 'sipc.exportDissector', 'sipc.setChannelSchema',
       ]) {
         assert.ok(commands.includes(id), `${id} is registered`);
       }
