@@ -19,12 +19,16 @@
 
 /* ---- processes ---- */
 
-/* Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
+/* Field 22 of the stat file of the process's main thread: the process's start time in clock ticks
+ * since boot. Read from /proc/<pid>/task/<pid>/stat, not /proc/<pid>/stat (the same number): qemu-user
+ * answers a process's reads of its own /proc/self/stat and /proc/<own pid>/stat with a start time of
+ * its own making, a few ticks off the kernel's, which every other process reads; the identity a
+ * process records for itself would then never match (every peer looked gone under qemu-user). */
 static int read_start_time(int64_t pid, uint64_t *start_time)
 {
-    char path[64];
+    char path[96];
     char buffer[1024];
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    snprintf(path, sizeof path, "/proc/%lld/task/%lld/stat", (long long)pid, (long long)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;

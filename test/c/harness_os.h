@@ -1,7 +1,7 @@
 /*
  * harness_os.h — what the C suite's runner (harness.c) needs from the operating system, one file per
- * system: harness_posix.c (fork, exec of /proc/self/exe, /dev/shm) and harness_win32.c
- * (CreateProcess of the same executable, named kernel objects).
+ * system: harness_posix.c (fork, exec of this binary, directly or through SIPC_TEST_EMULATOR, /dev/shm)
+ * and harness_win32.c (CreateProcess of the same executable, named kernel objects).
  */
 #ifndef SIPC_TEST_HARNESS_OS_H
 #define SIPC_TEST_HARNESS_OS_H

@@ -19,10 +19,45 @@
 void __gcov_dump(void); /* libgcov: writes the coverage counters, which _exit would skip */
 #endif
 
+/* This test binary, for running it again; read once at start. Under qemu-user the link names the
+ * emulated program (qemu answers readlink for it), and so does an exec of "/proc/self/exe". */
+static char self_path[4096] = "/proc/self/exe";
+/* SIPC_TEST_EMULATOR: the absolute path of a program that runs this binary's CPU (qemu-aarch64-static).
+ * Needed where the kernel has no binfmt_misc handler for that CPU: it then refuses to execute the
+ * binary itself (ENOEXEC), so every child process would fail. NULL: execute the binary directly. */
+static const char *emulator;
+
 void harness_os_init(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
+    char path[sizeof self_path];
+    ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (length > 0) {
+        path[length] = '\0';
+        memcpy(self_path, path, (size_t)length + 1);
+    }
+    emulator = getenv("SIPC_TEST_EMULATOR");
+    if (emulator != NULL && *emulator == '\0')
+        emulator = NULL;
+    if (emulator != NULL && emulator[0] != '/') {
+        /* Resolved here, not by execvp in the forked child of a multi-threaded test. */
+        fprintf(stderr, "SIPC_TEST_EMULATOR must be an absolute path, not '%s'\n", emulator);
+        exit(2);
+    }
+}
+
+/* After a failed exec in a forked child: async-signal-safe, so no stdio. */
+static void report_exec_failure(int error)
+{
+    static const char not_executable[] =
+        "    cannot execute the test binary (ENOEXEC): a binary for another CPU needs SIPC_TEST_EMULATOR\n";
+    static const char failed[] = "    cannot execute the test binary again (or SIPC_TEST_EMULATOR)\n";
+    const char *text = error == ENOEXEC ? not_executable : failed;
+    size_t length = error == ENOEXEC ? sizeof not_executable - 1 : sizeof failed - 1;
+    if (write(STDERR_FILENO, text, length) < 0) {
+        /* nothing more to say: the parent sees exit status 127 */
+    }
 }
 
 pid_t harness_spawn_self(const char *mode, const char *a, const char *b)
@@ -30,8 +65,14 @@ pid_t harness_spawn_self(const char *mode, const char *a, const char *b)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        char *argv[] = {"sipc_tests", (char *)mode, (char *)a, (char *)b, NULL};
-        execv("/proc/self/exe", argv);
+        if (emulator != NULL) {
+            char *argv[] = {(char *)emulator, self_path, (char *)mode, (char *)a, (char *)b, NULL};
+            execv(emulator, argv);
+        } else {
+            char *argv[] = {"sipc_tests", (char *)mode, (char *)a, (char *)b, NULL};
+            execv(self_path, argv);
+        }
+        report_exec_failure(errno);
         _exit(127);
     }
     return pid;
