@@ -4,6 +4,7 @@
 // time, so the check looks only at this prefix, never at a before/after difference of the whole directory.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { command } from './emulator.mjs';
 
 const SHM = '/dev/shm';
 
@@ -19,7 +20,7 @@ export function runPrefix(tag) {
  * @returns {{ channels: string[], objects: string[] }}
  */
 export function leftoversWithPrefix(sipc, prefix) {
-  const listed = spawnSync(sipc, ['ls', '--json'], { encoding: 'utf8', timeout: 30000 });
+  const listed = spawnSync(...command(sipc, ['ls', '--json']), { encoding: 'utf8', timeout: 30000 });
   if (listed.status !== 0) throw new Error(`sipc ls --json failed (${listed.status ?? listed.signal}): ${listed.stderr}`);
   const channels = listed.stdout.split('\n').filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line).name)
@@ -47,7 +48,7 @@ export function checkDebrisAtExit(sipc, prefix, suite) {
     const all = [...left.channels, ...left.objects.map((file) => `${SHM}/${file}`)];
     if (all.length === 0) return;
     console.error(`${suite}: left ${all.length} sipc channel(s) behind (removed now): ${all.join(', ')}`);
-    for (const name of left.channels) spawnSync(sipc, ['rm', '--force', name], { timeout: 10000 });
+    for (const name of left.channels) spawnSync(...command(sipc, ['rm', '--force', name]), { timeout: 10000 });
     for (const file of left.objects) rmSync(`${SHM}/${file}`, { force: true });
     process.exitCode = 1;
   });

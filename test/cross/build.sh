@@ -2,17 +2,10 @@
 # Cross-builds the helper with Zig for the targets these machines cannot run — macOS x64 and arm64
 # (libsipc.dylib + sipc), Windows arm64 (sipc.dll + sipc.exe), Linux arm64 (libsipc.so + sipc) — with the native build's warnings as
 # errors, then checks that each binary is of the right format and architecture.
-# Zig comes from PyPI (`ziglang`), installed once into a git-ignored virtualenv (.zig-venv/;
-# SIPC_ZIG_VENV overrides). Usage: bash test/cross/build.sh [PLATFORM...]
+# Zig comes from PyPI (`ziglang`, see zig.sh). Usage: bash test/cross/build.sh [PLATFORM...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-
-venv="${SIPC_ZIG_VENV:-$PWD/.zig-venv}"
-if ! "$venv/bin/python" -c 'import ziglang' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet ziglang
-fi
-zig="$venv/bin/python -m ziglang"
+source test/cross/zig.sh
 
 platforms=("$@")
 [ ${#platforms[@]} -gt 0 ] || platforms=(darwin-x64 darwin-arm64 win32-arm64 linux-arm64)

@@ -172,7 +172,7 @@ test('a peer that sends and leaves: its messages arrive first, then the iterator
   const server = await openTracked(name);
   const peer = startNode(`const c = await api.open(name); await c.connect(); for (let i = 0; i < 5; i++) await c.send('n' + i); await c.close();`, { name });
   const got = [];
-  await within(10000, (async () => { for await (const m of server) got.push(m.toString()); })(), 'iteration');
+  await within(PEER_WAIT_MS, (async () => { for await (const m of server) got.push(m.toString()); })(), 'iteration');
   assert.deepEqual(got, ['n0', 'n1', 'n2', 'n3', 'n4']);
   assert.equal((await peer.done).code, 0);
 });

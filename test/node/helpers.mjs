@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { checkDebrisAtExit, runPrefix } from '../debris.mjs';
+import { command } from '../emulator.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const API_PATH = resolve(repoRoot, 'dist', 'api.js');
@@ -86,7 +87,7 @@ function track(child, timeoutMs) {
 
 /** Runs the sipc CLI in the background (killed by cleanup(), or after `timeoutMs` if given). */
 export function startCli(args, { timeoutMs } = {}) {
-  return track(spawn(SIPC, args, { stdio: ['pipe', 'pipe', 'pipe'] }), timeoutMs);
+  return track(spawn(...command(SIPC, args), { stdio: ['pipe', 'pipe', 'pipe'] }), timeoutMs);
 }
 
 /**
@@ -97,7 +98,7 @@ export function startNode(body, { name = '', timeoutMs, env = {} } = {}) {
   const source = `const api = require(${JSON.stringify(API_PATH)}); const name = ${JSON.stringify(name)};
 (async () => { ${body} })().catch((e) => { console.error('child failed:', e && e.stack || e); process.exit(99); });`;
   return track(
-    spawn(process.execPath, ['-e', source], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }),
+    spawn(...command(process.execPath, ['-e', source]), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }),
     timeoutMs,
   );
 }
