@@ -386,3 +386,29 @@ const char *cli_state_name(int32_t state)
         return "unknown";
     }
 }
+
+const char *cli_observer_event_name(int32_t event)
+{
+    switch (event) {
+    case SIPC_EVENT_ATTACHED:
+        return "attached";
+    case SIPC_EVENT_CLOSED:
+        return "closed";
+    case SIPC_EVENT_DIED:
+        return "died";
+    case SIPC_EVENT_LOSSLESS_DROPPED:
+        return "lossless-dropped";
+    default:
+        return "unknown";
+    }
+}
+
+const char *cli_role_name(int32_t role)
+{
+    return role == SIPC_ROLE_SERVER ? "server" : role == SIPC_ROLE_CLIENT ? "client" : "observer";
+}
+
+const char *cli_lossless_drop_reason(uint64_t count)
+{
+    return count == 1 ? "stalled" : count == 2 ? "died" : "invalid";
+}

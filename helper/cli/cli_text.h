@@ -54,5 +54,11 @@ bool cli_format_message(cli_buffer *out, cli_format format, uint64_t index, cons
 void cli_format_time(uint64_t epoch_ns, char *out, size_t size);     /* HH:MM:SS.uuuuuu local time */
 void cli_format_iso_time(uint64_t epoch_ns, char *out, size_t size); /* YYYY-MM-DDTHH:MM:SS.uuuuuuZ (UTC) */
 const char *cli_state_name(int32_t state);
+/* "attached", "closed", "died", "lossless-dropped" (sipc_observer_event). */
+const char *cli_observer_event_name(int32_t event);
+/* "server", "client", or "observer" for an event about the observer itself. */
+const char *cli_role_name(int32_t role);
+/* Why the peers dropped a lossless observer (the event's count): "stalled", "died", "invalid". */
+const char *cli_lossless_drop_reason(uint64_t count);
 
 #endif /* SIPC_CLI_TEXT_H */

@@ -53,6 +53,9 @@ static int print_config(bool values_only)
     if (!values_only)
         printf("arg {number=0}{call=--channel}{display=Channel}{type=selector}{required=true}{reload=true}"
                "{tooltip=The sipc channel to watch (the live channels are listed; reload refreshes the list)}\n");
+    if (!values_only)
+        printf("arg {number=1}{call=--lossless}{display=Lossless}{type=boolflag}{default=false}"
+               "{tooltip=The peers wait for this capture rather than overwrite a message it has not copied}\n");
     bool first = true;
     int status = sipc_list(print_channel_value, &first);
     if (status != SIPC_OK)
@@ -60,7 +63,7 @@ static int print_config(bool values_only)
     return fflush(stdout) == 0 ? SIPC_CLI_EXIT_OK : SIPC_CLI_EXIT_IO;
 }
 
-static int capture(const char *command, const char *channel, const char *fifo)
+static int capture(const char *command, const char *channel, const char *fifo, bool lossless)
 {
     if (!channel || !channel[0]) {
         fprintf(stderr, "sipc: extcap: choose a channel (the interface's Channel option, or "
@@ -70,9 +73,12 @@ static int capture(const char *command, const char *channel, const char *fifo)
     if (!fifo)
         return cli_usage_error(command, "--capture needs --fifo PATH");
     sipc_observer *observer = NULL;
+    sipc_observe_options observe_options;
+    /* Packets only: peer events would count as packets in Wireshark's capture limits (record has them). */
+    recording_observe_options(&observe_options, false, lossless, 0);
     int status = sipc_validate_name(channel);
     if (status == SIPC_OK)
-        status = sipc_observe(channel, &observer);
+        status = sipc_observe_ex(channel, &observe_options, &observer);
     if (status != SIPC_OK)
         return cli_fail(command, channel, status);
     /* Wireshark created the FIFO (on Windows a named pipe) and waits for the pcapng header. */
@@ -89,7 +95,7 @@ static int capture(const char *command, const char *channel, const char *fifo)
         sipc_observer_close(observer);
         return exit_code;
     }
-    return recording_run(command, names, &observer, 1, &output, 0, 0, true);
+    return recording_run(command, names, &observer, 1, &observe_options, &output, 0, 0, true);
 }
 
 /* ---- installing the launcher ---- */
@@ -209,6 +215,7 @@ static int install(const char *command, bool uninstall, const char *folder_optio
 int cmd_extcap(const cli_command *command, int argc, char **argv)
 {
     bool interfaces = false, dlts = false, config = false, capturing = false, debug = false, global = false;
+    bool lossless = false;
     const char *version = NULL, *interface = NULL, *reload = NULL, *fifo = NULL, *filter = NULL, *channel = NULL;
     const char *control_in = NULL, *control_out = NULL, *debug_file = NULL, *folder = NULL;
     const cli_option options[] = {
@@ -226,6 +233,7 @@ int cmd_extcap(const cli_command *command, int argc, char **argv)
         {"debug", CLI_OPT_FLAG, &debug, NULL, 0, 0, NULL},
         {"debug-file", CLI_OPT_STRING, &debug_file, NULL, 0, 0, NULL},
         {"channel", CLI_OPT_STRING, &channel, NULL, 0, 0, NULL},
+        {"lossless", CLI_OPT_FLAG, &lossless, NULL, 0, 0, NULL},
         {"folder", CLI_OPT_STRING, &folder, NULL, 0, 0, NULL},
         {"global", CLI_OPT_FLAG, &global, NULL, 0, 0, NULL},
     };
@@ -255,7 +263,7 @@ int cmd_extcap(const cli_command *command, int argc, char **argv)
     if (capturing) {
         if (filter && filter[0])
             fprintf(stderr, "sipc: extcap: capture filters are not supported; use a display filter\n");
-        return capture(command->name, channel, fifo);
+        return capture(command->name, channel, fifo, lossless);
     }
     return cli_usage_error(command->name, "nothing to do: install, uninstall or an extcap request");
 }

@@ -431,33 +431,6 @@ static const char *direction_label(int32_t direction)
     return direction == SIPC_DIR_TO_CLIENT ? "server->client" : "client->server";
 }
 
-static const char *event_label(int32_t event)
-{
-    switch (event) {
-    case SIPC_EVENT_ATTACHED:
-        return "attached";
-    case SIPC_EVENT_CLOSED:
-        return "closed";
-    case SIPC_EVENT_DIED:
-        return "died";
-    case SIPC_EVENT_LOSSLESS_DROPPED:
-        return "lossless-dropped";
-    default:
-        return "unknown";
-    }
-}
-
-static const char *role_label(int32_t role)
-{
-    return role == SIPC_ROLE_SERVER ? "server" : role == SIPC_ROLE_CLIENT ? "client" : "observer";
-}
-
-/* Why the peers dropped a lossless observer (sipc_observed_message.count of SIPC_EVENT_LOSSLESS_DROPPED). */
-static const char *drop_reason(uint64_t count)
-{
-    return count == 1 ? "stalled" : count == 2 ? "died" : "invalid";
-}
-
 /* One line for an event of the tap itself (--follow: the channel was removed, the tap observes it again). */
 static bool append_tap_event(cli_buffer *out, cli_format output, const char *event, const char *text)
 {
@@ -518,16 +491,16 @@ static int observe_again(const char *name, const sipc_observe_options *options, 
 /* One line for an observer event, in the tap's format. */
 static bool append_event(cli_buffer *out, cli_format output, const sipc_observed_message *m)
 {
-    const char *event = event_label(m->event);
+    const char *event = cli_observer_event_name(m->event);
     if (output == CLI_FORMAT_JSON) {
         char time_text[40];
         cli_format_iso_time(m->timestamp_ns, time_text, sizeof time_text);
         bool ok = cli_buffer_printf(out,
                                     "{\"event\":\"%s\",\"role\":\"%s\",\"pid\":%" PRId64
                                     ",\"session\":%u,\"timeNs\":%" PRIu64 ",\"time\":\"%s\"",
-                                    event, role_label(m->role), m->pid, m->session, m->timestamp_ns, time_text);
+                                    event, cli_role_name(m->role), m->pid, m->session, m->timestamp_ns, time_text);
         if (ok && m->event == SIPC_EVENT_LOSSLESS_DROPPED)
-            ok = cli_buffer_printf(out, ",\"reason\":\"%s\"", drop_reason(m->count));
+            ok = cli_buffer_printf(out, ",\"reason\":\"%s\"", cli_lossless_drop_reason(m->count));
         return ok && cli_buffer_append_str(out, "}\n");
     }
     char time_text[32];
@@ -535,8 +508,8 @@ static bool append_event(cli_buffer *out, cli_format output, const sipc_observed
     if (m->event == SIPC_EVENT_LOSSLESS_DROPPED)
         return cli_buffer_printf(out,
                                  "%s event lossless observation dropped by the peers (%s): messages may be missed\n",
-                                 time_text, drop_reason(m->count));
-    return cli_buffer_printf(out, "%s event %s %s pid %" PRId64 " (session %u)\n", time_text, role_label(m->role),
+                                 time_text, cli_lossless_drop_reason(m->count));
+    return cli_buffer_printf(out, "%s event %s %s pid %" PRId64 " (session %u)\n", time_text, cli_role_name(m->role),
                              event, m->pid, m->session);
 }
 

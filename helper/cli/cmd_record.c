@@ -13,7 +13,8 @@ int cmd_record(const cli_command *command, int argc, char **argv)
     const char *output_path = NULL;
     const char *format_name = NULL;
     uint64_t limit = 0, duration_ns = 0, rotate_size = 0, rotate_time_ns = 0;
-    bool quiet = false, duration_given = false;
+    bool quiet = false, duration_given = false, lossless = false;
+    uint32_t stall_timeout = 0;
     const cli_option options[] = {
         {"o", CLI_OPT_STRING, &output_path, NULL, 0, 0, NULL},
         {"output", CLI_OPT_STRING, &output_path, NULL, 0, 0, NULL},
@@ -23,6 +24,8 @@ int cmd_record(const cli_command *command, int argc, char **argv)
         {"rotate-size", CLI_OPT_U64, &rotate_size, NULL, 4096, UINT64_MAX, NULL},
         {"rotate-time", CLI_OPT_DURATION, &rotate_time_ns, NULL, 0, 0, NULL},
         {"quiet", CLI_OPT_FLAG, &quiet, NULL, 0, 0, NULL},
+        {"lossless", CLI_OPT_FLAG, &lossless, NULL, 0, 0, NULL},
+        {"stall-timeout", CLI_OPT_U32, &stall_timeout, NULL, 1, SIPC_OBSERVE_STALL_MAX_MS, NULL},
     };
     enum { MAX_CHANNELS = 64 };
     const char *names[MAX_CHANNELS];
@@ -48,9 +51,11 @@ int cmd_record(const cli_command *command, int argc, char **argv)
     if (duration_given && duration_ns == 0)
         return cli_usage_error(command->name, "--duration must be more than 0");
 
+    sipc_observe_options observe_options;
+    recording_observe_options(&observe_options, true, lossless, stall_timeout);
     sipc_observer *observers[MAX_CHANNELS];
     for (size_t i = 0; i < count; i++) {
-        int status = sipc_observe(names[i], &observers[i]);
+        int status = sipc_observe_ex(names[i], &observe_options, &observers[i]);
         if (status != SIPC_OK) {
             for (size_t k = 0; k < i; k++)
                 sipc_observer_close(observers[k]);
@@ -66,9 +71,9 @@ int cmd_record(const cli_command *command, int argc, char **argv)
         return exit_code;
     }
     if (!quiet) {
-        fprintf(stderr, "sipc: record: recording %zu channel%s to %s (Ctrl-C stops)\n", count, count == 1 ? "" : "s",
-                to_stdout ? "stdout" : output.current_path);
+        fprintf(stderr, "sipc: record: recording %zu channel%s%s to %s (Ctrl-C stops)\n", count, count == 1 ? "" : "s",
+                lossless ? " losslessly" : "", to_stdout ? "stdout" : output.current_path);
         fflush(stderr);
     }
-    return recording_run(command->name, names, observers, count, &output, limit, duration_ns, quiet);
+    return recording_run(command->name, names, observers, count, &observe_options, &output, limit, duration_ns, quiet);
 }

@@ -96,7 +96,7 @@ static const cli_command commands[] = {
      "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"},
     {"record", cmd_record, "record channels' traffic to pcapng or JSON Lines (read-only, like tap)",
      "usage: sipc record NAME... -o FILE [--format pcapng|jsonl] [--count N] [--duration D]\n"
-     "                   [--rotate-size BYTES] [--rotate-time D] [--quiet]\n"
+     "                   [--rotate-size BYTES] [--rotate-time D] [--lossless [--stall-timeout MS]] [--quiet]\n"
      "\n"
      "Observes one or more channels (never consuming their traffic) and writes every message with\n"
      "its direction and nanosecond timestamp, plus events (messages the observer missed, discarded\n"
@@ -112,10 +112,13 @@ static const cli_command commands[] = {
      "  --duration D     stop after D (250ms, 90s, 30m, 12h)\n"
      "  --rotate-size B  start a new file when one reaches B bytes (64k, 100m): FILE-00001.pcapng, ...\n"
      "  --rotate-time D  start a new file every D\n"
+     "  --lossless       the peers never overwrite a message the recorder has not copied (they wait for\n"
+     "                   it, at most --stall-timeout MS each time, default 1000, before dropping it)\n"
      "  --quiet          no progress lines on stderr\n"
      "\n"
-     "The observer copies messages while the peers run; on a channel busier than it can follow it\n"
-     "records 'missed' events with the number lost (see the README on lossless observation).\n"},
+     "Without --lossless the observer copies messages while the peers run; on a channel busier than it\n"
+     "can follow it records 'missed' events with the number lost. Peer events (attached, closed, died)\n"
+     "are recorded too.\n"},
     {"replay", cmd_replay, "play one side of a recording into a channel; --expect checks the answers",
      "usage: sipc replay FILE --to NAME [--direction to-server|to-client] [--speed X | --as-fast-as-possible]\n"
      "                        [--expect] [--junit FILE] [--timeout MS] [--linger MS] [--channel REC]\n"

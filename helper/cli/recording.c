@@ -8,6 +8,13 @@
 
 #include "cli.h"
 
+void recording_observe_options(sipc_observe_options *options, bool events, bool lossless, uint32_t stall_timeout_ms)
+{
+    sipc_observe_options_init(options);
+    options->flags = (events ? SIPC_OBSERVE_EVENTS : 0u) | (lossless ? SIPC_OBSERVE_LOSSLESS : 0u);
+    options->stall_timeout_ms = stall_timeout_ms;
+}
+
 capture_format recording_format_for(const char *path, const char *format_name)
 {
     if (format_name)
@@ -171,6 +178,7 @@ bool recording_output_close(recording_output *output, int *exit_code)
 
 typedef struct record_session {
     sipc_os_mutex lock;
+    const sipc_observe_options *observe_options;
     recording_output *output;
     uint64_t limit;         /* messages to record in all (0: no limit) */
     uint64_t recorded;      /* messages written */
@@ -238,7 +246,7 @@ static bool reobserve(record_worker *worker)
 {
     while (!session_stopping(worker->session)) {
         sipc_observer *observer = NULL;
-        if (sipc_observe(worker->name, &observer) == SIPC_OK) {
+        if (sipc_observe_ex(worker->name, worker->session->observe_options, &observer) == SIPC_OK) {
             worker->observer = observer;
             if (worker->channel == 0)
                 cli_signals_watch_observer(observer);
@@ -306,6 +314,23 @@ static void *record_worker_main(void *argument)
             worker->status = status;
             break;
         }
+        if (message.kind == SIPC_OBSERVED_EVENT) {
+            if (message.event == SIPC_EVENT_LOSSLESS_DROPPED)
+                snprintf(detail, sizeof detail,
+                         "lossless observation dropped by the peers (%s): messages may be missed",
+                         cli_lossless_drop_reason(message.count));
+            else
+                snprintf(detail, sizeof detail, "%s pid %" PRId64 " (session %u)", cli_role_name(message.role),
+                         message.pid, message.session);
+            capture_record record = {.kind = CAPTURE_EVENT,
+                                     .channel = worker->channel,
+                                     .timestamp_ns = message.timestamp_ns,
+                                     .event = cli_observer_event_name(message.event),
+                                     .detail = detail};
+            if (!session_write(session, &record))
+                break;
+            continue;
+        }
         const char *label = capture_direction_label(message.direction);
         if (message.missed > 0) {
             sipc_os_mutex_lock(&session->lock);
@@ -337,10 +362,12 @@ static void *record_worker_main(void *argument)
 }
 
 int recording_run(const char *command, const char *const *names, sipc_observer **observers, size_t count,
-                  recording_output *output, uint64_t limit, uint64_t duration_ns, bool quiet)
+                  const sipc_observe_options *observe_options, recording_output *output, uint64_t limit,
+                  uint64_t duration_ns, bool quiet)
 {
     record_session session;
     memset(&session, 0, sizeof session);
+    session.observe_options = observe_options;
     session.output = output;
     session.limit = limit;
     session.exit_code = -1;

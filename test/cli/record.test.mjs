@@ -88,20 +88,26 @@ describe('sipc record', () => {
     const capture = parsePcapng(readFileSync(file));
     assert.deepEqual(capture.interfaces, [{ linkType: 147, name, tsresol: 9 }]);
     assert.match(capture.application, /^sipc /);
-    const toServer = capture.packets.filter((p) => packetDirection(p) === 'to-server');
-    const toClient = capture.packets.filter((p) => packetDirection(p) === 'to-client');
+    const messages = capture.packets.filter((p) => packetDirection(p) !== null);
+    const toServer = messages.filter((p) => packetDirection(p) === 'to-server');
+    const toClient = messages.filter((p) => packetDirection(p) === 'to-client');
     assert.deepEqual(toServer.map((p) => p.data), lines);
     assert.deepEqual(toClient.map((p) => p.data), lines);
-    for (const packet of capture.packets) {
+    // The client attaching is an event: a packet without payload, direction unknown, a comment saying what happened.
+    const events = capture.packets.filter((p) => packetDirection(p) === null);
+    assert.ok(events.some((p) => /^sipc event attached: client pid \d+ \(session \d+\)$/.test(p.comment)),
+      events.map((p) => p.comment).join('; '));
+    for (const packet of events) assert.equal(packet.data.length, 0);
+    for (const packet of messages) {
       assert.equal(packet.length, packet.data.length);
       assert.ok(packet.timestampNs >= before - 1_000_000n && packet.timestampNs <= afterNs, 'a wall-clock ns timestamp');
       assert.equal(packet.comment, packetDirection(packet) === 'to-server' ? 'client→server' : 'server→client');
     }
     // Nanosecond resolution: not every timestamp is a whole microsecond.
-    assert.ok(capture.packets.some((p) => p.timestampNs % 1000n !== 0n));
+    assert.ok(messages.some((p) => p.timestampNs % 1000n !== 0n));
 
     if (hasTshark) {
-      const fields = tsharkFields(file);
+      const fields = tsharkFields(file).filter(([dir]) => dir === '0' || dir === '1');
       assert.equal(fields.length, 50);
       assert.deepEqual(fields.filter(([dir]) => dir === '0').map(([, hex]) => hex), lines.map((l) => l.toString('hex')));
       assert.deepEqual(fields.filter(([dir]) => dir === '1').map(([, hex]) => hex), lines.map((l) => l.toString('hex')));
@@ -120,7 +126,12 @@ describe('sipc record', () => {
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
 
-    const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const [header, ...all] = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const lines = all.filter((line) => line.type === 'message');
+    for (const line of all.filter((l) => l.type === 'event')) {
+      assert.match(line.event, /^(attached|closed)$/);
+      assert.match(line.detail, /^(client|server) pid \d+ \(session \d+\)$/);
+    }
     assert.equal(header.type, 'header');
     assert.equal(header.format, 'sipc-capture');
     assert.deepEqual(header.channels, [first, second]);
@@ -152,7 +163,7 @@ describe('sipc record', () => {
     // The recorder flushes when the channel goes quiet: wait until all six messages are in the file.
     await waitFor(() => {
       try {
-        return parsePcapng(readFileSync(file)).packets.length === 6;
+        return parsePcapng(readFileSync(file)).packets.filter((p) => packetDirection(p) !== null).length === 6;
       } catch {
         return false;
       }
@@ -161,8 +172,8 @@ describe('sipc record', () => {
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
     assert.match(recorded.stderr, /6 messages recorded/);
-    assert.equal(parsePcapng(readFileSync(file)).packets.length, 6);
-    if (hasTshark) assert.equal(tsharkFields(file).length, 6);
+    assert.equal(parsePcapng(readFileSync(file)).packets.filter((p) => packetDirection(p) !== null).length, 6);
+    if (hasTshark) assert.equal(tsharkFields(file).filter(([dir]) => dir === '0' || dir === '1').length, 6);
   });
 
   it('rotates by size into numbered files, each complete by itself', T, async () => {
@@ -205,7 +216,7 @@ describe('sipc record', () => {
           continue;
         }
         const event = /^sipc event missed: (\d+) (client→server|server→client) /.exec(packet.comment);
-        assert.ok(event || /^sipc event discarded: /.test(packet.comment), `an event comment: ${packet.comment}`);
+        assert.ok(event || /^sipc event (discarded|attached|closed): /.test(packet.comment), `an event comment: ${packet.comment}`);
         if (event) count[event[2] === 'client→server' ? 'to-server' : 'to-client'] += Number(event[1]);
       }
       return count;
@@ -234,7 +245,23 @@ describe('sipc record', () => {
     assert.equal(recorded.code, 0, recorded.stderr);
     const capture = parsePcapng(readFileSync(file));
     assert.equal(capture.interfaces.length, 1);
-    assert.equal(capture.packets.length, 0);
+    assert.equal(capture.packets.filter((p) => packetDirection(p) !== null).length, 0);
+  });
+
+  it('--lossless records every message of a channel far busier than the observer (queue depth 2)', T, async () => {
+    const name = await echoChannel('reclossless', 2);
+    const file = join(scratch, 'lossless.pcapng');
+    const lines = randomLines(300, 8);
+    const recorder = start(['record', name, '-o', file, '--lossless', '--count', String(2 * lines.length)]);
+    await waitForStderr(recorder, 'recording 1 channel losslessly');
+    await converse(name, asInput(lines));
+    const recorded = await recorder.done;
+    assert.equal(recorded.code, 0, recorded.stderr);
+    assert.match(recorded.stderr, /600 messages recorded, 0 missed/);
+    const packets = parsePcapng(readFileSync(file)).packets;
+    assert.deepEqual(packets.filter((p) => packetDirection(p) === 'to-server').map((p) => p.data), lines);
+    assert.deepEqual(packets.filter((p) => packetDirection(p) === 'to-client').map((p) => p.data), lines);
+    assert.ok(!packets.some((p) => /^sipc event missed/.test(p.comment ?? '')));
   });
 
   it('refuses bad command lines and missing channels clearly', T, async () => {
