@@ -101,3 +101,21 @@ test('MessagePack, CBOR and JSON: nested maps and arrays, exact 64-bit integers,
   assert.deepEqual(json.decode(Buffer.from([0x22, 0xff, 0x22])).problems.map((p) => p.code), ['BAD_ENCODING'], 'invalid UTF-8 is not JSON');
   assert.throws(() => d.parseMapping('{"channels":[{"match":"*","format":"yaml"}]}'), /format "yaml"/);
 });
+
+test('protobuf with the type chosen by a header field: [uint8 tag][pad][payload]', () => {
+  const schema = load({ format: 'protobuf', schema: 'proto/telemetry.proto', tag: { offset: 0, type: 'uint8_t' }, payloadOffset: 2,
+    cases: { 1: 'telemetry.Reading', 2: 'common.Origin' } });
+  assert.equal(schema.description, 'protobuf tagged by uint8_t at offset 0, payload at 2: 1 telemetry.Reading, 2 common.Origin');
+  const root = protobuf.parse(COMMON, new protobuf.Root(), { keepCase: true }).root;
+  const Origin = root.lookupType('common.Origin');
+  const payload = Origin.encode(Origin.fromObject({ host: 'probe', pid: 9 })).finish();
+  const m = schema.decode(Buffer.concat([Buffer.from([2, 0]), payload]));
+  assert.deepEqual(m.problems, []);
+  assert.equal(m.type, 'common.Origin');
+  assert.equal(value(m, 'host'), 'probe');
+  assert.deepEqual(schema.decode(Buffer.concat([Buffer.from([7, 0]), payload])).problems.map((p) => p.code), ['UNKNOWN_TAG']);
+  assert.deepEqual(schema.decode(Buffer.from([1])).problems.map((p) => p.code), ['TOO_SHORT']);
+  assert.deepEqual(schema.decode(Buffer.from([1, 0, 0x0a, 0xff])).problems.map((p) => p.code), ['BAD_ENCODING']);
+  assert.throws(() => load({ format: 'protobuf', schema: 'proto/telemetry.proto', tag: { offset: 0, type: 'uint16_t' }, payloadOffset: 1, cases: { 1: 'telemetry.Reading' } }), /payload must start after the tag/);
+  assert.throws(() => d.parseMapping('{"channels":[{"match":"*","format":"protobuf","schema":"a.proto","tag":{"offset":0,"type":"uint8_t"},"cases":{"1":"x"}}]}'), /payloadOffset/);
+});

@@ -10,7 +10,8 @@ import type { DecodedField, DecodedMessage, FieldValue } from './decoder';
 import { formatFloat } from './decoder';
 import { dirnameOf, joinPath, type TextReader } from './mapping';
 import type { MessageSchema } from './messages';
-import { SchemaError } from './types';
+import { builtinTypes, TARGETS } from './targets';
+import { SchemaError, type Endian } from './types';
 
 export type DataFormat = 'protobuf' | 'msgpack' | 'cbor' | 'json';
 export const DATA_FORMATS: readonly DataFormat[] = ['protobuf', 'msgpack', 'cbor', 'json'];
@@ -105,6 +106,75 @@ export function cborSchema(): MessageSchema {
  * message is. 64-bit integers stay exact; enums are shown by name; bytes fields as bytes.
  */
 export function protobufSchema(protoFile: string, typeName: string, read: TextReader): MessageSchema {
+  const type = lookupProtoType(loadProto(protoFile, read), typeName, protoFile);
+  return formatSchema('protobuf', (bytes) => protoObject(type, bytes), type.fullName.replace(/^\./, ''));
+}
+
+function protoObject(type: protobuf.Type, bytes: Uint8Array): unknown {
+  return type.toObject(type.decode(bytes), { longs: BigInt, enums: String, defaults: true, arrays: true, oneofs: true });
+}
+
+function lookupProtoType(root: protobuf.Root, typeName: string, protoFile: string): protobuf.Type {
+  try {
+    root.resolveAll();
+    return root.lookupType(typeName);
+  } catch (error) {
+    throw new SchemaError('BAD_MAPPING', error instanceof Error ? error.message : String(error), protoFile);
+  }
+}
+
+export interface ProtoTag {
+  /** Where the tag sits and its integer type (a fixed-width name such as uint8_t or uint16_t). */
+  readonly offset: number;
+  readonly type: string;
+  readonly endian?: Endian;
+  /** Tag value -> message type. */
+  readonly cases: ReadonlyMap<bigint, string>;
+  /** Where the protobuf payload starts (after the header that holds the tag). */
+  readonly payloadOffset: number;
+}
+
+/** A .proto and a header field choosing the message type: [header with the tag][protobuf payload]. */
+export function taggedProtobufSchema(protoFile: string, tag: ProtoTag, read: TextReader): MessageSchema {
+  const root = loadProto(protoFile, read);
+  const tagType = builtinTypes(TARGETS['x86_64-linux']).get(tag.type);
+  if (!tagType || tagType.kind !== 'int') throw new SchemaError('BAD_MAPPING', `the tag type ${tag.type} is not a fixed-width integer type`, protoFile);
+  if (tag.payloadOffset < tag.offset + tagType.size) throw new SchemaError('BAD_MAPPING', 'the protobuf payload must start after the tag', protoFile);
+  const types = new Map([...tag.cases].map(([v, name]) => [v, lookupProtoType(root, name, protoFile)] as const));
+  const description = `protobuf tagged by ${tag.type} at offset ${tag.offset}, payload at ${tag.payloadOffset}: `
+    + [...types].map(([v, t]) => `${v} ${t.fullName.replace(/^\./, '')}`).join(', ');
+  return {
+    description, types: [], constants: new Map(),
+    decode(bytes: Uint8Array): DecodedMessage {
+      if (bytes.length < tag.payloadOffset) {
+        return {
+          type: 'protobuf', root: { name: '', path: '', type: 'protobuf', offset: 0, size: bytes.length, display: '(too short)', problem: 'TOO_SHORT', unlocated: true },
+          problems: [{ code: 'TOO_SHORT', path: '', message: `the message has ${bytes.length} bytes; its header (tag and payload offset) needs ${tag.payloadOffset}` }],
+        };
+      }
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const little = (tag.endian ?? 'little') === 'little';
+      const raw = tagType.size === 1 ? view.getUint8(tag.offset) : tagType.size === 2 ? view.getUint16(tag.offset, little)
+        : tagType.size === 4 ? view.getUint32(tag.offset, little) : view.getBigUint64(tag.offset, little);
+      const value = tagType.signed ? BigInt.asIntN(tagType.size * 8, BigInt(raw)) : BigInt(raw);
+      const type = types.get(value);
+      if (!type) {
+        return {
+          type: 'protobuf', root: { name: '', path: '', type: 'protobuf', offset: 0, size: bytes.length, display: `(unknown tag ${value})`, problem: 'UNKNOWN_TAG', unlocated: true },
+          problems: [{ code: 'UNKNOWN_TAG', path: '', message: `tag ${value} (${tag.type} at offset ${tag.offset}) names no message type` }],
+        };
+      }
+      const name = type.fullName.replace(/^\./, '');
+      try {
+        return { type: name, root: valueTree('', '', protoObject(type, bytes.subarray(tag.payloadOffset)), name), problems: [] };
+      } catch (error) {
+        return badEncoding('protobuf', bytes, error);
+      }
+    },
+  };
+}
+
+function loadProto(protoFile: string, read: TextReader): protobuf.Root {
   const root = new protobuf.Root();
   const loaded = new Set<string>();
   const load = (file: string) => {
@@ -125,15 +195,5 @@ export function protobufSchema(protoFile: string, typeName: string, read: TextRe
     }
   };
   load(protoFile);
-  let type: protobuf.Type;
-  try {
-    root.resolveAll();
-    type = root.lookupType(typeName);
-  } catch (error) {
-    throw new SchemaError('BAD_MAPPING', error instanceof Error ? error.message : String(error), protoFile);
-  }
-  return formatSchema('protobuf', (bytes) => {
-    const message = type.decode(bytes);
-    return type.toObject(message, { longs: BigInt, enums: String, defaults: true, arrays: true, oneofs: true });
-  }, type.fullName.replace(/^\./, ''));
+  return root;
 }

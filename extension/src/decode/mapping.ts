@@ -10,7 +10,7 @@
 // The first entry whose pattern matches a channel's name wins. Schema paths are relative to the mapping file.
 import { parseCSchema } from './cparser';
 import { compileMessageSchema, type MessageSchema, type MessageSpec } from './messages';
-import { DATA_FORMATS, cborSchema, jsonSchema, msgpackSchema, protobufSchema, type DataFormat } from './formats';
+import { DATA_FORMATS, cborSchema, jsonSchema, msgpackSchema, protobufSchema, taggedProtobufSchema, type DataFormat } from './formats';
 import { isTargetName } from './targets';
 import { SchemaError, type CSchema, type Endian, type TargetName } from './types';
 
@@ -24,6 +24,8 @@ export interface MappingEntry {
   readonly target: TargetName;
   readonly endian: Endian;
   readonly message: MessageSpec;
+  /** protobuf with a tag: where the protobuf payload starts (after the header holding the tag). */
+  readonly payloadOffset?: number;
 }
 
 export interface Mapping {
@@ -86,8 +88,14 @@ export function parseMapping(text: string, file = '.sipc/channels.json'): Mappin
     } else {
       message = { type: str('type', true)! };
     }
-    if (format === 'protobuf' && !('type' in message)) fail(file, `${at}: a protobuf channel names one message "type"`);
-    return { match, format: format as 'c' | 'protobuf', schema, target, endian, message };
+    let payloadOffset: number | undefined;
+    if (format === 'protobuf' && !('type' in message)) {
+      if (typeof raw.payloadOffset !== 'number' || !Number.isInteger(raw.payloadOffset) || raw.payloadOffset < 0) {
+        fail(file, `${at}: a protobuf channel names one message "type", or a "tag", its "cases" and the "payloadOffset" where the protobuf bytes start`);
+      }
+      payloadOffset = raw.payloadOffset;
+    }
+    return { match, format: format as 'c' | 'protobuf', schema, target, endian, message, ...(payloadOffset !== undefined ? { payloadOffset } : {}) };
   });
   return { entries };
 }
@@ -132,6 +140,16 @@ export function loadEntry(entry: MappingEntry, mappingFile: string, read: TextRe
   if (entry.format === 'cbor') return cborSchema();
   const schemaPath = joinPath(dirnameOf(mappingFile), entry.schema);
   if (entry.format === 'protobuf' && 'type' in entry.message) return protobufSchema(schemaPath, entry.message.type, read);
+  if (entry.format === 'protobuf' && 'tag' in entry.message) {
+    const cases = new Map<bigint, string>();
+    for (const [key, name] of Object.entries(entry.message.cases)) {
+      if (!/^-?(0[xX][0-9a-fA-F]+|\d+)$/.test(key.trim())) throw new SchemaError('BAD_MAPPING', `${entry.match}: protobuf case "${key}" must be a number`, mappingFile);
+      const k = key.trim();
+      cases.set(k.startsWith('-') ? -BigInt(k.slice(1)) : BigInt(k), name);
+    }
+    return taggedProtobufSchema(schemaPath, { offset: entry.message.tag.offset, type: entry.message.tag.type, endian: entry.message.tag.endian,
+      cases, payloadOffset: entry.payloadOffset ?? 0 }, read);
+  }
   return compileMessageSchema(loadCSchema(entry, mappingFile, read), entry.message);
 }
 
