@@ -16,13 +16,15 @@
 
 static _Atomic(sipc_channel *) watched_channel;
 static _Atomic(sipc_observer *) watched_observer;
-static volatile sig_atomic_t stop_signal;
+/* Atomic, not just volatile sig_atomic_t: threads (record's workers, replay's sender) read it while the
+ * handler writes it; a lock-free atomic is also safe to store from a signal handler. */
+static atomic_int stop_signal;
 static int wake_pipe[2] = {-1, -1};
 
 static void on_stop_signal(int signal_number)
 {
     int saved_errno = errno;
-    stop_signal = signal_number;
+    atomic_store(&stop_signal, signal_number);
     sipc_channel *channel = atomic_load(&watched_channel);
     if (channel)
         sipc_cancel(channel);
@@ -82,7 +84,7 @@ void cli_signals_watch_channel(sipc_channel *channel)
     block_stop_signals(&previous);
     atomic_store(&watched_channel, channel);
     /* A signal that arrived before the channel existed must still cancel it. */
-    if (channel && stop_signal)
+    if (channel && atomic_load(&stop_signal))
         sipc_cancel(channel);
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
 }
@@ -92,14 +94,14 @@ void cli_signals_watch_observer(sipc_observer *observer)
     sigset_t previous;
     block_stop_signals(&previous);
     atomic_store(&watched_observer, observer);
-    if (observer && stop_signal)
+    if (observer && atomic_load(&stop_signal))
         sipc_observer_cancel(observer);
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
 }
 
 int cli_stop_signal(void)
 {
-    return stop_signal;
+    return atomic_load(&stop_signal);
 }
 
 int cli_signal_wake_fd(void)
