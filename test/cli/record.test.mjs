@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertBinary, cleanup, converse, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
 import { packetDirection, parsePcapng } from './pcapng.mjs';
+import { loadCore } from '../unit/inspector-core.mjs';
 
 const T = { timeout: 60000 };
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -151,6 +152,13 @@ describe('sipc record', () => {
         assert.deepEqual(data, binary);
       }
     }
+    // The inspector's own JSON Lines reader accepts the file (the format is a superset of its export).
+    const core = await loadCore();
+    const parsed = core.parseJsonl(readFileSync(file, 'utf8'));
+    assert.equal(parsed.header.channel, first);
+    const parsedMessages = parsed.entries.filter((e) => e.kind === 'message');
+    assert.equal(parsedMessages.length, 4);
+    assert.ok(parsedMessages.some((e) => Buffer.from(e.data).equals(binary) && e.direction === 'to-server'));
   });
 
   it('ends on SIGINT with a complete file and exit 0', T, async () => {
