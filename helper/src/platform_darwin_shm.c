@@ -2,8 +2,10 @@
  * platform_darwin_shm.c — segments as POSIX shared memory on macOS. What differs from Linux
  * (platform_posix_shm.c):
  * - Objects live in a kernel namespace, not in a directory: nothing but a shm object can squat a key
- *   (no FIFOs, devices or links), there is no listing (sipc_os_segment_list finds nothing), and
- *   "is this handle still the named object" reopens the name and compares identities.
+ *   (no FIFOs, devices or links), the namespace cannot be enumerated, and "is this handle still the
+ *   named object" reopens the name and compares identities. Listing goes through the lock files below:
+ *   every channel opened on this machine has one, so the keys of those whose object still exists are
+ *   the listing (a channel whose lock file someone deleted from /tmp is missing from it).
  * - A shm descriptor takes neither flock nor fcntl locks: the open-time lock is flock on a lock file
  *   /tmp/<key>.lock (created with the segment's mode, kept after the segment is removed: unlinking a
  *   lock file others may hold would let two openers in at once). There are no liveness tokens.
@@ -15,6 +17,7 @@
 #include "deadline.h"
 #include "platform_posix.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -234,11 +237,48 @@ int sipc_os_segment_unlink(const char *key)
     return posix_shm_unlink_key(key);
 }
 
+/* 1 if the shm object of `key` exists: opening it succeeds, or is refused for its permissions (another
+ * user's channel is still listed, as on Linux, and the caller reports it unusable). */
+static int shm_key_exists(const char *key)
+{
+    char path[SIPC_OS_KEY_MAX + 2];
+    if (posix_shm_path(key, path, sizeof path) != SIPC_OK)
+        return 0;
+    int fd = shm_open(path, O_RDONLY);
+    if (fd >= 0) {
+        close(fd);
+        return 1;
+    }
+    return errno == EACCES;
+}
+
+/* macOS cannot enumerate shm objects: the keys are read from the lock files' names in LOCK_DIR. */
 int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
 {
-    (void)visit;
-    (void)user;
-    return SIPC_OK; /* macOS cannot enumerate shm objects */
+    DIR *dir = opendir(LOCK_DIR);
+    if (dir == NULL)
+        return errno == ENOENT ? SIPC_OK : posix_fail_errno();
+    const size_t prefix_length = strlen(SIPC_OS_KEY_PREFIX);
+    const size_t suffix_length = strlen(LOCK_SUFFIX);
+    int result = SIPC_OK;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        size_t length = strlen(entry->d_name);
+        if (strncmp(entry->d_name, SIPC_OS_KEY_PREFIX, prefix_length) != 0 || length <= suffix_length ||
+            length - suffix_length > SIPC_OS_KEY_MAX ||
+            strcmp(entry->d_name + length - suffix_length, LOCK_SUFFIX) != 0)
+            continue;
+        char key[SIPC_OS_KEY_MAX + 1];
+        memcpy(key, entry->d_name, length - suffix_length);
+        key[length - suffix_length] = '\0';
+        if (!shm_key_exists(key))
+            continue; /* a removed channel's lock file stays (see above) */
+        result = visit(key, user);
+        if (result != 0)
+            break;
+    }
+    closedir(dir);
+    return result;
 }
 
 #endif
