@@ -81,11 +81,30 @@ function optionValue(name) {
 /** Files of the koffi runtime that a packaged extension needs (its sources, docs and build tooling stay out). */
 const koffiRuntimeFiles = ['package.json', 'LICENSE.txt', 'index.cjs', 'src/koffi/index.cjs', 'src/koffi/src/static.cjs'];
 
-/** Debug info stays in the development build; users get the smaller library. Best effort: no strip, no loss. */
-function stripDebugInfo(dir) {
+/** llvm-strip (Debian: llvm): the one strip that reads ELF, PE and Mach-O of both CPUs; the host's GNU strip reads
+ * only this machine's own format. */
+function findLlvmStrip() {
+  for (const name of ['llvm-strip', ...[19, 18, 17, 16, 15, 14].map((v) => `llvm-strip-${v}`)]) {
+    if (spawnSync(name, ['--version'], { stdio: 'ignore' }).status === 0) return name;
+  }
+  return undefined;
+}
+
+/**
+ * The development build keeps its debug information and symbols (tests, debuggers, sanitizer reports); users get
+ * the library without either: ELF and PE lose their debug sections and static symbol table (`--strip-all` keeps the
+ * dynamic symbols and the export table, all that loading needs), Mach-O its local symbols and the debug map that
+ * points at the build's object files (`-x`; the exports stay). test/package/vsix-check.mjs checks the result.
+ */
+function stripForRelease(dir, target) {
+  const llvmStrip = findLlvmStrip();
+  // Without llvm-strip only this machine's own format can be stripped (GNU strip), so only its own target packages.
+  const strip = llvmStrip ?? (target === hostTarget && process.platform === 'linux' ? 'strip' : undefined);
+  if (strip === undefined) throw new Error(`packaging ${target} needs llvm-strip to strip its helper (Debian: apt-get install llvm)`);
   for (const file of readdirSync(dir)) {
-    const strip = file.endsWith('.dll') ? 'x86_64-w64-mingw32-strip' : 'strip';
-    spawnSync(strip, ['--strip-debug', join(dir, file)], { stdio: 'ignore' });
+    const flags = target.startsWith('darwin-') ? ['-x'] : ['--strip-all'];
+    const result = spawnSync(strip, [...flags, join(dir, file)], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${strip} ${flags.join(' ')} ${file} (${target}) failed: ${result.stderr || result.error}`);
   }
 }
 
@@ -119,7 +138,7 @@ async function packageVsix(target, { namedByTarget = false } = {}) {
   copy(manifest.main.replace(/^\.\//, ''));
   for (const dir of ['dist/media', 'extension/media']) if (existsSync(join(root, dir))) copy(dir);
   cpSync(nativeDir, join(stage, 'dist/native', target), { recursive: true });
-  stripDebugInfo(join(stage, 'dist/native', target));
+  stripForRelease(join(stage, 'dist/native', target), target);
   for (const file of koffiRuntimeFiles) copy(join('node_modules/koffi', file));
   cpSync(koffiPlatformDir, join(stage, 'node_modules', koffiPlatformPackage), { recursive: true });
   for (const file of ['README.md', 'LICENSE', 'CHANGELOG.md']) if (existsSync(join(root, file))) copy(file);

@@ -1,10 +1,11 @@
 // Opens each .vsix given and checks that it is what its target needs and nothing else: one native
 // helper folder, dist/native/<target>/, whose binary has the target's format and CPU (ELF/PE/Mach-O,
-// x86-64/aarch64); koffi's package for that target only; the manifest runs in the workspace
-// (extensionKind) and carries the marketplace metadata (icon, gallery banner, changelog).
+// x86-64/aarch64) and is stripped (no debug information, no static or local symbols); koffi's package for
+// that target only; the manifest runs in the workspace (extensionKind) and carries the marketplace
+// metadata (icon, gallery banner, changelog).
 // Usage: node test/package/vsix-check.mjs FILE.vsix... (exit 1 on the first package that fails)
 import { execFileSync } from 'node:child_process';
-import { binaryFormat, expectedFormat } from '../cross/binary-format.mjs';
+import { binaryFormat, debugInfo, expectedFormat } from '../cross/binary-format.mjs';
 
 const nativeLibraries = ['libsipc.so', 'libsipc.dylib', 'sipc.dll'];
 /** The file name extension/src/api/native.ts loads on each OS. */
@@ -34,6 +35,8 @@ function checkVsix(file) {
   for (const name of libraries) {
     const got = binaryFormat(entries.get(name));
     if (got.format !== want.format || got.arch !== want.arch) problems.push(`${name} is ${got.format}/${got.arch}, expected ${want.format}/${want.arch}`);
+    const unstripped = debugInfo(entries.get(name));
+    if (unstripped.length > 0) problems.push(`${name} is not stripped: ${unstripped.join(', ')}`);
   }
   const koffiPackages = new Set([...entries.keys()].map((n) => /^extension\/node_modules\/@koromix\/([^/]+)\//.exec(n)?.[1]).filter(Boolean));
   if (koffiPackages.size !== 1 || !koffiPackages.has(`koffi-${target}`)) problems.push(`koffi packages ${[...koffiPackages].join(', ') || 'none'}, expected only koffi-${target}`);
