@@ -89,17 +89,6 @@ int sipc_os_process_start_time(int64_t pid, uint64_t *start_time)
     return zombie ? SIPC_ERR_NOT_FOUND : SIPC_OK; /* a zombie will never touch the channel again */
 }
 
-int sipc_os_process_alive(const sipc_os_process *process)
-{
-    uint64_t start_time = 0;
-    int rc = sipc_os_process_start_time(process->pid, &start_time);
-    if (rc == SIPC_ERR_NOT_FOUND)
-        return 0;
-    if (rc != SIPC_OK)
-        return 1;
-    return start_time == process->start_time; /* else the pid was reused */
-}
-
 /* ---- process watcher (kqueue on a thread) ---- */
 
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)

@@ -110,6 +110,19 @@ uint32_t sipc_os_fork_generation(void)
     return __atomic_load_n(&fork_generation, __ATOMIC_RELAXED);
 }
 
+/* Alive: the pid exists with the start time recorded for it (sipc_os_process_start_time, per OS), or
+ * exists but cannot be examined (another user's); a reused pid or a zombie is not. */
+int sipc_os_process_alive(const sipc_os_process *process)
+{
+    uint64_t start_time = 0;
+    int rc = sipc_os_process_start_time(process->pid, &start_time);
+    if (rc == SIPC_ERR_NOT_FOUND)
+        return 0;
+    if (rc != SIPC_OK)
+        return 1;                             /* exists but cannot be examined */
+    return start_time == process->start_time; /* else the pid was reused */
+}
+
 void sipc_os_process_lock(void)
 {
     pthread_once(&fork_hook_once, install_fork_hook);

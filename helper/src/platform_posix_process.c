@@ -100,17 +100,6 @@ int sipc_os_process_start_time(int64_t pid, uint64_t *start_time)
     return SIPC_OK;
 }
 
-int sipc_os_process_alive(const sipc_os_process *process)
-{
-    uint64_t start_time = 0;
-    int rc = sipc_os_process_start_time(process->pid, &start_time);
-    if (rc == SIPC_ERR_NOT_FOUND)
-        return 0;
-    if (rc != SIPC_OK)
-        return 1;                             /* exists but cannot be examined */
-    return start_time == process->start_time; /* else the pid was reused */
-}
-
 /* Reads up to size-1 bytes of a small /proc file into buffer (NUL-terminated): the length, or -errno. */
 static ssize_t read_proc_file(int64_t pid, const char *file, char *buffer, size_t size)
 {
