@@ -241,21 +241,33 @@ static int32_t slice_ms(record_session *session)
     return left >= 0 && left < RECORD_SLICE_MS ? left : RECORD_SLICE_MS;
 }
 
-/* Waits for the channel to exist again after it was removed; false when the recording stops first. */
+/* Waits for the channel to exist again after it was removed, woken by the platform's key monitor (inotify
+ * on Linux) rather than polling; false when the recording stops first. */
 static bool reobserve(record_worker *worker)
 {
-    while (!session_stopping(worker->session)) {
+    sipc_os_key_monitor *monitor = NULL;
+    if (sipc_os_key_monitor_open(&monitor) != SIPC_OK)
+        monitor = NULL;
+    bool observed = false;
+    while (!observed && !session_stopping(worker->session)) {
         sipc_observer *observer = NULL;
         if (sipc_observe_ex(worker->name, worker->session->observe_options, &observer) == SIPC_OK) {
             worker->observer = observer;
-            if (worker->channel == 0)
-                cli_signals_watch_observer(observer);
-            write_event(worker, "attached", "the channel exists again; the recorder observes it from here on");
-            return true;
+            observed = true;
+            break;
         }
-        sipc_os_sleep_us((uint32_t)slice_ms(worker->session) * 1000u); /* no directory watch in the CLI yet */
+        int32_t slice = slice_ms(worker->session);
+        if (monitor == NULL || sipc_os_key_monitor_wait(monitor, slice) == SIPC_ERR_CANCELLED)
+            sipc_os_sleep_us((uint32_t)slice * 1000u);
     }
-    return false;
+    if (monitor != NULL)
+        sipc_os_key_monitor_close(monitor);
+    if (observed) {
+        if (worker->channel == 0)
+            cli_signals_watch_observer(worker->observer);
+        write_event(worker, "attached", "the channel exists again; the recorder observes it from here on");
+    }
+    return observed;
 }
 
 static size_t observer_capacity(sipc_observer *observer)
@@ -292,6 +304,7 @@ static void *record_worker_main(void *argument)
             break;
         if (status == SIPC_ERR_NOT_FOUND) {
             write_event(worker, "removed", "the channel was removed; the recorder waits for it to exist again");
+            recording_output_idle(session->output, &session->lock); /* readable while the name is gone */
             if (worker->channel == 0)
                 cli_signals_watch_observer(NULL);
             sipc_observer_close(worker->observer);

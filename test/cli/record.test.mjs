@@ -246,6 +246,31 @@ describe('sipc record', () => {
     for (const p of packets) if (packetDirection(p)) assert.ok(sent.has(p.data.toString('hex')), 'recorded bytes are sent bytes');
   });
 
+  it('keeps recording a channel that is removed and comes back, with removed/attached events', T, async () => {
+    const name = uniqueName('recback');
+    const firstEcho = start(['echo', name, '--timeout', '30000', '--depth', '64']);
+    await waitForChannel(name, undefined, 20000);
+    const file = join(scratch, 'back.jsonl');
+    const recorder = start(['record', name, '-o', file]);
+    await waitForStderr(recorder, 'recording');
+    await converse(name, 'before\n');
+    firstEcho.child.kill('SIGKILL');
+    await firstEcho.done;
+    assert.equal((await run(['rm', '--force', name])).code, 0);
+    const lines = () => readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    await waitFor(() => lines().some((l) => l.type === 'event' && l.event === 'removed'), { timeoutMs: 20000, what: 'the removed event' });
+    start(['echo', name, '--timeout', '30000', '--depth', '64']);
+    await waitFor(() => lines().some((l) => l.type === 'event' && l.event === 'attached' && /exists again/.test(l.detail)),
+      { timeoutMs: 20000, what: 'the recorder observing the new channel' });
+    await converse(name, 'after\n');
+    await waitFor(() => lines().filter((l) => l.type === 'message' && l.text === 'after').length === 2,
+      { timeoutMs: 20000, what: 'both directions of the new message' });
+    recorder.child.kill('SIGINT');
+    assert.equal((await recorder.done).code, 0);
+    const texts = lines().filter((l) => l.type === 'message').map((l) => `${l.direction} ${l.text}`);
+    assert.deepEqual(texts.filter((t) => t.startsWith('to-server')), ['to-server before', 'to-server after']);
+  });
+
   it('stops after --duration with a valid (here empty) recording', T, async () => {
     const name = await echoChannel('recdur');
     const file = join(scratch, 'duration.pcapng');
