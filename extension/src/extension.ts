@@ -5,6 +5,8 @@ import { registerCommands } from './commands/command';
 import { showLog } from './commands/showLog';
 import { ConnectionManager } from './connections';
 import { connectionCommands } from './connections/commands';
+import { Debuggees, setActiveDebuggees } from './debugging/debuggees';
+import { openInspectorOnPause } from './debugging/openOnPause';
 import { watchPeers } from './connections/peerNotifications';
 import { describeError } from './errors';
 import type { InspectorApi } from './inspector/host/api';
@@ -26,6 +28,7 @@ export interface SipcExtensionApi {
   readonly messagesPanel: MessagesPanelProvider;
   /** Undefined when the inspector failed to start (the log says why). */
   readonly inspector: InspectorApi | undefined;
+  readonly debuggees: Debuggees;
 }
 
 let activeConnections: ConnectionManager | undefined;
@@ -40,7 +43,9 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
   const connections = new ConnectionManager(log, () => settings);
   activeConnections = connections;
 
-  const channelsView = new ChannelsViewProvider(connections, log);
+  const debuggees = new Debuggees(log);
+  setActiveDebuggees(debuggees);
+  const channelsView = new ChannelsViewProvider(connections, log, debuggees);
   const treeView = vscode.window.createTreeView<ChannelsViewNode>(CHANNELS_VIEW_ID, {
     treeDataProvider: channelsView,
     showCollapseAll: true,
@@ -68,6 +73,8 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
     channelsView,
     statusBar,
     messagesPanel,
+    debuggees,
+    openInspectorOnPause(debuggees, channelsView, () => inspector, log),
     vscode.window.registerWebviewViewProvider(MESSAGES_VIEW_ID, messagesPanel),
     connections.onDidChange(updateContext),
     watchPeers(connections, log),
@@ -77,12 +84,13 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
     ),
   );
   log.info('SIPC activated');
-  return { connections, channelsView, statusBar, messagesPanel, inspector };
+  return { connections, channelsView, statusBar, messagesPanel, inspector, debuggees };
 }
 
 /** Closes every channel and waits for the native side, so the peers see a clean close rather than a death. */
 export async function deactivate(): Promise<void> {
   const connections = activeConnections;
   activeConnections = undefined;
+  setActiveDebuggees(undefined);
   await connections?.close();
 }

@@ -68,13 +68,17 @@ export async function pickChannelToConnect(
     base.push({ label: 'On this machine', kind: vscode.QuickPickItemKind.Separator });
     for (const info of onMachine) {
       const joinable = info.state === 'waiting' || info.state === 'peer-gone';
+      // Both roles held by live processes: a third one cannot join (BUSY); say so before the user tries.
+      const busy = info.serverAlive && info.clientAlive && info.serverPid > 0 && info.clientPid > 0;
       base.push({
         label: info.name,
-        iconPath: new vscode.ThemeIcon(info.state === 'stale' ? 'warning' : joinable ? 'watch' : 'plug'),
+        iconPath: new vscode.ThemeIcon(info.state === 'stale' ? 'warning' : busy ? 'lock' : joinable ? 'watch' : 'plug'),
         description:
           info.state === 'stale'
             ? 'stale: connecting takes it over as server'
-            : `${describeChannelState(info.state)}${info.serverPid > 0 ? ` · server pid ${info.serverPid}` : ''}`,
+            : busy
+              ? `busy: server pid ${info.serverPid} and client pid ${info.clientPid} hold both roles`
+              : `${describeChannelState(info.state)}${info.serverPid > 0 ? ` · server pid ${info.serverPid}` : ''}`,
         detail: `max message ${formatBytes(info.maxMessageSize)} · queue depth ${info.queueDepth}`,
         choice: { name: info.name, info },
       });

@@ -52,7 +52,10 @@ export class ConnectionStatusBar implements vscode.Disposable {
     } else {
       const sent = all.reduce((n, c) => n + c.sentCount, 0);
       const received = all.reduce((n, c) => n + c.receivedCount, 0);
-      this.item.text = `${anyGone ? '$(debug-disconnect)' : '$(plug)'} ${all.length} channels ↑${sent} ↓${received}`;
+      // Amber alone does not say which one: name the channels whose peer left.
+      const gone = all.filter((c) => c.state === 'peer-gone').map((c) => c.name);
+      const goneText = gone.length === 0 ? '' : gone.length === 1 ? ` · peer left ${gone[0]}` : ` · peers left ${gone.length}: ${gone.join(', ')}`;
+      this.item.text = `${anyGone ? '$(debug-disconnect)' : '$(plug)'} ${all.length} channels ↑${sent} ↓${received}${goneText}`;
     }
     this.item.backgroundColor = anyGone ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const tooltip = new vscode.MarkdownString(undefined, true);

@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { isUnusable, list, watchChannels, type ChannelInfo, type ChannelWatch, type DirectionInfo, type ListedChannel, type SipcError } from '../api';
 import type { Connection, ConnectionManager } from '../connections';
 import { describeError } from '../errors';
+import { describePeer, isHalted, peerText, type PeerProcess } from '../debugging/peerProcess';
+import type { Debuggees } from '../debugging/debuggees';
 import { describeChannelState, describeConnectionState, formatBytes } from '../format';
 
 export const CHANNELS_VIEW_ID = 'sipc.channels';
@@ -16,10 +18,41 @@ export class ChannelNode {
     readonly info: ChannelInfo,
     /** This window's connection to the channel, if any. */
     readonly connection: Connection | undefined,
+    /** The processes holding the roles (alive ones): names, and whether they are halted. */
+    readonly server: PeerProcess | undefined = undefined,
+    readonly client: PeerProcess | undefined = undefined,
   ) {}
   get stale(): boolean {
     return this.info.state === 'stale';
   }
+  /** A holder is alive but paused in a debugger or stopped: the channel is quiet, not dead. */
+  get halted(): PeerProcess | undefined {
+    return isHalted(this.server) ? this.server : isHalted(this.client) ? this.client : undefined;
+  }
+}
+
+export type ChannelGroup = 'here' | 'live' | 'stale' | 'unusable';
+
+/** A section of the view: this window's channels, the live ones, the stale ones (collapsed), unusable entries. */
+export class GroupNode {
+  readonly kind = 'group';
+  constructor(
+    readonly group: ChannelGroup,
+    readonly children: readonly TopNode[],
+    /** Entries of this group before the filter. */
+    readonly total: number,
+  ) {}
+}
+
+const GROUP_LABELS: Record<ChannelGroup, string> = { here: 'This window', live: 'Live', stale: 'Stale', unusable: 'Unusable' };
+const GROUP_ORDER: readonly ChannelGroup[] = ['here', 'live', 'stale', 'unusable'];
+
+/** Names in natural order: x-2 before x-10. */
+const naturalOrder = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' }).compare;
+
+export function groupOf(node: TopNode): ChannelGroup {
+  if (node.kind === 'unusable') return 'unusable';
+  return node.connection ? 'here' : node.stale ? 'stale' : 'live';
 }
 
 /**
@@ -47,8 +80,8 @@ export class DetailNode {
   ) {}
 }
 
-export type ChannelsViewNode = ChannelNode | UnusableNode | DetailNode;
-type TopNode = ChannelNode | UnusableNode;
+export type ChannelsViewNode = GroupNode | ChannelNode | UnusableNode | DetailNode;
+export type TopNode = ChannelNode | UnusableNode;
 
 /**
  * Every sipc channel on the machine (API list(), which runs on a native thread). Nothing polls: the view refreshes
@@ -69,15 +102,20 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
   private trafficTimer: ReturnType<typeof setTimeout> | undefined;
   private view: vscode.TreeView<ChannelsViewNode> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  private filterText = '';
+  private groups: GroupNode[] = [];
 
   constructor(
     private readonly connections: ConnectionManager,
     private readonly log: vscode.LogOutputChannel,
+    private readonly debuggees?: Debuggees,
   ) {
     this.disposables.push(
       connections.onDidChange(() => void this.refresh()),
       connections.onDidMessage(() => this.scheduleTrafficRefresh()),
     );
+    // A debuggee paused or ran again: the channels it holds say so at once.
+    if (debuggees) this.disposables.push(debuggees.onDidChange(() => void this.refresh()));
     try {
       // Not persistent: the watch must not keep the extension host alive.
       this.watch = watchChannels(() => void this.refresh(), { persistent: false });
@@ -114,8 +152,32 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
     return this.nextListing;
   }
 
+  /** The text the view is filtered by ("" for none). */
+  get filter(): string {
+    return this.filterText;
+  }
+
+  /** Shows only the channels whose name contains `text` (case-insensitive); "" shows all. */
+  setFilter(text: string): void {
+    this.filterText = text.trim();
+    void vscode.commands.executeCommand('setContext', 'sipc.channelsFiltered', this.filterText !== '');
+    this.regroup();
+    this.changeEmitter.fire(undefined);
+  }
+
+  /** The groups as the view shows them (filtered; empty groups left out). */
+  get shownGroups(): readonly GroupNode[] {
+    return this.groups;
+  }
+
+  /** The channels of this window whose holders are halted (paused in a debugger or stopped), by name. */
+  haltedChannels(): ChannelNode[] {
+    return this.nodes.filter((n): n is ChannelNode => n.kind === 'channel' && n.halted !== undefined);
+  }
+
   getTreeItem(node: ChannelsViewNode): vscode.TreeItem {
     switch (node.kind) {
+      case 'group': return groupItem(node, this.filterText);
       case 'channel': return channelItem(node);
       case 'unusable': return unusableItem(node);
       case 'detail': return detailItem(node);
@@ -123,13 +185,15 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
   }
 
   getChildren(node?: ChannelsViewNode): ChannelsViewNode[] {
-    if (!node) return this.nodes;
+    if (!node) return [...this.groups];
+    if (node.kind === 'group') return [...node.children];
     return node.kind === 'channel' ? details(node) : [];
   }
 
   getParent(node: ChannelsViewNode): ChannelsViewNode | undefined {
-    if (node.kind !== 'detail') return undefined;
-    return this.nodes.find((n) => node.id.startsWith(`${n.name}/`));
+    if (node.kind === 'group') return undefined;
+    if (node.kind === 'detail') return this.nodes.find((n) => node.id.startsWith(`${n.name}/`));
+    return this.groups.find((g) => g.children.includes(node));
   }
 
   dispose(): void {
@@ -173,22 +237,43 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
     }
     const unusable = entries.filter(isUnusable).filter((entry) => !byName.has(entry.name))
       .map((entry) => new UnusableNode(entry.name, entry.unusable));
-    // This window's channels first, then the live ones, stale ones, unusable entries last; by name within each group.
-    const rank = (node: TopNode) => (node.kind === 'unusable' ? 3 : node.connection ? 0 : node.stale ? 2 : 1);
+    // This window's channels first, then the live ones, stale ones, unusable entries last; in natural name order
+    // within each group.
+    const peer = (pid: number, alive: boolean) => (alive ? describePeer(pid, this.debuggees) : undefined);
     const nodes: TopNode[] = [
-      ...[...byName.values()].map((info) => new ChannelNode(info.name, info, this.connections.get(info.name))),
+      ...[...byName.values()].map((info) => new ChannelNode(info.name, info, this.connections.get(info.name),
+        peer(info.serverPid, info.serverAlive), peer(info.clientPid, info.clientAlive))),
       ...unusable,
-    ].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+    ].sort((a, b) => GROUP_ORDER.indexOf(groupOf(a)) - GROUP_ORDER.indexOf(groupOf(b)) || naturalOrder(a.name, b.name));
     const snapshot = JSON.stringify(
       nodes.map((n) => n.kind === 'unusable' ? [n.name, n.error.code, n.error.message] : [
-        n.info,
+        n.info, n.server, n.client,
         n.connection ? [n.connection.role, n.connection.state, n.connection.sentCount, n.connection.receivedCount] : null,
       ]),
     );
     this.nodes = nodes;
+    this.regroup();
     if (snapshot === this.snapshot) return false;
     this.snapshot = snapshot;
     return true;
+  }
+
+  /** Sorts the nodes into the shown groups, applying the filter. */
+  private regroup(): void {
+    const needle = this.filterText.toLowerCase();
+    const previous = new Map(this.groups.map((g) => [g.group, g]));
+    this.groups = GROUP_ORDER.map((group) => {
+      const all = this.nodes.filter((n) => groupOf(n) === group);
+      const shown = needle === '' ? all : all.filter((n) => n.name.toLowerCase().includes(needle));
+      const same = previous.get(group);
+      return same && same.total === all.length && same.children.length === shown.length && same.children.every((c, i) => c === shown[i])
+        ? same : new GroupNode(group, shown, all.length);
+    }).filter((g) => g.children.length > 0);
+    if (this.view) {
+      const total = this.nodes.length;
+      const shown = this.groups.reduce((sum, g) => sum + g.children.length, 0);
+      this.view.description = this.filterText ? `"${this.filterText}": ${shown} of ${total}` : undefined;
+    }
   }
 
   private showListError(): void {
@@ -204,7 +289,20 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
   }
 }
 
+function groupItem(node: GroupNode, filter: string): vscode.TreeItem {
+  // Stale channels are kept out of the way: the group starts collapsed.
+  const state = node.group === 'stale' || node.group === 'unusable'
+    ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded;
+  const item = new vscode.TreeItem(GROUP_LABELS[node.group], state);
+  item.id = `group:${node.group}`;
+  item.description = filter && node.children.length !== node.total ? `${node.children.length} of ${node.total}` : String(node.total);
+  item.contextValue = `sipcGroup ${node.group}`;
+  item.tooltip = node.group === 'stale' ? 'Channels nobody alive is attached to; "Remove All Stale" deletes them' : undefined;
+  return item;
+}
+
 function stateIcon(node: ChannelNode): vscode.ThemeIcon {
+  if (node.halted) return new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('debugIcon.pauseForeground'));
   switch (node.info.state) {
     case 'connected':
       return new vscode.ThemeIcon('plug', new vscode.ThemeColor('charts.green'));
@@ -230,18 +328,22 @@ function channelItem(node: ChannelNode): vscode.TreeItem {
   item.iconPath = stateIcon(node);
   const parts: string[] = [];
   if (connection) parts.push(`this window: ${connection.role}`);
+  const halted = node.halted;
+  // A peer halted by a debugger or a signal is why nothing moves: say so first, not "connected".
+  if (halted) parts.push(`${halted === node.server ? 'server' : 'client'} ${halted.activity}`);
   parts.push(connection ? describeConnectionState(connection.state, connection.role) : describeChannelState(info.state));
   if (info.state !== 'stale') parts.push(`s→c ${fill(info.toClient)} · c→s ${fill(info.toServer)}`);
   item.description = parts.join(' · ');
   // Space-separated flags, matched with regular expressions in package.json's `when` clauses.
-  item.contextValue = ['sipcChannel', connection ? 'here' : 'elsewhere', node.stale ? 'stale' : 'live'].join(' ');
+  item.contextValue = ['sipcChannel', connection ? 'here' : 'elsewhere', node.stale ? 'stale' : 'live', ...(halted ? ['halted'] : [])].join(' ');
   item.tooltip = channelTooltip(node);
   return item;
 }
 
-function pidText(pid: number, alive: boolean): string {
+function pidText(pid: number, alive: boolean, peer?: PeerProcess): string {
   if (pid <= 0) return 'none';
-  return alive ? `pid ${pid}` : `pid ${pid} (exited)`;
+  if (!alive) return `pid ${pid} (exited)`;
+  return peer ? `pid ${peerText(peer)}` : `pid ${pid}`;
 }
 
 function directionText(direction: DirectionInfo): string {
@@ -254,8 +356,8 @@ function details(node: ChannelNode): DetailNode[] {
   const id = (key: string) => `${node.name}/${key}`;
   const own = (role: 'server' | 'client') => (connection?.role === role ? ' (this window)' : '');
   const rows = [
-    new DetailNode(id('server'), 'Server', pidText(info.serverPid, info.serverAlive) + own('server'), 'server-process'),
-    new DetailNode(id('client'), 'Client', pidText(info.clientPid, info.clientAlive) + own('client'), 'vm'),
+    new DetailNode(id('server'), 'Server', pidText(info.serverPid, info.serverAlive, node.server) + own('server'), isHalted(node.server) ? 'debug-pause' : 'server-process'),
+    new DetailNode(id('client'), 'Client', pidText(info.clientPid, info.clientAlive, node.client) + own('client'), isHalted(node.client) ? 'debug-pause' : 'vm'),
     new DetailNode(id('to-client'), 'Server → client', directionText(info.toClient), 'arrow-right'),
     new DetailNode(id('to-server'), 'Client → server', directionText(info.toServer), 'arrow-left'),
     new DetailNode(
@@ -314,14 +416,18 @@ function channelTooltip(node: ChannelNode): vscode.MarkdownString {
         `sent ${connection.sentCount}, received ${connection.receivedCount}.\n\n`,
     );
   }
-  md.appendMarkdown(`- Server: ${pidText(info.serverPid, info.serverAlive)}\n`);
-  md.appendMarkdown(`- Client: ${pidText(info.clientPid, info.clientAlive)}\n`);
+  md.appendMarkdown(`- Server: ${escapeMarkdown(pidText(info.serverPid, info.serverAlive, node.server))}\n`);
+  md.appendMarkdown(`- Client: ${escapeMarkdown(pidText(info.clientPid, info.clientAlive, node.client))}\n`);
   md.appendMarkdown(`- Server → client: ${directionText(info.toClient)}\n`);
   md.appendMarkdown(`- Client → server: ${directionText(info.toServer)}\n`);
   md.appendMarkdown(`- Max message ${formatBytes(info.maxMessageSize)}, queue depth ${info.queueDepth}\n`);
   md.appendMarkdown(`- Clients so far: ${info.connections}; created ${info.created.toLocaleString()}\n`);
   md.appendMarkdown(`- Mode ${info.mode.toString(8).padStart(4, '0')}, owner uid ${info.ownerUid}, protocol ${info.protocolVersion}\n`);
   if (node.stale) md.appendMarkdown('\nNobody alive is attached: *Remove Stale Channel* deletes it.\n');
+  if (node.halted) {
+    md.appendMarkdown(`\nThe ${node.halted === node.server ? 'server' : 'client'} is alive but ${node.halted.activity}: ` +
+      'it takes and sends nothing until it is continued.\n');
+  }
   return md;
 }
 

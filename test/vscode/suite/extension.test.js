@@ -622,8 +622,9 @@ describe('SIPC extension', function () {
       assert.match(item.contextValue, /^sipcChannel here live$/);
       const details = api.channelsView.getChildren(node).map((d) => api.channelsView.getTreeItem(d));
       const byLabel = Object.fromEntries(details.map((d) => [d.label, d.description]));
-      assert.strictEqual(byLabel.Server, `pid ${peer.pid}`);
-      assert.strictEqual(byLabel.Client, `pid ${process.pid} (this window)`);
+      // Each pid with its process's name (sipc_process_describe): the CLI, and this extension host.
+      assert.strictEqual(byLabel.Server, `pid ${peer.pid} sipc`);
+      assert.match(byLabel.Client, new RegExp(`^pid ${process.pid} \\S.* \\(this window\\)$`));
       assert.match(byLabel['Client → server'], /1 message · 1 byte/);
       assert.strictEqual(byLabel['This window'], 'sent 1 · received 0');
       // The status bar follows traffic a moment later (updates are throttled).

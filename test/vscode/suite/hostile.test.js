@@ -138,7 +138,7 @@ describe('SIPC extension host never blocks', function () {
     await fs.promises.writeFile(objectPath(names.corrupt), Buffer.alloc(8192, 0x5a), { mode: 0o600 });
 
     // The view follows by itself (no refresh() here): the healthy channels listed, the hostile entries unusable.
-    const byName = () => new Map(api.channelsView.getChildren().map((node) => [node.name, node]));
+    const byName = () => new Map(api.channelsView.getChildren().flatMap((group) => api.channelsView.getChildren(group)).map((node) => [node.name, node]));
     const view = await until(() => {
       const nodes = byName();
       const ready = nodes.get(names.healthy)?.kind === 'channel' && nodes.get(names.locked)?.kind === 'channel'

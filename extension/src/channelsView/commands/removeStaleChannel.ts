@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { remove, stat, validateName } from '../../api';
 import { nameArgument } from '../../commands/arguments';
-import type { SipcCommand } from '../../commands/command';
+import type { CommandServices, SipcCommand } from '../../commands/command';
 import { describeError, UserFacingError } from '../../errors';
 import { formatBytes } from '../../format';
 import { listChannelsQuietly } from '../../prompts';
@@ -34,32 +34,39 @@ async function staleChannelsToRemove(arg: unknown, log: vscode.LogOutputChannel)
   return picked.map((item) => item.label);
 }
 
+/**
+ * Removes the named stale channels one by one (the library refuses, BUSY, one that a process attached to since it
+ * was listed); says what was removed, and throws with every failure. The one removal path of the view's commands.
+ */
+export async function removeStale(names: readonly string[], { channelsView, log }: CommandServices): Promise<string[]> {
+  const removed: string[] = [];
+  const failures: string[] = [];
+  for (const staleName of names) {
+    try {
+      await remove(staleName, false);
+      removed.push(staleName);
+      log.info(`${staleName}: removed stale channel`);
+    } catch (error) {
+      log.error(`${staleName}: removing failed: ${describeError(error)}`);
+      failures.push(`"${staleName}": ${describeError(error)}`);
+    }
+  }
+  await channelsView.refresh();
+  if (failures.length > 0) {
+    throw new UserFacingError(`${removed.length > 0 ? `Removed ${removed.length}; ` : ''}could not remove ${failures.join('; ')}`);
+  }
+  const what = removed.length === 1 ? `stale channel ${removed[0]}` : `${removed.length} stale channels`;
+  vscode.window.setStatusBarMessage(`$(trash) SIPC: removed ${what}`, 4000);
+  return removed;
+}
+
 /** SIPC: Remove Stale Channel — removes the named stale channel, or the stale channels the user picks (several at once). */
 export const removeStaleChannel: SipcCommand = {
   id: 'sipc.removeStaleChannel',
   failure: 'Could not remove the stale channel',
-  async run({ channelsView, log }, arg): Promise<string[] | undefined> {
-    const names = await staleChannelsToRemove(arg, log);
+  async run(services, arg): Promise<string[] | undefined> {
+    const names = await staleChannelsToRemove(arg, services.log);
     if (!names) return undefined;
-    const removed: string[] = [];
-    const failures: string[] = [];
-    for (const staleName of names) {
-      try {
-        // Without force the library refuses (BUSY) if a process attached since the list was read.
-        await remove(staleName, false);
-        removed.push(staleName);
-        log.info(`${staleName}: removed stale channel`);
-      } catch (error) {
-        log.error(`${staleName}: removing failed: ${describeError(error)}`);
-        failures.push(`"${staleName}": ${describeError(error)}`);
-      }
-    }
-    await channelsView.refresh();
-    if (failures.length > 0) {
-      throw new UserFacingError(`${removed.length > 0 ? `Removed ${removed.length}; ` : ''}could not remove ${failures.join('; ')}`);
-    }
-    const what = removed.length === 1 ? `stale channel ${removed[0]}` : `${removed.length} stale channels`;
-    vscode.window.setStatusBarMessage(`$(trash) SIPC: removed ${what}`, 4000);
-    return removed;
+    return removeStale(names, services);
   },
 };

@@ -15,6 +15,9 @@ import {
 } from '../shared/protocol';
 import { encodeSendInput } from '../shared/send';
 import { SEND_FILE_COMMAND } from '../../sending/commands/sendFile';
+import type { ChannelInfo } from '../../api';
+import { activeDebuggees } from '../../debugging/debuggees';
+import { describePeer, isHalted, peerText } from '../../debugging/peerProcess';
 import { cspNonce, inspectorPage } from './page';
 import { confirmSaved, defaultSaveUri, rememberSaveFolder } from './saveLocation';
 import type { CaptureSource } from './sources';
@@ -229,12 +232,25 @@ export class InspectorSession implements vscode.Disposable {
     return {
       state: status.state,
       directions,
+      ...(info ? this.peerProcesses(info) : {}),
       ...(info ? { serverPid: info.serverPid, clientPid: info.clientPid, serverAlive: info.serverAlive, clientAlive: info.clientAlive,
         maxMessageSize: info.maxMessageSize } : {}),
       retained: this.capture.length,
       retainedBytes: this.capture.retainedBytes,
       dropped: this.capture.dropped,
       maxMessages: this.capture.limits.maxMessages,
+    };
+  }
+
+  /** The holders' names, and which one is halted (paused in this window's debugger, or stopped). */
+  private peerProcesses(info: ChannelInfo): Pick<StatsSnapshot, 'serverProcess' | 'clientProcess' | 'halted'> {
+    const server = info.serverAlive ? describePeer(info.serverPid, activeDebuggees()) : undefined;
+    const client = info.clientAlive ? describePeer(info.clientPid, activeDebuggees()) : undefined;
+    const halted = isHalted(server) ? `server ${server?.activity}` : isHalted(client) ? `client ${client?.activity}` : undefined;
+    return {
+      ...(server ? { serverProcess: peerText(server) } : {}),
+      ...(client ? { clientProcess: peerText(client) } : {}),
+      ...(halted ? { halted } : {}),
     };
   }
 

@@ -45,6 +45,11 @@ export interface StatsSnapshot {
   readonly directions: readonly DirectionStats[];
   readonly serverPid?: number;
   readonly clientPid?: number;
+  /** The holders as "4242 node", with "· paused in debugger" / "· stopped" when halted. */
+  readonly serverProcess?: string;
+  readonly clientProcess?: string;
+  /** Set while a holder is alive but halted: "server paused in debugger", "client stopped". */
+  readonly halted?: string;
   readonly serverAlive?: boolean;
   readonly clientAlive?: boolean;
   readonly maxMessageSize?: number;

@@ -29,13 +29,16 @@ export class StatsBar {
       add(`stat ${isOutbound(d.direction) ? 'out' : 'in'}`, directionIcon(d.direction),
         `${directionLabel(d.direction)}: ${d.messages.toLocaleString()} msgs, ${formatBytes(d.bytes)} · ${d.messagesPerSecond.toFixed(0)} msg/s, ${formatBytes(Math.round(d.bytesPerSecond))}/s${queue}`);
     }
-    const pid = (label: string, value: number | undefined, alive: boolean | undefined): string =>
-      `${label} ${value && value > 0 ? value : '—'}${value && value > 0 && alive === false ? ' (dead)' : ''}`;
-    add('stat', 'codicon-server-process', `${pid('server', stats.serverPid, stats.serverAlive)} · ${pid('client', stats.clientPid, stats.clientAlive)}`);
+    // "server 4242 node · paused in debugger": the holder's name, and why it is silent when it is halted.
+    const pid = (label: string, value: number | undefined, alive: boolean | undefined, process: string | undefined): string =>
+      `${label} ${value && value > 0 ? (alive !== false && process ? process : value) : '—'}${value && value > 0 && alive === false ? ' (dead)' : ''}`;
+    add(stats.halted ? 'stat halted' : 'stat', stats.halted ? 'codicon-debug-pause' : 'codicon-server-process',
+      `${pid('server', stats.serverPid, stats.serverAlive, stats.serverProcess)} · ${pid('client', stats.clientPid, stats.clientAlive, stats.clientProcess)}`);
     add('stat', 'codicon-list-flat', `kept ${stats.retained.toLocaleString()}/${stats.maxMessages.toLocaleString()} (${formatBytes(stats.retainedBytes)})${stats.dropped > 0 ? `, dropped ${stats.dropped.toLocaleString()}` : ''}`);
     const stateBadge = $('state');
-    stateBadge.textContent = stats.state;
-    stateBadge.className = `badge state-${stats.state}`;
+    // A halted peer is why nothing moves: the badge says so rather than "connected".
+    stateBadge.textContent = stats.halted ?? stats.state;
+    stateBadge.className = stats.halted ? 'badge state-halted' : `badge state-${stats.state}`;
     this.showDropped(stats.dropped);
   }
 

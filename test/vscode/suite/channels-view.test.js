@@ -1,0 +1,114 @@
+// The channels view as a user lives with it: groups This window / Live / Stale (collapsed), natural order, a filter
+// that says "n of m", Remove All Stale (limited to what the filter shows), process names next to pids, a holder
+// stopped by SIGSTOP shown as stopped rather than dead, busy channels in the Connect picker's data, and the status
+// bar naming the channel whose peer left.
+'use strict';
+
+const assert = require('assert');
+const vscode = require('vscode');
+const { uniqueName, until, cli, extensionApi } = require('./helpers');
+
+describe('SIPC channels view', function () {
+  let api;
+  const peers = [];
+  const spawnPeer = (args) => {
+    const peer = cli(args);
+    peers.push(peer);
+    return peer;
+  };
+
+  before(async () => {
+    api = await extensionApi();
+  });
+
+  afterEach(async () => {
+    await vscode.commands.executeCommand('sipc.clearChannelFilter');
+    await vscode.commands.executeCommand('sipc.disconnectAll');
+    for (const peer of peers) peer.kill('SIGCONT');
+    await Promise.all(peers.splice(0).map((peer) => peer.stop()));
+  });
+
+  const view = () => api.channelsView;
+  const groups = () => view().getChildren().map((g) => [g.group, view().getChildren(g).map((n) => n.name)]);
+  const listed = async (name, check = () => true) =>
+    until(async () => (await view().refresh()).find((n) => n.name === name && check(n)), `${name} is listed as expected`, 10_000);
+
+  it('groups channels, sorts them naturally, filters with a count, and removes the stale ones the filter shows', async () => {
+    const base = uniqueName('grp');
+    const names = { mine: `${base}-mine`, live2: `${base}-x-2`, live10: `${base}-x-10`, stale: `${base}-old` };
+    spawnPeer(['echo', names.live10]);
+    spawnPeer(['echo', names.live2]);
+    const dying = spawnPeer(['recv', names.stale]);
+    const pending = vscode.commands.executeCommand('sipc.connect', { name: names.mine });
+    await until(() => api.connections.get(names.mine)?.state === 'waiting', 'waiting for a client');
+    spawnPeer(['echo', names.mine]);
+    await pending;
+    await listed(names.stale);
+    dying.kill('SIGKILL');
+    await dying.exited(5000);
+    await listed(names.stale, (n) => n.stale);
+    await listed(names.live2);
+    await listed(names.live10);
+
+    // Only our channels: the filter is the run's unique base name.
+    assert.strictEqual(await vscode.commands.executeCommand('sipc.filterChannels', { text: base }), base);
+    assert.deepStrictEqual(groups(), [
+      ['here', [names.mine]],
+      ['live', [names.live2, names.live10]], // x-2 before x-10
+      ['stale', [names.stale]],
+    ]);
+    const items = view().getChildren().map((g) => view().getTreeItem(g));
+    assert.deepStrictEqual(items.map((i) => [i.label, i.collapsibleState]), [
+      ['This window', vscode.TreeItemCollapsibleState.Expanded],
+      ['Live', vscode.TreeItemCollapsibleState.Expanded],
+      ['Stale', vscode.TreeItemCollapsibleState.Collapsed],
+    ]);
+    assert.match(items[2].contextValue, /^sipcGroup stale$/);
+
+    await vscode.commands.executeCommand('sipc.filterChannels', { text: `${base}-x-1` });
+    assert.deepStrictEqual(groups(), [['live', [names.live10]]]);
+    const liveGroup = view().getChildren()[0];
+    // "1 of N": N counts every live channel on the machine (other processes' too), ours among them.
+    const [shown, total] = /^(\d+) of (\d+)$/.exec(view().getTreeItem(liveGroup).description).slice(1).map(Number);
+    assert.ok(shown === 1 && total >= 2, view().getTreeItem(liveGroup).description);
+
+    // Remove All Stale takes the stale channels the view shows: with the filter on our base, ours only.
+    await vscode.commands.executeCommand('sipc.filterChannels', { text: base });
+    assert.deepStrictEqual(await vscode.commands.executeCommand('sipc.removeAllStale', { confirm: false }), [names.stale]);
+    assert.ok(!(await view().refresh()).some((n) => n.name === names.stale));
+  });
+
+  it('shows a holder stopped by SIGSTOP as stopped (alive, not dead), with its process name, until SIGCONT', async () => {
+    const name = uniqueName('halt');
+    const peer = spawnPeer(['echo', name]);
+    const running = await listed(name, (n) => n.server !== undefined);
+    assert.deepStrictEqual([running.server.pid, running.server.name, running.server.activity], [peer.pid, 'sipc', 'running']);
+    assert.strictEqual(running.halted, undefined);
+    peer.kill('SIGSTOP');
+    const stopped = await listed(name, (n) => n.halted !== undefined);
+    assert.strictEqual(stopped.halted.activity, 'stopped');
+    assert.strictEqual(stopped.info.serverAlive, true);
+    const item = view().getTreeItem(stopped);
+    assert.match(item.description, /^server stopped · /);
+    assert.strictEqual(item.iconPath.id, 'debug-pause');
+    const server = view().getChildren(stopped).map((d) => view().getTreeItem(d)).find((d) => d.label === 'Server');
+    assert.strictEqual(server.description, `pid ${peer.pid} sipc · stopped`);
+    peer.kill('SIGCONT');
+    await listed(name, (n) => n.halted === undefined && n.server?.activity === 'running');
+  });
+
+  it('names the channel whose peer left in the status bar', async () => {
+    const names = [uniqueName('sb-a'), uniqueName('sb-b')];
+    // This window is the client of two echo servers; the second server dies.
+    const servers = [];
+    for (const name of names) {
+      servers.push(spawnPeer(['echo', name]));
+      await listed(name, (n) => n.info.serverAlive);
+      await vscode.commands.executeCommand('sipc.connect', { name });
+    }
+    servers[1].kill('SIGKILL');
+    await until(() => api.connections.get(names[1]).state === 'peer-gone', 'the peer is gone');
+    await until(() => api.statusBar.text.includes(`peer left ${names[1]}`), () => `the status bar names ${names[1]} (${api.statusBar.text})`);
+    assert.ok(!api.statusBar.text.includes(names[0]));
+  });
+});
