@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { nameArgument } from '../../commands/arguments';
 import type { SipcCommand } from '../../commands/command';
-import { UserFacingError } from '../../errors';
+import { describeError, UserFacingError } from '../../errors';
 import { pickConnection } from '../../prompts';
 import { readSettings } from '../../settings';
 import { sendMessages, type SendResult } from '../sendMessages';
@@ -10,7 +10,7 @@ import { sendMessages, type SendResult } from '../sendMessages';
 export const sendSelection: SipcCommand = {
   id: 'sipc.sendSelection',
   failure: 'Could not send the selection',
-  async run({ connections, messagesPanel }, arg): Promise<SendResult | undefined> {
+  async run({ connections, messagesPanel, log }, arg): Promise<SendResult | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) throw new UserFacingError('There is no active editor to send a selection from');
     const connection = await pickConnection(connections, nameArgument(arg), 'Send the selection to which channel?');
@@ -26,7 +26,8 @@ export const sendSelection: SipcCommand = {
     const reveal = vscode.workspace.getConfiguration('sipc.messagesPanel').get<boolean>('revealOnSend', true);
     const result = await sendMessages(connection, messages, 'Selection',
       reveal ? 'answers appear in the SIPC panel below' : 'answers appear in the SIPC panel (SIPC: Show Messages Panel)');
-    if (reveal) await messagesPanel.reveal(true);
+    // Shown without waiting for it: the send is done, whatever the panel takes to appear.
+    if (reveal) void messagesPanel.reveal(true).then(undefined, (error: unknown) => log.warn(`Could not show the SIPC panel: ${describeError(error)}`));
     return result;
   },
 };
