@@ -19,12 +19,17 @@ export const MESSAGES_VIEW_ID = 'sipc.messages';
 /** Lines kept per connection (the inspector keeps the full capture). */
 export const LINES_KEPT = 2000;
 const FLUSH_INTERVAL_MS = 50;
+/**
+ * Lines one post carries per connection. A flood (100k messages a second) must not turn into 100k DOM lines a
+ * second nor keep the extension host serialising them: the newest lines go, and the page says how many it skipped.
+ */
+export const MAX_LINES_PER_POST = 200;
 
 export class MessagesPanelProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private viewSubscriptions: vscode.Disposable[] = [];
   private readonly logs = new Map<string, LineLog>();
-  private readonly pending = new Map<string, StreamLine[]>();
+  private readonly pending = new Map<string, { lines: StreamLine[]; skipped: number }>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private lastFlush = 0;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -145,10 +150,14 @@ export class MessagesPanelProvider implements vscode.WebviewViewProvider, vscode
     const line = log.last as StreamLine;
     const queue = this.pending.get(connection.name);
     if (queue) {
-      queue.push(line);
-      if (queue.length > LINES_KEPT) queue.splice(0, queue.length - LINES_KEPT);
+      queue.lines.push(line);
+      // Trimmed in chunks, so a flood does not shift the array on every message.
+      if (queue.lines.length >= 2 * MAX_LINES_PER_POST) {
+        queue.skipped += queue.lines.length - MAX_LINES_PER_POST;
+        queue.lines = queue.lines.slice(-MAX_LINES_PER_POST);
+      }
     } else {
-      this.pending.set(connection.name, [line]);
+      this.pending.set(connection.name, { lines: [line], skipped: 0 });
     }
     this.scheduleFlush();
   }
@@ -159,7 +168,10 @@ export class MessagesPanelProvider implements vscode.WebviewViewProvider, vscode
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.lastFlush = Date.now();
-      for (const [name, lines] of this.pending) this.responder.push({ type: 'lines', name, lines, reset: false });
+      for (const [name, queue] of this.pending) {
+        const extra = Math.max(0, queue.lines.length - MAX_LINES_PER_POST);
+        this.responder.push({ type: 'lines', name, lines: queue.lines.slice(extra), reset: false, skipped: queue.skipped + extra });
+      }
       this.pending.clear();
     }, wait);
   }

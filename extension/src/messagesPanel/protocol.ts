@@ -44,7 +44,9 @@ export type MessagesPanelToHost = MessagesPanelRequest | MessagesPanelNotificati
 export type HostToMessagesPanel =
   | { readonly type: 'connections'; readonly connections: readonly ConnectionSummary[] }
   /** `reset`: these are all the lines the host keeps for the connection; otherwise they follow the ones sent before. */
-  | { readonly type: 'lines'; readonly name: string; readonly lines: readonly StreamLine[]; readonly reset: boolean };
+  | { readonly type: 'lines'; readonly name: string; readonly lines: readonly StreamLine[]; readonly reset: boolean;
+      /** Messages that arrived before these lines and are not shown (a flood: at most MAX_LINES_PER_POST a post). */
+      readonly skipped?: number };
 
 export type MessagesPanelEnvelope = Envelope<MessagesPanelToHost>;
 export type HostToMessagesPanelEnvelope = Envelope<HostToMessagesPanel> | ReplyEnvelope<MessagesPanelReply>;

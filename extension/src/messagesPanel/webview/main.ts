@@ -121,7 +121,15 @@ function drawSelected(): void {
   if (following) logEl.scrollTop = logEl.scrollHeight;
 }
 
-function onLines(name: string, added: readonly StreamLine[], reset: boolean): void {
+/** A line saying that a flood went faster than the panel draws (the inspector keeps every message). */
+function skippedLine(count: number): HTMLElement {
+  const row = document.createElement('div');
+  row.className = 'line skipped';
+  row.textContent = `… ${count.toLocaleString()} messages not shown here (too fast to draw): Open in Inspector has them all`;
+  return row;
+}
+
+function onLines(name: string, added: readonly StreamLine[], reset: boolean, skipped: number): void {
   const kept = reset ? [] : lines.get(name) ?? [];
   kept.push(...added);
   if (kept.length > MAX_DRAWN_LINES) kept.splice(0, kept.length - MAX_DRAWN_LINES);
@@ -129,6 +137,7 @@ function onLines(name: string, added: readonly StreamLine[], reset: boolean): vo
   if (name !== state.selected) return;
   if (reset) return drawSelected();
   const fragment = document.createDocumentFragment();
+  if (skipped > 0) fragment.append(skippedLine(skipped));
   for (const line of added) fragment.append(lineElement(line));
   logEl.append(fragment);
   trimDrawn();
@@ -209,7 +218,7 @@ $('clear').addEventListener('click', () => { if (state.selected !== undefined) h
 function onPush(message: HostToMessagesPanel): void {
   switch (message.type) {
     case 'connections': return onConnections(message.connections);
-    case 'lines': return onLines(message.name, message.lines, message.reset);
+    case 'lines': return onLines(message.name, message.lines, message.reset, message.skipped ?? 0);
   }
 }
 
