@@ -98,6 +98,16 @@ test('messages panel in the workbench: live lines per connection, send box, auto
   await frame.locator('#log .line', { hasText: 'later 49' }).waitFor({ state: 'attached' });
   assert.equal(await atBottom(frame), false, 'scrolled up: new lines do not pull the view down');
   assert.equal(await log.evaluate((el) => el.scrollTop), scrolledTo);
+  // More lines than the page draws: the oldest leave, and the line the user reads stays where it was.
+  const topLine = (el) => [...el.children].find((line) => line.offsetTop + line.offsetHeight > el.scrollTop)?.textContent;
+  const readBefore = await log.evaluate(topLine);
+  // In chunks the page draws whole (a post carries at most 200 lines per connection; the rest is counted).
+  for (let chunk = 0; chunk < 10; chunk++) {
+    peer.child.stdin.write(Array.from({ length: 180 }, (_, i) => `flood ${chunk * 180 + i}\n`).join(''));
+    await frame.locator('#log .line', { hasText: `flood ${chunk * 180 + 179}` }).waitFor({ state: 'attached' });
+  }
+  assert.equal(await log.evaluate((el) => el.childElementCount), 2000, 'the page draws at most 2,000 lines');
+  assert.equal(await log.evaluate(topLine), readBefore, 'trimming the oldest lines does not move what the user reads');
   await page.mouse.wheel(0, 100_000);
   await frame.locator('#follow[aria-pressed="true"]').waitFor();
   peer.child.stdin.write('the newest\n');
