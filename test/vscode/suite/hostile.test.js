@@ -22,10 +22,13 @@ const LAG_REPORT = path.join(repoRoot, 'test/out/extension-host-lag.json');
 
 /**
  * A unique name short enough (at most 25 characters) that its shared-memory object is `sipc.<name>`; longer names
- * map to a hash, and the hostile entries must sit exactly where the name's object would.
+ * map to a hash, and the hostile entries must sit exactly where the name's object would. It starts with the run's
+ * prefix, so the harness's leftover check also sees the hostile entries a failed or killed run leaves.
  */
 function shortName(label) {
-  return `${label.slice(0, 5)}-${process.pid.toString(36)}-${Date.now().toString(36).slice(-6)}`;
+  const name = uniqueName(label);
+  assert.ok(`sipc.${name}`.length <= 30, `${name} is too long to be its own key (sipc.<name>, at most 30 bytes)`);
+  return name;
 }
 
 /** The shared-memory object of a short channel name (POSIX: shm_open's /dev/shm). */
@@ -105,8 +108,7 @@ describe('SIPC extension host never blocks', function () {
   it('lists healthy channels, marks a FIFO, a corrupt segment and stays live beside a flock holder, through a 100k flood', async () => {
     const api = await extensionApi();
     const names = {
-      healthy: shortName('healthy'), locked: shortName('locked'), fifo: shortName('fifo'), corrupt: shortName('corrupt'),
-      flood: shortName('flood'),
+      healthy: shortName('h'), locked: shortName('l'), fifo: shortName('p'), corrupt: shortName('c'), flood: shortName('f'),
     };
     objects.push(...Object.values(names).map(objectPath));
     // The flood's lines are written before the measurement starts: making them is the test's work, not the window's.
