@@ -986,6 +986,9 @@ static int ensure_connected(sipc_channel *ch, int32_t timeout_ms, uint64_t deadl
 typedef struct ring_wait {
     int direction;
     uint64_t seen; /* the index (the lowest of tail and lossless cursors for send, head for recv) that made us wait */
+    uint64_t tail; /* send: the consumer's tail then. When it moves while a lossless observer's cursor stays
+                      level with where it was, the lowest needed index does not change, but the sender may now be
+                      held back by the observer alone, which it must wait for within the observer's bound */
 } ring_wait;
 
 /* ---- lossless observers (PROTOCOL.md section 7) ---- */
@@ -1080,9 +1083,9 @@ static int space_ready(sipc_channel *ch, void *context)
         return 1;
     const seg_ring *ring = &ch->header->rings[w->direction];
     int holder, invalid;
-    uint64_t lowest =
-        lowest_needed(ch, w->direction, SH_LOAD(&ring->head), SH_LOAD_ACQ(&ring->tail), &holder, &invalid);
-    return lowest != w->seen || invalid >= 0;
+    uint64_t tail = SH_LOAD_ACQ(&ring->tail);
+    uint64_t lowest = lowest_needed(ch, w->direction, SH_LOAD(&ring->head), tail, &holder, &invalid);
+    return lowest != w->seen || tail != w->tail || invalid >= 0;
 }
 
 static int data_ready(sipc_channel *ch, void *context)
@@ -1165,7 +1168,8 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
                 wait_until = now + look_again_ns;
         }
         sipc_os_mutex_unlock(&ch->send_lock);
-        ring_wait w = {d, lowest};
+        test_point(ch, SIPC_TEST_SEND_BEFORE_WAIT);
+        ring_wait w = {d, lowest, tail};
         rc = block_on(ch, SIPC_WAIT_SPACE(d), wait_until, space_ready, &w);
         if (rc == SIPC_ERR_TIMEOUT && wait_until != deadline && sipc_os_monotonic_ns() < deadline)
             rc = SIPC_OK;
@@ -1242,7 +1246,7 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
         sipc_os_mutex_unlock(&ch->recv_lock);
         if (!present)
             return leave(ch, SIPC_ERR_PEER_GONE);
-        ring_wait w = {d, head};
+        ring_wait w = {d, head, 0};
         rc = block_on(ch, SIPC_WAIT_DATA(d), deadline, data_ready, &w);
         if (rc != SIPC_OK)
             return leave(ch, rc);

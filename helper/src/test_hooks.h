@@ -12,6 +12,7 @@ typedef enum sipc_test_point {
     SIPC_TEST_CONNECT_LOOKED_AT_ROLE, /* connect read the peer role and is about to look at the queue */
     SIPC_TEST_CONNECT_CHOSE_PEER,     /* connect chose a session to adopt and is about to adopt it */
     SIPC_TEST_SEND_BEFORE_PUBLISH,    /* send checked the peer is present and wrote the slot; head is next */
+    SIPC_TEST_SEND_BEFORE_WAIT,       /* send found no room and is about to wait for it */
     SIPC_TEST_WATCH_TOOK_FIRST_LOOK   /* a watch's thread listed the channels once, before looking at what the
                                          monitor queued since sipc_async_watch_start */
 } sipc_test_point;

@@ -3,6 +3,7 @@
  */
 #include "harness.h"
 #include "observe_helpers.h"
+#include "test_hooks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -379,5 +380,60 @@ void test_lossless_stalled_observer_dropped(void)
     CHECK_RC(sipc_observer_close(fourth), SIPC_OK);
     CHECK_RC(sipc_observer_close(second), SIPC_OK);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+typedef struct reader_catching_up {
+    sipc_channel *client;
+    int taken; /* messages the reader took at the test point */
+} reader_catching_up;
+
+/* The reader takes everything queued just when the send, having found no room, is about to wait. */
+static void read_all_before_the_wait(void *arg, sipc_test_point point)
+{
+    reader_catching_up *reader = arg;
+    if (point != SIPC_TEST_SEND_BEFORE_WAIT || reader->taken != 0)
+        return;
+    uint8_t buffer[64];
+    size_t length;
+    while (sipc_recv(reader->client, buffer, sizeof buffer, &length, 0) == SIPC_OK)
+        reader->taken++;
+}
+
+/* A send that found the ring full, its reader and a stalled lossless observer level, goes on when the reader
+ * catches up just before the send waits: the send then waits for the observer's stall bound only. It used to sleep
+ * until its own timeout, the lowest index still needed (the observer's) being unchanged (a stopped lossless
+ * `sipc tap` froze both peers of a busy channel). */
+void test_lossless_stalled_observer_level_with_the_reader(void)
+{
+    const char *name = test_name("llevel");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    observed_pair_open(name, &server, &client);
+    if (test_failed())
+        return;
+    sipc_observe_options oo;
+    sipc_observe_options_init(&oo);
+    oo.flags = SIPC_OBSERVE_LOSSLESS;
+    oo.stall_timeout_ms = 30;
+    CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
+    uint8_t buffer[64];
+    for (uint64_t i = 0; i < 4; i++) {
+        message_fill(buffer, sizeof buffer, 12, i);
+        CHECK_RC(sipc_send(server, buffer, sizeof buffer, 0), SIPC_OK);
+    }
+    /* The ring is full; the reader (tail 0) and the observer (cursor 0) are level. */
+    reader_catching_up reader = {client, 0};
+    sipc_channel_set_test_hook(server, read_all_before_the_wait, &reader);
+    message_fill(buffer, sizeof buffer, 12, 4);
+    int rc = sipc_send(server, buffer, sizeof buffer, 5000);
+    sipc_channel_set_test_hook(server, NULL, NULL);
+    CHECK_RC(rc, SIPC_OK);
+    CHECK(reader.taken == 4);
+    size_t length;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 1000), SIPC_OK);
+    CHECK(message_check(buffer, (uint32_t)length, 12, 4));
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
