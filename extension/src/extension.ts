@@ -17,6 +17,7 @@ import { setChannelSchema } from './decode/commands/setChannelSchema';
 import { MESSAGES_VIEW_ID, MessagesPanelProvider } from './messagesPanel';
 import { showMessages } from './messagesPanel/commands/showMessages';
 import { sendingCommands } from './sending/commands';
+import { connectPickerItems, type ConnectPickerItem } from './prompts';
 import { readSettings } from './settings';
 import { ConnectionStatusBar } from './statusBar';
 
@@ -29,6 +30,8 @@ export interface SipcExtensionApi {
   /** Undefined when the inspector failed to start (the log says why). */
   readonly inspector: InspectorApi | undefined;
   readonly debuggees: Debuggees;
+  /** What the Connect picker would offer now, before anything is typed (busy channels labelled so). */
+  connectPickerItems(): Promise<readonly ConnectPickerItem[]>;
 }
 
 let activeConnections: ConnectionManager | undefined;
@@ -84,7 +87,15 @@ export function activate(context: vscode.ExtensionContext): SipcExtensionApi {
     ),
   );
   log.info('SIPC activated');
-  return { connections, channelsView, statusBar, messagesPanel, inspector, debuggees };
+  return {
+    connections,
+    channelsView,
+    statusBar,
+    messagesPanel,
+    inspector,
+    debuggees,
+    connectPickerItems: () => connectPickerItems(connections, context.globalState, log),
+  };
 }
 
 /** Closes every channel and waits for the native side, so the peers see a clean close rather than a death. */

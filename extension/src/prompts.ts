@@ -48,22 +48,23 @@ export interface ChannelChoice {
   readonly recent?: RecentChannel;
 }
 
-type ChoiceItem = vscode.QuickPickItem & { choice?: ChannelChoice; invalid?: boolean };
+/** An entry of the Connect picker: a channel to choose, a separator, or the name typed in the box. */
+export type ConnectPickerItem = vscode.QuickPickItem & { choice?: ChannelChoice; invalid?: boolean };
 
 /**
- * Asks which channel to connect to: channels on this machine, recent ones, or a new name typed in the box
- * (validated as it is typed). Undefined if the user dismissed it.
+ * What the Connect picker offers before anything is typed: the channels on this machine this window is not
+ * connected to (busy ones labelled so), then the recent ones.
  */
-export async function pickChannelToConnect(
+export async function connectPickerItems(
   connections: ConnectionManager,
   state: vscode.Memento,
   log: vscode.LogOutputChannel,
-): Promise<ChannelChoice | undefined> {
+): Promise<ConnectPickerItem[]> {
   const onMachine = (await listChannelsQuietly(log)).filter((info) => !connections.get(info.name));
   const machineNames = new Set(onMachine.map((info) => info.name));
   const recents = recentChannels(state).filter((r) => !machineNames.has(r.name) && !connections.get(r.name));
 
-  const base: ChoiceItem[] = [];
+  const base: ConnectPickerItem[] = [];
   if (onMachine.length > 0) {
     base.push({ label: 'On this machine', kind: vscode.QuickPickItemKind.Separator });
     for (const info of onMachine) {
@@ -95,9 +96,21 @@ export async function pickChannelToConnect(
       });
     }
   }
+  return base;
+}
 
+/**
+ * Asks which channel to connect to: channels on this machine, recent ones, or a new name typed in the box
+ * (validated as it is typed). Undefined if the user dismissed it.
+ */
+export async function pickChannelToConnect(
+  connections: ConnectionManager,
+  state: vscode.Memento,
+  log: vscode.LogOutputChannel,
+): Promise<ChannelChoice | undefined> {
+  const base = await connectPickerItems(connections, state, log);
   return new Promise((resolve) => {
-    const picker = vscode.window.createQuickPick<ChoiceItem>();
+    const picker = vscode.window.createQuickPick<ConnectPickerItem>();
     picker.title = 'SIPC: Connect to Channel';
     picker.placeholder = 'Type a channel name, or pick one on this machine or a recent one';
     picker.items = base;
@@ -115,7 +128,7 @@ export async function pickChannelToConnect(
         picker.items = base;
         return;
       }
-      let typedItem: ChoiceItem;
+      let typedItem: ConnectPickerItem;
       try {
         validateName(typed);
         typedItem = {

@@ -1,6 +1,6 @@
 // The channels view as a user lives with it: groups This window / Live / Stale (collapsed), natural order, a filter
 // that says "n of m", Remove All Stale (limited to what the filter shows), process names next to pids, a holder
-// stopped by SIGSTOP shown as stopped rather than dead, busy channels in the Connect picker's data, and the status
+// stopped by SIGSTOP shown as stopped rather than dead, busy channels labelled in the Connect picker, and the status
 // bar naming the channel whose peer left.
 'use strict';
 
@@ -76,6 +76,25 @@ describe('SIPC channels view', function () {
     await vscode.commands.executeCommand('sipc.filterChannels', { text: base });
     assert.deepStrictEqual(await vscode.commands.executeCommand('sipc.removeAllStale', { confirm: false }), [names.stale]);
     assert.ok(!(await view().refresh()).some((n) => n.name === names.stale));
+  });
+
+  it('labels a channel whose two roles are taken as busy in the Connect picker, and a channel with one free role as joinable', async () => {
+    const name = uniqueName('busy');
+    const joinableName = uniqueName('join');
+    spawnPeer(['echo', name]);
+    await listed(name, (n) => n.info.serverPid > 0);
+    const client = spawnPeer(['recv', name]);
+    spawnPeer(['echo', joinableName]);
+    await listed(joinableName, (n) => n.info.serverPid > 0);
+    const item = (channel, check) =>
+      until(async () => (await api.connectPickerItems()).find((i) => i.label === channel && check(i)),
+        () => `${channel} is offered as expected`, 10_000);
+    const busy = await item(name, (i) => i.choice?.info?.clientPid === client.pid);
+    assert.match(busy.description, new RegExp(`^busy: server pid \\d+ and client pid ${client.pid} hold both roles$`));
+    assert.strictEqual(busy.iconPath.id, 'lock');
+    const joinable = await item(joinableName, () => true);
+    assert.doesNotMatch(joinable.description, /busy/);
+    assert.strictEqual(joinable.iconPath.id, 'watch');
   });
 
   it('shows a holder stopped by SIGSTOP as stopped (alive, not dead), with its process name, until SIGCONT', async () => {

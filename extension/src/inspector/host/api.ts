@@ -1,11 +1,14 @@
 import type * as vscode from 'vscode';
 import type { ConnectionManager } from '../../connections';
 import type { CaptureEntry } from '../shared/model';
+import type { StatsSnapshot } from '../shared/protocol';
 
-/** What an open inspector panel shows: its tab's title and the capture its page lists. */
+/** What an open inspector panel shows: its tab's title, the capture its page lists, and its stats bar. */
 export interface InspectorSnapshot {
   readonly title: string;
   readonly entries: readonly CaptureEntry[];
+  /** The statistics last sent to the page (state badge: `halted ?? state`); undefined until it first showed any. */
+  readonly stats: StatsSnapshot | undefined;
 }
 
 /**

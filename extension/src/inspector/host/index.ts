@@ -92,7 +92,7 @@ export function registerInspector(
     inspectChannel: (name) => void registry.open({ mode: 'observer', name }),
     snapshot: (mode, name) => {
       const session = registry.find({ mode, name });
-      return session && { title: session.panel.title, entries: [...session.capture.entries()] };
+      return session && { title: session.panel.title, entries: [...session.capture.entries()], stats: session.shownStats };
     },
   };
 }

@@ -114,6 +114,7 @@ export class InspectorSession implements vscode.Disposable {
   private readonly plot: PlotFeed;
   private plotPaths: readonly string[] = [];
   private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private lastPostedStats: StatsSnapshot | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private disposed = false;
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
@@ -255,7 +256,13 @@ export class InspectorSession implements vscode.Disposable {
   }
 
   private postStats(): void {
-    this.responder.push({ type: 'stats', stats: this.snapshot() });
+    this.lastPostedStats = this.snapshot();
+    this.responder.push({ type: 'stats', stats: this.lastPostedStats });
+  }
+
+  /** The statistics last sent to the page (its stats bar and state badge show them); undefined before the first. */
+  get shownStats(): StatsSnapshot | undefined {
+    return this.lastPostedStats;
   }
 
   private onMessage(raw: unknown): void {
