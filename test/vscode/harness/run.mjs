@@ -8,7 +8,8 @@
 //           --self-test                run both halves against the tiny fixture extension in ./fixtures/hello
 // Environment: SIPC_SKIP_VSCODE=1 skips everything (prints that it did); SIPC_VSCODE_NO_BUILD=1 uses the
 // existing dist/ and .vsix; SIPC_VSCODE_TIMEOUT_MS bounds the suite (default 600000); SIPC_VSCODE_KEEP=1 keeps
-// the run folders in .vscode-test/runs/ for inspection; SIPC_SUITE_GREP filters the suite; SIPC_VSCODE_DEBUG=1
+// the run folders in .vscode-test/runs/ for inspection; SIPC_SUITE_GREP filters the suite; SIPC_UI_GREP=re runs
+// only the UI test files whose name matches; SIPC_VSCODE_DEBUG=1
 // adds stack traces to the harness's own errors; SIPC_VSCODE_PRIVATE_SHM=64m runs the extension-host suite with a
 // private /dev/shm of that size (root only; the hostile-entries test then also fills it).
 import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
@@ -132,7 +133,8 @@ async function main() {
   installCleanupHandlers();
   requireChromium();
   const suiteFiles = wantSuite ? filesIn(target.suiteDir, /\.test\.js$/) : [];
-  const uiFiles = wantUi ? filesIn(target.uiDir, /\.test\.m?js$/) : [];
+  const uiGrep = process.env.SIPC_UI_GREP ? new RegExp(process.env.SIPC_UI_GREP) : undefined;
+  const uiFiles = wantUi ? filesIn(target.uiDir, /\.test\.m?js$/).filter((file) => !uiGrep || uiGrep.test(relative(target.uiDir, file))) : [];
   if (!suiteFiles.length && !uiFiles.length) {
     throw new Error(`no VS Code tests to run for ${target.label} (looked for ${relative(repoRoot, target.suiteDir)}/*.test.js` +
       ` and ${relative(repoRoot, target.uiDir)}/*.test.mjs)`);
