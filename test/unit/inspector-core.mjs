@@ -35,6 +35,11 @@ export function loadPage() {
   return loadBundle('extension/src/inspector/host/page.ts');
 }
 
+/** @returns {Promise<typeof import('../../extension/src/webviewPage')>} */
+export function loadWebviewPage() {
+  return loadBundle('extension/src/webviewPage.ts');
+}
+
 /** @returns {Promise<typeof import('../../extension/src/decode/index')>} */
 export function loadDecode() {
   return loadBundle('extension/src/decode/index.ts');
