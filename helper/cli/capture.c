@@ -688,24 +688,13 @@ static const char *skip_space(const char *p, const char *end)
     return p;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool read_hex4(const char *p, const char *end, uint32_t *out)
 {
     if (end - p < 4)
         return false;
     uint32_t value = 0;
     for (int i = 0; i < 4; i++) {
-        int digit = hex_digit(p[i]);
+        int digit = cli_hex_value(p[i]);
         if (digit < 0)
             return false;
         value = value << 4 | (uint32_t)digit;

@@ -266,7 +266,7 @@ bool cli_decode_base64(const char *text, size_t length, cli_buffer *out)
     return true;
 }
 
-static int hex_value(char c)
+int cli_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -287,12 +287,12 @@ bool cli_decode_hex(const char *text, cli_buffer *out, const char **error)
             cursor++;
         if (*cursor == '\0')
             break;
-        int high = hex_value(cursor[0]);
+        int high = cli_hex_value(cursor[0]);
         if (high < 0) {
             *error = "contains a character that is not a hex digit";
             return false;
         }
-        int low = cursor[1] ? hex_value(cursor[1]) : -1;
+        int low = cursor[1] ? cli_hex_value(cursor[1]) : -1;
         if (low < 0) {
             *error = cursor[1] && cursor[1] != ' ' ? "contains a character that is not a hex digit"
                                                    : "has an odd number of hex digits";

@@ -45,6 +45,8 @@ bool cli_append_preview(cli_buffer *out, const void *data, size_t length, size_t
 bool cli_append_base64(cli_buffer *out, const void *data, size_t length);
 /* Decodes base64 (padding optional, no whitespace). Returns false on invalid input. */
 bool cli_decode_base64(const char *text, size_t length, cli_buffer *out);
+/* The value of one hex digit (either case), or -1 if c is not one. */
+int cli_hex_value(char c);
 /* Decodes hex (whitespace allowed between byte pairs). Returns false on invalid input. */
 bool cli_decode_hex(const char *text, cli_buffer *out, const char **error);
 

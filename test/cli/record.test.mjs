@@ -412,16 +412,24 @@ describe('sipc replay', () => {
     const listed = await run(['replay', file, '--list']);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout.toString(), /^2023-11-14T22:13:20\.000000Z lst client→server 4 B "ping"\n.*server→client 4 B "pong"\n$/);
+    // \u escapes in either case decode (a channel name written by another JSON encoder); a bad hex digit is refused.
+    const escaped = join(scratch, 'escaped.jsonl');
+    writeFileSync(escaped, jsonl('lst', [['to-server', 'ping', 0]]).replaceAll('"lst"', '"l\\u0073\\u004A"').replace('"l\\u0073\\u004A"', '"l\\u0073\\u004a"'));
+    const decoded = await run(['replay', escaped, '--list']);
+    assert.equal(decoded.code, 0, decoded.stderr);
+    assert.match(decoded.stdout.toString(), / lsJ client→server 4 B "ping"\n$/);
 
     const cases = [
       [join(scratch, 'absent.pcapng'), /cannot open/],
       [join(scratch, 'empty.pcapng'), /neither pcapng nor JSON Lines \(it is empty\)/],
       [join(scratch, 'badline.jsonl'), /line 2 is not a JSON object/],
       [join(scratch, 'baddata.jsonl'), /line 2: the message's length or base64 data is malformed/],
+      [join(scratch, 'badescape.jsonl'), /line 1 is not a JSON object/],
     ];
     writeFileSync(cases[1][0], '');
     writeFileSync(cases[2][0], '{"type":"header","format":"sipc-capture","version":1}\n{"type":\n');
     writeFileSync(cases[3][0], '{"type":"header","format":"sipc-capture","version":1}\n{"type":"message","direction":"to-server","timestampNs":1,"length":2,"data":"!!"}\n');
+    writeFileSync(cases[4][0], '{"type":"header","format":"sipc-capture","version":1,"channel":"\\u00g1"}\n');
     for (const [path, message] of cases) {
       const result = await run(['replay', path, '--list']);
       assert.equal(result.code, 2, `${path}: ${result.stderr}`);
