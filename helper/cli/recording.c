@@ -77,9 +77,9 @@ static bool finish_file(recording_output *output, int *exit_code)
     return ok;
 }
 
-bool recording_output_open(recording_output *output, const char *command, const char *path, capture_format format,
-                           const char *const *channels, size_t channel_count, uint64_t rotate_size,
-                           uint64_t rotate_time_ns, bool quiet, int *exit_code)
+/* The fields every recording output has; each open adds only what differs. */
+static void recording_output_init(recording_output *output, const char *command, const char *path,
+                                  capture_format format, const char *const *channels, size_t channel_count)
 {
     memset(output, 0, sizeof *output);
     output->command = command;
@@ -87,18 +87,32 @@ bool recording_output_open(recording_output *output, const char *command, const 
     output->format = format;
     output->channels = channels;
     output->channel_count = channel_count;
+}
+
+/* Writes the header to a stream the caller opened (stdout or a FIFO); label names it in errors. */
+static bool start_stream(recording_output *output, FILE *file, const char *label, int *exit_code)
+{
+    output->file = file;
+    output->file_started = sipc_os_monotonic_ns();
+    if (!capture_sink_start(&output->sink, file, output->format, output->channels, output->channel_count) ||
+        (output->flush_each && fflush(file) != 0)) {
+        *exit_code = cli_io_error(output->command, "cannot write to %s: %s", label, strerror(errno));
+        capture_sink_free(&output->sink);
+        return false;
+    }
+    return true;
+}
+
+bool recording_output_open(recording_output *output, const char *command, const char *path, capture_format format,
+                           const char *const *channels, size_t channel_count, uint64_t rotate_size,
+                           uint64_t rotate_time_ns, bool quiet, int *exit_code)
+{
+    recording_output_init(output, command, path, format, channels, channel_count);
     output->rotate_size = rotate_size;
     output->rotate_time_ns = rotate_time_ns;
     output->quiet = quiet;
-    if (strcmp(path, "-") == 0) {
-        output->file = stdout;
-        output->file_started = sipc_os_monotonic_ns();
-        if (!capture_sink_start(&output->sink, stdout, format, channels, channel_count)) {
-            *exit_code = cli_io_error(command, "cannot write to stdout: %s", strerror(errno));
-            return false;
-        }
-        return true;
-    }
+    if (strcmp(path, "-") == 0)
+        return start_stream(output, stdout, "stdout", exit_code);
     output->file_index = rotate_size != 0 || rotate_time_ns != 0 ? 1 : 0;
     if (!start_file(output, exit_code)) {
         finish_file(output, NULL);
@@ -113,20 +127,10 @@ bool recording_output_open_stream(recording_output *output, const char *command,
                                   capture_format format, const char *const *channels, size_t channel_count,
                                   int *exit_code)
 {
-    memset(output, 0, sizeof *output);
-    output->command = command;
-    output->path = path;
-    output->format = format;
-    output->channels = channels;
-    output->channel_count = channel_count;
+    recording_output_init(output, command, path, format, channels, channel_count);
     output->flush_each = true;
     output->owns_file = true;
-    output->file = file;
-    if (!capture_sink_start(&output->sink, file, format, channels, channel_count) || fflush(file) != 0) {
-        *exit_code = cli_io_error(command, "cannot write to %s: %s", path, strerror(errno));
-        return false;
-    }
-    return true;
+    return start_stream(output, file, path, exit_code);
 }
 
 bool recording_output_write(recording_output *output, const capture_record *record, int *exit_code)
