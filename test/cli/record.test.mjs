@@ -107,6 +107,15 @@ describe('sipc record', () => {
     // Nanosecond resolution: not every timestamp is a whole microsecond.
     assert.ok(messages.some((p) => p.timestampNs % 1000n !== 0n));
 
+    // The inspector's Open Capture… reads the recording: the same payloads, directions and events, in file order.
+    const core = await loadCore();
+    const decoder = new core.CaptureDecoder();
+    const opened = [...decoder.push(readFileSync(file)), ...decoder.end()];
+    assert.deepEqual(decoder.channels, [name]);
+    assert.deepEqual(opened.map((e) => (e.kind === 'message' ? [e.direction, Buffer.from(e.data).toString('hex')] : ['event', e.event])),
+      capture.packets.map((p) => (packetDirection(p) ? [packetDirection(p), p.data.toString('hex')] : ['event', /^sipc event ([^:]+):/.exec(p.comment)[1]])));
+    opened.forEach((e, i) => assert.equal(Math.round(e.timestamp * 1000), Number(capture.packets[i].timestampNs / 1000n), 'microseconds of the recording'));
+
     if (hasTshark) {
       const fields = tsharkFields(file).filter(([dir]) => dir === '0' || dir === '1');
       assert.equal(fields.length, 50);
@@ -159,6 +168,8 @@ describe('sipc record', () => {
     const parsedMessages = parsed.entries.filter((e) => e.kind === 'message');
     assert.equal(parsedMessages.length, 4);
     assert.ok(parsedMessages.some((e) => Buffer.from(e.data).equals(binary) && e.direction === 'to-server'));
+    // The first channel's entries carry no channel (the panel's own), the second's name theirs.
+    assert.ok(parsedMessages.every((e) => (Buffer.from(e.data).equals(binary) ? e.channel === second : e.channel === undefined)));
   });
 
   it('ends on SIGINT with a complete file and exit 0', T, async () => {

@@ -49,3 +49,8 @@ export function loadDecode() {
 export function loadMessagesPanel() {
   return loadBundle('extension/src/messagesPanel/core.ts');
 }
+
+/** @returns {Promise<typeof import('../../extension/src/inspector/host/captureFile')>} */
+export function loadCaptureFile() {
+  return loadBundle('extension/src/inspector/host/captureFile.ts');
+}

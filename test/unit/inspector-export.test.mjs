@@ -21,8 +21,9 @@ function sampleCapture() {
 
 // What each sample message must carry, from the pcapng spec (epb_flags bits 0-1: 1 inbound, 2 outbound) and the
 // inspector's direction labels, written out rather than taken from the writer's own helpers.
-const SAMPLE_FLAGS = [2, 1, 1, 1, 2];
-const SAMPLE_COMMENTS = ['sent', 'received', 'server→client', 'received', 'client→server'];
+// Events are packets with no payload, direction 0 and a "sipc event <name>: <detail>" comment (helper/cli/capture.h).
+const SAMPLE_FLAGS = [2, 0, 1, 1, 1, 2];
+const SAMPLE_COMMENTS = ['sent', 'sipc event peer-gone: the peer closed the channel', 'received', 'server→client', 'received', 'client→server'];
 
 /** Minimal independent pcapng reader: blocks, interface link type and name, packets with flags. */
 function readPcapng(bytes) {
@@ -50,10 +51,13 @@ function readPcapng(bytes) {
   const packets = [];
   let linkType;
   let ifName;
+  let tsresol;
   for (const b of blocks) {
     if (b.type === 1) {
       linkType = view.getUint16(b.offset + 8, true);
-      ifName = new TextDecoder().decode(options(b.offset + 16, b.offset + b.length - 4).find((o) => o.code === 2).value);
+      const opts = options(b.offset + 16, b.offset + b.length - 4);
+      ifName = new TextDecoder().decode(opts.find((o) => o.code === 2).value);
+      tsresol = opts.find((o) => o.code === 9)?.value[0];
     } else if (b.type === 6) {
       const high = view.getUint32(b.offset + 12, true);
       const low = view.getUint32(b.offset + 16, true);
@@ -62,10 +66,11 @@ function readPcapng(bytes) {
       const dataStart = b.offset + 28;
       const opts = options(dataStart + ((captured + 3) & ~3), b.offset + b.length - 4);
       const flags = new DataView(opts.find((o) => o.code === 2).value.buffer).getUint32(0, true);
-      packets.push({ micros: high * 2 ** 32 + low, original, data: bytes.slice(dataStart, dataStart + captured), flags });
+      const comment = new TextDecoder().decode(opts.find((o) => o.code === 1).value);
+      packets.push({ units: (BigInt(high) << 32n) | BigInt(low), original, data: bytes.slice(dataStart, dataStart + captured), flags, comment });
     }
   }
-  return { blocks, linkType, ifName, packets };
+  return { blocks, linkType, ifName, tsresol, packets };
 }
 
 test('jsonl: export reads back byte-exact with timestamps and events', () => {
@@ -84,21 +89,25 @@ test('jsonl: a bad line is reported by number', () => {
   assert.throws(() => core.parseJsonl('{"type":"event","seq":0,"event":"x","timestampMs":1}\n'), /missing header/);
 });
 
-test('pcapng: one packet per message, link type USER0, direction flags, exact bytes and timestamps', () => {
+test('pcapng: one packet per entry, link type USER0, nanosecond timestamps, direction flags, events as comments', () => {
   const capture = sampleCapture();
   const file = core.concatChunks(core.pcapngChunks(capture.entries(), { interfaceName: 'demo' }));
   const read = readPcapng(file);
   assert.equal(read.blocks[0].type, 0x0a0d0d0a);
   assert.equal(read.linkType, 147);
   assert.equal(read.ifName, 'demo');
-  const messages = [...capture.entries()].filter((e) => e.kind === 'message');
-  assert.equal(read.packets.length, messages.length, 'events are not packets');
+  assert.equal(read.tsresol, 9, 'if_tsresol 9: nanoseconds, as `sipc record` writes');
+  const entries = [...capture.entries()];
+  assert.equal(read.packets.length, entries.length, 'events are packets too');
   read.packets.forEach((p, i) => {
-    assert.deepEqual(p.data, messages[i].data);
-    assert.equal(p.original, messages[i].length);
-    assert.equal(p.micros, Math.round(messages[i].timestamp * 1000));
+    const e = entries[i];
+    assert.deepEqual(p.data, e.kind === 'message' ? e.data : new Uint8Array(0));
+    assert.equal(p.original, e.kind === 'message' ? e.length : 0);
+    assert.equal(p.units, BigInt(Math.round(e.timestamp * 1000)) * 1000n, `nanoseconds of entry ${i}`);
   });
   assert.deepEqual(read.packets.map((p) => p.flags), SAMPLE_FLAGS);
+  assert.deepEqual(read.packets.map((p) => p.comment), SAMPLE_COMMENTS);
+  assert.equal(read.packets[0].units, 1764000000123456000n, 'the microseconds of 1764000000123.456 ms, exactly');
 });
 
 const tshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
@@ -109,7 +118,7 @@ test('pcapng: tshark reads the export: packet count, lengths, payload bytes', { 
     const path = join(dir, 'capture.pcapng');
     writeFileSync(path, core.concatChunks(core.pcapngChunks(capture.entries(), { interfaceName: 'demo' })));
     const env = { ...process.env, HOME: dir };
-    const messages = [...capture.entries()].filter((e) => e.kind === 'message');
+    const messages = [...capture.entries()].map((e) => (e.kind === 'message' ? e : { ...e, length: 0, data: new Uint8Array(0) }));
     const summary = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.cap_len', '-e', 'frame.time_epoch',
       '-e', 'frame.packet_flags_direction', '-e', 'frame.comment'], { encoding: 'utf8', env });
     assert.equal(summary.status, 0, summary.stderr);
@@ -164,9 +173,9 @@ test('pcapng: the section names the application, the interface carries name and 
   const [defaultShb] = core.pcapngChunks([], { interfaceName: 'x' });
   assert.deepEqual(optionsOf(defaultShb, 24), { 4: 'sipc inspector' });
   const described = core.interfaceDescription({ interfaceName: 'demo', interfaceDescription: 'sipc channel (peer)' });
-  assert.deepEqual(optionsOf(described, 16), { 2: 'demo', 3: 'sipc channel (peer)' });
+  assert.deepEqual(optionsOf(described, 16), { 2: 'demo', 3: 'sipc channel (peer)', 9: '\t' });
   const plain = core.interfaceDescription({ interfaceName: 'demo', linkType: 148 });
-  assert.deepEqual(optionsOf(plain, 16), { 2: 'demo' });
+  assert.deepEqual(optionsOf(plain, 16), { 2: 'demo', 9: '\t' });
   assert.equal(new DataView(plain.buffer, plain.byteOffset).getUint16(8, true), 148);
   assert.deepEqual([...core.pcapngChunks([], { interfaceName: 'x' })].length, 2, 'no packets: header and interface only');
 });

@@ -1,7 +1,21 @@
 import type * as vscode from 'vscode';
 import type { ConnectionManager } from '../../connections';
 import type { CaptureEntry } from '../shared/model';
-import type { StatsSnapshot } from '../shared/protocol';
+import type { CaptureFormat } from '../shared/captureFormat';
+import type { InspectorMode, StatsSnapshot } from '../shared/protocol';
+import type { RecordingInfo } from './recording';
+
+export type { RecordingInfo } from './recording';
+
+/** Which panel to record, and (optionally, instead of asking) the file and its format. */
+export interface RecordRequest {
+  readonly mode: InspectorMode;
+  readonly name: string;
+  /** A local path; the save dialog is skipped. */
+  readonly file?: string;
+  /** Default: from the file's extension (.jsonl: JSON Lines, else pcapng). */
+  readonly format?: CaptureFormat;
+}
 
 /** What an open inspector panel shows: its tab's title, the capture its page lists, and its stats bar. */
 export interface InspectorSnapshot {
@@ -20,6 +34,14 @@ export interface InspectorApi {
   openForConnection(name: string): void;
   /** Opens the inspector as a read-only observer of any channel on the machine. */
   inspectChannel(name: string): void;
+  /** Record to File…: the panel of the request (else the focused one, else one the user picks); undefined if cancelled. */
+  recordToFile(request: RecordRequest | undefined): Promise<RecordingInfo | undefined>;
+  /** Stops the recording of the request's panel (else the only one, else the ones the user picks). */
+  stopRecording(request: { readonly mode: InspectorMode; readonly name: string } | undefined): Promise<RecordingInfo[]>;
+  /** The running recordings. */
+  recordings(): RecordingInfo[];
+  /** The recording status bar item's text (empty while none runs). */
+  recordingStatusText(): string;
   /** The panel open on `name` in that mode ('peer': this window's connection, 'observer'), if any. */
   snapshot(mode: 'peer' | 'observer', name: string): InspectorSnapshot | undefined;
 }

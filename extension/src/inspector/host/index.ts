@@ -2,8 +2,12 @@
 // (observer mode), and restores them after a reload.
 import * as vscode from 'vscode';
 import type { ConnectionManager } from '../../connections';
-import type { InspectorApi } from './api';
-import { INSPECTOR_VIEW_TYPE, InspectorSession, targetKey, type InspectorTarget } from './panel';
+import { UserFacingError } from '../../errors';
+import { formatOfFileName, type CaptureFormat } from '../shared/captureFormat';
+import type { InspectorApi, RecordRequest } from './api';
+import { INSPECTOR_VIEW_TYPE, InspectorSession, safeFileName, targetKey, type InspectorTarget } from './panel';
+import { Recording, RecordingStatusBar, type RecordingInfo } from './recording';
+import { confirmSaved, defaultSaveUri, diskPath, rememberSaveFolder } from './saveLocation';
 import { ObserverSource, PeerSource } from './sources';
 import { WorkspaceSchemas } from '../../decode/workspaceSchemas';
 
@@ -15,9 +19,18 @@ function isTarget(value: unknown): value is InspectorTarget {
   return (v.mode === 'peer' || v.mode === 'observer') && typeof v.name === 'string' && v.name.length > 0;
 }
 
+/** "orders-20261130-081502": a default file name that does not overwrite the last recording. */
+function timestampedName(name: string, now = new Date()): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${safeFileName(name)}-${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+}
+
 class InspectorRegistry implements vscode.Disposable {
   private readonly sessions = new Map<string, InspectorSession>();
   private readonly schemas: WorkspaceSchemas;
+  /** Running recordings by the target key of their panel. */
+  private readonly recordings = new Map<string, Recording>();
+  readonly recordingStatus = new RecordingStatusBar(() => this.recordingInfos());
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -25,6 +38,111 @@ class InspectorRegistry implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.schemas = new WorkspaceSchemas(log);
+    this.recordingStatus.update();
+  }
+
+  /** `sipc.inspectorOpen`: Record to File… is offered while a panel is open. */
+  private updateInspectorOpen(): void {
+    void vscode.commands.executeCommand('setContext', 'sipc.inspectorOpen', this.sessions.size > 0);
+  }
+
+  recordingInfos(): RecordingInfo[] {
+    return [...this.recordings.values()].map((r) => r.info);
+  }
+
+  /** The panel a command is about: the one named, else the focused one, else one the user picks. */
+  private async sessionFor(request: { mode?: unknown; name?: unknown } | undefined, purpose: string,
+    among: (session: InspectorSession) => boolean = () => true): Promise<InspectorSession | undefined> {
+    if (request && typeof request.name === 'string' && isTarget(request)) {
+      const named = this.find(request);
+      if (!named) throw new UserFacingError(`No inspector panel is open on ${request.name} (${request.mode})`);
+      return named;
+    }
+    const candidates = [...this.sessions.values()].filter(among);
+    const active = candidates.find((s) => s.panel.active);
+    if (active) return active;
+    if (candidates.length === 0) return undefined;
+    if (candidates.length === 1) return candidates[0];
+    const picked = await vscode.window.showQuickPick(candidates.map((session) => ({ label: session.panel.title, session })), { placeHolder: purpose });
+    return picked?.session;
+  }
+
+  /** Record to File…: starts recording a panel (asking where unless the request names the file). */
+  async recordToFile(request: RecordRequest | undefined): Promise<RecordingInfo | undefined> {
+    const session = await this.sessionFor(request, 'Record which inspector panel?', (s) => !this.recordings.has(targetKey(s.target)));
+    if (!session) {
+      if (this.sessions.size === 0) throw new UserFacingError('Open an inspector first (SIPC: Open Inspector, SIPC: Inspect Channel… or SIPC: Open Capture…)');
+      if (!request) throw new UserFacingError('Every open inspector panel is being recorded already');
+      return undefined;
+    }
+    const key = targetKey(session.target);
+    const running = this.recordings.get(key);
+    if (running) throw new UserFacingError(`${session.panel.title} is already being recorded to ${running.path}; stop that first (SIPC: Stop Recording)`);
+    let path = request?.file;
+    if (path === undefined) {
+      const uri = await vscode.window.showSaveDialog({
+        title: `Record ${session.target.name} to a file (every message from now on)`,
+        defaultUri: defaultSaveUri(`${timestampedName(session.target.name)}.pcapng`),
+        filters: { 'pcapng (Wireshark)': ['pcapng'], 'JSON Lines': ['jsonl'] },
+      });
+      if (!uri) return undefined;
+      rememberSaveFolder(uri);
+      path = diskPath(uri);
+    }
+    const format: CaptureFormat = request?.format ?? formatOfFileName(path);
+    const recording = await Recording.start(key, session.panel.title, session.capture, path, session.encoder(format),
+      (failed, error) => void this.finishRecording(failed, `SIPC: recording ${failed.label} to ${failed.path} failed: ${error.message}`));
+    this.recordings.set(key, recording);
+    session.showRecording(path);
+    session.capture.addEvent('recording', `recording every entry to ${path} (${format})`, Date.now());
+    this.log.info(`inspector: recording ${session.panel.title} to ${path} (${format})`);
+    this.recordingStatus.update();
+    return recording.info;
+  }
+
+  /** Stop Recording: the request's panel, else the only recording, else the ones the user picks. */
+  async stopRecording(request: { mode?: unknown; name?: unknown } | undefined): Promise<RecordingInfo[]> {
+    let chosen: Recording[];
+    if (request && isTarget(request)) {
+      const recording = this.recordings.get(targetKey(request));
+      if (!recording) throw new UserFacingError(`${request.name} is not being recorded`);
+      chosen = [recording];
+    } else if (this.recordings.size <= 1) {
+      chosen = [...this.recordings.values()];
+    } else {
+      const picked = await vscode.window.showQuickPick([...this.recordings.values()].map((recording) => ({
+        label: recording.label, description: recording.path, picked: true, recording })), { canPickMany: true, placeHolder: 'Stop which recordings?' });
+      chosen = picked?.map((p) => p.recording) ?? [];
+    }
+    const stopped: RecordingInfo[] = [];
+    for (const recording of chosen) {
+      const info = await this.finishRecording(recording);
+      if (info) stopped.push(info);
+    }
+    return stopped;
+  }
+
+  /** Ends a recording: closes its file and tells the user (with a failure message when it ended by one). */
+  private async finishRecording(recording: Recording, failure?: string): Promise<RecordingInfo | undefined> {
+    if (this.recordings.get(recording.key) !== recording) return undefined;
+    this.recordings.delete(recording.key);
+    this.recordingStatus.update();
+    const session = this.sessions.get(recording.key);
+    session?.showRecording(undefined);
+    let error = failure;
+    try {
+      await recording.stop();
+    } catch (closeError) {
+      error ??= `SIPC: recording ${recording.label} to ${recording.path} failed: ${closeError instanceof Error ? closeError.message : String(closeError)}`;
+    }
+    const info = recording.info;
+    const { messages, bytes, dropped } = info.progress;
+    session?.capture.addEvent('recording-stopped', `${messages} messages recorded to ${recording.path}${dropped ? `, ${dropped} entries not recorded (the disk fell behind)` : ''}`, Date.now());
+    this.log.info(`inspector: recorded ${messages} messages (${bytes} bytes, ${dropped} dropped) of ${recording.label} to ${recording.path}${error ? `; ${error}` : ''}`);
+    if (error) void vscode.window.showErrorMessage(error);
+    else confirmSaved(`SIPC: recorded ${messages} messages of ${recording.label} to ${recording.path}${dropped ? ` (${dropped} entries could not be written in time)` : ''}`,
+      vscode.Uri.file(recording.path), formatOfFileName(recording.path) === 'jsonl');
+    return info;
   }
 
   /** The session open on `target`, if any. */
@@ -58,6 +176,10 @@ class InspectorRegistry implements vscode.Disposable {
   }
 
   dispose(): void {
+    // The extension is going away: the recordings' files are closed with what reached them.
+    for (const recording of this.recordings.values()) void recording.stop().catch(() => undefined);
+    this.recordings.clear();
+    this.recordingStatus.dispose();
     for (const session of [...this.sessions.values()]) session.dispose();
     this.sessions.clear();
     this.schemas.dispose();
@@ -68,8 +190,13 @@ class InspectorRegistry implements vscode.Disposable {
       target.mode === 'peer' ? new PeerSource(target.name, this.connections, capture) : new ObserverSource(target.name, capture, this.log), this.schemas);
     const key = targetKey(target);
     this.sessions.set(key, session);
+    this.updateInspectorOpen();
     session.onDidDispose(() => {
       if (this.sessions.get(key) === session) this.sessions.delete(key);
+      this.updateInspectorOpen();
+      // A panel closed while recording ends its recording (the file keeps what was recorded).
+      const recording = this.recordings.get(key);
+      if (recording) void this.finishRecording(recording);
     });
     return session;
   }
@@ -90,6 +217,10 @@ export function registerInspector(
   return {
     openForConnection: (name) => void registry.open({ mode: 'peer', name }),
     inspectChannel: (name) => void registry.open({ mode: 'observer', name }),
+    recordToFile: (request) => registry.recordToFile(request),
+    stopRecording: (request) => registry.stopRecording(request),
+    recordings: () => registry.recordingInfos(),
+    recordingStatusText: () => registry.recordingStatus.text,
     snapshot: (mode, name) => {
       const session = registry.find({ mode, name });
       return session && { title: session.panel.title, entries: [...session.capture.entries()], stats: session.shownStats };

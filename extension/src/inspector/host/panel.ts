@@ -4,9 +4,10 @@ import * as vscode from 'vscode';
 import { describeError as describe } from '../../errors';
 import { decodeUtf8, decodeUtf8Visible, encodeUtf8, hexDumpText, prettyJson, toBase64, toHex } from '../shared/bytes';
 import { Capture, ViewFeed, type RetentionLimits } from '../shared/capture';
-import { jsonlLines } from '../shared/jsonl';
+import { CaptureEncoder, type CaptureFormat } from '../shared/captureFormat';
 import type { CaptureEntry } from '../shared/model';
-import { concatChunks, pcapngChunks } from '../shared/pcapng';
+import { ENTRIES_PER_TURN, writeCaptureFile } from './captureFile';
+import { promises as fsp } from 'node:fs';
 import { answerRequest, Responder, type RequestHandlers } from '../shared/messaging';
 import {
   isRequest, parseWebviewEnvelope, type CopyFormat, type DetailReply, type DirectionStats, type EditorFormat, type ExportFormat,
@@ -20,7 +21,7 @@ import { activeDebuggees } from '../../debugging/debuggees';
 import { describePeer, isHalted, peerText } from '../../debugging/peerProcess';
 import { cspNonce } from '../../webviewPage';
 import { inspectorPage } from './page';
-import { confirmSaved, defaultSaveUri, rememberSaveFolder } from './saveLocation';
+import { confirmSaved, defaultSaveUri, diskPath, rememberSaveFolder } from './saveLocation';
 import type { CaptureSource } from './sources';
 import { RateMeter } from '../shared/stats';
 import { decodedToWire } from '../shared/decoded';
@@ -28,6 +29,8 @@ import { PlotFeed } from '../shared/plot';
 import type { ChannelSchema, WorkspaceSchemas } from '../../decode/workspaceSchemas';
 
 export const INSPECTOR_VIEW_TYPE = 'sipc.inspector';
+export const RECORD_TO_FILE_COMMAND = 'sipc.recordToFile';
+export const STOP_RECORDING_COMMAND = 'sipc.stopRecording';
 const STATS_INTERVAL_MS = 500;
 
 export interface InspectorTarget {
@@ -50,7 +53,7 @@ export function readRetention(): RetentionLimits {
   };
 }
 
-function safeFileName(name: string): string {
+export function safeFileName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
@@ -65,6 +68,7 @@ export class InspectorSession implements vscode.Disposable {
     ready: () => {
       this.postTarget();
       this.postSchema();
+      this.responder.push({ type: 'recording', ...(this.recordingFile ? { file: this.recordingFile } : {}) });
       this.feed.attach();
       this.startStats();
       return { paused: this.feed.isPaused };
@@ -116,6 +120,7 @@ export class InspectorSession implements vscode.Disposable {
   private plotPaths: readonly string[] = [];
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private lastPostedStats: StatsSnapshot | undefined;
+  private recordingFile: string | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private disposed = false;
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
@@ -160,6 +165,12 @@ export class InspectorSession implements vscode.Disposable {
 
   reveal(): void {
     this.panel.reveal();
+  }
+
+  /** The file this panel records to (Record to File…), or none: the page's Record button follows it. */
+  showRecording(file: string | undefined): void {
+    this.recordingFile = file;
+    this.responder.push({ type: 'recording', ...(file ? { file } : {}) });
   }
 
   dispose(): void {
@@ -299,6 +310,12 @@ export class InspectorSession implements vscode.Disposable {
         return this.saveBytes(message.seq);
       case 'export':
         return this.exportCapture(message.format, message.filtered);
+      case 'record':
+        await vscode.commands.executeCommand(RECORD_TO_FILE_COMMAND, { mode: this.target.mode, name: this.target.name });
+        return;
+      case 'stopRecording':
+        await vscode.commands.executeCommand(STOP_RECORDING_COMMAND, { mode: this.target.mode, name: this.target.name });
+        return;
     }
   }
 
@@ -387,6 +404,12 @@ export class InspectorSession implements vscode.Disposable {
     return this.feed.matchingSeqs().map((seq) => this.capture.get(seq)).filter((e): e is CaptureEntry => e !== undefined);
   }
 
+  /** The encoder of this panel's captures in `format` (exports, recordings). */
+  encoder(format: CaptureFormat): CaptureEncoder {
+    return new CaptureEncoder(format, { channel: this.target.name, mode: this.target.mode });
+  }
+
+  /** Streams the entries to the file chosen (never the whole file in memory); cancelling removes the partial file. */
   private async exportCapture(format: ExportFormat, filtered: boolean): Promise<void> {
     const entries = this.exportEntries(filtered);
     const extension = format === 'jsonl' ? 'jsonl' : 'pcapng';
@@ -396,16 +419,25 @@ export class InspectorSession implements vscode.Disposable {
       filters: format === 'jsonl' ? { 'JSON Lines': ['jsonl'] } : { 'pcapng (Wireshark)': ['pcapng'] },
     });
     if (!uri) return;
+    const path = diskPath(uri);
     rememberSaveFolder(uri);
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SIPC: exporting ${entries.length} entries` }, async () => {
-      const bytes = format === 'jsonl'
-        ? encodeUtf8([...jsonlLines(entries, { channel: this.target.name, mode: this.target.mode, exported: Date.now() })].join(''))
-        : concatChunks(pcapngChunks(entries, { interfaceName: this.target.name, interfaceDescription: `sipc channel (${this.target.mode})` }));
-      await vscode.workspace.fs.writeFile(uri, bytes);
+    const written = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true,
+      title: `SIPC: exporting ${entries.length} entries of ${this.target.name}` }, async (progress, token) => {
+      const result = await writeCaptureFile(path, this.encoder(format), entries,
+        (done) => progress.report({ message: `${done} of ${entries.length}`, increment: (100 * ENTRIES_PER_TURN) / Math.max(1, entries.length) }),
+        () => token.isCancellationRequested);
+      if (token.isCancellationRequested) {
+        await fsp.rm(path, { force: true });
+        return undefined;
+      }
+      return result;
     });
-    const messages = entries.filter((e) => e.kind === 'message').length;
-    this.log.info(`inspector: exported ${messages} messages of ${this.target.name} to ${uri.fsPath} (${format})`);
-    confirmSaved(`SIPC: exported ${messages} messages of ${this.target.name} to ${uri.fsPath}`, uri, format === 'jsonl');
+    if (!written) {
+      vscode.window.setStatusBarMessage(`SIPC: export of ${this.target.name} cancelled`, 5000);
+      return;
+    }
+    this.log.info(`inspector: exported ${written.messages} messages of ${this.target.name} to ${path} (${format}, ${written.bytes} bytes)`);
+    confirmSaved(`SIPC: exported ${written.messages} messages of ${this.target.name} to ${path}`, uri, format === 'jsonl');
   }
 
   private html(webview: vscode.Webview): string {

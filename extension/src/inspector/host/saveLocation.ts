@@ -28,6 +28,12 @@ export function rememberSaveFolder(file: vscode.Uri): void {
   lastFolder = vscode.Uri.joinPath(file, '..');
 }
 
+/** The local path of a chosen file; capture files are streamed with Node's fs, so they must be on a disk. */
+export function diskPath(file: vscode.Uri): string {
+  if (file.scheme !== 'file') throw new Error(`${file.toString()} is not on a disk this extension can write to; choose a local file`);
+  return file.fsPath;
+}
+
 export const REVEAL_ACTION = 'Reveal in Explorer';
 export const OPEN_ACTION = 'Open';
 

@@ -12,3 +12,4 @@ export * from './protocol';
 export * from './ring';
 export * from './send';
 export * from './stats';
+export * from './captureFormat';

@@ -34,6 +34,11 @@ export interface CapturedMessage {
   /** Length of the message as sent; larger than data.length when an observer could copy only a prefix. */
   readonly length: number;
   readonly data: Uint8Array;
+  /**
+   * The channel, when it is not the capture's own (an opened recording of `sipc record A B` shows A's entries without
+   * it and B's with it); absent in a live panel.
+   */
+  readonly channel?: string;
 }
 
 /** Something that happened to the channel rather than a message: state changes, a dead peer, lost messages. */
@@ -44,6 +49,8 @@ export interface CapturedEvent {
   /** Stable short name, e.g. 'connected', 'peer-gone', 'missed', 'error', 'cleared'. */
   readonly event: string;
   readonly detail: string;
+  /** As CapturedMessage.channel. */
+  readonly channel?: string;
 }
 
 export type CaptureEntry = CapturedMessage | CapturedEvent;

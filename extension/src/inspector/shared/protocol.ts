@@ -8,7 +8,8 @@ import type { FilterSpec } from './filter';
 import type { Envelope, ReplyEnvelope } from './messaging';
 import { isDirection, type Direction } from './model';
 
-export type InspectorMode = 'peer' | 'observer';
+/** A panel of this window's connection, a read-only observer of any channel, or an opened capture file (offline). */
+export type InspectorMode = 'peer' | 'observer' | 'file';
 
 export interface RowSummary {
   readonly seq: number;
@@ -118,7 +119,10 @@ export type InspectorNotification =
   | { readonly type: 'copy'; readonly seq: number; readonly format: CopyFormat; readonly start?: number; readonly end?: number }
   | { readonly type: 'openInEditor'; readonly seq: number; readonly format: EditorFormat }
   | { readonly type: 'saveBytes'; readonly seq: number }
-  | { readonly type: 'export'; readonly format: ExportFormat; readonly filtered: boolean };
+  | { readonly type: 'export'; readonly format: ExportFormat; readonly filtered: boolean }
+  /** Record to File… for this panel (the host asks where), or stop its recording. */
+  | { readonly type: 'record' }
+  | { readonly type: 'stopRecording' };
 
 export type WebviewToHost = InspectorRequest | InspectorNotification;
 
@@ -132,6 +136,8 @@ export type HostToWebview =
   | { readonly type: 'reset'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'stats'; readonly stats: StatsSnapshot }
+  /** The panel's recording: the file it goes to, or none. */
+  | { readonly type: 'recording'; readonly file?: string }
   /** The channel's schema (.sipc/channels.json): what messages decode as, or why the schema could not be loaded. */
   | { readonly type: 'schema'; readonly description?: string; readonly source?: string; readonly error?: string;
       /** The schema can encode messages (C structs): the send box offers its form. */
@@ -187,6 +193,8 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
     case 'ready':
     case 'clear':
     case 'sendFile':
+    case 'record':
+    case 'stopRecording':
       return { type: value.type };
     case 'filter': {
       const spec = parseFilterSpec(value.spec);

@@ -77,6 +77,7 @@ listenToHost((message) => {
     case 'reset':
     case 'append': return onRows(message);
     case 'stats': return stats.render(message.stats);
+    case 'recording': return toolbar.showRecording(message.file);
     case 'plot': return plot.apply(message);
     case 'schema': {
       detail.fields.setSchema(message.description, message.source, message.error);

@@ -12,6 +12,7 @@ export function renderMarkup(app: HTMLElement): void {
   <button id="timeMode" class="icon" title="Toggle absolute/relative time"><span class="codicon codicon-clock"></span></button>
   <button id="clear" class="icon" title="Clear the capture"><span class="codicon codicon-clear-all"></span></button>
   <span class="separator"></span>
+  <button id="record" title="Record to File…: every message from now on, whatever the panel keeps" aria-pressed="false"><span class="codicon codicon-record"></span> <span id="recordLabel">Record</span></button>
   <label class="check" title="Export only the rows the filter shows"><input type="checkbox" id="exportFiltered"> filtered only</label>
   <button id="exportJsonl" title="Export the capture as JSON Lines (base64 payloads)"><span class="codicon codicon-export"></span> JSONL</button>
   <button id="exportPcapng" title="Export the capture as pcapng for Wireshark"><span class="codicon codicon-export"></span> pcapng</button>

@@ -6,6 +6,8 @@ import { persist, state } from './state';
 
 export class Toolbar {
   private paused = false;
+  /** The file this panel records to, if it does. */
+  private recordingTo: string | undefined;
 
   /** `timeModeChanged`: the list redraws its time column. */
   constructor(private readonly timeModeChanged: () => void) {
@@ -23,6 +25,7 @@ export class Toolbar {
     const exportAs = (format: ExportFormat): void => host.notify({ type: 'export', format, filtered: exportFiltered.checked });
     $('exportJsonl').addEventListener('click', () => exportAs('jsonl'));
     $('exportPcapng').addEventListener('click', () => exportAs('pcapng'));
+    $('record').addEventListener('click', () => host.notify({ type: this.recordingTo ? 'stopRecording' : 'record' }));
     this.updateTimeHeader();
     this.showPaused(false);
   }
@@ -40,6 +43,17 @@ export class Toolbar {
     (button.firstElementChild as HTMLElement).className = `codicon ${value ? 'codicon-debug-start' : 'codicon-debug-pause'}`;
     button.classList.toggle('active', value);
     $('pausedNotice').hidden = !value;
+  }
+
+  /** The host says whether (and where) this panel records: the button becomes Stop while it does. */
+  showRecording(file: string | undefined): void {
+    this.recordingTo = file;
+    const button = $('record');
+    button.setAttribute('aria-pressed', String(file !== undefined));
+    button.classList.toggle('active', file !== undefined);
+    button.title = file ? `Recording to ${file}: click to stop` : 'Record to File…: every message from now on, whatever the panel keeps';
+    $('recordLabel').textContent = file ? 'Stop recording' : 'Record';
+    (button.firstElementChild as HTMLElement).className = `codicon ${file ? 'codicon-debug-stop' : 'codicon-record'}`;
   }
 
   private updateTimeHeader(): void {

@@ -1,5 +1,6 @@
 import type { SipcCommand } from '../../../commands/command';
 import { inspectChannel } from './inspectChannel';
 import { openInspector } from './openInspector';
+import { recordToFile, stopRecording } from './recordToFile';
 
-export const inspectorCommands: readonly SipcCommand[] = [openInspector, inspectChannel];
+export const inspectorCommands: readonly SipcCommand[] = [openInspector, inspectChannel, recordToFile, stopRecording];

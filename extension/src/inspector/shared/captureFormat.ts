@@ -1,0 +1,147 @@
+// A capture file in either format, as a stream of bytes: the encoder turns entries into the chunks to write (the
+// host's file writer streams them to disk, for exports, Record to File… and the restore spill), the decoder turns the
+// chunks of a file back into entries (Open Capture…). Pure: no file system here.
+import { encodeUtf8 } from './bytes';
+import { JsonlParseError, JsonlReader, jsonlEntryLine, jsonlHeaderLine } from './jsonl';
+import type { CaptureEntry } from './model';
+import { CaptureFormatError, PcapngEncoder, PcapngReader, concatChunks } from './pcapng';
+import type { ExportFormat } from './protocol';
+
+export type CaptureFormat = ExportFormat;
+
+export interface CaptureFileMeta {
+  /** The capture's own channel: the pcapng's first interface, the JSON Lines header's channel. */
+  readonly channel: string;
+  /** 'peer', 'observer' or 'file': what the panel was. */
+  readonly mode: string;
+  readonly application?: string;
+}
+
+/** The format a file name suggests: .jsonl/.json/.ndjson are JSON Lines, anything else pcapng. */
+export function formatOfFileName(name: string): CaptureFormat {
+  return /\.(jsonl|ndjson|json)$/i.test(name) ? 'jsonl' : 'pcapng';
+}
+
+export class CaptureEncoder {
+  private readonly pcapng: PcapngEncoder | undefined;
+
+  constructor(readonly format: CaptureFormat, private readonly meta: CaptureFileMeta) {
+    this.pcapng = format === 'pcapng' ? new PcapngEncoder({ interfaceName: meta.channel, interfaceDescription: `sipc channel (${meta.mode})`,
+      application: meta.application ?? 'sipc inspector' }) : undefined;
+  }
+
+  /** What the file starts with. */
+  start(now = Date.now()): Uint8Array[] {
+    if (this.pcapng) return this.pcapng.start();
+    return [encodeUtf8(`${jsonlHeaderLine({ channel: this.meta.channel, mode: this.meta.mode, exported: now, application: this.meta.application })}\n`)];
+  }
+
+  /** One entry's chunks. */
+  entry(entry: CaptureEntry): Uint8Array[] {
+    if (this.pcapng) return this.pcapng.entry(entry);
+    return [encodeUtf8(`${jsonlEntryLine(entry, this.meta.channel)}\n`)];
+  }
+}
+
+/** The longest JSON Lines line read (a 64 MiB message is about 90 MiB of base64, plus its text). */
+export const MAX_JSONL_LINE_CHARS = 256 * 1024 * 1024;
+
+/**
+ * Reads a capture file as its chunks arrive. The format is told by the first bytes (a pcapng section header, or a
+ * JSON object). Errors are CaptureFormatError / JsonlParseError (code INVALID_CAPTURE) saying where.
+ */
+export class CaptureDecoder {
+  private format: CaptureFormat | undefined;
+  private pcapng: PcapngReader | undefined;
+  private jsonl: JsonlReader | undefined;
+  private readonly text = new TextDecoder('utf-8');
+  private partialLine = '';
+  /** The first bytes, while fewer than four arrived. */
+  private head: Uint8Array | undefined;
+
+  /** The detected format (after the first chunk). */
+  get detectedFormat(): CaptureFormat | undefined { return this.format; }
+
+  /** The capture's own channel (the first named), once known. */
+  get channel(): string | undefined { return this.channels[0]; }
+
+  /** The channels the file named so far. */
+  get channels(): readonly string[] {
+    return this.pcapng?.channels ?? this.jsonl?.channels ?? [];
+  }
+
+  push(chunk: Uint8Array): CaptureEntry[] {
+    if (chunk.length === 0) return [];
+    if (this.format === undefined) {
+      // The format is told by the first four bytes: gather them first.
+      this.head = this.head ? concatChunks([this.head, chunk]) : chunk;
+      if (this.head.length < 4) return [];
+      chunk = this.head;
+      this.head = undefined;
+      this.detect(chunk);
+    }
+    if (this.pcapng) return this.mainChannelless(this.pcapng.push(chunk));
+    return this.lines(this.text.decode(chunk, { stream: true }));
+  }
+
+  /** The file ended; throws if it ended inside a block or has no header. */
+  end(): CaptureEntry[] {
+    if (this.format === undefined && this.head) {
+      const head = this.head;
+      this.head = undefined;
+      this.detect(head);
+      const entries = this.push(head);
+      return [...entries, ...this.end()];
+    }
+    if (this.format === undefined) throw new CaptureFormatError('the file is empty');
+    if (this.pcapng) {
+      this.pcapng.end();
+      return [];
+    }
+    const entries = this.lines(`${this.text.decode()}\n`);
+    this.jsonl?.end();
+    return entries;
+  }
+
+  private detect(chunk: Uint8Array): void {
+    const first = chunk[0];
+    if (chunk.length >= 4 && new DataView(chunk.buffer, chunk.byteOffset, 4).getUint32(0, true) === 0x0a0d0d0a) {
+      this.format = 'pcapng';
+      this.pcapng = new PcapngReader();
+    } else if (first === 0x7b /* { */ || first === 0xef /* a UTF-8 byte-order mark */) {
+      this.format = 'jsonl';
+      this.jsonl = new JsonlReader();
+    } else if (chunk.length >= 4 && [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(new DataView(chunk.buffer, chunk.byteOffset, 4).getUint32(0, false))) {
+      throw new CaptureFormatError('this is a classic pcap file, not pcapng: convert it with `editcap -F pcapng IN OUT`');
+    } else {
+      throw new CaptureFormatError('this is neither pcapng nor JSON Lines (unknown first bytes)');
+    }
+  }
+
+  /** pcapng entries of the first interface's channel carry no channel (as in a live panel). */
+  private mainChannelless(entries: CaptureEntry[]): CaptureEntry[] {
+    const main = this.channel;
+    return entries.map((e) => (e.channel === main ? withoutChannel(e) : e));
+  }
+
+  private lines(text: string): CaptureEntry[] {
+    const jsonl = this.jsonl;
+    if (!jsonl) return [];
+    const parts = (this.partialLine + text).split('\n');
+    this.partialLine = parts.pop() ?? '';
+    if (this.partialLine.length > MAX_JSONL_LINE_CHARS) {
+      throw new JsonlParseError(`longer than ${MAX_JSONL_LINE_CHARS} characters (is this a sipc capture?)`, jsonl.linesRead + parts.length + 1);
+    }
+    const entries: CaptureEntry[] = [];
+    for (const raw of parts) {
+      const entry = jsonl.line(raw); // (the TextDecoder drops a byte-order mark)
+      if (entry) entries.push(entry);
+    }
+    return entries;
+  }
+}
+
+function withoutChannel(entry: CaptureEntry): CaptureEntry {
+  const { channel: _channel, ...rest } = entry;
+  return rest;
+}
