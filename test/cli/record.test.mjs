@@ -129,12 +129,17 @@ describe('sipc record', () => {
     const second = await echoChannel('recb');
     const file = join(scratch, 'two.jsonl');
     const recorder = start(['record', first, second, '-o', file, '--count', '4']);
+    // The same two channels to pcapng at once: one interface each, for the inspector's Open Capture… below.
+    const pcapngFile = join(scratch, 'two.pcapng');
+    const pcapngRecorder = start(['record', first, second, '-o', pcapngFile, '--count', '4']);
     await waitForStderr(recorder, 'recording 2 channels');
+    await waitForStderr(pcapngRecorder, 'recording 2 channels');
     await converse(first, 'héllo\n');
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
     await converse(second, Buffer.concat([binary, Buffer.from('\n')]));
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
+    assert.equal((await pcapngRecorder.done).code, 0);
 
     const [header, ...all] = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     const lines = all.filter((line) => line.type === 'message');
@@ -170,6 +175,13 @@ describe('sipc record', () => {
     assert.ok(parsedMessages.some((e) => Buffer.from(e.data).equals(binary) && e.direction === 'to-server'));
     // The first channel's entries carry no channel (the panel's own), the second's name theirs.
     assert.ok(parsedMessages.every((e) => (Buffer.from(e.data).equals(binary) ? e.channel === second : e.channel === undefined)));
+    // Open Capture… of the pcapng: two interfaces, the second channel's rows named, the same bytes.
+    const decoder = new core.CaptureDecoder();
+    const opened = [...decoder.push(readFileSync(pcapngFile)), ...decoder.end()].filter((e) => e.kind === 'message');
+    assert.deepEqual(decoder.channels, [first, second]);
+    assert.deepEqual(opened.map((e) => [e.channel ?? first, e.direction, Buffer.from(e.data).toString('hex')]).sort(),
+      [[first, 'to-server', Buffer.from('héllo').toString('hex')], [first, 'to-client', Buffer.from('héllo').toString('hex')],
+        [second, 'to-server', binary.toString('hex')], [second, 'to-client', binary.toString('hex')]].sort());
   });
 
   it('ends on SIGINT with a complete file and exit 0', T, async () => {

@@ -94,16 +94,16 @@ describe('Record to File…', function () {
     const { name, connection } = await echoConnection('recj');
     const file = path.join(dir, 'session.jsonl');
     await vscode.commands.executeCommand('sipc.recordToFile', { mode: 'peer', name, file });
+    // One at a time, so the file's order is known: each echo arrives before the next send.
     await connection.send(Buffer.from('héllo'));
+    await until(() => connection.receivedCount === 1, 'the first echo arrives');
     await connection.send(Buffer.from([0xff, 0x00, 0xfe]));
-    await until(() => connection.receivedCount === 2, 'both echoes arrive');
+    await until(() => connection.receivedCount === 2, 'the second echo arrives');
     await until(() => api.inspector.recordings()[0]?.progress.messages === 4, 'the recording has the four messages');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await until(() => api.inspector.recordings().length === 0, 'closing the panel ends its recording');
-    await until(() => {
-      const text = fs.readFileSync(file, 'utf8');
-      return text.endsWith('\n') && text.includes('"recording-stopped"') === false && text.split('\n').length >= 6;
-    }, 'the file is complete');
+    // The file is closed a moment later, with everything recorded in it.
+    await until(() => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"type":"message"')).length === 4, 'the file holds the four messages');
     const [header, ...lines] = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.strictEqual(header.format, 'sipc-capture');
     assert.deepStrictEqual(header.channels, [name]);
@@ -136,5 +136,107 @@ describe('Record to File…', function () {
     assert.match(errors[0], /No inspector panel is open on .* \(observer\)/);
     assert.match(errors[1], /ENOENT/);
     assert.deepStrictEqual(api.inspector.recordings(), []);
+  });
+});
+
+describe('Open Capture…', function () {
+  this.timeout(60_000);
+  let api;
+  let dir;
+  const peers = [];
+
+  before(async () => {
+    api = await extensionApi();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sipc-open-suite-'));
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  afterEach(async () => {
+    await vscode.commands.executeCommand('sipc.disconnectAll');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await Promise.all(peers.splice(0).map((peer) => peer.stop()));
+  });
+
+  const webviewTabs = () =>
+    vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview);
+  const rowsOf = (entries) => entries.map((e) => (e.kind === 'message' ? [e.direction, Buffer.from(e.data).toString('hex')] : ['event', e.event]));
+
+  /** A recording of this window's echo connection: `count` messages each way, then the file is closed. */
+  async function recordedSession(file, count) {
+    const name = uniqueName('open');
+    const pending = vscode.commands.executeCommand('sipc.connect', { name });
+    await until(() => api.connections.get(name)?.state === 'waiting', 'waiting for the client');
+    peers.push(cli(['echo', name]));
+    await pending;
+    await vscode.commands.executeCommand('sipc.openInspector', { name });
+    await until(() => api.inspector.snapshot('peer', name)?.entries.some((e) => e.kind === 'event' && e.event === 'attached'), 'the inspector attaches');
+    await vscode.commands.executeCommand('sipc.recordToFile', { mode: 'peer', name, file });
+    const connection = api.connections.get(name);
+    for (let i = 0; i < count; i++) {
+      await connection.send(Buffer.from(i % 3 === 0 ? [0xfe, i] : `message ${i}`));
+      await until(() => connection.receivedCount === i + 1, `echo ${i}`);
+    }
+    await until(() => api.inspector.recordings()[0]?.progress.messages === 2 * count, 'everything is recorded');
+    const live = api.inspector.snapshot('peer', name).entries.filter((e) => e.kind === 'message');
+    await vscode.commands.executeCommand('sipc.stopRecording', { mode: 'peer', name });
+    await until(() => api.inspector.recordings().length === 0, 'the recording stops');
+    return { name, live };
+  }
+
+  for (const extension of ['pcapng', 'jsonl']) {
+    it(`opens a ${extension} recording in a read-only panel with the same messages, directions and times`, async () => {
+      const file = path.join(dir, `session.${extension}`);
+      const { live } = await recordedSession(file, 6);
+      await until(() => {
+        try {
+          return fs.statSync(file).size > 0 && !api.inspector.recordings().length;
+        } catch {
+          return false;
+        }
+      }, 'the file is closed');
+      assert.strictEqual(await vscode.commands.executeCommand('sipc.openCapture', file), file);
+      await until(() => webviewTabs().some((tab) => tab.label === `Capture: session.${extension}`), 'the capture tab opens');
+      const opened = api.inspector.snapshot('file', file);
+      assert.strictEqual(opened.title, `Capture: session.${extension}`);
+      const messages = opened.entries.filter((e) => e.kind === 'message');
+      assert.deepStrictEqual(rowsOf(messages), rowsOf(live));
+      // Microseconds survive the round trip (pcapng stores ns, JSON Lines ms with fractions).
+      assert.deepStrictEqual(messages.map((m) => Math.round(m.timestamp * 1000)), live.map((m) => Math.round(m.timestamp * 1000)));
+      assert.ok(opened.entries.some((e) => e.kind === 'event' && e.event === 'recording'), 'the recording\'s own event row is in it');
+      assert.ok(opened.entries.some((e) => e.kind === 'event' && e.event === 'opened' && e.detail.startsWith(`${opened.entries.length - 1} entries of channel `)));
+    });
+  }
+
+  it('shows what a damaged file holds before the damage and says where it is damaged', async () => {
+    const good = path.join(dir, 'good.pcapng');
+    await recordedSession(good, 4);
+    await until(() => !api.inspector.recordings().length && fs.statSync(good).size > 0, 'the file is closed');
+    const bytes = fs.readFileSync(good);
+    const damaged = path.join(dir, 'damaged.pcapng');
+    fs.writeFileSync(damaged, bytes.subarray(0, bytes.length - 7));
+    const errors = [];
+    const original = vscode.window.showErrorMessage;
+    vscode.window.showErrorMessage = (message) => {
+      errors.push(message);
+      return Promise.resolve(undefined);
+    };
+    try {
+      await vscode.commands.executeCommand('sipc.openCapture', damaged);
+      await vscode.commands.executeCommand('sipc.openCapture', path.join(dir, 'absent.pcapng'));
+      fs.writeFileSync(path.join(dir, 'text.jsonl'), 'hello, not a capture\n');
+      await vscode.commands.executeCommand('sipc.openCapture', path.join(dir, 'text.jsonl'));
+    } finally {
+      vscode.window.showErrorMessage = original;
+    }
+    assert.strictEqual(errors.length, 3, errors.join(' | '));
+    assert.match(errors[0], /Could not open the capture: .*damaged\.pcapng cannot be read past entry \d+: the file ends inside the block at offset \d+ \(truncated recording\?\)/);
+    assert.match(errors[1], /absent\.pcapng cannot be opened: .*ENOENT/);
+    assert.match(errors[2], /text\.jsonl cannot be opened: this is neither pcapng nor JSON Lines/);
+    const shown = api.inspector.snapshot('file', damaged);
+    assert.ok(shown, 'the panel of the damaged file stays open');
+    const messages = shown.entries.filter((e) => e.kind === 'message');
+    assert.strictEqual(messages.length, 7, 'all but the cut last message');
+    assert.ok(shown.entries.some((e) => e.kind === 'event' && e.event === 'error' && /truncated recording/.test(e.detail)));
   });
 });

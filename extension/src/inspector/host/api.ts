@@ -34,6 +34,11 @@ export interface InspectorApi {
   openForConnection(name: string): void;
   /** Opens the inspector as a read-only observer of any channel on the machine. */
   inspectChannel(name: string): void;
+  /**
+   * Open Capture…: a read-only panel of a pcapng or JSON Lines file (from an export, Record to File… or `sipc record`).
+   * Resolves once the file is read; rejects (code INVALID_CAPTURE) when it is damaged, after showing what came before.
+   */
+  openCapture(path: string): Promise<void>;
   /** Record to File…: the panel of the request (else the focused one, else one the user picks); undefined if cancelled. */
   recordToFile(request: RecordRequest | undefined): Promise<RecordingInfo | undefined>;
   /** Stops the recording of the request's panel (else the only one, else the ones the user picks). */
@@ -43,7 +48,7 @@ export interface InspectorApi {
   /** The recording status bar item's text (empty while none runs). */
   recordingStatusText(): string;
   /** The panel open on `name` in that mode ('peer': this window's connection, 'observer'), if any. */
-  snapshot(mode: 'peer' | 'observer', name: string): InspectorSnapshot | undefined;
+  snapshot(mode: InspectorMode, name: string): InspectorSnapshot | undefined;
 }
 
 export type RegisterInspector = (

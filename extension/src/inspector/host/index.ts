@@ -8,7 +8,8 @@ import type { InspectorApi, RecordRequest } from './api';
 import { INSPECTOR_VIEW_TYPE, InspectorSession, safeFileName, targetKey, type InspectorTarget } from './panel';
 import { Recording, RecordingStatusBar, type RecordingInfo } from './recording';
 import { confirmSaved, defaultSaveUri, diskPath, rememberSaveFolder } from './saveLocation';
-import { ObserverSource, PeerSource } from './sources';
+import { FileSource, ObserverSource, PeerSource, type CaptureSource } from './sources';
+import type { Capture } from '../shared/capture';
 import { WorkspaceSchemas } from '../../decode/workspaceSchemas';
 
 export type { InspectorApi } from './api';
@@ -16,7 +17,7 @@ export type { InspectorApi } from './api';
 function isTarget(value: unknown): value is InspectorTarget {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return (v.mode === 'peer' || v.mode === 'observer') && typeof v.name === 'string' && v.name.length > 0;
+  return (v.mode === 'peer' || v.mode === 'observer' || v.mode === 'file') && typeof v.name === 'string' && v.name.length > 0;
 }
 
 /** "orders-20261130-081502": a default file name that does not overwrite the last recording. */
@@ -150,7 +151,16 @@ class InspectorRegistry implements vscode.Disposable {
     return this.sessions.get(targetKey(target));
   }
 
-  open(target: InspectorTarget): InspectorSession {
+  /** Open Capture…: a read-only panel of a pcapng or JSON Lines file; resolves once it is read (a panel open on it is read anew). */
+  async openCapture(path: string): Promise<void> {
+    const target: InspectorTarget = { mode: 'file', name: path };
+    this.sessions.get(targetKey(target))?.dispose();
+    let source: FileSource | undefined;
+    this.open(target, (capture) => (source = new FileSource(path, capture, this.log)));
+    await source?.loaded;
+  }
+
+  open(target: InspectorTarget, makeSource?: (capture: Capture) => CaptureSource): InspectorSession {
     const existing = this.sessions.get(targetKey(target));
     if (existing) {
       existing.reveal();
@@ -160,7 +170,7 @@ class InspectorRegistry implements vscode.Disposable {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'media'), vscode.Uri.joinPath(this.context.extensionUri, 'extension', 'media')],
     });
-    return this.attach(target, panel);
+    return this.attach(target, panel, makeSource);
   }
 
   /** Restores a panel VS Code kept across a reload; its webview state names what it inspected. */
@@ -185,9 +195,11 @@ class InspectorRegistry implements vscode.Disposable {
     this.schemas.dispose();
   }
 
-  private attach(target: InspectorTarget, panel: vscode.WebviewPanel): InspectorSession {
-    const session = new InspectorSession(target, panel, this.context.extensionUri, this.log, (capture) =>
-      target.mode === 'peer' ? new PeerSource(target.name, this.connections, capture) : new ObserverSource(target.name, capture, this.log), this.schemas);
+  private attach(target: InspectorTarget, panel: vscode.WebviewPanel, makeSource?: (capture: Capture) => CaptureSource): InspectorSession {
+    const session = new InspectorSession(target, panel, this.context.extensionUri, this.log, makeSource ?? ((capture) =>
+      target.mode === 'peer' ? new PeerSource(target.name, this.connections, capture)
+        : target.mode === 'file' ? new FileSource(target.name, capture, this.log)
+        : new ObserverSource(target.name, capture, this.log)), this.schemas);
     const key = targetKey(target);
     this.sessions.set(key, session);
     this.updateInspectorOpen();
@@ -217,6 +229,7 @@ export function registerInspector(
   return {
     openForConnection: (name) => void registry.open({ mode: 'peer', name }),
     inspectChannel: (name) => void registry.open({ mode: 'observer', name }),
+    openCapture: (path) => registry.openCapture(path),
     recordToFile: (request) => registry.recordToFile(request),
     stopRecording: (request) => registry.stopRecording(request),
     recordings: () => registry.recordingInfos(),

@@ -8,6 +8,7 @@ import { CaptureEncoder, type CaptureFormat } from '../shared/captureFormat';
 import type { CaptureEntry } from '../shared/model';
 import { ENTRIES_PER_TURN, writeCaptureFile } from './captureFile';
 import { promises as fsp } from 'node:fs';
+import { basename } from 'node:path';
 import { answerRequest, Responder, type RequestHandlers } from '../shared/messaging';
 import {
   isRequest, parseWebviewEnvelope, type CopyFormat, type DetailReply, type DirectionStats, type EditorFormat, type ExportFormat,
@@ -121,6 +122,8 @@ export class InspectorSession implements vscode.Disposable {
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private lastPostedStats: StatsSnapshot | undefined;
   private recordingFile: string | undefined;
+  /** The channel whose schema is loaded. */
+  private schemaChannel: string | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private disposed = false;
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
@@ -143,7 +146,7 @@ export class InspectorSession implements vscode.Disposable {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'media'), vscode.Uri.joinPath(extensionUri, 'extension', 'media')],
     };
-    panel.title = `${target.mode === 'peer' ? 'Inspect' : 'Observe'}: ${target.name}`;
+    panel.title = target.mode === 'file' ? `Capture: ${basename(target.name)}` : `${target.mode === 'peer' ? 'Inspect' : 'Observe'}: ${target.name}`;
     panel.webview.html = this.html(panel.webview);
     this.subscriptions.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
@@ -154,7 +157,14 @@ export class InspectorSession implements vscode.Disposable {
         this.postSchema();
         this.plot.set(this.plotPaths, this.channelSchema.kind === 'schema' ? this.channelSchema.schema : undefined);
       })] : []),
-      this.source.onDidChange(() => this.postTarget()),
+      this.source.onDidChange(() => {
+        this.postTarget();
+        // An opened file names its channel once its first bytes were read: its schema applies from then on.
+        if (target.mode === 'file' && this.source.channel !== this.schemaChannel) {
+          this.channelSchema = this.loadSchema();
+          this.postSchema();
+        }
+      }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('sipc.inspector')) return;
         this.capture.setLimits(readRetention());
@@ -194,7 +204,9 @@ export class InspectorSession implements vscode.Disposable {
 
   /** The channel's schema from the workspace; a field filter follows it. */
   private loadSchema(): ChannelSchema {
-    const found = this.schemas?.schemaFor(this.target.name) ?? { kind: 'none' };
+    const channel = this.target.mode === 'file' ? this.source?.channel : this.target.name;
+    this.schemaChannel = channel;
+    const found = (channel !== undefined ? this.schemas?.schemaFor(channel) : undefined) ?? { kind: 'none' };
     this.feed.setDecoder(found.kind === 'schema' ? found.schema : undefined);
     return found;
   }
@@ -209,7 +221,7 @@ export class InspectorSession implements vscode.Disposable {
     const role = this.source.role();
     this.responder.push({
       type: 'target', name: this.target.name, mode: this.target.mode, canSend: this.source.canSend(), captureId: this.captureId,
-      ...(role ? { role } : {}),
+      ...(role ? { role } : {}), ...(this.target.mode === 'file' ? { directions: [...this.source.directions] } : {}),
     });
   }
 
@@ -406,7 +418,7 @@ export class InspectorSession implements vscode.Disposable {
 
   /** The encoder of this panel's captures in `format` (exports, recordings). */
   encoder(format: CaptureFormat): CaptureEncoder {
-    return new CaptureEncoder(format, { channel: this.target.name, mode: this.target.mode });
+    return new CaptureEncoder(format, { channel: this.source.channel ?? this.target.name, mode: this.target.mode });
   }
 
   /** Streams the entries to the file chosen (never the whole file in memory); cancelling removes the partial file. */

@@ -5,6 +5,8 @@ import { observe, watchChannels, type ChannelInfo, type ChannelWatch, type Obser
 import type { Connection, ConnectionManager } from '../../connections';
 import { describeError as describe } from '../../errors';
 import type { Capture } from '../shared/capture';
+import { CaptureDecoder } from '../shared/captureFormat';
+import { readCaptureFile } from './captureFile';
 import type { Direction } from '../shared/model';
 import type { InspectorMode } from '../shared/protocol';
 
@@ -28,6 +30,8 @@ export interface CaptureSource extends vscode.Disposable {
   status(): SourceStatus;
   /** Fires when canSend() or the state may have changed. */
   readonly onDidChange: vscode.Event<void>;
+  /** The channel the capture is of, when it is not the panel's name (an opened file's first channel). */
+  readonly channel?: string;
 }
 
 export class NotConnectedError extends Error {
@@ -345,5 +349,88 @@ export class ObserverSource implements CaptureSource {
     } catch (error) {
       this.log.warn(`inspector: closing the observer of ${this.name}: ${describe(error)}`);
     }
+  }
+}
+
+/**
+ * An opened capture file (Open Capture…): read once, streamed into the capture (whose retention keeps the newest
+ * entries of a large file), read-only. A damaged file keeps what was read before the damage, and an event row and
+ * `loaded` say what is wrong.
+ */
+export class FileSource implements CaptureSource {
+  readonly mode = 'file' as const;
+  private readonly seenDirections: Direction[] = [];
+  private state = 'loading';
+  private disposed = false;
+  private readonly decoder = new CaptureDecoder();
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changeEmitter.event;
+  /** Settles once the whole file was read: rejects with the error of a damaged or unreadable file. */
+  readonly loaded: Promise<void>;
+
+  constructor(readonly name: string, private readonly capture: Capture, private readonly log: vscode.LogOutputChannel) {
+    this.loaded = this.load();
+    this.loaded.catch(() => undefined); // the panel reports it; a caller may also await it
+  }
+
+  /** The directions the file holds, in order of appearance. */
+  get directions(): readonly Direction[] { return this.seenDirections; }
+
+  /** The file's own channel (its first interface or header channel). */
+  get channel(): string | undefined { return this.decoder.channel; }
+
+  canSend(): boolean { return false; }
+  role(): undefined { return undefined; }
+  send(): Promise<void> {
+    return Promise.reject(new Error('an opened capture file is read-only'));
+  }
+  maxMessageSize(): undefined { return undefined; }
+
+  status(): SourceStatus {
+    return { state: this.state, info: undefined, queueOf: () => undefined };
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.changeEmitter.dispose();
+  }
+
+  private async load(): Promise<void> {
+    let entries = 0;
+    try {
+      await readCaptureFile(this.name, this.decoder, (batch) => {
+        for (const entry of batch) {
+          if (entry.kind === 'message' && !this.seenDirections.includes(entry.direction)) {
+            this.seenDirections.push(entry.direction);
+            this.changeEmitter.fire();
+          }
+          this.capture.addEntry(entry);
+        }
+        entries += batch.length;
+      }, () => this.disposed);
+      if (this.disposed) return;
+      const channels = this.decoder.channels;
+      this.state = `${entries} entries (${this.decoder.detectedFormat ?? 'empty'})`;
+      this.capture.addEvent('opened', `${entries} entries of ${channels.length > 1 ? `the channels ${channels.join(', ')}` : `channel ${channels[0] ?? '?'}`} read from ${this.name}`, Date.now());
+      this.log.info(`inspector: opened ${this.name}: ${entries} entries, ${this.decoder.detectedFormat}`);
+    } catch (error) {
+      if (this.disposed) return;
+      const text = describe(error);
+      this.state = 'damaged';
+      this.capture.addEvent('error', `${this.name} cannot be read past entry ${entries}: ${text}`, Date.now());
+      this.log.warn(`inspector: ${this.name}: ${text} (after ${entries} entries)`);
+      throw new CaptureFileError(this.name, entries, text);
+    } finally {
+      if (!this.disposed) this.changeEmitter.fire();
+    }
+  }
+}
+
+/** A capture file that is damaged or cannot be read; the entries before the damage are shown. */
+export class CaptureFileError extends Error {
+  readonly code = 'INVALID_CAPTURE';
+  constructor(readonly path: string, readonly entriesRead: number, reason: string) {
+    super(`${path} cannot be ${entriesRead > 0 ? `read past entry ${entriesRead}` : 'opened'}: ${reason}`);
+    this.name = 'CaptureFileError';
   }
 }

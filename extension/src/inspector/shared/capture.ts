@@ -66,6 +66,19 @@ export class Capture {
     return entry;
   }
 
+  /** An entry read from a file (Open Capture…, a restored panel): numbered anew, counted like a live one. */
+  addEntry(entry: CaptureEntry): CaptureEntry {
+    const added: CaptureEntry = { ...entry, seq: this.nextSeq++ };
+    if (added.kind === 'message') {
+      const totals = this.totals.get(added.direction) ?? { messages: 0, bytes: 0 };
+      totals.messages++;
+      totals.bytes += added.length;
+      this.totals.set(added.direction, totals);
+    }
+    this.append(added);
+    return added;
+  }
+
   get(seq: number): CaptureEntry | undefined {
     return this.ring.at(seq - this.firstSeq);
   }
@@ -97,14 +110,15 @@ export class Capture {
   summarize(entry: CaptureEntry): RowSummary {
     const previous = this.get(entry.seq - 1);
     const delta = previous ? entry.timestamp - previous.timestamp : undefined;
+    const channel = entry.channel !== undefined ? { channel: entry.channel } : {};
     if (entry.kind === 'event') {
-      return { seq: entry.seq, t: entry.timestamp, delta, kind: 'event', len: 0, captured: 0, preview: entry.detail, event: entry.event };
+      return { seq: entry.seq, t: entry.timestamp, delta, kind: 'event', len: 0, captured: 0, preview: entry.detail, event: entry.event, ...channel };
     }
     let preview = previewOf(entry.data);
     if (entry.data.byteLength < entry.length && !preview.endsWith('…')) preview += '…';
     return {
       seq: entry.seq, t: entry.timestamp, delta, kind: 'message', dir: entry.direction,
-      len: entry.length, captured: entry.data.byteLength, preview,
+      len: entry.length, captured: entry.data.byteLength, preview, ...channel,
     };
   }
 

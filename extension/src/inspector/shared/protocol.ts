@@ -28,6 +28,8 @@ export interface RowSummary {
   readonly match?: boolean;
   /** The decoded columns the user picked, as `path=value` pairs (a channel with a schema). */
   readonly fields?: string;
+  /** The channel, in an opened recording of several channels, when it is not the panel's own. */
+  readonly channel?: string;
 }
 
 export interface DirectionStats {
@@ -132,7 +134,9 @@ export type HostToWebview =
       /** This window's role on the channel (peer mode, once open). */
       readonly role?: 'server' | 'client';
       /** Changes when the capture is a new one (after a reload): seqs then mean other messages. */
-      readonly captureId: string }
+      readonly captureId: string;
+      /** The directions the filter offers (an opened file's; else the mode's). */
+      readonly directions?: readonly Direction[] }
   | { readonly type: 'reset'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'stats'; readonly stats: StatsSnapshot }

@@ -10,7 +10,9 @@ import { persist, state } from './state';
 /** Typing pauses this long before the filter is applied. */
 const FILTER_DELAY_MS = 200;
 
-function directionsForMode(mode: InspectorMode): Direction[] {
+/** The directions a panel's filter offers: a connection's, an observer's, or those an opened file holds. */
+export function directionsForMode(mode: InspectorMode, fileDirections?: readonly Direction[]): readonly Direction[] {
+  if (fileDirections && fileDirections.length > 0) return fileDirections;
   return mode === 'peer' ? ['sent', 'received'] : ['to-server', 'to-client'];
 }
 
@@ -76,11 +78,11 @@ export class Filters {
   }
 
   /** Draws the direction boxes of a mode (peer: sent/received; observer: both directions of the channel). */
-  renderDirections(mode: InspectorMode): void {
+  renderDirections(mode: InspectorMode, fileDirections?: readonly Direction[]): void {
     const container = this.directions;
     container.textContent = '';
     const chosen = state.filter.directions ?? [];
-    for (const dir of directionsForMode(mode)) {
+    for (const dir of directionsForMode(mode, fileDirections)) {
       const label = document.createElement('label');
       label.className = 'check';
       const box = document.createElement('input');

@@ -8,7 +8,8 @@ import { DetailPane } from './detailPane';
 import { PlotPane } from './plotPane';
 import { SendForm } from './sendForm';
 import { FieldColumns } from './fieldColumns';
-import { Filters } from './filters';
+import { Filters, directionsForMode } from './filters';
+import type { Direction } from '../shared/model';
 import { host, listenToHost } from './host';
 import { $, renderMarkup } from './markup';
 import { MessageList, type RowsMessage } from './messageList';
@@ -20,6 +21,7 @@ import { Toolbar } from './toolbar';
 renderMarkup(document.getElementById('app') as HTMLDivElement);
 
 let mode: InspectorMode = state.target?.mode ?? 'peer';
+let fileDirections: readonly Direction[] | undefined;
 const stats = new StatsBar();
 new Columns();
 const filters = new Filters({ next: () => list.selectMatch(1), previous: () => list.selectMatch(-1) });
@@ -45,6 +47,7 @@ const list = new MessageList({
 function onTarget(message: Extract<HostToWebview, { type: 'target' }>): void {
   const modeChanged = mode !== message.mode;
   mode = message.mode;
+  fileDirections = message.directions;
   state.target = { name: message.name, mode: message.mode };
   // A new capture (the window was reloaded): the saved selection named a message of the old one.
   if (state.captureId !== message.captureId) {
@@ -55,11 +58,13 @@ function onTarget(message: Extract<HostToWebview, { type: 'target' }>): void {
   persist();
   $('title').textContent = message.name;
   // Peer mode names this window's side of the channel (known once it is open); an observer has no side.
-  $('mode').textContent = message.mode === 'observer' ? 'observer (read-only)' : message.role ?? 'peer';
+  $('mode').textContent = message.mode === 'observer' ? 'observer (read-only)' : message.mode === 'file' ? 'capture file (read-only)' : message.role ?? 'peer';
   sendBox.visible = message.canSend;
+  // An opened file gets no new entries: nothing to record.
+  $('record').hidden = message.mode === 'file';
   document.title = `sipc: ${message.name}`;
-  filters.renderDirections(mode);
-  plot.setDirections(message.mode === 'peer' ? ['sent', 'received'] : ['to-server', 'to-client']);
+  filters.renderDirections(mode, fileDirections);
+  plot.setDirections([...directionsForMode(mode, fileDirections)]);
 }
 
 function onRows(message: RowsMessage): void {

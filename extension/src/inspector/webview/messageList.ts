@@ -192,7 +192,7 @@ export class MessageList {
     if (r.kind === 'event') {
       element.className = `row event${selected ? ' selected' : ''}${r.match ? ' match' : ''}`;
       dirCell.children[0].className = 'codicon codicon-warning';
-      dirCell.children[1].textContent = r.event ?? 'event';
+      dirCell.children[1].textContent = r.channel !== undefined ? `${r.channel}: ${r.event ?? 'event'}` : r.event ?? 'event';
       cells[4].textContent = '';
       cells[5].textContent = '';
       cells[6].textContent = r.preview;
@@ -200,7 +200,7 @@ export class MessageList {
       const dir = r.dir as Direction;
       element.className = `row ${isOutbound(dir) ? 'out' : 'in'}${selected ? ' selected' : ''}${r.match ? ' match' : ''}`;
       dirCell.children[0].className = `codicon ${directionIcon(dir)}`;
-      dirCell.children[1].textContent = directionLabel(dir);
+      dirCell.children[1].textContent = r.channel !== undefined ? `${r.channel}: ${directionLabel(dir)}` : directionLabel(dir);
       cells[4].textContent = r.captured < r.len ? `${r.len} (${r.captured} seen)` : String(r.len);
       cells[5].textContent = r.fields ?? '';
       cells[6].textContent = r.preview;
