@@ -21,6 +21,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv);
 int cmd_ls(const cli_command *command, int argc, char **argv);
 int cmd_stat(const cli_command *command, int argc, char **argv);
 int cmd_tap(const cli_command *command, int argc, char **argv);
+int cmd_decode(const cli_command *command, int argc, char **argv);
 int cmd_rm(const cli_command *command, int argc, char **argv);
 int cmd_record(const cli_command *command, int argc, char **argv);
 int cmd_replay(const cli_command *command, int argc, char **argv);

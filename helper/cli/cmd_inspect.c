@@ -1,5 +1,6 @@
 /* Inspection commands: ls, stat, tap, rm. */
 #include "cli.h"
+#include "cli_schema.h"
 #include "platform.h"
 
 #include <errno.h>
@@ -525,6 +526,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     bool events = false;
     bool follow = false;
     uint32_t stall_timeout = 0;
+    cli_schema_options schema_options = {0};
     const cli_option options[] = {
         {"quiet", CLI_OPT_FLAG, &quiet, NULL, 0, 0, NULL},
         {"lossless", CLI_OPT_FLAG, &lossless, NULL, 0, 0, NULL},
@@ -536,6 +538,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
         {"count", CLI_OPT_U64, &limit, NULL, 1, UINT64_MAX, NULL},
         {"timeout", CLI_OPT_TIMEOUT, &timeout, NULL, 0, 0, NULL},
         {"preview", CLI_OPT_U32, &preview, NULL, 0, 1u << 20, NULL},
+        CLI_SCHEMA_OPTIONS(schema_options),
     };
     const char *positional[1];
     size_t count = 0;
@@ -544,6 +547,10 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
         return rc;
     const char *name = positional[0];
     cli_format output = json ? CLI_FORMAT_JSON : cli_format_from_name(format);
+    cschema_message schema;
+    if ((rc = cli_schema_load(command->name, &schema_options, &schema)) >= 0)
+        return rc;
+    bool decoding = schema.schema != NULL;
 
     sipc_observer *observer = NULL;
     int status = sipc_validate_name(name);
@@ -553,8 +560,10 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     observe_options.stall_timeout_ms = stall_timeout;
     if (status == SIPC_OK)
         status = sipc_observe_ex(name, &observe_options, &observer);
-    if (status != SIPC_OK)
+    if (status != SIPC_OK) {
+        cli_schema_free(&schema);
         return cli_fail(command->name, name, status);
+    }
     cli_signals_watch_observer(observer);
     /* Like tcpdump's "listening on": tells people and scripts that traffic from now on is seen. */
     if (!quiet)
@@ -564,8 +573,8 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     info_init(&info);
     status = sipc_observer_info(observer, &info);
     size_t capacity = status == SIPC_OK && info.max_message_size > 0 ? info.max_message_size : SIPC_DEFAULT_MAX_MESSAGE;
-    /* The text format shows a preview only: no need to copy whole large messages. */
-    if (output == CLI_FORMAT_TEXT && capacity > (size_t)preview * 4 + 4)
+    /* The text format shows a preview only: no need to copy whole large messages (unless they are decoded). */
+    if (output == CLI_FORMAT_TEXT && !decoding && capacity > (size_t)preview * 4 + 4)
         capacity = (size_t)preview * 4 + 4;
     void *buffer = malloc(capacity ? capacity : 1);
     cli_buffer out = {0};
@@ -607,7 +616,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             if (status != SIPC_OK)
                 break;
             info_init(&info);
-            if (output != CLI_FORMAT_TEXT && sipc_observer_info(observer, &info) == SIPC_OK &&
+            if ((output != CLI_FORMAT_TEXT || decoding) && sipc_observer_info(observer, &info) == SIPC_OK &&
                 info.max_message_size > capacity) {
                 void *larger = realloc(buffer, info.max_message_size);
                 if (larger != NULL) {
@@ -648,6 +657,8 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             else if (ok)
                 ok = cli_buffer_append_str(&out, "\"hex\":\"") && cli_append_hex(&out, buffer, copied) &&
                      cli_buffer_append_str(&out, "\"");
+            if (ok && decoding)
+                ok = cschema_decode(&schema, buffer, copied, CSCHEMA_JSON, &out);
             ok = ok && cli_buffer_append_str(&out, "}\n");
         } else {
             char time_text[32];
@@ -673,6 +684,8 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             if (ok && message.undeliverable)
                 ok = cli_buffer_append_str(&out, " (undeliverable: its addressee left)");
             ok = ok && cli_buffer_append_str(&out, "\n");
+            if (ok && decoding)
+                ok = cschema_decode(&schema, buffer, copied, CSCHEMA_TEXT, &out);
         }
         if (!ok)
             exit_code = cli_io_error(command->name, "out of memory");
@@ -690,6 +703,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
         sipc_observer_close(observer);
     free(buffer);
     cli_buffer_free(&out);
+    cli_schema_free(&schema);
     if (exit_code >= 0)
         return exit_code;
     if (limit != 0 && seen >= limit)

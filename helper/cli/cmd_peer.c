@@ -1,5 +1,6 @@
 /* Peer commands: send, recv, echo, connect. */
 #include "cli.h"
+#include "cli_schema.h"
 
 #include <errno.h>
 #if defined(_WIN32)
@@ -110,6 +111,7 @@ typedef struct serve_state {
     uint64_t limit; /* messages to handle, 0 = unlimited */
     uint64_t handled;
     cli_format format;
+    const cschema_message *schema; /* recv --schema: print fields */
     bool echo;
     cli_buffer out;
     int exit_code; /* set by the handler on a local failure, -1 otherwise */
@@ -130,7 +132,10 @@ static bool handle_message(serve_state *state, sipc_channel *channel, const void
         return true;
     }
     state->out.length = 0;
-    if (!cli_format_message(&state->out, state->format, state->handled, data, length)) {
+    bool formatted = state->schema && state->schema->schema
+                         ? cli_schema_format(&state->out, state->schema, state->format, state->handled, data, length)
+                         : cli_format_message(&state->out, state->format, state->handled, data, length);
+    if (!formatted) {
         state->exit_code = cli_io_error(state->command, "out of memory");
         return false;
     }
@@ -202,12 +207,14 @@ int cmd_recv(const cli_command *command, int argc, char **argv)
     const char *format = "text";
     bool json = false;
     serve_state state = {.command = command->name, .timeout = SIPC_INFINITE};
+    cli_schema_options schema_options = {0};
     const cli_option options[] = {
         {"count", CLI_OPT_U64, &state.limit, NULL, 1, UINT64_MAX, NULL},
         {"format", CLI_OPT_CHOICE, &format, NULL, 0, 0, "raw|hex|text|json"},
         {"json", CLI_OPT_FLAG, &json, NULL, 0, 0, NULL},
         {"timeout", CLI_OPT_TIMEOUT, &state.timeout, NULL, 0, 0, NULL},
         CHANNEL_OPTIONS(channel_options),
+        CLI_SCHEMA_OPTIONS(schema_options),
     };
     const char *positional[1];
     size_t count = 0;
@@ -218,7 +225,15 @@ int cmd_recv(const cli_command *command, int argc, char **argv)
     if ((rc = check_name(command->name, state.name)) >= 0)
         return rc;
     state.format = json ? CLI_FORMAT_JSON : cli_format_from_name(format);
-    return serve(&state, &channel_options);
+    if (schema_options.schema && state.format != CLI_FORMAT_TEXT && state.format != CLI_FORMAT_JSON)
+        return cli_usage_error(command->name, "--schema prints fields as text or json, not --format %s", format);
+    cschema_message message;
+    if ((rc = cli_schema_load(command->name, &schema_options, &message)) >= 0)
+        return rc;
+    state.schema = &message;
+    rc = serve(&state, &channel_options);
+    cli_schema_free(&message);
+    return rc;
 }
 
 int cmd_echo(const cli_command *command, int argc, char **argv)

@@ -1,5 +1,6 @@
 /* The `sipc` command: dispatch, help and version. */
 #include "cli.h"
+#include "cli_schema.h"
 
 #include <string.h>
 
@@ -38,7 +39,7 @@ static const cli_command commands[] = {
      "                   the channel (default 64k and 16; when attaching, the channel's own apply)\n"},
     {"recv", cmd_recv, "receive messages and print them, serving one peer after another",
      "usage: sipc recv NAME [--count N] [--format raw|hex|text|json] [--json] [--timeout MS]\n"
-     "                      [--max-size BYTES] [--depth N]\n"
+     "                      [--max-size BYTES] [--depth N] [--schema FILE.h (--type T | --tag TYPE@OFF --cases L)]\n"
      "\n"
      "Receives messages and writes them to stdout. Like `nc -lk`, when a peer leaves it keeps the\n"
      "channel and serves the next one, until --count messages arrived or nothing arrived for MS.\n"
@@ -50,7 +51,11 @@ static const cli_command commands[] = {
      "  --timeout MS     stop when no message arrives for MS (default inf); without --count that is\n"
      "                   success if at least one message arrived\n"
      "  --max-size BYTES, --depth N  message size limit and queue depth if this command creates\n"
-     "                   the channel (default 64k and 16; when attaching, the channel's own apply)\n"},
+     "                   the channel (default 64k and 16; when attaching, the channel's own apply)\n"
+     "\n"
+     "With --schema each message is printed as its fields (text: one \"  path = value\" line each;\n"
+     "json: \"type\" and \"fields\" in each object, \"problems\" when it does not fit; see 'sipc help "
+     "decode'):\n" CLI_SCHEMA_HELP},
     {"echo", cmd_echo, "an echo peer: sends every message back, serving one peer after another",
      "usage: sipc echo NAME [--count N] [--timeout MS] [--max-size BYTES] [--depth N]\n"
      "\n"
@@ -73,6 +78,7 @@ static const cli_command commands[] = {
     {"tap", cmd_tap, "watch a channel's live traffic in both directions (read-only)",
      "usage: sipc tap NAME [--format text|hex|json] [--json] [--count N] [--timeout MS] [--preview N]\n"
      "                     [--lossless [--stall-timeout MS]] [--events] [--follow] [--quiet]\n"
+     "                     [--schema FILE.h (--type T | --tag TYPE@OFF --cases LIST [--default T])]\n"
      "\n"
      "Prints each message sent on the channel from now on, without consuming it:\n"
      "  12:00:01.123456 client->server #0 5 B \"hello\"\n"
@@ -93,7 +99,27 @@ static const cli_command commands[] = {
      "  --follow         when the channel is removed, wait for its name to come back and observe it again\n"
      "                   (event lines \"removed\" and \"reattached\"; what the new channel carried before\n"
      "                   counts as missed)\n"
-     "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"},
+     "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"
+     "\n"
+     "With --schema each message's fields follow its line (text: \"  path = value\" lines; json: \"type\",\n"
+     "\"fields\" and \"problems\" keys; see 'sipc help decode'):\n" CLI_SCHEMA_HELP},
+    {"decode", cmd_decode, "decode messages given in hex with a C-struct schema (as tap/recv --schema do)",
+     "usage: sipc decode --schema FILE.h (--type T | --tag TYPE@OFF --cases LIST [--default T])\n"
+     "                   [--hex HEX | --file F] [--json] [--target T] [--endian little|big]\n"
+     "\n"
+     "Decodes one message (--hex, --file) or one message per stdin line in hex (what tap/recv\n"
+     "--format hex print) with the same rules as the VS Code extension's decoder:\n"
+     "  #0 24 B\n"
+     "    type struct sample\n"
+     "    seq = 7\n"
+     "    color = RED (1)\n"
+     "A message that does not fit is decoded as far as it goes and says why (\"  problem TOO_SHORT: ...\";\n"
+     "also TRAILING_BYTES, BAD_ENUM, BAD_BOOL, UNKNOWN_TAG). JSON: {\"index\":0,\"length\":24,\"type\":\n"
+     "\"struct sample\",\"fields\":{\"seq\":7,\"color\":\"RED\",...},\"problems\":[...]}: enums by name (a number\n"
+     "when the value has none), char arrays as text, 64-bit integers and pointers as strings, a missing\n"
+     "field as null. A schema that cannot be laid out exactly is refused with file:line and the\n"
+     "construct (exit 1).\n"
+     "\n" CLI_SCHEMA_HELP},
     {"record", cmd_record, "record channels' traffic to pcapng or JSON Lines (read-only, like tap)",
      "usage: sipc record NAME... -o FILE [--format pcapng|jsonl] [--count N] [--duration D]\n"
      "                   [--rotate-size BYTES] [--rotate-time D] [--lossless [--stall-timeout MS]] [--quiet]\n"
