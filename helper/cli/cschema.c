@@ -629,16 +629,8 @@ static int64_t parse_char_literal(parse_context *c, const token *t)
     if (n >= 3 && n <= 4 && body[0] == '\\' && body[1] == 'x') {
         int64_t v = 0;
         size_t k = 2;
-        for (; k < n; k++) {
-            char ch = body[k];
-            int d = ch >= '0' && ch <= '9'   ? ch - '0'
-                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                             : -1;
-            if (d < 0)
-                break;
-            v = v * 16 + d;
-        }
+        for (; k < n && cli_hex_value(body[k]) >= 0; k++)
+            v = v * 16 + cli_hex_value(body[k]);
         if (k == n)
             return v;
     }
