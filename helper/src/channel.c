@@ -215,21 +215,38 @@ static void spin_learn(sipc_channel *ch, uint32_t index, int succeeded)
     __atomic_store_n(&ch->spin_budget_ns[index], budget, __ATOMIC_RELAXED);
 }
 
+/* A lossless observer is copying, as far as a producer it holds back can tell: no observer has raised the
+ * observers' sleep flag (an observer raises it only once it caught up, and then it holds nobody back). A hint like
+ * `sleepers`: an observer that stopped without sleeping (stopped process, busy caller) costs a spin budget. */
+static int observer_copying(sipc_channel *ch)
+{
+    return SH_LOAD(&ch->header->waiters[SIPC_WAIT_OBSERVE]) == 0;
+}
+
 typedef int (*ready_fn)(sipc_channel *ch, void *context);
 
+/* Whom a wait is for: the peer, or (a send held back only by a lossless observer) the observer. */
+typedef enum wait_for { WAIT_FOR_PEER, WAIT_FOR_OBSERVER } wait_for;
+
+/* The one the wait is for is probably on a CPU and about to free what we wait for (worth spinning for). */
+static int awaited_running(sipc_channel *ch, wait_for who)
+{
+    return who == WAIT_FOR_OBSERVER ? observer_copying(ch) : peer_running(ch);
+}
+
 /*
- * Waits until ready() may have become true: spins briefly while the peer is awake, then sleeps
- * on wait word `index`. Returns SIPC_OK to make the caller re-check everything, or
+ * Waits until ready() may have become true: spins briefly while the one we wait for (`who`) is awake, then
+ * sleeps on wait word `index`. Returns SIPC_OK to make the caller re-check everything, or
  * SIPC_ERR_TIMEOUT once the deadline has passed.
  */
-static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_fn ready, void *context)
+static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, wait_for who, ready_fn ready, void *context)
 {
     uint64_t now = sipc_os_monotonic_ns();
     if (now >= deadline)
         return SIPC_ERR_TIMEOUT;
-    int peer_woken = peer_just_woken(ch);
+    int peer_woken = who == WAIT_FOR_PEER && peer_just_woken(ch);
     uint32_t limit = spin_limit(ch, index, peer_woken);
-    if (limit != 0 && (peer_woken || peer_running(ch))) {
+    if (limit != 0 && (peer_woken || awaited_running(ch, who))) {
         count(&ch->stats.spins);
         uint64_t spin_until = now + limit;
         for (unsigned i = 1;; i++) {
@@ -242,7 +259,7 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, ready_f
                 now = sipc_os_monotonic_ns();
                 if (now >= spin_until || now >= deadline)
                     break;
-                if (!peer_running(ch))
+                if (!awaited_running(ch, who))
                     break;
             }
         }
@@ -958,7 +975,7 @@ static int connect_until(sipc_channel *ch, uint64_t deadline)
             break;
         }
         /* Every attach and close increments and wakes this word: no polling while nobody comes. */
-        int rc = block_on(ch, SIPC_WAIT_ATTACH, deadline, connect_ready, NULL);
+        int rc = block_on(ch, SIPC_WAIT_ATTACH, deadline, WAIT_FOR_PEER, connect_ready, NULL);
         if (rc != SIPC_OK)
             return rc;
     }
@@ -1156,7 +1173,9 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
             return leave(ch, SIPC_OK);
         }
         uint64_t wait_until = deadline;
+        wait_for who = WAIT_FOR_PEER;
         if (holder >= 0 && head - tail < ch->geometry.queue_depth) {
+            who = WAIT_FOR_OBSERVER;
             /* Only a lossless observer holds us back: wait for it within its bound, then drop it. */
             uint64_t look_again_ns = observer_holds_back(ch, holder, d);
             if (look_again_ns == 0) {
@@ -1170,7 +1189,7 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
         sipc_os_mutex_unlock(&ch->send_lock);
         test_point(ch, SIPC_TEST_SEND_BEFORE_WAIT);
         ring_wait w = {d, lowest, tail};
-        rc = block_on(ch, SIPC_WAIT_SPACE(d), wait_until, space_ready, &w);
+        rc = block_on(ch, SIPC_WAIT_SPACE(d), wait_until, who, space_ready, &w);
         if (rc == SIPC_ERR_TIMEOUT && wait_until != deadline && sipc_os_monotonic_ns() < deadline)
             rc = SIPC_OK;
         if (rc != SIPC_OK)
@@ -1247,7 +1266,7 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
         if (!present)
             return leave(ch, SIPC_ERR_PEER_GONE);
         ring_wait w = {d, head, 0};
-        rc = block_on(ch, SIPC_WAIT_DATA(d), deadline, data_ready, &w);
+        rc = block_on(ch, SIPC_WAIT_DATA(d), deadline, WAIT_FOR_PEER, data_ready, &w);
         if (rc != SIPC_OK)
             return leave(ch, rc);
     }

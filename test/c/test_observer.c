@@ -3,7 +3,10 @@
  */
 #include "harness.h"
 #include "observe_helpers.h"
+#include "layout.h"
+#include "platform.h"
 #include "test_hooks.h"
+#include "waiting.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +436,97 @@ void test_lossless_stalled_observer_level_with_the_reader(void)
     size_t length;
     CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 1000), SIPC_OK);
     CHECK(message_check(buffer, (uint32_t)length, 12, 4));
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+typedef struct lagging_observer {
+    sipc_channel *producer;
+    sipc_observer *ob;
+    sipc_wait_stats before; /* the producer's waits before the send the observer holds back */
+    int copied;             /* status of the one copy */
+} lagging_observer;
+
+/* Waits until the producer it holds back either spins or sleeps, then copies one message. */
+static void *copy_one_once_the_producer_waits(void *arg)
+{
+    lagging_observer *lag = arg;
+    for (;;) {
+        sipc_wait_stats now;
+        sipc_channel_wait_stats(lag->producer, &now);
+        if (now.spins != lag->before.spins || now.sleeps != lag->before.sleeps)
+            break;
+        sleep_ms(1);
+    }
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    lag->copied = sipc_observer_next(lag->ob, buffer, sizeof buffer, &m, 0);
+    return NULL;
+}
+
+typedef struct sleeping_reader {
+    sipc_channel *client;
+    int received; /* status of its recv */
+} sleeping_reader;
+
+static void *receive_one(void *arg)
+{
+    sleeping_reader *reader = arg;
+    uint8_t buffer[64];
+    size_t length;
+    reader->received = sipc_recv(reader->client, buffer, sizeof buffer, &length, 10000);
+    return NULL;
+}
+
+/* A send held back only by a lossless observer that is copying spins for the observer's cursor instead of sleeping,
+ * whatever its reader does (here: it sleeps, caught up). It used to look only at the reader, sleep, and wait for the
+ * observer to wake it once half a ring was copied: a futex round trip per half ring at full speed. */
+void test_lossless_send_spins_for_a_copying_observer(void)
+{
+    const char *name = test_name("lspin");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    observed_pair_open(name, &server, &client);
+    if (test_failed())
+        return;
+    sipc_observe_options oo;
+    sipc_observe_options_init(&oo);
+    oo.flags = SIPC_OBSERVE_LOSSLESS;
+    oo.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
+    CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
+    for (uint64_t i = 0; i < 4; i++)
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    /* The reader caught up and sleeps in its next recv; the observer is a ring behind. */
+    sleeping_reader reader = {client, -1};
+    sipc_os_thread reader_thread;
+    CHECK(sipc_os_thread_create(&reader_thread, receive_one, &reader) == SIPC_OK);
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    const seg_header *h = (const seg_header *)map.base;
+    while (!test_failed() && __atomic_load_n(&h->roles[SIPC_ROLE_INDEX_CLIENT].sleepers, __ATOMIC_ACQUIRE) == 0)
+        sleep_ms(1);
+    /* A spin long enough for any scheduler: only what the protocol decides is tested, not how long it takes. */
+    sipc_channel_fix_spin(server, 4000000000u);
+    lagging_observer lag = {server, ob, {0}, -1};
+    sipc_channel_wait_stats(server, &lag.before);
+    sipc_os_thread copier;
+    CHECK(sipc_os_thread_create(&copier, copy_one_once_the_producer_waits, &lag) == SIPC_OK);
+    uint8_t buffer[64];
+    message_fill(buffer, sizeof buffer, 12, 4);
+    CHECK_RC(sipc_send(server, buffer, sizeof buffer, 10000), SIPC_OK);
+    sipc_os_thread_join(&copier);
+    sipc_os_thread_join(&reader_thread);
+    sipc_channel_fix_spin(server, 0);
+    CHECK_RC(lag.copied, SIPC_OK);
+    CHECK_RC(reader.received, SIPC_OK);
+    sipc_wait_stats after;
+    sipc_channel_wait_stats(server, &after);
+    if (after.sleeps != lag.before.sleeps)
+        test_fail(__FILE__, __LINE__, "the send slept while the observer holding it back was copying (spins %llu)",
+                  (unsigned long long)(after.spins - lag.before.spins));
+    CHECK(after.spins == lag.before.spins + 1 && after.spin_hits == lag.before.spin_hits + 1);
+    raw_close(&map);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
