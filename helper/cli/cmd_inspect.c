@@ -1,5 +1,6 @@
 /* Inspection commands: ls, stat, tap, rm. */
 #include "cli.h"
+#include "cli_follow.h"
 #include "cli_schema.h"
 #include "platform.h"
 
@@ -448,42 +449,15 @@ static bool append_tap_event(cli_buffer *out, cli_format output, const char *eve
     return cli_buffer_printf(out, "%s event %s\n", time_text, text);
 }
 
-/*
- * --follow: the channel was removed; waits until its name leads to a channel again (woken by the platform's key
- * monitor, inotify on Linux; 100 ms slices to notice Ctrl-C), then observes it. SIPC_OK with *observer replaced,
- * SIPC_ERR_TIMEOUT once `timeout_ms` passed, SIPC_ERR_CANCELLED on a stop signal, or why observing failed.
- */
+/* --follow: the channel was removed; observes it again once its name leads to a channel (cli_observe_when_back),
+ * with *observer replaced. */
 static int observe_again(const char *name, const sipc_observe_options *options, int32_t timeout_ms,
                          sipc_observer **observer)
 {
     cli_signals_watch_observer(NULL);
     sipc_observer_close(*observer);
-    *observer = NULL;
-    sipc_os_key_monitor *monitor = NULL;
-    if (sipc_os_key_monitor_open(&monitor) != SIPC_OK)
-        monitor = NULL;
-    uint64_t deadline =
-        timeout_ms == SIPC_INFINITE ? UINT64_MAX : sipc_os_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
-    int status;
-    for (;;) {
-        if (cli_stop_signal() != 0) {
-            status = SIPC_ERR_CANCELLED;
-            break;
-        }
-        status = sipc_observe_ex(name, options, observer);
-        if (status != SIPC_ERR_NOT_FOUND)
-            break;
-        uint64_t now = sipc_os_monotonic_ns();
-        if (now >= deadline) {
-            status = SIPC_ERR_TIMEOUT;
-            break;
-        }
-        int32_t slice = deadline - now < 100000000u ? (int32_t)((deadline - now) / 1000000u) + 1 : 100;
-        if (monitor == NULL || sipc_os_key_monitor_wait(monitor, slice) == SIPC_ERR_CANCELLED)
-            sipc_os_sleep_us((uint32_t)slice * 1000u);
-    }
-    if (monitor != NULL)
-        sipc_os_key_monitor_close(monitor);
+    cli_follow_wait wait = {.deadline = sipc_deadline_after(timeout_ms)};
+    int status = cli_observe_when_back(name, options, &wait, observer);
     if (status == SIPC_OK)
         cli_signals_watch_observer(*observer);
     return status;

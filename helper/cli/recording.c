@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_follow.h"
 
 void recording_observe_options(sipc_observe_options *options, bool events, bool lossless, uint32_t stall_timeout_ms)
 {
@@ -245,33 +246,25 @@ static int32_t slice_ms(record_session *session)
     return left >= 0 && left < RECORD_SLICE_MS ? left : RECORD_SLICE_MS;
 }
 
-/* Waits for the channel to exist again after it was removed, woken by the platform's key monitor (inotify
- * on Linux) rather than polling; false when the recording stops first. */
+static bool session_stopping_callback(void *session)
+{
+    return session_stopping(session);
+}
+
+/* Waits for the channel to exist again after it was removed and observes it; false when the recording stops
+ * first. */
 static bool reobserve(record_worker *worker)
 {
-    sipc_os_key_monitor *monitor = NULL;
-    if (sipc_os_key_monitor_open(&monitor) != SIPC_OK)
-        monitor = NULL;
-    bool observed = false;
-    while (!observed && !session_stopping(worker->session)) {
-        sipc_observer *observer = NULL;
-        if (sipc_observe_ex(worker->name, worker->session->observe_options, &observer) == SIPC_OK) {
-            worker->observer = observer;
-            observed = true;
-            break;
-        }
-        int32_t slice = slice_ms(worker->session);
-        if (monitor == NULL || sipc_os_key_monitor_wait(monitor, slice) == SIPC_ERR_CANCELLED)
-            sipc_os_sleep_us((uint32_t)slice * 1000u);
-    }
-    if (monitor != NULL)
-        sipc_os_key_monitor_close(monitor);
-    if (observed) {
-        if (worker->channel == 0)
-            cli_signals_watch_observer(worker->observer);
-        write_event(worker, "attached", "the channel exists again; the recorder observes it from here on");
-    }
-    return observed;
+    cli_follow_wait wait = {.deadline = worker->session->stop_deadline,
+                            .retry_failures = true,
+                            .stopping = session_stopping_callback,
+                            .context = worker->session};
+    if (cli_observe_when_back(worker->name, worker->session->observe_options, &wait, &worker->observer) != SIPC_OK)
+        return false;
+    if (worker->channel == 0)
+        cli_signals_watch_observer(worker->observer);
+    write_event(worker, "attached", "the channel exists again; the recorder observes it from here on");
+    return true;
 }
 
 static size_t observer_capacity(sipc_observer *observer)
