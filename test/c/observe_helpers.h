@@ -15,5 +15,12 @@ void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **
 /* Sends message i (64 B, contents from message_fill with seed 12) from server to client and has the client take it;
  * the first status that is not SIPC_OK. */
 int observed_pass(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms);
+/* Options of a lossless observer (SIPC_OBSERVE_LOSSLESS plus `flags`) that the peers wait for at most `stall_timeout_ms`
+ * (0: the default). */
+sipc_observe_options lossless_options(uint32_t flags, uint32_t stall_timeout_ms);
+/* observed_pair_open, then a lossless observer of the pair (lossless_options). NULL, with the failure recorded, if a
+ * step failed. */
+sipc_observer *lossless_pair_open(const char *name, uint32_t flags, uint32_t stall_timeout_ms, sipc_channel **server,
+                                  sipc_channel **client);
 
 #endif

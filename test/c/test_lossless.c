@@ -20,10 +20,7 @@ typedef struct child_plan {
 static int child_lossless_then_killed(void *arg)
 {
     child_plan *plan = arg;
-    sipc_observe_options options;
-    sipc_observe_options_init(&options);
-    options.flags = SIPC_OBSERVE_LOSSLESS;
-    options.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
+    sipc_observe_options options = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);
     sipc_observer *ob = NULL;
     CHILD_CHECK(sipc_observe_ex(plan->name, &options, &ob) == SIPC_OK);
     CHILD_CHECK(pipe_write(plan->ready.write_end, "r", 1));
@@ -116,9 +113,7 @@ void test_lossless_hostile_record(void)
     /* A garbage record can neither be taken (CLAIMING is someone's) nor stop a lossless observer from using the
      * other one once it is free again. */
     __atomic_store_n(&h->observers[0].claim, 0, __ATOMIC_RELEASE);
-    sipc_observe_options oo;
-    sipc_observe_options_init(&oo);
-    oo.flags = SIPC_OBSERVE_LOSSLESS;
+    sipc_observe_options oo = lossless_options(0, 0);
     sipc_observer *ob = NULL;
     CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
     CHECK(record_state(h) == SIPC_OBSERVER_ACTIVE);

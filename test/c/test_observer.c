@@ -264,6 +264,29 @@ void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **
     CHECK_RC(sipc_connect(*server, 1000), SIPC_OK);
 }
 
+sipc_observe_options lossless_options(uint32_t flags, uint32_t stall_timeout_ms)
+{
+    sipc_observe_options options;
+    sipc_observe_options_init(&options);
+    options.flags = SIPC_OBSERVE_LOSSLESS | flags;
+    options.stall_timeout_ms = stall_timeout_ms;
+    return options;
+}
+
+sipc_observer *lossless_pair_open(const char *name, uint32_t flags, uint32_t stall_timeout_ms, sipc_channel **server,
+                                  sipc_channel **client)
+{
+    observed_pair_open(name, server, client);
+    if (test_failed())
+        return NULL;
+    sipc_observe_options options = lossless_options(flags, stall_timeout_ms);
+    sipc_observer *observer = NULL;
+    int rc = sipc_observe_ex(name, &options, &observer);
+    if (rc != SIPC_OK)
+        test_fail(__FILE__, __LINE__, "a lossless sipc_observe_ex returned %s", sipc_status_name(rc));
+    return observer;
+}
+
 /* Reads the next observed message and checks it is message i of the server's direction, none missed. */
 static void expect_observed(sipc_observer *ob, uint64_t i)
 {
@@ -282,10 +305,7 @@ void test_lossless_holds_the_producer(void)
     observed_pair_open(name, &server, &client);
     if (test_failed())
         return;
-    sipc_observe_options oo;
-    sipc_observe_options_init(&oo);
-    oo.flags = SIPC_OBSERVE_LOSSLESS;
-    oo.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS + 1;
+    sipc_observe_options oo = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS + 1);
     CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_ERR_INVALID_ARGUMENT);
     oo.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
     CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
@@ -322,15 +342,9 @@ void test_lossless_stalled_observer_dropped(void)
 {
     const char *name = test_name("lstall");
     sipc_channel *server = NULL, *client = NULL;
-    sipc_observer *ob = NULL;
-    observed_pair_open(name, &server, &client);
+    sipc_observer *ob = lossless_pair_open(name, SIPC_OBSERVE_EVENTS, 30, &server, &client);
     if (test_failed())
         return;
-    sipc_observe_options oo;
-    sipc_observe_options_init(&oo);
-    oo.flags = SIPC_OBSERVE_LOSSLESS | SIPC_OBSERVE_EVENTS;
-    oo.stall_timeout_ms = 30;
-    CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
     /* The holders at the start come first. */
@@ -355,7 +369,7 @@ void test_lossless_stalled_observer_dropped(void)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     /* Its record is free for the next lossless observer. */
     sipc_observer *second = NULL, *third = NULL, *fourth = NULL;
-    oo.flags = SIPC_OBSERVE_LOSSLESS;
+    sipc_observe_options oo = lossless_options(0, 30);
     CHECK_RC(sipc_observe_ex(name, &oo, &second), SIPC_OK);
     CHECK_RC(sipc_observe_ex(name, &oo, &third), SIPC_OK);
     CHECK_RC(sipc_observe_ex(name, &oo, &fourth), SIPC_ERR_BUSY);
@@ -411,15 +425,9 @@ void test_lossless_stalled_observer_level_with_the_reader(void)
 {
     const char *name = test_name("llevel");
     sipc_channel *server = NULL, *client = NULL;
-    sipc_observer *ob = NULL;
-    observed_pair_open(name, &server, &client);
+    sipc_observer *ob = lossless_pair_open(name, 0, 30, &server, &client);
     if (test_failed())
         return;
-    sipc_observe_options oo;
-    sipc_observe_options_init(&oo);
-    oo.flags = SIPC_OBSERVE_LOSSLESS;
-    oo.stall_timeout_ms = 30;
-    CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
     uint8_t buffer[64];
     for (uint64_t i = 0; i < 4; i++) {
         message_fill(buffer, sizeof buffer, 12, i);
@@ -486,15 +494,9 @@ void test_lossless_send_spins_for_a_copying_observer(void)
 {
     const char *name = test_name("lspin");
     sipc_channel *server = NULL, *client = NULL;
-    sipc_observer *ob = NULL;
-    observed_pair_open(name, &server, &client);
+    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client);
     if (test_failed())
         return;
-    sipc_observe_options oo;
-    sipc_observe_options_init(&oo);
-    oo.flags = SIPC_OBSERVE_LOSSLESS;
-    oo.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
-    CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
     for (uint64_t i = 0; i < 4; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     /* The reader caught up and sleeps in its next recv; the observer is a ring behind. */
