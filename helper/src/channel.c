@@ -185,13 +185,38 @@ static int peer_running(sipc_channel *ch)
     return SH_LOAD(&ch->header->roles[ch->peer_index].sleepers) == 0 || peer_just_woken(ch);
 }
 
-static uint32_t spin_limit(sipc_channel *ch, uint32_t index, int peer_woken)
+/* Publishes the CPU this thread is on (1 + number, 0 unknown) for the peer's spin decisions; a
+ * store only when it changed, since the peer reads this role's cache line while it spins. */
+static uint32_t note_my_cpu(sipc_channel *ch)
+{
+    int cpu = sipc_os_current_cpu();
+    uint32_t mine = cpu >= 0 ? (uint32_t)cpu + 1u : 0u;
+    uint32_t *published = &ch->header->roles[ch->role_index].cpu;
+    if (SH_LOAD(published) != mine)
+        SH_STORE(published, mine);
+    return mine;
+}
+
+/* The peer last waited, or left a wait, on the CPU we run on: it needs this CPU to answer, so
+ * spinning only keeps it from running. */
+static int peer_shares_my_cpu(sipc_channel *ch, uint32_t my_cpu)
+{
+    return my_cpu != 0 && SH_LOAD(&ch->header->roles[ch->peer_index].cpu) == my_cpu;
+}
+
+static uint32_t spin_limit(sipc_channel *ch, uint32_t index, int peer_woken, uint32_t my_cpu)
 {
     if (ch->never_spin)
         return 0;
+    /* The test hook's fixed budget ignores the CPU rule so that its decisions do not depend on
+     * where the scheduler puts the two processes (test_waiting's "same CPU" test checks the rule). */
     uint32_t fixed = __atomic_load_n(&ch->spin_fixed_ns, __ATOMIC_RELAXED);
     if (fixed != 0)
         return fixed;
+    if (peer_shares_my_cpu(ch, my_cpu)) {
+        count(&ch->stats.same_cpu_skips);
+        return 0;
+    }
     uint32_t budget = __atomic_load_n(&ch->spin_budget_ns[index], __ATOMIC_RELAXED);
     if (budget != 0)
         return peer_woken && budget < WAKE_SPIN_NS ? WAKE_SPIN_NS : budget;
@@ -244,8 +269,10 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, wait_fo
     uint64_t now = sipc_os_monotonic_ns();
     if (now >= deadline)
         return SIPC_ERR_TIMEOUT;
+    uint32_t my_cpu = note_my_cpu(ch);
     int peer_woken = who == WAIT_FOR_PEER && peer_just_woken(ch);
-    uint32_t limit = spin_limit(ch, index, peer_woken);
+    /* The CPU rule is about the peer: where an observer runs is not published. */
+    uint32_t limit = spin_limit(ch, index, peer_woken, who == WAIT_FOR_PEER ? my_cpu : 0u);
     if (limit != 0 && (peer_woken || awaited_running(ch, who))) {
         count(&ch->stats.spins);
         uint64_t spin_until = now + limit;
@@ -289,6 +316,7 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, wait_fo
             slice = SIPC_INFINITE;
         count(&ch->stats.sleeps);
         rc = sipc_os_wait(ch->segment, index, word, seen, slice);
+        note_my_cpu(ch); /* where the scheduler put us on waking, for the peer's next decision */
     }
     SH_SUB(sleepers, 1u);
     SH_SUB(&ch->header->waiters[index], 1u);
@@ -963,11 +991,14 @@ static int connect_until(sipc_channel *ch, uint64_t deadline)
         uint32_t next = 0, seen = 0;
         switch (choose_peer(ch, &role, &next, &seen)) {
         case CHOICE_CURRENT:
+            note_my_cpu(ch);
             return SIPC_OK;
         case CHOICE_NEXT:
             test_point(ch, SIPC_TEST_CONNECT_CHOSE_PEER);
             if (!adopt_peer(ch, seen, next))
                 continue; /* another thread of this handle adopted a peer meanwhile */
+            /* A peer that always finds its messages ready never waits: publish our CPU here too. */
+            note_my_cpu(ch);
             return SIPC_OK;
         case CHOICE_CORRUPT:
             return SIPC_ERR_CORRUPT;
@@ -1442,6 +1473,7 @@ void sipc_channel_wait_stats(sipc_channel *channel, sipc_wait_stats *out)
     out->wakes = __atomic_load_n(&channel->stats.wakes, __ATOMIC_RELAXED);
     out->spins = __atomic_load_n(&channel->stats.spins, __ATOMIC_RELAXED);
     out->spin_hits = __atomic_load_n(&channel->stats.spin_hits, __ATOMIC_RELAXED);
+    out->same_cpu_skips = __atomic_load_n(&channel->stats.same_cpu_skips, __ATOMIC_RELAXED);
 }
 
 void sipc_channel_fix_spin(sipc_channel *channel, uint32_t budget_ns)

@@ -67,7 +67,8 @@ typedef struct seg_role { /* 64 bytes; written by the role's holder (and by open
     uint32_t naps;        /* 28: incremented by the holder before each futex wait (spin hint) */
     uint64_t attached_ns; /* 32: wall clock of the attach */
     uint32_t flags;       /* 40: SIPC_ROLE_HOLDS_TOKEN (0 from implementations that do not know it) */
-    uint8_t reserved[20]; /* 44 */
+    uint32_t cpu;         /* 44: 1 + the CPU the holder's thread last began or left a wait on, 0 unknown (spin hint) */
+    uint8_t reserved[16]; /* 48 */
 } seg_role;
 
 typedef struct seg_ring { /* 192 bytes: one cache line per writer */

@@ -72,6 +72,9 @@ uint64_t sipc_os_wall_ns(void); /* Unix epoch */
 void sipc_os_sleep_us(uint32_t microseconds);
 /* Hint to the CPU inside a spin loop (pause / yield instruction). */
 void sipc_os_cpu_relax(void);
+/* The number of the CPU the calling thread runs on now, or -1 where the OS cannot say cheaply
+ * (macOS). A hint only: the thread may be moved right after. */
+int sipc_os_current_cpu(void);
 
 /* ---- processes ---- */
 /* A process identity that survives pid reuse: the start time distinguishes two processes that

@@ -50,6 +50,12 @@ __attribute__((constructor)) static void resolve_wait_calls(void)
     }
 }
 
+/* No public, cheap way to ask which CPU a thread runs on: the spin rule then leans on its budget alone. */
+int sipc_os_current_cpu(void)
+{
+    return -1;
+}
+
 int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected, int32_t timeout_ms)
 {
     (void)segment;

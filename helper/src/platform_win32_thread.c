@@ -40,6 +40,14 @@ void sipc_os_cpu_relax(void)
     YieldProcessor();
 }
 
+int sipc_os_current_cpu(void)
+{
+    /* The processor group matters on machines with more than 64 logical CPUs. */
+    PROCESSOR_NUMBER number;
+    GetCurrentProcessorNumberEx(&number);
+    return (int)number.Group * 64 + (int)number.Number;
+}
+
 /* ---- mutexes ---- */
 
 int sipc_os_mutex_init(sipc_os_mutex *mutex)

@@ -11,10 +11,11 @@
 
 /* Counted per handle since sipc_open, over all its threads and wait words. */
 typedef struct sipc_wait_stats {
-    uint64_t sleeps;    /* waits that went to sleep in the OS (futex / semaphore) */
-    uint64_t wakes;     /* wake-ups this handle sent to its peer's sleepers (send or recv found one asleep) */
-    uint64_t spins;     /* waits that spun for the peer first */
-    uint64_t spin_hits; /* spins that ended with the condition met (no sleep needed) */
+    uint64_t sleeps;         /* waits that went to sleep in the OS (futex / semaphore) */
+    uint64_t wakes;          /* wake-ups this handle sent to its peer's sleepers (send or recv found one asleep) */
+    uint64_t spins;          /* waits that spun for the peer first */
+    uint64_t spin_hits;      /* spins that ended with the condition met (no sleep needed) */
+    uint64_t same_cpu_skips; /* waits that did not spin because the peer was last seen on our CPU */
 } sipc_wait_stats;
 
 void sipc_channel_wait_stats(sipc_channel *channel, sipc_wait_stats *out);

@@ -1,11 +1,19 @@
 /* Every test of the C suite, in run order (X-macro: TEST(function)). The suite runs on Linux and,
  * built with Makefile.win32, under Windows; POSIX_TEST marks a test of POSIX-only behaviour (fork,
- * exec, signals, files under /dev/shm, /proc), each file saying why next to the test. */
+ * exec, signals, files under /dev/shm, /proc), each file saying why next to the test; LINUX_TEST one of Linux only. */
 #if !defined(POSIX_TEST)
 #  if defined(_WIN32)
 #    define POSIX_TEST(fn)
 #  else
 #    define POSIX_TEST(fn) TEST(fn)
+#  endif
+#endif
+/* LINUX_TEST: Linux-only interfaces (CPU affinity, sched_getcpu). */
+#if !defined(LINUX_TEST)
+#  if defined(__linux__)
+#    define LINUX_TEST(fn) TEST(fn)
+#  else
+#    define LINUX_TEST(fn)
 #  endif
 #endif
 TEST(test_names)
@@ -53,6 +61,7 @@ TEST(test_async_bad_arguments)
 POSIX_TEST(test_idle_uses_no_cpu)
 TEST(test_waiting_spins_for_a_woken_peer)
 TEST(test_waiting_no_spin_after_peer_naps_again)
+LINUX_TEST(test_waiting_no_spin_when_sharing_a_cpu)
 TEST(test_fate_reply_in_flight_to_departed_client)
 TEST(test_fate_connect_looks_across_an_attach)
 TEST(test_fate_two_threads_connect_at_once)
