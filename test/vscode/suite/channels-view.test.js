@@ -6,16 +6,12 @@
 
 const assert = require('assert');
 const vscode = require('vscode');
-const { uniqueName, until, cli, extensionApi } = require('./helpers');
+const { uniqueName, until, peerSet, extensionApi } = require('./helpers');
 
 describe('SIPC channels view', function () {
   let api;
-  const peers = [];
-  const spawnPeer = (args) => {
-    const peer = cli(args);
-    peers.push(peer);
-    return peer;
-  };
+  const peers = peerSet();
+  const spawnPeer = peers.spawn;
 
   before(async () => {
     api = await extensionApi();
@@ -24,8 +20,7 @@ describe('SIPC channels view', function () {
   afterEach(async () => {
     await vscode.commands.executeCommand('sipc.clearChannelFilter');
     await vscode.commands.executeCommand('sipc.disconnectAll');
-    for (const peer of peers) peer.kill('SIGCONT');
-    await Promise.all(peers.splice(0).map((peer) => peer.stop()));
+    await peers.stopAll();
   });
 
   const view = () => api.channelsView;

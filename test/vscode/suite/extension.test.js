@@ -8,7 +8,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const vscode = require('vscode');
-const { uniqueName, until, withTimeout, cli: cliProcess, extensionApi } = require('./helpers');
+const { uniqueName, until, withTimeout, cli: cliProcess, peerSet, extensionApi } = require('./helpers');
 
 /** One message as printed by `sipc recv --format json`. */
 function decodeReceived(line) {
@@ -57,12 +57,8 @@ function errorMessages() {
 
 describe('SIPC extension', function () {
   let api;
-  const peers = [];
-  const spawnPeer = (args) => {
-    const peer = cli(args);
-    peers.push(peer);
-    return peer;
-  };
+  const peers = peerSet(cli);
+  const spawnPeer = peers.spawn;
 
   before(async () => {
     api = await extensionApi();
@@ -71,7 +67,7 @@ describe('SIPC extension', function () {
   afterEach(async () => {
     await vscode.commands.executeCommand('sipc.disconnectAll');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await Promise.all(peers.splice(0).map((peer) => peer.stop()));
+    await peers.stopAll();
     await vscode.workspace.getConfiguration('sipc').update('textEncoding', undefined, vscode.ConfigurationTarget.Global);
   });
 

@@ -105,10 +105,31 @@ function cli(args, options) {
   return child(CLI, args, options);
 }
 
+/**
+ * The CLI peers of one test file: spawn() starts one (with `start`, by default cli()) and keeps it, stopAll() (in
+ * afterEach) ends every one started since, continuing any the test stopped with SIGSTOP first so that it can take the
+ * SIGTERM.
+ */
+function peerSet(start = cli) {
+  const peers = [];
+  return {
+    spawn(args, options) {
+      const peer = start(args, options);
+      peers.push(peer);
+      return peer;
+    },
+    async stopAll() {
+      const stopping = peers.splice(0);
+      for (const peer of stopping) if (!peer.ended) peer.kill('SIGCONT');
+      await Promise.all(stopping.map((peer) => peer.stop()));
+    },
+  };
+}
+
 async function extensionApi() {
   const extension = vscode.extensions.getExtension(EXTENSION_ID);
   assert.ok(extension, `${EXTENSION_ID} is installed`);
   return extension.activate();
 }
 
-module.exports = { repoRoot, CLI, EXTENSION_ID, uniqueName, until, withTimeout, child, cli, extensionApi };
+module.exports = { repoRoot, CLI, EXTENSION_ID, uniqueName, until, withTimeout, child, cli, peerSet, extensionApi };
