@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "cli_follow.h"
 #include "cli_schema.h"
+#include "observe_queue.h"
 #include "platform.h"
 
 #include <errno.h>
@@ -550,35 +551,34 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     /* The text format shows a preview only: no need to copy whole large messages (unless they are decoded). */
     if (output == CLI_FORMAT_TEXT && !decoding && capacity > (size_t)preview * 4 + 4)
         capacity = (size_t)preview * 4 + 4;
-    void *buffer = malloc(capacity ? capacity : 1);
     cli_buffer out = {0};
     uint64_t seen = 0;
     int exit_code = -1;
-    if (!buffer)
-        exit_code = cli_io_error(command->name, "out of memory");
     /* Lines are collected while messages keep coming and written when the channel has been quiet for quiet_ms (or
-     * 64 KiB piled up): one write per batch, not per message, so the tap keeps up with a busy channel. */
+     * 64 KiB piled up): one write per batch, not per message. The copying happens apart from this, on the queue's
+     * thread, so a slow stdout (a terminal, a pipe read late) keeps neither the observer away from the channel nor,
+     * lossless, the peers waiting (up to the queue's bound). */
     const size_t flush_at = 64u * 1024u;
     const int32_t quiet_ms = 5;
+    cli_observe_queue *queue = NULL;
+    status = cli_observe_queue_start(observer, capacity, quiet_ms, timeout, &queue);
+    if (status != SIPC_OK)
+        exit_code = cli_io_error(command->name, "cannot start copying: %s", sipc_status_name(status));
     /* --follow, after observing the channel again: its first message of each direction tells how many went by
      * unseen (the new channel numbers from 0); they are reported as missed. */
     bool unseen_pending[2] = {false, false};
     while (exit_code < 0 && (limit == 0 || seen < limit)) {
-        sipc_observed_message message;
-        memset(&message, 0, sizeof message);
-        message.struct_size = sizeof message;
-        status = sipc_observer_next(observer, buffer, capacity, &message, 0);
-        if (status == SIPC_ERR_TIMEOUT && out.length > 0 && timeout != 0)
-            status = sipc_observer_next(observer, buffer, capacity, &message,
-                                        timeout == SIPC_INFINITE || timeout > quiet_ms ? quiet_ms : timeout);
-        if (status == SIPC_ERR_TIMEOUT && timeout != 0) {
+        cli_observed item;
+        cli_observe_queue_next(queue, &item);
+        if (item.kind == CLI_OBSERVED_QUIET) {
             if (out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length)) {
                 exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
                 break;
             }
             out.length = 0;
-            status = sipc_observer_next(observer, buffer, capacity, &message, timeout);
+            continue;
         }
+        status = item.kind == CLI_OBSERVED_END ? item.status : SIPC_OK;
         if (status == SIPC_ERR_NOT_FOUND && follow) {
             bool ok = append_tap_event(&out, output, "removed", "channel removed; waiting for it to reappear");
             if (!ok || (out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length))) {
@@ -586,25 +586,37 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
                 break;
             }
             out.length = 0;
+            cli_observe_queue_stop(queue);
+            queue = NULL;
             status = observe_again(name, &observe_options, timeout, &observer);
             if (status != SIPC_OK)
                 break;
             info_init(&info);
             if ((output != CLI_FORMAT_TEXT || decoding) && sipc_observer_info(observer, &info) == SIPC_OK &&
-                info.max_message_size > capacity) {
-                void *larger = realloc(buffer, info.max_message_size);
-                if (larger != NULL) {
-                    buffer = larger;
-                    capacity = info.max_message_size;
-                }
+                info.max_message_size > capacity)
+                capacity = info.max_message_size;
+            status = cli_observe_queue_start(observer, capacity, quiet_ms, timeout, &queue);
+            if (status != SIPC_OK) {
+                exit_code = cli_io_error(command->name, "cannot start copying: %s", sipc_status_name(status));
+                break;
             }
-            if (!append_tap_event(&out, output, "reattached", "observer re-attached"))
+            /* Said at once: the copier's next QUIET comes only after a message. */
+            if (!append_tap_event(&out, output, "reattached", "observer re-attached")) {
                 exit_code = cli_io_error(command->name, "out of memory");
+                break;
+            }
+            if (!cli_write_all(STDOUT_FILENO, out.data, out.length)) {
+                exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+                break;
+            }
+            out.length = 0;
             unseen_pending[0] = unseen_pending[1] = true;
             continue;
         }
         if (status != SIPC_OK)
             break;
+        sipc_observed_message message = item.message;
+        const uint8_t *buffer = item.data;
         bool ok = true;
         if (message.kind == SIPC_OBSERVED_EVENT) {
             if (!append_event(&out, output, &message))
@@ -672,10 +684,10 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     }
     if (exit_code < 0 && out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length))
         exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+    cli_observe_queue_stop(queue);
     cli_signals_watch_observer(NULL);
     if (observer != NULL)
         sipc_observer_close(observer);
-    free(buffer);
     cli_buffer_free(&out);
     cli_schema_free(&schema);
     if (exit_code >= 0)

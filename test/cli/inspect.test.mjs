@@ -185,6 +185,32 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.equal((await echo.done).code, 0);
   });
 
+  it('a lossless tap whose output nobody reads for a while keeps copying: the peers go on and nothing is missed', T, async () => {
+    const name = uniqueName('unread');
+    const echo = start(['echo', name, '--depth', '4', '--count', '3000', '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--json', '--lossless', '--events', '--stall-timeout', '10000', '--count', '6000', '--timeout', '15000']);
+    await waitForTap(tap);
+    // Its stdout is not read until the peers are done: 6,000 lines (over 1 MB) fill the pipe and block the tap's
+    // writes early on. Copying apart from printing, it still copies every message as it comes.
+    tap.child.stdout.pause();
+    const lines = Array.from({ length: 3000 }, (_, i) => `m${i}`);
+    const client = await run(['connect', name, '--timeout', '15000'], { input: lines.join('\n') + '\n' });
+    assert.equal(client.code, 0, client.stderr);
+    assert.equal(client.stdout.toString(), lines.join('\n') + '\n');
+    assert.equal((await echo.done).code, 0);
+    tap.child.stdout.resume();
+    const tapped = await tap.done;
+    assert.equal(tapped.code, 0, tapped.stderr);
+    const records = tapped.stdout.toString().trimEnd().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(records.filter((r) => r.event === 'lossless-dropped'), []);
+    for (const dir of ['client->server', 'server->client']) {
+      const one = records.filter((r) => r.dir === dir);
+      assert.deepEqual(one.map((r) => r.text), lines, dir);
+      assert.ok(one.every((r) => r.missed === 0), dir);
+    }
+  });
+
   it('a stopped lossless tap holds the peers up for its stall timeout only, then is dropped', T, async () => {
     const name = uniqueName('stalled');
     const echo = start(['echo', name, '--depth', '4', '--count', '40', '--timeout', '15000']);

@@ -1,0 +1,202 @@
+/* Copying an observer's messages on a thread of its own; see observe_queue.h. */
+#include "observe_queue.h"
+
+#include "platform.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct queued {
+    struct queued *next;
+    cli_observed item; /* item.data points to payload */
+    uint8_t payload[];
+} queued;
+
+struct cli_observe_queue {
+    sipc_observer *observer;
+    size_t capacity;
+    int32_t quiet_ms;
+    int32_t timeout_ms;
+    uint8_t *scratch; /* capacity bytes: the copy lands here first, then in an item of its own size */
+    sipc_os_thread thread;
+    sipc_os_mutex lock;
+    sipc_os_cond changed; /* an item was queued or taken, or stopping */
+    queued *head;
+    queued *tail;
+    size_t bytes;     /* memory the queued items hold */
+    int stopping;     /* the printer stops: the copier ends without queueing more */
+    queued *end_node; /* set aside for the END item, so that even running out of memory can be said */
+    queued *taken;    /* the item the printer holds (freed at its next call) */
+};
+
+/* Queues an item (kind, status, and for ITEM the message with its copied bytes from the scratch buffer), waiting
+ * while the queue is full. 1 to go on copying; 0 once END is queued (an item that finds no memory becomes END with
+ * SIPC_ERR_NO_MEMORY) or when the printer stops meanwhile. */
+static int enqueue(cli_observe_queue *q, cli_observed_kind kind, int status, const sipc_observed_message *message)
+{
+    size_t length = kind == CLI_OBSERVED_ITEM ? message->copied : 0;
+    queued *node = kind == CLI_OBSERVED_END ? q->end_node : malloc(sizeof *node + length);
+    if (node == NULL) {
+        kind = CLI_OBSERVED_END;
+        status = SIPC_ERR_NO_MEMORY;
+        length = 0;
+        node = q->end_node;
+    }
+    sipc_os_mutex_lock(&q->lock);
+    /* END never waits (its memory is set aside); an item larger than the whole bound goes in alone. */
+    while (!q->stopping && kind != CLI_OBSERVED_END && q->head != NULL &&
+           q->bytes + sizeof *node + length > CLI_OBSERVE_QUEUE_BYTES)
+        sipc_os_cond_wait(&q->changed, &q->lock);
+    if (q->stopping) {
+        sipc_os_mutex_unlock(&q->lock);
+        if (node != q->end_node)
+            free(node);
+        return 0;
+    }
+    memset(&node->item, 0, sizeof node->item);
+    node->next = NULL;
+    node->item.kind = kind;
+    node->item.status = status;
+    if (kind == CLI_OBSERVED_ITEM) {
+        node->item.message = *message;
+        if (length != 0)
+            memcpy(node->payload, q->scratch, length);
+    }
+    node->item.data = node->payload;
+    if (q->tail)
+        q->tail->next = node;
+    else
+        q->head = node;
+    q->tail = node;
+    q->bytes += sizeof *node + length;
+    if (kind == CLI_OBSERVED_END)
+        q->end_node = NULL; /* the queue holds it now */
+    sipc_os_cond_broadcast(&q->changed);
+    sipc_os_mutex_unlock(&q->lock);
+    return kind != CLI_OBSERVED_END;
+}
+
+/* The copier: copies while messages come, says QUIET after quiet_ms without one, ends after timeout_ms more (or when
+ * the observer fails, is cancelled or the channel is gone). */
+static void *copier_main(void *arg)
+{
+    cli_observe_queue *q = arg;
+    int quiet_said = 1; /* nothing to flush before the first item */
+    for (;;) {
+        /* After an item, first wait quiet_ms (a flush is due then), then timeout_ms. */
+        int quiet_wait =
+            !quiet_said && q->timeout_ms != 0 && (q->timeout_ms == SIPC_INFINITE || q->timeout_ms > q->quiet_ms);
+        sipc_observed_message message;
+        memset(&message, 0, sizeof message);
+        message.struct_size = sizeof message;
+        int status = sipc_observer_next(q->observer, q->scratch, q->capacity, &message,
+                                        quiet_wait ? q->quiet_ms : q->timeout_ms);
+        if (status == SIPC_OK && message.copied > q->capacity)
+            status = SIPC_ERR_CORRUPT;
+        if (status == SIPC_OK) {
+            quiet_said = 0;
+            if (!enqueue(q, CLI_OBSERVED_ITEM, SIPC_OK, &message))
+                return NULL;
+            continue;
+        }
+        if (status == SIPC_ERR_TIMEOUT && quiet_wait) {
+            quiet_said = 1;
+            if (!enqueue(q, CLI_OBSERVED_QUIET, SIPC_OK, NULL))
+                return NULL;
+            continue;
+        }
+        enqueue(q, CLI_OBSERVED_END, status, NULL);
+        return NULL;
+    }
+}
+
+int cli_observe_queue_start(sipc_observer *observer, size_t capacity, int32_t quiet_ms, int32_t timeout_ms,
+                            cli_observe_queue **out)
+{
+    *out = NULL;
+    cli_observe_queue *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        return SIPC_ERR_NO_MEMORY;
+    q->observer = observer;
+    q->capacity = capacity;
+    q->quiet_ms = quiet_ms;
+    q->timeout_ms = timeout_ms;
+    q->scratch = malloc(capacity ? capacity : 1);
+    q->end_node = malloc(sizeof(queued) + 1);
+    if (q->scratch == NULL || q->end_node == NULL) {
+        free(q->end_node);
+        free(q->scratch);
+        free(q);
+        return SIPC_ERR_NO_MEMORY;
+    }
+    if (sipc_os_mutex_init(&q->lock) != SIPC_OK) {
+        free(q->end_node);
+        free(q->scratch);
+        free(q);
+        return SIPC_ERR_SYSTEM;
+    }
+    if (sipc_os_cond_init(&q->changed) != SIPC_OK) {
+        sipc_os_mutex_destroy(&q->lock);
+        free(q->end_node);
+        free(q->scratch);
+        free(q);
+        return SIPC_ERR_SYSTEM;
+    }
+    int rc = sipc_os_thread_create(&q->thread, copier_main, q);
+    if (rc != SIPC_OK) {
+        sipc_os_cond_destroy(&q->changed);
+        sipc_os_mutex_destroy(&q->lock);
+        free(q->end_node);
+        free(q->scratch);
+        free(q);
+        return rc;
+    }
+    *out = q;
+    return SIPC_OK;
+}
+
+void cli_observe_queue_next(cli_observe_queue *q, cli_observed *item)
+{
+    sipc_os_mutex_lock(&q->lock);
+    free(q->taken);
+    q->taken = NULL;
+    /* The copier always ends with END (unless the printer stopped it), so this wait ends. */
+    while (q->head == NULL)
+        sipc_os_cond_wait(&q->changed, &q->lock);
+    queued *node = q->head;
+    if (node->item.kind != CLI_OBSERVED_END) {
+        /* END stays in the queue as its last word: later calls return it again. */
+        q->head = node->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        q->bytes -= sizeof *node + (node->item.kind == CLI_OBSERVED_ITEM ? node->item.message.copied : 0);
+        q->taken = node;
+        sipc_os_cond_broadcast(&q->changed);
+    }
+    *item = node->item;
+    sipc_os_mutex_unlock(&q->lock);
+}
+
+void cli_observe_queue_stop(cli_observe_queue *q)
+{
+    if (q == NULL)
+        return;
+    sipc_os_mutex_lock(&q->lock);
+    q->stopping = 1;
+    sipc_os_cond_broadcast(&q->changed);
+    sipc_os_mutex_unlock(&q->lock);
+    sipc_observer_cancel(q->observer);
+    sipc_os_thread_join(&q->thread);
+    free(q->taken);
+    free(q->end_node);
+    queued *node = q->head;
+    while (node != NULL) {
+        queued *next = node->next;
+        free(node);
+        node = next;
+    }
+    sipc_os_cond_destroy(&q->changed);
+    sipc_os_mutex_destroy(&q->lock);
+    free(q->scratch);
+    free(q);
+}
