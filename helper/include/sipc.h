@@ -264,6 +264,9 @@ SIPC_API int sipc_close_ex(sipc_channel *channel, int32_t timeout_ms);
 /* Never blocks on what the name leads to (a FIFO or another file gives SIPC_ERR_NOT_A_CHANNEL) and takes
  * no lock on Linux (Windows: waits at most SIPC_DEFAULT_LOCK_TIMEOUT_MS for the key's mutex). */
 SIPC_API int sipc_stat(const char *name, sipc_channel_info *info);
+/* sipc_stat waiting at most timeout_ms for what it may have to wait for (Windows: the key's mutex; then
+ * SIPC_ERR_TIMEOUT). Below SIPC_INFINITE: SIPC_ERR_INVALID_ARGUMENT. */
+SIPC_API int sipc_stat_ex(const char *name, int32_t timeout_ms, sipc_channel_info *info);
 /* Describes process `pid` (a server_pid/client_pid of sipc_channel_info): name, stopped or running, traced.
  * Never waits (Linux reads /proc/<pid>/{stat,comm,status}). SIPC_OK, or SIPC_ERR_INVALID_ARGUMENT for a NULL
  * info, a struct_size below sizeof(sipc_process_info) or a pid <= 0. A gone process is SIPC_OK with state GONE. */

@@ -526,12 +526,14 @@ private:
 
 // ---- channels by name ----
 
-// Snapshot of a channel without attaching; status::not_found if there is none.
-inline channel_info stat(std::string_view name)
+// Snapshot of a channel without attaching; status::not_found if there is none. Waits at most `limit` for what
+// it may have to wait for (Windows: the channel's key mutex; then status::timeout).
+inline channel_info stat(std::string_view name, timeout limit = std::chrono::milliseconds(SIPC_DEFAULT_LOCK_TIMEOUT_MS))
 {
     const std::string owned(name);
     channel_info info = detail::empty_info();
-    detail::check_by_name(sipc_stat(owned.c_str(), &info), "reading the state of channel", owned);
+    detail::check_by_name(sipc_stat_ex(owned.c_str(), limit.milliseconds(), &info), "reading the state of channel",
+                          owned);
     return info;
 }
 

@@ -142,6 +142,9 @@ SIPC_API int sipc_async_observe(const char *name, sipc_async_notify_fn notify, u
 SIPC_API int sipc_async_observe_ex(const char *name, const sipc_observe_options *options, sipc_async_notify_fn notify,
                                    uint32_t token, sipc_async_call **out);
 SIPC_API int sipc_async_stat(const char *name, sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out);
+/* sipc_stat_ex on the call's thread (timeout_ms below SIPC_INFINITE: SIPC_ERR_INVALID_ARGUMENT at once). */
+SIPC_API int sipc_async_stat_ex(const char *name, int32_t timeout_ms, sipc_async_notify_fn notify, uint32_t token,
+                                sipc_async_call **out);
 SIPC_API int sipc_async_remove(const char *name, int force, sipc_async_notify_fn notify, uint32_t token,
                                sipc_async_call **out);
 /* sipc_list_entries (without the entries still being created), then sipc_stat of each usable entry: an

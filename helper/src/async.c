@@ -809,6 +809,7 @@ struct sipc_async_call {
     int has_options;
     sipc_observe_options observe_options;
     int force;
+    int32_t timeout_ms; /* stat: how long it may wait */
     sipc_async_channel *closing_channel;
     sipc_async_observer *closing_observer;
     sipc_channel *channel;   /* open's result until taken */
@@ -915,7 +916,7 @@ static int run_call(sipc_async_call *c)
         return sipc_observe_ex(c->name, &c->observe_options, &c->observer);
     case CALL_STAT: {
         int rc = add_entry(c, c->name, SIPC_OK, "");
-        return rc == SIPC_OK ? (c->entries[0].status = sipc_stat(c->name, &c->entries[0].info)) : rc;
+        return rc == SIPC_OK ? (c->entries[0].status = sipc_stat_ex(c->name, c->timeout_ms, &c->entries[0].info)) : rc;
     }
     case CALL_REMOVE:
         return sipc_remove(c->name, c->force);
@@ -1039,9 +1040,20 @@ SIPC_API int sipc_async_observe_ex(const char *name, const sipc_observe_options 
 
 SIPC_API int sipc_async_stat(const char *name, sipc_async_notify_fn notify, uint32_t token, sipc_async_call **out)
 {
+    return sipc_async_stat_ex(name, SIPC_DEFAULT_LOCK_TIMEOUT_MS, notify, token, out);
+}
+
+SIPC_API int sipc_async_stat_ex(const char *name, int32_t timeout_ms, sipc_async_notify_fn notify, uint32_t token,
+                                sipc_async_call **out)
+{
+    if (timeout_ms < SIPC_INFINITE)
+        return SIPC_ERR_INVALID_ARGUMENT;
     sipc_async_call *c = NULL;
     int rc = call_by_name(CALL_STAT, name, notify, token, out, &c);
-    return rc != SIPC_OK ? rc : call_start(c, out);
+    if (rc != SIPC_OK)
+        return rc;
+    c->timeout_ms = timeout_ms;
+    return call_start(c, out);
 }
 
 SIPC_API int sipc_async_remove(const char *name, int force, sipc_async_notify_fn notify, uint32_t token,

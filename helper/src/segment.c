@@ -313,15 +313,20 @@ int sipc_name_mismatch(const char *key, const char *found, const char *wanted)
 
 SIPC_API int sipc_stat(const char *name, sipc_channel_info *info)
 {
+    return sipc_stat_ex(name, SIPC_DEFAULT_LOCK_TIMEOUT_MS, info);
+}
+
+SIPC_API int sipc_stat_ex(const char *name, int32_t timeout_ms, sipc_channel_info *info)
+{
     sipc_clear_error_detail();
-    if (info == NULL || info->struct_size < sizeof *info)
+    if (info == NULL || info->struct_size < sizeof *info || timeout_ms < SIPC_INFINITE)
         return SIPC_ERR_INVALID_ARGUMENT;
     int rc = sipc_validate_name(name);
     if (rc != SIPC_OK)
         return rc;
     char key[SIPC_OS_KEY_MAX + 1];
     sipc_key_for_name(name, key);
-    uint64_t deadline = sipc_deadline_after(SIPC_DEFAULT_LOCK_TIMEOUT_MS);
+    uint64_t deadline = sipc_deadline_after(timeout_ms);
     sipc_view view;
     rc = sipc_view_open(key, deadline, &view);
     if (rc == SIPC_ERR_NOT_FOUND) {

@@ -250,6 +250,66 @@ void test_inherit_handles(void)
 /* ---- by-name operations ---- */
 #endif
 
+/* Holds a channel's open-time locks from another thread, as a process that can write the channel would:
+ * the OS's (Windows' key mutex; none elsewhere) and the header's lock word. */
+typedef struct lock_holder {
+    const char *name;
+    int held;    /* 1 once both are held, -1 if taking them failed */
+    int release; /* set by the test */
+} lock_holder;
+
+static void *hold_the_locks(void *arg)
+{
+    lock_holder *holder = arg;
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(holder->name, key);
+    sipc_os_segment *segment = NULL;
+    void *header = NULL;
+    sipc_os_process self;
+    int ok = sipc_os_process_self(&self) == SIPC_OK &&
+             sipc_os_segment_open(key, 0, 0, SIPC_OS_NO_DEADLINE, &segment) == SIPC_OK &&
+             sipc_os_segment_lock(segment, SIPC_OS_NO_DEADLINE) == SIPC_OK;
+    int locked_os = ok;
+    ok = ok && sipc_os_segment_map(segment, SIPC_HEADER_SIZE, &header) == SIPC_OK &&
+         sipc_segment_lock(header, &self, SIPC_OS_NO_DEADLINE, key) == SIPC_OK;
+    __atomic_store_n(&holder->held, ok ? 1 : -1, __ATOMIC_RELEASE);
+    while (ok && !__atomic_load_n(&holder->release, __ATOMIC_ACQUIRE))
+        sleep_ms(1);
+    if (ok)
+        sipc_segment_unlock(header, &self);
+    if (header != NULL)
+        sipc_os_segment_unmap(segment, header, SIPC_HEADER_SIZE);
+    if (locked_os)
+        sipc_os_segment_unlock(segment);
+    sipc_os_segment_close(segment);
+    return NULL;
+}
+
+/* sipc_stat_ex takes the caller's timeout like the other calls by name, and never waits for a channel's
+ * locks: only openers, closers and removers take them. */
+void test_stat_ex_never_waits_for_the_locks(void)
+{
+    const char *name = test_name("statex");
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat_ex(name, 0, &info), SIPC_ERR_NOT_FOUND);
+    CHECK_RC(sipc_stat_ex(name, -2, &info), SIPC_ERR_INVALID_ARGUMENT);
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    lock_holder holder = {name, 0, 0};
+    sipc_os_thread thread;
+    CHECK_RC(sipc_os_thread_create(&thread, hold_the_locks, &holder), SIPC_OK);
+    while (__atomic_load_n(&holder.held, __ATOMIC_ACQUIRE) == 0)
+        sleep_ms(1);
+    CHECK(holder.held == 1);
+    CHECK_RC(sipc_open_ex(name, NULL, 0, &client), SIPC_ERR_TIMEOUT); /* the locks are held */
+    CHECK_RC(sipc_stat_ex(name, 0, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_WAITING);
+    CHECK_RC(sipc_stat_ex(name, SIPC_INFINITE, &info), SIPC_OK);
+    __atomic_store_n(&holder.release, 1, __ATOMIC_RELEASE);
+    sipc_os_thread_join(&thread);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
 void test_stat_list_remove(void)
 {
     const char *name = test_name("admin");

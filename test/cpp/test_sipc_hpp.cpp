@@ -353,6 +353,7 @@ void test_by_name()
     sipc::channel ipc(name, {.max_message_size = 100, .queue_depth = 3});
     auto info = sipc::stat(name);
     EXPECT(std::string(info.name) == name && info.max_message_size == 100 && info.queue_depth == 3);
+    EXPECT(sipc::stat(name, 0ms).state == SIPC_STATE_WAITING && sipc::stat(name, sipc::forever).queue_depth == 3);
     EXPECT(info.state == SIPC_STATE_WAITING && info.mode == 0600);
     auto names = sipc::list();
     EXPECT(std::find(names.begin(), names.end(), name) != names.end());

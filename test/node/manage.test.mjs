@@ -30,6 +30,8 @@ test('stat, list and remove a channel by name', { timeout: 60000 }, async () => 
   assert.ok(info.created instanceof Date && Math.abs(info.created.getTime() - Date.now()) < 60000);
   assert.equal(info.toClient.capacity, 8);
   assert.equal(info.toServer.lastActivity, undefined);
+  assert.equal((await api.stat(name, { timeoutMs: 0 })).state, 'waiting');
+  await assert.rejects(api.stat(name, { timeoutMs: -1 }), { code: 'INVALID_ARGUMENT', message: /timeoutMs/ });
   assert.ok((await api.list()).some((c) => c.name === name && c.serverPid === process.pid));
   await assert.rejects(api.remove(name), { code: 'BUSY' });
   await api.remove(name, true);

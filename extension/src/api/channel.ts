@@ -66,7 +66,7 @@ function toBytes(data: Uint8Array | string): Uint8Array {
   throw new SipcError('INVALID_ARGUMENT', 'a message must be a Uint8Array (or Buffer) or a string');
 }
 
-function checkTimeout(timeoutMs: number | undefined, what: string): void {
+export function checkTimeout(timeoutMs: number | undefined, what: string): void {
   if (timeoutMs === undefined) return;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 0x7fffffff) {
     throw new SipcError('INVALID_ARGUMENT', `${what}: timeoutMs must be an integer from 0 to 2147483647`);

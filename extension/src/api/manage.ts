@@ -3,7 +3,9 @@
  * Everything that touches the file system runs on a native thread (calls.ts); only validateName, which is
  * pure, answers synchronously.
  */
+import { SIPC_DEFAULT_LOCK_TIMEOUT_MS } from './abi';
 import { runCall } from './calls';
+import { checkTimeout, type TimeoutOptions } from './channel';
 import { SipcError } from './errors';
 import { registerClient, setBusy, unregisterClient, type NativeClient } from './lifecycle';
 import { native, type Pointer, type PointerCell } from './native';
@@ -26,13 +28,23 @@ function validated<T>(name: string, run: () => Promise<T>): Promise<T> {
   return run();
 }
 
-/** Snapshot of a channel by name. NOT_FOUND if there is none. */
-export function stat(name: string): Promise<ChannelInfo> {
+/**
+ * Snapshot of a channel by name. NOT_FOUND if there is none. Waits at most `timeoutMs` (default 5000) for
+ * what it may have to wait for (on Windows the channel's key mutex, which a process that can write the
+ * channel may hold), then TIMEOUT; it never waits on Linux or macOS.
+ */
+export function stat(name: string, options: TimeoutOptions = {}): Promise<ChannelInfo> {
   const context = `reading the state of channel '${name}' failed`;
+  try {
+    checkTimeout(options.timeoutMs, `reading the state of channel '${name}'`);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const timeoutMs = options.timeoutMs ?? SIPC_DEFAULT_LOCK_TIMEOUT_MS;
   return validated(name, () =>
     runCall(
       context,
-      (notify, token, out) => native().sipc_async_stat(name, notify, token, out),
+      (notify, token, out) => native().sipc_async_stat_ex(name, timeoutMs, notify, token, out),
       (call) => {
         const raw = emptyRawInfo();
         const status = new Int32Array(1);

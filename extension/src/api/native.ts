@@ -148,7 +148,7 @@ export interface SipcNative {
   sipc_async_open(name: string, options: RawOptions, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_observe(name: string, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_observe_ex(name: string, options: RawObserveOptions, notify: Pointer, token: number, out: PointerCell): number;
-  sipc_async_stat(name: string, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_stat_ex(name: string, timeoutMs: number, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_remove(name: string, force: number, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_list(notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_channel_close(h: Pointer, notify: Pointer, token: number, out: PointerCell): number;
@@ -261,7 +261,7 @@ export function native(): SipcNative {
     sipc_async_observe_ex: f('sipc_async_observe_ex', 'int', [
       'const char *', koffi.pointer(ObserveOptionsType), koffi.pointer(NotifyProto), 'uint32_t', outPtr,
     ]),
-    sipc_async_stat: f('sipc_async_stat', 'int', ['const char *', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
+    sipc_async_stat_ex: f('sipc_async_stat_ex', 'int', ['const char *', 'int32_t', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
     sipc_async_remove: f('sipc_async_remove', 'int', ['const char *', 'int', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
     sipc_async_list: f('sipc_async_list', 'int', [koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
     sipc_async_channel_close: f('sipc_async_channel_close', 'int', [voidPtr, koffi.pointer(NotifyProto), 'uint32_t', outPtr]),

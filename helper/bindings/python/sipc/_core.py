@@ -430,11 +430,12 @@ def validate_name(name: str) -> None:
     check(library().sipc_validate_name(_encode_name(name)), f"'{name}' is not a valid channel name")
 
 
-def stat(name: str) -> ChannelInfo:
-    """Snapshot of a channel by name, without attaching. NotFound if there is none."""
+def stat(name: str, timeout: Optional[float] = _native.DEFAULT_LOCK_TIMEOUT) -> ChannelInfo:
+    """Snapshot of a channel by name, without attaching. NotFound if there is none. Waits at most `timeout`
+    seconds for what it may have to wait for (Windows: the channel's key mutex; then Timeout)."""
     raw = _empty_info()
-    check(library().sipc_stat(_encode_name(name), ctypes.byref(raw)), f"reading the state of channel '{name}'",
-          by_name=True)
+    check(library().sipc_stat_ex(_encode_name(name), _remaining_ms(_deadline(timeout)), ctypes.byref(raw)),
+          f"reading the state of channel '{name}'", by_name=True)
     return _info(raw)
 
 

@@ -109,6 +109,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sipc_info": (_c_int, [_ptr, ctypes.POINTER(ChannelInfo)]),
     "sipc_close": (_c_int, [_ptr]),
     "sipc_stat": (_c_int, [ctypes.c_char_p, ctypes.POINTER(ChannelInfo)]),
+    "sipc_stat_ex": (_c_int, [ctypes.c_char_p, ctypes.c_int32, ctypes.POINTER(ChannelInfo)]),
     "sipc_remove": (_c_int, [ctypes.c_char_p, _c_int]),
     "sipc_remove_ex": (_c_int, [ctypes.c_char_p, ctypes.c_uint32, ctypes.c_int32]),
     "sipc_list": (_c_int, [ListVisitor, _ptr]),

@@ -76,6 +76,7 @@ def test_stat_list_remove(unique_name):
         info = sipc.stat(name)
         assert (info.name, info.max_message_size, info.queue_depth, info.state) == (name, 100, 3, "waiting")
         assert info.server_pid == os.getpid() and info.server_alive and info.mode == 0o600
+        assert sipc.stat(name, timeout=0).state == "waiting" and sipc.stat(name, timeout=None).queue_depth == 3
         assert name in [c.name for c in sipc.list()]
         with pytest.raises(sipc.Busy):
             sipc.remove(name)
