@@ -1046,8 +1046,11 @@ SIPC_API int sipc_async_stat(const char *name, sipc_async_notify_fn notify, uint
 SIPC_API int sipc_async_stat_ex(const char *name, int32_t timeout_ms, sipc_async_notify_fn notify, uint32_t token,
                                 sipc_async_call **out)
 {
-    if (timeout_ms < SIPC_INFINITE)
+    if (timeout_ms < SIPC_INFINITE) {
+        if (out)
+            *out = NULL;
         return SIPC_ERR_INVALID_ARGUMENT;
+    }
     sipc_async_call *c = NULL;
     int rc = call_by_name(CALL_STAT, name, notify, token, out, &c);
     if (rc != SIPC_OK)

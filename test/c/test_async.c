@@ -93,6 +93,7 @@ void test_async_bad_arguments(void)
     CHECK_RC(sipc_async_open(name, &too_new, ignore_notify, 1, &call), bad);
     CHECK_RC(sipc_async_observe(name, ignore_notify, 1, NULL), bad);
     CHECK_RC(sipc_async_stat(NULL, ignore_notify, 1, &call), bad);
+    call = (sipc_async_call *)&call; /* anything but NULL: the refusal must clear it */
     CHECK_RC(sipc_async_stat_ex(name, -2, ignore_notify, 1, &call), bad);
     CHECK(call == NULL);
     CHECK_RC(sipc_async_remove(name, 0, NULL, 1, &call), bad);
