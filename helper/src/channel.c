@@ -414,6 +414,14 @@ static void unlock_segment(sipc_os_segment *segment, seg_header *header, const s
 
 typedef enum init_result { INIT_DONE, INIT_LOST } init_result;
 
+/* The creator's header: the channel's name (valid, at most SIPC_NAME_MAX bytes). */
+static void write_name(void *header, const char *name)
+{
+    seg_header *h = header;
+    h->name_length = (uint32_t)strlen(name);
+    memcpy(h->name, name, h->name_length);
+}
+
 /* The creator of a new (empty) object: sizes it, writes the header and takes the server role, magic
  * last, all under the lock word. The header page is reserved and the word taken before the rest is
  * sized and reserved (which can take long for a big channel): an opener that finds the object sized
@@ -448,6 +456,9 @@ static int init_segment(sipc_channel *ch, const char *name, const sipc_options *
             *result = INIT_LOST;
             return current < 0 ? current : SIPC_OK;
         }
+        /* The name first, before the sizing that can take long: if this process dies from here on, the
+         * object it leaves names its channel and can be removed by name (sipc rm --stale). */
+        write_name(first, name);
     }
     ch->size = ch->geometry.segment_size;
     if (rc == SIPC_OK)
@@ -476,9 +487,8 @@ static int init_segment(sipc_channel *ch, const char *name, const sipc_options *
     h->max_message = ch->geometry.max_message;
     h->queue_depth = ch->geometry.queue_depth;
     h->slot_size = ch->geometry.slot_size;
-    h->name_length = (uint32_t)strlen(name);
     h->created_ns = sipc_os_wall_ns();
-    memcpy(h->name, name, h->name_length);
+    write_name(h, name);
     take_role(ch, SIPC_ROLE_INDEX_SERVER);
     SH_STORE_REL(&h->magic, SIPC_LAYOUT_MAGIC);
     sipc_segment_unlock(h, &ch->self);

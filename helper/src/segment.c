@@ -47,6 +47,20 @@ int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *
     return SIPC_OK;
 }
 
+/* The header's name, copied once and checked: 1..200 bytes obeying the naming rules, no NUL inside. */
+static int header_name(const seg_header *header, char name[SIPC_NAME_MAX + 1])
+{
+    uint32_t name_length = SH_LOAD(&header->name_length);
+    if (name_length == 0 || name_length > SIPC_NAME_MAX)
+        return SIPC_ERR_CORRUPT;
+    for (uint32_t i = 0; i < name_length; i++)
+        name[i] = SH_LOAD(&header->name[i]);
+    name[name_length] = '\0';
+    if (sipc_validate_name(name) != SIPC_OK || strlen(name) != name_length)
+        return SIPC_ERR_CORRUPT;
+    return SIPC_OK;
+}
+
 int sipc_validate_header(const volatile void *base, uint64_t mapped_size, seg_geometry *out)
 {
     if (mapped_size < SIPC_HEADER_SIZE)
@@ -65,7 +79,6 @@ int sipc_validate_header(const volatile void *base, uint64_t mapped_size, seg_ge
     uint32_t max_message = SH_LOAD(&header->max_message);
     uint32_t queue_depth = SH_LOAD(&header->queue_depth);
     uint32_t slot_size = SH_LOAD(&header->slot_size);
-    uint32_t name_length = SH_LOAD(&header->name_length);
     if (header_size != SIPC_HEADER_SIZE)
         return SIPC_ERR_CORRUPT;
     seg_geometry g;
@@ -73,12 +86,7 @@ int sipc_validate_header(const volatile void *base, uint64_t mapped_size, seg_ge
         return SIPC_ERR_CORRUPT;
     if (g.slot_size != slot_size || g.segment_size != segment_size || segment_size != mapped_size)
         return SIPC_ERR_CORRUPT;
-    if (name_length == 0 || name_length > SIPC_NAME_MAX)
-        return SIPC_ERR_CORRUPT;
-    for (uint32_t i = 0; i < name_length; i++)
-        g.name[i] = SH_LOAD(&header->name[i]);
-    g.name[name_length] = '\0';
-    if (sipc_validate_name(g.name) != SIPC_OK || strlen(g.name) != name_length)
+    if (header_name(header, g.name) != SIPC_OK)
         return SIPC_ERR_CORRUPT;
     *out = g;
     return SIPC_OK;
@@ -222,6 +230,14 @@ static int lock_holder_alive(uint64_t word)
 
 int sipc_segment_lock(seg_header *header, const sipc_os_process *self, uint64_t deadline, const char *key)
 {
+    uint64_t taken_from = 0;
+    return sipc_segment_lock_from(header, self, deadline, key, &taken_from);
+}
+
+int sipc_segment_lock_from(seg_header *header, const sipc_os_process *self, uint64_t deadline, const char *key,
+                           uint64_t *taken_from)
+{
+    *taken_from = 0;
     uint64_t mine = sipc_lock_word(self);
     if (mine == 0)
         return SIPC_ERR_SYSTEM;
@@ -235,8 +251,10 @@ int sipc_segment_lock(seg_header *header, const sipc_os_process *self, uint64_t 
         }
         /* Our own word is another thread of this process (or a program this process exec()ed from): alive. */
         if (seen != mine && !lock_holder_alive(seen)) {
-            if (__atomic_compare_exchange_n(&header->lock_owner, &seen, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-                return SIPC_OK; /* taken over */
+            if (__atomic_compare_exchange_n(&header->lock_owner, &seen, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                *taken_from = seen; /* taken over */
+                return SIPC_OK;
+            }
             continue;
         }
         uint64_t now = sipc_os_monotonic_ns();
@@ -255,6 +273,14 @@ void sipc_segment_unlock(seg_header *header, const sipc_os_process *self)
 {
     uint64_t mine = sipc_lock_word(self);
     __atomic_compare_exchange_n(&header->lock_owner, &mine, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+int sipc_creation_abandoned(const seg_header *header)
+{
+    if (SH_LOAD_ACQ(&header->magic) != 0)
+        return 0;
+    uint64_t word = __atomic_load_n(&header->lock_owner, __ATOMIC_ACQUIRE);
+    return word != 0 && !lock_holder_alive(word);
 }
 
 /* ---- by name ---- */
@@ -311,6 +337,39 @@ int sipc_name_mismatch(const char *key, const char *found, const char *wanted)
     return SIPC_ERR_NOT_A_CHANNEL;
 }
 
+/* An object under `key` that is not initialised (sipc_view_open said NOT_FOUND): SIPC_OK if it exists, with
+ * *abandoned set when its creator died holding the lock word (sipc_creation_abandoned), `name` the channel
+ * it was made for (the header's name, which the creator writes first, else what a plain key says; "" if
+ * neither is known) and its mode and owner. */
+static int probe_uninitialised(const char *key, uint64_t deadline, int *abandoned, char name[SIPC_NAME_MAX + 1],
+                               uint32_t *mode, uint32_t *uid)
+{
+    *abandoned = 0;
+    name[0] = '\0';
+    *mode = *uid = 0;
+    sipc_os_segment *segment = NULL;
+    int rc = sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, deadline, &segment);
+    if (rc != SIPC_OK)
+        return rc;
+    uint64_t size = 0;
+    void *base = NULL;
+    if (sipc_os_segment_size(segment, &size) == SIPC_OK && size >= SIPC_HEADER_SIZE &&
+        sipc_os_segment_map(segment, SIPC_HEADER_SIZE, &base) == SIPC_OK) {
+        const seg_header *header = base;
+        *abandoned = sipc_creation_abandoned(header);
+        char home[SIPC_OS_KEY_MAX + 1];
+        if (header_name(header, name) == SIPC_OK && (sipc_key_for_name(name, home), strcmp(home, key) != 0))
+            name[0] = '\0'; /* it names a channel of another key */
+        sipc_os_segment_unmap(segment, base, SIPC_HEADER_SIZE);
+    }
+    const char *rest = key + strlen(SIPC_OS_KEY_PREFIX);
+    if (name[0] == '\0' && sipc_validate_name(rest) == SIPC_OK)
+        snprintf(name, SIPC_NAME_MAX + 1, "%s", rest);
+    sipc_os_segment_owner(segment, mode, uid);
+    sipc_os_segment_close(segment);
+    return SIPC_OK;
+}
+
 SIPC_API int sipc_stat(const char *name, sipc_channel_info *info)
 {
     return sipc_stat_ex(name, SIPC_DEFAULT_LOCK_TIMEOUT_MS, info);
@@ -330,19 +389,22 @@ SIPC_API int sipc_stat_ex(const char *name, int32_t timeout_ms, sipc_channel_inf
     sipc_view view;
     rc = sipc_view_open(key, deadline, &view);
     if (rc == SIPC_ERR_NOT_FOUND) {
-        /* The object exists but is being created (or its creator died before initialising it). */
-        sipc_os_segment *segment = NULL;
-        if (sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, deadline, &segment) == SIPC_OK) {
-            sipc_os_segment_close(segment);
-            uint32_t struct_size = info->struct_size;
-            memset(info, 0, sizeof *info);
-            info->struct_size = struct_size;
-            info->protocol_version = SIPC_LAYOUT_VERSION;
-            snprintf(info->name, sizeof info->name, "%s", name);
-            info->state = SIPC_STATE_EMPTY;
-            return SIPC_OK;
-        }
-        return SIPC_ERR_NOT_FOUND;
+        /* The object exists but is being created, or its creator died before initialising it: then nobody
+         * alive is attached, and the next opener (or `sipc rm --stale`) replaces it, as a stale channel. */
+        int abandoned = 0;
+        char made_for[SIPC_NAME_MAX + 1];
+        uint32_t mode = 0, uid = 0;
+        if (probe_uninitialised(key, deadline, &abandoned, made_for, &mode, &uid) != SIPC_OK)
+            return SIPC_ERR_NOT_FOUND;
+        uint32_t struct_size = info->struct_size;
+        memset(info, 0, sizeof *info);
+        info->struct_size = struct_size;
+        info->protocol_version = SIPC_LAYOUT_VERSION;
+        snprintf(info->name, sizeof info->name, "%s", name);
+        info->mode = mode;
+        info->owner_uid = uid;
+        info->state = abandoned ? SIPC_STATE_STALE : SIPC_STATE_EMPTY;
+        return SIPC_OK;
     }
     if (rc != SIPC_OK)
         return rc;
@@ -391,6 +453,16 @@ static int list_key(const char *key, void *user)
                                      expected);
             name_of_key(key, entry.name, sizeof entry.name);
         }
+    } else if (entry.status == SIPC_ERR_NOT_FOUND) {
+        /* Being created, or abandoned by a creator that died: the latter is listed (as a stale channel, see
+         * sipc_stat) when it can be named, so that it can be removed by name. */
+        int abandoned = 0;
+        uint32_t mode = 0, uid = 0;
+        if (probe_uninitialised(key, sipc_os_monotonic_ns(), &abandoned, entry.name, &mode, &uid) == SIPC_OK &&
+            abandoned && entry.name[0] != '\0')
+            entry.status = SIPC_OK;
+        else
+            name_of_key(key, entry.name, sizeof entry.name);
     } else {
         name_of_key(key, entry.name, sizeof entry.name);
     }
@@ -425,6 +497,14 @@ SIPC_API int sipc_list(sipc_list_visitor visit, void *user)
         return SIPC_ERR_INVALID_ARGUMENT;
     usable_context context = {visit, user};
     return sipc_list_entries(visit_usable, &context);
+}
+
+static int being_created(const char *key)
+{
+    sipc_record_error_detail("%s is being created (or its creator died before it took the channel's lock): "
+                             "the next opener replaces it if it is never finished; a forced remove removes it now",
+                             key);
+    return SIPC_ERR_BUSY;
 }
 
 SIPC_API int sipc_remove(const char *name, int force)
@@ -465,8 +545,9 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
         rc = sipc_os_segment_size(segment, &size);
     if (rc == SIPC_OK && size >= SIPC_HEADER_SIZE)
         rc = sipc_os_segment_map(segment, SIPC_HEADER_SIZE, &base);
+    uint64_t taken_from = 0;
     if (rc == SIPC_OK && base != NULL) {
-        rc = sipc_segment_lock(base, &self, deadline, key);
+        rc = sipc_segment_lock_from(base, &self, deadline, key, &taken_from);
         locked = rc == SIPC_OK;
     }
     if (rc == SIPC_OK && sipc_os_segment_is_current(segment) != 1)
@@ -485,11 +566,13 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
                 rc = SIPC_ERR_BUSY;
         } else if (valid != SIPC_ERR_NOT_FOUND && !force) {
             rc = valid; /* corrupt or foreign version: only removed with force */
+        } else if (valid == SIPC_ERR_NOT_FOUND && !force && taken_from == 0) {
+            /* Never initialised, and we did not take the word over from a creator that died: its creator
+             * may still be on its way to the word. Only a creator known to be gone gives it up. */
+            rc = being_created(key);
         }
-        /* never initialised (magic 0 while we hold the lock word its creator would hold): its creator
-         * gave up; remove it */
-    } else if (rc == SIPC_OK && size != 0 && !force) {
-        rc = SIPC_ERR_CORRUPT;
+    } else if (rc == SIPC_OK && !force) {
+        rc = size != 0 ? SIPC_ERR_CORRUPT : being_created(key); /* size 0: its creator has not sized it yet */
     }
     if (rc == SIPC_OK)
         rc = sipc_os_segment_unlink(key);

@@ -612,6 +612,97 @@ void test_creator_that_died_holding_the_lock_is_replaced(void)
     CHECK(!shm_exists(name));
 }
 
+/* The identity of a process that ran and is gone (a child that exited and was reaped). */
+static sipc_os_process gone_process(void)
+{
+    sipc_os_process gone = {0, 0};
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    if (child > 0 && reap_child(child) == 0)
+        gone.pid = child;
+    gone.start_time = 12345; /* any: no process with that pid runs now */
+    return gone;
+}
+
+/* An object under `name`'s key as a creator leaves it before writing the magic: `size` bytes, and (when the
+ * size holds a header) its lock word and the channel's name as the creator writes them first. */
+static int half_made_object(const char *name, off_t size, uint64_t word)
+{
+    char path[256];
+    shm_path(name, path, sizeof path);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int ok = ftruncate(fd, size) == 0;
+    close(fd);
+    if (ok && size >= (off_t)SIPC_HEADER_SIZE) {
+        uint32_t length = (uint32_t)strlen(name);
+        raw_map map;
+        ok = raw_open(name, &map) == 0;
+        if (ok) {
+            seg_header *header = (seg_header *)(void *)map.base;
+            header->name_length = length;
+            memcpy(header->name, name, length);
+            __atomic_store_n(&header->lock_owner, word, __ATOMIC_RELEASE);
+            raw_close(&map);
+        }
+    }
+    return ok ? 0 : -1;
+}
+
+/* An uninitialised object whose creator died holding the lock word is a stale channel: stat says STALE, it is
+ * listed under its name (also a long, hashed one), and removing it needs no force. One whose creator is alive,
+ * or may still be on its way to the word (word 0, or not even sized), is being created: EMPTY, not listed,
+ * and only a forced remove takes it away. */
+void test_creation_abandoned_by_a_dead_creator_is_stale(void)
+{
+    sipc_os_process gone = gone_process();
+    CHECK(gone.pid > 0);
+    char short_name[32]; /* a plain key (the harness's names are long: their keys are hashed) */
+    snprintf(short_name, sizeof short_name, "ab%ld", (long)getpid());
+    const char *names[2] = {short_name, test_name("abandoned")};
+    for (int i = 0; i < 2; i++) {
+        const char *name = names[i];
+        CHECK(half_made_object(name, (off_t)SIPC_HEADER_SIZE, sipc_lock_word(&gone)) == 0);
+        sipc_channel_info info = {.struct_size = sizeof info};
+        CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+        CHECK(info.state == SIPC_STATE_STALE && strcmp(info.name, name) == 0 && info.server_pid == 0);
+        entry_search search = {name, 1, 0};
+        CHECK_RC(sipc_list(count_name, &search), SIPC_OK);
+        CHECK(search.visits_of_name == 1);
+        CHECK_RC(sipc_remove(name, 0), SIPC_OK);
+        CHECK(!shm_exists(name));
+        sipc_remove(name, 1); /* if the above failed */
+    }
+
+    /* Being created: a live creator holds the word (this process, as another thread of it would). */
+    const char *name = test_name("creating");
+    sipc_os_process self;
+    CHECK_RC(sipc_os_process_self(&self), SIPC_OK);
+    CHECK(half_made_object(name, (off_t)SIPC_HEADER_SIZE, sipc_lock_word(&self)) == 0);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_EMPTY);
+    entry_search search = {name, 1, 0};
+    CHECK_RC(sipc_list(count_name, &search), SIPC_OK);
+    CHECK(search.visits_of_name == 0);
+    CHECK_RC(sipc_remove_ex(name, 0, 0), SIPC_ERR_TIMEOUT); /* the live creator's word keeps a remover out */
+    CHECK(set_lock_word(name, 0) == 0); /* sized, the word not taken yet */
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_EMPTY);
+    CHECK_RC(sipc_remove(name, 0), SIPC_ERR_BUSY);
+    CHECK(strstr(sipc_last_error_message(), "being created") != NULL);
+    CHECK(shm_exists(name));
+    CHECK_RC(sipc_remove(name, 1), SIPC_OK);
+    CHECK(half_made_object(name, 0, 0) == 0); /* not even sized */
+    CHECK_RC(sipc_remove(name, 0), SIPC_ERR_BUSY);
+    CHECK(shm_exists(name));
+    CHECK_RC(sipc_remove(name, 1), SIPC_OK);
+    CHECK(!shm_exists(name));
+}
+
 /* A segment found under another channel's key (copied or renamed there): NOT_A_CHANNEL, never
  * attached to; only --force removes the misplaced copy. */
 void test_segment_under_another_name_is_refused(void)

@@ -159,4 +159,53 @@ describe('sipc by name never hangs', () => {
     assert.equal(stale.trim(), 'removed old\nrc=0');
     assert.equal(left.trim(), 'sipc.live');
   });
+
+  it('rm --stale removes a channel whose creator died before initialising it, never one being created', T, async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root for a private /dev/shm (unshare -m)');
+      return;
+    }
+    // Inside the private /dev/shm, a Node process leaves three half-made objects as creators do before the
+    // magic (header sized, the channel's name written, PROTOCOL.md section 5): one whose lock word names a
+    // process that is gone, one whose word names this live process (a creator at work), one whose word is
+    // still 0 (a creator on its way to the word). Then it runs the CLI.
+    const inside = `
+      import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+      import { spawnSync } from 'node:child_process';
+      const word = (pid, folded) => (BigInt(pid) << 32n) | BigInt(folded);
+      function halfMade(name, lockWord) {
+        const header = Buffer.alloc(1024);
+        header.writeUInt32LE(name.length, 36);
+        header.write(name, 64, 'latin1');
+        header.writeBigUInt64LE(lockWord, 56);
+        writeFileSync('/dev/shm/sipc.' + name, header, { mode: 0o600 });
+      }
+      const stat = readFileSync('/proc/self/stat', 'utf8');
+      const startTime = BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+      halfMade('dead', word(spawnSync('true').pid, 1)); // exited and reaped: gone
+      halfMade('creating', word(process.pid, (startTime ^ (startTime >> 32n)) & 0xffffffffn));
+      halfMade('unlocked', 0n);
+      const sipc = (...args) => spawnSync(process.env.SIPC, args, { encoding: 'utf8' });
+      const states = Object.fromEntries(['dead', 'creating', 'unlocked'].map((n) => [n, JSON.parse(sipc('stat', n, '--json').stdout).state]));
+      const removed = sipc('rm', '--stale');
+      console.log(JSON.stringify({ states, removed: removed.stdout, code: removed.status, left: readdirSync('/dev/shm').sort() }));
+    `;
+    const script = `mount --make-rprivate / && mount -t tmpfs -o size=16m sipc-test /dev/shm || exit 77
+      exec "$NODE" --input-type=module -e "$INSIDE"`;
+    const result = spawnSync('unshare', ['-m', 'sh', '-c', script], {
+      env: { ...process.env, SIPC, NODE: process.execPath, INSIDE: inside },
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    if (result.status === 77) {
+      t.skip(`cannot mount a private tmpfs here: ${result.stderr.trim()}`);
+      return;
+    }
+    assert.equal(result.status, 0, result.stderr);
+    const outcome = JSON.parse(result.stdout);
+    assert.deepEqual(outcome.states, { dead: 'stale', creating: 'empty', unlocked: 'empty' });
+    assert.equal(outcome.removed, 'removed dead\n');
+    assert.equal(outcome.code, 0);
+    assert.deepEqual(outcome.left, ['sipc.creating', 'sipc.unlocked']);
+  });
 });
