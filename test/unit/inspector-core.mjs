@@ -54,3 +54,8 @@ export function loadMessagesPanel() {
 export function loadCaptureFile() {
   return loadBundle('extension/src/inspector/host/captureFile.ts');
 }
+
+/** @returns {Promise<typeof import('../../extension/src/inspector/host/spill')>} */
+export function loadSpill() {
+  return loadBundle('extension/src/inspector/host/spill.ts');
+}

@@ -96,3 +96,36 @@ test('the observer timeline: attached, closed, died with pids; re-attached at on
     source.dispose();
   }
 });
+
+test('the lossless toggle: switched on, the observer copies every message of a channel far busier than its queue', { timeout: 60000 }, async () => {
+  const lossless = `${name}-ll`;
+  const capture = new Capture({ maxMessages: 100000, maxBytes: 64 << 20 });
+  const echo = startCli(['echo', lossless, '--depth', '2', '--timeout', '30000']);
+  let source;
+  try {
+    await until(() => spawnSync(cli, ['stat', lossless]).status === 0, 'the channel');
+    source = new ObserverSource(lossless, capture, log, 60000);
+    await until(() => events(capture).some((e) => e.startsWith('observing ')), 'the observer to attach');
+    assert.equal(source.lossless, false);
+    await source.setLossless(true);
+    assert.equal(source.lossless, true);
+    assert.ok(events(capture).some((e) => e.startsWith('lossless lossless observation on')), events(capture).join('\n'));
+    const count = 400;
+    const client = startCli(['connect', lossless]);
+    client.child.stdin.end(Array.from({ length: count }, (_, i) => `m${i}\n`).join(''));
+    assert.equal(await client.done, 0);
+    await until(() => capture.totalsFor('to-server').messages === count && capture.totalsFor('to-client').messages === count, `all ${count} each way`);
+    assert.deepEqual(events(capture).filter((e) => /^(missed|lossless-dropped) /.test(e)), [], 'nothing missed, never dropped');
+    const sent = [];
+    for (const entry of capture.entries()) if (entry.kind === 'message' && entry.direction === 'to-server') sent.push(Buffer.from(entry.data).toString());
+    assert.deepEqual(sent, Array.from({ length: count }, (_, i) => `m${i}\n`.trimEnd()).map((s) => s));
+    await source.setLossless(false);
+    assert.equal(source.lossless, false);
+    assert.ok(events(capture).some((e) => e.startsWith('lossless lossless observation off')));
+  } finally {
+    source?.dispose();
+    echo.child.kill('SIGTERM');
+    await echo.done;
+    spawnSync(cli, ['rm', '--force', '--', lossless], { stdio: 'ignore' });
+  }
+});

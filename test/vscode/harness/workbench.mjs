@@ -171,3 +171,49 @@ export async function poll(check, { what, timeoutMs = 10_000, intervalMs = 200 }
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what || 'a condition'}` +
     (lastError ? ` (last error: ${lastError.message})` : ''));
 }
+
+/** Picks `label` in the open quick input (typing it first), retrying until it is listed. */
+export async function pickInQuickInput(page, text) {
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible' });
+  await widget.locator('input').first().fill(text);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/**
+ * Answers VS Code for the web's file dialog (a quick input holding a path) with `path`, until `done()` says the
+ * action happened. The dialog fills in its own default first and may overwrite early typing, so retype as needed.
+ */
+export async function answerFileDialog(page, open, path, done, what) {
+  const dialog = page.locator('.quick-input-widget');
+  const input = dialog.locator('input').first();
+  // A click while the previous quick input is still closing can be lost: start from a closed one, retry the click.
+  await dialog.waitFor({ state: 'hidden' });
+  await poll(async () => {
+    await open();
+    return dialog.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false);
+  }, { what: `the file dialog for ${what}`, timeoutMs: 30_000, intervalMs: 500 });
+  await poll(async () => (await input.inputValue()).includes('/'), { what: 'the file dialog to show a path' });
+  // Its folder listing loads asynchronously and then rewrites the path: let it, before typing ours.
+  await dialog.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 5000 }).catch(() => {});
+  await input.fill(path);
+  let unchanged = false;
+  await poll(async () => {
+    if (await done()) return true;
+    if (!(await dialog.isVisible())) return false;
+    if ((await input.inputValue()) !== path) {
+      await input.fill(path);
+      unchanged = false;
+    } else if (unchanged) {
+      // Only press Enter once our path has survived a whole poll interval untouched.
+      await input.press('Enter');
+    } else {
+      unchanged = true;
+    }
+    return false;
+  }, { what, timeoutMs: 25_000, intervalMs: 700 }).catch(async (error) => {
+    const shot = await screenshot(page, `failed-file-dialog-${process.pid}`);
+    throw new Error(`${error.message} (screenshot: ${shot})`);
+  });
+}

@@ -7,19 +7,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startWorkbench, runCommand, screenshot, poll, repoRoot } from '../harness/workbench.mjs';
+import { startWorkbench, runCommand, screenshot, poll, repoRoot, pickInQuickInput } from '../harness/workbench.mjs';
 import { newRunDir } from '../harness/cache.mjs';
 
 const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
 const namePrefix = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-`;
-
-async function pickInQuickInput(page, text) {
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible' });
-  await widget.locator('input').first().fill(text);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
 
 test('channels view grouped and a Node debuggee paused in the debugger, dark and light', { timeout: 300_000 }, async (t) => {
   const base = `${namePrefix}ui-`;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot } from '../harness/workbench.mjs';
+import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot, pickInQuickInput, answerFileDialog } from '../harness/workbench.mjs';
 import { loadCore } from '../../unit/inspector-core.mjs';
 
 /** An inline script injected into the inspector page, which its CSP must refuse; browsers name it by its hash. */
@@ -41,52 +41,6 @@ function startCliPeer(t, name) {
     spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
   });
   return { child, received, stderr: () => stderr };
-}
-
-/**
- * Answers VS Code for the web's file dialog (a quick input holding a path) with `path`, until `done()` says the
- * action happened. The dialog fills in its own default first and may overwrite early typing, so retype as needed.
- */
-async function answerFileDialog(page, open, path, done, what) {
-  const dialog = page.locator('.quick-input-widget');
-  const input = dialog.locator('input').first();
-  // A click while the previous quick input is still closing can be lost: start from a closed one, retry the click.
-  await dialog.waitFor({ state: 'hidden' });
-  await poll(async () => {
-    await open();
-    return dialog.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false);
-  }, { what: `the file dialog for ${what}`, timeoutMs: 30_000, intervalMs: 500 });
-  await poll(async () => (await input.inputValue()).includes('/'), { what: 'the file dialog to show a path' });
-  // Its folder listing loads asynchronously and then rewrites the path: let it, before typing ours.
-  await dialog.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 5000 }).catch(() => {});
-  await input.fill(path);
-  let unchanged = false;
-  await poll(async () => {
-    if (await done()) return true;
-    if (!(await dialog.isVisible())) return false;
-    if ((await input.inputValue()) !== path) {
-      await input.fill(path);
-      unchanged = false;
-    } else if (unchanged) {
-      // Only press Enter once our path has survived a whole poll interval untouched.
-      await input.press('Enter');
-    } else {
-      unchanged = true;
-    }
-    return false;
-  }, { what, timeoutMs: 25_000, intervalMs: 700 }).catch(async (error) => {
-    const shot = await screenshot(page, `failed-file-dialog-${process.pid}`);
-    throw new Error(`${error.message} (screenshot: ${shot})`);
-  });
-}
-
-/** Picks `label` in the open quick input (typing it first), retrying until it is listed. */
-async function pickInQuickInput(page, text) {
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible' });
-  await widget.locator('input').first().fill(text);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor();
-  await page.keyboard.press('Enter');
 }
 
 test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export, themes', { timeout: 240_000 }, async (t) => {
@@ -171,7 +125,10 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
     await answerFileDialog(page, () => frame.locator('#exportPcapng').click(), target, () => existsSync(target) && readFileSync(target).length > 0, `the export at ${target}`);
     const fields = spawnSync('tshark', ['-r', target, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.packet_flags_direction'], { encoding: 'utf8' });
     assert.equal(fields.status, 0, fields.stderr);
-    assert.deepEqual(fields.stdout.trim().split('\n').map((l) => l.split('\t')),
+    const rows = fields.stdout.trim().split('\n').map((l) => l.split('\t'));
+    // Event rows are packets without payload and direction 0 (as `sipc record` writes them); the messages follow.
+    assert.ok(rows.some(([len, dir]) => len === '0' && dir === '0x00000000'), 'the event rows are in the file');
+    assert.deepEqual(rows.filter(([, dir]) => dir !== '0x00000000'),
       [['18', '0x00000001'], [String(binary.length), '0x00000001'], ['6', '0x00000002'], ['9', '0x00000002'], ['256', '0x00000002']]);
     const dump = spawnSync('tshark', ['-r', target, '-x'], { encoding: 'utf8' }).stdout;
     const hex = dump.split('\n').map((l) => /^[0-9a-f]{4}  ((?:[0-9a-f]{2} ?)+)/.exec(l)?.[1]).filter(Boolean).join(' ').replace(/\s+/g, '');
@@ -218,6 +175,10 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   await restored.locator('#filterEvents').waitFor();
   await restored.locator('#filterText').fill('');
   await restored.locator('#listViewport .row.event', { hasText: 'not-connected' }).waitFor({ timeout: 15_000 });
+  // Its rows from before the reload come back from the panel's spill (not from the webview state), then a row says so.
+  await restored.locator('#listViewport .row', { hasText: 'hello from the cli' }).first().waitFor({ timeout: 15_000 });
+  await restored.locator('#listViewport .row.event', { hasText: 'peer-gone' }).first().waitFor();
+  await restored.locator('#listViewport .row.event', { hasText: 'restored' }).waitFor();
   // (The browser's report of the probe refused above names the probe's hash; any other report fails.)
   assert.deepEqual(wb.console.filter((line) => /Content Security Policy|Refused to (load|apply|execute)/i.test(line) &&
     !line.includes(CSP_PROBE_HASH)), [],

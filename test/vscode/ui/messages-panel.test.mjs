@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot } from '../harness/workbench.mjs';
+import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot, pickInQuickInput } from '../harness/workbench.mjs';
 
 const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
 const namePrefix = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-`;
@@ -31,14 +31,6 @@ function startCliPeer(t, name) {
     spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
   });
   return { child, received };
-}
-
-async function pickInQuickInput(page, text) {
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible' });
-  await widget.locator('input').first().fill(text);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor();
-  await page.keyboard.press('Enter');
 }
 
 const atBottom = (frame) => frame.locator('#log').evaluate((log) => log.scrollTop + log.clientHeight >= log.scrollHeight - 4);

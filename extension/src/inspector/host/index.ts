@@ -5,11 +5,16 @@ import type { ConnectionManager } from '../../connections';
 import { UserFacingError } from '../../errors';
 import { formatOfFileName, type CaptureFormat } from '../shared/captureFormat';
 import type { InspectorApi, RecordRequest } from './api';
-import { INSPECTOR_VIEW_TYPE, InspectorSession, safeFileName, targetKey, type InspectorTarget } from './panel';
+import { INSPECTOR_VIEW_TYPE, InspectorSession, readRetention, safeFileName, targetKey, type InspectorTarget } from './panel';
 import { Recording, RecordingStatusBar, type RecordingInfo } from './recording';
 import { confirmSaved, defaultSaveUri, diskPath, rememberSaveFolder } from './saveLocation';
 import { FileSource, ObserverSource, PeerSource, type CaptureSource } from './sources';
 import type { Capture } from '../shared/capture';
+import type { CaptureEntry } from '../shared/model';
+import { join } from 'node:path';
+import { describeError } from '../../errors';
+import { cspNonce } from '../../webviewPage';
+import { SPILL_BUDGET_BYTES, SPILL_FOLDER, SpillFile, readSpill, removeOldSpills, removeSpill, spillIdOf } from './spill';
 import { WorkspaceSchemas } from '../../decode/workspaceSchemas';
 
 export type { InspectorApi } from './api';
@@ -26,12 +31,19 @@ function timestampedName(name: string, now = new Date()): string {
   return `${safeFileName(name)}-${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
 }
 
+/** sipc.inspector.restoreAfterReload: live panels spill what they show so that a reload brings it back. */
+function restoreAfterReload(): boolean {
+  return vscode.workspace.getConfiguration('sipc.inspector').get<boolean>('restoreAfterReload', true);
+}
+
 class InspectorRegistry implements vscode.Disposable {
   private readonly sessions = new Map<string, InspectorSession>();
   private readonly schemas: WorkspaceSchemas;
   /** Running recordings by the target key of their panel. */
   private readonly recordings = new Map<string, Recording>();
   readonly recordingStatus = new RecordingStatusBar(() => this.recordingInfos());
+  /** Where live panels spill what they show, for a restore after a reload (host/spill.ts). */
+  readonly spillFolder: string;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -40,6 +52,15 @@ class InspectorRegistry implements vscode.Disposable {
   ) {
     this.schemas = new WorkspaceSchemas(log);
     this.recordingStatus.update();
+    this.spillFolder = join(context.globalStorageUri.fsPath, SPILL_FOLDER);
+    void removeOldSpills(this.spillFolder);
+  }
+
+  /** A live panel's restore spill (none for an opened file, or with sipc.inspector.restoreAfterReload off). */
+  private makeSpill(target: InspectorTarget): SpillFile | undefined {
+    if (target.mode === 'file' || !restoreAfterReload()) return undefined;
+    return new SpillFile(this.spillFolder, cspNonce().slice(0, 24).replace(/[^A-Za-z0-9_-]/g, '_'), target.name, target.mode, SPILL_BUDGET_BYTES,
+      (error) => this.log.warn(`inspector: the restore spill of ${target.name} stopped: ${describeError(error)} (a reload will not bring its messages back)`));
   }
 
   /** `sipc.inspectorOpen`: Record to File… is offered while a panel is open. */
@@ -174,15 +195,34 @@ class InspectorRegistry implements vscode.Disposable {
   }
 
   /** Restores a panel VS Code kept across a reload; its webview state names what it inspected. */
-  restore(panel: vscode.WebviewPanel, state: unknown): void {
-    const target = typeof state === 'object' && state !== null ? (state as { target?: unknown }).target : undefined;
+  async restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const saved = typeof state === 'object' && state !== null ? (state as { target?: unknown; spillId?: unknown; lossless?: unknown }) : {};
+    const target = saved.target;
     if (!isTarget(target) || this.sessions.has(targetKey(target))) {
       this.log.warn('inspector: a restored panel did not say what it inspected (or is open twice); closing it');
       panel.dispose();
       return;
     }
     this.log.info(`inspector: restoring the ${target.mode} inspector of ${target.name}`);
-    this.attach(target, panel);
+    // Its earlier entries come from its spill (an opened file is read again instead).
+    const spillId = target.mode === 'file' ? undefined : spillIdOf(saved.spillId);
+    let earlier: CaptureEntry[] = [];
+    if (spillId && restoreAfterReload()) {
+      try {
+        earlier = await readSpill(this.spillFolder, spillId, readRetention().maxMessages);
+      } catch (error) {
+        this.log.warn(`inspector: the spill of ${target.name} could not be read: ${describeError(error)}`);
+      }
+    }
+    if (this.sessions.has(targetKey(target))) {
+      panel.dispose();
+      return;
+    }
+    // An observer observed losslessly before the reload does so again.
+    const lossless = target.mode === 'observer' && saved.lossless === true;
+    this.attach(target, panel, lossless ? (capture) => new ObserverSource(target.name, capture, this.log, undefined, true) : undefined, earlier);
+    // The new session spills under a new id, starting with what it restored: the old spill can go.
+    if (spillId) void removeSpill(this.spillFolder, spillId).catch(() => undefined);
   }
 
   dispose(): void {
@@ -190,16 +230,18 @@ class InspectorRegistry implements vscode.Disposable {
     for (const recording of this.recordings.values()) void recording.stop().catch(() => undefined);
     this.recordings.clear();
     this.recordingStatus.dispose();
-    for (const session of [...this.sessions.values()]) session.dispose();
+    // The panels may be restored after this (a window reload): their spills stay.
+    for (const session of [...this.sessions.values()]) session.dispose(true);
     this.sessions.clear();
     this.schemas.dispose();
   }
 
-  private attach(target: InspectorTarget, panel: vscode.WebviewPanel, makeSource?: (capture: Capture) => CaptureSource): InspectorSession {
+  private attach(target: InspectorTarget, panel: vscode.WebviewPanel, makeSource?: (capture: Capture) => CaptureSource,
+    earlier: readonly CaptureEntry[] = []): InspectorSession {
     const session = new InspectorSession(target, panel, this.context.extensionUri, this.log, makeSource ?? ((capture) =>
       target.mode === 'peer' ? new PeerSource(target.name, this.connections, capture)
         : target.mode === 'file' ? new FileSource(target.name, capture, this.log)
-        : new ObserverSource(target.name, capture, this.log)), this.schemas);
+        : new ObserverSource(target.name, capture, this.log)), this.schemas, { earlier, makeSpill: (t) => this.makeSpill(t) });
     const key = targetKey(target);
     this.sessions.set(key, session);
     this.updateInspectorOpen();

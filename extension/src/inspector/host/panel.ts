@@ -24,6 +24,7 @@ import { cspNonce } from '../../webviewPage';
 import { inspectorPage } from './page';
 import { confirmSaved, defaultSaveUri, diskPath, rememberSaveFolder } from './saveLocation';
 import type { CaptureSource } from './sources';
+import type { SpillFile } from './spill';
 import { RateMeter } from '../shared/stats';
 import { decodedToWire } from '../shared/decoded';
 import { PlotFeed } from '../shared/plot';
@@ -33,6 +34,14 @@ export const INSPECTOR_VIEW_TYPE = 'sipc.inspector';
 export const RECORD_TO_FILE_COMMAND = 'sipc.recordToFile';
 export const STOP_RECORDING_COMMAND = 'sipc.stopRecording';
 const STATS_INTERVAL_MS = 500;
+
+/** What a panel restored after a reload starts with, and how a panel spills for the next reload. */
+export interface SessionRestore {
+  /** Entries read from the panel's spill of before the reload. */
+  readonly earlier?: readonly CaptureEntry[];
+  /** A new spill for the panel (undefined: restoring is off, or the panel is an opened file). */
+  readonly makeSpill?: (target: InspectorTarget) => SpillFile | undefined;
+}
 
 export interface InspectorTarget {
   readonly mode: InspectorMode;
@@ -88,6 +97,15 @@ export class InspectorSession implements vscode.Disposable {
       return { paused: this.feed.isPaused };
     },
     send: (request) => this.sendInput(request.format, request.input, request.lineEnding),
+    lossless: async (request) => {
+      if (!this.source.setLossless) return { lossless: false, error: 'only an observer panel observes losslessly' };
+      try {
+        await this.source.setLossless(request.on);
+        return { lossless: this.source.lossless === true };
+      } catch (error) {
+        return { lossless: this.source.lossless === true, error: describe(error) };
+      }
+    },
     form: (request) => {
       const form = this.channelSchema.kind === 'schema' ? this.channelSchema.schema.form : undefined;
       if (!form) return { types: [], fields: [], defaults: {}, error: 'this channel has no C-struct schema to fill in' };
@@ -122,6 +140,9 @@ export class InspectorSession implements vscode.Disposable {
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private lastPostedStats: StatsSnapshot | undefined;
   private recordingFile: string | undefined;
+  private readonly makeSpill: ((target: InspectorTarget) => SpillFile | undefined) | undefined;
+  private spill: SpillFile | undefined;
+  private spillSubscription: (() => void) | undefined;
   /** The channel whose schema is loaded. */
   private schemaChannel: string | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -136,9 +157,18 @@ export class InspectorSession implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     makeSource: (capture: Capture) => CaptureSource,
     private readonly schemas?: WorkspaceSchemas,
+    restore: SessionRestore = {},
   ) {
     this.capture = new Capture(readRetention());
     this.feed = new ViewFeed(this.capture, (message) => this.responder.push(message));
+    this.makeSpill = restore.makeSpill;
+    this.startSpill();
+    // What the panel showed before the window reloaded (from its old spill), before anything new arrives.
+    const earlier = restore.earlier ?? [];
+    if (earlier.length > 0) {
+      for (const entry of earlier) this.capture.addEntry(entry);
+      this.capture.addEvent('restored', `${earlier.length} entries above are from before the window reloaded`, Date.now());
+    }
     this.source = makeSource(this.capture);
     this.plot = new PlotFeed(this.capture, (push) => this.responder.push(push));
     this.channelSchema = this.loadSchema();
@@ -173,6 +203,14 @@ export class InspectorSession implements vscode.Disposable {
     );
   }
 
+  /** Streams every entry of the capture to a new spill file (when restoring is on), named in the page's state. */
+  private startSpill(): void {
+    this.spillSubscription?.();
+    const spill = this.makeSpill?.(this.target);
+    this.spill = spill;
+    this.spillSubscription = spill ? this.capture.onAppend((entry) => spill.write(entry)) : undefined;
+  }
+
   reveal(): void {
     this.panel.reveal();
   }
@@ -183,9 +221,13 @@ export class InspectorSession implements vscode.Disposable {
     this.responder.push({ type: 'recording', ...(file ? { file } : {}) });
   }
 
-  dispose(): void {
+  /** Closes the panel. `keepSpill`: the extension is going away and the panel may be restored, so its spill stays. */
+  dispose(keepSpill = false): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.spillSubscription?.();
+    if (keepSpill) void this.spill?.close();
+    else void this.spill?.remove();
     this.stopStats();
     this.plot.dispose();
     this.feed.dispose();
@@ -222,6 +264,8 @@ export class InspectorSession implements vscode.Disposable {
     this.responder.push({
       type: 'target', name: this.target.name, mode: this.target.mode, canSend: this.source.canSend(), captureId: this.captureId,
       ...(role ? { role } : {}), ...(this.target.mode === 'file' ? { directions: [...this.source.directions] } : {}),
+      ...(this.spill ? { spillId: this.spill.id } : {}),
+      ...(this.source.lossless !== undefined ? { lossless: this.source.lossless } : {}),
     });
   }
 
@@ -309,6 +353,10 @@ export class InspectorSession implements vscode.Disposable {
     switch (message.type) {
       case 'clear':
         this.capture.clear();
+        // A reload must not bring back what the user cleared: the spill starts anew.
+        void this.spill?.remove();
+        this.startSpill();
+        this.postTarget();
         this.rates.reset();
         this.postStats();
         return;

@@ -32,6 +32,9 @@ export interface CaptureSource extends vscode.Disposable {
   readonly onDidChange: vscode.Event<void>;
   /** The channel the capture is of, when it is not the panel's name (an opened file's first channel). */
   readonly channel?: string;
+  /** An observer's lossless mode (undefined: the source has none). */
+  readonly lossless?: boolean;
+  setLossless?(on: boolean): Promise<void>;
 }
 
 export class NotConnectedError extends Error {
@@ -165,6 +168,12 @@ export class ObserverSource implements CaptureSource {
   private attachedBefore = false;
   /** After a re-attach: the directions whose first message has not come yet (it tells what went by unseen). */
   private unseenPending = new Set<Direction>();
+  /** Switching lossless on or off: the next attach is of the same channel. */
+  private switching = false;
+  /** After such a switch: the directions whose first message has not come yet (it tells what went by meanwhile). */
+  private switchGapPending = new Set<Direction>();
+  /** The channel's sequence number of the last message seen, per direction. */
+  private readonly lastSequence = new Map<Direction, number>();
   private disposed = false;
   private lastFailure = '';
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -175,8 +184,29 @@ export class ObserverSource implements CaptureSource {
     private readonly capture: Capture,
     private readonly log: vscode.LogOutputChannel,
     private readonly retryMs = 2000,
+    private losslessMode = false,
   ) {
     this.start();
+  }
+
+  /** Lossless observation: the peers never overwrite a message this observer has not copied (see observe()). */
+  get lossless(): boolean { return this.losslessMode; }
+
+  /**
+   * Switches lossless observation on or off: the observer is closed and attached again in the new mode. Messages
+   * that went by during the switch are counted (from the channel's sequence numbers) in a 'missed' row.
+   */
+  async setLossless(on: boolean): Promise<void> {
+    if (on === this.losslessMode) return;
+    this.losslessMode = on;
+    this.capture.addEvent('lossless', on
+      ? 'lossless observation on: the peers wait for this observer before overwriting a message it has not copied (it is dropped if it stalls)'
+      : 'lossless observation off: the peers no longer wait for this observer', Date.now());
+    this.changeEmitter.fire();
+    if (!this.observer) return; // attached in the new mode once the channel is there
+    this.switching = true;
+    await this.stop();
+    await this.attach();
   }
 
   canSend(): boolean {
@@ -233,7 +263,7 @@ export class ObserverSource implements CaptureSource {
     if (this.disposed || this.attaching || this.observer) return;
     this.attaching = true;
     try {
-      const observer = await observe(this.name);
+      const observer = await observe(this.name, { lossless: this.losslessMode });
       if (this.disposed) {
         await observer.close();
         return;
@@ -250,7 +280,12 @@ export class ObserverSource implements CaptureSource {
       this.state = 'observing';
       this.lastFailure = '';
       const info = this.safeInfo();
-      if (this.attachedBefore) {
+      if (this.switching) {
+        // The same channel, observed again in the other mode: the first message of each direction tells by its
+        // sequence number how many went by in between.
+        this.switching = false;
+        this.switchGapPending = new Set(this.directions);
+      } else if (this.attachedBefore) {
         // The observer starts at the newest message: what the new channel carried before is lost to it. Its first
         // message of each direction says exactly how much (the channel numbers from 0; see onMessage).
         this.unseenPending = new Set(this.directions);
@@ -313,6 +348,12 @@ export class ObserverSource implements CaptureSource {
   private onMessage(m: ObservedMessage): void {
     const at = m.timestampUs / 1000;
     const direction = m.direction === 'to-client' ? 'server→client' : 'client→server';
+    const last = this.lastSequence.get(m.direction);
+    this.lastSequence.set(m.direction, m.sequence);
+    if (this.switchGapPending.delete(m.direction) && last !== undefined) {
+      const gap = m.sequence - last - 1 - m.missed;
+      if (gap > 0) this.capture.addEvent('missed', `${gap} ${direction} message(s) went by while the observer switched mode`, at);
+    }
     if (this.unseenPending.delete(m.direction)) {
       // Sequence numbers of the new channel start at 0: all before the first one seen (less what the observer itself
       // missed after it started, reported below) went by before the re-attach.

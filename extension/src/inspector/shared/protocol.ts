@@ -101,6 +101,8 @@ export type InspectorRequests = {
     request: { readonly type: 'encode'; readonly messageType: string; readonly values: Readonly<Record<string, string>> };
     reply: { readonly hex?: string; readonly error?: string };
   };
+  /** Lossless observation on or off (observer panels); the reply says the mode in effect. */
+  lossless: { request: { readonly type: 'lossless'; readonly on: boolean }; reply: { readonly lossless: boolean; readonly error?: string } };
   /** Decoded fields shown as a column of the list (none: no column); the host then resets the rows. */
   columns: { request: { readonly type: 'columns'; readonly paths: readonly string[] }; reply: { readonly error?: string } };
   send: {
@@ -136,7 +138,11 @@ export type HostToWebview =
       /** Changes when the capture is a new one (after a reload): seqs then mean other messages. */
       readonly captureId: string;
       /** The directions the filter offers (an opened file's; else the mode's). */
-      readonly directions?: readonly Direction[] }
+      readonly directions?: readonly Direction[];
+      /** The panel's restore spill, kept in the webview state so a restored panel finds its earlier messages. */
+      readonly spillId?: string;
+      /** An observer panel's lossless mode (absent: the panel cannot observe losslessly). */
+      readonly lossless?: boolean }
   | { readonly type: 'reset'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'stats'; readonly stats: StatsSnapshot }
@@ -151,7 +157,7 @@ export type HostToWebview =
 /** Fields one plot (or the list's decoded column) shows at most. */
 export const MAX_PLOTTED_FIELDS = 8;
 
-const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send', 'plot', 'form', 'encode', 'columns']);
+const REQUEST_TYPES: ReadonlySet<string> = new Set<keyof InspectorRequests>(['ready', 'select', 'filter', 'pause', 'send', 'plot', 'form', 'encode', 'columns', 'lossless']);
 
 export function isRequest(message: WebviewToHost): message is InspectorRequest {
   return REQUEST_TYPES.has(message.type);
@@ -226,6 +232,8 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
         ? { type: 'plot', paths: value.paths as string[] } : undefined;
     case 'pause':
       return typeof value.paused === 'boolean' ? { type: 'pause', paused: value.paused } : undefined;
+    case 'lossless':
+      return typeof value.on === 'boolean' ? { type: 'lossless', on: value.on } : undefined;
     case 'send':
       return oneOf(value.format, ['text', 'hex', 'base64'] as const) && typeof value.input === 'string'
         && oneOf(value.lineEnding, ['none', 'lf', 'crlf'] as const)

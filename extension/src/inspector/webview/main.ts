@@ -49,6 +49,7 @@ function onTarget(message: Extract<HostToWebview, { type: 'target' }>): void {
   mode = message.mode;
   fileDirections = message.directions;
   state.target = { name: message.name, mode: message.mode };
+  state.spillId = message.spillId;
   // A new capture (the window was reloaded): the saved selection named a message of the old one.
   if (state.captureId !== message.captureId) {
     state.captureId = message.captureId;
@@ -60,6 +61,8 @@ function onTarget(message: Extract<HostToWebview, { type: 'target' }>): void {
   // Peer mode names this window's side of the channel (known once it is open); an observer has no side.
   $('mode').textContent = message.mode === 'observer' ? 'observer (read-only)' : message.mode === 'file' ? 'capture file (read-only)' : message.role ?? 'peer';
   sendBox.visible = message.canSend;
+  toolbar.showLossless(message.lossless);
+  state.lossless = message.lossless;
   // An opened file gets no new entries: nothing to record.
   $('record').hidden = message.mode === 'file';
   document.title = `sipc: ${message.name}`;

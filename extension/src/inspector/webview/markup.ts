@@ -11,6 +11,7 @@ export function renderMarkup(app: HTMLElement): void {
   <button id="follow" class="icon" title="Follow new messages (End)" aria-pressed="true"><span class="codicon codicon-arrow-down"></span></button>
   <button id="timeMode" class="icon" title="Toggle absolute/relative time"><span class="codicon codicon-clock"></span></button>
   <button id="clear" class="icon" title="Clear the capture"><span class="codicon codicon-clear-all"></span></button>
+  <label class="check" id="losslessToggle" title="Lossless: the peers never overwrite a message this observer has not copied (they wait for it; a stalled observer is dropped)" hidden><input type="checkbox" id="lossless"> lossless</label>
   <span class="separator"></span>
   <button id="record" title="Record to File…: every message from now on, whatever the panel keeps" aria-pressed="false"><span class="codicon codicon-record"></span> <span id="recordLabel">Record</span></button>
   <label class="check" title="Export only the rows the filter shows"><input type="checkbox" id="exportFiltered"> filtered only</label>

@@ -20,6 +20,10 @@ export type ResizableColumn = typeof RESIZABLE_COLUMNS[number];
 export interface PersistedState {
   target?: { name: string; mode: InspectorMode };
   captureId?: string;
+  /** The host's restore spill of this panel (host/spill.ts): the messages stay out of this state. */
+  spillId?: string;
+  /** An observer panel's lossless mode, for the restored panel. */
+  lossless?: boolean;
   timeMode: TimeMode;
   filter: FilterSpec;
   selectedSeq?: number;
@@ -61,6 +65,8 @@ function savedHistory(value: unknown): HistoryEntry[] {
 export const state: PersistedState = {
   target: saved.target,
   captureId: saved.captureId,
+  spillId: typeof saved.spillId === 'string' ? saved.spillId : undefined,
+  lossless: typeof saved.lossless === 'boolean' ? saved.lossless : undefined,
   timeMode: saved.timeMode === 'relative' ? 'relative' : 'absolute',
   filter: saved.filter ?? {},
   selectedSeq: saved.selectedSeq,

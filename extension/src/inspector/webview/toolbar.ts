@@ -25,6 +25,10 @@ export class Toolbar {
     const exportAs = (format: ExportFormat): void => host.notify({ type: 'export', format, filtered: exportFiltered.checked });
     $('exportJsonl').addEventListener('click', () => exportAs('jsonl'));
     $('exportPcapng').addEventListener('click', () => exportAs('pcapng'));
+    const lossless = $<HTMLInputElement>('lossless');
+    lossless.addEventListener('change', () => void host.request({ type: 'lossless', on: lossless.checked }).then((reply) => {
+      lossless.checked = reply.lossless;
+    }));
     $('record').addEventListener('click', () => host.notify({ type: this.recordingTo ? 'stopRecording' : 'record' }));
     this.updateTimeHeader();
     this.showPaused(false);
@@ -43,6 +47,12 @@ export class Toolbar {
     (button.firstElementChild as HTMLElement).className = `codicon ${value ? 'codicon-debug-start' : 'codicon-debug-pause'}`;
     button.classList.toggle('active', value);
     $('pausedNotice').hidden = !value;
+  }
+
+  /** An observer panel's lossless mode (undefined: the toggle is hidden). */
+  showLossless(on: boolean | undefined): void {
+    $('losslessToggle').hidden = on === undefined;
+    $<HTMLInputElement>('lossless').checked = on === true;
   }
 
   /** The host says whether (and where) this panel records: the button becomes Stop while it does. */
