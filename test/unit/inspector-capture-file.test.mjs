@@ -228,3 +228,21 @@ test('a recording whose disk falls behind drops entries (bounded memory) and say
   assert.equal(entries.filter((e) => e.kind === 'message').length, accepted);
   assert.equal(writer.write({ kind: 'event', seq: 1, timestamp: 1, event: 'x', detail: '' }), false, 'a closed writer takes nothing');
 });
+
+test('pcapng timestamps: whole microseconds survive as exact nanoseconds, from the epoch to far beyond today', () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const micros = [0, 1, 999, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 1764000000123456, 2 ** 52 - 1];
+  for (let i = 0; i < 500; i++) micros.push(Math.floor(random() * 2 ** 20) * 2 ** 32 + Math.floor(random() * 2 ** 32));
+  const entries = micros.map((us, i) => ({ kind: 'message', seq: i, direction: 'to-server', timestamp: us / 1000, length: 0, data: new Uint8Array(0) }));
+  const bytes = encodeAll('pcapng', entries);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Walk the blocks: every packet's 64-bit timestamp is its microseconds × 1000, exactly.
+  const stamps = [];
+  for (let at = 0; at < bytes.length; at += view.getUint32(at + 4, true)) {
+    if (view.getUint32(at, true) === 6) stamps.push((BigInt(view.getUint32(at + 12, true)) << 32n) | BigInt(view.getUint32(at + 16, true)));
+  }
+  assert.deepEqual(stamps, micros.map((us) => BigInt(Math.round((us / 1000) * 1000)) * 1000n));
+  const { entries: back } = decodeAll(bytes, [bytes.length]);
+  assert.deepEqual(back.map((e) => Math.round(e.timestamp * 1000)), micros.map((us) => Math.round((us / 1000) * 1000)));
+});

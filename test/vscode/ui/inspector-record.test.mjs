@@ -39,19 +39,27 @@ test('inspector timeline, Record to File…, export confirmation and Open Captur
   await frame.locator('#title', { hasText: name }).waitFor({ timeout: 30_000 });
   await frame.locator('#listViewport .row.event', { hasText: 'observing' }).waitFor({ timeout: 15_000 });
 
-  // The timeline: a client that sends and closes, then one killed with SIGKILL, each with its pid.
-  run(['send', name, 'first']);
-  await frame.locator('#listViewport .row.event', { hasText: 'peer-attached' }).first().waitFor({ timeout: 15_000 });
-  await frame.locator('#listViewport .row.event', { hasText: 'peer-closed' }).first().waitFor({ timeout: 15_000 });
-  assert.match(await frame.locator('#listViewport .row.event', { hasText: 'peer-closed' }).first().innerText(), /client pid \d+ closed the channel/);
+  // The timeline: a client that sends and closes, then one killed with SIGKILL, each with its pid. (Each stays until
+  // told, so the observer surely sees it attached: a one-shot `sipc send` can come and go between two looks.)
+  const polite = spawn(cli, ['connect', name], { stdio: ['pipe', 'ignore', 'ignore'] });
+  children.push(polite);
+  await frame.locator('#listViewport .row.event', { hasText: `client pid ${polite.pid} attached` }).waitFor({ timeout: 15_000 });
+  polite.stdin.end('first\n');
+  await frame.locator('#listViewport .row.event', { hasText: `client pid ${polite.pid} closed the channel` }).waitFor({ timeout: 15_000 });
+  assert.match(await frame.locator('#listViewport .row.event', { hasText: `client pid ${polite.pid} closed` }).innerText(), /peer-closed/);
   const doomed = spawn(cli, ['connect', name, '--linger', 'inf'], { stdio: ['pipe', 'ignore', 'ignore'] });
   children.push(doomed);
-  await poll(async () => (await frame.locator('#listViewport .row.event', { hasText: 'peer-attached' }).count()) >= 2, { what: 'the second client attaching', timeoutMs: 15_000 });
+  await frame.locator('#listViewport .row.event', { hasText: `client pid ${doomed.pid} attached` }).waitFor({ timeout: 15_000 });
   doomed.kill('SIGKILL');
   const died = frame.locator('#listViewport .row.event', { hasText: 'peer-died' }).first();
   await died.waitFor({ timeout: 15_000 });
   assert.match(await died.innerText(), new RegExp(`client pid ${doomed.pid} died without closing`));
   await screenshot(page, 'inspector-timeline-events');
+
+  // The lossless toggle: the observer is attached again in lossless mode, and a row says so.
+  await frame.locator('#lossless').check();
+  await frame.locator('#listViewport .row.event', { hasText: 'lossless observation on' }).waitFor({ timeout: 15_000 });
+  assert.equal(await frame.locator('#lossless').isChecked(), true);
 
   // Record to File…: the Record button asks where, the status bar counts, the button (now Stop) closes the file.
   const recording = join(wb.folder, 'session.pcapng');

@@ -134,21 +134,44 @@ export function timestampMsOf(ns: bigint): number {
   return Number(ns / 1000n) / 1000;
 }
 
+/**
+ * The high and low 32 bits of timestampNs(timestampMs), computed in doubles (no BigInt per packet: a recording
+ * encodes every message of a busy channel). µs < 2^53 today; µs = hi·2^32 + lo, so ns = hi·1000·2^32 + lo·1000,
+ * where lo·1000 < 2^42 and hi·1000 < 2^32 are exact.
+ */
+function timestampWords(timestampMs: number): [high: number, low: number] {
+  const micros = Math.round(timestampMs * 1000);
+  const hi = Math.floor(micros / 0x100000000);
+  const lowProduct = (micros - hi * 0x100000000) * 1000;
+  const carry = Math.floor(lowProduct / 0x100000000);
+  return [hi * 1000 + carry, lowProduct - carry * 0x100000000];
+}
+
+const EMPTY = new Uint8Array(0);
+/** Each direction's epb_flags and comment options, encoded once. */
+const DIRECTION_OPTIONS = new Map<Direction, Option[]>();
+function directionOptions(direction: Direction): Option[] {
+  let options = DIRECTION_OPTIONS.get(direction);
+  if (!options) {
+    const flagBytes = new Uint8Array(4);
+    new DataView(flagBytes.buffer).setUint32(0, isOutbound(direction) ? EPB_FLAG_OUTBOUND : EPB_FLAG_INBOUND, true);
+    options = [{ code: EPB_FLAGS, value: flagBytes }, textOption(OPT_COMMENT, directionLabel(direction))];
+    DIRECTION_OPTIONS.set(direction, options);
+  }
+  return options;
+}
+
 /** The Enhanced Packet Block of one entry on interface `interfaceId`: a message, or an event (no payload, direction 0). */
 export function enhancedPacket(entry: CaptureEntry, interfaceId = 0): Uint8Array {
-  const ns = timestampNs(entry.timestamp);
-  const flagBytes = new Uint8Array(4);
-  const data = entry.kind === 'message' ? entry.data : new Uint8Array(0);
-  if (entry.kind === 'message') {
-    new DataView(flagBytes.buffer).setUint32(0, isOutbound(entry.direction) ? EPB_FLAG_OUTBOUND : EPB_FLAG_INBOUND, true);
-  }
-  const comment = entry.kind === 'message' ? directionLabel(entry.direction) : `${PCAPNG_EVENT_PREFIX}${entry.event}: ${entry.detail}`;
-  const options: Option[] = [{ code: EPB_FLAGS, value: flagBytes }, textOption(OPT_COMMENT, comment)];
+  const [high, low] = timestampWords(entry.timestamp);
+  const data = entry.kind === 'message' ? entry.data : EMPTY;
+  const options = entry.kind === 'message' ? directionOptions(entry.direction)
+    : [{ code: EPB_FLAGS, value: new Uint8Array(4) }, textOption(OPT_COMMENT, `${PCAPNG_EVENT_PREFIX}${entry.event}: ${entry.detail}`)];
   const original = entry.kind === 'message' ? Math.max(entry.length, data.length) : 0;
   return block(BLOCK_EPB, 20 + pad4(data.length) + optionsLength(options), (w) => {
     w.u32(interfaceId);
-    w.u32(Number(ns >> 32n));
-    w.u32(Number(ns & 0xffffffffn));
+    w.u32(high);
+    w.u32(low);
     w.u32(data.length);
     w.u32(original);
     w.raw(data);
