@@ -151,7 +151,7 @@ test('the plot feed: a reset with the retained messages, then batched appends pe
   assert.equal(core.parseWebviewMessage({ type: 'encode', messageType: 'struct a', values: { x: 1 } }), undefined, 'values are text');
 });
 
-test('decoded columns: rows carry the picked fields as path=value, messages without them a dash, events nothing', () => {
+test('decoded columns: rows carry one value per picked field, messages without one a dash, events nothing', () => {
   const capture = new core.Capture({ maxMessages: 100, maxBytes: 1 << 20 });
   const posts = [];
   const feed = new core.ViewFeed(capture, (m) => posts.push(m), { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} });
@@ -163,7 +163,7 @@ test('decoded columns: rows carry the picked fields as path=value, messages with
   feed.setColumns(['value', 'colour', 'name']);
   const rows = posts.at(-1).rows;
   assert.equal(posts.at(-1).type, 'reset');
-  assert.deepEqual(rows.map((r) => r.fields), ['value=21  colour=GREEN (1)  name=—', 'value=—  colour=—  name="left"', undefined]);
+  assert.deepEqual(rows.map((r) => r.fields), [['21', 'GREEN (1)', '—'], ['—', '—', '"left"'], undefined]);
   feed.setColumns([]);
   assert.equal(posts.at(-1).rows[0].fields, undefined);
   assert.deepEqual(core.parseWebviewMessage({ type: 'columns', paths: ['a'] }), { type: 'columns', paths: ['a'] });

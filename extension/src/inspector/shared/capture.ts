@@ -264,7 +264,7 @@ export class ViewFeed {
     if (this.highlighting) row = { ...row, match: this.filter.matches(entry) };
     if (this.columns.length > 0 && this.decoder && entry.kind === 'message') {
       const message = this.decoder.decode(entry.data);
-      row = { ...row, fields: this.columns.map((path) => `${path}=${fieldAt(message, path)?.display ?? '—'}`).join('  ') };
+      row = { ...row, fields: this.columns.map((path) => fieldAt(message, path)?.display ?? '—') };
     }
     return row;
   }

@@ -26,8 +26,9 @@ export interface RowSummary {
   readonly event?: string;
   /** Set when the filter highlights instead of hiding: whether this row matches it. */
   readonly match?: boolean;
-  /** The decoded columns the user picked, as `path=value` pairs (a channel with a schema). */
-  readonly fields?: string;
+  /** The decoded columns the user picked (a channel with a schema): one value per column, in their order, as the
+   * field tree shows it; '—' where the message has no such field. */
+  readonly fields?: readonly string[];
   /** The channel, in an opened recording of several channels, when it is not the panel's own. */
   readonly channel?: string;
 }

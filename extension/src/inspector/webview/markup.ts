@@ -37,7 +37,7 @@ export function renderMarkup(app: HTMLElement): void {
 <div id="dropped" class="notice" hidden><span class="codicon codicon-warning"></span> <span id="droppedText"></span></div>
 <main class="split">
   <section class="list" aria-label="Messages">
-    <div id="listHeader" class="row header" aria-hidden="true"><span class="c-seq" data-column="seq">#</span><span class="c-time" data-column="time"><span id="timeHeader">Time</span></span><span class="c-delta" data-column="delta">Δ</span><span class="c-dir" data-column="dir">Direction</span><span class="c-size" data-column="size">Size</span><span class="c-fields" id="fieldsHeader">Fields</span><span class="c-preview">Preview</span></div>
+    <div id="listHeader" class="row header" aria-hidden="true"><span class="c-seq" data-column="seq">#</span><span class="c-time" data-column="time"><span id="timeHeader">Time</span></span><span class="c-delta" data-column="delta">Δ</span><span class="c-dir" data-column="dir">Direction</span><span class="c-size" data-column="size">Size</span><span class="c-fields" id="fieldsHeader"></span><span class="c-preview">Preview</span></div>
     <div id="listViewport" class="viewport" tabindex="0" role="listbox" aria-label="Messages, arrow keys to move"></div>
     <div id="empty" class="empty">No messages yet.</div>
   </section>

@@ -2,6 +2,7 @@
 // mode and the list's keyboard.
 import { directionLabel, isOutbound, type Direction } from '../shared/model';
 import type { CopyFormat, HostToWebview, RowSummary } from '../shared/protocol';
+import { fillFieldCells } from './fieldColumns';
 import { directionIcon, formatDelta, formatTime } from './format';
 import { $ } from './markup';
 import { persist, state } from './state';
@@ -194,7 +195,7 @@ export class MessageList {
       dirCell.children[0].className = 'codicon codicon-warning';
       dirCell.children[1].textContent = r.channel !== undefined ? `${r.channel}: ${r.event ?? 'event'}` : r.event ?? 'event';
       cells[4].textContent = '';
-      cells[5].textContent = '';
+      fillFieldCells(cells[5], undefined);
       cells[6].textContent = r.preview;
     } else {
       const dir = r.dir as Direction;
@@ -202,7 +203,7 @@ export class MessageList {
       dirCell.children[0].className = `codicon ${directionIcon(dir)}`;
       dirCell.children[1].textContent = r.channel !== undefined ? `${r.channel}: ${directionLabel(dir)}` : directionLabel(dir);
       cells[4].textContent = r.captured < r.len ? `${r.len} (${r.captured} seen)` : String(r.len);
-      cells[5].textContent = r.fields ?? '';
+      fillFieldCells(cells[5], r.fields);
       cells[6].textContent = r.preview;
     }
     element.setAttribute('aria-selected', selected ? 'true' : 'false');

@@ -37,8 +37,10 @@ export interface PersistedState {
   columns: Partial<Record<ResizableColumn, number>>;
   /** Decoded fields shown in the plot. */
   plotPaths?: string[];
-  /** Decoded fields shown in the list's Fields column. */
+  /** Decoded fields shown as columns of the list, in order. */
   columnPaths?: string[];
+  /** Widths in pixels the user dragged decoded field columns to, by field path. */
+  fieldWidths: Record<string, number>;
 }
 
 export const HISTORY_LIMIT = 50;
@@ -79,6 +81,7 @@ export const state: PersistedState = {
   columns: saved.columns && typeof saved.columns === 'object' ? saved.columns : {},
   plotPaths: Array.isArray(saved.plotPaths) ? saved.plotPaths.filter((p): p is string => typeof p === 'string') : [],
   columnPaths: Array.isArray(saved.columnPaths) ? saved.columnPaths.filter((p): p is string => typeof p === 'string') : [],
+  fieldWidths: saved.fieldWidths && typeof saved.fieldWidths === 'object' ? saved.fieldWidths : {},
 };
 
 export function persist(): void {
