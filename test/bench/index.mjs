@@ -39,6 +39,12 @@ const benches = [
     jsonArgs: ['--json'],
   },
   {
+    name: 'inspector plot drawing in the webview (headless Chromium, 10,000 msg/s)',
+    command: process.execPath,
+    args: [join(root, 'test/bench/plot-bench.mjs'), ...(quick ? ['--seconds', '3'] : [])],
+    jsonArgs: ['--json'],
+  },
+  {
     name: 'extension host event-loop delay (real VS Code, hostile /dev/shm entries, 100,000-message flood)',
     command: process.execPath,
     args: [join(root, 'test/bench/extension-host-bench.mjs')],

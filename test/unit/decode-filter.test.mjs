@@ -170,3 +170,25 @@ test('decoded columns: rows carry one value per picked field, messages without o
   assert.equal(core.parseWebviewMessage({ type: 'columns', paths: [''] }), undefined);
   feed.dispose();
 });
+
+test('plot decimation: few points are drawn as they are; many keep each pixel column\'s low and high of every line, in order', () => {
+  const xs = [0, 1, 2];
+  const ys = [[1, null, 3]];
+  assert.deepEqual(core.decimate(xs, ys, 10), [xs, ...ys], 'at most two points per column: unchanged');
+  // 1,000 points over 10 columns: a saw tooth per line (one line has a spike, one is empty in the first half).
+  const n = 1000;
+  const x = Array.from({ length: n }, (_, i) => i);
+  const saw = x.map((i) => i % 100);
+  const spike = x.map((i) => (i === 555 ? 1e6 : 0));
+  const half = x.map((i) => (i < 500 ? null : -i));
+  const [outX, outSaw, outSpike, outHalf] = core.decimate(x, [saw, spike, half], 10);
+  assert.ok(outX.length <= 20, `at most two points per column (${outX.length})`);
+  assert.deepEqual(outX.slice(0, 2), [0, 99], 'a column\'s first and last time');
+  for (let i = 1; i < outX.length; i++) assert.ok(outX[i] > outX[i - 1], 'times ascend');
+  assert.equal(Math.max(...outSaw), 99);
+  assert.equal(Math.min(...outSaw), 0);
+  assert.deepEqual(outSaw.slice(0, 2), [0, 99], 'the low came before the high');
+  assert.ok(outSpike.includes(1e6), 'a one-sample spike is kept');
+  assert.deepEqual(outHalf.slice(0, 10), Array(10).fill(null), 'no values in a column: a gap');
+  assert.deepEqual(outHalf.slice(10, 12), [-500, -599], 'falling: the high (first) before the low');
+});

@@ -3,7 +3,7 @@
 // MAX_PLOT_POINTS and redraws at most once per animation frame, however fast messages arrive.
 import uPlot from 'uplot';
 import { directionLabel, type Direction } from '../shared/model';
-import { MAX_PLOT_POINTS, type PlotPush } from '../shared/plot';
+import { MAX_PLOT_POINTS, decimate, type PlotPush } from '../shared/plot';
 import { MAX_PLOTTED_FIELDS } from '../shared/protocol';
 import { host } from './host';
 import { $ } from './markup';
@@ -15,6 +15,9 @@ const FALLBACK_COLOURS = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c',
 
 interface Series { readonly path: string; readonly dir: Direction }
 
+/** After a draw, wait this many times its duration before the next: drawing takes at most 1/(1+factor) of the time. */
+const DRAW_PAUSE_FACTOR = 2;
+
 export class PlotPane {
   private readonly pane = $('plotPane');
   private readonly chartHost = $('plotChart');
@@ -24,6 +27,12 @@ export class PlotPane {
   private ys: Array<Array<number | null>> = [];
   private paths: readonly string[] = [];
   private frame: number | undefined;
+  /** A draw held back until the last one's cost has been repaid (see scheduleDraw). */
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  private drawStarted = 0;
+  private drawEnded = 0;
+  private drawCost = 0;
+  private draws = 0;
   private directions: readonly Direction[] = ['sent', 'received'];
   /** Pushes and points received, for the UI tests (data-* attributes). */
   private received = 0;
@@ -99,6 +108,7 @@ export class PlotPane {
       scales: { x: { time: true } },
       axes: [axis, axis],
       legend: { live: false },
+      hooks: { draw: [() => this.drawn()] },
       series: [
         {},
         ...this.series.map((s, i) => ({
@@ -112,12 +122,35 @@ export class PlotPane {
     }, [this.xs, ...this.ys] as uPlot.AlignedData, this.chartHost);
   }
 
+  /**
+   * Draws at the next frame, but after a draw that took d ms not before 2d ms have passed: drawing then takes at most
+   * a third of the page's time however slow the machine or however many lines (points keep arriving in between and
+   * are all in the next draw), so the page stays responsive and never falls behind the pushes.
+   */
   private scheduleDraw(): void {
-    if (this.frame !== undefined) return;
+    if (this.frame !== undefined || this.holdTimer !== undefined) return;
+    const wait = this.drawEnded + this.drawCost * DRAW_PAUSE_FACTOR - performance.now();
+    if (wait > 0) {
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = undefined;
+        this.scheduleDraw();
+      }, wait);
+      return;
+    }
     this.frame = requestAnimationFrame(() => {
       this.frame = undefined;
-      this.chart?.setData([this.xs, ...this.ys] as uPlot.AlignedData);
+      if (!this.chart) return;
+      this.drawStarted = performance.now();
+      this.chart.setData(decimate(this.xs, this.ys, this.chartHost.clientWidth) as uPlot.AlignedData);
     });
+  }
+
+  /** uPlot's draw hook: the draw (it may end in a microtask after setData) is done; remember what it cost. */
+  private drawn(): void {
+    this.drawEnded = performance.now();
+    if (this.drawStarted > 0) this.drawCost = this.drawEnded - this.drawStarted;
+    this.drawStarted = 0;
+    this.pane.dataset.draws = String(++this.draws);
   }
 
   private resize(): void {
