@@ -99,7 +99,15 @@ export class WorkspaceSchemas implements vscode.Disposable {
 
   private watch(file: string): void {
     if (this.watched.has(file)) return;
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+    // Inside a workspace folder the pattern is relative to the folder, which the workspace watcher already follows:
+    // a watcher rooted at .sipc/ that does not exist yet never reports the channels.json Set Channel Schema… then
+    // creates with it (an open inspector kept showing no schema).
+    const uri = vscode.Uri.file(file);
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const pattern = folder
+      ? new vscode.RelativePattern(folder, path.relative(folder.uri.fsPath, file).split(path.sep).join('/'))
+      : new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file));
+    const watcher = vscode.workspace.createFileSystemWatcher(pattern);
     const changed = () => this.invalidate();
     watcher.onDidChange(changed);
     watcher.onDidCreate(changed);
