@@ -185,7 +185,8 @@ typedef enum sipc_process_state {
     SIPC_PROCESS_UNKNOWN = 0, /* it exists, but its state cannot be read here (another user's process) */
     SIPC_PROCESS_RUNNING = 1, /* running or waiting: it will answer */
     SIPC_PROCESS_STOPPED = 2, /* alive but stopped: by a tracer (Linux state 't', a debugger's breakpoint) or by a
-                                 signal ('T', SIGSTOP/Ctrl-Z); macOS SSTOP. Windows cannot tell: RUNNING there */
+                                 signal ('T', SIGSTOP/Ctrl-Z); macOS SSTOP; Windows: every thread suspended (a
+                                 debugger's breakpoint freezes them all; NtSuspendProcess, SuspendThread) */
     SIPC_PROCESS_GONE = 3     /* no such process, or one that has exited and not been reaped (a zombie) */
 } sipc_process_state;
 

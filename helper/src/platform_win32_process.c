@@ -2,6 +2,9 @@
 #if defined(_WIN32)
 
 #include "platform_win32.h"
+#include "platform_win32_winapi.h"
+
+#include <stdlib.h>
 
 /* ---- errors ---- */
 
@@ -107,8 +110,89 @@ int sipc_os_process_alive(const sipc_os_process *process)
     return 1;
 }
 
-/* Windows has no stopped state to read (a debugger suspends threads): a running process is RUNNING, traced when
- * a debugger is attached. */
+/* ---- stopped: every thread suspended ---- */
+
+/* A thread that is suspended: waiting for the reason Suspended (SuspendThread, NtSuspendProcess, and the freeze of
+ * every thread while a debugger handles a breakpoint or step), or, where the thread states are not reported
+ * (wine), with a suspend count above 0. */
+static int thread_suspended(const win_nt_api *nt, const win_system_thread *thread)
+{
+    if (thread->ThreadState == WIN_THREAD_STATE_WAITING &&
+        (thread->WaitReason == WIN_WAIT_REASON_SUSPENDED || thread->WaitReason == WIN_WAIT_REASON_WR_SUSPENDED))
+        return 1;
+    if (nt->NtQueryInformationThread == NULL)
+        return 0;
+    HANDLE handle =
+        OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)(ULONG_PTR)thread->ClientId.UniqueThread);
+    if (handle == NULL)
+        return 0;
+    ULONG count = 0; /* the returned length is not checked: wine does not set it */
+    LONG status = nt->NtQueryInformationThread(handle, WIN_THREAD_SUSPEND_COUNT, &count, sizeof count, NULL);
+    CloseHandle(handle);
+    return status >= 0 && count > 0;
+}
+
+/* The system's process and thread records (NtQuerySystemInformation grows them between calls: a few tries with
+ * room to spare). NULL if they cannot be read; *length is the bytes filled. */
+static unsigned char *system_processes(const win_nt_api *nt, ULONG *length)
+{
+    ULONG size = 256u * 1024u;
+    for (int attempt = 0; attempt < 6 && size <= 64u * 1024u * 1024u; attempt++) {
+        unsigned char *buffer = malloc(size);
+        if (buffer == NULL)
+            return NULL;
+        ULONG needed = 0;
+        LONG status = nt->NtQuerySystemInformation(WIN_SYSTEM_PROCESS_INFORMATION, buffer, size, &needed);
+        if (status >= 0) {
+            *length = needed <= size ? needed : size;
+            return buffer;
+        }
+        free(buffer);
+        if (status != WIN_STATUS_INFO_LENGTH_MISMATCH)
+            return NULL;
+        size = (needed > size ? needed : size * 2) + 64u * 1024u;
+    }
+    return NULL;
+}
+
+/* 1 if process `pid` has threads and every one is suspended: Windows' equivalent of a stopped process (a debugger
+ * at a breakpoint, or a process suspended as a whole). 0 if one runs or waits for anything else, or if the threads
+ * cannot be examined. The records come from the kernel; their offsets are still checked against the buffer. */
+static int process_suspended(DWORD pid)
+{
+    const win_nt_api *nt = win_nt_api_resolved();
+    if (nt->NtQuerySystemInformation == NULL)
+        return 0;
+    ULONG length = 0;
+    unsigned char *buffer = system_processes(nt, &length);
+    if (buffer == NULL)
+        return 0;
+    int suspended = 0;
+    /* Records are copied out: wine packs them without aligning them. */
+    win_system_process process;
+    for (size_t at = 0; at + sizeof process <= length;) {
+        memcpy(&process, buffer + at, sizeof process);
+        if ((DWORD)(ULONG_PTR)process.UniqueProcessId == pid) {
+            size_t threads = process.NumberOfThreads;
+            size_t first = at + sizeof process;
+            suspended = threads > 0 && threads <= (length - first) / sizeof(win_system_thread);
+            for (size_t i = 0; suspended && i < threads; i++) {
+                win_system_thread thread;
+                memcpy(&thread, buffer + first + i * sizeof thread, sizeof thread);
+                suspended = thread_suspended(nt, &thread);
+            }
+            break;
+        }
+        if (process.NextEntryOffset == 0)
+            break;
+        at += process.NextEntryOffset;
+    }
+    free(buffer);
+    return suspended;
+}
+
+/* A running process is STOPPED when every thread of it is suspended (process_suspended), traced when a debugger is
+ * attached. */
 void sipc_os_process_describe(int64_t pid, sipc_process_info *info)
 {
     if (pid > (int64_t)UINT32_MAX) {
@@ -125,6 +209,8 @@ void sipc_os_process_describe(int64_t pid, sipc_process_info *info)
                           WaitForSingleObject(handle, 0) == WAIT_OBJECT_0
                       ? SIPC_PROCESS_GONE
                       : SIPC_PROCESS_RUNNING;
+    if (info->state == SIPC_PROCESS_RUNNING && process_suspended((DWORD)pid))
+        info->state = SIPC_PROCESS_STOPPED;
     BOOL debugged = FALSE;
     if (CheckRemoteDebuggerPresent(handle, &debugged))
         info->traced = debugged ? 1 : 0;

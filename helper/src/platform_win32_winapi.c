@@ -26,7 +26,17 @@ static BOOL CALLBACK resolve_nt_api(PINIT_ONCE once, PVOID parameter, PVOID *con
         (win_nt_query_directory_object_fn)(void (*)(void))GetProcAddress(ntdll, "NtQueryDirectoryObject");
     if (nt_api.NtOpenDirectoryObject == NULL || nt_api.NtQueryDirectoryObject == NULL)
         nt_api_error = GetLastError();
+    nt_api.NtQuerySystemInformation =
+        (win_nt_query_system_information_fn)(void (*)(void))GetProcAddress(ntdll, "NtQuerySystemInformation");
+    nt_api.NtQueryInformationThread =
+        (win_nt_query_information_thread_fn)(void (*)(void))GetProcAddress(ntdll, "NtQueryInformationThread");
     return TRUE;
+}
+
+const win_nt_api *win_nt_api_resolved(void)
+{
+    InitOnceExecuteOnce(&nt_api_once, resolve_nt_api, NULL, NULL);
+    return &nt_api;
 }
 
 int win_nt_api_get(const win_nt_api **out)

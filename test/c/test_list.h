@@ -19,6 +19,7 @@
 TEST(test_names)
 TEST(test_process_identity)
 POSIX_TEST(test_process_describe)
+TEST(test_process_stopped_and_continued)
 TEST(test_closed_and_null_handles)
 TEST(test_long_name)
 TEST(test_roles_and_busy)

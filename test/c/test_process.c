@@ -2,27 +2,11 @@
  * test_process.c — sipc_process_describe: what sipc ls/stat and the extension show of a role's holder. A child
  * process is described while it runs, while SIGSTOP holds it, while a tracer holds it (a debugger's stop),
  * after SIGCONT, as a zombie and once reaped. Each state is reached by waiting for it (waitid), never by time.
+ * On every system: a child held still as a whole (SIGSTOP; on Windows every thread suspended) is stopped.
  */
 #include "harness.h"
 
-/* POSIX only (fork, signals, ptrace, /proc): listed as POSIX_TEST in test_list.h. */
-#if !defined(_WIN32)
-
-#include <errno.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ptrace.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-static int child_wait_for_release(void *arg)
-{
-    int fd = *(int *)arg;
-    char byte;
-    CHILD_CHECK(read(fd, &byte, 1) == 1);
-    return 0;
-}
 
 /* The description of `pid`; a failed call gives state -1, which no check accepts. */
 static sipc_process_info describe(int64_t pid)
@@ -34,6 +18,75 @@ static sipc_process_info describe(int64_t pid)
         memchr(info.name, '\0', sizeof info.name) == NULL)
         info.state = -1;
     return info;
+}
+
+static int child_read_release(void *arg)
+{
+    pipe_end end = *(const pipe_end *)arg;
+    char byte;
+    CHILD_CHECK(pipe_read(end, &byte, 1) == 1);
+    return 0;
+}
+
+/* Waits until `pid` is described in `state`: 1 once it is, 0 if not within 30 s (the OS lets a continued process
+ * run again asynchronously). */
+static int wait_for_state(int64_t pid, int32_t state)
+{
+    uint64_t deadline = now_ns() + 30000000000ull;
+    for (;;) {
+        if (describe(pid).state == state)
+            return 1;
+        if (now_ns() > deadline)
+            return 0;
+        sleep_ms(5);
+    }
+}
+
+/* The harness's stop_child is SIGSTOP on POSIX and NtSuspendProcess on Windows, where a process has no stopped
+ * state of its own: every thread suspended is Windows' equivalent (as while a debugger holds it at a breakpoint). */
+void test_process_stopped_and_continued(void)
+{
+    test_pipe release;
+    CHECK(test_pipe_open(&release) == 0);
+    pid_t child = spawn_child(child_read_release, &release.read_end, sizeof release.read_end);
+    /* Observed first, checked after the child is gone: a failed check never leaves a stopped child behind. */
+    int running = child > 0 && wait_for_state(child, SIPC_PROCESS_RUNNING);
+    int stop_ok = child > 0 && stop_child(child) == 0;
+    sipc_process_info stopped = describe(child > 0 ? child : 1);
+    int continue_ok = child > 0 && continue_child(child) == 0;
+    int running_again = child > 0 && wait_for_state(child, SIPC_PROCESS_RUNNING);
+    int released = pipe_write(release.write_end, "x", 1);
+    if (child > 0 && !released)
+        kill_child(child);
+    int exit_status = child > 0 ? reap_child(child) : -1;
+    test_pipe_close(&release);
+
+    CHECK(child > 0);
+    CHECK(running);
+    CHECK(stop_ok);
+    CHECK(stopped.state == SIPC_PROCESS_STOPPED);
+    CHECK(stopped.traced == 0);
+    CHECK(stopped.name[0] != '\0');
+    CHECK(continue_ok && running_again);
+    CHECK(released && exit_status == 0);
+}
+
+/* POSIX only (fork, signals, ptrace, /proc): listed as POSIX_TEST in test_list.h. */
+#if !defined(_WIN32)
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int child_wait_for_release(void *arg)
+{
+    int fd = *(int *)arg;
+    char byte;
+    CHILD_CHECK(read(fd, &byte, 1) == 1);
+    return 0;
 }
 
 /* Waits until the child is in the state `what` (WSTOPPED, WCONTINUED, WEXITED) without reaping it: 1 if so. */

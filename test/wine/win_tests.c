@@ -451,6 +451,58 @@ static int test_hostile_objects(void)
     return 1;
 }
 
+/* ---- stopped processes: every thread suspended ---- */
+
+static DWORD WINAPI thread_sleeps(void *arg)
+{
+    (void)arg;
+    Sleep(INFINITE);
+    return 0;
+}
+
+static int32_t process_state(DWORD pid)
+{
+    sipc_process_info info = {.struct_size = sizeof info};
+    return sipc_process_describe((int64_t)pid, &info) == SIPC_OK ? info.state : -1;
+}
+
+/* Windows' stopped process is one whose threads are all suspended (the C suite checks a whole process suspended
+ * and resumed): a process started suspended is stopped until its thread resumes, and one suspended thread of
+ * several does not make a process stopped. */
+static int test_stopped_means_every_thread_suspended(void)
+{
+    char command[1024];
+    snprintf(command, sizeof command, "\"%s\" child none - -", self_path);
+    STARTUPINFOA startup;
+    PROCESS_INFORMATION child;
+    memset(&startup, 0, sizeof startup);
+    startup.cb = sizeof startup;
+    CHECK(CreateProcessA(self_path, command, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &startup, &child));
+    int32_t created_suspended = process_state(child.dwProcessId);
+    DWORD resumed = ResumeThread(child.hThread);
+    int32_t after_resume = process_state(child.dwProcessId);
+    CloseHandle(child.hThread);
+    int child_exit = join_child(child.hProcess); /* the scenario "none" exits with 65 at once */
+
+    HANDLE sleeper = CreateThread(NULL, 0, thread_sleeps, NULL, 0, NULL);
+    CHECK(sleeper != NULL);
+    DWORD suspended = SuspendThread(sleeper);
+    int32_t one_thread_suspended = process_state(GetCurrentProcessId());
+    ResumeThread(sleeper);
+    TerminateThread(sleeper, 0);
+    CloseHandle(sleeper);
+
+    printf("  started suspended: state %d; resumed: %d; one thread of this process suspended: %d\n",
+           (int)created_suspended, (int)after_resume, (int)one_thread_suspended);
+    CHECK(created_suspended == SIPC_PROCESS_STOPPED);
+    CHECK(resumed == 1);
+    CHECK(after_resume == SIPC_PROCESS_RUNNING || after_resume == SIPC_PROCESS_GONE);
+    CHECK(child_exit == 65);
+    CHECK(suspended == 0);
+    CHECK(one_thread_suspended == SIPC_PROCESS_RUNNING);
+    return 1;
+}
+
 typedef struct test_case {
     const char *name;
     int (*run)(void);
@@ -471,6 +523,7 @@ int main(int argc, char **argv)
         {"list", test_list},
         {"owner-only security descriptor", test_owner_only_security},
         {"Global namespace", test_global_namespace},
+        {"stopped means every thread suspended", test_stopped_means_every_thread_suspended},
     };
     const char *only = argc >= 2 ? argv[1] : NULL;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

@@ -8,7 +8,7 @@ import { SIPC_ERR_INVALID_ARGUMENT, SIPC_PROCESS_GONE, SIPC_PROCESS_RUNNING, SIP
 import { native } from './native';
 import { SIPC_OK, errorFor } from './status';
 
-/** running: it will answer; stopped: alive but halted (debugger or SIGSTOP; never reported on Windows). */
+/** running: it will answer; stopped: alive but halted (debugger or SIGSTOP; on Windows every thread suspended). */
 export type ProcessState = 'running' | 'stopped' | 'gone' | 'unknown';
 
 export interface ProcessInfo {
