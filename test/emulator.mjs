@@ -8,3 +8,14 @@ const emulator = process.env.SIPC_TEST_EMULATOR || undefined;
 export function command(file, args) {
   return emulator === undefined ? [file, args] : [emulator, [file, ...args]];
 }
+
+// SIPC_TEST_TIME_SCALE: how many times longer than on the host a test may wait for what processes do, where
+// everything runs emulated (test/qemu/run.sh sets it: under qemu-user a child Node takes 3-20 s to start, and code
+// runs 10-20 times slower). Unset or invalid: 1, so the bounds everywhere else stay as tight as they are.
+const scale = Number(process.env.SIPC_TEST_TIME_SCALE);
+export const timeScale = Number.isFinite(scale) && scale >= 1 ? scale : 1;
+
+/** A bound of `ms` on the host, stretched by SIPC_TEST_TIME_SCALE under emulation. */
+export function scaled(ms) {
+  return Math.round(ms * timeScale);
+}

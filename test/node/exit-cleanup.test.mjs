@@ -1,7 +1,7 @@
 // A Node process that exits with channels open leaves nothing in /dev/shm, also when it held both ends itself.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, cleanup, derivedNames, startNode, uniqueName, within } from './helpers.mjs';
+import { api, cleanup, derivedNames, scaled, startNode, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -17,7 +17,7 @@ async function assertGone(name) {
 }
 
 for (const [ending, code] of Object.entries(ENDINGS)) {
-  test(`${ending} with both ends of two channels open removes both channels`, { timeout: 30000 }, async () => {
+  test(`${ending} with both ends of two channels open removes both channels`, { timeout: scaled(30000) }, async () => {
     const name = uniqueName('exit-both');
     const [first, second] = derivedNames(name, ['a', 'b']);
     const child = startNode(`
@@ -32,7 +32,7 @@ for (const [ending, code] of Object.entries(ENDINGS)) {
       ${code}
     `, { name });
     await child.waitFor('connected');
-    const result = await within(20000, child.done, 'child exit');
+    const result = await within(scaled(20000), child.done, 'child exit');
     assert.equal(result.signal, null, result.stderr);
     if (ending === 'an uncaught exception') assert.notEqual(result.code, 0);
     else assert.equal(result.code, 0, result.stderr);
@@ -41,7 +41,7 @@ for (const [ending, code] of Object.entries(ENDINGS)) {
   });
 }
 
-test('process.exit() with one end open leaves the channel to the peer, which sees PEER_GONE', { timeout: 30000 }, async () => {
+test('process.exit() with one end open leaves the channel to the peer, which sees PEER_GONE', { timeout: scaled(30000) }, async () => {
   const name = uniqueName('exit-one');
   const server = await api.open(name);
   try {
@@ -51,9 +51,9 @@ test('process.exit() with one end open leaves the channel to the peer, which see
       console.log('connected');
       process.exit(0);
     `, { name });
-    await server.connect({ timeoutMs: 10000 });
-    await within(20000, child.done, 'child exit');
-    await within(3000, assert.rejects(server.receive(), { code: 'PEER_GONE' }), 'PEER_GONE after the child exit');
+    await server.connect({ timeoutMs: scaled(10000) });
+    await within(scaled(20000), child.done, 'child exit');
+    await within(scaled(3000), assert.rejects(server.receive(), { code: 'PEER_GONE' }), 'PEER_GONE after the child exit');
     assert.equal((await api.stat(name)).clientPid, 0, 'the client role was given back');
   } finally {
     await server.close();

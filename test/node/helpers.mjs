@@ -5,7 +5,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { checkDebrisAtExit, runPrefix } from '../debris.mjs';
-import { command } from '../emulator.mjs';
+import { command, scaled } from '../emulator.mjs';
+
+export { scaled };
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const API_PATH = resolve(repoRoot, 'dist', 'api.js');
@@ -105,9 +107,10 @@ export function startNode(body, { name = '', timeoutMs, env = {} } = {}) {
 
 /**
  * How long a test waits for something a peer process does. Generous: a child Node process can take seconds to
- * start on a loaded machine (tests failed at 5 s under load 24); each test's own timeout bounds the whole.
+ * start on a loaded machine (tests failed at 5 s under load 24); each test's own timeout bounds the whole. Scaled
+ * under emulation (SIPC_TEST_TIME_SCALE).
  */
-export const PEER_WAIT_MS = 20000;
+export const PEER_WAIT_MS = scaled(20000);
 
 /** Waits until a channel of that name exists and its creator is attached as the server. */
 export async function waitForChannel(name, timeoutMs = PEER_WAIT_MS) {
@@ -157,7 +160,7 @@ export function randomBytes(length, seed) {
 }
 
 /** Polls until check() (sync or async) returns something truthy, and returns it: tests wait for states, not time. */
-export async function waitUntil(check, what, timeoutMs = 10000) {
+export async function waitUntil(check, what, timeoutMs = scaled(10000)) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -3,11 +3,11 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { cleanup, derivedNames, openTracked, PEER_WAIT_MS, startNode, uniqueName, within } from './helpers.mjs';
+import { cleanup, derivedNames, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
-test('process.exit() during heavy traffic on open channels exits with code 0, no crash', { timeout: 60000 }, async () => {
+test('process.exit() during heavy traffic on open channels exits with code 0, no crash', { timeout: scaled(60000) }, async () => {
   for (let round = 0; round < 5; round++) {
     const name = uniqueName(`exit-busy${round}`);
     derivedNames(name, [0, 1, 2, 'idle']);
@@ -27,7 +27,7 @@ test('process.exit() during heavy traffic on open channels exits with code 0, no
       await api.open(name + '-idle');
       setTimeout(() => { console.log('received ' + received); process.exit(0); }, 150 + ${round * 37});
     `, { name });
-    const result = await within(20000, child.done, 'child exit');
+    const result = await within(scaled(20000), child.done, 'child exit');
     assert.equal(result.signal, null, `round ${round}: killed by ${result.signal}; stderr: ${result.stderr}`);
     assert.equal(result.code, 0, `round ${round}: stderr: ${result.stderr}`);
     assert.match(result.stdout, /received [1-9]\d*/);
@@ -35,7 +35,7 @@ test('process.exit() during heavy traffic on open channels exits with code 0, no
   }
 });
 
-test('a process with open idle channels ends by itself, and its peer sees PEER_GONE', { timeout: 60000 }, async () => {
+test('a process with open idle channels ends by itself, and its peer sees PEER_GONE', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('exit-idle');
   derivedNames(name, ['idle-0', 'idle-1', 'idle-2', 'idle-3']);
   const server = await openTracked(name);
@@ -48,16 +48,16 @@ test('a process with open idle channels ends by itself, and its peer sees PEER_G
     console.log('leaving with channels open');
   `, { name });
   // Bounds below the test's own 45 s: a child Node process can take seconds to start on a loaded machine.
-  assert.equal((await server.receive({ timeoutMs: 20000 })).toString(), 'hello');
-  const result = await within(20000, child.done, 'child ending by itself');
+  assert.equal((await server.receive({ timeoutMs: scaled(20000) })).toString(), 'hello');
+  const result = await within(scaled(20000), child.done, 'child ending by itself');
   assert.equal(result.signal, null, result.stderr);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /receive TIMEOUT/);
   // The exit hook closed the channel (exit-hook.test.mjs checks that the role was released, not abandoned).
-  await within(10000, assert.rejects(server.receive(), { code: 'PEER_GONE' }), 'PEER_GONE after the child exit');
+  await within(scaled(10000), assert.rejects(server.receive(), { code: 'PEER_GONE' }), 'PEER_GONE after the child exit');
 });
 
-test('a pending receive keeps the process alive until its message arrives', { timeout: 60000 }, async () => {
+test('a pending receive keeps the process alive until its message arrives', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('keep-alive');
   const server = await openTracked(name);
   const child = startNode(`
@@ -75,7 +75,7 @@ test('a pending receive keeps the process alive until its message arrives', { ti
   assert.match(result.stdout, /got late/);
 });
 
-test('8 idle connected channels with pending receives and blocked sends do not delay fs.readFile', { timeout: 60000 }, async () => {
+test('8 idle connected channels with pending receives and blocked sends do not delay fs.readFile', { timeout: scaled(60000) }, async () => {
   const base = uniqueName('starve');
   derivedNames(base, [0, 1, 2, 3, 4, 5, 6, 7]);
   const servers = [];
@@ -106,7 +106,7 @@ test('8 idle connected channels with pending receives and blocked sends do not d
   }
   times.sort((a, b) => a - b);
   const median = times[10];
-  assert.ok(median < 50, `fs.readFile took ${median.toFixed(1)} ms (median; worst ${times[20].toFixed(1)} ms) with 8 idle channels`);
+  assert.ok(median < scaled(50), `fs.readFile took ${median.toFixed(1)} ms (median; worst ${times[20].toFixed(1)} ms) with 8 idle channels`);
   await Promise.all(servers.map((s) => s.close()));
   await within(PEER_WAIT_MS, Promise.all(pending), 'pending operations settling on close');
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, cleanup, observeTracked, PEER_WAIT_MS, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
+import { api, cleanup, observeTracked, PEER_WAIT_MS, scaled, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -19,14 +19,14 @@ function collect(observer, until, ms) {
   }), 'observed traffic');
 }
 
-test('an observer sees both directions between sipc echo and a Node client, without consuming', { timeout: 60000 }, async () => {
+test('an observer sees both directions between sipc echo and a Node client, without consuming', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('observe');
   startCli(['echo', name, '--depth', '64']);
   await waitForChannel(name);
   const observer = await observeTracked(name);
   assert.equal(observer.name, name);
   assert.equal(observer.info().name, name);
-  const seen = collect(observer, (all) => all.length >= 40, 15000);
+  const seen = collect(observer, (all) => all.length >= 40, scaled(15000));
   const client = startNode(`
     const c = await api.open(name, { queueDepth: 64 });
     await c.connect();
@@ -52,7 +52,7 @@ test('an observer sees both directions between sipc echo and a Node client, with
   }
 });
 
-test('an observer truncates to its capacity, and reports what it missed while it was not reading', { timeout: 60000 }, async () => {
+test('an observer truncates to its capacity, and reports what it missed while it was not reading', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('missed');
   startCli(['echo', name, '--depth', '4']);
   await waitForChannel(name);
@@ -65,7 +65,7 @@ test('an observer truncates to its capacity, and reports what it missed while it
     const one = messages.filter((m) => m.direction === direction);
     return one.length + one.reduce((sum, m) => sum + m.missed, 0);
   };
-  const seen = within(20000, new Promise((resolve) => {
+  const seen = within(scaled(20000), new Promise((resolve) => {
     observer.on('message', (m) => {
       messages.push(m);
       if (complete('to-server') >= total && complete('to-client') >= total) resolve();
@@ -82,7 +82,7 @@ test('an observer truncates to its capacity, and reports what it missed while it
   // Keep this thread blocked until the peers are done: the observer's native thread cannot hand anything
   // over meanwhile, so once its queue is full the channel's slots are reused under it.
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  const stop = Date.now() + 10000;
+  const stop = Date.now() + scaled(10000);
   while (Date.now() < stop && !existsSync(marker)) Atomics.wait(pause, 0, 0, 20);
   assert.ok(existsSync(marker), 'the peers finished');
   rmSync(marker, { force: true });
@@ -99,7 +99,7 @@ test('an observer truncates to its capacity, and reports what it missed while it
   }
 });
 
-test("an observer reports 'gone' when the channel is removed; unknown names are NOT_FOUND", { timeout: 60000 }, async () => {
+test("an observer reports 'gone' when the channel is removed; unknown names are NOT_FOUND", { timeout: scaled(60000) }, async () => {
   await assert.rejects(api.observe(uniqueName('nobody')), { code: 'NOT_FOUND' });
   const name = uniqueName('gone');
   const echo = startCli(['echo', name]);
@@ -112,7 +112,7 @@ test("an observer reports 'gone' when the channel is removed; unknown names are 
   await within(PEER_WAIT_MS, gone, "'gone'");
 });
 
-test('a lossless observer misses nothing at full speed and tells who attached, closed and died', { timeout: 90000 }, async () => {
+test('a lossless observer misses nothing at full speed and tells who attached, closed and died', { timeout: scaled(90000) }, async () => {
   const name = uniqueName('lossless');
   const echo = startCli(['echo', name, '--depth', '4']);
   await waitForChannel(name);
@@ -122,7 +122,7 @@ test('a lossless observer misses nothing at full speed and tells who attached, c
   observer.on('event', (e) => events.push(e));
   const total = 3000;
   const messages = [];
-  const seen = within(60000, new Promise((resolve) => {
+  const seen = within(scaled(60000), new Promise((resolve) => {
     observer.on('message', (m) => {
       messages.push(m);
       if (messages.length === 2 * total) resolve();

@@ -5,11 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { api } from './helpers.mjs';
+import { command } from '../emulator.mjs';
+import { api, scaled } from './helpers.mjs';
 
-/** Polls describeProcess until `state` (at most 10 s): the info then. */
+/** Polls describeProcess until `state` (at most 10 s, scaled under emulation): the info then. */
 async function until(pid, state) {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + scaled(10_000);
   for (;;) {
     const info = api.describeProcess(pid);
     if (info.state === state) return info;
@@ -29,7 +30,7 @@ test('describeProcess: this process runs under its own name; bad pids are refuse
 });
 
 test('describeProcess: running, stopped by SIGSTOP, running after SIGCONT, gone after exit', { skip: process.platform === 'win32' }, async () => {
-  const child = spawn(process.execPath, ['-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn(...command(process.execPath, ['-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))']), { stdio: ['pipe', 'ignore', 'inherit'] });
   const exited = once(child, 'exit');
   try {
     const running = await until(child.pid, 'running');

@@ -4,7 +4,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { cleanup, openTracked, startNode, uniqueName, within } from './helpers.mjs';
+import { cleanup, openTracked, scaled, startNode, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -37,7 +37,7 @@ function stayingPeer(name) {
   return startNode(`const c = await api.open(name); await c.connect(); console.log('ready'); setInterval(() => {}, 1000);`, { name });
 }
 
-test('a connect() after the native connect wait failed waits again instead of hanging', { skip: !linux, timeout: 30000 }, async () => {
+test('a connect() after the native connect wait failed waits again instead of hanging', { skip: !linux, timeout: scaled(30000) }, async () => {
   const name = uniqueName('reconnect-after-corrupt');
   const server = await openTracked(name, { queueDepth: 4 });
   // The queue towards the server claims a message whose slot was never written: openers (which check only
@@ -49,11 +49,11 @@ test('a connect() after the native connect wait failed waits again instead of ha
   await failed;
   assert.equal(server.state, 'waiting');
   pokeSegment(name, TO_SERVER_HEAD, 0); // repaired
-  await within(10000, server.connect(), 'connect after the failed wait');
+  await within(scaled(10000), server.connect(), 'connect after the failed wait');
   assert.equal(server.state, 'connected');
 });
 
-test('connect({ timeoutMs: 0 }) answers with the library\'s own status', { skip: !linux, timeout: 30000 }, async () => {
+test('connect({ timeoutMs: 0 }) answers with the library\'s own status', { skip: !linux, timeout: scaled(30000) }, async () => {
   const name = uniqueName('connect-zero');
   const server = await openTracked(name, { queueDepth: 4 });
   await assert.rejects(server.connect({ timeoutMs: 0 }), { code: 'TIMEOUT', message: /no peer connected within 0 ms/ });
@@ -67,7 +67,7 @@ test('connect({ timeoutMs: 0 }) answers with the library\'s own status', { skip:
   await assert.rejects(server.connect({ timeoutMs: 0 }), { code: 'CLOSED' });
 });
 
-test('every connect() honours its own timeout and signal while another connect waits', { timeout: 30000 }, async () => {
+test('every connect() honours its own timeout and signal while another connect waits', { timeout: scaled(30000) }, async () => {
   const name = uniqueName('connect-own');
   const server = await openTracked(name);
   const first = server.connect();
@@ -82,7 +82,7 @@ test('every connect() honours its own timeout and signal while another connect w
   assert.equal(firstSettled, false, 'the first connect still waits');
   const peer = stayingPeer(name);
   await peer.waitFor('ready');
-  await within(10000, first, 'the first connect');
+  await within(scaled(10000), first, 'the first connect');
   await server.connect({ timeoutMs: 10 }); // connected: at once
 });
 
@@ -95,12 +95,12 @@ function numberedSender(name, count) {
 
 const expected = (count) => Array.from({ length: count }, (_, i) => `m${i}`);
 
-test('receive() and \'message\' listeners together see each message once, in channel order', { timeout: 30000 }, async () => {
+test('receive() and \'message\' listeners together see each message once, in channel order', { timeout: scaled(30000) }, async () => {
   const count = 200;
   const name = uniqueName('order-mix');
   const channel = await openTracked(name, { queueDepth: 256 });
   const sender = numberedSender(name, count);
-  await channel.connect({ timeoutMs: 10000 });
+  await channel.connect({ timeoutMs: scaled(10000) });
   await sender.waitFor('sent');
   const seen = [];
   let listened = 0;
@@ -108,7 +108,7 @@ test('receive() and \'message\' listeners together see each message once, in cha
   // Every fifth message is taken by receive(); a pending receive() has priority over the listener.
   let received = 0;
   while (seen.length < count) {
-    const taken = (await within(5000, channel.receive(), `message ${seen.length}`)).toString();
+    const taken = (await within(scaled(5000), channel.receive(), `message ${seen.length}`)).toString();
     seen.push(taken);
     received++;
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -117,19 +117,19 @@ test('receive() and \'message\' listeners together see each message once, in cha
   assert.ok(received > 0 && listened > 0, `both consumers took messages (receive ${received}, listener ${listened})`);
 });
 
-test('every message handed out owns its memory: no view into a batch, no slice of the pool', { timeout: 30000 }, async () => {
+test('every message handed out owns its memory: no view into a batch, no slice of the pool', { timeout: scaled(30000) }, async () => {
   const count = 60;
   const name = uniqueName('owned');
   const channel = await openTracked(name, { queueDepth: 256 });
   const sender = numberedSender(name, count);
-  await channel.connect({ timeoutMs: 10000 });
+  await channel.connect({ timeoutMs: scaled(10000) });
   await sender.waitFor('sent');
   const got = [];
   // Batches reach a listener; receive() takes from the backlog and, when the channel is hot, from the channel.
   const heard = new Promise((resolve) => channel.on('message', (m) => { got.push(m); if (got.length === count / 2) resolve(); }));
   await heard;
   channel.removeAllListeners('message');
-  while (got.length < count) got.push(await within(5000, channel.receive(), 'a message'));
+  while (got.length < count) got.push(await within(scaled(5000), channel.receive(), 'a message'));
   assert.deepEqual(got.map((m) => m.toString()), expected(count));
   for (const message of got) {
     assert.equal(message.byteOffset, 0, `${message}: starts its buffer`);
@@ -137,12 +137,12 @@ test('every message handed out owns its memory: no view into a batch, no slice o
   }
 });
 
-test('for await, receive() and a listener added midway keep channel order', { timeout: 30000 }, async () => {
+test('for await, receive() and a listener added midway keep channel order', { timeout: scaled(30000) }, async () => {
   const count = 150;
   const name = uniqueName('order-iter');
   const channel = await openTracked(name, { queueDepth: 256 });
   const sender = numberedSender(name, count);
-  await channel.connect({ timeoutMs: 10000 });
+  await channel.connect({ timeoutMs: scaled(10000) });
   await sender.waitFor('sent');
   const seen = [];
   let done;
@@ -162,6 +162,6 @@ test('for await, receive() and a listener added midway keep channel order', { ti
       if (seen.length >= count) break;
     }
   })();
-  await within(10000, all, 'every message');
+  await within(scaled(10000), all, 'every message');
   assert.deepEqual(seen.slice(0, count), expected(count));
 });
