@@ -56,6 +56,10 @@ static int print_config(bool values_only)
     if (!values_only)
         printf("arg {number=1}{call=--lossless}{display=Lossless}{type=boolflag}{default=false}"
                "{tooltip=The peers wait for this capture rather than overwrite a message it has not copied}\n");
+    if (!values_only)
+        printf("arg {number=2}{call=--no-events}{display=Messages only}{type=boolflag}{default=false}"
+               "{tooltip=Leave out the peer events (attached, closed, died, missed), which are packets without "
+               "payload with a comment and count as packets in capture limits}\n");
     bool first = true;
     int status = sipc_list(print_channel_value, &first);
     if (status != SIPC_OK)
@@ -63,7 +67,7 @@ static int print_config(bool values_only)
     return fflush(stdout) == 0 ? SIPC_CLI_EXIT_OK : SIPC_CLI_EXIT_IO;
 }
 
-static int capture(const char *command, const char *channel, const char *fifo, bool lossless)
+static int capture(const char *command, const char *channel, const char *fifo, bool lossless, bool events)
 {
     if (!channel || !channel[0]) {
         fprintf(stderr, "sipc: extcap: choose a channel (the interface's Channel option, or "
@@ -74,8 +78,8 @@ static int capture(const char *command, const char *channel, const char *fifo, b
         return cli_usage_error(command, "--capture needs --fifo PATH");
     sipc_observer *observer = NULL;
     sipc_observe_options observe_options;
-    /* Packets only: peer events would count as packets in Wireshark's capture limits (record has them). */
-    recording_observe_options(&observe_options, false, lossless, 0);
+    /* Peer events are written as `sipc record` writes them: packets without payload or direction, with a comment. */
+    recording_observe_options(&observe_options, events, lossless, 0);
     int status = sipc_validate_name(channel);
     if (status == SIPC_OK)
         status = sipc_observe_ex(channel, &observe_options, &observer);
@@ -215,7 +219,7 @@ static int install(const char *command, bool uninstall, const char *folder_optio
 int cmd_extcap(const cli_command *command, int argc, char **argv)
 {
     bool interfaces = false, dlts = false, config = false, capturing = false, debug = false, global = false;
-    bool lossless = false;
+    bool lossless = false, no_events = false;
     const char *version = NULL, *interface = NULL, *reload = NULL, *fifo = NULL, *filter = NULL, *channel = NULL;
     const char *control_in = NULL, *control_out = NULL, *debug_file = NULL, *folder = NULL;
     const cli_option options[] = {
@@ -234,6 +238,7 @@ int cmd_extcap(const cli_command *command, int argc, char **argv)
         {"debug-file", CLI_OPT_STRING, &debug_file, NULL, 0, 0, NULL},
         {"channel", CLI_OPT_STRING, &channel, NULL, 0, 0, NULL},
         {"lossless", CLI_OPT_FLAG, &lossless, NULL, 0, 0, NULL},
+        {"no-events", CLI_OPT_FLAG, &no_events, NULL, 0, 0, NULL},
         {"folder", CLI_OPT_STRING, &folder, NULL, 0, 0, NULL},
         {"global", CLI_OPT_FLAG, &global, NULL, 0, 0, NULL},
     };
@@ -263,7 +268,7 @@ int cmd_extcap(const cli_command *command, int argc, char **argv)
     if (capturing) {
         if (filter && filter[0])
             fprintf(stderr, "sipc: extcap: capture filters are not supported; use a display filter\n");
-        return capture(command->name, channel, fifo, lossless);
+        return capture(command->name, channel, fifo, lossless, !no_events);
     }
     return cli_usage_error(command->name, "nothing to do: install, uninstall or an extcap request");
 }

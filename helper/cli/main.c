@@ -170,7 +170,7 @@ static const cli_command commands[] = {
      "usage: sipc extcap install [--folder DIR | --global]\n"
      "       sipc extcap uninstall [--folder DIR | --global]\n"
      "       sipc extcap --extcap-interfaces | --extcap-interface sipc (--extcap-dlts | --extcap-config |\n"
-     "                   --capture --fifo PATH --channel NAME)\n"
+     "                   --capture --fifo PATH --channel NAME [--lossless] [--no-events])\n"
      "\n"
      "'install' writes a small launcher (sipc-extcap, on Windows sipc-extcap.bat) that runs this sipc\n"
      "into Wireshark's personal extcap folder (~/.local/lib/wireshark/extcap, Windows\n"
@@ -178,6 +178,8 @@ static const cli_command commands[] = {
      "read only their global folder: use --global (as root) or --folder with the 'Extcap path' that\n"
      "'tshark -G folders' names. Then Wireshark lists the interface 'sipc'; its option 'Channel' lists\n"
      "the live channels. tshark: tshark -i sipc -o extcap.sipc.channel:NAME -w out.pcapng\n"
+     "Peer events (attached, closed, died, missed) are packets without payload, with a comment, as in\n"
+     "'sipc record'; --no-events (option 'Messages only') leaves them out of the capture.\n"
      "\n"
      "The other forms are the extcap protocol Wireshark speaks with the launcher.\n"},
     {"rm", cmd_rm, "remove channels by name, or every stale channel",

@@ -72,7 +72,12 @@ describe('sipc extcap', () => {
     // The header is written once the observer is attached: from then on every message is seen.
     await waitFor(() => existsSync(fifo) && readFileSync(fifo).length > 0, { what: 'the pcapng header' });
     await converse(name, 'alpha\nbeta\n');
-    await waitFor(() => parsePcapng(readFileSync(fifo)).packets.length === 4, { what: 'four packets flushed' });
+    // Four messages, and the client's attach and close as events (written as `sipc record` writes them).
+    const closed = (packets) => packets.some((p) => packetDirection(p) === null && /^sipc event closed: client /.test(p.comment));
+    await waitFor(() => {
+      const packets = parsePcapng(readFileSync(fifo)).packets;
+      return packets.filter((p) => packetDirection(p) !== null).length === 4 && closed(packets);
+    }, { what: 'four messages and the client\'s close flushed' });
     capture.child.kill('SIGTERM');
     const ended = await capture.done;
     assert.equal(ended.code, 0, ended.stderr);
@@ -81,6 +86,33 @@ describe('sipc extcap', () => {
     for (const direction of ['to-server', 'to-client']) {
       assert.deepEqual(packets.filter((p) => packetDirection(p) === direction).map((p) => p.data.toString()), ['alpha', 'beta']);
     }
+    // The echo server held its role when the capture began (reported first), then the client came and went.
+    const events = packets.filter((p) => packetDirection(p) === null);
+    assert.deepEqual(events.map(eventOf), ['attached server', 'attached client', 'closed client'], events.map((p) => p.comment).join('; '));
+    for (const event of events) assert.equal(event.data.length, 0);
+    // The client's attach comes before its first message, its close after its last.
+    const firstMessage = packets.findIndex((p) => packetDirection(p) !== null);
+    assert.ok(packets.indexOf(events[1]) < firstMessage && packets.indexOf(events[2]) > firstMessage);
+  });
+
+  it('leaves the peer events out with --no-events (the option "Messages only")', T, async () => {
+    const name = uniqueName('noev');
+    start(['echo', name, '--timeout', '20000', '--depth', '256']);
+    await waitForChannel(name, undefined, 20000);
+    const config = await run(['extcap', '--extcap-interface', 'sipc', '--extcap-config']);
+    assert.match(config.stdout.toString(), /^arg \{number=2\}\{call=--no-events\}\{display=Messages only\}\{type=boolflag\}/m);
+    const fifo = join(scratch, 'no-events.pcapng');
+    const capture = start(['extcap', '--capture', '--extcap-interface', 'sipc', '--fifo', fifo, '--channel', name, '--no-events']);
+    await waitFor(() => existsSync(fifo) && readFileSync(fifo).length > 0, { what: 'the pcapng header' });
+    // Two clients one after the other: the first one's close came before the second one's messages, so with
+    // events the file would hold them between the messages.
+    await converse(name, 'alpha\n');
+    await converse(name, 'beta\n');
+    await waitFor(() => parsePcapng(readFileSync(fifo)).packets.length >= 4, { what: 'four packets flushed' });
+    capture.child.kill('SIGTERM');
+    assert.equal((await capture.done).code, 0);
+    const packets = parsePcapng(readFileSync(fifo)).packets;
+    assert.deepEqual(packets.map((p) => `${packetDirection(p)} ${p.data}`), ['to-server alpha', 'to-client alpha', 'to-server beta', 'to-client beta']);
   });
 
   it('installs and removes its launcher (personal folder by default, --folder)', T, async () => {
@@ -116,7 +148,8 @@ describe('sipc extcap', () => {
       await waitForChannel(name, undefined, 20000);
       const out = join(scratch, 'live.pcapng');
       const messages = ['first message', 'zweite Nachricht ü', '3'];
-      capture = startTshark(['-i', 'sipc', '-o', `extcap.sipc.channel:${name}`, '-a', `packets:${2 * messages.length}`, '-w', out]);
+      // Each message twice (both directions), and three events: the echo server's role, the client's attach and close.
+      capture = startTshark(['-i', 'sipc', '-o', `extcap.sipc.channel:${name}`, '-a', `packets:${2 * messages.length + 3}`, '-w', out]);
       // tshark says "Capture started" once it read the extcap's header: the observer is attached by then.
       await waitFor(() => capture.stderr().includes('Capture started'), { timeoutMs: 30000, what: 'tshark capture started' });
       await converse(name, messages.map((m) => `${m}\n`).join(''));
@@ -127,6 +160,7 @@ describe('sipc extcap', () => {
       const bytes = (direction) => packets.filter((p) => packetDirection(p) === direction).map((p) => p.data);
       assert.deepEqual(bytes('to-server'), messages.map((m) => Buffer.from(m)));
       assert.deepEqual(bytes('to-client'), messages.map((m) => Buffer.from(m)));
+      assert.deepEqual(packets.filter((p) => packetDirection(p) === null).map(eventOf), ['attached server', 'attached client', 'closed client']);
       // No extcap process is left behind once tshark stopped.
       await waitFor(() => spawnSync('pgrep', ['-f', `extcap.*--channel ${name}`]).status === 1, { timeoutMs: 20000, what: 'the extcap process to end' });
     } finally {
@@ -139,6 +173,12 @@ describe('sipc extcap', () => {
     assert.equal(existsSync(launcher), false);
   });
 });
+
+/** 'attached client' for the comment of an event packet ("sipc event attached: client pid 42 (session 1)"). */
+function eventOf(packet) {
+  const match = /^sipc event (\w+): (server|client) pid \d+ \(session \d+\)$/.exec(packet.comment ?? '');
+  return match ? `${match[1]} ${match[2]}` : packet.comment;
+}
 
 /** Runs tshark in the background, collecting stderr; `done` resolves with { code, stderr }. */
 function startTshark(args) {

@@ -503,6 +503,221 @@ static int test_stopped_means_every_thread_suspended(void)
     return 1;
 }
 
+/* ---- the Wireshark extcap over a named pipe ---- */
+
+#define PIPE_WAIT_MS 20000u
+
+/* Reads exactly `size` bytes from an overlapped pipe handle within PIPE_WAIT_MS: 1 if all arrived. */
+static int pipe_read_exact(HANDLE pipe, HANDLE event, void *buffer, DWORD size)
+{
+    DWORD done = 0;
+    while (done < size) {
+        OVERLAPPED overlapped;
+        memset(&overlapped, 0, sizeof overlapped);
+        overlapped.hEvent = event;
+        DWORD got = 0;
+        if (!ReadFile(pipe, (char *)buffer + done, size - done, &got, &overlapped)) {
+            if (GetLastError() != ERROR_IO_PENDING)
+                return 0;
+            if (WaitForSingleObject(event, PIPE_WAIT_MS) != WAIT_OBJECT_0) {
+                CancelIo(pipe);
+                GetOverlappedResult(pipe, &overlapped, &got, TRUE);
+                return 0;
+            }
+            if (!GetOverlappedResult(pipe, &overlapped, &got, FALSE))
+                return 0;
+        }
+        if (got == 0)
+            return 0;
+        done += got;
+    }
+    return 1;
+}
+
+/* One pcapng block read from the pipe (little-endian, as sipc writes it): its type, its body (after type and length,
+ * before the trailing length) and, for an Enhanced Packet Block, the packet and the comment and direction options. */
+typedef struct pcapng_block {
+    uint32_t type;
+    uint32_t body_length;
+    uint8_t body[4096];
+    const uint8_t *packet;
+    uint32_t packet_length;
+    char comment[256];
+    uint32_t direction; /* epb_flags bits 0-1: 1 inbound (to the client), 2 outbound (to the server), 0 event */
+} pcapng_block;
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int read_block(HANDLE pipe, HANDLE event, pcapng_block *block)
+{
+    uint8_t head[8], tail[4];
+    if (!pipe_read_exact(pipe, event, head, sizeof head))
+        return 0;
+    block->type = le32(head);
+    uint32_t total = le32(head + 4);
+    if (total < 12 || total % 4 != 0 || total - 12 > sizeof block->body)
+        return 0;
+    block->body_length = total - 12;
+    if (!pipe_read_exact(pipe, event, block->body, block->body_length) || !pipe_read_exact(pipe, event, tail, 4) ||
+        le32(tail) != total)
+        return 0;
+    block->packet = NULL;
+    block->packet_length = 0;
+    block->comment[0] = '\0';
+    block->direction = 0;
+    if (block->type != 6 || block->body_length < 20)
+        return 1;
+    uint32_t captured = le32(block->body + 12);
+    size_t at = 20 + ((captured + 3u) & ~3u);
+    if (captured > block->body_length - 20 || at > block->body_length)
+        return 0;
+    block->packet = block->body + 20;
+    block->packet_length = captured;
+    while (at + 4 <= block->body_length) {
+        uint16_t code = (uint16_t)(block->body[at] | block->body[at + 1] << 8);
+        uint16_t length = (uint16_t)(block->body[at + 2] | block->body[at + 3] << 8);
+        at += 4;
+        if (code == 0 || at + length > block->body_length)
+            break;
+        if (code == 1 && length < sizeof block->comment) {
+            memcpy(block->comment, block->body + at, length);
+            block->comment[length] = '\0';
+        } else if (code == 2 && length == 4) {
+            block->direction = le32(block->body + at) & 3u;
+        }
+        at += (length + 3u) & ~3u;
+    }
+    return 1;
+}
+
+/* Wireshark on Windows creates a named pipe and hands its name to --fifo; the capture opens it as a file, writes
+ * the pcapng section at once, flushes every packet, and ends by itself once the reader is gone (Wireshark has no
+ * signal to send it on Windows: it would terminate it). sipc.exe is beside the tests folder. */
+static int test_extcap_named_pipe(void)
+{
+    char name[64], pipe_name[128], sipc_exe[MAX_PATH + 16];
+    channel_name(name, sizeof name, "extcap");
+    snprintf(pipe_name, sizeof pipe_name, "\\\\.\\pipe\\sipc-%s", name);
+    snprintf(sipc_exe, sizeof sipc_exe, "%s", self_path);
+    char *slash = strrchr(sipc_exe, '\\');
+    CHECK(slash != NULL);
+    snprintf(slash, sizeof sipc_exe - (size_t)(slash - sipc_exe), "\\..\\sipc.exe");
+    CHECK(GetFileAttributesA(sipc_exe) != INVALID_FILE_ATTRIBUTES);
+
+    HANDLE pipe = CreateNamedPipeA(pipe_name, PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED,
+                                   PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, 0, 65536, 0, NULL);
+    CHECK(pipe != INVALID_HANDLE_VALUE);
+    HANDLE event = CreateEventA(NULL, TRUE, FALSE, NULL);
+    sipc_channel *server = NULL, *client = NULL;
+    int opened = event != NULL && sipc_open(name, NULL, &server) == SIPC_OK;
+
+    char command[1024];
+    snprintf(command, sizeof command, "\"%s\" extcap --capture --extcap-interface sipc --fifo %s --channel %s",
+             sipc_exe, pipe_name, name);
+    STARTUPINFOA startup;
+    PROCESS_INFORMATION capture;
+    memset(&startup, 0, sizeof startup);
+    memset(&capture, 0, sizeof capture);
+    startup.cb = sizeof startup;
+    int started = opened && CreateProcessA(sipc_exe, command, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &capture);
+
+    /* The capture connects to the pipe (CreateFile) once its observer is attached. */
+    int connected = 0;
+    if (started) {
+        OVERLAPPED overlapped;
+        memset(&overlapped, 0, sizeof overlapped);
+        overlapped.hEvent = event;
+        DWORD ignored = 0;
+        if (ConnectNamedPipe(pipe, &overlapped))
+            connected = 1;
+        else if (GetLastError() == ERROR_PIPE_CONNECTED)
+            connected = 1;
+        else if (GetLastError() == ERROR_IO_PENDING)
+            connected = WaitForSingleObject(event, PIPE_WAIT_MS) == WAIT_OBJECT_0 &&
+                        GetOverlappedResult(pipe, &overlapped, &ignored, FALSE);
+        if (!connected) {
+            CancelIo(pipe);
+            GetOverlappedResult(pipe, &overlapped, &ignored, TRUE);
+        }
+    }
+    static pcapng_block block;
+    int section = connected && read_block(pipe, event, &block) && block.type == 0x0a0d0d0a && block.body_length >= 16 &&
+                  le32(block.body) == 0x1a2b3c4d;
+    int idb = section && read_block(pipe, event, &block) && block.type == 1 && block.body_length >= 8 &&
+                    (block.body[0] | block.body[1] << 8) == 147 /* LINKTYPE_USER0 */;
+
+    /* A client comes, sends "ping", the server answers "pong", the client goes. */
+    int traffic = 0;
+    char buffer[16];
+    size_t length = 0;
+    if (idb && sipc_open(name, NULL, &client) == SIPC_OK) {
+        traffic = sipc_send(client, "ping", 4, 10000) == SIPC_OK &&
+                  sipc_recv(server, buffer, sizeof buffer, &length, 10000) == SIPC_OK && length == 4 &&
+                  sipc_send(server, "pong", 4, 10000) == SIPC_OK &&
+                  sipc_recv(client, buffer, sizeof buffer, &length, 10000) == SIPC_OK && length == 4;
+        sipc_close(client);
+        client = NULL;
+    }
+    /* Expected: the server's role (held when the capture began), the client's attach, ping, pong, its close. */
+    char seen[5][64];
+    int blocks = 0;
+    while (traffic && blocks < 5 && read_block(pipe, event, &block) && block.type == 6) {
+        if (block.direction == 2 || block.direction == 1)
+            snprintf(seen[blocks], sizeof seen[blocks], "%s %.*s", block.direction == 2 ? "to-server" : "to-client",
+                     (int)block.packet_length, (const char *)block.packet);
+        else if (block.packet_length == 0 && strncmp(block.comment, "sipc event ", 11) == 0)
+            snprintf(seen[blocks], sizeof seen[blocks], "%.*s", (int)strcspn(block.comment + 11, " "),
+                     block.comment + 11);
+        else
+            snprintf(seen[blocks], sizeof seen[blocks], "?");
+        printf("  packet %d: %s (%s)\n", blocks, seen[blocks], block.comment);
+        blocks++;
+    }
+
+    /* The reader goes away; the next packet (a client attaching) finds the pipe broken and the capture ends. */
+    DisconnectNamedPipe(pipe);
+    CloseHandle(pipe);
+    int ended_by_itself = 0;
+    DWORD exit_code = 0;
+    if (started) {
+        if (sipc_open(name, NULL, &client) == SIPC_OK) {
+            sipc_close(client);
+            client = NULL;
+        }
+        ended_by_itself = WaitForSingleObject(capture.hProcess, PIPE_WAIT_MS) == WAIT_OBJECT_0;
+        if (!ended_by_itself) {
+            TerminateProcess(capture.hProcess, 99);
+            WaitForSingleObject(capture.hProcess, INFINITE);
+        }
+        GetExitCodeProcess(capture.hProcess, &exit_code);
+        CloseHandle(capture.hProcess);
+        CloseHandle(capture.hThread);
+    }
+    if (server != NULL)
+        sipc_close(server);
+    sipc_remove(name, 1);
+    if (event != NULL)
+        CloseHandle(event);
+    printf("  capture ended by itself after the reader left: %s (exit %lu)\n", ended_by_itself ? "yes" : "no",
+           (unsigned long)exit_code);
+
+    CHECK(opened && started);
+    CHECK(connected);
+    CHECK(section && idb);
+    CHECK(traffic);
+    CHECK(blocks == 5);
+    CHECK(strcmp(seen[0], "attached:") == 0);
+    CHECK(strcmp(seen[1], "attached:") == 0);
+    CHECK(strcmp(seen[2], "to-server ping") == 0);
+    CHECK(strcmp(seen[3], "to-client pong") == 0);
+    CHECK(strcmp(seen[4], "closed:") == 0);
+    CHECK(ended_by_itself);
+    return 1;
+}
+
 typedef struct test_case {
     const char *name;
     int (*run)(void);
@@ -524,6 +739,7 @@ int main(int argc, char **argv)
         {"owner-only security descriptor", test_owner_only_security},
         {"Global namespace", test_global_namespace},
         {"stopped means every thread suspended", test_stopped_means_every_thread_suspended},
+        {"extcap capture into a named pipe", test_extcap_named_pipe},
     };
     const char *only = argc >= 2 ? argv[1] : NULL;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
