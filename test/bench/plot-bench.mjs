@@ -2,7 +2,8 @@
 // Benchmark of the inspector's plot drawing in the webview (headless Chromium, the real page and uPlot): the host
 // pushes a channel's decoded values at 10,000 messages/s as it does (at most ten pushes a second, here 1,000 points
 // each, alternating directions), and this measures whether the page keeps up: the share of the page's main thread
-// busy (Chrome's TaskDuration over the run), the frames drawn and the longest gap between frames, and whether every
+// busy (Chrome's TaskDuration over the run: wall time, so it grows when other processes take the CPU) and the CPU
+// time the thread used (ThreadTime, which does not), the frames drawn and the longest gap between frames, and whether every
 // pushed point arrived. Runs with 1 plotted field (2 lines) and with 8 fields (16 lines); the plot holds the newest
 // 20,000 points, so after 2 s each draw renders the full window.
 //   node test/bench/plot-bench.mjs [--rate 10000] [--seconds 10] [--json]
@@ -28,6 +29,7 @@ async function measure(page, cdp, fields) {
   const paths = Array.from({ length: fields }, (_, i) => (i === 0 ? 'value' : `field${i}`));
   const taskBefore = await metric('TaskDuration');
   const scriptBefore = await metric('ScriptDuration');
+  const cpuBefore = await metric('ThreadTime');
   const started = Date.now();
   const result = await page.evaluate(async ({ rate, seconds, paths, pushesPerSecond }) => {
     const pointsBefore = Number(document.getElementById('plotPane').dataset.points ?? 0);
@@ -81,7 +83,8 @@ async function measure(page, cdp, fields) {
   const wall = (Date.now() - started) / 1000;
   const busy = (await metric('TaskDuration')) - taskBefore;
   const script = (await metric('ScriptDuration')) - scriptBefore;
-  return { fields, lines: fields * 2, ...result, drawsPerSecond: result.draws / (result.elapsedMs / 1000), busyShare: busy / wall, scriptShare: script / wall, fps: result.frames / (result.elapsedMs / 1000) };
+  const cpu = (await metric('ThreadTime')) - cpuBefore;
+  return { fields, lines: fields * 2, ...result, drawsPerSecond: result.draws / (result.elapsedMs / 1000), busyShare: busy / wall, cpuShare: cpu / wall, scriptShare: script / wall, fps: result.frames / (result.elapsedMs / 1000) };
 }
 
 /**
@@ -147,10 +150,10 @@ try {
     console.log(JSON.stringify({ rate, seconds, runs, draws, keptUp }, null, 2));
   } else {
     console.log(`plot drawing in the webview (headless Chromium) at ${rate} msgs/s for ${seconds} s, ${PUSHES_PER_SECOND} pushes/s:`);
-    console.log('| plotted | lines | points pushed / arrived | shown at end | plot draws/s | main thread busy | of it script | frames/s | frame gap p50 / p99 / max |');
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log('| plotted | lines | points pushed / arrived | shown at end | plot draws/s | main thread busy | its CPU time | script | frames/s | frame gap p50 / p99 / max |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of runs) {
-      console.log(`| ${r.fields} field${r.fields === 1 ? '' : 's'} | ${r.lines} | ${r.pushed} / ${r.received} | ${r.shown} | ${r.drawsPerSecond.toFixed(1)} | ${(r.busyShare * 100).toFixed(1)}% | ${(r.scriptShare * 100).toFixed(1)}% | ${r.fps.toFixed(1)} | ${r.gapP50.toFixed(1)} / ${r.gapP99.toFixed(1)} / ${r.gapMax.toFixed(1)} ms |`);
+      console.log(`| ${r.fields} field${r.fields === 1 ? '' : 's'} | ${r.lines} | ${r.pushed} / ${r.received} | ${r.shown} | ${r.drawsPerSecond.toFixed(1)} | ${(r.busyShare * 100).toFixed(1)}% | ${(r.cpuShare * 100).toFixed(1)}% | ${(r.scriptShare * 100).toFixed(1)}% | ${r.fps.toFixed(1)} | ${r.gapP50.toFixed(1)} / ${r.gapP99.toFixed(1)} / ${r.gapMax.toFixed(1)} ms |`);
     }
     console.log('\none draw of the full 20,000-point window, the same page and run (medians of 15):');
     console.log('| lines | every point | decimated to the plot\'s width (decimation included) | ratio |');
