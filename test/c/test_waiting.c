@@ -22,6 +22,30 @@ typedef struct echo_plan {
     char name[SIPC_NAME_MAX + 1];
 } echo_plan;
 
+/* Echoes every message until the server leaves (0; 1 on a failure). After receiving message number `mark_at`
+ * it notes the handle's wait counters in *mark and, if fix_spin_ns is not 0, fixes its spin budget (test hook). */
+static int echo_until_peer_gone(sipc_channel *ch, int mark_at, sipc_wait_stats *mark, uint32_t fix_spin_ns)
+{
+    uint8_t buffer[64];
+    size_t length = 0;
+    for (int messages = 0;; messages++) {
+        int rc = sipc_recv(ch, buffer, sizeof buffer, &length, 20000);
+        if (rc == SIPC_ERR_PEER_GONE)
+            break;
+        CHILD_CHECK(rc == SIPC_OK);
+        if (messages == mark_at) {
+            sipc_channel_wait_stats(ch, mark);
+            if (fix_spin_ns != 0)
+                sipc_channel_fix_spin(ch, fix_spin_ns);
+        }
+        rc = sipc_send(ch, buffer, length, 20000);
+        if (rc == SIPC_ERR_PEER_GONE)
+            break;
+        CHILD_CHECK(rc == SIPC_OK);
+    }
+    return 0;
+}
+
 /* Client: echoes every message until the server leaves. After the first message it spins with the
  * fixed budget and must never sleep again: its peer is always running or just woken by it. */
 static int child_echo(void *arg)
@@ -30,31 +54,14 @@ static int child_echo(void *arg)
     sipc_channel *ch = NULL;
     CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
     CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
-    uint8_t buffer[64];
-    size_t length = 0;
-    uint64_t sleeps_after_first = 0;
-    for (int messages = 0;; messages++) {
-        int rc = sipc_recv(ch, buffer, sizeof buffer, &length, 20000);
-        if (rc == SIPC_ERR_PEER_GONE)
-            break;
-        CHILD_CHECK(rc == SIPC_OK);
-        if (messages == 0) {
-            sipc_wait_stats stats;
-            sipc_channel_wait_stats(ch, &stats);
-            sleeps_after_first = stats.sleeps;
-            sipc_channel_fix_spin(ch, FIXED_SPIN_NS);
-        }
-        rc = sipc_send(ch, buffer, length, 20000);
-        if (rc == SIPC_ERR_PEER_GONE)
-            break;
-        CHILD_CHECK(rc == SIPC_OK);
-    }
+    sipc_wait_stats after_first = {0};
+    CHILD_CHECK(echo_until_peer_gone(ch, 0, &after_first, FIXED_SPIN_NS) == 0);
     sipc_wait_stats stats;
     sipc_channel_wait_stats(ch, &stats);
-    if (stats.sleeps != sleeps_after_first)
+    if (stats.sleeps != after_first.sleeps)
         fprintf(stderr, "    echo slept %llu times after its first message\n",
-                (unsigned long long)(stats.sleeps - sleeps_after_first));
-    CHILD_CHECK(stats.sleeps == sleeps_after_first);
+                (unsigned long long)(stats.sleeps - after_first.sleeps));
+    CHILD_CHECK(stats.sleeps == after_first.sleeps);
     CHILD_CHECK(sipc_close(ch) == SIPC_OK);
     return 0;
 }
@@ -262,21 +269,8 @@ static int child_echo_on_cpu(void *arg)
     sipc_channel *ch = NULL;
     CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
     CHILD_CHECK(sipc_connect(ch, 20000) == SIPC_OK);
-    uint8_t buffer[64];
-    size_t length = 0;
     sipc_wait_stats warm = {0};
-    for (int messages = 0;; messages++) {
-        if (messages == SHARED_CPU_WARM_UP)
-            sipc_channel_wait_stats(ch, &warm);
-        int rc = sipc_recv(ch, buffer, sizeof buffer, &length, 20000);
-        if (rc == SIPC_ERR_PEER_GONE)
-            break;
-        CHILD_CHECK(rc == SIPC_OK);
-        rc = sipc_send(ch, buffer, length, 20000);
-        if (rc == SIPC_ERR_PEER_GONE)
-            break;
-        CHILD_CHECK(rc == SIPC_OK);
-    }
+    CHILD_CHECK(echo_until_peer_gone(ch, SHARED_CPU_WARM_UP, &warm, 0) == 0);
     sipc_wait_stats stats;
     sipc_channel_wait_stats(ch, &stats);
     if (stats.spins != warm.spins)
