@@ -1,7 +1,7 @@
 // Channel: messages to and from real peers (the sipc CLI, other Node processes).
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, cleanup, openTracked, PEER_WAIT_MS, randomBytes, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, randomBytes, scaled, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -15,7 +15,7 @@ async function echoPeer(label, { maxSize = 65536, depth = 16 } = {}) {
   return { name, echo, channel };
 }
 
-test('10k messages of random sizes come back from sipc echo intact and in order', { timeout: 60000 }, async () => {
+test('10k messages of random sizes come back from sipc echo intact and in order', { timeout: scaled(60000) }, async () => {
   const { channel } = await echoPeer('integrity');
   assert.equal(channel.role, 'client');
   assert.equal(channel.state, 'connected');
@@ -39,14 +39,14 @@ test('10k messages of random sizes come back from sipc echo intact and in order'
     });
   });
   // Sends are not awaited one by one: their order must still hold.
-  await within(50000, Promise.all([Promise.all(sent.map((data) => channel.send(data))), allBack]), '10k echoes');
+  await within(scaled(50000), Promise.all([Promise.all(sent.map((data) => channel.send(data))), allBack]), '10k echoes');
   assert.equal(received, count);
   const info = channel.info();
   assert.equal(info.toServer.messages, count);
   assert.equal(info.toClient.messages, count);
 });
 
-test('request/response: 3000 round trips through sipc echo, each answer matching its request', { timeout: 60000 }, async () => {
+test('request/response: 3000 round trips through sipc echo, each answer matching its request', { timeout: scaled(60000) }, async () => {
   const { channel } = await echoPeer('round-trips');
   // Back-to-back round trips keep the channel hot: receive() then looks for the answer on the main thread.
   for (let i = 0; i < 3000; i++) {
@@ -58,14 +58,14 @@ test('request/response: 3000 round trips through sipc echo, each answer matching
   assert.equal(channel.info().toClient.messages, 3000);
 });
 
-test('a hot channel that goes quiet stops spinning: a pending receive then costs no CPU', { timeout: 60000 }, async () => {
+test('a hot channel that goes quiet stops spinning: a pending receive then costs no CPU', { timeout: scaled(60000) }, async () => {
   const { channel } = await echoPeer('cool-down');
   for (let i = 0; i < 2000; i++) {
     await channel.send('ping');
     await channel.receive({ timeoutMs: PEER_WAIT_MS });
   }
   // Nothing is on its way now: the main-thread spin must give up within its hot window.
-  const pending = channel.receive({ timeoutMs: 20000 });
+  const pending = channel.receive({ timeoutMs: scaled(20000) });
   await new Promise((resolve) => setTimeout(resolve, 50));
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
@@ -79,7 +79,7 @@ test('a hot channel that goes quiet stops spinning: a pending receive then costs
   assert.equal((await within(PEER_WAIT_MS, pending, 'the late answer')).toString(), 'late');
 });
 
-test('the largest message passes; one byte more is TOO_BIG and nothing is sent', { timeout: 60000 }, async () => {
+test('the largest message passes; one byte more is TOO_BIG and nothing is sent', { timeout: scaled(60000) }, async () => {
   const { channel } = await echoPeer('largest', { maxSize: 1 << 20, depth: 4 });
   assert.equal(channel.maxMessageSize, 1 << 20);
   const largest = randomBytes(1 << 20, 42);
@@ -90,7 +90,7 @@ test('the largest message passes; one byte more is TOO_BIG and nothing is sent',
   assert.equal(channel.info().toServer.messages, 1);
 });
 
-test('binary data stays byte-exact, views keep their offset, strings are UTF-8', { timeout: 60000 }, async () => {
+test('binary data stays byte-exact, views keep their offset, strings are UTF-8', { timeout: scaled(60000) }, async () => {
   const { channel } = await echoPeer('binary');
   const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   await channel.send(every);
@@ -107,7 +107,7 @@ test('binary data stays byte-exact, views keep their offset, strings are UTF-8',
   assert.equal((await channel.receive({ timeoutMs: PEER_WAIT_MS })).length, 0);
 });
 
-test('timeouts: receive, connect, send on a full queue; abort a connect', { timeout: 60000 }, async () => {
+test('timeouts: receive, connect, send on a full queue; abort a connect', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('timeouts');
   const server = await openTracked(name, { queueDepth: 2, maxMessageSize: 1024 });
   assert.equal(server.role, 'server');
@@ -135,7 +135,7 @@ test('timeouts: receive, connect, send on a full queue; abort a connect', { time
   assert.equal(server.info().toClient.queued, 2);
 });
 
-test('sends that find the queue full wait in order behind each other', { timeout: 60000 }, async () => {
+test('sends that find the queue full wait in order behind each other', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('order');
   const server = await openTracked(name, { queueDepth: 2 });
   // A slow reader in another process: it reads 200 messages, 1 ms apart, and prints them.
@@ -145,13 +145,13 @@ test('sends that find the queue full wait in order behind each other', { timeout
   await server.connect({ timeoutMs: PEER_WAIT_MS });
   const sends = [];
   for (let i = 0; i < 200; i++) sends.push(server.send(`m${i}`));
-  await within(20000, Promise.all(sends), '200 sends');
+  await within(scaled(20000), Promise.all(sends), '200 sends');
   const result = await reader.done;
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout), Array.from({ length: 200 }, (_, i) => `m${i}`));
 });
 
-test('a peer killed with SIGKILL ends receive() with PEER_GONE, not a hang', { timeout: 60000 }, async () => {
+test('a peer killed with SIGKILL ends receive() with PEER_GONE, not a hang', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('sigkill');
   const server = await openTracked(name);
   const peer = startNode(`const c = await api.open(name); await c.connect(); await c.send('last words'); console.log('ready'); setInterval(() => {}, 1000);`, { name });
@@ -167,7 +167,7 @@ test('a peer killed with SIGKILL ends receive() with PEER_GONE, not a hang', { t
   await assert.rejects(server.receive(), { code: 'PEER_GONE' });
 });
 
-test('a peer that sends and leaves: its messages arrive first, then the iterator ends', { timeout: 60000 }, async () => {
+test('a peer that sends and leaves: its messages arrive first, then the iterator ends', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('iterate');
   const server = await openTracked(name);
   const peer = startNode(`const c = await api.open(name); await c.connect(); for (let i = 0; i < 5; i++) await c.send('n' + i); await c.close();`, { name });
@@ -177,7 +177,7 @@ test('a peer that sends and leaves: its messages arrive first, then the iterator
   assert.equal((await peer.done).code, 0);
 });
 
-test('a server waits for its next peer after peer-gone', { timeout: 60000 }, async () => {
+test('a server waits for its next peer after peer-gone', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('next-peer');
   const server = await openTracked(name);
   const first = startNode(`const c = await api.open(name); await c.connect(); await c.send('first'); await c.close();`, { name });
@@ -193,7 +193,7 @@ test('a server waits for its next peer after peer-gone', { timeout: 60000 }, asy
   assert.equal((await second.done).code, 0);
 });
 
-test('close() rejects pending receive/connect with CLOSED and cancels a blocked send', { timeout: 60000 }, async () => {
+test('close() rejects pending receive/connect with CLOSED and cancels a blocked send', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('close');
   const lonely = await openTracked(name + '-alone');
   const connecting = assert.rejects(lonely.connect(), { code: 'CLOSED' });
@@ -214,13 +214,13 @@ test('close() rejects pending receive/connect with CLOSED and cancels a blocked 
   const behind = server.send('queued behind');
   await new Promise((r) => setTimeout(r, 50));
   const started = Date.now();
-  await within(2000, server.close(), 'close with a blocked send');
+  await within(scaled(2000), server.close(), 'close with a blocked send');
   assert.ok(Date.now() - started < 1000);
   await assert.rejects(blocked, { code: 'CLOSED' });
   await assert.rejects(behind, { code: 'CLOSED' });
 });
 
-test('messages that arrive before a listener is attached are kept for it', { timeout: 60000 }, async () => {
+test('messages that arrive before a listener is attached are kept for it', { timeout: scaled(60000) }, async () => {
   const { channel } = await echoPeer('late-listener');
   await channel.send('a');
   await channel.send('b');
@@ -229,7 +229,7 @@ test('messages that arrive before a listener is attached are kept for it', { tim
   assert.equal(got, 'b');
 });
 
-test('bad arguments get clear errors', { timeout: 60000 }, async () => {
+test('bad arguments get clear errors', { timeout: scaled(60000) }, async () => {
   await assert.rejects(api.open('.hidden'), { name: 'SipcError', code: 'INVALID_NAME', message: /\.hidden/ });
   await assert.rejects(api.open('x'.repeat(201)), { code: 'INVALID_NAME' });
   await assert.rejects(api.open(uniqueName('opts'), { queueDepth: 0 }), { code: 'INVALID_ARGUMENT', message: /queueDepth/ });

@@ -2,7 +2,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { api, cleanup, openTracked, PEER_WAIT_MS, startNode, uniqueName, within } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -13,7 +13,7 @@ test('validateName accepts the documented names and explains the rule otherwise'
   }
 });
 
-test('stat, list and remove a channel by name', { timeout: 60000 }, async () => {
+test('stat, list and remove a channel by name', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('admin');
   await assert.rejects(api.stat(name), { code: 'NOT_FOUND', message: new RegExp(`channel '${name}'`) });
   const server = await openTracked(name, { maxMessageSize: 4096, queueDepth: 8, mode: 0o640 });
@@ -39,7 +39,7 @@ test('stat, list and remove a channel by name', { timeout: 60000 }, async () => 
   await server.close();
 });
 
-test('a missing library is LIBRARY_NOT_FOUND naming where it was looked for', { timeout: 60000 }, async () => {
+test('a missing library is LIBRARY_NOT_FOUND naming where it was looked for', { timeout: scaled(60000) }, async () => {
   const missing = '/nonexistent/sipc-test/libsipc.so';
   const child = startNode(`
     try { await api.open('whatever'); } catch (e) { console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })); }

@@ -5,7 +5,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
-import { api, cleanup, openTracked, PEER_WAIT_MS, uniqueName, within } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -40,7 +40,7 @@ function lagMonitor(periodMs = 5) {
 
 const figures = (lag) => `${lag.ticks} ticks, lag p50 ${lag.p50.toFixed(2)} ms, p99 ${lag.p99.toFixed(2)} ms, max ${lag.max.toFixed(2)} ms`;
 
-test('list() reports an object that is no usable channel as unusable, with a stable code, and still lists the others', { skip: !linux, timeout: 20000 }, async () => {
+test('list() reports an object that is no usable channel as unusable, with a stable code, and still lists the others', { skip: !linux, timeout: scaled(20000) }, async () => {
   const name = uniqueName('junk');
   const good = uniqueName('good');
   const path = `${SHM}/sipc.${name}`;
@@ -64,7 +64,7 @@ test('list() reports an object that is no usable channel as unusable, with a sta
   }
 });
 
-test('a FIFO named like a channel never stalls the event loop: list, stat, observe, open and remove wait on native threads', { skip: !linux, timeout: 30000 }, async (t) => {
+test('a FIFO named like a channel never stalls the event loop: list, stat, observe, open and remove wait on native threads', { skip: !linux, timeout: scaled(30000) }, async (t) => {
   const name = uniqueName('fifo');
   const path = `${SHM}/sipc.${name}`;
   execFileSync('mkfifo', ['-m', '600', path]);
@@ -108,7 +108,7 @@ test('a FIFO named like a channel never stalls the event loop: list, stat, obser
 });
 
 test('watchChannels() reports a channel appearing and vanishing from its native thread (Linux: inotify; Windows: its own poll)', {
-  timeout: 20000,
+  timeout: scaled(20000),
 }, async () => {
   const name = uniqueName('watched');
   let calls = 0;
@@ -124,7 +124,7 @@ test('watchChannels() reports a channel appearing and vanishing from its native 
     const until = async (since, check) => {
       for (;;) {
         // Bounded, so that a lost notification fails this test instead of keeping the run alive forever.
-        if (calls === since) await within(15000, new Promise((resolve) => { wake = resolve; }), 'a watch notification');
+        if (calls === since) await within(scaled(15000), new Promise((resolve) => { wake = resolve; }), 'a watch notification');
         since = calls;
         if (check(await api.list())) return;
       }
@@ -146,7 +146,7 @@ test('watchChannels() checks its arguments', () => {
   assert.throws(() => api.watchChannels('nope'), { code: 'INVALID_ARGUMENT' });
 });
 
-test('a close() runs on a native thread and the handle is gone afterwards; the channel is removed with it', { timeout: 60000 }, async () => {
+test('a close() runs on a native thread and the handle is gone afterwards; the channel is removed with it', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('closing');
   const server = await openTracked(name);
   const client = await openTracked(name);

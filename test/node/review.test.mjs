@@ -1,11 +1,11 @@
 // Regression tests for bugs found in review of the Node API.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, cleanup, openTracked, PEER_WAIT_MS, startCli, uniqueName, waitForChannel, waitUntil } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startCli, uniqueName, waitForChannel, waitUntil } from './helpers.mjs';
 
 afterEach(cleanup);
 
-test('a message listener that calls receive() loses none of the batch being delivered', { timeout: 60000 }, async () => {
+test('a message listener that calls receive() loses none of the batch being delivered', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('reentrant');
   startCli(['echo', name]);
   await waitForChannel(name);
@@ -19,7 +19,7 @@ test('a message listener that calls receive() loses none of the batch being deli
   let received;
   channel.on('message', (data) => {
     heard.push(data.toString());
-    if (!received) received = channel.receive({ timeoutMs: 3000 }).then((m) => m.toString());
+    if (!received) received = channel.receive({ timeoutMs: scaled(3000) }).then((m) => m.toString());
   });
   const fromReceive = await (await waitUntil(() => received, 'the listener hears the first message'));
   await waitUntil(() => heard.length >= sent.length - 1, `the listener hears the other three (heard ${JSON.stringify(heard)})`, 5000);
