@@ -18,7 +18,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="${SIPC_WINE_CACHE:-$root/.wine-test}"
 node_version="${SIPC_WINE_NODE_VERSION:-20.20.2}"
 koffi_version="$(node -p "require('$root/node_modules/koffi/package.json').version" 2>/dev/null || echo 3.3.4)"
-build="$root/helper/build/win32-x64"
+# MinGW's build (Makefile.win32), apart from Zig's build/win32-x64 that package:all makes and packages.
+build="$root/helper/build/mingw/win32-x64"
 logs="$cache/logs"
 export WINEPREFIX="$cache/prefix" WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 
@@ -231,7 +232,7 @@ package_check() {
   rm -rf "$stage" && mkdir -p "$stage/node_modules/@koromix" "$stage/helper/build" || return 1
   (cd "$root" && cp -r package.json esbuild.mjs tsconfig.json extension "$stage/" &&
     for f in README.md LICENSE CHANGELOG.md; do [ ! -f "$f" ] || cp "$f" "$stage/"; done) || return 1
-  cp -r "$build" "$stage/helper/build/" || return 1
+  cp -r "$build" "$stage/helper/build/win32-x64" || return 1
   local entry
   for entry in "$root"/node_modules/* "$root"/node_modules/.bin; do
     [ "$(basename "$entry")" = "@koromix" ] || ln -s "$entry" "$stage/node_modules/"
