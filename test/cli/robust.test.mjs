@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { SIPC, assertBinary, cleanup, run, start, waitForChannel } from './helpers.mjs';
 
 const T = { timeout: 60000 };
@@ -56,6 +56,18 @@ describe('sipc by name never hangs', () => {
     const json = await run(['ls', '--json'], { timeoutMs: 10000 });
     const entry = json.stdout.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.name === name);
     assert.equal(entry?.error, 'NOT_A_CHANNEL');
+    // A corrupt segment too: the text lists every entry --json lists, unusable ones marked with their code.
+    const corrupt = shortName();
+    writeFileSync(pathOf(corrupt), 'not a sipc segment, only some bytes');
+    const [text, lines] = await Promise.all([run(['ls']), run(['ls', '--json'])]);
+    const jsonEntries = lines.stdout.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const textNames = text.stdout.toString('utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split(' ')[0]);
+    for (const mine of [name, corrupt]) {
+      const listed = jsonEntries.find((e) => e.name === mine);
+      assert.ok(listed?.error, `ls --json lists ${mine} with its error`);
+      assert.ok(textNames.includes(mine), `ls lists ${mine} as --json does`);
+      assert.match(text.stdout.toString('utf8'), new RegExp(`^${mine} +unusable .*\\(${listed.error}\\)`, 'm'));
+    }
     for (const args of [['stat', name], ['tap', name], ['send', name, 'hi', '--timeout', '100'], ['rm', name]]) {
       const result = await run(args, { timeoutMs: 10000 });
       assert.equal(result.code, 20, `${args.join(' ')}: ${result.stderr}`);
