@@ -422,6 +422,25 @@ static void write_name(void *header, const char *name)
     memcpy(h->name, name, h->name_length);
 }
 
+/* The creator takes the lock word of its new object on the header mapped at `header`, then makes sure the
+ * key still names that object (an opener that found it uninitialised for 0.5 s may have given it up:
+ * INIT_LOST, the word given back). Then it writes the name, before the sizing that can take long: if it dies
+ * from here on, the object it leaves names its channel and can be removed by name (sipc rm --stale). */
+static int lock_as_creator(sipc_channel *ch, void *header, const char *name, uint64_t deadline, init_result *result)
+{
+    int rc = sipc_segment_lock(header, &ch->self, deadline, ch->key);
+    if (rc != SIPC_OK)
+        return rc;
+    int current = sipc_os_segment_is_current(ch->segment);
+    if (current != 1) {
+        sipc_segment_unlock(header, &ch->self);
+        *result = INIT_LOST;
+        return current < 0 ? current : SIPC_OK;
+    }
+    write_name(header, name);
+    return SIPC_OK;
+}
+
 /* The creator of a new (empty) object: sizes it, writes the header and takes the server role, magic
  * last, all under the lock word. The header page is reserved and the word taken before the rest is
  * sized and reserved (which can take long for a big channel): an opener that finds the object sized
@@ -444,21 +463,11 @@ static int init_segment(sipc_channel *ch, const char *name, const sipc_options *
     if (rc == SIPC_OK && size >= SIPC_HEADER_SIZE)
         rc = sipc_os_segment_map(ch->segment, SIPC_HEADER_SIZE, &first);
     if (rc == SIPC_OK && first != NULL) {
-        rc = sipc_segment_lock(first, &ch->self, deadline, ch->key);
-        if (rc != SIPC_OK) {
+        rc = lock_as_creator(ch, first, name, deadline, result);
+        if (rc != SIPC_OK || *result == INIT_LOST) {
             sipc_os_segment_unmap(ch->segment, first, SIPC_HEADER_SIZE);
             return rc;
         }
-        int current = sipc_os_segment_is_current(ch->segment);
-        if (current != 1) {
-            sipc_segment_unlock(first, &ch->self);
-            sipc_os_segment_unmap(ch->segment, first, SIPC_HEADER_SIZE);
-            *result = INIT_LOST;
-            return current < 0 ? current : SIPC_OK;
-        }
-        /* The name first, before the sizing that can take long: if this process dies from here on, the
-         * object it leaves names its channel and can be removed by name (sipc rm --stale). */
-        write_name(first, name);
     }
     ch->size = ch->geometry.segment_size;
     if (rc == SIPC_OK)
@@ -466,8 +475,15 @@ static int init_segment(sipc_channel *ch, const char *name, const sipc_options *
     void *base = NULL;
     if (rc == SIPC_OK)
         rc = sipc_os_segment_map(ch->segment, ch->size, &base);
-    if (rc == SIPC_OK && first == NULL)
-        rc = sipc_segment_lock(base, &ch->self, deadline, ch->key); /* the OS lock keeps everyone else out */
+    if (rc == SIPC_OK && first == NULL) {
+        /* Sized all at once (macOS): the word on the whole mapping. */
+        rc = lock_as_creator(ch, base, name, deadline, result);
+        if (rc == SIPC_OK && *result == INIT_LOST) {
+            sipc_os_segment_unmap(ch->segment, base, ch->size);
+            ch->size = 0;
+            return SIPC_OK;
+        }
+    }
     if (rc != SIPC_OK) {
         if (base != NULL)
             sipc_os_segment_unmap(ch->segment, base, ch->size);

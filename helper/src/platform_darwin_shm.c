@@ -3,18 +3,19 @@
  * (platform_posix_shm.c):
  * - Objects live in a kernel namespace, not in a directory: nothing but a shm object can squat a key
  *   (no FIFOs, devices or links), the namespace cannot be enumerated, and "is this handle still the
- *   named object" reopens the name and compares identities. Listing goes through the lock files below:
- *   every channel opened on this machine has one, so the keys of those whose object still exists are
- *   the listing (a channel whose lock file someone deleted from /tmp is missing from it).
- * - A shm descriptor takes neither flock nor fcntl locks: the open-time lock is flock on a lock file
- *   /tmp/<key>.lock (created with the segment's mode, kept after the segment is removed: unlinking a
- *   lock file others may hold would let two openers in at once). There are no liveness tokens.
+ *   named object" reopens the name and compares identities. Listing goes through listing files: the
+ *   creator of a channel leaves an empty /tmp/<key>.lock (the name earlier versions flocked), so the keys
+ *   of those whose object still exists are the listing (a channel whose file someone deleted from /tmp,
+ *   or could not be made, is missing from it; by name it works as ever).
+ * - No OS lock: the open-time lock is the header's lock word (segment.c), as on Linux. (It used to be
+ *   flock on the listing file, which anyone who could open that file could hold, delaying every opener
+ *   by its timeout.) A shm descriptor takes neither flock nor fcntl locks, so there are no liveness
+ *   tokens.
  * - ftruncate sizes an object once, and there is no posix_fallocate: pages come on first touch.
  * - shm_open takes only O_RDONLY/O_RDWR/O_CREAT/O_EXCL/O_TRUNC: close-on-exec is set afterwards.
  */
 #if defined(__APPLE__)
 
-#include "deadline.h"
 #include "platform_posix.h"
 
 #include <dirent.h>
@@ -23,17 +24,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LOCK_DIR "/tmp/"
-#define LOCK_SUFFIX ".lock"
+#define LISTING_DIR "/tmp/"
+#define LISTING_SUFFIX ".lock"
 
 struct sipc_os_segment {
     int fd;
-    int lock_fd; /* -1 until the first lock */
     int readonly;
     int inherit;
     uint32_t mode;
@@ -45,6 +44,19 @@ static void set_close_on_exec(int fd, int inherit)
     int fdflags = fcntl(fd, F_GETFD);
     if (fdflags >= 0)
         fcntl(fd, F_SETFD, inherit ? fdflags & ~FD_CLOEXEC : fdflags | FD_CLOEXEC);
+}
+
+/* Leaves the listing file of a channel just created (empty, with the segment's mode; kept after the segment
+ * is removed, since a later channel of the key may already count on it). Best effort and never blocking:
+ * whatever already sits under that name (another user's file, a FIFO, a link, which is not followed) only
+ * leaves the channel out of listings. */
+static void leave_listing_file(const sipc_os_segment *segment)
+{
+    char path[sizeof LISTING_DIR + SIPC_OS_KEY_MAX + sizeof LISTING_SUFFIX];
+    snprintf(path, sizeof path, LISTING_DIR "%s" LISTING_SUFFIX, segment->path + 1);
+    int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, (mode_t)segment->mode);
+    if (fd >= 0)
+        close(fd);
 }
 
 int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline, sipc_os_segment **out)
@@ -64,7 +76,6 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_
     segment->readonly = (flags & SIPC_OS_SEG_READONLY) != 0;
     segment->inherit = (flags & SIPC_OS_SEG_INHERIT) != 0;
     segment->mode = mode & 0777;
-    segment->lock_fd = -1;
     int oflags = segment->readonly ? O_RDONLY : O_RDWR;
     if (flags & SIPC_OS_SEG_CREATE)
         oflags |= O_CREAT | O_EXCL;
@@ -87,6 +98,8 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_
         return rc;
     }
     segment->fd = fd;
+    if (flags & SIPC_OS_SEG_CREATE)
+        leave_listing_file(segment);
     *out = segment;
     return SIPC_OK;
 }
@@ -95,75 +108,22 @@ void sipc_os_segment_close(sipc_os_segment *segment)
 {
     if (segment == NULL)
         return;
-    if (segment->lock_fd >= 0)
-        close(segment->lock_fd);
     close(segment->fd);
     free(segment);
 }
 
-/* Opens (creating with the segment's mode) the lock file of the segment's key. Refuses a symbolic
- * link or anything but a regular file another user may have put in /tmp under that name. */
-static int open_lock_file(sipc_os_segment *segment)
-{
-    char path[sizeof LOCK_DIR + SIPC_OS_KEY_MAX + sizeof LOCK_SUFFIX];
-    snprintf(path, sizeof path, LOCK_DIR "%s" LOCK_SUFFIX, segment->path + 1);
-    int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, (mode_t)segment->mode);
-    if (fd < 0) {
-        int rc = posix_fail_errno();
-        sipc_record_error_detail("cannot open the lock file %s of the channel", path);
-        return rc;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        sipc_record_error_detail("%s is not a regular file: it cannot lock the channel", path);
-        return SIPC_ERR_NOT_A_CHANNEL;
-    }
-    segment->lock_fd = fd;
-    return SIPC_OK;
-}
-
-/* flock(LOCK_EX), polled (LOCK_NB) until `deadline`: a holder that never lets go costs the caller its timeout,
- * not its thread. Anyone who can open the lock file can flock it, and locks are held for microseconds, so the
- * first try nearly always succeeds; the pause between tries doubles up to 5 ms. */
-#define LOCK_POLL_FIRST_US 20u
-#define LOCK_POLL_MAX_US 5000u
-
-static int flock_until(int fd, uint64_t deadline, const char *path)
-{
-    uint32_t pause_us = LOCK_POLL_FIRST_US;
-    for (;;) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return SIPC_OK;
-        if (errno == EINTR)
-            continue;
-        if (errno != EWOULDBLOCK)
-            return posix_fail_errno();
-        uint64_t now = sipc_os_monotonic_ns();
-        if (now >= deadline) {
-            sipc_record_error_detail("%s stayed locked by another process until the timeout", path);
-            return SIPC_ERR_TIMEOUT;
-        }
-        uint64_t remaining_us = sipc_deadline_us_left_at(deadline, now);
-        sipc_os_sleep_us(remaining_us < pause_us ? (uint32_t)remaining_us : pause_us);
-        pause_us = pause_us >= LOCK_POLL_MAX_US / 2 ? LOCK_POLL_MAX_US : pause_us * 2;
-    }
-}
-
+/* Nothing of the OS needs serialising here: the open-time lock is the header's lock word (segment.c), which
+ * only a process that can write the segment can hold. */
 int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
 {
-    if (segment->lock_fd < 0) {
-        int rc = open_lock_file(segment);
-        if (rc != SIPC_OK)
-            return rc;
-    }
-    return flock_until(segment->lock_fd, deadline, segment->path);
+    (void)segment;
+    (void)deadline;
+    return SIPC_OK;
 }
 
 void sipc_os_segment_unlock(sipc_os_segment *segment)
 {
-    if (segment->lock_fd >= 0)
-        flock(segment->lock_fd, LOCK_UN);
+    (void)segment;
 }
 
 int sipc_os_segment_hold_token(sipc_os_segment *segment, uint32_t index)
@@ -252,27 +212,27 @@ static int shm_key_exists(const char *key)
     return errno == EACCES;
 }
 
-/* macOS cannot enumerate shm objects: the keys are read from the lock files' names in LOCK_DIR. */
+/* macOS cannot enumerate shm objects: the keys are read from the listing files' names in LISTING_DIR. */
 int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
 {
-    DIR *dir = opendir(LOCK_DIR);
+    DIR *dir = opendir(LISTING_DIR);
     if (dir == NULL)
         return errno == ENOENT ? SIPC_OK : posix_fail_errno();
     const size_t prefix_length = strlen(SIPC_OS_KEY_PREFIX);
-    const size_t suffix_length = strlen(LOCK_SUFFIX);
+    const size_t suffix_length = strlen(LISTING_SUFFIX);
     int result = SIPC_OK;
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {
         size_t length = strlen(entry->d_name);
         if (strncmp(entry->d_name, SIPC_OS_KEY_PREFIX, prefix_length) != 0 || length <= suffix_length ||
             length - suffix_length > SIPC_OS_KEY_MAX ||
-            strcmp(entry->d_name + length - suffix_length, LOCK_SUFFIX) != 0)
+            strcmp(entry->d_name + length - suffix_length, LISTING_SUFFIX) != 0)
             continue;
         char key[SIPC_OS_KEY_MAX + 1];
         memcpy(key, entry->d_name, length - suffix_length);
         key[length - suffix_length] = '\0';
         if (!shm_key_exists(key))
-            continue; /* a removed channel's lock file stays (see above) */
+            continue; /* a removed channel's listing file stays (see above) */
         result = visit(key, user);
         if (result != 0)
             break;
