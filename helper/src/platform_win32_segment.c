@@ -141,17 +141,24 @@ static int find_generation(sipc_os_segment *segment, int create, uint32_t mode)
 /* ---- segments ---- */
 
 /* Waits for the key's mutex until `deadline` (monotonic ns). Holders keep it for microseconds; a
- * holder that never lets go costs the caller its timeout (SIPC_ERR_TIMEOUT), not its thread. */
-static int acquire(HANDLE mutex, uint64_t deadline)
+ * holder that never lets go costs the caller its timeout (SIPC_ERR_TIMEOUT, saying which object), not its
+ * thread. Only read-write opens take it: a process it admits can write the segment anyway (its lock word). */
+static int acquire(const sipc_os_segment *segment, uint64_t deadline)
 {
+    if (segment->lock == NULL) {
+        sipc_os_record_error(ERROR_ACCESS_DENIED);
+        return SIPC_ERR_PERMISSION; /* a read-only open never locks */
+    }
     DWORD wait_ms = INFINITE;
     if (deadline != SIPC_OS_NO_DEADLINE)
         wait_ms = (DWORD)sipc_deadline_ms_left(deadline); /* 0..INT32_MAX: never INFINITE */
-    DWORD r = WaitForSingleObject(mutex, wait_ms);
+    DWORD r = WaitForSingleObject(segment->lock, wait_ms);
     if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED) /* abandoned: the holder died; we own it now */
         return SIPC_OK;
     if (r == WAIT_TIMEOUT) {
-        sipc_record_error_detail("the channel's lock stayed held by another process until the timeout");
+        sipc_record_error_detail("the channel's key mutex %ls~lock stayed held by another process until the timeout "
+                                 "(a process that can write the channel holds it)",
+                                 segment->base_name);
         return SIPC_ERR_TIMEOUT;
     }
     return win_fail_last_error();
@@ -170,6 +177,9 @@ void win_close_segment_handles(sipc_os_segment *segment)
     free(segment);
 }
 
+/* A read-write open makes the semaphores that do not exist yet (under the key's mutex); a read-only one
+ * only opens them, so it never makes an object with its own security for a creator still at work: not
+ * there yet reads as NOT_FOUND (being created). */
 static int open_semaphores(sipc_os_segment *segment, uint32_t mode)
 {
     SECURITY_ATTRIBUTES attributes;
@@ -179,11 +189,14 @@ static int open_semaphores(sipc_os_segment *segment, uint32_t mode)
     for (unsigned i = 0; i < SIPC_WAIT_WORDS; i++) {
         wchar_t name[WIN_NAME_MAX];
         win_semaphore_name(segment, i, name);
-        segment->semaphore[i] = CreateSemaphoreW(&attributes, 0, LONG_MAX, name);
+        if (segment->readonly)
+            segment->semaphore[i] = OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, segment->inherit, name);
+        else
+            segment->semaphore[i] = CreateSemaphoreW(&attributes, 0, LONG_MAX, name);
         if (segment->semaphore[i] == NULL && GetLastError() == ERROR_ACCESS_DENIED)
             segment->semaphore[i] = OpenSemaphoreW(SYNCHRONIZE, segment->inherit, name);
         if (segment->semaphore[i] == NULL)
-            return win_fail_last_error();
+            return GetLastError() == ERROR_FILE_NOT_FOUND ? SIPC_ERR_NOT_FOUND : win_fail_last_error();
     }
     return SIPC_OK;
 }
@@ -206,6 +219,8 @@ int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int gl
         return rc;
     }
 
+    /* Read-only opens (stat, list, observers that may only read) take no lock: what they find half made
+     * (a control without its magic, semaphores not there yet) reads as not there, as on Linux. */
     wchar_t lock_name[WIN_NAME_MAX];
     swprintf(lock_name, WIN_NAME_MAX, L"%ls~lock", segment->base_name);
     if (create) {
@@ -216,7 +231,7 @@ int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int gl
             if (segment->lock == NULL)
                 rc = win_fail_last_error(); /* Global\ without SeCreateGlobalPrivilege: PERMISSION */
         }
-    } else {
+    } else if (!segment->readonly) {
         segment->lock = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, segment->inherit, lock_name);
         if (segment->lock == NULL)
             rc = GetLastError() == ERROR_FILE_NOT_FOUND ? SIPC_ERR_NOT_FOUND : win_fail_last_error();
@@ -226,7 +241,7 @@ int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int gl
         return rc;
     }
 
-    rc = acquire(segment->lock, deadline);
+    rc = segment->lock != NULL ? acquire(segment, deadline) : SIPC_OK;
     if (rc != SIPC_OK) {
         win_close_segment_handles(segment);
         return rc;
@@ -237,7 +252,8 @@ int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int gl
         segment->data_serial = UINT32_MAX; /* no data section opened yet */
         rc = open_semaphores(segment, segment->control->mode);
     }
-    ReleaseMutex(segment->lock);
+    if (segment->lock != NULL)
+        ReleaseMutex(segment->lock);
     if (rc != SIPC_OK) {
         win_close_segment_handles(segment);
         return rc;
@@ -267,7 +283,7 @@ void sipc_os_segment_close(sipc_os_segment *segment)
 
 int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline)
 {
-    return acquire(segment->lock, deadline);
+    return acquire(segment, deadline);
 }
 
 /* No exec() on Windows, so no tokens: a role is alive while its process is. */
@@ -287,7 +303,8 @@ int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index)
 
 void sipc_os_segment_unlock(sipc_os_segment *segment)
 {
-    ReleaseMutex(segment->lock);
+    if (segment->lock != NULL)
+        ReleaseMutex(segment->lock);
 }
 
 int sipc_os_segment_is_current(sipc_os_segment *segment)
@@ -443,7 +460,7 @@ static int unlink_in_namespace(const char *key, int global)
         sipc_os_record_error(ERROR_ACCESS_DENIED);
         return SIPC_ERR_PERMISSION;
     }
-    rc = acquire(segment->lock, deadline);
+    rc = acquire(segment, deadline);
     if (rc == SIPC_OK) {
         __atomic_store_n(&segment->control->removed, 1u, __ATOMIC_RELEASE);
         ReleaseMutex(segment->lock);

@@ -285,8 +285,9 @@ static void *hold_the_locks(void *arg)
     return NULL;
 }
 
-/* sipc_stat_ex takes the caller's timeout like the other calls by name, and never waits for a channel's
- * locks: only openers, closers and removers take them. */
+/* sipc_stat_ex takes the caller's timeout like the other calls by name, and neither it nor the listing waits
+ * for a channel's locks: only openers, closers and removers take them (on Windows, stat and list took the
+ * key's mutex and so waited for any holder of it, 5 s for sipc_stat). */
 void test_stat_ex_never_waits_for_the_locks(void)
 {
     const char *name = test_name("statex");
@@ -305,6 +306,9 @@ void test_stat_ex_never_waits_for_the_locks(void)
     CHECK_RC(sipc_stat_ex(name, 0, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_WAITING);
     CHECK_RC(sipc_stat_ex(name, SIPC_INFINITE, &info), SIPC_OK);
+    const char *search[2] = {name, NULL}; /* and the listing still has it as usable */
+    CHECK_RC(sipc_list(list_find, search), SIPC_OK);
+    CHECK(search[1] != NULL);
     __atomic_store_n(&holder.release, 1, __ATOMIC_RELEASE);
     sipc_os_thread_join(&thread);
     CHECK_RC(sipc_close(server), SIPC_OK);
