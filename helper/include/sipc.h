@@ -72,7 +72,7 @@ extern "C" {
  * the blocking calls (connect, send, recv, peek_size, observer_next) treat every negative value as
  * SIPC_INFINITE. */
 #define SIPC_INFINITE (-1)
-/* How long sipc_open, sipc_close, sipc_remove and sipc_stat wait for a channel's lock that another
+/* How long sipc_open, sipc_close and sipc_remove wait for a channel's lock that another
  * process holds (locks are normally held for microseconds; a process that keeps one longer, e.g. a
  * stopped one, then costs SIPC_ERR_TIMEOUT instead of a hang). The _ex functions take their own. The lock
  * is a word in the segment's header: only a process that can write the segment can hold it (one that may
@@ -263,17 +263,20 @@ SIPC_API int sipc_close_ex(sipc_channel *channel, int32_t timeout_ms);
 
 /* ---- by name, without attaching ---- */
 /* Never blocks on what the name leads to (a FIFO or another file gives SIPC_ERR_NOT_A_CHANNEL) and takes
- * no lock on Linux (Windows: waits at most SIPC_DEFAULT_LOCK_TIMEOUT_MS for the key's mutex). */
+ * no lock on any system, so a process holding a channel's lock never delays it. A channel whose creator died
+ * before initialising it is SIPC_STATE_STALE; one being created SIPC_STATE_EMPTY. */
 SIPC_API int sipc_stat(const char *name, sipc_channel_info *info);
-/* sipc_stat waiting at most timeout_ms for what it may have to wait for (Windows: the key's mutex; then
- * SIPC_ERR_TIMEOUT). Below SIPC_INFINITE: SIPC_ERR_INVALID_ARGUMENT. */
+/* sipc_stat bounded by the caller's timeout like every other call by name (sipc_stat:
+ * SIPC_DEFAULT_LOCK_TIMEOUT_MS); it takes no lock, so today it never waits that long. Below SIPC_INFINITE:
+ * SIPC_ERR_INVALID_ARGUMENT. */
 SIPC_API int sipc_stat_ex(const char *name, int32_t timeout_ms, sipc_channel_info *info);
 /* Describes process `pid` (a server_pid/client_pid of sipc_channel_info): name, stopped or running, traced.
  * Never waits (Linux reads /proc/<pid>/{stat,comm,status}). SIPC_OK, or SIPC_ERR_INVALID_ARGUMENT for a NULL
  * info, a struct_size below sizeof(sipc_process_info) or a pid <= 0. A gone process is SIPC_OK with state GONE. */
 SIPC_API int sipc_process_describe(int64_t pid, sipc_process_info *info);
-/* Removes the channel's name. Refuses (SIPC_ERR_BUSY) while a live process is attached unless force.
- * Waits at most SIPC_DEFAULT_LOCK_TIMEOUT_MS for the channel's lock. */
+/* Removes the channel's name. Refuses (SIPC_ERR_BUSY) while a live process is attached, or while the channel
+ * is being created (not initialised, and its creator not known to be gone), unless force. Waits at most
+ * SIPC_DEFAULT_LOCK_TIMEOUT_MS for the channel's lock. */
 SIPC_API int sipc_remove(const char *name, int force);
 #define SIPC_REMOVE_FORCE 0x1u /* also while attached, and also what is not a valid channel (corrupt, FIFO, ...) */
 SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms);

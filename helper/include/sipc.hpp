@@ -526,8 +526,8 @@ private:
 
 // ---- channels by name ----
 
-// Snapshot of a channel without attaching; status::not_found if there is none. Waits at most `limit` for what
-// it may have to wait for (Windows: the channel's key mutex; then status::timeout).
+// Snapshot of a channel without attaching; status::not_found if there is none. Bounded by `limit` like every
+// call by name (it takes no lock, so it does not wait for a lock holder).
 inline channel_info stat(std::string_view name, timeout limit = std::chrono::milliseconds(SIPC_DEFAULT_LOCK_TIMEOUT_MS))
 {
     const std::string owned(name);

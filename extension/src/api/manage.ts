@@ -29,9 +29,9 @@ function validated<T>(name: string, run: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Snapshot of a channel by name. NOT_FOUND if there is none. Waits at most `timeoutMs` (default 5000) for
- * what it may have to wait for (on Windows the channel's key mutex, which a process that can write the
- * channel may hold), then TIMEOUT; it never waits on Linux or macOS.
+ * Snapshot of a channel by name. NOT_FOUND if there is none. Bounded by `timeoutMs` (default 5000) like every
+ * call by name; it takes no lock, so a process holding the channel's lock never delays it. A channel whose
+ * creator died before initialising it is 'stale'; one being created 'empty'.
  */
 export function stat(name: string, options: TimeoutOptions = {}): Promise<ChannelInfo> {
   const context = `reading the state of channel '${name}' failed`;

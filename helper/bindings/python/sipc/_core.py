@@ -431,8 +431,8 @@ def validate_name(name: str) -> None:
 
 
 def stat(name: str, timeout: Optional[float] = _native.DEFAULT_LOCK_TIMEOUT) -> ChannelInfo:
-    """Snapshot of a channel by name, without attaching. NotFound if there is none. Waits at most `timeout`
-    seconds for what it may have to wait for (Windows: the channel's key mutex; then Timeout)."""
+    """Snapshot of a channel by name, without attaching. NotFound if there is none. Bounded by `timeout` seconds
+    like every call by name (it takes no lock, so it does not wait for a lock holder)."""
     raw = _empty_info()
     check(library().sipc_stat_ex(_encode_name(name), _remaining_ms(_deadline(timeout)), ctypes.byref(raw)),
           f"reading the state of channel '{name}'", by_name=True)
