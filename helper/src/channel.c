@@ -400,7 +400,7 @@ static int lock_segment(sipc_os_segment *segment, seg_header *header, const sipc
     int rc = sipc_os_segment_lock(segment, deadline);
     if (rc != SIPC_OK)
         return rc;
-    rc = sipc_segment_lock(header, self, deadline, key);
+    rc = sipc_segment_lock(segment, header, self, deadline, key);
     if (rc != SIPC_OK)
         sipc_os_segment_unlock(segment);
     return rc;
@@ -428,7 +428,7 @@ static void write_name(void *header, const char *name)
  * from here on, the object it leaves names its channel and can be removed by name (sipc rm --stale). */
 static int lock_as_creator(sipc_channel *ch, void *header, const char *name, uint64_t deadline, init_result *result)
 {
-    int rc = sipc_segment_lock(header, &ch->self, deadline, ch->key);
+    int rc = sipc_segment_lock(ch->segment, header, &ch->self, deadline, ch->key);
     if (rc != SIPC_OK)
         return rc;
     int current = sipc_os_segment_is_current(ch->segment);
@@ -722,7 +722,7 @@ SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t
             rc = ch->size < SIPC_HEADER_SIZE ? SIPC_ERR_CORRUPT
                                              : sipc_os_segment_map(ch->segment, SIPC_HEADER_SIZE, &lock_view);
         if (rc == SIPC_OK && lock_view != NULL) {
-            rc = sipc_segment_lock(lock_view, &ch->self, deadline, ch->key);
+            rc = sipc_segment_lock(ch->segment, lock_view, &ch->self, deadline, ch->key);
             if (rc != SIPC_OK) {
                 sipc_os_segment_unmap(ch->segment, lock_view, SIPC_HEADER_SIZE);
                 lock_view = NULL;

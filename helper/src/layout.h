@@ -205,15 +205,16 @@ int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process
 uint64_t sipc_lock_word(const sipc_os_process *process);
 /* Takes the lock of the header mapped read-write at `header` for `self` (sipc_os_process_self()), polling
  * until `deadline`: SIPC_OK, or SIPC_ERR_TIMEOUT (with a detail naming the holder). `key` is for messages. */
-int sipc_segment_lock(seg_header *header, const sipc_os_process *self, uint64_t deadline, const char *key);
+int sipc_segment_lock(sipc_os_segment *segment, seg_header *header, const sipc_os_process *self, uint64_t deadline,
+                      const char *key);
 /* sipc_segment_lock, saying in *taken_from the word of the gone holder it took the lock over from (0 if it
  * found the lock free). */
-int sipc_segment_lock_from(seg_header *header, const sipc_os_process *self, uint64_t deadline, const char *key,
-                           uint64_t *taken_from);
+int sipc_segment_lock_from(sipc_os_segment *segment, seg_header *header, const sipc_os_process *self, uint64_t deadline,
+                           const char *key, uint64_t *taken_from);
 /* 1 if the header was never initialised (magic 0) and its lock word names a holder that is gone: its creator,
  * which holds the word from before it sizes the segment until it has written the magic, died. (A word of 0
  * proves nothing: a creator may be about to take it.) */
-int sipc_creation_abandoned(const seg_header *header);
+int sipc_creation_abandoned(sipc_os_segment *segment, const seg_header *header);
 /* Gives the lock back (only if `self` still holds it). */
 void sipc_segment_unlock(seg_header *header, const sipc_os_process *self);
 

@@ -167,11 +167,15 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_
 /* Closes the handle (does not unmap views, does not unlink). */
 void sipc_os_segment_close(sipc_os_segment *segment);
 /* Serialises what the OS's own objects need around open/close/reinitialisation, where they need it
- * (Windows: the key mutex guards generations and sections; macOS: a lock file). Linux needs none (a
- * no-op): the open-time lock is the header's lock word (layout.h, sipc_segment_lock), which only a
- * process that can write the segment can hold. Waits at most until `deadline` (SIPC_ERR_TIMEOUT). */
+ * (Windows: the key mutex guards generations and sections). Linux and macOS need none (a no-op): the
+ * open-time lock is the header's lock word (layout.h, sipc_segment_lock), which only a process that can
+ * write the segment can hold. Waits at most until `deadline` (SIPC_ERR_TIMEOUT). */
 int sipc_os_segment_lock(sipc_os_segment *segment, uint64_t deadline);
 void sipc_os_segment_unlock(sipc_os_segment *segment);
+/* 1 if process `pid` has the segment's object mapped, 0 if it is known not to (its mappings could be read
+ * and none is of this object), -1 if that cannot be told (another user's process, no such interface). The
+ * holder of a lock word always has the segment mapped: a word naming a process that has not is forged. */
+int sipc_os_segment_mapped_by(sipc_os_segment *segment, int64_t pid);
 /* 1 if the handle still refers to the object currently reachable by its key (not unlinked and not
  * replaced), 0 if not, negative on error. */
 int sipc_os_segment_is_current(sipc_os_segment *segment);

@@ -140,6 +140,14 @@ int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index)
     return -1;
 }
 
+/* proc_pidinfo can list a process's regions, but not which shm object each maps: unknown. */
+int sipc_os_segment_mapped_by(sipc_os_segment *segment, int64_t pid)
+{
+    (void)segment;
+    (void)pid;
+    return -1;
+}
+
 int sipc_os_segment_is_current(sipc_os_segment *segment)
 {
     struct stat mine;

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 struct sipc_os_segment {
@@ -162,6 +163,41 @@ int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index)
 void sipc_os_segment_unlock(sipc_os_segment *segment)
 {
     (void)segment;
+}
+
+/* Looks for the object's device and inode in /proc/<pid>/maps, which the same user (or one allowed to
+ * ptrace it) may read: a line is `start-end perms offset major:minor inode path`. */
+int sipc_os_segment_mapped_by(sipc_os_segment *segment, int64_t pid)
+{
+    struct stat mine;
+    if (pid <= 0 || fstat(segment->fd, &mine) != 0)
+        return -1;
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%lld/maps", (long long)pid);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -1; /* another user's process (EACCES), gone meanwhile, or no /proc */
+    FILE *maps = fdopen(fd, "r");
+    if (maps == NULL) {
+        close(fd);
+        return -1;
+    }
+    int found = 0;
+    char *line = NULL;
+    size_t capacity = 0;
+    while (!found && getline(&line, &capacity, maps) >= 0) {
+        unsigned long long start, end, offset, inode;
+        unsigned dev_major, dev_minor;
+        char perms[5];
+        found = sscanf(line, "%llx-%llx %4s %llx %x:%x %llu", &start, &end, perms, &offset, &dev_major, &dev_minor,
+                       &inode) == 7 &&
+                dev_major == major(mine.st_dev) && dev_minor == minor(mine.st_dev) &&
+                inode == (unsigned long long)mine.st_ino;
+    }
+    int unreadable = !found && ferror(maps);
+    free(line);
+    fclose(maps);
+    return found ? 1 : unreadable ? -1 : 0;
 }
 
 int sipc_os_segment_is_current(sipc_os_segment *segment)

@@ -210,37 +210,50 @@ uint64_t sipc_lock_word(const sipc_os_process *process)
     return (uint64_t)process->pid << 32 | folded;
 }
 
-/* 1 unless the holder named by `word` is known to be gone: no process with its pid runs, or the one that
- * does started at another time (the pid was reused). A holder that cannot be examined counts as alive:
- * the caller's timeout bounds the wait. */
-static int lock_holder_alive(uint64_t word)
+/* 1 unless the holder named by `word` is known not to hold the lock: no process with its pid runs, the one
+ * that does started at another time (the pid was reused), or it does not have the segment mapped (a real
+ * holder took the word through its mapping and keeps it while it holds the word: the word was forged by a
+ * writer naming a live process). A holder that cannot be examined counts as alive: the caller's timeout
+ * bounds the wait. `*mapping_seen`: a word whose mapping was already found (the maps are read once per
+ * word, its liveness at every look). */
+static int lock_holder_alive(sipc_os_segment *segment, uint64_t word, uint64_t *mapping_seen)
 {
+    int64_t pid = (int64_t)(word >> 32);
     uint64_t start_time = 0;
-    int rc = sipc_os_process_start_time((int64_t)(word >> 32), &start_time);
+    int rc = sipc_os_process_start_time(pid, &start_time);
     if (rc == SIPC_ERR_NOT_FOUND)
         return 0;
     if (rc != SIPC_OK)
         return 1;
-    return (uint32_t)(start_time ^ (start_time >> 32)) == (uint32_t)word;
+    if ((uint32_t)(start_time ^ (start_time >> 32)) != (uint32_t)word)
+        return 0;
+    if (*mapping_seen == word)
+        return 1;
+    if (sipc_os_segment_mapped_by(segment, pid) == 0)
+        return 0;
+    *mapping_seen = word;
+    return 1;
 }
 
 /* Locks are held for microseconds: the first look nearly always finds the word free. */
 #define LOCK_POLL_FIRST_US 20u
 #define LOCK_POLL_MAX_US 5000u
 
-int sipc_segment_lock(seg_header *header, const sipc_os_process *self, uint64_t deadline, const char *key)
+int sipc_segment_lock(sipc_os_segment *segment, seg_header *header, const sipc_os_process *self, uint64_t deadline,
+                      const char *key)
 {
     uint64_t taken_from = 0;
-    return sipc_segment_lock_from(header, self, deadline, key, &taken_from);
+    return sipc_segment_lock_from(segment, header, self, deadline, key, &taken_from);
 }
 
-int sipc_segment_lock_from(seg_header *header, const sipc_os_process *self, uint64_t deadline, const char *key,
-                           uint64_t *taken_from)
+int sipc_segment_lock_from(sipc_os_segment *segment, seg_header *header, const sipc_os_process *self, uint64_t deadline,
+                           const char *key, uint64_t *taken_from)
 {
     *taken_from = 0;
     uint64_t mine = sipc_lock_word(self);
     if (mine == 0)
         return SIPC_ERR_SYSTEM;
+    uint64_t mapping_seen = 0;
     uint32_t pause_us = LOCK_POLL_FIRST_US;
     for (;;) {
         uint64_t seen = __atomic_load_n(&header->lock_owner, __ATOMIC_ACQUIRE);
@@ -250,7 +263,7 @@ int sipc_segment_lock_from(seg_header *header, const sipc_os_process *self, uint
             continue;
         }
         /* Our own word is another thread of this process (or a program this process exec()ed from): alive. */
-        if (seen != mine && !lock_holder_alive(seen)) {
+        if (seen != mine && !lock_holder_alive(segment, seen, &mapping_seen)) {
             if (__atomic_compare_exchange_n(&header->lock_owner, &seen, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 *taken_from = seen; /* taken over */
                 return SIPC_OK;
@@ -275,12 +288,18 @@ void sipc_segment_unlock(seg_header *header, const sipc_os_process *self)
     __atomic_compare_exchange_n(&header->lock_owner, &mine, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
-int sipc_creation_abandoned(const seg_header *header)
+int sipc_creation_abandoned(sipc_os_segment *segment, const seg_header *header)
 {
     if (SH_LOAD_ACQ(&header->magic) != 0)
         return 0;
     uint64_t word = __atomic_load_n(&header->lock_owner, __ATOMIC_ACQUIRE);
-    return word != 0 && !lock_holder_alive(word);
+    if (word == 0)
+        return 0;
+    sipc_os_process self;
+    if (sipc_os_process_self(&self) == SIPC_OK && word == sipc_lock_word(&self))
+        return 0; /* this process (another thread of it) is creating it */
+    uint64_t mapping_seen = 0;
+    return !lock_holder_alive(segment, word, &mapping_seen);
 }
 
 /* ---- by name ---- */
@@ -356,7 +375,7 @@ static int probe_uninitialised(const char *key, uint64_t deadline, int *abandone
     if (sipc_os_segment_size(segment, &size) == SIPC_OK && size >= SIPC_HEADER_SIZE &&
         sipc_os_segment_map(segment, SIPC_HEADER_SIZE, &base) == SIPC_OK) {
         const seg_header *header = base;
-        *abandoned = sipc_creation_abandoned(header);
+        *abandoned = sipc_creation_abandoned(segment, header);
         char home[SIPC_OS_KEY_MAX + 1];
         if (header_name(header, name) == SIPC_OK && (sipc_key_for_name(name, home), strcmp(home, key) != 0))
             name[0] = '\0'; /* it names a channel of another key */
@@ -547,7 +566,7 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
         rc = sipc_os_segment_map(segment, SIPC_HEADER_SIZE, &base);
     uint64_t taken_from = 0;
     if (rc == SIPC_OK && base != NULL) {
-        rc = sipc_segment_lock_from(base, &self, deadline, key, &taken_from);
+        rc = sipc_segment_lock_from(segment, base, &self, deadline, key, &taken_from);
         locked = rc == SIPC_OK;
     }
     if (rc == SIPC_OK && sipc_os_segment_is_current(segment) != 1)

@@ -271,7 +271,7 @@ static void *hold_the_locks(void *arg)
              sipc_os_segment_lock(segment, SIPC_OS_NO_DEADLINE) == SIPC_OK;
     int locked_os = ok;
     ok = ok && sipc_os_segment_map(segment, SIPC_HEADER_SIZE, &header) == SIPC_OK &&
-         sipc_segment_lock(header, &self, SIPC_OS_NO_DEADLINE, key) == SIPC_OK;
+         sipc_segment_lock(segment, header, &self, SIPC_OS_NO_DEADLINE, key) == SIPC_OK;
     __atomic_store_n(&holder->held, ok ? 1 : -1, __ATOMIC_RELEASE);
     while (ok && !__atomic_load_n(&holder->release, __ATOMIC_ACQUIRE))
         sleep_ms(1);

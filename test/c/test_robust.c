@@ -576,6 +576,39 @@ void test_lock_word_holder_costs_timeout_and_dead_holder_is_taken_over(void)
     CHECK(!shm_exists(name));
 }
 
+/* A writer can put any live process's identity into the lock word. A real holder has the segment mapped (it
+ * writes the word through its mapping), so a word naming a process that has not (Linux: its /proc/<pid>/maps
+ * has no line of this object) is no holder: it is taken over at once. One naming a process that maps the
+ * segment (a peer, or a fork of one) still costs the caller its timeout. */
+void test_forged_lock_word_naming_a_process_without_the_segment_is_taken_over(void)
+{
+    int hold[2];
+    CHECK(pipe(hold) == 0);
+    fflush(NULL);
+    pid_t stranger = fork(); /* before the channel exists: it never maps it */
+    if (stranger == 0) {
+        char byte;
+        close(hold[1]);
+        _exit(read(hold[0], &byte, 1) == 0 ? 0 : 1); /* lives until the test closes the pipe */
+    }
+    close(hold[0]);
+    CHECK(stranger > 0);
+    sipc_os_process identity = {.pid = stranger};
+    CHECK_RC(sipc_os_process_start_time(stranger, &identity.start_time), SIPC_OK);
+    const char *name = test_name("forged");
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    CHECK(set_lock_word(name, sipc_lock_word(&identity)) == 0);
+    CHECK_RC(sipc_open_ex(name, NULL, 0, &client), SIPC_OK); /* no wait at all: the word is no holder's */
+    CHECK(lock_word_now(name) == 0);
+    CHECK_RC(sipc_close_ex(client, 0), SIPC_OK);
+    CHECK(set_lock_word(name, sipc_lock_word(&identity)) == 0); /* the last one out is not kept out either */
+    CHECK_RC(sipc_close_ex(server, 0), SIPC_OK);
+    CHECK(!shm_exists(name));
+    close(hold[1]);
+    CHECK_RC(reap_child(stranger), 0);
+}
+
 /* A creator that died holding the lock word before writing the magic: its half-made object is taken over
  * and replaced by the next opener. */
 void test_creator_that_died_holding_the_lock_is_replaced(void)

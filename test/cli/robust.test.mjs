@@ -16,15 +16,17 @@ function shortName() {
 }
 const pathOf = (name) => `/dev/shm/sipc.${name}`;
 
-// Holds a channel's open-time lock as a live process with write access would: the header's lock word
-// (offset 56, PROTOCOL.md section 2 and 5) set to this process's pid << 32 | its start time folded to 32 bits.
+// Writes a channel's open-time lock word as a live process with write access would: the header's lock word
+// (offset 56, PROTOCOL.md section 2 and 5) set to `pid` << 32 | that process's start time folded to 32 bits.
+// A real holder has the segment mapped: naming a process that has (a peer) holds the lock; naming one that has
+// not (this test process, which only writes the file) is a forgery the library sees through.
 const LOCK_WORD_OFFSET = 56;
-function holdLockWord(path) {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
+function holdLockWord(path, pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const startTime = BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
   const folded = (startTime ^ (startTime >> 32n)) & 0xffffffffn;
   const word = Buffer.alloc(8);
-  word.writeBigUInt64LE((BigInt(process.pid) << 32n) | folded);
+  word.writeBigUInt64LE((BigInt(pid) << 32n) | folded);
   const fd = openSync(path, 'r+');
   writeSync(fd, word, 0, 8, LOCK_WORD_OFFSET);
   let held = true;
@@ -108,7 +110,7 @@ describe('sipc by name never hangs', () => {
     const name = shortName();
     const server = start(['recv', name, '--count', '1', '--timeout', '60000']);
     await waitForChannel(name);
-    const lock = holdLockWord(pathOf(name));
+    const lock = holdLockWord(pathOf(name), server.child.pid); // the server maps the segment
     try {
       const removed = await run(['rm', '--timeout', '200', name], { timeoutMs: 20000 });
       assert.equal(removed.code, 3, removed.stderr);
@@ -124,6 +126,22 @@ describe('sipc by name never hangs', () => {
       const received = await server.done;
       assert.equal(received.code, 0, received.stderr);
       assert.equal(received.stdout.toString('utf8'), 'late\n');
+    } finally {
+      lock.release();
+      server.child.kill('SIGTERM');
+      await server.done;
+    }
+  });
+
+  it('a lock word naming a live process that does not map the segment is forged: rm takes the lock at once', T, async () => {
+    const name = shortName();
+    const server = start(['recv', name, '--timeout', '30000']);
+    await waitForChannel(name);
+    const lock = holdLockWord(pathOf(name), process.pid); // alive, right start time, no mapping of it
+    try {
+      const removed = await run(['rm', '--force', '--timeout', '0', name], { timeoutMs: 20000 });
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.ok(!existsSync(pathOf(name)));
     } finally {
       lock.release();
       server.child.kill('SIGTERM');
@@ -179,11 +197,11 @@ describe('sipc by name never hangs', () => {
     }
     // Inside the private /dev/shm, a Node process leaves three half-made objects as creators do before the
     // magic (header sized, the channel's name written, PROTOCOL.md section 5): one whose lock word names a
-    // process that is gone, one whose word names this live process (a creator at work), one whose word is
-    // still 0 (a creator on its way to the word). Then it runs the CLI.
+    // process that is gone, one whose word names a live process that has it mapped (a creator at work: a
+    // Python mmap), one whose word is still 0 (a creator on its way to the word). Then it runs the CLI.
     const inside = `
-      import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-      import { spawnSync } from 'node:child_process';
+      import { openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+      import { spawn, spawnSync } from 'node:child_process';
       const word = (pid, folded) => (BigInt(pid) << 32n) | BigInt(folded);
       function halfMade(name, lockWord) {
         const header = Buffer.alloc(1024);
@@ -192,14 +210,20 @@ describe('sipc by name never hangs', () => {
         header.writeBigUInt64LE(lockWord, 56);
         writeFileSync('/dev/shm/sipc.' + name, header, { mode: 0o600 });
       }
-      const stat = readFileSync('/proc/self/stat', 'utf8');
-      const startTime = BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
       halfMade('dead', word(spawnSync('true').pid, 1)); // exited and reaped: gone
-      halfMade('creating', word(process.pid, (startTime ^ (startTime >> 32n)) & 0xffffffffn));
+      halfMade('creating', 0n);
+      const creator = spawn('python3', ['-c', 'import mmap, os, sys; m = mmap.mmap(os.open(sys.argv[1], os.O_RDWR), 1024); print("mapped", flush=True); sys.stdin.read()', '/dev/shm/sipc.creating'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      await new Promise((resolve) => creator.stdout.on('data', resolve));
+      const stat = readFileSync('/proc/' + creator.pid + '/stat', 'utf8');
+      const startTime = BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+      const lockWord = Buffer.alloc(8);
+      lockWord.writeBigUInt64LE(word(creator.pid, (startTime ^ (startTime >> 32n)) & 0xffffffffn));
+      writeSync(openSync('/dev/shm/sipc.creating', 'r+'), lockWord, 0, 8, 56);
       halfMade('unlocked', 0n);
       const sipc = (...args) => spawnSync(process.env.SIPC, args, { encoding: 'utf8' });
       const states = Object.fromEntries(['dead', 'creating', 'unlocked'].map((n) => [n, JSON.parse(sipc('stat', n, '--json').stdout).state]));
       const removed = sipc('rm', '--stale');
+      creator.stdin.end();
       console.log(JSON.stringify({ states, removed: removed.stdout, code: removed.status, left: readdirSync('/dev/shm').sort() }));
     `;
     const script = `mount --make-rprivate / && mount -t tmpfs -o size=16m sipc-test /dev/shm || exit 77
