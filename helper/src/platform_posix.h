@@ -5,7 +5,7 @@
  *                             generation, user id, library threads that take no signals, and what
  *                             every segment implementation does through a descriptor (below)
  *   platform_posix_shm.c      segments: shm_open under /dev/shm, flock for the open-time lock
- *                             (platform_darwin_shm.c: macOS's shm namespace, lock files in /tmp)
+ *                             (platform_darwin_shm.c: macOS's shm namespace, listing files in /tmp)
  *   platform_posix_futex.c    waiting on a wait word (Linux futex; macOS would use os_sync/ulock)
  *   platform_posix_process.c  process identity from /proc and the pidfd process watcher (Linux;
  *                             macOS would use proc_pidinfo and kqueue)
