@@ -60,8 +60,6 @@ sipc_options options_with(uint32_t max_message, uint32_t depth);
 void shm_path(const char *name, char *path, size_t size);
 /* 1 while the OS object of channel `name` exists (not unlinked; on Windows: someone holds it). */
 int shm_exists(const char *name);
-/* The calling thread's voluntary context switches so far (Linux), or -1. */
-long thread_voluntary_switches(void);
 
 /* A channel name unique to this run and test. */
 const char *test_name(const char *base);

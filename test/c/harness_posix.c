@@ -227,19 +227,4 @@ void harness_remove_object(const char *name)
     unlink(path);
 }
 
-long thread_voluntary_switches(void)
-{
-    FILE *f = fopen("/proc/thread-self/status", "r");
-    if (f == NULL)
-        return -1;
-    char line[256];
-    long value = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (sscanf(line, "voluntary_ctxt_switches: %ld", &value) == 1)
-            break;
-    }
-    fclose(f);
-    return value;
-}
-
 #endif /* !_WIN32 */

@@ -237,12 +237,6 @@ int harness_run_isolated(const test_entry *test, pid_t *pid, FILE **registered)
     return status;
 }
 
-/* Windows reports no per-thread count of context switches to the thread itself. */
-long thread_voluntary_switches(void)
-{
-    return -1;
-}
-
 int shm_exists(const char *name)
 {
     char key[SIPC_OS_KEY_MAX + 1];

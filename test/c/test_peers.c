@@ -1,7 +1,6 @@
 /*
  * test_peers.c — the peer's life: death or close while the other side waits, restart and
- * reconnect, a replaced server, stale segments, racing openers, process identity, and a blocked
- * wait that costs no CPU.
+ * reconnect, a replaced server, stale segments, racing openers and process identity.
  */
 #include "harness.h"
 #include "layout.h"
@@ -372,38 +371,3 @@ void test_process_identity(void)
     test_pipe_close(&pipes.release);
 }
 
-/* POSIX only: CPU time of the process (CLOCK_PROCESS_CPUTIME_ID) and the thread's context switches. */
-#if !defined(_WIN32)
-/* An idle connected channel with a blocked receiver burns no CPU (no spinning while idle). */
-void test_idle_uses_no_cpu(void)
-{
-    const char *name = test_name("idle");
-    sipc_channel *server = NULL;
-    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    /* The client stays connected until it is told to go, however slowly this test runs. */
-    death_plan plan = {.until_message = 1, .kill = 0};
-    snprintf(plan.name, sizeof plan.name, "%s", name);
-    pid_t child = spawn_child(child_connect_then_die, &plan, sizeof plan);
-    CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
-    struct timespec before, after;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &before);
-    uint8_t buffer[16];
-    size_t length;
-    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 800), SIPC_ERR_TIMEOUT);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &after);
-    double cpu_ms = (double)(after.tv_sec - before.tv_sec) * 1e3 + (double)(after.tv_nsec - before.tv_nsec) / 1e6;
-    CHECK(cpu_ms < 80.0);
-#if defined(SIPC_OS_HAS_PROCESS_WATCHER)
-    /* The blocked thread sleeps through: no periodic wake-ups (a watcher thread reports the
-     * peer's death instead of liveness polling). */
-    long switches_before = thread_voluntary_switches();
-    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 500), SIPC_ERR_TIMEOUT);
-    long switches = thread_voluntary_switches() - switches_before;
-    if (switches > 3)
-        test_fail(__FILE__, __LINE__, "blocked recv woke %ld times in 500 ms", switches);
-#endif
-    CHECK_RC(sipc_send(server, "bye", 3, 5000), SIPC_OK);
-    CHECK(reap_child(child) == 0);
-    CHECK_RC(sipc_close(server), SIPC_OK);
-}
-#endif

@@ -323,3 +323,41 @@ void test_waiting_no_spin_when_sharing_a_cpu(void)
     sched_setaffinity(0, sizeof original, &original);
 }
 #endif
+
+/*
+ * An idle connected channel costs nothing (PROTOCOL.md section 6, idle cost): a receiver waiting for a
+ * peer that sleeps too does not spin, and sleeps through its whole wait in one sleep, without periodic
+ * wake-ups (the watcher thread reports a peer's death, so there is no liveness polling); the sleeping
+ * peer is not woken either. Counted (the handle's sleeps and spins, the peer's naps), not timed: the
+ * fixed spin budget would make any spin the protocol allowed last until the wait's end.
+ */
+void test_waiting_idle_sleeps_through(void)
+{
+    sipc_channel *server = NULL;
+    pid_t child = -1;
+    header_view view;
+    CHECK(start_with_client_asleep(test_name("idle"), child_echo_once_then_sleep, &server, &child, &view));
+    sipc_channel_fix_spin(server, FIXED_SPIN_NS);
+    const uint32_t *client_naps = &view.header->roles[SIPC_ROLE_INDEX_CLIENT].naps;
+    uint32_t naps = SH_LOAD(client_naps);
+    sipc_wait_stats stats;
+    sipc_channel_wait_stats(server, &stats);
+    uint8_t buffer[64];
+    size_t length = 0;
+    /* 800 ms: with polling (the fallback without a watcher: one look per 100 ms) it would sleep 8 times. */
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 800), SIPC_ERR_TIMEOUT);
+    sipc_wait_stats after;
+    sipc_channel_wait_stats(server, &after);
+    if (after.sleeps - stats.sleeps != 1 || after.spins != stats.spins)
+        test_fail(__FILE__, __LINE__, "an idle 800 ms recv slept %llu times and spun %llu times (1 and 0 expected)",
+                  (unsigned long long)(after.sleeps - stats.sleeps), (unsigned long long)(after.spins - stats.spins));
+    CHECK(after.wakes == stats.wakes);
+    CHECK(SH_LOAD(client_naps) == naps);
+    /* Still connected and working: the child echoes, then waits for us to leave. */
+    CHECK_RC(sipc_send(server, "ping", 4, 5000), SIPC_OK);
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 20000), SIPC_OK);
+    CHECK(length == 4 && memcmp(buffer, "ping", 4) == 0);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    view_close(&view);
+    CHECK(reap_child(child) == 0);
+}
