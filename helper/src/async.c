@@ -1305,17 +1305,20 @@ void sipc_async_watch_set_test_hook(sipc_test_hook hook, void *arg)
 static void *watch_main(void *arg)
 {
     sipc_async_watch *h = arg;
+    sipc_test_hook hook = __atomic_load_n(&watch_test_hook, __ATOMIC_ACQUIRE);
+    if (hook != NULL)
+        hook(watch_test_hook_arg, SIPC_TEST_WATCH_STARTING);
     fingerprint last = take_fingerprint();
     uint32_t follow_ups = 0;
-    sipc_test_hook hook = __atomic_load_n(&watch_test_hook, __ATOMIC_ACQUIRE);
     if (hook != NULL)
         hook(watch_test_hook_arg, SIPC_TEST_WATCH_TOOK_FIRST_LOOK);
     /* The monitor was armed in sipc_async_watch_start, before this thread ran: what changed in between is
      * queued in it and may or may not be in that first look, where a comparison would miss it. Report it,
      * and compare from a look taken after the queue was drained: a first look taken before a channel
      * appeared would otherwise equal the one taken after it vanished again, and the removal would go
-     * unreported. */
-    if (sipc_os_key_monitor_wait(h->monitor, 1) == SIPC_OK) {
+     * unreported. Where the OS reports nothing, any change since the start may be in the first look:
+     * report once (a caller that listed before a channel appeared in that window lists again). */
+    if (!SIPC_OS_KEY_MONITOR_REPORTS || sipc_os_key_monitor_wait(h->monitor, 1) == SIPC_OK) {
         follow_ups = WATCH_FOLLOW_UPS;
         last = take_fingerprint();
         sipc_os_mutex_lock(&h->n.lock);

@@ -212,6 +212,12 @@ int sipc_os_key_monitor_open(sipc_os_key_monitor **out);
 int sipc_os_key_monitor_wait(sipc_os_key_monitor *monitor, int32_t timeout_ms);
 /* Wakes the waiting thread with SIPC_ERR_CANCELLED. Callable from any thread. */
 void sipc_os_key_monitor_interrupt(sipc_os_key_monitor *monitor);
+/* 1 where the monitor reports changes (Linux: inotify on /dev/shm); 0 where its wait only times out. */
+#if defined(__linux__)
+#define SIPC_OS_KEY_MONITOR_REPORTS 1
+#else
+#define SIPC_OS_KEY_MONITOR_REPORTS 0
+#endif
 void sipc_os_key_monitor_close(sipc_os_key_monitor *monitor);
 
 /* ---- liveness tokens ----
