@@ -244,53 +244,70 @@ void test_timeouts(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
-/* Backpressure across processes: a slow reader throttles the writer, nothing is lost. */
+/* Backpressure across processes: a slow reader throttles the writer, nothing is lost. The reader is
+ * slow on purpose, not by the clock: before each batch of BATCH messages it waits until the writer has
+ * found the queue full (the writer says so through a pipe), so the writer is held back in every batch
+ * however the two processes are scheduled. */
+#define BACKPRESSURE_MESSAGES 40
+#define BACKPRESSURE_BATCH 10
+typedef struct slow_reader_plan {
+    char name[SIPC_NAME_MAX + 1];
+    test_pipe writer_blocked; /* one byte per send that found the queue full */
+} slow_reader_plan;
+
 static int child_slow_reader(void *arg)
 {
-    const char *name = arg;
+    slow_reader_plan *plan = arg;
     sipc_channel *ch = NULL;
-    CHILD_CHECK(sipc_open(name, NULL, &ch) == SIPC_OK);
+    CHILD_CHECK(sipc_open(plan->name, NULL, &ch) == SIPC_OK);
     CHILD_CHECK(sipc_connect(ch, 5000) == SIPC_OK);
     uint8_t buffer[256];
-    for (uint64_t i = 0; i < 40; i++) {
-        if (i % 10 == 0)
-            sleep_ms(20);
+    for (uint64_t i = 0; i < BACKPRESSURE_MESSAGES; i++) {
+        char blocked;
+        if (i % BACKPRESSURE_BATCH == 0)
+            CHILD_CHECK(pipe_read(plan->writer_blocked.read_end, &blocked, 1) == 1);
         size_t length;
-        CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 5000) == SIPC_OK);
+        CHILD_CHECK(sipc_recv(ch, buffer, sizeof buffer, &length, 20000) == SIPC_OK);
         CHILD_CHECK(length == message_size(3, i, 256) && message_check(buffer, (uint32_t)length, 3, i));
     }
-    CHILD_CHECK(sipc_send(ch, "done", 4, 5000) == SIPC_OK);
+    CHILD_CHECK(sipc_send(ch, "done", 4, 20000) == SIPC_OK);
     sipc_close(ch);
     return 0;
 }
 
 void test_backpressure(void)
 {
-    const char *name = test_name("bp");
+    slow_reader_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", test_name("bp"));
+    CHECK(test_pipe_open(&plan.writer_blocked) == 0);
     sipc_options o = options_with(256, 3);
     sipc_channel *server = NULL;
-    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    pid_t child = spawn_child(child_slow_reader, name, strlen(name) + 1);
+    CHECK_RC(sipc_open(plan.name, &o, &server), SIPC_OK);
+    pid_t child = spawn_child(child_slow_reader, &plan, sizeof plan);
     CHECK_RC(sipc_connect(server, 5000), SIPC_OK);
     uint8_t buffer[256];
     int blocked = 0;
-    for (uint64_t i = 0; i < 40; i++) {
+    for (uint64_t i = 0; i < BACKPRESSURE_MESSAGES; i++) {
         uint32_t size = message_size(3, i, 256);
         message_fill(buffer, size, 3, i);
         int rc = sipc_send(server, buffer, size, 0);
         if (rc == SIPC_ERR_TIMEOUT) {
             blocked++;
-            rc = sipc_send(server, buffer, size, 5000);
+            CHECK(pipe_write(plan.writer_blocked.write_end, "b", 1));
+            rc = sipc_send(server, buffer, size, 20000);
         }
         CHECK_RC(rc, SIPC_OK);
         sipc_channel_info info = {.struct_size = sizeof info};
         CHECK_RC(sipc_info(server, &info), SIPC_OK);
         CHECK(info.to_client.queued <= 3);
     }
-    CHECK(blocked > 0);
+    /* The reader waits for a full queue before each batch, and a batch is longer than the queue: the
+     * writer cannot have sent a batch's messages without finding the queue full once per batch. */
+    CHECK(blocked >= BACKPRESSURE_MESSAGES / BACKPRESSURE_BATCH);
     size_t length;
-    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 20000), SIPC_OK);
     CHECK(length == 4);
     CHECK(reap_child(child) == 0);
+    test_pipe_close(&plan.writer_blocked);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }

@@ -168,7 +168,8 @@ cli_checks() {
     for i in \$(seq 1 100); do wine '$sipc' stat '$name-e' >/dev/null 2>&1 && break; sleep 0.1; done
     (timeout 60 wine '$sipc' tap '$name-e' --count 6 --format text >'$out/tap' 2>&1; echo \$? >'$out/tap.rc') &
     tapper=\$!
-    sleep 1
+    # The tap says when it watches (a sleep here was too short for a wine process starting under load).
+    for i in \$(seq 1 600); do grep -q 'watching both directions' '$out/tap' 2>/dev/null && break; sleep 0.1; done
     timeout 60 wine '$sipc' connect '$name-e' <'$out/lines' >'$out/connect' 2>'$out/connect.err' &&
     printf 'one\ntwo\nthree\n' | cmp - '$out/connect' && wait \$tapper &&
     [ \"\$(cat '$out/tap.rc')\" = 0 ] && [ \"\$(grep -c 'one\|two\|three' '$out/tap')\" = 6 ]"
