@@ -256,3 +256,69 @@ test('--schema options are checked before anything is opened', async () => {
     assert.match(r.stderr, pattern, args.join(' '));
   }
 });
+
+// The other data models and the big-endian default: the TypeScript layout of each is checked against clang's
+// (test/unit/decode-layout.test.mjs); the C engine must decode the same pseudo-random bytes to the same fields.
+const targets = ['aarch64-linux', 'i386-linux', 'arm-linux', 'x86_64-windows'];
+for (const target of [...targets, 'big-endian']) {
+  test(`${target}: the C decoder lays out and decodes every test schema as the TypeScript one`, async () => {
+    assertBinary();
+    const decode = await loadDecode();
+    const options = target === 'big-endian' ? { endian: 'big' } : { target };
+    const args = target === 'big-endian' ? ['--endian', 'big'] : ['--target', target];
+    let seed = 0x2545f491;
+    const random = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed & 0xff; };
+    let compared = 0;
+    for (const header of headers) {
+      const path = join(schemas, header);
+      let schema;
+      try {
+        schema = decode.parseCSchema(readFileSync(path, 'utf8'), { file: header, ...options });
+      } catch (error) {
+        // Refused by TypeScript (bit-fields with Microsoft's layout or in big-endian records): refused by C too.
+        const r = spawnSync(SIPC, ['decode', '--schema', path, '--type', 'x', '--hex', '00', ...args], { encoding: 'utf8' });
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, new RegExp(`\\(${error.code}\\)\\n$`), `${header}: ${r.stderr}`);
+        continue;
+      }
+      for (const { cName, type } of namedRecords(schema)) {
+        const messages = [0, 1, 2].map((k) => Buffer.from(Array.from({ length: type.size + (k === 2 ? 5 : 0) }, random)));
+        const decoded = cDecode(['--schema', path, '--type', cName, ...args], messages);
+        messages.forEach((bytes, i) => {
+          const ts = decode.decodeAs(type, bytes, schema.endian);
+          assert.equal(decoded[i].type, ts.type);
+          assert.deepEqual(problemKeys(decoded[i].problems ?? []), problemKeys(ts.problems), `${header} ${cName}: problems`);
+          for (const field of decode.walkFields(ts.root)) {
+            if (field.children || field.path === '' || field.name.startsWith('(anonymous')) continue;
+            sameValue(jsonAt(decoded[i].fields, field.path), field, `${target} ${cName}.${field.path}`);
+            compared++;
+          }
+        });
+      }
+    }
+    assert.ok(compared > 200, `${compared} fields compared`);
+  });
+}
+
+test('#include "x.h" is read beside the including header, as the extension reads it', async () => {
+  assertBinary();
+  const decode = await loadDecode();
+  const dir = mkdtempSync(join(tmpdir(), 'sipc-decode-'));
+  try {
+    writeFileSync(join(dir, 'sizes.h'), '#define NAME_LEN 6\nenum unit { CELSIUS = 1, KELVIN = 2 };\n');
+    const text = '#include "sizes.h"\n#include <stdint.h>\nstruct reading { enum unit unit; char name[NAME_LEN]; int16_t value; };\n';
+    writeFileSync(join(dir, 'reading.h'), text);
+    const schema = decode.parseCSchema(text, { file: 'reading.h', readInclude: (name) => ({ file: name, text: readFileSync(join(dir, name), 'utf8') }) });
+    const type = schema.lookup('reading');
+    const bytes = Buffer.alloc(type.size);
+    bytes.writeUInt32LE(2, 0);
+    bytes.write('probe', 4, 'latin1');
+    bytes.writeInt16LE(-40, 10);
+    const [c] = cDecode(['--schema', join(dir, 'reading.h'), '--type', 'reading'], [bytes]);
+    assert.equal(c.length, type.size);
+    assert.deepEqual(c.fields, { unit: 'KELVIN', name: 'probe', value: -40 });
+    assert.equal(decode.decodeAs(type, bytes).problems.length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
