@@ -21,8 +21,11 @@
  * pushes back on the sender through the shared queue instead of growing our memory. */
 #define FLOW_MAX_MESSAGES 256u
 #define FLOW_MAX_BYTES (8u * 1024u * 1024u)
-/* An observer that falls further behind than this lets the library count what it misses. */
-#define OBSERVER_MAX_READY 1024u
+/* An observer's thread copies ahead of the main thread up to this much memory (queued messages with their
+ * bookkeeping; about 80,000 messages of 64 B, most of a second at 100,000 msgs/s): a main thread busy for a while (an
+ * event loop collecting garbage, a long listener) then costs no message. Beyond it the thread waits for the main thread,
+ * and the library counts what it misses (lossless: the peers wait, within the observer's stall bound). */
+#define OBSERVER_MAX_READY_BYTES (16u * 1024u * 1024u)
 /* take_now spins this long before it starts yielding the CPU between looks. */
 #define TAKE_NOW_YIELD_AFTER_NS 2000
 
@@ -142,6 +145,7 @@ static int notifier_arm(notifier *n, int armed)
     sipc_os_mutex_lock(&n->lock);
     n->armed = armed != 0;
     int in_progress = (int)n->notifying;
+    sipc_os_cond_broadcast(&n->wake); /* an observer's notifier waits for arming */
     sipc_os_mutex_unlock(&n->lock);
     return in_progress;
 }
@@ -608,11 +612,20 @@ struct sipc_async_observer {
     notifier n;
     sipc_observer *observer;
     uint32_t capacity;
-    unsigned char *scratch; /* capacity bytes: each message is copied here, then into a node of its own size */
-    sipc_os_thread thread;
+    unsigned char *scratch;  /* capacity bytes: each message is copied here, then into a node of its own size */
+    sipc_os_thread thread;   /* copies the observer's messages into `ready` */
+    sipc_os_thread notifier; /* calls notify for it: a notify may wait for the main thread (a binding's callback
+                                runs there), and the copying must go on meanwhile */
+    int news;                /* the copier queued something (or ended) since the notifier last notified */
     int32_t status;
     msg_queue ready;
 };
+
+/* The observer's queue holds as much as it may (caller holds the lock). */
+static int observer_queue_full(const sipc_async_observer *h)
+{
+    return h->ready.bytes + (uint64_t)h->ready.count * sizeof(msg_node) >= OBSERVER_MAX_READY_BYTES;
+}
 
 /* One sipc_observer_next call, made without the lock. The message goes through the scratch buffer, so a node
  * is as large as the message, not as the capacity (a 64 B message would otherwise cost a 64 KiB allocation). */
@@ -642,7 +655,7 @@ static void *observer_main(void *arg)
     sipc_async_observer *h = arg;
     sipc_os_mutex_lock(&h->n.lock);
     for (;;) {
-        while (!h->n.stopping && h->ready.count >= OBSERVER_MAX_READY)
+        while (!h->n.stopping && observer_queue_full(h))
             sipc_os_cond_wait(&h->n.wake, &h->n.lock);
         if (h->n.stopping)
             break;
@@ -653,7 +666,7 @@ static void *observer_main(void *arg)
         /* Batch whatever else is already there into the same notification. */
         while (rc == SIPC_OK && !h->n.stopping) {
             queue_push(&h->ready, node);
-            if (h->ready.count >= OBSERVER_MAX_READY)
+            if (observer_queue_full(h))
                 break;
             sipc_os_mutex_unlock(&h->n.lock);
             rc = observe_one(h, 0, &node);
@@ -665,9 +678,27 @@ static void *observer_main(void *arg)
             break;
         if (rc != SIPC_OK && rc != SIPC_ERR_TIMEOUT)
             h->status = rc;
-        notify_locked(&h->n);
+        h->news = 1;
+        sipc_os_cond_broadcast(&h->n.wake);
         if (h->status != SIPC_OK)
             break;
+    }
+    sipc_os_mutex_unlock(&h->n.lock);
+    return NULL;
+}
+
+/* Notifies the main thread of what the copier queued, once per poll (notify_locked), on a thread of its own. */
+static void *observer_notifier_main(void *arg)
+{
+    sipc_async_observer *h = arg;
+    sipc_os_mutex_lock(&h->n.lock);
+    for (;;) {
+        while (!h->n.stopping && !(h->news && h->n.armed && !h->n.notify_pending))
+            sipc_os_cond_wait(&h->n.wake, &h->n.lock);
+        if (h->n.stopping)
+            break;
+        h->news = 0;
+        notify_locked(&h->n);
     }
     sipc_os_mutex_unlock(&h->n.lock);
     return NULL;
@@ -691,7 +722,14 @@ SIPC_API int sipc_async_observer_start(sipc_observer *observer, uint32_t capacit
         handle_free(&h->n);
         return SIPC_ERR_NO_MEMORY;
     }
+    if (sipc_os_thread_create(&h->notifier, observer_notifier_main, h) != SIPC_OK) {
+        free(h->scratch);
+        handle_free(&h->n);
+        return SIPC_ERR_SYSTEM;
+    }
     if (sipc_os_thread_create(&h->thread, observer_main, h) != SIPC_OK) {
+        notifier_stop(&h->n);
+        sipc_os_thread_join(&h->notifier);
         free(h->scratch);
         handle_free(&h->n);
         return SIPC_ERR_SYSTEM;
@@ -718,6 +756,7 @@ SIPC_API int sipc_async_observer_poll(sipc_async_observer *h, sipc_async_observe
     status->notifying = h->n.notifying;
     status->reserved = 0;
     h->n.notify_pending = 0;
+    sipc_os_cond_broadcast(&h->n.wake); /* the notifier may notify again */
     sipc_os_mutex_unlock(&h->n.lock);
     return SIPC_OK;
 }
@@ -770,6 +809,7 @@ SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h)
     if (sipc_async_observer_stop(h) > 0)
         return SIPC_ERR_BUSY;
     sipc_os_thread_join(&h->thread);
+    sipc_os_thread_join(&h->notifier);
     int rc = sipc_observer_close(h->observer);
     free(h->scratch);
     queue_free(&h->ready);

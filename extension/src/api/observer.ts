@@ -78,6 +78,14 @@ export interface ObserveOptions {
 /** Layout of sipc_observed_message: the array sipc_async_observer_take fills (in native byte order). */
 const OBSERVED = structLayout('sipc_observed_message');
 const BATCH = 256;
+/**
+ * At most this many messages are emitted per event-loop turn; the rest follow in the next turns (setImmediate). The
+ * native thread copies far ahead of JavaScript (up to 16 MiB), so a burst that piled up while the loop was busy is
+ * handed out in slices that leave timers and I/O their turn instead of in one long run.
+ */
+const SLICE = 1024;
+/** The batch buffer of one take holds at most this much (unless one message is larger). */
+const TAKE_BYTES = 1 << 20;
 /** By default an observer copies as much of each message as a channel holds by default. */
 const DEFAULT_CAPACITY = SIPC_DEFAULT_MAX_MESSAGE;
 const LITTLE_ENDIAN = endianness() === 'LE';
@@ -127,6 +135,10 @@ export class Observer extends NativeHandle {
   /** The sipc_observer, for info() on this thread. */
   private readonly raw: Pointer;
   private ended = false;
+  /** Bytes copied of each message at most (ObserveOptions.capacity). */
+  private readonly messageCapacity: number;
+  /** A later turn will emit what one turn's slice left (onNotify). */
+  private sliceScheduled = false;
   /** sipc_observed_message[BATCH], filled by sipc_async_observer_take. */
   private readonly descriptions = Buffer.alloc(BATCH * OBSERVED.size);
   private readonly described = new DataView(this.descriptions.buffer, this.descriptions.byteOffset, this.descriptions.byteLength);
@@ -138,6 +150,7 @@ export class Observer extends NativeHandle {
     super(observerKind(capacity), observer, `observe channel '${name}'`);
     this.name = name;
     this.raw = observer;
+    this.messageCapacity = capacity;
     this.on('newListener', () => queueMicrotask(() => this.update()));
     this.on('removeListener', () => this.update());
   }
@@ -166,10 +179,12 @@ export class Observer extends NativeHandle {
     const status = this.status;
     lib.sipc_async_observer_poll(this.handle, status);
     let remaining = status.ready_count;
-    while (remaining > 0 && !this.closed) {
-      const capacity = Math.max(toNumber(status.ready_bytes), 1);
+    let slice = SLICE;
+    while (remaining > 0 && slice > 0 && !this.closed) {
+      // Room for the ready bytes, at most a MiB (or one message of the largest size copied) per take.
+      const capacity = Math.max(1, Math.min(toNumber(status.ready_bytes), Math.max(this.messageCapacity, TAKE_BYTES)));
       const buffer = Buffer.allocUnsafeSlow(capacity);
-      const rc = lib.sipc_async_observer_take(this.handle, buffer, capacity, this.descriptions, BATCH, this.count);
+      const rc = lib.sipc_async_observer_take(this.handle, buffer, capacity, this.descriptions, Math.min(BATCH, slice), this.count);
       if (rc !== SIPC_OK) {
         this.emitError(errorFor(rc, `observing channel '${this.name}' failed`));
         break;
@@ -177,6 +192,7 @@ export class Observer extends NativeHandle {
       const taken = this.count[0];
       if (taken === 0) break;
       remaining -= Math.min(remaining, taken);
+      slice -= taken;
       let offset = 0;
       for (let i = 0; i < taken && !this.closed; i++) {
         const at = i * OBSERVED.size;
@@ -202,6 +218,17 @@ export class Observer extends NativeHandle {
         offset += copied;
         this.emit('message', message);
       }
+    }
+    if (remaining > 0 && !this.closed) {
+      // The rest in a later turn; 'gone' or an error, if any, after them.
+      if (!this.sliceScheduled) {
+        this.sliceScheduled = true;
+        setImmediate(() => {
+          this.sliceScheduled = false;
+          this.onNotify();
+        });
+      }
+      return;
     }
     if (status.status !== SIPC_OK && !this.ended && !this.closed && status.status !== SIPC_ERR_CANCELLED) {
       this.ended = true;
