@@ -1,10 +1,11 @@
 /*
  * C-struct schemas for the CLI: preprocessor, declaration parser, gcc's layout and the decoder. This follows the
  * extension's TypeScript engine (extension/src/decode/preprocess.ts, cparser.ts, targets.ts, decoder.ts) rule for
- * rule; test/unit/decode-cli.test.mjs runs both on the same gcc-encoded vectors and compares every field.
+ * rule; test/cli/decode.test.mjs runs both on the same gcc-encoded vectors and compares every field.
  *
- * Everything read is untrusted. A parse keeps all it makes in one arena and leaves through one longjmp on the
- * first error, so no path can leak; every loop is bounded by the input, and recursion by MAX_NESTING.
+ * Everything read is untrusted. A parse keeps all it makes in one arena (scratch lists in its context) and leaves
+ * through one longjmp on the first error, so no path can leak; every loop is bounded by the input, and recursion by
+ * MAX_NESTING.
  */
 #include "cschema.h"
 

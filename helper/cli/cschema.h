@@ -7,7 +7,7 @@
  *
  * The header text and the message bytes are untrusted: parsing is bounded (sizes, nesting, tokens, expansions)
  * and a schema that cannot be laid out exactly is refused with "file:line: message (CODE)", never guessed.
- * test/unit/decode-cli.test.mjs checks this decoder against the TypeScript one on gcc-encoded vectors.
+ * test/cli/decode.test.mjs checks this decoder against the TypeScript one on gcc-encoded vectors.
  */
 #ifndef SIPC_CLI_CSCHEMA_H
 #define SIPC_CLI_CSCHEMA_H
