@@ -414,11 +414,13 @@ int cmd_rm(const cli_command *command, int argc, char **argv)
         if (status == SIPC_OK)
             status = sipc_remove_ex(positional[i], force ? SIPC_REMOVE_FORCE : 0u, cli_lock_timeout(timeout));
         if (status != SIPC_OK) {
-            int code =
-                status == SIPC_ERR_BUSY
-                    ? (fprintf(stderr, "sipc: rm %s: a live process is attached; use --force (BUSY)\n", positional[i]),
-                       cli_exit_code(status))
-                    : cli_fail(command->name, positional[i], status);
+            /* BUSY: a live process is attached, or the library says why (a channel being created). */
+            const char *why = sipc_last_error_message();
+            int code = status == SIPC_ERR_BUSY
+                           ? (fprintf(stderr, "sipc: rm %s: %s; use --force (BUSY)\n", positional[i],
+                                      why[0] != '\0' ? why : "a live process is attached"),
+                              cli_exit_code(status))
+                           : cli_fail(command->name, positional[i], status);
             if (exit_code == SIPC_CLI_EXIT_OK)
                 exit_code = code;
         }

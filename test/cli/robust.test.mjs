@@ -223,8 +223,10 @@ describe('sipc by name never hangs', () => {
       const sipc = (...args) => spawnSync(process.env.SIPC, args, { encoding: 'utf8' });
       const states = Object.fromEntries(['dead', 'creating', 'unlocked'].map((n) => [n, JSON.parse(sipc('stat', n, '--json').stdout).state]));
       const removed = sipc('rm', '--stale');
+      const refused = sipc('rm', 'unlocked'); // by name, without --force: BUSY, saying why
       creator.stdin.end();
-      console.log(JSON.stringify({ states, removed: removed.stdout, code: removed.status, left: readdirSync('/dev/shm').sort() }));
+      console.log(JSON.stringify({ states, removed: removed.stdout, code: removed.status, left: readdirSync('/dev/shm').sort(),
+        refused: { code: refused.status, stderr: refused.stderr } }));
     `;
     const script = `mount --make-rprivate / && mount -t tmpfs -o size=16m sipc-test /dev/shm || exit 77
       exec "$NODE" --input-type=module -e "$INSIDE"`;
@@ -243,5 +245,7 @@ describe('sipc by name never hangs', () => {
     assert.equal(outcome.removed, 'removed dead\n');
     assert.equal(outcome.code, 0);
     assert.deepEqual(outcome.left, ['sipc.creating', 'sipc.unlocked']);
+    assert.equal(outcome.refused.code, 5);
+    assert.match(outcome.refused.stderr, /^sipc: rm unlocked: sipc\.unlocked is being created .*; use --force \(BUSY\)\n$/);
   });
 });
