@@ -93,8 +93,9 @@ int sipc_os_process_start_time(int64_t pid, uint64_t *start_time)
 
 #if defined(SIPC_OS_HAS_PROCESS_WATCHER)
 
-/* The EVFILT_USER event that wakes the thread to stop. */
+/* The EVFILT_USER events that wake the thread: to stop, and to look at a token from now on. */
 #define STOP_EVENT_IDENT 1
+#define TOKEN_EVENT_IDENT 2
 
 struct sipc_os_watcher {
     pthread_t thread;
@@ -105,6 +106,9 @@ struct sipc_os_watcher {
     pid_t pid; /* 0: none */
     uint32_t token;
     uintptr_t generation;
+    /* the watched process's liveness token, looked at every SIPC_OS_TOKEN_POLL_MS (NULL: none) */
+    sipc_os_segment *token_segment;
+    uint32_t token_index;
     int stopping;
     sipc_os_death_callback callback;
     void *user;
@@ -113,13 +117,36 @@ struct sipc_os_watcher {
 static void *watcher_main(void *arg)
 {
     sipc_os_watcher *w = arg;
+    const struct timespec token_poll = {0, (long)SIPC_OS_TOKEN_POLL_MS * 1000000L};
     for (;;) {
+        pthread_mutex_lock(&w->lock);
+        int with_token = w->pid != 0 && w->token_segment != NULL;
+        pthread_mutex_unlock(&w->lock);
         struct kevent event;
-        int n = kevent(w->kq, NULL, 0, &event, 1, NULL);
+        int n = kevent(w->kq, NULL, 0, &event, 1, with_token ? &token_poll : NULL);
         if (n < 0)
             continue; /* EINTR */
-        if (n == 0)
+        if (n == 0) {
+            /* The process exec()ed another program (its token went with the close-on-exec descriptor): it is not
+             * the one that attached. Looked at under the lock, so a watch() meanwhile is never reported. */
+            pthread_mutex_lock(&w->lock);
+            int gone = w->pid != 0 && w->token_segment != NULL && !w->stopping &&
+                       sipc_os_segment_token_held(w->token_segment, w->token_index) == 0;
+            uint32_t token = w->token;
+            if (gone) {
+                struct kevent old;
+                EV_SET(&old, (uintptr_t)w->pid, EVFILT_PROC, EV_DELETE, 0, 0, NULL);
+                kevent(w->kq, &old, 1, NULL, 0, NULL);
+                w->pid = 0;
+                w->token_segment = NULL;
+            }
+            pthread_mutex_unlock(&w->lock);
+            if (gone)
+                w->callback(w->user, token);
             continue;
+        }
+        if (event.filter == EVFILT_USER && event.ident == TOKEN_EVENT_IDENT)
+            continue; /* a token to look at from now on: the loop above takes it */
         pthread_mutex_lock(&w->lock);
         int stopping = w->stopping;
         int report = !stopping && event.filter == EVFILT_PROC && (event.fflags & NOTE_EXIT) &&
@@ -152,9 +179,10 @@ int sipc_os_watcher_start(sipc_os_death_callback callback, void *user, sipc_os_w
         free(w);
         return rc;
     }
-    struct kevent stop;
-    EV_SET(&stop, STOP_EVENT_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, NULL);
-    if (kevent(w->kq, &stop, 1, NULL, 0, NULL) != 0) {
+    struct kevent wakes[2];
+    EV_SET(&wakes[0], STOP_EVENT_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, NULL);
+    EV_SET(&wakes[1], TOKEN_EVENT_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, NULL);
+    if (kevent(w->kq, wakes, 2, NULL, 0, NULL) != 0) {
         int rc = posix_fail_errno();
         close(w->kq);
         free(w);
@@ -200,16 +228,20 @@ int sipc_os_watcher_watch(sipc_os_watcher *w, const sipc_os_process *process, ui
         w->pid = (pid_t)process->pid;
         w->token = token;
     }
+    w->token_segment = NULL; /* a new process: its token, if any, comes with watch_token */
     pthread_mutex_unlock(&w->lock);
     return rc;
 }
 
 void sipc_os_watcher_watch_token(sipc_os_watcher *w, sipc_os_segment *segment, uint32_t token_index)
 {
-    /* macOS has no liveness tokens (sipc_os_segment_hold_token returns 0): nothing to look at. */
-    (void)w;
-    (void)segment;
-    (void)token_index;
+    pthread_mutex_lock(&w->lock);
+    w->token_segment = segment;
+    w->token_index = token_index;
+    pthread_mutex_unlock(&w->lock);
+    struct kevent wake;
+    EV_SET(&wake, TOKEN_EVENT_IDENT, EVFILT_USER, 0, NOTE_TRIGGER, 0, NULL);
+    kevent(w->kq, &wake, 1, NULL, 0, NULL);
 }
 
 void sipc_os_watcher_stop(sipc_os_watcher *w)

@@ -9,13 +9,14 @@
  *   or could not be made, is missing from it; by name it works as ever).
  * - No OS lock: the open-time lock is the header's lock word (segment.c), as on Linux. (It used to be
  *   flock on the listing file, which anyone who could open that file could hold, delaying every opener
- *   by its timeout.) A shm descriptor takes neither flock nor fcntl locks, so there are no liveness
- *   tokens.
+ *   by its timeout.) A shm descriptor takes neither flock nor fcntl locks: liveness tokens are shared
+ *   flocks on /tmp/<key>.token<index> (platform_darwin_token.c), held by a descriptor of the handle.
  * - ftruncate sizes an object once, and there is no posix_fallocate: pages come on first touch.
  * - shm_open takes only O_RDONLY/O_RDWR/O_CREAT/O_EXCL/O_TRUNC: close-on-exec is set afterwards.
  */
 #if defined(__APPLE__)
 
+#include "platform_darwin_token.h"
 #include "platform_posix.h"
 
 #include <dirent.h>
@@ -37,6 +38,7 @@ struct sipc_os_segment {
     int inherit;
     uint32_t mode;
     char path[SIPC_OS_KEY_MAX + 2]; /* "/" + key */
+    int token_fd[SIPC_OS_TOKENS];   /* the liveness tokens this handle holds, -1 for none */
 };
 
 static void set_close_on_exec(int fd, int inherit)
@@ -76,6 +78,8 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_
     segment->readonly = (flags & SIPC_OS_SEG_READONLY) != 0;
     segment->inherit = (flags & SIPC_OS_SEG_INHERIT) != 0;
     segment->mode = mode & 0777;
+    for (uint32_t i = 0; i < SIPC_OS_TOKENS; i++)
+        segment->token_fd[i] = -1;
     int oflags = segment->readonly ? O_RDONLY : O_RDWR;
     if (flags & SIPC_OS_SEG_CREATE)
         oflags |= O_CREAT | O_EXCL;
@@ -108,6 +112,10 @@ void sipc_os_segment_close(sipc_os_segment *segment)
 {
     if (segment == NULL)
         return;
+    for (uint32_t i = 0; i < SIPC_OS_TOKENS; i++) {
+        if (segment->token_fd[i] >= 0)
+            close(segment->token_fd[i]);
+    }
     close(segment->fd);
     free(segment);
 }
@@ -128,16 +136,21 @@ void sipc_os_segment_unlock(sipc_os_segment *segment)
 
 int sipc_os_segment_hold_token(sipc_os_segment *segment, uint32_t index)
 {
-    (void)segment;
-    (void)index;
-    return 0; /* no locks on shm descriptors: no tokens */
+    if (index >= SIPC_OS_TOKENS)
+        return 0;
+    if (segment->token_fd[index] >= 0)
+        return 1;
+    /* Set once, before any other thread can probe through this handle. */
+    return darwin_token_take(segment->path, index, segment->mode, segment->inherit, &segment->token_fd[index]);
 }
 
 int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index)
 {
-    (void)segment;
-    (void)index;
-    return -1;
+    if (index >= SIPC_OS_TOKENS)
+        return -1;
+    if (segment->token_fd[index] >= 0)
+        return 1;
+    return darwin_token_held(segment->path, index);
 }
 
 /* proc_pidinfo can list a process's regions, but not which shm object each maps: unknown. */
