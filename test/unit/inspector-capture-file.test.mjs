@@ -246,3 +246,16 @@ test('pcapng timestamps: whole microseconds survive as exact nanoseconds, from t
   const { entries: back } = decodeAll(bytes, [bytes.length]);
   assert.deepEqual(back.map((e) => Math.round(e.timestamp * 1000)), micros.map((us) => Math.round((us / 1000) * 1000)));
 });
+
+test('pcapng: a comment longer than an option can hold is cut at a character boundary, the block stays valid', () => {
+  const detail = 'é'.repeat(40000); // 80,000 bytes of UTF-8
+  const bytes = encodeAll('pcapng', [{ kind: 'event', seq: 0, timestamp: 1, event: 'long', detail }]);
+  const { entries } = decodeAll(bytes, [bytes.length]);
+  assert.equal(entries.length, 1);
+  assert.equal(entries[0].event, 'long');
+  assert.ok(entries[0].detail.length > 30000 && entries[0].detail.length < 40000, `cut: ${entries[0].detail.length}`);
+  assert.ok(/^é+$/.test(entries[0].detail), 'no broken character at the cut');
+  assert.ok(new TextEncoder().encode(`sipc event long: ${entries[0].detail}`).length <= 0xffff);
+  const shortOne = encodeAll('pcapng', [{ kind: 'event', seq: 0, timestamp: 1, event: 'short', detail: 'é'.repeat(10) }]);
+  assert.equal(decodeAll(shortOne, [shortOne.length]).entries[0].detail, 'é'.repeat(10), 'a short comment is kept whole');
+});

@@ -4,7 +4,8 @@
 import { encodeUtf8 } from './bytes';
 import { JsonlParseError, JsonlReader, jsonlEntryLine, jsonlHeaderLine } from './jsonl';
 import type { CaptureEntry } from './model';
-import { CaptureFormatError, PcapngEncoder, PcapngReader, concatChunks } from './pcapng';
+import { PcapngEncoder, concatChunks } from './pcapng';
+import { CaptureFormatError, PcapngReader } from './pcapngReader';
 import type { ExportFormat } from './protocol';
 
 export type CaptureFormat = ExportFormat;

@@ -7,6 +7,7 @@ export * from './jsonl';
 export * from './messaging';
 export * from './model';
 export * from './pcapng';
+export * from './pcapngReader';
 export * from './plot';
 export * from './protocol';
 export * from './ring';
