@@ -679,7 +679,10 @@ static void *observer_main(void *arg)
         if (rc != SIPC_OK && rc != SIPC_ERR_TIMEOUT)
             h->status = rc;
         h->news = 1;
-        sipc_os_cond_broadcast(&h->n.wake);
+        /* Only when the notifier can act on it: while a notification waits for its poll, the poll wakes the
+         * notifier (a wake-up per batch would cost a context switch per batch at full speed). */
+        if (h->n.armed && !h->n.notify_pending)
+            sipc_os_cond_broadcast(&h->n.wake);
         if (h->status != SIPC_OK)
             break;
     }
