@@ -1,8 +1,9 @@
-// The inspector's entry point for the extension: opens panels for connections (peer mode) and for any channel
-// (observer mode), and restores them after a reload.
+// The inspector's entry point for the extension: opens panels for connections (peer mode), for any channel (observer
+// mode) and for capture files (Open Capture…), restores them after a reload (with their spills), and runs the panels'
+// recordings (Record to File…).
 import * as vscode from 'vscode';
 import type { ConnectionManager } from '../../connections';
-import { UserFacingError } from '../../errors';
+import { UserFacingError, describeError } from '../../errors';
 import { formatOfFileName, type CaptureFormat } from '../shared/captureFormat';
 import type { InspectorApi, RecordRequest } from './api';
 import { INSPECTOR_VIEW_TYPE, InspectorSession, readRetention, safeFileName, targetKey, type InspectorTarget } from './panel';
@@ -12,7 +13,6 @@ import { FileSource, ObserverSource, PeerSource, type CaptureSource } from './so
 import type { Capture } from '../shared/capture';
 import type { CaptureEntry } from '../shared/model';
 import { join } from 'node:path';
-import { describeError } from '../../errors';
 import { cspNonce } from '../../webviewPage';
 import { SPILL_BUDGET_BYTES, SPILL_FOLDER, SpillFile, readSpill, removeOldSpills, removeSpill, spillIdOf } from './spill';
 import { WorkspaceSchemas } from '../../decode/workspaceSchemas';
