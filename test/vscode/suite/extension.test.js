@@ -71,6 +71,19 @@ describe('SIPC extension', function () {
     await vscode.workspace.getConfiguration('sipc').update('textEncoding', undefined, vscode.ConfigurationTarget.Global);
   });
 
+  /** Two channels, each with a CLI receiver as server, and this window connected to both as client. */
+  const connectToTwoReceivers = async (label) => {
+    const first = uniqueName(`${label}1`);
+    const second = uniqueName(`${label}2`);
+    const firstPeer = spawnPeer(['recv', first, '--format', 'json']);
+    spawnPeer(['recv', second, '--format', 'json']);
+    await waitForChannel(api, first);
+    await waitForChannel(api, second);
+    await connect(first);
+    await connect(second);
+    return { first, second, firstPeer };
+  };
+
   describe('activation', () => {
     it('activates and registers every command', async () => {
       const commands = await vscode.commands.getCommands(true);
@@ -350,14 +363,7 @@ describe('SIPC extension', function () {
 
   describe('disconnect', () => {
     it('disconnects one channel by name and all of them', async () => {
-      const first = uniqueName('d1');
-      const second = uniqueName('d2');
-      const firstPeer = spawnPeer(['recv', first, '--format', 'json']);
-      spawnPeer(['recv', second, '--format', 'json']);
-      await waitForChannel(api, first);
-      await waitForChannel(api, second);
-      await connect(first);
-      await connect(second);
+      const { first, second, firstPeer } = await connectToTwoReceivers('d');
       assert.strictEqual(api.connections.connections().length, 2);
       assert.strictEqual(await vscode.commands.executeCommand('sipc.disconnect', { name: first }), first);
       assert.deepStrictEqual(api.connections.connections().map((c) => c.name), [second]);
@@ -373,14 +379,7 @@ describe('SIPC extension', function () {
 
   describe('picking a connection', () => {
     it('asks which connection when there are several, offering the last used first', async () => {
-      const first = uniqueName('p1');
-      const second = uniqueName('p2');
-      const firstPeer = spawnPeer(['recv', first, '--format', 'json']);
-      spawnPeer(['recv', second, '--format', 'json']);
-      await waitForChannel(api, first);
-      await waitForChannel(api, second);
-      await connect(first);
-      await connect(second);
+      const { first, second, firstPeer } = await connectToTwoReceivers('p');
       await vscode.commands.executeCommand('sipc.sendText', { name: first, text: 'named' });
       assert.strictEqual(api.connections.lastUsed.name, first);
 
