@@ -9,9 +9,8 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWorkbench, runCommand, screenshot, poll, repoRoot, pickInQuickInput } from '../harness/workbench.mjs';
 import { newRunDir } from '../harness/cache.mjs';
+import { cli, namePrefix } from './helpers.mjs';
 
-const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
-const namePrefix = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-`;
 
 test('channels view grouped and a Node debuggee paused in the debugger, dark and light', { timeout: 300_000 }, async (t) => {
   const base = `${namePrefix}ui-`;

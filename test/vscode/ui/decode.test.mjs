@@ -7,10 +7,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot } from '../harness/workbench.mjs';
+import { startWorkbench, runCommand, webviewFrame, screenshot, poll } from '../harness/workbench.mjs';
+import { cli, namePrefix, startCliPeer, connectTo, openInspectorOn } from './helpers.mjs';
 
-const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
-const namePrefix = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-`;
 
 const HEADER = `#include <stdint.h>
 enum msg_type { MSG_HELLO = 1, MSG_SAMPLE = 2 };
@@ -173,46 +172,13 @@ test('send from the schema: the form of a tagged union fills in the tag, encodes
   const name = `${namePrefix}decode-form`;
   const folder = workspaceWithSchema(t);
   // The CLI peer prints every message it receives as a hex line.
-  const peer = spawn(cli, ['connect', name, '--format', 'hex', '--linger', 'inf'], { stdio: ['pipe', 'pipe', 'ignore'] });
-  const received = [];
-  let buffered = '';
-  peer.stdout.on('data', (chunk) => {
-    buffered += chunk.toString('latin1');
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      received.push(buffered.slice(0, nl).replace(/[^0-9a-f]/gi, '').toLowerCase());
-      buffered = buffered.slice(nl + 1);
-    }
-  });
-  t.after(() => {
-    if (peer.exitCode === null) peer.kill('SIGTERM');
-    spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
-  });
+  const { received } = startCliPeer(t, name);
   await poll(() => spawnSync(cli, ['stat', name]).status === 0, { what: 'the CLI peer to create the channel' });
   const wb = await startWorkbench({ folder, theme: 'Default Dark Modern', viewport: { width: 1400, height: 900 } });
   t.after(() => wb.stop());
   const { page } = wb;
-  const widget = page.locator('.quick-input-widget');
-  const pick = async (command) => poll(async () => {
-    await runCommand(page, command);
-    if (!(await widget.waitFor({ state: 'visible', timeout: 15_000 }).then(() => true, () => false))) return false;
-    await widget.locator('input').first().fill(name);
-    if (!(await widget.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 }).then(() => true, () => false))) {
-      await page.keyboard.press('Escape');
-      return false;
-    }
-    await page.keyboard.press('Enter');
-    return true;
-  }, { what: `${command} to offer ${name}`, timeoutMs: 60_000, intervalMs: 1000 });
-  await pick('SIPC: Connect to Channel…');
-  await poll(async () => {
-    await runCommand(page, 'SIPC: Open Inspector');
-    if (await widget.isVisible()) {
-      await widget.locator('input').first().fill(name);
-      await page.keyboard.press('Enter');
-    }
-    return webviewFrame(page).locator('#title', { hasText: name }).isVisible({ timeout: 8000 }).catch(() => false);
-  }, { what: 'the inspector of the connection', timeoutMs: 60_000, intervalMs: 1000 });
-  const frame = webviewFrame(page);
+  await connectTo(page, name);
+  const frame = await openInspectorOn(page, name);
   await frame.locator('#sendFormToggle:not([hidden])').waitFor({ timeout: 20_000 });
   await frame.locator('#sendFormToggle').click();
   await frame.locator('#formType').selectOption('struct sample');

@@ -9,39 +9,15 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot, pickInQuickInput, answerFileDialog } from '../harness/workbench.mjs';
+import { startWorkbench, runCommand, webviewFrame, screenshot, poll, pickInQuickInput, answerFileDialog } from '../harness/workbench.mjs';
+import { cli, namePrefix, startCliPeer, connectTo, openInspectorOn } from './helpers.mjs';
 import { loadCore } from '../../unit/inspector-core.mjs';
 
 /** An inline script injected into the inspector page, which its CSP must refuse; browsers name it by its hash. */
 const CSP_PROBE = 'window.sipcInjectedScriptRan = true;';
 const CSP_PROBE_HASH = createHash('sha256').update(CSP_PROBE).digest('base64');
 
-const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
-// Channel names carry the harness's run prefix, which it checks for leftovers once every test ended.
-const namePrefix = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-`;
-
-/** The CLI peer: stdin lines become messages, received messages come out as hex lines. */
-function startCliPeer(t, name) {
-  const child = spawn(cli, ['connect', name, '--format', 'hex', '--linger', 'inf'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const received = [];
-  let buffered = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    buffered += chunk.toString('latin1');
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      received.push(buffered.slice(0, newline).replace(/[^0-9a-f]/gi, '').toLowerCase());
-      buffered = buffered.slice(newline + 1);
-    }
-  });
-  child.stderr.on('data', (chunk) => { stderr += chunk; });
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
-  });
-  return { child, received, stderr: () => stderr };
-}
 
 test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export, themes', { timeout: 240_000 }, async (t) => {
   assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
@@ -51,16 +27,8 @@ test('inspector in the workbench: CLI traffic, hex view, send box, pcapng export
   t.after(() => wb.stop());
   const { page } = wb;
 
-  await runCommand(page, 'SIPC: Connect to Channel…');
-  await pickInQuickInput(page, name);
-  // Open Inspector asks which connection only when there are several; with one it opens at once.
-  await poll(async () => {
-    await runCommand(page, 'SIPC: Open Inspector');
-    const picker = page.locator('.quick-input-widget');
-    if (await picker.isVisible()) await pickInQuickInput(page, name);
-    return webviewFrame(page).locator('#title', { hasText: name }).isVisible({ timeout: 8000 }).catch(() => false);
-  }, { what: 'the inspector panel to show the channel', timeoutMs: 60_000, intervalMs: 1000 });
-  const frame = webviewFrame(page);
+  await connectTo(page, name);
+  const frame = await openInspectorOn(page, name);
   await frame.locator('#state', { hasText: 'connected' }).waitFor();
 
   // The page runs under its own CSP: nothing by default, scripts only with this render's nonce (128 bits or
@@ -245,14 +213,8 @@ test('inspector in the workbench: a flood of 100,000 messages is kept within the
   const wb = await startWorkbench({ settings: { 'sipc.inspector.retainedMessages': 50000 }, viewport: { width: 1400, height: 860 } });
   t.after(() => wb.stop());
   const { page } = wb;
-  await runCommand(page, 'SIPC: Connect to Channel…');
-  await pickInQuickInput(page, name);
-  await poll(async () => {
-    await runCommand(page, 'SIPC: Open Inspector');
-    if (await page.locator('.quick-input-widget').isVisible()) await pickInQuickInput(page, name);
-    return webviewFrame(page).locator('#title', { hasText: name }).isVisible({ timeout: 8000 }).catch(() => false);
-  }, { what: 'the inspector panel to show the channel', timeoutMs: 60_000, intervalMs: 1000 });
-  const frame = webviewFrame(page);
+  await connectTo(page, name);
+  const frame = await openInspectorOn(page, name);
   await frame.locator('#state', { hasText: 'connected' }).waitFor();
 
   // One message per line, as fast as the channel takes them.

@@ -5,33 +5,9 @@
 // test/out/screenshots/. Needs `npm run package` first and Debian chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { startWorkbench, runCommand, webviewFrame, screenshot, poll, repoRoot, pickInQuickInput } from '../harness/workbench.mjs';
-
-const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
-const namePrefix = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-`;
-
-/** The CLI peer: stdin lines become messages, received messages come out as hex lines. */
-function startCliPeer(t, name) {
-  const child = spawn(cli, ['connect', name, '--format', 'hex', '--linger', 'inf'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const received = [];
-  let buffered = '';
-  child.stdout.on('data', (chunk) => {
-    buffered += chunk.toString('latin1');
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      received.push(buffered.slice(0, newline).replace(/[^0-9a-f]/gi, '').toLowerCase());
-      buffered = buffered.slice(newline + 1);
-    }
-  });
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
-  });
-  return { child, received };
-}
+import { startWorkbench, runCommand, webviewFrame, screenshot, poll, pickInQuickInput } from '../harness/workbench.mjs';
+import { cli, namePrefix, startCliPeer, connectTo } from './helpers.mjs';
 
 const atBottom = (frame) => frame.locator('#log').evaluate((log) => log.scrollTop + log.clientHeight >= log.scrollHeight - 4);
 
@@ -43,8 +19,7 @@ test('messages panel in the workbench: live lines per connection, send box, auto
   t.after(() => wb.stop());
   const { page } = wb;
 
-  await runCommand(page, 'SIPC: Connect to Channel…');
-  await pickInQuickInput(page, name);
+  await connectTo(page, name);
   await poll(async () => {
     await runCommand(page, 'SIPC: Show Messages Panel');
     return webviewFrame(page).locator('.tab', { hasText: name }).isVisible({ timeout: 8000 }).catch(() => false);
