@@ -278,14 +278,11 @@ static long channel_index(capture_reader *reader, const char *name, size_t lengt
     for (size_t i = 0; i < reader->channel_count; i++)
         if (strlen(reader->channels[i]) == length && memcmp(reader->channels[i], name, length) == 0)
             return (long)i;
-    if (reader->channel_count == reader->channel_capacity) {
-        size_t capacity = reader->channel_capacity ? reader->channel_capacity * 2 : 4;
-        char **grown = realloc(reader->channels, capacity * sizeof *grown);
-        if (!grown)
-            return -1;
-        reader->channels = grown;
-        reader->channel_capacity = capacity;
-    }
+    char **channels =
+        cli_array_grow(reader->channels, reader->channel_count, &reader->channel_capacity, sizeof *channels, 4);
+    if (!channels)
+        return -1;
+    reader->channels = channels;
     char *copy = malloc(length + 1);
     if (!copy)
         return -1;
@@ -474,14 +471,11 @@ static bool add_interface(capture_reader *reader, const unsigned char *body, siz
     if (channel < 0)
         goto no_memory;
     options.interface.channel = (uint32_t)channel;
-    if (reader->interface_count == reader->interface_capacity) {
-        size_t capacity = reader->interface_capacity ? reader->interface_capacity * 2 : 4;
-        capture_interface *grown = realloc(reader->interfaces, capacity * sizeof *grown);
-        if (!grown)
-            goto no_memory;
-        reader->interfaces = grown;
-        reader->interface_capacity = capacity;
-    }
+    capture_interface *interfaces =
+        cli_array_grow(reader->interfaces, reader->interface_count, &reader->interface_capacity, sizeof *interfaces, 4);
+    if (!interfaces)
+        goto no_memory;
+    reader->interfaces = interfaces;
     reader->interfaces[reader->interface_count++] = options.interface;
     return true;
 no_memory:

@@ -31,6 +31,24 @@ bool cli_buffer_reserve(cli_buffer *buffer, size_t extra)
     return true;
 }
 
+void *cli_array_grow(void *items, size_t count, size_t *capacity, size_t item_size, size_t initial)
+{
+    if (count < *capacity)
+        return items;
+    size_t grown = *capacity ? *capacity : initial;
+    if (*capacity != 0) {
+        if (grown > SIZE_MAX / 2)
+            return NULL;
+        grown *= 2;
+    }
+    if (grown > SIZE_MAX / item_size)
+        return NULL;
+    void *larger = realloc(items, grown * item_size);
+    if (larger)
+        *capacity = grown;
+    return larger;
+}
+
 bool cli_buffer_append(cli_buffer *buffer, const void *data, size_t length)
 {
     if (!cli_buffer_reserve(buffer, length))

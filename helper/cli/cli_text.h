@@ -35,6 +35,11 @@ bool cli_buffer_append_str(cli_buffer *buffer, const char *text);
 bool cli_buffer_printf(cli_buffer *buffer, const char *format, ...) __attribute__((format(CLI_PRINTF, 2, 3)));
 void cli_buffer_free(cli_buffer *buffer);
 
+/* Room for one more item in a growable array of count items (item_size bytes each) with *capacity allocated:
+ * items itself while it has room, else the array reallocated to twice the capacity (`initial` the first time) and
+ * *capacity updated. NULL when out of memory or too large, with items and *capacity unchanged. */
+void *cli_array_grow(void *items, size_t count, size_t *capacity, size_t item_size, size_t initial);
+
 bool cli_append_hex(cli_buffer *out, const void *data, size_t length);
 /* Appends a JSON string literal (quotes included); invalid UTF-8 bytes become U+FFFD. */
 bool cli_append_json_string(cli_buffer *out, const void *data, size_t length);

@@ -140,16 +140,12 @@ typedef struct name_list {
 static int collect_entry(const sipc_list_entry *entry, void *user)
 {
     name_list *list = user;
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity ? list->capacity * 2 : 16;
-        listed_entry *entries = realloc(list->entries, capacity * sizeof *entries);
-        if (!entries) {
-            list->out_of_memory = true;
-            return 1;
-        }
-        list->entries = entries;
-        list->capacity = capacity;
+    listed_entry *entries = cli_array_grow(list->entries, list->count, &list->capacity, sizeof *entries, 16);
+    if (!entries) {
+        list->out_of_memory = true;
+        return 1;
     }
+    list->entries = entries;
     listed_entry copy = {strdup(entry->name), NULL, entry->status};
     if (entry->status != SIPC_OK)
         copy.detail = strdup(entry->detail);

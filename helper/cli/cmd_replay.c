@@ -62,14 +62,10 @@ static void plan_free(replay_plan *plan)
 
 static bool plan_add(replay_plan *plan, const capture_record *record)
 {
-    if (plan->count == plan->capacity) {
-        size_t capacity = plan->capacity ? plan->capacity * 2 : 64;
-        replay_message *grown = realloc(plan->messages, capacity * sizeof *grown);
-        if (!grown)
-            return false;
-        plan->messages = grown;
-        plan->capacity = capacity;
-    }
+    replay_message *messages = cli_array_grow(plan->messages, plan->count, &plan->capacity, sizeof *messages, 64);
+    if (!messages)
+        return false;
+    plan->messages = messages;
     replay_message *message = &plan->messages[plan->count];
     message->data = malloc(record->captured ? record->captured : 1);
     if (!message->data)
