@@ -4,7 +4,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { cleanup, openTracked, scaled, startNode, uniqueName, within } from './helpers.mjs';
+import { PEER_WAIT_MS, cleanup, openTracked, scaled, startNode, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -93,15 +93,27 @@ function numberedSender(name, count) {
     console.log('sent'); setInterval(() => {}, 1000);`, { name });
 }
 
+/**
+ * Connects `channel` to a sender process that queues `count` numbered messages, and waits until all are queued.
+ * Each step has the budget of a peer process starting on a loaded machine (PEER_WAIT_MS) and names itself when
+ * it runs out, so a slow step fails as itself rather than as the whole test's timeout.
+ */
+async function connectNumberedSender(channel, name, count) {
+  const sender = numberedSender(name, count);
+  await channel.connect({ timeoutMs: PEER_WAIT_MS });
+  await within(PEER_WAIT_MS, sender.waitFor('sent'), `the sender queueing its ${count} messages`);
+}
+
+/** The tests with a sender: its start, its sends and the receiving each have their own bound inside. */
+const SENDER_TEST_TIMEOUT_MS = scaled(90000);
+
 const expected = (count) => Array.from({ length: count }, (_, i) => `m${i}`);
 
-test('receive() and \'message\' listeners together see each message once, in channel order', { timeout: scaled(30000) }, async () => {
+test('receive() and \'message\' listeners together see each message once, in channel order', { timeout: SENDER_TEST_TIMEOUT_MS }, async () => {
   const count = 200;
   const name = uniqueName('order-mix');
   const channel = await openTracked(name, { queueDepth: 256 });
-  const sender = numberedSender(name, count);
-  await channel.connect({ timeoutMs: scaled(10000) });
-  await sender.waitFor('sent');
+  await connectNumberedSender(channel, name, count);
   const seen = [];
   let listened = 0;
   channel.on('message', (data) => { seen.push(data.toString()); listened++; });
@@ -117,17 +129,17 @@ test('receive() and \'message\' listeners together see each message once, in cha
   assert.ok(received > 0 && listened > 0, `both consumers took messages (receive ${received}, listener ${listened})`);
 });
 
-test('every message handed out owns its memory: no view into a batch, no slice of the pool', { timeout: scaled(30000) }, async () => {
+test('every message handed out owns its memory: no view into a batch, no slice of the pool', { timeout: SENDER_TEST_TIMEOUT_MS }, async () => {
   const count = 60;
   const name = uniqueName('owned');
   const channel = await openTracked(name, { queueDepth: 256 });
-  const sender = numberedSender(name, count);
-  await channel.connect({ timeoutMs: scaled(10000) });
-  await sender.waitFor('sent');
+  await connectNumberedSender(channel, name, count);
   const got = [];
   // Batches reach a listener; receive() takes from the backlog and, when the channel is hot, from the channel.
   const heard = new Promise((resolve) => channel.on('message', (m) => { got.push(m); if (got.length === count / 2) resolve(); }));
-  await heard;
+  await within(PEER_WAIT_MS, heard, `${count / 2} messages through the listener`).catch((error) => {
+    throw new Error(`${error.message} (it had ${got.length})`);
+  });
   channel.removeAllListeners('message');
   while (got.length < count) got.push(await within(scaled(5000), channel.receive(), 'a message'));
   assert.deepEqual(got.map((m) => m.toString()), expected(count));
@@ -137,13 +149,11 @@ test('every message handed out owns its memory: no view into a batch, no slice o
   }
 });
 
-test('for await, receive() and a listener added midway keep channel order', { timeout: scaled(30000) }, async () => {
+test('for await, receive() and a listener added midway keep channel order', { timeout: SENDER_TEST_TIMEOUT_MS }, async () => {
   const count = 150;
   const name = uniqueName('order-iter');
   const channel = await openTracked(name, { queueDepth: 256 });
-  const sender = numberedSender(name, count);
-  await channel.connect({ timeoutMs: scaled(10000) });
-  await sender.waitFor('sent');
+  await connectNumberedSender(channel, name, count);
   const seen = [];
   let done;
   const all = new Promise((resolve) => { done = resolve; });
