@@ -71,6 +71,8 @@ export default {
   cleanTempDir: 'always',
   concurrency: Number(process.env.SIPC_MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 15000,
+  // The initial run of every test file (test/node's take minutes) exceeds Stryker's default 5 min on a loaded machine.
+  dryRunTimeoutMinutes: 30,
   incremental: !ci,
   incrementalFile: `${out}/incremental.json`,
   reporters: ['clear-text', 'progress', 'html', 'json'],
