@@ -8,26 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static sipc_options small_options(void)
+/* A connected pair of a small channel (128 B messages, depth 4) and an observer of it, for the tests that then
+ * write garbage into its segment. A failed step is recorded as the test's failure (test_failed()). */
+static void watched_pair_open(const char *name, sipc_channel **server, sipc_channel **client, sipc_observer **ob)
 {
-    sipc_options o;
-    sipc_options_init(&o);
-    o.max_message_size = 128;
-    o.queue_depth = 4;
-    return o;
+    sipc_options o = options_with(128, 4);
+    CHECK_RC(sipc_open(name, &o, server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, client), SIPC_OK);
+    CHECK_RC(sipc_connect(*server, 1000), SIPC_OK);
+    CHECK_RC(sipc_connect(*client, 1000), SIPC_OK);
+    CHECK_RC(sipc_observe(name, ob), SIPC_OK);
 }
 
 void test_hostile_ring_indices(void)
 {
     const char *name = test_name("hring");
-    sipc_options o = small_options();
     sipc_channel *server = NULL, *client = NULL;
-    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
-    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
-    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
     sipc_observer *ob = NULL;
-    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    watched_pair_open(name, &server, &client, &ob);
+    if (test_failed())
+        return;
     raw_map map;
     CHECK(raw_open(name, &map) == 0);
     seg_header *h = (seg_header *)map.base;
@@ -90,7 +90,7 @@ void test_hostile_ring_indices(void)
 void test_hostile_header_fields(void)
 {
     const char *name = test_name("hhead");
-    sipc_options o = small_options();
+    sipc_options o = options_with(128, 4);
     sipc_channel *server = NULL, *client = NULL;
     CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
     raw_map map;
@@ -164,14 +164,11 @@ static uint64_t xorshift(uint64_t *state)
 void test_hostile_random_garbage(void)
 {
     const char *name = test_name("hgarbage");
-    sipc_options o = small_options();
     sipc_channel *server = NULL, *client = NULL;
-    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
-    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
-    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
     sipc_observer *ob = NULL;
-    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    watched_pair_open(name, &server, &client, &ob);
+    if (test_failed())
+        return;
     raw_map map;
     CHECK(raw_open(name, &map) == 0);
     uint8_t *saved = malloc(map.size);
