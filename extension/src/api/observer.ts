@@ -174,7 +174,9 @@ export class Observer extends NativeHandle {
 
   /** @internal */
   onNotify(): void {
-    if (this.closed) return;
+    // Notifications are not coalesced (each queued one runs, back to back in one turn, under wine for one): while
+    // a later turn is due to hand out the rest, this one must not, or the slices of a burst all land in one turn.
+    if (this.closed || this.sliceScheduled) return;
     const lib = native();
     const status = this.status;
     lib.sipc_async_observer_poll(this.handle, status);
