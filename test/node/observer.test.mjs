@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { command } from '../emulator.mjs';
 import { api, cleanup, observeTracked, PEER_WAIT_MS, scaled, SIPC, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
 
 afterEach(cleanup);
@@ -129,7 +130,7 @@ test('a flood that passes while the event loop is blocked is all copied, and han
   // The whole exchange runs while this thread is blocked in spawnSync: only the observer's native thread copies (the
   // lossless peers wait for it, never for JavaScript), and everything it copied waits for the event loop.
   const lines = Array.from({ length: total }, (_, i) => `m${i}`);
-  const client = spawnSync(SIPC, ['connect', name, '--timeout', '15000'], { input: lines.join('\n') + '\n', timeout: 60000 });
+  const client = spawnSync(...command(SIPC, ['connect', name, '--timeout', String(scaled(15000))]), { input: lines.join('\n') + '\n', timeout: scaled(60000) });
   assert.equal(client.status, 0, client.stderr?.toString());
   await seen;
   for (const direction of ['to-server', 'to-client']) {
