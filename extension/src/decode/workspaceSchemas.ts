@@ -55,8 +55,8 @@ export class WorkspaceSchemas implements vscode.Disposable {
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.subscriptions.push(
-      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('sipc.decode')) this.invalidate(); }),
-      vscode.workspace.onDidChangeWorkspaceFolders(() => this.invalidate()),
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('sipc.decode')) this.reload(); }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.reload()),
     );
   }
 
@@ -108,14 +108,15 @@ export class WorkspaceSchemas implements vscode.Disposable {
       ? new vscode.RelativePattern(folder, path.relative(folder.uri.fsPath, file).split(path.sep).join('/'))
       : new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file));
     const watcher = vscode.workspace.createFileSystemWatcher(pattern);
-    const changed = () => this.invalidate();
+    const changed = () => this.reload();
     watcher.onDidChange(changed);
     watcher.onDidCreate(changed);
     watcher.onDidDelete(changed);
     this.watched.set(file, watcher);
   }
 
-  private invalidate(): void {
+  /** Forgets every loaded mapping and schema and tells the panels (a file changed, or this window wrote the mapping). */
+  reload(): void {
     this.mapping = undefined;
     this.channels.clear();
     this.changeEmitter.fire();

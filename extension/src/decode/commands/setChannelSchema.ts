@@ -58,6 +58,7 @@ export const setChannelSchema: SipcCommand = {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
     services.log.info(`decode: ${match} now decodes as ${type} from ${schemaPath} (${file})`);
+    services.inspector()?.schemasChanged();
     return file;
   },
 };

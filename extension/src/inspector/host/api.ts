@@ -49,6 +49,12 @@ export interface InspectorApi {
   recordingStatusText(): string;
   /** The panel open on `name` in that mode ('peer': this window's connection, 'observer'), if any. */
   snapshot(mode: InspectorMode, name: string): InspectorSnapshot | undefined;
+  /**
+   * This window changed the schema mapping (Set Channel Schema…): open panels decode with it at once. Edits from
+   * elsewhere arrive through the file watcher, which may report late (or, for a folder created after it started, not
+   * at all on some file systems).
+   */
+  schemasChanged(): void;
 }
 
 export type RegisterInspector = (

@@ -56,6 +56,10 @@ class InspectorRegistry implements vscode.Disposable {
     void removeOldSpills(this.spillFolder);
   }
 
+  schemasChanged(): void {
+    this.schemas.reload();
+  }
+
   /** A live panel's restore spill (none for an opened file, or with sipc.inspector.restoreAfterReload off). */
   private makeSpill(target: InspectorTarget): SpillFile | undefined {
     if (target.mode === 'file' || !restoreAfterReload()) return undefined;
@@ -280,5 +284,6 @@ export function registerInspector(
       const session = registry.find({ mode, name });
       return session && { title: session.panel.title, entries: [...session.capture.entries()], stats: session.shownStats };
     },
+    schemasChanged: () => registry.schemasChanged(),
   };
 }
