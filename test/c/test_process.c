@@ -20,11 +20,21 @@ static sipc_process_info describe(int64_t pid)
     return info;
 }
 
+/* The child's ends: it says it runs its own code on `ready`, then waits for a byte on `release`. */
+typedef struct release_plan {
+    pipe_end ready;
+    pipe_end release;
+} release_plan;
+
+/* A child is signalled only once it says it is running: a SIGSTOP sent while a freshly forked child was still on
+ * its way into exec (a sanitizer's runtime starting up) was lost now and then under load, and the parent's wait
+ * for the stop never ended (seen with TSan under CPU hogs). */
 static int child_read_release(void *arg)
 {
-    pipe_end end = *(const pipe_end *)arg;
-    char byte;
-    CHILD_CHECK(pipe_read(end, &byte, 1) == 1);
+    const release_plan *plan = arg;
+    char byte = 'r';
+    CHILD_CHECK(pipe_write(plan->ready, &byte, 1));
+    CHILD_CHECK(pipe_read(plan->release, &byte, 1) == 1);
     return 0;
 }
 
@@ -46,11 +56,15 @@ static int wait_for_state(int64_t pid, int32_t state)
  * state of its own: every thread suspended is Windows' equivalent (as while a debugger holds it at a breakpoint). */
 void test_process_stopped_and_continued(void)
 {
-    test_pipe release;
+    test_pipe ready, release;
+    CHECK(test_pipe_open(&ready) == 0);
     CHECK(test_pipe_open(&release) == 0);
-    pid_t child = spawn_child(child_read_release, &release.read_end, sizeof release.read_end);
+    release_plan plan = {.ready = ready.write_end, .release = release.read_end};
+    pid_t child = spawn_child(child_read_release, &plan, sizeof plan);
     /* Observed first, checked after the child is gone: a failed check never leaves a stopped child behind. */
-    int running = child > 0 && wait_for_state(child, SIPC_PROCESS_RUNNING);
+    char byte = 0;
+    int started = child > 0 && pipe_read(ready.read_end, &byte, 1) == 1;
+    int running = started && wait_for_state(child, SIPC_PROCESS_RUNNING);
     int stop_ok = child > 0 && stop_child(child) == 0;
     sipc_process_info stopped = describe(child > 0 ? child : 1);
     int continue_ok = child > 0 && continue_child(child) == 0;
@@ -60,8 +74,10 @@ void test_process_stopped_and_continued(void)
         kill_child(child);
     int exit_status = child > 0 ? reap_child(child) : -1;
     test_pipe_close(&release);
+    test_pipe_close(&ready);
 
     CHECK(child > 0);
+    CHECK(started);
     CHECK(running);
     CHECK(stop_ok);
     CHECK(stopped.state == SIPC_PROCESS_STOPPED);
@@ -81,13 +97,6 @@ void test_process_stopped_and_continued(void)
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int child_wait_for_release(void *arg)
-{
-    int fd = *(int *)arg;
-    char byte;
-    CHILD_CHECK(read(fd, &byte, 1) == 1);
-    return 0;
-}
 
 /* Waits until the child is in the state `what` (WSTOPPED, WCONTINUED, WEXITED) without reaping it: 1 if so. */
 static int wait_for(pid_t child, int what)
@@ -124,11 +133,15 @@ void test_process_describe(void)
     CHECK(self.state == SIPC_PROCESS_RUNNING);
     CHECK(named_like_this_process(self.name));
 
-    int release[2];
-    CHECK(pipe(release) == 0);
-    pid_t child = spawn_child(child_wait_for_release, &release[0], sizeof release[0]);
+    test_pipe ready, release;
+    CHECK(test_pipe_open(&ready) == 0);
+    CHECK(test_pipe_open(&release) == 0);
+    release_plan plan = {.ready = ready.write_end, .release = release.read_end};
+    pid_t child = spawn_child(child_read_release, &plan, sizeof plan);
     /* Everything is observed first and checked after the child is gone, so a failed check never leaves a
      * stopped child behind (the harness would wait for it). */
+    char byte = 0;
+    int started = pipe_read(ready.read_end, &byte, 1) == 1;
     sipc_process_info running = describe(child);
 
     /* SIGSTOP (state 'T'): alive but stopped, no debugger. */
@@ -154,7 +167,7 @@ void test_process_describe(void)
     }
 
     /* Exited but not reaped (a zombie), then reaped: gone either way. */
-    int released = write(release[1], "x", 1) == 1;
+    int released = pipe_write(release.write_end, "x", 1);
     if (!released)
         kill(child, SIGKILL);
     int exited = wait_for(child, WEXITED);
@@ -162,6 +175,7 @@ void test_process_describe(void)
     int exit_status = reap_child(child);
     sipc_process_info reaped = describe(child);
 
+    CHECK(started);
     CHECK(running.state == SIPC_PROCESS_RUNNING && running.traced == 0);
     CHECK(running.name[0] != '\0');
     CHECK(stop_sent && stop_seen);
@@ -179,8 +193,8 @@ void test_process_describe(void)
     CHECK(released && exited && exit_status == 0);
     CHECK(zombie.state == SIPC_PROCESS_GONE);
     CHECK(reaped.state == SIPC_PROCESS_GONE);
-    close(release[0]);
-    close(release[1]);
+    test_pipe_close(&release);
+    test_pipe_close(&ready);
 }
 
 #endif /* !_WIN32 */
