@@ -62,7 +62,9 @@ export default {
   coverageAnalysis: 'perTest',
   // tsconfig.json stays out: esbuild does not need it, and Stryker would parse it with the TypeScript JS API,
   // which TypeScript 7 (the native compiler this project type-checks with) no longer has.
-  ignorePatterns: ['tsconfig.json', 'dist', 'test/out', '.vscode-test', '.wine-test', '*.vsix', 'helper/build/test-*',
+  // The tool venvs (.mypy-venv from test:python, .zig-venv from the cross builds) hold symlinked folders that the
+  // sandbox copy cannot take (EISDIR), and nothing mutated needs them.
+  ignorePatterns: ['tsconfig.json', 'dist', 'test/out', '.vscode-test', '.wine-test', '.mypy-venv', '.zig-venv', '*.vsix', 'helper/build/test-*',
     'helper/build/fuzz', 'helper/build/coverage', 'helper/build/win*'],
   // Nothing type-checks the sandbox (esbuild only strips types), and Stryker's default would put `// @ts-nocheck`
   // atop every .ts file, abi.ts included, which then differs from what the headers generate (abi.test.mjs).
