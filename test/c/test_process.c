@@ -38,6 +38,46 @@ static int child_read_release(void *arg)
     return 0;
 }
 
+/* A child that has said it runs and waits to be released (child_read_release), with its two pipes. */
+typedef struct held_child {
+    test_pipe ready, release;
+    pid_t pid;
+    int started; /* it said it runs its own code: only now may it be signalled */
+} held_child;
+
+/* 1 if the pipes opened; child->pid and child->started say how far the rest got. */
+static int held_child_start(held_child *child)
+{
+    child->pid = -1;
+    child->started = 0;
+    if (test_pipe_open(&child->ready) != 0)
+        return 0;
+    if (test_pipe_open(&child->release) != 0) {
+        test_pipe_close(&child->ready);
+        return 0;
+    }
+    release_plan plan = {.ready = child->ready.write_end, .release = child->release.read_end};
+    child->pid = spawn_child(child_read_release, &plan, sizeof plan);
+    char byte = 0;
+    child->started = child->pid > 0 && pipe_read(child->ready.read_end, &byte, 1) == 1;
+    return 1;
+}
+
+/* Lets the child end (killing it if the byte cannot be sent); 1 if released. */
+static int held_child_release(held_child *child)
+{
+    int released = pipe_write(child->release.write_end, "x", 1);
+    if (child->pid > 0 && !released)
+        kill_child(child->pid);
+    return released;
+}
+
+static void held_child_close(held_child *child)
+{
+    test_pipe_close(&child->release);
+    test_pipe_close(&child->ready);
+}
+
 /* Waits until `pid` is described in `state`: 1 once it is, 0 if not within 30 s (the OS lets a continued process
  * run again asynchronously). */
 static int wait_for_state(int64_t pid, int32_t state)
@@ -56,25 +96,19 @@ static int wait_for_state(int64_t pid, int32_t state)
  * state of its own: every thread suspended is Windows' equivalent (as while a debugger holds it at a breakpoint). */
 void test_process_stopped_and_continued(void)
 {
-    test_pipe ready, release;
-    CHECK(test_pipe_open(&ready) == 0);
-    CHECK(test_pipe_open(&release) == 0);
-    release_plan plan = {.ready = ready.write_end, .release = release.read_end};
-    pid_t child = spawn_child(child_read_release, &plan, sizeof plan);
+    held_child held;
+    CHECK(held_child_start(&held));
+    pid_t child = held.pid;
+    int started = held.started;
     /* Observed first, checked after the child is gone: a failed check never leaves a stopped child behind. */
-    char byte = 0;
-    int started = child > 0 && pipe_read(ready.read_end, &byte, 1) == 1;
     int running = started && wait_for_state(child, SIPC_PROCESS_RUNNING);
     int stop_ok = child > 0 && stop_child(child) == 0;
     sipc_process_info stopped = describe(child > 0 ? child : 1);
     int continue_ok = child > 0 && continue_child(child) == 0;
     int running_again = child > 0 && wait_for_state(child, SIPC_PROCESS_RUNNING);
-    int released = pipe_write(release.write_end, "x", 1);
-    if (child > 0 && !released)
-        kill_child(child);
+    int released = held_child_release(&held);
     int exit_status = child > 0 ? reap_child(child) : -1;
-    test_pipe_close(&release);
-    test_pipe_close(&ready);
+    held_child_close(&held);
 
     CHECK(child > 0);
     CHECK(started);
@@ -133,15 +167,12 @@ void test_process_describe(void)
     CHECK(self.state == SIPC_PROCESS_RUNNING);
     CHECK(named_like_this_process(self.name));
 
-    test_pipe ready, release;
-    CHECK(test_pipe_open(&ready) == 0);
-    CHECK(test_pipe_open(&release) == 0);
-    release_plan plan = {.ready = ready.write_end, .release = release.read_end};
-    pid_t child = spawn_child(child_read_release, &plan, sizeof plan);
+    held_child held;
+    CHECK(held_child_start(&held));
+    pid_t child = held.pid;
+    int started = held.started;
     /* Everything is observed first and checked after the child is gone, so a failed check never leaves a
      * stopped child behind (the harness would wait for it). */
-    char byte = 0;
-    int started = pipe_read(ready.read_end, &byte, 1) == 1;
     sipc_process_info running = describe(child);
 
     /* SIGSTOP (state 'T'): alive but stopped, no debugger. */
@@ -167,9 +198,7 @@ void test_process_describe(void)
     }
 
     /* Exited but not reaped (a zombie), then reaped: gone either way. */
-    int released = pipe_write(release.write_end, "x", 1);
-    if (!released)
-        kill(child, SIGKILL);
+    int released = held_child_release(&held);
     int exited = wait_for(child, WEXITED);
     sipc_process_info zombie = describe(child);
     int exit_status = reap_child(child);
@@ -193,8 +222,7 @@ void test_process_describe(void)
     CHECK(released && exited && exit_status == 0);
     CHECK(zombie.state == SIPC_PROCESS_GONE);
     CHECK(reaped.state == SIPC_PROCESS_GONE);
-    test_pipe_close(&release);
-    test_pipe_close(&ready);
+    held_child_close(&held);
 }
 
 #endif /* !_WIN32 */
