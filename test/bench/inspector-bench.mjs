@@ -4,12 +4,10 @@
 // the batching is the real code path; reports wall-clock cost, batches per simulated second and retained memory.
 //   node --expose-gc test/bench/inspector-bench.mjs [--rate 10000] [--seconds 10] [--size 64] [--retain 100000] [--json]
 import { loadCore } from '../unit/inspector-core.mjs';
+import { numberOption } from './options.mjs';
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const option = (name, fallback) => numberOption(args, `--${name}`, fallback);
 const rate = option('rate', 10_000);
 const seconds = option('seconds', 10);
 const size = option('size', 64);

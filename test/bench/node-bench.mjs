@@ -11,16 +11,14 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { optionValue } from './options.mjs';
 
 const here = fileURLToPath(import.meta.url);
 const apiPath = resolve(dirname(here), '..', '..', 'dist', 'api.js');
 const api = createRequire(import.meta.url)(apiPath);
 
 const args = process.argv.slice(2);
-const option = (flag, fallback) => {
-  const at = args.indexOf(flag);
-  return at >= 0 && at + 1 < args.length ? args[at + 1] : fallback;
-};
+const option = (flag, fallback) => optionValue(args, flag) ?? fallback;
 
 // ---- child side: an echo peer, or a flood sender ----
 if (args[0] === '--child') {

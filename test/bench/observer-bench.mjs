@@ -10,13 +10,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { numberOption } from './options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
 const wantJson = args.includes('--json');
 const quick = args.includes('--quick');
-const runsAt = args.indexOf('--runs');
-const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : quick ? 1 : 3;
+const runs = numberOption(args, '--runs', quick ? 1 : 3);
 const platform = `${process.platform}-${process.arch}`;
 const cli = process.env.SIPC_CLI ?? join(root, 'helper/build', platform, 'sipc');
 const outDir = join(root, 'test/out');

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { optionValue } from './options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const peersDir = join(root, 'test/bench/peers');
@@ -30,10 +31,7 @@ const jsonFile = !wantJson
     : args[jsonIndex + 1] && !args[jsonIndex + 1].startsWith('--')
       ? args[jsonIndex + 1]
       : undefined;
-const valueOf = (flag) => {
-  const i = args.indexOf(flag);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const valueOf = (flag) => optionValue(args, flag);
 // With JSON on stdout, everything else goes to stderr.
 const say = (text) => (wantJson && !jsonFile ? process.stderr : process.stdout).write(`${text}\n`);
 

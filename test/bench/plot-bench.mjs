@@ -10,14 +10,12 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPage } from '../vscode/harness/inspector-page.mjs';
+import { numberOption } from './options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const option = (name, fallback) => numberOption(args, `--${name}`, fallback);
 const rate = option('rate', 10_000);
 const seconds = option('seconds', 10);
 const asJson = args.includes('--json');
