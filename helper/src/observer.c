@@ -218,19 +218,22 @@ static void look_at_roles(sipc_observer *ob, int check_alive)
         role_seen *seen = &ob->roles[r];
         uint64_t now = sipc_os_wall_ns();
         if (view.session != seen->session) {
+            /* The role was taken again: the previous holder had left by then. */
+            uint64_t taken = attach_time(ob, r, view.session);
             if (seen->attached && !seen->died_reported)
-                push_role_event(ob, SIPC_EVENT_CLOSED, r, seen, now);
+                push_role_event(ob, SIPC_EVENT_CLOSED, r, seen, taken < now ? taken : now);
             seen->session = view.session;
             seen->attached = 0;
             seen->died_reported = 0;
             if (view.attached && view.process.pid != 0) {
                 seen->attached = 1;
                 seen->process = view.process;
-                push_role_event(ob, SIPC_EVENT_ATTACHED, r, seen, attach_time(ob, r, view.session));
+                push_role_event(ob, SIPC_EVENT_ATTACHED, r, seen, taken);
             } else if (!view.attached && view.session != 0) {
-                /* A holder came and went between two looks (its pid is gone from the role): say so, pid unknown. */
+                /* A holder came and went between two looks (its pid is gone from the role): say so, pid unknown.
+                 * Its attach keeps the role's own time, so that it comes before what that holder sent. */
                 seen->process.pid = 0;
-                push_role_event(ob, SIPC_EVENT_ATTACHED, r, seen, now);
+                push_role_event(ob, SIPC_EVENT_ATTACHED, r, seen, taken);
                 push_role_event(ob, SIPC_EVENT_CLOSED, r, seen, now);
             }
             continue;
