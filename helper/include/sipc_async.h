@@ -185,7 +185,9 @@ SIPC_API int sipc_async_call_release(sipc_async_call *c);
  * appears, vanishes or becomes (un)usable, or a channel's state, peers or connection count change.
  * Entries that appear or vanish are seen at once where the OS reports them (inotify on Linux);
  * everything else is compared every interval_ms (a listing and a stat per entry, on the watch's thread).
- * Changes that come before the next poll share one notify call. */
+ * Changes that come before the next poll share one notify call. A caller that polled after a notify is
+ * notified once more when the changes settle, so that a listing it took between two of the watch's
+ * looks (which may show a channel that came and went) is followed by one of the settled state. */
 typedef struct sipc_async_watch sipc_async_watch;
 SIPC_API int sipc_async_watch_start(uint32_t interval_ms, sipc_async_notify_fn notify, uint32_t token,
                                     sipc_async_watch **out);

@@ -1265,6 +1265,7 @@ struct sipc_async_watch {
     uint32_t interval_ms;
     int refs;         /* under n.lock: the thread's and the main thread's */
     uint64_t changes; /* under n.lock */
+    int polled;       /* under n.lock: the caller polled since the last report, so it may have listed since */
 };
 
 /* handle_new/handle_free rely on it. */
@@ -1349,12 +1350,14 @@ static void *watch_main(void *arg)
 {
     sipc_async_watch *h = arg;
     sipc_test_hook hook = __atomic_load_n(&watch_test_hook, __ATOMIC_ACQUIRE);
+    void *hook_arg = watch_test_hook_arg;
     if (hook != NULL)
-        hook(watch_test_hook_arg, SIPC_TEST_WATCH_STARTING);
+        hook(hook_arg, SIPC_TEST_WATCH_STARTING);
     fingerprint last = take_fingerprint();
     uint32_t follow_ups = 0;
+    int reported = 0;
     if (hook != NULL)
-        hook(watch_test_hook_arg, SIPC_TEST_WATCH_TOOK_FIRST_LOOK);
+        hook(hook_arg, SIPC_TEST_WATCH_TOOK_FIRST_LOOK);
     /* The monitor was armed in sipc_async_watch_start, before this thread ran: what changed in between is
      * queued in it and may or may not be in that first look, where a comparison would miss it. Report it,
      * and compare from a look taken after the queue was drained: a first look taken before a channel
@@ -1367,14 +1370,20 @@ static void *watch_main(void *arg)
         sipc_os_mutex_lock(&h->n.lock);
         if (!h->n.stopping) {
             h->changes++;
+            h->polled = 0;
+            reported = 1;
             notify_locked(&h->n);
         }
         sipc_os_mutex_unlock(&h->n.lock);
     }
     for (;;) {
+        if (reported && hook != NULL)
+            hook(hook_arg, SIPC_TEST_WATCH_REPORTED);
+        reported = 0;
         int32_t timeout =
             follow_ups > 0 && WATCH_FOLLOW_UP_MS < h->interval_ms ? WATCH_FOLLOW_UP_MS : (int32_t)h->interval_ms;
         int rc = sipc_os_key_monitor_wait(h->monitor, timeout);
+        int last_follow_up = follow_ups == 1;
         if (follow_ups > 0)
             follow_ups--;
         if (rc == SIPC_OK) {
@@ -1390,9 +1399,16 @@ static void *watch_main(void *arg)
         fingerprint now = take_fingerprint();
         sipc_os_mutex_lock(&h->n.lock);
         int stopping = h->n.stopping;
-        if (!stopping && now.ok && (now.sum != last.sum || now.count != last.count || !last.ok)) {
-            last = now;
+        int changed = now.ok && (now.sum != last.sum || now.count != last.count || !last.ok);
+        /* A caller that listed after our last report may have seen a state between two of our looks (a
+         * channel made and removed again): it would keep showing it, as no look of ours differs from the
+         * last. Once the burst settles, such a caller is told once more, to list the settled state. */
+        if (!stopping && (changed || (last_follow_up && follow_ups == 0 && h->polled))) {
+            if (changed)
+                last = now;
             h->changes++;
+            h->polled = 0;
+            reported = 1;
             notify_locked(&h->n);
         }
         sipc_os_mutex_unlock(&h->n.lock);
@@ -1444,6 +1460,7 @@ SIPC_API int sipc_async_watch_poll(sipc_async_watch *h, uint64_t *changes)
         return SIPC_ERR_INVALID_ARGUMENT;
     sipc_os_mutex_lock(&h->n.lock);
     *changes = h->changes;
+    h->polled = 1;
     h->n.notify_pending = 0;
     sipc_os_mutex_unlock(&h->n.lock);
     return SIPC_OK;

@@ -14,8 +14,9 @@ typedef enum sipc_test_point {
     SIPC_TEST_SEND_BEFORE_PUBLISH,    /* send checked the peer is present and wrote the slot; head is next */
     SIPC_TEST_SEND_BEFORE_WAIT,       /* send found no room and is about to wait for it */
     SIPC_TEST_WATCH_STARTING,         /* a watch's thread runs and is about to list the channels a first time */
-    SIPC_TEST_WATCH_TOOK_FIRST_LOOK   /* a watch's thread listed the channels once, before looking at what the
+    SIPC_TEST_WATCH_TOOK_FIRST_LOOK,  /* a watch's thread listed the channels once, before looking at what the
                                          monitor queued since sipc_async_watch_start */
+    SIPC_TEST_WATCH_REPORTED          /* a watch's thread reported a change and is about to wait for the next */
 } sipc_test_point;
 
 typedef void (*sipc_test_hook)(void *arg, sipc_test_point point);
@@ -23,8 +24,8 @@ typedef void (*sipc_test_hook)(void *arg, sipc_test_point point);
 /* Calls hook(arg, point) on the calling thread at every test point of this handle (NULL: none). */
 void sipc_channel_set_test_hook(sipc_channel *channel, sipc_test_hook hook, void *arg);
 
-/* Calls hook(arg, SIPC_TEST_WATCH_STARTING) and hook(arg, SIPC_TEST_WATCH_TOOK_FIRST_LOOK) on the thread of
- * every watch started afterwards (NULL: none). Process-wide: set it only while no other watch starts. */
+/* Calls hook(arg, point) at the SIPC_TEST_WATCH_* points on the thread of every watch started afterwards
+ * (NULL: none). Process-wide: set it only while no other watch starts. */
 void sipc_async_watch_set_test_hook(sipc_test_hook hook, void *arg);
 
 #endif /* SIPC_TEST_HOOKS_H */

@@ -112,3 +112,76 @@ void test_watch_reports_a_channel_appearing_before_its_first_look(void)
     CHECK_RC(closed, SIPC_OK);
     CHECK(reported);
 }
+
+typedef struct passing_channel {
+    const char *name;
+    sipc_channel *channel;
+    int opened;
+    int listed; /* atomic: the caller saw the passing channel */
+} passing_channel;
+
+/* Right after the watch's first report, a channel comes, is seen by the caller, and goes again before the
+ * watch looks: no two looks of the watch differ. */
+static void pass_by_after_a_report(void *arg, sipc_test_point point)
+{
+    passing_channel *state = arg;
+    if (point != SIPC_TEST_WATCH_REPORTED || state->opened)
+        return;
+    state->opened = sipc_open(state->name, NULL, &state->channel) == SIPC_OK ? 1 : -1;
+    uint64_t deadline = now_ns() + 10000000000ull;
+    while (state->opened == 1 && !__atomic_load_n(&state->listed, __ATOMIC_ACQUIRE) && now_ns() < deadline)
+        sleep_ms(1);
+    if (state->channel != NULL)
+        sipc_close(state->channel);
+}
+
+/* A caller that listed between two of the watch's looks, and saw a channel that was gone by the next look,
+ * is told once more when the changes settle, and lists it gone (it kept showing the channel before). */
+void test_watch_tells_a_caller_that_saw_a_passing_channel_again(void)
+{
+    int before = __atomic_load_n(&notified, __ATOMIC_ACQUIRE);
+    /* Static: the watch's thread may still call the hook after the release returned. */
+    static passing_channel state;
+    state = (passing_channel){test_name("passing"), NULL, 0, 0};
+    /* The report comes from a channel that vanishes: a settled state at once (a new one changes until its
+     * creator initialised it, which would make the watch's looks differ anyway). */
+    sipc_channel *cause = NULL;
+    int cause_rc = sipc_open(test_name("cause"), NULL, &cause);
+    sipc_async_watch_set_test_hook(pass_by_after_a_report, &state);
+    sipc_async_watch *watch = NULL;
+    int rc = sipc_async_watch_start(100, count_notify, 9, &watch);
+    if (cause != NULL)
+        cause_rc = sipc_close(cause);
+    int seen = rc == SIPC_OK ? wait_for_notify_after(before) : before;
+    uint64_t changes = 0;
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    /* The caller polls and lists after the report, while the passing channel is there. */
+    int saw_it = 0;
+    if (seen > before && sipc_async_watch_poll(watch, &changes) == SIPC_OK) {
+        uint64_t deadline = now_ns() + 10000000000ull;
+        while (!(saw_it = sipc_stat(state.name, &info) == SIPC_OK) && now_ns() < deadline)
+            sleep_ms(1);
+    }
+    seen = __atomic_load_n(&notified, __ATOMIC_ACQUIRE);
+    uint64_t changes_when_listed = changes;
+    __atomic_store_n(&state.listed, 1, __ATOMIC_RELEASE);
+    int told_again = 0;
+    for (int counted = seen; saw_it && !told_again;) {
+        int now = wait_for_notify_after(counted);
+        if (now == counted)
+            break;
+        counted = now;
+        told_again = sipc_async_watch_poll(watch, &changes) == SIPC_OK && changes > changes_when_listed &&
+                     sipc_stat(state.name, &info) == SIPC_ERR_NOT_FOUND;
+    }
+    if (watch != NULL)
+        sipc_async_watch_release(watch);
+    sipc_async_watch_set_test_hook(NULL, NULL);
+    CHECK_RC(rc, SIPC_OK);
+    CHECK_RC(cause_rc, SIPC_OK);
+    CHECK(state.opened == 1);
+    CHECK(saw_it);
+    CHECK(told_again);
+}
