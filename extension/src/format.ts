@@ -59,3 +59,11 @@ export function describeChannelState(state: ChannelInfo['state']): string {
       return 'being created';
   }
 }
+
+/**
+ * "created <local date and time>", or what is known when the segment holds no creation time (its creator died
+ * before initialising it, or is still at it): never the 1970 epoch that a zero would give.
+ */
+export function describeCreated(created: Date | undefined): string {
+  return created ? `created ${created.toLocaleString()}` : 'creation time unknown (never initialised)';
+}

@@ -1,6 +1,8 @@
 // Channels by name (validateName/stat/list/remove) and finding the native library.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, within } from './helpers.mjs';
 
@@ -37,6 +39,30 @@ test('stat, list and remove a channel by name', { timeout: scaled(60000) }, asyn
   await api.remove(name, true);
   await assert.rejects(api.stat(name), { code: 'NOT_FOUND' });
   await server.close();
+});
+
+test('a channel whose creator died before initialising it has no creation time (undefined, not 1970)', {
+  skip: process.platform !== 'linux' && 'the half-made object is written into /dev/shm directly',
+  timeout: scaled(60000),
+}, async () => {
+  const name = uniqueName('x');
+  assert.ok(name.length <= 25, `${name} must stay a plain key (sipc.NAME, 30 bytes at most), not a hashed one`);
+  // What a creator leaves before the magic (PROTOCOL.md section 5): the header sized, the channel's name and its
+  // lock word written; the word names a process that has exited, so the object is stale. created_ns is still 0.
+  const deadPid = spawnSync('true').pid;
+  const header = Buffer.alloc(1024);
+  header.writeUInt32LE(name.length, 36);
+  header.writeBigUInt64LE((BigInt(deadPid) << 32n) | 1n, 56);
+  header.write(name, 64, 'latin1');
+  writeFileSync(`/dev/shm/sipc.${name}`, header, { mode: 0o600 });
+  const info = await api.stat(name);
+  assert.equal(info.state, 'stale');
+  assert.equal(info.created, undefined);
+  const listed = (await api.list()).find((c) => c.name === name);
+  assert.ok(listed && !api.isUnusable(listed), 'listed as a stale channel');
+  assert.equal(listed.created, undefined);
+  await api.remove(name);
+  await assert.rejects(api.stat(name), { code: 'NOT_FOUND' });
 });
 
 test('a missing library is LIBRARY_NOT_FOUND naming where it was looked for', { timeout: scaled(60000) }, async () => {

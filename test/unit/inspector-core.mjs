@@ -59,3 +59,8 @@ export function loadCaptureFile() {
 export function loadSpill() {
   return loadBundle('extension/src/inspector/host/spill.ts');
 }
+
+/** @returns {Promise<typeof import('../../extension/src/format')>} */
+export function loadFormat() {
+  return loadBundle('extension/src/format.ts');
+}

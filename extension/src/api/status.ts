@@ -68,7 +68,11 @@ export interface ChannelInfo {
   clientAlive: boolean;
   /** How many times a client connected. */
   connections: number;
-  created: Date;
+  /**
+   * When the channel was created; undefined when the segment does not say (a creator that died before initialising
+   * it: a 'stale' or 'empty' half-made object has no creation time, and 1970 would be a lie).
+   */
+  created: Date | undefined;
   /** Server -> client. */
   toClient: DirectionInfo;
   /** Client -> server. */
@@ -122,7 +126,7 @@ export function infoFromRaw(raw: RawChannelInfo): ChannelInfo {
     serverAlive: raw.server_alive !== 0,
     clientAlive: raw.client_alive !== 0,
     connections: toNumber(raw.connections),
-    created: dateFromNs(raw.created_ns) ?? new Date(0),
+    created: dateFromNs(raw.created_ns),
     toClient: direction(raw.to_client),
     toServer: direction(raw.to_server),
   };

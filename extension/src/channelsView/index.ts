@@ -4,7 +4,7 @@ import type { Connection, ConnectionManager } from '../connections';
 import { describeError } from '../errors';
 import { describePeer, isHalted, peerText, type PeerProcess } from '../debugging/peerProcess';
 import type { Debuggees } from '../debugging/debuggees';
-import { describeChannelState, describeConnectionState, formatBytes } from '../format';
+import { describeChannelState, describeConnectionState, describeCreated, formatBytes } from '../format';
 
 export const CHANNELS_VIEW_ID = 'sipc.channels';
 /** Traffic of this window's connections refreshes the view at most this often. */
@@ -421,7 +421,7 @@ function channelTooltip(node: ChannelNode): vscode.MarkdownString {
   md.appendMarkdown(`- Server → client: ${directionText(info.toClient)}\n`);
   md.appendMarkdown(`- Client → server: ${directionText(info.toServer)}\n`);
   md.appendMarkdown(`- Max message ${formatBytes(info.maxMessageSize)}, queue depth ${info.queueDepth}\n`);
-  md.appendMarkdown(`- Clients so far: ${info.connections}; created ${info.created.toLocaleString()}\n`);
+  md.appendMarkdown(`- Clients so far: ${info.connections}; ${describeCreated(info.created)}\n`);
   md.appendMarkdown(`- Mode ${info.mode.toString(8).padStart(4, '0')}, owner uid ${info.ownerUid}, protocol ${info.protocolVersion}\n`);
   if (node.stale) md.appendMarkdown('\nNobody alive is attached: *Remove Stale Channel* deletes it.\n');
   if (node.halted) {

@@ -3,7 +3,7 @@ import { remove, stat, validateName } from '../../api';
 import { nameArgument } from '../../commands/arguments';
 import type { CommandServices, SipcCommand } from '../../commands/command';
 import { describeError, UserFacingError } from '../../errors';
-import { formatBytes } from '../../format';
+import { describeCreated, formatBytes } from '../../format';
 import { listChannelsQuietly } from '../../prompts';
 
 /** The named stale channel, or the stale channels the user picks; undefined if the user picked none. */
@@ -25,7 +25,7 @@ async function staleChannelsToRemove(arg: unknown, log: vscode.LogOutputChannel)
   const picked = await vscode.window.showQuickPick(
     stale.map((info) => ({
       label: info.name,
-      description: `last server pid ${info.serverPid || 'none'} · created ${info.created.toLocaleString()}`,
+      description: `last server pid ${info.serverPid || 'none'} · ${describeCreated(info.created)}`,
       detail: `${info.toClient.queued + info.toServer.queued} undelivered message(s) · max message ${formatBytes(info.maxMessageSize)}`,
     })),
     { title: 'SIPC: Remove Stale Channels', placeHolder: 'Nobody alive is attached to these; pick the ones to remove', canPickMany: true },
