@@ -16,6 +16,14 @@ const vscode = require('vscode');
 const { repoRoot, uniqueName, until, withTimeout, child, cli, extensionApi } = require('./helpers');
 
 const FLOOD_MESSAGES = 100_000;
+/**
+ * Floods in a row, each its own figures: one run's max is one scheduler's whim on a shared 2-vCPU machine, so the
+ * benchmark reports each flood and their median.
+ */
+const FLOODS = Math.max(1, Number.parseInt(process.env.SIPC_EXTHOST_FLOODS ?? '3', 10) || 3);
+/** The idle window's own delay, measured first for as long: the machine's noise, which no extension can go below. */
+const IDLE_BASELINE_MS = 2_000;
+const TARGET_MS = 50;
 /** A stall this long means something blocked the extension host; anything below is a figure, not a failure. */
 const HANG_GUARD_MS = 10_000;
 const LAG_REPORT = path.join(repoRoot, 'test/out/extension-host-lag.json');
@@ -37,6 +45,13 @@ function objectPath(name) {
 }
 
 const ms = (ns) => Math.round((ns / 1e6) * 100) / 100;
+
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : Math.round(((sorted[middle - 1] + sorted[middle]) / 2) * 100) / 100;
+}
 
 /**
  * With SIPC_EXTHOST_PROFILE=1 the flood is CPU-profiled from inside the extension host (node:inspector) into
@@ -79,8 +94,10 @@ class LagRecorder {
   /** Ends the current phase under `name` and starts the next. */
   endPhase(name) {
     this.phase.disable();
-    this.phases[name] = { ms: Math.round(performance.now() - this.phaseStarted), p99: ms(this.phase.percentile(99)), max: ms(this.phase.max) };
+    const phase = { ms: Math.round(performance.now() - this.phaseStarted), p99: ms(this.phase.percentile(99)), max: ms(this.phase.max) };
+    this.phases[name] = phase;
     this.startPhase();
+    return phase;
   }
 
   stop() {
@@ -118,6 +135,11 @@ describe('SIPC extension host never blocks', function () {
     await fs.promises.writeFile(floodFile, `${lines.join('\n')}\n`);
     files.push(floodFile);
     await vscode.commands.executeCommand('workbench.view.extension.sipc');
+
+    // The baseline: the same window, the view open, nothing of this test's happening yet.
+    const idle = new LagRecorder();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_BASELINE_MS));
+    const idleDelay = idle.stop();
 
     const lag = new LagRecorder();
     const started = performance.now();
@@ -189,39 +211,51 @@ describe('SIPC extension host never blocks', function () {
       lag.endPhase('full /dev/shm');
     }
 
-    // The flood: this window creates the channel and opens the inspector on it, then a CLI client sends 100k lines.
-    const connecting = vscode.commands.executeCommand('sipc.connect', { name: names.flood, maxMessageSize: 64, queueDepth: 256, timeoutMs: 30_000 });
-    // The client joins only once this window created the channel (else it would create it with its own options).
-    await until(() => api.connections.get(names.flood)?.state === 'waiting', 'this window created the flood channel', 15_000);
-    await vscode.commands.executeCommand('sipc.openInspector', { name: names.flood });
-    lag.endPhase('flood channel created, inspector opened');
-    const stopProfile = await startProfile();
-    const floodStarted = performance.now();
-    const floodInput = await fs.promises.open(floodFile, 'r');
-    const sender = cli(['connect', names.flood, '--linger', '0'], { stdin: floodInput.fd });
-    await floodInput.close();
-    stoppers.push(() => sender.stop());
-    const connected = await withTimeout(Promise.resolve(connecting), 30_000, 'the flood channel connects');
-    assert.strictEqual(connected?.role, 'server');
-    const connection = api.connections.get(names.flood);
-    await until(() => connection.receivedCount >= FLOOD_MESSAGES, `${FLOOD_MESSAGES} messages arrived`, 240_000);
-    const floodMs = performance.now() - floodStarted;
-    if (stopProfile) await stopProfile();
-    assert.strictEqual(connection.receivedCount, FLOOD_MESSAGES);
+    // The floods: each time this window creates a channel and opens the inspector on it, then a CLI client sends 100k
+    // lines; the channel is closed again before the next.
+    const floods = [];
+    for (let round = 1; round <= FLOODS; round++) {
+      const floodName = round === 1 ? names.flood : shortName(`f${round}`);
+      if (round > 1) objects.push(objectPath(floodName));
+      const connecting = vscode.commands.executeCommand('sipc.connect', { name: floodName, maxMessageSize: 64, queueDepth: 256, timeoutMs: 30_000 });
+      // The client joins only once this window created the channel (else it would create it with its own options).
+      await until(() => api.connections.get(floodName)?.state === 'waiting', 'this window created the flood channel', 15_000);
+      await vscode.commands.executeCommand('sipc.openInspector', { name: floodName });
+      lag.endPhase(`flood ${round}: channel created, inspector opened`);
+      const stopProfile = round === 1 ? await startProfile() : undefined;
+      const floodStarted = performance.now();
+      const floodInput = await fs.promises.open(floodFile, 'r');
+      const sender = cli(['connect', floodName, '--linger', '0'], { stdin: floodInput.fd });
+      await floodInput.close();
+      stoppers.push(() => sender.stop());
+      const connected = await withTimeout(Promise.resolve(connecting), 30_000, 'the flood channel connects');
+      assert.strictEqual(connected?.role, 'server');
+      const connection = api.connections.get(floodName);
+      await until(() => connection.receivedCount >= FLOOD_MESSAGES, `${FLOOD_MESSAGES} messages arrived`, 240_000);
+      const floodMs = performance.now() - floodStarted;
+      if (stopProfile) await stopProfile();
+      assert.strictEqual(connection.receivedCount, FLOOD_MESSAGES);
+      const phase = lag.endPhase(`flood ${round}: ${FLOOD_MESSAGES} messages received`);
+      floods.push({ ms: Math.round(floodMs), messagesPerSecond: Math.round(FLOOD_MESSAGES / (floodMs / 1000)), p99: phase.p99, max: phase.max });
+      await sender.exited(30_000);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('sipc.disconnect', { name: floodName });
+      lag.endPhase(`flood ${round}: inspector and channel closed`);
+    }
 
     // After all that the view still answers and still lists what it listed.
-    lag.endPhase(`${FLOOD_MESSAGES} messages received`);
     await until(() => byName().get(names.healthy)?.kind === 'channel', 'the view still lists the healthy channel', 15_000);
     const total = lag.stop();
 
     const report = {
       what: 'extension host event-loop delay (perf_hooks.monitorEventLoopDelay, 5 ms resolution) with a FIFO, a corrupt '
-        + `segment and a flock'ed segment in /dev/shm, during a flood of ${FLOOD_MESSAGES} messages to this window with the inspector open`,
+        + `segment and a flock'ed segment in /dev/shm, during ${FLOODS} floods of ${FLOOD_MESSAGES} messages each to this window with the inspector open`,
       measuredAt: new Date().toISOString(),
       durationMs: Math.round(performance.now() - started),
       eventLoopDelayMs: { p50: total.p50, p99: total.p99, max: total.max, mean: total.mean },
       phases: lag.phases,
-      flood: { messages: FLOOD_MESSAGES, ms: Math.round(floodMs), messagesPerSecond: Math.round(FLOOD_MESSAGES / (floodMs / 1000)) },
+      idleBaselineMs: { durationMs: IDLE_BASELINE_MS, p99: idleDelay.p99, max: idleDelay.max },
+      floods: { messages: FLOOD_MESSAGES, targetMs: TARGET_MS, runs: floods, median: { p99: median(floods.map((f) => f.p99)), max: median(floods.map((f) => f.max)), messagesPerSecond: median(floods.map((f) => f.messagesPerSecond)) } },
       lockedChannelConnect: `${lockedConnect ? 'connected' : 'refused (see the log)'} after ${Math.round(lockedMs)} ms`,
       fullTmpfs,
     };
