@@ -22,6 +22,7 @@
 #define IF_TSOFFSET 14u
 #define EPB_FLAGS 2u
 #define EVENT_PREFIX "sipc event "
+#define ROLE_PREFIX "sipc role: "
 #define JSONL_FORMAT "sipc-capture"
 
 const char *capture_direction_label(int32_t direction)
@@ -113,7 +114,7 @@ static bool pcapng_header(cli_buffer *out, const char *const *channels, size_t c
         ok = begin_block(out, BLOCK_IDB, &start) && put_u16(out, (uint16_t)CAPTURE_LINKTYPE_USER0) && put_u16(out, 0) &&
              put_u32(out, 0) /* snaplen: no limit */ && put_text_option(out, IF_NAME, channels[i]) &&
              put_text_option(out, IF_DESCRIPTION, description) && put_option(out, IF_TSRESOL, &nanoseconds, 1) &&
-             end_block(out, start, true);
+             put_text_option(out, OPT_COMMENT, ROLE_PREFIX "observer") && end_block(out, start, true);
     }
     return ok;
 }
@@ -158,8 +159,10 @@ static bool jsonl_header(cli_buffer *out, const char *const *channels, size_t ch
     for (size_t i = 0; ok && i < channel_count; i++)
         ok = (i == 0 || cli_buffer_append_str(out, ",")) &&
              cli_append_json_string(out, channels[i], strlen(channels[i]));
-    return ok && cli_buffer_printf(out, "],\"mode\":\"observe\",\"exported\":\"%s\",\"application\":\"sipc %s\"}\n",
-                                   iso, SIPC_CLI_VERSION);
+    return ok &&
+           cli_buffer_printf(
+               out, "],\"mode\":\"observe\",\"role\":\"observer\",\"exported\":\"%s\",\"application\":\"sipc %s\"}\n",
+               iso, SIPC_CLI_VERSION);
 }
 
 static bool jsonl_record(cli_buffer *out, const capture_sink *sink, const capture_record *record)
@@ -236,6 +239,7 @@ void capture_sink_free(capture_sink *sink)
 
 typedef struct capture_interface {
     uint32_t channel;
+    capture_role role;
     bool binary_resolution; /* if_tsresol: 2^-exponent instead of 10^-exponent */
     uint8_t exponent;
     int64_t offset_seconds;
@@ -247,6 +251,8 @@ struct capture_reader {
     uint64_t offset;    /* pcapng: where the next block starts; JSON Lines: lines read */
     uint64_t file_size; /* 0 when unknown (a pipe) */
     bool swap;          /* the section's byte order is not ours */
+    capture_role role;  /* JSON Lines: the header's */
+    uint64_t side_unknown;
     capture_interface *interfaces;
     size_t interface_count, interface_capacity;
     char **channels;
@@ -260,6 +266,43 @@ struct capture_reader {
 capture_format capture_reader_format(const capture_reader *reader)
 {
     return reader->format;
+}
+
+uint64_t capture_reader_side_unknown(const capture_reader *reader)
+{
+    return reader->side_unknown;
+}
+
+/* A role's name in a file ("server", ...); UNKNOWN for anything else. */
+static capture_role role_named(const char *name, size_t length)
+{
+    static const struct {
+        const char *name;
+        capture_role role;
+    } roles[] = {{"observer", CAPTURE_ROLE_OBSERVER}, {"server", CAPTURE_ROLE_SERVER}, {"client", CAPTURE_ROLE_CLIENT}};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strlen(roles[i].name) == length && memcmp(roles[i].name, name, length) == 0)
+            return roles[i].role;
+    return CAPTURE_ROLE_UNKNOWN;
+}
+
+/* "sent"/"received" (a connection panel's own view, `sent` true for the first) as the channel's direction: the
+ * panel's role says which way its sent messages went. A file without it is read as the versions that wrote no
+ * role meant it (sent = client->server), and counted, so that replay can say that this is an assumption. */
+static int32_t window_direction(capture_reader *reader, capture_role role, bool sent)
+{
+    if (role == CAPTURE_ROLE_SERVER)
+        return sent ? SIPC_DIR_TO_CLIENT : SIPC_DIR_TO_SERVER;
+    if (role != CAPTURE_ROLE_CLIENT)
+        reader->side_unknown++;
+    return sent ? SIPC_DIR_TO_SERVER : SIPC_DIR_TO_CLIENT;
+}
+
+/* Whether text[0..length) is word alone or followed by ", note". */
+static bool names_word(const char *text, size_t length, const char *word)
+{
+    size_t n = strlen(word);
+    return length >= n && memcmp(text, word, n) == 0 && (length == n || text[n] == ',');
 }
 
 size_t capture_reader_channel_count(const capture_reader *reader)
@@ -426,6 +469,10 @@ static bool visit_interface_option(capture_reader *reader, uint16_t code, const 
         uint64_t low = get_u32(reader, value), high = get_u32(reader, value + 4);
         uint64_t raw = reader->swap ? (low << 32 | high) : (high << 32 | low);
         options->interface.offset_seconds = (int64_t)raw;
+    } else if (code == OPT_COMMENT && length > strlen(ROLE_PREFIX) &&
+               memcmp(value, ROLE_PREFIX, strlen(ROLE_PREFIX)) == 0) {
+        options->interface.role =
+            role_named((const char *)value + strlen(ROLE_PREFIX), (size_t)length - strlen(ROLE_PREFIX));
     }
     return true;
 }
@@ -571,9 +618,12 @@ static int packet_record(capture_reader *reader, const unsigned char *body, size
     }
     record->kind = CAPTURE_MESSAGE;
     uint32_t direction = options.flags & 3u;
-    record->direction = direction == CAPTURE_EPB_OUTBOUND  ? SIPC_DIR_TO_SERVER
-                        : direction == CAPTURE_EPB_INBOUND ? SIPC_DIR_TO_CLIENT
-                                                           : -1;
+    if (names_word(comment, comment_length, "sent") || names_word(comment, comment_length, "received"))
+        record->direction = window_direction(reader, interface->role, comment[0] == 's');
+    else
+        record->direction = direction == CAPTURE_EPB_OUTBOUND  ? SIPC_DIR_TO_SERVER
+                            : direction == CAPTURE_EPB_INBOUND ? SIPC_DIR_TO_CLIENT
+                                                               : -1;
     if (!set_text(&reader->comment, comment, comment_length))
         goto no_memory;
     record->detail = reader->comment.data;
@@ -812,7 +862,7 @@ static const char *skip_value(const char *p, const char *end)
 
 /* The fields of one line that the reader uses. */
 typedef struct jsonl_fields {
-    cli_buffer type, channel, direction, data, event, detail, note, format;
+    cli_buffer type, channel, direction, data, event, detail, note, format, role;
     bool has_seq, has_ns, has_ms, has_length, has_captured;
     uint64_t seq, ns, length, captured;
     double ms;
@@ -820,8 +870,8 @@ typedef struct jsonl_fields {
 
 static void jsonl_fields_reset(jsonl_fields *f)
 {
-    cli_buffer *buffers[] = {&f->type,  &f->channel, &f->direction, &f->data,
-                             &f->event, &f->detail,  &f->note,      &f->format};
+    cli_buffer *buffers[] = {&f->type,   &f->channel, &f->direction, &f->data, &f->event,
+                             &f->detail, &f->note,    &f->format,    &f->role};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) {
         buffers[i]->length = 0;
         if (buffers[i]->data)
@@ -832,8 +882,8 @@ static void jsonl_fields_reset(jsonl_fields *f)
 
 static void jsonl_fields_free(jsonl_fields *f)
 {
-    cli_buffer *buffers[] = {&f->type,  &f->channel, &f->direction, &f->data,
-                             &f->event, &f->detail,  &f->note,      &f->format};
+    cli_buffer *buffers[] = {&f->type,   &f->channel, &f->direction, &f->data, &f->event,
+                             &f->detail, &f->note,    &f->format,    &f->role};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         cli_buffer_free(buffers[i]);
 }
@@ -886,7 +936,7 @@ static bool parse_line(const char *p, const char *end, jsonl_fields *f)
             cli_buffer *target;
         } strings[] = {{"type", &f->type}, {"channel", &f->channel}, {"direction", &f->direction},
                        {"data", &f->data}, {"event", &f->event},     {"detail", &f->detail},
-                       {"note", &f->note}, {"format", &f->format}};
+                       {"note", &f->note}, {"format", &f->format},   {"role", &f->role}};
         struct {
             const char *name;
             bool *has;
@@ -988,6 +1038,7 @@ static int jsonl_next(capture_reader *reader, capture_record *record, char *erro
                           reader->offset, f.format.data);
                 goto done;
             }
+            reader->role = role_named(f.role.data ? f.role.data : "", f.role.length);
             if (f.channel.length > 0 && channel_index(reader, f.channel.data, f.channel.length) < 0) {
                 set_error(error, error_size, "out of memory");
                 goto done;
@@ -1031,11 +1082,12 @@ static int jsonl_next(capture_reader *reader, capture_record *record, char *erro
             goto done;
         }
         const char *direction = f.direction.data ? f.direction.data : "";
-        /* The extension's peer-mode exports say sent/received: the inspected side's outbound is client->server. */
-        if (strcmp(direction, "to-server") == 0 || strcmp(direction, "sent") == 0)
+        if (strcmp(direction, "to-server") == 0)
             record->direction = SIPC_DIR_TO_SERVER;
-        else if (strcmp(direction, "to-client") == 0 || strcmp(direction, "received") == 0)
+        else if (strcmp(direction, "to-client") == 0)
             record->direction = SIPC_DIR_TO_CLIENT;
+        else if (strcmp(direction, "sent") == 0 || strcmp(direction, "received") == 0)
+            record->direction = window_direction(reader, reader->role, direction[0] == 's');
         else {
             set_error(error, error_size, "line %" PRIu64 ": unknown direction '%s'", reader->offset, direction);
             goto done;

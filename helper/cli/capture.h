@@ -6,20 +6,31 @@
  *   - one Section Header Block (shb_userappl "sipc <version>");
  *   - one Interface Description Block per channel, in the order the channels were named:
  *     LINKTYPE_USER0 (147: sipc messages have no registered link type), snaplen 0, if_name = the
- *     channel's name, if_tsresol = 9 (timestamps in nanoseconds since the Unix epoch);
+ *     channel's name, if_tsresol = 9 (timestamps in nanoseconds since the Unix epoch), and an opt_comment
+ *     "sipc role: <role>" naming the side the channel was recorded from: "observer" (sipc record, the
+ *     extcap, an inspector observer panel), or "server" / "client" (a VS Code connection panel, whose
+ *     window was that peer);
  *   - one Enhanced Packet Block per message: the payload as the packet, epb_flags direction
  *     "outbound" (2) for client->server and "inbound" (1) for server->client, and an opt_comment
  *     naming the direction ("client→server" / "server→client", plus notes such as "undeliverable");
  *   - an event (messages the observer missed, messages discarded, the channel removed) is an Enhanced
  *     Packet Block with no payload, epb_flags direction 0 ("not available") and an opt_comment
  *     "sipc event: <what>". Readers tell it from an empty message by that direction.
+ * Connection panels of earlier versions (before the role was written) wrote their own view: comment
+ * "sent" with the outbound flag, "received" with the inbound flag, and no role. The reader reads a
+ * "sent"/"received" packet by the interface's role (a server's "sent" is server->client); without a
+ * role as client->server / server->client, as those versions meant, and counts them
+ * (capture_reader_side_unknown) so that `sipc replay` can say its reading is an assumption.
  * Every multi-byte field is in the writer's byte order (little-endian here); the reader takes both.
  *
  * JSON Lines layout (a superset of the extension's export, extension/src/inspector/shared/jsonl.ts):
- *   {"type":"header","format":"sipc-capture","version":1,"channel":"a","channels":["a","b"],"mode":"observe",...}
+ *   {"type":"header","format":"sipc-capture","version":1,"channel":"a","channels":["a","b"],"mode":"observe",
+ *    "role":"observer",...}   (role: as the pcapng interface's; a connection panel writes "server"/"client")
  *   {"type":"message","channel":"a","seq":0,"time":"...Z","timestampMs":...,"timestampNs":...,
  *    "direction":"to-server","length":5,"data":"<base64>","text":"hello"}   ("text" only when UTF-8)
  *   {"type":"event","channel":"a","seq":3,...,"event":"missed","detail":"12 messages client→server"}
+ * A message's "direction" may also be "sent"/"received" (a connection panel's view): read by the
+ * header's role as in pcapng above.
  */
 #ifndef SIPC_CLI_CAPTURE_H
 #define SIPC_CLI_CAPTURE_H
@@ -40,6 +51,13 @@
 
 typedef enum capture_format { CAPTURE_PCAPNG, CAPTURE_JSONL } capture_format;
 typedef enum capture_kind { CAPTURE_MESSAGE, CAPTURE_EVENT } capture_kind;
+/* The side a channel was recorded from (the file's "sipc role"); UNKNOWN: the file does not say. */
+typedef enum capture_role {
+    CAPTURE_ROLE_UNKNOWN,
+    CAPTURE_ROLE_OBSERVER,
+    CAPTURE_ROLE_SERVER,
+    CAPTURE_ROLE_CLIENT
+} capture_role;
 
 typedef struct capture_record {
     capture_kind kind;
@@ -87,6 +105,9 @@ int capture_reader_next(capture_reader *reader, capture_record *record, char *er
 capture_format capture_reader_format(const capture_reader *reader);
 size_t capture_reader_channel_count(const capture_reader *reader);
 const char *capture_reader_channel(const capture_reader *reader, size_t index);
+/* Messages read so far that were written as a connection panel's "sent"/"received" in a file that does
+ * not name that panel's role: their direction is the old reading (sent = client->server), an assumption. */
+uint64_t capture_reader_side_unknown(const capture_reader *reader);
 void capture_reader_close(capture_reader *reader);
 
 #endif /* SIPC_CLI_CAPTURE_H */

@@ -166,6 +166,13 @@ static int read_plan(const char *command, const char *path, const char *wanted_c
         else if (!(plan->channel = strdup(capture_reader_channel(reader, (size_t)channel))))
             exit_code = cli_io_error(command, "out of memory");
     }
+    uint64_t side_unknown = capture_reader_side_unknown(reader);
+    if (side_unknown > 0)
+        fprintf(stderr,
+                "sipc: %s: note: %s: %" PRIu64 " message%s recorded by a VS Code connection panel that did not write "
+                "its side (an older sipc): \"sent\" is read as client→server, which is right only if that window was "
+                "the client\n",
+                command, path, side_unknown, side_unknown == 1 ? " was" : "s were");
     cli_buffer_free(&line);
     capture_reader_close(reader);
     return exit_code;

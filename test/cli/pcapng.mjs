@@ -18,7 +18,7 @@ function options(buffer, at, end) {
   return list;
 }
 
-/** { application, interfaces: [{ name, linkType, tsresol }], packets: [{ interface, channel, timestampNs, flags, data, length, comment }] } */
+/** { application, interfaces: [{ name, linkType, tsresol, comments }], packets: [{ interface, channel, timestampNs, flags, data, length, comment }] } */
 export function parsePcapng(buffer) {
   assert.equal(buffer.readUInt32LE(0), 0x0a0d0d0a, 'starts with a section header');
   const interfaces = [];
@@ -42,7 +42,7 @@ export function parsePcapng(buffer) {
       const name = opts.find((o) => o.code === 2);
       const tsresol = opts.find((o) => o.code === 9);
       interfaces.push({ linkType: buffer.readUInt16LE(body), name: name ? name.value.toString('utf8') : null,
-        tsresol: tsresol ? tsresol.value[0] : 6 });
+        tsresol: tsresol ? tsresol.value[0] : 6, comments: opts.filter((o) => o.code === 1).map((o) => o.value.toString('utf8')) });
     } else if (type === 6) {
       const iface = buffer.readUInt32LE(body);
       assert.ok(iface < interfaces.length, 'packet names a known interface');

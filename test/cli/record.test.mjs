@@ -87,7 +87,8 @@ describe('sipc record', () => {
     assert.match(recorded.stderr, /50 messages recorded, 0 missed/);
 
     const capture = parsePcapng(readFileSync(file));
-    assert.deepEqual(capture.interfaces, [{ linkType: 147, name, tsresol: 9 }]);
+    // The interface names the side the channel was recorded from (a connection panel writes server or client).
+    assert.deepEqual(capture.interfaces, [{ linkType: 147, name, tsresol: 9, comments: ['sipc role: observer'] }]);
     assert.match(capture.application, /^sipc /);
     const messages = capture.packets.filter((p) => packetDirection(p) !== null);
     const toServer = messages.filter((p) => packetDirection(p) === 'to-server');
@@ -150,6 +151,7 @@ describe('sipc record', () => {
     assert.equal(header.type, 'header');
     assert.equal(header.format, 'sipc-capture');
     assert.deepEqual(header.channels, [first, second]);
+    assert.equal(header.role, 'observer');
     assert.equal(lines.length, 4);
     for (const line of lines) {
       assert.equal(line.type, 'message');
@@ -409,6 +411,66 @@ describe('sipc replay', () => {
     const replayed = await replay.done;
     assert.equal(replayed.code, 0, replayed.stdout.toString() + replayed.stderr);
     assert.match(replayed.stdout.toString(), /all 2 answers match/);
+  });
+
+  /**
+   * A VS Code connection panel's recording (Record to File…, an export), written by the extension's own encoder: the
+   * panel's rows are its window's view (sent/received); `role` is the window's side, as the panel passes it (absent:
+   * what earlier versions wrote, which named no side).
+   */
+  async function panelRecording(file, role, rows) {
+    const core = await loadCore();
+    const encoder = new core.CaptureEncoder(core.formatOfFileName(file), { channel: 'panel', mode: 'peer', ...(role ? { role: () => role } : {}) });
+    const entries = rows.map(([direction, text], seq) => ({ kind: 'message', seq, direction, timestamp: 1_764_000_000_000 + 2 * seq,
+      length: Buffer.byteLength(text), data: Buffer.from(text) }));
+    writeFileSync(file, Buffer.concat([...encoder.start(), ...entries.flatMap((e) => encoder.entry(e))]));
+  }
+
+  it("replays a connection panel's recording made from the server's side in the channel's directions", T, async () => {
+    for (const extension of ['pcapng', 'jsonl']) {
+      // The window was the server: it received the client's "hi" and "bye" and sent the answers.
+      const file = join(scratch, `panel-server.${extension}`);
+      await panelRecording(file, 'server', [['received', 'hi'], ['sent', 'hello back'], ['received', 'bye'], ['sent', 'see you']]);
+      const listed = await run(['replay', file, '--list']);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.deepEqual(listed.stdout.toString().trim().split('\n').map((line) => line.split(' ').slice(1, 3).join(' ')),
+        ['panel client→server', 'panel server→client', 'panel client→server', 'panel server→client'], extension);
+      assert.doesNotMatch(listed.stderr, /note/);
+      // Its server side plays to a client, which must send what the recorded client sent.
+      const name = uniqueName(`panelsrv${extension}`);
+      const replay = start(['replay', file, '--to', name, '--direction', 'to-client', '--expect', '--timeout', '10000']);
+      await waitForChannel(name, undefined, 20000);
+      await converse(name, 'hi\nbye\n', 'hello back\nsee you\n');
+      const replayed = await replay.done;
+      assert.equal(replayed.code, 0, replayed.stdout.toString() + replayed.stderr);
+      assert.match(replayed.stdout.toString(), /played 2 of 2 server→client messages .* all 2 answers match/);
+
+      // The window was the client: its sent messages went client→server, and replay against an echo server passes.
+      const clientFile = join(scratch, `panel-client.${extension}`);
+      await panelRecording(clientFile, 'client', [['sent', 'ping'], ['received', 'ping'], ['sent', 'again'], ['received', 'again']]);
+      const target = await echoChannel(`panelcli${extension}`);
+      const asClient = await run(['replay', clientFile, '--to', target, '--expect']);
+      assert.equal(asClient.code, 0, asClient.stdout.toString() + asClient.stderr);
+      assert.match(asClient.stdout.toString(), /played 2 of 2 client→server messages .* all 2 answers match/);
+    }
+  });
+
+  it('reads an older connection panel recording (no role) as before, and says that this is an assumption', T, async () => {
+    for (const extension of ['pcapng', 'jsonl']) {
+      const file = join(scratch, `panel-old.${extension}`);
+      await panelRecording(file, undefined, [['sent', 'hi'], ['received', 'hello back']]);
+      const listed = await run(['replay', file, '--list']);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout.toString(), /^\S+ panel client→server 2 B "hi".*\n\S+ panel server→client 10 B "hello back".*\n$/);
+      assert.match(listed.stderr, /^sipc: replay: note: .*: 2 messages were recorded by a VS Code connection panel that did not write its side .*"sent" is read as client→server, which is right only if that window was the client\n$/);
+    }
+    // A file that names the role but still holds the window's view (another writer): read by the role.
+    const file = join(scratch, 'panel-role-view.jsonl');
+    writeFileSync(file, jsonl('pv', [['sent', 'from server', 0], ['received', 'from client', 1]]).replace('"mode":"observe"', '"mode":"peer","role":"server"'));
+    const listed = await run(['replay', file, '--list']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout.toString(), /^\S+ pv server→client 11 B "from server"\n\S+ pv client→server 11 B "from client"\n$/);
+    assert.equal(listed.stderr, '');
   });
 
   it('keeps the recorded pauses (scaled by --speed; none with --as-fast-as-possible)', T, async () => {

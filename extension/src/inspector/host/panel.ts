@@ -466,7 +466,8 @@ export class InspectorSession implements vscode.Disposable {
 
   /** The encoder of this panel's captures in `format` (exports, recordings). */
   encoder(format: CaptureFormat): CaptureEncoder {
-    return new CaptureEncoder(format, { channel: this.source.channel ?? this.target.name, mode: this.target.mode });
+    return new CaptureEncoder(format, { channel: this.source.channel ?? this.target.name, mode: this.target.mode,
+      role: () => this.source.recordingRole() });
   }
 
   /** Streams the entries to the file chosen (never the whole file in memory); cancelling removes the partial file. */

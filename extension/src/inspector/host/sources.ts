@@ -7,7 +7,7 @@ import { describeError as describe } from '../../errors';
 import type { Capture } from '../shared/capture';
 import { CaptureDecoder } from '../shared/captureFormat';
 import { readCaptureFile } from './captureFile';
-import type { Direction } from '../shared/model';
+import { isWindowDirection, type CaptureRole, type Direction } from '../shared/model';
 import type { InspectorMode } from '../shared/protocol';
 
 /** What the statistics bar needs from the channel's shared header, per direction as the inspector names them. */
@@ -25,6 +25,12 @@ export interface CaptureSource extends vscode.Disposable {
   canSend(): boolean;
   /** This window's role on the channel (peer mode, once open); an observer has none. */
   role(): Role | undefined;
+  /**
+   * The side the capture's rows were taken from, which the files written of it name (exports, Record to File…):
+   * this window's role, or the last one it had (the rows of a connection that closed are still its own), an
+   * observer, or what an opened file says; undefined when unknown.
+   */
+  recordingRole(): CaptureRole | undefined;
   send(data: Uint8Array): Promise<void>;
   maxMessageSize(): number | undefined;
   status(): SourceStatus;
@@ -50,6 +56,8 @@ export class PeerSource implements CaptureSource {
   readonly mode = 'peer' as const;
   readonly directions: readonly Direction[] = ['sent', 'received'];
   private connection: Connection | undefined;
+  /** The role of the connection followed last (kept after it closes). */
+  private lastRole: Role | undefined;
   private connectionSubscriptions: vscode.Disposable[] = [];
   private readonly subscriptions: vscode.Disposable[] = [];
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -71,6 +79,10 @@ export class PeerSource implements CaptureSource {
 
   role(): Role | undefined {
     return this.connection?.role;
+  }
+
+  recordingRole(): Role | undefined {
+    return this.connection?.role ?? this.lastRole;
   }
 
   async send(data: Uint8Array): Promise<void> {
@@ -116,6 +128,7 @@ export class PeerSource implements CaptureSource {
     this.unfollow();
     this.connection = current;
     if (current) {
+      this.lastRole = current.role;
       // Messages the connection received before this panel existed (sipc.receivedMessagesToKeep of them).
       const earlier = hadOne ? [] : current.receivedMessages;
       for (const m of earlier) this.capture.addMessage(m.direction, m.data, m.timestamp);
@@ -215,6 +228,10 @@ export class ObserverSource implements CaptureSource {
 
   role(): undefined {
     return undefined;
+  }
+
+  recordingRole(): CaptureRole {
+    return 'observer';
   }
 
   send(): Promise<void> {
@@ -422,6 +439,7 @@ export class FileSource implements CaptureSource {
 
   canSend(): boolean { return false; }
   role(): undefined { return undefined; }
+  recordingRole(): CaptureRole | undefined { return this.decoder.role; }
   send(): Promise<void> {
     return Promise.reject(new Error('an opened capture file is read-only'));
   }
@@ -454,6 +472,11 @@ export class FileSource implements CaptureSource {
       this.state = `${entries} entries (${this.decoder.detectedFormat ?? 'empty'})`;
       this.capture.addEvent('opened', `${entries} entries of ${channels.length > 1 ? `the channels ${channels.join(', ')}` : `channel ${channels[0] ?? '?'}`} read from ${this.name}`, Date.now());
       this.log.info(`inspector: opened ${this.name}: ${entries} entries, ${this.decoder.detectedFormat}`);
+      if (this.seenDirections.some(isWindowDirection)) {
+        // A connection panel's file that names no role (an earlier version's): its rows are that window's view.
+        this.capture.addEvent('note', 'sent/received are the recording window\'s own view: this file does not say whether that window was '
+          + 'the server or the client (an earlier version wrote it), so `sipc replay` reads sent as client→server', Date.now());
+      }
     } catch (error) {
       if (this.disposed) return;
       const text = describe(error);

@@ -3,7 +3,7 @@
 // chunks of a file back into entries (Open Capture…). Pure: no file system here.
 import { encodeUtf8 } from './bytes';
 import { JsonlParseError, JsonlReader, jsonlEntryLine, jsonlHeaderLine } from './jsonl';
-import type { CaptureEntry } from './model';
+import { channelDirection, isWindowDirection, type CaptureEntry, type CaptureRole } from './model';
 import { PcapngEncoder, concatChunks } from './pcapng';
 import { CaptureFormatError, PcapngReader } from './pcapngReader';
 import type { ExportFormat } from './protocol';
@@ -16,6 +16,16 @@ export interface CaptureFileMeta {
   /** 'peer', 'observer' or 'file': what the panel was. */
   readonly mode: string;
   readonly application?: string;
+  /**
+   * The side the capture is taken from, written into the file (pcapng: the first interface's "sipc role: …" comment;
+   * JSON Lines: the header's `role`). A function for a connection panel, whose window may connect, or reconnect in the
+   * other role, while a recording runs: it is asked at the start for the file's role and for each sent/received entry,
+   * which is written in the channel's direction (client→server / server→client), as `sipc record` writes it, so that
+   * `sipc replay`, Wireshark and Open Capture… read it the same whichever side the window was. Absent (or undefined
+   * when asked): entries are written as they are; only the restore spill does that on purpose, since the same panel
+   * reads it back.
+   */
+  readonly role?: CaptureRole | (() => CaptureRole | undefined);
 }
 
 /** The format a file name suggests: .jsonl/.json/.ndjson are JSON Lines, anything else pcapng. */
@@ -24,23 +34,41 @@ export function formatOfFileName(name: string): CaptureFormat {
 }
 
 export class CaptureEncoder {
-  private readonly pcapng: PcapngEncoder | undefined;
+  private pcapng: PcapngEncoder | undefined;
 
-  constructor(readonly format: CaptureFormat, private readonly meta: CaptureFileMeta) {
-    this.pcapng = format === 'pcapng' ? new PcapngEncoder({ interfaceName: meta.channel, interfaceDescription: `sipc channel (${meta.mode})`,
-      application: meta.application ?? 'sipc inspector' }) : undefined;
-  }
+  constructor(readonly format: CaptureFormat, private readonly meta: CaptureFileMeta) {}
 
   /** What the file starts with. */
   start(now = Date.now()): Uint8Array[] {
-    if (this.pcapng) return this.pcapng.start();
-    return [encodeUtf8(`${jsonlHeaderLine({ channel: this.meta.channel, mode: this.meta.mode, exported: now, application: this.meta.application })}\n`)];
+    const role = this.role();
+    if (this.format === 'pcapng') {
+      this.pcapng = new PcapngEncoder({ interfaceName: this.meta.channel, interfaceDescription: `sipc channel (${this.meta.mode})`,
+        application: this.meta.application ?? 'sipc inspector', ...(role ? { role } : {}) });
+      return this.pcapng.start();
+    }
+    return [encodeUtf8(`${jsonlHeaderLine({ channel: this.meta.channel, mode: this.meta.mode, exported: now, application: this.meta.application,
+      ...(role ? { role } : {}) })}\n`)];
   }
 
-  /** One entry's chunks. */
+  /** One entry's chunks (after start()). */
   entry(entry: CaptureEntry): Uint8Array[] {
-    if (this.pcapng) return this.pcapng.entry(entry);
-    return [encodeUtf8(`${jsonlEntryLine(entry, this.meta.channel)}\n`)];
+    const placed = this.placed(entry);
+    if (this.format === 'pcapng') {
+      if (!this.pcapng) throw new Error('CaptureEncoder.entry() before start()');
+      return this.pcapng.entry(placed);
+    }
+    return [encodeUtf8(`${jsonlEntryLine(placed, this.meta.channel)}\n`)];
+  }
+
+  private role(): CaptureRole | undefined {
+    return typeof this.meta.role === 'function' ? this.meta.role() : this.meta.role;
+  }
+
+  /** A sent/received row of the capture's own channel in the channel's direction, when the window's role is known. */
+  private placed(entry: CaptureEntry): CaptureEntry {
+    if (entry.kind !== 'message' || entry.channel !== undefined || !isWindowDirection(entry.direction) || this.meta.role === undefined) return entry;
+    const role = this.role();
+    return role === 'server' || role === 'client' ? { ...entry, direction: channelDirection(entry.direction, role) } : entry;
   }
 }
 
@@ -65,6 +93,16 @@ export class CaptureDecoder {
 
   /** The capture's own channel (the first named), once known. */
   get channel(): string | undefined { return this.channels[0]; }
+
+  /**
+   * The side the file says its own channel was recorded from (undefined: it does not say, e.g. a connection panel's
+   * file of an earlier version, whose sent/received rows are that window's view). Its sent/received rows come back
+   * in the channel's directions when it names a server or client.
+   */
+  get role(): CaptureRole | undefined {
+    const channel = this.channel;
+    return this.pcapng ? (channel === undefined ? undefined : this.pcapng.roles.get(channel)) : this.jsonl?.header?.role;
+  }
 
   /** The channels the file named so far. */
   get channels(): readonly string[] {

@@ -3,7 +3,8 @@
 // The reader takes the inspector's exports (older ones without `channel`/`text` too) and recordings of several
 // channels; it is fed one line at a time, so a file of any size can be read as it streams in.
 import { decodeUtf8, fromBase64, isValidUtf8, toBase64 } from './bytes';
-import { isDirection, type CaptureEntry, type CapturedEvent, type CapturedMessage } from './model';
+import { channelDirection, isCaptureRole, isDirection, isWindowDirection, type CaptureEntry, type CaptureRole, type CapturedEvent,
+  type CapturedMessage } from './model';
 import { timestampNs } from './pcapng';
 
 export const JSONL_FORMAT = 'sipc-capture';
@@ -18,11 +19,16 @@ export interface JsonlHeader {
   /** Every channel of the file, when it names them (recordings of several channels). */
   readonly channels?: readonly string[];
   readonly application?: string;
+  /**
+   * The side the capture was taken from (absent: unknown). A file with a server/client role may still hold a message
+   * as "sent"/"received" (its window's view): the reader places it in the channel's direction.
+   */
+  readonly role?: CaptureRole;
 }
 
 export function jsonlHeaderLine(header: JsonlHeader): string {
   return JSON.stringify({ type: 'header', format: JSONL_FORMAT, version: JSONL_VERSION, channel: header.channel,
-    channels: header.channels ?? [header.channel], mode: header.mode, exported: new Date(header.exported).toISOString(),
+    channels: header.channels ?? [header.channel], mode: header.mode, ...(header.role ? { role: header.role } : {}), exported: new Date(header.exported).toISOString(),
     application: header.application ?? 'sipc inspector' });
 }
 
@@ -88,7 +94,7 @@ export class JsonlReader {
       const channels = Array.isArray(v.channels) ? v.channels.filter((c): c is string => typeof c === 'string') : [];
       for (const c of [v.channel, ...channels]) if (!this.channels.includes(c)) this.channels.push(c);
       this.headerLine = { channel: v.channel, mode: String(v.mode ?? ''), exported: Date.parse(String(v.exported)), channels: [...this.channels],
-        ...(typeof v.application === 'string' ? { application: v.application } : {}) };
+        ...(typeof v.application === 'string' ? { application: v.application } : {}), ...(isCaptureRole(v.role) ? { role: v.role } : {}) };
       return undefined;
     }
     if (!this.headerLine) throw new JsonlParseError('missing header line', lineNo);
@@ -106,7 +112,9 @@ export class JsonlReader {
       } catch (error) {
         throw new JsonlParseError(`malformed message data: ${error instanceof Error ? error.message : String(error)}`, lineNo);
       }
-      const message: CapturedMessage = { kind: 'message', seq, direction: v.direction, timestamp, length: Math.max(v.length, data.length), data,
+      const role = this.headerLine.role;
+      const direction = isWindowDirection(v.direction) && (role === 'server' || role === 'client') ? channelDirection(v.direction, role) : v.direction;
+      const message: CapturedMessage = { kind: 'message', seq, direction, timestamp, length: Math.max(v.length, data.length), data,
         ...(channel !== undefined ? { channel } : {}) };
       return message;
     }

@@ -24,6 +24,30 @@ export function directionLabel(direction: Direction): string {
   }
 }
 
+/** A connection's side (the channel API's Role, repeated here to keep this module free of the native API). */
+export type PeerRole = 'server' | 'client';
+/** The side a capture was taken from, as a file names it: an observer, or a connection panel's window as that peer. */
+export type CaptureRole = PeerRole | 'observer';
+
+export function isCaptureRole(value: unknown): value is CaptureRole {
+  return value === 'server' || value === 'client' || value === 'observer';
+}
+
+/**
+ * A connection panel's own direction ('sent'/'received') as the channel's, given the window's role (a server sends
+ * server→client); the channel's directions come back as they are.
+ */
+export function channelDirection(direction: Direction, role: PeerRole): Direction {
+  if (direction === 'sent') return role === 'server' ? 'to-client' : 'to-server';
+  if (direction === 'received') return role === 'server' ? 'to-server' : 'to-client';
+  return direction;
+}
+
+/** Whether a direction is a connection panel's own view (sent/received), which needs the window's role to place. */
+export function isWindowDirection(direction: Direction): boolean {
+  return direction === 'sent' || direction === 'received';
+}
+
 export interface CapturedMessage {
   readonly kind: 'message';
   /** Position in the capture, contiguous from 0 across messages and events; never reused after clear. */

@@ -1,15 +1,18 @@
 // pcapng writer, in the layout `sipc record` writes (helper/cli/capture.h is the reference):
 //   - one Section Header Block (shb_userappl);
 //   - one Interface Description Block per channel: LINKTYPE_USER0 (sipc messages have no registered link type),
-//     snaplen 0, if_name = the channel, if_tsresol = 9 (timestamps in nanoseconds since the Unix epoch);
-//   - one Enhanced Packet Block per message: the payload, epb_flags direction (2 outbound: sent / client→server,
-//     1 inbound: received / server→client) and an opt_comment naming the direction;
+//     snaplen 0, if_name = the channel, if_tsresol = 9 (timestamps in nanoseconds since the Unix epoch), and, when
+//     known, an opt_comment "sipc role: server|client|observer" naming the side the channel was recorded from;
+//   - one Enhanced Packet Block per message: the payload, epb_flags direction (2 outbound: client→server, 1 inbound:
+//     server→client) and an opt_comment naming the direction. A connection panel's file names its window's role and
+//     writes the channel's directions (CaptureEncoder places them); only a file without a role (the restore spill,
+//     and connection panels of earlier versions) holds "sent" (outbound) / "received" (inbound): that window's view;
 //   - an event is an Enhanced Packet Block with no payload, epb_flags direction 0 ("not available") and the comment
 //     "sipc event <name>: <detail>"; readers tell it from an empty message by that direction.
 // Little-endian. The reader of the same layout (any byte order and resolution) is pcapngReader.ts.
 // Pure: the writer returns blocks, the host streams them to a file.
 import { decodeUtf8, encodeUtf8 } from './bytes';
-import { directionLabel, isOutbound, type CaptureEntry, type Direction } from './model';
+import { directionLabel, isOutbound, type CaptureEntry, type CaptureRole, type Direction } from './model';
 
 export const LINKTYPE_USER0 = 147;
 
@@ -29,6 +32,8 @@ export const IF_TSOFFSET = 14;
 export const EPB_FLAGS = 2;
 const EPB_FLAG_INBOUND = 1;
 export const EPB_FLAG_OUTBOUND = 2;
+/** The interface comment that names the side its channel was recorded from (capture.c's ROLE_PREFIX). */
+export const PCAPNG_ROLE_PREFIX = 'sipc role: ';
 /** The comment that marks an event block (capture.c's EVENT_PREFIX). */
 export const PCAPNG_EVENT_PREFIX = 'sipc event ';
 /** A block larger than this is refused: a message is at most 64 MiB (SIPC_MAX_MESSAGE_LIMIT), plus room for options. */
@@ -40,6 +45,8 @@ export interface PcapngOptions {
   readonly interfaceDescription?: string;
   readonly linkType?: number;
   readonly application?: string;
+  /** The side the channel was recorded from (absent: unknown). */
+  readonly role?: CaptureRole;
 }
 
 /** n rounded up to a multiple of 4 (arithmetic, not bitwise: lengths read from a file may exceed 31 bits). */
@@ -112,6 +119,7 @@ export function interfaceDescription(options: PcapngOptions): Uint8Array {
   const opts: Option[] = [textOption(IF_NAME, options.interfaceName)];
   if (options.interfaceDescription) opts.push(textOption(IF_DESCRIPTION, options.interfaceDescription));
   opts.push({ code: IF_TSRESOL, value: Uint8Array.of(9) });
+  if (options.role) opts.push(textOption(OPT_COMMENT, `${PCAPNG_ROLE_PREFIX}${options.role}`));
   return block(BLOCK_IDB, 8 + optionsLength(opts), (w) => {
     w.u16(options.linkType ?? LINKTYPE_USER0);
     w.u16(0);
@@ -196,7 +204,9 @@ export class PcapngEncoder {
     if (id === undefined) {
       id = this.interfaces.size;
       this.interfaces.set(channel, id);
-      blocks.push(interfaceDescription({ ...this.options, interfaceName: channel, interfaceDescription: `sipc channel ${channel}` }));
+      // Another channel (of an opened recording): its role is not this capture's.
+      const { role: _role, ...others } = this.options;
+      blocks.push(interfaceDescription({ ...others, interfaceName: channel, interfaceDescription: `sipc channel ${channel}` }));
     }
     blocks.push(enhancedPacket(entry, id));
     return blocks;

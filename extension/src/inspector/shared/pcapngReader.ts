@@ -3,10 +3,10 @@
 // sections and interfaces; every length is checked before it is used, and a damaged file is a CaptureFormatError
 // naming the byte offset. Pure.
 import { decodeUtf8 } from './bytes';
-import type { CaptureEntry, Direction } from './model';
+import { channelDirection, isCaptureRole, isWindowDirection, type CaptureEntry, type CaptureRole, type Direction } from './model';
 import {
   BLOCK_EPB, BLOCK_IDB, BLOCK_SHB, BLOCK_SPB, BYTE_ORDER_MAGIC, BYTE_ORDER_MAGIC_SWAPPED, EPB_FLAGS, EPB_FLAG_OUTBOUND, IF_NAME,
-  IF_TSOFFSET, IF_TSRESOL, OPT_COMMENT, OPT_END, PCAPNG_EVENT_PREFIX, PCAPNG_MAX_BLOCK, SHB_USERAPPL, pad4, type Option,
+  IF_TSOFFSET, IF_TSRESOL, OPT_COMMENT, OPT_END, PCAPNG_EVENT_PREFIX, PCAPNG_MAX_BLOCK, PCAPNG_ROLE_PREFIX, SHB_USERAPPL, pad4, type Option,
 } from './pcapng';
 
 /** A model timestamp (milliseconds, microsecond resolution) from nanoseconds since the epoch. */
@@ -28,6 +28,8 @@ interface InterfaceInfo {
   /** Timestamp units per second, as a BigInt: 10^n or 2^n. */
   readonly unitsPerSecond: bigint;
   readonly offsetSeconds: bigint;
+  /** The side the channel was recorded from (its "sipc role: …" comment); undefined when the file does not say. */
+  readonly role: CaptureRole | undefined;
 }
 
 /** Which of the model's directions a packet is: its comment names it when the inspector or sipc wrote it, else its flags. */
@@ -54,6 +56,8 @@ export class PcapngReader {
   private interfaces: InterfaceInfo[] = [];
   /** Every channel named by an interface, in order of first appearance. */
   readonly channels: string[] = [];
+  /** The role each channel was recorded from, as its interface names it. */
+  readonly roles = new Map<string, CaptureRole>();
   application: string | undefined;
 
   push(chunk: Uint8Array): CaptureEntry[] {
@@ -121,8 +125,14 @@ export class PcapngReader {
       let name = `interface ${this.interfaces.length}`;
       let unitsPerSecond = 1_000_000n;
       let offsetSeconds = 0n;
+      let role: CaptureRole | undefined;
       for (const o of this.options(body, 8)) {
         if (o.code === IF_NAME && o.value.length > 0) name = decodeUtf8(o.value);
+        else if (o.code === OPT_COMMENT) {
+          const comment = decodeUtf8(o.value);
+          const named = comment.startsWith(PCAPNG_ROLE_PREFIX) ? comment.slice(PCAPNG_ROLE_PREFIX.length) : undefined;
+          if (isCaptureRole(named)) role = named;
+        }
         else if (o.code === IF_TSRESOL) {
           if (o.value.length !== 1) throw new CaptureFormatError(`the interface block at offset ${this.offset} has a malformed if_tsresol`);
           const exponent = o.value[0] & 0x7f;
@@ -134,8 +144,9 @@ export class PcapngReader {
           offsetSeconds = new DataView(o.value.buffer, o.value.byteOffset, 8).getBigInt64(0, this.littleEndian);
         }
       }
-      this.interfaces.push({ name, unitsPerSecond, offsetSeconds });
+      this.interfaces.push({ name, unitsPerSecond, offsetSeconds, role });
       if (!this.channels.includes(name)) this.channels.push(name);
+      if (role) this.roles.set(name, role);
       return undefined;
     }
     if (type === BLOCK_EPB) return this.packet(body, bodyView);
@@ -184,7 +195,10 @@ export class PcapngReader {
     }
     // A copy: a retained message must not pin the chunk of the file it was read from.
     const data = new Uint8Array(body.subarray(20, 20 + captured));
-    return { kind: 'message', seq: 0, direction: directionOf(flags, comment ?? ''), timestamp, length: Math.max(original, captured), data, channel };
+    const seen = directionOf(flags, comment ?? '');
+    // A connection panel's sent/received, placed in the channel's direction by its window's role when the file names it.
+    const direction = isWindowDirection(seen) && (iface.role === 'server' || iface.role === 'client') ? channelDirection(seen, iface.role) : seen;
+    return { kind: 'message', seq: 0, direction, timestamp, length: Math.max(original, captured), data, channel };
   }
 
   /** A block's options from `start` within its body; throws when one runs past the block. */
