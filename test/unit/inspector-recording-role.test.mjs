@@ -16,6 +16,19 @@ import { packetDirection, parsePcapng } from '../cli/pcapng.mjs';
 const core = await loadCore();
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The inspector's host sources, bundled with the 'vscode' stub (EventEmitter, Disposable). */
+async function loadSources() {
+  const outfile = join(root, 'test/out/unit', `recording-role-sources-${process.pid}.cjs`);
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build({
+    entryPoints: [join(root, 'extension/src/inspector/host/sources.ts')], outfile, bundle: true, platform: 'node', format: 'cjs',
+    target: 'node20', logLevel: 'silent', alias: { vscode: join(root, 'test/unit/vscode-stub.cjs') }, external: ['koffi'],
+  });
+  process.on('exit', () => rmSync(outfile, { force: true }));
+  return createRequire(import.meta.url)(outfile);
+}
+const sources = await loadSources();
+
 /** The window's view of a session: what it sent and received (and an event between). */
 function windowRows() {
   const text = (s) => new TextEncoder().encode(s);
@@ -127,15 +140,9 @@ test('rows of another channel (an opened recording) keep their direction, and it
 });
 
 test('Open Capture… of a panel file without a role adds a note row; with a role it does not', async () => {
-  const outfile = join(root, 'test/out/unit', `recording-role-sources-${process.pid}.cjs`);
-  mkdirSync(dirname(outfile), { recursive: true });
-  await build({
-    entryPoints: [join(root, 'extension/src/inspector/host/sources.ts')], outfile, bundle: true, platform: 'node', format: 'cjs',
-    target: 'node20', logLevel: 'silent', alias: { vscode: join(root, 'test/unit/vscode-stub.cjs') }, external: ['koffi'],
-  });
   const dir = mkdtempSync(join(tmpdir(), 'sipc-role-'));
   try {
-    const { FileSource } = createRequire(import.meta.url)(outfile);
+    const { FileSource } = sources;
     const log = { info() {}, warn() {}, error() {} };
     const notes = [];
     for (const [name, role] of [['old.pcapng', undefined], ['new.pcapng', () => 'server']]) {
@@ -153,6 +160,46 @@ test('Open Capture… of a panel file without a role adds a note row; with a rol
     assert.deepEqual(notes[1], []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    rmSync(outfile, { force: true });
   }
+});
+
+/** This window's connection as the connection panel's source sees it: a role, messages, state changes. */
+function fakeConnection(role) {
+  const listeners = { message: new Set(), state: new Set() };
+  const on = (set) => (listener) => { set.add(listener); return { dispose: () => set.delete(listener) }; };
+  return {
+    role, state: 'connected', receivedMessages: [], peerPid: () => 4242, info: () => undefined,
+    onDidMessage: on(listeners.message), onDidChangeState: on(listeners.state), onDidError: on(new Set()),
+    message(direction, text) { for (const l of listeners.message) l({ direction, data: new TextEncoder().encode(text), timestamp: 1764000000000 }); },
+  };
+}
+
+test('a connection panel records from its window\'s role, and keeps it after the connection closes', () => {
+  const changed = new Set();
+  let current = fakeConnection('server');
+  const manager = { get: () => current, onDidChange: (l) => { changed.add(l); return { dispose: () => changed.delete(l) }; } };
+  const capture = new core.Capture();
+  const source = new sources.PeerSource('orders', manager, capture);
+  assert.equal(source.recordingRole(), 'server');
+  // What the panel's recording is given (panel.ts encoder()): the role asked of the source for each row.
+  const encoder = new core.CaptureEncoder('jsonl', { channel: 'orders', mode: 'peer', role: () => source.recordingRole() });
+  const chunks = [...encoder.start()];
+  capture.onAppend((entry) => chunks.push(...encoder.entry(entry)));
+  current.message('received', 'hi');
+  current.message('sent', 'hello');
+  // The window disconnects: its rows are still the server's.
+  current = undefined;
+  for (const l of changed) l();
+  assert.equal(source.role(), undefined);
+  assert.equal(source.recordingRole(), 'server');
+  // It connects again, now as the client.
+  current = fakeConnection('client');
+  for (const l of changed) l();
+  current.message('sent', 'again');
+  const { decoder, entries } = decode(Buffer.concat(chunks));
+  assert.equal(decoder.role, 'server');
+  assert.deepEqual(entries.filter((e) => e.kind === 'message').map((e) => [e.direction, new TextDecoder().decode(e.data)]),
+    [['to-server', 'hi'], ['to-client', 'hello'], ['to-server', 'again']]);
+  assert.equal(source.recordingRole(), 'client');
+  source.dispose();
 });
