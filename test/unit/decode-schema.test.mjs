@@ -264,3 +264,31 @@ test('decoding never throws: every record of the test schemas against random byt
   }
   assert.ok(decoded > 500, `${decoded} decodes`);
 });
+
+test('withFilesReadAhead: the synchronous parse gets every file read before (asynchronously), each once, siblings in one round', async () => {
+  const d = await loadDecode();
+  const files = {
+    '/ws/top.h': '#include "a.h"\n#include "b.h"\nstruct top { struct a x; struct b y; };',
+    '/ws/a.h': '#include "inner/c.h"\nstruct a { struct c z; };',
+    '/ws/b.h': 'struct b { uint8_t q; };',
+    '/ws/inner/c.h': 'struct c { uint32_t w; };',
+  };
+  const reads = [];
+  const readAsync = async (p) => { reads.push(p); await new Promise((r) => setImmediate(r)); return files[p]; };
+  const entry = { match: 'x', format: 'c', schema: '../top.h', message: { type: 'struct top' } };
+  let rounds = 0;
+  const schema = await d.withFilesReadAhead((read) => { rounds++; return d.loadEntry(entry, '/ws/.sipc/channels.json', read); }, readAsync);
+  assert.equal(schema.decode(Buffer.from([1, 0, 0, 0, 2])).type, 'struct top');
+  assert.deepEqual([...reads].sort(), Object.keys(files).sort(), 'each file read once');
+  assert.equal(rounds, 4, 'one round per level of #include (top, then a.h and b.h together, then c.h), and the last one');
+
+  // A missing include is the parser's own INCLUDE error, as with a synchronous reader; so is any other error.
+  delete files['/ws/inner/c.h'];
+  await assert.rejects(d.withFilesReadAhead((read) => d.loadEntry(entry, '/ws/.sipc/channels.json', read), async (p) => files[p]),
+    { code: 'INCLUDE', message: /inner\/c\.h/ });
+  await assert.rejects(d.withFilesReadAhead(() => { throw new d.SchemaError('SYNTAX', 'broken'); }, async () => ''), { code: 'SYNTAX' });
+  // A parse that keeps naming files it has not read yet is stopped.
+  let n = 0;
+  await assert.rejects(d.withFilesReadAhead((read) => read(`/f${n++}`), async () => 'x'), { code: 'INCLUDE', message: /rounds of reading ahead/ });
+  assert.equal(n, d.MAX_READ_AHEAD_ROUNDS);
+});

@@ -6,6 +6,7 @@ export { preprocess, type IncludeReader } from './preprocess';
 export * from './decoder';
 export { compileMessageSchema, type MessageSchema, type MessageSpec, type TagSpec } from './messages';
 export * from './mapping';
+export { withFilesReadAhead, MAX_READ_AHEAD_ROUNDS, type AsyncTextReader } from './readAhead';
 export { compileFieldFilter, type FieldPredicate } from './fieldFilter';
 export * from './formats';
 export { generateLuaDissector, recordKey as dissectorRecordKey, type LuaOptions } from './luaDissector';

@@ -1,11 +1,13 @@
 // The schemas of this workspace's channels: reads the mapping file (`sipc.decode.mappingFile`, default
 // `.sipc/channels.json` in the first workspace folder) and the headers it names, and reloads them when any of
 // those files or the setting changes. The extension runs in the workspace (extensionKind), so these are local files.
-import * as fs from 'node:fs';
+// Every read is asynchronous (fs.promises): the extension host's main thread never waits for the file system.
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findEntry, loadEntry, parseMapping, type Mapping } from './mapping';
 import type { MessageSchema } from './messages';
+import { withFilesReadAhead, type AsyncTextReader } from './readAhead';
 import { SchemaError } from './types';
 
 export const DEFAULT_MAPPING_FILE = '.sipc/channels.json';
@@ -16,13 +18,14 @@ export type ChannelSchema =
   | { readonly kind: 'none' }
   | { readonly kind: 'error'; readonly message: string };
 
-function readText(file: string): string | undefined {
+/** A workspace file's text, or undefined when it cannot be read (a missing schema is reported by the parser). */
+export const readWorkspaceText: AsyncTextReader = async (file) => {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return await fsp.readFile(file, 'utf8');
   } catch {
     return undefined;
   }
-}
+};
 
 /** The mapping file's absolute path, or undefined without a workspace folder and with a relative setting. */
 export function mappingFilePath(): string | undefined {
@@ -32,21 +35,22 @@ export function mappingFilePath(): string | undefined {
   return folder && folder.scheme === 'file' ? path.join(folder.fsPath, setting) : undefined;
 }
 
-/** Reads and parses the mapping file now (for commands); throws SchemaError when it is missing or invalid. */
-export function readMapping(): { file: string; mapping: Mapping } {
+/** Reads and parses the mapping file now (for commands); rejects with SchemaError when it is missing or invalid. */
+export async function readMapping(): Promise<{ file: string; mapping: Mapping }> {
   const file = mappingFilePath();
   if (!file) throw new SchemaError('BAD_MAPPING', 'open a folder first: schemas live in its .sipc/channels.json');
-  const text = readText(file);
+  const text = await readWorkspaceText(file);
   if (text === undefined) throw new SchemaError('BAD_MAPPING', `there is no ${file}: see the README, Decoding messages`);
   return { file, mapping: parseMapping(text, file) };
 }
 
-/** A file reader for loadEntry/loadCSchema ('/'-separated paths, as the mapping module joins them). */
-export const readWorkspaceText: (p: string) => string | undefined = readText;
+/** The mapping file as read: its entries (none when there is no file), or why it is invalid. */
+type MappingRead = { readonly mapping: Mapping } | { readonly error: string };
 
 export class WorkspaceSchemas implements vscode.Disposable {
-  private mapping: { file: string; mapping?: Mapping; error?: string } | undefined;
-  private readonly channels = new Map<string, ChannelSchema>();
+  /** The mapping being read or read (a promise from the start, so a reload() forgets a read still under way). */
+  private mapping: { file: string; loaded: Promise<MappingRead> } | undefined;
+  private readonly channels = new Map<string, Promise<ChannelSchema>>();
   private readonly watched = new Map<string, vscode.FileSystemWatcher>();
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -60,9 +64,11 @@ export class WorkspaceSchemas implements vscode.Disposable {
     );
   }
 
-
-  /** The schema of a channel (cached until a file changes). */
-  schemaFor(channel: string): ChannelSchema {
+  /**
+   * The schema of a channel (cached until a file changes). The files are read asynchronously; never rejects: what
+   * went wrong is the 'error' kind.
+   */
+  schemaFor(channel: string): Promise<ChannelSchema> {
     const cached = this.channels.get(channel);
     if (cached) return cached;
     const result = this.load(channel);
@@ -70,30 +76,36 @@ export class WorkspaceSchemas implements vscode.Disposable {
     return result;
   }
 
-  private load(channel: string): ChannelSchema {
+  private async load(channel: string): Promise<ChannelSchema> {
     const file = mappingFilePath();
     if (!file) return { kind: 'none' };
     if (!this.mapping || this.mapping.file !== file) {
       this.watch(file);
-      const text = readText(file);
-      try {
-        this.mapping = { file, mapping: text === undefined ? { entries: [] } : parseMapping(text, file) };
-      } catch (error) {
-        this.mapping = { file, error: error instanceof Error ? error.message : String(error) };
-      }
+      this.mapping = { file, loaded: this.readMappingOrNone(file) };
     }
-    if (this.mapping.error) return { kind: 'error', message: this.mapping.error };
-    const entry = findEntry(this.mapping.mapping!, channel);
+    const mapping = await this.mapping.loaded;
+    if ('error' in mapping) return { kind: 'error', message: mapping.error };
+    const entry = findEntry(mapping.mapping, channel);
     if (!entry) return { kind: 'none' };
-    const read = (p: string) => { this.watch(p); return readText(p); };
+    const readWatched: AsyncTextReader = (p) => { this.watch(p); return readWorkspaceText(p); };
     try {
-      const schema = loadEntry(entry, file.split(path.sep).join('/'), read);
+      const schema = await withFilesReadAhead((read) => loadEntry(entry, file.split(path.sep).join('/'), read), readWatched);
       this.log.info(`decode: ${channel} uses ${entry.schema} (${schema.description})`);
       return { kind: 'schema', schema, source: entry.schema };
     } catch (error) {
       const message = error instanceof SchemaError || error instanceof Error ? error.message : String(error);
       this.log.warn(`decode: the schema of ${channel} could not be loaded: ${message}`);
       return { kind: 'error', message };
+    }
+  }
+
+  /** The mapping file parsed; a missing file maps nothing, an invalid one is an error every channel reports. */
+  private async readMappingOrNone(file: string): Promise<MappingRead> {
+    const text = await readWorkspaceText(file);
+    try {
+      return { mapping: text === undefined ? { entries: [] } : parseMapping(text, file) };
+    } catch (error) {
+      return { error: error instanceof Error ? error.message : String(error) };
     }
   }
 

@@ -71,4 +71,35 @@ describe('decode: Set Channel Schema and Export Dissector', function () {
     assert.match(fs.readFileSync(to, 'utf8'), /"sipc\.status\.ok"/);
     assert.strictEqual(await vscode.commands.executeCommand('sipc.setChannelSchema', { name: 'x', header, type: 'struct nope' }), undefined, 'an unknown type is refused');
   });
+
+  it('Set Channel Schema reads a header\'s nested includes (asynchronously), and two runs at once both land', async () => {
+    fs.mkdirSync(path.join(dir, 'include', 'nested'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'include', 'nested', 'inner.h'), '#include <stdint.h>\nstruct inner { uint16_t a; };\n');
+    fs.writeFileSync(path.join(dir, 'include', 'middle.h'), '#include "nested/inner.h"\nstruct middle { struct inner i; uint8_t b; };\n');
+    const header = path.join(dir, 'include', 'outer.h');
+    fs.writeFileSync(header, '#include "middle.h"\nstruct outer { struct middle m; uint32_t c; };\n');
+    const [first, second] = await Promise.all([
+      vscode.commands.executeCommand('sipc.setChannelSchema', { name: 'nested.one', header, type: 'struct outer' }),
+      vscode.commands.executeCommand('sipc.setChannelSchema', { name: 'nested.two', header, type: 'struct inner' }),
+    ]);
+    const file = path.join(dir, 'channels.json');
+    assert.deepStrictEqual([first, second], [file, file]);
+    const matches = JSON.parse(fs.readFileSync(file, 'utf8')).channels.map((e) => e.match);
+    assert.ok(matches.includes('nested.one') && matches.includes('nested.two'), `both entries kept: ${matches.join(', ')}`);
+  });
+
+  it('Set Channel Schema leaves a mapping file it cannot read back exactly as it was', async () => {
+    const file = path.join(dir, 'channels.json');
+    const saved = fs.readFileSync(file, 'utf8');
+    const broken = '{ "channels": [ { "match": "kept.*", "format": "json" }, ] }\n'; // a trailing comma: not JSON
+    fs.writeFileSync(file, broken);
+    try {
+      const header = path.join(dir, 'include', 'proto.h');
+      const result = await vscode.commands.executeCommand('sipc.setChannelSchema', { name: 'sensor.right', header, type: 'struct sample' });
+      assert.strictEqual(result, undefined, 'refused (the error is shown to the user)');
+      assert.strictEqual(fs.readFileSync(file, 'utf8'), broken, 'not clobbered');
+    } finally {
+      fs.writeFileSync(file, saved);
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { nameArgument, stringArgument } from '../../commands/arguments';
 import type { SipcCommand } from '../../commands/command';
 import { generateLuaDissector } from '../luaDissector';
 import { findEntry, loadCSchema, type MappingEntry } from '../mapping';
+import { withFilesReadAhead } from '../readAhead';
 import { SchemaError } from '../types';
 import { readMapping, readWorkspaceText } from '../workspaceSchemas';
 
@@ -20,7 +21,7 @@ export const exportDissector: SipcCommand = {
   id: 'sipc.exportDissector',
   failure: 'Could not export the dissector',
   async run(services, arg): Promise<string | undefined> {
-    const { file, mapping } = readMapping();
+    const { file, mapping } = await readMapping();
     const cEntries = mapping.entries.filter((e) => e.format === 'c');
     if (cEntries.length === 0) throw new SchemaError('BAD_MAPPING', `${file} maps no channel to a C header`);
     const name = nameArgument(arg);
@@ -37,7 +38,9 @@ export const exportDissector: SipcCommand = {
     }
     if (!entry) return undefined;
     const mappingFile = file.split(path.sep).join('/');
-    const lua = generateLuaDissector(loadCSchema(entry, mappingFile, readWorkspaceText), entry.message,
+    const chosen = entry;
+    const cSchema = await withFilesReadAhead((read) => loadCSchema(chosen, mappingFile, read), readWorkspaceText);
+    const lua = generateLuaDissector(cSchema, entry.message,
       { origin: `Channels "${entry.match}", schema ${entry.schema} (${describeEntry(entry)}), from ${path.basename(file)}.` });
     let target = stringArgument(arg, 'to');
     if (target === undefined) {

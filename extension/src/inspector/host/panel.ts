@@ -134,7 +134,10 @@ export class InspectorSession implements vscode.Disposable {
     },
   };
   private readonly rates = new RateMeter();
-  private channelSchema: ChannelSchema;
+  /** None until the workspace's files were read (refreshSchema). */
+  private channelSchema: ChannelSchema = { kind: 'none' };
+  /** Counts refreshSchema calls: only the latest one's result is shown. */
+  private schemaRequests = 0;
   private readonly plot: PlotFeed;
   private plotPaths: readonly string[] = [];
   private statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -171,7 +174,7 @@ export class InspectorSession implements vscode.Disposable {
     }
     this.source = makeSource(this.capture);
     this.plot = new PlotFeed(this.capture, (push) => this.responder.push(push));
-    this.channelSchema = this.loadSchema();
+    void this.refreshSchema();
     panel.webview.options = {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'media'), vscode.Uri.joinPath(extensionUri, 'extension', 'media')],
@@ -182,18 +185,11 @@ export class InspectorSession implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
       panel.onDidChangeViewState(() => this.onVisibility()),
       panel.onDidDispose(() => this.dispose()),
-      ...(schemas ? [schemas.onDidChange(() => {
-        this.channelSchema = this.loadSchema();
-        this.postSchema();
-        this.plot.set(this.plotPaths, this.channelSchema.kind === 'schema' ? this.channelSchema.schema : undefined);
-      })] : []),
+      ...(schemas ? [schemas.onDidChange(() => void this.refreshSchema({ replot: true }))] : []),
       this.source.onDidChange(() => {
         this.postTarget();
         // An opened file names its channel once its first bytes were read: its schema applies from then on.
-        if (target.mode === 'file' && this.source.channel !== this.schemaChannel) {
-          this.channelSchema = this.loadSchema();
-          this.postSchema();
-        }
+        if (target.mode === 'file' && this.source.channel !== this.schemaChannel) void this.refreshSchema();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('sipc.inspector')) return;
@@ -244,13 +240,20 @@ export class InspectorSession implements vscode.Disposable {
       this.log.warn(`inspector: posting to the webview of ${this.target.name} failed: ${describe(error)}`));
   }
 
-  /** The channel's schema from the workspace; a field filter follows it. */
-  private loadSchema(): ChannelSchema {
+  /**
+   * Loads the channel's schema from the workspace (its files are read asynchronously) and shows it; a field filter
+   * follows it, and with `replot` the plot too. The latest call wins: an older load that ends later is dropped.
+   */
+  private async refreshSchema(options: { replot?: boolean } = {}): Promise<void> {
+    const request = ++this.schemaRequests;
     const channel = this.target.mode === 'file' ? this.source?.channel : this.target.name;
     this.schemaChannel = channel;
-    const found = (channel !== undefined ? this.schemas?.schemaFor(channel) : undefined) ?? { kind: 'none' };
+    const found: ChannelSchema = (channel !== undefined ? await this.schemas?.schemaFor(channel) : undefined) ?? { kind: 'none' };
+    if (request !== this.schemaRequests || this.disposed) return;
+    this.channelSchema = found;
     this.feed.setDecoder(found.kind === 'schema' ? found.schema : undefined);
-    return found;
+    this.postSchema();
+    if (options.replot) this.plot.set(this.plotPaths, found.kind === 'schema' ? found.schema : undefined);
   }
 
   private postSchema(): void {
