@@ -1,10 +1,12 @@
 // The channels view as a user lives with it: groups This window / Live / Stale (collapsed), natural order, a filter
 // that says "n of m", Remove All Stale (limited to what the filter shows), process names next to pids, a holder
-// stopped by SIGSTOP shown as stopped rather than dead, busy channels labelled in the Connect picker, and the status
-// bar naming the channel whose peer left.
+// stopped by SIGSTOP shown as stopped rather than dead, busy channels labelled in the Connect picker, a half-made channel's creation
+// time shown as unknown, and the status bar naming the channel whose peer left.
 'use strict';
 
 const assert = require('assert');
+const fs = require('fs');
+const { spawnSync } = require('child_process');
 const vscode = require('vscode');
 const { uniqueName, until, peerSet, extensionApi } = require('./helpers');
 
@@ -109,6 +111,28 @@ describe('SIPC channels view', function () {
     assert.strictEqual(server.description, `pid ${peer.pid} sipc · stopped`);
     peer.kill('SIGCONT');
     await listed(name, (n) => n.halted === undefined && n.server?.activity === 'running');
+  });
+
+  it('says a half-made channel\'s creation time is unknown, never 1970', async function () {
+    if (process.platform !== 'linux') this.skip(); // the object is written into /dev/shm directly
+    const name = uniqueName('hm');
+    assert.ok(name.length <= 25, `${name} must stay a plain key (sipc.NAME), not a hashed one`);
+    // As a creator that died before initialising the channel leaves it (PROTOCOL.md section 5): the header sized,
+    // the name and the lock word (naming a process that has exited) written, no creation time.
+    const header = Buffer.alloc(1024);
+    header.writeUInt32LE(name.length, 36);
+    header.writeBigUInt64LE((BigInt(spawnSync('true').pid) << 32n) | 1n, 56);
+    header.write(name, 64, 'latin1');
+    fs.writeFileSync(`/dev/shm/sipc.${name}`, header, { mode: 0o600 });
+    try {
+      const node = await listed(name, (n) => n.stale);
+      assert.strictEqual(node.info.created, undefined);
+      const tooltip = view().getTreeItem(node).tooltip.value;
+      assert.match(tooltip, /creation time unknown \(never initialised\)/);
+      assert.doesNotMatch(tooltip, /1970/);
+    } finally {
+      fs.rmSync(`/dev/shm/sipc.${name}`, { force: true });
+    }
   });
 
   it('names the channel whose peer left in the status bar', async () => {
