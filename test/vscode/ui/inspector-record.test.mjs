@@ -2,6 +2,8 @@
 // (code-server + the packaged .vsix), with real CLI peers: an observer panel shows peers attaching, closing and dying
 // (kill -9) as event rows; the Record button streams to a pcapng while the status bar counts, and stops; the JSON Lines
 // export's notification opens the file in an editor; Open Capture… shows the recording (and a damaged file's error).
+// A connection panel of a window that is the channel's server records the channel's directions and its role, so that
+// `sipc replay` plays the session the right way round.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -9,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answerFileDialog, pickInQuickInput, poll, repoRoot, runCommand, screenshot, startWorkbench, webviewFrame } from '../harness/workbench.mjs';
 import { parsePcapng, packetDirection } from '../../cli/pcapng.mjs';
+import { openInspectorOn } from './helpers.mjs';
 
 const cli = process.env.SIPC_CLI || join(repoRoot, 'helper/build/linux-x64/sipc');
 const namePrefix = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-`;
@@ -78,7 +81,7 @@ test('inspector timeline, Record to File…, export confirmation and Open Captur
   await statusItem.waitFor({ state: 'hidden', timeout: 15_000 });
   await page.locator('.notifications-toasts', { hasText: 'recorded 6 messages' }).waitFor({ timeout: 15_000 });
   const capture = parsePcapng(readFileSync(recording));
-  assert.deepEqual(capture.interfaces.map((i) => i.name), [name]);
+  assert.deepEqual(capture.interfaces.map((i) => [i.name, i.comments]), [[name, ['sipc role: observer']]]);
   const messages = capture.packets.filter((p) => packetDirection(p) !== null);
   assert.deepEqual(messages.filter((p) => packetDirection(p) === 'to-server').map((p) => p.data.toString()), ['one', 'two', 'three']);
   assert.deepEqual(messages.filter((p) => packetDirection(p) === 'to-client').map((p) => p.data.toString()), ['one', 'two', 'three']);
@@ -116,4 +119,55 @@ test('inspector timeline, Record to File…, export confirmation and Open Captur
   const broken = webviewFrame(page);
   await broken.locator('#listViewport .row.event', { hasText: 'truncated recording' }).waitFor({ timeout: 15_000 });
   await poll(async () => (await broken.locator('#listViewport .row:not(.event)', { hasText: 'one' }).count()) === 2, { what: 'the messages before the damage' });
+});
+
+test('a connection panel of the channel\'s server records its role and the channel\'s directions', { timeout: 240_000 }, async (t) => {
+  assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
+  const name = `${namePrefix}panel-server`;
+  const children = [];
+  t.after(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    spawnSync(cli, ['rm', name, '--force'], { stdio: 'ignore' });
+  });
+  const wb = await startWorkbench({ theme: 'Default Dark Modern', viewport: { width: 1400, height: 860 } });
+  t.after(() => wb.stop());
+  const { page } = wb;
+
+  // SIPC: Connect to Channel… with a new name: this window creates the channel (its server), with the default options.
+  await runCommand(page, 'SIPC: Connect to Channel…');
+  await pickInQuickInput(page, name);
+  for (const step of ['(1/2)', '(2/2)']) {
+    await page.locator('.quick-input-widget', { hasText: step }).waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
+  }
+  await poll(() => spawnSync(cli, ['stat', name]).status === 0, { what: 'the window to create the channel', timeoutMs: 30_000 });
+  let answers = '';
+  const client = spawn(cli, ['connect', name, '--linger', 'inf'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  children.push(client);
+  client.stdout.on('data', (chunk) => { answers += chunk; });
+  const frame = await openInspectorOn(page, name);
+  await frame.locator('#mode', { hasText: 'server' }).waitFor({ timeout: 15_000 });
+
+  const recording = join(wb.folder, 'server-side.pcapng');
+  await answerFileDialog(page, () => frame.locator('#record').click(), recording, () => existsSync(recording), `the recording at ${recording}`);
+  await frame.locator('#recordLabel', { hasText: 'Stop recording' }).waitFor({ timeout: 15_000 });
+  // The client says hi; this window (the server) answers from the send box.
+  client.stdin.write('hi\n');
+  await frame.locator('#listViewport .row.in', { hasText: 'hi' }).waitFor({ timeout: 15_000 });
+  const input = frame.locator('#sendInput');
+  await input.fill('hello back');
+  await input.press('Enter');
+  await poll(() => answers.includes('hello back'), { what: 'the client to receive the answer', timeoutMs: 15_000 });
+  await frame.locator('#record').click();
+  await frame.locator('#recordLabel', { hasText: 'Record' }).waitFor({ timeout: 15_000 });
+  await page.locator('.notifications-toasts', { hasText: 'recorded 2 messages' }).waitFor({ timeout: 15_000 });
+
+  const capture = parsePcapng(readFileSync(recording));
+  assert.deepEqual(capture.interfaces.map((i) => [i.name, i.comments]), [[name, ['sipc role: server']]]);
+  assert.deepEqual(capture.packets.filter((p) => packetDirection(p) !== null).map((p) => [packetDirection(p), p.data.toString(), p.comment]),
+    [['to-server', 'hi', 'client→server'], ['to-client', 'hello back', 'server→client']]);
+  const listed = run(['replay', recording, '--list']);
+  const messageLines = listed.stdout.split('\n').filter((line) => / (client→server|server→client) \d+ B /.test(line));
+  assert.deepEqual(messageLines.map((line) => line.split(' ').slice(1).join(' ')), [`${name} client→server 2 B "hi"`, `${name} server→client 10 B "hello back"`]);
+  assert.equal(listed.stderr, '');
 });
