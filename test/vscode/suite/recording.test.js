@@ -78,12 +78,14 @@ describe('Record to File…', function () {
 
     const { parsePcapng, packetDirection } = await import(pathToFileURL(path.join(repoRoot, 'test/cli/pcapng.mjs')).href);
     const capture = parsePcapng(fs.readFileSync(file));
-    assert.deepStrictEqual(capture.interfaces, [{ linkType: 147, name, tsresol: 9 }]);
+    // The interface names this window's role: it created the channel, so it is the server.
+    assert.deepStrictEqual(capture.interfaces, [{ linkType: 147, name, tsresol: 9, comments: ['sipc role: server'] }]);
     const messages = capture.packets.filter((p) => packetDirection(p) !== null);
-    // Sent is outbound (what the parser calls to-server), received inbound; every byte as sent, in order.
-    assert.deepStrictEqual(messages.filter((p) => p.comment === 'sent').map((p) => p.data.toString()), sent);
-    assert.deepStrictEqual(messages.filter((p) => p.comment === 'received').map((p) => p.data.toString()), sent);
-    assert.ok(messages.every((p) => packetDirection(p) === (p.comment === 'sent' ? 'to-server' : 'to-client')));
+    // In the channel's directions, as `sipc record` writes them: what this server sent went server→client (inbound),
+    // the client's echoes came client→server (outbound); every byte as sent, in order.
+    assert.deepStrictEqual(messages.filter((p) => p.comment === 'server→client').map((p) => p.data.toString()), sent);
+    assert.deepStrictEqual(messages.filter((p) => p.comment === 'client→server').map((p) => p.data.toString()), sent);
+    assert.ok(messages.every((p) => packetDirection(p) === (p.comment === 'client→server' ? 'to-server' : 'to-client')));
     assert.strictEqual(messages.length, 2 * total);
     // The first entry is the event row that says the recording started; times are whole microseconds in ns.
     assert.match(capture.packets[0].comment, new RegExp(`^sipc event recording: recording every entry to .*session\\.pcapng \\(pcapng\\)$`));
@@ -108,12 +110,13 @@ describe('Record to File…', function () {
     assert.strictEqual(header.format, 'sipc-capture');
     assert.deepStrictEqual(header.channels, [name]);
     assert.strictEqual(header.mode, 'peer');
+    assert.strictEqual(header.role, 'server');
     const messages = lines.filter((l) => l.type === 'message');
     assert.deepStrictEqual(messages.map((m) => [m.direction, m.text, Buffer.from(m.data, 'base64').toString('hex')]), [
-      ['sent', 'héllo', Buffer.from('héllo').toString('hex')],
-      ['received', 'héllo', Buffer.from('héllo').toString('hex')],
-      ['sent', undefined, 'ff00fe'],
-      ['received', undefined, 'ff00fe'],
+      ['to-client', 'héllo', Buffer.from('héllo').toString('hex')],
+      ['to-server', 'héllo', Buffer.from('héllo').toString('hex')],
+      ['to-client', undefined, 'ff00fe'],
+      ['to-server', undefined, 'ff00fe'],
     ]);
     assert.ok(messages.every((m) => m.channel === name && typeof m.timestampNs === 'number'));
   });
@@ -200,7 +203,9 @@ describe('Open Capture…', function () {
       const opened = api.inspector.snapshot('file', file);
       assert.strictEqual(opened.title, `Capture: session.${extension}`);
       const messages = opened.entries.filter((e) => e.kind === 'message');
-      assert.deepStrictEqual(rowsOf(messages), rowsOf(live));
+      // The file holds the channel's directions: this window, the server, sent server→client and received client→server.
+      const asServer = { sent: 'to-client', received: 'to-server' };
+      assert.deepStrictEqual(rowsOf(messages), rowsOf(live.map((m) => ({ ...m, direction: asServer[m.direction] }))));
       // Microseconds survive the round trip (pcapng stores ns, JSON Lines ms with fractions).
       assert.deepStrictEqual(messages.map((m) => Math.round(m.timestamp * 1000)), live.map((m) => Math.round(m.timestamp * 1000)));
       assert.ok(opened.entries.some((e) => e.kind === 'event' && e.event === 'recording'), 'the recording\'s own event row is in it');
