@@ -436,6 +436,11 @@ describe('sipc replay', () => {
       assert.deepEqual(listed.stdout.toString().trim().split('\n').map((line) => line.split(' ').slice(1, 3).join(' ')),
         ['panel client→server', 'panel server→client', 'panel client→server', 'panel server→client'], extension);
       assert.doesNotMatch(listed.stderr, /note/);
+      if (hasTshark && extension === 'pcapng') {
+        // Wireshark's view: the client's messages outbound (p2p_dir 0), the server's answers inbound (1).
+        assert.deepEqual(tsharkFields(file).map(([dir, hex]) => [dir, Buffer.from(hex, 'hex').toString()]),
+          [['0', 'hi'], ['1', 'hello back'], ['0', 'bye'], ['1', 'see you']]);
+      }
       // Its server side plays to a client, which must send what the recorded client sent.
       const name = uniqueName(`panelsrv${extension}`);
       const replay = start(['replay', file, '--to', name, '--direction', 'to-client', '--expect', '--timeout', '10000']);
