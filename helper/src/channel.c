@@ -534,7 +534,8 @@ static int geometry_matches(const seg_geometry *existing, const sipc_options *as
 typedef enum attach_result { ATTACH_DONE, ATTACH_RETRY } attach_result;
 
 /* With the lock held on a current, non-empty object: validate and take a free role. */
-static int attach_existing(sipc_channel *ch, const char *name, const sipc_options *opt, attach_result *next)
+static int attach_existing(sipc_channel *ch, const char *name, const sipc_options *opt, attach_result *next,
+                           uint64_t deadline)
 {
     *next = ATTACH_DONE;
     /* Validate through a header-only view first: the full mapping is prefaulted, and a hostile
@@ -564,7 +565,7 @@ static int attach_existing(sipc_channel *ch, const char *name, const sipc_option
     }
     if (rc == SIPC_ERR_NOT_FOUND) {
         /* Sized but never initialised: its creator died mid-way (initialisation holds the lock). */
-        sipc_os_segment_unlink(ch->key);
+        sipc_os_segment_unlink(ch->key, deadline);
         *next = ATTACH_RETRY;
         return SIPC_OK;
     }
@@ -579,7 +580,7 @@ static int attach_existing(sipc_channel *ch, const char *name, const sipc_option
         if (opt->flags & SIPC_OPEN_NO_CREATE)
             return SIPC_ERR_NOT_FOUND;
         /* Stale: everybody attached is dead. Start over with a fresh object. */
-        sipc_os_segment_unlink(ch->key);
+        sipc_os_segment_unlink(ch->key, deadline);
         *next = ATTACH_RETRY;
         return SIPC_OK;
     }
@@ -705,7 +706,7 @@ SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t
             init_result result = INIT_DONE;
             rc = init_segment(ch, name, &opt, deadline, &result);
             if (rc != SIPC_OK && result == INIT_DONE && sipc_os_segment_is_current(ch->segment) == 1)
-                sipc_os_segment_unlink(ch->key);
+                sipc_os_segment_unlink(ch->key, deadline);
             sipc_os_segment_unlock(ch->segment);
             if (rc == SIPC_OK && result == INIT_LOST) {
                 sipc_os_segment_close(ch->segment);
@@ -743,13 +744,13 @@ SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t
             if (empty_since == 0)
                 empty_since = now;
             if (now - empty_since > ABANDONED_EMPTY_NS) {
-                sipc_os_segment_unlink(ch->key);
+                sipc_os_segment_unlink(ch->key, deadline);
                 empty_since = 0;
             }
             next = ATTACH_RETRY;
         } else if (rc == SIPC_OK) {
             empty_since = 0;
-            rc = attach_existing(ch, name, &opt, &next);
+            rc = attach_existing(ch, name, &opt, &next, deadline);
         }
         if (lock_view != NULL) {
             sipc_segment_unlock(lock_view, &ch->self);
@@ -1436,7 +1437,7 @@ static int release_role(sipc_channel *ch, uint64_t deadline)
     if (rc == SIPC_OK) {
         /* Last one out removes the name, unless it already leads to another object. */
         if (!sipc_role_alive(ch->segment, ch->header, ch->peer_index) && sipc_os_segment_is_current(ch->segment) == 1)
-            sipc_os_segment_unlink(ch->key);
+            sipc_os_segment_unlink(ch->key, deadline);
         unlock_segment(ch->segment, ch->header, &ch->self);
     }
     return rc == SIPC_ERR_TIMEOUT ? SIPC_ERR_TIMEOUT : SIPC_OK;

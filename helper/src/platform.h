@@ -194,8 +194,9 @@ int sipc_os_segment_owner(sipc_os_segment *segment, uint32_t *mode, uint32_t *ui
 int sipc_os_segment_map(sipc_os_segment *segment, uint64_t size, void **base);
 void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size);
 /* Removes the key so later opens do not find this object (existing handles keep working).
- * SIPC_ERR_NOT_FOUND if the key does not exist. */
-int sipc_os_segment_unlink(const char *key);
+ * SIPC_ERR_NOT_FOUND if the key does not exist. Where removing takes the key's lock (Windows), it waits
+ * for it until `deadline` at most (SIPC_ERR_TIMEOUT). */
+int sipc_os_segment_unlink(const char *key, uint64_t deadline);
 /* Calls visit with every existing key that starts with SIPC_OS_KEY_PREFIX; stops when visit
  * returns non-zero (and returns that value). */
 typedef int (*sipc_os_key_visitor)(const char *key, void *user);

@@ -290,8 +290,9 @@ void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size)
     posix_unmap(base, size);
 }
 
-int sipc_os_segment_unlink(const char *key)
+int sipc_os_segment_unlink(const char *key, uint64_t deadline)
 {
+    (void)deadline; /* unlinking a name never waits here */
     return posix_shm_unlink_key(key);
 }
 

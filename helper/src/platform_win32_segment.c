@@ -452,14 +452,11 @@ void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size)
         UnmapViewOfFile(base);
 }
 
-/* The core unlinks while it holds the key's (recursive) mutex, so this wait is normally none; a
- * stranger holding it costs at most this long. */
-#define UNLINK_LOCK_WAIT_NS 5000000000ull
-
-static int unlink_in_namespace(const char *key, int global)
+/* The core unlinks while it holds the key's (recursive) mutex, so the wait is normally none; a stranger holding
+ * it costs at most the caller's time (a forced remove of a squatted name holds no lock of its own). */
+static int unlink_in_namespace(const char *key, int global, uint64_t deadline)
 {
     sipc_os_segment *segment = NULL;
-    uint64_t deadline = sipc_os_monotonic_ns() + UNLINK_LOCK_WAIT_NS;
     int rc = win_open_in_namespace(key, 0, 0600, global, deadline, &segment);
     if (rc != SIPC_OK)
         return rc;
@@ -477,11 +474,11 @@ static int unlink_in_namespace(const char *key, int global)
     return rc;
 }
 
-int sipc_os_segment_unlink(const char *key)
+int sipc_os_segment_unlink(const char *key, uint64_t deadline)
 {
-    int rc = unlink_in_namespace(key, 0);
+    int rc = unlink_in_namespace(key, 0, deadline);
     if (rc == SIPC_ERR_NOT_FOUND)
-        rc = unlink_in_namespace(key, 1);
+        rc = unlink_in_namespace(key, 1, deadline);
     return rc;
 }
 

@@ -547,7 +547,7 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
     /* Read-write: the lock word is written (a process that may only read a channel cannot remove it). */
     rc = sipc_os_segment_open(key, 0, 0, deadline, &segment);
     if (rc == SIPC_ERR_NOT_A_CHANNEL && force)
-        return sipc_os_segment_unlink(key); /* something else squats the name: only force removes it */
+        return sipc_os_segment_unlink(key, deadline); /* something else squats the name: only force removes it */
     if (rc != SIPC_OK)
         return rc;
     rc = sipc_os_segment_lock(segment, deadline);
@@ -594,7 +594,7 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
         rc = size != 0 ? SIPC_ERR_CORRUPT : being_created(key); /* size 0: its creator has not sized it yet */
     }
     if (rc == SIPC_OK)
-        rc = sipc_os_segment_unlink(key);
+        rc = sipc_os_segment_unlink(key, deadline);
     if (locked)
         sipc_segment_unlock(base, &self);
     if (base != NULL)
