@@ -6,17 +6,18 @@
  *   named object" reopens the name and compares identities. Listing goes through listing files: the
  *   creator of a channel leaves an empty /tmp/<key>.lock (the name earlier versions flocked), so the keys
  *   of those whose object still exists are the listing (a channel whose file someone deleted from /tmp,
- *   or could not be made, is missing from it; by name it works as ever).
+ *   or could not be made, is missing from it; by name it works as ever). Removing a key removes its
+ *   listing and token files too (platform_darwin_files.c says how without racing a new creator).
  * - No OS lock: the open-time lock is the header's lock word (segment.c), as on Linux. (It used to be
  *   flock on the listing file, which anyone who could open that file could hold, delaying every opener
  *   by its timeout.) A shm descriptor takes neither flock nor fcntl locks: liveness tokens are shared
- *   flocks on /tmp/<key>.token<index> (platform_darwin_token.c), held by a descriptor of the handle.
+ *   flocks on /tmp/<key>.token<index> (platform_darwin_files.c), held by a descriptor of the handle.
  * - ftruncate sizes an object once, and there is no posix_fallocate: pages come on first touch.
  * - shm_open takes only O_RDONLY/O_RDWR/O_CREAT/O_EXCL/O_TRUNC: close-on-exec is set afterwards.
  */
 #if defined(__APPLE__)
 
-#include "platform_darwin_token.h"
+#include "platform_darwin_files.h"
 #include "platform_posix.h"
 
 #include <dirent.h>
@@ -28,9 +29,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define LISTING_DIR "/tmp/"
-#define LISTING_SUFFIX ".lock"
 
 struct sipc_os_segment {
     int fd;
@@ -46,19 +44,6 @@ static void set_close_on_exec(int fd, int inherit)
     int fdflags = fcntl(fd, F_GETFD);
     if (fdflags >= 0)
         fcntl(fd, F_SETFD, inherit ? fdflags & ~FD_CLOEXEC : fdflags | FD_CLOEXEC);
-}
-
-/* Leaves the listing file of a channel just created (empty, with the segment's mode; kept after the segment
- * is removed, since a later channel of the key may already count on it). Best effort and never blocking:
- * whatever already sits under that name (another user's file, a FIFO, a link, which is not followed) only
- * leaves the channel out of listings. */
-static void leave_listing_file(const sipc_os_segment *segment)
-{
-    char path[sizeof LISTING_DIR + SIPC_OS_KEY_MAX + sizeof LISTING_SUFFIX];
-    snprintf(path, sizeof path, LISTING_DIR "%s" LISTING_SUFFIX, segment->path + 1);
-    int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, (mode_t)segment->mode);
-    if (fd >= 0)
-        close(fd);
 }
 
 int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_t deadline, sipc_os_segment **out)
@@ -103,7 +88,7 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_
     }
     segment->fd = fd;
     if (flags & SIPC_OS_SEG_CREATE)
-        leave_listing_file(segment);
+        darwin_listing_leave(DARWIN_FILES_DIR, segment->path + 1); /* best effort: else only missing from listings */
     *out = segment;
     return SIPC_OK;
 }
@@ -114,7 +99,7 @@ void sipc_os_segment_close(sipc_os_segment *segment)
         return;
     for (uint32_t i = 0; i < SIPC_OS_TOKENS; i++) {
         if (segment->token_fd[i] >= 0)
-            close(segment->token_fd[i]);
+            darwin_token_give_back(DARWIN_FILES_DIR, segment->path + 1, i, segment->token_fd[i]);
     }
     close(segment->fd);
     free(segment);
@@ -140,8 +125,14 @@ int sipc_os_segment_hold_token(sipc_os_segment *segment, uint32_t index)
         return 0;
     if (segment->token_fd[index] >= 0)
         return 1;
+    /* Whoever may read the segment may test the token: the file gets the segment's read bits (from the object
+     * itself: an opener that did not create it was given no mode). */
+    uint32_t mode = 0, uid = 0;
+    if (posix_fd_owner(segment->fd, &mode, &uid) != SIPC_OK)
+        return 0;
     /* Set once, before any other thread can probe through this handle. */
-    return darwin_token_take(segment->path, index, segment->mode, segment->inherit, &segment->token_fd[index]);
+    return darwin_token_take(DARWIN_FILES_DIR, segment->path + 1, index, (mode & 0444u) | 0400u, segment->inherit,
+                             &segment->token_fd[index]);
 }
 
 int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index)
@@ -150,7 +141,7 @@ int sipc_os_segment_token_held(sipc_os_segment *segment, uint32_t index)
         return -1;
     if (segment->token_fd[index] >= 0)
         return 1;
-    return darwin_token_held(segment->path, index);
+    return darwin_token_held(DARWIN_FILES_DIR, segment->path + 1, index);
 }
 
 /* proc_pidinfo can list a process's regions, but not which shm object each maps: unknown. */
@@ -213,16 +204,11 @@ void sipc_os_segment_unmap(sipc_os_segment *segment, void *base, uint64_t size)
     posix_unmap(base, size);
 }
 
-int sipc_os_segment_unlink(const char *key, uint64_t deadline)
+/* 1 if the shm object of `key` exists: opening it succeeds, or is refused for its permissions (another user's
+ * channel); 0 if there is none; -1 if opening failed otherwise. */
+static int shm_key_exists(const char *key, void *context)
 {
-    (void)deadline; /* unlinking a name never waits here */
-    return posix_shm_unlink_key(key);
-}
-
-/* 1 if the shm object of `key` exists: opening it succeeds, or is refused for its permissions (another
- * user's channel is still listed, as on Linux, and the caller reports it unusable). */
-static int shm_key_exists(const char *key)
-{
+    (void)context;
     char path[SIPC_OS_KEY_MAX + 2];
     if (posix_shm_path(key, path, sizeof path) != SIPC_OK)
         return 0;
@@ -231,30 +217,43 @@ static int shm_key_exists(const char *key)
         close(fd);
         return 1;
     }
-    return errno == EACCES;
+    return errno == ENOENT ? 0 : errno == EACCES ? 1 : -1;
 }
 
-/* macOS cannot enumerate shm objects: the keys are read from the listing files' names in LISTING_DIR. */
+/* The files go with the name: the listing file once the key names no object (a new object's creator may already
+ * have made it again), and the token files nobody holds (a holder of an earlier object of the key keeps its own). */
+int sipc_os_segment_unlink(const char *key, uint64_t deadline)
+{
+    (void)deadline; /* unlinking a name never waits here; removing its files waits at most ~1 ms for a lock */
+    int rc = posix_shm_unlink_key(key);
+    darwin_files_remove(DARWIN_FILES_DIR, key, shm_key_exists, NULL);
+    return rc;
+}
+
+/* macOS cannot enumerate shm objects: the keys are read from the listing files' names in DARWIN_FILES_DIR. */
 int sipc_os_segment_list(sipc_os_key_visitor visit, void *user)
 {
-    DIR *dir = opendir(LISTING_DIR);
+    DIR *dir = opendir(DARWIN_FILES_DIR);
     if (dir == NULL)
         return errno == ENOENT ? SIPC_OK : posix_fail_errno();
     const size_t prefix_length = strlen(SIPC_OS_KEY_PREFIX);
-    const size_t suffix_length = strlen(LISTING_SUFFIX);
+    const size_t suffix_length = strlen(DARWIN_LISTING_SUFFIX);
     int result = SIPC_OK;
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {
         size_t length = strlen(entry->d_name);
         if (strncmp(entry->d_name, SIPC_OS_KEY_PREFIX, prefix_length) != 0 || length <= suffix_length ||
             length - suffix_length > SIPC_OS_KEY_MAX ||
-            strcmp(entry->d_name + length - suffix_length, LISTING_SUFFIX) != 0)
+            strcmp(entry->d_name + length - suffix_length, DARWIN_LISTING_SUFFIX) != 0)
             continue;
         char key[SIPC_OS_KEY_MAX + 1];
         memcpy(key, entry->d_name, length - suffix_length);
         key[length - suffix_length] = '\0';
-        if (!shm_key_exists(key))
-            continue; /* a removed channel's listing file stays (see above) */
+        int exists = shm_key_exists(key, NULL);
+        if (exists == 0) /* left by a channel removed without its files (a version that kept them): removed now */
+            darwin_files_remove(DARWIN_FILES_DIR, key, shm_key_exists, NULL);
+        if (exists != 1)
+            continue;
         result = visit(key, user);
         if (result != 0)
             break;

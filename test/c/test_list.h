@@ -16,6 +16,23 @@
 #    define LINUX_TEST(fn)
 #  endif
 #endif
+/* DARWIN_FILES_TEST: macOS's listing and token files (helper/src/platform_darwin_files.c), which the Linux suite
+ * builds too (SIPC_TEST_DARWIN_FILES, set by helper/Makefile's test builds) and runs on a private directory. */
+#if !defined(DARWIN_FILES_TEST)
+#  if defined(__APPLE__) || defined(SIPC_TEST_DARWIN_FILES)
+#    define DARWIN_FILES_TEST(fn) TEST(fn)
+#  else
+#    define DARWIN_FILES_TEST(fn)
+#  endif
+#endif
+/* DARWIN_FILES_LINUX_TEST: one of those that watches the files with inotify to order its steps. */
+#if !defined(DARWIN_FILES_LINUX_TEST)
+#  if defined(__linux__) && defined(SIPC_TEST_DARWIN_FILES)
+#    define DARWIN_FILES_LINUX_TEST(fn) TEST(fn)
+#  else
+#    define DARWIN_FILES_LINUX_TEST(fn)
+#  endif
+#endif
 TEST(test_names)
 TEST(test_process_identity)
 POSIX_TEST(test_process_describe)
@@ -107,3 +124,8 @@ POSIX_TEST(test_exit_releases_open_channels)
 POSIX_TEST(test_exit_of_forked_child_keeps_parent_channels)
 POSIX_TEST(test_peer_that_execs_is_gone)
 POSIX_TEST(test_inherited_handle_keeps_role_across_exec)
+DARWIN_FILES_TEST(test_darwin_token_files_go_with_their_last_holder)
+DARWIN_FILES_TEST(test_darwin_listing_file_stays_while_the_key_names_an_object)
+DARWIN_FILES_TEST(test_darwin_files_refuse_what_others_planted)
+DARWIN_FILES_LINUX_TEST(test_darwin_files_taker_makes_again_a_file_removed_under_it)
+DARWIN_FILES_TEST(test_darwin_files_concurrent_take_leave_and_remove)
