@@ -16,6 +16,9 @@
 bool cli_write_all(int fd, const void *data, size_t length);
 /* Reads a whole file ("-" is stdin). */
 bool cli_read_file(const char *path, cli_buffer *out, int *error_number);
+/* Whether the write that just failed with errno error_number found its pipe without a reader: EPIPE, and on
+ * Windows also a named pipe being closed, which the C runtime reports as EINVAL. Call it right after the failure. */
+bool cli_write_found_no_reader(int error_number);
 
 /* The absolute path of the running sipc executable; false if the OS does not say. */
 bool cli_executable_path(char *out, size_t size);

@@ -66,12 +66,24 @@ static bool start_file(recording_output *output, int *exit_code)
     return true;
 }
 
+/* Wireshark stops an extcap capture by closing its FIFO (on Windows its named pipe): for a live reader's stream
+ * that is the normal end, and Wireshark shows anything the extcap writes to stderr as an error ("Error by extcap
+ * pipe"). Marks the output so the recording ends quietly with exit 0. Called right after the failed write. */
+static bool note_reader_gone(recording_output *output, int error_number)
+{
+    if (output->flush_each && cli_write_found_no_reader(error_number))
+        output->reader_gone = true;
+    return output->reader_gone;
+}
+
 static bool finish_file(recording_output *output, int *exit_code)
 {
     if (!output->file)
         return true;
     bool ok = output->owns_file ? fclose(output->file) == 0 : fflush(output->file) == 0;
     output->file = NULL;
+    if (!ok && note_reader_gone(output, errno)) /* what was buffered has no reader any more */
+        ok = true;
     if (!ok && exit_code && *exit_code < 0)
         *exit_code = cli_io_error(output->command, "cannot write %s: %s",
                                   output->current_path ? output->current_path : "stdout", strerror(errno));
@@ -97,7 +109,10 @@ static bool start_stream(recording_output *output, FILE *file, const char *label
     output->file_started = sipc_os_monotonic_ns();
     if (!capture_sink_start(&output->sink, file, output->format, output->channels, output->channel_count) ||
         (output->flush_each && fflush(file) != 0)) {
-        *exit_code = cli_io_error(output->command, "cannot write to %s: %s", label, strerror(errno));
+        int error_number = errno;
+        *exit_code = note_reader_gone(output, error_number)
+                         ? SIPC_CLI_EXIT_OK
+                         : cli_io_error(output->command, "cannot write to %s: %s", label, strerror(error_number));
         capture_sink_free(&output->sink);
         return false;
     }
@@ -147,7 +162,7 @@ bool recording_output_write(recording_output *output, const capture_record *reco
     }
     if (!capture_sink_write(&output->sink, record) || (output->flush_each && fflush(output->file) != 0)) {
         int error_number = errno;
-        if (*exit_code < 0)
+        if (*exit_code < 0 && !note_reader_gone(output, error_number))
             *exit_code =
                 cli_io_error(output->command, "cannot write %s: %s",
                              output->current_path ? output->current_path : output->path, strerror(error_number));

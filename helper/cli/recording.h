@@ -27,7 +27,8 @@ typedef struct recording_output {
     uint64_t file_started;   /* monotonic */
     uint32_t file_index;     /* 1, 2, ... when rotating; 0 otherwise */
     bool rotate_pending;
-    bool flush_each; /* a live reader (Wireshark) waits for every record */
+    bool flush_each;  /* a live reader (Wireshark) waits for every record */
+    bool reader_gone; /* that reader closed its end: the recording is over, not failed */
     bool quiet;
     bool owns_file;
     FILE *file;
@@ -43,7 +44,8 @@ bool recording_output_open(recording_output *output, const char *command, const 
                            const char *const *channels, size_t channel_count, uint64_t rotate_size,
                            uint64_t rotate_time_ns, bool quiet, int *exit_code);
 /* Writes to an already open stream (a FIFO), flushing after every record; the stream is closed by
- * recording_output_close. */
+ * recording_output_close. The reader closing its end (EPIPE; Wireshark stopping the capture) ends the
+ * recording with exit 0 and nothing on stderr; other write errors stay errors. */
 bool recording_output_open_stream(recording_output *output, const char *command, FILE *file, const char *path,
                                   capture_format format, const char *const *channels, size_t channel_count,
                                   int *exit_code);

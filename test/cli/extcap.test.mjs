@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn as spawnAsync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SIPC, assertBinary, cleanup, converse, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
@@ -113,6 +113,48 @@ describe('sipc extcap', () => {
     assert.equal((await capture.done).code, 0);
     const packets = parsePcapng(readFileSync(fifo)).packets;
     assert.deepEqual(packets.map((p) => `${packetDirection(p)} ${p.data}`), ['to-server alpha', 'to-client alpha', 'to-server beta', 'to-client beta']);
+  });
+
+  it('ends with exit 0 and nothing on stderr when Wireshark closes the FIFO (how a capture is stopped)', T, async () => {
+    const name = uniqueName('gone');
+    start(['echo', name, '--timeout', '20000', '--depth', '256']);
+    await waitForChannel(name, undefined, 20000);
+    const fifo = join(scratch, 'reader-gone.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    // The reader opens first (non-blocking, as nothing is written yet); the capture's open then succeeds.
+    const reader = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    const capture = start(['extcap', '--capture', '--extcap-interface', 'sipc', '--fifo', fifo, '--channel', name]);
+    const received = [];
+    const chunk = Buffer.alloc(65536);
+    await waitFor(() => {
+      try {
+        const got = readSync(reader, chunk, 0, chunk.length, null);
+        if (got > 0) received.push(Buffer.from(chunk.subarray(0, got)));
+      } catch (error) {
+        if (error.code !== 'EAGAIN') throw error;
+      }
+      try {
+        return parsePcapng(Buffer.concat(received)).packets.length >= 1; // the server's role, held at attach
+      } catch {
+        return false; // a block only partly read yet
+      }
+    }, { what: 'the header and the first event through the FIFO', timeoutMs: 20000 });
+    closeSync(reader);
+    // The next packets (a client and its messages) find the pipe without a reader: the capture is over.
+    await converse(name, 'after\n');
+    const ended = await capture.done;
+    assert.deepEqual({ code: ended.code, stderr: ended.stderr }, { code: 0, stderr: '' });
+    rmSync(fifo);
+  });
+
+  it('still fails with exit 2 on a real write error (a full device)', T, async () => {
+    if (!existsSync('/dev/full')) return;
+    const name = uniqueName('full');
+    start(['echo', name, '--timeout', '20000']);
+    await waitForChannel(name, undefined, 20000);
+    const ended = await run(['extcap', '--capture', '--extcap-interface', 'sipc', '--fifo', '/dev/full', '--channel', name]);
+    assert.equal(ended.code, 2, ended.stderr);
+    assert.match(ended.stderr, /cannot write to \/dev\/full: No space left on device/);
   });
 
   it('installs and removes its launcher (personal folder by default, --folder)', T, async () => {
