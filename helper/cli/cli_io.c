@@ -84,8 +84,8 @@ bool cli_write_found_no_reader(int error_number)
     /* The CRT maps ERROR_BROKEN_PIPE to EPIPE, but ERROR_NO_DATA (the reader closed its handle: "the pipe is being
      * closed") and ERROR_PIPE_NOT_CONNECTED (the reader disconnected the pipe) to EINVAL. */
     DWORD os_error = GetLastError();
-    return error_number == EINVAL && (os_error == ERROR_NO_DATA || os_error == ERROR_PIPE_NOT_CONNECTED ||
-                                      os_error == ERROR_BROKEN_PIPE);
+    return error_number == EINVAL &&
+           (os_error == ERROR_NO_DATA || os_error == ERROR_PIPE_NOT_CONNECTED || os_error == ERROR_BROKEN_PIPE);
 #else
     return false;
 #endif
