@@ -2489,6 +2489,17 @@ static void missing(decoder *d, uint64_t offset, uint64_t size)
     leaf(d, "(missing)", "null");
 }
 
+/* The last `absent` of an array's `length` elements (from byte `from` on) lie beyond the message: one problem. */
+static void missing_elements(decoder *d, uint64_t from, uint64_t absent, uint64_t length, uint64_t element_size)
+{
+    if (d->path_length == 0)
+        d->root_missing = true;
+    problem(d, "TOO_SHORT",
+            "%s: bytes %" PRIu64 "\xe2\x80\x93%" PRIu64 " are missing (%" PRIu64 " of its %" PRIu64 " element%s)",
+            d->path_length ? d->path : "message", from, from + absent * element_size - 1, absent, length,
+            length == 1 ? "" : "s");
+}
+
 static void int_value(decoder *d, const cschema_type *type, uint64_t raw, unsigned bits)
 {
     const cschema_type *base = type->kind == K_ENUM ? type->base : type;
@@ -2652,9 +2663,17 @@ static void decode_array(decoder *d, const cschema_type *type, uint64_t offset, 
         cli_buffer_free(&text);
         return;
     }
-    if (size > 0 && offset >= d->length) {
-        /* Wholly beyond the message: one missing entry, not one per element (a huge array stays cheap). */
-        missing(d, offset, size);
+    /* The elements that start beyond the message are one problem for the array, not one each (a large array in a
+     * short message would list thousands); an element the message cuts in two reports its own missing parts. */
+    uint64_t present = length;
+    if (element->size > 0) {
+        uint64_t held = offset < d->length ? (d->length - offset + element->size - 1) / element->size : 0;
+        present = held < length ? held : length;
+    }
+    uint64_t absent = length - present;
+    if (present == 0 && absent > 0) {
+        missing_elements(d, offset, absent, length, element->size);
+        leaf(d, "(missing)", "null");
         return;
     }
     uint64_t listed = length < MAX_ARRAY_CHILDREN ? length : MAX_ARRAY_CHILDREN;
@@ -2663,10 +2682,21 @@ static void decode_array(decoder *d, const cschema_type *type, uint64_t offset, 
     for (uint64_t i = 0; i < listed && d->ok; i++) {
         if (d->output == CSCHEMA_JSON && i > 0)
             emit_raw(d, ",", 1);
+        if (i >= present) { /* JSON keeps the array's length: null stands for each missing element */
+            if (d->output == CSCHEMA_JSON)
+                emit_raw(d, "null", 4);
+            continue;
+        }
         size_t saved;
         path_push(d, "", true, (size_t)i, &saved);
         decode_field(d, element, offset + i * element->size, big, 0, false);
         path_pop(d, saved);
+    }
+    if (absent > 0) {
+        missing_elements(d, offset + present * element->size, absent, length, element->size);
+        if (d->output != CSCHEMA_JSON && present < MAX_ARRAY_CHILDREN)
+            emit(d, "  %s[%" PRIu64 "]\xe2\x80\x93[%" PRIu64 "] = (missing: %" PRIu64 " element%s)\n", d->path, present,
+                 length - 1, absent, absent == 1 ? "" : "s");
     }
     if (d->output == CSCHEMA_JSON)
         emit_raw(d, "]", 1);

@@ -73,6 +73,38 @@ test('a message that does not fit says so: too short, trailing bytes, bad enum, 
   assert.equal(empty.root.children.every((f) => f.problem === 'TOO_SHORT'), true);
 });
 
+test('a large array in a short message is one problem saying how many elements are missing, not one per element', async () => {
+  const d = await loadDecode();
+  const schema = d.parseCSchema(`#include <stdint.h>
+struct point { uint16_t x; uint16_t y; };
+struct log { uint32_t count; uint32_t values[1000]; struct point points[50]; };
+`);
+  const type = schema.lookup('log');
+  // count, values[0] and values[1]: the rest of values, and all of points, are missing.
+  const bytes = le(['u32', 2], ['u32', 10], ['u32', 11]);
+  const m = d.decodeAs(type, bytes);
+  assert.deepEqual(m.problems.map((p) => [p.path, p.message]), [
+    ['', 'the message has 12 bytes; struct log needs 4204'],
+    ['values', 'values: bytes 12–4003 are missing (998 of its 1000 elements)'],
+    ['points', 'points: bytes 4004–4203 are missing (50 of its 50 elements)'],
+  ]);
+  assert.equal(d.fieldAt(m, 'values[1]').value, 11, 'the elements the message holds are decoded');
+  const rest = d.fieldAt(m, 'values[2]');
+  assert.deepEqual([rest.name, rest.display, rest.problem, rest.offset, rest.size], ['[2]–[999]', '(missing: 998 elements)', 'TOO_SHORT', 12, 3992]);
+  assert.equal(d.fieldAt(m, 'values').children.length, 3, 'two elements and one node for the missing ones');
+  assert.equal(d.fieldAt(m, 'values').problem, 'TOO_SHORT');
+  assert.equal(d.fieldAt(m, 'points').display, '(missing)');
+
+  // An element the message cuts in two reports its own missing part (as a struct or scalar outside an array does),
+  // then the array the elements that start beyond the message.
+  const cut = d.decodeAs(type, Buffer.concat([le(['u32', 1]), Buffer.alloc(4000), le(['u16', 5])]));
+  assert.deepEqual(cut.problems.map((p) => [p.path, p.message]).slice(1), [
+    ['points[0].y', 'points[0].y: bytes 4006–4007 are missing'],
+    ['points', 'points: bytes 4008–4203 are missing (49 of its 50 elements)'],
+  ]);
+  assert.equal(d.fieldAt(cut, 'points[0].x').value, 5);
+});
+
 test('a tagged union picks the type by the tag; unknown tags and messages too short for the tag are reported', async () => {
   const d = await loadDecode();
   const schema = d.parseCSchema(PROTOCOL);

@@ -143,6 +143,12 @@ class Decoder {
     return { name, path, type: type.name, offset, size, display: '(missing)', problem: 'TOO_SHORT', ...extra };
   }
 
+  /** The last `absent` of an array's `length` elements (from byte `from` on) lie beyond the message. */
+  private missingElements(path: string, from: number, absent: number, length: number, elementSize: number): void {
+    this.problem('TOO_SHORT', path, `${path || 'message'}: bytes ${from}–${from + absent * elementSize - 1} are missing `
+      + `(${absent} of its ${length} element${length === 1 ? '' : 's'})`);
+  }
+
   field(name: string, path: string, type: CType, offset: number, endian: Endian, lengthOverride?: number): DecodedField {
     switch (type.kind) {
       case 'int': case 'enum': {
@@ -202,13 +208,31 @@ class Decoder {
       const text = charArrayText(this.reader.bytes.subarray(offset, offset + size));
       return { name, path, type: typeName, offset, size, value: text, display: `"${text}"` };
     }
+    // The elements that start beyond the message are one problem for the array, not one each (a large array in a
+    // short message would list thousands); an element the message cuts in two reports its own missing parts.
+    const present = element.size > 0 ? Math.min(length, Math.max(0, Math.ceil((this.reader.bytes.length - offset) / element.size))) : length;
+    const absent = length - present;
+    const absentFrom = offset + present * element.size;
+    if (present === 0 && absent > 0) {
+      this.missingElements(path, absentFrom, absent, length, element.size);
+      return { name, path, type: typeName, offset, size, display: '(missing)', problem: 'TOO_SHORT' };
+    }
     const children: DecodedField[] = [];
-    const listed = Math.min(length, MAX_ARRAY_CHILDREN);
+    const listed = Math.min(present, MAX_ARRAY_CHILDREN);
     for (let i = 0; i < listed; i++) {
       children.push(this.field(`[${i}]`, `${path}[${i}]`, element, offset + i * element.size, endian));
     }
-    const problem = children.find((c) => c.problem === 'TOO_SHORT') ? 'TOO_SHORT' as const : undefined;
-    const more = length > listed ? ` (first ${listed} listed)` : '';
+    if (absent > 0) {
+      this.missingElements(path, absentFrom, absent, length, element.size);
+      if (present < MAX_ARRAY_CHILDREN) {
+        children.push({
+          name: `[${present}]–[${length - 1}]`, path: `${path}[${present}]`, type: `${element.name}[${absent}]`, offset: absentFrom,
+          size: absent * element.size, display: `(missing: ${absent} element${absent === 1 ? '' : 's'})`, problem: 'TOO_SHORT',
+        });
+      }
+    }
+    const problem = absent > 0 || children.some((c) => c.problem === 'TOO_SHORT') ? 'TOO_SHORT' as const : undefined;
+    const more = length > MAX_ARRAY_CHILDREN ? ` (first ${MAX_ARRAY_CHILDREN} listed)` : '';
     return {
       name, path, type: typeName, offset, size, children, display: `[${length} item${length === 1 ? '' : 's'}]${more}`,
       ...(problem ? { problem } : {}),
