@@ -203,3 +203,31 @@ test('a connection panel records from its window\'s role, and keeps it after the
   assert.equal(source.recordingRole(), 'client');
   source.dispose();
 });
+
+test('an opened file\'s statistics bar names the file and the side it was recorded from, not live peers ("server — · client —")', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sipc-file-stats-'));
+  const log = { info() {}, warn() {}, error() {} };
+  try {
+    const opened = [];
+    for (const [file, meta] of [['server.pcapng', { channel: 'orders', mode: 'peer', role: () => 'server' }],
+      ['observed.jsonl', { channel: 'orders', mode: 'observer', role: 'observer' }],
+      ['earlier-version.pcapng', { channel: 'orders', mode: 'peer' }]]) {
+      const path = join(dir, file);
+      writeFileSync(path, encode(file.endsWith('.jsonl') ? 'jsonl' : 'pcapng', meta, windowRows()));
+      const source = new sources.FileSource(path, new core.Capture(), log);
+      await source.loaded;
+      const status = source.status();
+      assert.equal(status.info, undefined, 'a file has no live channel');
+      opened.push(core.peersText({ state: status.state, directions: [], retained: 0, retainedBytes: 0, dropped: 0, maxMessages: 1, file: status.file }));
+      source.dispose();
+    }
+    // A file that does not say its side (an earlier version's) is named alone.
+    assert.deepEqual(opened, ['server.pcapng · recorded by the server', 'observed.jsonl · recorded by an observer', 'earlier-version.pcapng']);
+    // A live panel still shows the holders.
+    assert.equal(core.peersText({ state: 'connected', directions: [], retained: 0, retainedBytes: 0, dropped: 0, maxMessages: 1,
+      serverPid: 4242, serverAlive: true, serverProcess: '4242 node', clientPid: 17, clientAlive: false }), 'server 4242 node · client 17 (dead)');
+    assert.equal(core.peersText({ state: 'waiting', directions: [], retained: 0, retainedBytes: 0, dropped: 0, maxMessages: 1 }), 'server — · client —');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -107,6 +107,9 @@ test('inspector timeline, Record to File…, export confirmation and Open Captur
   await poll(async () => (await opened.locator('#listViewport .row:not(.event)', { hasText: 'three' }).count()) === 2, { what: 'both copies of "three" listed' });
   await opened.locator('#listViewport .row.event', { hasText: 'peer-attached' }).first().waitFor();
   assert.equal(await opened.locator('#sendBox').isVisible(), false, 'no send box for a file');
+  // No live peers for a file: the statistics bar names the file and the side it was recorded from instead.
+  await opened.locator('#stats', { hasText: 'session.pcapng · recorded by an observer' }).waitFor({ timeout: 15_000 });
+  assert.doesNotMatch(await opened.locator('#stats').innerText(), /server —/);
   await screenshot(page, 'inspector-open-capture');
 
   // A damaged copy: the entries before the damage, an error row, and a notification naming the offset.

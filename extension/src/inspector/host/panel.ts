@@ -307,6 +307,7 @@ export class InspectorSession implements vscode.Disposable {
       ...(info ? this.peerProcesses(info) : {}),
       ...(info ? { serverPid: info.serverPid, clientPid: info.clientPid, serverAlive: info.serverAlive, clientAlive: info.clientAlive,
         maxMessageSize: info.maxMessageSize } : {}),
+      ...(status.file ? { file: status.file } : {}),
       retained: this.capture.length,
       retainedBytes: this.capture.retainedBytes,
       dropped: this.capture.dropped,

@@ -1,5 +1,6 @@
 // Where a capture's messages come from: this window's own connection (peer mode: sent/received, can send), or a
 // read-only observer of any channel on the machine (observer mode: both directions, cannot send).
+import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { observe, watchChannels, type ChannelInfo, type ChannelWatch, type ObservedMessage, type Observer, type ObserverEvent, type Role } from '../../api';
 import type { Connection, ConnectionManager } from '../../connections';
@@ -8,7 +9,7 @@ import type { Capture } from '../shared/capture';
 import { CaptureDecoder } from '../shared/captureFormat';
 import { readCaptureFile } from './captureFile';
 import { isWindowDirection, type CaptureRole, type Direction } from '../shared/model';
-import type { InspectorMode } from '../shared/protocol';
+import type { CaptureFileSummary, InspectorMode } from '../shared/protocol';
 
 /** What the statistics bar needs from the channel's shared header, per direction as the inspector names them. */
 export interface SourceStatus {
@@ -16,6 +17,8 @@ export interface SourceStatus {
   readonly info: ChannelInfo | undefined;
   /** Maps the inspector's directions onto the header's to-client/to-server queues. */
   readonly queueOf: (direction: Direction) => { queued: number; capacity: number } | undefined;
+  /** An opened capture file (no live peers): what the statistics bar says instead of them. */
+  readonly file?: CaptureFileSummary;
 }
 
 export interface CaptureSource extends vscode.Disposable {
@@ -446,7 +449,8 @@ export class FileSource implements CaptureSource {
   maxMessageSize(): undefined { return undefined; }
 
   status(): SourceStatus {
-    return { state: this.state, info: undefined, queueOf: () => undefined };
+    const role = this.decoder.role;
+    return { state: this.state, info: undefined, queueOf: () => undefined, file: { name: basename(this.name), ...(role ? { role } : {}) } };
   }
 
   dispose(): void {

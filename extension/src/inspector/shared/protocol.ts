@@ -6,7 +6,7 @@ import type { PlotPush } from './plot';
 import type { FormField } from '../../decode/encoder';
 import type { FilterSpec } from './filter';
 import type { Envelope, ReplyEnvelope } from './messaging';
-import { isDirection, type Direction } from './model';
+import { isDirection, type CaptureRole, type Direction } from './model';
 
 /** A panel of this window's connection, a read-only observer of any channel, or an opened capture file (offline). */
 export type InspectorMode = 'peer' | 'observer' | 'file';
@@ -44,6 +44,11 @@ export interface DirectionStats {
   readonly capacity?: number;
 }
 
+export interface CaptureFileSummary {
+  readonly name: string;
+  readonly role?: CaptureRole;
+}
+
 export interface StatsSnapshot {
   readonly state: string;
   readonly directions: readonly DirectionStats[];
@@ -56,6 +61,8 @@ export interface StatsSnapshot {
   readonly halted?: string;
   readonly serverAlive?: boolean;
   readonly clientAlive?: boolean;
+  /** An opened capture file, which has no live peers: its name and the side it was recorded from, when it says. */
+  readonly file?: CaptureFileSummary;
   readonly maxMessageSize?: number;
   readonly retained: number;
   readonly retainedBytes: number;

@@ -1,6 +1,7 @@
 // Message and byte rates per direction, from counters sampled at each stats tick.
 import type { DirectionTotals } from './capture';
 import type { Direction } from './model';
+import type { StatsSnapshot } from './protocol';
 
 interface Sample { readonly at: number; readonly messages: number; readonly bytes: number }
 
@@ -28,4 +29,19 @@ export class RateMeter {
   reset(): void {
     this.samples.clear();
   }
+}
+
+/**
+ * The footer's who-is-there part. Live: "server 4242 node · client —" (the holders, a name when known, "(dead)").
+ * An opened file has no live peers, so, as Wireshark's status bar names the file, it says which file and the side it
+ * was recorded from: "run.pcapng · recorded by an observer" (the peers it saw are its event rows).
+ */
+export function peersText(stats: StatsSnapshot): string {
+  if (stats.file) {
+    const role = stats.file.role;
+    return role ? `${stats.file.name} · recorded by ${role === 'observer' ? 'an observer' : `the ${role}`}` : stats.file.name;
+  }
+  const pid = (label: string, value: number | undefined, alive: boolean | undefined, process: string | undefined): string =>
+    `${label} ${value && value > 0 ? (alive !== false && process ? process : value) : '—'}${value && value > 0 && alive === false ? ' (dead)' : ''}`;
+  return `${pid('server', stats.serverPid, stats.serverAlive, stats.serverProcess)} · ${pid('client', stats.clientPid, stats.clientAlive, stats.clientProcess)}`;
 }

@@ -3,6 +3,7 @@
 import { formatBytes } from '../../format';
 import { directionLabel, isOutbound } from '../shared/model';
 import type { StatsSnapshot } from '../shared/protocol';
+import { peersText } from '../shared/stats';
 import { directionIcon } from './format';
 import { $ } from './markup';
 
@@ -29,11 +30,10 @@ export class StatsBar {
       add(`stat ${isOutbound(d.direction) ? 'out' : 'in'}`, directionIcon(d.direction),
         `${directionLabel(d.direction)}: ${d.messages.toLocaleString()} msgs, ${formatBytes(d.bytes)} · ${d.messagesPerSecond.toFixed(0)} msg/s, ${formatBytes(Math.round(d.bytesPerSecond))}/s${queue}`);
     }
-    // "server 4242 node · paused in debugger": the holder's name, and why it is silent when it is halted.
-    const pid = (label: string, value: number | undefined, alive: boolean | undefined, process: string | undefined): string =>
-      `${label} ${value && value > 0 ? (alive !== false && process ? process : value) : '—'}${value && value > 0 && alive === false ? ' (dead)' : ''}`;
-    add(stats.halted ? 'stat halted' : 'stat', stats.halted ? 'codicon-debug-pause' : 'codicon-server-process',
-      `${pid('server', stats.serverPid, stats.serverAlive, stats.serverProcess)} · ${pid('client', stats.clientPid, stats.clientAlive, stats.clientProcess)}`);
+    // "server 4242 node · paused in debugger": the holder's name, and why it is silent when it is halted; an opened
+    // file names itself instead.
+    add(stats.halted ? 'stat halted' : 'stat', stats.halted ? 'codicon-debug-pause' : stats.file ? 'codicon-file' : 'codicon-server-process',
+      peersText(stats));
     add('stat', 'codicon-list-flat', `kept ${stats.retained.toLocaleString()}/${stats.maxMessages.toLocaleString()} (${formatBytes(stats.retainedBytes)})${stats.dropped > 0 ? `, dropped ${stats.dropped.toLocaleString()}` : ''}`);
     const stateBadge = $('state');
     // A halted peer is why nothing moves: the badge says so rather than "connected".
