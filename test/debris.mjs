@@ -2,6 +2,9 @@
 // process and run (runPrefix), and checkDebrisAtExit fails the process when a channel with that prefix is still
 // there at exit (after every test and hook ran). Other programs on the machine create sipc channels at the same
 // time, so the check looks only at this prefix, never at a before/after difference of the whole directory.
+// A run that was killed (a mutation-testing timeout, a CI job cancelled) cannot clean up: the next run of the same
+// suite removes what runs of its tag whose process is gone left behind, and the peers a suite starts are told to end
+// when it does (dieWithParent).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { command } from './emulator.mjs';
@@ -31,11 +34,64 @@ export function leftoversWithPrefix(sipc, prefix) {
   return { channels, objects };
 }
 
+/** The tag and pid of a runPrefix() prefix (or of a name that starts with one), or undefined. */
+function parsePrefix(text) {
+  const match = /^(.+)-(\d+)-[0-9a-z]+-/.exec(text);
+  return match ? { tag: match[1], pid: Number(match[2]) } : undefined;
+}
+
+/** Whether a process with this pid exists (a pid taken again by another process counts as alive: nothing is removed). */
+function processExists(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
 /**
- * At process exit: if channels with `prefix` are left, print them, remove them (so a failing run still leaves the
+ * Removes the channels (and unreadable /dev/shm objects) of earlier runs of the suite with `tag` whose process is
+ * gone: a killed run leaves its channels, since neither its cleanup nor its exit check ran. Says what it removed.
+ */
+export function sweepKilledRuns(sipc, tag, suite) {
+  const ours = (name) => {
+    const parsed = parsePrefix(name);
+    return parsed !== undefined && parsed.tag === tag && parsed.pid !== process.pid && !processExists(parsed.pid);
+  };
+  let left;
+  try {
+    left = leftoversWithPrefix(sipc, `${tag}-`);
+  } catch (error) {
+    console.error(`${suite}: could not look for what killed runs left: ${error.message}`);
+    return;
+  }
+  const channels = left.channels.filter(ours);
+  const objects = left.objects.filter((file) => ours(file.slice(5)));
+  if (channels.length + objects.length === 0) return;
+  console.error(`${suite}: removing what killed earlier runs left behind: ${[...channels, ...objects.map((file) => `${SHM}/${file}`)].join(', ')}`);
+  for (const name of channels) spawnSync(...command(sipc, ['rm', '--force', '--', name]), { timeout: 10000 });
+  for (const file of objects) rmSync(`${SHM}/${file}`, { force: true });
+}
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => process.platform === 'linux' && existsSync(path));
+
+/**
+ * A command (as command() gives it) that ends with SIGTERM when this process ends, however it ends: a peer left
+ * running by a killed test process would keep its channel alive for good (Linux: setpriv --pdeathsig; elsewhere the
+ * command as it is). The program keeps its pid (setpriv executes it in place).
+ */
+export function dieWithParent([file, args]) {
+  return SETPRIV === undefined ? [file, args] : [SETPRIV, ['--pdeathsig', 'TERM', '--', file, ...args]];
+}
+
+/**
+ * First removes what killed runs of the same suite left (sweepKilledRuns). Then, at process exit: if channels with `prefix` are left, print them, remove them (so a failing run still leaves the
  * machine clean) and set a failing exit code, which node:test reports as a failed test file.
  */
 export function checkDebrisAtExit(sipc, prefix, suite) {
+  const own = parsePrefix(prefix);
+  if (own !== undefined) sweepKilledRuns(sipc, own.tag, suite);
   process.on('exit', () => {
     let left;
     try {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkDebrisAtExit, runPrefix } from '../debris.mjs';
+import { checkDebrisAtExit, dieWithParent, runPrefix } from '../debris.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SIPC = process.env.SIPC_CLI ?? resolve(repoRoot, 'helper', 'build', 'linux-x64', 'sipc');
@@ -35,7 +35,7 @@ export function uniqueName(label = 'cli') {
  * `timeoutMs`: by default it lives as long as the test that started it needs it.
  */
 export function start(args, { input, timeoutMs, keepStdinOpen = false } = {}) {
-  const child = spawn(SIPC, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(...dieWithParent([SIPC, args]), { stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   const stdout = [];
   let stderr = '';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { checkDebrisAtExit, runPrefix } from '../debris.mjs';
+import { checkDebrisAtExit, dieWithParent, runPrefix } from '../debris.mjs';
 import { command, scaled } from '../emulator.mjs';
 
 export { scaled };
@@ -89,7 +89,7 @@ function track(child, timeoutMs) {
 
 /** Runs the sipc CLI in the background (killed by cleanup(), or after `timeoutMs` if given). */
 export function startCli(args, { timeoutMs } = {}) {
-  return track(spawn(...command(SIPC, args), { stdio: ['pipe', 'pipe', 'pipe'] }), timeoutMs);
+  return track(spawn(...dieWithParent(command(SIPC, args)), { stdio: ['pipe', 'pipe', 'pipe'] }), timeoutMs);
 }
 
 /**
@@ -100,7 +100,7 @@ export function startNode(body, { name = '', timeoutMs, env = {} } = {}) {
   const source = `const api = require(${JSON.stringify(API_PATH)}); const name = ${JSON.stringify(name)};
 (async () => { ${body} })().catch((e) => { console.error('child failed:', e && e.stack || e); process.exit(99); });`;
   return track(
-    spawn(...command(process.execPath, ['-e', source]), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }),
+    spawn(...dieWithParent(command(process.execPath, ['-e', source])), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }),
     timeoutMs,
   );
 }

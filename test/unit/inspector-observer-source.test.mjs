@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkDebrisAtExit, dieWithParent, runPrefix } from '../debris.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const target = `${process.platform}-${process.arch}`;
@@ -30,7 +31,10 @@ async function load(entry) {
 const { ObserverSource } = await load('extension/src/inspector/host/sources.ts');
 const { Capture } = await load('extension/src/inspector/shared/capture.ts');
 const log = { info() {}, warn() {}, error() {} };
-const name = `t-obsrc-${process.pid}`;
+// The run's own prefix: the exit check fails the file on a leftover, and the next run removes what a killed one left.
+const prefix = runPrefix('t-obsrc');
+checkDebrisAtExit(cli, prefix, 'test/unit inspector-observer-source');
+const name = `${prefix}ch`;
 const children = new Set();
 after(() => {
   for (const child of children) child.kill('SIGKILL');
@@ -38,7 +42,7 @@ after(() => {
 });
 
 function startCli(args) {
-  const child = spawn(cli, args, { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(...dieWithParent([cli, args]), { stdio: ['pipe', 'ignore', 'ignore'] });
   children.add(child);
   const done = new Promise((resolve) => child.on('close', (code) => { children.delete(child); resolve(code); }));
   return { child, done };

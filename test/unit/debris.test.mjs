@@ -1,0 +1,100 @@
+// test/debris.mjs: a killed test run cannot clean up after itself, so the next run of the same suite removes what it
+// left, and the peers a suite starts end with it (Linux: setpriv --pdeathsig).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkDebrisAtExit, dieWithParent, leftoversWithPrefix, runPrefix, sweepKilledRuns } from '../debris.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(root, 'helper/build', `${process.platform}-${process.arch}`, 'sipc');
+const linux = process.platform === 'linux';
+const prefix = runPrefix('t-debris');
+checkDebrisAtExit(cli, prefix, 'test/unit debris');
+
+/** Starts `node -e source` (told the CLI's path and a run prefix of its own), waits for its first line. */
+function startRun(source) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SIPC_CLI_PATH: cli },
+  });
+  const firstLine = new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) resolve(out.split('\n')[0]);
+    });
+    child.on('close', (code) => reject(new Error(`the run ended (${code}) before it was ready: ${err}`)));
+  });
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  return { child, firstLine, closed };
+}
+
+async function waitFor(check, what, ms = 15000) {
+  const stop = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > stop) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('the next run of a suite removes the channels a killed run of it left, and nothing of live runs', { skip: !linux && 'Linux /dev/shm' }, async () => {
+  // A "run" of the suite tag t-debris-killed that opens a channel in its own process and is killed with SIGKILL.
+  const killed = startRun(`
+    import { runPrefix } from './test/debris.mjs';
+    const api = (await import('node:module')).createRequire(import.meta.url)('./dist/api.js');
+    const ch = await api.open(runPrefix('t-debris-killed') + 'own');
+    console.log(ch.name);
+    setInterval(() => {}, 1000);`);
+  const killedName = await killed.firstLine;
+  // A live run of the same tag: its channel is not another run's debris.
+  const live = startRun(`
+    import { runPrefix } from './test/debris.mjs';
+    const api = (await import('node:module')).createRequire(import.meta.url)('./dist/api.js');
+    const ch = await api.open(runPrefix('t-debris-killed') + 'live');
+    console.log(ch.name);
+    setInterval(() => {}, 1000);`);
+  const liveName = await live.firstLine;
+  try {
+    killed.child.kill('SIGKILL');
+    await killed.closed;
+    const names = () => leftoversWithPrefix(cli, 't-debris-killed-').channels;
+    assert.ok(names().includes(killedName), 'a SIGKILLed run leaves its channel');
+    sweepKilledRuns(cli, 't-debris-killed', 'test/unit debris');
+    assert.ok(!names().includes(killedName), 'removed by the next run');
+    assert.ok(names().includes(liveName), "a live run's channel is left alone");
+  } finally {
+    live.child.kill('SIGKILL');
+    await live.closed;
+    sweepKilledRuns(cli, 't-debris-killed', 'test/unit debris');
+  }
+});
+
+test("a peer started with dieWithParent ends when the test process that started it is killed, and removes its channel", { skip: !linux && 'setpriv --pdeathsig is Linux' }, async () => {
+  const name = `${prefix}peer`;
+  // The "test process" starts `sipc recv` through dieWithParent, says its pid, and is killed with SIGKILL.
+  const run = startRun(`
+    import { spawn } from 'node:child_process';
+    import { dieWithParent } from './test/debris.mjs';
+    const peer = spawn(...dieWithParent([process.env.SIPC_CLI_PATH, ['recv', ${JSON.stringify(name)}]]), { stdio: 'ignore' });
+    console.log(peer.pid);
+    setInterval(() => {}, 1000);`);
+  const peerPid = Number(await run.firstLine);
+  const alive = () => { try { process.kill(peerPid, 0); return true; } catch { return false; } };
+  // Listed by name: a name this long is stored under a hashed key.
+  const listed = () => leftoversWithPrefix(cli, name).channels.includes(name);
+  try {
+    await waitFor(() => listed() || !alive(), 'the peer created its channel');
+    assert.ok(alive(), 'the peer runs while its parent does');
+    run.child.kill('SIGKILL');
+    await run.closed;
+    await waitFor(() => !alive(), 'the orphaned peer ended');
+    await waitFor(() => !listed(), 'its channel is gone');
+  } finally {
+    run.child.kill('SIGKILL');
+    if (alive()) process.kill(peerPid, 'SIGKILL');
+    spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
+  }
+});
