@@ -157,6 +157,11 @@ SIPC_API int sipc_async_channel_close(sipc_async_channel *h, sipc_async_notify_f
                                       sipc_async_call **out);
 SIPC_API int sipc_async_observer_close(sipc_async_observer *h, sipc_async_notify_fn notify, uint32_t token,
                                        sipc_async_call **out);
+/* sipc_process_describe on the call's thread: it reads the OS's record of another process (Linux: three small
+ * files under /proc/<pid>), which a runtime whose main thread must never touch the file system keeps off it.
+ * pid <= 0: SIPC_ERR_INVALID_ARGUMENT at once (no call made). Read the outcome with sipc_async_call_process_info. */
+SIPC_API int sipc_async_process_describe(int64_t pid, sipc_async_notify_fn notify, uint32_t token,
+                                         sipc_async_call **out);
 /* Snapshot of the call; re-allows one notify. */
 SIPC_API int sipc_async_call_poll(sipc_async_call *c, sipc_async_call_status *status);
 /* The channel (observer) a finished open (observe) made; the caller owns it from now on. SIPC_ERR_BUSY
@@ -167,6 +172,9 @@ SIPC_API int sipc_async_call_take_observer(sipc_async_call *c, sipc_observer **o
  * (only info->name is set: the channel's name or, for an object that is no usable channel, its name
  * without the "sipc." prefix). info->struct_size must be set; it is kept. */
 SIPC_API int sipc_async_call_entry(sipc_async_call *c, uint32_t index, sipc_channel_info *info, int32_t *status);
+/* The outcome of a finished sipc_async_process_describe (info->struct_size must be set; it is kept). SIPC_ERR_BUSY
+ * while the call runs; SIPC_ERR_INVALID_ARGUMENT for another kind of call. */
+SIPC_API int sipc_async_call_process_info(sipc_async_call *c, sipc_process_info *info);
 /* The detail sentence of a finished call: index -1 for the call itself (sipc_last_error_message() of its
  * thread after it failed), else of entry `index` (why it is unusable). "" if none; NULL while the call runs
  * or for an index out of range. Lives as long as the call. */

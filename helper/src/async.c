@@ -829,7 +829,8 @@ typedef enum call_kind {
     CALL_REMOVE,
     CALL_LIST,
     CALL_CLOSE_CHANNEL,
-    CALL_CLOSE_OBSERVER
+    CALL_CLOSE_OBSERVER,
+    CALL_DESCRIBE_PROCESS
 } call_kind;
 
 /* Longest detail sentence kept (sipc_last_error_message, sipc_list_entry.detail); longer ones are cut. */
@@ -852,7 +853,9 @@ struct sipc_async_call {
     int has_options;
     sipc_observe_options observe_options;
     int force;
-    int32_t timeout_ms; /* stat: how long it may wait */
+    int32_t timeout_ms;        /* stat: how long it may wait */
+    int64_t pid;               /* describe process: whom */
+    sipc_process_info process; /* describe process: the outcome */
     sipc_async_channel *closing_channel;
     sipc_async_observer *closing_observer;
     sipc_channel *channel;   /* open's result until taken */
@@ -981,6 +984,9 @@ static int run_call(sipc_async_call *c)
     case CALL_CLOSE_OBSERVER:
         wait_notify_done(&c->closing_observer->n);
         return sipc_async_observer_destroy(c->closing_observer);
+    case CALL_DESCRIBE_PROCESS:
+        c->process.struct_size = (uint32_t)sizeof c->process;
+        return sipc_process_describe(c->pid, &c->process);
     }
     return SIPC_ERR_INVALID_ARGUMENT;
 }
@@ -1122,6 +1128,21 @@ SIPC_API int sipc_async_list(sipc_async_notify_fn notify, uint32_t token, sipc_a
     return c ? call_start(c, out) : SIPC_ERR_NO_MEMORY;
 }
 
+SIPC_API int sipc_async_process_describe(int64_t pid, sipc_async_notify_fn notify, uint32_t token,
+                                         sipc_async_call **out)
+{
+    if (!out || !notify)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (pid <= 0)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    sipc_async_call *c = call_new(CALL_DESCRIBE_PROCESS, notify, token);
+    if (!c)
+        return SIPC_ERR_NO_MEMORY;
+    c->pid = pid;
+    return call_start(c, out);
+}
+
 SIPC_API int sipc_async_channel_close(sipc_async_channel *h, sipc_async_notify_fn notify, uint32_t token,
                                       sipc_async_call **out)
 {
@@ -1218,6 +1239,19 @@ SIPC_API int sipc_async_call_entry(sipc_async_call *c, uint32_t index, sipc_chan
     memcpy(info, &c->entries[index].info, sizeof *info);
     info->struct_size = struct_size;
     *status = c->entries[index].status;
+    return SIPC_OK;
+}
+
+SIPC_API int sipc_async_call_process_info(sipc_async_call *c, sipc_process_info *info)
+{
+    if (!c || !info || info->struct_size < sizeof *info || c->kind != CALL_DESCRIBE_PROCESS)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int32_t status = call_status(c);
+    if (status != SIPC_OK)
+        return status == SIPC_ASYNC_PENDING ? SIPC_ERR_BUSY : status;
+    uint32_t struct_size = info->struct_size;
+    memcpy(info, &c->process, sizeof *info);
+    info->struct_size = struct_size;
     return SIPC_OK;
 }
 

@@ -6,6 +6,9 @@
 #include "harness.h"
 #include "sipc_async.h"
 
+#include <string.h>
+#include <unistd.h>
+
 static void ignore_notify(uint32_t token)
 {
     (void)token;
@@ -119,7 +122,16 @@ void test_async_bad_arguments(void)
     sipc_channel_info small = {.struct_size = sizeof small - 1};
     CHECK_RC(sipc_async_call_entry(call, 0, &small, &entry_status), bad);
     CHECK_RC(sipc_async_call_entry(call, 0, &info, NULL), bad);
+    sipc_process_info process_info = {.struct_size = sizeof process_info};
+    CHECK_RC(sipc_async_call_process_info(call, &process_info), bad); /* not a process description */
     CHECK_RC(sipc_async_call_release(call), SIPC_OK);
+    call = (sipc_async_call *)&call;
+    CHECK_RC(sipc_async_process_describe(0, ignore_notify, 1, &call), bad);
+    CHECK(call == NULL);
+    CHECK_RC(sipc_async_process_describe(-7, ignore_notify, 1, &call), bad);
+    CHECK_RC(sipc_async_process_describe(1, NULL, 1, &call), bad);
+    CHECK_RC(sipc_async_process_describe(1, ignore_notify, 1, NULL), bad);
+    CHECK_RC(sipc_async_call_process_info(NULL, &process_info), bad);
 
     /* The watch. */
     CHECK_RC(sipc_async_watch_start(0, ignore_notify, 1, &watch), bad);
@@ -132,4 +144,48 @@ void test_async_bad_arguments(void)
     CHECK_RC(sipc_async_watch_poll(watch, NULL), bad);
     CHECK_RC(sipc_async_watch_release(watch), SIPC_OK);
 
+}
+
+static int described_notified; /* set by the call's thread, read by the test's (atomics) */
+
+static void note_described(uint32_t token)
+{
+    (void)token;
+    __atomic_store_n(&described_notified, 1, __ATOMIC_SEQ_CST);
+}
+
+/* sipc_async_process_describe: the same description as sipc_process_describe, made on the call's thread (so an
+ * event loop never reads /proc itself), read with sipc_async_call_process_info once the call reported. */
+void test_async_process_describe(void)
+{
+    sipc_async_call *call = NULL;
+    __atomic_store_n(&described_notified, 0, __ATOMIC_SEQ_CST);
+    CHECK_RC(sipc_async_process_describe((int64_t)getpid(), note_described, 7, &call), SIPC_OK);
+    if (call == NULL)
+        return;
+    sipc_async_call_status status = {0};
+    /* Waits for the call's report (a state), with a hang guard. */
+    for (int i = 0; i < 10000 && !__atomic_load_n(&described_notified, __ATOMIC_SEQ_CST); i++)
+        sleep_us(1000);
+    CHECK(__atomic_load_n(&described_notified, __ATOMIC_SEQ_CST) == 1);
+    CHECK_RC(sipc_async_call_poll(call, &status), SIPC_OK);
+    CHECK_RC(status.status, SIPC_OK);
+    sipc_process_info small = {.struct_size = sizeof small - 1};
+    CHECK_RC(sipc_async_call_process_info(call, &small), SIPC_ERR_INVALID_ARGUMENT);
+    sipc_process_info async_info;
+    memset(&async_info, 0x5a, sizeof async_info);
+    async_info.struct_size = sizeof async_info;
+    CHECK_RC(sipc_async_call_process_info(call, &async_info), SIPC_OK);
+    sipc_channel_info channel_info = {.struct_size = sizeof channel_info};
+    int32_t entry_status = 0;
+    CHECK_RC(sipc_async_call_entry(call, 0, &channel_info, &entry_status), SIPC_ERR_NOT_FOUND); /* no entries */
+    CHECK_RC(sipc_async_call_release(call), SIPC_OK);
+
+    sipc_process_info sync_info = {.struct_size = sizeof sync_info};
+    CHECK_RC(sipc_process_describe((int64_t)getpid(), &sync_info), SIPC_OK);
+    CHECK(async_info.struct_size == sizeof async_info);
+    CHECK(async_info.state == SIPC_PROCESS_RUNNING);
+    CHECK(async_info.state == sync_info.state && async_info.traced == sync_info.traced);
+    CHECK(memchr(async_info.name, '\0', sizeof async_info.name) != NULL);
+    CHECK(strcmp(async_info.name, sync_info.name) == 0);
 }
