@@ -1,6 +1,7 @@
 // describeProcess: the name and run state of a role's holder, from the library (the same source as `sipc ls`):
 // a child is running, stopped by SIGSTOP, running again after SIGCONT, and gone once it exited. Each state is
-// waited for (bounded), never assumed after a delay.
+// waited for (bounded), never assumed after a delay. describeProcessAsync (what the extension uses: it reads /proc on
+// a native thread) gives the same answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,11 +9,11 @@ import { once } from 'node:events';
 import { command } from '../emulator.mjs';
 import { api, scaled } from './helpers.mjs';
 
-/** Polls describeProcess until `state` (at most 10 s, scaled under emulation): the info then. */
-async function until(pid, state) {
+/** Polls `describe` (describeProcess or describeProcessAsync) until `state` (at most 10 s, scaled under emulation): the info then. */
+async function until(pid, state, describe) {
   const deadline = Date.now() + scaled(10_000);
   for (;;) {
-    const info = api.describeProcess(pid);
+    const info = await describe(pid);
     if (info.state === state) return info;
     if (Date.now() > deadline) throw new Error(`process ${pid} did not become ${state} (last: ${JSON.stringify(info)})`);
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -29,21 +30,34 @@ test('describeProcess: this process runs under its own name; bad pids are refuse
   }
 });
 
-test('describeProcess: running, stopped by SIGSTOP, running after SIGCONT, gone after exit', { skip: process.platform === 'win32' }, async () => {
-  const child = spawn(...command(process.execPath, ['-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))']), { stdio: ['pipe', 'ignore', 'inherit'] });
-  const exited = once(child, 'exit');
-  try {
-    const running = await until(child.pid, 'running');
-    assert.equal(running.traced, false);
-    child.kill('SIGSTOP');
-    const stopped = await until(child.pid, 'stopped');
-    assert.equal(stopped.name, running.name);
-    child.kill('SIGCONT');
-    await until(child.pid, 'running');
-  } finally {
-    child.kill('SIGCONT');
-    child.stdin.end();
+test('describeProcessAsync: the same description, made off the event loop; bad pids are rejected', async () => {
+  const pending = api.describeProcessAsync(process.pid);
+  assert.ok(pending instanceof Promise);
+  const self = await pending;
+  assert.deepEqual(self, api.describeProcess(process.pid));
+  assert.equal(self.state, 'running');
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    await assert.rejects(api.describeProcessAsync(bad), { name: 'SipcError', code: 'INVALID_ARGUMENT' }, String(bad));
   }
-  await exited;
-  assert.equal(api.describeProcess(child.pid).state, 'gone');
 });
+
+for (const [label, describe] of [['describeProcess', (pid) => api.describeProcess(pid)], ['describeProcessAsync', (pid) => api.describeProcessAsync(pid)]]) {
+  test(`${label}: running, stopped by SIGSTOP, running after SIGCONT, gone after exit`, { skip: process.platform === 'win32' }, async () => {
+    const child = spawn(...command(process.execPath, ['-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))']), { stdio: ['pipe', 'ignore', 'inherit'] });
+    const exited = once(child, 'exit');
+    try {
+      const running = await until(child.pid, 'running', describe);
+      assert.equal(running.traced, false);
+      child.kill('SIGSTOP');
+      const stopped = await until(child.pid, 'stopped', describe);
+      assert.equal(stopped.name, running.name);
+      child.kill('SIGCONT');
+      await until(child.pid, 'running', describe);
+    } finally {
+      child.kill('SIGCONT');
+      child.stdin.end();
+    }
+    await exited;
+    assert.equal((await describe(child.pid)).state, 'gone');
+  });
+}

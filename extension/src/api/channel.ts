@@ -95,7 +95,9 @@ export interface Channel {
 /** The sipc_async_channel functions, for the life cycle NativeHandle runs. */
 const CHANNEL_KIND: AsyncHandleKind = {
   start: (raw, notify, token, out) => native().sipc_async_channel_start(raw, notify, token, out),
-  closeRaw: (raw) => native().sipc_close(raw),
+  // Timeout 0: one try of the channel's lock, never a wait on the main thread; if a stranger holds it, the role is
+  // released all the same and only the name stays (stale, reclaimed by the next opener or `sipc rm --stale`).
+  closeRaw: (raw) => native().sipc_close_ex(raw, 0),
   arm: (handle, armed) => native().sipc_async_channel_arm(handle, armed),
   stop: (handle) => native().sipc_async_channel_stop(handle),
   destroy: (handle) => native().sipc_async_channel_destroy(handle),

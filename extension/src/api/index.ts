@@ -12,7 +12,7 @@ export {
   type WatchOptions,
 } from './manage';
 export type { ChannelInfo, DirectionInfo, SharedState } from './status';
-export { describeProcess, type ProcessInfo, type ProcessState } from './process';
+export { describeProcess, describeProcessAsync, type ProcessInfo, type ProcessState } from './process';
 export { libraryCandidates, libraryFileName, platformTarget } from './native';
 
 import { native } from './native';

@@ -112,10 +112,14 @@ export interface SipcNative {
   sipc_connect(channel: Pointer, timeoutMs: number): number;
   sipc_send(channel: Pointer, data: Uint8Array, length: number, timeoutMs: number): number;
   sipc_info(channel: Pointer, info: RawChannelInfo): number;
-  sipc_close(channel: Pointer): number;
+  /** Only with timeout 0 on this thread (one try of the channel's lock, never a wait): see NativeHandle. */
+  sipc_close_ex(channel: Pointer, timeoutMs: number): number;
   sipc_observer_info(observer: Pointer, info: RawChannelInfo): number;
   sipc_observer_close(observer: Pointer): number;
-  /** Reads a few small /proc files (never waits): bound synchronously like sipc_info. */
+  /**
+   * Reads a few small /proc files: only the Node API's documented synchronous describeProcess() calls it; the
+   * extension uses sipc_async_process_describe (test/unit/extension-host-blocking.test.mjs holds it to that).
+   */
   sipc_process_describe(pid: number, info: RawProcessInfo): number;
 
   sipc_async_channel_start(channel: Pointer, notify: Pointer, token: number, out: PointerCell): number;
@@ -133,7 +137,6 @@ export interface SipcNative {
   sipc_async_channel_send(h: Pointer, data: Uint8Array, length: number, timeoutMs: number): number;
   sipc_async_channel_take_send_results(h: Pointer, statuses: Int32Array, maxCount: number, count: Uint32Array): number;
   sipc_async_channel_stop(h: Pointer): number;
-  sipc_async_channel_join(h: Pointer): number;
   sipc_async_channel_destroy(h: Pointer): number;
 
   sipc_async_observer_start(observer: Pointer, capacity: number, notify: Pointer, token: number, out: PointerCell): number;
@@ -158,6 +161,8 @@ export interface SipcNative {
   sipc_async_call_take_observer(call: Pointer, out: PointerCell): number;
   sipc_async_call_entry(call: Pointer, index: number, info: RawChannelInfo, status: Int32Array): number;
   sipc_async_call_detail(call: Pointer, index: number): string | null;
+  sipc_async_process_describe(pid: number, notify: Pointer, token: number, out: PointerCell): number;
+  sipc_async_call_process_info(call: Pointer, info: RawProcessInfo): number;
   sipc_async_call_take_send_results(call: Pointer, statuses: Int32Array, maxCount: number, count: Uint32Array): number;
   sipc_async_call_arm(call: Pointer, armed: number): number;
   sipc_async_call_release(call: Pointer): number;
@@ -215,7 +220,7 @@ export function native(): SipcNative {
     sipc_connect: f('sipc_connect', 'int', [voidPtr, 'int32_t']),
     sipc_send: f('sipc_send', 'int', [voidPtr, voidPtr, 'size_t', 'int32_t']),
     sipc_info: f('sipc_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
-    sipc_close: f('sipc_close', 'int', [voidPtr]),
+    sipc_close_ex: f('sipc_close_ex', 'int', [voidPtr, 'int32_t']),
     sipc_observer_info: f('sipc_observer_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_observer_close: f('sipc_observer_close', 'int', [voidPtr]),
     sipc_process_describe: f('sipc_process_describe', 'int', ['int64_t', koffi.inout(koffi.pointer(ProcessInfoType))]),
@@ -238,7 +243,6 @@ export function native(): SipcNative {
       voidPtr, voidPtr, 'uint32_t', voidPtr,
     ]),
     sipc_async_channel_stop: f('sipc_async_channel_stop', 'int', [voidPtr]),
-    sipc_async_channel_join: f('sipc_async_channel_join', 'int', [voidPtr]),
     sipc_async_channel_destroy: f('sipc_async_channel_destroy', 'int', [voidPtr]),
 
     sipc_async_observer_start: f('sipc_async_observer_start', 'int', [
@@ -273,6 +277,10 @@ export function native(): SipcNative {
       voidPtr, 'uint32_t', koffi.inout(koffi.pointer(ChannelInfoType)), voidPtr,
     ]),
     sipc_async_call_detail: f('sipc_async_call_detail', 'const char *', [voidPtr, 'int32_t']),
+    sipc_async_process_describe: f('sipc_async_process_describe', 'int', [
+      'int64_t', koffi.pointer(NotifyProto), 'uint32_t', outPtr,
+    ]),
+    sipc_async_call_process_info: f('sipc_async_call_process_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ProcessInfoType))]),
     sipc_async_call_take_send_results: f('sipc_async_call_take_send_results', 'int', [voidPtr, voidPtr, 'uint32_t', voidPtr]),
     sipc_async_call_arm: f('sipc_async_call_arm', 'int', [voidPtr, 'int']),
     sipc_async_call_release: f('sipc_async_call_release', 'int', [voidPtr]),

@@ -13,7 +13,7 @@ import { SIPC_ERR_SYSTEM, SIPC_OK, errorFor } from './status';
 export interface AsyncHandleKind {
   /** Starts the threads for the raw handle; the async handle in `out`. */
   start(raw: Pointer, notify: Pointer, token: number, out: PointerCell): number;
-  /** Frees a raw handle whose threads could not start. */
+  /** Frees a raw handle whose threads could not start, on the main thread: so it must never wait (no lock wait). */
   closeRaw(raw: Pointer): void;
   arm(handle: Pointer, armed: number): number;
   stop(handle: Pointer): number;
@@ -38,7 +38,8 @@ export abstract class NativeHandle extends EventEmitter implements NativeClient 
     const rc = kind.start(raw, notify, token, started);
     if (rc !== SIPC_OK || started[0] === null) {
       unregisterClient(token);
-      // Only when no thread could be started: closing here is the lesser evil than leaking the handle.
+      // Only when no thread could be started (so none can close it either): closing here, without waiting for
+      // any lock, is the lesser evil than leaking the handle.
       kind.closeRaw(raw);
       throw errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, `${what} failed`);
     }

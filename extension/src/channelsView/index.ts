@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { isUnusable, list, watchChannels, type ChannelInfo, type ChannelWatch, type DirectionInfo, type ListedChannel, type SipcError } from '../api';
+import { isUnusable, list, watchChannels, type ChannelInfo, type ProcessInfo, type ChannelWatch, type DirectionInfo, type ListedChannel, type SipcError } from '../api';
 import type { Connection, ConnectionManager } from '../connections';
 import { describeError } from '../errors';
-import { describePeer, isHalted, peerText, type PeerProcess } from '../debugging/peerProcess';
+import { describePeer, describeProcesses, isHalted, peerText, type PeerProcess } from '../debugging/peerProcess';
 import type { Debuggees } from '../debugging/debuggees';
 import { describeChannelState, describeConnectionState, describeCreated, formatBytes } from '../format';
 
@@ -204,7 +204,13 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
   }
 
   private async listAndCollect(): Promise<TopNode[]> {
-    if (this.collect(await this.listChannels())) this.changeEmitter.fire(undefined);
+    const listing = await this.listChannels();
+    // The holders' names and states come from /proc (Linux): described off the main thread, before the nodes are made.
+    const listed = 'entries' in listing ? listing.entries : [];
+    const unlisted = this.connections.connections().filter((c) => !listed.some((e) => e.name === c.name)).map((c) => c.info());
+    const holders = [...listed, ...unlisted]
+      .flatMap((info) => (info && !isUnusable(info) ? [info.serverAlive ? info.serverPid : 0, info.clientAlive ? info.clientPid : 0] : []));
+    if (this.collect(listing, await describeProcesses(holders))) this.changeEmitter.fire(undefined);
     return this.nodes;
   }
 
@@ -217,8 +223,8 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
     }
   }
 
-  /** Rebuilds the nodes from a listing; true if they differ from the last ones. */
-  private collect(listing: { entries: ListedChannel[] } | { error: string }): boolean {
+  /** Rebuilds the nodes from a listing and the holders' descriptions; true if they differ from the last ones. */
+  private collect(listing: { entries: ListedChannel[] } | { error: string }, processes: ReadonlyMap<number, ProcessInfo>): boolean {
     const previousError = this.listError;
     const entries = 'entries' in listing ? listing.entries : [];
     const infos = entries.filter((entry): entry is ChannelInfo => !isUnusable(entry));
@@ -239,7 +245,7 @@ export class ChannelsViewProvider implements vscode.TreeDataProvider<ChannelsVie
       .map((entry) => new UnusableNode(entry.name, entry.unusable));
     // This window's channels first, then the live ones, stale ones, unusable entries last; in natural name order
     // within each group.
-    const peer = (pid: number, alive: boolean) => (alive ? describePeer(pid, this.debuggees) : undefined);
+    const peer = (pid: number, alive: boolean) => (alive ? describePeer(pid, processes.get(pid), this.debuggees) : undefined);
     const nodes: TopNode[] = [
       ...[...byName.values()].map((info) => new ChannelNode(info.name, info, this.connections.get(info.name),
         peer(info.serverPid, info.serverAlive), peer(info.clientPid, info.clientAlive))),

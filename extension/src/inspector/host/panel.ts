@@ -19,7 +19,7 @@ import { encodeSendInput } from '../shared/send';
 import { SEND_FILE_COMMAND } from '../../sending/commands/sendFile';
 import type { ChannelInfo } from '../../api';
 import { activeDebuggees } from '../../debugging/debuggees';
-import { describePeer, isHalted, peerText } from '../../debugging/peerProcess';
+import { PeerDescriptions, isHalted, peerText } from '../../debugging/peerProcess';
 import { cspNonce } from '../../webviewPage';
 import { inspectorPage } from './page';
 import { confirmSaved, defaultSaveUri, diskPath, rememberSaveFolder } from './saveLocation';
@@ -134,6 +134,8 @@ export class InspectorSession implements vscode.Disposable {
     },
   };
   private readonly rates = new RateMeter();
+  /** The holders' names and states, described off the main thread; the stats posted next show what arrived. */
+  private readonly peerDescriptions = new PeerDescriptions();
   /** None until the workspace's files were read (refreshSchema). */
   private channelSchema: ChannelSchema = { kind: 'none' };
   /** Counts refreshSchema calls: only the latest one's result is shown. */
@@ -317,8 +319,8 @@ export class InspectorSession implements vscode.Disposable {
 
   /** The holders' names, and which one is halted (paused in this window's debugger, or stopped). */
   private peerProcesses(info: ChannelInfo): Pick<StatsSnapshot, 'serverProcess' | 'clientProcess' | 'halted'> {
-    const server = info.serverAlive ? describePeer(info.serverPid, activeDebuggees()) : undefined;
-    const client = info.clientAlive ? describePeer(info.clientPid, activeDebuggees()) : undefined;
+    const server = info.serverAlive ? this.peerDescriptions.peer(info.serverPid, activeDebuggees()) : undefined;
+    const client = info.clientAlive ? this.peerDescriptions.peer(info.clientPid, activeDebuggees()) : undefined;
     const halted = isHalted(server) ? `server ${server?.activity}` : isHalted(client) ? `client ${client?.activity}` : undefined;
     return {
       ...(server ? { serverProcess: peerText(server) } : {}),

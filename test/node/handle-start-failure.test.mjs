@@ -1,0 +1,123 @@
+// The extension host never blocks (issue #10), even when a just-opened handle's native threads cannot start (the
+// process is out of threads): the Node API then closes the handle on the main thread, and that close must not wait
+// for the channel's lock, whoever holds it. The failure is injected: the API is bundled from source here with its
+// bindings wrapped (no hook in the shipped code), sipc_async_channel_start fails with SIPC_ERR_SYSTEM as a failed
+// thread creation does, and right before it the channel's lock word is set to a live holder (this process: what a
+// stranger who can write the segment, or a stopped process, would leave). A close that waits for the lock takes
+// SIPC_DEFAULT_LOCK_TIMEOUT_MS (5 s) of the event loop; one that does not gives up at once and leaves the name stale.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { api, cleanup, uniqueName } from './helpers.mjs';
+
+/** Channels whose lock word this test set. */
+const lockedNames = [];
+afterEach(async () => {
+  // The lock word this test set is given back (it names this process, alive), then cleanup() removes the name.
+  for (const name of lockedNames.splice(0)) {
+    try { setLockWord(name, 0n); } catch { /* never made, or removed already */ }
+  }
+  await cleanup();
+});
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NATIVE_TS = join(repo, 'extension/src/api/native.ts');
+const SIPC_ERR_SYSTEM = -17;
+const SIPC_ERR_TIMEOUT = -1;
+const SIPC_DEFAULT_LOCK_TIMEOUT_MS = 5000;
+/** helper/src/layout.h: offsetof(seg_header, lock_owner). */
+const LOCK_OWNER_OFFSET = 56;
+
+/** The Node API bundled from source, its bindings passed through `wrap` (native.ts's `native()` replaced). */
+async function apiWithWrappedBindings(wrap) {
+  const bundle = await esbuild.build({
+    entryPoints: [join(repo, 'extension/src/api/index.ts')], bundle: true, platform: 'node', format: 'cjs',
+    write: false, external: ['koffi'], logLevel: 'silent',
+    plugins: [{
+      name: 'wrapped-native',
+      setup(build) {
+        // Every import of native.ts gets the shim, but the shim's own import gets native.ts.
+        build.onResolve({ filter: /^\.\/native$/ }, (args) =>
+          args.namespace === 'shim' ? { path: NATIVE_TS } : { path: 'native', namespace: 'shim' });
+        build.onLoad({ filter: /.*/, namespace: 'shim' }, () => ({
+          contents: `export * from './native'; import { native as real } from './native';
+            let wrapped; export function native() { return wrapped ??= globalThis.__sipcWrapBindings(real()); }`,
+          resolveDir: dirname(NATIVE_TS), loader: 'ts',
+        }));
+      },
+    }],
+  });
+  globalThis.__sipcWrapBindings = wrap;
+  const module = { exports: {} };
+  const require = createRequire(join(repo, 'package.json'));
+  // __dirname as the shipped bundle has it (dist/), so the library is found where dist/api.js finds it.
+  new Function('module', 'exports', 'require', '__dirname', bundle.outputFiles[0].text)(module, module.exports, require, join(repo, 'dist'));
+  return module.exports;
+}
+
+/** This process's lock word (helper/src/segment.c sipc_lock_word): pid << 32 | the start time folded to 32 bits. */
+function ownLockWord() {
+  const stat = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8');
+  const startTime = BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const folded = (startTime ^ (startTime >> 32n)) & 0xffffffffn;
+  return (BigInt(process.pid) << 32n) | folded;
+}
+
+function setLockWord(name, word) {
+  const fd = openSync(`/dev/shm/sipc.${name}`, 'r+');
+  try {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64LE(word);
+    writeSync(fd, bytes, 0, 8, LOCK_OWNER_OFFSET);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test('a handle whose threads cannot start is closed without waiting for a lock another process holds', { skip: process.platform !== 'linux', timeout: 60000 }, async () => {
+  const name = uniqueName('n'); // short: its key is `sipc.<name>` (at most 30 bytes, else a hash: PROTOCOL.md)
+  assert.ok(`sipc.${name}`.length <= 30, name);
+  const closes = [];
+  let failStarts = true;
+  const wrapped = await apiWithWrappedBindings((real) => new Proxy(real, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (key === 'sipc_async_channel_start') {
+        return (...args) => {
+          if (!failStarts) return value(...args);
+          setLockWord(name, ownLockWord()); // a live holder keeps the lock from here on
+          lockedNames.push(name);
+          return SIPC_ERR_SYSTEM;
+        };
+      }
+      if (key === 'sipc_close_ex' || key === 'sipc_close') {
+        return (...args) => {
+          const started = performance.now();
+          const rc = value(...args);
+          closes.push({ key, timeoutMs: args[1], rc, ms: performance.now() - started });
+          return rc;
+        };
+      }
+      return value;
+    },
+  }));
+  try {
+    await assert.rejects(wrapped.open(name), { name: 'SipcError', code: 'SYSTEM' });
+  } finally {
+    failStarts = false;
+  }
+  assert.equal(closes.length, 1, JSON.stringify(closes));
+  const [close] = closes;
+  assert.deepEqual({ key: close.key, timeoutMs: close.timeoutMs, rc: close.rc }, { key: 'sipc_close_ex', timeoutMs: 0, rc: SIPC_ERR_TIMEOUT },
+    'one try of the lock, given up at once');
+  // Hang guard, not a speed figure: a close that waited for the lock would have taken the whole default wait.
+  assert.ok(close.ms < SIPC_DEFAULT_LOCK_TIMEOUT_MS / 2, `the close took ${close.ms.toFixed(1)} ms`);
+  // The role was released all the same; only the name stays, stale, for the next opener or `sipc rm --stale`.
+  const info = await api.stat(name);
+  assert.equal(info.state, 'stale');
+  assert.equal(info.serverPid, 0);
+});
