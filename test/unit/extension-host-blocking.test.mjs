@@ -139,3 +139,188 @@ test('no synchronous call in the extension host\'s sources but the allowed ones'
     }
   }
 });
+
+// ---- Native calls (koffi): a call into libsipc runs on the calling thread, which for the extension is the extension
+// host's main thread. Every libsipc function that extension/src/api/native.ts binds is classified here; a binding
+// that is not, or a call in extension/src of one that may wait or touch the file system, fails. The calls that may
+// wait (open, observe, stat, list, remove, close, describing a process) are bound only in their sipc_async_* form,
+// which hands them to a native thread of libsipc (helper/src/async.c) and answers at once.
+
+/**
+ * Functions the main thread may call: each answers at once, reading or writing only memory (the process's, or the
+ * channel's mapped segment), with at most non-blocking system calls on the handle's own descriptor. `args`: the
+ * only argument list allowed (the text between the call's parentheses, matched against the regular expression).
+ */
+const NON_BLOCKING = {
+  // Pure: strings and numbers of the library itself.
+  sipc_version: 'a constant string',
+  sipc_status_name: 'a table lookup',
+  sipc_strerror: 'a table lookup',
+  sipc_last_os_error: 'a thread-local number',
+  sipc_validate_name: 'checks the characters of a string',
+  sipc_options_init: 'fills a struct',
+  sipc_observe_options_init: 'fills a struct',
+  // A handle's own memory.
+  sipc_get_role: 'a field of the handle',
+  sipc_max_message_size: 'a field of the handle',
+  // The channel's mapped segment. Whether a role's holder is alive is the shared memory plus kill(pid, 0) and a read of
+  // /proc/<pid>/stat (Linux; procfs, which no user can replace by a FIFO or hold a lock on), and a non-blocking
+  // F_OFD_GETLK on the handle's own descriptor (its exec token): no wait, no path a stranger chooses.
+  sipc_info: 'a snapshot of the mapped segment (see above for the holders\' liveness)',
+  sipc_observer_info: 'a snapshot of the mapped segment (see above for the holders\' liveness)',
+  sipc_connect: { why: 'timeout 0: looks at the roles in the mapped segment and answers at once', args: /^[^,]+,\s*0$/ },
+  sipc_send: { why: 'timeout 0: copies into the mapped queue or answers TIMEOUT at once (futex wake, never a wait)', args: /^[^,]+,[^,]+,[^,]+,\s*0$/ },
+  // Closing on the main thread happens only when a just-opened handle's native threads could not start.
+  sipc_close_ex: { why: 'timeout 0: one try of the channel\'s lock (a word in the segment), never a sleep; a held lock leaves the name stale', args: /^[^,]+,\s*0$/ },
+  sipc_observer_close: 'frees its observer record in the segment (a compare-and-swap), wakes producers, unmaps and closes its own descriptor: no lock',
+  // sipc_async.h: "Everything here except notify itself answers at once." Each takes a mutex that the native threads
+  // hold only for a few instructions, never across a wait.
+  sipc_async_channel_start: 'starts native threads',
+  sipc_async_channel_arm: 'sets a flag',
+  sipc_async_channel_demand: 'sets the wanted count',
+  sipc_async_channel_reconnect: 'sets a flag and wakes the thread',
+  sipc_async_channel_poll: 'copies a status',
+  sipc_async_channel_take: 'takes received messages from a memory queue',
+  sipc_async_channel_take_now: 'takes from the mapped queue (recv with timeout 0, spinning at most SIPC_ASYNC_MAX_SPIN_US)',
+  sipc_async_channel_send: 'sends with timeout 0 or queues the message for the sender thread',
+  sipc_async_channel_take_send_results: 'takes statuses from a memory queue',
+  sipc_async_channel_stop: 'cancels the channel and wakes the threads; does not join them',
+  sipc_async_observer_start: 'starts native threads',
+  sipc_async_observer_arm: 'sets a flag',
+  sipc_async_observer_poll: 'copies a status',
+  sipc_async_observer_take: 'takes copied messages from a memory queue',
+  sipc_async_observer_stop: 'cancels the observer and wakes its thread; does not join it',
+  sipc_async_open: 'starts a native thread for the call',
+  sipc_async_observe: 'starts a native thread for the call',
+  sipc_async_observe_ex: 'starts a native thread for the call',
+  sipc_async_stat_ex: 'starts a native thread for the call',
+  sipc_async_remove: 'starts a native thread for the call',
+  sipc_async_list: 'starts a native thread for the call',
+  sipc_async_process_describe: 'starts a native thread for the call',
+  sipc_async_channel_close: 'stops the handle and starts a native thread that joins and closes it',
+  sipc_async_observer_close: 'stops the handle and starts a native thread that joins and closes it',
+  sipc_async_call_poll: 'copies a status',
+  sipc_async_call_take_channel: 'takes a pointer',
+  sipc_async_call_take_observer: 'takes a pointer',
+  sipc_async_call_entry: 'copies a finished call\'s entry',
+  sipc_async_call_detail: 'a finished call\'s string',
+  sipc_async_call_process_info: 'copies a finished call\'s outcome',
+  sipc_async_call_take_send_results: 'takes statuses from a memory queue',
+  sipc_async_call_arm: 'sets a flag',
+  sipc_async_call_release: 'drops a reference; the native thread frees the call when it is done',
+  sipc_async_watch_start: 'starts a native thread',
+  sipc_async_watch_arm: 'sets a flag',
+  sipc_async_watch_poll: 'copies counters',
+  sipc_async_watch_release: 'drops a reference; the watch\'s thread frees it',
+};
+
+/**
+ * Functions that may wait but are bound for a reason other than the extension's own code paths: `file` is the only
+ * file that may call them, and `within` the only function there that may (its name, checked by the call's position).
+ */
+const NOT_FOR_THE_EXTENSION = {
+  // The Node API's documented synchronous describeProcess() (kept for programs that use it): it reads three small
+  // /proc files on the calling thread. The extension uses describeProcessAsync; no file of extension/src may call
+  // describeProcess (checked below).
+  sipc_process_describe: { file: 'extension/src/api/process.ts', within: 'describeProcess', wrapper: 'describeProcess' },
+  // At process exit only ('exit' event, lifecycle.ts -> NativeHandle.shutdownForExit), when the event loop has ended
+  // and no event can be delayed any more: joins the stopped threads and closes the channel; a channel lock a stranger
+  // holds delays the exit by up to SIPC_DEFAULT_LOCK_TIMEOUT_MS per channel (README, "The extension host never blocks").
+  sipc_async_channel_destroy: { file: 'extension/src/api/channel.ts', within: 'CHANNEL_KIND' },
+  sipc_async_observer_destroy: { file: 'extension/src/api/observer.ts', within: 'observerKind' },
+};
+
+/** The libsipc functions native.ts binds: `f('sipc_name', ...)`. */
+function boundFunctions(text) {
+  return [...text.matchAll(/\bf\(\s*'(sipc_\w+)'/g)].map((m) => m[1]);
+}
+
+/** Every call of a libsipc function in `text` (`native().sipc_x(...)`, `lib.sipc_x(...)`, a bare `sipc_x(...)`):
+ *  `{ name, line, args, index }`, args being the text between the parentheses (comments and strings blanked). */
+function nativeCalls(text) {
+  const code = codeOnly(text);
+  return [...code.matchAll(/\b(sipc_[a-z]\w*)\s*\(/g)].map((m) => {
+    let depth = 0;
+    let end = m.index + m[0].length;
+    for (; end < code.length; end++) {
+      if ('([{'.includes(code[end])) depth++;
+      else if (')]}'.includes(code[end])) { if (depth === 0) break; depth--; }
+    }
+    return { name: m[1], line: code.slice(0, m.index).split('\n').length, args: code.slice(m.index + m[0].length, end).replace(/\s+/g, ' ').trim(), index: m.index };
+  });
+}
+
+/** The name of the innermost `function NAME`, `NAME(...) {` method or `const NAME =` that encloses `index` (by braces). */
+function enclosingName(code, index) {
+  let depth = 0;
+  for (let i = index; i >= 0; i--) {
+    if (code[i] === '}') depth++;
+    else if (code[i] === '{' && depth-- === 0) {
+      const before = code.slice(Math.max(0, i - 300), i);
+      const named = before.match(/(?:function\s+(\w+)\s*\([^)]*\)[^{};]*|const\s+(\w+)\s*(?::[^=;]*)?=[^{};]*|(\w+)\s*\([^)]*\)\s*(?::[^{};]*)?)$/);
+      if (named) return named[1] ?? named[2] ?? named[3];
+      depth = 0;
+    }
+  }
+  return undefined;
+}
+
+test('the native-call scan sees every spelling of a libsipc call and its arguments, not a name in a string or comment', () => {
+  const text = [
+    "const a = native().sipc_info(raw, info);",
+    "// native().sipc_close(raw) in a comment",
+    "const s = 'sipc_remove(x)';",
+    "lib.sipc_send(this.raw, bytes, bytes.byteLength, 0);",
+    "function describeProcess(pid) { return native().sipc_process_describe(pid, { struct_size: 1 }); }",
+    "const KIND = { destroy: (h) => native().sipc_async_channel_destroy(h) };",
+    "const { sipc_stat_ex } = x; sipc_stat_ex(f(a, b), 5);",
+  ].join('\n');
+  const calls = nativeCalls(text);
+  assert.deepEqual(calls.map((c) => `${c.name}:${c.line}:${c.args}`), [
+    'sipc_info:1:raw, info', 'sipc_send:4:this.raw, bytes, bytes.byteLength, 0',
+    'sipc_process_describe:5:pid, { struct_size: 1 }', 'sipc_async_channel_destroy:6:h', 'sipc_stat_ex:7:f(a, b), 5',
+  ]);
+  const code = codeOnly(text);
+  assert.equal(enclosingName(code, calls[2].index), 'describeProcess');
+  assert.equal(enclosingName(code, calls[3].index), 'KIND');
+  assert.equal(NON_BLOCKING.sipc_send.args.test(calls[1].args), true);
+  assert.equal(NON_BLOCKING.sipc_send.args.test('this.raw, bytes, n, timeoutMs'), false, 'a timeout other than 0');
+});
+
+test('every libsipc function native.ts binds is classified: non-blocking, or kept off the extension\'s paths', () => {
+  const bound = boundFunctions(readFileSync(join(sources, 'api', 'native.ts'), 'utf8'));
+  assert.ok(bound.length > 20, `native.ts binds its functions with f('sipc_...'): found ${bound.length}`);
+  const unclassified = bound.filter((name) => !(name in NON_BLOCKING) && !(name in NOT_FOR_THE_EXTENSION));
+  assert.deepEqual(unclassified, [],
+    'bound but not classified: bind the sipc_async_* form of a call that may wait, or say here why it never waits');
+  const stale = [...Object.keys(NON_BLOCKING), ...Object.keys(NOT_FOR_THE_EXTENSION)].filter((name) => !bound.includes(name));
+  assert.deepEqual(stale, [], 'classified but no longer bound: take it off the list');
+});
+
+test('the extension host\'s main thread calls only non-blocking libsipc functions, with the allowed arguments', () => {
+  const forbidden = [];
+  const wrappers = Object.entries(NOT_FOR_THE_EXTENSION).filter(([, rule]) => rule.wrapper);
+  for (const path of typeScriptFiles(sources)) {
+    const file = relative(repo, path).split('\\').join('/');
+    if (file === 'extension/src/api/native.ts') continue; // the bindings themselves
+    const text = readFileSync(path, 'utf8');
+    const code = codeOnly(text);
+    for (const call of nativeCalls(text)) {
+      const allowed = NON_BLOCKING[call.name];
+      const rule = NOT_FOR_THE_EXTENSION[call.name];
+      if (allowed !== undefined) {
+        if (typeof allowed === 'object' && !allowed.args.test(call.args)) forbidden.push(`${file}:${call.line} ${call.name}(${call.args}): only (${allowed.args.source})`);
+      } else if (!rule || rule.file !== file || enclosingName(code, call.index) !== rule.within) {
+        forbidden.push(`${file}:${call.line} ${call.name}`);
+      }
+    }
+    // The synchronous wrappers kept for the Node API are called by no file of the extension.
+    for (const [name, rule] of wrappers) {
+      for (const m of code.matchAll(new RegExp(`\\b${rule.wrapper}\\s*\\(`, 'g'))) {
+        const definition = file === rule.file && /function\s+$/.test(code.slice(Math.max(0, m.index - 20), m.index));
+        if (!definition) forbidden.push(`${file}:${code.slice(0, m.index).split('\n').length} ${rule.wrapper}() (${name})`);
+      }
+    }
+  }
+  assert.deepEqual(forbidden, [], 'libsipc calls that may wait or touch the file system on the extension host\'s main thread: use their sipc_async_* form (calls.ts)');
+});
