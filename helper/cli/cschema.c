@@ -1679,7 +1679,8 @@ static cschema_type *layout(parse_context *c, type_kind kind, const char *name, 
             uint32_t pack_align = c->pack && (uint32_t)c->pack < type->align ? (uint32_t)c->pack : type->align;
             uint32_t type_align_bits = pack_align * 8;
             if (kind == K_UNION) {
-                if (d->bit_width > 0)
+                /* An unnamed bit-field is padding (C11 6.7.2.1p12): it adds to the union's size, names no member. */
+                if (d->bit_width > 0 && d->name[0])
                     fields[field_count++] = (field){d->name, type, 0, true, 0, (uint8_t)d->bit_width};
                 if (d->bit_width > bit_pos)
                     bit_pos = d->bit_width;
@@ -1701,8 +1702,8 @@ static cschema_type *layout(parse_context *c, type_kind kind, const char *name, 
                 }
                 bit_pos += d->bit_width;
             }
-            /* Unnamed bit-fields do not affect the record's alignment (x86-64 and AArch64 psABIs). */
-            if (d->name[0] && field_align > record_align)
+            /* Unnamed bit-fields do not affect the record's alignment on System V x86; on ARM (AAPCS) they do. */
+            if ((d->name[0] || model->zero_width_bitfield_aligns) && field_align > record_align)
                 record_align = field_align;
             continue;
         }

@@ -559,7 +559,8 @@ class Parser {
         const unitBits = type.size * 8;
         const typeAlignBits = Math.min(type.align, this.pack ?? type.align) * 8;
         if (kind === 'union') {
-          if (d.bitWidth > 0) fields.push({ name: d.name, type, offset: 0, bitOffset: 0, bitWidth: d.bitWidth });
+          // An unnamed bit-field is padding (C11 6.7.2.1p12): it adds to the union's size, names no member.
+          if (d.bitWidth > 0 && d.name) fields.push({ name: d.name, type, offset: 0, bitOffset: 0, bitWidth: d.bitWidth });
           bitPos = Math.max(bitPos, d.bitWidth);
         } else if (d.bitWidth === 0) {
           // gcc and clang align to the type's own alignment here, even in packed records and under #pragma pack.
@@ -574,8 +575,8 @@ class Parser {
           if (d.name) fields.push({ name: d.name, type, offset: Math.floor(bitPos / 8), bitOffset: bitPos % 8, bitWidth: d.bitWidth });
           bitPos += d.bitWidth;
         }
-        // Unnamed bit-fields do not affect the record's alignment (x86-64 and AArch64 psABIs).
-        if (d.name) recordAlign = Math.max(recordAlign, fieldAlign);
+        // Unnamed bit-fields do not affect the record's alignment on System V x86; on ARM (AAPCS) they do.
+        if (d.name || this.model.zeroWidthBitfieldAligns) recordAlign = Math.max(recordAlign, fieldAlign);
         return;
       }
 

@@ -20,7 +20,10 @@ export interface TargetModel {
   readonly wcharSigned: boolean;
   /** Microsoft bit-field layout (mingw's default): not supported yet, schemas with bit-fields are refused. */
   readonly msBitfields: boolean;
-  /** AAPCS: an unnamed zero-width bit-field also gives the record its type's alignment (System V x86: it does not). */
+  /**
+   * AAPCS: an unnamed bit-field, zero-width or not, also gives the record its type's alignment (System V x86: it
+   * does not; clang and gcc agree, checked by decode-layout.test.mjs).
+   */
   readonly zeroWidthBitfieldAligns: boolean;
 }
 

@@ -39,3 +39,8 @@ struct pragma_zero { uint8_t a; int : 0; uint8_t b; };
 struct pragma2_zero { uint8_t a; int : 0; uint8_t b; };
 #pragma pack(pop)
 struct wide_zero { uint8_t a; uint64_t : 0; uint8_t b; };
+/* Unnamed bit-fields are padding (C11 6.7.2.1p12): in a union they add to its size but not to its alignment, and
+ * name no member, so two of them are no clash. */
+union padded_flags { uint8_t flags; unsigned : 12; unsigned : 20; };
+struct holds_padded_flags { uint8_t before; union padded_flags u; uint8_t after; };
+struct unnamed_tail { uint8_t a; unsigned : 20; };
