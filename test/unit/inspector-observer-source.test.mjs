@@ -28,7 +28,7 @@ async function load(entry) {
   return createRequire(import.meta.url)(outfile);
 }
 
-const { ObserverSource } = await load('extension/src/inspector/host/sources.ts');
+const { HeldAttachRow, ObserverSource } = await load('extension/src/inspector/host/sources.ts');
 const { Capture } = await load('extension/src/inspector/shared/capture.ts');
 const log = { info() {}, warn() {}, error() {} };
 // The run's own prefix: the exit check fails the file on a leftover, and the next run removes what a killed one left.
@@ -46,6 +46,13 @@ function startCli(args) {
   children.add(child);
   const done = new Promise((resolve) => child.on('close', (code) => { children.delete(child); resolve(code); }));
   return { child, done };
+}
+
+/** The capture's rows in order. */
+function rows(capture) {
+  const out = [];
+  for (let seq = capture.firstSeq; seq < capture.firstSeq + capture.length; seq++) out.push(capture.get(seq));
+  return out;
 }
 
 /** The capture's events as "event detail" strings. */
@@ -75,6 +82,13 @@ test('the observer timeline: attached, closed, died with pids; re-attached at on
     const echo = startCli(['echo', name]);
     await until(() => events(capture).some((e) => e.startsWith('observing ')), 'the observer to attach when the channel appears');
     await until(() => events(capture).some((e) => e === `peer-attached server pid ${echo.child.pid} attached`), 'the server attached');
+    // The server held its role before the observer attached: its row (stamped with that attach) comes before the
+    // 'observing' row, so the timeline is in order and no Δ is negative.
+    const stamps = rows(capture).map((entry) => entry.timestamp);
+    const observing = rows(capture).findIndex((entry) => entry.event === 'observing');
+    const server = rows(capture).findIndex((entry) => entry.event === 'peer-attached' && entry.detail.startsWith('server '));
+    assert.ok(stamps.slice(0, Math.max(observing, server) + 1).every((t, i) => i === 0 || t >= stamps[i - 1]),
+      rows(capture).map((entry) => `${entry.timestamp} ${entry.event} ${entry.detail}`).join('\n'));
     // A client that stays until told (a one-shot `sipc send` can come and go before the observer looks: then the
     // row says the pid is unknown).
     const client = startCli(['connect', name]);
@@ -132,4 +146,36 @@ test('the lossless toggle: switched on, the observer copies every message of a c
     await echo.done;
     spawnSync(cli, ['rm', '--force', '--', lossless], { stdio: 'ignore' });
   }
+});
+
+test('the row an observer adds at attach waits for the holders present then (their attach is earlier): no negative Δ', () => {
+  const capture = new Capture();
+  const attachedAt = 1764000005000;
+  const row = new HeldAttachRow(() => capture.addEvent('observing', 'server pid 1, client pid 2', attachedAt), attachedAt, 2, 60_000);
+  for (const [pid, t] of [[1, 1764000000000], [2, 1764000003000]]) {
+    assert.equal(row.isEarlierAttach('attached', t), true);
+    capture.addEvent('peer-attached', `holder pid ${pid} attached`, t);
+    row.holderReported();
+  }
+  capture.addMessage('to-server', new Uint8Array([1]), attachedAt + 10);
+  assert.deepEqual(rows(capture).map((e) => e.event ?? e.direction), ['peer-attached', 'peer-attached', 'observing', 'to-server']);
+  assert.deepEqual(rows(capture).map((e) => capture.summarize(e).delta), [undefined, 3000, 2000, 10]);
+
+  // A holder that left unreported: the next entry that is not an earlier attach brings the row first.
+  const other = new Capture();
+  const held = new HeldAttachRow(() => other.addEvent('observing', '', attachedAt), attachedAt, 1, 60_000);
+  assert.equal(held.isEarlierAttach('attached', attachedAt + 1), false, 'an attach after the observer\'s is not held back');
+  held.flush();
+  other.addEvent('peer-attached', 'client pid 3 attached', attachedAt + 1);
+  assert.deepEqual(rows(other).map((e) => e.event), ['observing', 'peer-attached']);
+  held.flush();
+  assert.equal(other.length, 2, 'the row is added once');
+  new HeldAttachRow(() => other.addEvent('observing', 'nobody there', attachedAt), attachedAt, 0, 60_000);
+  assert.equal(rows(other).at(-1).detail, 'nobody there', 'with no holders the row is added at once');
+
+  // A row stamped before the row above it (any source) shows no Δ rather than a negative one.
+  const late = new Capture();
+  late.addEvent('observing', '', 2000);
+  late.addEvent('peer-attached', 'server pid 1 attached', 1000);
+  assert.deepEqual(rows(late).map((e) => late.summarize(e).delta), [undefined, undefined]);
 });

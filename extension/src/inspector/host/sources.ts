@@ -192,6 +192,8 @@ export class ObserverSource implements CaptureSource {
   private readonly lastSequence = new Map<Direction, number>();
   private disposed = false;
   private lastFailure = '';
+  /** The row of the last attach, until the holders present then have their rows. */
+  private attachRow: HeldAttachRow | undefined;
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changeEmitter.event;
 
@@ -261,6 +263,7 @@ export class ObserverSource implements CaptureSource {
   dispose(): void {
     this.disposed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.attachRow?.dispose();
     this.unwatch();
     void this.stop();
     this.changeEmitter.dispose();
@@ -305,15 +308,21 @@ export class ObserverSource implements CaptureSource {
         // sequence number how many went by in between.
         this.switching = false;
         this.switchGapPending = new Set(this.directions);
-      } else if (this.attachedBefore) {
-        // The observer starts at the newest message: what the new channel carried before is lost to it. Its first
-        // message of each direction says exactly how much (the channel numbers from 0; see onMessage).
-        this.unseenPending = new Set(this.directions);
-        this.capture.addEvent('reattached', 'observer re-attached; the first message of each direction says how many were sent before', Date.now());
       } else {
-        this.capture.addEvent('observing', info
-          ? `server pid ${info.serverPid || '—'}, client pid ${info.clientPid || '—'}, state ${info.state}`
-          : 'observer attached', Date.now());
+        const at = Date.now();
+        const holders = info ? [info.serverPid, info.clientPid].filter((pid) => pid > 0).length : 0;
+        let add: () => void;
+        if (this.attachedBefore) {
+          // The observer starts at the newest message: what the new channel carried before is lost to it. Its first
+          // message of each direction says exactly how much (the channel numbers from 0; see onMessage).
+          this.unseenPending = new Set(this.directions);
+          add = () => this.capture.addEvent('reattached', 'observer re-attached; the first message of each direction says how many were sent before', at);
+        } else {
+          const detail = info ? `server pid ${info.serverPid || '—'}, client pid ${info.clientPid || '—'}, state ${info.state}` : 'observer attached';
+          add = () => this.capture.addEvent('observing', detail, at);
+        }
+        this.attachRow?.flush();
+        this.attachRow = new HeldAttachRow(add, at, holders);
       }
       this.attachedBefore = true;
       this.log.info(`inspector: observing ${this.name}`);
@@ -354,6 +363,13 @@ export class ObserverSource implements CaptureSource {
 
   private onEvent(e: ObserverEvent): void {
     const at = e.timestampUs / 1000;
+    const earlierAttach = this.attachRow?.isEarlierAttach(e.kind, at) ?? false;
+    if (!earlierAttach) this.attachRow?.flush();
+    this.addPeerEvent(e, at);
+    if (earlierAttach) this.attachRow?.holderReported();
+  }
+
+  private addPeerEvent(e: ObserverEvent, at: number): void {
     if (e.kind === 'lossless-dropped') {
       this.capture.addEvent(e.kind, `the peers dropped this lossless observer (${e.reason ?? 'invalid'}): messages may be missed`, at);
       return;
@@ -366,6 +382,7 @@ export class ObserverSource implements CaptureSource {
   }
 
   private onMessage(m: ObservedMessage): void {
+    this.attachRow?.flush();
     const at = m.timestampUs / 1000;
     const direction = m.direction === 'to-client' ? 'server→client' : 'client→server';
     const last = this.lastSequence.get(m.direction);
@@ -394,6 +411,7 @@ export class ObserverSource implements CaptureSource {
 
   private onGone(observer: Observer): void {
     if (observer !== this.observer) return;
+    this.attachRow?.flush();
     this.capture.addEvent('gone', `channel "${this.name}" was removed`, Date.now());
     this.state = 'gone';
     void this.stop();
@@ -410,6 +428,47 @@ export class ObserverSource implements CaptureSource {
     } catch (error) {
       this.log.warn(`inspector: closing the observer of ${this.name}: ${describe(error)}`);
     }
+  }
+}
+
+/**
+ * The row an observer adds when it attaches ('observing', or 'reattached'), held back until the rows of the holders
+ * present at attach are in: those come right after the attach as 'attached' events carrying their real, earlier
+ * attach time, and placed after the observer's own row they would show a negative Δ (time since the previous row)
+ * and the timeline out of order. The row (stamped with the attach time) is added once every holder the channel
+ * named at attach was reported, before any other entry, or after `fallbackMs` (a holder may leave unreported).
+ */
+export class HeldAttachRow {
+  private remaining: number;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private added = false;
+
+  constructor(private readonly add: () => void, readonly attachedAt: number, holders: number, fallbackMs = 1000) {
+    this.remaining = holders;
+    if (holders <= 0) this.flush();
+    else this.timer = setTimeout(() => this.flush(), fallbackMs);
+  }
+
+  /** Whether an entry stamped `timestamp` is a holder's attach from before the observer's (it goes first). */
+  isEarlierAttach(kind: string, timestamp: number): boolean {
+    return !this.added && kind === 'attached' && timestamp < this.attachedAt;
+  }
+
+  /** Call after adding an earlier holder's attach row: the held row follows the last of them. */
+  holderReported(): void {
+    if (--this.remaining <= 0) this.flush();
+  }
+
+  /** Adds the held row now (before an entry that is not an earlier attach, or when the wait is over). */
+  flush(): void {
+    if (this.added) return;
+    this.added = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.add();
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
   }
 }
 

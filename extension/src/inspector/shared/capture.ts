@@ -109,7 +109,9 @@ export class Capture {
 
   summarize(entry: CaptureEntry): RowSummary {
     const previous = this.get(entry.seq - 1);
-    const delta = previous ? entry.timestamp - previous.timestamp : undefined;
+    // Δ is the time since an earlier row: a row stamped before the one above it (a holder's attach an observer
+    // reports after the fact, a file of another tool) shows none rather than a negative one.
+    const delta = previous && entry.timestamp >= previous.timestamp ? entry.timestamp - previous.timestamp : undefined;
     const channel = entry.channel !== undefined ? { channel: entry.channel } : {};
     if (entry.kind === 'event') {
       return { seq: entry.seq, t: entry.timestamp, delta, kind: 'event', len: 0, captured: 0, preview: entry.detail, event: entry.event, ...channel };
