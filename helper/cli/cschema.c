@@ -315,6 +315,31 @@ static void *alloc(parse_context *c, size_t size)
     return p;
 }
 
+/* Room for one more element in an array the context owns (freed with it): its capacity doubles from `initial`. */
+static void *grow_owned(parse_context *c, void *items, size_t count, size_t *capacity, size_t element_size,
+                        size_t initial, const token *where)
+{
+    if (count < *capacity)
+        return items;
+    size_t larger = *capacity ? *capacity * 2 : initial;
+    void *grown = realloc(items, larger * element_size);
+    if (grown == NULL)
+        fail(c, E_NO_MEMORY, where, "out of memory");
+    *capacity = larger;
+    return grown;
+}
+
+/* The same for an array in the schema's arena (what a failed parse leaves is freed with it): copied when it doubles. */
+static void *grow_in_arena(parse_context *c, void *items, size_t count, size_t *capacity, size_t element_size)
+{
+    if (count < *capacity)
+        return items;
+    void *grown = alloc(c, *capacity * 2 * element_size);
+    memcpy(grown, items, count * element_size);
+    *capacity *= 2;
+    return grown;
+}
+
 static char *copy_text(parse_context *c, const char *text, size_t length)
 {
     char *p = alloc(c, length + 1);
@@ -338,14 +363,7 @@ static void push_token(parse_context *c, token_list *list, const token *t)
 {
     if (list->count >= MAX_TOKENS)
         fail(c, E_TOO_LARGE, t, "the schema has more than %u tokens after macro expansion", MAX_TOKENS);
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity ? list->capacity * 2 : 256;
-        token *items = realloc(list->items, capacity * sizeof *items);
-        if (items == NULL)
-            fail(c, E_NO_MEMORY, t, "out of memory");
-        list->items = items;
-        list->capacity = capacity;
-    }
+    list->items = grow_owned(c, list->items, list->count, &list->capacity, sizeof *list->items, 256, t);
     list->items[list->count++] = *t;
 }
 
@@ -863,14 +881,7 @@ static int64_t zero_identifier(parse_context *c, const token *t)
 
 static uint32_t add_file(parse_context *c, const char *name)
 {
-    if (c->file_count == c->file_capacity) {
-        size_t capacity = c->file_capacity ? c->file_capacity * 2 : 8;
-        const char **files = realloc(c->files, capacity * sizeof *files);
-        if (files == NULL)
-            fail(c, E_NO_MEMORY, NULL, "out of memory");
-        c->files = files;
-        c->file_capacity = capacity;
-    }
+    c->files = grow_owned(c, c->files, c->file_count, &c->file_capacity, sizeof *c->files, 8, NULL);
     c->files[c->file_count] = copy_text(c, name, strlen(name));
     return (uint32_t)c->file_count++;
 }
@@ -1568,12 +1579,7 @@ static cschema_type *enum_specifier(parse_context *c)
                  next_value);
         if (map_get(&c->schema->constants, name->text, name->length))
             fail(c, E_REDEFINED, name, "%.*s is defined twice", (int)name->length, name->text);
-        if (count == capacity) {
-            enumerator *larger = alloc(c, capacity * 2 * sizeof *larger);
-            memcpy(larger, items, count * sizeof *items);
-            items = larger;
-            capacity *= 2;
-        }
+        items = grow_in_arena(c, items, count, &capacity, sizeof *items);
         items[count].name = token_text(c, name);
         items[count].value = next_value;
         int64_t *stored = alloc(c, sizeof *stored);
@@ -1785,12 +1791,7 @@ static cschema_type *record_specifier(parse_context *c, const char **spelled, bo
         if (anonymous_member)
             c->pos++;
         for (; !anonymous_member || (spec.anonymous_record && spec.type);) {
-            if (count == capacity) {
-                member *larger = alloc(c, capacity * 2 * sizeof *larger);
-                memcpy(larger, members, count * sizeof *members);
-                members = larger;
-                capacity *= 2;
-            }
+            members = grow_in_arena(c, members, count, &capacity, sizeof *members);
             if (anonymous_member) {
                 members[count++] = (member){{"", spec.type, false, false, 0, {0}, peek(c, 0)}, spec.alignas};
                 break;
