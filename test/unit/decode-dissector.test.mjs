@@ -137,3 +137,23 @@ test('a tagged union: the case by the tag, and expert infos for a short message 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a large array in a short message: one expert info for its missing elements, not one per element', { skip }, async () => {
+  const d = await loadDecode();
+  const core = await loadCore();
+  const schema = d.parseCSchema('#include <stdint.h>\nstruct log { uint32_t count; uint32_t values[1000]; };\n');
+  const lua = d.generateLuaDissector(schema, { type: 'log' });
+  const data = Buffer.from([2, 0, 0, 0, 10, 0, 0, 0, 11, 0, 0, 0]);
+  const entries = [{ kind: 'message', seq: 0, direction: 'sent', timestamp: 0, length: data.length, data }];
+  const dir = mkdtempSync(join(tmpdir(), 'sipc-dissector-'));
+  try {
+    const [row] = tsharkFields(lua, core.concatChunks(core.pcapngChunks(entries, { interfaceName: 't', interfaceDescription: 't' })),
+      ['sipc.log.values', '_ws.expert.message'], dir);
+    assert.deepEqual(row[0], ['10', '11'], 'the elements the message holds');
+    // (The packet's comment, "sent", is an expert info of its own.)
+    assert.deepEqual(row[1].filter((m) => m !== 'sent'), ['values[2]–[999] (998 of 1000 elements): missing (the message is too short)',
+      'the message has 12 bytes; struct log needs 4004']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

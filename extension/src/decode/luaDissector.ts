@@ -124,6 +124,11 @@ function arrayCode(ctx: Context, record: RecordType, field: Field, type: ArrayTy
   out.push(`${indent}do local items = tree:add(tvb(math.min(${at}, tvb:len()), 0), ${luaString(`${label} [${type.length ?? 'flexible'}]`)})`);
   out.push(`${indent}for i = 0, ${count} - 1 do`);
   out.push(`${indent}  local base = ${at} + i * ${element.size}`);
+  if (element.size > 0) {
+    // The elements that start beyond the message are one expert info, not one each (as the decoders report them).
+    out.push(`${indent}  if base >= tvb:len() then missing(items, ${luaString(`${label}[`)} .. i .. ${luaString(']–[')} .. (${count} - 1) .. "] ("`
+      + ` .. (${count} - i) .. " of " .. ${count} .. " element" .. (${count} == 1 and "" or "s") .. ")") break end`);
+  }
   out.push(`${indent}  local tree = items`);
   out.push(...memberCode(ctx, record, item, endian, `${indent}  `));
   out.push(`${indent}end end`);
