@@ -23,10 +23,10 @@
  * (capture_reader_side_unknown) so that `sipc replay` can say its reading is an assumption.
  * Every multi-byte field is in the writer's byte order (little-endian here); the reader takes both.
  *
- * JSON Lines layout, the extension's (extension/src/inspector/shared/jsonl.ts), not a superset of it: the
- * reader takes all the extension writes; this writer writes its fields with "mode":"observe" (the
- * extension: its panel's "peer", "observer" or "file") and the channel's directions only, and adds to a message a "note"
- * (e.g. undeliverable) that the extension's reader ignores:
+ * JSON Lines layout, the extension's (extension/src/inspector/shared/jsonl.ts), not a superset of it:
+ * the reader takes all the extension writes; this writer writes its fields with "mode":"observe" (the
+ * extension: its panel's "peer", "observer" or "file") and the channel's directions only, and adds to
+ * a message a "note" (e.g. undeliverable) that the extension's reader ignores:
  *   {"type":"header","format":"sipc-capture","version":1,"channel":"a","channels":["a","b"],"mode":"observe",
  *    "role":"observer",...}   (role: as the pcapng interface's; a connection panel writes "server"/"client")
  *   {"type":"message","channel":"a","seq":0,"time":"...Z","timestampMs":...,"timestampNs":...,
