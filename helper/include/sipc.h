@@ -78,6 +78,10 @@ extern "C" {
  * is a word in the segment's header: only a process that can write the segment can hold it (one that may
  * only read it cannot delay anyone), and a holder that died is taken over at once (helper/PROTOCOL.md). */
 #define SIPC_DEFAULT_LOCK_TIMEOUT_MS 5000
+/* How long a handle still open when the process exits waits for its channel's lock (a process that returns
+ * from main or calls exit() releases its roles then): longer and a stranger holding the lock would hold up the
+ * exit; a lock not had by then leaves the name stale, for the next opener or `sipc rm --stale`. */
+#define SIPC_EXIT_LOCK_TIMEOUT_MS 100
 
 /* Names: 1..SIPC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
 #define SIPC_NAME_MAX 200

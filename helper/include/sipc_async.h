@@ -93,6 +93,10 @@ SIPC_API int sipc_async_channel_stop(sipc_async_channel *h);
 SIPC_API int sipc_async_channel_join(sipc_async_channel *h);
 /* Joins (see above, same BUSY rule), closes the channel, frees everything (queued messages are dropped). */
 SIPC_API int sipc_async_channel_destroy(sipc_async_channel *h);
+/* sipc_async_channel_destroy closing with sipc_close_ex(channel, close_timeout_ms) (sipc_async_channel_destroy:
+ * SIPC_DEFAULT_LOCK_TIMEOUT_MS); below SIPC_INFINITE: SIPC_ERR_INVALID_ARGUMENT, nothing done. A binding that
+ * destroys its handles at process exit uses SIPC_EXIT_LOCK_TIMEOUT_MS, as libsipc's own exit handler does. */
+SIPC_API int sipc_async_channel_destroy_ex(sipc_async_channel *h, int32_t close_timeout_ms);
 
 /* ---- observers ---- */
 

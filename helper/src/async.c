@@ -594,10 +594,17 @@ SIPC_API int sipc_async_channel_join(sipc_async_channel *h)
 
 SIPC_API int sipc_async_channel_destroy(sipc_async_channel *h)
 {
+    return sipc_async_channel_destroy_ex(h, SIPC_DEFAULT_LOCK_TIMEOUT_MS);
+}
+
+SIPC_API int sipc_async_channel_destroy_ex(sipc_async_channel *h, int32_t close_timeout_ms)
+{
+    if (close_timeout_ms < SIPC_INFINITE)
+        return SIPC_ERR_INVALID_ARGUMENT;
     int rc = sipc_async_channel_join(h);
     if (rc != SIPC_OK)
         return rc;
-    rc = sipc_close(h->channel);
+    rc = sipc_close_ex(h->channel, close_timeout_ms);
     queue_free(&h->ready);
     queue_free(&h->sends);
     queue_free(&h->send_done);

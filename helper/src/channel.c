@@ -1377,8 +1377,6 @@ SIPC_API int sipc_close(sipc_channel *channel)
 /* ---- the process's open handles, released when it exits ---- */
 
 #if defined(SIPC_OS_NAMES_OUTLIVE_PROCESSES)
-/* How long the exit handler waits for each channel's lock held by another process. */
-#define EXIT_LOCK_TIMEOUT_MS 100
 
 static sipc_channel *registry_head; /* guarded by sipc_os_process_lock */
 static int exit_handler_installed;  /* guarded by sipc_os_process_lock */
@@ -1458,7 +1456,7 @@ static void release_at_exit(void)
             continue;
         if (__atomic_exchange_n(&ch->closed, 1, __ATOMIC_SEQ_CST))
             continue; /* a sipc_close in another thread is at it */
-        release_role(ch, sipc_deadline_after(EXIT_LOCK_TIMEOUT_MS));
+        release_role(ch, sipc_deadline_after(SIPC_EXIT_LOCK_TIMEOUT_MS));
     }
     registry_head = NULL;
     sipc_os_process_unlock();

@@ -4,6 +4,7 @@
  * objects under a channel's key, a lock held by a stranger, a full /dev/shm, exit and exec.
  */
 #include "harness.h"
+#include "sipc_async.h"
 #include "layout.h"
 #include "platform.h"
 
@@ -571,6 +572,37 @@ void test_lock_word_holder_costs_timeout_and_dead_holder_is_taken_over(void)
     CHECK_RC(sipc_close_ex(server, 50), SIPC_ERR_TIMEOUT);
     CHECK_RC(sipc_stat(name, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_STALE);
+    CHECK(set_lock_word(name, 0) == 0);
+    CHECK_RC(sipc_remove(name, 0), SIPC_OK);
+    CHECK(!shm_exists(name));
+}
+
+static void ignore_async_notify(uint32_t token)
+{
+    (void)token;
+}
+
+/* sipc_async_channel_destroy_ex: a binding destroying its handles at process exit bounds the close's wait for a lock
+ * that a live process holds by its own timeout (0: one try); the role is released all the same, the name stays stale. */
+void test_async_destroy_bounds_the_close(void)
+{
+    const char *name = test_name("destroyex");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    if (server == NULL)
+        return;
+    sipc_async_channel *h = NULL;
+    CHECK_RC(sipc_async_channel_start(server, ignore_async_notify, 1, &h), SIPC_OK);
+    if (h == NULL)
+        return;
+    CHECK_RC(sipc_async_channel_destroy_ex(h, -2), SIPC_ERR_INVALID_ARGUMENT); /* refused, nothing done */
+    sipc_os_process self;
+    CHECK_RC(sipc_os_process_self(&self), SIPC_OK);
+    CHECK(set_lock_word(name, sipc_lock_word(&self)) == 0); /* this process: alive, and not the closer's own take */
+    CHECK_RC(sipc_async_channel_destroy_ex(h, 0), SIPC_ERR_TIMEOUT);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_STALE && info.server_pid == 0);
     CHECK(set_lock_word(name, 0) == 0);
     CHECK_RC(sipc_remove(name, 0), SIPC_OK);
     CHECK(!shm_exists(name));

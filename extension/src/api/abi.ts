@@ -7,6 +7,7 @@ export const SIPC_VERSION_MINOR = 0;
 export const SIPC_VERSION_PATCH = 0;
 export const SIPC_INFINITE = -1;
 export const SIPC_DEFAULT_LOCK_TIMEOUT_MS = 5000;
+export const SIPC_EXIT_LOCK_TIMEOUT_MS = 100;
 export const SIPC_NAME_MAX = 200;
 export const SIPC_DEFAULT_MAX_MESSAGE = 65536;
 export const SIPC_DEFAULT_QUEUE_DEPTH = 16;

@@ -8,8 +8,8 @@
  */
 import { SipcError } from './errors';
 import {
-  SIPC_ASYNC_FLOWING, SIPC_ASYNC_PAUSED, SIPC_MAX_MESSAGE_LIMIT, SIPC_MAX_QUEUE_DEPTH, SIPC_OPEN_INHERIT_HANDLES,
-  SIPC_ROLE_SERVER,
+  SIPC_ASYNC_FLOWING, SIPC_ASYNC_PAUSED, SIPC_EXIT_LOCK_TIMEOUT_MS, SIPC_MAX_MESSAGE_LIMIT, SIPC_MAX_QUEUE_DEPTH,
+  SIPC_OPEN_INHERIT_HANDLES, SIPC_ROLE_SERVER,
 } from './abi';
 import { runCall } from './calls';
 import { SpinPolicy } from './spinPolicy';
@@ -100,7 +100,9 @@ const CHANNEL_KIND: AsyncHandleKind = {
   closeRaw: (raw) => native().sipc_close_ex(raw, 0),
   arm: (handle, armed) => native().sipc_async_channel_arm(handle, armed),
   stop: (handle) => native().sipc_async_channel_stop(handle),
-  destroy: (handle) => native().sipc_async_channel_destroy(handle),
+  // At process exit: a lock a stranger holds delays the exit by at most SIPC_EXIT_LOCK_TIMEOUT_MS, as libsipc's own
+  // exit handler allows it (the name then stays stale).
+  destroy: (handle) => native().sipc_async_channel_destroy_ex(handle, SIPC_EXIT_LOCK_TIMEOUT_MS),
   close: (handle, notify, token, out) => native().sipc_async_channel_close(handle, notify, token, out),
 };
 

@@ -137,7 +137,8 @@ export interface SipcNative {
   sipc_async_channel_send(h: Pointer, data: Uint8Array, length: number, timeoutMs: number): number;
   sipc_async_channel_take_send_results(h: Pointer, statuses: Int32Array, maxCount: number, count: Uint32Array): number;
   sipc_async_channel_stop(h: Pointer): number;
-  sipc_async_channel_destroy(h: Pointer): number;
+  /** At process exit only, with SIPC_EXIT_LOCK_TIMEOUT_MS (NativeHandle.shutdownForExit). */
+  sipc_async_channel_destroy_ex(h: Pointer, closeTimeoutMs: number): number;
 
   sipc_async_observer_start(observer: Pointer, capacity: number, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_observer_arm(h: Pointer, armed: number): number;
@@ -243,7 +244,7 @@ export function native(): SipcNative {
       voidPtr, voidPtr, 'uint32_t', voidPtr,
     ]),
     sipc_async_channel_stop: f('sipc_async_channel_stop', 'int', [voidPtr]),
-    sipc_async_channel_destroy: f('sipc_async_channel_destroy', 'int', [voidPtr]),
+    sipc_async_channel_destroy_ex: f('sipc_async_channel_destroy_ex', 'int', [voidPtr, 'int32_t']),
 
     sipc_async_observer_start: f('sipc_async_observer_start', 'int', [
       voidPtr, 'uint32_t', koffi.pointer(NotifyProto), 'uint32_t', outPtr,
