@@ -56,6 +56,61 @@ test('ring: grows past its initial allocation and shrinks with setLimits', () =>
   assert.throws(() => new core.RetentionRing(0, 1, () => 1), RangeError);
 });
 
+test('ring: the limits are inclusive, one item and one byte are allowed, anything less is refused', () => {
+  const exact = new core.RetentionRing(100, 8, (n) => n);
+  assert.equal(exact.push(4), 0);
+  assert.equal(exact.push(4), 0, 'exactly at the byte limit: nothing dropped');
+  assert.equal(exact.bytes, 8);
+  const single = new core.RetentionRing(1, 1, () => 1);
+  assert.equal(single.push('a'), 0);
+  assert.equal(single.push('b'), 1);
+  assert.deepEqual([...single], ['b']);
+  assert.deepEqual(single.limits, { maxItems: 1, maxBytes: 1 });
+  for (const [items, bytes] of [[0, 1], [1, 0], [NaN, 1], [1, NaN]]) {
+    assert.throws(() => new core.RetentionRing(items, bytes, () => 1), { name: 'RangeError', message: /at least 1/ }, `${items}, ${bytes}`);
+    assert.throws(() => single.setLimits(items, bytes), { name: 'RangeError', message: /at least 1/ }, `setLimits ${items}, ${bytes}`);
+  }
+  assert.deepEqual([...single], ['b'], 'a refused setLimits changes nothing');
+});
+
+test('ring: oldest, newest and at() after wrapping; at() takes whole indexes only', () => {
+  const ring = new core.RetentionRing(3, 1e9, () => 1);
+  assert.equal(ring.oldest(), undefined);
+  assert.equal(ring.newest(), undefined);
+  for (const item of ['a', 'b', 'c', 'd']) ring.push(item);
+  assert.equal(ring.oldest(), 'b');
+  assert.equal(ring.newest(), 'd');
+  assert.equal(ring.at(1), 'c');
+  assert.equal(ring.at(0.5), undefined);
+  assert.equal(ring.at(Number.NaN), undefined);
+});
+
+test('ring: a clear starts over (no bytes, no drops) and the ring fills again from its first slot', () => {
+  const ring = new core.RetentionRing(3, 10, (n) => n);
+  for (const item of [4, 4, 4, 4]) ring.push(item);
+  ring.clear();
+  assert.equal(ring.bytes, 0);
+  assert.equal(ring.dropped, 0);
+  assert.equal(ring.push(5), 0, 'the bytes of the cleared items no longer count');
+  assert.equal(ring.push(5), 0);
+  assert.deepEqual([...ring], [5, 5]);
+  assert.equal(ring.oldest(), 5);
+});
+
+test('ring: setLimits drops by count, then by bytes, and counts both', () => {
+  const ring = new core.RetentionRing(10, 100, (n) => n);
+  for (let i = 1; i <= 6; i++) ring.push(i); // 21 bytes
+  assert.equal(ring.setLimits(4, 12), 4, 'two items over the count, then 3+4+5+6 = 18 bytes: the 3 and the 4 go too');
+  assert.deepEqual([...ring], [5, 6]);
+  assert.equal(ring.bytes, 11);
+  assert.equal(ring.dropped, 4);
+  assert.deepEqual(ring.limits, { maxItems: 4, maxBytes: 12 });
+  assert.equal(ring.setLimits(10, 100), 0, 'growing drops nothing');
+  for (let i = 7; i <= 14; i++) ring.push(i);
+  assert.deepEqual([...ring], [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], 'room for ten again (95 bytes)');
+  assert.equal(ring.dropped, 4);
+});
+
 test('capture: contiguous seqs across messages and events, lookup by seq after drops', () => {
   const capture = new core.Capture({ maxMessages: 3, maxBytes: 1e9 });
   capture.addMessage('sent', enc('a'), 1);
@@ -194,6 +249,19 @@ test('rates: messages and bytes per second over the window; a clear starts over'
   assert.deepEqual(meter.sample('sent', { messages: 300, bytes: 3000 }, 2000), { messagesPerSecond: 150, bytesPerSecond: 1500 });
   assert.deepEqual(meter.sample('sent', { messages: 500, bytes: 5000 }, 3000), { messagesPerSecond: 200, bytesPerSecond: 2000 });
   assert.deepEqual(meter.sample('sent', { messages: 0, bytes: 0 }, 4000), { messagesPerSecond: 0, bytesPerSecond: 0 });
+});
+
+test('rates: either counter going down is a clear; directions are metered apart; reset forgets the samples', () => {
+  const meter = new core.RateMeter(2000);
+  meter.sample('sent', { messages: 500, bytes: 5000 }, 0);
+  assert.deepEqual(meter.sample('sent', { messages: 600, bytes: 100 }, 1000), { messagesPerSecond: 0, bytesPerSecond: 0 },
+    'fewer bytes than before: the capture was cleared (and more messages came since)');
+  assert.deepEqual(meter.sample('sent', { messages: 700, bytes: 1100 }, 2000), { messagesPerSecond: 100, bytesPerSecond: 1000 });
+  assert.deepEqual(meter.sample('received', { messages: 10, bytes: 10 }, 2000), { messagesPerSecond: 0, bytesPerSecond: 0 },
+    'the other direction has its own first sample');
+  meter.reset();
+  assert.deepEqual(meter.sample('sent', { messages: 900, bytes: 9000 }, 3000), { messagesPerSecond: 0, bytesPerSecond: 0 },
+    'after a reset the next sample is a first one');
 });
 
 test('webview messages are validated', () => {
