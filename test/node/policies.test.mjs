@@ -351,6 +351,15 @@ test('delivery: end() rejects waiting receives at once when nothing is left; res
   const next = receive();
   push('again');
   assert.equal(await next, 'again');
+  const handedOff = receive();
+  push('y', 'z1', 'z2'); // y settles at once; z1 and z2 wait for later turns
+  const [a, b, c] = [receive(), receive(), receive()];
+  delivery.end(gone);
+  assert.equal(await handedOff, 'y');
+  assert.equal(await a, 'z1');
+  assert.equal(await b, 'z2', 'every message received before the end is delivered first');
+  await assert.rejects(c, gone);
+  delivery.resume();
   await turn();
   push('dropped');
   const closed = new Error('closed');
