@@ -71,6 +71,10 @@ test('ring: the limits are inclusive, one item and one byte are allowed, anythin
     assert.throws(() => single.setLimits(items, bytes), { name: 'RangeError', message: /at least 1/ }, `setLimits ${items}, ${bytes}`);
   }
   assert.deepEqual([...single], ['b'], 'a refused setLimits changes nothing');
+  const shrinking = new core.RetentionRing(5, 100, () => 1);
+  for (const item of ['a', 'b', 'c']) shrinking.push(item);
+  assert.equal(shrinking.setLimits(1, 1), 2, 'one item and one byte are limits setLimits takes too');
+  assert.deepEqual([...shrinking], ['c']);
 });
 
 test('ring: oldest, newest and at() after wrapping; at() takes whole indexes only', () => {
@@ -264,6 +268,42 @@ test('rates: either counter going down is a clear; directions are metered apart;
     'after a reset the next sample is a first one');
 });
 
+test('rates: a tick without traffic keeps the window; fewer messages than before (even with more bytes) is a clear', () => {
+  const meter = new core.RateMeter(2000);
+  meter.sample('sent', { messages: 100, bytes: 1000 }, 0);
+  assert.deepEqual(meter.sample('sent', { messages: 100, bytes: 1000 }, 1000), { messagesPerSecond: 0, bytesPerSecond: 0 });
+  assert.deepEqual(meter.sample('sent', { messages: 300, bytes: 3000 }, 2000), { messagesPerSecond: 100, bytesPerSecond: 1000 },
+    'averaged over both seconds, the idle one included');
+  assert.deepEqual(meter.sample('sent', { messages: 10, bytes: 9000 }, 3000), { messagesPerSecond: 0, bytesPerSecond: 0 },
+    'fewer messages: cleared, then a few large ones came');
+});
+
+test('capture: the payload memory limit drops the oldest messages, and events by the size of their text', () => {
+  const capture = new core.Capture({ maxMessages: 100, maxBytes: 1000 });
+  for (let i = 0; i < 10; i++) capture.addMessage('sent', new Uint8Array(400), i);
+  assert.ok(capture.length >= 1 && capture.length <= 2, `400-byte messages under a 1000-byte limit: ${capture.length} kept`);
+  assert.equal(capture.dropped, 10 - capture.length);
+  assert.equal([...capture.entries()].at(-1).seq, 9, 'the newest is kept');
+  const events = new core.Capture({ maxMessages: 100, maxBytes: 1000 });
+  for (let i = 0; i < 5; i++) events.addEvent('peer-gone', 'x'.repeat(600), i);
+  assert.equal(events.length, 1, 'an event with 600 characters of text is over half the limit');
+  const short = new core.Capture({ maxMessages: 100, maxBytes: 1000 });
+  for (let i = 0; i < 5; i++) short.addEvent('x'.repeat(600), '', i);
+  assert.equal(short.length, 1, 'the event name counts too');
+});
+
+test('decoded: a byte that lies in no field (padding) selects no field, not the whole message', () => {
+  const root = { path: '', name: 'msg', offset: 0, size: 8, children: [
+    { path: 'a', name: 'a', offset: 0, size: 2 },
+    { path: 'b', name: 'b', offset: 4, size: 4, children: [{ path: 'b.lo', name: 'lo', offset: 4, size: 2 }] },
+  ] };
+  assert.equal(core.fieldAtOffset(root, 1).path, 'a');
+  assert.equal(core.fieldAtOffset(root, 5).path, 'b.lo', 'the deepest field');
+  assert.equal(core.fieldAtOffset(root, 7).path, 'b');
+  assert.equal(core.fieldAtOffset(root, 3), undefined, 'padding between a and b');
+  assert.equal(core.fieldAtOffset(root, 8), undefined, 'past the end');
+});
+
 test('webview messages are validated', () => {
   assert.deepEqual(core.parseWebviewMessage({ type: 'select', seq: 4 }), { type: 'select', seq: 4 });
   assert.equal(core.parseWebviewMessage({ type: 'select', seq: -1 }), undefined);
@@ -305,6 +345,9 @@ test('messaging: each reply settles the request it names, in whatever order repl
   assert.equal(requester.pendingCount, 0);
   assert.equal(requester.settle({ messageId: 9, inReplyTo: 1, body: {} }), false, 'a second reply to the same request is ignored');
   assert.equal(toPage[0].inReplyTo, undefined, 'a push names no request');
+  assert.deepEqual(toPage[0].body, { type: 'stats', stats: {} }, 'a push carries its body');
+  assert.deepEqual(toPage.map((e) => e.messageId), [1, 2, 3, 4], 'pushes, replies and failures are numbered alike, in order');
+  await third.catch((error) => assert.equal(error.name, 'RequestFailedError'));
 });
 
 test('messaging: answerRequest replies with the handler of the request type, or with the error it threw', async () => {
