@@ -2,9 +2,11 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, within } from './helpers.mjs';
+
+const linux = process.platform === 'linux';
 
 afterEach(cleanup);
 
@@ -12,6 +14,7 @@ test('validateName accepts the documented names and explains the rule otherwise'
   for (const good of ['a', 'demo', 'A-z_0.9', 'x'.repeat(200)]) api.validateName(good);
   for (const bad of ['', '.dot', 'has space', 'slash/no', 'x'.repeat(201), 'ünï']) {
     assert.throws(() => api.validateName(bad), { name: 'SipcError', code: 'INVALID_NAME', message: /A-Z a-z 0-9/ }, bad);
+    assert.throws(() => api.validateName(bad), (e) => e.message.startsWith(`'${bad}' is not a valid channel name: `), `names ${bad}`);
   }
 });
 
@@ -63,6 +66,58 @@ test('a channel whose creator died before initialising it has no creation time (
   assert.equal(listed.created, undefined);
   await api.remove(name);
   await assert.rejects(api.stat(name), { code: 'NOT_FOUND' });
+});
+
+test('stat follows a channel through its states: connected, peer-gone, and stale once its server died', { timeout: scaled(60000) }, async () => {
+  const name = uniqueName('states');
+  const server = await openTracked(name);
+  const client = await openTracked(name);
+  await server.connect({ timeoutMs: PEER_WAIT_MS });
+  const connected = await api.stat(name);
+  assert.equal(connected.state, 'connected');
+  assert.equal(connected.clientPid, process.pid);
+  assert.equal(connected.clientAlive, true);
+  assert.equal(connected.connections, 1);
+  await client.close();
+  const left = await api.stat(name);
+  assert.equal(left.state, 'peer-gone');
+  assert.equal(left.clientPid, 0);
+  assert.equal(left.clientAlive, false);
+  await server.close();
+  // A server that dies without closing: its pid stays in the segment, not alive.
+  const peer = startNode(`await api.open(name); console.log('serving');`, { name });
+  await within(PEER_WAIT_MS, peer.waitFor('serving'), 'the child server');
+  peer.child.kill('SIGKILL');
+  await within(PEER_WAIT_MS, peer.done, 'the killed child');
+  const stale = await api.stat(name);
+  assert.equal(stale.state, 'stale');
+  assert.equal(stale.serverPid, peer.child.pid);
+  assert.equal(stale.serverAlive, false);
+});
+
+test('a name that leads to no channel is explained: what was attempted, and the library\'s reason', { skip: !linux, timeout: scaled(60000) }, async () => {
+  const name = uniqueName('dir');
+  const path = `/dev/shm/sipc.${name}`;
+  mkdirSync(path);
+  try {
+    const reason = `${path} is a directory, not a sipc segment`;
+    const attempts = {
+      stat: [() => api.stat(name), `reading the state of channel '${name}' failed: `],
+      remove: [() => api.remove(name), `removing channel '${name}' failed: `],
+      open: [() => api.open(name), `open channel '${name}' failed: `],
+      observe: [() => api.observe(name), `observe channel '${name}' failed: `],
+    };
+    for (const [what, [attempt, context]] of Object.entries(attempts)) {
+      await assert.rejects(attempt(), (e) => e.code === 'NOT_A_CHANNEL' && e.message.startsWith(context) && e.message.endsWith(reason), what);
+    }
+    const listed = (await api.list()).find((entry) => entry.name === name);
+    assert.ok(listed && api.isUnusable(listed), 'listed as unusable');
+    assert.equal(listed.unusable.code, 'NOT_A_CHANNEL');
+    assert.ok(listed.unusable.message.startsWith(`channel '${name}' cannot be used: `), listed.unusable.message);
+    assert.ok(listed.unusable.message.endsWith(reason), listed.unusable.message);
+  } finally {
+    rmdirSync(path);
+  }
 });
 
 test('a missing library is LIBRARY_NOT_FOUND naming where it was looked for', { timeout: scaled(60000) }, async () => {

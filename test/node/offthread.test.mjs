@@ -5,7 +5,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
-import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, uniqueName, within } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -142,8 +142,30 @@ test('watchChannels() reports a channel appearing and vanishing from its native 
 });
 
 test('watchChannels() checks its arguments', () => {
-  assert.throws(() => api.watchChannels(() => undefined, { intervalMs: 0 }), { code: 'INVALID_ARGUMENT' });
-  assert.throws(() => api.watchChannels('nope'), { code: 'INVALID_ARGUMENT' });
+  for (const intervalMs of [0, -1, 1.5, 2 ** 31, Number.NaN]) {
+    assert.throws(() => api.watchChannels(() => undefined, { intervalMs }), { code: 'INVALID_ARGUMENT', message: /intervalMs must be an integer from 1 to 2147483647/ }, String(intervalMs));
+  }
+  assert.throws(() => api.watchChannels('nope'), { code: 'INVALID_ARGUMENT', message: /listener must be a function/ });
+  for (const intervalMs of [1, 2 ** 31 - 1]) api.watchChannels(() => undefined, { intervalMs }).dispose();
+});
+
+test('a watch keeps its process alive like fs.watch, unless persistent: false', { timeout: scaled(60000) }, async () => {
+  const name = uniqueName('keepalive');
+  // The persistent watch's process lives until the watch reports (here: the channel the test makes), then ends.
+  const watcher = startNode(`
+    const watch = api.watchChannels(() => { console.log('changed'); watch.dispose(); }, { intervalMs: 100 });
+    console.log('watching');
+  `);
+  await within(PEER_WAIT_MS, watcher.waitFor('watching'), 'the watching child');
+  await openTracked(name);
+  const result = await within(PEER_WAIT_MS, watcher.done, 'the watching child to end after its report');
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /changed/, 'it was still alive when the channel appeared');
+  // A watch that is not persistent keeps nothing alive: the child ends by itself.
+  const idle = startNode(`api.watchChannels(() => undefined, { persistent: false, intervalMs: 600000 }); console.log('watching');`);
+  const ended = await within(PEER_WAIT_MS, idle.done, 'the child with a non-persistent watch to end by itself');
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.equal(ended.stdout.trim(), 'watching');
 });
 
 test('a close() runs on a native thread and the handle is gone afterwards; the channel is removed with it', { timeout: scaled(60000) }, async () => {

@@ -26,7 +26,9 @@ test('describeProcess: this process runs under its own name; bad pids are refuse
   assert.equal(self.pid, process.pid);
   assert.ok(self.name.length > 0 && self.name.length <= 63, self.name);
   for (const bad of [0, -1, 1.5, Number.NaN]) {
-    assert.throws(() => api.describeProcess(bad), { name: 'SipcError', code: 'INVALID_ARGUMENT' }, String(bad));
+    assert.throws(() => api.describeProcess(bad), {
+      name: 'SipcError', code: 'INVALID_ARGUMENT', message: new RegExp(`^describing process ${bad} failed: a pid is a whole number above 0`),
+    }, String(bad));
   }
 });
 
