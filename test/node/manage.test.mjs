@@ -16,6 +16,15 @@ test('validateName accepts the documented names and explains the rule otherwise'
     assert.throws(() => api.validateName(bad), { name: 'SipcError', code: 'INVALID_NAME', message: /A-Z a-z 0-9/ }, bad);
     assert.throws(() => api.validateName(bad), (e) => e.message.startsWith(`'${bad}' is not a valid channel name: `), `names ${bad}`);
   }
+  assert.throws(() => api.validateName(5), { name: 'SipcError', code: 'INVALID_NAME', message: 'a channel name must be a string' });
+});
+
+test('stat and remove refuse a bad name with the same explanation, as a rejected promise', async () => {
+  for (const call of [() => api.stat('.dot'), () => api.remove('.dot'), () => api.remove('.dot', true)]) {
+    let promise;
+    assert.doesNotThrow(() => { promise = call(); }, 'never a synchronous throw');
+    await assert.rejects(promise, (e) => e.code === 'INVALID_NAME' && e.message.startsWith("'.dot' is not a valid channel name: "));
+  }
 });
 
 test('stat, list and remove a channel by name', { timeout: scaled(60000) }, async () => {
