@@ -36,10 +36,17 @@ function pureModules(dir) {
   return found;
 }
 
-// The CI subset: inspector logic whose tests are fast unit tests, so the pass takes a few minutes.
+// The CI subset: modules whose tests are fast unit tests, so the pass takes a few minutes: the inspector's byte
+// matching and pcapng writer (test/unit), and the Node API's delivery order and spin policy, which
+// test/node/policies.test.mjs checks without a channel (the rest of test/node runs real peers: too slow for CI).
 const ci = process.env.SIPC_MUTATION === 'ci';
 const inspectorModules = pureModules('extension/src/inspector');
-const ciSubset = inspectorModules.filter((path) => ['bytes.ts', 'pcapng.ts'].includes(basename(path)));
+const apiModules = pureModules('extension/src/api');
+const ciSubset = [
+  ...inspectorModules.filter((path) => ['bytes.ts', 'pcapng.ts'].includes(basename(path))),
+  ...apiModules.filter((path) => ['delivery.ts', 'spinPolicy.ts'].includes(basename(path))),
+];
+const ciTests = ['test/unit/*.test.mjs', 'test/node/policies.test.mjs'];
 const out = 'test/out/mutation';
 // SIPC_MUTATION_REPORT names the report files (and the incremental file), e.g. for a run limited with --mutate.
 const report = process.env.SIPC_MUTATION_REPORT ?? (ci ? 'ci' : 'index');
@@ -47,7 +54,7 @@ const report = process.env.SIPC_MUTATION_REPORT ?? (ci ? 'ci' : 'index');
 // modules, which no test/node file loads: the initial run then skips minutes of two-process tests. A score
 // measured against fewer tests can only be lower (a mutant survives every test it is not run against).
 const allTests = ['test/unit/*.test.mjs', 'test/node/!(native).test.mjs'];
-const testFiles = process.env.SIPC_MUTATION_TESTS?.split(',') ?? (ci ? ['test/unit/*.test.mjs'] : allTests);
+const testFiles = process.env.SIPC_MUTATION_TESTS?.split(',') ?? (ci ? ciTests : allTests);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -60,7 +67,7 @@ export default {
     forceBail: true,
   },
   // abi.ts is generated from the C headers (test/node/abi.test.mjs checks it is exactly that): not mutated.
-  mutate: ci ? ciSubset : [...pureModules('extension/src/api').filter((path) => basename(path) !== 'abi.ts'), ...inspectorModules],
+  mutate: ci ? ciSubset : [...apiModules.filter((path) => basename(path) !== 'abi.ts'), ...inspectorModules],
   // The tests load the bundles (dist/api.js; the inspector core is bundled by each unit test file), so the
   // sandbox rebuilds them from the mutated sources once; mutants are then switched on per run.
   buildCommand: 'node esbuild.mjs',
