@@ -32,6 +32,16 @@ function startRun(source) {
   return { child, firstLine, closed };
 }
 
+/** A run of the suite `tag` (startRun) that opens the channel `${runPrefix(tag)}${label}`, says its name and stays. */
+function startChannelRun(tag, label) {
+  return startRun(`
+    import { runPrefix } from './test/debris.mjs';
+    const api = (await import('node:module')).createRequire(import.meta.url)('./dist/api.js');
+    const ch = await api.open(runPrefix(${JSON.stringify(tag)}) + ${JSON.stringify(label)});
+    console.log(ch.name);
+    setInterval(() => {}, 1000);`);
+}
+
 async function waitFor(check, what, ms = 15000) {
   const stop = Date.now() + ms;
   while (!check()) {
@@ -41,21 +51,11 @@ async function waitFor(check, what, ms = 15000) {
 }
 
 test('the next run of a suite removes the channels a killed run of it left, and nothing of live runs', { skip: !linux && 'Linux /dev/shm' }, async () => {
-  // A "run" of the suite tag t-debris-killed that opens a channel in its own process and is killed with SIGKILL.
-  const killed = startRun(`
-    import { runPrefix } from './test/debris.mjs';
-    const api = (await import('node:module')).createRequire(import.meta.url)('./dist/api.js');
-    const ch = await api.open(runPrefix('t-debris-killed') + 'own');
-    console.log(ch.name);
-    setInterval(() => {}, 1000);`);
+  // A "run" of the suite tag t-debris-killed that opens a channel in its own process and is killed with SIGKILL, and
+  // a live run of the same tag, whose channel is not another run's debris.
+  const killed = startChannelRun('t-debris-killed', 'own');
   const killedName = await killed.firstLine;
-  // A live run of the same tag: its channel is not another run's debris.
-  const live = startRun(`
-    import { runPrefix } from './test/debris.mjs';
-    const api = (await import('node:module')).createRequire(import.meta.url)('./dist/api.js');
-    const ch = await api.open(runPrefix('t-debris-killed') + 'live');
-    console.log(ch.name);
-    setInterval(() => {}, 1000);`);
+  const live = startChannelRun('t-debris-killed', 'live');
   const liveName = await live.firstLine;
   try {
     killed.child.kill('SIGKILL');

@@ -35,7 +35,7 @@ export function describePeer(pid: number, described: ProcessInfo | undefined, de
 /** The library's descriptions of the processes `pids` (> 0), made at once off the main thread; failed ones are left out. */
 export async function describeProcesses(pids: Iterable<number>): Promise<Map<number, ProcessInfo>> {
   const wanted = [...new Set([...pids].filter((pid) => pid > 0))];
-  const described = await Promise.all(wanted.map((pid) => describeProcessAsync(pid).then((info) => info, () => undefined)));
+  const described = await Promise.all(wanted.map((pid) => describeProcessAsync(pid).catch(() => undefined)));
   const byPid = new Map<number, ProcessInfo>();
   for (const info of described) if (info) byPid.set(info.pid, info);
   return byPid;
