@@ -487,6 +487,25 @@ static bool append_event(cli_buffer *out, cli_format output, const sipc_observed
                              event, m->pid, m->session);
 }
 
+/* --stats: what the observer did and why it missed what it missed (sipc_observer_stats), one JSON line on stderr. */
+static void print_observer_stats(const char *name, sipc_observer *observer)
+{
+    sipc_observer_stats s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    if (sipc_observer_get_stats(observer, &s) != SIPC_OK)
+        return;
+    fprintf(stderr,
+            "sipc: tap %s: stats {\"messages\":%" PRIu64 ",\"missed\":%" PRIu64 ",\"missedAsleep\":%" PRIu64
+            ",\"missedAway\":%" PRIu64 ",\"missedRunning\":%" PRIu64 ",\"sleeps\":%" PRIu64 ",\"woken\":%" PRIu64
+            ",\"polls\":%" PRIu64 ",\"spins\":%" PRIu64 ",\"spinHits\":%" PRIu64 ",\"wakeLatencyCount\":%" PRIu64
+            ",\"wakeLatencyTotalNs\":%" PRIu64 ",\"wakeLatencyMaxNs\":%" PRIu64 ",\"longestMissGapNs\":%" PRIu64
+            ",\"longestAwayNs\":%" PRIu64 ",\"producerWakes\":%" PRIu64 "}\n",
+            name, s.messages, s.missed, s.missed_asleep, s.missed_away, s.missed_running, s.sleeps, s.woken, s.polls,
+            s.spins, s.spin_hits, s.wake_latency_count, s.wake_latency_total_ns, s.wake_latency_max_ns,
+            s.longest_miss_gap_ns, s.longest_away_ns, s.producer_wakes);
+}
+
 int cmd_tap(const cli_command *command, int argc, char **argv)
 {
     const char *format = "text";
@@ -498,10 +517,12 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     bool lossless = false;
     bool events = false;
     bool follow = false;
+    bool stats = false;
     uint32_t stall_timeout = 0;
     cli_schema_options schema_options = {0};
     const cli_option options[] = {
         {"quiet", CLI_OPT_FLAG, &quiet, NULL, 0, 0, NULL},
+        {"stats", CLI_OPT_FLAG, &stats, NULL, 0, 0, NULL},
         {"lossless", CLI_OPT_FLAG, &lossless, NULL, 0, 0, NULL},
         {"events", CLI_OPT_FLAG, &events, NULL, 0, 0, NULL},
         {"follow", CLI_OPT_FLAG, &follow, NULL, 0, 0, NULL},
@@ -684,6 +705,8 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
         exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
     cli_observe_queue_stop(queue);
     cli_signals_watch_observer(NULL);
+    if (observer != NULL && stats)
+        print_observer_stats(name, observer);
     if (observer != NULL)
         sipc_observer_close(observer);
     cli_buffer_free(&out);

@@ -77,7 +77,7 @@ static const cli_command commands[] = {
     {"stat", cmd_stat, "show everything about one channel", "usage: sipc stat NAME [--json]\n"},
     {"tap", cmd_tap, "watch a channel's live traffic in both directions (read-only)",
      "usage: sipc tap NAME [--format text|hex|json] [--json] [--count N] [--timeout MS] [--preview N]\n"
-     "                     [--lossless [--stall-timeout MS]] [--events] [--follow] [--quiet]\n"
+     "                     [--lossless [--stall-timeout MS]] [--events] [--follow] [--quiet] [--stats]\n"
      "                     [--schema FILE.h (--type T | --tag TYPE@OFF --cases LIST [--default T])]\n"
      "\n"
      "Prints each message sent on the channel from now on, without consuming it:\n"
@@ -100,6 +100,8 @@ static const cli_command commands[] = {
      "                   (event lines \"removed\" and \"reattached\"; what the new channel carried before\n"
      "                   counts as missed)\n"
      "  --quiet          do not print the \"watching\" line on stderr when the tap starts\n"
+     "  --stats          at the end, print on stderr what the observer did and why it missed what it\n"
+     "                   missed: \"sipc: tap NAME: stats {...}\" (sipc_observer_get_stats, one JSON object)\n"
      "\n"
      "With --schema each message's fields follow its line (text: \"  path = value\" lines; json: \"type\",\n"
      "\"fields\" and \"problems\" keys; see 'sipc help decode'):\n" CLI_SCHEMA_HELP},

@@ -387,6 +387,35 @@ SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info
 SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t capacity,
                                 sipc_observed_message *message, int32_t timeout_ms);
 SIPC_API int sipc_observer_cancel(sipc_observer *observer);
+
+/* What an observer did and, for every message it missed, why (a plain observer misses a message when the producer
+ * reuses its slot, queue_depth messages later, before the observer copied it). Counted since sipc_observe; read it
+ * from any thread (the counters are updated atomically, one at a time). */
+typedef struct sipc_observer_stats {
+    uint32_t struct_size;        /* the caller sets it to sizeof(sipc_observer_stats); else INVALID_ARGUMENT */
+    uint32_t reserved;
+    uint64_t messages;           /* messages returned */
+    uint64_t missed;             /* messages missed: missed_asleep + missed_away + missed_running */
+    uint64_t missed_asleep;      /* found gone on the first look after a sleep (woken, or polling, too late) */
+    uint64_t missed_away;        /* found gone on the first look of a call: the caller kept the observer out of
+                                    sipc_observer_next too long (its own work, or this thread descheduled there) */
+    uint64_t missed_running;     /* gone between two looks within one call (spinning or copying: descheduled),
+                                    or overwritten while being copied */
+    uint64_t sleeps;             /* sleeps on the observer wait word (a producer wakes it) */
+    uint64_t woken;              /* sleeps that a producer (or a role change) ended, not the time limit */
+    uint64_t polls;              /* sleeps of the polling fallback (read-only mapping, an older producer) */
+    uint64_t spins;              /* waits that spun for the next message first (traffic flowing) */
+    uint64_t spin_hits;          /* spins that found a message (no sleep needed) */
+    uint64_t wake_latency_count; /* woken sleeps whose first new message was still there to be timed */
+    uint64_t wake_latency_total_ns; /* their sum of (first look after the sleep - that message's send time) */
+    uint64_t wake_latency_max_ns;
+    uint64_t longest_miss_gap_ns; /* the longest time between two looks at the rings when the later one found
+                                     messages gone */
+    uint64_t longest_away_ns;    /* the longest time between a return of sipc_observer_next and the next call */
+    uint64_t producer_wakes;     /* lossless: wake-ups sent to producers waiting for this observer's cursor */
+} sipc_observer_stats;
+
+SIPC_API int sipc_observer_get_stats(sipc_observer *observer, sipc_observer_stats *stats);
 SIPC_API int sipc_observer_close(sipc_observer *observer);
 
 #ifdef __cplusplus

@@ -56,7 +56,25 @@ struct sipc_observer {
     sipc_observed_message events[EVENT_QUEUE];
     unsigned event_count;
     int cancelled; /* atomic */
+    /* Why messages were missed (sipc_observer_get_stats): when the rings were last looked at, when
+     * sipc_observer_next last returned, and the counters (written by the observing thread only, atomically, so
+     * that another thread may read them). */
+    uint64_t last_look_ns;
+    uint64_t returned_ns;
+    sipc_observer_stats stats;
 };
+
+/* The observing thread is the only writer of a counter; readers on other threads load it atomically. */
+static void stat_add(uint64_t *counter, uint64_t n)
+{
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static void stat_max(uint64_t *counter, uint64_t value)
+{
+    if (value > __atomic_load_n(counter, __ATOMIC_RELAXED))
+        __atomic_store_n(counter, value, __ATOMIC_RELAXED);
+}
 
 SIPC_API void sipc_observe_options_init(sipc_observe_options *options)
 {
@@ -88,6 +106,7 @@ static void wake_producer(sipc_observer *ob, int d)
     if (SH_LOAD(&ob->header->waiters[index]) != 0) {
         SH_ADD(&ob->header->wait_word[index], 1u);
         sipc_os_wake(ob->segment, index, &ob->header->wait_word[index]);
+        stat_add(&ob->stats.producer_wakes, 1);
     }
 }
 
@@ -469,6 +488,36 @@ static int producers_wake_us(const sipc_observer *ob)
     return 1;
 }
 
+/* What the observer did before a look at the rings: the messages that look finds gone are counted under it. */
+typedef enum look_after {
+    AFTER_CALL,    /* the first look of a call: the caller had the thread since the last return */
+    AFTER_RUNNING, /* spinning or copying within the call */
+    AFTER_SLEEP,   /* a sleep that ended at its time limit, or a poll */
+    AFTER_WAKE_UP  /* a sleep that a producer ended */
+} look_after;
+
+/* Counts the messages the look at `now` found gone (missed_now) under what the observer did since the last look,
+ * and times the wake-up that brought it here: from the send of the oldest message it finds to now. */
+static void account_look(sipc_observer *ob, look_after after, uint64_t now, uint64_t missed_now, uint64_t first_send_ns)
+{
+    if (missed_now != 0) {
+        stat_add(&ob->stats.missed, missed_now);
+        stat_add(after == AFTER_CALL      ? &ob->stats.missed_away
+                 : after == AFTER_RUNNING ? &ob->stats.missed_running
+                                          : &ob->stats.missed_asleep,
+                 missed_now);
+        if (ob->last_look_ns != 0)
+            stat_max(&ob->stats.longest_miss_gap_ns, now - ob->last_look_ns);
+    } else if (after == AFTER_WAKE_UP && first_send_ns != 0) {
+        uint64_t wall = sipc_os_wall_ns();
+        uint64_t latency = wall > first_send_ns ? wall - first_send_ns : 0;
+        stat_add(&ob->stats.wake_latency_count, 1);
+        stat_add(&ob->stats.wake_latency_total_ns, latency);
+        stat_max(&ob->stats.wake_latency_max_ns, latency);
+    }
+    ob->last_look_ns = now;
+}
+
 /* Something for sipc_observer_next to look at: a message or a role change since the caller looked. */
 static int anything_new(sipc_observer *ob)
 {
@@ -492,15 +541,19 @@ static int anything_new(sipc_observer *ob)
  * waiters[SIPC_WAIT_OBSERVE] after reading the wait word, fence, look once more, then wait on the word. The
  * producer that finds the flag raised after its publish takes it down and wakes us (PROTOCOL.md section 7).
  */
-static void sleep_until_news(sipc_observer *ob, int32_t timeout_ms)
+static look_after sleep_until_news(sipc_observer *ob, int32_t timeout_ms)
 {
     uint32_t *word = &ob->header->wait_word[SIPC_WAIT_OBSERVE];
     uint32_t seen = SH_LOAD_ACQ(word);
     SH_XCHG(&ob->header->waiters[SIPC_WAIT_OBSERVE], 1u);
     SH_FENCE();
     if (anything_new(ob))
-        return;
-    sipc_os_wait(ob->segment, SIPC_WAIT_OBSERVE, word, seen, timeout_ms);
+        return AFTER_RUNNING;
+    stat_add(&ob->stats.sleeps, 1);
+    if (sipc_os_wait(ob->segment, SIPC_WAIT_OBSERVE, word, seen, timeout_ms) == SIPC_ERR_TIMEOUT)
+        return AFTER_SLEEP;
+    stat_add(&ob->stats.woken, 1);
+    return AFTER_WAKE_UP;
 }
 
 /* Spins (CPU relax) until anything_new or SPIN_NS passed: 1 if something came. */
@@ -563,6 +616,9 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
     uint64_t start = sipc_os_monotonic_ns();
     uint64_t deadline = sipc_deadline_at(start, timeout_ms);
     uint32_t poll_us = POLL_MIN_US;
+    if (ob->returned_ns != 0)
+        stat_max(&ob->stats.longest_away_ns, start - ob->returned_ns);
+    look_after after = AFTER_CALL;
     for (;;) {
         if (__atomic_load_n(&ob->cancelled, __ATOMIC_ACQUIRE))
             return SIPC_ERR_CANCELLED;
@@ -575,6 +631,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
             look_at_roles(ob, check_alive);
         }
         candidate c[2];
+        uint64_t missed_before = ob->missed[0] + ob->missed[1];
         for (int d = 0; d < 2; d++) {
             int rc = find_next(ob, d, &c[d]);
             if (rc != SIPC_OK)
@@ -586,6 +643,8 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
             d = c[1].send_ns < c[0].send_ns ? 1 : 0;
         else if (c[0].present || c[1].present)
             d = c[0].present ? 0 : 1;
+        account_look(ob, after, now, ob->missed[0] + ob->missed[1] - missed_before, d >= 0 ? c[d].send_ns : 0);
+        after = AFTER_RUNNING;
         /* Events and messages in time order (an event's time: the attach, or when we noticed it). */
         if (ob->event_count > 0 && (d < 0 || ob->events[0].timestamp_ns <= c[d].send_ns)) {
             if (events) {
@@ -597,8 +656,13 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         if (d >= 0) {
             if (deliver(ob, d, &c[d], buffer, capacity, message)) {
                 ob->last_delivery_ns = now;
+                stat_add(&ob->stats.messages, 1);
+                ob->returned_ns = sipc_os_monotonic_ns();
                 return SIPC_OK;
             }
+            /* Overwritten while we copied it. */
+            stat_add(&ob->stats.missed, 1);
+            stat_add(&ob->stats.missed_running, 1);
             continue;
         }
         if (now >= deadline)
@@ -610,18 +674,39 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         }
         /* Traffic is flowing: the next message is probably microseconds away, sooner than a wake-up would bring us
          * back (a wake-up costs the producer a syscall and us the scheduler's latency). */
-        if (now - ob->last_delivery_ns < SPIN_WHILE_FLOWING_NS && spin_for_news(ob, now, deadline))
-            continue;
+        if (now - ob->last_delivery_ns < SPIN_WHILE_FLOWING_NS) {
+            stat_add(&ob->stats.spins, 1);
+            if (spin_for_news(ob, now, deadline)) {
+                stat_add(&ob->stats.spin_hits, 1);
+                continue;
+            }
+        }
         if (producers_wake_us(ob)) {
             int32_t left_ms = sipc_deadline_ms_left(deadline);
-            sleep_until_news(ob, left_ms == SIPC_INFINITE || left_ms > SLEEP_SLICE_MS ? SLEEP_SLICE_MS : left_ms);
+            after =
+                sleep_until_news(ob, left_ms == SIPC_INFINITE || left_ms > SLEEP_SLICE_MS ? SLEEP_SLICE_MS : left_ms);
             continue;
         }
         uint64_t left_us = sipc_deadline_us_left_at(deadline, now);
+        stat_add(&ob->stats.polls, 1);
+        after = AFTER_SLEEP;
         sipc_os_sleep_us(left_us < poll_us ? (uint32_t)left_us : poll_us);
         if (poll_us < POLL_MAX_US)
             poll_us = poll_us * 2 > POLL_MAX_US ? POLL_MAX_US : poll_us * 2;
     }
+}
+
+SIPC_API int sipc_observer_get_stats(sipc_observer *observer, sipc_observer_stats *stats)
+{
+    if (observer == NULL || stats == NULL || stats->struct_size < sizeof *stats)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    const uint64_t *from = &observer->stats.messages;
+    uint64_t *to = &stats->messages;
+    const size_t counters = (sizeof *stats - offsetof(sipc_observer_stats, messages)) / sizeof(uint64_t);
+    for (size_t i = 0; i < counters; i++)
+        to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+    stats->reserved = 0;
+    return SIPC_OK;
 }
 
 SIPC_API int sipc_observer_cancel(sipc_observer *observer)

@@ -72,10 +72,11 @@ function start(command, commandArgs, options = {}) {
 const NODE_OBSERVER = `
 const api = require(process.argv[1]);
 const [name, count, lossless] = [process.argv[2], Number(process.argv[3]), process.argv[4] === '1'];
-let seen = 0, missed = 0;
-const finish = () => { console.log(JSON.stringify({ seen, missed })); process.exit(0); };
+let seen = 0, missed = 0, observer = null;
+const finish = () => { console.log(JSON.stringify({ seen, missed, stats: observer?.stats() ?? null })); process.exit(0); };
 process.on('SIGTERM', finish);
-api.observe(name, { lossless, capacity: 64, stallTimeoutMs: 10000 }).then((observer) => {
+api.observe(name, { lossless, capacity: 64, stallTimeoutMs: 10000 }).then((opened) => {
+  observer = opened;
   observer.on('message', (m) => { seen++; missed += m.missed; if (seen + missed >= count) finish(); });
   console.error('ready');
 }, (error) => { console.error(String(error)); process.exit(1); });
@@ -93,7 +94,7 @@ async function runOnce(load, observer) {
     if (observer.kind === 'tap') {
       tapFile = join(outDir, `${name}.tap`);
       const fd = openSync(tapFile, 'w');
-      watcher = start(cli, ['tap', name, '--json', '--timeout', '1000', ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])],
+      watcher = start(cli, ['tap', name, '--json', '--stats', '--timeout', '1000', ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])],
         { stdout: fd });
       closeSync(fd);
       await watcher.waitFor(/watching/, 10000, 'tap');
@@ -109,23 +110,48 @@ async function runOnce(load, observer) {
     if (serverDone.code !== 0) throw new Error(`server failed: ${server.stderr()}`);
     let seen = null;
     let missed = null;
+    let stats = null;
     if (observer.kind === 'tap') {
       await watcher.done; // it ends after a quiet second
       const lines = readFileSync(tapFile, 'utf8').split('\n').filter(Boolean);
       rmSync(tapFile, { force: true });
       seen = lines.length;
       missed = lines.reduce((sum, line) => sum + JSON.parse(line).missed, 0);
+      stats = tapStats(JSON.parse(/: stats (\{.*\})/.exec(watcher.stderr())?.[1] ?? 'null'));
     } else if (observer.kind === 'node') {
       const timer = setTimeout(() => watcher.child.kill('SIGTERM'), 10000);
       await watcher.done;
       clearTimeout(timer);
-      ({ seen, missed } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
+      ({ seen, missed, stats } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
     }
-    return { seconds, rate, seen, missed };
+    return { seconds, rate, seen, missed, stats };
   } finally {
     server.child.kill('SIGKILL');
     spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
   }
+}
+
+/** `sipc tap --stats`' counters (ns) in the units of the Node API's ObserverStats (µs). */
+function tapStats(raw) {
+  if (raw === null) return null;
+  return {
+    messages: raw.messages, missed: raw.missed, missedAsleep: raw.missedAsleep, missedAway: raw.missedAway,
+    missedRunning: raw.missedRunning, sleeps: raw.sleeps, woken: raw.woken, polls: raw.polls, spins: raw.spins,
+    spinHits: raw.spinHits, wakeLatencyMeanUs: raw.wakeLatencyCount > 0 ? raw.wakeLatencyTotalNs / raw.wakeLatencyCount / 1000 : null,
+    wakeLatencyMaxUs: raw.wakeLatencyMaxNs / 1000, longestMissGapUs: raw.longestMissGapNs / 1000,
+    longestAwayUs: raw.longestAwayNs / 1000, producerWakes: raw.producerWakes,
+  };
+}
+
+/** Why the observer missed what it missed, in the run with the median share captured (one line). */
+function describeStats(stats) {
+  if (stats === null) return '-';
+  const us = (v) => (v === null ? '-' : `${v.toFixed(0)} µs`);
+  return `missed ${stats.missed} (asleep ${stats.missedAsleep}, away ${stats.missedAway}, running ${stats.missedRunning}); `
+    + `sleeps ${stats.sleeps} (woken ${stats.woken}), spins ${stats.spins} (hits ${stats.spinHits}); wake latency mean ${us(stats.wakeLatencyMeanUs)} `
+    + `max ${us(stats.wakeLatencyMaxUs)}; longest gap before a miss ${us(stats.longestMissGapUs)}, away ${us(stats.longestAwayUs)}`
+    + (stats.producerWakes > 0 ? `; producer wake-ups ${stats.producerWakes}` : '')
+    + (stats.deliveries !== undefined ? `; JS turns ${stats.deliveries} (largest ${stats.largestDelivery})` : '');
 }
 
 const median = (values) => {
@@ -144,10 +170,12 @@ for (const load of loads) {
     const seconds = median(measured.map((m) => m.seconds));
     if (observer.kind === 'none') baseline = seconds;
     const captured = observer.kind === 'none' ? null : median(measured.map((m) => m.seen / load.count));
+    const medianRun = [...measured].sort((a, b) => (a.seen ?? 0) - (b.seen ?? 0))[measured.length >> 1];
     results.push({
       load: load.label, rate: load.rate, messages: load.count, observer: observer.label, lossless: observer.lossless ?? false,
       captured, missed: observer.kind === 'none' ? null : median(measured.map((m) => m.missed)),
       peersSeconds: seconds, peersRate: median(measured.map((m) => m.rate)), slowdown: seconds / baseline,
+      stats: medianRun.stats ?? null,
     });
   }
 }
@@ -163,6 +191,8 @@ if (wantJson) {
     const captured = r.captured === null ? '-' : `${(r.captured * 100).toFixed(1)}%`;
     console.log(`| ${r.load} | ${r.observer} | ${captured} | ${Math.round(r.peersRate).toLocaleString('en-US')} msgs/s | ${r.slowdown.toFixed(2)}x |`);
   }
+  console.log('\nWhy (the observer\'s counters in the run with the median share captured):');
+  for (const r of results) if (r.stats !== null) console.log(`- ${r.load}, ${r.observer}: ${describeStats(r.stats)}`);
 }
 const lost = results.filter((r) => r.lossless && r.captured !== 1);
 if (lost.length > 0) {

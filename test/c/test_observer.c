@@ -122,6 +122,77 @@ void test_observer_counts_missed(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
+/* A thread that waits for one message (sipc_observer_next), for test_observer_stats_say_why_it_missed. */
+typedef struct waiting_observer {
+    sipc_observer *observer;
+    int status;
+} waiting_observer;
+
+static void *observe_one_message(void *arg)
+{
+    waiting_observer *w = arg;
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    w->status = sipc_observer_next(w->observer, buffer, sizeof buffer, &m, 20000);
+    return NULL;
+}
+
+void test_observer_stats_say_why_it_missed(void)
+{
+    const char *name = test_name("obsstats");
+    sipc_channel *server = NULL, *client = NULL;
+    observed_pair_open(name, &server, &client);
+    if (test_failed())
+        return;
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    sipc_observer_stats stats = {.struct_size = sizeof stats - 1};
+    CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_observer_get_stats(NULL, &stats), SIPC_ERR_INVALID_ARGUMENT);
+    stats.struct_size = sizeof stats;
+    CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_OK);
+    CHECK(stats.messages == 0 && stats.missed == 0 && stats.sleeps == 0);
+
+    /* 20 messages through a ring of 4 before the observer's first call: the 16 overwritten ones were lost while the
+     * caller kept the observer away. */
+    for (uint64_t i = 0; i < 20; i++)
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    for (uint64_t i = 16; i < 20; i++) {
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+        CHECK(m.sequence == i);
+    }
+    CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_OK);
+    CHECK(stats.messages == 4 && stats.missed == 16 && stats.missed_away == 16);
+    CHECK(stats.missed_asleep == 0 && stats.missed_running == 0 && stats.sleeps == 0);
+
+    /* A sleep that a send ends: counted as woken, and its wake-up timed from that message's send. */
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    const seg_header *h = (const seg_header *)map.base;
+    waiting_observer w = {ob, -1};
+    sipc_os_thread thread;
+    CHECK(sipc_os_thread_create(&thread, observe_one_message, &w) == SIPC_OK);
+    /* The observer raises the flag before it sleeps (no timing: the state is waited for). */
+    while (!test_failed() && __atomic_load_n(&h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) == 0)
+        sleep_ms(1);
+    CHECK_RC(observed_pass(server, client, 20, 0), SIPC_OK);
+    sipc_os_thread_join(&thread);
+    CHECK_RC(w.status, SIPC_OK);
+    CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_OK);
+    CHECK(stats.messages == 5 && stats.missed == 16);
+    CHECK(stats.sleeps >= 1 && stats.woken >= 1 && stats.woken <= stats.sleeps);
+    CHECK(stats.wake_latency_count >= 1 && stats.wake_latency_max_ns <= stats.wake_latency_total_ns);
+    CHECK(stats.longest_away_ns > 0);
+    CHECK(stats.producer_wakes == 0); /* only a lossless observer wakes producers */
+    raw_close(&map);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
 #define LIVE_MESSAGES 20000u
 #define LIVE_MAX 1024u
 

@@ -87,7 +87,7 @@ describe('sipc ls / stat / tap / rm', () => {
     const name = uniqueName('tap');
     const echo = start(['echo', name, '--count', '2', '--timeout', '15000']);
     await waitForChannel(name);
-    const tap = start(['tap', name, '--json', '--count', '4', '--timeout', '15000']);
+    const tap = start(['tap', name, '--json', '--count', '4', '--timeout', '15000', '--stats']);
     await waitForTap(tap);
     const client = await run(['connect', name, '--timeout', '5000'], { input: 'ping\nsecond\n' });
     assert.equal(client.code, 0, client.stderr);
@@ -105,6 +105,13 @@ describe('sipc ls / stat / tap / rm', () => {
       assert.equal(e.missed, 0);
       assert.ok(e.timeNs > 0);
     }
+    // --stats: the observer's counters on stderr, one JSON object, in agreement with what was printed.
+    const stats = JSON.parse(new RegExp(`sipc: tap ${name}: stats (\\{.*\\})\n`).exec(tapped.stderr.toString())?.[1] ?? 'null');
+    assert.ok(stats !== null, tapped.stderr.toString());
+    assert.equal(stats.messages, 4);
+    assert.equal(stats.missed, 0);
+    assert.equal(stats.missedAsleep + stats.missedAway + stats.missedRunning, 0);
+    assert.ok(stats.woken <= stats.sleeps, JSON.stringify(stats));
     assert.equal((await echo.done).code, 0);
   });
 

@@ -97,6 +97,16 @@ test('an observer truncates to its capacity, and accounts for every message whil
     assert.equal(m.data.toString(), 'mes');
     assert.ok(m.length >= 'message 0'.length);
   }
+  // The counters agree with what was handed out, and every miss has its cause.
+  const stats = observer.stats();
+  assert.equal(stats.messages, messages.length);
+  assert.equal(stats.missed, messages.reduce((sum, m) => sum + m.missed, 0));
+  assert.equal(stats.missedAsleep + stats.missedAway + stats.missedRunning, stats.missed);
+  assert.ok(stats.woken <= stats.sleeps && stats.spinHits <= stats.spins, JSON.stringify(stats));
+  assert.ok(stats.deliveries >= 1 && stats.largestDelivery >= 1 && stats.largestDelivery <= messages.length, JSON.stringify(stats));
+  assert.equal(stats.producerWakes, 0);
+  await observer.close();
+  assert.throws(() => observer.stats(), { code: 'CLOSED' });
 });
 
 test("an observer reports 'gone' when the channel is removed; unknown names are NOT_FOUND", { timeout: scaled(60000) }, async () => {

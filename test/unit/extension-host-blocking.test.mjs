@@ -168,6 +168,7 @@ const NON_BLOCKING = {
   // F_OFD_GETLK on the handle's own descriptor (its exec token): no wait, no path a stranger chooses.
   sipc_info: 'a snapshot of the mapped segment (see above for the holders\' liveness)',
   sipc_observer_info: 'a snapshot of the mapped segment (see above for the holders\' liveness)',
+  sipc_observer_get_stats: 'reads the observer\'s own counters in process memory',
   sipc_connect: { why: 'timeout 0: looks at the roles in the mapped segment and answers at once', args: /^[^,]+,\s*0$/ },
   sipc_send: { why: 'timeout 0: copies into the mapped queue or answers TIMEOUT at once (futex wake, never a wait)', args: /^[^,]+,[^,]+,[^,]+,\s*0$/ },
   // Closing on the main thread happens only when a just-opened handle's native threads could not start.

@@ -76,7 +76,7 @@ export const STATUS_ERROR_NAMES = ['TIMEOUT', 'PEER_GONE', 'BUSY', 'TOO_BIG', 'C
 export type CScalar = 'int32_t' | 'uint32_t' | 'int64_t' | 'uint64_t' | 'const char *';
 /** One field: a scalar, a char array of `length` (a string), or another struct of this file. */
 export interface CField { readonly name: string; readonly type: CScalar | 'char' | StructName; readonly length?: number }
-export type StructName = 'sipc_options' | 'sipc_direction_info' | 'sipc_channel_info' | 'sipc_process_info' | 'sipc_list_entry' | 'sipc_observed_message' | 'sipc_observe_options' | 'sipc_async_status' | 'sipc_async_observer_status' | 'sipc_async_call_status';
+export type StructName = 'sipc_options' | 'sipc_direction_info' | 'sipc_channel_info' | 'sipc_process_info' | 'sipc_list_entry' | 'sipc_observed_message' | 'sipc_observe_options' | 'sipc_observer_stats' | 'sipc_async_status' | 'sipc_async_observer_status' | 'sipc_async_call_status';
 export const STRUCTS = {
   sipc_options: [
     { name: 'struct_size', type: 'uint32_t' },
@@ -146,6 +146,26 @@ export const STRUCTS = {
     { name: 'flags', type: 'uint32_t' },
     { name: 'stall_timeout_ms', type: 'uint32_t' },
     { name: 'reserved', type: 'uint32_t' },
+  ],
+  sipc_observer_stats: [
+    { name: 'struct_size', type: 'uint32_t' },
+    { name: 'reserved', type: 'uint32_t' },
+    { name: 'messages', type: 'uint64_t' },
+    { name: 'missed', type: 'uint64_t' },
+    { name: 'missed_asleep', type: 'uint64_t' },
+    { name: 'missed_away', type: 'uint64_t' },
+    { name: 'missed_running', type: 'uint64_t' },
+    { name: 'sleeps', type: 'uint64_t' },
+    { name: 'woken', type: 'uint64_t' },
+    { name: 'polls', type: 'uint64_t' },
+    { name: 'spins', type: 'uint64_t' },
+    { name: 'spin_hits', type: 'uint64_t' },
+    { name: 'wake_latency_count', type: 'uint64_t' },
+    { name: 'wake_latency_total_ns', type: 'uint64_t' },
+    { name: 'wake_latency_max_ns', type: 'uint64_t' },
+    { name: 'longest_miss_gap_ns', type: 'uint64_t' },
+    { name: 'longest_away_ns', type: 'uint64_t' },
+    { name: 'producer_wakes', type: 'uint64_t' },
   ],
   sipc_async_status: [
     { name: 'connect_status', type: 'int32_t' },
@@ -252,6 +272,28 @@ export interface RawObserveOptions {
   flags: number;
   stall_timeout_ms: number;
   reserved: number;
+}
+
+/** sipc_observer_stats, as koffi reads and writes it. */
+export interface RawObserverStats {
+  struct_size: number;
+  reserved: number;
+  messages: number | bigint;
+  missed: number | bigint;
+  missed_asleep: number | bigint;
+  missed_away: number | bigint;
+  missed_running: number | bigint;
+  sleeps: number | bigint;
+  woken: number | bigint;
+  polls: number | bigint;
+  spins: number | bigint;
+  spin_hits: number | bigint;
+  wake_latency_count: number | bigint;
+  wake_latency_total_ns: number | bigint;
+  wake_latency_max_ns: number | bigint;
+  longest_miss_gap_ns: number | bigint;
+  longest_away_ns: number | bigint;
+  producer_wakes: number | bigint;
 }
 
 /** sipc_async_status, as koffi reads and writes it. */

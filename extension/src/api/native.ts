@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import koffi from 'koffi';
-import { STRUCTS, type RawAsyncCallStatus, type RawAsyncObserverStatus, type RawAsyncStatus, type RawChannelInfo, type RawObserveOptions, type RawOptions, type RawProcessInfo, type StructName } from './abi';
+import { STRUCTS, type RawAsyncCallStatus, type RawAsyncObserverStatus, type RawAsyncStatus, type RawChannelInfo, type RawObserveOptions, type RawObserverStats, type RawOptions, type RawProcessInfo, type StructName } from './abi';
 import { SipcError } from './errors';
 
 /** Folder name of the native build for this machine, e.g. linux-x64, win32-x64, darwin-arm64. */
@@ -64,6 +64,7 @@ export function structType(name: StructName): KoffiType {
 const ChannelInfoType = structType('sipc_channel_info');
 const OptionsType = structType('sipc_options');
 const ObserveOptionsType = structType('sipc_observe_options');
+const ObserverStatsType = structType('sipc_observer_stats');
 const ProcessInfoType = structType('sipc_process_info');
 const AsyncStatusType = structType('sipc_async_status');
 const AsyncObserverStatusType = structType('sipc_async_observer_status');
@@ -85,7 +86,7 @@ export function structLayout<S extends StructName>(name: S): StructLayout<S> {
 
 export type {
   RawAsyncCallStatus, RawAsyncObserverStatus, RawAsyncStatus, RawChannelInfo, RawDirectionInfo, RawObservedMessage,
-  RawObserveOptions, RawOptions, RawProcessInfo,
+  RawObserveOptions, RawObserverStats, RawOptions, RawProcessInfo,
 } from './abi';
 
 /** Out-parameter cell for a pointer. */
@@ -115,6 +116,7 @@ export interface SipcNative {
   /** Only with timeout 0 on this thread (one try of the channel's lock, never a wait): see NativeHandle. */
   sipc_close_ex(channel: Pointer, timeoutMs: number): number;
   sipc_observer_info(observer: Pointer, info: RawChannelInfo): number;
+  sipc_observer_get_stats(observer: Pointer, stats: RawObserverStats): number;
   sipc_observer_close(observer: Pointer): number;
   /**
    * Reads a few small /proc files: only the Node API's documented synchronous describeProcess() calls it; the
@@ -223,6 +225,7 @@ export function native(): SipcNative {
     sipc_info: f('sipc_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_close_ex: f('sipc_close_ex', 'int', [voidPtr, 'int32_t']),
     sipc_observer_info: f('sipc_observer_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
+    sipc_observer_get_stats: f('sipc_observer_get_stats', 'int', [voidPtr, koffi.inout(koffi.pointer(ObserverStatsType))]),
     sipc_observer_close: f('sipc_observer_close', 'int', [voidPtr]),
     sipc_process_describe: f('sipc_process_describe', 'int', ['int64_t', koffi.inout(koffi.pointer(ProcessInfoType))]),
 

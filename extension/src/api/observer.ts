@@ -7,7 +7,7 @@ import { endianness } from 'node:os';
 import {
   SIPC_DEFAULT_MAX_MESSAGE, SIPC_DIR_TO_CLIENT, SIPC_EVENT_ATTACHED, SIPC_EVENT_CLOSED, SIPC_EVENT_DIED, SIPC_EVENT_LOSSLESS_DROPPED,
   SIPC_MAX_MESSAGE_LIMIT, SIPC_OBSERVED_EVENT, SIPC_OBSERVE_EVENTS, SIPC_OBSERVE_LOSSLESS, SIPC_OBSERVE_STALL_MAX_MS, SIPC_ROLE_CLIENT,
-  SIPC_ROLE_SERVER, type RawObserveOptions,
+  SIPC_ROLE_SERVER, type RawObserveOptions, type RawObserverStats,
 } from './abi';
 import { SipcError } from './errors';
 import { runCall } from './calls';
@@ -75,8 +75,47 @@ export interface ObserveOptions {
   stallTimeoutMs?: number;
 }
 
+/**
+ * What an observer did and why it missed what it missed (the library's sipc_observer_stats, counted since observe(),
+ * plus how JavaScript got the messages). A plain observer misses a message when a producer reuses its slot (queue
+ * depth messages later) before the native thread copied it.
+ */
+export interface ObserverStats {
+  /** Messages the native thread copied. */
+  messages: number;
+  /** Messages missed, each counted under what the native thread was doing: missedAsleep + missedAway + missedRunning. */
+  missed: number;
+  /** Gone when it looked first after a sleep: woken (or polling) too late. */
+  missedAsleep: number;
+  /** Gone when it came back from queueing the previous messages for JavaScript (or was descheduled there). */
+  missedAway: number;
+  /** Gone between two looks while copying or spinning for the next message (descheduled), or overwritten while copied. */
+  missedRunning: number;
+  /** Sleeps until a producer's wake-up, and how many a producer (not the time limit) ended. */
+  sleeps: number;
+  woken: number;
+  /** Sleeps of the polling fallback (read-only mapping, an older producer). */
+  polls: number;
+  /** Waits that spun for the next message first, and those that found one. */
+  spins: number;
+  spinHits: number;
+  /** From the send of the first message after a sleep to the thread looking at it: mean and longest (µs; null: none timed). */
+  wakeLatencyMeanUs: number | null;
+  wakeLatencyMaxUs: number;
+  /** The longest time between two looks at the channel that ended with messages gone (µs). */
+  longestMissGapUs: number;
+  /** The longest time the native thread spent outside the library between two messages (µs). */
+  longestAwayUs: number;
+  /** Lossless: wake-ups sent to producers waiting for this observer. */
+  producerWakes: number;
+  /** JavaScript: event-loop turns that handed out messages, and the most messages one turn handed out. */
+  deliveries: number;
+  largestDelivery: number;
+}
+
 /** Layout of sipc_observed_message: the array sipc_async_observer_take fills (in native byte order). */
 const OBSERVED = structLayout('sipc_observed_message');
+const OBSERVER_STATS_SIZE = structLayout('sipc_observer_stats').size;
 const BATCH = 256;
 /**
  * At most this many messages are emitted per event-loop turn; the rest follow in the next turns (setImmediate). The
@@ -144,6 +183,9 @@ export class Observer extends NativeHandle {
   private readonly described = new DataView(this.descriptions.buffer, this.descriptions.byteOffset, this.descriptions.byteLength);
   private readonly count = new Uint32Array(1);
   private readonly status: RawAsyncObserverStatus = { status: 0, ready_count: 0, ready_bytes: 0, notifying: 0, reserved: 0 };
+  /** ObserverStats.deliveries and largestDelivery. */
+  private deliveries = 0;
+  private largestDelivery = 0;
 
   /** Use observe(). Takes ownership of `observer`, a handle sipc_observe returned. @internal */
   constructor(name: string, observer: Pointer, capacity: number) {
@@ -161,6 +203,28 @@ export class Observer extends NativeHandle {
     const raw = emptyRawInfo();
     check(native().sipc_observer_info(this.raw, raw), `reading the state of channel '${this.name}' failed`);
     return infoFromRaw(raw);
+  }
+
+  /** What the observer did so far and why it missed what it missed (see ObserverStats). */
+  stats(): ObserverStats {
+    if (this.closed) throw new SipcError('CLOSED', `reading the statistics of the observer of '${this.name}' failed: the observer is closed`);
+    const lib = native();
+    const raw: RawObserverStats = {
+      struct_size: OBSERVER_STATS_SIZE, reserved: 0, messages: 0, missed: 0, missed_asleep: 0, missed_away: 0, missed_running: 0,
+      sleeps: 0, woken: 0, polls: 0, spins: 0, spin_hits: 0, wake_latency_count: 0, wake_latency_total_ns: 0,
+      wake_latency_max_ns: 0, longest_miss_gap_ns: 0, longest_away_ns: 0, producer_wakes: 0,
+    };
+    check(lib.sipc_observer_get_stats(this.raw, raw), `reading the statistics of the observer of '${this.name}' failed`);
+    const n = (value: number | bigint): number => toNumber(value);
+    const timed = n(raw.wake_latency_count);
+    return {
+      messages: n(raw.messages), missed: n(raw.missed), missedAsleep: n(raw.missed_asleep), missedAway: n(raw.missed_away),
+      missedRunning: n(raw.missed_running), sleeps: n(raw.sleeps), woken: n(raw.woken), polls: n(raw.polls), spins: n(raw.spins),
+      spinHits: n(raw.spin_hits), wakeLatencyMeanUs: timed > 0 ? n(raw.wake_latency_total_ns) / timed / 1000 : null,
+      wakeLatencyMaxUs: n(raw.wake_latency_max_ns) / 1000, longestMissGapUs: n(raw.longest_miss_gap_ns) / 1000,
+      longestAwayUs: n(raw.longest_away_ns) / 1000, producerWakes: n(raw.producer_wakes),
+      deliveries: this.deliveries, largestDelivery: this.largestDelivery,
+    };
   }
 
   /** Stops observing: no 'message' after this; the native thread is cancelled and joined on a native thread. Safe to repeat. */
@@ -182,6 +246,7 @@ export class Observer extends NativeHandle {
     lib.sipc_async_observer_poll(this.handle, status);
     let remaining = status.ready_count;
     let slice = SLICE;
+    let handedOut = 0;
     while (remaining > 0 && slice > 0 && !this.closed) {
       // Room for the ready bytes, at most a MiB (or one message of the largest size copied) per take.
       const capacity = Math.max(1, Math.min(toNumber(status.ready_bytes), Math.max(this.messageCapacity, TAKE_BYTES)));
@@ -195,6 +260,7 @@ export class Observer extends NativeHandle {
       if (taken === 0) break;
       remaining -= Math.min(remaining, taken);
       slice -= taken;
+      handedOut += taken;
       let offset = 0;
       for (let i = 0; i < taken && !this.closed; i++) {
         const at = i * OBSERVED.size;
@@ -220,6 +286,10 @@ export class Observer extends NativeHandle {
         offset += copied;
         this.emit('message', message);
       }
+    }
+    if (handedOut > 0) {
+      this.deliveries++;
+      if (handedOut > this.largestDelivery) this.largestDelivery = handedOut;
     }
     if (remaining > 0 && !this.closed) {
       // The rest in a later turn; 'gone' or an error, if any, after them.
