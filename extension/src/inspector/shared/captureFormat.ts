@@ -77,7 +77,8 @@ export const MAX_JSONL_LINE_CHARS = 256 * 1024 * 1024;
 
 /**
  * Reads a capture file as its chunks arrive. The format is told by the first bytes (a pcapng section header, or a
- * JSON object). Errors are CaptureFormatError / JsonlParseError (code INVALID_CAPTURE) saying where.
+ * JSON object). Errors are CaptureFormatError / JsonlParseError (code INVALID_CAPTURE) saying where; every entry
+ * before the damage is handed out first (the error comes with the next push() or end()).
  */
 export class CaptureDecoder {
   private format: CaptureFormat | undefined;
@@ -87,6 +88,8 @@ export class CaptureDecoder {
   private partialLine = '';
   /** The first bytes, while fewer than four arrived. */
   private head: Uint8Array | undefined;
+  /** The damage found after entries that were handed out with it kept back (see upToDamage). */
+  private damage: { readonly error: unknown } | undefined;
 
   /** The detected format (after the first chunk). */
   get detectedFormat(): CaptureFormat | undefined { return this.format; }
@@ -110,6 +113,7 @@ export class CaptureDecoder {
   }
 
   push(chunk: Uint8Array): CaptureEntry[] {
+    this.throwDamage();
     if (chunk.length === 0) return [];
     if (this.format === undefined) {
       // The format is told by the first four bytes: gather them first.
@@ -119,12 +123,14 @@ export class CaptureDecoder {
       this.head = undefined;
       this.detect(chunk);
     }
-    if (this.pcapng) return this.mainChannelless(this.pcapng.push(chunk));
+    const pcapng = this.pcapng;
+    if (pcapng) return this.mainChannelless(this.upToDamage((entries) => pcapng.push(chunk, entries)));
     return this.lines(this.text.decode(chunk, { stream: true }));
   }
 
   /** The file ended; throws if it ended inside a block or has no header. */
   end(): CaptureEntry[] {
+    this.throwDamage();
     if (this.format === undefined && this.head) {
       const head = this.head;
       this.head = undefined;
@@ -168,15 +174,34 @@ export class CaptureDecoder {
     if (!jsonl) return [];
     const parts = (this.partialLine + text).split('\n');
     this.partialLine = parts.pop() ?? '';
-    if (this.partialLine.length > MAX_JSONL_LINE_CHARS) {
-      throw new JsonlParseError(`longer than ${MAX_JSONL_LINE_CHARS} characters (is this a sipc capture?)`, jsonl.linesRead + parts.length + 1);
-    }
+    return this.upToDamage((entries) => {
+      for (const raw of parts) {
+        const entry = jsonl.line(raw); // (the TextDecoder drops a byte-order mark)
+        if (entry) entries.push(entry);
+      }
+      if (this.partialLine.length > MAX_JSONL_LINE_CHARS) {
+        throw new JsonlParseError(`longer than ${MAX_JSONL_LINE_CHARS} characters (is this a sipc capture?)`, jsonl.linesRead + 1);
+      }
+    });
+  }
+
+  /**
+   * The entries `read` appends before it throws: a damage found after some entries is kept and thrown by the next
+   * push() or end(), so that the entries before it reach the caller (a chunk of a file is a megabyte of entries).
+   */
+  private upToDamage(read: (entries: CaptureEntry[]) => void): CaptureEntry[] {
     const entries: CaptureEntry[] = [];
-    for (const raw of parts) {
-      const entry = jsonl.line(raw); // (the TextDecoder drops a byte-order mark)
-      if (entry) entries.push(entry);
+    try {
+      read(entries);
+    } catch (error) {
+      if (entries.length === 0) throw error;
+      this.damage = { error };
     }
     return entries;
+  }
+
+  private throwDamage(): void {
+    if (this.damage) throw this.damage.error;
   }
 }
 

@@ -44,7 +44,8 @@ function directionOf(flags: number, comment: string): Direction {
 /**
  * Reads pcapng as it arrives: push() each chunk of the file in order, end() at its end. Entries come back with
  * `channel` set to their interface's name; the caller drops it when the file has a single channel. Throws
- * CaptureFormatError naming the byte offset of the first damaged block.
+ * CaptureFormatError naming the byte offset of the first damaged block; the entries of the same chunk before it are
+ * then in the array push() was given.
  */
 export class PcapngReader {
   private pending: Uint8Array[] = [];
@@ -60,12 +61,12 @@ export class PcapngReader {
   readonly roles = new Map<string, CaptureRole>();
   application: string | undefined;
 
-  push(chunk: Uint8Array): CaptureEntry[] {
+  /** Appends the entries of the blocks that `chunk` completes to `entries`, and returns it. */
+  push(chunk: Uint8Array, entries: CaptureEntry[] = []): CaptureEntry[] {
     if (chunk.length > 0) {
       this.pending.push(chunk);
       this.pendingLength += chunk.length;
     }
-    const entries: CaptureEntry[] = [];
     for (;;) {
       if (this.pendingLength < 12) break;
       const head = this.peek(12);
@@ -79,7 +80,8 @@ export class PcapngReader {
         }
         this.littleEndian = magic === BYTE_ORDER_MAGIC;
       } else if (!this.sectionSeen) {
-        throw new CaptureFormatError(this.offset === 0 ? 'the file does not start with a pcapng section header' : `the block at offset ${this.offset} comes before any section header`);
+        // Only at offset 0: the first block is a section header, which either counts or throws.
+        throw new CaptureFormatError('the file does not start with a pcapng section header');
       }
       const total = view.getUint32(4, this.littleEndian);
       if (total < 12 || total % 4 !== 0 || (type === BLOCK_SHB && total < 28)) {
