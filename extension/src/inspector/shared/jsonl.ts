@@ -112,7 +112,8 @@ export class JsonlReader {
       } catch (error) {
         throw new JsonlParseError(`malformed message data: ${error instanceof Error ? error.message : String(error)}`, lineNo);
       }
-      const role = this.headerLine.role;
+      // The header's role is its own channel's (as a pcapng interface's role is its interface's): another channel's rows stay.
+      const role = channel === undefined ? this.headerLine.role : undefined;
       const direction = isWindowDirection(v.direction) && (role === 'server' || role === 'client') ? channelDirection(v.direction, role) : v.direction;
       const message: CapturedMessage = { kind: 'message', seq, direction, timestamp, length: Math.max(v.length, data.length), data,
         ...(channel !== undefined ? { channel } : {}) };
