@@ -42,6 +42,7 @@ test('the page loads exactly the given resources', () => {
   assert.match(html, /<link rel="stylesheet" href="https:\/\/webview\.test\/inspector\.css">/);
   assert.match(page.inspectorPage({ ...resources, plotCss: 'https://webview.test/uPlot.css' }, 'fixed'),
     /inspector\.css">\n<link rel="stylesheet" href="https:\/\/webview\.test\/uPlot\.css">/);
+  assert.equal([...html.matchAll(/<link rel="stylesheet"/g)].length, 2, 'no plot stylesheet when the page has none');
   assert.match(html, /<title>sipc inspector<\/title>/);
   assert.match(html, /<script nonce="fixed" src="https:\/\/webview\.test\/inspector\.js"><\/script>/);
   assert.match(html, /<div id="app"><\/div>/);
