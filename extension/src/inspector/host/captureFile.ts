@@ -151,7 +151,12 @@ export class CaptureFileWriter {
     this.byteCount += this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
-    this.lastWrite = new Promise<void>((resolve) => this.stream.write(data, () => resolve()));
+    // The write's own error, not the stream's 'error' event, which comes a tick after this callback: drained() must
+    // see the failure of the write it waited for.
+    this.lastWrite = new Promise<void>((resolve) => this.stream.write(data, (error) => {
+      if (error) this.fail(error);
+      resolve();
+    }));
   }
 
   private fail(error: Error): void {
