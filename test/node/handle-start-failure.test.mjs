@@ -8,11 +8,8 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { api, cleanup, uniqueName } from './helpers.mjs';
+import { apiWithWrappedBindings } from './wrapped-bindings.mjs';
 
 /** Channels whose lock word this test set. */
 const lockedNames = [];
@@ -24,40 +21,11 @@ afterEach(async () => {
   await cleanup();
 });
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const NATIVE_TS = join(repo, 'extension/src/api/native.ts');
 const SIPC_ERR_SYSTEM = -17;
 const SIPC_ERR_TIMEOUT = -1;
 const SIPC_DEFAULT_LOCK_TIMEOUT_MS = 5000;
 /** helper/src/layout.h: offsetof(seg_header, lock_owner). */
 const LOCK_OWNER_OFFSET = 56;
-
-/** The Node API bundled from source, its bindings passed through `wrap` (native.ts's `native()` replaced). */
-async function apiWithWrappedBindings(wrap) {
-  const bundle = await esbuild.build({
-    entryPoints: [join(repo, 'extension/src/api/index.ts')], bundle: true, platform: 'node', format: 'cjs',
-    write: false, external: ['koffi'], logLevel: 'silent',
-    plugins: [{
-      name: 'wrapped-native',
-      setup(build) {
-        // Every import of native.ts gets the shim, but the shim's own import gets native.ts.
-        build.onResolve({ filter: /^\.\/native$/ }, (args) =>
-          args.namespace === 'shim' ? { path: NATIVE_TS } : { path: 'native', namespace: 'shim' });
-        build.onLoad({ filter: /.*/, namespace: 'shim' }, () => ({
-          contents: `export * from './native'; import { native as real } from './native';
-            let wrapped; export function native() { return wrapped ??= globalThis.__sipcWrapBindings(real()); }`,
-          resolveDir: dirname(NATIVE_TS), loader: 'ts',
-        }));
-      },
-    }],
-  });
-  globalThis.__sipcWrapBindings = wrap;
-  const module = { exports: {} };
-  const require = createRequire(join(repo, 'package.json'));
-  // __dirname as the shipped bundle has it (dist/), so the library is found where dist/api.js finds it.
-  new Function('module', 'exports', 'require', '__dirname', bundle.outputFiles[0].text)(module, module.exports, require, join(repo, 'dist'));
-  return module.exports;
-}
 
 /** This process's lock word (helper/src/segment.c sipc_lock_word): pid << 32 | the start time folded to 32 bits. */
 function ownLockWord() {

@@ -4,10 +4,10 @@
 // a native thread) gives the same answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { command } from '../emulator.mjs';
-import { api, scaled } from './helpers.mjs';
+import { api, scaled, waitUntil } from './helpers.mjs';
 
 /** Polls `describe` (describeProcess or describeProcessAsync) until `state` (at most 10 s, scaled under emulation): the info then. */
 async function until(pid, state, describe) {
@@ -63,3 +63,30 @@ for (const [label, describe] of [['describeProcess', (pid) => api.describeProces
     assert.equal((await describe(child.pid)).state, 'gone');
   });
 }
+
+// strace stands in for a debugger: attached, it is the child's tracer (TracerPid); detached, the child is untraced again.
+const strace = spawnSync('strace', ['-V']).status === 0;
+test('describeProcess and describeProcessAsync report a process that a tracer (strace) is attached to as traced', {
+  skip: (process.platform !== 'linux' || !strace) && 'needs Linux and strace (.ci/run installs it)',
+  timeout: scaled(60_000),
+}, async () => {
+  const child = spawn(...command(process.execPath, ['-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))']), { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = once(child, 'exit');
+  let tracer;
+  try {
+    await until(child.pid, 'running', (pid) => api.describeProcessAsync(pid));
+    tracer = spawn('strace', ['-q', '-o', '/dev/null', '-p', String(child.pid)], { stdio: 'ignore' });
+    const tracerExited = once(tracer, 'exit');
+    // Attaching stops the child for a moment (a tracing stop); then strace lets it run, traced.
+    await waitUntil(() => { const info = api.describeProcess(child.pid); return info.traced && info.state === 'running'; }, 'strace attached');
+    assert.equal((await api.describeProcessAsync(child.pid)).traced, true);
+    tracer.kill('SIGTERM');
+    await tracerExited;
+    await waitUntil(async () => !(await api.describeProcessAsync(child.pid)).traced, 'strace detached');
+    assert.equal(api.describeProcess(child.pid).traced, false);
+  } finally {
+    tracer?.kill('SIGKILL');
+    child.stdin.end();
+  }
+  await exited;
+});

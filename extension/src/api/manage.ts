@@ -9,7 +9,7 @@ import { checkTimeout, type TimeoutOptions } from './channel';
 import { SipcError } from './errors';
 import { registerClient, setBusy, unregisterClient, type NativeClient } from './lifecycle';
 import { native, type Pointer, type PointerCell } from './native';
-import { SIPC_OK, emptyRawInfo, errorFor, infoFromRaw, type ChannelInfo } from './status';
+import { SIPC_ERR_SYSTEM, SIPC_OK, emptyRawInfo, errorFor, infoFromRaw, type ChannelInfo } from './status';
 
 /** Throws SipcError INVALID_NAME unless the name is 1..200 characters of [A-Za-z0-9._-], not starting with '.'. */
 export function validateName(name: string): void {
@@ -147,7 +147,7 @@ class Watch implements NativeClient, ChannelWatch {
     const rc = native().sipc_async_watch_start(intervalMs, notify, token, out);
     if (rc !== SIPC_OK || out[0] === null) {
       unregisterClient(token);
-      throw errorFor(rc, 'watching the channels failed');
+      throw errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, 'watching the channels failed');
     }
     this.handle = out[0];
     setBusy(token, persistent);

@@ -1,0 +1,172 @@
+// Failures the library reports only when the OS fails it (a thread that cannot start, an errno behind SYSTEM,
+// PERMISSION or NO_MEMORY, an entry that cannot be read), injected into a copy of the API bundled from source
+// (wrapped-bindings.mjs: no hook in the shipped code). Each test checks what the caller gets: the stable code, the
+// message naming what was attempted, the OS error, and an API that goes on working once the fault is gone.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanup, derivedNames, openTracked, uniqueName } from './helpers.mjs';
+import { apiWithFaults } from './wrapped-bindings.mjs';
+
+// extension/src/api/abi.ts (generated from sipc.h).
+const SIPC_OK = 0;
+const SIPC_ERR_BUSY = -3;
+const SIPC_ERR_CORRUPT = -11;
+const SIPC_ERR_PERMISSION = -13;
+const SIPC_ERR_NO_MEMORY = -14;
+const SIPC_ERR_SYSTEM = -17;
+const SIPC_ASYNC_PENDING = 1;
+
+const { api, faults } = await apiWithFaults();
+
+afterEach(async () => {
+  faults.clear();
+  await cleanup();
+});
+
+/** Escapes `text` for a RegExp. */
+const literal = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Makes every finished call of the API report `status`, `osError` and `detail` from its native thread. */
+function failFinishedCalls(status, osError, detail) {
+  faults.set('sipc_async_call_poll', (real, call, out) => {
+    const rc = real(call, out);
+    if (out.status !== SIPC_ASYNC_PENDING) Object.assign(out, { status, os_error: osError });
+    return rc;
+  });
+  faults.set('sipc_async_call_detail', (real, call, index) => (index === -1 ? detail : real(call, index)));
+}
+
+test('a call whose native thread cannot start rejects with the library\'s status; one that gives no call with SYSTEM', async () => {
+  faults.set('sipc_async_stat_ex', () => SIPC_ERR_NO_MEMORY);
+  faults.set('sipc_last_os_error', () => 12);
+  await assert.rejects(api.stat('fault-stat'), (e) => e.name === 'SipcError' && e.code === 'NO_MEMORY' && e.osError === 12 &&
+    e.message.startsWith("reading the state of channel 'fault-stat' failed: ") && e.message.endsWith(' (OS error 12)'), 'stat');
+  faults.set('sipc_async_list', () => SIPC_OK); // "started", but no call handle came back
+  faults.set('sipc_last_os_error', () => 0);
+  await assert.rejects(api.list(), (e) => e.code === 'SYSTEM' && e.message === 'listing the channels failed: an operating-system call failed', 'list');
+  const thrown = new Error('the binding itself threw');
+  faults.set('sipc_async_remove', () => { throw thrown; });
+  await assert.rejects(api.remove('fault-remove'), (e) => e === thrown, 'remove passes the exception on as it is');
+  faults.set('sipc_async_process_describe', () => SIPC_ERR_SYSTEM);
+  await assert.rejects(api.describeProcessAsync(process.pid),
+    (e) => e.code === 'SYSTEM' && e.message.startsWith(`describing process ${process.pid} failed: `), 'describeProcessAsync');
+  faults.clear();
+  assert.equal((await api.describeProcessAsync(process.pid)).state, 'running', 'the API works again');
+});
+
+test('a call that fails on its native thread reports that thread\'s OS error and reason, for the codes that have one', async () => {
+  const name = uniqueName('fault');
+  await openTracked(name);
+  const context = `reading the state of channel '${name}' failed: `;
+  for (const [status, code] of [[SIPC_ERR_SYSTEM, 'SYSTEM'], [SIPC_ERR_PERMISSION, 'PERMISSION'], [SIPC_ERR_NO_MEMORY, 'NO_MEMORY']]) {
+    failFinishedCalls(status, 5, 'the injected reason');
+    await assert.rejects(api.stat(name), (e) => {
+      assert.equal(e.code, code);
+      assert.equal(e.osError, 5);
+      assert.match(e.message, new RegExp(`^${literal(context)}[^:]+: the injected reason \\(OS error 5\\)$`));
+      return true;
+    }, code);
+  }
+  // BUSY has no OS error behind it: none is reported even if the thread left one.
+  failFinishedCalls(SIPC_ERR_BUSY, 5, 'the injected reason');
+  await assert.rejects(api.stat(name), (e) => {
+    assert.equal(e.code, 'BUSY');
+    assert.equal(e.osError, undefined);
+    assert.match(e.message, new RegExp(`^${literal(context)}[^:]+: the injected reason$`));
+    return true;
+  });
+  // No OS error and no reason: the library's text alone.
+  failFinishedCalls(SIPC_ERR_SYSTEM, 0, null);
+  await assert.rejects(api.stat(name), (e) => {
+    assert.equal(e.code, 'SYSTEM');
+    assert.equal(e.osError, undefined);
+    assert.match(e.message, new RegExp(`^${literal(context)}[^:()]+$`));
+    return true;
+  });
+  faults.clear();
+  assert.equal((await api.stat(name)).state, 'waiting', 'the API works again');
+});
+
+test('an error made on the main thread carries the OS error only for SYSTEM, PERMISSION and NO_MEMORY', () => {
+  let status = SIPC_ERR_PERMISSION;
+  let osError = 13;
+  faults.set('sipc_validate_name', () => status);
+  faults.set('sipc_last_os_error', () => osError);
+  const thrown = () => {
+    try {
+      api.validateName('fault-name');
+    } catch (error) {
+      return error;
+    }
+    assert.fail('validateName did not throw');
+  };
+  const prefix = "'fault-name' is not a valid channel name: ";
+  let error = thrown();
+  assert.equal(error.code, 'PERMISSION');
+  assert.equal(error.osError, 13);
+  assert.match(error.message, new RegExp(`^${literal(prefix)}[^:()]+ \\(OS error 13\\)$`));
+  status = SIPC_ERR_CORRUPT;
+  error = thrown();
+  assert.equal(error.code, 'CORRUPT');
+  assert.equal(error.osError, undefined);
+  assert.match(error.message, new RegExp(`^${literal(prefix)}[^:()]+$`));
+  status = SIPC_ERR_SYSTEM;
+  osError = 0;
+  error = thrown();
+  assert.equal(error.code, 'SYSTEM');
+  assert.equal(error.osError, undefined, 'no OS error: none reported');
+  assert.match(error.message, new RegExp(`^${literal(prefix)}[^:()]+$`));
+});
+
+test('list() sorts by name whatever order the library gives, and fails as a whole when an entry cannot be read', async () => {
+  const base = uniqueName('sorted');
+  const names = derivedNames(base, ['a', 'b', 'c']);
+  for (const name of names) await openTracked(name);
+  // The library's entries in reverse order.
+  let entries = 0;
+  faults.set('sipc_async_call_poll', (real, call, out) => {
+    const rc = real(call, out);
+    entries = out.entries;
+    return rc;
+  });
+  faults.set('sipc_async_call_entry', (real, call, index, info, status) => real(call, entries - 1 - index, info, status));
+  faults.set('sipc_async_call_detail', (real, call, index) => real(call, index < 0 ? index : entries - 1 - index));
+  const listed = (await api.list()).map((entry) => entry.name);
+  assert.deepEqual(listed.filter((name) => name.startsWith(base)), names);
+  assert.deepEqual(listed, [...listed].sort(), 'every entry in order');
+  faults.set('sipc_async_call_entry', () => SIPC_ERR_NO_MEMORY);
+  await assert.rejects(api.list(), (e) => e.code === 'NO_MEMORY' && e.message.startsWith('listing the channels failed: '));
+  await assert.rejects(api.stat(names[0]),
+    (e) => e.code === 'NO_MEMORY' && e.message.startsWith(`reading the state of channel '${names[0]}' failed: `));
+  // A stat whose call succeeded but whose one entry is unusable: the entry's status and reason.
+  faults.set('sipc_async_call_entry', (real, call, index, info, status) => {
+    const rc = real(call, index, info, status);
+    status[0] = SIPC_ERR_CORRUPT;
+    return rc;
+  });
+  faults.set('sipc_async_call_detail', (real, call, index) => (index === 0 ? 'an injected bad header' : real(call, index)));
+  await assert.rejects(api.stat(names[1]), (e) => e.code === 'CORRUPT' && e.osError === undefined &&
+    e.message.startsWith(`reading the state of channel '${names[1]}' failed: `) && e.message.endsWith(': an injected bad header'));
+});
+
+test('a watch whose native thread cannot start throws SYSTEM with the OS error, and keeps nothing running', () => {
+  faults.set('sipc_async_watch_start', () => SIPC_ERR_SYSTEM);
+  faults.set('sipc_last_os_error', () => 11);
+  assert.throws(() => api.watchChannels(() => undefined), (e) => e.code === 'SYSTEM' && e.osError === 11 &&
+    e.message.startsWith('watching the channels failed: ') && e.message.endsWith(' (OS error 11)'));
+  faults.set('sipc_async_watch_start', () => SIPC_OK); // "started", but no watch handle came back
+  faults.set('sipc_last_os_error', () => 0);
+  assert.throws(() => api.watchChannels(() => undefined), (e) => e.code === 'SYSTEM' &&
+    e.message === 'watching the channels failed: an operating-system call failed', 'SYSTEM\'s own text, not "success"');
+  // Nothing holds the event loop: this test process ends by itself (node:test would time out otherwise).
+});
+
+test('describeProcess reports a failure of the library with its status', async () => {
+  faults.set('sipc_process_describe', () => SIPC_ERR_PERMISSION);
+  faults.set('sipc_last_os_error', () => 1);
+  assert.throws(() => api.describeProcess(process.pid), (e) => e.code === 'PERMISSION' && e.osError === 1 &&
+    e.message.startsWith(`describing process ${process.pid} failed: `));
+  faults.set('sipc_async_call_process_info', () => SIPC_ERR_NO_MEMORY);
+  await assert.rejects(api.describeProcessAsync(process.pid),
+    (e) => e.code === 'NO_MEMORY' && e.message.startsWith(`describing process ${process.pid} failed: `));
+});
