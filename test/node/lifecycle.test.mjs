@@ -110,3 +110,22 @@ test('8 idle connected channels with pending receives and blocked sends do not d
   await Promise.all(servers.map((s) => s.close()));
   await within(PEER_WAIT_MS, Promise.all(pending), 'pending operations settling on close');
 });
+
+test('an exception thrown by a \'message\' listener surfaces as an uncaught exception, and the channel goes on', { timeout: scaled(60000) }, async () => {
+  const name = uniqueName('listener-throws');
+  const child = startNode(`
+    const server = await api.open(name), client = await api.open(name);
+    await Promise.all([server.connect(), client.connect()]);
+    let uncaught = 0;
+    process.on('uncaughtException', (error) => {
+      console.log('uncaught: ' + error.message);
+      if (++uncaught === 2) Promise.all([server.close(), client.close()]).then(() => console.log('closed'));
+    });
+    server.on('message', (message) => { throw new Error('the listener threw at ' + message); });
+    await client.send('one');
+    await client.send('two');
+  `, { name });
+  const result = await within(PEER_WAIT_MS, child.done, 'the child');
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.stdout.trim().split('\n'), ['uncaught: the listener threw at one', 'uncaught: the listener threw at two', 'closed']);
+});

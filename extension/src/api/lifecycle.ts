@@ -88,8 +88,3 @@ export function setBusy(token: number, isBusy: boolean): void {
     keepAlive = undefined;
   }
 }
-
-/** Lets the event loop run once (so a notify call in flight can be delivered). */
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
