@@ -4,8 +4,11 @@
 // message naming what was attempted, the OS error, and an API that goes on working once the fault is gone.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cleanup, derivedNames, openTracked, uniqueName } from './helpers.mjs';
-import { apiWithFaults } from './wrapped-bindings.mjs';
+import { apiWithFaults, apiWithWrappedBindings } from './wrapped-bindings.mjs';
 
 // extension/src/api/abi.ts (generated from sipc.h).
 const SIPC_OK = 0;
@@ -169,4 +172,29 @@ test('describeProcess reports a failure of the library with its status', async (
   faults.set('sipc_async_call_process_info', () => SIPC_ERR_NO_MEMORY);
   await assert.rejects(api.describeProcessAsync(process.pid),
     (e) => e.code === 'NO_MEMORY' && e.message.startsWith(`describing process ${process.pid} failed: `));
+});
+
+test('a library that is missing or cannot be loaded is LIBRARY_NOT_FOUND, saying where it was looked for and why', async () => {
+  const saved = process.env.SIPC_LIBRARY;
+  try {
+    // Not a shared library at all: the loader's reason is in the message; with SIPC_LIBRARY set, no build hint.
+    const notALibrary = fileURLToPath(import.meta.url);
+    process.env.SIPC_LIBRARY = notALibrary;
+    const unloadable = await apiWithWrappedBindings((real) => real);
+    const prefix = `the sipc native library at ${notALibrary} could not be loaded: `;
+    assert.throws(() => unloadable.libraryPath(), (e) => e.name === 'SipcError' && e.code === 'LIBRARY_NOT_FOUND' &&
+      e.message.startsWith(prefix) && e.message.length > prefix.length + 5 && !e.message.includes('make -C helper'));
+    // A bundle in a folder with neither a native/ folder nor a repository build beside it, SIPC_LIBRARY unset.
+    delete process.env.SIPC_LIBRARY;
+    const bundleDir = join(tmpdir(), `sipc-no-library-${process.pid}`, 'dist');
+    const homeless = await apiWithWrappedBindings((real) => real, { bundleDir });
+    const tried = homeless.libraryCandidates();
+    assert.deepEqual(tried.map((path) => path.startsWith(dirname(bundleDir))), [true, true]);
+    assert.throws(() => homeless.libraryVersion(), (e) => e.code === 'LIBRARY_NOT_FOUND' && e.message ===
+      `the sipc native library (${homeless.libraryFileName()}) was not found; looked in: ${tried.join(', ')}` +
+      ' (build it with `make -C helper`, or set SIPC_LIBRARY)');
+  } finally {
+    if (saved === undefined) delete process.env.SIPC_LIBRARY;
+    else process.env.SIPC_LIBRARY = saved;
+  }
 });

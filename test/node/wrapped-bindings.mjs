@@ -9,8 +9,11 @@ import * as esbuild from 'esbuild';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NATIVE_TS = join(repo, 'extension/src/api/native.ts');
 
-/** The Node API bundled from source, its bindings (what native.ts's `native()` returns) passed through `wrap`. */
-export async function apiWithWrappedBindings(wrap) {
+/**
+ * The Node API bundled from source, its bindings (what native.ts's `native()` returns) passed through `wrap`.
+ * `bundleDir` is the folder the bundle believes it is in (where the library is looked for): dist/ by default.
+ */
+export async function apiWithWrappedBindings(wrap, { bundleDir = join(repo, 'dist') } = {}) {
   const bundle = await esbuild.build({
     entryPoints: [join(repo, 'extension/src/api/index.ts')], bundle: true, platform: 'node', format: 'cjs',
     write: false, external: ['koffi'], logLevel: 'silent',
@@ -32,7 +35,7 @@ export async function apiWithWrappedBindings(wrap) {
   const module = { exports: {} };
   const require = createRequire(join(repo, 'package.json'));
   // __dirname as the shipped bundle has it (dist/), so the library is found where dist/api.js finds it.
-  new Function('module', 'exports', 'require', '__dirname', bundle.outputFiles[0].text)(module, module.exports, require, join(repo, 'dist'));
+  new Function('module', 'exports', 'require', '__dirname', bundle.outputFiles[0].text)(module, module.exports, require, bundleDir);
   return module.exports;
 }
 
