@@ -198,3 +198,36 @@ test('a library that is missing or cannot be loaded is LIBRARY_NOT_FOUND, saying
     else process.env.SIPC_LIBRARY = saved;
   }
 });
+
+test('a handle whose threads cannot start is refused with the library\'s status and closed again: its place is free', async () => {
+  const name = uniqueName('fault-start');
+  const server = await openTracked(name);
+  // At most two lossless observers per channel: three refused ones must each have given their place back.
+  faults.set('sipc_async_observer_start', () => SIPC_ERR_NO_MEMORY);
+  faults.set('sipc_last_os_error', () => 12);
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(api.observe(name, { lossless: true }), (e) => e.code === 'NO_MEMORY' && e.osError === 12 &&
+      e.message.startsWith(`observe channel '${name}' failed: `) && e.message.endsWith(' (OS error 12)'));
+  }
+  faults.set('sipc_async_observer_start', () => SIPC_OK); // "started", but no handle came back
+  faults.set('sipc_last_os_error', () => 0);
+  await assert.rejects(api.observe(name, { lossless: true }),
+    { code: 'SYSTEM', message: `observe channel '${name}' failed: an operating-system call failed` });
+  faults.set('sipc_async_channel_start', () => SIPC_ERR_NO_MEMORY);
+  await assert.rejects(api.open(name), (e) => e.code === 'NO_MEMORY' && e.message.startsWith(`open channel '${name}' failed: `));
+  faults.clear();
+  const observers = [await api.observe(name, { lossless: true }), await api.observe(name, { lossless: true })];
+  const client = await api.open(name); // the client role was given back too
+  await Promise.all([client.connect(), server.connect()]);
+  await Promise.all([...observers.map((observer) => observer.close()), client.close()]);
+});
+
+test('a close that fails to start rejects with the library\'s status; the channel counts as closed all the same', async () => {
+  const name = uniqueName('fault-close');
+  const channel = await api.open(name);
+  faults.set('sipc_async_channel_close', () => SIPC_ERR_NO_MEMORY);
+  await assert.rejects(channel.close(), (e) => e.code === 'NO_MEMORY' && e.message.startsWith(`close channel '${name}' failed: `));
+  assert.equal(channel.state, 'closed');
+  await assert.rejects(channel.receive(), { code: 'CLOSED' });
+  await assert.rejects(channel.close(), { code: 'NO_MEMORY' }, 'the same outcome when repeated');
+});

@@ -87,7 +87,15 @@ export abstract class NativeHandle extends EventEmitter implements NativeClient 
       after();
       unregisterClient(this.token);
     };
-    this.closing = runCall(`${what} failed`, (notify, token, out) => this.kind.close(handle, notify, token, out), read).then(
+    const startClose = (notify: Pointer, token: number, out: PointerCell) => {
+      const rc = this.kind.close(handle, notify, token, out);
+      // No thread for the close (the process is out of threads): the handle's own threads are stopped at least (never
+      // waits), so that no notify reaches a handle that is gone for JavaScript; koffi aborts the process at exit if
+      // one is still queued then. The handle itself is left to libsipc's exit handler.
+      if (rc !== SIPC_OK) this.kind.stop(handle);
+      return rc;
+    };
+    this.closing = runCall(`${what} failed`, startClose, read).then(
       finish,
       (error: unknown) => {
         finish();
