@@ -129,3 +129,23 @@ test('an exception thrown by a \'message\' listener surfaces as an uncaught exce
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(result.stdout.trim().split('\n'), ['uncaught: the listener threw at one', 'uncaught: the listener threw at two', 'closed']);
 });
+
+test('a channel used again from a \'beforeExit\' listener works: the exit hook\'s disarming is undone', { timeout: scaled(60000) }, async () => {
+  const name = uniqueName('before-exit');
+  const server = await openTracked(name);
+  const child = startNode(`
+    const c = await api.open(name);
+    await c.connect();
+    // The exit hook (installed at the first open) disarmed the channel's notify calls just before this listener.
+    process.once('beforeExit', () => {
+      c.receive().then((m) => { console.log('got ' + m); return c.close(); });
+      console.log('waiting');
+    });
+  `, { name });
+  await server.connect({ timeoutMs: PEER_WAIT_MS });
+  await within(PEER_WAIT_MS, child.waitFor('waiting'), "the child's beforeExit");
+  await server.send('after beforeExit');
+  const result = await within(PEER_WAIT_MS, child.done, 'the child');
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.stdout.trim().split('\n'), ['waiting', 'got after beforeExit']);
+});
