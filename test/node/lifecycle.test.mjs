@@ -121,9 +121,10 @@ test('an exception thrown by a \'message\' listener surfaces as an uncaught exce
       console.log('uncaught: ' + error.message);
       if (++uncaught === 2) Promise.all([server.close(), client.close()]).then(() => console.log('closed'));
     });
-    server.on('message', (message) => { throw new Error('the listener threw at ' + message); });
+    // Both are queued before the listener comes, so they are taken in one batch: the second must not be lost.
     await client.send('one');
     await client.send('two');
+    server.on('message', (message) => { throw new Error('the listener threw at ' + message); });
   `, { name });
   const result = await within(PEER_WAIT_MS, child.done, 'the child');
   assert.equal(result.code, 0, result.stderr);

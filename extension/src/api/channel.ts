@@ -118,7 +118,7 @@ export class Channel extends NativeHandle {
   /** Received messages and pending receive() calls, in channel order (see delivery.ts). */
   private readonly delivery = new OrderedDelivery({
     hasListeners: () => this.listenerCount('message') > 0,
-    emit: (message) => this.emit('message', message),
+    emit: (message) => this.emitSafely('message', message),
     stopped: () => this.closed,
     changed: () => this.update(),
   });
@@ -402,7 +402,7 @@ export class Channel extends NativeHandle {
     if (connectStatus === SIPC_OK) {
       this.currentState = 'connected';
       for (const waiter of [...this.connectWaiters]) waiter.resolve();
-      this.emit('connected');
+      this.emitSafely('connected');
       return;
     }
     if (connectStatus === SIPC_ERR_CANCELLED || this.connectFailure) return;
@@ -423,7 +423,7 @@ export class Channel extends NativeHandle {
       : errorFor(recvStatus, `receive from channel '${this.name}' failed`);
     if (peerGone && this.currentState === 'connected') this.currentState = 'peer-gone';
     this.delivery.end(ended);
-    if (peerGone) this.emit('peer-gone');
+    if (peerGone) this.emitSafely('peer-gone');
     else this.emitError(ended);
   }
 
@@ -575,7 +575,7 @@ export class Channel extends NativeHandle {
   }
 
   private emitError(error: SipcError): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this.listenerCount('error') > 0) this.emitSafely('error', error);
   }
 
   private timeoutError(action: 'connect to' | 'receive from', timeoutMs: number): SipcError {

@@ -36,11 +36,16 @@ function dispatch(token: number): void {
   try {
     client.onNotify();
   } catch (error) {
-    // A throwing 'message' listener must surface like any EventEmitter listener error, not vanish in koffi.
-    process.nextTick(() => {
-      throw error;
-    });
+    // Whatever throws in a notify must surface like any EventEmitter listener error, not vanish in koffi.
+    throwLater(error);
   }
+}
+
+/** Throws `error` from a later tick: an uncaught exception, as a throwing EventEmitter listener's is, without unwinding the caller. */
+export function throwLater(error: unknown): void {
+  process.nextTick(() => {
+    throw error;
+  });
 }
 
 function installHooks(): void {

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { runCall } from './calls';
-import { registerClient, setBusy, unregisterClient, type NativeClient } from './lifecycle';
+import { registerClient, setBusy, throwLater, unregisterClient, type NativeClient } from './lifecycle';
 import { type Pointer, type PointerCell } from './native';
 import { SIPC_ERR_SYSTEM, SIPC_OK, errorFor } from './status';
 
@@ -113,6 +113,18 @@ export abstract class NativeHandle extends EventEmitter implements NativeClient 
     if (this.armed || this.isClosed) return;
     this.arm(true);
     setImmediate(() => this.onNotify());
+  }
+
+  /**
+   * Calls the listeners of `event`. One that throws does not interrupt the delivery it was called from (the rest of a
+   * batch of messages, the bookkeeping after it): its exception surfaces from a later tick as an uncaught exception.
+   */
+  protected emitSafely(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (error) {
+      throwLater(error);
+    }
   }
 
   /** Pending work keeps the process alive (like a socket); idle handles do not. */

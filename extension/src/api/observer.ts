@@ -284,7 +284,7 @@ export class Observer extends NativeHandle {
           undeliverable: this.described.getUint32(at + field.undeliverable, LITTLE_ENDIAN) !== 0,
         };
         offset += copied;
-        this.emit('message', message);
+        this.emitSafely('message', message);
       }
     }
     if (handedOut > 0) {
@@ -304,7 +304,7 @@ export class Observer extends NativeHandle {
     }
     if (status.status !== SIPC_OK && !this.ended && !this.closed && status.status !== SIPC_ERR_CANCELLED) {
       this.ended = true;
-      if (lib.sipc_status_name(status.status) === 'NOT_FOUND') this.emit('gone');
+      if (lib.sipc_status_name(status.status) === 'NOT_FOUND') this.emitSafely('gone');
       else this.emitError(errorFor(status.status, `observing channel '${this.name}' failed`));
     }
     this.update();
@@ -326,7 +326,7 @@ export class Observer extends NativeHandle {
       timestampUs,
     };
     if (kind === 'lossless-dropped') event.reason = DROP_REASONS[Number(this.described.getBigUint64(at + field.count, LITTLE_ENDIAN))] ?? 'invalid';
-    this.emit('event', event);
+    this.emitSafely('event', event);
   }
 
   private update(): void {
@@ -338,7 +338,7 @@ export class Observer extends NativeHandle {
   }
 
   private emitError(error: SipcError): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this.listenerCount('error') > 0) this.emitSafely('error', error);
   }
 }
 
