@@ -6,11 +6,11 @@ import { api, cleanup, openTracked, PEER_WAIT_MS, randomBytes, scaled, startCli,
 afterEach(cleanup);
 
 /** Starts `sipc echo` as the server of a new channel and connects to it as the client. */
-async function echoPeer(label, { maxSize = 65536, depth = 16 } = {}) {
+async function echoPeer(label, { maxSize = 65536, depth = 16, receiveSpinUs } = {}) {
   const name = uniqueName(label);
   const echo = startCli(['echo', name, '--max-size', String(maxSize), '--depth', String(depth)]);
   await waitForChannel(name);
-  const channel = await openTracked(name, { maxMessageSize: maxSize, queueDepth: depth });
+  const channel = await openTracked(name, { maxMessageSize: maxSize, queueDepth: depth, receiveSpinUs });
   await channel.connect({ timeoutMs: PEER_WAIT_MS });
   return { name, echo, channel };
 }
@@ -56,6 +56,19 @@ test('request/response: 3000 round trips through sipc echo, each answer matching
     assert.ok(answer.equals(request), `round trip ${i}`);
   }
   assert.equal(channel.info().toClient.messages, 3000);
+});
+
+test('receiveSpinUs 0 (the extension host\'s setting): every answer comes from the native thread, in order', { timeout: scaled(60000) }, async () => {
+  const { channel } = await echoPeer('no-spin', { receiveSpinUs: 0 });
+  for (let i = 0; i < 1000; i++) {
+    const request = randomBytes(1 + (i % 100), i + 3);
+    await channel.send(request);
+    assert.ok((await channel.receive({ timeoutMs: PEER_WAIT_MS })).equals(request), `round trip ${i}`);
+  }
+  const streamed = [];
+  const allBack = new Promise((resolve) => channel.on('message', (m) => streamed.push(m.toString()) === 2000 && resolve()));
+  await within(scaled(50000), Promise.all([...Array.from({ length: 2000 }, (_, i) => channel.send(`m${i}`)), allBack]), '2000 echoes');
+  assert.deepEqual(streamed, Array.from({ length: 2000 }, (_, i) => `m${i}`));
 });
 
 test('a hot channel that goes quiet stops spinning: a pending receive then costs no CPU', { timeout: scaled(60000) }, async () => {
@@ -234,4 +247,7 @@ test('bad arguments get clear errors', { timeout: scaled(60000) }, async () => {
   await assert.rejects(api.open('x'.repeat(201)), { code: 'INVALID_NAME' });
   await assert.rejects(api.open(uniqueName('opts'), { queueDepth: 0 }), { code: 'INVALID_ARGUMENT', message: /queueDepth/ });
   await assert.rejects(api.open(uniqueName('opts'), { maxMessageSize: 1.5 }), { code: 'INVALID_ARGUMENT' });
+  for (const receiveSpinUs of [-1, 1.5, 1001]) {
+    await assert.rejects(api.open(uniqueName('opts'), { receiveSpinUs }), { code: 'INVALID_ARGUMENT', message: /receiveSpinUs/ });
+  }
 });

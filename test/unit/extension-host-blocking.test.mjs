@@ -328,3 +328,38 @@ test('the extension host\'s main thread calls only non-blocking libsipc function
   }
   assert.deepEqual(forbidden, [], 'libsipc calls that may wait or touch the file system on the extension host\'s main thread: use their sipc_async_* form (calls.ts)');
 });
+
+// ---- The Node API's receive spin (spinPolicy.ts): on a busy channel a receive looks for the next message on the
+// calling thread, up to 100 µs per event-loop turn. That is the latency of a plain Node program; in the extension host
+// every extension shares the thread, and a 100k-message flood spent about half a second there. Every channel the
+// extension opens passes receiveSpinUs: 0, so its messages come from the native thread only.
+
+/** Every call of the Node API's open() in the extension's sources outside the API itself: `{ file, line, args }`. */
+function apiOpenCalls() {
+  const calls = [];
+  for (const path of typeScriptFiles(sources)) {
+    const file = relative(repo, path).split('\\').join('/');
+    if (file.startsWith('extension/src/api/')) continue;
+    const text = readFileSync(path, 'utf8');
+    const importsOpen = /import\s*\{[^}]*\bopen\b[^}]*\}\s*from\s*'(?:\.\.\/)+api(?:\/index|\/channel)?'/.test(text);
+    if (!importsOpen) continue;
+    const code = codeOnly(text);
+    for (const m of code.matchAll(/(?<![.\w$])open\s*\(/g)) {
+      let depth = 0;
+      let end = m.index + m[0].length;
+      for (; end < code.length; end++) {
+        if ('([{'.includes(code[end])) depth++;
+        else if (')]}'.includes(code[end])) { if (depth === 0) break; depth--; }
+      }
+      calls.push({ file, line: code.slice(0, m.index).split('\n').length, args: code.slice(m.index + m[0].length, end).replace(/\s+/g, ' ') });
+    }
+  }
+  return calls;
+}
+
+test('every channel the extension opens receives without spinning on the main thread (receiveSpinUs: 0)', () => {
+  const calls = apiOpenCalls();
+  assert.ok(calls.length > 0, 'the extension opens its channels with the Node API\'s open() (connections/index.ts)');
+  const spinning = calls.filter((c) => !/\breceiveSpinUs\s*:\s*0\b/.test(c.args)).map((c) => `${c.file}:${c.line} open(${c.args})`);
+  assert.deepEqual(spinning, [], 'pass receiveSpinUs: 0 to open(): the extension host\'s main thread is not ours to spin on');
+});

@@ -8,7 +8,7 @@
  */
 import { SipcError } from './errors';
 import {
-  SIPC_ASYNC_FLOWING, SIPC_ASYNC_PAUSED, SIPC_EXIT_LOCK_TIMEOUT_MS, SIPC_MAX_MESSAGE_LIMIT, SIPC_MAX_QUEUE_DEPTH,
+  SIPC_ASYNC_FLOWING, SIPC_ASYNC_MAX_SPIN_US, SIPC_ASYNC_PAUSED, SIPC_EXIT_LOCK_TIMEOUT_MS, SIPC_MAX_MESSAGE_LIMIT, SIPC_MAX_QUEUE_DEPTH,
   SIPC_OPEN_INHERIT_HANDLES, SIPC_ROLE_SERVER,
 } from './abi';
 import { runCall } from './calls';
@@ -34,6 +34,13 @@ export interface OpenOptions {
   mode?: number;
   /** Let child processes inherit the handles. */
   inheritHandles?: boolean;
+  /**
+   * How long (µs) a receive on a busy channel may look for the next message on the calling thread per event-loop
+   * turn, from 0 (never: the native thread always delivers, one notification per batch) to SIPC_ASYNC_MAX_SPIN_US.
+   * Default: the SIPC_SPIN_US environment variable, else 100. A program whose event loop others share (the VS Code
+   * extension host) passes 0: the spin's latency gain is the program's, its CPU on the shared thread everyone's.
+   */
+  receiveSpinUs?: number;
 }
 
 /** The process at the other end of a channel. */
@@ -131,7 +138,7 @@ export class Channel extends NativeHandle {
   private nativeFlags = 0;
   private nativeWant = 0;
   /** When to look for messages on this thread (the hot path; see spinPolicy.ts). */
-  private readonly spinPolicy = new SpinPolicy();
+  private readonly spinPolicy: SpinPolicy;
   private spinScheduled = false;
   private coolDown: ReturnType<typeof setTimeout> | undefined;
   private spinBuffer: Buffer | undefined;
@@ -143,10 +150,11 @@ export class Channel extends NativeHandle {
   };
 
   /** Use open(). Takes ownership of `channel`, a handle sipc_open returned. @internal */
-  constructor(name: string, channel: Pointer) {
+  constructor(name: string, channel: Pointer, receiveSpinUs?: number) {
     super(CHANNEL_KIND, channel, `open channel '${name}'`);
     const lib = native();
     this.name = name;
+    this.spinPolicy = new SpinPolicy(receiveSpinUs);
     this.raw = channel;
     this.role = lib.sipc_get_role(channel) === SIPC_ROLE_SERVER ? 'server' : 'client';
     this.maxMessageSize = lib.sipc_max_message_size(channel);
@@ -600,6 +608,10 @@ function validateOptions(options: OpenOptions): void {
   if (options.mode !== undefined && (!Number.isInteger(options.mode) || options.mode < 0 || options.mode > 0o777)) {
     throw new SipcError('INVALID_ARGUMENT', 'mode must be permission bits from 0 to 0o777');
   }
+  const spin = options.receiveSpinUs;
+  if (spin !== undefined && (!Number.isInteger(spin) || spin < 0 || spin > SIPC_ASYNC_MAX_SPIN_US)) {
+    throw new SipcError('INVALID_ARGUMENT', `receiveSpinUs must be an integer from 0 to ${SIPC_ASYNC_MAX_SPIN_US}`);
+  }
 }
 
 /**
@@ -627,7 +639,7 @@ export function open(name: string, options: OpenOptions = {}): Promise<Channel> 
       const out: PointerCell = [null];
       const rc = native().sipc_async_call_take_channel(call, out);
       if (rc !== SIPC_OK || out[0] === null) throw errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, context);
-      return new Channel(name, out[0]);
+      return new Channel(name, out[0], options.receiveSpinUs);
     },
   );
 }

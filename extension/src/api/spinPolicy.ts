@@ -50,6 +50,7 @@ export class SpinPolicy {
 
   /** A message arrived, by whichever path: the channel is hot for the next HOT_WINDOW_MS. */
   messageArrived(): void {
+    if (this.spinUs === 0) return; // never hot: no clock read per message
     this.hotUntil = this.now() + HOT_WINDOW_MS;
   }
 

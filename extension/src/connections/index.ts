@@ -332,6 +332,9 @@ export class ConnectionManager implements vscode.Disposable {
     try {
       await this.releasing.get(name);
       const channel = await open(name, {
+        // No receive spin on the extension host's main thread: every extension shares it, and a flood would spend
+        // hundreds of ms there per 100k messages (a CPU profile of the flood bench); the native thread delivers.
+        receiveSpinUs: 0,
         ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
         ...(options.queueDepth !== undefined ? { queueDepth: options.queueDepth } : {}),
       });
