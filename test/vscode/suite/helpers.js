@@ -41,61 +41,140 @@ function withTimeout(promise, timeoutMs, what) {
 }
 
 /**
- * A child process with its stdout split into lines. `detached` puts it in a process group of its own, and stop()
- * then ends the whole group (for commands that leave children behind, such as flock(1) running a shell).
+ * What the tests see of a process, however it was started: its stdout split into lines, its stderr, how it ended.
+ * `proc` gives pid, stdin, `onStdout`/`onStderr`(chunk listener), `exit` (a promise of { code, signal }), `ended()`
+ * (undefined while it runs) and `signal(name)`. `detached`: stop() ends its process group even after it exited.
  */
-function child(command, args, { stdin = 'ignore', detached = false } = {}) {
-  const proc = spawn(command, args, { stdio: [stdin, 'pipe', 'pipe'], detached });
+function trackedProcess(label, proc, detached) {
   const lines = [];
   let pending = '';
   let stderr = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stdout.on('data', (chunk) => {
+  proc.onStdout((chunk) => {
     pending += chunk;
     for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
       if (end > 0) lines.push(pending.slice(0, end));
       pending = pending.slice(end + 1);
     }
   });
+  proc.onStderr((chunk) => (stderr += chunk));
+  return {
+    pid: proc.pid,
+    /** Undefined while it runs, else how it ended. */
+    get ended() {
+      return proc.ended();
+    },
+    stdin: proc.stdin,
+    lines,
+    stderr: () => stderr,
+    kill: proc.signal,
+    exited: (timeoutMs) => withTimeout(proc.exit, timeoutMs, `${label} exits (stderr: ${stderr})`),
+    /** Waits until the process printed a line matching `pattern`. */
+    printed: (pattern, timeoutMs = 5000) =>
+      until(() => lines.find((line) => pattern.test(line)), `${label} printed ${pattern} (stderr: ${stderr})`, timeoutMs),
+    async stop() {
+      if (proc.ended() && !detached) return;
+      proc.signal('SIGTERM');
+      try {
+        await withTimeout(proc.exit, 3000, `${label} stops`);
+      } catch {
+        proc.signal('SIGKILL');
+        await proc.exit;
+      }
+    },
+  };
+}
+
+/**
+ * A child process with its stdout split into lines. `detached` puts it in a process group of its own, and stop()
+ * then ends the whole group (for commands that leave children behind, such as flock(1) running a shell).
+ */
+function child(command, args, { stdin = 'ignore', detached = false } = {}) {
+  const proc = spawn(command, args, { stdio: [stdin, 'pipe', 'pipe'], detached });
+  proc.stdout.setEncoding('utf8');
   proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (chunk) => (stderr += chunk));
-  const exit = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const running = () => proc.exitCode === null && proc.signalCode === null;
-  const signal = (name) => {
-    if (detached) {
+  return trackedProcess(`${path.basename(command)} ${args.join(' ')}`, {
+    pid: proc.pid,
+    stdin: proc.stdin,
+    onStdout: (listener) => proc.stdout.on('data', listener),
+    onStderr: (listener) => proc.stderr.on('data', listener),
+    exit: new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal }))),
+    ended: () => (running() ? undefined : { code: proc.exitCode, signal: proc.signalCode }),
+    signal: (name) => {
+      if (!detached) {
+        proc.kill(name);
+        return;
+      }
       try {
         process.kill(-proc.pid, name);
       } catch {
         // The group is gone already.
       }
-    } else {
-      proc.kill(name);
-    }
-  };
-  const label = `${path.basename(command)} ${args.join(' ')}`;
-  return {
-    pid: proc.pid,
-    /** Undefined while it runs, else how it ended. */
-    get ended() {
-      return running() ? undefined : { code: proc.exitCode, signal: proc.signalCode };
     },
-    stdin: proc.stdin,
-    lines,
-    stderr: () => stderr,
-    kill: signal,
-    exited: (timeoutMs) => withTimeout(exit, timeoutMs, `${label} exits (stderr: ${stderr})`),
-    /** Waits until the process printed a line matching `pattern`. */
-    printed: (pattern, timeoutMs = 5000) =>
-      until(() => lines.find((line) => pattern.test(line)), `${label} printed ${pattern} (stderr: ${stderr})`, timeoutMs),
-    async stop() {
-      if (!running() && !detached) return;
-      signal('SIGTERM');
-      try {
-        await withTimeout(exit, 3000, `${label} stops`);
-      } catch {
-        signal('SIGKILL');
-        await exit;
+  }, detached);
+}
+
+/**
+ * Starts processes from a small launcher process (fixtures/launcher.js) instead of from the extension host: forking
+ * the extension host blocks its main thread for milliseconds, which a test measuring that thread's event loop must
+ * not count as the extension's. Start it before measuring; `child`/`cli` then work as the functions of that name
+ * (with `stdinFile`, a file the launcher opens as the child's stdin, instead of `stdin`); close() ends it and, with
+ * it, what it started detached.
+ */
+async function startLauncher() {
+  const { fork } = require('child_process');
+  const launcher = fork(path.join(__dirname, 'fixtures/launcher.js'), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let launcherStderr = '';
+  launcher.stderr.setEncoding('utf8');
+  launcher.stderr.on('data', (chunk) => (launcherStderr += chunk));
+  const processes = new Map();
+  let nextId = 0;
+  launcher.on('message', (message) => processes.get(message.id)?.(message));
+  await new Promise((resolve, reject) => {
+    launcher.once('spawn', resolve);
+    launcher.once('error', reject);
+  });
+  const launch = (command, args, { stdinFile, detached = false } = {}) => {
+    const id = nextId++;
+    const label = `${path.basename(command)} ${args.join(' ')} (from the launcher)`;
+    const stdout = new Set();
+    const stderr = new Set();
+    let ended;
+    let resolveExit;
+    const exit = new Promise((resolve) => (resolveExit = resolve));
+    let resolveSpawned;
+    const spawned = new Promise((resolve) => (resolveSpawned = resolve));
+    processes.set(id, (message) => {
+      if (message.event === 'spawned') resolveSpawned(message.pid);
+      else if (message.event === 'stdout') for (const listener of stdout) listener(message.data);
+      else if (message.event === 'stderr' || message.event === 'error') for (const listener of stderr) listener(message.data ?? `${message.message}\n`);
+      if (message.event === 'exit' || (message.event === 'error' && ended === undefined)) {
+        ended = message.event === 'exit' ? { code: message.code, signal: message.signal } : { code: null, signal: null, error: message.message };
+        resolveSpawned(undefined);
+        resolveExit(ended);
       }
+    });
+    launcher.send({ op: 'spawn', id, command, args, stdinFile, detached });
+    const tracked = trackedProcess(label, {
+      pid: undefined,
+      stdin: undefined,
+      onStdout: (listener) => stdout.add(listener),
+      onStderr: (listener) => stderr.add(listener),
+      exit,
+      ended: () => ended,
+      signal: (name) => launcher.connected && launcher.send({ op: 'kill', id, signal: name }),
+    }, detached);
+    tracked.spawned = spawned;
+    return tracked;
+  };
+  return {
+    child: launch,
+    cli: (args, options) => launch(CLI, args, options),
+    async close() {
+      if (launcher.exitCode !== null || launcher.signalCode !== null) return;
+      const exited = new Promise((resolve) => launcher.once('exit', resolve));
+      launcher.disconnect();
+      await withTimeout(exited, 10_000, `the launcher exits (stderr: ${launcherStderr})`);
     },
   };
 }
@@ -132,4 +211,4 @@ async function extensionApi() {
   return extension.activate();
 }
 
-module.exports = { repoRoot, CLI, EXTENSION_ID, uniqueName, until, withTimeout, child, cli, peerSet, extensionApi };
+module.exports = { repoRoot, CLI, EXTENSION_ID, uniqueName, until, withTimeout, child, cli, startLauncher, peerSet, extensionApi };
