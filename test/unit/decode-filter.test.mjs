@@ -3,7 +3,7 @@
 // the field of a selected byte).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadCore, loadDecode } from './inspector-core.mjs';
+import { asShown, loadCore, loadDecode } from './inspector-core.mjs';
 
 const core = await loadCore();
 const d = await loadDecode();
@@ -87,7 +87,7 @@ test('the list filter applies the field filter with the channel schema, and refu
 test('the view feed re-applies its field filter when the schema changes, and drops it when the schema goes', () => {
   const capture = new core.Capture({ maxMessages: 100, maxBytes: 1 << 20 });
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} });
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} });
   feed.setDecoder(schema);
   feed.attach();
   capture.addMessage('received', sample(5), 0);
@@ -154,7 +154,7 @@ test('the plot feed: a reset with the retained messages, then batched appends pe
 test('decoded columns: rows carry one value per picked field, messages without one a dash, events nothing', () => {
   const capture = new core.Capture({ maxMessages: 100, maxBytes: 1 << 20 });
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} });
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} });
   feed.setDecoder(schema);
   feed.attach();
   capture.addMessage('received', sample(21, { colour: 1 }), 0);

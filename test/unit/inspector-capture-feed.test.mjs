@@ -3,7 +3,7 @@
 // timing, paused/detached states and schema changes, driven by a clock that moves only when the test says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadCore } from './inspector-core.mjs';
+import { asShown, loadCore } from './inspector-core.mjs';
 
 const core = await loadCore();
 const enc = (s) => new TextEncoder().encode(s);
@@ -91,7 +91,7 @@ test('feed: the append timer waits out the rest of the interval since the last p
   const scheduler = fakeScheduler();
   const capture = new core.Capture();
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
   feed.attach();
   scheduler.advance(20);
   capture.addMessage('sent', enc('a'), 1);
@@ -116,7 +116,7 @@ test('feed: pausing twice or resuming twice posts nothing more; flush while paus
   const scheduler = fakeScheduler();
   const capture = new core.Capture();
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
   feed.attach();
   assert.equal(feed.isPaused, false);
   feed.setPaused(false);
@@ -144,7 +144,7 @@ test('feed: a filter that does not compile leaves the previous one; a highlight 
   const scheduler = fakeScheduler();
   const capture = new core.Capture();
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
   feed.attach();
   capture.addMessage('sent', enc('needle'), 1);
   capture.addMessage('received', enc('hay'), 2);
@@ -163,7 +163,7 @@ test('feed: a field filter goes with the schema: dropped when the channel loses 
   const scheduler = fakeScheduler();
   const capture = new core.Capture();
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
   // Nothing is decoded here: the capture is empty while the field filter is in effect.
   const schema = { constants: new Map(), decode: () => assert.fail('decoded') };
   feed.setDecoder(schema);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadCore } from './inspector-core.mjs';
+import { asShown, loadCore } from './inspector-core.mjs';
 
 const core = await loadCore();
 const enc = (s) => new TextEncoder().encode(s);
@@ -155,7 +155,7 @@ test('feed: reset on attach, then at most one append per interval however many m
   const scheduler = fakeScheduler();
   const capture = new core.Capture();
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
   capture.addMessage('sent', enc('before'), 1);
   assert.equal(posts.length, 0, 'nothing is posted before the view attaches');
   feed.attach();
@@ -181,7 +181,7 @@ test('feed: filter applies to resets and appends; pause and detach stop posting,
   const scheduler = fakeScheduler();
   const capture = new core.Capture();
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
   feed.attach();
   feed.setFilter({ directions: ['sent'] });
   capture.addMessage('sent', enc('s1'), 1);
@@ -211,7 +211,7 @@ test('feed: a highlighting filter sends every row and marks the matches; the exp
   const scheduler = fakeScheduler();
   const capture = new core.Capture();
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
   feed.attach();
   capture.addMessage('sent', enc('needle 1'), 1);
   capture.addMessage('received', enc('hay'), 2);
@@ -234,7 +234,7 @@ test('feed: rows dropped by retention before a flush are skipped and the drop is
   const scheduler = fakeScheduler();
   const capture = new core.Capture({ maxMessages: 10, maxBytes: 1e9 });
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
   feed.attach();
   for (let i = 0; i < 25; i++) capture.addMessage('received', enc(`m${i}`), i);
   scheduler.advance(50);
@@ -374,7 +374,7 @@ test('feed: no post carries more than MAX_ROWS_PER_POST rows; a large reset goes
   const scheduler = fakeScheduler();
   const capture = new core.Capture();
   const posts = [];
-  const feed = new core.ViewFeed(capture, (m) => posts.push(m), scheduler, 50);
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
   const total = 2 * core.MAX_ROWS_PER_POST + 10;
   for (let i = 0; i < total; i++) capture.addMessage('received', enc(`m${i}`), i);
   feed.attach();
@@ -396,4 +396,22 @@ test('feed: no post carries more than MAX_ROWS_PER_POST rows; a large reset goes
   scheduler.advance(1000);
   assert.equal(posts.length, 3, 'nothing more to post');
   feed.dispose();
+});
+
+test('row batches: every field of every kind of row survives the trip to the webview', () => {
+  const rows = [
+    { seq: 0, t: 1764512345678.125, delta: undefined, kind: 'event', len: 0, captured: 0, preview: 'peer attached', event: 'attached' },
+    { seq: 1, t: 1764512345679.5, delta: 1.375, kind: 'message', dir: 'sent', len: 70000, captured: 64, preview: 'héllo ✓ 🚀…' },
+    { seq: 2, t: 1764512345680, delta: 0, kind: 'message', dir: 'received', len: 0, captured: 0, preview: '', match: false },
+    { seq: 7, t: 1764512345681, delta: 1, kind: 'message', dir: 'to-client', len: 3, captured: 3, preview: '00 ff 01', match: true,
+      fields: ['1', '—'] },
+    { seq: 2 ** 40, t: 1, delta: 1e-3, kind: 'message', dir: 'to-server', len: 2 ** 32 + 1, captured: 5, preview: 'other', channel: 'b' },
+  ];
+  const batch = core.encodeRows(rows);
+  assert.equal(batch.count, rows.length);
+  // One buffer for all columns: VS Code sends it once, as bytes.
+  assert.equal(batch.flags.buffer, batch.numbers.buffer);
+  assert.equal(batch.previewEnds.buffer, batch.numbers.buffer);
+  assert.deepEqual(core.decodeRows(batch), rows.map((row) => ({ ...row, delta: row.delta })));
+  assert.deepEqual(core.decodeRows(core.encodeRows([])), []);
 });

@@ -64,3 +64,8 @@ export function loadSpill() {
 export function loadFormat() {
   return loadBundle('extension/src/format.ts');
 }
+
+/** A feed's post as the webview sees it: a reset's or append's rows decoded from their batch (rowBatch.ts). */
+export function asShown(core, message) {
+  return message.type === 'reset' || message.type === 'append' ? { ...message, rows: core.decodeRows(message.rows) } : message;
+}

@@ -11,6 +11,7 @@ export * from './pcapngReader';
 export * from './plot';
 export * from './protocol';
 export * from './ring';
+export * from './rowBatch';
 export * from './send';
 export * from './stats';
 export * from './captureFormat';

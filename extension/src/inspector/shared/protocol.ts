@@ -3,6 +3,7 @@
 // types, and the host validates every envelope it receives with parseWebviewEnvelope.
 import type { WireDecoded } from './decoded';
 import type { PlotPush } from './plot';
+import type { RowBatch } from './rowBatch';
 import type { FormField } from '../../decode/encoder';
 import type { FilterSpec } from './filter';
 import type { Envelope, ReplyEnvelope } from './messaging';
@@ -151,8 +152,9 @@ export type HostToWebview =
       readonly spillId?: string;
       /** An observer panel's lossless mode (absent: the panel cannot observe losslessly). */
       readonly lossless?: boolean }
-  | { readonly type: 'reset'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
-  | { readonly type: 'append'; readonly rows: RowSummary[]; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
+  /** The list's rows, column by column (rowBatch.ts): all of them (reset), or the new ones (append). */
+  | { readonly type: 'reset'; readonly rows: RowBatch; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
+  | { readonly type: 'append'; readonly rows: RowBatch; readonly firstSeq: number; readonly dropped: number; readonly retained: number }
   | { readonly type: 'stats'; readonly stats: StatsSnapshot }
   /** The panel's recording: the file it goes to, or none. */
   | { readonly type: 'recording'; readonly file?: string }

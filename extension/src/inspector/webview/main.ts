@@ -10,6 +10,7 @@ import { SendForm } from './sendForm';
 import { FieldColumns } from './fieldColumns';
 import { Filters, directionsForMode } from './filters';
 import type { Direction } from '../shared/model';
+import { decodeRows } from '../shared/rowBatch';
 import { host, listenToHost } from './host';
 import { $, renderMarkup } from './markup';
 import { MessageList, type RowsMessage } from './messageList';
@@ -83,7 +84,7 @@ listenToHost((message) => {
   switch (message.type) {
     case 'target': return onTarget(message);
     case 'reset':
-    case 'append': return onRows(message);
+    case 'append': return onRows({ ...message, rows: decodeRows(message.rows) });
     case 'stats': return stats.render(message.stats);
     case 'recording': return toolbar.showRecording(message.file);
     case 'plot': return plot.apply(message);

@@ -10,7 +10,8 @@ import { VirtualList } from './virtualList';
 
 const ROW_HEIGHT = 22;
 
-export type RowsMessage = Extract<HostToWebview, { type: 'reset' | 'append' }>;
+/** A reset or append of the host, its rows decoded (rowBatch.ts). */
+export type RowsMessage = Omit<Extract<HostToWebview, { type: 'reset' | 'append' }>, 'rows'> & { readonly rows: RowSummary[] };
 
 /** What the list asks of the rest of the page. */
 export interface MessageListActions {
