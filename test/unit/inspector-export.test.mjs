@@ -179,3 +179,21 @@ test('pcapng: the section names the application, the interface carries name and 
   assert.equal(new DataView(plain.buffer, plain.byteOffset).getUint16(8, true), 148);
   assert.deepEqual([...core.pcapngChunks([], { interfaceName: 'x' })].length, 2, 'no packets: header and interface only');
 });
+
+test('pcapng: a batch of entries encodes to exactly the bytes of its entries one at a time, new channels included', () => {
+  const options = { interfaceName: 'a', application: 'test', role: 'server' };
+  const entries = [
+    { kind: 'message', seq: 0, direction: 'sent', timestamp: 1764512345678.123, length: 5, data: new Uint8Array([1, 2, 3, 4, 5]) },
+    { kind: 'event', seq: 1, event: 'attached', detail: 'pid 7 ✓', timestamp: 1764512345679 },
+    { kind: 'message', seq: 2, direction: 'received', timestamp: 1764512345680, length: 9, data: new Uint8Array(3).fill(0xee), channel: 'b' },
+    { kind: 'message', seq: 3, direction: 'to-client', timestamp: 1764512345681, length: 0, data: new Uint8Array(0), channel: 'a' },
+  ];
+  const batched = new core.PcapngEncoder(options);
+  batched.start();
+  const channelB = core.interfaceDescription({ interfaceName: 'b', application: 'test', interfaceDescription: 'sipc channel b' });
+  const singly = core.concatChunks([core.enhancedPacket(entries[0], 0), core.enhancedPacket(entries[1], 0), channelB,
+    core.enhancedPacket(entries[2], 1), core.enhancedPacket(entries[3], 0)]);
+  assert.deepEqual(batched.entries(entries), singly);
+  // The interface of channel b was announced once, in the batch: later entries of b refer to it.
+  assert.deepEqual(batched.entries([entries[2]]), core.enhancedPacket(entries[2], 1));
+});

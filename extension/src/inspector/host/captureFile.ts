@@ -16,6 +16,13 @@ export interface CaptureFileProgress {
 
 /** Bytes gathered before one write: fewer, larger writes than one per message. */
 const BATCH_BYTES = 256 * 1024;
+/**
+ * How long written entries wait for more before they go to the file (unless BATCH_BYTES gathered first): a busy
+ * channel then costs one encoding and one write per interval, not one per event-loop turn.
+ */
+const FLUSH_INTERVAL_MS = 50;
+/** About what a block adds to an entry's bytes (pcapng: 32 bytes of frame and 24 of direction options). */
+const ENTRY_OVERHEAD_BYTES = 56;
 
 export interface CaptureFileWriterOptions {
   /**
@@ -30,6 +37,10 @@ export interface CaptureFileWriterOptions {
 export class CaptureFileWriter {
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
+  /** Entries written since the last flush, encoded all at once then (CaptureEncoder.entries). */
+  private entries: CaptureEntry[] = [];
+  /** What the stream holds, as of the last flush or finished write (read then, not per entry). */
+  private streamBacklog = 0;
   private flushScheduled = false;
   private messageCount = 0;
   private byteCount = 0;
@@ -79,19 +90,25 @@ export class CaptureFileWriter {
   write(entry: CaptureEntry): boolean {
     if (this.failure || this.closed) return false;
     const max = this.options.maxBacklogBytes;
-    if (max !== undefined && this.stream.writableLength + this.batchBytes > max) {
+    if (max !== undefined && this.streamBacklog + this.batchBytes > max) {
       this.droppedCount++;
       this.droppedUnreported++;
       return false;
     }
     if (this.droppedUnreported > 0) {
-      this.enqueue(this.encoder.entry({ kind: 'event', seq: entry.seq, timestamp: entry.timestamp, event: 'not-recorded',
-        detail: `${this.droppedUnreported} entr${this.droppedUnreported === 1 ? 'y' : 'ies'} before this one were not recorded: the disk fell behind` }));
+      this.queueEntry({ kind: 'event', seq: entry.seq, timestamp: entry.timestamp, event: 'not-recorded',
+        detail: `${this.droppedUnreported} entr${this.droppedUnreported === 1 ? 'y' : 'ies'} before this one were not recorded: the disk fell behind` });
       this.droppedUnreported = 0;
     }
-    this.enqueue(this.encoder.entry(entry));
+    this.queueEntry(entry);
     if (entry.kind === 'message') this.messageCount++;
     return true;
+  }
+
+  /** Keeps an entry for the next flush; its size is counted roughly (its bytes and a block's frame) until then. */
+  private queueEntry(entry: CaptureEntry): void {
+    this.entries.push(entry);
+    this.enqueue([], entry.kind === 'message' ? entry.data.byteLength + ENTRY_OVERHEAD_BYTES : ENTRY_OVERHEAD_BYTES);
   }
 
   /** True while the stream holds more than it wants: an export should await drained() before writing on. */
@@ -130,7 +147,8 @@ export class CaptureFileWriter {
     this.stream.destroy();
   }
 
-  private enqueue(chunks: readonly Uint8Array[]): void {
+  private enqueue(chunks: readonly Uint8Array[], pendingBytes = 0): void {
+    this.batchBytes += pendingBytes;
     for (const chunk of chunks) {
       this.batch.push(chunk);
       this.batchBytes += chunk.length;
@@ -138,31 +156,35 @@ export class CaptureFileWriter {
     if (this.batchBytes >= BATCH_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => {
+      setTimeout(() => {
         this.flushScheduled = false;
         this.flush();
-      });
+      }, FLUSH_INTERVAL_MS);
     }
   }
 
   private flush(): void {
+    if (this.entries.length > 0 && !this.failure) this.batch.push(this.encoder.entries(this.entries.splice(0)));
     if (this.batch.length === 0 || this.failure || this.stream.destroyed) return;
-    const data = this.batch.length === 1 ? this.batch[0] : Buffer.concat(this.batch, this.batchBytes);
-    this.byteCount += this.batchBytes;
+    const data = this.batch.length === 1 ? this.batch[0] : Buffer.concat(this.batch);
+    this.byteCount += data.length;
     this.batch = [];
     this.batchBytes = 0;
     // The write's own error, not the stream's 'error' event, which comes a tick after this callback: drained() must
     // see the failure of the write it waited for.
     this.lastWrite = new Promise<void>((resolve) => this.stream.write(data, (error) => {
       if (error) this.fail(error);
+      this.streamBacklog = this.stream.writableLength;
       resolve();
     }));
+    this.streamBacklog = this.stream.writableLength;
   }
 
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
     this.batch = [];
+    this.entries = [];
     this.batchBytes = 0;
     for (const listener of this.errorListeners) listener(error);
   }

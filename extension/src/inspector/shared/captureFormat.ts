@@ -60,6 +60,15 @@ export class CaptureEncoder {
     return [encodeUtf8(`${jsonlEntryLine(placed, this.meta.channel)}\n`)];
   }
 
+  /** Many entries' bytes at once (after start()): for pcapng one buffer, without a buffer per entry. */
+  entries(entries: readonly CaptureEntry[]): Uint8Array {
+    if (this.format === 'pcapng') {
+      if (!this.pcapng) throw new Error('CaptureEncoder.entries() before start()');
+      return this.pcapng.entries(entries.map((entry) => this.placed(entry)));
+    }
+    return encodeUtf8(entries.map((entry) => `${jsonlEntryLine(this.placed(entry), this.meta.channel)}\n`).join(''));
+  }
+
   private role(): CaptureRole | undefined {
     return typeof this.meta.role === 'function' ? this.meta.role() : this.meta.role;
   }

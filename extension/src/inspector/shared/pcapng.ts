@@ -59,13 +59,11 @@ function optionsLength(options: readonly Option[]): number {
   return options.reduce((sum, o) => sum + 4 + pad4(o.value.length), 0) + 4;
 }
 
+/** Writes blocks into `bytes` from `offset` on (one buffer may hold many blocks: see PcapngEncoder.entries). */
 class BlockWriter {
-  readonly bytes: Uint8Array;
   private readonly view: DataView;
-  private offset = 0;
-  constructor(length: number) {
-    this.bytes = new Uint8Array(length);
-    this.view = new DataView(this.bytes.buffer);
+  constructor(readonly bytes: Uint8Array, private offset = 0) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   u16(v: number): void { this.view.setUint16(this.offset, v, true); this.offset += 2; }
   u32(v: number): void { this.view.setUint32(this.offset, v >>> 0, true); this.offset += 4; }
@@ -92,14 +90,20 @@ function textOption(code: number, text: string): Option {
   return { code, value };
 }
 
-function block(type: number, bodyLength: number, fill: (w: BlockWriter) => void): Uint8Array {
+/** Writes one block at the writer's position: its type, length, body (`fill`) and length again. */
+function writeBlock(w: BlockWriter, type: number, bodyLength: number, fill: (w: BlockWriter) => void): void {
+  const start = w.position;
   const total = 12 + bodyLength;
-  const w = new BlockWriter(total);
   w.u32(type);
   w.u32(total);
   fill(w);
-  if (w.position !== total - 4) throw new Error(`pcapng block ${type} body is ${w.position - 8} bytes, expected ${bodyLength}`);
+  if (w.position !== start + total - 4) throw new Error(`pcapng block ${type} body is ${w.position - start - 8} bytes, expected ${bodyLength}`);
   w.u32(total);
+}
+
+function block(type: number, bodyLength: number, fill: (w: BlockWriter) => void): Uint8Array {
+  const w = new BlockWriter(new Uint8Array(12 + bodyLength));
+  writeBlock(w, type, bodyLength, fill);
   return w.bytes;
 }
 
@@ -164,22 +168,41 @@ function directionOptions(direction: Direction): Option[] {
   return options;
 }
 
-/** The Enhanced Packet Block of one entry on interface `interfaceId`: a message, or an event (no payload, direction 0). */
-export function enhancedPacket(entry: CaptureEntry, interfaceId = 0): Uint8Array {
-  const [high, low] = timestampWords(entry.timestamp);
+/** What an entry's Enhanced Packet Block holds besides its timestamp. */
+interface PacketParts {
+  readonly data: Uint8Array;
+  readonly options: readonly Option[];
+  readonly original: number;
+  readonly bodyLength: number;
+}
+
+function packetParts(entry: CaptureEntry): PacketParts {
   const data = entry.kind === 'message' ? entry.data : EMPTY;
   const options = entry.kind === 'message' ? directionOptions(entry.direction)
     : [{ code: EPB_FLAGS, value: new Uint8Array(4) }, textOption(OPT_COMMENT, `${PCAPNG_EVENT_PREFIX}${entry.event}: ${entry.detail}`)];
   const original = entry.kind === 'message' ? Math.max(entry.length, data.length) : 0;
-  return block(BLOCK_EPB, 20 + pad4(data.length) + optionsLength(options), (w) => {
+  return { data, options, original, bodyLength: 20 + pad4(data.length) + optionsLength(options) };
+}
+
+function writePacket(w: BlockWriter, entry: CaptureEntry, parts: PacketParts, interfaceId: number): void {
+  const [high, low] = timestampWords(entry.timestamp);
+  writeBlock(w, BLOCK_EPB, parts.bodyLength, () => {
     w.u32(interfaceId);
     w.u32(high);
     w.u32(low);
-    w.u32(data.length);
-    w.u32(original);
-    w.raw(data);
-    w.options(options);
+    w.u32(parts.data.length);
+    w.u32(parts.original);
+    w.raw(parts.data);
+    w.options(parts.options);
   });
+}
+
+/** The Enhanced Packet Block of one entry on interface `interfaceId`: a message, or an event (no payload, direction 0). */
+export function enhancedPacket(entry: CaptureEntry, interfaceId = 0): Uint8Array {
+  const parts = packetParts(entry);
+  const w = new BlockWriter(new Uint8Array(12 + parts.bodyLength));
+  writePacket(w, entry, parts, interfaceId);
+  return w.bytes;
 }
 
 /**
@@ -198,18 +221,44 @@ export class PcapngEncoder {
 
   /** The blocks of one entry (an interface block first when its channel is new). */
   entry(entry: CaptureEntry): Uint8Array[] {
-    const channel = entry.channel ?? this.options.interfaceName;
-    let id = this.interfaces.get(channel);
-    const blocks: Uint8Array[] = [];
-    if (id === undefined) {
-      id = this.interfaces.size;
-      this.interfaces.set(channel, id);
-      // Another channel (of an opened recording): its role is not this capture's.
-      const { role: _role, ...others } = this.options;
-      blocks.push(interfaceDescription({ ...others, interfaceName: channel, interfaceDescription: `sipc channel ${channel}` }));
+    return [this.entries([entry])];
+  }
+
+  /**
+   * The blocks of many entries, in one buffer: a recording or spill encodes a busy channel's messages a batch at a
+   * time, one allocation per batch instead of a buffer, a view and a list per message.
+   */
+  entries(entries: readonly CaptureEntry[]): Uint8Array {
+    const parts: PacketParts[] = [];
+    const ids: number[] = [];
+    /** Interface blocks of channels first seen in this batch, by the index of the entry they go before. */
+    const newInterfaces = new Map<number, Uint8Array>();
+    let total = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      const channel = entry.channel ?? this.options.interfaceName;
+      let id = this.interfaces.get(channel);
+      if (id === undefined) {
+        id = this.interfaces.size;
+        this.interfaces.set(channel, id);
+        // Another channel (of an opened recording): its role is not this capture's.
+        const { role: _role, ...others } = this.options;
+        const idb = interfaceDescription({ ...others, interfaceName: channel, interfaceDescription: `sipc channel ${channel}` });
+        newInterfaces.set(i, idb);
+        total += idb.length;
+      }
+      const packet = packetParts(entry);
+      parts.push(packet);
+      ids.push(id);
+      total += 12 + packet.bodyLength;
     }
-    blocks.push(enhancedPacket(entry, id));
-    return blocks;
+    const w = new BlockWriter(new Uint8Array(total));
+    for (let i = 0; i < entries.length; i++) {
+      const idb = newInterfaces.get(i);
+      if (idb) w.raw(idb);
+      writePacket(w, entries[i], parts[i], ids[i]);
+    }
+    return w.bytes;
   }
 }
 
