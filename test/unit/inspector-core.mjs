@@ -10,14 +10,14 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const loaded = new Map();
 
-/** Bundles and loads one entry module (a path from the repository root). */
-async function loadBundle(entry) {
+/** Bundles and loads one entry module (a path from the repository root); `external` packages are required at run time. */
+async function loadBundle(entry, external = []) {
   if (!loaded.has(entry)) {
     const outfile = join(root, 'test/out/unit', `${basename(entry, '.ts')}-${process.pid}.cjs`);
     mkdirSync(dirname(outfile), { recursive: true });
     await build({
       entryPoints: [join(root, entry)],
-      outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'silent',
+      outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'silent', external,
     });
     loaded.set(entry, createRequire(import.meta.url)(outfile));
     process.on('exit', () => rmSync(outfile, { force: true }));
@@ -68,4 +68,9 @@ export function loadFormat() {
 /** A feed's post as the webview sees it: a reset's or append's rows decoded from their batch (rowBatch.ts). */
 export function asShown(core, message) {
   return message.type === 'reset' || message.type === 'append' ? { ...message, rows: core.decodeRows(message.rows) } : message;
+}
+
+/** @returns {Promise<typeof import('../../extension/src/debugging/peerProcess')>} */
+export function loadPeerProcess() {
+  return loadBundle('extension/src/debugging/peerProcess.ts', ['koffi']);
 }

@@ -41,38 +41,58 @@ export async function describeProcesses(pids: Iterable<number>): Promise<Map<num
   return byPid;
 }
 
-/** How many processes a PeerDescriptions remembers (a panel sees two holders at a time, and few over its life). */
-const REMEMBERED_PROCESSES = 16;
+/**
+ * How long a holder's description stands before its state is read again. Its name never changes while it holds the
+ * role; its state (stopped by SIGSTOP or another debugger) may, and is read again at this pace rather than on every
+ * statistics tick (each read is a native thread: one per holder per tick before).
+ */
+export const PEER_STATE_REFRESH_MS = 5000;
+
+type Describe = (pid: number) => Promise<ProcessInfo>;
 
 /**
- * For code that must answer synchronously (the inspector's statistics, posted on a timer): the last description of
- * each process asked for, while a fresh one is made off the main thread (one at a time per process). The first
- * answer for a process is its pid alone; the next one after the description arrived has its name and state.
+ * For code that must answer synchronously (the inspector's statistics, posted on a timer): the description of each
+ * holder, made off the main thread once when the holder is first seen, and again only every PEER_STATE_REFRESH_MS
+ * (its state). The first answer for a holder is its pid alone; the next one after the description arrived has its
+ * name and state.
+ *
+ * A holder is known by its pid for as long as the channel shows it holding a role without a break: holders() is told
+ * the current ones on every tick, and a pid that stopped holding is forgotten, so a later process given the same pid
+ * is described afresh. (The channel's info has no start time per role, which would make (pid, start time) the key;
+ * the library's "alive" already compares it, so a holder whose pid was reused reads as not alive and is dropped.)
  */
 export class PeerDescriptions {
-  private readonly known = new Map<number, ProcessInfo>();
+  private readonly known = new Map<number, { info: ProcessInfo; at: number }>();
   private readonly asking = new Set<number>();
 
-  /** The holder `pid` as last described (see describePeer); asks for a fresh description. */
+  constructor(
+    private readonly describe: Describe = describeProcessAsync,
+    private readonly now: () => number = Date.now,
+    private readonly refreshMs = PEER_STATE_REFRESH_MS,
+  ) {}
+
+  /** The holders now (pid > 0, alive): every other pid's description is forgotten. */
+  holders(pids: Iterable<number>): void {
+    const current = new Set(pids);
+    for (const pid of this.known.keys()) if (!current.has(pid)) this.known.delete(pid);
+  }
+
+  /** The holder `pid` as last described (see describePeer); asks for a description if it has none or an old one. */
   peer(pid: number, debuggees: Debuggees | undefined): PeerProcess | undefined {
     if (!(pid > 0)) return undefined;
-    this.ask(pid);
-    return describePeer(pid, this.known.get(pid), debuggees);
+    const known = this.known.get(pid);
+    if (!known || this.now() - known.at >= this.refreshMs) this.ask(pid);
+    return describePeer(pid, known?.info, debuggees);
   }
 
   private ask(pid: number): void {
     if (this.asking.has(pid)) return;
     this.asking.add(pid);
-    describeProcessAsync(pid).then((info) => {
-      this.known.delete(pid); // re-inserted last: the map's order is the order of use
-      this.known.set(pid, info);
-      while (this.known.size > REMEMBERED_PROCESSES) {
-        const oldest = this.known.keys().next();
-        if (oldest.done) break;
-        this.known.delete(oldest.value);
-      }
+    this.describe(pid).then((info) => {
+      this.known.set(pid, { info, at: this.now() });
     }, () => {
-      this.known.delete(pid); // an older library, or a failure: the pid alone
+      // An older library, or a failure: the pid alone, asked again after the refresh time, not on every tick.
+      this.known.set(pid, { info: { pid, name: '', state: 'unknown', traced: false }, at: this.now() });
     }).finally(() => this.asking.delete(pid));
   }
 }

@@ -319,6 +319,7 @@ export class InspectorSession implements vscode.Disposable {
 
   /** The holders' names, and which one is halted (paused in this window's debugger, or stopped). */
   private peerProcesses(info: ChannelInfo): Pick<StatsSnapshot, 'serverProcess' | 'clientProcess' | 'halted'> {
+    this.peerDescriptions.holders([info.serverAlive ? info.serverPid : 0, info.clientAlive ? info.clientPid : 0]);
     const server = info.serverAlive ? this.peerDescriptions.peer(info.serverPid, activeDebuggees()) : undefined;
     const client = info.clientAlive ? this.peerDescriptions.peer(info.clientPid, activeDebuggees()) : undefined;
     const halted = isHalted(server) ? `server ${server?.activity}` : isHalted(client) ? `client ${client?.activity}` : undefined;
