@@ -108,6 +108,9 @@ test('capture decoder: files shorter than four bytes, classic pcap and unknown b
   const split = new core.CaptureDecoder();
   assert.deepEqual([...split.push(header.subarray(0, 2)), ...split.push(header.subarray(2)), ...split.end()], []);
   assert.equal(split.channel, 'c');
+  const early = new core.CaptureDecoder();
+  early.push(bytes('{"ty'));
+  assert.deepEqual([early.detectedFormat, early.role, early.channel], ['jsonl', undefined, undefined], 'before the header line: no role yet');
   const bom = new core.CaptureDecoder();
   assert.deepEqual([...bom.push(Uint8Array.of(0xef, 0xbb)), ...bom.push(Uint8Array.of(0xbf)), ...bom.push(header), ...bom.end()], []);
   assert.equal(bom.detectedFormat, 'jsonl');
@@ -121,8 +124,21 @@ test('capture decoder: files shorter than four bytes, classic pcap and unknown b
     assert.throws(() => short.end(), { name: 'CaptureFormatError', message: 'this is neither pcapng nor JSON Lines (unknown first bytes)' }, start.join());
   }
   assert.throws(() => new core.CaptureDecoder().push(bytes('PK\x03\x04')), /neither pcapng nor JSON Lines/);
+  assert.throws(() => new core.CaptureDecoder().push(Uint8Array.of(0xd4, 0xc3, 0xb2, 0xa1)), /classic pcap/, 'four bytes are enough to tell');
   assert.throws(() => new core.CaptureDecoder().end(), { name: 'CaptureFormatError', message: 'the file is empty' });
   const empty = new core.CaptureDecoder();
   assert.deepEqual(empty.push(new Uint8Array(0)), []);
   assert.throws(() => empty.end(), /the file is empty/);
+});
+
+test('capture decoder: a JSON Lines line longer than the limit is refused naming its line, the complete lines before it come out', () => {
+  const header = '{"type":"header","format":"sipc-capture","version":1,"channel":"c"}\n';
+  const event = '{"type":"event","seq":0,"timestampMs":1,"event":"a"}\n';
+  assert.equal(core.MAX_JSONL_LINE_CHARS, 256 * 1024 * 1024);
+  const atLimit = new core.CaptureDecoder(60);
+  assert.deepEqual(atLimit.push(bytes(header + 'x'.repeat(60))), [], 'a partial line of exactly the limit waits for its end');
+  assert.throws(() => atLimit.push(bytes('x')), { name: 'JsonlParseError', message: 'line 2: longer than 60 characters (is this a sipc capture?)' });
+  const after = new core.CaptureDecoder(60);
+  assert.deepEqual(after.push(bytes(header + event + event + 'y'.repeat(61))).map((e) => e.event), ['a', 'a']);
+  assert.throws(() => after.end(), { message: 'line 4: longer than 60 characters (is this a sipc capture?)' });
 });

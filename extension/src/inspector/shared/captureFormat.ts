@@ -100,6 +100,9 @@ export class CaptureDecoder {
   /** The damage found after entries that were handed out with it kept back (see upToDamage). */
   private damage: { readonly error: unknown } | undefined;
 
+  /** maxLineChars: the longest JSON Lines line taken (a test gives a small one). */
+  constructor(private readonly maxLineChars = MAX_JSONL_LINE_CHARS) {}
+
   /** The detected format (after the first chunk). */
   get detectedFormat(): CaptureFormat | undefined { return this.format; }
 
@@ -188,8 +191,8 @@ export class CaptureDecoder {
         const entry = jsonl.line(raw); // (the TextDecoder drops a byte-order mark)
         if (entry) entries.push(entry);
       }
-      if (this.partialLine.length > MAX_JSONL_LINE_CHARS) {
-        throw new JsonlParseError(`longer than ${MAX_JSONL_LINE_CHARS} characters (is this a sipc capture?)`, jsonl.linesRead + 1);
+      if (this.partialLine.length > this.maxLineChars) {
+        throw new JsonlParseError(`longer than ${this.maxLineChars} characters (is this a sipc capture?)`, jsonl.linesRead + 1);
       }
     });
   }
