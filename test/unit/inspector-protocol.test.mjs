@@ -70,7 +70,7 @@ test('protocol: columns and plot take up to MAX_PLOTTED_FIELDS paths of 1 to 256
     assert.deepEqual(parse({ type, paths: [] }), { type, paths: [] });
     assert.deepEqual(parse({ type, paths: paths(8), extra: 1 }), { type, paths: paths(8) });
     assert.deepEqual(parse({ type, paths: ['x'.repeat(256)] }), { type, paths: ['x'.repeat(256)] });
-    for (const bad of [paths(9), [''], ['x'.repeat(257)], ['a', 5], 'a', undefined]) {
+    for (const bad of [paths(9), [''], ['x'.repeat(257)], ['a', 5], [['a']], [{ length: 1 }], 'a', undefined]) {
       assert.equal(parse({ type, paths: bad }), undefined, `${type} ${JSON.stringify(bad)?.slice(0, 40)}`);
     }
   }
