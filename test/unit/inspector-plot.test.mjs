@@ -58,9 +58,10 @@ test('plot feed: without a decoder or without paths it posts an empty reset and 
   capture.clear();
   assert.equal(scheduler.timers, 0);
   assert.equal(pushes.length, 1, 'an inactive plot hears nothing of new messages or a clear');
+  capture.addMessage('sent', Uint8Array.of(3), 3);
   feed.set([], decoder);
   assert.equal(feed.active, false);
-  assert.deepEqual(pushes.at(-1), { type: 'plot', paths: [], reset: true, columns: { t: [], dir: [], values: [] } });
+  assert.deepEqual(pushes.at(-1), { type: 'plot', paths: [], reset: true, columns: { t: [], dir: [], values: [] } }, 'no paths: no points, with a decoder too');
   feed.dispose();
 });
 
@@ -144,4 +145,20 @@ test('decimate: a column with one point keeps it alone; each column\'s low and h
   const [x3, y3] = core.decimate([0, 10, 20, 30, 40], [[3, 1, 2, 0, 5]], 2);
   assert.deepEqual(x3, [0, 10, 20, 40]);
   assert.deepEqual(y3, [3, 1, 0, 5], 'column 0: 3 then 1 (falling); column 1: 2, 0, 5: low 0 before high 5');
+});
+
+test('decimate: columns are measured from the first time, the last time closes the last column, a gap inside a column is skipped', () => {
+  // Times from 1000: the same shape as from 0.
+  const [x1, y1] = core.decimate([1000, 1001, 1002, 1003, 1100], [[1, 7, 3, 5, 2]], 2);
+  assert.deepEqual([x1, y1], [[1000, 1003, 1100], [1, 7, 2]]);
+  // Three points in the last column, the last of them exactly at the end of the time axis.
+  const [x2, y2] = core.decimate([0, 1, 2, 50, 60, 100], [[0, 1, 2, 9, 3, 8]], 2);
+  assert.deepEqual([x2, y2], [[0, 2, 50, 100], [0, 2, 9, 3]]);
+  const [x3, y3] = core.decimate([1000, 1001, 1002, 1050, 1060, 1100], [[0, 1, 2, 9, 3, 8]], 2);
+  assert.deepEqual([x3, y3], [[1000, 1002, 1050, 1100], [0, 2, 9, 3]]);
+  // A null between values: the column's low is still the value before it.
+  const [, y4] = core.decimate([0, 1, 2, 3, 100], [[3, null, 5, 4, 1]], 2);
+  assert.deepEqual(y4, [3, 5, 1]);
+  // At most two points per column on average, but three in one: still returned as they are.
+  assert.deepEqual(core.decimate([0, 1, 2, 10], [[5, 1, 3, 0]], 2), [[0, 1, 2, 10], [5, 1, 3, 0]]);
 });
