@@ -29,30 +29,32 @@ struct cli_observe_queue {
     queued *taken;    /* the item the printer holds (freed at its next call) */
 };
 
-/* Queues an item (kind, status, and for ITEM the message with its copied bytes from the scratch buffer), waiting
- * while the queue is full. 1 to go on copying; 0 once END is queued (an item that finds no memory becomes END with
- * SIPC_ERR_NO_MEMORY) or when the printer stops meanwhile. */
-static int enqueue(cli_observe_queue *q, cli_observed_kind kind, int status, const sipc_observed_message *message)
+/* Items the copier made and has not queued yet (it queues them all at once). */
+typedef struct batch {
+    queued *head;
+    queued *tail;
+    size_t bytes;
+    unsigned count;
+} batch;
+
+/* The copier copies at most this many messages (while more are ready) before it queues them. */
+#define COPIER_BATCH_ITEMS 4096u
+
+/* Memory one item holds. */
+static size_t item_bytes(const queued *node)
+{
+    return sizeof *node + (node->item.kind == CLI_OBSERVED_ITEM ? node->item.message.copied : 0);
+}
+
+/* Makes an item (kind, status, and for ITEM the message with its copied bytes from the scratch buffer) and adds it to
+ * the batch; 0 when there is no memory for it. */
+static int batch_add(cli_observe_queue *q, batch *b, cli_observed_kind kind, int status,
+                     const sipc_observed_message *message)
 {
     size_t length = kind == CLI_OBSERVED_ITEM ? message->copied : 0;
-    queued *node = kind == CLI_OBSERVED_END ? q->end_node : malloc(sizeof *node + length);
-    if (node == NULL) {
-        kind = CLI_OBSERVED_END;
-        status = SIPC_ERR_NO_MEMORY;
-        length = 0;
-        node = q->end_node;
-    }
-    sipc_os_mutex_lock(&q->lock);
-    /* END never waits (its memory is set aside); an item larger than the whole bound goes in alone. */
-    while (!q->stopping && kind != CLI_OBSERVED_END && q->head != NULL &&
-           q->bytes + sizeof *node + length > CLI_OBSERVE_QUEUE_BYTES)
-        sipc_os_cond_wait(&q->changed, &q->lock);
-    if (q->stopping) {
-        sipc_os_mutex_unlock(&q->lock);
-        if (node != q->end_node)
-            free(node);
+    queued *node = malloc(sizeof *node + length);
+    if (node == NULL)
         return 0;
-    }
     memset(&node->item, 0, sizeof node->item);
     node->next = NULL;
     node->item.kind = kind;
@@ -63,20 +65,71 @@ static int enqueue(cli_observe_queue *q, cli_observed_kind kind, int status, con
             memcpy(node->payload, q->scratch, length);
     }
     node->item.data = node->payload;
-    if (q->tail)
-        q->tail->next = node;
+    if (b->tail)
+        b->tail->next = node;
     else
-        q->head = node;
-    q->tail = node;
-    q->bytes += sizeof *node + length;
-    if (kind == CLI_OBSERVED_END)
-        q->end_node = NULL; /* the queue holds it now */
-    sipc_os_cond_broadcast(&q->changed);
-    sipc_os_mutex_unlock(&q->lock);
-    return kind != CLI_OBSERVED_END;
+        b->head = node;
+    b->tail = node;
+    b->bytes += item_bytes(node);
+    b->count++;
+    return 1;
 }
 
-/* The copier: copies while messages come, says QUIET after quiet_ms without one, ends after timeout_ms more (or when
+static void batch_free(batch *b)
+{
+    queued *node = b->head;
+    while (node != NULL) {
+        queued *next = node->next;
+        free(node);
+        node = next;
+    }
+    memset(b, 0, sizeof *b);
+}
+
+/* Queues the batch and then, if `end`, the END item with `status` (its memory is set aside, so even running out of
+ * memory can be said), waking the printer once, and waiting while the queue is full (a batch larger than the whole
+ * bound goes in alone). 1 to go on copying; 0 once END is queued or when the printer stops meanwhile. */
+static int enqueue(cli_observe_queue *q, batch *b, int end, int status)
+{
+    sipc_os_mutex_lock(&q->lock);
+    while (!q->stopping && b->count > 0 && q->head != NULL && q->bytes + b->bytes > CLI_OBSERVE_QUEUE_BYTES)
+        sipc_os_cond_wait(&q->changed, &q->lock);
+    if (q->stopping) {
+        sipc_os_mutex_unlock(&q->lock);
+        batch_free(b);
+        return 0;
+    }
+    if (end) {
+        queued *node = q->end_node;
+        memset(&node->item, 0, sizeof node->item);
+        node->next = NULL;
+        node->item.kind = CLI_OBSERVED_END;
+        node->item.status = status;
+        node->item.data = node->payload;
+        if (b->tail)
+            b->tail->next = node;
+        else
+            b->head = node;
+        b->tail = node;
+        b->bytes += sizeof *node;
+        q->end_node = NULL; /* the queue holds it now */
+    }
+    if (b->head != NULL) {
+        if (q->tail)
+            q->tail->next = b->head;
+        else
+            q->head = b->head;
+        q->tail = b->tail;
+        q->bytes += b->bytes;
+    }
+    memset(b, 0, sizeof *b);
+    sipc_os_cond_broadcast(&q->changed);
+    sipc_os_mutex_unlock(&q->lock);
+    return !end;
+}
+
+/* The copier: copies while messages come (everything that is ready in one batch, queued at once: one wake-up of the
+ * printer per batch, not per message), says QUIET after quiet_ms without one, ends after timeout_ms more (or when
  * the observer fails, is cancelled or the channel is gone). */
 static void *copier_main(void *arg)
 {
@@ -86,26 +139,40 @@ static void *copier_main(void *arg)
         /* After an item, first wait quiet_ms (a flush is due then), then timeout_ms. */
         int quiet_wait =
             !quiet_said && q->timeout_ms != 0 && (q->timeout_ms == SIPC_INFINITE || q->timeout_ms > q->quiet_ms);
-        sipc_observed_message message;
-        memset(&message, 0, sizeof message);
-        message.struct_size = sizeof message;
-        int status = sipc_observer_next(q->observer, q->scratch, q->capacity, &message,
-                                        quiet_wait ? q->quiet_ms : q->timeout_ms);
-        if (status == SIPC_OK && message.copied > q->capacity)
-            status = SIPC_ERR_CORRUPT;
-        if (status == SIPC_OK) {
+        batch b = {0};
+        int32_t timeout_ms = quiet_wait ? q->quiet_ms : q->timeout_ms;
+        int status;
+        for (;;) {
+            sipc_observed_message message;
+            memset(&message, 0, sizeof message);
+            message.struct_size = sizeof message;
+            status = sipc_observer_next(q->observer, q->scratch, q->capacity, &message, timeout_ms);
+            if (status == SIPC_OK && message.copied > q->capacity)
+                status = SIPC_ERR_CORRUPT;
+            if (status == SIPC_OK && !batch_add(q, &b, CLI_OBSERVED_ITEM, SIPC_OK, &message))
+                status = SIPC_ERR_NO_MEMORY;
+            if (status != SIPC_OK || b.count >= COPIER_BATCH_ITEMS || b.bytes >= CLI_OBSERVE_QUEUE_BYTES)
+                break;
+            timeout_ms = 0; /* the rest of what is ready, without waiting */
+        }
+        if (b.count > 0) {
             quiet_said = 0;
-            if (!enqueue(q, CLI_OBSERVED_ITEM, SIPC_OK, &message))
+            int more = status == SIPC_OK || status == SIPC_ERR_TIMEOUT;
+            if (!enqueue(q, &b, !more, status) || !more)
                 return NULL;
             continue;
         }
         if (status == SIPC_ERR_TIMEOUT && quiet_wait) {
             quiet_said = 1;
-            if (!enqueue(q, CLI_OBSERVED_QUIET, SIPC_OK, NULL))
+            if (!batch_add(q, &b, CLI_OBSERVED_QUIET, SIPC_OK, NULL)) {
+                enqueue(q, &b, 1, SIPC_ERR_NO_MEMORY);
+                return NULL;
+            }
+            if (!enqueue(q, &b, 0, SIPC_OK))
                 return NULL;
             continue;
         }
-        enqueue(q, CLI_OBSERVED_END, status, NULL);
+        enqueue(q, &b, 1, status);
         return NULL;
     }
 }
@@ -169,7 +236,7 @@ void cli_observe_queue_next(cli_observe_queue *q, cli_observed *item)
         q->head = node->next;
         if (q->head == NULL)
             q->tail = NULL;
-        q->bytes -= sizeof *node + (node->item.kind == CLI_OBSERVED_ITEM ? node->item.message.copied : 0);
+        q->bytes -= item_bytes(node);
         q->taken = node;
         sipc_os_cond_broadcast(&q->changed);
     }

@@ -26,6 +26,8 @@
  * event loop collecting garbage, a long listener) then costs no message. Beyond it the thread waits for the main thread,
  * and the library counts what it misses (lossless: the peers wait, within the observer's stall bound). */
 #define OBSERVER_MAX_READY_BYTES (16u * 1024u * 1024u)
+/* An observer's thread copies at most this many messages (while more are ready) before it queues them. */
+#define OBSERVER_BATCH_MESSAGES 4096u
 /* take_now spins this long before it starts yielding the CPU between looks. */
 #define TAKE_NOW_YIELD_AFTER_NS 2000
 
@@ -82,6 +84,21 @@ static msg_node *queue_pop(msg_queue *q)
     q->bytes -= node->length;
     node->next = NULL;
     return node;
+}
+
+/* Moves every node of `from` to the end of `to`. */
+static void queue_append(msg_queue *to, msg_queue *from)
+{
+    if (!from->head)
+        return;
+    if (to->tail)
+        to->tail->next = from->head;
+    else
+        to->head = from->head;
+    to->tail = from->tail;
+    to->count += from->count;
+    to->bytes += from->bytes;
+    memset(from, 0, sizeof *from);
 }
 
 static void queue_free(msg_queue *q)
@@ -628,10 +645,16 @@ struct sipc_async_observer {
     msg_queue ready;
 };
 
+/* Memory a queue of observed messages holds (payloads and bookkeeping). */
+static uint64_t observer_queue_memory(const msg_queue *q)
+{
+    return q->bytes + (uint64_t)q->count * sizeof(msg_node);
+}
+
 /* The observer's queue holds as much as it may (caller holds the lock). */
 static int observer_queue_full(const sipc_async_observer *h)
 {
-    return h->ready.bytes + (uint64_t)h->ready.count * sizeof(msg_node) >= OBSERVER_MAX_READY_BYTES;
+    return observer_queue_memory(&h->ready) >= OBSERVER_MAX_READY_BYTES;
 }
 
 /* One sipc_observer_next call, made without the lock. The message goes through the scratch buffer, so a node
@@ -666,23 +689,26 @@ static void *observer_main(void *arg)
             sipc_os_cond_wait(&h->n.wake, &h->n.lock);
         if (h->n.stopping)
             break;
+        uint64_t room = OBSERVER_MAX_READY_BYTES - observer_queue_memory(&h->ready);
         sipc_os_mutex_unlock(&h->n.lock);
+        /* Everything that is ready is copied into a batch of this thread's own, without the lock (the main thread's
+         * take holds it while it hands messages over), and queued at once: one lock and one notification per batch,
+         * and the copying never waits for the main thread (PROTOCOL.md section 7). */
+        msg_queue batch = {0};
         msg_node *node;
         int rc = observe_one(h, SIPC_INFINITE, &node);
-        sipc_os_mutex_lock(&h->n.lock);
-        /* Batch whatever else is already there into the same notification. */
-        while (rc == SIPC_OK && !h->n.stopping) {
-            queue_push(&h->ready, node);
-            if (observer_queue_full(h))
+        while (rc == SIPC_OK) {
+            queue_push(&batch, node);
+            if (observer_queue_memory(&batch) >= room || batch.count >= OBSERVER_BATCH_MESSAGES)
                 break;
-            sipc_os_mutex_unlock(&h->n.lock);
             rc = observe_one(h, 0, &node);
-            sipc_os_mutex_lock(&h->n.lock);
         }
-        if (rc == SIPC_OK && h->n.stopping)
-            free(node);
-        if (h->n.stopping)
+        sipc_os_mutex_lock(&h->n.lock);
+        if (h->n.stopping) {
+            queue_free(&batch);
             break;
+        }
+        queue_append(&h->ready, &batch);
         if (rc != SIPC_OK && rc != SIPC_ERR_TIMEOUT)
             h->status = rc;
         h->news = 1;
@@ -777,11 +803,24 @@ SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size
     if (!h || !count || (max_count > 0 && !messages) || (capacity > 0 && !buffer))
         return SIPC_ERR_INVALID_ARGUMENT;
     *count = 0;
+    /* Only the unlinking happens under the lock; the copying and freeing after it, so that the observer's thread,
+     * which queues under the same lock, never waits for a whole hand-over. */
+    msg_queue taking = {0};
     sipc_os_mutex_lock(&h->n.lock);
     size_t used = 0;
-    uint32_t taken = 0;
-    while (taken < max_count && h->ready.head && h->ready.head->length <= capacity - used) {
+    while (taking.count < max_count && h->ready.head && h->ready.head->length <= capacity - used) {
         msg_node *node = queue_pop(&h->ready);
+        used += node->length;
+        queue_push(&taking, node);
+    }
+    int rc = (taking.count == 0 && h->ready.head && max_count > 0) ? SIPC_ERR_BUFFER_TOO_SMALL : SIPC_OK;
+    if (taking.count > 0)
+        sipc_os_cond_broadcast(&h->n.wake);
+    sipc_os_mutex_unlock(&h->n.lock);
+    used = 0;
+    uint32_t taken = 0;
+    msg_node *node;
+    while ((node = queue_pop(&taking)) != NULL) {
         if (node->length > 0)
             memcpy((unsigned char *)buffer + used, node->data, node->length);
         used += node->length;
@@ -790,10 +829,6 @@ SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size
         taken++;
         free(node);
     }
-    int rc = (taken == 0 && h->ready.head && max_count > 0) ? SIPC_ERR_BUFFER_TOO_SMALL : SIPC_OK;
-    if (taken > 0)
-        sipc_os_cond_broadcast(&h->n.wake);
-    sipc_os_mutex_unlock(&h->n.lock);
     *count = taken;
     return rc;
 }
