@@ -197,14 +197,15 @@ static uint32_t note_my_cpu(sipc_channel *ch)
     return mine;
 }
 
-/* The peer last waited, or left a wait, on the CPU we run on: it needs this CPU to answer, so
- * spinning only keeps it from running. */
-static int peer_shares_my_cpu(sipc_channel *ch, uint32_t my_cpu)
+/* spin_limit: the one we wait for last began or left a wait on the CPU we run on (its published `cpu`, see
+ * note_my_cpu; 0 = unknown never matches). */
+static int shares_my_cpu(const uint32_t *awaited_cpu, uint32_t my_cpu)
 {
-    return my_cpu != 0 && SH_LOAD(&ch->header->roles[ch->peer_index].cpu) == my_cpu;
+    return my_cpu != 0 && SH_LOAD(awaited_cpu) == my_cpu;
 }
 
-static uint32_t spin_limit(sipc_channel *ch, uint32_t index, int peer_woken, uint32_t my_cpu)
+static uint32_t spin_limit(sipc_channel *ch, uint32_t index, int peer_woken, uint32_t my_cpu,
+                           const uint32_t *awaited_cpu)
 {
     if (ch->never_spin)
         return 0;
@@ -213,7 +214,7 @@ static uint32_t spin_limit(sipc_channel *ch, uint32_t index, int peer_woken, uin
     uint32_t fixed = __atomic_load_n(&ch->spin_fixed_ns, __ATOMIC_RELAXED);
     if (fixed != 0)
         return fixed;
-    if (peer_shares_my_cpu(ch, my_cpu)) {
+    if (shares_my_cpu(awaited_cpu, my_cpu)) {
         count(&ch->stats.same_cpu_skips);
         return 0;
     }
@@ -250,13 +251,23 @@ static int observer_copying(sipc_channel *ch)
 
 typedef int (*ready_fn)(sipc_channel *ch, void *context);
 
-/* Whom a wait is for: the peer, or (a send held back only by a lossless observer) the observer. */
-typedef enum wait_for { WAIT_FOR_PEER, WAIT_FOR_OBSERVER } wait_for;
+/* Whom a wait is for: the peer (WAIT_FOR_PEER), or (a send held back only by a lossless observer) the observer of
+ * that record index. */
+typedef int wait_for;
+#define WAIT_FOR_PEER (-1)
 
 /* The one the wait is for is probably on a CPU and about to free what we wait for (worth spinning for). */
 static int awaited_running(sipc_channel *ch, wait_for who)
 {
-    return who == WAIT_FOR_OBSERVER ? observer_copying(ch) : peer_running(ch);
+    return who != WAIT_FOR_PEER ? observer_copying(ch) : peer_running(ch);
+}
+
+/* Where the one the wait is for last ran (a `cpu` word in shared memory): the peer's role, or the observer's record.
+ * The peer, or the observer, that last waited or left a wait on the CPU we run on needs this CPU to free what we wait
+ * for, so spinning would only keep it from running. */
+static const uint32_t *awaited_cpu(sipc_channel *ch, wait_for who)
+{
+    return who != WAIT_FOR_PEER ? &ch->header->observers[who].cpu : &ch->header->roles[ch->peer_index].cpu;
 }
 
 /*
@@ -271,8 +282,7 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, wait_fo
         return SIPC_ERR_TIMEOUT;
     uint32_t my_cpu = note_my_cpu(ch);
     int peer_woken = who == WAIT_FOR_PEER && peer_just_woken(ch);
-    /* The CPU rule is about the peer: where an observer runs is not published. */
-    uint32_t limit = spin_limit(ch, index, peer_woken, who == WAIT_FOR_PEER ? my_cpu : 0u);
+    uint32_t limit = spin_limit(ch, index, peer_woken, my_cpu, awaited_cpu(ch, who));
     if (limit != 0 && (peer_woken || awaited_running(ch, who))) {
         count(&ch->stats.spins);
         uint64_t spin_until = now + limit;
@@ -1233,7 +1243,7 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
         uint64_t wait_until = deadline;
         wait_for who = WAIT_FOR_PEER;
         if (holder >= 0 && head - tail < ch->geometry.queue_depth) {
-            who = WAIT_FOR_OBSERVER;
+            who = holder;
             /* Only a lossless observer holds us back: wait for it within its bound, then drop it. */
             uint64_t look_again_ns = observer_holds_back(ch, holder, d);
             if (look_again_ns == 0) {

@@ -91,7 +91,9 @@ typedef struct seg_observer { /* 64 bytes: the record of a lossless observer (PR
     uint64_t start_time;      /* 16 */
     uint64_t cursor[2];       /* 24: per direction, the next message the observer has not copied yet (release) */
     uint32_t stall_ms;        /* 40: peers wait at most this long for the cursor to move (clamped, 0 = default) */
-    uint8_t reserved[20];     /* 44 */
+    uint32_t cpu;             /* 44: 1 + the CPU the observer's thread ran on when it began or left a sleep, 0 unknown
+                                     (a spin hint for producers, like seg_role.cpu; 0 from observers that predate it) */
+    uint8_t reserved[16];     /* 48 */
 } seg_observer;
 
 typedef struct seg_header {

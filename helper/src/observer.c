@@ -110,6 +110,20 @@ static void wake_producer(sipc_observer *ob, int d)
     }
 }
 
+/* Lossless: publishes the CPU this thread runs on in our record (1 + number, 0 unknown), for the spin decisions of a
+ * producer we hold back (PROTOCOL.md section 6, "Not on a shared CPU"); a store only when it changed, since the
+ * producers read the record's cache line at every send. */
+static void note_my_cpu(sipc_observer *ob)
+{
+    if (ob->record < 0)
+        return;
+    int cpu = sipc_os_current_cpu();
+    uint32_t mine = cpu >= 0 ? (uint32_t)cpu + 1u : 0u;
+    uint32_t *published = &ob->header->observers[ob->record].cpu;
+    if (SH_LOAD(published) != mine)
+        SH_STORE(published, mine);
+}
+
 /*
  * Claims a record: CLAIMING (ticket + 1), fill in pid and cursors, ACTIVE, then move the cursors to the heads
  * read after a full fence. A producer that had not seen ACTIVE yet wrote at most the message at that head, so
@@ -132,6 +146,7 @@ static int claim_record(sipc_observer *ob, uint32_t stall_ms)
         SH_STORE(&record->pid, self.pid);
         SH_STORE(&record->start_time, self.start_time);
         SH_STORE(&record->stall_ms, stall_ms);
+        SH_STORE(&record->cpu, 0u);
         for (int d = 0; d < 2; d++)
             SH_STORE(&record->cursor[d], SH_LOAD_ACQ(&ob->header->rings[d].head));
         uint64_t active = SIPC_CLAIM(ticket, SIPC_OBSERVER_ACTIVE);
@@ -145,6 +160,7 @@ static int claim_record(sipc_observer *ob, uint32_t stall_ms)
         }
         ob->record = r;
         ob->claim = active;
+        note_my_cpu(ob);
         return SIPC_OK;
     }
     sipc_record_error_detail("both lossless observer records of '%.80s' are in use", ob->geometry.name);
@@ -545,12 +561,15 @@ static look_after sleep_until_news(sipc_observer *ob, int32_t timeout_ms)
 {
     uint32_t *word = &ob->header->wait_word[SIPC_WAIT_OBSERVE];
     uint32_t seen = SH_LOAD_ACQ(word);
+    note_my_cpu(ob);
     SH_XCHG(&ob->header->waiters[SIPC_WAIT_OBSERVE], 1u);
     SH_FENCE();
     if (anything_new(ob))
         return AFTER_RUNNING;
     stat_add(&ob->stats.sleeps, 1);
-    if (sipc_os_wait(ob->segment, SIPC_WAIT_OBSERVE, word, seen, timeout_ms) == SIPC_ERR_TIMEOUT)
+    int rc = sipc_os_wait(ob->segment, SIPC_WAIT_OBSERVE, word, seen, timeout_ms);
+    note_my_cpu(ob); /* where the scheduler put us on waking, for the producers' next decision */
+    if (rc == SIPC_ERR_TIMEOUT)
         return AFTER_SLEEP;
     stat_add(&ob->stats.woken, 1);
     return AFTER_WAKE_UP;

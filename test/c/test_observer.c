@@ -606,6 +606,64 @@ void test_lossless_send_spins_for_a_copying_observer(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
+#if defined(__linux__) /* CPU affinity */
+#    include <sched.h>
+
+/* A send held back only by a lossless observer whose record says it last ran on the producer's own CPU does not spin
+ * for it (the observer needs that very CPU to copy): it sleeps until the observer's cursor moves (PROTOCOL.md section 6,
+ * "Not on a shared CPU"). The adaptive budget (not the test hook's fixed one, which ignores the CPU rule) would spin. */
+void test_lossless_send_does_not_spin_for_an_observer_on_its_cpu(void)
+{
+    cpu_set_t original;
+    CHECK(sched_getaffinity(0, sizeof original, &original) == 0);
+    int cpu = sched_getcpu();
+    CHECK(cpu >= 0);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    CHECK(sched_setaffinity(0, sizeof one, &one) == 0);
+    const char *name = test_name("lcpu");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client);
+    if (test_failed()) {
+        sched_setaffinity(0, sizeof original, &original);
+        return;
+    }
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    const seg_header *h = (const seg_header *)map.base;
+    int record = -1;
+    for (int r = 0; r < (int)SIPC_OBSERVER_RECORDS; r++)
+        if (SIPC_CLAIM_STATE(__atomic_load_n(&h->observers[r].claim, __ATOMIC_ACQUIRE)) == SIPC_OBSERVER_ACTIVE)
+            record = r;
+    CHECK(record >= 0);
+    /* The observer published where it runs when it claimed its record: our one CPU. */
+    CHECK(record >= 0 && __atomic_load_n(&h->observers[record].cpu, __ATOMIC_ACQUIRE) == (uint32_t)cpu + 1u);
+    for (uint64_t i = 0; i < 4; i++)
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    lagging_observer lag = {server, ob, {0}, -1};
+    sipc_channel_wait_stats(server, &lag.before);
+    sipc_os_thread copier;
+    CHECK(sipc_os_thread_create(&copier, copy_one_once_the_producer_waits, &lag) == SIPC_OK);
+    uint8_t buffer[64];
+    message_fill(buffer, sizeof buffer, 12, 4);
+    CHECK_RC(sipc_send(server, buffer, sizeof buffer, 10000), SIPC_OK);
+    sipc_os_thread_join(&copier);
+    CHECK_RC(lag.copied, SIPC_OK);
+    sipc_wait_stats after;
+    sipc_channel_wait_stats(server, &after);
+    if (after.spins != lag.before.spins)
+        test_fail(__FILE__, __LINE__, "the send spun %llu times for an observer on its own CPU",
+                  (unsigned long long)(after.spins - lag.before.spins));
+    CHECK(after.same_cpu_skips > lag.before.same_cpu_skips && after.sleeps > lag.before.sleeps);
+    raw_close(&map);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    sched_setaffinity(0, sizeof original, &original);
+}
+#endif
+
 static void no_notify(uint32_t token)
 {
     (void)token;
