@@ -4,6 +4,7 @@
  */
 #include "deadline.h"
 #include "layout.h"
+#include "spin_policy.h"
 #include "test_hooks.h"
 #include "waiting.h"
 
@@ -12,19 +13,14 @@
 #include <string.h>
 
 /* Spinning for the peer pays only while the peer is on a CPU (PROTOCOL.md, section 6). Each wait
- * word gets an adaptive spin budget: it grows while spins succeed (peer on another CPU) and halves
- * when they fail (peer descheduled, e.g. sharing our CPU), down to zero; at zero, every
- * SPIN_PROBE_EVERY-th wait probes with SPIN_PROBE_NS. No spinning while the peer sleeps in a wait,
+ * word gets an adaptive spin budget (spin_policy.h): it grows while spins succeed (peer on another CPU) and
+ * halves when they fail (peer descheduled, e.g. sharing our CPU), down to zero; at zero, every
+ * SIPC_SPIN_PROBE_EVERY-th wait probes with SIPC_SPIN_PROBE_NS. No spinning while the peer sleeps in a wait,
  * unless this handle woke it and it has not gone back to sleep since: then it is on its way to a
  * CPU, and a spin of at least WAKE_SPIN_NS covers its wake-up (every WAKE_PROBE_EVERY-th wait even
  * at budget zero, so a pair that fell back to sleeping finds the fast hand-off again; 32 recovers
  * within ~1 ms and cost nothing measurable on one CPU, where such a spin mostly finds the answer
  * because the woken peer preempted us). */
-#define SPIN_MAX_NS 50000u
-#define SPIN_START_NS 20000u
-#define SPIN_MIN_NS 500u
-#define SPIN_PROBE_NS 2000u
-#define SPIN_PROBE_EVERY 16u
 #define WAKE_SPIN_NS 50000u
 #define WAKE_PROBE_EVERY 32u
 /* woke_peer_nap: this flag | the peer's `naps` when this handle last woke it. */
@@ -224,7 +220,7 @@ static uint32_t spin_limit(sipc_channel *ch, uint32_t index, int peer_woken, uin
     uint32_t probe = __atomic_add_fetch(&ch->spin_probe[index], 1u, __ATOMIC_RELAXED);
     if (peer_woken && probe % WAKE_PROBE_EVERY == 0)
         return WAKE_SPIN_NS;
-    return probe % SPIN_PROBE_EVERY == 0 ? SPIN_PROBE_NS : 0;
+    return sipc_spin_budget_limit(0, probe);
 }
 
 static void spin_learn(sipc_channel *ch, uint32_t index, int succeeded)
@@ -234,10 +230,7 @@ static void spin_learn(sipc_channel *ch, uint32_t index, int succeeded)
     if (__atomic_load_n(&ch->spin_fixed_ns, __ATOMIC_RELAXED) != 0)
         return;
     uint32_t budget = __atomic_load_n(&ch->spin_budget_ns[index], __ATOMIC_RELAXED);
-    if (succeeded)
-        budget = budget == 0 ? SPIN_PROBE_NS : (budget > SPIN_MAX_NS / 2 ? SPIN_MAX_NS : budget * 2);
-    else
-        budget = budget / 2 < SPIN_MIN_NS ? 0 : budget / 2;
+    budget = sipc_spin_budget_after(budget, succeeded);
     __atomic_store_n(&ch->spin_budget_ns[index], budget, __ATOMIC_RELAXED);
 }
 
@@ -689,7 +682,7 @@ SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t
     ch->fork_generation = sipc_os_fork_generation();
     sipc_key_for_name(name, ch->key);
     for (uint32_t i = 0; i < SIPC_WAIT_WORDS; i++)
-        ch->spin_budget_ns[i] = SPIN_START_NS;
+        ch->spin_budget_ns[i] = SIPC_SPIN_START_NS;
     ch->never_spin = (opt.flags & SIPC_OPEN_NO_SPIN) != 0;
     uint32_t seg_flags = (opt.flags & SIPC_OPEN_INHERIT_HANDLES) ? SIPC_OS_SEG_INHERIT : 0;
     if (opt.flags & SIPC_OPEN_GLOBAL)

@@ -6,6 +6,7 @@
  */
 #include "deadline.h"
 #include "layout.h"
+#include "spin_policy.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -23,9 +24,10 @@
 /* How often, with events, the processes holding the roles are checked while traffic keeps the observer busy. */
 #define LIVENESS_CHECK_NS 100000000ull
 #define EVENT_QUEUE 8
-/* While messages keep coming (one returned less than SPIN_WHILE_FLOWING_NS ago), an observer that caught up spins
- * this long for the next one before it sleeps. */
-#define SPIN_NS 20000u
+/* While messages keep coming (one returned less than SPIN_WHILE_FLOWING_NS ago), an observer that caught up spins for
+ * the next one before it sleeps, within the peers' adaptive budget (spin_policy.h): where the next message is further
+ * away than the budget (a paced producer, a producer held up elsewhere) spins fail, and the observer soon sleeps at
+ * once instead of taking a CPU from the peers for nothing. */
 #define SPIN_WHILE_FLOWING_NS 200000u
 
 typedef struct role_seen {
@@ -48,6 +50,9 @@ struct sipc_observer {
     uint64_t published[2];     /* lossless: the cursor values last stored in our record */
     uint64_t woken_at[2];      /* lossless: the cursor value of our last wake-up of a waiting producer */
     uint64_t last_delivery_ns; /* when sipc_observer_next last returned a message (traffic is flowing) */
+    int last_direction;        /* of that message */
+    uint32_t spin_budget_ns;   /* spin_policy.h */
+    uint32_t spin_probe;
     uint64_t missed[2];
     uint64_t dropped_seen[2]; /* rings[d].dropped when last reported */
     role_seen roles[2];
@@ -343,6 +348,7 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
         return SIPC_ERR_NO_MEMORY;
     ob->record = -1;
     ob->flags = opt.flags;
+    ob->spin_budget_ns = SIPC_SPIN_START_NS;
     char key[SIPC_OS_KEY_MAX + 1];
     sipc_key_for_name(name, key);
     sipc_view view;
@@ -575,10 +581,21 @@ static look_after sleep_until_news(sipc_observer *ob, int32_t timeout_ms)
     return AFTER_WAKE_UP;
 }
 
-/* Spins (CPU relax) until anything_new or SPIN_NS passed: 1 if something came. */
-static int spin_for_news(sipc_observer *ob, uint64_t now, uint64_t deadline)
+/* How long to spin for the next message (0: sleep at once): the adaptive budget, and nothing while the producer of the
+ * last message last ran on our CPU (it needs this CPU to send; PROTOCOL.md section 6, "Not on a shared CPU"). */
+static uint32_t spin_limit(sipc_observer *ob)
 {
-    uint64_t until = now + SPIN_NS < deadline ? now + SPIN_NS : deadline;
+    int producer = ob->last_direction == SIPC_DIR_TO_CLIENT ? SIPC_ROLE_INDEX_SERVER : SIPC_ROLE_INDEX_CLIENT;
+    int cpu = sipc_os_current_cpu();
+    if (cpu >= 0 && SH_LOAD(&ob->header->roles[producer].cpu) == (uint32_t)cpu + 1u)
+        return 0;
+    return sipc_spin_budget_limit(ob->spin_budget_ns, ob->spin_budget_ns == 0 ? ++ob->spin_probe : 0u);
+}
+
+/* Spins (CPU relax) until anything_new or spin_ns passed: 1 if something came. */
+static int spin_for_news(sipc_observer *ob, uint64_t now, uint64_t deadline, uint32_t spin_ns)
+{
+    uint64_t until = now + spin_ns < deadline ? now + spin_ns : deadline;
     for (unsigned i = 1;; i++) {
         if (anything_new(ob))
             return 1;
@@ -675,6 +692,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         if (d >= 0) {
             if (deliver(ob, d, &c[d], buffer, capacity, message)) {
                 ob->last_delivery_ns = now;
+                ob->last_direction = d;
                 stat_add(&ob->stats.messages, 1);
                 ob->returned_ns = sipc_os_monotonic_ns();
                 return SIPC_OK;
@@ -693,9 +711,12 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         }
         /* Traffic is flowing: the next message is probably microseconds away, sooner than a wake-up would bring us
          * back (a wake-up costs the producer a syscall and us the scheduler's latency). */
-        if (now - ob->last_delivery_ns < SPIN_WHILE_FLOWING_NS) {
+        uint32_t spin_ns = now - ob->last_delivery_ns < SPIN_WHILE_FLOWING_NS ? spin_limit(ob) : 0u;
+        if (spin_ns != 0) {
             stat_add(&ob->stats.spins, 1);
-            if (spin_for_news(ob, now, deadline)) {
+            int hit = spin_for_news(ob, now, deadline, spin_ns);
+            ob->spin_budget_ns = sipc_spin_budget_after(ob->spin_budget_ns, hit);
+            if (hit) {
                 stat_add(&ob->stats.spin_hits, 1);
                 continue;
             }
