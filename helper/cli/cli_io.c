@@ -4,6 +4,8 @@
 #endif
 #include "cli_io.h"
 
+#include "cli_args.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if !defined(_WIN32)
+#include <poll.h>
+#endif
 #if defined(_WIN32)
 #include <direct.h>
 #include <io.h>
@@ -89,6 +94,33 @@ bool cli_write_found_no_reader(int error_number)
 #else
     return false;
 #endif
+}
+
+bool cli_reader_gone(int fd)
+{
+#if defined(_WIN32)
+    (void)fd;
+    return false;
+#else
+    /* Linux reports a pipe without readers as POLLERR on its write end, the BSDs and macOS as POLLHUP. */
+    struct pollfd probe = {.fd = fd, .events = POLLOUT};
+    int ready;
+    do
+        ready = poll(&probe, 1, 0);
+    while (ready < 0 && errno == EINTR);
+    if (ready <= 0)
+        return false;
+    struct stat info;
+    bool pipe_like = fstat(fd, &info) == 0 && (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode));
+    return pipe_like && (probe.revents & (POLLERR | POLLHUP)) != 0;
+#endif
+}
+
+int cli_stdout_write_failed(const char *command, int error_number)
+{
+    if (cli_write_found_no_reader(error_number))
+        return SIPC_CLI_EXIT_OK;
+    return cli_io_error(command, "cannot write to stdout: %s", strerror(error_number));
 }
 
 /* ---- files for `sipc extcap install` ---- */

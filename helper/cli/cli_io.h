@@ -19,6 +19,13 @@ bool cli_read_file(const char *path, cli_buffer *out, int *error_number);
 /* Whether the write that just failed with errno error_number found its pipe without a reader: EPIPE, and on
  * Windows also a named pipe being closed, which the C runtime reports as EINVAL. Call it right after the failure. */
 bool cli_write_found_no_reader(int error_number);
+/* Whether the reader of the pipe or FIFO `fd` is gone, found without writing (poll reports an error or hang-up on
+ * the write end). False where that cannot be told: files, terminals, and on Windows (there a stream learns it at its
+ * next write). Lets an idle stream end when its reader left instead of waiting for something to write. */
+bool cli_reader_gone(int fd);
+/* A failed write to stdout (errno error_number): its reader going away (`sipc tap x | head`) is a normal end, as for
+ * Unix tools: SIPC_CLI_EXIT_OK and nothing on stderr. Any other error is reported and gives SIPC_CLI_EXIT_IO. */
+int cli_stdout_write_failed(const char *command, int error_number);
 
 /* The absolute path of the running sipc executable; false if the OS does not say. */
 bool cli_executable_path(char *out, size_t size);

@@ -162,7 +162,7 @@ static int decode_one(const char *command, const cschema_message *message, cli_f
     if (!cli_schema_format(out, message, output, index, data, length))
         return cli_io_error(command, "out of memory");
     if (!cli_write_all(STDOUT_FILENO, out->data, out->length))
-        return cli_io_error(command, "cannot write to stdout: %s", strerror(errno));
+        return cli_stdout_write_failed(command, errno);
     return -1;
 }
 

@@ -118,7 +118,7 @@ static int print_output(const char *command, cli_buffer *out, bool built)
     cli_buffer_free(out);
     if (!built)
         return cli_io_error(command, "out of memory");
-    return written ? SIPC_CLI_EXIT_OK : cli_io_error(command, "cannot write to stdout: %s", strerror(error_number));
+    return written ? SIPC_CLI_EXIT_OK : cli_stdout_write_failed(command, error_number);
 }
 
 /* ---- ls ---- */
@@ -362,7 +362,7 @@ static int remove_stale(const char *command, uint64_t older_than_ns, int32_t tim
     }
     name_list_free(&list);
     if (fflush(stdout) != 0)
-        return cli_io_error(command, "cannot write to stdout: %s", strerror(errno));
+        return cli_stdout_write_failed(command, errno);
     return exit_code;
 }
 
@@ -591,7 +591,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
         cli_observe_queue_next(queue, &item);
         if (item.kind == CLI_OBSERVED_QUIET) {
             if (out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length)) {
-                exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+                exit_code = cli_stdout_write_failed(command->name, errno);
                 break;
             }
             out.length = 0;
@@ -601,7 +601,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
         if (status == SIPC_ERR_NOT_FOUND && follow) {
             bool ok = append_tap_event(&out, output, "removed", "channel removed; waiting for it to reappear");
             if (!ok || (out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length))) {
-                exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+                exit_code = cli_stdout_write_failed(command->name, errno);
                 break;
             }
             out.length = 0;
@@ -625,7 +625,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
                 break;
             }
             if (!cli_write_all(STDOUT_FILENO, out.data, out.length)) {
-                exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+                exit_code = cli_stdout_write_failed(command->name, errno);
                 break;
             }
             out.length = 0;
@@ -696,13 +696,13 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             exit_code = cli_io_error(command->name, "out of memory");
         else if (out.length >= flush_at) {
             if (!cli_write_all(STDOUT_FILENO, out.data, out.length))
-                exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+                exit_code = cli_stdout_write_failed(command->name, errno);
             out.length = 0;
         }
         seen++;
     }
     if (exit_code < 0 && out.length > 0 && !cli_write_all(STDOUT_FILENO, out.data, out.length))
-        exit_code = cli_io_error(command->name, "cannot write to stdout: %s", strerror(errno));
+        exit_code = cli_stdout_write_failed(command->name, errno);
     cli_observe_queue_stop(queue);
     cli_signals_watch_observer(NULL);
     if (observer != NULL && stats)

@@ -140,7 +140,7 @@ static bool handle_message(serve_state *state, sipc_channel *channel, const void
         return false;
     }
     if (!cli_write_all(STDOUT_FILENO, state->out.data, state->out.length)) {
-        state->exit_code = cli_io_error(state->command, "cannot write to stdout: %s", strerror(errno));
+        state->exit_code = cli_stdout_write_failed(state->command, errno);
         return false;
     }
     state->handled++;
@@ -551,7 +551,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
         return cli_io_error(command->name, "cannot read %s: %s", file ? file : "stdin",
                             strerror(session.sender_io_error));
     if (session.receiver_io_error)
-        return cli_io_error(command->name, "cannot write to stdout: %s", strerror(session.receiver_io_error));
+        return cli_stdout_write_failed(command->name, session.receiver_io_error);
     /* Input that could not be delivered is an error; the peer leaving after everything is not. */
     if (session.sender_status != SIPC_OK && session.sender_status != SIPC_ERR_CANCELLED)
         return cli_fail(command->name, name, session.sender_status);

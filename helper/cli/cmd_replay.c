@@ -118,9 +118,12 @@ static int read_plan(const char *command, const char *path, const char *wanted_c
     while ((got = capture_reader_next(reader, &record, error, sizeof error)) == 1) {
         if (list) {
             line.length = 0;
-            if (!append_record_line(&line, reader, &record) ||
-                fwrite(line.data, 1, line.length, stdout) != line.length) {
-                exit_code = cli_io_error(command, "cannot write to stdout");
+            if (!append_record_line(&line, reader, &record)) {
+                exit_code = cli_io_error(command, "out of memory");
+                break;
+            }
+            if (fwrite(line.data, 1, line.length, stdout) != line.length) {
+                exit_code = cli_stdout_write_failed(command, errno);
                 break;
             }
             continue;
@@ -166,6 +169,8 @@ static int read_plan(const char *command, const char *path, const char *wanted_c
         else if (!(plan->channel = strdup(capture_reader_channel(reader, (size_t)channel))))
             exit_code = cli_io_error(command, "out of memory");
     }
+    if (list && exit_code < 0 && fflush(stdout) != 0)
+        exit_code = cli_stdout_write_failed(command, errno);
     uint64_t side_unknown = capture_reader_side_unknown(reader);
     if (side_unknown > 0)
         fprintf(stderr,

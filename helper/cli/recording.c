@@ -66,12 +66,21 @@ static bool start_file(recording_output *output, int *exit_code)
     return true;
 }
 
+/* What errors call the output: the file being written, the FIFO, or stdout. */
+static const char *output_label(const recording_output *output)
+{
+    if (output->current_path)
+        return output->current_path;
+    return strcmp(output->path, "-") == 0 ? "stdout" : output->path;
+}
+
 /* Wireshark stops an extcap capture by closing its FIFO (on Windows its named pipe): for a live reader's stream
  * that is the normal end, and Wireshark shows anything the extcap writes to stderr as an error ("Error by extcap
- * pipe"). Marks the output so the recording ends quietly with exit 0. Called right after the failed write. */
+ * pipe"). A reader of stdout quitting early (`sipc record x -o - | head -c 100`) is the same normal end, as for Unix
+ * tools. Marks the output so the recording ends quietly with exit 0. Called right after the failed write. */
 static bool note_reader_gone(recording_output *output, int error_number)
 {
-    if (output->flush_each && cli_write_found_no_reader(error_number))
+    if (output->stream && cli_write_found_no_reader(error_number))
         output->reader_gone = true;
     return output->reader_gone;
 }
@@ -85,8 +94,7 @@ static bool finish_file(recording_output *output, int *exit_code)
     if (!ok && note_reader_gone(output, errno)) /* what was buffered has no reader any more */
         ok = true;
     if (!ok && exit_code && *exit_code < 0)
-        *exit_code = cli_io_error(output->command, "cannot write %s: %s",
-                                  output->current_path ? output->current_path : "stdout", strerror(errno));
+        *exit_code = cli_io_error(output->command, "cannot write %s: %s", output_label(output), strerror(errno));
     return ok;
 }
 
@@ -106,6 +114,7 @@ static void recording_output_init(recording_output *output, const char *command,
 static bool start_stream(recording_output *output, FILE *file, const char *label, int *exit_code)
 {
     output->file = file;
+    output->stream = true;
     output->file_started = sipc_os_monotonic_ns();
     if (!capture_sink_start(&output->sink, file, output->format, output->channels, output->channel_count) ||
         (output->flush_each && fflush(file) != 0)) {
@@ -164,8 +173,7 @@ bool recording_output_write(recording_output *output, const capture_record *reco
         int error_number = errno;
         if (*exit_code < 0 && !note_reader_gone(output, error_number))
             *exit_code =
-                cli_io_error(output->command, "cannot write %s: %s",
-                             output->current_path ? output->current_path : output->path, strerror(error_number));
+                cli_io_error(output->command, "cannot write %s: %s", output_label(output), strerror(error_number));
         return false;
     }
     if (output->rotate_size != 0 && output->sink.bytes >= output->rotate_size)
@@ -173,12 +181,23 @@ bool recording_output_write(recording_output *output, const capture_record *reco
     return true;
 }
 
-void recording_output_idle(recording_output *output, sipc_os_mutex *lock)
+bool recording_output_idle(recording_output *output, sipc_os_mutex *lock, int *exit_code)
 {
     sipc_os_mutex_lock(lock);
-    if (output->file)
-        fflush(output->file);
+    bool failed = false;
+    if (output->file && fflush(output->file) != 0) {
+        int error_number = errno;
+        failed = !note_reader_gone(output, error_number);
+        if (failed && *exit_code < 0)
+            *exit_code =
+                cli_io_error(output->command, "cannot write %s: %s", output_label(output), strerror(error_number));
+    }
+    /* A reader that left while nothing was written: Wireshark gone without stopping the capture, `| head` done. */
+    if (output->file && output->stream && !output->reader_gone && cli_reader_gone(fileno(output->file)))
+        output->reader_gone = true;
+    bool over = failed || output->reader_gone;
     sipc_os_mutex_unlock(lock);
+    return over;
 }
 
 bool recording_output_close(recording_output *output, int *exit_code)
@@ -225,6 +244,14 @@ static bool session_stopping(record_session *session)
         stopping = session->stopping = true;
     sipc_os_mutex_unlock(&session->lock);
     return stopping;
+}
+
+/* Ends the recording: every worker stops at its next look (within RECORD_SLICE_MS). */
+static void session_stop(record_session *session)
+{
+    sipc_os_mutex_lock(&session->lock);
+    session->stopping = true;
+    sipc_os_mutex_unlock(&session->lock);
 }
 
 /* Writes one record under the session's lock; false when the recording must end. */
@@ -309,14 +336,19 @@ static void *record_worker_main(void *argument)
         message.struct_size = sizeof message;
         int status = sipc_observer_next(worker->observer, buffer, capacity, &message, slice_ms(session));
         if (status == SIPC_ERR_TIMEOUT) {
-            recording_output_idle(session->output, &session->lock);
+            if (recording_output_idle(session->output, &session->lock, &session->exit_code))
+                session_stop(session);
             continue;
         }
         if (status == SIPC_ERR_CANCELLED)
             break;
         if (status == SIPC_ERR_NOT_FOUND) {
             write_event(worker, "removed", "the channel was removed; the recorder waits for it to exist again");
-            recording_output_idle(session->output, &session->lock); /* readable while the name is gone */
+            if (recording_output_idle(session->output, &session->lock,
+                                      &session->exit_code)) { /* readable while the name is gone */
+                session_stop(session);
+                break;
+            }
             if (worker->channel == 0)
                 cli_signals_watch_observer(NULL);
             sipc_observer_close(worker->observer);

@@ -28,6 +28,7 @@ typedef struct recording_output {
     uint32_t file_index;     /* 1, 2, ... when rotating; 0 otherwise */
     bool rotate_pending;
     bool flush_each;  /* a live reader (Wireshark) waits for every record */
+    bool stream;      /* stdout or a FIFO: its reader leaving ends the recording normally */
     bool reader_gone; /* that reader closed its end: the recording is over, not failed */
     bool quiet;
     bool owns_file;
@@ -52,7 +53,10 @@ bool recording_output_open_stream(recording_output *output, const char *command,
 /* Writes one record, rotating first when the file is full or old. The caller serialises calls. */
 bool recording_output_write(recording_output *output, const capture_record *record, int *exit_code);
 /* Nothing arrived for a while: flush what is buffered, so the file is readable while recording. */
-void recording_output_idle(recording_output *output, sipc_os_mutex *lock);
+/* Between records (nothing came for a while): flushes what is buffered, under lock (which also guards exit_code).
+ * True when the recording must end: the stream's reader is gone (a normal end; found by that flush or, with nothing
+ * to write, by cli_reader_gone), or the flush failed (*exit_code set, the error reported). */
+bool recording_output_idle(recording_output *output, sipc_os_mutex *lock, int *exit_code);
 bool recording_output_close(recording_output *output, int *exit_code);
 
 /* Records the observed channels (observers[i] watches names[i], opened with observe_options, which a

@@ -147,6 +147,32 @@ describe('sipc extcap', () => {
     rmSync(fifo);
   });
 
+  it('ends by itself when Wireshark goes away while the channel is idle (nothing left to write)', T, async () => {
+    const name = uniqueName('idle');
+    start(['echo', name, '--timeout', '30000']);
+    await waitForChannel(name, undefined, 20000);
+    const fifo = join(scratch, 'idle.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const reader = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    const capture = start(['extcap', '--capture', '--extcap-interface', 'sipc', '--fifo', fifo, '--channel', name]);
+    const chunk = Buffer.alloc(65536);
+    await waitFor(() => {
+      try {
+        return readSync(reader, chunk, 0, chunk.length, null) > 0; // the header: the capture is running
+      } catch (error) {
+        if (error.code !== 'EAGAIN') throw error;
+        return false;
+      }
+    }, { what: 'the pcapng header through the FIFO', timeoutMs: 20000 });
+    // Wireshark crashed or was killed: no SIGTERM comes, and no message will. The capture must not wait forever.
+    closeSync(reader);
+    let timer;
+    const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('the capture still ran 20 s after its reader left')), 20000); });
+    const ended = await Promise.race([capture.done, late]).finally(() => clearTimeout(timer));
+    assert.deepEqual({ code: ended.code, stderr: ended.stderr }, { code: 0, stderr: '' });
+    rmSync(fifo);
+  });
+
   it('still fails with exit 2 on a real write error (a full device)', T, async () => {
     if (!existsSync('/dev/full')) return;
     const name = uniqueName('full');
