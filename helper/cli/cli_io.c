@@ -96,11 +96,93 @@ bool cli_write_found_no_reader(int error_number)
 #endif
 }
 
+#if defined(_WIN32)
+/* NtQueryInformationFile(FilePipeLocalInformation): a pipe's state as seen from our end (NT DDK names). The SDK's
+ * import libraries do not offer it, so it is resolved from ntdll.dll; it needs FILE_READ_ATTRIBUTES on the handle
+ * (cli_open_fifo asks for it, as Microsoft's CreateNamedPipe documentation says a client of an inbound pipe may). */
+typedef struct cli_pipe_local_information {
+    ULONG NamedPipeType;
+    ULONG NamedPipeConfiguration;
+    ULONG MaximumInstances;
+    ULONG CurrentInstances;
+    ULONG InboundQuota;
+    ULONG ReadDataAvailable;
+    ULONG OutboundQuota;
+    ULONG WriteQuotaAvailable;
+    ULONG NamedPipeState;
+    ULONG NamedPipeEnd;
+} cli_pipe_local_information;
+
+typedef struct cli_io_status_block {
+    union {
+        LONG Status;
+        void *Pointer;
+    } u;
+    ULONG_PTR Information;
+} cli_io_status_block;
+
+typedef LONG(NTAPI *cli_nt_query_information_file_fn)(HANDLE, cli_io_status_block *, void *, ULONG, int);
+
+#define CLI_FILE_PIPE_LOCAL_INFORMATION 24
+#define CLI_FILE_PIPE_CONNECTED_STATE 3u
+#define CLI_STATUS_PIPE_DISCONNECTED ((LONG)0xC00000B0L)
+#define CLI_STATUS_PIPE_CLOSING ((LONG)0xC00000B1L)
+#define CLI_STATUS_PIPE_BROKEN ((LONG)0xC000014BL)
+
+static bool pipe_reader_gone(HANDLE pipe)
+{
+    HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+    cli_nt_query_information_file_fn query =
+        ntdll ? (cli_nt_query_information_file_fn)(void (*)(void))GetProcAddress(ntdll, "NtQueryInformationFile")
+              : NULL;
+    if (!query)
+        return false;
+    cli_pipe_local_information info;
+    memset(&info, 0, sizeof info);
+    cli_io_status_block status_block;
+    memset(&status_block, 0, sizeof status_block);
+    LONG status = query(pipe, &status_block, &info, (ULONG)sizeof info, CLI_FILE_PIPE_LOCAL_INFORMATION);
+    if (status == CLI_STATUS_PIPE_DISCONNECTED || status == CLI_STATUS_PIPE_CLOSING || status == CLI_STATUS_PIPE_BROKEN)
+        return true;
+    /* Any other failure (no FILE_READ_ATTRIBUTES, an older system) cannot tell: the next write will. */
+    return status >= 0 && info.NamedPipeState != CLI_FILE_PIPE_CONNECTED_STATE;
+}
+#endif
+
+FILE *cli_open_fifo(const char *path)
+{
+#if defined(_WIN32)
+    /* As fopen(path, "wb") opens it (CREATE_ALWAYS: a pipe ignores it, a file is made or emptied), with
+     * FILE_READ_ATTRIBUTES added so that cli_reader_gone can read a pipe's state. */
+    HANDLE handle = CreateFileA(path, GENERIC_WRITE | FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                                CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (handle == INVALID_HANDLE_VALUE) {
+        DWORD error = GetLastError();
+        errno = error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND ? ENOENT
+                : error == ERROR_ACCESS_DENIED                                 ? EACCES
+                : error == ERROR_PIPE_BUSY                                     ? EBUSY
+                                                                               : EIO;
+        return NULL;
+    }
+    int fd = _open_osfhandle((intptr_t)handle, _O_WRONLY | _O_BINARY);
+    if (fd < 0) {
+        CloseHandle(handle);
+        return NULL;
+    }
+    FILE *file = _fdopen(fd, "wb");
+    if (!file)
+        _close(fd);
+    return file;
+#else
+    return fopen(path, "wb");
+#endif
+}
+
 bool cli_reader_gone(int fd)
 {
 #if defined(_WIN32)
-    (void)fd;
-    return false;
+    HANDLE handle = (HANDLE)_get_osfhandle(fd);
+    return handle != INVALID_HANDLE_VALUE && GetFileType(handle) == FILE_TYPE_PIPE && pipe_reader_gone(handle);
 #else
     /* Linux reports a pipe without readers as POLLERR on its write end, the BSDs and macOS as POLLHUP. */
     struct pollfd probe = {.fd = fd, .events = POLLOUT};

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cli_text.h"
 #include "sipc.h"
@@ -19,9 +20,13 @@ bool cli_read_file(const char *path, cli_buffer *out, int *error_number);
 /* Whether the write that just failed with errno error_number found its pipe without a reader: EPIPE, and on
  * Windows also a named pipe being closed, which the C runtime reports as EINVAL. Call it right after the failure. */
 bool cli_write_found_no_reader(int error_number);
-/* Whether the reader of the pipe or FIFO `fd` is gone, found without writing (poll reports an error or hang-up on
- * the write end). False where that cannot be told: files, terminals, and on Windows (there a stream learns it at its
- * next write). Lets an idle stream end when its reader left instead of waiting for something to write. */
+/* Opens the FIFO (on Windows the named pipe) a reader such as Wireshark made, for writing, as fopen(path, "wb")
+ * does; on Windows with the access cli_reader_gone needs to read the pipe's state. NULL with errno set. */
+FILE *cli_open_fifo(const char *path);
+/* Whether the reader of the pipe or FIFO `fd` is gone, found without writing: POSIX poll reports an error or
+ * hang-up on the write end; Windows reads the pipe's state (connected or not; needs FILE_READ_ATTRIBUTES, which a
+ * stream opened by cli_open_fifo has). False where that cannot be told (files, terminals): such a stream learns it
+ * at its next write. Lets an idle stream end when its reader left instead of waiting for something to write. */
 bool cli_reader_gone(int fd);
 /* A failed write to stdout (errno error_number): its reader going away (`sipc tap x | head`) is a normal end, as for
  * Unix tools: SIPC_CLI_EXIT_OK and nothing on stderr. Any other error is reported and gives SIPC_CLI_EXIT_IO. */

@@ -86,7 +86,7 @@ static int capture(const char *command, const char *channel, const char *fifo, b
     if (status != SIPC_OK)
         return cli_fail(command, channel, status);
     /* Wireshark created the FIFO (on Windows a named pipe) and waits for the pcapng header. */
-    FILE *file = fopen(fifo, "wb");
+    FILE *file = cli_open_fifo(fifo);
     if (!file) {
         sipc_observer_close(observer);
         return cli_io_error(command, "cannot open %s: %s", fifo, strerror(errno));

@@ -550,8 +550,9 @@ static int read_block(HANDLE pipe, HANDLE event, pcapng_block *block)
 
 /* Wireshark on Windows creates a named pipe and hands its name to --fifo; the capture opens it as a file, writes
  * the pcapng section at once, flushes every packet, and ends by itself once the reader is gone (Wireshark has no
- * signal to send it on Windows: it would terminate it). sipc.exe is beside the tests folder. */
-static int test_extcap_named_pipe(void)
+ * signal to send it on Windows: it would terminate it). sipc.exe is beside the tests folder.
+ */
+static int extcap_named_pipe(int wake_with_a_client)
 {
     char name[64], pipe_name[128], sipc_exe[MAX_PATH + 16];
     channel_name(name, sizeof name, "extcap");
@@ -637,15 +638,17 @@ static int test_extcap_named_pipe(void)
         blocks++;
     }
 
-    /* The reader goes away (Wireshark stopping the capture); the next packet (a client attaching) finds the pipe
-     * broken and the capture ends: normally, with exit 0 (Wireshark shows a failing extcap's stderr as an error). */
+    /* The reader goes away (Wireshark stopping the capture, or crashing). With wake_with_a_client the next packet
+     * (a client attaching) finds the pipe broken; without, the channel stays idle and the capture finds the pipe
+     * no longer connected between packets. Either way it ends normally, with exit 0 (Wireshark shows a failing
+     * extcap's stderr as an error). */
     watchdog_step("closing the pipe");
     DisconnectNamedPipe(pipe);
     CloseHandle(pipe);
     int ended_by_itself = 0;
     DWORD exit_code = 0;
     if (started) {
-        if (sipc_open(name, NULL, &client) == SIPC_OK) {
+        if (wake_with_a_client && sipc_open(name, NULL, &client) == SIPC_OK) {
             sipc_close(client);
             client = NULL;
         }
@@ -683,6 +686,17 @@ static int test_extcap_named_pipe(void)
     return 1;
 }
 
+static int test_extcap_named_pipe(void)
+{
+    return extcap_named_pipe(1);
+}
+
+/* A Wireshark that crashed sends nothing: an idle capture must not wait forever for a packet to fail on. */
+static int test_extcap_named_pipe_reader_gone_while_idle(void)
+{
+    return extcap_named_pipe(0);
+}
+
 typedef struct test_case {
     const char *name;
     int (*run)(void);
@@ -704,6 +718,7 @@ int main(int argc, char **argv)
         {"Global namespace", test_global_namespace},
         {"stopped means every thread suspended", test_stopped_means_every_thread_suspended},
         {"extcap capture into a named pipe", test_extcap_named_pipe},
+        {"extcap capture ends when the pipe's reader leaves an idle channel", test_extcap_named_pipe_reader_gone_while_idle},
     };
     const char *only = argc >= 2 ? argv[1] : NULL;
     if (!watchdog_start(TEST_LIMIT_MS, &passed, &failed)) {
