@@ -551,7 +551,14 @@ static int read_block(HANDLE pipe, HANDLE event, pcapng_block *block)
 /* Wireshark on Windows creates a named pipe and hands its name to --fifo; the capture opens it as a file, writes
  * the pcapng section at once, flushes every packet, and ends by itself once the reader is gone (Wireshark has no
  * signal to send it on Windows: it would terminate it). sipc.exe is beside the tests folder.
- */
+ *
+ * The client's events may say "client pid 0" (seen in about 2 of 5 runs, by hand and under run.sh alike): the client
+ * attaches, pings, gets its pong and closes within milliseconds, and when the capture's observer thread (another
+ * process) does not look at the roles in that window, it finds the role released in the same session. A released
+ * role holds no pid (PROTOCOL.md: a FREE role has pid 0; a FREE role with a pid is a half-written attach or close),
+ * so the observer reports a holder that came and went: attached and closed with pid 0, "unknown" (sipc.h), at the
+ * role's own attach time, so the order below still holds. Keeping the pid would need a new field in the role (a
+ * layout change). This test checks the events' kinds and order, not their pids. */
 static int extcap_named_pipe(int wake_with_a_client)
 {
     char name[64], pipe_name[128], sipc_exe[MAX_PATH + 16];
