@@ -702,6 +702,7 @@ SIPC_API int sipc_open_ex(const char *name, const sipc_options *options, int32_t
         }
         if (rc != SIPC_OK)
             break;
+        sipc_key_test_point(created ? SIPC_TEST_KEY_CREATED_OBJECT : SIPC_TEST_KEY_OPENED_OBJECT);
         rc = sipc_os_segment_lock(ch->segment, deadline);
         if (rc != SIPC_OK)
             break;

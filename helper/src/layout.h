@@ -112,7 +112,8 @@ typedef struct seg_header {
     seg_role roles[2];               /* 320 */
     uint32_t wait_word[SIPC_WAIT_WORDS];           /* 448: futex words, only ever incremented */
     uint32_t waiters[SIPC_WAIT_WORDS];             /* 480: sleepers per wait word (wake only if non-zero) */
-    seg_ring rings[2];                             /* 512 */
+    seg_ring rings[2];                             /* 512; rings[0].reserved begins with the instance id at 640,
+                                                       written by the platform where objects need one (macOS) */
     seg_observer observers[SIPC_OBSERVER_RECORDS]; /* 896: lossless observers, written by them (and by peers
                                                        that drop one) */
 } seg_header;
@@ -130,6 +131,9 @@ _Static_assert(sizeof(seg_role) == 64, "seg_role layout");
 _Static_assert(sizeof(seg_ring) == 192, "seg_ring layout");
 _Static_assert(sizeof(seg_observer) == 64, "seg_observer layout");
 _Static_assert(sizeof(seg_header) == SIPC_HEADER_SIZE, "seg_header layout");
+_Static_assert(offsetof(seg_header, rings[0].reserved) == SIPC_OS_INSTANCE_OFFSET &&
+                   SIPC_OS_INSTANCE_SIZE <= sizeof(((seg_ring *)0)->reserved),
+               "the platform's instance id lies in bytes the header reserves for it");
 _Static_assert(offsetof(seg_header, observers) == 896, "observers offset");
 _Static_assert(offsetof(seg_header, roles) == 320, "roles offset");
 _Static_assert(offsetof(seg_header, wait_word) == 448, "wait_word offset");

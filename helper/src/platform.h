@@ -179,11 +179,18 @@ int sipc_os_segment_mapped_by(sipc_os_segment *segment, int64_t pid);
 /* 1 if the handle still refers to the object currently reachable by its key (not unlinked and not
  * replaced), 0 if not, negative on error. */
 int sipc_os_segment_is_current(sipc_os_segment *segment);
+/* Where the OS gives a shared-memory object no identity that tells it from the next object of the same name
+ * (macOS: fstat of a shm descriptor has no device or inode), the platform writes one into the object itself: a
+ * random instance id of SIPC_OS_INSTANCE_SIZE bytes at SIPC_OS_INSTANCE_OFFSET, as soon as the creator has sized
+ * it (sipc_os_segment_resize), which is_current compares. The bytes are reserved for it in the header (layout.h);
+ * elsewhere they stay 0. */
+#define SIPC_OS_INSTANCE_OFFSET 640u
+#define SIPC_OS_INSTANCE_SIZE 16u
 /* Current size of the object in bytes. */
 int sipc_os_segment_size(sipc_os_segment *segment, uint64_t *size);
 /* Sets the size (creator only, before anyone maps it), with every byte reserved: SIPC_ERR_NO_MEMORY
  * (with a detail message saying what was needed and what is free) when the shared-memory file system
- * is full, never a SIGBUS later. */
+ * is full, never a SIGBUS later. Where objects carry an instance id (above), it writes it. */
 int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size);
 /* Makes sure the first `size` bytes of the object are backed by memory (an opener of a segment that
  * another implementation created sparse); SIPC_ERR_NO_MEMORY as above. Read-write segments only. */

@@ -3,7 +3,8 @@
  * (platform_posix_shm.c):
  * - Objects live in a kernel namespace, not in a directory: nothing but a shm object can squat a key
  *   (no FIFOs, devices or links), the namespace cannot be enumerated, and "is this handle still the
- *   named object" reopens the name and compares identities. Listing goes through listing files: the
+ *   named object" reopens the name and compares the instance ids the creators wrote into their objects (fstat
+ *   of a shm descriptor gives no device or inode; platform_darwin_instance.c). Listing goes through listing files: the
  *   creator of a channel leaves an empty /tmp/<key>.lock (the name earlier versions flocked), so the keys
  *   of those whose object still exists are the listing (a channel whose file someone deleted from /tmp,
  *   or could not be made, is missing from it; by name it works as ever). Removing a key removes its
@@ -18,6 +19,7 @@
 #if defined(__APPLE__)
 
 #include "platform_darwin_files.h"
+#include "platform_darwin_instance.h"
 #include "platform_posix.h"
 
 #include <dirent.h>
@@ -152,23 +154,17 @@ int sipc_os_segment_mapped_by(sipc_os_segment *segment, int64_t pid)
     return -1;
 }
 
+static int open_named_object(void *context)
+{
+    const sipc_os_segment *segment = context;
+    return shm_open(segment->path, O_RDONLY);
+}
+
+/* fstat of a shm descriptor has no device or inode here (both read 0): objects are told apart by the instance id
+ * their creators wrote (platform_darwin_instance.c). */
 int sipc_os_segment_is_current(sipc_os_segment *segment)
 {
-    struct stat mine;
-    if (fstat(segment->fd, &mine) != 0)
-        return posix_fail_errno();
-    int fd = shm_open(segment->path, O_RDONLY);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : posix_fail_errno();
-    struct stat named;
-    int rc = fstat(fd, &named);
-    int err = errno;
-    close(fd);
-    if (rc != 0) {
-        sipc_os_record_error(err);
-        return sipc_os_status_from_error(err);
-    }
-    return named.st_dev == mine.st_dev && named.st_ino == mine.st_ino;
+    return darwin_instance_is_current(segment->fd, open_named_object, segment);
 }
 
 int sipc_os_segment_size(sipc_os_segment *segment, uint64_t *size)
@@ -183,9 +179,13 @@ int sipc_os_segment_reserve(sipc_os_segment *segment, uint64_t size)
     return SIPC_OK; /* nothing reserves pages up front: they come on first touch */
 }
 
+/* Sized once, by its creator: it also writes the object's instance id, before it takes the lock word. */
 int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size)
 {
-    return posix_fd_truncate(segment->fd, size);
+    int rc = posix_fd_truncate(segment->fd, size);
+    if (rc == SIPC_OK && size >= (uint64_t)SIPC_OS_INSTANCE_OFFSET + SIPC_OS_INSTANCE_SIZE)
+        rc = darwin_instance_write(segment->fd);
+    return rc;
 }
 
 int sipc_os_segment_owner(sipc_os_segment *segment, uint32_t *mode, uint32_t *uid)

@@ -5,6 +5,9 @@
 #if defined(__linux__)
 
 #include "platform_posix.h"
+#if defined(SIPC_TEST_DARWIN_FILES)
+#include "platform_darwin_instance.h"
+#endif
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,7 +26,45 @@ struct sipc_os_segment {
     int readonly;
     uint32_t held_tokens;           /* tokens this handle holds (its own locks never conflict with a probe) */
     char path[SIPC_OS_KEY_MAX + 2]; /* "/" + key */
+#if defined(SIPC_TEST_DARWIN_FILES)
+    int created;          /* this handle created the object */
+    int instance_written; /* its creator wrote macOS's instance id into it (test builds, below) */
+#endif
 };
+
+#if defined(SIPC_TEST_DARWIN_FILES)
+/* Test builds only: objects told apart the macOS way, by the instance id their creator writes into them when it
+ * first sizes them (platform_darwin_instance.c), instead of by device and inode, so that the C suite can run what
+ * happens when a channel is replaced under a holder's feet with macOS's identity too. The Linux library never
+ * contains this. */
+static int macos_identity; /* atomic */
+
+void sipc_test_use_macos_identity(int on)
+{
+    __atomic_store_n(&macos_identity, on, __ATOMIC_RELEASE);
+}
+
+static int uses_macos_identity(void)
+{
+    return __atomic_load_n(&macos_identity, __ATOMIC_ACQUIRE);
+}
+
+/* The creator writes the id as soon as its object has room for it (macOS: when it is sized, once). */
+static int write_instance_once_sized(sipc_os_segment *segment, uint64_t size)
+{
+    if (!uses_macos_identity() || !segment->created || segment->instance_written ||
+        size < (uint64_t)SIPC_OS_INSTANCE_OFFSET + SIPC_OS_INSTANCE_SIZE)
+        return SIPC_OK;
+    segment->instance_written = 1;
+    return darwin_instance_write(segment->fd);
+}
+
+static int open_named_object(void *context)
+{
+    const sipc_os_segment *segment = context;
+    return shm_open(segment->path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+}
+#endif
 
 /* ---- segments ---- */
 
@@ -111,6 +152,9 @@ int sipc_os_segment_open(const char *key, uint32_t flags, uint32_t mode, uint64_
             fcntl(fd, F_SETFD, fdflags & ~FD_CLOEXEC);
     }
     segment->fd = fd;
+#if defined(SIPC_TEST_DARWIN_FILES)
+    segment->created = (flags & SIPC_OS_SEG_CREATE) != 0;
+#endif
     *out = segment;
     return SIPC_OK;
 }
@@ -202,6 +246,10 @@ int sipc_os_segment_mapped_by(sipc_os_segment *segment, int64_t pid)
 
 int sipc_os_segment_is_current(sipc_os_segment *segment)
 {
+#if defined(SIPC_TEST_DARWIN_FILES)
+    if (uses_macos_identity())
+        return darwin_instance_is_current(segment->fd, open_named_object, segment);
+#endif
     struct stat mine;
     if (fstat(segment->fd, &mine) != 0)
         return posix_fail_errno();
@@ -231,6 +279,10 @@ int sipc_os_segment_reserve(sipc_os_segment *segment, uint64_t size)
     int err;
     while ((err = posix_fallocate(segment->fd, 0, (off_t)size)) == EINTR) {
     }
+#if defined(SIPC_TEST_DARWIN_FILES)
+    if (err == 0)
+        return write_instance_once_sized(segment, size);
+#endif
     if (err == 0)
         return SIPC_OK;
     if (err == EOPNOTSUPP || err == EINVAL)

@@ -4,6 +4,7 @@
  */
 #include "deadline.h"
 #include "layout.h"
+#include "test_hooks.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -531,6 +532,22 @@ SIPC_API int sipc_remove(const char *name, int force)
     return sipc_remove_ex(name, force ? SIPC_REMOVE_FORCE : 0u, SIPC_DEFAULT_LOCK_TIMEOUT_MS);
 }
 
+static sipc_test_hook key_test_hook; /* atomic; test_hooks.h */
+static void *key_test_hook_arg;
+
+void sipc_key_set_test_hook(sipc_test_hook hook, void *arg)
+{
+    key_test_hook_arg = arg;
+    __atomic_store_n(&key_test_hook, hook, __ATOMIC_RELEASE);
+}
+
+void sipc_key_test_point(sipc_test_point point)
+{
+    sipc_test_hook hook = __atomic_load_n(&key_test_hook, __ATOMIC_ACQUIRE);
+    if (hook != NULL)
+        hook(key_test_hook_arg, point);
+}
+
 SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms)
 {
     sipc_clear_error_detail();
@@ -550,6 +567,7 @@ SIPC_API int sipc_remove_ex(const char *name, uint32_t flags, int32_t timeout_ms
         return sipc_os_segment_unlink(key, deadline); /* something else squats the name: only force removes it */
     if (rc != SIPC_OK)
         return rc;
+    sipc_key_test_point(SIPC_TEST_KEY_OPENED_OBJECT);
     rc = sipc_os_segment_lock(segment, deadline);
     if (rc != SIPC_OK) {
         sipc_os_segment_close(segment);
