@@ -10,6 +10,7 @@ import { join, dirname, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { gitOriginUrl, missingLinksLine, packagedManifest, repositoryLinks, RepositoryUrlError } from './test/package/repository-links.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -115,7 +116,7 @@ function stripForRelease(dir, target) {
 /** Every VS Code target sipc packages for (npm run package:all); each needs its helper built and koffi's package. */
 const allTargets = ['linux-x64', 'linux-arm64', 'win32-x64', 'win32-arm64', 'darwin-x64', 'darwin-arm64'];
 
-async function packageVsix(target, { namedByTarget = false } = {}) {
+async function packageVsix(target, links, { namedByTarget = false } = {}) {
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const nativeDir = join(root, 'dist/native', target);
   if (!existsSync(nativeDir)) {
@@ -143,8 +144,7 @@ async function packageVsix(target, { namedByTarget = false } = {}) {
   cpSync(koffiPlatformDir, join(stage, 'node_modules', koffiPlatformPackage), { recursive: true });
   for (const file of ['README.md', 'LICENSE', 'CHANGELOG.md']) if (existsSync(join(root, file))) copy(file);
 
-  const { scripts: _scripts, devDependencies: _devDependencies, ...shipped } = manifest;
-  writeFileSync(join(stage, 'package.json'), JSON.stringify(shipped, null, 2));
+  writeFileSync(join(stage, 'package.json'), JSON.stringify(packagedManifest(manifest, links), null, 2));
 
   const vsce = await import('@vscode/vsce');
   const packagePath = join(root, target === hostTarget && !namedByTarget ? `sipc-${manifest.version}.vsix` : `sipc-${target}-${manifest.version}.vsix`);
@@ -152,7 +152,7 @@ async function packageVsix(target, { namedByTarget = false } = {}) {
     cwd: stage,
     packagePath,
     target,
-    allowMissingRepository: true,
+    allowMissingRepository: 'missing' in links,
     rewriteRelativeLinks: false,
   });
   return packagePath;
@@ -171,9 +171,19 @@ if (watch) {
   copyPlotCss();
   if (args.includes('--package')) {
     const target = optionValue('--target') ?? hostTarget;
+    // The links to the public repository go into the packaged manifest only (test/package/repository-links.mjs).
+    let links;
+    try {
+      links = repositoryLinks({ gitRemote: () => gitOriginUrl(root) });
+    } catch (error) {
+      if (!(error instanceof RepositoryUrlError)) throw error;
+      console.error(`error: ${error.message}`);
+      process.exit(1);
+    }
+    console.log('missing' in links ? missingLinksLine(links) : `repository link ${links.repository} (from ${links.source})`);
     const packages = target === 'all'
-      ? await Promise.all(allTargets.map((t) => packageVsix(t, { namedByTarget: true })))
-      : [await packageVsix(target)];
+      ? await Promise.all(allTargets.map((t) => packageVsix(t, links, { namedByTarget: true })))
+      : [await packageVsix(target, links)];
     for (const packagePath of packages) console.log(`packaged ${relative(root, packagePath)} (${(statSync(packagePath).size / 1024).toFixed(0)} KiB)`);
   }
 }

@@ -2,24 +2,57 @@
 // helper folder, dist/native/<target>/, whose binary has the target's format and CPU (ELF/PE/Mach-O,
 // x86-64/aarch64) and is stripped (no debug information, no static or local symbols); koffi's package for
 // that target only; the manifest runs in the workspace (extensionKind) and carries the marketplace
-// metadata (icon, gallery banner, changelog).
+// metadata the Marketplace and Open VSX show (publisher, categories, icon, gallery banner, changelog), and the
+// links to the public repository exactly when packaging found one (test/package/repository-links.mjs, resolved
+// here from the same environment and git remote): repository, homepage and bugs in the manifest and vsce's
+// Links.Source in extension.vsixmanifest, or none of them.
 // Usage: node test/package/vsix-check.mjs FILE.vsix... (exit 1 on the first package that fails)
 import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { binaryFormat, debugInfo, expectedFormat } from '../cross/binary-format.mjs';
+import { gitOriginUrl, repositoryLinks, RepositoryUrlError } from './repository-links.mjs';
 
 const nativeLibraries = ['libsipc.so', 'libsipc.dylib', 'sipc.dll'];
 /** The file name extension/src/api/native.ts loads on each OS. */
 const loadedLibrary = { linux: 'libsipc.so', win32: 'sipc.dll', darwin: 'libsipc.dylib' };
 
 /** Every entry of a zip file as name → bytes (Python's zipfile: node has no unzip of its own). */
-function readZip(file) {
+export function readZip(file) {
   const script = 'import base64,json,sys,zipfile\nz=zipfile.ZipFile(sys.argv[1])\n' +
     'print(json.dumps({n: base64.b64encode(z.read(n)).decode() for n in z.namelist() if not n.endswith("/")}))';
   const entries = JSON.parse(execFileSync('python3', ['-c', script, file], { maxBuffer: 256 << 20 }).toString());
   return new Map(Object.entries(entries).map(([name, data]) => [name, Buffer.from(data, 'base64')]));
 }
 
-function checkVsix(file) {
+/** What is wrong with the manifest's marketplace metadata and links (none: []). */
+export function metadataProblems(manifest, vsixManifest, entries, links) {
+  const problems = [];
+  if (typeof manifest.publisher !== 'string' || manifest.publisher === '' || !vsixManifest.includes(`Publisher="${manifest.publisher}"`)) problems.push(`publisher ${manifest.publisher} missing`);
+  if (!Array.isArray(manifest.categories) || manifest.categories.length === 0) problems.push('no categories');
+  if (typeof manifest.icon !== 'string' || !entries.has(`extension/${manifest.icon}`)) problems.push(`icon ${manifest.icon} missing`);
+  const icon = typeof manifest.icon === 'string' ? entries.get(`extension/${manifest.icon}`) : undefined;
+  // The Marketplace wants a PNG icon of at least 128x128 pixels (width and height: big-endian at 16 and 20 of IHDR).
+  if (icon !== undefined && (icon.length < 24 || icon.toString('latin1', 1, 4) !== 'PNG' || icon.readUInt32BE(16) < 128 || icon.readUInt32BE(20) < 128)) problems.push(`icon ${manifest.icon} is not a PNG of at least 128x128`);
+  if (!manifest.galleryBanner?.color || !manifest.galleryBanner?.theme) problems.push('no galleryBanner color and theme');
+  for (const [asset, what] of [['Content.Changelog', 'changelog'], ['Content.License', 'licence']]) {
+    const path = new RegExp(`Type="Microsoft\\.VisualStudio\\.Services\\.${asset.replace('.', '\\.')}" Path="([^"]+)"`).exec(vsixManifest)?.[1];
+    if (path === undefined || !(entries.get(path)?.length > 0)) problems.push(`no ${what}`);
+  }
+  const source = /Id="Microsoft\.VisualStudio\.Services\.Links\.Source" Value="([^"]*)"/.exec(vsixManifest)?.[1];
+  if ('missing' in links) {
+    for (const field of ['repository', 'homepage', 'bugs']) if (manifest[field] !== undefined) problems.push(`${field} ${JSON.stringify(manifest[field])} although packaging found no repository`);
+    if (source !== undefined) problems.push(`Links.Source ${source} although packaging found no repository`);
+  } else {
+    if (manifest.repository?.url !== links.repository) problems.push(`repository ${JSON.stringify(manifest.repository)}, expected ${links.repository}`);
+    if (manifest.homepage !== links.homepage) problems.push(`homepage ${manifest.homepage}, expected ${links.homepage}`);
+    if (manifest.bugs?.url !== links.bugs) problems.push(`bugs ${JSON.stringify(manifest.bugs)}, expected ${links.bugs}`);
+    if (source === undefined || !source.startsWith(links.repository)) problems.push(`Links.Source ${source}, expected ${links.repository}`);
+  }
+  return problems;
+}
+
+export function checkVsix(file, links) {
   const entries = readZip(file);
   const problems = [];
   const vsixManifest = entries.get('extension.vsixmanifest')?.toString() ?? '';
@@ -43,22 +76,31 @@ function checkVsix(file) {
 
   const manifest = JSON.parse(entries.get('extension/package.json')?.toString() ?? '{}');
   if (JSON.stringify(manifest.extensionKind) !== '["workspace"]') problems.push(`extensionKind ${JSON.stringify(manifest.extensionKind)}, expected ["workspace"]`);
-  if (typeof manifest.icon !== 'string' || !entries.has(`extension/${manifest.icon}`)) problems.push(`icon ${manifest.icon} missing`);
-  if (!manifest.galleryBanner?.color) problems.push('no galleryBanner');
-  if (!/Content\.Changelog/.test(vsixManifest)) problems.push('no changelog');
+  problems.push(...metadataProblems(manifest, vsixManifest, entries, links));
   return problems.map((p) => `${file} (${target}): ${p}`);
 }
 
-const files = process.argv.slice(2);
-if (files.length === 0) {
-  console.error('usage: node test/package/vsix-check.mjs FILE.vsix...');
-  process.exit(2);
-}
-for (const file of files) {
-  const problems = checkVsix(file);
-  if (problems.length > 0) {
-    console.error(problems.join('\n'));
-    process.exit(1);
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const files = process.argv.slice(2);
+  if (files.length === 0) {
+    console.error('usage: node test/package/vsix-check.mjs FILE.vsix...');
+    process.exit(2);
   }
-  console.log(`${file}: ok`);
+  const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+  let links;
+  try {
+    links = repositoryLinks({ gitRemote: () => gitOriginUrl(root) });
+  } catch (error) {
+    if (!(error instanceof RepositoryUrlError)) throw error;
+    console.error(`error: ${error.message}`);
+    process.exit(2);
+  }
+  for (const file of files) {
+    const problems = checkVsix(file, links);
+    if (problems.length > 0) {
+      console.error(problems.join('\n'));
+      process.exit(1);
+    }
+    console.log(`${file}: ok`);
+  }
 }

@@ -241,6 +241,7 @@ package_check() {
   local stage="$scratch/package"
   rm -rf "$stage" && mkdir -p "$stage/node_modules/@koromix" "$stage/helper/build" || return 1
   (cd "$root" && cp -r package.json esbuild.mjs tsconfig.json extension "$stage/" &&
+    mkdir -p "$stage/test/package" && cp test/package/repository-links.mjs "$stage/test/package/" &&
     for f in README.md LICENSE CHANGELOG.md; do [ ! -f "$f" ] || cp "$f" "$stage/"; done) || return 1
   cp -r "$build" "$stage/helper/build/win32-x64" || return 1
   local entry
