@@ -40,15 +40,6 @@ static void with_each_identity(void (*body)(int macos))
 #endif
 }
 
-static void use_identity(int macos)
-{
-#if defined(HAS_SIMULATED_MACOS_IDENTITY)
-    sipc_test_use_macos_identity(macos);
-#else
-    (void)macos;
-#endif
-}
-
 /* The replacement a key test hook makes once, at its point: the old object's name removed by force and a new
  * channel of the same name opened (its server role taken by `replacement`). */
 typedef struct replacement_plan {
@@ -187,10 +178,22 @@ void test_replaced_channel_creator_that_lost_its_object_starts_over(void)
     with_each_identity(creator_that_lost_its_object);
 }
 
+#if !defined(_WIN32)
+/* POSIX only: the old object is a stale one, left by a process that died; Windows has no such thing (a process's named
+ * objects vanish with its last handle). */
 typedef struct stale_plan {
     char name[SIPC_NAME_MAX + 1];
     int macos;
 } stale_plan;
+
+static void use_identity(int macos)
+{
+#if defined(HAS_SIMULATED_MACOS_IDENTITY)
+    sipc_test_use_macos_identity(macos);
+#else
+    (void)macos;
+#endif
+}
 
 /* Leaves a stale channel: opens it and dies without closing. */
 static int child_open_and_die(void *arg)
@@ -229,6 +232,7 @@ void test_replaced_channel_remover_of_the_old_object_leaves_the_new_one(void)
 {
     with_each_identity(remover_of_a_stale_object);
 }
+#endif
 
 #if defined(SIPC_TEST_DARWIN_FILES) || defined(__APPLE__)
 #include <errno.h>
