@@ -180,3 +180,71 @@ test('feed: a field filter goes with the schema: dropped when the channel loses 
   assert.deepEqual(posts.at(-1).rows.map((r) => r.seq), [0], 'and everything shows');
   feed.dispose();
 });
+
+test('feed: a feed never attached sets no timer; a clear resets an attached view and posts nothing to a detached one', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture();
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
+  capture.addMessage('sent', enc('a'), 1);
+  assert.equal(scheduler.pending, 0, 'not attached: no timer');
+  capture.clear();
+  assert.equal(posts.length, 0);
+  feed.attach();
+  capture.addMessage('sent', enc('b'), 2);
+  capture.addMessage('sent', enc('c'), 3);
+  feed.flush();
+  assert.deepEqual(feed.posted, { resets: 1, appends: 1, rows: 2 });
+  capture.clear();
+  assert.deepEqual(posts.at(-1), { type: 'reset', rows: [], firstSeq: 3, dropped: 0, retained: 0 });
+  capture.addMessage('sent', enc('d'), 4);
+  feed.setFilter({});
+  assert.deepEqual(feed.posted, { resets: 3, appends: 1, rows: 3 }, 'the rows of resets count too');
+  feed.detach();
+  capture.clear();
+  assert.equal(posts.length, 4, 'detached: a clear posts nothing');
+  feed.dispose();
+});
+
+test('feed: appends beyond twice the retention are trimmed to what is retained, the oldest retained row included', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture({ maxMessages: 2, maxBytes: 1 << 20 });
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
+  feed.attach();
+  for (let i = 0; i < 5; i++) capture.addMessage('sent', enc(`m${i}`), i);
+  scheduler.advance(50);
+  assert.deepEqual(posts.at(-1).rows.map((r) => r.preview), ['m3', 'm4']);
+  feed.dispose();
+});
+
+test('feed: with a schema but no decoded column picked, rows carry no fields; a dropped field filter keeps the rest of the filter', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture();
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
+  const decoder = { constants: new Map(), decode: () => ({ type: 'm', root: { name: '', path: '', type: 'm', offset: 0, size: 0, display: '' }, problems: [] }) };
+  feed.setDecoder(decoder);
+  feed.attach();
+  capture.addMessage('sent', enc('abc'), 1);
+  capture.addMessage('sent', enc('xyz'), 2);
+  scheduler.advance(50);
+  assert.equal('fields' in posts.at(-1).rows[0], false);
+  feed.setFilter({ text: 'abc', fields: 'n > 1' });
+  feed.setDecoder(undefined);
+  assert.deepEqual(feed.filterInEffect, { text: 'abc', fields: undefined });
+  assert.deepEqual(posts.at(-1).rows.map((r) => r.preview), ['abc'], 'the text filter still applies');
+  feed.dispose();
+});
+
+test('feed: the real scheduler posts an append after the interval', async () => {
+  const capture = new core.Capture();
+  let appended;
+  const append = new Promise((resolve) => { appended = resolve; });
+  const feed = new core.ViewFeed(capture, (m) => { if (m.type === 'append') appended(asShown(core, m)); }, undefined, 5);
+  feed.attach();
+  capture.addMessage('sent', enc('real'), 1);
+  const post = await append; // resolves only if a real timer fires (the test runner's own timeout bounds the wait)
+  assert.deepEqual(post.rows.map((r) => r.preview), ['real']);
+  feed.dispose();
+});
