@@ -152,10 +152,10 @@ test('list() sorts by name whatever order the library gives, and fails as a whol
     e.message.startsWith(`reading the state of channel '${names[1]}' failed: `) && e.message.endsWith(': an injected bad header'));
 });
 
-test('a watch whose native thread cannot start throws SYSTEM with the OS error, and keeps nothing running', () => {
-  faults.set('sipc_async_watch_start', () => SIPC_ERR_SYSTEM);
+test('a watch whose native thread cannot start throws the library\'s status with the OS error, and keeps nothing running', () => {
+  faults.set('sipc_async_watch_start', () => SIPC_ERR_NO_MEMORY);
   faults.set('sipc_last_os_error', () => 11);
-  assert.throws(() => api.watchChannels(() => undefined), (e) => e.code === 'SYSTEM' && e.osError === 11 &&
+  assert.throws(() => api.watchChannels(() => undefined), (e) => e.code === 'NO_MEMORY' && e.osError === 11 &&
     e.message.startsWith('watching the channels failed: ') && e.message.endsWith(' (OS error 11)'));
   faults.set('sipc_async_watch_start', () => SIPC_OK); // "started", but no watch handle came back
   faults.set('sipc_last_os_error', () => 0);
@@ -230,4 +230,22 @@ test('a close that fails to start rejects with the library\'s status; the channe
   assert.equal(channel.state, 'closed');
   await assert.rejects(channel.receive(), { code: 'CLOSED' });
   await assert.rejects(channel.close(), { code: 'NO_MEMORY' }, 'the same outcome when repeated');
+});
+
+test('info() of a channel or an observer reports a failure of the library with its status', async () => {
+  const name = uniqueName('fault-info');
+  const channel = await api.open(name);
+  const observer = await api.observe(name);
+  try {
+    faults.set('sipc_info', () => SIPC_ERR_CORRUPT);
+    faults.set('sipc_observer_info', () => SIPC_ERR_CORRUPT);
+    for (const handle of [channel, observer]) {
+      assert.throws(() => handle.info(), (e) => e.code === 'CORRUPT' && e.message.startsWith(`reading the state of channel '${name}' failed: `));
+    }
+    faults.clear();
+    assert.equal(channel.info().name, name);
+    assert.equal(observer.info().name, name);
+  } finally {
+    await Promise.all([observer.close(), channel.close()]);
+  }
 });

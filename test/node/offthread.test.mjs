@@ -149,6 +149,19 @@ test('watchChannels() checks its arguments', () => {
   for (const intervalMs of [1, 2 ** 31 - 1]) api.watchChannels(() => undefined, { intervalMs }).dispose();
 });
 
+test('a persistent watch holds the event loop (one more active timer) until disposed; persistent: false holds nothing', () => {
+  // What keeps a process alive is a ref'd resource of its event loop: the API's keep-alive timer.
+  const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+  const before = timers();
+  const watch = api.watchChannels(() => undefined, { intervalMs: 600000 });
+  assert.equal(timers(), before + 1, 'persistent by default');
+  watch.dispose();
+  assert.equal(timers(), before);
+  const loose = api.watchChannels(() => undefined, { intervalMs: 600000, persistent: false });
+  assert.equal(timers(), before);
+  loose.dispose();
+});
+
 test('a watch keeps its process alive like fs.watch, unless persistent: false', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('keepalive');
   // The persistent watch's process lives until the watch reports (here: the channel the test makes), then ends.

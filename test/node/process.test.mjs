@@ -39,7 +39,9 @@ test('describeProcessAsync: the same description, made off the event loop; bad p
   assert.deepEqual(self, api.describeProcess(process.pid));
   assert.equal(self.state, 'running');
   for (const bad of [0, -1, 1.5, Number.NaN]) {
-    await assert.rejects(api.describeProcessAsync(bad), { name: 'SipcError', code: 'INVALID_ARGUMENT' }, String(bad));
+    await assert.rejects(api.describeProcessAsync(bad), {
+      name: 'SipcError', code: 'INVALID_ARGUMENT', message: new RegExp(`^describing process ${bad} failed: a pid is a whole number above 0`),
+    }, String(bad));
   }
 });
 
