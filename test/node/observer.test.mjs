@@ -50,6 +50,8 @@ test('an observer sees both directions between sipc echo and a Node client, with
       assert.equal(m.missed, 0);
       assert.equal(m.length, m.data.length);
       assert.ok(m.timestamp instanceof Date && Math.abs(m.timestamp.getTime() - Date.now()) < 60000);
+      // The send time in µs, read from the u64 of ns in two halves (no BigInt per message): an integer near now.
+      assert.ok(Number.isSafeInteger(m.timestampUs) && Math.abs(m.timestampUs - Date.now() * 1000) < 60e6, String(m.timestampUs));
     }
   }
 });

@@ -138,7 +138,18 @@ const DROP_REASONS: Readonly<Record<number, NonNullable<ObserverEvent['reason']>
 
 /** Nanoseconds since the epoch (a u64 field) as microseconds, exact in a number until the year 2255. */
 function microseconds(view: DataView, at: number): number {
-  return Number(view.getBigUint64(at, LITTLE_ENDIAN) / 1000n);
+  // In 32-bit halves, without a BigInt per message: ns = high * 2^32 + low, and 2^32 / 1000 = 4294967 + 296 / 1000, so
+  // µs = high * 4294967 + floor((high * 296 + low) / 1000), every term exact in a double while high < 2e9 (until 2242).
+  const low = view.getUint32(at + (LITTLE_ENDIAN ? 0 : 4), LITTLE_ENDIAN);
+  const high = view.getUint32(at + (LITTLE_ENDIAN ? 4 : 0), LITTLE_ENDIAN);
+  return high < 2000000000 ? high * 4294967 + Math.floor((high * 296 + low) / 1000) : Number(view.getBigUint64(at, LITTLE_ENDIAN) / 1000n);
+}
+
+/** A u64 field that holds a count (below 2^53 in practice), without a BigInt per message. */
+function count64(view: DataView, at: number): number {
+  const low = view.getUint32(at + (LITTLE_ENDIAN ? 0 : 4), LITTLE_ENDIAN);
+  const high = view.getUint32(at + (LITTLE_ENDIAN ? 4 : 0), LITTLE_ENDIAN);
+  return high * 4294967296 + low;
 }
 
 export interface Observer {
@@ -273,14 +284,14 @@ export class Observer extends NativeHandle {
         const copied = this.described.getUint32(at + field.copied, LITTLE_ENDIAN);
         const message: ObservedMessage = {
           direction: this.described.getInt32(at + field.direction, LITTLE_ENDIAN) === SIPC_DIR_TO_CLIENT ? 'to-client' : 'to-server',
-          sequence: Number(this.described.getBigUint64(at + field.sequence, LITTLE_ENDIAN)),
+          sequence: count64(this.described, at + field.sequence),
           timestamp: new Date(Math.floor(timestampUs / 1000)),
           timestampUs,
           length: this.described.getUint32(at + field.length, LITTLE_ENDIAN),
           // In memory of its own: keeping it does not keep the batch alive.
           data: ownedCopy(buffer.subarray(offset, offset + copied)),
-          missed: Number(this.described.getBigUint64(at + field.missed, LITTLE_ENDIAN)),
-          discarded: Number(this.described.getBigUint64(at + field.discarded, LITTLE_ENDIAN)),
+          missed: count64(this.described, at + field.missed),
+          discarded: count64(this.described, at + field.discarded),
           undeliverable: this.described.getUint32(at + field.undeliverable, LITTLE_ENDIAN) !== 0,
         };
         offset += copied;
