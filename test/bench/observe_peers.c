@@ -5,14 +5,20 @@
  *                                           attaches, waits for a line on stdin, sends COUNT messages of SIZE
  *                                           bytes at RATE messages/s (0: as fast as the server takes them),
  *                                           then prints {"seconds":..,"rate":..} (the send loop's time)
+ * Both also print their CPU time and their handle's wait counters (helper/src/waiting.h) on stdout as
+ * {"cpuSeconds":..,"sleeps":..,"wakes":..,"spins":..,"spinHits":..,"sameCpuSkips":..} (the server after "ready"): where
+ * the peers' time goes with an observer (spinning, sleeping, waking it).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sipc.h>
+
+#include "../../helper/src/waiting.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static uint64_t now_ns(void)
@@ -20,6 +26,21 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The fields of the JSON line both peers print: the process's CPU time and the handle's wait counters. */
+static void print_costs(sipc_channel *ch, const char *prefix)
+{
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double cpu = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 + (double)usage.ru_stime.tv_sec +
+                 (double)usage.ru_stime.tv_usec / 1e6;
+    sipc_wait_stats w;
+    sipc_channel_wait_stats(ch, &w);
+    printf("%s\"cpuSeconds\":%.6f,\"sleeps\":%llu,\"wakes\":%llu,\"spins\":%llu,\"spinHits\":%llu,\"sameCpuSkips\":%llu}\n",
+           prefix, cpu, (unsigned long long)w.sleeps, (unsigned long long)w.wakes, (unsigned long long)w.spins,
+           (unsigned long long)w.spin_hits, (unsigned long long)w.same_cpu_skips);
+    fflush(stdout);
 }
 
 static int fail(const char *what, int status)
@@ -46,6 +67,7 @@ static int server(const char *name, uint64_t count)
         if (rc != SIPC_OK)
             return fail("recv", rc);
     }
+    print_costs(ch, "{");
     sipc_close(ch);
     return 0;
 }
@@ -85,8 +107,9 @@ static int client(const char *name, uint64_t count, uint64_t rate, uint32_t size
             return fail("send", rc);
     }
     double seconds = (double)(now_ns() - start) / 1e9;
-    printf("{\"seconds\":%.6f,\"rate\":%.0f}\n", seconds, (double)count / seconds);
-    fflush(stdout);
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "{\"seconds\":%.6f,\"rate\":%.0f,", seconds, (double)count / seconds);
+    print_costs(ch, prefix);
     free(payload);
     sipc_close(ch);
     return 0;

@@ -1,5 +1,5 @@
 // How much of a busy channel an observer captures, and what lossless observation costs the peers.
-//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick]
+//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k]
 // Two C peers (test/bench/observe_peers.c, built here against helper/build's libsipc.a): a client sends 64 B
 // messages to a server that receives them as they come (a reader that keeps up), at full speed and paced at
 // 100,000 msgs/s. Each load runs without an observer (the baseline), then with `sipc tap --json`, with the Node
@@ -24,10 +24,12 @@ const peersBinary = join(outDir, 'observe_peers');
 const apiPath = join(root, 'dist', 'api.js');
 const SIZE = 64;
 
+const onlyLoad = args.includes('--load') ? args[args.indexOf('--load') + 1] : null;
 const loads = [
-  { label: 'full speed', rate: 0, count: quick ? 50000 : 200000 },
-  { label: '100k msgs/s', rate: 100000, count: quick ? 30000 : 100000 },
-];
+  { key: 'full', label: 'full speed', rate: 0, count: quick ? 50000 : 200000 },
+  { key: '100k', label: '100k msgs/s', rate: 100000, count: quick ? 30000 : 100000 },
+].filter((load) => onlyLoad === null || load.key === onlyLoad);
+if (loads.length === 0) throw new Error(`--load: full or 100k, not ${onlyLoad}`);
 const observers = [
   { label: 'none (baseline)', kind: 'none' },
   { label: 'sipc tap', kind: 'tap', lossless: false },
@@ -73,7 +75,11 @@ const NODE_OBSERVER = `
 const api = require(process.argv[1]);
 const [name, count, lossless] = [process.argv[2], Number(process.argv[3]), process.argv[4] === '1'];
 let seen = 0, missed = 0, observer = null;
-const finish = () => { console.log(JSON.stringify({ seen, missed, stats: observer?.stats() ?? null })); process.exit(0); };
+const finish = () => {
+  const cpu = process.cpuUsage();
+  console.log(JSON.stringify({ seen, missed, stats: observer?.stats() ?? null, cpuSeconds: (cpu.user + cpu.system) / 1e6 }));
+  process.exit(0);
+};
 process.on('SIGTERM', finish);
 api.observe(name, { lossless, capacity: 64, stallTimeoutMs: 10000 }).then((opened) => {
   observer = opened;
@@ -81,6 +87,17 @@ api.observe(name, { lossless, capacity: 64, stallTimeoutMs: 10000 }).then((opene
   console.error('ready');
 }, (error) => { console.error(String(error)); process.exit(1); });
 `;
+
+/** The CPU seconds a live process used so far (/proc/PID/stat utime + stime), null once it is gone. */
+function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 let serial = 0;
 async function runOnce(load, observer) {
@@ -105,14 +122,19 @@ async function runOnce(load, observer) {
     client.child.stdin.write('go\n');
     const clientDone = await client.done;
     if (clientDone.code !== 0) throw new Error(`client failed: ${client.stderr()}`);
-    const { seconds, rate } = JSON.parse(client.stdout());
+    const { seconds, rate, ...clientCosts } = JSON.parse(client.stdout());
     const serverDone = await server.done;
     if (serverDone.code !== 0) throw new Error(`server failed: ${server.stderr()}`);
+    const serverCosts = JSON.parse(server.stdout().split('\n').find((line) => line.startsWith('{')));
     let seen = null;
     let missed = null;
     let stats = null;
+    let cpuSeconds = null;
     if (observer.kind === 'tap') {
+      // Its CPU time, sampled while it waits out its quiet second (the copying and printing are over by then).
+      const sampler = setInterval(() => { cpuSeconds = cpuSecondsOf(watcher.child.pid) ?? cpuSeconds; }, 50);
       await watcher.done; // it ends after a quiet second
+      clearInterval(sampler);
       const lines = readFileSync(tapFile, 'utf8').split('\n').filter(Boolean);
       rmSync(tapFile, { force: true });
       seen = lines.length;
@@ -122,9 +144,9 @@ async function runOnce(load, observer) {
       const timer = setTimeout(() => watcher.child.kill('SIGTERM'), 10000);
       await watcher.done;
       clearTimeout(timer);
-      ({ seen, missed, stats } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
+      ({ seen, missed, stats, cpuSeconds } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
     }
-    return { seconds, rate, seen, missed, stats };
+    return { seconds, rate, seen, missed, stats, cpuSeconds, peers: { client: clientCosts, server: serverCosts } };
   } finally {
     server.child.kill('SIGKILL');
     spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
@@ -175,7 +197,7 @@ for (const load of loads) {
       load: load.label, rate: load.rate, messages: load.count, observer: observer.label, lossless: observer.lossless ?? false,
       captured, missed: observer.kind === 'none' ? null : median(measured.map((m) => m.missed)),
       peersSeconds: seconds, peersRate: median(measured.map((m) => m.rate)), slowdown: seconds / baseline,
-      stats: medianRun.stats ?? null,
+      stats: medianRun.stats ?? null, peers: medianRun.peers, observerCpuSeconds: medianRun.cpuSeconds ?? null,
     });
   }
 }
@@ -193,6 +215,13 @@ if (wantJson) {
   }
   console.log('\nWhy (the observer\'s counters in the run with the median share captured):');
   for (const r of results) if (r.stats !== null) console.log(`- ${r.load}, ${r.observer}: ${describeStats(r.stats)}`);
+  console.log('\nWhere the peers\' time went (same runs): CPU seconds, and the client\'s sends that waited (spins, hits, sleeps, same-CPU skips):');
+  for (const r of results) {
+    const c = r.peers.client;
+    const observerCpu = r.observerCpuSeconds === null ? '' : `, observer process ${r.observerCpuSeconds.toFixed(3)} s`;
+    console.log(`- ${r.load}, ${r.observer}: client ${c.cpuSeconds.toFixed(3)} s CPU of ${r.peersSeconds.toFixed(3)} s, server ${r.peers.server.cpuSeconds.toFixed(3)} s${observerCpu}; `
+      + `client spins ${c.spins} (hits ${c.spinHits}), sleeps ${c.sleeps}, same-CPU skips ${c.sameCpuSkips}; server sleeps ${r.peers.server.sleeps}`);
+  }
 }
 const lost = results.filter((r) => r.lossless && r.captured !== 1);
 if (lost.length > 0) {
