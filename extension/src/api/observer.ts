@@ -271,7 +271,6 @@ export class Observer extends NativeHandle {
       if (taken === 0) break;
       remaining -= Math.min(remaining, taken);
       slice -= taken;
-      handedOut += taken;
       let offset = 0;
       for (let i = 0; i < taken && !this.closed; i++) {
         const at = i * OBSERVED.size;
@@ -295,6 +294,7 @@ export class Observer extends NativeHandle {
           undeliverable: this.described.getUint32(at + field.undeliverable, LITTLE_ENDIAN) !== 0,
         };
         offset += copied;
+        handedOut++;
         this.emitSafely('message', message);
       }
     }
