@@ -166,4 +166,11 @@ test('preview: text with line breaks and tabs drawn, cut at maxChars with an ell
   assert.equal(core.previewOf(bytes(0x61, 0xc3)), '61 c3', 'a sequence cut by the end of the message itself is binary');
   assert.equal(core.previewOf(Uint8Array.from([0x61, 0xc3, ...Array(14).fill(0x41)]), 3), '61 …', 'a broken sequence before the end of the prefix is binary');
   assert.equal(core.previewOf(bytes(0x41, 0xff, 0x42)), '41 ff 42', 'invalid UTF-8 is binary');
+  // Plain printable ASCII (a shortcut): cut at maxChars, yet a byte further on within the looked-at prefix
+  // (4 × maxChars) still makes it binary, and one beyond it does not.
+  const ascii = (length) => Uint8Array.from({ length }, (_, i) => 0x20 + (i % 95));
+  assert.equal(core.previewOf(ascii(64)), new TextDecoder().decode(ascii(64)), 'exactly maxChars');
+  assert.equal(core.previewOf(ascii(65)), `${new TextDecoder().decode(ascii(64))}…`);
+  assert.equal(core.previewOf(Uint8Array.from([...ascii(200), 0x01])), `${core.toHex(ascii(21))} …`);
+  assert.equal(core.previewOf(Uint8Array.from([...ascii(256), 0x01])), `${new TextDecoder().decode(ascii(64))}…`);
 });

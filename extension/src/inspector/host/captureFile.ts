@@ -74,6 +74,11 @@ export class CaptureFileWriter {
     return writer;
   }
 
+  /** progress.bytes without making an object (the spill asks after every entry). */
+  get bytes(): number {
+    return this.byteCount;
+  }
+
   get progress(): CaptureFileProgress {
     return { messages: this.messageCount, bytes: this.byteCount, dropped: this.droppedCount };
   }

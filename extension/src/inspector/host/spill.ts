@@ -110,7 +110,7 @@ export class SpillFile {
       return;
     }
     writer.write(entry);
-    if (writer.progress.bytes > this.budgetBytes / 2) this.startPart();
+    if (writer.bytes > this.budgetBytes / 2) this.startPart();
   }
 
   private startPart(): void {

@@ -265,6 +265,8 @@ export function previewOf(bytes: Uint8Array, maxChars = 64): string {
 /** previewOf, saying whether the line is text or hex (the messages panel styles them apart). */
 export function preview(bytes: Uint8Array, maxChars = 64): { readonly kind: 'text' | 'hex'; readonly text: string } {
   if (bytes.length === 0) return { kind: 'text', text: '' };
+  const plain = plainAsciiPreview(bytes, maxChars);
+  if (plain !== undefined) return { kind: 'text', text: plain };
   const prefix = bytes.subarray(0, Math.min(bytes.length, maxChars * 4));
   let printable = 0;
   for (const b of prefix) if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09 || b >= 0x80) printable++;
@@ -276,6 +278,19 @@ export function preview(bytes: Uint8Array, maxChars = 64): { readonly kind: 'tex
   }
   const shown = Math.min(bytes.length, Math.floor(maxChars / 3));
   return { kind: 'hex', text: toHex(bytes.subarray(0, shown)) + (shown < bytes.length ? ' …' : '') };
+}
+
+/**
+ * The preview of a message whose first bytes are printable ASCII (no line endings, tabs or UTF-8), the common case
+ * of a busy text channel, without decoding or splitting into characters; undefined for any other.
+ */
+function plainAsciiPreview(bytes: Uint8Array, maxChars: number): string | undefined {
+  // The same bytes as preview() looks at to choose between text and hex.
+  const looked = Math.min(bytes.length, maxChars * 4);
+  for (let i = 0; i < looked; i++) if (bytes[i] < 0x20 || bytes[i] >= 0x7f) return undefined;
+  const shown = Math.min(bytes.length, maxChars);
+  const text = String.fromCharCode.apply(null, bytes.subarray(0, shown) as unknown as number[]);
+  return shown < bytes.length ? `${text}…` : text;
 }
 
 /** Valid UTF-8 except possibly, when `cut`, a sequence cut off by the end of the prefix. */
