@@ -35,8 +35,10 @@ export class Capture {
   get retainedBytes(): number { return this.ring.bytes; }
   /** Entries dropped (oldest first) to stay within the retention limits since the last clear. */
   get dropped(): number { return this.ring.dropped; }
-  /** Seq of the oldest retained entry (equals nextSeq when empty). */
+  /** Seq of the oldest retained entry (equals endSeq when empty). */
   get firstSeq(): number { return this.nextSeq - this.ring.length; }
+  /** Seq the next entry gets: one past the newest retained entry. */
+  get endSeq(): number { return this.nextSeq; }
   get limits(): RetentionLimits {
     const { maxItems, maxBytes } = this.ring.limits;
     return { maxMessages: maxItems, maxBytes };
@@ -163,7 +165,13 @@ export class ViewFeed {
   private filterSpec: FilterSpec = {};
   private decoder: FieldDecoder | undefined;
   private columns: readonly string[] = [];
-  private pending: number[] = [];
+  /**
+   * Rows still to post, oldest first. While the list shows every entry (no filter, or one that highlights), they are
+   * every retained entry from `pendingFrom` on, so a reset over a full capture costs nothing per entry; otherwise
+   * `pendingFrom` is undefined and `pendingSeqs` lists them.
+   */
+  private pendingFrom: number | undefined;
+  private pendingSeqs: number[] = [];
   private timer: unknown;
   private lastFlush = -Infinity;
   private attached = false;
@@ -212,7 +220,7 @@ export class ViewFeed {
   detach(): void {
     this.attached = false;
     this.cancelTimer();
-    this.pending = [];
+    this.clearPending();
   }
 
   setPaused(paused: boolean): void {
@@ -220,7 +228,7 @@ export class ViewFeed {
     this.paused = paused;
     if (paused) {
       this.cancelTimer();
-      this.pending = [];
+      this.clearPending();
     } else {
       this.reset();
     }
@@ -235,9 +243,10 @@ export class ViewFeed {
 
   reset(): void {
     this.cancelTimer();
-    this.pending = [];
+    this.clearPending();
     if (!this.attached || this.paused) return;
-    for (const entry of this.capture.entries()) if (this.shows(entry)) this.pending.push(entry.seq);
+    if (this.showsAll) this.pendingFrom = this.capture.firstSeq;
+    else for (const entry of this.capture.entries()) if (this.shows(entry)) this.pendingSeqs.push(entry.seq);
     const rows = this.takeRows();
     this.posted.resets++;
     this.posted.rows += rows.length;
@@ -283,20 +292,39 @@ export class ViewFeed {
   private takeRows(): RowSummary[] {
     const firstSeq = this.capture.firstSeq;
     const rows: RowSummary[] = [];
+    if (this.pendingFrom !== undefined) {
+      const from = Math.max(this.pendingFrom, firstSeq);
+      const to = Math.min(this.capture.endSeq, from + MAX_ROWS_PER_POST);
+      for (let seq = from; seq < to; seq++) {
+        const entry = this.capture.get(seq);
+        if (entry) rows.push(this.summary(entry));
+      }
+      this.pendingFrom = to;
+      return rows;
+    }
     let taken = 0;
-    while (taken < this.pending.length && rows.length < MAX_ROWS_PER_POST) {
-      const seq = this.pending[taken++];
+    while (taken < this.pendingSeqs.length && rows.length < MAX_ROWS_PER_POST) {
+      const seq = this.pendingSeqs[taken++];
       if (seq < firstSeq) continue;
       const entry = this.capture.get(seq);
       if (entry) rows.push(this.summary(entry));
     }
-    this.pending = taken === this.pending.length ? [] : this.pending.slice(taken);
+    this.pendingSeqs = taken === this.pendingSeqs.length ? [] : this.pendingSeqs.slice(taken);
     return rows;
+  }
+
+  private get hasPending(): boolean {
+    return this.pendingFrom !== undefined ? this.pendingFrom < this.capture.endSeq : this.pendingSeqs.length > 0;
+  }
+
+  private clearPending(): void {
+    this.pendingFrom = undefined;
+    this.pendingSeqs = [];
   }
 
   /** Rows left over from a full post go out on the next turn, without waiting for the interval. */
   private scheduleBacklog(): void {
-    if (this.pending.length === 0 || this.timer !== undefined) return;
+    if (!this.hasPending || this.timer !== undefined) return;
     this.timer = this.scheduler.setTimeout(() => {
       this.timer = undefined;
       this.flush();
@@ -309,11 +337,12 @@ export class ViewFeed {
 
   private onAppend(entry: CaptureEntry): void {
     if (!this.attached || this.paused) return;
-    if (this.shows(entry)) this.pending.push(entry.seq);
+    // While every entry shows, the new one is pending already (pendingFrom is at or before it).
+    if (this.pendingFrom === undefined && this.shows(entry)) this.pendingSeqs.push(entry.seq);
     // Everything older than the retention window is gone anyway: keep the pending list bounded by it too.
-    if (this.pending.length > 2 * this.capture.limits.maxMessages) {
+    if (this.pendingSeqs.length > 2 * this.capture.limits.maxMessages) {
       const firstSeq = this.capture.firstSeq;
-      this.pending = this.pending.filter((seq) => seq >= firstSeq);
+      this.pendingSeqs = this.pendingSeqs.filter((seq) => seq >= firstSeq);
     }
     if (this.timer === undefined) {
       const wait = Math.max(0, this.lastFlush + this.intervalMs - this.scheduler.now());
@@ -327,6 +356,11 @@ export class ViewFeed {
   /** A filter that highlights (and is not empty) marks rows instead of hiding them. */
   private get highlighting(): boolean {
     return this.filterSpec.highlight === true && !this.filter.isEmpty;
+  }
+
+  /** Whether the list gets every entry's row: when highlighting, or when the filter is empty. */
+  private get showsAll(): boolean {
+    return this.highlighting || this.filter.isEmpty;
   }
 
   /** Whether the list gets this entry's row: all rows when highlighting, else the matching ones. */
