@@ -221,7 +221,8 @@ export class Connection {
     } else {
       this.keptReceived.length = 0;
     }
-    this.env.log.trace(`${this.name}: received ${data.byteLength} bytes`);
+    // A line per message only when someone reads trace: a flood would otherwise build a string per message.
+    if (this.env.log.logLevel === vscode.LogLevel.Trace) this.env.log.trace(`${this.name}: received ${data.byteLength} bytes`);
     this.messageEmitter.fire(message);
   }
 
