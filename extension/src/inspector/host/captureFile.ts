@@ -16,6 +16,8 @@ export interface CaptureFileProgress {
 
 /** Bytes gathered before one write: fewer, larger writes than one per message. */
 const BATCH_BYTES = 256 * 1024;
+/** Entries encoded in one go at most: a flood's batch is encoded in steps of about a millisecond, not in one long task. */
+const BATCH_ENTRIES = 1000;
 /**
  * How long written entries wait for more before they go to the file (unless BATCH_BYTES gathered first): a busy
  * channel then costs one encoding and one write per interval, not one per event-loop turn.
@@ -113,6 +115,7 @@ export class CaptureFileWriter {
   /** Keeps an entry for the next flush; its size is counted roughly (its bytes and a block's frame) until then. */
   private queueEntry(entry: CaptureEntry): void {
     this.entries.push(entry);
+    if (this.entries.length >= BATCH_ENTRIES) this.batch.push(this.encoder.entries(this.entries.splice(0)));
     this.enqueue([], entry.kind === 'message' ? entry.data.byteLength + ENTRY_OVERHEAD_BYTES : ENTRY_OVERHEAD_BYTES);
   }
 

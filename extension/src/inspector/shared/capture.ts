@@ -149,9 +149,11 @@ export const realScheduler: Scheduler = {
 /**
  * Rows in one post at most: summarising and sending 100,000 rows at once would stall the extension host. A post's rows
  * go as one batch (rowBatch.ts), whose serialisation on the extension host's thread costs little per row; the
- * summaries themselves (previews) cost about 1-2 µs a row, so 5000 rows keep one post under about 10 ms.
+ * summaries themselves cost about 1-2 µs a row. During a flood the event loop is busy all the time, and its delay is
+ * the longest single task: 1,000 rows keep a post near 2 ms (5,000 gave the longest tasks of a flood on a loaded
+ * machine).
  */
-export const MAX_ROWS_PER_POST = 5000;
+export const MAX_ROWS_PER_POST = 1000;
 
 /**
  * Sends the rows of a capture that pass the filter to one webview: a 'reset' when the view (re)attaches or the
