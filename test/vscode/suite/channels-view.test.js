@@ -127,7 +127,9 @@ describe('SIPC channels view', function () {
     try {
       const node = await listed(name, (n) => n.stale);
       assert.strictEqual(node.info.created, undefined);
-      const tooltip = view().getTreeItem(node).tooltip.value;
+      // The tooltip is made when hovered (resolveTreeItem), not with the item.
+      assert.strictEqual(view().getTreeItem(node).tooltip, undefined);
+      const tooltip = view().resolveTreeItem(view().getTreeItem(node), node).tooltip.value;
       assert.match(tooltip, /creation time unknown \(never initialised\)/);
       assert.doesNotMatch(tooltip, /1970/);
     } finally {
