@@ -48,11 +48,6 @@ export const quietSettings = {
   'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'git.openRepositoryInParentFolders': 'never',
-  // VS Code's own port finder (findCandidatePorts, for forwarding ports of a remote window) runs on the extension
-  // host's main thread every few seconds, spawning and reading /proc for every process: about 80 ms of a flood's
-  // profile (test/bench/extension-host-bench.mjs), VS Code's work and not the extension's, which the lag figures would
-  // count as the extension's. The tests forward no ports.
-  'remote.autoForwardPorts': false,
 };
 
 /** The newest extension host log of a run, for a failure that never reached the reporter. */
