@@ -3,8 +3,11 @@
 // inside a real VS Code's extension host by test/vscode/suite/hostile.test.js (see there for the scenario): an idle
 // baseline first, then SIPC_EXTHOST_FLOODS floods (default 3), each with its own figures, and their median against
 // the 50 ms target. This runs that one test through the extension-host harness (code-server; about a minute) and
-// prints its figures.
+// prints its figures. The test starts its processes from a launcher process, so its own spawns are not counted;
+// VS Code's port finder (findCandidatePorts) still runs on the extension host's main thread and is counted.
 //   node test/bench/extension-host-bench.mjs [--json]
+// SIPC_EXTHOST_FLOODS=n floods (default 3); SIPC_EXTHOST_PROFILE=1 (the first flood) or =all (the whole run) writes a
+// CPU profile to test/out/extension-host-flood.cpuprofile.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
