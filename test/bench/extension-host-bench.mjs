@@ -60,9 +60,10 @@ if (wantJson) {
   const { median } = floods;
   const verdict = (value) => (value < floods.targetMs ? `under the ${floods.targetMs} ms target` : `OVER the ${floods.targetMs} ms target`);
   const ratio = (value, base) => (base > 0 ? `${(value / base).toFixed(1)}x the idle baseline` : 'idle baseline 0');
-  console.log(`floods of ${floods.messages} messages: ${floods.runs.map((f) => `${f.messagesPerSecond} msg/s p99 ${f.p99} max ${f.max}`).join('; ')}`);
+  const cpu = (f) => (f.mainThreadCpuMs !== undefined ? ` main-thread CPU ${f.mainThreadCpuMs} ms` : '');
+  console.log(`floods of ${floods.messages} messages: ${floods.runs.map((f) => `${f.messagesPerSecond} msg/s p99 ${f.p99} max ${f.max}${cpu(f)}`).join('; ')}`);
   console.log(`median of ${floods.runs.length} floods: p99 ${median.p99} ms (${verdict(median.p99)}, ${ratio(median.p99, idle.p99)}), `
-    + `max ${median.max} ms (${verdict(median.max)}, ${ratio(median.max, idle.max)}), ${median.messagesPerSecond} msg/s`);
+    + `max ${median.max} ms (${verdict(median.max)}, ${ratio(median.max, idle.max)}), ${median.messagesPerSecond} msg/s${cpu(median)}`);
   console.log(`joining the flock'ed channel: ${figures.lockedChannelConnect}`);
   console.log(`full /dev/shm: ${figures.fullTmpfs}`);
 }
