@@ -82,7 +82,7 @@ test('capture file writer: entries dropped behind a slow disk are counted in one
   assert.deepEqual(progress.dropped, 3);
   assert.equal(progress.messages, 4);
   const rows = core.parseJsonl(readFileSync(path, 'utf8')).entries.map((e) => (e.kind === 'event' ? `${e.event}@${e.seq}: ${e.detail}` : e.seq));
-  assert.deepEqual(rows, [0, 'not-recorded@2: 1 entry before this one were not recorded: the disk fell behind', 2, 3,
+  assert.deepEqual(rows, [0, 'not-recorded@2: 1 entry before this one was not recorded: the disk fell behind', 2, 3,
     'not-recorded@6: 2 entries before this one were not recorded: the disk fell behind', 6]);
 });
 

@@ -104,7 +104,7 @@ export class CaptureFileWriter {
     }
     if (this.droppedUnreported > 0) {
       this.queueEntry({ kind: 'event', seq: entry.seq, timestamp: entry.timestamp, event: 'not-recorded',
-        detail: `${this.droppedUnreported} entr${this.droppedUnreported === 1 ? 'y' : 'ies'} before this one were not recorded: the disk fell behind` });
+        detail: `${this.droppedUnreported === 1 ? '1 entry before this one was' : `${this.droppedUnreported} entries before this one were`} not recorded: the disk fell behind` });
       this.droppedUnreported = 0;
     }
     this.queueEntry(entry);
