@@ -61,7 +61,9 @@ test('jsonl reader: messages and events, with their own channel only when it is 
     '{"type":"event","channel":"e","seq":4,"timestampMs":4,"event":"peer-gone","detail":"bye"}',
     '{"type":"event","seq":5,"timestampMs":5,"event":"note"}',
   ];
+  assert.equal(reader.header, undefined, 'no header before its line');
   const entries = lines.map((l) => reader.line(l));
+  assert.equal(reader.header.channel, 'c');
   assert.equal(reader.linesRead, lines.length, 'blank lines are counted');
   assert.deepEqual(entries.filter(Boolean).map((e) => ({ ...e, ...(e.data ? { data: [...e.data] } : {}) })), [
     { kind: 'message', seq: 1, direction: 'to-server', timestamp: 1.5, length: 2, data: [104, 105] },
@@ -98,7 +100,7 @@ test('jsonl reader: every malformed line is an error naming its line', () => {
     [message({ direction: 'up' }), 'malformed message'], [message({ data: 5 }), 'malformed message'],
     [message({ seq: 'x' }), 'malformed message'], [message({ seq: null }), 'malformed message'],
     [message({ timestampMs: undefined }), 'malformed message'], [message({ timestampMs: 'x' }), 'malformed message'],
-    [message({ length: '3' }), 'malformed message'],
+    [message({ length: '3' }), 'malformed message'], [message({ timestampMs: undefined, timestampNs: '5000000' }), 'malformed message'],
     [event({ seq: 'x' }), 'malformed event'], [event({ event: 5 }), 'malformed event'], [event({ timestampMs: undefined }), 'malformed event'],
     ['{"type":"other","seq":0}', 'unknown line type "other"'], ['{"seq":0}', 'unknown line type undefined'],
   ];
