@@ -142,3 +142,15 @@ test('capture decoder: a JSON Lines line longer than the limit is refused naming
   assert.deepEqual(after.push(bytes(header + event + event + 'y'.repeat(61))).map((e) => e.event), ['a', 'a']);
   assert.throws(() => after.end(), { message: 'line 4: longer than 60 characters (is this a sipc capture?)' });
 });
+
+test('capture encoder: entries() writes the same bytes as entry() one at a time, placed by the role; not before start()', () => {
+  for (const format of ['pcapng', 'jsonl']) {
+    const meta = { channel: 'c', mode: 'peer', role: 'server' };
+    const one = new core.CaptureEncoder(format, meta);
+    const many = new core.CaptureEncoder(format, meta);
+    one.start(0);
+    many.start(0);
+    assert.deepEqual(Buffer.from(many.entries(rows())), Buffer.concat(rows().flatMap((e) => one.entry(e))), format);
+  }
+  assert.throws(() => new core.CaptureEncoder('pcapng', { channel: 'c', mode: 'peer' }).entries(rows()), /entries\(\) before start\(\)/);
+});
