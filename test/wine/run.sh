@@ -218,7 +218,10 @@ fi
 # with the host's gcc and sanitizers) and manage.test.mjs (its library-lookup test expects the
 # Linux file name libsipc.so; the rest of it passes on Windows).
 step "test/node under Windows node"
-if [ ! -f "$root/dist/api.js" ]; then
+# A bundle older than the sources (the checkout moved on since its last build) would test old code against the
+# new tests (seen: "observer.stats is not a function"), so it is rebuilt then too.
+if [ ! -f "$root/dist/api.js" ] ||
+   [ -n "$(find "$root/extension/src" -name '*.ts' -newer "$root/dist/api.js" -print -quit)" ]; then
   (cd "$root" && node esbuild.mjs) >"$logs/esbuild.log" 2>&1 || { tail -5 "$logs/esbuild.log"; }
 fi
 if [ -f "$root/dist/api.js" ]; then
