@@ -5,6 +5,7 @@
 #include "cli_io.h"
 
 #include "cli_args.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -149,6 +150,17 @@ static bool pipe_reader_gone(HANDLE pipe)
 }
 #endif
 
+#if !defined(_WIN32)
+static pid_t starter_pid;
+#endif
+
+void cli_note_starter(void)
+{
+#if !defined(_WIN32)
+    starter_pid = getppid();
+#endif
+}
+
 FILE *cli_open_fifo(const char *path)
 {
 #if defined(_WIN32)
@@ -174,7 +186,33 @@ FILE *cli_open_fifo(const char *path)
         _close(fd);
     return file;
 #else
-    return fopen(path, "wb");
+    /* A FIFO's open for writing waits for a reader. Wireshark's dumpcap opens it just after starting the extcap, but
+     * a Wireshark that dies first never will: the open is made without waiting (ENXIO while there is no reader) and
+     * tried again every FIFO_OPEN_RETRY_US while the process that started us lives (our parent at the start of main:
+     * getppid() changes when it dies) and no stop signal came. Otherwise as fopen(path, "wb"). */
+    enum { FIFO_OPEN_RETRY_US = 100000 };
+    pid_t starter = starter_pid ? starter_pid : getppid();
+    for (;;) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            int flags = fcntl(fd, F_GETFL);
+            FILE *file = flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 ? fdopen(fd, "wb") : NULL;
+            if (!file) {
+                int error_number = errno;
+                close(fd);
+                errno = error_number;
+            }
+            return file;
+        }
+        if (errno != ENXIO)
+            return NULL;
+        /* Adopted by init (or a subreaper): the starter is gone. An extcap is never started by init itself. */
+        if (getppid() != starter || starter == 1 || cli_stop_signal() != 0) {
+            errno = ENXIO; /* "No such device or address": no reader came, and none will */
+            return NULL;
+        }
+        sipc_os_sleep_us(FIFO_OPEN_RETRY_US);
+    }
 #endif
 }
 

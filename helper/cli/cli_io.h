@@ -20,8 +20,12 @@ bool cli_read_file(const char *path, cli_buffer *out, int *error_number);
 /* Whether the write that just failed with errno error_number found its pipe without a reader: EPIPE, and on
  * Windows also a named pipe being closed, which the C runtime reports as EINVAL. Call it right after the failure. */
 bool cli_write_found_no_reader(int error_number);
+/* Notes the process that started this one (its parent at the start of main), for cli_open_fifo. */
+void cli_note_starter(void);
 /* Opens the FIFO (on Windows the named pipe) a reader such as Wireshark made, for writing, as fopen(path, "wb")
- * does; on Windows with the access cli_reader_gone needs to read the pipe's state. NULL with errno set. */
+ * does; on Windows with the access cli_reader_gone needs to read the pipe's state. On POSIX it waits for the FIFO's
+ * reader only while the process that started this one lives and no stop signal came (ENXIO then). NULL with errno
+ * set. */
 FILE *cli_open_fifo(const char *path);
 /* Whether the reader of the pipe or FIFO `fd` is gone, found without writing: POSIX poll reports an error or
  * hang-up on the write end; Windows reads the pipe's state (connected or not; needs FILE_READ_ATTRIBUTES, which a

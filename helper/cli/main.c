@@ -262,6 +262,7 @@ static void print_main_help(FILE *out)
 
 int main(int argc, char **argv)
 {
+    cli_note_starter();
     if (argc < 2) {
         print_main_help(stderr);
         return SIPC_CLI_EXIT_USAGE;

@@ -173,6 +173,35 @@ describe('sipc extcap', () => {
     rmSync(fifo);
   });
 
+  it('does not wait forever for the FIFO\'s reader once the process that started it is gone', T, async () => {
+    const name = uniqueName('orphan');
+    start(['echo', name, '--timeout', '30000']);
+    await waitForChannel(name, undefined, 20000);
+    const fifo = join(scratch, 'orphan.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    // A Wireshark that dies between starting the extcap and opening the FIFO: a shell starts the capture and exits
+    // at once, so nobody will ever open the reading end. The capture's open of a FIFO would wait for a reader forever.
+    const errors = join(scratch, 'orphan.err');
+    const shell = spawnSync('sh', ['-c', `"$0" extcap --capture --extcap-interface sipc --fifo "$1" --channel "$2" >/dev/null 2>"$3" & echo $!`,
+      SIPC, fifo, name, errors], { encoding: 'utf8' });
+    assert.equal(shell.status, 0, shell.stderr);
+    const pid = Number(shell.stdout.trim());
+    const gone = () => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z'); // ended, not yet reaped
+      } catch {
+        return true;
+      }
+    };
+    try {
+      await waitFor(gone, { what: 'the orphaned capture to end', timeoutMs: 20000 });
+    } finally {
+      if (!gone()) process.kill(pid, 'SIGKILL');
+    }
+    assert.match(readFileSync(errors, 'utf8'), /cannot open .*orphan\.fifo: No such device or address/);
+    rmSync(fifo);
+  });
+
   it('still fails with exit 2 on a real write error (a full device)', T, async () => {
     if (!existsSync('/dev/full')) return;
     const name = uniqueName('full');
