@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { loadCaptureFile, loadCore, loadSpill } from './inspector-core.mjs';
+import { parsePcapng } from '../cli/pcapng.mjs';
 
 const spill = await loadSpill();
 const core = await loadCore();
@@ -91,4 +93,15 @@ test('entries while the first part opens are queued up to 100,000; a closed spil
   const back = await spill.readSpill(dir, 'queuedspill', 200_000);
   assert.equal(back.length, 100_000, 'the queue bound: the entries past it were dropped');
   assert.equal(back.at(-1).timestamp - 1764000000000, 99_999);
+});
+
+test('a spill part names the channel and says it is the restore spill', async (t) => {
+  const dir = folder(t);
+  const file = new spill.SpillFile(dir, 'namedspill', 'orders', 'observer');
+  file.write(message(1));
+  await file.close();
+  const parsed = parsePcapng(readFileSync(join(dir, 'namedspill-0.pcapng')));
+  assert.equal(parsed.application, 'sipc inspector (restore spill)');
+  assert.deepEqual(parsed.interfaces.map((i) => i.name), ['orders']);
+  assert.ok(readFileSync(join(dir, 'namedspill-0.pcapng')).includes(Buffer.from('sipc channel (observer)')));
 });
