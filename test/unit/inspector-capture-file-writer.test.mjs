@@ -120,3 +120,18 @@ test('readCaptureFile: a cancelled read stops before the next chunk; a file endi
   assert.equal(read.length, 4999);
   assert.deepEqual(read.map((e) => e.seq), Array.from({ length: 4999 }, (_, i) => i));
 });
+
+test('readCaptureFile: no empty batches; the last line without a newline comes out at the end', async (t) => {
+  const dir = folder(t);
+  const header = '{"type":"header","format":"sipc-capture","version":1,"channel":"c"}';
+  const event = (seq) => `{"type":"event","seq":${seq},"timestampMs":1,"event":"e${seq}"}`;
+  const read = async (text) => {
+    writeFileSync(join(dir, 'f.jsonl'), text);
+    const batches = [];
+    await files.readCaptureFile(join(dir, 'f.jsonl'), new core.CaptureDecoder(), (batch) => batches.push(batch.map((e) => e.event)));
+    return batches;
+  };
+  assert.deepEqual(await read(`${header}\n`), [], 'a header alone: nothing handed out');
+  assert.deepEqual(await read(`${header}\n${event(0)}\n${event(1)}`), [['e0'], ['e1']], 'the last line, without its newline, at the end');
+  assert.deepEqual(await read(`${header}\n${event(0)}\n`), [['e0']]);
+});
