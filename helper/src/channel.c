@@ -389,6 +389,12 @@ static void take_role(sipc_channel *ch, int role_index)
     uint32_t session = SH_LOAD(&role->session) + 1u;
     if (session == 0)
         session = 1; /* GCOVR_EXCL_LINE: only after 2^32 attaches to one role */
+    /* Kept after we release the role, so that an observer that finds it free again can still name us. The session
+     * goes to 0 first so that no reader pairs the previous session with our pid (sipc_role_holder_pid). */
+    SH_STORE(&role->holder_session, 0u);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    SH_STORE(&role->holder_pid, ch->self.pid);
+    SH_STORE_REL(&role->holder_session, session);
     SH_STORE_REL(&role->session, session);
     SH_STORE_REL(&role->state, SIPC_SLOT_ATTACHED);
     ch->my_session = session;

@@ -68,7 +68,9 @@ typedef struct seg_role { /* 64 bytes; written by the role's holder (and by open
     uint64_t attached_ns; /* 32: wall clock of the attach */
     uint32_t flags;       /* 40: SIPC_ROLE_HOLDS_TOKEN (0 from implementations that do not know it) */
     uint32_t cpu;         /* 44: 1 + the CPU the holder's thread last began or left a wait on, 0 unknown (spin hint) */
-    uint8_t reserved[16]; /* 48 */
+    int64_t holder_pid;   /* 48: the pid of session holder_session's holder, kept after it released the role */
+    uint32_t holder_session; /* 56: the session holder_pid belongs to (0 while it is rewritten, or never written) */
+    uint8_t reserved[4];  /* 60 */
 } seg_role;
 
 typedef struct seg_ring { /* 192 bytes: one cache line per writer */
@@ -198,6 +200,9 @@ typedef struct seg_role_view {
 int sipc_holder_alive(sipc_os_segment *segment, const seg_role_view *view, int role_index);
 /* 0 if the role never held still long enough to be copied (a hostile writer). */
 int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view);
+/* The pid of the process that attached to role role_index in `session`, also after it released the role; 0 when
+ * unknown (another session's holder wrote it since, or a writer that predates the field). */
+int64_t sipc_role_holder_pid(const seg_header *header, int role_index, uint32_t session);
 /* Copies an attached role's identity consistently; 0 if the role is not attached. */
 int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session);
 

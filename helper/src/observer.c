@@ -270,9 +270,11 @@ static void look_at_roles(sipc_observer *ob, int check_alive)
                 seen->process = view.process;
                 push_role_event(ob, SIPC_EVENT_ATTACHED, r, seen, taken);
             } else if (!view.attached && view.session != 0) {
-                /* A holder came and went between two looks (its pid is gone from the role): say so, pid unknown.
-                 * Its attach keeps the role's own time, so that it comes before what that holder sent. */
-                seen->process.pid = 0;
+                /* A holder came and went between two looks: its pid is gone from the role but kept beside it (0,
+                 * unknown, if another holder came since or the holder predates that field). Its attach keeps the
+                 * role's own time, so that it comes before what that holder sent. */
+                seen->process.pid = sipc_role_holder_pid(ob->header, r, view.session);
+                seen->process.start_time = 0;
                 push_role_event(ob, SIPC_EVENT_ATTACHED, r, seen, taken);
                 push_role_event(ob, SIPC_EVENT_CLOSED, r, seen, now);
             }

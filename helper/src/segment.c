@@ -116,6 +116,16 @@ int sipc_role_read(const seg_header *header, int role_index, seg_role_view *view
     return 0;
 }
 
+int64_t sipc_role_holder_pid(const seg_header *header, int role_index, uint32_t session)
+{
+    const seg_role *role = &header->roles[role_index];
+    uint32_t before = SH_LOAD_ACQ(&role->holder_session);
+    int64_t pid = SH_LOAD(&role->holder_pid);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    uint32_t after = SH_LOAD(&role->holder_session);
+    return session != 0 && before == session && after == session && pid > 0 ? pid : 0;
+}
+
 int sipc_role_snapshot(const seg_header *header, int role_index, sipc_os_process *process, uint32_t *session)
 {
     seg_role_view view;
