@@ -11,6 +11,19 @@ import { command } from './emulator.mjs';
 
 const SHM = '/dev/shm';
 
+/**
+ * Removes one /dev/shm entry whatever it is (a directory or a FIFO that a hostile-entry test made counts too), and
+ * says so instead of throwing when it cannot: one entry that cannot go must not fail every test file (under wine,
+ * Node cannot even lstat a FIFO: EINVAL).
+ */
+function removeObject(file, suite) {
+  try {
+    rmSync(`${SHM}/${file}`, { force: true, recursive: true });
+  } catch (error) {
+    console.error(`${suite}: could not remove ${SHM}/${file}: ${error.message}`);
+  }
+}
+
 /** A channel-name prefix unique to this process and run: `${tag}-<pid>-<time>-`. */
 export function runPrefix(tag) {
   return `${tag}-${process.pid}-${Date.now().toString(36)}-`;
@@ -19,14 +32,18 @@ export function runPrefix(tag) {
 /**
  * What is left of the channels whose names start with `prefix`: their names, as `sipc ls --json` reads them from
  * the segments (this finds long names too, whose object is named by a hash), plus /dev/shm objects whose key still
- * shows the prefix but that `ls` cannot read (half-made or damaged segments).
+ * shows the prefix but that `ls` cannot use (half-made or damaged segments, directories, FIFOs).
  * @returns {{ channels: string[], objects: string[] }}
  */
 export function leftoversWithPrefix(sipc, prefix) {
   const listed = spawnSync(...command(sipc, ['ls', '--json']), { encoding: 'utf8', timeout: 30000 });
   if (listed.status !== 0) throw new Error(`sipc ls --json failed (${listed.status ?? listed.signal}): ${listed.stderr}`);
+  // An entry `ls` cannot use (a directory, a FIFO, a damaged segment) is listed with its error: it is an object to
+  // remove as a file, not a channel for `sipc rm`.
   const channels = listed.stdout.split('\n').filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line).name)
+    .map((line) => JSON.parse(line))
+    .filter((entry) => entry.error === undefined)
+    .map((entry) => entry.name)
     .filter((name) => typeof name === 'string' && name.startsWith(prefix));
   const objects = existsSync(SHM)
     ? readdirSync(SHM).filter((file) => file.startsWith(`sipc.${prefix}`) && !channels.includes(file.slice(5)))
@@ -71,7 +88,7 @@ export function sweepKilledRuns(sipc, tag, suite) {
   if (channels.length + objects.length === 0) return;
   console.error(`${suite}: removing what killed earlier runs left behind: ${[...channels, ...objects.map((file) => `${SHM}/${file}`)].join(', ')}`);
   for (const name of channels) spawnSync(...command(sipc, ['rm', '--force', '--', name]), { timeout: 10000 });
-  for (const file of objects) rmSync(`${SHM}/${file}`, { force: true });
+  for (const file of objects) removeObject(file, suite);
 }
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => process.platform === 'linux' && existsSync(path));
@@ -104,8 +121,8 @@ export function checkDebrisAtExit(sipc, prefix, suite) {
     const all = [...left.channels, ...left.objects.map((file) => `${SHM}/${file}`)];
     if (all.length === 0) return;
     console.error(`${suite}: left ${all.length} sipc channel(s) behind (removed now): ${all.join(', ')}`);
-    for (const name of left.channels) spawnSync(...command(sipc, ['rm', '--force', name]), { timeout: 10000 });
-    for (const file of left.objects) rmSync(`${SHM}/${file}`, { force: true });
+    for (const name of left.channels) spawnSync(...command(sipc, ['rm', '--force', '--', name]), { timeout: 10000 });
+    for (const file of left.objects) removeObject(file, suite);
     process.exitCode = 1;
   });
 }

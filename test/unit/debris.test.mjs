@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkDebrisAtExit, dieWithParent, leftoversWithPrefix, runPrefix, sweepKilledRuns } from '../debris.mjs';
@@ -69,6 +70,23 @@ test('the next run of a suite removes the channels a killed run of it left, and 
     live.child.kill('SIGKILL');
     await live.closed;
     sweepKilledRuns(cli, 't-debris-killed', 'test/unit debris');
+  }
+});
+
+test('the sweep removes a directory and a FIFO a killed run left, and a second sweep finds nothing', { skip: !linux && 'Linux /dev/shm' }, () => {
+  // Hostile-entry tests make such entries; a sweep that threw on one (EISDIR) failed every test file after it.
+  const gone = spawnSync(process.execPath, ['-e', '']).pid;
+  const base = `/dev/shm/sipc.t-debris-odd-${gone}-x-`;
+  mkdirSync(`${base}dir`);
+  writeFileSync(`${base}dir/inside`, 'x');
+  assert.equal(spawnSync('mkfifo', [`${base}fifo`]).status, 0);
+  try {
+    sweepKilledRuns(cli, 't-debris-odd', 'test/unit debris');
+    assert.ok(!existsSync(`${base}dir`), 'the directory is removed');
+    assert.ok(!existsSync(`${base}fifo`), 'the FIFO is removed');
+  } finally {
+    rmSync(`${base}dir`, { recursive: true, force: true });
+    rmSync(`${base}fifo`, { force: true });
   }
 });
 
