@@ -70,7 +70,7 @@ typedef struct seg_role { /* 64 bytes; written by the role's holder (and by open
     uint32_t cpu;         /* 44: 1 + the CPU the holder's thread last began or left a wait on, 0 unknown (spin hint) */
     int64_t holder_pid;   /* 48: the pid of session holder_session's holder, kept after it released the role */
     uint32_t holder_session; /* 56: the session holder_pid belongs to (0 while it is rewritten, or never written) */
-    uint8_t reserved[4];  /* 60 */
+    uint8_t reserved[4];     /* 60 */
 } seg_role;
 
 typedef struct seg_ring { /* 192 bytes: one cache line per writer */
