@@ -10,7 +10,7 @@ import { join, dirname, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { gitOriginUrl, missingLinksLine, packagedManifest, repositoryLinks, RepositoryUrlError } from './test/package/repository-links.mjs';
+import { missingLinksLine, packagedManifest, repositoryLinksOrExit } from './test/package/repository-links.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -172,14 +172,7 @@ if (watch) {
   if (args.includes('--package')) {
     const target = optionValue('--target') ?? hostTarget;
     // The links to the public repository go into the packaged manifest only (test/package/repository-links.mjs).
-    let links;
-    try {
-      links = repositoryLinks({ gitRemote: () => gitOriginUrl(root) });
-    } catch (error) {
-      if (!(error instanceof RepositoryUrlError)) throw error;
-      console.error(`error: ${error.message}`);
-      process.exit(1);
-    }
+    const links = repositoryLinksOrExit(root, 1);
     console.log('missing' in links ? missingLinksLine(links) : `repository link ${links.repository} (from ${links.source})`);
     const packages = target === 'all'
       ? await Promise.all(allTargets.map((t) => packageVsix(t, links, { namedByTarget: true })))

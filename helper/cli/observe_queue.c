@@ -46,6 +46,18 @@ static size_t item_bytes(const queued *node)
     return sizeof *node + (node->item.kind == CLI_OBSERVED_ITEM ? node->item.message.copied : 0);
 }
 
+/* Puts a made item at the batch's end. */
+static void batch_link(batch *b, queued *node)
+{
+    if (b->tail)
+        b->tail->next = node;
+    else
+        b->head = node;
+    b->tail = node;
+    b->bytes += item_bytes(node);
+    b->count++;
+}
+
 /* Makes an item (kind, status, and for ITEM the message with its copied bytes from the scratch buffer) and adds it to
  * the batch; 0 when there is no memory for it. */
 static int batch_add(cli_observe_queue *q, batch *b, cli_observed_kind kind, int status,
@@ -65,13 +77,7 @@ static int batch_add(cli_observe_queue *q, batch *b, cli_observed_kind kind, int
             memcpy(node->payload, q->scratch, length);
     }
     node->item.data = node->payload;
-    if (b->tail)
-        b->tail->next = node;
-    else
-        b->head = node;
-    b->tail = node;
-    b->bytes += item_bytes(node);
-    b->count++;
+    batch_link(b, node);
     return 1;
 }
 
@@ -106,12 +112,7 @@ static int enqueue(cli_observe_queue *q, batch *b, int end, int status)
         node->item.kind = CLI_OBSERVED_END;
         node->item.status = status;
         node->item.data = node->payload;
-        if (b->tail)
-            b->tail->next = node;
-        else
-            b->head = node;
-        b->tail = node;
-        b->bytes += sizeof *node;
+        batch_link(b, node);
         q->end_node = NULL; /* the queue holds it now */
     }
     if (b->head != NULL) {

@@ -92,6 +92,20 @@ export function repositoryLinks({ env = process.env, gitRemote = () => gitOrigin
   return { repository, homepage, bugs, source };
 }
 
+/**
+ * repositoryLinks() of the checkout at `root` for a command-line script: an invalid URL in the environment ends the
+ * process with `exitCode` and the error's message (which never repeats the value).
+ */
+export function repositoryLinksOrExit(root, exitCode) {
+  try {
+    return repositoryLinks({ gitRemote: () => gitOriginUrl(root) });
+  } catch (error) {
+    if (!(error instanceof RepositoryUrlError)) throw error;
+    console.error(`error: ${error.message}`);
+    process.exit(exitCode);
+  }
+}
+
 /** The one line packaging prints when the VSIX gets no links. */
 export function missingLinksLine(links) {
   return `note: the VSIX has no repository, homepage or bugs link (${links.missing}; set SIPC_REPOSITORY_URL=https://...)`;

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { binaryFormat, debugInfo, expectedFormat } from '../cross/binary-format.mjs';
-import { gitOriginUrl, repositoryLinks, RepositoryUrlError } from './repository-links.mjs';
+import { repositoryLinksOrExit } from './repository-links.mjs';
 
 const nativeLibraries = ['libsipc.so', 'libsipc.dylib', 'sipc.dll'];
 /** The file name extension/src/api/native.ts loads on each OS. */
@@ -87,14 +87,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.exit(2);
   }
   const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-  let links;
-  try {
-    links = repositoryLinks({ gitRemote: () => gitOriginUrl(root) });
-  } catch (error) {
-    if (!(error instanceof RepositoryUrlError)) throw error;
-    console.error(`error: ${error.message}`);
-    process.exit(2);
-  }
+  const links = repositoryLinksOrExit(root, 2);
   for (const file of files) {
     const problems = checkVsix(file, links);
     if (problems.length > 0) {
