@@ -31,6 +31,8 @@ test('open() checks every option, naming it and its range; nothing is created fo
     [{ mode: -1 }, 'mode must be permission bits from 0 to 0o777'],
     [{ mode: 0o1000 }, 'mode must be permission bits from 0 to 0o777'],
     [{ mode: 0.5 }, 'mode must be permission bits from 0 to 0o777'],
+    [{ mode: 0o400 }, "mode must keep the owner's read and write bits (0o600); 0 means 0o600"],
+    [{ mode: 0o266 }, "mode must keep the owner's read and write bits (0o600); 0 means 0o600"],
   ];
   for (const [options, message] of refused) {
     await assert.rejects(api.open(name, options), { name: 'SipcError', code: 'INVALID_ARGUMENT', message }, JSON.stringify(options));

@@ -30,7 +30,10 @@ export interface OpenOptions {
   maxMessageSize?: number;
   /** Messages queued per direction before send waits (default 16). */
   queueDepth?: number;
-  /** Permission bits of the shared segment (default 0o600). */
+  /**
+   * Permission bits of the shared segment, applied exactly (the umask does not apply) when this call creates it:
+   * 0 or unset gives 0o600, owner only; the owner's read and write bits are required.
+   */
   mode?: number;
   /** Let child processes inherit the handles. */
   inheritHandles?: boolean;
@@ -607,6 +610,10 @@ function validateOptions(options: OpenOptions): void {
   positive(options.queueDepth, 'queueDepth', SIPC_MAX_QUEUE_DEPTH);
   if (options.mode !== undefined && (!Number.isInteger(options.mode) || options.mode < 0 || options.mode > 0o777)) {
     throw new SipcError('INVALID_ARGUMENT', 'mode must be permission bits from 0 to 0o777');
+  }
+  // The library refuses such a mode too, but with a sentence that does not name the option.
+  if (options.mode !== undefined && options.mode !== 0 && (options.mode & 0o600) !== 0o600) {
+    throw new SipcError('INVALID_ARGUMENT', "mode must keep the owner's read and write bits (0o600); 0 means 0o600");
   }
   const spin = options.receiveSpinUs;
   if (spin !== undefined && (!Number.isInteger(spin) || spin < 0 || spin > SIPC_ASYNC_MAX_SPIN_US)) {
