@@ -7,7 +7,8 @@
 // VS Code's port finder (findCandidatePorts) still runs on the extension host's main thread and is counted.
 //   node test/bench/extension-host-bench.mjs [--json]
 // SIPC_EXTHOST_FLOODS=n floods (default 3); SIPC_EXTHOST_PROFILE=1 (the first flood) or =all (the whole run) writes a
-// CPU profile to test/out/extension-host-flood.cpuprofile.
+// CPU profile to test/out/extension-host-flood.cpuprofile, =heap what the first flood left alive to
+// test/out/extension-host-flood.heapprofile. Each flood also reports the garbage collector's pauses (perf_hooks).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -61,7 +62,8 @@ if (wantJson) {
   const verdict = (value) => (value < floods.targetMs ? `under the ${floods.targetMs} ms target` : `OVER the ${floods.targetMs} ms target`);
   const ratio = (value, base) => (base > 0 ? `${(value / base).toFixed(1)}x the idle baseline` : 'idle baseline 0');
   const cpu = (f) => (f.mainThreadCpuMs !== undefined ? ` main-thread CPU ${f.mainThreadCpuMs} ms` : '');
-  console.log(`floods of ${floods.messages} messages: ${floods.runs.map((f) => `${f.messagesPerSecond} msg/s p99 ${f.p99} max ${f.max}${cpu(f)}`).join('; ')}`);
+  const gc = (f) => (f.gc ? `, GC ${f.gc.totalMs} ms in ${f.gc.pauses} pauses (longest ${f.gc.longestMs}; ${f.gc.major} major, longest ${f.gc.longestMajorMs})` : '');
+  console.log(`floods of ${floods.messages} messages: ${floods.runs.map((f) => `${f.messagesPerSecond} msg/s p99 ${f.p99} max ${f.max}${cpu(f)}${gc(f)}`).join('; ')}`);
   console.log(`median of ${floods.runs.length} floods: p99 ${median.p99} ms (${verdict(median.p99)}, ${ratio(median.p99, idle.p99)}), `
     + `max ${median.max} ms (${verdict(median.max)}, ${ratio(median.max, idle.max)}), ${median.messagesPerSecond} msg/s${cpu(median)}`);
   console.log(`joining the flock'ed channel: ${figures.lockedChannelConnect}`);

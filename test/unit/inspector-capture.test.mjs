@@ -362,12 +362,39 @@ test('messaging: answerRequest replies with the handler of the request type, or 
   assert.deepEqual(sent, [{ messageId: 1, inReplyTo: 11, body: { found: true } }, { messageId: 2, inReplyTo: 12, error: 'not now' }]);
 });
 
-test('capture: retains the bytes it is given, without a copy (its sources hand it bytes of their own)', () => {
+test('capture: keeps small messages as copies in shared blocks, large ones as they are', () => {
   const capture = new core.Capture();
   const own = new Uint8Array([4, 5]);
-  const entry = capture.addMessage('sent', own, 2);
-  assert.equal(entry.data, own, 'the very buffer it was given');
-  assert.equal(capture.get(entry.seq).data, own);
+  const small = capture.addMessage('sent', own, 2);
+  own[0] = 9;
+  assert.deepEqual([...small.data], [4, 5], 'a copy: changing what it was given changes nothing kept');
+  assert.equal(capture.get(small.seq).data, small.data);
+  const next = capture.addMessage('received', new Uint8Array(core.BLOCK_COPY_MAX_BYTES).fill(7), 3);
+  assert.equal(next.data.buffer, small.data.buffer, 'small messages share one block');
+  assert.equal(next.data.byteOffset, small.data.byteOffset + 2, 'one after the other');
+  assert.ok(next.data.every((b) => b === 7) && next.data.byteLength === core.BLOCK_COPY_MAX_BYTES);
+  const filed = capture.addEntry({ kind: 'message', seq: 0, direction: 'sent', timestamp: 4, length: 3, data: new Uint8Array([1, 2, 3]) });
+  assert.equal(filed.data.buffer, small.data.buffer, 'entries read from a file are copied alike');
+  const large = new Uint8Array(core.BLOCK_COPY_MAX_BYTES + 1);
+  assert.equal(capture.addMessage('sent', large, 5).data, large, 'a large message is kept as it is (in memory of its own)');
+  assert.equal(capture.addEntry({ kind: 'message', seq: 0, direction: 'sent', timestamp: 6, length: large.length, data: large }).data, large);
+});
+
+test('blocks: a copy that does not fit the block starts a new one; refused sizes', () => {
+  const copier = new core.BlockCopier(8, 4);
+  const a = copier.keep(new Uint8Array([1, 2, 3]));
+  const b = copier.keep(new Uint8Array([4, 5, 6, 7]));
+  const c = copier.keep(new Uint8Array([8, 9]));
+  assert.equal(b.buffer, a.buffer, '3 + 4 bytes fit a block of 8');
+  assert.notEqual(c.buffer, a.buffer, '7 + 2 do not: a new block');
+  assert.equal(c.byteOffset, 0);
+  assert.equal(a.buffer.byteLength, 8);
+  assert.deepEqual([[...a], [...b], [...c]], [[1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+  const d = copier.keep(new Uint8Array([1, 2, 3, 4, 5, 6]));
+  assert.equal(d.buffer.byteLength, 6, 'over the copy limit: kept as it is');
+  assert.equal(copier.keep(new Uint8Array(0)).byteLength, 0);
+  assert.throws(() => new core.BlockCopier(4, 5), RangeError);
+  assert.throws(() => new core.BlockCopier(0, 0), RangeError);
 });
 
 test('feed: no post carries more than MAX_ROWS_PER_POST rows; a large reset goes out in order, one chunk per turn', () => {

@@ -11,7 +11,7 @@ const assert = require('assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { monitorEventLoopDelay } = require('perf_hooks');
+const { monitorEventLoopDelay, PerformanceObserver, constants: perfConstants } = require('perf_hooks');
 const vscode = require('vscode');
 const { repoRoot, uniqueName, until, withTimeout, startLauncher, extensionApi } = require('./helpers');
 
@@ -54,27 +54,41 @@ function median(values) {
 }
 
 /**
- * With SIPC_EXTHOST_PROFILE=1 the first flood (from creating its channel and inspector to closing them) is CPU-profiled
- * from inside the extension host (node:inspector) into test/out/extension-host-flood.cpuprofile (open it in Chrome
- * DevTools or VS Code): where the main thread's time goes. SIPC_EXTHOST_PROFILE=all profiles the whole measured run.
+ * A profiler of V8's inside this extension host (node:inspector), started with `start` ([method, params] calls); the
+ * function it returns stops it with `stop` and writes the result to test/out/extension-host-flood.<extension>.
  */
-async function startProfile() {
-  if (!process.env.SIPC_EXTHOST_PROFILE) return undefined;
+async function startProfiler(start, stop, extension) {
   const inspector = require('inspector');
   const session = new inspector.Session();
   session.connect();
   const post = (method, params) => new Promise((resolve, reject) =>
     session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 500 });
-  await post('Profiler.start');
+  for (const [method, params] of start) await post(method, params);
   return async () => {
-    const { profile } = await post('Profiler.stop');
+    const { profile } = await post(stop);
     session.disconnect();
-    const file = path.join(repoRoot, 'test/out/extension-host-flood.cpuprofile');
+    const file = path.join(repoRoot, `test/out/extension-host-flood.${extension}`);
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     await fs.promises.writeFile(file, JSON.stringify(profile));
   };
+}
+
+/**
+ * With SIPC_EXTHOST_PROFILE=1 the first flood (from creating its channel and inspector to closing them) is CPU-profiled
+ * into test/out/extension-host-flood.cpuprofile (open it in Chrome DevTools or VS Code): where the main thread's time
+ * goes. SIPC_EXTHOST_PROFILE=all profiles the whole measured run. SIPC_EXTHOST_PROFILE=heap samples the first flood's
+ * allocations that are still alive when its last message arrived (V8's sampling heap profiler, every 8 KiB allocated
+ * on average) into test/out/extension-host-flood.heapprofile: what a flood leaves for the garbage collector to copy
+ * and mark.
+ */
+async function startProfile() {
+  if (!process.env.SIPC_EXTHOST_PROFILE) return undefined;
+  if (process.env.SIPC_EXTHOST_PROFILE === 'heap') {
+    return startProfiler([['HeapProfiler.enable'], ['HeapProfiler.startSampling', { samplingInterval: 8192 }]],
+      'HeapProfiler.stopSampling', 'heapprofile');
+  }
+  return startProfiler([['Profiler.enable'], ['Profiler.setSamplingInterval', { interval: 500 }], ['Profiler.start']],
+    'Profiler.stop', 'cpuprofile');
 }
 
 /**
@@ -85,6 +99,40 @@ function mainThreadCpuMs() {
   if (typeof process.threadCpuUsage !== 'function') return undefined;
   const { user, system } = process.threadCpuUsage();
   return (user + system) / 1000;
+}
+
+/**
+ * The garbage collector's pauses on this thread (perf_hooks 'gc' entries), kept from start() on: a pause is one task
+ * the event loop cannot run past, so the longest ones bound the delay from below whatever the extension does.
+ */
+const GC_KINDS = new Map([
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR, 'minor'], [perfConstants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'], [perfConstants.NODE_PERFORMANCE_GC_WEAKCB, 'weak callbacks'],
+]);
+
+class GcRecorder {
+  constructor() {
+    this.entries = [];
+    this.observer = new PerformanceObserver((list) => this.entries.push(...list.getEntries()));
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Pauses that started in [from, to) (performance.now() times): their count, sum and longest, and the major ones'. */
+  between(from, to) {
+    const inside = this.entries.filter((e) => e.startTime >= from && e.startTime < to);
+    const major = inside.filter((e) => (e.detail?.kind ?? e.kind) === perfConstants.NODE_PERFORMANCE_GC_MAJOR);
+    const round = (value) => Math.round(value * 10) / 10;
+    return {
+      pauses: inside.length, totalMs: round(inside.reduce((sum, e) => sum + e.duration, 0)),
+      longestMs: round(Math.max(0, ...inside.map((e) => e.duration))),
+      major: major.length, longestMajorMs: round(Math.max(0, ...major.map((e) => e.duration))),
+      each: inside.map((e) => `${GC_KINDS.get(e.detail?.kind ?? e.kind) ?? 'other'} ${round(e.duration)}`),
+    };
+  }
+
+  stop() {
+    this.observer.disconnect();
+  }
 }
 
 /** The event loop's delay over the whole run and per phase (each phase its own histogram). */
@@ -159,6 +207,7 @@ describe('SIPC extension host never blocks', function () {
     const idleDelay = idle.stop();
 
     const lag = new LagRecorder();
+    const gc = new GcRecorder();
     const started = performance.now();
     const stopWholeProfile = process.env.SIPC_EXTHOST_PROFILE === 'all' ? await startProfile() : undefined;
 
@@ -255,12 +304,15 @@ describe('SIPC extension host never blocks', function () {
       const floodMs = performance.now() - floodStarted;
       assert.strictEqual(connection.receivedCount, FLOOD_MESSAGES);
       const phase = lag.endPhase(`flood ${round}: ${FLOOD_MESSAGES} messages received`);
+      // What the flood left alive is the point of a heap profile: it stops before the channel and inspector close.
+      if (stopProfile && process.env.SIPC_EXTHOST_PROFILE === 'heap') await stopProfile();
       floods.push({ ms: Math.round(floodMs), messagesPerSecond: Math.round(FLOOD_MESSAGES / (floodMs / 1000)), p99: phase.p99, max: phase.max,
-        ...(floodCpu !== undefined ? { mainThreadCpuMs: Math.round(mainThreadCpuMs() - floodCpu) } : {}) });
+        ...(floodCpu !== undefined ? { mainThreadCpuMs: Math.round(mainThreadCpuMs() - floodCpu) } : {}),
+        window: [floodStarted, floodStarted + floodMs] });
       await sender.exited(30_000);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       await vscode.commands.executeCommand('sipc.disconnect', { name: floodName });
-      if (stopProfile) await stopProfile();
+      if (stopProfile && process.env.SIPC_EXTHOST_PROFILE !== 'heap') await stopProfile();
       lag.endPhase(`flood ${round}: inspector and channel closed`);
     }
 
@@ -268,6 +320,13 @@ describe('SIPC extension host never blocks', function () {
     await until(() => byName().get(names.healthy)?.kind === 'channel', 'the view still lists the healthy channel', 15_000);
     const total = lag.stop();
     if (stopWholeProfile) await stopWholeProfile();
+    // The observer's entries arrive a turn late: each flood's pauses are read once all floods are over.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc.stop();
+    for (const flood of floods) {
+      flood.gc = gc.between(...flood.window);
+      delete flood.window;
+    }
 
     const report = {
       what: 'extension host event-loop delay (perf_hooks.monitorEventLoopDelay, 5 ms resolution) with a FIFO, a corrupt '

@@ -1,5 +1,6 @@
 // The capture (every retained message and event of one inspected channel) and the feed that batches it to
 // the webview. Pure: the extension host drives it, the unit tests and the benchmark drive it directly.
+import { BlockCopier } from './blocks';
 import { previewOf } from './bytes';
 import { compileFilter, type CompiledFilter, type FieldDecoder, type FilterSpec } from './filter';
 import { fieldAt } from '../../decode/decoder';
@@ -26,6 +27,8 @@ export class Capture {
   private readonly totals = new Map<Direction, DirectionTotals>();
   private readonly appendListeners = new Set<(entry: CaptureEntry) => void>();
   private readonly clearListeners = new Set<() => void>();
+  /** Small messages are kept as copies in shared blocks: see blocks.ts for why. */
+  private readonly blocks = new BlockCopier();
 
   constructor(limits: RetentionLimits = DEFAULT_RETENTION) {
     this.ring = new RetentionRing<CaptureEntry>(limits.maxMessages, limits.maxBytes, retainedSize);
@@ -50,11 +53,12 @@ export class Capture {
   }
 
   /**
-   * Retains `data` as it is, so it must be in memory of its own (what the Node API hands out and Connection
-   * records are): a view into a larger buffer would keep that buffer alive beyond the retention limits.
+   * Keeps a small message as a copy in a shared block (blocks.ts), a large one as it is: a large `data` must then be
+   * in memory of its own (what the Node API hands out and Connection records are), since a view into a larger buffer
+   * would keep that buffer alive beyond the retention limits.
    */
   addMessage(direction: Direction, data: Uint8Array, timestamp: number, length = data.byteLength): CapturedMessage {
-    const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data };
+    const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data: this.blocks.keep(data) };
     const totals = this.totals.get(direction) ?? { messages: 0, bytes: 0 };
     totals.messages++;
     totals.bytes += length;
@@ -71,7 +75,9 @@ export class Capture {
 
   /** An entry read from a file (Open Capture…, a restored panel): numbered anew, counted like a live one. */
   addEntry(entry: CaptureEntry): CaptureEntry {
-    const added: CaptureEntry = { ...entry, seq: this.nextSeq++ };
+    const added: CaptureEntry = entry.kind === 'message'
+      ? { ...entry, seq: this.nextSeq++, data: this.blocks.keep(entry.data) }
+      : { ...entry, seq: this.nextSeq++ };
     if (added.kind === 'message') {
       const totals = this.totals.get(added.direction) ?? { messages: 0, bytes: 0 };
       totals.messages++;

@@ -1,4 +1,5 @@
 // Everything of the inspector that does not need VS Code, in one entry for the unit tests and the benchmark.
+export * from './blocks';
 export * from './bytes';
 export * from './capture';
 export * from './decoded';
