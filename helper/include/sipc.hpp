@@ -30,6 +30,7 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace sipc {
@@ -406,6 +407,11 @@ struct observed_message {
     std::uint32_t length;        // full length; data may hold fewer bytes (truncated())
     std::uint64_t missed;        // messages of this direction lost to the observer just before this one
     message data;
+    // Messages of this direction the receiving side discarded since the previous report: they were addressed to an
+    // earlier holder of its role that left before taking them (PROTOCOL.md, "Message fate across sessions").
+    std::uint64_t discarded = 0;
+    // This message is addressed to a receiver that was replaced or closed without taking it: never delivered.
+    bool undeliverable = false;
     bool truncated() const noexcept { return data.size() < length; }
     std::chrono::system_clock::time_point time() const
     {
@@ -414,21 +420,128 @@ struct observed_message {
     }
 };
 
+// What an observer_event reports (sipc_observer_event).
+enum class event_kind {
+    attached = SIPC_EVENT_ATTACHED,               // a process took the role (session: its attach number)
+    closed = SIPC_EVENT_CLOSED,                   // the role's holder closed it
+    died = SIPC_EVENT_DIED,                       // the role's holder ended without closing (killed, crashed)
+    lossless_dropped = SIPC_EVENT_LOSSLESS_DROPPED // the peers dropped this lossless observer (see drop_reason)
+};
+
+// Why the peers dropped a lossless observer (event_kind::lossless_dropped); it goes on as a plain observer.
+enum class drop_reason { none = 0, stalled = 1, died = 2, invalid = 3 };
+
+// Stable lower-case names, the same as the Node and Python bindings': "attached", "lossless-dropped", "stalled".
+inline const char *event_kind_name(event_kind kind) noexcept
+{
+    switch (kind) {
+    case event_kind::attached: return "attached";
+    case event_kind::closed: return "closed";
+    case event_kind::died: return "died";
+    case event_kind::lossless_dropped: return "lossless-dropped";
+    }
+    return "unknown";
+}
+inline const char *drop_reason_name(drop_reason reason) noexcept
+{
+    switch (reason) {
+    case drop_reason::none: return "none";
+    case drop_reason::stalled: return "stalled";
+    case drop_reason::died: return "died";
+    case drop_reason::invalid: return "invalid";
+    }
+    return "unknown";
+}
+
+// Something that happened to the channel's peers or to this observer (observe_options::events), in time order with
+// the messages.
+struct observer_event {
+    event_kind kind;
+    sipc::role role;            // the role it is about; role::none for this observer's own events (lossless_dropped)
+    std::uint32_t session;      // the role's attach number (0 for this observer's own events)
+    std::int64_t pid;           // the process it is about (0: unknown)
+    std::uint64_t timestamp_ns; // the attach, or when the observer noticed the departure (Unix epoch)
+    drop_reason reason;         // lossless_dropped: why; drop_reason::none otherwise
+    std::chrono::system_clock::time_point time() const
+    {
+        return std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(timestamp_ns)));
+    }
+};
+
+// One item of an observer that reports events: a message or an event (std::visit, std::get_if).
+using observation = std::variant<observed_message, observer_event>;
+
+// How to observe (sipc_observe_options). {} is a plain observer of messages, as sipc::observer(name).
+struct observe_options {
+    // The peers never overwrite a message this observer has not copied yet: nothing is missed, the peers go at most
+    // at its pace. At most SIPC_OBSERVE_LOSSLESS_MAX (2) per channel: status::busy beyond; status::permission when
+    // this process may only read the channel.
+    bool lossless = false;
+    // Lossless only: how long a producer waits for this observer to copy before it drops it (it then goes on as a
+    // plain observer and reports event_kind::lossless_dropped). 0: the library's default, 1 s; at most 10 s.
+    std::chrono::milliseconds stall_timeout{0};
+    // Report observer_event items too: read them with next_observation() / observations().
+    bool events = false;
+    // Bytes copied of each message (longer ones arrive truncated). 0: the channel's maximum message size.
+    std::size_t capacity = 0;
+};
+
+// What an observer did and why it missed what it missed (sipc_observer_stats, counted since it attached).
+struct observer_stats {
+    std::uint64_t messages = 0;       // messages returned by next() / next_observation() (events not counted)
+    std::uint64_t missed = 0;         // missed_asleep + missed_away + missed_running
+    std::uint64_t missed_asleep = 0;  // found gone on the first look after a sleep (woken, or polling, too late)
+    std::uint64_t missed_away = 0;    // found gone on the first look of a call: the caller kept it away too long
+    std::uint64_t missed_running = 0; // gone between two looks within one call, or overwritten while copied
+    std::uint64_t sleeps = 0;         // sleeps until a producer's wake-up
+    std::uint64_t woken = 0;          // of those, ended by a producer (or a role change), not the time limit
+    std::uint64_t polls = 0;          // sleeps of the polling fallback (read-only mapping, an older producer)
+    std::uint64_t spins = 0;          // waits that spun for the next message first
+    std::uint64_t spin_hits = 0;      // spins that found a message
+    std::uint64_t wake_latency_count = 0; // woken sleeps whose first new message was timed
+    std::chrono::nanoseconds wake_latency_total{0}; // their sum (send of that message -> the observer's look)
+    std::chrono::nanoseconds wake_latency_max{0};
+    std::chrono::nanoseconds longest_miss_gap{0}; // longest time between two looks when the later found messages gone
+    std::chrono::nanoseconds longest_away{0};     // longest time between a return of next() and the next call
+    std::uint64_t producer_wakes = 0; // lossless: wake-ups sent to producers waiting for this observer
+    // Every field of the library's struct as this header declares it (fields added to sipc.h later are here first).
+    sipc_observer_stats native{};
+    // Mean wake-up latency, or std::nullopt when no wake-up was timed.
+    std::optional<std::chrono::nanoseconds> wake_latency_mean() const noexcept
+    {
+        if (wake_latency_count == 0) return std::nullopt;
+        return wake_latency_total / static_cast<std::chrono::nanoseconds::rep>(wake_latency_count);
+    }
+};
+
 // Read-only view of a channel's traffic in both directions, from the moment it attached; never consumes
 // anything. Iterable: `for (const auto &m : sipc::observer("demo")) ...` runs until the channel is removed
-// or cancel() is called from another thread.
+// or cancel() is called from another thread. With observe_options::events, read it with next_observation() or
+// `for (const sipc::observation &o : obs.observations())` instead (next() refuses: it would hide the events).
 class observer {
 public:
-    explicit observer(std::string_view name) : name_(name)
+    explicit observer(std::string_view name) : observer(name, observe_options{}) {}
+    observer(std::string_view name, const observe_options &opts) : name_(name), events_(opts.events)
     {
-        detail::check_by_name(sipc_observe(name_.c_str(), &handle_), "observing channel", name_);
-        channel_info info = this->info();
-        capacity_ = info.max_message_size != 0 ? info.max_message_size : SIPC_DEFAULT_MAX_MESSAGE;
+        sipc_observe_options native;
+        sipc_observe_options_init(&native);
+        native.flags = (opts.lossless ? SIPC_OBSERVE_LOSSLESS : 0u) | (opts.events ? SIPC_OBSERVE_EVENTS : 0u);
+        native.stall_timeout_ms = validated_stall_ms(opts);
+        if (opts.capacity > SIPC_MAX_MESSAGE_LIMIT) refuse("capacity must be at most 64 MiB (SIPC_MAX_MESSAGE_LIMIT)");
+        detail::check_by_name(sipc_observe_ex(name_.c_str(), &native, &handle_), "observing channel", name_);
+        if (opts.capacity != 0) {
+            capacity_ = opts.capacity;
+        } else {
+            channel_info info = this->info();
+            capacity_ = info.max_message_size != 0 ? info.max_message_size : SIPC_DEFAULT_MAX_MESSAGE;
+        }
     }
     observer(const observer &) = delete;
     observer &operator=(const observer &) = delete;
     observer(observer &&other) noexcept
-        : name_(std::move(other.name_)), handle_(std::exchange(other.handle_, nullptr)), capacity_(other.capacity_)
+        : name_(std::move(other.name_)), handle_(std::exchange(other.handle_, nullptr)), capacity_(other.capacity_),
+          events_(other.events_)
     {
     }
     observer &operator=(observer &&other) noexcept
@@ -438,6 +551,7 @@ public:
             name_ = std::move(other.name_);
             handle_ = std::exchange(other.handle_, nullptr);
             capacity_ = other.capacity_;
+            events_ = other.events_;
         }
         return *this;
     }
@@ -448,11 +562,26 @@ public:
     }
     const std::string &name() const noexcept { return name_; }
     sipc_observer *native_handle() const noexcept { return handle_; }
+    bool reports_events() const noexcept { return events_; }
 
     // The next message in either direction (send-time order), or std::nullopt when the wait ran out.
-    // Throws sipc::error: status::not_found once the channel was removed, status::cancelled after cancel().
+    // Throws sipc::error: status::not_found once the channel was removed, status::cancelled after cancel(),
+    // status::invalid_argument on an observer that reports events (use next_observation()).
     // Not for several threads at once (one observer follows one position); cancel() is.
     std::optional<observed_message> next(timeout limit = forever)
+    {
+        if (events_)
+            detail::raise(SIPC_ERR_INVALID_ARGUMENT, "observing channel '" + name_ +
+                                                         "' (this observer reports events: read it with "
+                                                         "next_observation() or observations())");
+        std::optional<observation> item = next_observation(limit);
+        if (!item) return std::nullopt;
+        return std::get<observed_message>(std::move(*item));
+    }
+
+    // The next message or event (events only with observe_options::events), or std::nullopt when the wait ran out.
+    // Throws like next().
+    std::optional<observation> next_observation(timeout limit = forever)
     {
         scratch_.resize(capacity_);
         sipc_observed_message raw;
@@ -461,11 +590,13 @@ public:
         const int rc = sipc_observer_next(handle_, scratch_.data(), scratch_.size(), &raw, limit.milliseconds());
         if (rc == SIPC_ERR_TIMEOUT) return std::nullopt;
         detail::check(rc, "observing channel", name_);
+        if (raw.kind == SIPC_OBSERVED_EVENT) return observation(event_from(raw));
         const std::size_t copied = raw.copied <= scratch_.size() ? raw.copied : scratch_.size();
         // A message owns exactly its bytes; the capacity-sized buffer is reused.
         std::vector<std::byte> data(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(copied));
-        return observed_message{static_cast<sipc::direction>(raw.direction), raw.sequence, raw.timestamp_ns,
-                                raw.length, raw.missed, message(std::move(data))};
+        return observation(observed_message{static_cast<sipc::direction>(raw.direction), raw.sequence,
+                                            raw.timestamp_ns, raw.length, raw.missed, message(std::move(data)),
+                                            raw.discarded, raw.undeliverable != 0});
     }
 
     // Ends a blocked next() (and the iteration) from another thread; later calls fail with status::cancelled.
@@ -478,33 +609,70 @@ public:
         return out;
     }
 
-    // Input iterator over the messages; the end is reached when the channel was removed or on cancel().
-    class iterator {
+    // What it did so far and why it missed what it missed. Safe from another thread while next() waits.
+    observer_stats stats() const
+    {
+        observer_stats out;
+        std::memset(&out.native, 0, sizeof out.native);
+        out.native.struct_size = sizeof out.native;
+        detail::check(sipc_observer_get_stats(handle_, &out.native), "reading the statistics of the observer of",
+                      name_);
+        const sipc_observer_stats &n = out.native;
+        using ns = std::chrono::nanoseconds;
+        const auto as_ns = [](std::uint64_t value) { return ns(static_cast<ns::rep>(value)); };
+        out.messages = n.messages;
+        out.missed = n.missed;
+        out.missed_asleep = n.missed_asleep;
+        out.missed_away = n.missed_away;
+        out.missed_running = n.missed_running;
+        out.sleeps = n.sleeps;
+        out.woken = n.woken;
+        out.polls = n.polls;
+        out.spins = n.spins;
+        out.spin_hits = n.spin_hits;
+        out.wake_latency_count = n.wake_latency_count;
+        out.wake_latency_total = as_ns(n.wake_latency_total_ns);
+        out.wake_latency_max = as_ns(n.wake_latency_max_ns);
+        out.longest_miss_gap = as_ns(n.longest_miss_gap_ns);
+        out.longest_away = as_ns(n.longest_away_ns);
+        out.producer_wakes = n.producer_wakes;
+        return out;
+    }
+
+    // Input iterator over next()'s (Item = observed_message) or next_observation()'s (Item = observation) items;
+    // the end is reached when the channel was removed or on cancel().
+    template <class Item> class basic_iterator {
     public:
         using iterator_category = std::input_iterator_tag;
-        using value_type = observed_message;
+        using value_type = Item;
         using difference_type = std::ptrdiff_t;
-        using pointer = const observed_message *;
-        using reference = const observed_message &;
+        using pointer = const Item *;
+        using reference = const Item &;
 
-        iterator() = default;
-        explicit iterator(observer *owner) : owner_(owner) { advance(); }
+        basic_iterator() = default;
+        explicit basic_iterator(observer *owner) : owner_(owner) { advance(); }
         reference operator*() const { return *current_; }
         pointer operator->() const { return &*current_; }
-        iterator &operator++()
+        basic_iterator &operator++()
         {
             advance();
             return *this;
         }
         void operator++(int) { advance(); }
-        friend bool operator==(const iterator &a, const iterator &b) noexcept { return a.owner_ == b.owner_; }
-        friend bool operator!=(const iterator &a, const iterator &b) noexcept { return !(a == b); }
+        friend bool operator==(const basic_iterator &a, const basic_iterator &b) noexcept
+        {
+            return a.owner_ == b.owner_;
+        }
+        friend bool operator!=(const basic_iterator &a, const basic_iterator &b) noexcept { return !(a == b); }
 
     private:
         void advance()
         {
             try {
-                current_ = owner_->next(forever);
+                if constexpr (std::is_same_v<Item, observation>)
+                    current_ = owner_->next_observation(forever);
+                else
+                    current_ = owner_->next(forever);
             } catch (const error &e) {
                 if (e.status_code() != status::not_found && e.status_code() != status::cancelled) throw;
                 current_.reset();
@@ -512,15 +680,52 @@ public:
             }
         }
         observer *owner_ = nullptr;
-        std::optional<observed_message> current_;
+        std::optional<Item> current_;
     };
+    using iterator = basic_iterator<observed_message>;
     iterator begin() { return iterator(this); }
     iterator end() noexcept { return iterator(); }
 
+    // `for (const sipc::observation &o : obs.observations())`: messages and events until removal or cancel().
+    class observation_range {
+    public:
+        explicit observation_range(observer &owner) noexcept : owner_(&owner) {}
+        basic_iterator<observation> begin() { return basic_iterator<observation>(owner_); }
+        basic_iterator<observation> end() noexcept { return basic_iterator<observation>(); }
+
+    private:
+        observer *owner_;
+    };
+    observation_range observations() noexcept { return observation_range(*this); }
+
 private:
+    [[noreturn]] void refuse(const std::string &why) const
+    {
+        detail::raise(SIPC_ERR_INVALID_ARGUMENT, "observing channel '" + name_ + "': " + why);
+    }
+    std::uint32_t validated_stall_ms(const observe_options &opts) const
+    {
+        const auto ms = opts.stall_timeout.count();
+        if (ms == 0) return 0;
+        if (!opts.lossless) refuse("stall_timeout applies to a lossless observer only (set lossless = true)");
+        if (ms < 0 || ms > static_cast<std::chrono::milliseconds::rep>(SIPC_OBSERVE_STALL_MAX_MS))
+            refuse("stall_timeout must be from 1 ms to " + std::to_string(SIPC_OBSERVE_STALL_MAX_MS) +
+                   " ms (0: the default, " + std::to_string(SIPC_OBSERVE_STALL_DEFAULT_MS) + " ms)");
+        return static_cast<std::uint32_t>(ms);
+    }
+    static observer_event event_from(const sipc_observed_message &raw) noexcept
+    {
+        const auto kind = static_cast<event_kind>(raw.event);
+        const drop_reason reason = kind != event_kind::lossless_dropped ? drop_reason::none
+                                   : raw.count >= 1 && raw.count <= 3   ? static_cast<drop_reason>(raw.count)
+                                                                        : drop_reason::invalid;
+        return observer_event{kind, static_cast<sipc::role>(raw.role), raw.session, raw.pid, raw.timestamp_ns, reason};
+    }
+
     std::string name_;
     sipc_observer *handle_ = nullptr;
     std::size_t capacity_ = SIPC_DEFAULT_MAX_MESSAGE;
+    bool events_ = false;
     std::vector<std::byte> scratch_;
 };
 

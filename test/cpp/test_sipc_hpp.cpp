@@ -136,6 +136,11 @@ int run_peer(const std::string &mode, const std::string &name)
         ipc.recv(10s); // the other side's "done": we may leave
         return bad == 0 ? 0 : 3;
     }
+    if (mode == "once") {
+        // Says one thing and closes.
+        ipc.send("bye");
+        return 0;
+    }
     if (mode == "hold") {
         ipc.send("ready");
         std::this_thread::sleep_for(1h); // killed by the test
@@ -346,6 +351,192 @@ void test_observer_iterates_and_stops()
     EXPECT(after_removal == 0);
 }
 
+// Waits up to 30 s for the next item of an observer that reports events; throws when none came.
+sipc::observation next_item(sipc::observer &watcher)
+{
+    std::optional<sipc::observation> item = watcher.next_observation(30s);
+    EXPECT(item.has_value());
+    return std::move(*item);
+}
+
+// The next event, skipping messages.
+sipc::observer_event next_event(sipc::observer &watcher)
+{
+    for (;;) {
+        sipc::observation item = next_item(watcher);
+        if (const auto *event = std::get_if<sipc::observer_event>(&item)) return *event;
+    }
+}
+
+void test_lossless_observer_misses_nothing()
+{
+    const std::string name = unique_name("lossless");
+    // A queue of 4: a plain observer falls a ring behind two peers at full speed within microseconds.
+    sipc::channel ipc(name, {.max_message_size = kMaxSize, .queue_depth = 4});
+    // The longest stall bound: a sanitizer build on a loaded machine must not be dropped for being slow.
+    sipc::observer watcher(name, {.lossless = true, .stall_timeout = 10s, .events = true});
+    EXPECT(watcher.reports_events());
+    std::uint64_t next_sequence[2] = {0, 0};
+    std::uint64_t messages = 0, missed = 0, bad = 0, drops = 0;
+    std::int64_t client_pid = 0;
+    std::string follower_error;
+    std::thread follower([&] {
+        while (messages < 2 * kMessages + 1) {
+            std::optional<sipc::observation> item;
+            try {
+                item = watcher.next_observation(30s);
+            } catch (const sipc::error &e) {
+                follower_error = e.what();
+            }
+            if (!item) return;
+            if (const auto *event = std::get_if<sipc::observer_event>(&*item)) {
+                if (event->kind == sipc::event_kind::attached && event->role == sipc::role::client)
+                    client_pid = event->pid;
+                if (event->kind == sipc::event_kind::lossless_dropped) drops++;
+                continue;
+            }
+            const auto &m = std::get<sipc::observed_message>(*item);
+            const int d = static_cast<int>(m.direction);
+            missed += m.missed;
+            if (m.sequence != next_sequence[d]) bad++;
+            next_sequence[d] = m.sequence + 1;
+            const bool last = m.direction == sipc::direction::to_client && m.sequence == kMessages;
+            if (!last && !same(m.data, payload(m.direction == sipc::direction::to_client ? 1 : 2,
+                                               static_cast<std::uint32_t>(m.sequence), kMaxSize)))
+                bad++;
+            messages++;
+        }
+    });
+    peer_process peer("exchange", name);
+    const pid_t peer_pid = peer.pid;
+    ipc.connect(10s);
+    std::thread sender([&] {
+        for (std::uint32_t i = 0; i < kMessages; i++) ipc.send(payload(1, i, kMaxSize), 30s);
+    });
+    for (std::uint32_t i = 0; i < kMessages; i++) ipc.recv(30s);
+    sender.join();
+    ipc.send("done");
+    follower.join();
+    EXPECT(peer.wait() == 0);
+    EXPECT(follower_error.empty());
+    EXPECT(messages == 2 * kMessages + 1 && missed == 0 && bad == 0 && drops == 0);
+    EXPECT(next_sequence[0] == kMessages + 1 && next_sequence[1] == kMessages);
+    EXPECT(client_pid == peer_pid);
+    const sipc::observer_stats stats = watcher.stats();
+    EXPECT(stats.messages == messages && stats.missed == 0);
+    EXPECT(stats.missed_asleep + stats.missed_away + stats.missed_running == stats.missed);
+    EXPECT(stats.spin_hits <= stats.spins && stats.woken <= stats.sleeps);
+    EXPECT(stats.native.messages == stats.messages && stats.longest_away >= std::chrono::nanoseconds(0));
+    EXPECT(!stats.wake_latency_mean() || *stats.wake_latency_mean() <= stats.wake_latency_max);
+}
+
+void test_observer_events_name_the_peers()
+{
+    const std::string name = unique_name("events");
+    sipc::channel ipc(name);
+    sipc::observer watcher(name, {.events = true});
+    // The holder at the start comes first: this process, as the server.
+    sipc::observer_event event = next_event(watcher);
+    EXPECT(event.kind == sipc::event_kind::attached && event.role == sipc::role::server && event.pid == getpid());
+    EXPECT(event.session == 1 && event.reason == sipc::drop_reason::none);
+    EXPECT(event.time().time_since_epoch().count() > 0);
+    EXPECT_ERROR(sipc::status::invalid_argument, watcher.next(0ms)); // it would hide the events
+    {
+        peer_process once("once", name);
+        ipc.connect(10s);
+        EXPECT(ipc.recv(10s).text() == "bye");
+        event = next_event(watcher);
+        EXPECT(event.kind == sipc::event_kind::attached && event.role == sipc::role::client && event.pid == once.pid);
+        EXPECT(event.session == 1 && std::string(sipc::event_kind_name(event.kind)) == "attached");
+        // Its message comes between its attach and its close.
+        sipc::observation item = next_item(watcher);
+        const auto *said = std::get_if<sipc::observed_message>(&item);
+        EXPECT(said != nullptr && said->data.text() == "bye" && said->direction == sipc::direction::to_server);
+        event = next_event(watcher);
+        EXPECT(event.kind == sipc::event_kind::closed && event.role == sipc::role::client && event.pid == once.pid);
+        EXPECT(once.wait() == 0);
+    }
+    EXPECT_ERROR(sipc::status::peer_gone, ipc.recv(5s));
+    peer_process held("hold", name);
+    ipc.connect(10s);
+    EXPECT(ipc.recv(10s).text() == "ready");
+    event = next_event(watcher);
+    EXPECT(event.kind == sipc::event_kind::attached && event.pid == held.pid && event.session == 2);
+    const pid_t killed = held.pid;
+    held.kill9();
+    EXPECT(held.wait() == 128 + SIGKILL);
+    // Nobody wakes the observer for a SIGKILL: it finds out when it checks the holders.
+    event = next_event(watcher);
+    EXPECT(event.kind == sipc::event_kind::died && event.role == sipc::role::client && event.pid == killed);
+    EXPECT(event.session == 2 && std::string(sipc::event_kind_name(event.kind)) == "died");
+    // The range form ends on cancel(), like the message loop.
+    watcher.cancel();
+    int after_cancel = 0;
+    for (const sipc::observation &o : watcher.observations()) after_cancel += static_cast<int>(o.index()) + 1;
+    EXPECT(after_cancel == 0);
+}
+
+void test_observer_reports_discarded_messages()
+{
+    const std::string name = unique_name("fate");
+    sipc::channel server(name);
+    sipc::observer watcher(name);
+    auto first = std::make_optional<sipc::channel>(name);
+    server.connect(5s);
+    server.send("for-first");
+    first.reset(); // leaves without taking it
+    std::optional<sipc::observed_message> m = watcher.next(10s);
+    EXPECT(m && m->data.text() == "for-first" && m->undeliverable);
+    std::uint64_t discarded = m->discarded;
+    sipc::channel second(name);
+    EXPECT(server.try_send("for-second", 5s) == sipc::status::peer_gone);
+    server.connect(5s);
+    server.send("for-second");
+    EXPECT(second.recv(5s).text() == "for-second");
+    m = watcher.next(10s);
+    EXPECT(m && m->data.text() == "for-second" && !m->undeliverable);
+    discarded += m->discarded;
+    EXPECT(discarded == 1);
+    EXPECT(watcher.stats().messages == 2);
+}
+
+void test_observe_options_are_checked()
+{
+    const std::string name = unique_name("observe-options");
+    sipc::channel ipc(name);
+    EXPECT_ERROR(sipc::status::invalid_argument, sipc::observer(name, {.stall_timeout = 5s})); // not lossless
+    EXPECT_ERROR(sipc::status::invalid_argument,
+                 sipc::observer(name, {.lossless = true, .stall_timeout = std::chrono::milliseconds(10001)}));
+    EXPECT_ERROR(sipc::status::invalid_argument, sipc::observer(name, {.lossless = true, .stall_timeout = -1s}));
+    EXPECT_ERROR(sipc::status::invalid_argument, sipc::observer(name, {.capacity = SIPC_MAX_MESSAGE_LIMIT + 1u}));
+    try {
+        sipc::observer refused(name, {.stall_timeout = 5s});
+        EXPECT(false);
+    } catch (const sipc::error &e) {
+        EXPECT(std::string(e.what()).find("lossless") != std::string::npos);
+        EXPECT(std::string(e.what()).find(name) != std::string::npos);
+    }
+    // At most two lossless observers per channel: the library says BUSY for a third.
+    sipc::observer one(name, {.lossless = true, .stall_timeout = 10s});
+    sipc::observer two(name, {.lossless = true});
+    EXPECT_ERROR(sipc::status::busy, sipc::observer(name, {.lossless = true}));
+    two.close();
+    sipc::observer three(name, {.lossless = true, .capacity = 8});
+    EXPECT(!three.reports_events() && !three.next(0ms).has_value());
+    EXPECT_ERROR(sipc::status::not_found, sipc::observer(unique_name("observe-none"), {.lossless = true}));
+    // Each observer copies at most the capacity asked for.
+    sipc::observer small(name, {.capacity = 1});
+    peer_process peer("once", name);
+    ipc.connect(10s);
+    std::optional<sipc::observed_message> m = three.next(10s);
+    EXPECT(m && m->length == 3 && m->data.text() == "bye" && !m->truncated());
+    m = small.next(10s);
+    EXPECT(m && m->length == 3 && m->data.text() == "b" && m->truncated());
+    EXPECT(peer.wait() == 0);
+    const sipc::observer_stats stats = three.stats();
+    EXPECT(stats.messages == 1 && stats.missed == 0);
+}
+
 void test_by_name()
 {
     const std::string name = unique_name("manage");
@@ -385,6 +576,11 @@ int main(int argc, char **argv)
         {"cancel connect and recv from another thread; kill -9", test_cancel_from_another_thread},
         {"move-only channel closes what it owned", test_move_only_channel},
         {"observer is iterable and stops on cancel / removal", test_observer_iterates_and_stops},
+        {"lossless observer of two busy peers misses nothing; its stats agree",
+         test_lossless_observer_misses_nothing},
+        {"observer events name the peers: attached, closed, killed", test_observer_events_name_the_peers},
+        {"observer reports undeliverable and discarded messages", test_observer_reports_discarded_messages},
+        {"observe options are checked; a third lossless observer is refused", test_observe_options_are_checked},
         {"stat, list, remove", test_by_name},
     };
     for (const auto &[title, body] : tests) {
