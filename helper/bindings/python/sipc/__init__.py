@@ -14,8 +14,13 @@ from ._core import (
     Data,
     Direction,
     DirectionInfo,
+    DropReason,
+    Observation,
     ObservedMessage,
     Observer,
+    ObserverEvent,
+    ObserverEventKind,
+    ObserverStats,
     Role,
     State,
     library_path,
@@ -57,9 +62,9 @@ __version__ = "1.0.0"
 
 __all__ = [
     "AsyncChannel", "AsyncObserver", "Busy", "BufferTooSmall", "Cancelled", "Channel", "ChannelInfo", "Closed",
-    "Corrupt", "Data", "Direction", "DirectionInfo", "ERRORS_BY_CODE", "IncompatibleVersion", "InvalidArgument",
-    "InvalidName", "LibraryNotFound", "Mismatch", "NoMemory", "NotAChannel", "NotConnected", "NotFound",
-    "ObservedMessage", "Observer", "PeerGone", "PermissionDenied", "Role", "SipcError", "State", "SystemFailure",
-    "Timeout", "TooBig", "library_path", "list", "list_channels", "observe", "remove", "stat", "validate_name",
-    "version",
+    "Corrupt", "Data", "Direction", "DirectionInfo", "DropReason", "ERRORS_BY_CODE", "IncompatibleVersion",
+    "InvalidArgument", "InvalidName", "LibraryNotFound", "Mismatch", "NoMemory", "NotAChannel", "NotConnected",
+    "NotFound", "Observation", "ObservedMessage", "Observer", "ObserverEvent", "ObserverEventKind", "ObserverStats",
+    "PeerGone", "PermissionDenied", "Role", "SipcError", "State", "SystemFailure", "Timeout", "TooBig", "library_path",
+    "list", "list_channels", "observe", "remove", "stat", "validate_name", "version",
 ]

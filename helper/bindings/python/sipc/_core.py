@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import enum
 import math
 import threading
 import time
@@ -12,7 +13,8 @@ from typing import Callable, Iterator, Literal, Optional, TypeVar, Union
 
 from . import _native
 from ._native import INFINITE, SIPC_ERR_BUFFER_TOO_SMALL, SIPC_ERR_CANCELLED, SIPC_ERR_TIMEOUT, SIPC_OK
-from .errors import Cancelled, Closed, InvalidName, NotFound, PeerGone, SipcError, check, error_for, library
+from .errors import (Cancelled, Closed, InvalidArgument, InvalidName, NotFound, PeerGone, SipcError, check, error_for,
+                     library)
 
 Role = Literal["server", "client"]
 State = Literal["waiting", "connected", "peer-gone", "stale", "empty"]
@@ -352,47 +354,218 @@ class ObservedMessage:
     """Full length as sent; data is shorter when the message was longer than the observer's capacity."""
     data: bytes
     missed: int
-    """Messages of this direction the observer missed just before this one."""
+    """Messages of this direction the observer missed just before this one (0 while lossless)."""
+    discarded: int = 0
+    """Messages of this direction the receiving side discarded since the previous report: they were addressed to an
+    earlier holder of its role that left before taking them."""
+    undeliverable: bool = False
+    """This message is addressed to a receiver that was replaced or closed without taking it: never delivered."""
 
     @property
     def timestamp(self) -> datetime:
         return datetime.fromtimestamp(self.timestamp_ns / 1e9, tz=timezone.utc)
 
 
+class ObserverEventKind(enum.Enum):
+    """What an ObserverEvent reports (the names are the Node and C++ bindings' too)."""
+    ATTACHED = "attached"
+    """A process took the role (session: its attach number)."""
+    CLOSED = "closed"
+    """The role's holder closed it."""
+    DIED = "died"
+    """The role's holder ended without closing (killed, crashed)."""
+    LOSSLESS_DROPPED = "lossless-dropped"
+    """The peers dropped this lossless observer (see reason); it goes on as a plain observer."""
+
+
+class DropReason(enum.Enum):
+    """Why the peers dropped a lossless observer."""
+    STALLED = "stalled"
+    """It did not copy for its stall timeout while a peer waited for it."""
+    DIED = "died"
+    """Its process was found dead."""
+    INVALID = "invalid"
+    """Its record in the channel was invalid."""
+
+
+_EVENT_KINDS: dict[int, ObserverEventKind] = {1: ObserverEventKind.ATTACHED, 2: ObserverEventKind.CLOSED,
+                                              3: ObserverEventKind.DIED, 4: ObserverEventKind.LOSSLESS_DROPPED}
+_DROP_REASONS: dict[int, DropReason] = {1: DropReason.STALLED, 2: DropReason.DIED, 3: DropReason.INVALID}
+
+
+@dataclass(frozen=True)
+class ObserverEvent:
+    """Something that happened to the channel's peers or to this observer (Observer(events=True)), in time order with
+    the messages."""
+    kind: ObserverEventKind
+    role: Optional[Role]
+    """The role it is about; None for this observer's own events (LOSSLESS_DROPPED)."""
+    session: int
+    """The role's attach number (0 for this observer's own events)."""
+    pid: int
+    """The process it is about (0: unknown)."""
+    timestamp_ns: int
+    """The attach, or when the observer noticed the departure (nanoseconds since the Unix epoch)."""
+    reason: Optional[DropReason] = None
+    """LOSSLESS_DROPPED: why; None otherwise."""
+
+    @property
+    def timestamp(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ns / 1e9, tz=timezone.utc)
+
+
+Observation = Union[ObservedMessage, ObserverEvent]
+"""One item of an observer that reports events: a message or an event."""
+
+
+@dataclass(frozen=True)
+class ObserverStats:
+    """What an observer did since it attached and why it missed what it missed (libsipc's sipc_observer_stats)."""
+    messages: int
+    """Messages returned (events are not counted)."""
+    missed: int
+    """missed_asleep + missed_away + missed_running."""
+    missed_asleep: int
+    """Found gone on the first look after a sleep (woken, or polling, too late)."""
+    missed_away: int
+    """Found gone on the first look of a call: the caller kept the observer out of next() too long."""
+    missed_running: int
+    """Gone between two looks within one call, or overwritten while being copied."""
+    sleeps: int
+    """Sleeps until a producer's wake-up."""
+    woken: int
+    """Of those, ended by a producer (or a role change), not by the time limit."""
+    polls: int
+    """Sleeps of the polling fallback (read-only mapping, an older producer)."""
+    spins: int
+    """Waits that spun for the next message first."""
+    spin_hits: int
+    """Spins that found a message."""
+    wake_latency_count: int
+    """Woken sleeps whose first new message was still there to be timed."""
+    wake_latency_total_ns: int
+    wake_latency_max_ns: int
+    longest_miss_gap_ns: int
+    """The longest time between two looks at the channel when the later one found messages gone."""
+    longest_away_ns: int
+    """The longest time between a return of next() and the next call."""
+    producer_wakes: int
+    """Lossless: wake-ups sent to producers waiting for this observer."""
+
+    @property
+    def wake_latency_mean_ns(self) -> Optional[float]:
+        """Mean time from a message's send to the observer's look after a wake-up; None when none was timed."""
+        return self.wake_latency_total_ns / self.wake_latency_count if self.wake_latency_count else None
+
+
+_STATS_FIELDS = tuple(field[0] for field in _native.ObserverStats._fields_
+                      if field[0] not in ("struct_size", "reserved"))
+
+
+def _observe_options(name: str, lossless: bool, events: bool, stall_timeout: Optional[float],
+                     capacity: Optional[int]) -> _native.ObserveOptions:
+    """The native options, or InvalidArgument (TypeError for a value of the wrong type) naming the option."""
+    def refuse(why: str) -> InvalidArgument:
+        return InvalidArgument(f"observing channel '{name}': {why}", status=-8, code="INVALID_ARGUMENT")
+
+    for option, value in (("lossless", lossless), ("events", events)):
+        if not isinstance(value, bool):
+            raise TypeError(f"observing channel '{name}': {option} must be True or False, not {value!r}")
+    if capacity is not None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int):
+            raise TypeError(f"observing channel '{name}': capacity must be an int, not {capacity!r}")
+        if capacity < 0 or capacity > _native.SIPC_MAX_MESSAGE_LIMIT:
+            raise refuse(f"capacity must be from 0 to {_native.SIPC_MAX_MESSAGE_LIMIT} bytes, not {capacity}")
+    options = _native.ObserveOptions()
+    library().sipc_observe_options_init(ctypes.byref(options))
+    options.flags = (_native.SIPC_OBSERVE_LOSSLESS if lossless else 0) | (_native.SIPC_OBSERVE_EVENTS if events else 0)
+    if stall_timeout is not None:
+        if isinstance(stall_timeout, bool) or not isinstance(stall_timeout, (int, float)):
+            raise TypeError(f"observing channel '{name}': stall_timeout must be seconds (a number), not "
+                            f"{stall_timeout!r}")
+        if not lossless:
+            raise refuse("stall_timeout applies to a lossless observer only (pass lossless=True)")
+        limit = _native.SIPC_OBSERVE_STALL_MAX_MS / 1000
+        if not 0 < stall_timeout <= limit:  # NaN fails too
+            raise refuse(f"stall_timeout must be more than 0 and at most {limit:g} seconds, not {stall_timeout!r} "
+                         f"(None: the default, {_native.SIPC_OBSERVE_STALL_DEFAULT_MS / 1000:g} s)")
+        options.stall_timeout_ms = min(_native.SIPC_OBSERVE_STALL_MAX_MS, max(1, math.ceil(stall_timeout * 1000)))
+    return options
+
+
 class Observer(_Owner):
     """Follows a channel's traffic in both directions, read-only, from the moment it attached. Iterating yields
-    ObservedMessage until the channel is removed, cancel() or close()."""
+    ObservedMessage until the channel is removed, cancel() or close().
 
-    def __init__(self, name: str, *, capacity: Optional[int] = None):
+    lossless=True: the peers never overwrite a message this observer has not copied yet (nothing is missed; they go
+    at most at its pace). At most two per channel (Busy beyond; PermissionDenied when this process may only read the
+    channel). One that does not copy for `stall_timeout` seconds (None: 1 s; at most 10) while a peer waits for it is
+    dropped and goes on as a plain observer. events=True: peers attaching, closing and dying (and this observer being
+    dropped) come as ObserverEvent items, in time order with the messages: read them with next_observation() or
+    observations() (next() and plain iteration refuse, as they would hide them). capacity: bytes copied of each message
+    (default: the channel's maximum message size)."""
+
+    def __init__(self, name: str, *, capacity: Optional[int] = None, lossless: bool = False, events: bool = False,
+                 stall_timeout: Optional[float] = None):
         lib = library()
         encoded = _encode_name(name)
+        options = _observe_options(name, lossless, events, stall_timeout, capacity)
         pointer = ctypes.c_void_p()
-        check(lib.sipc_observe(encoded, ctypes.byref(pointer)), f"observing channel '{name}'", by_name=True)
+        check(lib.sipc_observe_ex(encoded, ctypes.byref(options), ctypes.byref(pointer)), f"observing channel '{name}'",
+              by_name=True)
         self.name = name
         self._lib = lib
         self._handle = _Handle(pointer, f"observer of '{name}'")
+        self._events = events
         if capacity is None:
             capacity = self.info().max_message_size or _native.DEFAULT_MAX_MESSAGE
         self._capacity = max(1, capacity)
         self._buffers = threading.local()
 
+    @property
+    def reports_events(self) -> bool:
+        """Observer(events=True): read it with next_observation() or observations()."""
+        return self._events
+
     def next(self, timeout: Optional[float] = None) -> Optional[ObservedMessage]:
         """The next message in either direction (in send-time order), or None when the wait ran out. Raises
-        NotFound once the channel was removed, Cancelled after cancel()."""
+        NotFound once the channel was removed, Cancelled after cancel(), InvalidArgument on an observer that reports
+        events (use next_observation())."""
+        if self._events:
+            raise InvalidArgument(f"observing channel '{self.name}': this observer reports events: read it with "
+                                  "next_observation() or observations()", status=-8, code="INVALID_ARGUMENT")
+        item = self.next_observation(timeout)
+        assert item is None or isinstance(item, ObservedMessage)  # no events were asked for
+        return item
+
+    def next_observation(self, timeout: Optional[float] = None) -> Optional[Observation]:
+        """The next message or event (events only with events=True), in time order, or None when the wait ran out.
+        Raises like next()."""
         buffer = getattr(self._buffers, "buffer", None)
         if buffer is None:
             buffer = self._buffers.buffer = ctypes.create_string_buffer(self._capacity)
         raw = _native.ObservedMessage()
-        raw.struct_size = ctypes.sizeof(raw)
+        deadline = _deadline(timeout)
         with self._handle.use() as pointer:
-            status = _wait(lambda ms: self._lib.sipc_observer_next(pointer, buffer, len(buffer), ctypes.byref(raw),
-                                                                   ms), timeout)
-            if status == SIPC_ERR_TIMEOUT:
-                return None
-            self._handle.raise_for(status, f"observing channel '{self.name}'")
+            while True:
+                ctypes.memset(ctypes.byref(raw), 0, ctypes.sizeof(raw))
+                raw.struct_size = ctypes.sizeof(raw)
+                status = _wait(lambda ms: self._lib.sipc_observer_next(pointer, buffer, len(buffer), ctypes.byref(raw),
+                                                                       ms),
+                               None if deadline is None else max(0.0, deadline - time.monotonic()))
+                if status == SIPC_ERR_TIMEOUT:
+                    return None
+                self._handle.raise_for(status, f"observing channel '{self.name}'")
+                if raw.kind != _native.SIPC_OBSERVED_EVENT:
+                    break
+                kind = _EVENT_KINDS.get(raw.event)
+                if kind is not None:  # (an event of a newer library that this package does not know is skipped)
+                    reason = _DROP_REASONS.get(raw.count, DropReason.INVALID) \
+                        if kind is ObserverEventKind.LOSSLESS_DROPPED else None
+                    return ObserverEvent(kind, _ROLES.get(raw.role), raw.session, raw.pid, raw.timestamp_ns, reason)
         copied = min(raw.copied, len(buffer))
         return ObservedMessage(_DIRECTIONS[raw.direction & 1], raw.sequence, raw.timestamp_ns, raw.length,
-                               ctypes.string_at(buffer, copied), raw.missed)
+                               ctypes.string_at(buffer, copied), raw.missed, raw.discarded, raw.undeliverable != 0)
 
     def __iter__(self) -> Iterator[ObservedMessage]:
         while True:
@@ -402,6 +575,29 @@ class Observer(_Owner):
                 return
             if message is not None:
                 yield message
+
+    def observations(self) -> Iterator[Observation]:
+        """Messages and events (events=True) until the channel is removed, cancel() or close()."""
+        while True:
+            try:
+                item = self.next_observation()
+            except (NotFound, Cancelled, Closed):
+                return
+            if item is not None:
+                yield item
+
+    def stats(self) -> ObserverStats:
+        """What the observer did so far and why it missed what it missed. Safe from another thread while next()
+        waits."""
+        # A zeroed buffer larger than the struct: a newer library whose struct grew fills its own fields (it refuses
+        # a struct_size below its sizeof); this package reads the fields it knows, from the start.
+        buffer = ctypes.create_string_buffer(max(_native.OBSERVER_STATS_BUFFER, ctypes.sizeof(_native.ObserverStats)))
+        raw = _native.ObserverStats.from_buffer(buffer)
+        raw.struct_size = len(buffer)
+        with self._handle.use() as pointer:
+            check(self._lib.sipc_observer_get_stats(pointer, buffer),
+                  f"reading the statistics of the observer of '{self.name}'")
+        return ObserverStats(**{field: int(getattr(raw, field)) for field in _STATS_FIELDS})
 
     def cancel(self) -> None:
         """Ends a blocked next() (and the iteration) from another thread; later calls raise Cancelled."""
@@ -419,10 +615,10 @@ class Observer(_Owner):
         self._handle.close(self._lib.sipc_observer_cancel, self._lib.sipc_observer_close)
 
 
-
-def observe(name: str, *, capacity: Optional[int] = None) -> Observer:
+def observe(name: str, *, capacity: Optional[int] = None, lossless: bool = False, events: bool = False,
+            stall_timeout: Optional[float] = None) -> Observer:
     """Observer of the channel `name` (see Observer)."""
-    return Observer(name, capacity=capacity)
+    return Observer(name, capacity=capacity, lossless=lossless, events=events, stall_timeout=stall_timeout)
 
 
 def validate_name(name: str) -> None:
@@ -477,6 +673,7 @@ def library_path() -> str:
 
 
 __all__ = [
-    "Channel", "ChannelInfo", "Data", "Direction", "DirectionInfo", "ObservedMessage", "Observer", "Role", "State",
-    "SipcError", "list_channels", "library_path", "observe", "remove", "stat", "validate_name", "version",
+    "Channel", "ChannelInfo", "Data", "Direction", "DirectionInfo", "DropReason", "Observation", "ObservedMessage",
+    "Observer", "ObserverEvent", "ObserverEventKind", "ObserverStats", "Role", "State", "SipcError", "list_channels",
+    "library_path", "observe", "remove", "stat", "validate_name", "version",
 ]

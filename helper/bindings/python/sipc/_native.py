@@ -72,6 +72,7 @@ class ChannelInfo(ctypes.Structure):
 
 
 class ObservedMessage(ctypes.Structure):
+    """sipc_observed_message, every field (the library fills a shorter struct_size's fields only)."""
     _fields_ = [
         ("struct_size", ctypes.c_uint32),
         ("direction", ctypes.c_int32),
@@ -80,7 +81,63 @@ class ObservedMessage(ctypes.Structure):
         ("length", ctypes.c_uint32),
         ("copied", ctypes.c_uint32),
         ("missed", ctypes.c_uint64),
+        ("discarded", ctypes.c_uint64),
+        ("undeliverable", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("kind", ctypes.c_uint32),
+        ("event", ctypes.c_int32),
+        ("role", ctypes.c_int32),
+        ("session", ctypes.c_uint32),
+        ("pid", ctypes.c_int64),
+        ("count", ctypes.c_uint64),
     ]
+
+
+SIPC_OBSERVED_EVENT = 1
+SIPC_OBSERVE_LOSSLESS = 0x1
+SIPC_OBSERVE_EVENTS = 0x2
+SIPC_OBSERVE_STALL_DEFAULT_MS = 1000
+SIPC_OBSERVE_STALL_MAX_MS = 10000
+SIPC_MAX_MESSAGE_LIMIT = 64 * 1024 * 1024
+
+
+class ObserveOptions(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("stall_timeout_ms", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+    ]
+
+
+class ObserverStats(ctypes.Structure):
+    """sipc_observer_stats as this package knows it. The library refuses a struct_size below its own sizeof, and
+    fields are only ever appended: stats are read into a larger zeroed buffer (OBSERVER_STATS_BUFFER) whose size is
+    the struct_size passed, so a newer library fills what it knows and these fields are read from its start."""
+    _fields_ = [
+        ("struct_size", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("messages", ctypes.c_uint64),
+        ("missed", ctypes.c_uint64),
+        ("missed_asleep", ctypes.c_uint64),
+        ("missed_away", ctypes.c_uint64),
+        ("missed_running", ctypes.c_uint64),
+        ("sleeps", ctypes.c_uint64),
+        ("woken", ctypes.c_uint64),
+        ("polls", ctypes.c_uint64),
+        ("spins", ctypes.c_uint64),
+        ("spin_hits", ctypes.c_uint64),
+        ("wake_latency_count", ctypes.c_uint64),
+        ("wake_latency_total_ns", ctypes.c_uint64),
+        ("wake_latency_max_ns", ctypes.c_uint64),
+        ("longest_miss_gap_ns", ctypes.c_uint64),
+        ("longest_away_ns", ctypes.c_uint64),
+        ("producer_wakes", ctypes.c_uint64),
+    ]
+
+
+# Room for fields a newer library appends to sipc_observer_stats (each is a u64: 100 of them).
+OBSERVER_STATS_BUFFER = 1024
 
 
 ListVisitor = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
@@ -114,6 +171,9 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sipc_remove_ex": (_c_int, [ctypes.c_char_p, ctypes.c_uint32, ctypes.c_int32]),
     "sipc_list": (_c_int, [ListVisitor, _ptr]),
     "sipc_observe": (_c_int, [ctypes.c_char_p, ctypes.POINTER(_ptr)]),
+    "sipc_observe_options_init": (None, [ctypes.POINTER(ObserveOptions)]),
+    "sipc_observe_ex": (_c_int, [ctypes.c_char_p, ctypes.POINTER(ObserveOptions), ctypes.POINTER(_ptr)]),
+    "sipc_observer_get_stats": (_c_int, [_ptr, ctypes.c_void_p]),
     "sipc_observer_info": (_c_int, [_ptr, ctypes.POINTER(ChannelInfo)]),
     "sipc_observer_next": (_c_int, [_ptr, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ObservedMessage), ctypes.c_int32]),
     "sipc_observer_cancel": (_c_int, [_ptr]),

@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator, Callable, Deque, Optional, TypeVar, cast
 
-from ._core import Channel, ChannelInfo, Data, ObservedMessage, Observer, Role
+from ._core import Channel, ChannelInfo, Data, Observation, ObservedMessage, Observer, ObserverStats, Role
 from ._native import DEFAULT_LOCK_TIMEOUT
 from .errors import Cancelled, Closed, NotFound, PeerGone
 
@@ -216,32 +216,47 @@ class AsyncChannel:
 
 
 class AsyncObserver:
-    """An Observer with `async for` and `await next()`; the waits run in a worker thread."""
+    """An Observer with `async for` and `await next()`; the waits run in a worker thread. Takes Observer's options
+    (capacity, lossless, events, stall_timeout); with events=True read it with next_observation() or
+    `async for item in observer.observations()`."""
 
-    def __init__(self, name: str, *, capacity: Optional[int] = None):
-        self.observer = Observer(name, capacity=capacity)
+    def __init__(self, name: str, *, capacity: Optional[int] = None, lossless: bool = False, events: bool = False,
+                 stall_timeout: Optional[float] = None):
+        self.observer = Observer(name, capacity=capacity, lossless=lossless, events=events,
+                                 stall_timeout=stall_timeout)
         self.name = name
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sipc-observe-{name}")
         self._lock = threading.Lock()
-        self._stash: Deque[ObservedMessage] = collections.deque()
+        self._stash: Deque[Observation] = collections.deque()
 
     async def next(self, timeout: Optional[float] = None) -> Optional[ObservedMessage]:
-        """The next message, or None when the wait ran out; NotFound once the channel was removed."""
+        """The next message, or None when the wait ran out; NotFound once the channel was removed; InvalidArgument on
+        an observer that reports events (use next_observation())."""
+        if self.observer.reports_events:
+            self.observer.next(0)  # raises the observer's own error
+        item = await self.next_observation(timeout)
+        assert item is None or isinstance(item, ObservedMessage)  # no events were asked for
+        return item
+
+    async def next_observation(self, timeout: Optional[float] = None) -> Optional[Observation]:
+        """The next message or event (events=True), or None when the wait ran out; NotFound once the channel was
+        removed."""
         with self._lock:
             if self._stash:
                 return self._stash.popleft()
         stop = threading.Event()
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
 
-        def wait() -> Optional[ObservedMessage]:
+        def wait() -> Optional[Observation]:
             while not stop.is_set():
                 left = _remaining(deadline)
-                message = self.observer.next(_OBSERVER_SLICE_S if left is None else min(left, _OBSERVER_SLICE_S))
-                if message is not None:
-                    if stop.is_set():
+                item = self.observer.next_observation(
+                    _OBSERVER_SLICE_S if left is None else min(left, _OBSERVER_SLICE_S))
+                if item is not None:
+                    if stop.is_set():  # its awaiting task was cancelled meanwhile: the next call gets it
                         with self._lock:
-                            self._stash.append(message)
-                    return message
+                            self._stash.append(item)
+                    return item
                 if left is not None and left <= _OBSERVER_SLICE_S:
                     return None
             return None
@@ -251,6 +266,10 @@ class AsyncObserver:
         except asyncio.CancelledError:
             stop.set()
             raise
+
+    def stats(self) -> ObserverStats:
+        """Observer.stats(): it never waits, so it is a plain call."""
+        return self.observer.stats()
 
     def __aiter__(self) -> AsyncIterator[ObservedMessage]:
         return self._messages()
@@ -263,6 +282,16 @@ class AsyncObserver:
                 return
             if message is not None:
                 yield message
+
+    async def observations(self) -> AsyncIterator[Observation]:
+        """Messages and events (events=True) until the channel is removed, cancel() or close()."""
+        while True:
+            try:
+                item = await self.next_observation()
+            except (NotFound, Cancelled, Closed):
+                return
+            if item is not None:
+                yield item
 
     def cancel(self) -> None:
         self.observer.cancel()

@@ -56,8 +56,8 @@ class InvalidName(SipcError):
     code = "INVALID_NAME"
 
 
-class InvalidArgument(SipcError):
-    """An argument is missing or out of range."""
+class InvalidArgument(SipcError, ValueError):
+    """An argument is missing or out of range (also a ValueError)."""
     code = "INVALID_ARGUMENT"
 
 
