@@ -493,6 +493,20 @@ def _observe_options(name: str, lossless: bool, events: bool, stall_timeout: Opt
     return options
 
 
+_ItemT = TypeVar("_ItemT")
+
+
+def _until_observing_ends(take: Callable[[], Optional[_ItemT]]) -> Iterator[_ItemT]:
+    """take()'s items until the channel is removed or the observer cancelled or closed."""
+    while True:
+        try:
+            item = take()
+        except (NotFound, Cancelled, Closed):
+            return
+        if item is not None:
+            yield item
+
+
 class Observer(_Owner):
     """Follows a channel's traffic in both directions, read-only, from the moment it attached. Iterating yields
     ObservedMessage until the channel is removed, cancel() or close().
@@ -568,23 +582,11 @@ class Observer(_Owner):
                                ctypes.string_at(buffer, copied), raw.missed, raw.discarded, raw.undeliverable != 0)
 
     def __iter__(self) -> Iterator[ObservedMessage]:
-        while True:
-            try:
-                message = self.next()
-            except (NotFound, Cancelled, Closed):
-                return
-            if message is not None:
-                yield message
+        return _until_observing_ends(self.next)
 
     def observations(self) -> Iterator[Observation]:
         """Messages and events (events=True) until the channel is removed, cancel() or close()."""
-        while True:
-            try:
-                item = self.next_observation()
-            except (NotFound, Cancelled, Closed):
-                return
-            if item is not None:
-                yield item
+        return _until_observing_ends(self.next_observation)
 
     def stats(self) -> ObserverStats:
         """What the observer did so far and why it missed what it missed. Safe from another thread while next()

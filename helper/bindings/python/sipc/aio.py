@@ -16,7 +16,7 @@ import collections
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import AsyncIterator, Callable, Deque, Optional, TypeVar, cast
+from typing import AsyncIterator, Awaitable, Callable, Deque, Optional, TypeVar, cast
 
 from ._core import Channel, ChannelInfo, Data, Observation, ObservedMessage, Observer, ObserverStats, Role
 from ._native import DEFAULT_LOCK_TIMEOUT
@@ -215,6 +215,17 @@ class AsyncChannel:
                 self._lock.notify_all()
 
 
+async def _until_observing_ends(take: Callable[[], Awaitable[Optional[T]]]) -> AsyncIterator[T]:
+    """take()'s items until the channel is removed or the observer cancelled or closed."""
+    while True:
+        try:
+            item = await take()
+        except (NotFound, Cancelled, Closed):
+            return
+        if item is not None:
+            yield item
+
+
 class AsyncObserver:
     """An Observer with `async for` and `await next()`; the waits run in a worker thread. Takes Observer's options
     (capacity, lossless, events, stall_timeout); with events=True read it with next_observation() or
@@ -272,26 +283,11 @@ class AsyncObserver:
         return self.observer.stats()
 
     def __aiter__(self) -> AsyncIterator[ObservedMessage]:
-        return self._messages()
+        return _until_observing_ends(self.next)
 
-    async def _messages(self) -> AsyncIterator[ObservedMessage]:
-        while True:
-            try:
-                message = await self.next()
-            except (NotFound, Cancelled, Closed):
-                return
-            if message is not None:
-                yield message
-
-    async def observations(self) -> AsyncIterator[Observation]:
+    def observations(self) -> AsyncIterator[Observation]:
         """Messages and events (events=True) until the channel is removed, cancel() or close()."""
-        while True:
-            try:
-                item = await self.next_observation()
-            except (NotFound, Cancelled, Closed):
-                return
-            if item is not None:
-                yield item
+        return _until_observing_ends(self.next_observation)
 
     def cancel(self) -> None:
         self.observer.cancel()
