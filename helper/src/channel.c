@@ -294,6 +294,10 @@ static int block_on(sipc_channel *ch, uint32_t index, uint64_t deadline, wait_fo
             }
         }
         spin_learn(ch, index, 0);
+        /* The spin ran into the deadline (for a send held back by an observer: the next look at the observer's
+         * liveness and stall bound). A sleep of no time would only count as one; the caller looks again. */
+        if (now >= deadline)
+            return ready(ch, context) ? SIPC_OK : SIPC_ERR_TIMEOUT;
     }
     /* Without a watcher reporting the connected peer's death, sleep in slices and look. A wait for
      * an attach needs no look: only a live peer would return from it, and attaches wake it. */
