@@ -112,6 +112,20 @@ export function startNode(body, { name = '', timeoutMs, env = {} } = {}) {
  */
 export const PEER_WAIT_MS = scaled(20000);
 
+/** What a test keeps of its own timeout to report a step that ran out (its name beats node:test's bare timeout). */
+const STEP_REPORT_MS = 1000;
+
+/**
+ * The steps of a test that wait for other processes share the test's own budget (its `timeout`, `testMs`): the
+ * function returned says how much of it is left, less a second to report. A slow step (a child Node starting on a
+ * loaded machine or under wine can take over 20 s) may then use what the earlier steps did not, and one that runs
+ * out still fails as itself, named by `within()`, just before the test's timeout would. Call it first in the test.
+ */
+export function stepBudget(testMs) {
+  const end = Date.now() + testMs - STEP_REPORT_MS;
+  return () => Math.max(1, end - Date.now());
+}
+
 /** Waits until a channel of that name exists and its creator is attached as the server. */
 export async function waitForChannel(name, timeoutMs = PEER_WAIT_MS) {
   const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
-import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, within } from './helpers.mjs';
+import { api, cleanup, openTracked, scaled, startNode, stepBudget, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -162,36 +162,42 @@ test('a persistent watch holds the event loop (one more active timer) until disp
   loose.dispose();
 });
 
-test('a watch keeps its process alive like fs.watch, unless persistent: false', { timeout: scaled(60000) }, async () => {
+const KEEPALIVE_TEST_MS = scaled(60000);
+
+test('a watch keeps its process alive like fs.watch, unless persistent: false', { timeout: KEEPALIVE_TEST_MS }, async () => {
+  const left = stepBudget(KEEPALIVE_TEST_MS);
   const name = uniqueName('keepalive');
   // The persistent watch's process lives until the watch reports (here: the channel the test makes), then ends.
   const watcher = startNode(`
     const watch = api.watchChannels(() => { console.log('changed'); watch.dispose(); }, { intervalMs: 100 });
     console.log('watching');
   `);
-  await within(PEER_WAIT_MS, watcher.waitFor('watching'), 'the watching child');
+  await within(left(), watcher.waitFor('watching'), 'the watching child');
   await openTracked(name);
-  const result = await within(PEER_WAIT_MS, watcher.done, 'the watching child to end after its report');
+  const result = await within(left(), watcher.done, 'the watching child to end after its report');
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /changed/, 'it was still alive when the channel appeared');
   // A watch that is not persistent keeps nothing alive: the child ends by itself.
   const idle = startNode(`api.watchChannels(() => undefined, { persistent: false, intervalMs: 600000 }); console.log('watching');`);
-  const ended = await within(PEER_WAIT_MS, idle.done, 'the child with a non-persistent watch to end by itself');
+  const ended = await within(left(), idle.done, 'the child with a non-persistent watch to end by itself');
   assert.equal(ended.code, 0, ended.stderr);
   assert.equal(ended.stdout.trim(), 'watching');
 });
 
-test('a close() runs on a native thread and the handle is gone afterwards; the channel is removed with it', { timeout: scaled(60000) }, async () => {
+const CLOSE_TEST_MS = scaled(60000);
+
+test('a close() runs on a native thread and the handle is gone afterwards; the channel is removed with it', { timeout: CLOSE_TEST_MS }, async () => {
+  const left = stepBudget(CLOSE_TEST_MS);
   const name = uniqueName('closing');
   const server = await openTracked(name);
   const client = await openTracked(name);
-  await server.connect({ timeoutMs: PEER_WAIT_MS });
+  await server.connect({ timeoutMs: left() });
   await client.send('bye');
-  assert.equal((await server.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'bye');
+  assert.equal((await server.receive({ timeoutMs: left() })).toString(), 'bye');
   const closing = client.close();
   assert.equal(client.state, 'closed', 'closed at once for the caller');
   await closing;
-  await assert.rejects(server.receive({ timeoutMs: PEER_WAIT_MS }), { code: 'PEER_GONE' });
+  await assert.rejects(server.receive({ timeoutMs: left() }), { code: 'PEER_GONE' });
   await server.close();
   await assert.rejects(api.stat(name), { code: 'NOT_FOUND' });
 });

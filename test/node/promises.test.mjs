@@ -4,7 +4,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { PEER_WAIT_MS, cleanup, openTracked, scaled, startNode, uniqueName, within } from './helpers.mjs';
+import { cleanup, openTracked, scaled, startNode, stepBudget, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -95,32 +95,33 @@ function numberedSender(name, count) {
 
 /**
  * Connects `channel` to a sender process that queues `count` numbered messages, and waits until all are queued.
- * Each step has the budget of a peer process starting on a loaded machine (PEER_WAIT_MS) and names itself when
- * it runs out, so a slow step fails as itself rather than as the whole test's timeout.
+ * Each step takes what is left of the test's budget (`left`, from stepBudget) and names itself when it runs out,
+ * so a slow step fails as itself rather than as the whole test's timeout.
  */
-async function connectNumberedSender(channel, name, count) {
+async function connectNumberedSender(channel, name, count, left) {
   const sender = numberedSender(name, count);
-  await channel.connect({ timeoutMs: PEER_WAIT_MS });
-  await within(PEER_WAIT_MS, sender.waitFor('sent'), `the sender queueing its ${count} messages`);
+  await channel.connect({ timeoutMs: left() });
+  await within(left(), sender.waitFor('sent'), `the sender queueing its ${count} messages`);
 }
 
-/** The tests with a sender: its start, its sends and the receiving each have their own bound inside. */
+/** The tests with a sender: its start, its sends and the receiving share this budget (stepBudget). */
 const SENDER_TEST_TIMEOUT_MS = scaled(90000);
 
 const expected = (count) => Array.from({ length: count }, (_, i) => `m${i}`);
 
 test('receive() and \'message\' listeners together see each message once, in channel order', { timeout: SENDER_TEST_TIMEOUT_MS }, async () => {
+  const left = stepBudget(SENDER_TEST_TIMEOUT_MS);
   const count = 200;
   const name = uniqueName('order-mix');
   const channel = await openTracked(name, { queueDepth: 256 });
-  await connectNumberedSender(channel, name, count);
+  await connectNumberedSender(channel, name, count, left);
   const seen = [];
   let listened = 0;
   channel.on('message', (data) => { seen.push(data.toString()); listened++; });
   // Every fifth message is taken by receive(); a pending receive() has priority over the listener.
   let received = 0;
   while (seen.length < count) {
-    const taken = (await within(scaled(5000), channel.receive(), `message ${seen.length}`)).toString();
+    const taken = (await within(left(), channel.receive(), `message ${seen.length}`)).toString();
     seen.push(taken);
     received++;
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -130,18 +131,19 @@ test('receive() and \'message\' listeners together see each message once, in cha
 });
 
 test('every message handed out owns its memory: no view into a batch, no slice of the pool', { timeout: SENDER_TEST_TIMEOUT_MS }, async () => {
+  const left = stepBudget(SENDER_TEST_TIMEOUT_MS);
   const count = 60;
   const name = uniqueName('owned');
   const channel = await openTracked(name, { queueDepth: 256 });
-  await connectNumberedSender(channel, name, count);
+  await connectNumberedSender(channel, name, count, left);
   const got = [];
   // Batches reach a listener; receive() takes from the backlog and, when the channel is hot, from the channel.
   const heard = new Promise((resolve) => channel.on('message', (m) => { got.push(m); if (got.length === count / 2) resolve(); }));
-  await within(PEER_WAIT_MS, heard, `${count / 2} messages through the listener`).catch((error) => {
+  await within(left(), heard, `${count / 2} messages through the listener`).catch((error) => {
     throw new Error(`${error.message} (it had ${got.length})`);
   });
   channel.removeAllListeners('message');
-  while (got.length < count) got.push(await within(scaled(5000), channel.receive(), 'a message'));
+  while (got.length < count) got.push(await within(left(), channel.receive(), 'a message'));
   assert.deepEqual(got.map((m) => m.toString()), expected(count));
   for (const message of got) {
     assert.equal(message.byteOffset, 0, `${message}: starts its buffer`);
@@ -150,10 +152,11 @@ test('every message handed out owns its memory: no view into a batch, no slice o
 });
 
 test('for await, receive() and a listener added midway keep channel order', { timeout: SENDER_TEST_TIMEOUT_MS }, async () => {
+  const left = stepBudget(SENDER_TEST_TIMEOUT_MS);
   const count = 150;
   const name = uniqueName('order-iter');
   const channel = await openTracked(name, { queueDepth: 256 });
-  await connectNumberedSender(channel, name, count);
+  await connectNumberedSender(channel, name, count, left);
   const seen = [];
   let done;
   const all = new Promise((resolve) => { done = resolve; });
@@ -172,6 +175,6 @@ test('for await, receive() and a listener added midway keep channel order', { ti
       if (seen.length >= count) break;
     }
   })();
-  await within(scaled(10000), all, 'every message');
+  await within(left(), all, 'every message');
   assert.deepEqual(seen.slice(0, count), expected(count));
 });
