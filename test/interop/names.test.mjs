@@ -29,7 +29,7 @@ test('every SIPC_ERR_* has a Python exception with that code', () => {
   const errors = read('helper/bindings/python/sipc/errors.py');
   const registry = errors.slice(errors.indexOf('ERRORS_BY_CODE'));
   for (const code of statuses) {
-    const match = errors.match(new RegExp(`class (\\w+)\\(SipcError\\):\\n(?:    .*\\n)*?    code = "${code}"`));
+    const match = errors.match(new RegExp(`class (\\w+)\\(SipcError(?:, \\w+)*\\):\\n(?:    .*\\n)*?    code = "${code}"`));
     assert.ok(match, `no Python exception class with code ${code}`);
     assert.match(registry, new RegExp(`\\b${match[1]}\\b`), `${match[1]} is missing from ERRORS_BY_CODE`);
   }
