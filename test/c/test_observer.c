@@ -717,3 +717,86 @@ void test_async_observer_copies_ahead_of_its_taker(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+
+#define ROOM_MESSAGE (64u * 1024u)
+#define ROOM_TOTAL 300u
+#define ROOM_QUEUED (16u * 1024u * 1024u / ROOM_MESSAGE) /* what fills an async observer's queue */
+
+typedef struct big_sender {
+    sipc_channel *server;
+    sipc_channel *client;
+    int status; /* the first failure of a send or receive */
+} big_sender;
+
+/* Sends ROOM_TOTAL messages of 64 KiB (19 MiB: more than an async observer queues) through the pair, each taken. */
+static void *send_big_messages(void *arg)
+{
+    big_sender *sender = arg;
+    static uint8_t out[ROOM_MESSAGE], in[ROOM_MESSAGE];
+    sender->status = SIPC_OK;
+    for (uint64_t i = 0; i < ROOM_TOTAL && sender->status == SIPC_OK; i++) {
+        message_fill(out, ROOM_MESSAGE, 13, i);
+        size_t length;
+        sender->status = sipc_send(sender->server, out, ROOM_MESSAGE, 20000);
+        if (sender->status == SIPC_OK)
+            sender->status = sipc_recv(sender->client, in, sizeof in, &length, 20000);
+    }
+    return NULL;
+}
+
+/* A copier whose queue is full waits for the taker, and goes on when the taker makes room: with a lossless observer
+ * the peers wait meanwhile, and every message arrives in order, none missed and the observer never dropped. A take
+ * that did not wake the waiting copier would leave it waiting forever (the peers would drop the observer after the
+ * stall bound and the messages after it would never be queued). */
+void test_async_observer_copier_resumes_when_room_is_made(void)
+{
+    const char *name = test_name("aroom");
+    sipc_options o = options_with(ROOM_MESSAGE, 4);
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    sipc_observe_options options = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe_ex(name, &options, &ob), SIPC_OK);
+    sipc_async_observer *async = NULL;
+    CHECK_RC(sipc_async_observer_start(ob, ROOM_MESSAGE, no_notify, 1, &async), SIPC_OK);
+    if (test_failed())
+        return;
+    big_sender sender = {server, client, SIPC_OK};
+    sipc_os_thread thread;
+    CHECK(sipc_os_thread_create(&thread, send_big_messages, &sender) == SIPC_OK);
+    /* Wait for the state "the queue is full" (a hang guard, no timing): 256 messages of 64 KiB are its 16 MiB, so the
+     * copier, which queued them and looked at the queue under the same lock, now waits for room. */
+    sipc_async_observer_status status = {0};
+    for (int waited_ms = 0; waited_ms < 60000; waited_ms++) {
+        CHECK_RC(sipc_async_observer_poll(async, &status), SIPC_OK);
+        if (test_failed() || status.status != SIPC_OK || status.ready_count >= ROOM_QUEUED)
+            break;
+        sleep_ms(1);
+    }
+    CHECK(status.status == SIPC_OK && status.ready_count >= ROOM_QUEUED && status.ready_count < ROOM_TOTAL);
+    static uint8_t buffer[4 * ROOM_MESSAGE];
+    static sipc_observed_message taken[4];
+    uint64_t next = 0;
+    for (int idle_ms = 0; next < ROOM_TOTAL && idle_ms < 60000 && !test_failed();) {
+        uint32_t count = 0;
+        CHECK_RC(sipc_async_observer_take(async, buffer, sizeof buffer, taken, 4, &count), SIPC_OK);
+        for (uint32_t k = 0; k < count && !test_failed(); k++, next++) {
+            CHECK(taken[k].kind == SIPC_OBSERVED_MESSAGE && taken[k].sequence == next && taken[k].missed == 0);
+            CHECK(taken[k].copied == ROOM_MESSAGE && message_check(buffer + (size_t)ROOM_MESSAGE * k, ROOM_MESSAGE, 13, next));
+        }
+        if (count == 0) {
+            sleep_ms(1);
+            idle_ms++;
+        } else {
+            idle_ms = 0;
+        }
+    }
+    CHECK(next == ROOM_TOTAL);
+    sipc_os_thread_join(&thread);
+    CHECK_RC(sender.status, SIPC_OK);
+    CHECK_RC(sipc_async_observer_destroy(async), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
