@@ -1,5 +1,5 @@
 // How much of a busy channel an observer captures, and what lossless observation costs the peers.
-//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k]
+//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node]
 // Two C peers (test/bench/observe_peers.c, built here against helper/build's libsipc.a): a client sends 64 B
 // messages to a server that receives them as they come (a reader that keeps up), at full speed and paced at
 // 100,000 msgs/s. Each load runs without an observer (the baseline), then with `sipc tap --json`, with the Node
@@ -30,13 +30,15 @@ const loads = [
   { key: '100k', label: '100k msgs/s', rate: 100000, count: quick ? 30000 : 100000 },
 ].filter((load) => onlyLoad === null || load.key === onlyLoad);
 if (loads.length === 0) throw new Error(`--load: full or 100k, not ${onlyLoad}`);
+const onlyObserver = args.includes('--observer') ? args[args.indexOf('--observer') + 1] : null;
 const observers = [
   { label: 'none (baseline)', kind: 'none' },
   { label: 'sipc tap', kind: 'tap', lossless: false },
   { label: 'Node observe()', kind: 'node', lossless: false },
   { label: 'sipc tap --lossless', kind: 'tap', lossless: true },
   { label: 'Node observe({ lossless })', kind: 'node', lossless: true },
-];
+].filter((observer) => onlyObserver === null || observer.kind === 'none' || observer.kind === onlyObserver);
+if (observers.length === 1) throw new Error(`--observer: tap or node, not ${onlyObserver}`);
 
 function build() {
   mkdirSync(outDir, { recursive: true });
@@ -73,17 +75,39 @@ function start(command, commandArgs, options = {}) {
 
 const NODE_OBSERVER = `
 const api = require(process.argv[1]);
-const [name, count, lossless] = [process.argv[2], Number(process.argv[3]), process.argv[4] === '1'];
-let seen = 0, missed = 0, observer = null;
+const [name, count, lossless, clockTicks] = [process.argv[2], Number(process.argv[3]), process.argv[4] === '1', Number(process.argv[5])];
+let seen = 0, missed = 0, observer = null, startCpu = null, startMainCpu = null;
+// The main (JavaScript) thread's CPU seconds, from /proc (Linux; null elsewhere): the rest is the native threads'.
+const mainThreadCpu = () => {
+  try {
+    const fields = require('node:fs').readFileSync('/proc/self/task/' + process.pid + '/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch { return null; }
+};
+// CPU time from the moment observe() resolved (Node's start and the library's loading are not the observer's cost).
 const finish = () => {
-  const cpu = process.cpuUsage();
-  console.log(JSON.stringify({ seen, missed, stats: observer?.stats() ?? null, cpuSeconds: (cpu.user + cpu.system) / 1e6 }));
+  const cpu = process.cpuUsage(startCpu ?? undefined);
+  const main = mainThreadCpu();
+  console.log(JSON.stringify({ seen, missed, stats: observer?.stats() ?? null, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    mainCpuSeconds: main === null || startMainCpu === null ? null : main - startMainCpu }));
   process.exit(0);
 };
 process.on('SIGTERM', finish);
 api.observe(name, { lossless, capacity: 64, stallTimeoutMs: 10000 }).then((opened) => {
   observer = opened;
-  observer.on('message', (m) => { seen++; missed += m.missed; if (seen + missed >= count) finish(); });
+  startCpu = process.cpuUsage();
+  startMainCpu = mainThreadCpu();
+  // Batches: what the observer costs without an object, Date or Buffer per message (the per-message 'message' event
+  // makes them; SIPC_BENCH_OBSERVER_MESSAGES=1 measures it instead).
+  if (process.env.SIPC_BENCH_OBSERVER_MESSAGES === '1') {
+    observer.on('message', (m) => { seen++; missed += m.missed; if (seen + missed >= count) finish(); });
+  } else {
+    observer.on('batch', (batch) => {
+      seen += batch.count;
+      for (let i = 0; i < batch.count; i++) missed += batch.missed[i];
+      if (seen + missed >= count) finish();
+    });
+  }
   console.error('ready');
 }, (error) => { console.error(String(error)); process.exit(1); });
 `;
@@ -116,7 +140,7 @@ async function runOnce(load, observer) {
       closeSync(fd);
       await watcher.waitFor(/watching/, 10000, 'tap');
     } else if (observer.kind === 'node') {
-      watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0']);
+      watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0', String(CLOCK_TICKS)]);
       await watcher.waitFor(/ready/, 10000, 'node observer');
     }
     client.child.stdin.write('go\n');
@@ -130,6 +154,7 @@ async function runOnce(load, observer) {
     let missed = null;
     let stats = null;
     let cpuSeconds = null;
+    let mainCpuSeconds = null;
     if (observer.kind === 'tap') {
       // Its CPU time, sampled while it waits out its quiet second (the copying and printing are over by then).
       const sampler = setInterval(() => { cpuSeconds = cpuSecondsOf(watcher.child.pid) ?? cpuSeconds; }, 50);
@@ -144,9 +169,9 @@ async function runOnce(load, observer) {
       const timer = setTimeout(() => watcher.child.kill('SIGTERM'), 10000);
       await watcher.done;
       clearTimeout(timer);
-      ({ seen, missed, stats, cpuSeconds } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
+      ({ seen, missed, stats, cpuSeconds, mainCpuSeconds } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
     }
-    return { seconds, rate, seen, missed, stats, cpuSeconds, peers: { client: clientCosts, server: serverCosts } };
+    return { seconds, rate, seen, missed, stats, cpuSeconds, mainCpuSeconds, peers: { client: clientCosts, server: serverCosts } };
   } finally {
     server.child.kill('SIGKILL');
     spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
@@ -198,6 +223,7 @@ for (const load of loads) {
       captured, missed: observer.kind === 'none' ? null : median(measured.map((m) => m.missed)),
       peersSeconds: seconds, peersRate: median(measured.map((m) => m.rate)), slowdown: seconds / baseline,
       stats: medianRun.stats ?? null, peers: medianRun.peers, observerCpuSeconds: medianRun.cpuSeconds ?? null,
+      observerMainThreadCpuSeconds: medianRun.mainCpuSeconds ?? null,
     });
   }
 }
@@ -218,7 +244,11 @@ if (wantJson) {
   console.log('\nWhere the peers\' time went (same runs): CPU seconds, and the client\'s sends that waited (spins, hits, sleeps, same-CPU skips):');
   for (const r of results) {
     const c = r.peers.client;
-    const observerCpu = r.observerCpuSeconds === null ? '' : `, observer process ${r.observerCpuSeconds.toFixed(3)} s`;
+    // Per message the observer handled (copied or counted as missed): what load hardly moves.
+    const perMessage = (seconds) => `${(seconds / r.messages * 1e6).toFixed(2)} µs/message`;
+    const mainThread = r.observerMainThreadCpuSeconds === null ? '' : `; JavaScript thread ${r.observerMainThreadCpuSeconds.toFixed(3)} s, ${perMessage(r.observerMainThreadCpuSeconds)}`;
+    const observerCpu = r.observerCpuSeconds === null ? ''
+      : `, observer process ${r.observerCpuSeconds.toFixed(3)} s (${perMessage(r.observerCpuSeconds)}${mainThread})`;
     console.log(`- ${r.load}, ${r.observer}: client ${c.cpuSeconds.toFixed(3)} s CPU of ${r.peersSeconds.toFixed(3)} s, server ${r.peers.server.cpuSeconds.toFixed(3)} s${observerCpu}; `
       + `client spins ${c.spins} (hits ${c.spinHits}), sleeps ${c.sleeps}, same-CPU skips ${c.sameCpuSkips}; server sleeps ${r.peers.server.sleeps}`);
   }

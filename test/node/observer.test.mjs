@@ -205,3 +205,109 @@ test('a lossless observer misses nothing at full speed and tells who attached, c
   for (const e of events) assert.ok(Number.isInteger(e.timestampUs) && e.timestamp instanceof Date);
   await api.remove(name, true);
 });
+
+test("'batch' hands out the same messages as 'message', in columns, split by the events in their place", { timeout: scaled(90000) }, async () => {
+  const name = uniqueName('batch');
+  startCli(['echo', name, '--depth', '4']);
+  await waitForChannel(name);
+  // Capacity 6: the longer messages arrive truncated, their full length in `lengths`.
+  const observer = await observeTracked(name, { lossless: true, stallTimeoutMs: 10000, capacity: 6 });
+  const total = 500;
+  const timeline = [];
+  const batches = [];
+  const messages = [];
+  const done = within(scaled(60000), new Promise((resolve) => {
+    observer.on('batch', (batch) => {
+      batches.push(batch);
+      timeline.push({ batch: batch.count });
+    });
+    observer.on('message', (m) => {
+      messages.push(m);
+      if (messages.length === 2 * total) resolve();
+    });
+    observer.on('event', (e) => timeline.push({ event: `${e.kind} ${e.role}` }));
+  }), 'every message');
+  const closed = within(scaled(60000), new Promise((resolve) => observer.on('event', (e) => { if (e.kind === 'closed') resolve(); })),
+    "the client's close");
+  const client = startNode(`
+    const c = await api.open(name, { queueDepth: 4 });
+    await c.connect();
+    for (let i = 0; i < ${total}; i++) { await c.send('m' + i); await c.receive(); }
+    await c.close();
+  `, { name });
+  const result = await client.done;
+  assert.equal(result.code, 0, result.stderr);
+  await done;
+  await closed;
+  // The batches hold exactly the messages 'message' handed out, field by field.
+  const rows = [];
+  for (const batch of batches) {
+    assert.ok(batch instanceof api.ObservedBatch && batch.count >= 1);
+    for (const column of ['offsets', 'copied', 'lengths', 'directions', 'sequences', 'timestampsUs', 'missed', 'discarded', 'undeliverable']) {
+      assert.equal(batch[column].length, batch.count, column);
+    }
+    let offset = 0;
+    for (let i = 0; i < batch.count; i++) {
+      assert.equal(batch.offsets[i], offset, 'back to back from the start of data');
+      offset += batch.copied[i];
+      rows.push({
+        direction: batch.direction(i), code: batch.directions[i], sequence: batch.sequences[i], timestampUs: batch.timestampsUs[i],
+        length: batch.lengths[i], bytes: batch.payload(i).toString(), missed: batch.missed[i], discarded: batch.discarded[i],
+        undeliverable: batch.undeliverable[i] !== 0, message: batch.message(i),
+      });
+    }
+    assert.equal(batch.data.length, offset);
+    assert.throws(() => batch.message(batch.count), RangeError);
+  }
+  assert.equal(rows.length, messages.length);
+  rows.forEach((row, k) => {
+    const m = messages[k];
+    assert.deepEqual(
+      [row.direction, row.sequence, row.timestampUs, row.length, row.bytes, row.missed, row.discarded, row.undeliverable],
+      [m.direction, m.sequence, m.timestampUs, m.length, m.data.toString(), m.missed, m.discarded, m.undeliverable], `row ${k}`);
+    assert.equal(row.code, m.direction === 'to-client' ? api.TO_CLIENT : api.TO_SERVER);
+    assert.deepEqual(row.message, m);
+  });
+  for (const direction of ['to-server', 'to-client']) {
+    const one = rows.filter((row) => row.direction === direction);
+    assert.deepEqual(one.map((row) => row.bytes), Array.from({ length: total }, (_, i) => `m${i}`.slice(0, 6)), direction);
+    assert.deepEqual(one.map((row) => row.length), Array.from({ length: total }, (_, i) => `m${i}`.length), direction);
+    assert.deepEqual(one.map((row) => row.sequence), Array.from({ length: total }, (_, i) => i), direction);
+  }
+  // Events come between the batches, in time order: the client's attach before its first message, its close after the
+  // last; no batch is empty.
+  const order = timeline.map((entry) => entry.event ?? 'batch');
+  const firstBatch = order.indexOf('batch');
+  const lastBatch = order.lastIndexOf('batch');
+  assert.ok(order.indexOf('attached client') >= 0 && order.indexOf('attached client') < firstBatch, order.join(', '));
+  assert.ok(order.indexOf('closed client') > lastBatch, order.join(', '));
+  assert.equal(timeline.filter((entry) => entry.batch !== undefined).reduce((sum, entry) => sum + entry.batch, 0), 2 * total);
+  await api.remove(name, true);
+});
+
+test("an observer with only a 'batch' listener keeps the process alive until its traffic comes", { timeout: scaled(60000) }, async () => {
+  const name = uniqueName('batchalive');
+  startCli(['echo', name]);
+  await waitForChannel(name);
+  // The child listens for batches only: were 'batch' not a reason to keep the event loop alive, it would end at once.
+  const watcher = startNode(`
+    const observer = await api.observe(name);
+    observer.on('batch', async (batch) => {
+      console.log(batch.payload(0).toString());
+      await observer.close();
+    });
+    console.log('observing');
+  `, { name });
+  await within(PEER_WAIT_MS, watcher.waitFor('observing'), 'the child observing');
+  const client = startNode(`
+    const c = await api.open(name);
+    await c.connect();
+    await c.send('hello');
+    await c.receive();
+    await c.close();
+  `, { name });
+  assert.equal((await client.done).code, 0);
+  const result = await watcher.done;
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.stdout.trim().split('\n'), ['observing', 'hello']);
+});

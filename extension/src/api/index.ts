@@ -6,7 +6,9 @@ export { SipcError, type SipcErrorCode } from './errors';
 export {
   Channel, open, type ChannelState, type ConnectOptions, type OpenOptions, type PeerInfo, type Role, type TimeoutOptions,
 } from './channel';
-export { Observer, observe, type ObservedMessage, type ObserveOptions, type ObserverEvent } from './observer';
+export {
+  Observer, ObservedBatch, observe, TO_CLIENT, TO_SERVER, type ObservedMessage, type ObserveOptions, type ObserverEvent,
+} from './observer';
 export {
   isUnusable, list, remove, stat, validateName, watchChannels, type ChannelWatch, type ListedChannel, type UnusableChannel,
   type WatchOptions,

@@ -5,7 +5,7 @@
  */
 import { endianness } from 'node:os';
 import {
-  SIPC_DEFAULT_MAX_MESSAGE, SIPC_DIR_TO_CLIENT, SIPC_EVENT_ATTACHED, SIPC_EVENT_CLOSED, SIPC_EVENT_DIED, SIPC_EVENT_LOSSLESS_DROPPED,
+  SIPC_DEFAULT_MAX_MESSAGE, SIPC_DIR_TO_CLIENT, SIPC_DIR_TO_SERVER, SIPC_EVENT_ATTACHED, SIPC_EVENT_CLOSED, SIPC_EVENT_DIED, SIPC_EVENT_LOSSLESS_DROPPED,
   SIPC_MAX_MESSAGE_LIMIT, SIPC_OBSERVED_EVENT, SIPC_OBSERVE_EVENTS, SIPC_OBSERVE_LOSSLESS, SIPC_OBSERVE_STALL_MAX_MS, SIPC_ROLE_CLIENT,
   SIPC_ROLE_SERVER, type RawObserveOptions, type RawObserverStats,
 } from './abi';
@@ -40,6 +40,116 @@ export interface ObservedMessage {
   discarded: number;
   /** This message is addressed to a receiver that was replaced or closed without taking it: it will never be delivered. */
   undeliverable: boolean;
+}
+
+/** ObservedBatch.directions: a message from the server to the client (sipc_direction SIPC_DIR_TO_CLIENT). */
+export const TO_CLIENT = SIPC_DIR_TO_CLIENT;
+/** ObservedBatch.directions: a message from the client to the server (SIPC_DIR_TO_SERVER). */
+export const TO_SERVER = SIPC_DIR_TO_SERVER;
+
+/**
+ * Consecutive observed messages in columns ('batch' listeners): the fields of ObservedMessage for message i are at
+ * index i of each array, with no object, Date or Buffer made per message (a message's handling then costs what the
+ * listener does with it). Nothing of it is reused: a listener may keep a batch or any of its arrays. `data` is a view
+ * of the memory the messages were taken into, which other batches of the same take may share (at most about 1 MiB).
+ */
+export class ObservedBatch {
+  /** Messages in the batch (at least 1). */
+  readonly count: number;
+  /** The copied bytes of the messages, back to back: message i is `copied[i]` bytes from `offsets[i]` (payload(i)). */
+  readonly data: Buffer;
+  /** Where each message starts in `data`. */
+  readonly offsets: Uint32Array;
+  /** The bytes of each message in `data`: its length, or the observer's capacity when it was longer (truncated). */
+  readonly copied: Uint32Array;
+  /** Full length of each message as sent. */
+  readonly lengths: Uint32Array;
+  /** TO_CLIENT (0) or TO_SERVER (1). */
+  readonly directions: Uint8Array;
+  /** Per-direction message numbers, from 0. */
+  readonly sequences: Float64Array;
+  /** Send times in microseconds since the Unix epoch. */
+  readonly timestampsUs: Float64Array;
+  /** Messages of the same direction missed just before each one (always 0 while lossless). */
+  readonly missed: Float64Array;
+  /** ObservedMessage.discarded of each message. */
+  readonly discarded: Float64Array;
+  /** 1 where ObservedMessage.undeliverable is true. */
+  readonly undeliverable: Uint8Array;
+
+  /** Use the 'batch' event. @internal */
+  constructor(columns: BatchColumns, from: number, to: number, data: Buffer) {
+    this.count = to - from;
+    this.data = data;
+    this.offsets = columns.offsets.subarray(from, to);
+    this.copied = columns.copied.subarray(from, to);
+    this.lengths = columns.lengths.subarray(from, to);
+    this.directions = columns.directions.subarray(from, to);
+    this.sequences = columns.sequences.subarray(from, to);
+    this.timestampsUs = columns.timestampsUs.subarray(from, to);
+    this.missed = columns.missed.subarray(from, to);
+    this.discarded = columns.discarded.subarray(from, to);
+    this.undeliverable = columns.undeliverable.subarray(from, to);
+  }
+
+  /** The bytes of message i: a view of `data`, not a copy. */
+  payload(i: number): Buffer {
+    const offset = this.offsets[i];
+    return this.data.subarray(offset, offset + this.copied[i]);
+  }
+
+  /** The direction of message i as ObservedMessage names it. */
+  direction(i: number): ObservedMessage['direction'] {
+    return this.directions[i] === TO_CLIENT ? 'to-client' : 'to-server';
+  }
+
+  /** Message i as the 'message' event hands it out (its bytes copied into memory of their own). */
+  message(i: number): ObservedMessage {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`message ${i} of a batch of ${this.count}`);
+    const timestampUs = this.timestampsUs[i];
+    return {
+      direction: this.direction(i),
+      sequence: this.sequences[i],
+      timestamp: new Date(Math.floor(timestampUs / 1000)),
+      timestampUs,
+      length: this.lengths[i],
+      data: ownedCopy(this.payload(i)),
+      missed: this.missed[i],
+      discarded: this.discarded[i],
+      undeliverable: this.undeliverable[i] !== 0,
+    };
+  }
+}
+
+/**
+ * The columns of one take's messages, in one ArrayBuffer (one allocation per take, not per message or column); each
+ * batch of the take is a view of a range of them. Events in the take have no row: they split it into batches.
+ */
+class BatchColumns {
+  readonly timestampsUs: Float64Array;
+  readonly sequences: Float64Array;
+  readonly missed: Float64Array;
+  readonly discarded: Float64Array;
+  readonly offsets: Uint32Array;
+  readonly copied: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly directions: Uint8Array;
+  readonly undeliverable: Uint8Array;
+
+  constructor(rows: number) {
+    const doubles = 4 * rows * 8;
+    const words = 3 * rows * 4;
+    const memory = new ArrayBuffer(doubles + words + 2 * rows);
+    this.timestampsUs = new Float64Array(memory, 0, rows);
+    this.sequences = new Float64Array(memory, rows * 8, rows);
+    this.missed = new Float64Array(memory, 2 * rows * 8, rows);
+    this.discarded = new Float64Array(memory, 3 * rows * 8, rows);
+    this.offsets = new Uint32Array(memory, doubles, rows);
+    this.copied = new Uint32Array(memory, doubles + rows * 4, rows);
+    this.lengths = new Uint32Array(memory, doubles + 2 * rows * 4, rows);
+    this.directions = new Uint8Array(memory, doubles + words, rows);
+    this.undeliverable = new Uint8Array(memory, doubles + words + rows, rows);
+  }
 }
 
 /** Something that happened to the channel's peers or to this observer, in time order with the messages. */
@@ -116,13 +226,14 @@ export interface ObserverStats {
 /** Layout of sipc_observed_message: the array sipc_async_observer_take fills (in native byte order). */
 const OBSERVED = structLayout('sipc_observed_message');
 const OBSERVER_STATS_SIZE = structLayout('sipc_observer_stats').size;
-const BATCH = 256;
 /**
  * At most this many messages are emitted per event-loop turn; the rest follow in the next turns (setImmediate). The
  * native thread copies far ahead of JavaScript (up to 16 MiB), so a burst that piled up while the loop was busy is
  * handed out in slices that leave timers and I/O their turn instead of in one long run.
  */
 const SLICE = 1024;
+/** Descriptions taken at once: a whole slice, so that a turn's messages make one 'batch' unless events split it. */
+const BATCH = SLICE;
 /** The batch buffer of one take holds at most this much (unless one message is larger). */
 const TAKE_BYTES = 1 << 20;
 /** By default an observer copies as much of each message as a channel holds by default. */
@@ -154,15 +265,18 @@ function count64(view: DataView, at: number): number {
 
 export interface Observer {
   on(event: 'message', listener: (message: ObservedMessage) => void): this;
+  on(event: 'batch', listener: (batch: ObservedBatch) => void): this;
   on(event: 'newListener' | 'removeListener', listener: (event: string | symbol) => void): this;
   on(event: 'gone', listener: () => void): this;
   on(event: 'error', listener: (error: SipcError) => void): this;
   on(event: 'event', listener: (event: ObserverEvent) => void): this;
   once(event: 'message', listener: (message: ObservedMessage) => void): this;
+  once(event: 'batch', listener: (batch: ObservedBatch) => void): this;
   once(event: 'event', listener: (event: ObserverEvent) => void): this;
   once(event: 'gone', listener: () => void): this;
   once(event: 'error', listener: (error: SipcError) => void): this;
   off(event: 'message', listener: (message: ObservedMessage) => void): this;
+  off(event: 'batch', listener: (batch: ObservedBatch) => void): this;
   off(event: 'event', listener: (event: ObserverEvent) => void): this;
   off(event: 'gone', listener: () => void): this;
   off(event: 'error', listener: (error: SipcError) => void): this;
@@ -271,32 +385,7 @@ export class Observer extends NativeHandle {
       if (taken === 0) break;
       remaining -= Math.min(remaining, taken);
       slice -= taken;
-      let offset = 0;
-      for (let i = 0; i < taken && !this.closed; i++) {
-        const at = i * OBSERVED.size;
-        const field = OBSERVED.offset;
-        const timestampUs = microseconds(this.described, at + field.timestamp_ns);
-        if (this.described.getUint32(at + field.kind, LITTLE_ENDIAN) === SIPC_OBSERVED_EVENT) {
-          this.emitEvent(at, timestampUs);
-          continue;
-        }
-        const copied = this.described.getUint32(at + field.copied, LITTLE_ENDIAN);
-        const message: ObservedMessage = {
-          direction: this.described.getInt32(at + field.direction, LITTLE_ENDIAN) === SIPC_DIR_TO_CLIENT ? 'to-client' : 'to-server',
-          sequence: count64(this.described, at + field.sequence),
-          timestamp: new Date(Math.floor(timestampUs / 1000)),
-          timestampUs,
-          length: this.described.getUint32(at + field.length, LITTLE_ENDIAN),
-          // In memory of its own: keeping it does not keep the batch alive.
-          data: ownedCopy(buffer.subarray(offset, offset + copied)),
-          missed: count64(this.described, at + field.missed),
-          discarded: count64(this.described, at + field.discarded),
-          undeliverable: this.described.getUint32(at + field.undeliverable, LITTLE_ENDIAN) !== 0,
-        };
-        offset += copied;
-        handedOut++;
-        this.emitSafely('message', message);
-      }
+      handedOut += this.handOut(buffer, taken);
     }
     if (handedOut > 0) {
       this.deliveries++;
@@ -319,6 +408,56 @@ export class Observer extends NativeHandle {
       else this.emitError(errorFor(status.status, `observing channel '${this.name}' failed`));
     }
     this.update();
+  }
+
+  /**
+   * Hands out the `taken` descriptions of one take, whose bytes are back to back in `buffer`: the messages between two
+   * events as one 'batch' (when listened to) and one 'message' each (when listened to), each event in its place.
+   * Returns the messages handed out.
+   */
+  private handOut(buffer: Buffer, taken: number): number {
+    const described = this.described;
+    const field = OBSERVED.offset;
+    const columns = new BatchColumns(taken);
+    let rows = 0;
+    let runStart = 0;
+    let offset = 0;
+    let runOffset = 0;
+    for (let i = 0; i < taken; i++) {
+      const at = i * OBSERVED.size;
+      const timestampUs = microseconds(described, at + field.timestamp_ns);
+      if (described.getUint32(at + field.kind, LITTLE_ENDIAN) === SIPC_OBSERVED_EVENT) {
+        this.emitRun(columns, runStart, rows, buffer.subarray(runOffset, offset));
+        runStart = rows;
+        runOffset = offset;
+        if (this.closed) return rows;
+        this.emitEvent(at, timestampUs);
+        continue;
+      }
+      const copied = described.getUint32(at + field.copied, LITTLE_ENDIAN);
+      columns.offsets[rows] = offset - runOffset;
+      columns.copied[rows] = copied;
+      columns.lengths[rows] = described.getUint32(at + field.length, LITTLE_ENDIAN);
+      columns.directions[rows] = described.getInt32(at + field.direction, LITTLE_ENDIAN) === SIPC_DIR_TO_CLIENT ? TO_CLIENT : TO_SERVER;
+      columns.sequences[rows] = count64(described, at + field.sequence);
+      columns.timestampsUs[rows] = timestampUs;
+      columns.missed[rows] = count64(described, at + field.missed);
+      columns.discarded[rows] = count64(described, at + field.discarded);
+      columns.undeliverable[rows] = described.getUint32(at + field.undeliverable, LITTLE_ENDIAN) !== 0 ? 1 : 0;
+      offset += copied;
+      rows++;
+    }
+    this.emitRun(columns, runStart, rows, buffer.subarray(runOffset, offset));
+    return rows;
+  }
+
+  /** Emits rows [from, to) of a take's columns (their bytes: `data`, offsets from its start): as one 'batch', then as 'message's. */
+  private emitRun(columns: BatchColumns, from: number, to: number, data: Buffer): void {
+    if (to === from || this.closed) return;
+    const batch = new ObservedBatch(columns, from, to, data);
+    if (this.listenerCount('batch') > 0) this.emitSafely('batch', batch);
+    if (this.listenerCount('message') === 0) return;
+    for (let i = 0; i < batch.count && !this.closed; i++) this.emitSafely('message', batch.message(i));
   }
 
   /** Emits the event described at byte `at` of the descriptions. */
@@ -344,7 +483,8 @@ export class Observer extends NativeHandle {
     if (this.closed) return;
     this.ensureArmed();
     this.setBusy(
-      !this.ended && (this.listenerCount('message') > 0 || this.listenerCount('gone') > 0 || this.listenerCount('event') > 0),
+      !this.ended && (this.listenerCount('message') > 0 || this.listenerCount('batch') > 0 || this.listenerCount('gone') > 0 ||
+        this.listenerCount('event') > 0),
     );
   }
 
