@@ -128,15 +128,22 @@ test('the lossless toggle: switched on, the observer copies every message of a c
     await source.setLossless(true);
     assert.equal(source.lossless, true);
     assert.ok(events(capture).some((e) => e.startsWith('lossless lossless observation on')), events(capture).join('\n'));
-    const count = 400;
+    // 400 small messages, then one larger than what the capture copies into its blocks (kept as the source hands it
+    // over: that must be memory of its own, not a view of the observer's batch).
+    const count = 401;
+    const large = 'L'.repeat(3000);
+    const lines = [...Array.from({ length: count - 1 }, (_, i) => `m${i}`), large];
     const client = startCli(['connect', lossless]);
-    client.child.stdin.end(Array.from({ length: count }, (_, i) => `m${i}\n`).join(''));
+    client.child.stdin.end(lines.map((line) => `${line}\n`).join(''));
     assert.equal(await client.done, 0);
     await until(() => capture.totalsFor('to-server').messages === count && capture.totalsFor('to-client').messages === count, `all ${count} each way`);
     assert.deepEqual(events(capture).filter((e) => /^(missed|lossless-dropped) /.test(e)), [], 'nothing missed, never dropped');
     const sent = [];
-    for (const entry of capture.entries()) if (entry.kind === 'message' && entry.direction === 'to-server') sent.push(Buffer.from(entry.data).toString());
-    assert.deepEqual(sent, Array.from({ length: count }, (_, i) => `m${i}\n`.trimEnd()).map((s) => s));
+    for (const entry of capture.entries()) if (entry.kind === 'message' && entry.direction === 'to-server') sent.push(entry);
+    assert.deepEqual(sent.map((entry) => Buffer.from(entry.data).toString()), lines);
+    const kept = sent.at(-1).data;
+    assert.equal(sent.at(-1).length, large.length);
+    assert.ok(kept.byteOffset === 0 && kept.buffer.byteLength === large.length, 'the large message is in memory of its own');
     await source.setLossless(false);
     assert.equal(source.lossless, false);
     assert.ok(events(capture).some((e) => e.startsWith('lossless lossless observation off')));

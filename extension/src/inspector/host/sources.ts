@@ -2,9 +2,10 @@
 // read-only observer of any channel on the machine (observer mode: both directions, cannot send).
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { observe, watchChannels, type ChannelInfo, type ChannelWatch, type ObservedMessage, type Observer, type ObserverEvent, type Role } from '../../api';
+import { observe, watchChannels, type ChannelInfo, type ChannelWatch, type ObservedBatch, type Observer, type ObserverEvent, type Role } from '../../api';
 import type { Connection, ConnectionManager } from '../../connections';
 import { describeError as describe } from '../../errors';
+import { BLOCK_COPY_MAX_BYTES } from '../shared/blocks';
 import type { Capture } from '../shared/capture';
 import { CaptureDecoder } from '../shared/captureFormat';
 import { readCaptureFile } from './captureFile';
@@ -293,7 +294,9 @@ export class ObserverSource implements CaptureSource {
       }
       this.unwatch();
       this.observer = observer;
-      observer.on('message', (m: ObservedMessage) => this.onMessage(m));
+      observer.on('batch', (batch: ObservedBatch) => {
+        for (let i = 0; i < batch.count; i++) this.onMessage(batch, i);
+      });
       observer.on('event', (e: ObserverEvent) => this.onEvent(e));
       observer.on('gone', () => this.onGone(observer));
       observer.on('error', (error: Error) => {
@@ -381,30 +384,40 @@ export class ObserverSource implements CaptureSource {
     this.capture.addEvent(`peer-${e.kind}`, what, at);
   }
 
-  private onMessage(m: ObservedMessage): void {
+  /**
+   * Message i of a batch: read from the batch's columns, without the object, Date and Buffer of a 'message'. A small
+   * message's bytes go to the capture as a view of the batch (the capture copies them into its blocks); a larger one
+   * is copied into memory of its own, since the capture keeps it as it is.
+   */
+  private onMessage(batch: ObservedBatch, i: number): void {
     this.attachRow?.flush();
-    const at = m.timestampUs / 1000;
-    const direction = m.direction === 'to-client' ? 'server→client' : 'client→server';
-    const last = this.lastSequence.get(m.direction);
-    this.lastSequence.set(m.direction, m.sequence);
-    if (this.switchGapPending.delete(m.direction) && last !== undefined) {
-      const gap = m.sequence - last - 1 - m.missed;
+    const at = batch.timestampsUs[i] / 1000;
+    const which = batch.direction(i);
+    const sequence = batch.sequences[i];
+    const missed = batch.missed[i];
+    const discarded = batch.discarded[i];
+    const direction = which === 'to-client' ? 'server→client' : 'client→server';
+    const last = this.lastSequence.get(which);
+    this.lastSequence.set(which, sequence);
+    if (this.switchGapPending.delete(which) && last !== undefined) {
+      const gap = sequence - last - 1 - missed;
       if (gap > 0) this.capture.addEvent('missed', `${gap} ${direction} message(s) went by while the observer switched mode`, at);
     }
-    if (this.unseenPending.delete(m.direction)) {
+    if (this.unseenPending.delete(which)) {
       // Sequence numbers of the new channel start at 0: all before the first one seen (less what the observer itself
       // missed after it started, reported below) went by before the re-attach.
-      const unseen = m.sequence - m.missed;
+      const unseen = sequence - missed;
       this.capture.addEvent('reattached', `${unseen} ${direction} message(s) were sent before the observer re-attached`, at);
     }
-    if (m.missed > 0) {
-      this.capture.addEvent('missed', `${m.missed} ${direction} message(s) went by before the observer could copy them`, at);
+    if (missed > 0) {
+      this.capture.addEvent('missed', `${missed} ${direction} message(s) went by before the observer could copy them`, at);
     }
-    if (m.discarded > 0) {
-      this.capture.addEvent('discarded', `${m.discarded} ${direction} message(s) were discarded unread: addressed to a receiver that had left`, at);
+    if (discarded > 0) {
+      this.capture.addEvent('discarded', `${discarded} ${direction} message(s) were discarded unread: addressed to a receiver that had left`, at);
     }
-    this.capture.addMessage(m.direction, m.data, at, m.length);
-    if (m.undeliverable) {
+    const bytes = batch.payload(i);
+    this.capture.addMessage(which, bytes.byteLength <= BLOCK_COPY_MAX_BYTES ? bytes : new Uint8Array(bytes), at, batch.lengths[i]);
+    if (batch.undeliverable[i] !== 0) {
       this.capture.addEvent('undeliverable', `the ${direction} message above will never be delivered: its addressee left without taking it`, at);
     }
   }
