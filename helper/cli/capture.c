@@ -127,8 +127,21 @@ static bool pcapng_record(cli_buffer *out, const capture_record *record)
         snprintf(comment, sizeof comment, EVENT_PREFIX "%s: %s", record->event, record->detail ? record->detail : "");
     } else {
         flags = record->direction == SIPC_DIR_TO_SERVER ? CAPTURE_EPB_OUTBOUND : CAPTURE_EPB_INBOUND;
-        snprintf(comment, sizeof comment, "%s%s%s", capture_direction_label(record->direction),
-                 record->detail && record->detail[0] ? ", " : "", record->detail ? record->detail : "");
+        /* Without snprintf (one record per message): the direction, then ", " and the detail, if any. */
+        const char *label = capture_direction_label(record->direction);
+        size_t used = strlen(label) < sizeof comment - 1 ? strlen(label) : sizeof comment - 1;
+        memcpy(comment, label, used);
+        if (record->detail && record->detail[0]) {
+            size_t detail = strlen(record->detail);
+            if (used + 2 + detail > sizeof comment - 1)
+                detail = sizeof comment - 1 > used + 2 ? sizeof comment - 1 - used - 2 : 0;
+            if (used + 2 <= sizeof comment - 1) {
+                memcpy(comment + used, ", ", 2);
+                memcpy(comment + used + 2, record->detail, detail);
+                used += 2 + detail;
+            }
+        }
+        comment[used] = '\0';
     }
     uint32_t captured = record->kind == CAPTURE_MESSAGE ? record->captured : 0;
     uint32_t length = record->kind == CAPTURE_MESSAGE ? record->length : 0;
@@ -143,10 +156,18 @@ static bool pcapng_record(cli_buffer *out, const capture_record *record)
 
 static bool append_time_fields(cli_buffer *out, uint64_t timestamp_ns)
 {
+    /* Without printf (one record per message; see cli_buffer_append_u64): timestampMs is milliseconds with six
+     * decimals, the nanoseconds below the millisecond zero-padded. */
     char iso[40];
     cli_format_iso_time(timestamp_ns, iso, sizeof iso);
-    return cli_buffer_printf(out, ",\"time\":\"%s\",\"timestampMs\":%" PRIu64 ".%06u,\"timestampNs\":%" PRIu64, iso,
-                             timestamp_ns / 1000000u, (unsigned)(timestamp_ns % 1000000u), timestamp_ns);
+    char fraction[8] = ".000000";
+    unsigned below = (unsigned)(timestamp_ns % 1000000u);
+    for (int i = 6; i >= 1; i--, below /= 10)
+        fraction[i] = (char)('0' + below % 10);
+    return cli_buffer_append_str(out, ",\"time\":\"") && cli_buffer_append_str(out, iso) &&
+           cli_buffer_append_str(out, "\",\"timestampMs\":") && cli_buffer_append_u64(out, timestamp_ns / 1000000u) &&
+           cli_buffer_append(out, fraction, 7) && cli_buffer_append_str(out, ",\"timestampNs\":") &&
+           cli_buffer_append_u64(out, timestamp_ns);
 }
 
 static bool jsonl_header(cli_buffer *out, const char *const *channels, size_t channel_count)
@@ -169,10 +190,10 @@ static bool jsonl_record(cli_buffer *out, const capture_sink *sink, const captur
 {
     const char *channel = sink->channels[record->channel];
     bool message = record->kind == CAPTURE_MESSAGE;
-    bool ok = cli_buffer_printf(out, "{\"type\":\"%s\",\"channel\":", message ? "message" : "event") &&
-              cli_append_json_string(out, channel, strlen(channel)) &&
-              cli_buffer_printf(out, ",\"seq\":%" PRIu64, record->sequence) &&
-              append_time_fields(out, record->timestamp_ns);
+    bool ok = cli_buffer_append_str(out, message ? "{\"type\":\"message\",\"channel\":"
+                                                 : "{\"type\":\"event\",\"channel\":") &&
+              cli_append_json_string(out, channel, strlen(channel)) && cli_buffer_append_str(out, ",\"seq\":") &&
+              cli_buffer_append_u64(out, record->sequence) && append_time_fields(out, record->timestamp_ns);
     if (!message) {
         const char *detail = record->detail ? record->detail : "";
         return ok && cli_buffer_append_str(out, ",\"event\":") &&
@@ -180,10 +201,11 @@ static bool jsonl_record(cli_buffer *out, const capture_sink *sink, const captur
                cli_buffer_append_str(out, ",\"detail\":") && cli_append_json_string(out, detail, strlen(detail)) &&
                cli_buffer_append_str(out, "}\n");
     }
-    ok = ok && cli_buffer_printf(out, ",\"direction\":\"%s\",\"length\":%u", capture_direction_name(record->direction),
-                                 record->length);
+    ok = ok && cli_buffer_append_str(out, ",\"direction\":\"") &&
+         cli_buffer_append_str(out, capture_direction_name(record->direction)) &&
+         cli_buffer_append_str(out, "\",\"length\":") && cli_buffer_append_u64(out, record->length);
     if (ok && record->captured < record->length)
-        ok = cli_buffer_printf(out, ",\"captured\":%u", record->captured);
+        ok = cli_buffer_append_str(out, ",\"captured\":") && cli_buffer_append_u64(out, record->captured);
     ok = ok && cli_buffer_append_str(out, ",\"data\":\"") && cli_append_base64(out, record->data, record->captured) &&
          cli_buffer_append_str(out, "\"");
     if (ok && cli_utf8_valid(record->data, record->captured))

@@ -65,6 +65,17 @@ bool cli_buffer_append_str(cli_buffer *buffer, const char *text)
     return cli_buffer_append(buffer, text, strlen(text));
 }
 
+bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value)
+{
+    char digits[20];
+    size_t first = sizeof digits;
+    do {
+        digits[--first] = (char)('0' + value % 10u);
+        value /= 10u;
+    } while (value != 0);
+    return cli_buffer_append(buffer, digits + first, sizeof digits - first);
+}
+
 bool cli_buffer_printf(cli_buffer *buffer, const char *format, ...)
 {
     va_list args;
@@ -139,6 +150,10 @@ bool cli_utf8_valid(const void *data, size_t length)
     const unsigned char *bytes = data;
     size_t i = 0;
     while (i < length) {
+        if (bytes[i] < 0x80) {
+            i++;
+            continue;
+        }
         size_t step = utf8_sequence_length(bytes + i, length - i);
         if (step == 0)
             return false;
@@ -149,44 +164,46 @@ bool cli_utf8_valid(const void *data, size_t length)
 
 bool cli_append_json_string(cli_buffer *out, const void *data, size_t length)
 {
+    /* Written straight into room reserved for the worst case (every byte a six-character escape): a tap writes this
+     * for every message, and a bounds check per byte cost more than the escaping. */
+    static const char digits[] = "0123456789abcdef";
     const unsigned char *bytes = data;
-    if (!cli_buffer_append(out, "\"", 1))
+    if (length > (SIZE_MAX - 3) / 6 || !cli_buffer_reserve(out, length * 6 + 2))
         return false;
+    char *cursor = out->data + out->length;
+    *cursor++ = '"';
     size_t i = 0;
     while (i < length) {
         unsigned char c = bytes[i];
-        bool ok;
-        if (c == '"')
-            ok = cli_buffer_append(out, "\\\"", 2);
-        else if (c == '\\')
-            ok = cli_buffer_append(out, "\\\\", 2);
-        else if (c == '\n')
-            ok = cli_buffer_append(out, "\\n", 2);
-        else if (c == '\r')
-            ok = cli_buffer_append(out, "\\r", 2);
-        else if (c == '\t')
-            ok = cli_buffer_append(out, "\\t", 2);
-        else if (c < 0x20 || c == 0x7F) {
-            /* Without printf: a tap writes this for every control byte of every message. */
-            static const char digits[] = "0123456789abcdef";
+        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+            *cursor++ = (char)c;
+        } else if (c == '"' || c == '\\') {
+            *cursor++ = '\\';
+            *cursor++ = (char)c;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            *cursor++ = '\\';
+            *cursor++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x80) { /* the other control characters and DEL */
             const char escape[6] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
-            ok = cli_buffer_append(out, escape, sizeof escape);
-        } else if (c < 0x80)
-            ok = cli_buffer_append(out, &bytes[i], 1);
-        else {
+            memcpy(cursor, escape, sizeof escape);
+            cursor += sizeof escape;
+        } else {
             size_t step = utf8_sequence_length(bytes + i, length - i);
             if (step == 0) {
-                ok = cli_buffer_append(out, "\\ufffd", 6);
+                memcpy(cursor, "\\ufffd", 6);
+                cursor += 6;
             } else {
-                ok = cli_buffer_append(out, &bytes[i], step);
+                memcpy(cursor, &bytes[i], step);
+                cursor += step;
                 i += step - 1;
             }
         }
-        if (!ok)
-            return false;
         i++;
     }
-    return cli_buffer_append(out, "\"", 1);
+    *cursor++ = '"';
+    out->length = (size_t)(cursor - out->data);
+    out->data[out->length] = '\0';
+    return true;
 }
 
 bool cli_append_preview(cli_buffer *out, const void *data, size_t length, size_t max_chars)
@@ -363,28 +380,73 @@ bool cli_format_message(cli_buffer *out, cli_format format, uint64_t index, cons
 
 /* ---- time and state names ---- */
 
+/* The date and time text of the second a thread formatted last: the messages a tap or a recorder writes mostly fall in
+ * the second of the one before, and gmtime_r/localtime_r with snprintf cost more than the rest of a message's line. */
+typedef struct second_text {
+    int valid;
+    time_t second;
+    char text[48]; /* without the fraction */
+} second_text;
+
+/* out = prefix "." six digits of microseconds, then suffix; truncated to size like snprintf. */
+static void format_with_micros(const char *prefix, uint64_t epoch_ns, const char *suffix, char *out, size_t size)
+{
+    if (size == 0)
+        return;
+    char text[sizeof((second_text *)0)->text + 16];
+    size_t length = strlen(prefix);
+    memcpy(text, prefix, length);
+    text[length++] = '.';
+    unsigned micros = (unsigned)((epoch_ns % 1000000000ull) / 1000u);
+    for (int i = 5; i >= 0; i--, micros /= 10)
+        text[length + (size_t)i] = (char)('0' + micros % 10);
+    length += 6;
+    size_t suffix_length = strlen(suffix);
+    memcpy(text + length, suffix, suffix_length);
+    length += suffix_length;
+    if (length > size - 1)
+        length = size - 1;
+    memcpy(out, text, length);
+    out[length] = '\0';
+}
+
 void cli_format_time(uint64_t epoch_ns, char *out, size_t size)
 {
+    static _Thread_local second_text last;
     time_t seconds = (time_t)(epoch_ns / 1000000000ull);
-    struct tm local;
-    if (localtime_r(&seconds, &local) == NULL) {
-        snprintf(out, size, "?");
-        return;
+    if (!last.valid || last.second != seconds) {
+        struct tm local;
+        if (localtime_r(&seconds, &local) == NULL) {
+            snprintf(out, size, "?");
+            return;
+        }
+        snprintf(last.text, sizeof last.text, "%02d:%02d:%02d", local.tm_hour, local.tm_min, local.tm_sec);
+        last.second = seconds;
+        last.valid = 1;
     }
-    snprintf(out, size, "%02d:%02d:%02d.%06u", local.tm_hour, local.tm_min, local.tm_sec,
-             (unsigned)((epoch_ns % 1000000000ull) / 1000u));
+    format_with_micros(last.text, epoch_ns, "", out, size);
 }
 
 void cli_format_iso_time(uint64_t epoch_ns, char *out, size_t size)
 {
+    static _Thread_local second_text last;
     time_t seconds = (time_t)(epoch_ns / 1000000000ull);
-    struct tm utc;
-    if (epoch_ns == 0 || gmtime_r(&seconds, &utc) == NULL) {
+    if (epoch_ns == 0) {
         snprintf(out, size, "-");
         return;
     }
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-             utc.tm_hour, utc.tm_min, utc.tm_sec, (unsigned)((epoch_ns % 1000000000ull) / 1000u));
+    if (!last.valid || last.second != seconds) {
+        struct tm utc;
+        if (gmtime_r(&seconds, &utc) == NULL) {
+            snprintf(out, size, "-");
+            return;
+        }
+        snprintf(last.text, sizeof last.text, "%04d-%02d-%02dT%02d:%02d:%02d", utc.tm_year + 1900, utc.tm_mon + 1,
+                 utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+        last.second = seconds;
+        last.valid = 1;
+    }
+    format_with_micros(last.text, epoch_ns, "Z", out, size);
 }
 
 const char *cli_state_name(int32_t state)

@@ -32,6 +32,8 @@ typedef struct cli_buffer {
 bool cli_buffer_reserve(cli_buffer *buffer, size_t extra);
 bool cli_buffer_append(cli_buffer *buffer, const void *data, size_t length);
 bool cli_buffer_append_str(cli_buffer *buffer, const char *text);
+/* value in decimal, without printf (a tap or a recorder writes several numbers per message). */
+bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value);
 bool cli_buffer_printf(cli_buffer *buffer, const char *format, ...) __attribute__((format(CLI_PRINTF, 2, 3)));
 void cli_buffer_free(cli_buffer *buffer);
 

@@ -115,6 +115,44 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.equal((await echo.done).code, 0);
   });
 
+  it('tap --json writes each message byte for byte and its time from timeNs (the formatting without printf)', T, async () => {
+    const name = uniqueName('tapjson');
+    const receiver = start(['recv', name, '--count', '3', '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--json', '--count', '3', '--timeout', '15000']);
+    await waitForTap(tap);
+    // Every escape a JSON string needs (quote, backslash, the named and the \u00XX control characters, DEL) and
+    // UTF-8 of every length; then all 256 byte values (not UTF-8: hex); then an empty message.
+    const text = 'a"b\\c\n\r\t\u0000\u0001\u001f\u007f é € 😀 end';
+    const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    for (const hex of [Buffer.from(text, 'utf8').toString('hex'), allBytes.toString('hex')]) {
+      const sent = await run(['send', name, '--hex', hex, '--timeout', '5000']);
+      assert.equal(sent.code, 0, sent.stderr);
+    }
+    assert.equal((await run(['send', name, '', '--timeout', '5000'])).code, 0);
+    const tapped = await tap.done;
+    assert.equal(tapped.code, 0, tapped.stderr);
+    const lines = tapped.stdout.toString().trimEnd().split('\n');
+    const messages = lines.map((line) => JSON.parse(line));
+    assert.deepEqual(messages.map((m) => m.seq), [0, 1, 2]);
+    assert.equal(messages[0].text, text);
+    assert.equal(messages[0].length, Buffer.byteLength(text));
+    assert.equal(messages[1].hex, allBytes.toString('hex'));
+    assert.equal(messages[1].text, undefined);
+    assert.equal(messages[2].text, '');
+    for (const [i, m] of messages.entries()) {
+      assert.equal(m.copied, m.length);
+      assert.equal(m.missed, 0);
+      assert.equal(m.discarded, 0);
+      assert.equal(m.undeliverable, false);
+      // timeNs exceeds a double's integer range: read it from the line itself.
+      const timeNs = BigInt(/"timeNs":(\d+)/.exec(lines[i])[1]);
+      const iso = new Date(Number(timeNs / 1000000n)).toISOString();
+      assert.equal(m.time, `${iso.slice(0, -1)}${String((timeNs / 1000n) % 1000n).padStart(3, '0')}Z`);
+    }
+    assert.equal((await receiver.done).code, 0);
+  });
+
   it('tap text format shows direction, size and a preview', T, async () => {
     const name = uniqueName('taptext');
     const receiver = start(['recv', name, '--count', '1', '--timeout', '15000']);
