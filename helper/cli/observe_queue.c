@@ -24,6 +24,7 @@ struct cli_observe_queue {
     queued *head;
     queued *tail;
     size_t bytes;     /* memory the queued items hold */
+    size_t items;     /* items queued */
     int stopping;     /* the printer stops: the copier ends without queueing more */
     queued *end_node; /* set aside for the END item, so that even running out of memory can be said */
     queued *taken;    /* the item the printer holds (freed at its next call) */
@@ -39,6 +40,12 @@ typedef struct batch {
 
 /* The copier copies at most this many messages (while more are ready) before it queues them. */
 #define COPIER_BATCH_ITEMS 4096u
+/* The copier wakes the printer once this many items or bytes wait, or with a QUIET or END item (the channel went
+ * quiet: what waits is due), not at every batch: on a channel with a message every few microseconds a batch is a few
+ * messages, and a wake-up per batch cost both threads a futex call and the copier, when the printer preempted it,
+ * the time away from the channel in which a plain observer misses messages. */
+#define PRINTER_WAKE_ITEMS 256u
+#define PRINTER_WAKE_BYTES (64u * 1024u)
 
 /* Memory one item holds. */
 static size_t item_bytes(const queued *node)
@@ -93,13 +100,15 @@ static void batch_free(batch *b)
 }
 
 /* Queues the batch and then, if `end`, the END item with `status` (its memory is set aside, so even running out of
- * memory can be said), waking the printer once, and waiting while the queue is full (a batch larger than the whole
+ * memory can be said), waking the printer once enough waits (PRINTER_WAKE_*), and waiting while the queue is full (a batch larger than the whole
  * bound goes in alone). 1 to go on copying; 0 once END is queued or when the printer stops meanwhile. */
 static int enqueue(cli_observe_queue *q, batch *b, int end, int status)
 {
     sipc_os_mutex_lock(&q->lock);
-    while (!q->stopping && b->count > 0 && q->head != NULL && q->bytes + b->bytes > CLI_OBSERVE_QUEUE_BYTES)
+    while (!q->stopping && b->count > 0 && q->head != NULL && q->bytes + b->bytes > CLI_OBSERVE_QUEUE_BYTES) {
+        sipc_os_cond_broadcast(&q->changed); /* what waits may be below the printer's wake-up marks */
         sipc_os_cond_wait(&q->changed, &q->lock);
+    }
     if (q->stopping) {
         sipc_os_mutex_unlock(&q->lock);
         batch_free(b);
@@ -115,6 +124,7 @@ static int enqueue(cli_observe_queue *q, batch *b, int end, int status)
         batch_link(b, node);
         q->end_node = NULL; /* the queue holds it now */
     }
+    int due = end || (b->tail != NULL && b->tail->item.kind != CLI_OBSERVED_ITEM);
     if (b->head != NULL) {
         if (q->tail)
             q->tail->next = b->head;
@@ -122,9 +132,11 @@ static int enqueue(cli_observe_queue *q, batch *b, int end, int status)
             q->head = b->head;
         q->tail = b->tail;
         q->bytes += b->bytes;
+        q->items += b->count;
     }
     memset(b, 0, sizeof *b);
-    sipc_os_cond_broadcast(&q->changed);
+    if (due || q->items >= PRINTER_WAKE_ITEMS || q->bytes >= PRINTER_WAKE_BYTES)
+        sipc_os_cond_broadcast(&q->changed);
     sipc_os_mutex_unlock(&q->lock);
     return !end;
 }
@@ -228,7 +240,8 @@ void cli_observe_queue_next(cli_observe_queue *q, cli_observed *item)
     sipc_os_mutex_lock(&q->lock);
     free(q->taken);
     q->taken = NULL;
-    /* The copier always ends with END (unless the printer stopped it), so this wait ends. */
+    /* The copier always ends with END (unless the printer stopped it), so this wait ends. Items that wait are taken
+     * even when the copier did not wake us for them (we came back from printing others). */
     while (q->head == NULL)
         sipc_os_cond_wait(&q->changed, &q->lock);
     queued *node = q->head;
@@ -238,6 +251,7 @@ void cli_observe_queue_next(cli_observe_queue *q, cli_observed *item)
         if (q->head == NULL)
             q->tail = NULL;
         q->bytes -= item_bytes(node);
+        q->items--;
         q->taken = node;
         sipc_os_cond_broadcast(&q->changed);
     }
