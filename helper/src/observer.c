@@ -657,10 +657,12 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
     if (ob->returned_ns != 0)
         stat_max(&ob->stats.longest_away_ns, start - ob->returned_ns);
     look_after after = AFTER_CALL;
-    for (;;) {
+    /* One clock read per look (the first is the call's start), and the return's time is the look's: a tap calls this
+     * once per message, and clock reads were a tenth of its copier's CPU time. */
+    uint64_t now = start;
+    for (;; now = sipc_os_monotonic_ns()) {
         if (__atomic_load_n(&ob->cancelled, __ATOMIC_ACQUIRE))
             return SIPC_ERR_CANCELLED;
-        uint64_t now = sipc_os_monotonic_ns();
         look_at_record(ob);
         if (events) {
             int check_alive = now - ob->last_liveness_check >= LIVENESS_CHECK_NS;
@@ -696,7 +698,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
                 ob->last_delivery_ns = now;
                 ob->last_direction = d;
                 stat_add(&ob->stats.messages, 1);
-                ob->returned_ns = sipc_os_monotonic_ns();
+                ob->returned_ns = now;
                 return SIPC_OK;
             }
             /* Overwritten while we copied it. */
