@@ -51,7 +51,7 @@ test('capture: entries read from a file are numbered anew and counted like live 
   const event = capture.addEntry({ kind: 'event', seq: 78, timestamp: 3, event: 'opened', detail: '' });
   assert.deepEqual([added.seq, event.seq], [1, 2]);
   assert.equal(added.channel, 'other');
-  assert.equal(capture.get(1), added);
+  assert.deepEqual(capture.get(1), added);
   assert.deepEqual(capture.totalsFor('to-server'), { messages: 1, bytes: 10 });
   capture.addEntry({ kind: 'message', seq: 0, direction: 'to-server', timestamp: 4, length: 1, data: enc('a') });
   assert.deepEqual(capture.totalsFor('to-server'), { messages: 2, bytes: 11 });

@@ -21,97 +21,128 @@ function fakeScheduler() {
   };
 }
 
+/** An event entry numbered `seq`, retained size 96 + 2 × (1 + text length). */
+const ev = (seq, text = '') => ({ kind: 'event', seq, timestamp: seq, event: 'e', detail: text });
+/** A message entry numbered `seq` with `bytes` bytes (retained size 96 + bytes). */
+const msg = (seq, bytes = 1, fill = seq & 0xff) => ({ kind: 'message', seq, direction: 'to-server', timestamp: seq, length: bytes, data: new Uint8Array(bytes).fill(fill) });
+const seqsOf = (ring) => [...ring].map((entry) => entry.seq);
+
 test('ring: drops oldest first by count, reports drops, addresses by index', () => {
-  const ring = new core.RetentionRing(3, 1e9, () => 1);
-  for (let i = 0; i < 5; i++) ring.push(i);
-  assert.deepEqual([...ring], [2, 3, 4]);
+  const ring = new core.EntryRing(3, 1e9);
+  for (let i = 0; i < 5; i++) ring.push(i % 2 ? ev(i) : msg(i));
+  assert.deepEqual(seqsOf(ring), [2, 3, 4]);
   assert.equal(ring.dropped, 2);
-  assert.equal(ring.at(0), 2);
+  assert.equal(ring.at(0).seq, 2);
+  assert.deepEqual([...ring.at(0).data], [2]);
+  assert.equal(ring.at(1).event, 'e');
   assert.equal(ring.at(3), undefined);
   assert.equal(ring.at(-1), undefined);
   ring.clear();
   assert.equal(ring.length, 0);
   assert.equal(ring.dropped, 0);
+  assert.equal(ring.bytes, 0);
 });
 
-test('ring: byte limit drops oldest but always keeps the newest item', () => {
-  const ring = new core.RetentionRing(100, 10, (n) => n);
-  ring.push(4); ring.push(4);
-  assert.equal(ring.push(4), 1);
-  assert.deepEqual([...ring], [4, 4]);
-  assert.equal(ring.push(50), 2);
-  assert.deepEqual([...ring], [50]);
-  assert.equal(ring.bytes, 50);
+test('ring: byte limit drops oldest but always keeps the newest entry', () => {
+  const ring = new core.EntryRing(100, 2 * 96 + 8);
+  ring.push(msg(0, 4)); ring.push(msg(1, 4));
+  assert.equal(ring.push(msg(2, 4)).dropped, 1);
+  assert.deepEqual(seqsOf(ring), [1, 2]);
+  assert.equal(ring.push(msg(3, 500)).dropped, 2);
+  assert.deepEqual(seqsOf(ring), [3]);
+  assert.equal(ring.bytes, 96 + 500);
 });
 
-test('ring: grows past its initial allocation and shrinks with setLimits', () => {
-  const ring = new core.RetentionRing(5000, 1e9, () => 1);
-  for (let i = 0; i < 6000; i++) ring.push(i);
+test('ring: grows past its initial allocation, wrapped or not, and shrinks with setLimits', () => {
+  const ring = new core.EntryRing(5000, 1e9);
+  for (let i = 0; i < 6000; i++) ring.push(i % 7 ? msg(i) : ev(i, `t${i}`));
   assert.equal(ring.length, 5000);
-  assert.equal(ring.at(0), 1000);
-  assert.equal(ring.at(4999), 5999);
+  assert.equal(ring.at(0).seq, 1000);
+  assert.equal(ring.at(4999).seq, 5999);
+  assert.deepEqual(seqsOf(ring), Array.from({ length: 5000 }, (_, k) => 1000 + k), 'every entry once, in order');
+  assert.ok([...ring].every((e) => (e.seq % 7 ? e.kind === 'message' && e.data[0] === (e.seq & 0xff) && e.length === 1 && e.timestamp === e.seq
+    : e.kind === 'event' && e.detail === `t${e.seq}`)), 'each entry comes back as it was pushed');
+  // A ring that grows while wrapped (its oldest entry is not in slot 0) keeps the order too.
+  const wrapped = new core.EntryRing(3000, 1e9);
+  for (let i = 0; i < 1024 + 10; i++) wrapped.push(msg(i));
+  assert.deepEqual(seqsOf(wrapped), Array.from({ length: 1034 }, (_, k) => k));
+  const small = new core.EntryRing(20, 1e9);
+  for (let i = 0; i < 30; i++) small.push(msg(i));
+  small.setLimits(40, 1e9);
+  for (let i = 30; i < 55; i++) small.push(msg(i));
+  assert.deepEqual(seqsOf(small), Array.from({ length: 40 }, (_, k) => 15 + k), 'grown after a wrap');
   assert.equal(ring.setLimits(10, 1e9), 4990);
-  assert.deepEqual([...ring], [5990, 5991, 5992, 5993, 5994, 5995, 5996, 5997, 5998, 5999]);
+  assert.deepEqual(seqsOf(ring), [5990, 5991, 5992, 5993, 5994, 5995, 5996, 5997, 5998, 5999]);
   assert.equal(ring.dropped, 1000 + 4990);
-  assert.throws(() => new core.RetentionRing(0, 1, () => 1), RangeError);
+  assert.equal(ring.bytes, [...ring].reduce((sum, e) => sum + core.retainedSize(e), 0));
+  assert.equal(ring.setLimits(10, 96 + 1), 9, 'the byte limit applies too');
+  assert.equal(ring.dropped, 1000 + 4990 + 9);
+  assert.throws(() => new core.EntryRing(0, 1), RangeError);
 });
 
-test('ring: the limits are inclusive, one item and one byte are allowed, anything less is refused', () => {
-  const exact = new core.RetentionRing(100, 8, (n) => n);
-  assert.equal(exact.push(4), 0);
-  assert.equal(exact.push(4), 0, 'exactly at the byte limit: nothing dropped');
-  assert.equal(exact.bytes, 8);
-  const single = new core.RetentionRing(1, 1, () => 1);
-  assert.equal(single.push('a'), 0);
-  assert.equal(single.push('b'), 1);
-  assert.deepEqual([...single], ['b']);
+test('ring: the limits are inclusive, one entry and one byte are allowed, anything less is refused', () => {
+  const exact = new core.EntryRing(100, 2 * 96 + 8);
+  assert.equal(exact.push(msg(0, 4)).dropped, 0);
+  assert.equal(exact.push(msg(1, 4)).dropped, 0, 'exactly at the byte limit: nothing dropped');
+  assert.equal(exact.bytes, 2 * 96 + 8);
+  const single = new core.EntryRing(1, 1);
+  assert.equal(single.push(ev(0)).dropped, 0);
+  assert.equal(single.push(ev(1)).dropped, 1);
+  assert.deepEqual(seqsOf(single), [1]);
   assert.deepEqual(single.limits, { maxItems: 1, maxBytes: 1 });
   for (const [items, bytes] of [[0, 1], [1, 0], [NaN, 1], [1, NaN]]) {
-    assert.throws(() => new core.RetentionRing(items, bytes, () => 1), { name: 'RangeError', message: /at least 1/ }, `${items}, ${bytes}`);
+    assert.throws(() => new core.EntryRing(items, bytes), { name: 'RangeError', message: /at least 1/ }, `${items}, ${bytes}`);
     assert.throws(() => single.setLimits(items, bytes), { name: 'RangeError', message: /at least 1/ }, `setLimits ${items}, ${bytes}`);
   }
-  assert.deepEqual([...single], ['b'], 'a refused setLimits changes nothing');
-  const shrinking = new core.RetentionRing(5, 100, () => 1);
-  for (const item of ['a', 'b', 'c']) shrinking.push(item);
-  assert.equal(shrinking.setLimits(1, 1), 2, 'one item and one byte are limits setLimits takes too');
-  assert.deepEqual([...shrinking], ['c']);
+  assert.deepEqual(seqsOf(single), [1], 'a refused setLimits changes nothing');
+  const shrinking = new core.EntryRing(5, 1e9);
+  for (let i = 0; i < 3; i++) shrinking.push(ev(i));
+  assert.equal(shrinking.setLimits(1, 1), 2, 'one entry and one byte are limits setLimits takes too');
+  assert.deepEqual(seqsOf(shrinking), [2]);
 });
 
-test('ring: oldest, newest and at() after wrapping; at() takes whole indexes only', () => {
-  const ring = new core.RetentionRing(3, 1e9, () => 1);
-  assert.equal(ring.oldest(), undefined);
-  assert.equal(ring.newest(), undefined);
-  for (const item of ['a', 'b', 'c', 'd']) ring.push(item);
-  assert.equal(ring.oldest(), 'b');
-  assert.equal(ring.newest(), 'd');
-  assert.equal(ring.at(1), 'c');
+test('ring: at() takes whole indexes only; entries keep their channel and length as sent; a large message is kept as it is', () => {
+  const ring = new core.EntryRing(3, 1e9);
+  for (let i = 0; i < 4; i++) ring.push(msg(i));
+  assert.equal(ring.at(1).seq, 2);
   assert.equal(ring.at(0.5), undefined);
   assert.equal(ring.at(Number.NaN), undefined);
+  const large = new Uint8Array(core.BLOCK_COPY_MAX_BYTES + 1);
+  const kept = ring.push({ kind: 'message', seq: 9, direction: 'sent', timestamp: 1.5, length: 5000, data: large, channel: 'other' }).kept;
+  assert.equal(kept.data, large);
+  assert.deepEqual(ring.at(2), { kind: 'message', seq: 9, direction: 'sent', timestamp: 1.5, length: 5000, data: large, channel: 'other' });
+  assert.equal(ring.at(2).data.buffer, large.buffer, 'not copied');
+  assert.equal('channel' in ring.at(1), false, 'no channel: none named');
+  for (const direction of ['sent', 'received', 'to-client', 'to-server']) {
+    ring.push({ ...msg(10), direction });
+    assert.equal(ring.at(2).direction, direction);
+  }
 });
 
 test('ring: a clear starts over (no bytes, no drops) and the ring fills again from its first slot', () => {
-  const ring = new core.RetentionRing(3, 10, (n) => n);
-  for (const item of [4, 4, 4, 4]) ring.push(item);
+  const ring = new core.EntryRing(3, 3 * 96 + 12);
+  for (let i = 0; i < 4; i++) ring.push(msg(i, 4));
   ring.clear();
   assert.equal(ring.bytes, 0);
   assert.equal(ring.dropped, 0);
-  assert.equal(ring.push(5), 0, 'the bytes of the cleared items no longer count');
-  assert.equal(ring.push(5), 0);
-  assert.deepEqual([...ring], [5, 5]);
-  assert.equal(ring.oldest(), 5);
+  assert.equal(ring.push(msg(5, 5)).dropped, 0, 'the bytes of the cleared entries no longer count');
+  assert.equal(ring.push(msg(6, 5)).dropped, 0);
+  assert.deepEqual(seqsOf(ring), [5, 6]);
+  assert.equal(ring.at(0).seq, 5);
 });
 
 test('ring: setLimits drops by count, then by bytes, and counts both', () => {
-  const ring = new core.RetentionRing(10, 100, (n) => n);
-  for (let i = 1; i <= 6; i++) ring.push(i); // 21 bytes
-  assert.equal(ring.setLimits(4, 12), 4, 'two items over the count, then 3+4+5+6 = 18 bytes: the 3 and the 4 go too');
-  assert.deepEqual([...ring], [5, 6]);
-  assert.equal(ring.bytes, 11);
+  const ring = new core.EntryRing(10, 1000);
+  for (let i = 1; i <= 6; i++) ring.push(msg(i, i)); // 6 × 96 + 21 bytes
+  assert.equal(ring.setLimits(4, 2 * 96 + 12), 4, 'two entries over the count, then 4 × 96 + 18 bytes: the 3 and the 4 go too');
+  assert.deepEqual(seqsOf(ring), [5, 6]);
+  assert.equal(ring.bytes, 2 * 96 + 11);
   assert.equal(ring.dropped, 4);
-  assert.deepEqual(ring.limits, { maxItems: 4, maxBytes: 12 });
-  assert.equal(ring.setLimits(10, 100), 0, 'growing drops nothing');
-  for (let i = 7; i <= 14; i++) ring.push(i);
-  assert.deepEqual([...ring], [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], 'room for ten again (95 bytes)');
+  assert.deepEqual(ring.limits, { maxItems: 4, maxBytes: 2 * 96 + 12 });
+  assert.equal(ring.setLimits(10, 2000), 0, 'growing drops nothing');
+  for (let i = 7; i <= 14; i++) ring.push(msg(i, i));
+  assert.deepEqual(seqsOf(ring), [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], 'room for ten again');
+  assert.deepEqual([...ring].map((e) => e.data.length), [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
   assert.equal(ring.dropped, 4);
 });
 
@@ -368,7 +399,8 @@ test('capture: keeps small messages as copies in shared blocks, large ones as th
   const small = capture.addMessage('sent', own, 2);
   own[0] = 9;
   assert.deepEqual([...small.data], [4, 5], 'a copy: changing what it was given changes nothing kept');
-  assert.equal(capture.get(small.seq).data, small.data);
+  assert.deepEqual(capture.get(small.seq).data, small.data);
+  assert.equal(capture.get(small.seq).data.buffer, small.data.buffer, 'kept where it was copied to');
   const next = capture.addMessage('received', new Uint8Array(core.BLOCK_COPY_MAX_BYTES).fill(7), 3);
   assert.equal(next.data.buffer, small.data.buffer, 'small messages share one block');
   assert.equal(next.data.byteOffset, small.data.byteOffset + 2, 'one after the other');

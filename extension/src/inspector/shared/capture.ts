@@ -1,12 +1,11 @@
 // The capture (every retained message and event of one inspected channel) and the feed that batches it to
 // the webview. Pure: the extension host drives it, the unit tests and the benchmark drive it directly.
-import { BlockCopier } from './blocks';
 import { previewOf } from './bytes';
+import { EntryRing } from './entryRing';
 import { compileFilter, type CompiledFilter, type FieldDecoder, type FilterSpec } from './filter';
 import { fieldAt } from '../../decode/decoder';
-import { retainedSize, type CaptureEntry, type CapturedEvent, type CapturedMessage, type Direction } from './model';
+import { type CaptureEntry, type CapturedEvent, type CapturedMessage, type Direction } from './model';
 import type { HostToWebview, RowSummary } from './protocol';
-import { RetentionRing } from './ring';
 import { encodeRows } from './rowBatch';
 
 export interface RetentionLimits {
@@ -22,16 +21,14 @@ export interface DirectionTotals {
 }
 
 export class Capture {
-  private readonly ring: RetentionRing<CaptureEntry>;
+  private readonly ring: EntryRing;
   private nextSeq = 0;
   private readonly totals = new Map<Direction, DirectionTotals>();
   private readonly appendListeners = new Set<(entry: CaptureEntry) => void>();
   private readonly clearListeners = new Set<() => void>();
-  /** Small messages are kept as copies in shared blocks: see blocks.ts for why. */
-  private readonly blocks = new BlockCopier();
 
   constructor(limits: RetentionLimits = DEFAULT_RETENTION) {
-    this.ring = new RetentionRing<CaptureEntry>(limits.maxMessages, limits.maxBytes, retainedSize);
+    this.ring = new EntryRing(limits.maxMessages, limits.maxBytes);
   }
 
   get length(): number { return this.ring.length; }
@@ -55,37 +52,32 @@ export class Capture {
   /**
    * Keeps a small message as a copy in a shared block (blocks.ts), a large one as it is: a large `data` must then be
    * in memory of its own (what the Node API hands out and Connection records are), since a view into a larger buffer
-   * would keep that buffer alive beyond the retention limits.
+   * would keep that buffer alive beyond the retention limits. Returns the entry as kept.
    */
   addMessage(direction: Direction, data: Uint8Array, timestamp: number, length = data.byteLength): CapturedMessage {
-    const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data: this.blocks.keep(data) };
+    const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data };
     const totals = this.totals.get(direction) ?? { messages: 0, bytes: 0 };
     totals.messages++;
     totals.bytes += length;
     this.totals.set(direction, totals);
-    this.append(entry);
-    return entry;
+    return this.append(entry) as CapturedMessage;
   }
 
   addEvent(event: string, detail: string, timestamp: number): CapturedEvent {
     const entry: CapturedEvent = { kind: 'event', seq: this.nextSeq++, event, detail, timestamp };
-    this.append(entry);
-    return entry;
+    return this.append(entry) as CapturedEvent;
   }
 
   /** An entry read from a file (Open Capture…, a restored panel): numbered anew, counted like a live one. */
   addEntry(entry: CaptureEntry): CaptureEntry {
-    const added: CaptureEntry = entry.kind === 'message'
-      ? { ...entry, seq: this.nextSeq++, data: this.blocks.keep(entry.data) }
-      : { ...entry, seq: this.nextSeq++ };
+    const added: CaptureEntry = { ...entry, seq: this.nextSeq++ };
     if (added.kind === 'message') {
       const totals = this.totals.get(added.direction) ?? { messages: 0, bytes: 0 };
       totals.messages++;
       totals.bytes += added.length;
       this.totals.set(added.direction, totals);
     }
-    this.append(added);
-    return added;
+    return this.append(added);
   }
 
   get(seq: number): CaptureEntry | undefined {
@@ -133,9 +125,11 @@ export class Capture {
     };
   }
 
-  private append(entry: CaptureEntry): void {
-    this.ring.push(entry);
-    for (const listener of this.appendListeners) listener(entry);
+  /** Keeps the entry and tells the listeners; returns it as kept (see EntryRing.push). */
+  private append(entry: CaptureEntry): CaptureEntry {
+    const { kept } = this.ring.push(entry);
+    for (const listener of this.appendListeners) listener(kept);
+    return kept;
   }
 }
 

@@ -11,7 +11,7 @@ export * from './pcapng';
 export * from './pcapngReader';
 export * from './plot';
 export * from './protocol';
-export * from './ring';
+export * from './entryRing';
 export * from './rowBatch';
 export * from './send';
 export * from './stats';
