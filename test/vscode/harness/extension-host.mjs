@@ -48,6 +48,11 @@ export const quietSettings = {
   'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'git.openRepositoryInParentFolders': 'never',
+  // VS Code's port auto-forwarding otherwise looks for listening ports every 2 s or more from the extension host's
+  // main thread, spawning `ls -l /proc/[0-9]*/fd/[0-9]* | grep socket:` there (a fork of the whole extension host:
+  // 70-150 ms on this VM). `remote.autoForwardPorts: false` does not stop it while a tunnel provider is registered
+  // (code-server registers one); taking ports from terminal output instead does.
+  'remote.autoForwardPortsSource': 'output',
 };
 
 /** The newest extension host log of a run, for a failure that never reached the reporter. */
