@@ -625,6 +625,8 @@ describe('SIPC extension', function () {
       // The status bar follows traffic a moment later (updates are throttled).
       const expected = new RegExp(`${name} \\(client\\) ↑1 ↓0`);
       await until(() => expected.test(api.statusBar.text), `the status bar shows ${expected}`);
+      // Plain text: a Markdown tooltip would be lexed on the extension host's main thread at every update.
+      assert.match(api.statusBar.tooltip, new RegExp(`^• ${name} — client, [^\\n]*; sent 1, received 0$`, 'm'));
     });
 
     it('marks a stale channel and removes it', async () => {
