@@ -108,6 +108,8 @@ test('inspector: the detail header writes time as the list does; the badge names
   assert.match(listTime, /^\d\d:\d\d:\d\d\.\d{6}$/, 'microseconds in the list');
   await page.locator('#detailTitle', { hasText: listTime }).waitFor();
   await page.locator('#timeMode').click();
+  // The list redraws after the click: wait for it (reading at once raced the redraw under load).
+  await page.locator('#listViewport .row[data-seq="0"] .c-time', { hasText: /^\+/ }).waitFor();
   const relative = await page.locator('#listViewport .row[data-seq="0"] .c-time').textContent();
   assert.equal(relative, '+0.000000');
   await page.locator('#detailTitle', { hasText: relative }).waitFor();
