@@ -175,3 +175,25 @@ test('a process whose for-await loop broke off ends by itself: a left iterator k
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(result.stdout.trim().split('\n'), ['got one', 'left the loop']);
 });
+
+test('more messages ready at once than one notification takes: every pending receive() gets its own, in order, then PEER_GONE', async () => {
+  // 3,000 sent in one event-loop turn reach the native thread in at most two batches (it notifies, then waits for
+  // this thread), more than two notifications take (4 × 256 each): the rest must not wait for news from the peer.
+  const count = 3000;
+  const expected = Array.from({ length: count }, (_, i) => String(i));
+  const { server, client } = await connectedPair('rounds', { queueDepth: 4096, receiveSpinUs: 0 });
+  const burst = async (received, then) => {
+    const sends = expected.map((text) => client.send(text));
+    then();
+    await Promise.all(sends);
+    return (await within(PEER_WAIT_MS, Promise.all(received), `${count} receives`)).map(String);
+  };
+  const receives = () => Array.from({ length: count }, () => server.receive());
+  // The peer stays, idle: the native thread has nothing new to report.
+  assert.deepEqual(await burst(receives(), () => undefined), expected);
+  // The peer leaves at once: its leaving is known while messages are still to be taken, and must come after them.
+  const received = receives();
+  const end = server.receive().then(() => 'a message too many', (e) => e.code);
+  assert.deepEqual(await burst(received, () => client.close()), expected);
+  assert.equal(await within(PEER_WAIT_MS, end, 'the end of receiving'), 'PEER_GONE');
+});

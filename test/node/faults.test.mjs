@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanup, derivedNames, openTracked, uniqueName } from './helpers.mjs';
+import { cleanup, derivedNames, openTracked, PEER_WAIT_MS, uniqueName, within } from './helpers.mjs';
 import { apiWithFaults, apiWithWrappedBindings } from './wrapped-bindings.mjs';
 
 // extension/src/api/abi.ts (generated from sipc.h).
@@ -249,5 +249,37 @@ test('info() of a channel or an observer reports a failure of the library with i
     assert.equal(observer.info().name, name);
   } finally {
     await Promise.all([observer.close(), channel.close()]);
+  }
+});
+
+test('a batch the library will not hand out ends receiving with its error: one \'error\' event, no receive() left waiting', async () => {
+  // The library's take refusing its own batch (it reported bytes it then finds too few: only a fault can do it),
+  // made real by asking with no room. The failure stays; receiving must end with it, not wait for news from the peer.
+  faults.set('sipc_async_channel_take', (real, handle, buffer, capacity, lengths, maxCount, count) =>
+    real(handle, buffer, 0, lengths, maxCount, count));
+  const refused = (name) => (e) => e.code === 'BUFFER_TOO_SMALL' && e.message.startsWith(`receive from channel '${name}' failed: `);
+  for (const listening of [true, false]) {
+    const name = uniqueName('fault-take');
+    const server = await api.open(name, { receiveSpinUs: 0 }); // no spin: every message comes as a batch
+    try {
+      const client = await openTracked(name);
+      await Promise.all([server.connect(), client.connect()]);
+      const errors = [];
+      if (listening) server.on('error', (error) => errors.push(error));
+      const pending = server.receive();
+      await client.send('first');
+      await client.send('second');
+      await assert.rejects(within(PEER_WAIT_MS, pending, 'the pending receive()'), refused(name));
+      await assert.rejects(server.receive(), refused(name), 'a later receive()');
+      await server.send('still sending');
+      assert.equal((await client.receive()).toString(), 'still sending', 'the other direction goes on');
+      if (listening) {
+        assert.equal(errors.length, 1, 'one error event (the notification\'s next rounds take nothing more)');
+        assert.ok(refused(name)(errors[0]));
+      }
+      // Without an 'error' listener nothing is thrown (an uncaught exception would fail this test file).
+    } finally {
+      await server.close();
+    }
   }
 });

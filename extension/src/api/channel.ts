@@ -64,7 +64,7 @@ export interface TimeoutOptions {
 
 /** Messages an iterator may read ahead before reading pauses. */
 const ITERATOR_READ_AHEAD = 64;
-/** Poll/take rounds per notification before leaving the rest to the next one. */
+/** Poll/take rounds per notification; the rest waits for the next event-loop turn (a busy channel does not hold the loop). */
 const TAKE_ROUNDS = 4;
 /** Messages larger than this always take the native thread's path. */
 const SPIN_BUFFER_MAX = 256 * 1024;
@@ -395,14 +395,23 @@ export class Channel extends NativeHandle {
     for (let round = 0; round < TAKE_ROUNDS; round++) {
       lib.sipc_async_channel_poll(this.handle, status);
       this.settleConnect(status.connect_status);
-      if (status.ready_count > 0) this.takeMessages(status);
+      // Once receiving ended (a batch that could not be taken, say), nothing more is taken.
+      const taking = status.ready_count > 0 && !this.delivery.ended;
+      if (taking) this.takeMessages(status);
       if (status.send_results > 0) {
         this.takeSendResults((statuses, max, count) => lib.sipc_async_channel_take_send_results(this.handle, statuses, max, count));
       }
       if (this.closed) return;
-      if (status.ready_count === 0 && status.send_results === 0) break;
+      if (!taking && status.send_results === 0) {
+        // Everything is taken: only now can the end of receiving (PEER_GONE...) come after the last message.
+        this.settleReceiveEnd(status.connect_status, status.recv_status);
+        this.update();
+        return;
+      }
     }
-    this.settleReceiveEnd(status.connect_status, status.recv_status);
+    // More than TAKE_ROUNDS batches are ready: the rest in the next turn, as if notified again. No notify may come
+    // for them: the native thread notifies when its queue grows, and with nothing more from the peer it does not.
+    setImmediate(() => this.onNotify());
     this.update();
   }
 
@@ -448,7 +457,12 @@ export class Channel extends NativeHandle {
     );
     this.nativeWant = Math.max(0, this.nativeWant - this.count[0]);
     if (rc !== SIPC_OK) {
-      this.emitError(errorFor(rc, `receive from channel '${this.name}' failed`));
+      // The library did not hand out the batch it reported (only a fault of its own can do that): the messages behind
+      // it can no longer come in order, so receiving ends with that error, as when the native thread's receive fails.
+      // Pending and later receive() calls reject with it rather than wait for news that may never come.
+      const error = errorFor(rc, `receive from channel '${this.name}' failed`);
+      this.delivery.end(error);
+      this.emitError(error);
       return;
     }
     // A 'message' listener may call receive(), whose spin reuses this.count and this.lengths: copy them first.
