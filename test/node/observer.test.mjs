@@ -311,3 +311,54 @@ test("an observer with only a 'batch' listener keeps the process alive until its
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(result.stdout.trim().split('\n'), ['observing', 'hello']);
 });
+
+test('events in the middle of a take split it into batches whose bytes and offsets start at their own first message', { timeout: scaled(90000) }, async () => {
+  const name = uniqueName('batchsplit');
+  startCli(['echo', name, '--depth', '4']);
+  await waitForChannel(name);
+  const observer = await observeTracked(name, { lossless: true, stallTimeoutMs: 10000 });
+  const timeline = [];
+  const batches = [];
+  const lines = (client) => Array.from({ length: 40 }, (_, i) => `${client}${i}`.padEnd(3 + (i % 5), '.'));
+  const expected = 2 * 2 * 40;
+  let rows = 0;
+  const done = within(scaled(60000), new Promise((resolve) => {
+    observer.on('batch', (batch) => {
+      batches.push(batch);
+      timeline.push(`batch ${batch.count}`);
+      rows += batch.count;
+    });
+    observer.on('event', (e) => {
+      timeline.push(`${e.kind} ${e.role}`);
+      if (rows === expected && e.kind === 'closed' && timeline.filter((t) => t === 'closed client').length === 2) resolve();
+    });
+  }), 'both clients');
+  // Two clients, one after the other, while this thread is blocked: the lossless observer's native thread copies all of
+  // it (both clients' messages and attach and close events, far fewer than a take holds) before JavaScript takes any.
+  for (const client of ['a', 'b']) {
+    const run = spawnSync(...command(SIPC, ['connect', name, '--timeout', String(scaled(15000))]), {
+      input: lines(client).join('\n') + '\n', timeout: scaled(60000),
+    });
+    assert.equal(run.status, 0, run.stderr?.toString());
+  }
+  await done;
+  // The events came between the batches, the clients' messages never in one batch.
+  const order = timeline.filter((entry) => !entry.startsWith('attached server'));
+  assert.deepEqual(order.map((entry) => entry.replace(/^batch \d+$/, 'batch')).filter((entry, i, all) => entry !== 'batch' || all[i - 1] !== 'batch'),
+    ['attached client', 'batch', 'closed client', 'attached client', 'batch', 'closed client'], timeline.join(', '));
+  const texts = [];
+  for (const batch of batches) {
+    const clients = new Set();
+    for (let i = 0; i < batch.count; i++) {
+      const text = batch.payload(i).toString();
+      assert.equal(batch.offsets[i], i === 0 ? 0 : batch.offsets[i - 1] + batch.copied[i - 1], 'offsets from the batch\'s own start');
+      assert.equal(batch.message(i).data.toString(), text);
+      clients.add(text[0]);
+      if (batch.direction(i) === 'to-server') texts.push(text);
+    }
+    assert.equal(batch.data.length, batch.offsets[batch.count - 1] + batch.copied[batch.count - 1]);
+    assert.equal(clients.size, 1, 'one client per batch');
+  }
+  assert.deepEqual(texts, [...lines('a'), ...lines('b')]);
+  await api.remove(name, true);
+});
