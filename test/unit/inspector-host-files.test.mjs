@@ -1,0 +1,184 @@
+// The extension host's files as a user meets them (extension/src/inspector/host/captureFile.ts and spill.ts): a
+// recording reaches the disk by itself, its backlog bound counts what waits (the header included, empty messages
+// too), an export waits for the disk instead of holding the file in memory, the file's mode, a destroyed writer, and
+// the restore spill's bound, write errors, a spill that failed or closed staying shut, and its parts' order across a
+// rotation. Written for the mutants these modules' other tests let survive (README, "The rest of the inspector").
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCaptureFile, loadCore, loadSpill } from './inspector-core.mjs';
+
+const core = await loadCore();
+const files = await loadCaptureFile();
+const spill = await loadSpill();
+
+const pcapng = () => new core.CaptureEncoder('pcapng', { channel: 'c', mode: 'observer' });
+const jsonl = () => new core.CaptureEncoder('jsonl', { channel: 'c', mode: 'observer' });
+const message = (seq, size = 10) => ({ kind: 'message', seq, direction: 'to-server', timestamp: 1764000000000 + seq, length: size,
+  data: new Uint8Array(size).fill(65) });
+
+function folder(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'sipc-hostfiles-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Waits until `check()` is true (a state of the file system), failing after a generous bound. */
+async function waitFor(check, what) {
+  const deadline = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`not reached within 20 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('capture file writer: written entries reach the file by themselves, without drained() or close()', async (t) => {
+  const path = join(folder(t), 'live.jsonl');
+  const writer = await files.CaptureFileWriter.open(path, jsonl());
+  writer.write(message(0));
+  await waitFor(() => readFileSync(path, 'utf8').split('\n').length === 3, 'the header and the first entry');
+  writer.write(message(1));
+  await waitFor(() => readFileSync(path, 'utf8').split('\n').length === 4, 'the second entry, written later');
+  assert.deepEqual(core.parseJsonl(readFileSync(path, 'utf8')).entries.map((e) => e.seq), [0, 1]);
+  await writer.close();
+});
+
+test('capture file writer: the backlog bound counts the header waiting for the disk, and an entry reaching it exactly is kept', async (t) => {
+  const header = pcapng().start().reduce((n, chunk) => n + chunk.length, 0);
+  const path = join(folder(t), 'bound.pcapng');
+  // The header alone fills the bound: the first entry still goes in (the bound is reached, not exceeded), the next one
+  // waits behind more than the bound and is dropped.
+  const writer = await files.CaptureFileWriter.open(path, pcapng(), { maxBacklogBytes: header });
+  assert.equal(writer.write(message(0)), true);
+  assert.equal(writer.write(message(1)), false);
+  const progress = await writer.close();
+  assert.deepEqual([progress.messages, progress.dropped], [1, 1]);
+});
+
+test('capture file writer: empty messages count against the backlog bound too', async (t) => {
+  const writer = await files.CaptureFileWriter.open(join(folder(t), 'empty.pcapng'), pcapng(), { maxBacklogBytes: 64 * 1024 });
+  let kept = 0;
+  for (let i = 0; i < 100_000; i++) if (writer.write(message(i, 0))) kept++;
+  assert.ok(kept > 0 && kept < 100_000, `a flood of empty messages is bounded (${kept} kept)`);
+  writer.destroy();
+});
+
+test('capture file writer: a destroyed writer takes nothing more', async (t) => {
+  const writer = await files.CaptureFileWriter.open(join(folder(t), 'gone.jsonl'), jsonl());
+  assert.equal(writer.write(message(0)), true);
+  writer.destroy();
+  assert.equal(writer.write(message(1)), false);
+  assert.equal(writer.progress.messages, 1);
+});
+
+test('capture file writer: the file is created 0644 (not widened by a permissive umask)', async (t) => {
+  const path = join(folder(t), 'mode.jsonl');
+  const umask = process.umask(0);
+  try {
+    await (await files.CaptureFileWriter.open(path, jsonl())).close();
+  } finally {
+    process.umask(umask);
+  }
+  assert.equal(statSync(path).mode & 0o777, 0o644);
+});
+
+test('writeCaptureFile: an export waits for the disk rather than holding what it wrote in memory', async (t) => {
+  const path = join(folder(t), 'export.pcapng');
+  const size = 4096;
+  const lags = [];
+  const entries = function* () { for (let i = 0; i < 4000; i++) yield message(i, size); };
+  await files.writeCaptureFile(path, pcapng(), entries(), (done) => lags.push(done * size - statSync(path).size));
+  // Told after each 2,000 entries (8 MiB): the file then lacks at most what the stream and one batch may hold
+  // (1 MiB and 256 KiB), not most of what was written in that stretch.
+  assert.equal(lags.length, 2);
+  for (const lag of lags) assert.ok(lag < 3 * 1024 * 1024, `the file lags ${lag} bytes behind the entries written`);
+});
+
+test('spill ids: a number or an array is not an id, whatever its text', () => {
+  for (const value of [12345678, ['abcdefgh'], 1e20]) assert.equal(spill.spillIdOf(value), undefined, String(value));
+});
+
+test('removeOldSpills: a spill exactly SPILL_MAX_AGE_MS old stays; older goes', async (t) => {
+  const dir = folder(t);
+  const path = join(dir, 'edge-0.pcapng');
+  writeFileSync(path, 'x');
+  const at = (Date.now() - 3600_000) / 1000;
+  utimesSync(path, at, at);
+  const mtime = statSync(path).mtimeMs;
+  await spill.removeOldSpills(dir, mtime + spill.SPILL_MAX_AGE_MS);
+  assert.ok(existsSync(path), 'exactly the age: not older');
+  await spill.removeOldSpills(dir, mtime + spill.SPILL_MAX_AGE_MS + 1);
+  assert.ok(!existsSync(path));
+});
+
+test('a spill closed before its first entry writes no file afterwards', async (t) => {
+  const dir = join(folder(t), 'spill');
+  const file = new spill.SpillFile(dir, 'closedspill', 'c', 'peer');
+  await file.close();
+  file.write(message(0));
+  await file.flushed();
+  assert.ok(!existsSync(dir), 'not even its folder');
+});
+
+test('a spill that failed stays failed when the cause goes away: nothing is retried', async (t) => {
+  const dir = folder(t);
+  writeFileSync(join(dir, 'file'), 'x');
+  const failures = [];
+  const file = new spill.SpillFile(join(dir, 'file', 'sub'), 'failedspill', 'c', 'peer', undefined, (error) => failures.push(error.code));
+  file.write(message(0));
+  await file.flushed();
+  assert.deepEqual(failures, ['ENOTDIR']);
+  rmSync(join(dir, 'file'));
+  file.write(message(1));
+  await file.flushed();
+  await file.close();
+  assert.deepEqual(readdirSync(dir), [], 'no folder made, no part written');
+});
+
+test('a spill whose part cannot be written says so once and takes nothing more',
+  { skip: existsSync('/dev/full') ? false : 'no /dev/full on this system' }, async (t) => {
+    const dir = folder(t);
+    symlinkSync('/dev/full', join(dir, 'fullspill1-0.pcapng'));
+    const failures = [];
+    const file = new spill.SpillFile(dir, 'fullspill1', 'c', 'peer', undefined, (error) => failures.push(error.code));
+    file.write(message(0));
+    await file.flushed();
+    assert.deepEqual(failures, ['ENOSPC']);
+    file.write(message(1));
+    await file.close();
+    assert.deepEqual(failures, ['ENOSPC']);
+  });
+
+test('a spill whose disk falls behind drops entries (bounded memory) and says so in the part', async (t) => {
+  const dir = folder(t);
+  const file = new spill.SpillFile(dir, 'slowspill1', 'c', 'peer');
+  file.write(message(0));
+  await file.flushed();
+  // 25 MiB in one turn of the event loop: the disk cannot take it before the turn ends.
+  const data = new Uint8Array(256 * 1024).fill(66);
+  for (let i = 1; i <= 100; i++) file.write({ ...message(i), length: data.length, data });
+  await file.flushed();
+  file.write(message(101));
+  await file.close();
+  const back = await spill.readSpill(dir, 'slowspill1', 1000);
+  const messages = back.filter((e) => e.kind === 'message');
+  assert.ok(messages.length < 80, `${messages.length} of 102 messages kept`);
+  assert.equal(back.at(-1).timestamp, message(101).timestamp, 'the entry after the drops is kept');
+  assert.equal(back.at(-2).event, 'not-recorded');
+});
+
+test('entries that arrive while a spill rotates keep their order: a contiguous run ending at the newest', async (t) => {
+  const dir = folder(t);
+  const file = new spill.SpillFile(dir, 'rotorder01', 'c', 'peer', 64 * 1024);
+  // One entry per turn of the event loop, as a live channel's arrive, without waiting for the parts to close.
+  for (let i = 0; i < 400; i++) {
+    file.write(message(i, 1000));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await file.close();
+  const seqs = (await spill.readSpill(dir, 'rotorder01', 100_000)).map((e) => e.timestamp - 1764000000000);
+  assert.ok(seqs.length > 20, `${seqs.length} entries`);
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => 400 - seqs.length + i));
+});
