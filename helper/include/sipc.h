@@ -146,7 +146,9 @@ typedef enum sipc_state {
 /* A client (or any opener of an existing channel) adopts the server's max_message_size and
  * queue_depth when it leaves them at 0 or at their defaults; any other value that differs from the
  * channel's gives SIPC_ERR_MISMATCH. mode only applies when the channel is created (0 = 0600;
- * the owner must keep read+write); the segment gets exactly these bits whatever the umask. */
+ * the owner must keep read+write); the segment gets exactly these bits whatever the umask. Windows: group and
+ * other bits both stand for Authenticated Users; a write bit admits them as peers, read bits alone only to
+ * stat, list and observe read-only (no access to anything that can delay or wake the peers). */
 typedef struct sipc_options {
     uint32_t struct_size;      /* sizeof(sipc_options): set by sipc_options_init */
     uint32_t max_message_size; /* bytes; default SIPC_DEFAULT_MAX_MESSAGE */

@@ -2,7 +2,7 @@
  * platform_win32.h — what the Windows implementation of platform.h shares between its files:
  *   platform_win32_thread.c    clocks and the process-local mutex
  *   platform_win32_process.c   OS errors and process identity (pid + creation time)
- *   platform_win32_security.c  owner-only security descriptors (DACLs)
+ *   platform_win32_security.c  security descriptors (DACLs) per kind of object and mode
  *   platform_win32_names.c     object names in the Local\ and Global\ namespaces
  *   platform_win32_segment.c   control sections, generations and the data section of a key
  *   platform_win32_list.c      listing keys from the session's NT object directory
@@ -23,8 +23,9 @@
  *                                   generation, so objects of a crashed run are never reused)
  *
  * <ns> is "Local" (the caller's session) or "Global" (SIPC_OS_SEG_GLOBAL). Unlinking sets the
- * control's "removed" flag; the next create picks the next free generation. Every object gets an
- * owner-only DACL (plus Authenticated Users when the mode grants group/other bits).
+ * control's "removed" flag; the next create picks the next free generation. Every object gets a
+ * DACL for the creating user, plus Authenticated Users with what the mode's group/other bits admit them
+ * to (platform_win32_security.c): a read-only user can map the sections for reading and nothing else.
  *
  * Waiting: a waiter counts itself in the control block, re-checks the word, then sleeps on the
  * word's semaphore. A waker takes the count and releases that many tokens; a token left over by a
@@ -48,8 +49,8 @@
 #define WIN_GENERATIONS 16u
 #define WIN_NAME_MAX 128
 #define WIN_WAKE_MAX 65536L
-/* A wait word may still be slept on without a writable control block (read-only observers of a
- * segment whose control denies writing): they poll in slices of this length. */
+/* A waiter that cannot count itself in (a control view it may not write, or a read-only open, which holds
+ * no semaphore) sleeps in slices of this length instead of waiting on the word's semaphore. */
 #define WIN_POLL_SLICE_MS 20u
 
 typedef struct win_control {
@@ -92,8 +93,27 @@ int win_fail_last_error(void);
 HANDLE win_open_identified_process(const sipc_os_process *process, int *exists_unexaminable);
 
 /* ---- security (platform_win32_security.c) ---- */
-/* Owner-only attributes, or owner + Authenticated Users when mode grants group/other bits. */
-int win_security_attributes(uint32_t mode, int inherit, SECURITY_ATTRIBUTES *attributes);
+/* The kinds of named object a channel is made of; each has its own access rights. */
+typedef enum win_object_kind {
+    WIN_OBJECT_SECTION,   /* control and data sections */
+    WIN_OBJECT_LOCK,      /* the key mutex */
+    WIN_OBJECT_SEMAPHORE, /* the wait words' semaphores */
+    WIN_OBJECT_KINDS
+} win_object_kind;
+
+/* What each opener asks for, and what the DACLs grant other users: a peer (the mode has a group/other write
+ * bit) maps sections read-write and waits on and releases the mutex and the semaphores; a reader (read bits
+ * only) maps sections for reading, and read-only opens ask for nothing more. */
+#define WIN_SECTION_READER_RIGHTS (SECTION_MAP_READ | SECTION_QUERY)
+#define WIN_SECTION_PEER_RIGHTS (SECTION_MAP_READ | SECTION_MAP_WRITE | SECTION_QUERY)
+#define WIN_LOCK_PEER_RIGHTS (SYNCHRONIZE | MUTEX_MODIFY_STATE)
+#define WIN_SEMAPHORE_PEER_RIGHTS (SYNCHRONIZE | SEMAPHORE_MODIFY_STATE)
+
+/* Attributes for a new object of `kind` of a channel with `mode`: a protected DACL granting the creating user
+ * all access, and Authenticated Users the reader or peer rights above when the mode's group/other bits admit
+ * them (write bits: peer; read bits only: reader, i.e. nothing at all on the mutex and the semaphores).
+ * Built once per process. */
+int win_security_attributes(win_object_kind kind, uint32_t mode, int inherit, SECURITY_ATTRIBUTES *attributes);
 
 /* ---- names (platform_win32_names.c) ---- */
 /* "<ns>\<key>" for a valid key; SIPC_ERR_INVALID_NAME otherwise. */

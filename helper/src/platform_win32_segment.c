@@ -21,16 +21,16 @@ static void close_control(sipc_os_segment *segment)
     segment->control_section = NULL;
 }
 
-/* Maps an opened control section, read-write when allowed. SIPC_ERR_CORRUPT if it is not a valid
- * control block (too small, wrong magic or version). */
+/* Maps an opened control section, read-write when allowed (never for a read-only open). SIPC_ERR_CORRUPT if
+ * it is not a valid control block (too small, wrong magic or version). */
 static int map_control(sipc_os_segment *segment)
 {
-    segment->control_writable = 1;
-    void *view = MapViewOfFile(segment->control_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    if (view == NULL) {
-        segment->control_writable = 0;
+    void *view = NULL;
+    if (!segment->readonly)
+        view = MapViewOfFile(segment->control_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    segment->control_writable = view != NULL;
+    if (view == NULL)
         view = MapViewOfFile(segment->control_section, FILE_MAP_READ, 0, 0, 0);
-    }
     if (view == NULL)
         return win_fail_last_error();
     MEMORY_BASIC_INFORMATION region;
@@ -51,14 +51,16 @@ static int control_removed(const sipc_os_segment *segment)
     return __atomic_load_n(&segment->control->removed, __ATOMIC_ACQUIRE) != 0;
 }
 
-/* Opens generation g's control if it exists: SIPC_OK, SIPC_ERR_NOT_FOUND, or an error. */
+/* Opens generation g's control if it exists: SIPC_OK, SIPC_ERR_NOT_FOUND, or an error. A read-only open asks
+ * for no more than reading, which is all that users admitted by the mode's read bits get. */
 static int open_control(sipc_os_segment *segment, unsigned generation)
 {
     wchar_t name[WIN_NAME_MAX];
     win_control_name(segment, generation, name);
-    DWORD access = FILE_MAP_READ | FILE_MAP_WRITE;
-    HANDLE section = OpenFileMappingW(access, segment->inherit, name);
-    if (section == NULL && GetLastError() == ERROR_ACCESS_DENIED)
+    HANDLE section = NULL;
+    if (!segment->readonly)
+        section = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, segment->inherit, name);
+    if (segment->readonly || (section == NULL && GetLastError() == ERROR_ACCESS_DENIED))
         section = OpenFileMappingW(FILE_MAP_READ, segment->inherit, name);
     if (section == NULL) {
         DWORD err = GetLastError();
@@ -79,7 +81,7 @@ static int open_control(sipc_os_segment *segment, unsigned generation)
 static int create_control(sipc_os_segment *segment, unsigned generation, uint32_t mode)
 {
     SECURITY_ATTRIBUTES attributes;
-    int rc = win_security_attributes(mode, segment->inherit, &attributes);
+    int rc = win_security_attributes(WIN_OBJECT_SECTION, mode, segment->inherit, &attributes);
     if (rc != SIPC_OK)
         return rc;
     wchar_t name[WIN_NAME_MAX];
@@ -177,26 +179,24 @@ void win_close_segment_handles(sipc_os_segment *segment)
     free(segment);
 }
 
-/* A read-write open makes the semaphores that do not exist yet (under the key's mutex); a read-only one
- * only opens them, so it never makes an object with its own security for a creator still at work: not
- * there yet reads as NOT_FOUND (being created). */
+/* A read-write open makes the semaphores that do not exist yet (under the key's mutex) or opens them to wait
+ * and wake. A read-only open takes none: it never waits on a wait word (read-only observers poll) and must not
+ * be able to take a token meant for a peer, and users admitted by read bits only get no right on them. */
 static int open_semaphores(sipc_os_segment *segment, uint32_t mode)
 {
+    if (segment->readonly)
+        return SIPC_OK;
     SECURITY_ATTRIBUTES attributes;
-    int rc = win_security_attributes(mode, segment->inherit, &attributes);
+    int rc = win_security_attributes(WIN_OBJECT_SEMAPHORE, mode, segment->inherit, &attributes);
     if (rc != SIPC_OK)
         return rc;
     for (unsigned i = 0; i < SIPC_WAIT_WORDS; i++) {
         wchar_t name[WIN_NAME_MAX];
         win_semaphore_name(segment, i, name);
-        if (segment->readonly)
-            segment->semaphore[i] = OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, segment->inherit, name);
-        else
-            segment->semaphore[i] = CreateSemaphoreW(&attributes, 0, LONG_MAX, name);
-        if (segment->semaphore[i] == NULL && GetLastError() == ERROR_ACCESS_DENIED)
-            segment->semaphore[i] = OpenSemaphoreW(SYNCHRONIZE, segment->inherit, name);
+        /* CreateSemaphoreW would ask for all access to an existing one, which other users' peers do not get. */
+        segment->semaphore[i] = CreateSemaphoreExW(&attributes, 0, LONG_MAX, name, 0, WIN_SEMAPHORE_PEER_RIGHTS);
         if (segment->semaphore[i] == NULL)
-            return GetLastError() == ERROR_FILE_NOT_FOUND ? SIPC_ERR_NOT_FOUND : win_fail_last_error();
+            return win_fail_last_error();
     }
     return SIPC_OK;
 }
@@ -219,20 +219,22 @@ int win_open_in_namespace(const char *key, uint32_t flags, uint32_t mode, int gl
         return rc;
     }
 
-    /* Read-only opens (stat, list, observers that may only read) take no lock: what they find half made
-     * (a control without its magic, semaphores not there yet) reads as not there, as on Linux. */
+    /* Read-only opens (stat, list, observers that may only read) take no lock and open no semaphore: what they
+     * find half made (a control without its magic, a data section not there yet) reads as not there, as on
+     * Linux. They ask for the sections' read access only. */
     wchar_t lock_name[WIN_NAME_MAX];
     swprintf(lock_name, WIN_NAME_MAX, L"%ls~lock", segment->base_name);
     if (create) {
         SECURITY_ATTRIBUTES attributes;
-        rc = win_security_attributes(mode, segment->inherit, &attributes);
+        rc = win_security_attributes(WIN_OBJECT_LOCK, mode, segment->inherit, &attributes);
         if (rc == SIPC_OK) {
-            segment->lock = CreateMutexW(&attributes, FALSE, lock_name);
+            /* CreateMutexW would ask for all access to an existing one, which other users' peers do not get. */
+            segment->lock = CreateMutexExW(&attributes, lock_name, 0, WIN_LOCK_PEER_RIGHTS);
             if (segment->lock == NULL)
                 rc = win_fail_last_error(); /* Global\ without SeCreateGlobalPrivilege: PERMISSION */
         }
     } else if (!segment->readonly) {
-        segment->lock = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, segment->inherit, lock_name);
+        segment->lock = OpenMutexW(WIN_LOCK_PEER_RIGHTS, segment->inherit, lock_name);
         if (segment->lock == NULL)
             rc = GetLastError() == ERROR_FILE_NOT_FOUND ? SIPC_ERR_NOT_FOUND : win_fail_last_error();
     }
@@ -384,7 +386,7 @@ int sipc_os_segment_resize(sipc_os_segment *segment, uint64_t size)
     if (size == 0 || size > (uint64_t)INT64_MAX || segment->readonly || !segment->control_writable)
         return SIPC_ERR_INVALID_ARGUMENT;
     SECURITY_ATTRIBUTES attributes;
-    int rc = win_security_attributes(segment->control->mode, segment->inherit, &attributes);
+    int rc = win_security_attributes(WIN_OBJECT_SECTION, segment->control->mode, segment->inherit, &attributes);
     if (rc != SIPC_OK)
         return rc;
     AcquireSRWLockExclusive(&segment->state_lock);

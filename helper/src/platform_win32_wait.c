@@ -25,16 +25,22 @@ int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint3
     if (index >= SIPC_WAIT_WORDS)
         return SIPC_ERR_INVALID_ARGUMENT;
     win_control *control = segment->control;
-    int counted = segment->control_writable;
+    /* A waiter that cannot count itself in (a control it may not write, or a read-only open, which has no
+     * semaphores) polls in slices: nobody would release a token for it, and one it took would be a peer's. */
+    int counted = segment->control_writable && segment->semaphore[index] != NULL;
     DWORD timeout = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
     if (!counted && (timeout == INFINITE || timeout > WIN_POLL_SLICE_MS))
-        timeout = WIN_POLL_SLICE_MS; /* cannot count ourselves in: nobody would release a token */
+        timeout = WIN_POLL_SLICE_MS;
 
     int rc = SIPC_OK;
     if (counted)
         InterlockedIncrement(&control->waiters[index]); /* full barrier: count, then look */
     if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == expected) {
-        DWORD r = WaitForSingleObject(segment->semaphore[index], timeout);
+        DWORD r = WAIT_TIMEOUT;
+        if (counted)
+            r = WaitForSingleObject(segment->semaphore[index], timeout);
+        else
+            Sleep(timeout);
         if (r == WAIT_OBJECT_0)
             return SIPC_OK; /* a waker took our count with it */
         if (r == WAIT_TIMEOUT)
@@ -51,7 +57,7 @@ int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint3
 void sipc_os_wake(sipc_os_segment *segment, uint32_t index, uint32_t *word)
 {
     (void)word;
-    if (index >= SIPC_WAIT_WORDS || !segment->control_writable)
+    if (index >= SIPC_WAIT_WORDS || !segment->control_writable || segment->semaphore[index] == NULL)
         return;
     MemoryBarrier(); /* the word's new value is visible before we look at the count */
     LONG waiting = InterlockedExchange(&segment->control->waiters[index], 0);

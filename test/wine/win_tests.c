@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout.h"          /* sipc_key_for_name */
+#include "platform_win32.h"  /* the handles a read-only open holds */
 #include "sipc.h"
 #include "win_bounds.h"
 
@@ -224,40 +226,444 @@ static int test_list(void)
     return 1;
 }
 
-/* The objects behind a channel carry an owner-only DACL: one ACE, for the current user. */
-static int test_owner_only_security(void)
+/* ---- security: what the mode's group/other bits give other users ---- */
+
+typedef enum object_kind { KIND_SECTION, KIND_LOCK, KIND_SEMAPHORE } object_kind;
+
+typedef struct channel_object {
+    object_kind kind;
+    char name[160];
+} channel_object;
+
+/* The live generation's objects of a Local\ channel: lock, control, data section, semaphores. */
+typedef struct channel_objects {
+    size_t count;
+    channel_object object[3 + SIPC_WAIT_WORDS];
+} channel_objects;
+
+static HANDLE open_object(const channel_object *object, DWORD access)
 {
-    char name[64];
-    channel_name(name, sizeof name, "acl");
-    sipc_channel *ch = NULL;
-    CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
-    char key_object[128];
-    snprintf(key_object, sizeof key_object, "Local\\sipc.%s~lock", name);
-    HANDLE mutex = OpenMutexA(READ_CONTROL, FALSE, key_object);
-    CHECK(mutex != NULL);
-    PACL dacl = NULL;
-    PSECURITY_DESCRIPTOR descriptor = NULL;
-    DWORD err = GetSecurityInfo(mutex, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
-                                &descriptor);
-    CloseHandle(mutex);
-    CHECK(err == ERROR_SUCCESS);
-    CHECK(dacl != NULL);
-    CHECK(dacl->AceCount == 1);
-    ACCESS_ALLOWED_ACE *ace = NULL;
-    CHECK(GetAce(dacl, 0, (void **)&ace));
-    CHECK(ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE);
+    switch (object->kind) {
+    case KIND_SECTION:
+        return OpenFileMappingA(access, FALSE, object->name);
+    case KIND_LOCK:
+        return OpenMutexA(access, FALSE, object->name);
+    case KIND_SEMAPHORE:
+        return OpenSemaphoreA(access, FALSE, object->name);
+    }
+    return NULL;
+}
+
+static void add_object(channel_objects *objects, object_kind kind, const char *name)
+{
+    channel_object *object = &objects->object[objects->count++];
+    object->kind = kind;
+    snprintf(object->name, sizeof object->name, "%s", name);
+}
+
+/* Finds the objects from the control block of the generation not removed (PROTOCOL.md, "Windows"). */
+static int find_channel_objects(const char *name, channel_objects *objects)
+{
+    objects->count = 0;
+    char key[SIPC_OS_KEY_MAX + 1], object[160];
+    sipc_key_for_name(name, key);
+    snprintf(object, sizeof object, "Local\\%s~lock", key);
+    add_object(objects, KIND_LOCK, object);
+    for (unsigned g = 0; g < WIN_GENERATIONS; g++) {
+        snprintf(object, sizeof object, "Local\\%s~%u~ctl", key, g);
+        HANDLE section = OpenFileMappingA(FILE_MAP_READ, FALSE, object);
+        if (section == NULL)
+            continue;
+        const win_control *control = MapViewOfFile(section, FILE_MAP_READ, 0, 0, sizeof *control);
+        int live = control != NULL && control->magic == WIN_CONTROL_MAGIC && control->removed == 0;
+        uint64_t instance = live ? control->instance : 0;
+        uint32_t serial = live ? control->data_serial : 0;
+        if (control != NULL)
+            UnmapViewOfFile(control);
+        CloseHandle(section);
+        if (!live)
+            continue;
+        add_object(objects, KIND_SECTION, object);
+        snprintf(object, sizeof object, "Local\\%s~%u~%lu~data", key, g, (unsigned long)serial);
+        add_object(objects, KIND_SECTION, object);
+        for (unsigned i = 0; i < SIPC_WAIT_WORDS; i++) {
+            snprintf(object, sizeof object, "Local\\%s~%016llx~s%u", key, (unsigned long long)instance, i);
+            add_object(objects, KIND_SEMAPHORE, object);
+        }
+        return 1;
+    }
+    fprintf(stderr, "  %s: no live control section for %s\n", current_test, name);
+    return 0;
+}
+
+/* What the creating user gets: all of the object's rights. */
+static DWORD owner_rights(object_kind kind)
+{
+    return kind == KIND_SECTION ? SECTION_ALL_ACCESS : kind == KIND_LOCK ? MUTEX_ALL_ACCESS : SEMAPHORE_ALL_ACCESS;
+}
+
+/* What Authenticated Users get (0: no ACE): a write bit admits a peer (map read-write; wait on and release the
+ * mutex and the semaphores), read bits only a reader (map for reading; nothing on the mutex and the semaphores,
+ * whose waits acquire the mutex or take a peer's wake-up). */
+static DWORD others_rights(object_kind kind, uint32_t mode)
+{
+    if (mode & 022u)
+        return kind == KIND_SECTION ? SECTION_MAP_READ | SECTION_MAP_WRITE | SECTION_QUERY
+               : kind == KIND_LOCK  ? SYNCHRONIZE | MUTEX_MODIFY_STATE
+                                    : SYNCHRONIZE | SEMAPHORE_MODIFY_STATE;
+    if (mode & 044u)
+        return kind == KIND_SECTION ? SECTION_MAP_READ | SECTION_QUERY : 0;
+    return 0;
+}
+
+static int current_user_sid(BYTE sid[SECURITY_MAX_SID_SIZE])
+{
     HANDLE token = NULL;
-    CHECK(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
     union {
         TOKEN_USER user;
         BYTE bytes[256];
     } user;
     DWORD size = 0;
-    CHECK(GetTokenInformation(token, TokenUser, &user, sizeof user, &size));
-    CloseHandle(token);
-    CHECK(EqualSid(&ace->SidStart, user.user.User.Sid));
+    int ok = OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token) &&
+             GetTokenInformation(token, TokenUser, &user, sizeof user, &size) &&
+             CopySid(SECURITY_MAX_SID_SIZE, sid, user.user.User.Sid);
+    if (token != NULL)
+        CloseHandle(token);
+    return ok;
+}
+
+static int authenticated_users_sid(BYTE sid[SECURITY_MAX_SID_SIZE])
+{
+    DWORD size = SECURITY_MAX_SID_SIZE;
+    return CreateWellKnownSid(WinAuthenticatedUserSid, NULL, sid, &size);
+}
+
+/* The object's DACL is protected and holds exactly: the user with all rights, then Authenticated Users with
+ * others_rights (no second ACE when that is 0). */
+static int check_object_dacl(const channel_object *object, uint32_t mode)
+{
+    BYTE user[SECURITY_MAX_SID_SIZE], users[SECURITY_MAX_SID_SIZE];
+    CHECK(current_user_sid(user) && authenticated_users_sid(users));
+    HANDLE handle = open_object(object, READ_CONTROL);
+    if (handle == NULL) {
+        fprintf(stderr, "  %s: cannot open %s for READ_CONTROL (%lu)\n", current_test, object->name, GetLastError());
+        return 0;
+    }
+    PACL dacl = NULL;
+    PSECURITY_DESCRIPTOR descriptor = NULL;
+    DWORD err = GetSecurityInfo(handle, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
+                                &descriptor);
+    CloseHandle(handle);
+    CHECK(err == ERROR_SUCCESS && dacl != NULL);
+    SECURITY_DESCRIPTOR_CONTROL control = 0;
+    DWORD revision = 0;
+    int ok = GetSecurityDescriptorControl(descriptor, &control, &revision) && (control & SE_DACL_PROTECTED);
+    DWORD others = others_rights(object->kind, mode);
+    const PSID sids[2] = {user, users};
+    const DWORD masks[2] = {owner_rights(object->kind), others};
+    DWORD expected_aces = others != 0 ? 2 : 1;
+    if (!ok || dacl->AceCount != expected_aces) {
+        fprintf(stderr, "  %s: mode %04o: %s: %u ACEs, expected %lu (protected: %d)\n", current_test, (unsigned)mode,
+                object->name, (unsigned)dacl->AceCount, (unsigned long)expected_aces, ok);
+        ok = 0;
+    }
+    for (DWORD i = 0; ok && i < expected_aces; i++) {
+        ACCESS_ALLOWED_ACE *ace = NULL;
+        ok = GetAce(dacl, i, (void **)&ace) && ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE &&
+             EqualSid(&ace->SidStart, sids[i]) && ace->Mask == masks[i];
+        if (!ok)
+            fprintf(stderr, "  %s: mode %04o: %s: ACE %lu is type %d mask 0x%lx, expected an allowed ACE for %s with 0x%lx\n",
+                    current_test, (unsigned)mode, object->name, (unsigned long)i, ace ? ace->Header.AceType : -1,
+                    ace ? (unsigned long)ace->Mask : 0ul, i == 0 ? "the user" : "Authenticated Users",
+                    (unsigned long)masks[i]);
+    }
     LocalFree(descriptor);
-    CHECK_RC(sipc_close(ch), SIPC_OK);
+    return ok;
+}
+
+/* Every object of a channel carries exactly the DACL its kind and the mode call for. */
+static int test_security_descriptors_per_mode(void)
+{
+    static const uint32_t modes[] = {0600, 0640, 0660, 0604};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        char name[64], what[32];
+        snprintf(what, sizeof what, "acl-%04o", (unsigned)modes[m]);
+        channel_name(name, sizeof name, what);
+        sipc_options options;
+        sipc_options_init(&options);
+        options.mode = modes[m];
+        sipc_channel *ch = NULL;
+        CHECK_RC(sipc_open(name, &options, &ch), SIPC_OK);
+        channel_objects objects;
+        int ok = find_channel_objects(name, &objects);
+        for (size_t i = 0; ok && i < objects.count; i++)
+            ok = check_object_dacl(&objects.object[i], modes[m]);
+        CHECK_RC(sipc_close(ch), SIPC_OK);
+        CHECK(ok);
+    }
+    return 1;
+}
+
+/* The access a handle was opened with (NtQueryObject, ObjectBasicInformation). */
+static int granted_access(HANDLE handle, DWORD *access)
+{
+    typedef LONG(NTAPI * query_object_fn)(HANDLE, int, void *, ULONG, ULONG *);
+    query_object_fn query = (query_object_fn)(void (*)(void))GetProcAddress(GetModuleHandleA("ntdll.dll"),
+                                                                            "NtQueryObject");
+    struct {
+        ULONG attributes;
+        ACCESS_MASK granted_access;
+        ULONG handle_count, pointer_count, reserved[10];
+    } info;
+    if (query == NULL || query(handle, 0 /* ObjectBasicInformation */, &info, sizeof info, NULL) < 0)
+        return 0;
+    *access = info.granted_access;
+    return 1;
+}
+
+/* Makes this process another authenticated user as far as the channel's objects are concerned: each object keeps
+ * only its Authenticated Users ACE (none if it had none). Handles already open keep their access. */
+static int become_another_user(const channel_objects *objects)
+{
+    BYTE user[SECURITY_MAX_SID_SIZE];
+    CHECK(current_user_sid(user));
+    for (size_t i = 0; i < objects->count; i++) {
+        const channel_object *object = &objects->object[i];
+        HANDLE handle = open_object(object, READ_CONTROL | WRITE_DAC);
+        CHECK(handle != NULL);
+        PACL dacl = NULL;
+        PSECURITY_DESCRIPTOR descriptor = NULL;
+        CHECK(GetSecurityInfo(handle, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
+                              &descriptor) == ERROR_SUCCESS);
+        union {
+            ACL acl;
+            BYTE bytes[256];
+        } others;
+        CHECK(InitializeAcl(&others.acl, sizeof others, ACL_REVISION));
+        for (DWORD a = 0; a < dacl->AceCount; a++) {
+            ACCESS_ALLOWED_ACE *ace = NULL;
+            CHECK(GetAce(dacl, a, (void **)&ace));
+            if (!EqualSid(&ace->SidStart, user))
+                CHECK(AddAce(&others.acl, ACL_REVISION, MAXDWORD, ace, ace->Header.AceSize));
+        }
+        DWORD err = SetSecurityInfo(handle, SE_KERNEL_OBJECT,
+                                    DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL, NULL,
+                                    &others.acl, NULL);
+        LocalFree(descriptor);
+        CloseHandle(handle);
+        CHECK(err == ERROR_SUCCESS);
+    }
+    return 1;
+}
+
+/* 1 if the system checks a DACL for SYNCHRONIZE. Wine (8.0) grants SYNCHRONIZE whatever the DACL says (seen:
+ * an empty DACL still lets OpenMutex(SYNCHRONIZE) through, while MUTEX_MODIFY_STATE is refused). */
+static int synchronize_is_checked(void)
+{
+    PSECURITY_DESCRIPTOR empty = NULL;
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorA("D:P", SDDL_REVISION_1, &empty, NULL))
+        return 1;
+    SECURITY_ATTRIBUTES attributes = {sizeof attributes, empty, FALSE};
+    char name[64];
+    snprintf(name, sizeof name, "Local\\wt-%lu-sync-probe", (unsigned long)GetCurrentProcessId());
+    HANDLE mutex = CreateMutexA(&attributes, FALSE, name);
+    HANDLE opened = OpenMutexA(SYNCHRONIZE, FALSE, name);
+    int checked = opened == NULL;
+    if (opened != NULL)
+        CloseHandle(opened);
+    if (mutex != NULL)
+        CloseHandle(mutex);
+    LocalFree(empty);
+    return checked;
+}
+
+/* Opening `object` with `access` is refused (ACCESS_DENIED). */
+static int refused(const channel_object *object, DWORD access)
+{
+    HANDLE handle = open_object(object, access);
+    if (handle == NULL && GetLastError() == ERROR_ACCESS_DENIED)
+        return 1;
+    fprintf(stderr, "  %s: %s opened with access 0x%lx (%lu)\n", current_test, object->name, (unsigned long)access,
+            handle == NULL ? GetLastError() : 0ul);
+    if (handle != NULL)
+        CloseHandle(handle);
+    return 0;
+}
+
+/* A user the mode admits to read only (0640: group read) watches the channel with stat, list and an observer,
+ * with exactly the rights such users get, and has no way to hold up or disturb the peers: no write access to the
+ * sections (the lock word), none to the key mutex (waiting on it acquires it), none to the semaphores (a wait
+ * takes a peer's wake-up). The read-only paths ask for no more than that even when more would be granted. */
+static int test_read_only_users_cannot_block(void)
+{
+    char name[64], key[SIPC_OS_KEY_MAX + 1];
+    channel_name(name, sizeof name, "readers");
+    sipc_key_for_name(name, key);
+    sipc_options options;
+    sipc_options_init(&options);
+    options.mode = 0640;
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, &options, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, &options, &client), SIPC_OK);
+    CHECK_RC(sipc_send(client, "one", 3, 1000), SIPC_OK);
+
+    /* Same user (full rights): a read-only open still takes no mutex, no semaphore, and reads the sections only. */
+    sipc_os_segment *segment = NULL;
+    CHECK_RC(sipc_os_segment_open(key, SIPC_OS_SEG_READONLY, 0, SIPC_OS_NO_DEADLINE, &segment), SIPC_OK);
+    uint64_t size = 0;
+    int rc = sipc_os_segment_size(segment, &size);
+    DWORD control_access = 0, data_access = 0;
+    int handles_ok = segment->lock == NULL && granted_access(segment->control_section, &control_access) &&
+                     segment->data_section != NULL && granted_access(segment->data_section, &data_access);
+    for (unsigned i = 0; i < SIPC_WAIT_WORDS; i++)
+        handles_ok = handles_ok && segment->semaphore[i] == NULL;
+    sipc_os_segment_close(segment);
+    CHECK_RC(rc, SIPC_OK);
+    if (!handles_ok || control_access != SECTION_MAP_READ || data_access != SECTION_MAP_READ)
+        fprintf(stderr, "  %s: a read-only open holds: control 0x%lx, data 0x%lx (expected 0x%lx)\n", current_test,
+                (unsigned long)control_access, (unsigned long)data_access, (unsigned long)SECTION_MAP_READ);
+    CHECK(handles_ok);
+    CHECK(control_access == SECTION_MAP_READ && data_access == SECTION_MAP_READ);
+
+    /* From here on this process has what another user gets from mode 0640. */
+    channel_objects objects;
+    CHECK(find_channel_objects(name, &objects));
+    CHECK(become_another_user(&objects));
+
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    CHECK_RC(sipc_stat(name, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_CONNECTED && info.to_server.queued == 1 && info.mode == 0640);
+    list_search search = {name, 0};
+    CHECK_RC(sipc_list(find_in_list, &search), SIPC_OK);
+    CHECK(search.found == 1);
+    sipc_observer *observer = NULL;
+    CHECK_RC(sipc_observe(name, &observer), SIPC_OK);
+    CHECK_RC(sipc_send(client, "two", 3, 1000), SIPC_OK);
+    char buffer[8];
+    sipc_observed_message message;
+    memset(&message, 0, sizeof message);
+    message.struct_size = sizeof message;
+    CHECK_RC(sipc_observer_next(observer, buffer, sizeof buffer, &message, 10000), SIPC_OK);
+    CHECK(message.copied == 3 && memcmp(buffer, "two", 3) == 0);
+    CHECK_RC(sipc_observer_close(observer), SIPC_OK);
+    sipc_observe_options lossless;
+    sipc_observe_options_init(&lossless);
+    lossless.flags = SIPC_OBSERVE_LOSSLESS;
+    CHECK_RC(sipc_observe_ex(name, &lossless, &observer), SIPC_ERR_PERMISSION);
+
+    /* Nothing that can hold the peers up or take their wake-ups. */
+    sipc_channel *intruder = NULL;
+    CHECK_RC(sipc_open(name, NULL, &intruder), SIPC_ERR_PERMISSION);
+    CHECK_RC(sipc_remove(name, 0), SIPC_ERR_PERMISSION);
+    CHECK_RC(sipc_remove(name, 1), SIPC_ERR_PERMISSION);
+    int synchronize_checked = synchronize_is_checked();
+    if (!synchronize_checked)
+        printf("  this system grants SYNCHRONIZE whatever the DACL says (wine): the mutex's and semaphores' "
+               "SYNCHRONIZE refusal is not checked here, their DACLs are (no ACE for other users)\n");
+    for (size_t i = 0; i < objects.count; i++) {
+        const channel_object *object = &objects.object[i];
+        if (object->kind == KIND_SECTION) {
+            CHECK(refused(object, FILE_MAP_WRITE));
+            HANDLE section = open_object(object, FILE_MAP_READ);
+            CHECK(section != NULL);
+            CloseHandle(section);
+        } else {
+            CHECK(refused(object, object->kind == KIND_LOCK ? MUTEX_MODIFY_STATE : SEMAPHORE_MODIFY_STATE));
+            if (synchronize_checked)
+                CHECK(refused(object, SYNCHRONIZE));
+        }
+    }
+
+    /* The peers never noticed. */
+    CHECK_RC(sipc_send(server, "three", 5, 1000), SIPC_OK);
+    size_t length = 0;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 1000), SIPC_OK);
+    CHECK(length == 5 && memcmp(buffer, "three", 5) == 0);
+    for (int i = 0; i < 2; i++)
+        CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 1000), SIPC_OK);
+    CHECK(length == 3 && memcmp(buffer, "two", 3) == 0);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    return 1;
+}
+
+/* Opens `key` read-write (`flags`: 0, or SIPC_OS_SEG_CREATE for a new key) through the platform layer: 1 if every
+ * handle to an object that may be another user's holds exactly what peers get (sections mapped read-write, the
+ * mutex and semaphores waited on and released). */
+static int peer_handles_hold_peer_rights(const char *key, uint32_t flags)
+{
+    sipc_os_segment *segment = NULL;
+    CHECK_RC(sipc_os_segment_open(key, flags, 0660, SIPC_OS_NO_DEADLINE, &segment), SIPC_OK);
+    int ok = 1;
+    DWORD access = 0;
+    if (!granted_access(segment->lock, &access) || access != (SYNCHRONIZE | MUTEX_MODIFY_STATE))
+        ok = 0;
+    /* A control this open created is its own, with all access; one it opened is what it asked for. */
+    if (ok && !(flags & SIPC_OS_SEG_CREATE) &&
+        (!granted_access(segment->control_section, &access) || access != (FILE_MAP_READ | FILE_MAP_WRITE)))
+        ok = 0;
+    for (unsigned i = 0; ok && i < SIPC_WAIT_WORDS; i++)
+        if (!granted_access(segment->semaphore[i], &access) || access != (SYNCHRONIZE | SEMAPHORE_MODIFY_STATE))
+            ok = 0;
+    if (!ok)
+        fprintf(stderr, "  %s: a read-write open of %s (flags %u) holds a handle with access 0x%lx\n", current_test, key,
+                (unsigned)flags, (unsigned long)access);
+    sipc_os_segment_close(segment);
+    return ok;
+}
+
+/* A user the mode admits to write (0660) is a full peer with exactly the rights such users get: it attaches as the
+ * client (the creating path opens the existing mutex and semaphores asking only for those rights), both sides
+ * wake each other, a lossless observer registers, and the client closes. */
+static int test_peer_users_have_what_peers_need(void)
+{
+    char name[64];
+    channel_name(name, sizeof name, "peers");
+    sipc_options options;
+    sipc_options_init(&options);
+    options.mode = 0660;
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, &options, &server), SIPC_OK);
+    channel_objects objects;
+    CHECK(find_channel_objects(name, &objects));
+    CHECK(become_another_user(&objects));
+    /* What a read-write open asks for: exactly the peer rights (CreateMutexW/CreateSemaphoreW would ask for all
+     * access, which Windows refuses to other users; wine does not check it on those calls). */
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    CHECK(peer_handles_hold_peer_rights(key, 0));
+    channel_name(name, sizeof name, "peers-created");
+    sipc_key_for_name(name, key);
+    CHECK(peer_handles_hold_peer_rights(key, SIPC_OS_SEG_CREATE));
+    channel_name(name, sizeof name, "peers");
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK(sipc_get_role(client) == SIPC_ROLE_CLIENT);
+    sipc_observe_options lossless;
+    sipc_observe_options_init(&lossless);
+    lossless.flags = SIPC_OBSERVE_LOSSLESS;
+    sipc_observer *observer = NULL;
+    CHECK_RC(sipc_observe_ex(name, &lossless, &observer), SIPC_OK);
+    char buffer[8];
+    size_t length = 0;
+    sipc_observed_message message;
+    memset(&message, 0, sizeof message);
+    message.struct_size = sizeof message;
+    for (int round = 0; round < 20; round++) {
+        CHECK_RC(sipc_send(client, "ping", 4, 5000), SIPC_OK);
+        CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+        CHECK_RC(sipc_send(server, "pong", 4, 5000), SIPC_OK);
+        CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 5000), SIPC_OK);
+        CHECK(length == 4 && memcmp(buffer, "pong", 4) == 0);
+        for (int i = 0; i < 2; i++) {
+            CHECK_RC(sipc_observer_next(observer, buffer, sizeof buffer, &message, 10000), SIPC_OK);
+            CHECK(message.kind == SIPC_OBSERVED_MESSAGE && message.missed == 0 && message.copied == 4);
+        }
+    }
+    CHECK_RC(sipc_observer_close(observer), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
     return 1;
 }
 
@@ -722,7 +1128,9 @@ int main(int argc, char **argv)
         {"stale channel held by an observer starts over", test_stale_recovery},
         {"hostile objects at our names", test_hostile_objects},
         {"list", test_list},
-        {"owner-only security descriptor", test_owner_only_security},
+        {"security descriptors per mode and object kind", test_security_descriptors_per_mode},
+        {"read-only users cannot block or disturb the peers", test_read_only_users_cannot_block},
+        {"peer users have what peers need", test_peer_users_have_what_peers_need},
         {"Global namespace", test_global_namespace},
         {"stopped means every thread suspended", test_stopped_means_every_thread_suspended},
         {"extcap capture into a named pipe", test_extcap_named_pipe},
