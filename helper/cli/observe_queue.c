@@ -141,13 +141,19 @@ static int enqueue(cli_observe_queue *q, batch *b, int end, int status)
     return !end;
 }
 
-/* The copier: copies while messages come (everything that is ready in one batch, queued at once: one wake-up of the
- * printer per batch, not per message), says QUIET after quiet_ms without one, ends after timeout_ms more (or when
- * the observer fails, is cancelled or the channel is gone). */
+/* A channel never quiet for quiet_ms (a message every few milliseconds) still gets a QUIET this long after the first
+ * item the printer was not told to flush: what it shows lags the channel by at most this much. */
+#define FLUSH_AT_LEAST_EVERY_NS 50000000ull
+
+/* The copier: copies while messages come (everything that is ready in one batch, queued at once; the printer is woken
+ * per PRINTER_WAKE_*, not per message), says QUIET after quiet_ms without one or FLUSH_AT_LEAST_EVERY_NS after the
+ * first item not followed by one yet, ends after timeout_ms more (or when the observer fails, is cancelled or the
+ * channel is gone). */
 static void *copier_main(void *arg)
 {
     cli_observe_queue *q = arg;
-    int quiet_said = 1; /* nothing to flush before the first item */
+    int quiet_said = 1;        /* nothing to flush before the first item */
+    uint64_t unflushed_ns = 0; /* when the first item since the last QUIET was queued; 0: none since */
     for (;;) {
         /* After an item, first wait quiet_ms (a flush is due then), then timeout_ms. */
         int quiet_wait =
@@ -171,12 +177,23 @@ static void *copier_main(void *arg)
         if (b.count > 0) {
             quiet_said = 0;
             int more = status == SIPC_OK || status == SIPC_ERR_TIMEOUT;
+            uint64_t now = sipc_os_monotonic_ns();
+            if (unflushed_ns == 0) {
+                unflushed_ns = now;
+            } else if (more && now - unflushed_ns >= FLUSH_AT_LEAST_EVERY_NS) {
+                if (!batch_add(q, &b, CLI_OBSERVED_QUIET, SIPC_OK, NULL)) {
+                    enqueue(q, &b, 1, SIPC_ERR_NO_MEMORY);
+                    return NULL;
+                }
+                unflushed_ns = 0;
+            }
             if (!enqueue(q, &b, !more, status) || !more)
                 return NULL;
             continue;
         }
         if (status == SIPC_ERR_TIMEOUT && quiet_wait) {
             quiet_said = 1;
+            unflushed_ns = 0;
             if (!batch_add(q, &b, CLI_OBSERVED_QUIET, SIPC_OK, NULL)) {
                 enqueue(q, &b, 1, SIPC_ERR_NO_MEMORY);
                 return NULL;

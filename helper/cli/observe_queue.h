@@ -6,7 +6,8 @@
  * lossless one does not hold the peers back (until the queue is full). PROTOCOL.md section 7 says more.
  *
  * The copier also turns time into items, so the printer never waits with a timeout: QUIET once the channel has
- * been quiet for quiet_ms after an item (the printer flushes what it collected), END when a quiet spell of
+ * been quiet for quiet_ms after an item, or 50 ms after the first item not followed by a QUIET yet on a channel that
+ * is never quiet that long (the printer flushes what it collected), END when a quiet spell of
  * timeout_ms followed (status SIPC_ERR_TIMEOUT) or when sipc_observer_next failed (its status).
  */
 #ifndef SIPC_CLI_OBSERVE_QUEUE_H
