@@ -153,6 +153,14 @@ describe('sipc record', () => {
     assert.deepEqual(header.channels, [first, second]);
     assert.equal(header.role, 'observer');
     assert.equal(lines.length, 4);
+    // The time fields, written without printf, agree with the exact nanoseconds (read from the raw line: they
+    // exceed a double's integer range): timestampMs has six decimals, time is ISO 8601 UTC with microseconds.
+    for (const raw of readFileSync(file, 'utf8').trim().split('\n').slice(1)) {
+      const ns = BigInt(/"timestampNs":(\d+)/.exec(raw)[1]);
+      assert.equal(/"timestampMs":([\d.]+)/.exec(raw)[1], `${ns / 1000000n}.${String(ns % 1000000n).padStart(6, '0')}`);
+      const iso = new Date(Number(ns / 1000000n)).toISOString();
+      assert.equal(/"time":"([^"]+)"/.exec(raw)[1], `${iso.slice(0, -1)}${String((ns / 1000n) % 1000n).padStart(3, '0')}Z`);
+    }
     for (const line of lines) {
       assert.equal(line.type, 'message');
       assert.equal(typeof line.timestampNs, 'number');
