@@ -425,8 +425,24 @@ test('blocks: a copy that does not fit the block starts a new one; refused sizes
   const d = copier.keep(new Uint8Array([1, 2, 3, 4, 5, 6]));
   assert.equal(d.buffer.byteLength, 6, 'over the copy limit: kept as it is');
   assert.equal(copier.keep(new Uint8Array(0)).byteLength, 0);
-  assert.throws(() => new core.BlockCopier(4, 5), RangeError);
+  assert.throws(() => new core.BlockCopier(4, 5), { name: 'RangeError', message: 'a block must hold at least one copy of the largest size copied' });
   assert.throws(() => new core.BlockCopier(0, 0), RangeError);
+  assert.throws(() => new core.BlockCopier(4, -1), RangeError, 'a negative copy limit');
+});
+
+test('blocks: a copy that exactly fills the rest of a block goes in it; the smallest sizes allowed', () => {
+  const copier = new core.BlockCopier(8, 4);
+  const a = copier.keep(new Uint8Array([1, 2, 3, 4]));
+  const b = copier.keep(new Uint8Array([5, 6, 7, 8]));
+  assert.equal(b.buffer, a.buffer, '4 + 4 bytes fill a block of 8');
+  assert.deepEqual([[...a], [...b]], [[1, 2, 3, 4], [5, 6, 7, 8]]);
+  // A block as large as the largest copy, a one-byte block, a copier that copies nothing but empty messages.
+  const exact = new core.BlockCopier(4, 4);
+  assert.equal(exact.keep(new Uint8Array(4)).buffer.byteLength, 4);
+  assert.equal(new core.BlockCopier(1, 1).keep(Uint8Array.of(9))[0], 9);
+  const none = new core.BlockCopier(1, 0);
+  const one = Uint8Array.of(1);
+  assert.equal(none.keep(one), one, 'one byte is over its copy limit: kept as it is');
 });
 
 test('feed: no post carries more than MAX_ROWS_PER_POST rows; a large reset goes out in order, one chunk per turn', () => {
@@ -473,4 +489,6 @@ test('row batches: every field of every kind of row survives the trip to the web
   assert.equal(batch.previewEnds.buffer, batch.numbers.buffer);
   assert.deepEqual(core.decodeRows(batch), rows.map((row) => ({ ...row, delta: row.delta })));
   assert.deepEqual(core.decodeRows(core.encodeRows([])), []);
+  // Only rows with more than the columns carry an extra, and only what they have: a plain row costs no object.
+  assert.deepEqual(batch.extras, [{ index: 0, event: 'attached' }, { index: 3, fields: ['1', '—'] }, { index: 4, channel: 'b' }]);
 });

@@ -35,4 +35,6 @@ test('channelDirection: a window\'s sent and received in the channel\'s directio
   assert.equal(core.channelDirection('received', 'client'), 'to-client');
   assert.equal(core.channelDirection('to-server', 'server'), 'to-server');
   assert.equal(core.channelDirection('to-client', 'client'), 'to-client');
+  assert.equal(core.channelDirection('to-client', 'server'), 'to-client');
+  assert.equal(core.channelDirection('to-server', 'client'), 'to-server');
 });
