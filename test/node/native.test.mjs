@@ -27,18 +27,24 @@ const variants = [
   { name: 'TSan', flags: ['-fsanitize=thread', '-Wno-tsan'], messages: '5000' },
 ];
 
+// Each step has its own bound, and the test's is their sum: the build (18 files, under ASan at -O1) and the run are
+// CPU-bound, and the ASan build and run together took 92 s of the one 120 s bound they shared under two CPU hogs at
+// load 20 (the run's own 90 s bound could never be reached after a slow build).
+const BUILD_TIMEOUT_MS = 180000;
+const RUN_TIMEOUT_MS = 90000;
+
 for (const variant of variants) {
-  test(`async.c stress (${variant.name}): ordering over every receive path, stop while blocked, observer`, { timeout: 120000 }, async () => {
+  test(`async.c stress (${variant.name}): ordering over every receive path, stop while blocked, observer`, { timeout: BUILD_TIMEOUT_MS + RUN_TIMEOUT_MS + 10000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sipc-async-'));
     try {
       const binary = join(dir, 'async_stress');
-      await run(process.env.CC ?? 'cc', [...common, ...variant.flags, ...sources, '-o', binary, '-lrt']);
+      await run(process.env.CC ?? 'cc', [...common, ...variant.flags, ...sources, '-o', binary, '-lrt'], { timeout: BUILD_TIMEOUT_MS });
       // TSan needs the classic memory layout on some kernels (as helper/Makefile does): setarch -R.
       const [command, argv] = variant.name === 'TSan' && existsSync('/usr/bin/setarch')
         ? ['/usr/bin/setarch', [arch(), '-R', binary, variant.messages]]
         : [binary, [variant.messages]];
       const { stdout, stderr } = await run(command, argv, {
-        timeout: 90000,
+        timeout: RUN_TIMEOUT_MS,
         env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1', ASAN_OPTIONS: 'detect_leaks=1' },
       });
       assert.match(stdout, /: ok/);
