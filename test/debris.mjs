@@ -10,6 +10,10 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { command } from './emulator.mjs';
 
 const SHM = '/dev/shm';
+// A Windows process has no channels in /dev/shm, yet under wine '/dev/shm' is the Linux host's (drive Z:), where it
+// cannot tell a live Linux pid from a gone one (process.kill(pid, 0) asks Windows): a wine run's sweep removed a
+// live Linux test run's channel objects. Only a process of the system that keeps channels there looks at them.
+const SHM_IS_OURS = process.platform !== 'win32';
 
 /**
  * Removes one /dev/shm entry whatever it is (a directory or a FIFO that a hostile-entry test made counts too), and
@@ -45,7 +49,7 @@ export function leftoversWithPrefix(sipc, prefix) {
     .filter((entry) => entry.error === undefined)
     .map((entry) => entry.name)
     .filter((name) => typeof name === 'string' && name.startsWith(prefix));
-  const objects = existsSync(SHM)
+  const objects = SHM_IS_OURS && existsSync(SHM)
     ? readdirSync(SHM).filter((file) => file.startsWith(`sipc.${prefix}`) && !channels.includes(file.slice(5)))
     : [];
   return { channels, objects };
