@@ -3,7 +3,7 @@
 // iterator left early. channel.test.mjs checks the traffic itself against real peer processes.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, cleanup, openTracked, PEER_WAIT_MS, startNode, uniqueName, within } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, startNode, uniqueName, waitUntil, within } from './helpers.mjs';
 
 // extension/src/api/abi.ts (generated from sipc.h).
 const SIPC_MAX_MESSAGE_LIMIT = 67108864;
@@ -196,4 +196,35 @@ test('more messages ready at once than one notification takes: every pending rec
   const end = server.receive().then(() => 'a message too many', (e) => e.code);
   assert.deepEqual(await burst(received, () => client.close()), expected);
   assert.equal(await within(PEER_WAIT_MS, end, 'the end of receiving'), 'PEER_GONE');
+});
+
+test('what the exit hooks call: arm(false) at \'beforeExit\' stops notifications and the next call re-arms them; shutdownForExit() releases the role at once', async () => {
+  const { name, server, client } = await connectedPair('exit-calls', { receiveSpinUs: 0 });
+  const first = server.receive();
+  let settled = false;
+  first.then(() => { settled = true; }, () => { settled = true; });
+  // What lifecycle.ts's 'beforeExit' handler does to every handle (Node's own event cannot be emitted here: node:test
+  // takes it for the end of the run): no more notify calls; none is in flight while this thread runs.
+  assert.equal(server.arm(false), 0);
+  await client.send('while disarmed');
+  await waitUntil(() => server.info().toServer.queued === 0, 'the native thread took the message');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, false, 'no notification while disarmed');
+  // Any call re-arms, and the news that came meanwhile is looked at (no notify will come for it).
+  const second = server.receive();
+  assert.equal((await within(PEER_WAIT_MS, first, 'the first receive after re-arming')).toString(), 'while disarmed');
+  await client.send('armed again');
+  assert.equal((await within(PEER_WAIT_MS, second, 'the second receive')).toString(), 'armed again');
+  assert.equal(server.arm(true), 0, 'no notify call in flight on this thread');
+  // The 'exit' hook: closed at once, on this thread; the role is free, the peer sees PEER_GONE.
+  const pending = server.receive();
+  server.shutdownForExit();
+  assert.equal(server.state, 'closed');
+  await assert.rejects(pending, { code: 'CLOSED' });
+  await assert.rejects(server.receive(), { code: 'CLOSED' });
+  assert.equal((await api.stat(name)).serverPid, 0, 'the server role was released');
+  await assert.rejects(within(PEER_WAIT_MS, client.receive(), 'the peer\'s receive'), { code: 'PEER_GONE' });
+  server.shutdownForExit(); // again: nothing
+  assert.equal(server.arm(false), 0, 'a closed channel is not armed again');
+  await server.close();
 });
