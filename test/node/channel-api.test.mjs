@@ -231,3 +231,17 @@ test('what the exit hooks call: arm(false) at \'beforeExit\' stops notifications
   assert.equal(server.arm(false), 0, 'a closed channel is not armed again');
   await server.close();
 });
+
+test('a process that closes a channel with a receive() pending ends by itself: a closed channel keeps nothing alive', { timeout: 60000 }, async () => {
+  const name = uniqueName('close-exit');
+  const child = startNode(`
+    const server = await api.open(name);
+    const pending = server.receive().catch((e) => console.log('receive ' + e.code));
+    await server.close();
+    await pending;
+    console.log('closed');
+  `, { name });
+  const result = await within(PEER_WAIT_MS, child.done, 'the child ending by itself');
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.stdout.trim().split('\n'), ['receive CLOSED', 'closed']);
+});
