@@ -3,7 +3,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { cleanup, derivedNames, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, within } from './helpers.mjs';
+import { cleanup, derivedNames, openTracked, PEER_WAIT_MS, scaled, startNode, stepBudget, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -131,7 +131,11 @@ test('an exception thrown by a \'message\' listener surfaces as an uncaught exce
   assert.deepEqual(result.stdout.trim().split('\n'), ['uncaught: the listener threw at one', 'uncaught: the listener threw at two', 'closed']);
 });
 
-test('a channel used again from a \'beforeExit\' listener works: the exit hook\'s disarming is undone', { timeout: scaled(60000) }, async () => {
+const BEFORE_EXIT_TEST_MS = scaled(60000);
+
+test('a channel used again from a \'beforeExit\' listener works: the exit hook\'s disarming is undone', { timeout: BEFORE_EXIT_TEST_MS }, async () => {
+  // The child's start, connect and exit share the test's budget (a start took over 20 s under two CPU hogs).
+  const left = stepBudget(BEFORE_EXIT_TEST_MS);
   const name = uniqueName('before-exit');
   const server = await openTracked(name);
   const child = startNode(`
@@ -143,10 +147,10 @@ test('a channel used again from a \'beforeExit\' listener works: the exit hook\'
       console.log('waiting');
     });
   `, { name });
-  await server.connect({ timeoutMs: PEER_WAIT_MS });
-  await within(PEER_WAIT_MS, child.waitFor('waiting'), "the child's beforeExit");
+  await server.connect({ timeoutMs: left() });
+  await within(left(), child.waitFor('waiting'), "the child's beforeExit");
   await server.send('after beforeExit');
-  const result = await within(PEER_WAIT_MS, child.done, 'the child');
+  const result = await within(left(), child.done, 'the child');
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(result.stdout.trim().split('\n'), ['waiting', 'got after beforeExit']);
 });
