@@ -410,6 +410,12 @@ test('capture: keeps small messages as copies in shared blocks, large ones as th
   const large = new Uint8Array(core.BLOCK_COPY_MAX_BYTES + 1);
   assert.equal(capture.addMessage('sent', large, 5).data, large, 'a large message is kept as it is (in memory of its own)');
   assert.equal(capture.addEntry({ kind: 'message', seq: 0, direction: 'sent', timestamp: 6, length: large.length, data: large }).data, large);
+  const shared = new Uint8Array(3 * large.length).fill(3);
+  const view = shared.subarray(large.length, 2 * large.length);
+  const kept = capture.addMessage('received', view, 7).data;
+  assert.notEqual(kept.buffer, shared.buffer, 'a large view of a larger buffer is copied: keeping it would keep the buffer');
+  assert.equal(kept.buffer.byteLength, large.length, 'into memory of its own');
+  assert.ok(kept.every((b) => b === 3));
 });
 
 test('blocks: a copy that does not fit the block starts a new one; refused sizes', () => {

@@ -5,7 +5,6 @@ import * as vscode from 'vscode';
 import { observe, watchChannels, type ChannelInfo, type ChannelWatch, type ObservedBatch, type Observer, type ObserverEvent, type Role } from '../../api';
 import type { Connection, ConnectionManager } from '../../connections';
 import { describeError as describe } from '../../errors';
-import { BLOCK_COPY_MAX_BYTES } from '../shared/blocks';
 import type { Capture } from '../shared/capture';
 import { CaptureDecoder } from '../shared/captureFormat';
 import { readCaptureFile } from './captureFile';
@@ -385,9 +384,8 @@ export class ObserverSource implements CaptureSource {
   }
 
   /**
-   * Message i of a batch: read from the batch's columns, without the object, Date and Buffer of a 'message'. A small
-   * message's bytes go to the capture as a view of the batch (the capture copies them into its blocks); a larger one
-   * is copied into memory of its own, since the capture keeps it as it is.
+   * Message i of a batch: read from the batch's columns, without the object, Date and Buffer of a 'message'. Its bytes
+   * go to the capture as a view of the batch: the capture copies what it keeps out of shared memory (blocks.ts).
    */
   private onMessage(batch: ObservedBatch, i: number): void {
     this.attachRow?.flush();
@@ -415,8 +413,7 @@ export class ObserverSource implements CaptureSource {
     if (discarded > 0) {
       this.capture.addEvent('discarded', `${discarded} ${direction} message(s) were discarded unread: addressed to a receiver that had left`, at);
     }
-    const bytes = batch.payload(i);
-    this.capture.addMessage(which, bytes.byteLength <= BLOCK_COPY_MAX_BYTES ? bytes : new Uint8Array(bytes), at, batch.lengths[i]);
+    this.capture.addMessage(which, batch.payload(i), at, batch.lengths[i]);
     if (batch.undeliverable[i] !== 0) {
       this.capture.addEvent('undeliverable', `the ${direction} message above will never be delivered: its addressee left without taking it`, at);
     }

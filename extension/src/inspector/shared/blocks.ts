@@ -29,10 +29,15 @@ export class BlockCopier {
     }
   }
 
-  /** A copy of `bytes` in a shared block, or `bytes` itself when it is larger than what is copied. */
+  /**
+   * A copy of `bytes` in a shared block; a larger message is kept as it is when it fills its memory alone, else
+   * copied into memory of its own (a view kept as it is would keep the larger buffer behind it alive).
+   */
   keep(bytes: Uint8Array): Uint8Array {
     const length = bytes.byteLength;
-    if (length > this.copyMaxBytes) return bytes;
+    if (length > this.copyMaxBytes) {
+      return bytes.byteOffset === 0 && length === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+    }
     if (this.used + length > this.block.byteLength) {
       this.block = new Uint8Array(this.blockBytes);
       this.used = 0;

@@ -50,9 +50,8 @@ export class Capture {
   }
 
   /**
-   * Keeps a small message as a copy in a shared block (blocks.ts), a large one as it is: a large `data` must then be
-   * in memory of its own (what the Node API hands out and Connection records are), since a view into a larger buffer
-   * would keep that buffer alive beyond the retention limits. Returns the entry as kept.
+   * Keeps a small message as a copy in a shared block (blocks.ts), a large one as it is when it is in memory of its
+   * own (what the Node API hands out and Connection records are), else as a copy. Returns the entry as kept.
    */
   addMessage(direction: Direction, data: Uint8Array, timestamp: number, length = data.byteLength): CapturedMessage {
     const entry: CapturedMessage = { kind: 'message', seq: this.nextSeq++, direction, timestamp, length, data };
