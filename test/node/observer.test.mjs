@@ -11,6 +11,16 @@ import { api, cleanup, observeTracked, PEER_WAIT_MS, scaled, SIPC, startCli, sta
 afterEach(cleanup);
 
 /** Collects observed messages until `until(messages)` holds. */
+/** A client of `name` (queue depth 4) that sends 'm0'..'m<total-1>', each after the answer to the one before, then closes. */
+function startPingPongClient(name, total) {
+  return startNode(`
+    const c = await api.open(name, { queueDepth: 4 });
+    await c.connect();
+    for (let i = 0; i < ${total}; i++) { await c.send('m' + i); await c.receive(); }
+    await c.close();
+  `, { name });
+}
+
 function collect(observer, until, ms) {
   const messages = [];
   return within(ms, new Promise((resolve) => {
@@ -171,12 +181,7 @@ test('a lossless observer misses nothing at full speed and tells who attached, c
       if (messages.length === 2 * total) resolve();
     });
   }), 'every message');
-  const client = startNode(`
-    const c = await api.open(name, { queueDepth: 4 });
-    await c.connect();
-    for (let i = 0; i < ${total}; i++) { await c.send('m' + i); await c.receive(); }
-    await c.close();
-  `, { name });
+  const client = startPingPongClient(name, total);
   const result = await client.done;
   assert.equal(result.code, 0, result.stderr);
   await seen;
@@ -229,12 +234,7 @@ test("'batch' hands out the same messages as 'message', in columns, split by the
   }), 'every message');
   const closed = within(scaled(60000), new Promise((resolve) => observer.on('event', (e) => { if (e.kind === 'closed') resolve(); })),
     "the client's close");
-  const client = startNode(`
-    const c = await api.open(name, { queueDepth: 4 });
-    await c.connect();
-    for (let i = 0; i < ${total}; i++) { await c.send('m' + i); await c.receive(); }
-    await c.close();
-  `, { name });
+  const client = startPingPongClient(name, total);
   const result = await client.done;
   assert.equal(result.code, 0, result.stderr);
   await done;
