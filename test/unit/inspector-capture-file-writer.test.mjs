@@ -40,7 +40,24 @@ test('capture file writer: a disk that fails is told to the listeners once; the 
     await assert.rejects(files.writeCaptureFile('/dev/full', jsonl(), [message(0), message(1)]), { code: 'ENOSPC' });
   });
 
-test('capture file writer: entries of one turn go out in one write; needsDrain from the batch size; close twice is fine', async (t) => {
+test('capture file writer: a failed write and the writes queued behind it are reported once',
+  { skip: existsSync('/dev/full') ? false : 'no /dev/full on this system' }, async () => {
+    const writer = await files.CaptureFileWriter.open('/dev/full', jsonl());
+    const failures = [];
+    writer.onError((error) => failures.push(error.code));
+    // Two writes handed to the stream before the first one fails: the stream fails the queued one with the same error.
+    writer.write(message(0));
+    const first = writer.drained();
+    writer.write(message(1));
+    const second = writer.drained();
+    const results = await Promise.allSettled([first, second]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    await assert.rejects(writer.close(), { code: 'ENOSPC' });
+    assert.deepEqual(failures, ['ENOSPC']);
+    assert.equal(writer.error.code, 'ENOSPC');
+  });
+
+test('capture file writer: entries of one turn go out in one write; needsDrain from what the stream holds; close twice is fine', async (t) => {
   const path = join(folder(t), 'batch.jsonl');
   const writer = await files.CaptureFileWriter.open(path, jsonl());
   assert.equal(writer.path, path);
@@ -52,7 +69,8 @@ test('capture file writer: entries of one turn go out in one write; needsDrain f
   const written = readFileSync(path, 'utf8');
   assert.equal(writer.progress.bytes, Buffer.byteLength(written));
   assert.equal(written.trim().split('\n').length, 5, 'the header and four entries');
-  // A batch of 256 KiB or more goes to the file at once; the writer then asks the export to wait.
+  // A batch of 256 KiB or more goes to the file at once; once the stream holds more than it wants, the writer asks the
+  // export to wait.
   writer.write(message(4, 300 * 1024));
   assert.ok(writer.progress.bytes > 300 * 1024, 'written without waiting for the turn to end');
   writer.write(message(5, 1200 * 1024));

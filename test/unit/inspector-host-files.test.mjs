@@ -1,11 +1,14 @@
 // The extension host's files as a user meets them (extension/src/inspector/host/captureFile.ts and spill.ts): a
 // recording reaches the disk by itself, its backlog bound counts what waits (the header included, empty messages
 // too), an export waits for the disk instead of holding the file in memory, the file's mode, a destroyed writer, and
-// the restore spill's bound, write errors, a spill that failed or closed staying shut, and its parts' order across a
-// rotation. Written for the mutants these modules' other tests let survive (README, "The rest of the inspector").
+// the restore spill's bound, write errors, a spill that failed or closed staying shut, its parts' order across a
+// rotation, and entries that arrive while the previous part is still closing. Written for the mutants these modules'
+// other tests let survive (README, "The rest of the inspector").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, utimesSync,
+  writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCaptureFile, loadCore, loadSpill } from './inspector-core.mjs';
@@ -182,3 +185,45 @@ test('entries that arrive while a spill rotates keep their order: a contiguous r
   assert.ok(seqs.length > 20, `${seqs.length} entries`);
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => 400 - seqs.length + i));
 });
+
+test('entries that arrive while the previous part is still closing go to the new part, not into a queue',
+  { skip: process.platform === 'win32' ? 'no FIFOs' : false }, async (t) => {
+    const dir = folder(t);
+    const fifo = join(dir, 'slowdisk');
+    execFileSync('mkfifo', [fifo]);
+    // Part 0 is a FIFO that this test reads: until it does, the part cannot finish closing (a disk that is slow to
+    // take the last of the previous part).
+    symlinkSync(fifo, join(dir, 'closing01-0.pcapng'));
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    t.after(() => closeSync(reader));
+    const budget = 4 * 1024 * 1024;
+    const file = new spill.SpillFile(dir, 'closing01', 'c', 'peer', budget);
+    const big = (seq) => message(seq, 256 * 1024);
+    file.write(message(0));
+    await file.flushed(); // part 0 is open
+    // 8 × 256 KiB pass half the budget (each is written at once): part 1 opens. The pipe holds far less than 2 MiB.
+    for (let seq = 1; seq <= 8; seq++) file.write(big(seq));
+    file.write(big(9)); // arrives while part 1 is being opened: queued, then written to it first
+    const part1 = join(dir, 'closing01-1.pcapng');
+    await waitFor(() => existsSync(part1) && statSync(part1).size > 256 * 1024, 'part 1 with the entry queued while it opened');
+    // Part 1 is open and part 0 cannot close (nobody reads the FIFO): this entry arrives while the previous part closes.
+    file.write(message(10));
+    let flushed = false;
+    const done = file.flushed().then(() => { flushed = true; });
+    const chunk = Buffer.alloc(1024 * 1024);
+    let fromPart0 = 0;
+    while (!flushed) {
+      try {
+        fromPart0 += readSync(reader, chunk);
+      } catch (error) {
+        if (error.code !== 'EAGAIN') throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await done;
+    await file.close();
+    assert.ok(fromPart0 > 1024 * 1024, `part 0 held ${fromPart0} bytes: more than a pipe holds, so it closed only as it was read`);
+    rmSync(join(dir, 'closing01-0.pcapng'));
+    const back = await spill.readSpill(dir, 'closing01', 1000);
+    assert.deepEqual(back.map((e) => e.timestamp - message(0).timestamp), [9, 10], 'part 1: the entry queued while it opened, then the one written while part 0 closed');
+  });
