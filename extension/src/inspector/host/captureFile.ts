@@ -119,9 +119,12 @@ export class CaptureFileWriter {
     this.enqueue([], entry.kind === 'message' ? entry.data.byteLength + ENTRY_OVERHEAD_BYTES : ENTRY_OVERHEAD_BYTES);
   }
 
-  /** True while the stream holds more than it wants: an export should await drained() before writing on. */
+  /**
+   * True while the stream holds more than it wants: an export should await drained() before writing on. The batch
+   * needs no test of its own: it is handed to the stream as soon as it reaches BATCH_BYTES.
+   */
   get needsDrain(): boolean {
-    return this.stream.writableNeedDrain || this.batchBytes >= BATCH_BYTES;
+    return this.stream.writableNeedDrain;
   }
 
   /** Resolves once everything queued so far is in the file (rejects with a write error). */
