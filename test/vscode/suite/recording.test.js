@@ -65,6 +65,12 @@ describe('Record to File…', function () {
     await until(() => connection.receivedCount === total, `all ${total} echoes arrive`, 20_000);
     await until(() => api.inspector.recordings()[0]?.progress.messages === 2 * total, () => `the recording counts ${2 * total} messages (${JSON.stringify(api.inspector.recordings())})`, 10_000);
     await until(() => api.inspector.recordingStatusText().includes(`${2 * total} msgs`), () => `the status bar says ${2 * total} msgs: ${api.inspector.recordingStatusText()}`, 5_000);
+    // Plain text (a Markdown tooltip would be lexed on the extension host's main thread at every update).
+    const [line, ...rest] = api.inspector.recordingStatusTooltip().split('\n');
+    const start = `Inspect: ${name} → ${file}: ${2 * total} messages, `;
+    assert.ok(line.startsWith(start), line);
+    assert.match(line.slice(start.length), /^[\d.]+ (B|KiB|MiB)$/);
+    assert.deepStrictEqual(rest, ['', 'Click to stop.']);
     assert.ok(api.inspector.snapshot('peer', name).entries.length <= 100, 'the panel keeps only 100 entries');
 
     const stopped = await vscode.commands.executeCommand('sipc.stopRecording');
@@ -73,6 +79,7 @@ describe('Record to File…', function () {
     assert.strictEqual(stopped[0].progress.dropped, 0);
     assert.deepStrictEqual(api.inspector.recordings(), []);
     assert.strictEqual(api.inspector.recordingStatusText(), '', 'the status bar item is hidden');
+    assert.strictEqual(api.inspector.recordingStatusTooltip(), '');
     const snapshot = api.inspector.snapshot('peer', name);
     assert.ok(snapshot.entries.some((e) => e.kind === 'event' && e.event === 'recording-stopped' && e.detail.startsWith(`${2 * total} messages recorded to ${file}`)));
 

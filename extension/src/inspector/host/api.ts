@@ -47,6 +47,8 @@ export interface InspectorApi {
   recordings(): RecordingInfo[];
   /** The recording status bar item's text (empty while none runs). */
   recordingStatusText(): string;
+  /** The recording status bar item's hover text, plain text (empty while none runs). */
+  recordingStatusTooltip(): string;
   /** The panel open on `name` in that mode ('peer': this window's connection, 'observer'), if any. */
   snapshot(mode: InspectorMode, name: string): InspectorSnapshot | undefined;
   /**

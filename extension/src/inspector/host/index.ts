@@ -280,6 +280,7 @@ export function registerInspector(
     stopRecording: (request) => registry.stopRecording(request),
     recordings: () => registry.recordingInfos(),
     recordingStatusText: () => registry.recordingStatus.text,
+    recordingStatusTooltip: () => registry.recordingStatus.tooltip,
     snapshot: (mode, name) => {
       const session = registry.find({ mode, name });
       return session && { title: session.panel.title, entries: [...session.capture.entries()], stats: session.shownStats };

@@ -80,6 +80,20 @@ export function recordingStatusText(recordings: readonly RecordingInfo[]): strin
   return `$(record) ${what}: ${messages.toLocaleString('en-US')} msgs, ${formatBytes(bytes)}`;
 }
 
+/**
+ * The recording status's hover text: each recording's panel, file and progress. Plain text, not Markdown: VS Code runs
+ * a Markdown tooltip through its Markdown lexer on the extension host's main thread at every update of the item
+ * (every STATUS_UPDATE_MS while a recording runs), as with the connection status item (statusBar.ts).
+ */
+export function recordingStatusTooltip(recordings: readonly RecordingInfo[]): string {
+  return [
+    ...recordings.map((r) => `${r.label} → ${r.path}: ${r.progress.messages} messages, ${formatBytes(r.progress.bytes)}`
+      + (r.progress.dropped ? `, ${r.progress.dropped} not recorded (the disk fell behind)` : '')),
+    '',
+    'Click to stop.',
+  ].join('\n');
+}
+
 const STATUS_UPDATE_MS = 500;
 
 /** The status bar item of the running recordings (hidden when none), and the `sipc.recording` context key. */
@@ -98,6 +112,9 @@ export class RecordingStatusBar implements vscode.Disposable {
   /** The text shown now, empty while hidden (for the tests). */
   get text(): string { return this.shown ? this.item.text : ''; }
 
+  /** The hover text now, empty while hidden (for the tests). */
+  get tooltip(): string { return this.shown && typeof this.item.tooltip === 'string' ? this.item.tooltip : ''; }
+
   update(): void {
     const list = this.recordings();
     void vscode.commands.executeCommand('setContext', 'sipc.recording', list.length > 0);
@@ -109,9 +126,7 @@ export class RecordingStatusBar implements vscode.Disposable {
       return;
     }
     this.item.text = recordingStatusText(list);
-    this.item.tooltip = new vscode.MarkdownString(list.map((r) =>
-      `**${r.label}** → \`${r.path}\`: ${r.progress.messages} messages, ${formatBytes(r.progress.bytes)}${r.progress.dropped ? `, ${r.progress.dropped} not recorded (the disk fell behind)` : ''}`).join('\n\n')
-      + '\n\nClick to stop.');
+    this.item.tooltip = recordingStatusTooltip(list);
     this.item.show();
     this.timer ??= setInterval(() => this.update(), STATUS_UPDATE_MS);
   }
