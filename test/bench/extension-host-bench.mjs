@@ -8,7 +8,9 @@
 //   node test/bench/extension-host-bench.mjs [--json]
 // SIPC_EXTHOST_FLOODS=n floods (default 3); SIPC_EXTHOST_PROFILE=1 (the first flood) or =all (the whole run) writes a
 // CPU profile to test/out/extension-host-flood.cpuprofile, =heap what the first flood left alive to
-// test/out/extension-host-flood.heapprofile. Each flood also reports the garbage collector's pauses (perf_hooks).
+// test/out/extension-host-flood.heapprofile. Each flood also reports the garbage collector's pauses (perf_hooks) and,
+// on Linux, its stalls (gaps of 20 ms or more between two turns of a 5 ms timer) split by the main thread's schedstat
+// into on CPU, waiting in a run queue and off CPU (asleep in the kernel): see test/vscode/suite/stalls.js.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -55,11 +57,12 @@ if (wantJson) {
   // Busy CPU: the main thread's CPU time between two turns of a 5 ms timer (see hostile.test.js), which the machine's
   // load hardly moves; '–' where the extension host's Node cannot read its thread's CPU time.
   const busy = (f) => `${f?.busyCpuP99 ?? '–'} | ${f?.busyCpuMax ?? '–'}`;
-  console.log('| phase | duration ms | delay p99 ms | delay max ms | busy CPU p99 ms | busy CPU max ms |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  console.log(`| baseline: the idle window, before anything else | ${idle.durationMs} | ${idle.p99} | ${idle.max} | ${busy(idle)} |`);
-  for (const [name, phase] of Object.entries(phases)) console.log(`| ${name} | ${phase.ms} | ${phase.p99} | ${phase.max} | ${busy(phase)} |`);
-  console.log(`| whole run (p50 ${lag.p50}, mean ${lag.mean}) | ${figures.durationMs} | ${lag.p99} | ${lag.max} | ${busy(figures.busyCpuMs && { busyCpuP99: figures.busyCpuMs.p99, busyCpuMax: figures.busyCpuMs.max })} |`);
+  const phaseStalls = (f) => (f.stalls ? `${f.stalls.count}: ${f.stalls.onCpuMs} / ${f.stalls.runQueueMs} / ${f.stalls.offCpuMs}` : '–');
+  console.log('| phase | duration ms | delay p99 ms | delay max ms | busy CPU p99 ms | busy CPU max ms | stalls >= 20 ms: on CPU / run queue / off CPU ms |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log(`| baseline: the idle window, before anything else | ${idle.durationMs} | ${idle.p99} | ${idle.max} | ${busy(idle)} | – |`);
+  for (const [name, phase] of Object.entries(phases)) console.log(`| ${name} | ${phase.ms} | ${phase.p99} | ${phase.max} | ${busy(phase)} | ${phaseStalls(phase)} |`);
+  console.log(`| whole run (p50 ${lag.p50}, mean ${lag.mean}) | ${figures.durationMs} | ${lag.p99} | ${lag.max} | ${busy(figures.busyCpuMs && { busyCpuP99: figures.busyCpuMs.p99, busyCpuMax: figures.busyCpuMs.max })} | – |`);
   console.log('');
   const { median } = floods;
   const verdict = (value) => (value < floods.targetMs ? `under the ${floods.targetMs} ms target` : `OVER the ${floods.targetMs} ms target`);
@@ -67,7 +70,12 @@ if (wantJson) {
   const cpu = (f) => (f.mainThreadCpuMs !== undefined ? ` main-thread CPU ${f.mainThreadCpuMs} ms` : '')
     + (f.busyCpuMax !== undefined ? ` (busy CPU p99 ${f.busyCpuP99} max ${f.busyCpuMax})` : '');
   const gc = (f) => (f.gc ? `, GC ${f.gc.totalMs} ms in ${f.gc.pauses} pauses (longest ${f.gc.longestMs}; ${f.gc.major} major, longest ${f.gc.longestMajorMs})` : '');
-  console.log(`floods of ${floods.messages} messages: ${floods.runs.map((f) => `${f.messagesPerSecond} msg/s p99 ${f.p99} max ${f.max}${cpu(f)}${gc(f)}`).join('; ')}`);
+  // A stall (a gap of 20 ms or more between two turns of the 5 ms timer) taken apart with the thread's schedstat: on
+  // CPU (the window's tasks and GC), waiting in a run queue (the machine's other processes), off CPU (asleep: blocked).
+  const part = (s) => `${s.onCpuMs} on CPU${s.gcMs !== undefined ? ` (GC ${s.gcMs})` : ''} + ${s.runQueueMs} run queue + ${s.offCpuMs} off CPU`;
+  const stalls = (f) => (f.stalls ? `; ${f.stalls.count} stalls >= 20 ms (${part(f.stalls)} ms)`
+    + (f.stalls.longest[0] ? `, longest ${f.stalls.longest[0].wallMs} ms = ${part(f.stalls.longest[0])}` : '') : '');
+  console.log(`floods of ${floods.messages} messages: ${floods.runs.map((f) => `${f.messagesPerSecond} msg/s p99 ${f.p99} max ${f.max}${cpu(f)}${gc(f)}${stalls(f)}`).join('; ')}`);
   console.log(`median of ${floods.runs.length} floods: p99 ${median.p99} ms (${verdict(median.p99)}, ${ratio(median.p99, idle.p99)}), `
     + `max ${median.max} ms (${verdict(median.max)}, ${ratio(median.max, idle.max)}), ${median.messagesPerSecond} msg/s${cpu(median)}`);
   console.log(`joining the flock'ed channel: ${figures.lockedChannelConnect}`);

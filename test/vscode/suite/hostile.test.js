@@ -14,6 +14,7 @@ const path = require('path');
 const { createHistogram, monitorEventLoopDelay, PerformanceObserver, constants: perfConstants } = require('perf_hooks');
 const vscode = require('vscode');
 const { repoRoot, uniqueName, until, withTimeout, startLauncher, extensionApi } = require('./helpers');
+const { STALL_MS, SchedStat, splitStall, stallFigures } = require('./stalls');
 
 const FLOOD_MESSAGES = 100_000;
 /**
@@ -130,6 +131,12 @@ class GcRecorder {
     };
   }
 
+  /** How long the pauses took within [from, to) (performance.now() times). */
+  overlapMs(from, to) {
+    const overlap = this.entries.reduce((sum, e) => sum + Math.max(0, Math.min(to, e.startTime + e.duration) - Math.max(from, e.startTime)), 0);
+    return Math.round(overlap * 10) / 10;
+  }
+
   stop() {
     this.observer.disconnect();
   }
@@ -140,23 +147,38 @@ class GcRecorder {
  * time can be read, the main thread's **busy CPU**: the CPU time it used between two turns of a 5 ms timer, i.e. how
  * long the event loop ran without reaching its timers, counted in CPU time. The delay is wall time, so on a loaded
  * machine it also counts the time the process waited for a CPU; the busy CPU does not, and shows the tasks
- * themselves (on a quiet machine the two agree).
+ * themselves (on a quiet machine the two agree). Where Linux's schedstat can be read, every gap of STALL_MS or more
+ * between two turns of that timer is a **stall**, split into on CPU, run queue and off CPU (stalls.js).
  */
 class LagRecorder {
   constructor() {
     this.total = monitorEventLoopDelay({ resolution: 5 });
     this.total.enable();
     this.phases = {};
-    if (mainThreadCpuMs() !== undefined) {
-      this.totalBusy = createHistogram();
-      let last = mainThreadCpuMs();
+    this.sched = new SchedStat();
+    this.started = performance.now();
+    if (mainThreadCpuMs() !== undefined) this.totalBusy = createHistogram();
+    let lastCpu = mainThreadCpuMs();
+    let lastWall = performance.now();
+    let lastSched = this.sched.read();
+    if (lastCpu !== undefined || lastSched) {
       this.ticker = setInterval(() => {
-        const now = mainThreadCpuMs();
-        // In µs (a histogram takes integers of at least 1).
-        const busyUs = Math.max(1, Math.round((now - last) * 1000));
-        last = now;
-        this.totalBusy.record(busyUs);
-        this.phaseBusy.record(busyUs);
+        const wall = performance.now();
+        const sched = this.sched.read();
+        if (lastCpu !== undefined) {
+          const cpu = mainThreadCpuMs();
+          // In µs (a histogram takes integers of at least 1).
+          const busyUs = Math.max(1, Math.round((cpu - lastCpu) * 1000));
+          lastCpu = cpu;
+          this.totalBusy.record(busyUs);
+          this.phaseBusy.record(busyUs);
+        }
+        if (sched && lastSched && wall - lastWall >= STALL_MS) {
+          // Its wall-clock start too, to find it in a system trace (perf record -k CLOCK_REALTIME...).
+          this.phaseStalls.push({ ...splitStall(lastWall - this.started, wall - lastWall, lastSched, sched), epochMs: Math.round(performance.timeOrigin + lastWall) });
+        }
+        lastWall = wall;
+        lastSched = sched;
       }, 5);
     }
     this.startPhase();
@@ -166,6 +188,7 @@ class LagRecorder {
     this.phase = monitorEventLoopDelay({ resolution: 5 });
     this.phase.enable();
     if (this.totalBusy) this.phaseBusy = createHistogram();
+    this.phaseStalls = [];
     this.phaseStarted = performance.now();
   }
 
@@ -173,7 +196,7 @@ class LagRecorder {
   endPhase(name) {
     this.phase.disable();
     const phase = { ms: Math.round(performance.now() - this.phaseStarted), p99: ms(this.phase.percentile(99)), max: ms(this.phase.max),
-      ...busyFigures(this.phaseBusy) };
+      ...busyFigures(this.phaseBusy), ...(this.sched.available ? { stalls: stallFigures(this.phaseStalls) } : {}) };
     this.phases[name] = phase;
     this.startPhase();
     return phase;
@@ -183,6 +206,7 @@ class LagRecorder {
     this.phase.disable();
     this.total.disable();
     clearInterval(this.ticker);
+    this.sched.close();
     const h = this.total;
     return { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean), maxNs: h.max, ...busyFigures(this.totalBusy) };
   }
@@ -335,6 +359,7 @@ describe('SIPC extension host never blocks', function () {
       if (stopProfile && process.env.SIPC_EXTHOST_PROFILE === 'heap') await stopProfile();
       floods.push({ ms: Math.round(floodMs), messagesPerSecond: Math.round(FLOOD_MESSAGES / (floodMs / 1000)), p99: phase.p99, max: phase.max,
         ...(phase.busyCpuMax !== undefined ? { busyCpuP99: phase.busyCpuP99, busyCpuMax: phase.busyCpuMax } : {}),
+        ...(phase.stalls ? { stalls: phase.stalls } : {}),
         ...(floodCpu !== undefined ? { mainThreadCpuMs: Math.round(mainThreadCpuMs() - floodCpu) } : {}),
         window: [floodStarted, floodStarted + floodMs] });
       await sender.exited(30_000);
@@ -355,6 +380,10 @@ describe('SIPC extension host never blocks', function () {
       flood.gc = gc.between(...flood.window);
       delete flood.window;
     }
+    // A stall's on-CPU time includes the collector's pauses within it.
+    for (const phase of Object.values(lag.phases)) {
+      for (const stall of phase.stalls?.longest ?? []) stall.gcMs = gc.overlapMs(lag.started + stall.atMs, lag.started + stall.atMs + stall.wallMs);
+    }
 
     const report = {
       what: 'extension host event-loop delay (perf_hooks.monitorEventLoopDelay, 5 ms resolution) with a FIFO, a corrupt '
@@ -364,6 +393,7 @@ describe('SIPC extension host never blocks', function () {
       eventLoopDelayMs: { p50: total.p50, p99: total.p99, max: total.max, mean: total.mean },
       ...(total.busyCpuMax !== undefined ? { busyCpuMs: { p99: total.busyCpuP99, max: total.busyCpuMax } } : {}),
       phases: lag.phases,
+      extensionHostPid: process.pid,
       idleBaselineMs: { durationMs: IDLE_BASELINE_MS, p99: idleDelay.p99, max: idleDelay.max,
         ...(idleDelay.busyCpuMax !== undefined ? { busyCpuP99: idleDelay.busyCpuP99, busyCpuMax: idleDelay.busyCpuMax } : {}) },
       floods: { messages: FLOOD_MESSAGES, targetMs: TARGET_MS, runs: floods, median: { p99: median(floods.map((f) => f.p99)), max: median(floods.map((f) => f.max)), messagesPerSecond: median(floods.map((f) => f.messagesPerSecond)),
