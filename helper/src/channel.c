@@ -125,8 +125,32 @@ static void notify(sipc_channel *ch, uint32_t index)
 static void notify_observers(sipc_channel *ch)
 {
     uint32_t *flag = &ch->header->waiters[SIPC_WAIT_OBSERVE];
-    if (SH_LOAD(flag) != 0 && SH_XCHG(flag, 0u) != 0)
+    if (SH_LOAD(flag) != 0 && SH_XCHG(flag, 0u) != 0) {
         bump_and_wake(ch, SIPC_WAIT_OBSERVE);
+        count(&ch->stats.observer_wakes);
+    }
+}
+
+/* Wakes a lossless observer napping in its record (PROTOCOL.md section 7, "Napping") once half a ring of direction d is
+ * uncopied: it copies a batch per wake-up instead of one per few messages, and only its nap costs us a syscall. It
+ * raised `napping` then looked at head; we published head, then (notify's full fence) look at `napping`: either it
+ * saw our message or we see it napping. `head` is the value just published. The cursor is only compared: a forged
+ * one costs at most a wake-up. */
+static void notify_napping_observers(sipc_channel *ch, int d, uint64_t head)
+{
+    uint64_t batch = ch->geometry.queue_depth / 2 ? ch->geometry.queue_depth / 2 : 1;
+    for (int r = 0; r < (int)SIPC_OBSERVER_RECORDS; r++) {
+        seg_observer *record = &ch->header->observers[r];
+        if (SH_LOAD(&record->napping) == 0)
+            continue;
+        uint64_t cursor = SH_LOAD_ACQ(&record->cursor[d]);
+        if (cursor > head || head - cursor < batch)
+            continue;
+        if (SH_XCHG(&record->napping, 0u) != 0) {
+            bump_and_wake(ch, SIPC_WAIT_RECORD(r));
+            count(&ch->stats.observer_wakes);
+        }
+    }
 }
 
 static void wake_everyone(sipc_channel *ch)
@@ -237,9 +261,10 @@ static void spin_learn(sipc_channel *ch, uint32_t index, int succeeded)
 /* A lossless observer is copying, as far as a producer it holds back can tell: no observer has raised the
  * observers' sleep flag (an observer raises it only once it caught up, and then it holds nobody back). A hint like
  * `sleepers`: an observer that stopped without sleeping (stopped process, busy caller) costs a spin budget. */
-static int observer_copying(sipc_channel *ch)
+static int observer_copying(sipc_channel *ch, int record)
 {
-    return SH_LOAD(&ch->header->waiters[SIPC_WAIT_OBSERVE]) == 0;
+    return SH_LOAD(&ch->header->waiters[SIPC_WAIT_OBSERVE]) == 0 &&
+           SH_LOAD(&ch->header->observers[record].napping) == 0;
 }
 
 typedef int (*ready_fn)(sipc_channel *ch, void *context);
@@ -252,7 +277,7 @@ typedef int wait_for;
 /* The one the wait is for is probably on a CPU and about to free what we wait for (worth spinning for). */
 static int awaited_running(sipc_channel *ch, wait_for who)
 {
-    return who != WAIT_FOR_PEER ? observer_copying(ch) : peer_running(ch);
+    return who != WAIT_FOR_PEER ? observer_copying(ch, who) : peer_running(ch);
 }
 
 /* Where the one the wait is for last ran (a `cpu` word in shared memory): the peer's role, or the observer's record.
@@ -386,7 +411,7 @@ static void take_role(sipc_channel *ch, int role_index)
     SH_STORE(&role->start_time, ch->self.start_time);
     SH_STORE(&role->attached_ns, sipc_os_wall_ns());
     /* The token (held through this handle's close-on-exec descriptor) tells peers when we exec(). */
-    uint32_t flags = SIPC_ROLE_SERVES_OBSERVERS;
+    uint32_t flags = SIPC_ROLE_SERVES_OBSERVERS | SIPC_ROLE_WAKES_NAPPING_OBSERVERS;
     if (sipc_os_segment_hold_token(ch->segment, (uint32_t)role_index) == 1)
         flags |= SIPC_ROLE_HOLDS_TOKEN;
     SH_STORE(&role->flags, flags);
@@ -1117,8 +1142,11 @@ static void drop_observer(sipc_channel *ch, int r, uint64_t claim, uint32_t why)
 {
     seg_observer *ob = &ch->header->observers[r];
     if (SIPC_CLAIM_STATE(claim) == SIPC_OBSERVER_ACTIVE &&
-        sh_cas64(&ob->claim, claim, SIPC_CLAIM(SIPC_CLAIM_TICKET(claim), why)))
-        bump_and_wake(ch, SIPC_WAIT_OBSERVE); /* the observer learns it at once */
+        sh_cas64(&ob->claim, claim, SIPC_CLAIM(SIPC_CLAIM_TICKET(claim), why))) {
+        /* The observer learns it at once, asleep or napping. */
+        bump_and_wake(ch, SIPC_WAIT_OBSERVE);
+        bump_and_wake(ch, SIPC_WAIT_RECORD(r));
+    }
 }
 
 uint32_t sipc_observer_stall_ms(uint32_t asked)
@@ -1242,6 +1270,7 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
             sipc_os_mutex_unlock(&ch->send_lock);
             notify(ch, SIPC_WAIT_DATA(d));
             notify_observers(ch);
+            notify_napping_observers(ch, d, head + 1);
             return leave(ch, SIPC_OK);
         }
         uint64_t wait_until = deadline;
@@ -1513,6 +1542,7 @@ void sipc_channel_wait_stats(sipc_channel *channel, sipc_wait_stats *out)
     out->spins = __atomic_load_n(&channel->stats.spins, __ATOMIC_RELAXED);
     out->spin_hits = __atomic_load_n(&channel->stats.spin_hits, __ATOMIC_RELAXED);
     out->same_cpu_skips = __atomic_load_n(&channel->stats.same_cpu_skips, __ATOMIC_RELAXED);
+    out->observer_wakes = __atomic_load_n(&channel->stats.observer_wakes, __ATOMIC_RELAXED);
 }
 
 void sipc_channel_fix_spin(sipc_channel *channel, uint32_t budget_ns)

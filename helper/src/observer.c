@@ -7,6 +7,7 @@
 #include "deadline.h"
 #include "layout.h"
 #include "spin_policy.h"
+#include "waiting.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -29,6 +30,9 @@
  * away than the budget (a paced producer, a producer held up elsewhere) spins fail, and the observer soon sleeps at
  * once instead of taking a CPU from the peers for nothing. */
 #define SPIN_WHILE_FLOWING_NS 200000u
+/* How long a lossless observer naps at most while it waits for half a ring to fill (PROTOCOL.md section 7, "Napping"):
+ * the latency bound for the last messages of a burst, when the channel goes quiet before half a ring is uncopied. */
+#define NAP_QUIET_MS 1
 
 typedef struct role_seen {
     uint32_t session;
@@ -50,6 +54,8 @@ struct sipc_observer {
     uint64_t published[2];     /* lossless: the cursor values last stored in our record */
     uint64_t woken_at[2];      /* lossless: the cursor value of our last wake-up of a waiting producer */
     uint64_t last_delivery_ns; /* when sipc_observer_next last returned a message (traffic is flowing) */
+    int delivered_since_nap;   /* lossless: a message was returned since the last nap or sleep began */
+    int32_t nap_quiet_ms;      /* lossless: a nap's time limit, NAP_QUIET_MS (tests: sipc_observer_fix_nap) */
     int last_direction;        /* of that message */
     uint32_t spin_budget_ns;   /* spin_policy.h */
     uint32_t spin_probe;
@@ -152,6 +158,7 @@ static int claim_record(sipc_observer *ob, uint32_t stall_ms)
         SH_STORE(&record->start_time, self.start_time);
         SH_STORE(&record->stall_ms, stall_ms);
         SH_STORE(&record->cpu, 0u);
+        SH_STORE(&record->napping, 0u); /* a predecessor killed in a nap left it raised */
         for (int d = 0; d < 2; d++)
             SH_STORE(&record->cursor[d], SH_LOAD_ACQ(&ob->header->rings[d].head));
         uint64_t active = SIPC_CLAIM(ticket, SIPC_OBSERVER_ACTIVE);
@@ -351,6 +358,7 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
     ob->record = -1;
     ob->flags = opt.flags;
     ob->spin_budget_ns = SIPC_SPIN_START_NS;
+    ob->nap_quiet_ms = NAP_QUIET_MS;
     char key[SIPC_OS_KEY_MAX + 1];
     sipc_key_for_name(name, key);
     sipc_view view;
@@ -542,14 +550,18 @@ static void account_look(sipc_observer *ob, look_after after, uint64_t now, uint
     ob->last_look_ns = now;
 }
 
-/* Something for sipc_observer_next to look at: a message or a role change since the caller looked. */
-static int anything_new(sipc_observer *ob)
+/* Something for sipc_observer_next to look at: at least `batch` messages of a direction not copied yet, or a role
+ * change since the caller looked. */
+static int news_of(sipc_observer *ob, uint64_t batch)
 {
     if (__atomic_load_n(&ob->cancelled, __ATOMIC_ACQUIRE))
         return 1;
-    for (int d = 0; d < 2; d++)
-        if (SH_LOAD_ACQ(&ob->header->rings[d].head) != ob->next_sequence[d])
+    for (int d = 0; d < 2; d++) {
+        uint64_t head = SH_LOAD_ACQ(&ob->header->rings[d].head);
+        /* A head behind us is corrupt: the look at the rings says so. */
+        if (head < ob->next_sequence[d] || head - ob->next_sequence[d] >= batch)
             return 1;
+    }
     if (ob->flags & SIPC_OBSERVE_EVENTS)
         for (int r = 0; r < 2; r++) {
             const seg_role *role = &ob->header->roles[r];
@@ -558,6 +570,64 @@ static int anything_new(sipc_observer *ob)
                 return 1;
         }
     return ob->record >= 0 && !record_held(ob);
+}
+
+static int anything_new(sipc_observer *ob)
+{
+    return news_of(ob, 1);
+}
+
+/* The uncopied messages of a direction that make a producer end our nap: half a ring (PROTOCOL.md section 7). */
+static uint64_t nap_batch(const sipc_observer *ob)
+{
+    return ob->geometry.queue_depth / 2 ? ob->geometry.queue_depth / 2 : 1;
+}
+
+/* 1 if a lossless observer may nap in its record: every attached producer wakes napping observers. */
+static int producers_wake_napping(const sipc_observer *ob)
+{
+    if (ob->record < 0)
+        return 0;
+    for (int r = 0; r < 2; r++) {
+        const seg_role *role = &ob->header->roles[r];
+        if (SH_LOAD_ACQ(&role->state) == SIPC_SLOT_ATTACHED &&
+            !(SH_LOAD(&role->flags) & SIPC_ROLE_WAKES_NAPPING_OBSERVERS))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Lossless, while traffic flows: naps until half a ring of a direction is uncopied (a producer then wakes us), or at
+ * most timeout_ms (the channel went quiet before that). Raise the record's `napping` after reading its wait word,
+ * fence, look once more, then wait; the producer that publishes the message that makes half a ring takes the flag
+ * down and wakes us (PROTOCOL.md section 7, "Napping"). The producers pay one wake-up per half ring, not one per
+ * few messages, and the observer copies half a ring per wake-up.
+ */
+static look_after nap_until_behind(sipc_observer *ob, int32_t timeout_ms)
+{
+    uint32_t index = SIPC_WAIT_RECORD(ob->record);
+    uint32_t *word = &ob->header->wait_word[index];
+    uint32_t *napping = &ob->header->observers[ob->record].napping;
+    uint32_t seen = SH_LOAD_ACQ(word);
+    ob->delivered_since_nap = 0;
+    note_my_cpu(ob);
+    SH_XCHG(napping, 1u);
+    SH_FENCE();
+    if (news_of(ob, nap_batch(ob))) {
+        SH_STORE(napping, 0u);
+        return AFTER_RUNNING;
+    }
+    stat_add(&ob->stats.sleeps, 1);
+    int rc = sipc_os_wait(ob->segment, index, word, seen, timeout_ms);
+    /* Down again whether a producer took it down or the time ran out (a producer that exchanges it meanwhile pays
+     * one wake-up for nothing). */
+    SH_STORE(napping, 0u);
+    note_my_cpu(ob);
+    if (rc == SIPC_ERR_TIMEOUT)
+        return AFTER_SLEEP;
+    stat_add(&ob->stats.woken, 1);
+    return AFTER_WAKE_UP;
 }
 
 /*
@@ -569,6 +639,7 @@ static look_after sleep_until_news(sipc_observer *ob, int32_t timeout_ms)
 {
     uint32_t *word = &ob->header->wait_word[SIPC_WAIT_OBSERVE];
     uint32_t seen = SH_LOAD_ACQ(word);
+    ob->delivered_since_nap = 0;
     note_my_cpu(ob);
     SH_XCHG(&ob->header->waiters[SIPC_WAIT_OBSERVE], 1u);
     SH_FENCE();
@@ -696,6 +767,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         if (d >= 0) {
             if (deliver(ob, d, &c[d], buffer, capacity, message)) {
                 ob->last_delivery_ns = now;
+                ob->delivered_since_nap = 1;
                 ob->last_direction = d;
                 stat_add(&ob->stats.messages, 1);
                 ob->returned_ns = now;
@@ -725,6 +797,14 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
                 continue;
             }
         }
+        if (ob->delivered_since_nap && producers_wake_napping(ob)) {
+            /* Traffic flows: copy it in batches of half a ring. A nap that ends with nothing new found the channel
+             * quiet, and the next wait sleeps until any message comes. */
+            int32_t left_ms = sipc_deadline_ms_left(deadline);
+            int32_t quiet_ms = ob->nap_quiet_ms;
+            after = nap_until_behind(ob, left_ms == SIPC_INFINITE || left_ms > quiet_ms ? quiet_ms : left_ms);
+            continue;
+        }
         if (producers_wake_us(ob)) {
             int32_t left_ms = sipc_deadline_ms_left(deadline);
             after =
@@ -738,6 +818,11 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         if (poll_us < POLL_MAX_US)
             poll_us = poll_us * 2 > POLL_MAX_US ? POLL_MAX_US : poll_us * 2;
     }
+}
+
+void sipc_observer_fix_nap(sipc_observer *observer, int32_t quiet_ms)
+{
+    observer->nap_quiet_ms = quiet_ms;
 }
 
 SIPC_API int sipc_observer_get_stats(sipc_observer *observer, sipc_observer_stats *stats)
@@ -762,6 +847,11 @@ SIPC_API int sipc_observer_cancel(sipc_observer *observer)
         /* End our own sleep on the observer word (other observers of the channel wake spuriously, harmless). */
         SH_ADD(&observer->header->wait_word[SIPC_WAIT_OBSERVE], 1u);
         sipc_os_wake(observer->segment, SIPC_WAIT_OBSERVE, &observer->header->wait_word[SIPC_WAIT_OBSERVE]);
+        /* Or our nap (which record is ours is the observing thread's to know: wake both). */
+        for (uint32_t r = 0; r < SIPC_OBSERVER_RECORDS; r++) {
+            SH_ADD(&observer->header->wait_word[SIPC_WAIT_RECORD(r)], 1u);
+            sipc_os_wake(observer->segment, SIPC_WAIT_RECORD(r), &observer->header->wait_word[SIPC_WAIT_RECORD(r)]);
+        }
     }
     return SIPC_OK;
 }

@@ -16,11 +16,16 @@ typedef struct sipc_wait_stats {
     uint64_t spins;          /* waits that spun for the peer first */
     uint64_t spin_hits;      /* spins that ended with the condition met (no sleep needed) */
     uint64_t same_cpu_skips; /* waits that did not spin because the peer was last seen on our CPU */
+    uint64_t
+        observer_wakes; /* wake-ups this handle's sends paid for observers (asleep on word 5, or napping lossless) */
 } sipc_wait_stats;
 
 void sipc_channel_wait_stats(sipc_channel *channel, sipc_wait_stats *out);
 /* Test hook: spin up to budget_ns in every wait the protocol lets spin, without learning
  * (0 restores the adaptive budget). Makes the spin-or-sleep decisions observable without timing. */
 void sipc_channel_fix_spin(sipc_channel *channel, uint32_t budget_ns);
+/* Test hook: a lossless observer's naps (PROTOCOL.md section 7, "Napping") last up to quiet_ms instead of the short
+ * bound that keeps a quiet channel's latency low, so that only a producer ends them. Call before observing. */
+void sipc_observer_fix_nap(sipc_observer *observer, int32_t quiet_ms);
 
 #endif /* SIPC_WAITING_H */

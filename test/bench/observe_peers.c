@@ -1,13 +1,14 @@
 /*
  * observe_peers.c — the two C peers of the observer benchmark (test/bench/observer-bench.mjs).
- *   observe_peers server NAME COUNT         creates NAME, prints "ready", receives COUNT messages (keeps up)
+ *   observe_peers server NAME COUNT [DEPTH] creates NAME (queue depth DEPTH, default SIPC_DEFAULT_QUEUE_DEPTH),
+ *                                           prints "ready", receives COUNT messages (keeps up)
  *   observe_peers client NAME COUNT RATE SIZE
  *                                           attaches, waits for a line on stdin, sends COUNT messages of SIZE
  *                                           bytes at RATE messages/s (0: as fast as the server takes them),
  *                                           then prints {"seconds":..,"rate":..} (the send loop's time)
  * Both also print their CPU time and their handle's wait counters (helper/src/waiting.h) on stdout as
- * {"cpuSeconds":..,"sleeps":..,"wakes":..,"spins":..,"spinHits":..,"sameCpuSkips":..} (the server after "ready"): where
- * the peers' time goes with an observer (spinning, sleeping, waking it).
+ * {"cpuSeconds":..,"sleeps":..,"wakes":..,"spins":..,"spinHits":..,"sameCpuSkips":..,"observerWakes":..} (the server
+ * after "ready"): where the peers' time goes with an observer (spinning, sleeping, waking it).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sipc.h>
@@ -37,9 +38,10 @@ static void print_costs(sipc_channel *ch, const char *prefix)
                  (double)usage.ru_stime.tv_usec / 1e6;
     sipc_wait_stats w;
     sipc_channel_wait_stats(ch, &w);
-    printf("%s\"cpuSeconds\":%.6f,\"sleeps\":%llu,\"wakes\":%llu,\"spins\":%llu,\"spinHits\":%llu,\"sameCpuSkips\":%llu}\n",
+    printf("%s\"cpuSeconds\":%.6f,\"sleeps\":%llu,\"wakes\":%llu,\"spins\":%llu,\"spinHits\":%llu,\"sameCpuSkips\":%llu,"
+           "\"observerWakes\":%llu}\n",
            prefix, cpu, (unsigned long long)w.sleeps, (unsigned long long)w.wakes, (unsigned long long)w.spins,
-           (unsigned long long)w.spin_hits, (unsigned long long)w.same_cpu_skips);
+           (unsigned long long)w.spin_hits, (unsigned long long)w.same_cpu_skips, (unsigned long long)w.observer_wakes);
     fflush(stdout);
 }
 
@@ -49,10 +51,13 @@ static int fail(const char *what, int status)
     return 1;
 }
 
-static int server(const char *name, uint64_t count)
+static int server(const char *name, uint64_t count, uint32_t depth)
 {
+    sipc_options options;
+    sipc_options_init(&options);
+    options.queue_depth = depth;
     sipc_channel *ch = NULL;
-    int rc = sipc_open(name, NULL, &ch);
+    int rc = sipc_open(name, &options, &ch);
     if (rc != SIPC_OK)
         return fail("open", rc);
     printf("ready\n");
@@ -117,8 +122,8 @@ static int client(const char *name, uint64_t count, uint64_t rate, uint32_t size
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "server") == 0)
-        return server(argv[2], strtoull(argv[3], NULL, 10));
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "server") == 0)
+        return server(argv[2], strtoull(argv[3], NULL, 10), argc == 5 ? (uint32_t)strtoul(argv[4], NULL, 10) : 0u);
     if (argc == 6 && strcmp(argv[1], "client") == 0)
         return client(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
                       (uint32_t)strtoul(argv[5], NULL, 10));

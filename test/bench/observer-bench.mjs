@@ -1,11 +1,12 @@
 // How much of a busy channel an observer captures, and what lossless observation costs the peers.
-//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node]
+//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node] [--depth N]
 // Two C peers (test/bench/observe_peers.c, built here against helper/build's libsipc.a): a client sends 64 B
 // messages to a server that receives them as they come (a reader that keeps up), at full speed and paced at
 // 100,000 msgs/s. Each load runs without an observer (the baseline), then with `sipc tap --json`, with the Node
 // API's observe(), and with both in lossless mode. Reported per load and observer: the share of the messages the
 // observer captured (the rest it counted as missed), and the peers' time against the baseline of the same run.
-// Each figure is the median of --runs runs (default 3; --quick: 1 run, fewer messages).
+// Each figure is the median of --runs runs (default 3; --quick: 1 run, fewer messages). --depth: the channel's queue
+// depth (default 16, the library's default): how far a lossless observer may fall behind before it holds the peers.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,7 @@ const args = process.argv.slice(2);
 const wantJson = args.includes('--json');
 const quick = args.includes('--quick');
 const runs = numberOption(args, '--runs', quick ? 1 : 3);
+const depth = numberOption(args, '--depth', 16);
 const platform = `${process.platform}-${process.arch}`;
 const cli = process.env.SIPC_CLI ?? join(root, 'helper/build', platform, 'sipc');
 const outDir = join(root, 'test/out');
@@ -126,7 +128,7 @@ const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' 
 let serial = 0;
 async function runOnce(load, observer) {
   const name = `bench-obs-${process.pid}-${++serial}`;
-  const server = start(peersBinary, ['server', name, String(load.count)]);
+  const server = start(peersBinary, ['server', name, String(load.count), String(depth)]);
   try {
     await server.waitFor(/ready/, 10000, 'server');
     const client = start(peersBinary, ['client', name, String(load.count), String(load.rate), String(SIZE)]);
@@ -231,7 +233,7 @@ for (const load of loads) {
 if (wantJson) {
   console.log(JSON.stringify({ runs, sizeBytes: SIZE, results }, null, 2));
 } else {
-  console.log(`64 B messages, client -> server, the server receiving as they come; median of ${runs} run(s); captured = messages the`);
+  console.log(`64 B messages, client -> server, queue depth ${depth}, the server receiving as they come; median of ${runs} run(s); captured = messages the`);
   console.log('observer copied / messages sent (the rest it counted as missed); peers = the send loop\'s time, x = against no observer.\n');
   console.log('| load | observer | captured | peers\' rate | peers vs no observer |');
   console.log('|---|---|---:|---:|---:|');
@@ -241,7 +243,8 @@ if (wantJson) {
   }
   console.log('\nWhy (the observer\'s counters in the run with the median share captured):');
   for (const r of results) if (r.stats !== null) console.log(`- ${r.load}, ${r.observer}: ${describeStats(r.stats)}`);
-  console.log('\nWhere the peers\' time went (same runs): CPU seconds, and the client\'s sends that waited (spins, hits, sleeps, same-CPU skips):');
+  console.log('\nWhere the peers\' time went (same runs): CPU seconds, the client\'s sends that waited (spins, hits, sleeps, same-CPU skips)');
+  console.log('and the wake-ups the client\'s sends paid for the observer:');
   for (const r of results) {
     const c = r.peers.client;
     // Per message the observer handled (copied or counted as missed): what load hardly moves.
@@ -250,7 +253,8 @@ if (wantJson) {
     const observerCpu = r.observerCpuSeconds === null ? ''
       : `, observer process ${r.observerCpuSeconds.toFixed(3)} s (${perMessage(r.observerCpuSeconds)}${mainThread})`;
     console.log(`- ${r.load}, ${r.observer}: client ${c.cpuSeconds.toFixed(3)} s CPU of ${r.peersSeconds.toFixed(3)} s, server ${r.peers.server.cpuSeconds.toFixed(3)} s${observerCpu}; `
-      + `client spins ${c.spins} (hits ${c.spinHits}), sleeps ${c.sleeps}, same-CPU skips ${c.sameCpuSkips}; server sleeps ${r.peers.server.sleeps}`);
+      + `client spins ${c.spins} (hits ${c.spinHits}), sleeps ${c.sleeps}, same-CPU skips ${c.sameCpuSkips}`
+      + `${c.observerWakes === undefined ? '' : `, wake-ups of the observer ${c.observerWakes}`}; server sleeps ${r.peers.server.sleeps}`);
   }
 }
 const lost = results.filter((r) => r.lossless && r.captured !== 1);

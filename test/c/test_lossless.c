@@ -6,6 +6,7 @@
 #include "harness.h"
 #include "observe_helpers.h"
 #include "layout.h"
+#include "waiting.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -249,5 +250,139 @@ void test_observer_events_of_a_killed_peer(void)
           m.session == 3 && m.pid == (int64_t)getpid());
     test_pipe_close(&plan.ready);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* ---- napping (PROTOCOL.md section 7, "Napping") ---- */
+
+/* An observer thread that copies `count` messages of the server's direction, in order and none missed. */
+typedef struct napping_observer {
+    sipc_observer *observer;
+    uint64_t count;
+    uint64_t seen; /* atomic */
+    int status;    /* atomic: the first failure, SIPC_OK */
+} napping_observer;
+
+static void *observe_count(void *arg)
+{
+    napping_observer *no = arg;
+    uint8_t buffer[64];
+    while (__atomic_load_n(&no->seen, __ATOMIC_RELAXED) < no->count) {
+        sipc_observed_message m = {.struct_size = sizeof m};
+        int rc = sipc_observer_next(no->observer, buffer, sizeof buffer, &m, 20000);
+        uint64_t i = __atomic_load_n(&no->seen, __ATOMIC_RELAXED);
+        if (rc == SIPC_OK && (m.kind != SIPC_OBSERVED_MESSAGE || m.sequence != i || m.missed != 0 ||
+                              !message_check(buffer, 64, 12, i)))
+            rc = SIPC_ERR_CORRUPT;
+        if (rc != SIPC_OK) {
+            __atomic_store_n(&no->status, rc, __ATOMIC_RELEASE);
+            break;
+        }
+        __atomic_store_n(&no->seen, i + 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+/* The record of this process's lossless observer (the only active one), -1 if none. */
+static int my_record(const seg_header *h)
+{
+    for (int r = 0; r < (int)SIPC_OBSERVER_RECORDS; r++)
+        if (SIPC_CLAIM_STATE(__atomic_load_n(&h->observers[r].claim, __ATOMIC_ACQUIRE)) == SIPC_OBSERVER_ACTIVE)
+            return r;
+    return -1;
+}
+
+/* Waits (for a state, up to about 20 s) until the observer has copied `seen` messages and naps in its record. */
+static int wait_napping(const napping_observer *no, const seg_observer *record, uint64_t seen)
+{
+    for (int k = 0; k < 20000; k++) {
+        if (__atomic_load_n(&no->seen, __ATOMIC_ACQUIRE) == seen && __atomic_load_n(&record->napping, __ATOMIC_ACQUIRE))
+            return 1;
+        if (__atomic_load_n(&no->status, __ATOMIC_ACQUIRE) != SIPC_OK)
+            return 0;
+        sleep_ms(1);
+    }
+    return 0;
+}
+
+/* A lossless observer that keeps up naps in its record while traffic flows, and only the send that leaves half a ring
+ * uncopied wakes it (one wake-up per half ring, not one per message or two; it used to sleep on the observer word
+ * after every few messages, which the next send paid a wake-up for). Its naps are made long here, so that only a
+ * producer ends them: what is tested is who wakes it, not how long anything takes. */
+void test_lossless_observer_naps_until_half_a_ring(void)
+{
+    const char *name = test_name("lnap");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client); /* depth 4 */
+    if (test_failed())
+        return;
+    sipc_observer_fix_nap(ob, 60000);
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_header *h = (seg_header *)map.base;
+    int r = my_record(h);
+    CHECK(r >= 0);
+    if (test_failed())
+        return;
+    const seg_observer *record = &h->observers[r];
+    const uint32_t *word = &h->wait_word[SIPC_WAIT_RECORD(r)];
+    napping_observer no = {ob, 5, 0, SIPC_OK};
+    sipc_os_thread observer_thread;
+    CHECK(sipc_os_thread_create(&observer_thread, observe_count, &no) == SIPC_OK);
+    /* The first message ends a plain sleep (nothing flowed yet); after copying it, the observer naps. */
+    CHECK_RC(observed_pass(server, client, 0, 1000), SIPC_OK);
+    CHECK(wait_napping(&no, record, 1));
+    for (uint64_t round = 0; round < 2 && !test_failed(); round++) {
+        uint32_t word_before = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+        sipc_wait_stats before, after;
+        sipc_channel_wait_stats(server, &before);
+        /* One message uncopied (of a ring of 4): the producer lets the observer nap. */
+        CHECK_RC(observed_pass(server, client, 1 + 2 * round, 1000), SIPC_OK);
+        sipc_channel_wait_stats(server, &after);
+        CHECK(after.observer_wakes == before.observer_wakes);
+        CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 1);
+        CHECK(__atomic_load_n(word, __ATOMIC_ACQUIRE) == word_before);
+        /* Two uncopied, half the ring: this send wakes it, and it copies both. */
+        CHECK_RC(observed_pass(server, client, 2 + 2 * round, 1000), SIPC_OK);
+        sipc_channel_wait_stats(server, &after);
+        CHECK(after.observer_wakes == before.observer_wakes + 1);
+        CHECK(__atomic_load_n(word, __ATOMIC_ACQUIRE) != word_before);
+        if (round == 0)
+            CHECK(wait_napping(&no, record, 3));
+    }
+    sipc_os_thread_join(&observer_thread);
+    CHECK_RC(no.status, SIPC_OK);
+    CHECK(no.seen == 5); /* both wake-ups ended its naps: it copied everything */
+    raw_close(&map);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* With the short nap of every observer, a burst smaller than half a ring still reaches it when the channel goes
+ * quiet: nobody sends again, and the observer copies the rest by itself. */
+void test_lossless_napping_observer_copies_a_quiet_channel(void)
+{
+    const char *name = test_name("lquiet");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client);
+    if (test_failed())
+        return;
+    napping_observer no = {ob, 4, 0, SIPC_OK};
+    sipc_os_thread observer_thread;
+    CHECK(sipc_os_thread_create(&observer_thread, observe_count, &no) == SIPC_OK);
+    for (uint64_t i = 0; i < 4 && !test_failed(); i++) {
+        /* One message at a time, each after the observer copied the one before (so it naps with one uncopied). */
+        CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
+        for (int k = 0; k < 20000 && __atomic_load_n(&no.seen, __ATOMIC_ACQUIRE) == i &&
+                        __atomic_load_n(&no.status, __ATOMIC_ACQUIRE) == SIPC_OK;
+             k++)
+            sleep_ms(1);
+        CHECK(__atomic_load_n(&no.seen, __ATOMIC_ACQUIRE) == i + 1);
+    }
+    sipc_os_thread_join(&observer_thread);
+    CHECK_RC(no.status, SIPC_OK);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
