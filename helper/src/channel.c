@@ -259,8 +259,9 @@ static void spin_learn(sipc_channel *ch, uint32_t index, int succeeded)
 }
 
 /* A lossless observer is copying, as far as a producer it holds back can tell: no observer has raised the
- * observers' sleep flag (an observer raises it only once it caught up, and then it holds nobody back). A hint like
- * `sleepers`: an observer that stopped without sleeping (stopped process, busy caller) costs a spin budget. */
+ * observers' sleep flag (an observer raises it only once it caught up, and then it holds nobody back), and it does not
+ * nap in its record (a nap ends with the send that makes half a ring: one seen raised here has not seen it yet). A hint
+ * like `sleepers`: an observer that stopped without sleeping (stopped process, busy caller) costs a spin budget. */
 static int observer_copying(sipc_channel *ch, int record)
 {
     return SH_LOAD(&ch->header->waiters[SIPC_WAIT_OBSERVE]) == 0 &&
