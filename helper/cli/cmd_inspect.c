@@ -597,8 +597,13 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
      * lossless, the peers waiting (up to the queue's bound). */
     const size_t flush_at = 64u * 1024u;
     const int32_t quiet_ms = 5;
+    cli_observe_queue_options queue_options = {.capacity = capacity,
+                                               .quiet_ms = quiet_ms,
+                                               .timeout_ms = timeout,
+                                               .idle_ms = 0,
+                                               .deadline = SIPC_OS_NO_DEADLINE};
     cli_observe_queue *queue = NULL;
-    status = cli_observe_queue_start(observer, capacity, quiet_ms, timeout, &queue);
+    status = cli_observe_queue_start(observer, &queue_options, &queue);
     if (status != SIPC_OK)
         exit_code = cli_io_error(command->name, "cannot start copying: %s", sipc_status_name(status));
     /* --follow, after observing the channel again: its first message of each direction tells how many went by
@@ -632,7 +637,8 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             if ((output != CLI_FORMAT_TEXT || decoding) && sipc_observer_info(observer, &info) == SIPC_OK &&
                 info.max_message_size > capacity)
                 capacity = info.max_message_size;
-            status = cli_observe_queue_start(observer, capacity, quiet_ms, timeout, &queue);
+            queue_options.capacity = capacity;
+            status = cli_observe_queue_start(observer, &queue_options, &queue);
             if (status != SIPC_OK) {
                 exit_code = cli_io_error(command->name, "cannot start copying: %s", sipc_status_name(status));
                 break;

@@ -1,6 +1,7 @@
 /* Copying an observer's messages on a thread of its own; see observe_queue.h. */
 #include "observe_queue.h"
 
+#include "deadline.h"
 #include "platform.h"
 
 #include <stdlib.h>
@@ -17,6 +18,8 @@ struct cli_observe_queue {
     size_t capacity;
     int32_t quiet_ms;
     int32_t timeout_ms;
+    int32_t idle_ms;
+    uint64_t deadline;
     uint8_t *scratch; /* capacity bytes: the copy lands here first, then in an item of its own size */
     sipc_os_thread thread;
     sipc_os_mutex lock;
@@ -147,19 +150,25 @@ static int enqueue(cli_observe_queue *q, batch *b, int end, int status)
 
 /* The copier: copies while messages come (everything that is ready in one batch, queued at once; the printer is woken
  * per PRINTER_WAKE_*, not per message), says QUIET after quiet_ms without one or FLUSH_AT_LEAST_EVERY_NS after the
- * first item not followed by one yet, ends after timeout_ms more (or when the observer fails, is cancelled or the
- * channel is gone). */
+ * first item not followed by one yet (and every idle_ms of a quiet spell, if asked), ends after timeout_ms more or at
+ * the deadline (or when the observer fails, is cancelled or the channel is gone). */
 static void *copier_main(void *arg)
 {
     cli_observe_queue *q = arg;
     int quiet_said = 1;        /* nothing to flush before the first item */
     uint64_t unflushed_ns = 0; /* when the first item since the last QUIET was queued; 0: none since */
     for (;;) {
-        /* After an item, first wait quiet_ms (a flush is due then), then timeout_ms. */
+        /* After an item, first wait quiet_ms (a flush is due then), then timeout_ms (or idle_ms, again and again). */
         int quiet_wait =
             !quiet_said && q->timeout_ms != 0 && (q->timeout_ms == SIPC_INFINITE || q->timeout_ms > q->quiet_ms);
+        int idle_wait = !quiet_wait && q->idle_ms > 0 && q->timeout_ms == SIPC_INFINITE;
         batch b = {0};
-        int32_t timeout_ms = quiet_wait ? q->quiet_ms : q->timeout_ms;
+        int32_t timeout_ms = quiet_wait ? q->quiet_ms : idle_wait ? q->idle_ms : q->timeout_ms;
+        if (q->deadline != SIPC_OS_NO_DEADLINE) {
+            int32_t left_ms = sipc_deadline_ms_left(q->deadline);
+            if (timeout_ms == SIPC_INFINITE || left_ms < timeout_ms)
+                timeout_ms = left_ms;
+        }
         int status;
         for (;;) {
             sipc_observed_message message;
@@ -174,10 +183,13 @@ static void *copier_main(void *arg)
                 break;
             timeout_ms = 0; /* the rest of what is ready, without waiting */
         }
+        uint64_t now = sipc_os_monotonic_ns();
+        int deadline_passed = q->deadline != SIPC_OS_NO_DEADLINE && now >= q->deadline;
+        if (deadline_passed && (status == SIPC_OK || status == SIPC_ERR_TIMEOUT))
+            status = SIPC_ERR_TIMEOUT; /* what was copied goes first, then END */
         if (b.count > 0) {
             quiet_said = 0;
-            int more = status == SIPC_OK || status == SIPC_ERR_TIMEOUT;
-            uint64_t now = sipc_os_monotonic_ns();
+            int more = !deadline_passed && (status == SIPC_OK || status == SIPC_ERR_TIMEOUT);
             if (unflushed_ns == 0) {
                 unflushed_ns = now;
             } else if (more && now - unflushed_ns >= FLUSH_AT_LEAST_EVERY_NS) {
@@ -191,7 +203,7 @@ static void *copier_main(void *arg)
                 return NULL;
             continue;
         }
-        if (status == SIPC_ERR_TIMEOUT && quiet_wait) {
+        if (status == SIPC_ERR_TIMEOUT && !deadline_passed && (quiet_wait || idle_wait)) {
             quiet_said = 1;
             unflushed_ns = 0;
             if (!batch_add(q, &b, CLI_OBSERVED_QUIET, SIPC_OK, NULL)) {
@@ -207,18 +219,19 @@ static void *copier_main(void *arg)
     }
 }
 
-int cli_observe_queue_start(sipc_observer *observer, size_t capacity, int32_t quiet_ms, int32_t timeout_ms,
-                            cli_observe_queue **out)
+int cli_observe_queue_start(sipc_observer *observer, const cli_observe_queue_options *options, cli_observe_queue **out)
 {
     *out = NULL;
     cli_observe_queue *q = calloc(1, sizeof *q);
     if (q == NULL)
         return SIPC_ERR_NO_MEMORY;
     q->observer = observer;
-    q->capacity = capacity;
-    q->quiet_ms = quiet_ms;
-    q->timeout_ms = timeout_ms;
-    q->scratch = malloc(capacity ? capacity : 1);
+    q->capacity = options->capacity;
+    q->quiet_ms = options->quiet_ms;
+    q->timeout_ms = options->timeout_ms;
+    q->idle_ms = options->idle_ms;
+    q->deadline = options->deadline;
+    q->scratch = malloc(q->capacity ? q->capacity : 1);
     q->end_node = malloc(sizeof(queued) + 1);
     if (q->scratch == NULL || q->end_node == NULL) {
         free(q->end_node);

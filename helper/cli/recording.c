@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_follow.h"
+#include "observe_queue.h"
 
 void recording_observe_options(sipc_observe_options *options, bool events, bool lossless, uint32_t stall_timeout_ms)
 {
@@ -211,8 +212,12 @@ bool recording_output_close(recording_output *output, int *exit_code)
 
 /* ================================ recording channels ================================ */
 
-/* How long an observer wait lasts before the worker looks at the stop conditions again: a stop signal
- * wakes the first channel's observer at once; the others notice within this slice. */
+/* Each channel is copied by a thread of its own (observe_queue.h, as `sipc tap` does) while its worker formats and
+ * writes: a slow disk, a full pipe or a rotation keeps neither a plain observer away from the channel (it would miss
+ * messages) nor, lossless, the peers waiting (up to the queue's bound). The copier says QUIET once the channel was
+ * quiet this long (the worker flushes the file, so it is readable while recording) and again every this long while
+ * it stays quiet: that is when the worker of a quiet channel looks at the stop conditions (a stop signal, --count
+ * reached on another channel, a stream's reader gone). */
 #define RECORD_SLICE_MS 100
 
 typedef struct record_session {
@@ -223,8 +228,8 @@ typedef struct record_session {
     uint64_t recorded;      /* messages written */
     uint64_t missed;        /* messages the observers reported missing */
     uint64_t stop_deadline; /* monotonic; SIPC_OS_NO_DEADLINE without --duration */
-    bool stopping;
-    int exit_code; /* -1 while fine */
+    bool stopping;          /* --count reached, the output failed or its reader left: no more writes */
+    int exit_code;          /* -1 while fine */
 } record_session;
 
 typedef struct record_worker {
@@ -232,10 +237,12 @@ typedef struct record_worker {
     uint32_t channel;
     const char *name;
     sipc_observer *observer;
+    cli_observe_queue *queue; /* copies observer's messages; NULL between observing the channel and again */
     sipc_os_thread thread;
     int status; /* the observer's last failure, SIPC_OK if none */
 } record_worker;
 
+/* Whether the recording is over: stopped (a worker's stop), a stop signal or --duration's end. */
 static bool session_stopping(record_session *session)
 {
     sipc_os_mutex_lock(&session->lock);
@@ -246,7 +253,16 @@ static bool session_stopping(record_session *session)
     return stopping;
 }
 
-/* Ends the recording: every worker stops at its next look (within RECORD_SLICE_MS). */
+/* Whether a worker stopped the recording (no more writes; what the copiers hold is dropped). */
+static bool session_stopped(record_session *session)
+{
+    sipc_os_mutex_lock(&session->lock);
+    bool stopped = session->stopping;
+    sipc_os_mutex_unlock(&session->lock);
+    return stopped;
+}
+
+/* Ends the recording: every worker stops at its next item (a quiet channel's within RECORD_SLICE_MS). */
 static void session_stop(record_session *session)
 {
     sipc_os_mutex_lock(&session->lock);
@@ -272,20 +288,19 @@ static bool session_write(record_session *session, const capture_record *record)
     return ok;
 }
 
-static void write_event(record_worker *worker, const char *event, const char *detail)
+static bool write_event_at(record_worker *worker, uint64_t timestamp_ns, const char *event, const char *detail)
 {
     capture_record record = {.kind = CAPTURE_EVENT,
                              .channel = worker->channel,
-                             .timestamp_ns = sipc_os_wall_ns(),
+                             .timestamp_ns = timestamp_ns,
                              .event = event,
                              .detail = detail};
-    session_write(worker->session, &record);
+    return session_write(worker->session, &record);
 }
 
-static int32_t slice_ms(record_session *session)
+static bool write_event(record_worker *worker, const char *event, const char *detail)
 {
-    int32_t left = sipc_deadline_ms_left(session->stop_deadline);
-    return left >= 0 && left < RECORD_SLICE_MS ? left : RECORD_SLICE_MS;
+    return write_event_at(worker, sipc_os_wall_ns(), event, detail);
 }
 
 static bool session_stopping_callback(void *session)
@@ -319,102 +334,131 @@ static size_t observer_capacity(sipc_observer *observer)
     return SIPC_MAX_MESSAGE_LIMIT;
 }
 
+/* Starts the copier of the worker's observer (whole messages; it ends by itself at --duration's end). */
+static int start_copying(record_worker *worker)
+{
+    cli_observe_queue_options options = {.capacity = observer_capacity(worker->observer),
+                                         .quiet_ms = RECORD_SLICE_MS,
+                                         .timeout_ms = SIPC_INFINITE,
+                                         .idle_ms = RECORD_SLICE_MS,
+                                         .deadline = worker->session->stop_deadline};
+    return cli_observe_queue_start(worker->observer, &options, &worker->queue);
+}
+
+/* Writes an observed peer event; false when the recording must end. */
+static bool write_peer_event(record_worker *worker, const sipc_observed_message *message)
+{
+    char detail[160];
+    if (message->event == SIPC_EVENT_LOSSLESS_DROPPED)
+        snprintf(detail, sizeof detail, "lossless observation dropped by the peers (%s): messages may be missed",
+                 cli_lossless_drop_reason(message->count));
+    else
+        snprintf(detail, sizeof detail, "%s pid %" PRId64 " (session %u)", cli_role_name(message->role), message->pid,
+                 message->session);
+    return write_event_at(worker, message->timestamp_ns, cli_observer_event_name(message->event), detail);
+}
+
+/* Writes an observed message, after what it says went by unseen (missed, discarded); false when the recording must
+ * end. Those events carry the message's time: the copier may have queued it a while before this writes it. */
+static bool write_message(record_worker *worker, const sipc_observed_message *message, const uint8_t *data)
+{
+    record_session *session = worker->session;
+    char detail[160];
+    const char *label = capture_direction_label(message->direction);
+    if (message->missed > 0) {
+        sipc_os_mutex_lock(&session->lock);
+        session->missed += message->missed;
+        sipc_os_mutex_unlock(&session->lock);
+        snprintf(detail, sizeof detail, "%" PRIu64 " %s message%s the observer did not see", message->missed, label,
+                 message->missed == 1 ? "" : "s");
+        if (!write_event_at(worker, message->timestamp_ns, "missed", detail))
+            return false;
+    }
+    if (message->discarded > 0) {
+        snprintf(detail, sizeof detail, "%" PRIu64 " %s message%s discarded: addressed to a departed peer",
+                 message->discarded, label, message->discarded == 1 ? "" : "s");
+        if (!write_event_at(worker, message->timestamp_ns, "discarded", detail))
+            return false;
+    }
+    capture_record record = {.kind = CAPTURE_MESSAGE,
+                             .channel = worker->channel,
+                             .direction = message->direction,
+                             .sequence = message->sequence,
+                             .timestamp_ns = message->timestamp_ns,
+                             .length = message->length,
+                             .captured = message->copied, /* the copier checked it against the capacity */
+                             .data = data,
+                             .detail = message->undeliverable ? "undeliverable: its addressee left" : ""};
+    return session_write(session, &record);
+}
+
+/* The channel was removed: says so, waits for it to come back and copies it again. False when the recording ends
+ * first (or cannot go on: worker->status). */
+static bool follow_removed_channel(record_worker *worker)
+{
+    record_session *session = worker->session;
+    write_event(worker, "removed", "the channel was removed; the recorder waits for it to exist again");
+    if (recording_output_idle(session->output, &session->lock, &session->exit_code)) { /* readable meanwhile */
+        session_stop(session);
+        return false;
+    }
+    cli_observe_queue_stop(worker->queue);
+    worker->queue = NULL;
+    if (worker->channel == 0)
+        cli_signals_watch_observer(NULL);
+    sipc_observer_close(worker->observer);
+    worker->observer = NULL;
+    if (!reobserve(worker))
+        return false;
+    int status = start_copying(worker);
+    if (status != SIPC_OK) {
+        worker->status = status;
+        return false;
+    }
+    return true;
+}
+
 static void *record_worker_main(void *argument)
 {
     record_worker *worker = argument;
     record_session *session = worker->session;
-    size_t capacity = observer_capacity(worker->observer);
-    void *buffer = malloc(capacity);
-    if (!buffer) {
-        worker->status = SIPC_ERR_NO_MEMORY;
+    int status = start_copying(worker);
+    if (status != SIPC_OK) {
+        worker->status = status;
         return NULL;
     }
-    char detail[160];
-    while (!session_stopping(session)) {
-        sipc_observed_message message;
-        memset(&message, 0, sizeof message);
-        message.struct_size = sizeof message;
-        int status = sipc_observer_next(worker->observer, buffer, capacity, &message, slice_ms(session));
-        if (status == SIPC_ERR_TIMEOUT) {
+    /* A stop signal or --duration's end cancels the copier: what it copied before still goes into the file, then
+     * its END comes. (The signal cancels the first channel's observer itself; the others see it here.) */
+    bool ending = false;
+    while (!session_stopped(session)) {
+        if (!ending && cli_stop_signal() != 0) {
+            sipc_observer_cancel(worker->observer);
+            ending = true;
+        }
+        cli_observed item;
+        cli_observe_queue_next(worker->queue, &item);
+        if (item.kind == CLI_OBSERVED_QUIET) {
             if (recording_output_idle(session->output, &session->lock, &session->exit_code))
                 session_stop(session);
             continue;
         }
-        if (status == SIPC_ERR_CANCELLED)
-            break;
-        if (status == SIPC_ERR_NOT_FOUND) {
-            write_event(worker, "removed", "the channel was removed; the recorder waits for it to exist again");
-            if (recording_output_idle(session->output, &session->lock,
-                                      &session->exit_code)) { /* readable while the name is gone */
-                session_stop(session);
+        if (item.kind == CLI_OBSERVED_END) {
+            /* TIMEOUT: --duration is over (the copiers have no other timeout); CANCELLED: a stop signal. */
+            if (item.status == SIPC_ERR_TIMEOUT || item.status == SIPC_ERR_CANCELLED)
                 break;
-            }
-            if (worker->channel == 0)
-                cli_signals_watch_observer(NULL);
-            sipc_observer_close(worker->observer);
-            worker->observer = NULL;
-            if (!reobserve(worker))
-                break;
-            size_t needed = observer_capacity(worker->observer);
-            if (needed > capacity) {
-                void *grown = realloc(buffer, needed);
-                if (!grown) {
-                    worker->status = SIPC_ERR_NO_MEMORY;
-                    break;
-                }
-                buffer = grown;
-                capacity = needed;
-            }
-            continue;
-        }
-        if (status != SIPC_OK) {
-            worker->status = status;
+            if (item.status == SIPC_ERR_NOT_FOUND && !ending && follow_removed_channel(worker))
+                continue;
+            if (item.status != SIPC_ERR_NOT_FOUND)
+                worker->status = item.status;
             break;
         }
-        if (message.kind == SIPC_OBSERVED_EVENT) {
-            if (message.event == SIPC_EVENT_LOSSLESS_DROPPED)
-                snprintf(detail, sizeof detail,
-                         "lossless observation dropped by the peers (%s): messages may be missed",
-                         cli_lossless_drop_reason(message.count));
-            else
-                snprintf(detail, sizeof detail, "%s pid %" PRId64 " (session %u)", cli_role_name(message.role),
-                         message.pid, message.session);
-            capture_record record = {.kind = CAPTURE_EVENT,
-                                     .channel = worker->channel,
-                                     .timestamp_ns = message.timestamp_ns,
-                                     .event = cli_observer_event_name(message.event),
-                                     .detail = detail};
-            if (!session_write(session, &record))
-                break;
-            continue;
-        }
-        const char *label = capture_direction_label(message.direction);
-        if (message.missed > 0) {
-            sipc_os_mutex_lock(&session->lock);
-            session->missed += message.missed;
-            sipc_os_mutex_unlock(&session->lock);
-            snprintf(detail, sizeof detail, "%" PRIu64 " %s message%s the observer did not see", message.missed, label,
-                     message.missed == 1 ? "" : "s");
-            write_event(worker, "missed", detail);
-        }
-        if (message.discarded > 0) {
-            snprintf(detail, sizeof detail, "%" PRIu64 " %s message%s discarded: addressed to a departed peer",
-                     message.discarded, label, message.discarded == 1 ? "" : "s");
-            write_event(worker, "discarded", detail);
-        }
-        capture_record record = {.kind = CAPTURE_MESSAGE,
-                                 .channel = worker->channel,
-                                 .direction = message.direction,
-                                 .sequence = message.sequence,
-                                 .timestamp_ns = message.timestamp_ns,
-                                 .length = message.length,
-                                 .captured = message.copied <= capacity ? message.copied : (uint32_t)capacity,
-                                 .data = buffer,
-                                 .detail = message.undeliverable ? "undeliverable: its addressee left" : ""};
-        if (!session_write(session, &record))
+        bool written = item.message.kind == SIPC_OBSERVED_EVENT ? write_peer_event(worker, &item.message)
+                                                                : write_message(worker, &item.message, item.data);
+        if (!written)
             break;
     }
-    free(buffer);
+    cli_observe_queue_stop(worker->queue);
+    worker->queue = NULL;
     return NULL;
 }
 

@@ -330,6 +330,38 @@ describe('sipc record', () => {
     assert.ok(!packets.some((p) => /^sipc event missed/.test(p.comment ?? '')));
   });
 
+  it('--lossless to an output nobody reads for a while keeps copying: the peers go on and nothing is missed', T, async () => {
+    const name = uniqueName('recunread');
+    const echo = start(['echo', name, '--depth', '4', '--count', '3000', '--timeout', '15000']);
+    await waitForChannel(name);
+    const recorder = start(['record', name, '-o', '-', '--format', 'jsonl', '--lossless', '--stall-timeout', '10000']);
+    await waitForStderr(recorder, 'recording 1 channel losslessly');
+    // Its stdout is not read until the peers are done: 6,000 lines (over 1 MB) fill the pipe and block the
+    // recorder's writes early on. A recorder that copied and wrote on one thread held the peers up for its stall
+    // timeout and was then dropped (a 'lossless-dropped' event, messages missed); copying apart from writing, it
+    // copies every message as it comes.
+    recorder.child.stdout.pause();
+    const lines = Array.from({ length: 3000 }, (_, i) => `m${i}`);
+    const client = await run(['connect', name, '--timeout', '15000'], { input: lines.join('\n') + '\n' });
+    assert.equal(client.code, 0, client.stderr);
+    assert.equal(client.stdout.toString(), lines.join('\n') + '\n');
+    assert.equal((await echo.done).code, 0);
+    recorder.child.stdout.resume();
+    const occurrences = (text) => recorder.stdout().toString().split(text).length - 1;
+    await waitFor(() => occurrences('"type":"message"') === 6000 || occurrences('"event":"lossless-dropped"') > 0,
+      { timeoutMs: 20000, what: 'every message written (or the observer dropped)' });
+    recorder.child.kill('SIGINT');
+    const recorded = await recorder.done;
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const records = recorded.stdout.toString().trimEnd().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(records.filter((r) => r.type === 'event' && ['lossless-dropped', 'missed'].includes(r.event)), []);
+    for (const direction of ['to-server', 'to-client']) {
+      assert.deepEqual(records.filter((r) => r.type === 'message' && r.direction === direction).map((r) => r.text), lines,
+        direction);
+    }
+    assert.match(recorded.stderr, /6000 messages recorded, 0 missed/);
+  });
+
   it('refuses bad command lines and missing channels clearly', T, async () => {
     const missing = await run(['record', uniqueName('nochan'), '-o', join(scratch, 'x.pcapng')]);
     assert.equal(missing.code, 12, missing.stderr);
