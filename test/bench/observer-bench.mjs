@@ -1,14 +1,15 @@
 // How much of a busy channel an observer captures, and what lossless observation costs the peers.
-//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node] [--depth N]
+//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node|record] [--depth N]
 // Two C peers (test/bench/observe_peers.c, built here against helper/build's libsipc.a): a client sends 64 B
 // messages to a server that receives them as they come (a reader that keeps up), at full speed and paced at
 // 100,000 msgs/s. Each load runs without an observer (the baseline), then with `sipc tap --json`, with the Node
-// API's observe(), and with both in lossless mode. Reported per load and observer: the share of the messages the
-// observer captured (the rest it counted as missed), and the peers' time against the baseline of the same run.
+// API's observe(), with `sipc record` to pcapng, and with the three in lossless mode. Reported per load and observer:
+// the share of the messages the observer captured (the rest it counted as missed), and the peers' time against the
+// baseline of the same run.
 // Each figure is the median of --runs runs (default 3; --quick: 1 run, fewer messages). --depth: the channel's queue
 // depth (default 16, the library's default): how far a lossless observer may fall behind before it holds the peers.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { numberOption } from './options.mjs';
@@ -39,8 +40,10 @@ const observers = [
   { label: 'Node observe()', kind: 'node', lossless: false },
   { label: 'sipc tap --lossless', kind: 'tap', lossless: true },
   { label: 'Node observe({ lossless })', kind: 'node', lossless: true },
+  { label: 'sipc record', kind: 'record', lossless: false },
+  { label: 'sipc record --lossless', kind: 'record', lossless: true },
 ].filter((observer) => onlyObserver === null || observer.kind === 'none' || observer.kind === onlyObserver);
-if (observers.length === 1) throw new Error(`--observer: tap or node, not ${onlyObserver}`);
+if (observers.length === 1) throw new Error(`--observer: tap, node or record, not ${onlyObserver}`);
 
 function build() {
   mkdirSync(outDir, { recursive: true });
@@ -141,6 +144,10 @@ async function runOnce(load, observer) {
         { stdout: fd });
       closeSync(fd);
       await watcher.waitFor(/watching/, 10000, 'tap');
+    } else if (observer.kind === 'record') {
+      tapFile = join(outDir, `${name}.pcapng`);
+      watcher = start(cli, ['record', name, '-o', tapFile, ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])]);
+      await watcher.waitFor(/recording/, 10000, 'record');
     } else if (observer.kind === 'node') {
       watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0', String(CLOCK_TICKS)]);
       await watcher.waitFor(/ready/, 10000, 'node observer');
@@ -167,6 +174,24 @@ async function runOnce(load, observer) {
       seen = lines.length;
       missed = lines.reduce((sum, line) => sum + JSON.parse(line).missed, 0);
       stats = tapStats(JSON.parse(/: stats (\{.*\})/.exec(watcher.stderr())?.[1] ?? 'null'));
+    } else if (observer.kind === 'record') {
+      // Like the tap's quiet second: once the file has not grown for a second (the recorder flushes 0.1 s after the
+      // channel went quiet), everything is copied; Ctrl-C then ends it with the totals on stderr.
+      let size = -1;
+      for (let quiet = 0; quiet < 20;) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        cpuSeconds = cpuSecondsOf(watcher.child.pid) ?? cpuSeconds;
+        const now = statSync(tapFile).size;
+        quiet = now === size ? quiet + 1 : 0;
+        size = now;
+      }
+      watcher.child.kill('SIGINT');
+      const ended = await watcher.done;
+      rmSync(tapFile, { force: true });
+      const totals = /(\d+) messages? recorded, (\d+) missed/.exec(watcher.stderr());
+      if (ended.code !== 0 || totals === null) throw new Error(`sipc record failed: ${watcher.stderr()}`);
+      seen = Number(totals[1]);
+      missed = Number(totals[2]);
     } else if (observer.kind === 'node') {
       const timer = setTimeout(() => watcher.child.kill('SIGTERM'), 10000);
       await watcher.done;
