@@ -11,7 +11,10 @@
 // test/out/extension-host-flood.heapprofile. Each flood also reports the garbage collector's pauses (perf_hooks) and,
 // on Linux, its stalls (gaps of 20 ms or more between two turns of a 5 ms timer) split by the main thread's schedstat
 // into on CPU, waiting in a run queue and off CPU (asleep in the kernel): see test/vscode/suite/stalls.js.
+// SIPC_EXTHOST_PERF=1 (Linux, root, perf) also records the main thread's switches off the CPU with their call stacks
+// (test/out/extension-host-offcpu.perf.data) and says per flood what it waited in (offcpu.mjs).
 import { spawnSync } from 'node:child_process';
+import { offCpuWaits, parsePerfScript, summarizeWaits } from './offcpu.mjs';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +28,10 @@ if (process.env.SIPC_SKIP_VSCODE === '1') {
   process.exit(0);
 }
 rmSync(report, { force: true });
+if (process.env.SIPC_EXTHOST_PERF === '1' && spawnSync('perf', ['--version']).status !== 0) {
+  console.error('extension-host bench: SIPC_EXTHOST_PERF=1 needs perf (Debian: apt-get install linux-perf) and root');
+  process.exit(1);
+}
 // The harness talks a lot: its output goes to stderr so that --json leaves stdout to the figures.
 const run = spawnSync(process.execPath, [join(root, 'test/vscode/harness/run.mjs'), '--suite-only'], {
   cwd: root,
@@ -78,6 +85,19 @@ if (wantJson) {
   console.log(`floods of ${floods.messages} messages: ${floods.runs.map((f) => `${f.messagesPerSecond} msg/s p99 ${f.p99} max ${f.max}${cpu(f)}${gc(f)}${stalls(f)}`).join('; ')}`);
   console.log(`median of ${floods.runs.length} floods: p99 ${median.p99} ms (${verdict(median.p99)}, ${ratio(median.p99, idle.p99)}), `
     + `max ${median.max} ms (${verdict(median.max)}, ${ratio(median.max, idle.max)}), ${median.messagesPerSecond} msg/s${cpu(median)}`);
+  if (figures.perfData) {
+    // SIPC_EXTHOST_PERF=1: what the main thread waited in while off CPU (waits of 5 ms or more), per flood.
+    const script = spawnSync('perf', ['script', '-i', figures.perfData, '--no-inline', '-F', 'time,event,trace,ip,sym'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const waits = offCpuWaits(parsePerfScript(script.stdout ?? ''), figures.extensionHostPid, 5);
+    console.log(`off CPU, from perf (${figures.perfData}): waits of 5 ms or more per flood, by what the main thread waited in`);
+    for (const [name, phase] of Object.entries(phases)) {
+      if (!/messages received/.test(name)) continue;
+      const from = figures.monotonicStartMs + phase.startMs;
+      const inside = waits.filter((wait) => wait.atMs >= from && wait.atMs < from + phase.ms);
+      const kinds = summarizeWaits(inside).map((k) => `${k.count} × ${k.kind}: ${k.ms} ms (max ${k.maxMs})`);
+      console.log(`  ${name}: ${kinds.length ? kinds.join('; ') : 'none'}`);
+    }
+  }
   console.log(`joining the flock'ed channel: ${figures.lockedChannelConnect}`);
   console.log(`full /dev/shm: ${figures.fullTmpfs}`);
 }

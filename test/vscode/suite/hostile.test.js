@@ -28,6 +28,11 @@ const TARGET_MS = 50;
 /** A stall this long means something blocked the extension host; anything below is a figure, not a failure. */
 const HANG_GUARD_MS = 10_000;
 const LAG_REPORT = path.join(repoRoot, 'test/out/extension-host-lag.json');
+/**
+ * SIPC_EXTHOST_PERF=1 (Linux, root, perf installed): `perf record` of this thread's switches off the CPU with their
+ * call stacks over the measured run, into this file; extension-host-bench.mjs says what the thread waited in.
+ */
+const PERF_DATA = path.join(repoRoot, 'test/out/extension-host-offcpu.perf.data');
 
 /**
  * A unique name short enough (at most 25 characters) that its shared-memory object is `sipc.<name>`; longer names
@@ -195,7 +200,7 @@ class LagRecorder {
   /** Ends the current phase under `name` and starts the next. */
   endPhase(name) {
     this.phase.disable();
-    const phase = { ms: Math.round(performance.now() - this.phaseStarted), p99: ms(this.phase.percentile(99)), max: ms(this.phase.max),
+    const phase = { startMs: Math.round(this.phaseStarted - this.started), ms: Math.round(performance.now() - this.phaseStarted), p99: ms(this.phase.percentile(99)), max: ms(this.phase.max),
       ...busyFigures(this.phaseBusy), ...(this.sched.available ? { stalls: stallFigures(this.phaseStalls) } : {}) };
     this.phases[name] = phase;
     this.startPhase();
@@ -257,6 +262,17 @@ describe('SIPC extension host never blocks', function () {
     await new Promise((resolve) => setTimeout(resolve, IDLE_BASELINE_MS));
     const idleDelay = idle.stop();
 
+    let perf;
+    if (process.env.SIPC_EXTHOST_PERF === '1') {
+      await fs.promises.rm(PERF_DATA, { force: true });
+      // The main thread's tid is the process id. Its switches only (a filter in the kernel), stacks unwound with DWARF
+      // (libc has no frame pointers), times on CLOCK_MONOTONIC as the report's monotonicStartMs.
+      perf = child('perf', ['record', '-q', '-e', 'sched:sched_switch', '--filter', `prev_pid == ${process.pid}`, '--call-graph', 'dwarf,8192',
+        '-m', '1024', '-k', 'CLOCK_MONOTONIC', '-t', String(process.pid), '-o', PERF_DATA]);
+      stoppers.push(() => perf.stop());
+      await until(() => fs.promises.stat(PERF_DATA).then((stat) => stat.size > 0, () => false),
+        () => `perf record started (${JSON.stringify(perf.ended ?? 'running')}: ${perf.stderr()})`, 30_000);
+    }
     const lag = new LagRecorder();
     const gc = new GcRecorder();
     const started = performance.now();
@@ -373,6 +389,10 @@ describe('SIPC extension host never blocks', function () {
     await until(() => byName().get(names.healthy)?.kind === 'channel', 'the view still lists the healthy channel', 15_000);
     const total = lag.stop();
     if (stopWholeProfile) await stopWholeProfile();
+    if (perf) {
+      perf.kill('SIGINT');
+      await perf.exited(120_000);
+    }
     // The observer's entries arrive a turn late: each flood's pauses are read once all floods are over.
     await new Promise((resolve) => setImmediate(resolve));
     gc.stop();
@@ -394,6 +414,9 @@ describe('SIPC extension host never blocks', function () {
       ...(total.busyCpuMax !== undefined ? { busyCpuMs: { p99: total.busyCpuP99, max: total.busyCpuMax } } : {}),
       phases: lag.phases,
       extensionHostPid: process.pid,
+      // performance.now() counts from timeOrigin on CLOCK_MONOTONIC (libuv's hrtime): where the measured run began on it.
+      monotonicStartMs: Number(process.hrtime.bigint()) / 1e6 - performance.now() + lag.started,
+      ...(perf ? { perfData: PERF_DATA } : {}),
       idleBaselineMs: { durationMs: IDLE_BASELINE_MS, p99: idleDelay.p99, max: idleDelay.max,
         ...(idleDelay.busyCpuMax !== undefined ? { busyCpuP99: idleDelay.busyCpuP99, busyCpuMax: idleDelay.busyCpuMax } : {}) },
       floods: { messages: FLOOD_MESSAGES, targetMs: TARGET_MS, runs: floods, median: { p99: median(floods.map((f) => f.p99)), max: median(floods.map((f) => f.max)), messagesPerSecond: median(floods.map((f) => f.messagesPerSecond)),
