@@ -76,13 +76,14 @@ if (wantJson) {
   const ratio = (value, base) => (base > 0 ? `${(value / base).toFixed(1)}x the idle baseline` : 'idle baseline 0');
   const cpu = (f) => (f.mainThreadCpuMs !== undefined ? ` main-thread CPU ${f.mainThreadCpuMs} ms` : '')
     + (f.busyCpuMax !== undefined ? ` (busy CPU p99 ${f.busyCpuP99} max ${f.busyCpuMax})` : '');
+  const heap = (f) => (f.heapAtStartMb ? `, heap at start ${f.heapAtStartMb.young} MB young + ${f.heapAtStartMb.old} MB old` : '');
   const gc = (f) => (f.gc ? `, GC ${f.gc.totalMs} ms in ${f.gc.pauses} pauses (longest ${f.gc.longestMs}; ${f.gc.major} major, longest ${f.gc.longestMajorMs})` : '');
   // A stall (a gap of 20 ms or more between two turns of the 5 ms timer) taken apart with the thread's schedstat: on
   // CPU (the window's tasks and GC), waiting in a run queue (the machine's other processes), off CPU (asleep: blocked).
   const part = (s) => `${s.onCpuMs} on CPU${s.gcMs !== undefined ? ` (GC ${s.gcMs})` : ''} + ${s.runQueueMs} run queue + ${s.offCpuMs} off CPU`;
   const stalls = (f) => (f.stalls ? `; ${f.stalls.count} stalls >= 20 ms (${part(f.stalls)} ms)`
     + (f.stalls.longest[0] ? `, longest ${f.stalls.longest[0].wallMs} ms = ${part(f.stalls.longest[0])}` : '') : '');
-  console.log(`floods of ${floods.messages} messages: ${floods.runs.map((f) => `${f.messagesPerSecond} msg/s p99 ${f.p99} max ${f.max}${cpu(f)}${gc(f)}${stalls(f)}`).join('; ')}`);
+  console.log(`floods of ${floods.messages} messages: ${floods.runs.map((f) => `${f.messagesPerSecond} msg/s p99 ${f.p99} max ${f.max}${cpu(f)}${heap(f)}${gc(f)}${stalls(f)}`).join('; ')}`);
   console.log(`median of ${floods.runs.length} floods: p99 ${median.p99} ms (${verdict(median.p99)}, ${ratio(median.p99, idle.p99)}), `
     + `max ${median.max} ms (${verdict(median.max)}, ${ratio(median.max, idle.max)}), ${median.messagesPerSecond} msg/s${cpu(median)}`);
   if (figures.perfData) {

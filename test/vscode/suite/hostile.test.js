@@ -11,6 +11,7 @@ const assert = require('assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const v8 = require('v8');
 const { createHistogram, monitorEventLoopDelay, PerformanceObserver, constants: perfConstants } = require('perf_hooks');
 const vscode = require('vscode');
 const { repoRoot, uniqueName, until, withTimeout, startLauncher, extensionApi } = require('./helpers');
@@ -105,6 +106,16 @@ function mainThreadCpuMs() {
   if (typeof process.threadCpuUsage !== 'function') return undefined;
   const { user, system } = process.threadCpuUsage();
   return (user + system) / 1000;
+}
+
+/**
+ * What V8's heap holds now, in MB: the young generation (what the next scavenge may have to copy) and the old one
+ * (whose growth brings the next full collection); a flood's collections depend on both, whatever the machine's load.
+ */
+function heapSpacesMb() {
+  const spaces = v8.getHeapSpaceStatistics();
+  const used = (test) => Math.round(spaces.filter((space) => test(space.space_name)).reduce((sum, space) => sum + space.space_used_size, 0) / 1e4) / 100;
+  return { young: used((name) => name === 'new_space'), old: used((name) => name !== 'new_space' && name !== 'new_large_object_space') };
 }
 
 /**
@@ -245,16 +256,17 @@ describe('SIPC extension host never blocks', function () {
       healthy: shortName('h'), locked: shortName('l'), fifo: shortName('p'), corrupt: shortName('c'), flood: shortName('f'),
     };
     objects.push(...Object.values(names).map(objectPath));
-    // The flood's lines are written before the measurement starts: making them is the test's work, not the window's.
-    const floodFile = path.join(os.tmpdir(), `${names.flood}.txt`);
-    const lines = [];
-    for (let i = 0; i < FLOOD_MESSAGES; i++) lines.push(`flood ${String(i).padStart(6, '0')}`);
-    await fs.promises.writeFile(floodFile, `${lines.join('\n')}\n`);
-    files.push(floodFile);
     // Every process of this test starts from the launcher: a spawn from here would fork the extension host on the
     // main thread this test measures, and count as the extension's lag.
     launcher = await startLauncher();
     const { cli, child } = launcher;
+    // The flood's lines ("flood 000000" ...) are written before the measurement starts, and by another process: made
+    // here they were 5 MB of the extension host's heap that the first flood's collections then had to deal with.
+    const floodFile = path.join(os.tmpdir(), `${names.flood}.txt`);
+    files.push(floodFile);
+    const writeLines = child('sh', ['-c', 'seq -f "flood %06.0f" 0 "$1" > "$2"', 'sh', String(FLOOD_MESSAGES - 1), floodFile]);
+    assert.deepStrictEqual(await writeLines.exited(30_000), { code: 0, signal: null }, `writing the flood's lines: ${writeLines.stderr()}`);
+    assert.strictEqual((await fs.promises.stat(floodFile)).size, FLOOD_MESSAGES * 'flood 000000\n'.length, 'the flood file has every line');
     await vscode.commands.executeCommand('workbench.view.extension.sipc');
 
     // The baseline: the same window, the view open, nothing of this test's happening yet.
@@ -360,6 +372,7 @@ describe('SIPC extension host never blocks', function () {
       await until(() => api.connections.get(floodName)?.state === 'waiting', 'this window created the flood channel', 15_000);
       await vscode.commands.executeCommand('sipc.openInspector', { name: floodName });
       lag.endPhase(`flood ${round}: channel created, inspector opened`);
+      const heapAtStart = heapSpacesMb();
       const floodStarted = performance.now();
       const floodCpu = mainThreadCpuMs();
       const sender = cli(['connect', floodName, '--linger', '0'], { stdinFile: floodFile });
@@ -375,7 +388,7 @@ describe('SIPC extension host never blocks', function () {
       if (stopProfile && process.env.SIPC_EXTHOST_PROFILE === 'heap') await stopProfile();
       floods.push({ ms: Math.round(floodMs), messagesPerSecond: Math.round(FLOOD_MESSAGES / (floodMs / 1000)), p99: phase.p99, max: phase.max,
         ...(phase.busyCpuMax !== undefined ? { busyCpuP99: phase.busyCpuP99, busyCpuMax: phase.busyCpuMax } : {}),
-        ...(phase.stalls ? { stalls: phase.stalls } : {}),
+        ...(phase.stalls ? { stalls: phase.stalls } : {}), heapAtStartMb: heapAtStart,
         ...(floodCpu !== undefined ? { mainThreadCpuMs: Math.round(mainThreadCpuMs() - floodCpu) } : {}),
         window: [floodStarted, floodStarted + floodMs] });
       await sender.exited(30_000);
