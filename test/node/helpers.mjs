@@ -173,6 +173,14 @@ export function randomBytes(length, seed) {
   return out;
 }
 
+/**
+ * Timers keeping this process's event loop alive. The Node API keeps a process with pending work alive with one shared
+ * timer (lifecycle.ts), so this count is one higher while any handle is busy.
+ */
+export function keepAliveTimers() {
+  return process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+}
+
 /** Polls until check() (sync or async) returns something truthy, and returns it: tests wait for states, not time. */
 export async function waitUntil(check, what, timeoutMs = scaled(10000)) {
   const deadline = Date.now() + timeoutMs;

@@ -4,14 +4,9 @@
 // which code ran. Calling the 'exit' hook closes every handle of the process, so this file has a process of its own.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, cleanup, observeTracked, openTracked, PEER_WAIT_MS, uniqueName, waitUntil, within } from './helpers.mjs';
+import { api, cleanup, keepAliveTimers, observeTracked, openTracked, PEER_WAIT_MS, uniqueName, waitUntil, within } from './helpers.mjs';
 
 afterEach(cleanup);
-
-/** Timers that keep this process's event loop alive (lifecycle.ts's keep-alive is one, shared by every busy handle). */
-function keepAliveTimers() {
-  return process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
-}
 
 test("one pair of exit hooks per process; a busy handle keeps it alive; 'beforeExit' disarms, 'exit' closes every handle at once", async () => {
   // Taken inside the test (node:test has installed its own listeners by now) and before this process's first handle.

@@ -6,7 +6,10 @@ import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { command } from '../emulator.mjs';
-import { api, cleanup, observeTracked, PEER_WAIT_MS, scaled, SIPC, startCli, startNode, uniqueName, waitForChannel, within } from './helpers.mjs';
+import {
+  api, cleanup, keepAliveTimers, observeTracked, openTracked, PEER_WAIT_MS, scaled, SIPC, startCli, startNode, uniqueName, waitForChannel, waitUntil,
+  within,
+} from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -257,7 +260,7 @@ test("'batch' hands out the same messages as 'message', in columns, split by the
       });
     }
     assert.equal(batch.data.length, offset);
-    assert.throws(() => batch.message(batch.count), RangeError);
+    for (const outside of [batch.count, -1, 0.5]) assert.throws(() => batch.message(outside), RangeError, String(outside));
   }
   assert.equal(rows.length, messages.length);
   rows.forEach((row, k) => {
@@ -361,4 +364,27 @@ test('events in the middle of a take split it into batches whose bytes and offse
   }
   assert.deepEqual(texts, [...lines('a'), ...lines('b')]);
   await api.remove(name, true);
+});
+
+test("an observer keeps the process alive while something listens for what it hands out, and no longer once the channel is gone", async () => {
+  const name = uniqueName('observer-alive');
+  const server = await openTracked(name);
+  const observer = await observeTracked(name);
+  const idle = keepAliveTimers();
+  const nothing = () => {};
+  for (const event of ['message', 'batch', 'event', 'gone']) {
+    observer.on(event, nothing);
+    await waitUntil(() => keepAliveTimers() === idle + 1, `a '${event}' listener keeps the process alive`);
+    observer.off(event, nothing);
+    assert.equal(keepAliveTimers(), idle, `without listeners the observer keeps nothing alive ('${event}' removed)`);
+  }
+  observer.on('error', nothing);
+  await new Promise((resolve) => setImmediate(resolve)); // the listener's check runs in a microtask
+  assert.equal(keepAliveTimers(), idle, "an 'error' listener alone waits for nothing");
+  observer.on('message', nothing);
+  await waitUntil(() => keepAliveTimers() === idle + 1, "a 'message' listener keeps the process alive");
+  const gone = new Promise((resolve) => observer.once('gone', resolve));
+  await server.close(); // its only holder: the channel is removed
+  await within(PEER_WAIT_MS, gone, "'gone'");
+  assert.equal(keepAliveTimers(), idle, "an observer whose channel is gone keeps nothing alive, whatever listens");
 });
