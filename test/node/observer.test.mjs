@@ -73,6 +73,7 @@ test('an observer truncates to its capacity, and accounts for every message whil
   const name = uniqueName('missed');
   startCli(['echo', name, '--depth', '4']);
   await waitForChannel(name);
+  const observedSince = Date.now();
   const observer = await observeTracked(name, { capacity: 3 });
   // The observer's native thread goes on copying (into up to 16 MiB) while this thread is blocked; what it could not
   // copy in time (a plain observer on a busy machine) is counted as missed: shown + missed is every message.
@@ -120,6 +121,15 @@ test('an observer truncates to its capacity, and accounts for every message whil
   assert.ok(stats.woken <= stats.sleeps && stats.spinHits <= stats.spins, JSON.stringify(stats));
   assert.ok(stats.deliveries >= 1 && stats.largestDelivery >= 1 && stats.largestDelivery <= messages.length, JSON.stringify(stats));
   assert.equal(stats.producerWakes, 0);
+  // Durations in µs (the library counts ns): none longer than the observation itself; a mean within its maximum.
+  const observedUs = (Date.now() - observedSince + 1) * 1000;
+  for (const longest of ['wakeLatencyMaxUs', 'longestMissGapUs', 'longestAwayUs']) {
+    assert.ok(stats[longest] >= 0 && stats[longest] <= observedUs, `${longest} ${stats[longest]} of ${observedUs} µs observed`);
+  }
+  assert.ok(stats.wakeLatencyMeanUs === null || (stats.wakeLatencyMeanUs > 0 && stats.wakeLatencyMeanUs <= stats.wakeLatencyMaxUs), JSON.stringify(stats));
+  // A wake-up is timed when its look finds a message not missed. A look that found misses counted at least one, and
+  // only the client's attach and close can wake it without a message: beyond those, wake-ups found messages.
+  if (stats.woken > stats.missed + 2) assert.notEqual(stats.wakeLatencyMeanUs, null, JSON.stringify(stats));
   await observer.close();
   assert.throws(() => observer.stats(), { code: 'CLOSED' });
 });
@@ -370,6 +380,9 @@ test("an observer keeps the process alive while something listens for what it ha
   const name = uniqueName('observer-alive');
   const server = await openTracked(name);
   const observer = await observeTracked(name);
+  const { messages, missed, wakeLatencyMeanUs, wakeLatencyMaxUs, deliveries, largestDelivery } = observer.stats();
+  assert.deepEqual({ messages, missed, wakeLatencyMeanUs, wakeLatencyMaxUs, deliveries, largestDelivery },
+    { messages: 0, missed: 0, wakeLatencyMeanUs: null, wakeLatencyMaxUs: 0, deliveries: 0, largestDelivery: 0 }, 'no traffic yet: no mean');
   const idle = keepAliveTimers();
   const nothing = () => {};
   for (const event of ['message', 'batch', 'event', 'gone']) {
