@@ -401,3 +401,34 @@ test("an observer keeps the process alive while something listens for what it ha
   await within(PEER_WAIT_MS, gone, "'gone'");
   assert.equal(keepAliveTimers(), idle, "an observer whose channel is gone keeps nothing alive, whatever listens");
 });
+
+test("a lossless observer that stops copying is dropped by the waiting peers, goes on as a plain one, and is told why ('stalled')", { skip: process.platform === 'win32', timeout: scaled(90000) }, async () => {
+  const name = uniqueName('stalled');
+  startCli(['echo', name, '--depth', '4']);
+  await waitForChannel(name);
+  // The observer runs in a child process, so that SIGSTOP stops its copying thread while the peers run on.
+  const watcher = startNode(`
+    const observer = await api.observe(name, { lossless: true, stallTimeoutMs: 100 });
+    let seen = 0;
+    observer.on('message', () => { seen++; });
+    observer.on('event', (e) => {
+      if (e.role === null) console.log(e.kind + ' ' + e.reason + ' session ' + e.session);
+    });
+    console.log('observing');
+  `, { name });
+  await within(PEER_WAIT_MS, watcher.waitFor('observing'), 'the child observing');
+  watcher.child.kill('SIGSTOP');
+  try {
+    // 20 messages each way through queues of 4: a peer soon waits for the stopped observer, and drops it after 100 ms.
+    const lines = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    const client = spawnSync(...command(SIPC, ['connect', name, '--timeout', String(scaled(15000))]), { input: lines.join('\n') + '\n', timeout: scaled(60000) });
+    assert.equal(client.status, 0, client.stderr?.toString());
+    assert.deepEqual(client.stdout.toString().trim().split('\n'), lines, 'the peers went on without the observer');
+  } finally {
+    watcher.child.kill('SIGCONT');
+  }
+  await within(PEER_WAIT_MS, watcher.waitFor('lossless-dropped'), "the observer's own event");
+  watcher.child.kill();
+  const { stdout } = await watcher.done;
+  assert.match(stdout, /^lossless-dropped stalled session 0$/m);
+});
