@@ -432,3 +432,25 @@ test("a lossless observer that stops copying is dropped by the waiting peers, go
   const { stdout } = await watcher.done;
   assert.match(stdout, /^lossless-dropped stalled session 0$/m);
 });
+
+test('observe() checks its options, naming each and its range, and takes the bounds themselves; a closed observer says so', async () => {
+  const name = uniqueName('observe-opts');
+  await openTracked(name);
+  const SIPC_MAX_MESSAGE_LIMIT = 67108864; // abi.ts, from sipc.h
+  const capacity = `capacity must be an integer from 0 to ${SIPC_MAX_MESSAGE_LIMIT}`;
+  const stall = 'stallTimeoutMs must be an integer from 0 to 10000';
+  const refused = [
+    [{ capacity: -1 }, capacity], [{ capacity: SIPC_MAX_MESSAGE_LIMIT + 1 }, capacity], [{ capacity: 1.5 }, capacity],
+    [{ stallTimeoutMs: -1 }, stall], [{ stallTimeoutMs: 10001 }, stall], [{ stallTimeoutMs: 0.5 }, stall],
+  ];
+  for (const [options, message] of refused) {
+    await assert.rejects(api.observe(name, options), { name: 'SipcError', code: 'INVALID_ARGUMENT', message }, JSON.stringify(options));
+  }
+  const bounds = [{ capacity: 0 }, { capacity: SIPC_MAX_MESSAGE_LIMIT }, { lossless: true, stallTimeoutMs: 0 }, { lossless: true, stallTimeoutMs: 10000 }];
+  for (const options of bounds) await (await api.observe(name, options)).close();
+  const observer = await api.observe(name);
+  await observer.close();
+  assert.throws(() => observer.info(), { code: 'CLOSED', message: `reading the state of channel '${name}' failed: the observer is closed` });
+  assert.throws(() => observer.stats(), { code: 'CLOSED', message: `reading the statistics of the observer of '${name}' failed: the observer is closed` });
+  await observer.close(); // again: nothing
+});
