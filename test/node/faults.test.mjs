@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanup, derivedNames, openTracked, PEER_WAIT_MS, uniqueName, within } from './helpers.mjs';
+import { cleanup, derivedNames, keepAliveTimers, openTracked, PEER_WAIT_MS, uniqueName, waitUntil, within } from './helpers.mjs';
 import { apiWithFaults, apiWithWrappedBindings } from './wrapped-bindings.mjs';
 
 // extension/src/api/abi.ts (generated from sipc.h).
@@ -281,5 +281,42 @@ test('a batch the library will not hand out ends receiving with its error: one \
     } finally {
       await server.close();
     }
+  }
+});
+
+test("a batch the library will not hand to an observer ends the observation with its error, once: nothing more is taken", async () => {
+  // As above, for sipc_async_observer_take. Before, every later event-loop turn took again and emitted 'error' again
+  // (thousands a second, a busy loop of the main thread) for as long as the fault lasted.
+  let takes = 0;
+  faults.set('sipc_async_observer_take', (real, handle, buffer, capacity, descriptions, maxCount, count) => {
+    takes++;
+    return real(handle, buffer, 0, descriptions, maxCount, count);
+  });
+  const name = uniqueName('fault-observe');
+  const server = await api.open(name, { receiveSpinUs: 0 });
+  const observer = await api.observe(name);
+  try {
+    const client = await openTracked(name);
+    await Promise.all([server.connect(), client.connect()]);
+    const idle = keepAliveTimers();
+    const errors = [];
+    const messages = [];
+    observer.on('message', (message) => messages.push(message));
+    const failed = new Promise((resolve) => observer.on('error', (error) => resolve(errors.push(error))));
+    await waitUntil(() => keepAliveTimers() === idle + 1, "the 'message' listener keeps the process alive");
+    await client.send('first');
+    await within(PEER_WAIT_MS, failed, "the observer's error");
+    assert.equal(errors[0].code, 'BUFFER_TOO_SMALL');
+    assert.ok(errors[0].message.startsWith(`observing channel '${name}' failed: `), errors[0].message);
+    assert.equal(keepAliveTimers(), idle, 'an ended observation keeps nothing alive, whatever listens');
+    const takesAtTheEnd = takes;
+    await client.send('second');
+    await waitUntil(() => observer.stats().messages === 2, "the observer's native thread copied the next message");
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual({ errors: errors.length, takes: takes - takesAtTheEnd, messages: messages.length }, { errors: 1, takes: 0, messages: 0 });
+    await Promise.all([server.receive(), server.receive()]); // the peers went on
+  } finally {
+    await observer.close();
+    await server.close();
   }
 });

@@ -365,20 +365,25 @@ export class Observer extends NativeHandle {
   onNotify(): void {
     // Notifications are not coalesced (each queued one runs, back to back in one turn, under wine for one): while
     // a later turn is due to hand out the rest, this one must not, or the slices of a burst all land in one turn.
-    if (this.closed || this.sliceScheduled) return;
+    // Once the observation ended ('gone', or an error) nothing more is taken.
+    if (this.closed || this.sliceScheduled || this.ended) return;
     const lib = native();
     const status = this.status;
     lib.sipc_async_observer_poll(this.handle, status);
     let remaining = status.ready_count;
     let slice = SLICE;
     let handedOut = 0;
+    let refused: SipcError | undefined;
     while (remaining > 0 && slice > 0 && !this.closed) {
       // Room for the ready bytes, at most a MiB (or one message of the largest size copied) per take.
       const capacity = Math.max(1, Math.min(toNumber(status.ready_bytes), Math.max(this.messageCapacity, TAKE_BYTES)));
       const buffer = Buffer.allocUnsafeSlow(capacity);
       const rc = lib.sipc_async_observer_take(this.handle, buffer, capacity, this.descriptions, Math.min(BATCH, slice), this.count);
       if (rc !== SIPC_OK) {
-        this.emitError(errorFor(rc, `observing channel '${this.name}' failed`));
+        // The library did not hand out what it reported ready (only a fault of its own can do that). Trying again would
+        // fail again in every later turn (an 'error' per turn, a busy loop), and the messages behind it can no longer
+        // come in order: the observation ends with that error, once, as when the native thread's observing fails.
+        refused = errorFor(rc, `observing channel '${this.name}' failed`);
         break;
       }
       const taken = this.count[0];
@@ -391,6 +396,10 @@ export class Observer extends NativeHandle {
       this.deliveries++;
       if (handedOut > this.largestDelivery) this.largestDelivery = handedOut;
     }
+    if (refused && !this.closed) {
+      this.end(refused);
+      return;
+    }
     if (remaining > 0 && !this.closed) {
       // The rest in a later turn; 'gone' or an error, if any, after them.
       if (!this.sliceScheduled) {
@@ -402,11 +411,18 @@ export class Observer extends NativeHandle {
       }
       return;
     }
-    if (status.status !== SIPC_OK && !this.ended && !this.closed && status.status !== SIPC_ERR_CANCELLED) {
-      this.ended = true;
-      if (lib.sipc_status_name(status.status) === 'NOT_FOUND') this.emitSafely('gone');
-      else this.emitError(errorFor(status.status, `observing channel '${this.name}' failed`));
+    if (status.status !== SIPC_OK && !this.closed && status.status !== SIPC_ERR_CANCELLED) {
+      this.end(lib.sipc_status_name(status.status) === 'NOT_FOUND' ? 'gone' : errorFor(status.status, `observing channel '${this.name}' failed`));
+      return;
     }
+    this.update();
+  }
+
+  /** Ends the observation ('gone', or an 'error'): nothing more is taken, and it no longer keeps the process alive. */
+  private end(why: 'gone' | SipcError): void {
+    this.ended = true;
+    if (why === 'gone') this.emitSafely('gone');
+    else this.emitError(why);
     this.update();
   }
 
