@@ -83,8 +83,23 @@ SIPC_API int sipc_async_channel_take_now(sipc_async_channel *h, void *buffer, si
 SIPC_API int sipc_async_channel_send(sipc_async_channel *h, const void *data, size_t length, int32_t timeout_ms);
 SIPC_API int sipc_async_channel_take_send_results(sipc_async_channel *h, int32_t *statuses, uint32_t max_count,
                                                   uint32_t *count);
-/* The underlying channel, for non-blocking calls on the main thread (send with timeout 0, info). */
+/* The underlying channel (its role and maximum message size). */
 SIPC_API sipc_channel *sipc_async_channel_handle(sipc_async_channel *h);
+
+/* Calls for the main thread that neither wait nor look up another process (Linux reads a file under /proc for
+ * that): what needs a look-up is left to the native threads, which always make it.
+ * send_now: sipc_send with timeout 0 that does not adopt a peer (SIPC_ERR_NOT_CONNECTED until the native connect
+ * wait adopted one) and does not look at a lossless observer that holds the queue (SIPC_ERR_TIMEOUT, as for a full
+ * queue): queue the message with sipc_async_channel_send instead, which does both.
+ * connect_now: SIPC_OK if the adopted peer is there (or left messages to receive), SIPC_ERR_TIMEOUT if no peer is
+ * there, SIPC_ASYNC_PENDING if a peer is there that the native connect wait is about to adopt (its outcome comes as
+ * connect_status), or CLOSED, CANCELLED, CORRUPT.
+ * info: sipc_info with the holders' liveness as the native side last established it: the adopted peer is alive
+ * until the process watcher or a liveness check found it gone (a death at once, an exec within 250 ms); a role
+ * this handle has not adopted counts as alive while attached. sipc_stat looks every holder up. */
+SIPC_API int sipc_async_channel_send_now(sipc_async_channel *h, const void *data, size_t length);
+SIPC_API int sipc_async_channel_connect_now(sipc_async_channel *h);
+SIPC_API int sipc_async_channel_info(sipc_async_channel *h, sipc_channel_info *info);
 /* Forbids notify, cancels the blocking calls and wakes the threads. Returns notify calls in progress. */
 SIPC_API int sipc_async_channel_stop(sipc_async_channel *h);
 /* Stops (if needed) and joins the threads; poll and the take functions still work afterwards (the outcome

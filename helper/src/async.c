@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "deadline.h"
+#include "nowait.h"
 #include "platform.h"
 #include "test_hooks.h"
 
@@ -585,6 +586,24 @@ SIPC_API int sipc_async_channel_take_send_results(sipc_async_channel *h, int32_t
 SIPC_API sipc_channel *sipc_async_channel_handle(sipc_async_channel *h)
 {
     return h ? h->channel : NULL;
+}
+
+SIPC_API int sipc_async_channel_send_now(sipc_async_channel *h, const void *data, size_t length)
+{
+    return h ? sipc_channel_send_now(h->channel, data, length) : SIPC_ERR_INVALID_ARGUMENT;
+}
+
+SIPC_API int sipc_async_channel_connect_now(sipc_async_channel *h)
+{
+    if (!h)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int rc = sipc_channel_connect_now(h->channel);
+    return rc == SIPC_CONNECT_NOW_UNADOPTED ? SIPC_ASYNC_PENDING : rc;
+}
+
+SIPC_API int sipc_async_channel_info(sipc_async_channel *h, sipc_channel_info *info)
+{
+    return h ? sipc_channel_info_known(h->channel, info) : SIPC_ERR_INVALID_ARGUMENT;
 }
 
 SIPC_API int sipc_async_channel_stop(sipc_async_channel *h)

@@ -4,6 +4,7 @@
  */
 #include "deadline.h"
 #include "layout.h"
+#include "nowait.h"
 #include "spin_policy.h"
 #include "test_hooks.h"
 #include "waiting.h"
@@ -1087,6 +1088,33 @@ SIPC_API int sipc_connect(sipc_channel *channel, int32_t timeout_ms)
     return leave(channel, connect_until(channel, sipc_deadline_after(timeout_ms)));
 }
 
+int sipc_channel_connect_now(sipc_channel *channel)
+{
+    int rc = enter(channel);
+    if (rc != SIPC_OK)
+        return rc;
+    rc = interrupted(channel);
+    if (rc == 0) {
+        peer_role_view role;
+        uint32_t next = 0, seen = 0;
+        switch (choose_peer(channel, &role, &next, &seen)) {
+        case CHOICE_CURRENT:
+            rc = SIPC_OK;
+            break;
+        case CHOICE_NEXT:
+            rc = SIPC_CONNECT_NOW_UNADOPTED;
+            break;
+        case CHOICE_CORRUPT:
+            rc = SIPC_ERR_CORRUPT;
+            break;
+        case CHOICE_WAIT:
+            rc = SIPC_ERR_TIMEOUT;
+            break;
+        }
+    }
+    return leave(channel, rc);
+}
+
 /* Send/recv need a peer: the first one waits for it like connect. */
 static int ensure_connected(sipc_channel *ch, int32_t timeout_ms, uint64_t deadline)
 {
@@ -1212,9 +1240,10 @@ static int data_ready(sipc_channel *ch, void *context)
     return interrupted(ch) != 0 || !peer_present(ch) || SH_LOAD_ACQ(&ch->header->rings[w->direction].head) != w->seen;
 }
 
-SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, int32_t timeout_ms)
+/* sipc_send; without may_look_up (timeout 0 only, see nowait.h) it neither adopts a peer nor looks at an observer's
+ * process. */
+static int send_message(sipc_channel *ch, const void *data, size_t length, int32_t timeout_ms, int may_look_up)
 {
-    sipc_channel *ch = channel;
     int rc = enter(ch);
     if (rc != SIPC_OK)
         return rc;
@@ -1223,7 +1252,10 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
     if (length > ch->geometry.max_message)
         return leave(ch, SIPC_ERR_TOO_BIG);
     uint64_t deadline = sipc_deadline_after(timeout_ms);
-    rc = ensure_connected(ch, timeout_ms, deadline);
+    if (may_look_up)
+        rc = ensure_connected(ch, timeout_ms, deadline);
+    else if (__atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE) == 0)
+        rc = SIPC_ERR_NOT_CONNECTED;
     if (rc != SIPC_OK)
         return leave(ch, rc);
     const int d = ch->out_direction;
@@ -1277,6 +1309,10 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
         uint64_t wait_until = deadline;
         wait_for who = WAIT_FOR_PEER;
         if (holder >= 0 && head - tail < ch->geometry.queue_depth) {
+            if (!may_look_up) {
+                sipc_os_mutex_unlock(&ch->send_lock);
+                return leave(ch, SIPC_ERR_TIMEOUT);
+            }
             who = holder;
             /* Only a lossless observer holds us back: wait for it within its bound, then drop it. */
             uint64_t look_again_ns = observer_holds_back(ch, holder, d);
@@ -1297,6 +1333,16 @@ SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, i
         if (rc != SIPC_OK)
             return leave(ch, rc);
     }
+}
+
+SIPC_API int sipc_send(sipc_channel *channel, const void *data, size_t length, int32_t timeout_ms)
+{
+    return send_message(channel, data, length, timeout_ms, 1);
+}
+
+int sipc_channel_send_now(sipc_channel *channel, const void *data, size_t length)
+{
+    return send_message(channel, data, length, 0, 0);
 }
 
 /* Takes (or without take, only measures) the next message of the adopted peer. */
@@ -1410,6 +1456,27 @@ SIPC_API int sipc_info(sipc_channel *channel, sipc_channel_info *info)
     if (rc != SIPC_OK)
         return rc;
     sipc_fill_info(channel->header, &channel->geometry, channel->segment, info);
+    return leave(channel, SIPC_OK);
+}
+
+/* nowait.h: the liveness this handle knows, for sipc_fill_info_with. */
+static int holder_known_alive(void *context, const seg_role_view *view, int role_index)
+{
+    sipc_channel *ch = context;
+    uint32_t adopted = __atomic_load_n(&ch->peer_session, __ATOMIC_ACQUIRE);
+    if (role_index == ch->peer_index && adopted != 0 && view->session == adopted)
+        return __atomic_load_n(&ch->peer_dead_session, __ATOMIC_ACQUIRE) != adopted;
+    return 1;
+}
+
+int sipc_channel_info_known(sipc_channel *channel, sipc_channel_info *info)
+{
+    if (info == NULL || info->struct_size < sizeof *info)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    int rc = enter(channel);
+    if (rc != SIPC_OK)
+        return rc;
+    sipc_fill_info_with(channel->header, &channel->geometry, channel->segment, info, holder_known_alive, channel);
     return leave(channel, SIPC_OK);
 }
 

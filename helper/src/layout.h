@@ -191,8 +191,6 @@ static inline seg_slot_header *sipc_slot(void *base, const seg_geometry *g, int 
     return (seg_slot_header *)((uint8_t *)base + g->ring_offset[direction] +
                                (uint64_t)g->slot_size * (seq % g->queue_depth));
 }
-/* Fills a channel info from a validated mapping. is_alive[r] says which roles are alive. */
-void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment, sipc_channel_info *info);
 /* 1 if role r of the header is attached by a running process. */
 int sipc_role_alive(sipc_os_segment *segment, const seg_header *header, int role_index);
 /* A role's fields, copied consistently (its session read before and after the others). */
@@ -202,6 +200,14 @@ typedef struct seg_role_view {
     sipc_os_process process; /* pid 0 when free (or while a close is half-written) */
     uint32_t flags;          /* SIPC_ROLE_HOLDS_TOKEN */
 } seg_role_view;
+/* Fills a channel info from a validated mapping; a role is alive if its holder runs (sipc_holder_alive: it looks
+ * the process up). */
+void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment, sipc_channel_info *info);
+/* Whether the holder of an attached role (`view`) counts as alive, as the caller of sipc_fill_info_with decides. */
+typedef int (*sipc_holder_alive_fn)(void *context, const seg_role_view *view, int role_index);
+/* sipc_fill_info with the liveness of each attached role from holder_alive(context, ...). */
+void sipc_fill_info_with(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment,
+                         sipc_channel_info *info, sipc_holder_alive_fn holder_alive, void *context);
 /* 1 if the holder in `view` (of role role_index of the segment) is running and, when it announced
  * one, still holds its liveness token (it has not exec()ed another program). */
 int sipc_holder_alive(sipc_os_segment *segment, const seg_role_view *view, int role_index);

@@ -167,7 +167,18 @@ static void fill_direction(const seg_header *header, const seg_geometry *g, int 
     out->last_activity_ns = SH_LOAD(&ring->last_send_ns);
 }
 
+static int holder_looked_up(void *context, const seg_role_view *view, int role_index)
+{
+    return sipc_holder_alive(context, view, role_index);
+}
+
 void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment, sipc_channel_info *info)
+{
+    sipc_fill_info_with(header, g, segment, info, holder_looked_up, segment);
+}
+
+void sipc_fill_info_with(const seg_header *header, const seg_geometry *g, sipc_os_segment *segment,
+                         sipc_channel_info *info, sipc_holder_alive_fn holder_alive, void *context)
 {
     uint32_t struct_size = info->struct_size;
     memset(info, 0, sizeof *info);
@@ -186,7 +197,7 @@ void sipc_fill_info(const seg_header *header, const seg_geometry *g, sipc_os_seg
     for (int r = 0; r < 2; r++) {
         seg_role_view view;
         int attached = sipc_role_read(header, r, &view) && view.attached;
-        alive[r] = attached && sipc_holder_alive(segment, &view, r);
+        alive[r] = attached && holder_alive(context, &view, r);
         ever[r] = SH_LOAD(&header->roles[r].session) != 0;
         if (attached) {
             if (r == SIPC_ROLE_INDEX_SERVER)

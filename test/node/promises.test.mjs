@@ -1,5 +1,5 @@
 // The Node API keeps every promise (issue #19, items 1-4): connect after a failed native connect wait,
-// connect({ timeoutMs: 0 }) with the library's own status, every connect() with its own signal and timeout,
+// connect({ timeoutMs: 0 }) with the library's own status (also for a peer the native threads have not adopted yet), every connect() with its own signal and timeout,
 // and one order of delivery across receive(), 'message' listeners and `for await`.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,6 +65,24 @@ test('connect({ timeoutMs: 0 }) answers with the library\'s own status', { skip:
   await server.connect({ timeoutMs: 0 });
   await server.close();
   await assert.rejects(server.connect({ timeoutMs: 0 }), { code: 'CLOSED' });
+});
+
+test('connect({ timeoutMs: 0 }) and send({ timeoutMs: 0 }) right after a peer attached succeed: the native threads adopt it', { timeout: scaled(30000) }, async () => {
+  // The main thread never adopts a peer (adopting looks its process up, a file on Linux): a peer that this end has
+  // not adopted yet is the native connect wait's (connect) or the sender thread's (send) to adopt, and the promise
+  // settles with their answer. Opened back to back, the calls meet the peer before and after its adoption.
+  for (let round = 0; round < 10; round++) {
+    const name = uniqueName(`zero-after-attach-${round}`);
+    const server = await openTracked(name, { queueDepth: 4 });
+    const client = await openTracked(name, { queueDepth: 4 });
+    await Promise.all([server.connect({ timeoutMs: 0 }), client.connect({ timeoutMs: 0 })]);
+    const second = uniqueName(`send-after-attach-${round}`);
+    const receiver = await openTracked(second);
+    const sender = await openTracked(second);
+    await sender.send(`hello ${round}`, { timeoutMs: 0 });
+    assert.equal((await within(scaled(10000), receiver.receive(), 'the message')).toString(), `hello ${round}`);
+    await Promise.all([server.close(), client.close(), sender.close(), receiver.close()]);
+  }
 });
 
 test('every connect() honours its own timeout and signal while another connect waits', { timeout: scaled(30000) }, async () => {

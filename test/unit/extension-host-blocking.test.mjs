@@ -163,14 +163,12 @@ const NON_BLOCKING = {
   // A handle's own memory.
   sipc_get_role: 'a field of the handle',
   sipc_max_message_size: 'a field of the handle',
-  // The channel's mapped segment. Whether a role's holder is alive is the shared memory plus kill(pid, 0) and a read of
-  // /proc/<pid>/stat (Linux; procfs, which no user can replace by a FIFO or hold a lock on), and a non-blocking
-  // F_OFD_GETLK on the handle's own descriptor (its exec token): no wait, no path a stranger chooses.
-  sipc_info: 'a snapshot of the mapped segment (see above for the holders\' liveness)',
+  // The channel's mapped segment. Whether an observed role's holder is alive is the shared memory plus kill(pid, 0)
+  // and a read of /proc/<pid>/stat (Linux; procfs, which no user can replace by a FIFO or hold a lock on), and a
+  // non-blocking F_OFD_GETLK on the observer's own descriptor (its exec token): no wait, no path a stranger chooses.
+  // (A channel's info, connect and send no longer look a process up on this thread: see sipc_async_channel_* below.)
   sipc_observer_info: 'a snapshot of the mapped segment (see above for the holders\' liveness)',
   sipc_observer_get_stats: 'reads the observer\'s own counters in process memory',
-  sipc_connect: { why: 'timeout 0: looks at the roles in the mapped segment and answers at once', args: /^[^,]+,\s*0$/ },
-  sipc_send: { why: 'timeout 0: copies into the mapped queue or answers TIMEOUT at once (futex wake, never a wait)', args: /^[^,]+,[^,]+,[^,]+,\s*0$/ },
   // Closing on the main thread happens only when a just-opened handle's native threads could not start.
   sipc_close_ex: { why: 'timeout 0: one try of the channel\'s lock (a word in the segment), never a sleep; a held lock leaves the name stale', args: /^[^,]+,\s*0$/ },
   sipc_observer_close: 'frees its observer record in the segment (a compare-and-swap), wakes producers, unmaps and closes its own descriptor: no lock',
@@ -183,7 +181,12 @@ const NON_BLOCKING = {
   sipc_async_channel_poll: 'copies a status',
   sipc_async_channel_take: 'takes received messages from a memory queue',
   sipc_async_channel_take_now: 'takes from the mapped queue (recv with timeout 0, spinning at most SIPC_ASYNC_MAX_SPIN_US)',
-  sipc_async_channel_send: 'sends with timeout 0 or queues the message for the sender thread',
+  sipc_async_channel_send: 'queues the message for the sender thread',
+  // nowait.h: the shared state and the handle's own memory only, never a process look-up (the native threads adopt
+  // peers and look at lossless observers' processes).
+  sipc_async_channel_send_now: 'copies into the mapped queue or answers TIMEOUT/NOT_CONNECTED at once (futex wake, never a wait)',
+  sipc_async_channel_connect_now: 'looks at the roles and the queue in the mapped segment',
+  sipc_async_channel_info: 'a snapshot of the mapped segment, the holders\' liveness as the native threads established it',
   sipc_async_channel_take_send_results: 'takes statuses from a memory queue',
   sipc_async_channel_stop: 'cancels the channel and wakes the threads; does not join them',
   sipc_async_observer_start: 'starts native threads',
@@ -192,7 +195,6 @@ const NON_BLOCKING = {
   sipc_async_observer_take: 'takes copied messages from a memory queue',
   sipc_async_observer_stop: 'cancels the observer and wakes its thread; does not join it',
   sipc_async_open: 'starts a native thread for the call',
-  sipc_async_observe: 'starts a native thread for the call',
   sipc_async_observe_ex: 'starts a native thread for the call',
   sipc_async_stat_ex: 'starts a native thread for the call',
   sipc_async_remove: 'starts a native thread for the call',
@@ -272,21 +274,21 @@ test('the native-call scan sees every spelling of a libsipc call and its argumen
     "const a = native().sipc_info(raw, info);",
     "// native().sipc_close(raw) in a comment",
     "const s = 'sipc_remove(x)';",
-    "lib.sipc_send(this.raw, bytes, bytes.byteLength, 0);",
+    "lib.sipc_close_ex(this.raw, 0);",
     "function describeProcess(pid) { return native().sipc_process_describe(pid, { struct_size: 1 }); }",
     "const KIND = { destroy: (h) => native().sipc_async_channel_destroy(h) };",
     "const { sipc_stat_ex } = x; sipc_stat_ex(f(a, b), 5);",
   ].join('\n');
   const calls = nativeCalls(text);
   assert.deepEqual(calls.map((c) => `${c.name}:${c.line}:${c.args}`), [
-    'sipc_info:1:raw, info', 'sipc_send:4:this.raw, bytes, bytes.byteLength, 0',
+    'sipc_info:1:raw, info', 'sipc_close_ex:4:this.raw, 0',
     'sipc_process_describe:5:pid, { struct_size: 1 }', 'sipc_async_channel_destroy:6:h', 'sipc_stat_ex:7:f(a, b), 5',
   ]);
   const code = codeOnly(text);
   assert.equal(enclosingName(code, calls[2].index), 'describeProcess');
   assert.equal(enclosingName(code, calls[3].index), 'KIND');
-  assert.equal(NON_BLOCKING.sipc_send.args.test(calls[1].args), true);
-  assert.equal(NON_BLOCKING.sipc_send.args.test('this.raw, bytes, n, timeoutMs'), false, 'a timeout other than 0');
+  assert.equal(NON_BLOCKING.sipc_close_ex.args.test(calls[1].args), true);
+  assert.equal(NON_BLOCKING.sipc_close_ex.args.test('this.raw, timeoutMs'), false, 'a timeout other than 0');
 });
 
 test('every libsipc function native.ts binds is classified: non-blocking, or kept off the extension\'s paths', () => {

@@ -3,8 +3,10 @@
  *
  * Blocking waits happen in native threads (helper/src/async.c): the receiver thread waits for the peer and
  * for messages, the sender thread takes the sends that found the queue full. The main thread only makes
- * calls that answer at once: a send is first tried with timeout 0 and only handed to the sender thread
- * (keeping its order: later sends queue behind it) when the queue is full.
+ * calls that answer at once and never look up another process (on Linux a file under /proc): a send is first
+ * tried with sipc_async_channel_send_now and only handed to the sender thread (keeping its order: later sends
+ * queue behind it) when the queue is full or the peer is not adopted yet; info() reports the holders' liveness as
+ * the native threads last established it.
  */
 import { SipcError } from './errors';
 import {
@@ -122,8 +124,6 @@ export class Channel extends NativeHandle {
   readonly maxMessageSize: number;
 
   private currentState: ChannelState = 'waiting';
-  /** The sipc_channel, for the calls that answer at once on this thread (send with timeout 0, info). */
-  private readonly raw: Pointer;
   private readonly connectWaiters = new Set<Waiter<void>>();
   /** Received messages and pending receive() calls, in channel order (see delivery.ts). */
   private readonly delivery = new OrderedDelivery({
@@ -158,7 +158,6 @@ export class Channel extends NativeHandle {
     const lib = native();
     this.name = name;
     this.spinPolicy = new SpinPolicy(receiveSpinUs);
-    this.raw = channel;
     this.role = lib.sipc_get_role(channel) === SIPC_ROLE_SERVER ? 'server' : 'client';
     this.maxMessageSize = lib.sipc_max_message_size(channel);
     this.on('newListener', (event) => {
@@ -203,13 +202,16 @@ export class Channel extends NativeHandle {
     const { timeoutMs, signal } = options;
     if (signal?.aborted) return Promise.reject(this.cancelledError('connect to'));
     if (timeoutMs === 0) {
-      // The native wait may not have reported yet: ask directly, without waiting, and answer with the
-      // library's own status (TIMEOUT only when no peer is there).
-      const rc = native().sipc_connect(this.raw, 0);
+      // The native wait may not have reported yet: look at the shared state, without waiting (TIMEOUT only when no
+      // peer is there). A peer this handle has not adopted yet is the native wait's to adopt (adopting looks its
+      // process up, which this thread never does): then the answer is the native wait's, which comes at once.
+      const rc = native().sipc_async_channel_connect_now(this.handle);
       if (rc === SIPC_OK) return Promise.resolve();
-      return Promise.reject(
-        rc === SIPC_ERR_TIMEOUT ? this.timeoutError('connect to', 0) : errorFor(rc, `connect to channel '${this.name}' failed`),
-      );
+      if (rc !== SIPC_ASYNC_PENDING) {
+        return Promise.reject(
+          rc === SIPC_ERR_TIMEOUT ? this.timeoutError('connect to', 0) : errorFor(rc, `connect to channel '${this.name}' failed`),
+        );
+      }
     }
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -229,7 +231,7 @@ export class Channel extends NativeHandle {
         this.update();
       };
       this.connectWaiters.add(waiter);
-      if (timeoutMs !== undefined) {
+      if (timeoutMs !== undefined && timeoutMs !== 0) {
         timer = setTimeout(() => settle(() => reject(this.timeoutError('connect to', timeoutMs))), timeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -258,10 +260,11 @@ export class Channel extends NativeHandle {
     const lib = native();
     const context = `send to channel '${this.name}' failed`;
     if (this.backgroundSends.length === 0) {
-      const rc = lib.sipc_send(this.raw, bytes, bytes.byteLength, 0);
+      const rc = lib.sipc_async_channel_send_now(this.handle, bytes, bytes.byteLength);
       if (rc === SIPC_OK) return Promise.resolve();
       if (rc !== SIPC_ERR_TIMEOUT && rc !== SIPC_ERR_NOT_CONNECTED) return Promise.reject(errorFor(rc, context));
-      if (options.timeoutMs === 0) return Promise.reject(errorFor(rc, context));
+      // The queue is full, a lossless observer holds it, or no peer is adopted yet: the sender thread sees to it
+      // (adopting a peer or looking at the observer's process is its job). With timeoutMs 0 it tries once.
     }
     const rc = lib.sipc_async_channel_send(this.handle, bytes, bytes.byteLength, options.timeoutMs ?? -1);
     if (rc !== SIPC_OK) return Promise.reject(errorFor(rc, context));
@@ -348,11 +351,17 @@ export class Channel extends NativeHandle {
     };
   }
 
-  /** Snapshot of the channel's shared state; never blocks. */
+  /**
+   * Snapshot of the channel's shared state; never blocks and looks up no process. serverAlive/clientAlive (and the
+   * state) are the liveness the native side last established: this end is alive; the peer it adopted is alive until
+   * the library's process watcher found it gone (a death at once, an exec within 250 ms); a peer that attached but
+   * that this end has not adopted yet (normally for microseconds, or after 'peer-gone' until the next connect())
+   * counts as alive while attached. stat(name) looks every holder up, on a native thread.
+   */
   info(): ChannelInfo {
     this.ensureOpen('read the state of');
     const raw = emptyRawInfo();
-    check(native().sipc_info(this.raw, raw), `reading the state of channel '${this.name}' failed`);
+    check(native().sipc_async_channel_info(this.handle, raw), `reading the state of channel '${this.name}' failed`);
     return infoFromRaw(raw);
   }
 

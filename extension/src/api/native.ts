@@ -110,9 +110,6 @@ export interface SipcNative {
   sipc_observe_options_init(out: RawObserveOptions): void;
   sipc_get_role(channel: Pointer): number;
   sipc_max_message_size(channel: Pointer): number;
-  sipc_connect(channel: Pointer, timeoutMs: number): number;
-  sipc_send(channel: Pointer, data: Uint8Array, length: number, timeoutMs: number): number;
-  sipc_info(channel: Pointer, info: RawChannelInfo): number;
   /** Only with timeout 0 on this thread (one try of the channel's lock, never a wait): see NativeHandle. */
   sipc_close_ex(channel: Pointer, timeoutMs: number): number;
   sipc_observer_info(observer: Pointer, info: RawChannelInfo): number;
@@ -137,6 +134,10 @@ export interface SipcNative {
     spinUs: number,
   ): number;
   sipc_async_channel_send(h: Pointer, data: Uint8Array, length: number, timeoutMs: number): number;
+  /** sipc_async.h: the main thread's calls, which neither wait nor look up another process (no /proc). */
+  sipc_async_channel_send_now(h: Pointer, data: Uint8Array, length: number): number;
+  sipc_async_channel_connect_now(h: Pointer): number;
+  sipc_async_channel_info(h: Pointer, info: RawChannelInfo): number;
   sipc_async_channel_take_send_results(h: Pointer, statuses: Int32Array, maxCount: number, count: Uint32Array): number;
   sipc_async_channel_stop(h: Pointer): number;
   /** At process exit only, with SIPC_EXIT_LOCK_TIMEOUT_MS (NativeHandle.shutdownForExit). */
@@ -152,7 +153,6 @@ export interface SipcNative {
   sipc_async_observer_destroy(h: Pointer): number;
 
   sipc_async_open(name: string, options: RawOptions, notify: Pointer, token: number, out: PointerCell): number;
-  sipc_async_observe(name: string, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_observe_ex(name: string, options: RawObserveOptions, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_stat_ex(name: string, timeoutMs: number, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_remove(name: string, force: number, notify: Pointer, token: number, out: PointerCell): number;
@@ -220,9 +220,6 @@ export function native(): SipcNative {
     sipc_observe_options_init: f('sipc_observe_options_init', 'void', [koffi.out(koffi.pointer(ObserveOptionsType))]),
     sipc_get_role: f('sipc_get_role', 'int', [voidPtr]),
     sipc_max_message_size: f('sipc_max_message_size', 'uint32_t', [voidPtr]),
-    sipc_connect: f('sipc_connect', 'int', [voidPtr, 'int32_t']),
-    sipc_send: f('sipc_send', 'int', [voidPtr, voidPtr, 'size_t', 'int32_t']),
-    sipc_info: f('sipc_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_close_ex: f('sipc_close_ex', 'int', [voidPtr, 'int32_t']),
     sipc_observer_info: f('sipc_observer_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_observer_get_stats: f('sipc_observer_get_stats', 'int', [voidPtr, koffi.inout(koffi.pointer(ObserverStatsType))]),
@@ -243,6 +240,9 @@ export function native(): SipcNative {
       voidPtr, voidPtr, 'size_t', voidPtr, 'uint32_t', voidPtr, 'uint32_t',
     ]),
     sipc_async_channel_send: f('sipc_async_channel_send', 'int', [voidPtr, voidPtr, 'size_t', 'int32_t']),
+    sipc_async_channel_send_now: f('sipc_async_channel_send_now', 'int', [voidPtr, voidPtr, 'size_t']),
+    sipc_async_channel_connect_now: f('sipc_async_channel_connect_now', 'int', [voidPtr]),
+    sipc_async_channel_info: f('sipc_async_channel_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_async_channel_take_send_results: f('sipc_async_channel_take_send_results', 'int', [
       voidPtr, voidPtr, 'uint32_t', voidPtr,
     ]),
@@ -265,7 +265,6 @@ export function native(): SipcNative {
     sipc_async_open: f('sipc_async_open', 'int', [
       'const char *', koffi.pointer(OptionsType), koffi.pointer(NotifyProto), 'uint32_t', outPtr,
     ]),
-    sipc_async_observe: f('sipc_async_observe', 'int', ['const char *', koffi.pointer(NotifyProto), 'uint32_t', outPtr]),
     sipc_async_observe_ex: f('sipc_async_observe_ex', 'int', [
       'const char *', koffi.pointer(ObserveOptionsType), koffi.pointer(NotifyProto), 'uint32_t', outPtr,
     ]),
