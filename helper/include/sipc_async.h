@@ -135,6 +135,13 @@ SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size
 SIPC_API sipc_observer *sipc_async_observer_handle(sipc_async_observer *h);
 SIPC_API int sipc_async_observer_stop(sipc_async_observer *h);
 SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h);
+/* sipc_async_observer_destroy that waits at most join_timeout_ms (SIPC_INFINITE: no bound; below it:
+ * SIPC_ERR_INVALID_ARGUMENT) for its stopped threads to end: SIPC_ERR_TIMEOUT, nothing freed, if they did not (call
+ * again, or leave the handle to the process's end). Cancelled, the threads end within one sleep of the observer's
+ * (its copier looks at the cancel between every two looks at the channel, and sleeps at most 100 ms, woken at once
+ * where it may write to the segment); they wait for no other process, and closing the observer takes no lock. A
+ * binding that destroys its handles at process exit passes SIPC_EXIT_LOCK_TIMEOUT_MS. */
+SIPC_API int sipc_async_observer_destroy_ex(sipc_async_observer *h, int32_t join_timeout_ms);
 
 /* ---- one-shot calls: a call that may wait or touch the file system, on a thread of its own ----
  * The thread makes the call, keeps its outcome and calls notify(token) once (while armed); the main

@@ -672,7 +672,26 @@ struct sipc_async_observer {
                                 wakes the notifier for nothing */
     int32_t status;
     msg_queue ready;
+    int threads_running; /* atomic: the copier and the notifier until their last step (destroy_ex's bound) */
 };
+
+static sipc_test_hook observer_test_hook; /* atomic; test_hooks.h */
+static void *observer_test_hook_arg;
+
+void sipc_async_observer_set_test_hook(sipc_test_hook hook, void *arg)
+{
+    observer_test_hook_arg = arg;
+    __atomic_store_n(&observer_test_hook, hook, __ATOMIC_RELEASE);
+}
+
+/* The last step of an observer's thread: the handle is the destroyer's from here on. */
+static void observer_thread_ends(sipc_async_observer *h, int copier)
+{
+    sipc_test_hook hook = __atomic_load_n(&observer_test_hook, __ATOMIC_ACQUIRE);
+    if (copier && hook != NULL)
+        hook(observer_test_hook_arg, SIPC_TEST_OBSERVER_COPIER_ENDING);
+    __atomic_sub_fetch(&h->threads_running, 1, __ATOMIC_RELEASE);
+}
 
 /* Memory a queue of observed messages holds (payloads and bookkeeping). */
 static uint64_t observer_queue_memory(const msg_queue *q)
@@ -753,6 +772,7 @@ static void *observer_main(void *arg)
             break;
     }
     sipc_os_mutex_unlock(&h->n.lock);
+    observer_thread_ends(h, 1);
     return NULL;
 }
 
@@ -786,6 +806,7 @@ static void *observer_notifier_main(void *arg)
         notify_locked(&h->n);
     }
     sipc_os_mutex_unlock(&h->n.lock);
+    observer_thread_ends(h, 0);
     return NULL;
 }
 
@@ -812,6 +833,7 @@ SIPC_API int sipc_async_observer_start(sipc_observer *observer, uint32_t capacit
         handle_free(&h->n);
         return SIPC_ERR_SYSTEM;
     }
+    h->threads_running = 2;
     if (sipc_os_thread_create(&h->notifier, observer_notifier_main, h) != SIPC_OK) {
         sipc_os_cond_destroy(&h->room);
         free(h->scratch);
@@ -909,10 +931,25 @@ SIPC_API int sipc_async_observer_stop(sipc_async_observer *h)
 
 SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h)
 {
-    if (!h)
+    return sipc_async_observer_destroy_ex(h, SIPC_INFINITE);
+}
+
+/* How often destroy_ex looks whether the threads ended (at process exit only, and a few times at most: they end
+ * within one sleep of the observer's once cancelled). */
+#define OBSERVER_JOIN_LOOK_US 1000u
+
+SIPC_API int sipc_async_observer_destroy_ex(sipc_async_observer *h, int32_t join_timeout_ms)
+{
+    if (!h || join_timeout_ms < SIPC_INFINITE)
         return SIPC_ERR_INVALID_ARGUMENT;
     if (sipc_async_observer_stop(h) > 0)
         return SIPC_ERR_BUSY;
+    uint64_t deadline = sipc_deadline_after(join_timeout_ms);
+    while (__atomic_load_n(&h->threads_running, __ATOMIC_ACQUIRE) != 0) {
+        if (deadline != SIPC_OS_NO_DEADLINE && sipc_os_monotonic_ns() >= deadline)
+            return SIPC_ERR_TIMEOUT;
+        sipc_os_sleep_us(OBSERVER_JOIN_LOOK_US);
+    }
     sipc_os_thread_join(&h->thread);
     sipc_os_thread_join(&h->notifier);
     int rc = sipc_observer_close(h->observer);

@@ -19,7 +19,8 @@ typedef enum sipc_test_point {
     SIPC_TEST_WATCH_REPORTED,         /* a watch's thread reported a change and is about to wait for the next */
     SIPC_TEST_KEY_OPENED_OBJECT,      /* an open or a remove opened the object the key names, before taking its
                                          lock word (or seeing that it has none yet) */
-    SIPC_TEST_KEY_CREATED_OBJECT      /* an open created the key's object (size 0), before initialising it */
+    SIPC_TEST_KEY_CREATED_OBJECT,     /* an open created the key's object (size 0), before initialising it */
+    SIPC_TEST_OBSERVER_COPIER_ENDING  /* an async observer's copying thread is about to end (stopped or failed) */
 } sipc_test_point;
 
 typedef void (*sipc_test_hook)(void *arg, sipc_test_point point);
@@ -30,6 +31,10 @@ void sipc_channel_set_test_hook(sipc_channel *channel, sipc_test_hook hook, void
 /* Calls hook(arg, point) at the SIPC_TEST_WATCH_* points on the thread of every watch started afterwards
  * (NULL: none). Process-wide: set it only while no other watch starts. */
 void sipc_async_watch_set_test_hook(sipc_test_hook hook, void *arg);
+
+/* Calls hook(arg, point) at SIPC_TEST_OBSERVER_COPIER_ENDING on the copying thread of every async observer (NULL:
+ * none). Process-wide: set it only while no other async observer runs. */
+void sipc_async_observer_set_test_hook(sipc_test_hook hook, void *arg);
 
 /* Calls hook(arg, point) at the SIPC_TEST_KEY_* points of every open and remove in this process, on the calling
  * thread (NULL: none). Process-wide: set it only while no other thread opens or removes a channel. */

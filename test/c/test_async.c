@@ -5,6 +5,7 @@
  */
 #include "harness.h"
 #include "sipc_async.h"
+#include "test_hooks.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -188,4 +189,45 @@ void test_async_process_describe(void)
     CHECK(async_info.state == sync_info.state && async_info.traced == sync_info.traced);
     CHECK(memchr(async_info.name, '\0', sizeof async_info.name) != NULL);
     CHECK(strcmp(async_info.name, sync_info.name) == 0);
+}
+
+/* Holds an async observer's copying thread at its end until the test lets it go. */
+static int copier_held;     /* atomic: the copier is in the hook */
+static int copier_released; /* atomic */
+
+static void hold_copier(void *arg, sipc_test_point point)
+{
+    (void)arg;
+    if (point != SIPC_TEST_OBSERVER_COPIER_ENDING)
+        return;
+    __atomic_store_n(&copier_held, 1, __ATOMIC_SEQ_CST);
+    while (!__atomic_load_n(&copier_released, __ATOMIC_SEQ_CST))
+        sleep_us(1000);
+}
+
+/* The exit-time destroy of an observer waits for its threads at most the time it is given: a copier that has not
+ * ended by then (held in the hook here) costs SIPC_ERR_TIMEOUT with nothing freed, and a later destroy finishes. */
+void test_async_observer_destroy_bounds_the_join(void)
+{
+    const char *name = test_name("obdestroy");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    sipc_observer *observer = NULL;
+    CHECK_RC(sipc_observe(name, &observer), SIPC_OK);
+    sipc_async_observer *h = NULL;
+    __atomic_store_n(&copier_held, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&copier_released, 0, __ATOMIC_SEQ_CST);
+    sipc_async_observer_set_test_hook(hold_copier, NULL);
+    CHECK_RC(sipc_async_observer_start(observer, 64, ignore_notify, 1, &h), SIPC_OK);
+    CHECK_RC(sipc_async_observer_destroy_ex(NULL, 0), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_async_observer_destroy_ex(h, -2), SIPC_ERR_INVALID_ARGUMENT); /* refused, nothing done */
+    CHECK_RC(sipc_async_observer_destroy_ex(h, 20), SIPC_ERR_TIMEOUT);
+    while (!__atomic_load_n(&copier_held, __ATOMIC_SEQ_CST)) /* stopped by the destroy: it ends, held */
+        sleep_us(1000);
+    CHECK_RC(sipc_async_observer_destroy_ex(h, 0), SIPC_ERR_TIMEOUT); /* still held: nothing freed */
+    __atomic_store_n(&copier_released, 1, __ATOMIC_SEQ_CST);
+    CHECK_RC(sipc_async_observer_destroy_ex(h, 60000), SIPC_OK);
+    sipc_async_observer_set_test_hook(NULL, NULL);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+    CHECK(!shm_exists(name));
 }

@@ -231,7 +231,9 @@ const NOT_FOR_THE_EXTENSION = {
   // SIPC_EXIT_LOCK_TIMEOUT_MS (100 ms, as libsipc's own exit handler) for a channel lock a stranger holds (README,
   // "The extension host never blocks"). The observer's close takes no lock; its destroy joins the stopped thread.
   sipc_async_channel_destroy_ex: { file: 'extension/src/api/channel.ts', within: 'CHANNEL_KIND', args: /^[^,]+,\s*SIPC_EXIT_LOCK_TIMEOUT_MS$/ },
-  sipc_async_observer_destroy: { file: 'extension/src/api/observer.ts', within: 'observerKind' },
+  // The observer's destroy waits at most SIPC_EXIT_LOCK_TIMEOUT_MS for its stopped threads (which wait for no other
+  // process: they end within one of the observer's sleeps), then closes it (no lock); threads not ended are left.
+  sipc_async_observer_destroy_ex: { file: 'extension/src/api/observer.ts', within: 'observerKind', args: /^[^,]+,\s*SIPC_EXIT_LOCK_TIMEOUT_MS$/ },
 };
 
 /** The libsipc functions native.ts binds: `f('sipc_name', ...)`. */

@@ -150,7 +150,8 @@ export interface SipcNative {
     h: Pointer, buffer: Uint8Array, capacity: number, messages: Uint8Array, maxCount: number, count: Uint32Array,
   ): number;
   sipc_async_observer_stop(h: Pointer): number;
-  sipc_async_observer_destroy(h: Pointer): number;
+  /** At process exit only, with SIPC_EXIT_LOCK_TIMEOUT_MS (NativeHandle.shutdownForExit). */
+  sipc_async_observer_destroy_ex(h: Pointer, joinTimeoutMs: number): number;
 
   sipc_async_open(name: string, options: RawOptions, notify: Pointer, token: number, out: PointerCell): number;
   sipc_async_observe_ex(name: string, options: RawObserveOptions, notify: Pointer, token: number, out: PointerCell): number;
@@ -260,7 +261,7 @@ export function native(): SipcNative {
       voidPtr, voidPtr, 'size_t', voidPtr, 'uint32_t', voidPtr,
     ]),
     sipc_async_observer_stop: f('sipc_async_observer_stop', 'int', [voidPtr]),
-    sipc_async_observer_destroy: f('sipc_async_observer_destroy', 'int', [voidPtr]),
+    sipc_async_observer_destroy_ex: f('sipc_async_observer_destroy_ex', 'int', [voidPtr, 'int32_t']),
 
     sipc_async_open: f('sipc_async_open', 'int', [
       'const char *', koffi.pointer(OptionsType), koffi.pointer(NotifyProto), 'uint32_t', outPtr,

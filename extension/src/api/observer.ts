@@ -5,7 +5,7 @@
  */
 import { endianness } from 'node:os';
 import {
-  SIPC_DEFAULT_MAX_MESSAGE, SIPC_DIR_TO_CLIENT, SIPC_DIR_TO_SERVER, SIPC_EVENT_ATTACHED, SIPC_EVENT_CLOSED, SIPC_EVENT_DIED, SIPC_EVENT_LOSSLESS_DROPPED,
+  SIPC_DEFAULT_MAX_MESSAGE, SIPC_DIR_TO_CLIENT, SIPC_DIR_TO_SERVER, SIPC_EVENT_ATTACHED, SIPC_EVENT_CLOSED, SIPC_EVENT_DIED, SIPC_EVENT_LOSSLESS_DROPPED, SIPC_EXIT_LOCK_TIMEOUT_MS,
   SIPC_MAX_MESSAGE_LIMIT, SIPC_OBSERVED_EVENT, SIPC_OBSERVE_EVENTS, SIPC_OBSERVE_LOSSLESS, SIPC_OBSERVE_STALL_MAX_MS, SIPC_ROLE_CLIENT,
   SIPC_ROLE_SERVER, type RawObserveOptions, type RawObserverStats,
 } from './abi';
@@ -289,7 +289,9 @@ function observerKind(capacity: number): AsyncHandleKind {
     closeRaw: (raw) => native().sipc_observer_close(raw),
     arm: (handle, armed) => native().sipc_async_observer_arm(handle, armed),
     stop: (handle) => native().sipc_async_observer_stop(handle),
-    destroy: (handle) => native().sipc_async_observer_destroy(handle),
+    // At process exit: waits at most SIPC_EXIT_LOCK_TIMEOUT_MS for the stopped threads (they wait for no other process
+    // and end within one of the observer's sleeps); threads that have not ended by then are left to the exit.
+    destroy: (handle) => native().sipc_async_observer_destroy_ex(handle, SIPC_EXIT_LOCK_TIMEOUT_MS),
     close: (handle, notify, token, out) => native().sipc_async_observer_close(handle, notify, token, out),
   };
 }
