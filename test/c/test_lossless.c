@@ -386,3 +386,42 @@ void test_lossless_napping_observer_copies_a_quiet_channel(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+
+/* `napping` is untrusted like the rest of a record: a producer only compares the record's cursor with its head, so a
+ * flag raised by anyone, on any record, costs at most one wake-up, and a cursor past head none. */
+void test_lossless_forged_napping_costs_at_most_a_wake_up(void)
+{
+    const char *name = test_name("lnapforge");
+    sipc_channel *server = NULL, *client = NULL;
+    observed_pair_open(name, &server, &client); /* depth 4, no observer */
+    if (test_failed())
+        return;
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_header *h = (seg_header *)map.base;
+    seg_observer *record = &h->observers[0]; /* FREE: nobody's record */
+    const uint32_t *word = &h->wait_word[SIPC_WAIT_RECORD(0)];
+    uint32_t word_before = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    sipc_wait_stats before, after;
+    sipc_channel_wait_stats(server, &before);
+    __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], 1000, __ATOMIC_RELEASE);
+    __atomic_store_n(&record->napping, 1u, __ATOMIC_RELEASE);
+    uint64_t i = 0;
+    for (; i < 6; i++)
+        CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
+    sipc_channel_wait_stats(server, &after);
+    CHECK(after.observer_wakes == before.observer_wakes); /* a cursor past head: never behind, never woken */
+    CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 1);
+    CHECK(__atomic_load_n(word, __ATOMIC_ACQUIRE) == word_before);
+    /* A cursor far behind: the next send takes the flag down and pays one wake-up, and the sends after it none. */
+    __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], 0, __ATOMIC_RELEASE);
+    for (; i < 12; i++)
+        CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
+    sipc_channel_wait_stats(server, &after);
+    CHECK(after.observer_wakes == before.observer_wakes + 1);
+    CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 0);
+    CHECK(__atomic_load_n(word, __ATOMIC_ACQUIRE) != word_before);
+    raw_close(&map);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
