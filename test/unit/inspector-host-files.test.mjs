@@ -48,6 +48,27 @@ test('capture file writer: written entries reach the file by themselves, without
   await writer.close();
 });
 
+test('capture file writer: batchBytes and flushIntervalMs set how much waits for one write (the restore spill writes less often)', async (t) => {
+  const path = join(folder(t), 'spill-like.jsonl');
+  const writer = await files.CaptureFileWriter.open(path, jsonl(), { batchBytes: 1024 * 1024, flushIntervalMs: 10 });
+  // 300 KiB would go at once with the default batch (above); with a 1 MiB batch it waits for the interval.
+  writer.write(message(0, 300 * 1024));
+  assert.equal(writer.progress.bytes, 0, 'nothing handed to the file below the batch size');
+  writer.write(message(1, 800 * 1024));
+  assert.ok(writer.progress.bytes > 1024 * 1024, 'a batch of 1 MiB or more is written at once');
+  const afterBatch = writer.progress.bytes;
+  writer.write(message(2));
+  assert.equal(writer.progress.bytes, afterBatch, 'the small entry waits');
+  // The interval's flush comes by itself (no drained() here, which would flush at once).
+  const before = writer.progress.bytes;
+  await waitFor(() => writer.progress.bytes > before, 'the interval handed the small entry to the file');
+  await writer.drained();
+  assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 4, 'the header and three entries');
+  await writer.close();
+  assert.deepEqual(core.parseJsonl(readFileSync(path, 'utf8')).entries.map((e) => e.seq), [0, 1, 2]);
+  assert.deepEqual(spill.SPILL_WRITES, { batchBytes: 1024 * 1024, flushIntervalMs: 250 });
+});
+
 test('capture file writer: the backlog bound counts the header waiting for the disk, and an entry reaching it exactly is kept', async (t) => {
   const header = pcapng().start().reduce((n, chunk) => n + chunk.length, 0);
   const path = join(folder(t), 'bound.pcapng');

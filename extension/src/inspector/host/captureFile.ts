@@ -33,6 +33,14 @@ export interface CaptureFileWriterOptions {
    * wait for the disk instead: see drained()).
    */
   readonly maxBacklogBytes?: number;
+  /**
+   * Bytes gathered before one write (default BATCH_BYTES) and how long entries wait for more (default
+   * FLUSH_INTERVAL_MS). Each write is an fs call that the extension host's main thread posts to libuv's thread pool,
+   * and a post can hold that thread until a pool thread gets a CPU (see the README's extension-host bench): a writer
+   * nobody watches live (the restore spill) writes less often.
+   */
+  readonly batchBytes?: number;
+  readonly flushIntervalMs?: number;
 }
 
 /** Writes one capture file: create it with open(), write() entries, close() it. */
@@ -164,13 +172,13 @@ export class CaptureFileWriter {
       this.batch.push(chunk);
       this.batchBytes += chunk.length;
     }
-    if (this.batchBytes >= BATCH_BYTES) this.flush();
+    if (this.batchBytes >= (this.options.batchBytes ?? BATCH_BYTES)) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setTimeout(() => {
         this.flushScheduled = false;
         this.flush();
-      }, FLUSH_INTERVAL_MS);
+      }, this.options.flushIntervalMs ?? FLUSH_INTERVAL_MS);
     }
   }
 
