@@ -156,7 +156,8 @@ public:
     constexpr std::int32_t milliseconds() const noexcept { return ms_; }
 
 private:
-    template <class Rep, class Period> static constexpr std::int32_t clamp(std::chrono::duration<Rep, Period> d) noexcept
+    template <class Rep, class Period>
+    static constexpr std::int32_t clamp(std::chrono::duration<Rep, Period> d) noexcept
     {
         using ms_double = std::chrono::duration<double, std::milli>;
         const double ms = std::chrono::duration_cast<ms_double>(d).count();
@@ -175,10 +176,11 @@ inline constexpr timeout forever{};
 
 namespace detail {
 template <class T, class = void> struct is_byte_container : std::false_type {};
+template <class T> using data_pointer_t = decltype(std::data(std::declval<T &>()));
 template <class T>
-struct is_byte_container<T, std::void_t<decltype(std::data(std::declval<T &>())), decltype(std::size(std::declval<T &>()))>>
+struct is_byte_container<T, std::void_t<data_pointer_t<T>, decltype(std::size(std::declval<T &>()))>>
     : std::bool_constant<sizeof(*std::data(std::declval<T &>())) == 1 &&
-                         std::is_trivially_copyable_v<std::remove_pointer_t<decltype(std::data(std::declval<T &>()))>>> {};
+                         std::is_trivially_copyable_v<std::remove_pointer_t<data_pointer_t<T>>>> {};
 } // namespace detail
 
 // Read-only bytes to send: a string (literal, std::string, std::string_view), any contiguous container of
@@ -187,7 +189,8 @@ struct is_byte_container<T, std::void_t<decltype(std::data(std::declval<T &>()))
 class const_bytes {
 public:
     constexpr const_bytes() noexcept = default;
-    const_bytes(const void *data, std::size_t size) noexcept : data_(static_cast<const std::byte *>(data)), size_(size) {}
+    const_bytes(const void *data, std::size_t size) noexcept
+        : data_(static_cast<const std::byte *>(data)), size_(size) {}
     const_bytes(const char *text) noexcept : const_bytes(text, std::strlen(text)) {}
     const_bytes(std::string_view text) noexcept : const_bytes(text.data(), text.size()) {}
     template <class Container, std::enable_if_t<detail::is_byte_container<const Container>::value &&
@@ -341,7 +344,8 @@ public:
                 }
             }
             // Another thread took the message we measured: measure the next one, within the same deadline.
-            if (rc == SIPC_ERR_BUFFER_TOO_SMALL || (rc == SIPC_ERR_TIMEOUT && wait_ms != 0 && !deadline_passed(deadline))) {
+            const bool time_left = wait_ms != 0 && !deadline_passed(deadline);
+            if (rc == SIPC_ERR_BUFFER_TOO_SMALL || (rc == SIPC_ERR_TIMEOUT && time_left)) {
                 wait_ms = remaining_ms(limit, deadline);
                 continue;
             }
