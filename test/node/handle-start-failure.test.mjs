@@ -8,7 +8,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { api, cleanup, uniqueName } from './helpers.mjs';
+import { api, cleanup, segmentPath, uniqueName } from './helpers.mjs';
 import { apiWithWrappedBindings } from './wrapped-bindings.mjs';
 
 /** Channels whose lock word this test set. */
@@ -36,7 +36,7 @@ function ownLockWord() {
 }
 
 function setLockWord(name, word) {
-  const fd = openSync(`/dev/shm/sipc.${name}`, 'r+');
+  const fd = openSync(segmentPath(name), 'r+');
   try {
     const bytes = Buffer.alloc(8);
     bytes.writeBigUInt64LE(word);

@@ -35,6 +35,17 @@ export function uniqueName(label) {
   return name;
 }
 
+/**
+ * Where a channel's segment lives on Linux (helper/src/segment.c sipc_key_for_name): `sipc.<name>` while that is at
+ * most 30 bytes, else `sipc.#` and the name's FNV-1a 64 hash in hex. Tests that put things there themselves use it.
+ */
+export function segmentPath(name) {
+  if (`sipc.${name}`.length <= 30) return `/dev/shm/sipc.${name}`;
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(name)) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return `/dev/shm/sipc.#${hash.toString(16).padStart(16, '0')}`;
+}
+
 /** Names derived from a uniqueName() (opened by a child process, say), so cleanup() removes them too. */
 export function derivedNames(base, suffixes) {
   const derived = suffixes.map((suffix) => `${base}-${suffix}`);

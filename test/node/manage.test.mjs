@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, within } from './helpers.mjs';
+import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, segmentPath, startNode, uniqueName, within } from './helpers.mjs';
 
 const linux = process.platform === 'linux';
 
@@ -67,7 +67,7 @@ test('a channel whose creator died before initialising it has no creation time (
   header.writeUInt32LE(name.length, 36);
   header.writeBigUInt64LE((BigInt(deadPid) << 32n) | 1n, 56);
   header.write(name, 64, 'latin1');
-  writeFileSync(`/dev/shm/sipc.${name}`, header, { mode: 0o600 });
+  writeFileSync(segmentPath(name), header, { mode: 0o600 });
   const info = await api.stat(name);
   assert.equal(info.state, 'stale');
   assert.equal(info.created, undefined);
@@ -109,7 +109,7 @@ test('stat follows a channel through its states: connected, peer-gone, and stale
 
 test('a name that leads to no channel is explained: what was attempted, and the library\'s reason', { skip: !linux, timeout: scaled(60000) }, async () => {
   const name = uniqueName('dir');
-  const path = `/dev/shm/sipc.${name}`;
+  const path = segmentPath(name);
   mkdirSync(path);
   try {
     const reason = `${path} is a directory, not a sipc segment`;

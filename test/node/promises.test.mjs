@@ -4,21 +4,13 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { cleanup, openTracked, scaled, startNode, stepBudget, uniqueName, within } from './helpers.mjs';
+import { cleanup, openTracked, scaled, segmentPath, startNode, stepBudget, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
 const linux = process.platform === 'linux';
 /** Byte offset of rings[to-server].head in a segment (helper/src/layout.h: rings at 512, 192 bytes each). */
 const TO_SERVER_HEAD = 512 + 192;
-
-/** The segment's path (helper/src/segment.c sipc_key_for_name: long names are hashed, FNV-1a 64). */
-function segmentPath(name) {
-  if (`sipc.${name}`.length <= 30) return `/dev/shm/sipc.${name}`;
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of Buffer.from(name)) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
-  return `/dev/shm/sipc.#${hash.toString(16).padStart(16, '0')}`;
-}
 
 /** Writes a 64-bit little-endian value into the channel's shared segment, as a hostile or broken peer could. */
 function pokeSegment(name, offset, value) {
