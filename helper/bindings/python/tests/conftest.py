@@ -138,7 +138,9 @@ class Peer:
 
 
 @pytest.fixture
-def peers() -> Iterator[list[Peer]]:
+def peers(unique_name: Names) -> Iterator[list[Peer]]:
+    # Depending on unique_name orders the teardowns: peers are killed first, then the test's channels are checked,
+    # so a failing peer test does not also report the channel its live peer still held as "left behind".
     started: list[Peer] = []
     yield started
     for peer in started:
