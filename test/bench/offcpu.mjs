@@ -47,7 +47,8 @@ export function waitKind(frames) {
 
 /**
  * The waits of thread `tid` of at least `minMs`, each { atMs, ms, state, kind }: from each switch-out in a sleeping
- * state to the thread's next switch-out (which adds its next, short, run).
+ * state to the thread's next switch-out, so a wait includes the time from its wake-up to getting a CPU (and its next,
+ * usually short, run).
  */
 export function offCpuWaits(events, tid, minMs) {
   const outs = events.filter((e) => e.event === 'sched:sched_switch' && new RegExp(`prev_pid=${tid}\\s`).test(e.trace));
