@@ -800,3 +800,79 @@ void test_async_observer_copier_resumes_when_room_is_made(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+
+#define MIXED_TOTAL 3000u
+#define MIXED_LARGE (24u * 1024u) /* over a quarter of the copier's 64 KiB blocks: such a node is a malloc of its own */
+
+/* Message i's length: mostly 0-299 B (nodes made one after the other in the copier's blocks), every seventh large. */
+static uint32_t mixed_length(uint64_t i)
+{
+    return i % 7 == 3 ? MIXED_LARGE : (uint32_t)(i * 37 % 300);
+}
+
+/* Sends MIXED_TOTAL messages of mixed_length through the pair, each taken. */
+static void *send_mixed_messages(void *arg)
+{
+    big_sender *sender = arg;
+    static uint8_t out[MIXED_LARGE], in[MIXED_LARGE];
+    sender->status = SIPC_OK;
+    for (uint64_t i = 0; i < MIXED_TOTAL && sender->status == SIPC_OK; i++) {
+        uint32_t length = mixed_length(i);
+        message_fill(out, length, 14, i);
+        size_t received;
+        sender->status = sipc_send(sender->server, out, length, 20000);
+        if (sender->status == SIPC_OK)
+            sender->status = sipc_recv(sender->client, in, sizeof in, &received, 20000);
+    }
+    return NULL;
+}
+
+/* The copier makes the nodes of small messages one after the other in shared blocks (and of large ones apart), and a
+ * main thread that takes a few at a time while it copies frees nodes of a block the copier is still filling: the last
+ * of the two to let go of a block frees it (ASan and TSan watch the hand-over). Every message arrives whole and in
+ * order, none missed. */
+void test_async_observer_blocks_of_mixed_sizes_taken_while_copying(void)
+{
+    const char *name = test_name("amixed");
+    sipc_options o = options_with(MIXED_LARGE, 4);
+    sipc_channel *server = NULL, *client = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    sipc_observe_options options = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe_ex(name, &options, &ob), SIPC_OK);
+    sipc_async_observer *async = NULL;
+    CHECK_RC(sipc_async_observer_start(ob, MIXED_LARGE, no_notify, 1, &async), SIPC_OK);
+    if (test_failed())
+        return;
+    big_sender sender = {server, client, SIPC_OK};
+    sipc_os_thread thread;
+    CHECK(sipc_os_thread_create(&thread, send_mixed_messages, &sender) == SIPC_OK);
+    static uint8_t buffer[3 * MIXED_LARGE];
+    static sipc_observed_message taken[3];
+    uint64_t next = 0;
+    for (int idle_ms = 0; next < MIXED_TOTAL && idle_ms < 60000 && !test_failed();) {
+        uint32_t count = 0;
+        CHECK_RC(sipc_async_observer_take(async, buffer, sizeof buffer, taken, 3, &count), SIPC_OK);
+        size_t offset = 0;
+        for (uint32_t k = 0; k < count && !test_failed(); k++, next++) {
+            uint32_t length = mixed_length(next);
+            CHECK(taken[k].kind == SIPC_OBSERVED_MESSAGE && taken[k].sequence == next && taken[k].missed == 0);
+            CHECK(taken[k].copied == length && message_check(buffer + offset, length, 14, next));
+            offset += taken[k].copied;
+        }
+        if (count == 0) {
+            sleep_ms(1);
+            idle_ms++;
+        } else {
+            idle_ms = 0;
+        }
+    }
+    CHECK(next == MIXED_TOTAL);
+    sipc_os_thread_join(&thread);
+    CHECK_RC(sender.status, SIPC_OK);
+    CHECK_RC(sipc_async_observer_destroy(async), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
