@@ -55,17 +55,22 @@ test('ring: byte limit drops oldest but always keeps the newest entry', () => {
 
 test('ring: grows past its initial allocation, wrapped or not, and shrinks with setLimits', () => {
   const ring = new core.EntryRing(5000, 1e9);
-  for (let i = 0; i < 6000; i++) ring.push(i % 7 ? msg(i) : ev(i, `t${i}`));
+  for (let i = 0; i < 6000; i++) ring.push(i % 7 ? { ...msg(i), channel: `c${i}` } : ev(i, `t${i}`));
   assert.equal(ring.length, 5000);
   assert.equal(ring.at(0).seq, 1000);
   assert.equal(ring.at(4999).seq, 5999);
   assert.deepEqual(seqsOf(ring), Array.from({ length: 5000 }, (_, k) => 1000 + k), 'every entry once, in order');
   assert.ok([...ring].every((e) => (e.seq % 7 ? e.kind === 'message' && e.data[0] === (e.seq & 0xff) && e.length === 1 && e.timestamp === e.seq
-    : e.kind === 'event' && e.detail === `t${e.seq}`)), 'each entry comes back as it was pushed');
-  // A ring that grows while wrapped (its oldest entry is not in slot 0) keeps the order too.
-  const wrapped = new core.EntryRing(3000, 1e9);
-  for (let i = 0; i < 1024 + 10; i++) wrapped.push(msg(i));
-  assert.deepEqual(seqsOf(wrapped), Array.from({ length: 1034 }, (_, k) => k));
+    && e.channel === `c${e.seq}` : e.kind === 'event' && e.detail === `t${e.seq}`)), 'each entry comes back as it was pushed, with its channel');
+  // A ring that grows while wrapped (its oldest entry is not in slot 0: the byte limit dropped a large first message
+  // before the 1,024 initial slots were full) keeps the order and every column of the entries that wrapped.
+  const wrapped = new core.EntryRing(3000, 2000 * 97);
+  wrapped.push(msg(0, 2000 * 97 - 96 - 10 * 97));
+  for (let i = 1; i <= 1024 + 10; i++) wrapped.push({ ...msg(i), channel: `w${i}` });
+  assert.equal(wrapped.dropped, 1);
+  assert.deepEqual(seqsOf(wrapped), Array.from({ length: 1034 }, (_, k) => k + 1));
+  assert.ok([...wrapped].every((e) => e.data.length === 1 && e.data[0] === (e.seq & 0xff) && e.timestamp === e.seq && e.channel === `w${e.seq}`),
+    'each entry as pushed');
   const small = new core.EntryRing(20, 1e9);
   for (let i = 0; i < 30; i++) small.push(msg(i));
   small.setLimits(40, 1e9);
@@ -476,6 +481,45 @@ test('feed: no post carries more than MAX_ROWS_PER_POST rows; a large reset goes
   assert.deepEqual(seqs, Array.from({ length: total + 1 }, (_, k) => k), 'every row once, in order');
   scheduler.advance(1000);
   assert.equal(posts.length, 3, 'nothing more to post');
+  feed.dispose();
+});
+
+test('feed: a filtered reset also goes out MAX_ROWS_PER_POST rows at a time, the rest in the next turns, each row once', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture();
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
+  const matching = core.MAX_ROWS_PER_POST + 5;
+  for (let i = 0; i < matching; i++) {
+    capture.addMessage('sent', enc(`s${i}`), 2 * i);
+    capture.addMessage('received', enc(`r${i}`), 2 * i + 1);
+  }
+  feed.attach();
+  feed.setFilter({ directions: ['sent'] });
+  const reset = posts.at(-1);
+  assert.equal(reset.type, 'reset');
+  assert.equal(reset.rows.length, core.MAX_ROWS_PER_POST);
+  scheduler.advance(0);
+  assert.equal(posts.at(-1).type, 'append', 'the rest goes out on the next turn, without a new message');
+  assert.deepEqual([...reset.rows, ...posts.at(-1).rows].map((r) => r.preview), Array.from({ length: matching }, (_, i) => `s${i}`));
+  const count = posts.length;
+  scheduler.advance(1000);
+  assert.equal(posts.length, count, 'nothing more to post: no empty append');
+  feed.dispose();
+});
+
+test('feed: the pending rows of a filtered list stay bounded by the retention and keep every retained one', () => {
+  const scheduler = fakeScheduler();
+  const capture = new core.Capture({ maxMessages: 3, maxBytes: 1e9 });
+  const posts = [];
+  const feed = new core.ViewFeed(capture, (m) => posts.push(asShown(core, m)), scheduler, 50);
+  feed.attach();
+  feed.setFilter({ text: 'm' });
+  // Seven matching messages within one interval: more than twice the retention wait, so the list is trimmed to what
+  // is still retained (4, 5, 6) before the flush.
+  for (let i = 0; i < 7; i++) capture.addMessage('sent', enc(`m${i}`), i);
+  scheduler.advance(100);
+  assert.deepEqual(posts.at(-1).rows.map((r) => r.preview), ['m4', 'm5', 'm6']);
   feed.dispose();
 });
 
