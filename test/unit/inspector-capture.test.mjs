@@ -187,6 +187,25 @@ test('filter: direction, text (case-insensitive), hex, size; events kept unless 
   assert.throws(() => core.compileFilter({ minSize: -1 }), (e) => e.code === 'INVALID_FORMAT');
 });
 
+test('filter: a size bound alone filters; a blank hex, null sizes and nothing else are no filter; its refusals say what is wrong', () => {
+  const capture = new core.Capture();
+  capture.addMessage('sent', enc('Hello World'), 1);
+  capture.addMessage('received', Uint8Array.from([0, 0x0d, 0x0a, 5]), 2);
+  capture.addEvent('connected', 'client pid 5', 3);
+  capture.addMessage('received', enc('hello again, longer'), 4);
+  const seqs = (spec) => { const f = core.compileFilter(spec); return [...capture.entries()].filter(f.matches).map((e) => e.seq); };
+  assert.deepEqual(seqs({ minSize: 5 }), [0, 2, 3]);
+  assert.deepEqual(seqs({ maxSize: 4 }), [1, 2]);
+  for (const spec of [{ hex: '0x' }, { hex: '  ' }, { minSize: null, maxSize: null }]) {
+    assert.equal(core.compileFilter(spec).isEmpty, true, JSON.stringify(spec));
+  }
+  assert.deepEqual(seqs({ hex: ' 0x ', directions: ['sent'] }), [0, 2], 'an empty byte sequence matches every message');
+  assert.throws(() => core.compileFilter({ minSize: -1 }), { code: 'INVALID_FORMAT', message: 'Minimum size must be a number of bytes, 0 or more' });
+  assert.throws(() => core.compileFilter({ maxSize: Number.NaN }), { code: 'INVALID_FORMAT', message: 'Maximum size must be a number of bytes, 0 or more' });
+  assert.throws(() => core.compileFilter({ fields: 'a == 1' }),
+    { code: 'INVALID_FORMAT', message: 'this channel has no schema to filter fields with (see .sipc/channels.json)' });
+});
+
 test('feed: reset on attach, then at most one append per interval however many messages arrive', () => {
   const scheduler = fakeScheduler();
   const capture = new core.Capture();
