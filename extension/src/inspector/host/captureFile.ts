@@ -129,7 +129,7 @@ export class CaptureFileWriter {
 
   /**
    * True while the stream holds more than it wants: an export should await drained() before writing on. The batch
-   * needs no test of its own: it is handed to the stream as soon as it reaches BATCH_BYTES.
+   * needs no test of its own: it is handed to the stream as soon as it reaches the writer's batch size.
    */
   get needsDrain(): boolean {
     return this.stream.writableNeedDrain;
