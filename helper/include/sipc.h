@@ -385,7 +385,10 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
 SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info);
 /* Next message in either direction (in send-time order). Truncates to capacity (copied < length).
  * message->struct_size: sizeof(sipc_observed_message), or the earlier size that ends after `missed`.
- * SIPC_ERR_TIMEOUT if nothing arrived; SIPC_ERR_NOT_FOUND if the channel was removed. */
+ * SIPC_ERR_TIMEOUT if nothing arrived; SIPC_ERR_NOT_FOUND if the channel was removed.
+ * The first time a thread waits in it, it asks the scheduler for short turns for that thread (Linux >= 6.12: a
+ * 100 us slice; its policy, nice value and CPU share unchanged), so that a producer's wake-up runs it before the ring
+ * wraps instead of after a busy peer's default slice of milliseconds; call it from a thread that observes. */
 SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t capacity,
                                 sipc_observed_message *message, int32_t timeout_ms);
 SIPC_API int sipc_observer_cancel(sipc_observer *observer);

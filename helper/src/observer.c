@@ -797,6 +797,9 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
                 continue;
             }
         }
+        /* Woken, this thread has until the ring wraps (160 us at 100k msgs/s with 16 slots) to copy; queued behind a
+         * busy peer for a default slice (0.7-3 ms on Linux) it missed what came meanwhile (PROTOCOL.md section 7). */
+        sipc_os_thread_prefer_prompt_wakeup();
         if (ob->delivered_since_nap && producers_wake_napping(ob)) {
             /* Traffic flows: copy it in batches of half a ring. A nap that ends with nothing new found the channel
              * quiet, and the next wait sleeps until any message comes. */

@@ -56,6 +56,11 @@ int sipc_os_current_cpu(void)
     return -1;
 }
 
+/* macOS has no per-thread slice to ask for (its QoS classes raise a thread's priority, which an observer must not). */
+void sipc_os_thread_prefer_prompt_wakeup(void)
+{
+}
+
 int sipc_os_wait(sipc_os_segment *segment, uint32_t index, uint32_t *word, uint32_t expected, int32_t timeout_ms)
 {
     (void)segment;

@@ -48,6 +48,12 @@ int sipc_os_current_cpu(void)
     return (int)number.Group * 64 + (int)number.Number;
 }
 
+/* Windows has no per-thread quantum to ask for (a higher priority would take the CPU from the peers, which an observer
+ * must not). */
+void sipc_os_thread_prefer_prompt_wakeup(void)
+{
+}
+
 /* ---- mutexes ---- */
 
 int sipc_os_mutex_init(sipc_os_mutex *mutex)

@@ -669,6 +669,116 @@ void test_lossless_send_does_not_spin_for_an_observer_on_its_cpu(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
     sched_setaffinity(0, sizeof original, &original);
 }
+
+#    include <sys/resource.h>
+#    include <sys/syscall.h>
+
+/* What the scheduler says of the calling thread (sched_getattr): its policy, nice value and slice (ns; 0 from kernels
+ * before 6.12, which have no slice to report). */
+typedef struct thread_sched {
+    uint32_t policy;
+    int32_t nice;
+    uint64_t slice_ns;
+} thread_sched;
+
+static int thread_sched_read(thread_sched *out)
+{
+    struct {
+        uint32_t size, policy;
+        uint64_t flags;
+        int32_t nice;
+        uint32_t priority;
+        uint64_t runtime, deadline, period;
+    } attr;
+    memset(&attr, 0, sizeof attr);
+    if (syscall(SYS_sched_getattr, 0, &attr, (unsigned)sizeof attr, 0u) != 0)
+        return -1;
+    out->policy = attr.policy;
+    out->nice = attr.nice;
+    out->slice_ns = attr.runtime;
+    return 0;
+}
+
+typedef struct slice_probe {
+    const char *name;
+    sipc_channel *server, *client;
+    thread_sched before, after;
+    int read_before, read_after, niced, waited;
+} slice_probe;
+
+/* Raises the calling thread's nice value to 3 (its own, not the process's), so that a reset to 0 would show. */
+static int nice_this_thread(void)
+{
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 3);
+}
+
+/* A fresh thread (the hint is asked for once per thread) observes an idle channel until its 1 ms limit: it slept. */
+static void *observe_until_timeout(void *arg)
+{
+    slice_probe *p = arg;
+    p->niced = nice_this_thread();
+    p->read_before = thread_sched_read(&p->before);
+    sipc_observer *ob = NULL;
+    if (sipc_observe(p->name, &ob) == SIPC_OK) {
+        uint8_t buffer[64];
+        sipc_observed_message m;
+        memset(&m, 0, sizeof m);
+        m.struct_size = sizeof m;
+        p->waited = sipc_observer_next(ob, buffer, sizeof buffer, &m, 1);
+        sipc_observer_close(ob);
+    }
+    p->read_after = thread_sched_read(&p->after);
+    return NULL;
+}
+
+/* A fresh thread does what peers do: a send and a receive, then a receive that waits for nothing until its limit. */
+static void *pass_then_wait(void *arg)
+{
+    slice_probe *p = arg;
+    p->niced = nice_this_thread();
+    p->read_before = thread_sched_read(&p->before);
+    uint8_t buffer[64];
+    size_t length = 0;
+    p->waited = observed_pass(p->server, p->client, 0, 1000);
+    if (p->waited == SIPC_OK)
+        p->waited = sipc_recv(p->client, buffer, sizeof buffer, &length, 1);
+    p->read_after = thread_sched_read(&p->after);
+    return NULL;
+}
+
+/* A thread that sleeps in sipc_observer_next asks the scheduler for short turns (PROTOCOL.md section 7, "Woken
+ * promptly"): woken by a producer it must copy before the ring wraps, and the default slice (0.7-3 ms) let it wait
+ * that long behind a busy peer on its CPU. Its policy and nice value stay as they were; the peers' threads are left
+ * alone. On kernels before 6.12 (no slice reported) only that is checked. */
+void test_observer_thread_asks_for_short_turns(void)
+{
+    const char *name = test_name("oslice");
+    sipc_channel *server = NULL, *client = NULL;
+    observed_pair_open(name, &server, &client);
+    if (test_failed())
+        return;
+    slice_probe observer = {name, server, client, {0}, {0}, -1, -1, -1, -1};
+    slice_probe peer = observer;
+    sipc_os_thread thread;
+    CHECK(sipc_os_thread_create(&thread, observe_until_timeout, &observer) == SIPC_OK);
+    sipc_os_thread_join(&thread);
+    CHECK(sipc_os_thread_create(&thread, pass_then_wait, &peer) == SIPC_OK);
+    sipc_os_thread_join(&thread);
+    CHECK(observer.niced == 0 && observer.read_before == 0 && observer.read_after == 0);
+    CHECK_RC(observer.waited, SIPC_ERR_TIMEOUT);
+    CHECK(observer.after.policy == observer.before.policy && observer.after.nice == 3 && observer.before.nice == 3);
+    if (observer.before.slice_ns != 0) {
+        if (observer.after.slice_ns != SIPC_OS_PROMPT_SLICE_NS)
+            test_fail(__FILE__, __LINE__, "the observing thread's slice is %llu ns (before: %llu), not %u",
+                      (unsigned long long)observer.after.slice_ns, (unsigned long long)observer.before.slice_ns,
+                      SIPC_OS_PROMPT_SLICE_NS);
+    }
+    CHECK(peer.niced == 0 && peer.read_before == 0 && peer.read_after == 0);
+    CHECK_RC(peer.waited, SIPC_ERR_TIMEOUT);
+    CHECK(peer.after.policy == peer.before.policy && peer.after.nice == 3 && peer.after.slice_ns == peer.before.slice_ns);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
 #endif
 
 static void no_notify(uint32_t token)
