@@ -411,8 +411,9 @@ typedef struct sipc_observer_stats {
     uint64_t polls;              /* sleeps of the polling fallback (read-only mapping, an older producer) */
     uint64_t spins;              /* waits that spun for the next message first (traffic flowing) */
     uint64_t spin_hits;          /* spins that found a message (no sleep needed) */
-    uint64_t wake_latency_count; /* woken sleeps whose first new message was still there to be timed */
-    uint64_t wake_latency_total_ns; /* their sum of (first look after the sleep - that message's send time) */
+    uint64_t wake_latency_count; /* woken sleeps after which a message was found (to time the wake-up by) */
+    uint64_t wake_latency_total_ns; /* their sum of (first look after the sleep - the oldest message's send time;
+                                       when messages were found gone, a lower bound: they were sent earlier) */
     uint64_t wake_latency_max_ns;
     uint64_t longest_miss_gap_ns; /* the longest time between two looks at the rings when the later one found
                                      messages gone */

@@ -529,7 +529,9 @@ typedef enum look_after {
 } look_after;
 
 /* Counts the messages the look at `now` found gone (missed_now) under what the observer did since the last look,
- * and times the wake-up that brought it here: from the send of the oldest message it finds to now. */
+ * and times the wake-up that brought it here: from the send of the oldest message it finds to now. A wake-up that
+ * came too late is timed too (from the oldest message left: a lower bound), so that the latency figures show the
+ * late ones rather than only those that were in time. */
 static void account_look(sipc_observer *ob, look_after after, uint64_t now, uint64_t missed_now, uint64_t first_send_ns)
 {
     if (missed_now != 0) {
@@ -540,7 +542,8 @@ static void account_look(sipc_observer *ob, look_after after, uint64_t now, uint
                  missed_now);
         if (ob->last_look_ns != 0)
             stat_max(&ob->stats.longest_miss_gap_ns, now - ob->last_look_ns);
-    } else if (after == AFTER_WAKE_UP && first_send_ns != 0) {
+    }
+    if (after == AFTER_WAKE_UP && first_send_ns != 0) {
         uint64_t wall = sipc_os_wall_ns();
         uint64_t latency = wall > first_send_ns ? wall - first_send_ns : 0;
         stat_add(&ob->stats.wake_latency_count, 1);

@@ -209,7 +209,8 @@ export interface ObserverStats {
   /** Waits that spun for the next message first, and those that found one. */
   spins: number;
   spinHits: number;
-  /** From the send of the first message after a sleep to the thread looking at it: mean and longest (µs; null: none timed). */
+  /** From the send of the oldest message found after a sleep a producer ended to the thread looking at it: mean and
+   * longest (µs; null: none timed). When messages were found gone, a lower bound (they were sent earlier). */
   wakeLatencyMeanUs: number | null;
   wakeLatencyMaxUs: number;
   /** The longest time between two looks at the channel that ended with messages gone (µs). */
