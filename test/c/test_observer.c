@@ -764,8 +764,16 @@ void test_observer_thread_asks_for_short_turns(void)
     sipc_os_thread_join(&thread);
     CHECK(sipc_os_thread_create(&thread, pass_then_wait, &peer) == SIPC_OK);
     sipc_os_thread_join(&thread);
-    CHECK(observer.niced == 0 && observer.read_before == 0 && observer.read_after == 0);
     CHECK_RC(observer.waited, SIPC_ERR_TIMEOUT);
+    if (observer.read_before != 0) {
+        /* No sched_getattr here (an emulator, a seccomp filter): the library's request failed the same way and was
+         * ignored; nothing to check. */
+        printf("     (sched_getattr unavailable: the thread's slice not checked)\n");
+        CHECK_RC(sipc_close(client), SIPC_OK);
+        CHECK_RC(sipc_close(server), SIPC_OK);
+        return;
+    }
+    CHECK(observer.niced == 0 && observer.read_after == 0);
     CHECK(observer.after.policy == observer.before.policy && observer.after.nice == 3 && observer.before.nice == 3);
     if (observer.before.slice_ns != 0) {
         if (observer.after.slice_ns != SIPC_OS_PROMPT_SLICE_NS)
