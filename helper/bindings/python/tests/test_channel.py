@@ -173,7 +173,11 @@ time.sleep(3600)
 
 def test_ctrl_c_interrupts_a_wait_on_the_main_thread(unique_name, start_peer):
     name = unique_name("sigint")
+    # A shell's background job starts with SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the
+    # peer installs it itself, so the test does not depend on how the suite was started.
     peer = start_peer("""
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 with sipc.Channel(name) as ch:
     try:
         print("waiting", flush=True)
