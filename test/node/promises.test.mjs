@@ -35,7 +35,7 @@ test('a connect() after the native connect wait failed waits again instead of ha
   // The queue towards the server claims a message whose slot was never written: openers (which check only
   // the indices) get in, the connect wait finds the queue corrupt.
   pokeSegment(name, TO_SERVER_HEAD, 1);
-  const failed = assert.rejects(server.connect(), { code: 'CORRUPT' });
+  const failed = assert.rejects(server.connect(), { code: 'CORRUPT', message: new RegExp(`^connect to channel '${name}' failed: `) });
   const peer = stayingPeer(name);
   await peer.waitFor('ready');
   await failed;
