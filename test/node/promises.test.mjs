@@ -45,6 +45,23 @@ test('a connect() after the native connect wait failed waits again instead of ha
   assert.equal(server.state, 'connected');
 });
 
+test('a receive that the library fails (a corrupt queue) ends receiving with that error, not PEER_GONE', { skip: !linux, timeout: scaled(30000) }, async () => {
+  const name = uniqueName('receive-corrupt');
+  const server = await openTracked(name, { queueDepth: 4, receiveSpinUs: 0 });
+  const client = await openTracked(name, { receiveSpinUs: 0 });
+  await Promise.all([server.connect(), client.connect()]);
+  const errors = [];
+  server.on('error', (error) => errors.push(error.code));
+  const pending = server.receive();
+  // The queue towards the server claims one more message than was written; the client's send wakes the receive.
+  pokeSegment(name, TO_SERVER_HEAD, 1);
+  await client.send('behind a message never written');
+  const corrupt = { code: 'CORRUPT', message: new RegExp(`^receive from channel '${name}' failed: `) };
+  await assert.rejects(within(scaled(10000), pending, 'the pending receive'), corrupt);
+  await assert.rejects(server.receive(), corrupt, 'a later receive()');
+  assert.deepEqual(errors, ['CORRUPT']);
+});
+
 test('connect({ timeoutMs: 0 }) answers with the library\'s own status', { skip: !linux, timeout: scaled(30000) }, async () => {
   const name = uniqueName('connect-zero');
   const server = await openTracked(name, { queueDepth: 4 });
