@@ -55,6 +55,9 @@ test('an observer sees both directions between sipc echo and a Node client, with
   // The observer took nothing away from the peers.
   assert.deepEqual(JSON.parse(result.stdout), Array.from({ length: 20 }, (_, i) => `q${i}`));
   const messages = await seen;
+  // The client asks and the echo answers the same text: each question is seen going to the server before its answer.
+  const order = messages.map((m) => `${m.direction} ${m.data}`);
+  for (let i = 0; i < 20; i++) assert.ok(order.indexOf(`to-server q${i}`) < order.indexOf(`to-client q${i}`), order.join(', '));
   for (const direction of ['to-server', 'to-client']) {
     const one = messages.filter((m) => m.direction === direction);
     assert.deepEqual(one.map((m) => m.data.toString()), Array.from({ length: 20 }, (_, i) => `q${i}`), direction);
