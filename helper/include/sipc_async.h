@@ -133,6 +133,11 @@ SIPC_API int sipc_async_observer_poll(sipc_async_observer *h, sipc_async_observe
 SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size_t capacity,
                                       sipc_observed_message *messages, uint32_t max_count, uint32_t *count);
 SIPC_API sipc_observer *sipc_async_observer_handle(sipc_async_observer *h);
+/* sipc_observer_info for the main thread, looking up no process: a holder is alive unless the observer's events
+ * (the observer is opened with SIPC_OBSERVE_EVENTS) reported its session dead; its copying thread looks at the
+ * holders every 100 ms and learns the events as it copies, ahead of the main thread's take. Without events, or
+ * before the first look, an attached holder counts as alive. */
+SIPC_API int sipc_async_observer_info(sipc_async_observer *h, sipc_channel_info *info);
 SIPC_API int sipc_async_observer_stop(sipc_async_observer *h);
 SIPC_API int sipc_async_observer_destroy(sipc_async_observer *h);
 /* sipc_async_observer_destroy that waits at most join_timeout_ms (SIPC_INFINITE: no bound; below it:

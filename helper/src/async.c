@@ -708,7 +708,9 @@ struct sipc_async_observer {
                                 wakes the notifier for nothing */
     int32_t status;
     msg_queue ready;
-    int threads_running; /* atomic: the copier and the notifier until their last step (destroy_ex's bound) */
+    int threads_running;      /* atomic: the copier and the notifier until their last step (destroy_ex's bound) */
+    uint32_t died_session[2]; /* atomic, per role index: the session the observer's events last reported dead, or 0
+                                 (an attach or a close since): what sipc_async_observer_info reports gone */
 };
 
 static sipc_test_hook observer_test_hook; /* atomic; test_hooks.h */
@@ -783,6 +785,13 @@ static int observe_one(sipc_async_observer *h, int32_t timeout_ms, msg_node **ou
         rc = SIPC_ERR_CORRUPT;
     if (rc != SIPC_OK)
         return rc;
+    if (m.kind == SIPC_OBSERVED_EVENT && (m.role == SIPC_ROLE_SERVER || m.role == SIPC_ROLE_CLIENT)) {
+        uint32_t *died = &h->died_session[m.role == SIPC_ROLE_SERVER ? 0 : 1];
+        if (m.event == SIPC_EVENT_DIED)
+            __atomic_store_n(died, m.session, __ATOMIC_RELEASE);
+        else if (m.event == SIPC_EVENT_ATTACHED || m.event == SIPC_EVENT_CLOSED)
+            __atomic_store_n(died, 0u, __ATOMIC_RELEASE);
+    }
     msg_node *node = observer_node_new(h, m.copied);
     if (!node)
         return SIPC_ERR_NO_MEMORY;
@@ -975,6 +984,19 @@ SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size
     }
     *count = taken;
     return rc;
+}
+
+/* sipc_async_observer_info: a holder is alive unless the observer's events reported its session dead. */
+static int holder_not_reported_dead(void *context, const seg_role_view *view, int role_index)
+{
+    const sipc_async_observer *h = context;
+    uint32_t died = __atomic_load_n(&h->died_session[role_index], __ATOMIC_ACQUIRE);
+    return died == 0 || died != view->session;
+}
+
+SIPC_API int sipc_async_observer_info(sipc_async_observer *h, sipc_channel_info *info)
+{
+    return h ? sipc_observer_info_with(h->observer, info, holder_not_reported_dead, h) : SIPC_ERR_INVALID_ARGUMENT;
 }
 
 SIPC_API sipc_observer *sipc_async_observer_handle(sipc_async_observer *h)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "../include/sipc.h"
+#include "layout.h"
 
 /* sipc_connect with timeout 0 that never adopts a peer: SIPC_OK if this handle's adopted peer is there (or left
  * messages to receive), SIPC_ERR_TIMEOUT if no peer is there, SIPC_CONNECT_NOW_UNADOPTED if a peer is there that
@@ -28,5 +29,10 @@ int sipc_channel_send_now(sipc_channel *channel, const void *data, size_t length
  * a death at once, an exec within SIPC_OS_TOKEN_POLL_MS; without one a blocked call looks every 100 ms); a holder
  * this handle has not adopted counts as alive while it is attached. */
 int sipc_channel_info_known(sipc_channel *channel, sipc_channel_info *info);
+
+/* sipc_observer_info with the liveness of each attached holder from holder_alive(context, ...) (observer.c): for
+ * sipc_async_observer_info, whose copying thread learns the deaths from the observer's events. */
+int sipc_observer_info_with(sipc_observer *observer, sipc_channel_info *info, sipc_holder_alive_fn holder_alive,
+                            void *context);
 
 #endif /* SIPC_NOWAIT_H */

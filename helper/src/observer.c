@@ -414,6 +414,15 @@ SIPC_API int sipc_observer_info(sipc_observer *observer, sipc_channel_info *info
     return SIPC_OK;
 }
 
+int sipc_observer_info_with(sipc_observer *observer, sipc_channel_info *info, sipc_holder_alive_fn holder_alive,
+                            void *context)
+{
+    if (observer == NULL || info == NULL || info->struct_size < sizeof *info)
+        return SIPC_ERR_INVALID_ARGUMENT;
+    sipc_fill_info_with(observer->header, &observer->geometry, observer->segment, info, holder_alive, context);
+    return SIPC_OK;
+}
+
 /* ---- reading ---- */
 
 typedef struct candidate {

@@ -181,3 +181,45 @@ void test_nowait_info_reports_the_death_the_watcher_saw(void)
     CHECK(reap_child(child) == 128 + 9);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+
+/* An async observer's info looks up no process either: a holder killed with its role attached reads as gone once the
+ * observer's events reported its death (the copying thread looks every 100 ms), as sipc_observer_info (which looks)
+ * says. */
+void test_nowait_observer_info_reports_the_death_its_events_saw(void)
+{
+    peer_plan plan;
+    snprintf(plan.name, sizeof plan.name, "%s", test_name("nowaitob2"));
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(plan.name, NULL, &server), SIPC_OK);
+    sipc_observe_options options;
+    sipc_observe_options_init(&options);
+    options.flags = SIPC_OBSERVE_EVENTS;
+    sipc_observer *observer = NULL;
+    CHECK_RC(sipc_observe_ex(plan.name, &options, &observer), SIPC_OK);
+    sipc_async_observer *h = NULL;
+    CHECK_RC(sipc_async_observer_start(observer, 64, ignore_notify, 1, &h), SIPC_OK);
+    sipc_channel_info info = {.struct_size = sizeof info};
+    CHECK_RC(sipc_async_observer_info(NULL, &info), SIPC_ERR_INVALID_ARGUMENT);
+    CHECK_RC(sipc_async_observer_info(h, NULL), SIPC_ERR_INVALID_ARGUMENT);
+    pid_t child = spawn_child(child_client_killed_after_a_message, &plan, sizeof plan);
+    CHECK_RC(sipc_connect(server, 20000), SIPC_OK);
+    CHECK_RC(sipc_async_observer_info(h, &info), SIPC_OK);
+    CHECK(info.state == SIPC_STATE_CONNECTED && info.client_alive == 1 && info.client_pid == (int64_t)child);
+    CHECK_RC(sipc_send(server, "die", 3, 5000), SIPC_OK);
+    CHECK(wait_child_exited(child, 20000) == 1); /* not reaped: its pid cannot be reused meanwhile */
+    /* A state, waited for: the observer's next look at the holders (within 100 ms) reports the death. */
+    uint64_t give_up = now_ns() + 20000000000ull;
+    do {
+        CHECK_RC(sipc_async_observer_info(h, &info), SIPC_OK);
+        if (info.client_alive == 0)
+            break;
+        sleep_ms(10);
+    } while (now_ns() < give_up);
+    CHECK(info.client_alive == 0 && info.client_pid == (int64_t)child && info.state == SIPC_STATE_PEER_GONE);
+    sipc_channel_info looked = {.struct_size = sizeof looked};
+    CHECK_RC(sipc_observer_info(observer, &looked), SIPC_OK);
+    CHECK(looked.state == info.state && looked.client_alive == 0 && looked.server_alive == info.server_alive);
+    CHECK(reap_child(child) == 128 + 9);
+    CHECK_RC(sipc_async_observer_destroy(h), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}

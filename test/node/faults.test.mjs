@@ -240,7 +240,7 @@ test('info() of a channel or an observer reports a failure of the library with i
   const observer = await api.observe(name);
   try {
     faults.set('sipc_async_channel_info', () => SIPC_ERR_CORRUPT);
-    faults.set('sipc_observer_info', () => SIPC_ERR_CORRUPT);
+    faults.set('sipc_async_observer_info', () => SIPC_ERR_CORRUPT);
     for (const handle of [channel, observer]) {
       assert.throws(() => handle.info(), (e) => e.code === 'CORRUPT' && e.message.startsWith(`reading the state of channel '${name}' failed: `));
     }

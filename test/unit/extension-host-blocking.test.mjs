@@ -163,11 +163,8 @@ const NON_BLOCKING = {
   // A handle's own memory.
   sipc_get_role: 'a field of the handle',
   sipc_max_message_size: 'a field of the handle',
-  // The channel's mapped segment. Whether an observed role's holder is alive is the shared memory plus kill(pid, 0)
-  // and a read of /proc/<pid>/stat (Linux; procfs, which no user can replace by a FIFO or hold a lock on), and a
-  // non-blocking F_OFD_GETLK on the observer's own descriptor (its exec token): no wait, no path a stranger chooses.
-  // (A channel's info, connect and send no longer look a process up on this thread: see sipc_async_channel_* below.)
-  sipc_observer_info: 'a snapshot of the mapped segment (see above for the holders\' liveness)',
+  // The observer's own memory. (A channel's or an observer's info, connect and send look no process up on this thread:
+  // see sipc_async_channel_* and sipc_async_observer_info below.)
   sipc_observer_get_stats: 'reads the observer\'s own counters in process memory',
   // Closing on the main thread happens only when a just-opened handle's native threads could not start.
   sipc_close_ex: { why: 'timeout 0: one try of the channel\'s lock (a word in the segment), never a sleep; a held lock leaves the name stale', args: /^[^,]+,\s*0$/ },
@@ -193,6 +190,7 @@ const NON_BLOCKING = {
   sipc_async_observer_arm: 'sets a flag',
   sipc_async_observer_poll: 'copies a status',
   sipc_async_observer_take: 'takes copied messages from a memory queue',
+  sipc_async_observer_info: 'a snapshot of the mapped segment, the holders\' deaths as the observer\'s events reported them',
   sipc_async_observer_stop: 'cancels the observer and wakes its thread; does not join it',
   sipc_async_open: 'starts a native thread for the call',
   sipc_async_observe_ex: 'starts a native thread for the call',

@@ -112,7 +112,6 @@ export interface SipcNative {
   sipc_max_message_size(channel: Pointer): number;
   /** Only with timeout 0 on this thread (one try of the channel's lock, never a wait): see NativeHandle. */
   sipc_close_ex(channel: Pointer, timeoutMs: number): number;
-  sipc_observer_info(observer: Pointer, info: RawChannelInfo): number;
   sipc_observer_get_stats(observer: Pointer, stats: RawObserverStats): number;
   sipc_observer_close(observer: Pointer): number;
   /**
@@ -149,6 +148,7 @@ export interface SipcNative {
   sipc_async_observer_take(
     h: Pointer, buffer: Uint8Array, capacity: number, messages: Uint8Array, maxCount: number, count: Uint32Array,
   ): number;
+  sipc_async_observer_info(h: Pointer, info: RawChannelInfo): number;
   sipc_async_observer_stop(h: Pointer): number;
   /** At process exit only, with SIPC_EXIT_LOCK_TIMEOUT_MS (NativeHandle.shutdownForExit). */
   sipc_async_observer_destroy_ex(h: Pointer, joinTimeoutMs: number): number;
@@ -222,7 +222,6 @@ export function native(): SipcNative {
     sipc_get_role: f('sipc_get_role', 'int', [voidPtr]),
     sipc_max_message_size: f('sipc_max_message_size', 'uint32_t', [voidPtr]),
     sipc_close_ex: f('sipc_close_ex', 'int', [voidPtr, 'int32_t']),
-    sipc_observer_info: f('sipc_observer_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_observer_get_stats: f('sipc_observer_get_stats', 'int', [voidPtr, koffi.inout(koffi.pointer(ObserverStatsType))]),
     sipc_observer_close: f('sipc_observer_close', 'int', [voidPtr]),
     sipc_process_describe: f('sipc_process_describe', 'int', ['int64_t', koffi.inout(koffi.pointer(ProcessInfoType))]),
@@ -260,6 +259,7 @@ export function native(): SipcNative {
     sipc_async_observer_take: f('sipc_async_observer_take', 'int', [
       voidPtr, voidPtr, 'size_t', voidPtr, 'uint32_t', voidPtr,
     ]),
+    sipc_async_observer_info: f('sipc_async_observer_info', 'int', [voidPtr, koffi.inout(koffi.pointer(ChannelInfoType))]),
     sipc_async_observer_stop: f('sipc_async_observer_stop', 'int', [voidPtr]),
     sipc_async_observer_destroy_ex: f('sipc_async_observer_destroy_ex', 'int', [voidPtr, 'int32_t']),
 

@@ -299,7 +299,7 @@ function observerKind(capacity: number): AsyncHandleKind {
 
 export class Observer extends NativeHandle {
   readonly name: string;
-  /** The sipc_observer, for info() on this thread. */
+  /** The sipc_observer, for stats() on this thread. */
   private readonly raw: Pointer;
   private ended = false;
   /** Bytes copied of each message at most (ObserveOptions.capacity). */
@@ -329,7 +329,7 @@ export class Observer extends NativeHandle {
   info(): ChannelInfo {
     if (this.closed) throw new SipcError('CLOSED', `reading the state of channel '${this.name}' failed: the observer is closed`);
     const raw = emptyRawInfo();
-    check(native().sipc_observer_info(this.raw, raw), `reading the state of channel '${this.name}' failed`);
+    check(native().sipc_async_observer_info(this.handle, raw), `reading the state of channel '${this.name}' failed`);
     return infoFromRaw(raw);
   }
 

@@ -102,7 +102,7 @@ function direction(raw: RawDirectionInfo): DirectionInfo {
   };
 }
 
-/** A zeroed info struct with struct_size set, for sipc_info/sipc_stat/sipc_observer_info. */
+/** A zeroed info struct with struct_size set, for the info calls (sipc_async_channel_info, sipc_async_observer_info, a stat or list call). */
 export function emptyRawInfo(): RawChannelInfo {
   const zero: RawDirectionInfo = { messages: 0, bytes: 0, queued: 0, capacity: 0, last_activity_ns: 0 };
   return {
