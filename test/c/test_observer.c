@@ -839,27 +839,82 @@ void test_async_observer_copies_ahead_of_its_taker(void)
 #define ROOM_MESSAGE (64u * 1024u)
 #define ROOM_TOTAL 300u
 #define ROOM_QUEUED (16u * 1024u * 1024u / ROOM_MESSAGE) /* what fills an async observer's queue */
+#define MIXED_TOTAL 3000u
+#define MIXED_LARGE (24u * 1024u) /* over a quarter of the copier's 64 KiB blocks: such a node is a malloc of its own */
 
-typedef struct big_sender {
+/* What a sender thread sends through a pair: `total` messages, message i of length_of(i) bytes (at most ROOM_MESSAGE)
+ * filled by message_fill with `seed`, each taken by the client. */
+typedef struct planned_sender {
     sipc_channel *server;
     sipc_channel *client;
+    uint64_t total;
+    uint64_t seed;
+    uint32_t (*length_of)(uint64_t i);
     int status; /* the first failure of a send or receive */
-} big_sender;
+} planned_sender;
 
-/* Sends ROOM_TOTAL messages of 64 KiB (19 MiB: more than an async observer queues) through the pair, each taken. */
-static void *send_big_messages(void *arg)
+static void *send_planned_messages(void *arg)
 {
-    big_sender *sender = arg;
+    planned_sender *sender = arg;
     static uint8_t out[ROOM_MESSAGE], in[ROOM_MESSAGE];
     sender->status = SIPC_OK;
-    for (uint64_t i = 0; i < ROOM_TOTAL && sender->status == SIPC_OK; i++) {
-        message_fill(out, ROOM_MESSAGE, 13, i);
-        size_t length;
-        sender->status = sipc_send(sender->server, out, ROOM_MESSAGE, 20000);
+    for (uint64_t i = 0; i < sender->total && sender->status == SIPC_OK; i++) {
+        uint32_t length = sender->length_of(i);
+        message_fill(out, length, sender->seed, i);
+        size_t received;
+        sender->status = sipc_send(sender->server, out, length, 20000);
         if (sender->status == SIPC_OK)
-            sender->status = sipc_recv(sender->client, in, sizeof in, &length, 20000);
+            sender->status = sipc_recv(sender->client, in, sizeof in, &received, 20000);
     }
     return NULL;
+}
+
+/* A connected pair of `name` (messages up to max_message, queue depth 4) and a native observer thread of a lossless
+ * observer of it (no notifications). A failed step is recorded as the test's failure (test_failed()). */
+static void async_lossless_pair_open(const char *name, uint32_t max_message, sipc_channel **server,
+                                     sipc_channel **client, sipc_async_observer **async)
+{
+    sipc_options o = options_with(max_message, 4);
+    CHECK_RC(sipc_open(name, &o, server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, client), SIPC_OK);
+    CHECK_RC(sipc_connect(*server, 1000), SIPC_OK);
+    sipc_observe_options options = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe_ex(name, &options, &ob), SIPC_OK);
+    CHECK_RC(sipc_async_observer_start(ob, max_message, no_notify, 1, async), SIPC_OK);
+}
+
+/* Takes the sender's messages, at most `per_take` at a time, checking that each is whole, in order and none missed
+ * (a hang guard of 60 s without any, no timing); *next: how many were taken. */
+static void take_planned_messages(sipc_async_observer *async, const planned_sender *sender, uint32_t per_take,
+                                  uint64_t *next)
+{
+    static uint8_t buffer[4 * ROOM_MESSAGE];
+    static sipc_observed_message taken[4];
+    *next = 0;
+    for (int idle_ms = 0; *next < sender->total && idle_ms < 60000 && !test_failed();) {
+        uint32_t count = 0;
+        CHECK_RC(sipc_async_observer_take(async, buffer, sizeof buffer, taken, per_take, &count), SIPC_OK);
+        size_t offset = 0;
+        for (uint32_t k = 0; k < count && !test_failed(); k++, (*next)++) {
+            uint32_t length = sender->length_of(*next);
+            CHECK(taken[k].kind == SIPC_OBSERVED_MESSAGE && taken[k].sequence == *next && taken[k].missed == 0);
+            CHECK(taken[k].copied == length && message_check(buffer + offset, length, sender->seed, *next));
+            offset += taken[k].copied;
+        }
+        if (count == 0) {
+            sleep_ms(1);
+            idle_ms++;
+        } else {
+            idle_ms = 0;
+        }
+    }
+}
+
+static uint32_t room_length(uint64_t i)
+{
+    (void)i;
+    return ROOM_MESSAGE;
 }
 
 /* A copier whose queue is full waits for the taker, and goes on when the taker makes room: with a lossless observer
@@ -869,21 +924,15 @@ static void *send_big_messages(void *arg)
 void test_async_observer_copier_resumes_when_room_is_made(void)
 {
     const char *name = test_name("aroom");
-    sipc_options o = options_with(ROOM_MESSAGE, 4);
     sipc_channel *server = NULL, *client = NULL;
-    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
-    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
-    sipc_observe_options options = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);
-    sipc_observer *ob = NULL;
-    CHECK_RC(sipc_observe_ex(name, &options, &ob), SIPC_OK);
     sipc_async_observer *async = NULL;
-    CHECK_RC(sipc_async_observer_start(ob, ROOM_MESSAGE, no_notify, 1, &async), SIPC_OK);
+    async_lossless_pair_open(name, ROOM_MESSAGE, &server, &client, &async);
     if (test_failed())
         return;
-    big_sender sender = {server, client, SIPC_OK};
+    /* 300 messages of 64 KiB: 19 MiB, more than an async observer queues. */
+    planned_sender sender = {server, client, ROOM_TOTAL, 13, room_length, SIPC_OK};
     sipc_os_thread thread;
-    CHECK(sipc_os_thread_create(&thread, send_big_messages, &sender) == SIPC_OK);
+    CHECK(sipc_os_thread_create(&thread, send_planned_messages, &sender) == SIPC_OK);
     /* Wait for the state "the queue is full" (a hang guard, no timing): 256 messages of 64 KiB are its 16 MiB, so the
      * copier, which queued them and looked at the queue under the same lock, now waits for room. */
     sipc_async_observer_status status = {0};
@@ -894,24 +943,9 @@ void test_async_observer_copier_resumes_when_room_is_made(void)
         sleep_ms(1);
     }
     CHECK(status.status == SIPC_OK && status.ready_count >= ROOM_QUEUED && status.ready_count < ROOM_TOTAL);
-    static uint8_t buffer[4 * ROOM_MESSAGE];
-    static sipc_observed_message taken[4];
-    uint64_t next = 0;
-    for (int idle_ms = 0; next < ROOM_TOTAL && idle_ms < 60000 && !test_failed();) {
-        uint32_t count = 0;
-        CHECK_RC(sipc_async_observer_take(async, buffer, sizeof buffer, taken, 4, &count), SIPC_OK);
-        for (uint32_t k = 0; k < count && !test_failed(); k++, next++) {
-            CHECK(taken[k].kind == SIPC_OBSERVED_MESSAGE && taken[k].sequence == next && taken[k].missed == 0);
-            CHECK(taken[k].copied == ROOM_MESSAGE && message_check(buffer + (size_t)ROOM_MESSAGE * k, ROOM_MESSAGE, 13, next));
-        }
-        if (count == 0) {
-            sleep_ms(1);
-            idle_ms++;
-        } else {
-            idle_ms = 0;
-        }
-    }
-    CHECK(next == ROOM_TOTAL);
+    uint64_t taken = 0;
+    take_planned_messages(async, &sender, 4, &taken);
+    CHECK(taken == ROOM_TOTAL);
     sipc_os_thread_join(&thread);
     CHECK_RC(sender.status, SIPC_OK);
     CHECK_RC(sipc_async_observer_destroy(async), SIPC_OK);
@@ -919,30 +953,10 @@ void test_async_observer_copier_resumes_when_room_is_made(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
-#define MIXED_TOTAL 3000u
-#define MIXED_LARGE (24u * 1024u) /* over a quarter of the copier's 64 KiB blocks: such a node is a malloc of its own */
-
 /* Message i's length: mostly 0-299 B (nodes made one after the other in the copier's blocks), every seventh large. */
 static uint32_t mixed_length(uint64_t i)
 {
     return i % 7 == 3 ? MIXED_LARGE : (uint32_t)(i * 37 % 300);
-}
-
-/* Sends MIXED_TOTAL messages of mixed_length through the pair, each taken. */
-static void *send_mixed_messages(void *arg)
-{
-    big_sender *sender = arg;
-    static uint8_t out[MIXED_LARGE], in[MIXED_LARGE];
-    sender->status = SIPC_OK;
-    for (uint64_t i = 0; i < MIXED_TOTAL && sender->status == SIPC_OK; i++) {
-        uint32_t length = mixed_length(i);
-        message_fill(out, length, 14, i);
-        size_t received;
-        sender->status = sipc_send(sender->server, out, length, 20000);
-        if (sender->status == SIPC_OK)
-            sender->status = sipc_recv(sender->client, in, sizeof in, &received, 20000);
-    }
-    return NULL;
 }
 
 /* The copier makes the nodes of small messages one after the other in shared blocks (and of large ones apart), and a
@@ -952,42 +966,17 @@ static void *send_mixed_messages(void *arg)
 void test_async_observer_blocks_of_mixed_sizes_taken_while_copying(void)
 {
     const char *name = test_name("amixed");
-    sipc_options o = options_with(MIXED_LARGE, 4);
     sipc_channel *server = NULL, *client = NULL;
-    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
-    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
-    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
-    sipc_observe_options options = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);
-    sipc_observer *ob = NULL;
-    CHECK_RC(sipc_observe_ex(name, &options, &ob), SIPC_OK);
     sipc_async_observer *async = NULL;
-    CHECK_RC(sipc_async_observer_start(ob, MIXED_LARGE, no_notify, 1, &async), SIPC_OK);
+    async_lossless_pair_open(name, MIXED_LARGE, &server, &client, &async);
     if (test_failed())
         return;
-    big_sender sender = {server, client, SIPC_OK};
+    planned_sender sender = {server, client, MIXED_TOTAL, 14, mixed_length, SIPC_OK};
     sipc_os_thread thread;
-    CHECK(sipc_os_thread_create(&thread, send_mixed_messages, &sender) == SIPC_OK);
-    static uint8_t buffer[3 * MIXED_LARGE];
-    static sipc_observed_message taken[3];
-    uint64_t next = 0;
-    for (int idle_ms = 0; next < MIXED_TOTAL && idle_ms < 60000 && !test_failed();) {
-        uint32_t count = 0;
-        CHECK_RC(sipc_async_observer_take(async, buffer, sizeof buffer, taken, 3, &count), SIPC_OK);
-        size_t offset = 0;
-        for (uint32_t k = 0; k < count && !test_failed(); k++, next++) {
-            uint32_t length = mixed_length(next);
-            CHECK(taken[k].kind == SIPC_OBSERVED_MESSAGE && taken[k].sequence == next && taken[k].missed == 0);
-            CHECK(taken[k].copied == length && message_check(buffer + offset, length, 14, next));
-            offset += taken[k].copied;
-        }
-        if (count == 0) {
-            sleep_ms(1);
-            idle_ms++;
-        } else {
-            idle_ms = 0;
-        }
-    }
-    CHECK(next == MIXED_TOTAL);
+    CHECK(sipc_os_thread_create(&thread, send_planned_messages, &sender) == SIPC_OK);
+    uint64_t taken = 0;
+    take_planned_messages(async, &sender, 3, &taken);
+    CHECK(taken == MIXED_TOTAL);
     sipc_os_thread_join(&thread);
     CHECK_RC(sender.status, SIPC_OK);
     CHECK_RC(sipc_async_observer_destroy(async), SIPC_OK);
