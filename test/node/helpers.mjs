@@ -70,8 +70,9 @@ export async function observeTracked(name, options) {
 function track(child, timeoutMs) {
   children.add(child);
   const stdout = [];
+  let stdoutText = '';
   let stderr = '';
-  child.stdout.on('data', (chunk) => stdout.push(chunk));
+  child.stdout.on('data', (chunk) => { stdout.push(chunk); stdoutText += chunk.toString('utf8'); });
   child.stderr.on('data', (chunk) => { stderr += chunk.toString('utf8'); });
   child.stdin?.on('error', () => {});
   // Without an explicit limit a peer lives as long as its test: cleanup() (afterEach) kills it, so a peer never
@@ -85,13 +86,26 @@ function track(child, timeoutMs) {
       resolveDone({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr });
     });
   });
-  /** Resolves with the first stdout line containing `marker`. */
+  // Where the line of the previous waitFor's marker ended: each waitFor looks from there, through what the child
+  // printed before it was called too (a child can print its marker before the test listens), so markers come in order.
+  let matchedUpTo = 0;
+  /**
+   * Resolves with the child's stdout after the previous marker's line through the end of the line that holds the
+   * next `marker` (printed already or later).
+   */
   const waitFor = (marker) => new Promise((resolveLine, rejectLine) => {
-    let seen = '';
-    const onData = (chunk) => {
-      seen += chunk.toString('utf8');
-      if (seen.includes(marker)) { child.stdout.off('data', onData); resolveLine(seen); }
+    const found = () => {
+      const at = stdoutText.indexOf(marker, matchedUpTo);
+      if (at < 0) return false;
+      const lineEnd = stdoutText.indexOf('\n', at + marker.length);
+      const end = lineEnd < 0 ? stdoutText.length : lineEnd + 1;
+      const seen = stdoutText.slice(matchedUpTo, end);
+      matchedUpTo = end;
+      resolveLine(seen);
+      return true;
     };
+    if (found()) return;
+    const onData = () => { if (found()) child.stdout.off('data', onData); };
     child.stdout.on('data', onData);
     done.then((r) => rejectLine(new Error(`child ended (code ${r.code}, signal ${r.signal}) before '${marker}'; stderr: ${r.stderr}`)));
   });
