@@ -127,12 +127,9 @@ function numberedSender(name, count) {
  */
 async function connectNumberedSender(channel, name, count, left) {
   const sender = numberedSender(name, count);
-  // Listening before the connect: waitFor sees only what comes after it, and a fast sender prints 'sent' before this
-  // process's connect() has settled (seen under load: the sender had queued all its messages, the wait timed out).
-  const sent = sender.waitFor('sent');
-  sent.catch(() => undefined); // if the connect fails, the child's end (cleanup) rejects it unawaited
   await channel.connect({ timeoutMs: left() });
-  await within(left(), sent, `the sender queueing its ${count} messages`);
+  // A fast sender prints 'sent' before this process's connect() has settled: waitFor sees it all the same.
+  await within(left(), sender.waitFor('sent'), `the sender queueing its ${count} messages`);
 }
 
 /** The tests with a sender: its start, its sends and the receiving share this budget (stepBudget). */
