@@ -1,12 +1,14 @@
 /*
- * observe_helpers.h — what test_observer.c and test_lossless.c share: a connected pair whose traffic an observer
- * watches (defined in test_observer.c).
+ * observe_helpers.h — what test_observer.c, test_lossless.c and test_nowait.c share: a connected pair whose traffic
+ * an observer watches (defined in test_observer.c), and a child process that observes it losslessly and dies
+ * (test_lossless.c).
  */
 #ifndef SIPC_TEST_OBSERVE_HELPERS_H
 #define SIPC_TEST_OBSERVE_HELPERS_H
 
 #include <stdint.h>
 
+#include "harness.h"
 #include "sipc.h"
 
 /* Opens `name` as server (64 B messages, queue depth 4) and as client, and connects the server. A failed step is
@@ -22,5 +24,14 @@ sipc_observe_options lossless_options(uint32_t flags, uint32_t stall_timeout_ms)
  * step failed. */
 sipc_observer *lossless_pair_open(const char *name, uint32_t flags, uint32_t stall_timeout_ms, sipc_channel **server,
                                   sipc_channel **client);
+
+/* What a child process of spawn_child gets: the channel's name and a pipe it writes one byte to once it is in place. */
+typedef struct child_plan {
+    char name[SIPC_NAME_MAX + 1];
+    test_pipe ready;
+} child_plan;
+/* A spawn_child body (arg: a child_plan): registers as a lossless observer that asks for the longest stall bound, says
+ * so, and dies without a word (SIGKILL), leaving its record to the peers. */
+int child_lossless_then_killed(void *arg);
 
 #endif

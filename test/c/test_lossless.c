@@ -12,13 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct child_plan {
-    char name[SIPC_NAME_MAX + 1];
-    test_pipe ready; /* the child writes one byte once it is in place */
-} child_plan;
-
-/* Registers as a lossless observer that asks for the longest stall bound, says so, and dies without a word. */
-static int child_lossless_then_killed(void *arg)
+int child_lossless_then_killed(void *arg)
 {
     child_plan *plan = arg;
     sipc_observe_options options = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);

@@ -87,35 +87,18 @@ void test_nowait_calls_leave_the_peer_to_a_call_that_may_wait(void)
     CHECK(!shm_exists(name));
 }
 
-typedef struct observer_plan {
-    char name[SIPC_NAME_MAX + 1];
-    test_pipe ready;
-} observer_plan;
-
-/* Registers as a lossless observer with the longest stall bound, says so, and dies without a word. */
-static int child_lossless_observer_killed(void *arg)
-{
-    observer_plan *plan = arg;
-    sipc_observe_options options = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);
-    sipc_observer *ob = NULL;
-    CHILD_CHECK(sipc_observe_ex(plan->name, &options, &ob) == SIPC_OK);
-    CHILD_CHECK(pipe_write(plan->ready.write_end, "r", 1));
-    kill_self();
-    return 1;
-}
-
 /* A dead lossless observer holds the queue: send_now answers TIMEOUT and leaves it (telling that it is dead means
  * looking its process up); a send that may look drops it and goes through. */
 void test_nowait_send_leaves_a_lossless_observer_to_a_send_that_may_look(void)
 {
-    observer_plan plan;
+    child_plan plan;
     snprintf(plan.name, sizeof plan.name, "%s", test_name("nowaitob"));
     CHECK(test_pipe_open(&plan.ready) == 0);
     sipc_channel *server = NULL, *client = NULL;
     observed_pair_open(plan.name, &server, &client);
     if (test_failed())
         return;
-    pid_t child = spawn_child(child_lossless_observer_killed, &plan, sizeof plan);
+    pid_t child = spawn_child(child_lossless_then_killed, &plan, sizeof plan);
     char ready;
     CHECK(pipe_read(plan.ready.read_end, &ready, 1) == 1);
     CHECK(reap_child(child) == 128 + 9);
