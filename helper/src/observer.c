@@ -54,7 +54,7 @@ struct sipc_observer {
     uint64_t published[2];     /* lossless: the cursor values last stored in our record */
     uint64_t woken_at[2];      /* lossless: the cursor value of our last wake-up of a waiting producer */
     uint64_t last_delivery_ns; /* when sipc_observer_next last returned a message (traffic is flowing) */
-    int delivered_since_nap;   /* lossless: a message was returned since the last nap or sleep began */
+    int delivered_since_nap;   /* lossless: traffic flows (a message was returned since the last sleep or whole nap) */
     int32_t nap_quiet_ms;      /* lossless: a nap's time limit, NAP_QUIET_MS (tests: sipc_observer_fix_nap) */
     int last_direction;        /* of that message */
     uint32_t spin_budget_ns;   /* spin_policy.h */
@@ -622,7 +622,6 @@ static look_after nap_until_behind(sipc_observer *ob, int32_t timeout_ms)
     uint32_t *word = &ob->header->wait_word[index];
     uint32_t *napping = &ob->header->observers[ob->record].napping;
     uint32_t seen = SH_LOAD_ACQ(word);
-    ob->delivered_since_nap = 0;
     note_my_cpu(ob);
     SH_XCHG(napping, 1u);
     SH_FENCE();
@@ -636,8 +635,14 @@ static look_after nap_until_behind(sipc_observer *ob, int32_t timeout_ms)
      * one wake-up for nothing). */
     SH_STORE(napping, 0u);
     note_my_cpu(ob);
-    if (rc == SIPC_ERR_TIMEOUT)
+    if (rc == SIPC_ERR_TIMEOUT) {
+        /* A whole nap without half a ring: the channel went quiet, and the next wait sleeps until any message comes. */
+        ob->delivered_since_nap = 0;
         return AFTER_SLEEP;
+    }
+    /* Woken, but not necessarily by a producer: a wait can also end for a signal, a stale semaphore count (Windows) or a
+     * role change. Traffic still counts as flowing, so a look that finds nothing naps again rather than raising the
+     * flag that makes the very next send pay a wake-up. */
     stat_add(&ob->stats.woken, 1);
     return AFTER_WAKE_UP;
 }

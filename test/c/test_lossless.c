@@ -325,6 +325,19 @@ static void *observe_count(void *arg)
     return NULL;
 }
 
+/* Waits until an observer that found nothing raised the sleepers' flag: the next send then takes it down. A first
+ * message sent before it looked would leave the flag raised after the observer copies it (by design: the next send
+ * pays that one wake-up), and a test counting wake-ups would count it. */
+static int wait_observer_sleeping(const seg_header *h)
+{
+    for (int k = 0; k < 20000; k++) {
+        if (__atomic_load_n(&h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) != 0)
+            return 1;
+        sleep_ms(1);
+    }
+    return 0;
+}
+
 /* The record of this process's lossless observer (the only active one), -1 if none. */
 static int my_record(const seg_header *h)
 {
@@ -372,6 +385,7 @@ void test_lossless_observer_naps_until_half_a_ring(void)
     sipc_os_thread observer_thread;
     CHECK(sipc_os_thread_create(&observer_thread, observe_count, &no) == SIPC_OK);
     /* The first message ends a plain sleep (nothing flowed yet); after copying it, the observer naps. */
+    CHECK(wait_observer_sleeping(h));
     CHECK_RC(observed_pass(server, client, 0, 1000), SIPC_OK);
     CHECK(wait_napping(&no, record, 1));
     for (uint64_t round = 0; round < 2 && !test_failed(); round++) {
@@ -400,6 +414,71 @@ void test_lossless_observer_naps_until_half_a_ring(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+
+#if defined(__linux__) /* the nap's futex, woken by hand */
+#    include <linux/futex.h>
+#    include <sys/syscall.h>
+
+/* A nap can end without a producer: a signal, a stale semaphore count on Windows, a role change. Such an ending says
+ * nothing about the traffic, so the observer naps again, and a send that leaves less than half a ring uncopied still
+ * costs no wake-up. It used to fall back to the plain sleep, whose flag the very next send paid a wake-up for (once
+ * under two CPU hogs and TSan: a futex wait that returned early). The test ends the nap itself: bump the word, wake. */
+void test_lossless_nap_ended_for_nothing_naps_again(void)
+{
+    const char *name = test_name("lnapagain");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client); /* depth 4 */
+    if (test_failed())
+        return;
+    sipc_observer_fix_nap(ob, 60000);
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_header *h = (seg_header *)map.base;
+    int r = my_record(h);
+    CHECK(r >= 0);
+    if (test_failed())
+        return;
+    const seg_observer *record = &h->observers[r];
+    uint32_t *word = &h->wait_word[SIPC_WAIT_RECORD(r)];
+    napping_observer no = {ob, 3, 0, SIPC_OK};
+    sipc_os_thread observer_thread;
+    CHECK(sipc_os_thread_create(&observer_thread, observe_count, &no) == SIPC_OK);
+    CHECK(wait_observer_sleeping(h));
+    CHECK_RC(observed_pass(server, client, 0, 1000), SIPC_OK);
+    CHECK(wait_napping(&no, record, 1));
+    sipc_observer_stats before = {.struct_size = sizeof before}, now = {.struct_size = sizeof now};
+    CHECK_RC(sipc_observer_get_stats(ob, &before), SIPC_OK);
+    __atomic_add_fetch(word, 1u, __ATOMIC_SEQ_CST);
+    CHECK(syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0) == 1);
+    /* Settled: the wake-up counted, and the observer waits again (in a nap, or in the sleep of the bug). */
+    int settled = 0;
+    for (int k = 0; k < 20000 && !settled; k++) {
+        CHECK_RC(sipc_observer_get_stats(ob, &now), SIPC_OK);
+        settled = now.woken == before.woken + 1 && (__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) != 0 ||
+                                                   __atomic_load_n(&h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE));
+        if (!settled)
+            sleep_ms(1);
+    }
+    CHECK(settled);
+    CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 1);
+    sipc_wait_stats sends_before, sends_after;
+    sipc_channel_wait_stats(server, &sends_before);
+    CHECK_RC(observed_pass(server, client, 1, 1000), SIPC_OK);
+    sipc_channel_wait_stats(server, &sends_after);
+    CHECK(sends_after.observer_wakes == sends_before.observer_wakes);
+    /* Half a ring: this send ends the nap, and the observer copies both. */
+    CHECK_RC(observed_pass(server, client, 2, 1000), SIPC_OK);
+    sipc_channel_wait_stats(server, &sends_after);
+    CHECK(sends_after.observer_wakes == sends_before.observer_wakes + 1);
+    sipc_os_thread_join(&observer_thread);
+    CHECK_RC(no.status, SIPC_OK);
+    CHECK(no.seen == 3);
+    raw_close(&map);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+#endif
 
 /* With the short nap of every observer, a burst smaller than half a ring still reaches it when the channel goes
  * quiet: nobody sends again, and the observer copies the rest by itself. */
