@@ -360,59 +360,94 @@ static int wait_napping(const napping_observer *no, const seg_observer *record, 
     return 0;
 }
 
-/* A lossless observer that keeps up naps in its record while traffic flows, and only the send that leaves half a ring
- * uncopied wakes it (one wake-up per half ring, not one per message or two; it used to sleep on the observer word
- * after every few messages, which the next send paid a wake-up for). Its naps are made long here, so that only a
- * producer ends them: what is tested is who wakes it, not how long anything takes. */
-void test_lossless_observer_naps_until_half_a_ring(void)
+/* A lossless observer of a depth-4 pair, its record mapped, whose naps only a producer ends (they are made long, so
+ * that what a test sees is who woke it, not how long anything took), with a thread copying `count` messages: the first
+ * message is copied and the observer naps. */
+typedef struct napping_fixture {
+    sipc_channel *server, *client;
+    raw_map map;
+    seg_header *h;
+    const seg_observer *record;
+    uint32_t *word; /* the record's wait word */
+    napping_observer no;
+    sipc_os_thread thread;
+    int thread_running;
+} napping_fixture;
+
+static void napping_fixture_open(napping_fixture *f, const char *name, uint64_t count)
 {
-    const char *name = test_name("lnap");
-    sipc_channel *server = NULL, *client = NULL;
-    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client); /* depth 4 */
+    memset(f, 0, sizeof *f);
+    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &f->server, &f->client);
+    f->no = (napping_observer){ob, count, 0, SIPC_OK};
     if (test_failed())
         return;
     sipc_observer_fix_nap(ob, 60000);
-    raw_map map;
-    CHECK(raw_open(name, &map) == 0);
-    seg_header *h = (seg_header *)map.base;
-    int r = my_record(h);
+    CHECK(raw_open(name, &f->map) == 0);
+    if (test_failed())
+        return;
+    f->h = (seg_header *)f->map.base;
+    int r = my_record(f->h);
     CHECK(r >= 0);
     if (test_failed())
         return;
-    const seg_observer *record = &h->observers[r];
-    const uint32_t *word = &h->wait_word[SIPC_WAIT_RECORD(r)];
-    napping_observer no = {ob, 5, 0, SIPC_OK};
-    sipc_os_thread observer_thread;
-    CHECK(sipc_os_thread_create(&observer_thread, observe_count, &no) == SIPC_OK);
+    f->record = &f->h->observers[r];
+    f->word = &f->h->wait_word[SIPC_WAIT_RECORD(r)];
+    CHECK(sipc_os_thread_create(&f->thread, observe_count, &f->no) == SIPC_OK);
+    f->thread_running = !test_failed();
     /* The first message ends a plain sleep (nothing flowed yet); after copying it, the observer naps. */
-    CHECK(wait_observer_sleeping(h));
-    CHECK_RC(observed_pass(server, client, 0, 1000), SIPC_OK);
-    CHECK(wait_napping(&no, record, 1));
-    for (uint64_t round = 0; round < 2 && !test_failed(); round++) {
-        uint32_t word_before = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-        sipc_wait_stats before, after;
-        sipc_channel_wait_stats(server, &before);
-        /* One message uncopied (of a ring of 4): the producer lets the observer nap. */
-        CHECK_RC(observed_pass(server, client, 1 + 2 * round, 1000), SIPC_OK);
-        sipc_channel_wait_stats(server, &after);
-        CHECK(after.observer_wakes == before.observer_wakes);
-        CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 1);
-        CHECK(__atomic_load_n(word, __ATOMIC_ACQUIRE) == word_before);
-        /* Two uncopied, half the ring: this send wakes it, and it copies both. */
-        CHECK_RC(observed_pass(server, client, 2 + 2 * round, 1000), SIPC_OK);
-        sipc_channel_wait_stats(server, &after);
-        CHECK(after.observer_wakes == before.observer_wakes + 1);
-        CHECK(__atomic_load_n(word, __ATOMIC_ACQUIRE) != word_before);
-        if (round == 0)
-            CHECK(wait_napping(&no, record, 3));
+    CHECK(wait_observer_sleeping(f->h));
+    CHECK_RC(observed_pass(f->server, f->client, 0, 1000), SIPC_OK);
+    CHECK(wait_napping(&f->no, f->record, 1));
+}
+
+/* Joins the copying thread (it returns once it copied `count` or failed) and checks it copied all, in order. */
+static void napping_fixture_close(napping_fixture *f)
+{
+    if (f->thread_running) {
+        if (test_failed())
+            sipc_observer_cancel(f->no.observer);
+        sipc_os_thread_join(&f->thread);
+        if (!test_failed()) {
+            CHECK_RC(f->no.status, SIPC_OK);
+            CHECK(f->no.seen == f->no.count);
+        }
     }
-    sipc_os_thread_join(&observer_thread);
-    CHECK_RC(no.status, SIPC_OK);
-    CHECK(no.seen == 5); /* both wake-ups ended its naps: it copied everything */
-    raw_close(&map);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    if (f->h != NULL)
+        raw_close(&f->map);
+    if (f->no.observer != NULL)
+        CHECK_RC(sipc_observer_close(f->no.observer), SIPC_OK);
+    if (f->client != NULL)
+        CHECK_RC(sipc_close(f->client), SIPC_OK);
+    if (f->server != NULL)
+        CHECK_RC(sipc_close(f->server), SIPC_OK);
+}
+
+/* A lossless observer that keeps up naps in its record while traffic flows, and only the send that leaves half a ring
+ * uncopied wakes it (one wake-up per half ring, not one per message or two; it used to sleep on the observer word
+ * after every few messages, which the next send paid a wake-up for). */
+void test_lossless_observer_naps_until_half_a_ring(void)
+{
+    napping_fixture f;
+    napping_fixture_open(&f, test_name("lnap"), 5);
+    for (uint64_t round = 0; round < 2 && !test_failed(); round++) {
+        uint32_t word_before = __atomic_load_n(f.word, __ATOMIC_ACQUIRE);
+        sipc_wait_stats before, after;
+        sipc_channel_wait_stats(f.server, &before);
+        /* One message uncopied (of a ring of 4): the producer lets the observer nap. */
+        CHECK_RC(observed_pass(f.server, f.client, 1 + 2 * round, 1000), SIPC_OK);
+        sipc_channel_wait_stats(f.server, &after);
+        CHECK(after.observer_wakes == before.observer_wakes);
+        CHECK(__atomic_load_n(&f.record->napping, __ATOMIC_ACQUIRE) == 1);
+        CHECK(__atomic_load_n(f.word, __ATOMIC_ACQUIRE) == word_before);
+        /* Two uncopied, half the ring: this send wakes it, and it copies both. */
+        CHECK_RC(observed_pass(f.server, f.client, 2 + 2 * round, 1000), SIPC_OK);
+        sipc_channel_wait_stats(f.server, &after);
+        CHECK(after.observer_wakes == before.observer_wakes + 1);
+        CHECK(__atomic_load_n(f.word, __ATOMIC_ACQUIRE) != word_before);
+        if (round == 0)
+            CHECK(wait_napping(&f.no, f.record, 3));
+    }
+    napping_fixture_close(&f); /* both wake-ups ended its naps: it copied all 5 */
 }
 
 #if defined(__linux__) /* the nap's futex, woken by hand */
@@ -421,62 +456,42 @@ void test_lossless_observer_naps_until_half_a_ring(void)
 
 /* A nap can end without a producer: a signal, a stale semaphore count on Windows, a role change. Such an ending says
  * nothing about the traffic, so the observer naps again, and a send that leaves less than half a ring uncopied still
- * costs no wake-up. It used to fall back to the plain sleep, whose flag the very next send paid a wake-up for (once
- * under two CPU hogs and TSan: a futex wait that returned early). The test ends the nap itself: bump the word, wake. */
+ * costs no wake-up. It used to fall back to the plain sleep, whose flag the very next send paid a wake-up for. The test
+ * ends the nap itself: bump the word, wake. */
 void test_lossless_nap_ended_for_nothing_naps_again(void)
 {
-    const char *name = test_name("lnapagain");
-    sipc_channel *server = NULL, *client = NULL;
-    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client); /* depth 4 */
-    if (test_failed())
-        return;
-    sipc_observer_fix_nap(ob, 60000);
-    raw_map map;
-    CHECK(raw_open(name, &map) == 0);
-    seg_header *h = (seg_header *)map.base;
-    int r = my_record(h);
-    CHECK(r >= 0);
-    if (test_failed())
-        return;
-    const seg_observer *record = &h->observers[r];
-    uint32_t *word = &h->wait_word[SIPC_WAIT_RECORD(r)];
-    napping_observer no = {ob, 3, 0, SIPC_OK};
-    sipc_os_thread observer_thread;
-    CHECK(sipc_os_thread_create(&observer_thread, observe_count, &no) == SIPC_OK);
-    CHECK(wait_observer_sleeping(h));
-    CHECK_RC(observed_pass(server, client, 0, 1000), SIPC_OK);
-    CHECK(wait_napping(&no, record, 1));
-    sipc_observer_stats before = {.struct_size = sizeof before}, now = {.struct_size = sizeof now};
-    CHECK_RC(sipc_observer_get_stats(ob, &before), SIPC_OK);
-    __atomic_add_fetch(word, 1u, __ATOMIC_SEQ_CST);
-    CHECK(syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0) == 1);
-    /* Settled: the wake-up counted, and the observer waits again (in a nap, or in the sleep of the bug). */
-    int settled = 0;
-    for (int k = 0; k < 20000 && !settled; k++) {
-        CHECK_RC(sipc_observer_get_stats(ob, &now), SIPC_OK);
-        settled = now.woken == before.woken + 1 && (__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) != 0 ||
-                                                   __atomic_load_n(&h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE));
-        if (!settled)
-            sleep_ms(1);
+    napping_fixture f;
+    napping_fixture_open(&f, test_name("lnapagain"), 3);
+    if (!test_failed()) {
+        sipc_observer_stats before = {.struct_size = sizeof before}, now = {.struct_size = sizeof now};
+        CHECK_RC(sipc_observer_get_stats(f.no.observer, &before), SIPC_OK);
+        __atomic_add_fetch(f.word, 1u, __ATOMIC_SEQ_CST);
+        CHECK(syscall(SYS_futex, f.word, FUTEX_WAKE, 1, NULL, NULL, 0) == 1);
+        /* Settled: the wake-up counted, and the observer waits again (in a nap, or in the sleep of the bug). */
+        int settled = 0;
+        for (int k = 0; k < 20000 && !settled; k++) {
+            CHECK_RC(sipc_observer_get_stats(f.no.observer, &now), SIPC_OK);
+            settled = now.woken == before.woken + 1 &&
+                      (__atomic_load_n(&f.record->napping, __ATOMIC_ACQUIRE) != 0 ||
+                       __atomic_load_n(&f.h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) != 0);
+            if (!settled)
+                sleep_ms(1);
+        }
+        CHECK(settled);
+        CHECK(__atomic_load_n(&f.record->napping, __ATOMIC_ACQUIRE) == 1);
     }
-    CHECK(settled);
-    CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 1);
-    sipc_wait_stats sends_before, sends_after;
-    sipc_channel_wait_stats(server, &sends_before);
-    CHECK_RC(observed_pass(server, client, 1, 1000), SIPC_OK);
-    sipc_channel_wait_stats(server, &sends_after);
-    CHECK(sends_after.observer_wakes == sends_before.observer_wakes);
-    /* Half a ring: this send ends the nap, and the observer copies both. */
-    CHECK_RC(observed_pass(server, client, 2, 1000), SIPC_OK);
-    sipc_channel_wait_stats(server, &sends_after);
-    CHECK(sends_after.observer_wakes == sends_before.observer_wakes + 1);
-    sipc_os_thread_join(&observer_thread);
-    CHECK_RC(no.status, SIPC_OK);
-    CHECK(no.seen == 3);
-    raw_close(&map);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    if (!test_failed()) {
+        sipc_wait_stats before, after;
+        sipc_channel_wait_stats(f.server, &before);
+        CHECK_RC(observed_pass(f.server, f.client, 1, 1000), SIPC_OK);
+        sipc_channel_wait_stats(f.server, &after);
+        CHECK(after.observer_wakes == before.observer_wakes);
+        /* Half a ring: this send ends the nap, and the observer copies both. */
+        CHECK_RC(observed_pass(f.server, f.client, 2, 1000), SIPC_OK);
+        sipc_channel_wait_stats(f.server, &after);
+        CHECK(after.observer_wakes == before.observer_wakes + 1);
+    }
+    napping_fixture_close(&f);
 }
 #endif
 
