@@ -99,7 +99,7 @@ static int capture(const char *command, const char *channel, const char *fifo, b
         sipc_observer_close(observer);
         return exit_code;
     }
-    return recording_run(command, names, &observer, 1, &observe_options, &output, 0, 0, true);
+    return recording_run(command, names, &observer, 1, &observe_options, &output, 0, 0, true, false);
 }
 
 /* ---- installing the launcher ---- */

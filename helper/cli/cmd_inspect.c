@@ -487,25 +487,6 @@ static bool append_event(cli_buffer *out, cli_format output, const sipc_observed
                              event, m->pid, m->session);
 }
 
-/* --stats: what the observer did and why it missed what it missed (sipc_observer_stats), one JSON line on stderr. */
-static void print_observer_stats(const char *name, sipc_observer *observer)
-{
-    sipc_observer_stats s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    if (sipc_observer_get_stats(observer, &s) != SIPC_OK)
-        return;
-    fprintf(stderr,
-            "sipc: tap %s: stats {\"messages\":%" PRIu64 ",\"missed\":%" PRIu64 ",\"missedAsleep\":%" PRIu64
-            ",\"missedAway\":%" PRIu64 ",\"missedRunning\":%" PRIu64 ",\"sleeps\":%" PRIu64 ",\"woken\":%" PRIu64
-            ",\"polls\":%" PRIu64 ",\"spins\":%" PRIu64 ",\"spinHits\":%" PRIu64 ",\"wakeLatencyCount\":%" PRIu64
-            ",\"wakeLatencyTotalNs\":%" PRIu64 ",\"wakeLatencyMaxNs\":%" PRIu64 ",\"longestMissGapNs\":%" PRIu64
-            ",\"longestAwayNs\":%" PRIu64 ",\"producerWakes\":%" PRIu64 "}\n",
-            name, s.messages, s.missed, s.missed_asleep, s.missed_away, s.missed_running, s.sleeps, s.woken, s.polls,
-            s.spins, s.spin_hits, s.wake_latency_count, s.wake_latency_total_ns, s.wake_latency_max_ns,
-            s.longest_miss_gap_ns, s.longest_away_ns, s.producer_wakes);
-}
-
 /* The fields of a message's JSON line up to its payload, with the comma after them. Without printf: a busy tap writes
  * one such line per message, and printf's parsing of the format was the larger part of the tap's CPU time per
  * message (which a lossless tap's peers wait for). */
@@ -725,7 +706,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     cli_observe_queue_stop(queue);
     cli_signals_watch_observer(NULL);
     if (observer != NULL && stats)
-        print_observer_stats(name, observer);
+        cli_print_observer_stats(command->name, name, observer);
     if (observer != NULL)
         sipc_observer_close(observer);
     cli_buffer_free(&out);

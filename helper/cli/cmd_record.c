@@ -13,7 +13,7 @@ int cmd_record(const cli_command *command, int argc, char **argv)
     const char *output_path = NULL;
     const char *format_name = NULL;
     uint64_t limit = 0, duration_ns = 0, rotate_size = 0, rotate_time_ns = 0;
-    bool quiet = false, duration_given = false, lossless = false;
+    bool quiet = false, duration_given = false, lossless = false, stats = false;
     uint32_t stall_timeout = 0;
     const cli_option options[] = {
         {"o", CLI_OPT_STRING, &output_path, NULL, 0, 0, NULL},
@@ -24,6 +24,7 @@ int cmd_record(const cli_command *command, int argc, char **argv)
         {"rotate-size", CLI_OPT_U64, &rotate_size, NULL, 4096, UINT64_MAX, NULL},
         {"rotate-time", CLI_OPT_DURATION, &rotate_time_ns, NULL, 0, 0, NULL},
         {"quiet", CLI_OPT_FLAG, &quiet, NULL, 0, 0, NULL},
+        {"stats", CLI_OPT_FLAG, &stats, NULL, 0, 0, NULL},
         {"lossless", CLI_OPT_FLAG, &lossless, NULL, 0, 0, NULL},
         {"stall-timeout", CLI_OPT_U32, &stall_timeout, NULL, 1, SIPC_OBSERVE_STALL_MAX_MS, NULL},
     };
@@ -75,5 +76,6 @@ int cmd_record(const cli_command *command, int argc, char **argv)
                 lossless ? " losslessly" : "", to_stdout ? "stdout" : output.current_path);
         fflush(stderr);
     }
-    return recording_run(command->name, names, observers, count, &observe_options, &output, limit, duration_ns, quiet);
+    return recording_run(command->name, names, observers, count, &observe_options, &output, limit, duration_ns, quiet,
+                         stats);
 }

@@ -125,6 +125,7 @@ static const cli_command commands[] = {
     {"record", cmd_record, "record channels' traffic to pcapng or JSON Lines (read-only, like tap)",
      "usage: sipc record NAME... -o FILE [--format pcapng|jsonl] [--count N] [--duration D]\n"
      "                   [--rotate-size BYTES] [--rotate-time D] [--lossless [--stall-timeout MS]] [--quiet]\n"
+     "                   [--stats]\n"
      "\n"
      "Observes one or more channels (never consuming their traffic) and writes every message with\n"
      "its direction and nanosecond timestamp, plus events (messages the observer missed, discarded\n"
@@ -143,6 +144,8 @@ static const cli_command commands[] = {
      "  --lossless       the peers never overwrite a message the recorder has not copied (they wait for\n"
      "                   it, at most --stall-timeout MS each time, default 1000, before dropping it)\n"
      "  --quiet          no progress lines on stderr\n"
+     "  --stats          at the end, print on stderr per channel what its observer did and why it missed\n"
+     "                   what it missed: \"sipc: record NAME: stats {...}\" (as tap --stats)\n"
      "\n"
      "Without --lossless the observer copies messages while the peers run; on a channel busier than it\n"
      "can follow it records 'missed' events with the number lost. Peer events (attached, closed, died)\n"

@@ -464,7 +464,7 @@ static void *record_worker_main(void *argument)
 
 int recording_run(const char *command, const char *const *names, sipc_observer **observers, size_t count,
                   const sipc_observe_options *observe_options, recording_output *output, uint64_t limit,
-                  uint64_t duration_ns, bool quiet)
+                  uint64_t duration_ns, bool quiet, bool stats)
 {
     record_session session;
     memset(&session, 0, sizeof session);
@@ -509,6 +509,8 @@ int recording_run(const char *command, const char *const *names, sipc_observer *
     cli_signals_watch_observer(NULL);
     for (size_t i = 0; i < count; i++) {
         sipc_observer *observer = i < started ? workers[i].observer : observers[i];
+        if (observer && stats)
+            cli_print_observer_stats(command, names[i], observer);
         if (observer)
             sipc_observer_close(observer);
     }

@@ -62,10 +62,12 @@ bool recording_output_close(recording_output *output, int *exit_code);
 /* Records the observed channels (observers[i] watches names[i], opened with observe_options, which a
  * channel that was removed and comes back is observed with again; this takes them over and closes them)
  * into output (opened; this closes it) until limit messages (0: no limit), duration_ns (0: none), a
- * stop signal, or a failure. Returns the exit code. */
+ * stop signal, or a failure. With stats, each channel's observer counters go to stderr at the end
+ * (cli_print_observer_stats; of the channel's last observer when it was removed and came back). Returns the exit
+ * code. */
 int recording_run(const char *command, const char *const *names, sipc_observer **observers, size_t count,
                   const sipc_observe_options *observe_options, recording_output *output, uint64_t limit,
-                  uint64_t duration_ns, bool quiet);
+                  uint64_t duration_ns, bool quiet, bool stats);
 
 /* The observer options of a recording: peer events (into the file) and lossless observation on request. */
 void recording_observe_options(sipc_observe_options *options, bool events, bool lossless, uint32_t stall_timeout_ms);

@@ -1,5 +1,6 @@
 // How much of a busy channel an observer captures, and what lossless observation costs the peers.
-//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node|record] [--depth N]
+//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node|record]
+//                                      [--depth N[,N...]]
 // Two C peers (test/bench/observe_peers.c, built here against helper/build's libsipc.a): a client sends 64 B
 // messages to a server that receives them as they come (a reader that keeps up), at full speed and paced at
 // 100,000 msgs/s. Each load runs without an observer (the baseline), then with `sipc tap --json`, with the Node
@@ -7,19 +8,21 @@
 // the share of the messages the observer captured (the rest it counted as missed), and the peers' time against the
 // baseline of the same run.
 // Each figure is the median of --runs runs (default 3; --quick: 1 run, fewer messages). --depth: the channel's queue
-// depth (default 16, the library's default): how far a lossless observer may fall behind before it holds the peers.
+// depth (default 16, the library's default): how far a lossless observer may fall behind before it holds the peers;
+// a list (16,64,256) measures each depth in turn, with a baseline of its own, per load.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { numberOption } from './options.mjs';
+import { numberOption, optionValue } from './options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
 const wantJson = args.includes('--json');
 const quick = args.includes('--quick');
 const runs = numberOption(args, '--runs', quick ? 1 : 3);
-const depth = numberOption(args, '--depth', 16);
+const depths = (optionValue(args, '--depth') ?? '16').split(',').map(Number);
+if (depths.some((depth) => !Number.isInteger(depth) || depth < 1 || depth > 4096)) throw new Error('--depth: 1 to 4096, or a list of them');
 const platform = `${process.platform}-${process.arch}`;
 const cli = process.env.SIPC_CLI ?? join(root, 'helper/build', platform, 'sipc');
 const outDir = join(root, 'test/out');
@@ -129,7 +132,7 @@ function cpuSecondsOf(pid) {
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 let serial = 0;
-async function runOnce(load, observer) {
+async function runOnce(load, observer, depth) {
   const name = `bench-obs-${process.pid}-${++serial}`;
   const server = start(peersBinary, ['server', name, String(load.count), String(depth)]);
   try {
@@ -146,7 +149,7 @@ async function runOnce(load, observer) {
       await watcher.waitFor(/watching/, 10000, 'tap');
     } else if (observer.kind === 'record') {
       tapFile = join(outDir, `${name}.pcapng`);
-      watcher = start(cli, ['record', name, '-o', tapFile, ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])]);
+      watcher = start(cli, ['record', name, '-o', tapFile, '--stats', ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])]);
       await watcher.waitFor(/recording/, 10000, 'record');
     } else if (observer.kind === 'node') {
       watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0', String(CLOCK_TICKS)]);
@@ -192,6 +195,7 @@ async function runOnce(load, observer) {
       if (ended.code !== 0 || totals === null) throw new Error(`sipc record failed: ${watcher.stderr()}`);
       seen = Number(totals[1]);
       missed = Number(totals[2]);
+      stats = tapStats(JSON.parse(/: stats (\{.*\})/.exec(watcher.stderr())?.[1] ?? 'null'));
     } else if (observer.kind === 'node') {
       const timer = setTimeout(() => watcher.child.kill('SIGTERM'), 10000);
       await watcher.done;
@@ -205,7 +209,7 @@ async function runOnce(load, observer) {
   }
 }
 
-/** `sipc tap --stats`' counters (ns) in the units of the Node API's ObserverStats (µs). */
+/** `sipc tap --stats`' and `sipc record --stats`' counters (ns) in the units of the Node API's ObserverStats (µs). */
 function tapStats(raw) {
   if (raw === null) return null;
   return {
@@ -236,17 +240,17 @@ const median = (values) => {
 
 build();
 const results = [];
-for (const load of loads) {
+for (const load of loads) for (const depth of depths) {
   let baseline = null;
   for (const observer of observers) {
     const measured = [];
-    for (let r = 0; r < runs; r++) measured.push(await runOnce(load, observer));
+    for (let r = 0; r < runs; r++) measured.push(await runOnce(load, observer, depth));
     const seconds = median(measured.map((m) => m.seconds));
     if (observer.kind === 'none') baseline = seconds;
     const captured = observer.kind === 'none' ? null : median(measured.map((m) => m.seen / load.count));
     const medianRun = [...measured].sort((a, b) => (a.seen ?? 0) - (b.seen ?? 0))[measured.length >> 1];
     results.push({
-      load: load.label, rate: load.rate, messages: load.count, observer: observer.label, lossless: observer.lossless ?? false,
+      load: load.label, rate: load.rate, messages: load.count, depth, observer: observer.label, lossless: observer.lossless ?? false,
       captured, missed: observer.kind === 'none' ? null : median(measured.map((m) => m.missed)),
       peersSeconds: seconds, peersRate: median(measured.map((m) => m.rate)), slowdown: seconds / baseline,
       stats: medianRun.stats ?? null, peers: medianRun.peers, observerCpuSeconds: medianRun.cpuSeconds ?? null,
@@ -256,18 +260,20 @@ for (const load of loads) {
 }
 
 if (wantJson) {
-  console.log(JSON.stringify({ runs, sizeBytes: SIZE, results }, null, 2));
+  console.log(JSON.stringify({ runs, sizeBytes: SIZE, depths, results }, null, 2));
 } else {
-  console.log(`64 B messages, client -> server, queue depth ${depth}, the server receiving as they come; median of ${runs} run(s); captured = messages the`);
-  console.log('observer copied / messages sent (the rest it counted as missed); peers = the send loop\'s time, x = against no observer.\n');
-  console.log('| load | observer | captured | peers\' rate | peers vs no observer |');
-  console.log('|---|---|---:|---:|---:|');
+  console.log(`64 B messages, client -> server, the server receiving as they come; median of ${runs} run(s); captured = messages the`);
+  console.log('observer copied / messages sent (the rest it counted as missed); peers = the send loop\'s time, x = against no observer');
+  console.log('on a channel of the same queue depth.\n');
+  console.log('| load | queue depth | observer | captured | peers\' rate | peers vs no observer |');
+  console.log('|---|---:|---|---:|---:|---:|');
   for (const r of results) {
     const captured = r.captured === null ? '-' : `${(r.captured * 100).toFixed(1)}%`;
-    console.log(`| ${r.load} | ${r.observer} | ${captured} | ${Math.round(r.peersRate).toLocaleString('en-US')} msgs/s | ${r.slowdown.toFixed(2)}x |`);
+    console.log(`| ${r.load} | ${r.depth} | ${r.observer} | ${captured} | ${Math.round(r.peersRate).toLocaleString('en-US')} msgs/s | ${r.slowdown.toFixed(2)}x |`);
   }
   console.log('\nWhy (the observer\'s counters in the run with the median share captured):');
-  for (const r of results) if (r.stats !== null) console.log(`- ${r.load}, ${r.observer}: ${describeStats(r.stats)}`);
+  const label = (r) => `${r.load}, ${depths.length > 1 ? `depth ${r.depth}, ` : ''}${r.observer}`;
+  for (const r of results) if (r.stats !== null) console.log(`- ${label(r)}: ${describeStats(r.stats)}`);
   console.log('\nWhere the peers\' time went (same runs): CPU seconds, the client\'s sends that waited (spins, hits, sleeps, same-CPU skips)');
   console.log('and the wake-ups the client\'s sends paid for the observer:');
   for (const r of results) {
@@ -277,13 +283,13 @@ if (wantJson) {
     const mainThread = r.observerMainThreadCpuSeconds === null ? '' : `; JavaScript thread ${r.observerMainThreadCpuSeconds.toFixed(3)} s, ${perMessage(r.observerMainThreadCpuSeconds)}`;
     const observerCpu = r.observerCpuSeconds === null ? ''
       : `, observer process ${r.observerCpuSeconds.toFixed(3)} s (${perMessage(r.observerCpuSeconds)}${mainThread})`;
-    console.log(`- ${r.load}, ${r.observer}: client ${c.cpuSeconds.toFixed(3)} s CPU of ${r.peersSeconds.toFixed(3)} s, server ${r.peers.server.cpuSeconds.toFixed(3)} s${observerCpu}; `
+    console.log(`- ${label(r)}: client ${c.cpuSeconds.toFixed(3)} s CPU of ${r.peersSeconds.toFixed(3)} s, server ${r.peers.server.cpuSeconds.toFixed(3)} s${observerCpu}; `
       + `client spins ${c.spins} (hits ${c.spinHits}), sleeps ${c.sleeps}, same-CPU skips ${c.sameCpuSkips}`
       + `${c.observerWakes === undefined ? '' : `, wake-ups of the observer ${c.observerWakes}`}; server sleeps ${r.peers.server.sleeps}`);
   }
 }
 const lost = results.filter((r) => r.lossless && r.captured !== 1);
 if (lost.length > 0) {
-  console.error(`observer bench: a lossless observer missed messages: ${lost.map((r) => `${r.load}/${r.observer}`).join(', ')}`);
+  console.error(`observer bench: a lossless observer missed messages: ${lost.map((r) => `${r.load}/${r.depth}/${r.observer}`).join(', ')}`);
   process.exit(1);
 }

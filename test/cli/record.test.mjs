@@ -33,6 +33,13 @@ function randomLines(count, maxLength = 40) {
   });
 }
 
+/** `sipc record --stats`' line for channel `name` on stderr, parsed (one JSON object, as `sipc tap --stats`). */
+function recordStats(stderr, name) {
+  const found = new RegExp(`^sipc: record ${name}: stats (\\{.*\\})$`, 'm').exec(stderr);
+  assert.ok(found, `a stats line for ${name} in: ${stderr}`);
+  return JSON.parse(found[1]);
+}
+
 const asInput = (lines) => Buffer.concat(lines.flatMap((line) => [line, Buffer.from('\n')]));
 
 /** tshark's view of a file: [p2p_dir, hex payload] per packet (p2p_dir 0 = sent/outbound, 1 = received/inbound). */
@@ -245,7 +252,7 @@ describe('sipc record', () => {
     const name = await echoChannel('recmiss', 2);
     const file = join(scratch, 'missed.pcapng');
     const lines = randomLines(300, 8);
-    const recorder = start(['record', name, '-o', file]);
+    const recorder = start(['record', name, '-o', file, '--stats']);
     await waitForStderr(recorder, 'recording');
     await converse(name, asInput(lines));
     const tally = () => {
@@ -274,6 +281,14 @@ describe('sipc record', () => {
     recorder.child.kill('SIGINT');
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
+    // --stats agrees with the totals line and the file: what was recorded plus the missed counted under a cause.
+    const totals = /(\d+) messages? recorded, (\d+) missed/.exec(recorded.stderr);
+    assert.ok(totals, recorded.stderr);
+    const stats = recordStats(recorded.stderr, name);
+    assert.equal(stats.messages, Number(totals[1]));
+    assert.equal(stats.missed, Number(totals[2]));
+    assert.equal(stats.messages + stats.missed, 2 * lines.length);
+    assert.equal(stats.missedAsleep + stats.missedAway + stats.missedRunning, stats.missed);
     const packets = parsePcapng(readFileSync(file)).packets;
     const sent = new Set(lines.map((l) => l.toString('hex')));
     for (const p of packets) if (packetDirection(p)) assert.ok(sent.has(p.data.toString('hex')), 'recorded bytes are sent bytes');
@@ -318,12 +333,18 @@ describe('sipc record', () => {
     const name = await echoChannel('reclossless', 2);
     const file = join(scratch, 'lossless.pcapng');
     const lines = randomLines(300, 8);
-    const recorder = start(['record', name, '-o', file, '--lossless', '--count', String(2 * lines.length)]);
+    const recorder = start(['record', name, '-o', file, '--lossless', '--stats', '--count', String(2 * lines.length)]);
     await waitForStderr(recorder, 'recording 1 channel losslessly');
     await converse(name, asInput(lines));
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
     assert.match(recorded.stderr, /600 messages recorded, 0 missed/);
+    // --stats: the channel's observer counters, one JSON object (as tap --stats), agreeing with the file.
+    const stats = recordStats(recorded.stderr, name);
+    assert.equal(stats.messages, 600);
+    assert.equal(stats.missed, 0);
+    assert.equal(stats.missedAsleep + stats.missedAway + stats.missedRunning, 0);
+    assert.ok(stats.woken <= stats.sleeps, JSON.stringify(stats));
     const packets = parsePcapng(readFileSync(file)).packets;
     assert.deepEqual(packets.filter((p) => packetDirection(p) === 'to-server').map((p) => p.data), lines);
     assert.deepEqual(packets.filter((p) => packetDirection(p) === 'to-client').map((p) => p.data), lines);
