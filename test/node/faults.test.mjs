@@ -320,3 +320,75 @@ test("a batch the library will not hand to an observer ends the observation with
     await server.close();
   }
 });
+
+test("an observer's statistics and its close report the library's failures, naming what was attempted", async () => {
+  const name = uniqueName('fault-observer');
+  await openTracked(name);
+  const observer = await api.observe(name);
+  faults.set('sipc_observer_get_stats', () => SIPC_ERR_CORRUPT);
+  assert.throws(() => observer.stats(), (e) => e.code === 'CORRUPT' && e.message.startsWith(`reading the statistics of the observer of '${name}' failed: `));
+  faults.clear();
+  assert.equal(observer.stats().messages, 0, 'the statistics read again once the fault is gone');
+  faults.set('sipc_async_observer_close', () => SIPC_ERR_NO_MEMORY);
+  await assert.rejects(observer.close(), (e) => e.code === 'NO_MEMORY' && e.message.startsWith(`closing the observer of channel '${name}' failed: `));
+  assert.throws(() => observer.stats(), { code: 'CLOSED' }, 'it counts as closed all the same');
+});
+
+test("an observation the native thread fails hands out what it copied, then ends with that error once; unheard without an 'error' listener", async () => {
+  const name = uniqueName('fault-observing');
+  const server = await openTracked(name, { receiveSpinUs: 0 });
+  const idle = keepAliveTimers();
+  const heard = await api.observe(name);
+  const unheard = await api.observe(name);
+  try {
+    const attached = (observer) => new Promise((resolve) => observer.on('event', (e) => { if (e.kind === 'attached' && e.role === 'client') resolve(); }));
+    const bothAttached = Promise.all([attached(heard), attached(unheard)]);
+    const client = await openTracked(name);
+    await Promise.all([server.connect(), client.connect()]);
+    await within(PEER_WAIT_MS, bothAttached, "the client's attach, seen by both observers");
+    const errors = [];
+    const messages = { heard: [], unheard: [] };
+    heard.on('message', (m) => messages.heard.push(m.data.toString()));
+    unheard.on('message', (m) => messages.unheard.push(m.data.toString()));
+    const failed = new Promise((resolve) => heard.on('error', (error) => resolve(errors.push(error))));
+    // The native thread copies the message, then its observing fails (a status other than NOT_FOUND, which means 'gone').
+    faults.set('sipc_async_observer_poll', (real, handle, status) => {
+      const rc = real(handle, status);
+      if (status.ready_count > 0) status.status = SIPC_ERR_CORRUPT;
+      return rc;
+    });
+    await client.send('first');
+    await within(PEER_WAIT_MS, failed, "the observer's error");
+    assert.equal(errors[0].code, 'CORRUPT');
+    assert.ok(errors[0].message.startsWith(`observing channel '${name}' failed: `), errors[0].message);
+    // Both ended: they keep nothing alive any more, whatever listens, and the one without an 'error' listener threw
+    // nothing (an uncaught exception would fail this test).
+    await waitUntil(() => keepAliveTimers() === idle, 'both observations ended');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual({ errors: errors.length, ...messages }, { errors: 1, heard: ['first'], unheard: ['first'] });
+    faults.clear();
+    await Promise.all([server.receive(), client.send('second')]); // the peers went on
+  } finally {
+    await Promise.all([heard.close(), unheard.close()]);
+  }
+});
+
+test('an observe whose finished call hands out no observer rejects with its status (SYSTEM when it gives none), and keeps none', async () => {
+  const name = uniqueName('fault-take-observer');
+  await openTracked(name);
+  // Two refused lossless observers: were either kept, a lossless place would stay taken.
+  faults.set('sipc_async_call_take_observer', () => SIPC_ERR_NO_MEMORY);
+  await assert.rejects(api.observe(name, { lossless: true }), (e) => e.code === 'NO_MEMORY' && e.message.startsWith(`observe channel '${name}' failed: `));
+  faults.set('sipc_async_call_take_observer', () => SIPC_OK); // "taken", but no observer came back
+  await assert.rejects(api.observe(name, { lossless: true }), { code: 'SYSTEM', message: `observe channel '${name}' failed: an operating-system call failed` });
+  faults.clear();
+  // The observers those calls made are closed with the calls (on their native threads, soon): both lossless places free.
+  const observers = await waitUntil(async () => {
+    const made = await Promise.allSettled([api.observe(name, { lossless: true }), api.observe(name, { lossless: true })]);
+    const got = made.filter((outcome) => outcome.status === 'fulfilled').map((outcome) => outcome.value);
+    if (got.length === 2) return got;
+    await Promise.all(got.map((observer) => observer.close()));
+    return undefined;
+  }, 'both lossless places free again');
+  await Promise.all(observers.map((observer) => observer.close()));
+});

@@ -4,7 +4,9 @@
 // which code ran. Calling the 'exit' hook closes every handle of the process, so this file has a process of its own.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, cleanup, keepAliveTimers, observeTracked, openTracked, PEER_WAIT_MS, uniqueName, waitUntil, within } from './helpers.mjs';
+import {
+  api, cleanup, keepAliveTimers, observeTracked, openTracked, PEER_WAIT_MS, startCli, uniqueName, waitForChannel, waitUntil, within,
+} from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -19,6 +21,13 @@ test("one pair of exit hooks per process; a busy handle keeps it alive; 'beforeE
   await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
   const observer = await observeTracked(name);
   const idleChannel = await openTracked(other);
+  // A channel another process holds, with both its lossless observers in this process: 'exit' must stop and close them
+  // (an observer left open keeps its lossless place while the channel lives on).
+  const held = uniqueName('hooks-held');
+  startCli(['echo', held]);
+  await waitForChannel(held);
+  const lossless = [await observeTracked(held, { lossless: true }), await observeTracked(held, { lossless: true })];
+  await assert.rejects(api.observe(held, { lossless: true }), { code: 'BUSY' }, 'at most two lossless observers');
   assert.equal(added('exit').length, 1, "one 'exit' hook for all handles, not one per handle");
   assert.equal(added('beforeExit').length, 1, "one 'beforeExit' hook for all handles");
   const [exitHook] = added('exit');
@@ -60,13 +69,15 @@ test("one pair of exit hooks per process; a busy handle keeps it alive; 'beforeE
   // one would be left to libsipc's own exit handler.
   const pending = server.receive();
   beforeExitHook();
-  const handles = [server, client, observer, idleChannel];
+  const handles = [server, client, observer, idleChannel, ...lossless];
   await waitUntil(() => handles.every((handle) => handle.arm(false) === 0), 'no notify call in flight');
   exitHook();
   for (const channel of [server, client, idleChannel]) assert.equal(channel.state, 'closed');
   await assert.rejects(pending, { code: 'CLOSED' });
-  assert.throws(() => observer.stats(), { code: 'CLOSED' });
+  for (const closed of [observer, ...lossless]) assert.throws(() => closed.stats(), { code: 'CLOSED' });
   assert.equal(keepAliveTimers(), idle, 'closed handles keep nothing alive');
+  // The hook stopped and closed the observers (each join bounded at 100 ms at exit): both lossless places are free.
+  for (let i = 0; i < 2; i++) await observeTracked(held, { lossless: true });
   for (const closed of [name, other]) await assert.rejects(api.stat(closed), { code: 'NOT_FOUND' }, closed);
   // The process's real 'exit' runs the hook again: it finds nothing left to do.
   exitHook();

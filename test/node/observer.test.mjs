@@ -24,6 +24,21 @@ function startPingPongClient(name, total) {
   `, { name });
 }
 
+/**
+ * Runs `during` while the child `watcher` (an observer that printed 'observing') is stopped by SIGSTOP: its copying
+ * thread cannot look at the channel meanwhile, the peers go on. The child runs again afterwards, whatever happened.
+ */
+async function whileObserverStopped(watcher, during) {
+  await within(PEER_WAIT_MS, watcher.waitFor('observing'), 'the child observing');
+  watcher.child.kill('SIGSTOP');
+  try {
+    await waitUntil(() => api.describeProcess(watcher.child.pid).state === 'stopped', 'the observer stopped');
+    return await during();
+  } finally {
+    watcher.child.kill('SIGCONT');
+  }
+}
+
 function collect(observer, until, ms) {
   const messages = [];
   return within(ms, new Promise((resolve) => {
@@ -278,7 +293,9 @@ test("'batch' hands out the same messages as 'message', in columns, split by the
       });
     }
     assert.equal(batch.data.length, offset);
-    for (const outside of [batch.count, -1, 0.5]) assert.throws(() => batch.message(outside), RangeError, String(outside));
+    for (const outside of [batch.count, -1, 0.5]) {
+      assert.throws(() => batch.message(outside), { name: 'RangeError', message: `message ${outside} of a batch of ${batch.count}` }, String(outside));
+    }
   }
   assert.equal(rows.length, messages.length);
   rows.forEach((row, k) => {
@@ -424,18 +441,14 @@ test("a lossless observer that stops copying is dropped by the waiting peers, go
     });
     console.log('observing');
   `, { name });
-  await within(PEER_WAIT_MS, watcher.waitFor('observing'), 'the child observing');
-  watcher.child.kill('SIGSTOP');
-  try {
+  await whileObserverStopped(watcher, () => {
     // 20 messages each way through queues of 4: a peer soon waits for the stopped observer, and drops it after 100 ms.
     const lines = Array.from({ length: 20 }, (_, i) => `m${i}`);
     const client = spawnSync(...command(SIPC, ['connect', name, '--timeout', String(scaled(15000))]), { input: lines.join('\n') + '\n', timeout: scaled(60000) });
     // It ended while the observer was stopped: the peers went on without it. (Not every echo need be in its output:
     // `sipc connect` stops listening 500 ms after the last reply, which a loaded machine can exceed.)
     assert.equal(client.status, 0, client.stderr?.toString());
-  } finally {
-    watcher.child.kill('SIGCONT');
-  }
+  });
   await within(PEER_WAIT_MS, watcher.waitFor('lossless-dropped'), "the observer's own event");
   watcher.child.kill();
   const { stdout } = await watcher.done;
@@ -462,4 +475,96 @@ test('observe() checks its options, naming each and its range, and takes the bou
   assert.throws(() => observer.info(), { code: 'CLOSED', message: `reading the state of channel '${name}' failed: the observer is closed` });
   assert.throws(() => observer.stats(), { code: 'CLOSED', message: `reading the statistics of the observer of '${name}' failed: the observer is closed` });
   await observer.close(); // again: nothing
+});
+
+test('a message whose receiver closed without taking it is seen as undeliverable, in the message and in its batch column', {
+  skip: process.platform === 'win32', timeout: scaled(60000),
+}, async () => {
+  const name = uniqueName('undeliverable');
+  const server = await openTracked(name);
+  const client = await openTracked(name);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  // The observer runs in a child process, so that SIGSTOP holds its copying thread until the server has closed: only
+  // then does it read a message addressed to a session that left without taking it.
+  const watcher = startNode(`
+    const observer = await api.observe(name);
+    observer.on('batch', async (batch) => {
+      for (let i = 0; i < batch.count; i++) {
+        const m = batch.message(i);
+        console.log(JSON.stringify({ text: m.data.toString(), direction: m.direction, length: m.length, lengthColumn: batch.lengths[i],
+          undeliverable: m.undeliverable, undeliverableColumn: batch.undeliverable[i] }));
+      }
+      await observer.close();
+    });
+    console.log('observing');
+  `, { name });
+  await whileObserverStopped(watcher, async () => {
+    await client.send('for the server'); // the server is there: the message is addressed to its session
+    await server.close(); // without taking it
+  });
+  const result = await within(PEER_WAIT_MS, watcher.done, 'the observer seeing the message');
+  assert.equal(result.code, 0, result.stderr);
+  const [, seen] = result.stdout.trim().split('\n');
+  assert.deepEqual(JSON.parse(seen), {
+    text: 'for the server', direction: 'to-server', length: 14, lengthColumn: 14, undeliverable: true, undeliverableColumn: 1,
+  });
+});
+
+test('a plain observer held up while the peers go on counts what it missed, each miss with its cause, and the longest gap before one', {
+  skip: process.platform === 'win32', timeout: scaled(60000),
+}, async () => {
+  const name = uniqueName('missgap');
+  startCli(['echo', name, '--depth', '4']);
+  await waitForChannel(name);
+  const total = 40;
+  const observedSince = Date.now();
+  // Each direction's messages are all accounted for (handed out, or missed just before one that was) when the child
+  // prints its statistics.
+  const watcher = startNode(`
+    const observer = await api.observe(name);
+    const accounted = { 'to-server': 0, 'to-client': 0 };
+    observer.on('message', async (m) => {
+      accounted[m.direction] += 1 + m.missed;
+      if (accounted['to-server'] === ${total} && accounted['to-client'] === ${total}) {
+        console.log('stats ' + JSON.stringify(observer.stats()));
+        await observer.close();
+      }
+    });
+    console.log('observing');
+  `, { name });
+  await whileObserverStopped(watcher, () => {
+    // 40 messages each way through queues of 4 while the observer cannot look: most are overwritten before it does.
+    const lines = Array.from({ length: total }, (_, i) => `m${i}`);
+    const client = spawnSync(...command(SIPC, ['connect', name, '--timeout', String(scaled(15000))]), { input: lines.join('\n') + '\n', timeout: scaled(40000) });
+    assert.equal(client.status, 0, client.stderr?.toString());
+  });
+  const result = await within(scaled(30000), watcher.done, "the observer's account");
+  const observedUs = (Date.now() - observedSince + 1) * 1000;
+  assert.equal(result.code, 0, result.stderr);
+  const stats = JSON.parse(result.stdout.split('stats ')[1]);
+  assert.ok(stats.missed > 0 && stats.messages + stats.missed === 2 * total, JSON.stringify(stats));
+  assert.equal(stats.missedAsleep + stats.missedAway + stats.missedRunning, stats.missed);
+  // The look that found messages gone came after the stop, the look before it before: a gap within the observation (µs).
+  assert.ok(stats.longestMissGapUs > 0 && stats.longestMissGapUs <= observedUs, `${stats.longestMissGapUs} of ${observedUs} µs observed`);
+});
+
+test('only event-loop turns that hand out messages count as deliveries: turns of events alone do not', { timeout: scaled(60000) }, async () => {
+  const name = uniqueName('deliveries');
+  const server = await openTracked(name);
+  const observer = await observeTracked(name);
+  const event = (kind) => new Promise((resolve) => observer.on('event', (e) => { if (e.kind === kind && e.role === 'client') resolve(); }));
+  const attached = event('attached');
+  const client = await openTracked(name);
+  await within(PEER_WAIT_MS, attached, "the client's attach");
+  const delivered = () => { const { deliveries, largestDelivery } = observer.stats(); return { deliveries, largestDelivery }; };
+  assert.deepEqual(delivered(), { deliveries: 0, largestDelivery: 0 }, 'after an event alone');
+  const message = new Promise((resolve) => observer.once('message', resolve));
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  await client.send('one');
+  await within(PEER_WAIT_MS, message, 'the message');
+  assert.deepEqual(delivered(), { deliveries: 1, largestDelivery: 1 }, 'after the message');
+  const closed = event('closed');
+  await client.close();
+  await within(PEER_WAIT_MS, closed, "the client's close");
+  assert.deepEqual(delivered(), { deliveries: 1, largestDelivery: 1 }, 'after the close, an event alone');
 });
