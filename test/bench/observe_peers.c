@@ -5,7 +5,11 @@
  *   observe_peers client NAME COUNT RATE SIZE
  *                                           attaches, waits for a line on stdin, sends COUNT messages of SIZE
  *                                           bytes at RATE messages/s (0: as fast as the server takes them),
- *                                           then prints {"seconds":..,"rate":..} (the send loop's time)
+ *                                           then prints {"seconds":..,"rate":..} (the send loop's time) and, paced,
+ *                                           {"behindRing":..,"longestLateUs":..}: how often it fell a whole ring
+ *                                           (queue depth messages) behind its schedule and then sent the backlog as
+ *                                           fast as the server took it (a burst no sleeping observer can follow),
+ *                                           and the latest it ever was
  * Both also print their CPU time and their handle's wait counters (helper/src/waiting.h) on stdout as
  * {"cpuSeconds":..,"sleeps":..,"wakes":..,"spins":..,"spinHits":..,"sameCpuSkips":..,"observerWakes":..} (the server
  * after "ready"): where the peers' time goes with an observer (spinning, sleeping, waking it).
@@ -93,6 +97,17 @@ static int client(const char *name, uint64_t count, uint64_t rate, uint32_t size
     if (fgets(line, sizeof line, stdin) == NULL)
         return 1;
     unsigned char *payload = calloc(1, size ? size : 1);
+    sipc_channel_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    rc = sipc_info(ch, &info);
+    if (rc != SIPC_OK)
+        return fail("info", rc);
+    /* Paced: the time a ring's worth of messages takes. A client held off its CPU longer than that comes back more
+     * than a ring behind and catches up at full speed (behind_ring counts those spells). */
+    uint64_t ring_ns = rate != 0 ? (uint64_t)info.queue_depth * 1000000000u / rate : 0;
+    uint64_t behind_ring = 0, longest_late_ns = 0;
+    int behind = 0;
     uint64_t start = now_ns();
     for (uint64_t i = 0; i < count; i++) {
         if (rate != 0) {
@@ -105,6 +120,12 @@ static int client(const char *name, uint64_t count, uint64_t rate, uint32_t size
                 struct timespec nap = {0, (long)(due - now)};
                 nanosleep(&nap, NULL);
             }
+            uint64_t late = due > now ? 0 : now - due;
+            if (late > longest_late_ns)
+                longest_late_ns = late;
+            if (late >= ring_ns && !behind)
+                behind_ring++;
+            behind = late >= ring_ns;
         }
         memcpy(payload, &i, size < sizeof i ? size : sizeof i);
         rc = sipc_send(ch, payload, size, 60000);
@@ -112,8 +133,9 @@ static int client(const char *name, uint64_t count, uint64_t rate, uint32_t size
             return fail("send", rc);
     }
     double seconds = (double)(now_ns() - start) / 1e9;
-    char prefix[96];
-    snprintf(prefix, sizeof prefix, "{\"seconds\":%.6f,\"rate\":%.0f,", seconds, (double)count / seconds);
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "{\"seconds\":%.6f,\"rate\":%.0f,\"behindRing\":%llu,\"longestLateUs\":%.1f,", seconds,
+             (double)count / seconds, (unsigned long long)behind_ring, (double)longest_late_ns / 1e3);
     print_costs(ch, prefix);
     free(payload);
     sipc_close(ch);

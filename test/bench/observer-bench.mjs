@@ -83,8 +83,10 @@ function start(command, commandArgs, options = {}) {
 
 const NODE_OBSERVER = `
 const api = require(process.argv[1]);
-const [name, count, lossless, clockTicks] = [process.argv[2], Number(process.argv[3]), process.argv[4] === '1', Number(process.argv[5])];
-let seen = 0, missed = 0, observer = null, startCpu = null, startMainCpu = null;
+const [name, count, lossless, clockTicks, rate] = [process.argv[2], Number(process.argv[3]), process.argv[4] === '1', Number(process.argv[5]), Number(process.argv[6])];
+let seen = 0, missed = 0, observer = null, startCpu = null, startMainCpu = null, lastUs = 0;
+// Each gap (missed messages before a message): how many, and the send times around them (splitMissed in the bench).
+const gaps = [];
 // The main (JavaScript) thread's CPU seconds, from /proc (Linux; null elsewhere): the rest is the native threads'.
 const mainThreadCpu = () => {
   try {
@@ -96,7 +98,7 @@ const mainThreadCpu = () => {
 const finish = () => {
   const cpu = process.cpuUsage(startCpu ?? undefined);
   const main = mainThreadCpu();
-  console.log(JSON.stringify({ seen, missed, stats: observer?.stats() ?? null, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  console.log(JSON.stringify({ seen, missed, gaps, stats: observer?.stats() ?? null, cpuSeconds: (cpu.user + cpu.system) / 1e6,
     mainCpuSeconds: main === null || startMainCpu === null ? null : main - startMainCpu }));
   process.exit(0);
 };
@@ -108,11 +110,19 @@ api.observe(name, { lossless, capacity: 64, stallTimeoutMs: 10000 }).then((opene
   // Batches: what the observer costs without an object, Date or Buffer per message (the per-message 'message' event
   // makes them; SIPC_BENCH_OBSERVER_MESSAGES=1 measures it instead).
   if (process.env.SIPC_BENCH_OBSERVER_MESSAGES === '1') {
-    observer.on('message', (m) => { seen++; missed += m.missed; if (seen + missed >= count) finish(); });
+    observer.on('message', (m) => {
+      seen++; missed += m.missed;
+      if (m.missed > 0) gaps.push([m.missed, m.timestampUs - lastUs]);
+      lastUs = m.timestampUs;
+      if (seen + missed >= count) finish();
+    });
   } else {
     observer.on('batch', (batch) => {
       seen += batch.count;
-      for (let i = 0; i < batch.count; i++) missed += batch.missed[i];
+      for (let i = 0; i < batch.count; i++) {
+        if (batch.missed[i] > 0) { missed += batch.missed[i]; gaps.push([batch.missed[i], batch.timestampsUs[i] - lastUs]); }
+        lastUs = batch.timestampsUs[i];
+      }
       if (seen + missed >= count) finish();
     });
   }
@@ -152,7 +162,7 @@ async function runOnce(load, observer, depth) {
       watcher = start(cli, ['record', name, '-o', tapFile, '--stats', ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])]);
       await watcher.waitFor(/recording/, 10000, 'record');
     } else if (observer.kind === 'node') {
-      watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0', String(CLOCK_TICKS)]);
+      watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0', String(CLOCK_TICKS), String(load.rate)]);
       await watcher.waitFor(/ready/, 10000, 'node observer');
     }
     client.child.stdin.write('go\n');
@@ -167,6 +177,7 @@ async function runOnce(load, observer, depth) {
     let stats = null;
     let cpuSeconds = null;
     let mainCpuSeconds = null;
+    let gaps = null;
     if (observer.kind === 'tap') {
       // Its CPU time, sampled while it waits out its quiet second (the copying and printing are over by then).
       const sampler = setInterval(() => { cpuSeconds = cpuSecondsOf(watcher.child.pid) ?? cpuSeconds; }, 50);
@@ -175,7 +186,14 @@ async function runOnce(load, observer, depth) {
       const lines = readFileSync(tapFile, 'utf8').split('\n').filter(Boolean);
       rmSync(tapFile, { force: true });
       seen = lines.length;
-      missed = lines.reduce((sum, line) => sum + JSON.parse(line).missed, 0);
+      missed = 0;
+      gaps = [];
+      let lastUs = 0;
+      for (const line of lines) {
+        const m = JSON.parse(line);
+        if (m.missed > 0) { missed += m.missed; gaps.push([m.missed, m.timeNs / 1000 - lastUs]); }
+        lastUs = m.timeNs / 1000;
+      }
       stats = tapStats(JSON.parse(/: stats (\{.*\})/.exec(watcher.stderr())?.[1] ?? 'null'));
     } else if (observer.kind === 'record') {
       // Like the tap's quiet second: once the file has not grown for a second (the recorder flushes 0.1 s after the
@@ -200,13 +218,29 @@ async function runOnce(load, observer, depth) {
       const timer = setTimeout(() => watcher.child.kill('SIGTERM'), 10000);
       await watcher.done;
       clearTimeout(timer);
-      ({ seen, missed, stats, cpuSeconds, mainCpuSeconds } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
+      ({ seen, missed, gaps, stats, cpuSeconds, mainCpuSeconds } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
     }
-    return { seconds, rate, seen, missed, stats, cpuSeconds, mainCpuSeconds, peers: { client: clientCosts, server: serverCosts } };
+    const split = gaps === null || load.rate === 0 ? null : splitMissed(gaps, load.rate);
+    return { seconds, rate, seen, missed, stats, split, cpuSeconds, mainCpuSeconds, peers: { client: clientCosts, server: serverCosts } };
   } finally {
     server.child.kill('SIGKILL');
     spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
   }
+}
+
+/**
+ * Paced loads: the missed messages split by how they were sent. A gap of k missed messages between two copied ones
+ * sent `spanUs` apart was sent faster than twice the pace when spanUs < (k + 1) / 2 paces: the client had fallen
+ * behind its schedule and sent its backlog as fast as the server took it (a burst at full speed, which a sleeping
+ * observer cannot follow); otherwise the messages came at about the pace and the observer was late.
+ */
+function splitMissed(gaps, rate) {
+  const paceUs = 1e6 / rate;
+  const split = { burst: 0, burstGaps: 0, paced: 0, pacedGaps: 0 };
+  for (const [k, spanUs] of gaps) {
+    if (spanUs < 0.5 * (k + 1) * paceUs) { split.burst += k; split.burstGaps++; } else { split.paced += k; split.pacedGaps++; }
+  }
+  return split;
 }
 
 /** `sipc tap --stats`' and `sipc record --stats`' counters (ns) in the units of the Node API's ObserverStats (µs). */
@@ -222,14 +256,15 @@ function tapStats(raw) {
 }
 
 /** Why the observer missed what it missed, in the run with the median share captured (one line). */
-function describeStats(stats) {
+function describeStats(stats, split) {
   if (stats === null) return '-';
   const us = (v) => (v === null ? '-' : `${v.toFixed(0)} µs`);
   return `missed ${stats.missed} (asleep ${stats.missedAsleep}, away ${stats.missedAway}, running ${stats.missedRunning}); `
     + `sleeps ${stats.sleeps} (woken ${stats.woken}), spins ${stats.spins} (hits ${stats.spinHits}); wake latency mean ${us(stats.wakeLatencyMeanUs)} `
     + `max ${us(stats.wakeLatencyMaxUs)}; longest gap before a miss ${us(stats.longestMissGapUs)}, away ${us(stats.longestAwayUs)}`
     + (stats.producerWakes > 0 ? `; producer wake-ups ${stats.producerWakes}` : '')
-    + (stats.deliveries !== undefined ? `; JS turns ${stats.deliveries} (largest ${stats.largestDelivery})` : '');
+    + (stats.deliveries !== undefined ? `; JS turns ${stats.deliveries} (largest ${stats.largestDelivery})` : '')
+    + (split === null || stats.missed === 0 ? '' : `; of the missed, sent in the client's catch-up bursts ${split.burst} (${split.burstGaps} gaps), at its pace ${split.paced} (${split.pacedGaps} gaps)`);
 }
 
 const median = (values) => {
@@ -253,7 +288,7 @@ for (const load of loads) for (const depth of depths) {
       load: load.label, rate: load.rate, messages: load.count, depth, observer: observer.label, lossless: observer.lossless ?? false,
       captured, missed: observer.kind === 'none' ? null : median(measured.map((m) => m.missed)),
       peersSeconds: seconds, peersRate: median(measured.map((m) => m.rate)), slowdown: seconds / baseline,
-      stats: medianRun.stats ?? null, peers: medianRun.peers, observerCpuSeconds: medianRun.cpuSeconds ?? null,
+      stats: medianRun.stats ?? null, split: medianRun.split ?? null, peers: medianRun.peers, observerCpuSeconds: medianRun.cpuSeconds ?? null,
       observerMainThreadCpuSeconds: medianRun.mainCpuSeconds ?? null,
     });
   }
@@ -273,7 +308,7 @@ if (wantJson) {
   }
   console.log('\nWhy (the observer\'s counters in the run with the median share captured):');
   const label = (r) => `${r.load}, ${depths.length > 1 ? `depth ${r.depth}, ` : ''}${r.observer}`;
-  for (const r of results) if (r.stats !== null) console.log(`- ${label(r)}: ${describeStats(r.stats)}`);
+  for (const r of results) if (r.stats !== null) console.log(`- ${label(r)}: ${describeStats(r.stats, r.split)}`);
   console.log('\nWhere the peers\' time went (same runs): CPU seconds, the client\'s sends that waited (spins, hits, sleeps, same-CPU skips)');
   console.log('and the wake-ups the client\'s sends paid for the observer:');
   for (const r of results) {
@@ -285,7 +320,8 @@ if (wantJson) {
       : `, observer process ${r.observerCpuSeconds.toFixed(3)} s (${perMessage(r.observerCpuSeconds)}${mainThread})`;
     console.log(`- ${label(r)}: client ${c.cpuSeconds.toFixed(3)} s CPU of ${r.peersSeconds.toFixed(3)} s, server ${r.peers.server.cpuSeconds.toFixed(3)} s${observerCpu}; `
       + `client spins ${c.spins} (hits ${c.spinHits}), sleeps ${c.sleeps}, same-CPU skips ${c.sameCpuSkips}`
-      + `${c.observerWakes === undefined ? '' : `, wake-ups of the observer ${c.observerWakes}`}; server sleeps ${r.peers.server.sleeps}`);
+      + `${c.observerWakes === undefined ? '' : `, wake-ups of the observer ${c.observerWakes}`}; server sleeps ${r.peers.server.sleeps}`
+      + (r.rate === 0 ? '' : `; the client fell a ring behind its schedule ${c.behindRing} times (at most ${Math.round(c.longestLateUs)} µs late)`));
   }
 }
 const lost = results.filter((r) => r.lossless && r.captured !== 1);
