@@ -94,11 +94,32 @@ const mainThreadCpu = () => {
     return (Number(fields[11]) + Number(fields[12])) / clockTicks;
   } catch { return null; }
 };
+// Every thread's schedstat (Linux; [] elsewhere): ns on a CPU, ns runnable without one, times it got a CPU.
+const threadsSched = () => {
+  try {
+    const fs = require('node:fs');
+    return fs.readdirSync('/proc/self/task').map((tid) => [tid, ...fs.readFileSync('/proc/self/task/' + tid + '/schedstat', 'utf8').trim().split(' ').map(Number)]);
+  } catch { return []; }
+};
+let startThreads = [];
+// The native copier is the thread other than JavaScript's that got a CPU most often since observe() resolved (it wakes
+// per few messages; the notifier about once per millisecond): on a CPU, runnable without one, and its wake-ups.
+const copierSched = () => {
+  const before = new Map(startThreads.map((t) => [t[0], t]));
+  let best = null;
+  for (const [tid, run, wait, turns] of threadsSched()) {
+    const b = before.get(tid);
+    if (b === undefined || tid === String(process.pid)) continue;
+    const d = { runMs: (run - b[1]) / 1e6, waitMs: (wait - b[2]) / 1e6, turns: turns - b[3] };
+    if (best === null || d.turns > best.turns) best = d;
+  }
+  return best;
+};
 // CPU time from the moment observe() resolved (Node's start and the library's loading are not the observer's cost).
 const finish = () => {
   const cpu = process.cpuUsage(startCpu ?? undefined);
   const main = mainThreadCpu();
-  console.log(JSON.stringify({ seen, missed, gaps, stats: observer?.stats() ?? null, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  console.log(JSON.stringify({ seen, missed, gaps, copier: copierSched(), stats: observer?.stats() ?? null, cpuSeconds: (cpu.user + cpu.system) / 1e6,
     mainCpuSeconds: main === null || startMainCpu === null ? null : main - startMainCpu }));
   process.exit(0);
 };
@@ -107,6 +128,7 @@ api.observe(name, { lossless, capacity: 64, stallTimeoutMs: 10000 }).then((opene
   observer = opened;
   startCpu = process.cpuUsage();
   startMainCpu = mainThreadCpu();
+  startThreads = threadsSched();
   // Batches: what the observer costs without an object, Date or Buffer per message (the per-message 'message' event
   // makes them; SIPC_BENCH_OBSERVER_MESSAGES=1 measures it instead).
   if (process.env.SIPC_BENCH_OBSERVER_MESSAGES === '1') {
@@ -178,6 +200,7 @@ async function runOnce(load, observer, depth) {
     let cpuSeconds = null;
     let mainCpuSeconds = null;
     let gaps = null;
+    let copier = null;
     if (observer.kind === 'tap') {
       // Its CPU time, sampled while it waits out its quiet second (the copying and printing are over by then).
       const sampler = setInterval(() => { cpuSeconds = cpuSecondsOf(watcher.child.pid) ?? cpuSeconds; }, 50);
@@ -218,10 +241,10 @@ async function runOnce(load, observer, depth) {
       const timer = setTimeout(() => watcher.child.kill('SIGTERM'), 10000);
       await watcher.done;
       clearTimeout(timer);
-      ({ seen, missed, gaps, stats, cpuSeconds, mainCpuSeconds } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
+      ({ seen, missed, gaps, copier, stats, cpuSeconds, mainCpuSeconds } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
     }
     const split = gaps === null || load.rate === 0 ? null : splitMissed(gaps, load.rate);
-    return { seconds, rate, seen, missed, stats, split, cpuSeconds, mainCpuSeconds, peers: { client: clientCosts, server: serverCosts } };
+    return { seconds, rate, seen, missed, stats, split, copier, cpuSeconds, mainCpuSeconds, peers: { client: clientCosts, server: serverCosts } };
   } finally {
     server.child.kill('SIGKILL');
     spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
@@ -289,7 +312,7 @@ for (const load of loads) for (const depth of depths) {
       captured, missed: observer.kind === 'none' ? null : median(measured.map((m) => m.missed)),
       peersSeconds: seconds, peersRate: median(measured.map((m) => m.rate)), slowdown: seconds / baseline,
       stats: medianRun.stats ?? null, split: medianRun.split ?? null, peers: medianRun.peers, observerCpuSeconds: medianRun.cpuSeconds ?? null,
-      observerMainThreadCpuSeconds: medianRun.mainCpuSeconds ?? null,
+      observerMainThreadCpuSeconds: medianRun.mainCpuSeconds ?? null, copier: medianRun.copier ?? null,
     });
   }
 }
@@ -315,7 +338,9 @@ if (wantJson) {
     const c = r.peers.client;
     // Per message the observer handled (copied or counted as missed): what load hardly moves.
     const perMessage = (seconds) => `${(seconds / r.messages * 1e6).toFixed(2)} µs/message`;
-    const mainThread = r.observerMainThreadCpuSeconds === null ? '' : `; JavaScript thread ${r.observerMainThreadCpuSeconds.toFixed(3)} s, ${perMessage(r.observerMainThreadCpuSeconds)}`;
+    const copier = r.copier === null || r.copier.turns === 0 ? ''
+      : `; copier thread ${(r.copier.runMs / 1000).toFixed(3)} s, ${r.copier.turns} times on a CPU, runnable without one ${r.copier.waitMs.toFixed(1)} ms (${(r.copier.waitMs * 1000 / r.copier.turns).toFixed(1)} µs per time)`;
+    const mainThread = r.observerMainThreadCpuSeconds === null ? '' : `; JavaScript thread ${r.observerMainThreadCpuSeconds.toFixed(3)} s, ${perMessage(r.observerMainThreadCpuSeconds)}${copier}`;
     const observerCpu = r.observerCpuSeconds === null ? ''
       : `, observer process ${r.observerCpuSeconds.toFixed(3)} s (${perMessage(r.observerCpuSeconds)}${mainThread})`;
     console.log(`- ${label(r)}: client ${c.cpuSeconds.toFixed(3)} s CPU of ${r.peersSeconds.toFixed(3)} s, server ${r.peers.server.cpuSeconds.toFixed(3)} s${observerCpu}; `
