@@ -60,14 +60,18 @@ test('a process with open idle channels ends by itself, and its peer sees PEER_G
 test('a pending receive keeps the process alive until its message arrives', { timeout: scaled(60000) }, async () => {
   const name = uniqueName('keep-alive');
   const server = await openTracked(name);
+  // A positive sign of life instead of "not exited yet after a while": an unref'd timer keeps no process alive, so
+  // it fires only in an event loop that something else (the pending receive) keeps running; without that the
+  // process ends first and never prints 'alive'.
   const child = startNode(`
     const c = await api.open(name);
     c.receive().then((m) => console.log('got ' + m.toString()));
     console.log('waiting');
+    setTimeout(() => console.log('alive with only the receive pending'), 100).unref();
   `, { name });
   await child.waitFor('waiting');
   await server.connect({ timeoutMs: PEER_WAIT_MS });
-  await new Promise((r) => setTimeout(r, 200));
+  await child.waitFor('alive with only the receive pending');
   assert.equal(child.child.exitCode, null, 'the child is still running while its receive() is pending');
   await server.send('late');
   const result = await within(PEER_WAIT_MS, child.done, 'child exit');
