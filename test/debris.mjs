@@ -5,8 +5,14 @@
 // A run that was killed (a mutation-testing timeout, a CI job cancelled) cannot clean up: the next run of the same
 // suite removes what runs of its tag whose process is gone left behind, and the peers a suite starts are told to end
 // when it does (dieWithParent).
+// Temporary files and folders follow the same rule: every test process makes them under one parent folder of its own
+// (testTempDir: `<tmpdir>/sipc-test-<pid>-XXXXXX/`, with an `owner` file naming the process), removed when the process
+// exits; a killed process cannot remove it, so every test process, before making its own and again at its end,
+// removes the parents whose owner is gone (sweepDeadTempParents).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { command } from './emulator.mjs';
 
 const SHM = '/dev/shm';
@@ -61,14 +67,111 @@ function parsePrefix(text) {
   return match ? { tag: match[1], pid: Number(match[2]) } : undefined;
 }
 
-/** Whether a process with this pid exists (a pid taken again by another process counts as alive: nothing is removed). */
+/**
+ * Whether a process with this pid runs (a pid taken again by another process counts as running: nothing is removed).
+ * A killed process its parent has not reaped yet (a zombie, Linux) does not: it will never clean up.
+ */
 function processExists(pid) {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return error.code === 'EPERM';
   }
+  return processStat(pid)?.state !== 'Z';
+}
+
+/**
+ * Linux: a process's state letter and start time (fields 3 and 22 of /proc/<pid>/stat; the start time in clock ticks
+ * since boot, which a reused pid does not share); undefined elsewhere or when there is no such process.
+ */
+function processStat(pid) {
+  // Under wine a Windows process reads the Linux host's /proc (drive Z:), where its pid names another process.
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], startTime: fields[19] };
+  } catch {
+    return undefined;
+  }
+}
+
+const TEMP_PARENT = /^sipc-test-(\d+)-/;
+const OWNER_FILE = 'owner';
+let ownTempParent;
+
+/**
+ * Whether the process that made a temporary parent folder is still running: its `owner` file holds its pid and (on
+ * Linux) its start time, so a pid taken again by another process does not keep the folder. A folder whose owner file
+ * is not written yet (its process is between mkdtemp and the write) is judged by the pid in its name.
+ */
+function tempParentOwnerAlive(folder, pidInName) {
+  let owner;
+  try {
+    owner = readFileSync(join(folder, OWNER_FILE), 'utf8').trim().split(' ');
+  } catch {
+    return processExists(pidInName);
+  }
+  const pid = Number(owner[0]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return processExists(pidInName);
+  if (!processExists(pid)) return false;
+  const started = owner[1] ? processStat(pid)?.startTime : undefined;
+  return started === undefined || started === owner[1];
+}
+
+/**
+ * Removes the temporary parent folders (testTempDir) of test processes that are gone: a process killed before its
+ * exit (a mutation-testing bail, a timeout, a cancelled CI job) leaves its folder. Says how many it removed.
+ */
+export function sweepDeadTempParents(suite, root = tmpdir()) {
+  let entries;
+  try {
+    entries = readdirSync(root);
+  } catch {
+    return;
+  }
+  const removed = [];
+  for (const entry of entries) {
+    const match = TEMP_PARENT.exec(entry);
+    const folder = join(root, entry);
+    if (!match || folder === ownTempParent || tempParentOwnerAlive(folder, Number(match[1]))) continue;
+    try {
+      rmSync(folder, { recursive: true, force: true });
+      removed.push(entry);
+    } catch (error) {
+      // Another test process sweeping at the same time, or a file that cannot go: the next sweep tries again.
+      if (error.code !== 'ENOENT') console.error(`${suite}: could not remove ${folder}: ${error.message}`);
+    }
+  }
+  if (removed.length > 0) {
+    console.error(`${suite}: removed ${removed.length} temporary folder(s) of test processes that were killed: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''}`);
+  }
+}
+
+/**
+ * This test process's parent folder for temporary files (made on first use, after sweeping what killed processes
+ * left; removed with everything in it when the process exits, whatever its tests left there).
+ */
+export function testTempParent() {
+  if (ownTempParent !== undefined) return ownTempParent;
+  const suite = `test process ${process.pid}`;
+  sweepDeadTempParents(suite);
+  const parent = mkdtempSync(join(tmpdir(), `sipc-test-${process.pid}-`));
+  writeFileSync(join(parent, OWNER_FILE), `${process.pid} ${processStat(process.pid)?.startTime ?? ''}\n`);
+  ownTempParent = parent;
+  process.on('exit', () => {
+    try {
+      rmSync(parent, { recursive: true, force: true });
+    } catch (error) {
+      console.error(`${suite}: could not remove its temporary folder ${parent}: ${error.message}`);
+    }
+  });
+  return parent;
+}
+
+/** A new folder for a test's temporary files, `<testTempParent()>/<label>-XXXXXX` (what killed runs leave is swept). */
+export function testTempDir(label) {
+  return mkdtempSync(join(testTempParent(), `${label}-`));
 }
 
 /**
@@ -107,13 +210,16 @@ export function dieWithParent([file, args]) {
 }
 
 /**
- * First removes what killed runs of the same suite left (sweepKilledRuns). Then, at process exit: if channels with `prefix` are left, print them, remove them (so a failing run still leaves the
+ * First removes what killed runs of the same suite left (sweepKilledRuns), and the temporary folders of killed test
+ * processes (sweepDeadTempParents, again at exit). Then, at process exit: if channels with `prefix` are left, print them, remove them (so a failing run still leaves the
  * machine clean) and set a failing exit code, which node:test reports as a failed test file.
  */
 export function checkDebrisAtExit(sipc, prefix, suite) {
   const own = parsePrefix(prefix);
   if (own !== undefined) sweepKilledRuns(sipc, own.tag, suite);
+  sweepDeadTempParents(suite);
   process.on('exit', () => {
+    sweepDeadTempParents(suite);
     let left;
     try {
       left = leftoversWithPrefix(sipc, prefix);

@@ -7,13 +7,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDecode } from '../unit/inspector-core.mjs';
 import { namedRecords, gccVectors } from '../decode/vectors.mjs';
 import { SIPC, assertBinary, cleanup, run, start, uniqueName, waitForChannel, waitForTap } from './helpers.mjs';
+import { testTempDir } from '../debris.mjs';
 
 after(cleanup);
 
@@ -169,7 +169,7 @@ for (const [what, text, code, line, pattern] of refused) {
   test(`both decoders refuse ${what} with ${code}${line ? ` at line ${line}` : ''}`, async () => {
     assertBinary();
     const decode = await loadDecode();
-    const dir = mkdtempSync(join(tmpdir(), 'sipc-decode-'));
+    const dir = testTempDir('decode');
     try {
       const file = join(dir, 'bad.h');
       writeFileSync(file, text);
@@ -303,7 +303,7 @@ for (const target of [...targets, 'big-endian']) {
 test('a large array in a short message: one problem per truncated array in both engines, saying how many elements', async () => {
   assertBinary();
   const decode = await loadDecode();
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-decode-'));
+  const dir = testTempDir('decode');
   try {
     const text = '#include <stdint.h>\nstruct point { uint16_t x; uint16_t y; };\nstruct log { uint32_t count; uint32_t values[1000]; struct point points[50]; };\n';
     writeFileSync(join(dir, 'log.h'), text);
@@ -332,7 +332,7 @@ test('a large array in a short message: one problem per truncated array in both 
 test('#include "x.h" is read beside the including header, as the extension reads it', async () => {
   assertBinary();
   const decode = await loadDecode();
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-decode-'));
+  const dir = testTempDir('decode');
   try {
     writeFileSync(join(dir, 'sizes.h'), '#define NAME_LEN 6\nenum unit { CELSIUS = 1, KELVIN = 2 };\n');
     const text = '#include "sizes.h"\n#include <stdint.h>\nstruct reading { enum unit unit; char name[NAME_LEN]; int16_t value; };\n';

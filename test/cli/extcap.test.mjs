@@ -4,11 +4,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn as spawnAsync, spawnSync } from 'node:child_process';
-import { closeSync, constants as fsConstants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIPC, assertBinary, cleanup, converse, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
 import { packetDirection, parsePcapng } from './pcapng.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const T = { timeout: 60000 };
 
@@ -29,7 +29,7 @@ describe('sipc extcap', () => {
   let scratch;
   before(() => {
     assertBinary();
-    scratch = mkdtempSync(join(tmpdir(), 'sipc-extcap-'));
+    scratch = testTempDir('extcap');
   });
   after(async () => {
     await cleanup();

@@ -2,10 +2,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBinary, cleanup, run, start, uniqueName, waitForChannel } from './helpers.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const T = { timeout: 30000 };
 
@@ -13,7 +13,7 @@ describe('sipc send/recv', () => {
   let scratch;
   before(() => {
     assertBinary();
-    scratch = mkdtempSync(join(tmpdir(), 'sipc-cli-'));
+    scratch = testTempDir('cli');
   });
   after(async () => {
     await cleanup();
@@ -173,7 +173,7 @@ describe('sipc connect / echo', () => {
     const name = uniqueName('cfile');
     const receiver = start(['recv', name, '--count', '1', '--format', 'hex', '--timeout', '10000']);
     await waitForChannel(name);
-    const dir = mkdtempSync(join(tmpdir(), 'sipc-cli-'));
+    const dir = testTempDir('cli');
     try {
       const path = join(dir, 'one.bin');
       writeFileSync(path, Buffer.from('line 1\nline 2\n\x00end'));

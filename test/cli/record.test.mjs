@@ -4,12 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBinary, cleanup, converse, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
 import { packetDirection, parsePcapng } from './pcapng.mjs';
 import { loadCore } from '../unit/inspector-core.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const T = { timeout: 60000 };
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -73,7 +73,7 @@ describe('sipc record', () => {
   let scratch;
   before(() => {
     assertBinary();
-    scratch = mkdtempSync(join(tmpdir(), 'sipc-record-'));
+    scratch = testTempDir('record');
   });
   after(async () => {
     await cleanup();
@@ -400,7 +400,7 @@ describe('sipc replay', () => {
   let scratch;
   before(() => {
     assertBinary();
-    scratch = mkdtempSync(join(tmpdir(), 'sipc-replay-'));
+    scratch = testTempDir('replay');
   });
   after(async () => {
     await cleanup();

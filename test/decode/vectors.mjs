@@ -7,9 +7,9 @@
 // Cross targets are checked without running anything: a second program made of _Static_assert(offsetof/sizeof
 // == what the TS layout says) is compiled by clang for that target; it compiles only if every figure matches.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { testTempDir } from '../debris.mjs';
 
 /** The records a vector covers: every struct/union the schema names (typedefs of the same record once). */
 export function namedRecords(schema) {
@@ -148,7 +148,7 @@ function run(command, args, options = {}) {
 
 /** Compiles and runs the vector program for a header with gcc; returns the parsed vectors. */
 export function gccVectors(headerPath, records, { rounds = 4 } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-decode-'));
+  const dir = testTempDir('decode');
   try {
     const source = join(dir, 'vectors.c');
     writeFileSync(source, vectorProgram(headerPath, records, rounds));
@@ -205,7 +205,7 @@ function findMember(record, name) {
 
 /** Compiles the assertions with clang for `clangTarget`; throws with clang's message when a figure differs. */
 export function checkCrossLayout(headerPath, records, clangTarget) {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-decode-'));
+  const dir = testTempDir('decode');
   try {
     const source = join(dir, 'layout.c');
     writeFileSync(source, layoutAssertions(headerPath, records));

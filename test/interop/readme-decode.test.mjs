@@ -4,11 +4,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkDebrisAtExit, runPrefix } from '../debris.mjs';
+import { checkDebrisAtExit, runPrefix, testTempDir } from '../debris.mjs';
 import { SIPC, run } from '../cli/helpers.mjs';
 import { loadCore, loadDecode } from '../unit/inspector-core.mjs';
 
@@ -19,7 +18,7 @@ const section = readme.slice(readme.indexOf('### A worked example: `struct sampl
 const PREFIX = runPrefix('trd');
 checkDebrisAtExit(SIPC, PREFIX, 'test/interop readme-decode');
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
-const work = mkdtempSync(join(tmpdir(), 'sipc-readme-decode-'));
+const work = testTempDir('readme-decode');
 const name = `${PREFIX}sensor`;
 
 after(async () => {

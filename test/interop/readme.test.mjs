@@ -3,11 +3,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkDebrisAtExit, runPrefix } from '../debris.mjs';
+import { checkDebrisAtExit, runPrefix, testTempDir } from '../debris.mjs';
 import { SIPC, run } from '../cli/helpers.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -62,7 +61,7 @@ function compile(compiler, flags, source, output) {
 }
 
 before(() => {
-  work = mkdtempSync(join(tmpdir(), 'sipc-readme-'));
+  work = testTempDir('readme');
   const make = spawnSync('make', ['-s', '-C', resolve(root, 'helper'), 'all', 'examples'], { encoding: 'utf8' });
   assert.equal(make.status, 0, make.stdout + make.stderr);
 });

@@ -3,14 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { generate, parseHeaders, OUTPUT } from '../../extension/scripts/generate-abi.mjs';
 import { readFileSync } from 'node:fs';
+import { testTempDir } from '../debris.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -59,7 +59,7 @@ test('every struct koffi lays out from abi.ts has the C compiler\'s sizeof and o
   }
   for (const name of constants.keys()) probe.push(`  printf("%s = %lld\\n", "${name}", (long long)(${name}));`);
   probe.push('  return 0;', '}');
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-abi-'));
+  const dir = testTempDir('abi');
   try {
     writeFileSync(join(dir, 'probe.c'), probe.join('\n'));
     execFileSync(process.env.CC ?? 'cc', ['-std=c11', '-Wall', '-Werror', `-I${join(repo, 'helper/include')}`, '-o', join(dir, 'probe'), join(dir, 'probe.c')]);

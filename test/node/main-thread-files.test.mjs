@@ -9,10 +9,10 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { API_PATH, cleanup, derivedNames, scaled, uniqueName, within } from './helpers.mjs';
+import { testTempDir } from '../debris.mjs';
 
 afterEach(cleanup);
 
@@ -66,7 +66,7 @@ test('no system call naming a path comes from the main thread while a program us
 }, async () => {
   const name = uniqueName('files');
   const [second] = derivedNames(name, ['second']);
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-main-thread-'));
+  const dir = testTempDir('main-thread');
   try {
     const trace = join(dir, 'trace');
     const markerPath = join(dir, 'marker-');

@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { execFileSync } from 'node:child_process';
+import { testTempDir } from '../debris.mjs';
 
 const arch = () => execFileSync('uname', ['-m']).toString().trim();
 
@@ -35,7 +35,7 @@ const RUN_TIMEOUT_MS = 90000;
 
 for (const variant of variants) {
   test(`async.c stress (${variant.name}): ordering over every receive path, stop while blocked, observer`, { timeout: BUILD_TIMEOUT_MS + RUN_TIMEOUT_MS + 10000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sipc-async-'));
+    const dir = testTempDir('async');
     try {
       const binary = join(dir, 'async_stress');
       await run(process.env.CC ?? 'cc', [...common, ...variant.flags, ...sources, '-o', binary, '-lrt'], { timeout: BUILD_TIMEOUT_MS });

@@ -3,8 +3,8 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testTempDir } from '../debris.mjs';
 import { command } from '../emulator.mjs';
 import {
   api, cleanup, keepAliveTimers, observeTracked, openTracked, PEER_WAIT_MS, scaled, SIPC, startCli, startNode, uniqueName, waitForChannel, waitUntil,
@@ -108,7 +108,7 @@ test('an observer truncates to its capacity, and accounts for every message whil
       if (complete('to-server') >= total && complete('to-client') >= total) resolve();
     });
   }), 'observer catching up');
-  const marker = join(tmpdir(), `${name}.done`);
+  const marker = join(testTempDir('observer'), 'done');
   const client = startNode(`
     const c = await api.open(name, { queueDepth: 4 });
     await c.connect();

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkDebrisAtExit, dieWithParent, leftoversWithPrefix, runPrefix, sweepKilledRuns } from '../debris.mjs';
+import { checkDebrisAtExit, dieWithParent, leftoversWithPrefix, runPrefix, sweepDeadTempParents, sweepKilledRuns, testTempDir, testTempParent } from '../debris.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'helper/build', `${process.platform}-${process.arch}`, 'sipc');
@@ -114,5 +114,58 @@ test("a peer started with dieWithParent ends when the test process that started 
     run.child.kill('SIGKILL');
     if (alive()) process.kill(peerPid, 'SIGKILL');
     spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
+  }
+});
+
+test("a killed test process's temporary folder is removed by the next one; a live process's, and its own, stay", async () => {
+  // A "test process" that makes a temporary folder, says where, and stays (or is killed).
+  const source = `
+    import { writeFileSync } from 'node:fs';
+    import { join } from 'node:path';
+    import { testTempDir } from './test/debris.mjs';
+    const dir = testTempDir('left');
+    writeFileSync(join(dir, 'file'), 'x');
+    console.log(dir);
+    setInterval(() => {}, 1000);`;
+  const killed = startRun(source);
+  const killedDir = await killed.firstLine;
+  const live = startRun(source);
+  const liveDir = await live.firstLine;
+  const own = testTempDir('own');
+  try {
+    killed.child.kill('SIGKILL');
+    await killed.closed;
+    assert.ok(existsSync(join(killedDir, 'file')), 'a SIGKILLed process cannot remove its folder');
+    sweepDeadTempParents('test/unit debris');
+    assert.ok(!existsSync(dirname(killedDir)), "the killed process's parent folder is gone");
+    assert.ok(existsSync(join(liveDir, 'file')), "a live process's folder is left alone");
+    assert.ok(existsSync(own), "this process's own folder stays");
+    assert.equal(dirname(own), testTempParent());
+  } finally {
+    live.child.kill('SIGKILL');
+    await live.closed;
+    sweepDeadTempParents('test/unit debris');
+  }
+  assert.ok(!existsSync(dirname(liveDir)), 'swept once its process is gone too');
+});
+
+test('a temporary parent whose owner pid was taken by another process is swept; one still being made is not', { skip: !linux && 'start times from /proc' }, () => {
+  // This process's pid with another start time: what the owner file of a dead process shows once its pid is reused.
+  const parent = join(dirname(testTempParent()), `sipc-test-${process.pid}-reused`);
+  mkdirSync(parent);
+  const [pid, started] = readFileSync(join(testTempParent(), 'owner'), 'utf8').trim().split(' ');
+  assert.equal(Number(pid), process.pid);
+  writeFileSync(join(parent, 'owner'), `${pid} ${Number(started) + 1}\n`);
+  // No owner file yet (its process is between mkdtemp and writing it): judged by the pid in the name, alive here.
+  const unwritten = join(dirname(testTempParent()), `sipc-test-${process.pid}-unwritten`);
+  mkdirSync(unwritten);
+  try {
+    sweepDeadTempParents('test/unit debris');
+    assert.ok(!existsSync(parent), 'a reused pid does not keep the folder');
+    assert.ok(existsSync(unwritten), 'a folder whose live process has not written its owner file yet stays');
+    assert.ok(existsSync(testTempParent()));
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+    rmSync(unwritten, { recursive: true, force: true });
   }
 });

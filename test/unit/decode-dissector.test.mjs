@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCore, loadDecode } from './inspector-core.mjs';
 import { gccVectors, namedRecords } from '../decode/vectors.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const schemas = join(dirname(fileURLToPath(import.meta.url)), '..', 'decode', 'schemas');
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
@@ -70,7 +70,7 @@ function sameValue(tsharkText, ts, field) {
 test('the generated dissector prints, through tshark, the values the TypeScript decoder gives for gcc-encoded vectors', { skip, timeout: 300_000 }, async () => {
   const d = await loadDecode();
   const core = await loadCore();
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-dissector-'));
+  const dir = testTempDir('dissector');
   let compared = 0;
   try {
     for (const header of readdirSync(schemas).filter((f) => f.endsWith('.h')).sort()) {
@@ -123,7 +123,7 @@ test('a tagged union: the case by the tag, and expert infos for a short message 
   hello.write('probe', 4);
   const messages = [sample, hello, Buffer.from([9, 0, 0]), sample.subarray(0, 6), Buffer.from([1])];
   const entries = messages.map((data, i) => ({ kind: 'message', seq: i, direction: 'sent', timestamp: i, length: data.length, data }));
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-dissector-'));
+  const dir = testTempDir('dissector');
   try {
     const rows = tsharkFields(lua, core.concatChunks(core.pcapngChunks(entries, { interfaceName: 't', interfaceDescription: 't' })),
       ['sipc.sample.seq', 'sipc.sample.value', 'sipc.hello.name', '_ws.expert.message'], dir);
@@ -145,7 +145,7 @@ test('a large array in a short message: one expert info for its missing elements
   const lua = d.generateLuaDissector(schema, { type: 'log' });
   const data = Buffer.from([2, 0, 0, 0, 10, 0, 0, 0, 11, 0, 0, 0]);
   const entries = [{ kind: 'message', seq: 0, direction: 'sent', timestamp: 0, length: data.length, data }];
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-dissector-'));
+  const dir = testTempDir('dissector');
   try {
     const [row] = tsharkFields(lua, core.concatChunks(core.pcapngChunks(entries, { interfaceName: 't', interfaceDescription: 't' })),
       ['sipc.log.values', '_ws.expert.message'], dir);

@@ -3,10 +3,10 @@
 // cancelled export and read, and progress every ENTRIES_PER_TURN entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCaptureFile, loadCore } from './inspector-core.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const core = await loadCore();
 const files = await loadCaptureFile();
@@ -14,7 +14,7 @@ const jsonl = () => new core.CaptureEncoder('jsonl', { channel: 'c', mode: 'obse
 const message = (seq, size = 10) => ({ kind: 'message', seq, direction: 'to-server', timestamp: 1764000000000 + seq, length: size, data: new Uint8Array(size).fill(65) });
 
 function folder(t) {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-capwriter-'));
+  const dir = testTempDir('capwriter');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

@@ -3,10 +3,10 @@
 // resolutions, damaged files) and the streaming file writer/reader of the extension host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCaptureFile, loadCore } from './inspector-core.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const core = await loadCore();
 const files = await loadCaptureFile();
@@ -172,7 +172,7 @@ test('damaged files: every truncation and random byte flips give a CaptureFormat
 });
 
 test('the file writer streams entries to disk and the reader streams them back; a damaged tail hands out what came before', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-capfile-'));
+  const dir = testTempDir('capfile');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const capture = new core.Capture({ maxMessages: 100, maxBytes: 1 << 20 });
   const payload = new Uint8Array(200).fill(7);
@@ -207,7 +207,7 @@ test('the file writer streams entries to disk and the reader streams them back; 
 });
 
 test('a recording whose disk falls behind drops entries (bounded memory) and says so in the file', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-capfile-'));
+  const dir = testTempDir('capfile');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'rec.jsonl');
   const writer = await files.CaptureFileWriter.open(path, new core.CaptureEncoder('jsonl', { channel: 'c', mode: 'observer' }), { maxBacklogBytes: 64 * 1024 });

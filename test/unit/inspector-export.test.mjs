@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCore } from './inspector-core.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const core = await loadCore();
 
@@ -113,7 +113,7 @@ test('pcapng: one packet per entry, link type USER0, nanosecond timestamps, dire
 const tshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
 test('pcapng: tshark reads the export: packet count, lengths, payload bytes', { skip: tshark.status === 0 ? false : 'tshark is not installed (Debian package tshark)' }, () => {
   const capture = sampleCapture();
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-pcapng-'));
+  const dir = testTempDir('pcapng');
   try {
     const path = join(dir, 'capture.pcapng');
     writeFileSync(path, core.concatChunks(core.pcapngChunks(capture.entries(), { interfaceName: 'demo' })));

@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, utimesSync,
+import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, utimesSync,
   writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCaptureFile, loadCore, loadSpill } from './inspector-core.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const core = await loadCore();
 const files = await loadCaptureFile();
@@ -23,7 +23,7 @@ const message = (seq, size = 10) => ({ kind: 'message', seq, direction: 'to-serv
   data: new Uint8Array(size).fill(65) });
 
 function folder(t) {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-hostfiles-'));
+  const dir = testTempDir('hostfiles');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

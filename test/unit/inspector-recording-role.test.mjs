@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCore } from './inspector-core.mjs';
 import { packetDirection, parsePcapng } from '../cli/pcapng.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const core = await loadCore();
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -140,7 +140,7 @@ test('rows of another channel (an opened recording) keep their direction, and it
 });
 
 test('Open Capture… of a panel file without a role adds a note row; with a role it does not', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-role-'));
+  const dir = testTempDir('role');
   try {
     const { FileSource } = sources;
     const log = { info() {}, warn() {}, error() {} };
@@ -205,7 +205,7 @@ test('a connection panel records from its window\'s role, and keeps it after the
 });
 
 test('an opened file\'s statistics bar names the file and the side it was recorded from, not live peers ("server — · client —")', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-file-stats-'));
+  const dir = testTempDir('file-stats');
   const log = { info() {}, warn() {}, error() {} };
   try {
     const opened = [];

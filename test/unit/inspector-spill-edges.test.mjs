@@ -3,12 +3,12 @@
 // part opens, and which files count as old.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { loadCaptureFile, loadCore, loadSpill } from './inspector-core.mjs';
 import { parsePcapng } from '../cli/pcapng.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const spill = await loadSpill();
 const core = await loadCore();
@@ -17,7 +17,7 @@ const files = await loadCaptureFile();
 const message = (i) => ({ kind: 'message', seq: i, direction: 'to-server', timestamp: 1764000000000 + i, length: 1, data: Uint8Array.of(i & 0xff) });
 
 function folder(t) {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-spill-edges-'));
+  const dir = testTempDir('spill-edges');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

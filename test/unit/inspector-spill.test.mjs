@@ -3,10 +3,10 @@
 // in order (a torn last block costs only that entry), and is removed on request or when old.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, truncateSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, statSync, utimesSync, writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSpill } from './inspector-core.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const spill = await loadSpill();
 
@@ -19,7 +19,7 @@ async function settle(file) {
 }
 
 test('entries before the file is open are kept; the spill reads back in order and is removed on request', async (t) => {
-  const folder = mkdtempSync(join(tmpdir(), 'sipc-spill-'));
+  const folder = testTempDir('spill');
   t.after(() => rmSync(folder, { recursive: true, force: true }));
   const file = new spill.SpillFile(folder, 'abcdefgh12', 'chan', 'observer');
   for (let i = 0; i < 50; i++) file.write(message(i));
@@ -37,7 +37,7 @@ test('entries before the file is open are kept; the spill reads back in order an
 });
 
 test('the spill rotates within its budget: two parts at most, the newest entries kept', async (t) => {
-  const folder = mkdtempSync(join(tmpdir(), 'sipc-spill-'));
+  const folder = testTempDir('spill');
   t.after(() => rmSync(folder, { recursive: true, force: true }));
   const budget = 64 * 1024;
   const file = new spill.SpillFile(folder, 'rotating01', 'chan', 'peer', budget);
@@ -60,7 +60,7 @@ test('the spill rotates within its budget: two parts at most, the newest entries
 });
 
 test('a torn last block costs only that entry; ids from the webview state are checked; old spills are removed', async (t) => {
-  const folder = mkdtempSync(join(tmpdir(), 'sipc-spill-'));
+  const folder = testTempDir('spill');
   t.after(() => rmSync(folder, { recursive: true, force: true }));
   const file = new spill.SpillFile(folder, 'tornspill1', 'chan', 'peer');
   for (let i = 0; i < 5; i++) file.write(message(i));

@@ -5,12 +5,12 @@
 // (test/package/vsix-check.mjs), with and without a repository.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { missingLinksLine, packagedManifest, publicHttpsUrl, repositoryLinks, RepositoryUrlError } from '../package/repository-links.mjs';
 import { metadataProblems, readZip } from '../package/vsix-check.mjs';
+import { testTempDir } from '../debris.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const projectManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -101,7 +101,7 @@ function problemsOf(packagePath, links) {
 }
 
 test('a VSIX packed with a repository carries its links, one packed without carries none, and the check tells them apart', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-links-'));
+  const dir = testTempDir('links');
   try {
     const links = repositoryLinks({ env: { SIPC_REPOSITORY_URL: 'https://github.com/owner/repo' }, gitRemote: noRemote });
     const linked = await packSmallExtension(join(dir, 'linked'), links);

@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { testTempDir } from '../debris.mjs';
 
 const require = createRequire(import.meta.url);
 const { STALLS_LISTED, SchedStat, parseSchedStat, splitStall, stallFigures } = require('../vscode/suite/stalls.js');
@@ -43,7 +43,7 @@ test('stallFigures counts and sums every stall and lists the longest first, roun
 });
 
 test('SchedStat reads a schedstat file again and again, and says when there is none', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sipc-schedstat-'));
+  const dir = testTempDir('schedstat');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'schedstat');
   writeFileSync(file, '100 200 3\n');

@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWorkbench, runCommand, webviewFrame, screenshot, poll } from '../harness/workbench.mjs';
 import { cli, namePrefix, startCliPeer, connectTo, openInspectorOn } from './helpers.mjs';
+import { testTempDir } from '../../debris.mjs';
 
 
 const HEADER = `#include <stdint.h>
@@ -19,7 +19,7 @@ struct sample { uint16_t type; uint16_t channel; uint32_t seq; double value; };
 
 /** A workspace whose .sipc/channels.json maps this run's decode-* channels to HEADER as a tagged union. */
 function workspaceWithSchema(t) {
-  const folder = mkdtempSync(join(tmpdir(), 'sipc-decode-ws-'));
+  const folder = testTempDir('decode-ws');
   t.after(() => rmSync(folder, { recursive: true, force: true }));
   mkdirSync(join(folder, '.sipc'));
   writeFileSync(join(folder, '.sipc', 'protocol.h'), HEADER);
@@ -208,7 +208,7 @@ test('picking a schema: Set Channel Schema… through its input box and quick pi
   assert.ok(existsSync(cli), `the sipc CLI is not built at ${cli} (make -C helper)`);
   const name = `${namePrefix}pick-ui`;
   // A workspace with two headers and no mapping yet: the user chooses.
-  const folder = mkdtempSync(join(tmpdir(), 'sipc-pick-ws-'));
+  const folder = testTempDir('pick-ws');
   t.after(() => rmSync(folder, { recursive: true, force: true }));
   mkdirSync(join(folder, 'include'));
   writeFileSync(join(folder, 'include', 'protocol.h'), HEADER);
