@@ -3,6 +3,7 @@
 // cancelled export and read, and progress every ENTRIES_PER_TURN entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCaptureFile, loadCore } from './inspector-core.mjs';
@@ -13,6 +14,16 @@ const files = await loadCaptureFile();
 const jsonl = () => new core.CaptureEncoder('jsonl', { channel: 'c', mode: 'observer' });
 const message = (seq, size = 10) => ({ kind: 'message', seq, direction: 'to-server', timestamp: 1764000000000 + seq, length: size, data: new Uint8Array(size).fill(65) });
 
+/**
+ * Settles once the writer's file stream has emitted its own 'error' (a tick after the failed write's callback): the
+ * writer listens first (its constructor), so by then it has heard it too, and "told once" can be checked. The stream
+ * is the writer's private field; this listener only watches it.
+ */
+function streamErrorHeard(writer) {
+  assert.ok(writer.stream?.listenerCount('error') > 0, "the writer listens to its stream's errors");
+  return once(writer.stream, 'error');
+}
+
 function folder(t) {
   const dir = testTempDir('capwriter');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,6 +33,7 @@ function folder(t) {
 test('capture file writer: a disk that fails is told to the listeners once; the writer then takes nothing and close() rejects',
   { skip: existsSync('/dev/full') ? false : 'no /dev/full on this system' }, async () => {
     const writer = await files.CaptureFileWriter.open('/dev/full', jsonl());
+    const streamFailed = streamErrorHeard(writer);
     const heard = [];
     const stopHearing = writer.onError((error) => heard.push(error.code));
     const silent = [];
@@ -35,7 +47,8 @@ test('capture file writer: a disk that fails is told to the listeners once; the 
     assert.equal(writer.progress.messages, 1);
     await assert.rejects(writer.close(), { code: 'ENOSPC' });
     await assert.rejects(writer.close(), { code: 'ENOSPC' }, 'and again');
-    assert.deepEqual(heard, ['ENOSPC'], 'told once');
+    assert.equal((await streamFailed)[0].code, 'ENOSPC');
+    assert.deepEqual(heard, ['ENOSPC'], "told once, the stream's own 'error' after the write's included");
     stopHearing();
     await assert.rejects(files.writeCaptureFile('/dev/full', jsonl(), [message(0), message(1)]), { code: 'ENOSPC' });
   });
@@ -43,6 +56,7 @@ test('capture file writer: a disk that fails is told to the listeners once; the 
 test('capture file writer: a failed write and the writes queued behind it are reported once',
   { skip: existsSync('/dev/full') ? false : 'no /dev/full on this system' }, async () => {
     const writer = await files.CaptureFileWriter.open('/dev/full', jsonl());
+    const streamFailed = streamErrorHeard(writer);
     const failures = [];
     writer.onError((error) => failures.push(error.code));
     // Two writes handed to the stream before the first one fails: the stream fails the queued one with the same error.
@@ -53,6 +67,7 @@ test('capture file writer: a failed write and the writes queued behind it are re
     const results = await Promise.allSettled([first, second]);
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
     await assert.rejects(writer.close(), { code: 'ENOSPC' });
+    await streamFailed;
     assert.deepEqual(failures, ['ENOSPC']);
     assert.equal(writer.error.code, 'ENOSPC');
   });
