@@ -1,9 +1,8 @@
 // Channel: messages to and from real peers (the sipc CLI, other Node processes).
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readSync } from 'node:fs';
 import {
-  api, cleanup, openTracked, PEER_WAIT_MS, randomBytes, scaled, segmentPath, startCli, startNode, uniqueName, waitForChannel, waitUntil, within,
+  api, cleanup, openTracked, PEER_WAIT_MS, randomBytes, scaled, segmentHeader, startCli, startNode, uniqueName, waitForChannel, waitUntil, within,
 } from './helpers.mjs';
 
 afterEach(cleanup);
@@ -15,18 +14,6 @@ const WAITERS_DATA_TO_CLIENT = 480 + 4 * 1;
 const CLIENT_SLEEPERS = 384 + 24;
 /** waiters[SIPC_WAIT_SPACE(0)]: threads (the server's sends) waiting for a free slot towards the client. */
 const WAITERS_SPACE_TO_CLIENT = 480 + 4 * 2;
-
-/** The first 512 bytes of a channel's segment (its header up to the rings), as any process that maps it sees them. */
-function segmentHeader(name) {
-  const fd = openSync(segmentPath(name), 'r');
-  try {
-    const header = Buffer.alloc(512);
-    readSync(fd, header, 0, header.length, 0);
-    return header;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Starts `sipc echo` as the server of a new channel and connects to it as the client. */
 async function echoPeer(label, { maxSize = 65536, depth = 16, receiveSpinUs } = {}) {

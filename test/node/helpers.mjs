@@ -1,6 +1,6 @@
 // Helpers for the Node API tests: real peers only (the `sipc` CLI or a second Node process running the API).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -44,6 +44,22 @@ export function segmentPath(name) {
   let hash = 0xcbf29ce484222325n;
   for (const byte of Buffer.from(name)) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
   return `/dev/shm/sipc.#${hash.toString(16).padStart(16, '0')}`;
+}
+
+/**
+ * The first 1024 bytes of a channel's segment on Linux (the header, through the rings' counters and the observer
+ * records: helper/src/layout.h, PROTOCOL.md section 2), read as any process that maps it sees them: for tests that
+ * wait for a state only the segment shows (a thread asleep in a wait, a message published).
+ */
+export function segmentHeader(name) {
+  const fd = openSync(segmentPath(name), 'r');
+  try {
+    const header = Buffer.alloc(1024);
+    readSync(fd, header, 0, header.length, 0);
+    return header;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Names derived from a uniqueName() (opened by a child process, say), so cleanup() removes them too. */

@@ -4,13 +4,16 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { cleanup, openTracked, scaled, segmentPath, startNode, stepBudget, uniqueName, within } from './helpers.mjs';
+import { cleanup, openTracked, scaled, segmentHeader, segmentPath, startNode, stepBudget, uniqueName, within } from './helpers.mjs';
 
 afterEach(cleanup);
 
 const linux = process.platform === 'linux';
 /** Byte offset of rings[to-server].head in a segment (helper/src/layout.h: rings at 512, 192 bytes each). */
 const TO_SERVER_HEAD = 512 + 192;
+/** rings[to-client].head (messages the server published), and waiters[SIPC_WAIT_SPACE(0)] (the server's sends waiting for room). */
+const TO_CLIENT_HEAD = 512;
+const WAITERS_SPACE_TO_CLIENT = 480 + 4 * 2;
 
 /** Writes a 64-bit little-endian value into the channel's shared segment, as a hostile or broken peer could. */
 function pokeSegment(name, offset, value) {
@@ -205,4 +208,64 @@ test('for await, receive() and a listener added midway keep channel order', { ti
   })();
   await within(left(), all, 'every message');
   assert.deepEqual(seen.slice(0, count), expected(count));
+});
+
+test('a failed connect is told once, however often the native side reports it again before the next connect()', { skip: !linux, timeout: scaled(30000) }, async () => {
+  const name = uniqueName('connect-fails-once');
+  const server = await openTracked(name, { queueDepth: 4 });
+  const errors = [];
+  server.on('error', (error) => errors.push(error.code));
+  pokeSegment(name, TO_SERVER_HEAD, 1); // the connect wait will find the queue corrupt (as in the first test)
+  const failed = assert.rejects(server.connect(), { code: 'CORRUPT' });
+  const peer = stayingPeer(name);
+  await peer.waitFor('ready');
+  await failed;
+  assert.deepEqual(errors, ['CORRUPT']);
+  // The native side goes on reporting the failed wait (its connect status) until the next connect(), so every later
+  // notification of the handle polls it again. A send's answer comes by one: the sender thread tries the send (no
+  // peer adopted on this side), and the promise settles when the notification is handled.
+  for (let i = 0; i < 3; i++) {
+    await within(scaled(10000), server.send(`after the failure ${i}`, { timeoutMs: 0 }).catch((error) => error), `send ${i}`);
+  }
+  assert.deepEqual(errors, ['CORRUPT'], 'the failure was told once, not again at each notification');
+  assert.equal(server.state, 'waiting');
+});
+
+test('a send that the sender thread completed just before close() resolves: close() collects its result', { skip: !linux, timeout: scaled(30000) }, async () => {
+  const name = uniqueName('send-at-close');
+  const server = await openTracked(name, { queueDepth: 1 });
+  // A peer that, by itself (this test's event loop will be blocked), waits until the server's send sleeps for room
+  // (waiters[SPACE(0)] in the segment) and then takes one message, which lets that send complete.
+  const peer = startNode(`
+    const fs = require('node:fs');
+    const c = await api.open(name, { queueDepth: 1 });
+    await c.connect();
+    console.log('ready');
+    const header = Buffer.alloc(512);
+    const fd = fs.openSync(${JSON.stringify(segmentPath(name))}, 'r');
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      fs.readSync(fd, header, 0, header.length, 0);
+      if (header.readUInt32LE(${WAITERS_SPACE_TO_CLIENT}) >= 1) break;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+    console.log('took ' + (await c.receive()).toString());
+    setInterval(() => {}, 1000);`, { name });
+  await peer.waitFor('ready');
+  await server.connect({ timeoutMs: scaled(10000) });
+  await server.send('fills the queue');
+  const completed = server.send('waits for room');
+  let settled;
+  completed.then(() => { settled = 'resolved'; }, (error) => { settled = error.code; });
+  // Without giving the event loop a turn (the notification of the send's result must not be handled before close()),
+  // wait for the state: the message is published (rings[0].head counts 2).
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const giveUp = Date.now() + scaled(20000);
+  while (segmentHeader(name).readBigUInt64LE(TO_CLIENT_HEAD) < 2n && Date.now() < giveUp) Atomics.wait(pause, 0, 0, 1);
+  assert.equal(segmentHeader(name).readBigUInt64LE(TO_CLIENT_HEAD), 2n, 'the second message was published');
+  assert.equal(settled, undefined, 'its result is not taken yet');
+  await server.close();
+  await completed; // resolved: the message was sent, not CLOSED
+  assert.equal(settled, 'resolved');
+  assert.match(await peer.waitFor('took'), /took fills the queue/);
 });
