@@ -539,22 +539,35 @@ describe('sipc replay', () => {
     assert.equal(listed.stderr, '');
   });
 
-  it('keeps the recorded pauses (scaled by --speed; none with --as-fast-as-possible)', T, async () => {
+  it('keeps the recorded pauses between messages (scaled by --speed; none with --as-fast-as-possible)', T, async () => {
     const file = join(scratch, 'paced.jsonl');
     writeFileSync(file, jsonl('paced', [['to-server', 'a', 0], ['to-server', 'b', 400], ['to-server', 'c', 800]]));
     const name = uniqueName('paced');
     start(['recv', name, '--timeout', '30000']);
     await waitForChannel(name, undefined, 20000);
-    // Lower bounds only: a pause never ends early, however loaded the machine is.
-    for (const [args, atLeastMs] of [[[], 800], [['--speed', '4'], 200]]) {
-      const began = Date.now();
+    // The pauses are read from a recording of the replay: each message's send time, which the sender stamps in its
+    // slot (not when anything saw it), so a late observer or a loaded machine cannot shorten them. Lower bounds
+    // only: a pause never ends early, however loaded the machine is; how long a run takes is not checked.
+    for (const [args, pauseMs] of [[[], 400], [['--speed', '4'], 100], [['--as-fast-as-possible'], 0]]) {
+      const replayRecording = join(scratch, `paced-${args.join('') || 'speed1'}.jsonl`);
+      const recorder = start(['record', name, '-o', replayRecording, '--count', '3']);
+      await waitForStderr(recorder, 'recording');
       const replayed = await run(['replay', file, '--to', name, '--linger', '0', ...args]);
       assert.equal(replayed.code, 0, replayed.stderr);
-      assert.ok(Date.now() - began >= atLeastMs, `${args.join(' ') || 'speed 1'} took ${Date.now() - began} ms`);
+      assert.match(replayed.stdout.toString(), /played 3 of 3/);
+      const recorded = await recorder.done;
+      assert.equal(recorded.code, 0, recorded.stderr);
+      const lines = readFileSync(replayRecording, 'utf8').split('\n').filter((line) => line.includes('"type":"message"'));
+      assert.deepEqual(lines.map((line) => Buffer.from(JSON.parse(line).data, 'base64').toString()), ['a', 'b', 'c']);
+      // Nanosecond send times, read as text (JSON numbers this large lose digits).
+      const sentNs = lines.map((line) => BigInt(/"timestampNs":(\d+)/.exec(line)[1]));
+      // The send times are wall clock, the replay's pauses monotonic: 1 ms of slack for the clocks' difference.
+      const atLeastNs = BigInt(pauseMs) * 1_000_000n - 1_000_000n;
+      for (let i = 1; i < sentNs.length; i++) {
+        const pauseNs = sentNs[i] - sentNs[i - 1];
+        assert.ok(pauseNs >= atLeastNs, `${args.join(' ') || 'speed 1'}: message ${i} came ${pauseNs} ns after the one before (recorded 400 ms apart: at least ${pauseMs} ms)`);
+      }
     }
-    const fast = await run(['replay', file, '--to', name, '--as-fast-as-possible', '--linger', '0']);
-    assert.equal(fast.code, 0, fast.stderr);
-    assert.match(fast.stdout.toString(), /played 3 of 3/);
   });
 
   it('lists a recording, and explains files it cannot use', T, async () => {
