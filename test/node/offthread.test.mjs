@@ -81,7 +81,10 @@ test('a FIFO named like a channel never stalls the event loop: list, stat, obser
       (value) => ({ ok: true, value }),
       (error) => ({ ok: false, code: error.code }),
     )]));
-    // While the calls may be stuck in open(2) of the FIFO, timers keep firing.
+    // While the calls may be stuck in open(2) of the FIFO, timers keep firing: the loop turns 40 times before the
+    // FIFO is unblocked (a call that blocked the main thread in open(2) would never let it). How late the turns are is
+    // printed, not judged (a loaded machine delays them too); main-thread-files.test.mjs checks, by system calls, that
+    // the main thread opens no path at all.
     await lag.turned(40);
     // libsipc opens names without blocking (O_NONBLOCK), so the calls settle by themselves; a version that
     // blocked in open(2) would be released here by a reader-writer open of the FIFO, and the lag above shows
@@ -100,7 +103,6 @@ test('a FIFO named like a channel never stalls the event loop: list, stat, obser
     assert.ok(fifo && api.isUnusable(fifo), 'the FIFO is listed as unusable');
     assert.equal(fifo.unusable.code, 'NOT_A_CHANNEL');
     for (const what of ['stat', 'observe', 'open']) assert.equal(outcome[what].code, 'NOT_A_CHANNEL', what);
-    assert.ok(figuresWhileBlocked.max < 1000, `hang guard: ${figures(figuresWhileBlocked)}`);
   } finally {
     if (unblock !== undefined) closeSync(unblock);
     if (existsSync(path)) unlinkSync(path);
