@@ -345,3 +345,26 @@ int main(int argc, char **argv)
     printf("%d passed, %d failed\n", passed, failures);
     return failures == 0 ? 0 : 1;
 }
+
+int header_view_open(const char *name, header_view *view)
+{
+    if (raw_open(name, &view->segment) != 0)
+        return -1;
+    view->header = (const seg_header *)view->segment.base;
+    return 0;
+}
+
+void header_view_close(header_view *view)
+{
+    raw_close(&view->segment);
+}
+
+int wait_role_asleep(const header_view *view, int role_index, uint32_t threads)
+{
+    for (int i = 0; i < 20000; i++) {
+        if (__atomic_load_n(&view->header->roles[role_index].sleepers, __ATOMIC_ACQUIRE) >= threads)
+            return 1;
+        sleep_ms(1);
+    }
+    return 0;
+}

@@ -128,4 +128,17 @@ typedef struct raw_map {
 int raw_open(const char *name, raw_map *map);
 void raw_close(raw_map *map);
 
+/* A view of a channel's header (raw_open), to wait for states only the segment shows: a thread asleep in a wait.
+ * header_view_open: 0, or -1 if the object cannot be mapped. */
+struct seg_header;
+typedef struct header_view {
+    raw_map segment;
+    const struct seg_header *header;
+} header_view;
+int header_view_open(const char *name, header_view *view);
+void header_view_close(header_view *view);
+/* Waits (a state, not a time: 20 s only bounds a hang) until at least `threads` threads of role `role_index` sleep
+ * in a futex wait (roles[r].sleepers); 1 if they do, 0 if not within the bound. */
+int wait_role_asleep(const header_view *view, int role_index, uint32_t threads);
+
 #endif

@@ -11,37 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A view of a channel's header, to wait for states (a thread asleep in a wait). */
-typedef struct header_view {
-    raw_map segment;
-    const seg_header *header;
-} header_view;
-
-static int view_header(const char *name, header_view *view)
-{
-    if (raw_open(name, &view->segment) != 0)
-        return -1;
-    view->header = (const seg_header *)view->segment.base;
-    return 0;
-}
-
-static void unview_header(header_view *view)
-{
-    raw_close(&view->segment);
-}
-
-
-/* Waits until `threads` threads of role r sleep in a futex wait; 0 if that never happens within 10 s. */
-static int wait_role_asleep(const header_view *view, int role_index, uint32_t threads)
-{
-    for (int i = 0; i < 10000; i++) {
-        if (__atomic_load_n(&view->header->roles[role_index].sleepers, __ATOMIC_ACQUIRE) >= threads)
-            return 1;
-        sleep_ms(1);
-    }
-    return 0;
-}
-
 typedef enum blocked_call { CALL_RECV, CALL_SEND, CALL_CONNECT, CALL_PEEK } blocked_call;
 
 typedef struct blocked_thread {
@@ -91,7 +60,7 @@ static int close_under_blocked_calls(const char *name, blocked_call call, int32_
             ok = sipc_send(server, "fill", 4, 0) == SIPC_OK; /* queue depth 1: the next send blocks */
     }
     header_view view;
-    if (!ok || view_header(name, &view) != 0) {
+    if (!ok || header_view_open(name, &view) != 0) {
         sipc_close(server);
         if (client != NULL)
             sipc_close(client);
@@ -124,7 +93,7 @@ static int close_under_blocked_calls(const char *name, blocked_call call, int32_
             ok = 0;
         }
     }
-    unview_header(&view);
+    header_view_close(&view);
     if (closed != SIPC_OK)
         ok = 0;
     if (target != server)
@@ -154,14 +123,14 @@ void test_calls_after_close_in_other_threads_fail_closed(void)
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
     header_view view;
-    CHECK(view_header(name, &view) == 0);
+    CHECK(header_view_open(name, &view) == 0);
     blocked_thread t = {server, CALL_CONNECT, SIPC_INFINITE, 1};
     sipc_os_thread id;
     CHECK(sipc_os_thread_create(&id, run_blocked_call, &t) == SIPC_OK);
     CHECK(wait_role_asleep(&view, SIPC_ROLE_INDEX_SERVER, 1));
     CHECK_RC(sipc_close(server), SIPC_OK);
     sipc_os_thread_join(&id);
-    unview_header(&view);
+    header_view_close(&view);
     CHECK_RC(t.result, SIPC_ERR_CLOSED);
     sipc_channel_info info = {.struct_size = sizeof info};
     CHECK_RC(sipc_stat(name, &info), SIPC_ERR_NOT_FOUND); /* the last one out removed it */
@@ -515,10 +484,10 @@ static int set_lock_word(const char *name, uint64_t word)
 static uint64_t lock_word_now(const char *name)
 {
     header_view view;
-    if (view_header(name, &view) != 0)
+    if (header_view_open(name, &view) != 0)
         return UINT64_MAX;
     uint64_t word = __atomic_load_n(&view.header->lock_owner, __ATOMIC_ACQUIRE);
-    unview_header(&view);
+    header_view_close(&view);
     return word;
 }
 

@@ -208,7 +208,8 @@ void test_concurrent_threads(void)
             break;
         sleep_ms(10);
     }
-    sleep_ms(20);
+    /* No pause for the receivers to count the last message: the cancel ends only their next recv, so a receiver
+     * that has just taken a message counts it first (thread_receiver), and the joins wait for that. */
     CHECK_RC(sipc_cancel(server), SIPC_OK);
     for (int t = 0; t < 2; t++)
         sipc_os_thread_join(&threads[t]);

@@ -66,25 +66,6 @@ static int child_echo(void *arg)
     return 0;
 }
 
-/* A view of the segment's header, to wait for the peer's state (asleep, napping). */
-typedef struct header_view {
-    raw_map segment;
-    const seg_header *header;
-} header_view;
-
-static int view_open(const char *name, header_view *view)
-{
-    if (raw_open(name, &view->segment) != 0)
-        return 0;
-    view->header = (const seg_header *)view->segment.base;
-    return 1;
-}
-
-static void view_close(header_view *view)
-{
-    raw_close(&view->segment);
-}
-
 /* Waits (state, not time: 20 s is only a bound against a hang) until the client role has a thread
  * asleep and has begun at least `naps` naps. */
 static int wait_client_asleep(const header_view *view, uint32_t naps)
@@ -107,7 +88,7 @@ static int start_with_client_asleep(const char *name, int (*client)(void *), sip
     echo_plan plan;
     snprintf(plan.name, sizeof plan.name, "%s", name);
     *child = spawn_child(client, &plan, sizeof plan);
-    return *child > 0 && sipc_connect(*server, 5000) == SIPC_OK && view_open(name, view) &&
+    return *child > 0 && sipc_connect(*server, 5000) == SIPC_OK && header_view_open(name, view) == 0 &&
            wait_client_asleep(view, 1);
 }
 
@@ -190,7 +171,7 @@ void test_waiting_spins_for_a_woken_peer(void)
     CHECK(after.spin_hits - stats.spin_hits == after.spins - stats.spins);
 
     CHECK_RC(sipc_close(server), SIPC_OK);
-    view_close(&view);
+    header_view_close(&view);
     CHECK(reap_child(child) == 0);
 }
 
@@ -236,7 +217,7 @@ void test_waiting_no_spin_after_peer_naps_again(void)
     CHECK(after.spins == stats.spins);
     CHECK(after.sleeps > stats.sleeps);
     CHECK_RC(sipc_close(server), SIPC_OK);
-    view_close(&view);
+    header_view_close(&view);
     CHECK(reap_child(child) == 0);
 }
 
@@ -358,6 +339,6 @@ void test_waiting_idle_sleeps_through(void)
     CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 20000), SIPC_OK);
     CHECK(length == 4 && memcmp(buffer, "ping", 4) == 0);
     CHECK_RC(sipc_close(server), SIPC_OK);
-    view_close(&view);
+    header_view_close(&view);
     CHECK(reap_child(child) == 0);
 }
