@@ -31,6 +31,9 @@ test('hex: odd digit counts and foreign characters name their position', () => {
   fails(() => core.parseHex('4'), 'INVALID_HEX', 0, /odd hex digit at position 1/);
   fails(() => core.parseHex('41 zz'), 'INVALID_HEX', 3, /'z' at position 4 is not a hex digit/);
   fails(() => core.parseHex('00x1'), 'INVALID_HEX', 2, /'x' at position 3/);
+  // Only a 0 starts the prefix: an x after another digit or a separator is foreign.
+  fails(() => core.parseHex('1x41'), 'INVALID_HEX', 1, /'x' at position 2 is not a hex digit/);
+  fails(() => core.parseHex('41 x42'), 'INVALID_HEX', 3, /'x' at position 4 is not a hex digit/);
   fails(() => core.parseHex('g0'), 'INVALID_HEX', 0);
   fails(() => core.parseHex('G0'), 'INVALID_HEX', 0);
   fails(() => core.parseHex('/0'), 'INVALID_HEX', 0);
@@ -163,6 +166,16 @@ test('preview: text with line breaks and tabs drawn, cut at maxChars with an ell
   assert.equal(core.previewOf(utf8(`a${'é'.repeat(20)}`), 3), 'aéé…', 'the 12-byte prefix cuts an é in two');
   assert.equal(core.previewOf(utf8(`a${'€'.repeat(20)}`), 3), 'a€€…', 'the prefix cuts a € after one byte');
   assert.equal(core.previewOf(utf8(`ab${'€'.repeat(20)}`), 3), 'ab€…', 'the prefix cuts a € after two bytes');
+  // Four-byte sequences (lead bytes f0 to f4) cut by the end of the prefix, and lead bytes that start none.
+  const head = utf8('éabcdefghijklm'); // 15 bytes: the 16-byte prefix of maxChars 4 ends with the next byte
+  const after = (...rest) => Uint8Array.from([...head, ...rest, ...utf8('tail')]);
+  assert.equal(core.previewOf(after(0xf0, 0x9f, 0x98, 0x80), 4), 'éabc…', 'U+1F600 cut after its first byte');
+  assert.equal(core.previewOf(after(0xf4, 0x80, 0x80, 0x80), 4), 'éabc…', 'U+100000 cut after its first byte');
+  assert.equal(core.previewOf(after(0x80, 0x80, 0x80, 0x80), 4), `${core.toHex(after().subarray(0, 1))} …`, 'a lone continuation byte');
+  assert.equal(core.previewOf(after(0xf8, 0x80, 0x80, 0x80), 4), `${core.toHex(after().subarray(0, 1))} …`, 'f8 leads no sequence');
+  const shortHead = head.subarray(0, 14);
+  const broken = Uint8Array.from([...shortHead, 0xf0, 0x41, ...utf8('tail')]);
+  assert.equal(core.previewOf(broken, 4), `${core.toHex(broken.subarray(0, 1))} …`, 'f0 followed by no continuation byte');
   assert.equal(core.previewOf(bytes(0x61, 0xc3)), '61 c3', 'a sequence cut by the end of the message itself is binary');
   assert.equal(core.previewOf(Uint8Array.from([0x61, 0xc3, ...Array(14).fill(0x41)]), 3), '61 …', 'a broken sequence before the end of the prefix is binary');
   assert.equal(core.previewOf(bytes(0x41, 0xff, 0x42)), '41 ff 42', 'invalid UTF-8 is binary');

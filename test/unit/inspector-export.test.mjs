@@ -180,6 +180,21 @@ test('pcapng: the section names the application, the interface carries name and 
   assert.deepEqual([...core.pcapngChunks([], { interfaceName: 'x' })].length, 2, 'no packets: header and interface only');
 });
 
+test('pcapng: a text option is cut to what its 16-bit length holds, at a character boundary, keeping the text\'s own U+FFFD', () => {
+  // The section header's first option (shb_userappl) starts at byte 24: code, length, value.
+  const userAppl = (application) => {
+    const shb = core.sectionHeader(application);
+    const length = new DataView(shb.buffer, shb.byteOffset, shb.byteLength).getUint16(26, true);
+    return new TextDecoder().decode(shb.subarray(28, 28 + length));
+  };
+  assert.equal(userAppl('ends in \uFFFD'), 'ends in \uFFFD', 'a short text is kept as it is, a replacement character too');
+  assert.equal(userAppl('x'.repeat(0xffff)), 'x'.repeat(0xffff), 'exactly 65,535 bytes fit');
+  assert.equal(userAppl('x'.repeat(0x10000)), 'x'.repeat(0xfff0), 'one byte more: cut to 65,520');
+  // Too long, cut at 65,520 bytes, inside the emoji (after its second byte): that part goes, the text's own U+FFFD stays.
+  const kept = `a\uFFFDb${'x'.repeat(0xfff0 - 5 - 2)}`;
+  assert.equal(userAppl(`${kept}\u{1F600}${'y'.repeat(100)}`), kept);
+});
+
 test('pcapng: a batch of entries encodes to exactly the bytes of its entries one at a time, new channels included', () => {
   const options = { interfaceName: 'a', application: 'test', role: 'server' };
   const entries = [
