@@ -89,7 +89,11 @@ export default {
   dryRunTimeoutMinutes: 30,
   incremental: !ci,
   incrementalFile: report === 'index' ? `${out}/incremental.json` : `${out}/${report}.incremental.json`,
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  // SIPC_MUTATION_EVENTS=<name> also writes each mutant's result as it is known, to test/out/mutation/<name>/ (Stryker's
+  // event-recorder): a run stopped before its end (they take hours) still says which mutants it tested and how they ended.
+  // `node test/mutation-survivors.mjs` lists what a report or such a folder left, with the exact code each mutant changes.
+  reporters: ['clear-text', 'progress', 'html', 'json', ...(process.env.SIPC_MUTATION_EVENTS ? ['event-recorder'] : [])],
+  eventReporter: { baseDir: `${out}/${process.env.SIPC_MUTATION_EVENTS ?? 'events'}` },
   htmlReporter: { fileName: `${out}/${report}.html` },
   jsonReporter: { fileName: `${out}/${report}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: false },
