@@ -568,3 +568,27 @@ test('only event-loop turns that hand out messages count as deliveries: turns of
   await within(PEER_WAIT_MS, closed, "the client's close");
   assert.deepEqual(delivered(), { deliveries: 1, largestDelivery: 1 }, 'after the close, an event alone');
 });
+
+test('an observer closed by a listener in the middle of a take hands out nothing more of it, events included', { timeout: scaled(60000) }, async () => {
+  const name = uniqueName('closemidtake');
+  startCli(['echo', name, '--depth', '4']);
+  await waitForChannel(name);
+  const observer = await observeTracked(name, { lossless: true, stallTimeoutMs: 10000 });
+  const seen = [];
+  const closed = new Promise((resolve) => {
+    observer.on('event', (e) => seen.push(`${e.kind} ${e.role}`));
+    observer.on('batch', (batch) => {
+      seen.push(`batch ${batch.count}`);
+      resolve(observer.close());
+    });
+  });
+  // The client attaches, exchanges 5 messages and closes while this thread is blocked: the lossless observer's native
+  // thread copies it all, so one take holds the attach, the messages and the close.
+  const lines = Array.from({ length: 5 }, (_, i) => `m${i}`);
+  const client = spawnSync(...command(SIPC, ['connect', name, '--timeout', String(scaled(15000))]), { input: lines.join('\n') + '\n', timeout: scaled(40000) });
+  assert.equal(client.status, 0, client.stderr?.toString());
+  await within(PEER_WAIT_MS, closed, 'the first batch');
+  await new Promise((resolve) => setImmediate(resolve));
+  const order = seen.filter((entry) => entry !== 'attached server');
+  assert.deepEqual(order.map((entry) => entry.replace(/^batch \d+$/, 'batch')), ['attached client', 'batch'], `nothing after the close: ${order}`);
+});
