@@ -392,3 +392,25 @@ test('an observe whose finished call hands out no observer rejects with its stat
   }, 'both lossless places free again');
   await Promise.all(observers.map((observer) => observer.close()));
 });
+
+test('an open whose finished call hands out no channel rejects with its status (SYSTEM when it gives none), and keeps no role', async () => {
+  const name = uniqueName('fault-take-channel');
+  faults.set('sipc_async_call_take_channel', () => SIPC_ERR_NO_MEMORY);
+  await assert.rejects(api.open(name), (e) => e.code === 'NO_MEMORY' && e.message.startsWith(`open channel '${name}' failed: `));
+  faults.set('sipc_async_call_take_channel', () => SIPC_OK); // "taken", but no channel came back
+  await assert.rejects(api.open(name), { code: 'SYSTEM', message: `open channel '${name}' failed: an operating-system call failed` });
+  faults.clear();
+  // The channels those calls opened are closed with the calls (on their native threads, soon): both roles free again.
+  const [server, client] = await waitUntil(async () => {
+    const opened = await Promise.allSettled([api.open(name), api.open(name)]);
+    const got = opened.filter((outcome) => outcome.status === 'fulfilled').map((outcome) => outcome.value);
+    if (got.length === 2) return got;
+    await Promise.all(got.map((channel) => channel.close()));
+    return undefined;
+  }, 'both roles free again');
+  try {
+    assert.deepEqual([server.role, client.role].sort(), ['client', 'server']);
+  } finally {
+    await Promise.all([client.close(), server.close()]);
+  }
+});
