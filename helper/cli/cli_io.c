@@ -323,20 +323,22 @@ bool cli_remove_file(const char *path)
 
 /* --stats (tap, record): what the observer did and why it missed what it missed (sipc_observer_stats), one JSON line on
  * stderr. */
-void cli_print_observer_stats(const char *command, const char *name, sipc_observer *observer)
+bool cli_take_observer_stats(sipc_observer *observer, sipc_observer_stats *stats)
 {
-    sipc_observer_stats s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    if (sipc_observer_get_stats(observer, &s) != SIPC_OK)
-        return;
+    memset(stats, 0, sizeof *stats);
+    stats->struct_size = sizeof *stats;
+    return sipc_observer_get_stats(observer, stats) == SIPC_OK;
+}
+
+void cli_print_observer_stats(const char *command, const char *name, const sipc_observer_stats *s)
+{
     fprintf(stderr,
             "sipc: %s %s: stats {\"messages\":%" PRIu64 ",\"missed\":%" PRIu64 ",\"missedAsleep\":%" PRIu64
             ",\"missedAway\":%" PRIu64 ",\"missedRunning\":%" PRIu64 ",\"sleeps\":%" PRIu64 ",\"woken\":%" PRIu64
             ",\"polls\":%" PRIu64 ",\"spins\":%" PRIu64 ",\"spinHits\":%" PRIu64 ",\"wakeLatencyCount\":%" PRIu64
             ",\"wakeLatencyTotalNs\":%" PRIu64 ",\"wakeLatencyMaxNs\":%" PRIu64 ",\"longestMissGapNs\":%" PRIu64
             ",\"longestAwayNs\":%" PRIu64 ",\"producerWakes\":%" PRIu64 "}\n",
-            command, name, s.messages, s.missed, s.missed_asleep, s.missed_away, s.missed_running, s.sleeps, s.woken,
-            s.polls, s.spins, s.spin_hits, s.wake_latency_count, s.wake_latency_total_ns, s.wake_latency_max_ns,
-            s.longest_miss_gap_ns, s.longest_away_ns, s.producer_wakes);
+            command, name, s->messages, s->missed, s->missed_asleep, s->missed_away, s->missed_running, s->sleeps,
+            s->woken, s->polls, s->spins, s->spin_hits, s->wake_latency_count, s->wake_latency_total_ns,
+            s->wake_latency_max_ns, s->longest_miss_gap_ns, s->longest_away_ns, s->producer_wakes);
 }

@@ -45,9 +45,10 @@ bool cli_write_executable(const char *path, const char *content);
 /* Removes a file; false with errno set (ENOENT when there was none). */
 bool cli_remove_file(const char *path);
 
-/* `--stats` of tap and record: "sipc: COMMAND NAME: stats {...}" on stderr, the observer's counters
- * (sipc_observer_get_stats) as one JSON object; nothing if they cannot be read. */
-void cli_print_observer_stats(const char *command, const char *name, sipc_observer *observer);
+/* `--stats` of tap and record: the observer's counters (sipc_observer_get_stats; false if they cannot be read), taken
+ * before it is closed, then printed as "sipc: COMMAND NAME: stats {...}" on stderr, one JSON object. */
+bool cli_take_observer_stats(sipc_observer *observer, sipc_observer_stats *stats);
+void cli_print_observer_stats(const char *command, const char *name, const sipc_observer_stats *stats);
 
 /* ---- signals: SIGINT/SIGTERM cancel the current channel / observer ---- */
 void cli_signals_install(void);

@@ -705,8 +705,9 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
         exit_code = cli_stdout_write_failed(command->name, errno);
     cli_observe_queue_stop(queue);
     cli_signals_watch_observer(NULL);
-    if (observer != NULL && stats)
-        cli_print_observer_stats(command->name, name, observer);
+    sipc_observer_stats counters;
+    if (observer != NULL && stats && cli_take_observer_stats(observer, &counters))
+        cli_print_observer_stats(command->name, name, &counters);
     if (observer != NULL)
         sipc_observer_close(observer);
     cli_buffer_free(&out);

@@ -240,6 +240,10 @@ typedef struct record_worker {
     cli_observe_queue *queue; /* copies observer's messages; NULL between observing the channel and again */
     sipc_os_thread thread;
     int status; /* the observer's last failure, SIPC_OK if none */
+    /* The counters of the channel's last observer closed because the channel was removed (--stats: printed when no
+     * observer of it came after). */
+    sipc_observer_stats removed_stats;
+    bool removed_stats_taken;
 } record_worker;
 
 /* Whether the recording is over: stopped (a worker's stop), a stop signal or --duration's end. */
@@ -406,6 +410,7 @@ static bool follow_removed_channel(record_worker *worker)
     worker->queue = NULL;
     if (worker->channel == 0)
         cli_signals_watch_observer(NULL);
+    worker->removed_stats_taken = cli_take_observer_stats(worker->observer, &worker->removed_stats);
     sipc_observer_close(worker->observer);
     worker->observer = NULL;
     if (!reobserve(worker))
@@ -509,8 +514,11 @@ int recording_run(const char *command, const char *const *names, sipc_observer *
     cli_signals_watch_observer(NULL);
     for (size_t i = 0; i < count; i++) {
         sipc_observer *observer = i < started ? workers[i].observer : observers[i];
-        if (observer && stats)
-            cli_print_observer_stats(command, names[i], observer);
+        sipc_observer_stats counters;
+        if (stats && observer && cli_take_observer_stats(observer, &counters))
+            cli_print_observer_stats(command, names[i], &counters);
+        else if (stats && !observer && i < started && workers[i].removed_stats_taken)
+            cli_print_observer_stats(command, names[i], &workers[i].removed_stats);
         if (observer)
             sipc_observer_close(observer);
     }

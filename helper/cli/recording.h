@@ -63,7 +63,7 @@ bool recording_output_close(recording_output *output, int *exit_code);
  * channel that was removed and comes back is observed with again; this takes them over and closes them)
  * into output (opened; this closes it) until limit messages (0: no limit), duration_ns (0: none), a
  * stop signal, or a failure. With stats, each channel's observer counters go to stderr at the end
- * (cli_print_observer_stats; of the channel's last observer when it was removed and came back). Returns the exit
+ * (cli_print_observer_stats; of the channel's last observer, also one closed because the channel was removed). Returns the exit
  * code. */
 int recording_run(const char *command, const char *const *names, sipc_observer **observers, size_t count,
                   const sipc_observe_options *observe_options, recording_output *output, uint64_t limit,

@@ -40,7 +40,7 @@ static void print_costs(sipc_channel *ch, const char *prefix)
     getrusage(RUSAGE_SELF, &usage);
     double cpu = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 + (double)usage.ru_stime.tv_sec +
                  (double)usage.ru_stime.tv_usec / 1e6;
-    sipc_wait_stats w;
+    sipc_wait_stats w = {0}; /* a build that predates a counter (SIPC_BENCH_PEERS_LIB) leaves it 0 */
     sipc_channel_wait_stats(ch, &w);
     printf("%s\"cpuSeconds\":%.6f,\"sleeps\":%llu,\"wakes\":%llu,\"spins\":%llu,\"spinHits\":%llu,\"sameCpuSkips\":%llu,"
            "\"observerWakes\":%llu}\n",

@@ -50,7 +50,9 @@ if (observers.length === 1) throw new Error(`--observer: tap, node or record, no
 
 function build() {
   mkdirSync(outDir, { recursive: true });
-  const lib = join(root, 'helper/build', platform, 'libsipc.a');
+  // SIPC_BENCH_PEERS_LIB: another build's libsipc.a for the peers (to alternate two builds of the producers' side in one
+  // session; SIPC_CLI does the same for the tap and the recorder).
+  const lib = process.env.SIPC_BENCH_PEERS_LIB ?? join(root, 'helper/build', platform, 'libsipc.a');
   const cc = spawnSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-I', join(root, 'helper/include'),
     join(root, 'test/bench/observe_peers.c'), lib, '-pthread', '-lrt', '-o', peersBinary], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`building observe_peers failed:\n${cc.stderr}`);

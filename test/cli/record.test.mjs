@@ -319,6 +319,27 @@ describe('sipc record', () => {
     assert.deepEqual(texts.filter((t) => t.startsWith('to-server')), ['to-server before', 'to-server after']);
   });
 
+  it('--stats reports the observer of a channel that was removed and did not come back', T, async () => {
+    const name = uniqueName('recgone');
+    const echo = start(['echo', name, '--timeout', '30000', '--depth', '64']);
+    await waitForChannel(name, undefined, 20000);
+    const file = join(scratch, 'gone.jsonl');
+    const recorder = start(['record', name, '-o', file, '--stats']);
+    await waitForStderr(recorder, 'recording');
+    await converse(name, 'once\n');
+    echo.child.kill('SIGKILL');
+    await echo.done;
+    assert.equal((await run(['rm', '--force', name])).code, 0);
+    const lines = () => readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    await waitFor(() => lines().some((l) => l.type === 'event' && l.event === 'removed'), { timeoutMs: 20000, what: 'the removed event' });
+    recorder.child.kill('SIGINT');
+    const recorded = await recorder.done;
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const stats = recordStats(recorded.stderr, name);
+    assert.equal(stats.messages, 2);
+    assert.equal(stats.missed, 0);
+  });
+
   it('stops after --duration with a valid (here empty) recording', T, async () => {
     const name = await echoChannel('recdur');
     const file = join(scratch, 'duration.pcapng');
