@@ -606,6 +606,11 @@ void test_lossless_send_spins_for_a_copying_observer(void)
                   (unsigned long long)(after.spins - lag.before.spins));
     /* One spin, or more when the copier was descheduled past the send's 100 ms look at the observer's liveness (each
      * look spins again, never sleeps): the last one found the cursor moved. */
+    if (!(after.spins > lag.before.spins && after.spin_hits == lag.before.spin_hits + 1))
+        fprintf(stderr, "    the send spun %llu times, %llu of them found the cursor moved (sleeps %llu, copy %d)\n",
+                (unsigned long long)(after.spins - lag.before.spins),
+                (unsigned long long)(after.spin_hits - lag.before.spin_hits),
+                (unsigned long long)(after.sleeps - lag.before.sleeps), lag.copied);
     CHECK(after.spins > lag.before.spins && after.spin_hits == lag.before.spin_hits + 1);
     raw_close(&map);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
