@@ -195,8 +195,14 @@ export function within(ms, promise, what) {
 export async function cleanup() {
   await Promise.all([...handles].map((h) => h.close().catch(() => undefined)));
   handles.clear();
+  // The children have exited before their channels are removed: a state, not a pause that usually lets them die
+  // ('exit', not 'close': a grandchild may hold a child's pipes open).
+  const exited = [...children].map((child) => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', resolve);
+  }));
   for (const child of children) child.kill('SIGKILL');
-  await new Promise((r) => setTimeout(r, 10));
+  await Promise.all(exited);
   for (const name of names) {
     await api.remove(name, true).catch(() => { /* already gone */ });
   }
