@@ -592,3 +592,18 @@ test('an observer closed by a listener in the middle of a take hands out nothing
   const order = seen.filter((entry) => entry !== 'attached server');
   assert.deepEqual(order.map((entry) => entry.replace(/^batch \d+$/, 'batch')), ['attached client', 'batch'], `nothing after the close: ${order}`);
 });
+
+test("an observed message's send time (µs) lies between the start and the end of its send()", { timeout: scaled(60000) }, async () => {
+  const name = uniqueName('sendtime');
+  const server = await openTracked(name);
+  const client = await openTracked(name);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const observer = await observeTracked(name);
+  const seen = new Promise((resolve) => observer.once('message', resolve));
+  const before = Date.now();
+  await client.send('when');
+  const after = Date.now();
+  const { timestampUs } = await within(PEER_WAIT_MS, seen, 'the message');
+  // The library stamps the send with the same wall clock, in ns; Date.now() has whole milliseconds.
+  assert.ok(timestampUs >= before * 1000 && timestampUs < (after + 1) * 1000, `${timestampUs} µs, send() from ${before} to ${after} ms`);
+});
