@@ -243,7 +243,10 @@ test('a lossless observer misses nothing at full speed and tells who attached, c
     `closed client ${client.child.pid} 1`,
     `died server ${echo.child.pid} 1`,
   ]);
-  for (const e of events) assert.ok(Number.isInteger(e.timestampUs) && e.timestamp instanceof Date && !('reason' in e), JSON.stringify(e));
+  for (const e of events) {
+    assert.ok(Number.isInteger(e.timestampUs) && e.timestamp instanceof Date && !('reason' in e), JSON.stringify(e));
+    assert.equal(e.timestamp.getTime(), Math.floor(e.timestampUs / 1000), JSON.stringify(e));
+  }
   await api.remove(name, true);
 });
 

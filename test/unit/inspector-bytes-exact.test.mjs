@@ -56,6 +56,7 @@ test('base64: round trips at every length, url alphabet, whitespace, optional pa
 });
 
 test('base64: misplaced padding, wrong lengths and foreign characters are refused', () => {
+  fails(() => core.fromBase64('AAA\u0080'), 'INVALID_BASE64', 3, /'\u0080' at position 4 is not valid base64 here/);
   fails(() => core.fromBase64('Q'), 'INVALID_BASE64', undefined, /wrong length or padding/);
   fails(() => core.fromBase64('QQ==='), 'INVALID_BASE64', undefined, /wrong length or padding/);
   fails(() => core.fromBase64('QUI=='), 'INVALID_BASE64', undefined, /wrong length or padding/);
