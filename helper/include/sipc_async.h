@@ -8,8 +8,12 @@
  * except notify itself answers at once.
  *
  * Notify protocol: `notify(token)` is called from a native thread, at most once until the next poll
- * (news that arrives meanwhile is batched), only while the handle is armed and not stopped. A
- * registered JS callback makes the native thread wait until the main thread ran it, so:
+ * (news that arrives meanwhile is batched), only while the handle is armed and not stopped. Where the
+ * platform has one (POSIX), pass sipc_async_relay_notify with a relay's token (end of this file): the
+ * notification then waits in the relay and its descriptor becomes readable, so the event loop learns of it
+ * on its own thread, and the notifying thread never waits for the main thread nor shares a lock with it.
+ * A callback that a runtime relays to its main thread itself (koffi's registered JS callbacks, through an
+ * N-API thread-safe function) makes the native thread wait until the main thread ran it, so:
  *   - sipc_async_*_arm(h, 0) and sipc_async_*_stop(h) return how many notify calls are still in
  *     progress; while that is non-zero the main thread must let its event loop run before it joins;
  *   - sipc_async_channel_join and sipc_async_*_destroy join the threads and refuse (SIPC_ERR_BUSY)
@@ -235,6 +239,45 @@ SIPC_API int sipc_async_watch_arm(sipc_async_watch *h, int armed);
 SIPC_API int sipc_async_watch_poll(sipc_async_watch *h, uint64_t *changes);
 /* Stops the watch; its thread frees it when it ends (never waits). Returns notify calls in progress. */
 SIPC_API int sipc_async_watch_release(sipc_async_watch *h);
+
+/* ---- relays: notifications through a descriptor the event loop watches (POSIX) ----
+ * A relay is a queue of notified tokens and a descriptor (the read end of a pipe, close-on-exec, non-blocking)
+ * that is readable while tokens wait in it. A handle started with notify = sipc_async_relay_notify and a token of
+ * the relay's (sipc_async_relay_token) is notified by queueing its token and, if the descriptor was not readable,
+ * writing one byte to the pipe: the notifying thread never waits and takes no lock; the main thread learns of it
+ * from its event loop (Node: a net.Socket over the descriptor, read on the loop's own thread, no thread-pool hop)
+ * and drains the tokens with sipc_async_relay_take, then polls those handles as after any notify. A token is queued
+ * once per notify, so at most once per handle until its next poll; the queue holds SIPC_ASYNC_RELAY_CAPACITY
+ * tokens, and a notification that finds it full is not lost: the next take reports *overflowed = 1, and the caller
+ * must then poll every handle of the relay. Windows: sipc_async_relay_open fails with SIPC_ERR_SYSTEM (no
+ * descriptor an event loop watches); use a notify function of your own there. Relays and their tokens belong to the
+ * process that opened them: in a forked child take and fd fail with SIPC_ERR_CLOSED (close still frees them). */
+typedef struct sipc_async_relay sipc_async_relay;
+#define SIPC_ASYNC_RELAY_CAPACITY 1024u
+/* A relay's tokens are its number (1..SIPC_ASYNC_RELAY_MAX, in the top 8 bits) and an id below 2^24 of the
+ * caller's choice (the low bits): one process holds at most SIPC_ASYNC_RELAY_MAX relays at a time. */
+#define SIPC_ASYNC_RELAY_ID_BITS 24u
+#define SIPC_ASYNC_RELAY_MAX 255u
+/* Makes a relay (its pipe): SIPC_OK, SIPC_ERR_NO_MEMORY (also out of descriptors), SIPC_ERR_BUSY (every relay
+ * number is taken), SIPC_ERR_SYSTEM (Windows, or another OS error). */
+SIPC_API int sipc_async_relay_open(sipc_async_relay **out);
+/* The descriptor to watch for reading (>= 0), or a negative status. Owned by the relay: do not close it; a loop
+ * that reads it itself (Node's stream) may, take then finds nothing to read. */
+SIPC_API int sipc_async_relay_fd(const sipc_async_relay *r);
+/* The token to pass with sipc_async_relay_notify for `id` (below 2^SIPC_ASYNC_RELAY_ID_BITS). */
+SIPC_API int sipc_async_relay_token(const sipc_async_relay *r, uint32_t id, uint32_t *token);
+/* The notify function for relay tokens (any thread; never waits, takes no lock). A token of no open relay is
+ * ignored. */
+SIPC_API void sipc_async_relay_notify(uint32_t token);
+/* Main thread (one thread per relay): empties the descriptor, then moves up to max_count queued tokens, oldest
+ * first, into `tokens` (*count of them). *overflowed is 1 if notifications were dropped since the last take because
+ * the queue was full (poll every handle of the relay then), else 0. Tokens left behind (max_count reached) keep the
+ * descriptor readable. Never waits. */
+SIPC_API int sipc_async_relay_take(sipc_async_relay *r, uint32_t *tokens, uint32_t max_count, uint32_t *count,
+                                   uint32_t *overflowed);
+/* Closes the descriptor and frees the relay; its number may be reused. Only once no handle notifies through it any
+ * more (every handle that was given one of its tokens is destroyed, closed or released and its thread ended). */
+SIPC_API int sipc_async_relay_close(sipc_async_relay *r);
 
 #ifdef __cplusplus
 }

@@ -151,6 +151,25 @@ void sipc_os_thread_detach(sipc_os_thread *thread);
 /* Lets another runnable thread on this CPU go first; returns at once when there is none. */
 void sipc_os_thread_yield(void);
 
+/* ---- a wake-up descriptor for an event loop (POSIX) ----
+ * A pipe whose read end an event loop watches (Node's libuv reads it on its own thread; a pipe, because Node can
+ * watch a pipe or a socket but no eventfd). Both ends are close-on-exec and non-blocking; signalling never waits
+ * for the reader, and no user-space lock is shared with it. Windows has no descriptor an event loop watches. */
+#if !defined(_WIN32)
+#define SIPC_OS_HAS_WAKE_PIPE 1
+typedef struct sipc_os_wake_pipe {
+    int read_fd;
+    int write_fd;
+} sipc_os_wake_pipe;
+/* Makes the pipe: SIPC_OK, or an error (recorded; EMFILE/ENFILE give NO_MEMORY). */
+int sipc_os_wake_pipe_open(sipc_os_wake_pipe *out);
+/* Makes the read end readable: writes one byte (a full pipe is readable already). Never waits. */
+void sipc_os_wake_pipe_signal(const sipc_os_wake_pipe *wake);
+/* Reads what the pipe holds, so that it is no longer readable until the next signal. Never waits. */
+void sipc_os_wake_pipe_drain(const sipc_os_wake_pipe *wake);
+void sipc_os_wake_pipe_close(sipc_os_wake_pipe *wake);
+#endif
+
 /* ---- shared-memory segments ---- */
 typedef struct sipc_os_segment sipc_os_segment; /* opaque, one per open of a key */
 

@@ -316,4 +316,58 @@ void posix_unmap(void *base, uint64_t size)
         munmap(base, (size_t)size);
 }
 
+/* ---- wake-up pipe ---- */
+
+int sipc_os_wake_pipe_open(sipc_os_wake_pipe *out)
+{
+    int fds[2];
+#if defined(__linux__)
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+        return posix_fail_errno();
+#else
+    /* No pipe2 (macOS): a thread that forks and execs between these calls may pass the ends on; they are only ever
+     * one byte of wake-up, never data. */
+    if (pipe(fds) != 0)
+        return posix_fail_errno();
+    for (int i = 0; i < 2; i++) {
+        if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[i], F_SETFL, O_NONBLOCK) != 0) {
+            int rc = posix_fail_errno();
+            close(fds[0]);
+            close(fds[1]);
+            return rc;
+        }
+    }
+#endif
+    out->read_fd = fds[0];
+    out->write_fd = fds[1];
+    return SIPC_OK;
+}
+
+void sipc_os_wake_pipe_signal(const sipc_os_wake_pipe *wake)
+{
+    const char byte = 1;
+    while (write(wake->write_fd, &byte, 1) < 0 && errno == EINTR) {
+    }
+    /* Any other failure is EAGAIN (the pipe is full, so readable) or a closed pipe (nobody to wake). */
+}
+
+void sipc_os_wake_pipe_drain(const sipc_os_wake_pipe *wake)
+{
+    char bytes[64];
+    for (;;) {
+        ssize_t got = read(wake->read_fd, bytes, sizeof bytes);
+        if (got == (ssize_t)sizeof bytes || (got < 0 && errno == EINTR))
+            continue;
+        return; /* short read, EAGAIN (empty), or the loop's own reader took the bytes */
+    }
+}
+
+void sipc_os_wake_pipe_close(sipc_os_wake_pipe *wake)
+{
+    close(wake->read_fd);
+    close(wake->write_fd);
+    wake->read_fd = -1;
+    wake->write_fd = -1;
+}
+
 #endif

@@ -177,8 +177,8 @@ test('a process whose for-await loop broke off ends by itself: a left iterator k
 });
 
 test('more messages ready at once than one notification takes: every pending receive() gets its own, in order, then PEER_GONE', async () => {
-  // 3,000 sent in one event-loop turn reach the native thread in at most two batches (it notifies, then waits for
-  // this thread), more than two notifications take (4 × 256 each): the rest must not wait for news from the peer.
+  // 3,000 sent in one event-loop turn reach the main thread in a few notifications (the native thread notifies once
+  // until the next poll), more than one notification takes (4 × 256 each): the rest must not wait for news from the peer.
   const count = 3000;
   const expected = Array.from({ length: count }, (_, i) => String(i));
   const { server, client } = await connectedPair('rounds', { queueDepth: 4096, receiveSpinUs: 0 });

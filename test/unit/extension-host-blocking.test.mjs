@@ -213,6 +213,10 @@ const NON_BLOCKING = {
   sipc_async_watch_arm: 'sets a flag',
   sipc_async_watch_poll: 'copies counters',
   sipc_async_watch_release: 'drops a reference; the watch\'s thread frees it',
+  sipc_async_relay_open: 'allocates the relay and makes a pipe (pipe2), once per process',
+  sipc_async_relay_fd: 'reads a field',
+  sipc_async_relay_token: 'arithmetic',
+  sipc_async_relay_take: 'empties a non-blocking pipe and takes tokens from a queue that never locks',
 };
 
 /**

@@ -68,6 +68,9 @@ export const SIPC_ASYNC_PENDING = 1;
 export const SIPC_ASYNC_FLOWING = 1;
 export const SIPC_ASYNC_PAUSED = 2;
 export const SIPC_ASYNC_MAX_SPIN_US = 1000;
+export const SIPC_ASYNC_RELAY_CAPACITY = 1024;
+export const SIPC_ASYNC_RELAY_ID_BITS = 24;
+export const SIPC_ASYNC_RELAY_MAX = 255;
 
 /** sipc_status_name() of every error status (SIPC_ERR_<name>). */
 export const STATUS_ERROR_NAMES = ['TIMEOUT', 'PEER_GONE', 'BUSY', 'TOO_BIG', 'CANCELLED', 'CLOSED', 'INVALID_NAME', 'INVALID_ARGUMENT', 'BUFFER_TOO_SMALL', 'NOT_FOUND', 'CORRUPT', 'VERSION', 'PERMISSION', 'NO_MEMORY', 'MISMATCH', 'NOT_CONNECTED', 'SYSTEM', 'NOT_A_CHANNEL'] as const;

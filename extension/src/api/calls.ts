@@ -42,7 +42,7 @@ class PendingCall<T> implements NativeClient {
       reject(errorFor(rc === SIPC_OK ? SIPC_ERR_SYSTEM : rc, context));
       return;
     }
-    // koffi delivers the thread's notify through the event loop, so never before this line.
+    // A notify arrives through the event loop (the relay's pipe, or koffi's callback), so never before this line.
     this.handle = out[0];
     setBusy(token, true);
   }

@@ -1,18 +1,27 @@
 /**
  * Lifetimes of the native handles and their threads, process-wide.
  *
- * - One notify callback is registered with koffi for the whole process and never unregistered, so no
- *   native thread can ever call a released callback; it dispatches by token to the live handle.
+ * - Notifications reach the main thread through a relay where the platform has one (POSIX; sipc_async.h): the
+ *   native thread queues the handle's token in libsipc and makes a pipe readable, which the event loop reads on
+ *   its own thread (a net.Socket over the descriptor); the main thread then takes the tokens and dispatches them
+ *   to the live handles. So the main thread takes no lock a native thread holds, and a native thread never waits
+ *   for the main thread. Elsewhere (Windows), or with SIPC_NODE_NOTIFY=callback, one notify callback is registered
+ *   with koffi for the whole process and never unregistered, so no native thread can ever call a released
+ *   callback; koffi relays it to the main thread (an N-API thread-safe function) and it dispatches by token.
  * - A handle with pending work (a promise, a 'message' listener...) keeps the process alive with one shared
  *   timer, the way an open socket does; idle handles do not.
- * - koffi delivers a native thread's call on the main thread and keeps that thread waiting meanwhile, and it
- *   crashes if such a call is still queued when Node tears the environment down. So at 'beforeExit' every
+ * - On the callback path koffi delivers a native thread's call on the main thread and keeps that thread waiting
+ *   meanwhile, and it crashes if such a call is still queued when Node tears the environment down (a relay's notify
+ *   returns at once, so there this is only ever a call in its last instructions). So at 'beforeExit' every
  *   handle is disarmed (no new notify calls) and the loop is kept turning until none is in flight; at 'exit'
  *   every handle is stopped and, when no notify call is in flight, its threads are joined and it is closed
  *   (the peer sees PEER_GONE at once). A handle whose notify call is still in flight (only possible on
  *   process.exit() during traffic) is left alone: exit() ends its thread without running that call.
  */
-import { native, type Pointer } from './native';
+import { Socket, type ConnectOpts, type SocketConstructorOpts } from 'node:net';
+import { SIPC_ASYNC_RELAY_ID_BITS } from './abi';
+import { native, type Pointer, type PointerCell } from './native';
+import { SIPC_OK } from './status';
 
 export interface NativeClient {
   /** The native side has news: poll it. Runs on the main thread. */
@@ -25,8 +34,11 @@ export interface NativeClient {
 
 const clients = new Map<number, NativeClient>();
 const busy = new Set<number>();
-let nextToken = 1;
-let notifyPointer: Pointer | undefined;
+/** Token ids run from 1 to ID_LIMIT - 1 and start over, skipping the live ones (the bits a relay token has for it). */
+const ID_LIMIT = 2 ** SIPC_ASYNC_RELAY_ID_BITS;
+let nextId = 1;
+/** How notifications reach the main thread: chosen at the first handle, for the life of the process. */
+let path: NotifyPath | undefined;
 let keepAlive: ReturnType<typeof setInterval> | undefined;
 let hooksInstalled = false;
 
@@ -68,13 +80,82 @@ function installHooks(): void {
   });
 }
 
-/** Registers a handle; returns its token and the notify callback pointer to hand to the native side. */
+interface NotifyPath {
+  /** The notify function to hand to the native side. */
+  readonly notify: Pointer;
+  /** The token for a handle's id. */
+  token(id: number): number;
+}
+
+/** Tokens taken per sipc_async_relay_take; more are taken in a loop. */
+const RELAY_TAKE = 256;
+
+/**
+ * The relay's descriptor read by the event loop: each time it becomes readable, every queued token is taken, then
+ * dispatched (all handles when the relay's queue overflowed). Null where no relay can be made (Windows; out of
+ * descriptors): the callback path then.
+ */
+function openRelay(): NotifyPath | null {
+  if (process.platform === 'win32' || process.env.SIPC_NODE_NOTIFY === 'callback') return null;
+  const lib = native();
+  const cell: PointerCell = [null];
+  if (lib.sipc_async_relay_open(cell) !== SIPC_OK || cell[0] === null) return null;
+  const relay = cell[0];
+  const fd = lib.sipc_async_relay_fd(relay);
+  const base = new Uint32Array(1);
+  if (fd < 0 || lib.sipc_async_relay_token(relay, 0, base) !== SIPC_OK) return null;
+  const tokens = new Uint32Array(RELAY_TAKE);
+  const count = new Uint32Array(1);
+  const overflowed = new Uint32Array(1);
+  const taken: number[] = [];
+  const onReadable = (): void => {
+    let everyone = false;
+    do {
+      lib.sipc_async_relay_take(relay, tokens, RELAY_TAKE, count, overflowed);
+      for (let i = 0; i < count[0]; i++) taken.push(tokens[i]);
+      if (overflowed[0] !== 0) everyone = true;
+    } while (count[0] === RELAY_TAKE);
+    for (const token of everyone ? [...clients.keys()] : taken) dispatch(token);
+    taken.length = 0;
+  };
+  // A stream over the pipe: libuv reads it on the loop's thread (no thread-pool hop), into one reused buffer. Not
+  // ref'd: like koffi's relay, it keeps no process alive (pending work does, through setBusy's timer).
+  // (Node reads `onread` in the constructor too; @types/node lists it for connect() only.)
+  const options: SocketConstructorOpts & ConnectOpts = {
+    fd,
+    readable: true,
+    writable: false,
+    onread: {
+      buffer: Buffer.alloc(64),
+      callback: () => {
+        onReadable();
+        return true;
+      },
+    },
+  };
+  const socket = new Socket(options);
+  socket.unref();
+  socket.on('error', throwLater);
+  return { notify: lib.relayNotify, token: (id) => (base[0] | id) >>> 0 };
+}
+
+function notifyPath(): NotifyPath {
+  path ??= openRelay() ?? { notify: native().registerNotify(dispatch), token: (id) => id };
+  return path;
+}
+
+/** Registers a handle; returns its token and the notify function pointer to hand to the native side. */
 export function registerClient(client: NativeClient): { token: number; notify: Pointer } {
   installHooks();
-  notifyPointer ??= native().registerNotify(dispatch);
-  const token = nextToken++;
+  const notify = notifyPath();
+  let token = notify.token(nextId);
+  while (clients.has(token)) {
+    nextId = nextId + 1 < ID_LIMIT ? nextId + 1 : 1;
+    token = notify.token(nextId);
+  }
+  nextId = nextId + 1 < ID_LIMIT ? nextId + 1 : 1;
   clients.set(token, client);
-  return { token, notify: notifyPointer };
+  return { token, notify: notify.notify };
 }
 
 export function unregisterClient(token: number): void {

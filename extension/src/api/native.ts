@@ -176,6 +176,14 @@ export interface SipcNative {
   sipc_async_watch_poll(h: Pointer, changes: BigUint64Array): number;
   sipc_async_watch_release(h: Pointer): number;
 
+  /** Relays (POSIX): notifications through a descriptor that the event loop reads (lifecycle.ts). */
+  sipc_async_relay_open(out: PointerCell): number;
+  sipc_async_relay_fd(relay: Pointer): number;
+  sipc_async_relay_token(relay: Pointer, id: number, token: Uint32Array): number;
+  sipc_async_relay_take(relay: Pointer, tokens: Uint32Array, maxCount: number, count: Uint32Array, overflowed: Uint32Array): number;
+  /** The address of sipc_async_relay_notify, the notify function to pass with a relay's tokens. */
+  readonly relayNotify: Pointer;
+
   /** Registers the one process-wide notify callback (never unregistered: see lifecycle.ts). */
   registerNotify(callback: (token: number) => void): Pointer;
 }
@@ -293,6 +301,12 @@ export function native(): SipcNative {
     sipc_async_watch_arm: f('sipc_async_watch_arm', 'int', [voidPtr, 'int']),
     sipc_async_watch_poll: f('sipc_async_watch_poll', 'int', [voidPtr, voidPtr]),
     sipc_async_watch_release: f('sipc_async_watch_release', 'int', [voidPtr]),
+
+    sipc_async_relay_open: f('sipc_async_relay_open', 'int', [outPtr]),
+    sipc_async_relay_fd: f('sipc_async_relay_fd', 'int', [voidPtr]),
+    sipc_async_relay_token: f('sipc_async_relay_token', 'int', [voidPtr, 'uint32_t', voidPtr]),
+    sipc_async_relay_take: f('sipc_async_relay_take', 'int', [voidPtr, voidPtr, 'uint32_t', voidPtr, voidPtr]),
+    relayNotify: lib.symbol('sipc_async_relay_notify') as Pointer,
 
     registerNotify: (callback: (token: number) => void): Pointer =>
       koffi.register(callback, koffi.pointer(NotifyProto)),
