@@ -1,10 +1,10 @@
-// How notifications reach the main thread (issue #10, "the extension host never blocks"). On POSIX the native threads
-// queue them in a libsipc relay whose pipe the event loop reads (lifecycle.ts, sipc_async.h "relays"), so the main
-// thread never runs koffi's relay of a registered callback (an N-API thread-safe function, whose lock it would share
-// with the notifying thread, which in turn would wait for the main thread). Shown from outside: a child process
-// counts koffi.register calls (the only way a native thread can call into JavaScript) and the calls of what was
-// registered, while it uses every kind of handle that notifies: channels both ways, an observer, one-shot calls
-// (open, stat, list, close) and a channel watch. With SIPC_NODE_NOTIFY=callback (the path Windows takes) the same
+// How notifications reach the main thread (issue #10, "the extension host never blocks"). With SIPC_NODE_NOTIFY=relay
+// (POSIX) the native threads queue them in a libsipc relay whose pipe the event loop reads (lifecycle.ts, sipc_async.h
+// "relays"), so the main thread never runs koffi's relay of a registered callback (an N-API thread-safe function,
+// whose lock it would share with the notifying thread, which in turn would wait for the main thread). Shown from
+// outside: a child process counts koffi.register calls (the only way a native thread can call into JavaScript) and
+// the calls of what was registered, while it uses every kind of handle that notifies: channels both ways, an
+// observer, one-shot calls (open, stat, list, close) and a channel watch. By default (and on Windows) the same
 // program registers one callback and it runs: the count can tell the two apart.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,14 +64,14 @@ async function run(label, env) {
   return outcome;
 }
 
-test('POSIX: notifications come through the relay, never through a koffi callback (no thread-safe function on the main thread)', { skip: process.platform === 'win32', timeout: 8 * PEER_WAIT_MS }, async () => {
-  const outcome = await run('relay', {});
+test('POSIX, SIPC_NODE_NOTIFY=relay: notifications come through the relay, never through a koffi callback (no thread-safe function on the main thread)', { skip: process.platform === 'win32', timeout: 8 * PEER_WAIT_MS }, async () => {
+  const outcome = await run('relay', { SIPC_NODE_NOTIFY: 'relay' });
   assert.equal(outcome.registered, 0, `koffi.register was called: ${JSON.stringify(outcome)}`);
   assert.equal(outcome.callbackRuns, 0);
 });
 
-test('SIPC_NODE_NOTIFY=callback (the Windows path): one registered callback carries every notification', { timeout: 8 * PEER_WAIT_MS }, async () => {
-  const outcome = await run('callback', { SIPC_NODE_NOTIFY: 'callback' });
+test('by default (and on Windows): one registered koffi callback carries every notification', { timeout: 8 * PEER_WAIT_MS }, async () => {
+  const outcome = await run('callback', { SIPC_NODE_NOTIFY: '' });
   assert.equal(outcome.registered, 1, JSON.stringify(outcome));
   assert.ok(outcome.callbackRuns > 0, JSON.stringify(outcome));
 });

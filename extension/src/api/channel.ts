@@ -401,16 +401,28 @@ export class Channel extends NativeHandle {
     this.delivery.newTurn();
     const lib = native();
     const status = this.status;
+    // This turn takes at most what was ready at its first poll. Where the native thread receives on while the main
+    // thread takes (a relay's notify does not wait for the main thread), later polls find more, and taking that too
+    // would make one turn as long as the flood lasts; the native thread notifies for it (its notification after that
+    // first poll), so it comes in a later turn, after the timers.
+    let budget = -1;
     for (let round = 0; round < TAKE_ROUNDS; round++) {
       lib.sipc_async_channel_poll(this.handle, status);
       this.settleConnect(status.connect_status);
+      if (budget < 0) budget = status.ready_count;
       // Once receiving ended (a batch that could not be taken, say), nothing more is taken.
-      const taking = status.ready_count > 0 && !this.delivery.ended;
-      if (taking) this.takeMessages(status);
+      const ready = status.ready_count > 0 && !this.delivery.ended;
+      const taking = ready && budget > 0;
+      if (taking) budget -= this.takeMessages(status, budget);
       if (status.send_results > 0) {
         this.takeSendResults((statuses, max, count) => lib.sipc_async_channel_take_send_results(this.handle, statuses, max, count));
       }
       if (this.closed) return;
+      if (ready && !taking && status.send_results === 0) {
+        // What is ready came after this turn's first poll: its notification brings it.
+        this.update();
+        return;
+      }
       if (!taking && status.send_results === 0) {
         // Everything is taken: only now can the end of receiving (PEER_GONE...) come after the last message.
         this.settleReceiveEnd(status.connect_status, status.recv_status);
@@ -456,14 +468,16 @@ export class Channel extends NativeHandle {
     else this.emitError(ended);
   }
 
-  private takeMessages(status: RawAsyncStatus): void {
+  /** Takes up to `limit` of the ready messages (one batch) and delivers them; returns how many it took. */
+  private takeMessages(status: RawAsyncStatus, limit: number): number {
     const lib = native();
     const bytes = toNumber(status.ready_bytes);
     const capacity = Math.max(bytes, 1);
     const buffer = Buffer.allocUnsafeSlow(capacity);
     const rc = lib.sipc_async_channel_take(
-      this.handle, buffer, capacity, this.lengths, Math.min(status.ready_count, this.lengths.length), this.count,
+      this.handle, buffer, capacity, this.lengths, Math.min(status.ready_count, limit, this.lengths.length), this.count,
     );
+    const taken = this.count[0];
     this.nativeWant = Math.max(0, this.nativeWant - this.count[0]);
     if (rc !== SIPC_OK) {
       // The library did not hand out the batch it reported (only a fault of its own can do that): the messages behind
@@ -472,22 +486,23 @@ export class Channel extends NativeHandle {
       const error = errorFor(rc, `receive from channel '${this.name}' failed`);
       this.delivery.end(error);
       this.emitError(error);
-      return;
+      return taken;
     }
     // A 'message' listener may call receive(), whose spin reuses this.count and this.lengths: copy them first.
-    const lengths = this.lengths.slice(0, this.count[0]);
+    const lengths = this.lengths.slice(0, taken);
     // Each message is handed out in memory of its own; a batch of one already is.
     if (lengths.length === 1 && lengths[0] === buffer.length) {
       this.deliver(buffer);
-      return;
+      return taken;
     }
     let offset = 0;
     for (const length of lengths) {
       const message = ownedCopy(buffer.subarray(offset, offset + length));
       offset += length;
       this.deliver(message);
-      if (this.closed) return;
+      if (this.closed) return taken;
     }
+    return taken;
   }
 
   private deliver(message: Buffer): void {

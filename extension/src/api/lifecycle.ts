@@ -1,13 +1,13 @@
 /**
  * Lifetimes of the native handles and their threads, process-wide.
  *
- * - Notifications reach the main thread through a relay where the platform has one (POSIX; sipc_async.h): the
- *   native thread queues the handle's token in libsipc and makes a pipe readable, which the event loop reads on
- *   its own thread (a net.Socket over the descriptor); the main thread then takes the tokens and dispatches them
- *   to the live handles. So the main thread takes no lock a native thread holds, and a native thread never waits
- *   for the main thread. Elsewhere (Windows), or with SIPC_NODE_NOTIFY=callback, one notify callback is registered
- *   with koffi for the whole process and never unregistered, so no native thread can ever call a released
- *   callback; koffi relays it to the main thread (an N-API thread-safe function) and it dispatches by token.
+ * - One notify callback is registered with koffi for the whole process and never unregistered, so no native thread
+ *   can ever call a released callback; koffi relays it to the main thread (an N-API thread-safe function) and it
+ *   dispatches by token to the live handle. With SIPC_NODE_NOTIFY=relay (POSIX; opt-in, see the README: measured
+ *   on a loaded machine it was not better) notifications come through a libsipc relay instead (sipc_async.h): the
+ *   native thread queues the handle's token and makes a pipe readable, which the event loop reads on its own thread
+ *   (a net.Socket over the descriptor); the main thread then takes the tokens and dispatches them. The main thread
+ *   then takes no lock a native thread holds, and a native thread never waits for the main thread.
  * - A handle with pending work (a promise, a 'message' listener...) keeps the process alive with one shared
  *   timer, the way an open socket does; idle handles do not.
  * - On the callback path koffi delivers a native thread's call on the main thread and keeps that thread waiting
@@ -93,10 +93,10 @@ const RELAY_TAKE = 256;
 /**
  * The relay's descriptor read by the event loop: each time it becomes readable, every queued token is taken, then
  * dispatched (all handles when the relay's queue overflowed). Null where no relay can be made (Windows; out of
- * descriptors): the callback path then.
+ * descriptors) or not asked for (SIPC_NODE_NOTIFY=relay): the callback path then.
  */
 function openRelay(): NotifyPath | null {
-  if (process.platform === 'win32' || process.env.SIPC_NODE_NOTIFY === 'callback') return null;
+  if (process.platform === 'win32' || process.env.SIPC_NODE_NOTIFY !== 'relay') return null;
   const lib = native();
   const cell: PointerCell = [null];
   if (lib.sipc_async_relay_open(cell) !== SIPC_OK || cell[0] === null) return null;
