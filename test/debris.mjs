@@ -88,7 +88,10 @@ function processStat(pid) {
   // Under wine a Windows process reads the Linux host's /proc (drive Z:), where its pid names another process.
   if (process.platform !== 'linux') return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The main thread's entry, not /proc/<pid>/stat: under qemu-user a process reading its own /proc/<pid>/stat gets
+    // one the emulator makes up, whose start time differs from the kernel's by a tick, so two emulated test processes
+    // running side by side each took the other's folder for a reused pid's and swept it (the arm64 run of CI).
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { state: fields[0], startTime: fields[19] };
   } catch {
