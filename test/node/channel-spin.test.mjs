@@ -282,6 +282,61 @@ test('two hot windows in a row without a message: the channel backs off and does
   assert.deepEqual(books.problems, []);
 });
 
+test('a hot receive that takes several messages settles first: a \'message\' listener gets the rest only in a later turn', { skip }, async () => {
+  const books = ledger();
+  freezeClock();
+  const { server, client } = await pair('hand-off', { maxMessageSize: 64, receiveSpinUs: 10 });
+  await client.send('warm');
+  await server.receive({ timeoutMs: PEER_WAIT_MS });
+  const log = [];
+  server.on('message', (m) => log.push(`listener ${m}`));
+  // In one turn, before the listener's spin: two messages in the channel, and a receive that looks for them itself.
+  client.send('m1');
+  client.send('m2');
+  const looks = books.calls.takeNow.length;
+  const first = server.receive({ timeoutMs: PEER_WAIT_MS });
+  log.push('receive returned');
+  assert.equal(books.calls.takeNow.length, looks + 1);
+  assert.equal(books.calls.takeNow.at(-1).taken, 2, 'the receive\'s look took both');
+  log.push(`awaited ${await first}`);
+  await waitUntil(() => log.length === 3, 'm2 delivered');
+  assert.deepEqual(log, ['receive returned', 'awaited m1', 'listener m2']);
+});
+
+test('a listener that closes the channel while a spin delivers gets no message after the close', { skip }, async () => {
+  const books = ledger();
+  freezeClock();
+  const { server, client } = await pair('close-in-spin', { maxMessageSize: 64, receiveSpinUs: 10 });
+  await client.send('warm');
+  await server.receive({ timeoutMs: PEER_WAIT_MS });
+  await waitUntil(() => (books.lastFlags() & SIPC_ASYNC_PAUSED) !== 0, 'the native thread is paused');
+  const got = [];
+  const closed = new Promise((resolve) => server.on('message', (m) => { got.push(m.toString()); resolve(server.close()); }));
+  // Three messages in the channel before the listener's first spin: it takes all three at once.
+  const looks = books.calls.takeNow.length;
+  for (const m of ['a', 'b', 'c']) client.send(m);
+  await closed;
+  assert.equal(books.calls.takeNow.length, looks + 1);
+  assert.equal(books.calls.takeNow.at(-1).taken, 3);
+  assert.deepEqual(got, ['a']);
+});
+
+test('a hot channel left alone hands over once it cooled down: the peer\'s departure is seen', { skip }, async () => {
+  const books = ledger();
+  const clock = freezeClock();
+  const { server, client } = await pair('cooled-peer-gone', { maxMessageSize: 64, receiveSpinUs: 10 });
+  await client.send('warm');
+  await server.receive({ timeoutMs: PEER_WAIT_MS });
+  await waitUntil(() => (books.lastFlags() & SIPC_ASYNC_PAUSED) !== 0, 'the native thread is paused');
+  // Paused, the native thread does not watch the channel; nothing is called on the server from here on.
+  const gone = new Promise((resolve) => server.once('peer-gone', resolve));
+  clock.advance(50);
+  await waitUntil(() => (books.lastFlags() & SIPC_ASYNC_PAUSED) === 0, 'the cool-down timer handed over');
+  await client.close();
+  await within(PEER_WAIT_MS, gone, "'peer-gone'");
+  assert.equal(server.state, 'peer-gone');
+});
+
 test('a hot iterator reads at most 64 messages ahead on this thread, then the rest in order', { skip }, async () => {
   const books = ledger();
   freezeClock();
