@@ -361,6 +361,79 @@ test('a hot iterator reads at most 64 messages ahead on this thread, then the re
   assert.deepEqual(books.problems, []);
 });
 
+/** Blocks this thread until the counted channel's native thread holds `count` ready messages (the batch the next take gets). */
+function blockUntilReady(books, count, what, more = () => true) {
+  const deadline = Date.now() + PEER_WAIT_MS;
+  let status = books.peek();
+  while ((status.ready_count < count || !more(status)) && Date.now() < deadline) status = books.peek();
+  assert.equal(status.ready_count, count, what);
+  return status;
+}
+
+test('the native thread\'s batches: a message that fills the buffer followed by an empty one, and a listener closing mid-batch', { skip }, async () => {
+  const books = ledger();
+  const { server, client } = await pair('batches', { maxMessageSize: 64, receiveSpinUs: 0 });
+  const got = [];
+  server.on('message', (m) => got.push(m.toString()));
+  await turn();
+  // 'abc' and '' in one batch: the batch's buffer is 3 bytes, exactly the first message's.
+  client.send('abc');
+  client.send('');
+  blockUntilReady(books, 2, 'both messages wait in one batch');
+  await waitUntil(() => got.length === 2, 'both delivered');
+  assert.deepEqual(got, ['abc', '']);
+  assert.equal(books.calls.take.at(-1).taken, 2);
+  server.removeAllListeners('message');
+  // A listener that closes the channel on the first of three messages of one batch gets nothing after it.
+  const after = [];
+  const closed = new Promise((resolve) => server.on('message', (m) => { after.push(m.toString()); resolve(server.close()); }));
+  await turn();
+  for (const m of ['a', 'b', 'c']) client.send(m);
+  blockUntilReady(books, 3, 'three messages wait in one batch');
+  await closed;
+  assert.deepEqual(after, ['a']);
+});
+
+test('a turn takes only what was ready at its first poll; what came after waits for its own notification, before the end of receiving', { skip }, async () => {
+  const books = ledger();
+  const { server, client } = await pair('turn-budget', { maxMessageSize: 64, receiveSpinUs: 0 });
+  const events = [];
+  server.on('message', (m) => events.push(m.toString()));
+  server.on('peer-gone', () => events.push('peer-gone'));
+  await turn();
+  // While the main thread takes the first message, the peer sends one more and leaves; this thread waits until the
+  // native thread holds it and saw the departure: the turn's second poll finds it ready, beyond the turn's budget.
+  let lateDone = false;
+  faults.set('sipc_async_channel_take', (real, handle, buffer, capacity, lengths, maxCount, count) => {
+    const rc = real(handle, buffer, capacity, lengths, maxCount, count);
+    if (!lateDone) {
+      lateDone = true;
+      client.send('late');
+      client.close();
+      blockUntilReady(books, 1, "'late' waits", (status) => status.recv_status !== 0);
+    }
+    return rc;
+  });
+  client.send('first');
+  await waitUntil(() => events.includes('peer-gone'), "'peer-gone'");
+  assert.deepEqual(events, ['first', 'late', 'peer-gone']);
+});
+
+test('an iterator ends (done) when the channel closes under it', { skip }, async () => {
+  const { server, client } = await pair('iterator-closed', { receiveSpinUs: 0 });
+  const got = [];
+  const loop = (async () => {
+    for await (const m of server) {
+      got.push(m.toString());
+      if (got.length === 1) server.close();
+    }
+    return 'ended';
+  })();
+  await client.send('one');
+  assert.equal(await within(PEER_WAIT_MS, loop, 'the loop'), 'ended');
+  assert.deepEqual(got, ['one']);
+});
+
 test('close() collects more than 256 finished sends at once: every one resolves', { skip }, async () => {
   const books = ledger();
   // The counted side sends; the peer asks for all of them before the sends start, so its native thread takes them.
