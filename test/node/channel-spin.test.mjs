@@ -13,9 +13,10 @@
 // (with koffi's callback they would wait in their first notify).
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 process.env.SIPC_NODE_NOTIFY = 'relay';
-const { api, cleanup, PEER_WAIT_MS, uniqueName, waitUntil, within } = await import('./helpers.mjs');
+const { api, cleanup, PEER_WAIT_MS, segmentPath, uniqueName, waitUntil, within } = await import('./helpers.mjs');
 
 // extension/src/api/abi.ts (generated from sipc.h).
 const SIPC_ASYNC_FLOWING = 1;
@@ -472,4 +473,46 @@ test('close() collects a send that failed with its own error (TIMEOUT), not CLOS
   const closed = await cutOff;
   assert.equal(closed.code, 'CLOSED');
   assert.equal(closed.message, `send to channel '${name}' failed: the channel was closed before the message could be queued`);
+});
+
+/** Whether each of this process's descriptors of `path` is close-on-exec (O_CLOEXEC in /proc/self/fdinfo). */
+function closeOnExec(path) {
+  const flags = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target;
+    try { target = readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    if (target !== path) continue;
+    const octal = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))[1];
+    flags.push((parseInt(octal, 8) & 0o2000000) !== 0);
+  }
+  return flags;
+}
+
+test('inheritHandles: the segment\'s descriptor is not close-on-exec; by default it is', { skip }, async () => {
+  const inherited = uniqueName('inherit');
+  const server = await counted.open(inherited, { inheritHandles: true });
+  opened.add(server);
+  assert.deepEqual(closeOnExec(segmentPath(inherited)), [false]);
+  const plain = uniqueName('no-inherit');
+  const other = await counted.open(plain, { inheritHandles: false });
+  opened.add(other);
+  assert.deepEqual(closeOnExec(segmentPath(plain)), [true]);
+  const unset = uniqueName('unset-inherit');
+  const third = await counted.open(unset);
+  opened.add(third);
+  assert.deepEqual(closeOnExec(segmentPath(unset)), [true]);
+});
+
+test('an aborted connect says so: CANCELLED with the channel and the abort in its message', { skip }, async () => {
+  const name = uniqueName('abort-text');
+  const server = await counted.open(name);
+  opened.add(server);
+  const controller = new AbortController();
+  const waiting = server.connect({ signal: controller.signal });
+  controller.abort();
+  await assert.rejects(waiting, { code: 'CANCELLED', message: `connect to channel '${name}' failed: the wait was aborted` });
+  await assert.rejects(server.connect({ signal: controller.signal }), {
+    code: 'CANCELLED', message: `connect to channel '${name}' failed: the wait was aborted`,
+  });
+  await assert.rejects(server.connect({ timeoutMs: 5 }), { code: 'TIMEOUT', message: `connect to channel '${name}' failed: no peer connected within 5 ms` });
 });
