@@ -25,6 +25,8 @@
 /* How often, with events, the processes holding the roles are checked while traffic keeps the observer busy. */
 #define LIVENESS_CHECK_NS 100000000ull
 #define EVENT_QUEUE 8
+/* How many slots ahead of the one it copies the observer asks for (find_next), when they are published already. */
+#define PREFETCH_AHEAD 2u
 /* While messages keep coming (one returned less than SPIN_WHILE_FLOWING_NS ago), an observer that caught up spins for
  * the next one before it sleeps, within the peers' adaptive budget (spin_policy.h): where the next message is further
  * away than the budget (a paced producer, a producer held up elsewhere) spins fail, and the observer soon sleeps at
@@ -51,6 +53,7 @@ struct sipc_observer {
     int record;     /* lossless: index of our record, -1 when none (or dropped) */
     uint64_t claim; /* lossless: SIPC_CLAIM(ticket, ACTIVE) as we set it */
     uint64_t next_sequence[2];
+    uint64_t seen_head[2];     /* the ring's head when last loaded: messages before it are published (no reload) */
     uint64_t published[2];     /* lossless: the cursor values last stored in our record */
     uint64_t woken_at[2];      /* lossless: the cursor value of our last wake-up of a waiting producer */
     uint64_t last_delivery_ns; /* when sipc_observer_next last returned a message (traffic is flowing) */
@@ -61,6 +64,7 @@ struct sipc_observer {
     uint32_t spin_probe;
     uint64_t missed[2];
     uint64_t dropped_seen[2]; /* rings[d].dropped when last reported */
+    int dropped_due[2];       /* head was loaded since: look at rings[d].dropped at the next message (take_discarded) */
     role_seen roles[2];
     uint64_t last_liveness_check;
     uint64_t last_existence_check;
@@ -197,10 +201,24 @@ static void publish_cursor(sipc_observer *ob, int d)
     ob->published[d] = next;
     SH_STORE_REL(&ob->header->observers[ob->record].cursor[d], next);
     uint64_t batch = ob->geometry.queue_depth / 2 ? ob->geometry.queue_depth / 2 : 1;
-    if (next - ob->woken_at[d] >= batch || SH_LOAD_ACQ(&ob->header->rings[d].head) == next) {
+    if (next - ob->woken_at[d] >= batch || (next >= ob->seen_head[d] && SH_LOAD_ACQ(&ob->header->rings[d].head) == next)) {
         ob->woken_at[d] = next;
         wake_producer(ob, d);
     }
+}
+
+/* The cursor moves per run of copied messages, not per message: the producers read our record's cache line at every
+ * send, and a store per message made it change hands twice per message. While more messages are known to be ready
+ * (before seen_head) it waits for an eighth of a ring; once we copied what was known ready it is stored at once, and
+ * before any wait (sipc_observer_next publishes non-lazily when it finds nothing), so a producer held back by us
+ * never waits for a cursor we could have stored. A caller that stops calling holds at most an eighth of a ring. */
+static void publish_cursor_lazily(sipc_observer *ob, int d)
+{
+    uint64_t next = ob->next_sequence[d];
+    uint64_t batch = ob->geometry.queue_depth / 8 ? ob->geometry.queue_depth / 8 : 1;
+    if (next < ob->seen_head[d] && next - ob->published[d] < batch)
+        return;
+    publish_cursor(ob, d);
 }
 
 static void release_record(sipc_observer *ob)
@@ -436,15 +454,24 @@ typedef struct candidate {
 /*
  * Finds the next complete message of direction d the observer has not seen, skipping (and
  * counting) the ones already overwritten. SIPC_ERR_CORRUPT if the ring contradicts itself.
+ * The ring's head is loaded again only once we reached the head we last saw (the producer writes that cache line at
+ * every send: a load per message cost a transfer of the line per message) or when a slot turned out overwritten (to
+ * jump to what is still there). The slot's stamp, not head, says whether its message is there: a stale head is safe.
  */
 static int find_next(sipc_observer *ob, int d, candidate *c)
 {
     c->present = 0;
     const seg_ring *ring = &ob->header->rings[d];
     const uint64_t depth = ob->geometry.queue_depth;
+    int reload = 0;
     for (;;) {
-        uint64_t head = SH_LOAD_ACQ(&ring->head);
         uint64_t pos = ob->next_sequence[d];
+        if (reload || ob->seen_head[d] <= pos) {
+            ob->seen_head[d] = SH_LOAD_ACQ(&ring->head);
+            ob->dropped_due[d] = 1;
+        }
+        reload = 0;
+        uint64_t head = ob->seen_head[d];
         if (head == pos)
             return SIPC_OK;
         if (head < pos) {
@@ -467,6 +494,13 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
             if (length > ob->geometry.max_message)
                 return SIPC_ERR_CORRUPT;
             c->present = 1;
+            /* The slots a producer wrote are in its CPU's cache: asking for a later one now overlaps that transfer with
+             * this message's copying and the caller's work (the first load of a slot was most of our time here). */
+            if (head - pos > PREFETCH_AHEAD) {
+                const uint8_t *ahead = (const uint8_t *)sipc_slot((void *)ob->header, &ob->geometry, d, pos + PREFETCH_AHEAD);
+                __builtin_prefetch(ahead, 0, 3);
+                __builtin_prefetch(ahead + SIPC_SLOT_HEADER_SIZE, 0, 3);
+            }
             c->stamp = stamp;
             c->send_ns = send_ns;
             c->length = length;
@@ -477,9 +511,10 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
             /* head said it was published, yet the slot holds an older message */
             return SIPC_ERR_CORRUPT;
         }
-        /* Being overwritten by a newer message: this one is lost to us. */
+        /* Being overwritten by a newer message: this one is lost to us (and head has moved on). */
         ob->missed[d]++;
         ob->next_sequence[d] = pos + 1;
+        reload = 1;
     }
 }
 
@@ -488,9 +523,14 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
 /* Callers built before events were added pass a struct that ends after `reserved`. */
 #define OBSERVED_MESSAGE_EVENTS_SIZE (offsetof(sipc_observed_message, count) + sizeof(uint64_t))
 
-/* Messages of direction d its consumer discarded since the last report (ring `dropped` grows). */
+/* Messages of direction d its consumer discarded since the last report (ring `dropped` grows). Looked at once per run
+ * of messages (after each load of head), not per message: `dropped` shares its cache line with the consumer's tail,
+ * written at every receive; a discard is reported with the first message copied after the look that saw it. */
 static uint64_t take_discarded(sipc_observer *ob, int d)
 {
+    if (!ob->dropped_due[d])
+        return 0;
+    ob->dropped_due[d] = 0;
     uint64_t now = SH_LOAD(&ob->header->rings[d].dropped);
     uint64_t discarded = now > ob->dropped_seen[d] ? now - ob->dropped_seen[d] : 0;
     ob->dropped_seen[d] = now; /* a value that went back (hostile writer) restarts the count */
@@ -507,6 +547,11 @@ static uint32_t addressee_gone(sipc_observer *ob, int d, uint64_t pos, uint32_t 
     if (to_session == 0)
         return 0; /* not recorded */
     int consumer = d == SIPC_DIR_TO_CLIENT ? SIPC_ROLE_INDEX_CLIENT : SIPC_ROLE_INDEX_SERVER;
+    /* The usual answer from two loads (this runs per message): the addressee's session still holds the role. */
+    const seg_role *held = &ob->header->roles[consumer];
+    if (SH_LOAD_ACQ(&held->session) == to_session && SH_LOAD_ACQ(&held->state) == SIPC_SLOT_ATTACHED &&
+        SH_LOAD_ACQ(&held->session) == to_session)
+        return 0;
     seg_role_view role;
     if (!sipc_role_read(ob->header, consumer, &role))
         return 0;
@@ -562,6 +607,19 @@ static void account_look(sipc_observer *ob, look_after after, uint64_t now, uint
     ob->last_look_ns = now;
 }
 
+/* 1 if a role's session or attached state differs from what look_at_roles last saw (four loads: look_at_roles reads
+ * the roles consistently and the clock, which per message was a fifth of the observer's time). */
+static int roles_changed(const sipc_observer *ob)
+{
+    for (int r = 0; r < 2; r++) {
+        const seg_role *role = &ob->header->roles[r];
+        if (SH_LOAD_ACQ(&role->session) != ob->roles[r].session ||
+            (SH_LOAD_ACQ(&role->state) == SIPC_SLOT_ATTACHED) != ob->roles[r].attached)
+            return 1;
+    }
+    return 0;
+}
+
 /* Something for sipc_observer_next to look at: at least `batch` messages of a direction not copied yet, or a role
  * change since the caller looked. */
 static int news_of(sipc_observer *ob, uint64_t batch)
@@ -574,13 +632,8 @@ static int news_of(sipc_observer *ob, uint64_t batch)
         if (head < ob->next_sequence[d] || head - ob->next_sequence[d] >= batch)
             return 1;
     }
-    if (ob->flags & SIPC_OBSERVE_EVENTS)
-        for (int r = 0; r < 2; r++) {
-            const seg_role *role = &ob->header->roles[r];
-            if (SH_LOAD_ACQ(&role->session) != ob->roles[r].session ||
-                (SH_LOAD_ACQ(&role->state) == SIPC_SLOT_ATTACHED) != ob->roles[r].attached)
-                return 1;
-        }
+    if ((ob->flags & SIPC_OBSERVE_EVENTS) && roles_changed(ob))
+        return 1;
     return ob->record >= 0 && !record_held(ob);
 }
 
@@ -727,7 +780,7 @@ static int deliver(sipc_observer *ob, int d, const candidate *c, void *buffer, s
     message->missed = ob->missed[d];
     ob->missed[d] = 0;
     ob->next_sequence[d] = pos + 1;
-    publish_cursor(ob, d);
+    publish_cursor_lazily(ob, d);
     return 1;
 }
 
@@ -756,7 +809,8 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
             int check_alive = now - ob->last_liveness_check >= LIVENESS_CHECK_NS;
             if (check_alive)
                 ob->last_liveness_check = now;
-            look_at_roles(ob, check_alive);
+            if (check_alive || roles_changed(ob))
+                look_at_roles(ob, check_alive);
         }
         candidate c[2];
         uint64_t missed_before = ob->missed[0] + ob->missed[1];
@@ -764,7 +818,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
             int rc = find_next(ob, d, &c[d]);
             if (rc != SIPC_OK)
                 return rc;
-            publish_cursor(ob, d); /* skipped (missed) messages no longer need to be kept */
+            publish_cursor_lazily(ob, d); /* skipped (missed) messages no longer need to be kept */
         }
         int d = -1;
         if (c[0].present && c[1].present)
@@ -795,6 +849,9 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
             stat_add(&ob->stats.missed_running, 1);
             continue;
         }
+        /* Nothing ready: what we copied is stored before we wait or return (publish_cursor_lazily). */
+        for (int e = 0; e < 2; e++)
+            publish_cursor(ob, e);
         if (now >= deadline)
             return SIPC_ERR_TIMEOUT;
         if (now - ob->last_existence_check >= EXISTENCE_CHECK_NS) {
