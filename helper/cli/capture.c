@@ -51,6 +51,18 @@ static size_t pad4(size_t n)
     return (n + 3u) & ~(size_t)3u;
 }
 
+static void store_u16(unsigned char *p, uint16_t value)
+{
+    p[0] = (unsigned char)value;
+    p[1] = (unsigned char)(value >> 8);
+}
+
+static void store_u32(unsigned char *p, uint32_t value)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(value >> (8 * i));
+}
+
 static bool put_u16(cli_buffer *out, uint16_t value)
 {
     unsigned char bytes[2] = {(unsigned char)value, (unsigned char)(value >> 8)};
@@ -145,13 +157,41 @@ static bool pcapng_record(cli_buffer *out, const capture_record *record)
     }
     uint32_t captured = record->kind == CAPTURE_MESSAGE ? record->captured : 0;
     uint32_t length = record->kind == CAPTURE_MESSAGE ? record->length : 0;
-    unsigned char flag_bytes[4] = {(unsigned char)flags, 0, 0, 0};
-    size_t start;
-    return begin_block(out, BLOCK_EPB, &start) && put_u32(out, record->channel) &&
-           put_u32(out, (uint32_t)(record->timestamp_ns >> 32)) && put_u32(out, (uint32_t)record->timestamp_ns) &&
-           put_u32(out, captured) && put_u32(out, length >= captured ? length : captured) &&
-           put_padded(out, record->data, captured) && put_option(out, EPB_FLAGS, flag_bytes, 4) &&
-           put_text_option(out, OPT_COMMENT, comment) && end_block(out, start, true);
+    /* The whole block in one reservation, written in place (one record per message: a buffer call per field was most
+     * of the recorder's formatting time). The block: 7 words, the padded data, the flags option (8), the comment
+     * option (4 + padded text), the end of options (4) and the length again (4). */
+    size_t comment_length = strlen(comment);
+    size_t total = 28u + pad4(captured) + 8u + 4u + pad4(comment_length) + 4u + 4u;
+    if (total > UINT32_MAX || !cli_buffer_reserve(out, total))
+        return false;
+    unsigned char *p = (unsigned char *)out->data + out->length;
+    memset(p, 0, total);
+    const uint32_t words[7] = {BLOCK_EPB,
+                               (uint32_t)total,
+                               record->channel,
+                               (uint32_t)(record->timestamp_ns >> 32),
+                               (uint32_t)record->timestamp_ns,
+                               captured,
+                               length >= captured ? length : captured};
+    for (size_t i = 0; i < 7; i++)
+        store_u32(p + 4 * i, words[i]);
+    size_t at = 28;
+    if (captured != 0)
+        memcpy(p + at, record->data, captured);
+    at += pad4(captured);
+    store_u16(p + at, EPB_FLAGS);
+    store_u16(p + at + 2, 4);
+    p[at + 4] = (unsigned char)flags;
+    at += 8;
+    store_u16(p + at, OPT_COMMENT);
+    store_u16(p + at + 2, (uint16_t)comment_length);
+    memcpy(p + at + 4, comment, comment_length);
+    at += 4 + pad4(comment_length);
+    at += 4; /* OPT_END, length 0: zeros */
+    store_u32(p + at, (uint32_t)total);
+    out->length += total;
+    out->data[out->length] = '\0';
+    return true;
 }
 
 static bool append_time_fields(cli_buffer *out, uint64_t timestamp_ns)

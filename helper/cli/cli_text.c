@@ -49,22 +49,6 @@ void *cli_array_grow(void *items, size_t count, size_t *capacity, size_t item_si
     return larger;
 }
 
-bool cli_buffer_append(cli_buffer *buffer, const void *data, size_t length)
-{
-    if (!cli_buffer_reserve(buffer, length))
-        return false;
-    if (length)
-        memcpy(buffer->data + buffer->length, data, length);
-    buffer->length += length;
-    buffer->data[buffer->length] = '\0';
-    return true;
-}
-
-bool cli_buffer_append_str(cli_buffer *buffer, const char *text)
-{
-    return cli_buffer_append(buffer, text, strlen(text));
-}
-
 bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value)
 {
     char digits[20];

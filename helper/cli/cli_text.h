@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h> /* defines __MINGW_PRINTF_FORMAT on MinGW */
+#include <string.h>
 
 #include "sipc.h"
 
@@ -30,8 +31,21 @@ typedef struct cli_buffer {
 } cli_buffer;
 
 bool cli_buffer_reserve(cli_buffer *buffer, size_t extra);
-bool cli_buffer_append(cli_buffer *buffer, const void *data, size_t length);
-bool cli_buffer_append_str(cli_buffer *buffer, const char *text);
+/* Inline: the writers append a few bytes at a time per message, and a call that only found room was most of it. */
+static inline bool cli_buffer_append(cli_buffer *buffer, const void *data, size_t length)
+{
+    if (buffer->capacity - buffer->length <= length && !cli_buffer_reserve(buffer, length))
+        return false;
+    if (length)
+        memcpy(buffer->data + buffer->length, data, length);
+    buffer->length += length;
+    buffer->data[buffer->length] = '\0';
+    return true;
+}
+static inline bool cli_buffer_append_str(cli_buffer *buffer, const char *text)
+{
+    return cli_buffer_append(buffer, text, strlen(text));
+}
 /* value in decimal, without printf (a tap or a recorder writes several numbers per message). */
 bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value);
 bool cli_buffer_printf(cli_buffer *buffer, const char *format, ...) __attribute__((format(CLI_PRINTF, 2, 3)));

@@ -7,11 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct queued {
-    struct queued *next;
-    cli_observed item; /* item.data points to payload */
-    uint8_t payload[];
-} queued;
+/* Items are written one after another into blocks: the copier fills blocks and hands whole lists of them over, the
+ * printer takes every queued block at once and reads their items without the lock. Per message that is a copy into a
+ * block, not a malloc, a free and a lock round trip on each side (which cost the copier and the printer more than the
+ * observing itself at full speed). */
+typedef struct entry {
+    size_t size;       /* bytes of this entry, payload and padding included: the next entry follows */
+    cli_observed item; /* item.data is set when the printer returns it (the payload follows) */
+} entry;
+
+typedef struct block {
+    struct block *next;
+    size_t size; /* bytes of data[] */
+    size_t used; /* bytes of data[] that entries fill */
+    _Alignas(16) uint8_t data[];
+} block;
 
 struct cli_observe_queue {
     sipc_observer *observer;
@@ -20,25 +30,30 @@ struct cli_observe_queue {
     int32_t timeout_ms;
     int32_t idle_ms;
     uint64_t deadline;
-    uint8_t *scratch; /* capacity bytes: the copy lands here first, then in an item of its own size */
+    uint8_t *scratch; /* capacity bytes: the copy lands here first, then in a block */
     sipc_os_thread thread;
     sipc_os_mutex lock;
-    sipc_os_cond changed; /* an item was queued or taken, or stopping */
-    queued *head;
-    queued *tail;
-    size_t bytes;     /* memory the queued items hold */
-    size_t items;     /* items queued */
+    sipc_os_cond changed; /* blocks were queued or freed, or stopping */
+    block *head;          /* queued blocks, in order */
+    block *tail;
+    size_t bytes;     /* memory of the queued blocks and of those the printer holds */
+    size_t items;     /* items in the queued blocks */
     int stopping;     /* the printer stops: the copier ends without queueing more */
-    queued *end_node; /* set aside for the END item, so that even running out of memory can be said */
-    queued *taken;    /* the item the printer holds (freed at its next call) */
+    block *end_block; /* set aside for the END item, so that even running out of memory can be said */
+    /* The printer's own (no lock): the blocks it took, where its next item is, and the block it finished reading
+     * (freed at its next call: the item it returned last points into it). */
+    block *reading;
+    size_t offset;
+    block *finished;
 };
 
 /* Items the copier made and has not queued yet (it queues them all at once). */
 typedef struct batch {
-    queued *head;
-    queued *tail;
-    size_t bytes;
+    block *head;
+    block *tail;
+    size_t bytes; /* memory of its blocks */
     unsigned count;
+    cli_observed_kind last; /* the kind of its last item */
 } batch;
 
 /* The copier copies at most this many messages (while more are ready) before it queues them. */
@@ -49,66 +64,91 @@ typedef struct batch {
  * the time away from the channel in which a plain observer misses messages. */
 #define PRINTER_WAKE_ITEMS 256u
 #define PRINTER_WAKE_BYTES (64u * 1024u)
+/* A batch's first block holds just its first item (a lone message costs its own size, as before blocks); the next
+ * ones grow to this size. */
+#define BLOCK_BYTES (64u * 1024u)
 
-/* Memory one item holds. */
-static size_t item_bytes(const queued *node)
+static size_t entry_size(size_t payload)
 {
-    return sizeof *node + (node->item.kind == CLI_OBSERVED_ITEM ? node->item.message.copied : 0);
+    return (sizeof(entry) + payload + 15u) & ~(size_t)15u;
 }
 
-/* Puts a made item at the batch's end. */
-static void batch_link(batch *b, queued *node)
+static block *block_new(size_t size)
 {
-    if (b->tail)
-        b->tail->next = node;
-    else
-        b->head = node;
-    b->tail = node;
-    b->bytes += item_bytes(node);
-    b->count++;
+    block *b = malloc(sizeof *b + size);
+    if (b == NULL)
+        return NULL;
+    b->next = NULL;
+    b->size = size;
+    b->used = 0;
+    return b;
 }
 
-/* Makes an item (kind, status, and for ITEM the message with its copied bytes from the scratch buffer) and adds it to
- * the batch; 0 when there is no memory for it. */
+static size_t block_memory(const block *b)
+{
+    return sizeof *b + b->size;
+}
+
+static void blocks_free(block *b)
+{
+    while (b != NULL) {
+        block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+/* Makes an item (kind, status, and for ITEM the message with its copied bytes from the scratch buffer) at the batch's
+ * end; 0 when there is no memory for it. */
 static int batch_add(cli_observe_queue *q, batch *b, cli_observed_kind kind, int status,
                      const sipc_observed_message *message)
 {
     size_t length = kind == CLI_OBSERVED_ITEM ? message->copied : 0;
-    queued *node = malloc(sizeof *node + length);
-    if (node == NULL)
-        return 0;
-    memset(&node->item, 0, sizeof node->item);
-    node->next = NULL;
-    node->item.kind = kind;
-    node->item.status = status;
-    if (kind == CLI_OBSERVED_ITEM) {
-        node->item.message = *message;
-        if (length != 0)
-            memcpy(node->payload, q->scratch, length);
+    size_t need = entry_size(length);
+    if (b->tail == NULL || b->tail->size - b->tail->used < need) {
+        size_t size = b->tail == NULL ? need : BLOCK_BYTES / 16u;
+        if (b->tail != NULL && b->tail->size > size)
+            size = b->tail->size * 4u < BLOCK_BYTES ? b->tail->size * 4u : BLOCK_BYTES;
+        block *fresh = block_new(size > need ? size : need);
+        if (fresh == NULL)
+            return 0;
+        if (b->tail)
+            b->tail->next = fresh;
+        else
+            b->head = fresh;
+        b->tail = fresh;
+        b->bytes += block_memory(fresh);
     }
-    node->item.data = node->payload;
-    batch_link(b, node);
+    entry *e = (entry *)(b->tail->data + b->tail->used);
+    memset(&e->item, 0, sizeof e->item);
+    e->size = need;
+    e->item.kind = kind;
+    e->item.status = status;
+    if (kind == CLI_OBSERVED_ITEM) {
+        e->item.message = *message;
+        if (length != 0)
+            memcpy((uint8_t *)(e + 1), q->scratch, length);
+    }
+    b->tail->used += need;
+    b->count++;
+    b->last = kind;
     return 1;
 }
 
 static void batch_free(batch *b)
 {
-    queued *node = b->head;
-    while (node != NULL) {
-        queued *next = node->next;
-        free(node);
-        node = next;
-    }
+    blocks_free(b->head);
     memset(b, 0, sizeof *b);
 }
 
 /* Queues the batch and then, if `end`, the END item with `status` (its memory is set aside, so even running out of
- * memory can be said), waking the printer once enough waits (PRINTER_WAKE_*), and waiting while the queue is full (a batch larger than the whole
- * bound goes in alone). 1 to go on copying; 0 once END is queued or when the printer stops meanwhile. */
+ * memory can be said), waking the printer once enough waits (PRINTER_WAKE_*), and waiting while the queue is full (a
+ * batch larger than the whole bound goes in alone). 1 to go on copying; 0 once END is queued or when the printer stops
+ * meanwhile. */
 static int enqueue(cli_observe_queue *q, batch *b, int end, int status)
 {
     sipc_os_mutex_lock(&q->lock);
-    while (!q->stopping && b->count > 0 && q->head != NULL && q->bytes + b->bytes > CLI_OBSERVE_QUEUE_BYTES) {
+    while (!q->stopping && b->count > 0 && q->bytes != 0 && q->bytes + b->bytes > CLI_OBSERVE_QUEUE_BYTES) {
         sipc_os_cond_broadcast(&q->changed); /* what waits may be below the printer's wake-up marks */
         sipc_os_cond_wait(&q->changed, &q->lock);
     }
@@ -117,17 +157,25 @@ static int enqueue(cli_observe_queue *q, batch *b, int end, int status)
         batch_free(b);
         return 0;
     }
+    int due = end || (b->count > 0 && b->last != CLI_OBSERVED_ITEM);
     if (end) {
-        queued *node = q->end_node;
-        memset(&node->item, 0, sizeof node->item);
+        block *node = q->end_block;
+        entry *e = (entry *)node->data;
+        memset(&e->item, 0, sizeof e->item);
+        e->size = entry_size(0);
+        e->item.kind = CLI_OBSERVED_END;
+        e->item.status = status;
+        node->used = e->size;
         node->next = NULL;
-        node->item.kind = CLI_OBSERVED_END;
-        node->item.status = status;
-        node->item.data = node->payload;
-        batch_link(b, node);
-        q->end_node = NULL; /* the queue holds it now */
+        if (b->tail)
+            b->tail->next = node;
+        else
+            b->head = node;
+        b->tail = node;
+        b->bytes += block_memory(node);
+        b->count++;
+        q->end_block = NULL; /* the queue holds it now */
     }
-    int due = end || (b->tail != NULL && b->tail->item.kind != CLI_OBSERVED_ITEM);
     if (b->head != NULL) {
         if (q->tail)
             q->tail->next = b->head;
@@ -232,22 +280,22 @@ int cli_observe_queue_start(sipc_observer *observer, const cli_observe_queue_opt
     q->idle_ms = options->idle_ms;
     q->deadline = options->deadline;
     q->scratch = malloc(q->capacity ? q->capacity : 1);
-    q->end_node = malloc(sizeof(queued) + 1);
-    if (q->scratch == NULL || q->end_node == NULL) {
-        free(q->end_node);
+    q->end_block = block_new(entry_size(0));
+    if (q->scratch == NULL || q->end_block == NULL) {
+        free(q->end_block);
         free(q->scratch);
         free(q);
         return SIPC_ERR_NO_MEMORY;
     }
     if (sipc_os_mutex_init(&q->lock) != SIPC_OK) {
-        free(q->end_node);
+        free(q->end_block);
         free(q->scratch);
         free(q);
         return SIPC_ERR_SYSTEM;
     }
     if (sipc_os_cond_init(&q->changed) != SIPC_OK) {
         sipc_os_mutex_destroy(&q->lock);
-        free(q->end_node);
+        free(q->end_block);
         free(q->scratch);
         free(q);
         return SIPC_ERR_SYSTEM;
@@ -256,7 +304,7 @@ int cli_observe_queue_start(sipc_observer *observer, const cli_observe_queue_opt
     if (rc != SIPC_OK) {
         sipc_os_cond_destroy(&q->changed);
         sipc_os_mutex_destroy(&q->lock);
-        free(q->end_node);
+        free(q->end_block);
         free(q->scratch);
         free(q);
         return rc;
@@ -265,28 +313,46 @@ int cli_observe_queue_start(sipc_observer *observer, const cli_observe_queue_opt
     return SIPC_OK;
 }
 
-void cli_observe_queue_next(cli_observe_queue *q, cli_observed *item)
+/* Gives back a block the printer finished (its memory no longer counts against the bound). */
+static void release_block(cli_observe_queue *q, block *b)
 {
     sipc_os_mutex_lock(&q->lock);
-    free(q->taken);
-    q->taken = NULL;
-    /* The copier always ends with END (unless the printer stopped it), so this wait ends. Items that wait are taken
-     * even when the copier did not wake us for them (we came back from printing others). */
-    while (q->head == NULL)
-        sipc_os_cond_wait(&q->changed, &q->lock);
-    queued *node = q->head;
-    if (node->item.kind != CLI_OBSERVED_END) {
-        /* END stays in the queue as its last word: later calls return it again. */
-        q->head = node->next;
-        if (q->head == NULL)
-            q->tail = NULL;
-        q->bytes -= item_bytes(node);
-        q->items--;
-        q->taken = node;
-        sipc_os_cond_broadcast(&q->changed);
-    }
-    *item = node->item;
+    q->bytes -= block_memory(b);
+    sipc_os_cond_broadcast(&q->changed); /* a copier waiting for room */
     sipc_os_mutex_unlock(&q->lock);
+    free(b);
+}
+
+void cli_observe_queue_next(cli_observe_queue *q, cli_observed *item)
+{
+    if (q->finished != NULL) {
+        release_block(q, q->finished);
+        q->finished = NULL;
+    }
+    if (q->reading == NULL) {
+        /* The copier always ends with END (unless the printer stopped it), so this wait ends. Items that wait are
+         * taken even when the copier did not wake us for them (we came back from printing others): all of them. */
+        sipc_os_mutex_lock(&q->lock);
+        while (q->head == NULL)
+            sipc_os_cond_wait(&q->changed, &q->lock);
+        q->reading = q->head;
+        q->head = q->tail = NULL;
+        q->items = 0;
+        sipc_os_mutex_unlock(&q->lock);
+        q->offset = 0;
+    }
+    block *b = q->reading;
+    const entry *e = (const entry *)(b->data + q->offset);
+    *item = e->item;
+    item->data = (const uint8_t *)(e + 1);
+    if (item->kind == CLI_OBSERVED_END)
+        return; /* END stays as the last word: later calls return it again */
+    q->offset += e->size;
+    if (q->offset >= b->used) {
+        q->reading = b->next;
+        q->offset = 0;
+        q->finished = b;
+    }
 }
 
 void cli_observe_queue_stop(cli_observe_queue *q)
@@ -299,14 +365,10 @@ void cli_observe_queue_stop(cli_observe_queue *q)
     sipc_os_mutex_unlock(&q->lock);
     sipc_observer_cancel(q->observer);
     sipc_os_thread_join(&q->thread);
-    free(q->taken);
-    free(q->end_node);
-    queued *node = q->head;
-    while (node != NULL) {
-        queued *next = node->next;
-        free(node);
-        node = next;
-    }
+    free(q->finished);
+    free(q->end_block);
+    blocks_free(q->reading);
+    blocks_free(q->head);
     sipc_os_cond_destroy(&q->changed);
     sipc_os_mutex_destroy(&q->lock);
     free(q->scratch);

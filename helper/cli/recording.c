@@ -435,7 +435,11 @@ static void *record_worker_main(void *argument)
     /* A stop signal or --duration's end cancels the copier: what it copied before still goes into the file, then
      * its END comes. (The signal cancels the first channel's observer itself; the others see it here.) */
     bool ending = false;
-    while (!session_stopped(session)) {
+    /* A message written just now found the session going on (session_write looks under the lock): the look at the
+     * session's stop is skipped after one, so that a busy channel pays one lock per message, not two. */
+    bool look = true;
+    while (!(look && session_stopped(session))) {
+        look = true;
         if (!ending && cli_stop_signal() != 0) {
             sipc_observer_cancel(worker->observer);
             ending = true;
@@ -461,6 +465,7 @@ static void *record_worker_main(void *argument)
                                                                 : write_message(worker, &item.message, item.data);
         if (!written)
             break;
+        look = item.message.kind == SIPC_OBSERVED_EVENT;
     }
     cli_observe_queue_stop(worker->queue);
     worker->queue = NULL;
