@@ -202,7 +202,8 @@ static void publish_cursor(sipc_observer *ob, int d)
     ob->published[d] = next;
     SH_STORE_REL(&ob->header->observers[ob->record].cursor[d], next);
     uint64_t batch = ob->geometry.queue_depth / 2 ? ob->geometry.queue_depth / 2 : 1;
-    if (next - ob->woken_at[d] >= batch || (next >= ob->seen_head[d] && SH_LOAD_ACQ(&ob->header->rings[d].head) == next)) {
+    if (next - ob->woken_at[d] >= batch ||
+        (next >= ob->seen_head[d] && SH_LOAD_ACQ(&ob->header->rings[d].head) == next)) {
         ob->woken_at[d] = next;
         wake_producer(ob, d);
     }
@@ -498,7 +499,8 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
             /* The slots a producer wrote are in its CPU's cache: asking for a later one now overlaps that transfer with
              * this message's copying and the caller's work (the first load of a slot was most of our time here). */
             if (head - pos > PREFETCH_AHEAD) {
-                const uint8_t *ahead = (const uint8_t *)sipc_slot((void *)ob->header, &ob->geometry, d, pos + PREFETCH_AHEAD);
+                const uint8_t *ahead =
+                    (const uint8_t *)sipc_slot((void *)ob->header, &ob->geometry, d, pos + PREFETCH_AHEAD);
                 __builtin_prefetch(ahead, 0, 3);
                 __builtin_prefetch(ahead + SIPC_SLOT_HEADER_SIZE, 0, 3);
             }
@@ -797,7 +799,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
      * return's time for 15 calls out of 16: the clock read per message was a twentieth of a copier's time, and the
      * time between such calls is the caller's copy. */
     uint64_t start = timeout_ms == 0 && ob->returned_ns != 0 && (++ob->clock_skips & 15u) != 0 ? ob->returned_ns
-                                                                                            : sipc_os_monotonic_ns();
+                                                                                               : sipc_os_monotonic_ns();
     uint64_t deadline = sipc_deadline_at(start, timeout_ms);
     uint32_t poll_us = POLL_MIN_US;
     if (ob->returned_ns != 0)

@@ -86,6 +86,52 @@ void test_hostile_ring_indices(void)
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
+/* The observer loads the ring's head once per run of messages; each message of a run is still checked on its own: a
+ * length field corrupted after the run's head was read, or a stamp that went back, is CORRUPT, never an overrun. */
+void test_hostile_slot_within_a_run(void)
+{
+    const char *name = test_name("hrun");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    watched_pair_open(name, &server, &client, &ob);
+    if (test_failed())
+        return;
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_geometry g;
+    CHECK_RC(sipc_validate_header(map.base, map.size, &g), SIPC_OK);
+    uint8_t buffer[128];
+    size_t length;
+    for (int i = 0; i < 3; i++) {
+        CHECK_RC(sipc_send(server, "abc", 3, 0), SIPC_OK);
+        CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    }
+    sipc_observed_message m = {.struct_size = sizeof m};
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK); /* message 0: the run is 0..2 */
+    CHECK(m.sequence == 0 && m.copied == 3);
+    seg_slot_header *slot = sipc_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 1);
+    slot->length = 1u << 30;
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
+    slot->length = 129; /* one past max_message */
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
+    slot->length = 3;
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+    CHECK(m.sequence == 1 && m.copied == 3 && memcmp(buffer, "abc", 3) == 0);
+    /* message 2's stamp goes back: head said it was published */
+    slot = sipc_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 2);
+    uint64_t stamp = slot->stamp;
+    slot->stamp = 2;
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
+    slot->stamp = stamp;
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+    CHECK(m.sequence == 2 && m.missed == 0);
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
+    raw_close(&map);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
 /* Each corruption of the header makes open, stat and observe refuse with a clear status. */
 void test_hostile_header_fields(void)
 {

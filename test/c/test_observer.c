@@ -988,3 +988,88 @@ void test_async_observer_blocks_of_mixed_sizes_taken_while_copying(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+
+/* The observer loads a ring's head once per run of messages (observer.c, find_next): a plain observer that saw a head,
+ * copied part of that run and fell behind while the peers went on must still count what was overwritten (its old head
+ * says those slots are published, their stamps say they are gone) and then jump to what the ring still holds. */
+void test_observer_stale_head_counts_what_was_overwritten(void)
+{
+    const char *name = test_name("obsstale");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    observed_pair_open(name, &server, &client); /* depth 4 */
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    if (test_failed())
+        return;
+    for (uint64_t i = 0; i < 3; i++)
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK); /* saw head 3, copied 0 */
+    CHECK(m.sequence == 0 && m.missed == 0 && message_check(buffer, 64, 12, 0));
+    for (uint64_t i = 3; i < 23; i++)
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    /* The ring (depth 4) holds 19..22: 1..18 are gone. */
+    uint64_t missed = 0;
+    uint64_t next = 19;
+    for (;;) {
+        int rc = sipc_observer_next(ob, buffer, sizeof buffer, &m, 0);
+        if (rc == SIPC_ERR_TIMEOUT)
+            break;
+        CHECK_RC(rc, SIPC_OK);
+        if (rc != SIPC_OK)
+            break;
+        missed += m.missed;
+        CHECK(m.sequence == next && message_check(buffer, 64, 12, m.sequence));
+        next++;
+    }
+    CHECK(next == 23);
+    CHECK(missed == 18);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* A lossless observer copies a run of messages that wraps the ring's end (and stores its cursor per run, not per
+ * message): every message in order, the producer never held back for good, and once the observer caught up the
+ * cursor in its record is where it stopped (a producer may fill the whole ring again). */
+void test_lossless_run_across_the_ring_end(void)
+{
+    const char *name = test_name("llwrap");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = lossless_pair_open(name, 0, 0, &server, &client); /* depth 4 */
+    if (ob == NULL || test_failed())
+        return;
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    uint64_t sent = 0, seen = 0;
+    for (int round = 0; round < 6; round++) {
+        /* 3 then 4 messages: runs that start at every slot and cross the end of the ring. */
+        uint64_t burst = round % 2 == 0 ? 3 : 4;
+        for (uint64_t i = 0; i < burst; i++, sent++)
+            CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);
+        /* A full ring: the next send waits for us (no time to wait given). */
+        if (burst == 4)
+            CHECK_RC(observed_pass(server, client, sent, 0), SIPC_ERR_TIMEOUT);
+        for (; seen < sent; seen++) {
+            CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+            CHECK(m.sequence == seen && m.missed == 0 && message_check(buffer, 64, 12, seen));
+        }
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
+        raw_map map;
+        CHECK(raw_open(name, &map) == 0);
+        const seg_header *h = (const seg_header *)map.base;
+        int found = 0;
+        for (uint32_t r = 0; r < SIPC_OBSERVER_RECORDS; r++)
+            if (SIPC_CLAIM_STATE(h->observers[r].claim) == SIPC_OBSERVER_ACTIVE) {
+                found++;
+                CHECK(h->observers[r].cursor[SIPC_DIR_TO_CLIENT] == sent);
+            }
+        CHECK(found == 1);
+        raw_close(&map);
+    }
+    CHECK(sent == 21);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}

@@ -404,6 +404,48 @@ describe('sipc record', () => {
     assert.match(recorded.stderr, /6000 messages recorded, 0 missed/);
   });
 
+  it('--lossless stopped by SIGINT while the peers still send: a complete file with every message it counted, in order', T, async () => {
+    // The copier hands blocks of messages to the writer; a stop signal cancels the copier mid-flow, and what it had
+    // copied (blocks queued, the block the writer is reading) still goes into the file before the totals.
+    const name = uniqueName('recintflow');
+    const echo = start(['echo', name, '--depth', '64', '--timeout', '20000']);
+    await waitForChannel(name);
+    const file = join(scratch, 'sigint-flow.pcapng');
+    const recorder = start(['record', name, '-o', file, '--lossless', '--stall-timeout', '10000']);
+    await waitForStderr(recorder, 'recording 1 channel losslessly');
+    const lines = Array.from({ length: 20000 }, (_, i) => Buffer.from(`m${i}`));
+    const client = start(['connect', name, '--linger', '100'], { keepStdinOpen: true });
+    client.child.stdin.write(asInput(lines));
+    client.child.stdin.end();
+    // Stopped once some messages are in the file (the recorder flushes at least every 50 ms while busy), whether or
+    // not the client is done by then: the file must be whole either way.
+    await waitFor(() => {
+      try {
+        return parsePcapng(readFileSync(file)).packets.length >= 100;
+      } catch {
+        return false;
+      }
+    }, { timeoutMs: 15000, what: 'a hundred packets in the file' });
+    recorder.child.kill('SIGINT');
+    const recorded = await recorder.done;
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const totals = /(\d+) messages? recorded, (\d+) missed/.exec(recorded.stderr);
+    assert.ok(totals, recorded.stderr);
+    assert.equal(Number(totals[2]), 0);
+    const packets = parsePcapng(readFileSync(file)).packets;
+    const messages = packets.filter((p) => packetDirection(p) !== null);
+    assert.equal(messages.length, Number(totals[1]));
+    assert.ok(messages.length >= 100);
+    // Lossless: each direction is the start of what was sent, in order, with nothing missed in between.
+    for (const direction of ['to-server', 'to-client']) {
+      const data = messages.filter((p) => packetDirection(p) === direction).map((p) => p.data);
+      assert.deepEqual(data, lines.slice(0, data.length), direction);
+    }
+    assert.ok(!packets.some((p) => /^sipc event (missed|lossless-dropped)/.test(p.comment ?? '')));
+    await client.done;
+    echo.child.kill('SIGKILL');
+  });
+
   it('refuses bad command lines and missing channels clearly', T, async () => {
     const missing = await run(['record', uniqueName('nochan'), '-o', join(scratch, 'x.pcapng')]);
     assert.equal(missing.code, 12, missing.stderr);
