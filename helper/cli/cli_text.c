@@ -51,12 +51,24 @@ void *cli_array_grow(void *items, size_t count, size_t *capacity, size_t item_si
 
 bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value)
 {
+    /* Two digits per division (a tap writes three 19-digit numbers per message). */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
     char digits[20];
     size_t first = sizeof digits;
-    do {
-        digits[--first] = (char)('0' + value % 10u);
-        value /= 10u;
-    } while (value != 0);
+    while (value >= 100u) {
+        unsigned pair = (unsigned)(value % 100u);
+        value /= 100u;
+        first -= 2;
+        memcpy(digits + first, pairs + 2u * pair, 2);
+    }
+    if (value >= 10u) {
+        first -= 2;
+        memcpy(digits + first, pairs + 2u * (unsigned)value, 2);
+    } else {
+        digits[--first] = (char)('0' + value);
+    }
     return cli_buffer_append(buffer, digits + first, sizeof digits - first);
 }
 
