@@ -331,7 +331,15 @@ describe('sipc record', () => {
     await echo.done;
     assert.equal((await run(['rm', '--force', name])).code, 0);
     const lines = () => readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    await waitFor(() => lines().some((l) => l.type === 'event' && l.event === 'removed'), { timeoutMs: 20000, what: 'the removed event' });
+    // The file may still be empty or end mid-line (the recorder flushes once the channel is quiet): not there yet.
+    const removed = () => {
+      try {
+        return lines().some((l) => l.type === 'event' && l.event === 'removed');
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(removed, { timeoutMs: 20000, what: 'the removed event' });
     recorder.child.kill('SIGINT');
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
