@@ -1,0 +1,72 @@
+// Observer (extension/src/api/observer.ts): cases written for mutants that the other observer tests left alive
+// (session 10's Stryker runs). Each test names the code it pins down.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, waitUntil, within } from './helpers.mjs';
+
+afterEach(cleanup);
+
+/**
+ * Runs `during` while the child `watcher` (an observer that printed 'observing') is stopped by SIGSTOP: its copying
+ * thread cannot look at the channel meanwhile, the peers go on. The child runs again afterwards, whatever happened.
+ */
+async function whileObserverStopped(watcher, during) {
+  await within(PEER_WAIT_MS, watcher.waitFor('observing'), 'the child observing');
+  watcher.child.kill('SIGSTOP');
+  try {
+    await waitUntil(() => api.describeProcess(watcher.child.pid).state === 'stopped', 'the observer stopped');
+    return await during();
+  } finally {
+    watcher.child.kill('SIGCONT');
+  }
+}
+
+// BatchColumns lays its columns out in one ArrayBuffer: 4 columns of doubles, 3 of u32, then directions and
+// undeliverable (bytes). With the undeliverable column's offset wrong (`doubles - words + rows` or `doubles + words -
+// rows`, it then lies inside the missed or lengths column), several undeliverable rows in one take overwrite each other's
+// fields: one undeliverable message alone, the last row of its take, did not show it.
+test('several undeliverable messages taken at once keep their own flag, length and missed count', {
+  skip: process.platform === 'win32', timeout: scaled(60000),
+}, async () => {
+  const name = uniqueName('undeliverable-many');
+  const server = await openTracked(name);
+  const client = await openTracked(name);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const texts = Array.from({ length: 9 }, (_, i) => 'x'.repeat(i + 1));
+  // The observer runs in a child process, so that SIGSTOP holds its copying thread until the server has closed: then it
+  // copies the nine messages (addressed to a session that left without taking them) and the close, and hands them out.
+  // The columns of a take have a row per description, events included; the mutants' misplaced flags land in rows that
+  // messages 6 to 8 write after them when the take has 9 or 10 rows (with 12, the initial attach events in it, they did not).
+  const watcher = startNode(`
+    const observer = await api.observe(name);
+    const rows = [];
+    observer.on('batch', async (batch) => {
+      for (let i = 0; i < batch.count; i++) {
+        const m = batch.message(i);
+        rows.push({ text: m.data.toString(), length: m.length, missed: m.missed, discarded: m.discarded, undeliverable: m.undeliverable,
+          columns: [batch.lengths[i], batch.missed[i], batch.discarded[i], batch.undeliverable[i], batch.directions[i]] });
+      }
+      if (rows.length === ${texts.length}) {
+        console.log(JSON.stringify(rows));
+        await observer.close();
+      }
+    });
+    // The attach events of the two holders come first, in a take of their own: the take after the stop then holds the
+    // nine messages and the server's close alone (10 descriptions), whatever the timing.
+    const attached = new Set();
+    observer.on('event', (e) => {
+      if (e.kind === 'attached') attached.add(e.role);
+      if (e.kind === 'attached' && attached.size === 2) console.log('observing');
+    });
+  `, { name });
+  await whileObserverStopped(watcher, async () => {
+    for (const text of texts) await client.send(text);
+    await server.close(); // without taking them
+  });
+  const result = await within(PEER_WAIT_MS, watcher.done, 'the observer seeing the messages');
+  assert.equal(result.code, 0, result.stderr);
+  const rows = JSON.parse(result.stdout.trim().split('\n')[1]);
+  assert.deepEqual(rows, texts.map((text) => ({
+    text, length: text.length, missed: 0, discarded: 0, undeliverable: true, columns: [text.length, 0, 0, 1, api.TO_SERVER],
+  })));
+});
