@@ -188,3 +188,17 @@ test('preview: text with line breaks and tabs drawn, cut at maxChars with an ell
   assert.equal(core.previewOf(Uint8Array.from([...ascii(200), 0x01])), `${core.toHex(ascii(21))} …`);
   assert.equal(core.previewOf(Uint8Array.from([...ascii(256), 0x01])), `${new TextDecoder().decode(ascii(64))}…`);
 });
+
+test('UTF-8: a byte that leads no sequence (a continuation byte, c0/c1, f5 to ff) is invalid even where the bytes after it would complete one', () => {
+  // Each is followed by continuation bytes whose value, taken with the lead's low bits as a 2-, 3- or 4-byte sequence,
+  // would be a valid code point (0x80, 0x1000 or 0x10000 and up): only the lead's own range tells them apart.
+  const leadsNone = [
+    [0xa2, 0x80], [0xbf, 0xbf], [0x8f, 0x80, 0x80], [0xc1, 0x80, 0x80], [0x88, 0x90, 0x80, 0x80], [0x84, 0x80, 0x80, 0x80],
+    [0xf8, 0x90, 0x80, 0x80], [0xfc, 0x90, 0x80, 0x80], [0xff, 0x90, 0x80, 0x80],
+  ];
+  for (const seq of leadsNone) {
+    const hex = seq.map((b) => b.toString(16)).join(' ');
+    assert.equal(core.isValidUtf8(Uint8Array.from(seq)), false, `invalid: ${hex}`);
+    assert.deepEqual(core.decodeUtf8Visible(Uint8Array.from(seq), false).map((s) => s.kind), seq.map(() => 'invalid'), `every byte shown as \\xNN: ${hex}`);
+  }
+});
