@@ -2,7 +2,11 @@
 // (session 10's Stryker runs). Each test names the code it pins down.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, uniqueName, waitUntil, within } from './helpers.mjs';
+import { spawnSync } from 'node:child_process';
+import { command } from '../emulator.mjs';
+import {
+  api, cleanup, observeTracked, openTracked, PEER_WAIT_MS, scaled, SIPC, startCli, startNode, uniqueName, waitForChannel, waitUntil, within,
+} from './helpers.mjs';
 
 afterEach(cleanup);
 
@@ -69,4 +73,59 @@ test('several undeliverable messages taken at once keep their own flag, length a
   assert.deepEqual(rows, texts.map((text) => ({
     text, length: text.length, missed: 0, discarded: 0, undeliverable: true, columns: [text.length, 0, 0, 1, api.TO_SERVER],
   })));
+});
+
+// A take's buffer holds at most 1 MiB of messages unless the observer copies more of one message than that
+// (Math.max(capacity, TAKE_BYTES)): with the smaller of the two, a message larger than 1 MiB never fitted a take.
+test('an observer whose capacity exceeds 1 MiB hands out a message larger than 1 MiB whole', { timeout: scaled(60000) }, async () => {
+  const name = uniqueName('observe-large');
+  const size = 1536 * 1024;
+  const server = await openTracked(name, { maxMessageSize: 2 * 1024 * 1024 });
+  const client = await openTracked(name);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const observer = await observeTracked(name, { capacity: 2 * 1024 * 1024 });
+  const failed = new Promise((resolve) => observer.on('error', resolve));
+  const seen = new Promise((resolve) => observer.once('message', resolve));
+  const payload = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) payload[i] = (i * 7 + (i >> 12)) & 255;
+  await client.send(payload);
+  const message = await within(PEER_WAIT_MS, Promise.race([seen, failed.then((e) => { throw e; })]), 'the large message');
+  assert.equal(message.length, size);
+  assert.equal(message.data.length, size);
+  assert.ok(message.data.equals(payload), 'the same bytes');
+  assert.equal(message.direction, 'to-server');
+});
+
+// A turn hands out at most 1,024 messages (SLICE): every take of the turn asks for at most what the turn has left
+// (Math.min(BATCH, slice)). A take is also cut at 1 MiB of bytes, so with messages of 3,000 bytes a turn needs three
+// takes (349, 349, then what is left of the 1,024; the attach events count too); asking the third for a whole BATCH handed
+// out 1,047 in one turn.
+test('a turn hands out at most 1,024 messages when the 1 MiB take buffer cuts its takes short', { timeout: scaled(90000) }, async () => {
+  const name = uniqueName('slice-bytes');
+  startCli(['echo', name, '--depth', '4']);
+  await waitForChannel(name);
+  const observer = await observeTracked(name, { lossless: true, stallTimeoutMs: 10000 });
+  const total = 1000;
+  const lines = Array.from({ length: total }, (_, i) => `${i}:`.padEnd(3000, String.fromCharCode(97 + (i % 26))));
+  const messages = [];
+  const seen = within(scaled(60000), new Promise((resolve) => {
+    observer.on('message', (m) => {
+      messages.push(m);
+      if (messages.length === 2 * total) resolve();
+    });
+  }), 'every message');
+  // The whole exchange (6 MB, below the native thread's 16 MiB lead) runs while this thread is blocked in spawnSync:
+  // the lossless observer's native thread copies all of it, and JavaScript then takes it in full turns.
+  const client = spawnSync(...command(SIPC, ['connect', name, '--timeout', String(scaled(15000))]), {
+    input: lines.join('\n') + '\n', timeout: scaled(60000), maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(client.status, 0, client.stderr?.toString());
+  await seen;
+  for (const direction of ['to-server', 'to-client']) {
+    assert.deepEqual(messages.filter((m) => m.direction === direction).map((m) => m.data.toString()), lines, direction);
+  }
+  // The first turn found nearly all of it ready: a full turn, whose 1,024 descriptions include the attach events.
+  const { largestDelivery } = observer.stats();
+  assert.ok(largestDelivery <= 1024 && largestDelivery >= 1024 - 3, `at most 1,024 messages a turn, and a full one: ${largestDelivery}`);
+  await api.remove(name, true);
 });
