@@ -312,6 +312,13 @@ static int run_one(const test_entry *test)
         fprintf(stderr, "    left %d channel(s) behind\n", leftovers);
         status = 1;
     }
+#if !defined(_WIN32)
+    int files_left = harness_remove_temp(pid);
+    if (status == 0 && files_left != 0) {
+        fprintf(stderr, "    left %d temporary file(s) behind\n", files_left);
+        status = 1;
+    }
+#endif
     double ms = (double)(now_ns() - start) / 1e6;
     if (status == 0) {
         printf("ok   %-40s %8.1f ms\n", test->name + 5, ms);
@@ -328,6 +335,9 @@ int main(int argc, char **argv)
         return run_child(argv[2], argv[3]);
     if (argc == 4 && strcmp(argv[1], "--test") == 0)
         return run_here(argv[2], argv[3]);
+#if !defined(_WIN32)
+    harness_sweep_temp();
+#endif
     int passed = 0, failures = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (argc > 1) {

@@ -78,6 +78,14 @@ uint64_t now_ns(void);
 unsigned test_seed(void);
 void sleep_ms(int ms);
 
+#if !defined(_WIN32)
+/* A new private folder for a test's files, "<parent>/<label>-XXXXXX" (no trailing slash), in the test process's own
+ * parent folder <TMPDIR or /tmp>/sipc-test-<pid>-XXXXXX/, the convention of test/debris.mjs's testTempDir. The test
+ * removes what it made; after the test the harness removes the parent and fails the test if anything was left in
+ * it, and a run that was killed has its parents removed by the next run of any suite. 1 on success. */
+int test_temp_dir(const char *label, char *dir, size_t size);
+#endif
+
 /* A pseudo-random number from *state (rand_r's role, on every system). */
 unsigned test_rand(unsigned *state);
 void sleep_us(uint32_t us);

@@ -25,6 +25,14 @@ int harness_run_isolated(const test_entry *test, pid_t *pid, FILE **registered);
 /* Removes what is left of a channel's OS object by force, where the OS allows it. */
 void harness_remove_object(const char *name);
 
+#if !defined(_WIN32)
+/* Temporary folders (test_temp_dir; POSIX only): removes the parent folders of test processes that are gone (a
+ * killed run; also those of killed JS test processes, which follow the same convention), once at the start. */
+void harness_sweep_temp(void);
+/* After a test: removes its process's parent folder, saying what the test left in it; returns how many entries. */
+int harness_remove_temp(pid_t test_pid);
+#endif
+
 /* harness.c: in the test's process, before the test runs; registration_fd receives the names. */
 void harness_enter_test(const test_entry *test, int registration_fd);
 /* harness.c: the exit status of the test that ran in this process. */

@@ -5,8 +5,10 @@
 #include "harness_os.h"
 #include "layout.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +227,180 @@ void harness_remove_object(const char *name)
     char path[512];
     shm_path(name, path, sizeof path);
     unlink(path);
+}
+
+/* ---- temporary folders: test/debris.mjs's convention (testTempDir), so either suite's sweep removes what a
+ * killed run of the other left: <TMPDIR or /tmp>/sipc-test-<pid>-XXXXXX/ with an `owner` file "<pid> <start>" ---- */
+
+#define TEMP_PARENT_PREFIX "sipc-test-"
+#define TEMP_PATH_MAX 4096
+
+/* This process's parent folder, once made (and the process that made it: a forked child makes its own). */
+static char temp_parent[TEMP_PATH_MAX];
+static pid_t temp_parent_pid;
+
+static const char *temp_root(void)
+{
+    const char *root = getenv("TMPDIR");
+    return root != NULL && *root != '\0' ? root : "/tmp";
+}
+
+/* Linux: a process's state letter and start time (fields 3 and 22 of its main thread's stat, as debris.mjs reads
+ * them: under qemu-user a process's own /proc/<pid>/stat is made up). 0 if there is no such entry (or no /proc). */
+static int process_stat(long pid, char *state, char *start, size_t size)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/stat", pid, pid);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    size_t length = fread(text, 1, sizeof text - 1, file);
+    fclose(file);
+    text[length] = '\0';
+    char *field = strrchr(text, ')');
+    if (field == NULL || field[1] != ' ')
+        return 0;
+    field += 2;
+    *state = *field;
+    for (int skip = 0; skip < 19 && field != NULL; skip++) {
+        field = strchr(field, ' ');
+        if (field != NULL)
+            field++;
+    }
+    if (field == NULL)
+        return 0;
+    size_t digits = strspn(field, "0123456789");
+    if (digits == 0 || digits >= size)
+        return 0;
+    memcpy(start, field, digits);
+    start[digits] = '\0';
+    return 1;
+}
+
+/* Whether a process runs (a zombie does not: it will never clean up; a pid of another user's process counts). */
+static int process_exists(long pid)
+{
+    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+        return 0;
+    char state = '?', start[32];
+    return !process_stat(pid, &state, start, sizeof start) || state != 'Z';
+}
+
+/* Whether the process that made a parent folder still runs: the pid and start time in its owner file (a reused
+ * pid does not keep the folder), or the pid in its name while the owner file is not written yet. */
+static int temp_owner_alive(const char *folder, long pid_in_name)
+{
+    char path[TEMP_PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/owner", folder);
+    FILE *file = fopen(path, "r");
+    long pid = 0;
+    char start[32] = "";
+    int fields = file != NULL ? fscanf(file, "%ld %31s", &pid, start) : 0;
+    if (file != NULL)
+        fclose(file);
+    if (fields < 1 || pid <= 0)
+        return process_exists(pid_in_name);
+    if (!process_exists(pid))
+        return 0;
+    char state, now[32];
+    return fields < 2 || !process_stat(pid, &state, now, sizeof now) || strcmp(now, start) == 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *walk)
+{
+    (void)st, (void)flag, (void)walk;
+    if (remove(path) != 0 && errno != ENOENT)
+        fprintf(stderr, "    could not remove %s: %s\n", path, strerror(errno));
+    return 0;
+}
+
+static void remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The pid in a parent folder's name, or 0 if the name is not one. */
+static long temp_parent_pid_of(const char *name)
+{
+    if (strncmp(name, TEMP_PARENT_PREFIX, strlen(TEMP_PARENT_PREFIX)) != 0)
+        return 0;
+    char *end;
+    long pid = strtol(name + strlen(TEMP_PARENT_PREFIX), &end, 10);
+    return end != name + strlen(TEMP_PARENT_PREFIX) && *end == '-' ? pid : 0;
+}
+
+int test_temp_dir(const char *label, char *dir, size_t size)
+{
+    if (temp_parent[0] == '\0' || temp_parent_pid != getpid()) {
+        temp_parent_pid = getpid();
+        snprintf(temp_parent, sizeof temp_parent, "%s/" TEMP_PARENT_PREFIX "%ld-XXXXXX", temp_root(),
+                 (long)temp_parent_pid);
+        if (mkdtemp(temp_parent) == NULL) {
+            temp_parent[0] = '\0';
+            return 0;
+        }
+        char path[sizeof temp_parent + 8], state, start[32] = "";
+        snprintf(path, sizeof path, "%s/owner", temp_parent);
+        if (!process_stat((long)temp_parent_pid, &state, start, sizeof start))
+            start[0] = '\0';
+        FILE *owner = fopen(path, "w");
+        if (owner == NULL || fprintf(owner, "%ld %s\n", (long)temp_parent_pid, start) < 0 || fclose(owner) != 0)
+            return 0;
+    }
+    if ((size_t)snprintf(dir, size, "%s/%s-XXXXXX", temp_parent, label) >= size)
+        return 0;
+    return mkdtemp(dir) != NULL;
+}
+
+void harness_sweep_temp(void)
+{
+    DIR *root = opendir(temp_root());
+    if (root == NULL)
+        return;
+    int removed = 0;
+    struct dirent *entry;
+    while ((entry = readdir(root)) != NULL) {
+        long pid = temp_parent_pid_of(entry->d_name);
+        char folder[TEMP_PATH_MAX];
+        if (pid == 0 || (size_t)snprintf(folder, sizeof folder, "%s/%s", temp_root(), entry->d_name) >= sizeof folder ||
+            temp_owner_alive(folder, pid))
+            continue;
+        remove_tree(folder);
+        removed++;
+    }
+    closedir(root);
+    if (removed > 0)
+        fprintf(stderr, "removed %d temporary folder(s) of test processes that were killed\n", removed);
+}
+
+int harness_remove_temp(pid_t test_pid)
+{
+    DIR *root = opendir(temp_root());
+    if (root == NULL)
+        return 0;
+    int left = 0;
+    struct dirent *entry;
+    while ((entry = readdir(root)) != NULL) {
+        if (temp_parent_pid_of(entry->d_name) != (long)test_pid)
+            continue;
+        char folder[TEMP_PATH_MAX];
+        if ((size_t)snprintf(folder, sizeof folder, "%s/%s", temp_root(), entry->d_name) >= sizeof folder)
+            continue;
+        DIR *parent = opendir(folder);
+        struct dirent *inside;
+        while (parent != NULL && (inside = readdir(parent)) != NULL) {
+            if (strcmp(inside->d_name, ".") == 0 || strcmp(inside->d_name, "..") == 0 ||
+                strcmp(inside->d_name, "owner") == 0)
+                continue;
+            fprintf(stderr, "    left %s/%s behind\n", folder, inside->d_name);
+            left++;
+        }
+        if (parent != NULL)
+            closedir(parent);
+        remove_tree(folder);
+    }
+    closedir(root);
+    return left;
 }
 
 #endif /* !_WIN32 */

@@ -24,10 +24,10 @@
 
 #define KEY "sipc.files"
 
-/* A fresh private directory (mkdtemp) in place of /tmp/, as "<dir>/". */
+/* A fresh private directory in place of /tmp/, as "<dir>/" (the suite's temporary folder: test_temp_dir). */
 static int make_dir(char *dir, size_t size)
 {
-    if (snprintf(dir, size, "/tmp/sipc-files-test-XXXXXX") >= (int)size || mkdtemp(dir) == NULL)
+    if (!test_temp_dir("files", dir, size))
         return 0;
     size_t length = strlen(dir);
     if (length + 2 > size)
@@ -65,7 +65,7 @@ static int dir_is_empty(const char *dir)
 /* Runs body on a fresh private directory, then removes the directory with whatever a failing body left there. */
 static void in_private_dir(void (*body)(const char *dir))
 {
-    char dir[64];
+    char dir[256];
     if (!make_dir(dir, sizeof dir)) {
         test_fail(__FILE__, __LINE__, "no private directory: %s", strerror(errno));
         return;
@@ -74,7 +74,7 @@ static void in_private_dir(void (*body)(const char *dir))
     DIR *d = opendir(dir);
     struct dirent *entry;
     while (d != NULL && (entry = readdir(d)) != NULL) {
-        char path[64 + sizeof entry->d_name];
+        char path[256 + sizeof entry->d_name];
         file_in(dir, entry->d_name, path, sizeof path);
         if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0 && unlink(path) != 0)
             rmdir(path);
@@ -100,7 +100,7 @@ static int answer_exists(const char *key, void *context)
 
 static void darwin_token_files_go_with_their_last_holder(const char *dir)
 {
-    char path[128];
+    char path[320];
     file_in(dir, KEY ".token0", path, sizeof path);
     CHECK_RC(darwin_token_held(dir, KEY, 0), -1); /* no file: cannot tell (a /tmp cleaner may have deleted it) */
     int first = -1, second = -1;
@@ -139,7 +139,7 @@ static void darwin_token_files_go_with_their_last_holder(const char *dir)
 
 static void darwin_listing_file_stays_while_the_key_names_an_object(const char *dir)
 {
-    char path[128];
+    char path[320];
     file_in(dir, KEY ".lock", path, sizeof path);
     CHECK_RC(darwin_listing_leave(dir, KEY), 1);
     struct stat st;
@@ -215,7 +215,7 @@ static void darwin_files_refuse_what_others_planted(const char *dir)
  * the file again, and end up holding the one the path names. */
 
 typedef struct taker {
-    char dir[64];
+    char dir[256];
     int listing; /* 0: take token 0; 1: leave the listing file */
     int result;
     int fd;
@@ -288,7 +288,7 @@ static void files_taker_makes_again_a_file_removed_under_it(const char *dir)
     memset(&t, 0, sizeof t);
     t.fd = -1;
     snprintf(t.dir, sizeof t.dir, "%s", dir);
-    char token[128], listing[128];
+    char token[320], listing[320];
     file_in(t.dir, KEY ".token0", token, sizeof token);
     file_in(t.dir, KEY ".lock", listing, sizeof listing);
     /* A token file left by an earlier holder, removed by a remover while a new holder takes it. */
@@ -314,7 +314,7 @@ static void files_taker_makes_again_a_file_removed_under_it(const char *dir)
 #define RACE_HOLDERS 2
 
 typedef struct race {
-    char dir[64];
+    char dir[256];
     int stop;           /* atomic: the removers stop */
     int object_exists;  /* atomic: what the listing file's remover is told about the key */
     int violations;     /* atomic */
@@ -335,7 +335,7 @@ static void violation(race *r, const char *what)
 static void *race_holder(void *arg)
 {
     race *r = arg;
-    char path[128];
+    char path[320];
     file_in(r->dir, KEY ".token0", path, sizeof path);
     for (int round = 0; round < RACE_ROUNDS; round++) {
         int fd = -1;
@@ -358,7 +358,7 @@ static void *race_holder(void *arg)
 static void *race_creator(void *arg)
 {
     race *r = arg;
-    char path[128];
+    char path[320];
     file_in(r->dir, KEY ".lock", path, sizeof path);
     for (int round = 0; round < RACE_ROUNDS; round++) {
         __atomic_store_n(&r->object_exists, 1, __ATOMIC_SEQ_CST);

@@ -259,7 +259,7 @@ static int object_file(const char *path, off_t size, int with_id)
 }
 
 typedef struct instance_files {
-    char dir[40], first[64], second[64], empty[64], small[64], gone[64];
+    char dir[256], first[320], second[320], empty[320], small[320], gone[320];
     int a, b, e, s; /* descriptors of first, second, empty, small */
 } instance_files;
 
@@ -294,8 +294,8 @@ static void compare_instances(instance_files *f)
 /* The comparison itself, on files in a private directory (macOS's code is plain POSIX). */
 void test_darwin_instance_ids_tell_objects_apart(void)
 {
-    instance_files f = {.dir = "/tmp/sipc-instance-test-XXXXXX", .a = -1, .b = -1, .e = -1, .s = -1};
-    CHECK(mkdtemp(f.dir) != NULL);
+    instance_files f = {.a = -1, .b = -1, .e = -1, .s = -1};
+    CHECK(test_temp_dir("instance", f.dir, sizeof f.dir));
     compare_instances(&f);
     const int fds[] = {f.a, f.b, f.e, f.s};
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
