@@ -5,21 +5,21 @@
 #define _GNU_SOURCE
 #endif
 #include "cli_io.h"
+#include "platform.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <unistd.h>
 
 static _Atomic(sipc_channel *) watched_channel;
 static _Atomic(sipc_observer *) watched_observer;
 /* Atomic, not just volatile sig_atomic_t: threads (record's workers, replay's sender) read it while the
  * handler writes it; a lock-free atomic is also safe to store from a signal handler. */
 static atomic_int stop_signal;
-static int wake_pipe[2] = {-1, -1};
+/* Made readable by a stop signal, for a poll() loop (cli_signal_wake_fd); never drained: a stop is for good. */
+static sipc_os_wake_pipe wake = {-1, -1};
 
 static void on_stop_signal(int signal_number)
 {
@@ -31,34 +31,16 @@ static void on_stop_signal(int signal_number)
     sipc_observer *observer = atomic_load(&watched_observer);
     if (observer)
         sipc_observer_cancel(observer);
-    if (wake_pipe[1] >= 0) {
-        char byte = 1;
-        ssize_t ignored = write(wake_pipe[1], &byte, 1);
-        (void)ignored;
-    }
+    if (wake.write_fd >= 0)
+        sipc_os_wake_pipe_signal(&wake);
     errno = saved_errno;
-}
-
-/* A non-blocking, close-on-exec pipe: pipe2 where it exists (macOS has none before 27). */
-static int open_wake_pipe(void)
-{
-#if defined(__APPLE__)
-    if (pipe(wake_pipe) != 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
-        fcntl(wake_pipe[i], F_SETFL, O_NONBLOCK);
-    }
-    return 0;
-#else
-    return pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK);
-#endif
 }
 
 void cli_signals_install(void)
 {
-    if (wake_pipe[0] < 0 && open_wake_pipe() != 0)
-        wake_pipe[0] = wake_pipe[1] = -1;
+    /* Without the pipe (no descriptors left) a stop still cancels; only a poll() loop would not see it. */
+    if (wake.read_fd < 0 && sipc_os_wake_pipe_open(&wake) != SIPC_OK)
+        wake.read_fd = wake.write_fd = -1;
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = on_stop_signal;
@@ -106,7 +88,7 @@ int cli_stop_signal(void)
 
 int cli_signal_wake_fd(void)
 {
-    return wake_pipe[0];
+    return wake.read_fd;
 }
 
 #endif /* !_WIN32 */

@@ -163,7 +163,8 @@ typedef struct sipc_os_wake_pipe {
 } sipc_os_wake_pipe;
 /* Makes the pipe: SIPC_OK, or an error (recorded; EMFILE/ENFILE give NO_MEMORY). */
 int sipc_os_wake_pipe_open(sipc_os_wake_pipe *out);
-/* Makes the read end readable: writes one byte (a full pipe is readable already). Never waits. */
+/* Makes the read end readable: writes one byte (a full pipe is readable already). Never waits; async-signal-safe
+ * (a signal handler may call it; it may change errno). */
 void sipc_os_wake_pipe_signal(const sipc_os_wake_pipe *wake);
 /* Reads what the pipe holds, so that it is no longer readable until the next signal. Never waits. */
 void sipc_os_wake_pipe_drain(const sipc_os_wake_pipe *wake);

@@ -8,15 +8,12 @@
 #include "platform_posix.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 struct sipc_os_key_monitor {
-    int wake_read;
-    int wake_write;
+    sipc_os_wake_pipe wake; /* signalled by interrupt, never drained: stays readable */
 };
 
 int sipc_os_key_monitor_open(sipc_os_key_monitor **out)
@@ -25,18 +22,11 @@ int sipc_os_key_monitor_open(sipc_os_key_monitor **out)
     sipc_os_key_monitor *m = calloc(1, sizeof *m);
     if (m == NULL)
         return SIPC_ERR_NO_MEMORY;
-    int fds[2];
-    if (pipe(fds) != 0) {
-        int rc = posix_fail_errno();
+    int rc = sipc_os_wake_pipe_open(&m->wake);
+    if (rc != SIPC_OK) {
         free(m);
         return rc;
     }
-    for (int i = 0; i < 2; i++) {
-        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
-        fcntl(fds[i], F_SETFL, O_NONBLOCK);
-    }
-    m->wake_read = fds[0];
-    m->wake_write = fds[1];
     *out = m;
     return SIPC_OK;
 }
@@ -45,7 +35,7 @@ int sipc_os_key_monitor_wait(sipc_os_key_monitor *m, int32_t timeout_ms)
 {
     uint64_t deadline = timeout_ms < 0 ? 0 : sipc_os_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
-        struct pollfd wake = {m->wake_read, POLLIN, 0};
+        struct pollfd wake = {m->wake.read_fd, POLLIN, 0};
         int wait_ms = -1;
         if (timeout_ms >= 0) {
             uint64_t now = sipc_os_monotonic_ns();
@@ -64,17 +54,14 @@ int sipc_os_key_monitor_wait(sipc_os_key_monitor *m, int32_t timeout_ms)
 
 void sipc_os_key_monitor_interrupt(sipc_os_key_monitor *m)
 {
-    char byte = 1;
-    ssize_t written = write(m->wake_write, &byte, 1);
-    (void)written; /* only fails when the pipe is full: still readable */
+    sipc_os_wake_pipe_signal(&m->wake);
 }
 
 void sipc_os_key_monitor_close(sipc_os_key_monitor *m)
 {
     if (m == NULL)
         return;
-    close(m->wake_read);
-    close(m->wake_write);
+    sipc_os_wake_pipe_close(&m->wake);
     free(m);
 }
 
