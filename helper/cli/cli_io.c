@@ -330,6 +330,29 @@ bool cli_take_observer_stats(sipc_observer *observer, sipc_observer_stats *stats
     return sipc_observer_get_stats(observer, stats) == SIPC_OK;
 }
 
+void cli_add_observer_stats(sipc_observer_stats *total, const sipc_observer_stats *s)
+{
+    total->messages += s->messages;
+    total->missed += s->missed;
+    total->missed_asleep += s->missed_asleep;
+    total->missed_away += s->missed_away;
+    total->missed_running += s->missed_running;
+    total->sleeps += s->sleeps;
+    total->woken += s->woken;
+    total->polls += s->polls;
+    total->spins += s->spins;
+    total->spin_hits += s->spin_hits;
+    total->wake_latency_count += s->wake_latency_count;
+    total->wake_latency_total_ns += s->wake_latency_total_ns;
+    total->producer_wakes += s->producer_wakes;
+    if (s->wake_latency_max_ns > total->wake_latency_max_ns)
+        total->wake_latency_max_ns = s->wake_latency_max_ns;
+    if (s->longest_miss_gap_ns > total->longest_miss_gap_ns)
+        total->longest_miss_gap_ns = s->longest_miss_gap_ns;
+    if (s->longest_away_ns > total->longest_away_ns)
+        total->longest_away_ns = s->longest_away_ns;
+}
+
 void cli_print_observer_stats(const char *command, const char *name, const sipc_observer_stats *s)
 {
     fprintf(stderr,

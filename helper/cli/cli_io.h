@@ -48,6 +48,9 @@ bool cli_remove_file(const char *path);
 /* `--stats` of tap and record: the observer's counters (sipc_observer_get_stats; false if they cannot be read), taken
  * before it is closed, then printed as "sipc: COMMAND NAME: stats {...}" on stderr, one JSON object. */
 bool cli_take_observer_stats(sipc_observer *observer, sipc_observer_stats *stats);
+/* Adds one observer's counters to a run's total (several observers of one channel, one after the other: --follow):
+ * counts add up, the largest of the max and longest fields is kept. */
+void cli_add_observer_stats(sipc_observer_stats *total, const sipc_observer_stats *stats);
 void cli_print_observer_stats(const char *command, const char *name, const sipc_observer_stats *stats);
 
 /* ---- signals: SIGINT/SIGTERM cancel the current channel / observer ---- */

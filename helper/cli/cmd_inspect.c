@@ -449,11 +449,17 @@ static bool append_tap_event(cli_buffer *out, cli_format output, const char *eve
 }
 
 /* --follow: the channel was removed; observes it again once its name leads to a channel (cli_observe_when_back),
- * with *observer replaced. */
+ * with *observer replaced. The counters of the observer it closes are added to *stats, and counted in *counted
+ * (--stats: every observer of the run counts). */
 static int observe_again(const char *name, const sipc_observe_options *options, int32_t timeout_ms,
-                         sipc_observer **observer)
+                         sipc_observer **observer, sipc_observer_stats *stats, unsigned *counted)
 {
     cli_signals_watch_observer(NULL);
+    sipc_observer_stats counters;
+    if (cli_take_observer_stats(*observer, &counters)) {
+        cli_add_observer_stats(stats, &counters);
+        ++*counted;
+    }
     sipc_observer_close(*observer);
     cli_follow_wait wait = {.deadline = sipc_deadline_after(timeout_ms)};
     int status = cli_observe_when_back(name, options, &wait, observer);
@@ -590,6 +596,11 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     /* --follow, after observing the channel again: its first message of each direction tells how many went by
      * unseen (the new channel numbers from 0); they are reported as missed. */
     bool unseen_pending[2] = {false, false};
+    /* --stats: the counters of the observers --follow closed (the last one's are added at the end). */
+    sipc_observer_stats run_stats;
+    memset(&run_stats, 0, sizeof run_stats);
+    run_stats.struct_size = sizeof run_stats;
+    unsigned observers_counted = 0;
     while (exit_code < 0 && (limit == 0 || seen < limit)) {
         cli_observed item;
         cli_observe_queue_next(queue, &item);
@@ -611,7 +622,7 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
             out.length = 0;
             cli_observe_queue_stop(queue);
             queue = NULL;
-            status = observe_again(name, &observe_options, timeout, &observer);
+            status = observe_again(name, &observe_options, timeout, &observer, &run_stats, &observers_counted);
             if (status != SIPC_OK)
                 break;
             info_init(&info);
@@ -706,8 +717,13 @@ int cmd_tap(const cli_command *command, int argc, char **argv)
     cli_observe_queue_stop(queue);
     cli_signals_watch_observer(NULL);
     sipc_observer_stats counters;
-    if (observer != NULL && stats && cli_take_observer_stats(observer, &counters))
-        cli_print_observer_stats(command->name, name, &counters);
+    if (observer != NULL && stats && cli_take_observer_stats(observer, &counters)) {
+        cli_add_observer_stats(&run_stats, &counters);
+        observers_counted++;
+    }
+    /* Also when --follow's wait for the channel to come back ended the run (a stop signal, the timeout). */
+    if (stats && observers_counted > 0)
+        cli_print_observer_stats(command->name, name, &run_stats);
     if (observer != NULL)
         sipc_observer_close(observer);
     cli_buffer_free(&out);

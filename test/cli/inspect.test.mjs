@@ -288,7 +288,7 @@ describe('sipc ls / stat / tap / rm', () => {
     const name = uniqueName('follow');
     const first = start(['echo', name, '--timeout', '15000']);
     await waitForChannel(name);
-    const tap = start(['tap', name, '--json', '--follow', '--timeout', '15000']);
+    const tap = start(['tap', name, '--json', '--follow', '--timeout', '15000', '--stats']);
     await waitForTap(tap);
     // connect waits for the echo's answer: both directions are on the channel before it goes.
     assert.equal((await run(['connect', name, '--timeout', '5000'], { input: 'before\n' })).stdout.toString(), 'before\n');
@@ -313,8 +313,33 @@ describe('sipc ls / stat / tap / rm', () => {
       assert.equal(r.seq, 3);
       assert.equal(r.missed, 3, 'the three messages of its direction sent before the tap re-attached');
     }
+    // --stats counts both observers of the run (the first saw 'before' both ways, the second 'after' both ways);
+    // what went by while none was attached is in the output's missed, not in the observers' counters.
+    const stats = JSON.parse(new RegExp(`sipc: tap ${name}: stats (\\{.*\\})\n`).exec(tap.stderr().toString())?.[1] ?? 'null');
+    assert.ok(stats !== null, tap.stderr().toString());
+    assert.equal(stats.messages, 4, JSON.stringify(stats));
+    assert.equal(stats.missed, 0, JSON.stringify(stats));
     second.child.kill('SIGTERM');
     await second.done;
+  });
+
+  it('tap --follow --stats stopped while waiting for the channel to come back reports the observer it had', T, async () => {
+    const name = uniqueName('followstop');
+    const echo = start(['echo', name, '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--json', '--follow', '--timeout', '15000', '--stats']);
+    await waitForTap(tap);
+    assert.equal((await run(['connect', name, '--timeout', '5000'], { input: 'only\n' })).stdout.toString(), 'only\n');
+    await waitFor(() => (tap.stdout().toString().match(/"text":"only"/g) ?? []).length === 2, { timeoutMs: 10000, what: 'both directions tapped' });
+    echo.child.kill('SIGTERM'); // its exit removes the channel
+    await echo.done;
+    await waitFor(() => tap.stdout().toString().includes('"event":"removed"'), { timeoutMs: 10000, what: 'the tap to see the removal' });
+    tap.child.kill('SIGINT');
+    const tapped = await tap.done;
+    assert.equal(tapped.code, 130, tapped.stderr);
+    const stats = JSON.parse(new RegExp(`sipc: tap ${name}: stats (\\{.*\\})\n`).exec(tapped.stderr)?.[1] ?? 'null');
+    assert.ok(stats !== null, `no stats line: ${tapped.stderr}`);
+    assert.equal(stats.messages, 2, JSON.stringify(stats));
   });
 
   it('marks a channel whose processes died as stale; rm needs no --force for it', T, async () => {
