@@ -193,6 +193,21 @@ test('pcapng: a text option is cut to what its 16-bit length holds, at a charact
   // Too long, cut at 65,520 bytes, inside the emoji (after its second byte): that part goes, the text's own U+FFFD stays.
   const kept = `a\uFFFDb${'x'.repeat(0xfff0 - 5 - 2)}`;
   assert.equal(userAppl(`${kept}\u{1F600}${'y'.repeat(100)}`), kept);
+  // The text's own U+FFFD (3 bytes) ends exactly at the cut: nothing was split, it stays.
+  const endsInOwn = `${'x'.repeat(0xfff0 - 3)}\uFFFD`;
+  assert.equal(userAppl(`${endsInOwn}${'y'.repeat(100)}`), endsInOwn, 'a U+FFFD of the text right before the cut stays');
+  // Its own U+FFFD and then a character cut after 1, 2 and 3 of its 4 bytes: only the cut character goes.
+  for (const split of [1, 2, 3]) {
+    const before = `${'x'.repeat(0xfff0 - 3 - split)}\uFFFD`;
+    assert.equal(userAppl(`${before}\u{1F600}${'y'.repeat(100)}`), before, `cut after ${split} byte(s) of the emoji`);
+  }
+  // A lone surrogate is written as U+FFFD (3 bytes), as the text's own: cut right after it, it stays too.
+  const lone = `${'x'.repeat(0xfff0 - 3)}\uD800`;
+  assert.equal(userAppl(`${lone}${'y'.repeat(100)}`), `${'x'.repeat(0xfff0 - 3)}\uFFFD`);
+  // Cut inside a 2- and a 3-byte character: the character goes, the cut is at its start.
+  assert.equal(userAppl(`${'x'.repeat(0xfff0 - 1)}é${'y'.repeat(100)}`), 'x'.repeat(0xfff0 - 1));
+  assert.equal(userAppl(`${'x'.repeat(0xfff0 - 2)}€${'y'.repeat(100)}`), 'x'.repeat(0xfff0 - 2));
+  assert.equal(userAppl(`${'x'.repeat(0xfff0 - 1)}€${'y'.repeat(100)}`), 'x'.repeat(0xfff0 - 1));
 });
 
 test('pcapng: a batch of entries encodes to exactly the bytes of its entries one at a time, new channels included', () => {

@@ -11,7 +11,7 @@
 //     "sipc event <name>: <detail>"; readers tell it from an empty message by that direction.
 // Little-endian. The reader of the same layout (any byte order and resolution) is pcapngReader.ts.
 // Pure: the writer returns blocks, the host streams them to a file.
-import { decodeUtf8, encodeUtf8 } from './bytes';
+import { encodeUtf8 } from './bytes';
 import { directionLabel, isOutbound, type CaptureEntry, type CaptureRole, type Direction } from './model';
 
 export const LINKTYPE_USER0 = 147;
@@ -83,10 +83,18 @@ class BlockWriter {
 
 const utf8 = encodeUtf8;
 
-/** An option's text, cut to what the 16-bit option length can hold (at a character boundary). */
+/**
+ * An option's text, cut to what the 16-bit option length can hold (65,520 bytes, at a character boundary: the bytes
+ * of a character the cut would split go, a U+FFFD of the text itself before them stays).
+ */
 function textOption(code: number, text: string): Option {
   let value = utf8(text);
-  if (value.length > 0xffff) value = utf8(decodeUtf8(value.subarray(0, 0xfff0)).replace(/\uFFFD+$/, ''));
+  if (value.length > 0xffff) {
+    // UTF-8 of a JS string (a lone surrogate is U+FFFD's 3 bytes): a character starts at any byte but 10xxxxxx.
+    let end = 0xfff0;
+    while ((value[end] & 0xc0) === 0x80) end--;
+    value = value.subarray(0, end);
+  }
   return { code, value };
 }
 
