@@ -5,10 +5,10 @@
  */
 #if defined(__APPLE__)
 
+#include "deadline.h"
 #include "platform_posix.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 
@@ -33,17 +33,12 @@ int sipc_os_key_monitor_open(sipc_os_key_monitor **out)
 
 int sipc_os_key_monitor_wait(sipc_os_key_monitor *m, int32_t timeout_ms)
 {
-    uint64_t deadline = timeout_ms < 0 ? 0 : sipc_os_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline = sipc_deadline_after(timeout_ms);
     for (;;) {
+        int32_t wait_ms = sipc_deadline_ms_left(deadline); /* SIPC_INFINITE (-1): poll's no limit */
+        if (wait_ms == 0)
+            return SIPC_ERR_TIMEOUT;
         struct pollfd wake = {m->wake.read_fd, POLLIN, 0};
-        int wait_ms = -1;
-        if (timeout_ms >= 0) {
-            uint64_t now = sipc_os_monotonic_ns();
-            if (now >= deadline)
-                return SIPC_ERR_TIMEOUT;
-            uint64_t left = (deadline - now + 999999u) / 1000000u;
-            wait_ms = left > INT_MAX ? INT_MAX : (int)left;
-        }
         int ready = poll(&wake, 1, wait_ms);
         if (ready < 0 && errno != EINTR)
             return posix_fail_errno();

@@ -4,10 +4,10 @@
  */
 #if defined(__linux__)
 
+#include "deadline.h"
 #include "platform_posix.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,17 +71,12 @@ static int drain_key_events(int fd)
 
 int sipc_os_key_monitor_wait(sipc_os_key_monitor *m, int32_t timeout_ms)
 {
-    uint64_t deadline = timeout_ms < 0 ? 0 : sipc_os_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline = sipc_deadline_after(timeout_ms);
     for (;;) {
+        int32_t wait_ms = sipc_deadline_ms_left(deadline); /* SIPC_INFINITE (-1): poll's no limit */
+        if (wait_ms == 0)
+            return SIPC_ERR_TIMEOUT;
         struct pollfd fds[2] = {{m->wake_fd, POLLIN, 0}, {m->inotify_fd, POLLIN, 0}};
-        int wait_ms = -1;
-        if (timeout_ms >= 0) {
-            uint64_t now = sipc_os_monotonic_ns();
-            if (now >= deadline)
-                return SIPC_ERR_TIMEOUT;
-            uint64_t left = (deadline - now + 999999u) / 1000000u;
-            wait_ms = left > INT_MAX ? INT_MAX : (int)left;
-        }
         int ready = poll(fds, m->inotify_fd >= 0 ? 2 : 1, wait_ms);
         if (ready < 0 && errno != EINTR)
             return posix_fail_errno();
