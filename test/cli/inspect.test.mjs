@@ -5,6 +5,29 @@ import { assertBinary, cleanup, run, start, uniqueName, waitFor, waitForChannel,
 
 const T = { timeout: 30000 };
 
+/** The `sipc: tap NAME: stats {...}` line of a tap's stderr, parsed (null if there is none). */
+function tapStats(stderr, name) {
+  return JSON.parse(new RegExp(`sipc: tap ${name}: stats (\\{.*\\})\n`).exec(stderr)?.[1] ?? 'null');
+}
+
+/**
+ * A `tap --json --follow --stats` of an echo's channel that saw `text` go both ways, then the channel removed (the echo
+ * stopped): returns once the tap said so.
+ */
+async function followedTapAfterRemoval(label, text) {
+  const name = uniqueName(label);
+  const echo = start(['echo', name, '--timeout', '15000']);
+  await waitForChannel(name);
+  const tap = start(['tap', name, '--json', '--follow', '--timeout', '15000', '--stats']);
+  await waitForTap(tap);
+  // connect waits for the echo's answer: both directions are on the channel before it goes.
+  assert.equal((await run(['connect', name, '--timeout', '5000'], { input: `${text}\n` })).stdout.toString(), `${text}\n`);
+  echo.child.kill('SIGTERM'); // its exit removes the channel
+  await echo.done;
+  await waitFor(() => tap.stdout().toString().includes('"event":"removed"'), { timeoutMs: 10000, what: 'the tap to see the removal' });
+  return { name, tap };
+}
+
 describe('sipc ls / stat / tap / rm', () => {
   before(assertBinary);
   after(cleanup);
@@ -106,7 +129,7 @@ describe('sipc ls / stat / tap / rm', () => {
       assert.ok(e.timeNs > 0);
     }
     // --stats: the observer's counters on stderr, one JSON object, in agreement with what was printed.
-    const stats = JSON.parse(new RegExp(`sipc: tap ${name}: stats (\\{.*\\})\n`).exec(tapped.stderr.toString())?.[1] ?? 'null');
+    const stats = tapStats(tapped.stderr.toString(), name);
     assert.ok(stats !== null, tapped.stderr.toString());
     assert.equal(stats.messages, 4);
     assert.equal(stats.missed, 0);
@@ -285,16 +308,7 @@ describe('sipc ls / stat / tap / rm', () => {
   });
 
   it('tap --follow observes a channel again when its name comes back, and counts what went by meanwhile', T, async () => {
-    const name = uniqueName('follow');
-    const first = start(['echo', name, '--timeout', '15000']);
-    await waitForChannel(name);
-    const tap = start(['tap', name, '--json', '--follow', '--timeout', '15000', '--stats']);
-    await waitForTap(tap);
-    // connect waits for the echo's answer: both directions are on the channel before it goes.
-    assert.equal((await run(['connect', name, '--timeout', '5000'], { input: 'before\n' })).stdout.toString(), 'before\n');
-    first.child.kill('SIGTERM'); // its exit removes the channel
-    await first.done;
-    await waitFor(() => tap.stdout().toString().includes('"event":"removed"'), { timeoutMs: 10000, what: 'the tap to see the removal' });
+    const { name, tap } = await followedTapAfterRemoval('follow', 'before');
     // Stopped, the tap cannot re-attach before three messages each way have gone by on the new channel.
     tap.child.kill('SIGSTOP');
     const second = start(['echo', name, '--timeout', '15000']);
@@ -315,7 +329,7 @@ describe('sipc ls / stat / tap / rm', () => {
     }
     // --stats counts both observers of the run (the first saw 'before' both ways, the second 'after' both ways);
     // what went by while none was attached is in the output's missed, not in the observers' counters.
-    const stats = JSON.parse(new RegExp(`sipc: tap ${name}: stats (\\{.*\\})\n`).exec(tap.stderr().toString())?.[1] ?? 'null');
+    const stats = tapStats(tap.stderr(), name);
     assert.ok(stats !== null, tap.stderr().toString());
     assert.equal(stats.messages, 4, JSON.stringify(stats));
     assert.equal(stats.missed, 0, JSON.stringify(stats));
@@ -324,22 +338,15 @@ describe('sipc ls / stat / tap / rm', () => {
   });
 
   it('tap --follow --stats stopped while waiting for the channel to come back reports the observer it had', T, async () => {
-    const name = uniqueName('followstop');
-    const echo = start(['echo', name, '--timeout', '15000']);
-    await waitForChannel(name);
-    const tap = start(['tap', name, '--json', '--follow', '--timeout', '15000', '--stats']);
-    await waitForTap(tap);
-    assert.equal((await run(['connect', name, '--timeout', '5000'], { input: 'only\n' })).stdout.toString(), 'only\n');
-    await waitFor(() => (tap.stdout().toString().match(/"text":"only"/g) ?? []).length === 2, { timeoutMs: 10000, what: 'both directions tapped' });
-    echo.child.kill('SIGTERM'); // its exit removes the channel
-    await echo.done;
-    await waitFor(() => tap.stdout().toString().includes('"event":"removed"'), { timeoutMs: 10000, what: 'the tap to see the removal' });
+    const { name, tap } = await followedTapAfterRemoval('followstop', 'only');
     tap.child.kill('SIGINT');
     const tapped = await tap.done;
     assert.equal(tapped.code, 130, tapped.stderr);
-    const stats = JSON.parse(new RegExp(`sipc: tap ${name}: stats (\\{.*\\})\n`).exec(tapped.stderr)?.[1] ?? 'null');
+    const stats = tapStats(tapped.stderr, name);
     assert.ok(stats !== null, `no stats line: ${tapped.stderr}`);
     assert.equal(stats.messages, 2, JSON.stringify(stats));
+    assert.deepEqual(tapped.stdout.toString().trimEnd().split('\n').map((line) => JSON.parse(line)).map((r) => r.event ?? r.text),
+      ['only', 'only', 'removed']);
   });
 
   it('marks a channel whose processes died as stale; rm needs no --force for it', T, async () => {
