@@ -124,14 +124,15 @@ function tempParentOwnerAlive(folder, pidInName) {
 
 /**
  * Removes the temporary parent folders (testTempDir) of test processes that are gone: a process killed before its
- * exit (a mutation-testing bail, a timeout, a cancelled CI job) leaves its folder. Says how many it removed.
+ * exit (a mutation-testing bail, a timeout, a cancelled CI job) leaves its folder. Says which it removed, and
+ * returns their names.
  */
 export function sweepDeadTempParents(suite, root = tmpdir()) {
   let entries;
   try {
     entries = readdirSync(root);
   } catch {
-    return;
+    return [];
   }
   const removed = [];
   for (const entry of entries) {
@@ -149,6 +150,7 @@ export function sweepDeadTempParents(suite, root = tmpdir()) {
   if (removed.length > 0) {
     console.error(`${suite}: removed ${removed.length} temporary folder(s) of test processes that were killed: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''}`);
   }
+  return removed;
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   EnvironmentError, CODE_SERVER_VERSION, npmLogsDir,
 } from './cache.mjs';
 import { run, installCleanupHandlers, isStopping } from './processes.mjs';
-import { leftoversWithPrefix, runPrefix } from '../../debris.mjs';
+import { leftoversWithPrefix, runPrefix, sweepDeadTempParents, sweepKilledRuns } from '../../debris.mjs';
 
 const args = new Set(process.argv.slice(2));
 const selfTest = args.has('--self-test');
@@ -125,6 +125,18 @@ function noChannelsLeft() {
   return false;
 }
 
+/**
+ * The suite's extension host and the UI tests have ended: their temporary folders (testTempDir, in the sandbox's
+ * TMPDIR) must be gone with them. A folder of a test process that is gone is this run's debris (a killed earlier run's
+ * was swept at the start): removed now, and the run fails.
+ */
+function noTempFoldersLeft() {
+  const left = sweepDeadTempParents('[harness]');
+  if (left.length === 0) return true;
+  log(`${left.length} temporary folder(s) of this run's test processes were left in the sandbox's TMPDIR (removed now)`);
+  return false;
+}
+
 async function main() {
   if (process.env.SIPC_SKIP_VSCODE === '1') {
     log('SIPC_SKIP_VSCODE=1: skipped the VS Code tests (extension-host suite and UI tests)');
@@ -148,6 +160,8 @@ async function main() {
   }
   applySandbox();
   cleanAbandonedRuns();
+  sweepDeadTempParents('[harness]'); // what test processes of killed runs left in the sandbox's TMPDIR
+  if (!selfTest) sweepKilledRuns(cli, 'vt', '[harness]'); // the channels of killed runs (their prefix names the harness)
   mkdirSync(outDir, { recursive: true });
   const started = Date.now();
   await ensureCodeServer();
@@ -161,6 +175,7 @@ async function main() {
 
   if (isStopping()) return 130;
   if (!selfTest) outcomes.push(['no channels left behind', noChannelsLeft()]);
+  outcomes.push(['no temporary folders left behind', noTempFoldersLeft()]);
   const failed = outcomes.filter(([, ok]) => !ok).map(([name]) => name);
   log(`${target.label}: ${outcomes.map(([name, ok]) => `${name} ${ok ? 'passed' : 'FAILED'}`).join(', ')}` +
     ` (${((Date.now() - started) / 1000).toFixed(0)} s)`);

@@ -5,11 +5,10 @@
 
 const assert = require('assert');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const vscode = require('vscode');
-const { extensionApi } = require('./helpers');
+const { extensionApi, tempDir } = require('./helpers');
 
 describe('decode: Set Channel Schema and Export Dissector', function () {
   this.timeout(60000);
@@ -17,7 +16,7 @@ describe('decode: Set Channel Schema and Export Dissector', function () {
 
   before(async () => {
     await extensionApi();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sipc-dissector-suite-'));
+    dir = await tempDir('dissector-suite');
     fs.mkdirSync(path.join(dir, 'include'));
     fs.writeFileSync(path.join(dir, 'include', 'proto.h'),
       '#include <stdint.h>\nstruct sample { uint16_t type; uint16_t channel; uint32_t seq; double value; };\n');

@@ -5,10 +5,9 @@
 
 const assert = require('assert');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const vscode = require('vscode');
-const { uniqueName, until, withTimeout, cli: cliProcess, peerSet, extensionApi } = require('./helpers');
+const { uniqueName, tempDir, until, withTimeout, cli: cliProcess, peerSet, extensionApi } = require('./helpers');
 
 /** One message as printed by `sipc recv --format json`. */
 function decodeReceived(line) {
@@ -237,7 +236,7 @@ describe('SIPC extension', function () {
 
     it('sends a file as one message', async () => {
       const { name, peer } = await connectedToReceiver();
-      const file = path.join(os.tmpdir(), `${uniqueName('file')}.bin`);
+      const file = path.join(await tempDir('send-file'), 'file.bin');
       const content = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) & 255));
       fs.writeFileSync(file, content);
       try {
@@ -246,7 +245,7 @@ describe('SIPC extension', function () {
         const [message] = await peer.messages(1);
         assert.ok(message.equals(content), 'the peer received the file byte for byte');
       } finally {
-        fs.rmSync(file, { force: true });
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
       }
     });
 
@@ -256,7 +255,7 @@ describe('SIPC extension', function () {
       await waitForChannel(api, name);
       await connect(name);
       assert.strictEqual(api.connections.get(name).maxMessageSize, 1024);
-      const file = path.join(os.tmpdir(), `${uniqueName('big')}.bin`);
+      const file = path.join(await tempDir('send-big'), 'big.bin');
       fs.writeFileSync(file, Buffer.alloc(1025, 1));
       const errors = errorMessages();
       try {
@@ -267,7 +266,7 @@ describe('SIPC extension', function () {
         assert.match(errors.messages[0], /at most 1 KiB per message\. Nothing was sent/);
       } finally {
         errors.restore();
-        fs.rmSync(file, { force: true });
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
       }
       // A small message afterwards is the first the peer sees.
       await vscode.commands.executeCommand('sipc.sendText', { name, text: 'after' });

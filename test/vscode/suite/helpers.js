@@ -4,6 +4,7 @@
 const assert = require('assert');
 const path = require('path');
 const { spawn } = require('child_process');
+const { pathToFileURL } = require('url');
 const vscode = require('vscode');
 
 const repoRoot = path.resolve(__dirname, '../../..');
@@ -16,6 +17,16 @@ const NAME_PREFIX = process.env.SIPC_TEST_NAME_PREFIX || `vt-${process.pid}-${Da
 /** Channel names unique to this run, so parallel runs and leftovers never collide. */
 function uniqueName(label) {
   return `${NAME_PREFIX}${label}-${nameCounter++}`;
+}
+
+/**
+ * A new folder for a test's files (test/debris.mjs's testTempDir, in this extension host's own parent folder of the
+ * sandbox's TMPDIR): removed with the parent when the extension host exits, by the next test process if it is killed,
+ * and the harness fails the run if a parent is left once the suite ended.
+ */
+async function tempDir(label) {
+  const { testTempDir } = await import(pathToFileURL(path.join(repoRoot, 'test/debris.mjs')).href);
+  return testTempDir(label);
 }
 
 /**
@@ -211,4 +222,4 @@ async function extensionApi() {
   return extension.activate();
 }
 
-module.exports = { repoRoot, CLI, EXTENSION_ID, uniqueName, until, withTimeout, child, cli, startLauncher, peerSet, extensionApi };
+module.exports = { repoRoot, CLI, EXTENSION_ID, uniqueName, tempDir, until, withTimeout, child, cli, startLauncher, peerSet, extensionApi };

@@ -9,12 +9,11 @@
 
 const assert = require('assert');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const v8 = require('v8');
 const { createHistogram, monitorEventLoopDelay, PerformanceObserver, constants: perfConstants } = require('perf_hooks');
 const vscode = require('vscode');
-const { repoRoot, uniqueName, until, withTimeout, startLauncher, extensionApi } = require('./helpers');
+const { repoRoot, uniqueName, tempDir, until, withTimeout, startLauncher, extensionApi } = require('./helpers');
 const { STALL_MS, SchedStat, splitStall, stallFigures } = require('./stalls');
 
 const FLOOD_MESSAGES = 100_000;
@@ -262,7 +261,7 @@ describe('SIPC extension host never blocks', function () {
     const { cli, child } = launcher;
     // The flood's lines ("flood 000000" ...) are written before the measurement starts, and by another process: made
     // here they were 5 MB of the extension host's heap that the first flood's collections then had to deal with.
-    const floodFile = path.join(os.tmpdir(), `${names.flood}.txt`);
+    const floodFile = path.join(await tempDir('flood'), `${names.flood}.txt`);
     files.push(floodFile);
     const writeLines = child('sh', ['-c', 'seq -f "flood %06.0f" 0 "$1" > "$2"', 'sh', String(FLOOD_MESSAGES - 1), floodFile]);
     assert.deepStrictEqual(await writeLines.exited(30_000), { code: 0, signal: null }, `writing the flood's lines: ${writeLines.stderr()}`);

@@ -5,11 +5,10 @@
 
 const assert = require('assert');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { pathToFileURL } = require('url');
 const vscode = require('vscode');
-const { repoRoot, uniqueName, until, cli, extensionApi } = require('./helpers');
+const { repoRoot, uniqueName, tempDir, until, cli, extensionApi } = require('./helpers');
 
 describe('Record to File…', function () {
   this.timeout(60_000);
@@ -19,7 +18,7 @@ describe('Record to File…', function () {
 
   before(async () => {
     api = await extensionApi();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sipc-record-suite-'));
+    dir = await tempDir('record-suite');
   });
 
   after(async () => {
@@ -157,7 +156,7 @@ describe('Open Capture…', function () {
 
   before(async () => {
     api = await extensionApi();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sipc-open-suite-'));
+    dir = await tempDir('open-suite');
   });
 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
