@@ -83,8 +83,15 @@ async function runSuite(suiteFiles) {
   process.stdout.write(`\n--- extension-host suite (${suiteFiles.length} file(s)) ---\n${results || '(the suite wrote no results)\n'}`);
   if (exitCode !== 0) {
     log(`extension-host suite failed (exit ${exitCode}); browser console: ${relative(repoRoot, consoleFile)}`);
+    return false;
   }
-  return exitCode === 0;
+  // The reporter's last line says the run ended. Without it the extension host died mid-suite (VS Code reported
+  // exit 0 for an extension host killed with SIGKILL, with no test results at all).
+  if (!/^\d+ passed, \d+ failed, \d+ skipped$/m.test(results)) {
+    log(`extension-host suite failed: it ended before its last test (no "N passed" line); browser console: ${relative(repoRoot, consoleFile)}`);
+    return false;
+  }
+  return true;
 }
 
 async function runUi(uiFiles) {
