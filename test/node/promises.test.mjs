@@ -63,6 +63,7 @@ test('a receive that the library fails (a corrupt queue) ends receiving with tha
   await assert.rejects(within(scaled(10000), pending, 'the pending receive'), corrupt);
   await assert.rejects(server.receive(), corrupt, 'a later receive()');
   assert.deepEqual(errors, ['CORRUPT']);
+  assert.equal(server.state, 'connected', 'a failed receive is no departure: the peer is still there');
 });
 
 test('connect({ timeoutMs: 0 }) answers with the library\'s own status', { skip: !linux, timeout: scaled(30000) }, async () => {
