@@ -202,3 +202,13 @@ test('UTF-8: a byte that leads no sequence (a continuation byte, c0/c1, f5 to ff
     assert.deepEqual(core.decodeUtf8Visible(Uint8Array.from(seq), false).map((s) => s.kind), seq.map(() => 'invalid'), `every byte shown as \\xNN: ${hex}`);
   }
 });
+
+test('visible text: two line feeds in a row are two line endings (only CR before LF makes one)', () => {
+  assert.deepEqual(core.decodeUtf8Visible(bytes(0x61, 0x0a, 0x0a, 0x62), true), [
+    { kind: 'text', text: 'a', offset: 0 },
+    { kind: 'eol', text: '␊\n', offset: 1 },
+    { kind: 'eol', text: '␊\n', offset: 2 },
+    { kind: 'text', text: 'b', offset: 3 },
+  ]);
+  assert.deepEqual(core.decodeUtf8Visible(bytes(0x0a, 0x0a), false).map((s) => [s.text, s.offset]), [['\n', 0], ['\n', 1]], 'a blank line stays');
+});
