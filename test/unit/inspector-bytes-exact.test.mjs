@@ -212,3 +212,11 @@ test('visible text: two line feeds in a row are two line endings (only CR before
   ]);
   assert.deepEqual(core.decodeUtf8Visible(bytes(0x0a, 0x0a), false).map((s) => [s.text, s.offset]), [['\n', 0], ['\n', 1]], 'a blank line stays');
 });
+
+test('visible text: a run of several characters from the first byte is one segment from offset 0', () => {
+  const utf8 = (text) => new TextEncoder().encode(text);
+  assert.deepEqual(core.decodeUtf8Visible(utf8('héllo'), false), [{ kind: 'text', text: 'héllo', offset: 0 }]);
+  assert.deepEqual(core.decodeUtf8Visible(utf8('ab\ncd'), false), [
+    { kind: 'text', text: 'ab', offset: 0 }, { kind: 'eol', text: '\n', offset: 2 }, { kind: 'text', text: 'cd', offset: 3 },
+  ]);
+});
