@@ -220,3 +220,14 @@ test('visible text: a run of several characters from the first byte is one segme
     { kind: 'text', text: 'ab', offset: 0 }, { kind: 'eol', text: '\n', offset: 2 }, { kind: 'text', text: 'cd', offset: 3 },
   ]);
 });
+
+test('preview: says text for an empty message and for plain ASCII; only the prefix decides between text and hex', () => {
+  const utf8 = (text) => new TextEncoder().encode(text);
+  assert.deepEqual(core.preview(new Uint8Array(0)), { kind: 'text', text: '' });
+  assert.deepEqual(core.preview(utf8('plain')), { kind: 'text', text: 'plain' });
+  assert.deepEqual(core.preview(utf8('é')), { kind: 'text', text: 'é' });
+  assert.deepEqual(core.preview(bytes(0x00)), { kind: 'hex', text: '00' });
+  // Not plain ASCII, so the general path: a control byte past the 4 × maxChars bytes looked at leaves it text.
+  assert.equal(core.previewOf(Uint8Array.from([...utf8('é'.repeat(40)), 0x01]), 3), 'ééé…');
+  assert.equal(core.previewOf(Uint8Array.from([...utf8('é'.repeat(5)), 0x01]), 3), 'c3 …', 'within the prefix (12 bytes): hex');
+});
