@@ -132,19 +132,21 @@ static void notify_observers(sipc_channel *ch)
     }
 }
 
-/* Wakes a lossless observer napping in its record (PROTOCOL.md section 7, "Napping") once half a ring of direction d is
- * uncopied: it copies a batch per wake-up instead of one per few messages, and only its nap costs us a syscall. It
+/* Wakes an observer napping in its record (PROTOCOL.md section 7, "Napping") once as many messages of direction d as it
+ * asked for (`wake_at`, half a ring when absent) are uncopied: it copies a batch per wake-up instead of one per few
+ * messages, and only its nap costs us a syscall. It
  * raised `napping` then looked at head; we published head, then (notify's full fence) look at `napping`: either it
  * saw our message or we see it napping. `head` is the value just published. The cursor is only compared: a forged
  * one costs at most a wake-up. */
 static void notify_napping_observers(sipc_channel *ch, int d, uint64_t head)
 {
-    uint64_t batch = ch->geometry.queue_depth / 2 ? ch->geometry.queue_depth / 2 : 1;
     for (int r = 0; r < (int)SIPC_OBSERVER_RECORDS; r++) {
         seg_observer *record = &ch->header->observers[r];
-        if (SH_LOAD(&record->napping) == 0)
+        /* Acquire: the cursor and threshold the observer stored before it raised the flag. */
+        if (SH_LOAD_ACQ(&record->napping) == 0)
             continue;
         uint64_t cursor = SH_LOAD_ACQ(&record->cursor[d]);
+        uint64_t batch = sipc_observer_wake_at(SH_LOAD(&record->wake_at), ch->geometry.queue_depth);
         if (cursor > head || head - cursor < batch)
             continue;
         if (SH_XCHG(&record->napping, 0u) != 0) {

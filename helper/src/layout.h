@@ -58,6 +58,10 @@
 #define SIPC_OBSERVER_DROPPED_STALL 3u   /* a peer waited past stall_ms for its cursor to move */
 #define SIPC_OBSERVER_DROPPED_DEAD 4u    /* its process is gone */
 #define SIPC_OBSERVER_DROPPED_INVALID 5u /* its cursor contradicted the ring (hostile or corrupt) */
+/* A plain observer's record (PROTOCOL.md section 7, "Napping"): producers never respect its cursor, they only wake it
+ * when it naps. Any lossless claim may take it over (as a DROPPED one: observers of every version treat states >= 3 as
+ * free to take); peers that predate it ignore the state. */
+#define SIPC_OBSERVER_WATCHING 6u
 #define SIPC_OBSERVER_RECORDS SIPC_OBSERVE_LOSSLESS_MAX
 #define SIPC_CLAIM_STATE(claim) ((uint32_t)(claim))
 #define SIPC_CLAIM_TICKET(claim) ((uint32_t)((claim) >> 32))
@@ -102,7 +106,9 @@ typedef struct seg_observer { /* 64 bytes: the record of a lossless observer (PR
                                      (a spin hint for producers, like seg_role.cpu; 0 from observers that predate it) */
     uint32_t napping;         /* 48: 1 while the observer naps until half a ring is uncopied (exchange only); the
                                      producer that finds it raised takes it down and wakes SIPC_WAIT_RECORD(r) */
-    uint8_t reserved[12];     /* 52 */
+    uint32_t wake_at;         /* 52: the uncopied messages of a direction at which a producer ends the nap; 0 (from
+                                     observers that predate it) = half a ring; clamped (sipc_observer_wake_at) */
+    uint8_t reserved[8];      /* 56 */
 } seg_observer;
 
 typedef struct seg_header {
@@ -164,6 +170,15 @@ static inline int sh_cas64(uint64_t *p, uint64_t expected, uint64_t desired)
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 #define SH_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+/* The uncopied messages of a direction at which a napping observer asks to be woken (seg_observer.wake_at), as
+ * producers and the observer apply it: 0 (absent) is half a ring, anything else is clamped to 1..depth (untrusted). */
+static inline uint64_t sipc_observer_wake_at(uint32_t asked, uint32_t queue_depth)
+{
+    if (asked == 0)
+        return queue_depth / 2 ? queue_depth / 2 : 1;
+    return asked > queue_depth ? queue_depth : asked;
+}
 
 /* Geometry, validated and copied out of a header; never re-read from shared memory. */
 typedef struct seg_geometry {

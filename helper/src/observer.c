@@ -35,6 +35,12 @@
 /* How long a lossless observer naps at most while it waits for half a ring to fill (PROTOCOL.md section 7, "Napping"):
  * the latency bound for the last messages of a burst, when the channel goes quiet before half a ring is uncopied. */
 #define NAP_QUIET_MS 1
+/* How far behind an observer may fall while it naps before a producer wakes it (seg_observer.wake_at), as a share of
+ * the ring. Plain: a quarter, so that three quarters of the ring are left to cover the wake-up before slots are reused
+ * (at 100k msgs/s through 16 slots, 120 us). Lossless: half (the producers wait for it when it is late, so its batch
+ * may be larger). */
+#define WAKE_AT_PLAIN_DIVISOR 4u
+#define WAKE_AT_LOSSLESS_DIVISOR 2u
 
 typedef struct role_seen {
     uint32_t session;
@@ -50,15 +56,17 @@ struct sipc_observer {
     seg_geometry geometry;
     int writable;   /* the mapping is read-write: the observer may ask to be woken */
     uint32_t flags; /* SIPC_OBSERVE_* */
-    int record;     /* lossless: index of our record, -1 when none (or dropped) */
-    uint64_t claim; /* lossless: SIPC_CLAIM(ticket, ACTIVE) as we set it */
+    int record;     /* index of our record (lossless, or a plain observer's to nap in), -1 when none (or dropped) */
+    int watching;   /* the record is a plain observer's (SIPC_OBSERVER_WATCHING): producers never respect its cursor */
+    uint64_t claim; /* SIPC_CLAIM(ticket, ACTIVE or WATCHING) as we set it */
+    uint32_t wake_at; /* what we ask for in the record's wake_at (tests: sipc_observer_fix_wake_at) */
     uint64_t next_sequence[2];
     uint64_t seen_head[2];     /* the ring's head when last loaded: messages before it are published (no reload) */
     uint64_t published[2];     /* lossless: the cursor values last stored in our record */
     uint64_t woken_at[2];      /* lossless: the cursor value of our last wake-up of a waiting producer */
     uint64_t last_delivery_ns; /* when sipc_observer_next last returned a message (traffic is flowing) */
-    int delivered_since_nap;   /* lossless: traffic flows (a message was returned since the last sleep or whole nap) */
-    int32_t nap_quiet_ms;      /* lossless: a nap's time limit, NAP_QUIET_MS (tests: sipc_observer_fix_nap) */
+    int delivered_since_nap;   /* traffic flows (a message was returned since the last sleep or whole nap) */
+    int32_t nap_quiet_ms;      /* a nap's time limit, NAP_QUIET_MS (tests: sipc_observer_fix_nap) */
     int last_direction;        /* of that message */
     uint32_t spin_budget_ns;   /* spin_policy.h */
     uint32_t spin_probe;
@@ -102,14 +110,19 @@ SIPC_API void sipc_observe_options_init(sipc_observe_options *options)
 
 /* ---- the lossless record ---- */
 
-/* 1 if record r may be taken: free, dropped, or held by a process that is gone. */
-static int record_reclaimable(const seg_observer *record, uint64_t claim)
+/* 1 if a record may be taken: free, dropped, or held by a process that is gone. A plain observer's record
+ * (WATCHING) may be taken by a lossless observer (`for_lossless`), which then leaves that one to sleep on the observer
+ * word; a plain observer takes only a record nobody uses. */
+static int record_reclaimable(const seg_observer *record, uint64_t claim, int for_lossless)
 {
     uint32_t state = SIPC_CLAIM_STATE(claim);
-    if (state == SIPC_OBSERVER_FREE || state >= SIPC_OBSERVER_DROPPED_STALL)
+    if (state == SIPC_OBSERVER_FREE ||
+        (state >= SIPC_OBSERVER_DROPPED_STALL && state <= SIPC_OBSERVER_DROPPED_INVALID))
         return 1;
-    if (state != SIPC_OBSERVER_ACTIVE)
-        return 0; /* CLAIMING: another observer is filling it in */
+    if (state == SIPC_OBSERVER_WATCHING && for_lossless)
+        return 1;
+    if (state != SIPC_OBSERVER_ACTIVE && state != SIPC_OBSERVER_WATCHING)
+        return 0; /* CLAIMING: another observer is filling it in; a state we do not know: leave it alone */
     sipc_os_process holder = {SH_LOAD(&record->pid), SH_LOAD(&record->start_time)};
     return holder.pid <= 0 || !sipc_os_process_alive(&holder);
 }
@@ -131,7 +144,7 @@ static void wake_producer(sipc_observer *ob, int d)
  * producers read the record's cache line at every send. */
 static void note_my_cpu(sipc_observer *ob)
 {
-    if (ob->record < 0)
+    if (ob->record < 0 || ob->watching)
         return;
     int cpu = sipc_os_current_cpu();
     uint32_t mine = cpu >= 0 ? (uint32_t)cpu + 1u : 0u;
@@ -151,10 +164,12 @@ static int claim_record(sipc_observer *ob, uint32_t stall_ms)
     int rc = sipc_os_process_self(&self);
     if (rc != SIPC_OK)
         return rc;
-    for (int r = 0; r < (int)SIPC_OBSERVER_RECORDS; r++) {
+    /* Records nobody uses first, then a plain observer's (it can do without). */
+    for (int i = 0; i < 2 * (int)SIPC_OBSERVER_RECORDS; i++) {
+        int r = i % (int)SIPC_OBSERVER_RECORDS;
         seg_observer *record = &ob->header->observers[r];
         uint64_t claim = SH_LOAD_ACQ(&record->claim);
-        if (!record_reclaimable(record, claim))
+        if (!record_reclaimable(record, claim, i >= (int)SIPC_OBSERVER_RECORDS))
             continue;
         uint32_t ticket = SIPC_CLAIM_TICKET(claim) + 1u;
         if (!sh_cas64(&record->claim, claim, SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING)))
@@ -164,6 +179,7 @@ static int claim_record(sipc_observer *ob, uint32_t stall_ms)
         SH_STORE(&record->stall_ms, stall_ms);
         SH_STORE(&record->cpu, 0u);
         SH_STORE(&record->napping, 0u); /* a predecessor killed in a nap left it raised */
+        SH_STORE(&record->wake_at, ob->wake_at);
         for (int d = 0; d < 2; d++)
             SH_STORE(&record->cursor[d], SH_LOAD_ACQ(&ob->header->rings[d].head));
         uint64_t active = SIPC_CLAIM(ticket, SIPC_OBSERVER_ACTIVE);
@@ -178,10 +194,53 @@ static int claim_record(sipc_observer *ob, uint32_t stall_ms)
         ob->record = r;
         ob->claim = active;
         note_my_cpu(ob);
+        if (SIPC_CLAIM_STATE(claim) == SIPC_OBSERVER_WATCHING) {
+            /* End the nap of the plain observer we took it from: it finds the record gone and sleeps on word 5. */
+            SH_ADD(&ob->header->wait_word[SIPC_WAIT_RECORD(r)], 1u);
+            sipc_os_wake(ob->segment, SIPC_WAIT_RECORD(r), &ob->header->wait_word[SIPC_WAIT_RECORD(r)]);
+        }
         return SIPC_OK;
     }
     sipc_record_error_detail("both lossless observer records of '%.80s' are in use", ob->geometry.name);
     return SIPC_ERR_BUSY;
+}
+
+/*
+ * A plain observer takes a record nobody uses, to nap in while traffic flows (PROTOCOL.md section 7, "Napping"): the
+ * producers never respect its cursor (state WATCHING), they only compare it with their head while it naps. The last
+ * record first, since lossless observers take the first. None free: the observer sleeps on word 5, as before.
+ */
+static void claim_watch(sipc_observer *ob)
+{
+    sipc_os_process self;
+    if (sipc_os_process_self(&self) != SIPC_OK)
+        return;
+    for (int r = (int)SIPC_OBSERVER_RECORDS - 1; r >= 0; r--) {
+        seg_observer *record = &ob->header->observers[r];
+        uint64_t claim = SH_LOAD_ACQ(&record->claim);
+        if (!record_reclaimable(record, claim, 0))
+            continue;
+        uint32_t ticket = SIPC_CLAIM_TICKET(claim) + 1u;
+        if (!sh_cas64(&record->claim, claim, SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING)))
+            continue;
+        SH_STORE(&record->pid, self.pid);
+        SH_STORE(&record->start_time, self.start_time);
+        SH_STORE(&record->stall_ms, 0u);
+        SH_STORE(&record->cpu, 0u);
+        SH_STORE(&record->napping, 0u);
+        SH_STORE(&record->wake_at, ob->wake_at);
+        for (int d = 0; d < 2; d++) {
+            ob->published[d] = ob->next_sequence[d];
+            SH_STORE(&record->cursor[d], ob->next_sequence[d]);
+        }
+        uint64_t watching = SIPC_CLAIM(ticket, SIPC_OBSERVER_WATCHING);
+        if (!sh_cas64(&record->claim, SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING), watching))
+            continue;
+        ob->record = r;
+        ob->watching = 1;
+        ob->claim = watching;
+        return;
+    }
 }
 
 /* 1 while our record is still ours and active; the peers may have dropped it. */
@@ -197,7 +256,7 @@ static int record_held(sipc_observer *ob)
 static void publish_cursor(sipc_observer *ob, int d)
 {
     uint64_t next = ob->next_sequence[d];
-    if (ob->record < 0 || ob->published[d] == next)
+    if (ob->record < 0 || ob->watching || ob->published[d] == next)
         return;
     ob->published[d] = next;
     SH_STORE_REL(&ob->header->observers[ob->record].cursor[d], next);
@@ -230,6 +289,10 @@ static void release_record(sipc_observer *ob)
     seg_observer *record = &ob->header->observers[ob->record];
     sh_cas64(&record->claim, ob->claim, SIPC_CLAIM(SIPC_CLAIM_TICKET(ob->claim), SIPC_OBSERVER_FREE));
     ob->record = -1;
+    if (ob->watching) {
+        ob->watching = 0; /* nobody waits for a plain observer */
+        return;
+    }
     for (int d = 0; d < 2; d++)
         wake_producer(ob, d);
 }
@@ -327,6 +390,10 @@ static void look_at_record(sipc_observer *ob)
         return;
     uint64_t claim = SH_LOAD_ACQ(&ob->header->observers[ob->record].claim);
     ob->record = -1;
+    if (ob->watching) {
+        ob->watching = 0; /* a lossless observer took our plain record: we sleep on word 5 from now on */
+        return;
+    }
     if (ob->flags & SIPC_OBSERVE_EVENTS) {
         sipc_observed_message *e = push_event(ob, SIPC_EVENT_LOSSLESS_DROPPED, -1, sipc_os_wall_ns());
         if (e != NULL) {
@@ -404,6 +471,11 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
         ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
         ob->dropped_seen[d] = SH_LOAD(&ob->header->rings[d].dropped);
     }
+    uint32_t depth = ob->geometry.queue_depth;
+    uint32_t divisor = (opt.flags & SIPC_OBSERVE_LOSSLESS) ? WAKE_AT_LOSSLESS_DIVISOR : WAKE_AT_PLAIN_DIVISOR;
+    ob->wake_at = depth / divisor ? depth / divisor : 1u;
+    if (!(opt.flags & SIPC_OBSERVE_LOSSLESS) && ob->writable)
+        claim_watch(ob);
     if (opt.flags & SIPC_OBSERVE_LOSSLESS) {
         rc = claim_record(ob, sipc_observer_stall_ms(opt.stall_timeout_ms));
         if (rc != SIPC_OK) {
@@ -645,13 +717,16 @@ static int anything_new(sipc_observer *ob)
     return news_of(ob, 1);
 }
 
-/* The uncopied messages of a direction that make a producer end our nap: half a ring (PROTOCOL.md section 7). */
+/* The uncopied messages of a direction that make a producer end our nap: what we asked for in the record, as the
+ * producers clamp it (PROTOCOL.md section 7, "Napping"). A producer that predates the field uses half a ring: it wakes
+ * us later than asked (a plain observer misses more), never not at all. */
 static uint64_t nap_batch(const sipc_observer *ob)
 {
-    return ob->geometry.queue_depth / 2 ? ob->geometry.queue_depth / 2 : 1;
+    return sipc_observer_wake_at(ob->wake_at, ob->geometry.queue_depth);
 }
 
-/* 1 if a lossless observer may nap in its record: every attached producer wakes napping observers. */
+/* 1 if the observer may nap in its record (lossless, or a plain observer's): every attached producer wakes napping
+ * observers. */
 static int producers_wake_napping(const sipc_observer *ob)
 {
     if (ob->record < 0)
@@ -676,9 +751,18 @@ static look_after nap_until_behind(sipc_observer *ob, int32_t timeout_ms)
 {
     uint32_t index = SIPC_WAIT_RECORD(ob->record);
     uint32_t *word = &ob->header->wait_word[index];
-    uint32_t *napping = &ob->header->observers[ob->record].napping;
+    seg_observer *record = &ob->header->observers[ob->record];
+    uint32_t *napping = &record->napping;
     uint32_t seen = SH_LOAD_ACQ(word);
     note_my_cpu(ob);
+    if (ob->watching)
+        /* A plain observer's cursor is published only here, for the producers' comparison while we nap (a lossless
+         * observer's is current: it publishes every copy). Before the flag: they read it after they see the flag. */
+        for (int d = 0; d < 2; d++)
+            if (ob->published[d] != ob->next_sequence[d]) {
+                ob->published[d] = ob->next_sequence[d];
+                SH_STORE_REL(&record->cursor[d], ob->next_sequence[d]);
+            }
     SH_XCHG(napping, 1u);
     SH_FENCE();
     if (news_of(ob, nap_batch(ob))) {
@@ -912,6 +996,18 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
 void sipc_observer_fix_nap(sipc_observer *observer, int32_t quiet_ms)
 {
     observer->nap_quiet_ms = quiet_ms;
+}
+
+void sipc_observer_fix_wake_at(sipc_observer *observer, uint32_t wake_at)
+{
+    observer->wake_at = wake_at;
+    if (observer->record >= 0)
+        SH_STORE(&observer->header->observers[observer->record].wake_at, wake_at);
+}
+
+int sipc_observer_record_index(const sipc_observer *observer)
+{
+    return observer->record;
 }
 
 SIPC_API int sipc_observer_get_stats(sipc_observer *observer, sipc_observer_stats *stats)

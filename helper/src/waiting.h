@@ -27,5 +27,10 @@ void sipc_channel_fix_spin(sipc_channel *channel, uint32_t budget_ns);
 /* Test hook: a lossless observer's naps (PROTOCOL.md section 7, "Napping") last up to quiet_ms instead of the short
  * bound that keeps a quiet channel's latency low, so that only a producer ends them. Call before observing. */
 void sipc_observer_fix_nap(sipc_observer *observer, int32_t quiet_ms);
+/* Test hook: what the observer asks for in its record's wake_at (PROTOCOL.md section 7, "Napping"), stored as given
+ * (garbage included: the producers and the observer clamp it). */
+void sipc_observer_fix_wake_at(sipc_observer *observer, uint32_t wake_at);
+/* Test hook: the observer's record (lossless, or a plain observer's nap record), -1 when it has none. */
+int sipc_observer_record_index(const sipc_observer *observer);
 
 #endif /* SIPC_WAITING_H */

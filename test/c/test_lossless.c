@@ -374,20 +374,31 @@ typedef struct napping_fixture {
     int thread_running;
 } napping_fixture;
 
-static void napping_fixture_open(napping_fixture *f, const char *name, uint64_t count)
+static void napping_fixture_open_with(napping_fixture *f, const char *name, uint64_t count, int plain, uint32_t wake_at)
 {
     memset(f, 0, sizeof *f);
-    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &f->server, &f->client);
+    sipc_observer *ob = NULL;
+    if (plain) {
+        observed_pair_open(name, &f->server, &f->client);
+        if (!test_failed())
+            CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    } else {
+        ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &f->server, &f->client);
+    }
     f->no = (napping_observer){ob, count, 0, SIPC_OK};
     if (test_failed())
         return;
     sipc_observer_fix_nap(ob, 60000);
+    if (wake_at != 0)
+        sipc_observer_fix_wake_at(ob, wake_at);
     CHECK(raw_open(name, &f->map) == 0);
     if (test_failed())
         return;
     f->h = (seg_header *)f->map.base;
-    int r = my_record(f->h);
-    CHECK(r >= 0);
+    int r = sipc_observer_record_index(ob);
+    CHECK(r >= 0 && r == (plain ? r : my_record(f->h)));
+    CHECK(r < 0 || SIPC_CLAIM_STATE(__atomic_load_n(&f->h->observers[r].claim, __ATOMIC_ACQUIRE)) ==
+                       (plain ? SIPC_OBSERVER_WATCHING : SIPC_OBSERVER_ACTIVE));
     if (test_failed())
         return;
     f->record = &f->h->observers[r];
@@ -398,6 +409,11 @@ static void napping_fixture_open(napping_fixture *f, const char *name, uint64_t 
     CHECK(wait_observer_sleeping(f->h));
     CHECK_RC(observed_pass(f->server, f->client, 0, 1000), SIPC_OK);
     CHECK(wait_napping(&f->no, f->record, 1));
+}
+
+static void napping_fixture_open(napping_fixture *f, const char *name, uint64_t count)
+{
+    napping_fixture_open_with(f, name, count, 0, 0);
 }
 
 /* Joins the copying thread (it returns once it copied `count` or failed) and checks it copied all, in order. */
@@ -558,6 +574,210 @@ void test_lossless_forged_napping_costs_at_most_a_wake_up(void)
     CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 0);
     CHECK(__atomic_load_n(word, __ATOMIC_ACQUIRE) != word_before);
     raw_close(&map);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* ---- the observer's wake threshold (PROTOCOL.md section 7, "Napping": the record's wake_at) ---- */
+
+/* `rounds` times: wake_at - 1 sends leave the napping observer asleep and cost no wake-up, the next one wakes it (one
+ * wake-up for wake_at messages), and it copies them all and naps again. The fixture copied message 0. */
+static void wake_at_rounds(napping_fixture *f, uint64_t wake_at, uint64_t rounds)
+{
+    uint64_t i = 1;
+    for (uint64_t round = 0; round < rounds && !test_failed(); round++) {
+        sipc_wait_stats before, after;
+        sipc_channel_wait_stats(f->server, &before);
+        uint32_t word_before = __atomic_load_n(f->word, __ATOMIC_ACQUIRE);
+        for (uint64_t k = 1; k < wake_at; k++)
+            CHECK_RC(observed_pass(f->server, f->client, i++, 1000), SIPC_OK);
+        sipc_channel_wait_stats(f->server, &after);
+        CHECK(after.observer_wakes == before.observer_wakes);
+        CHECK(__atomic_load_n(&f->record->napping, __ATOMIC_ACQUIRE) != 0);
+        CHECK(__atomic_load_n(f->word, __ATOMIC_ACQUIRE) == word_before);
+        CHECK_RC(observed_pass(f->server, f->client, i++, 1000), SIPC_OK);
+        sipc_channel_wait_stats(f->server, &after);
+        CHECK(after.observer_wakes == before.observer_wakes + 1);
+        CHECK(__atomic_load_n(f->word, __ATOMIC_ACQUIRE) != word_before);
+        if (round + 1 < rounds)
+            CHECK(wait_napping(&f->no, f->record, i));
+    }
+}
+
+/* A plain observer naps too, in a record of its own that the producers never wait for (WATCHING), and a producer wakes
+ * it only once as many messages as it asked for are uncopied: one wake-up per batch, not one per few messages (it
+ * used to sleep on the observer word, which the very next send paid a wake-up for). */
+void test_plain_observer_naps_until_its_wake_threshold(void)
+{
+    napping_fixture f;
+    napping_fixture_open_with(&f, test_name("pnap"), 1 + 3 * 3, 1, 3);
+    if (!test_failed())
+        CHECK(__atomic_load_n(&f.record->wake_at, __ATOMIC_ACQUIRE) == 3);
+    wake_at_rounds(&f, 3, 3);
+    napping_fixture_close(&f);
+}
+
+/* A lossless observer may ask to be woken only when the ring is full: the send that fills it wakes it, and the sends
+ * before cost nothing. It still copies every message (the producer waits for it once the ring is full). */
+void test_lossless_observer_naps_until_a_full_ring(void)
+{
+    napping_fixture f;
+    napping_fixture_open_with(&f, test_name("lnapfull"), 1 + 4 * 2, 0, 4);
+    wake_at_rounds(&f, 4, 2);
+    napping_fixture_close(&f);
+}
+
+/* wake_at is untrusted like the rest of a record: 0 (an observer that predates it) is half a ring, more than a ring is
+ * a ring. A forged napping flag on a free record shows what the producer applies: wake-ups counted, no timing. */
+void test_garbage_wake_threshold_is_clamped(void)
+{
+    const char *name = test_name("wakeclamp");
+    sipc_channel *server = NULL, *client = NULL;
+    observed_pair_open(name, &server, &client); /* depth 4, no observer */
+    if (test_failed())
+        return;
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    if (test_failed())
+        return;
+    seg_header *h = (seg_header *)map.base;
+    seg_observer *record = &h->observers[0]; /* FREE: nobody's record */
+    const struct {
+        uint32_t wake_at;
+        uint64_t applied;
+    } cases[] = {{0xffffffffu, 4}, {5, 4}, {0, 2}, {1, 1}, {3, 3}};
+    uint64_t i = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0] && !test_failed(); c++) {
+        __atomic_store_n(&record->wake_at, cases[c].wake_at, __ATOMIC_RELEASE);
+        __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], i, __ATOMIC_RELEASE);
+        __atomic_store_n(&record->napping, 1u, __ATOMIC_RELEASE);
+        sipc_wait_stats before, after;
+        sipc_channel_wait_stats(server, &before);
+        for (uint64_t k = 1; k < cases[c].applied; k++)
+            CHECK_RC(observed_pass(server, client, i++, 1000), SIPC_OK);
+        sipc_channel_wait_stats(server, &after);
+        CHECK(after.observer_wakes == before.observer_wakes);
+        CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 1);
+        CHECK_RC(observed_pass(server, client, i++, 1000), SIPC_OK);
+        sipc_channel_wait_stats(server, &after);
+        if (after.observer_wakes != before.observer_wakes + 1)
+            test_fail(__FILE__, __LINE__, "wake_at %u: not woken by send %llu", cases[c].wake_at,
+                      (unsigned long long)cases[c].applied);
+        CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 0);
+    }
+    raw_close(&map);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* A lossless observer copies every message whatever threshold it asks for, garbage included (the producers wait for
+ * it at a full ring; its own nap ends at what they apply), with the short naps of every observer. */
+void test_lossless_never_misses_at_any_wake_threshold(void)
+{
+    const uint32_t thresholds[] = {1, 2, 3, 4, 0, 5, 0xffffffffu};
+    for (size_t t = 0; t < sizeof thresholds / sizeof thresholds[0] && !test_failed(); t++) {
+        char base[32];
+        snprintf(base, sizeof base, "lwake%zu", t);
+        const char *name = test_name(base);
+        sipc_channel *server = NULL, *client = NULL;
+        sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client);
+        if (test_failed())
+            return;
+        sipc_observer_fix_wake_at(ob, thresholds[t]);
+        napping_observer no = {ob, 300, 0, SIPC_OK};
+        sipc_os_thread observer_thread;
+        CHECK(sipc_os_thread_create(&observer_thread, observe_count, &no) == SIPC_OK);
+        for (uint64_t i = 0; i < no.count && !test_failed(); i++)
+            CHECK_RC(observed_pass(server, client, i, 10000), SIPC_OK);
+        if (test_failed())
+            sipc_observer_cancel(ob);
+        sipc_os_thread_join(&observer_thread);
+        if (!test_failed()) {
+            CHECK_RC(no.status, SIPC_OK);
+            CHECK(no.seen == no.count);
+        }
+        CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+        CHECK_RC(sipc_close(client), SIPC_OK);
+        CHECK_RC(sipc_close(server), SIPC_OK);
+    }
+}
+
+/* A plain observer that asked to be woken only after 3 messages still sees a burst of one when the channel then goes
+ * quiet: its nap is bounded, and it copies what came when it ends (no producer wakes it for fewer than 3). */
+void test_plain_observer_sees_the_tail_of_a_short_burst(void)
+{
+    const char *name = test_name("ptail");
+    sipc_channel *server = NULL, *client = NULL;
+    observed_pair_open(name, &server, &client);
+    sipc_observer *ob = NULL;
+    if (!test_failed())
+        CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    if (test_failed())
+        return;
+    CHECK(sipc_observer_record_index(ob) >= 0);
+    sipc_observer_fix_wake_at(ob, 3);
+    napping_observer no = {ob, 5, 0, SIPC_OK};
+    sipc_os_thread observer_thread;
+    CHECK(sipc_os_thread_create(&observer_thread, observe_count, &no) == SIPC_OK);
+    for (uint64_t i = 0; i < no.count && !test_failed(); i++) {
+        /* One message at a time, each after the observer copied the one before (so it naps with one uncopied). */
+        CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
+        for (int k = 0; k < 20000 && __atomic_load_n(&no.seen, __ATOMIC_ACQUIRE) == i &&
+                        __atomic_load_n(&no.status, __ATOMIC_ACQUIRE) == SIPC_OK;
+             k++)
+            sleep_ms(1);
+        CHECK(__atomic_load_n(&no.seen, __ATOMIC_ACQUIRE) == i + 1);
+    }
+    if (test_failed())
+        sipc_observer_cancel(ob);
+    sipc_os_thread_join(&observer_thread);
+    CHECK_RC(no.status, SIPC_OK);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* Plain observers take only records nobody uses, and a lossless observer takes a plain one's record when none is free:
+ * that plain observer then sleeps on the observer word, and both still see every message. */
+void test_lossless_observer_takes_a_plain_observers_record(void)
+{
+    const char *name = test_name("ptake");
+    sipc_channel *server = NULL, *client = NULL;
+    observed_pair_open(name, &server, &client);
+    sipc_observer *plain[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3 && !test_failed(); k++)
+        CHECK_RC(sipc_observe(name, &plain[k]), SIPC_OK);
+    if (!test_failed()) {
+        /* Two records: the first two plain observers have one each, the third none. */
+        CHECK(sipc_observer_record_index(plain[0]) == 1 && sipc_observer_record_index(plain[1]) == 0);
+        CHECK(sipc_observer_record_index(plain[2]) == -1);
+    }
+    sipc_observe_options options = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);
+    sipc_observer *lossless = NULL;
+    if (!test_failed())
+        CHECK_RC(sipc_observe_ex(name, &options, &lossless), SIPC_OK);
+    if (!test_failed()) {
+        CHECK(sipc_observer_record_index(lossless) == 0);
+        for (uint64_t i = 0; i < 4; i++) /* a ring of 4: the lossless observer lets no more through */
+            CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
+        sipc_observer *all[4] = {plain[0], plain[1], plain[2], lossless};
+        for (int k = 0; k < 4 && !test_failed(); k++) {
+            uint8_t buffer[64];
+            for (uint64_t expected = 0; expected < 4 && !test_failed(); expected++) {
+                sipc_observed_message m = {.struct_size = sizeof m};
+                CHECK_RC(sipc_observer_next(all[k], buffer, sizeof buffer, &m, 1000), SIPC_OK);
+                CHECK(m.sequence == expected && message_check(buffer, 64, 12, expected));
+            }
+        }
+        /* The plain observer that lost its record found out and does without. */
+        CHECK(sipc_observer_record_index(plain[1]) == -1);
+        CHECK(sipc_observer_record_index(plain[0]) == 1);
+    }
+    if (lossless != NULL)
+        CHECK_RC(sipc_observer_close(lossless), SIPC_OK);
+    for (int k = 0; k < 3; k++)
+        if (plain[k] != NULL)
+            CHECK_RC(sipc_observer_close(plain[k]), SIPC_OK);
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
