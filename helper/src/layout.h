@@ -33,8 +33,8 @@
 /* seg_role.flags: as a producer the holder wakes observers (wait word SIPC_WAIT_OBSERVE) and never overwrites
  * a message an active lossless observer has not copied (PROTOCOL.md section 7). 0 from older writers. */
 #define SIPC_ROLE_SERVES_OBSERVERS 0x2u
-/* seg_role.flags: as a producer the holder also wakes a lossless observer napping in its record (seg_observer.napping)
- * once half a ring is uncopied, on that record's wait word, and wakes those words at attach and close (PROTOCOL.md
+/* seg_role.flags: as a producer the holder also wakes an observer napping in its record (seg_observer.napping) once
+ * its wake_at (half a ring from producers that predate it) is uncopied, on that record's wait word, and wakes those words at attach and close (PROTOCOL.md
  * section 7, "Napping"). 0 from older writers: an observer then does not nap that way. */
 #define SIPC_ROLE_WAKES_NAPPING_OBSERVERS 0x4u
 
@@ -47,7 +47,7 @@
 #define SIPC_WAIT_DATA(direction) (1u + 2u * (direction))  /* direction got a message */
 #define SIPC_WAIT_SPACE(direction) (2u + 2u * (direction)) /* direction got a free slot */
 #define SIPC_WAIT_OBSERVE 5u /* a message was published in either direction, or a role changed */
-#define SIPC_WAIT_RECORD(record) (6u + (uint32_t)(record)) /* lossless observer record `record` napping (6, 7) */
+#define SIPC_WAIT_RECORD(record) (6u + (uint32_t)(record)) /* the observer of record `record` napping (6, 7) */
 #define SIPC_WAIT_USED 8u
 
 /* seg_observer.claim: ticket << 32 | state. The ticket grows at every claim, so a peer's compare-and-swap
@@ -96,7 +96,8 @@ typedef struct seg_ring { /* 192 bytes: one cache line per writer */
     uint8_t reserved[64]; /* 128 */
 } seg_ring;
 
-typedef struct seg_observer { /* 64 bytes: the record of a lossless observer (PROTOCOL.md section 7) */
+typedef struct seg_observer { /* 64 bytes: the record of a lossless observer, or a plain one's to nap in (PROTOCOL.md
+                                 section 7) */
     uint64_t claim;           /*  0: SIPC_CLAIM(ticket, SIPC_OBSERVER_*), compare-and-swap only */
     int64_t pid;              /*  8: the observer's process (written while CLAIMING) */
     uint64_t start_time;      /* 16 */
@@ -104,7 +105,7 @@ typedef struct seg_observer { /* 64 bytes: the record of a lossless observer (PR
     uint32_t stall_ms;        /* 40: peers wait at most this long for the cursor to move (clamped, 0 = default) */
     uint32_t cpu;             /* 44: 1 + the CPU the observer's thread ran on when it began or left a sleep, 0 unknown
                                      (a spin hint for producers, like seg_role.cpu; 0 from observers that predate it) */
-    uint32_t napping;         /* 48: 1 while the observer naps until half a ring is uncopied (exchange only); the
+    uint32_t napping;         /* 48: 1 while the observer naps until wake_at is uncopied (exchange only); the
                                      producer that finds it raised takes it down and wakes SIPC_WAIT_RECORD(r) */
     uint32_t wake_at;         /* 52: the uncopied messages of a direction at which a producer ends the nap; 0 (from
                                      observers that predate it) = half a ring; clamped (sipc_observer_wake_at) */

@@ -116,8 +116,7 @@ SIPC_API void sipc_observe_options_init(sipc_observe_options *options)
 static int record_reclaimable(const seg_observer *record, uint64_t claim, int for_lossless)
 {
     uint32_t state = SIPC_CLAIM_STATE(claim);
-    if (state == SIPC_OBSERVER_FREE ||
-        (state >= SIPC_OBSERVER_DROPPED_STALL && state <= SIPC_OBSERVER_DROPPED_INVALID))
+    if (state == SIPC_OBSERVER_FREE || (state >= SIPC_OBSERVER_DROPPED_STALL && state <= SIPC_OBSERVER_DROPPED_INVALID))
         return 1;
     if (state == SIPC_OBSERVER_WATCHING && for_lossless)
         return 1;
