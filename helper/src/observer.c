@@ -41,6 +41,10 @@
  * may be larger). */
 #define WAKE_AT_PLAIN_DIVISOR 4u
 #define WAKE_AT_LOSSLESS_DIVISOR 2u
+/* A plain observer that finds messages gone after a nap halves its threshold (down to 1: woken by the first message,
+ * as a sleep on word 5), and raises it by one after this many naps without a miss, up to its quarter ring: a machine
+ * whose load delays the wake-ups gets the margin back, a quiet one the fewer wake-ups. */
+#define WAKE_AT_RAISE_AFTER 64u
 
 typedef struct role_seen {
     uint32_t session;
@@ -59,7 +63,10 @@ struct sipc_observer {
     int record;     /* index of our record (lossless, or a plain observer's to nap in), -1 when none (or dropped) */
     int watching;   /* the record is a plain observer's (SIPC_OBSERVER_WATCHING): producers never respect its cursor */
     uint64_t claim; /* SIPC_CLAIM(ticket, ACTIVE or WATCHING) as we set it */
-    uint32_t wake_at; /* what we ask for in the record's wake_at (tests: sipc_observer_fix_wake_at) */
+    uint32_t wake_at;      /* what we ask for in the record's wake_at (tests: sipc_observer_fix_wake_at) */
+    uint32_t wake_at_most; /* plain: what wake_at goes back up to (sipc_observer_adapt_wake_at) */
+    uint32_t clean_naps;   /* plain: naps since wake_at last changed that found nothing gone */
+    int napped;            /* the next look follows a nap that waited */
     uint64_t next_sequence[2];
     uint64_t seen_head[2];     /* the ring's head when last loaded: messages before it are published (no reload) */
     uint64_t published[2];     /* lossless: the cursor values last stored in our record */
@@ -472,7 +479,7 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
     }
     uint32_t depth = ob->geometry.queue_depth;
     uint32_t divisor = (opt.flags & SIPC_OBSERVE_LOSSLESS) ? WAKE_AT_LOSSLESS_DIVISOR : WAKE_AT_PLAIN_DIVISOR;
-    ob->wake_at = depth / divisor ? depth / divisor : 1u;
+    ob->wake_at_most = ob->wake_at = depth / divisor ? depth / divisor : 1u;
     if (!(opt.flags & SIPC_OBSERVE_LOSSLESS) && ob->writable)
         claim_watch(ob);
     if (opt.flags & SIPC_OBSERVE_LOSSLESS) {
@@ -769,6 +776,7 @@ static look_after nap_until_behind(sipc_observer *ob, int32_t timeout_ms)
         return AFTER_RUNNING;
     }
     stat_add(&ob->stats.sleeps, 1);
+    ob->napped = 1;
     int rc = sipc_os_wait(ob->segment, index, word, seen, timeout_ms);
     /* Down again whether a producer took it down or the time ran out (a producer that exchanges it meanwhile pays
      * one wake-up for nothing). */
@@ -915,7 +923,19 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
             d = c[1].send_ns < c[0].send_ns ? 1 : 0;
         else if (c[0].present || c[1].present)
             d = c[0].present ? 0 : 1;
-        account_look(ob, after, now, ob->missed[0] + ob->missed[1] - missed_before, d >= 0 ? c[d].send_ns : 0);
+        uint64_t missed_now = ob->missed[0] + ob->missed[1] - missed_before;
+        account_look(ob, after, now, missed_now, d >= 0 ? c[d].send_ns : 0);
+        if (ob->napped) {
+            ob->napped = 0;
+            if (ob->watching) {
+                uint32_t wake_at =
+                    sipc_observer_adapt_wake_at(ob->wake_at, ob->wake_at_most, &ob->clean_naps, missed_now != 0);
+                if (wake_at != ob->wake_at) {
+                    ob->wake_at = wake_at;
+                    SH_STORE(&ob->header->observers[ob->record].wake_at, wake_at);
+                }
+            }
+        }
         after = AFTER_RUNNING;
         /* Events and messages in time order (an event's time: the attach, or when we noticed it). */
         if (ob->event_count > 0 && (d < 0 || ob->events[0].timestamp_ns <= c[d].send_ns)) {
@@ -997,9 +1017,23 @@ void sipc_observer_fix_nap(sipc_observer *observer, int32_t quiet_ms)
     observer->nap_quiet_ms = quiet_ms;
 }
 
+uint32_t sipc_observer_adapt_wake_at(uint32_t wake_at, uint32_t most, uint32_t *clean_naps, int missed)
+{
+    if (missed) {
+        *clean_naps = 0;
+        return wake_at / 2 ? wake_at / 2 : 1u;
+    }
+    if (wake_at >= most)
+        return wake_at;
+    if (++*clean_naps < WAKE_AT_RAISE_AFTER)
+        return wake_at;
+    *clean_naps = 0;
+    return wake_at + 1u;
+}
+
 void sipc_observer_fix_wake_at(sipc_observer *observer, uint32_t wake_at)
 {
-    observer->wake_at = wake_at;
+    observer->wake_at_most = observer->wake_at = wake_at;
     if (observer->record >= 0)
         SH_STORE(&observer->header->observers[observer->record].wake_at, wake_at);
 }

@@ -30,6 +30,10 @@ void sipc_observer_fix_nap(sipc_observer *observer, int32_t quiet_ms);
 /* Test hook: what the observer asks for in its record's wake_at (PROTOCOL.md section 7, "Napping"), stored as given
  * (garbage included: the producers and the observer clamp it). */
 void sipc_observer_fix_wake_at(sipc_observer *observer, uint32_t wake_at);
+/* A plain observer's threshold after a nap (PROTOCOL.md section 7, "Napping"): halved (at least 1) when the look after
+ * it found messages gone, else raised by one after WAKE_AT_RAISE_AFTER such naps in a row (*clean_naps counts them), up
+ * to `most`. */
+uint32_t sipc_observer_adapt_wake_at(uint32_t wake_at, uint32_t most, uint32_t *clean_naps, int missed);
 /* Test hook: the observer's record (lossless, or a plain observer's nap record), -1 when it has none. */
 int sipc_observer_record_index(const sipc_observer *observer);
 

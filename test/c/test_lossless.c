@@ -781,3 +781,107 @@ void test_lossless_observer_takes_a_plain_observers_record(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+
+/* A plain observer's threshold adapts: a look after a nap that finds messages gone halves it (down to 1, woken by the
+ * first message as before naps), and 64 naps in a row without a miss raise it by one, never past its quarter ring. */
+void test_plain_wake_threshold_adapts_to_misses(void)
+{
+    uint32_t clean = 0;
+    CHECK(sipc_observer_adapt_wake_at(4, 4, &clean, 1) == 2 && clean == 0);
+    CHECK(sipc_observer_adapt_wake_at(2, 4, &clean, 1) == 1);
+    CHECK(sipc_observer_adapt_wake_at(1, 4, &clean, 1) == 1);
+    uint32_t wake_at = 1;
+    int raised_after = 0;
+    for (int nap = 1; nap <= 64 && raised_after == 0; nap++) {
+        wake_at = sipc_observer_adapt_wake_at(wake_at, 4, &clean, 0);
+        if (wake_at != 1)
+            raised_after = nap;
+    }
+    CHECK(raised_after == 64 && wake_at == 2 && clean == 0);
+    for (int nap = 0; nap < 10 * 64; nap++)
+        wake_at = sipc_observer_adapt_wake_at(wake_at, 4, &clean, 0);
+    CHECK(wake_at == 4); /* at its most: it stays */
+    /* A miss in between starts the count again. */
+    wake_at = sipc_observer_adapt_wake_at(wake_at, 4, &clean, 1);
+    for (int nap = 0; nap < 63; nap++)
+        wake_at = sipc_observer_adapt_wake_at(wake_at, 4, &clean, 0);
+    CHECK(wake_at == 2);
+    wake_at = sipc_observer_adapt_wake_at(wake_at, 4, &clean, 1);
+    CHECK(wake_at == 1 && clean == 0);
+}
+
+#if defined(__linux__) /* the nap's futex, woken by hand */
+typedef struct one_look {
+    sipc_observer *observer;
+    sipc_observed_message message;
+    int status; /* atomic; -1000 until the call returned */
+} one_look;
+
+static void *observe_once(void *arg)
+{
+    one_look *look = arg;
+    uint8_t buffer[64];
+    look->message = (sipc_observed_message){.struct_size = sizeof look->message};
+    int rc = sipc_observer_next(look->observer, buffer, sizeof buffer, &look->message, 20000);
+    __atomic_store_n(&look->status, rc, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* The threshold a plain observer adapts is what the producers read: one that finds messages gone after a nap publishes
+ * a lower wake_at in its record. It naps having asked for 3 (of a ring of 4); the test hides it from the producer (a
+ * cursor past head in its record: never behind), sends 6 and wakes it by hand, so that it finds 2 gone. */
+void test_plain_observer_lowers_its_published_threshold_after_a_miss(void)
+{
+    const char *name = test_name("padapt");
+    sipc_channel *server = NULL, *client = NULL;
+    observed_pair_open(name, &server, &client);
+    sipc_observer *ob = NULL;
+    if (!test_failed())
+        CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    if (test_failed())
+        return;
+    sipc_observer_fix_wake_at(ob, 3);
+    sipc_observer_fix_nap(ob, 60000);
+    int r = sipc_observer_record_index(ob);
+    CHECK(r >= 0);
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    if (test_failed())
+        return;
+    seg_header *h = (seg_header *)map.base;
+    seg_observer *record = &h->observers[r];
+    uint32_t *word = &h->wait_word[SIPC_WAIT_RECORD(r)];
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    CHECK_RC(observed_pass(server, client, 0, 1000), SIPC_OK);
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
+    CHECK(m.sequence == 0 && __atomic_load_n(&record->wake_at, __ATOMIC_ACQUIRE) == 3);
+    one_look look = {ob, {0}, -1000};
+    sipc_os_thread thread;
+    CHECK(sipc_os_thread_create(&thread, observe_once, &look) == SIPC_OK);
+    if (test_failed())
+        return;
+    /* Traffic flowed: with nothing uncopied the call naps. */
+    int napping = 0;
+    for (int k = 0; k < 20000 && !napping; k++) {
+        napping = __atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) != 0;
+        if (!napping)
+            sleep_ms(1);
+    }
+    CHECK(napping);
+    __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], 1000000, __ATOMIC_RELEASE);
+    for (uint64_t i = 1; i <= 6; i++)
+        CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
+    CHECK(__atomic_load_n(&look.status, __ATOMIC_ACQUIRE) == -1000); /* still napping: nobody woke it */
+    __atomic_add_fetch(word, 1u, __ATOMIC_SEQ_CST);
+    CHECK(syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0) == 1);
+    sipc_os_thread_join(&thread);
+    CHECK_RC(look.status, SIPC_OK);
+    CHECK(look.message.sequence == 3 && look.message.missed == 2);
+    CHECK(__atomic_load_n(&record->wake_at, __ATOMIC_ACQUIRE) == 1);
+    raw_close(&map);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+#endif
