@@ -975,8 +975,9 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         /* A lossless observer that can nap does not spin: it misses nothing by waiting, and a spin for the next message
          * took a CPU from the peers for a message or two at a time (on two CPUs, the peers then shared the other one);
          * it naps until half a ring waits and copies that in one go. */
-        if (ob->delivered_since_nap && producers_wake_napping(ob))
-            spin_ns = 0;
+        if (ob->delivered_since_nap && !ob->watching && producers_wake_napping(ob))
+            spin_ns =
+                0; /* (a plain observer that naps in its record still spins: it misses what it waits too long for) */
         if (spin_ns != 0) {
             stat_add(&ob->stats.spins, 1);
             int hit = spin_for_news(ob, now, deadline, spin_ns);
