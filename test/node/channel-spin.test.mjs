@@ -531,3 +531,21 @@ test('a send result that comes while no peer was adopted yet is no connect failu
   assert.equal(server.state, 'connected');
   assert.deepEqual(errors, []);
 });
+
+test('a spin scheduled before close() does not look at the closed channel', { skip }, async () => {
+  const books = ledger();
+  freezeClock();
+  const { server, client } = await pair('close-with-spin', { maxMessageSize: 64, receiveSpinUs: 10 });
+  await client.send('warm');
+  await server.receive({ timeoutMs: PEER_WAIT_MS });
+  server.on('message', () => {});
+  await turn();
+  await turn();
+  assert.ok(process.getActiveResourcesInfo().includes('Immediate'), 'a spin is scheduled');
+  const looks = books.calls.takeNow.length;
+  const closing = server.close();
+  await turn();
+  await turn();
+  await closing;
+  assert.equal(books.calls.takeNow.length, looks, 'no look after close()');
+});
