@@ -549,3 +549,17 @@ test('a spin scheduled before close() does not look at the closed channel', { sk
   await closing;
   assert.equal(books.calls.takeNow.length, looks, 'no look after close()');
 });
+
+test('open() refuses a receiveSpinUs that is not an integer from 0 to 1000, naming the option and its range', { skip }, async () => {
+  const name = uniqueName('spin-option');
+  for (const receiveSpinUs of [-1, 1001, 1.5, Number.NaN]) {
+    await assert.rejects(counted.open(name, { receiveSpinUs }), {
+      name: 'SipcError', code: 'INVALID_ARGUMENT', message: 'receiveSpinUs must be an integer from 0 to 1000',
+    }, String(receiveSpinUs));
+  }
+  for (const receiveSpinUs of [0, 1000]) {
+    const channel = await counted.open(name, { receiveSpinUs });
+    opened.add(channel);
+    await channel.close();
+  }
+});
