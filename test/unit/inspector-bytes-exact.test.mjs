@@ -231,3 +231,13 @@ test('preview: says text for an empty message and for plain ASCII; only the pref
   assert.equal(core.previewOf(Uint8Array.from([...utf8('é'.repeat(40)), 0x01]), 3), 'ééé…');
   assert.equal(core.previewOf(Uint8Array.from([...utf8('é'.repeat(5)), 0x01]), 3), 'c3 …', 'within the prefix (12 bytes): hex');
 });
+
+test('preview: non-ASCII text is cut at maxChars characters with an ellipsis only when there is more, and 0x80 is a text byte', () => {
+  const utf8 = (text) => new TextEncoder().encode(text);
+  assert.equal(core.previewOf(utf8('Ā€'), 4), 'Ā€', 'c4 80 and e2 82 ac: bytes of 0x80 and up in text');
+  assert.equal(core.previewOf(utf8('ééé'), 2), 'éé…', 'more characters than maxChars, all within the prefix');
+  assert.equal(core.previewOf(utf8('éé'), 2), 'éé', 'exactly maxChars: no ellipsis');
+  // Four-byte characters: the 4 × maxChars prefix holds exactly maxChars of them, and the message goes on.
+  assert.equal(core.previewOf(utf8('😀'.repeat(5)), 2), '😀😀…', 'cut by the prefix, not by the character count');
+  assert.equal(core.previewOf(utf8('😀😀'), 2), '😀😀');
+});
