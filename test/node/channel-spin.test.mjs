@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 process.env.SIPC_NODE_NOTIFY = 'relay';
-const { api, cleanup, PEER_WAIT_MS, segmentPath, uniqueName, waitUntil, within } = await import('./helpers.mjs');
+const { api, cleanup, keepAliveTimers, PEER_WAIT_MS, segmentPath, uniqueName, waitUntil, within } = await import('./helpers.mjs');
 
 // extension/src/api/abi.ts (generated from sipc.h).
 const SIPC_ASYNC_FLOWING = 1;
@@ -562,4 +562,16 @@ test('open() refuses a receiveSpinUs that is not an integer from 0 to 1000, nami
     opened.add(channel);
     await channel.close();
   }
+});
+
+test('a receive answered before its timeout leaves no timer behind', { skip }, async () => {
+  const { server, client } = await pair('receive-timer', { receiveSpinUs: 0 });
+  await turn();
+  const idle = keepAliveTimers();
+  const answered = server.receive({ timeoutMs: 600000 });
+  assert.equal(keepAliveTimers(), idle + 2, 'while it waits: its timeout and the shared keep-alive timer');
+  await client.send('x');
+  assert.equal((await answered).toString(), 'x');
+  await turn();
+  assert.equal(keepAliveTimers(), idle, 'the timeout was cleared with the answer');
 });
