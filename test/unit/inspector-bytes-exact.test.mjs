@@ -241,3 +241,14 @@ test('preview: non-ASCII text is cut at maxChars characters with an ellipsis onl
   assert.equal(core.previewOf(utf8('😀'.repeat(5)), 2), '😀😀…', 'cut by the prefix, not by the character count');
   assert.equal(core.previewOf(utf8('😀😀'), 2), '😀😀');
 });
+
+test('search ignoring case folds only A to Z; previews keep text whose prefix cuts a sequence led by c2, df, e0 or ef', () => {
+  const utf8 = (text) => new TextEncoder().encode(text);
+  assert.equal(core.indexOfBytesIgnoreCase(utf8('a b@'), utf8('@')), 3, 'a space is no @ (32 + 32)');
+  assert.equal(core.indexOfBytesIgnoreCase(utf8('x0P'), utf8('p')), 2, 'a digit is no letter');
+  // 'a' then 2- or 3-byte characters: the 12-byte prefix of maxChars 3 ends inside one, right after its lead byte.
+  assert.equal(core.previewOf(utf8(`a${'\u00a3'.repeat(20)}`), 3), 'a££…', 'c2 a3');
+  assert.equal(core.previewOf(utf8(`a${'\u07d0'.repeat(20)}`), 3), 'a\u07d0\u07d0…', 'df 90');
+  assert.equal(core.previewOf(utf8(`ab${'\u0800'.repeat(20)}`), 3), 'ab\u0800…', 'e0 a0 80, cut after two bytes');
+  assert.equal(core.previewOf(utf8(`ab${'\uff00'.repeat(20)}`), 3), 'ab\uff00…', 'ef bc 80, cut after two bytes');
+});
