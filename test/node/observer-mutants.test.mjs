@@ -129,3 +129,13 @@ test('a turn hands out at most 1,024 messages when the 1 MiB take buffer cuts it
   assert.ok(largestDelivery <= 1024 && largestDelivery >= 1024 - 3, `at most 1,024 messages a turn, and a full one: ${largestDelivery}`);
   await api.remove(name, true);
 });
+
+// Only `lossless: true` asks for a lossless place (at most two per channel): plain observers take none.
+test('plain observers take no lossless place: three of them and two lossless ones observe one channel', async () => {
+  const name = uniqueName('plain-places');
+  await openTracked(name);
+  for (const options of [{}, { lossless: false }, {}]) await observeTracked(name, options);
+  await observeTracked(name, { lossless: true });
+  await observeTracked(name, { lossless: true });
+  await assert.rejects(api.observe(name, { lossless: true }), { code: 'BUSY' }, 'the third lossless one');
+});
