@@ -238,3 +238,18 @@ export async function waitUntil(check, what, timeoutMs = scaled(10000)) {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * Runs `during` while the child `watcher` (an observer that printed 'observing') is stopped by SIGSTOP: its copying
+ * thread cannot look at the channel meanwhile, the peers go on. The child runs again afterwards, whatever happened.
+ */
+export async function whileObserverStopped(watcher, during) {
+  await within(PEER_WAIT_MS, watcher.waitFor('observing'), 'the child observing');
+  watcher.child.kill('SIGSTOP');
+  try {
+    await waitUntil(() => api.describeProcess(watcher.child.pid).state === 'stopped', 'the observer stopped');
+    return await during();
+  } finally {
+    watcher.child.kill('SIGCONT');
+  }
+}

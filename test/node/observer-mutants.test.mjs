@@ -5,25 +5,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { command } from '../emulator.mjs';
 import {
-  api, cleanup, observeTracked, openTracked, PEER_WAIT_MS, scaled, SIPC, startCli, startNode, uniqueName, waitForChannel, waitUntil, within,
+  api, cleanup, whileObserverStopped, observeTracked, openTracked, PEER_WAIT_MS, scaled, SIPC, startCli, startNode, uniqueName, waitForChannel, waitUntil, within,
 } from './helpers.mjs';
 
 afterEach(cleanup);
-
-/**
- * Runs `during` while the child `watcher` (an observer that printed 'observing') is stopped by SIGSTOP: its copying
- * thread cannot look at the channel meanwhile, the peers go on. The child runs again afterwards, whatever happened.
- */
-async function whileObserverStopped(watcher, during) {
-  await within(PEER_WAIT_MS, watcher.waitFor('observing'), 'the child observing');
-  watcher.child.kill('SIGSTOP');
-  try {
-    await waitUntil(() => api.describeProcess(watcher.child.pid).state === 'stopped', 'the observer stopped');
-    return await during();
-  } finally {
-    watcher.child.kill('SIGCONT');
-  }
-}
 
 // BatchColumns lays its columns out in one ArrayBuffer: 4 columns of doubles, 3 of u32, then directions and
 // undeliverable (bytes). With the undeliverable column's offset wrong (`doubles - words + rows` or `doubles + words -

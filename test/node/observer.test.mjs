@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { testTempDir } from '../debris.mjs';
 import { command } from '../emulator.mjs';
 import {
-  api, cleanup, keepAliveTimers, observeTracked, openTracked, PEER_WAIT_MS, scaled, SIPC, startCli, startNode, uniqueName, waitForChannel, waitUntil,
+  api, cleanup, whileObserverStopped, keepAliveTimers, observeTracked, openTracked, PEER_WAIT_MS, scaled, SIPC, startCli, startNode, uniqueName, waitForChannel, waitUntil,
   within,
 } from './helpers.mjs';
 
@@ -22,21 +22,6 @@ function startPingPongClient(name, total) {
     for (let i = 0; i < ${total}; i++) { await c.send('m' + i); await c.receive(); }
     await c.close();
   `, { name });
-}
-
-/**
- * Runs `during` while the child `watcher` (an observer that printed 'observing') is stopped by SIGSTOP: its copying
- * thread cannot look at the channel meanwhile, the peers go on. The child runs again afterwards, whatever happened.
- */
-async function whileObserverStopped(watcher, during) {
-  await within(PEER_WAIT_MS, watcher.waitFor('observing'), 'the child observing');
-  watcher.child.kill('SIGSTOP');
-  try {
-    await waitUntil(() => api.describeProcess(watcher.child.pid).state === 'stopped', 'the observer stopped');
-    return await during();
-  } finally {
-    watcher.child.kill('SIGCONT');
-  }
 }
 
 function collect(observer, until, ms) {
