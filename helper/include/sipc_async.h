@@ -83,7 +83,9 @@ SIPC_API int sipc_async_channel_take(sipc_async_channel *h, void *buffer, size_t
 SIPC_API int sipc_async_channel_take_now(sipc_async_channel *h, void *buffer, size_t capacity, uint32_t *lengths,
                                          uint32_t max_count, uint32_t *count, uint32_t spin_us);
 /* Copies the message and queues it for the native sender thread, behind every earlier queued send.
- * timeout_ms counts from now. The outcome comes back, in order, through take_send_results. */
+ * timeout_ms counts from now: a send whose time ran out while it queued is SIPC_ERR_TIMEOUT; timeout 0 tries once
+ * when its turn comes (SIPC_ERR_NOT_CONNECTED while no peer). The outcome comes back, in order, through
+ * take_send_results. */
 SIPC_API int sipc_async_channel_send(sipc_async_channel *h, const void *data, size_t length, int32_t timeout_ms);
 SIPC_API int sipc_async_channel_take_send_results(sipc_async_channel *h, int32_t *statuses, uint32_t max_count,
                                                   uint32_t *count);

@@ -46,6 +46,7 @@ typedef struct msg_node {
     struct msg_block *block;        /* the block it was made in (observed messages), NULL for a malloc of its own */
     size_t length;                  /* bytes in data */
     int32_t status;                 /* send outcome (sender results) */
+    int32_t tries_once;             /* queued sends: timeout 0 (no peer yet is NOT_CONNECTED, not TIMEOUT) */
     uint64_t deadline;              /* queued sends: monotonic ns, SIPC_OS_NO_DEADLINE for none */
     sipc_observed_message observed; /* observed messages */
     unsigned char data[];
@@ -385,6 +386,9 @@ static void *sender_main(void *arg)
         msg_node *node = queue_pop(&h->sends);
         sipc_os_mutex_unlock(&h->n.lock);
         int rc = sipc_send(h->channel, node->data, node->length, sipc_deadline_ms_left(node->deadline));
+        /* A timed send whose time ran out while it queued was tried once; to its caller that is a timeout. */
+        if (rc == SIPC_ERR_NOT_CONNECTED && !node->tries_once)
+            rc = SIPC_ERR_TIMEOUT;
         node->status = rc;
         node->length = 0;
         msg_node *small = realloc(node, sizeof(msg_node));
@@ -580,6 +584,7 @@ SIPC_API int sipc_async_channel_send(sipc_async_channel *h, const void *data, si
     if (length > 0)
         memcpy(node->data, data, length);
     node->deadline = sipc_deadline_after(timeout_ms);
+    node->tries_once = timeout_ms == 0;
     sipc_os_mutex_lock(&h->n.lock);
     int rc = SIPC_OK;
     if (h->n.stopping) {

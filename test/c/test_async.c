@@ -232,6 +232,41 @@ void test_async_observer_destroy_bounds_the_join(void)
     CHECK(!shm_exists(name));
 }
 
+/* A timed background send whose time ran out while it queued behind another reports TIMEOUT, as one that waited
+ * for the peer itself does; only a send with timeout 0 (it tries once) says NOT_CONNECTED. The first send keeps the
+ * sender thread waiting for a peer 50 ms, long past the second's 1 ms. */
+void test_async_send_queued_past_its_deadline_times_out(void)
+{
+    const char *name = test_name("latesend");
+    sipc_channel *server = NULL;
+    CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
+    sipc_async_channel *h = NULL;
+    CHECK_RC(sipc_async_channel_start(server, ignore_notify, 1, &h), SIPC_OK);
+    CHECK_RC(sipc_async_channel_send(h, "a", 1, 50), SIPC_OK);
+    CHECK_RC(sipc_async_channel_send(h, "b", 1, 1), SIPC_OK);
+    CHECK_RC(sipc_async_channel_send(h, "c", 1, 0), SIPC_OK);
+    int32_t statuses[3];
+    uint32_t taken = 0;
+    uint64_t hang_guard = now_ns() + 60000000000ull;
+    while (taken < 3 && now_ns() < hang_guard) {
+        uint32_t count = 0;
+        CHECK_RC(sipc_async_channel_take_send_results(h, statuses + taken, 3 - taken, &count), SIPC_OK);
+        taken += count;
+        if (taken < 3)
+            sleep_us(1000);
+    }
+    CHECK(taken == 3);
+    CHECK_RC(statuses[0], SIPC_ERR_TIMEOUT);
+    CHECK_RC(statuses[1], SIPC_ERR_TIMEOUT);
+    CHECK_RC(statuses[2], SIPC_ERR_NOT_CONNECTED);
+    sipc_async_channel_stop(h);
+    int rc;
+    while ((rc = sipc_async_channel_destroy(h)) == SIPC_ERR_BUSY)
+        sleep_us(100);
+    CHECK_RC(rc, SIPC_OK); /* and closed the channel */
+    CHECK(!shm_exists(name));
+}
+
 /* ---- relays: notifications through a descriptor (sipc_async.h) ---- */
 
 /* A relay exists where the platform has a descriptor an event loop watches (POSIX); on Windows the open says so
