@@ -303,12 +303,24 @@ function isValidUtf8Prefix(bytes: Uint8Array, cut: boolean): boolean {
   return true;
 }
 
-/** True if bytes[i..] is the start of a UTF-8 sequence that the end of `bytes` cut short. */
+/**
+ * True if bytes[i..] is the start of a UTF-8 sequence that the end of `bytes` cut short and that later bytes could
+ * still make valid. A whole sequence there is invalid (a surrogate `ed a0 80`, say), and so is one whose second byte
+ * already rules out every valid end, as decodeUtf8Visible shows them: an overlong `e0 80`/`f0 80`, a surrogate's
+ * `ed a0`, `f4 90` beyond U+10FFFF.
+ */
 function isCutOffSequence(bytes: Uint8Array, i: number): boolean {
   const b0 = bytes[i];
   const length = b0 >= 0xc2 && b0 <= 0xdf ? 2 : b0 >= 0xe0 && b0 <= 0xef ? 3 : b0 >= 0xf0 && b0 <= 0xf4 ? 4 : 0;
   if (bytes.length - i >= length) return false;
   for (let k = i + 1; k < bytes.length; k++) if ((bytes[k] & 0xc0) !== 0x80) return false;
+  // The second byte's range where it is narrower than any continuation byte's (RFC 3629's table).
+  const b1 = bytes[i + 1];
+  if (b1 === undefined) return true;
+  if (b0 === 0xe0) return b1 >= 0xa0;
+  if (b0 === 0xed) return b1 <= 0x9f;
+  if (b0 === 0xf0) return b1 >= 0x90;
+  if (b0 === 0xf4) return b1 <= 0x8f;
   return true;
 }
 
