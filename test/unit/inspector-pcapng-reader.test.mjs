@@ -294,3 +294,154 @@ test('capture decoder: the entries before a damage in the same chunk are handed 
   assert.deepEqual(atOnce.push(good).length, 2);
   assert.throws(() => atOnce.push(bad), /too short/, 'a damage with nothing before it in its chunk is thrown at once');
 });
+
+/** Block builders in either byte order (`big`), every field and option value written in it. */
+function inOrder(big) {
+  const fields = (size, write) => {
+    const out = new Uint8Array(size);
+    write(new DataView(out.buffer), !big);
+    return out;
+  };
+  const opt = (code, value) => option(code, value, big);
+  return {
+    opt,
+    flags: (value) => opt(2, fields(4, (v, le) => v.setUint32(0, value, le))),
+    tsoffset: (seconds) => opt(14, fields(8, (v, le) => v.setBigInt64(0, BigInt(seconds), le))),
+    shb: (options = []) => block(0x0a0d0d0a, join(fields(16, (v, le) => {
+      v.setUint32(0, 0x1a2b3c4d, le);
+      v.setUint16(4, 1, le);
+      v.setBigInt64(8, -1n, le);
+    }), ...options), { big }),
+    idb: (options = []) => block(1, join(fields(8, (v, le) => v.setUint16(0, 147, le)), ...options), { big }),
+    epb: (data, options = [], { iface = 0, units = 0n, original = data.length } = {}) => block(6, join(fields(20, (v, le) => {
+      v.setUint32(0, iface, le);
+      v.setUint32(4, Number(BigInt(units) >> 32n), le);
+      v.setUint32(8, Number(BigInt(units) & 0xffffffffn), le);
+      v.setUint32(12, data.length, le);
+      v.setUint32(16, original, le);
+    }), data, new Uint8Array((4 - (data.length % 4)) % 4), ...options), { big }),
+    spb: (original, data) => block(3, join(fields(4, (v, le) => v.setUint32(0, original, le)), data), { big }),
+    unknown: (type, body) => block(type, body, { big }),
+  };
+}
+
+/**
+ * One section in the given byte order, as a list of blocks: two interfaces (the second in milliseconds, 2 s earlier,
+ * server side), packets on it whose every field differs when read in the other order (interface 1, both timestamp
+ * halves, captured 3 of 1,000 bytes, flags without a comment), an odd-length comment padded before the flags, an
+ * event, a simple packet, blocks of unknown types; and the entries the reader must give for them.
+ */
+function orderedSection(big, tag) {
+  const b = inOrder(big);
+  const blocks = [
+    b.shb([b.opt(4, text(`writer ${tag}`)), END]),
+    b.idb([b.opt(2, text(`first ${tag}`)), END]),
+    b.idb([b.opt(2, text(`second ${tag}`)), b.opt(9, Uint8Array.of(3)), b.tsoffset(-2), b.opt(1, text('sipc role: server')), END]),
+    b.epb(text('out'), [b.flags(2), END], { iface: 1, units: (1n << 32n) + 7n, original: 1000 }),
+    b.unknown(0x00000bad, new Uint8Array(8)),
+    b.epb(text('in!!'), [b.opt(1, text('a note')), b.flags(1), END], { iface: 1, units: 5n }), // 'a note': 6 bytes, padded to 8
+    b.unknown(0x40000bad, text('custom block')),
+    b.epb(new Uint8Array(0), [b.flags(0), b.opt(1, text('sipc event peer-died: client pid 7 died')), END], { iface: 1, units: 9n }),
+    b.spb(2, text('hi\0\0')),
+    b.epb(text('sent'), [b.opt(1, text('sent')), END], { iface: 1, units: 11n }),
+  ];
+  const second = `second ${tag}`;
+  const entries = [
+    undefined, undefined, undefined,
+    { kind: 'message', seq: 0, direction: 'to-server', timestamp: 4294967303 - 2000, length: 1000, data: 'out', channel: second },
+    undefined,
+    { kind: 'message', seq: 0, direction: 'to-client', timestamp: 5 - 2000, length: 4, data: 'in!!', channel: second },
+    undefined,
+    { kind: 'event', seq: 0, timestamp: 9 - 2000, event: 'peer-died', detail: 'client pid 7 died', channel: second },
+    { kind: 'message', seq: 0, direction: 'received', timestamp: 0, length: 2, data: 'hi', channel: `first ${tag}` },
+    // A connection panel's "sent" on the server's side: the server's answer, to the client.
+    { kind: 'message', seq: 0, direction: 'to-client', timestamp: 11 - 2000, length: 4, data: 'sent', channel: second },
+  ];
+  return { blocks, entries };
+}
+
+/** Entries with their data as text, for comparing. */
+const readable = (entries) => entries.map((e) => (e.kind === 'message' ? { ...e, data: new TextDecoder().decode(e.data) } : e));
+
+/** Sections in little-, big- and little-endian order again: the file, its blocks' offsets, and each block's entry. */
+function mixedFile() {
+  const sections = [orderedSection(false, 'a'), orderedSection(true, 'b'), orderedSection(false, 'c')];
+  const blocks = sections.flatMap((s) => s.blocks);
+  const entries = sections.flatMap((s) => s.entries);
+  const starts = [];
+  let at = 0;
+  for (const one of blocks) {
+    starts.push(at);
+    at += one.length;
+  }
+  return { file: join(...blocks), starts, entries };
+}
+
+test('pcapng reader: each section is read in its own byte order (little, big, little): lengths, ids, timestamps, flags, options', () => {
+  const { file, entries } = mixedFile();
+  const { reader, entries: got } = read(file);
+  assert.deepEqual(readable(got), entries.filter(Boolean));
+  assert.deepEqual(reader.channels, ['first a', 'second a', 'first b', 'second b', 'first c', 'second c']);
+  assert.deepEqual([...reader.roles], [['second a', 'server'], ['second b', 'server'], ['second c', 'server']]);
+  assert.equal(reader.application, 'writer c', 'the last section\'s');
+  // The big-endian section alone, from the start of a file.
+  const b = orderedSection(true, 'b');
+  assert.deepEqual(readable(read(join(...b.blocks)).entries), b.entries.filter(Boolean));
+});
+
+test('pcapng reader: a damaged block in a big-endian section is named by its offset, the entries before it are kept', () => {
+  const b = inOrder(true);
+  const start = join(b.shb(), b.idb([b.opt(2, text('be')), END]), b.epb(text('kept'), [END]));
+  const at = start.length;
+  const cases = [
+    [b.unknown(0xbad, new Uint8Array(4)).subarray(0, 12), 'ends inside', `the file ends inside the block at offset ${at} (truncated recording?)`],
+    [block(0xbad, new Uint8Array(4), { big: true, total: 14 }), 'length', `the block at offset ${at} has an invalid length 14`],
+    [block(0xbad, new Uint8Array(4), { big: true, trailer: 20 }), 'trailer', `the block at offset ${at} ends with a length that differs from its start`],
+    // The trailer's bytes 10 00 00 00: the block's 16 in the other byte order.
+    [block(0xbad, new Uint8Array(4), { big: true, trailer: 0x10000000 }), 'little-endian trailer', `the block at offset ${at} ends with a length that differs from its start`],
+    [b.epb(text('x'), [END], { iface: 1 }), 'interface', `the packet block at offset ${at} names interface 1, but the section has 1`],
+    [b.epb(text('x'), [b.opt(2, Uint8Array.of(0, 0)), END]), 'flags', `the packet block at offset ${at} has malformed flags`],
+    [block(6, join(new Uint8Array(20), Uint8Array.of(0, 2, 0, 9), text('abcd')), { big: true }), 'option', `option 2 of the block at offset ${at} runs past the block's end`],
+    [block(6, new Uint8Array(16), { big: true }), 'short packet', `the packet block at offset ${at} is too short`],
+  ];
+  for (const [bad, what, message] of cases) {
+    const found = damage(join(start, bad));
+    assert.equal(found.message, message, what);
+    assert.deepEqual(found.entries.map((e) => new TextDecoder().decode(e.data)), ['kept'], what);
+  }
+  // Little-endian lengths in a big-endian section: 0x1c000000 bytes claimed, more than a block may hold.
+  const le = block(0xbad, new Uint8Array(16));
+  assert.match(damage(join(start, le)).message, new RegExp(`^the block at offset ${at} claims ${0x1c000000} bytes`));
+});
+
+test('pcapng reader: a file cut anywhere hands out every whole block\'s entries and names the block it ends in', () => {
+  const { file, starts, entries } = mixedFile();
+  const ends = new Set([...starts.slice(1), file.length]);
+  for (let length = 0; length <= file.length; length++) {
+    const size = length % 2 === 0 ? file.length : 5; // read whole, or in chunks of 5: every cut of one or the other
+    const reader = new core.PcapngReader();
+    const got = [];
+    // Chunks copied into buffers of their own: the reader cannot read past a chunk into the bytes after it.
+    for (let at = 0; at < length; at += size) reader.push(file.slice(at, Math.min(at + size, length)), got);
+    const whole = starts.filter((start, i) => (starts[i + 1] ?? file.length) <= length).length; // blocks before the cut
+    const inside = starts.findLastIndex((start) => start < length); // the block the cut is in (or ends)
+    assert.deepEqual(readable(got), entries.slice(0, whole).filter(Boolean), `cut at ${length}, chunks of ${size}`);
+    if (length === 0) assert.throws(() => reader.end(), { message: 'the file is empty' });
+    else if (ends.has(length)) reader.end();
+    else assert.throws(() => reader.end(), { message: `the file ends inside the block at offset ${starts[inside]} (truncated recording?)` }, `cut at ${length}`);
+  }
+});
+
+test('pcapng reader: entries do not share memory with the chunks they were read from', () => {
+  const { file, entries } = mixedFile();
+  for (const size of [7, 4096]) {
+    const chunks = [];
+    for (let at = 0; at < file.length; at += size) chunks.push(file.slice(at, at + size));
+    const reader = new core.PcapngReader();
+    const got = [];
+    for (const chunk of chunks) reader.push(chunk, got);
+    reader.end();
+    for (const chunk of chunks) chunk.fill(0xff); // the caller reuses its read buffers
+    assert.deepEqual(readable(got), entries.filter(Boolean), `chunks of ${size}`);
+  }
+});
