@@ -24,6 +24,35 @@ async function waitForStderr(proc, text) {
   }, { timeoutMs: 15000, what: `"${text}" on stderr` });
 }
 
+/** Starts `sipc record ARGS` and waits until it says `ready` on stderr (its observers are attached). */
+async function startRecorder(args, ready = 'recording') {
+  const recorder = start(['record', ...args]);
+  await waitForStderr(recorder, ready);
+  return recorder;
+}
+
+/**
+ * Waits until check() of a recording holds, taking a throw for "not yet": until the recorder's first flush the file
+ * may be missing or empty, and until its next one it may end inside a block or a line.
+ */
+async function waitForRecording(check, what, timeoutMs = 20000) {
+  await waitFor(() => {
+    try {
+      return check();
+    } catch {
+      return false;
+    }
+  }, { timeoutMs, what });
+}
+
+/** Stops a recorder with SIGINT and returns its result, which must be exit 0 (a complete file). */
+async function stopRecorder(recorder) {
+  recorder.child.kill('SIGINT');
+  const recorded = await recorder.done;
+  assert.equal(recorded.code, 0, recorded.stderr);
+  return recorded;
+}
+
 /** Lines of random bytes a `sipc connect` sends one message each (no newline, no 0x0B: the CLI peer's separators). */
 function randomLines(count, maxLength = 40) {
   return Array.from({ length: count }, () => {
@@ -84,8 +113,7 @@ describe('sipc record', () => {
     const name = await echoChannel('rec');
     const file = join(scratch, 'one.pcapng');
     const lines = randomLines(25);
-    const recorder = start(['record', name, '-o', file, '--count', String(2 * lines.length)]);
-    await waitForStderr(recorder, 'recording');
+    const recorder = await startRecorder([name, '-o', file, '--count', String(2 * lines.length)]);
     const before = BigInt(Date.now()) * 1_000_000n;
     await converse(name, asInput(lines));
     const recorded = await recorder.done;
@@ -136,12 +164,10 @@ describe('sipc record', () => {
     const first = await echoChannel('reca');
     const second = await echoChannel('recb');
     const file = join(scratch, 'two.jsonl');
-    const recorder = start(['record', first, second, '-o', file, '--count', '4']);
+    const recorder = await startRecorder([first, second, '-o', file, '--count', '4'], 'recording 2 channels');
     // The same two channels to pcapng at once: one interface each, for the inspector's Open Capture… below.
     const pcapngFile = join(scratch, 'two.pcapng');
-    const pcapngRecorder = start(['record', first, second, '-o', pcapngFile, '--count', '4']);
-    await waitForStderr(recorder, 'recording 2 channels');
-    await waitForStderr(pcapngRecorder, 'recording 2 channels');
+    const pcapngRecorder = await startRecorder([first, second, '-o', pcapngFile, '--count', '4'], 'recording 2 channels');
     await converse(first, 'héllo\n');
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
     await converse(second, Buffer.concat([binary, Buffer.from('\n')]));
@@ -204,21 +230,13 @@ describe('sipc record', () => {
   it('ends on SIGINT with a complete file and exit 0', T, async () => {
     const name = await echoChannel('recint');
     const file = join(scratch, 'sigint.pcapng');
-    const recorder = start(['record', name, '-o', file]);
-    await waitForStderr(recorder, 'recording');
+    const recorder = await startRecorder([name, '-o', file]);
     const lines = randomLines(3);
     await converse(name, asInput(lines));
     // The recorder flushes when the channel goes quiet: wait until all six messages are in the file.
-    await waitFor(() => {
-      try {
-        return parsePcapng(readFileSync(file)).packets.filter((p) => packetDirection(p) !== null).length === 6;
-      } catch {
-        return false;
-      }
-    }, { timeoutMs: 15000, what: 'six packets in the file' });
-    recorder.child.kill('SIGINT');
-    const recorded = await recorder.done;
-    assert.equal(recorded.code, 0, recorded.stderr);
+    await waitForRecording(() => parsePcapng(readFileSync(file)).packets.filter((p) => packetDirection(p) !== null).length === 6,
+      'six packets in the file');
+    const recorded = await stopRecorder(recorder);
     assert.match(recorded.stderr, /6 messages recorded/);
     assert.equal(parsePcapng(readFileSync(file)).packets.filter((p) => packetDirection(p) !== null).length, 6);
     if (hasTshark) assert.equal(tsharkFields(file).filter(([dir]) => dir === '0' || dir === '1').length, 6);
@@ -228,8 +246,7 @@ describe('sipc record', () => {
     const name = await echoChannel('recrot');
     const base = join(scratch, 'rot.pcapng');
     const lines = randomLines(120, 100);
-    const recorder = start(['record', name, '-o', base, '--rotate-size', '4k', '--count', String(2 * lines.length)]);
-    await waitForStderr(recorder, 'recording');
+    const recorder = await startRecorder([name, '-o', base, '--rotate-size', '4k', '--count', String(2 * lines.length)]);
     await converse(name, asInput(lines));
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
@@ -252,8 +269,7 @@ describe('sipc record', () => {
     const name = await echoChannel('recmiss', 2);
     const file = join(scratch, 'missed.pcapng');
     const lines = randomLines(300, 8);
-    const recorder = start(['record', name, '-o', file, '--stats']);
-    await waitForStderr(recorder, 'recording');
+    const recorder = await startRecorder([name, '-o', file, '--stats']);
     await converse(name, asInput(lines));
     const tally = () => {
       const count = { 'to-server': 0, 'to-client': 0 };
@@ -270,17 +286,11 @@ describe('sipc record', () => {
       return count;
     };
     // Every message is either in the file or counted by a 'missed' event before the next one.
-    await waitFor(() => {
-      try {
-        const count = tally();
-        return count['to-server'] === lines.length && count['to-client'] === lines.length;
-      } catch {
-        return false;
-      }
-    }, { timeoutMs: 20000, what: 'every message recorded or counted as missed' });
-    recorder.child.kill('SIGINT');
-    const recorded = await recorder.done;
-    assert.equal(recorded.code, 0, recorded.stderr);
+    await waitForRecording(() => {
+      const count = tally();
+      return count['to-server'] === lines.length && count['to-client'] === lines.length;
+    }, 'every message recorded or counted as missed');
+    const recorded = await stopRecorder(recorder);
     // --stats agrees with the totals line and the file: what was recorded plus the missed counted under a cause.
     const totals = /(\d+) messages? recorded, (\d+) missed/.exec(recorded.stderr);
     assert.ok(totals, recorded.stderr);
@@ -299,22 +309,20 @@ describe('sipc record', () => {
     const firstEcho = start(['echo', name, '--timeout', '30000', '--depth', '64']);
     await waitForChannel(name, undefined, 20000);
     const file = join(scratch, 'back.jsonl');
-    const recorder = start(['record', name, '-o', file]);
-    await waitForStderr(recorder, 'recording');
+    const recorder = await startRecorder([name, '-o', file]);
     await converse(name, 'before\n');
     firstEcho.child.kill('SIGKILL');
     await firstEcho.done;
     assert.equal((await run(['rm', '--force', name])).code, 0);
     const lines = () => readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    await waitFor(() => lines().some((l) => l.type === 'event' && l.event === 'removed'), { timeoutMs: 20000, what: 'the removed event' });
+    await waitForRecording(() => lines().some((l) => l.type === 'event' && l.event === 'removed'), 'the removed event');
     start(['echo', name, '--timeout', '30000', '--depth', '64']);
-    await waitFor(() => lines().some((l) => l.type === 'event' && l.event === 'attached' && /exists again/.test(l.detail)),
-      { timeoutMs: 20000, what: 'the recorder observing the new channel' });
+    await waitForRecording(() => lines().some((l) => l.type === 'event' && l.event === 'attached' && /exists again/.test(l.detail)),
+      'the recorder observing the new channel');
     await converse(name, 'after\n');
-    await waitFor(() => lines().filter((l) => l.type === 'message' && l.text === 'after').length === 2,
-      { timeoutMs: 20000, what: 'both directions of the new message' });
-    recorder.child.kill('SIGINT');
-    assert.equal((await recorder.done).code, 0);
+    await waitForRecording(() => lines().filter((l) => l.type === 'message' && l.text === 'after').length === 2,
+      'both directions of the new message');
+    await stopRecorder(recorder);
     const texts = lines().filter((l) => l.type === 'message').map((l) => `${l.direction} ${l.text}`);
     assert.deepEqual(texts.filter((t) => t.startsWith('to-server')), ['to-server before', 'to-server after']);
   });
@@ -324,25 +332,14 @@ describe('sipc record', () => {
     const echo = start(['echo', name, '--timeout', '30000', '--depth', '64']);
     await waitForChannel(name, undefined, 20000);
     const file = join(scratch, 'gone.jsonl');
-    const recorder = start(['record', name, '-o', file, '--stats']);
-    await waitForStderr(recorder, 'recording');
+    const recorder = await startRecorder([name, '-o', file, '--stats']);
     await converse(name, 'once\n');
     echo.child.kill('SIGKILL');
     await echo.done;
     assert.equal((await run(['rm', '--force', name])).code, 0);
     const lines = () => readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    // The file may still be empty or end mid-line (the recorder flushes once the channel is quiet): not there yet.
-    const removed = () => {
-      try {
-        return lines().some((l) => l.type === 'event' && l.event === 'removed');
-      } catch {
-        return false;
-      }
-    };
-    await waitFor(removed, { timeoutMs: 20000, what: 'the removed event' });
-    recorder.child.kill('SIGINT');
-    const recorded = await recorder.done;
-    assert.equal(recorded.code, 0, recorded.stderr);
+    await waitForRecording(() => lines().some((l) => l.type === 'event' && l.event === 'removed'), 'the removed event');
+    const recorded = await stopRecorder(recorder);
     const stats = recordStats(recorded.stderr, name);
     assert.equal(stats.messages, 2);
     assert.equal(stats.missed, 0);
@@ -362,8 +359,8 @@ describe('sipc record', () => {
     const name = await echoChannel('reclossless', 2);
     const file = join(scratch, 'lossless.pcapng');
     const lines = randomLines(300, 8);
-    const recorder = start(['record', name, '-o', file, '--lossless', '--stats', '--count', String(2 * lines.length)]);
-    await waitForStderr(recorder, 'recording 1 channel losslessly');
+    const recorder = await startRecorder([name, '-o', file, '--lossless', '--stats', '--count', String(2 * lines.length)],
+      'recording 1 channel losslessly');
     await converse(name, asInput(lines));
     const recorded = await recorder.done;
     assert.equal(recorded.code, 0, recorded.stderr);
@@ -384,8 +381,8 @@ describe('sipc record', () => {
     const name = uniqueName('recunread');
     const echo = start(['echo', name, '--depth', '4', '--count', '3000', '--timeout', '15000']);
     await waitForChannel(name);
-    const recorder = start(['record', name, '-o', '-', '--format', 'jsonl', '--lossless', '--stall-timeout', '10000']);
-    await waitForStderr(recorder, 'recording 1 channel losslessly');
+    const recorder = await startRecorder([name, '-o', '-', '--format', 'jsonl', '--lossless', '--stall-timeout', '10000'],
+      'recording 1 channel losslessly');
     // Its stdout is not read until the peers are done: 6,000 lines (over 1 MB) fill the pipe and block the
     // recorder's writes early on. A recorder that copied and wrote on one thread held the peers up for its stall
     // timeout and was then dropped (a 'lossless-dropped' event, messages missed); copying apart from writing, it
@@ -400,9 +397,7 @@ describe('sipc record', () => {
     const occurrences = (text) => recorder.stdout().toString().split(text).length - 1;
     await waitFor(() => occurrences('"type":"message"') === 6000 || occurrences('"event":"lossless-dropped"') > 0,
       { timeoutMs: 20000, what: 'every message written (or the observer dropped)' });
-    recorder.child.kill('SIGINT');
-    const recorded = await recorder.done;
-    assert.equal(recorded.code, 0, recorded.stderr);
+    const recorded = await stopRecorder(recorder);
     const records = recorded.stdout.toString().trimEnd().split('\n').map((line) => JSON.parse(line));
     assert.deepEqual(records.filter((r) => r.type === 'event' && ['lossless-dropped', 'missed'].includes(r.event)), []);
     for (const direction of ['to-server', 'to-client']) {
@@ -419,24 +414,15 @@ describe('sipc record', () => {
     const echo = start(['echo', name, '--depth', '64', '--timeout', '20000']);
     await waitForChannel(name);
     const file = join(scratch, 'sigint-flow.pcapng');
-    const recorder = start(['record', name, '-o', file, '--lossless', '--stall-timeout', '10000']);
-    await waitForStderr(recorder, 'recording 1 channel losslessly');
+    const recorder = await startRecorder([name, '-o', file, '--lossless', '--stall-timeout', '10000'], 'recording 1 channel losslessly');
     const lines = Array.from({ length: 20000 }, (_, i) => Buffer.from(`m${i}`));
     const client = start(['connect', name, '--linger', '100'], { keepStdinOpen: true });
     client.child.stdin.write(asInput(lines));
     client.child.stdin.end();
     // Stopped once some messages are in the file (the recorder flushes at least every 50 ms while busy), whether or
     // not the client is done by then: the file must be whole either way.
-    await waitFor(() => {
-      try {
-        return parsePcapng(readFileSync(file)).packets.length >= 100;
-      } catch {
-        return false;
-      }
-    }, { timeoutMs: 15000, what: 'a hundred packets in the file' });
-    recorder.child.kill('SIGINT');
-    const recorded = await recorder.done;
-    assert.equal(recorded.code, 0, recorded.stderr);
+    await waitForRecording(() => parsePcapng(readFileSync(file)).packets.length >= 100, 'a hundred packets in the file');
+    const recorded = await stopRecorder(recorder);
     const totals = /(\d+) messages? recorded, (\d+) missed/.exec(recorded.stderr);
     assert.ok(totals, recorded.stderr);
     assert.equal(Number(totals[2]), 0);
@@ -480,8 +466,7 @@ describe('sipc replay', () => {
 
   async function recordSession(lines, file) {
     const name = await echoChannel('src');
-    const recorder = start(['record', name, '-o', file, '--count', String(2 * lines.length)]);
-    await waitForStderr(recorder, 'recording');
+    const recorder = await startRecorder([name, '-o', file, '--count', String(2 * lines.length)]);
     await converse(name, asInput(lines));
     assert.equal((await recorder.done).code, 0);
   }
@@ -621,8 +606,7 @@ describe('sipc replay', () => {
     // only: a pause never ends early, however loaded the machine is; how long a run takes is not checked.
     for (const [args, pauseMs] of [[[], 400], [['--speed', '4'], 100], [['--as-fast-as-possible'], 0]]) {
       const replayRecording = join(scratch, `paced-${args.join('') || 'speed1'}.jsonl`);
-      const recorder = start(['record', name, '-o', replayRecording, '--count', '3']);
-      await waitForStderr(recorder, 'recording');
+      const recorder = await startRecorder([name, '-o', replayRecording, '--count', '3']);
       const replayed = await run(['replay', file, '--to', name, '--linger', '0', ...args]);
       assert.equal(replayed.code, 0, replayed.stderr);
       assert.match(replayed.stdout.toString(), /played 3 of 3/);
