@@ -249,8 +249,8 @@ test('search ignoring case folds only A to Z; previews keep text whose prefix cu
   // 'a' then 2- or 3-byte characters: the 12-byte prefix of maxChars 3 ends inside one, right after its lead byte.
   assert.equal(core.previewOf(utf8(`a${'\u00a3'.repeat(20)}`), 3), 'a££…', 'c2 a3');
   assert.equal(core.previewOf(utf8(`a${'\u07d0'.repeat(20)}`), 3), 'a\u07d0\u07d0…', 'df 90');
-  assert.equal(core.previewOf(utf8(`ab${'\u0800'.repeat(20)}`), 3), 'ab\u0800…', 'e0 a0 80, cut after two bytes');
-  assert.equal(core.previewOf(utf8(`ab${'\uff00'.repeat(20)}`), 3), 'ab\uff00…', 'ef bc 80, cut after two bytes');
+  assert.equal(core.previewOf(utf8(`ab${'\u0800'.repeat(20)}`), 3), 'ab\u0800…', 'e0 a0 80, cut after its lead byte');
+  assert.equal(core.previewOf(utf8(`ab${'\uff00'.repeat(20)}`), 3), 'ab\uff00…', 'ef bc 80, cut after its lead byte');
 });
 
 test('preview: a prefix ending in a sequence that no later byte can make valid is hex, as such a sequence is anywhere else', () => {
@@ -264,15 +264,18 @@ test('preview: a prefix ending in a sequence that no later byte can make valid i
     // Valid characters, cut after their lead byte or further: text. The second bytes at the edges of their ranges.
     [[0xe0, 0xa0, 0x80], 1, 'U+0800 after e0'], [[0xe0, 0xa0, 0x80], 2, 'U+0800 after e0 a0'],
     [[0xed, 0x9f, 0xbf], 1, 'U+D7FF after ed'], [[0xed, 0x9f, 0xbf], 2, 'U+D7FF after ed 9f'],
-    [[0xe1, 0x80, 0x80], 2, 'U+1000 after e1 80'],
+    [[0xe1, 0x80, 0x80], 2, 'U+1000 after e1 80'], [[0xef, 0xbc, 0x80], 2, 'U+FF00 after ef bc'],
     [[0xf0, 0x90, 0x80, 0x80], 2, 'U+10000 after f0 90'], [[0xf0, 0x90, 0x80, 0x80], 3, 'U+10000 after f0 90 80'],
     [[0xf4, 0x8f, 0xbf, 0xbf], 2, 'U+10FFFF after f4 8f'], [[0xf4, 0x8f, 0xbf, 0xbf], 3, 'U+10FFFF after f4 8f bf'],
+    [[0xf1, 0x90, 0x80, 0x80], 3, 'U+50000 after f1 90 80'],
     // Whole but invalid sequences ending the prefix, and cut ones whose second byte rules out every valid end: hex.
     [[0xed, 0xa0, 0x80], 3, 'the surrogate U+D800, whole'], [[0xed, 0xa0, 0x80], 2, 'a surrogate\'s ed a0'],
     [[0xe0, 0x80, 0x80], 3, 'an overlong e0 80 80, whole'], [[0xe0, 0x9f, 0xbf], 2, 'an overlong e0 9f'],
     [[0xf0, 0x8f, 0xbf, 0xbf], 2, 'an overlong f0 8f'], [[0xf0, 0x8f, 0xbf, 0xbf], 3, 'an overlong f0 8f bf'],
     [[0xf4, 0x90, 0x80, 0x80], 4, 'U+110000, whole'], [[0xf4, 0x90, 0x80, 0x80], 2, 'f4 90, beyond U+10FFFF'],
     [[0xf4, 0x90, 0x80, 0x80], 3, 'f4 90 80, beyond U+10FFFF'],
+    // A cut sequence whose second or third byte is no continuation byte.
+    [[0xe2, 0x41], 2, 'e2 then A'], [[0xf1, 0x80, 0x41], 3, 'f1 80 then A'],
   ];
   for (const [sequence, inPrefix, what] of cases) {
     const bytes = message(sequence, inPrefix);
@@ -280,7 +283,7 @@ test('preview: a prefix ending in a sequence that no later byte can make valid i
     const invalid = core.decodeUtf8Visible(bytes, false).some((segment) => segment.kind === 'invalid');
     assert.deepEqual(core.preview(bytes, 4), invalid ? { kind: 'hex', text: hex } : { kind: 'text', text: 'éabc…' }, what);
   }
-  // Both verdicts occur: the valid ones are the first nine cases.
+  // Both verdicts occur: the valid ones are the first eleven cases.
   assert.deepEqual(cases.map(([sequence, inPrefix]) => core.preview(message(sequence, inPrefix), 4).kind),
-    [...Array(9).fill('text'), ...Array(9).fill('hex')]);
+    [...Array(11).fill('text'), ...Array(11).fill('hex')]);
 });
