@@ -49,27 +49,39 @@ void *cli_array_grow(void *items, size_t count, size_t *capacity, size_t item_si
     return larger;
 }
 
-bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value)
+/* Decimal digit pairs: two digits per division. */
+static const char decimal_pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                    "8081828384858687888990919293949596979899";
+
+char *cli_put_u64(char *cursor, uint64_t value)
 {
-    /* Two digits per division (a tap writes three 19-digit numbers per message). */
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                                "8081828384858687888990919293949596979899";
     char digits[20];
     size_t first = sizeof digits;
     while (value >= 100u) {
         unsigned pair = (unsigned)(value % 100u);
         value /= 100u;
         first -= 2;
-        memcpy(digits + first, pairs + 2u * pair, 2);
+        memcpy(digits + first, decimal_pairs + 2u * pair, 2);
     }
     if (value >= 10u) {
         first -= 2;
-        memcpy(digits + first, pairs + 2u * (unsigned)value, 2);
+        memcpy(digits + first, decimal_pairs + 2u * (unsigned)value, 2);
     } else {
         digits[--first] = (char)('0' + value);
     }
-    return cli_buffer_append(buffer, digits + first, sizeof digits - first);
+    memcpy(cursor, digits + first, sizeof digits - first);
+    return cursor + (sizeof digits - first);
+}
+
+bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value)
+{
+    /* A tap writes three 19-digit numbers per message. */
+    if (!cli_buffer_reserve(buffer, 20))
+        return false;
+    buffer->length = (size_t)(cli_put_u64(buffer->data + buffer->length, value) - buffer->data);
+    buffer->data[buffer->length] = '\0';
+    return true;
 }
 
 bool cli_buffer_printf(cli_buffer *buffer, const char *format, ...)
@@ -96,18 +108,37 @@ void cli_buffer_free(cli_buffer *buffer)
     buffer->length = buffer->capacity = 0;
 }
 
+/* Every byte's two hex digits: one load and one store of two bytes per byte. */
+static const char hex_pairs[513] = "000102030405060708090a0b0c0d0e0f"
+                                   "101112131415161718191a1b1c1d1e1f"
+                                   "202122232425262728292a2b2c2d2e2f"
+                                   "303132333435363738393a3b3c3d3e3f"
+                                   "404142434445464748494a4b4c4d4e4f"
+                                   "505152535455565758595a5b5c5d5e5f"
+                                   "606162636465666768696a6b6c6d6e6f"
+                                   "707172737475767778797a7b7c7d7e7f"
+                                   "808182838485868788898a8b8c8d8e8f"
+                                   "909192939495969798999a9b9c9d9e9f"
+                                   "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+                                   "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+                                   "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+                                   "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+                                   "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+                                   "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+char *cli_put_hex(char *cursor, const void *data, size_t length)
+{
+    const unsigned char *bytes = data;
+    for (size_t i = 0; i < length; i++, cursor += 2)
+        memcpy(cursor, hex_pairs + 2u * bytes[i], 2);
+    return cursor;
+}
+
 bool cli_append_hex(cli_buffer *out, const void *data, size_t length)
 {
-    static const char digits[] = "0123456789abcdef";
     if (length > (SIZE_MAX - 1) / 2 || !cli_buffer_reserve(out, length * 2))
         return false;
-    const unsigned char *bytes = data;
-    char *cursor = out->data + out->length;
-    for (size_t i = 0; i < length; i++) {
-        *cursor++ = digits[bytes[i] >> 4];
-        *cursor++ = digits[bytes[i] & 15];
-    }
-    out->length += length * 2;
+    out->length = (size_t)(cli_put_hex(out->data + out->length, data, length) - out->data);
     out->data[out->length] = '\0';
     return true;
 }
@@ -158,45 +189,111 @@ bool cli_utf8_valid(const void *data, size_t length)
     return true;
 }
 
-bool cli_append_json_string(cli_buffer *out, const void *data, size_t length)
+/* How a JSON string writes each ASCII byte (RFC 8259 section 7: the quote, the backslash and the control characters
+ * escaped, \n \r \t by name, the others and DEL as \u00xx): the text, padded to eight bytes with its length last, so that
+ * a byte is one eight-byte store and an addition (the room reserved allows for the padding). */
+typedef struct json_escape {
+    char text[7];
+    unsigned char length;
+} json_escape;
+
+static const json_escape json_escapes[128] = {
+    {"\\u0000", 6}, {"\\u0001", 6}, {"\\u0002", 6}, {"\\u0003", 6}, {"\\u0004", 6}, {"\\u0005", 6}, {"\\u0006", 6},
+    {"\\u0007", 6}, {"\\u0008", 6}, {"\\t", 2},     {"\\n", 2},     {"\\u000b", 6}, {"\\u000c", 6}, {"\\r", 2},
+    {"\\u000e", 6}, {"\\u000f", 6}, {"\\u0010", 6}, {"\\u0011", 6}, {"\\u0012", 6}, {"\\u0013", 6}, {"\\u0014", 6},
+    {"\\u0015", 6}, {"\\u0016", 6}, {"\\u0017", 6}, {"\\u0018", 6}, {"\\u0019", 6}, {"\\u001a", 6}, {"\\u001b", 6},
+    {"\\u001c", 6}, {"\\u001d", 6}, {"\\u001e", 6}, {"\\u001f", 6}, {" ", 1},       {"!", 1},       {"\\\"", 2},
+    {"#", 1},       {"$", 1},       {"%", 1},       {"&", 1},       {"\'", 1},      {"(", 1},       {")", 1},
+    {"*", 1},       {"+", 1},       {",", 1},       {"-", 1},       {".", 1},       {"/", 1},       {"0", 1},
+    {"1", 1},       {"2", 1},       {"3", 1},       {"4", 1},       {"5", 1},       {"6", 1},       {"7", 1},
+    {"8", 1},       {"9", 1},       {":", 1},       {";", 1},       {"<", 1},       {"=", 1},       {">", 1},
+    {"\?", 1},      {"@", 1},       {"A", 1},       {"B", 1},       {"C", 1},       {"D", 1},       {"E", 1},
+    {"F", 1},       {"G", 1},       {"H", 1},       {"I", 1},       {"J", 1},       {"K", 1},       {"L", 1},
+    {"M", 1},       {"N", 1},       {"O", 1},       {"P", 1},       {"Q", 1},       {"R", 1},       {"S", 1},
+    {"T", 1},       {"U", 1},       {"V", 1},       {"W", 1},       {"X", 1},       {"Y", 1},       {"Z", 1},
+    {"[", 1},       {"\\\\", 2},    {"]", 1},       {"^", 1},       {"_", 1},       {"`", 1},       {"a", 1},
+    {"b", 1},       {"c", 1},       {"d", 1},       {"e", 1},       {"f", 1},       {"g", 1},       {"h", 1},
+    {"i", 1},       {"j", 1},       {"k", 1},       {"l", 1},       {"m", 1},       {"n", 1},       {"o", 1},
+    {"p", 1},       {"q", 1},       {"r", 1},       {"s", 1},       {"t", 1},       {"u", 1},       {"v", 1},
+    {"w", 1},       {"x", 1},       {"y", 1},       {"z", 1},       {"{", 1},       {"|", 1},       {"}", 1},
+    {"~", 1},       {"\\u007f", 6},
+};
+
+/* Bytes from the start of data[0, length) below 0x80, eight at a time while they can be. */
+static size_t ascii_prefix(const unsigned char *bytes, size_t length)
 {
-    /* Written straight into room reserved for the worst case (every byte a six-character escape): a tap writes this
-     * for every message, and a bounds check per byte cost more than the escaping. */
-    static const char digits[] = "0123456789abcdef";
-    const unsigned char *bytes = data;
-    if (length > (SIZE_MAX - 3) / 6 || !cli_buffer_reserve(out, length * 6 + 2))
-        return false;
-    char *cursor = out->data + out->length;
+    size_t i = 0;
+    for (; i + 8 <= length; i += 8) {
+        uint64_t word;
+        memcpy(&word, bytes + i, sizeof word);
+        if (word & 0x8080808080808080ull)
+            break;
+    }
+    while (i < length && bytes[i] < 0x80)
+        i++;
+    return i;
+}
+
+/* The room a JSON string of `length` bytes may need: every byte a six-character escape, the quotes, and the padding
+ * of the last escape's eight-byte store. */
+#define JSON_STRING_ROOM(length) ((length)*6 + 2 + sizeof(json_escape))
+
+/* Writes a JSON string literal (quotes included) into room of JSON_STRING_ROOM(length); returns where it ends. */
+static char *put_json_string(char *cursor, const unsigned char *bytes, size_t length)
+{
     *cursor++ = '"';
     size_t i = 0;
     while (i < length) {
         unsigned char c = bytes[i];
-        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-            *cursor++ = (char)c;
-        } else if (c == '"' || c == '\\') {
-            *cursor++ = '\\';
-            *cursor++ = (char)c;
-        } else if (c == '\n' || c == '\r' || c == '\t') {
-            *cursor++ = '\\';
-            *cursor++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-        } else if (c < 0x80) { /* the other control characters and DEL */
-            const char escape[6] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
-            memcpy(cursor, escape, sizeof escape);
-            cursor += sizeof escape;
-        } else {
-            size_t step = utf8_sequence_length(bytes + i, length - i);
-            if (step == 0) {
-                memcpy(cursor, "\\ufffd", 6);
-                cursor += 6;
-            } else {
-                memcpy(cursor, &bytes[i], step);
-                cursor += step;
-                i += step - 1;
-            }
+        if (c < 0x80) {
+            memcpy(cursor, &json_escapes[c], sizeof(json_escape));
+            cursor += json_escapes[c].length;
+            i++;
+            continue;
         }
-        i++;
+        size_t step = utf8_sequence_length(bytes + i, length - i);
+        if (step == 0) {
+            memcpy(cursor, "\\ufffd", 6);
+            cursor += 6;
+            i++;
+        } else {
+            memcpy(cursor, &bytes[i], step);
+            cursor += step;
+            i += step;
+        }
     }
     *cursor++ = '"';
+    return cursor;
+}
+
+bool cli_append_json_string(cli_buffer *out, const void *data, size_t length)
+{
+    /* Written straight into room reserved for the worst case (every byte a six-character escape): a tap writes this
+     * for every message, and a bounds check per byte cost more than the escaping. */
+    if (length > (SIZE_MAX - 3 - sizeof(json_escape)) / 6 || !cli_buffer_reserve(out, JSON_STRING_ROOM(length)))
+        return false;
+    out->length = (size_t)(put_json_string(out->data + out->length, data, length) - out->data);
+    out->data[out->length] = '\0';
+    return true;
+}
+
+bool cli_append_json_payload(cli_buffer *out, const void *data, size_t length)
+{
+    const unsigned char *bytes = data;
+    size_t ascii = ascii_prefix(bytes, length);
+    bool text = ascii == length || cli_utf8_valid(bytes + ascii, length - ascii);
+    if (length > (SIZE_MAX - 16 - sizeof(json_escape)) / 6 ||
+        !cli_buffer_reserve(out, text ? 7 + JSON_STRING_ROOM(length) : 8 + 2 * length))
+        return false;
+    char *cursor = out->data + out->length;
+    if (text) {
+        memcpy(cursor, "\"text\":", 7);
+        cursor = put_json_string(cursor + 7, bytes, length);
+    } else {
+        memcpy(cursor, "\"hex\":\"", 7);
+        cursor = cli_put_hex(cursor + 7, bytes, length);
+        *cursor++ = '"';
+    }
     out->length = (size_t)(cursor - out->data);
     out->data[out->length] = '\0';
     return true;
@@ -381,21 +478,25 @@ bool cli_format_message(cli_buffer *out, cli_format format, uint64_t index, cons
 typedef struct second_text {
     int valid;
     time_t second;
+    size_t length;
     char text[48]; /* without the fraction */
 } second_text;
 
-/* out = prefix "." six digits of microseconds, then suffix; truncated to size like snprintf. */
-static void format_with_micros(const char *prefix, uint64_t epoch_ns, const char *suffix, char *out, size_t size)
+/* out = prefix "." six digits of microseconds, then suffix (at most 8 bytes); truncated to size like snprintf; returns
+ * the length written (without the NUL). */
+static size_t format_with_micros(const second_text *prefix, uint64_t epoch_ns, const char *suffix, char *out,
+                                 size_t size)
 {
     if (size == 0)
-        return;
+        return 0;
     char text[sizeof((second_text *)0)->text + 16];
-    size_t length = strlen(prefix);
-    memcpy(text, prefix, length);
+    size_t length = prefix->length;
+    memcpy(text, prefix->text, length);
     text[length++] = '.';
     unsigned micros = (unsigned)((epoch_ns % 1000000000ull) / 1000u);
-    for (int i = 5; i >= 0; i--, micros /= 10)
-        text[length + (size_t)i] = (char)('0' + micros % 10);
+    memcpy(text + length, decimal_pairs + 2u * (micros / 10000u), 2);
+    memcpy(text + length + 2, decimal_pairs + 2u * (micros / 100u % 100u), 2);
+    memcpy(text + length + 4, decimal_pairs + 2u * (micros % 100u), 2);
     length += 6;
     size_t suffix_length = strlen(suffix);
     memcpy(text + length, suffix, suffix_length);
@@ -404,6 +505,7 @@ static void format_with_micros(const char *prefix, uint64_t epoch_ns, const char
         length = size - 1;
     memcpy(out, text, length);
     out[length] = '\0';
+    return length;
 }
 
 void cli_format_time(uint64_t epoch_ns, char *out, size_t size)
@@ -416,33 +518,50 @@ void cli_format_time(uint64_t epoch_ns, char *out, size_t size)
             snprintf(out, size, "?");
             return;
         }
-        snprintf(last.text, sizeof last.text, "%02d:%02d:%02d", local.tm_hour, local.tm_min, local.tm_sec);
+        int length = snprintf(last.text, sizeof last.text, "%02d:%02d:%02d", local.tm_hour, local.tm_min, local.tm_sec);
+        last.length = length < 0 ? 0 : (size_t)length < sizeof last.text ? (size_t)length : sizeof last.text - 1;
         last.second = seconds;
         last.valid = 1;
     }
-    format_with_micros(last.text, epoch_ns, "", out, size);
+    format_with_micros(&last, epoch_ns, "", out, size);
+}
+
+char *cli_put_iso_time(char *cursor, uint64_t epoch_ns)
+{
+    static _Thread_local second_text last;
+    time_t seconds = (time_t)(epoch_ns / 1000000000ull);
+    if (epoch_ns != 0 && (!last.valid || last.second != seconds)) {
+        struct tm utc;
+        if (gmtime_r(&seconds, &utc) == NULL) {
+            *cursor = '-';
+            return cursor + 1;
+        }
+        int length = snprintf(last.text, sizeof last.text, "%04d-%02d-%02dT%02d:%02d:%02d", utc.tm_year + 1900,
+                              utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+        last.length = length < 0 ? 0 : (size_t)length < sizeof last.text ? (size_t)length : sizeof last.text - 1;
+        last.second = seconds;
+        last.valid = 1;
+    }
+    if (epoch_ns == 0) {
+        *cursor = '-';
+        return cursor + 1;
+    }
+    char text[CLI_ISO_TIME_SIZE];
+    size_t length = format_with_micros(&last, epoch_ns, "Z", text, sizeof text);
+    memcpy(cursor, text, length);
+    return cursor + length;
 }
 
 void cli_format_iso_time(uint64_t epoch_ns, char *out, size_t size)
 {
-    static _Thread_local second_text last;
-    time_t seconds = (time_t)(epoch_ns / 1000000000ull);
-    if (epoch_ns == 0) {
-        snprintf(out, size, "-");
+    if (size == 0)
         return;
-    }
-    if (!last.valid || last.second != seconds) {
-        struct tm utc;
-        if (gmtime_r(&seconds, &utc) == NULL) {
-            snprintf(out, size, "-");
-            return;
-        }
-        snprintf(last.text, sizeof last.text, "%04d-%02d-%02dT%02d:%02d:%02d", utc.tm_year + 1900, utc.tm_mon + 1,
-                 utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
-        last.second = seconds;
-        last.valid = 1;
-    }
-    format_with_micros(last.text, epoch_ns, "Z", out, size);
+    char text[CLI_ISO_TIME_SIZE + 1];
+    size_t length = (size_t)(cli_put_iso_time(text, epoch_ns) - text);
+    if (length > size - 1)
+        length = size - 1;
+    memcpy(out, text, length);
+    out[length] = '\0';
 }
 
 const char *cli_state_name(int32_t state)

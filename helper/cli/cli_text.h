@@ -48,6 +48,9 @@ static inline bool cli_buffer_append_str(cli_buffer *buffer, const char *text)
 }
 /* value in decimal, without printf (a tap or a recorder writes several numbers per message). */
 bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value);
+/* The cli_put_* functions write into room the caller reserved and return where they stopped (no NUL added). */
+/* value in decimal: at most 20 bytes. */
+char *cli_put_u64(char *cursor, uint64_t value);
 bool cli_buffer_printf(cli_buffer *buffer, const char *format, ...) __attribute__((format(CLI_PRINTF, 2, 3)));
 void cli_buffer_free(cli_buffer *buffer);
 
@@ -57,9 +60,14 @@ void cli_buffer_free(cli_buffer *buffer);
 void *cli_array_grow(void *items, size_t count, size_t *capacity, size_t item_size, size_t initial);
 
 bool cli_append_hex(cli_buffer *out, const void *data, size_t length);
+/* length bytes in lowercase hex: 2 * length bytes. */
+char *cli_put_hex(char *cursor, const void *data, size_t length);
 /* Appends a JSON string literal (quotes included); invalid UTF-8 bytes become U+FFFD. */
 bool cli_append_json_string(cli_buffer *out, const void *data, size_t length);
 bool cli_utf8_valid(const void *data, size_t length);
+/* A payload as the JSON formats carry it: "text":"..." (a JSON string) when the bytes are valid UTF-8, else
+ * "hex":"..." (lowercase hex), as cli_utf8_valid, cli_append_json_string and cli_append_hex would write it. */
+bool cli_append_json_payload(cli_buffer *out, const void *data, size_t length);
 /* Appends a one-line, printable preview of at most max_chars characters. */
 bool cli_append_preview(cli_buffer *out, const void *data, size_t length, size_t max_chars);
 /* Standard base64 with padding (RFC 4648 §4), as JSON Lines recordings carry payloads. */
@@ -76,6 +84,10 @@ bool cli_format_message(cli_buffer *out, cli_format format, uint64_t index, cons
 
 void cli_format_time(uint64_t epoch_ns, char *out, size_t size);     /* HH:MM:SS.uuuuuu local time */
 void cli_format_iso_time(uint64_t epoch_ns, char *out, size_t size); /* YYYY-MM-DDTHH:MM:SS.uuuuuuZ (UTC) */
+/* At most this many bytes, NUL included, for cli_format_iso_time ("-" for the time 0 or one gmtime cannot say). */
+#define CLI_ISO_TIME_SIZE 40
+/* cli_format_iso_time's text (at most CLI_ISO_TIME_SIZE - 1 bytes) written at cursor. */
+char *cli_put_iso_time(char *cursor, uint64_t epoch_ns);
 const char *cli_state_name(int32_t state);
 /* "attached", "closed", "died", "lossless-dropped" (sipc_observer_event). */
 const char *cli_observer_event_name(int32_t event);

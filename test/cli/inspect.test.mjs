@@ -1,6 +1,7 @@
 // sipc ls / stat / tap / rm, driven through the real binary.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { assertBinary, cleanup, run, start, uniqueName, waitFor, waitForChannel, waitForTap } from './helpers.mjs';
 
 const T = { timeout: 30000 };
@@ -174,6 +175,72 @@ describe('sipc ls / stat / tap / rm', () => {
       assert.equal(m.time, `${iso.slice(0, -1)}${String((timeNs / 1000n) % 1000n).padStart(3, '0')}Z`);
     }
     assert.equal((await receiver.done).code, 0);
+  });
+
+  it('tap --json --lossless writes a burst of messages exactly as its format says, byte for byte (seeded)', T, async () => {
+    const seed = Number(process.env.SIPC_TEST_SEED ?? Date.now() % 1000000);
+    console.log(`tap json burst: seed ${seed} (SIPC_TEST_SEED=${seed} repeats it)`);
+    let state = seed >>> 0;
+    const random = (n) => { // mulberry32
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(state ^ (state >>> 15), state | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    // Lines of pieces: escapes, UTF-8 of every length, bytes that are not UTF-8 (hex), long ASCII runs; no '\n' (one
+    // message per line).
+    const pieces = ['a', 'plain ascii text, longer than a word', '"', '\\', '\r', '\t', '\b', '\f', '\x7f', '\x01', '\x1f', '\0',
+      'é', '€', '😀', '/', '?', "'", ' ', '~'].map((p) => Buffer.from(p, 'utf8'))
+      .concat([[0xff], [0x80], [0xc3], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe0, 0x80, 0x80]].map((b) => Buffer.from(b)));
+    const sent = Array.from({ length: 120 }, (_, i) => {
+      if (i === 0) return Buffer.alloc(0);
+      const parts = [];
+      for (let n = random(12); n > 0; n--) parts.push(pieces[random(pieces.length)]);
+      return Buffer.concat(parts);
+    });
+    const name = uniqueName('tapburst');
+    const echo = start(['echo', name, '--count', String(sent.length), '--timeout', '15000']);
+    await waitForChannel(name);
+    const tap = start(['tap', name, '--json', '--lossless', '--count', String(2 * sent.length), '--timeout', '15000']);
+    await waitForTap(tap);
+    const client = await run(['connect', name, '--timeout', '5000', '--format', 'hex'],
+      { input: Buffer.concat(sent.flatMap((line) => [line, Buffer.from('\n')])) });
+    assert.equal(client.code, 0, client.stderr);
+    const tapped = await tap.done;
+    assert.equal(tapped.code, 0, tapped.stderr);
+    // The reference: the format the tap documents, written out here field by field (JSON escapes as the C code
+    // writes them: \" \\ \n \r \t by name, other control characters and DEL as \u00xx, UTF-8 as it is).
+    const jsonString = (bytes) => {
+      const out = [Buffer.from('"')];
+      for (const b of bytes) {
+        if (b >= 0x80) out.push(Buffer.from([b]));
+        else if (b === 0x22 || b === 0x5c) out.push(Buffer.from(`\\${String.fromCharCode(b)}`));
+        else if (b === 0x0a || b === 0x0d || b === 0x09) out.push(Buffer.from(b === 0x0a ? '\\n' : b === 0x0d ? '\\r' : '\\t'));
+        else if (b < 0x20 || b === 0x7f) out.push(Buffer.from(`\\u00${b.toString(16).padStart(2, '0')}`));
+        else out.push(Buffer.from([b]));
+      }
+      out.push(Buffer.from('"'));
+      return Buffer.concat(out);
+    };
+    const lines = [];
+    for (let start = 0, end; (end = tapped.stdout.indexOf(0x0a, start)) >= 0; start = end + 1) lines.push(tapped.stdout.subarray(start, end));
+    assert.equal(lines.length, 2 * sent.length, tapped.stdout.toString());
+    const seqs = { 'client->server': 0, 'server->client': 0 };
+    for (const line of lines) {
+      const dir = /^\{"dir":"(client->server|server->client)"/.exec(line.toString('latin1'))?.[1];
+      assert.ok(dir, line.toString('latin1'));
+      const seq = seqs[dir]++;
+      const bytes = sent[seq];
+      const timeNs = /"timeNs":(\d+),/.exec(line.toString('latin1'))[1];
+      const ns = BigInt(timeNs);
+      const time = `${new Date(Number(ns / 1000000n)).toISOString().slice(0, -1)}${String((ns / 1000n) % 1000n).padStart(3, '0')}Z`;
+      const payload = isUtf8(bytes) ? Buffer.concat([Buffer.from('"text":'), jsonString(bytes)]) : Buffer.from(`"hex":"${bytes.toString('hex')}"`);
+      const expected = Buffer.concat([Buffer.from(`{"dir":"${dir}","seq":${seq},"timeNs":${timeNs},"time":"${time}","length":${bytes.length},`
+        + `"copied":${bytes.length},"missed":0,"discarded":0,"undeliverable":false,`), payload, Buffer.from('}')]);
+      assert.equal(line.toString('latin1'), expected.toString('latin1'), `seed ${seed}, ${dir} #${seq}`);
+    }
+    assert.deepEqual(seqs, { 'client->server': sent.length, 'server->client': sent.length });
+    assert.equal((await echo.done).code, 0);
   });
 
   it('tap text format shows direction, size and a preview', T, async () => {
