@@ -54,24 +54,61 @@ static const char decimal_pairs[] = "0001020304050607080910111213141516171819202
                                     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                     "8081828384858687888990919293949596979899";
 
+/* The number of decimal digits of value (1 to 20). */
+static size_t decimal_digits(uint64_t value)
+{
+    static const uint64_t powers[20] = {1ull,
+                                        10ull,
+                                        100ull,
+                                        1000ull,
+                                        10000ull,
+                                        100000ull,
+                                        1000000ull,
+                                        10000000ull,
+                                        100000000ull,
+                                        1000000000ull,
+                                        10000000000ull,
+                                        100000000000ull,
+                                        1000000000000ull,
+                                        10000000000000ull,
+                                        100000000000000ull,
+                                        1000000000000000ull,
+                                        10000000000000000ull,
+                                        100000000000000000ull,
+                                        1000000000000000000ull,
+                                        10000000000000000000ull};
+#if defined(__GNUC__) || defined(__clang__)
+    if (value == 0)
+        return 1;
+    /* From the bit length: log10(2) ~ 1233 / 4096, at most one too small. */
+    size_t guess = ((size_t)(64 - __builtin_clzll(value)) * 1233u) >> 12;
+    return guess + (guess < 20 && value >= powers[guess] ? 1u : 0u);
+#else
+    size_t digits = 1;
+    while (digits < 20 && value >= powers[digits])
+        digits++;
+    return digits;
+#endif
+}
+
 char *cli_put_u64(char *cursor, uint64_t value)
 {
-    char digits[20];
-    size_t first = sizeof digits;
+    /* Written from its last digit back, two digits per division, straight where it goes. */
+    char *end = cursor + decimal_digits(value);
+    char *at = end;
     while (value >= 100u) {
         unsigned pair = (unsigned)(value % 100u);
         value /= 100u;
-        first -= 2;
-        memcpy(digits + first, decimal_pairs + 2u * pair, 2);
+        at -= 2;
+        memcpy(at, decimal_pairs + 2u * pair, 2);
     }
     if (value >= 10u) {
-        first -= 2;
-        memcpy(digits + first, decimal_pairs + 2u * (unsigned)value, 2);
+        at -= 2;
+        memcpy(at, decimal_pairs + 2u * (unsigned)value, 2);
     } else {
-        digits[--first] = (char)('0' + value);
+        *--at = (char)('0' + value);
     }
-    memcpy(cursor, digits + first, sizeof digits - first);
-    return cursor + (sizeof digits - first);
+    return end;
 }
 
 bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value)
@@ -129,7 +166,20 @@ static const char hex_pairs[513] = "000102030405060708090a0b0c0d0e0f"
 char *cli_put_hex(char *cursor, const void *data, size_t length)
 {
     const unsigned char *bytes = data;
-    for (size_t i = 0; i < length; i++, cursor += 2)
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Four bytes at a time in one 64-bit word: each byte's nibbles spread into two byte lanes (the high one first in
+     * memory), then 0-9 and a-f made in every lane at once ('0' + n, plus 39 where n > 9: 'a' - '0' - 10). */
+    for (; i + 4 <= length; i += 4, cursor += 8) {
+        uint64_t spread = (uint64_t)bytes[i] | (uint64_t)bytes[i + 1] << 16 | (uint64_t)bytes[i + 2] << 32 |
+                          (uint64_t)bytes[i + 3] << 48;
+        uint64_t nibbles = ((spread >> 4) & 0x000f000f000f000full) | ((spread & 0x000f000f000f000full) << 8);
+        uint64_t above9 = ((nibbles + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;
+        uint64_t text = nibbles + 0x3030303030303030ull + above9 * 39u;
+        memcpy(cursor, &text, sizeof text);
+    }
+#endif
+    for (; i < length; i++, cursor += 2)
         memcpy(cursor, hex_pairs + 2u * bytes[i], 2);
     return cursor;
 }
