@@ -119,27 +119,39 @@ static void queue_append(msg_queue *to, msg_queue *from)
  * larger than a quarter of a block gets a malloc of its own (a block would be mostly empty around it). */
 #define OBSERVER_BLOCK_BYTES (64u * 1024u)
 
-/* A block is freed once the copier has moved on from it and every node made in it was freed: `refs` counts those
- * nodes plus one while it is the copier's current block. Its bytes are handed over with the nodes (the queue's
- * lock); `refs` is atomic because the copier and the main thread drop references without that lock. */
+/* A block is freed once the copier has moved on from it and every node made in it was freed. While the copier makes
+ * nodes in it, it counts them in `made` (its own, no atomic operation per message) and `refs` holds BLOCK_HELD, more
+ * than a block can hold nodes, so that the main thread's releases of nodes it took meanwhile cannot bring `refs` to 0;
+ * when the copier lets go of the block it takes back BLOCK_HELD - made at once, leaving the nodes not freed yet. Its
+ * bytes are handed over with the nodes (the queue's lock); `refs` is atomic because the copier and the main thread
+ * drop references without that lock. */
 typedef struct msg_block {
     uint32_t refs;
+    uint32_t made; /* the copier's: nodes made in it so far */
     size_t used;
     alignas(max_align_t) unsigned char data[OBSERVER_BLOCK_BYTES];
 } msg_block;
 
-/* Drops one reference to a block; the last one frees it. */
-static void block_release(msg_block *block)
+#define BLOCK_HELD ((uint32_t)OBSERVER_BLOCK_BYTES) /* a node takes more than a byte */
+
+/* Drops `count` references to a block; the last one frees it. */
+static void block_release(msg_block *block, uint32_t count)
 {
-    if (__atomic_sub_fetch(&block->refs, 1u, __ATOMIC_ACQ_REL) == 0)
+    if (__atomic_sub_fetch(&block->refs, count, __ATOMIC_ACQ_REL) == 0)
         free(block);
+}
+
+/* The copier lets go of its block: what remains are the references of the nodes not freed yet. */
+static void block_let_go(msg_block *block)
+{
+    block_release(block, BLOCK_HELD - block->made);
 }
 
 /* Frees a node, wherever it was made. */
 static void node_free(msg_node *node)
 {
     if (node->block)
-        block_release(node->block);
+        block_release(node->block, 1u);
     else
         free(node);
 }
@@ -748,61 +760,96 @@ static int observer_queue_full(const sipc_async_observer *h)
     return observer_queue_memory(&h->ready) >= OBSERVER_MAX_READY_BYTES;
 }
 
-/* A node for `length` bytes of an observed message: in the copier's current block, or in a new one once it is full
- * (the copier lets go of the old one), or a malloc of its own when large. Called by the copier alone. */
-static msg_node *observer_node_new(sipc_async_observer *h, size_t length)
+/* Room for a node of up to `length` bytes of an observed message in the copier's current block, or in a new one once
+ * it has too little (the copier lets go of the old one); NULL when it needs a malloc of its own (large), or out of
+ * memory (*no_memory set). The node is made there by block_commit. Called by the copier alone. */
+static msg_node *block_room(sipc_async_observer *h, size_t length, int *no_memory)
 {
     const size_t align = alignof(max_align_t);
     size_t size = (sizeof(msg_node) + length + align - 1) / align * align; /* length <= capacity: no overflow */
+    *no_memory = 0;
     if (size > OBSERVER_BLOCK_BYTES / 4)
-        return node_new(length);
+        return NULL;
     if (h->block && h->block->used + size > OBSERVER_BLOCK_BYTES) {
-        block_release(h->block);
+        block_let_go(h->block);
         h->block = NULL;
     }
     if (!h->block) {
         h->block = malloc(sizeof *h->block);
-        if (!h->block)
+        if (!h->block) {
+            *no_memory = 1;
             return NULL;
-        h->block->refs = 1; /* the copier's; published to the main thread with the first node's queueing */
+        }
+        h->block->refs = BLOCK_HELD; /* published to the main thread with the first node's queueing */
+        h->block->made = 0;
         h->block->used = 0;
     }
-    msg_node *node = (msg_node *)(void *)(h->block->data + h->block->used);
-    h->block->used += size;
-    __atomic_add_fetch(&h->block->refs, 1u, __ATOMIC_RELAXED); /* the copier holds one: the block cannot go */
-    memset(node, 0, sizeof *node);
-    node->block = h->block;
-    node->length = length;
-    node->deadline = SIPC_OS_NO_DEADLINE;
-    return node;
+    return (msg_node *)(void *)(h->block->data + h->block->used);
 }
 
-/* One sipc_observer_next call, made without the lock. The message goes through the scratch buffer, so a node
- * is as large as the message, not as the capacity (a 64 B message would otherwise cost a 64 KiB allocation). */
+/* Makes the node at `node` (block_room's, which had room for at least `length` bytes) hold `length` bytes: only its
+ * own size is used up. Every field is set (no memset: a node's header is most of what the copier writes per message). */
+static void block_commit(sipc_async_observer *h, msg_node *node, size_t length)
+{
+    const size_t align = alignof(max_align_t);
+    h->block->used += (sizeof(msg_node) + length + align - 1) / align * align;
+    h->block->made++;
+    node->next = NULL;
+    node->block = h->block;
+    node->length = length;
+    node->status = 0;
+    node->deadline = SIPC_OS_NO_DEADLINE;
+}
+
+/* Notes what an event says about the roles' sessions (sipc_async_observer_info). */
+static void note_event(sipc_async_observer *h, const sipc_observed_message *m)
+{
+    if (m->kind == SIPC_OBSERVED_EVENT && (m->role == SIPC_ROLE_SERVER || m->role == SIPC_ROLE_CLIENT)) {
+        uint32_t *died = &h->died_session[m->role == SIPC_ROLE_SERVER ? 0 : 1];
+        if (m->event == SIPC_EVENT_DIED)
+            __atomic_store_n(died, m->session, __ATOMIC_RELEASE);
+        else if (m->event == SIPC_EVENT_ATTACHED || m->event == SIPC_EVENT_CLOSED)
+            __atomic_store_n(died, 0u, __ATOMIC_RELEASE);
+    }
+}
+
+/* One sipc_observer_next call, made without the lock. While a message of the observer's capacity fits in a quarter of
+ * a block, it is copied straight into a node made in the copier's block (its description too), and the node then
+ * takes only the message's size. A larger capacity goes through the scratch buffer, so that a node is as large as the
+ * message, not as the capacity (a 64 B message would otherwise cost a 64 KiB allocation). */
 static int observe_one(sipc_async_observer *h, int32_t timeout_ms, msg_node **out)
 {
     *out = NULL;
-    sipc_observed_message m;
-    memset(&m, 0, sizeof m);
-    m.struct_size = sizeof m;
-    int rc = sipc_observer_next(h->observer, h->scratch, h->capacity, &m, timeout_ms);
-    if (rc == SIPC_OK && (m.copied > h->capacity || m.copied > m.length))
+    int no_memory;
+    msg_node *direct = block_room(h, h->capacity, &no_memory);
+    if (no_memory)
+        return SIPC_ERR_NO_MEMORY;
+    sipc_observed_message scratch_message;
+    sipc_observed_message *m = direct ? &direct->observed : &scratch_message;
+    memset(m, 0, sizeof *m);
+    m->struct_size = sizeof *m;
+    int rc = sipc_observer_next(h->observer, direct ? direct->data : h->scratch, h->capacity, m, timeout_ms);
+    if (rc == SIPC_OK && (m->copied > h->capacity || m->copied > m->length))
         rc = SIPC_ERR_CORRUPT;
     if (rc != SIPC_OK)
         return rc;
-    if (m.kind == SIPC_OBSERVED_EVENT && (m.role == SIPC_ROLE_SERVER || m.role == SIPC_ROLE_CLIENT)) {
-        uint32_t *died = &h->died_session[m.role == SIPC_ROLE_SERVER ? 0 : 1];
-        if (m.event == SIPC_EVENT_DIED)
-            __atomic_store_n(died, m.session, __ATOMIC_RELEASE);
-        else if (m.event == SIPC_EVENT_ATTACHED || m.event == SIPC_EVENT_CLOSED)
-            __atomic_store_n(died, 0u, __ATOMIC_RELEASE);
+    note_event(h, m);
+    if (direct) {
+        block_commit(h, direct, m->copied);
+        *out = direct;
+        return SIPC_OK;
     }
-    msg_node *node = observer_node_new(h, m.copied);
+    msg_node *node = block_room(h, m->copied, &no_memory);
+    if (node) {
+        block_commit(h, node, m->copied);
+    } else if (!no_memory) {
+        node = node_new(m->copied);
+    }
     if (!node)
         return SIPC_ERR_NO_MEMORY;
-    if (m.copied != 0)
-        memcpy(node->data, h->scratch, m.copied);
-    node->observed = m;
+    if (m->copied != 0)
+        memcpy(node->data, h->scratch, m->copied);
+    node->observed = *m;
     *out = node;
     return SIPC_OK;
 }
@@ -977,6 +1024,10 @@ SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size
     sipc_os_mutex_unlock(&h->n.lock);
     used = 0;
     uint32_t taken = 0;
+    /* The nodes of one block come one after the other: their references are dropped together (one atomic operation
+     * per run of a block, not per message). */
+    msg_block *run_block = NULL;
+    uint32_t run_nodes = 0;
     msg_node *node;
     while ((node = queue_pop(&taking)) != NULL) {
         if (node->length > 0)
@@ -985,8 +1036,20 @@ SIPC_API int sipc_async_observer_take(sipc_async_observer *h, void *buffer, size
         messages[taken] = node->observed;
         messages[taken].struct_size = sizeof messages[taken];
         taken++;
-        node_free(node);
+        if (node->block == NULL) {
+            free(node);
+            continue;
+        }
+        if (node->block != run_block) {
+            if (run_block)
+                block_release(run_block, run_nodes);
+            run_block = node->block;
+            run_nodes = 0;
+        }
+        run_nodes++;
     }
+    if (run_block)
+        block_release(run_block, run_nodes);
     *count = taken;
     return rc;
 }
@@ -1048,8 +1111,8 @@ SIPC_API int sipc_async_observer_destroy_ex(sipc_async_observer *h, int32_t join
     sipc_os_cond_destroy(&h->room);
     free(h->scratch);
     queue_free(&h->ready);
-    if (h->block) /* the copier is joined: its reference is ours to drop */
-        block_release(h->block);
+    if (h->block) /* the copier is joined: its hold is ours to drop */
+        block_let_go(h->block);
     handle_free(&h->n);
     return rc;
 }
