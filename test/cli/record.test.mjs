@@ -3,7 +3,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBinary, cleanup, converse, run, start, uniqueName, waitFor, waitForChannel } from './helpers.mjs';
@@ -12,6 +11,21 @@ import { loadCore } from '../unit/inspector-core.mjs';
 import { testTempDir } from '../debris.mjs';
 
 const T = { timeout: 60000 };
+
+// The random lines and flipped bits come from one seeded generator (xorshift32): the seed is printed, and
+// SIPC_TEST_SEED=N replays a run of this file.
+const SEED = (Number(process.env.SIPC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 32)) >>> 0) || 1;
+console.log(`record.test.mjs: seed ${SEED} (replay: SIPC_TEST_SEED=${SEED} node --test test/cli/record.test.mjs)`);
+let randomState = SEED;
+/** A pseudo-random integer from 0 to n - 1. */
+function below(n) {
+  randomState ^= randomState << 13;
+  randomState >>>= 0;
+  randomState ^= randomState >>> 17;
+  randomState ^= randomState << 5;
+  randomState >>>= 0;
+  return randomState % n;
+}
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
 
 /** Waits until a background sipc printed text on stderr (e.g. record's "recording" once its observers are attached). */
@@ -56,7 +70,7 @@ async function stopRecorder(recorder) {
 /** Lines of random bytes a `sipc connect` sends one message each (no newline, no 0x0B: the CLI peer's separators). */
 function randomLines(count, maxLength = 40) {
   return Array.from({ length: count }, () => {
-    const bytes = randomBytes(1 + Math.floor(Math.random() * maxLength));
+    const bytes = Buffer.from(Array.from({ length: 1 + below(maxLength) }, () => below(256)));
     for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a || bytes[i] === 0x0b) bytes[i] = 0x41;
     return bytes;
   });
@@ -683,7 +697,7 @@ describe('sipc replay', () => {
     variants.push(['option length past the block', badOption]);
     for (let seed = 0; seed < 40; seed++) {
       const flipped = Buffer.from(good);
-      for (let k = 0; k < 3; k++) flipped[Math.floor(Math.random() * flipped.length)] ^= 1 << Math.floor(Math.random() * 8);
+      for (let k = 0; k < 3; k++) flipped[below(flipped.length)] ^= 1 << below(8);
       variants.push([`flipped #${seed}`, flipped]);
     }
     const path = join(scratch, 'damaged.pcapng');
