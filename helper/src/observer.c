@@ -160,8 +160,37 @@ static void note_my_cpu(sipc_observer *ob)
 }
 
 /*
- * Claims a record: CLAIMING (ticket + 1), fill in pid and cursors, ACTIVE, then move the cursors to the heads
- * read after a full fence. A producer that had not seen ACTIVE yet wrote at most the message at that head, so
+ * Takes `record`, seen as `claim`, for this process, the same way for a lossless and a plain observer (PROTOCOL.md
+ * section 7, "Lossless observation" step 1 and "Napping"): CAS to (ticket + 1, CLAIMING); store pid, start_time,
+ * stall_ms, cpu = 0, napping = 0 (a predecessor killed in a nap left it raised), wake_at, then the cursors (`start`, or
+ * each ring's head as loaded just before its store when NULL); CAS to (ticket + 1, `state`), in that order for both. A
+ * reader acts on the fields only once the record is ACTIVE or WATCHING, except a producer's look at `napping`, which a
+ * predecessor killed in a nap may have left raised: it is taken down before the cursors are written, and costs at most
+ * one wake-up meanwhile. Returns the new claim, or 0 when another writer changed the record first (another observer, a
+ * hostile writer): the caller looks at the next record.
+ */
+static uint64_t fill_record(sipc_observer *ob, seg_observer *record, uint64_t claim, const sipc_os_process *self,
+                            uint32_t stall_ms, uint32_t state, const uint64_t *start)
+{
+    uint32_t ticket = SIPC_CLAIM_TICKET(claim) + 1u;
+    uint64_t claiming = SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING);
+    if (!sh_cas64(&record->claim, claim, claiming))
+        return 0;
+    SH_STORE(&record->pid, self->pid);
+    SH_STORE(&record->start_time, self->start_time);
+    SH_STORE(&record->stall_ms, stall_ms);
+    SH_STORE(&record->cpu, 0u);
+    SH_STORE(&record->napping, 0u);
+    SH_STORE(&record->wake_at, ob->wake_at);
+    for (int d = 0; d < 2; d++)
+        SH_STORE(&record->cursor[d], start != NULL ? start[d] : SH_LOAD_ACQ(&ob->header->rings[d].head));
+    uint64_t taken = SIPC_CLAIM(ticket, state);
+    return sh_cas64(&record->claim, claiming, taken) ? taken : 0;
+}
+
+/*
+ * Claims a record for a lossless observer (fill_record, to ACTIVE), then moves the cursors to the heads read after a
+ * full fence. A producer that had not seen ACTIVE yet wrote at most the message at that head, so
  * from there on nothing is overwritten before we copied it.
  */
 static int claim_record(sipc_observer *ob, uint32_t stall_ms)
@@ -177,20 +206,9 @@ static int claim_record(sipc_observer *ob, uint32_t stall_ms)
         uint64_t claim = SH_LOAD_ACQ(&record->claim);
         if (!record_reclaimable(record, claim, i >= (int)SIPC_OBSERVER_RECORDS))
             continue;
-        uint32_t ticket = SIPC_CLAIM_TICKET(claim) + 1u;
-        if (!sh_cas64(&record->claim, claim, SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING)))
+        uint64_t active = fill_record(ob, record, claim, &self, stall_ms, SIPC_OBSERVER_ACTIVE, NULL);
+        if (active == 0)
             continue;
-        SH_STORE(&record->pid, self.pid);
-        SH_STORE(&record->start_time, self.start_time);
-        SH_STORE(&record->stall_ms, stall_ms);
-        SH_STORE(&record->cpu, 0u);
-        SH_STORE(&record->napping, 0u); /* a predecessor killed in a nap left it raised */
-        SH_STORE(&record->wake_at, ob->wake_at);
-        for (int d = 0; d < 2; d++)
-            SH_STORE(&record->cursor[d], SH_LOAD_ACQ(&ob->header->rings[d].head));
-        uint64_t active = SIPC_CLAIM(ticket, SIPC_OBSERVER_ACTIVE);
-        if (!sh_cas64(&record->claim, SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING), active))
-            continue; /* a hostile writer changed it: look for another */
         SH_FENCE();
         for (int d = 0; d < 2; d++) {
             ob->woken_at[d] = ob->published[d] = ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
@@ -226,22 +244,11 @@ static void claim_watch(sipc_observer *ob)
         uint64_t claim = SH_LOAD_ACQ(&record->claim);
         if (!record_reclaimable(record, claim, 0))
             continue;
-        uint32_t ticket = SIPC_CLAIM_TICKET(claim) + 1u;
-        if (!sh_cas64(&record->claim, claim, SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING)))
+        uint64_t watching = fill_record(ob, record, claim, &self, 0u, SIPC_OBSERVER_WATCHING, ob->next_sequence);
+        if (watching == 0)
             continue;
-        SH_STORE(&record->pid, self.pid);
-        SH_STORE(&record->start_time, self.start_time);
-        SH_STORE(&record->stall_ms, 0u);
-        SH_STORE(&record->cpu, 0u);
-        SH_STORE(&record->napping, 0u);
-        SH_STORE(&record->wake_at, ob->wake_at);
-        for (int d = 0; d < 2; d++) {
+        for (int d = 0; d < 2; d++)
             ob->published[d] = ob->next_sequence[d];
-            SH_STORE(&record->cursor[d], ob->next_sequence[d]);
-        }
-        uint64_t watching = SIPC_CLAIM(ticket, SIPC_OBSERVER_WATCHING);
-        if (!sh_cas64(&record->claim, SIPC_CLAIM(ticket, SIPC_OBSERVER_CLAIMING), watching))
-            continue;
         ob->record = r;
         ob->watching = 1;
         ob->claim = watching;
