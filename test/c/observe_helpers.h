@@ -14,6 +14,9 @@
 /* Opens `name` as server (64 B messages, queue depth 4) and as client, and connects the server. A failed step is
  * recorded as the test's failure (test_failed()). */
 void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **client);
+/* Closes what observed_pair_open (or lossless_pair_open) opened: the observer, then the client, then the server (each
+ * when not NULL), each close checked to be SIPC_OK. */
+void observed_pair_close(sipc_observer *observer, sipc_channel *server, sipc_channel *client);
 /* Sends message i (64 B, contents from message_fill with seed 12) from server to client and has the client take it;
  * the first status that is not SIPC_OK. */
 int observed_pass(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms);

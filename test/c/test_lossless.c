@@ -47,8 +47,7 @@ void test_lossless_dead_observer_dropped(void)
     CHECK(states == SIPC_OBSERVER_DROPPED_DEAD || states == SIPC_OBSERVER_DROPPED_DEAD << 8);
     raw_close(&map);
     test_pipe_close(&plan.ready);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(NULL, server, client);
 }
 
 /* Writes an active observer record with the given fields into record 0. */
@@ -115,8 +114,7 @@ void test_lossless_hostile_record(void)
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
     CHECK(record_state(h) == SIPC_OBSERVER_FREE);
     raw_close(&map);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(NULL, server, client);
 }
 
 /* A plain observer in another process waits for one message. */
@@ -162,8 +160,7 @@ void test_observer_sleeps_until_a_send(void)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     CHECK(__atomic_load_n(&h->wait_word[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) == word);
     raw_close(&map);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(NULL, server, client);
 }
 
 /* Observes once, expecting to sleep and then find messages 0..5 gone (the test holds it still meanwhile): the look
@@ -210,8 +207,7 @@ void test_observer_times_a_late_wake_up(void)
     continue_child(child);
     CHECK(reap_child(child) == 0);
     raw_close(&map);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(NULL, server, client);
 }
 
 /* A client that attaches, says so, and is killed. */
@@ -430,12 +426,7 @@ static void napping_fixture_close(napping_fixture *f)
     }
     if (f->h != NULL)
         raw_close(&f->map);
-    if (f->no.observer != NULL)
-        CHECK_RC(sipc_observer_close(f->no.observer), SIPC_OK);
-    if (f->client != NULL)
-        CHECK_RC(sipc_close(f->client), SIPC_OK);
-    if (f->server != NULL)
-        CHECK_RC(sipc_close(f->server), SIPC_OK);
+    observed_pair_close(f->no.observer, f->server, f->client);
 }
 
 /* A lossless observer that keeps up naps in its record while traffic flows, and only the send that leaves half a ring
@@ -534,9 +525,7 @@ void test_lossless_napping_observer_copies_a_quiet_channel(void)
     }
     sipc_os_thread_join(&observer_thread);
     CHECK_RC(no.status, SIPC_OK);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
 }
 
 /* `napping` is untrusted like the rest of a record: a producer only compares the record's cursor with its head, so a
@@ -574,8 +563,7 @@ void test_lossless_forged_napping_costs_at_most_a_wake_up(void)
     CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 0);
     CHECK(__atomic_load_n(word, __ATOMIC_ACQUIRE) != word_before);
     raw_close(&map);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(NULL, server, client);
 }
 
 /* ---- the observer's wake threshold (PROTOCOL.md section 7, "Napping": the record's wake_at) ---- */
@@ -666,8 +654,7 @@ void test_garbage_wake_threshold_is_clamped(void)
         CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 0);
     }
     raw_close(&map);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(NULL, server, client);
 }
 
 /* A lossless observer copies every message whatever threshold it asks for, garbage included (the producers wait for
@@ -696,9 +683,7 @@ void test_lossless_never_misses_at_any_wake_threshold(void)
             CHECK_RC(no.status, SIPC_OK);
             CHECK(no.seen == no.count);
         }
-        CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-        CHECK_RC(sipc_close(client), SIPC_OK);
-        CHECK_RC(sipc_close(server), SIPC_OK);
+        observed_pair_close(ob, server, client);
     }
 }
 
@@ -732,9 +717,7 @@ void test_plain_observer_sees_the_tail_of_a_short_burst(void)
         sipc_observer_cancel(ob);
     sipc_os_thread_join(&observer_thread);
     CHECK_RC(no.status, SIPC_OK);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
 }
 
 /* Plain observers take only records nobody uses, and a lossless observer takes a plain one's record when none is free:
@@ -778,8 +761,7 @@ void test_lossless_observer_takes_a_plain_observers_record(void)
     for (int k = 0; k < 3; k++)
         if (plain[k] != NULL)
             CHECK_RC(sipc_observer_close(plain[k]), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(NULL, server, client);
 }
 
 /* A plain observer's threshold adapts: a look after a nap that finds messages gone halves it (down to 1, woken by the
@@ -880,8 +862,6 @@ void test_plain_observer_lowers_its_published_threshold_after_a_miss(void)
     CHECK(look.message.sequence == 3 && look.message.missed == 2);
     CHECK(__atomic_load_n(&record->wake_at, __ATOMIC_ACQUIRE) == 1);
     raw_close(&map);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
 }
 #endif

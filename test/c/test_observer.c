@@ -336,6 +336,16 @@ void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **
     CHECK_RC(sipc_connect(*server, 1000), SIPC_OK);
 }
 
+void observed_pair_close(sipc_observer *observer, sipc_channel *server, sipc_channel *client)
+{
+    if (observer != NULL)
+        CHECK_RC(sipc_observer_close(observer), SIPC_OK);
+    if (client != NULL)
+        CHECK_RC(sipc_close(client), SIPC_OK);
+    if (server != NULL)
+        CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
 sipc_observe_options lossless_options(uint32_t flags, uint32_t stall_timeout_ms)
 {
     sipc_observe_options options;
