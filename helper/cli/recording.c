@@ -240,10 +240,11 @@ typedef struct record_worker {
     cli_observe_queue *queue; /* copies observer's messages; NULL between observing the channel and again */
     sipc_os_thread thread;
     int status; /* the observer's last failure, SIPC_OK if none */
-    /* The counters of the channel's last observer closed because the channel was removed (--stats: printed when no
-     * observer of it came after). */
+    /* --stats: the counters of the channel's observers closed because the channel was removed, summed
+     * (cli_add_observer_stats), and how many of them gave theirs: the line at the end counts every observer of the run,
+     * as `tap --follow --stats` does. */
     sipc_observer_stats removed_stats;
-    bool removed_stats_taken;
+    unsigned removed_counted;
 } record_worker;
 
 /* Whether the recording is over: stopped (a worker's stop), a stop signal or --duration's end. */
@@ -410,7 +411,11 @@ static bool follow_removed_channel(record_worker *worker)
     worker->queue = NULL;
     if (worker->channel == 0)
         cli_signals_watch_observer(NULL);
-    worker->removed_stats_taken = cli_take_observer_stats(worker->observer, &worker->removed_stats);
+    sipc_observer_stats counters;
+    if (cli_take_observer_stats(worker->observer, &counters)) {
+        cli_add_observer_stats(&worker->removed_stats, &counters);
+        worker->removed_counted++;
+    }
     sipc_observer_close(worker->observer);
     worker->observer = NULL;
     if (!reobserve(worker))
@@ -519,11 +524,20 @@ int recording_run(const char *command, const char *const *names, sipc_observer *
     cli_signals_watch_observer(NULL);
     for (size_t i = 0; i < count; i++) {
         sipc_observer *observer = i < started ? workers[i].observer : observers[i];
+        /* Every observer of the channel counts: those closed when it was removed, and the last (if it came back). */
+        sipc_observer_stats total = {.struct_size = sizeof total};
+        unsigned counted = 0;
+        if (i < started) {
+            cli_add_observer_stats(&total, &workers[i].removed_stats);
+            counted = workers[i].removed_counted;
+        }
         sipc_observer_stats counters;
-        if (stats && observer && cli_take_observer_stats(observer, &counters))
-            cli_print_observer_stats(command, names[i], &counters);
-        else if (stats && !observer && i < started && workers[i].removed_stats_taken)
-            cli_print_observer_stats(command, names[i], &workers[i].removed_stats);
+        if (stats && observer && cli_take_observer_stats(observer, &counters)) {
+            cli_add_observer_stats(&total, &counters);
+            counted++;
+        }
+        if (stats && counted > 0)
+            cli_print_observer_stats(command, names[i], &total);
         if (observer)
             sipc_observer_close(observer);
     }

@@ -318,12 +318,12 @@ describe('sipc record', () => {
     for (const p of packets) if (packetDirection(p)) assert.ok(sent.has(p.data.toString('hex')), 'recorded bytes are sent bytes');
   });
 
-  it('keeps recording a channel that is removed and comes back, with removed/attached events', T, async () => {
+  it('keeps recording a channel that is removed and comes back, with removed/attached events and --stats of both observers', T, async () => {
     const name = uniqueName('recback');
     const firstEcho = start(['echo', name, '--timeout', '30000', '--depth', '64']);
     await waitForChannel(name, undefined, 20000);
     const file = join(scratch, 'back.jsonl');
-    const recorder = await startRecorder([name, '-o', file]);
+    const recorder = await startRecorder([name, '-o', file, '--stats']);
     await converse(name, 'before\n');
     firstEcho.child.kill('SIGKILL');
     await firstEcho.done;
@@ -336,9 +336,17 @@ describe('sipc record', () => {
     await converse(name, 'after\n');
     await waitForRecording(() => lines().filter((l) => l.type === 'message' && l.text === 'after').length === 2,
       'both directions of the new message');
-    await stopRecorder(recorder);
+    const recorded = await stopRecorder(recorder);
     const texts = lines().filter((l) => l.type === 'message').map((l) => `${l.direction} ${l.text}`);
     assert.deepEqual(texts.filter((t) => t.startsWith('to-server')), ['to-server before', 'to-server after']);
+    // --stats: one line for the channel, the sum of its two observers (the one closed when the channel was removed
+    // copied 'before' both ways, the one that observed the new channel 'after'), as the file and the totals line say.
+    assert.equal(recorded.stderr.split('\n').filter((l) => l.startsWith(`sipc: record ${name}: stats `)).length, 1, recorded.stderr);
+    const stats = recordStats(recorded.stderr, name);
+    assert.equal(stats.messages, 4, JSON.stringify(stats));
+    assert.equal(stats.messages, texts.length);
+    assert.equal(stats.missed, 0);
+    assert.match(recorded.stderr, /: 4 messages recorded, 0 missed/);
   });
 
   it('--stats reports the observer of a channel that was removed and did not come back', T, async () => {
