@@ -3,11 +3,7 @@
 #include "cli_schema.h"
 
 #include <errno.h>
-#if defined(_WIN32)
-#include <fcntl.h>
-#include <io.h>
-#define pipe(fds) _pipe((fds), 64, _O_BINARY)
-#else
+#if !defined(_WIN32)
 #include <poll.h>
 #endif
 #include <stdatomic.h>
@@ -269,20 +265,53 @@ typedef struct connect_session {
     atomic_bool input_done;
     /* Set by the receiver when the peer left or receiving failed: the sender stops. */
     atomic_bool receiver_done;
-    int wake_pipe[2];    /* the receiver wakes the sender's poll() through it */
+#if defined(SIPC_OS_HAS_WAKE_PIPE)
+    /* The receiver wakes the sender's poll() through it (the platform's: non-blocking, close-on-exec). Windows has
+     * none: its sender is not in a poll() but in a read of stdin, which the main thread cancels (cmd_connect). */
+    sipc_os_wake_pipe wake;
+#endif
     int sender_status;   /* sipc status of the sending side, or SIPC_OK */
     int sender_io_error; /* errno of a stdin/file failure, 0 if none */
     int receiver_status;
     int receiver_io_error; /* errno of a stdout failure */
 } connect_session;
 
+/* The sender's wake-up (connect_session.wake): made before the channel is opened, closed after the threads ended. */
+#if defined(SIPC_OS_HAS_WAKE_PIPE)
+static int open_wake(connect_session *session)
+{
+    return sipc_os_wake_pipe_open(&session->wake);
+}
+
 /* Wakes the sender's poll() on stdin so it sees receiver_done. */
 static void wake_sender(connect_session *session)
 {
-    char byte = 1;
-    ssize_t ignored = write(session->wake_pipe[1], &byte, 1);
-    (void)ignored;
+    sipc_os_wake_pipe_signal(&session->wake);
 }
+
+static void close_wake(connect_session *session)
+{
+    sipc_os_wake_pipe_close(&session->wake);
+}
+#else
+/* Windows: no wake-up; the sender sees receiver_done once cmd_connect cancelled its read of stdin
+ * (sipc_os_thread_join_cancelling_io). */
+static int open_wake(connect_session *session)
+{
+    (void)session;
+    return SIPC_OK;
+}
+
+static void wake_sender(connect_session *session)
+{
+    (void)session;
+}
+
+static void close_wake(connect_session *session)
+{
+    (void)session;
+}
+#endif
 
 static int send_one(connect_session *session, const void *data, size_t length)
 {
@@ -301,7 +330,7 @@ static bool wait_stdin(connect_session *session)
             return false;
         struct pollfd fds[3] = {
             {.fd = STDIN_FILENO, .events = POLLIN},
-            {.fd = session->wake_pipe[0], .events = POLLIN},
+            {.fd = session->wake.read_fd, .events = POLLIN},
             {.fd = cli_signal_wake_fd(), .events = POLLIN},
         };
         int ready = poll(fds, 3, -1);
@@ -497,11 +526,11 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
                                               : raw  ? "raw"
                                                      : "text"),
         .linger = linger,
-        .wake_pipe = {-1, -1},
     };
-    if (pipe(session.wake_pipe) != 0)
-        return cli_io_error(command->name, "pipe: %s", strerror(errno));
-    int status = cli_open_channel(name, &channel_options, timeout, &session.channel);
+    int status = open_wake(&session);
+    if (status != SIPC_OK)
+        return cli_fail(command->name, name, status);
+    status = cli_open_channel(name, &channel_options, timeout, &session.channel);
     if (status == SIPC_OK) {
         cli_signals_watch_channel(session.channel);
         /* A peer that already left is adopted too: the receiver prints what it sent, then sees
@@ -513,8 +542,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
             cli_signals_watch_channel(NULL);
             sipc_close_ex(session.channel, cli_lock_timeout(timeout));
         }
-        close(session.wake_pipe[0]);
-        close(session.wake_pipe[1]);
+        close_wake(&session);
         return cli_fail(command->name, name, status);
     }
     sipc_os_thread sender, receiver;
@@ -540,8 +568,7 @@ int cmd_connect(const cli_command *command, int argc, char **argv)
 #endif
     cli_signals_watch_channel(NULL);
     sipc_close_ex(session.channel, cli_lock_timeout(timeout));
-    close(session.wake_pipe[0]);
-    close(session.wake_pipe[1]);
+    close_wake(&session);
 
     if (!receiver_started)
         return cli_io_error(command->name, "cannot start threads");

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBinary, cleanup, run, start, uniqueName, waitForChannel } from './helpers.mjs';
 import { testTempDir } from '../debris.mjs';
@@ -195,6 +195,45 @@ describe('sipc connect / echo', () => {
     const result = await listener.done;
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.toString(), 'last words\n');
+  });
+
+  it('connect\'s wake-up pipes are non-blocking and close-on-exec (Linux: /proc)', T, async (t) => {
+    if (!existsSync('/proc/self/fdinfo')) {
+      t.skip('no /proc/<pid>/fdinfo');
+      return;
+    }
+    const name = uniqueName('cloexec');
+    const echo = start(['echo', name, '--timeout', '10000']);
+    await waitForChannel(name);
+    const client = start(['connect', name, '--timeout', '10000'], { keepStdinOpen: true });
+    // Connected: its pipes are made (the sender's wake-up before the channel is opened).
+    await waitForChannel(name, (info) => info.state === 'connected');
+    const pid = client.child.pid;
+    const pipesOf = (who) => readdirSync(`/proc/${who}/fd`).map((fd) => {
+      try {
+        return { fd, target: readlinkSync(`/proc/${who}/fd/${fd}`) };
+      } catch {
+        return { fd, target: '' }; /* the directory's own descriptor, gone once listed */
+      }
+    }).filter(({ target }) => target.startsWith('pipe:'));
+    // Node gives a child's stdio socket pairs, not pipes, so the pipes connect has that this process has not (what
+    // both have was inherited) are the ones connect made: the stop signal's wake-up, and the receiver's wake-up of the
+    // sender (it used to be a plain pipe(): blocking, and inherited by whatever connect would run).
+    const inherited = new Set(pipesOf('self').map(({ target }) => target));
+    const pipes = pipesOf(pid)
+      .filter(({ fd, target }) => Number(fd) > 2 && !inherited.has(target))
+      .map(({ fd }) => ({ fd, flags: Number.parseInt(/^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))[1], 8) }));
+    client.child.stdin.end();
+    const ended = await client.done;
+    echo.child.kill('SIGTERM');
+    await echo.done;
+    assert.equal(ended.code, 0, ended.stderr);
+    assert.equal(pipes.length, 4, JSON.stringify(pipes)); /* two ends each */
+    const O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
+    for (const { fd, flags } of pipes) {
+      assert.ok(flags & O_CLOEXEC, `fd ${fd} is close-on-exec (flags ${flags.toString(8)})`);
+      assert.ok(flags & O_NONBLOCK, `fd ${fd} is non-blocking (flags ${flags.toString(8)})`);
+    }
   });
 
   it('SIGINT stops a waiting connect cleanly with 130', T, async () => {
