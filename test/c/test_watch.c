@@ -18,10 +18,11 @@ static void count_notify(uint32_t token)
     __atomic_add_fetch(&notified, 1, __ATOMIC_ACQ_REL);
 }
 
-/* Waits (at most 10 s) for a notify after the `seen`-th one; the count of notifies so far. */
+/* Waits (a hang guard of 30 s: the watch's thread may wait its turn on a loaded or emulated machine) for a notify
+ * after the `seen`-th one; the count of notifies so far. */
 static int wait_for_notify_after(int seen)
 {
-    uint64_t deadline = now_ns() + 10000000000ull;
+    uint64_t deadline = now_ns() + 30000000000ull;
     int now;
     while ((now = __atomic_load_n(&notified, __ATOMIC_ACQUIRE)) <= seen && now_ns() < deadline)
         sleep_ms(5);
