@@ -234,7 +234,7 @@ test('a server waits for its next peer after peer-gone', { timeout: scaled(60000
   await assert.rejects(server.receive({ timeoutMs: PEER_WAIT_MS }), { code: 'PEER_GONE' });
   const next = server.connect({ timeoutMs: PEER_WAIT_MS });
   assert.equal(server.state, 'waiting');
-  const second = startCli(['send', name, 'second', '--timeout', '5000']);
+  const second = startCli(['send', name, 'second', '--timeout', String(scaled(5000))]);
   await next;
   assert.equal(server.state, 'connected');
   assert.equal((await server.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'second');
