@@ -15,6 +15,14 @@ static void ignore_notify(uint32_t token)
     (void)token;
 }
 
+/* A release's answer (sipc_async.h: the notify calls in progress) for a handle whose thread notifies at most once here
+ * (a call notifies once; a watch at most once until polled): that thread may still be in the notify call, even after
+ * the call's own effect was seen. */
+static int at_most_one_notify_in_progress(int released)
+{
+    return released == 0 || released == 1;
+}
+
 void test_async_bad_arguments(void)
 {
     uint8_t buffer[16];
@@ -125,7 +133,7 @@ void test_async_bad_arguments(void)
     CHECK_RC(sipc_async_call_entry(call, 0, &info, NULL), bad);
     sipc_process_info process_info = {.struct_size = sizeof process_info};
     CHECK_RC(sipc_async_call_process_info(call, &process_info), bad); /* not a process description */
-    CHECK_RC(sipc_async_call_release(call), SIPC_OK);
+    CHECK(at_most_one_notify_in_progress(sipc_async_call_release(call)));
     call = (sipc_async_call *)&call;
     CHECK_RC(sipc_async_process_describe(0, ignore_notify, 1, &call), bad);
     CHECK(call == NULL);
@@ -143,7 +151,7 @@ void test_async_bad_arguments(void)
     CHECK_RC(sipc_async_watch_release(NULL), bad);
     CHECK_RC(sipc_async_watch_start(1000, ignore_notify, 1, &watch), SIPC_OK);
     CHECK_RC(sipc_async_watch_poll(watch, NULL), bad);
-    CHECK_RC(sipc_async_watch_release(watch), SIPC_OK);
+    CHECK(at_most_one_notify_in_progress(sipc_async_watch_release(watch))); /* other processes' channels come and go */
 
 }
 
@@ -180,7 +188,8 @@ void test_async_process_describe(void)
     sipc_channel_info channel_info = {.struct_size = sizeof channel_info};
     int32_t entry_status = 0;
     CHECK_RC(sipc_async_call_entry(call, 0, &channel_info, &entry_status), SIPC_ERR_NOT_FOUND); /* no entries */
-    CHECK_RC(sipc_async_call_release(call), SIPC_OK);
+    /* The flag is set inside the notify call, which may not have returned yet (seen once under TSan: 1). */
+    CHECK(at_most_one_notify_in_progress(sipc_async_call_release(call)));
 
     sipc_process_info sync_info = {.struct_size = sizeof sync_info};
     CHECK_RC(sipc_process_describe((int64_t)getpid(), &sync_info), SIPC_OK);
