@@ -1,7 +1,7 @@
 /*
  * observe_helpers.h — what test_observer.c, test_lossless.c and test_nowait.c share: a connected pair whose traffic
- * an observer watches (defined in test_observer.c), and a child process that observes it losslessly and dies
- * (test_lossless.c).
+ * an observer watches and an async observer's destroy (defined in test_observer.c), and a child process that observes
+ * it losslessly and dies (test_lossless.c).
  */
 #ifndef SIPC_TEST_OBSERVE_HELPERS_H
 #define SIPC_TEST_OBSERVE_HELPERS_H
@@ -10,6 +10,7 @@
 
 #include "harness.h"
 #include "sipc.h"
+#include "sipc_async.h"
 
 /* Opens `name` as server (64 B messages, queue depth 4) and as client, and connects the server. A failed step is
  * recorded as the test's failure (test_failed()). */
@@ -27,6 +28,11 @@ sipc_observe_options lossless_options(uint32_t flags, uint32_t stall_timeout_ms)
  * step failed. */
 sipc_observer *lossless_pair_open(const char *name, uint32_t flags, uint32_t stall_timeout_ms, sipc_channel **server,
                                   sipc_channel **client);
+
+/* sipc_async_observer_destroy, again while it answers SIPC_ERR_BUSY: its notifier thread may still be in a notify call
+ * (sipc_async.h: destroy refuses while one is in progress; one ends by itself here, the tests' notify returning at
+ * once). Its last answer. */
+int async_observer_destroy_once_notified(sipc_async_observer *h);
 
 /* What a child process of spawn_child gets: the channel's name and a pipe it writes one byte to once it is in place. */
 typedef struct child_plan {

@@ -203,6 +203,6 @@ void test_nowait_observer_info_reports_the_death_its_events_saw(void)
     CHECK_RC(sipc_observer_info(observer, &looked), SIPC_OK);
     CHECK(looked.state == info.state && looked.client_alive == 0 && looked.server_alive == info.server_alive);
     CHECK(reap_child(child) == 128 + 9);
-    CHECK_RC(sipc_async_observer_destroy(h), SIPC_OK);
+    CHECK_RC(async_observer_destroy_once_notified(h), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
