@@ -2,7 +2,7 @@
 // each test here fails for a mutant that survived every other test file. The peer getter after a peer was killed (its
 // role stays attached, so its pid is still reported, and only the right role's liveness says it is dead), and no
 // native call on a channel after close() (update() on a closed channel, reached by removing its last 'message'
-// listener, would tell the closed handle's receive thread a new demand).
+// listener, would tell the closed handle's receive thread a new demand), and the text of a send refused at once.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, stepBudget, uniqueName, waitUntil, within } from './helpers.mjs';
@@ -122,4 +122,17 @@ test('a listener that closes the channel while it is handed the backlog: no nati
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(got, ['m1'], 'nothing after the close');
   assert.deepEqual(demands.filter((demand) => demand.afterClose), [], 'no demand after close()');
+});
+
+test('a send after the peer left fails at once with PEER_GONE, its text naming the send and the channel', async () => {
+  const name = uniqueName('gone-send');
+  const server = await openTracked(name);
+  const client = await openTracked(name);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const gone = new Promise((resolve) => server.once('peer-gone', resolve));
+  await client.close();
+  await within(PEER_WAIT_MS, gone, "'peer-gone'");
+  // The library refuses it on this thread (send_now): the API's own context comes before the library's reason.
+  await assert.rejects(server.send('x'), (error) =>
+    error.code === 'PEER_GONE' && error.message.startsWith(`send to channel '${name}' failed: `) && error.message.length > `send to channel '${name}' failed: `.length);
 });
