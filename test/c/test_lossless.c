@@ -131,6 +131,19 @@ static int child_observe_one(void *arg)
     return 0;
 }
 
+/* Waits until an observer that found nothing raised the sleepers' flag: the next send then takes it down. A first
+ * message sent before it looked would leave the flag raised after the observer copies it (by design: the next send
+ * pays that one wake-up), and a test counting wake-ups would count it. */
+static int wait_observer_sleeping(const seg_header *h)
+{
+    for (int k = 0; k < 20000; k++) {
+        if (__atomic_load_n(&h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) != 0)
+            return 1;
+        sleep_ms(1);
+    }
+    return 0;
+}
+
 void test_observer_sleeps_until_a_send(void)
 {
     child_plan plan;
@@ -145,9 +158,7 @@ void test_observer_sleeps_until_a_send(void)
     uint32_t *flag = &h->waiters[SIPC_WAIT_OBSERVE];
     uint32_t word = __atomic_load_n(&h->wait_word[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE);
     pid_t child = spawn_child(child_observe_one, &plan, sizeof plan);
-    /* The observer raises the flag before it sleeps (no timing: the state is waited for). */
-    for (int k = 0; k < 200000 && __atomic_load_n(flag, __ATOMIC_ACQUIRE) == 0; k++)
-        sleep_ms(1);
+    CHECK(wait_observer_sleeping(h));
     CHECK(__atomic_load_n(flag, __ATOMIC_ACQUIRE) == 1);
     /* The send that finds it raised takes it down and bumps the observer word: one wake-up. */
     CHECK_RC(observed_pass(server, client, 0, 0), SIPC_OK);
@@ -215,12 +226,9 @@ void test_observer_times_a_late_wake_up(void)
         raw_map map;
         CHECK(raw_open(plan.name, &map) == 0);
         seg_header *h = (seg_header *)map.base;
-        uint32_t *flag = &h->waiters[SIPC_WAIT_OBSERVE];
         pid_t child = spawn_child(child_observe_after_a_late_wake_up, &plan, sizeof plan);
-        /* The observer raises the flag before it sleeps (no timing: the state is waited for). */
-        for (int k = 0; k < 200000 && __atomic_load_n(flag, __ATOMIC_ACQUIRE) == 0; k++)
-            sleep_ms(1);
-        CHECK(__atomic_load_n(flag, __ATOMIC_ACQUIRE) == 1);
+        CHECK(wait_observer_sleeping(h));
+        CHECK(__atomic_load_n(&h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) == 1);
         CHECK(stop_child(child) == 0);
         for (uint64_t i = 0; i < 10; i++)
             CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
@@ -343,19 +351,6 @@ static void *observe_count(void *arg)
         __atomic_store_n(&no->seen, i + 1, __ATOMIC_RELEASE);
     }
     return NULL;
-}
-
-/* Waits until an observer that found nothing raised the sleepers' flag: the next send then takes it down. A first
- * message sent before it looked would leave the flag raised after the observer copies it (by design: the next send
- * pays that one wake-up), and a test counting wake-ups would count it. */
-static int wait_observer_sleeping(const seg_header *h)
-{
-    for (int k = 0; k < 20000; k++) {
-        if (__atomic_load_n(&h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) != 0)
-            return 1;
-        sleep_ms(1);
-    }
-    return 0;
 }
 
 /* The record of this process's lossless observer (the only active one), -1 if none. */

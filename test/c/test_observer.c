@@ -117,9 +117,7 @@ void test_observer_counts_missed(void)
         CHECK(m.sequence == i && m.missed == 0 && message_check(buffer, 64, 4, i));
     }
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
 }
 
 /* A thread that waits for one message (sipc_observer_next), for test_observer_stats_say_why_it_missed. */
@@ -196,9 +194,7 @@ void test_observer_stats_say_why_it_missed(void)
     CHECK(stats.longest_away_ns > 0);
     CHECK(stats.producer_wakes == 0); /* only a lossless observer wakes producers */
     raw_close(&map);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
 }
 
 #define LIVE_MESSAGES 20000u
@@ -431,9 +427,7 @@ void test_lossless_holds_the_producer(void)
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
     for (uint64_t i = 44; i < 60; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
-    CHECK_RC(sipc_observer_close(plain), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(plain, server, client);
 }
 
 void test_lossless_stalled_observer_dropped(void)
@@ -542,9 +536,7 @@ void test_lossless_stalled_observer_level_with_the_reader(void)
     size_t length;
     CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 1000), SIPC_OK);
     CHECK(message_check(buffer, (uint32_t)length, 12, 4));
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
 }
 
 typedef struct lagging_observer {
@@ -639,9 +631,7 @@ void test_lossless_send_spins_for_a_copying_observer(void)
                 (unsigned long long)(after.sleeps - lag.before.sleeps), lag.copied);
     CHECK(after.spins > lag.before.spins && after.spin_hits == lag.before.spin_hits + 1);
     raw_close(&map);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
 }
 
 #if defined(__linux__) /* CPU affinity */
@@ -695,9 +685,7 @@ void test_lossless_send_does_not_spin_for_an_observer_on_its_cpu(void)
                   (unsigned long long)(after.spins - lag.before.spins));
     CHECK(after.same_cpu_skips > lag.before.same_cpu_skips && after.sleeps > lag.before.sleeps);
     raw_close(&map);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
     sched_setaffinity(0, sizeof original, &original);
 }
 
@@ -1051,9 +1039,7 @@ void test_observer_stale_head_counts_what_was_overwritten(void)
     }
     CHECK(next == 23);
     CHECK(missed == 18);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
 }
 
 /* A lossless observer copies a run of messages that wraps the ring's end (and stores its cursor per run, not per
@@ -1095,7 +1081,5 @@ void test_lossless_run_across_the_ring_end(void)
         raw_close(&map);
     }
     CHECK(sent == 21);
-    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    CHECK_RC(sipc_close(client), SIPC_OK);
-    CHECK_RC(sipc_close(server), SIPC_OK);
+    observed_pair_close(ob, server, client);
 }
