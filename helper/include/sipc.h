@@ -416,7 +416,7 @@ typedef struct sipc_observer_stats {
                                        when messages were found gone, a lower bound: they were sent earlier) */
     uint64_t wake_latency_max_ns;
     uint64_t longest_miss_gap_ns; /* the longest time between two looks at the rings when the later one found
-                                     messages gone */
+                                     messages gone (the attach counts as the first look) */
     uint64_t longest_away_ns;    /* the longest time between a return of sipc_observer_next and the next call */
     uint64_t producer_wakes;     /* lossless: wake-ups sent to producers waiting for this observer's cursor */
 } sipc_observer_stats;

@@ -484,6 +484,9 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
         ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
         ob->dropped_seen[d] = SH_LOAD(&ob->header->rings[d].dropped);
     }
+    /* Reading the heads is the first look: messages that the first call finds gone were sent since (the longest gap
+     * before a miss left out a first call that came late, e.g. a copier thread not yet run when its process stopped). */
+    ob->last_look_ns = sipc_os_monotonic_ns();
     uint32_t depth = ob->geometry.queue_depth;
     uint32_t divisor = (opt.flags & SIPC_OBSERVE_LOSSLESS) ? WAKE_AT_LOSSLESS_DIVISOR : WAKE_AT_PLAIN_DIVISOR;
     ob->wake_at_most = ob->wake_at = depth / divisor ? depth / divisor : 1u;

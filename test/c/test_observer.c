@@ -99,6 +99,7 @@ void test_observer_counts_missed(void)
     CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
     CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
     CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    const uint64_t before_attach = now_ns();
     CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
     uint8_t buffer[64];
     size_t length;
@@ -110,8 +111,14 @@ void test_observer_counts_missed(void)
     /* The ring (depth 4) still holds messages 16..19; 0..15 were overwritten. */
     sipc_observed_message m = {.struct_size = sizeof m};
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+    const uint64_t after_first_look = now_ns();
     CHECK(m.sequence == 16 && m.missed == 16);
     CHECK(message_check(buffer, 64, 4, 16));
+    /* The first call found them gone: the gap before that miss runs from the attach, which read the heads. */
+    sipc_observer_stats stats = {.struct_size = sizeof stats};
+    CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_OK);
+    CHECK(stats.missed == 16 && stats.missed_away == 16);
+    CHECK(stats.longest_miss_gap_ns > 0 && stats.longest_miss_gap_ns <= after_first_look - before_attach);
     for (uint64_t i = 17; i < 20; i++) {
         CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
         CHECK(m.sequence == i && m.missed == 0 && message_check(buffer, 64, 4, i));
