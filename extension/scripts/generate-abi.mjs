@@ -32,11 +32,29 @@ function integerValue(expression, known) {
   return Number.isInteger(value) ? value : undefined;
 }
 
-/** The ABI described by the headers: constants (in header order) and structs. */
+/** A declaration's C type and name: 'const char *name' -> { type: 'const char *', name: 'name' } (name may be absent). */
+function declaration(text) {
+  const cleaned = text.replace(/\s+/g, ' ').trim();
+  const match = /^(.*?[\s*])(\w+)$/.exec(cleaned);
+  const [type, name] = match && !/^(const|unsigned|signed|struct)$/.test(match[1].trim()) ? [match[1], match[2]] : [cleaned, undefined];
+  return { type: type.replace(/\s*(\*+)\s*/g, ' $1').replace(/\* \*/g, '**').trim(), name };
+}
+
+/** A parameter list: '(void)' is none. */
+const parameters = (list) => (list.trim() === 'void' ? [] : list.split(',').map(declaration));
+
+/**
+ * The ABI described by the headers: constants (in header order), structs, the exported functions (each one's result
+ * type and parameters, which test/node/abi.test.mjs holds native.ts's koffi bindings to) and the function pointer
+ * types (callbacks) with theirs.
+ */
 export function parseHeaders(texts) {
   const constants = new Map();
   const structs = new Map();
   const statusNames = [];
+  const functions = new Map();
+  const callbacks = new Map();
+  const enums = new Set();
   for (const raw of texts) {
     const text = stripComments(raw);
     // #defines first (their values may be used by array sizes and later defines).
@@ -45,6 +63,7 @@ export function parseHeaders(texts) {
       if (value !== undefined) constants.set(match[1], value);
     }
     for (const match of text.matchAll(/typedef\s+enum\s+(\w+)\s*\{([^}]*)\}/g)) {
+      enums.add(match[1]);
       let next = 0;
       for (const item of match[2].split(',').map((s) => s.trim()).filter(Boolean)) {
         const [name, value] = item.split('=').map((s) => s.trim());
@@ -68,8 +87,14 @@ export function parseHeaders(texts) {
       }
       structs.set(match[3], fields);
     }
+    for (const match of text.matchAll(/^SIPC_API\s+([^;(#]*?[\s*])(\w+)\s*\(([^)]*)\)\s*;/gm)) {
+      functions.set(match[2], { result: declaration(match[1]).type, parameters: parameters(match[3]) });
+    }
+    for (const match of text.matchAll(/typedef\s+([^;(#]*?)\s*\(\s*\*\s*(\w+)\s*\)\s*\(([^)]*)\)\s*;/g)) {
+      callbacks.set(match[2], { result: declaration(match[1]).type, parameters: parameters(match[3]) });
+    }
   }
-  return { constants, structs, statusNames };
+  return { constants, structs, statusNames, functions, callbacks, enums };
 }
 
 /** sipc_channel_info -> RawChannelInfo, sipc_async_status -> RawAsyncStatus. */
