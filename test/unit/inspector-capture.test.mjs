@@ -442,6 +442,31 @@ test('capture: keeps small messages as copies in shared blocks, large ones as th
   assert.ok(kept.every((b) => b === 3));
 });
 
+test('capture: a large message that is a view at offset 0 of a larger buffer is copied; one that is its whole buffer is not', () => {
+  // The observer source passes views into one buffer per batch (batch.payload(i)): message 0 starts at its offset 0.
+  const capture = new core.Capture();
+  const size = core.BLOCK_COPY_MAX_BYTES + 1;
+  const batch = new Uint8Array(2 * size).fill(6);
+  const first = batch.subarray(0, size);
+  const kept = capture.addMessage('received', first, 1).data;
+  assert.notEqual(kept.buffer, batch.buffer, 'a view at offset 0 of a larger buffer is copied: keeping it would keep the buffer');
+  assert.equal(kept.buffer.byteLength, size, 'into memory of its own');
+  assert.equal(kept.byteOffset, 0);
+  assert.ok(kept.length === size && kept.every((b) => b === 6));
+  batch.fill(1);
+  assert.ok(kept.every((b) => b === 6), 'a copy: the batch reused changes nothing kept');
+  // The same through the copier alone, and the cases kept as they are: a view of its whole buffer, at offset 0.
+  const copier = new core.BlockCopier(8, 4);
+  const larger = new Uint8Array(12).fill(2);
+  const head = copier.keep(larger.subarray(0, 5));
+  assert.notEqual(head.buffer, larger.buffer);
+  assert.deepEqual([head.byteOffset, head.byteLength, head.buffer.byteLength], [0, 5, 5]);
+  const whole = new Uint8Array(new ArrayBuffer(5));
+  assert.equal(copier.keep(whole), whole, 'a view of its whole buffer is kept as it is');
+  const fromFile = capture.addEntry({ kind: 'message', seq: 0, direction: 'sent', timestamp: 2, length: size, data: batch.subarray(0, size) });
+  assert.notEqual(fromFile.data.buffer, batch.buffer, 'entries read from a file alike');
+});
+
 test('blocks: a copy that does not fit the block starts a new one; refused sizes', () => {
   const copier = new core.BlockCopier(8, 4);
   const a = copier.keep(new Uint8Array([1, 2, 3]));
