@@ -69,6 +69,30 @@ test('capture file writer: batchBytes and flushIntervalMs set how much waits for
   assert.deepEqual(spill.SPILL_WRITES, { batchBytes: 1024 * 1024, flushIntervalMs: 250 });
 });
 
+test('capture file writer: flushes after its interval and not before (the option\'s, else 50 ms), by mocked timers', async (t) => {
+  // Only setTimeout is mocked: the file's open and writes are fs calls, which the mock leaves alone. progress.bytes
+  // counts what was handed to the file, at each flush.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const dir = folder(t);
+  for (const [name, options, interval] of [['default', {}, 50], ['spill-like', spill.SPILL_WRITES, 250], ['short', { flushIntervalMs: 7 }, 7]]) {
+    const writer = await files.CaptureFileWriter.open(join(dir, `${name}.jsonl`), jsonl(), options);
+    // The header waits for the interval like any entry.
+    t.mock.timers.tick(interval - 1);
+    assert.equal(writer.progress.bytes, 0, `${name}: nothing flushed 1 ms before the interval`);
+    t.mock.timers.tick(1);
+    const header = writer.progress.bytes;
+    assert.ok(header > 0, `${name}: the header flushed at ${interval} ms`);
+    // An entry written later waits a whole interval from its own write, not from the last flush.
+    t.mock.timers.tick(3 * interval);
+    writer.write(message(0));
+    t.mock.timers.tick(interval - 1);
+    assert.equal(writer.progress.bytes, header, `${name}: the entry waits`);
+    t.mock.timers.tick(1);
+    assert.ok(writer.progress.bytes > header, `${name}: the entry flushed at ${interval} ms`);
+    await writer.close();
+  }
+});
+
 test('capture file writer: the backlog bound counts the header waiting for the disk, and an entry reaching it exactly is kept', async (t) => {
   const header = pcapng().start().reduce((n, chunk) => n + chunk.length, 0);
   const path = join(folder(t), 'bound.pcapng');
