@@ -13,9 +13,14 @@ const NATIVE_TS = join(repo, 'extension/src/api/native.ts');
  * The Node API bundled from source, its bindings (what native.ts's `native()` returns) passed through `wrap`.
  * `bundleDir` is the folder the bundle believes it is in (where the library is looked for): dist/ by default.
  */
-export async function apiWithWrappedBindings(wrap, { bundleDir = join(repo, 'dist') } = {}) {
+export async function apiWithWrappedBindings(wrap, { bundleDir = join(repo, 'dist'), internals = false } = {}) {
+  // `internals`: the API's exports plus `lifecycle`, that bundle's own lifecycle.ts (its registry, keep-alive timer
+  // and test seam), for tests of the process-wide machinery with the handles of that same bundle.
+  const entry = internals
+    ? { stdin: { contents: "export * from './index'; export * as lifecycle from './lifecycle';", resolveDir: dirname(NATIVE_TS), loader: 'ts' } }
+    : { entryPoints: [join(repo, 'extension/src/api/index.ts')] };
   const bundle = await esbuild.build({
-    entryPoints: [join(repo, 'extension/src/api/index.ts')], bundle: true, platform: 'node', format: 'cjs',
+    ...entry, bundle: true, platform: 'node', format: 'cjs',
     write: false, external: ['koffi'], logLevel: 'silent',
     plugins: [{
       name: 'wrapped-native',
@@ -43,7 +48,7 @@ export async function apiWithWrappedBindings(wrap, { bundleDir = join(repo, 'dis
  * The API with bindings that a test can replace one at a time: `faults.set('sipc_x', (real, ...args) => ...)` makes
  * every later call of sipc_x run that function (given the real binding); `faults.clear()` restores them all.
  */
-export async function apiWithFaults() {
+export async function apiWithFaults({ internals = false } = {}) {
   const faults = new Map();
   const api = await apiWithWrappedBindings((real) => new Proxy(real, {
     get(target, key) {
@@ -51,6 +56,6 @@ export async function apiWithFaults() {
       const fault = faults.get(key);
       return fault ? (...args) => fault(value, ...args) : value;
     },
-  }));
+  }), { internals });
   return { api, faults };
 }

@@ -158,6 +158,15 @@ export function registerClient(client: NativeClient): { token: number; notify: P
   return { token, notify: notify.notify };
 }
 
+/**
+ * For tests only (test/node/lifecycle-relay.test.mjs, through a bundle of these sources; index.ts does not export it):
+ * the id the next registration tries first (1 to ID_LIMIT - 1), so a test can show the ids' wrap at ID_LIMIT without
+ * 2^24 registrations.
+ */
+export function setNextIdForTests(id: number): void {
+  nextId = id;
+}
+
 export function unregisterClient(token: number): void {
   clients.delete(token);
   setBusy(token, false);
