@@ -3,6 +3,8 @@
 // role stays attached, so its pid is still reported, and only the right role's liveness says it is dead), and no
 // native call on a channel after close() (update() on a closed channel, reached by removing its last 'message'
 // listener, would tell the closed handle's receive thread a new demand), and the text of a send refused at once.
+// Session 13: the texts of what close() rejects (a pending connect, a pending receive, sends not yet queued), an
+// iterator's return() repeated (it must count once), and an iterator whose receiving ended with another error.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, stepBudget, uniqueName, waitUntil, within } from './helpers.mjs';
@@ -135,4 +137,81 @@ test('a send after the peer left fails at once with PEER_GONE, its text naming t
   // The library refuses it on this thread (send_now): the API's own context comes before the library's reason.
   await assert.rejects(server.send('x'), (error) =>
     error.code === 'PEER_GONE' && error.message.startsWith(`send to channel '${name}' failed: `) && error.message.length > `send to channel '${name}' failed: `.length);
+});
+
+test('close(): a pending connect, a pending receive and sends not yet queued reject with CLOSED, each text naming what failed and the channel', async () => {
+  const name = uniqueName('close-texts');
+  const lonely = await openTracked(name + '-alone');
+  const connecting = lonely.connect().then(() => 'connected', (error) => error);
+  const receiving = lonely.receive().then(() => 'received', (error) => error);
+  await lonely.close();
+  const closedText = (what, channel) => `${what} channel '${channel}' failed: the channel was closed`;
+  const connectError = await connecting;
+  assert.equal(connectError.code, 'CLOSED');
+  assert.equal(connectError.message, closedText('connect to', name + '-alone'));
+  const receiveError = await receiving;
+  assert.equal(receiveError.code, 'CLOSED');
+  assert.equal(receiveError.message, closedText('receive from', name + '-alone'));
+
+  // Both ends here; the client asks for nothing, so the queue of depth 1 stays full: the second send waits in the
+  // sender thread, the third behind it, and neither is sent when the server closes.
+  const server = await openTracked(name, { queueDepth: 1, receiveSpinUs: 0 });
+  const client = await openTracked(name);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  await server.send('fills the queue');
+  const cutOff = [server.send('waits for room'), server.send('queued behind')].map((send) => send.then(() => 'sent', (error) => error));
+  await server.close();
+  for (const error of await Promise.all(cutOff)) {
+    assert.equal(error.code, 'CLOSED');
+    assert.equal(error.message, `send to channel '${name}' failed: the channel was closed before the message could be queued`);
+  }
+  assert.equal((await client.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'fills the queue');
+});
+
+test('an iterator returned twice counts once: another iterator of the channel still keeps the native thread flowing', { skip: countable ? false : 'counting bindings need esbuild on Linux' }, async () => {
+  const demands = [];
+  faults.set('sipc_async_channel_demand', (real, handle, flags, delta) => {
+    demands.push(flags);
+    return real(handle, flags, delta);
+  });
+  const name = uniqueName('iterator-twice');
+  // receiveSpinUs 0: never hot, so an iterator makes the native thread flow (never paused).
+  const server = await counted.open(name, { receiveSpinUs: 0 });
+  opened.add(server);
+  const client = await api.open(name);
+  opened.add(client);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const first = server[Symbol.asyncIterator]();
+  const second = server[Symbol.asyncIterator]();
+  await waitUntil(() => demands.at(-1) === SIPC_ASYNC_FLOWING, 'the native thread told to flow for the iterators');
+  assert.deepEqual(await first.return(), { done: true, value: undefined });
+  assert.deepEqual(await first.return(), { done: true, value: undefined });
+  assert.deepEqual(await first.next(), { done: true, value: undefined });
+  assert.equal(demands.at(-1), SIPC_ASYNC_FLOWING, 'still flowing for the second iterator');
+  await client.send('for the second');
+  assert.equal((await within(PEER_WAIT_MS, second.next(), 'the second iterator')).value.toString(), 'for the second');
+  await second.return();
+  await waitUntil(() => demands.at(-1) === 0, 'no flow once no iterator is left');
+});
+
+test('an iterator whose receiving ended with an error other than PEER_GONE or CLOSED throws it, not ends', { skip: countable ? false : 'counting bindings need esbuild on Linux' }, async () => {
+  // As in faults.test.mjs: the library refusing its own batch (asked with no room) ends receiving with BUFFER_TOO_SMALL.
+  faults.set('sipc_async_channel_take', (real, handle, buffer, capacity, lengths, maxCount, count) =>
+    real(handle, buffer, 0, lengths, maxCount, count));
+  const name = uniqueName('iterator-error');
+  const server = await counted.open(name, { receiveSpinUs: 0 });
+  opened.add(server);
+  const client = await api.open(name);
+  opened.add(client);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const errors = [];
+  server.on('error', (error) => errors.push(error));
+  const iterator = server[Symbol.asyncIterator]();
+  const next = iterator.next();
+  await client.send('refused');
+  await assert.rejects(within(PEER_WAIT_MS, next, "the iterator's next()"), (error) =>
+    error.code === 'BUFFER_TOO_SMALL' && error.message.startsWith(`receive from channel '${name}' failed: `));
+  assert.equal(errors.length, 1);
+  // It ended (finished): the next call says done.
+  assert.deepEqual(await iterator.next(), { done: true, value: undefined });
 });
