@@ -215,3 +215,16 @@ test('an iterator whose receiving ended with an error other than PEER_GONE or CL
   // It ended (finished): the next call says done.
   assert.deepEqual(await iterator.next(), { done: true, value: undefined });
 });
+
+test('an empty message taken alone in a batch arrives empty (the batch buffer has 1 byte)', async () => {
+  const name = uniqueName('empty-alone');
+  // receiveSpinUs 0: every message comes as a batch taken by the native notification.
+  const server = await openTracked(name, { receiveSpinUs: 0 });
+  const client = await openTracked(name);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const pending = server.receive({ timeoutMs: PEER_WAIT_MS });
+  await client.send(new Uint8Array(0));
+  assert.equal((await pending).length, 0);
+  await client.send('x');
+  assert.equal((await server.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'x');
+});
