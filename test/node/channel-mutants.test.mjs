@@ -228,3 +228,35 @@ test('an empty message taken alone in a batch arrives empty (the batch buffer ha
   await client.send('x');
   assert.equal((await server.receive({ timeoutMs: PEER_WAIT_MS })).toString(), 'x');
 });
+
+test('a cold iterator lets the native thread read at most 64 messages ahead: with 64 waiting it stops the flow', { skip: countable ? false : 'counting bindings need esbuild on Linux' }, async () => {
+  const demands = [];
+  let taken = 0;
+  faults.set('sipc_async_channel_demand', (real, handle, flags, delta) => {
+    demands.push(flags);
+    return real(handle, flags, delta);
+  });
+  faults.set('sipc_async_channel_take', (real, handle, buffer, capacity, lengths, maxCount, count) => {
+    const rc = real(handle, buffer, capacity, lengths, maxCount, count);
+    taken += count[0];
+    return rc;
+  });
+  const name = uniqueName('cold-read-ahead');
+  // receiveSpinUs 0: never hot, so the iterator's read-ahead is the native thread's (flowing), not this thread's.
+  const server = await counted.open(name, { receiveSpinUs: 0, queueDepth: 128 });
+  opened.add(server);
+  const client = await api.open(name);
+  opened.add(client);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const iterator = server[Symbol.asyncIterator]();
+  await waitUntil(() => demands.at(-1) === SIPC_ASYNC_FLOWING, 'the native thread told to flow for the iterator');
+  const sent = Array.from({ length: 64 }, (_, i) => `m${i}`);
+  for (const m of sent) await client.send(m);
+  // Nobody calls next(): all 64 go to the backlog; the turn that took the 64th stops the flow.
+  await waitUntil(() => taken === 64, 'the 64 messages read ahead');
+  assert.equal(demands.at(-1), 0, 'no flow with 64 messages read ahead');
+  const got = [];
+  for (let i = 0; i < 64; i++) got.push((await iterator.next()).value.toString());
+  assert.deepEqual(got, sent);
+  await iterator.return();
+});
