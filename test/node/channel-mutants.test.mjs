@@ -4,7 +4,8 @@
 // native call on a channel after close() (update() on a closed channel, reached by removing its last 'message'
 // listener, would tell the closed handle's receive thread a new demand), and the text of a send refused at once.
 // Session 13: the texts of what close() rejects (a pending connect, a pending receive, sends not yet queued), an
-// iterator's return() repeated (it must count once), and an iterator whose receiving ended with another error.
+// iterator's return() repeated (it must count once), an iterator whose receiving ended with another error, an empty
+// message alone in a batch, a cold iterator's read-ahead bound, and an iterator keeping its process alive.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, stepBudget, uniqueName, waitUntil, within } from './helpers.mjs';
@@ -259,4 +260,21 @@ test('a cold iterator lets the native thread read at most 64 messages ahead: wit
   for (let i = 0; i < 64; i++) got.push((await iterator.next()).value.toString());
   assert.deepEqual(got, sent);
   await iterator.return();
+});
+
+test('an iterator with no next() pending keeps the process alive (its read-ahead) until it is returned', { timeout: TEST_MS }, async () => {
+  const name = uniqueName('iterator-alive');
+  const server = await openTracked(name);
+  // A positive sign of life, as in lifecycle.test.mjs: an unref'd timer fires only in an event loop that something
+  // else keeps running (here the iterator alone: connect() has settled, no receive() is pending).
+  const child = startNode(`
+    const c = await api.open(name);
+    await c.connect();
+    const iterator = c[Symbol.asyncIterator]();
+    setTimeout(() => { console.log('alive with only the iterator'); void iterator.return(); }, 100).unref();
+  `, { name });
+  await within(PEER_WAIT_MS, server.connect({ timeoutMs: PEER_WAIT_MS }), 'the child client');
+  await child.waitFor('alive with only the iterator');
+  const result = await within(PEER_WAIT_MS, child.done, 'the child exits once its iterator is returned');
+  assert.equal(result.code, 0, result.stderr);
 });
