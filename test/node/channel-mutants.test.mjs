@@ -29,6 +29,16 @@ afterEach(async () => {
 
 const TEST_MS = scaled(60000);
 
+/** A server through the counted bindings (its native calls can be watched and faulted) and a plain client, connected. */
+async function connectedPair(name, serverOptions) {
+  const server = await counted.open(name, serverOptions);
+  opened.add(server);
+  const client = await api.open(name);
+  opened.add(client);
+  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  return { server, client };
+}
+
 test('a killed peer: the peer getter still names its process, and says it is dead (from the server and from the client)', { timeout: TEST_MS }, async () => {
   const left = stepBudget(TEST_MS);
   // The server here, the client a child process killed with SIGKILL.
@@ -72,11 +82,7 @@ test('after close(), removing the last \'message\' listener makes no native call
   });
   const name = uniqueName('closed-update');
   // receiveSpinUs 0: the channel is never hot, so a listener makes the native thread flow (no pause to wait out).
-  const server = await counted.open(name, { receiveSpinUs: 0 });
-  opened.add(server);
-  const client = await api.open(name);
-  opened.add(client);
-  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const { server, client } = await connectedPair(name, { receiveSpinUs: 0 });
   const listener = () => undefined;
   server.on('message', listener);
   await waitUntil(() => demands.at(-1)?.flags === SIPC_ASYNC_FLOWING, 'the native thread told to flow for the listener');
@@ -102,11 +108,7 @@ test('a listener that closes the channel while it is handed the backlog: no nati
     return rc;
   });
   const name = uniqueName('closed-offer');
-  const server = await counted.open(name, { receiveSpinUs: 0 });
-  opened.add(server);
-  const client = await api.open(name);
-  opened.add(client);
-  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const { server, client } = await connectedPair(name, { receiveSpinUs: 0 });
   // An iterator reads ahead: the three messages after the first are taken into the backlog while nobody asks.
   const iterator = server[Symbol.asyncIterator]();
   await client.send('m0');
@@ -177,11 +179,7 @@ test('an iterator returned twice counts once: another iterator of the channel st
   });
   const name = uniqueName('iterator-twice');
   // receiveSpinUs 0: never hot, so an iterator makes the native thread flow (never paused).
-  const server = await counted.open(name, { receiveSpinUs: 0 });
-  opened.add(server);
-  const client = await api.open(name);
-  opened.add(client);
-  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const { server, client } = await connectedPair(name, { receiveSpinUs: 0 });
   const first = server[Symbol.asyncIterator]();
   const second = server[Symbol.asyncIterator]();
   await waitUntil(() => demands.at(-1) === SIPC_ASYNC_FLOWING, 'the native thread told to flow for the iterators');
@@ -200,11 +198,7 @@ test('an iterator whose receiving ended with an error other than PEER_GONE or CL
   faults.set('sipc_async_channel_take', (real, handle, buffer, capacity, lengths, maxCount, count) =>
     real(handle, buffer, 0, lengths, maxCount, count));
   const name = uniqueName('iterator-error');
-  const server = await counted.open(name, { receiveSpinUs: 0 });
-  opened.add(server);
-  const client = await api.open(name);
-  opened.add(client);
-  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const { server, client } = await connectedPair(name, { receiveSpinUs: 0 });
   const errors = [];
   server.on('error', (error) => errors.push(error));
   const iterator = server[Symbol.asyncIterator]();
@@ -244,11 +238,7 @@ test('a cold iterator lets the native thread read at most 64 messages ahead: wit
   });
   const name = uniqueName('cold-read-ahead');
   // receiveSpinUs 0: never hot, so the iterator's read-ahead is the native thread's (flowing), not this thread's.
-  const server = await counted.open(name, { receiveSpinUs: 0, queueDepth: 128 });
-  opened.add(server);
-  const client = await api.open(name);
-  opened.add(client);
-  await Promise.all([server.connect({ timeoutMs: PEER_WAIT_MS }), client.connect({ timeoutMs: PEER_WAIT_MS })]);
+  const { server, client } = await connectedPair(name, { receiveSpinUs: 0, queueDepth: 128 });
   const iterator = server[Symbol.asyncIterator]();
   await waitUntil(() => demands.at(-1) === SIPC_ASYNC_FLOWING, 'the native thread told to flow for the iterator');
   const sent = Array.from({ length: 64 }, (_, i) => `m${i}`);
