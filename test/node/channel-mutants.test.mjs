@@ -8,10 +8,10 @@
 // message alone in a batch, a cold iterator's read-ahead bound, and an iterator keeping its process alive.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { headerAbi } from '../../extension/scripts/generate-abi.mjs';
 import { api, cleanup, openTracked, PEER_WAIT_MS, scaled, startNode, stepBudget, uniqueName, waitUntil, within } from './helpers.mjs';
 
-// extension/src/api/abi.ts (generated from sipc.h).
-const SIPC_ASYNC_FLOWING = 1;
+const { SIPC_ASYNC_FLOWING } = Object.fromEntries(headerAbi().constants);
 
 const countable = process.platform === 'linux' && !process.env.SIPC_TEST_EMULATOR;
 const { api: counted, faults } = countable

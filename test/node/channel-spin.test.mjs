@@ -14,13 +14,12 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { headerAbi } from '../../extension/scripts/generate-abi.mjs';
 
 process.env.SIPC_NODE_NOTIFY = 'relay';
 const { api, cleanup, keepAliveTimers, PEER_WAIT_MS, segmentPath, uniqueName, waitUntil, within } = await import('./helpers.mjs');
 
-// extension/src/api/abi.ts (generated from sipc.h).
-const SIPC_ASYNC_FLOWING = 1;
-const SIPC_ASYNC_PAUSED = 2;
+const { SIPC_ASYNC_FLOWING, SIPC_ASYNC_PAUSED } = Object.fromEntries(headerAbi().constants);
 
 const countable = process.platform === 'linux' && !process.env.SIPC_TEST_EMULATOR;
 const skip = countable ? false : 'counting bindings need esbuild on Linux';

@@ -8,13 +8,13 @@
 // Linux only, like channel-spin.test.mjs: esbuild has no binary for the emulated platforms.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { headerAbi } from '../../extension/scripts/generate-abi.mjs';
 
 process.env.SIPC_NODE_NOTIFY = 'relay';
 const { cleanup, keepAliveTimers, PEER_WAIT_MS, uniqueName, waitUntil, within } = await import('./helpers.mjs');
 
-// extension/src/api/abi.ts (generated from sipc_async.h): a relay token is the relay's number in the top 8 bits and an
-// id of the caller's in the low 24.
-const SIPC_ASYNC_RELAY_ID_BITS = 24;
+// A relay token is the relay's number in the top bits and an id of the caller's in the low SIPC_ASYNC_RELAY_ID_BITS (24).
+const { SIPC_ASYNC_RELAY_ID_BITS } = Object.fromEntries(headerAbi().constants);
 const ID_LIMIT = 2 ** SIPC_ASYNC_RELAY_ID_BITS;
 
 const countable = process.platform === 'linux' && !process.env.SIPC_TEST_EMULATOR;
