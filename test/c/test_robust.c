@@ -208,6 +208,7 @@ void test_plain_and_hashed_keys_never_meet(void)
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -832,6 +833,57 @@ void test_full_shm_is_no_memory_not_sigbus(void)
     /* With the space back, the second one fits. */
     CHECK_RC(sipc_open(second, NULL, &other), SIPC_OK);
     CHECK_RC(sipc_close(other), SIPC_OK);
+}
+
+/* A channel whose creator (another implementation) did not reserve its pages, found by an opener when
+ * /dev/shm cannot back them: the opener's reservation fails (NO_MEMORY) before it maps the object, where
+ * touching the pages would have died of SIGBUS. The object: a copy of a real channel's header, renamed,
+ * in an object of the full size that holds only that page (a private 4 MiB /dev/shm; the real channel
+ * takes 2 MiB, so the copy's 2 MiB no longer fit). */
+void test_full_shm_opener_of_an_unreserved_channel_gets_no_memory(void)
+{
+    if (geteuid() != 0) {
+        printf("    skipped: a private tmpfs needs root (unshare -m, mount)\n");
+        return;
+    }
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("sipc-test", "/dev/shm", "tmpfs", 0, "size=4m,mode=1777") != 0) {
+        printf("    skipped: cannot mount a private tmpfs here (%s)\n", strerror(errno));
+        return;
+    }
+    const char *real = test_name("real");
+    const char *sparse = test_name("sparse");
+    sipc_channel *server = NULL, *opener = NULL;
+    CHECK_RC(sipc_open(real, NULL, &server), SIPC_OK);
+    raw_map original;
+    CHECK(raw_open(real, &original) == 0);
+    char key[SIPC_OS_KEY_MAX + 1], path[64];
+    sipc_key_for_name(sparse, key);
+    snprintf(path, sizeof path, "/%s", key);
+    int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    void *bytes = MAP_FAILED;
+    if (fd >= 0 && ftruncate(fd, (off_t)original.size) == 0)
+        bytes = mmap(NULL, SIPC_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(bytes != MAP_FAILED);
+    if (bytes != MAP_FAILED) {
+        memcpy(bytes, original.base, SIPC_HEADER_SIZE);
+        seg_header *header = bytes;
+        memset(header->name, 0, sizeof header->name);
+        header->name_length = (uint32_t)strlen(sparse);
+        memcpy(header->name, sparse, header->name_length);
+        munmap(bytes, SIPC_HEADER_SIZE);
+    }
+    if (fd >= 0)
+        close(fd);
+    raw_close(&original);
+    CHECK_RC(sipc_open(sparse, NULL, &opener), SIPC_ERR_NO_MEMORY);
+    CHECK(opener == NULL);
+    const char *message = sipc_last_error_message();
+    if (strstr(message, "/dev/shm (4096 KiB in all)") == NULL)
+        test_fail(__FILE__, __LINE__, "message: %s", message);
+    shm_unlink(path);
+    CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
 /* ---- a process that exits with channels open leaves no name behind ---- */
