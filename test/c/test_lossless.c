@@ -893,3 +893,64 @@ void test_plain_observer_lowers_its_published_threshold_after_a_miss(void)
     observed_pair_close(ob, server, client);
 }
 #endif
+
+/* sipc_slot finds a power-of-two depth's slot with a mask and any other depth's with a division (README, "Session
+ * 14"): both give slot seq % depth, up to the largest sequence numbers; and a lossless observer of a ring of each kind
+ * copies every message, in order, while the producer it holds back wraps the ring many times. */
+void test_lossless_slots_of_every_depth(void)
+{
+    static const uint32_t depths[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 100, 256, SIPC_MAX_QUEUE_DEPTH};
+    static const uint64_t starts[] = {0, 1000003, UINT64_MAX - 600};
+    for (size_t k = 0; k < sizeof depths / sizeof depths[0]; k++) {
+        seg_geometry g;
+        CHECK_RC(sipc_geometry_for(64, depths[k], &g), SIPC_OK);
+        uint8_t *base = malloc((size_t)g.segment_size); /* never touched: only addresses within it are compared */
+        CHECK(base != NULL);
+        if (test_failed())
+            return;
+        for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++)
+            for (uint64_t seq = starts[s]; seq - starts[s] < 600; seq++)
+                for (int d = 0; d < 2; d++) {
+                    uint64_t expected = g.ring_offset[d] + (uint64_t)g.slot_size * (seq % depths[k]);
+                    if ((uint64_t)((uint8_t *)sipc_slot(base, &g, d, seq) - base) != expected) {
+                        test_fail(__FILE__, __LINE__, "depth %u seq %llu: wrong slot", (unsigned)depths[k],
+                                  (unsigned long long)seq);
+                        free(base);
+                        return;
+                    }
+                }
+        free(base);
+    }
+    static const uint32_t rings[] = {3, 5, 8};
+    for (size_t k = 0; k < sizeof rings / sizeof rings[0]; k++) {
+        const char *name = test_name("lslots");
+        sipc_options o = options_with(64, rings[k]);
+        sipc_channel *server = NULL, *client = NULL;
+        sipc_observer *ob = NULL;
+        CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+        CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+        CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+        sipc_observe_options oo = lossless_options(0, SIPC_OBSERVE_STALL_MAX_MS);
+        CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
+        if (test_failed())
+            return;
+        uint64_t sent = 0, seen = 0;
+        /* A ring's worth, then the producer is held back until the observer copies; eleven rings in all. */
+        for (; sent < rings[k]; sent++)
+            CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, sent, 0), SIPC_ERR_TIMEOUT);
+        while (seen < 11u * rings[k] && !test_failed()) {
+            uint8_t buffer[64];
+            sipc_observed_message m = {.struct_size = sizeof m};
+            CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
+            CHECK(m.kind == SIPC_OBSERVED_MESSAGE && m.sequence == seen && m.missed == 0 && m.length == 64 &&
+                  message_check(buffer, 64, 12, seen));
+            seen++;
+            for (; sent < seen + rings[k] && sent < 11u * rings[k]; sent++)
+                CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);
+            if (sent < 11u * rings[k])
+                CHECK_RC(observed_pass(server, client, sent, 0), SIPC_ERR_TIMEOUT);
+        }
+        observed_pair_close(ob, server, client);
+    }
+}
