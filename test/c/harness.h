@@ -84,6 +84,14 @@ void sleep_ms(int ms);
  * removes what it made; after the test the harness removes the parent and fails the test if anything was left in
  * it, and a run that was killed has its parents removed by the next run of any suite. 1 on success. */
 int test_temp_dir(const char *label, char *dir, size_t size);
+/* Channel `name`'s shared-memory object touched as a stranger would, bypassing the library: made new (O_EXCL, 0600)
+ * with `size` zero bytes, or opened read-write as it is; the descriptor, or -1. raw_object_unlink removes it. */
+int raw_object_create(const char *name, uint64_t size);
+int raw_object_open(const char *name);
+void raw_object_unlink(const char *name);
+/* Ends a fork()ed copy of a test process at once (_exit), its coverage counters written first in the coverage
+ * build (_exit skips libgcov's exit handler). */
+void exit_forked_child(int status);
 #endif
 
 /* A pseudo-random number from *state (rand_r's role, on every system). */

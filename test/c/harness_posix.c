@@ -95,10 +95,7 @@ int harness_run_isolated(const test_entry *test, pid_t *pid, FILE **registered)
         harness_enter_test(test, names_fd);
         alarm(120); /* a hung test fails instead of hanging the suite */
         test->fn();
-#ifdef SIPC_COVERAGE
-        __gcov_dump();
-#endif
-        _exit(harness_test_status());
+        exit_forked_child(harness_test_status());
     }
     int status = reap_child(*pid);
     if (names != NULL)
@@ -213,6 +210,49 @@ void shm_path(const char *name, char *path, size_t size)
     char key[SIPC_OS_KEY_MAX + 1];
     sipc_key_for_name(name, key);
     snprintf(path, size, "/dev/shm/%s", key);
+}
+
+/* The name shm_open knows channel `name`'s object by: "/<key>". */
+static void shm_object_name(const char *name, char *object, size_t size)
+{
+    char key[SIPC_OS_KEY_MAX + 1];
+    sipc_key_for_name(name, key);
+    snprintf(object, size, "/%s", key);
+}
+
+int raw_object_create(const char *name, uint64_t size)
+{
+    char object[SIPC_OS_KEY_MAX + 2];
+    shm_object_name(name, object, sizeof object);
+    int fd = shm_open(object, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0 && ftruncate(fd, (off_t)size) != 0) {
+        close(fd);
+        shm_unlink(object);
+        return -1;
+    }
+    return fd;
+}
+
+int raw_object_open(const char *name)
+{
+    char object[SIPC_OS_KEY_MAX + 2];
+    shm_object_name(name, object, sizeof object);
+    return shm_open(object, O_RDWR, 0);
+}
+
+void raw_object_unlink(const char *name)
+{
+    char object[SIPC_OS_KEY_MAX + 2];
+    shm_object_name(name, object, sizeof object);
+    shm_unlink(object);
+}
+
+void exit_forked_child(int status)
+{
+#ifdef SIPC_COVERAGE
+    __gcov_dump();
+#endif
+    _exit(status);
 }
 
 int shm_exists(const char *name)

@@ -14,25 +14,7 @@
 #include <unistd.h>
 
 #if !defined(_WIN32)
-#include <fcntl.h>
 #include <sys/mman.h>
-
-/* A shared-memory object of `size` zero bytes under the channel's key, as a creator that died before
- * writing anything (or a stranger) leaves it. Returns its descriptor. */
-static int make_raw_object(const char *name, off_t size)
-{
-    char key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, key);
-    char path[64];
-    snprintf(path, sizeof path, "/%s", key);
-    int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd >= 0 && ftruncate(fd, size) != 0) {
-        close(fd);
-        shm_unlink(path);
-        return -1;
-    }
-    return fd;
-}
 #endif
 
 static int write_segment_u64(const char *name, size_t offset, uint64_t value)
@@ -214,7 +196,7 @@ void test_error_paths_damaged_ring_indices_at_attach(void)
 void test_error_paths_small_and_uninitialised_objects(void)
 {
     const char *name = test_name("rawobj");
-    int fd = make_raw_object(name, 100);
+    int fd = raw_object_create(name, 100);
     CHECK(fd >= 0);
     close(fd);
     sipc_channel_info small = {.struct_size = sizeof small};
@@ -226,7 +208,7 @@ void test_error_paths_small_and_uninitialised_objects(void)
 
     seg_geometry g;
     CHECK_RC(sipc_geometry_for(SIPC_DEFAULT_MAX_MESSAGE, SIPC_DEFAULT_QUEUE_DEPTH, &g), SIPC_OK);
-    fd = make_raw_object(name, (off_t)g.segment_size);
+    fd = raw_object_create(name, g.segment_size);
     CHECK(fd >= 0);
     close(fd);
     sipc_channel *ch = NULL;
@@ -239,28 +221,19 @@ void test_error_paths_small_and_uninitialised_objects(void)
     CHECK(!shm_exists(name));
 }
 
-static void unlink_object(const char *name)
-{
-    char key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, key);
-    char path[64];
-    snprintf(path, sizeof path, "/%s", key);
-    shm_unlink(path);
-}
-
 /* An object of size 0 under the key (its creator has not sized it yet): an opener waits for it to be
  * finished, at most its timeout (then TIMEOUT), before it replaces it after 0.5 s. A timeout of 0 gives up
  * after the first look. */
 void test_error_paths_unfinished_object_times_out(void)
 {
     const char *name = test_name("unfinished");
-    int fd = make_raw_object(name, 0);
+    int fd = raw_object_create(name, 0);
     CHECK(fd >= 0);
     close(fd);
     sipc_channel *ch = NULL;
     CHECK_RC(sipc_open_ex(name, NULL, 0, &ch), SIPC_ERR_TIMEOUT);
     CHECK(ch == NULL && shm_exists(name)); /* left to its creator */
-    unlink_object(name);
+    raw_object_unlink(name);
 }
 
 /* A copy of a channel's object under another key: listing reports it as NOT_A_CHANNEL (its header names a
@@ -293,7 +266,7 @@ void test_error_paths_header_under_another_key(void)
     CHECK_RC(sipc_open(name, NULL, &ch), SIPC_OK);
     raw_map original;
     CHECK(raw_open(name, &original) == 0);
-    int fd = make_raw_object(copy, (off_t)original.size);
+    int fd = raw_object_create(copy, original.size);
     CHECK(fd >= 0);
     void *bytes = mmap(NULL, original.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     CHECK(bytes != MAP_FAILED);
@@ -306,7 +279,7 @@ void test_error_paths_header_under_another_key(void)
     listed want = {0};
     sipc_key_for_name(copy, want.key);
     CHECK_RC(sipc_list_entries(find_listed, &want), SIPC_OK);
-    unlink_object(copy);
+    raw_object_unlink(copy);
     CHECK(want.found == 1);
     CHECK_RC(want.status, SIPC_ERR_NOT_A_CHANNEL);
     /* Named after its own key: the name the key stands for, or the key itself when that is a hash. */
@@ -326,11 +299,7 @@ static void lock_the_new_object(void *arg, sipc_test_point point)
     const char *name = arg;
     if (point != SIPC_TEST_KEY_CREATED_OBJECT)
         return;
-    char key[SIPC_OS_KEY_MAX + 1];
-    sipc_key_for_name(name, key);
-    char path[64];
-    snprintf(path, sizeof path, "/%s", key);
-    int fd = shm_open(path, O_RDWR, 0);
+    int fd = raw_object_open(name);
     if (fd < 0)
         return;
     void *bytes = MAP_FAILED;

@@ -214,9 +214,6 @@ void test_plain_and_hashed_keys_never_meet(void)
 #include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
-#ifdef SIPC_COVERAGE
-void __gcov_dump(void); /* libgcov */
-#endif
 /* fork(): the child's copy of a handle is not a role holder. */
 void test_forked_child_cannot_use_or_release_parent_role(void)
 {
@@ -238,10 +235,7 @@ void test_forked_child_cannot_use_or_release_parent_role(void)
         failures += sipc_cancel(server) != SIPC_ERR_CLOSED;
         failures += sipc_close(client) != SIPC_OK;
         failures += sipc_close(server) != SIPC_OK;
-#ifdef SIPC_COVERAGE
-        __gcov_dump(); /* the child's calls count too (_exit skips libgcov's exit handler) */
-#endif
-        _exit(failures);
+        exit_forked_child(failures); /* the child's calls count in the coverage too */
     }
     CHECK(pid > 0);
     CHECK_RC(reap_child(pid), 0);
@@ -795,19 +789,27 @@ static int fill_and_drain(sipc_channel *server, sipc_channel *client)
     return 0;
 }
 
-void test_full_shm_is_no_memory_not_sigbus(void)
+/* Gives this test process (each test runs in its own) a private /dev/shm of 4 MiB in a mount namespace of its
+ * own: one default channel (2 MiB) fits, a second does not. 0, saying why the test is skipped, without root or
+ * where mounting is refused. */
+static int private_small_shm(void)
 {
-    /* A private 4 MiB /dev/shm in a mount namespace of this test process only: one default channel
-     * (2 MiB) fits, a second does not. */
     if (geteuid() != 0) {
         printf("    skipped: a private tmpfs needs root (unshare -m, mount)\n");
-        return;
+        return 0;
     }
     if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
         mount("sipc-test", "/dev/shm", "tmpfs", 0, "size=4m,mode=1777") != 0) {
         printf("    skipped: cannot mount a private tmpfs here (%s)\n", strerror(errno));
-        return;
+        return 0;
     }
+    return 1;
+}
+
+void test_full_shm_is_no_memory_not_sigbus(void)
+{
+    if (!private_small_shm())
+        return;
     const char *first = test_name("fits");
     const char *second = test_name("full");
     sipc_channel *server = NULL, *client = NULL, *other = NULL;
@@ -842,28 +844,18 @@ void test_full_shm_is_no_memory_not_sigbus(void)
  * takes 2 MiB, so the copy's 2 MiB no longer fit). */
 void test_full_shm_opener_of_an_unreserved_channel_gets_no_memory(void)
 {
-    if (geteuid() != 0) {
-        printf("    skipped: a private tmpfs needs root (unshare -m, mount)\n");
+    if (!private_small_shm())
         return;
-    }
-    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-        mount("sipc-test", "/dev/shm", "tmpfs", 0, "size=4m,mode=1777") != 0) {
-        printf("    skipped: cannot mount a private tmpfs here (%s)\n", strerror(errno));
-        return;
-    }
     const char *real = test_name("real");
     const char *sparse = test_name("sparse");
     sipc_channel *server = NULL, *opener = NULL;
     CHECK_RC(sipc_open(real, NULL, &server), SIPC_OK);
     raw_map original;
     CHECK(raw_open(real, &original) == 0);
-    char key[SIPC_OS_KEY_MAX + 1], path[64];
-    sipc_key_for_name(sparse, key);
-    snprintf(path, sizeof path, "/%s", key);
-    int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    int fd = raw_object_create(sparse, original.size);
     CHECK(fd >= 0);
     void *bytes = MAP_FAILED;
-    if (fd >= 0 && ftruncate(fd, (off_t)original.size) == 0)
+    if (fd >= 0)
         bytes = mmap(NULL, SIPC_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     CHECK(bytes != MAP_FAILED);
     if (bytes != MAP_FAILED) {
@@ -882,7 +874,7 @@ void test_full_shm_opener_of_an_unreserved_channel_gets_no_memory(void)
     const char *message = sipc_last_error_message();
     if (strstr(message, "/dev/shm (4096 KiB in all)") == NULL)
         test_fail(__FILE__, __LINE__, "message: %s", message);
-    shm_unlink(path);
+    raw_object_unlink(sparse);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
