@@ -217,30 +217,33 @@ static uint64_t sleeps_of(sipc_channel *channel)
     return stats.sleeps;
 }
 
-/* The channel's attach word, read through a mapping of our own: every attach, close and death report
+/* The channel's attach word, read through a view of our own: every attach, close and death report
  * increments it, and only those may wake a connect. */
-static uint32_t attach_word_of(const char *name)
+static int read_attach_word(const char *name, uint32_t *word)
 {
-    raw_map view;
-    if (raw_open(name, &view) != 0)
+    header_view view;
+    if (header_view_open(name, &view) != 0) {
+        test_fail(__FILE__, __LINE__, "cannot map %s to read its attach word", name);
         return 0;
-    seg_geometry g;
-    uint32_t word = 0;
-    if (sipc_validate_header(view.base, view.size, &g) == SIPC_OK)
-        word = SH_LOAD_ACQ(&((const seg_header *)view.base)->wait_word[SIPC_WAIT_ATTACH]);
-    raw_close(&view);
-    return word;
+    }
+    *word = SH_LOAD_ACQ(&view.header->wait_word[SIPC_WAIT_ATTACH]);
+    header_view_close(&view);
+    return 1;
 }
 
 /* A connect that times out after `timeout_ms` slept once, plus once per increment of the attach word
  * while it waited (each may end a sleep): polling would add a sleep every liveness slice. */
 static int connect_sleeps_through(sipc_channel *server, const char *name, int32_t timeout_ms, const char *when)
 {
+    uint32_t word_before, word_after;
+    if (!read_attach_word(name, &word_before))
+        return 0;
     uint64_t sleeps_before = sleeps_of(server);
-    uint32_t word_before = attach_word_of(name);
     int rc = sipc_connect(server, timeout_ms);
-    uint32_t bumps = attach_word_of(name) - word_before;
     uint64_t sleeps = sleeps_of(server) - sleeps_before;
+    if (!read_attach_word(name, &word_after))
+        return 0;
+    uint32_t bumps = word_after - word_before;
     if (rc != SIPC_ERR_TIMEOUT) {
         test_fail(__FILE__, __LINE__, "connect %s returned %s (TIMEOUT expected)", when, sipc_status_name(rc));
         return 0;
