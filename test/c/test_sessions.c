@@ -217,33 +217,17 @@ static uint64_t sleeps_of(sipc_channel *channel)
     return stats.sleeps;
 }
 
-/* The channel's attach word, read through a view of our own: every attach, close and death report
- * increments it, and only those may wake a connect. */
-static int read_attach_word(const char *name, uint32_t *word)
+/* A connect that times out after `timeout_ms` slept once, plus once per increment of the channel's attach word
+ * while it waited (every attach, close and death report increments it, and each may end a sleep; `view` maps the
+ * channel): polling would add a sleep every liveness slice. */
+static int connect_sleeps_through(sipc_channel *server, const header_view *view, int32_t timeout_ms, const char *when)
 {
-    header_view view;
-    if (header_view_open(name, &view) != 0) {
-        test_fail(__FILE__, __LINE__, "cannot map %s to read its attach word", name);
-        return 0;
-    }
-    *word = SH_LOAD_ACQ(&view.header->wait_word[SIPC_WAIT_ATTACH]);
-    header_view_close(&view);
-    return 1;
-}
-
-/* A connect that times out after `timeout_ms` slept once, plus once per increment of the attach word
- * while it waited (each may end a sleep): polling would add a sleep every liveness slice. */
-static int connect_sleeps_through(sipc_channel *server, const char *name, int32_t timeout_ms, const char *when)
-{
-    uint32_t word_before, word_after;
-    if (!read_attach_word(name, &word_before))
-        return 0;
+    const uint32_t *attach_word = &view->header->wait_word[SIPC_WAIT_ATTACH];
+    uint32_t word_before = SH_LOAD_ACQ(attach_word);
     uint64_t sleeps_before = sleeps_of(server);
     int rc = sipc_connect(server, timeout_ms);
     uint64_t sleeps = sleeps_of(server) - sleeps_before;
-    if (!read_attach_word(name, &word_after))
-        return 0;
-    uint32_t bumps = word_after - word_before;
+    uint32_t bumps = SH_LOAD_ACQ(attach_word) - word_before;
     if (rc != SIPC_ERR_TIMEOUT) {
         test_fail(__FILE__, __LINE__, "connect %s returned %s (TIMEOUT expected)", when, sipc_status_name(rc));
         return 0;
@@ -266,7 +250,9 @@ void test_connect_wait_sleeps(void)
     const char *name = test_name("connsleep");
     sipc_channel *server = NULL;
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
-    CHECK(connect_sleeps_through(server, name, 600, "before any peer"));
+    header_view view;
+    CHECK(header_view_open(name, &view) == 0);
+    CHECK(connect_sleeps_through(server, &view, 600, "before any peer"));
     burst_plan plan = {.seed = 5, .count = 1};
     snprintf(plan.name, sizeof plan.name, "%s", name);
     pid_t child = spawn_child(child_send_burst, &plan, sizeof plan);
@@ -278,7 +264,8 @@ void test_connect_wait_sleeps(void)
     CHECK(reap_child(child) == 0);
     /* The watcher may report the departed child's exit (it wakes every wait word once) after this connect
      * began to sleep: one more sleep, counted by the word. */
-    CHECK(connect_sleeps_through(server, name, 600, "after a departed peer"));
+    CHECK(connect_sleeps_through(server, &view, 600, "after a departed peer"));
+    header_view_close(&view);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
 
