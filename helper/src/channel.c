@@ -146,7 +146,7 @@ static void notify_napping_observers(sipc_channel *ch, int d, uint64_t head)
         if (SH_LOAD_ACQ(&record->napping) == 0)
             continue;
         uint64_t cursor = SH_LOAD_ACQ(&record->cursor[d]);
-        uint64_t batch = sipc_observer_wake_at(SH_LOAD(&record->wake_at), ch->geometry.queue_depth);
+        uint64_t batch = sipc_observer_wake_at(SH_LOAD(&record->wake_at), ch->geometry.slot_count);
         if (cursor > head || head - cursor < batch)
             continue;
         if (SH_XCHG(&record->napping, 0u) != 0) {
@@ -1143,13 +1143,14 @@ typedef struct ring_wait {
 /* How often a send held back by a lossless observer checks that the observer's process still runs. */
 #define OBSERVER_LIVENESS_SLICE_NS 100000000ull
 
-/* The oldest message of direction d that someone still needs: the consumer's tail or an active lossless
- * observer's cursor, whichever is lower. *holder is the observer record that is lowest (-1: the tail). A cursor
- * past head (possible only from a hostile or broken writer) is reported in *invalid and not counted; a cursor
- * more than a ring behind counts as a full ring (the observer has to catch up or be dropped). */
-static uint64_t lowest_needed(sipc_channel *ch, int d, uint64_t head, uint64_t tail, int *holder, int *invalid)
+/* The oldest message of direction d that an active lossless observer still needs (head when none does). *holder is
+ * the observer record that is lowest (-1: none). A cursor past head (possible only from a hostile or broken writer) is
+ * reported in *invalid and not counted; a cursor more than the ring's slots behind counts as all of them (the observer
+ * has to catch up or be dropped). The queue's own bound is the consumer's tail, queue_depth behind head at most; an
+ * observer may lag by all the slots (PROTOCOL.md section 2, "Slots and history"). */
+static uint64_t lowest_observed(sipc_channel *ch, int d, uint64_t head, int *holder, int *invalid)
 {
-    uint64_t lowest = tail;
+    uint64_t lowest = head;
     *holder = -1;
     *invalid = -1;
     for (int r = 0; r < (int)SIPC_OBSERVER_RECORDS; r++) {
@@ -1161,9 +1162,9 @@ static uint64_t lowest_needed(sipc_channel *ch, int d, uint64_t head, uint64_t t
             *invalid = r;
             continue;
         }
-        if (head - cursor > ch->geometry.queue_depth)
-            cursor = head - ch->geometry.queue_depth;
-        if (cursor < lowest) {
+        if (head - cursor > ch->geometry.slot_count)
+            cursor = head - ch->geometry.slot_count;
+        if (cursor < lowest || *holder < 0) {
             lowest = cursor;
             *holder = r;
         }
@@ -1234,8 +1235,8 @@ static int space_ready(sipc_channel *ch, void *context)
     const seg_ring *ring = &ch->header->rings[w->direction];
     int holder, invalid;
     uint64_t tail = SH_LOAD_ACQ(&ring->tail);
-    uint64_t lowest = lowest_needed(ch, w->direction, SH_LOAD(&ring->head), tail, &holder, &invalid);
-    return lowest != w->seen || tail != w->tail || invalid >= 0;
+    uint64_t observed = lowest_observed(ch, w->direction, SH_LOAD(&ring->head), &holder, &invalid);
+    return observed != w->seen || tail != w->tail || invalid >= 0;
 }
 
 static int data_ready(sipc_channel *ch, void *context)
@@ -1280,14 +1281,14 @@ static int send_message(sipc_channel *ch, const void *data, size_t length, int32
             return leave(ch, SIPC_ERR_CORRUPT);
         }
         int holder, invalid;
-        uint64_t lowest = lowest_needed(ch, d, head, tail, &holder, &invalid);
+        uint64_t observed = lowest_observed(ch, d, head, &holder, &invalid);
         if (invalid >= 0) {
             drop_observer(ch, invalid, SH_LOAD_ACQ(&ch->header->observers[invalid].claim),
                           SIPC_OBSERVER_DROPPED_INVALID);
             sipc_os_mutex_unlock(&ch->send_lock);
             continue;
         }
-        if (head - lowest < ch->geometry.queue_depth) {
+        if (head - tail < ch->geometry.queue_depth && head - observed < ch->geometry.slot_count) {
             seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, d, head);
             uint64_t now = sipc_os_wall_ns();
             SH_STORE(&slot->stamp, 2 * head + 1);
@@ -1330,7 +1331,7 @@ static int send_message(sipc_channel *ch, const void *data, size_t length, int32
         }
         sipc_os_mutex_unlock(&ch->send_lock);
         test_point(ch, SIPC_TEST_SEND_BEFORE_WAIT);
-        ring_wait w = {d, lowest, tail};
+        ring_wait w = {d, observed, tail};
         rc = block_on(ch, SIPC_WAIT_SPACE(d), wait_until, who, space_ready, &w);
         if (rc == SIPC_ERR_TIMEOUT && wait_until != deadline && sipc_os_monotonic_ns() < deadline)
             rc = SIPC_OK;

@@ -13,13 +13,24 @@
 
 #define SIPC_LAYOUT_MAGIC 0x314d485343504953ull /* "SIPCSHM1" read as little-endian bytes */
 /* 2: the open-time lock is the header's lock word (version 1 used flock on the object, which anyone who
- * could read it could hold); the two exclude each other, so the versions refuse each other's segments. */
-#define SIPC_LAYOUT_VERSION 2u
+ * could read it could hold); the two exclude each other, so the versions refuse each other's segments.
+ * 3: a ring has more slots than the queue's depth when they are small (SIPC_HISTORY_*); a version 2 peer would
+ * index the slots differently. */
+#define SIPC_LAYOUT_VERSION 3u
 #define SIPC_HEADER_SIZE 1024u
 #define SIPC_SLOT_HEADER_SIZE 64u
 #define SIPC_SLOT_ALIGN 64u
-/* One direction's ring may not exceed this many bytes (queue_depth * slot_size). */
+/* One direction's queue may not exceed this many bytes (queue_depth * slot_size). */
 #define SIPC_MAX_RING_BYTES (1024ull * 1024u * 1024u)
+/* History (PROTOCOL.md section 2, "Slots and history"): a ring has queue_depth * k slots, k the largest power of two
+ * up to SIPC_HISTORY_MAX_RINGS for which the ring stays within SIPC_HISTORY_BYTES (k = 1 when one queue is already that
+ * big) and the slots within SIPC_HISTORY_MAX_SLOTS. The queue still holds at most queue_depth unread messages; the
+ * producer cycles through all the slots, so an observer that falls behind finds the last slot_count messages, not only
+ * the last queue_depth, at no cost to the peers but memory. Derived from max_message and queue_depth alone, so the
+ * header needs no field for it; version 3 marks the change. */
+#define SIPC_HISTORY_MAX_RINGS 64u
+#define SIPC_HISTORY_MAX_SLOTS 4096u
+#define SIPC_HISTORY_BYTES (1024ull * 1024u)
 #define SIPC_NAME_FIELD_SIZE 256u
 
 /* Roles index the role array; directions index the ring array. The server produces direction
@@ -173,12 +184,13 @@ static inline int sh_cas64(uint64_t *p, uint64_t expected, uint64_t desired)
 #define SH_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 /* The uncopied messages of a direction at which a napping observer asks to be woken (seg_observer.wake_at), as
- * producers and the observer apply it: 0 (absent) is half a ring, anything else is clamped to 1..depth (untrusted). */
-static inline uint64_t sipc_observer_wake_at(uint32_t asked, uint32_t queue_depth)
+ * producers and the observer apply it: 0 (absent) is half the ring's slots, anything else is clamped to 1..slot_count
+ * (untrusted). */
+static inline uint64_t sipc_observer_wake_at(uint32_t asked, uint32_t slot_count)
 {
     if (asked == 0)
-        return queue_depth / 2 ? queue_depth / 2 : 1;
-    return asked > queue_depth ? queue_depth : asked;
+        return slot_count / 2 ? slot_count / 2 : 1;
+    return asked > slot_count ? slot_count : asked;
 }
 
 /* Geometry, validated and copied out of a header; never re-read from shared memory. */
@@ -186,6 +198,7 @@ typedef struct seg_geometry {
     uint32_t max_message;
     uint32_t queue_depth;
     uint32_t slot_size;
+    uint32_t slot_count; /* slots per ring: queue_depth times a power of two (the history) */
     uint64_t segment_size;
     uint64_t ring_offset[2]; /* offset of direction d's first slot */
     char name[SIPC_NAME_MAX + 1];
@@ -201,13 +214,13 @@ int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *
  * SIPC_ERR_CORRUPT or SIPC_ERR_VERSION on failure; SIPC_ERR_NOT_FOUND if it was never
  * initialised (magic 0). */
 int sipc_validate_header(const volatile void *base, uint64_t mapped_size, seg_geometry *out);
-/* Pointer to the slot header of sequence number seq in direction d. A depth that is a power of two (the default 16,
- * and every depth the benchmarks use) takes a mask instead of a 64-bit division: an observer finds a slot three times
- * per message, and the division was a measurable share of its time (README, "Session 14"). */
+/* Pointer to the slot header of sequence number seq in direction d. A slot count that is a power of two (a depth that
+ * is one: the default 16, and every depth the benchmarks use) takes a mask instead of a 64-bit division: an observer
+ * finds a slot three times per message, and the division was a measurable share of its time (README, "Session 14"). */
 static inline seg_slot_header *sipc_slot(void *base, const seg_geometry *g, int direction, uint64_t seq)
 {
-    uint64_t depth = g->queue_depth;
-    uint64_t index = (depth & (depth - 1u)) == 0 ? seq & (depth - 1u) : seq % depth;
+    uint64_t slots = g->slot_count;
+    uint64_t index = (slots & (slots - 1u)) == 0 ? seq & (slots - 1u) : seq % slots;
     return (seg_slot_header *)((uint8_t *)base + g->ring_offset[direction] + (uint64_t)g->slot_size * index);
 }
 /* 1 if role r of the header is attached by a running process. */

@@ -37,7 +37,7 @@
 #define NAP_QUIET_MS 1
 /* How far behind an observer may fall while it naps before a producer wakes it (seg_observer.wake_at), as a share of
  * the ring. Plain: a quarter, so that three quarters of the ring are left to cover the wake-up before slots are reused
- * (at 100k msgs/s through 16 slots, 120 us). Lossless: half (the producers wait for it when it is late, so its batch
+ * (at 100k msgs/s through 16 slots, 120 us; a ring of small slots has more, PROTOCOL.md section 2). Lossless: half (the producers wait for it when it is late, so its batch
  * may be larger). */
 #define WAKE_AT_PLAIN_DIVISOR 4u
 #define WAKE_AT_LOSSLESS_DIVISOR 2u
@@ -273,7 +273,7 @@ static void publish_cursor(sipc_observer *ob, int d)
         return;
     ob->published[d] = next;
     SH_STORE_REL(&ob->header->observers[ob->record].cursor[d], next);
-    uint64_t batch = ob->geometry.queue_depth / 2 ? ob->geometry.queue_depth / 2 : 1;
+    uint64_t batch = ob->geometry.slot_count / 2 ? ob->geometry.slot_count / 2 : 1;
     if (next - ob->woken_at[d] >= batch ||
         (next >= ob->seen_head[d] && SH_LOAD_ACQ(&ob->header->rings[d].head) == next)) {
         ob->woken_at[d] = next;
@@ -289,7 +289,7 @@ static void publish_cursor(sipc_observer *ob, int d)
 static void publish_cursor_lazily(sipc_observer *ob, int d)
 {
     uint64_t next = ob->next_sequence[d];
-    uint64_t batch = ob->geometry.queue_depth / 8 ? ob->geometry.queue_depth / 8 : 1;
+    uint64_t batch = ob->geometry.slot_count / 8 ? ob->geometry.slot_count / 8 : 1;
     if (next < ob->seen_head[d] && next - ob->published[d] < batch)
         return;
     publish_cursor(ob, d);
@@ -487,7 +487,7 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
     /* Reading the heads is the first look: messages that the first call finds gone were sent since (the longest gap
      * before a miss left out a first call that came late, e.g. a copier thread not yet run when its process stopped). */
     ob->last_look_ns = sipc_os_monotonic_ns();
-    uint32_t depth = ob->geometry.queue_depth;
+    uint32_t depth = ob->geometry.slot_count;
     uint32_t divisor = (opt.flags & SIPC_OBSERVE_LOSSLESS) ? WAKE_AT_LOSSLESS_DIVISOR : WAKE_AT_PLAIN_DIVISOR;
     ob->wake_at_most = ob->wake_at = depth / divisor ? depth / divisor : 1u;
     if (!(opt.flags & SIPC_OBSERVE_LOSSLESS) && ob->writable)
@@ -552,7 +552,7 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
 {
     c->present = 0;
     const seg_ring *ring = &ob->header->rings[d];
-    const uint64_t depth = ob->geometry.queue_depth;
+    const uint64_t slots = ob->geometry.slot_count;
     int reload = 0;
     for (;;) {
         uint64_t pos = ob->next_sequence[d];
@@ -568,10 +568,10 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
             /* A sequence number cannot go back in one segment (a new channel is a new object). */
             return SIPC_ERR_CORRUPT;
         }
-        if (head - pos > depth) {
+        if (head - pos > slots) {
             /* Slot of `pos` has been reused already. */
-            ob->missed[d] += head - depth - pos;
-            ob->next_sequence[d] = pos = head - depth;
+            ob->missed[d] += head - slots - pos;
+            ob->next_sequence[d] = pos = head - slots;
         }
         const seg_slot_header *slot = sipc_slot((void *)ob->header, &ob->geometry, d, pos);
         uint64_t stamp = SH_LOAD_ACQ(&slot->stamp);
@@ -738,7 +738,7 @@ static int anything_new(sipc_observer *ob)
  * us later than asked (a plain observer misses more), never not at all. */
 static uint64_t nap_batch(const sipc_observer *ob)
 {
-    return sipc_observer_wake_at(ob->wake_at, ob->geometry.queue_depth);
+    return sipc_observer_wake_at(ob->wake_at, ob->geometry.slot_count);
 }
 
 /* 1 if the observer may nap in its record (lossless, or a plain observer's): every attached producer wakes napping

@@ -35,13 +35,19 @@ int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *
         return SIPC_ERR_INVALID_ARGUMENT;
     uint64_t slot =
         ((uint64_t)SIPC_SLOT_HEADER_SIZE + max_message + SIPC_SLOT_ALIGN - 1) / SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN;
-    uint64_t ring = slot * queue_depth;
-    if (ring > SIPC_MAX_RING_BYTES)
+    uint64_t queue = slot * queue_depth;
+    if (queue > SIPC_MAX_RING_BYTES)
         return SIPC_ERR_INVALID_ARGUMENT;
+    uint64_t rings = 1;
+    while (rings * 2 <= SIPC_HISTORY_MAX_RINGS && queue * rings * 2 <= SIPC_HISTORY_BYTES &&
+           (uint64_t)queue_depth * rings * 2 <= SIPC_HISTORY_MAX_SLOTS)
+        rings *= 2;
+    uint64_t ring = queue * rings;
     memset(out, 0, sizeof *out);
     out->max_message = max_message;
     out->queue_depth = queue_depth;
     out->slot_size = (uint32_t)slot;
+    out->slot_count = (uint32_t)(queue_depth * rings);
     out->ring_offset[0] = SIPC_HEADER_SIZE;
     out->ring_offset[1] = SIPC_HEADER_SIZE + ring;
     out->segment_size = SIPC_HEADER_SIZE + 2 * ring;

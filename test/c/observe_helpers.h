@@ -15,6 +15,10 @@
 /* Opens `name` as server (64 B messages, queue depth 4) and as client, and connects the server. A failed step is
  * recorded as the test's failure (test_failed()). */
 void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **client);
+/* The slots of a ring of observed_pair_open's channel: how far an observer may fall behind before it misses messages
+ * (plain) or holds the producer (lossless). More than the queue's depth of 4: small slots keep a history (PROTOCOL.md
+ * section 2, "Slots and history"). */
+uint32_t observed_slots(void);
 /* Closes what observed_pair_open (or lossless_pair_open) opened: the observer, then the client, then the server (each
  * when not NULL), each close checked to be SIPC_OK. */
 void observed_pair_close(sipc_observer *observer, sipc_channel *server, sipc_channel *client);

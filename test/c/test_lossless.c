@@ -36,9 +36,9 @@ void test_lossless_dead_observer_dropped(void)
     char ready;
     CHECK(pipe_read(plan.ready.read_end, &ready, 1) == 1);
     CHECK(reap_child(child) == 128 + 9);
-    /* Its stall bound is 10 s, but its process is gone: the send that needs its slot drops it at once
-     * (the send's 5 s timeout would fail this test otherwise). */
-    for (uint64_t i = 0; i < 6; i++)
+    /* Its stall bound is 10 s, but its process is gone: the send that needs its slot (the first past a ring of
+     * observed_slots()) drops it at once (the send's 5 s timeout would fail this test otherwise). */
+    for (uint64_t i = 0; i < observed_slots() + 2; i++)
         CHECK_RC(observed_pass(server, client, i, 5000), SIPC_OK);
     raw_map map;
     CHECK(raw_open(plan.name, &map) == 0);
@@ -77,24 +77,25 @@ void test_lossless_hostile_record(void)
     raw_map map;
     CHECK(raw_open(name, &map) == 0);
     seg_header *h = (seg_header *)map.base;
+    const uint64_t slots = observed_slots();
     uint64_t i = 0; /* messages sent so far: the head of direction 0 */
-    for (; i < 4; i++)
+    for (; i < slots; i++) /* a ring's worth: a cursor at 0 now holds the producer */
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     sipc_os_process self, nobody = {0, 0};
     CHECK_RC(sipc_os_process_self(&self), SIPC_OK);
     /* A cursor ahead of head: dropped as invalid, the send goes through. */
-    forge_record(h, self, 1000, 5);
+    forge_record(h, self, i + 1000, 5);
     CHECK_RC(observed_pass(server, client, i++, 0), SIPC_OK);
     CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_INVALID);
-    /* A cursor more than a ring behind (it holds the producer back) and no process: dropped at once, although
-     * its stall bound is the longest (the send's own 5 s would run out first). */
+    /* A cursor more than a ring (observed_slots()) behind (it holds the producer back) and no process: dropped at
+     * once, although its stall bound is the longest (the send's own 5 s would run out first). */
     forge_record(h, nobody, 0, SIPC_OBSERVE_STALL_MAX_MS);
     CHECK_RC(observed_pass(server, client, i++, 5000), SIPC_OK);
     CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_INVALID);
-    /* A live process (our own identity) whose cursor never moves: four sends fit, the fifth waits its 20 ms and
-     * drops it as stalled. */
+    /* A live process (our own identity) whose cursor never moves: a ring's worth of sends fit (the reader takes each,
+     * so only the observer can hold one), the next waits its 20 ms and drops it as stalled. */
     forge_record(h, self, i, 20);
-    for (int k = 0; k < 5; k++)
+    for (uint64_t k = 0; k < slots + 1; k++)
         CHECK_RC(observed_pass(server, client, i++, 5000), SIPC_OK);
     CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_STALL);
     /* An absurd stall bound is clamped; garbage states are ignored. */
@@ -178,8 +179,9 @@ void test_observer_sleeps_until_a_send(void)
  * raised from one 100 ms sleep to the next, and goes up before its last look): no send ended a sleep, nothing to time. */
 #define HELD_WHILE_LOOKING 2
 
-/* Observes once, expecting to sleep and then find messages 0..5 gone (the test holds it still meanwhile): the look
- * after the wake-up counts them as missed asleep and still times the wake-up, from message 6 (a lower bound). */
+/* Observes once, expecting to sleep and then find messages 0..5 gone (the test holds it still meanwhile while
+ * observed_slots() + 6 pass): the look after the wake-up counts them as missed asleep and still times the wake-up, from
+ * message 6, the oldest of the ring (a lower bound). */
 static int child_observe_after_a_late_wake_up(void *arg)
 {
     child_plan *plan = arg;
@@ -206,8 +208,9 @@ static int child_observe_after_a_late_wake_up(void *arg)
     return 0;
 }
 
-/* A wake-up that comes too late (the observer, asleep, is held still while 10 messages pass a ring of 4) is timed like
- * one in time: the latency figures used to leave out exactly the wake-ups that lost messages. */
+/* A wake-up that comes too late (the observer, asleep, is held still while observed_slots() + 6 messages pass,
+ * lapping its ring) is timed like one in time: the latency figures used to leave out exactly the wake-ups that lost
+ * messages. */
 void test_observer_times_a_late_wake_up(void)
 {
     /* The observer's flag goes up before its last look and stays up across its 100 ms sleeps: a child held while it
@@ -230,7 +233,7 @@ void test_observer_times_a_late_wake_up(void)
         CHECK(wait_observer_sleeping(h));
         CHECK(__atomic_load_n(&h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) == 1);
         CHECK(stop_child(child) == 0);
-        for (uint64_t i = 0; i < 10; i++)
+        for (uint64_t i = 0; i < observed_slots() + 6; i++)
             CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
         continue_child(child);
         status = reap_child(child);
@@ -449,31 +452,35 @@ static void napping_fixture_close(napping_fixture *f)
 }
 
 /* A lossless observer that keeps up naps in its record while traffic flows, and only the send that leaves half a ring
- * uncopied wakes it (one wake-up per half ring, not one per message or two; it used to sleep on the observer word
- * after every few messages, which the next send paid a wake-up for). */
+ * (of observed_slots()) uncopied wakes it (one wake-up per half ring, not one per message or two; it used to sleep on
+ * the observer word after every few messages, which the next send paid a wake-up for). */
 void test_lossless_observer_naps_until_half_a_ring(void)
 {
+    const uint64_t half = observed_slots() / 2;
     napping_fixture f;
-    napping_fixture_open(&f, test_name("lnap"), 5);
+    napping_fixture_open(&f, test_name("lnap"), 1 + 2 * half);
+    uint64_t i = 1; /* the fixture passed message 0 */
     for (uint64_t round = 0; round < 2 && !test_failed(); round++) {
         uint32_t word_before = __atomic_load_n(f.word, __ATOMIC_ACQUIRE);
         sipc_wait_stats before, after;
         sipc_channel_wait_stats(f.server, &before);
-        /* One message uncopied (of a ring of 4): the producer lets the observer nap. */
-        CHECK_RC(observed_pass(f.server, f.client, 1 + 2 * round, 1000), SIPC_OK);
-        sipc_channel_wait_stats(f.server, &after);
-        CHECK(after.observer_wakes == before.observer_wakes);
-        CHECK(__atomic_load_n(&f.record->napping, __ATOMIC_ACQUIRE) == 1);
-        CHECK(__atomic_load_n(f.word, __ATOMIC_ACQUIRE) == word_before);
-        /* Two uncopied, half the ring: this send wakes it, and it copies both. */
-        CHECK_RC(observed_pass(f.server, f.client, 2 + 2 * round, 1000), SIPC_OK);
+        /* One message uncopied, then up to one short of half the ring: the producer lets the observer nap. */
+        for (uint64_t k = 1; k < half && !test_failed(); k++) {
+            CHECK_RC(observed_pass(f.server, f.client, i++, 1000), SIPC_OK);
+            sipc_channel_wait_stats(f.server, &after);
+            CHECK(after.observer_wakes == before.observer_wakes);
+            CHECK(__atomic_load_n(&f.record->napping, __ATOMIC_ACQUIRE) == 1);
+            CHECK(__atomic_load_n(f.word, __ATOMIC_ACQUIRE) == word_before);
+        }
+        /* Half the ring uncopied: this send wakes it, and it copies them all. */
+        CHECK_RC(observed_pass(f.server, f.client, i++, 1000), SIPC_OK);
         sipc_channel_wait_stats(f.server, &after);
         CHECK(after.observer_wakes == before.observer_wakes + 1);
         CHECK(__atomic_load_n(f.word, __ATOMIC_ACQUIRE) != word_before);
         if (round == 0)
-            CHECK(wait_napping(&f.no, f.record, 3));
+            CHECK(wait_napping(&f.no, f.record, i));
     }
-    napping_fixture_close(&f); /* both wake-ups ended its naps: it copied all 5 */
+    napping_fixture_close(&f); /* both wake-ups ended its naps: it copied all 1 + 2 * half */
 }
 
 #if defined(__linux__) /* the nap's futex, woken by hand */
@@ -487,7 +494,8 @@ void test_lossless_observer_naps_until_half_a_ring(void)
 void test_lossless_nap_ended_for_nothing_naps_again(void)
 {
     napping_fixture f;
-    napping_fixture_open(&f, test_name("lnapagain"), 3);
+    const uint64_t half = observed_slots() / 2;
+    napping_fixture_open(&f, test_name("lnapagain"), 1 + half);
     if (!test_failed()) {
         sipc_observer_stats before = {.struct_size = sizeof before}, now = {.struct_size = sizeof now};
         CHECK_RC(sipc_observer_get_stats(f.no.observer, &before), SIPC_OK);
@@ -512,11 +520,14 @@ void test_lossless_nap_ended_for_nothing_naps_again(void)
     if (!test_failed()) {
         sipc_wait_stats before, after;
         sipc_channel_wait_stats(f.server, &before);
-        CHECK_RC(observed_pass(f.server, f.client, 1, 1000), SIPC_OK);
-        sipc_channel_wait_stats(f.server, &after);
-        CHECK(after.observer_wakes == before.observer_wakes);
-        /* Half a ring: this send ends the nap, and the observer copies both. */
-        CHECK_RC(observed_pass(f.server, f.client, 2, 1000), SIPC_OK);
+        uint64_t i = 1;
+        for (; i < half && !test_failed(); i++) {
+            CHECK_RC(observed_pass(f.server, f.client, i, 1000), SIPC_OK);
+            sipc_channel_wait_stats(f.server, &after);
+            CHECK(after.observer_wakes == before.observer_wakes);
+        }
+        /* Half a ring (of observed_slots()): this send ends the nap, and the observer copies them all. */
+        CHECK_RC(observed_pass(f.server, f.client, i, 1000), SIPC_OK);
         sipc_channel_wait_stats(f.server, &after);
         CHECK(after.observer_wakes == before.observer_wakes + 1);
     }
@@ -556,7 +567,7 @@ void test_lossless_forged_napping_costs_at_most_a_wake_up(void)
 {
     const char *name = test_name("lnapforge");
     sipc_channel *server = NULL, *client = NULL;
-    observed_pair_open(name, &server, &client); /* depth 4, no observer */
+    observed_pair_open(name, &server, &client); /* depth 4, observed_slots() slots, no observer */
     if (test_failed())
         return;
     raw_map map;
@@ -567,18 +578,20 @@ void test_lossless_forged_napping_costs_at_most_a_wake_up(void)
     uint32_t word_before = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     sipc_wait_stats before, after;
     sipc_channel_wait_stats(server, &before);
-    __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], 1000, __ATOMIC_RELEASE);
+    const uint64_t slots = observed_slots();
+    __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], 4 * slots, __ATOMIC_RELEASE);
     __atomic_store_n(&record->napping, 1u, __ATOMIC_RELEASE);
     uint64_t i = 0;
-    for (; i < 6; i++)
+    for (; i < slots; i++) /* a ring's worth: the head ends a ring ahead of cursor 0 */
         CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
     sipc_channel_wait_stats(server, &after);
     CHECK(after.observer_wakes == before.observer_wakes); /* a cursor past head: never behind, never woken */
     CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 1);
     CHECK(__atomic_load_n(word, __ATOMIC_ACQUIRE) == word_before);
-    /* A cursor far behind: the next send takes the flag down and pays one wake-up, and the sends after it none. */
+    /* A cursor far behind (a ring, more than the default wake_at of half a ring): the next send takes the flag down and
+     * pays one wake-up, and the sends after it none. */
     __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], 0, __ATOMIC_RELEASE);
-    for (; i < 12; i++)
+    for (; i < slots + 6; i++)
         CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
     sipc_channel_wait_stats(server, &after);
     CHECK(after.observer_wakes == before.observer_wakes + 1);
@@ -627,23 +640,26 @@ void test_plain_observer_naps_until_its_wake_threshold(void)
     napping_fixture_close(&f);
 }
 
-/* A lossless observer may ask to be woken only when the ring is full: the send that fills it wakes it, and the sends
- * before cost nothing. It still copies every message (the producer waits for it once the ring is full). */
+/* A lossless observer may ask to be woken only when the ring (all observed_slots() of it, not the queue's depth) is
+ * full: the send that fills it wakes it, and the sends before cost nothing. It still copies every message (the
+ * producer waits for it once the ring is full). */
 void test_lossless_observer_naps_until_a_full_ring(void)
 {
+    const uint32_t slots = observed_slots();
     napping_fixture f;
-    napping_fixture_open_with(&f, test_name("lnapfull"), 1 + 4 * 2, 0, 4);
-    wake_at_rounds(&f, 4, 2);
+    napping_fixture_open_with(&f, test_name("lnapfull"), 1 + (uint64_t)slots * 2, 0, slots);
+    wake_at_rounds(&f, slots, 2);
     napping_fixture_close(&f);
 }
 
 /* wake_at is untrusted like the rest of a record: 0 (an observer that predates it) is half a ring, more than a ring is
- * a ring. A forged napping flag on a free record shows what the producer applies: wake-ups counted, no timing. */
+ * a ring, a ring being the observed_slots() slots (a threshold past the queue's depth of 4 stands). A forged napping
+ * flag on a free record shows what the producer applies: wake-ups counted, no timing. */
 void test_garbage_wake_threshold_is_clamped(void)
 {
     const char *name = test_name("wakeclamp");
     sipc_channel *server = NULL, *client = NULL;
-    observed_pair_open(name, &server, &client); /* depth 4, no observer */
+    observed_pair_open(name, &server, &client); /* depth 4, observed_slots() slots, no observer */
     if (test_failed())
         return;
     raw_map map;
@@ -652,10 +668,11 @@ void test_garbage_wake_threshold_is_clamped(void)
         return;
     seg_header *h = (seg_header *)map.base;
     seg_observer *record = &h->observers[0]; /* FREE: nobody's record */
+    const uint32_t slots = observed_slots();
     const struct {
         uint32_t wake_at;
         uint64_t applied;
-    } cases[] = {{0xffffffffu, 4}, {5, 4}, {0, 2}, {1, 1}, {3, 3}};
+    } cases[] = {{0xffffffffu, slots}, {slots + 1, slots}, {slots, slots}, {0, slots / 2}, {1, 1}, {3, 3}, {5, 5}};
     uint64_t i = 0;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0] && !test_failed(); c++) {
         __atomic_store_n(&record->wake_at, cases[c].wake_at, __ATOMIC_RELEASE);
@@ -763,7 +780,7 @@ void test_lossless_observer_takes_a_plain_observers_record(void)
         CHECK_RC(sipc_observe_ex(name, &options, &lossless), SIPC_OK);
     if (!test_failed()) {
         CHECK(sipc_observer_record_index(lossless) == 0);
-        for (uint64_t i = 0; i < 4; i++) /* a ring of 4: the lossless observer lets no more through */
+        for (uint64_t i = 0; i < 4; i++) /* fewer than a ring (observed_slots()): no observer misses one */
             CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
         sipc_observer *all[4] = {plain[0], plain[1], plain[2], lossless};
         for (int k = 0; k < 4 && !test_failed(); k++) {
@@ -832,8 +849,9 @@ static void *observe_once(void *arg)
 }
 
 /* The threshold a plain observer adapts is what the producers read: one that finds messages gone after a nap publishes
- * a lower wake_at in its record. It naps having asked for 3 (of a ring of 4); the test hides it from the producer (a
- * cursor past head in its record: never behind), sends 6 and wakes it by hand, so that it finds 2 gone. */
+ * a lower wake_at in its record. It naps having asked for 3 (of a ring of observed_slots()); the test hides it from the
+ * producer (a cursor past head in its record: never behind), sends a ring and 2 more and wakes it by hand, so that it
+ * finds 2 gone. */
 void test_plain_observer_lowers_its_published_threshold_after_a_miss(void)
 {
     const char *name = test_name("padapt");
@@ -879,7 +897,7 @@ void test_plain_observer_lowers_its_published_threshold_after_a_miss(void)
     }
     CHECK(napping);
     __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], 1000000, __ATOMIC_RELEASE);
-    for (uint64_t i = 1; i <= 6; i++)
+    for (uint64_t i = 1; i <= observed_slots() + 2; i++)
         CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
     CHECK(__atomic_load_n(&look.status, __ATOMIC_ACQUIRE) == -1000); /* still napping: nobody woke it */
     /* It may not have reached its futex wait yet: the moved word then ends that wait at once (0 woken, not 1). */
@@ -894,9 +912,10 @@ void test_plain_observer_lowers_its_published_threshold_after_a_miss(void)
 }
 #endif
 
-/* sipc_slot finds a power-of-two depth's slot with a mask and any other depth's with a division (README, "Session
- * 14"): both give slot seq % depth, up to the largest sequence numbers; and a lossless observer of a ring of each kind
- * copies every message, in order, while the producer it holds back wraps the ring many times. */
+/* sipc_slot finds the slot of a ring of a power-of-two slot count with a mask and any other's with a division (README,
+ * "Session 14"): both give slot seq % slot_count, up to the largest sequence numbers; and a lossless observer of a ring
+ * of each kind copies every message, in order, while the producer it holds back (a ring's slots ahead of it) wraps the
+ * ring many times. */
 void test_lossless_slots_of_every_depth(void)
 {
     static const uint32_t depths[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 100, 256, SIPC_MAX_QUEUE_DEPTH};
@@ -911,7 +930,7 @@ void test_lossless_slots_of_every_depth(void)
         for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++)
             for (uint64_t seq = starts[s]; seq - starts[s] < 600; seq++)
                 for (int d = 0; d < 2; d++) {
-                    uint64_t expected = g.ring_offset[d] + (uint64_t)g.slot_size * (seq % depths[k]);
+                    uint64_t expected = g.ring_offset[d] + (uint64_t)g.slot_size * (seq % g.slot_count);
                     if ((uint64_t)((uint8_t *)sipc_slot(base, &g, d, seq) - base) != expected) {
                         test_fail(__FILE__, __LINE__, "depth %u seq %llu: wrong slot", (unsigned)depths[k],
                                   (unsigned long long)seq);
@@ -921,10 +940,13 @@ void test_lossless_slots_of_every_depth(void)
                 }
         free(base);
     }
-    static const uint32_t rings[] = {3, 5, 8};
-    for (size_t k = 0; k < sizeof rings / sizeof rings[0]; k++) {
+    static const uint32_t ring_depths[] = {3, 5, 8}; /* 64 B messages: 192, 320 and 512 slots */
+    for (size_t k = 0; k < sizeof ring_depths / sizeof ring_depths[0]; k++) {
         const char *name = test_name("lslots");
-        sipc_options o = options_with(64, rings[k]);
+        seg_geometry g;
+        CHECK_RC(sipc_geometry_for(64, ring_depths[k], &g), SIPC_OK);
+        const uint64_t ring = g.slot_count;
+        sipc_options o = options_with(64, ring_depths[k]);
         sipc_channel *server = NULL, *client = NULL;
         sipc_observer *ob = NULL;
         CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
@@ -934,23 +956,122 @@ void test_lossless_slots_of_every_depth(void)
         CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
         if (test_failed())
             return;
+        const uint64_t total = 11u * ring;
+        /* The observer stores its cursor per run of copies, at least every eighth of a ring (observer.c,
+         * publish_cursor_lazily): the producer it holds may lag its copies by less than that. */
+        const uint64_t lag = ring / 8 ? ring / 8 : 1;
         uint64_t sent = 0, seen = 0;
-        /* A ring's worth, then the producer is held back until the observer copies; eleven rings in all. */
-        for (; sent < rings[k]; sent++)
+        /* A ring's worth (the reader takes each: the queue's depth never stops a send), then the producer is held back
+         * until the observer copies; eleven rings in all. */
+        for (; sent < ring; sent++)
             CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);
         CHECK_RC(observed_pass(server, client, sent, 0), SIPC_ERR_TIMEOUT);
-        while (seen < 11u * rings[k] && !test_failed()) {
+        while (seen < total && !test_failed()) {
             uint8_t buffer[64];
             sipc_observed_message m = {.struct_size = sizeof m};
             CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
             CHECK(m.kind == SIPC_OBSERVED_MESSAGE && m.sequence == seen && m.missed == 0 && m.length == 64 &&
                   message_check(buffer, 64, 12, seen));
             seen++;
-            for (; sent < seen + rings[k] && sent < 11u * rings[k]; sent++)
-                CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);
-            if (sent < 11u * rings[k])
-                CHECK_RC(observed_pass(server, client, sent, 0), SIPC_ERR_TIMEOUT);
+            /* As many as the observer lets through: never more than a ring ahead of its copies, and held back only
+             * once less than `lag` short of that. */
+            int rc = SIPC_OK;
+            while (sent < total && (rc = observed_pass(server, client, sent, 0)) == SIPC_OK)
+                sent++;
+            CHECK(sent <= seen + ring);
+            if (sent < total) {
+                CHECK_RC(rc, SIPC_ERR_TIMEOUT);
+                CHECK(sent + lag > seen + ring);
+            }
         }
         observed_pair_close(ob, server, client);
     }
+}
+
+/* The history rule (layout.h, SIPC_HISTORY_*): a ring has slot_count = queue_depth * k slots, k the largest power of
+ * two up to SIPC_HISTORY_MAX_RINGS for which the ring stays within SIPC_HISTORY_BYTES and the slots within
+ * SIPC_HISTORY_MAX_SLOTS (k = 1 when the queue alone breaks a bound), and the segment is the header and two such rings.
+ * Each case also names the slot count worked out by hand, so the rule is not only checked against itself. */
+void test_history_geometry_rule(void)
+{
+    static const struct {
+        uint32_t max_message, depth, slots;
+    } cases[] = {
+        {64, 4, 256},                                    /* observed_pair_open's: k = 64, the rings bound */
+        {0, 1, 64},                                      /* the smallest slot: k = 64 */
+        {100, 3, 192},                                   /* a depth not a power of two: k = 64 */
+        {64, 100, 3200},                                 /* the slots bound: 100 * 32 <= 4096 < 100 * 64 */
+        {4096, 4, 128},                                  /* the bytes bound: 4 * 4160 * 32 <= 1 MiB < 4 * 4160 * 64 */
+        {SIPC_DEFAULT_MAX_MESSAGE, SIPC_DEFAULT_QUEUE_DEPTH, SIPC_DEFAULT_QUEUE_DEPTH}, /* one queue is over 1 MiB */
+        {64, SIPC_MAX_QUEUE_DEPTH, SIPC_MAX_QUEUE_DEPTH}, /* the depth alone is the slots bound */
+        {1024 * 1024, 1, 1},                             /* one slot is over 1 MiB */
+        {16320, 16, 64},                                 /* slots of 16 KiB: 16 * 16 KiB * 4 = 1 MiB exactly */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0] && !test_failed(); c++) {
+        seg_geometry g;
+        CHECK_RC(sipc_geometry_for(cases[c].max_message, cases[c].depth, &g), SIPC_OK);
+        const uint64_t slot = ((uint64_t)SIPC_SLOT_HEADER_SIZE + cases[c].max_message + SIPC_SLOT_ALIGN - 1) /
+                              SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN;
+        const uint64_t queue = slot * cases[c].depth;
+        CHECK(g.queue_depth == cases[c].depth && g.slot_size == slot);
+        CHECK(g.slot_count % cases[c].depth == 0);
+        const uint64_t k = g.slot_count / cases[c].depth;
+        /* A power of two within the bounds, or 1. */
+        CHECK(k >= 1 && (k & (k - 1)) == 0 && k <= SIPC_HISTORY_MAX_RINGS);
+        CHECK(k == 1 || (queue * k <= SIPC_HISTORY_BYTES && g.slot_count <= SIPC_HISTORY_MAX_SLOTS));
+        /* The largest: twice as many would break a bound. */
+        CHECK(2 * k > SIPC_HISTORY_MAX_RINGS || queue * 2 * k > SIPC_HISTORY_BYTES ||
+              (uint64_t)cases[c].depth * 2 * k > SIPC_HISTORY_MAX_SLOTS);
+        if (g.slot_count != cases[c].slots)
+            test_fail(__FILE__, __LINE__, "max_message %u depth %u: %u slots, expected %u",
+                      (unsigned)cases[c].max_message, (unsigned)cases[c].depth, (unsigned)g.slot_count,
+                      (unsigned)cases[c].slots);
+        const uint64_t ring = (uint64_t)g.slot_size * g.slot_count;
+        CHECK(g.ring_offset[0] == SIPC_HEADER_SIZE && g.ring_offset[1] == SIPC_HEADER_SIZE + ring);
+        CHECK(g.segment_size == SIPC_HEADER_SIZE + 2 * ring);
+    }
+    CHECK(observed_slots() == cases[0].slots);
+}
+
+/* A lossless observer that does not copy holds the producer back after exactly a ring of observed_slots() messages,
+ * although the reader took each (so the queue's depth of 4 never stops a send): the observer's cursor alone holds the
+ * next slot. A copy lets at most one more through (the observer may store its cursor later, observer.c
+ * publish_cursor_lazily); once it copied all that was sent, exactly a ring more goes through. */
+void test_lossless_holds_the_producer_after_a_ring_of_slots(void)
+{
+    const char *name = test_name("lhistory");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client);
+    if (test_failed())
+        return;
+    const uint64_t slots = observed_slots();
+    CHECK(slots > 4);
+    uint64_t sent = 0;
+    for (; sent < slots && !test_failed(); sent++)
+        CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);
+    CHECK_RC(observed_pass(server, client, sent, 0), SIPC_ERR_TIMEOUT);
+    uint64_t seen = 0;
+    for (int round = 0; round < 2 && !test_failed(); round++) {
+        /* It copies every message sent, in order, none missed; after its first copy, at most one more fits. */
+        for (; seen < sent && !test_failed(); seen++) {
+            uint8_t buffer[64];
+            sipc_observed_message m = {.struct_size = sizeof m};
+            CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
+            CHECK(m.kind == SIPC_OBSERVED_MESSAGE && m.sequence == seen && m.missed == 0 &&
+                  message_check(buffer, 64, 12, seen));
+            if (seen == 0) {
+                int rc = observed_pass(server, client, sent, 0);
+                CHECK(rc == SIPC_OK || rc == SIPC_ERR_TIMEOUT);
+                if (rc == SIPC_OK)
+                    sent++;
+                CHECK_RC(observed_pass(server, client, sent, 0), SIPC_ERR_TIMEOUT);
+            }
+        }
+        /* All copied: exactly a ring more, then held again. */
+        const uint64_t start = sent;
+        for (; sent < start + slots && !test_failed(); sent++)
+            CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);
+        CHECK_RC(observed_pass(server, client, sent, 0), SIPC_ERR_TIMEOUT);
+    }
+    observed_pair_close(ob, server, client);
 }

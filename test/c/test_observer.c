@@ -101,14 +101,16 @@ void test_observer_counts_missed(void)
     CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
     const uint64_t before_attach = now_ns();
     CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    const uint64_t slots = observed_slots(); /* the pair's geometry: 64 B messages, depth 4 */
+    CHECK(slots > 4);
     uint8_t buffer[64];
     size_t length;
-    for (uint64_t i = 0; i < 20; i++) {
+    for (uint64_t i = 0; i < slots + 16; i++) {
         message_fill(buffer, 64, 4, i);
         CHECK_RC(sipc_send(server, buffer, 64, 0), SIPC_OK);
         CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
     }
-    /* The ring (depth 4) still holds messages 16..19; 0..15 were overwritten. */
+    /* The ring's `slots` slots still hold messages 16..slots+15; 0..15 were overwritten. */
     sipc_observed_message m = {.struct_size = sizeof m};
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
     const uint64_t after_first_look = now_ns();
@@ -119,11 +121,56 @@ void test_observer_counts_missed(void)
     CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_OK);
     CHECK(stats.missed == 16 && stats.missed_away == 16);
     CHECK(stats.longest_miss_gap_ns > 0 && stats.longest_miss_gap_ns <= after_first_look - before_attach);
-    for (uint64_t i = 17; i < 20; i++) {
+    for (uint64_t i = 17; i < slots + 16; i++) {
         CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
         CHECK(m.sequence == i && m.missed == 0 && message_check(buffer, 64, 4, i));
     }
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
+    observed_pair_close(ob, server, client);
+}
+
+/* A ring keeps a history (PROTOCOL.md section 2, "Slots and history"): its observed_slots() slots hold the last that
+ * many messages, far more than the queue's depth of 4. A plain observer that falls behind by more than the depth but
+ * no more than the slots misses nothing, every message given in order; one that falls further behind misses exactly
+ * the messages beyond the slots, and is then given the rest in order. */
+void test_plain_observer_finds_the_ring_history(void)
+{
+    const char *name = test_name("obshist");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    observed_pair_open(name, &server, &client);
+    if (test_failed())
+        return;
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    const uint64_t slots = observed_slots();
+    CHECK(slots > 4);
+    /* How far behind the observer falls each time (every message taken by the reader meanwhile), and what it then
+     * misses. */
+    const struct {
+        uint64_t behind, missed;
+    } plan[] = {{5, 0}, {slots / 2, 0}, {slots - 1, 0}, {slots, 0}, {slots + 1, 1}, {slots + 7, 7}, {2 * slots, slots}};
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    uint64_t sent = 0, missed = 0;
+    for (size_t p = 0; p < sizeof plan / sizeof plan[0]; p++) {
+        const uint64_t first = sent;
+        for (uint64_t i = 0; i < plan[p].behind; i++, sent++)
+            CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+        CHECK(m.kind == SIPC_OBSERVED_MESSAGE && m.direction == SIPC_DIR_TO_CLIENT);
+        CHECK(m.sequence == first + plan[p].missed && m.missed == plan[p].missed);
+        CHECK(m.length == 64 && message_check(buffer, 64, 12, m.sequence));
+        missed += m.missed;
+        for (uint64_t i = first + plan[p].missed + 1; i < sent; i++) {
+            CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+            CHECK(m.sequence == i && m.missed == 0 && m.length == 64 && message_check(buffer, 64, 12, i));
+        }
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
+    }
+    sipc_observer_stats stats = {.struct_size = sizeof stats};
+    CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_OK);
+    CHECK(missed == 8 + slots);
+    CHECK(stats.missed == missed && stats.messages == sent - missed);
     observed_pair_close(ob, server, client);
 }
 
@@ -159,18 +206,19 @@ void test_observer_stats_say_why_it_missed(void)
     CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_OK);
     CHECK(stats.messages == 0 && stats.missed == 0 && stats.sleeps == 0);
 
-    /* 20 messages through a ring of 4 before the observer's first call: the 16 overwritten ones were lost while the
-     * caller kept the observer away. */
-    for (uint64_t i = 0; i < 20; i++)
+    /* 16 messages more than the ring's slots before the observer's first call: the 16 overwritten ones were lost while
+     * the caller kept the observer away. */
+    const uint64_t slots = observed_slots();
+    for (uint64_t i = 0; i < slots + 16; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
-    for (uint64_t i = 16; i < 20; i++) {
+    for (uint64_t i = 16; i < slots + 16; i++) {
         CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
         CHECK(m.sequence == i);
     }
     CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_OK);
-    CHECK(stats.messages == 4 && stats.missed == 16 && stats.missed_away == 16);
+    CHECK(stats.messages == slots && stats.missed == 16 && stats.missed_away == 16);
     CHECK(stats.missed_asleep == 0 && stats.missed_running == 0 && stats.sleeps == 0);
 
     /* A sleep that a send ends: counted as woken, and its wake-up timed from that message's send. */
@@ -191,11 +239,11 @@ void test_observer_stats_say_why_it_missed(void)
         sleep_ms(1);
         CHECK_RC(sipc_observer_get_stats(ob, &now), SIPC_OK);
     }
-    CHECK_RC(observed_pass(server, client, 20, 0), SIPC_OK);
+    CHECK_RC(observed_pass(server, client, slots + 16, 0), SIPC_OK);
     sipc_os_thread_join(&thread);
     CHECK_RC(w.status, SIPC_OK);
     CHECK_RC(sipc_observer_get_stats(ob, &stats), SIPC_OK);
-    CHECK(stats.messages == 5 && stats.missed == 16);
+    CHECK(stats.messages == slots + 1 && stats.missed == 16);
     CHECK(stats.sleeps >= 1 && stats.woken >= 1 && stats.woken <= stats.sleeps);
     CHECK(stats.wake_latency_count >= 1 && stats.wake_latency_max_ns <= stats.wake_latency_total_ns);
     CHECK(stats.longest_away_ns > 0);
@@ -347,6 +395,17 @@ void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **
     CHECK_RC(sipc_connect(*server, 1000), SIPC_OK);
 }
 
+uint32_t observed_slots(void)
+{
+    seg_geometry g;
+    int rc = sipc_geometry_for(64, 4, &g);
+    if (rc != SIPC_OK) {
+        test_fail(__FILE__, __LINE__, "sipc_geometry_for(64, 4) returned %s", sipc_status_name(rc));
+        return 0;
+    }
+    return g.slot_count;
+}
+
 void observed_pair_close(sipc_observer *observer, sipc_channel *server, sipc_channel *client)
 {
     if (observer != NULL)
@@ -410,29 +469,52 @@ void test_lossless_holds_the_producer(void)
     CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_ERR_INVALID_ARGUMENT);
     oo.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
     CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
-    /* The client takes every message, yet the ring is full for the producer once the observer is a ring
-     * behind: the fifth send finds no space until the observer copies. */
-    for (uint64_t i = 0; i < 4; i++)
+    /* The client takes every message, yet the ring is full for the producer once the observer is a ring (its
+     * observed_slots() slots, more than the queue's depth of 4) behind: the next send finds no space until the
+     * observer copies. */
+    const uint64_t slots = observed_slots();
+    CHECK(slots > 4);
+    for (uint64_t i = 0; i < slots; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
-    CHECK_RC(observed_pass(server, client, 4, 0), SIPC_ERR_TIMEOUT);
-    expect_observed(ob, 0);
-    CHECK_RC(observed_pass(server, client, 4, 0), SIPC_OK);
-    /* Interleaved: nothing is ever missed. */
-    for (uint64_t i = 5; i < 40; i++) {
-        expect_observed(ob, i - 4);
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_pass(server, client, slots, 0), SIPC_ERR_TIMEOUT);
+    /* Interleaved: the observer copies k messages, the producer sends until it is refused. It gets the slots the
+     * observer stored as copied: all k of them, bar fewer than an eighth of a ring (the cursor is stored per run of
+     * copies, observer.c publish_cursor_lazily), and never more. Nothing is ever missed. */
+    const uint64_t eighth = slots / 8 ? slots / 8 : 1;
+    const uint64_t copies[] = {1, eighth, slots / 2 + 3, slots - eighth, 5, slots / 3, slots - eighth};
+    uint64_t sent = slots, seen = 0;
+    for (size_t round = 0; round < sizeof copies / sizeof copies[0]; round++) {
+        const uint64_t k = copies[round];
+        CHECK(k <= sent - seen);
+        for (uint64_t j = 0; j < k; j++)
+            expect_observed(ob, seen++);
+        uint64_t freed = 0;
+        int rc;
+        while ((rc = observed_pass(server, client, sent, 0)) == SIPC_OK && freed <= k) {
+            sent++;
+            freed++;
+        }
+        CHECK_RC(rc, SIPC_ERR_TIMEOUT);
+        CHECK(freed <= k && k - freed < eighth);
+        CHECK(sent - seen <= slots);
     }
-    for (uint64_t i = 36; i < 40; i++)
-        expect_observed(ob, i);
+    /* Caught up, the observer stores its whole cursor: a whole ring's room again. */
+    while (seen < sent)
+        expect_observed(ob, seen++);
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
+    const uint64_t total = sent;
     /* A plain observer alongside is never waited for. */
     sipc_observer *plain = NULL;
     CHECK_RC(sipc_observe(name, &plain), SIPC_OK);
-    /* Closing the lossless observer frees the producer at once. */
-    for (uint64_t i = 40; i < 44; i++)
+    /* Closing the lossless observer frees the producer at once: then twice the ring's slots pass, more than the plain
+     * observer (which copies nothing) could hold back. */
+    for (uint64_t i = total; i < total + slots; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
-    CHECK_RC(observed_pass(server, client, 44, 0), SIPC_ERR_TIMEOUT);
+    CHECK_RC(observed_pass(server, client, total + slots, 0), SIPC_ERR_TIMEOUT);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    for (uint64_t i = 44; i < 60; i++)
+    for (uint64_t i = total + slots; i < total + 3 * slots; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     observed_pair_close(plain, server, client);
 }
@@ -452,19 +534,21 @@ void test_lossless_stalled_observer_dropped(void)
         CHECK(m.kind == SIPC_OBSERVED_EVENT && m.event == SIPC_EVENT_ATTACHED && m.pid == (int64_t)getpid());
         CHECK(m.role == (i == 0 ? SIPC_ROLE_SERVER : SIPC_ROLE_CLIENT) && m.session == 1 && m.direction == -1);
     }
-    /* The observer copies nothing: the fifth send waits for it at most its 30 ms, then drops it (the send's
-     * own timeout is far longer). */
-    for (uint64_t i = 0; i < 5; i++)
+    /* The observer copies nothing: once it is a ring (observed_slots() slots) behind, the next send waits for it at
+     * most its 30 ms, then drops it (the send's own timeout is far longer). */
+    const uint64_t slots = observed_slots();
+    CHECK(slots > 4);
+    for (uint64_t i = 0; i < slots + 1; i++)
         CHECK_RC(observed_pass(server, client, i, 5000), SIPC_OK);
     /* Message 0 was overwritten once the observer was dropped; then the drop is reported. */
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
     CHECK(m.kind == SIPC_OBSERVED_MESSAGE && m.sequence == 1 && m.missed == 1);
-    for (uint64_t i = 2; i < 5; i++)
+    for (uint64_t i = 2; i < slots + 1; i++)
         expect_observed(ob, i);
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
     CHECK(m.kind == SIPC_OBSERVED_EVENT && m.event == SIPC_EVENT_LOSSLESS_DROPPED && m.count == 1);
-    /* From now on it is a plain observer: the producer never waits for it. */
-    for (uint64_t i = 5; i < 20; i++)
+    /* From now on it is a plain observer: the producer never waits for it, even more than a ring ahead of it. */
+    for (uint64_t i = slots + 1; i < 2 * slots + 16; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     /* Its record is free for the next lossless observer. */
     sipc_observer *second = NULL, *third = NULL, *fourth = NULL;
@@ -516,10 +600,10 @@ static void read_all_before_the_wait(void *arg, sipc_test_point point)
         reader->taken++;
 }
 
-/* A send that found the ring full, its reader and a stalled lossless observer level, goes on when the reader
- * catches up just before the send waits: the send then waits for the observer's stall bound only. It used to sleep
- * until its own timeout, the lowest index still needed (the observer's) being unchanged (a stopped lossless
- * `sipc tap` froze both peers of a busy channel). */
+/* A send that found no room, both its reader (a queue's depth behind) and a stalled lossless observer (a ring of
+ * observed_slots() slots behind) at their bounds, goes on when the reader catches up just before the send waits: the
+ * send then waits for the observer's stall bound only. It used to sleep until its own timeout, the lowest index still
+ * needed (the observer's) being unchanged (a stopped lossless `sipc tap` froze both peers of a busy channel). */
 void test_lossless_stalled_observer_level_with_the_reader(void)
 {
     const char *name = test_name("llevel");
@@ -527,22 +611,27 @@ void test_lossless_stalled_observer_level_with_the_reader(void)
     sipc_observer *ob = lossless_pair_open(name, 0, 30, &server, &client);
     if (test_failed())
         return;
+    const uint64_t slots = observed_slots();
+    CHECK(slots > 4);
+    for (uint64_t i = 0; i < slots - 4; i++)
+        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     uint8_t buffer[64];
-    for (uint64_t i = 0; i < 4; i++) {
+    for (uint64_t i = slots - 4; i < slots; i++) {
         message_fill(buffer, sizeof buffer, 12, i);
         CHECK_RC(sipc_send(server, buffer, sizeof buffer, 0), SIPC_OK);
     }
-    /* The ring is full; the reader (tail 0) and the observer (cursor 0) are level. */
+    /* The queue is full for the reader (tail slots - 4, depth 4) and the ring for the observer (cursor 0): each alone
+     * would hold the send back. */
     reader_catching_up reader = {client, 0};
     sipc_channel_set_test_hook(server, read_all_before_the_wait, &reader);
-    message_fill(buffer, sizeof buffer, 12, 4);
+    message_fill(buffer, sizeof buffer, 12, slots);
     int rc = sipc_send(server, buffer, sizeof buffer, 5000);
     sipc_channel_set_test_hook(server, NULL, NULL);
     CHECK_RC(rc, SIPC_OK);
     CHECK(reader.taken == 4);
     size_t length;
     CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 1000), SIPC_OK);
-    CHECK(message_check(buffer, (uint32_t)length, 12, 4));
+    CHECK(message_check(buffer, (uint32_t)length, 12, slots));
     observed_pair_close(ob, server, client);
 }
 
@@ -550,12 +639,15 @@ typedef struct lagging_observer {
     sipc_channel *producer;
     sipc_observer *ob;
     sipc_wait_stats before; /* the producer's waits before the send the observer holds back */
-    int copied;             /* status of the one copy */
+    int copied;             /* SIPC_OK once it copied at least one message and then found none, else the failure */
+    uint64_t count;         /* the messages it copied */
     int descheduled_ms;     /* how long the copier stays away once the producer waits, as if descheduled */
 } lagging_observer;
 
-/* Waits until the producer it holds back either spins or sleeps, then copies one message. */
-static void *copy_one_once_the_producer_waits(void *arg)
+/* Waits until the producer it holds back either spins or sleeps, then copies until it finds nothing more: the
+ * observer stores its cursor per run of copies (an eighth of a ring, or once caught up; observer.c
+ * publish_cursor_lazily), so one copy no longer makes room. */
+static void *copy_once_the_producer_waits(void *arg)
 {
     lagging_observer *lag = arg;
     for (;;) {
@@ -568,7 +660,10 @@ static void *copy_one_once_the_producer_waits(void *arg)
     sleep_ms(lag->descheduled_ms);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
-    lag->copied = sipc_observer_next(lag->ob, buffer, sizeof buffer, &m, 0);
+    int rc;
+    while ((rc = sipc_observer_next(lag->ob, buffer, sizeof buffer, &m, 0)) == SIPC_OK)
+        lag->count++;
+    lag->copied = rc == SIPC_ERR_TIMEOUT && lag->count > 0 ? SIPC_OK : rc;
     return NULL;
 }
 
@@ -596,9 +691,11 @@ void test_lossless_send_spins_for_a_copying_observer(void)
     sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client);
     if (test_failed())
         return;
-    for (uint64_t i = 0; i < 4; i++)
+    const uint64_t slots = observed_slots();
+    CHECK(slots > 4);
+    for (uint64_t i = 0; i < slots; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
-    /* The reader caught up and sleeps in its next recv; the observer is a ring behind. */
+    /* The reader caught up and sleeps in its next recv; the observer is a ring (observed_slots() slots) behind. */
     sleeping_reader reader = {client, -1};
     sipc_os_thread reader_thread;
     CHECK(sipc_os_thread_create(&reader_thread, receive_one, &reader) == SIPC_OK);
@@ -612,17 +709,18 @@ void test_lossless_send_spins_for_a_copying_observer(void)
     /* The copier stays away past the send's 100 ms look at the observer's liveness, as a thread descheduled on a
      * loaded machine does (the send then slept: 1 of 40 runs under two CPU hogs failed so): the decision must not
      * depend on how long the copy takes. */
-    lagging_observer lag = {server, ob, {0}, -1, 250};
+    lagging_observer lag = {server, ob, {0}, -1, 0, 250};
     sipc_channel_wait_stats(server, &lag.before);
     sipc_os_thread copier;
-    CHECK(sipc_os_thread_create(&copier, copy_one_once_the_producer_waits, &lag) == SIPC_OK);
+    CHECK(sipc_os_thread_create(&copier, copy_once_the_producer_waits, &lag) == SIPC_OK);
     uint8_t buffer[64];
-    message_fill(buffer, sizeof buffer, 12, 4);
+    message_fill(buffer, sizeof buffer, 12, slots);
     CHECK_RC(sipc_send(server, buffer, sizeof buffer, 10000), SIPC_OK);
     sipc_os_thread_join(&copier);
     sipc_os_thread_join(&reader_thread);
     sipc_channel_fix_spin(server, 0);
     CHECK_RC(lag.copied, SIPC_OK);
+    CHECK(lag.count == slots || lag.count == slots + 1); /* the ring that held the send, and maybe what it sent */
     CHECK_RC(reader.received, SIPC_OK);
     sipc_wait_stats after;
     sipc_channel_wait_stats(server, &after);
@@ -674,17 +772,21 @@ void test_lossless_send_does_not_spin_for_an_observer_on_its_cpu(void)
     CHECK(record >= 0);
     /* The observer published where it runs when it claimed its record: our one CPU. */
     CHECK(record >= 0 && __atomic_load_n(&h->observers[record].cpu, __ATOMIC_ACQUIRE) == (uint32_t)cpu + 1u);
-    for (uint64_t i = 0; i < 4; i++)
+    /* The observer is a ring (observed_slots() slots) behind: the next send is held back by it alone. */
+    const uint64_t slots = observed_slots();
+    CHECK(slots > 4);
+    for (uint64_t i = 0; i < slots; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
-    lagging_observer lag = {server, ob, {0}, -1, 0};
+    lagging_observer lag = {server, ob, {0}, -1, 0, 0};
     sipc_channel_wait_stats(server, &lag.before);
     sipc_os_thread copier;
-    CHECK(sipc_os_thread_create(&copier, copy_one_once_the_producer_waits, &lag) == SIPC_OK);
+    CHECK(sipc_os_thread_create(&copier, copy_once_the_producer_waits, &lag) == SIPC_OK);
     uint8_t buffer[64];
-    message_fill(buffer, sizeof buffer, 12, 4);
+    message_fill(buffer, sizeof buffer, 12, slots);
     CHECK_RC(sipc_send(server, buffer, sizeof buffer, 10000), SIPC_OK);
     sipc_os_thread_join(&copier);
     CHECK_RC(lag.copied, SIPC_OK);
+    CHECK(lag.count == slots || lag.count == slots + 1); /* the ring that held the send, and maybe what it sent */
     sipc_wait_stats after;
     sipc_channel_wait_stats(server, &after);
     if (after.spins != lag.before.spins)
@@ -1018,19 +1120,21 @@ void test_observer_stale_head_counts_what_was_overwritten(void)
     const char *name = test_name("obsstale");
     sipc_channel *server = NULL, *client = NULL;
     sipc_observer *ob = NULL;
-    observed_pair_open(name, &server, &client); /* depth 4 */
+    observed_pair_open(name, &server, &client); /* depth 4, observed_slots() slots */
     CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
     if (test_failed())
         return;
+    const uint64_t slots = observed_slots();
+    CHECK(slots > 4);
     for (uint64_t i = 0; i < 3; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK); /* saw head 3, copied 0 */
     CHECK(m.sequence == 0 && m.missed == 0 && message_check(buffer, 64, 12, 0));
-    for (uint64_t i = 3; i < 23; i++)
+    for (uint64_t i = 3; i < slots + 19; i++)
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
-    /* The ring (depth 4) holds 19..22: 1..18 are gone. */
+    /* The ring's slots hold 19..slots+18: 1..18 are gone. */
     uint64_t missed = 0;
     uint64_t next = 19;
     for (;;) {
@@ -1044,7 +1148,7 @@ void test_observer_stale_head_counts_what_was_overwritten(void)
         CHECK(m.sequence == next && message_check(buffer, 64, 12, m.sequence));
         next++;
     }
-    CHECK(next == 23);
+    CHECK(next == slots + 19);
     CHECK(missed == 18);
     observed_pair_close(ob, server, client);
 }
@@ -1056,19 +1160,22 @@ void test_lossless_run_across_the_ring_end(void)
 {
     const char *name = test_name("llwrap");
     sipc_channel *server = NULL, *client = NULL;
-    sipc_observer *ob = lossless_pair_open(name, 0, 0, &server, &client); /* depth 4 */
+    sipc_observer *ob = lossless_pair_open(name, 0, 0, &server, &client); /* depth 4, observed_slots() slots */
     if (ob == NULL || test_failed())
         return;
+    const uint64_t slots = observed_slots();
+    CHECK(slots > 4);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
     uint64_t sent = 0, seen = 0;
     for (int round = 0; round < 6; round++) {
-        /* 3 then 4 messages: runs that start at every slot and cross the end of the ring. */
-        uint64_t burst = round % 2 == 0 ? 3 : 4;
+        /* slots - 1 then slots messages (each taken by the reader): runs that start at slot 0, then at the ring's
+         * last slots (-1, -2, -3 modulo its size), and cross its end. */
+        uint64_t burst = round % 2 == 0 ? slots - 1 : slots;
         for (uint64_t i = 0; i < burst; i++, sent++)
             CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);
-        /* A full ring: the next send waits for us (no time to wait given). */
-        if (burst == 4)
+        /* The observer is a whole ring behind: the next send waits for us (no time to wait given). */
+        if (burst == slots)
             CHECK_RC(observed_pass(server, client, sent, 0), SIPC_ERR_TIMEOUT);
         for (; seen < sent; seen++) {
             CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
@@ -1087,6 +1194,6 @@ void test_lossless_run_across_the_ring_end(void)
         CHECK(found == 1);
         raw_close(&map);
     }
-    CHECK(sent == 21);
+    CHECK(sent == 6 * slots - 3);
     observed_pair_close(ob, server, client);
 }

@@ -324,7 +324,7 @@ void test_stat_list_remove(void)
     CHECK_RC(sipc_open(name, NULL, &server), SIPC_OK);
     CHECK_RC(sipc_stat(name, &info), SIPC_OK);
     CHECK(info.state == SIPC_STATE_WAITING);
-    CHECK(info.protocol_version == 2);
+    CHECK(info.protocol_version == SIPC_LAYOUT_VERSION);
     CHECK(info.created_ns > 0);
     CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
     CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
