@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "cli_follow.h"
 #include "cli_schema.h"
+#include "layout.h"
 #include "observe_queue.h"
 #include "platform.h"
 
@@ -89,18 +90,28 @@ static bool append_direction_json(cli_buffer *out, const char *key, const sipc_d
                              direction->last_activity_ns);
 }
 
+/* The messages per direction an observer may fall behind before it misses (or, lossless, holds a producer): the
+ * ring's slots, more than the queue's depth when they are small (PROTOCOL.md section 2, "Slots and history"). 0 when
+ * the channel reports a geometry this build cannot make (another version's). */
+static uint32_t history_slots(const sipc_channel_info *info)
+{
+    seg_geometry g;
+    return sipc_geometry_for(info->max_message_size, info->queue_depth, &g) == SIPC_OK ? g.slot_count : 0u;
+}
+
 static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)
 {
     size_t name_length = strnlen(info->name, sizeof info->name);
     return cli_buffer_append_str(out, "{\"name\":") && cli_append_json_string(out, info->name, name_length) &&
            cli_buffer_printf(out,
                              ",\"state\":\"%s\",\"stale\":%s,\"protocolVersion\":%u,\"maxMessageSize\":%u,"
-                             "\"queueDepth\":%u,\"mode\":\"%04o\",\"ownerUid\":%u,"
+                             "\"queueDepth\":%u,\"historySlots\":%u,\"mode\":\"%04o\",\"ownerUid\":%u,"
                              "\"serverPid\":%" PRId64 ",\"serverAlive\":%s,\"clientPid\":%" PRId64
                              ",\"clientAlive\":%s,\"connections\":%" PRIu64 ",\"createdNs\":%" PRIu64,
                              cli_state_name(info->state), info_is_stale(info) ? "true" : "false",
-                             info->protocol_version, info->max_message_size, info->queue_depth, info->mode & 07777u,
-                             info->owner_uid, info->server_pid, info->server_alive ? "true" : "false", info->client_pid,
+                             info->protocol_version, info->max_message_size, info->queue_depth, history_slots(info),
+                             info->mode & 07777u, info->owner_uid, info->server_pid,
+                             info->server_alive ? "true" : "false", info->client_pid,
                              info->client_alive ? "true" : "false", info->connections, info->created_ns) &&
            append_process_json(out, "serverProcess", info->server_pid, info->server_alive) &&
            append_process_json(out, "clientProcess", info->client_pid, info->client_alive) &&
@@ -298,14 +309,15 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
              cli_buffer_printf(
                  &out,
                  "%-16s %s\n%-16s %s%s\n%-16s %s%s\n%-16s %s%s\n%-16s %" PRIu64 "\n"
-                 "%-16s %u bytes\n%-16s %u messages per direction\n%-16s %04o, uid %u\n"
+                 "%-16s %u bytes\n%-16s %u messages per direction\n"
+                 "%-16s %u messages per direction (how far an observer may fall behind)\n%-16s %04o, uid %u\n"
                  "%-16s %u\n%-16s %s\n",
                  "name", info.name, "state", cli_state_name(info.state),
                  info_is_stale(&info) && info.state != SIPC_STATE_STALE ? " (stale: nobody alive attached)" : "",
                  "server pid", server.data, info.server_pid && !info.server_alive ? " (gone)" : "", "client pid",
                  client.data, info.client_pid && !info.client_alive ? " (gone)" : "", "connections", info.connections,
-                 "max message", info.max_message_size, "queue depth", info.queue_depth, "mode", info.mode & 07777u,
-                 info.owner_uid, "protocol", info.protocol_version, "created", created) &&
+                 "max message", info.max_message_size, "queue depth", info.queue_depth, "history", history_slots(&info),
+                 "mode", info.mode & 07777u, info.owner_uid, "protocol", info.protocol_version, "created", created) &&
              append_direction_text(&out, "server->client", &info.to_client) &&
              append_direction_text(&out, "client->server", &info.to_server);
         cli_buffer_free(&server);

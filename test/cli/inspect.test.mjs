@@ -44,6 +44,8 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.equal(info.clientPid, 0);
     assert.equal(info.maxMessageSize, 4096);
     assert.equal(info.queueDepth, 4);
+    // 4,160-byte slots: 32 queues of 4 fit in 1 MiB, 64 would not (helper/PROTOCOL.md section 2, "Slots and history").
+    assert.equal(info.historySlots, 128);
     assert.equal(info.stale, false);
     assert.equal(info.mode, '0600');
     assert.deepEqual(Object.keys(info.toServer).sort(), ['bytes', 'capacity', 'lastActivityNs', 'messages', 'queued']);
@@ -51,6 +53,7 @@ describe('sipc ls / stat / tap / rm', () => {
     const text = await run(['stat', name]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout.toString(), new RegExp(`^name\\s+${name}$`, 'm'));
+    assert.match(text.stdout.toString(), /^history\s+128 messages per direction \(how far an observer may fall behind\)$/m);
     // The holder's name comes from the library (sipc_process_describe): the CLI itself here.
     assert.match(text.stdout.toString(), new RegExp(`^server pid\\s+${receiver.child.pid} sipc$`, 'm'));
     assert.deepEqual(info.serverProcess, { name: 'sipc', state: 'running', traced: false });
