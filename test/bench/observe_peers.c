@@ -55,11 +55,12 @@ static int fail(const char *what, int status)
     return 1;
 }
 
-static int server(const char *name, uint64_t count, uint32_t depth)
+static int server(const char *name, uint64_t count, uint32_t depth, uint32_t max_message)
 {
     sipc_options options;
     sipc_options_init(&options);
     options.queue_depth = depth;
+    options.max_message_size = max_message;
     sipc_channel *ch = NULL;
     int rc = sipc_open(name, &options, &ch);
     if (rc != SIPC_OK)
@@ -144,11 +145,12 @@ static int client(const char *name, uint64_t count, uint64_t rate, uint32_t size
 
 int main(int argc, char **argv)
 {
-    if ((argc == 4 || argc == 5) && strcmp(argv[1], "server") == 0)
-        return server(argv[2], strtoull(argv[3], NULL, 10), argc == 5 ? (uint32_t)strtoul(argv[4], NULL, 10) : 0u);
+    if (argc >= 4 && argc <= 6 && strcmp(argv[1], "server") == 0)
+        return server(argv[2], strtoull(argv[3], NULL, 10), argc >= 5 ? (uint32_t)strtoul(argv[4], NULL, 10) : 0u,
+                      argc == 6 ? (uint32_t)strtoul(argv[5], NULL, 10) : 0u);
     if (argc == 6 && strcmp(argv[1], "client") == 0)
         return client(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
                       (uint32_t)strtoul(argv[5], NULL, 10));
-    fprintf(stderr, "usage: observe_peers server NAME COUNT | client NAME COUNT RATE SIZE\n");
+    fprintf(stderr, "usage: observe_peers server NAME COUNT [DEPTH [MAX_MESSAGE]] | client NAME COUNT RATE SIZE\n");
     return 2;
 }

@@ -1,6 +1,6 @@
 // How much of a busy channel an observer captures, and what lossless observation costs the peers.
 //   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node|record]
-//                                      [--depth N[,N...]]
+//                                      [--depth N[,N...]] [--max-message N[,N...]]
 // Two C peers (test/bench/observe_peers.c, built here against helper/build's libsipc.a): a client sends 64 B
 // messages to a server that receives them as they come (a reader that keeps up), at full speed and paced at
 // 100,000 msgs/s. Each load runs without an observer (the baseline), then with `sipc tap --json`, with the Node
@@ -9,7 +9,9 @@
 // baseline of the same run.
 // Each figure is the median of --runs runs (default 3; --quick: 1 run, fewer messages). --depth: the channel's queue
 // depth (default 16, the library's default): how far a lossless observer may fall behind before it holds the peers;
-// a list (16,64,256) measures each depth in turn, with a baseline of its own, per load.
+// a list (16,64,256) measures each depth in turn, with a baseline of its own, per load. --max-message: the channel's
+// max_message_size (default 65536,64: the library's default, whose 16 slots take 1 MiB, and a channel sized to its 64 B
+// messages, whose small slots keep a history of 1,024 at depth 16: helper/PROTOCOL.md section 2, "Slots and history").
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,11 +25,16 @@ const quick = args.includes('--quick');
 const runs = numberOption(args, '--runs', quick ? 1 : 3);
 const depths = (optionValue(args, '--depth') ?? '16').split(',').map(Number);
 if (depths.some((depth) => !Number.isInteger(depth) || depth < 1 || depth > 4096)) throw new Error('--depth: 1 to 4096, or a list of them');
+const maxMessages = (optionValue(args, '--max-message') ?? '65536,64').split(',').map(Number);
+if (maxMessages.some((size) => !Number.isInteger(size) || size < 64 || size > 64 * 1024 * 1024)) throw new Error('--max-message: 64 to 67108864 bytes, or a list of them');
 const platform = `${process.platform}-${process.arch}`;
 const cli = process.env.SIPC_CLI ?? join(root, 'helper/build', platform, 'sipc');
 const outDir = join(root, 'test/out');
 const peersBinary = join(outDir, 'observe_peers');
 const apiPath = join(root, 'dist', 'api.js');
+// The Node observer loads the library of the same build as the peers and the CLI (helper/build, what `make -C helper`
+// just made), not the copy in dist/native that only `npm run build` refreshes; SIPC_LIBRARY chooses another.
+const nodeLibrary = process.env.SIPC_LIBRARY ?? join(root, 'helper/build', platform, 'libsipc.so');
 const SIZE = 64;
 
 const onlyLoad = args.includes('--load') ? args[args.indexOf('--load') + 1] : null;
@@ -166,9 +173,9 @@ function cpuSecondsOf(pid) {
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 let serial = 0;
-async function runOnce(load, observer, depth) {
+async function runOnce(load, observer, depth, maxMessage) {
   const name = `bench-obs-${process.pid}-${++serial}`;
-  const server = start(peersBinary, ['server', name, String(load.count), String(depth)]);
+  const server = start(peersBinary, ['server', name, String(load.count), String(depth), String(maxMessage)]);
   try {
     await server.waitFor(/ready/, 10000, 'server');
     const client = start(peersBinary, ['client', name, String(load.count), String(load.rate), String(SIZE)]);
@@ -186,7 +193,8 @@ async function runOnce(load, observer, depth) {
       watcher = start(cli, ['record', name, '-o', tapFile, '--stats', ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])]);
       await watcher.waitFor(/recording/, 10000, 'record');
     } else if (observer.kind === 'node') {
-      watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0', String(CLOCK_TICKS), String(load.rate)]);
+      watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0', String(CLOCK_TICKS), String(load.rate)],
+        { spawn: { env: { ...process.env, SIPC_LIBRARY: nodeLibrary } } });
       await watcher.waitFor(/ready/, 10000, 'node observer');
     }
     client.child.stdin.write('go\n');
@@ -300,17 +308,17 @@ const median = (values) => {
 
 build();
 const results = [];
-for (const load of loads) for (const depth of depths) {
+for (const load of loads) for (const maxMessage of maxMessages) for (const depth of depths) {
   let baseline = null;
   for (const observer of observers) {
     const measured = [];
-    for (let r = 0; r < runs; r++) measured.push(await runOnce(load, observer, depth));
+    for (let r = 0; r < runs; r++) measured.push(await runOnce(load, observer, depth, maxMessage));
     const seconds = median(measured.map((m) => m.seconds));
     if (observer.kind === 'none') baseline = seconds;
     const captured = observer.kind === 'none' ? null : median(measured.map((m) => m.seen / load.count));
     const medianRun = [...measured].sort((a, b) => (a.seen ?? 0) - (b.seen ?? 0))[measured.length >> 1];
     results.push({
-      load: load.label, rate: load.rate, messages: load.count, depth, observer: observer.label, lossless: observer.lossless ?? false,
+      load: load.label, rate: load.rate, messages: load.count, depth, maxMessage, observer: observer.label, lossless: observer.lossless ?? false,
       captured, missed: observer.kind === 'none' ? null : median(measured.map((m) => m.missed)),
       peersSeconds: seconds, peersRate: median(measured.map((m) => m.rate)), slowdown: seconds / baseline,
       stats: medianRun.stats ?? null, split: medianRun.split ?? null, peers: medianRun.peers, observerCpuSeconds: medianRun.cpuSeconds ?? null,
@@ -320,19 +328,19 @@ for (const load of loads) for (const depth of depths) {
 }
 
 if (wantJson) {
-  console.log(JSON.stringify({ runs, sizeBytes: SIZE, depths, results }, null, 2));
+  console.log(JSON.stringify({ runs, sizeBytes: SIZE, depths, maxMessages, results }, null, 2));
 } else {
   console.log(`64 B messages, client -> server, the server receiving as they come; median of ${runs} run(s); captured = messages the`);
   console.log('observer copied / messages sent (the rest it counted as missed); peers = the send loop\'s time, x = against no observer');
-  console.log('on a channel of the same queue depth.\n');
-  console.log('| load | queue depth | observer | captured | peers\' rate | peers vs no observer |');
-  console.log('|---|---:|---|---:|---:|---:|');
+  console.log('on a channel of the same queue depth and max message size.\n');
+  console.log('| load | max message | queue depth | observer | captured | peers\' rate | peers vs no observer |');
+  console.log('|---|---:|---:|---|---:|---:|---:|');
   for (const r of results) {
     const captured = r.captured === null ? '-' : `${(r.captured * 100).toFixed(1)}%`;
-    console.log(`| ${r.load} | ${r.depth} | ${r.observer} | ${captured} | ${Math.round(r.peersRate).toLocaleString('en-US')} msgs/s | ${r.slowdown.toFixed(2)}x |`);
+    console.log(`| ${r.load} | ${r.maxMessage.toLocaleString('en-US')} B | ${r.depth} | ${r.observer} | ${captured} | ${Math.round(r.peersRate).toLocaleString('en-US')} msgs/s | ${r.slowdown.toFixed(2)}x |`);
   }
   console.log('\nWhy (the observer\'s counters in the run with the median share captured):');
-  const label = (r) => `${r.load}, ${depths.length > 1 ? `depth ${r.depth}, ` : ''}${r.observer}`;
+  const label = (r) => `${r.load}, ${maxMessages.length > 1 ? `max message ${r.maxMessage} B, ` : ''}${depths.length > 1 ? `depth ${r.depth}, ` : ''}${r.observer}`;
   for (const r of results) if (r.stats !== null) console.log(`- ${label(r)}: ${describeStats(r.stats, r.split)}`);
   console.log('\nWhere the peers\' time went (same runs): CPU seconds, the client\'s sends that waited (spins, hits, sleeps, same-CPU skips)');
   console.log('and the wake-ups the client\'s sends paid for the observer:');
@@ -353,6 +361,6 @@ if (wantJson) {
 }
 const lost = results.filter((r) => r.lossless && r.captured !== 1);
 if (lost.length > 0) {
-  console.error(`observer bench: a lossless observer missed messages: ${lost.map((r) => `${r.load}/${r.depth}/${r.observer}`).join(', ')}`);
+  console.error(`observer bench: a lossless observer missed messages: ${lost.map((r) => `${r.load}/${r.maxMessage}/${r.depth}/${r.observer}`).join(', ')}`);
   process.exit(1);
 }
