@@ -17,7 +17,7 @@
 void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **client);
 /* The slots of a ring of observed_pair_open's channel: how far an observer may fall behind before it misses messages
  * (plain) or holds the producer (lossless). More than the queue's depth of 4: small slots keep a history (PROTOCOL.md
- * section 2, "Slots and history"). */
+ * section 2, "Slots and history"); a geometry without one fails the test (the tests tell the queue from the ring). */
 uint32_t observed_slots(void);
 /* Closes what observed_pair_open (or lossless_pair_open) opened: the observer, then the client, then the server (each
  * when not NULL), each close checked to be SIPC_OK. */
@@ -25,6 +25,9 @@ void observed_pair_close(sipc_observer *observer, sipc_channel *server, sipc_cha
 /* Sends message i (64 B, contents from message_fill with seed 12) from server to client and has the client take it;
  * the first status that is not SIPC_OK. */
 int observed_pass(sipc_channel *server, sipc_channel *client, uint64_t i, int32_t timeout_ms);
+/* observed_pass of messages first .. end-1 in turn, until one fails or the test has failed (another thread's check);
+ * the first status that is not SIPC_OK. */
+int observed_passes(sipc_channel *server, sipc_channel *client, uint64_t first, uint64_t end, int32_t timeout_ms);
 /* Options of a lossless observer (SIPC_OBSERVE_LOSSLESS plus `flags`) that the peers wait for at most `stall_timeout_ms`
  * (0: the default). */
 sipc_observe_options lossless_options(uint32_t flags, uint32_t stall_timeout_ms);

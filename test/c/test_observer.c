@@ -102,7 +102,6 @@ void test_observer_counts_missed(void)
     const uint64_t before_attach = now_ns();
     CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
     const uint64_t slots = observed_slots(); /* the pair's geometry: 64 B messages, depth 4 */
-    CHECK(slots > 4);
     uint8_t buffer[64];
     size_t length;
     for (uint64_t i = 0; i < slots + 16; i++) {
@@ -143,7 +142,6 @@ void test_plain_observer_finds_the_ring_history(void)
         return;
     CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
     const uint64_t slots = observed_slots();
-    CHECK(slots > 4);
     /* How far behind the observer falls each time (every message taken by the reader meanwhile), and what it then
      * misses. */
     const struct {
@@ -209,8 +207,7 @@ void test_observer_stats_say_why_it_missed(void)
     /* 16 messages more than the ring's slots before the observer's first call: the 16 overwritten ones were lost while
      * the caller kept the observer away. */
     const uint64_t slots = observed_slots();
-    for (uint64_t i = 0; i < slots + 16; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, 0, slots + 16, 0), SIPC_OK);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
     for (uint64_t i = 16; i < slots + 16; i++) {
@@ -387,6 +384,16 @@ int observed_pass(sipc_channel *server, sipc_channel *client, uint64_t i, int32_
     return sipc_recv(client, buffer, sizeof buffer, &length, 1000);
 }
 
+int observed_passes(sipc_channel *server, sipc_channel *client, uint64_t first, uint64_t end, int32_t timeout_ms)
+{
+    for (uint64_t i = first; i < end && !test_failed(); i++) {
+        int rc = observed_pass(server, client, i, timeout_ms);
+        if (rc != SIPC_OK)
+            return rc;
+    }
+    return SIPC_OK;
+}
+
 void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **client)
 {
     sipc_options o = options_with(64, 4);
@@ -403,6 +410,8 @@ uint32_t observed_slots(void)
         test_fail(__FILE__, __LINE__, "sipc_geometry_for(64, 4) returned %s", sipc_status_name(rc));
         return 0;
     }
+    if (g.slot_count <= g.queue_depth)
+        test_fail(__FILE__, __LINE__, "a channel of 64 B x 4 has %u slots: no history", (unsigned)g.slot_count);
     return g.slot_count;
 }
 
@@ -473,9 +482,7 @@ void test_lossless_holds_the_producer(void)
      * observed_slots() slots, more than the queue's depth of 4) behind: the next send finds no space until the
      * observer copies. */
     const uint64_t slots = observed_slots();
-    CHECK(slots > 4);
-    for (uint64_t i = 0; i < slots; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, 0, slots, 0), SIPC_OK);
     CHECK_RC(observed_pass(server, client, slots, 0), SIPC_ERR_TIMEOUT);
     /* Interleaved: the observer copies k messages, the producer sends until it is refused. It gets the slots the
      * observer stored as copied: all k of them, bar fewer than an eighth of a ring (the cursor is stored per run of
@@ -510,12 +517,10 @@ void test_lossless_holds_the_producer(void)
     CHECK_RC(sipc_observe(name, &plain), SIPC_OK);
     /* Closing the lossless observer frees the producer at once: then twice the ring's slots pass, more than the plain
      * observer (which copies nothing) could hold back. */
-    for (uint64_t i = total; i < total + slots; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, total, total + slots, 0), SIPC_OK);
     CHECK_RC(observed_pass(server, client, total + slots, 0), SIPC_ERR_TIMEOUT);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
-    for (uint64_t i = total + slots; i < total + 3 * slots; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, total + slots, total + 3 * slots, 0), SIPC_OK);
     observed_pair_close(plain, server, client);
 }
 
@@ -537,9 +542,7 @@ void test_lossless_stalled_observer_dropped(void)
     /* The observer copies nothing: once it is a ring (observed_slots() slots) behind, the next send waits for it at
      * most its 30 ms, then drops it (the send's own timeout is far longer). */
     const uint64_t slots = observed_slots();
-    CHECK(slots > 4);
-    for (uint64_t i = 0; i < slots + 1; i++)
-        CHECK_RC(observed_pass(server, client, i, 5000), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, 0, slots + 1, 5000), SIPC_OK);
     /* Message 0 was overwritten once the observer was dropped; then the drop is reported. */
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
     CHECK(m.kind == SIPC_OBSERVED_MESSAGE && m.sequence == 1 && m.missed == 1);
@@ -548,8 +551,7 @@ void test_lossless_stalled_observer_dropped(void)
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
     CHECK(m.kind == SIPC_OBSERVED_EVENT && m.event == SIPC_EVENT_LOSSLESS_DROPPED && m.count == 1);
     /* From now on it is a plain observer: the producer never waits for it, even more than a ring ahead of it. */
-    for (uint64_t i = slots + 1; i < 2 * slots + 16; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, slots + 1, 2 * slots + 16, 0), SIPC_OK);
     /* Its record is free for the next lossless observer. */
     sipc_observer *second = NULL, *third = NULL, *fourth = NULL;
     sipc_observe_options oo = lossless_options(0, 30);
@@ -612,9 +614,7 @@ void test_lossless_stalled_observer_level_with_the_reader(void)
     if (test_failed())
         return;
     const uint64_t slots = observed_slots();
-    CHECK(slots > 4);
-    for (uint64_t i = 0; i < slots - 4; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, 0, slots - 4, 0), SIPC_OK);
     uint8_t buffer[64];
     for (uint64_t i = slots - 4; i < slots; i++) {
         message_fill(buffer, sizeof buffer, 12, i);
@@ -692,9 +692,7 @@ void test_lossless_send_spins_for_a_copying_observer(void)
     if (test_failed())
         return;
     const uint64_t slots = observed_slots();
-    CHECK(slots > 4);
-    for (uint64_t i = 0; i < slots; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, 0, slots, 0), SIPC_OK);
     /* The reader caught up and sleeps in its next recv; the observer is a ring (observed_slots() slots) behind. */
     sleeping_reader reader = {client, -1};
     sipc_os_thread reader_thread;
@@ -774,9 +772,7 @@ void test_lossless_send_does_not_spin_for_an_observer_on_its_cpu(void)
     CHECK(record >= 0 && __atomic_load_n(&h->observers[record].cpu, __ATOMIC_ACQUIRE) == (uint32_t)cpu + 1u);
     /* The observer is a ring (observed_slots() slots) behind: the next send is held back by it alone. */
     const uint64_t slots = observed_slots();
-    CHECK(slots > 4);
-    for (uint64_t i = 0; i < slots; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, 0, slots, 0), SIPC_OK);
     lagging_observer lag = {server, ob, {0}, -1, 0, 0};
     sipc_channel_wait_stats(server, &lag.before);
     sipc_os_thread copier;
@@ -935,8 +931,7 @@ void test_async_observer_copies_ahead_of_its_taker(void)
     sipc_async_observer *async = NULL;
     CHECK_RC(sipc_async_observer_start(ob, 64, no_notify, 1, &async), SIPC_OK);
     const uint64_t total = 3000;
-    for (uint64_t i = 0; i < total && !test_failed(); i++)
-        CHECK_RC(observed_pass(server, client, i, 20000), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, 0, total, 20000), SIPC_OK);
     /* The observer may still be copying the last ring's worth: wait for the state (a hang guard, no timing). */
     sipc_async_observer_status status = {0};
     for (int waited_ms = 0; waited_ms < 20000; waited_ms++) {
@@ -1125,15 +1120,12 @@ void test_observer_stale_head_counts_what_was_overwritten(void)
     if (test_failed())
         return;
     const uint64_t slots = observed_slots();
-    CHECK(slots > 4);
-    for (uint64_t i = 0; i < 3; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, 0, 3, 0), SIPC_OK);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK); /* saw head 3, copied 0 */
     CHECK(m.sequence == 0 && m.missed == 0 && message_check(buffer, 64, 12, 0));
-    for (uint64_t i = 3; i < slots + 19; i++)
-        CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
+    CHECK_RC(observed_passes(server, client, 3, slots + 19, 0), SIPC_OK);
     /* The ring's slots hold 19..slots+18: 1..18 are gone. */
     uint64_t missed = 0;
     uint64_t next = 19;
@@ -1164,7 +1156,6 @@ void test_lossless_run_across_the_ring_end(void)
     if (ob == NULL || test_failed())
         return;
     const uint64_t slots = observed_slots();
-    CHECK(slots > 4);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
     uint64_t sent = 0, seen = 0;
