@@ -126,6 +126,12 @@ void test_hostile_slot_within_a_run(void)
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
     CHECK(m.sequence == 2 && m.missed == 0);
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
+    /* a head that goes back below what the observer copied: a sequence number never does in one segment */
+    seg_ring *ring = &((seg_header *)map.base)->rings[SIPC_DIR_TO_CLIENT];
+    ring->head = 1;
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
+    ring->head = 3;
+    CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_TIMEOUT);
     raw_close(&map);
     CHECK_RC(sipc_observer_close(ob), SIPC_OK);
     CHECK_RC(sipc_close(client), SIPC_OK);
