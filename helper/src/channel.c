@@ -1144,7 +1144,7 @@ typedef struct ring_wait {
 #define OBSERVER_LIVENESS_SLICE_NS 100000000ull
 
 /* The oldest message of direction d that an active lossless observer still needs (head when none does). *holder is
- * the observer record that is lowest (-1: none). A cursor past head (possible only from a hostile or broken writer) is
+ * the observer record that is lowest (-1: none is behind head). A cursor past head (possible only from a hostile or broken writer) is
  * reported in *invalid and not counted; a cursor more than the ring's slots behind counts as all of them (the observer
  * has to catch up or be dropped). The queue's own bound is the consumer's tail, queue_depth behind head at most; an
  * observer may lag by all the slots (PROTOCOL.md section 2, "Slots and history"). */
@@ -1164,7 +1164,7 @@ static uint64_t lowest_observed(sipc_channel *ch, int d, uint64_t head, int *hol
         }
         if (head - cursor > ch->geometry.slot_count)
             cursor = head - ch->geometry.slot_count;
-        if (cursor < lowest || *holder < 0) {
+        if (cursor < lowest) {
             lowest = cursor;
             *holder = r;
         }

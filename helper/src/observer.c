@@ -36,9 +36,9 @@
  * the latency bound for the last messages of a burst, when the channel goes quiet before half a ring is uncopied. */
 #define NAP_QUIET_MS 1
 /* How far behind an observer may fall while it naps before a producer wakes it (seg_observer.wake_at), as a share of
- * the ring. Plain: a quarter, so that three quarters of the ring are left to cover the wake-up before slots are reused
- * (at 100k msgs/s through 16 slots, 120 us; a ring of small slots has more, PROTOCOL.md section 2). Lossless: half (the producers wait for it when it is late, so its batch
- * may be larger). */
+ * the ring's slots. Plain: a quarter, so that three quarters of the ring are left to cover the wake-up before slots are
+ * reused (at 100k msgs/s through 16 slots, 120 us; through the 1,024 of a ring of small slots, 7.7 ms: PROTOCOL.md
+ * section 2). Lossless: half (the producers wait for it when it is late, so its batch may be larger). */
 #define WAKE_AT_PLAIN_DIVISOR 4u
 #define WAKE_AT_LOSSLESS_DIVISOR 2u
 /* A plain observer that finds messages gone after a nap halves its threshold (down to 1: woken by the first message,
@@ -487,9 +487,9 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
     /* Reading the heads is the first look: messages that the first call finds gone were sent since (the longest gap
      * before a miss left out a first call that came late, e.g. a copier thread not yet run when its process stopped). */
     ob->last_look_ns = sipc_os_monotonic_ns();
-    uint32_t depth = ob->geometry.slot_count;
+    uint32_t slots = ob->geometry.slot_count;
     uint32_t divisor = (opt.flags & SIPC_OBSERVE_LOSSLESS) ? WAKE_AT_LOSSLESS_DIVISOR : WAKE_AT_PLAIN_DIVISOR;
-    ob->wake_at_most = ob->wake_at = depth / divisor ? depth / divisor : 1u;
+    ob->wake_at_most = ob->wake_at = slots / divisor ? slots / divisor : 1u;
     if (!(opt.flags & SIPC_OBSERVE_LOSSLESS) && ob->writable)
         claim_watch(ob);
     if (opt.flags & SIPC_OBSERVE_LOSSLESS) {
