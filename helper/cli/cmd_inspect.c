@@ -96,7 +96,7 @@ static bool append_direction_json(cli_buffer *out, const char *key, const sipc_d
 static uint32_t history_slots(const sipc_channel_info *info)
 {
     seg_geometry g;
-    return sipc_geometry_for(info->max_message_size, info->queue_depth, &g) == SIPC_OK ? g.slot_count : 0u;
+    return sipc_geometry_for(info->max_message_size, info->queue_depth, &g) == SIPC_OK ? g.index_count : 0u;
 }
 
 static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)

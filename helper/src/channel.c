@@ -132,13 +132,13 @@ static void notify_observers(sipc_channel *ch)
     }
 }
 
-/* Wakes an observer napping in its record (PROTOCOL.md section 7, "Napping") once as many messages of direction d as it
- * asked for (`wake_at`, half a ring when absent) are uncopied: it copies a batch per wake-up instead of one per few
- * messages, and only its nap costs us a syscall. It
+/* Wakes an observer napping in its record (PROTOCOL.md section 7, "Napping") once the messages of direction d it has
+ * not copied fill as much of the ring as it asked for (`wake_at`, half when absent): it copies a batch per wake-up
+ * instead of one per few messages, and only its nap costs us a syscall. It
  * raised `napping` then looked at head; we published head, then (notify's full fence) look at `napping`: either it
- * saw our message or we see it napping. `head` is the value just published. The cursor is only compared: a forged
- * one costs at most a wake-up. */
-static void notify_napping_observers(sipc_channel *ch, int d, uint64_t head)
+ * saw our message or we see it napping. `head` and `write_pos` are the values just published. The cursor is only
+ * compared: a forged one costs at most a wake-up. */
+static void notify_napping_observers(sipc_channel *ch, int d, uint64_t head, uint64_t write_pos)
 {
     for (int r = 0; r < (int)SIPC_OBSERVER_RECORDS; r++) {
         seg_observer *record = &ch->header->observers[r];
@@ -146,8 +146,8 @@ static void notify_napping_observers(sipc_channel *ch, int d, uint64_t head)
         if (SH_LOAD_ACQ(&record->napping) == 0)
             continue;
         uint64_t cursor = SH_LOAD_ACQ(&record->cursor[d]);
-        uint64_t batch = sipc_observer_wake_at(SH_LOAD(&record->wake_at), ch->geometry.slot_count);
-        if (cursor > head || head - cursor < batch)
+        uint64_t batch = sipc_observer_wake_at(SH_LOAD(&record->wake_at), ch->geometry.index_count);
+        if (cursor > head || sipc_ring_fill_since(ch->header, &ch->geometry, d, cursor, head, write_pos) < batch)
             continue;
         if (SH_XCHG(&record->napping, 0u) != 0) {
             bump_and_wake(ch, SIPC_WAIT_RECORD(r));
@@ -929,6 +929,25 @@ static int addressed_elsewhere(const sipc_channel *ch, const seg_slot_header *sl
     return to != 0 && to != ch->my_session;
 }
 
+/* The record of queued message seq (tail <= seq < head, head loaded with acquire) of direction d: its index entry must
+ * be a position in the ring (the producer never overwrites an unread record), its stamp that of a complete seq, its
+ * length at most max_message and its bytes before write_pos. NULL if any is not so (CORRUPT). *pos: its position. */
+static seg_slot_header *queued_record(sipc_channel *ch, int d, uint64_t seq, uint64_t *pos)
+{
+    const seg_geometry *g = &ch->geometry;
+    uint64_t write_pos = SH_LOAD(&ch->header->rings[d].write_pos);
+    *pos = SH_LOAD(sipc_index_entry(ch->header, g, d, seq));
+    if (!sipc_position_in_ring(g, *pos, write_pos))
+        return NULL;
+    seg_slot_header *slot = sipc_record_at(ch->header, g, d, *pos);
+    if (SH_LOAD_ACQ(&slot->stamp) != 2 * seq + 2)
+        return NULL;
+    uint32_t length = SH_LOAD(&slot->length);
+    if (length > g->max_message || sipc_record_size(length) > write_pos - *pos)
+        return NULL;
+    return slot;
+}
+
 /* Discards the oldest queued message (counted in the ring's `dropped`). Caller holds recv_lock. */
 static void discard_oldest(seg_ring *ring, uint64_t tail)
 {
@@ -950,8 +969,9 @@ static queue_look oldest_message_session(sipc_channel *ch, uint32_t *session)
         if (head < tail || head - tail > ch->geometry.queue_depth) {
             look = QUEUE_CORRUPT;
         } else if (head != tail) {
-            const seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, ch->in_direction, tail);
-            if (SH_LOAD_ACQ(&slot->stamp) != 2 * tail + 2) {
+            uint64_t pos;
+            const seg_slot_header *slot = queued_record(ch, ch->in_direction, tail, &pos);
+            if (slot == NULL) {
                 look = QUEUE_CORRUPT;
             } else if (addressed_elsewhere(ch, slot)) {
                 discard_oldest(ring, tail);
@@ -1145,9 +1165,9 @@ typedef struct ring_wait {
 
 /* The oldest message of direction d that an active lossless observer still needs (head when none does). *holder is
  * the observer record that is lowest (-1: none is behind head). A cursor past head (possible only from a hostile or broken writer) is
- * reported in *invalid and not counted; a cursor more than the ring's slots behind counts as all of them (the observer
- * has to catch up or be dropped). The queue's own bound is the consumer's tail, queue_depth behind head at most; an
- * observer may lag by all the slots (PROTOCOL.md section 2, "Slots and history"). */
+ * reported in *invalid and not counted; a cursor more than the index behind counts as all of it (the observer has to
+ * catch up or be dropped). The queue's own bound is the consumer's tail, queue_depth behind head at most; an observer
+ * may lag by the whole ring (PROTOCOL.md section 2, "Records, index and history"). */
 static uint64_t lowest_observed(sipc_channel *ch, int d, uint64_t head, int *holder, int *invalid)
 {
     uint64_t lowest = head;
@@ -1162,8 +1182,8 @@ static uint64_t lowest_observed(sipc_channel *ch, int d, uint64_t head, int *hol
             *invalid = r;
             continue;
         }
-        if (head - cursor > ch->geometry.slot_count)
-            cursor = head - ch->geometry.slot_count;
+        if (head - cursor > ch->geometry.index_count)
+            cursor = head - ch->geometry.index_count;
         if (cursor < lowest) {
             lowest = cursor;
             *holder = r;
@@ -1227,6 +1247,39 @@ static uint64_t observer_holds_back(sipc_channel *ch, int r, int d)
     return left < OBSERVER_LIVENESS_SLICE_NS ? left : OBSERVER_LIVENESS_SLICE_NS;
 }
 
+/* Whether a record of `bytes` fits at write_pos while the record of message seq (< head) of direction d, and every
+ * later one, stay: 1 if so (or seq == head: nothing to keep), 0 if not yet, -1 if seq's index entry is no position of
+ * the ring. A position more than the ring behind write_pos is one the ring no longer holds: -1 for an unread message
+ * (`unread`: the producer never overwrites those), for an observer's cursor no room until it moves past seq. */
+static int room_before(const sipc_channel *ch, int d, uint64_t seq, uint64_t head, uint64_t write_pos, uint64_t bytes,
+                       int unread, uint64_t *position)
+{
+    const seg_geometry *g = &ch->geometry;
+    if (seq == head)
+        return 1;
+    uint64_t pos = *position = SH_LOAD(sipc_index_entry(ch->header, g, d, seq));
+    if (pos % SIPC_SLOT_ALIGN != 0 || pos > write_pos)
+        return -1;
+    if (write_pos - pos > g->ring_bytes)
+        return unread ? -1 : 0;
+    return write_pos + bytes - pos <= g->ring_bytes;
+}
+
+/* Before writing a record that ends at `end`: raises direction d's frontier past it when it is not already, by a step
+ * (the frontier's line then changes once per eighth of the ring, not per message), but never past the ring ahead of
+ * `keep`, the position of the oldest record an observer must still find whole: the lowest lossless cursor's, else the
+ * record about to be written (PROTOCOL.md section 3). `end` is within that bound (room_before). */
+static void raise_frontier(sipc_channel *ch, int d, uint64_t end, uint64_t keep)
+{
+    seg_ring *ring = &ch->header->rings[d];
+    if (SH_LOAD(&ring->frontier) >= end)
+        return;
+    uint64_t frontier = end + ch->geometry.frontier_step;
+    if (frontier > keep + ch->geometry.ring_bytes)
+        frontier = keep + ch->geometry.ring_bytes;
+    SH_STORE(&ring->frontier, frontier);
+}
+
 static int space_ready(sipc_channel *ch, void *context)
 {
     ring_wait *w = context;
@@ -1265,6 +1318,7 @@ static int send_message(sipc_channel *ch, const void *data, size_t length, int32
         return leave(ch, rc);
     const int d = ch->out_direction;
     seg_ring *ring = &ch->header->rings[d];
+    const uint64_t record = sipc_record_size((uint32_t)length);
     for (;;) {
         int stop = interrupted(ch);
         if (stop != 0)
@@ -1276,20 +1330,37 @@ static int send_message(sipc_channel *ch, const void *data, size_t length, int32
         sipc_os_mutex_lock(&ch->send_lock);
         uint64_t head = SH_LOAD(&ring->head);
         uint64_t tail = SH_LOAD_ACQ(&ring->tail);
-        if (head < tail || head - tail > ch->geometry.queue_depth) {
+        uint64_t write_pos = SH_LOAD(&ring->write_pos);
+        uint64_t tail_pos = 0, observed_pos = 0;
+        int room = head < tail || head - tail > ch->geometry.queue_depth || write_pos > SIPC_RING_POSITION_MAX
+                       ? -1
+                       : room_before(ch, d, tail, head, write_pos, record, 1, &tail_pos);
+        if (room < 0) {
             sipc_os_mutex_unlock(&ch->send_lock);
             return leave(ch, SIPC_ERR_CORRUPT);
         }
         int holder, invalid;
         uint64_t observed = lowest_observed(ch, d, head, &holder, &invalid);
+        int observed_room = invalid >= 0 || head - observed >= ch->geometry.index_count
+                                ? 0
+                                : room_before(ch, d, observed, head, write_pos, record, 0, &observed_pos);
+        if (observed_room < 0 && holder >= 0)
+            /* Its cursor names no record of the ring (past write_pos, or not one of ours): like a cursor past head. */
+            invalid = holder;
         if (invalid >= 0) {
             drop_observer(ch, invalid, SH_LOAD_ACQ(&ch->header->observers[invalid].claim),
                           SIPC_OBSERVER_DROPPED_INVALID);
             sipc_os_mutex_unlock(&ch->send_lock);
             continue;
         }
-        if (head - tail < ch->geometry.queue_depth && head - observed < ch->geometry.slot_count) {
-            seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, d, head);
+        if (head - tail < ch->geometry.queue_depth && room && observed_room) {
+            /* The frontier first, then the record: an observer that copied bytes this record overwrites finds the
+             * frontier past its record's position plus the ring (PROTOCOL.md section 3). */
+            raise_frontier(ch, d, write_pos + record, observed == head ? write_pos : observed_pos);
+            SH_STORE(sipc_index_entry(ch->header, &ch->geometry, d, head), write_pos);
+            SH_STORE(&ring->write_pos, write_pos + record);
+            __atomic_thread_fence(__ATOMIC_RELEASE);
+            seg_slot_header *slot = sipc_record_at(ch->header, &ch->geometry, d, write_pos);
             uint64_t now = sipc_os_wall_ns();
             SH_STORE(&slot->stamp, 2 * head + 1);
             __atomic_thread_fence(__ATOMIC_RELEASE);
@@ -1298,7 +1369,7 @@ static int send_message(sipc_channel *ch, const void *data, size_t length, int32
             SH_STORE(&slot->session, ch->my_session);
             SH_STORE(&slot->to_session, addressee);
             if (length != 0)
-                memcpy((uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, data, length);
+                sipc_ring_copy_in(ch->header, &ch->geometry, d, write_pos + SIPC_SLOT_HEADER_SIZE, data, length);
             SH_STORE_REL(&slot->stamp, 2 * head + 2);
             SH_STORE(&ring->messages, SH_LOAD(&ring->messages) + 1u);
             SH_STORE(&ring->bytes, SH_LOAD(&ring->bytes) + length);
@@ -1308,7 +1379,7 @@ static int send_message(sipc_channel *ch, const void *data, size_t length, int32
             sipc_os_mutex_unlock(&ch->send_lock);
             notify(ch, SIPC_WAIT_DATA(d));
             notify_observers(ch);
-            notify_napping_observers(ch, d, head + 1);
+            notify_napping_observers(ch, d, head + 1, write_pos + record);
             return leave(ch, SIPC_OK);
         }
         uint64_t wait_until = deadline;
@@ -1379,14 +1450,14 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
             return leave(ch, SIPC_ERR_CORRUPT);
         }
         if (head != tail) {
-            seg_slot_header *slot = sipc_slot(ch->header, &ch->geometry, d, tail);
-            uint64_t stamp = SH_LOAD_ACQ(&slot->stamp);
-            uint32_t size = SH_LOAD(&slot->length);
-            uint32_t sender = SH_LOAD(&slot->session);
-            if (stamp != 2 * tail + 2 || size > ch->geometry.max_message) {
+            uint64_t pos;
+            seg_slot_header *slot = queued_record(ch, d, tail, &pos);
+            if (slot == NULL) {
                 sipc_os_mutex_unlock(&ch->recv_lock);
                 return leave(ch, SIPC_ERR_CORRUPT);
             }
+            uint32_t size = SH_LOAD(&slot->length);
+            uint32_t sender = SH_LOAD(&slot->session);
             if (addressed_elsewhere(ch, slot)) {
                 discard_oldest(ring, tail);
                 sipc_os_mutex_unlock(&ch->recv_lock);
@@ -1409,7 +1480,7 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
                 return leave(ch, SIPC_ERR_BUFFER_TOO_SMALL);
             }
             if (size != 0)
-                memcpy(buffer, (const uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, size);
+                sipc_ring_copy_out(ch->header, &ch->geometry, d, pos + SIPC_SLOT_HEADER_SIZE, buffer, size);
             SH_STORE_REL(&ring->tail, tail + 1);
             sipc_os_mutex_unlock(&ch->recv_lock);
             notify(ch, SIPC_WAIT_SPACE(d));

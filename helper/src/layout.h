@@ -1,5 +1,5 @@
 /*
- * layout.h — the shared-memory layout of a sipc segment (protocol version 2) and the helpers that
+ * layout.h — the shared-memory layout of a sipc segment (protocol version 4) and the helpers that
  * read it safely. PROTOCOL.md documents the same layout for other implementations; keep both in
  * step. Everything in shared memory is untrusted: read fields once, validate, then use the copy.
  */
@@ -15,22 +15,31 @@
 /* 2: the open-time lock is the header's lock word (version 1 used flock on the object, which anyone who
  * could read it could hold); the two exclude each other, so the versions refuse each other's segments.
  * 3: a ring has more slots than the queue's depth when they are small (SIPC_HISTORY_*); a version 2 peer would
- * index the slots differently. */
-#define SIPC_LAYOUT_VERSION 3u
+ * index the slots differently.
+ * 4: a ring packs its messages (each takes what its length needs, not max_message) behind an index of positions, so a
+ * channel of big max_message keeps a history of its small messages too (PROTOCOL.md section 2, "Records, index and
+ * history"); a version 3 peer would look for fixed slots. */
+#define SIPC_LAYOUT_VERSION 4u
 #define SIPC_HEADER_SIZE 1024u
 #define SIPC_SLOT_HEADER_SIZE 64u
 #define SIPC_SLOT_ALIGN 64u
 /* One direction's queue may not exceed this many bytes (queue_depth * slot_size). */
 #define SIPC_MAX_RING_BYTES (1024ull * 1024u * 1024u)
-/* History (PROTOCOL.md section 2, "Slots and history"): a ring has queue_depth * k slots, k the largest power of two
- * up to SIPC_HISTORY_MAX_RINGS for which the ring stays within SIPC_HISTORY_BYTES (k = 1 when one queue is already that
- * big) and the slots within SIPC_HISTORY_MAX_SLOTS. The queue still holds at most queue_depth unread messages; the
- * producer cycles through all the slots, so an observer that falls behind finds the last slot_count messages, not only
- * the last queue_depth, at no cost to the peers but memory. Derived from max_message and queue_depth alone, so the
- * header needs no field for it; version 3 marks the change. */
+/* History (PROTOCOL.md section 2, "Records, index and history"). A message takes a record of
+ * round_up(SIPC_SLOT_HEADER_SIZE + length, 64) bytes, packed one after the other in a ring of ring_bytes =
+ * queue_depth * slot_size * k, k the largest power of two up to SIPC_HISTORY_MAX_RINGS for which the ring stays within
+ * SIPC_HISTORY_BYTES (k = 1 when one queue of the largest records is already that big): the queue's depth of the largest
+ * messages always fits, and smaller ones leave the rest to the history. An index of index_count = queue_depth * j
+ * positions (j the largest power of two keeping it within SIPC_HISTORY_MAX_SLOTS entries and within one per 64 ring
+ * bytes) finds message seq at index[seq mod index_count]. The queue still holds at most queue_depth unread messages; an
+ * observer that falls behind finds every message still in the ring, up to index_count of them, at no cost to the
+ * peers but memory. Derived from max_message and queue_depth alone, so the header needs no field for it. */
 #define SIPC_HISTORY_MAX_RINGS 64u
 #define SIPC_HISTORY_MAX_SLOTS 4096u
 #define SIPC_HISTORY_BYTES (1024ull * 1024u)
+/* Ring positions (seg_ring.write_pos, index entries) stay below this (2^62 bytes: centuries of traffic); a larger
+ * write_pos is corrupt, so position arithmetic never wraps. */
+#define SIPC_RING_POSITION_MAX (1ull << 62)
 #define SIPC_NAME_FIELD_SIZE 256u
 
 /* Roles index the role array; directions index the ring array. The server produces direction
@@ -99,12 +108,19 @@ typedef struct seg_ring { /* 192 bytes: one cache line per writer */
     uint64_t messages;     /*   8: messages sent (all sessions) */
     uint64_t bytes;        /*  16: payload bytes sent */
     uint64_t last_send_ns; /*  24: wall clock of the last send */
-    uint8_t producer_pad[32];
+    uint64_t write_pos;    /*  32: ring position (bytes, from 0, never wrapped) where the next record goes; stored
+                                   before a record's bytes are written, so a reader that copied a record at p and then
+                                   finds write_pos <= p + ring_bytes copied it whole */
+    uint8_t producer_pad[24];
     /* written by the consumer */
     uint64_t tail;    /*  64: sequence number of the next message to read */
     uint64_t dropped; /*  72: messages the consumer discarded, addressed to an earlier holder of its role */
     uint8_t consumer_pad[48];
-    uint8_t reserved[64]; /* 128 */
+    uint8_t reserved[16]; /* 128: rings[0]: the platform's instance id (macOS); else 0 */
+    uint64_t frontier;    /* 144: producer: no byte at a ring position >= frontier is written before frontier is raised
+                                  past it (release fence). Raised a step (geometry.frontier_step) at a time, so that
+                                  readers validate a copy against a line that rarely changes (PROTOCOL.md section 3) */
+    uint8_t frontier_pad[40];
 } seg_ring;
 
 typedef struct seg_observer { /* 64 bytes: the record of a lossless observer, or a plain one's to nap in (PROTOCOL.md
@@ -145,7 +161,8 @@ typedef struct seg_header {
                                                        that drop one) */
 } seg_header;
 
-typedef struct seg_slot_header { /* SIPC_SLOT_HEADER_SIZE bytes, followed by the payload */
+typedef struct seg_slot_header { /* a record's first SIPC_SLOT_HEADER_SIZE bytes, followed by the payload (which may
+                                    continue at the start of the ring) */
     uint64_t stamp;              /* 0: 2*seq+1 while message seq is being written, 2*seq+2 once complete */
     uint64_t send_ns;            /* 8: wall clock of the send */
     uint32_t length;             /* 16: payload bytes */
@@ -158,6 +175,7 @@ _Static_assert(sizeof(seg_role) == 64, "seg_role layout");
 _Static_assert(sizeof(seg_ring) == 192, "seg_ring layout");
 _Static_assert(sizeof(seg_observer) == 64, "seg_observer layout");
 _Static_assert(sizeof(seg_header) == SIPC_HEADER_SIZE, "seg_header layout");
+_Static_assert(offsetof(seg_ring, frontier) == 144 && offsetof(seg_ring, write_pos) == 32, "seg_ring offsets");
 _Static_assert(offsetof(seg_header, rings[0].reserved) == SIPC_OS_INSTANCE_OFFSET &&
                    SIPC_OS_INSTANCE_SIZE <= sizeof(((seg_ring *)0)->reserved),
                "the platform's instance id lies in bytes the header reserves for it");
@@ -183,24 +201,27 @@ static inline int sh_cas64(uint64_t *p, uint64_t expected, uint64_t desired)
 }
 #define SH_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
-/* The uncopied messages of a direction at which a napping observer asks to be woken (seg_observer.wake_at), as
- * producers and the observer apply it: 0 (absent) is half the ring's slots, anything else is clamped to 1..slot_count
- * (untrusted). */
-static inline uint64_t sipc_observer_wake_at(uint32_t asked, uint32_t slot_count)
+/* The share of a ring that uncopied messages take at which a napping observer asks to be woken (seg_observer.wake_at,
+ * in index entries: sipc_ring_fill), as producers and the observer apply it: 0 (absent) is half the index, anything else
+ * is clamped to 1..index_count (untrusted). */
+static inline uint64_t sipc_observer_wake_at(uint32_t asked, uint32_t index_count)
 {
     if (asked == 0)
-        return slot_count / 2 ? slot_count / 2 : 1;
-    return asked > slot_count ? slot_count : asked;
+        return index_count / 2 ? index_count / 2 : 1;
+    return asked > index_count ? index_count : asked;
 }
 
 /* Geometry, validated and copied out of a header; never re-read from shared memory. */
 typedef struct seg_geometry {
     uint32_t max_message;
     uint32_t queue_depth;
-    uint32_t slot_size;
-    uint32_t slot_count; /* slots per ring: queue_depth times a power of two (the history) */
+    uint32_t slot_size;     /* the largest record: round_up(SIPC_SLOT_HEADER_SIZE + max_message, 64) */
+    uint32_t index_count;   /* entries of a ring's index: queue_depth times a power of two (the history in messages) */
+    uint64_t ring_bytes;    /* bytes of a ring's records: queue_depth * slot_size times a power of two */
+    uint64_t frontier_step; /* how far past a record's end a producer raises seg_ring.frontier: an eighth of the ring */
     uint64_t segment_size;
-    uint64_t ring_offset[2]; /* offset of direction d's first slot */
+    uint64_t index_offset[2]; /* offset of direction d's index (index_count positions, u64) */
+    uint64_t ring_offset[2];  /* offset of direction d's records */
     char name[SIPC_NAME_MAX + 1];
 } seg_geometry;
 
@@ -214,15 +235,63 @@ int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *
  * SIPC_ERR_CORRUPT or SIPC_ERR_VERSION on failure; SIPC_ERR_NOT_FOUND if it was never
  * initialised (magic 0). */
 int sipc_validate_header(const volatile void *base, uint64_t mapped_size, seg_geometry *out);
-/* Pointer to the slot header of sequence number seq in direction d. A slot count that is a power of two (a depth that
- * is one: the default 16, and every depth the benchmarks use) takes a mask instead of a 64-bit division: an observer
- * finds a slot three times per message, and the division was a measurable share of its time (README, "Session 14"). */
-static inline seg_slot_header *sipc_slot(void *base, const seg_geometry *g, int direction, uint64_t seq)
+/* A power of two takes a mask instead of a 64-bit division: an observer finds a record's entry and offset per message,
+ * and the division was a measurable share of its time (README, "Session 14"). */
+static inline uint64_t sipc_modulo(uint64_t value, uint64_t divisor)
 {
-    uint64_t slots = g->slot_count;
-    uint64_t index = (slots & (slots - 1u)) == 0 ? seq & (slots - 1u) : seq % slots;
-    return (seg_slot_header *)((uint8_t *)base + g->ring_offset[direction] + (uint64_t)g->slot_size * index);
+    return (divisor & (divisor - 1u)) == 0 ? value & (divisor - 1u) : value % divisor;
 }
+/* Bytes of the record of a message of `length` payload bytes (length <= max_message). */
+static inline uint64_t sipc_record_size(uint32_t length)
+{
+    return ((uint64_t)SIPC_SLOT_HEADER_SIZE + length + SIPC_SLOT_ALIGN - 1u) / SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN;
+}
+/* The index entry of message seq of direction d: the ring position of its record (written by the producer). */
+static inline uint64_t *sipc_index_entry(void *base, const seg_geometry *g, int direction, uint64_t seq)
+{
+    return (uint64_t *)(void *)((uint8_t *)base + g->index_offset[direction] +
+                                sizeof(uint64_t) * sipc_modulo(seq, g->index_count));
+}
+/* The header of the record at ring position pos (a multiple of 64, so a header never wraps) of direction d. */
+static inline seg_slot_header *sipc_record_at(void *base, const seg_geometry *g, int direction, uint64_t pos)
+{
+    return (seg_slot_header *)(void *)((uint8_t *)base + g->ring_offset[direction] + sipc_modulo(pos, g->ring_bytes));
+}
+/* 1 if a record position read from an index entry can be a record still in the ring whose next record goes at
+ * write_pos (or whose frontier is write_pos): aligned, not past write_pos, and not more than the ring behind it.
+ * Anything else was overwritten since (an entry reused) or forged; the caller decides which by what it expected. */
+static inline int sipc_position_in_ring(const seg_geometry *g, uint64_t pos, uint64_t write_pos)
+{
+    return pos % SIPC_SLOT_ALIGN == 0 && pos <= write_pos && write_pos - pos <= g->ring_bytes;
+}
+/* How full `messages` messages taking `bytes` ring bytes make a ring, in index entries: the larger of their count and
+ * their bytes' share of the ring scaled to index_count (rounded up). Thresholds on how far an observer is behind
+ * (waking it, holding the producer) compare this, so small messages count by number and big ones by bytes. */
+static inline uint64_t sipc_ring_fill(const seg_geometry *g, uint64_t messages, uint64_t bytes)
+{
+    uint64_t share =
+        bytes >= g->ring_bytes ? g->index_count : (bytes * g->index_count + g->ring_bytes - 1u) / g->ring_bytes;
+    return messages > share ? messages : share;
+}
+/* How full the messages [seq, head) of direction d make the ring (sipc_ring_fill), write_pos being where the next
+ * record goes: all of it when they are more than the index holds or seq's record is no longer in the ring. For the
+ * thresholds of how far an observer is behind, where a forged entry costs at most a wake-up. */
+static inline uint64_t sipc_ring_fill_since(void *base, const seg_geometry *g, int direction, uint64_t seq,
+                                            uint64_t head, uint64_t write_pos)
+{
+    if (seq >= head)
+        return 0;
+    if (head - seq >= g->index_count)
+        return g->index_count;
+    uint64_t pos = SH_LOAD(sipc_index_entry(base, g, direction, seq));
+    if (!sipc_position_in_ring(g, pos, write_pos))
+        return g->index_count;
+    return sipc_ring_fill(g, head - seq, write_pos - pos);
+}
+/* Copies `length` bytes of direction d's ring from ring position pos (wrapping at the ring's end) into out. */
+void sipc_ring_copy_out(const void *base, const seg_geometry *g, int direction, uint64_t pos, void *out, size_t length);
+/* Copies `length` bytes into direction d's ring at ring position pos (wrapping at the ring's end). */
+void sipc_ring_copy_in(void *base, const seg_geometry *g, int direction, uint64_t pos, const void *data, size_t length);
 /* 1 if role r of the header is attached by a running process. */
 int sipc_role_alive(sipc_os_segment *segment, const seg_header *header, int role_index);
 /* A role's fields, copied consistently (its session read before and after the others). */

@@ -68,9 +68,14 @@ struct sipc_observer {
     uint32_t clean_naps;   /* plain: naps since wake_at last changed that found nothing gone */
     int napped;            /* the next look follows a nap that waited */
     uint64_t next_sequence[2];
-    uint64_t seen_head[2];     /* the ring's head when last loaded: messages before it are published (no reload) */
-    uint64_t published[2];     /* lossless: the cursor values last stored in our record */
-    uint64_t woken_at[2];      /* lossless: the cursor value of our last wake-up of a waiting producer */
+    uint64_t seen_head[2]; /* the ring's head when last loaded: messages before it are published (no reload) */
+    uint64_t published[2]; /* lossless: the cursor values last stored in our record */
+    uint64_t woken_at[2];  /* lossless: the cursor value of our last wake-up of a waiting producer */
+    /* Ring positions for the thresholds in bytes (sipc_ring_fill): after the last record copied, and what it was at
+     * our last wake-up of a producer and at the last cursor stored. */
+    uint64_t copied_end[2];
+    uint64_t woken_end[2];
+    uint64_t published_end[2];
     uint64_t last_delivery_ns; /* when sipc_observer_next last returned a message (traffic is flowing) */
     int delivered_since_nap;   /* traffic flows (a message was returned since the last sleep or whole nap) */
     int32_t nap_quiet_ms;      /* a nap's time limit, NAP_QUIET_MS (tests: sipc_observer_fix_nap) */
@@ -212,6 +217,7 @@ static int claim_record(sipc_observer *ob, uint32_t stall_ms)
         SH_FENCE();
         for (int d = 0; d < 2; d++) {
             ob->woken_at[d] = ob->published[d] = ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
+            ob->woken_end[d] = ob->published_end[d] = ob->copied_end[d] = SH_LOAD(&ob->header->rings[d].write_pos);
             SH_STORE_REL(&record->cursor[d], ob->next_sequence[d]);
             wake_producer(ob, d);
         }
@@ -247,8 +253,10 @@ static void claim_watch(sipc_observer *ob)
         uint64_t watching = fill_record(ob, record, claim, &self, 0u, SIPC_OBSERVER_WATCHING, ob->next_sequence);
         if (watching == 0)
             continue;
-        for (int d = 0; d < 2; d++)
+        for (int d = 0; d < 2; d++) {
             ob->published[d] = ob->next_sequence[d];
+            ob->published_end[d] = ob->copied_end[d];
+        }
         ob->record = r;
         ob->watching = 1;
         ob->claim = watching;
@@ -262,6 +270,14 @@ static int record_held(sipc_observer *ob)
     return ob->record >= 0 && SH_LOAD_ACQ(&ob->header->observers[ob->record].claim) == ob->claim;
 }
 
+/* How much of the ring (sipc_ring_fill) the messages of direction d copied since sequence `since`, whose record began
+ * at position `since_pos`, took. */
+static uint64_t copied_fill(const sipc_observer *ob, int d, uint64_t since, uint64_t since_pos)
+{
+    uint64_t end = ob->copied_end[d];
+    return sipc_ring_fill(&ob->geometry, ob->next_sequence[d] - since, end > since_pos ? end - since_pos : 0);
+}
+
 /* Lossless: tells the producers that everything before next_sequence[d] is copied. The cursor is stored every
  * time; a producer asleep waiting for it is woken only once half a ring is free again, or when we caught up (then
  * nothing more will come from us until it sends), so a producer held back by us wakes once per half ring rather
@@ -272,11 +288,13 @@ static void publish_cursor(sipc_observer *ob, int d)
     if (ob->record < 0 || ob->watching || ob->published[d] == next)
         return;
     ob->published[d] = next;
+    ob->published_end[d] = ob->copied_end[d];
     SH_STORE_REL(&ob->header->observers[ob->record].cursor[d], next);
-    uint64_t batch = ob->geometry.slot_count / 2 ? ob->geometry.slot_count / 2 : 1;
-    if (next - ob->woken_at[d] >= batch ||
+    uint64_t batch = ob->geometry.index_count / 2 ? ob->geometry.index_count / 2 : 1;
+    if (copied_fill(ob, d, ob->woken_at[d], ob->woken_end[d]) >= batch ||
         (next >= ob->seen_head[d] && SH_LOAD_ACQ(&ob->header->rings[d].head) == next)) {
         ob->woken_at[d] = next;
+        ob->woken_end[d] = ob->copied_end[d];
         wake_producer(ob, d);
     }
 }
@@ -289,8 +307,8 @@ static void publish_cursor(sipc_observer *ob, int d)
 static void publish_cursor_lazily(sipc_observer *ob, int d)
 {
     uint64_t next = ob->next_sequence[d];
-    uint64_t batch = ob->geometry.slot_count / 8 ? ob->geometry.slot_count / 8 : 1;
-    if (next < ob->seen_head[d] && next - ob->published[d] < batch)
+    uint64_t batch = ob->geometry.index_count / 8 ? ob->geometry.index_count / 8 : 1;
+    if (next < ob->seen_head[d] && copied_fill(ob, d, ob->published[d], ob->published_end[d]) < batch)
         return;
     publish_cursor(ob, d);
 }
@@ -482,12 +500,13 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
     ob->geometry = view.geometry;
     for (int d = 0; d < 2; d++) {
         ob->next_sequence[d] = SH_LOAD_ACQ(&ob->header->rings[d].head);
+        ob->copied_end[d] = SH_LOAD(&ob->header->rings[d].write_pos);
         ob->dropped_seen[d] = SH_LOAD(&ob->header->rings[d].dropped);
     }
     /* Reading the heads is the first look: messages that the first call finds gone were sent since (the longest gap
      * before a miss left out a first call that came late, e.g. a copier thread not yet run when its process stopped). */
     ob->last_look_ns = sipc_os_monotonic_ns();
-    uint32_t slots = ob->geometry.slot_count;
+    uint32_t slots = ob->geometry.index_count;
     uint32_t divisor = (opt.flags & SIPC_OBSERVE_LOSSLESS) ? WAKE_AT_LOSSLESS_DIVISOR : WAKE_AT_PLAIN_DIVISOR;
     ob->wake_at_most = ob->wake_at = slots / divisor ? slots / divisor : 1u;
     if (!(opt.flags & SIPC_OBSERVE_LOSSLESS) && ob->writable)
@@ -535,6 +554,7 @@ int sipc_observer_info_with(sipc_observer *observer, sipc_channel_info *info, si
 
 typedef struct candidate {
     int present;
+    uint64_t pos; /* of its record */
     uint64_t stamp;
     uint64_t send_ns;
     uint32_t length;
@@ -552,7 +572,8 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
 {
     c->present = 0;
     const seg_ring *ring = &ob->header->rings[d];
-    const uint64_t slots = ob->geometry.slot_count;
+    const seg_geometry *g = &ob->geometry;
+    const uint64_t entries = g->index_count;
     int reload = 0;
     for (;;) {
         uint64_t pos = ob->next_sequence[d];
@@ -568,38 +589,43 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
             /* A sequence number cannot go back in one segment (a new channel is a new object). */
             return SIPC_ERR_CORRUPT;
         }
-        if (head - pos > slots) {
-            /* Slot of `pos` has been reused already. */
-            ob->missed[d] += head - slots - pos;
-            ob->next_sequence[d] = pos = head - slots;
+        if (head - pos > entries) {
+            /* Its index entry has been reused already. */
+            ob->missed[d] += head - entries - pos;
+            ob->next_sequence[d] = pos = head - entries;
         }
-        const seg_slot_header *slot = sipc_slot((void *)ob->header, &ob->geometry, d, pos);
+        uint64_t at = SH_LOAD(sipc_index_entry((void *)ob->header, g, d, pos));
+        const seg_slot_header *slot = sipc_record_at((void *)ob->header, g, d, at);
         uint64_t stamp = SH_LOAD_ACQ(&slot->stamp);
         uint64_t send_ns = SH_LOAD(&slot->send_ns);
         uint32_t length = SH_LOAD(&slot->length);
         uint32_t to_session = SH_LOAD(&slot->to_session);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         uint64_t again = SH_LOAD(&slot->stamp);
-        if (stamp == 2 * pos + 2 && again == stamp) {
-            if (length > ob->geometry.max_message)
+        /* Whole if nothing was written past the ring ahead of it (the frontier line rarely changes). */
+        int whole = sipc_position_in_ring(g, at, SH_LOAD(&ring->frontier));
+        if (whole && stamp == 2 * pos + 2 && again == stamp) {
+            if (length > g->max_message)
                 return SIPC_ERR_CORRUPT;
             c->present = 1;
-            /* The slots a producer wrote are in its CPU's cache: asking for a later one now overlaps that transfer with
-             * this message's copying and the caller's work (the first load of a slot was most of our time here). */
+            /* The records a producer wrote are in its CPU's cache: asking for a later one now overlaps that transfer
+             * with this message's copying and the caller's work (the first load of a record was most of our time). */
             if (head - pos > PREFETCH_AHEAD) {
-                const uint8_t *ahead =
-                    (const uint8_t *)sipc_slot((void *)ob->header, &ob->geometry, d, pos + PREFETCH_AHEAD);
+                const uint8_t *ahead = (const uint8_t *)sipc_record_at(
+                    (void *)ob->header, g, d,
+                    SH_LOAD(sipc_index_entry((void *)ob->header, g, d, pos + PREFETCH_AHEAD)));
                 __builtin_prefetch(ahead, 0, 3);
                 __builtin_prefetch(ahead + SIPC_SLOT_HEADER_SIZE, 0, 3);
             }
+            c->pos = at;
             c->stamp = stamp;
             c->send_ns = send_ns;
             c->length = length;
             c->to_session = to_session;
             return SIPC_OK;
         }
-        if (stamp < 2 * pos + 2 && again < 2 * pos + 2) {
-            /* head said it was published, yet the slot holds an older message */
+        if (whole && stamp < 2 * pos + 2 && again < 2 * pos + 2) {
+            /* head said it was published, and nothing overwrote its record, yet the record holds an older message */
             return SIPC_ERR_CORRUPT;
         }
         /* Being overwritten by a newer message: this one is lost to us (and head has moved on). */
@@ -718,9 +744,14 @@ static int news_of(sipc_observer *ob, uint64_t batch)
     if (__atomic_load_n(&ob->cancelled, __ATOMIC_ACQUIRE))
         return 1;
     for (int d = 0; d < 2; d++) {
-        uint64_t head = SH_LOAD_ACQ(&ob->header->rings[d].head);
+        const seg_ring *ring = &ob->header->rings[d];
+        uint64_t head = SH_LOAD_ACQ(&ring->head);
+        uint64_t next = ob->next_sequence[d];
         /* A head behind us is corrupt: the look at the rings says so. */
-        if (head < ob->next_sequence[d] || head - ob->next_sequence[d] >= batch)
+        if (head < next || head - next >= batch)
+            return 1;
+        if (batch > 1 && head != next &&
+            sipc_ring_fill_since(ob->header, &ob->geometry, d, next, head, SH_LOAD(&ring->write_pos)) >= batch)
             return 1;
     }
     if ((ob->flags & SIPC_OBSERVE_EVENTS) && roles_changed(ob))
@@ -738,7 +769,7 @@ static int anything_new(sipc_observer *ob)
  * us later than asked (a plain observer misses more), never not at all. */
 static uint64_t nap_batch(const sipc_observer *ob)
 {
-    return sipc_observer_wake_at(ob->wake_at, ob->geometry.slot_count);
+    return sipc_observer_wake_at(ob->wake_at, ob->geometry.index_count);
 }
 
 /* 1 if the observer may nap in its record (lossless, or a plain observer's): every attached producer wakes napping
@@ -858,12 +889,13 @@ static int deliver(sipc_observer *ob, int d, const candidate *c, void *buffer, s
                    sipc_observed_message *message)
 {
     uint64_t pos = ob->next_sequence[d];
-    const seg_slot_header *slot = sipc_slot((void *)ob->header, &ob->geometry, d, pos);
+    const seg_slot_header *slot = sipc_record_at((void *)ob->header, &ob->geometry, d, c->pos);
     size_t copied = c->length < capacity ? c->length : capacity;
     if (copied != 0)
-        memcpy(buffer, (const uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, copied);
+        sipc_ring_copy_out(ob->header, &ob->geometry, d, c->pos + SIPC_SLOT_HEADER_SIZE, buffer, copied);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (SH_LOAD(&slot->stamp) != c->stamp) {
+    if (SH_LOAD(&slot->stamp) != c->stamp ||
+        !sipc_position_in_ring(&ob->geometry, c->pos, SH_LOAD(&ob->header->rings[d].frontier))) {
         /* Overwritten while we copied: never hand out torn bytes. */
         ob->missed[d]++;
         ob->next_sequence[d] = pos + 1;
@@ -884,6 +916,7 @@ static int deliver(sipc_observer *ob, int d, const candidate *c, void *buffer, s
     message->missed = ob->missed[d];
     ob->missed[d] = 0;
     ob->next_sequence[d] = pos + 1;
+    ob->copied_end[d] = c->pos + sipc_record_size(c->length);
     publish_cursor_lazily(ob, d);
     return 1;
 }

@@ -39,19 +39,47 @@ int sipc_geometry_for(uint32_t max_message, uint32_t queue_depth, seg_geometry *
     if (queue > SIPC_MAX_RING_BYTES)
         return SIPC_ERR_INVALID_ARGUMENT;
     uint64_t rings = 1;
-    while (rings * 2 <= SIPC_HISTORY_MAX_RINGS && queue * rings * 2 <= SIPC_HISTORY_BYTES &&
-           (uint64_t)queue_depth * rings * 2 <= SIPC_HISTORY_MAX_SLOTS)
+    while (rings * 2 <= SIPC_HISTORY_MAX_RINGS && queue * rings * 2 <= SIPC_HISTORY_BYTES)
         rings *= 2;
     uint64_t ring = queue * rings;
+    /* The index: one entry per message the ring can hold, up to the smallest records (header only) and the cap. */
+    uint64_t entries = queue_depth;
+    while (entries * 2 <= SIPC_HISTORY_MAX_SLOTS && entries * 2 * SIPC_SLOT_ALIGN <= ring)
+        entries *= 2;
+    uint64_t index = (entries * sizeof(uint64_t) + SIPC_SLOT_ALIGN - 1) / SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN;
     memset(out, 0, sizeof *out);
     out->max_message = max_message;
     out->queue_depth = queue_depth;
     out->slot_size = (uint32_t)slot;
-    out->slot_count = (uint32_t)(queue_depth * rings);
-    out->ring_offset[0] = SIPC_HEADER_SIZE;
-    out->ring_offset[1] = SIPC_HEADER_SIZE + ring;
-    out->segment_size = SIPC_HEADER_SIZE + 2 * ring;
+    out->index_count = (uint32_t)entries;
+    out->ring_bytes = ring;
+    out->frontier_step = ring / 8 / SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN;
+    for (int d = 0; d < 2; d++) {
+        out->index_offset[d] = SIPC_HEADER_SIZE + (uint64_t)d * (index + ring);
+        out->ring_offset[d] = out->index_offset[d] + index;
+    }
+    out->segment_size = SIPC_HEADER_SIZE + 2 * (index + ring);
     return SIPC_OK;
+}
+
+void sipc_ring_copy_out(const void *base, const seg_geometry *g, int direction, uint64_t pos, void *out, size_t length)
+{
+    const uint8_t *ring = (const uint8_t *)base + g->ring_offset[direction];
+    uint64_t offset = sipc_modulo(pos, g->ring_bytes);
+    size_t first = g->ring_bytes - offset < length ? (size_t)(g->ring_bytes - offset) : length;
+    memcpy(out, ring + offset, first);
+    if (first < length)
+        memcpy((uint8_t *)out + first, ring, length - first);
+}
+
+void sipc_ring_copy_in(void *base, const seg_geometry *g, int direction, uint64_t pos, const void *data, size_t length)
+{
+    uint8_t *ring = (uint8_t *)base + g->ring_offset[direction];
+    uint64_t offset = sipc_modulo(pos, g->ring_bytes);
+    size_t first = g->ring_bytes - offset < length ? (size_t)(g->ring_bytes - offset) : length;
+    memcpy(ring + offset, data, first);
+    if (first < length)
+        memcpy(ring, (const uint8_t *)data + first, length - first);
 }
 
 /* The header's name, copied once and checked: 1..200 bytes obeying the naming rules, no NUL inside. */
