@@ -90,13 +90,15 @@ static bool append_direction_json(cli_buffer *out, const char *key, const sipc_d
                              direction->last_activity_ns);
 }
 
-/* The messages per direction an observer may fall behind before it misses (or, lossless, holds a producer): the
- * ring's slots, more than the queue's depth when they are small (PROTOCOL.md section 2, "Slots and history"). 0 when
- * the channel reports a geometry this build cannot make (another version's). */
-static uint32_t history_slots(const sipc_channel_info *info)
+/* How far an observer may fall behind a direction before it misses (or, lossless, holds a producer): the ring's bytes,
+ * which keep as many messages as their records fit, up to the index's entries (PROTOCOL.md section 2, "Records, index
+ * and history"). Zeros when the channel reports a geometry this build cannot make (another version's). */
+static seg_geometry history_of(const sipc_channel_info *info)
 {
     seg_geometry g;
-    return sipc_geometry_for(info->max_message_size, info->queue_depth, &g) == SIPC_OK ? g.index_count : 0u;
+    if (sipc_geometry_for(info->max_message_size, info->queue_depth, &g) != SIPC_OK)
+        memset(&g, 0, sizeof g);
+    return g;
 }
 
 static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)
@@ -105,12 +107,12 @@ static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)
     return cli_buffer_append_str(out, "{\"name\":") && cli_append_json_string(out, info->name, name_length) &&
            cli_buffer_printf(out,
                              ",\"state\":\"%s\",\"stale\":%s,\"protocolVersion\":%u,\"maxMessageSize\":%u,"
-                             "\"queueDepth\":%u,\"historySlots\":%u,\"mode\":\"%04o\",\"ownerUid\":%u,"
+                             "\"queueDepth\":%u,\"historyBytes\":%" PRIu64 ",\"historyMessages\":%u,\"mode\":\"%04o\",\"ownerUid\":%u,"
                              "\"serverPid\":%" PRId64 ",\"serverAlive\":%s,\"clientPid\":%" PRId64
                              ",\"clientAlive\":%s,\"connections\":%" PRIu64 ",\"createdNs\":%" PRIu64,
                              cli_state_name(info->state), info_is_stale(info) ? "true" : "false",
-                             info->protocol_version, info->max_message_size, info->queue_depth, history_slots(info),
-                             info->mode & 07777u, info->owner_uid, info->server_pid,
+                             info->protocol_version, info->max_message_size, info->queue_depth, history_of(info).ring_bytes,
+                             history_of(info).index_count, info->mode & 07777u, info->owner_uid, info->server_pid,
                              info->server_alive ? "true" : "false", info->client_pid,
                              info->client_alive ? "true" : "false", info->connections, info->created_ns) &&
            append_process_json(out, "serverProcess", info->server_pid, info->server_alive) &&
@@ -310,13 +312,14 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
                  &out,
                  "%-16s %s\n%-16s %s%s\n%-16s %s%s\n%-16s %s%s\n%-16s %" PRIu64 "\n"
                  "%-16s %u bytes\n%-16s %u messages per direction\n"
-                 "%-16s %u messages per direction (how far an observer may fall behind)\n%-16s %04o, uid %u\n"
+                 "%-16s %" PRIu64 " bytes, up to %u messages per direction (how far an observer may fall behind)\n"
+                 "%-16s %04o, uid %u\n"
                  "%-16s %u\n%-16s %s\n",
                  "name", info.name, "state", cli_state_name(info.state),
                  info_is_stale(&info) && info.state != SIPC_STATE_STALE ? " (stale: nobody alive attached)" : "",
                  "server pid", server.data, info.server_pid && !info.server_alive ? " (gone)" : "", "client pid",
                  client.data, info.client_pid && !info.client_alive ? " (gone)" : "", "connections", info.connections,
-                 "max message", info.max_message_size, "queue depth", info.queue_depth, "history", history_slots(&info),
+                 "max message", info.max_message_size, "queue depth", info.queue_depth, "history", history_of(&info).ring_bytes, history_of(&info).index_count,
                  "mode", info.mode & 07777u, info.owner_uid, "protocol", info.protocol_version, "created", created) &&
              append_direction_text(&out, "server->client", &info.to_client) &&
              append_direction_text(&out, "client->server", &info.to_server);

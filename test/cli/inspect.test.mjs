@@ -44,8 +44,10 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.equal(info.clientPid, 0);
     assert.equal(info.maxMessageSize, 4096);
     assert.equal(info.queueDepth, 4);
-    // 4,160-byte slots: 32 queues of 4 fit in 1 MiB, 64 would not (helper/PROTOCOL.md section 2, "Slots and history").
-    assert.equal(info.historySlots, 128);
+    // Records of up to 4,160 bytes: 32 queues of 4 fit in 1 MiB, 64 would not; the index holds 4,096 positions, the most
+    // (helper/PROTOCOL.md section 2, "Records, index and history").
+    assert.equal(info.historyBytes, 532480);
+    assert.equal(info.historyMessages, 4096);
     assert.equal(info.stale, false);
     assert.equal(info.mode, '0600');
     assert.deepEqual(Object.keys(info.toServer).sort(), ['bytes', 'capacity', 'lastActivityNs', 'messages', 'queued']);
@@ -53,7 +55,7 @@ describe('sipc ls / stat / tap / rm', () => {
     const text = await run(['stat', name]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout.toString(), new RegExp(`^name\\s+${name}$`, 'm'));
-    assert.match(text.stdout.toString(), /^history\s+128 messages per direction \(how far an observer may fall behind\)$/m);
+    assert.match(text.stdout.toString(), /^history\s+532480 bytes, up to 4096 messages per direction \(how far an observer may fall behind\)$/m);
     // The holder's name comes from the library (sipc_process_describe): the CLI itself here.
     assert.match(text.stdout.toString(), new RegExp(`^server pid\\s+${receiver.child.pid} sipc$`, 'm'));
     assert.deepEqual(info.serverProcess, { name: 'sipc', state: 'running', traced: false });
@@ -259,6 +261,7 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.equal((await receiver.done).code, 0);
   });
 
+  const MORE_THAN_HISTORY = 5000;
   it('tap reports messages it missed while it was stopped', T, async () => {
     const name = uniqueName('missed');
     // The echo stays (no --count): its exit would remove the channel, and a tap that finds its channel removed ends
@@ -268,7 +271,9 @@ describe('sipc ls / stat / tap / rm', () => {
     const tap = start(['tap', name]);
     await waitForTap(tap);
     tap.child.kill('SIGSTOP');
-    const lines = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    // More messages than the ring's history keeps (4,096 of these at depth 4: helper/PROTOCOL.md section 2, "Records,
+    // index and history").
+    const lines = Array.from({ length: MORE_THAN_HISTORY }, (_, i) => `m${i}`);
     const client = await run(['connect', name, '--timeout', '5000'], { input: lines.join('\n') + '\n' });
     assert.equal(client.stdout.toString(), lines.join('\n') + '\n');
     tap.child.kill('SIGCONT');
@@ -282,8 +287,8 @@ describe('sipc ls / stat / tap / rm', () => {
     const directions = ['client->server', 'server->client'];
     await waitFor(() => directions.every((d) => {
       const { shown, lost } = accounted(tap.stdout().toString(), d);
-      return shown + lost >= 40;
-    }), { timeoutMs: 15000, what: 'the tap to show or count all 40 messages of each direction' });
+      return shown + lost >= MORE_THAN_HISTORY;
+    }), { timeoutMs: 15000, what: `the tap to show or count all ${MORE_THAN_HISTORY} messages of each direction` });
     tap.child.kill('SIGINT');
     const tapped = await tap.done;
     assert.equal(tapped.code, 130, tapped.stderr);
@@ -291,9 +296,9 @@ describe('sipc ls / stat / tap / rm', () => {
     assert.ok(/ missed \d+ messages?\n/.test(output), output);
     for (const direction of directions) {
       const { shown, lost } = accounted(output, direction);
-      assert.equal(shown + lost, 40, `${direction}: ${shown} shown + ${lost} missed`);
+      assert.equal(shown + lost, MORE_THAN_HISTORY, `${direction}: ${shown} shown + ${lost} missed`);
     }
-    assert.match(output, / client->server #39 3 B "m39"\n/);
+    assert.match(output, new RegExp(` client->server #${MORE_THAN_HISTORY - 1} \\d B "m${MORE_THAN_HISTORY - 1}"\n`));
     echo.child.kill('SIGTERM');
     assert.equal((await echo.done).code, 143);
   });
@@ -351,27 +356,29 @@ describe('sipc ls / stat / tap / rm', () => {
 
   it('a stopped lossless tap holds the peers up for its stall timeout only, then is dropped', T, async () => {
     const name = uniqueName('stalled');
-    const echo = start(['echo', name, '--depth', '4', '--count', '40', '--timeout', '15000']);
+    const echo = start(['echo', name, '--depth', '4', '--count', String(MORE_THAN_HISTORY), '--timeout', '15000']);
     await waitForChannel(name);
     const tap = start(['tap', name, '--lossless', '--stall-timeout', '200', '--events']);
     await waitForTap(tap);
     assert.match(tap.stderr(), /watching both directions, lossless/);
     tap.child.kill('SIGSTOP');
-    const lines = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    // More messages than the ring's history keeps (4,096 of these at depth 4: helper/PROTOCOL.md section 2, "Records,
+    // index and history").
+    const lines = Array.from({ length: MORE_THAN_HISTORY }, (_, i) => `m${i}`);
     const client = await run(['connect', name, '--timeout', '10000'], { input: lines.join('\n') + '\n' });
     assert.equal(client.code, 0, client.stderr);
     assert.equal(client.stdout.toString(), lines.join('\n') + '\n');
     tap.child.kill('SIGCONT');
-    await waitFor(() => / client->server #39 3 B "m39"\n/.test(tap.stdout().toString()), { timeoutMs: 15000, what: 'the tap to catch up' });
+    await waitFor(() => new RegExp(` client->server #${MORE_THAN_HISTORY - 1} \\d B "m${MORE_THAN_HISTORY - 1}"\n`).test(tap.stdout().toString()), { timeoutMs: 15000, what: 'the tap to catch up' });
     tap.child.kill('SIGINT');
     const output = (await tap.done).stdout.toString();
     assert.match(output, / event lossless observation dropped by the peers \(stalled\)/);
-    // Dropped, it is a plain tap again: the slots were reused under it, and it says how many it missed.
+    // Dropped, it is a plain tap again: the ring was reused under it, and it says how many it missed.
     for (const direction of ['client->server', 'server->client']) {
       const shown = output.split('\n').filter((l) => l.includes(` ${direction} #`)).length;
       const lost = [...output.matchAll(/ (client->server|server->client) missed (\d+) messages?\n/g)]
         .filter((m) => m[1] === direction).reduce((sum, m) => sum + Number(m[2]), 0);
-      assert.equal(shown + lost, 40, `${direction}: ${shown} shown + ${lost} missed`);
+      assert.equal(shown + lost, MORE_THAN_HISTORY, `${direction}: ${shown} shown + ${lost} missed`);
       assert.ok(lost > 0, direction);
     }
     assert.equal((await echo.done).code, 0);
