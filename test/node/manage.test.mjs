@@ -41,7 +41,7 @@ test('stat, list and remove a channel by name', { timeout: scaled(60000) }, asyn
   assert.equal(info.maxMessageSize, 4096);
   assert.equal(info.queueDepth, 8);
   assert.equal(info.mode, 0o640);
-  assert.equal(info.protocolVersion, 3);
+  assert.equal(info.protocolVersion, 4);
   assert.ok(info.created instanceof Date && Math.abs(info.created.getTime() - Date.now()) < 60000);
   assert.equal(info.toClient.capacity, 8);
   assert.equal(info.toServer.lastActivity, undefined);

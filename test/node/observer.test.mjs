@@ -430,8 +430,9 @@ test("a lossless observer that stops copying is dropped by the waiting peers, go
     console.log('observing');
   `, { name });
   await whileObserverStopped(watcher, () => {
-    // 20 messages each way through queues of 4: a peer soon waits for the stopped observer, and drops it after 100 ms.
-    const lines = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    // More messages each way than the ring keeps for the observer (4,096 of these at depth 4, helper/PROTOCOL.md
+    // section 2, "Records, index and history"): a peer soon waits for the stopped observer, and drops it after 100 ms.
+    const lines = Array.from({ length: 5000 }, (_, i) => `m${i}`);
     const client = spawnSync(...command(SIPC, ['connect', name, '--timeout', String(scaled(15000))]), { input: lines.join('\n') + '\n', timeout: scaled(60000) });
     // It ended while the observer was stopped: the peers went on without it. (Not every echo need be in its output:
     // `sipc connect` stops listening 500 ms after the last reply, which a loaded machine can exceed.)
@@ -504,7 +505,8 @@ test('a plain observer held up while the peers go on counts what it missed, each
   const name = uniqueName('missgap');
   startCli(['echo', name, '--depth', '4']);
   await waitForChannel(name);
-  const total = 40;
+  // More than the ring keeps for the observer (4,096 of these at depth 4, helper/PROTOCOL.md section 2).
+  const total = 5000;
   const observedSince = Date.now();
   // Each direction's messages are all accounted for (handed out, or missed just before one that was) when the child
   // prints its statistics.
@@ -521,7 +523,7 @@ test('a plain observer held up while the peers go on counts what it missed, each
     console.log('observing');
   `, { name });
   await whileObserverStopped(watcher, () => {
-    // 40 messages each way through queues of 4 while the observer cannot look: most are overwritten before it does.
+    // 5,000 messages each way while the observer cannot look: the first ones are overwritten before it does.
     const lines = Array.from({ length: total }, (_, i) => `m${i}`);
     const client = spawnSync(...command(SIPC, ['connect', name, '--timeout', String(scaled(15000))]), { input: lines.join('\n') + '\n', timeout: scaled(40000) });
     assert.equal(client.status, 0, client.stderr?.toString());
