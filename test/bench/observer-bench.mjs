@@ -10,8 +10,9 @@
 // Each figure is the median of --runs runs (default 3; --quick: 1 run, fewer messages). --depth: the channel's queue
 // depth (default 16, the library's default): how far a lossless observer may fall behind before it holds the peers;
 // a list (16,64,256) measures each depth in turn, with a baseline of its own, per load. --max-message: the channel's
-// max_message_size (default 65536,64: the library's default, whose 16 slots take 1 MiB, and a channel sized to its 64 B
-// messages, whose small slots keep a history of 1,024 at depth 16: helper/PROTOCOL.md section 2, "Slots and history").
+// max_message_size (default 65536,64: the library's default, whose 1 MiB ring keeps 4,096 of these messages, and a
+// channel sized to them, whose 128 KiB ring keeps 1,024 at depth 16: helper/PROTOCOL.md section 2, "Records, index and
+// history").
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
