@@ -595,6 +595,13 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
             ob->next_sequence[d] = pos = head - entries;
         }
         uint64_t at = SH_LOAD(sipc_index_entry((void *)ob->header, g, d, pos));
+        if (at % SIPC_SLOT_ALIGN != 0) {
+            /* No producer writes such an entry: a forged one, whose header would not lie within the ring. */
+            ob->missed[d]++;
+            ob->next_sequence[d] = pos + 1;
+            reload = 1;
+            continue;
+        }
         const seg_slot_header *slot = sipc_record_at((void *)ob->header, g, d, at);
         uint64_t stamp = SH_LOAD_ACQ(&slot->stamp);
         uint64_t send_ns = SH_LOAD(&slot->send_ns);
@@ -611,9 +618,9 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
             /* The records a producer wrote are in its CPU's cache: asking for a later one now overlaps that transfer
              * with this message's copying and the caller's work (the first load of a record was most of our time). */
             if (head - pos > PREFETCH_AHEAD) {
-                const uint8_t *ahead = (const uint8_t *)sipc_record_at(
-                    (void *)ob->header, g, d,
-                    SH_LOAD(sipc_index_entry((void *)ob->header, g, d, pos + PREFETCH_AHEAD)));
+                uint64_t later = SH_LOAD(sipc_index_entry((void *)ob->header, g, d, pos + PREFETCH_AHEAD));
+                const uint8_t *ahead = (const uint8_t *)sipc_record_at((void *)ob->header, g, d,
+                                                                       later / SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN);
                 __builtin_prefetch(ahead, 0, 3);
                 __builtin_prefetch(ahead + SIPC_SLOT_HEADER_SIZE, 0, 3);
             }
