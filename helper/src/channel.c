@@ -132,6 +132,16 @@ static void notify_observers(sipc_channel *ch)
     }
 }
 
+/* Ends the nap of the observer of record r, if it naps: the first to take its flag down pays the wake-up. */
+static void end_nap(sipc_channel *ch, int r)
+{
+    seg_observer *record = &ch->header->observers[r];
+    if (SH_LOAD(&record->napping) != 0 && SH_XCHG(&record->napping, 0u) != 0) {
+        bump_and_wake(ch, SIPC_WAIT_RECORD(r));
+        count(&ch->stats.observer_wakes);
+    }
+}
+
 /* Wakes an observer napping in its record (PROTOCOL.md section 7, "Napping") once the messages of direction d it has
  * not copied fill as much of the ring as it asked for (`wake_at`, half when absent): it copies a batch per wake-up
  * instead of one per few messages, and only its nap costs us a syscall. It
@@ -149,10 +159,7 @@ static void notify_napping_observers(sipc_channel *ch, int d, uint64_t head, uin
         uint64_t batch = sipc_observer_wake_at(SH_LOAD(&record->wake_at), ch->geometry.index_count);
         if (cursor > head || sipc_ring_fill_since(ch->header, &ch->geometry, d, cursor, head, write_pos) < batch)
             continue;
-        if (SH_XCHG(&record->napping, 0u) != 0) {
-            bump_and_wake(ch, SIPC_WAIT_RECORD(r));
-            count(&ch->stats.observer_wakes);
-        }
+        end_nap(ch, r);
     }
 }
 
@@ -962,7 +969,7 @@ static queue_look oldest_message_session(sipc_channel *ch, uint32_t *session)
     seg_ring *ring = &ch->header->rings[ch->in_direction];
     queue_look look = QUEUE_EMPTY;
     int discarded = 0;
-    sipc_os_mutex_lock(&ch->recv_lock); /* our receivers move tail and would make the slot a moving target */
+    sipc_os_mutex_lock(&ch->recv_lock); /* our receivers move tail and would make the record a moving target */
     for (;;) {
         uint64_t tail = SH_LOAD(&ring->tail);
         uint64_t head = SH_LOAD_ACQ(&ring->head);
@@ -1268,7 +1275,8 @@ static int room_before(const sipc_channel *ch, int d, uint64_t seq, uint64_t hea
 /* Before writing a record that ends at `end`: raises direction d's frontier past it when it is not already, by a step
  * (the frontier's line then changes once per eighth of the ring, not per message), but never past the ring ahead of
  * `keep`, the position of the oldest record an observer must still find whole: the lowest lossless cursor's, else the
- * record about to be written (PROTOCOL.md section 3). `end` is within that bound (room_before). */
+ * record about to be written (PROTOCOL.md section 2, "Records, index and history"). `end` is within that bound
+ * (room_before). */
 static void raise_frontier(sipc_channel *ch, int d, uint64_t end, uint64_t keep)
 {
     seg_ring *ring = &ch->header->rings[d];
@@ -1355,7 +1363,8 @@ static int send_message(sipc_channel *ch, const void *data, size_t length, int32
         }
         if (head - tail < ch->geometry.queue_depth && room && observed_room) {
             /* The frontier first, then the record: an observer that copied bytes this record overwrites finds the
-             * frontier past its record's position plus the ring (PROTOCOL.md section 3). */
+             * frontier past its record's position plus the ring (PROTOCOL.md section 2, "Records, index and
+             * history"). */
             raise_frontier(ch, d, write_pos + record, observed == head ? write_pos : observed_pos);
             SH_STORE(sipc_index_entry(ch->header, &ch->geometry, d, head), write_pos);
             SH_STORE(&ring->write_pos, write_pos + record);
@@ -1390,6 +1399,9 @@ static int send_message(sipc_channel *ch, const void *data, size_t length, int32
                 return leave(ch, SIPC_ERR_TIMEOUT);
             }
             who = holder;
+            /* Records of mixed sizes can fill the ring's bytes before the observer's nap threshold (a ring of one or
+             * two of the largest records): it must not nap while we wait for it. */
+            end_nap(ch, holder);
             /* Only a lossless observer holds us back: wait for it within its bound, then drop it. */
             uint64_t look_again_ns = observer_holds_back(ch, holder, d);
             if (look_again_ns == 0) {

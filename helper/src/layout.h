@@ -65,7 +65,7 @@
 /* Wait words (indices into seg_header.wait_word). */
 #define SIPC_WAIT_ATTACH 0u                                /* a role was taken or released */
 #define SIPC_WAIT_DATA(direction) (1u + 2u * (direction))  /* direction got a message */
-#define SIPC_WAIT_SPACE(direction) (2u + 2u * (direction)) /* direction got a free slot */
+#define SIPC_WAIT_SPACE(direction) (2u + 2u * (direction)) /* direction got room for a message */
 #define SIPC_WAIT_OBSERVE 5u /* a message was published in either direction, or a role changed */
 #define SIPC_WAIT_RECORD(record) (6u + (uint32_t)(record)) /* the observer of record `record` napping (6, 7) */
 #define SIPC_WAIT_USED 8u
@@ -109,8 +109,7 @@ typedef struct seg_ring { /* 192 bytes: one cache line per writer */
     uint64_t bytes;        /*  16: payload bytes sent */
     uint64_t last_send_ns; /*  24: wall clock of the last send */
     uint64_t write_pos;    /*  32: ring position (bytes, from 0, never wrapped) where the next record goes; stored
-                                   before a record's bytes are written, so a reader that copied a record at p and then
-                                   finds write_pos <= p + ring_bytes copied it whole */
+                                   before a record's bytes are written: a receiver checks its record lies before it */
     uint8_t producer_pad[24];
     /* written by the consumer */
     uint64_t tail;    /*  64: sequence number of the next message to read */
@@ -119,7 +118,8 @@ typedef struct seg_ring { /* 192 bytes: one cache line per writer */
     uint8_t reserved[16]; /* 128: rings[0]: the platform's instance id (macOS); else 0 */
     uint64_t frontier;    /* 144: producer: no byte at a ring position >= frontier is written before frontier is raised
                                   past it (release fence). Raised a step (geometry.frontier_step) at a time, so that
-                                  readers validate a copy against a line that rarely changes (PROTOCOL.md section 3) */
+                                  observers validate a copy against a line that rarely changes (PROTOCOL.md
+                                  section 2, "Records, index and history") */
     uint8_t frontier_pad[40];
 } seg_ring;
 

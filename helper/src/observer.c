@@ -1,7 +1,7 @@
 /*
- * observer.c — followers of a channel that never consume its traffic. An observer reads slots by sequence
- * number (received slots keep their data until the sender reuses them) and validates each copy with the
- * slot's stamp, seqlock style. It sleeps on the observer wait word until a producer publishes (PROTOCOL.md
+ * observer.c — followers of a channel that never consume its traffic. An observer reads records by sequence
+ * number (received records keep their data until the producer writes round the ring to them) and validates each copy
+ * with the record's stamp and the ring's frontier, seqlock style. It sleeps on the observer wait word until a producer publishes (PROTOCOL.md
  * section 7); a lossless observer also owns a record in the header whose cursor the producers respect.
  */
 #include "deadline.h"
@@ -25,7 +25,7 @@
 /* How often, with events, the processes holding the roles are checked while traffic keeps the observer busy. */
 #define LIVENESS_CHECK_NS 100000000ull
 #define EVENT_QUEUE 8
-/* How many slots ahead of the one it copies the observer asks for (find_next), when they are published already. */
+/* How many records ahead of the one it copies the observer asks for (find_next), when they are published already. */
 #define PREFETCH_AHEAD 2u
 /* While messages keep coming (one returned less than SPIN_WHILE_FLOWING_NS ago), an observer that caught up spins for
  * the next one before it sleeps, within the peers' adaptive budget (spin_policy.h): where the next message is further
@@ -36,9 +36,10 @@
  * the latency bound for the last messages of a burst, when the channel goes quiet before half a ring is uncopied. */
 #define NAP_QUIET_MS 1
 /* How far behind an observer may fall while it naps before a producer wakes it (seg_observer.wake_at), as a share of
- * the ring's slots. Plain: a quarter, so that three quarters of the ring are left to cover the wake-up before slots are
- * reused (at 100k msgs/s through 16 slots, 120 us; through the 1,024 of a ring of small slots, 7.7 ms: PROTOCOL.md
- * section 2). Lossless: half (the producers wait for it when it is late, so its batch may be larger). */
+ * the ring (sipc_ring_fill: of its index or its bytes, whichever fills first). Plain: a quarter, so that three quarters
+ * of the ring are left to cover the wake-up before records are overwritten (at 100k msgs/s, 30 ms of 64 B messages on
+ * the default channel's 4,096; 120 us where a ring holds 16: PROTOCOL.md section 2). Lossless: half (the producers
+ * wait for it when it is late, so its batch may be larger). */
 #define WAKE_AT_PLAIN_DIVISOR 4u
 #define WAKE_AT_LOSSLESS_DIVISOR 2u
 /* A plain observer that finds messages gone after a nap halves its threshold (down to 1: woken by the first message,
@@ -565,8 +566,9 @@ typedef struct candidate {
  * Finds the next complete message of direction d the observer has not seen, skipping (and
  * counting) the ones already overwritten. SIPC_ERR_CORRUPT if the ring contradicts itself.
  * The ring's head is loaded again only once we reached the head we last saw (the producer writes that cache line at
- * every send: a load per message cost a transfer of the line per message) or when a slot turned out overwritten (to
- * jump to what is still there). The slot's stamp, not head, says whether its message is there: a stale head is safe.
+ * every send: a load per message cost a transfer of the line per message) or when a record turned out overwritten (to
+ * jump to what is still there). The record's stamp and the frontier, not head, say whether its message is there: a
+ * stale head is safe.
  */
 static int find_next(sipc_observer *ob, int d, candidate *c)
 {
@@ -631,8 +633,10 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
             c->to_session = to_session;
             return SIPC_OK;
         }
-        if (whole && stamp < 2 * pos + 2 && again < 2 * pos + 2) {
-            /* head said it was published, and nothing overwrote its record, yet the record holds an older message */
+        if (whole && stamp < 2 * pos + 2 && again < 2 * pos + 2 && SH_LOAD_ACQ(&ring->head) - pos < entries) {
+            /* head said it was published, nothing overwrote its record, and its index entry cannot be being reused (the
+             * producer stores the entry of message pos + index_count, the record's position, before its stamp), yet the
+             * record holds an older message */
             return SIPC_ERR_CORRUPT;
         }
         /* Being overwritten by a newer message: this one is lost to us (and head has moved on). */
@@ -1037,7 +1041,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
                 continue;
             }
         }
-        /* Woken, this thread has until the ring wraps (160 us at 100k msgs/s with 16 slots) to copy; queued behind a
+        /* Woken, this thread has until the ring wraps (160 us at 100k msgs/s where it holds 16) to copy; queued behind a
          * busy peer for a default slice (0.7-3 ms on Linux) it missed what came meanwhile (PROTOCOL.md section 7). */
         sipc_os_thread_prefer_prompt_wakeup();
         if (ob->delivered_since_nap && producers_wake_napping(ob)) {

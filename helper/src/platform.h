@@ -77,7 +77,7 @@ void sipc_os_cpu_relax(void);
 int sipc_os_current_cpu(void);
 /* Asks the scheduler, once per thread, to run the calling thread promptly when it is woken, in short turns of the same
  * CPU share: a thread that sleeps until a producer wakes it and must then copy before the ring wraps (an observer:
- * 16 slots hold 160 us at 100k msgs/s). Linux >= 6.12: an EEVDF slice of SIPC_OS_PROMPT_SLICE_NS (sched_setattr's
+ * a ring of 16 messages holds 160 us at 100k msgs/s). Linux >= 6.12: an EEVDF slice of SIPC_OS_PROMPT_SLICE_NS (sched_setattr's
  * sched_runtime; the default, 0.7-3 ms, lets a woken thread wait that long behind a busy peer on its CPU), the policy,
  * nice and reset-on-fork flag kept; a thread with a slice at least as short, or not SCHED_OTHER, is left alone. Older
  * kernels ignore the field; elsewhere nothing. A hint: failures are ignored. */
