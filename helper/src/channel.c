@@ -1265,7 +1265,7 @@ static int room_before(const sipc_channel *ch, int d, uint64_t seq, uint64_t hea
     if (seq == head)
         return 1;
     uint64_t pos = *position = SH_LOAD(sipc_index_entry(ch->header, g, d, seq));
-    if (pos % SIPC_SLOT_ALIGN != 0 || pos > write_pos)
+    if (pos % SIPC_SLOT_ALIGN != 0 || pos >= write_pos) /* a published record ends at write_pos at the latest */
         return -1;
     if (write_pos - pos > g->ring_bytes)
         return unread ? -1 : 0;

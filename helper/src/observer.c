@@ -562,6 +562,17 @@ typedef struct candidate {
     uint32_t to_session;
 } candidate;
 
+/* 1 if nothing has been written over the record at ring position `at` of direction d (call after an acquire fence that
+ * follows the reads to check): the producer raises the frontier, and stores write_pos, before it writes a byte. The
+ * frontier first: its line changes once per eighth of a ring, where write_pos shares head's, written at every send. It
+ * runs up to an eighth ahead of the bytes written, so a record it has passed may still be whole: write_pos says. */
+static int record_whole(const sipc_observer *ob, int d, uint64_t at)
+{
+    const seg_ring *ring = &ob->header->rings[d];
+    return sipc_position_in_ring(&ob->geometry, at, SH_LOAD(&ring->frontier)) ||
+           sipc_position_in_ring(&ob->geometry, at, SH_LOAD(&ring->write_pos));
+}
+
 /*
  * Finds the next complete message of direction d the observer has not seen, skipping (and
  * counting) the ones already overwritten. SIPC_ERR_CORRUPT if the ring contradicts itself.
@@ -611,8 +622,7 @@ static int find_next(sipc_observer *ob, int d, candidate *c)
         uint32_t to_session = SH_LOAD(&slot->to_session);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         uint64_t again = SH_LOAD(&slot->stamp);
-        /* Whole if nothing was written past the ring ahead of it (the frontier line rarely changes). */
-        int whole = sipc_position_in_ring(g, at, SH_LOAD(&ring->frontier));
+        int whole = record_whole(ob, d, at);
         if (whole && stamp == 2 * pos + 2 && again == stamp) {
             if (length > g->max_message)
                 return SIPC_ERR_CORRUPT;
@@ -905,8 +915,7 @@ static int deliver(sipc_observer *ob, int d, const candidate *c, void *buffer, s
     if (copied != 0)
         sipc_ring_copy_out(ob->header, &ob->geometry, d, c->pos + SIPC_SLOT_HEADER_SIZE, buffer, copied);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (SH_LOAD(&slot->stamp) != c->stamp ||
-        !sipc_position_in_ring(&ob->geometry, c->pos, SH_LOAD(&ob->header->rings[d].frontier))) {
+    if (SH_LOAD(&slot->stamp) != c->stamp || !record_whole(ob, d, c->pos)) {
         /* Overwritten while we copied: never hand out torn bytes. */
         ob->missed[d]++;
         ob->next_sequence[d] = pos + 1;
