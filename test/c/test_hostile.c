@@ -20,6 +20,12 @@ static void watched_pair_open(const char *name, sipc_channel **server, sipc_chan
     CHECK_RC(sipc_observe(name, ob), SIPC_OK);
 }
 
+/* The record header of message seq of direction d, found through its index entry as the library finds it. */
+static seg_slot_header *queued_slot(uint8_t *base, const seg_geometry *g, int d, uint64_t seq)
+{
+    return sipc_record_at(base, g, d, *sipc_index_entry(base, g, d, seq));
+}
+
 void test_hostile_ring_indices(void)
 {
     const char *name = test_name("hring");
@@ -56,7 +62,7 @@ void test_hostile_ring_indices(void)
     /* a published slot with an impossible length, then with a wrong stamp */
     seg_geometry g;
     CHECK_RC(sipc_validate_header(map.base, map.size, &g), SIPC_OK);
-    seg_slot_header *slot = sipc_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 0);
+    seg_slot_header *slot = queued_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 0);
     slot->length = 1u << 30;
     CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_ERR_CORRUPT);
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
@@ -109,7 +115,7 @@ void test_hostile_slot_within_a_run(void)
     sipc_observed_message m = {.struct_size = sizeof m};
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK); /* message 0: the run is 0..2 */
     CHECK(m.sequence == 0 && m.copied == 3);
-    seg_slot_header *slot = sipc_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 1);
+    seg_slot_header *slot = queued_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 1);
     slot->length = 1u << 30;
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
     slot->length = 129; /* one past max_message */
@@ -118,7 +124,7 @@ void test_hostile_slot_within_a_run(void)
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
     CHECK(m.sequence == 1 && m.copied == 3 && memcmp(buffer, "abc", 3) == 0);
     /* message 2's stamp goes back: head said it was published */
-    slot = sipc_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 2);
+    slot = queued_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 2);
     uint64_t stamp = slot->stamp;
     slot->stamp = 2;
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
