@@ -4,7 +4,7 @@
  *
  * The input is applied to a valid image as an XOR mask (zero bytes keep the valid value), so the
  * fuzzer starts deep inside the code that trusts a validated header and must survive anything
- * in the rings, slots and roles. The first byte picks the geometry and how the object's size
+ * in the rings, index entries, records and roles. The first byte picks the geometry and how the object's size
  * deviates from the header.
  */
 #include "layout.h"
@@ -43,13 +43,18 @@ static void build_image(uint8_t *image, const seg_geometry *g, const char *name)
     /* Two messages queued toward the client, one toward the server. */
     for (int d = 0; d < 2; d++) {
         uint64_t count = d == 0 ? 2 : 1;
+        uint64_t pos = 0; /* records packed from ring position 0, each found through its index entry */
         for (uint64_t seq = 0; seq < count && seq < g->queue_depth; seq++) {
-            seg_slot_header *slot = sipc_slot(image, g, d, seq);
+            *sipc_index_entry(image, g, d, seq) = pos;
+            seg_slot_header *slot = sipc_record_at(image, g, d, pos);
             slot->stamp = 2 * seq + 2;
             slot->length = g->max_message / 2;
             memset((uint8_t *)slot + SIPC_SLOT_HEADER_SIZE, 'a' + (int)seq, slot->length);
+            pos += sipc_record_size(slot->length);
         }
         h->rings[d].head = count < g->queue_depth ? count : g->queue_depth;
+        h->rings[d].write_pos = pos;
+        h->rings[d].frontier = pos;
     }
 }
 

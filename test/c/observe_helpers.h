@@ -15,10 +15,18 @@
 /* Opens `name` as server (64 B messages, queue depth 4) and as client, and connects the server. A failed step is
  * recorded as the test's failure (test_failed()). */
 void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **client);
-/* The slots of a ring of observed_pair_open's channel: how far an observer may fall behind before it misses messages
- * (plain) or holds the producer (lossless). More than the queue's depth of 4: small slots keep a history (PROTOCOL.md
- * section 2, "Slots and history"); a geometry without one fails the test (the tests tell the queue from the ring). */
-uint32_t observed_slots(void);
+/* The history of observed_pair_open's channel in its (64 B) messages: how many of them a ring holds, min(index_count,
+ * ring_bytes / sipc_record_size(64)), so how far an observer may fall behind before it misses messages (plain) or holds
+ * the producer (lossless). More than the queue's depth of 4 (PROTOCOL.md section 2, "Records, index and history"); a
+ * geometry without one fails the test (the tests tell the queue from the ring). */
+uint32_t observed_history(void);
+/* The index entries of a ring of observed_pair_open's channel: the unit of the thresholds of how far an observer is
+ * behind (seg_observer.wake_at, sipc_ring_fill), which counts a message by the larger of 1 and its bytes' share of the
+ * ring scaled to the index. */
+uint32_t observed_index_count(void);
+/* How many of the pair's 64 B messages make a ring `fill` full (sipc_ring_fill), at least 1: the send that reaches a
+ * threshold of `fill` index entries. */
+uint64_t observed_messages_to_fill(uint64_t fill);
 /* Closes what observed_pair_open (or lossless_pair_open) opened: the observer, then the client, then the server (each
  * when not NULL), each close checked to be SIPC_OK. */
 void observed_pair_close(sipc_observer *observer, sipc_channel *server, sipc_channel *client);

@@ -20,6 +20,12 @@ static void watched_pair_open(const char *name, sipc_channel **server, sipc_chan
     CHECK_RC(sipc_observe(name, ob), SIPC_OK);
 }
 
+/* The record header of message seq of direction d, found through its index entry as the library finds it. */
+static seg_slot_header *queued_slot(uint8_t *base, const seg_geometry *g, int d, uint64_t seq)
+{
+    return sipc_record_at(base, g, d, *sipc_index_entry(base, g, d, seq));
+}
+
 void test_hostile_ring_indices(void)
 {
     const char *name = test_name("hring");
@@ -56,7 +62,7 @@ void test_hostile_ring_indices(void)
     /* a published slot with an impossible length, then with a wrong stamp */
     seg_geometry g;
     CHECK_RC(sipc_validate_header(map.base, map.size, &g), SIPC_OK);
-    seg_slot_header *slot = sipc_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 0);
+    seg_slot_header *slot = queued_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 0);
     slot->length = 1u << 30;
     CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_ERR_CORRUPT);
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
@@ -109,7 +115,7 @@ void test_hostile_slot_within_a_run(void)
     sipc_observed_message m = {.struct_size = sizeof m};
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK); /* message 0: the run is 0..2 */
     CHECK(m.sequence == 0 && m.copied == 3);
-    seg_slot_header *slot = sipc_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 1);
+    seg_slot_header *slot = queued_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 1);
     slot->length = 1u << 30;
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
     slot->length = 129; /* one past max_message */
@@ -118,7 +124,7 @@ void test_hostile_slot_within_a_run(void)
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
     CHECK(m.sequence == 1 && m.copied == 3 && memcmp(buffer, "abc", 3) == 0);
     /* message 2's stamp goes back: head said it was published */
-    slot = sipc_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 2);
+    slot = queued_slot(map.base, &g, SIPC_DIR_TO_CLIENT, 2);
     uint64_t stamp = slot->stamp;
     slot->stamp = 2;
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_ERR_CORRUPT);
@@ -383,3 +389,172 @@ void test_hostile_foreign_objects(void)
     CHECK_RC(sipc_close(ch), SIPC_OK);
 }
 #endif /* !_WIN32 */
+
+/* Passes `count` messages of 128 B from server to client (each taken), so that the ring's write_pos moves on. */
+static void hostile_passes(sipc_channel *server, sipc_channel *client, uint64_t count)
+{
+    uint8_t buffer[128];
+    size_t length;
+    for (uint64_t i = 0; i < count && !test_failed(); i++) {
+        message_fill(buffer, sizeof buffer, 31, i);
+        CHECK_RC(sipc_send(server, buffer, sizeof buffer, 0), SIPC_OK);
+        CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    }
+}
+
+/* Layout 4's index and positions are untrusted too: the index entry of a queued message that is misaligned, past
+ * write_pos or more than the ring behind it names no record the producer could have written, and a write_pos past
+ * the largest position is no ring's: receive, peek and send say CORRUPT (never read or write out of the ring), and
+ * the channel works again once the fields are put back. */
+void test_hostile_index_entries_and_positions(void)
+{
+    const char *name = test_name("hindex");
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    watched_pair_open(name, &server, &client, &ob);
+    if (test_failed())
+        return;
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_geometry g;
+    CHECK_RC(sipc_validate_header(map.base, map.size, &g), SIPC_OK);
+    if (test_failed())
+        return;
+    seg_ring *ring = &((seg_header *)map.base)->rings[SIPC_DIR_TO_CLIENT];
+    /* More than a ring's bytes first, so that "more than the ring behind" is a position >= 0. */
+    const uint64_t laps = g.ring_bytes / sipc_record_size(128) + 3;
+    hostile_passes(server, client, laps);
+    CHECK(ring->write_pos > g.ring_bytes);
+    CHECK_RC(sipc_send(server, "ok", 2, 0), SIPC_OK);
+    const uint64_t tail = ring->tail;
+    uint64_t *entry = sipc_index_entry(map.base, &g, SIPC_DIR_TO_CLIENT, tail);
+    const uint64_t pos = *entry, write_pos = ring->write_pos;
+    CHECK(pos % SIPC_SLOT_ALIGN == 0 && write_pos == pos + sipc_record_size(2));
+    const struct {
+        const char *what;
+        uint64_t entry;
+    } forged[] = {
+        {"misaligned by 8", pos + 8},
+        {"misaligned by 1", pos + 1},
+        {"a record of the ring's end, misaligned", pos - sipc_modulo(pos, g.ring_bytes) + g.ring_bytes - 8},
+        {"at write_pos", write_pos},
+        {"past write_pos", write_pos + SIPC_SLOT_ALIGN},
+        {"far past write_pos", UINT64_MAX - 63},
+        {"more than the ring behind", write_pos - g.ring_bytes - SIPC_SLOT_ALIGN},
+        {"the ring behind (a record since overwritten)", write_pos - g.ring_bytes},
+    };
+    uint8_t buffer[128];
+    size_t length;
+    for (size_t f = 0; f < sizeof forged / sizeof forged[0] && !test_failed(); f++) {
+        *entry = forged[f].entry;
+        int rc_recv = sipc_recv(client, buffer, sizeof buffer, &length, 0);
+        int rc_peek = sipc_peek_size(client, &length, 0);
+        /* An entry at write_pos leaves the producer room (it holds no record yet: nothing unread to overwrite), so the
+         * send is tried only for the others. */
+        int rc_send = forged[f].entry == write_pos ? SIPC_ERR_CORRUPT : sipc_send(server, "x", 1, 0);
+        /* The ring behind exactly is a position the ring could hold: the producer finds no room before it (a full
+         * ring), so the send waits (TIMEOUT at 0 ms); the receiver finds another record there (CORRUPT). */
+        int send_ok = rc_send == SIPC_ERR_CORRUPT || (forged[f].entry == write_pos - g.ring_bytes && rc_send == SIPC_ERR_TIMEOUT);
+        if (rc_recv != SIPC_ERR_CORRUPT || rc_peek != SIPC_ERR_CORRUPT || !send_ok)
+            test_fail(__FILE__, __LINE__, "index entry %s: recv %s, peek %s, send %s", forged[f].what,
+                      sipc_status_name(rc_recv), sipc_status_name(rc_peek), sipc_status_name(rc_send));
+        CHECK(ring->tail == tail && ring->write_pos == write_pos); /* nothing taken, nothing written */
+    }
+    *entry = pos;
+    /* A write_pos past the largest position a ring may reach: every send is CORRUPT (the position arithmetic could
+     * wrap), and so is the queued message, which it leaves more than the ring behind. */
+    static const uint64_t huge[] = {SIPC_RING_POSITION_MAX + SIPC_SLOT_ALIGN, UINT64_MAX - 63, UINT64_MAX};
+    for (size_t k = 0; k < sizeof huge / sizeof huge[0] && !test_failed(); k++) {
+        ring->write_pos = huge[k];
+        CHECK_RC(sipc_send(server, "x", 1, 0), SIPC_ERR_CORRUPT);
+        CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_ERR_CORRUPT);
+        CHECK(ring->write_pos == huge[k] && ring->head == tail + 1);
+    }
+    /* With no message queued, a huge write_pos is still refused by send. */
+    ring->write_pos = write_pos;
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK(length == 2 && memcmp(buffer, "ok", 2) == 0);
+    ring->write_pos = SIPC_RING_POSITION_MAX + SIPC_SLOT_ALIGN;
+    CHECK_RC(sipc_send(server, "x", 1, 0), SIPC_ERR_CORRUPT);
+    ring->write_pos = write_pos;
+    CHECK_RC(sipc_send(server, "ok", 2, 0), SIPC_OK);
+    CHECK_RC(sipc_recv(client, buffer, sizeof buffer, &length, 0), SIPC_OK);
+    CHECK(length == 2 && memcmp(buffer, "ok", 2) == 0);
+    raw_close(&map);
+    CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
+
+/* An observer reads the record an index entry names before it knows the record is whole (find_next): a forged entry or
+ * frontier must cost it at most a miss or CORRUPT, never a read outside the ring. The channel is one whose segment ends
+ * on a page boundary at the end of direction 1's ring (max_message 2120, depth 31: 1,175,552 bytes), so that a record header
+ * read across that ring's end would fault. Every answer is one a working or corrupt channel gives. */
+void test_hostile_forged_frontier_and_index_for_an_observer(void)
+{
+    const char *name = test_name("hfront");
+    sipc_options o = options_with(2120, 31);
+    sipc_channel *server = NULL, *client = NULL;
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_open(name, &o, &server), SIPC_OK);
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    if (test_failed())
+        return;
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_geometry g;
+    CHECK_RC(sipc_validate_header(map.base, map.size, &g), SIPC_OK);
+    if (test_failed())
+        return;
+    CHECK(g.segment_size % 4096 == 0 && g.ring_offset[1] + g.ring_bytes == g.segment_size);
+    const int d = SIPC_DIR_TO_SERVER;
+    seg_ring *ring = &((seg_header *)map.base)->rings[d];
+    uint8_t buffer[8];
+    size_t length;
+    sipc_observed_message m = {.struct_size = sizeof m};
+    const uint64_t frontiers[] = {0, 1, 64, g.ring_bytes - 8, UINT64_MAX, UINT64_MAX - 63, SIPC_RING_POSITION_MAX};
+    const uint64_t entries[] = {g.ring_bytes - 8, g.ring_bytes - 1, 2 * g.ring_bytes - 8, UINT64_MAX, 8, 1};
+    uint64_t sent = 0;
+    for (size_t f = 0; f < sizeof frontiers / sizeof frontiers[0] + sizeof entries / sizeof entries[0] &&
+                       !test_failed();
+         f++) {
+        /* Two messages toward the server; the observer looks once the fields are forged. */
+        for (int k = 0; k < 2; k++, sent++) {
+            CHECK_RC(sipc_send(client, NULL, 0, 0), SIPC_OK);
+            CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 0), SIPC_OK);
+        }
+        const uint64_t frontier = ring->frontier, head = ring->head;
+        uint64_t *entry = sipc_index_entry(map.base, &g, d, head - 1);
+        const uint64_t saved = *entry;
+        if (f < sizeof frontiers / sizeof frontiers[0])
+            ring->frontier = frontiers[f];
+        else
+            *entry = entries[f - sizeof frontiers / sizeof frontiers[0]];
+        for (int look = 0; look < 3; look++) {
+            int rc = sipc_observer_next(ob, buffer, sizeof buffer, &m, 0);
+            if (rc != SIPC_OK && rc != SIPC_ERR_TIMEOUT && rc != SIPC_ERR_CORRUPT)
+                test_fail(__FILE__, __LINE__, "case %zu: observer_next returned %s", f, sipc_status_name(rc));
+        }
+        ring->frontier = frontier;
+        *entry = saved;
+        /* Put back, the observer follows again (a fresh one: the old may have found the ring CORRUPT). */
+        CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+        ob = NULL;
+        CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+        if (test_failed())
+            break;
+        CHECK_RC(sipc_send(client, NULL, 0, 0), SIPC_OK);
+        CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &length, 0), SIPC_OK);
+        sent++;
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 0), SIPC_OK);
+        CHECK(m.direction == d && m.sequence == sent - 1 && m.missed == 0 && m.length == 0);
+    }
+    raw_close(&map);
+    if (ob != NULL)
+        CHECK_RC(sipc_observer_close(ob), SIPC_OK);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}

@@ -37,8 +37,8 @@ void test_lossless_dead_observer_dropped(void)
     CHECK(pipe_read(plan.ready.read_end, &ready, 1) == 1);
     CHECK(reap_child(child) == 128 + 9);
     /* Its stall bound is 10 s, but its process is gone: the send that needs its slot (the first past a ring of
-     * observed_slots()) drops it at once (the send's 5 s timeout would fail this test otherwise). */
-    CHECK_RC(observed_passes(server, client, 0, observed_slots() + 2, 5000), SIPC_OK);
+     * observed_history()) drops it at once (the send's 5 s timeout would fail this test otherwise). */
+    CHECK_RC(observed_passes(server, client, 0, observed_history() + 2, 5000), SIPC_OK);
     raw_map map;
     CHECK(raw_open(plan.name, &map) == 0);
     const seg_header *h = (const seg_header *)map.base;
@@ -76,7 +76,7 @@ void test_lossless_hostile_record(void)
     raw_map map;
     CHECK(raw_open(name, &map) == 0);
     seg_header *h = (seg_header *)map.base;
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     uint64_t i = 0; /* messages sent so far: the head of direction 0 */
     for (; i < slots; i++) /* a ring's worth: a cursor at 0 now holds the producer */
         CHECK_RC(observed_pass(server, client, i, 0), SIPC_OK);
@@ -86,7 +86,7 @@ void test_lossless_hostile_record(void)
     forge_record(h, self, i + 1000, 5);
     CHECK_RC(observed_pass(server, client, i++, 0), SIPC_OK);
     CHECK(record_state(h) == SIPC_OBSERVER_DROPPED_INVALID);
-    /* A cursor more than a ring (observed_slots()) behind (it holds the producer back) and no process: dropped at
+    /* A cursor more than a ring (observed_history()) behind (it holds the producer back) and no process: dropped at
      * once, although its stall bound is the longest (the send's own 5 s would run out first). */
     forge_record(h, nobody, 0, SIPC_OBSERVE_STALL_MAX_MS);
     CHECK_RC(observed_pass(server, client, i++, 5000), SIPC_OK);
@@ -178,7 +178,7 @@ void test_observer_sleeps_until_a_send(void)
 #define HELD_WHILE_LOOKING 2
 
 /* Observes once, expecting to sleep and then find messages 0..5 gone (the test holds it still meanwhile while
- * observed_slots() + 6 pass): the look after the wake-up counts them as missed asleep and still times the wake-up, from
+ * observed_history() + 6 pass): the look after the wake-up counts them as missed asleep and still times the wake-up, from
  * message 6, the oldest of the ring (a lower bound). */
 static int child_observe_after_a_late_wake_up(void *arg)
 {
@@ -206,7 +206,7 @@ static int child_observe_after_a_late_wake_up(void *arg)
     return 0;
 }
 
-/* A wake-up that comes too late (the observer, asleep, is held still while observed_slots() + 6 messages pass,
+/* A wake-up that comes too late (the observer, asleep, is held still while observed_history() + 6 messages pass,
  * lapping its ring) is timed like one in time: the latency figures used to leave out exactly the wake-ups that lost
  * messages. */
 void test_observer_times_a_late_wake_up(void)
@@ -231,7 +231,7 @@ void test_observer_times_a_late_wake_up(void)
         CHECK(wait_observer_sleeping(h));
         CHECK(__atomic_load_n(&h->waiters[SIPC_WAIT_OBSERVE], __ATOMIC_ACQUIRE) == 1);
         CHECK(stop_child(child) == 0);
-        CHECK_RC(observed_passes(server, client, 0, observed_slots() + 6, 0), SIPC_OK);
+        CHECK_RC(observed_passes(server, client, 0, observed_history() + 6, 0), SIPC_OK);
         continue_child(child);
         status = reap_child(child);
         if (status == HELD_WHILE_LOOKING)
@@ -449,11 +449,11 @@ static void napping_fixture_close(napping_fixture *f)
 }
 
 /* A lossless observer that keeps up naps in its record while traffic flows, and only the send that leaves half a ring
- * (of observed_slots()) uncopied wakes it (one wake-up per half ring, not one per message or two; it used to sleep on
+ * (of observed_history()) uncopied wakes it (one wake-up per half ring, not one per message or two; it used to sleep on
  * the observer word after every few messages, which the next send paid a wake-up for). */
 void test_lossless_observer_naps_until_half_a_ring(void)
 {
-    const uint64_t half = observed_slots() / 2;
+    const uint64_t half = observed_history() / 2;
     napping_fixture f;
     napping_fixture_open(&f, test_name("lnap"), 1 + 2 * half);
     uint64_t i = 1; /* the fixture passed message 0 */
@@ -491,7 +491,7 @@ void test_lossless_observer_naps_until_half_a_ring(void)
 void test_lossless_nap_ended_for_nothing_naps_again(void)
 {
     napping_fixture f;
-    const uint64_t half = observed_slots() / 2;
+    const uint64_t half = observed_history() / 2;
     napping_fixture_open(&f, test_name("lnapagain"), 1 + half);
     if (!test_failed()) {
         sipc_observer_stats before = {.struct_size = sizeof before}, now = {.struct_size = sizeof now};
@@ -523,7 +523,7 @@ void test_lossless_nap_ended_for_nothing_naps_again(void)
             sipc_channel_wait_stats(f.server, &after);
             CHECK(after.observer_wakes == before.observer_wakes);
         }
-        /* Half a ring (of observed_slots()): this send ends the nap, and the observer copies them all. */
+        /* Half a ring (of observed_history()): this send ends the nap, and the observer copies them all. */
         CHECK_RC(observed_pass(f.server, f.client, i, 1000), SIPC_OK);
         sipc_channel_wait_stats(f.server, &after);
         CHECK(after.observer_wakes == before.observer_wakes + 1);
@@ -564,7 +564,7 @@ void test_lossless_forged_napping_costs_at_most_a_wake_up(void)
 {
     const char *name = test_name("lnapforge");
     sipc_channel *server = NULL, *client = NULL;
-    observed_pair_open(name, &server, &client); /* depth 4, observed_slots() slots, no observer */
+    observed_pair_open(name, &server, &client); /* depth 4, observed_history() slots, no observer */
     if (test_failed())
         return;
     raw_map map;
@@ -575,7 +575,7 @@ void test_lossless_forged_napping_costs_at_most_a_wake_up(void)
     uint32_t word_before = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     sipc_wait_stats before, after;
     sipc_channel_wait_stats(server, &before);
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], 4 * slots, __ATOMIC_RELEASE);
     __atomic_store_n(&record->napping, 1u, __ATOMIC_RELEASE);
     uint64_t i = 0;
@@ -630,33 +630,39 @@ static void wake_at_rounds(napping_fixture *f, uint64_t wake_at, uint64_t rounds
 void test_plain_observer_naps_until_its_wake_threshold(void)
 {
     napping_fixture f;
-    napping_fixture_open_with(&f, test_name("pnap"), 1 + 3 * 3, 1, 3);
+    /* wake_at counts index entries (sipc_ring_fill): a 64 B message of the pair fills more than one. */
+    const uint32_t wake_at = 6;
+    const uint64_t batch = observed_messages_to_fill(wake_at);
+    CHECK(batch > 1 && batch < wake_at);
+    napping_fixture_open_with(&f, test_name("pnap"), 1 + batch * 3, 1, wake_at);
     if (!test_failed())
-        CHECK(__atomic_load_n(&f.record->wake_at, __ATOMIC_ACQUIRE) == 3);
-    wake_at_rounds(&f, 3, 3);
+        CHECK(__atomic_load_n(&f.record->wake_at, __ATOMIC_ACQUIRE) == wake_at);
+    wake_at_rounds(&f, batch, 3);
     napping_fixture_close(&f);
 }
 
-/* A lossless observer may ask to be woken only when the ring (all observed_slots() of it, not the queue's depth) is
+/* A lossless observer may ask to be woken only when the ring (all observed_history() of it, not the queue's depth) is
  * full: the send that fills it wakes it, and the sends before cost nothing. It still copies every message (the
  * producer waits for it once the ring is full). */
 void test_lossless_observer_naps_until_a_full_ring(void)
 {
-    const uint32_t slots = observed_slots();
+    /* A full ring is the whole index in wake_at's unit (sipc_ring_fill): the pair's history of messages. */
+    const uint64_t slots = observed_history();
+    CHECK(observed_messages_to_fill(observed_index_count()) == slots);
     napping_fixture f;
-    napping_fixture_open_with(&f, test_name("lnapfull"), 1 + (uint64_t)slots * 2, 0, slots);
+    napping_fixture_open_with(&f, test_name("lnapfull"), 1 + slots * 2, 0, observed_index_count());
     wake_at_rounds(&f, slots, 2);
     napping_fixture_close(&f);
 }
 
 /* wake_at is untrusted like the rest of a record: 0 (an observer that predates it) is half a ring, more than a ring is
- * a ring, a ring being the observed_slots() slots (a threshold past the queue's depth of 4 stands). A forged napping
+ * a ring, a ring being the observed_history() slots (a threshold past the queue's depth of 4 stands). A forged napping
  * flag on a free record shows what the producer applies: wake-ups counted, no timing. */
 void test_garbage_wake_threshold_is_clamped(void)
 {
     const char *name = test_name("wakeclamp");
     sipc_channel *server = NULL, *client = NULL;
-    observed_pair_open(name, &server, &client); /* depth 4, observed_slots() slots, no observer */
+    observed_pair_open(name, &server, &client); /* depth 4, observed_history() slots, no observer */
     if (test_failed())
         return;
     raw_map map;
@@ -665,7 +671,10 @@ void test_garbage_wake_threshold_is_clamped(void)
         return;
     seg_header *h = (seg_header *)map.base;
     seg_observer *record = &h->observers[0]; /* FREE: nobody's record */
-    const uint32_t slots = observed_slots();
+    /* In index entries (sipc_ring_fill), as the producer applies it; each case's send that reaches it is
+     * observed_messages_to_fill(applied). */
+    const uint32_t slots = observed_index_count();
+    CHECK(slots > observed_history()); /* the pair's messages fill the ring's bytes before its index */
     const struct {
         uint32_t wake_at;
         uint64_t applied;
@@ -677,7 +686,8 @@ void test_garbage_wake_threshold_is_clamped(void)
         __atomic_store_n(&record->napping, 1u, __ATOMIC_RELEASE);
         sipc_wait_stats before, after;
         sipc_channel_wait_stats(server, &before);
-        for (uint64_t k = 1; k < cases[c].applied; k++)
+        const uint64_t sends = observed_messages_to_fill(cases[c].applied);
+        for (uint64_t k = 1; k < sends; k++)
             CHECK_RC(observed_pass(server, client, i++, 1000), SIPC_OK);
         sipc_channel_wait_stats(server, &after);
         CHECK(after.observer_wakes == before.observer_wakes);
@@ -686,7 +696,7 @@ void test_garbage_wake_threshold_is_clamped(void)
         sipc_channel_wait_stats(server, &after);
         if (after.observer_wakes != before.observer_wakes + 1)
             test_fail(__FILE__, __LINE__, "wake_at %u: not woken by send %llu", cases[c].wake_at,
-                      (unsigned long long)cases[c].applied);
+                      (unsigned long long)sends);
         CHECK(__atomic_load_n(&record->napping, __ATOMIC_ACQUIRE) == 0);
     }
     raw_close(&map);
@@ -776,7 +786,7 @@ void test_lossless_observer_takes_a_plain_observers_record(void)
         CHECK_RC(sipc_observe_ex(name, &options, &lossless), SIPC_OK);
     if (!test_failed()) {
         CHECK(sipc_observer_record_index(lossless) == 0);
-        /* fewer than a ring (observed_slots()): no observer misses one */
+        /* fewer than a ring (observed_history()): no observer misses one */
         CHECK_RC(observed_passes(server, client, 0, 4, 1000), SIPC_OK);
         sipc_observer *all[4] = {plain[0], plain[1], plain[2], lossless};
         for (int k = 0; k < 4 && !test_failed(); k++) {
@@ -845,7 +855,7 @@ static void *observe_once(void *arg)
 }
 
 /* The threshold a plain observer adapts is what the producers read: one that finds messages gone after a nap publishes
- * a lower wake_at in its record. It naps having asked for 3 (of a ring of observed_slots()); the test hides it from the
+ * a lower wake_at in its record. It naps having asked for 3 (of a ring of observed_history()); the test hides it from the
  * producer (a cursor past head in its record: never behind), sends a ring and 2 more and wakes it by hand, so that it
  * finds 2 gone. */
 void test_plain_observer_lowers_its_published_threshold_after_a_miss(void)
@@ -893,7 +903,7 @@ void test_plain_observer_lowers_its_published_threshold_after_a_miss(void)
     }
     CHECK(napping);
     __atomic_store_n(&record->cursor[SIPC_DIR_TO_CLIENT], 1000000, __ATOMIC_RELEASE);
-    for (uint64_t i = 1; i <= observed_slots() + 2; i++)
+    for (uint64_t i = 1; i <= observed_history() + 2; i++)
         CHECK_RC(observed_pass(server, client, i, 1000), SIPC_OK);
     CHECK(__atomic_load_n(&look.status, __ATOMIC_ACQUIRE) == -1000); /* still napping: nobody woke it */
     /* It may not have reached its futex wait yet: the moved word then ends that wait at once (0 woken, not 1). */
@@ -908,15 +918,32 @@ void test_plain_observer_lowers_its_published_threshold_after_a_miss(void)
 }
 #endif
 
-/* sipc_slot finds the slot of a ring of a power-of-two slot count with a mask and any other's with a division (README,
- * "Session 14"): both give slot seq % slot_count, up to the largest sequence numbers; and a lossless observer of a ring
- * of each kind copies every message, in order, while the producer it holds back (a ring's slots ahead of it) wraps the
- * ring many times. */
+/* The history of a ring in messages of `length` bytes: as many of their records as its bytes hold, up to its index. */
+static uint64_t history_of(const seg_geometry *g, uint32_t length)
+{
+    uint64_t by_bytes = g->ring_bytes / sipc_record_size(length);
+    return by_bytes < g->index_count ? by_bytes : g->index_count;
+}
+
+/* sipc_modulo takes a mask for a power-of-two divisor and a division for any other (README, "Session 14"): both give
+ * value % divisor, up to the largest values. sipc_index_entry finds message seq's entry at index[seq % index_count] and
+ * sipc_record_at a position's record at ring_offset + pos % ring_bytes, for index counts and ring sizes of each kind
+ * (64 B messages: depths not a power of two give neither), up to the largest sequence numbers and positions. And a
+ * lossless observer of a ring of each kind copies every message, in order, while the producer it holds back (a ring's
+ * history ahead of it) wraps the ring many times. */
 void test_lossless_slots_of_every_depth(void)
 {
+    static const uint64_t divisors[] = {1, 2, 3, 64, 384, 4096, 1049600, 1ull << 20, 819200};
+    static const uint64_t values[] = {0, 1, 63, 64, 4095, 4096, 1049599, 1049600, 1ull << 40, SIPC_RING_POSITION_MAX,
+                                      UINT64_MAX - 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof divisors / sizeof divisors[0]; i++)
+        for (size_t v = 0; v < sizeof values / sizeof values[0]; v++)
+            if (sipc_modulo(values[v], divisors[i]) != values[v] % divisors[i])
+                test_fail(__FILE__, __LINE__, "sipc_modulo(%llu, %llu)", (unsigned long long)values[v],
+                          (unsigned long long)divisors[i]);
     static const uint32_t depths[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 100, 256, SIPC_MAX_QUEUE_DEPTH};
     static const uint64_t starts[] = {0, 1000003, UINT64_MAX - 600};
-    for (size_t k = 0; k < sizeof depths / sizeof depths[0]; k++) {
+    for (size_t k = 0; k < sizeof depths / sizeof depths[0] && !test_failed(); k++) {
         seg_geometry g;
         CHECK_RC(sipc_geometry_for(64, depths[k], &g), SIPC_OK);
         uint8_t *base = malloc((size_t)g.segment_size); /* never touched: only addresses within it are compared */
@@ -926,22 +953,30 @@ void test_lossless_slots_of_every_depth(void)
         for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++)
             for (uint64_t seq = starts[s]; seq - starts[s] < 600; seq++)
                 for (int d = 0; d < 2; d++) {
-                    uint64_t expected = g.ring_offset[d] + (uint64_t)g.slot_size * (seq % g.slot_count);
-                    if ((uint64_t)((uint8_t *)sipc_slot(base, &g, d, seq) - base) != expected) {
-                        test_fail(__FILE__, __LINE__, "depth %u seq %llu: wrong slot", (unsigned)depths[k],
-                                  (unsigned long long)seq);
+                    uint64_t entry = g.index_offset[d] + sizeof(uint64_t) * (seq % g.index_count);
+                    /* Positions: multiples of 64 from 0, from far in, and up to the largest a ring may reach. */
+                    uint64_t pos = s == 0   ? seq * SIPC_SLOT_ALIGN
+                                   : s == 1 ? (seq << 20) * SIPC_SLOT_ALIGN
+                                            : SIPC_RING_POSITION_MAX - (UINT64_MAX - seq) * SIPC_SLOT_ALIGN;
+                    uint64_t record = g.ring_offset[d] + pos % g.ring_bytes;
+                    if ((uint64_t)((uint8_t *)sipc_index_entry(base, &g, d, seq) - base) != entry ||
+                        (uint64_t)((uint8_t *)sipc_record_at(base, &g, d, pos) - base) != record ||
+                        record + SIPC_SLOT_HEADER_SIZE > g.ring_offset[d] + g.ring_bytes) {
+                        test_fail(__FILE__, __LINE__, "depth %u seq %llu pos %llu: wrong entry or record",
+                                  (unsigned)depths[k], (unsigned long long)seq, (unsigned long long)pos);
                         free(base);
                         return;
                     }
                 }
         free(base);
     }
-    static const uint32_t ring_depths[] = {3, 5, 8}; /* 64 B messages: 192, 320 and 512 slots */
+    static const uint32_t ring_depths[] = {3, 5, 8}; /* 64 B messages: histories of 192, 320 and 512 */
     for (size_t k = 0; k < sizeof ring_depths / sizeof ring_depths[0]; k++) {
         const char *name = test_name("lslots");
         seg_geometry g;
         CHECK_RC(sipc_geometry_for(64, ring_depths[k], &g), SIPC_OK);
-        const uint64_t ring = g.slot_count;
+        const uint64_t ring = history_of(&g, 64);
+        CHECK(ring == 64u * ring_depths[k]);
         sipc_options o = options_with(64, ring_depths[k]);
         sipc_channel *server = NULL, *client = NULL;
         sipc_observer *ob = NULL;
@@ -954,7 +989,8 @@ void test_lossless_slots_of_every_depth(void)
             return;
         const uint64_t total = 11u * ring;
         /* The observer stores its cursor per run of copies, at least every eighth of a ring (observer.c,
-         * publish_cursor_lazily): the producer it holds may lag its copies by less than that. */
+         * publish_cursor_lazily; an eighth of the index in sipc_ring_fill, here an eighth of the history, the records
+         * filling the ring's bytes before its index): the producer it holds may lag its copies by less than that. */
         const uint64_t lag = ring / 8 ? ring / 8 : 1;
         uint64_t sent = 0, seen = 0;
         /* A ring's worth (the reader takes each: the queue's depth never stops a send), then the producer is held back
@@ -984,24 +1020,30 @@ void test_lossless_slots_of_every_depth(void)
     }
 }
 
-/* The history rule (layout.h, SIPC_HISTORY_*): a ring has slot_count = queue_depth * k slots, k the largest power of
- * two up to SIPC_HISTORY_MAX_RINGS for which the ring stays within SIPC_HISTORY_BYTES and the slots within
- * SIPC_HISTORY_MAX_SLOTS (k = 1 when the queue alone breaks a bound), and the segment is the header and two such rings.
- * Each case also names the slot count worked out by hand, so the rule is not only checked against itself. */
+/* The history rule (layout.h, SIPC_HISTORY_*): a ring has ring_bytes = queue_depth * slot_size * k bytes, k the largest
+ * power of two up to SIPC_HISTORY_MAX_RINGS for which the ring stays within SIPC_HISTORY_BYTES (k = 1 when the queue
+ * alone is over it), and an index of index_count = queue_depth * j entries, j the largest power of two keeping them
+ * within SIPC_HISTORY_MAX_SLOTS and within one per 64 ring bytes; the segment is the header and two (index, ring)
+ * pairs, each index rounded up to 64 bytes. Each case also names the ring and index worked out by hand, so the rule is
+ * not only checked against itself, and the history of the channel's smallest and largest messages. */
 void test_history_geometry_rule(void)
 {
     static const struct {
-        uint32_t max_message, depth, slots;
+        uint32_t max_message, depth;
+        uint64_t ring_bytes;
+        uint32_t index_count;
+        uint64_t history_empty, history_max; /* messages of 0 bytes, of max_message */
     } cases[] = {
-        {64, 4, 256},                                    /* observed_pair_open's: k = 64, the rings bound */
-        {0, 1, 64},                                      /* the smallest slot: k = 64 */
-        {100, 3, 192},                                   /* a depth not a power of two: k = 64 */
-        {64, 100, 3200},                                 /* the slots bound: 100 * 32 <= 4096 < 100 * 64 */
-        {4096, 4, 128},                                  /* the bytes bound: 4 * 4160 * 32 <= 1 MiB < 4 * 4160 * 64 */
-        {SIPC_DEFAULT_MAX_MESSAGE, SIPC_DEFAULT_QUEUE_DEPTH, SIPC_DEFAULT_QUEUE_DEPTH}, /* one queue is over 1 MiB */
-        {64, SIPC_MAX_QUEUE_DEPTH, SIPC_MAX_QUEUE_DEPTH}, /* the depth alone is the slots bound */
-        {1024 * 1024, 1, 1},                             /* one slot is over 1 MiB */
-        {16320, 16, 64},                                 /* slots of 16 KiB: 16 * 16 KiB * 4 = 1 MiB exactly */
+        {64, 4, 32768, 512, 512, 256},      /* observed_pair_open's: k = 64; j by the ring's bytes (512 * 64) */
+        {0, 1, 4096, 64, 64, 64},           /* the smallest record: k = 64 */
+        {100, 3, 36864, 384, 384, 192},     /* a depth not a power of two: k = 64, 3 * 256 > 36864 / 64 */
+        {64, 100, 819200, 3200, 3200, 3200}, /* the entries bound: 100 * 32 <= 4096 < 100 * 64 */
+        {4096, 4, 532480, 4096, 4096, 128}, /* the bytes bound: 4 * 4160 * 32 <= 1 MiB < 4 * 4160 * 64 */
+        {SIPC_DEFAULT_MAX_MESSAGE, SIPC_DEFAULT_QUEUE_DEPTH, 1049600, 4096, 4096, 16}, /* one queue is over 1 MiB */
+        {64, 16, 131072, 2048, 2048, 1024},                                             /* 64 B x 16: 128 KiB */
+        {64, SIPC_MAX_QUEUE_DEPTH, 1048576, SIPC_MAX_QUEUE_DEPTH, 4096, 4096}, /* k = 2; the depth alone is the entries bound */
+        {1024 * 1024, 1, 1048640, 4096, 4096, 1},                             /* one record is over 1 MiB */
+        {16320, 16, 1048576, 4096, 4096, 64}, /* records of 16 KiB: 16 * 16 KiB * 4 = 1 MiB exactly */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0] && !test_failed(); c++) {
         seg_geometry g;
@@ -1009,27 +1051,37 @@ void test_history_geometry_rule(void)
         const uint64_t slot = ((uint64_t)SIPC_SLOT_HEADER_SIZE + cases[c].max_message + SIPC_SLOT_ALIGN - 1) /
                               SIPC_SLOT_ALIGN * SIPC_SLOT_ALIGN;
         const uint64_t queue = slot * cases[c].depth;
-        CHECK(g.queue_depth == cases[c].depth && g.slot_size == slot);
-        CHECK(g.slot_count % cases[c].depth == 0);
-        const uint64_t k = g.slot_count / cases[c].depth;
-        /* A power of two within the bounds, or 1. */
+        CHECK(g.queue_depth == cases[c].depth && g.slot_size == slot && sipc_record_size(cases[c].max_message) == slot);
+        CHECK(g.ring_bytes % queue == 0 && g.index_count % cases[c].depth == 0);
+        const uint64_t k = g.ring_bytes / queue, j = g.index_count / cases[c].depth;
+        /* Powers of two within the bounds, or 1. */
         CHECK(k >= 1 && (k & (k - 1)) == 0 && k <= SIPC_HISTORY_MAX_RINGS);
-        CHECK(k == 1 || (queue * k <= SIPC_HISTORY_BYTES && g.slot_count <= SIPC_HISTORY_MAX_SLOTS));
+        CHECK(k == 1 || g.ring_bytes <= SIPC_HISTORY_BYTES);
+        CHECK(j >= 1 && (j & (j - 1)) == 0);
+        CHECK(j == 1 || (g.index_count <= SIPC_HISTORY_MAX_SLOTS && (uint64_t)g.index_count * 64 <= g.ring_bytes));
         /* The largest: twice as many would break a bound. */
-        CHECK(2 * k > SIPC_HISTORY_MAX_RINGS || queue * 2 * k > SIPC_HISTORY_BYTES ||
-              (uint64_t)cases[c].depth * 2 * k > SIPC_HISTORY_MAX_SLOTS);
-        if (g.slot_count != cases[c].slots)
-            test_fail(__FILE__, __LINE__, "max_message %u depth %u: %u slots, expected %u",
-                      (unsigned)cases[c].max_message, (unsigned)cases[c].depth, (unsigned)g.slot_count,
-                      (unsigned)cases[c].slots);
-        const uint64_t ring = (uint64_t)g.slot_size * g.slot_count;
-        CHECK(g.ring_offset[0] == SIPC_HEADER_SIZE && g.ring_offset[1] == SIPC_HEADER_SIZE + ring);
-        CHECK(g.segment_size == SIPC_HEADER_SIZE + 2 * ring);
+        CHECK(2 * k > SIPC_HISTORY_MAX_RINGS || queue * 2 * k > SIPC_HISTORY_BYTES);
+        CHECK((uint64_t)cases[c].depth * 2 * j > SIPC_HISTORY_MAX_SLOTS ||
+              (uint64_t)cases[c].depth * 2 * j * 64 > g.ring_bytes);
+        if (g.ring_bytes != cases[c].ring_bytes || g.index_count != cases[c].index_count)
+            test_fail(__FILE__, __LINE__, "max_message %u depth %u: ring %llu B, index %u, expected %llu B, %u",
+                      (unsigned)cases[c].max_message, (unsigned)cases[c].depth, (unsigned long long)g.ring_bytes,
+                      (unsigned)g.index_count, (unsigned long long)cases[c].ring_bytes, (unsigned)cases[c].index_count);
+        CHECK(history_of(&g, 0) == cases[c].history_empty && history_of(&g, cases[c].max_message) == cases[c].history_max);
+        /* The queue's depth of the largest messages always fits. */
+        CHECK(history_of(&g, cases[c].max_message) >= cases[c].depth);
+        const uint64_t index = ((uint64_t)g.index_count * 8 + 63) / 64 * 64;
+        CHECK(g.index_offset[0] == SIPC_HEADER_SIZE && g.ring_offset[0] == SIPC_HEADER_SIZE + index);
+        CHECK(g.index_offset[1] == SIPC_HEADER_SIZE + index + g.ring_bytes &&
+              g.ring_offset[1] == SIPC_HEADER_SIZE + 2 * index + g.ring_bytes);
+        CHECK(g.segment_size == SIPC_HEADER_SIZE + 2 * (index + g.ring_bytes));
+        CHECK(g.frontier_step % SIPC_SLOT_ALIGN == 0 && g.frontier_step <= g.ring_bytes / 8 &&
+              g.frontier_step + SIPC_SLOT_ALIGN > g.ring_bytes / 8);
     }
-    CHECK(observed_slots() == cases[0].slots);
+    CHECK(observed_history() == cases[0].history_max);
 }
 
-/* A lossless observer that does not copy holds the producer back after exactly a ring of observed_slots() messages,
+/* A lossless observer that does not copy holds the producer back after exactly a ring of observed_history() messages,
  * although the reader took each (so the queue's depth of 4 never stops a send): the observer's cursor alone holds the
  * next slot. A copy lets at most one more through (the observer may store its cursor later, observer.c
  * publish_cursor_lazily); once it copied all that was sent, exactly a ring more goes through. */
@@ -1040,7 +1092,7 @@ void test_lossless_holds_the_producer_after_a_ring_of_slots(void)
     sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client);
     if (test_failed())
         return;
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     uint64_t sent = 0;
     for (; sent < slots && !test_failed(); sent++)
         CHECK_RC(observed_pass(server, client, sent, 0), SIPC_OK);

@@ -102,8 +102,8 @@ void test_nowait_send_leaves_a_lossless_observer_to_a_send_that_may_look(void)
     char ready;
     CHECK(pipe_read(plan.ready.read_end, &ready, 1) == 1);
     CHECK(reap_child(child) == 128 + 9);
-    /* A ring of observed_slots() slots, all taken by the reader: now the observer's cursor alone holds the next one. */
-    CHECK_RC(observed_passes(server, client, 0, observed_slots(), 5000), SIPC_OK);
+    /* A ring of observed_history() slots, all taken by the reader: now the observer's cursor alone holds the next one. */
+    CHECK_RC(observed_passes(server, client, 0, observed_history(), 5000), SIPC_OK);
     uint8_t message[64] = {0};
     CHECK_RC(sipc_channel_send_now(server, message, sizeof message), SIPC_ERR_TIMEOUT);
     raw_map map;

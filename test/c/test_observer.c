@@ -101,7 +101,7 @@ void test_observer_counts_missed(void)
     CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
     const uint64_t before_attach = now_ns();
     CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
-    const uint64_t slots = observed_slots(); /* the pair's geometry: 64 B messages, depth 4 */
+    const uint64_t slots = observed_history(); /* the pair's geometry: 64 B messages, depth 4 */
     uint8_t buffer[64];
     size_t length;
     for (uint64_t i = 0; i < slots + 16; i++) {
@@ -128,7 +128,7 @@ void test_observer_counts_missed(void)
     observed_pair_close(ob, server, client);
 }
 
-/* A ring keeps a history (PROTOCOL.md section 2, "Slots and history"): its observed_slots() slots hold the last that
+/* A ring keeps a history (PROTOCOL.md section 2, "Slots and history"): its observed_history() slots hold the last that
  * many messages, far more than the queue's depth of 4. A plain observer that falls behind by more than the depth but
  * no more than the slots misses nothing, every message given in order; one that falls further behind misses exactly
  * the messages beyond the slots, and is then given the rest in order. */
@@ -141,7 +141,7 @@ void test_plain_observer_finds_the_ring_history(void)
     if (test_failed())
         return;
     CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     /* How far behind the observer falls each time (every message taken by the reader meanwhile), and what it then
      * misses. */
     const struct {
@@ -206,7 +206,7 @@ void test_observer_stats_say_why_it_missed(void)
 
     /* 16 messages more than the ring's slots before the observer's first call: the 16 overwritten ones were lost while
      * the caller kept the observer away. */
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     CHECK_RC(observed_passes(server, client, 0, slots + 16, 0), SIPC_OK);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
@@ -402,7 +402,7 @@ void observed_pair_open(const char *name, sipc_channel **server, sipc_channel **
     CHECK_RC(sipc_connect(*server, 1000), SIPC_OK);
 }
 
-uint32_t observed_slots(void)
+uint32_t observed_history(void)
 {
     seg_geometry g;
     int rc = sipc_geometry_for(64, 4, &g);
@@ -410,9 +410,36 @@ uint32_t observed_slots(void)
         test_fail(__FILE__, __LINE__, "sipc_geometry_for(64, 4) returned %s", sipc_status_name(rc));
         return 0;
     }
-    if (g.slot_count <= g.queue_depth)
-        test_fail(__FILE__, __LINE__, "a channel of 64 B x 4 has %u slots: no history", (unsigned)g.slot_count);
-    return g.slot_count;
+    /* The pair's messages are all 64 B: as many as the ring's bytes hold, up to the index's entries. */
+    uint64_t by_bytes = g.ring_bytes / sipc_record_size(64);
+    uint64_t history = by_bytes < g.index_count ? by_bytes : g.index_count;
+    if (history <= g.queue_depth)
+        test_fail(__FILE__, __LINE__, "a channel of 64 B x 4 keeps %llu of its messages: no history",
+                  (unsigned long long)history);
+    return (uint32_t)history;
+}
+
+uint32_t observed_index_count(void)
+{
+    seg_geometry g;
+    if (sipc_geometry_for(64, 4, &g) != SIPC_OK) {
+        test_fail(__FILE__, __LINE__, "sipc_geometry_for(64, 4) failed");
+        return 1;
+    }
+    return g.index_count;
+}
+
+uint64_t observed_messages_to_fill(uint64_t fill)
+{
+    seg_geometry g;
+    if (sipc_geometry_for(64, 4, &g) != SIPC_OK) {
+        test_fail(__FILE__, __LINE__, "sipc_geometry_for(64, 4) failed");
+        return 1;
+    }
+    uint64_t n = 1;
+    while (sipc_ring_fill(&g, n, n * sipc_record_size(64)) < fill)
+        n++;
+    return n;
 }
 
 void observed_pair_close(sipc_observer *observer, sipc_channel *server, sipc_channel *client)
@@ -479,9 +506,9 @@ void test_lossless_holds_the_producer(void)
     oo.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
     CHECK_RC(sipc_observe_ex(name, &oo, &ob), SIPC_OK);
     /* The client takes every message, yet the ring is full for the producer once the observer is a ring (its
-     * observed_slots() slots, more than the queue's depth of 4) behind: the next send finds no space until the
+     * observed_history() slots, more than the queue's depth of 4) behind: the next send finds no space until the
      * observer copies. */
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     CHECK_RC(observed_passes(server, client, 0, slots, 0), SIPC_OK);
     CHECK_RC(observed_pass(server, client, slots, 0), SIPC_ERR_TIMEOUT);
     /* Interleaved: the observer copies k messages, the producer sends until it is refused. It gets the slots the
@@ -539,9 +566,9 @@ void test_lossless_stalled_observer_dropped(void)
         CHECK(m.kind == SIPC_OBSERVED_EVENT && m.event == SIPC_EVENT_ATTACHED && m.pid == (int64_t)getpid());
         CHECK(m.role == (i == 0 ? SIPC_ROLE_SERVER : SIPC_ROLE_CLIENT) && m.session == 1 && m.direction == -1);
     }
-    /* The observer copies nothing: once it is a ring (observed_slots() slots) behind, the next send waits for it at
+    /* The observer copies nothing: once it is a ring (observed_history() slots) behind, the next send waits for it at
      * most its 30 ms, then drops it (the send's own timeout is far longer). */
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     CHECK_RC(observed_passes(server, client, 0, slots + 1, 5000), SIPC_OK);
     /* Message 0 was overwritten once the observer was dropped; then the drop is reported. */
     CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
@@ -603,7 +630,7 @@ static void read_all_before_the_wait(void *arg, sipc_test_point point)
 }
 
 /* A send that found no room, both its reader (a queue's depth behind) and a stalled lossless observer (a ring of
- * observed_slots() slots behind) at their bounds, goes on when the reader catches up just before the send waits: the
+ * observed_history() slots behind) at their bounds, goes on when the reader catches up just before the send waits: the
  * send then waits for the observer's stall bound only. It used to sleep until its own timeout, the lowest index still
  * needed (the observer's) being unchanged (a stopped lossless `sipc tap` froze both peers of a busy channel). */
 void test_lossless_stalled_observer_level_with_the_reader(void)
@@ -613,7 +640,7 @@ void test_lossless_stalled_observer_level_with_the_reader(void)
     sipc_observer *ob = lossless_pair_open(name, 0, 30, &server, &client);
     if (test_failed())
         return;
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     CHECK_RC(observed_passes(server, client, 0, slots - 4, 0), SIPC_OK);
     uint8_t buffer[64];
     for (uint64_t i = slots - 4; i < slots; i++) {
@@ -691,9 +718,9 @@ void test_lossless_send_spins_for_a_copying_observer(void)
     sipc_observer *ob = lossless_pair_open(name, 0, SIPC_OBSERVE_STALL_MAX_MS, &server, &client);
     if (test_failed())
         return;
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     CHECK_RC(observed_passes(server, client, 0, slots, 0), SIPC_OK);
-    /* The reader caught up and sleeps in its next recv; the observer is a ring (observed_slots() slots) behind. */
+    /* The reader caught up and sleeps in its next recv; the observer is a ring (observed_history() slots) behind. */
     sleeping_reader reader = {client, -1};
     sipc_os_thread reader_thread;
     CHECK(sipc_os_thread_create(&reader_thread, receive_one, &reader) == SIPC_OK);
@@ -770,8 +797,8 @@ void test_lossless_send_does_not_spin_for_an_observer_on_its_cpu(void)
     CHECK(record >= 0);
     /* The observer published where it runs when it claimed its record: our one CPU. */
     CHECK(record >= 0 && __atomic_load_n(&h->observers[record].cpu, __ATOMIC_ACQUIRE) == (uint32_t)cpu + 1u);
-    /* The observer is a ring (observed_slots() slots) behind: the next send is held back by it alone. */
-    const uint64_t slots = observed_slots();
+    /* The observer is a ring (observed_history() slots) behind: the next send is held back by it alone. */
+    const uint64_t slots = observed_history();
     CHECK_RC(observed_passes(server, client, 0, slots, 0), SIPC_OK);
     lagging_observer lag = {server, ob, {0}, -1, 0, 0};
     sipc_channel_wait_stats(server, &lag.before);
@@ -1115,11 +1142,11 @@ void test_observer_stale_head_counts_what_was_overwritten(void)
     const char *name = test_name("obsstale");
     sipc_channel *server = NULL, *client = NULL;
     sipc_observer *ob = NULL;
-    observed_pair_open(name, &server, &client); /* depth 4, observed_slots() slots */
+    observed_pair_open(name, &server, &client); /* depth 4, observed_history() slots */
     CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
     if (test_failed())
         return;
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     CHECK_RC(observed_passes(server, client, 0, 3, 0), SIPC_OK);
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
@@ -1152,10 +1179,10 @@ void test_lossless_run_across_the_ring_end(void)
 {
     const char *name = test_name("llwrap");
     sipc_channel *server = NULL, *client = NULL;
-    sipc_observer *ob = lossless_pair_open(name, 0, 0, &server, &client); /* depth 4, observed_slots() slots */
+    sipc_observer *ob = lossless_pair_open(name, 0, 0, &server, &client); /* depth 4, observed_history() slots */
     if (ob == NULL || test_failed())
         return;
-    const uint64_t slots = observed_slots();
+    const uint64_t slots = observed_history();
     uint8_t buffer[64];
     sipc_observed_message m = {.struct_size = sizeof m};
     uint64_t sent = 0, seen = 0;

@@ -288,7 +288,10 @@ void test_garbage_message_session(void)
     seg_geometry g;
     int valid = sipc_validate_header(view.base, view.size, &g) == SIPC_OK;
     if (valid)
-        SH_STORE(&sipc_slot(view.base, &g, SIPC_DIR_TO_SERVER, 1)->session, 0xdeadbeefu);
+        SH_STORE(&sipc_record_at(view.base, &g, SIPC_DIR_TO_SERVER,
+                                 SH_LOAD(sipc_index_entry(view.base, &g, SIPC_DIR_TO_SERVER, 1)))
+                      ->session,
+                 0xdeadbeefu);
     raw_close(&view);
     CHECK(valid);
     char buffer[8];
