@@ -128,10 +128,10 @@ void test_observer_counts_missed(void)
     observed_pair_close(ob, server, client);
 }
 
-/* A ring keeps a history (PROTOCOL.md section 2, "Slots and history"): its observed_history() slots hold the last that
- * many messages, far more than the queue's depth of 4. A plain observer that falls behind by more than the depth but
- * no more than the slots misses nothing, every message given in order; one that falls further behind misses exactly
- * the messages beyond the slots, and is then given the rest in order. */
+/* A ring keeps a history (PROTOCOL.md section 2, "Records, index and history"): it holds the last observed_history()
+ * messages of the pair, far more than the queue's depth of 4. A plain observer that falls behind by more than the depth
+ * but no more than the history misses nothing, every message given in order; one that falls further behind misses
+ * exactly the messages beyond the history, and is then given the rest in order. */
 void test_plain_observer_finds_the_ring_history(void)
 {
     const char *name = test_name("obshist");
