@@ -11,6 +11,8 @@ afterEach(cleanup);
 const linux = process.platform === 'linux';
 /** Byte offset of rings[to-server].head in a segment (helper/src/layout.h: rings at 512, 192 bytes each). */
 const TO_SERVER_HEAD = 512 + 192;
+/** rings[to-server].write_pos: where the next record goes (layout 4). */
+const TO_SERVER_WRITE_POS = TO_SERVER_HEAD + 32;
 /** rings[to-client].head (messages the server published), and waiters[SIPC_WAIT_SPACE(0)] (the server's sends waiting for room). */
 const TO_CLIENT_HEAD = 512;
 const WAITERS_SPACE_TO_CLIENT = 480 + 4 * 2;
@@ -56,8 +58,11 @@ test('a receive that the library fails (a corrupt queue) ends receiving with tha
   const errors = [];
   server.on('error', (error) => errors.push(error.code));
   const pending = server.receive();
-  // The queue towards the server claims one more message than was written; the client's send wakes the receive.
+  // The queue towards the server claims one more message than was written, at a record never written (head and
+  // write_pos moved past it; a send refuses a queue whose oldest record would lie at write_pos); the client's send
+  // wakes the receive.
   pokeSegment(name, TO_SERVER_HEAD, 1);
+  pokeSegment(name, TO_SERVER_WRITE_POS, 128);
   await client.send('behind a message never written');
   const corrupt = { code: 'CORRUPT', message: new RegExp(`^receive from channel '${name}' failed: `) };
   await assert.rejects(within(scaled(10000), pending, 'the pending receive'), corrupt);
