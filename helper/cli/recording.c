@@ -90,7 +90,12 @@ static bool finish_file(recording_output *output, int *exit_code)
 {
     if (!output->file)
         return true;
-    bool ok = output->owns_file ? fclose(output->file) == 0 : fflush(output->file) == 0;
+    /* What waits in the sink first; the file is closed (or flushed) either way, and errno says the first failure. */
+    bool flushed = capture_sink_flush(&output->sink);
+    int flush_error = errno;
+    bool ok = (output->owns_file ? fclose(output->file) == 0 : fflush(output->file) == 0) && flushed;
+    if (!flushed)
+        errno = flush_error;
     output->file = NULL;
     if (!ok && note_reader_gone(output, errno)) /* what was buffered has no reader any more */
         ok = true;
@@ -170,7 +175,8 @@ bool recording_output_write(recording_output *output, const capture_record *reco
         if (!start_file(output, exit_code))
             return false;
     }
-    if (!capture_sink_write(&output->sink, record) || (output->flush_each && fflush(output->file) != 0)) {
+    if (!capture_sink_write(&output->sink, record) ||
+        (output->flush_each && (!capture_sink_flush(&output->sink) || fflush(output->file) != 0))) {
         int error_number = errno;
         if (*exit_code < 0 && !note_reader_gone(output, error_number))
             *exit_code =
@@ -186,7 +192,7 @@ bool recording_output_idle(recording_output *output, sipc_os_mutex *lock, int *e
 {
     sipc_os_mutex_lock(lock);
     bool failed = false;
-    if (output->file && fflush(output->file) != 0) {
+    if (output->file && (!capture_sink_flush(&output->sink) || fflush(output->file) != 0)) {
         int error_number = errno;
         failed = !note_reader_gone(output, error_number);
         if (failed && *exit_code < 0)
