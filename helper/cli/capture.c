@@ -51,16 +51,26 @@ static size_t pad4(size_t n)
     return (n + 3u) & ~(size_t)3u;
 }
 
+/* Little-endian stores: one move where the host is little-endian (the compiler did not merge the byte stores of
+ * pcapng_record's seven block words, a quarter of its time), byte by byte elsewhere. */
 static void store_u16(unsigned char *p, uint16_t value)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &value, sizeof value);
+#else
     p[0] = (unsigned char)value;
     p[1] = (unsigned char)(value >> 8);
+#endif
 }
 
 static void store_u32(unsigned char *p, uint32_t value)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &value, sizeof value);
+#else
     for (int i = 0; i < 4; i++)
         p[i] = (unsigned char)(value >> (8 * i));
+#endif
 }
 
 static bool put_u16(cli_buffer *out, uint16_t value)
