@@ -86,15 +86,24 @@ typedef struct capture_sink {
     capture_format format;
     const char *const *channels;
     size_t channel_count;
-    uint64_t bytes;     /* written to this file so far */
-    cli_buffer scratch; /* reused for each record */
+    uint64_t bytes;     /* written to this file so far (those still in scratch included) */
+    cli_buffer scratch; /* records not handed to file yet */
 } capture_sink;
 
-/* Starts a file: pcapng section and interfaces, or the JSON Lines header. false: out of memory or
- * write error (errno). */
+/* Records collect in the sink's own buffer and go to the FILE this many bytes at a time: one fwrite (its lock, its
+ * copy into the FILE's small buffer, a write(2) per few KiB) per record was most of a busy recorder's output time. */
+#define CAPTURE_SINK_BATCH (64u * 1024u)
+
+/* Starts a file: pcapng section and interfaces, or the JSON Lines header (handed to the FILE at once). false: out of
+ * memory or write error (errno). */
 bool capture_sink_start(capture_sink *sink, FILE *file, capture_format format, const char *const *channels,
                         size_t channel_count);
+/* Adds a record; the FILE gets it once CAPTURE_SINK_BATCH bytes wait, or at capture_sink_flush. false: out of memory
+ * or write error (errno). */
 bool capture_sink_write(capture_sink *sink, const capture_record *record);
+/* Hands what waits in the sink to its FILE (fflush the FILE after it for the bytes to reach the file). false: write
+ * error (errno). */
+bool capture_sink_flush(capture_sink *sink);
 void capture_sink_free(capture_sink *sink); /* does not close the file */
 
 /* ---- reading ---- */

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* ---- buffers and formats ---- */
 
 bool cli_buffer_reserve(cli_buffer *buffer, size_t extra)
@@ -91,24 +95,53 @@ static size_t decimal_digits(uint64_t value)
 #endif
 }
 
-char *cli_put_u64(char *cursor, uint64_t value)
+/* value (below 10^8) as exactly eight digits, zero-padded, in 32-bit arithmetic. */
+static void put_eight_digits(char *at, uint32_t value)
 {
-    /* Written from its last digit back, two digits per division, straight where it goes. */
+    uint32_t high = value / 10000u, low = value % 10000u;
+    memcpy(at, decimal_pairs + 2u * (high / 100u), 2);
+    memcpy(at + 2, decimal_pairs + 2u * (high % 100u), 2);
+    memcpy(at + 4, decimal_pairs + 2u * (low / 100u), 2);
+    memcpy(at + 6, decimal_pairs + 2u * (low % 100u), 2);
+}
+
+/* Written from its last digit back, two digits per division, straight where it goes. */
+static char *put_u32(char *cursor, uint32_t value)
+{
     char *end = cursor + decimal_digits(value);
     char *at = end;
     while (value >= 100u) {
-        unsigned pair = (unsigned)(value % 100u);
+        unsigned pair = value % 100u;
         value /= 100u;
         at -= 2;
         memcpy(at, decimal_pairs + 2u * pair, 2);
     }
     if (value >= 10u) {
         at -= 2;
-        memcpy(at, decimal_pairs + 2u * (unsigned)value, 2);
+        memcpy(at, decimal_pairs + 2u * value, 2);
     } else {
         *--at = (char)('0' + value);
     }
     return end;
+}
+
+char *cli_put_u64(char *cursor, uint64_t value)
+{
+    /* A tap writes two 19-digit numbers per message: split into eight-digit parts by one or two 64-bit divisions, the
+     * rest in 32-bit arithmetic (a 64-bit division per digit pair made them a tenth of a busy tap's time). */
+    if (value <= UINT32_MAX)
+        return put_u32(cursor, (uint32_t)value);
+    uint64_t high = value / 100000000u;
+    uint32_t low = (uint32_t)(value % 100000000u);
+    if (high <= UINT32_MAX) {
+        cursor = put_u32(cursor, (uint32_t)high);
+    } else {
+        cursor = put_u32(cursor, (uint32_t)(high / 100000000u)); /* at most 1844 */
+        put_eight_digits(cursor, (uint32_t)(high % 100000000u));
+        cursor += 8;
+    }
+    put_eight_digits(cursor, low);
+    return cursor + 8;
 }
 
 bool cli_buffer_append_u64(cli_buffer *buffer, uint64_t value)
@@ -167,6 +200,26 @@ char *cli_put_hex(char *cursor, const void *data, size_t length)
 {
     const unsigned char *bytes = data;
     size_t i = 0;
+#if defined(__SSE2__)
+    /* Sixteen bytes at a time (every x86-64 has SSE2): the high and the low nibbles interleaved into two vectors of
+     * sixteen, each lane '0' + n, plus 39 where n > 9 ('a' - '0' - 10). */
+    const __m128i nibble_mask = _mm_set1_epi8(0x0f);
+    const __m128i nine = _mm_set1_epi8(9);
+    const __m128i digit_zero = _mm_set1_epi8('0');
+    const __m128i letter_gap = _mm_set1_epi8('a' - '0' - 10);
+    for (; i + 16 <= length; i += 16, cursor += 32) {
+        __m128i in = _mm_loadu_si128((const __m128i *)(const void *)(bytes + i));
+        __m128i high = _mm_and_si128(_mm_srli_epi16(in, 4), nibble_mask);
+        __m128i low = _mm_and_si128(in, nibble_mask);
+        __m128i first = _mm_unpacklo_epi8(high, low);
+        __m128i second = _mm_unpackhi_epi8(high, low);
+        first = _mm_add_epi8(_mm_add_epi8(first, digit_zero), _mm_and_si128(_mm_cmpgt_epi8(first, nine), letter_gap));
+        second =
+            _mm_add_epi8(_mm_add_epi8(second, digit_zero), _mm_and_si128(_mm_cmpgt_epi8(second, nine), letter_gap));
+        _mm_storeu_si128((__m128i *)(void *)cursor, first);
+        _mm_storeu_si128((__m128i *)(void *)(cursor + 16), second);
+    }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     /* Four bytes at a time in one 64-bit word: each byte's nibbles spread into two byte lanes (the high one first in
      * memory), then 0-9 and a-f made in every lane at once ('0' + n, plus 39 where n > 9: 'a' - '0' - 10). */
@@ -595,6 +648,18 @@ char *cli_put_iso_time(char *cursor, uint64_t epoch_ns)
     if (epoch_ns == 0) {
         *cursor = '-';
         return cursor + 1;
+    }
+    unsigned micros = (unsigned)((epoch_ns % 1000000000ull) / 1000u);
+    if (last.length == 19) {
+        /* Every time of a 64-bit count of nanoseconds since 1970 (years 1970 to 2554): copies of constant size
+         * (a tap writes one per message). */
+        memcpy(cursor, last.text, 19);
+        cursor[19] = '.';
+        memcpy(cursor + 20, decimal_pairs + 2u * (micros / 10000u), 2);
+        memcpy(cursor + 22, decimal_pairs + 2u * (micros / 100u % 100u), 2);
+        memcpy(cursor + 24, decimal_pairs + 2u * (micros % 100u), 2);
+        cursor[26] = 'Z';
+        return cursor + 27;
     }
     char text[CLI_ISO_TIME_SIZE];
     size_t length = format_with_micros(&last, epoch_ns, "Z", text, sizeof text);

@@ -355,6 +355,11 @@ void cli_observe_queue_next(cli_observe_queue *q, cli_observed *item)
     }
 }
 
+int cli_observe_queue_ready(const cli_observe_queue *q)
+{
+    return q->reading != NULL;
+}
+
 void cli_observe_queue_stop(cli_observe_queue *q)
 {
     if (q == NULL)

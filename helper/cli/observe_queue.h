@@ -52,6 +52,9 @@ typedef struct cli_observe_queue_options {
 int cli_observe_queue_start(sipc_observer *observer, const cli_observe_queue_options *options, cli_observe_queue **out);
 /* Waits for the next item (the previous item's data is released). After END it returns END again. */
 void cli_observe_queue_next(cli_observe_queue *queue, cli_observed *item);
+/* Whether cli_observe_queue_next would return at once: items the printer took from the queue are left (false when
+ * only items it did not take yet wait). For the printer, like cli_observe_queue_next. */
+int cli_observe_queue_ready(const cli_observe_queue *queue);
 /* Stops the copier (cancels the observer: sipc_observer_cancel is sticky), joins it and frees the queue. */
 void cli_observe_queue_stop(cli_observe_queue *queue);
 

@@ -90,7 +90,12 @@ static bool finish_file(recording_output *output, int *exit_code)
 {
     if (!output->file)
         return true;
-    bool ok = output->owns_file ? fclose(output->file) == 0 : fflush(output->file) == 0;
+    /* What waits in the sink first; the file is closed (or flushed) either way, and errno says the first failure. */
+    bool flushed = capture_sink_flush(&output->sink);
+    int flush_error = errno;
+    bool ok = (output->owns_file ? fclose(output->file) == 0 : fflush(output->file) == 0) && flushed;
+    if (!flushed)
+        errno = flush_error;
     output->file = NULL;
     if (!ok && note_reader_gone(output, errno)) /* what was buffered has no reader any more */
         ok = true;
@@ -170,7 +175,8 @@ bool recording_output_write(recording_output *output, const capture_record *reco
         if (!start_file(output, exit_code))
             return false;
     }
-    if (!capture_sink_write(&output->sink, record) || (output->flush_each && fflush(output->file) != 0)) {
+    if (!capture_sink_write(&output->sink, record) ||
+        (output->flush_each && (!capture_sink_flush(&output->sink) || fflush(output->file) != 0))) {
         int error_number = errno;
         if (*exit_code < 0 && !note_reader_gone(output, error_number))
             *exit_code =
@@ -186,7 +192,7 @@ bool recording_output_idle(recording_output *output, sipc_os_mutex *lock, int *e
 {
     sipc_os_mutex_lock(lock);
     bool failed = false;
-    if (output->file && fflush(output->file) != 0) {
+    if (output->file && (!capture_sink_flush(&output->sink) || fflush(output->file) != 0)) {
         int error_number = errno;
         failed = !note_reader_gone(output, error_number);
         if (failed && *exit_code < 0)
@@ -245,7 +251,40 @@ typedef struct record_worker {
      * as `tap --follow --stats` does. */
     sipc_observer_stats removed_stats;
     unsigned removed_counted;
+    /* The worker holds the session's lock across a run of messages its queue had ready (HOLD_MESSAGES at most): one
+     * lock and unlock per run, not per message, which were a few percent of a busy recorder's time. */
+    bool holding;
 } record_worker;
+
+#define HOLD_MESSAGES 256u
+
+static void worker_lock(record_worker *worker)
+{
+    if (!worker->holding)
+        sipc_os_mutex_lock(&worker->session->lock);
+}
+
+static void worker_unlock(record_worker *worker)
+{
+    if (!worker->holding)
+        sipc_os_mutex_unlock(&worker->session->lock);
+}
+
+static void worker_hold(record_worker *worker)
+{
+    if (!worker->holding) {
+        sipc_os_mutex_lock(&worker->session->lock);
+        worker->holding = true;
+    }
+}
+
+static void worker_release(record_worker *worker)
+{
+    if (worker->holding) {
+        worker->holding = false;
+        sipc_os_mutex_unlock(&worker->session->lock);
+    }
+}
 
 /* Whether the recording is over: stopped (a worker's stop), a stop signal or --duration's end. */
 static bool session_stopping(record_session *session)
@@ -259,11 +298,11 @@ static bool session_stopping(record_session *session)
 }
 
 /* Whether a worker stopped the recording (no more writes; what the copiers hold is dropped). */
-static bool session_stopped(record_session *session)
+static bool session_stopped(record_worker *worker)
 {
-    sipc_os_mutex_lock(&session->lock);
-    bool stopped = session->stopping;
-    sipc_os_mutex_unlock(&session->lock);
+    worker_lock(worker);
+    bool stopped = worker->session->stopping;
+    worker_unlock(worker);
     return stopped;
 }
 
@@ -276,9 +315,10 @@ static void session_stop(record_session *session)
 }
 
 /* Writes one record under the session's lock; false when the recording must end. */
-static bool session_write(record_session *session, const capture_record *record)
+static bool session_write(record_worker *worker, const capture_record *record)
 {
-    sipc_os_mutex_lock(&session->lock);
+    record_session *session = worker->session;
+    worker_lock(worker);
     bool ok = !session->stopping && session->exit_code < 0;
     if (ok && !recording_output_write(session->output, record, &session->exit_code)) {
         session->stopping = true;
@@ -289,7 +329,7 @@ static bool session_write(record_session *session, const capture_record *record)
         if (session->limit != 0 && session->recorded >= session->limit)
             session->stopping = true;
     }
-    sipc_os_mutex_unlock(&session->lock);
+    worker_unlock(worker);
     return ok;
 }
 
@@ -300,7 +340,7 @@ static bool write_event_at(record_worker *worker, uint64_t timestamp_ns, const c
                              .timestamp_ns = timestamp_ns,
                              .event = event,
                              .detail = detail};
-    return session_write(worker->session, &record);
+    return session_write(worker, &record);
 }
 
 static bool write_event(record_worker *worker, const char *event, const char *detail)
@@ -371,9 +411,9 @@ static bool write_message(record_worker *worker, const sipc_observed_message *me
     char detail[160];
     const char *label = capture_direction_label(message->direction);
     if (message->missed > 0) {
-        sipc_os_mutex_lock(&session->lock);
+        worker_lock(worker);
         session->missed += message->missed;
-        sipc_os_mutex_unlock(&session->lock);
+        worker_unlock(worker);
         snprintf(detail, sizeof detail, "%" PRIu64 " %s message%s the observer did not see", message->missed, label,
                  message->missed == 1 ? "" : "s");
         if (!write_event_at(worker, message->timestamp_ns, "missed", detail))
@@ -394,7 +434,7 @@ static bool write_message(record_worker *worker, const sipc_observed_message *me
                              .captured = message->copied, /* the copier checked it against the capacity */
                              .data = data,
                              .detail = message->undeliverable ? "undeliverable: its addressee left" : ""};
-    return session_write(session, &record);
+    return session_write(worker, &record);
 }
 
 /* The channel was removed: says so, waits for it to come back and copies it again. False when the recording ends
@@ -443,14 +483,27 @@ static void *record_worker_main(void *argument)
     /* A message written just now found the session going on (session_write looks under the lock): the look at the
      * session's stop is skipped after one, so that a busy channel pays one lock per message, not two. */
     bool look = true;
-    while (!(look && session_stopped(session))) {
+    unsigned held = 0; /* messages written in this hold of the lock */
+    while (!(look && session_stopped(worker))) {
         look = true;
         if (!ending && cli_stop_signal() != 0) {
             sipc_observer_cancel(worker->observer);
             ending = true;
         }
+        /* The lock is let go before a wait for more, and now and then for the other channels' workers. */
+        if (worker->holding && (!cli_observe_queue_ready(worker->queue) || held >= HOLD_MESSAGES)) {
+            worker_release(worker);
+            held = 0;
+        }
         cli_observed item;
         cli_observe_queue_next(worker->queue, &item);
+        if (item.kind != CLI_OBSERVED_ITEM) {
+            worker_release(worker); /* idle flushes and the channel's end take the lock themselves */
+            held = 0;
+        } else if (cli_observe_queue_ready(worker->queue)) {
+            worker_hold(worker); /* more wait: one lock for the run */
+            held++;
+        }
         if (item.kind == CLI_OBSERVED_QUIET) {
             if (recording_output_idle(session->output, &session->lock, &session->exit_code))
                 session_stop(session);
@@ -472,6 +525,7 @@ static void *record_worker_main(void *argument)
             break;
         look = item.message.kind == SIPC_OBSERVED_EVENT;
     }
+    worker_release(worker);
     cli_observe_queue_stop(worker->queue);
     worker->queue = NULL;
     return NULL;
