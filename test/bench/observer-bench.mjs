@@ -177,11 +177,13 @@ let serial = 0;
 async function runOnce(load, observer, depth, maxMessage) {
   const name = `bench-obs-${process.pid}-${++serial}`;
   const server = start(peersBinary, ['server', name, String(load.count), String(depth), String(maxMessage)]);
+  let tapSampler;
   try {
     await server.waitFor(/ready/, 10000, 'server');
     const client = start(peersBinary, ['client', name, String(load.count), String(load.rate), String(SIZE)]);
     let watcher;
     let tapFile;
+    let tapCpu = null;
     if (observer.kind === 'tap') {
       tapFile = join(outDir, `${name}.tap`);
       const fd = openSync(tapFile, 'w');
@@ -189,6 +191,9 @@ async function runOnce(load, observer, depth, maxMessage) {
         { stdout: fd });
       closeSync(fd);
       await watcher.waitFor(/watching/, 10000, 'tap');
+      // Its CPU time, sampled from the start: it exits as soon as the server's exit removes the channel, and a sample
+      // taken only after the peers ended could find it gone already (no figure).
+      tapSampler = setInterval(() => { tapCpu = cpuSecondsOf(watcher.child.pid) ?? tapCpu; }, 10);
     } else if (observer.kind === 'record') {
       tapFile = join(outDir, `${name}.pcapng`);
       watcher = start(cli, ['record', name, '-o', tapFile, '--stats', ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])]);
@@ -213,10 +218,9 @@ async function runOnce(load, observer, depth, maxMessage) {
     let gaps = null;
     let copier = null;
     if (observer.kind === 'tap') {
-      // Its CPU time, sampled while it waits out its quiet second (the copying and printing are over by then).
-      const sampler = setInterval(() => { cpuSeconds = cpuSecondsOf(watcher.child.pid) ?? cpuSeconds; }, 50);
-      await watcher.done; // it ends after a quiet second
-      clearInterval(sampler);
+      await watcher.done; // it ends once the channel is gone, or after a quiet second
+      clearInterval(tapSampler);
+      cpuSeconds = tapCpu;
       const lines = readFileSync(tapFile, 'utf8').split('\n').filter(Boolean);
       rmSync(tapFile, { force: true });
       seen = lines.length;
@@ -257,6 +261,7 @@ async function runOnce(load, observer, depth, maxMessage) {
     const split = gaps === null || load.rate === 0 ? null : splitMissed(gaps, load.rate);
     return { seconds, rate, seen, missed, stats, split, copier, cpuSeconds, mainCpuSeconds, peers: { client: clientCosts, server: serverCosts } };
   } finally {
+    clearInterval(tapSampler);
     server.child.kill('SIGKILL');
     spawnSync(cli, ['rm', '--force', '--', name], { stdio: 'ignore' });
   }
