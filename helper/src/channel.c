@@ -48,6 +48,11 @@ struct sipc_channel {
     /* process-local state, shared by this handle's threads */
     sipc_os_mutex send_lock;
     sipc_os_mutex recv_lock;
+    /* Guarded by recv_lock: the message after the last one this handle took or discarded, and where its record lies if
+     * the producer wrote it next (records are contiguous: realign_write_pos). Receiving it needs no index entry, a line
+     * the producer writes at every send. */
+    uint64_t next_record_seq;
+    uint64_t next_record_pos;
     sipc_os_mutex state_lock;    /* guards peer_view */
     uint32_t peer_session;       /* atomic; 0 until connected */
     uint32_t peer_dead_session;  /* atomic; session found dead by a liveness check */
@@ -397,6 +402,29 @@ static int options_from(const sipc_options *options, sipc_options *out)
     return sipc_geometry_for(out->max_message_size, out->queue_depth, &g);
 }
 
+/* Direction d's next record goes right after its last published one. A holder of the producing role that died within a
+ * send may have moved write_pos past a record it never published: starting there again keeps every record where the
+ * one before it ends, which receivers rely on to find the next record without the index (queued_record). Caller is
+ * taking the producing role (nobody else writes the ring). Left alone when the last record does not check out. */
+static void realign_write_pos(sipc_channel *ch, int d)
+{
+    seg_ring *ring = &ch->header->rings[d];
+    uint64_t head = SH_LOAD_ACQ(&ring->head);
+    uint64_t write_pos = SH_LOAD(&ring->write_pos);
+    if (head == 0) {
+        SH_STORE(&ring->write_pos, 0u);
+        return;
+    }
+    uint64_t pos = SH_LOAD(sipc_index_entry(ch->header, &ch->geometry, d, head - 1));
+    if (!sipc_position_in_ring(&ch->geometry, pos, write_pos))
+        return;
+    const seg_slot_header *last = sipc_record_at(ch->header, &ch->geometry, d, pos);
+    uint32_t length = SH_LOAD(&last->length);
+    if (SH_LOAD_ACQ(&last->stamp) == 2 * (head - 1) + 2 && length <= ch->geometry.max_message &&
+        sipc_record_size(length) <= write_pos - pos)
+        SH_STORE(&ring->write_pos, pos + sipc_record_size(length));
+}
+
 static void take_role(sipc_channel *ch, int role_index)
 {
     seg_header *h = ch->header;
@@ -414,6 +442,7 @@ static void take_role(sipc_channel *ch, int role_index)
             SH_STORE(&in->dropped, SH_LOAD(&in->dropped) + (head - tail));
         SH_STORE_REL(&in->tail, head);
     }
+    realign_write_pos(ch, ch->out_direction);
     SH_STORE(&role->sleepers, 0u);
     /* Only this role's holder sleeps on these words; a dead predecessor may have left counts. */
     SH_STORE(&h->waiters[SIPC_WAIT_DATA(ch->in_direction)], 0u);
@@ -936,23 +965,42 @@ static int addressed_elsewhere(const sipc_channel *ch, const seg_slot_header *sl
     return to != 0 && to != ch->my_session;
 }
 
-/* The record of queued message seq (tail <= seq < head, head loaded with acquire) of direction d: its index entry must
- * be a position in the ring (the producer never overwrites an unread record), its stamp that of a complete seq, its
- * length at most max_message and its bytes before write_pos. NULL if any is not so (CORRUPT). *pos: its position. */
-static seg_slot_header *queued_record(sipc_channel *ch, int d, uint64_t seq, uint64_t *pos)
+/* The record at ring position pos of direction d if it holds queued message seq whole: pos is in the ring of write_pos,
+ * the stamp is that of a complete seq, the length at most max_message and the bytes before write_pos. NULL if not. */
+static seg_slot_header *record_of(sipc_channel *ch, int d, uint64_t seq, uint64_t pos, uint64_t write_pos)
 {
     const seg_geometry *g = &ch->geometry;
-    uint64_t write_pos = SH_LOAD(&ch->header->rings[d].write_pos);
-    *pos = SH_LOAD(sipc_index_entry(ch->header, g, d, seq));
-    if (!sipc_position_in_ring(g, *pos, write_pos))
+    if (!sipc_position_in_ring(g, pos, write_pos))
         return NULL;
-    seg_slot_header *slot = sipc_record_at(ch->header, g, d, *pos);
+    seg_slot_header *slot = sipc_record_at(ch->header, g, d, pos);
     if (SH_LOAD_ACQ(&slot->stamp) != 2 * seq + 2)
         return NULL;
     uint32_t length = SH_LOAD(&slot->length);
-    if (length > g->max_message || sipc_record_size(length) > write_pos - *pos)
+    if (length > g->max_message || sipc_record_size(length) > write_pos - pos)
         return NULL;
     return slot;
+}
+
+/* The record of queued message seq (tail <= seq < head, head loaded with acquire) of direction d, caller holding
+ * recv_lock: where the last one taken ended (next_record_pos) when that holds it, else where its index entry says; the
+ * producer never overwrites an unread record, so NULL (CORRUPT) if neither does. *pos: its position. */
+static seg_slot_header *queued_record(sipc_channel *ch, int d, uint64_t seq, uint64_t *pos)
+{
+    uint64_t write_pos = SH_LOAD(&ch->header->rings[d].write_pos);
+    seg_slot_header *slot;
+    if (seq == ch->next_record_seq && (slot = record_of(ch, d, seq, ch->next_record_pos, write_pos)) != NULL) {
+        *pos = ch->next_record_pos;
+        return slot;
+    }
+    *pos = SH_LOAD(sipc_index_entry(ch->header, &ch->geometry, d, seq));
+    return record_of(ch, d, seq, *pos, write_pos);
+}
+
+/* Message seq, whose record at pos holds `length` bytes, was taken or discarded: the next one's record follows it. */
+static void passed_record(sipc_channel *ch, uint64_t seq, uint64_t pos, uint32_t length)
+{
+    ch->next_record_seq = seq + 1;
+    ch->next_record_pos = pos + sipc_record_size(length);
 }
 
 /* Discards the oldest queued message (counted in the ring's `dropped`). Caller holds recv_lock. */
@@ -981,6 +1029,7 @@ static queue_look oldest_message_session(sipc_channel *ch, uint32_t *session)
             if (slot == NULL) {
                 look = QUEUE_CORRUPT;
             } else if (addressed_elsewhere(ch, slot)) {
+                passed_record(ch, tail, pos, SH_LOAD(&slot->length));
                 discard_oldest(ring, tail);
                 discarded = 1;
                 continue;
@@ -1471,6 +1520,7 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
             uint32_t size = SH_LOAD(&slot->length);
             uint32_t sender = SH_LOAD(&slot->session);
             if (addressed_elsewhere(ch, slot)) {
+                passed_record(ch, tail, pos, size);
                 discard_oldest(ring, tail);
                 sipc_os_mutex_unlock(&ch->recv_lock);
                 notify(ch, SIPC_WAIT_SPACE(d));
@@ -1493,6 +1543,7 @@ static int receive(sipc_channel *ch, void *buffer, size_t capacity, size_t *leng
             }
             if (size != 0)
                 sipc_ring_copy_out(ch->header, &ch->geometry, d, pos + SIPC_SLOT_HEADER_SIZE, buffer, size);
+            passed_record(ch, tail, pos, size);
             SH_STORE_REL(&ring->tail, tail + 1);
             sipc_os_mutex_unlock(&ch->recv_lock);
             notify(ch, SIPC_WAIT_SPACE(d));

@@ -290,3 +290,55 @@ void test_ring_lossless_mixed_sizes_held_by_bytes(void)
     free(buffer);
     observed_pair_close(ob, server, client);
 }
+
+/* A client that died within a send left write_pos past a complete record it never published (forged here as such a
+ * client would leave it). The next client starts where the last published record ends (realign_write_pos), so the
+ * server, which finds each next record where the one it took last ended, receives the new client's message, never
+ * the abandoned one. */
+void test_ring_next_producer_writes_over_an_unpublished_record(void)
+{
+    const char *name = test_name("ringabandon");
+    sipc_channel *server = NULL, *client = NULL;
+    ring_pair_open(name, 4096, 4, &server, &client);
+    uint8_t buffer[4096];
+    for (uint64_t i = 0; i < 5 && !test_failed(); i++) {
+        message_fill(buffer, 100, 7, i);
+        CHECK_RC(sipc_send(client, buffer, 100, 1000), SIPC_OK);
+        size_t got = 0;
+        CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &got, 1000), SIPC_OK);
+        CHECK(got == 100 && message_check(buffer, 100, 7, i));
+    }
+    raw_map map;
+    CHECK(raw_open(name, &map) == 0);
+    seg_geometry g;
+    CHECK_RC(sipc_validate_header(map.base, map.size, &g), SIPC_OK);
+    if (test_failed())
+        return;
+    seg_ring *ring = &((seg_header *)map.base)->rings[SIPC_DIR_TO_SERVER];
+    const uint64_t head = ring->head, end = ring->write_pos;
+    CHECK(head == 5 && end == 5 * sipc_record_size(100));
+    /* What the dead client left: message `head` complete at `end`, its index entry and write_pos moved, head not. */
+    seg_slot_header *abandoned = sipc_record_at(map.base, &g, SIPC_DIR_TO_SERVER, end);
+    abandoned->length = 9;
+    abandoned->session = ((seg_header *)map.base)->roles[SIPC_ROLE_INDEX_CLIENT].session;
+    abandoned->to_session = 0;
+    sipc_ring_copy_in(map.base, &g, SIPC_DIR_TO_SERVER, end + SIPC_SLOT_HEADER_SIZE, "abandoned", 9);
+    abandoned->stamp = 2 * head + 2;
+    *sipc_index_entry(map.base, &g, SIPC_DIR_TO_SERVER, head) = end;
+    ring->write_pos = end + sipc_record_size(9);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+
+    CHECK_RC(sipc_open(name, NULL, &client), SIPC_OK);
+    CHECK(ring->write_pos == end); /* where the last published record ends */
+    CHECK_RC(sipc_connect(client, 1000), SIPC_OK);
+    CHECK_RC(sipc_connect(server, 1000), SIPC_OK);
+    CHECK_RC(sipc_send(client, "the next client", 15, 1000), SIPC_OK);
+    size_t got = 0;
+    CHECK_RC(sipc_recv(server, buffer, sizeof buffer, &got, 1000), SIPC_OK);
+    if (got != 15 || memcmp(buffer, "the next client", 15) != 0)
+        test_fail(__FILE__, __LINE__, "the server received \"%.*s\"", (int)got, (const char *)buffer);
+    CHECK(*sipc_index_entry(map.base, &g, SIPC_DIR_TO_SERVER, head) == end);
+    raw_close(&map);
+    CHECK_RC(sipc_close(client), SIPC_OK);
+    CHECK_RC(sipc_close(server), SIPC_OK);
+}
