@@ -104,6 +104,7 @@ static seg_geometry history_of(const sipc_channel_info *info)
 static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)
 {
     size_t name_length = strnlen(info->name, sizeof info->name);
+    const seg_geometry history = history_of(info);
     return cli_buffer_append_str(out, "{\"name\":") && cli_append_json_string(out, info->name, name_length) &&
            cli_buffer_printf(out,
                              ",\"state\":\"%s\",\"stale\":%s,\"protocolVersion\":%u,\"maxMessageSize\":%u,"
@@ -112,9 +113,9 @@ static bool append_info_json(cli_buffer *out, const sipc_channel_info *info)
                              "\"serverPid\":%" PRId64 ",\"serverAlive\":%s,\"clientPid\":%" PRId64
                              ",\"clientAlive\":%s,\"connections\":%" PRIu64 ",\"createdNs\":%" PRIu64,
                              cli_state_name(info->state), info_is_stale(info) ? "true" : "false",
-                             info->protocol_version, info->max_message_size, info->queue_depth,
-                             history_of(info).ring_bytes, history_of(info).index_count, info->mode & 07777u,
-                             info->owner_uid, info->server_pid, info->server_alive ? "true" : "false", info->client_pid,
+                             info->protocol_version, info->max_message_size, info->queue_depth, history.ring_bytes,
+                             history.index_count, info->mode & 07777u, info->owner_uid, info->server_pid,
+                             info->server_alive ? "true" : "false", info->client_pid,
                              info->client_alive ? "true" : "false", info->connections, info->created_ns) &&
            append_process_json(out, "serverProcess", info->server_pid, info->server_alive) &&
            append_process_json(out, "clientProcess", info->client_pid, info->client_alive) &&
@@ -306,6 +307,7 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
     } else {
         char created[40];
         cli_format_iso_time(info.created_ns, created, sizeof created);
+        const seg_geometry history = history_of(&info);
         cli_buffer server = {0}, client = {0};
         ok = append_pid(&server, info.server_pid, info.server_alive) &&
              append_pid(&client, info.client_pid, info.client_alive) &&
@@ -320,9 +322,9 @@ int cmd_stat(const cli_command *command, int argc, char **argv)
                  info_is_stale(&info) && info.state != SIPC_STATE_STALE ? " (stale: nobody alive attached)" : "",
                  "server pid", server.data, info.server_pid && !info.server_alive ? " (gone)" : "", "client pid",
                  client.data, info.client_pid && !info.client_alive ? " (gone)" : "", "connections", info.connections,
-                 "max message", info.max_message_size, "queue depth", info.queue_depth, "history",
-                 history_of(&info).ring_bytes, history_of(&info).index_count, "mode", info.mode & 07777u,
-                 info.owner_uid, "protocol", info.protocol_version, "created", created) &&
+                 "max message", info.max_message_size, "queue depth", info.queue_depth, "history", history.ring_bytes,
+                 history.index_count, "mode", info.mode & 07777u, info.owner_uid, "protocol", info.protocol_version,
+                 "created", created) &&
              append_direction_text(&out, "server->client", &info.to_client) &&
              append_direction_text(&out, "client->server", &info.to_server);
         cli_buffer_free(&server);

@@ -402,6 +402,22 @@ static int options_from(const sipc_options *options, sipc_options *out)
     return sipc_geometry_for(out->max_message_size, out->queue_depth, &g);
 }
 
+/* The record at ring position pos of direction d if it holds message seq whole: pos is in the ring of write_pos,
+ * the stamp is that of a complete seq, the length at most max_message and the bytes before write_pos. NULL if not. */
+static seg_slot_header *record_of(sipc_channel *ch, int d, uint64_t seq, uint64_t pos, uint64_t write_pos)
+{
+    const seg_geometry *g = &ch->geometry;
+    if (!sipc_position_in_ring(g, pos, write_pos))
+        return NULL;
+    seg_slot_header *slot = sipc_record_at(ch->header, g, d, pos);
+    if (SH_LOAD_ACQ(&slot->stamp) != 2 * seq + 2)
+        return NULL;
+    uint32_t length = SH_LOAD(&slot->length);
+    if (length > g->max_message || sipc_record_size(length) > write_pos - pos)
+        return NULL;
+    return slot;
+}
+
 /* Direction d's next record goes right after its last published one. A holder of the producing role that died within a
  * send may have moved write_pos past a record it never published: starting there again keeps every record where the
  * one before it ends, which receivers rely on to find the next record without the index (queued_record). Caller is
@@ -416,13 +432,9 @@ static void realign_write_pos(sipc_channel *ch, int d)
         return;
     }
     uint64_t pos = SH_LOAD(sipc_index_entry(ch->header, &ch->geometry, d, head - 1));
-    if (!sipc_position_in_ring(&ch->geometry, pos, write_pos))
-        return;
-    const seg_slot_header *last = sipc_record_at(ch->header, &ch->geometry, d, pos);
-    uint32_t length = SH_LOAD(&last->length);
-    if (SH_LOAD_ACQ(&last->stamp) == 2 * (head - 1) + 2 && length <= ch->geometry.max_message &&
-        sipc_record_size(length) <= write_pos - pos)
-        SH_STORE(&ring->write_pos, pos + sipc_record_size(length));
+    const seg_slot_header *last = record_of(ch, d, head - 1, pos, write_pos);
+    if (last != NULL)
+        SH_STORE(&ring->write_pos, pos + sipc_record_size(SH_LOAD(&last->length)));
 }
 
 static void take_role(sipc_channel *ch, int role_index)
@@ -965,22 +977,6 @@ static int addressed_elsewhere(const sipc_channel *ch, const seg_slot_header *sl
     return to != 0 && to != ch->my_session;
 }
 
-/* The record at ring position pos of direction d if it holds queued message seq whole: pos is in the ring of write_pos,
- * the stamp is that of a complete seq, the length at most max_message and the bytes before write_pos. NULL if not. */
-static seg_slot_header *record_of(sipc_channel *ch, int d, uint64_t seq, uint64_t pos, uint64_t write_pos)
-{
-    const seg_geometry *g = &ch->geometry;
-    if (!sipc_position_in_ring(g, pos, write_pos))
-        return NULL;
-    seg_slot_header *slot = sipc_record_at(ch->header, g, d, pos);
-    if (SH_LOAD_ACQ(&slot->stamp) != 2 * seq + 2)
-        return NULL;
-    uint32_t length = SH_LOAD(&slot->length);
-    if (length > g->max_message || sipc_record_size(length) > write_pos - pos)
-        return NULL;
-    return slot;
-}
-
 /* The record of queued message seq (tail <= seq < head, head loaded with acquire) of direction d, caller holding
  * recv_lock: where the last one taken ended (next_record_pos) when that holds it, else where its index entry says; the
  * producer never overwrites an unread record, so NULL (CORRUPT) if neither does. *pos: its position. */
@@ -1306,14 +1302,17 @@ static uint64_t observer_holds_back(sipc_channel *ch, int r, int d)
 /* Whether a record of `bytes` fits at write_pos while the record of message seq (< head) of direction d, and every
  * later one, stay: 1 if so (or seq == head: nothing to keep), 0 if not yet, -1 if seq's index entry is no position of
  * the ring. A position more than the ring behind write_pos is one the ring no longer holds: -1 for an unread message
- * (`unread`: the producer never overwrites those), for an observer's cursor no room until it moves past seq. */
+ * (`unread`: the producer never overwrites those), for an observer's cursor no room until it moves past seq.
+ * *position (unless NULL): seq's record position. */
 static int room_before(const sipc_channel *ch, int d, uint64_t seq, uint64_t head, uint64_t write_pos, uint64_t bytes,
                        int unread, uint64_t *position)
 {
     const seg_geometry *g = &ch->geometry;
     if (seq == head)
         return 1;
-    uint64_t pos = *position = SH_LOAD(sipc_index_entry(ch->header, g, d, seq));
+    uint64_t pos = SH_LOAD(sipc_index_entry(ch->header, g, d, seq));
+    if (position != NULL)
+        *position = pos;
     if (pos % SIPC_SLOT_ALIGN != 0 || pos >= write_pos) /* a published record ends at write_pos at the latest */
         return -1;
     if (write_pos - pos > g->ring_bytes)
@@ -1388,10 +1387,10 @@ static int send_message(sipc_channel *ch, const void *data, size_t length, int32
         uint64_t head = SH_LOAD(&ring->head);
         uint64_t tail = SH_LOAD_ACQ(&ring->tail);
         uint64_t write_pos = SH_LOAD(&ring->write_pos);
-        uint64_t tail_pos = 0, observed_pos = 0;
+        uint64_t observed_pos = 0;
         int room = head < tail || head - tail > ch->geometry.queue_depth || write_pos > SIPC_RING_POSITION_MAX
                        ? -1
-                       : room_before(ch, d, tail, head, write_pos, record, 1, &tail_pos);
+                       : room_before(ch, d, tail, head, write_pos, record, 1, NULL);
         if (room < 0) {
             sipc_os_mutex_unlock(&ch->send_lock);
             return leave(ch, SIPC_ERR_CORRUPT);

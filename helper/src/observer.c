@@ -507,9 +507,9 @@ SIPC_API int sipc_observe_ex(const char *name, const sipc_observe_options *optio
     /* Reading the heads is the first look: messages that the first call finds gone were sent since (the longest gap
      * before a miss left out a first call that came late, e.g. a copier thread not yet run when its process stopped). */
     ob->last_look_ns = sipc_os_monotonic_ns();
-    uint32_t slots = ob->geometry.index_count;
+    uint32_t entries = ob->geometry.index_count;
     uint32_t divisor = (opt.flags & SIPC_OBSERVE_LOSSLESS) ? WAKE_AT_LOSSLESS_DIVISOR : WAKE_AT_PLAIN_DIVISOR;
-    ob->wake_at_most = ob->wake_at = slots / divisor ? slots / divisor : 1u;
+    ob->wake_at_most = ob->wake_at = entries / divisor ? entries / divisor : 1u;
     if (!(opt.flags & SIPC_OBSERVE_LOSSLESS) && ob->writable)
         claim_watch(ob);
     if (opt.flags & SIPC_OBSERVE_LOSSLESS) {
