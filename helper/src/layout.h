@@ -273,6 +273,17 @@ static inline uint64_t sipc_ring_fill(const seg_geometry *g, uint64_t messages, 
         bytes >= g->ring_bytes ? g->index_count : (bytes * g->index_count + g->ring_bytes - 1u) / g->ring_bytes;
     return messages > share ? messages : share;
 }
+/* sipc_ring_fill(g, messages, bytes) < limit, without its division: an observer asks it per message, and the
+ * division was half of its cursor bookkeeping. The share rounded up is below limit when bytes * index_count is at most
+ * (limit - 1) ring_bytes (no overflow: bytes < ring_bytes, and index_count and a ring's bytes are far below 2^32). */
+static inline int sipc_ring_fill_below(const seg_geometry *g, uint64_t messages, uint64_t bytes, uint64_t limit)
+{
+    if (limit == 0 || messages >= limit)
+        return 0;
+    if (bytes >= g->ring_bytes)
+        return g->index_count < limit;
+    return bytes * g->index_count <= (limit - 1u) * g->ring_bytes;
+}
 /* How full the messages [seq, head) of direction d make the ring (sipc_ring_fill), write_pos being where the next
  * record goes: all of it when they are more than the index holds or seq's record is no longer in the ring. For the
  * thresholds of how far an observer is behind, where a forged entry costs at most a wake-up. */

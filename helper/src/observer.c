@@ -98,6 +98,7 @@ struct sipc_observer {
     uint64_t last_look_ns;
     uint64_t returned_ns;
     unsigned clock_skips; /* calls that reused returned_ns as their start (sipc_observer_next) */
+    int returned_message; /* the last return of sipc_observer_next handed out a message (at returned_ns) */
     sipc_observer_stats stats;
 };
 
@@ -271,12 +272,24 @@ static int record_held(sipc_observer *ob)
     return ob->record >= 0 && SH_LOAD_ACQ(&ob->header->observers[ob->record].claim) == ob->claim;
 }
 
+/* The ring bytes of the records of direction d copied since the one at position since_pos. */
+static uint64_t copied_bytes_since(const sipc_observer *ob, int d, uint64_t since_pos)
+{
+    uint64_t end = ob->copied_end[d];
+    return end > since_pos ? end - since_pos : 0;
+}
+
 /* How much of the ring (sipc_ring_fill) the messages of direction d copied since sequence `since`, whose record began
  * at position `since_pos`, took. */
 static uint64_t copied_fill(const sipc_observer *ob, int d, uint64_t since, uint64_t since_pos)
 {
-    uint64_t end = ob->copied_end[d];
-    return sipc_ring_fill(&ob->geometry, ob->next_sequence[d] - since, end > since_pos ? end - since_pos : 0);
+    return sipc_ring_fill(&ob->geometry, ob->next_sequence[d] - since, copied_bytes_since(ob, d, since_pos));
+}
+/* copied_fill(ob, d, since, since_pos) < limit, asked per message (sipc_ring_fill_below). */
+static int copied_fill_below(const sipc_observer *ob, int d, uint64_t since, uint64_t since_pos, uint64_t limit)
+{
+    return sipc_ring_fill_below(&ob->geometry, ob->next_sequence[d] - since, copied_bytes_since(ob, d, since_pos),
+                                limit);
 }
 
 /* Lossless: tells the producers that everything before next_sequence[d] is copied. The cursor is stored every
@@ -309,7 +322,7 @@ static void publish_cursor_lazily(sipc_observer *ob, int d)
 {
     uint64_t next = ob->next_sequence[d];
     uint64_t batch = ob->geometry.index_count / 8 ? ob->geometry.index_count / 8 : 1;
-    if (next < ob->seen_head[d] && copied_fill(ob, d, ob->published[d], ob->published_end[d]) < batch)
+    if (next < ob->seen_head[d] && copied_fill_below(ob, d, ob->published[d], ob->published_end[d], batch))
         return;
     publish_cursor(ob, d);
 }
@@ -949,11 +962,13 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         (buffer == NULL && capacity != 0))
         return SIPC_ERR_INVALID_ARGUMENT;
     const int events = (ob->flags & SIPC_OBSERVE_EVENTS) && message->struct_size >= OBSERVED_MESSAGE_EVENTS_SIZE;
-    /* A call that must not wait, right after a return (a copier taking the rest of what is ready), starts at that
-     * return's time for 15 calls out of 16: the clock read per message was a twentieth of a copier's time, and the
-     * time between such calls is the caller's copy. */
-    uint64_t start = timeout_ms == 0 && ob->returned_ns != 0 && (++ob->clock_skips & 15u) != 0 ? ob->returned_ns
-                                                                                               : sipc_os_monotonic_ns();
+    /* A call right after a return of a message (a copier taking what is ready, a loop handing each message on) starts
+     * at that return's time for 15 calls out of 16: the time between such calls is the caller's copy, and a clock read
+     * per message was a sixth of a C observer's time (a twentieth of a copier's). The deadline is taken from the
+     * clock again if this call has to wait (it is never early). */
+    int start_reused = ob->returned_message && (++ob->clock_skips & 15u) != 0;
+    ob->returned_message = 0;
+    uint64_t start = start_reused ? ob->returned_ns : sipc_os_monotonic_ns();
     uint64_t deadline = sipc_deadline_at(start, timeout_ms);
     uint32_t poll_us = POLL_MIN_US;
     if (ob->returned_ns != 0)
@@ -1015,6 +1030,7 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
                 ob->last_direction = d;
                 stat_add(&ob->stats.messages, 1);
                 ob->returned_ns = now;
+                ob->returned_message = 1;
                 return SIPC_OK;
             }
             /* Overwritten while we copied it. */
@@ -1025,6 +1041,11 @@ SIPC_API int sipc_observer_next(sipc_observer *observer, void *buffer, size_t ca
         /* Nothing ready: what we copied is stored before we wait or return (publish_cursor_lazily). */
         for (int e = 0; e < 2; e++)
             publish_cursor(ob, e);
+        if (start_reused && timeout_ms != 0) {
+            start_reused = 0;
+            now = sipc_os_monotonic_ns();
+            deadline = sipc_deadline_at(now, timeout_ms);
+        }
         if (now >= deadline)
             return SIPC_ERR_TIMEOUT;
         if (now - ob->last_existence_check >= EXISTENCE_CHECK_NS) {

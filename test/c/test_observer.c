@@ -1215,3 +1215,30 @@ void test_lossless_run_across_the_ring_end(void)
     CHECK(sent == 6 * slots - 3);
     observed_pair_close(ob, server, client);
 }
+
+/* A call right after a message was handed out starts at that return's time (no clock read per message), yet a call of
+ * them that finds nothing waits its whole timeout from when it looked: the caller's time away since the return, here
+ * longer than the timeout, is not taken off it. */
+void test_observer_wait_after_a_message_is_never_short(void)
+{
+    const char *name = test_name("obsfull");
+    sipc_channel *server = NULL, *client = NULL;
+    observed_pair_open(name, &server, &client);
+    sipc_observer *ob = NULL;
+    CHECK_RC(sipc_observe(name, &ob), SIPC_OK);
+    if (test_failed()) {
+        observed_pair_close(ob, server, client);
+        return;
+    }
+    uint8_t buffer[64];
+    sipc_observed_message m = {.struct_size = sizeof m};
+    for (uint64_t round = 0; round < 20 && !test_failed(); round++) {
+        CHECK_RC(observed_pass(server, client, round, 1000), SIPC_OK);
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 1000), SIPC_OK);
+        sleep_ms(30); /* away longer than the timeout below */
+        uint64_t before = now_ns();
+        CHECK_RC(sipc_observer_next(ob, buffer, sizeof buffer, &m, 20), SIPC_ERR_TIMEOUT);
+        CHECK(now_ns() - before >= 20000000u);
+    }
+    observed_pair_close(ob, server, client);
+}

@@ -342,3 +342,36 @@ void test_ring_next_producer_writes_over_an_unpublished_record(void)
     CHECK_RC(sipc_close(client), SIPC_OK);
     CHECK_RC(sipc_close(server), SIPC_OK);
 }
+
+/* sipc_ring_fill_below (the observer's per-message test, without a division) agrees with sipc_ring_fill < limit for
+ * every geometry shape: index or bytes the fuller, byte counts on and beside the rounding steps, and a whole ring. */
+void test_ring_fill_below_agrees_with_fill(void)
+{
+    const uint32_t shapes[][2] = {{64, 16}, {64, 4}, {4096, 4}, {65536, 16}, {1000, 3}, {200, 7}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && !test_failed(); s++) {
+        seg_geometry g;
+        CHECK_RC(sipc_geometry_for(shapes[s][0], shapes[s][1], &g), SIPC_OK);
+        if (test_failed())
+            return;
+        const uint64_t limits[] = {0, 1, 2, g.index_count / 8, g.index_count / 2, g.index_count, g.index_count + 1};
+        const uint64_t step = g.ring_bytes / g.index_count ? g.ring_bytes / g.index_count : 1;
+        for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+            for (uint64_t messages = 0; messages <= g.index_count + 1; messages += g.index_count / 5 + 1) {
+                for (uint64_t bytes = 0; bytes <= g.ring_bytes + 64; bytes += step / 3 + 1) {
+                    int below = sipc_ring_fill_below(&g, messages, bytes, limits[l]);
+                    if (below != (sipc_ring_fill(&g, messages, bytes) < limits[l])) {
+                        test_fail(__FILE__, __LINE__, "fill_below disagrees");
+                        return;
+                    }
+                }
+                /* On each side of the byte count that makes the share reach the limit. */
+                if (limits[l] > 0 && limits[l] <= g.index_count) {
+                    uint64_t edge = (limits[l] - 1u) * g.ring_bytes / g.index_count;
+                    for (uint64_t bytes = edge > 2 ? edge - 2 : 0; bytes <= edge + 2; bytes++)
+                        CHECK(sipc_ring_fill_below(&g, messages, bytes, limits[l]) ==
+                              (sipc_ring_fill(&g, messages, bytes) < limits[l]));
+                }
+            }
+        }
+    }
+}
