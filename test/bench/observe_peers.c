@@ -10,6 +10,12 @@
  *                                           (queue depth messages) behind its schedule and then sent the backlog as
  *                                           fast as the server took it (a burst no sleeping observer can follow),
  *                                           and the latest it ever was
+ *   observe_peers observer NAME COUNT LOSSLESS
+ *                                           observes NAME through the C API alone (LOSSLESS 1: lossless), prints
+ *                                           "watching", copies messages until COUNT were copied or counted as
+ *                                           missed (or the channel is gone, or quiet for a second), then prints
+ *                                           {"seen":..,"missed":..,"cpuSeconds":..} and its sipc_observer_stats:
+ *                                           what observation costs without a tool's formatting and writing
  * Both also print their CPU time and their handle's wait counters (helper/src/waiting.h) on stdout as
  * {"cpuSeconds":..,"sleeps":..,"wakes":..,"spins":..,"spinHits":..,"sameCpuSkips":..,"observerWakes":..} (the server
  * after "ready"): where the peers' time goes with an observer (spinning, sleeping, waking it).
@@ -143,6 +149,60 @@ static int client(const char *name, uint64_t count, uint64_t rate, uint32_t size
     return 0;
 }
 
+static int observer(const char *name, uint64_t count, int lossless)
+{
+    sipc_observe_options options;
+    sipc_observe_options_init(&options);
+    if (lossless) {
+        options.flags = SIPC_OBSERVE_LOSSLESS;
+        options.stall_timeout_ms = SIPC_OBSERVE_STALL_MAX_MS;
+    }
+    sipc_observer *obs = NULL;
+    int rc = sipc_observe_ex(name, &options, &obs);
+    if (rc != SIPC_OK)
+        return fail("observe", rc);
+    struct rusage before;
+    getrusage(RUSAGE_SELF, &before);
+    printf("watching\n");
+    fflush(stdout);
+    static unsigned char buffer[SIPC_DEFAULT_MAX_MESSAGE];
+    uint64_t seen = 0, missed = 0;
+    while (seen + missed < count) {
+        sipc_observed_message message;
+        memset(&message, 0, sizeof message);
+        message.struct_size = sizeof message;
+        rc = sipc_observer_next(obs, buffer, sizeof buffer, &message, 1000);
+        if (rc != SIPC_OK)
+            break;
+        seen++;
+        missed += message.missed;
+    }
+    struct rusage after;
+    getrusage(RUSAGE_SELF, &after);
+    double cpu = (double)(after.ru_utime.tv_sec - before.ru_utime.tv_sec) +
+                 (double)(after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6 +
+                 (double)(after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
+                 (double)(after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
+    sipc_observer_stats stats;
+    memset(&stats, 0, sizeof stats);
+    stats.struct_size = sizeof stats;
+    sipc_observer_get_stats(obs, &stats);
+    printf("{\"seen\":%llu,\"missed\":%llu,\"cpuSeconds\":%.6f,\"stats\":{\"messages\":%llu,\"missed\":%llu,"
+           "\"missedAsleep\":%llu,\"missedAway\":%llu,\"missedRunning\":%llu,\"sleeps\":%llu,\"woken\":%llu,"
+           "\"polls\":%llu,\"spins\":%llu,\"spinHits\":%llu,\"wakeLatencyCount\":%llu,\"wakeLatencyTotalNs\":%llu,"
+           "\"wakeLatencyMaxNs\":%llu,\"longestMissGapNs\":%llu,\"longestAwayNs\":%llu,\"producerWakes\":%llu}}\n",
+           (unsigned long long)seen, (unsigned long long)missed, cpu, (unsigned long long)stats.messages,
+           (unsigned long long)stats.missed, (unsigned long long)stats.missed_asleep,
+           (unsigned long long)stats.missed_away, (unsigned long long)stats.missed_running,
+           (unsigned long long)stats.sleeps, (unsigned long long)stats.woken, (unsigned long long)stats.polls,
+           (unsigned long long)stats.spins, (unsigned long long)stats.spin_hits,
+           (unsigned long long)stats.wake_latency_count, (unsigned long long)stats.wake_latency_total_ns,
+           (unsigned long long)stats.wake_latency_max_ns, (unsigned long long)stats.longest_miss_gap_ns,
+           (unsigned long long)stats.longest_away_ns, (unsigned long long)stats.producer_wakes);
+    sipc_observer_close(obs);
+    return rc == SIPC_OK || rc == SIPC_ERR_NOT_FOUND || rc == SIPC_ERR_TIMEOUT ? 0 : fail("observe", rc);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && argc <= 6 && strcmp(argv[1], "server") == 0)
@@ -151,6 +211,9 @@ int main(int argc, char **argv)
     if (argc == 6 && strcmp(argv[1], "client") == 0)
         return client(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
                       (uint32_t)strtoul(argv[5], NULL, 10));
-    fprintf(stderr, "usage: observe_peers server NAME COUNT [DEPTH [MAX_MESSAGE]] | client NAME COUNT RATE SIZE\n");
+    if (argc == 5 && strcmp(argv[1], "observer") == 0)
+        return observer(argv[2], strtoull(argv[3], NULL, 10), strcmp(argv[4], "1") == 0);
+    fprintf(stderr, "usage: observe_peers server NAME COUNT [DEPTH [MAX_MESSAGE]] | client NAME COUNT RATE SIZE | "
+                    "observer NAME COUNT LOSSLESS\n");
     return 2;
 }

@@ -1,13 +1,16 @@
 // How much of a busy channel an observer captures, and what lossless observation costs the peers.
-//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node|record]
-//                                      [--depth N[,N...]] [--max-message N[,N...]]
+//   node test/bench/observer-bench.mjs [--json] [--runs N] [--quick] [--load full|100k] [--observer tap|node|record|c]
+//                                      [--depth N[,N...]] [--max-message N[,N...]] [--messages N]
 // Two C peers (test/bench/observe_peers.c, built here against helper/build's libsipc.a): a client sends 64 B
 // messages to a server that receives them as they come (a reader that keeps up), at full speed and paced at
 // 100,000 msgs/s. Each load runs without an observer (the baseline), then with `sipc tap --json`, with the Node
-// API's observe(), with `sipc record` to pcapng, and with the three in lossless mode. Reported per load and observer:
+// API's observe(), with `sipc record` to pcapng, with a C loop of sipc_observer_next (observe_peers observer: the
+// library's cost without a tool's formatting), and with the four in lossless mode. Reported per load and observer:
 // the share of the messages the observer captured (the rest it counted as missed), and the peers' time against the
 // baseline of the same run.
-// Each figure is the median of --runs runs (default 3; --quick: 1 run, fewer messages). --depth: the channel's queue
+// Each figure is the median of --runs runs (default 3; --quick: 1 run, fewer messages). --messages: how many the full-speed
+// load sends (default 200,000, about 0.1 s, in which the scheduler's placement of three busy processes on a small
+// machine moves a ratio by 2x either way; a few million average over many placements). --depth: the channel's queue
 // depth (default 16, the library's default): how far a lossless observer may fall behind before it holds the peers;
 // a list (16,64,256) measures each depth in turn, with a baseline of its own, per load. --max-message: the channel's
 // max_message_size (default 65536,64: the library's default, whose 1 MiB ring keeps 4,096 of these messages, and a
@@ -40,7 +43,7 @@ const SIZE = 64;
 
 const onlyLoad = args.includes('--load') ? args[args.indexOf('--load') + 1] : null;
 const loads = [
-  { key: 'full', label: 'full speed', rate: 0, count: quick ? 50000 : 200000 },
+  { key: 'full', label: 'full speed', rate: 0, count: numberOption(args, '--messages', quick ? 50000 : 200000) },
   { key: '100k', label: '100k msgs/s', rate: 100000, count: quick ? 30000 : 100000 },
 ].filter((load) => onlyLoad === null || load.key === onlyLoad);
 if (loads.length === 0) throw new Error(`--load: full or 100k, not ${onlyLoad}`);
@@ -53,8 +56,10 @@ const observers = [
   { label: 'Node observe({ lossless })', kind: 'node', lossless: true },
   { label: 'sipc record', kind: 'record', lossless: false },
   { label: 'sipc record --lossless', kind: 'record', lossless: true },
+  { label: 'C sipc_observer_next', kind: 'c', lossless: false },
+  { label: 'C sipc_observer_next, lossless', kind: 'c', lossless: true },
 ].filter((observer) => onlyObserver === null || observer.kind === 'none' || observer.kind === onlyObserver);
-if (observers.length === 1) throw new Error(`--observer: tap, node or record, not ${onlyObserver}`);
+if (observers.length === 1) throw new Error(`--observer: tap, node, record or c, not ${onlyObserver}`);
 
 function build() {
   mkdirSync(outDir, { recursive: true });
@@ -198,6 +203,9 @@ async function runOnce(load, observer, depth, maxMessage) {
       tapFile = join(outDir, `${name}.pcapng`);
       watcher = start(cli, ['record', name, '-o', tapFile, '--stats', ...(observer.lossless ? ['--lossless', '--stall-timeout', '10000'] : [])]);
       await watcher.waitFor(/recording/, 10000, 'record');
+    } else if (observer.kind === 'c') {
+      watcher = start(peersBinary, ['observer', name, String(load.count), observer.lossless ? '1' : '0']);
+      await watcher.waitFor(/watching/, 10000, 'C observer');
     } else if (observer.kind === 'node') {
       watcher = start(process.execPath, ['-e', NODE_OBSERVER, apiPath, name, String(load.count), observer.lossless ? '1' : '0', String(CLOCK_TICKS), String(load.rate)],
         { spawn: { env: { ...process.env, SIPC_LIBRARY: nodeLibrary } } });
@@ -252,6 +260,11 @@ async function runOnce(load, observer, depth, maxMessage) {
       seen = Number(totals[1]);
       missed = Number(totals[2]);
       stats = tapStats(JSON.parse(/: stats (\{.*\})/.exec(watcher.stderr())?.[1] ?? 'null'));
+    } else if (observer.kind === 'c') {
+      await watcher.done; // it ends once it accounted for every message, or when the channel is gone
+      let raw;
+      ({ seen, missed, cpuSeconds, stats: raw } = JSON.parse(watcher.stdout().trim().split('\n').pop()));
+      stats = tapStats(raw);
     } else if (observer.kind === 'node') {
       const timer = setTimeout(() => watcher.child.kill('SIGTERM'), 10000);
       await watcher.done;
