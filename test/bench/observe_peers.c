@@ -39,13 +39,19 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The fields of the JSON line both peers print: the process's CPU time and the handle's wait counters. */
-static void print_costs(sipc_channel *ch, const char *prefix)
+/* The process's CPU time so far, user and system, in seconds. */
+static double cpu_seconds(void)
 {
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
-    double cpu = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 + (double)usage.ru_stime.tv_sec +
-                 (double)usage.ru_stime.tv_usec / 1e6;
+    return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 + (double)usage.ru_stime.tv_sec +
+           (double)usage.ru_stime.tv_usec / 1e6;
+}
+
+/* The fields of the JSON line both peers print: the process's CPU time and the handle's wait counters. */
+static void print_costs(sipc_channel *ch, const char *prefix)
+{
+    double cpu = cpu_seconds();
     sipc_wait_stats w = {0}; /* a build that predates a counter (SIPC_BENCH_PEERS_LIB) leaves it 0 */
     sipc_channel_wait_stats(ch, &w);
     printf("%s\"cpuSeconds\":%.6f,\"sleeps\":%llu,\"wakes\":%llu,\"spins\":%llu,\"spinHits\":%llu,\"sameCpuSkips\":%llu,"
@@ -161,8 +167,7 @@ static int observer(const char *name, uint64_t count, int lossless)
     int rc = sipc_observe_ex(name, &options, &obs);
     if (rc != SIPC_OK)
         return fail("observe", rc);
-    struct rusage before;
-    getrusage(RUSAGE_SELF, &before);
+    double cpu_before = cpu_seconds();
     printf("watching\n");
     fflush(stdout);
     static unsigned char buffer[SIPC_DEFAULT_MAX_MESSAGE];
@@ -177,12 +182,7 @@ static int observer(const char *name, uint64_t count, int lossless)
         seen++;
         missed += message.missed;
     }
-    struct rusage after;
-    getrusage(RUSAGE_SELF, &after);
-    double cpu = (double)(after.ru_utime.tv_sec - before.ru_utime.tv_sec) +
-                 (double)(after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6 +
-                 (double)(after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
-                 (double)(after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
+    double cpu = cpu_seconds() - cpu_before;
     sipc_observer_stats stats;
     memset(&stats, 0, sizeof stats);
     stats.struct_size = sizeof stats;
