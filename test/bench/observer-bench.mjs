@@ -17,7 +17,8 @@
 // channel sized to them, whose 128 KiB ring keeps 1,024 at depth 16: helper/PROTOCOL.md section 2, "Records, index and
 // history").
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { numberOption, optionValue } from './options.mjs';
@@ -229,17 +230,19 @@ async function runOnce(load, observer, depth, maxMessage) {
       await watcher.done; // it ends once the channel is gone, or after a quiet second
       clearInterval(tapSampler);
       cpuSeconds = tapCpu;
-      const lines = readFileSync(tapFile, 'utf8').split('\n').filter(Boolean);
-      rmSync(tapFile, { force: true });
-      seen = lines.length;
+      // Line by line: a few million messages make more JSON than one string may hold.
+      seen = 0;
       missed = 0;
       gaps = [];
       let lastUs = 0;
-      for (const line of lines) {
+      for await (const line of createInterface({ input: createReadStream(tapFile), crlfDelay: Infinity })) {
+        if (line === '') continue;
         const m = JSON.parse(line);
+        seen++;
         if (m.missed > 0) { missed += m.missed; gaps.push([m.missed, m.timeNs / 1000 - lastUs]); }
         lastUs = m.timeNs / 1000;
       }
+      rmSync(tapFile, { force: true });
       stats = tapStats(JSON.parse(/: stats (\{.*\})/.exec(watcher.stderr())?.[1] ?? 'null'));
     } else if (observer.kind === 'record') {
       // Like the tap's quiet second: once the file has not grown for a second (the recorder flushes 0.1 s after the
