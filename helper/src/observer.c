@@ -272,23 +272,12 @@ static int record_held(sipc_observer *ob)
     return ob->record >= 0 && SH_LOAD_ACQ(&ob->header->observers[ob->record].claim) == ob->claim;
 }
 
-/* The ring bytes of the records of direction d copied since the one at position since_pos. */
-static uint64_t copied_bytes_since(const sipc_observer *ob, int d, uint64_t since_pos)
-{
-    uint64_t end = ob->copied_end[d];
-    return end > since_pos ? end - since_pos : 0;
-}
-
-/* How much of the ring (sipc_ring_fill) the messages of direction d copied since sequence `since`, whose record began
- * at position `since_pos`, took. */
-static uint64_t copied_fill(const sipc_observer *ob, int d, uint64_t since, uint64_t since_pos)
-{
-    return sipc_ring_fill(&ob->geometry, ob->next_sequence[d] - since, copied_bytes_since(ob, d, since_pos));
-}
-/* copied_fill(ob, d, since, since_pos) < limit, asked per message (sipc_ring_fill_below). */
+/* Whether the messages of direction d copied since sequence `since`, whose record began at position `since_pos`, fill
+ * less than `limit` of the ring (sipc_ring_fill_below: asked per message, so without a division). */
 static int copied_fill_below(const sipc_observer *ob, int d, uint64_t since, uint64_t since_pos, uint64_t limit)
 {
-    return sipc_ring_fill_below(&ob->geometry, ob->next_sequence[d] - since, copied_bytes_since(ob, d, since_pos),
+    uint64_t end = ob->copied_end[d];
+    return sipc_ring_fill_below(&ob->geometry, ob->next_sequence[d] - since, end > since_pos ? end - since_pos : 0,
                                 limit);
 }
 
@@ -305,7 +294,7 @@ static void publish_cursor(sipc_observer *ob, int d)
     ob->published_end[d] = ob->copied_end[d];
     SH_STORE_REL(&ob->header->observers[ob->record].cursor[d], next);
     uint64_t batch = ob->geometry.index_count / 2 ? ob->geometry.index_count / 2 : 1;
-    if (copied_fill(ob, d, ob->woken_at[d], ob->woken_end[d]) >= batch ||
+    if (!copied_fill_below(ob, d, ob->woken_at[d], ob->woken_end[d], batch) ||
         (next >= ob->seen_head[d] && SH_LOAD_ACQ(&ob->header->rings[d].head) == next)) {
         ob->woken_at[d] = next;
         ob->woken_end[d] = ob->copied_end[d];
